@@ -1,0 +1,27 @@
+//! The vocabulary every kestrel crate speaks: plain data types with serde, and no I/O.
+//!
+//! * [`Package`] — one software package found in an artifact: name, version, [`Ecosystem`], its
+//!   [package URL](https://github.com/package-url/purl-spec) ([`Purl`]), the source package it was built
+//!   from (for OS packages), and every [`Location`] (path and layer) it was found at.
+//! * [`Sbom`] — the inventory of one scanned [`ScanTarget`]: the detected [`Distro`], the packages, and
+//!   the [`Warning`]s met on the way. Its JSON form is stable and versioned ([`SBOM_SCHEMA`]).
+//!
+//! ```
+//! use kestrel_core::{Ecosystem, Package, Purl};
+//! let p = Package::new("requests", "2.31.0", Ecosystem::PyPI, "python-installed");
+//! assert_eq!(p.purl, "pkg:pypi/requests@2.31.0");
+//! let deb = Purl::new("deb", "libc6", "2.36-9+deb12u4")
+//!     .namespace("debian")
+//!     .qualifier("arch", "amd64")
+//!     .qualifier("distro", "debian-12");
+//! assert_eq!(deb.to_string(), "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12");
+//! ```
+#![deny(missing_docs)]
+
+mod package;
+mod purl;
+mod sbom;
+
+pub use package::{default_purl, Ecosystem, Location, Package, SourcePackage};
+pub use purl::Purl;
+pub use sbom::{Distro, LayerRef, Sbom, ScanTarget, TargetKind, Tool, Warning, SBOM_SCHEMA};

@@ -1,0 +1,147 @@
+//! Access to the members of an image: files of an OCI layout directory, or members of a tar archive
+//! located once and then read in place (in parallel, one file handle per reader).
+
+use crate::io::{read_bounded, sniff, Compression, LimitHit};
+use crate::tree::normalize_archive_path;
+use crate::{ImageError, Limits};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+pub(crate) enum Blobs {
+    /// An OCI layout directory.
+    Dir(PathBuf),
+    /// A tar archive on disk: member name (normalised, no leading `/`) → (data offset, size).
+    Tar { file: PathBuf, members: HashMap<String, (u64, u64)>, _spool: Option<tempfile::NamedTempFile> },
+}
+
+/// Names blobs by digest inside a layout: `blobs/sha256/<hex>`. Refuses anything but a well-formed
+/// SHA-256 digest, so a digest can never name a path outside the layout.
+pub(crate) fn blob_path(input: &str, digest: &str) -> Result<String, ImageError> {
+    match digest.split_once(':') {
+        Some(("sha256", hex)) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) => {
+            Ok(format!("blobs/sha256/{hex}"))
+        }
+        _ => Err(ImageError::invalid(input, "descriptor", format!("unsupported or malformed digest {digest:?} (sha256 expected)"))),
+    }
+}
+
+impl Blobs {
+    /// Indexes a tar archive (decompressing a gzip- or zstd-compressed one into a temporary file first).
+    pub(crate) fn index_tar(path: &Path, limits: &Limits) -> Result<Blobs, ImageError> {
+        let shown = path.display().to_string();
+        let mut f = File::open(path).map_err(|e| ImageError::io(&shown, e))?;
+        let mut head = [0u8; 4];
+        let n = read_fill(&mut f, &mut head).map_err(|e| ImageError::io(&shown, e))?;
+        f.seek(SeekFrom::Start(0)).map_err(|e| ImageError::io(&shown, e))?;
+        let (file, spool) = match sniff(&head[..n]) {
+            Compression::None => (path.to_path_buf(), None),
+            c => {
+                let mut tmp = tempfile::NamedTempFile::new().map_err(|e| ImageError::io("temporary file", e))?;
+                let r = BufReader::new(f);
+                let mut dec: Box<dyn Read> = if c == Compression::Gzip {
+                    Box::new(flate2::bufread::GzDecoder::new(r))
+                } else {
+                    Box::new(zstd::stream::read::Decoder::with_buffer(r).map_err(|e| ImageError::io(&shown, e))?)
+                };
+                let copied = io::copy(&mut (&mut dec).take(limits.max_total_bytes + 1), tmp.as_file_mut())
+                    .map_err(|e| ImageError::io(&shown, e))?;
+                if copied > limits.max_total_bytes {
+                    return Err(ImageError::Limit {
+                        path: shown,
+                        what: format!("archive decompresses to more than {} bytes", limits.max_total_bytes),
+                        knob: "--max-total-bytes",
+                    });
+                }
+                (tmp.path().to_path_buf(), Some(tmp))
+            }
+        };
+        let f = File::open(&file).map_err(|e| ImageError::io(&shown, e))?;
+        let mut archive = tar::Archive::new(f);
+        let mut members = HashMap::new();
+        let entries = archive.entries_with_seek().map_err(|e| ImageError::invalid(&shown, "tar archive", e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| ImageError::invalid(&shown, "tar archive", e))?;
+            if entry.header().entry_type() != tar::EntryType::Regular {
+                continue;
+            }
+            if members.len() as u64 >= limits.max_entries {
+                return Err(ImageError::Limit {
+                    path: shown,
+                    what: format!("more than {} archive members", limits.max_entries),
+                    knob: "--max-entries",
+                });
+            }
+            let Ok(name) = normalize_archive_path(&entry.path_bytes()) else { continue };
+            members.insert(name.trim_start_matches('/').to_string(), (entry.raw_file_position(), entry.size()));
+        }
+        Ok(Blobs::Tar { file, members, _spool: spool })
+    }
+
+    pub(crate) fn has(&self, name: &str) -> bool {
+        match self {
+            Blobs::Dir(root) => {
+                std::fs::symlink_metadata(root.join(name)).map(|m| m.file_type().is_file()).unwrap_or(false)
+            }
+            Blobs::Tar { members, .. } => members.contains_key(name),
+        }
+    }
+
+    /// Size of a member.
+    pub(crate) fn size(&self, name: &str) -> Option<u64> {
+        match self {
+            Blobs::Dir(root) => std::fs::symlink_metadata(root.join(name)).ok().filter(|m| m.is_file()).map(|m| m.len()),
+            Blobs::Tar { members, .. } => members.get(name).map(|m| m.1),
+        }
+    }
+
+    /// Opens a member; `Ok(None)` when it does not exist. Members of a layout directory must be regular
+    /// files (a symbolic link could point anywhere on the host).
+    pub(crate) fn open(&self, name: &str) -> io::Result<Option<Box<dyn Read + Send>>> {
+        match self {
+            Blobs::Dir(root) => {
+                if name.split('/').any(|c| c == ".." || c.is_empty()) {
+                    return Ok(None);
+                }
+                let p = root.join(name);
+                match std::fs::symlink_metadata(&p) {
+                    Ok(m) if m.file_type().is_file() => Ok(Some(Box::new(File::open(p)?))),
+                    Ok(_) => Err(io::Error::other(format!("{name} is not a regular file"))),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+            Blobs::Tar { file, members, .. } => {
+                let Some(&(off, size)) = members.get(name) else { return Ok(None) };
+                let mut f = File::open(file)?;
+                f.seek(SeekFrom::Start(off))?;
+                Ok(Some(Box::new(f.take(size))))
+            }
+        }
+    }
+
+    /// Reads a small member (manifest, index, config) whole, bounded by `max_metadata_bytes`.
+    pub(crate) fn read_small(&self, input: &str, name: &str, what: &str, limits: &Limits) -> Result<Vec<u8>, ImageError> {
+        let shown = format!("{input}!{name}");
+        let r = self
+            .open(name)
+            .map_err(|e| ImageError::io(&shown, e))?
+            .ok_or_else(|| ImageError::MissingBlob { path: input.to_string(), what: what.to_string(), name: name.to_string() })?;
+        read_bounded(r, limits.max_metadata_bytes).map_err(|e| match e.get_ref().and_then(|i| i.downcast_ref::<LimitHit>()) {
+            Some(hit) => ImageError::Limit { path: shown, what: format!("{what} {}", hit.0), knob: hit.1 },
+            None => ImageError::io(shown, e),
+        })
+    }
+}
+
+fn read_fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}

@@ -1,0 +1,289 @@
+//! Reading one layer blob (tar, optionally gzip- or zstd-compressed) into a [`LayerDelta`], and applying
+//! deltas in order to squash an image into one [`FileTree`].
+
+use crate::io::{digest_string, sniff, BoundedReader, Compression, HashingReader, LimitHit};
+use crate::tree::{normalize_archive_path, Content, ContentSelector, FileTree, Node, NodeKind, Want};
+use crate::{ImageError, Limits};
+use kestrel_core::Warning;
+use sha2::{Digest, Sha256};
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// What one layer changes.
+#[derive(Debug, Default)]
+pub(crate) struct LayerDelta {
+    /// Added or replaced entries in archive order, with the hard-link target where the entry is one.
+    pub entries: Vec<(String, Node, Option<String>)>,
+    /// Paths deleted from lower layers (`.wh.NAME`).
+    pub whiteouts: Vec<String>,
+    /// Directories whose lower-layer content is hidden (`.wh..wh..opq`).
+    pub opaque: Vec<String>,
+    pub warnings: Vec<Warning>,
+    /// SHA-256 of the uncompressed tar.
+    pub diff_id: String,
+    /// SHA-256 of the blob as stored.
+    pub blob_digest: String,
+    /// Size of the blob as stored.
+    pub blob_size: u64,
+}
+
+/// Budgets shared by all layers of one artifact (layers are read in parallel).
+pub(crate) struct Budget {
+    pub entries: AtomicU64,
+    pub kept: AtomicU64,
+    pub total: AtomicU64,
+}
+
+impl Budget {
+    pub(crate) fn new() -> Self {
+        Budget { entries: AtomicU64::new(0), kept: AtomicU64::new(0), total: AtomicU64::new(0) }
+    }
+}
+
+/// Everything a layer reader needs besides the bytes.
+pub(crate) struct LayerCtx<'a> {
+    /// The input, for messages.
+    pub input: &'a str,
+    pub index: usize,
+    /// Member name or digest of the layer, for messages.
+    pub name: &'a str,
+    pub selector: &'a dyn ContentSelector,
+    pub limits: &'a Limits,
+    pub budget: &'a Budget,
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+}
+
+impl LayerCtx<'_> {
+    fn err(&self, reason: impl ToString) -> ImageError {
+        ImageError::Layer {
+            path: self.input.to_string(),
+            index: self.index,
+            name: self.name.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Maps an I/O error from the decompression chain to a limit error when a bound tripped.
+    fn io_err(&self, e: io::Error) -> ImageError {
+        if let Some(hit) = e.get_ref().and_then(|i| i.downcast_ref::<LimitHit>()) {
+            return ImageError::Limit {
+                path: format!("{} layer {} ({})", self.input, self.index, self.name),
+                what: hit.0.clone(),
+                knob: hit.1,
+            };
+        }
+        self.err(e)
+    }
+
+    fn warn(&self, delta: &mut LayerDelta, path: &str, msg: impl Into<String>) {
+        delta.warnings.push(Warning { path: format!("layer {}:{path}", self.index), message: msg.into() });
+    }
+}
+
+/// Reads one layer blob. Integrity problems (corrupt compression, corrupt tar, limits) are errors;
+/// hostile entries (paths leaving the root, bad links) are skipped with a warning.
+pub(crate) fn read_layer(blob: impl Read, ctx: &LayerCtx<'_>) -> Result<LayerDelta, ImageError> {
+    let mut blob_hash = Sha256::new();
+    let compressed = AtomicU64::new(0);
+    let mut diff_hash = Sha256::new();
+    let uncompressed = AtomicU64::new(0);
+    let mut delta = LayerDelta::default();
+    {
+        let progress = BoundedReader::new(blob, u64::MAX).with_progress(ctx.progress);
+        let mut raw = HashingReader::new(progress, &mut blob_hash, &compressed);
+        let mut buffered = BufReader::with_capacity(256 * 1024, &mut raw);
+        let kind = sniff(buffered.fill_buf().map_err(|e| ctx.io_err(e))?);
+        {
+            let decompressed: Box<dyn Read + '_> = match kind {
+                Compression::Gzip => Box::new(flate2::bufread::GzDecoder::new(&mut buffered)),
+                Compression::Zstd => {
+                    Box::new(zstd::stream::read::Decoder::with_buffer(&mut buffered).map_err(|e| ctx.err(e))?)
+                }
+                Compression::None => Box::new(&mut buffered),
+            };
+            let bounded = BoundedReader::new(decompressed, ctx.limits.max_layer_bytes).with_ratio(
+                &compressed,
+                if kind == Compression::None { u64::MAX } else { ctx.limits.max_ratio },
+                ctx.limits.ratio_grace_bytes,
+            );
+            let mut tar_stream = HashingReader::new(bounded, &mut diff_hash, &uncompressed);
+            read_tar(&mut tar_stream, ctx, &mut delta)?;
+            // The digest covers the whole tar, padding included.
+            io::copy(&mut tar_stream, &mut io::sink()).map_err(|e| ctx.io_err(e))?;
+        }
+        // Bytes after the compressed stream still belong to the blob.
+        io::copy(&mut buffered, &mut io::sink()).map_err(|e| ctx.io_err(e))?;
+    }
+    let total = ctx.budget.total.fetch_add(uncompressed.load(Ordering::Relaxed), Ordering::Relaxed)
+        + uncompressed.load(Ordering::Relaxed);
+    if total > ctx.limits.max_total_bytes {
+        return Err(ImageError::Limit {
+            path: ctx.input.to_string(),
+            what: format!("more than {} uncompressed bytes in all layers", ctx.limits.max_total_bytes),
+            knob: "--max-total-bytes",
+        });
+    }
+    delta.blob_size = compressed.load(Ordering::Relaxed);
+    delta.blob_digest = digest_string(blob_hash);
+    delta.diff_id = digest_string(diff_hash);
+    Ok(delta)
+}
+
+fn read_tar(stream: &mut impl Read, ctx: &LayerCtx<'_>, delta: &mut LayerDelta) -> Result<(), ImageError> {
+    let mut archive = tar::Archive::new(stream);
+    let entries = archive.entries().map_err(|e| ctx.io_err(e))?;
+    let mut probe_buf: Vec<u8> = Vec::new();
+    for entry in entries {
+        let mut entry = entry.map_err(|e| ctx.io_err(e))?;
+        let n = ctx.budget.entries.fetch_add(1, Ordering::Relaxed) + 1;
+        if n > ctx.limits.max_entries {
+            return Err(ImageError::Limit {
+                path: ctx.input.to_string(),
+                what: format!("more than {} entries", ctx.limits.max_entries),
+                knob: "--max-entries",
+            });
+        }
+        let raw_path = entry.path_bytes().into_owned();
+        let shown = String::from_utf8_lossy(&raw_path).into_owned();
+        let path = match normalize_archive_path(&raw_path) {
+            Ok(p) => p,
+            Err(problem) => {
+                ctx.warn(delta, &shown, format!("entry skipped: {problem}"));
+                continue;
+            }
+        };
+        if path == "/" {
+            continue;
+        }
+        let (parent, base) = path.rsplit_once('/').unwrap_or(("", &path));
+        let parent = if parent.is_empty() { "/" } else { parent };
+        if let Some(hidden) = base.strip_prefix(".wh.") {
+            if hidden == ".wh..opq" {
+                delta.opaque.push(parent.to_string());
+            } else if !hidden.starts_with(".wh.") && !hidden.is_empty() {
+                let victim = if parent == "/" { format!("/{hidden}") } else { format!("{parent}/{hidden}") };
+                delta.whiteouts.push(victim);
+            }
+            continue;
+        }
+        let header = entry.header();
+        let mode = header.mode().unwrap_or(0o644) & 0o7777;
+        let etype = header.entry_type();
+        let size = entry.size();
+        let mut node = Node { kind: NodeKind::File, mode, size, layer: Some(ctx.index), content: Content::None };
+        let mut hardlink = None;
+        match etype {
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                node.content = keep(&mut entry, &path, size, mode, ctx, delta, &mut probe_buf)?;
+            }
+            tar::EntryType::Directory => {
+                node.kind = NodeKind::Dir;
+                node.size = 0;
+            }
+            tar::EntryType::Symlink => {
+                let target = entry.link_name_bytes().map(|b| String::from_utf8_lossy(&b).into_owned());
+                match target {
+                    Some(t) if !t.is_empty() && !t.contains('\0') => node.kind = NodeKind::Symlink(t),
+                    _ => {
+                        ctx.warn(delta, &path, "symbolic link without a target skipped");
+                        continue;
+                    }
+                }
+                node.size = 0;
+            }
+            tar::EntryType::Link => {
+                let target = entry.link_name_bytes().map(|b| normalize_archive_path(&b));
+                match target {
+                    Some(Ok(t)) if t != "/" => hardlink = Some(t),
+                    Some(Err(problem)) => {
+                        ctx.warn(delta, &path, format!("hard link skipped: target {problem}"));
+                        continue;
+                    }
+                    _ => {
+                        ctx.warn(delta, &path, "hard link without a target skipped");
+                        continue;
+                    }
+                }
+            }
+            tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
+                node.kind = NodeKind::Special;
+                node.size = 0;
+            }
+            // PAX and GNU extension headers are consumed by the tar reader; anything else is unknown.
+            _ => continue,
+        }
+        delta.entries.push((path, node, hardlink));
+    }
+    Ok(())
+}
+
+fn keep(
+    entry: &mut impl Read,
+    path: &str,
+    size: u64,
+    mode: u32,
+    ctx: &LayerCtx<'_>,
+    delta: &mut LayerDelta,
+    buf: &mut Vec<u8>,
+) -> Result<Content, ImageError> {
+    let want = ctx.selector.want(path, size, mode);
+    let max = match want {
+        Want::Skip => return Ok(Content::None),
+        Want::Whole => ctx.limits.max_kept_file,
+        Want::Summary => ctx.limits.max_probe_file,
+    };
+    if size > max {
+        ctx.warn(delta, path, format!("not analysed: {size} bytes is above the {max}-byte limit"));
+        return Ok(Content::None);
+    }
+    buf.clear();
+    entry.take(size).read_to_end(buf).map_err(|e| ctx.io_err(e))?;
+    let kept = match want {
+        Want::Whole => buf.as_slice(),
+        _ => match ctx.selector.summarize(path, buf) {
+            Some(s) => {
+                *buf = s;
+                buf.as_slice()
+            }
+            None => return Ok(Content::None),
+        },
+    };
+    let used = ctx.budget.kept.fetch_add(kept.len() as u64, Ordering::Relaxed) + kept.len() as u64;
+    if used > ctx.limits.max_kept_total {
+        ctx.warn(delta, path, "not analysed: the artifact's content budget (--max-kept-bytes) is used up");
+        return Ok(Content::None);
+    }
+    let bytes: Arc<[u8]> = Arc::from(kept);
+    Ok(if want == Want::Whole { Content::Whole(bytes) } else { Content::Summary(bytes) })
+}
+
+/// Applies a layer on top of the tree: opaque directories first, then whiteouts, then entries in order.
+pub(crate) fn apply(tree: &mut FileTree, delta: LayerDelta, index: usize, warnings: &mut Vec<Warning>) {
+    for dir in &delta.opaque {
+        tree.remove_below(dir);
+    }
+    for victim in &delta.whiteouts {
+        tree.remove(victim);
+    }
+    for (path, mut node, hardlink) in delta.entries {
+        if let Some(target) = hardlink {
+            match tree.get(&target) {
+                Some(t) if t.kind == NodeKind::File => {
+                    node.size = t.size;
+                    node.mode = t.mode;
+                    node.content = t.content.clone();
+                }
+                _ => {
+                    warnings.push(Warning {
+                        path: format!("layer {index}:{path}"),
+                        message: format!("hard link to {target}, which is not a file in this or a lower layer: skipped"),
+                    });
+                    continue;
+                }
+            }
+        }
+        tree.insert(path, node);
+    }
+    warnings.extend(delta.warnings);
+}

@@ -1,0 +1,135 @@
+//! Reading container artifacts into one squashed, virtual [`FileTree`].
+//!
+//! kestrel-image opens `docker save` archives, OCI image layouts (a directory, or a tar of one), plain
+//! root-file-system tars and unpacked directories, and returns an [`Artifact`]: the scan target's
+//! description (layers and their digests), the image configuration, and the file tree after squashing the
+//! layers with their whiteouts. Every file remembers the layer that last wrote it.
+//!
+//! Nothing is ever written to the host: layers are streamed, decompressed (gzip, zstd or none, sniffed
+//! from the bytes), hashed and verified against the manifest and config digests, and only the files a
+//! [`ContentSelector`] asks for are kept in memory. Images come from attackers, so every bound is in
+//! [`Limits`], hostile entries (paths leaving the root, dangling hard links) are skipped with a
+//! [`kestrel_core::Warning`] naming them, and integrity failures are [`ImageError`]s naming the file.
+//!
+//! ```no_run
+//! use kestrel_image::{open, KeepNothing, OpenOptions};
+//! let artifact = open("alpine.tar".as_ref(), &OpenOptions::default(), &KeepNothing).unwrap();
+//! for layer in &artifact.target.layers {
+//!     println!("{} {}", layer.index, layer.diff_id);
+//! }
+//! println!("{} files", artifact.tree.len());
+//! ```
+#![deny(missing_docs)]
+
+mod blobs;
+mod config;
+mod error;
+mod image;
+mod io;
+mod layer;
+mod limits;
+mod rootfs;
+mod tree;
+
+pub use config::{ContainerConfig, History, ImageConfig, RootFs};
+pub use error::ImageError;
+pub use limits::Limits;
+pub use tree::{normalize_archive_path, Content, ContentSelector, FileTree, KeepNothing, Node, NodeKind, PathProblem, Want};
+
+use kestrel_core::{ScanTarget, TargetKind, Warning};
+use std::path::Path;
+use std::sync::Arc;
+
+/// A scanned artifact: what it is, its configuration (images), its squashed file tree, and the warnings
+/// met while reading it.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    /// Description of the input and its layers.
+    pub target: ScanTarget,
+    /// The image configuration, for images.
+    pub config: Option<ImageConfig>,
+    /// The squashed file tree.
+    pub tree: FileTree,
+    /// Problems that did not stop reading.
+    pub warnings: Vec<Warning>,
+}
+
+impl Artifact {
+    /// Diff id of layer `index`, for locations.
+    pub fn layer_digest(&self, index: Option<usize>) -> Option<&str> {
+        index.and_then(|i| self.target.layers.get(i)).map(|l| l.diff_id.as_str())
+    }
+}
+
+/// Receives progress while an artifact is read (from several threads).
+pub trait Progress: Send + Sync {
+    /// A phase starts; `total` is in bytes for layers and in files for directories, when known.
+    fn begin(&self, phase: &str, total: Option<u64>);
+    /// Some work of the current phase is done.
+    fn advance(&self, n: u64);
+    /// The current phase ended.
+    fn end(&self);
+}
+
+/// How to open an artifact.
+#[derive(Clone, Default)]
+pub struct OpenOptions {
+    /// Resource bounds.
+    pub limits: Limits,
+    /// Image tag (or manifest digest) to pick from an archive or layout holding several.
+    pub tag: Option<String>,
+    /// Platform (`linux/arm64`, `linux/arm/v7`) to pick from a multi-platform index; default: the host's.
+    pub platform: Option<String>,
+    /// Progress receiver.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+/// Opens an image or tar from a path, detecting its format: a directory with `oci-layout` is an OCI image
+/// layout; a tar (optionally gzip- or zstd-compressed) holding `manifest.json` is a `docker save` archive,
+/// one holding `index.json` an OCI layout, and any other tar is read as a single-layer root file system.
+pub fn open(path: &Path, opts: &OpenOptions, selector: &dyn ContentSelector) -> Result<Artifact, ImageError> {
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| ImageError::io(&shown, e))?;
+    if meta.is_dir() {
+        if !path.join("oci-layout").is_file() {
+            return Err(ImageError::Unrecognized {
+                path: shown,
+                reason: "a directory without an `oci-layout` file (scan an unpacked file system with `kestrel rootfs`)".into(),
+            });
+        }
+        return image::read_image(&shown, blobs::Blobs::Dir(path.to_path_buf()), opts, selector);
+    }
+    let blobs = blobs::Blobs::index_tar(path, &opts.limits)?;
+    if blobs.has("manifest.json") || blobs.has("index.json") {
+        return image::read_image(&shown, blobs, opts, selector);
+    }
+    drop(blobs);
+    open_rootfs_tar(path, opts, selector)
+}
+
+/// Opens a tar of a root file system (optionally compressed) as a one-layer artifact.
+pub fn open_rootfs_tar(path: &Path, opts: &OpenOptions, selector: &dyn ContentSelector) -> Result<Artifact, ImageError> {
+    let shown = path.display().to_string();
+    let f = std::fs::File::open(path).map_err(|e| ImageError::io(&shown, e))?;
+    let budget = layer::Budget::new();
+    let ctx = layer::LayerCtx { input: &shown, index: 0, name: &shown, selector, limits: &opts.limits, budget: &budget, progress: None };
+    let delta = layer::read_layer(f, &ctx)?;
+    let mut tree = FileTree::new();
+    let mut warnings = Vec::new();
+    layer::apply(&mut tree, delta, 0, &mut warnings);
+    // A root file system tar has no layers of its own: its files carry no layer digest.
+    let mut clean = FileTree::new();
+    for (p, n) in tree.iter() {
+        let mut n = n.clone();
+        n.layer = None;
+        clean.insert(p.to_string(), n);
+    }
+    let target = ScanTarget { kind: TargetKind::Rootfs, name: shown, image_id: None, manifest_digest: None, tags: vec![], platform: None, layers: vec![] };
+    Ok(Artifact { target, config: None, tree: clean, warnings })
+}
+
+/// Opens an unpacked directory: a root file system ([`TargetKind::Rootfs`]) or a project directory
+/// ([`TargetKind::Directory`]).
+pub fn open_dir(path: &Path, kind: TargetKind, opts: &OpenOptions, selector: &dyn ContentSelector) -> Result<Artifact, ImageError> {
+    rootfs::read_dir(path, kind, opts, selector)
+}

@@ -1,0 +1,42 @@
+/// Bounds on what reading one artifact may cost. The defaults accept any real image we know of and stop
+/// decompression bombs and resource exhaustion long before they hurt the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest uncompressed size of one layer, in bytes.
+    pub max_layer_bytes: u64,
+    /// Largest uncompressed size of all layers together.
+    pub max_total_bytes: u64,
+    /// Largest ratio of uncompressed to compressed bytes for a layer (checked once a layer has produced
+    /// more than [`Limits::ratio_grace_bytes`]).
+    pub max_ratio: u64,
+    /// Uncompressed bytes a layer may produce before the ratio is checked.
+    pub ratio_grace_bytes: u64,
+    /// Most entries (files, directories, links) in one artifact.
+    pub max_entries: u64,
+    /// Largest file whose whole content is kept for catalogers.
+    pub max_kept_file: u64,
+    /// Largest file read to extract a summary from (binaries, archives).
+    pub max_probe_file: u64,
+    /// Most content bytes kept in memory for one artifact.
+    pub max_kept_total: u64,
+    /// Largest manifest, index or configuration document.
+    pub max_metadata_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        const GIB: u64 = 1 << 30;
+        const MIB: u64 = 1 << 20;
+        Limits {
+            max_layer_bytes: 32 * GIB,
+            max_total_bytes: 64 * GIB,
+            max_ratio: 250,
+            ratio_grace_bytes: 64 * MIB,
+            max_entries: 4_000_000,
+            max_kept_file: 64 * MIB,
+            max_probe_file: 512 * MIB,
+            max_kept_total: 2 * GIB,
+            max_metadata_bytes: 16 * MIB,
+        }
+    }
+}

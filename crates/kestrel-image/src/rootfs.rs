@@ -1,0 +1,166 @@
+//! Unpacked root file systems and project directories on the host.
+
+use crate::tree::{Content, ContentSelector, FileTree, Node, NodeKind, Want};
+use crate::{Artifact, ImageError, OpenOptions};
+use kestrel_core::{ScanTarget, TargetKind, Warning};
+use rayon::prelude::*;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Walks `root` without following symbolic links (a link is recorded with its target and resolved only
+/// inside the tree), then reads the wanted files in parallel.
+pub(crate) fn read_dir(
+    root: &Path,
+    kind: TargetKind,
+    opts: &OpenOptions,
+    selector: &dyn ContentSelector,
+) -> Result<Artifact, ImageError> {
+    let shown = root.display().to_string();
+    let meta = std::fs::metadata(root).map_err(|e| ImageError::io(&shown, e))?;
+    if !meta.is_dir() {
+        return Err(ImageError::Unrecognized { path: shown, reason: "not a directory".into() });
+    }
+    let host_root = root.canonicalize().map(|p| p == Path::new("/")).unwrap_or(false);
+    let mut tree = FileTree::new();
+    let mut warnings = Vec::new();
+    let mut to_read: Vec<(String, std::path::PathBuf, u64, Want)> = Vec::new();
+    if let Some(p) = &opts.progress {
+        p.begin("walking files", None);
+    }
+    let walker = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter().filter_entry(|e| {
+        // Scanning a live host: the kernel's virtual file systems are not part of it.
+        !(host_root && e.depth() == 1 && matches!(e.file_name().to_str(), Some("proc" | "sys" | "dev")))
+    });
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let p = e.path().map(|p| p.display().to_string()).unwrap_or_else(|| shown.clone());
+                warnings.push(Warning { path: p, message: format!("not read: {e}") });
+                continue;
+            }
+        };
+        if entry.depth() == 0 {
+            continue;
+        }
+        if tree.len() as u64 >= opts.limits.max_entries {
+            return Err(ImageError::Limit {
+                path: shown,
+                what: format!("more than {} entries", opts.limits.max_entries),
+                knob: "--max-entries",
+            });
+        }
+        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let Some(rel) = rel.to_str() else {
+            warnings.push(Warning { path: entry.path().display().to_string(), message: "skipped: file name is not UTF-8".into() });
+            continue;
+        };
+        let path = format!("/{rel}");
+        let md = match entry.metadata() {
+            Ok(m) => m,
+            Err(e) => {
+                warnings.push(Warning { path, message: format!("not read: {e}") });
+                continue;
+            }
+        };
+        let ft = md.file_type();
+        let mode = md.permissions().mode() & 0o7777;
+        let mut node = Node { kind: NodeKind::File, mode, size: md.len(), layer: None, content: Content::None };
+        if ft.is_dir() {
+            node.kind = NodeKind::Dir;
+            node.size = 0;
+        } else if ft.is_symlink() {
+            match std::fs::read_link(entry.path()) {
+                Ok(t) => node.kind = NodeKind::Symlink(t.to_string_lossy().into_owned()),
+                Err(e) => {
+                    warnings.push(Warning { path, message: format!("symbolic link not read: {e}") });
+                    continue;
+                }
+            }
+            node.size = 0;
+        } else if ft.is_file() {
+            let want = selector.want(&path, md.len(), mode);
+            if want != Want::Skip {
+                to_read.push((path.clone(), entry.path().to_path_buf(), md.len(), want));
+            }
+        } else {
+            node.kind = NodeKind::Special;
+            node.size = 0;
+        }
+        tree.insert(path, node);
+    }
+    if let Some(p) = &opts.progress {
+        p.end();
+        p.begin("reading files", Some(to_read.len() as u64));
+    }
+    let kept_total = AtomicU64::new(0);
+    let results: Vec<(String, Result<Content, String>)> = to_read
+        .par_iter()
+        .map(|(path, abs, size, want)| {
+            let r = read_one(abs, *size, *want, path, opts, selector, &kept_total);
+            if let Some(p) = &opts.progress {
+                p.advance(1);
+            }
+            (path.clone(), r)
+        })
+        .collect();
+    if let Some(p) = &opts.progress {
+        p.end();
+    }
+    let mut tree_mut = tree;
+    for (path, r) in results {
+        match r {
+            Ok(Content::None) => {}
+            Ok(c) => {
+                if let Some(n) = tree_mut.get_mut(&path) {
+                    n.content = c;
+                }
+            }
+            Err(msg) => warnings.push(Warning { path, message: msg }),
+        }
+    }
+    let target = ScanTarget {
+        kind,
+        name: shown,
+        image_id: None,
+        manifest_digest: None,
+        tags: vec![],
+        platform: None,
+        layers: vec![],
+    };
+    Ok(Artifact { target, config: None, tree: tree_mut, warnings })
+}
+
+fn read_one(
+    abs: &Path,
+    size: u64,
+    want: Want,
+    path: &str,
+    opts: &OpenOptions,
+    selector: &dyn ContentSelector,
+    kept_total: &AtomicU64,
+) -> Result<Content, String> {
+    let max = if want == Want::Whole { opts.limits.max_kept_file } else { opts.limits.max_probe_file };
+    if size > max {
+        return Err(format!("not analysed: {size} bytes is above the {max}-byte limit"));
+    }
+    let mut buf = Vec::with_capacity(size as usize);
+    std::fs::File::open(abs)
+        .and_then(|f| f.take(max).read_to_end(&mut buf))
+        .map_err(|e| format!("not read: {e}"))?;
+    let kept = match want {
+        Want::Whole => buf,
+        _ => match selector.summarize(path, &buf) {
+            Some(s) => s,
+            None => return Ok(Content::None),
+        },
+    };
+    if kept_total.fetch_add(kept.len() as u64, Ordering::Relaxed) + kept.len() as u64 > opts.limits.max_kept_total {
+        return Err("not analysed: the artifact's content budget (--max-kept-bytes) is used up".into());
+    }
+    let bytes: Arc<[u8]> = Arc::from(kept);
+    Ok(if want == Want::Whole { Content::Whole(bytes) } else { Content::Summary(bytes) })
+}
