@@ -1,1 +1,212 @@
-//! stub
+//! Package catalogers: they read an [`Artifact`]'s file tree and list the packages in it.
+//!
+//! Each cataloger is a small unit with the contract of [`Cataloger`]: [`Cataloger::want`] decides cheaply,
+//! from a path, whether a file's content is needed while the artifact is read (so one pass over the layers
+//! keeps only what matters); [`Cataloger::catalog`] turns the kept files into [`Package`]s. The explicit
+//! list of catalogers is [`Catalog::new`]; OS detection ([`os::detect`]) runs first so that OS packages get
+//! their distribution release.
+//!
+//! ```no_run
+//! use kestrel_catalog::{Catalog, Scope};
+//! use kestrel_image::{open, OpenOptions};
+//! let catalog = Catalog::new(Scope::Image);
+//! let artifact = open("debian.tar".as_ref(), &OpenOptions::default(), &catalog).unwrap();
+//! let inventory = catalog.run(&artifact);
+//! println!("{} packages", inventory.packages.len());
+//! ```
+#![deny(missing_docs)]
+
+pub mod apk;
+pub mod binary;
+pub mod dpkg;
+pub mod golang;
+pub mod java;
+pub mod npm;
+pub mod os;
+pub mod php;
+pub mod python;
+pub mod rpm;
+pub mod ruby;
+pub mod rust;
+mod text;
+
+use kestrel_core::{Distro, Package, Warning};
+use kestrel_image::{Artifact, ContentSelector, FileTree, Node, Want};
+
+/// Which catalogers run: what is installed (images and root file systems), or also what is declared in
+/// lock files and manifests (project directories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Installed packages only: package databases, installed language packages, binaries.
+    Image,
+    /// Installed and declared: also lock files (`package-lock.json`, `Cargo.lock`, `go.mod`…).
+    Directory,
+}
+
+/// What a cataloger is handed: the artifact and the detected OS.
+pub struct Context<'a> {
+    /// The artifact.
+    pub artifact: &'a Artifact,
+    /// The distribution, when one was detected.
+    pub distro: Option<&'a Distro>,
+}
+
+impl Context<'_> {
+    /// The file tree.
+    pub fn tree(&self) -> &FileTree {
+        &self.artifact.tree
+    }
+
+    /// The diff id of the layer that wrote `node`.
+    pub fn layer_of(&self, node: &Node) -> Option<String> {
+        self.artifact.layer_digest(node.layer).map(str::to_string)
+    }
+
+    /// A location for the file at `path` (the layer is looked up in the tree).
+    pub fn location(&self, path: &str) -> kestrel_core::Location {
+        let layer = self.tree().get(path).and_then(|n| self.layer_of(n));
+        kestrel_core::Location { path: path.to_string(), layer }
+    }
+
+    /// Sets `pkg.layer` and adds a location for `path`.
+    pub fn locate(&self, pkg: &mut Package, path: &str) {
+        let loc = self.location(path);
+        if pkg.layer.is_none() {
+            pkg.layer = loc.layer.clone();
+        }
+        pkg.locations.push(loc);
+    }
+}
+
+/// Where catalogers put what they find.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Packages.
+    pub packages: Vec<Package>,
+    /// Files that could not be understood, with the reason.
+    pub warnings: Vec<Warning>,
+}
+
+impl Found {
+    /// Records an unparsable file.
+    pub fn warn(&mut self, path: &str, message: impl std::fmt::Display) {
+        self.warnings.push(Warning { path: path.to_string(), message: message.to_string() });
+    }
+}
+
+/// One package cataloger.
+pub trait Cataloger: Send + Sync {
+    /// Stable name, recorded on every package it finds (`dpkg-db`, `python-installed`…).
+    fn name(&self) -> &'static str;
+    /// What the cataloger needs of the file at `path`. Called for every regular file: keep it cheap.
+    fn want(&self, path: &str, size: u64, mode: u32) -> Want;
+    /// For files it marked [`Want::Summary`]: the bytes to keep instead of the file (tagged, so that the
+    /// cataloger recognises its own summaries).
+    fn summarize(&self, _path: &str, _data: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+    /// Lists the packages found in the tree.
+    fn catalog(&self, cx: &Context<'_>, out: &mut Found);
+}
+
+/// The registry of catalogers for a scope. It is also the [`ContentSelector`] handed to the reader.
+pub struct Catalog {
+    catalogers: Vec<Box<dyn Cataloger>>,
+}
+
+/// What a catalog run found.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// The distribution.
+    pub distro: Option<Distro>,
+    /// Packages (not yet merged or sorted: see [`kestrel_core::Sbom::normalize`]).
+    pub packages: Vec<Package>,
+    /// Warnings from catalogers.
+    pub warnings: Vec<Warning>,
+}
+
+impl Catalog {
+    /// The catalogers for `scope`, in the order they run.
+    pub fn new(scope: Scope) -> Self {
+        let mut catalogers: Vec<Box<dyn Cataloger>> = vec![
+            Box::new(dpkg::DpkgCataloger),
+            Box::new(apk::ApkCataloger),
+            Box::new(rpm::RpmCataloger),
+            Box::new(python::PythonInstalledCataloger),
+            Box::new(npm::NodeModulesCataloger),
+            Box::new(binary::BinaryCataloger),
+            Box::new(java::JavaArchiveCataloger),
+            Box::new(ruby::GemspecCataloger),
+            Box::new(php::ComposerInstalledCataloger),
+        ];
+        if scope == Scope::Directory {
+            catalogers.extend::<Vec<Box<dyn Cataloger>>>(vec![
+                Box::new(npm::NpmLockCataloger),
+                Box::new(npm::YarnLockCataloger),
+                Box::new(npm::PnpmLockCataloger),
+                Box::new(rust::CargoLockCataloger),
+                Box::new(golang::GoModCataloger),
+                Box::new(ruby::GemfileLockCataloger),
+                Box::new(php::ComposerLockCataloger),
+                Box::new(python::PythonRequirementsCataloger),
+            ]);
+        }
+        Catalog { catalogers }
+    }
+
+    /// Names of the catalogers, in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.catalogers.iter().map(|c| c.name()).collect()
+    }
+
+    /// Detects the OS and runs every cataloger (in parallel).
+    pub fn run(&self, artifact: &Artifact) -> Inventory {
+        use rayon::prelude::*;
+        let distro = os::detect(&artifact.tree);
+        let cx = Context { artifact, distro: distro.as_ref() };
+        let results: Vec<Found> = self
+            .catalogers
+            .par_iter()
+            .map(|c| {
+                let mut f = Found::default();
+                c.catalog(&cx, &mut f);
+                f
+            })
+            .collect();
+        let mut inv = Inventory { distro: distro.clone(), ..Default::default() };
+        for f in results {
+            inv.packages.extend(f.packages);
+            inv.warnings.extend(f.warnings);
+        }
+        inv
+    }
+}
+
+impl ContentSelector for Catalog {
+    fn want(&self, path: &str, size: u64, mode: u32) -> Want {
+        if os::wants(path) {
+            return Want::Whole;
+        }
+        let mut best = Want::Skip;
+        for c in &self.catalogers {
+            match c.want(path, size, mode) {
+                Want::Whole => return Want::Whole,
+                Want::Summary => best = Want::Summary,
+                Want::Skip => {}
+            }
+        }
+        best
+    }
+
+    fn summarize(&self, path: &str, data: &[u8]) -> Option<Vec<u8>> {
+        self.catalogers
+            .iter()
+            .filter(|c| c.want(path, data.len() as u64, 0o755) == Want::Summary)
+            .find_map(|c| c.summarize(path, data))
+    }
+}
+
+/// The file name part of a path.
+pub(crate) fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
