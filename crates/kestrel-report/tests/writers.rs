@@ -1,0 +1,149 @@
+//! The writers against the official CycloneDX 1.5 JSON schema, the SPDX 2.3 validator of the SPDX project
+//! (`pyspdxtools`, installed by `scripts/setup`), and golden snapshots.
+
+use kestrel_core::*;
+use kestrel_report::{write_sbom, Format};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn sample() -> Sbom {
+    let mut deb = Package::new("libc6", "2.36-9+deb12u4", Ecosystem::Deb, "dpkg-db");
+    deb.purl = "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12&upstream=glibc".into();
+    deb.source = Some(SourcePackage { name: "glibc".into(), version: "2.36-9+deb12u4".into() });
+    deb.distro = Some("debian-12".into());
+    deb.arch = Some("amd64".into());
+    deb.licenses = vec!["GPL-2+".into(), "LGPL-2.1".into()];
+    deb.layer = Some("sha256:1111111111111111111111111111111111111111111111111111111111111111".into());
+    deb.locations = vec![
+        Location { path: "/var/lib/dpkg/info/libc6:amd64.list".into(), layer: deb.layer.clone() },
+        Location { path: "/var/lib/dpkg/status".into(), layer: deb.layer.clone() },
+    ];
+    let mut py = Package::new("requests", "2.31.0", Ecosystem::PyPI, "python-installed")
+        .at("/usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA", Some("sha256:2222222222222222222222222222222222222222222222222222222222222222"));
+    py.licenses = vec!["Apache-2.0".into()];
+    let mut npm = Package::new("@babel/core", "7.23.0", Ecosystem::Npm, "javascript-package").at("/app/node_modules/@babel/core/package.json", None);
+    npm.licenses = vec!["MIT OR Apache-2.0".into()];
+    let mut go = Package::new("stdlib", "go1.22.1", Ecosystem::Go, "go-binary").at("/usr/bin/app", None);
+    go.properties = BTreeMap::from([("go.toolchain".to_string(), "go1.22.1".to_string())]);
+    let jar = Package::new("com.google.guava:guava", "31.1-jre", Ecosystem::Maven, "java-archive").at("/app/lib/guava.jar", None);
+    Sbom {
+        schema: SBOM_SCHEMA.into(),
+        tool: Tool { name: "kestrel".into(), version: "0.1.0".into() },
+        created: "2026-11-23T00:00:00Z".into(),
+        target: ScanTarget {
+            kind: TargetKind::OciLayout,
+            name: "oci:/images/app:1.0".into(),
+            image_id: Some("sha256:3333333333333333333333333333333333333333333333333333333333333333".into()),
+            manifest_digest: Some("sha256:4444444444444444444444444444444444444444444444444444444444444444".into()),
+            tags: vec!["app:1.0".into()],
+            platform: Some("linux/amd64".into()),
+            layers: vec![LayerRef {
+                index: 0,
+                diff_id: "sha256:1111111111111111111111111111111111111111111111111111111111111111".into(),
+                blob_digest: None,
+                media_type: Some("application/vnd.oci.image.layer.v1.tar+gzip".into()),
+                size: 1234,
+                created_by: Some("ADD rootfs.tar /".into()),
+            }],
+        },
+        distro: Some(Distro {
+            id: "debian".into(),
+            version_id: Some("12".into()),
+            codename: Some("bookworm".into()),
+            pretty_name: Some("Debian GNU/Linux 12 (bookworm)".into()),
+            source_file: "/etc/os-release".into(),
+            ..Default::default()
+        }),
+        packages: vec![deb, py, npm, go, jar],
+        warnings: vec![Warning { path: "layer 0:/x".into(), message: "entry skipped: path climbs above the root (`..`)".into() }],
+    }
+}
+
+fn render(format: Format) -> String {
+    let mut out = Vec::new();
+    let mut s = sample();
+    s.normalize();
+    write_sbom(&s, format, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn schema(name: &str) -> Value {
+    let p = format!("{}/tests/schemas/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+/// Validates against `bom-1.5.schema.json` with its two referenced schemas registered under their ids.
+pub fn cyclonedx_errors(doc: &Value) -> Vec<String> {
+    let validator = jsonschema::options()
+        .with_resource("http://cyclonedx.org/schema/spdx.SNAPSHOT.schema.json", jsonschema::Resource::from_contents(schema("spdx.SNAPSHOT.schema.json")).unwrap())
+        .with_resource("http://cyclonedx.org/schema/jsf-0.82.SNAPSHOT.schema.json", jsonschema::Resource::from_contents(schema("jsf-0.82.SNAPSHOT.schema.json")).unwrap())
+        .build(&schema("bom-1.5.SNAPSHOT.schema.json"))
+        .unwrap();
+    validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path)).collect()
+}
+
+#[test]
+fn cyclonedx_is_valid_against_the_official_schema() {
+    let doc: Value = serde_json::from_str(&render(Format::CycloneDx)).unwrap();
+    let errors = cyclonedx_errors(&doc);
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The validator does reject a broken document (the test can fail).
+    let mut broken = doc.clone();
+    broken["components"][1]["type"] = Value::String("not-a-type".into());
+    broken["serialNumber"] = Value::String("nope".into());
+    assert_eq!(cyclonedx_errors(&broken).len(), 2);
+}
+
+#[test]
+fn spdx_is_valid_per_the_spdx_tools() {
+    let dir = tempfile_dir();
+    let path = dir.join("sbom.spdx.json");
+    std::fs::write(&path, render(Format::Spdx)).unwrap();
+    let tool = std::env::var("KESTREL_PYSPDXTOOLS").unwrap_or_else(|_| "pyspdxtools".into());
+    let out = std::process::Command::new(&tool)
+        .arg("-i")
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} not runnable ({e}): run scripts/setup, which installs spdx-tools"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && !text.contains("violat"), "pyspdxtools rejected the document:\n{text}");
+    // And it rejects a broken one.
+    let mut doc: Value = serde_json::from_str(&render(Format::Spdx)).unwrap();
+    doc["packages"][2]["licenseDeclared"] = Value::String("NOT A LICENSE (".into());
+    std::fs::write(&path, serde_json::to_string(&doc).unwrap()).unwrap();
+    let out = std::process::Command::new(&tool).arg("-i").arg(&path).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success() || text.contains("violat") || text.contains("rror"), "broken document accepted:\n{text}");
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("kestrel-report-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn golden_cyclonedx() {
+    insta::assert_snapshot!(render(Format::CycloneDx));
+}
+
+#[test]
+fn golden_spdx() {
+    insta::assert_snapshot!(render(Format::Spdx));
+}
+
+#[test]
+fn golden_json() {
+    insta::assert_snapshot!(render(Format::Json));
+}
+
+#[test]
+fn golden_table() {
+    insta::assert_snapshot!(render(Format::Table));
+}
+
+#[test]
+fn output_is_deterministic() {
+    assert_eq!(render(Format::CycloneDx), render(Format::CycloneDx));
+    assert_eq!(render(Format::Spdx), render(Format::Spdx));
+}
