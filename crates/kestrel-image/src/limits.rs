@@ -15,7 +15,8 @@ pub struct Limits {
     pub max_entries: u64,
     /// Largest file whose whole content is kept for catalogers.
     pub max_kept_file: u64,
-    /// Largest file read to extract a summary from (binaries, archives).
+    /// Largest file of a layer read into memory to extract a summary from (binaries, archives). Files of a
+    /// directory on disk are memory-mapped instead and may be up to 16 GiB.
     pub max_probe_file: u64,
     /// Most content bytes kept in memory for one artifact.
     pub max_kept_total: u64,

@@ -143,7 +143,20 @@ fn read_one(
     selector: &dyn ContentSelector,
     kept_total: &AtomicU64,
 ) -> Result<Content, String> {
-    let max = if want == Want::Whole { opts.limits.max_kept_file } else { opts.limits.max_probe_file };
+    if want == Want::Summary {
+        // On disk, a probed file is mapped rather than read: parsers touch only the pages they need
+        // (an ELF's section headers and one section), so even huge binaries cost little.
+        if size > MAX_MAPPED {
+            return Err(format!("not analysed: {size} bytes is above the {MAX_MAPPED}-byte limit"));
+        }
+        let file = std::fs::File::open(abs).map_err(|e| format!("not read: {e}"))?;
+        // SAFETY: the map is read-only and dropped before returning; a file changed underneath us while
+        // scanning a live root file system can give wrong bytes, never unsound access from safe code here.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| format!("not read: {e}"))?;
+        let Some(summary) = selector.summarize(path, &map) else { return Ok(Content::None) };
+        return keep(summary, want, opts, kept_total);
+    }
+    let max = opts.limits.max_kept_file;
     if size > max {
         return Err(format!("not analysed: {size} bytes is above the {max}-byte limit"));
     }
@@ -151,13 +164,13 @@ fn read_one(
     std::fs::File::open(abs)
         .and_then(|f| f.take(max).read_to_end(&mut buf))
         .map_err(|e| format!("not read: {e}"))?;
-    let kept = match want {
-        Want::Whole => buf,
-        _ => match selector.summarize(path, &buf) {
-            Some(s) => s,
-            None => return Ok(Content::None),
-        },
-    };
+    keep(buf, want, opts, kept_total)
+}
+
+/// Largest file probed through a memory map.
+const MAX_MAPPED: u64 = 16 << 30;
+
+fn keep(kept: Vec<u8>, want: Want, opts: &OpenOptions, kept_total: &AtomicU64) -> Result<Content, String> {
     if kept_total.fetch_add(kept.len() as u64, Ordering::Relaxed) + kept.len() as u64 > opts.limits.max_kept_total {
         return Err("not analysed: the artifact's content budget (--max-kept-bytes) is used up".into());
     }

@@ -162,7 +162,7 @@ impl FileTree {
 
     /// Resolves symbolic links in every component of `path` inside the tree, the way a container's root
     /// sees them: `..` never climbs above `/`, absolute targets start again at the tree's root. Returns the
-    /// final path, or `None` when a component is missing or links loop.
+    /// final path (which may not exist), or `None` when links loop.
     pub fn resolve(&self, path: &str) -> Option<String> {
         let mut hops = 0;
         let mut pending: Vec<String> = components(path).into_iter().rev().collect();
@@ -188,8 +188,9 @@ impl FileTree {
                         pending.push(t);
                     }
                 }
-                Some(_) => {}
-                None => return None,
+                // Missing components are implicit directories (layers need not list every parent);
+                // whether the final path exists is the caller's question.
+                _ => {}
             }
         }
         Some(join(&resolved))
@@ -328,7 +329,8 @@ mod tests {
         assert_eq!(t.resolve("/evil").as_deref(), Some("/usr/lib/os-release"));
         assert_eq!(t.resolve("/loop"), None);
         assert_eq!(t.content("/etc/os-release"), Some(&b"x"[..]));
-        assert_eq!(t.resolve("/missing"), None);
+        assert!(t.lookup("/missing").is_none());
+        assert!(t.lookup("/etc/missing/x").is_none());
     }
 
     #[test]

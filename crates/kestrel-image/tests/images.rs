@@ -1,0 +1,302 @@
+//! Reading real image archives that the tests build: docker archives, OCI layouts (directory and tar),
+//! every compression, whiteouts, multi-platform indexes, and hostile input.
+
+use kestrel_image::*;
+use kestrel_testkit::{compress, layer_tar, sha256, Compression, Entry, Image, OciLayout};
+use std::path::Path;
+
+/// Keeps everything under /etc and /var/lib.
+struct KeepEtc;
+impl ContentSelector for KeepEtc {
+    fn want(&self, path: &str, _: u64, _: u32) -> Want {
+        if path.starts_with("/etc/") || path.starts_with("/var/lib/") {
+            Want::Whole
+        } else {
+            Want::Skip
+        }
+    }
+}
+
+fn f(p: &str, d: &str) -> Entry {
+    Entry::File(p.into(), d.as_bytes().to_vec())
+}
+
+fn three_layers() -> Image {
+    Image::new(vec![
+        vec![
+            Entry::Dir("etc".into()),
+            f("etc/os-release", "ID=debian\nVERSION_ID=12\n"),
+            f("etc/passwd", "root:x:0:0"),
+            Entry::Dir("opt/app".into()),
+            f("opt/app/a", "a"),
+            f("opt/app/b", "b"),
+            Entry::Dir("usr/lib".into()),
+            f("usr/lib/os-release", "ID=old"),
+            f("var/lib/x", "1"),
+        ],
+        vec![
+            Entry::Whiteout("etc/passwd".into()),
+            Entry::Opaque("opt/app".into()),
+            f("opt/app/c", "c"),
+            f("var/lib/x", "2"),
+            Entry::Symlink("etc/alias".into(), "../../../usr/lib/os-release".into()),
+        ],
+        vec![f("etc/passwd", "root:x:0:0:new"), Entry::Hardlink("etc/hard".into(), "var/lib/x".into())],
+    ])
+}
+
+fn open_all(p: &Path) -> Result<Artifact, ImageError> {
+    open(p, &OpenOptions::default(), &KeepEtc)
+}
+
+fn check_three_layers(a: &Artifact) {
+    let t = &a.tree;
+    assert_eq!(a.target.layers.len(), 3);
+    // Whiteout then re-add: the file exists, from layer 2.
+    assert_eq!(t.get("/etc/passwd").unwrap().layer, Some(2));
+    assert_eq!(t.content("/etc/passwd"), Some(&b"root:x:0:0:new"[..]));
+    // Opaque directory: a and b are gone, c is there.
+    assert!(t.get("/opt/app/a").is_none() && t.get("/opt/app/b").is_none());
+    assert_eq!(t.get("/opt/app/c").unwrap().layer, Some(1));
+    // A link climbing above the root stays inside it.
+    assert_eq!(t.content("/etc/alias"), None, "not kept: /usr/lib is not selected");
+    assert_eq!(t.resolve("/etc/alias").as_deref(), Some("/usr/lib/os-release"));
+    // A hard link takes its target's content.
+    assert_eq!(t.content("/etc/hard"), Some(&b"2"[..]));
+    assert_eq!(a.layer_digest(Some(1)), Some(a.target.layers[1].diff_id.as_str()));
+    assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+}
+
+#[test]
+fn docker_archive_squashes_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("img.tar");
+    let img = three_layers();
+    img.write_docker_archive(&p, &["app:1.0"]);
+    let a = open_all(&p).unwrap();
+    check_three_layers(&a);
+    assert_eq!(a.target.kind, kestrel_core::TargetKind::DockerArchive);
+    assert_eq!(a.target.tags, vec!["app:1.0"]);
+    assert_eq!(a.target.image_id.as_deref(), Some(sha256(&img.config()).as_str()));
+    assert_eq!(a.target.layers[2].created_by.as_deref(), Some("layer 2"));
+}
+
+#[test]
+fn gzipped_docker_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("img.tar");
+    three_layers().write_docker_archive(&p, &["app:1.0"]);
+    let gz = dir.path().join("img.tar.gz");
+    std::fs::write(&gz, compress(&std::fs::read(&p).unwrap(), Compression::Gzip)).unwrap();
+    check_three_layers(&open_all(&gz).unwrap());
+}
+
+#[test]
+fn oci_layouts_in_every_compression() {
+    for c in [Compression::Gzip, Compression::Zstd, Compression::None] {
+        let dir = tempfile::tempdir().unwrap();
+        three_layers().write_oci_dir(dir.path(), "1.0", c);
+        let a = open_all(dir.path()).unwrap();
+        check_three_layers(&a);
+        assert_eq!(a.target.tags, vec!["1.0"]);
+        assert!(a.target.manifest_digest.is_some());
+        if c != Compression::None {
+            assert!(a.target.layers[0].blob_digest.is_some(), "compressed blobs have their own digest");
+        }
+    }
+}
+
+#[test]
+fn oci_archive_tar() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = OciLayout::new();
+    l.add(&three_layers(), "1.0", Compression::Gzip);
+    let p = dir.path().join("oci.tar");
+    l.write_tar(&p);
+    check_three_layers(&open_all(&p).unwrap());
+}
+
+fn platform_image(arch: &str, marker: &str) -> Image {
+    let mut i = Image::new(vec![vec![f("etc/arch", marker)]]);
+    i.platform = ("linux".into(), arch.into());
+    i
+}
+
+#[test]
+fn picks_by_tag_and_platform() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = OciLayout::new();
+    l.add_multi(&[platform_image("amd64", "x86"), platform_image("arm64", "arm")], "multi", Compression::Gzip);
+    l.add(&platform_image("amd64", "solo"), "solo", Compression::Gzip);
+    l.write_dir(dir.path());
+    let with = |tag: Option<&str>, platform: Option<&str>| {
+        let o = OpenOptions { tag: tag.map(Into::into), platform: platform.map(Into::into), ..Default::default() };
+        open(dir.path(), &o, &KeepEtc)
+    };
+    let arm = with(Some("multi"), Some("linux/arm64")).unwrap();
+    assert_eq!(arm.tree.content("/etc/arch"), Some(&b"arm"[..]));
+    assert_eq!(arm.target.platform.as_deref(), Some("linux/arm64"));
+    let host = with(Some("multi"), None).unwrap();
+    assert_eq!(host.tree.content("/etc/arch"), Some(&b"x86"[..]), "default is the host platform (tests run on amd64)");
+    assert_eq!(with(Some("solo"), None).unwrap().tree.content("/etc/arch"), Some(&b"solo"[..]));
+    let err = with(Some("nope"), None).unwrap_err().to_string();
+    assert!(err.contains("no image matches tag nope") && err.contains("multi") && err.contains("solo"), "{err}");
+    let err = with(None, Some("linux/s390x")).unwrap_err().to_string();
+    assert!(err.contains("linux/s390x"), "{err}");
+}
+
+fn tamper_blob(dir: &Path, pick: impl Fn(&[u8]) -> bool, edit: impl Fn(&mut Vec<u8>)) {
+    for e in std::fs::read_dir(dir.join("blobs/sha256")).unwrap() {
+        let p = e.unwrap().path();
+        let mut data = std::fs::read(&p).unwrap();
+        if pick(&data) {
+            edit(&mut data);
+            std::fs::write(&p, data).unwrap();
+            return;
+        }
+    }
+    panic!("no blob picked");
+}
+
+#[test]
+fn tampered_layer_is_a_digest_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    three_layers().write_oci_dir(dir.path(), "1.0", Compression::None);
+    // Change one byte of file content inside an uncompressed layer: still a valid tar, wrong digest.
+    tamper_blob(dir.path(), |d| d.windows(14).any(|w| w == b"root:x:0:0:new"), |d| {
+        let i = d.windows(14).position(|w| w == b"root:x:0:0:new").unwrap();
+        d[i] = b'R';
+    });
+    let err = open_all(dir.path()).unwrap_err();
+    assert!(matches!(err, ImageError::DigestMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("layer 2 blob"), "{err}");
+}
+
+#[test]
+fn tampered_docker_layer_fails_its_diff_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("img.tar");
+    let mut img = three_layers();
+    let good_config = img.config();
+    img.layers[1] = layer_tar(&[f("etc/evil", "x")]);
+    // Keep the old config (and so the old diff ids) with the new layer.
+    img.write_docker_archive(&p, &["x"]);
+    let mut data = std::fs::read(&p).unwrap();
+    let new_config = img.config();
+    let at = data.windows(new_config.len()).position(|w| w == new_config.as_slice()).unwrap();
+    data.splice(at..at + new_config.len(), good_config.iter().copied());
+    std::fs::write(&p, &data).unwrap();
+    let err = open_all(&p).unwrap_err().to_string();
+    assert!(err.contains("digest mismatch"), "{err}");
+}
+
+#[test]
+fn missing_blob_and_truncated_gzip() {
+    let dir = tempfile::tempdir().unwrap();
+    three_layers().write_oci_dir(dir.path(), "1.0", Compression::Gzip);
+    tamper_blob(dir.path(), |d| d.starts_with(&[0x1f, 0x8b]), |d| d.truncate(d.len() / 2));
+    let err = open_all(dir.path()).unwrap_err();
+    assert!(matches!(err, ImageError::Layer { .. }) || matches!(err, ImageError::DigestMismatch { .. }), "{err}");
+    assert!(err.to_string().starts_with(&dir.path().display().to_string()), "names the input: {err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    three_layers().write_oci_dir(dir.path(), "1.0", Compression::Gzip);
+    let victim = std::fs::read_dir(dir.path().join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read(p).unwrap().starts_with(&[0x1f, 0x8b]))
+        .unwrap();
+    std::fs::remove_file(&victim).unwrap();
+    let err = open_all(dir.path()).unwrap_err();
+    assert!(matches!(err, ImageError::MissingBlob { .. }), "{err}");
+}
+
+#[test]
+fn decompression_bomb_is_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let zeros = vec![0u8; 64 << 20];
+    let img = Image::new(vec![vec![Entry::File("bomb".into(), zeros)]]);
+    img.write_oci_dir(dir.path(), "1.0", Compression::Gzip);
+    let opts = OpenOptions { limits: Limits { ratio_grace_bytes: 1 << 20, ..Default::default() }, ..Default::default() };
+    let err = open(dir.path(), &opts, &KeepEtc).unwrap_err();
+    assert!(matches!(err, ImageError::Limit { .. }) && err.to_string().contains("decompression bomb"), "{err}");
+    let opts = OpenOptions { limits: Limits { max_layer_bytes: 1 << 20, ..Default::default() }, ..Default::default() };
+    let err = open(dir.path(), &opts, &KeepEtc).unwrap_err().to_string();
+    assert!(err.contains("--max-layer-bytes"), "{err}");
+}
+
+#[test]
+fn hostile_entries_are_skipped_with_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = Image::new(vec![vec![
+        Entry::Raw(b"../../etc/shadow".to_vec(), b"x".to_vec()),
+        Entry::Raw(b"/etc/abs".to_vec(), b"abs".to_vec()),
+        Entry::Raw(b"etc/../../../../root".to_vec(), b"x".to_vec()),
+        Entry::Hardlink("etc/h".into(), "../../../etc/passwd".into()),
+        Entry::Hardlink("etc/h2".into(), "etc/does-not-exist".into()),
+        Entry::CharDevice("dev/null".into()),
+        Entry::Symlink("etc/out".into(), "/../../../../etc/shadow".into()),
+    ]]);
+    img.write_oci_dir(dir.path(), "1.0", Compression::Gzip);
+    let a = open_all(dir.path()).unwrap();
+    assert_eq!(a.tree.content("/etc/abs"), Some(&b"abs"[..]), "absolute paths are read relative to the root");
+    assert!(a.tree.get("/etc/shadow").is_none() && a.tree.get("/root").is_none());
+    assert_eq!(a.tree.get("/dev/null").unwrap().kind, NodeKind::Special);
+    assert_eq!(a.tree.resolve("/etc/out").as_deref(), Some("/etc/shadow"), "resolved inside the root");
+    assert!(a.tree.lookup("/etc/out").is_none(), "and that file is not in the image");
+    let msgs: Vec<String> = a.warnings.iter().map(|w| format!("{}: {}", w.path, w.message)).collect();
+    assert_eq!(msgs.len(), 4, "{msgs:#?}");
+    assert!(msgs.iter().any(|m| m.contains("../../etc/shadow") && m.contains("climbs above the root")));
+    assert!(msgs.iter().any(|m| m.contains("/etc/h:") && m.contains("hard link")));
+    assert!(msgs.iter().any(|m| m.contains("/etc/h2") && m.contains("not a file")));
+}
+
+#[test]
+fn too_many_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let entries: Vec<Entry> = (0..20_000).map(|i| Entry::File(format!("f/{i}"), vec![])).collect();
+    Image::new(vec![entries]).write_oci_dir(dir.path(), "1.0", Compression::Gzip);
+    let opts = OpenOptions { limits: Limits { max_entries: 10_000, ..Default::default() }, ..Default::default() };
+    let err = open(dir.path(), &opts, &KeepEtc).unwrap_err().to_string();
+    assert!(err.contains("more than 10000 entries"), "{err}");
+    // With the default limit, all of them are there.
+    assert_eq!(open_all(dir.path()).unwrap().tree.len(), 20_000);
+}
+
+#[test]
+fn hostile_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    three_layers().write_oci_dir(dir.path(), "1.0", Compression::Gzip);
+    // A digest that tries to name a path outside the layout.
+    let index = std::fs::read_to_string(dir.path().join("index.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&index).unwrap();
+    let digest = v["manifests"][0]["digest"].as_str().unwrap().to_string();
+    std::fs::write(dir.path().join("index.json"), index.replace(&digest, "sha256:../../../../etc/passwd")).unwrap();
+    let err = open_all(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("malformed digest"), "{err}");
+    std::fs::write(dir.path().join("index.json"), "{not json").unwrap();
+    let err = open_all(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("invalid index.json"), "{err}");
+    let err = open_all(Path::new("/nonexistent/image.tar")).unwrap_err().to_string();
+    assert!(err.starts_with("/nonexistent/image.tar:"), "{err}");
+}
+
+#[test]
+fn plain_rootfs_tar_and_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("rootfs.tar.zst");
+    std::fs::write(&p, compress(&layer_tar(&[f("etc/os-release", "ID=alpine"), Entry::Symlink("etc/l".into(), "os-release".into())]), Compression::Zstd)).unwrap();
+    let a = open_all(&p).unwrap();
+    assert_eq!(a.target.kind, kestrel_core::TargetKind::Rootfs);
+    assert_eq!(a.tree.content("/etc/l"), Some(&b"ID=alpine"[..]));
+    assert_eq!(a.tree.get("/etc/os-release").unwrap().layer, None);
+
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/os-release"), "ID=debian").unwrap();
+    std::os::unix::fs::symlink("/etc/os-release", root.join("etc/link")).unwrap();
+    std::os::unix::fs::symlink("/etc/shadow", root.join("etc/host-shadow")).unwrap();
+    let a = open_dir(&root, kestrel_core::TargetKind::Rootfs, &OpenOptions::default(), &KeepEtc).unwrap();
+    assert_eq!(a.tree.content("/etc/link"), Some(&b"ID=debian"[..]), "absolute links resolve inside the root");
+    assert_eq!(a.tree.content("/etc/host-shadow"), None, "never the host's file");
+}

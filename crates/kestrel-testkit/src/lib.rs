@@ -1,0 +1,319 @@
+//! Builds container images the way `docker save`, buildah and skopeo write them, so that tests and
+//! benchmarks run on real archives: layers are real tar streams (gzip, zstd or plain), digests are real,
+//! and the manifests follow the OCI image spec and Docker's `manifest.json` format.
+//!
+//! Hostile images are built with the same code: [`Entry::Raw`] writes any header bytes.
+
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::Path;
+
+/// Layer compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain tar.
+    None,
+    /// gzip.
+    Gzip,
+    /// zstd.
+    Zstd,
+}
+
+/// One entry of a layer.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// A directory.
+    Dir(String),
+    /// A regular file with mode 0644.
+    File(String, Vec<u8>),
+    /// A regular file with a mode.
+    FileMode(String, Vec<u8>, u32),
+    /// A symbolic link (path, target).
+    Symlink(String, String),
+    /// A hard link (path, target).
+    Hardlink(String, String),
+    /// A whiteout: deletes `path` from lower layers.
+    Whiteout(String),
+    /// An opaque whiteout: hides everything lower layers put in directory `path`.
+    Opaque(String),
+    /// A character device.
+    CharDevice(String),
+    /// A header with a path written byte for byte (no checks: for hostile archives).
+    Raw(Vec<u8>, Vec<u8>),
+}
+
+/// `sha256:<hex>`.
+pub fn sha256(data: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(data)))
+}
+
+fn header(path: &str, size: u64, kind: tar::EntryType, mode: u32) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_size(size);
+    h.set_mode(mode);
+    h.set_mtime(1_700_000_000);
+    h.set_uid(0);
+    h.set_gid(0);
+    let _ = path;
+    h
+}
+
+/// Builds an uncompressed layer tar.
+pub fn layer_tar(entries: &[Entry]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for e in entries {
+        match e {
+            Entry::Dir(p) => {
+                let mut h = header(p, 0, tar::EntryType::Directory, 0o755);
+                b.append_data(&mut h, p, &[][..]).unwrap();
+            }
+            Entry::File(p, d) => {
+                let mut h = header(p, d.len() as u64, tar::EntryType::Regular, 0o644);
+                b.append_data(&mut h, p, &d[..]).unwrap();
+            }
+            Entry::FileMode(p, d, m) => {
+                let mut h = header(p, d.len() as u64, tar::EntryType::Regular, *m);
+                b.append_data(&mut h, p, &d[..]).unwrap();
+            }
+            Entry::Symlink(p, t) => {
+                let mut h = header(p, 0, tar::EntryType::Symlink, 0o777);
+                b.append_link(&mut h, p, t).unwrap();
+            }
+            Entry::Hardlink(p, t) => {
+                let mut h = header(p, 0, tar::EntryType::Link, 0o644);
+                b.append_link(&mut h, p, t).unwrap();
+            }
+            Entry::Whiteout(p) => {
+                let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
+                let wh = if dir.is_empty() { format!(".wh.{name}") } else { format!("{dir}/.wh.{name}") };
+                let mut h = header(&wh, 0, tar::EntryType::Regular, 0o644);
+                b.append_data(&mut h, wh, &[][..]).unwrap();
+            }
+            Entry::Opaque(dir) => {
+                let wh = format!("{}/.wh..wh..opq", dir.trim_end_matches('/'));
+                let mut h = header(&wh, 0, tar::EntryType::Regular, 0o644);
+                b.append_data(&mut h, wh, &[][..]).unwrap();
+            }
+            Entry::CharDevice(p) => {
+                let mut h = header(p, 0, tar::EntryType::Char, 0o666);
+                b.append_data(&mut h, p, &[][..]).unwrap();
+            }
+            Entry::Raw(path, data) => {
+                let mut h = tar::Header::new_old();
+                {
+                    let raw = h.as_old_mut();
+                    let n = path.len().min(100);
+                    raw.name[..n].copy_from_slice(&path[..n]);
+                }
+                h.set_size(data.len() as u64);
+                h.set_mode(0o644);
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_cksum();
+                b.append(&h, &data[..]).unwrap();
+            }
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+/// Builds a layer tar of a host directory tree (paths inside the layer start at `prefix`).
+pub fn layer_from_dir(dir: &Path, prefix: &str) -> std::io::Result<Vec<u8>> {
+    let mut b = tar::Builder::new(Vec::new());
+    b.follow_symlinks(false);
+    b.mode(tar::HeaderMode::Deterministic);
+    b.append_dir_all(prefix.trim_start_matches('/'), dir)?;
+    b.into_inner()
+}
+
+/// Compresses a layer.
+pub fn compress(tar: &[u8], c: Compression) -> Vec<u8> {
+    match c {
+        Compression::None => tar.to_vec(),
+        Compression::Gzip => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(tar).unwrap();
+            e.finish().unwrap()
+        }
+        Compression::Zstd => zstd::encode_all(tar, 3).unwrap(),
+    }
+}
+
+/// An image under construction.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// Uncompressed layer tars, base first.
+    pub layers: Vec<Vec<u8>>,
+    /// `os`/`architecture` of the config.
+    pub platform: (String, String),
+    /// `config.User`.
+    pub user: Option<String>,
+}
+
+impl Default for Image {
+    fn default() -> Self {
+        Image { layers: vec![], platform: ("linux".into(), "amd64".into()), user: None }
+    }
+}
+
+impl Image {
+    /// An image of these layers.
+    pub fn new(layers: Vec<Vec<Entry>>) -> Self {
+        Image { layers: layers.iter().map(|l| layer_tar(l)).collect(), ..Default::default() }
+    }
+
+    /// The image config JSON.
+    pub fn config(&self) -> Vec<u8> {
+        let diff_ids: Vec<String> = self.layers.iter().map(|l| sha256(l)).collect();
+        let history: Vec<serde_json::Value> =
+            (0..self.layers.len()).map(|i| serde_json::json!({"created_by": format!("layer {i}")})).collect();
+        let mut cfg = serde_json::json!({"Env": ["PATH=/usr/bin:/bin"], "Cmd": ["/bin/sh"]});
+        if let Some(u) = &self.user {
+            cfg["User"] = serde_json::json!(u);
+        }
+        serde_json::to_vec(&serde_json::json!({
+            "architecture": self.platform.1, "os": self.platform.0, "created": "2026-01-01T00:00:00Z",
+            "config": cfg, "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": history,
+        }))
+        .unwrap()
+    }
+
+    /// Writes a `docker save` archive (classic layout: `<id>/layer.tar`, `<config digest>.json`).
+    pub fn write_docker_archive(&self, out: &Path, tags: &[&str]) {
+        let config = self.config();
+        let config_name = format!("{}.json", &sha256(&config)[7..]);
+        let mut b = tar::Builder::new(std::fs::File::create(out).unwrap());
+        let mut layer_names = Vec::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            let name = format!("{}/layer.tar", &sha256(format!("{i}{}", sha256(l)).as_bytes())[7..]);
+            append(&mut b, &name, l);
+            layer_names.push(name);
+        }
+        append(&mut b, &config_name, &config);
+        let manifest = serde_json::json!([{"Config": config_name, "RepoTags": tags, "Layers": layer_names}]);
+        append(&mut b, "manifest.json", &serde_json::to_vec(&manifest).unwrap());
+        b.finish().unwrap();
+    }
+
+    /// Writes an OCI image layout directory with this image under `tag`, layers compressed with `c`.
+    pub fn write_oci_dir(&self, dir: &Path, tag: &str, c: Compression) {
+        let mut layout = OciLayout::new();
+        layout.add(self, tag, c);
+        layout.write_dir(dir);
+    }
+}
+
+fn append(b: &mut tar::Builder<impl Write>, name: &str, data: &[u8]) {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_mtime(1_700_000_000);
+    h.set_entry_type(tar::EntryType::Regular);
+    b.append_data(&mut h, name, data).unwrap();
+}
+
+/// An OCI image layout holding one or more images (an index entry each, or one multi-platform index).
+#[derive(Debug, Default)]
+pub struct OciLayout {
+    /// `blobs/sha256/<hex>` → content.
+    pub blobs: Vec<(String, Vec<u8>)>,
+    /// Top-level index entries.
+    pub manifests: Vec<serde_json::Value>,
+}
+
+impl OciLayout {
+    /// An empty layout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn blob(&mut self, data: Vec<u8>) -> String {
+        let d = sha256(&data);
+        if !self.blobs.iter().any(|(n, _)| *n == d) {
+            self.blobs.push((d.clone(), data));
+        }
+        d
+    }
+
+    /// Stores the image's blobs and returns its manifest descriptor (not yet in the index).
+    pub fn manifest_descriptor(&mut self, img: &Image, c: Compression) -> serde_json::Value {
+        let config = img.config();
+        let config_size = config.len();
+        let config_digest = self.blob(config);
+        let media = match c {
+            Compression::None => "application/vnd.oci.image.layer.v1.tar",
+            Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+            Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+        };
+        let layers: Vec<serde_json::Value> = img
+            .layers
+            .iter()
+            .map(|l| {
+                let blob = compress(l, c);
+                let size = blob.len();
+                let d = self.blob(blob);
+                serde_json::json!({"mediaType": media, "digest": d, "size": size})
+            })
+            .collect();
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
+            "layers": layers,
+        }))
+        .unwrap();
+        let size = manifest.len();
+        let d = self.blob(manifest);
+        serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d, "size": size,
+            "platform": {"os": img.platform.0, "architecture": img.platform.1},
+        })
+    }
+
+    /// Adds an image under a tag.
+    pub fn add(&mut self, img: &Image, tag: &str, c: Compression) {
+        let mut d = self.manifest_descriptor(img, c);
+        d["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": tag});
+        self.manifests.push(d);
+    }
+
+    /// Adds a multi-platform image: a nested index of the images, tagged `tag`.
+    pub fn add_multi(&mut self, imgs: &[Image], tag: &str, c: Compression) {
+        let descs: Vec<serde_json::Value> = imgs.iter().map(|i| self.manifest_descriptor(i, c)).collect();
+        let index = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": descs,
+        }))
+        .unwrap();
+        let size = index.len();
+        let d = self.blob(index);
+        self.manifests.push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.index.v1+json", "digest": d, "size": size,
+            "annotations": {"org.opencontainers.image.ref.name": tag},
+        }));
+    }
+
+    fn index(&self) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": self.manifests})).unwrap()
+    }
+
+    /// Writes the layout as a directory.
+    pub fn write_dir(&self, dir: &Path) {
+        std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+        std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        std::fs::write(dir.join("index.json"), self.index()).unwrap();
+        for (d, data) in &self.blobs {
+            std::fs::write(dir.join("blobs/sha256").join(&d[7..]), data).unwrap();
+        }
+    }
+
+    /// Writes the layout as a tar (`oci-archive`).
+    pub fn write_tar(&self, out: &Path) {
+        let mut b = tar::Builder::new(std::fs::File::create(out).unwrap());
+        append(&mut b, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#);
+        append(&mut b, "index.json", &self.index());
+        for (d, data) in &self.blobs {
+            append(&mut b, &format!("blobs/sha256/{}", &d[7..]), data);
+        }
+        b.finish().unwrap();
+    }
+}

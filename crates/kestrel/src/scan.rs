@@ -1,0 +1,168 @@
+//! The inventory commands: open the artifact, run the catalogers, write the SBOM.
+
+use crate::cli::{Cli, Command, GlobalArgs, OutputArgs, OutputFormat};
+use anyhow::{bail, Context as _, Result};
+use kestrel_catalog::{Catalog, Scope};
+use kestrel_core::{Sbom, TargetKind, Tool, SBOM_SCHEMA};
+use kestrel_image::{Artifact, OpenOptions};
+use kestrel_report::{Format, SbomWriter};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let g = cli.global;
+    match cli.command {
+        Command::Image(a) => {
+            let (path, tag, kind) = match (&a.image, &a.input) {
+                (_, Some(input)) => (input.clone(), a.tag.clone(), ImageKind::Detect),
+                (Some(r), None) => parse_image_ref(r, a.tag.clone())?,
+                (None, None) => bail!("name an image, or a docker archive with --input"),
+            };
+            let opts = OpenOptions { limits: a.limits.limits(), tag, platform: a.platform.clone(), progress: progress(&g) };
+            let catalog = Catalog::new(Scope::Image);
+            let artifact = match kind {
+                ImageKind::OciDir if !path.join("oci-layout").is_file() => {
+                    bail!("{}: not an OCI image layout (no oci-layout file)", path.display())
+                }
+                _ => kestrel_image::open(&path, &opts, &catalog)?,
+            };
+            if artifact.target.layers.is_empty() && artifact.config.is_none() {
+                bail!("{}: not a container image (a tar with neither manifest.json nor index.json); scan a root file system tar with `kestrel rootfs`", path.display());
+            }
+            finish(&g, &a.out, &catalog, artifact)
+        }
+        Command::Rootfs(a) => {
+            let opts = OpenOptions { limits: a.limits.limits(), progress: progress(&g), ..Default::default() };
+            let catalog = Catalog::new(Scope::Image);
+            let artifact = if a.path.is_dir() {
+                kestrel_image::open_dir(&a.path, TargetKind::Rootfs, &opts, &catalog)?
+            } else {
+                kestrel_image::open_rootfs_tar(&a.path, &opts, &catalog)?
+            };
+            finish(&g, &a.out, &catalog, artifact)
+        }
+        Command::Fs(a) => {
+            let opts = OpenOptions { limits: a.limits.limits(), progress: progress(&g), ..Default::default() };
+            let catalog = Catalog::new(Scope::Directory);
+            let artifact = kestrel_image::open_dir(&a.path, TargetKind::Directory, &opts, &catalog)?;
+            finish(&g, &a.out, &catalog, artifact)
+        }
+        Command::Catalogers => {
+            println!("image and rootfs scans: {}", Catalog::new(Scope::Image).names().join(", "));
+            println!("fs scans:               {}", Catalog::new(Scope::Directory).names().join(", "));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+enum ImageKind {
+    Detect,
+    OciDir,
+}
+
+/// `oci:DIR[:TAG]`, `oci-archive:PATH[:TAG]`, `docker-archive:PATH`, or a plain path.
+fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, Option<String>, ImageKind)> {
+    let split_tag = |rest: &str| -> (PathBuf, Option<String>) {
+        if Path::new(rest).exists() {
+            return (PathBuf::from(rest), None);
+        }
+        match rest.rsplit_once(':') {
+            Some((p, t)) if !t.contains('/') && !t.is_empty() => (PathBuf::from(p), Some(t.to_string())),
+            _ => (PathBuf::from(rest), None),
+        }
+    };
+    if let Some(rest) = r.strip_prefix("oci:") {
+        let (p, t) = split_tag(rest);
+        return Ok((p, tag.or(t), ImageKind::OciDir));
+    }
+    if let Some(rest) = r.strip_prefix("oci-archive:") {
+        let (p, t) = split_tag(rest);
+        return Ok((p, tag.or(t), ImageKind::Detect));
+    }
+    if let Some(rest) = r.strip_prefix("docker-archive:") {
+        return Ok((PathBuf::from(rest), tag, ImageKind::Detect));
+    }
+    for scheme in ["docker:", "registry:", "podman:"] {
+        if r.starts_with(scheme) {
+            bail!("{r}: pulling from a daemon or registry is not supported yet; save the image first (`docker save -o img.tar IMAGE`) and scan the archive");
+        }
+    }
+    Ok((PathBuf::from(r), tag, ImageKind::Detect))
+}
+
+fn progress(g: &GlobalArgs) -> Option<Arc<dyn kestrel_image::Progress>> {
+    (!g.quiet && std::io::stderr().is_terminal()).then(|| Arc::new(crate::progress::Bars::new()) as Arc<dyn kestrel_image::Progress>)
+}
+
+/// The SBOM's timestamp: `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
+fn created() -> String {
+    let now = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or_else(time::OffsetDateTime::now_utc);
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+fn finish(g: &GlobalArgs, out: &OutputArgs, catalog: &Catalog, artifact: Artifact) -> Result<ExitCode> {
+    let inv = catalog.run(&artifact);
+    let mut sbom = Sbom {
+        schema: SBOM_SCHEMA.into(),
+        tool: Tool { name: "kestrel".into(), version: env!("CARGO_PKG_VERSION").into() },
+        created: created(),
+        target: artifact.target,
+        distro: inv.distro,
+        packages: inv.packages,
+        warnings: artifact.warnings.into_iter().chain(inv.warnings).collect(),
+    };
+    sbom.normalize();
+    let to_terminal = out.output.is_none() && std::io::stdout().is_terminal();
+    let format = out.format.unwrap_or(if to_terminal { OutputFormat::Table } else { OutputFormat::Json });
+    let format = match format {
+        OutputFormat::Table => Format::Table,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Cyclonedx => Format::CycloneDx,
+        OutputFormat::Spdx => Format::Spdx,
+    };
+    let mut buf = Vec::with_capacity(1 << 16);
+    match format {
+        Format::Table => {
+            let width = if to_terminal { terminal_width() } else { None };
+            kestrel_report::TableWriter { width }.write(&sbom, &mut buf)?;
+        }
+        f => kestrel_report::write_sbom(&sbom, f, &mut buf)?,
+    }
+    match &out.output {
+        Some(path) => write_atomically(path, &buf)?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            if let Err(e) = stdout.write_all(&buf).and_then(|_| stdout.flush()) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e).context("writing to standard output");
+                }
+            }
+        }
+    }
+    if !g.quiet && format != Format::Table && !sbom.warnings.is_empty() {
+        eprintln!("kestrel: {} warning(s) while scanning (listed in the output's \"warnings\"); the first: {}: {}", sbom.warnings.len(), sbom.warnings[0].path, sbom.warnings[0].message);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn terminal_width() -> Option<u16> {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).or(Some(120))
+}
+
+/// Writes next to the target and renames, so a reader never sees half a document.
+fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.kestrel-tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")));
+    std::fs::write(&tmp, data).with_context(|| format!("{}: cannot write", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
+}
