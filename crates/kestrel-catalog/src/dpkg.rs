@@ -100,15 +100,25 @@ pub fn parse_status(text: &str) -> Vec<DpkgEntry> {
     out
 }
 
-/// Licences named by a Debian copyright file: DEP-5 `License:` fields (first line of each), deduplicated.
+/// Licences named by a Debian copyright file: DEP-5 `License:` fields (first line of each) and references to
+/// `/usr/share/common-licenses/NAME` in free-form files, deduplicated, in order of appearance.
 pub fn copyright_licenses(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut add = |l: &str| {
+        if !l.is_empty() && l.len() < 120 && !out.iter().any(|o| o == l) {
+            out.push(l.to_string());
+        }
+    };
+    const COMMON: &str = "/usr/share/common-licenses/";
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("License:") {
-            let l = rest.trim();
-            if !l.is_empty() && l.len() < 120 && !out.iter().any(|o| o == l) {
-                out.push(l.to_string());
-            }
+            add(rest.trim());
+        }
+        let mut rest = line;
+        while let Some(i) = rest.find(COMMON) {
+            rest = &rest[i + COMMON.len()..];
+            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_'))).unwrap_or(rest.len());
+            add(rest[..end].trim_end_matches('.'));
         }
     }
     out
@@ -191,5 +201,7 @@ mod tests {
     fn licenses_from_dep5() {
         let c = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n\nFiles: debian/*\nLicense: GPL-2+\n\nLicense: LGPL-2.1\n text\n";
         assert_eq!(copyright_licenses(c), vec!["GPL-2+", "LGPL-2.1"]);
+        let free = "can be found in `/usr/share/common-licenses/LGPL-2.1'.\nand in /usr/share/common-licenses/GPL-2.\n";
+        assert_eq!(copyright_licenses(free), vec!["LGPL-2.1", "GPL-2"]);
     }
 }

@@ -317,3 +317,62 @@ impl OciLayout {
         b.finish().unwrap();
     }
 }
+
+/// An x86-64 ELF executable with one extra data section `name` holding `data` (and a tiny `.text`).
+pub fn elf_with_section(name: &str, data: &[u8]) -> Vec<u8> {
+    use object::write::{Object, StandardSection};
+    use object::{Architecture, BinaryFormat, Endianness, SectionKind};
+    let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+    let text = obj.section_id(StandardSection::Text);
+    obj.append_section_data(text, &[0xc3; 16], 16);
+    let sec = obj.add_section(Vec::new(), name.as_bytes().to_vec(), SectionKind::Data);
+    obj.append_section_data(sec, data, 16);
+    // Pad so that the binary cataloger (which skips files under 4 KiB as scripts) looks at it.
+    let pad = obj.add_section(Vec::new(), b".padding".to_vec(), SectionKind::Data);
+    obj.append_section_data(pad, &[0u8; 8192], 16);
+    obj.write().unwrap()
+}
+
+/// A Go executable as the Go 1.18+ linker lays out `.go.buildinfo`: the 32-byte header (magic, pointer
+/// size, flags with the inline-strings bit), then the varint-prefixed toolchain version and module info
+/// wrapped in its 16-byte sentinels.
+pub fn go_binary(go_version: &str, modinfo: &str) -> Vec<u8> {
+    fn uvarint(mut v: usize, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    let mut info = b"0w\xaf\x0c\x92t\x08\x02A\xe1\xc1\x07\xe6\xd6\x18\xe6".to_vec();
+    info.extend_from_slice(modinfo.as_bytes());
+    info.extend_from_slice(b"\xf92C1\x86\x18 r\x00\x82B\x10A\x16\xd8\xf2");
+    let mut sec = b"\xff Go buildinf:".to_vec();
+    sec.push(8); // pointer size
+    sec.push(2); // flags: little endian, inline strings
+    sec.resize(32, 0);
+    uvarint(go_version.len(), &mut sec);
+    sec.extend_from_slice(go_version.as_bytes());
+    uvarint(info.len(), &mut sec);
+    sec.extend_from_slice(&info);
+    elf_with_section(".go.buildinfo", &sec)
+}
+
+/// A Rust executable carrying a `cargo auditable` dependency record (`.dep-v0`, zlib-compressed JSON).
+pub fn auditable_binary(json: &str) -> Vec<u8> {
+    elf_with_section(".dep-v0", &miniz_oxide::deflate::compress_to_vec_zlib(json.as_bytes(), 6))
+}
+
+/// A jar (zip) holding the given entries.
+pub fn jar(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    zip_entries(entries)
+}
+
+fn zip_entries(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (n, d) in entries {
+        w.start_file(*n, zip::write::SimpleFileOptions::default()).unwrap();
+        w.write_all(d).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
