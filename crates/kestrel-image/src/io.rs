@@ -4,29 +4,6 @@ use sha2::{Digest, Sha256};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Hashes everything read through it with SHA-256 into a borrowed hasher and counts the bytes into a
-/// borrowed counter (so that a [`BoundedReader`] further down the chain can read the count).
-pub(crate) struct HashingReader<'a, R> {
-    inner: R,
-    hasher: &'a mut Sha256,
-    count: &'a AtomicU64,
-}
-
-impl<'a, R: Read> HashingReader<'a, R> {
-    pub(crate) fn new(inner: R, hasher: &'a mut Sha256, count: &'a AtomicU64) -> Self {
-        HashingReader { inner, hasher, count }
-    }
-}
-
-impl<R: Read> Read for HashingReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
 /// `sha256:<hex>` of a finished hasher.
 pub(crate) fn digest_string(h: Sha256) -> String {
     format!("sha256:{}", hex::encode(h.finalize()))
@@ -126,4 +103,80 @@ pub(crate) fn read_bounded(mut r: impl Read, max: u64) -> io::Result<Vec<u8>> {
         return Err(io::Error::other(LimitHit(format!("larger than {max} bytes"), "--max-metadata-bytes")));
     }
     Ok(buf)
+}
+
+/// Size of the blocks a [`HashPipe`] hands to its hashing thread.
+const PIPE_BLOCK: usize = 1 << 20;
+
+/// Reads its inner reader in 1 MiB blocks and hands each block to a hashing thread, so that SHA-256 runs
+/// beside decompression and tar parsing instead of after them. Serves the blocks as a [`BufRead`].
+pub(crate) struct HashPipe<'a, R> {
+    inner: R,
+    block: std::sync::Arc<Vec<u8>>,
+    pos: usize,
+    eof: bool,
+    tx: std::sync::mpsc::SyncSender<std::sync::Arc<Vec<u8>>>,
+    count: &'a AtomicU64,
+}
+
+impl<'a, R: Read> HashPipe<'a, R> {
+    pub(crate) fn new(inner: R, tx: std::sync::mpsc::SyncSender<std::sync::Arc<Vec<u8>>>, count: &'a AtomicU64) -> Self {
+        HashPipe { inner, block: std::sync::Arc::new(Vec::new()), pos: 0, eof: false, tx, count }
+    }
+
+    fn refill(&mut self) -> io::Result<()> {
+        let mut v = vec![0u8; PIPE_BLOCK];
+        let mut n = 0;
+        while n < v.len() {
+            match self.inner.read(&mut v[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        v.truncate(n);
+        if n == 0 {
+            self.eof = true;
+        }
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        self.block = std::sync::Arc::new(v);
+        self.pos = 0;
+        if n > 0 {
+            self.tx.send(self.block.clone()).map_err(|_| io::Error::other("hashing thread stopped"))?;
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> io::BufRead for HashPipe<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.block.len() && !self.eof {
+            self.refill()?;
+        }
+        Ok(&self.block[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.block.len());
+    }
+}
+
+impl<R: Read> Read for HashPipe<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let avail = io::BufRead::fill_buf(self)?;
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        io::BufRead::consume(self, n);
+        Ok(n)
+    }
+}
+
+/// The hashing thread's loop: hashes blocks until the sending side is dropped.
+pub(crate) fn hash_blocks(rx: std::sync::mpsc::Receiver<std::sync::Arc<Vec<u8>>>) -> Sha256 {
+    let mut h = Sha256::new();
+    for block in rx {
+        h.update(&block[..]);
+    }
+    h
 }

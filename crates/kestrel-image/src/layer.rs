@@ -1,12 +1,12 @@
 //! Reading one layer blob (tar, optionally gzip- or zstd-compressed) into a [`LayerDelta`], and applying
 //! deltas in order to squash an image into one [`FileTree`].
 
-use crate::io::{digest_string, sniff, BoundedReader, Compression, HashingReader, LimitHit};
+use crate::io::{digest_string, hash_blocks, sniff, BoundedReader, Compression, HashPipe, LimitHit};
+use std::sync::mpsc::sync_channel;
 use crate::tree::{normalize_archive_path, Content, ContentSelector, FileTree, Node, NodeKind, Want};
 use crate::{ImageError, Limits};
 use kestrel_core::Warning;
-use sha2::{Digest, Sha256};
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -84,37 +84,56 @@ impl LayerCtx<'_> {
 /// Reads one layer blob. Integrity problems (corrupt compression, corrupt tar, limits) are errors;
 /// hostile entries (paths leaving the root, bad links) are skipped with a warning.
 pub(crate) fn read_layer(blob: impl Read, ctx: &LayerCtx<'_>) -> Result<LayerDelta, ImageError> {
-    let mut blob_hash = Sha256::new();
     let compressed = AtomicU64::new(0);
-    let mut diff_hash = Sha256::new();
     let uncompressed = AtomicU64::new(0);
     let mut delta = LayerDelta::default();
-    {
-        let progress = BoundedReader::new(blob, u64::MAX).with_progress(ctx.progress);
-        let mut raw = HashingReader::new(progress, &mut blob_hash, &compressed);
-        let mut buffered = BufReader::with_capacity(256 * 1024, &mut raw);
-        let kind = sniff(buffered.fill_buf().map_err(|e| ctx.io_err(e))?);
-        {
-            let decompressed: Box<dyn Read + '_> = match kind {
-                Compression::Gzip => Box::new(flate2::bufread::GzDecoder::new(&mut buffered)),
-                Compression::Zstd => {
-                    Box::new(zstd::stream::read::Decoder::with_buffer(&mut buffered).map_err(|e| ctx.err(e))?)
+    // Two hashing threads (the blob as stored, the tar inside it) run beside decompression and parsing.
+    let (read, blob_hash, diff_hash, kind) = std::thread::scope(|scope| {
+        let (btx, brx) = sync_channel(8);
+        let (dtx, drx) = sync_channel(8);
+        let blob_hasher = scope.spawn(move || hash_blocks(brx));
+        let diff_hasher = scope.spawn(move || hash_blocks(drx));
+        let mut kind = Compression::None;
+        let read = (|| -> Result<(), ImageError> {
+            let progress = BoundedReader::new(blob, u64::MAX).with_progress(ctx.progress);
+            let mut raw = HashPipe::new(progress, btx, &compressed);
+            kind = sniff(raw.fill_buf().map_err(|e| ctx.io_err(e))?);
+            {
+                let decompressed: Box<dyn Read + '_> = match kind {
+                    Compression::Gzip => Box::new(flate2::bufread::GzDecoder::new(&mut raw)),
+                    Compression::Zstd => {
+                        Box::new(zstd::stream::read::Decoder::with_buffer(&mut raw).map_err(|e| ctx.err(e))?)
+                    }
+                    Compression::None => Box::new(&mut raw),
+                };
+                let mut bounded = BoundedReader::new(decompressed, ctx.limits.max_layer_bytes).with_ratio(
+                    &compressed,
+                    if kind == Compression::None { u64::MAX } else { ctx.limits.max_ratio },
+                    ctx.limits.ratio_grace_bytes,
+                );
+                if kind == Compression::None {
+                    // An uncompressed blob is its own tar: one hash serves as blob digest and diff id.
+                    drop(dtx);
+                    read_tar(&mut bounded, ctx, &mut delta)?;
+                    io::copy(&mut bounded, &mut io::sink()).map_err(|e| ctx.io_err(e))?;
+                    uncompressed.store(bounded.read, Ordering::Relaxed);
+                } else {
+                    let mut tar_stream = HashPipe::new(bounded, dtx, &uncompressed);
+                    read_tar(&mut tar_stream, ctx, &mut delta)?;
+                    // The digest covers the whole tar, padding included.
+                    io::copy(&mut tar_stream, &mut io::sink()).map_err(|e| ctx.io_err(e))?;
                 }
-                Compression::None => Box::new(&mut buffered),
-            };
-            let bounded = BoundedReader::new(decompressed, ctx.limits.max_layer_bytes).with_ratio(
-                &compressed,
-                if kind == Compression::None { u64::MAX } else { ctx.limits.max_ratio },
-                ctx.limits.ratio_grace_bytes,
-            );
-            let mut tar_stream = HashingReader::new(bounded, &mut diff_hash, &uncompressed);
-            read_tar(&mut tar_stream, ctx, &mut delta)?;
-            // The digest covers the whole tar, padding included.
-            io::copy(&mut tar_stream, &mut io::sink()).map_err(|e| ctx.io_err(e))?;
-        }
-        // Bytes after the compressed stream still belong to the blob.
-        io::copy(&mut buffered, &mut io::sink()).map_err(|e| ctx.io_err(e))?;
-    }
+            }
+            // Bytes after the compressed stream still belong to the blob.
+            io::copy(&mut raw, &mut io::sink()).map_err(|e| ctx.io_err(e))?;
+            Ok(())
+        })();
+        let blob_hash = blob_hasher.join().map_err(|_| ctx.err("hashing thread failed"));
+        let diff_hash = diff_hasher.join().map_err(|_| ctx.err("hashing thread failed"));
+        (read, blob_hash, diff_hash, kind)
+    });
+    read?;
+    let (blob_hash, diff_hash) = (blob_hash?, diff_hash?);
     let total = ctx.budget.total.fetch_add(uncompressed.load(Ordering::Relaxed), Ordering::Relaxed)
         + uncompressed.load(Ordering::Relaxed);
     if total > ctx.limits.max_total_bytes {
@@ -126,7 +145,7 @@ pub(crate) fn read_layer(blob: impl Read, ctx: &LayerCtx<'_>) -> Result<LayerDel
     }
     delta.blob_size = compressed.load(Ordering::Relaxed);
     delta.blob_digest = digest_string(blob_hash);
-    delta.diff_id = digest_string(diff_hash);
+    delta.diff_id = if kind == Compression::None { delta.blob_digest.clone() } else { digest_string(diff_hash) };
     Ok(delta)
 }
 

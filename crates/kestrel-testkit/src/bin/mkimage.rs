@@ -1,4 +1,4 @@
-//! `kestrel-mkimage OUT --layer HOSTDIR[=IMAGEPATH] ... [--format docker|oci|oci-dir] [--compress gzip|zstd|none]`
+//! `kestrel-mkimage OUT --layer HOSTDIR[=IMAGEPATH][,HOSTDIR[=IMAGEPATH]...] ... [--format docker|oci|oci-dir] [--compress gzip|zstd|none]`
 //!
 //! Builds an image from host directories, one layer per `--layer`, for benchmarks and manual tests.
 
@@ -18,11 +18,20 @@ fn main() {
         let v = args.get(i + 1).cloned().unwrap_or_default();
         match args[i].as_str() {
             "--layer" => {
-                let (host, inside) = v.split_once('=').map(|(h, p)| (h.to_string(), p.to_string())).unwrap_or((v.clone(), v.clone()));
-                let tar = layer_from_dir(&PathBuf::from(&host), &inside).unwrap_or_else(|e| {
-                    eprintln!("{host}: {e}");
-                    std::process::exit(2)
-                });
+                // HOST[=PATH][,HOST[=PATH]...]: one layer holding each host directory at PATH.
+                let mut tar = Vec::new();
+                for part in v.split(',') {
+                    let (host, inside) = part.split_once('=').map(|(h, p)| (h.to_string(), p.to_string())).unwrap_or((part.to_string(), part.to_string()));
+                    let mut t = layer_from_dir(&PathBuf::from(&host), &inside).unwrap_or_else(|e| {
+                        eprintln!("{host}: {e}");
+                        std::process::exit(2)
+                    });
+                    // Concatenate: drop the end-of-archive blocks of all but the last part.
+                    if !tar.is_empty() {
+                        tar.truncate(tar.len() - 1024);
+                    }
+                    tar.append(&mut t);
+                }
                 layers.push(tar);
             }
             "--format" => format = v,
