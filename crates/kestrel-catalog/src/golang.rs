@@ -153,6 +153,14 @@ pub fn parse_modinfo(go_version: &str, text: &str) -> GoBuildInfo {
 /// Packages of a Go binary's build information.
 pub fn packages(bi: &GoBuildInfo, cataloger: &str) -> Vec<Package> {
     let mut out = Vec::new();
+    // A main module built outside module mode (GOPATH) has only a `path`; a `(devel)` version can often be
+    // recovered from the `-X …version=…` linker flags the release build set.
+    let main = match (&bi.main, &bi.path) {
+        (Some((p, v)), _) if v == "(devel)" => Some((p.clone(), version_from_ldflags(bi).unwrap_or_else(|| v.clone()))),
+        (Some(m), _) => Some(m.clone()),
+        (None, Some(p)) => Some((p.clone(), version_from_ldflags(bi).unwrap_or_else(|| "(devel)".into()))),
+        (None, None) => None,
+    };
     let mut push = |name: &str, version: &str, main: bool| {
         let mut p = Package::new(name, version, Ecosystem::Go, cataloger);
         if !bi.go_version.is_empty() {
@@ -168,7 +176,7 @@ pub fn packages(bi: &GoBuildInfo, cataloger: &str) -> Vec<Package> {
         }
         out.push(p);
     };
-    if let Some((p, v)) = &bi.main {
+    if let Some((p, v)) = &main {
         push(p, v, true);
     }
     for (p, v) in &bi.deps {
@@ -181,6 +189,25 @@ pub fn packages(bi: &GoBuildInfo, cataloger: &str) -> Vec<Package> {
         push("stdlib", v, false);
     }
     out
+}
+
+/// The version a release build stamped into the binary with `-ldflags "-X pkg.Version=1.2.3"`: the first
+/// `-X` assignment to a variable named like `version` whose value looks like a version, with a `v` prefix.
+pub fn version_from_ldflags(bi: &GoBuildInfo) -> Option<String> {
+    let flags = bi.settings.iter().find(|(k, _)| k == "-ldflags").map(|(_, v)| v.as_str())?;
+    let cleaned = flags.replace(['"', '\\'], " ");
+    let mut words = cleaned.split_whitespace();
+    while let Some(w) = words.next() {
+        let assignment = if w == "-X" { words.next()? } else if let Some(rest) = w.strip_prefix("-X=") { rest } else { continue };
+        let Some((var, value)) = assignment.split_once('=') else { continue };
+        let name = var.rsplit('.').next().unwrap_or(var).to_ascii_lowercase();
+        let value = value.trim_start_matches('v');
+        let looks_like_version = value.split('.').count() >= 2 && value.split('.').all(|p| p.chars().next().is_some_and(|c| c.is_ascii_digit()));
+        if (name == "version" || name == "gitversion" || name == "semver") && looks_like_version {
+            return Some(format!("v{value}"));
+        }
+    }
+    None
 }
 
 /// `require` entries of a `go.mod`, with `replace` directives applied.
@@ -282,6 +309,18 @@ mod tests {
         let names: Vec<_> = pk.iter().map(|p| format!("{}@{}", p.name, p.version)).collect();
         assert_eq!(names, vec!["example.com@(devel)", "github.com/a/b@v1.0.0", "github.com/fork/net@v0.2.0", "stdlib@go1.22.1"]);
         assert_eq!(pk[0].properties.get("go.build.vcs.revision").map(String::as_str), Some("abc"));
+    }
+
+    #[test]
+    fn gopath_binary_version_from_ldflags() {
+        // As the docker CLI 28.2.2 release binary records it.
+        let text = "path\tgithub.com/docker/cli/cmd/docker\nbuild\t-buildmode=pie\nbuild\t-ldflags=\" -X \\\"github.com/docker/cli/cli/version.GitCommit=e6534b4\\\" -X \\\"github.com/docker/cli/cli/version.Version=28.2.2\\\" -extldflags -static\"\n";
+        let bi = parse_modinfo("go1.24.3", text);
+        assert_eq!(bi.main, None);
+        let pk = packages(&bi, "t");
+        assert_eq!((pk[0].name.as_str(), pk[0].version.as_str()), ("github.com/docker/cli/cmd/docker", "v28.2.2"));
+        let dev = parse_modinfo("go1.22.0", "path\tx/cmd\nmod\tx\t(devel)\t\nbuild\t-ldflags=-X main.commit=abc\n");
+        assert_eq!(packages(&dev, "t")[0].version, "(devel)");
     }
 
     #[test]

@@ -125,7 +125,14 @@ impl<'a, R: Read> HashPipe<'a, R> {
     }
 
     fn refill(&mut self) -> io::Result<()> {
-        let mut v = vec![0u8; PIPE_BLOCK];
+        // Reuse the previous block when the hashing thread is done with it (no allocation, no memset).
+        let mut v = match std::sync::Arc::try_unwrap(std::mem::take(&mut self.block)) {
+            Ok(mut v) => {
+                v.resize(PIPE_BLOCK, 0);
+                v
+            }
+            Err(_) => vec![0u8; PIPE_BLOCK],
+        };
         let mut n = 0;
         while n < v.len() {
             match self.inner.read(&mut v[n..]) {
@@ -179,4 +186,152 @@ pub(crate) fn hash_blocks(rx: std::sync::mpsc::Receiver<std::sync::Arc<Vec<u8>>>
         h.update(&block[..]);
     }
     h
+}
+
+/// A gzip stream (RFC 1952, one or more members) decoded without the CRC-32 check: every layer's
+/// uncompressed bytes are verified against their SHA-256 diff id and the blob against its digest, so the
+/// CRC would only cost time. The header is parsed with bounds, the `ISIZE` trailer is still checked.
+pub(crate) struct GzipNoCrc<R: io::BufRead> {
+    state: GzState<R>,
+    member_out: u64,
+}
+
+enum GzState<R: io::BufRead> {
+    Header(Option<R>),
+    Body(flate2::bufread::DeflateDecoder<R>),
+    Done,
+}
+
+fn read_exact_buf(r: &mut impl io::BufRead, n: usize) -> io::Result<Vec<u8>> {
+    let mut v = vec![0u8; n];
+    r.read_exact(&mut v).map_err(|e| if e.kind() == io::ErrorKind::UnexpectedEof { io::Error::other("truncated gzip stream") } else { e })?;
+    Ok(v)
+}
+
+fn skip_zero_terminated(r: &mut impl io::BufRead) -> io::Result<()> {
+    let mut seen = 0usize;
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Err(io::Error::other("truncated gzip header"));
+        }
+        if let Some(i) = buf.iter().position(|&b| b == 0) {
+            r.consume(i + 1);
+            return Ok(());
+        }
+        let n = buf.len();
+        r.consume(n);
+        seen += n;
+        if seen > 1 << 20 {
+            return Err(io::Error::other("gzip header name or comment longer than 1 MiB"));
+        }
+    }
+}
+
+fn read_gzip_header(r: &mut impl io::BufRead) -> io::Result<()> {
+    let h = read_exact_buf(r, 10)?;
+    if h[0] != 0x1f || h[1] != 0x8b {
+        return Err(io::Error::other("not a gzip member (bad magic)"));
+    }
+    if h[2] != 8 {
+        return Err(io::Error::other(format!("unsupported gzip compression method {}", h[2])));
+    }
+    let flags = h[3];
+    if flags & 0xe0 != 0 {
+        return Err(io::Error::other("reserved gzip header flags set"));
+    }
+    if flags & 4 != 0 {
+        let l = read_exact_buf(r, 2)?;
+        let len = u16::from_le_bytes([l[0], l[1]]) as usize;
+        read_exact_buf(r, len)?;
+    }
+    if flags & 8 != 0 {
+        skip_zero_terminated(r)?;
+    }
+    if flags & 16 != 0 {
+        skip_zero_terminated(r)?;
+    }
+    if flags & 2 != 0 {
+        read_exact_buf(r, 2)?;
+    }
+    Ok(())
+}
+
+impl<R: io::BufRead> GzipNoCrc<R> {
+    pub(crate) fn new(r: R) -> Self {
+        GzipNoCrc { state: GzState::Header(Some(r)), member_out: 0 }
+    }
+}
+
+impl<R: io::BufRead> Read for GzipNoCrc<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match &mut self.state {
+                GzState::Done => return Ok(0),
+                GzState::Header(r) => {
+                    let Some(mut r) = r.take() else { return Ok(0) };
+                    read_gzip_header(&mut r)?;
+                    self.member_out = 0;
+                    self.state = GzState::Body(flate2::bufread::DeflateDecoder::new(r));
+                }
+                GzState::Body(d) => {
+                    let n = d.read(buf)?;
+                    if n > 0 || buf.is_empty() {
+                        self.member_out += n as u64;
+                        return Ok(n);
+                    }
+                    // End of this member's deflate data: the trailer, then maybe another member.
+                    let GzState::Body(d) = std::mem::replace(&mut self.state, GzState::Done) else { unreachable!() };
+                    let mut r = d.into_inner();
+                    let t = read_exact_buf(&mut r, 8)?;
+                    let isize = u32::from_le_bytes([t[4], t[5], t[6], t[7]]);
+                    if isize != self.member_out as u32 {
+                        return Err(io::Error::other("gzip trailer size does not match the data: corrupt stream"));
+                    }
+                    if r.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+                        self.state = GzState::Header(Some(r));
+                    } else {
+                        // Trailing bytes (padding) are left for the caller, which hashes them as part of the blob.
+                        return Ok(0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_members_decode_and_trailer_is_checked() {
+        let mut two = gz(b"hello ");
+        two.extend(gz(b"world"));
+        let mut out = String::new();
+        GzipNoCrc::new(&two[..]).read_to_string(&mut out).unwrap();
+        assert_eq!(out, "hello world");
+        // Named member (FNAME) as `gzip file` writes it.
+        let mut named = flate2::GzBuilder::new().filename("layer.tar").comment("c").write(Vec::new(), flate2::Compression::fast());
+        named.write_all(b"abc").unwrap();
+        let named = named.finish().unwrap();
+        let mut out = Vec::new();
+        GzipNoCrc::new(&named[..]).read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"abc");
+        // A wrong ISIZE is an error; truncation is an error.
+        let mut bad = gz(b"data");
+        let n = bad.len();
+        bad[n - 4] ^= 1;
+        assert!(GzipNoCrc::new(&bad[..]).read_to_end(&mut Vec::new()).is_err());
+        let good = gz(&[7u8; 10000]);
+        assert!(GzipNoCrc::new(&good[..good.len() / 2]).read_to_end(&mut Vec::new()).is_err());
+        assert!(GzipNoCrc::new(&b"\x1f\x8b\x07"[..]).read_to_end(&mut Vec::new()).is_err());
+    }
 }

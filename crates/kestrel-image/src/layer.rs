@@ -1,7 +1,7 @@
 //! Reading one layer blob (tar, optionally gzip- or zstd-compressed) into a [`LayerDelta`], and applying
 //! deltas in order to squash an image into one [`FileTree`].
 
-use crate::io::{digest_string, hash_blocks, sniff, BoundedReader, Compression, HashPipe, LimitHit};
+use crate::io::{digest_string, hash_blocks, sniff, BoundedReader, Compression, GzipNoCrc, HashPipe, LimitHit};
 use std::sync::mpsc::sync_channel;
 use crate::tree::{normalize_archive_path, Content, ContentSelector, FileTree, Node, NodeKind, Want};
 use crate::{ImageError, Limits};
@@ -100,7 +100,7 @@ pub(crate) fn read_layer(blob: impl Read, ctx: &LayerCtx<'_>) -> Result<LayerDel
             kind = sniff(raw.fill_buf().map_err(|e| ctx.io_err(e))?);
             {
                 let decompressed: Box<dyn Read + '_> = match kind {
-                    Compression::Gzip => Box::new(flate2::bufread::GzDecoder::new(&mut raw)),
+                    Compression::Gzip => Box::new(GzipNoCrc::new(&mut raw)),
                     Compression::Zstd => {
                         Box::new(zstd::stream::read::Decoder::with_buffer(&mut raw).map_err(|e| ctx.err(e))?)
                     }

@@ -111,9 +111,20 @@ pub fn open(path: &Path, opts: &OpenOptions, selector: &dyn ContentSelector) -> 
 pub fn open_rootfs_tar(path: &Path, opts: &OpenOptions, selector: &dyn ContentSelector) -> Result<Artifact, ImageError> {
     let shown = path.display().to_string();
     let f = std::fs::File::open(path).map_err(|e| ImageError::io(&shown, e))?;
+    read_rootfs_tar(f, &shown, opts, selector)
+}
+
+/// Reads a root file system tar (optionally compressed) from a stream; `name` is used in messages.
+pub fn read_rootfs_tar(
+    stream: impl std::io::Read,
+    name: &str,
+    opts: &OpenOptions,
+    selector: &dyn ContentSelector,
+) -> Result<Artifact, ImageError> {
+    let shown = name.to_string();
     let budget = layer::Budget::new();
     let ctx = layer::LayerCtx { input: &shown, index: 0, name: &shown, selector, limits: &opts.limits, budget: &budget, progress: None };
-    let delta = layer::read_layer(f, &ctx)?;
+    let delta = layer::read_layer(stream, &ctx)?;
     let mut tree = FileTree::new();
     let mut warnings = Vec::new();
     layer::apply(&mut tree, delta, 0, &mut warnings);
