@@ -237,3 +237,19 @@ fn project_directory_lock_files() {
     assert_eq!(s.warnings.len(), 1);
     assert!(s.warnings[0].path.ends_with("/web/broken/package-lock.json") && s.warnings[0].message.contains("invalid package-lock.json"));
 }
+
+#[test]
+fn centos7_berkeley_db_inventory() {
+    let img = Image::new(vec![vec![
+        file("etc/os-release", b"NAME=\"CentOS Linux\"\nID=\"centos\"\nVERSION_ID=\"7\"\nID_LIKE=\"rhel fedora\"\n".to_vec()),
+        file("etc/redhat-release", b"CentOS Linux release 7.9.2009 (Core)\n".to_vec()),
+        file("var/lib/rpm/Packages", fixture("rpm-Packages.bdb")),
+    ]]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("centos.tar");
+    img.write_docker_archive(&out, &["centos:7"]);
+    let s = scan(&out, Scope::Image);
+    assert_eq!(ids(&s, Ecosystem::Rpm), vec!["bash@4.2.46-35.el7_9", "glibc-common@2.17-326.el7_9", "openssl-libs@1:1.0.2k-26.el7_9"]);
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    assert_eq!(s.packages[0].distro.as_deref(), Some("centos-7"));
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS (default 300), JOBS at a time (default 2), with seeds built from the
+# test fixtures. cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
+# Results: fuzz/out/<target>.log; crashes land in fuzz/artifacts/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")"
+SECONDS_EACH=${SECONDS_EACH:-300}
+JOBS=${JOBS:-2}
+export RUSTC_BOOTSTRAP=1
+command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+cargo fuzz build -O
+mkdir -p out corpus
+F=../crates/kestrel-catalog/tests/fixtures
+seed() { mkdir -p "corpus/$1"; cp "$2" "corpus/$1/" 2>/dev/null || true; }
+seed dpkg_status $F/dpkg-status
+seed python_metadata $F/PyYAML-METADATA
+seed python_metadata $F/PyJWT-PKG-INFO
+seed npm_package_json $F/arborist-package.json
+python3 - <<'PY'
+import io, tarfile, gzip, zipfile, os
+def tar(files):
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w") as t:
+        for name, data in files:
+            i = tarfile.TarInfo(name); i.size = len(data); t.addfile(i, io.BytesIO(data))
+    return b.getvalue()
+layer = tar([("etc/os-release", b"ID=debian\nVERSION_ID=12\n"), ("var/lib/dpkg/status", b"Package: a\nVersion: 1\nStatus: install ok installed\n\n")])
+os.makedirs("corpus/layer", exist_ok=True)
+open("corpus/layer/plain.tar", "wb").write(layer)
+open("corpus/layer/gz.tar.gz", "wb").write(gzip.compress(layer))
+os.makedirs("corpus/java_archive", exist_ok=True)
+z = io.BytesIO()
+with zipfile.ZipFile(z, "w") as j:
+    j.writestr("META-INF/maven/g/a/pom.properties", "groupId=g\nartifactId=a\nversion=1\n")
+    j.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nImplementation-Version: 2\n")
+open("corpus/java_archive/a.jar", "wb").write(z.getvalue())
+import json, hashlib
+cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]}}).encode()
+man = json.dumps([{"Config": "c.json", "RepoTags": ["x:1"], "Layers": ["l/layer.tar"]}]).encode()
+os.makedirs("corpus/archive", exist_ok=True)
+open("corpus/archive/docker.tar", "wb").write(tar([("manifest.json", man), ("c.json", cfg), ("l/layer.tar", layer)]))
+os.makedirs("corpus/yarn_lock", exist_ok=True)
+open("corpus/yarn_lock/yarn.lock", "w").write('"@a/b@^1.0.0", "@a/b@^1.1.0":\n  version "1.2.0"\n\nleft-pad@npm:^1.3.0:\n  version: 1.3.0\n')
+os.makedirs("corpus/apk_installed", exist_ok=True)
+open("corpus/apk_installed/installed", "w").write("P:musl\nV:1.2.5-r0\nA:x86_64\no:musl\nF:lib\nR:ld-musl.so.1\n\n")
+os.makedirs("corpus/cargo_lock", exist_ok=True)
+open("corpus/cargo_lock/Cargo.lock", "w").write('version = 3\n[[package]]\nname = "a"\nversion = "1.0.0"\nsource = "registry+x"\n')
+PY
+targets=$(cargo fuzz list)
+echo "$targets" | xargs -P "$JOBS" -I{} sh -c \
+  "cargo fuzz run -O {} corpus/{} -- -max_total_time=$SECONDS_EACH -rss_limit_mb=2048 -timeout=10 -max_len=65536 > out/{}.log 2>&1; echo \"{}: exit \$?\""
+for t in $targets; do
+  line=$(grep -E "^#[0-9]+.*(DONE|pulse)" "out/$t.log" | tail -1 || true)
+  crashes=$(ls "artifacts/$t" 2>/dev/null | wc -l)
+  echo "$t | $line | crash files: $crashes"
+done
