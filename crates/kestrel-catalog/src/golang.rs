@@ -2,7 +2,7 @@
 //! replacements, the Go toolchain version as `stdlib`), and `go.mod` in project directories.
 
 use crate::text::utf8;
-use crate::{file_name, Cataloger, Context, Found};
+use crate::{catalog_pins, file_name, whole_if, Cataloger, Context, Found};
 use kestrel_core::{Ecosystem, Package};
 use kestrel_image::Want;
 use object::{Object, ObjectSection};
@@ -273,25 +273,11 @@ impl Cataloger for GoModCataloger {
     }
 
     fn want(&self, path: &str, size: u64, _: u32) -> Want {
-        if file_name(path) == "go.mod" && size < 16 << 20 {
-            Want::Whole
-        } else {
-            Want::Skip
-        }
+        whole_if(file_name(path) == "go.mod", size, 16 << 20)
     }
 
     fn catalog(&self, cx: &Context<'_>, out: &mut Found) {
-        for (path, _) in cx.tree().kept() {
-            if file_name(path) != "go.mod" {
-                continue;
-            }
-            let Some(bytes) = cx.tree().content(path) else { continue };
-            for (n, v) in parse_go_mod(&utf8(bytes)) {
-                let mut p = Package::new(&n, &v, Ecosystem::Go, self.name());
-                cx.locate(&mut p, path);
-                out.packages.push(p);
-            }
-        }
+        catalog_pins(self, cx, out, Ecosystem::Go, |_, b| Ok(parse_go_mod(&utf8(b))));
     }
 }
 

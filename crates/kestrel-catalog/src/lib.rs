@@ -206,6 +206,42 @@ impl ContentSelector for Catalog {
     }
 }
 
+/// [`Want::Whole`] when `matches` and the file is under `max` bytes (lock files and metadata documents).
+pub(crate) fn whole_if(matches: bool, size: u64, max: u64) -> Want {
+    if matches && size < max {
+        Want::Whole
+    } else {
+        Want::Skip
+    }
+}
+
+/// The common body of catalogers that read `(name, version)` pins from whole files (lock files): for every
+/// kept file the cataloger wants, `parse(path, bytes)` gives the pins or the reason the file is unreadable.
+pub(crate) fn catalog_pins(
+    c: &dyn Cataloger,
+    cx: &Context<'_>,
+    out: &mut Found,
+    ecosystem: kestrel_core::Ecosystem,
+    parse: impl Fn(&str, &[u8]) -> Result<Vec<(String, String)>, String>,
+) {
+    for (path, node) in cx.tree().kept() {
+        if c.want(path, node.size, node.mode) != Want::Whole {
+            continue;
+        }
+        let Some(bytes) = cx.tree().content(path) else { continue };
+        match parse(path, bytes) {
+            Ok(pins) => {
+                for (n, v) in pins {
+                    let mut p = Package::new(&n, &v, ecosystem, c.name());
+                    cx.locate(&mut p, path);
+                    out.packages.push(p);
+                }
+            }
+            Err(e) => out.warn(path, e),
+        }
+    }
+}
+
 /// The file name part of a path.
 pub(crate) fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)

@@ -3,7 +3,7 @@
 //! (versions 5–9).
 
 use crate::text::utf8;
-use crate::{file_name, Cataloger, Context, Found};
+use crate::{catalog_pins, file_name, whole_if, Cataloger, Context, Found};
 use kestrel_core::{Ecosystem, Package};
 use kestrel_image::Want;
 use serde_json::Value;
@@ -17,11 +17,7 @@ impl Cataloger for NodeModulesCataloger {
     }
 
     fn want(&self, path: &str, size: u64, _: u32) -> Want {
-        if file_name(path) == "package.json" && size < 4 << 20 {
-            Want::Whole
-        } else {
-            Want::Skip
-        }
+        whole_if(file_name(path) == "package.json", size, 4 << 20)
     }
 
     fn catalog(&self, cx: &Context<'_>, out: &mut Found) {
@@ -86,34 +82,11 @@ impl Cataloger for NpmLockCataloger {
 
     fn want(&self, path: &str, size: u64, _: u32) -> Want {
         let f = file_name(path);
-        if (f == "package-lock.json" || f == "npm-shrinkwrap.json") && !path.contains("/node_modules/") && size < 256 << 20 {
-            Want::Whole
-        } else {
-            Want::Skip
-        }
+        whole_if((f == "package-lock.json" || f == "npm-shrinkwrap.json") && !path.contains("/node_modules/"), size, 256 << 20)
     }
 
     fn catalog(&self, cx: &Context<'_>, out: &mut Found) {
-        lock_files(self, cx, out, |b| parse_package_lock(b));
-    }
-}
-
-fn lock_files(c: &dyn Cataloger, cx: &Context<'_>, out: &mut Found, parse: impl Fn(&[u8]) -> Result<Vec<(String, String)>, String>) {
-    for (path, node) in cx.tree().kept() {
-        if c.want(path, node.size, node.mode) != Want::Whole {
-            continue;
-        }
-        let Some(bytes) = cx.tree().content(path) else { continue };
-        match parse(bytes) {
-            Ok(pins) => {
-                for (n, v) in pins {
-                    let mut p = Package::new(&n, &v, Ecosystem::Npm, c.name());
-                    cx.locate(&mut p, path);
-                    out.packages.push(p);
-                }
-            }
-            Err(e) => out.warn(path, e),
-        }
+        catalog_pins(self, cx, out, Ecosystem::Npm, |_, b| parse_package_lock(b));
     }
 }
 
@@ -172,15 +145,11 @@ impl Cataloger for YarnLockCataloger {
     }
 
     fn want(&self, path: &str, size: u64, _: u32) -> Want {
-        if file_name(path) == "yarn.lock" && !path.contains("/node_modules/") && size < 256 << 20 {
-            Want::Whole
-        } else {
-            Want::Skip
-        }
+        whole_if(file_name(path) == "yarn.lock" && !path.contains("/node_modules/"), size, 256 << 20)
     }
 
     fn catalog(&self, cx: &Context<'_>, out: &mut Found) {
-        lock_files(self, cx, out, |b| Ok(parse_yarn_lock(&utf8(b))));
+        catalog_pins(self, cx, out, Ecosystem::Npm, |_, b| Ok(parse_yarn_lock(&utf8(b))));
     }
 }
 
@@ -228,15 +197,11 @@ impl Cataloger for PnpmLockCataloger {
     }
 
     fn want(&self, path: &str, size: u64, _: u32) -> Want {
-        if file_name(path) == "pnpm-lock.yaml" && !path.contains("/node_modules/") && size < 256 << 20 {
-            Want::Whole
-        } else {
-            Want::Skip
-        }
+        whole_if(file_name(path) == "pnpm-lock.yaml" && !path.contains("/node_modules/"), size, 256 << 20)
     }
 
     fn catalog(&self, cx: &Context<'_>, out: &mut Found) {
-        lock_files(self, cx, out, |b| parse_pnpm_lock(&utf8(b)));
+        catalog_pins(self, cx, out, Ecosystem::Npm, |_, b| parse_pnpm_lock(&utf8(b)));
     }
 }
 

@@ -1,7 +1,7 @@
 //! PHP packages: Composer's `vendor/composer/installed.json` (installed, formats 1 and 2) and, in project
 //! directories, `composer.lock`.
 
-use crate::{file_name, Cataloger, Context, Found};
+use crate::{file_name, whole_if, Cataloger, Context, Found};
 use kestrel_core::{Ecosystem, Package};
 use kestrel_image::Want;
 use serde_json::Value;
@@ -59,11 +59,7 @@ impl Cataloger for ComposerInstalledCataloger {
     }
 
     fn want(&self, path: &str, size: u64, _: u32) -> Want {
-        if path.ends_with("/vendor/composer/installed.json") && size < 64 << 20 {
-            Want::Whole
-        } else {
-            Want::Skip
-        }
+        whole_if(path.ends_with("/vendor/composer/installed.json"), size, 64 << 20)
     }
 
     fn catalog(&self, cx: &Context<'_>, out: &mut Found) {
@@ -80,11 +76,7 @@ impl Cataloger for ComposerLockCataloger {
     }
 
     fn want(&self, path: &str, size: u64, _: u32) -> Want {
-        if file_name(path) == "composer.lock" && size < 64 << 20 {
-            Want::Whole
-        } else {
-            Want::Skip
-        }
+        whole_if(file_name(path) == "composer.lock", size, 64 << 20)
     }
 
     fn catalog(&self, cx: &Context<'_>, out: &mut Found) {

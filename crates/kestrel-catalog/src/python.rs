@@ -3,7 +3,7 @@
 //! `Pipfile.lock`).
 
 use crate::text::{field, fields_all, headers, utf8};
-use crate::{file_name, Cataloger, Context, Found};
+use crate::{catalog_pins, file_name, whole_if, Cataloger, Context, Found};
 use kestrel_core::{Ecosystem, Package};
 use kestrel_image::Want;
 
@@ -25,11 +25,7 @@ impl Cataloger for PythonInstalledCataloger {
 
     fn want(&self, path: &str, size: u64, _: u32) -> Want {
         // A single-file `.egg-info` is small; a directory of that name is not a file and never asked about.
-        if is_metadata(path) && size < 8 << 20 {
-            Want::Whole
-        } else {
-            Want::Skip
-        }
+        whole_if(is_metadata(path), size, 8 << 20)
     }
 
     fn catalog(&self, cx: &Context<'_>, out: &mut Found) {
@@ -110,34 +106,18 @@ impl Cataloger for PythonRequirementsCataloger {
     }
 
     fn want(&self, path: &str, size: u64, _: u32) -> Want {
-        if requirement_kind(path).is_some() && size < 32 << 20 {
-            Want::Whole
-        } else {
-            Want::Skip
-        }
+        whole_if(requirement_kind(path).is_some(), size, 32 << 20)
     }
 
     fn catalog(&self, cx: &Context<'_>, out: &mut Found) {
-        for (path, _) in cx.tree().kept() {
-            let Some(kind) = requirement_kind(path) else { continue };
-            let Some(bytes) = cx.tree().content(path) else { continue };
-            let text = utf8(bytes);
-            let pins: Result<Vec<(String, String)>, String> = match kind {
-                "requirements" => Ok(parse_requirements(&text)),
-                "poetry" => parse_poetry_lock(&text),
+        catalog_pins(self, cx, out, Ecosystem::PyPI, |path, b| {
+            let text = utf8(b);
+            match requirement_kind(path) {
+                Some("requirements") => Ok(parse_requirements(&text)),
+                Some("poetry") => parse_poetry_lock(&text),
                 _ => parse_pipfile_lock(&text),
-            };
-            match pins {
-                Ok(pins) => {
-                    for (n, v) in pins {
-                        let mut p = Package::new(&n, &v, Ecosystem::PyPI, self.name());
-                        cx.locate(&mut p, path);
-                        out.packages.push(p);
-                    }
-                }
-                Err(e) => out.warn(path, e),
             }
-        }
+        });
     }
 }
 

@@ -1,7 +1,7 @@
 //! Ruby gems: installed `specifications/*.gemspec` files, and `Gemfile.lock` in project directories.
 
 use crate::text::utf8;
-use crate::{file_name, Cataloger, Context, Found};
+use crate::{catalog_pins, file_name, whole_if, Cataloger, Context, Found};
 use kestrel_core::{Ecosystem, Package};
 use kestrel_image::Want;
 
@@ -18,11 +18,7 @@ impl Cataloger for GemspecCataloger {
     }
 
     fn want(&self, path: &str, size: u64, _: u32) -> Want {
-        if is_gemspec(path) && size < 4 << 20 {
-            Want::Whole
-        } else {
-            Want::Skip
-        }
+        whole_if(is_gemspec(path), size, 4 << 20)
     }
 
     fn catalog(&self, cx: &Context<'_>, out: &mut Found) {
@@ -83,25 +79,11 @@ impl Cataloger for GemfileLockCataloger {
     }
 
     fn want(&self, path: &str, size: u64, _: u32) -> Want {
-        if file_name(path) == "Gemfile.lock" && size < 32 << 20 {
-            Want::Whole
-        } else {
-            Want::Skip
-        }
+        whole_if(file_name(path) == "Gemfile.lock", size, 32 << 20)
     }
 
     fn catalog(&self, cx: &Context<'_>, out: &mut Found) {
-        for (path, _) in cx.tree().kept() {
-            if file_name(path) != "Gemfile.lock" {
-                continue;
-            }
-            let Some(bytes) = cx.tree().content(path) else { continue };
-            for (n, v) in parse_gemfile_lock(&utf8(bytes)) {
-                let mut p = Package::new(&n, &v, Ecosystem::Gem, self.name());
-                cx.locate(&mut p, path);
-                out.packages.push(p);
-            }
-        }
+        catalog_pins(self, cx, out, Ecosystem::Gem, |_, b| Ok(parse_gemfile_lock(&utf8(b))));
     }
 }
 

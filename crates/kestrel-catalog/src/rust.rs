@@ -2,7 +2,7 @@
 //! embeds in binaries (section `.dep-v0`, zlib-compressed JSON).
 
 use crate::text::utf8;
-use crate::{file_name, Cataloger, Context, Found};
+use crate::{file_name, whole_if, Cataloger, Context, Found};
 use kestrel_core::{Ecosystem, Package};
 use kestrel_image::Want;
 use object::{Object, ObjectSection};
@@ -82,11 +82,7 @@ impl Cataloger for CargoLockCataloger {
     }
 
     fn want(&self, path: &str, size: u64, _: u32) -> Want {
-        if file_name(path) == "Cargo.lock" && size < 64 << 20 {
-            Want::Whole
-        } else {
-            Want::Skip
-        }
+        whole_if(file_name(path) == "Cargo.lock", size, 64 << 20)
     }
 
     fn catalog(&self, cx: &Context<'_>, out: &mut Found) {
