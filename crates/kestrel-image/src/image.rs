@@ -105,9 +105,22 @@ fn parse_json<T: serde::de::DeserializeOwned>(input: &str, what: &str, bytes: &[
     serde_json::from_slice(bytes).map_err(|e| ImageError::invalid(input, what, e))
 }
 
+/// `docker.io/library/nginx:1` and `nginx:1` name the same image.
+fn normalize_reference(r: &str) -> &str {
+    let r = r.strip_prefix("docker.io/").unwrap_or(r);
+    r.strip_prefix("library/").unwrap_or(r)
+}
+
+/// Whether a requested tag names one of an image's recorded names. A bare tag (`1.0`) matches `repo:1.0`
+/// and an OCI `ref.name` annotation of `1.0`; a full reference matches with or without the Docker Hub prefix;
+/// a digest matches `repo@digest`.
 fn tag_matches(tag: &str, names: &[String]) -> bool {
+    let wanted = normalize_reference(tag);
     names.iter().any(|n| {
-        n == tag || n.rsplit_once(':').is_some_and(|(_, t)| t == tag && !t.contains('/')) || n.split_once('@').is_some_and(|(_, d)| d == tag)
+        let n = normalize_reference(n);
+        n == wanted
+            || (!wanted.contains(':') && !wanted.contains('/') && n.rsplit_once(':').is_some_and(|(repo, t)| t == wanted && !repo.is_empty()))
+            || n.split_once('@').is_some_and(|(_, d)| d == wanted)
     })
 }
 
@@ -398,4 +411,21 @@ fn squash(
         apply(&mut tree, delta, index, &mut warnings);
     }
     Ok(Artifact { target, config: Some(config), tree, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tag_matches;
+
+    #[test]
+    fn tags_match_like_docker() {
+        let names = vec!["docker.io/library/app:1.0".to_string(), "1.0".to_string()];
+        for t in ["1.0", "app:1.0", "docker.io/library/app:1.0", "library/app:1.0"] {
+            assert!(tag_matches(t, &names), "{t}");
+        }
+        for t in ["1", "app:2.0", "other:1.0", "app"] {
+            assert!(!tag_matches(t, &names), "{t}");
+        }
+        assert!(tag_matches("sha256:abc", &["app@sha256:abc".to_string()]));
+    }
 }

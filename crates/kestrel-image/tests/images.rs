@@ -300,3 +300,19 @@ fn plain_rootfs_tar_and_directory() {
     assert_eq!(a.tree.content("/etc/link"), Some(&b"ID=debian"[..]), "absolute links resolve inside the root");
     assert_eq!(a.tree.content("/etc/host-shadow"), None, "never the host's file");
 }
+
+#[test]
+fn docker_25_archive_with_oci_layout_inside() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("d25.tar");
+    three_layers().write_docker25_archive(&p, "app:1.0");
+    for tag in [None, Some("app:1.0"), Some("1.0"), Some("docker.io/library/app:1.0")] {
+        let o = OpenOptions { tag: tag.map(Into::into), ..Default::default() };
+        let a = open(&p, &o, &KeepEtc).unwrap_or_else(|e| panic!("{tag:?}: {e}"));
+        check_three_layers(&a);
+        assert_eq!(a.target.kind, kestrel_core::TargetKind::OciLayout);
+        assert!(a.target.tags.contains(&"docker.io/library/app:1.0".to_string()));
+    }
+    let o = OpenOptions { tag: Some("app:2.0".into()), ..Default::default() };
+    assert!(open(&p, &o, &KeepEtc).unwrap_err().to_string().contains("no image matches"));
+}

@@ -376,3 +376,26 @@ fn zip_entries(entries: &[(&str, &[u8])]) -> Vec<u8> {
     }
     w.finish().unwrap().into_inner()
 }
+
+impl Image {
+    /// Writes a `docker save` archive as Docker 25 and later do: an OCI image layout (uncompressed layer
+    /// blobs, `index.json` with `io.containerd.image.name`) plus the classic `manifest.json` pointing into it.
+    pub fn write_docker25_archive(&self, out: &Path, name: &str) {
+        let mut layout = OciLayout::new();
+        let mut d = layout.manifest_descriptor(self, Compression::None);
+        let tag = name.rsplit_once(':').map(|(_, t)| t).unwrap_or("latest");
+        d["annotations"] = serde_json::json!({"io.containerd.image.name": format!("docker.io/library/{name}"), "org.opencontainers.image.ref.name": tag});
+        layout.manifests.push(d);
+        let config = self.config();
+        let layers: Vec<String> = self.layers.iter().map(|l| format!("blobs/sha256/{}", &sha256(l)[7..])).collect();
+        let manifest = serde_json::json!([{"Config": format!("blobs/sha256/{}", &sha256(&config)[7..]), "RepoTags": [name], "Layers": layers}]);
+        let mut b = tar::Builder::new(std::fs::File::create(out).unwrap());
+        append(&mut b, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#);
+        append(&mut b, "index.json", &layout.index());
+        append(&mut b, "manifest.json", &serde_json::to_vec(&manifest).unwrap());
+        for (d, data) in &layout.blobs {
+            append(&mut b, &format!("blobs/sha256/{}", &d[7..]), data);
+        }
+        b.finish().unwrap();
+    }
+}
