@@ -174,23 +174,20 @@ impl FileTree {
             }
             resolved.push(c);
             let here = join(&resolved);
-            match self.nodes.get(&here) {
-                Some(Node { kind: NodeKind::Symlink(target), .. }) => {
-                    hops += 1;
-                    if hops > MAX_SYMLINK_HOPS {
-                        return None;
-                    }
-                    resolved.pop();
-                    if target.starts_with('/') {
-                        resolved.clear();
-                    }
-                    for t in components_raw(target).into_iter().rev() {
-                        pending.push(t);
-                    }
+            // Anything but a link is passed through: missing components are implicit directories (layers
+            // need not list every parent); whether the final path exists is the caller's question.
+            if let Some(Node { kind: NodeKind::Symlink(target), .. }) = self.nodes.get(&here) {
+                hops += 1;
+                if hops > MAX_SYMLINK_HOPS {
+                    return None;
                 }
-                // Missing components are implicit directories (layers need not list every parent);
-                // whether the final path exists is the caller's question.
-                _ => {}
+                resolved.pop();
+                if target.starts_with('/') {
+                    resolved.clear();
+                }
+                for t in components(target).into_iter().rev() {
+                    pending.push(t);
+                }
             }
         }
         Some(join(&resolved))
@@ -225,13 +222,9 @@ fn join(parts: &[String]) -> String {
     }
 }
 
-/// Components of a path with `.` and empty parts dropped and `..` kept (for symlink targets).
-fn components_raw(p: &str) -> Vec<String> {
-    p.split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_string).collect()
-}
-
+/// Components of a path with `.` and empty parts dropped and `..` kept (applied by the resolver).
 fn components(p: &str) -> Vec<String> {
-    components_raw(p)
+    p.split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_string).collect()
 }
 
 /// Why an archive path was refused.
