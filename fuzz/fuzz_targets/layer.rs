@@ -11,5 +11,10 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn small_limits() -> kestrel_image::Limits {
-    kestrel_image::Limits { max_layer_bytes: 64 << 20, max_total_bytes: 64 << 20, max_entries: 100_000, ..Default::default() }
+    kestrel_image::Limits {
+        max_layer_bytes: 64 << 20,
+        max_total_bytes: 64 << 20,
+        max_entries: 100_000,
+        ..Default::default()
+    }
 }

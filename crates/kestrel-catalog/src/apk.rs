@@ -45,7 +45,10 @@ impl Cataloger for ApkCataloger {
             p.purl = purl.to_string();
             p.arch = e.arch.clone();
             p.distro = cx.distro.map(|d| d.release_tag());
-            p.source = Some(SourcePackage { name: e.origin.clone().unwrap_or_else(|| e.name.clone()), version: e.version.clone() });
+            p.source = Some(SourcePackage {
+                name: e.origin.clone().unwrap_or_else(|| e.name.clone()),
+                version: e.version.clone(),
+            });
             if let Some(l) = &e.license {
                 p.licenses = vec![l.clone()];
             }

@@ -35,9 +35,12 @@ impl Cataloger for DpkgCataloger {
         if cx.tree().get(STATUS).is_some() {
             dbs.push(STATUS.to_string());
         }
-        dbs.extend(cx.tree().below("/var/lib/dpkg/status.d").map(|(p, _)| p.to_string()).filter(|p| {
-            self.want(p, 0, 0) == Want::Whole
-        }));
+        dbs.extend(
+            cx.tree()
+                .below("/var/lib/dpkg/status.d")
+                .map(|(p, _)| p.to_string())
+                .filter(|p| self.want(p, 0, 0) == Want::Whole),
+        );
         for db in dbs {
             let Some(bytes) = cx.tree().content(&db) else { continue };
             let text = utf8(bytes);
@@ -77,7 +80,8 @@ pub fn parse_status(text: &str) -> Vec<DpkgEntry> {
         if let Some(status) = field(&para, "Status") {
             // `want flag state`: only the state matters; `config-files`, `not-installed`… are gone.
             let state = status.split_whitespace().nth(2).unwrap_or("");
-            if !matches!(state, "installed" | "half-configured" | "unpacked" | "triggers-awaited" | "triggers-pending") {
+            if !matches!(state, "installed" | "half-configured" | "unpacked" | "triggers-awaited" | "triggers-pending")
+            {
                 continue;
             }
         }
@@ -117,7 +121,9 @@ pub fn copyright_licenses(text: &str) -> Vec<String> {
         let mut rest = line;
         while let Some(i) = rest.find(COMMON) {
             rest = &rest[i + COMMON.len()..];
-            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_'))).unwrap_or(rest.len());
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_')))
+                .unwrap_or(rest.len());
             add(rest[..end].trim_end_matches('.'));
         }
     }
@@ -132,7 +138,11 @@ impl DpkgCataloger {
             purl = purl.qualifier("arch", a);
         }
         if e.source_name != e.name || e.source_version != e.version {
-            let up = if e.source_version != e.version { format!("{}@{}", e.source_name, e.source_version) } else { e.source_name.clone() };
+            let up = if e.source_version != e.version {
+                format!("{}@{}", e.source_name, e.source_version)
+            } else {
+                e.source_name.clone()
+            };
             purl = purl.qualifier("upstream", &up);
         }
         if let Some(d) = cx.distro.filter(|d| d.version_id.is_some()) {

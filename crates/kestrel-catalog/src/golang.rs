@@ -198,11 +198,18 @@ pub fn version_from_ldflags(bi: &GoBuildInfo) -> Option<String> {
     let cleaned = flags.replace(['"', '\\'], " ");
     let mut words = cleaned.split_whitespace();
     while let Some(w) = words.next() {
-        let assignment = if w == "-X" { words.next()? } else if let Some(rest) = w.strip_prefix("-X=") { rest } else { continue };
+        let assignment = if w == "-X" {
+            words.next()?
+        } else if let Some(rest) = w.strip_prefix("-X=") {
+            rest
+        } else {
+            continue;
+        };
         let Some((var, value)) = assignment.split_once('=') else { continue };
         let name = var.rsplit('.').next().unwrap_or(var).to_ascii_lowercase();
         let value = value.trim_start_matches('v');
-        let looks_like_version = value.split('.').count() >= 2 && value.split('.').all(|p| p.chars().next().is_some_and(|c| c.is_ascii_digit()));
+        let looks_like_version = value.split('.').count() >= 2
+            && value.split('.').all(|p| p.chars().next().is_some_and(|c| c.is_ascii_digit()));
         if (name == "version" || name == "gitversion" || name == "semver") && looks_like_version {
             return Some(format!("v{value}"));
         }
@@ -246,7 +253,12 @@ pub fn parse_go_mod(text: &str) -> Vec<(String, String)> {
                     let old = f[..arrow].to_vec();
                     let new = &f[arrow + 1..];
                     if let (Some(op), Some(np)) = (old.first(), new.first()) {
-                        replaces.push((op.to_string(), old.get(1).map(|s| s.to_string()), np.to_string(), new.get(1).map(|s| s.to_string()).unwrap_or_default()));
+                        replaces.push((
+                            op.to_string(),
+                            old.get(1).map(|s| s.to_string()),
+                            np.to_string(),
+                            new.get(1).map(|s| s.to_string()).unwrap_or_default(),
+                        ));
                     }
                 }
             }
@@ -293,7 +305,10 @@ mod tests {
         assert_eq!(bi.deps[1], ("github.com/fork/net".into(), "v0.2.0".into()));
         let pk = packages(&bi, "t");
         let names: Vec<_> = pk.iter().map(|p| format!("{}@{}", p.name, p.version)).collect();
-        assert_eq!(names, vec!["example.com@(devel)", "github.com/a/b@v1.0.0", "github.com/fork/net@v0.2.0", "stdlib@go1.22.1"]);
+        assert_eq!(
+            names,
+            vec!["example.com@(devel)", "github.com/a/b@v1.0.0", "github.com/fork/net@v0.2.0", "stdlib@go1.22.1"]
+        );
         assert_eq!(pk[0].properties.get("go.build.vcs.revision").map(String::as_str), Some("abc"));
     }
 
@@ -312,7 +327,10 @@ mod tests {
     #[test]
     fn go_mod_blocks_and_replace() {
         let m = "module x\n\ngo 1.21\n\nrequire (\n\tgithub.com/a/b v1.2.3 // indirect\n\tgithub.com/c/d v0.1.0\n)\nrequire golang.org/x/text v0.14.0\nreplace github.com/c/d => github.com/e/d v0.2.0\nreplace github.com/a/b v1.2.3 => ./local\n";
-        assert_eq!(parse_go_mod(m), vec![("github.com/e/d".into(), "v0.2.0".into()), ("golang.org/x/text".into(), "v0.14.0".into())]);
+        assert_eq!(
+            parse_go_mod(m),
+            vec![("github.com/e/d".into(), "v0.2.0".into()), ("golang.org/x/text".into(), "v0.14.0".into())]
+        );
     }
 
     #[test]

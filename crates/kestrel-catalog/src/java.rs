@@ -147,14 +147,22 @@ fn scan_archive(
     }
     let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(name);
     let (file_artifact, file_version) = split_file_name(stem);
-    let get = |kv: &Vec<(String, String)>, k: &str| kv.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty());
+    let get = |kv: &Vec<(String, String)>, k: &str| {
+        kv.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty())
+    };
     let mut main_found = false;
     for pom in &poms {
         let (Some(a), Some(v)) = (get(pom, "artifactId"), get(pom, "version")) else { continue };
         if a == file_artifact {
             main_found = true;
         }
-        found.push(JavaPackage { group: get(pom, "groupId"), artifact: a, version: v, inner: inner.to_string(), evidence: "pom.properties".into() });
+        found.push(JavaPackage {
+            group: get(pom, "groupId"),
+            artifact: a,
+            version: v,
+            inner: inner.to_string(),
+            evidence: "pom.properties".into(),
+        });
     }
     if !main_found && poms.is_empty() {
         let m = manifest.unwrap_or_default();
@@ -166,7 +174,13 @@ fn scan_archive(
             } else {
                 (file_artifact.clone(), "file name")
             };
-            found.push(JavaPackage { group, artifact, version: v, inner: inner.to_string(), evidence: evidence.into() });
+            found.push(JavaPackage {
+                group,
+                artifact,
+                version: v,
+                inner: inner.to_string(),
+                evidence: evidence.into(),
+            });
         }
     }
     for (entry, bytes) in nested {
@@ -210,15 +224,31 @@ mod tests {
     fn pom_properties_and_nested_jars() {
         let inner = jar(&[("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\nImplementation-Version: 2.0.9\n")]);
         let outer = jar(&[
-            ("META-INF/maven/com.example/app/pom.properties", b"#Generated\nversion=1.0.0\ngroupId=com.example\nartifactId=app\n"),
-            ("META-INF/maven/com.google.guava/guava/pom.properties", b"version=31.1-jre\ngroupId=com.google.guava\nartifactId=guava\n"),
+            (
+                "META-INF/maven/com.example/app/pom.properties",
+                b"#Generated\nversion=1.0.0\ngroupId=com.example\nartifactId=app\n",
+            ),
+            (
+                "META-INF/maven/com.google.guava/guava/pom.properties",
+                b"version=31.1-jre\ngroupId=com.google.guava\nartifactId=guava\n",
+            ),
             ("BOOT-INF/lib/slf4j-api-2.0.9.jar", &inner),
         ]);
         let s = JavaArchiveCataloger.summarize("/app/app-1.0.0.jar", &outer).unwrap();
         let (found, errors): (Vec<JavaPackage>, Vec<String>) = serde_json::from_slice(&s[TAG.len()..]).unwrap();
         assert!(errors.is_empty());
-        let ids: Vec<String> = found.iter().map(|j| format!("{}:{}@{} [{}]", j.group.clone().unwrap_or_default(), j.artifact, j.version, j.inner)).collect();
-        assert_eq!(ids, vec!["com.example:app@1.0.0 []", "com.google.guava:guava@31.1-jre []", ":slf4j-api@2.0.9 [BOOT-INF/lib/slf4j-api-2.0.9.jar]"]);
+        let ids: Vec<String> = found
+            .iter()
+            .map(|j| format!("{}:{}@{} [{}]", j.group.clone().unwrap_or_default(), j.artifact, j.version, j.inner))
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                "com.example:app@1.0.0 []",
+                "com.google.guava:guava@31.1-jre []",
+                ":slf4j-api@2.0.9 [BOOT-INF/lib/slf4j-api-2.0.9.jar]"
+            ]
+        );
     }
 
     #[test]

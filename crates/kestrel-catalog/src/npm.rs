@@ -82,7 +82,11 @@ impl Cataloger for NpmLockCataloger {
 
     fn want(&self, path: &str, size: u64, _: u32) -> Want {
         let f = file_name(path);
-        whole_if((f == "package-lock.json" || f == "npm-shrinkwrap.json") && !path.contains("/node_modules/"), size, 256 << 20)
+        whole_if(
+            (f == "package-lock.json" || f == "npm-shrinkwrap.json") && !path.contains("/node_modules/"),
+            size,
+            256 << 20,
+        )
     }
 
     fn catalog(&self, cx: &Context<'_>, out: &mut Found) {
@@ -172,7 +176,10 @@ pub fn parse_yarn_lock(text: &str) -> Vec<(String, String)> {
         if !line.starts_with(' ') {
             let header = line.trim_end_matches(':');
             let first = header.split(", ").next().unwrap_or("");
-            skip = header.contains("__metadata") || header.contains("@workspace:") || header.contains("@link:") || header.contains("@file:");
+            skip = header.contains("__metadata")
+                || header.contains("@workspace:")
+                || header.contains("@link:")
+                || header.contains("@file:");
             name = descriptor_name(first).map(str::to_string);
             continue;
         }
@@ -246,9 +253,12 @@ mod tests {
 
     #[test]
     fn package_json_variants() {
-        let (n, v, l) = parse_package_json(br#"{"name":"@babel/core","version":"7.23.0","license":"MIT"}"#).unwrap().unwrap();
+        let (n, v, l) =
+            parse_package_json(br#"{"name":"@babel/core","version":"7.23.0","license":"MIT"}"#).unwrap().unwrap();
         assert_eq!((n.as_str(), v.as_str(), l), ("@babel/core", "7.23.0", vec!["MIT".to_string()]));
-        let (_, _, l) = parse_package_json(br#"{"name":"x","version":"1","licenses":[{"type":"BSD"},{"type":"MIT"}]}"#).unwrap().unwrap();
+        let (_, _, l) = parse_package_json(br#"{"name":"x","version":"1","licenses":[{"type":"BSD"},{"type":"MIT"}]}"#)
+            .unwrap()
+            .unwrap();
         assert_eq!(l, vec!["BSD", "MIT"]);
         assert_eq!(parse_package_json(br#"{"type":"module"}"#).unwrap(), None);
         assert!(parse_package_json(b"{").is_err());
@@ -267,7 +277,10 @@ mod tests {
     #[test]
     fn yarn_classic_and_berry() {
         let classic = "# yarn lockfile v1\n\n\"@babel/code-frame@^7.0.0\", \"@babel/code-frame@^7.10.4\":\n  version \"7.12.13\"\n  resolved \"https://registry.yarnpkg.com/x\"\n  dependencies:\n    \"@babel/highlight\" \"^7.12.13\"\n\nlodash@^4.17.21:\n  version \"4.17.21\"\n";
-        assert_eq!(parse_yarn_lock(classic), vec![("@babel/code-frame".into(), "7.12.13".into()), ("lodash".into(), "4.17.21".into())]);
+        assert_eq!(
+            parse_yarn_lock(classic),
+            vec![("@babel/code-frame".into(), "7.12.13".into()), ("lodash".into(), "4.17.21".into())]
+        );
         let berry = "__metadata:\n  version: 6\n\n\"app@workspace:.\":\n  version: 0.0.0-use.local\n\n\"left-pad@npm:^1.3.0\":\n  version: 1.3.0\n  resolution: \"left-pad@npm:1.3.0\"\n";
         assert_eq!(parse_yarn_lock(berry), vec![("left-pad".into(), "1.3.0".into())]);
     }
@@ -276,7 +289,10 @@ mod tests {
     fn pnpm_keys() {
         assert_eq!(split_pnpm_key("/lodash/4.17.21"), Some(("lodash".into(), "4.17.21".into())));
         assert_eq!(split_pnpm_key("/@babel/core/7.0.0"), Some(("@babel/core".into(), "7.0.0".into())));
-        assert_eq!(split_pnpm_key("/@babel/core@7.0.0(supports-color@8.0.0)"), Some(("@babel/core".into(), "7.0.0".into())));
+        assert_eq!(
+            split_pnpm_key("/@babel/core@7.0.0(supports-color@8.0.0)"),
+            Some(("@babel/core".into(), "7.0.0".into()))
+        );
         assert_eq!(split_pnpm_key("ms@2.1.3"), Some(("ms".into(), "2.1.3".into())));
         let lock = "lockfileVersion: '9.0'\npackages:\n  ms@2.1.3:\n    resolution: {integrity: sha512-x}\n  '@types/node@20.0.0':\n    resolution: {integrity: sha512-y}\n";
         let mut got = parse_pnpm_lock(lock).unwrap();

@@ -31,7 +31,12 @@ pub fn detect(tree: &FileTree) -> Option<Distro> {
     }
     if let Some(text) = tree.content("/etc/alpine-release") {
         let v = utf8(text).trim().to_string();
-        return Some(Distro { id: "alpine".into(), version_id: (!v.is_empty()).then_some(v), source_file: "/etc/alpine-release".into(), ..Default::default() });
+        return Some(Distro {
+            id: "alpine".into(),
+            version_id: (!v.is_empty()).then_some(v),
+            source_file: "/etc/alpine-release".into(),
+            ..Default::default()
+        });
     }
     for path in ["/etc/redhat-release", "/etc/centos-release", "/etc/system-release"] {
         if let Some(text) = tree.content(path) {
@@ -46,13 +51,19 @@ pub fn detect(tree: &FileTree) -> Option<Distro> {
         return Some(Distro {
             id: "debian".into(),
             version_id: major.chars().all(|c| c.is_ascii_digit()).then_some(major).filter(|m| !m.is_empty()),
-            codename: (!v.chars().next().is_some_and(|c| c.is_ascii_digit())).then(|| v.split('/').next().unwrap_or("").to_string()),
+            codename: (!v.chars().next().is_some_and(|c| c.is_ascii_digit()))
+                .then(|| v.split('/').next().unwrap_or("").to_string()),
             source_file: "/etc/debian_version".into(),
             ..Default::default()
         });
     }
     if tree.get("/var/lib/dpkg/status.d").is_some() {
-        return Some(Distro { id: "debian".into(), source_file: "/var/lib/dpkg/status.d".into(), distroless: true, ..Default::default() });
+        return Some(Distro {
+            id: "debian".into(),
+            source_file: "/var/lib/dpkg/status.d".into(),
+            distroless: true,
+            ..Default::default()
+        });
     }
     None
 }
@@ -96,7 +107,13 @@ pub fn parse_redhat_release(text: &str, path: &str) -> Option<Distro> {
         return None;
     };
     let version = lower.split(" release ").nth(1).and_then(|r| r.split_whitespace().next()).map(str::to_string);
-    Some(Distro { id: id.into(), version_id: version, pretty_name: Some(line.to_string()), source_file: path.into(), ..Default::default() })
+    Some(Distro {
+        id: id.into(),
+        version_id: version,
+        pretty_name: Some(line.to_string()),
+        source_file: path.into(),
+        ..Default::default()
+    })
 }
 
 #[cfg(test)]
@@ -117,7 +134,8 @@ mod tests {
 
     #[test]
     fn distroless_and_alma() {
-        let d = parse_os_release("PRETTY_NAME=\"Distroless\"\nID=debian\nVERSION_ID=\"12\"\n", "/etc/os-release").unwrap();
+        let d =
+            parse_os_release("PRETTY_NAME=\"Distroless\"\nID=debian\nVERSION_ID=\"12\"\n", "/etc/os-release").unwrap();
         assert!(d.distroless);
         let a = parse_redhat_release("AlmaLinux release 9.4 (Seafoam Ocelot)\n", "/etc/redhat-release").unwrap();
         assert_eq!(a.release_tag(), "almalinux-9.4");
@@ -126,7 +144,11 @@ mod tests {
 
     #[test]
     fn rhel_family_os_release() {
-        let d = parse_os_release("NAME=\"Rocky Linux\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.3\"\n", "/usr/lib/os-release").unwrap();
+        let d = parse_os_release(
+            "NAME=\"Rocky Linux\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.3\"\n",
+            "/usr/lib/os-release",
+        )
+        .unwrap();
         assert_eq!(d.id_like, vec!["rhel", "centos", "fedora"]);
         assert_eq!(d.osv_ecosystem().as_deref(), Some("Rocky Linux:9"));
     }

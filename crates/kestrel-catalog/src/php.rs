@@ -12,13 +12,19 @@ pub fn parse_composer(bytes: &[u8]) -> Result<Vec<(String, String, Vec<String>)>
     let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("invalid Composer JSON: {e}"))?;
     let lists: Vec<&Vec<Value>> = match &v {
         Value::Array(a) => vec![a],
-        Value::Object(o) => ["packages", "packages-dev"].iter().filter_map(|k| o.get(*k).and_then(Value::as_array)).collect(),
+        Value::Object(o) => {
+            ["packages", "packages-dev"].iter().filter_map(|k| o.get(*k).and_then(Value::as_array)).collect()
+        }
         _ => return Err("Composer JSON is neither an array nor an object".into()),
     };
     let mut out = Vec::new();
     for list in lists {
         for p in list {
-            let (Some(n), Some(ver)) = (p.get("name").and_then(Value::as_str), p.get("version").and_then(Value::as_str)) else { continue };
+            let (Some(n), Some(ver)) =
+                (p.get("name").and_then(Value::as_str), p.get("version").and_then(Value::as_str))
+            else {
+                continue;
+            };
             let lic = match p.get("license") {
                 Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
                 Some(Value::String(s)) => vec![s.clone()],
@@ -92,7 +98,8 @@ mod tests {
     fn installed_v1_v2_and_lock() {
         let v1 = br#"[{"name":"monolog/monolog","version":"2.9.1","license":["MIT"]}]"#;
         let v2 = br#"{"packages":[{"name":"psr/log","version":"3.0.0"}],"dev":true}"#;
-        let lock = br#"{"packages":[{"name":"a/b","version":"v1.0.0"}],"packages-dev":[{"name":"c/d","version":"2.0"}]}"#;
+        let lock =
+            br#"{"packages":[{"name":"a/b","version":"v1.0.0"}],"packages-dev":[{"name":"c/d","version":"2.0"}]}"#;
         assert_eq!(parse_composer(v1).unwrap()[0].2, vec!["MIT"]);
         assert_eq!(parse_composer(v2).unwrap()[0].0, "psr/log");
         assert_eq!(parse_composer(lock).unwrap().len(), 2);

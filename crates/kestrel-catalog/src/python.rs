@@ -69,7 +69,9 @@ pub fn parse_metadata(text: &str) -> Option<PythonMetadata> {
     let mut licenses = Vec::new();
     if let Some(expr) = field(&h, "License-Expression").filter(|s| !s.is_empty()) {
         licenses.push(expr.to_string());
-    } else if let Some(l) = field(&h, "License").filter(|l| !l.is_empty() && *l != "UNKNOWN" && l.len() <= 64 && !l.contains('\n')) {
+    } else if let Some(l) =
+        field(&h, "License").filter(|l| !l.is_empty() && *l != "UNKNOWN" && l.len() <= 64 && !l.contains('\n'))
+    {
         licenses.push(l.to_string());
     } else {
         for c in fields_all(&h, "Classifier") {
@@ -181,7 +183,10 @@ mod tests {
         let m = parse_metadata("Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\nLicense: Apache 2.0\nClassifier: License :: OSI Approved :: Apache Software License\n\nbody\nName: nope\n").unwrap();
         assert_eq!((m.name.as_str(), m.version.as_str()), ("requests", "2.31.0"));
         assert_eq!(m.licenses, vec!["Apache 2.0"]);
-        let m = parse_metadata("Name: x\nVersion: 1\nLicense: UNKNOWN\nClassifier: License :: OSI Approved :: MIT License\n").unwrap();
+        let m = parse_metadata(
+            "Name: x\nVersion: 1\nLicense: UNKNOWN\nClassifier: License :: OSI Approved :: MIT License\n",
+        )
+        .unwrap();
         assert_eq!(m.licenses, vec!["MIT License"]);
         let m = parse_metadata("Name: x\nVersion: 1\nLicense-Expression: MIT OR Apache-2.0\n").unwrap();
         assert_eq!(m.licenses, vec!["MIT OR Apache-2.0"]);
@@ -198,15 +203,23 @@ mod tests {
 
     #[test]
     fn requirements_pins() {
-        let r = parse_requirements("# c\nflask==2.3.2\nrequests[socks]==2.31.0 ; python_version>'3'\nnumpy>=1.0\n-r other.txt\nx==1.*\n");
+        let r = parse_requirements(
+            "# c\nflask==2.3.2\nrequests[socks]==2.31.0 ; python_version>'3'\nnumpy>=1.0\n-r other.txt\nx==1.*\n",
+        );
         assert_eq!(r, vec![("flask".into(), "2.3.2".into()), ("requests".into(), "2.31.0".into())]);
     }
 
     #[test]
     fn lock_files() {
-        let p = parse_poetry_lock("[[package]]\nname = \"idna\"\nversion = \"3.4\"\n\n[metadata]\nlock-version = \"2.0\"\n").unwrap();
+        let p = parse_poetry_lock(
+            "[[package]]\nname = \"idna\"\nversion = \"3.4\"\n\n[metadata]\nlock-version = \"2.0\"\n",
+        )
+        .unwrap();
         assert_eq!(p, vec![("idna".into(), "3.4".into())]);
-        let p = parse_pipfile_lock(r#"{"default":{"six":{"version":"==1.16.0"}},"develop":{"pytest":{"version":"==8.0.0"}}}"#).unwrap();
+        let p = parse_pipfile_lock(
+            r#"{"default":{"six":{"version":"==1.16.0"}},"develop":{"pytest":{"version":"==8.0.0"}}}"#,
+        )
+        .unwrap();
         assert_eq!(p.len(), 2);
         assert!(parse_poetry_lock("[[package]\n").is_err());
     }

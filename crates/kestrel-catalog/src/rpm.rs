@@ -136,7 +136,10 @@ pub fn read_bdb(db: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     if db.len() < 72 {
         return Err("shorter than a BerkeleyDB metadata page".into());
     }
-    let le = match (u32::from_le_bytes(db[12..16].try_into().unwrap_or_default()), u32::from_be_bytes(db[12..16].try_into().unwrap_or_default())) {
+    let le = match (
+        u32::from_le_bytes(db[12..16].try_into().unwrap_or_default()),
+        u32::from_be_bytes(db[12..16].try_into().unwrap_or_default()),
+    ) {
         (HASH_MAGIC, _) => true,
         (_, HASH_MAGIC) => false,
         _ => return Err("not a BerkeleyDB hash database (bad magic)".into()),
@@ -162,7 +165,8 @@ pub fn read_bdb(db: &[u8]) -> Result<Vec<Vec<u8>>, String> {
             continue;
         }
         let entries = u16_at(p, 20).unwrap_or(0) as usize;
-        let offsets: Vec<usize> = (0..entries).filter_map(|i| u16_at(p, PAGE_HEADER + 2 * i).map(usize::from)).collect();
+        let offsets: Vec<usize> =
+            (0..entries).filter_map(|i| u16_at(p, PAGE_HEADER + 2 * i).map(usize::from)).collect();
         // Items are stored from the end of the page downwards: an item ends where the previous one starts.
         for i in (1..offsets.len()).step_by(2) {
             let off = offsets[i];
@@ -180,12 +184,14 @@ pub fn read_bdb(db: &[u8]) -> Result<Vec<Vec<u8>>, String> {
                     let mut hops = 0;
                     while next != 0 && value.len() < total {
                         hops += 1;
-                        let op = page(next as usize).ok_or(format!("overflow page {next} beyond the end of the file"))?;
+                        let op =
+                            page(next as usize).ok_or(format!("overflow page {next} beyond the end of the file"))?;
                         if hops > pages || op[25] != P_OVERFLOW {
                             return Err(format!("broken overflow chain at page {next}"));
                         }
                         let used = u16_at(op, 22).unwrap_or(0) as usize;
-                        let chunk = op.get(PAGE_HEADER..PAGE_HEADER + used).ok_or("overflow page length beyond the page")?;
+                        let chunk =
+                            op.get(PAGE_HEADER..PAGE_HEADER + used).ok_or("overflow page length beyond the page")?;
                         value.extend_from_slice(chunk);
                         next = u32_at(op, 16).unwrap_or(0);
                     }
@@ -242,7 +248,9 @@ const TYPE_I18NSTRING: u32 = 9;
 /// Parses a header blob as stored in the rpmdb (index count, data length, index entries, data store).
 pub fn parse_header(blob: &[u8]) -> Result<RpmHeader, String> {
     let be32 = |b: &[u8], at: usize| -> Result<u32, String> {
-        b.get(at..at + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]])).ok_or_else(|| "truncated header".to_string())
+        b.get(at..at + 4)
+            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+            .ok_or_else(|| "truncated header".to_string())
     };
     let il = be32(blob, 0)? as usize;
     let dl = be32(blob, 4)? as usize;
@@ -277,7 +285,11 @@ pub fn parse_header(blob: &[u8]) -> Result<RpmHeader, String> {
             if ty != TYPE_STRING_ARRAY {
                 return vec![];
             }
-            data[at..].split(|&b| b == 0).take(count.min(max)).map(|s| String::from_utf8_lossy(s).into_owned()).collect()
+            data[at..]
+                .split(|&b| b == 0)
+                .take(count.min(max))
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect()
         };
         match tag {
             TAG_NAME => h.name = string().unwrap_or_default(),
@@ -341,7 +353,13 @@ mod tests {
     #[test]
     fn header_roundtrip() {
         let blob = encode_header(
-            &[(TAG_NAME, "bash"), (TAG_VERSION, "5.1.8"), (TAG_RELEASE, "9.el9"), (TAG_ARCH, "x86_64"), (TAG_SOURCERPM, "bash-5.1.8-9.el9.src.rpm")],
+            &[
+                (TAG_NAME, "bash"),
+                (TAG_VERSION, "5.1.8"),
+                (TAG_RELEASE, "9.el9"),
+                (TAG_ARCH, "x86_64"),
+                (TAG_SOURCERPM, "bash-5.1.8-9.el9.src.rpm"),
+            ],
             Some(0),
         );
         let h = parse_header(&blob).unwrap();
@@ -366,8 +384,12 @@ mod tests {
     fn berkeley_db_with_overflow_pages() {
         // Written by db5.3_load (scripts/fixtures/make-rpm-bdb.py); glibc-common's header spans overflow pages.
         let db = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rpm-Packages.bdb")).unwrap();
-        let mut names: Vec<(String, String, Option<u32>)> =
-            read_bdb(&db).unwrap().iter().map(|b| parse_header(b).unwrap()).map(|h| (h.name, format!("{}-{}", h.version, h.release), h.epoch)).collect();
+        let mut names: Vec<(String, String, Option<u32>)> = read_bdb(&db)
+            .unwrap()
+            .iter()
+            .map(|b| parse_header(b).unwrap())
+            .map(|h| (h.name, format!("{}-{}", h.version, h.release), h.epoch))
+            .collect();
         names.sort();
         assert_eq!(
             names,
@@ -390,7 +412,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("rpmdb.sqlite");
         let conn = rusqlite::Connection::open(&p).unwrap();
-        conn.execute_batch("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);").unwrap();
+        conn.execute_batch("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);")
+            .unwrap();
         let blob = encode_header(&[(TAG_NAME, "zlib"), (TAG_VERSION, "1.2.11"), (TAG_RELEASE, "40.el9")], None);
         conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [&blob]).unwrap();
         drop(conn);

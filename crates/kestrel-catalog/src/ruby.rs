@@ -132,6 +132,9 @@ mod tests {
     #[test]
     fn gemfile_lock_specs() {
         let l = "GEM\n  remote: https://rubygems.org/\n  specs:\n    actionpack (7.1.2)\n      rack (>= 2.2.4)\n    nokogiri (1.15.5-x86_64-linux)\n\nPATH\n  remote: .\n  specs:\n    mine (0.1.0)\n\nPLATFORMS\n  ruby\n";
-        assert_eq!(parse_gemfile_lock(l), vec![("actionpack".into(), "7.1.2".into()), ("nokogiri".into(), "1.15.5".into())]);
+        assert_eq!(
+            parse_gemfile_lock(l),
+            vec![("actionpack".into(), "7.1.2".into()), ("nokogiri".into(), "1.15.5".into())]
+        );
     }
 }

@@ -44,7 +44,10 @@ fn debian_image() -> Image {
     let inner = jar(&[("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\nImplementation-Version: 2.0.9\n")]);
     let app = jar(&[
         ("META-INF/maven/com.example/shop/pom.properties", b"groupId=com.example\nartifactId=shop\nversion=2.1.0\n"),
-        ("META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties", b"groupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion=2.14.1\n"),
+        (
+            "META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties",
+            b"groupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion=2.14.1\n",
+        ),
         ("BOOT-INF/lib/slf4j-api-2.0.9.jar", &inner),
     ]);
     let layer1 = vec![
@@ -116,9 +119,17 @@ fn debian_image_inventory() {
     assert!(libc.purl.contains("distro=debian-12") && libc.purl.contains("upstream=glibc"), "{}", libc.purl);
     assert!(!libc.licenses.is_empty());
     let bash = s.packages.iter().find(|p| p.name == "bash").unwrap();
-    assert_eq!(bash.source.as_ref().map(|s| (s.name.as_str(), s.version.as_str())), Some(("bash", "5.2.15-2")), "binNMU: source version differs");
+    assert_eq!(
+        bash.source.as_ref().map(|s| (s.name.as_str(), s.version.as_str())),
+        Some(("bash", "5.2.15-2")),
+        "binNMU: source version differs"
+    );
     assert_eq!(ids(&s, Ecosystem::PyPI), vec!["PyJWT@2.6.0", "PyYAML@6.0"], "flask was removed by a whiteout");
-    assert_eq!(ids(&s, Ecosystem::Npm), vec!["@npmcli/arborist@9.9.1", "left-pad@1.3.0"], "lock files are not read in images");
+    assert_eq!(
+        ids(&s, Ecosystem::Npm),
+        vec!["@npmcli/arborist@9.9.1", "left-pad@1.3.0"],
+        "lock files are not read in images"
+    );
     assert_eq!(
         ids(&s, Ecosystem::Go),
         vec!["example.com/app@v1.4.2", "github.com/gorilla/mux@v1.8.1", "golang.org/x/net@v0.23.0", "stdlib@go1.22.1"]
@@ -155,7 +166,10 @@ fn alpine_image_inventory() {
     let db = "C:Q1o9mF6zZ5C0HTBw8OHrgYm+Yt6Mk=\nP:musl\nV:1.2.5-r0\nA:x86_64\nL:MIT\no:musl\nF:lib\nR:ld-musl-x86_64.so.1\n\nC:Q1yfdL9I2HZc0zP8xyLAKhsDwBsys=\nP:libcrypto3\nV:3.3.2-r0\nA:x86_64\nL:Apache-2.0\no:openssl\nF:usr/lib\nR:libcrypto.so.3\n\nP:busybox\nV:1.36.1-r29\nA:x86_64\nL:GPL-2.0-only\no:busybox\nF:bin\nR:busybox\n\n";
     let img = Image::new(vec![
         vec![
-            file("etc/os-release", b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME=\"Alpine Linux v3.20\"\n".to_vec()),
+            file(
+                "etc/os-release",
+                b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME=\"Alpine Linux v3.20\"\n".to_vec(),
+            ),
             file("etc/alpine-release", b"3.20.3\n".to_vec()),
             file("lib/apk/db/installed", db.as_bytes().to_vec()),
             file("lib/ld-musl-x86_64.so.1", b"elf".to_vec()),
@@ -186,12 +200,16 @@ fn rpm_image_inventory() {
         ("openssl-libs", "3.0.7", "27.el9", Some(1), "openssl-3.0.7-27.el9.src.rpm"),
         ("gpg-pubkey", "b86b3716", "61e69f29", None, ""),
     ] {
-        let blob = encode_header(&[(1000, n), (1001, v), (1002, r), (1022, "x86_64"), (1044, src), (1014, "GPLv3+")], e);
+        let blob =
+            encode_header(&[(1000, n), (1001, v), (1002, r), (1022, "x86_64"), (1044, src), (1014, "GPLv3+")], e);
         conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [&blob]).unwrap();
     }
     drop(conn);
     let img = Image::new(vec![vec![
-        file("etc/os-release", b"NAME=\"AlmaLinux\"\nID=\"almalinux\"\nVERSION_ID=\"9.4\"\nID_LIKE=\"rhel centos fedora\"\n".to_vec()),
+        file(
+            "etc/os-release",
+            b"NAME=\"AlmaLinux\"\nID=\"almalinux\"\nVERSION_ID=\"9.4\"\nID_LIKE=\"rhel centos fedora\"\n".to_vec(),
+        ),
         file("var/lib/rpm/rpmdb.sqlite", std::fs::read(&db).unwrap()),
     ]]);
     let out = dir.path().join("alma.tar");
@@ -200,7 +218,11 @@ fn rpm_image_inventory() {
     assert_eq!(ids(&s, Ecosystem::Rpm), vec!["bash@5.1.8-9.el9", "openssl-libs@1:3.0.7-27.el9"]);
     let ssl = s.packages.iter().find(|p| p.name == "openssl-libs").unwrap();
     assert_eq!(ssl.source.as_ref().map(|s| s.name.as_str()), Some("openssl"));
-    assert!(ssl.purl.contains("epoch=1") && ssl.purl.starts_with("pkg:rpm/almalinux/openssl-libs@3.0.7-27.el9"), "{}", ssl.purl);
+    assert!(
+        ssl.purl.contains("epoch=1") && ssl.purl.starts_with("pkg:rpm/almalinux/openssl-libs@3.0.7-27.el9"),
+        "{}",
+        ssl.purl
+    );
 }
 
 #[test]
@@ -212,7 +234,10 @@ fn project_directory_lock_files() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, c).unwrap();
     };
-    w("web/package-lock.json", r#"{"lockfileVersion":3,"packages":{"":{"name":"web"},"node_modules/express":{"version":"4.18.2"}}}"#);
+    w(
+        "web/package-lock.json",
+        r#"{"lockfileVersion":3,"packages":{"":{"name":"web"},"node_modules/express":{"version":"4.18.2"}}}"#,
+    );
     w("web/yarn.lock", "lodash@^4.17.21:\n  version \"4.17.21\"\n");
     w("svc/go.mod", "module svc\n\nrequire github.com/gorilla/mux v1.8.1\n");
     w("tool/Cargo.lock", "version = 3\n[[package]]\nname = \"anyhow\"\nversion = \"1.0.75\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n");
@@ -235,13 +260,19 @@ fn project_directory_lock_files() {
         ]
     );
     assert_eq!(s.warnings.len(), 1);
-    assert!(s.warnings[0].path.ends_with("/web/broken/package-lock.json") && s.warnings[0].message.contains("invalid package-lock.json"));
+    assert!(
+        s.warnings[0].path.ends_with("/web/broken/package-lock.json")
+            && s.warnings[0].message.contains("invalid package-lock.json")
+    );
 }
 
 #[test]
 fn centos7_berkeley_db_inventory() {
     let img = Image::new(vec![vec![
-        file("etc/os-release", b"NAME=\"CentOS Linux\"\nID=\"centos\"\nVERSION_ID=\"7\"\nID_LIKE=\"rhel fedora\"\n".to_vec()),
+        file(
+            "etc/os-release",
+            b"NAME=\"CentOS Linux\"\nID=\"centos\"\nVERSION_ID=\"7\"\nID_LIKE=\"rhel fedora\"\n".to_vec(),
+        ),
         file("etc/redhat-release", b"CentOS Linux release 7.9.2009 (Core)\n".to_vec()),
         file("var/lib/rpm/Packages", fixture("rpm-Packages.bdb")),
     ]]);
@@ -249,7 +280,10 @@ fn centos7_berkeley_db_inventory() {
     let out = dir.path().join("centos.tar");
     img.write_docker_archive(&out, &["centos:7"]);
     let s = scan(&out, Scope::Image);
-    assert_eq!(ids(&s, Ecosystem::Rpm), vec!["bash@4.2.46-35.el7_9", "glibc-common@2.17-326.el7_9", "openssl-libs@1:1.0.2k-26.el7_9"]);
+    assert_eq!(
+        ids(&s, Ecosystem::Rpm),
+        vec!["bash@4.2.46-35.el7_9", "glibc-common@2.17-326.el7_9", "openssl-libs@1:1.0.2k-26.el7_9"]
+    );
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     assert_eq!(s.packages[0].distro.as_deref(), Some("centos-7"));
 }

@@ -20,10 +20,16 @@ pub(crate) enum Blobs {
 /// SHA-256 digest, so a digest can never name a path outside the layout.
 pub(crate) fn blob_path(input: &str, digest: &str) -> Result<String, ImageError> {
     match digest.split_once(':') {
-        Some(("sha256", hex)) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) => {
+        Some(("sha256", hex))
+            if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+        {
             Ok(format!("blobs/sha256/{hex}"))
         }
-        _ => Err(ImageError::invalid(input, "descriptor", format!("unsupported or malformed digest {digest:?} (sha256 expected)"))),
+        _ => Err(ImageError::invalid(
+            input,
+            "descriptor",
+            format!("unsupported or malformed digest {digest:?} (sha256 expected)"),
+        )),
     }
 }
 
@@ -91,7 +97,9 @@ impl Blobs {
     /// Size of a member.
     pub(crate) fn size(&self, name: &str) -> Option<u64> {
         match self {
-            Blobs::Dir(root) => std::fs::symlink_metadata(root.join(name)).ok().filter(|m| m.is_file()).map(|m| m.len()),
+            Blobs::Dir(root) => {
+                std::fs::symlink_metadata(root.join(name)).ok().filter(|m| m.is_file()).map(|m| m.len())
+            }
             Blobs::Tar { members, .. } => members.get(name).map(|m| m.1),
         }
     }
@@ -122,15 +130,24 @@ impl Blobs {
     }
 
     /// Reads a small member (manifest, index, config) whole, bounded by `max_metadata_bytes`.
-    pub(crate) fn read_small(&self, input: &str, name: &str, what: &str, limits: &Limits) -> Result<Vec<u8>, ImageError> {
+    pub(crate) fn read_small(
+        &self,
+        input: &str,
+        name: &str,
+        what: &str,
+        limits: &Limits,
+    ) -> Result<Vec<u8>, ImageError> {
         let shown = format!("{input}!{name}");
-        let r = self
-            .open(name)
-            .map_err(|e| ImageError::io(&shown, e))?
-            .ok_or_else(|| ImageError::MissingBlob { path: input.to_string(), what: what.to_string(), name: name.to_string() })?;
-        read_bounded(r, limits.max_metadata_bytes).map_err(|e| match e.get_ref().and_then(|i| i.downcast_ref::<LimitHit>()) {
-            Some(hit) => ImageError::Limit { path: shown, what: format!("{what} {}", hit.0), knob: hit.1 },
-            None => ImageError::io(shown, e),
+        let r = self.open(name).map_err(|e| ImageError::io(&shown, e))?.ok_or_else(|| ImageError::MissingBlob {
+            path: input.to_string(),
+            what: what.to_string(),
+            name: name.to_string(),
+        })?;
+        read_bounded(r, limits.max_metadata_bytes).map_err(|e| {
+            match e.get_ref().and_then(|i| i.downcast_ref::<LimitHit>()) {
+                Some(hit) => ImageError::Limit { path: shown, what: format!("{what} {}", hit.0), knob: hit.1 },
+                None => ImageError::io(shown, e),
+            }
         })
     }
 }

@@ -119,12 +119,19 @@ fn tag_matches(tag: &str, names: &[String]) -> bool {
     names.iter().any(|n| {
         let n = normalize_reference(n);
         n == wanted
-            || (!wanted.contains(':') && !wanted.contains('/') && n.rsplit_once(':').is_some_and(|(repo, t)| t == wanted && !repo.is_empty()))
+            || (!wanted.contains(':')
+                && !wanted.contains('/')
+                && n.rsplit_once(':').is_some_and(|(repo, t)| t == wanted && !repo.is_empty()))
             || n.split_once('@').is_some_and(|(_, d)| d == wanted)
     })
 }
 
-fn read_docker(input: &str, blobs: &Blobs, opts: &OpenOptions, selector: &dyn ContentSelector) -> Result<Artifact, ImageError> {
+fn read_docker(
+    input: &str,
+    blobs: &Blobs,
+    opts: &OpenOptions,
+    selector: &dyn ContentSelector,
+) -> Result<Artifact, ImageError> {
     let raw = blobs.read_small(input, "manifest.json", "manifest.json", &opts.limits)?;
     let entries: Vec<DockerManifestEntry> = parse_json(input, "manifest.json", &raw)?;
     let chosen = match (&opts.tag, entries.len()) {
@@ -154,7 +161,11 @@ fn read_docker(input: &str, blobs: &Blobs, opts: &OpenOptions, selector: &dyn Co
         return Err(ImageError::invalid(
             input,
             "image config",
-            format!("{} layers in manifest.json but {} diff ids in the config", chosen.layers.len(), config.rootfs.diff_ids.len()),
+            format!(
+                "{} layers in manifest.json but {} diff ids in the config",
+                chosen.layers.len(),
+                config.rootfs.diff_ids.len()
+            ),
         ));
     }
     let plans = chosen
@@ -190,27 +201,48 @@ fn no_match_docker(input: &str, wanted: &str, entries: &[DockerManifestEntry]) -
 }
 
 /// Reads a descriptor's blob, checking size and digest.
-fn read_verified(input: &str, blobs: &Blobs, d: &Descriptor, what: &str, opts: &OpenOptions) -> Result<Vec<u8>, ImageError> {
+fn read_verified(
+    input: &str,
+    blobs: &Blobs,
+    d: &Descriptor,
+    what: &str,
+    opts: &OpenOptions,
+) -> Result<Vec<u8>, ImageError> {
     let name = blob_path(input, &d.digest)?;
     let raw = blobs.read_small(input, &name, what, &opts.limits)?;
     let actual = sha256_of(&raw);
     if actual != d.digest {
-        return Err(ImageError::DigestMismatch { path: input.into(), what: what.into(), expected: d.digest.clone(), actual });
+        return Err(ImageError::DigestMismatch {
+            path: input.into(),
+            what: what.into(),
+            expected: d.digest.clone(),
+            actual,
+        });
     }
     if let Some(size) = d.size {
         if size != raw.len() as i64 {
-            return Err(ImageError::invalid(input, what, format!("descriptor says {size} bytes, blob has {}", raw.len())));
+            return Err(ImageError::invalid(
+                input,
+                what,
+                format!("descriptor says {size} bytes, blob has {}", raw.len()),
+            ));
         }
     }
     Ok(raw)
 }
 
-fn read_oci(input: &str, blobs: &Blobs, opts: &OpenOptions, selector: &dyn ContentSelector) -> Result<Artifact, ImageError> {
+fn read_oci(
+    input: &str,
+    blobs: &Blobs,
+    opts: &OpenOptions,
+    selector: &dyn ContentSelector,
+) -> Result<Artifact, ImageError> {
     let raw = blobs.read_small(input, "index.json", "index.json", &opts.limits)?;
     let index: Index = parse_json(input, "index.json", &raw)?;
     // Flatten nested indexes (depth-bounded); a nested manifest inherits its parent's tag annotations.
     let mut candidates: Vec<(Descriptor, Vec<String>)> = Vec::new();
-    let mut stack: Vec<(Descriptor, Vec<String>, usize)> = index.manifests.into_iter().map(|d| (d, vec![], 0)).collect();
+    let mut stack: Vec<(Descriptor, Vec<String>, usize)> =
+        index.manifests.into_iter().map(|d| (d, vec![], 0)).collect();
     stack.reverse();
     while let Some((d, mut names, depth)) = stack.pop() {
         if let Some(a) = &d.annotations {
@@ -224,7 +256,8 @@ fn read_oci(input: &str, blobs: &Blobs, opts: &OpenOptions, selector: &dyn Conte
             if depth >= 4 {
                 return Err(ImageError::invalid(input, "index.json", "image indexes nested more than 4 deep"));
             }
-            let nested: Index = parse_json(input, "nested image index", &read_verified(input, blobs, &d, "image index", opts)?)?;
+            let nested: Index =
+                parse_json(input, "nested image index", &read_verified(input, blobs, &d, "image index", opts)?)?;
             for n in nested.manifests.into_iter().rev() {
                 stack.push((n, names.clone(), depth + 1));
             }
@@ -275,14 +308,19 @@ fn read_oci(input: &str, blobs: &Blobs, opts: &OpenOptions, selector: &dyn Conte
             })
         }
     };
-    let manifest: Manifest = parse_json(input, "image manifest", &read_verified(input, blobs, &desc, "image manifest", opts)?)?;
+    let manifest: Manifest =
+        parse_json(input, "image manifest", &read_verified(input, blobs, &desc, "image manifest", opts)?)?;
     let config_raw = read_verified(input, blobs, &manifest.config, "image config", opts)?;
     let config: ImageConfig = parse_json(input, "image config", &config_raw)?;
     if config.rootfs.diff_ids.len() != manifest.layers.len() {
         return Err(ImageError::invalid(
             input,
             "image manifest",
-            format!("{} layers in the manifest but {} diff ids in the config", manifest.layers.len(), config.rootfs.diff_ids.len()),
+            format!(
+                "{} layers in the manifest but {} diff ids in the config",
+                manifest.layers.len(),
+                config.rootfs.diff_ids.len()
+            ),
         ));
     }
     let mut plans = Vec::new();
@@ -357,10 +395,9 @@ fn squash(
         .enumerate()
         .map(|(index, p)| {
             let shown = format!("{input}!{}", p.member);
-            let blob = blobs
-                .open(&p.member)
-                .map_err(|e| ImageError::io(&shown, e))?
-                .ok_or_else(|| ImageError::MissingBlob { path: input.into(), what: "layer".into(), name: p.member.clone() })?;
+            let blob = blobs.open(&p.member).map_err(|e| ImageError::io(&shown, e))?.ok_or_else(|| {
+                ImageError::MissingBlob { path: input.into(), what: "layer".into(), name: p.member.clone() }
+            })?;
             let ctx = LayerCtx {
                 input,
                 index,

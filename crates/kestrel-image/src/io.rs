@@ -64,7 +64,10 @@ impl<R: Read> Read for BoundedReader<'_, R> {
                 let c = c.load(Ordering::Relaxed).max(1);
                 if self.read / c > *ratio {
                     return Err(io::Error::other(LimitHit(
-                        format!("compression ratio above {ratio}:1 ({} bytes from {c}), a decompression bomb", self.read),
+                        format!(
+                            "compression ratio above {ratio}:1 ({} bytes from {c}), a decompression bomb",
+                            self.read
+                        ),
                         "--max-ratio",
                     )));
                 }
@@ -120,7 +123,11 @@ pub(crate) struct HashPipe<'a, R> {
 }
 
 impl<'a, R: Read> HashPipe<'a, R> {
-    pub(crate) fn new(inner: R, tx: std::sync::mpsc::SyncSender<std::sync::Arc<Vec<u8>>>, count: &'a AtomicU64) -> Self {
+    pub(crate) fn new(
+        inner: R,
+        tx: std::sync::mpsc::SyncSender<std::sync::Arc<Vec<u8>>>,
+        count: &'a AtomicU64,
+    ) -> Self {
         HashPipe { inner, block: std::sync::Arc::new(Vec::new()), pos: 0, eof: false, tx, count }
     }
 
@@ -204,7 +211,13 @@ enum GzState<R: io::BufRead> {
 
 fn read_exact_buf(r: &mut impl io::BufRead, n: usize) -> io::Result<Vec<u8>> {
     let mut v = vec![0u8; n];
-    r.read_exact(&mut v).map_err(|e| if e.kind() == io::ErrorKind::UnexpectedEof { io::Error::other("truncated gzip stream") } else { e })?;
+    r.read_exact(&mut v).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            io::Error::other("truncated gzip stream")
+        } else {
+            e
+        }
+    })?;
     Ok(v)
 }
 
@@ -319,7 +332,8 @@ mod tests {
         GzipNoCrc::new(&two[..]).read_to_string(&mut out).unwrap();
         assert_eq!(out, "hello world");
         // Named member (FNAME) as `gzip file` writes it.
-        let mut named = flate2::GzBuilder::new().filename("layer.tar").comment("c").write(Vec::new(), flate2::Compression::fast());
+        let mut named =
+            flate2::GzBuilder::new().filename("layer.tar").comment("c").write(Vec::new(), flate2::Compression::fast());
         named.write_all(b"abc").unwrap();
         let named = named.finish().unwrap();
         let mut out = Vec::new();

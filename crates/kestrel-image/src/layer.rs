@@ -2,12 +2,12 @@
 //! deltas in order to squash an image into one [`FileTree`].
 
 use crate::io::{digest_string, hash_blocks, sniff, BoundedReader, Compression, GzipNoCrc, HashPipe, LimitHit};
-use std::sync::mpsc::sync_channel;
 use crate::tree::{normalize_archive_path, Content, ContentSelector, FileTree, Node, NodeKind, Want};
 use crate::{ImageError, Limits};
 use kestrel_core::Warning;
 use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 
 /// What one layer changes.
@@ -296,7 +296,9 @@ pub(crate) fn apply(tree: &mut FileTree, delta: LayerDelta, index: usize, warnin
                 _ => {
                     warnings.push(Warning {
                         path: format!("layer {index}:{path}"),
-                        message: format!("hard link to {target}, which is not a file in this or a lower layer: skipped"),
+                        message: format!(
+                            "hard link to {target}, which is not a file in this or a lower layer: skipped"
+                        ),
                     });
                     continue;
                 }

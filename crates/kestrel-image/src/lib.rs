@@ -34,7 +34,9 @@ mod tree;
 pub use config::{ContainerConfig, History, ImageConfig, RootFs};
 pub use error::ImageError;
 pub use limits::Limits;
-pub use tree::{normalize_archive_path, Content, ContentSelector, FileTree, KeepNothing, Node, NodeKind, PathProblem, Want};
+pub use tree::{
+    normalize_archive_path, Content, ContentSelector, FileTree, KeepNothing, Node, NodeKind, PathProblem, Want,
+};
 
 use kestrel_core::{ScanTarget, TargetKind, Warning};
 use std::path::Path;
@@ -94,7 +96,8 @@ pub fn open(path: &Path, opts: &OpenOptions, selector: &dyn ContentSelector) -> 
         if !path.join("oci-layout").is_file() {
             return Err(ImageError::Unrecognized {
                 path: shown,
-                reason: "a directory without an `oci-layout` file (scan an unpacked file system with `kestrel rootfs`)".into(),
+                reason: "a directory without an `oci-layout` file (scan an unpacked file system with `kestrel rootfs`)"
+                    .into(),
             });
         }
         return image::read_image(&shown, blobs::Blobs::Dir(path.to_path_buf()), opts, selector);
@@ -108,7 +111,11 @@ pub fn open(path: &Path, opts: &OpenOptions, selector: &dyn ContentSelector) -> 
 }
 
 /// Opens a tar of a root file system (optionally compressed) as a one-layer artifact.
-pub fn open_rootfs_tar(path: &Path, opts: &OpenOptions, selector: &dyn ContentSelector) -> Result<Artifact, ImageError> {
+pub fn open_rootfs_tar(
+    path: &Path,
+    opts: &OpenOptions,
+    selector: &dyn ContentSelector,
+) -> Result<Artifact, ImageError> {
     let shown = path.display().to_string();
     let f = std::fs::File::open(path).map_err(|e| ImageError::io(&shown, e))?;
     read_rootfs_tar(f, &shown, opts, selector)
@@ -123,7 +130,15 @@ pub fn read_rootfs_tar(
 ) -> Result<Artifact, ImageError> {
     let shown = name.to_string();
     let budget = layer::Budget::new();
-    let ctx = layer::LayerCtx { input: &shown, index: 0, name: &shown, selector, limits: &opts.limits, budget: &budget, progress: None };
+    let ctx = layer::LayerCtx {
+        input: &shown,
+        index: 0,
+        name: &shown,
+        selector,
+        limits: &opts.limits,
+        budget: &budget,
+        progress: None,
+    };
     let delta = layer::read_layer(stream, &ctx)?;
     let mut tree = FileTree::new();
     let mut warnings = Vec::new();
@@ -135,12 +150,25 @@ pub fn read_rootfs_tar(
         n.layer = None;
         clean.insert(p.to_string(), n);
     }
-    let target = ScanTarget { kind: TargetKind::Rootfs, name: shown, image_id: None, manifest_digest: None, tags: vec![], platform: None, layers: vec![] };
+    let target = ScanTarget {
+        kind: TargetKind::Rootfs,
+        name: shown,
+        image_id: None,
+        manifest_digest: None,
+        tags: vec![],
+        platform: None,
+        layers: vec![],
+    };
     Ok(Artifact { target, config: None, tree: clean, warnings })
 }
 
 /// Opens an unpacked directory: a root file system ([`TargetKind::Rootfs`]) or a project directory
 /// ([`TargetKind::Directory`]).
-pub fn open_dir(path: &Path, kind: TargetKind, opts: &OpenOptions, selector: &dyn ContentSelector) -> Result<Artifact, ImageError> {
+pub fn open_dir(
+    path: &Path,
+    kind: TargetKind,
+    opts: &OpenOptions,
+    selector: &dyn ContentSelector,
+) -> Result<Artifact, ImageError> {
     rootfs::read_dir(path, kind, opts, selector)
 }

@@ -55,7 +55,10 @@ pub(crate) fn read_dir(
         }
         let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
         let Some(rel) = rel.to_str() else {
-            warnings.push(Warning { path: entry.path().display().to_string(), message: "skipped: file name is not UTF-8".into() });
+            warnings.push(Warning {
+                path: entry.path().display().to_string(),
+                message: "skipped: file name is not UTF-8".into(),
+            });
             continue;
         };
         let path = format!("/{rel}");
@@ -161,9 +164,7 @@ fn read_one(
         return Err(format!("not analysed: {size} bytes is above the {max}-byte limit"));
     }
     let mut buf = Vec::with_capacity(size as usize);
-    std::fs::File::open(abs)
-        .and_then(|f| f.take(max).read_to_end(&mut buf))
-        .map_err(|e| format!("not read: {e}"))?;
+    std::fs::File::open(abs).and_then(|f| f.take(max).read_to_end(&mut buf)).map_err(|e| format!("not read: {e}"))?;
     keep(buf, want, opts, kept_total)
 }
 

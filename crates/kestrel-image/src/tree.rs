@@ -153,8 +153,12 @@ impl FileTree {
     /// Removes everything below directory `dir`, keeping `dir` (an opaque whiteout).
     pub fn remove_below(&mut self, dir: &str) {
         let prefix = format!("{}/", dir.trim_end_matches('/'));
-        let doomed: Vec<String> =
-            self.nodes.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+        let doomed: Vec<String> = self
+            .nodes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in doomed {
             self.nodes.remove(&k);
         }

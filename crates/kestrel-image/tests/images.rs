@@ -163,10 +163,14 @@ fn tampered_layer_is_a_digest_mismatch() {
     let dir = tempfile::tempdir().unwrap();
     three_layers().write_oci_dir(dir.path(), "1.0", Compression::None);
     // Change one byte of file content inside an uncompressed layer: still a valid tar, wrong digest.
-    tamper_blob(dir.path(), |d| d.windows(14).any(|w| w == b"root:x:0:0:new"), |d| {
-        let i = d.windows(14).position(|w| w == b"root:x:0:0:new").unwrap();
-        d[i] = b'R';
-    });
+    tamper_blob(
+        dir.path(),
+        |d| d.windows(14).any(|w| w == b"root:x:0:0:new"),
+        |d| {
+            let i = d.windows(14).position(|w| w == b"root:x:0:0:new").unwrap();
+            d[i] = b'R';
+        },
+    );
     let err = open_all(dir.path()).unwrap_err();
     assert!(matches!(err, ImageError::DigestMismatch { .. }), "{err}");
     assert!(err.to_string().contains("layer 2 blob"), "{err}");
@@ -217,7 +221,8 @@ fn decompression_bomb_is_stopped() {
     let zeros = vec![0u8; 64 << 20];
     let img = Image::new(vec![vec![Entry::File("bomb".into(), zeros)]]);
     img.write_oci_dir(dir.path(), "1.0", Compression::Gzip);
-    let opts = OpenOptions { limits: Limits { ratio_grace_bytes: 1 << 20, ..Default::default() }, ..Default::default() };
+    let opts =
+        OpenOptions { limits: Limits { ratio_grace_bytes: 1 << 20, ..Default::default() }, ..Default::default() };
     let err = open(dir.path(), &opts, &KeepEtc).unwrap_err();
     assert!(matches!(err, ImageError::Limit { .. }) && err.to_string().contains("decompression bomb"), "{err}");
     let opts = OpenOptions { limits: Limits { max_layer_bytes: 1 << 20, ..Default::default() }, ..Default::default() };
@@ -285,7 +290,14 @@ fn hostile_manifests() {
 fn plain_rootfs_tar_and_directory() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("rootfs.tar.zst");
-    std::fs::write(&p, compress(&layer_tar(&[f("etc/os-release", "ID=alpine"), Entry::Symlink("etc/l".into(), "os-release".into())]), Compression::Zstd)).unwrap();
+    std::fs::write(
+        &p,
+        compress(
+            &layer_tar(&[f("etc/os-release", "ID=alpine"), Entry::Symlink("etc/l".into(), "os-release".into())]),
+            Compression::Zstd,
+        ),
+    )
+    .unwrap();
     let a = open_all(&p).unwrap();
     assert_eq!(a.target.kind, kestrel_core::TargetKind::Rootfs);
     assert_eq!(a.tree.content("/etc/l"), Some(&b"ID=alpine"[..]));

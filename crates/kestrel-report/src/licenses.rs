@@ -17,7 +17,13 @@ pub(crate) fn combined_expression(licenses: &[String]) -> Option<String> {
     match parts.len() {
         0 => None,
         1 => parts.into_iter().next(),
-        _ => Some(parts.iter().map(|p| if p.contains(' ') { format!("({p})") } else { p.clone() }).collect::<Vec<_>>().join(" AND ")),
+        _ => Some(
+            parts
+                .iter()
+                .map(|p| if p.contains(' ') { format!("({p})") } else { p.clone() })
+                .collect::<Vec<_>>()
+                .join(" AND "),
+        ),
     }
 }
 
@@ -31,7 +37,10 @@ mod tests {
         assert_eq!(spdx_expression("MIT OR Apache-2.0").as_deref(), Some("MIT OR Apache-2.0"));
         assert_eq!(spdx_expression("GPL-2+"), None);
         assert_eq!(spdx_expression("BSD-style"), None);
-        assert_eq!(combined_expression(&["MIT".into(), "Apache-2.0 OR MIT".into()]).as_deref(), Some("MIT AND (Apache-2.0 OR MIT)"));
+        assert_eq!(
+            combined_expression(&["MIT".into(), "Apache-2.0 OR MIT".into()]).as_deref(),
+            Some("MIT AND (Apache-2.0 OR MIT)")
+        );
         assert_eq!(combined_expression(&["MIT".into(), "weird".into()]), None);
     }
 }

@@ -78,11 +78,15 @@ impl SbomWriter for SpdxWriter {
             if declared.is_none() && !p.licenses.is_empty() {
                 pkg["licenseComments"] = json!(format!("declared as: {}", p.licenses.join("; ")));
             }
-            if let Some(s) = p.source.as_ref().filter(|_| p.ecosystem == Ecosystem::Deb || p.ecosystem == Ecosystem::Apk || p.ecosystem == Ecosystem::Rpm) {
+            if let Some(s) = p.source.as_ref().filter(|_| {
+                p.ecosystem == Ecosystem::Deb || p.ecosystem == Ecosystem::Apk || p.ecosystem == Ecosystem::Rpm
+            }) {
                 pkg["comment"] = json!(format!("source package {} {}", s.name, s.version));
             }
             packages.push(pkg);
-            relationships.push(json!({"spdxElementId": "SPDXRef-Target", "relationshipType": "CONTAINS", "relatedSpdxElement": id}));
+            relationships.push(
+                json!({"spdxElementId": "SPDXRef-Target", "relationshipType": "CONTAINS", "relatedSpdxElement": id}),
+            );
         }
         let doc: Value = json!({
             "spdxVersion": "SPDX-2.3",

@@ -17,7 +17,11 @@ impl SbomWriter for TableWriter {
         let t = &sbom.target;
         writeln!(out, "Target:   {}", t.name)?;
         if let Some(id) = &t.image_id {
-            writeln!(out, "Image:    {id}{}", if t.tags.is_empty() { String::new() } else { format!(" ({})", t.tags.join(", ")) })?;
+            writeln!(
+                out,
+                "Image:    {id}{}",
+                if t.tags.is_empty() { String::new() } else { format!(" ({})", t.tags.join(", ")) }
+            )?;
         }
         if !t.layers.is_empty() {
             writeln!(out, "Layers:   {}", t.layers.len())?;
@@ -27,7 +31,12 @@ impl SbomWriter for TableWriter {
             None => writeln!(out, "OS:       none detected")?,
         }
         let counts: Vec<String> = sbom.counts().iter().map(|(e, n)| format!("{n} {e}")).collect();
-        writeln!(out, "Packages: {}{}", sbom.packages.len(), if counts.is_empty() { String::new() } else { format!(" ({})", counts.join(", ")) })?;
+        writeln!(
+            out,
+            "Packages: {}{}",
+            sbom.packages.len(),
+            if counts.is_empty() { String::new() } else { format!(" ({})", counts.join(", ")) }
+        )?;
         writeln!(out)?;
         let mut table = Table::new();
         table.load_preset(presets::NOTHING);
@@ -42,7 +51,12 @@ impl SbomWriter for TableWriter {
         table.set_header(vec!["NAME", "VERSION", "TYPE", "FOUND AT"]);
         for p in &sbom.packages {
             let at = p.locations.first().map(|l| l.path.as_str()).unwrap_or("");
-            table.add_row(vec![Cell::new(&p.name), Cell::new(&p.version), Cell::new(p.ecosystem.purl_type()), Cell::new(at)]);
+            table.add_row(vec![
+                Cell::new(&p.name),
+                Cell::new(&p.version),
+                Cell::new(p.ecosystem.purl_type()),
+                Cell::new(at),
+            ]);
         }
         writeln!(out, "{table}")?;
         if !sbom.warnings.is_empty() {

@@ -18,14 +18,18 @@ fn sample() -> Sbom {
         Location { path: "/var/lib/dpkg/info/libc6:amd64.list".into(), layer: deb.layer.clone() },
         Location { path: "/var/lib/dpkg/status".into(), layer: deb.layer.clone() },
     ];
-    let mut py = Package::new("requests", "2.31.0", Ecosystem::PyPI, "python-installed")
-        .at("/usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA", Some("sha256:2222222222222222222222222222222222222222222222222222222222222222"));
+    let mut py = Package::new("requests", "2.31.0", Ecosystem::PyPI, "python-installed").at(
+        "/usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA",
+        Some("sha256:2222222222222222222222222222222222222222222222222222222222222222"),
+    );
     py.licenses = vec!["Apache-2.0".into()];
-    let mut npm = Package::new("@babel/core", "7.23.0", Ecosystem::Npm, "javascript-package").at("/app/node_modules/@babel/core/package.json", None);
+    let mut npm = Package::new("@babel/core", "7.23.0", Ecosystem::Npm, "javascript-package")
+        .at("/app/node_modules/@babel/core/package.json", None);
     npm.licenses = vec!["MIT OR Apache-2.0".into()];
     let mut go = Package::new("stdlib", "go1.22.1", Ecosystem::Go, "go-binary").at("/usr/bin/app", None);
     go.properties = BTreeMap::from([("go.toolchain".to_string(), "go1.22.1".to_string())]);
-    let jar = Package::new("com.google.guava:guava", "31.1-jre", Ecosystem::Maven, "java-archive").at("/app/lib/guava.jar", None);
+    let jar = Package::new("com.google.guava:guava", "31.1-jre", Ecosystem::Maven, "java-archive")
+        .at("/app/lib/guava.jar", None);
     Sbom {
         schema: SBOM_SCHEMA.into(),
         tool: Tool { name: "kestrel".into(), version: "0.1.0".into() },
@@ -55,7 +59,10 @@ fn sample() -> Sbom {
             ..Default::default()
         }),
         packages: vec![deb, py, npm, go, jar],
-        warnings: vec![Warning { path: "layer 0:/x".into(), message: "entry skipped: path climbs above the root (`..`)".into() }],
+        warnings: vec![Warning {
+            path: "layer 0:/x".into(),
+            message: "entry skipped: path climbs above the root (`..`)".into(),
+        }],
     }
 }
 
@@ -75,8 +82,14 @@ fn schema(name: &str) -> Value {
 /// Validates against `bom-1.5.schema.json` with its two referenced schemas registered under their ids.
 pub fn cyclonedx_errors(doc: &Value) -> Vec<String> {
     let validator = jsonschema::options()
-        .with_resource("http://cyclonedx.org/schema/spdx.SNAPSHOT.schema.json", jsonschema::Resource::from_contents(schema("spdx.SNAPSHOT.schema.json")).unwrap())
-        .with_resource("http://cyclonedx.org/schema/jsf-0.82.SNAPSHOT.schema.json", jsonschema::Resource::from_contents(schema("jsf-0.82.SNAPSHOT.schema.json")).unwrap())
+        .with_resource(
+            "http://cyclonedx.org/schema/spdx.SNAPSHOT.schema.json",
+            jsonschema::Resource::from_contents(schema("spdx.SNAPSHOT.schema.json")).unwrap(),
+        )
+        .with_resource(
+            "http://cyclonedx.org/schema/jsf-0.82.SNAPSHOT.schema.json",
+            jsonschema::Resource::from_contents(schema("jsf-0.82.SNAPSHOT.schema.json")).unwrap(),
+        )
         .build(&schema("bom-1.5.SNAPSHOT.schema.json"))
         .unwrap();
     validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path)).collect()
@@ -113,7 +126,10 @@ fn spdx_is_valid_per_the_spdx_tools() {
     std::fs::write(&path, serde_json::to_string(&doc).unwrap()).unwrap();
     let out = std::process::Command::new(&tool).arg("-i").arg(&path).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!out.status.success() || text.contains("violat") || text.contains("rror"), "broken document accepted:\n{text}");
+    assert!(
+        !out.status.success() || text.contains("violat") || text.contains("rror"),
+        "broken document accepted:\n{text}"
+    );
 }
 
 fn tempfile_dir() -> std::path::PathBuf {

@@ -21,8 +21,10 @@ impl kestrel_image::Progress for Bars {
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
             ),
-            None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-                .with_style(ProgressStyle::with_template("{spinner} {msg} {pos}").unwrap_or_else(|_| ProgressStyle::default_spinner())),
+            None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
+                ProgressStyle::with_template("{spinner} {msg} {pos}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ),
         };
         let bar = if phase == "reading files" {
             bar.with_style(

@@ -20,7 +20,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 (Some(r), None) => parse_image_ref(r, a.tag.clone())?,
                 (None, None) => bail!("name an image, or a docker archive with --input"),
             };
-            let opts = OpenOptions { limits: a.limits.limits(), tag, platform: a.platform.clone(), progress: progress(&g) };
+            let opts =
+                OpenOptions { limits: a.limits.limits(), tag, platform: a.platform.clone(), progress: progress(&g) };
             let catalog = Catalog::new(Scope::Image);
             let artifact = match kind {
                 ImageKind::OciDir if !path.join("oci-layout").is_file() => {
@@ -93,7 +94,8 @@ fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, Option<Stri
 }
 
 fn progress(g: &GlobalArgs) -> Option<Arc<dyn kestrel_image::Progress>> {
-    (!g.quiet && std::io::stderr().is_terminal()).then(|| Arc::new(crate::progress::Bars::new()) as Arc<dyn kestrel_image::Progress>)
+    (!g.quiet && std::io::stderr().is_terminal())
+        .then(|| Arc::new(crate::progress::Bars::new()) as Arc<dyn kestrel_image::Progress>)
 }
 
 /// The SBOM's timestamp: `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
@@ -149,7 +151,12 @@ fn finish(g: &GlobalArgs, out: &OutputArgs, catalog: &Catalog, artifact: Artifac
         }
     }
     if !g.quiet && format != Format::Table && !sbom.warnings.is_empty() {
-        eprintln!("kestrel: {} warning(s) while scanning (listed in the output's \"warnings\"); the first: {}: {}", sbom.warnings.len(), sbom.warnings[0].path, sbom.warnings[0].message);
+        eprintln!(
+            "kestrel: {} warning(s) while scanning (listed in the output's \"warnings\"); the first: {}: {}",
+            sbom.warnings.len(),
+            sbom.warnings[0].path,
+            sbom.warnings[0].message
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

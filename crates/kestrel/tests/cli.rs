@@ -33,7 +33,15 @@ fn docker_archive_to_json() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("app.tar");
     image().write_docker_archive(&p, &["app:1"]);
-    let out = kestrel().args(["image", "--input"]).arg(&p).args(["-f", "json"]).assert().success().get_output().stdout.clone();
+    let out = kestrel()
+        .args(["image", "--input"])
+        .arg(&p)
+        .args(["-f", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["schema"], "kestrel.sbom/v1");
     assert_eq!(v["created"], "2025-11-23T00:00:00Z");
@@ -48,7 +56,9 @@ fn oci_reference_with_tag_and_every_format() {
     let layout = dir.path().join("layout");
     image().write_oci_dir(&layout, "v1", Compression::Zstd);
     let reference = format!("oci:{}:v1", layout.display());
-    for (fmt, needle) in [("cyclonedx", "\"bomFormat\": \"CycloneDX\""), ("spdx", "\"spdxVersion\": \"SPDX-2.3\""), ("table", "zlib1g")] {
+    for (fmt, needle) in
+        [("cyclonedx", "\"bomFormat\": \"CycloneDX\""), ("spdx", "\"spdxVersion\": \"SPDX-2.3\""), ("table", "zlib1g")]
+    {
         let outfile = dir.path().join(format!("out.{fmt}"));
         kestrel().args(["image", &reference, "-f", fmt, "-o"]).arg(&outfile).assert().success().stdout("");
         let text = std::fs::read_to_string(&outfile).unwrap();
@@ -64,14 +74,38 @@ fn oci_reference_with_tag_and_every_format() {
 #[test]
 fn errors_name_the_file_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    kestrel().args(["image", "--input", "/no/such/image.tar"]).assert().code(2).stderr(predicate::str::contains("/no/such/image.tar"));
+    kestrel()
+        .args(["image", "--input", "/no/such/image.tar"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/no/such/image.tar"));
     let junk = dir.path().join("junk.tar");
     std::fs::write(&junk, b"this is not a tar archive at all, just text").unwrap();
-    kestrel().args(["image", "--input"]).arg(&junk).assert().code(2).stderr(predicate::str::contains(junk.display().to_string()));
+    kestrel()
+        .args(["image", "--input"])
+        .arg(&junk)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(junk.display().to_string()));
     let rootfs_tar = dir.path().join("rootfs.tar");
-    std::fs::write(&rootfs_tar, kestrel_testkit::layer_tar(&[Entry::File("etc/os-release".into(), b"ID=alpine".to_vec())])).unwrap();
-    kestrel().args(["image", "--input"]).arg(&rootfs_tar).assert().code(2).stderr(predicate::str::contains("kestrel rootfs"));
-    kestrel().args(["rootfs"]).arg(&rootfs_tar).args(["-f", "json"]).assert().success().stdout(predicate::str::contains("\"id\": \"alpine\""));
+    std::fs::write(
+        &rootfs_tar,
+        kestrel_testkit::layer_tar(&[Entry::File("etc/os-release".into(), b"ID=alpine".to_vec())]),
+    )
+    .unwrap();
+    kestrel()
+        .args(["image", "--input"])
+        .arg(&rootfs_tar)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("kestrel rootfs"));
+    kestrel()
+        .args(["rootfs"])
+        .arg(&rootfs_tar)
+        .args(["-f", "json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"id\": \"alpine\""));
     kestrel().args(["image", "docker:nginx"]).assert().code(2).stderr(predicate::str::contains("docker save"));
     kestrel().args(["image", "--bogus"]).assert().code(2);
 }
@@ -81,16 +115,37 @@ fn fs_scans_lock_files_and_quiet_is_quiet() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("Cargo.lock"), "version = 3\n[[package]]\nname = \"itoa\"\nversion = \"1.0.9\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n").unwrap();
     std::fs::write(dir.path().join("package-lock.json"), "{broken").unwrap();
-    let out = kestrel().args(["fs", "-q", "-f", "json"]).arg(dir.path()).assert().success().stderr("").get_output().stdout.clone();
+    let out = kestrel()
+        .args(["fs", "-q", "-f", "json"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stderr("")
+        .get_output()
+        .stdout
+        .clone();
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["packages"][0]["purl"], "pkg:cargo/itoa@1.0.9");
     assert_eq!(v["warnings"].as_array().unwrap().len(), 1);
     // Without -q, the warning is summarised on stderr.
-    kestrel().args(["fs", "-f", "json"]).arg(dir.path()).assert().success().stderr(predicate::str::contains("package-lock.json"));
+    kestrel()
+        .args(["fs", "-f", "json"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("package-lock.json"));
 }
 
 #[test]
 fn help_shows_examples_and_exit_codes() {
-    kestrel().arg("--help").assert().success().stdout(predicate::str::contains("Exit codes").and(predicate::str::contains("image")));
-    kestrel().args(["image", "--help"]).assert().success().stdout(predicate::str::contains("oci:DIR[:TAG]").and(predicate::str::contains("Examples")));
+    kestrel()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit codes").and(predicate::str::contains("image")));
+    kestrel()
+        .args(["image", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("oci:DIR[:TAG]").and(predicate::str::contains("Examples")));
 }

@@ -12,7 +12,8 @@ fn main() {
         eprintln!("{usage}");
         std::process::exit(2);
     };
-    let (mut layers, mut format, mut comp, mut tag) = (Vec::new(), "docker".to_string(), Compression::Gzip, "kestrel/bench:latest".to_string());
+    let (mut layers, mut format, mut comp, mut tag) =
+        (Vec::new(), "docker".to_string(), Compression::Gzip, "kestrel/bench:latest".to_string());
     let mut i = 1;
     while i < args.len() {
         let v = args.get(i + 1).cloned().unwrap_or_default();
@@ -21,7 +22,10 @@ fn main() {
                 // HOST[=PATH][,HOST[=PATH]...]: one layer holding each host directory at PATH.
                 let mut tar = Vec::new();
                 for part in v.split(',') {
-                    let (host, inside) = part.split_once('=').map(|(h, p)| (h.to_string(), p.to_string())).unwrap_or((part.to_string(), part.to_string()));
+                    let (host, inside) = part
+                        .split_once('=')
+                        .map(|(h, p)| (h.to_string(), p.to_string()))
+                        .unwrap_or((part.to_string(), part.to_string()));
                     let mut t = layer_from_dir(&PathBuf::from(&host), &inside).unwrap_or_else(|e| {
                         eprintln!("{host}: {e}");
                         std::process::exit(2)
