@@ -74,3 +74,6 @@ PY
 run_pair debian "image --input $OUT/debian.tar" "docker-archive:$OUT/debian.tar"
 run_pair debian-oci "image oci:$OUT/debian-oci:latest" "oci-dir:$OUT/debian-oci"
 run_pair binaries "image --input $OUT/binaries.tar" "docker-archive:$OUT/binaries.tar"
+# The same binaries as a plain directory: syft's image mode misses the cargo-auditable record of the
+# (PIE) kestrel binary, its directory mode reads it.
+run_pair binaries-dir "rootfs $OUT/bins" "dir:$OUT/bins"

@@ -46,7 +46,8 @@ open("corpus/apk_installed/installed", "w").write("P:musl\nV:1.2.5-r0\nA:x86_64\
 os.makedirs("corpus/cargo_lock", exist_ok=True)
 open("corpus/cargo_lock/Cargo.lock", "w").write('version = 3\n[[package]]\nname = "a"\nversion = "1.0.0"\nsource = "registry+x"\n')
 PY
-targets=$(cargo fuzz list)
+targets=${TARGETS:-$(cargo fuzz list)}
+for t in $targets; do mkdir -p "corpus/$t"; done
 echo "$targets" | xargs -P "$JOBS" -I{} sh -c \
   "cargo fuzz run -O {} corpus/{} -- -max_total_time=$SECONDS_EACH -rss_limit_mb=2048 -timeout=10 -max_len=65536 > out/{}.log 2>&1; echo \"{}: exit \$?\""
 for t in $targets; do
