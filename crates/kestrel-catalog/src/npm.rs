@@ -160,7 +160,10 @@ impl Cataloger for YarnLockCataloger {
 /// The package name of a yarn descriptor (`@babel/core@^7.0.0`, `lodash@npm:^4.17.0`).
 fn descriptor_name(spec: &str) -> Option<&str> {
     let spec = spec.trim().trim_matches('"');
-    let at = spec[1.min(spec.len())..].find('@')? + 1.min(spec.len());
+    // A scope's leading `@` is part of the name; the next `@` ends it. `@` is one byte, so both cuts
+    // fall on character boundaries whatever else the line holds.
+    let skip = usize::from(spec.starts_with('@'));
+    let at = spec[skip..].find('@')? + skip;
     Some(&spec[..at])
 }
 
@@ -283,6 +286,14 @@ mod tests {
         );
         let berry = "__metadata:\n  version: 6\n\n\"app@workspace:.\":\n  version: 0.0.0-use.local\n\n\"left-pad@npm:^1.3.0\":\n  version: 1.3.0\n  resolution: \"left-pad@npm:1.3.0\"\n";
         assert_eq!(parse_yarn_lock(berry), vec![("left-pad".into(), "1.3.0".into())]);
+    }
+
+    #[test]
+    fn yarn_lock_fuzz_regressions() {
+        // Found by the yarn_lock fuzz target: a multi-byte character first on a header line.
+        let crash = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fuzz/yarn_lock-non-ascii-header")).unwrap();
+        let _ = parse_yarn_lock(&String::from_utf8_lossy(&crash));
+        assert_eq!(parse_yarn_lock("\u{e9}@a/b@^1:\n  version \"1\"\n"), vec![("\u{e9}".into(), "1".into())]);
     }
 
     #[test]
