@@ -2,8 +2,8 @@
 //! Each package is dated by the layer of the first file it owns.
 
 use crate::text::utf8;
-use crate::{Cataloger, Context, Found};
-use kestrel_core::{Ecosystem, Package, Purl, SourcePackage};
+use crate::{os_purl, Cataloger, Context, Found};
+use kestrel_core::{Ecosystem, Package, SourcePackage};
 use kestrel_image::Want;
 
 /// The apk cataloger.
@@ -31,16 +31,8 @@ impl Cataloger for ApkCataloger {
             _ => "alpine".to_string(),
         };
         for e in parse_installed(&utf8(bytes)) {
-            let mut purl = Purl::new("apk", &e.name, &e.version).namespace(&ns);
-            if let Some(a) = &e.arch {
-                purl = purl.qualifier("arch", a);
-            }
-            if let Some(o) = e.origin.as_ref().filter(|o| **o != e.name) {
-                purl = purl.qualifier("upstream", o);
-            }
-            if let Some(d) = cx.distro.filter(|d| d.version_id.is_some()) {
-                purl = purl.qualifier("distro", &d.release_tag());
-            }
+            let upstream = e.origin.as_deref().filter(|o| *o != e.name);
+            let purl = os_purl(cx, "apk", &ns, (&e.name, &e.version), e.arch.as_deref(), upstream);
             let mut p = Package::new(&e.name, &e.version, Ecosystem::Apk, self.name());
             p.purl = purl.to_string();
             p.arch = e.arch.clone();

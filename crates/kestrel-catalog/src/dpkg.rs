@@ -4,8 +4,8 @@
 //! package by the layer of its `info/<package>.list` file, which dpkg writes when it installs that version.
 
 use crate::text::{field, paragraphs, utf8};
-use crate::{file_name, Cataloger, Context, Found};
-use kestrel_core::{Ecosystem, Package, Purl, SourcePackage};
+use crate::{file_name, os_purl, Cataloger, Context, Found};
+use kestrel_core::{Ecosystem, Package, SourcePackage};
 use kestrel_image::Want;
 
 /// The dpkg cataloger.
@@ -133,21 +133,12 @@ pub fn copyright_licenses(text: &str) -> Vec<String> {
 impl DpkgCataloger {
     fn package(&self, cx: &Context<'_>, e: DpkgEntry, db: &str) -> Package {
         let distro_ns = cx.distro.map(|d| d.id.clone()).unwrap_or_else(|| "debian".into());
-        let mut purl = Purl::new("deb", &e.name, &e.version).namespace(&distro_ns);
-        if let Some(a) = &e.arch {
-            purl = purl.qualifier("arch", a);
-        }
-        if e.source_name != e.name || e.source_version != e.version {
-            let up = if e.source_version != e.version {
-                format!("{}@{}", e.source_name, e.source_version)
-            } else {
-                e.source_name.clone()
-            };
-            purl = purl.qualifier("upstream", &up);
-        }
-        if let Some(d) = cx.distro.filter(|d| d.version_id.is_some()) {
-            purl = purl.qualifier("distro", &d.release_tag());
-        }
+        let upstream = match (e.source_name != e.name, e.source_version != e.version) {
+            (_, true) => Some(format!("{}@{}", e.source_name, e.source_version)),
+            (true, false) => Some(e.source_name.clone()),
+            (false, false) => None,
+        };
+        let purl = os_purl(cx, "deb", &distro_ns, (&e.name, &e.version), e.arch.as_deref(), upstream.as_deref());
         let mut p = Package::new(&e.name, &e.version, Ecosystem::Deb, self.name());
         p.purl = purl.to_string();
         p.arch = e.arch.clone();

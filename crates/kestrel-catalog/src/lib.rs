@@ -206,6 +206,24 @@ impl ContentSelector for Catalog {
     }
 }
 
+/// The purl of an OS package: `pkg:TYPE/NAMESPACE/NAME@VERSION` with the `arch`, `upstream` (source package)
+/// and `distro` (`ID-VERSION_ID`) qualifiers where they are known.
+pub(crate) fn os_purl(
+    cx: &Context<'_>,
+    ty: &str,
+    namespace: &str,
+    (name, version): (&str, &str),
+    arch: Option<&str>,
+    upstream: Option<&str>,
+) -> kestrel_core::Purl {
+    let distro = cx.distro.filter(|d| d.version_id.is_some()).map(|d| d.release_tag()).unwrap_or_default();
+    kestrel_core::Purl::new(ty, name, version)
+        .namespace(namespace)
+        .qualifier("arch", arch.unwrap_or_default())
+        .qualifier("upstream", upstream.unwrap_or_default())
+        .qualifier("distro", &distro)
+}
+
 /// [`Want::Whole`] when `matches` and the file is under `max` bytes (lock files and metadata documents).
 pub(crate) fn whole_if(matches: bool, size: u64, max: u64) -> Want {
     if matches && size < max {

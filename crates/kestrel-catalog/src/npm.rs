@@ -291,7 +291,9 @@ mod tests {
     #[test]
     fn yarn_lock_fuzz_regressions() {
         // Found by the yarn_lock fuzz target: a multi-byte character first on a header line.
-        let crash = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fuzz/yarn_lock-non-ascii-header")).unwrap();
+        let crash =
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fuzz/yarn_lock-non-ascii-header"))
+                .unwrap();
         let _ = parse_yarn_lock(&String::from_utf8_lossy(&crash));
         assert_eq!(parse_yarn_lock("\u{e9}@a/b@^1:\n  version \"1\"\n"), vec![("\u{e9}".into(), "1".into())]);
     }

@@ -3,8 +3,8 @@
 //! The BerkeleyDB (`Packages`) and NDB (`Packages.db`) formats of older and SUSE systems are recognised
 //! and reported as not supported yet, so a scan never silently misses them.
 
-use crate::{Cataloger, Context, Found};
-use kestrel_core::{Ecosystem, Package, Purl, SourcePackage};
+use crate::{os_purl, Cataloger, Context, Found};
+use kestrel_core::{Ecosystem, Package, SourcePackage};
 use kestrel_image::Want;
 use std::io::Write;
 
@@ -64,19 +64,10 @@ impl RpmCataloger {
             _ => format!("{}-{}", h.version, h.release),
         };
         let ns = cx.distro.map(|d| d.id.clone()).unwrap_or_else(|| "redhat".into());
-        let mut purl = Purl::new("rpm", &h.name, &format!("{}-{}", h.version, h.release)).namespace(&ns);
-        if let Some(a) = &h.arch {
-            purl = purl.qualifier("arch", a);
-        }
-        if let Some(e) = h.epoch.filter(|e| *e != 0) {
-            purl = purl.qualifier("epoch", &e.to_string());
-        }
-        if let Some(s) = &h.source_rpm {
-            purl = purl.qualifier("upstream", s);
-        }
-        if let Some(d) = cx.distro.filter(|d| d.version_id.is_some()) {
-            purl = purl.qualifier("distro", &d.release_tag());
-        }
+        let purl_version = format!("{}-{}", h.version, h.release);
+        let epoch = h.epoch.filter(|e| *e != 0).map(|e| e.to_string()).unwrap_or_default();
+        let purl = os_purl(cx, "rpm", &ns, (&h.name, &purl_version), h.arch.as_deref(), h.source_rpm.as_deref())
+            .qualifier("epoch", &epoch);
         let mut p = Package::new(&h.name, &version, Ecosystem::Rpm, self.name());
         p.purl = purl.to_string();
         p.arch = h.arch.clone();

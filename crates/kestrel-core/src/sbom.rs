@@ -65,6 +65,21 @@ pub struct ScanTarget {
     pub layers: Vec<LayerRef>,
 }
 
+impl ScanTarget {
+    /// A target without image metadata (a root file system or a directory).
+    pub fn unlayered(kind: TargetKind, name: impl Into<String>) -> Self {
+        ScanTarget {
+            kind,
+            name: name.into(),
+            image_id: None,
+            manifest_digest: None,
+            tags: vec![],
+            platform: None,
+            layers: vec![],
+        }
+    }
+}
+
 /// The operating system release found in the artifact.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Distro {

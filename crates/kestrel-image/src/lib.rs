@@ -150,15 +150,7 @@ pub fn read_rootfs_tar(
         n.layer = None;
         clean.insert(p.to_string(), n);
     }
-    let target = ScanTarget {
-        kind: TargetKind::Rootfs,
-        name: shown,
-        image_id: None,
-        manifest_digest: None,
-        tags: vec![],
-        platform: None,
-        layers: vec![],
-    };
+    let target = ScanTarget::unlayered(TargetKind::Rootfs, shown);
     Ok(Artifact { target, config: None, tree: clean, warnings })
 }
 

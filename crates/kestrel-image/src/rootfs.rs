@@ -113,28 +113,19 @@ pub(crate) fn read_dir(
     if let Some(p) = &opts.progress {
         p.end();
     }
-    let mut tree_mut = tree;
     for (path, r) in results {
         match r {
             Ok(Content::None) => {}
             Ok(c) => {
-                if let Some(n) = tree_mut.get_mut(&path) {
+                if let Some(n) = tree.get_mut(&path) {
                     n.content = c;
                 }
             }
             Err(msg) => warnings.push(Warning { path, message: msg }),
         }
     }
-    let target = ScanTarget {
-        kind,
-        name: shown,
-        image_id: None,
-        manifest_digest: None,
-        tags: vec![],
-        platform: None,
-        layers: vec![],
-    };
-    Ok(Artifact { target, config: None, tree: tree_mut, warnings })
+    let target = ScanTarget::unlayered(kind, shown);
+    Ok(Artifact { target, config: None, tree, warnings })
 }
 
 fn read_one(
