@@ -16,6 +16,7 @@ seed dpkg_status $F/dpkg-status
 seed python_metadata $F/PyYAML-METADATA
 seed python_metadata $F/PyJWT-PKG-INFO
 seed npm_package_json $F/arborist-package.json
+seed rpm_bdb $F/rpm-Packages.bdb
 python3 - <<'PY'
 import io, tarfile, gzip, zipfile, os
 def tar(files):
@@ -43,6 +44,21 @@ os.makedirs("corpus/yarn_lock", exist_ok=True)
 open("corpus/yarn_lock/yarn.lock", "w").write('"@a/b@^1.0.0", "@a/b@^1.1.0":\n  version "1.2.0"\n\nleft-pad@npm:^1.3.0:\n  version: 1.3.0\n')
 os.makedirs("corpus/apk_installed", exist_ok=True)
 open("corpus/apk_installed/installed", "w").write("P:musl\nV:1.2.5-r0\nA:x86_64\no:musl\nF:lib\nR:ld-musl.so.1\n\n")
+# RPM header blobs (the fixture generator's) as header and SQLite rpmdb seeds.
+import sqlite3
+ns = {}
+exec(open("../scripts/fixtures/make-rpm-bdb.py").read().split("out = sys.argv")[0], ns)
+os.makedirs("corpus/rpm_header", exist_ok=True)
+os.makedirs("corpus/rpm_sqlite", exist_ok=True)
+for i, p in enumerate(ns["pkgs"]):
+    open(f"corpus/rpm_header/h{i}", "wb").write(p)
+if not os.path.exists("corpus/rpm_sqlite/rpmdb.sqlite"):
+    c = sqlite3.connect("corpus/rpm_sqlite/rpmdb.sqlite")
+    c.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)")
+    for p in ns["pkgs"][:2]:
+        c.execute("INSERT INTO Packages (blob) VALUES (?)", (p,))
+    c.commit()
+    c.close()
 os.makedirs("corpus/cargo_lock", exist_ok=True)
 open("corpus/cargo_lock/Cargo.lock", "w").write('version = 3\n[[package]]\nname = "a"\nversion = "1.0.0"\nsource = "registry+x"\n')
 PY
