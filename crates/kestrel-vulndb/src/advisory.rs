@@ -324,7 +324,8 @@ mod tests {
 
     #[test]
     fn bad_event_versions_are_refused() {
-        let err = Range::validated(Scheme::Deb, vec![Event::Introduced("0".into()), Event::Fixed("not a version".into())]);
+        let err =
+            Range::validated(Scheme::Deb, vec![Event::Introduced("0".into()), Event::Fixed("not a version".into())]);
         assert!(err.is_err());
     }
 

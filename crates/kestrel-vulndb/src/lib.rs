@@ -1,6 +1,7 @@
 //! Vulnerability data and matching.
 #![deny(missing_docs)]
 
-pub mod version;
 pub mod advisory;
 pub mod osv;
+pub mod store;
+pub mod version;

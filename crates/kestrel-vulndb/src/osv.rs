@@ -81,7 +81,7 @@ pub enum Parsed {
     /// A usable advisory; `notes` name the parts that were dropped (a range that did not parse…).
     Advisory {
         /// The advisory.
-        advisory: Advisory,
+        advisory: Box<Advisory>,
         /// What was dropped, and why.
         notes: Vec<String>,
     },
@@ -222,8 +222,13 @@ fn convert(raw: RawRecord, source: &str) -> Result<Parsed, String> {
     if affected.is_empty() {
         return Ok(Parsed::Irrelevant(id));
     }
-    let mut aliases: Vec<String> =
-        raw.aliases.unwrap_or_default().into_iter().chain(raw.upstream.unwrap_or_default()).filter(|a| *a != id).collect();
+    let mut aliases: Vec<String> = raw
+        .aliases
+        .unwrap_or_default()
+        .into_iter()
+        .chain(raw.upstream.unwrap_or_default())
+        .filter(|a| *a != id)
+        .collect();
     aliases.sort();
     aliases.dedup();
     let summary = clip(raw.summary.as_deref().unwrap_or("").trim(), 400);
@@ -240,7 +245,7 @@ fn convert(raw: RawRecord, source: &str) -> Result<Parsed, String> {
         source: source.to_string(),
         affected,
     };
-    Ok(Parsed::Advisory { advisory, notes })
+    Ok(Parsed::Advisory { advisory: Box::new(advisory), notes })
 }
 
 #[cfg(test)]

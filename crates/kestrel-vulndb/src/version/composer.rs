@@ -14,7 +14,9 @@ pub struct ComposerVersion {
 impl ComposerVersion {
     /// Parses and normalises a version. Branch names (`dev-main`) are errors: they have no order.
     pub fn parse(s: &str) -> Result<Self, VersionError> {
-        normalize(s).map(|normalized| ComposerVersion { normalized }).ok_or_else(|| VersionError::new(s, "not a Composer version"))
+        normalize(s)
+            .map(|normalized| ComposerVersion { normalized })
+            .ok_or_else(|| VersionError::new(s, "not a Composer version"))
     }
 }
 
@@ -72,7 +74,9 @@ fn normalize(s: &str) -> Option<String> {
             Some(n) if after == "dev" => (n, true),
             _ => (num, false),
         };
-        if !num.bytes().all(|c| c.is_ascii_digit() || c == b'.' || c == b'-') || (!after.is_empty() && !(dev || after == "dev")) {
+        if !num.bytes().all(|c| c.is_ascii_digit() || c == b'.' || c == b'-')
+            || !(after.is_empty() || dev || after == "dev")
+        {
             return None;
         }
         if *canon != "stable" {
@@ -111,8 +115,18 @@ fn php_tokens(v: &str) -> Vec<String> {
 }
 
 fn special_form(t: &str) -> i32 {
-    const FORMS: [(&str, i32); 10] =
-        [("dev", 0), ("alpha", 1), ("a", 1), ("beta", 2), ("b", 2), ("RC", 3), ("rc", 3), ("#", 4), ("pl", 5), ("p", 5)];
+    const FORMS: [(&str, i32); 10] = [
+        ("dev", 0),
+        ("alpha", 1),
+        ("a", 1),
+        ("beta", 2),
+        ("b", 2),
+        ("RC", 3),
+        ("rc", 3),
+        ("#", 4),
+        ("pl", 5),
+        ("p", 5),
+    ];
     FORMS.iter().find(|(f, _)| t.starts_with(f)).map_or(-6, |(_, v)| *v)
 }
 

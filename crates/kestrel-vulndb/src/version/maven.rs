@@ -57,7 +57,13 @@ impl Item {
     fn compare(&self, other: Option<&Item>) -> Ordering {
         use Item::*;
         match (self, other) {
-            (Number(n), None) => (if n.is_empty() { Ordering::Equal } else { Ordering::Greater }),
+            (Number(n), None) => {
+                if n.is_empty() {
+                    Ordering::Equal
+                } else {
+                    Ordering::Greater
+                }
+            }
             (Number(a), Some(Number(b))) => a.len().cmp(&b.len()).then_with(|| a.cmp(b)),
             (Number(_), Some(_)) => Ordering::Greater,
             (Qualifier(q), None) => qualifier_key(q).as_str().cmp(RELEASE),
@@ -128,8 +134,7 @@ fn parse_items(v: &str) -> Vec<Item> {
     let mut start = 0;
     let piece = |from: usize, to: usize| chars[from..to].iter().collect::<String>();
     let item_of = |digit: bool, s: &str| if digit { number(s) } else { qualifier(s, false) };
-    for i in 0..chars.len() {
-        let c = chars[i];
+    for (i, &c) in chars.iter().enumerate() {
         if c == '.' || c == '-' {
             if i == start {
                 push_item(&mut stack, Item::Number(String::new()));
@@ -216,7 +221,8 @@ mod tests {
         for w in order.windows(2) {
             assert_eq!(m(w[0]).cmp(&m(w[1])), Ordering::Less, "{} < {}", w[0], w[1]);
         }
-        for (a, b) in [("1", "1.0.0"), ("1-ga", "1"), ("1.0-final", "1"), ("1a1", "1-alpha-1"), ("1.0-CR1", "1.0-rc1")] {
+        for (a, b) in [("1", "1.0.0"), ("1-ga", "1"), ("1.0-final", "1"), ("1a1", "1-alpha-1"), ("1.0-CR1", "1.0-rc1")]
+        {
             assert_eq!(m(a), m(b), "{a} == {b}");
         }
         assert!(m("2.17.1") > m("2.17.0"));
