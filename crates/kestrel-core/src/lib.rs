@@ -5,6 +5,8 @@
 //!   from (for OS packages), and every [`Location`] (path and layer) it was found at.
 //! * [`Sbom`] — the inventory of one scanned [`ScanTarget`]: the detected [`Distro`], the packages, and
 //!   the [`Warning`]s met on the way. Its JSON form is stable and versioned ([`SBOM_SCHEMA`]).
+//! * [`Report`] — an SBOM with [`Finding`]s: vulnerable and malicious packages, an end-of-life operating
+//!   system; each with a [`Severity`] and a [`Risk`] score explained in words ([`REPORT_SCHEMA`]).
 //!
 //! ```
 //! use kestrel_core::{Ecosystem, Package, Purl};
@@ -18,10 +20,15 @@
 //! ```
 #![deny(missing_docs)]
 
+mod finding;
 mod package;
 mod purl;
 mod sbom;
 
+pub use finding::{
+    CvssScore, DatabaseRef, EndOfLifeFinding, Finding, FixState, Report, Risk, Severity, Suppressed,
+    VulnerabilityFinding, REPORT_SCHEMA,
+};
 pub use package::{default_purl, Ecosystem, Location, Package, SourcePackage};
 pub use purl::Purl;
 pub use sbom::{Distro, LayerRef, Sbom, ScanTarget, TargetKind, Tool, Warning, SBOM_SCHEMA};

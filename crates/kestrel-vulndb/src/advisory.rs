@@ -13,6 +13,9 @@ pub struct Advisory {
     /// Other identifiers of the same vulnerability (OSV `aliases`, and `upstream` for distribution records).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// Related ids (OSV `related`). Distribution advisories (`ALSA-…`) list the CVEs they fix here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<String>,
     /// One-line summary.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub summary: String,

@@ -2,6 +2,9 @@
 #![deny(missing_docs)]
 
 pub mod advisory;
+pub mod eol;
+pub mod import;
+pub mod matcher;
 pub mod osv;
 pub mod store;
 pub mod version;

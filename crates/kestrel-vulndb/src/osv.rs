@@ -21,6 +21,8 @@ struct RawRecord {
     #[serde(default)]
     upstream: Option<Vec<String>>,
     #[serde(default)]
+    related: Option<Vec<String>>,
+    #[serde(default)]
     summary: Option<String>,
     #[serde(default)]
     details: Option<String>,
@@ -234,6 +236,13 @@ fn convert(raw: RawRecord, source: &str) -> Result<Parsed, String> {
     let summary = clip(raw.summary.as_deref().unwrap_or("").trim(), 400);
     let advisory = Advisory {
         source_severity: source_severity(raw.database_specific.as_ref(), &summary),
+        related: raw
+            .related
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| *r != id && r.len() <= 128)
+            .take(4096)
+            .collect(),
         id,
         aliases,
         details: clip(raw.details.as_deref().unwrap_or("").trim(), DETAILS_MAX),
