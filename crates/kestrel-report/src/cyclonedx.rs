@@ -4,7 +4,7 @@ use crate::licenses::{combined_expression, spdx_expression};
 use crate::{content_uuid, SbomWriter};
 use kestrel_core::{Package, Sbom, TargetKind};
 use serde_json::{json, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 
 /// Writes CycloneDX 1.5 JSON: the scanned artifact as the metadata component, the operating system as an
@@ -81,6 +81,17 @@ fn component(p: &Package, bom_ref: String) -> Value {
 
 impl SbomWriter for CycloneDxWriter {
     fn write(&self, sbom: &Sbom, out: &mut dyn Write) -> io::Result<()> {
+        let (doc, _) = document(sbom);
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        out.write_all(b"\n")
+    }
+}
+
+/// The CycloneDX document of an SBOM, and the `bom-ref` of each package purl (the first, when a purl
+/// occurs twice).
+pub(crate) fn document(sbom: &Sbom) -> (Value, HashMap<String, String>) {
+    {
+        let mut refs = HashMap::new();
         let mut seen = HashSet::new();
         let mut components = Vec::new();
         if let Some(d) = &sbom.distro {
@@ -100,6 +111,7 @@ impl SbomWriter for CycloneDxWriter {
                 r = format!("{}#{i}", p.purl);
                 seen.insert(r.clone());
             }
+            refs.entry(p.purl.clone()).or_insert_with(|| r.clone());
             components.push(component(p, r));
         }
         let t = &sbom.target;
@@ -140,7 +152,6 @@ impl SbomWriter for CycloneDxWriter {
             },
             "components": components,
         });
-        serde_json::to_writer_pretty(&mut *out, &doc)?;
-        out.write_all(b"\n")
+        (doc, refs)
     }
 }

@@ -1,6 +1,7 @@
 //! Writers over kestrel documents. One [`Sbom`] value, several renderings: [`TableWriter`] for people,
 //! [`JsonWriter`] for kestrel's own stable JSON, [`CycloneDxWriter`] (CycloneDX 1.5 JSON) and
-//! [`SpdxWriter`] (SPDX 2.3 JSON) for other tools. Every writer is deterministic: the same SBOM gives the
+//! [`SpdxWriter`] (SPDX 2.3 JSON) for other tools; [`write_report`] renders a [`kestrel_core::Report`] (an SBOM
+//! with findings) as a findings table, JSON, CycloneDX with `vulnerabilities`, or SARIF 2.1.0. Every writer is deterministic: the same SBOM gives the
 //! same bytes (serial numbers and namespaces are derived from the content, not drawn at random).
 //!
 //! ```
@@ -21,11 +22,15 @@
 #![deny(missing_docs)]
 
 mod cyclonedx;
+mod findings;
 mod licenses;
+mod read;
 mod spdx_json;
 mod table;
 
 pub use cyclonedx::CycloneDxWriter;
+pub use findings::{cyclonedx as cyclonedx_report, sarif, write_report};
+pub use read::read_sbom;
 pub use spdx_json::SpdxWriter;
 pub use table::TableWriter;
 
@@ -44,6 +49,8 @@ pub enum Format {
     CycloneDx,
     /// SPDX 2.3 JSON.
     Spdx,
+    /// SARIF 2.1.0 (findings for code-scanning dashboards; an SBOM alone gives an empty run).
+    Sarif,
 }
 
 /// Renders an SBOM.
@@ -69,6 +76,15 @@ pub fn write_sbom(sbom: &Sbom, format: Format, out: &mut dyn Write) -> io::Resul
         Format::Json => JsonWriter.write(sbom, out),
         Format::CycloneDx => CycloneDxWriter.write(sbom, out),
         Format::Spdx => SpdxWriter.write(sbom, out),
+        Format::Sarif => {
+            let report = kestrel_core::Report {
+                sbom: sbom.clone(),
+                findings: Vec::new(),
+                suppressed: Vec::new(),
+                database: None,
+            };
+            write_report(&report, Format::Sarif, None, out)
+        }
     }
 }
 

@@ -233,7 +233,11 @@ fn convert(raw: RawRecord, source: &str) -> Result<Parsed, String> {
         .collect();
     aliases.sort();
     aliases.dedup();
-    let summary = clip(raw.summary.as_deref().unwrap_or("").trim(), 400);
+    // Records without a summary (PyPA's) get the first line of their details.
+    let summary = match raw.summary.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => clip(s, 400),
+        None => clip(raw.details.as_deref().unwrap_or("").trim().lines().next().unwrap_or("").trim(), 160),
+    };
     let advisory = Advisory {
         source_severity: source_severity(raw.database_specific.as_ref(), &summary),
         related: raw

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 const EXIT_CODES: &str = "Exit codes:
   0  success
-  1  findings at or above the --exit-code threshold (scans that report findings)
+  1  findings at or above the --fail-on severity
   2  usage error, or an input that cannot be read (the message names the file and the reason)";
 
 /// kestrel — container security from build to run time.
@@ -37,6 +37,9 @@ pub enum Command {
   kestrel image oci:./layout --platform linux/arm64
   kestrel image app.tar -f cyclonedx -o sbom.cdx.json
   kestrel image oci-archive.tar -f spdx            an OCI layout packed in a tar
+  kestrel image app.tar --fail-on high             exit 1 on high or critical vulnerabilities
+  kestrel image app.tar -f sarif -o kestrel.sarif  findings for a code-scanning dashboard
+  kestrel image app.tar --scanners none -f json    the inventory alone
 
 Image references:
   docker-archive:PATH   a `docker save` archive (also: --input PATH)
@@ -49,13 +52,152 @@ Image references:
   kestrel rootfs /var/lib/machines/web
   kestrel rootfs rootfs.tar.gz -f json")]
     Rootfs(PathArgs),
+    /// Check the packages of an SBOM (CycloneDX JSON, or kestrel's JSON) for vulnerabilities.
+    #[command(after_help = "Examples:
+  kestrel sbom app.cdx.json
+  syft app.tar -o cyclonedx-json | kestrel sbom - --fail-on critical")]
+    Sbom(SbomArgs),
     /// List the packages a project directory declares and holds (lock files, manifests, vendored packages).
     #[command(after_help = "Examples:
   kestrel fs .
   kestrel fs ~/src/app -f cyclonedx -o app.cdx.json")]
     Fs(PathArgs),
+    /// Manage the vulnerability database (download, import, status, look up).
+    #[command(subcommand)]
+    Db(DbCommand),
     /// List the catalogers and what they read.
     Catalogers,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Download OSV data for every ecosystem (and CISA's known-exploited list) and swap it in atomically.
+    #[command(after_help = "Examples:
+  kestrel db update
+  kestrel db update --base-url https://mirror.example.com/osv --ecosystem Debian --ecosystem PyPI
+  HTTPS_PROXY=http://proxy:3128 kestrel db update
+
+The default base URL is OSV's public bucket; each ecosystem is fetched from BASE/ECOSYSTEM/all.zip.")]
+    Update(DbUpdateArgs),
+    /// Import files for air-gapped use: an OSV all.zip, a directory of OSV JSON/YAML records, Debian
+    /// DSA.list/DLA.list, Alpine secdb JSON, CISA KEV JSON. Each replaces the source it holds.
+    #[command(after_help = "Examples:
+  kestrel db import PyPI-all.zip Debian-all.zip
+  kestrel db import DSA.list DLA.list alpine-v3.20-main.json
+  kestrel db import ./advisories/ --source internal")]
+    Import(DbImportArgs),
+    /// Show the database: sources, record counts, age.
+    Status(DbStatusArgs),
+    /// Show the advisories with an id or alias (CVE-…, GHSA-…, DSA-…).
+    Show(DbShowArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DbDirArg {
+    /// The database directory (default: $XDG_CACHE_HOME/kestrel/db, else ~/.cache/kestrel/db).
+    #[arg(long, value_name = "DIR", env = "KESTREL_DB_DIR")]
+    pub db_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DbUpdateArgs {
+    /// Base URL of OSV data (a mirror with OSV's bucket layout).
+    #[arg(long, value_name = "URL", env = "KESTREL_DB_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Fetch only these OSV ecosystems (repeatable; default: all kestrel catalogs).
+    #[arg(long, value_name = "NAME")]
+    pub ecosystem: Vec<String>,
+    /// URL of the known-exploited vulnerabilities list (CISA KEV JSON).
+    #[arg(long, value_name = "URL", conflicts_with = "no_kev")]
+    pub kev_url: Option<String>,
+    /// Do not fetch the known-exploited list.
+    #[arg(long)]
+    pub no_kev: bool,
+    #[command(flatten)]
+    pub dir: DbDirArg,
+}
+
+#[derive(Args, Debug)]
+pub struct DbImportArgs {
+    /// Files or directories to import.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Name the source (default: derived from the content, e.g. osv:PyPI, debian-tracker:DSA).
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    #[command(flatten)]
+    pub dir: DbDirArg,
+}
+
+#[derive(Args, Debug)]
+pub struct DbStatusArgs {
+    /// Output format (table or json).
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub dir: DbDirArg,
+}
+
+#[derive(Args, Debug)]
+pub struct DbShowArgs {
+    /// The id or alias.
+    pub id: String,
+    /// Output format (table or json).
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub dir: DbDirArg,
+}
+
+#[derive(Args, Debug)]
+pub struct SbomArgs {
+    /// The SBOM file (`-` reads standard input).
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub vuln: VulnArgs,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scanner {
+    /// Vulnerable, malicious and end-of-life components (needs the database).
+    Vuln,
+    /// No scanner: the inventory alone.
+    None,
+}
+
+/// What to look for, and which findings count.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Vulnerabilities")]
+pub struct VulnArgs {
+    /// Scanners to run (comma-separated): vuln, or none for the inventory alone.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "vuln", env = "KESTREL_SCANNERS")]
+    pub scanners: Vec<Scanner>,
+    /// Report only these severities (comma-separated: critical,high,medium,low,unknown).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub severity: Vec<kestrel_core::Severity>,
+    /// Leave out vulnerabilities that have no fix yet.
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// Exit with 1 when a finding of this severity or worse remains.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<kestrel_core::Severity>,
+    /// Ignore file (YAML: entries with id, reason, optional package and expires).
+    /// Default: .kestrelignore.yaml in the current directory, when present.
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+    /// OpenVEX documents: not_affected and fixed statements suppress findings (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// Never download: fail when there is no database.
+    #[arg(long)]
+    pub offline: bool,
+    /// Warn when the database is older than this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub max_db_age: u32,
+    #[command(flatten)]
+    pub dir: DbDirArg,
 }
 
 #[derive(Args, Debug)]
@@ -75,6 +217,8 @@ pub struct ImageArgs {
     #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]
+    pub vuln: VulnArgs,
+    #[command(flatten)]
     pub limits: LimitArgs,
 }
 
@@ -84,6 +228,8 @@ pub struct PathArgs {
     pub path: PathBuf,
     #[command(flatten)]
     pub out: OutputArgs,
+    #[command(flatten)]
+    pub vuln: VulnArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -102,14 +248,16 @@ pub struct OutputArgs {
 pub enum OutputFormat {
     /// A table for people.
     Table,
-    /// kestrel's JSON (schema kestrel.sbom/v1).
+    /// kestrel's JSON (kestrel.report/v1 with findings; kestrel.sbom/v1 with --scanners none).
     Json,
-    /// CycloneDX 1.5 JSON.
+    /// CycloneDX 1.5 JSON (with vulnerabilities).
     #[value(alias = "cdx")]
     Cyclonedx,
-    /// SPDX 2.3 JSON.
+    /// SPDX 2.3 JSON (the inventory).
     #[value(alias = "spdx-json")]
     Spdx,
+    /// SARIF 2.1.0 (findings, for code-scanning dashboards).
+    Sarif,
 }
 
 /// Bounds against hostile images; the defaults fit any real image.

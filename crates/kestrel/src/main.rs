@@ -1,6 +1,7 @@
 //! The `kestrel` command line: argument parsing, progress, output. The work is done by the library crates.
 
 mod cli;
+mod db;
 mod progress;
 mod scan;
 

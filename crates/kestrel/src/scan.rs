@@ -1,6 +1,6 @@
 //! The inventory commands: open the artifact, run the catalogers, write the SBOM.
 
-use crate::cli::{Cli, Command, GlobalArgs, OutputArgs, OutputFormat};
+use crate::cli::{Cli, Command, GlobalArgs, OutputArgs, OutputFormat, VulnArgs};
 use anyhow::{bail, Context as _, Result};
 use kestrel_catalog::{Catalog, Scope};
 use kestrel_core::{Sbom, TargetKind, Tool, SBOM_SCHEMA};
@@ -32,7 +32,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if artifact.target.layers.is_empty() && artifact.config.is_none() {
                 bail!("{}: not a container image (a tar with neither manifest.json nor index.json); scan a root file system tar with `kestrel rootfs`", path.display());
             }
-            finish(&g, &a.out, &catalog, artifact)
+            finish(&g, &a.out, &a.vuln, &catalog, artifact)
         }
         Command::Rootfs(a) => {
             let opts = OpenOptions { limits: a.limits.limits(), progress: progress(&g), ..Default::default() };
@@ -42,14 +42,32 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 kestrel_image::open_rootfs_tar(&a.path, &opts, &catalog)?
             };
-            finish(&g, &a.out, &catalog, artifact)
+            finish(&g, &a.out, &a.vuln, &catalog, artifact)
         }
         Command::Fs(a) => {
             let opts = OpenOptions { limits: a.limits.limits(), progress: progress(&g), ..Default::default() };
             let catalog = Catalog::new(Scope::Directory);
             let artifact = kestrel_image::open_dir(&a.path, TargetKind::Directory, &opts, &catalog)?;
-            finish(&g, &a.out, &catalog, artifact)
+            finish(&g, &a.out, &a.vuln, &catalog, artifact)
         }
+        Command::Sbom(a) => {
+            let (bytes, name) = if a.path.as_os_str() == "-" {
+                let mut buf = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin().lock().take(MAX_SBOM_BYTES), &mut buf)
+                    .context("reading the SBOM from standard input")?;
+                (buf, "stdin".to_string())
+            } else {
+                let meta = std::fs::metadata(&a.path).with_context(|| format!("{}: cannot read", a.path.display()))?;
+                if meta.len() > MAX_SBOM_BYTES {
+                    bail!("{}: larger than {} MiB", a.path.display(), MAX_SBOM_BYTES >> 20);
+                }
+                let b = std::fs::read(&a.path).with_context(|| format!("{}: cannot read", a.path.display()))?;
+                (b, a.path.display().to_string())
+            };
+            let sbom = kestrel_report::read_sbom(&bytes, &name).map_err(anyhow::Error::msg)?;
+            emit(&g, &a.out, &a.vuln, sbom)
+        }
+        Command::Db(cmd) => crate::db::run(cmd, &g),
         Command::Catalogers => {
             println!("image and rootfs scans: {}", Catalog::new(Scope::Image).names().join(", "));
             println!("fs scans:               {}", Catalog::new(Scope::Directory).names().join(", "));
@@ -111,7 +129,18 @@ fn created() -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }
 
-fn finish(g: &GlobalArgs, out: &OutputArgs, catalog: &Catalog, artifact: Artifact) -> Result<ExitCode> {
+/// Largest SBOM document read.
+const MAX_SBOM_BYTES: u64 = 1 << 30;
+
+use std::io::Read as _;
+
+fn finish(
+    g: &GlobalArgs,
+    out: &OutputArgs,
+    vuln: &VulnArgs,
+    catalog: &Catalog,
+    artifact: Artifact,
+) -> Result<ExitCode> {
     let inv = catalog.run(&artifact);
     let mut sbom = Sbom {
         schema: SBOM_SCHEMA.into(),
@@ -123,6 +152,13 @@ fn finish(g: &GlobalArgs, out: &OutputArgs, catalog: &Catalog, artifact: Artifac
         warnings: artifact.warnings.into_iter().chain(inv.warnings).collect(),
     };
     sbom.normalize();
+    emit(g, out, vuln, sbom)
+}
+
+/// Runs the scanners over the inventory and writes the result.
+fn emit(g: &GlobalArgs, out: &OutputArgs, vuln: &VulnArgs, sbom: Sbom) -> Result<ExitCode> {
+    let report =
+        if crate::db::wants_vulns(vuln) { Some(crate::db::vulnerability_report(sbom.clone(), vuln, g)?) } else { None };
     let to_terminal = out.output.is_none() && std::io::stdout().is_terminal();
     let format = out.format.unwrap_or(if to_terminal { OutputFormat::Table } else { OutputFormat::Json });
     let format = match format {
@@ -130,14 +166,14 @@ fn finish(g: &GlobalArgs, out: &OutputArgs, catalog: &Catalog, artifact: Artifac
         OutputFormat::Json => Format::Json,
         OutputFormat::Cyclonedx => Format::CycloneDx,
         OutputFormat::Spdx => Format::Spdx,
+        OutputFormat::Sarif => Format::Sarif,
     };
     let mut buf = Vec::with_capacity(1 << 16);
-    match format {
-        Format::Table => {
-            let width = if to_terminal { terminal_width() } else { None };
-            kestrel_report::TableWriter { width }.write(&sbom, &mut buf)?;
-        }
-        f => kestrel_report::write_sbom(&sbom, f, &mut buf)?,
+    let width = if to_terminal { terminal_width() } else { None };
+    match (&report, format) {
+        (Some(r), f) => kestrel_report::write_report(r, f, width, &mut buf)?,
+        (None, Format::Table) => kestrel_report::TableWriter { width }.write(&sbom, &mut buf)?,
+        (None, f) => kestrel_report::write_sbom(&sbom, f, &mut buf)?,
     }
     match &out.output {
         Some(path) => write_atomically(path, &buf)?,
@@ -150,15 +186,19 @@ fn finish(g: &GlobalArgs, out: &OutputArgs, catalog: &Catalog, artifact: Artifac
             }
         }
     }
-    if !g.quiet && format != Format::Table && !sbom.warnings.is_empty() {
+    let warnings = report.as_ref().map(|r| &r.sbom.warnings).unwrap_or(&sbom.warnings);
+    if !g.quiet && format != Format::Table && !warnings.is_empty() {
         eprintln!(
             "kestrel: {} warning(s) while scanning (listed in the output's \"warnings\"); the first: {}: {}",
-            sbom.warnings.len(),
-            sbom.warnings[0].path,
-            sbom.warnings[0].message
+            warnings.len(),
+            warnings[0].path,
+            warnings[0].message
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(match &report {
+        Some(r) => crate::db::exit_code(r, vuln),
+        None => ExitCode::SUCCESS,
+    })
 }
 
 fn terminal_width() -> Option<u16> {

@@ -1,0 +1,221 @@
+//! Reading SBOMs back: kestrel's own JSON, and CycloneDX JSON from kestrel, syft, Trivy or any other tool
+//! (packages come from their purls; source packages from kestrel's, Trivy's or syft's conventions).
+
+use kestrel_core::{
+    default_purl, Distro, Ecosystem, Location, Package, Purl, Sbom, ScanTarget, SourcePackage, TargetKind, Tool,
+    Warning, SBOM_SCHEMA,
+};
+use serde_json::Value;
+
+/// Most components read from one document.
+pub const MAX_COMPONENTS: usize = 1_000_000;
+
+fn ecosystem_of(ty: &str) -> Option<Ecosystem> {
+    Some(match ty {
+        "deb" => Ecosystem::Deb,
+        "apk" => Ecosystem::Apk,
+        "rpm" => Ecosystem::Rpm,
+        "pypi" => Ecosystem::PyPI,
+        "npm" => Ecosystem::Npm,
+        "cargo" => Ecosystem::Cargo,
+        "golang" => Ecosystem::Go,
+        "maven" => Ecosystem::Maven,
+        "gem" => Ecosystem::Gem,
+        "composer" => Ecosystem::Composer,
+        _ => return None,
+    })
+}
+
+fn props(c: &Value) -> Vec<(&str, &str)> {
+    c.get("properties")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|p| Some((p.get("name")?.as_str()?, p.get("value")?.as_str()?))).collect())
+        .unwrap_or_default()
+}
+
+/// `debian-12` / `debian-12.5` / `alpine-3.20.3` (purl `distro` qualifiers) as a distribution.
+fn distro_of_tag(tag: &str) -> Option<Distro> {
+    let (id, v) = tag.split_once('-')?;
+    let v = v.trim_start_matches('v');
+    (!id.is_empty() && v.chars().next().is_some_and(|c| c.is_ascii_digit())).then(|| Distro {
+        id: id.to_ascii_lowercase(),
+        version_id: Some(v.to_string()),
+        source_file: "purl distro qualifier".into(),
+        ..Default::default()
+    })
+}
+
+fn package_of(c: &Value, doc_name: &str) -> Result<Option<Package>, String> {
+    let Some(purl_text) = c.get("purl").and_then(Value::as_str) else { return Ok(None) };
+    let purl = Purl::parse(purl_text)?;
+    let Some(eco) = ecosystem_of(purl.ty()) else { return Ok(None) };
+    let mut version = purl
+        .version()
+        .map(str::to_string)
+        .or_else(|| c.get("version").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default();
+    if version.is_empty() {
+        return Err(format!("{purl_text}: no version"));
+    }
+    let ns = purl.get_namespace();
+    let name = match (eco, ns) {
+        (Ecosystem::Maven, Some(g)) => format!("{g}:{}", purl.name()),
+        (Ecosystem::Npm | Ecosystem::Go | Ecosystem::Composer, Some(n)) => format!("{n}/{}", purl.name()),
+        _ => purl.name().to_string(),
+    };
+    if eco == Ecosystem::Rpm {
+        if let Some(e) = purl.get_qualifier("epoch").filter(|e| *e != "0" && !version.contains(':')) {
+            version = format!("{e}:{version}");
+        }
+    }
+    let mut p = Package::new(&name, &version, eco, "sbom");
+    p.purl = purl_text.to_string();
+    if p.purl.is_empty() {
+        p.purl = default_purl(eco, &name, &version).to_string();
+    }
+    p.distro = purl.get_qualifier("distro").map(str::to_string);
+    p.arch = purl.get_qualifier("arch").map(str::to_string);
+    p.locations.push(Location { path: doc_name.to_string(), layer: None });
+    let pr = props(c);
+    let get = |k: &str| pr.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+    // Source package: kestrel's properties, Trivy's, or syft's `upstream` qualifier (`name` or `name@version`).
+    let source = if let Some(n) = get("kestrel:source-package") {
+        Some((n, get("kestrel:source-version")))
+    } else if let Some(n) = get("aquasecurity:trivy:SrcName") {
+        let v = get("aquasecurity:trivy:SrcVersion").map(|v| {
+            let mut full = v;
+            if let Some(r) = get("aquasecurity:trivy:SrcRelease") {
+                full = format!("{full}-{r}");
+            }
+            match get("aquasecurity:trivy:SrcEpoch").filter(|e| e != "0") {
+                Some(e) => format!("{e}:{full}"),
+                None => full,
+            }
+        });
+        Some((n, v))
+    } else {
+        purl.get_qualifier("upstream").map(|u| match u.split_once('@') {
+            Some((n, v)) => (n.to_string(), Some(v.to_string())),
+            None => (u.to_string(), None),
+        })
+    };
+    if let Some((n, v)) = source {
+        if eco.is_os() && !n.is_empty() {
+            p.source = Some(SourcePackage { name: n, version: v.unwrap_or_else(|| version.clone()) });
+        }
+    }
+    if let Some(l) = get("kestrel:layer") {
+        p.layer = Some(l);
+    }
+    Ok(Some(p))
+}
+
+fn walk<'a>(list: &'a [Value], out: &mut Vec<&'a Value>) -> Result<(), String> {
+    for c in list {
+        if out.len() >= MAX_COMPONENTS {
+            return Err(format!("more than {MAX_COMPONENTS} components"));
+        }
+        out.push(c);
+        if let Some(inner) = c.get("components").and_then(Value::as_array) {
+            walk(inner, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads an SBOM document (kestrel JSON or CycloneDX JSON); `name` is how the input is called in messages and
+/// locations.
+pub fn read_sbom(bytes: &[u8], name: &str) -> Result<Sbom, String> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("{name}: not JSON: {e}"))?;
+    if v.get("schema").and_then(Value::as_str).is_some_and(|s| s.starts_with("kestrel.")) {
+        let mut s: Sbom = serde_json::from_value(v).map_err(|e| format!("{name}: not a kestrel SBOM: {e}"))?;
+        s.schema = SBOM_SCHEMA.into();
+        return Ok(s);
+    }
+    if v.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX") {
+        return Err(format!("{name}: neither CycloneDX JSON (no \"bomFormat\": \"CycloneDX\") nor kestrel JSON"));
+    }
+    let mut all = Vec::new();
+    let empty = Vec::new();
+    walk(v.get("components").and_then(Value::as_array).unwrap_or(&empty), &mut all)
+        .map_err(|e| format!("{name}: {e}"))?;
+    let mut distro: Option<Distro> = None;
+    let mut packages = Vec::new();
+    let mut warnings = Vec::new();
+    for c in &all {
+        if c.get("type").and_then(Value::as_str) == Some("operating-system") {
+            let id = c.get("name").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+            if !id.is_empty() && distro.is_none() {
+                distro = Some(Distro {
+                    id,
+                    version_id: c.get("version").and_then(Value::as_str).map(str::to_string),
+                    pretty_name: c.get("description").and_then(Value::as_str).map(str::to_string),
+                    source_file: format!("{name}: operating-system component"),
+                    ..Default::default()
+                });
+            }
+            continue;
+        }
+        match package_of(c, name) {
+            Ok(Some(p)) => packages.push(p),
+            Ok(None) => {}
+            Err(e) => warnings.push(Warning { path: name.to_string(), message: format!("component skipped: {e}") }),
+        }
+    }
+    if distro.is_none() {
+        distro =
+            packages.iter().filter(|p| p.ecosystem.is_os()).find_map(|p| p.distro.as_deref().and_then(distro_of_tag));
+    }
+    let target_name = v
+        .pointer("/metadata/component/name")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| name.to_string());
+    let tool = Tool { name: "kestrel".into(), version: env!("CARGO_PKG_VERSION").into() };
+    let created = v.pointer("/metadata/timestamp").and_then(Value::as_str).unwrap_or("").to_string();
+    let mut sbom = Sbom {
+        schema: SBOM_SCHEMA.into(),
+        tool,
+        created,
+        target: ScanTarget::unlayered(TargetKind::Directory, target_name),
+        distro,
+        packages,
+        warnings,
+    };
+    sbom.normalize();
+    Ok(sbom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_cyclonedx_of_other_tools() {
+        let doc = br#"{"bomFormat":"CycloneDX","specVersion":"1.6","metadata":{"component":{"name":"app:1"}},
+          "components":[
+            {"type":"operating-system","name":"debian","version":"12.5"},
+            {"type":"library","name":"libc6","purl":"pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&upstream=glibc&distro=debian-12"},
+            {"type":"library","name":"libssl3","purl":"pkg:deb/debian/libssl3@3.0.11-1~deb12u2?distro=debian-12.5",
+             "properties":[{"name":"aquasecurity:trivy:SrcName","value":"openssl"},{"name":"aquasecurity:trivy:SrcVersion","value":"3.0.11"},{"name":"aquasecurity:trivy:SrcRelease","value":"1~deb12u2"}]},
+            {"type":"library","name":"guava","purl":"pkg:maven/com.google.guava/guava@31.1-jre",
+             "components":[{"type":"library","purl":"pkg:npm/%40babel/core@7.23.0"}]},
+            {"type":"library","purl":"pkg:rpm/almalinux/openssl-libs@3.0.7-27.el9?epoch=1"},
+            {"type":"library","purl":"pkg:pypi/requests"},
+            {"type":"library","purl":"not a purl"},
+            {"type":"file","name":"x"}
+          ]}"#;
+        let s = read_sbom(doc, "app.cdx.json").unwrap();
+        assert_eq!(s.distro.as_ref().unwrap().osv_ecosystem().as_deref(), Some("Debian:12"));
+        let by = |n: &str| s.packages.iter().find(|p| p.name == n).unwrap();
+        assert_eq!(by("libc6").source.as_ref().unwrap().name, "glibc");
+        assert_eq!(by("libssl3").source.as_ref().unwrap().version, "3.0.11-1~deb12u2");
+        assert_eq!(by("com.google.guava:guava").ecosystem, Ecosystem::Maven);
+        assert_eq!(by("@babel/core").version, "7.23.0");
+        assert_eq!(by("openssl-libs").version, "1:3.0.7-27.el9");
+        assert_eq!(s.packages.len(), 5);
+        assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+        assert!(read_sbom(b"{}", "x.json").unwrap_err().contains("neither CycloneDX"));
+        assert!(read_sbom(b"nope", "x.json").unwrap_err().starts_with("x.json: not JSON"));
+    }
+}

@@ -1,0 +1,313 @@
+//! `kestrel db …` and the vulnerability step of a scan.
+
+use crate::cli::{DbCommand, DbDirArg, GlobalArgs, OutputFormat, Scanner, VulnArgs};
+use anyhow::{bail, Context as _, Result};
+use kestrel_core::{DatabaseRef, FixState, Report, Sbom, REPORT_SCHEMA};
+use kestrel_vulndb::import::ImportSummary;
+use kestrel_vulndb::matcher::{match_sbom, MatchOptions};
+use kestrel_vulndb::store::{Database, DbError};
+use kestrel_vulndb::update::{update, UpdateOptions, UpdateProgress};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// The database directory: `--db-dir` / `KESTREL_DB_DIR`, else the XDG cache directory.
+pub fn db_dir(arg: &DbDirArg) -> Result<PathBuf> {
+    if let Some(d) = &arg.db_dir {
+        return Ok(d.clone());
+    }
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
+        return Ok(PathBuf::from(x).join("kestrel").join("db"));
+    }
+    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        Some(h) => Ok(PathBuf::from(h).join(".cache").join("kestrel").join("db")),
+        None => bail!("no database directory: set --db-dir, KESTREL_DB_DIR, XDG_CACHE_HOME or HOME"),
+    }
+}
+
+fn today() -> String {
+    let d = time::OffsetDateTime::now_utc().date();
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+fn age_days(rfc3339: &str) -> Option<i64> {
+    let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339).ok()?;
+    Some((time::OffsetDateTime::now_utc() - t).whole_days())
+}
+
+struct Bar(Option<indicatif::ProgressBar>, bool);
+
+impl UpdateProgress for Bar {
+    fn start(&mut self, what: &str, total: Option<u64>) {
+        if !self.1 {
+            return;
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr()).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg:28} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_message(what.to_string());
+        self.0 = Some(bar);
+    }
+    fn advance(&mut self, bytes: u64) {
+        if let Some(b) = &self.0 {
+            b.inc(bytes);
+        }
+    }
+    fn finish(&mut self, _: &str) {
+        if let Some(b) = self.0.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+fn print_summaries(summaries: &[ImportSummary], quiet: bool) {
+    if quiet {
+        return;
+    }
+    for s in summaries {
+        for src in &s.sources {
+            eprintln!(
+                "kestrel: {}: {} advisories{}{}",
+                src.name,
+                src.records,
+                if src.withdrawn > 0 { format!(", {} withdrawn left out", src.withdrawn) } else { String::new() },
+                if src.skipped > 0 { format!(", {} skipped", src.skipped) } else { String::new() },
+            );
+        }
+        for w in s.warnings.iter().take(5) {
+            eprintln!("kestrel: warning: {w}");
+        }
+        if s.warning_count > 5 {
+            eprintln!("kestrel: … {} more warnings (run with -v to see them)", s.warning_count - 5);
+            for w in s.warnings.iter().skip(5) {
+                tracing::info!("{w}");
+            }
+        }
+    }
+}
+
+fn run_update(dir: &Path, opts: &UpdateOptions, g: &GlobalArgs) -> Result<()> {
+    let started = Instant::now();
+    let mut bar = Bar(None, !g.quiet && std::io::stderr().is_terminal());
+    let summaries = update(dir, opts, &mut bar).with_context(|| {
+        format!("updating the vulnerability database in {} (the previous one is unchanged)", dir.display())
+    })?;
+    print_summaries(&summaries, g.quiet);
+    if !g.quiet {
+        eprintln!("kestrel: database updated in {:.1} s: {}", started.elapsed().as_secs_f64(), dir.display());
+    }
+    Ok(())
+}
+
+pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
+    match cmd {
+        DbCommand::Update(a) => {
+            let dir = db_dir(&a.dir)?;
+            let mut opts = UpdateOptions::default();
+            if let Some(b) = a.base_url {
+                opts.base_url = b;
+            }
+            if !a.ecosystem.is_empty() {
+                opts.ecosystems = a.ecosystem;
+            }
+            if a.no_kev {
+                opts.kev_url = None;
+            } else if let Some(k) = a.kev_url {
+                opts.kev_url = Some(k);
+            }
+            run_update(&dir, &opts, g)?;
+        }
+        DbCommand::Import(a) => {
+            let dir = db_dir(&a.dir)?;
+            let started = Instant::now();
+            let mut writer = kestrel_vulndb::store::Writer::begin(&dir)?;
+            let mut summaries = Vec::new();
+            for p in &a.paths {
+                let s = kestrel_vulndb::import::import(&mut writer, p, a.source.as_deref(), None)?;
+                summaries.push(s);
+            }
+            let built = time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            writer.commit(&built)?;
+            print_summaries(&summaries, g.quiet);
+            if !g.quiet {
+                eprintln!("kestrel: imported in {:.2} s into {}", started.elapsed().as_secs_f64(), dir.display());
+            }
+        }
+        DbCommand::Status(a) => {
+            let dir = db_dir(&a.dir)?;
+            let db = Database::open(&dir)?;
+            let sources = db.sources()?;
+            let (advisories, per) = db.counts()?;
+            let built = db.built_at();
+            if a.format == OutputFormat::Json {
+                let v = serde_json::json!({
+                    "path": db.path(),
+                    "built_at": built,
+                    "age_days": built.as_deref().and_then(age_days),
+                    "advisories": advisories,
+                    "affected_by_ecosystem": per.iter().map(|(e, n)| (e.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+                    "sources": sources,
+                });
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("Database: {}", db.path().display());
+                match built.as_deref() {
+                    Some(b) => println!(
+                        "Built:    {b} ({} days ago)",
+                        age_days(b).map(|d| d.to_string()).unwrap_or_else(|| "?".into())
+                    ),
+                    None => println!("Built:    unknown"),
+                }
+                println!("Advisories: {advisories}\n");
+                println!(
+                    "{:<28} {:>9} {:>9} {:>9}  {:<25} {:<25} LOCATION",
+                    "SOURCE", "RECORDS", "WITHDRAWN", "SKIPPED", "IMPORTED", "NEWEST RECORD"
+                );
+                for s in &sources {
+                    println!(
+                        "{:<28} {:>9} {:>9} {:>9}  {:<25} {:<25} {}",
+                        s.name,
+                        s.records,
+                        s.withdrawn,
+                        s.skipped,
+                        s.imported_at,
+                        s.newest_record.as_deref().unwrap_or("-"),
+                        s.location
+                    );
+                }
+                println!("\nAffected entries per ecosystem:");
+                for (e, n) in per {
+                    println!("  {e:<24} {n}");
+                }
+            }
+        }
+        DbCommand::Show(a) => {
+            let dir = db_dir(&a.dir)?;
+            let db = Database::open(&dir)?;
+            let found = db.find(&a.id)?;
+            if found.is_empty() {
+                bail!("{}: no advisory with this id or alias in {}", a.id, db.path().display());
+            }
+            if a.format == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&found)?);
+            } else {
+                for adv in found {
+                    println!("{} ({})", adv.id, adv.source);
+                    if !adv.aliases.is_empty() {
+                        println!("  aliases:   {}", adv.aliases.join(", "));
+                    }
+                    if !adv.summary.is_empty() {
+                        println!("  summary:   {}", adv.summary);
+                    }
+                    if let Some(p) = &adv.published {
+                        println!("  published: {p}");
+                    }
+                    for c in &adv.cvss {
+                        println!("  {}: {}", c.kind, c.vector);
+                    }
+                    if let Some(s) = &adv.source_severity {
+                        println!("  severity:  {s}");
+                    }
+                    for r in adv.references.iter().take(5) {
+                        println!("  ref:       {r}");
+                    }
+                    println!();
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// True when the vulnerability scanner is on.
+pub fn wants_vulns(v: &VulnArgs) -> bool {
+    v.scanners.contains(&Scanner::Vuln) && !v.scanners.contains(&Scanner::None)
+}
+
+/// Matches the SBOM and applies the filters and policies; warnings go to stderr.
+pub fn vulnerability_report(sbom: Sbom, v: &VulnArgs, g: &GlobalArgs) -> Result<Report> {
+    let dir = db_dir(&v.dir)?;
+    let db = match Database::open(&dir) {
+        Ok(db) => db,
+        Err(DbError::Missing(_)) if v.offline => bail!(
+            "{}: no vulnerability database, and --offline forbids downloading one; run `kestrel db update`, \
+             or `kestrel db import FILE` with OSV all.zip files, or scan with --scanners none",
+            dir.display()
+        ),
+        Err(DbError::Missing(_)) => {
+            if !g.quiet {
+                eprintln!(
+                    "kestrel: no vulnerability database in {} yet: downloading it (kestrel db update)",
+                    dir.display()
+                );
+            }
+            run_update(&dir, &UpdateOptions::default(), g).context(
+                "no vulnerability database and the download failed; import one with `kestrel db import`, \
+                 or scan with --scanners none for the inventory alone",
+            )?;
+            Database::open(&dir)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let built = db.built_at();
+    if let Some(days) = built.as_deref().and_then(age_days) {
+        if days > i64::from(v.max_db_age) && !g.quiet {
+            eprintln!(
+                "kestrel: warning: the vulnerability database is {days} days old (built {}); run `kestrel db update`",
+                built.as_deref().unwrap_or("?")
+            );
+        }
+    }
+    let today = today();
+    let m = match_sbom(&db, &sbom, &MatchOptions { today: today.clone() })?;
+    let sources = db.sources()?.into_iter().map(|s| s.name).collect();
+    let mut report = Report {
+        sbom,
+        findings: m.findings,
+        suppressed: Vec::new(),
+        database: Some(DatabaseRef { path: db.path().display().to_string(), built_at: built, sources }),
+    };
+    report.sbom.schema = REPORT_SCHEMA.into();
+    report.sbom.warnings.extend(m.warnings);
+    if !v.severity.is_empty() {
+        report.findings.retain(|f| v.severity.contains(&f.severity()));
+    }
+    if v.ignore_unfixed {
+        report.findings.retain(|f| f.as_vulnerability().is_none_or(|x| x.state == FixState::Fixed));
+    }
+    let ignore_file = match &v.ignore_file {
+        Some(p) => Some(p.clone()),
+        None => Some(PathBuf::from(".kestrelignore.yaml")).filter(|p| p.is_file()),
+    };
+    if let Some(p) = ignore_file {
+        let f = kestrel_vulndb::policy::IgnoreFile::load(&p).map_err(anyhow::Error::msg)?;
+        for w in kestrel_vulndb::policy::apply_ignores(&mut report, &f, &p.display().to_string(), &today) {
+            if !g.quiet {
+                eprintln!("kestrel: warning: {w}");
+            }
+        }
+    }
+    for p in &v.vex {
+        let rules = kestrel_vulndb::policy::load_vex(p).map_err(anyhow::Error::msg)?;
+        kestrel_vulndb::policy::apply_vex(&mut report, &rules, &p.display().to_string());
+    }
+    report.sbom.warnings.sort();
+    report.sbom.warnings.dedup();
+    report.sort();
+    Ok(report)
+}
+
+/// The exit code for `--fail-on`.
+pub fn exit_code(report: &Report, v: &VulnArgs) -> ExitCode {
+    match v.fail_on {
+        Some(t) if report.findings.iter().any(|f| f.severity() >= t) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}
