@@ -147,6 +147,10 @@ fn parse_items(v: &str) -> Vec<Item> {
             }
         } else if c.is_ascii_digit() {
             if !is_digit && i > start {
+                // Maven 3.8: a qualifier followed by a number opens a list of its own unless it is first.
+                if !stack.last().expect("root list").is_empty() {
+                    stack.push(Vec::new());
+                }
                 push_item(&mut stack, qualifier(&piece(start, i), true));
                 start = i;
                 stack.push(Vec::new());
@@ -162,6 +166,10 @@ fn parse_items(v: &str) -> Vec<Item> {
         }
     }
     if chars.len() > start {
+        // So does a trailing qualifier.
+        if !is_digit && !stack.last().expect("root list").is_empty() {
+            stack.push(Vec::new());
+        }
         push_item(&mut stack, item_of(is_digit, &piece(start, chars.len())));
     }
     // Close the open lists innermost first: each is normalised, then becomes the last item of its parent.

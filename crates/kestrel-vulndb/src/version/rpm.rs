@@ -45,12 +45,9 @@ impl RpmVersion {
 impl Ord for RpmVersion {
     fn cmp(&self, other: &Self) -> Ordering {
         self.epoch.cmp(&other.epoch).then_with(|| rpmvercmp(&self.version, &other.version)).then_with(|| {
-            // A missing release matches any release (an advisory naming only a version means every
-            // release of it), as rpm does when a dependency names no release.
-            match (&self.release, &other.release) {
-                (Some(a), Some(b)) => rpmvercmp(a, b),
-                _ => Ordering::Equal,
-            }
+            // A missing release compares as an empty one, below every release (`1.0 < 1.0-1`), as
+            // rpm's own `rpm.vercmp` does; this keeps the order total.
+            rpmvercmp(self.release.as_deref().unwrap_or(""), other.release.as_deref().unwrap_or(""))
         })
     }
 }
