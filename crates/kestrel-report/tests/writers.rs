@@ -163,3 +163,126 @@ fn output_is_deterministic() {
     assert_eq!(render(Format::CycloneDx), render(Format::CycloneDx));
     assert_eq!(render(Format::Spdx), render(Format::Spdx));
 }
+
+fn report() -> Report {
+    let mut s = sample();
+    s.normalize();
+    s.schema = REPORT_SCHEMA.into();
+    let deb = s.packages.iter().find(|p| p.name == "libc6").unwrap().clone();
+    let py = s.packages.iter().find(|p| p.name == "requests").unwrap().clone();
+    let vuln =
+        |p: &Package, id: &str, sev: Severity, cvss: Option<(&str, f64)>, fixed: Option<&str>| VulnerabilityFinding {
+            id: id.into(),
+            aliases: vec!["DSA-5000-1".into()],
+            package: p.name.clone(),
+            version: p.version.clone(),
+            ecosystem: p.ecosystem,
+            purl: p.purl.clone(),
+            matched: format!("x {} {}", p.name, p.version),
+            state: if fixed.is_some() { FixState::Fixed } else { FixState::Affected },
+            fixed_version: fixed.map(str::to_string),
+            severity: sev,
+            severity_source: "CVSS 3.1 of GHSA-1".into(),
+            cvss: cvss.map(|(v, s)| CvssScore { version: "3.1".into(), vector: v.into(), score: s }),
+            summary: "Buffer overflow in a parser".into(),
+            published: Some("2024-01-01T00:00:00Z".into()),
+            sources: vec!["osv:Debian".into()],
+            references: vec!["https://security-tracker.debian.org/tracker/CVE-2024-0001".into()],
+            known_exploited: true,
+            locations: p.locations.clone(),
+            layer: p.layer.clone(),
+            risk: Risk {
+                score: 92,
+                reasons: vec!["CVSS 3.1 base score 9.8 (critical)".into(), "known exploited (CISA KEV)".into()],
+            },
+        };
+    Report {
+        sbom: s,
+        findings: vec![
+            Finding::EndOfLife(EndOfLifeFinding {
+                release: "debian-12".into(),
+                name: "Debian 12".into(),
+                eol_date: "2028-06-30".into(),
+                support: "end of Debian LTS".into(),
+                severity: Severity::High,
+                risk: Risk { score: 70, reasons: vec!["past its end".into()] },
+            }),
+            Finding::Vulnerability(vuln(
+                &deb,
+                "CVE-2024-0001",
+                Severity::Critical,
+                Some(("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8)),
+                Some("2.36-9+deb12u5"),
+            )),
+            Finding::MaliciousPackage(vuln(&py, "MAL-2024-1", Severity::Critical, None, None)),
+            Finding::Vulnerability(vuln(&py, "GHSA-xxxx-yyyy-zzzz", Severity::Low, None, None)),
+        ],
+        suppressed: vec![Suppressed { id: "CVE-2020-1".into(), purl: None, reason: "ignore: accepted".into() }],
+        database: Some(DatabaseRef {
+            path: "/db/vulndb.sqlite".into(),
+            built_at: Some("2026-11-23T00:00:00Z".into()),
+            sources: vec!["osv:Debian".into()],
+        }),
+    }
+}
+
+fn render_report(format: Format) -> String {
+    let mut out = Vec::new();
+    kestrel_report::write_report(&report(), format, None, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn cyclonedx_with_vulnerabilities_is_valid() {
+    let doc: Value = serde_json::from_str(&render_report(Format::CycloneDx)).unwrap();
+    let errors = cyclonedx_errors(&doc);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let vulns = doc["vulnerabilities"].as_array().unwrap();
+    assert_eq!(vulns.len(), 3);
+    let cve = vulns.iter().find(|v| v["id"] == "CVE-2024-0001").unwrap();
+    assert_eq!(cve["ratings"][0]["method"], "CVSSv31");
+    assert_eq!(cve["ratings"][0]["score"], 9.8);
+    // `affects` points at the component's bom-ref.
+    let r = cve["affects"][0]["ref"].as_str().unwrap();
+    assert!(doc["components"].as_array().unwrap().iter().any(|c| c["bom-ref"] == r), "{r}");
+}
+
+fn sarif_errors(doc: &Value) -> Vec<String> {
+    let validator = jsonschema::options().build(&schema("sarif-2.1.0-rtm.5.json")).unwrap();
+    validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path)).collect()
+}
+
+#[test]
+fn sarif_is_valid_against_the_sarif_schema() {
+    let doc: Value = serde_json::from_str(&render_report(Format::Sarif)).unwrap();
+    let errors = sarif_errors(&doc);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let run = &doc["runs"][0];
+    assert_eq!(run["results"].as_array().unwrap().len(), 4);
+    assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 4);
+    let r = &run["results"][1];
+    assert_eq!(r["ruleId"], "CVE-2024-0001");
+    assert_eq!(r["level"], "error");
+    assert_eq!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "var/lib/dpkg/info/libc6:amd64.list");
+    assert_eq!(run["tool"]["driver"]["rules"][1]["properties"]["security-severity"], "9.8");
+    // The schema does reject a broken log.
+    let mut broken = doc.clone();
+    broken["runs"][0]["results"][0]["level"] = Value::String("fatal".into());
+    assert_eq!(sarif_errors(&broken).len(), 1);
+}
+
+#[test]
+fn golden_findings_table() {
+    insta::assert_snapshot!(render_report(Format::Table));
+}
+
+#[test]
+fn report_json_round_trips() {
+    let text = render_report(Format::Json);
+    let back: Report = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, report());
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["schema"], "kestrel.report/v1");
+    assert_eq!(v["findings"][1]["kind"], "vulnerability");
+    assert_eq!(v["findings"][2]["kind"], "malicious-package");
+}

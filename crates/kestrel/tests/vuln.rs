@@ -1,0 +1,389 @@
+//! Vulnerability scanning end to end through the binary: the database built from real advisory data (the
+//! fixtures of kestrel-vulndb), `db update` over real HTTP from a mirror served on the loopback interface,
+//! findings in every output format, `--fail-on`, ignore files, VEX, `--offline`, and SBOM input.
+
+use assert_cmd::Command;
+use kestrel_testkit::{go_binary, Entry, Image};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kestrel-vulndb/tests/fixtures/db")
+}
+
+fn kestrel(db: &Path) -> Command {
+    let mut c = Command::cargo_bin("kestrel").unwrap();
+    c.env("SOURCE_DATE_EPOCH", "1763856000").env("KESTREL_DB_DIR", db).env_remove("KESTREL_SCANNERS");
+    c
+}
+
+/// A database with the fixture data.
+fn db() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let f = fixtures();
+    kestrel(d.path())
+        .args(["db", "import"])
+        .args(
+            ["osv-PyPI.zip", "osv-Go.zip", "osv-AlmaLinux.zip", "DSA.list", "DLA.list", "kev.json"].map(|n| f.join(n)),
+        )
+        .assert()
+        .success();
+    // A single record, named as its ecosystem's source.
+    kestrel(d.path()).args(["db", "import", "--source", "osv:Maven"]).arg(f.join("osv-log4j.json")).assert().success();
+    d
+}
+
+/// A Debian 11 root file system with a vulnerable apache2, requests and a Go binary.
+fn rootfs(dir: &Path) {
+    let w = |p: &str, data: &[u8]| {
+        let path = dir.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, data).unwrap();
+    };
+    w("etc/os-release", b"ID=debian\nVERSION_ID=\"11\"\nPRETTY_NAME=\"Debian GNU/Linux 11 (bullseye)\"\n");
+    w(
+        "var/lib/dpkg/status",
+        b"Package: apache2-bin\nStatus: install ok installed\nArchitecture: amd64\nSource: apache2\nVersion: 2.4.54-1~deb11u1\n\n\
+Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\nVersion: 1:1.2.11.dfsg-2+deb11u2\n\n",
+    );
+    w(
+        "usr/lib/python3/dist-packages/requests-2.19.0.dist-info/METADATA",
+        b"Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n",
+    );
+    w(
+        "usr/local/bin/app",
+        &go_binary("go1.22.1", "mod\texample.com/app\tv0.1.0\t\ndep\tgithub.com/gin-gonic/gin\tv1.9.0\th1:x=\n"),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("usr/local/bin/app"), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn json(out: &[u8]) -> Value {
+    serde_json::from_slice(out).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
+}
+
+fn finding_ids(report: &Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["package"].as_str().unwrap_or("").to_string(),
+                f["id"].as_str().unwrap_or(f["kind"].as_str().unwrap()).to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn rootfs_scan_reports_findings_in_every_format() {
+    let db = db();
+    let root = tempfile::tempdir().unwrap();
+    rootfs(root.path());
+    let out = kestrel(db.path()).arg("rootfs").arg(root.path()).args(["-f", "json"]).assert().success();
+    let r = json(&out.get_output().stdout);
+    assert_eq!(r["schema"], "kestrel.report/v1");
+    let ids = finding_ids(&r);
+    for want in [
+        ("apache2-bin", "CVE-2023-25690"),
+        ("requests", "CVE-2018-18074"),
+        ("github.com/gin-gonic/gin", "CVE-2023-29401"),
+        ("", "end-of-life"),
+    ] {
+        assert!(ids.iter().any(|(p, i)| p == want.0 && i == want.1), "{want:?} missing from {ids:?}");
+    }
+    assert!(ids.iter().any(|(p, i)| p == "stdlib" && i.starts_with("CVE-")), "{ids:?}");
+    assert!(!ids.iter().any(|(p, _)| p == "zlib1g"), "{ids:?}");
+    assert_eq!(r["database"]["sources"].as_array().unwrap().len(), 7);
+    // Findings are ordered by risk.
+    let risks: Vec<u64> =
+        r["findings"].as_array().unwrap().iter().map(|f| f["risk"]["score"].as_u64().unwrap()).collect();
+    assert!(risks.windows(2).all(|w| w[0] >= w[1]), "{risks:?}");
+
+    let table = kestrel(db.path()).arg("rootfs").arg(root.path()).args(["-f", "table"]).assert().success();
+    let t = String::from_utf8_lossy(&table.get_output().stdout).to_string();
+    assert!(
+        t.contains("past its end of life") && t.contains("CVE-2023-25690") && t.contains("2.4.56-1~deb11u1"),
+        "{t}"
+    );
+
+    let sarif = kestrel(db.path()).arg("rootfs").arg(root.path()).args(["-f", "sarif"]).assert().success();
+    let s = json(&sarif.get_output().stdout);
+    assert_eq!(s["version"], "2.1.0");
+    assert_eq!(s["runs"][0]["results"].as_array().unwrap().len(), r["findings"].as_array().unwrap().len());
+
+    let cdx = kestrel(db.path()).arg("rootfs").arg(root.path()).args(["-f", "cyclonedx"]).assert().success();
+    let c = json(&cdx.get_output().stdout);
+    assert!(c["vulnerabilities"].as_array().unwrap().iter().any(|v| v["id"] == "CVE-2023-25690"));
+
+    // Filters: only critical findings; nothing without a fix.
+    let out = kestrel(db.path())
+        .arg("rootfs")
+        .arg(root.path())
+        .args(["-f", "json", "--severity", "critical"])
+        .assert()
+        .success();
+    let r = json(&out.get_output().stdout);
+    assert!(r["findings"].as_array().unwrap().iter().all(|f| f["severity"] == "critical"));
+    let out =
+        kestrel(db.path()).arg("rootfs").arg(root.path()).args(["-f", "json", "--ignore-unfixed"]).assert().success();
+    let r = json(&out.get_output().stdout);
+    assert!(r["findings"].as_array().unwrap().iter().all(|f| f["kind"] == "end-of-life" || f["state"] == "fixed"));
+
+    // The inventory alone stays an SBOM.
+    let out =
+        kestrel(db.path()).arg("rootfs").arg(root.path()).args(["-f", "json", "--scanners", "none"]).assert().success();
+    assert_eq!(json(&out.get_output().stdout)["schema"], "kestrel.sbom/v1");
+}
+
+#[test]
+fn an_image_scan_names_the_layer_of_each_finding() {
+    let db = db();
+    let dir = tempfile::tempdir().unwrap();
+    let img = Image::new(vec![
+        vec![
+            Entry::File("etc/os-release".into(), b"ID=debian\nVERSION_ID=\"11\"\n".to_vec()),
+            Entry::File(
+                "var/lib/dpkg/status".into(),
+                b"Package: apache2-bin\nStatus: install ok installed\nArchitecture: amd64\nSource: apache2\nVersion: 2.4.54-1~deb11u1\n\n".to_vec(),
+            ),
+        ],
+        vec![Entry::File("app/requests-2.19.0.dist-info/METADATA".into(), b"Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n".to_vec())],
+    ]);
+    let p = dir.path().join("img.tar");
+    img.write_docker_archive(&p, &["app:1"]);
+    let out = kestrel(db.path()).args(["image", "--input"]).arg(&p).args(["-f", "json"]).assert().success();
+    let r = json(&out.get_output().stdout);
+    let layers: Vec<&str> =
+        r["target"]["layers"].as_array().unwrap().iter().map(|l| l["diff_id"].as_str().unwrap()).collect();
+    let layer_of = |pkg: &str| {
+        r["findings"].as_array().unwrap().iter().find(|f| f["package"] == pkg).unwrap()["layer"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(layer_of("requests"), layers[1]);
+}
+
+#[test]
+fn fail_on_ignore_files_and_vex() {
+    let db = db();
+    let dir = tempfile::tempdir().unwrap();
+    let sbom = dir.path().join("app.cdx.json");
+    std::fs::write(
+        &sbom,
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[
+            {"type":"library","name":"log4j-core","purl":"pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"},
+            {"type":"library","name":"requests","purl":"pkg:pypi/requests@2.19.0"}]}"#,
+    )
+    .unwrap();
+    // Log4Shell is critical: --fail-on critical exits with 1, --fail-on is not given: 0.
+    let out = kestrel(db.path()).arg("sbom").arg(&sbom).args(["-f", "json", "--fail-on", "critical"]).assert().code(1);
+    let r = json(&out.get_output().stdout);
+    let top = &r["findings"][0];
+    assert_eq!(top["id"], "CVE-2021-44228");
+    assert_eq!(top["known_exploited"], true);
+    assert_eq!(top["fixed_version"], "2.15.0");
+    kestrel(db.path()).arg("sbom").arg(&sbom).args(["-f", "json"]).assert().success();
+
+    // An ignore entry with a reason silences it; an expired one does not, and says so.
+    let ignore = dir.path().join("ignore.yaml");
+    std::fs::write(
+        &ignore,
+        "ignore:\n  - id: GHSA-jfh8-c2jp-5v3q\n    reason: JNDI lookups disabled by flag\n    expires: 2999-01-01\n",
+    )
+    .unwrap();
+    let out = kestrel(db.path())
+        .arg("sbom")
+        .arg(&sbom)
+        .args(["-f", "json", "--fail-on", "critical", "--ignore-file"])
+        .arg(&ignore)
+        .assert()
+        .success();
+    let r = json(&out.get_output().stdout);
+    assert_eq!(r["suppressed"][0]["id"], "CVE-2021-44228");
+    assert!(r["suppressed"][0]["reason"].as_str().unwrap().contains("JNDI lookups disabled by flag"));
+    std::fs::write(&ignore, "ignore:\n  - id: CVE-2021-44228\n    reason: old decision\n    expires: 2020-01-01\n")
+        .unwrap();
+    let out = kestrel(db.path())
+        .arg("sbom")
+        .arg(&sbom)
+        .args(["-f", "json", "--fail-on", "critical", "--ignore-file"])
+        .arg(&ignore)
+        .assert()
+        .code(1);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("expired on 2020-01-01"));
+    std::fs::write(&ignore, "ignore:\n  - id: CVE-2021-44228\n").unwrap();
+    let out = kestrel(db.path()).arg("sbom").arg(&sbom).arg("--ignore-file").arg(&ignore).assert().code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("ignore.yaml"));
+
+    // VEX: not_affected for this product.
+    let vex = dir.path().join("app.vex.json");
+    std::fs::write(
+        &vex,
+        r#"{"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://example.com/vex/1","author":"sec","timestamp":"2026-11-01T00:00:00Z","version":1,
+           "statements":[{"vulnerability":{"name":"CVE-2021-44228"},"products":[{"@id":"pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"}],
+           "status":"not_affected","justification":"vulnerable_code_not_in_execute_path"}]}"#,
+    )
+    .unwrap();
+    let out = kestrel(db.path())
+        .arg("sbom")
+        .arg(&sbom)
+        .args(["-f", "json", "--fail-on", "critical", "--vex"])
+        .arg(&vex)
+        .assert()
+        .success();
+    let r = json(&out.get_output().stdout);
+    assert!(r["suppressed"][0]["reason"].as_str().unwrap().contains("VEX not_affected"));
+}
+
+#[test]
+fn sbom_round_trip_gives_the_same_findings() {
+    let db = db();
+    let root = tempfile::tempdir().unwrap();
+    rootfs(root.path());
+    let direct = kestrel(db.path()).arg("rootfs").arg(root.path()).args(["-f", "json"]).assert().success();
+    let direct = finding_ids(&json(&direct.get_output().stdout));
+    let dir = tempfile::tempdir().unwrap();
+    let cdx = dir.path().join("sbom.cdx.json");
+    kestrel(db.path())
+        .arg("rootfs")
+        .arg(root.path())
+        .args(["-f", "cyclonedx", "--scanners", "none", "-o"])
+        .arg(&cdx)
+        .assert()
+        .success();
+    let via = kestrel(db.path()).arg("sbom").arg(&cdx).args(["-f", "json"]).assert().success();
+    assert_eq!(finding_ids(&json(&via.get_output().stdout)), direct);
+    // From standard input too.
+    let bytes = std::fs::read(&cdx).unwrap();
+    let via = kestrel(db.path()).args(["sbom", "-", "-f", "json"]).write_stdin(bytes).assert().success();
+    assert_eq!(finding_ids(&json(&via.get_output().stdout)), direct);
+}
+
+#[test]
+fn offline_without_a_database_fails_clearly() {
+    let empty = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    rootfs(root.path());
+    let out = kestrel(&empty.path().join("db")).arg("rootfs").arg(root.path()).arg("--offline").assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("no vulnerability database") && err.contains("--offline") && err.contains("kestrel db update"),
+        "{err}"
+    );
+}
+
+#[test]
+fn db_status_and_show() {
+    let db = db();
+    let out = kestrel(db.path()).args(["db", "status", "-f", "json"]).assert().success();
+    let s = json(&out.get_output().stdout);
+    let names: Vec<&str> = s["sources"].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["debian-tracker:DLA", "debian-tracker:DSA", "kev", "osv:AlmaLinux", "osv:Go", "osv:Maven", "osv:PyPI"]
+    );
+    assert_eq!(s["sources"][4]["withdrawn"], 2);
+    let out = kestrel(db.path()).args(["db", "show", "CVE-2018-18074"]).assert().success();
+    let t = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(t.contains("PYSEC-2018-28"), "{t}");
+    kestrel(db.path()).args(["db", "show", "CVE-1999-99999"]).assert().code(2);
+    // Importing something that is not vulnerability data names the file.
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.txt");
+    std::fs::write(&junk, "hello").unwrap();
+    let out = kestrel(db.path()).args(["db", "import"]).arg(&junk).assert().code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("junk.txt: not a kind of vulnerability data"));
+}
+
+/// Serves files over HTTP/1.1 on the loopback interface for a bounded number of requests. `cut` names
+/// paths whose body is cut in half after announcing the full length.
+fn serve(files: Vec<(String, Vec<u8>)>, cut: Vec<String>, requests: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+            match files.iter().find(|(p, _)| *p == path) {
+                Some((_, body)) => {
+                    let head =
+                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                    let _ = s.write_all(head.as_bytes());
+                    let send = if cut.contains(&path) { &body[..body.len() / 2] } else { &body[..] };
+                    let _ = s.write_all(send);
+                }
+                None => {
+                    let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                }
+            }
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn db_update_from_a_mirror_swaps_atomically() {
+    let f = fixtures();
+    let files = vec![
+        ("/PyPI/all.zip".to_string(), std::fs::read(f.join("osv-PyPI.zip")).unwrap()),
+        ("/Go/all.zip".to_string(), std::fs::read(f.join("osv-Go.zip")).unwrap()),
+        ("/kev.json".to_string(), std::fs::read(f.join("kev.json")).unwrap()),
+    ];
+    let base = serve(files.clone(), vec![], 3);
+    let d = tempfile::tempdir().unwrap();
+    kestrel(d.path())
+        .args([
+            "db",
+            "update",
+            "--base-url",
+            &base,
+            "--ecosystem",
+            "PyPI",
+            "--ecosystem",
+            "Go",
+            "--kev-url",
+            &format!("{base}/kev.json"),
+        ])
+        .env("NO_PROXY", "127.0.0.1")
+        .assert()
+        .success();
+    let status =
+        |d: &Path| json(&kestrel(d).args(["db", "status", "-f", "json"]).assert().success().get_output().stdout);
+    let before = status(d.path());
+    let names: Vec<&str> = before["sources"].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["kev", "osv:Go", "osv:PyPI"]);
+    assert_eq!(before["sources"][2]["location"], format!("{base}/PyPI/all.zip"));
+    assert_eq!(before["sources"][2]["records"], 32);
+
+    // The second update's download is cut short: it fails, naming the URL, and the database stays as it was.
+    let base2 = serve(files, vec!["/Go/all.zip".into()], 2);
+    let out = kestrel(d.path())
+        .args(["db", "update", "--base-url", &base2, "--ecosystem", "PyPI", "--ecosystem", "Go", "--no-kev"])
+        .env("NO_PROXY", "127.0.0.1")
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("/Go/all.zip") && err.contains("previous one is unchanged"), "{err}");
+    assert_eq!(status(d.path()), before);
+    let leftovers: Vec<_> = std::fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers, [std::ffi::OsString::from("vulndb.sqlite")]);
+
+    // A mirror without the file: a clear 404.
+    let base3 = serve(vec![], vec![], 1);
+    let out = kestrel(d.path())
+        .args(["db", "update", "--base-url", &base3, "--ecosystem", "npm", "--no-kev"])
+        .env("NO_PROXY", "127.0.0.1")
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("404"));
+}
