@@ -12,7 +12,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// One layer to read: the member holding it and the digests it must have.
-struct LayerPlan {
+pub(crate) struct LayerPlan {
     member: String,
     /// Digest of the blob as stored (OCI descriptors), verified when known.
     blob_digest: Option<String>,
@@ -86,13 +86,24 @@ pub(crate) fn read_image(
     opts: &OpenOptions,
     selector: &dyn ContentSelector,
 ) -> Result<Artifact, ImageError> {
+    let (target, config, plans) = plan_image(input, &blobs, opts)?;
+    squash(input, &blobs, target, config, plans, opts, selector)
+}
+
+/// The image an input names, without reading its layers: the target (image id, manifest digest, tags,
+/// platform; no layers yet), its configuration and the layers to read.
+pub(crate) fn plan_image(
+    input: &str,
+    blobs: &Blobs,
+    opts: &OpenOptions,
+) -> Result<(ScanTarget, ImageConfig, Vec<LayerPlan>), ImageError> {
     // Docker ≥ 25 writes both files; the OCI index carries more (manifest digests), so prefer it.
     if blobs.has("index.json") && blobs.has("oci-layout") {
-        read_oci(input, &blobs, opts, selector)
+        plan_oci(input, blobs, opts)
     } else if blobs.has("manifest.json") {
-        read_docker(input, &blobs, opts, selector)
+        plan_docker(input, blobs, opts)
     } else if blobs.has("index.json") {
-        read_oci(input, &blobs, opts, selector)
+        plan_oci(input, blobs, opts)
     } else {
         Err(ImageError::Unrecognized {
             path: input.to_string(),
@@ -126,12 +137,11 @@ fn tag_matches(tag: &str, names: &[String]) -> bool {
     })
 }
 
-fn read_docker(
+fn plan_docker(
     input: &str,
     blobs: &Blobs,
     opts: &OpenOptions,
-    selector: &dyn ContentSelector,
-) -> Result<Artifact, ImageError> {
+) -> Result<(ScanTarget, ImageConfig, Vec<LayerPlan>), ImageError> {
     let raw = blobs.read_small(input, "manifest.json", "manifest.json", &opts.limits)?;
     let entries: Vec<DockerManifestEntry> = parse_json(input, "manifest.json", &raw)?;
     let chosen = match (&opts.tag, entries.len()) {
@@ -188,7 +198,7 @@ fn read_docker(
         platform: Some(config.platform()),
         layers: Vec::new(),
     };
-    squash(input, blobs, target, config, plans, opts, selector)
+    Ok((target, config, plans))
 }
 
 fn no_match_docker(input: &str, wanted: &str, entries: &[DockerManifestEntry]) -> ImageError {
@@ -231,12 +241,11 @@ fn read_verified(
     Ok(raw)
 }
 
-fn read_oci(
+fn plan_oci(
     input: &str,
     blobs: &Blobs,
     opts: &OpenOptions,
-    selector: &dyn ContentSelector,
-) -> Result<Artifact, ImageError> {
+) -> Result<(ScanTarget, ImageConfig, Vec<LayerPlan>), ImageError> {
     let raw = blobs.read_small(input, "index.json", "index.json", &opts.limits)?;
     let index: Index = parse_json(input, "index.json", &raw)?;
     // Flatten nested indexes (depth-bounded); a nested manifest inherits its parent's tag annotations.
@@ -341,7 +350,7 @@ fn read_oci(
         platform: Some(config.platform()),
         layers: Vec::new(),
     };
-    squash(input, blobs, target, config, plans, opts, selector)
+    Ok((target, config, plans))
 }
 
 fn host_platform() -> String {

@@ -110,6 +110,28 @@ pub fn open(path: &Path, opts: &OpenOptions, selector: &dyn ContentSelector) -> 
     open_rootfs_tar(path, opts, selector)
 }
 
+/// Names the image a path holds without reading its layers: the target with its image id (the config's
+/// digest, which names every layer by its diff id), manifest digest, tags and platform, and no layers. Only
+/// the index, manifests and config are read (and verified). `None` for inputs that are not images (a root
+/// file system tar), which have no content address.
+pub fn identify(path: &Path, opts: &OpenOptions) -> Result<Option<ScanTarget>, ImageError> {
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| ImageError::io(&shown, e))?;
+    let blobs = if meta.is_dir() {
+        if !path.join("oci-layout").is_file() {
+            return Ok(None);
+        }
+        blobs::Blobs::Dir(path.to_path_buf())
+    } else {
+        let b = blobs::Blobs::index_tar(path, &opts.limits)?;
+        if !(b.has("manifest.json") || b.has("index.json")) {
+            return Ok(None);
+        }
+        b
+    };
+    image::plan_image(&shown, &blobs, opts).map(|(target, _, _)| Some(target))
+}
+
 /// Opens a tar of a root file system (optionally compressed) as a one-layer artifact.
 pub fn open_rootfs_tar(
     path: &Path,

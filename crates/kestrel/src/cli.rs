@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 const EXIT_CODES: &str = "Exit codes:
   0  success
-  1  findings at or above the --fail-on severity
+  1  findings at or above the --fail-on severity (or the code given with --exit-code)
   2  usage error, or an input that cannot be read (the message names the file and the reason)";
 
 /// kestrel — container security from build to run time.
@@ -180,9 +180,12 @@ pub struct VulnArgs {
     /// Leave out vulnerabilities that have no fix yet.
     #[arg(long)]
     pub ignore_unfixed: bool,
-    /// Exit with 1 when a finding of this severity or worse remains.
+    /// Fail (exit 1, or the --exit-code value) when a finding of this severity or worse remains.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<kestrel_core::Severity>,
+    /// Exit with CODE when findings remain after the filters (with --fail-on: findings at or above it).
+    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u8).range(1..))]
+    pub exit_code: Option<u8>,
     /// Ignore file (YAML: entries with id, reason, optional package and expires).
     /// Default: .kestrelignore.yaml in the current directory, when present.
     #[arg(long, value_name = "FILE")]
@@ -220,6 +223,21 @@ pub struct ImageArgs {
     pub vuln: VulnArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// The inventory cache: an image's inventory is stored under its content address (the config digest, which
+/// names every layer), so a second scan of the same image reads no layer.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Cache")]
+pub struct CacheArgs {
+    /// Do not read or write the inventory cache (every layer is read and verified).
+    #[arg(long)]
+    pub no_cache: bool,
+    /// The inventory cache directory (default: $XDG_CACHE_HOME/kestrel/sboms, else ~/.cache/kestrel/sboms).
+    #[arg(long, value_name = "DIR", env = "KESTREL_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -1,5 +1,6 @@
 //! The `kestrel` command line: argument parsing, progress, output. The work is done by the library crates.
 
+mod cache;
 mod cli;
 mod db;
 mod progress;

@@ -23,6 +23,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let opts =
                 OpenOptions { limits: a.limits.limits(), tag, platform: a.platform.clone(), progress: progress(&g) };
             let catalog = Catalog::new(Scope::Image);
+            // A cached inventory of this very image (by content address) spares reading its layers.
+            let cache = crate::cache::Cache::new(&a.cache);
+            let mut key = None;
+            if let Some(c) = &cache {
+                if let Some(t) = kestrel_image::identify(&path, &opts)? {
+                    key = crate::cache::Cache::key(&t, &opts.limits);
+                    if let Some(mut sbom) = key.as_deref().and_then(|k| c.get(k)) {
+                        tracing::info!("inventory of {} from the cache", t.image_id.as_deref().unwrap_or("?"));
+                        sbom.target.name = t.name;
+                        sbom.target.tags = t.tags;
+                        sbom.created = created();
+                        return emit(&g, &a.out, &a.vuln, sbom);
+                    }
+                }
+            }
             let artifact = match kind {
                 ImageKind::OciDir if !path.join("oci-layout").is_file() => {
                     bail!("{}: not an OCI image layout (no oci-layout file)", path.display())
@@ -32,7 +47,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if artifact.target.layers.is_empty() && artifact.config.is_none() {
                 bail!("{}: not a container image (a tar with neither manifest.json nor index.json); scan a root file system tar with `kestrel rootfs`", path.display());
             }
-            finish(&g, &a.out, &a.vuln, &catalog, artifact)
+            let sbom = inventory(&catalog, artifact);
+            if let (Some(c), Some(k)) = (&cache, &key) {
+                c.put(k, &sbom);
+            }
+            emit(&g, &a.out, &a.vuln, sbom)
         }
         Command::Rootfs(a) => {
             let opts = OpenOptions { limits: a.limits.limits(), progress: progress(&g), ..Default::default() };
@@ -141,6 +160,12 @@ fn finish(
     catalog: &Catalog,
     artifact: Artifact,
 ) -> Result<ExitCode> {
+    let sbom = inventory(catalog, artifact);
+    emit(g, out, vuln, sbom)
+}
+
+/// Runs the catalogers over an artifact.
+fn inventory(catalog: &Catalog, artifact: Artifact) -> Sbom {
     let inv = catalog.run(&artifact);
     let mut sbom = Sbom {
         schema: SBOM_SCHEMA.into(),
@@ -152,7 +177,7 @@ fn finish(
         warnings: artifact.warnings.into_iter().chain(inv.warnings).collect(),
     };
     sbom.normalize();
-    emit(g, out, vuln, sbom)
+    sbom
 }
 
 /// Runs the scanners over the inventory and writes the result.

@@ -11,6 +11,7 @@ fn kestrel() -> Command {
     c.env("SOURCE_DATE_EPOCH", "1763856000");
     // These tests are about the inventory; the vulnerability scanner has its own (tests/vuln.rs).
     c.env("KESTREL_SCANNERS", "none");
+    c.env("KESTREL_CACHE_DIR", std::env::temp_dir().join(format!("kestrel-cli-cache-{}", std::process::id())));
     c
 }
 
@@ -150,4 +151,39 @@ fn help_shows_examples_and_exit_codes() {
         .assert()
         .success()
         .stdout(predicate::str::contains("oci:DIR[:TAG]").and(predicate::str::contains("Examples")));
+}
+
+#[test]
+fn image_inventories_are_cached_by_content_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    image().write_oci_dir(&layout, "v1", Compression::Gzip);
+    let cache = dir.path().join("cache");
+    let scan = |extra: &[&str]| {
+        let mut c = kestrel();
+        c.env("KESTREL_CACHE_DIR", &cache)
+            .arg("image")
+            .arg(format!("oci:{}:v1", layout.display()))
+            .args(["-f", "json"]);
+        c.args(extra);
+        c.assert()
+    };
+    let cold = scan(&[]).success();
+    let cold: Value = serde_json::from_slice(&cold.get_output().stdout).unwrap();
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1, "one cache entry");
+    // Damage every layer blob: a warm scan reads only the index, manifest and config, so it still answers
+    // (from the inventory of the image these digests name) …
+    let manifest = &cold["target"]["layers"];
+    for l in manifest.as_array().unwrap() {
+        let digest = l["blob_digest"].as_str().unwrap_or(l["diff_id"].as_str().unwrap());
+        let blob = layout.join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
+        std::fs::write(&blob, b"damaged").unwrap();
+    }
+    let warm = scan(&[]).success();
+    let warm: Value = serde_json::from_slice(&warm.get_output().stdout).unwrap();
+    assert_eq!(warm["packages"], cold["packages"]);
+    assert_eq!(warm["target"], cold["target"]);
+    // … and --no-cache reads and verifies every layer, which now fails.
+    let out = scan(&["--no-cache"]).code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("layer"));
 }

@@ -16,6 +16,7 @@ fn fixtures() -> PathBuf {
 fn kestrel(db: &Path) -> Command {
     let mut c = Command::cargo_bin("kestrel").unwrap();
     c.env("SOURCE_DATE_EPOCH", "1763856000").env("KESTREL_DB_DIR", db).env_remove("KESTREL_SCANNERS");
+    c.env("KESTREL_CACHE_DIR", db.join("sbom-cache"));
     c
 }
 
@@ -190,6 +191,14 @@ fn fail_on_ignore_files_and_vex() {
     assert_eq!(top["known_exploited"], true);
     assert_eq!(top["fixed_version"], "2.15.0");
     kestrel(db.path()).arg("sbom").arg(&sbom).args(["-f", "json"]).assert().success();
+    // --exit-code alone fails on any finding; --severity narrows what counts.
+    kestrel(db.path()).arg("sbom").arg(&sbom).args(["-f", "json", "--exit-code", "3"]).assert().code(3);
+    kestrel(db.path())
+        .arg("sbom")
+        .arg(&sbom)
+        .args(["-f", "json", "--exit-code", "3", "--severity", "low"])
+        .assert()
+        .success();
 
     // An ignore entry with a reason silences it; an expired one does not, and says so.
     let ignore = dir.path().join("ignore.yaml");

@@ -1,0 +1,85 @@
+//! The inventory cache of images. An image's config digest names its layers by their diff ids, so the
+//! inventory of one image id (with this kestrel version, scope and limits) never changes: it is stored as
+//! JSON under a key derived from them, and a later scan of the same image reads only its manifest and
+//! config. Layers are not read, hence not re-verified, on a hit: `--no-cache` reads and verifies them all.
+
+use crate::cli::CacheArgs;
+use kestrel_core::{Sbom, ScanTarget};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+/// Entries kept; the oldest go first.
+const MAX_ENTRIES: usize = 256;
+
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    /// The cache the flags ask for, or `None` when disabled or no directory can be named.
+    pub fn new(a: &CacheArgs) -> Option<Cache> {
+        if a.no_cache {
+            return None;
+        }
+        let dir = match &a.cache_dir {
+            Some(d) => d.clone(),
+            None => {
+                let base =
+                    std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()).map(PathBuf::from).or_else(|| {
+                        std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".cache"))
+                    })?;
+                base.join("kestrel").join("sboms")
+            }
+        };
+        Some(Cache { dir })
+    }
+
+    /// The key of an image's inventory.
+    pub fn key(target: &ScanTarget, limits: &kestrel_image::Limits) -> Option<String> {
+        let id = target.image_id.as_deref()?;
+        let mut h = Sha256::new();
+        h.update(format!(
+            "kestrel {}\nimage\n{id}\n{}\n{:?}\n",
+            env!("CARGO_PKG_VERSION"),
+            target.manifest_digest.as_deref().unwrap_or(""),
+            limits
+        ));
+        Some(hex::encode(h.finalize()))
+    }
+
+    pub fn get(&self, key: &str) -> Option<Sbom> {
+        let bytes = std::fs::read(self.dir.join(format!("{key}.json"))).ok()?;
+        // An entry that does not parse (older layout, damage) is a miss.
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Stores an inventory; failures only cost the next scan its speed.
+    pub fn put(&self, key: &str, sbom: &Sbom) {
+        if std::fs::create_dir_all(&self.dir).is_err() {
+            return;
+        }
+        let Ok(bytes) = serde_json::to_vec(sbom) else { return };
+        let tmp = self.dir.join(format!(".{key}.{}.tmp", std::process::id()));
+        if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, self.dir.join(format!("{key}.json"))).is_ok() {
+            self.prune();
+        } else {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+
+    fn prune(&self) {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else { return };
+        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = rd
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+            .collect();
+        if entries.len() <= MAX_ENTRIES {
+            return;
+        }
+        entries.sort();
+        for (_, p) in entries.iter().take(entries.len() - MAX_ENTRIES) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
