@@ -455,8 +455,13 @@ pub fn parse_debian_tracker(text: &str, source: &str, warn: &mut dyn FnMut(Strin
             });
             continue;
         }
-        let Some(adv) = current.as_mut() else { continue };
         let body = line.trim();
+        let Some(adv) = current.as_mut() else {
+            if body.starts_with('[') || body.starts_with('{') {
+                warn(format!("line {lineno}: outside any readable advisory (skipped)"));
+            }
+            continue;
+        };
         if let Some(ids) = body.strip_prefix('{') {
             let ids = ids.trim_end_matches('}');
             for id in ids.split_whitespace().take(4096) {

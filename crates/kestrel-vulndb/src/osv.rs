@@ -222,6 +222,10 @@ fn convert(raw: RawRecord, source: &str) -> Result<Parsed, String> {
         });
     }
     if affected.is_empty() {
+        // Nothing usable left: when that is because parts were dropped, the record counts as skipped.
+        if !notes.is_empty() {
+            return Err(notes.join("; "));
+        }
         return Ok(Parsed::Irrelevant(id));
     }
     let mut aliases: Vec<String> = raw

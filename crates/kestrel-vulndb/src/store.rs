@@ -186,6 +186,16 @@ impl Database {
         Ok((advisories, per))
     }
 
+    /// Every `(ecosystem, name)` that some advisory names, sorted (for benchmarks and listings).
+    pub fn affected_packages(&self) -> Result<Vec<(String, String)>, DbError> {
+        let mut st = self
+            .conn()
+            .prepare("SELECT DISTINCT ecosystem, name FROM affected ORDER BY ecosystem, name")
+            .map_err(sqlite(&self.path))?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(sqlite(&self.path))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sqlite(&self.path))
+    }
+
     /// Every affected entry for a package (name already normalised for the ecosystem).
     pub fn lookup(&self, ecosystem: &str, name: &str) -> Result<Vec<Hit>, DbError> {
         let mut st = self

@@ -1,0 +1,139 @@
+//! Hostile and broken vulnerability data: the bad record is skipped with a counted warning that names it, the
+//! rest goes in, and a failed import leaves the database as it was.
+
+use kestrel_vulndb::import::import;
+use kestrel_vulndb::store::{Database, Writer};
+use std::io::Write;
+use std::path::Path;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/db").join(name)
+}
+
+fn zip(path: &Path, entries: &[(&str, Vec<u8>)]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut z = zip::ZipWriter::new(f);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        z.start_file(*name, opts).unwrap();
+        z.write_all(data).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+fn record(id: &str, events: &str) -> Vec<u8> {
+    format!(
+        r#"{{"id":"{id}","modified":"2024-01-01T00:00:00Z","affected":[{{"package":{{"ecosystem":"PyPI","name":"demo"}},
+        "ranges":[{{"type":"ECOSYSTEM","events":{events}}}]}}]}}"#
+    )
+    .into_bytes()
+}
+
+#[test]
+fn bad_records_are_skipped_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = dir.path().join("all.zip");
+    let many: String = (0..5000).map(|i| format!(r#"{{"introduced":"{i}.0"}}"#)).collect::<Vec<_>>().join(",");
+    zip(
+        &z,
+        &[
+            ("GOOD-1.json", record("GOOD-1", r#"[{"introduced":"0"},{"fixed":"1.2"}]"#)),
+            ("NOTJSON.json", b"{ this is not json".to_vec()),
+            ("SCHEMA.json", br#"{"id": 42, "affected": "none"}"#.to_vec()),
+            ("BADVER.json", record("BADVER-1", r#"[{"introduced":"0"},{"fixed":"not a version!!"}]"#)),
+            ("ABSURD.json", record("ABSURD-1", &format!("[{many}]"))),
+            ("HUGE.json", vec![b' '; 17 << 20]),
+            ("NOINTRO.json", record("NOINTRO-1", r#"[{"fixed":"1.0"}]"#)),
+            ("README.md", b"not a record".to_vec()),
+        ],
+    );
+    let mut w = Writer::begin(dir.path()).unwrap();
+    let s = import(&mut w, &z, Some("osv:PyPI"), None).unwrap();
+    w.commit("2026-11-24T00:00:00Z").unwrap();
+    let info = &s.sources[0];
+    // GOOD-1 imports; BADVER-1, ABSURD-1 and NOINTRO-1 lose their only range: skipped, with the reason.
+    assert_eq!(info.records, 1, "{s:#?}");
+    assert_eq!(info.skipped, 6, "not JSON, schema, too large, three without a usable range: {:#?}", s.warnings);
+    let all = s.warnings.join("\n");
+    for needle in [
+        "all.zip:NOTJSON.json: not an OSV record",
+        "all.zip:SCHEMA.json: not an OSV record",
+        "all.zip:HUGE.json: larger than 16 MiB",
+        "BADVER-1: demo: range skipped",
+        "ABSURD-1: demo: range with 5000 events skipped",
+        "NOINTRO-1: demo: range without an introduced event skipped",
+    ] {
+        assert!(all.contains(needle), "no warning {needle:?} in:\n{all}");
+    }
+    assert_eq!(s.warning_count, s.warnings.len());
+    let db = Database::open(dir.path()).unwrap();
+    assert_eq!(db.lookup("PyPI", "demo").unwrap().len(), 1);
+}
+
+#[test]
+fn a_failed_import_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::begin(dir.path()).unwrap();
+    import(&mut w, &fixture("osv-PyPI.zip"), None, None).unwrap();
+    w.commit("2026-11-24T00:00:00Z").unwrap();
+    let before = Database::open(dir.path()).unwrap().counts().unwrap();
+
+    // A corrupt zip (a zip header, then garbage) is refused whole; the writer is dropped uncommitted.
+    let bad = dir.path().join("broken.zip");
+    let mut bytes = std::fs::read(fixture("osv-PyPI.zip")).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&bad, &bytes).unwrap();
+    {
+        let mut w = Writer::begin(dir.path()).unwrap();
+        // The same source is cleared first in the copy…
+        let err = import(&mut w, &bad, Some("osv:PyPI"), None).unwrap_err().to_string();
+        assert!(err.contains("broken.zip") && err.contains("not a readable zip"), "{err}");
+    }
+    // …but the database itself is untouched, and no temporary file is left.
+    assert_eq!(Database::open(dir.path()).unwrap().counts().unwrap(), before);
+    let names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names.iter().filter(|n| n.ends_with(".tmp")).count(), 0, "{names:?}");
+
+    // A damaged database file is not silently replaced by a reader: it is refused with its path.
+    std::fs::write(dir.path().join("other").with_extension("x"), b"").unwrap();
+    let junk = tempfile::tempdir().unwrap();
+    std::fs::write(junk.path().join("vulndb.sqlite"), b"this is not sqlite").unwrap();
+    let err = Database::open(junk.path()).err().unwrap().to_string();
+    assert!(err.contains("vulndb.sqlite"), "{err}");
+}
+
+#[test]
+fn tracker_and_secdb_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("DSA.list");
+    std::fs::write(
+        &list,
+        "[01 Jan 2023] DSA-1-1 pkg - security update\n\t{CVE-2023-0001}\n\t[bullseye] - pkg 1.0-1+deb11u1\n\
+         [garbage line without a closing bracket\n\t[bullseye] - pkg\n\t[atlantis] - pkg 1.0\n\t[bullseye] - pkg %%%\n\
+         [02 Jan 2023] DSA-2-1 other - security update\n\t[bullseye] - other 2.0-1\n",
+    )
+    .unwrap();
+    let secdb = dir.path().join("secdb.json");
+    std::fs::write(
+        &secdb,
+        r#"{"distroversion":"v3.20","reponame":"main","packages":[{"pkg":{"name":"x","secfixes":{"1.0-r0":["CVE-1 not-an-id-but-has-dash","plainword"],"???":["CVE-2"]}}}]}"#,
+    )
+    .unwrap();
+    let mut w = Writer::begin(dir.path()).unwrap();
+    let t = import(&mut w, &list, None, None).unwrap();
+    let a = import(&mut w, &secdb, None, None).unwrap();
+    w.commit("2026-11-24T00:00:00Z").unwrap();
+    assert_eq!(t.sources[0].records, 2, "{:#?}", t.warnings);
+    assert_eq!(t.warning_count, 4, "{:#?}", t.warnings);
+    assert!(t.warnings.iter().any(|w| w.contains("DSA.list: line 4") && w.contains("without a closing ]")));
+    assert_eq!(t.warnings.iter().filter(|w| w.contains("outside any readable advisory")).count(), 3);
+    assert_eq!(a.sources[0].name, "alpine-secdb:v3.20/main");
+    assert!(a.warnings.iter().any(|w| w.contains("plainword")), "{:#?}", a.warnings);
+    assert!(a.warnings.iter().any(|w| w.contains("???")), "{:#?}", a.warnings);
+    // A secdb of the wrong shape is refused whole, naming the file.
+    std::fs::write(&secdb, r#"{"distroversion":"v3.20","packages":"nope"}"#).unwrap();
+    let mut w = Writer::begin(dir.path()).unwrap();
+    let err = import(&mut w, &secdb, None, None).unwrap_err().to_string();
+    assert!(err.contains("secdb.json") && err.contains("not an Alpine secdb document"), "{err}");
+}
