@@ -9,7 +9,7 @@
 # Needs: hyperfine and GNU time (apt-get install hyperfine time); ../shared/data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=bench/out
+OUT=$PWD/bench/out
 DATA=${DATA:-../shared/data}
 RUNS=${RUNS:-10}
 mkdir -p "$OUT"

@@ -349,17 +349,10 @@ fn group_hits(hits: Vec<Hit>) -> Vec<(Group, std::rc::Rc<Vec<Hit>>)> {
     groups.into_values().map(|grp| (grp, hits.clone())).collect()
 }
 
+/// The finding's id: its CVE when it has one (the smallest, in the rare group of several), else a malicious-
+/// package or GitHub id, else the first record's own id.
 fn pick_id(ids: &BTreeSet<String>, own: &[&Advisory], bundles: &[&Advisory]) -> String {
-    if let Some(c) =
-        ids.iter().find(|i| is_cve(i) && (own.iter().chain(bundles.iter()).any(|a| cves_of(a).contains(i))))
-    {
-        // A bundle-only group holds one CVE of the bundle: that CVE.
-        if own.is_empty() {
-            let bundle_cves: BTreeSet<String> = bundles.iter().flat_map(|a| cves_of(a)).collect();
-            if let Some(c) = ids.iter().find(|i| is_cve(i) && bundle_cves.contains(*i)) {
-                return c.clone();
-            }
-        }
+    if let Some(c) = ids.iter().find(|i| is_cve(i)) {
         return c.clone();
     }
     for prefix in ["MAL-", "GHSA-"] {
@@ -367,10 +360,7 @@ fn pick_id(ids: &BTreeSet<String>, own: &[&Advisory], bundles: &[&Advisory]) -> 
             return i.clone();
         }
     }
-    own.first()
-        .or(bundles.first())
-        .map(|a| a.id.clone())
-        .unwrap_or_else(|| ids.iter().next().cloned().unwrap_or_default())
+    own.first().or(bundles.first()).map(|a| a.id.clone()).unwrap_or_else(|| ids.iter().next().cloned().unwrap_or_default())
 }
 
 fn cvss_score(kind: &str, vector: &str) -> Option<CvssScore> {

@@ -107,6 +107,8 @@ pub type AdvisoryDoc = Advisory;
 pub struct Database {
     conn: Connection,
     path: PathBuf,
+    /// One decompression context for every advisory document read.
+    zstd: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>>,
 }
 
 /// One affected entry found for a package, with the advisory it belongs to.
@@ -128,7 +130,11 @@ impl Database {
         let conn =
             Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
                 .map_err(sqlite(&path))?;
-        let db = Database { conn, path };
+        // Writers never change this file (they rename a new one over it), so the shared lock can be taken once
+        // and kept, and the file mapped: lookups then cost no locking or read system calls.
+        conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768;")
+            .map_err(sqlite(&path))?;
+        let db = Database { conn, path, zstd: std::cell::RefCell::new(None) };
         let version: Option<String> =
             db.conn.query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| r.get(0)).optional().map_err(
                 |e| DbError::Invalid { path: db.path.clone(), reason: format!("not a kestrel database ({e})") },
@@ -223,7 +229,16 @@ impl Database {
             .prepare_cached("SELECT doc FROM advisories WHERE rowid = ?1")
             .and_then(|mut st| st.query_row([row], |r| r.get(0)).optional())
             .map_err(sqlite(&self.path))?;
-        Ok(doc.and_then(|d| decode_doc(&d)))
+        let Some(d) = doc else { return Ok(None) };
+        let mut z = self.zstd.borrow_mut();
+        if z.is_none() {
+            *z = zstd::bulk::Decompressor::new().ok();
+        }
+        let json = match z.as_mut() {
+            Some(dec) => dec.decompress(&d, MAX_DOC_BYTES).ok(),
+            None => zstd::bulk::decompress(&d, MAX_DOC_BYTES).ok(),
+        };
+        Ok(json.and_then(|j| serde_json::from_slice(&j).ok()))
     }
 
     /// Advisories with this id or alias (for `kestrel db show`).
@@ -263,8 +278,11 @@ fn encode_doc(a: &Advisory) -> Vec<u8> {
     zstd::bulk::compress(&json, 3).unwrap_or(json)
 }
 
+/// Largest advisory document decoded.
+const MAX_DOC_BYTES: usize = 1 << 20;
+
 fn decode_doc(d: &[u8]) -> Option<Advisory> {
-    let json = zstd::bulk::decompress(d, 1 << 20).ok()?;
+    let json = zstd::bulk::decompress(d, MAX_DOC_BYTES).ok()?;
     serde_json::from_slice(&json).ok()
 }
 
