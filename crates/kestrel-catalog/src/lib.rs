@@ -18,6 +18,7 @@
 
 pub mod apk;
 pub mod binary;
+pub mod dotnet;
 pub mod dpkg;
 pub mod golang;
 pub mod java;
@@ -138,6 +139,7 @@ impl Catalog {
             Box::new(java::JavaArchiveCataloger),
             Box::new(ruby::GemspecCataloger),
             Box::new(php::ComposerInstalledCataloger),
+            Box::new(dotnet::DepsJsonCataloger),
         ];
         if scope == Scope::Directory {
             catalogers.extend::<Vec<Box<dyn Cataloger>>>(vec![
@@ -149,6 +151,7 @@ impl Catalog {
                 Box::new(ruby::GemfileLockCataloger),
                 Box::new(php::ComposerLockCataloger),
                 Box::new(python::PythonRequirementsCataloger),
+                Box::new(dotnet::NuGetLockCataloger),
             ]);
         }
         Catalog { catalogers }

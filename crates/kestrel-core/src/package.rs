@@ -31,11 +31,13 @@ pub enum Ecosystem {
     Gem,
     /// PHP packages (Composer).
     Composer,
+    /// .NET packages (NuGet).
+    NuGet,
 }
 
 impl Ecosystem {
     /// Every ecosystem, in display order.
-    pub const ALL: [Ecosystem; 10] = [
+    pub const ALL: [Ecosystem; 11] = [
         Ecosystem::Deb,
         Ecosystem::Apk,
         Ecosystem::Rpm,
@@ -46,6 +48,7 @@ impl Ecosystem {
         Ecosystem::Maven,
         Ecosystem::Gem,
         Ecosystem::Composer,
+        Ecosystem::NuGet,
     ];
 
     /// The purl type.
@@ -61,6 +64,7 @@ impl Ecosystem {
             Ecosystem::Maven => "maven",
             Ecosystem::Gem => "gem",
             Ecosystem::Composer => "composer",
+            Ecosystem::NuGet => "nuget",
         }
     }
 
@@ -80,6 +84,7 @@ impl Ecosystem {
             Ecosystem::Maven => "Maven",
             Ecosystem::Gem => "RubyGems",
             Ecosystem::Composer => "Packagist",
+            Ecosystem::NuGet => "NuGet",
             Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm => return None,
         })
     }

@@ -22,6 +22,7 @@ fn ecosystem_of(ty: &str) -> Option<Ecosystem> {
         "maven" => Ecosystem::Maven,
         "gem" => Ecosystem::Gem,
         "composer" => Ecosystem::Composer,
+        "nuget" => Ecosystem::NuGet,
         _ => return None,
     })
 }

@@ -360,7 +360,10 @@ fn pick_id(ids: &BTreeSet<String>, own: &[&Advisory], bundles: &[&Advisory]) -> 
             return i.clone();
         }
     }
-    own.first().or(bundles.first()).map(|a| a.id.clone()).unwrap_or_else(|| ids.iter().next().cloned().unwrap_or_default())
+    own.first()
+        .or(bundles.first())
+        .map(|a| a.id.clone())
+        .unwrap_or_else(|| ids.iter().next().cloned().unwrap_or_default())
 }
 
 fn cvss_score(kind: &str, vector: &str) -> Option<CvssScore> {

@@ -132,8 +132,10 @@ impl Database {
                 .map_err(sqlite(&path))?;
         // Writers never change this file (they rename a new one over it), so the shared lock can be taken once
         // and kept, and the file mapped: lookups then cost no locking or read system calls.
-        conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768;")
-            .map_err(sqlite(&path))?;
+        conn.execute_batch(
+            "PRAGMA locking_mode = EXCLUSIVE; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768;",
+        )
+        .map_err(sqlite(&path))?;
         let db = Database { conn, path, zstd: std::cell::RefCell::new(None) };
         let version: Option<String> =
             db.conn.query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| r.get(0)).optional().map_err(

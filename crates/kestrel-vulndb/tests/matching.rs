@@ -291,3 +291,24 @@ fn unreadable_versions_and_unknown_releases_are_named() {
     assert!(out.warnings.iter().any(|w| w.path == "/app/x/METADATA" && w.message.contains("not matched")));
     assert!(out.warnings.iter().any(|w| w.message.contains("plan9-4")));
 }
+
+#[test]
+fn nuget_names_match_case_insensitively() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Writer::begin(dir.path()).unwrap();
+    import(&mut w, &fixtures().join("osv-nuget.json"), Some("osv:NuGet"), None).unwrap();
+    w.commit("2026-11-24T00:00:00Z").unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    let s = sbom(
+        None,
+        vec![
+            Package::new("newtonsoft.json", "12.0.3", Ecosystem::NuGet, "t"),
+            Package::new("Newtonsoft.Json", "13.0.1", Ecosystem::NuGet, "t"),
+        ],
+    );
+    let out = match_sbom(&db, &s, &MatchOptions { today: TODAY.into() }).unwrap();
+    assert_eq!(out.findings.len(), 1);
+    let v = out.findings[0].as_vulnerability().unwrap();
+    assert_eq!((v.id.as_str(), v.version.as_str(), v.severity), ("CVE-2024-21907", "12.0.3", Severity::High));
+    assert_eq!(v.cvss.as_ref().unwrap().score, 7.5);
+}
