@@ -107,8 +107,8 @@ pub struct DbUpdateArgs {
     /// Fetch only these OSV ecosystems (repeatable; default: all kestrel catalogs).
     #[arg(long, value_name = "NAME")]
     pub ecosystem: Vec<String>,
-    /// URL of the known-exploited vulnerabilities list (CISA KEV JSON).
-    #[arg(long, value_name = "URL", conflicts_with = "no_kev")]
+    /// URL of the known-exploited vulnerabilities list (CISA KEV JSON; an empty value skips it).
+    #[arg(long, value_name = "URL", conflicts_with = "no_kev", env = "KESTREL_KEV_URL")]
     pub kev_url: Option<String>,
     /// Do not fetch the known-exploited list.
     #[arg(long)]

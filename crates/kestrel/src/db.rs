@@ -115,7 +115,7 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
             if !a.ecosystem.is_empty() {
                 opts.ecosystems = a.ecosystem;
             }
-            if a.no_kev {
+            if a.no_kev || a.kev_url.as_deref() == Some("") {
                 opts.kev_url = None;
             } else if let Some(k) = a.kev_url {
                 opts.kev_url = Some(k);
@@ -248,7 +248,14 @@ pub fn vulnerability_report(sbom: Sbom, v: &VulnArgs, g: &GlobalArgs) -> Result<
                     dir.display()
                 );
             }
-            run_update(&dir, &UpdateOptions::default(), g).context(
+            let mut opts = UpdateOptions::default();
+            if let Some(b) = std::env::var("KESTREL_DB_BASE_URL").ok().filter(|b| !b.is_empty()) {
+                opts.base_url = b;
+            }
+            if let Ok(k) = std::env::var("KESTREL_KEV_URL") {
+                opts.kev_url = (!k.is_empty()).then_some(k);
+            }
+            run_update(&dir, &opts, g).context(
                 "no vulnerability database and the download failed; import one with `kestrel db import`, \
                  or scan with --scanners none for the inventory alone",
             )?;

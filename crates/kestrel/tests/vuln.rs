@@ -289,6 +289,25 @@ fn offline_without_a_database_fails_clearly() {
 }
 
 #[test]
+fn a_first_scan_downloads_the_database_and_says_so_when_it_cannot() {
+    // Nothing listens on this loopback port: the download fails at once, and the message says what to do.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let empty = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    rootfs(root.path());
+    let out = kestrel(&empty.path().join("db"))
+        .arg("rootfs")
+        .arg(root.path())
+        .env("KESTREL_DB_BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("NO_PROXY", "127.0.0.1")
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("downloading it") && err.contains("kestrel db import") && err.contains("--scanners none"), "{err}");
+    assert!(!empty.path().join("db/vulndb.sqlite").exists());
+}
+
+#[test]
 fn db_status_and_show() {
     let db = db();
     let out = kestrel(db.path()).args(["db", "status", "-f", "json"]).assert().success();
