@@ -303,7 +303,10 @@ fn a_first_scan_downloads_the_database_and_says_so_when_it_cannot() {
         .assert()
         .code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(err.contains("downloading it") && err.contains("kestrel db import") && err.contains("--scanners none"), "{err}");
+    assert!(
+        err.contains("downloading it") && err.contains("kestrel db import") && err.contains("--scanners none"),
+        "{err}"
+    );
     assert!(!empty.path().join("db/vulndb.sqlite").exists());
 }
 
