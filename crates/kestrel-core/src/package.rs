@@ -226,6 +226,7 @@ mod tests {
             (Ecosystem::Composer, "monolog/monolog", "3.5.0", "pkg:composer/monolog/monolog@3.5.0"),
             (Ecosystem::Cargo, "serde", "1.0.0", "pkg:cargo/serde@1.0.0"),
             (Ecosystem::Gem, "rails", "7.1.2", "pkg:gem/rails@7.1.2"),
+            (Ecosystem::NuGet, "Newtonsoft.Json", "13.0.1", "pkg:nuget/Newtonsoft.Json@13.0.1"),
         ];
         for (eco, name, v, want) in cases {
             assert_eq!(default_purl(eco, name, v).to_string(), want, "{eco} {name}");
@@ -235,6 +236,6 @@ mod tests {
     #[test]
     fn ecosystem_serde_names_are_stable() {
         let s = serde_json::to_string(&Ecosystem::ALL).unwrap();
-        assert_eq!(s, r#"["deb","apk","rpm","pypi","npm","cargo","golang","maven","gem","composer"]"#);
+        assert_eq!(s, r#"["deb","apk","rpm","pypi","npm","cargo","golang","maven","gem","composer","nuget"]"#);
     }
 }
