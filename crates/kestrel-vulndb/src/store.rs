@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Bumped when the file layout changes; an older file is refused with a message to update.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// The database file's name inside the database directory.
 pub const DB_FILE: &str = "vulndb.sqlite";
 
@@ -93,8 +93,8 @@ CREATE TABLE sources (name TEXT PRIMARY KEY, info TEXT NOT NULL);
 CREATE TABLE advisories (rowid INTEGER PRIMARY KEY, source TEXT NOT NULL, id TEXT NOT NULL, doc BLOB NOT NULL,
     UNIQUE (source, id));
 CREATE INDEX advisories_by_id ON advisories (id);
-CREATE TABLE affected (advisory INTEGER NOT NULL, ecosystem TEXT NOT NULL, name TEXT NOT NULL, spec BLOB NOT NULL);
-CREATE INDEX affected_by_package ON affected (ecosystem, name);
+CREATE TABLE affected (ecosystem TEXT NOT NULL, name TEXT NOT NULL, advisory INTEGER NOT NULL, seq INTEGER NOT NULL,
+    spec BLOB NOT NULL, PRIMARY KEY (ecosystem, name, advisory, seq)) WITHOUT ROWID;
 CREATE TABLE aliases (alias TEXT NOT NULL, advisory INTEGER NOT NULL);
 CREATE INDEX aliases_by_alias ON aliases (alias);
 CREATE TABLE known_exploited (cve TEXT PRIMARY KEY, info TEXT NOT NULL);
@@ -217,7 +217,7 @@ impl Database {
         for r in rows {
             let (row, spec) = r.map_err(sqlite(&self.path))?;
             // A row this version cannot read is skipped: it was written by a validated import.
-            if let Ok(affected) = serde_json::from_slice::<Affected>(&spec) {
+            if let Some(affected) = decode_spec(ecosystem, name, &spec) {
                 out.push(Hit { advisory_row: row, affected });
             }
         }
@@ -273,6 +273,69 @@ impl Database {
     }
 }
 
+/// The stored form of an affected entry: its ecosystem and name are columns of the row, and the events are
+/// `[kind, version]` pairs (`i`ntroduced, `f`ixed, `l`ast_affected, `x` limit) — half the size of the JSON.
+#[derive(Serialize, Deserialize)]
+struct StoredSpec {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    r: Vec<Vec<(char, String)>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    v: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    c: Vec<crate::advisory::CvssVector>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    n: Option<String>,
+}
+
+fn encode_spec(a: &Affected) -> Vec<u8> {
+    use crate::advisory::Event;
+    let r = a
+        .ranges
+        .iter()
+        .map(|r| {
+            r.events
+                .iter()
+                .map(|e| match e {
+                    Event::Introduced(v) => ('i', v.clone()),
+                    Event::Fixed(v) => ('f', v.clone()),
+                    Event::LastAffected(v) => ('l', v.clone()),
+                    Event::Limit(v) => ('x', v.clone()),
+                })
+                .collect()
+        })
+        .collect();
+    let s = StoredSpec { r, v: a.versions.clone(), c: a.cvss.clone(), n: a.no_fix_reason.clone() };
+    serde_json::to_vec(&s).unwrap_or_default()
+}
+
+fn decode_spec(ecosystem: &str, name: &str, spec: &[u8]) -> Option<Affected> {
+    use crate::advisory::{Event, Range};
+    let s: StoredSpec = serde_json::from_slice(spec).ok()?;
+    let mut ranges = Vec::with_capacity(s.r.len());
+    for r in s.r {
+        let mut events = Vec::with_capacity(r.len());
+        for (k, v) in r {
+            events.push(match k {
+                'i' => Event::Introduced(v),
+                'f' => Event::Fixed(v),
+                'l' => Event::LastAffected(v),
+                'x' => Event::Limit(v),
+                _ => return None,
+            });
+        }
+        // Stored ranges were validated and sorted at import.
+        ranges.push(Range { events });
+    }
+    Some(Affected {
+        ecosystem: ecosystem.to_string(),
+        name: name.to_string(),
+        ranges,
+        versions: s.v,
+        cvss: s.c,
+        no_fix_reason: s.n,
+    })
+}
+
 fn encode_doc(a: &Advisory) -> Vec<u8> {
     let mut doc = a.clone();
     doc.affected.clear();
@@ -294,6 +357,8 @@ pub struct Writer {
     tmp: PathBuf,
     target: PathBuf,
     replaced: bool,
+    /// Next `seq` of an affected row (keeps the clustered key unique).
+    seq: i64,
 }
 
 impl Writer {
@@ -321,7 +386,9 @@ impl Writer {
                 .map_err(sqlite(&tmp))?;
         }
         conn.execute_batch("BEGIN").map_err(sqlite(&tmp))?;
-        Ok(Writer { conn: Some(conn), tmp, target, replaced: false })
+        let seq: i64 =
+            conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM affected", [], |r| r.get(0)).map_err(sqlite(&tmp))?;
+        Ok(Writer { conn: Some(conn), tmp, target, replaced: false, seq })
     }
 
     fn conn(&self) -> &Connection {
@@ -377,14 +444,20 @@ impl Writer {
                 row
             }
         };
-        let mut st = self
-            .conn()
-            .prepare_cached("INSERT INTO affected (advisory, ecosystem, name, spec) VALUES (?1, ?2, ?3, ?4)")
-            .map_err(sqlite(p))?;
-        for aff in &a.affected {
-            let spec = serde_json::to_vec(aff).unwrap_or_default();
-            st.execute(params![row, aff.ecosystem, aff.name, spec]).map_err(sqlite(p))?;
+        let mut seq = self.seq;
+        {
+            let mut st = self
+                .conn()
+                .prepare_cached(
+                    "INSERT INTO affected (ecosystem, name, advisory, seq, spec) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(sqlite(p))?;
+            for aff in &a.affected {
+                st.execute(params![aff.ecosystem, aff.name, row, seq, encode_spec(aff)]).map_err(sqlite(p))?;
+                seq += 1;
+            }
         }
+        self.seq = seq;
         Ok(())
     }
 
