@@ -31,6 +31,7 @@ impl Cataloger for ApkCataloger {
             _ => "alpine".to_string(),
         };
         for e in parse_installed(&utf8(bytes)) {
+            out.owned.extend(e.evidence.iter().map(|f| (f.clone(), format!("apk:{}", e.name))));
             let upstream = e.origin.as_deref().filter(|o| *o != e.name);
             let purl = os_purl(cx, "apk", &ns, (&e.name, &e.version), e.arch.as_deref(), upstream);
             let mut p = Package::new(&e.name, &e.version, Ecosystem::Apk, self.name());
@@ -73,6 +74,8 @@ pub struct ApkEntry {
     pub commit: Option<String>,
     /// Files owned (`F:` directory + `R:` name), absolute; at most the first few are kept.
     pub files: Vec<String>,
+    /// The owned files that are language-package evidence ([`crate::is_evidence`]).
+    pub evidence: Vec<String>,
 }
 
 /// Parses `/lib/apk/db/installed`: blank-line separated records of `K:value` lines.
@@ -102,8 +105,14 @@ pub fn parse_installed(text: &str) -> Vec<ApkEntry> {
             "L" => cur.license = Some(v.to_string()).filter(|l| !l.is_empty()),
             "c" => cur.commit = Some(v.to_string()),
             "F" => dir = v.to_string(),
-            "R" if cur.files.len() < 8 => {
-                cur.files.push(if dir.is_empty() { format!("/{v}") } else { format!("/{dir}/{v}") });
+            "R" => {
+                let f = if dir.is_empty() { format!("/{v}") } else { format!("/{dir}/{v}") };
+                if crate::is_evidence(&f) && cur.evidence.len() < 100_000 {
+                    cur.evidence.push(f.clone());
+                }
+                if cur.files.len() < 8 {
+                    cur.files.push(f);
+                }
             }
             _ => {}
         }
@@ -115,6 +124,19 @@ pub fn parse_installed(text: &str) -> Vec<ApkEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn owned_language_evidence() {
+        let db = "P:py3-six\nV:1.16.0-r9\no:py3-six\nF:usr/lib/python3.12/site-packages/six-1.16.0.dist-info\nR:METADATA\nR:RECORD\nF:usr/lib/python3.12/site-packages\nR:six.py\n\n";
+        let e = &parse_installed(db)[0];
+        assert_eq!(
+            e.evidence,
+            [
+                "/usr/lib/python3.12/site-packages/six-1.16.0.dist-info/METADATA",
+                "/usr/lib/python3.12/site-packages/six-1.16.0.dist-info/RECORD"
+            ]
+        );
+    }
 
     // Cut from a real Alpine 3.20 database.
     const DB_TEXT: &str = "C:Q1o9mF6zZ5C0HTBw8OHrgYm+Yt6Mk=\nP:musl\nV:1.2.5-r0\nA:x86_64\nS:411323\nI:807936\nT:the musl c library (libc) implementation\nU:https://musl.libc.org/\nL:MIT\no:musl\nm:Natanael Copa <ncopa@alpinelinux.org>\nt:1711473420\nc:a7d3ffe0a5a4e6b4c9e3f3c8d5d1f8a0d2e1b6c4\np:so:libc.musl-x86_64.so.1=1\nF:lib\nR:ld-musl-x86_64.so.1\na:0:0:755\nZ:Q1+yRf4NqG0rp3vqbsnqI3CQX3d1A=\nR:libc.musl-x86_64.so.1\n\nC:Q1yfdL9I2HZc0zP8xyLAKhsDwBsys=\nP:libcrypto3\nV:3.3.2-r0\nA:x86_64\nL:Apache-2.0\no:openssl\nF:usr/lib\nR:libcrypto.so.3\n\n";

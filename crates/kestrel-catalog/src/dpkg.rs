@@ -13,6 +13,9 @@ pub struct DpkgCataloger;
 
 const STATUS: &str = "/var/lib/dpkg/status";
 const STATUS_D: &str = "/var/lib/dpkg/status.d/";
+const INFO: &str = "/var/lib/dpkg/info/";
+/// Tag of the summary of an `info/*.list` file: the evidence paths it lists (see [`crate::is_evidence`]).
+const LIST_TAG: &[u8] = b"kestrel-dpkg-list\n";
 
 impl Cataloger for DpkgCataloger {
     fn name(&self) -> &'static str {
@@ -20,6 +23,9 @@ impl Cataloger for DpkgCataloger {
     }
 
     fn want(&self, path: &str, _: u64, _: u32) -> Want {
+        if path.starts_with(INFO) && path.ends_with(".list") && !path[INFO.len()..].contains('/') {
+            return Want::Summary;
+        }
         let wanted = path == STATUS
             || (path.starts_with(STATUS_D) && !path.ends_with(".md5sums") && !path[STATUS_D.len()..].contains('/'))
             || (path.starts_with("/usr/share/doc/") && path.ends_with("/copyright") && path.matches('/').count() == 5);
@@ -30,7 +36,32 @@ impl Cataloger for DpkgCataloger {
         }
     }
 
+    fn summarize(&self, path: &str, data: &[u8]) -> Option<Vec<u8>> {
+        if !path.ends_with(".list") {
+            return None;
+        }
+        let mut s = LIST_TAG.to_vec();
+        for line in data.split(|b| *b == b'\n') {
+            if let Ok(l) = std::str::from_utf8(line) {
+                if crate::is_evidence(l) {
+                    s.extend_from_slice(line);
+                    s.push(b'\n');
+                }
+            }
+        }
+        Some(s)
+    }
+
     fn catalog(&self, cx: &Context<'_>, out: &mut Found) {
+        for (path, node) in cx.tree().kept() {
+            let kestrel_image::Content::Summary(s) = &node.content else { continue };
+            let (Some(lines), Some(file)) = (s.strip_prefix(LIST_TAG), path.strip_prefix(INFO)) else { continue };
+            let owner = file.trim_end_matches(".list");
+            let owner = owner.split(':').next().unwrap_or(owner);
+            for l in String::from_utf8_lossy(lines).lines() {
+                out.owned.push((l.to_string(), format!("deb:{owner}")));
+            }
+        }
         let mut dbs: Vec<String> = Vec::new();
         if cx.tree().get(STATUS).is_some() {
             dbs.push(STATUS.to_string());

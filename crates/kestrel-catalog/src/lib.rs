@@ -86,6 +86,9 @@ pub struct Found {
     pub packages: Vec<Package>,
     /// Files that could not be understood, with the reason.
     pub warnings: Vec<Warning>,
+    /// Language-package evidence files that an OS package owns: `(path, owner)`, the owner as `deb:NAME`,
+    /// `apk:NAME` or `rpm:NAME` (see [`is_evidence`]).
+    pub owned: Vec<(String, String)>,
 }
 
 impl Found {
@@ -93,6 +96,25 @@ impl Found {
     pub fn warn(&mut self, path: &str, message: impl std::fmt::Display) {
         self.warnings.push(Warning { path: path.to_string(), message: message.to_string() });
     }
+}
+
+/// Whether a path is one language catalogers report packages from (Python metadata, `package.json`, gem
+/// specifications, Java archives, .NET `deps.json`, Composer's `installed.json`) or an executable in a
+/// `bin`/`sbin`/`libexec` directory (Go and Rust binaries). OS package file lists keep only these, to tell
+/// which language packages an OS package installed.
+pub fn is_evidence(path: &str) -> bool {
+    path.contains(".dist-info/")
+        || path.contains(".egg-info")
+        || path.ends_with("/package.json")
+        || path.ends_with(".gemspec")
+        || path.ends_with(".jar")
+        || path.ends_with(".war")
+        || path.ends_with(".ear")
+        || path.ends_with(".deps.json")
+        || path.ends_with("/composer/installed.json")
+        || path.contains("/bin/")
+        || path.contains("/sbin/")
+        || path.contains("/libexec/")
 }
 
 /// One package cataloger.
@@ -177,9 +199,21 @@ impl Catalog {
             })
             .collect();
         let mut inv = Inventory { distro: distro.clone(), ..Default::default() };
+        let mut owned: std::collections::HashMap<String, String> = std::collections::HashMap::new();
         for f in results {
             inv.packages.extend(f.packages);
             inv.warnings.extend(f.warnings);
+            owned.extend(f.owned);
+        }
+        // A language package whose evidence an OS package installed (Debian's python3-*, node-*, ruby-*…)
+        // is that OS package's business: its advisories name the OS package, which is patched by the
+        // distribution. The package stays in the inventory, marked with its owner.
+        if !owned.is_empty() {
+            for p in inv.packages.iter_mut().filter(|p| !p.ecosystem.is_os()) {
+                if let Some(owner) = p.locations.iter().find_map(|l| owned.get(&l.path)) {
+                    p.properties.insert("os.owner".into(), owner.clone());
+                }
+            }
         }
         inv
     }

@@ -13,6 +13,8 @@ pub struct RpmCataloger;
 
 const SQLITE_DBS: [&str; 2] = ["/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite"];
 const BDB: &str = "/var/lib/rpm/Packages";
+/// Most file names read from one header.
+const MAX_FILES: usize = 1 << 17;
 const NDB_DBS: [&str; 2] = ["/var/lib/rpm/Packages.db", "/usr/lib/sysimage/rpm/Packages.db"];
 
 impl Cataloger for RpmCataloger {
@@ -38,7 +40,11 @@ impl Cataloger for RpmCataloger {
                 Ok(headers) => {
                     for (i, blob) in headers.iter().enumerate() {
                         match parse_header(blob) {
-                            Ok(h) if h.name != "gpg-pubkey" => out.packages.push(self.package(cx, h, db)),
+                            Ok(h) if h.name != "gpg-pubkey" => {
+                                let owner = format!("rpm:{}", h.name);
+                                out.owned.extend(h.evidence.iter().map(|f| (f.clone(), owner.clone())));
+                                out.packages.push(self.package(cx, h, db))
+                            }
                             Ok(_) => {}
                             Err(e) => out.warn(db, format!("package header {i}: {e}")),
                         }
@@ -217,6 +223,8 @@ pub struct RpmHeader {
     pub vendor: Option<String>,
     /// The first few files the package owns (DIRNAMES/BASENAMES/DIRINDEXES).
     pub first_files: Vec<String>,
+    /// The owned files that are language-package evidence ([`crate::is_evidence`]).
+    pub evidence: Vec<String>,
 }
 
 const TAG_NAME: i32 = 1000;
@@ -292,9 +300,9 @@ pub fn parse_header(blob: &[u8]) -> Result<RpmHeader, String> {
             TAG_LICENSE => h.license = string(),
             TAG_VENDOR => h.vendor = string(),
             TAG_DIRNAMES => dirnames = strings(4096),
-            TAG_BASENAMES => basenames = strings(4),
+            TAG_BASENAMES => basenames = strings(MAX_FILES),
             TAG_DIRINDEXES if ty == TYPE_INT32 => {
-                dirindexes = (0..count.min(4)).filter_map(|k| be32(data, at + 4 * k).ok()).collect();
+                dirindexes = (0..count.min(MAX_FILES)).filter_map(|k| be32(data, at + 4 * k).ok()).collect();
             }
             _ => {}
         }
@@ -304,7 +312,13 @@ pub fn parse_header(blob: &[u8]) -> Result<RpmHeader, String> {
     }
     for (b, d) in basenames.iter().zip(dirindexes.iter()) {
         if let Some(dir) = dirnames.get(*d as usize) {
-            h.first_files.push(format!("{dir}{b}"));
+            let f = format!("{dir}{b}");
+            if crate::is_evidence(&f) {
+                h.evidence.push(f.clone());
+            }
+            if h.first_files.len() < 4 {
+                h.first_files.push(f);
+            }
         }
     }
     Ok(h)

@@ -287,3 +287,31 @@ fn centos7_berkeley_db_inventory() {
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     assert_eq!(s.packages[0].distro.as_deref(), Some("centos-7"));
 }
+
+/// Language packages that an OS package installed are marked with their owner (dpkg's `info/*.list`, apk's
+/// and rpm's file lists), so that vulnerability matching leaves them to the distribution's advisories.
+#[test]
+fn os_owned_language_packages_are_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("img.tar");
+    let meta = |n: &str, v: &str| format!("Metadata-Version: 2.1\nName: {n}\nVersion: {v}\n").into_bytes();
+    Image::new(vec![vec![
+        file("etc/os-release", b"ID=debian\nVERSION_ID=12\n".to_vec()),
+        file(
+            "var/lib/dpkg/status",
+            b"Package: python3-six\nStatus: install ok installed\nArchitecture: all\nSource: six\nVersion: 1.16.0-4\n\n".to_vec(),
+        ),
+        file(
+            "var/lib/dpkg/info/python3-six.list",
+            b"/.\n/usr\n/usr/lib/python3/dist-packages/six-1.16.0.dist-info\n/usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA\n/usr/lib/python3/dist-packages/six.py\n".to_vec(),
+        ),
+        file("usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA", meta("six", "1.16.0")),
+        // pip's own install: nobody owns it.
+        file("usr/local/lib/python3.11/dist-packages/requests-2.31.0.dist-info/METADATA", meta("requests", "2.31.0")),
+    ]])
+    .write_docker_archive(&p, &["x:1"]);
+    let s = scan(&p, Scope::Image);
+    let owner = |n: &str| s.packages.iter().find(|p| p.name == n).unwrap().properties.get("os.owner").cloned();
+    assert_eq!(owner("six").as_deref(), Some("deb:python3-six"));
+    assert_eq!(owner("requests"), None);
+}

@@ -36,6 +36,9 @@ pub struct MatchOutput {
     pub warnings: Vec<Warning>,
     /// Packages looked up.
     pub packages_matched: usize,
+    /// Language packages left to their OS package (property `os.owner`): a distribution patches what it
+    /// ships, and its advisories name the OS package.
+    pub owned_by_os: usize,
 }
 
 /// The key a package is looked up by.
@@ -105,6 +108,10 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
     let mut kev_cache: HashMap<String, Option<crate::store::KnownExploited>> = HashMap::new();
     let mut unmatched_os = 0usize;
     for p in &sbom.packages {
+        if !p.ecosystem.is_os() && p.properties.contains_key("os.owner") {
+            out.owned_by_os += 1;
+            continue;
+        }
         let q = match query_of(p, sbom.distro.as_ref()) {
             Ok(Some(q)) => q,
             Ok(None) => continue,

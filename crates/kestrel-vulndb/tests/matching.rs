@@ -312,3 +312,15 @@ fn nuget_names_match_case_insensitively() {
     assert_eq!((v.id.as_str(), v.version.as_str(), v.severity), ("CVE-2024-21907", "12.0.3", Severity::High));
     assert_eq!(v.cvss.as_ref().unwrap().score, 7.5);
 }
+
+#[test]
+fn language_packages_owned_by_os_packages_are_left_to_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path());
+    let mut owned = Package::new("requests", "2.19.0", Ecosystem::PyPI, "t");
+    owned.properties.insert("os.owner".into(), "deb:python3-requests".into());
+    let out =
+        match_sbom(&db, &sbom(Some(("debian", "12")), vec![owned]), &MatchOptions { today: TODAY.into() }).unwrap();
+    assert!(out.findings.is_empty(), "{:?}", out.findings);
+    assert_eq!(out.owned_by_os, 1);
+}

@@ -274,6 +274,12 @@ pub fn vulnerability_report(sbom: Sbom, v: &VulnArgs, g: &GlobalArgs) -> Result<
     }
     let today = today();
     let m = match_sbom(&db, &sbom, &MatchOptions { today: today.clone() })?;
+    if m.owned_by_os > 0 {
+        tracing::info!(
+            "{} language packages were installed by OS packages (property os.owner): their OS packages' advisories cover them",
+            m.owned_by_os
+        );
+    }
     let sources = db.sources()?.into_iter().map(|s| s.name).collect();
     let mut report = Report {
         sbom,
