@@ -418,3 +418,29 @@ fn db_update_from_a_mirror_swaps_atomically() {
         .code(2);
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("404"));
 }
+
+#[test]
+fn an_old_database_is_named_in_a_warning() {
+    let d = tempfile::tempdir().unwrap();
+    let mut w = kestrel_vulndb::store::Writer::begin(d.path()).unwrap();
+    kestrel_vulndb::import::import(&mut w, &fixtures().join("osv-PyPI.zip"), None, None).unwrap();
+    w.commit("2020-01-01T00:00:00Z").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    rootfs(root.path());
+    let out = kestrel(d.path()).arg("rootfs").arg(root.path()).args(["-f", "json"]).assert().success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("database is")
+            && err.contains("days old (built 2020-01-01T00:00:00Z)")
+            && err.contains("kestrel db update"),
+        "{err}"
+    );
+    // A larger --max-db-age accepts it.
+    let out = kestrel(d.path())
+        .arg("rootfs")
+        .arg(root.path())
+        .args(["-f", "json", "--max-db-age", "100000"])
+        .assert()
+        .success();
+    assert!(!String::from_utf8_lossy(&out.get_output().stderr).contains("days old"));
+}
