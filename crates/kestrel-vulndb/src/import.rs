@@ -536,12 +536,24 @@ fn import_debian_tracker(
     writer.clear_source(&name)?;
     let display = path.display().to_string();
     let advisories = parse_debian_tracker(&text, &name, &mut |w| summary.warn(format!("{display}: {w}")));
+    write_source(writer, &name, location, &bytes, &advisories, summary)
+}
+
+/// Adds the advisories parsed from one document and records the source: every warning counts as a skipped part.
+fn write_source(
+    writer: &mut Writer,
+    name: &str,
+    location: &str,
+    bytes: &[u8],
+    advisories: &[Advisory],
+    summary: &ImportSummary,
+) -> Result<SourceInfo, ImportError> {
     let mut tally = Tally::default();
-    for a in &advisories {
+    for a in advisories {
         tally.add(writer, a)?;
     }
     tally.skipped = summary.warning_count as u64;
-    let info = tally.info(&name, location, Some(hex::encode(Sha256::digest(&bytes))));
+    let info = tally.info(name, location, Some(hex::encode(Sha256::digest(bytes))));
     writer.set_source(&info)?;
     Ok(info)
 }
@@ -652,14 +664,7 @@ fn import_alpine_secdb(
     let display = path.display().to_string();
     let advisories = parse_alpine_secdb(&bytes, &name, &mut |w| summary.warn(format!("{display}: {w}")))
         .map_err(|e| input_err(path, e))?;
-    let mut tally = Tally::default();
-    for a in &advisories {
-        tally.add(writer, a)?;
-    }
-    tally.skipped = summary.warning_count as u64;
-    let info = tally.info(&name, location, Some(hex::encode(Sha256::digest(&bytes))));
-    writer.set_source(&info)?;
-    Ok(info)
+    write_source(writer, &name, location, &bytes, &advisories, summary)
 }
 
 fn import_kev(
