@@ -107,6 +107,9 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
     let mut docs: HashMap<i64, Option<std::rc::Rc<Advisory>>> = HashMap::new();
     let mut kev_cache: HashMap<String, Option<crate::store::KnownExploited>> = HashMap::new();
     let mut unmatched_os = 0usize;
+    let ecosystems = db.ecosystems();
+    let covered: std::collections::HashSet<&str> = ecosystems.iter().map(String::as_str).collect();
+    let mut uncovered: BTreeMap<String, usize> = BTreeMap::new();
     for p in &sbom.packages {
         if !p.ecosystem.is_os() && p.properties.contains_key("os.owner") {
             out.owned_by_os += 1;
@@ -137,6 +140,10 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
                 continue;
             }
         };
+        if !covered.contains(q.ecosystem.as_str()) {
+            *uncovered.entry(q.ecosystem.clone()).or_insert(0) += 1;
+            continue;
+        }
         out.packages_matched += 1;
         let mut hits = Vec::new();
         for h in db.lookup(&q.ecosystem, &q.name)? {
@@ -190,6 +197,16 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
         {
             w.message.push_str(&format!(" (and {} more OS packages)", unmatched_os - 1));
         }
+    }
+    for (eco, n) in uncovered {
+        let base = eco.split(':').next().unwrap_or(&eco).to_string();
+        out.warnings.push(Warning {
+            path: db.path().display().to_string(),
+            message: format!(
+                "no advisories for {eco} in the vulnerability database: {n} package(s) not checked \
+                 (kestrel db update --ecosystem {base:?}, or kestrel db import its data)"
+            ),
+        });
     }
     if let Some(d) = &sbom.distro {
         if let Some(f) = end_of_life_finding(d, &opts.today) {

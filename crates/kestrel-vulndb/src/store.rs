@@ -167,6 +167,15 @@ impl Database {
         self.conn().query_row("SELECT value FROM meta WHERE key = 'built'", [], |r| r.get(0)).optional().ok().flatten()
     }
 
+    /// The ecosystems, with their releases (`Debian:12`, `PyPI`), that some advisory names.
+    pub fn ecosystems(&self) -> Vec<String> {
+        self.conn()
+            .query_row("SELECT value FROM meta WHERE key = 'ecosystems'", [], |r| r.get::<_, String>(0))
+            .ok()
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or_default()
+    }
+
     /// Every imported source.
     pub fn sources(&self) -> Result<Vec<SourceInfo>, DbError> {
         let mut st = self.conn().prepare("SELECT info FROM sources ORDER BY name").map_err(sqlite(&self.path))?;
@@ -485,6 +494,19 @@ impl Writer {
         let p = this.tmp.clone();
         this.conn()
             .execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('built', ?1)", [built_at])
+            .map_err(sqlite(&p))?;
+        // The ecosystems (with releases) some advisory names: a scan says which of its packages no data covers.
+        let ecosystems: Vec<String> = {
+            let mut st =
+                this.conn().prepare("SELECT DISTINCT ecosystem FROM affected ORDER BY 1").map_err(sqlite(&p))?;
+            let rows = st.query_map([], |r| r.get(0)).map_err(sqlite(&p))?;
+            rows.collect::<Result<_, _>>().map_err(sqlite(&p))?
+        };
+        this.conn()
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('ecosystems', ?1)",
+                [serde_json::to_string(&ecosystems).unwrap_or_default()],
+            )
             .map_err(sqlite(&p))?;
         this.conn().execute_batch("COMMIT").map_err(sqlite(&p))?;
         if this.replaced {

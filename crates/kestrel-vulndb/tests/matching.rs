@@ -324,3 +324,24 @@ fn language_packages_owned_by_os_packages_are_left_to_them() {
     assert!(out.findings.is_empty(), "{:?}", out.findings);
     assert_eq!(out.owned_by_os, 1);
 }
+
+#[test]
+fn packages_no_data_covers_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path());
+    // The fixtures hold Alpine v3.18 and no npm data.
+    let s = sbom(
+        Some(("alpine", "3.20.3")),
+        vec![
+            os_pkg(Ecosystem::Apk, "libssl3", "3.3.2-r0", Some(("openssl", "3.3.2-r0"))),
+            os_pkg(Ecosystem::Apk, "busybox", "1.36.1-r29", Some(("busybox", "1.36.1-r29"))),
+            Package::new("left-pad", "1.3.0", Ecosystem::Npm, "t"),
+        ],
+    );
+    let out = match_sbom(&db, &s, &MatchOptions { today: TODAY.into() }).unwrap();
+    let w: Vec<&str> = out.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(w[0].starts_with("no advisories for Alpine:v3.20 in the vulnerability database: 2 package(s) not checked"), "{w:?}");
+    assert!(w[1].starts_with("no advisories for npm"), "{w:?}");
+    assert_eq!(out.packages_matched, 0);
+}
