@@ -30,7 +30,8 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// List every package in a container image (docker save archive or OCI image layout).
+    /// Scan a container image (docker save archive or OCI image layout): every package and its known
+    /// vulnerabilities.
     #[command(after_help = "Examples:
   kestrel image --input app.tar                    a `docker save` archive
   kestrel image oci:./layout:1.2                   tag 1.2 of an OCI image layout
@@ -47,7 +48,7 @@ Image references:
   oci-archive:PATH[:TAG] an OCI layout in a tar
   PATH                  detected: a directory with oci-layout, or a tar")]
     Image(ImageArgs),
-    /// List every package in an unpacked root file system (a directory, or a tar of one).
+    /// Scan an unpacked root file system (a directory, or a tar of one): packages and vulnerabilities.
     #[command(after_help = "Examples:
   kestrel rootfs /var/lib/machines/web
   kestrel rootfs rootfs.tar.gz -f json")]
@@ -57,7 +58,8 @@ Image references:
   kestrel sbom app.cdx.json
   syft app.tar -o cyclonedx-json | kestrel sbom - --fail-on critical")]
     Sbom(SbomArgs),
-    /// List the packages a project directory declares and holds (lock files, manifests, vendored packages).
+    /// Scan a project directory: the packages it declares and holds (lock files, manifests, vendored
+    /// packages) and their vulnerabilities.
     #[command(after_help = "Examples:
   kestrel fs .
   kestrel fs ~/src/app -f cyclonedx -o app.cdx.json")]

@@ -149,7 +149,7 @@ fn created() -> String {
 }
 
 /// Largest SBOM document read.
-const MAX_SBOM_BYTES: u64 = 1 << 30;
+const MAX_SBOM_BYTES: u64 = 256 << 20;
 
 use std::io::Read as _;
 
