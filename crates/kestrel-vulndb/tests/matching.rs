@@ -341,7 +341,10 @@ fn packages_no_data_covers_are_named() {
     let out = match_sbom(&db, &s, &MatchOptions { today: TODAY.into() }).unwrap();
     let w: Vec<&str> = out.warnings.iter().map(|w| w.message.as_str()).collect();
     assert_eq!(w.len(), 2, "{w:?}");
-    assert!(w[0].starts_with("no advisories for Alpine:v3.20 in the vulnerability database: 2 package(s) not checked"), "{w:?}");
+    assert!(
+        w[0].starts_with("no advisories for Alpine:v3.20 in the vulnerability database: 2 package(s) not checked"),
+        "{w:?}"
+    );
     assert!(w[1].starts_with("no advisories for npm"), "{w:?}");
     assert_eq!(out.packages_matched, 0);
 }
