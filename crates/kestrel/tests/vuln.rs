@@ -444,3 +444,55 @@ fn an_old_database_is_named_in_a_warning() {
         .success();
     assert!(!String::from_utf8_lossy(&out.get_output().stderr).contains("days old"));
 }
+
+/// An image holding known vulnerable versions yields exactly the expected advisories and nothing else. The
+/// expected records were computed independently of kestrel (scripts/fixtures/expected-matches.py): apache2
+/// 2.4.54-1~deb11u1 on bullseye is fixed by DSA-5376-1 (five CVEs); requests 2.19.0 is affected by
+/// PYSEC-2018-28 (CVE-2018-18074) and PYSEC-2023-74 (CVE-2023-32681); zlib 1:1.2.11.dfsg-2+deb11u2 and
+/// Jinja2 3.1.3 by nothing in the data; Debian 11 is past its end of life.
+#[test]
+fn an_image_with_known_vulnerable_versions_yields_exactly_the_expected_findings() {
+    let db = db();
+    let dir = tempfile::tempdir().unwrap();
+    let meta = |n: &str, v: &str| format!("Metadata-Version: 2.1\nName: {n}\nVersion: {v}\n").into_bytes();
+    let img = Image::new(vec![
+        vec![
+            Entry::File("etc/os-release".into(), b"ID=debian\nVERSION_ID=\"11\"\nVERSION_CODENAME=bullseye\n".to_vec()),
+            Entry::File(
+                "var/lib/dpkg/status".into(),
+                b"Package: apache2-bin\nStatus: install ok installed\nArchitecture: amd64\nSource: apache2\nVersion: 2.4.54-1~deb11u1\n\n\
+Package: apache2-data\nStatus: install ok installed\nArchitecture: all\nSource: apache2\nVersion: 2.4.54-1~deb11u1\n\n\
+Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\nVersion: 1:1.2.11.dfsg-2+deb11u2\n\n"
+                    .to_vec(),
+            ),
+        ],
+        vec![
+            Entry::File("usr/local/lib/python3.9/site-packages/requests-2.19.0.dist-info/METADATA".into(), meta("requests", "2.19.0")),
+            Entry::File("usr/local/lib/python3.9/site-packages/Jinja2-3.1.3.dist-info/METADATA".into(), meta("Jinja2", "3.1.3")),
+        ],
+    ]);
+    let p = dir.path().join("img.tar");
+    img.write_docker_archive(&p, &["app:1"]);
+    let out = kestrel(db.path()).args(["image", "--input"]).arg(&p).args(["-f", "json"]).assert().success();
+    let r = json(&out.get_output().stdout);
+    let got = finding_ids(&r);
+    let mut want: Vec<(String, String)> = Vec::new();
+    for pkg in ["apache2-bin", "apache2-data"] {
+        for cve in ["CVE-2006-20001", "CVE-2022-36760", "CVE-2022-37436", "CVE-2023-25690", "CVE-2023-27522"] {
+            want.push((pkg.into(), cve.into()));
+        }
+    }
+    want.push(("requests".into(), "CVE-2018-18074".into()));
+    want.push(("requests".into(), "CVE-2023-32681".into()));
+    want.push(("".into(), "end-of-life".into()));
+    want.sort();
+    assert_eq!(got, want);
+    // Each finding names the records behind it.
+    let aliases = |id: &str, pkg: &str| -> Vec<String> {
+        let f = r["findings"].as_array().unwrap().iter().find(|f| f["id"] == id && f["package"] == pkg).unwrap();
+        f["aliases"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()
+    };
+    assert!(aliases("CVE-2023-25690", "apache2-bin").contains(&"DSA-5376-1".to_string()));
+    assert!(aliases("CVE-2018-18074", "requests").contains(&"PYSEC-2018-28".to_string()));
+    assert!(aliases("CVE-2023-32681", "requests").contains(&"PYSEC-2023-74".to_string()));
+}
