@@ -113,7 +113,18 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                 opts.base_url = b;
             }
             if !a.ecosystem.is_empty() {
-                opts.ecosystems = a.ecosystem;
+                // OSV's names are case-sensitive paths (`Rocky Linux`, `crates.io`): accept any case of a known one.
+                opts.ecosystems = a
+                    .ecosystem
+                    .iter()
+                    .map(|e| {
+                        kestrel_vulndb::update::DEFAULT_ECOSYSTEMS
+                            .iter()
+                            .find(|k| k.eq_ignore_ascii_case(e))
+                            .map(|k| k.to_string())
+                            .unwrap_or_else(|| e.clone())
+                    })
+                    .collect();
             }
             if a.no_kev || a.kev_url.as_deref() == Some("") {
                 opts.kev_url = None;
