@@ -5,6 +5,7 @@
 //!   from (for OS packages), and every [`Location`] (path and layer) it was found at.
 //! * [`Sbom`] — the inventory of one scanned [`ScanTarget`]: the detected [`Distro`], the packages, and
 //!   the [`Warning`]s met on the way. Its JSON form is stable and versioned ([`SBOM_SCHEMA`]).
+//! * [`Event`] — what a process in a container did, as the runtime sensor saw it ([`EVENT_SCHEMA`]).
 //! * [`Report`] — an SBOM with [`Finding`]s: vulnerable and malicious packages, an end-of-life operating
 //!   system; each with a [`Severity`] and a [`Risk`] score explained in words ([`REPORT_SCHEMA`]).
 //!
@@ -20,11 +21,13 @@
 //! ```
 #![deny(missing_docs)]
 
+mod event;
 mod finding;
 mod package;
 mod purl;
 mod sbom;
 
+pub use event::{ContainerRef, Event, EventKind, SockAddr, EVENT_SCHEMA};
 pub use finding::{
     CvssScore, DatabaseRef, EndOfLifeFinding, Finding, FixState, Report, Risk, Severity, Suppressed,
     VulnerabilityFinding, REPORT_SCHEMA,

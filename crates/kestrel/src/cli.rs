@@ -64,11 +64,58 @@ Image references:
   kestrel fs .
   kestrel fs ~/src/app -f cyclonedx -o app.cdx.json")]
     Fs(PathArgs),
+    /// Watch what processes in containers do, in real time (eBPF; root, kernel ≥ 5.8 with BTF).
+    #[command(after_help = "Examples:
+  kestrel monitor                                   containers under the usual runtime cgroups
+  kestrel monitor --kind exec,connect -f table
+  kestrel monitor --cgroup /sys/fs/cgroup/kubepods.slice --duration 60 > events.jsonl
+  kestrel monitor --all --stats                     every process of the host
+
+Output: one JSON object per line (kestrel.event/v1) when piped, a table on a terminal.")]
+    Monitor(MonitorArgs),
     /// Manage the vulnerability database (download, import, status, look up).
     #[command(subcommand)]
     Db(DbCommand),
     /// List the catalogers and what they read.
     Catalogers,
+}
+
+#[derive(Args, Debug)]
+pub struct MonitorArgs {
+    /// Watch every process of the host (default: processes in containers).
+    #[arg(long)]
+    pub all: bool,
+    /// Watch the processes of this cgroup (v2 directory) and its descendants (repeatable). Default: the
+    /// usual parents of container cgroups that exist (system.slice, kubepods, machine.slice, docker, …).
+    #[arg(long, value_name = "DIR")]
+    pub cgroup: Vec<PathBuf>,
+    /// A cgroup path (relative to the cgroup2 root) under which runc containers live, named by their
+    /// directory (repeatable); it is watched too.
+    #[arg(long, value_name = "PATH")]
+    pub runc_parent: Vec<String>,
+    /// Only these kinds (comma-separated: exec, exit, open, connect).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub kind: Vec<String>,
+    /// Only this container (id or id prefix).
+    #[arg(long, value_name = "ID")]
+    pub container: Option<String>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<u64>,
+    /// Print the sensor's counters (received, dropped by cause) on stderr every few seconds and at the end.
+    #[arg(long)]
+    pub stats: bool,
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(short, long, value_enum)]
+    pub format: Option<MonitorFormat>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonitorFormat {
+    /// One readable line per event.
+    Table,
+    /// One JSON object per line (kestrel.event/v1).
+    Json,
 }
 
 #[derive(Subcommand, Debug)]

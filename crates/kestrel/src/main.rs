@@ -3,6 +3,7 @@
 mod cache;
 mod cli;
 mod db;
+mod monitor;
 mod progress;
 mod scan;
 

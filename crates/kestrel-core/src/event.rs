@@ -1,0 +1,136 @@
+//! Runtime events: what a process in a container did, as the sensor saw it. The JSON form (one object per
+//! line, `schema` [`EVENT_SCHEMA`]) is stable: additive changes keep `v1`.
+
+use serde::{Deserialize, Serialize};
+
+/// The JSON schema name of an [`Event`].
+pub const EVENT_SCHEMA: &str = "kestrel.event/v1";
+
+/// The container a process ran in, as far as the cgroup and the runtime tell.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ContainerRef {
+    /// Container id (64 hex digits for runc, containerd, CRI-O, Docker, Podman; the runc name otherwise).
+    pub id: String,
+    /// `runc`, `containerd`, `cri-o`, `docker`, `podman`.
+    pub runtime: String,
+    /// Image name or digest, when the runtime's state tells it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Kubernetes pod uid, from the cgroup path (`kubepods…pod<uid>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_uid: Option<String>,
+}
+
+/// A socket address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SockAddr {
+    /// `inet`, `inet6` or `unix`.
+    pub family: String,
+    /// The address (`10.0.0.1`, `::1`, a socket path).
+    pub addr: String,
+    /// The port (0 for unix sockets).
+    pub port: u16,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum EventKind {
+    /// A program was executed (after a successful `execve`).
+    Exec {
+        /// Parent process id.
+        ppid: u32,
+        /// Real user id.
+        uid: u32,
+        /// Real group id.
+        gid: u32,
+        /// Effective user id.
+        euid: u32,
+        /// The executable path as passed to `execve`.
+        exe: String,
+        /// Arguments (argv\[0\] first), cut at the sensor's limits.
+        argv: Vec<String>,
+        /// True when argv was cut.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        argv_truncated: bool,
+        /// Effective capabilities (bit mask).
+        cap_effective: u64,
+    },
+    /// A process exited.
+    Exit {
+        /// Exit status as `wait` reports it (code << 8 | signal).
+        status: i32,
+    },
+    /// A file was opened (`openat`/`openat2`): writes and sensitive paths.
+    Open {
+        /// The path as given (may be relative to the working directory).
+        path: String,
+        /// `open` flags.
+        flags: u32,
+    },
+    /// An outgoing connection was attempted.
+    Connect {
+        /// The destination.
+        to: SockAddr,
+    },
+}
+
+/// One event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Always [`EVENT_SCHEMA`].
+    pub schema: String,
+    /// Nanoseconds since the Unix epoch.
+    pub time_ns: u64,
+    /// Process id (thread group id).
+    pub pid: u32,
+    /// Thread id.
+    pub tid: u32,
+    /// The thread's command name (`comm`, at most 15 bytes).
+    pub comm: String,
+    /// The cgroup (v2) id of the process.
+    pub cgroup_id: u64,
+    /// The container, when the cgroup belongs to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerRef>,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl Event {
+    /// The kind's name (`exec`, `exit`, `open`, `connect`).
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            EventKind::Exec { .. } => "exec",
+            EventKind::Exit { .. } => "exit",
+            EventKind::Open { .. } => "open",
+            EventKind::Connect { .. } => "connect",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_form() {
+        let e = Event {
+            schema: EVENT_SCHEMA.into(),
+            time_ns: 1,
+            pid: 10,
+            tid: 10,
+            comm: "sh".into(),
+            cgroup_id: 77,
+            container: Some(ContainerRef { id: "abc".into(), runtime: "runc".into(), ..Default::default() }),
+            kind: EventKind::Connect { to: SockAddr { family: "inet".into(), addr: "10.0.0.1".into(), port: 3333 } },
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["kind"], "connect");
+        assert_eq!(v["to"]["port"], 3333);
+        assert_eq!(v["container"]["runtime"], "runc");
+        assert_eq!(serde_json::from_value::<Event>(v).unwrap(), e);
+        assert_eq!(e.kind_name(), "connect");
+    }
+}

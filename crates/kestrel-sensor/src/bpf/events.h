@@ -1,0 +1,73 @@
+/* The records the BPF program writes into the ring buffer. The Rust side (src/decode.rs) reads them by
+ * these offsets: change both together. Every record starts with struct header. */
+#ifndef KESTREL_EVENTS_H
+#define KESTREL_EVENTS_H
+
+#define KIND_EXEC 1
+#define KIND_EXIT 2
+#define KIND_OPEN 3
+#define KIND_CONNECT 4
+#define KIND_CGROUP 5
+
+#define COMM_LEN 16
+#define PATH_LEN 256
+#define ARGS_LEN 1024
+
+/* Drop counters (index into the per-CPU `drops` array). */
+#define DROP_RINGBUF_FULL 0
+#define DROP_READ_FAILED 1
+#define DROP_COUNTERS 2
+
+struct header {            /* 48 bytes */
+    __u32 kind;
+    __u32 pid;              /* thread group id */
+    __u32 tid;
+    __u32 _pad;
+    __u64 time_ns;          /* bpf_ktime_get_boot_ns */
+    __u64 cgroup_id;        /* cgroup v2 id */
+    char comm[COMM_LEN];
+};
+
+struct exec_event {
+    struct header h;
+    __u32 ppid, uid, gid, euid;
+    __u64 cap_effective;
+    __u32 exe_len;          /* bytes in exe, with the NUL */
+    __u32 args_len;         /* bytes in args: NUL-separated argv */
+    __u32 args_truncated;
+    __u32 _pad;
+    char exe[PATH_LEN];
+    char args[ARGS_LEN];
+};
+
+struct exit_event {
+    struct header h;
+    __s32 status;
+    __u32 _pad;
+};
+
+struct open_event {
+    struct header h;
+    __u32 flags;
+    __u32 path_len;
+    char path[PATH_LEN];
+};
+
+struct connect_event {
+    struct header h;
+    __u16 family;
+    __u16 port;             /* host order */
+    __u32 _pad;
+    __u8 addr[16];          /* inet: 4 bytes, inet6: 16 */
+    char path[108];         /* unix */
+};
+
+/* A cgroup v2 directory was created: its id and path, so that userspace names containers that live and die
+ * between two walks of the hierarchy. */
+struct cgroup_event {
+    struct header h;
+    __u64 id;
+    char path[PATH_LEN];
+};
+
+#endif

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* kestrel's runtime sensor: processes, files and connections of watched cgroups, into one ring buffer.
+ * Filtering happens here: a process outside the watched cgroups costs a map lookup per event. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "events.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by userspace before load. */
+const volatile bool watch_all = false;   /* every process (host included) */
+const volatile __u32 self_tgid = 0;     /* the agent itself is never watched */
+
+/* Cgroups (v2 ids) whose processes, and whose descendants' processes, are watched. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, __u8);
+} watched SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, DROP_COUNTERS);
+    __type(key, __u32);
+    __type(value, __u64);
+} drops SEC(".maps");
+
+#define MAX_ANCESTOR_LEVEL 12
+
+static __always_inline void count_drop(__u32 cause)
+{
+    __u64 *n = bpf_map_lookup_elem(&drops, &cause);
+    if (n)
+        *n += 1;
+}
+
+static __always_inline bool is_watched(void)
+{
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (tgid == self_tgid)
+        return false;
+    if (watch_all)
+        return true;
+    __u64 id = bpf_get_current_cgroup_id();
+    if (bpf_map_lookup_elem(&watched, &id))
+        return true;
+    for (int level = 1; level <= MAX_ANCESTOR_LEVEL; level++) {
+        __u64 a = bpf_get_current_ancestor_cgroup_id(level);
+        if (a == 0 || a == id)
+            break;
+        if (bpf_map_lookup_elem(&watched, &a))
+            return true;
+    }
+    return false;
+}
+
+static __always_inline void fill_header(struct header *h, __u32 kind)
+{
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    h->kind = kind;
+    h->pid = pid_tgid >> 32;
+    h->tid = (__u32)pid_tgid;
+    h->_pad = 0;
+    h->time_ns = bpf_ktime_get_boot_ns();
+    h->cgroup_id = bpf_get_current_cgroup_id();
+    bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+    if (!is_watched())
+        return 0;
+    struct exec_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        count_drop(DROP_RINGBUF_FULL);
+        return 0;
+    }
+    fill_header(&e->h, KIND_EXEC);
+    e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+    const struct cred *cred = BPF_CORE_READ(task, cred);
+    e->uid = BPF_CORE_READ(cred, uid.val);
+    e->gid = BPF_CORE_READ(cred, gid.val);
+    e->euid = BPF_CORE_READ(cred, euid.val);
+    /* kernel_cap_t is a u64 (6.3+) or two u32 (before): 8 little-endian bytes either way. */
+    e->cap_effective = 0;
+    bpf_probe_read_kernel(&e->cap_effective, sizeof(e->cap_effective), &cred->cap_effective);
+    long n = bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), BPF_CORE_READ(bprm, filename));
+    e->exe_len = n > 0 ? n : 0;
+    /* argv lives in the new program's memory, between arg_start and arg_end. */
+    struct mm_struct *mm = BPF_CORE_READ(task, mm);
+    unsigned long start = BPF_CORE_READ(mm, arg_start);
+    unsigned long end = BPF_CORE_READ(mm, arg_end);
+    unsigned long len = end > start ? end - start : 0;
+    e->args_truncated = 0;
+    if (len > ARGS_LEN - 1) {
+        e->args_truncated = 1;
+        len = ARGS_LEN - 1;
+    }
+    len &= (ARGS_LEN - 1); /* a bound the verifier can see */
+    e->args_len = 0;
+    if (len > 0 && bpf_probe_read_user(e->args, len, (void *)start) == 0)
+        e->args_len = len;
+    else if (len > 0)
+        count_drop(DROP_READ_FAILED);
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *task)
+{
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    if ((__u32)pid_tgid != (pid_tgid >> 32))
+        return 0; /* a thread, not the process */
+    if (!is_watched())
+        return 0;
+    struct exit_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        count_drop(DROP_RINGBUF_FULL);
+        return 0;
+    }
+    fill_header(&e->h, KIND_EXIT);
+    e->status = BPF_CORE_READ(task, exit_code);
+    e->_pad = 0;
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+#define O_ACCMODE 00000003
+#define O_RDONLY 00000000
+#define O_CREAT 00000100
+#define O_TRUNC 00001000
+
+/* Paths whose mere reading matters. */
+static __always_inline bool has_prefix(const char *s, const char *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (s[i] != p[i])
+            return false;
+    return true;
+}
+
+static __always_inline bool sensitive(const char *p)
+{
+    return has_prefix(p, "/etc/shadow", 11) || has_prefix(p, "/etc/gshadow", 12) ||
+           has_prefix(p, "/etc/sudoers", 12) || has_prefix(p, "/root/.ssh/", 11) ||
+           has_prefix(p, "/etc/kubernetes/", 16) || has_prefix(p, "/var/run/secrets/", 17) ||
+           has_prefix(p, "/run/secrets/", 13) || has_prefix(p, "/proc/kcore", 11) ||
+           has_prefix(p, "/dev/mem", 8) || has_prefix(p, "/etc/ld.so.preload", 18);
+}
+
+static __always_inline int emit_open(const char *upath, __u32 flags)
+{
+    if (!is_watched())
+        return 0;
+    struct open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        count_drop(DROP_RINGBUF_FULL);
+        return 0;
+    }
+    long n = bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
+    bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
+    if (n <= 0 || !(writes || sensitive(e->path))) {
+        bpf_ringbuf_discard(e, 0);
+        return 0;
+    }
+    fill_header(&e->h, KIND_OPEN);
+    e->flags = flags;
+    e->path_len = n;
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int on_openat(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_open((const char *)ctx->args[1], (__u32)ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int on_open(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_open((const char *)ctx->args[0], (__u32)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int on_openat2(struct trace_event_raw_sys_enter *ctx)
+{
+    struct open_how how = {};
+    bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
+    return emit_open((const char *)ctx->args[1], (__u32)how.flags);
+}
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int on_connect(struct trace_event_raw_sys_enter *ctx)
+{
+    if (!is_watched())
+        return 0;
+    const void *uaddr = (const void *)ctx->args[1];
+    __u16 family = 0;
+    if (bpf_probe_read_user(&family, sizeof(family), uaddr))
+        return 0;
+    if (family != AF_INET && family != AF_INET6 && family != AF_UNIX)
+        return 0;
+    struct connect_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        count_drop(DROP_RINGBUF_FULL);
+        return 0;
+    }
+    fill_header(&e->h, KIND_CONNECT);
+    e->family = family;
+    e->port = 0;
+    e->_pad = 0;
+    __builtin_memset(e->addr, 0, sizeof(e->addr));
+    e->path[0] = 0;
+    if (family == AF_INET) {
+        struct sockaddr_in sa = {};
+        bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+        e->port = bpf_ntohs(sa.sin_port);
+        __builtin_memcpy(e->addr, &sa.sin_addr, 4);
+    } else if (family == AF_INET6) {
+        struct sockaddr_in6 sa = {};
+        bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+        e->port = bpf_ntohs(sa.sin6_port);
+        __builtin_memcpy(e->addr, &sa.sin6_addr, 16);
+    } else {
+        bpf_probe_read_user_str(e->path, sizeof(e->path), uaddr + 2);
+    }
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(on_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+    /* Only the v2 (default) hierarchy: its id is 0, v1 hierarchies count from 1. */
+    if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
+        return 0;
+    struct cgroup_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        count_drop(DROP_RINGBUF_FULL);
+        return 0;
+    }
+    fill_header(&e->h, KIND_CGROUP);
+    e->id = BPF_CORE_READ(cgrp, kn, id);
+    bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}

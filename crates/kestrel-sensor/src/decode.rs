@@ -1,0 +1,200 @@
+//! Ring-buffer records (`bpf/events.h`) into [`kestrel_core::EventKind`] values. Records come from the
+//! kernel, but are still checked: a short or unknown record is an error, never a panic.
+
+use kestrel_core::{EventKind, SockAddr};
+
+/// Record kinds (`KIND_*` in events.h).
+const KIND_EXEC: u32 = 1;
+const KIND_EXIT: u32 = 2;
+const KIND_OPEN: u32 = 3;
+const KIND_CONNECT: u32 = 4;
+const KIND_CGROUP: u32 = 5;
+
+const HEADER: usize = 48;
+const COMM: usize = 16;
+const PATH: usize = 256;
+const ARGS: usize = 1024;
+
+/// The common part of every record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Thread group id.
+    pub pid: u32,
+    /// Thread id.
+    pub tid: u32,
+    /// Boot-time clock, nanoseconds.
+    pub boot_ns: u64,
+    /// cgroup v2 id.
+    pub cgroup_id: u64,
+    /// `comm`.
+    pub comm: String,
+}
+
+/// A decoded event record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Raw {
+    /// The header.
+    pub header: Header,
+    /// The event.
+    pub kind: EventKind,
+}
+
+/// What a record is: an event, or news of the sensor's own (a cgroup was created).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// An event of a watched process.
+    Event(Raw),
+    /// A cgroup v2 directory was created.
+    Cgroup {
+        /// Its id.
+        id: u64,
+        /// Its path relative to the hierarchy's root.
+        path: String,
+    },
+}
+
+fn u16_at(b: &[u8], at: usize) -> Result<u16, String> {
+    b.get(at..at + 2).map(|s| u16::from_ne_bytes([s[0], s[1]])).ok_or_else(|| format!("record too short at {at}"))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Result<u32, String> {
+    b.get(at..at + 4)
+        .map(|s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
+        .ok_or_else(|| format!("record too short at {at}"))
+}
+
+fn u64_at(b: &[u8], at: usize) -> Result<u64, String> {
+    b.get(at..at + 8)
+        .map(|s| u64::from_ne_bytes(s.try_into().expect("8 bytes")))
+        .ok_or_else(|| format!("record too short at {at}"))
+}
+
+/// A NUL-terminated string in a fixed field.
+fn cstr(b: &[u8], at: usize, len: usize) -> Result<String, String> {
+    let f = b.get(at..at + len).ok_or_else(|| format!("record too short at {at}"))?;
+    let end = f.iter().position(|&c| c == 0).unwrap_or(f.len());
+    Ok(String::from_utf8_lossy(&f[..end]).into_owned())
+}
+
+/// Decodes one record.
+pub fn decode(b: &[u8]) -> Result<Record, String> {
+    let kind = u32_at(b, 0)?;
+    if kind == KIND_CGROUP {
+        return Ok(Record::Cgroup { id: u64_at(b, HEADER)?, path: cstr(b, HEADER + 8, PATH)? });
+    }
+    let header = Header {
+        pid: u32_at(b, 4)?,
+        tid: u32_at(b, 8)?,
+        boot_ns: u64_at(b, 16)?,
+        cgroup_id: u64_at(b, 24)?,
+        comm: cstr(b, 32, COMM)?,
+    };
+    let h = HEADER;
+    let kind = match kind {
+        KIND_EXEC => {
+            let args_len = (u32_at(b, h + 28)? as usize).min(ARGS);
+            let args_at = h + 40 + PATH;
+            let raw = b.get(args_at..args_at + args_len).ok_or("exec record shorter than its arguments")?;
+            let argv = raw
+                .split(|&c| c == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            EventKind::Exec {
+                ppid: u32_at(b, h)?,
+                uid: u32_at(b, h + 4)?,
+                gid: u32_at(b, h + 8)?,
+                euid: u32_at(b, h + 12)?,
+                cap_effective: u64_at(b, h + 16)?,
+                exe: cstr(b, h + 40, PATH)?,
+                argv,
+                argv_truncated: u32_at(b, h + 32)? != 0,
+            }
+        }
+        KIND_EXIT => EventKind::Exit { status: u32_at(b, h)? as i32 },
+        KIND_OPEN => EventKind::Open { flags: u32_at(b, h)?, path: cstr(b, h + 8, PATH)? },
+        KIND_CONNECT => {
+            let family = u16_at(b, h)?;
+            let port = u16_at(b, h + 2)?;
+            let addr = b.get(h + 8..h + 24).ok_or("connect record too short")?;
+            let to = match family {
+                2 => SockAddr {
+                    family: "inet".into(),
+                    addr: std::net::Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]).to_string(),
+                    port,
+                },
+                10 => SockAddr {
+                    family: "inet6".into(),
+                    addr: std::net::Ipv6Addr::from(<[u8; 16]>::try_from(addr).expect("16 bytes")).to_string(),
+                    port,
+                },
+                1 => SockAddr { family: "unix".into(), addr: cstr(b, h + 24, 108)?, port: 0 },
+                other => return Err(format!("connect record with family {other}")),
+            };
+            EventKind::Connect { to }
+        }
+        other => return Err(format!("unknown record kind {other}")),
+    };
+    Ok(Record::Event(Raw { header, kind }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(kind: u32) -> Vec<u8> {
+        let mut b = vec![0u8; HEADER];
+        b[0..4].copy_from_slice(&kind.to_ne_bytes());
+        b[4..8].copy_from_slice(&42u32.to_ne_bytes());
+        b[8..12].copy_from_slice(&43u32.to_ne_bytes());
+        b[16..24].copy_from_slice(&7u64.to_ne_bytes());
+        b[24..32].copy_from_slice(&99u64.to_ne_bytes());
+        b[32..34].copy_from_slice(b"sh");
+        b
+    }
+
+    #[test]
+    fn records() {
+        let mut b = header(KIND_CONNECT);
+        b.extend_from_slice(&2u16.to_ne_bytes());
+        b.extend_from_slice(&3333u16.to_ne_bytes());
+        b.extend_from_slice(&[0; 4]);
+        b.extend_from_slice(&[10, 0, 0, 1]);
+        b.extend_from_slice(&[0; 12 + 108]);
+        let Record::Event(r) = decode(&b).unwrap() else { panic!() };
+        assert_eq!((r.header.pid, r.header.tid, r.header.cgroup_id, r.header.comm.as_str()), (42, 43, 99, "sh"));
+        assert_eq!(
+            r.kind,
+            EventKind::Connect { to: SockAddr { family: "inet".into(), addr: "10.0.0.1".into(), port: 3333 } }
+        );
+
+        let mut b = header(KIND_EXEC);
+        b.extend_from_slice(&[0; 40 + PATH + ARGS]);
+        b[HEADER..HEADER + 4].copy_from_slice(&1u32.to_ne_bytes());
+        b[HEADER + 28..HEADER + 32].copy_from_slice(&11u32.to_ne_bytes());
+        b[HEADER + 40..HEADER + 48].copy_from_slice(b"/bin/ls\0");
+        let args_at = HEADER + 40 + PATH;
+        b[args_at..args_at + 11].copy_from_slice(b"ls\0-l\0/tmp\0");
+        let Record::Event(r) = decode(&b).unwrap() else { panic!() };
+        let EventKind::Exec { exe, argv, ppid, .. } = r.kind else { panic!() };
+        assert_eq!((exe.as_str(), ppid), ("/bin/ls", 1));
+        assert_eq!(argv, ["ls", "-l", "/tmp"]);
+    }
+
+    #[test]
+    fn cgroup_records() {
+        let mut b = header(KIND_CGROUP);
+        b.extend_from_slice(&1234u64.to_ne_bytes());
+        let mut path = b"/kestrel-lab/web".to_vec();
+        path.resize(PATH, 0);
+        b.extend_from_slice(&path);
+        assert_eq!(decode(&b).unwrap(), Record::Cgroup { id: 1234, path: "/kestrel-lab/web".into() });
+    }
+
+    #[test]
+    fn bad_records_are_errors() {
+        assert!(decode(&[1, 2, 3]).is_err());
+        assert!(decode(&header(99)).unwrap_err().contains("unknown record kind"));
+        assert!(decode(&header(KIND_EXEC)).is_err());
+    }
+}

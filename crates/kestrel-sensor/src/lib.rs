@@ -1,0 +1,14 @@
+//! The runtime sensor: an eBPF program (CO-RE, `src/bpf/sensor.bpf.c`) reports what processes of watched
+//! cgroups do — exec, exit, file opens that write or touch sensitive paths, outgoing connections — into a ring
+//! buffer; a reader thread decodes the records into a bounded queue; [`Sensor::next`] enriches them with their
+//! container and hands them out as [`kestrel_core::Event`]s. Nothing blocks the workload: when the ring buffer
+//! or the queue is full, events are dropped and counted by cause ([`Stats`]).
+#![deny(missing_docs)]
+
+pub mod cgroup;
+pub mod decode;
+mod preflight;
+mod sensor;
+
+pub use preflight::{preflight, SensorError};
+pub use sensor::{Config, Sensor, Stats};

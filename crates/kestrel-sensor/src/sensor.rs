@@ -1,0 +1,289 @@
+//! Loading, attaching and reading the BPF program.
+
+use crate::cgroup::{cgroup2_root, Resolver};
+use crate::decode::{decode, Record};
+use crate::preflight::{preflight, SensorError};
+use kestrel_core::{Event, EVENT_SCHEMA};
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::MapCore;
+use std::mem::MaybeUninit;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+#[allow(missing_docs, clippy::all, clippy::pedantic, unsafe_op_in_unsafe_fn, dead_code, non_camel_case_types)]
+mod skel {
+    include!(concat!(env!("OUT_DIR"), "/sensor.skel.rs"));
+}
+use skel::SensorSkelBuilder;
+
+/// Cgroups created since the consumer last looked, oldest first.
+type CgroupNews = Arc<std::sync::Mutex<std::collections::VecDeque<(u64, String)>>>;
+/// Most cgroup creations kept between two events.
+const MAX_CGROUP_NEWS: usize = 65_536;
+
+/// What to watch.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Every process on the host (the agent itself excepted).
+    pub watch_all: bool,
+    /// cgroup v2 directories whose processes, and their descendants', are watched (containers are usually
+    /// watched through their parents: `/sys/fs/cgroup/system.slice`, `kubepods.slice`, a runc parent…).
+    pub watch_cgroups: Vec<PathBuf>,
+    /// cgroup paths (relative to the cgroup2 root) under which runc containers are named by their directory.
+    pub runc_parents: Vec<String>,
+    /// Events queued between the reader and the consumer; more are dropped and counted.
+    pub queue_len: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { watch_all: false, watch_cgroups: Vec::new(), runc_parents: Vec::new(), queue_len: 65_536 }
+    }
+}
+
+/// Counters, shared with the reader thread.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Records read from the ring buffer.
+    pub received: AtomicU64,
+    /// Records the kernel could not write: the ring buffer was full.
+    pub dropped_ring_full: AtomicU64,
+    /// Records written without a part the kernel could not read (argv of an exec).
+    pub partial_reads: AtomicU64,
+    /// Records dropped because the queue to the consumer was full.
+    pub dropped_queue_full: AtomicU64,
+    /// Records that did not decode.
+    pub undecodable: AtomicU64,
+}
+
+impl Stats {
+    /// A plain copy, as JSON-ready pairs.
+    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("received", self.received.load(Ordering::Relaxed)),
+            ("dropped_ring_full", self.dropped_ring_full.load(Ordering::Relaxed)),
+            ("dropped_queue_full", self.dropped_queue_full.load(Ordering::Relaxed)),
+            ("partial_reads", self.partial_reads.load(Ordering::Relaxed)),
+            ("undecodable", self.undecodable.load(Ordering::Relaxed)),
+        ]
+    }
+}
+
+/// A running sensor.
+pub struct Sensor {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Result<(), SensorError>>>,
+    rx: Receiver<Record>,
+    stats: Arc<Stats>,
+    news: CgroupNews,
+    resolver: Resolver,
+    /// Wall-clock nanoseconds minus boot-clock nanoseconds.
+    boot_to_wall_ns: i128,
+}
+
+/// Wall-clock minus boot-clock nanoseconds: the BPF program stamps events with the boot clock
+/// (`bpf_ktime_get_boot_ns`, which keeps counting through suspend), people read wall-clock times.
+fn boot_to_wall() -> i128 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec into the valid, exclusively borrowed `ts`.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    let boot = if rc == 0 { ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128 } else { 0 };
+    let wall =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos() as i128;
+    wall - boot
+}
+
+impl Sensor {
+    /// Checks the machine, loads and attaches the program, and starts the reader. Returns once attached:
+    /// what watched processes do from then on is seen.
+    pub fn start(cfg: Config) -> Result<Sensor, SensorError> {
+        preflight()?;
+        let root = cgroup2_root().ok_or_else(|| {
+            SensorError::Unsupported("no cgroup v2 hierarchy is mounted (see /proc/self/mountinfo)".into())
+        })?;
+        let mut ids = Vec::new();
+        for p in &cfg.watch_cgroups {
+            let id = Resolver::id_of(p).ok_or_else(|| SensorError::Cgroup {
+                path: p.display().to_string(),
+                reason: "not a readable cgroup directory".into(),
+            })?;
+            ids.push(id);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(Stats::default());
+        let (tx, rx) = sync_channel::<Record>(cfg.queue_len.max(1));
+        let (ready_tx, ready_rx) = sync_channel::<Result<(), SensorError>>(1);
+        let news: CgroupNews = Arc::default();
+        let (t_stop, t_stats, t_news, watch_all) = (stop.clone(), stats.clone(), news.clone(), cfg.watch_all);
+        let thread = std::thread::Builder::new()
+            .name("kestrel-sensor".into())
+            .spawn(move || reader(watch_all, ids, tx, ready_tx, t_stop, t_stats, t_news))
+            .map_err(|e| SensorError::Bpf(format!("cannot start the reader thread: {e}")))?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+            Err(_) => return Err(SensorError::Bpf("the reader thread ended before attaching".into())),
+        }
+        let mut resolver = Resolver::new(root, cfg.runc_parents.clone());
+        resolver.rescan();
+        Ok(Sensor { stop, thread: Some(thread), rx, stats, news, resolver, boot_to_wall_ns: boot_to_wall() })
+    }
+
+    /// The next event, waiting at most `timeout`; `None` when none came.
+    pub fn next(&mut self, timeout: Duration) -> Option<Event> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(Record::Event(raw)) => {
+                    let learned: Vec<(u64, String)> =
+                        self.news.lock().map(|mut n| n.drain(..).collect()).unwrap_or_default();
+                    for (id, path) in learned {
+                        self.resolver.learn(id, path);
+                    }
+                    return Some(self.enrich(raw));
+                }
+                Ok(Record::Cgroup { id, path }) => self.resolver.learn(id, path),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    fn enrich(&mut self, raw: crate::decode::Raw) -> Event {
+        let h = raw.header;
+        Event {
+            schema: EVENT_SCHEMA.into(),
+            time_ns: (h.boot_ns as i128 + self.boot_to_wall_ns).max(0) as u64,
+            pid: h.pid,
+            tid: h.tid,
+            comm: h.comm,
+            cgroup_id: h.cgroup_id,
+            container: self.resolver.container(h.cgroup_id),
+            kind: raw.kind,
+        }
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Detaches the program and stops the reader.
+    pub fn stop(mut self) -> Result<(), SensorError> {
+        self.halt()
+    }
+
+    fn halt(&mut self) -> Result<(), SensorError> {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.thread.take() {
+            Some(t) => t.join().unwrap_or_else(|_| Err(SensorError::Bpf("the reader thread panicked".into()))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Sensor {
+    fn drop(&mut self) {
+        let _ = self.halt();
+    }
+}
+
+fn bpf_err(what: &str) -> impl Fn(libbpf_rs::Error) -> SensorError + '_ {
+    move |e| SensorError::Bpf(format!("{what}: {e}"))
+}
+
+/// The reader thread: owns the BPF objects for their whole life.
+fn reader(
+    watch_all: bool,
+    watch_ids: Vec<u64>,
+    tx: std::sync::mpsc::SyncSender<Record>,
+    ready: std::sync::mpsc::SyncSender<Result<(), SensorError>>,
+    stop: Arc<AtomicBool>,
+    stats: Arc<Stats>,
+    cgroup_news: CgroupNews,
+) -> Result<(), SensorError> {
+    let run = || -> Result<(), SensorError> {
+        let mut storage = MaybeUninit::uninit();
+        let mut open = SensorSkelBuilder::default().open(&mut storage).map_err(bpf_err("opening"))?;
+        let ro =
+            open.maps.rodata_data.as_deref_mut().ok_or_else(|| SensorError::Bpf("no read-only data section".into()))?;
+        ro.watch_all = watch_all;
+        ro.self_tgid = std::process::id();
+        let mut skel = open.load().map_err(bpf_err("loading (the verifier's log is above with -vv)"))?;
+        for id in &watch_ids {
+            skel.maps
+                .watched
+                .update(&id.to_ne_bytes(), &[1u8], libbpf_rs::MapFlags::ANY)
+                .map_err(bpf_err("adding a watched cgroup"))?;
+        }
+        skel.attach().map_err(bpf_err("attaching"))?;
+        let cb_stats = stats.clone();
+        let news = cgroup_news.clone();
+        let mut rb = libbpf_rs::RingBufferBuilder::new();
+        rb.add(&skel.maps.events, move |data: &[u8]| {
+            cb_stats.received.fetch_add(1, Ordering::Relaxed);
+            match decode(data) {
+                Ok(Record::Cgroup { id, path }) => {
+                    // Cgroup news must not be lost to a full queue (it names every later event's container),
+                    // nor block the reader: it goes to a list of its own, read before each event.
+                    cb_stats.received.fetch_sub(1, Ordering::Relaxed);
+                    if let Ok(mut n) = news.lock() {
+                        if n.len() >= MAX_CGROUP_NEWS {
+                            n.pop_front();
+                        }
+                        n.push_back((id, path));
+                    }
+                }
+                Ok(rec) => {
+                    if let Err(TrySendError::Full(_)) = tx.try_send(rec) {
+                        cb_stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Err(_) => {
+                    cb_stats.undecodable.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            0
+        })
+        .map_err(bpf_err("reading the ring buffer"))?;
+        let rb = rb.build().map_err(bpf_err("reading the ring buffer"))?;
+        let _ = ready.send(Ok(()));
+        let mut last_counters = std::time::Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            rb.poll(Duration::from_millis(50)).map_err(bpf_err("polling the ring buffer"))?;
+            if last_counters.elapsed() >= Duration::from_millis(250) {
+                read_drops(&skel.maps.drops, &stats);
+                last_counters = std::time::Instant::now();
+            }
+        }
+        // Whatever is still in the ring buffer is delivered before the program goes.
+        let _ = rb.consume();
+        read_drops(&skel.maps.drops, &stats);
+        Ok(())
+    };
+    let result = run();
+    if let Err(e) = &result {
+        let _ = ready.send(Err(SensorError::Bpf(e.to_string())));
+    }
+    result
+}
+
+/// Sums the per-CPU drop counters into the stats.
+fn read_drops(map: &libbpf_rs::MapMut<'_>, stats: &Stats) {
+    for (cause, slot) in [(0u32, &stats.dropped_ring_full), (1u32, &stats.partial_reads)] {
+        if let Ok(Some(per_cpu)) = map.lookup_percpu(&cause.to_ne_bytes(), libbpf_rs::MapFlags::ANY) {
+            let total: u64 = per_cpu
+                .iter()
+                .filter_map(|v| v.get(..8).map(|b| u64::from_ne_bytes(b.try_into().expect("8 bytes"))))
+                .sum();
+            slot.store(total, Ordering::Relaxed);
+        }
+    }
+}

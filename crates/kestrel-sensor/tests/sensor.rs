@@ -1,0 +1,191 @@
+//! The real sensor on this kernel (root and BTF required; CI runs as root): processes placed in a cgroup of
+//! the test's own do known things, and the sensor must report each, attributed to that cgroup, with the right
+//! fields. A runc container is attributed to its container id.
+
+use kestrel_core::{Event, EventKind};
+use kestrel_sensor::cgroup::cgroup2_root;
+use kestrel_sensor::{Config, Sensor};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// A cgroup of the test's own, removed at the end.
+struct TestCgroup(PathBuf);
+
+impl TestCgroup {
+    fn new(name: &str) -> TestCgroup {
+        let root = cgroup2_root().expect("a cgroup v2 hierarchy");
+        let p = root.join(format!("{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap_or_else(|e| panic!("{}: {e} (the sensor tests need root)", p.display()));
+        TestCgroup(p)
+    }
+
+    /// Runs `script` with sh after moving the shell into this cgroup.
+    fn sh(&self, script: &str) -> std::process::Output {
+        let full = format!("echo $$ > {}/cgroup.procs && {script}", self.0.display());
+        Command::new("/bin/sh").arg("-c").arg(full).output().unwrap()
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.0).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn sensor(watch: &[&Path], queue_len: usize) -> Sensor {
+    let cfg = Config {
+        watch_cgroups: watch.iter().map(|p| p.to_path_buf()).collect(),
+        runc_parents: vec!["kestrel-lab-runc".into()],
+        queue_len,
+        ..Config::default()
+    };
+    Sensor::start(cfg).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Events until `done` says enough or the deadline passes.
+fn collect(s: &mut Sensor, deadline: Duration, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
+    let start = Instant::now();
+    let mut out = Vec::new();
+    while start.elapsed() < deadline && !done(&out) {
+        if let Some(e) = s.next(Duration::from_millis(50)) {
+            out.push(e);
+        }
+    }
+    out
+}
+
+#[test]
+fn exec_open_connect_and_exit_of_a_watched_cgroup() {
+    let cg = TestCgroup::new("kestrel-test-events");
+    let mut s = sensor(&[&cg.0], 65_536);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let file = std::env::temp_dir().join(format!("kestrel-sensor-{}", std::process::id()));
+    let script = format!(
+        "/bin/echo kestrel-marker one two > {f}; cat /etc/shadow > /dev/null; \
+         bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}' ; exit 3",
+        f = file.display()
+    );
+    let out = cg.sh(&script);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let cgroup_id = std::fs::metadata(&cg.0).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).unwrap();
+    let events = collect(&mut s, Duration::from_secs(5), |ev| {
+        ev.iter().any(|e| matches!(&e.kind, EventKind::Connect { to } if to.port == port))
+            && ev.iter().any(|e| matches!(e.kind, EventKind::Exit { status } if status == 3 << 8))
+    });
+    let _ = std::fs::remove_file(&file);
+    let exec = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::Exec { exe, argv, uid, .. } if exe == "/bin/echo" => Some((e, argv.clone(), *uid)),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no exec of /bin/echo in {events:#?}"));
+    assert_eq!(exec.1, ["/bin/echo", "kestrel-marker", "one", "two"]);
+    assert_eq!(exec.2, 0);
+    assert_eq!(exec.0.cgroup_id, cgroup_id);
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, flags } if *path == file.display().to_string() && flags & 1 == 1)),
+        "no write-open of {} in {events:#?}", file.display());
+    assert!(
+        events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path == "/etc/shadow")),
+        "no open of /etc/shadow"
+    );
+    let connect = events.iter().find(|e| matches!(&e.kind, EventKind::Connect { to } if to.port == port)).unwrap();
+    let EventKind::Connect { to } = &connect.kind else { unreachable!() };
+    assert_eq!((to.family.as_str(), to.addr.as_str()), ("inet", "127.0.0.1"));
+    assert_eq!(connect.comm, "bash");
+    // Every event is of the watched cgroup: nothing of the host leaked in.
+    assert!(events.iter().all(|e| e.cgroup_id == cgroup_id), "events of other cgroups");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    assert!(events.iter().all(|e| e.time_ns <= now && now - e.time_ns < 60_000_000_000), "wall-clock times");
+    s.stop().unwrap();
+}
+
+#[test]
+fn unwatched_processes_are_not_reported() {
+    let watched = TestCgroup::new("kestrel-test-watched");
+    let other = TestCgroup::new("kestrel-test-other");
+    let mut s = sensor(&[&watched.0], 65_536);
+    other.sh("/bin/echo not-me > /dev/null");
+    watched.sh("/bin/echo me > /dev/null");
+    let events = collect(&mut s, Duration::from_secs(3), |ev| {
+        ev.iter().any(|e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.iter().any(|a| a == "me")))
+    });
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.iter().any(|a| a == "me"))));
+    assert!(!events
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.iter().any(|a| a == "not-me"))));
+}
+
+#[test]
+fn drops_are_counted_when_the_consumer_falls_behind() {
+    let cg = TestCgroup::new("kestrel-test-flood");
+    // A queue of 16 and a consumer that waits: most of 3,000 file creations must be dropped and counted.
+    let mut s = sensor(&[&cg.0], 16);
+    let dir = tempfile::tempdir().unwrap();
+    let out = cg.sh(&format!("i=0; while [ $i -lt 3000 ]; do : > {}/f$i; i=$((i+1)); done", dir.path().display()));
+    assert!(out.status.success());
+    std::thread::sleep(Duration::from_millis(500));
+    let mut delivered = 0u64;
+    while s.next(Duration::from_millis(200)).is_some() {
+        delivered += 1;
+    }
+    let st = s.stats();
+    let received = st.received.load(Ordering::Relaxed);
+    let dropped = st.dropped_queue_full.load(Ordering::Relaxed);
+    assert!(received >= 3000, "received {received}");
+    assert!(dropped > 0, "nothing dropped with a queue of 16");
+    assert_eq!(received, delivered + dropped + st.undecodable.load(Ordering::Relaxed), "every record accounted for");
+}
+
+#[test]
+fn a_runc_container_is_attributed_to_its_id() {
+    let root = cgroup2_root().unwrap();
+    let parent = root.join("kestrel-lab-runc");
+    std::fs::create_dir_all(&parent).unwrap();
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"].into_iter().find(|p| Path::new(p).is_file());
+    let busybox = busybox.expect("busybox is not installed: scripts/setup installs busybox-static");
+    let bundle = tempfile::tempdir().unwrap();
+    let rootfs = bundle.path().join("rootfs");
+    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+    std::fs::create_dir_all(rootfs.join("tmp")).unwrap();
+    std::fs::copy(busybox, rootfs.join("bin/busybox")).unwrap();
+    for applet in ["sh", "echo", "cat"] {
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
+    }
+    let id = format!("kestrel-test-{}", std::process::id());
+    let spec =
+        Command::new("runc").arg("spec").current_dir(bundle.path()).output().expect("runc: scripts/setup installs it");
+    assert!(spec.status.success());
+    let cfg_path = bundle.path().join("config.json");
+    let mut cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
+    cfg["process"]["terminal"] = false.into();
+    cfg["process"]["args"] = serde_json::json!(["/bin/sh", "-c", "/bin/echo inside-the-container > /tmp/x"]);
+    cfg["root"]["readonly"] = false.into();
+    cfg["linux"]["cgroupsPath"] = format!("/kestrel-lab-runc/{id}").into();
+    std::fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
+
+    let mut s = sensor(&[&parent], 65_536);
+    let out = Command::new("runc").args(["run", "--bundle"]).arg(bundle.path()).arg(&id).output().unwrap();
+    let _ = Command::new("runc").args(["delete", "-f", &id]).output();
+    assert!(out.status.success(), "runc run: {}", String::from_utf8_lossy(&out.stderr));
+    let events = collect(&mut s, Duration::from_secs(5), |ev| {
+        ev.iter().any(
+            |e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.iter().any(|a| a == "inside-the-container")),
+        )
+    });
+    let e = events
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.iter().any(|a| a == "inside-the-container")))
+        .unwrap_or_else(|| panic!("no exec from the container in {events:#?}"));
+    let c = e.container.as_ref().expect("attributed to a container");
+    assert_eq!((c.id.as_str(), c.runtime.as_str()), (id.as_str(), "runc"));
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path == "/tmp/x")));
+}
