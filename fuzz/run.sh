@@ -62,6 +62,25 @@ if not os.path.exists("corpus/rpm_sqlite/rpmdb.sqlite"):
 os.makedirs("corpus/cargo_lock", exist_ok=True)
 open("corpus/cargo_lock/Cargo.lock", "w").write('version = 3\n[[package]]\nname = "a"\nversion = "1.0.0"\nsource = "registry+x"\n')
 PY
+# Vulnerability data: fixture records, lists and version pairs (first byte picks the version scheme).
+V=../crates/kestrel-vulndb/tests/fixtures
+seed debian_tracker $V/db/DSA.list
+seed alpine_secdb $V/db/alpine-v3.18-main.json
+seed osv_record $V/db/osv-log4j.json
+seed osv_record $V/db/osv-nuget.json
+seed osv_zip $V/db/osv-PyPI.zip
+seed sbom_read ../crates/kestrel-report/tests/snapshots/writers__golden_cyclonedx.snap
+python3 - <<'PY'
+import os
+os.makedirs("corpus/version_order", exist_ok=True)
+files = ["deb", "rpm", "", "pep440", "semver", "semver", "go", "maven", "gem", "", ""]
+for i, f in enumerate(files):
+    if not f:
+        continue
+    vs = [l.strip() for l in open(f"../crates/kestrel-vulndb/tests/fixtures/versions/{f}.txt") if l.strip() and not l.startswith("#")]
+    for k in range(0, min(len(vs), 30), 3):
+        open(f"corpus/version_order/{f}-{i}-{k}", "wb").write(bytes([i]) + "\n".join(vs[k:k + 3]).encode())
+PY
 targets=${TARGETS:-$(cargo fuzz list)}
 for t in $targets; do mkdir -p "corpus/$t"; done
 echo "$targets" | xargs -P "$JOBS" -I{} sh -c \
