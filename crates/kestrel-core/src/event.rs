@@ -73,6 +73,70 @@ pub enum EventKind {
         /// The destination.
         to: SockAddr,
     },
+    /// `setuid`, `setgid`, `setreuid`, `setregid`, `setresuid` or `setresgid` was called.
+    SetIds {
+        /// The system call.
+        call: String,
+        /// Its id arguments (-1: left unchanged).
+        ids: Vec<i64>,
+    },
+    /// `capset` was called.
+    Capset {
+        /// The effective set asked for.
+        effective: u64,
+        /// The permitted set asked for.
+        permitted: u64,
+    },
+    /// New namespaces: `unshare`, or a `clone` that creates namespaces.
+    Namespaces {
+        /// `unshare` or `clone`.
+        call: String,
+        /// The namespaces (`mnt`, `pid`, `net`, `user`, `uts`, `ipc`, `cgroup`, `time`).
+        namespaces: Vec<String>,
+        /// The raw flags.
+        flags: u64,
+    },
+    /// `setns`: joining another namespace.
+    Setns {
+        /// The namespace type asked for (0: any).
+        nstype: u64,
+    },
+    /// `mount` was called.
+    Mount {
+        /// Source (a device, a directory, a name).
+        source: String,
+        /// Mount point.
+        target: String,
+        /// File system type.
+        fstype: String,
+        /// Mount flags.
+        flags: u64,
+    },
+    /// `ptrace` was called.
+    Ptrace {
+        /// The request (`PTRACE_ATTACH` is 16, `PTRACE_SEIZE` 0x4206).
+        request: u64,
+        /// The traced process.
+        target_pid: u32,
+    },
+    /// `bpf` was called.
+    Bpf {
+        /// The command.
+        cmd: u32,
+    },
+    /// A kernel module load was attempted (`init_module`, `finit_module`).
+    ModuleLoad {
+        /// The system call.
+        call: String,
+    },
+    /// A mode with setuid or setgid bits was set (`chmod`, `fchmod`, `fchmodat`).
+    SetuidChmod {
+        /// The file, when given by path.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        /// The mode.
+        mode: u32,
+    },
 }
 
 /// One event.
@@ -99,13 +163,22 @@ pub struct Event {
 }
 
 impl Event {
-    /// The kind's name (`exec`, `exit`, `open`, `connect`).
+    /// The kind's name, as in the JSON `kind` field.
     pub fn kind_name(&self) -> &'static str {
         match self.kind {
             EventKind::Exec { .. } => "exec",
             EventKind::Exit { .. } => "exit",
             EventKind::Open { .. } => "open",
             EventKind::Connect { .. } => "connect",
+            EventKind::SetIds { .. } => "set-ids",
+            EventKind::Capset { .. } => "capset",
+            EventKind::Namespaces { .. } => "namespaces",
+            EventKind::Setns { .. } => "setns",
+            EventKind::Mount { .. } => "mount",
+            EventKind::Ptrace { .. } => "ptrace",
+            EventKind::Bpf { .. } => "bpf",
+            EventKind::ModuleLoad { .. } => "module-load",
+            EventKind::SetuidChmod { .. } => "setuid-chmod",
         }
     }
 }
@@ -132,5 +205,7 @@ mod tests {
         assert_eq!(v["container"]["runtime"], "runc");
         assert_eq!(serde_json::from_value::<Event>(v).unwrap(), e);
         assert_eq!(e.kind_name(), "connect");
+        let m = Event { kind: EventKind::ModuleLoad { call: "finit_module".into() }, ..e };
+        assert_eq!(serde_json::to_value(&m).unwrap()["kind"], m.kind_name());
     }
 }

@@ -9,6 +9,7 @@ const KIND_EXIT: u32 = 2;
 const KIND_OPEN: u32 = 3;
 const KIND_CONNECT: u32 = 4;
 const KIND_CGROUP: u32 = 5;
+const KIND_PRIV: u32 = 6;
 
 const HEADER: usize = 48;
 const COMM: usize = 16;
@@ -133,9 +134,67 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
             };
             EventKind::Connect { to }
         }
+        KIND_PRIV => privileged(b)?,
         other => return Err(format!("unknown record kind {other}")),
     };
     Ok(Record::Event(Raw { header, kind }))
+}
+
+/// Namespace names of `CLONE_NEW*` flags.
+pub fn namespaces(flags: u64) -> Vec<String> {
+    [
+        (0x0002_0000, "mnt"),
+        (0x0200_0000, "cgroup"),
+        (0x0400_0000, "uts"),
+        (0x0800_0000, "ipc"),
+        (0x1000_0000, "user"),
+        (0x2000_0000, "pid"),
+        (0x4000_0000, "net"),
+        (0x0000_0080, "time"),
+    ]
+    .iter()
+    .filter(|(bit, _)| flags & bit != 0)
+    .map(|(_, n)| n.to_string())
+    .collect()
+}
+
+/// A KIND_PRIV record: `op`, three numeric arguments and the strings.
+fn privileged(b: &[u8]) -> Result<EventKind, String> {
+    let h = HEADER;
+    let op = u32_at(b, h)?;
+    let arg = |i: usize| u64_at(b, h + 8 + 8 * i);
+    let (s1, s2, fstype) = (h + 32, h + 32 + PATH, h + 32 + 2 * PATH);
+    let id = |v: u64| if v as u32 == u32::MAX { -1 } else { i64::from(v as u32) };
+    let set_ids = |call: &str, n: usize| -> Result<EventKind, String> {
+        Ok(EventKind::SetIds { call: call.into(), ids: (0..n).map(|i| arg(i).map(id)).collect::<Result<_, _>>()? })
+    };
+    Ok(match op {
+        1 => set_ids("setuid", 1)?,
+        2 => set_ids("setgid", 1)?,
+        3 => set_ids("setreuid", 2)?,
+        4 => set_ids("setregid", 2)?,
+        5 => set_ids("setresuid", 3)?,
+        6 => set_ids("setresgid", 3)?,
+        7 => EventKind::Capset { effective: arg(0)?, permitted: arg(1)? },
+        8 => EventKind::Namespaces { call: "unshare".into(), namespaces: namespaces(arg(0)?), flags: arg(0)? },
+        9 => EventKind::Setns { nstype: arg(1)? },
+        10 => EventKind::Mount {
+            source: cstr(b, s1, PATH)?,
+            target: cstr(b, s2, PATH)?,
+            fstype: cstr(b, fstype, 32)?,
+            flags: arg(0)?,
+        },
+        11 => EventKind::Ptrace { request: arg(0)?, target_pid: arg(1)? as u32 },
+        12 => EventKind::Bpf { cmd: arg(0)? as u32 },
+        13 => EventKind::ModuleLoad { call: "init_module".into() },
+        14 => EventKind::ModuleLoad { call: "finit_module".into() },
+        15 => {
+            let path = cstr(b, s1, PATH)?;
+            EventKind::SetuidChmod { path: (!path.is_empty()).then_some(path), mode: arg(0)? as u32 }
+        }
+        16 => EventKind::Namespaces { call: "clone".into(), namespaces: namespaces(arg(0)?), flags: arg(0)? },
+        other => return Err(format!("unknown privileged operation {other}")),
+    })
 }
 
 #[cfg(test)]
@@ -179,6 +238,37 @@ mod tests {
         let EventKind::Exec { exe, argv, ppid, .. } = r.kind else { panic!() };
         assert_eq!((exe.as_str(), ppid), ("/bin/ls", 1));
         assert_eq!(argv, ["ls", "-l", "/tmp"]);
+    }
+
+    #[test]
+    fn privileged_records() {
+        let rec = |op: u32, args: [u64; 3], s1: &[u8]| {
+            let mut b = header(KIND_PRIV);
+            b.extend_from_slice(&op.to_ne_bytes());
+            b.extend_from_slice(&[0; 4]);
+            for a in args {
+                b.extend_from_slice(&a.to_ne_bytes());
+            }
+            let mut s = s1.to_vec();
+            s.resize(PATH, 0);
+            b.extend_from_slice(&s);
+            b.extend_from_slice(&[0; PATH + 32]);
+            b
+        };
+        let Record::Event(r) = decode(&rec(5, [0, u32::MAX as u64, 0], b"")).unwrap() else { panic!() };
+        assert_eq!(r.kind, EventKind::SetIds { call: "setresuid".into(), ids: vec![0, -1, 0] });
+        let Record::Event(r) = decode(&rec(8, [0x1000_0000 | 0x0002_0000, 0, 0], b"")).unwrap() else { panic!() };
+        assert_eq!(
+            r.kind,
+            EventKind::Namespaces {
+                call: "unshare".into(),
+                namespaces: vec!["mnt".into(), "user".into()],
+                flags: 0x1002_0000
+            }
+        );
+        let Record::Event(r) = decode(&rec(15, [0o4755, 0, 0], b"/tmp/x")).unwrap() else { panic!() };
+        assert_eq!(r.kind, EventKind::SetuidChmod { path: Some("/tmp/x".into()), mode: 0o4755 });
+        assert!(decode(&rec(99, [0; 3], b"")).is_err());
     }
 
     #[test]

@@ -20,6 +20,15 @@ fn describe(e: &Event) -> String {
         EventKind::Exit { status } => format!("exit {}", status >> 8),
         EventKind::Open { path, flags } => format!("open {path} (flags {flags:#o})"),
         EventKind::Connect { to } => format!("connect {} {}:{}", to.family, to.addr, to.port),
+        EventKind::SetIds { call, ids } => format!("{call}({ids:?})"),
+        EventKind::Capset { effective, .. } => format!("capset effective {effective:#x}"),
+        EventKind::Namespaces { call, namespaces, .. } => format!("{call} new namespaces {}", namespaces.join(",")),
+        EventKind::Setns { nstype } => format!("setns {nstype:#x}"),
+        EventKind::Mount { source, target, fstype, .. } => format!("mount {source} on {target} ({fstype})"),
+        EventKind::Ptrace { request, target_pid } => format!("ptrace request {request} pid {target_pid}"),
+        EventKind::Bpf { cmd } => format!("bpf cmd {cmd}"),
+        EventKind::ModuleLoad { call } => call.to_string(),
+        EventKind::SetuidChmod { path, mode } => format!("chmod {:o} {}", mode, path.as_deref().unwrap_or("(fd)")),
     }
 }
 

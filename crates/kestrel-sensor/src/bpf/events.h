@@ -8,6 +8,25 @@
 #define KIND_OPEN 3
 #define KIND_CONNECT 4
 #define KIND_CGROUP 5
+#define KIND_PRIV 6
+
+/* The operations of a KIND_PRIV record. */
+#define OP_SETUID 1
+#define OP_SETGID 2
+#define OP_SETREUID 3
+#define OP_SETREGID 4
+#define OP_SETRESUID 5
+#define OP_SETRESGID 6
+#define OP_CAPSET 7
+#define OP_UNSHARE 8
+#define OP_SETNS 9
+#define OP_MOUNT 10
+#define OP_PTRACE 11
+#define OP_BPF 12
+#define OP_INIT_MODULE 13
+#define OP_FINIT_MODULE 14
+#define OP_CHMOD 15
+#define OP_CLONE 16
 
 #define COMM_LEN 16
 #define PATH_LEN 256
@@ -68,6 +87,18 @@ struct cgroup_event {
     struct header h;
     __u64 id;
     char path[PATH_LEN];
+};
+
+/* A privilege-related system call (attempt): op, up to three numeric arguments, and strings (mount source,
+ * target and type; chmod path). */
+struct priv_event {
+    struct header h;
+    __u32 op;
+    __u32 _pad;
+    __u64 args[3];
+    char str1[PATH_LEN];
+    char str2[PATH_LEN];
+    char fstype[32];
 };
 
 #endif

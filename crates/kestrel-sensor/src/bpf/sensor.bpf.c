@@ -261,3 +261,148 @@ int BPF_PROG(on_cgroup_mkdir, struct cgroup *cgrp, const char *path)
     bpf_ringbuf_submit(e, 0);
     return 0;
 }
+
+/* Privilege changes and other sensitive calls: every attempt of a watched process is reported. */
+static __always_inline struct priv_event *priv_reserve(__u32 op)
+{
+    if (!is_watched())
+        return NULL;
+    struct priv_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        count_drop(DROP_RINGBUF_FULL);
+        return NULL;
+    }
+    fill_header(&e->h, KIND_PRIV);
+    e->op = op;
+    e->_pad = 0;
+    e->args[0] = e->args[1] = e->args[2] = 0;
+    e->str1[0] = 0;
+    e->str2[0] = 0;
+    e->fstype[0] = 0;
+    return e;
+}
+
+static __always_inline int priv_args(struct trace_event_raw_sys_enter *ctx, __u32 op, int n)
+{
+    struct priv_event *e = priv_reserve(op);
+    if (!e)
+        return 0;
+    if (n > 0)
+        e->args[0] = ctx->args[0];
+    if (n > 1)
+        e->args[1] = ctx->args[1];
+    if (n > 2)
+        e->args[2] = ctx->args[2];
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_setuid")
+int on_setuid(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_SETUID, 1); }
+SEC("tracepoint/syscalls/sys_enter_setgid")
+int on_setgid(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_SETGID, 1); }
+SEC("tracepoint/syscalls/sys_enter_setreuid")
+int on_setreuid(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_SETREUID, 2); }
+SEC("tracepoint/syscalls/sys_enter_setregid")
+int on_setregid(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_SETREGID, 2); }
+SEC("tracepoint/syscalls/sys_enter_setresuid")
+int on_setresuid(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_SETRESUID, 3); }
+SEC("tracepoint/syscalls/sys_enter_setresgid")
+int on_setresgid(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_SETRESGID, 3); }
+SEC("tracepoint/syscalls/sys_enter_unshare")
+int on_unshare(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_UNSHARE, 1); }
+SEC("tracepoint/syscalls/sys_enter_setns")
+int on_setns(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_SETNS, 2); }
+SEC("tracepoint/syscalls/sys_enter_ptrace")
+int on_ptrace(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_PTRACE, 2); }
+SEC("tracepoint/syscalls/sys_enter_bpf")
+int on_bpf(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_BPF, 1); }
+SEC("tracepoint/syscalls/sys_enter_init_module")
+int on_init_module(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_INIT_MODULE, 0); }
+SEC("tracepoint/syscalls/sys_enter_finit_module")
+int on_finit_module(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_FINIT_MODULE, 0); }
+
+SEC("tracepoint/syscalls/sys_enter_capset")
+int on_capset(struct trace_event_raw_sys_enter *ctx)
+{
+    struct priv_event *e = priv_reserve(OP_CAPSET);
+    if (!e)
+        return 0;
+    /* The first data element holds capabilities 0–31, the second 32–63. */
+    struct __user_cap_data_struct d[2] = {};
+    bpf_probe_read_user(&d, sizeof(d), (void *)ctx->args[1]);
+    e->args[0] = (__u64)d[0].effective | ((__u64)d[1].effective << 32);
+    e->args[1] = (__u64)d[0].permitted | ((__u64)d[1].permitted << 32);
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mount")
+int on_mount(struct trace_event_raw_sys_enter *ctx)
+{
+    struct priv_event *e = priv_reserve(OP_MOUNT);
+    if (!e)
+        return 0;
+    bpf_probe_read_user_str(e->str1, sizeof(e->str1), (void *)ctx->args[0]);
+    bpf_probe_read_user_str(e->str2, sizeof(e->str2), (void *)ctx->args[1]);
+    bpf_probe_read_user_str(e->fstype, sizeof(e->fstype), (void *)ctx->args[2]);
+    e->args[0] = ctx->args[3];
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+#define S_ISUID 04000
+#define S_ISGID 02000
+
+static __always_inline int emit_chmod(const char *upath, __u64 mode)
+{
+    if (!(mode & (S_ISUID | S_ISGID)))
+        return 0; /* only modes that set setuid or setgid */
+    struct priv_event *e = priv_reserve(OP_CHMOD);
+    if (!e)
+        return 0;
+    e->args[0] = mode;
+    if (upath)
+        bpf_probe_read_user_str(e->str1, sizeof(e->str1), upath);
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_chmod")
+int on_chmod(struct trace_event_raw_sys_enter *ctx) { return emit_chmod((const char *)ctx->args[0], ctx->args[1]); }
+SEC("tracepoint/syscalls/sys_enter_fchmodat")
+int on_fchmodat(struct trace_event_raw_sys_enter *ctx) { return emit_chmod((const char *)ctx->args[1], ctx->args[2]); }
+SEC("tracepoint/syscalls/sys_enter_fchmod")
+int on_fchmod(struct trace_event_raw_sys_enter *ctx) { return emit_chmod(NULL, ctx->args[1]); }
+
+/* Namespace-creating clones only (plain forks are not events). */
+#define CLONE_NEW_MASK (0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x00000080)
+
+SEC("tracepoint/syscalls/sys_enter_clone")
+int on_clone(struct trace_event_raw_sys_enter *ctx)
+{
+    __u64 flags = ctx->args[0];
+    if (!(flags & CLONE_NEW_MASK))
+        return 0;
+    struct priv_event *e = priv_reserve(OP_CLONE);
+    if (!e)
+        return 0;
+    e->args[0] = flags;
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_clone3")
+int on_clone3(struct trace_event_raw_sys_enter *ctx)
+{
+    struct clone_args ca = {};
+    bpf_probe_read_user(&ca, sizeof(ca.flags), (void *)ctx->args[0]);
+    if (!(ca.flags & CLONE_NEW_MASK))
+        return 0;
+    struct priv_event *e = priv_reserve(OP_CLONE);
+    if (!e)
+        return 0;
+    e->args[0] = ca.flags;
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
