@@ -73,6 +73,14 @@ Image references:
 
 Output: one JSON object per line (kestrel.event/v1) when piped, a table on a terminal.")]
     Monitor(MonitorArgs),
+    /// Record what containers do into a labelled file, for replay and evaluation.
+    #[command(after_help = "Examples:
+  kestrel record --runc-parent kestrel-lab --out web.jsonl.zst --duration 60 --label scenario=normal")]
+    Record(RecordArgs),
+    /// Replay a recording through the same filters and output as `monitor` (no privileges needed).
+    #[command(after_help = "Examples:
+  kestrel replay web.jsonl.zst --kind exec -f table")]
+    Replay(ReplayArgs),
     /// Manage the vulnerability database (download, import, status, look up).
     #[command(subcommand)]
     Db(DbCommand),
@@ -80,8 +88,9 @@ Output: one JSON object per line (kestrel.event/v1) when piped, a table on a ter
     Catalogers,
 }
 
+/// Which processes the sensor watches.
 #[derive(Args, Debug)]
-pub struct MonitorArgs {
+pub struct WatchArgs {
     /// Watch every process of the host (default: processes in containers).
     #[arg(long)]
     pub all: bool,
@@ -93,18 +102,63 @@ pub struct MonitorArgs {
     /// directory (repeatable); it is watched too.
     #[arg(long, value_name = "PATH")]
     pub runc_parent: Vec<String>,
-    /// Only these kinds (comma-separated: exec, exit, open, connect).
+}
+
+/// Which events are kept.
+#[derive(Args, Debug)]
+pub struct EventFilter {
+    /// Only these kinds (comma-separated: exec, exit, open, connect, set-ids, capset, namespaces, setns,
+    /// mount, ptrace, bpf, module-load, setuid-chmod).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub kind: Vec<String>,
     /// Only this container (id or id prefix).
     #[arg(long, value_name = "ID")]
     pub container: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct MonitorArgs {
+    #[command(flatten)]
+    pub watch: WatchArgs,
+    #[command(flatten)]
+    pub filter: EventFilter,
     /// Stop after this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<u64>,
     /// Print the sensor's counters (received, dropped by cause) on stderr every few seconds and at the end.
     #[arg(long)]
     pub stats: bool,
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(short, long, value_enum)]
+    pub format: Option<MonitorFormat>,
+}
+
+#[derive(Args, Debug)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub watch: WatchArgs,
+    #[command(flatten)]
+    pub filter: EventFilter,
+    /// The recording to write (zstd-compressed JSON lines: a kestrel.trace/v1 header, then events).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// A label kept in the recording's header (repeatable): scenario=reverse-shell, attack_start_ns=…
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<u64>,
+    /// Print the sensor's counters on stderr.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A recording made by `kestrel record`.
+    pub trace: PathBuf,
+    #[command(flatten)]
+    pub filter: EventFilter,
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(short, long, value_enum)]
     pub format: Option<MonitorFormat>,

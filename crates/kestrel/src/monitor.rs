@@ -1,11 +1,15 @@
-//! `kestrel monitor`: the runtime sensor's events on standard output.
+//! `kestrel monitor`, `kestrel record` and `kestrel replay`: the runtime sensor's events on standard output,
+//! into a recording, or read back from one through the same filters and output.
 
-use crate::cli::{GlobalArgs, MonitorArgs, MonitorFormat};
-use anyhow::{Context as _, Result};
+use crate::cli::{EventFilter, GlobalArgs, MonitorArgs, MonitorFormat, RecordArgs, ReplayArgs, WatchArgs};
+use anyhow::{bail, Context as _, Result};
 use kestrel_core::{Event, EventKind};
 use kestrel_sensor::cgroup::cgroup2_root;
 use kestrel_sensor::{Config, Sensor};
-use std::io::{IsTerminal, Write};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -13,6 +17,21 @@ use std::time::{Duration, Instant};
 /// Parents of container cgroups in the runtimes' usual layouts (systemd and cgroupfs drivers).
 const CONTAINER_PARENTS: [&str; 7] =
     ["system.slice", "kubepods.slice", "kubepods", "machine.slice", "docker", "podman", "kestrel-lab"];
+
+/// The first line of a recording.
+pub const TRACE_SCHEMA: &str = "kestrel.trace/v1";
+
+/// A recording's header: what was recorded, when, with which labels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TraceHeader {
+    /// Always [`TRACE_SCHEMA`].
+    pub schema: String,
+    /// When recording started (ns since the epoch).
+    pub started_ns: u64,
+    /// `--label KEY=VALUE` pairs (scenario, attack, start of the attack…).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
 
 fn describe(e: &Event) -> String {
     match &e.kind {
@@ -32,84 +51,198 @@ fn describe(e: &Event) -> String {
     }
 }
 
-pub fn run(a: MonitorArgs, g: &GlobalArgs) -> Result<ExitCode> {
+/// Whether an event passes the filters.
+fn keep(f: &EventFilter, e: &Event) -> bool {
+    (f.kind.is_empty() || f.kind.iter().any(|k| k == e.kind_name()))
+        && f.container.as_ref().is_none_or(|c| e.container.as_ref().is_some_and(|x| x.id.starts_with(c.as_str())))
+}
+
+/// Writes events as JSON lines or a table.
+struct Printer {
+    table: bool,
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+}
+
+impl Printer {
+    fn new(format: Option<MonitorFormat>) -> Printer {
+        let table = match format {
+            Some(MonitorFormat::Table) => true,
+            Some(MonitorFormat::Json) => false,
+            None => std::io::stdout().is_terminal(),
+        };
+        Printer { table, out: std::io::BufWriter::new(std::io::stdout().lock()) }
+    }
+
+    /// False when the reader went away (a closed pipe).
+    fn print(&mut self, e: &Event) -> Result<bool> {
+        let line = if self.table {
+            let who =
+                e.container.as_ref().map(|c| c.id.chars().take(12).collect::<String>()).unwrap_or_else(|| "-".into());
+            format!("{:<12} {:>7} {:<15} {}", who, e.pid, e.comm, describe(e))
+        } else {
+            serde_json::to_string(e)?
+        };
+        Ok(writeln!(self.out, "{line}").is_ok())
+    }
+}
+
+/// Starts the sensor as the watch flags ask; also says whether only container events are wanted.
+fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
     let root = cgroup2_root().context("no cgroup v2 hierarchy is mounted")?;
-    let mut watch = a.cgroup.clone();
-    for p in &a.runc_parent {
+    let mut watch = w.cgroup.clone();
+    for p in &w.runc_parent {
         let dir = root.join(p.trim_start_matches('/'));
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("{}: cannot create the runc parent cgroup", dir.display()))?;
         watch.push(dir);
     }
-    if watch.is_empty() && !a.all {
+    if watch.is_empty() && !w.all {
         watch = CONTAINER_PARENTS.iter().map(|p| root.join(p)).filter(|p| p.is_dir()).collect();
     }
-    let mut runc_parents = a.runc_parent.clone();
+    let mut runc_parents = w.runc_parent.clone();
     runc_parents.push("kestrel-lab".into());
-    let only_containers = !a.all && a.cgroup.is_empty();
-    let cfg = Config { watch_all: a.all, watch_cgroups: watch.clone(), runc_parents, ..Config::default() };
-    let mut sensor = Sensor::start(cfg)?;
+    let only_containers = !w.all && w.cgroup.is_empty();
+    let cfg = Config { watch_all: w.all, watch_cgroups: watch.clone(), runc_parents, ..Config::default() };
+    let sensor = Sensor::start(cfg)?;
     if !g.quiet {
-        if a.all {
+        if w.all {
             eprintln!("kestrel: watching every process");
         } else {
             let names: Vec<String> = watch.iter().map(|p| p.display().to_string()).collect();
             eprintln!("kestrel: watching {}", if names.is_empty() { "no cgroup yet".into() } else { names.join(", ") });
         }
     }
-    let table = match a.format {
-        Some(MonitorFormat::Table) => true,
-        Some(MonitorFormat::Json) => false,
-        None => std::io::stdout().is_terminal(),
-    };
+    Ok((sensor, only_containers))
+}
+
+fn print_stats(s: &Sensor) {
+    let parts: Vec<String> = s.stats().snapshot().iter().map(|(k, v)| format!("{k} {v}")).collect();
+    eprintln!("kestrel: sensor: {}", parts.join(", "));
+}
+
+/// Runs the sensor until `duration` and hands every kept event to `each` (which says whether to go on).
+fn pump(
+    w: &WatchArgs,
+    f: &EventFilter,
+    duration: Option<u64>,
+    stats: bool,
+    g: &GlobalArgs,
+    mut each: impl FnMut(&Event) -> Result<bool>,
+) -> Result<()> {
+    let (mut sensor, only_containers) = start_sensor(w, g)?;
     let started = Instant::now();
     let mut last_stats = Instant::now();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let print_stats = |s: &Sensor| {
-        let parts: Vec<String> = s.stats().snapshot().iter().map(|(k, v)| format!("{k} {v}")).collect();
-        eprintln!("kestrel: sensor: {}", parts.join(", "));
-    };
     loop {
-        if a.duration.is_some_and(|d| started.elapsed() >= Duration::from_secs(d)) {
+        if duration.is_some_and(|d| started.elapsed() >= Duration::from_secs(d)) {
             break;
         }
-        if a.stats && last_stats.elapsed() >= Duration::from_secs(5) {
+        if stats && last_stats.elapsed() >= Duration::from_secs(5) {
             print_stats(&sensor);
             last_stats = Instant::now();
         }
-        let Some(e) = sensor.next(Duration::from_millis(100)) else {
-            out.flush().ok();
-            continue;
-        };
-        if only_containers && e.container.is_none() {
+        let Some(e) = sensor.next(Duration::from_millis(100)) else { continue };
+        if (only_containers && e.container.is_none()) || !keep(f, &e) {
             continue;
         }
-        if !a.kind.is_empty() && !a.kind.iter().any(|k| k == e.kind_name()) {
-            continue;
-        }
-        if let Some(c) = &a.container {
-            if !e.container.as_ref().is_some_and(|x| x.id.starts_with(c.as_str())) {
-                continue;
-            }
-        }
-        let line = if table {
-            let who =
-                e.container.as_ref().map(|c| c.id.chars().take(12).collect::<String>()).unwrap_or_else(|| "-".into());
-            format!("{:<12} {:>7} {:<15} {}", who, e.pid, e.comm, describe(&e))
-        } else {
-            serde_json::to_string(&e)?
-        };
-        if writeln!(out, "{line}").is_err() {
-            break; // the reader went away (a closed pipe)
+        if !each(&e)? {
+            break;
         }
     }
-    out.flush().ok();
-    drop(out);
-    let dropped = sensor.stats().dropped_ring_full.load(Ordering::Relaxed)
-        + sensor.stats().dropped_queue_full.load(Ordering::Relaxed);
-    if a.stats || (dropped > 0 && !g.quiet) {
+    let st = sensor.stats();
+    let dropped = st.dropped_ring_full.load(Ordering::Relaxed) + st.dropped_queue_full.load(Ordering::Relaxed);
+    if stats || (dropped > 0 && !g.quiet) {
         print_stats(&sensor);
     }
     sensor.stop()?;
+    Ok(())
+}
+
+pub fn monitor(a: MonitorArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let mut p = Printer::new(a.format);
+    pump(&a.watch, &a.filter, a.duration, a.stats, g, |e| p.print(e))?;
+    p.out.flush().ok();
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn record(a: RecordArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let mut labels = BTreeMap::new();
+    for l in &a.label {
+        let Some((k, v)) = l.split_once('=') else { bail!("--label {l:?}: expected KEY=VALUE") };
+        labels.insert(k.to_string(), v.to_string());
+    }
+    let file = std::fs::File::create(&a.out).with_context(|| format!("{}: cannot create", a.out.display()))?;
+    let mut z = zstd::Encoder::new(file, 3)?.auto_finish();
+    let started_ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos() as u64;
+    let header = TraceHeader { schema: TRACE_SCHEMA.into(), started_ns, labels };
+    writeln!(z, "{}", serde_json::to_string(&header)?)?;
+    let mut n = 0u64;
+    pump(&a.watch, &a.filter, a.duration, a.stats, g, |e| {
+        writeln!(z, "{}", serde_json::to_string(e)?)?;
+        n += 1;
+        Ok(true)
+    })?;
+    z.flush()?;
+    drop(z);
+    if !g.quiet {
+        eprintln!("kestrel: {n} events recorded in {}", a.out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Most bytes of one line of a recording.
+const MAX_LINE: usize = 1 << 20;
+
+/// Reads a recording (zstd-compressed or plain JSON lines): its header and every event, in order.
+pub fn read_trace(path: &Path, mut each: impl FnMut(Event) -> Result<bool>) -> Result<TraceHeader> {
+    let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let mut head = [0u8; 4];
+    let n = std::io::Read::read(&mut &file, &mut head)?;
+    drop(file);
+    let file = std::fs::File::open(path)?;
+    let reader: Box<dyn std::io::Read> =
+        if n == 4 && head == [0x28, 0xb5, 0x2f, 0xfd] { Box::new(zstd::Decoder::new(file)?) } else { Box::new(file) };
+    let mut lines = std::io::BufReader::new(reader);
+    let mut buf = Vec::new();
+    let mut line_no = 0usize;
+    let mut header: Option<TraceHeader> = None;
+    loop {
+        buf.clear();
+        let read = std::io::Read::take(&mut lines, MAX_LINE as u64 + 1).read_until(b'\n', &mut buf)?;
+        if read == 0 {
+            break;
+        }
+        line_no += 1;
+        if buf.len() > MAX_LINE {
+            bail!("{}: line {line_no} is longer than {} bytes", path.display(), MAX_LINE);
+        }
+        let text = std::str::from_utf8(&buf)
+            .with_context(|| format!("{}: line {line_no} is not UTF-8", path.display()))?
+            .trim();
+        if text.is_empty() {
+            continue;
+        }
+        if header.is_none() {
+            let h: TraceHeader = serde_json::from_str(text)
+                .ok()
+                .filter(|h: &TraceHeader| h.schema == TRACE_SCHEMA)
+                .with_context(|| {
+                    format!("{}: not a kestrel recording (its first line is no {TRACE_SCHEMA} header)", path.display())
+                })?;
+            header = Some(h);
+            continue;
+        }
+        let e: Event = serde_json::from_str(text).with_context(|| format!("{}: line {line_no}", path.display()))?;
+        if !each(e)? {
+            break;
+        }
+    }
+    header.with_context(|| format!("{}: empty recording", path.display()))
+}
+
+pub fn replay(a: ReplayArgs, _g: &GlobalArgs) -> Result<ExitCode> {
+    let mut p = Printer::new(a.format);
+    let header = read_trace(&a.trace, |e| if keep(&a.filter, &e) { p.print(&e) } else { Ok(true) })?;
+    p.out.flush().ok();
+    tracing::info!("replayed {} (labels {:?})", a.trace.display(), header.labels);
     Ok(ExitCode::SUCCESS)
 }

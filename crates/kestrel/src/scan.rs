@@ -87,7 +87,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             emit(&g, &a.out, &a.vuln, sbom)
         }
         Command::Db(cmd) => crate::db::run(cmd, &g),
-        Command::Monitor(a) => crate::monitor::run(a, &g),
+        Command::Monitor(a) => crate::monitor::monitor(a, &g),
+        Command::Record(a) => crate::monitor::record(a, &g),
+        Command::Replay(a) => crate::monitor::replay(a, &g),
         Command::Catalogers => {
             println!("image and rootfs scans: {}", Catalog::new(Scope::Image).names().join(", "));
             println!("fs scans:               {}", Catalog::new(Scope::Directory).names().join(", "));

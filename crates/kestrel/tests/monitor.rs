@@ -55,3 +55,47 @@ fn without_privileges_monitor_says_what_is_missing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("missing privileges") && err.contains("CAP_BPF"), "{err}");
 }
+
+#[test]
+fn record_then_replay_without_privileges() {
+    let parent = format!("kestrel-record-test-{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.jsonl.zst");
+    let child = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+        .args(["record", "--runc-parent", &parent, "--duration", "4", "--label", "scenario=test", "--out"])
+        .arg(&trace)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let cg = cgroup2_root().join(&parent).join("db-1");
+    std::fs::create_dir_all(&cg).unwrap();
+    let script = format!("echo $$ > {}/cgroup.procs && /bin/echo record-marker > /dev/null", cg.display());
+    assert!(Command::new("/bin/sh").arg("-c").arg(script).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir(&cg);
+    let _ = std::fs::remove_dir(cgroup2_root().join(&parent));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Replay as nobody: a recording needs no privileges.
+    let public = std::path::Path::new("/tmp").join(format!("kestrel-replay-{}.jsonl.zst", std::process::id()));
+    std::fs::copy(&trace, &public).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(assert_cmd::cargo::cargo_bin("kestrel"))
+        .args(["replay", "-f", "json", "--kind", "exec", "--container", "db-1"])
+        .arg(&public)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&public);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let events: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(events.iter().all(|e| e["kind"] == "exec" && e["container"]["id"] == "db-1"), "{events:#?}");
+    assert!(events.iter().any(|e| e["argv"][1] == "record-marker"), "{events:#?}");
+    // A file that is not a recording is refused with its name.
+    let junk = dir.path().join("junk.jsonl");
+    std::fs::write(&junk, "{\"hello\": 1}\n").unwrap();
+    let out = Command::new(assert_cmd::cargo::cargo_bin("kestrel")).arg("replay").arg(&junk).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("junk.jsonl: not a kestrel recording"));
+}
