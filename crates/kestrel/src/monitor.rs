@@ -120,7 +120,11 @@ fn print_stats(s: &Sensor) {
     eprintln!("kestrel: sensor: {}", parts.join(", "));
 }
 
-/// Runs the sensor until `duration` and hands every kept event to `each` (which says whether to go on).
+/// Set by SIGINT or SIGTERM: stop, flush, print the counters.
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs the sensor until `duration` (or SIGINT/SIGTERM) and hands every kept event to `each` (which says
+/// whether to go on); `idle` runs when no event came for a moment (to flush output).
 fn pump(
     w: &WatchArgs,
     f: &EventFilter,
@@ -128,19 +132,25 @@ fn pump(
     stats: bool,
     g: &GlobalArgs,
     mut each: impl FnMut(&Event) -> Result<bool>,
+    mut idle: impl FnMut(),
 ) -> Result<()> {
     let (mut sensor, only_containers) = start_sensor(w, g)?;
+    // A second signal while stopping still ends the process (the handler is only installed once).
+    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
     let started = Instant::now();
     let mut last_stats = Instant::now();
     loop {
-        if duration.is_some_and(|d| started.elapsed() >= Duration::from_secs(d)) {
+        if STOP.load(Ordering::Relaxed) || duration.is_some_and(|d| started.elapsed() >= Duration::from_secs(d)) {
             break;
         }
         if stats && last_stats.elapsed() >= Duration::from_secs(5) {
             print_stats(&sensor);
             last_stats = Instant::now();
         }
-        let Some(e) = sensor.next(Duration::from_millis(100)) else { continue };
+        let Some(e) = sensor.next(Duration::from_millis(100)) else {
+            idle();
+            continue;
+        };
         if (only_containers && e.container.is_none()) || !keep(f, &e) {
             continue;
         }
@@ -158,9 +168,19 @@ fn pump(
 }
 
 pub fn monitor(a: MonitorArgs, g: &GlobalArgs) -> Result<ExitCode> {
-    let mut p = Printer::new(a.format);
-    pump(&a.watch, &a.filter, a.duration, a.stats, g, |e| p.print(e))?;
-    p.out.flush().ok();
+    let p = std::cell::RefCell::new(Printer::new(a.format));
+    pump(
+        &a.watch,
+        &a.filter,
+        a.duration,
+        a.stats,
+        g,
+        |e| p.borrow_mut().print(e),
+        || {
+            p.borrow_mut().out.flush().ok();
+        },
+    )?;
+    p.borrow_mut().out.flush().ok();
     Ok(ExitCode::SUCCESS)
 }
 
@@ -176,11 +196,21 @@ pub fn record(a: RecordArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let header = TraceHeader { schema: TRACE_SCHEMA.into(), started_ns, labels };
     writeln!(z, "{}", serde_json::to_string(&header)?)?;
     let mut n = 0u64;
-    pump(&a.watch, &a.filter, a.duration, a.stats, g, |e| {
-        writeln!(z, "{}", serde_json::to_string(e)?)?;
-        n += 1;
-        Ok(true)
-    })?;
+    let z = std::cell::RefCell::new(z);
+    pump(
+        &a.watch,
+        &a.filter,
+        a.duration,
+        a.stats,
+        g,
+        |e| {
+            writeln!(z.borrow_mut(), "{}", serde_json::to_string(e)?)?;
+            n += 1;
+            Ok(true)
+        },
+        || {},
+    )?;
+    let mut z = z.into_inner();
     z.flush()?;
     drop(z);
     if !g.quiet {
