@@ -73,6 +73,23 @@ pub enum EventKind {
         /// The destination.
         to: SockAddr,
     },
+    /// A socket was bound to an address (a server, or a reverse shell's listener).
+    Bind {
+        /// The address.
+        addr: SockAddr,
+    },
+    /// A socket started listening.
+    Listen {
+        /// The socket's file descriptor.
+        fd: u32,
+        /// The backlog asked for.
+        backlog: u32,
+    },
+    /// A connection was accepted.
+    Accept {
+        /// The peer.
+        from: SockAddr,
+    },
     /// `setuid`, `setgid`, `setreuid`, `setregid`, `setresuid` or `setresgid` was called.
     SetIds {
         /// The system call.
@@ -170,6 +187,9 @@ impl Event {
             EventKind::Exit { .. } => "exit",
             EventKind::Open { .. } => "open",
             EventKind::Connect { .. } => "connect",
+            EventKind::Bind { .. } => "bind",
+            EventKind::Listen { .. } => "listen",
+            EventKind::Accept { .. } => "accept",
             EventKind::SetIds { .. } => "set-ids",
             EventKind::Capset { .. } => "capset",
             EventKind::Namespaces { .. } => "namespaces",

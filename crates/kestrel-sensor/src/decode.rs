@@ -10,6 +10,9 @@ const KIND_OPEN: u32 = 3;
 const KIND_CONNECT: u32 = 4;
 const KIND_CGROUP: u32 = 5;
 const KIND_PRIV: u32 = 6;
+const KIND_BIND: u32 = 7;
+const KIND_LISTEN: u32 = 8;
+const KIND_ACCEPT: u32 = 9;
 
 const HEADER: usize = 48;
 const COMM: usize = 16;
@@ -114,30 +117,36 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
         }
         KIND_EXIT => EventKind::Exit { status: u32_at(b, h)? as i32 },
         KIND_OPEN => EventKind::Open { flags: u32_at(b, h)?, path: cstr(b, h + 8, PATH)? },
-        KIND_CONNECT => {
-            let family = u16_at(b, h)?;
-            let port = u16_at(b, h + 2)?;
-            let addr = b.get(h + 8..h + 24).ok_or("connect record too short")?;
-            let to = match family {
-                2 => SockAddr {
-                    family: "inet".into(),
-                    addr: std::net::Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]).to_string(),
-                    port,
-                },
-                10 => SockAddr {
-                    family: "inet6".into(),
-                    addr: std::net::Ipv6Addr::from(<[u8; 16]>::try_from(addr).expect("16 bytes")).to_string(),
-                    port,
-                },
-                1 => SockAddr { family: "unix".into(), addr: cstr(b, h + 24, 108)?, port: 0 },
-                other => return Err(format!("connect record with family {other}")),
-            };
-            EventKind::Connect { to }
-        }
+        KIND_CONNECT => EventKind::Connect { to: sockaddr(b)? },
+        KIND_BIND => EventKind::Bind { addr: sockaddr(b)? },
+        KIND_ACCEPT => EventKind::Accept { from: sockaddr(b)? },
+        KIND_LISTEN => EventKind::Listen { fd: u32_at(b, h + 8)?, backlog: u32_at(b, h + 12)? },
         KIND_PRIV => privileged(b)?,
         other => return Err(format!("unknown record kind {other}")),
     };
     Ok(Record::Event(Raw { header, kind }))
+}
+
+/// The address part of a connect, bind or accept record.
+fn sockaddr(b: &[u8]) -> Result<SockAddr, String> {
+    let h = HEADER;
+    let family = u16_at(b, h)?;
+    let port = u16_at(b, h + 2)?;
+    let addr = b.get(h + 8..h + 24).ok_or("socket record too short")?;
+    Ok(match family {
+        2 => SockAddr {
+            family: "inet".into(),
+            addr: std::net::Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]).to_string(),
+            port,
+        },
+        10 => SockAddr {
+            family: "inet6".into(),
+            addr: std::net::Ipv6Addr::from(<[u8; 16]>::try_from(addr).expect("16 bytes")).to_string(),
+            port,
+        },
+        1 => SockAddr { family: "unix".into(), addr: cstr(b, h + 24, 108)?, port: 0 },
+        other => return Err(format!("socket record with family {other}")),
+    })
 }
 
 /// Namespace names of `CLONE_NEW*` flags.

@@ -236,3 +236,45 @@ fn privilege_changes_are_reported() {
     let chmod = events.iter().find(|e| matches!(e.kind, EventKind::SetuidChmod { .. })).unwrap();
     assert!(matches!(&chmod.kind, EventKind::SetuidChmod { path: Some(p), .. } if p.ends_with("suid")), "{chmod:?}");
 }
+
+#[test]
+fn servers_bind_listen_and_accept() {
+    let cg = TestCgroup::new("kestrel-test-server");
+    let mut s = sensor(&[&cg.0], 65_536);
+    // A one-shot server in the watched cgroup; the test connects to it from outside.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let py = format!(
+        "import socket; s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen(7); c, a = s.accept(); c.close()"
+    );
+    let path = cg.0.clone();
+    let server = std::thread::spawn(move || {
+        let full = format!("echo $$ > {}/cgroup.procs && exec /usr/bin/python3 -c \"{py}\"", path.display());
+        Command::new("/bin/sh").arg("-c").arg(full).output().unwrap()
+    });
+    let start = Instant::now();
+    let client = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(c) => break c,
+            Err(_) if start.elapsed() < Duration::from_secs(5) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("server never listened: {e}"),
+        }
+    };
+    let client_port = client.local_addr().unwrap().port();
+    drop(client);
+    assert!(server.join().unwrap().status.success());
+    let events = collect(&mut s, Duration::from_secs(5), |ev| ev.iter().any(|e| e.kind_name() == "accept"));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Bind { addr } if addr.port == port && addr.addr == "127.0.0.1")),
+        "{events:#?}"
+    );
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Listen { backlog: 7, .. })), "{events:#?}");
+    assert!(
+        events.iter().any(|e| matches!(&e.kind, EventKind::Accept { from } if from.port == client_port)),
+        "{events:#?}"
+    );
+}

@@ -107,7 +107,8 @@ pub struct WatchArgs {
 /// Which events are kept.
 #[derive(Args, Debug)]
 pub struct EventFilter {
-    /// Only these kinds (comma-separated: exec, exit, open, connect, set-ids, capset, namespaces, setns,
+    /// Only these kinds (comma-separated: exec, exit, open, connect, bind, listen, accept, set-ids, capset,
+    /// namespaces, setns,
     /// mount, ptrace, bpf, module-load, setuid-chmod).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub kind: Vec<String>,

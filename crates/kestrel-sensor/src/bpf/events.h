@@ -9,6 +9,9 @@
 #define KIND_CONNECT 4
 #define KIND_CGROUP 5
 #define KIND_PRIV 6
+#define KIND_BIND 7
+#define KIND_LISTEN 8
+#define KIND_ACCEPT 9
 
 /* The operations of a KIND_PRIV record. */
 #define OP_SETUID 1
@@ -72,6 +75,8 @@ struct open_event {
     char path[PATH_LEN];
 };
 
+/* connect, bind and accept share this layout (KIND_CONNECT, KIND_BIND, KIND_ACCEPT); listen puts the
+ * socket's fd in port-less `addr` bytes 0–3 and its backlog in 4–7. */
 struct connect_event {
     struct header h;
     __u16 family;

@@ -205,23 +205,14 @@ int on_openat2(struct trace_event_raw_sys_enter *ctx)
 #define AF_INET 2
 #define AF_INET6 10
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int on_connect(struct trace_event_raw_sys_enter *ctx)
+/* Fills the address part of a connect/bind/accept record from a user sockaddr; false for other families. */
+static __always_inline bool read_sockaddr(struct connect_event *e, const void *uaddr)
 {
-    if (!is_watched())
-        return 0;
-    const void *uaddr = (const void *)ctx->args[1];
     __u16 family = 0;
     if (bpf_probe_read_user(&family, sizeof(family), uaddr))
-        return 0;
+        return false;
     if (family != AF_INET && family != AF_INET6 && family != AF_UNIX)
-        return 0;
-    struct connect_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    if (!e) {
-        count_drop(DROP_RINGBUF_FULL);
-        return 0;
-    }
-    fill_header(&e->h, KIND_CONNECT);
+        return false;
     e->family = family;
     e->port = 0;
     e->_pad = 0;
@@ -240,27 +231,102 @@ int on_connect(struct trace_event_raw_sys_enter *ctx)
     } else {
         bpf_probe_read_user_str(e->path, sizeof(e->path), uaddr + 2);
     }
-    bpf_ringbuf_submit(e, 0);
-    return 0;
+    return true;
 }
 
-SEC("tp_btf/cgroup_mkdir")
-int BPF_PROG(on_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+static __always_inline int emit_sockaddr(__u32 kind, const void *uaddr)
 {
-    /* Only the v2 (default) hierarchy: its id is 0, v1 hierarchies count from 1. */
-    if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
+    if (!uaddr || !is_watched())
         return 0;
-    struct cgroup_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    struct connect_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
         count_drop(DROP_RINGBUF_FULL);
         return 0;
     }
-    fill_header(&e->h, KIND_CGROUP);
-    e->id = BPF_CORE_READ(cgrp, kn, id);
-    bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
+    if (!read_sockaddr(e, uaddr)) {
+        bpf_ringbuf_discard(e, 0);
+        return 0;
+    }
+    fill_header(&e->h, kind);
     bpf_ringbuf_submit(e, 0);
     return 0;
 }
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int on_connect(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_sockaddr(KIND_CONNECT, (const void *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_bind")
+int on_bind(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_sockaddr(KIND_BIND, (const void *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int on_listen(struct trace_event_raw_sys_enter *ctx)
+{
+    if (!is_watched())
+        return 0;
+    struct connect_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        count_drop(DROP_RINGBUF_FULL);
+        return 0;
+    }
+    fill_header(&e->h, KIND_LISTEN);
+    e->family = 0;
+    e->port = 0;
+    e->_pad = 0;
+    __builtin_memset(e->addr, 0, sizeof(e->addr));
+    __u32 fd = ctx->args[0], backlog = ctx->args[1];
+    __builtin_memcpy(e->addr, &fd, 4);
+    __builtin_memcpy(e->addr + 4, &backlog, 4);
+    e->path[0] = 0;
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+/* accept: the peer's address is written into the caller's buffer by the call, so the buffer is remembered at
+ * entry (per thread) and read at a successful exit. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 8192);
+    __type(key, __u32);
+    __type(value, __u64);
+} accept_buf SEC(".maps");
+
+static __always_inline int accept_enter(struct trace_event_raw_sys_enter *ctx)
+{
+    if (!is_watched() || !ctx->args[1])
+        return 0;
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    __u64 ptr = ctx->args[1];
+    bpf_map_update_elem(&accept_buf, &tid, &ptr, BPF_ANY);
+    return 0;
+}
+
+static __always_inline int accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    __u64 *ptr = bpf_map_lookup_elem(&accept_buf, &tid);
+    if (!ptr)
+        return 0;
+    const void *uaddr = (const void *)*ptr;
+    bpf_map_delete_elem(&accept_buf, &tid);
+    if (ctx->ret < 0)
+        return 0;
+    return emit_sockaddr(KIND_ACCEPT, uaddr);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int on_accept_enter(struct trace_event_raw_sys_enter *ctx) { return accept_enter(ctx); }
+SEC("tracepoint/syscalls/sys_exit_accept")
+int on_accept_exit(struct trace_event_raw_sys_exit *ctx) { return accept_exit(ctx); }
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int on_accept4_enter(struct trace_event_raw_sys_enter *ctx) { return accept_enter(ctx); }
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int on_accept4_exit(struct trace_event_raw_sys_exit *ctx) { return accept_exit(ctx); }
 
 /* Privilege changes and other sensitive calls: every attempt of a watched process is reported. */
 static __always_inline struct priv_event *priv_reserve(__u32 op)
@@ -403,6 +469,24 @@ int on_clone3(struct trace_event_raw_sys_enter *ctx)
     if (!e)
         return 0;
     e->args[0] = ca.flags;
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(on_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+    /* Only the v2 (default) hierarchy: its id is 0, v1 hierarchies count from 1. */
+    if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
+        return 0;
+    struct cgroup_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        count_drop(DROP_RINGBUF_FULL);
+        return 0;
+    }
+    fill_header(&e->h, KIND_CGROUP);
+    e->id = BPF_CORE_READ(cgrp, kn, id);
+    bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
     bpf_ringbuf_submit(e, 0);
     return 0;
 }
