@@ -4,23 +4,44 @@
 
 use serde_json::Value;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 fn cgroup2_root() -> std::path::PathBuf {
     kestrel_sensor::cgroup::cgroup2_root().expect("cgroup v2")
 }
 
+/// Waits until the child says it is watching (the sensor is attached), and returns the rest of its stderr
+/// through a thread.
+fn wait_watching(child: &mut std::process::Child) -> std::thread::JoinHandle<String> {
+    use std::io::BufRead;
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            panic!("the sensor did not start: {first}");
+        }
+        first.push_str(&line);
+        if line.contains("watching") {
+            break;
+        }
+    }
+    std::thread::spawn(move || {
+        let mut rest = first;
+        let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+        rest
+    })
+}
+
 #[test]
 fn monitor_prints_container_events_as_json_lines() {
     let parent = format!("kestrel-monitor-test-{}", std::process::id());
-    let child = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
         .args(["monitor", "--runc-parent", &parent, "--duration", "4", "-f", "json", "--kind", "exec"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the sensor says it is watching.
-    std::thread::sleep(Duration::from_millis(1500));
+    let stderr = wait_watching(&mut child);
     let cg = cgroup2_root().join(&parent).join("web-1");
     std::fs::create_dir_all(&cg).unwrap();
     let script = format!("echo $$ > {}/cgroup.procs && /bin/echo monitor-marker > /dev/null", cg.display());
@@ -28,7 +49,7 @@ fn monitor_prints_container_events_as_json_lines() {
     let out = child.wait_with_output().unwrap();
     let _ = std::fs::remove_dir(&cg);
     let _ = std::fs::remove_dir(cgroup2_root().join(&parent));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr.join().unwrap();
     assert!(out.status.success(), "{stderr}");
     let events: Vec<Value> =
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -61,13 +82,13 @@ fn record_then_replay_without_privileges() {
     let parent = format!("kestrel-record-test-{}", std::process::id());
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("t.jsonl.zst");
-    let child = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
         .args(["record", "--runc-parent", &parent, "--duration", "4", "--label", "scenario=test", "--out"])
         .arg(&trace)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let stderr = wait_watching(&mut child);
     let cg = cgroup2_root().join(&parent).join("db-1");
     std::fs::create_dir_all(&cg).unwrap();
     let script = format!("echo $$ > {}/cgroup.procs && /bin/echo record-marker > /dev/null", cg.display());
@@ -75,7 +96,7 @@ fn record_then_replay_without_privileges() {
     let out = child.wait_with_output().unwrap();
     let _ = std::fs::remove_dir(&cg);
     let _ = std::fs::remove_dir(cgroup2_root().join(&parent));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{}", stderr.join().unwrap());
     // Replay as nobody: a recording needs no privileges.
     let public = std::path::Path::new("/tmp").join(format!("kestrel-replay-{}.jsonl.zst", std::process::id()));
     std::fs::copy(&trace, &public).unwrap();
