@@ -68,10 +68,12 @@ fn laws(scheme: Scheme, a: &str, b: &str, c: &str) -> Result<(), TestCaseError> 
     let cmp = |x: &kestrel_vulndb::version::Version, y: &kestrel_vulndb::version::Version| x.partial_cmp(y).unwrap();
     prop_assert_eq!(cmp(&pa, &pa), Ordering::Equal, "{} reflexive", a);
     prop_assert_eq!(cmp(&pa, &pb), cmp(&pb, &pa).reverse(), "{} vs {} antisymmetric", a, b);
-    if cmp(&pa, &pb) != Ordering::Greater && cmp(&pb, &pc) != Ordering::Greater {
+    // Maven's ComparableVersion is not transitive in corner cases (see below): for Maven only reflexivity and
+    // antisymmetry are laws.
+    if scheme != Scheme::Maven && cmp(&pa, &pb) != Ordering::Greater && cmp(&pb, &pc) != Ordering::Greater {
         prop_assert_ne!(cmp(&pa, &pc), Ordering::Greater, "{} <= {} <= {} transitive", a, b, c);
     }
-    if cmp(&pa, &pb) == Ordering::Equal {
+    if scheme != Scheme::Maven && cmp(&pa, &pb) == Ordering::Equal {
         prop_assert_eq!(cmp(&pa, &pc), cmp(&pb, &pc), "{} == {}: same order against {}", a, b, c);
     }
     Ok(())
@@ -131,4 +133,16 @@ fn prefix_chains_stay_ordered() {
             }
         }
     }
+}
+
+/// Found by the `version_order` fuzz target: Maven's own `ComparableVersion` is not transitive when a
+/// qualifier stands where another version has a sub-list — 1.0-CR1 > 1.x-SNAPSHOT > 1.0-final, yet
+/// 1.0-CR1 < 1.0-final (Maven 3.8.7 answers the same; the oracle test checks these pairs against it).
+/// kestrel keeps Maven's answers rather than invent an order Maven does not have.
+#[test]
+fn maven_is_not_transitive_where_maven_is_not() {
+    let s = Scheme::Maven;
+    assert_eq!(s.compare("1.0-CR1", "1.x-SNAPSHOT").unwrap(), Ordering::Greater);
+    assert_eq!(s.compare("1.x-SNAPSHOT", "1.0-final").unwrap(), Ordering::Greater);
+    assert_eq!(s.compare("1.0-CR1", "1.0-final").unwrap(), Ordering::Less);
 }
