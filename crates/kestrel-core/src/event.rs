@@ -21,6 +21,20 @@ pub struct ContainerRef {
     pub pod_uid: Option<String>,
 }
 
+/// What the sensor knows of a process: its program and its parent's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRef {
+    /// The program it runs (the path given to its last exec).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe: Option<String>,
+    /// Parent process id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ppid: Option<u32>,
+    /// The program the parent runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_exe: Option<String>,
+}
+
 /// A socket address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SockAddr {
@@ -40,6 +54,9 @@ pub enum EventKind {
     Exec {
         /// Parent process id.
         ppid: u32,
+        /// The parent's command name at the time of the exec.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        parent_comm: String,
         /// Real user id.
         uid: u32,
         /// Real group id.
@@ -174,6 +191,9 @@ pub struct Event {
     /// The container, when the cgroup belongs to one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<ContainerRef>,
+    /// The process and its parent, from the sensor's process table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessRef>,
     /// What happened.
     #[serde(flatten)]
     pub kind: EventKind,
@@ -217,6 +237,7 @@ mod tests {
             comm: "sh".into(),
             cgroup_id: 77,
             container: Some(ContainerRef { id: "abc".into(), runtime: "runc".into(), ..Default::default() }),
+            process: None,
             kind: EventKind::Connect { to: SockAddr { family: "inet".into(), addr: "10.0.0.1".into(), port: 3333 } },
         };
         let v = serde_json::to_value(&e).unwrap();

@@ -27,7 +27,7 @@ mod package;
 mod purl;
 mod sbom;
 
-pub use event::{ContainerRef, Event, EventKind, SockAddr, EVENT_SCHEMA};
+pub use event::{ContainerRef, Event, EventKind, ProcessRef, SockAddr, EVENT_SCHEMA};
 pub use finding::{
     CvssScore, DatabaseRef, EndOfLifeFinding, Finding, FixState, Report, Risk, Severity, Suppressed,
     VulnerabilityFinding, REPORT_SCHEMA,

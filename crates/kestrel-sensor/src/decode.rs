@@ -106,6 +106,7 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                 .collect();
             EventKind::Exec {
                 ppid: u32_at(b, h)?,
+                parent_comm: cstr(b, h + 40 + PATH + ARGS, COMM).unwrap_or_default(),
                 uid: u32_at(b, h + 4)?,
                 gid: u32_at(b, h + 8)?,
                 euid: u32_at(b, h + 12)?,
@@ -237,7 +238,7 @@ mod tests {
         );
 
         let mut b = header(KIND_EXEC);
-        b.extend_from_slice(&[0; 40 + PATH + ARGS]);
+        b.extend_from_slice(&[0; 40 + PATH + ARGS + COMM]);
         b[HEADER..HEADER + 4].copy_from_slice(&1u32.to_ne_bytes());
         b[HEADER + 28..HEADER + 32].copy_from_slice(&11u32.to_ne_bytes());
         b[HEADER + 40..HEADER + 48].copy_from_slice(b"/bin/ls\0");

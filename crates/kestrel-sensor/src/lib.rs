@@ -8,6 +8,7 @@
 pub mod cgroup;
 pub mod decode;
 mod preflight;
+pub mod procs;
 mod sensor;
 
 pub use preflight::{preflight, SensorError};

@@ -81,6 +81,7 @@ pub struct Sensor {
     stats: Arc<Stats>,
     news: CgroupNews,
     resolver: Resolver,
+    procs: crate::procs::ProcessTable,
     /// Wall-clock nanoseconds minus boot-clock nanoseconds.
     boot_to_wall_ns: i128,
 }
@@ -133,7 +134,8 @@ impl Sensor {
         }
         let mut resolver = Resolver::new(root, cfg.runc_parents.clone());
         resolver.rescan();
-        Ok(Sensor { stop, thread: Some(thread), rx, stats, news, resolver, boot_to_wall_ns: boot_to_wall() })
+        let procs = crate::procs::ProcessTable::new(65_536);
+        Ok(Sensor { stop, thread: Some(thread), rx, stats, news, resolver, procs, boot_to_wall_ns: boot_to_wall() })
     }
 
     /// The next event, waiting at most `timeout`; `None` when none came.
@@ -166,6 +168,7 @@ impl Sensor {
             comm: h.comm,
             cgroup_id: h.cgroup_id,
             container: self.resolver.container(h.cgroup_id),
+            process: Some(self.procs.observe(h.pid, &raw.kind)),
             kind: raw.kind,
         }
     }

@@ -91,6 +91,9 @@ fn exec_open_connect_and_exit_of_a_watched_cgroup() {
     assert_eq!(exec.1, ["/bin/echo", "kestrel-marker", "one", "two"]);
     assert_eq!(exec.2, 0);
     assert_eq!(exec.0.cgroup_id, cgroup_id);
+    // Its parent is the shell that ran the script (the kernel names it in the event, even if it is gone).
+    let EventKind::Exec { parent_comm, .. } = &exec.0.kind else { unreachable!() };
+    assert_eq!(parent_comm, "sh");
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, flags } if *path == file.display().to_string() && flags & 1 == 1)),
         "no write-open of {} in {events:#?}", file.display());
     assert!(

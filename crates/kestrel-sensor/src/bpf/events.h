@@ -60,6 +60,7 @@ struct exec_event {
     __u32 _pad;
     char exe[PATH_LEN];
     char args[ARGS_LEN];
+    char parent_comm[COMM_LEN];
 };
 
 struct exit_event {

@@ -87,6 +87,8 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
     }
     fill_header(&e->h, KIND_EXEC);
     e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+    /* The parent may be gone by the time userspace looks: its command name travels with the event. */
+    BPF_CORE_READ_STR_INTO(&e->parent_comm, task, real_parent, comm);
     const struct cred *cred = BPF_CORE_READ(task, cred);
     e->uid = BPF_CORE_READ(cred, uid.val);
     e->gid = BPF_CORE_READ(cred, gid.val);
