@@ -107,6 +107,12 @@ pub enum EventKind {
         /// The peer.
         from: SockAddr,
     },
+    /// A thread's system calls, in order (a batch of at most 64; the stream is on only for the cgroups that
+    /// asked for it).
+    Syscalls {
+        /// System-call numbers of the machine's architecture (x86_64).
+        ids: Vec<u16>,
+    },
     /// `setuid`, `setgid`, `setreuid`, `setregid`, `setresuid` or `setresgid` was called.
     SetIds {
         /// The system call.
@@ -210,6 +216,7 @@ impl Event {
             EventKind::Bind { .. } => "bind",
             EventKind::Listen { .. } => "listen",
             EventKind::Accept { .. } => "accept",
+            EventKind::Syscalls { .. } => "syscalls",
             EventKind::SetIds { .. } => "set-ids",
             EventKind::Capset { .. } => "capset",
             EventKind::Namespaces { .. } => "namespaces",

@@ -13,6 +13,8 @@ const KIND_PRIV: u32 = 6;
 const KIND_BIND: u32 = 7;
 const KIND_LISTEN: u32 = 8;
 const KIND_ACCEPT: u32 = 9;
+const KIND_SYSCALLS: u32 = 10;
+const SYSCALL_BATCH: usize = 64;
 
 const HEADER: usize = 48;
 const COMM: usize = 16;
@@ -123,6 +125,10 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
         KIND_ACCEPT => EventKind::Accept { from: sockaddr(b)? },
         KIND_LISTEN => EventKind::Listen { fd: u32_at(b, h + 8)?, backlog: u32_at(b, h + 12)? },
         KIND_PRIV => privileged(b)?,
+        KIND_SYSCALLS => {
+            let n = (u32_at(b, h)? as usize).min(SYSCALL_BATCH);
+            EventKind::Syscalls { ids: (0..n).map(|i| u16_at(b, h + 4 + 2 * i)).collect::<Result<_, _>>()? }
+        }
         other => return Err(format!("unknown record kind {other}")),
     };
     Ok(Record::Event(Raw { header, kind }))

@@ -37,11 +37,20 @@ pub struct Config {
     pub runc_parents: Vec<String>,
     /// Events queued between the reader and the consumer; more are dropped and counted.
     pub queue_len: usize,
+    /// cgroup v2 directories whose threads (and their descendants') stream their system-call ids. Empty: the
+    /// stream's program is not even loaded (it would run on every system call of the host).
+    pub stream_cgroups: Vec<PathBuf>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { watch_all: false, watch_cgroups: Vec::new(), runc_parents: Vec::new(), queue_len: 65_536 }
+        Config {
+            watch_all: false,
+            watch_cgroups: Vec::new(),
+            runc_parents: Vec::new(),
+            queue_len: 65_536,
+            stream_cgroups: Vec::new(),
+        }
     }
 }
 
@@ -114,6 +123,14 @@ impl Sensor {
             })?;
             ids.push(id);
         }
+        let mut stream_ids = Vec::new();
+        for p in &cfg.stream_cgroups {
+            let id = Resolver::id_of(p).ok_or_else(|| SensorError::Cgroup {
+                path: p.display().to_string(),
+                reason: "not a readable cgroup directory".into(),
+            })?;
+            stream_ids.push(id);
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(Stats::default());
         let (tx, rx) = sync_channel::<Record>(cfg.queue_len.max(1));
@@ -122,7 +139,7 @@ impl Sensor {
         let (t_stop, t_stats, t_news, watch_all) = (stop.clone(), stats.clone(), news.clone(), cfg.watch_all);
         let thread = std::thread::Builder::new()
             .name("kestrel-sensor".into())
-            .spawn(move || reader(watch_all, ids, tx, ready_tx, t_stop, t_stats, t_news))
+            .spawn(move || reader(watch_all, ids, stream_ids, tx, ready_tx, t_stop, t_stats, t_news))
             .map_err(|e| SensorError::Bpf(format!("cannot start the reader thread: {e}")))?;
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -203,9 +220,11 @@ fn bpf_err(what: &str) -> impl Fn(libbpf_rs::Error) -> SensorError + '_ {
 }
 
 /// The reader thread: owns the BPF objects for their whole life.
+#[allow(clippy::too_many_arguments)]
 fn reader(
     watch_all: bool,
     watch_ids: Vec<u64>,
+    stream_ids: Vec<u64>,
     tx: std::sync::mpsc::SyncSender<Record>,
     ready: std::sync::mpsc::SyncSender<Result<(), SensorError>>,
     stop: Arc<AtomicBool>,
@@ -219,6 +238,9 @@ fn reader(
         // its program is left out, and said so, instead of failing the whole attach.
         for mut prog in open.open_object_mut().progs_mut() {
             let section = prog.section().to_string_lossy().into_owned();
+            if section == "tp_btf/sys_enter" && stream_ids.is_empty() {
+                prog.set_autoload(false);
+            }
             if let Some(tp) = section.strip_prefix("tracepoint/") {
                 let exists = ["/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"]
                     .iter()
@@ -239,6 +261,12 @@ fn reader(
                 .watched
                 .update(&id.to_ne_bytes(), &[1u8], libbpf_rs::MapFlags::ANY)
                 .map_err(bpf_err("adding a watched cgroup"))?;
+        }
+        for id in &stream_ids {
+            skel.maps
+                .stream_cgroups
+                .update(&id.to_ne_bytes(), &[1u8], libbpf_rs::MapFlags::ANY)
+                .map_err(bpf_err("adding a streaming cgroup"))?;
         }
         skel.attach().map_err(bpf_err("attaching"))?;
         let cb_stats = stats.clone();

@@ -281,3 +281,31 @@ fn servers_bind_listen_and_accept() {
         "{events:#?}"
     );
 }
+
+#[test]
+fn a_streaming_cgroup_reports_its_system_calls_in_order() {
+    let cg = TestCgroup::new("kestrel-test-stream");
+    let cfg = Config { watch_cgroups: vec![cg.0.clone()], stream_cgroups: vec![cg.0.clone()], ..Config::default() };
+    let mut s = Sensor::start(cfg).unwrap_or_else(|e| panic!("{e}"));
+    let out = cg.sh("/bin/true");
+    assert!(out.status.success());
+    // /bin/true ends with exit_group (231 on x86_64); the batches of its thread hold it, last.
+    let events = collect(&mut s, Duration::from_secs(5), |ev| {
+        ev.iter()
+            .any(|e| matches!(&e.kind, EventKind::Syscalls { ids } if ids.last() == Some(&231) && e.comm == "true"))
+    });
+    let ids: Vec<u16> = events
+        .iter()
+        .filter(|e| e.comm == "true")
+        .flat_map(|e| match &e.kind {
+            EventKind::Syscalls { ids } => ids.clone(),
+            _ => vec![],
+        })
+        .collect();
+    assert_eq!(ids.last(), Some(&231), "{ids:?}");
+    assert!(ids.len() > 5, "{ids:?}");
+    // Unwatched threads do not stream.
+    assert!(events
+        .iter()
+        .all(|e| e.cgroup_id == std::fs::metadata(&cg.0).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).unwrap()));
+}

@@ -42,6 +42,7 @@ fn describe(e: &Event) -> String {
         EventKind::Bind { addr } => format!("bind {} {}:{}", addr.family, addr.addr, addr.port),
         EventKind::Listen { fd, backlog } => format!("listen fd {fd} backlog {backlog}"),
         EventKind::Accept { from } => format!("accept from {} {}:{}", from.family, from.addr, from.port),
+        EventKind::Syscalls { ids } => format!("syscalls {ids:?}"),
         EventKind::SetIds { call, ids } => format!("{call}({ids:?})"),
         EventKind::Capset { effective, .. } => format!("capset effective {effective:#x}"),
         EventKind::Namespaces { call, namespaces, .. } => format!("{call} new namespaces {}", namespaces.join(",")),

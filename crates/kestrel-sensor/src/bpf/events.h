@@ -12,6 +12,9 @@
 #define KIND_BIND 7
 #define KIND_LISTEN 8
 #define KIND_ACCEPT 9
+#define KIND_SYSCALLS 10
+
+#define SYSCALL_BATCH 64
 
 /* The operations of a KIND_PRIV record. */
 #define OP_SETUID 1
@@ -105,6 +108,13 @@ struct priv_event {
     char str1[PATH_LEN];
     char str2[PATH_LEN];
     char fstype[32];
+};
+
+/* A thread's system-call ids, in order, batched (at most SYSCALL_BATCH; flushed when full and at exit). */
+struct syscalls_event {
+    struct header h;
+    __u32 n;
+    __u16 ids[SYSCALL_BATCH];
 };
 
 #endif

@@ -22,6 +22,27 @@ struct {
     __type(value, __u8);
 } watched SEC(".maps");
 
+/* Cgroups whose threads stream their system-call ids (the sequence models' input). */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u64);
+    __type(value, __u8);
+} stream_cgroups SEC(".maps");
+
+struct syscall_buf {
+    __u32 n;
+    __u16 ids[SYSCALL_BATCH];
+};
+
+/* Per-thread batches (LRU: a thread that never exits cleanly cannot fill the map). */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __u32);
+    __type(value, struct syscall_buf);
+} stream_buf SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 16 << 20);
@@ -118,10 +139,74 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
     return 0;
 }
 
+static __always_inline void flush_syscalls(__u32 tid, struct syscall_buf *b)
+{
+    if (b->n == 0)
+        return;
+    struct syscalls_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        count_drop(DROP_RINGBUF_FULL);
+        b->n = 0;
+        return;
+    }
+    fill_header(&e->h, KIND_SYSCALLS);
+    e->n = b->n > SYSCALL_BATCH ? SYSCALL_BATCH : b->n;
+    __builtin_memcpy(e->ids, b->ids, sizeof(e->ids));
+    bpf_ringbuf_submit(e, 0);
+    b->n = 0;
+}
+
+static __always_inline bool streams(void)
+{
+    __u64 id = bpf_get_current_cgroup_id();
+    if (bpf_map_lookup_elem(&stream_cgroups, &id))
+        return true;
+    for (int level = 1; level <= MAX_ANCESTOR_LEVEL; level++) {
+        __u64 a = bpf_get_current_ancestor_cgroup_id(level);
+        if (a == 0 || a == id)
+            break;
+        if (bpf_map_lookup_elem(&stream_cgroups, &a))
+            return true;
+    }
+    return false;
+}
+
+/* Loaded only when some cgroup streams: it runs on every system call of the host. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+    if (!streams())
+        return 0;
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    struct syscall_buf *b = bpf_map_lookup_elem(&stream_buf, &tid);
+    if (!b) {
+        struct syscall_buf fresh = {};
+        bpf_map_update_elem(&stream_buf, &tid, &fresh, BPF_NOEXIST);
+        b = bpf_map_lookup_elem(&stream_buf, &tid);
+        if (!b)
+            return 0;
+    }
+    __u32 n = b->n;
+    if (n < SYSCALL_BATCH)
+        b->ids[n] = (__u16)id;
+    b->n = n + 1;
+    if (b->n >= SYSCALL_BATCH)
+        flush_syscalls(tid, b);
+    return 0;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *task)
 {
     __u64 pid_tgid = bpf_get_current_pid_tgid();
+    {
+        __u32 tid = (__u32)pid_tgid;
+        struct syscall_buf *b = bpf_map_lookup_elem(&stream_buf, &tid);
+        if (b) {
+            flush_syscalls(tid, b);
+            bpf_map_delete_elem(&stream_buf, &tid);
+        }
+    }
     if ((__u32)pid_tgid != (pid_tgid >> 32))
         return 0; /* a thread, not the process */
     if (!is_watched())
