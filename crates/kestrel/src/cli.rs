@@ -102,6 +102,10 @@ pub struct WatchArgs {
     /// directory (repeatable); it is watched too.
     #[arg(long, value_name = "PATH")]
     pub runc_parent: Vec<String>,
+    /// Also stream the system-call ids of the watched cgroups' threads (`syscalls` events, for the sequence
+    /// models). Costs every system call of the host a check while on.
+    #[arg(long)]
+    pub syscalls: bool,
 }
 
 /// Which events are kept.

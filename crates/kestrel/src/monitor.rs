@@ -106,7 +106,9 @@ fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
     let mut runc_parents = w.runc_parent.clone();
     runc_parents.push("kestrel-lab".into());
     let only_containers = !w.all && w.cgroup.is_empty();
-    let cfg = Config { watch_all: w.all, watch_cgroups: watch.clone(), runc_parents, ..Config::default() };
+    let stream_cgroups = if w.syscalls { watch.clone() } else { Vec::new() };
+    let cfg =
+        Config { watch_all: w.all, watch_cgroups: watch.clone(), runc_parents, stream_cgroups, ..Config::default() };
     let sensor = Sensor::start(cfg)?;
     if !g.quiet {
         if w.all {
