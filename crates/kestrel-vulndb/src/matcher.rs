@@ -107,6 +107,7 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
     let mut docs: HashMap<i64, Option<std::rc::Rc<Advisory>>> = HashMap::new();
     let mut kev_cache: HashMap<String, Option<crate::store::KnownExploited>> = HashMap::new();
     let mut unmatched_os = 0usize;
+    let mut first_os_warning = None;
     let ecosystems = db.ecosystems();
     let covered: std::collections::HashSet<&str> = ecosystems.iter().map(String::as_str).collect();
     let mut uncovered: BTreeMap<String, usize> = BTreeMap::new();
@@ -124,6 +125,7 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
                     if unmatched_os > 1 {
                         continue;
                     }
+                    first_os_warning = Some(out.warnings.len());
                 }
                 out.warnings
                     .push(Warning { path: location_of(p), message: format!("{} {}: {why}", p.name, p.version) });
@@ -189,14 +191,9 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
             }
         }
     }
-    if unmatched_os > 1 {
-        if let Some(w) = out
-            .warnings
-            .iter_mut()
-            .find(|w| w.message.contains("not matched") || w.message.contains("no vulnerability data"))
-        {
-            w.message.push_str(&format!(" (and {} more OS packages)", unmatched_os - 1));
-        }
+    // The first OS package's warning speaks for the others of the same cause.
+    if let Some(w) = first_os_warning.filter(|_| unmatched_os > 1).and_then(|i| out.warnings.get_mut(i)) {
+        w.message.push_str(&format!(" (and {} more OS packages)", unmatched_os - 1));
     }
     for (eco, n) in uncovered {
         let base = eco.split(':').next().unwrap_or(&eco).to_string();

@@ -348,3 +348,25 @@ fn packages_no_data_covers_are_named() {
     assert!(w[1].starts_with("no advisories for npm"), "{w:?}");
     assert_eq!(out.packages_matched, 0);
 }
+
+#[test]
+fn one_warning_speaks_for_the_os_packages_of_an_unknown_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path());
+    // A language package's warning comes first: the count of OS packages must not land on it.
+    let s = sbom(
+        Some(("plan9", "4")),
+        vec![
+            Package::new("requests", "not-a-version!", Ecosystem::PyPI, "t").at("/app/x/METADATA", None),
+            os_pkg(Ecosystem::Deb, "bash", "5.2-1", None),
+            os_pkg(Ecosystem::Deb, "zsh", "5.9-1", None),
+            os_pkg(Ecosystem::Deb, "dash", "0.5-1", None),
+        ],
+    );
+    let out = match_sbom(&db, &s, &MatchOptions { today: TODAY.into() }).unwrap();
+    assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
+    let os = out.warnings.iter().find(|w| w.message.contains("plan9-4")).unwrap();
+    assert!(os.message.ends_with("(and 2 more OS packages)"), "{os:?}");
+    let py = out.warnings.iter().find(|w| w.path == "/app/x/METADATA").unwrap();
+    assert!(!py.message.contains("more OS packages"), "{py:?}");
+}
