@@ -144,12 +144,6 @@ pub fn import(
     Ok(summary)
 }
 
-fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
-}
-
 fn sha256_file(path: &Path) -> Result<String, ImportError> {
     let mut f = std::fs::File::open(path).map_err(|e| input_err(path, e.to_string()))?;
     let mut h = Sha256::new();
@@ -157,7 +151,8 @@ fn sha256_file(path: &Path) -> Result<String, ImportError> {
     Ok(hex::encode(h.finalize()))
 }
 
-fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, ImportError> {
+/// Reads a whole file of at most `max` bytes; a larger one is an error naming it.
+pub(crate) fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, ImportError> {
     let f = std::fs::File::open(path).map_err(|e| input_err(path, e.to_string()))?;
     let mut buf = Vec::new();
     f.take(max + 1).read_to_end(&mut buf).map_err(|e| input_err(path, e.to_string()))?;
@@ -192,7 +187,7 @@ impl Tally {
         SourceInfo {
             name: name.to_string(),
             location: location.to_string(),
-            imported_at: now(),
+            imported_at: crate::store::now_rfc3339(),
             records: self.records,
             skipped: self.skipped,
             withdrawn: self.withdrawn,
@@ -583,7 +578,16 @@ struct SecdbPkg {
 /// Parses an Alpine secdb document: per package, the version that fixed each vulnerability. A fix version of
 /// `0` means the release was never affected (left out).
 pub fn parse_alpine_secdb(bytes: &[u8], source: &str, warn: &mut dyn FnMut(String)) -> Result<Vec<Advisory>, String> {
-    let db: Secdb = serde_json::from_slice(bytes).map_err(|e| format!("not an Alpine secdb document: {e}"))?;
+    secdb_advisories(Secdb::parse(bytes)?, source, warn)
+}
+
+impl Secdb {
+    fn parse(bytes: &[u8]) -> Result<Secdb, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("not an Alpine secdb document: {e}"))
+    }
+}
+
+fn secdb_advisories(db: Secdb, source: &str, warn: &mut dyn FnMut(String)) -> Result<Vec<Advisory>, String> {
     let release = db.distroversion.trim();
     if !release.starts_with('v') || release.len() > 16 {
         return Err(format!("distroversion {release:?} is not an Alpine release (v3.20)"));
@@ -635,7 +639,6 @@ pub fn parse_alpine_secdb(bytes: &[u8], source: &str, warn: &mut dyn FnMut(Strin
             }
         }
     }
-    let _ = db.reponame;
     Ok(by_id.into_values().collect())
 }
 
@@ -647,22 +650,14 @@ fn import_alpine_secdb(
     summary: &mut ImportSummary,
 ) -> Result<SourceInfo, ImportError> {
     let bytes = read_bounded(path, MAX_DOCUMENT_BYTES)?;
-    #[derive(Deserialize)]
-    struct Head {
-        #[serde(default)]
-        distroversion: String,
-        #[serde(default)]
-        reponame: String,
-    }
-    let head: Head =
-        serde_json::from_slice(&bytes).map_err(|e| input_err(path, format!("not an Alpine secdb document: {e}")))?;
+    let db = Secdb::parse(&bytes).map_err(|e| input_err(path, e))?;
     let name = source.map(str::to_string).unwrap_or_else(|| {
-        let repo = if head.reponame.is_empty() { "main" } else { head.reponame.as_str() };
-        format!("alpine-secdb:{}/{repo}", head.distroversion)
+        let repo = if db.reponame.is_empty() { "main" } else { db.reponame.as_str() };
+        format!("alpine-secdb:{}/{repo}", db.distroversion)
     });
     writer.clear_source(&name)?;
     let display = path.display().to_string();
-    let advisories = parse_alpine_secdb(&bytes, &name, &mut |w| summary.warn(format!("{display}: {w}")))
+    let advisories = secdb_advisories(db, &name, &mut |w| summary.warn(format!("{display}: {w}")))
         .map_err(|e| input_err(path, e))?;
     write_source(writer, &name, location, &bytes, &advisories, summary)
 }

@@ -43,14 +43,8 @@ pub struct IgnoreFile {
 }
 
 fn read_bounded(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut s = String::new();
-    f.take(MAX_POLICY_BYTES + 1).read_to_string(&mut s).map_err(|e| format!("{}: {e}", path.display()))?;
-    if s.len() as u64 > MAX_POLICY_BYTES {
-        return Err(format!("{}: larger than {} MiB", path.display(), MAX_POLICY_BYTES >> 20));
-    }
-    Ok(s)
+    let bytes = crate::import::read_bounded(path, MAX_POLICY_BYTES).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))
 }
 
 fn valid_date(d: &str) -> bool {

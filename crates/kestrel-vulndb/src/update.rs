@@ -7,7 +7,6 @@
 
 use crate::import::{import, ImportError, ImportSummary};
 use crate::store::{DbError, Writer};
-use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -112,15 +111,15 @@ pub fn ecosystem_url(base: &str, ecosystem: &str) -> String {
     format!("{}/{enc}/all.zip", base.trim_end_matches('/'))
 }
 
-/// Downloads `url` to `dest`, bounded, and returns its SHA-256. A short body (fewer bytes than the server
-/// announced) is an error.
+/// Downloads `url` to `dest`, bounded. A short body (fewer bytes than the server announced) is an error. (The
+/// import that follows records the file's SHA-256.)
 fn download(
     agent: &ureq::Agent,
     url: &str,
     dest: &Path,
     progress: &mut dyn UpdateProgress,
     what: &str,
-) -> Result<String, UpdateError> {
+) -> Result<(), UpdateError> {
     let err = |reason: String| UpdateError::Download { url: url.to_string(), reason };
     let resp = agent.get(url).call().map_err(|e| err(e.to_string()))?;
     let total = resp.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -134,7 +133,6 @@ fn download(
     progress.start(what, total);
     let mut reader = resp.into_body().into_with_config().limit(MAX_DOWNLOAD_BYTES).reader();
     let mut file = std::fs::File::create(dest).map_err(|e| err(format!("{}: {e}", dest.display())))?;
-    let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut got = 0u64;
     loop {
@@ -143,7 +141,6 @@ fn download(
             break;
         }
         got += n as u64;
-        hasher.update(&buf[..n]);
         file.write_all(&buf[..n]).map_err(|e| err(format!("{}: {e}", dest.display())))?;
         progress.advance(n as u64);
     }
@@ -154,7 +151,7 @@ fn download(
         }
     }
     progress.finish(what);
-    Ok(hex::encode(hasher.finalize()))
+    Ok(())
 }
 
 /// Removes a file when dropped.
@@ -191,9 +188,7 @@ pub fn update(
         download(&agent, url, &tmp.0, progress, "known exploited vulnerabilities (CISA KEV)")?;
         out.push(import(&mut writer, &tmp.0, None, Some(url))?);
     }
-    let built =
-        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    writer.commit(&built)?;
+    writer.commit(&crate::store::now_rfc3339())?;
     Ok(out)
 }
 

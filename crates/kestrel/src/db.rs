@@ -142,10 +142,7 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                 let s = kestrel_vulndb::import::import(&mut writer, p, a.source.as_deref(), None)?;
                 summaries.push(s);
             }
-            let built = time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
-            writer.commit(&built)?;
+            writer.commit(&kestrel_vulndb::store::now_rfc3339())?;
             print_summaries(&summaries, g.quiet);
             if !g.quiet {
                 eprintln!("kestrel: imported in {:.2} s into {}", started.elapsed().as_secs_f64(), dir.display());
