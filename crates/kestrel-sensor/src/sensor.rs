@@ -115,22 +115,8 @@ impl Sensor {
         let root = cgroup2_root().ok_or_else(|| {
             SensorError::Unsupported("no cgroup v2 hierarchy is mounted (see /proc/self/mountinfo)".into())
         })?;
-        let mut ids = Vec::new();
-        for p in &cfg.watch_cgroups {
-            let id = Resolver::id_of(p).ok_or_else(|| SensorError::Cgroup {
-                path: p.display().to_string(),
-                reason: "not a readable cgroup directory".into(),
-            })?;
-            ids.push(id);
-        }
-        let mut stream_ids = Vec::new();
-        for p in &cfg.stream_cgroups {
-            let id = Resolver::id_of(p).ok_or_else(|| SensorError::Cgroup {
-                path: p.display().to_string(),
-                reason: "not a readable cgroup directory".into(),
-            })?;
-            stream_ids.push(id);
-        }
+        let ids = cgroup_ids(&cfg.watch_cgroups)?;
+        let stream_ids = cgroup_ids(&cfg.stream_cgroups)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(Stats::default());
         let (tx, rx) = sync_channel::<Record>(cfg.queue_len.max(1));
@@ -215,6 +201,26 @@ impl Drop for Sensor {
     }
 }
 
+/// The ids of cgroup directories; one that cannot be read is an error naming it.
+fn cgroup_ids(dirs: &[PathBuf]) -> Result<Vec<u64>, SensorError> {
+    dirs.iter()
+        .map(|p| {
+            Resolver::id_of(p).ok_or_else(|| SensorError::Cgroup {
+                path: p.display().to_string(),
+                reason: "not a readable cgroup directory".into(),
+            })
+        })
+        .collect()
+}
+
+/// Puts cgroup ids into one of the program's cgroup sets.
+fn fill_set(map: &libbpf_rs::MapMut<'_>, ids: &[u64], what: &str) -> Result<(), SensorError> {
+    for id in ids {
+        map.update(&id.to_ne_bytes(), &[1u8], libbpf_rs::MapFlags::ANY).map_err(bpf_err(what))?;
+    }
+    Ok(())
+}
+
 fn bpf_err(what: &str) -> impl Fn(libbpf_rs::Error) -> SensorError + '_ {
     move |e| SensorError::Bpf(format!("{what}: {e}"))
 }
@@ -256,18 +262,8 @@ fn reader(
         ro.watch_all = watch_all;
         ro.self_tgid = std::process::id();
         let mut skel = open.load().map_err(bpf_err("loading (the verifier's log is above with -vv)"))?;
-        for id in &watch_ids {
-            skel.maps
-                .watched
-                .update(&id.to_ne_bytes(), &[1u8], libbpf_rs::MapFlags::ANY)
-                .map_err(bpf_err("adding a watched cgroup"))?;
-        }
-        for id in &stream_ids {
-            skel.maps
-                .stream_cgroups
-                .update(&id.to_ne_bytes(), &[1u8], libbpf_rs::MapFlags::ANY)
-                .map_err(bpf_err("adding a streaming cgroup"))?;
-        }
+        fill_set(&skel.maps.watched, &watch_ids, "adding a watched cgroup")?;
+        fill_set(&skel.maps.stream_cgroups, &stream_ids, "adding a streaming cgroup")?;
         skel.attach().map_err(bpf_err("attaching"))?;
         let cb_stats = stats.clone();
         let news = cgroup_news.clone();

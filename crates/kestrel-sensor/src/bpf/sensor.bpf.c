@@ -64,6 +64,22 @@ static __always_inline void count_drop(__u32 cause)
         *n += 1;
 }
 
+/* Whether the current task's cgroup, or one of its ancestors, is in `set` (a cgroup id → u8 hash map). */
+static __always_inline bool current_cgroup_in(void *set)
+{
+    __u64 id = bpf_get_current_cgroup_id();
+    if (bpf_map_lookup_elem(set, &id))
+        return true;
+    for (int level = 1; level <= MAX_ANCESTOR_LEVEL; level++) {
+        __u64 a = bpf_get_current_ancestor_cgroup_id(level);
+        if (a == 0 || a == id)
+            break;
+        if (bpf_map_lookup_elem(set, &a))
+            return true;
+    }
+    return false;
+}
+
 static __always_inline bool is_watched(void)
 {
     __u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -71,17 +87,7 @@ static __always_inline bool is_watched(void)
         return false;
     if (watch_all)
         return true;
-    __u64 id = bpf_get_current_cgroup_id();
-    if (bpf_map_lookup_elem(&watched, &id))
-        return true;
-    for (int level = 1; level <= MAX_ANCESTOR_LEVEL; level++) {
-        __u64 a = bpf_get_current_ancestor_cgroup_id(level);
-        if (a == 0 || a == id)
-            break;
-        if (bpf_map_lookup_elem(&watched, &a))
-            return true;
-    }
-    return false;
+    return current_cgroup_in(&watched);
 }
 
 static __always_inline void fill_header(struct header *h, __u32 kind)
@@ -156,26 +162,11 @@ static __always_inline void flush_syscalls(__u32 tid, struct syscall_buf *b)
     b->n = 0;
 }
 
-static __always_inline bool streams(void)
-{
-    __u64 id = bpf_get_current_cgroup_id();
-    if (bpf_map_lookup_elem(&stream_cgroups, &id))
-        return true;
-    for (int level = 1; level <= MAX_ANCESTOR_LEVEL; level++) {
-        __u64 a = bpf_get_current_ancestor_cgroup_id(level);
-        if (a == 0 || a == id)
-            break;
-        if (bpf_map_lookup_elem(&stream_cgroups, &a))
-            return true;
-    }
-    return false;
-}
-
 /* Loaded only when some cgroup streams: it runs on every system call of the host. */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
-    if (!streams())
+    if (!current_cgroup_in(&stream_cgroups))
         return 0;
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
     struct syscall_buf *b = bpf_map_lookup_elem(&stream_buf, &tid);
