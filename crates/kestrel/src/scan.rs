@@ -185,8 +185,9 @@ fn inventory(catalog: &Catalog, artifact: Artifact) -> Sbom {
 
 /// Runs the scanners over the inventory and writes the result.
 fn emit(g: &GlobalArgs, out: &OutputArgs, vuln: &VulnArgs, sbom: Sbom) -> Result<ExitCode> {
-    let report =
-        if crate::db::wants_vulns(vuln) { Some(crate::db::vulnerability_report(sbom.clone(), vuln, g)?) } else { None };
+    // The inventory becomes the report's (no copy), or is written as it is.
+    let doc =
+        if crate::db::wants_vulns(vuln) { Ok(crate::db::vulnerability_report(sbom, vuln, g)?) } else { Err(sbom) };
     let to_terminal = out.output.is_none() && std::io::stdout().is_terminal();
     let format = out.format.unwrap_or(if to_terminal { OutputFormat::Table } else { OutputFormat::Json });
     let format = match format {
@@ -198,10 +199,10 @@ fn emit(g: &GlobalArgs, out: &OutputArgs, vuln: &VulnArgs, sbom: Sbom) -> Result
     };
     let mut buf = Vec::with_capacity(1 << 16);
     let width = if to_terminal { terminal_width() } else { None };
-    match (&report, format) {
-        (Some(r), f) => kestrel_report::write_report(r, f, width, &mut buf)?,
-        (None, Format::Table) => kestrel_report::TableWriter { width }.write(&sbom, &mut buf)?,
-        (None, f) => kestrel_report::write_sbom(&sbom, f, &mut buf)?,
+    match (&doc, format) {
+        (Ok(r), f) => kestrel_report::write_report(r, f, width, &mut buf)?,
+        (Err(sbom), Format::Table) => kestrel_report::TableWriter { width }.write(sbom, &mut buf)?,
+        (Err(sbom), f) => kestrel_report::write_sbom(sbom, f, &mut buf)?,
     }
     match &out.output {
         Some(path) => write_atomically(path, &buf)?,
@@ -214,7 +215,10 @@ fn emit(g: &GlobalArgs, out: &OutputArgs, vuln: &VulnArgs, sbom: Sbom) -> Result
             }
         }
     }
-    let warnings = report.as_ref().map(|r| &r.sbom.warnings).unwrap_or(&sbom.warnings);
+    let warnings = match &doc {
+        Ok(r) => &r.sbom.warnings,
+        Err(sbom) => &sbom.warnings,
+    };
     if !g.quiet && format != Format::Table && !warnings.is_empty() {
         eprintln!(
             "kestrel: {} warning(s) while scanning (listed in the output's \"warnings\"); the first: {}: {}",
@@ -223,9 +227,9 @@ fn emit(g: &GlobalArgs, out: &OutputArgs, vuln: &VulnArgs, sbom: Sbom) -> Result
             warnings[0].message
         );
     }
-    Ok(match &report {
-        Some(r) => crate::db::exit_code(r, vuln),
-        None => ExitCode::SUCCESS,
+    Ok(match &doc {
+        Ok(r) => crate::db::exit_code(r, vuln),
+        Err(_) => ExitCode::SUCCESS,
     })
 }
 
