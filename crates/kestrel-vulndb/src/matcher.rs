@@ -166,8 +166,8 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
         if hits.is_empty() {
             continue;
         }
-        for group in group_hits(hits) {
-            let mut f = finding(p, &q, group);
+        for group in group_hits(&hits) {
+            let mut f = finding(p, &q, &group, &hits);
             let kev = match kev_cache.get(&f.id) {
                 Some(k) => k.clone(),
                 None => {
@@ -302,7 +302,7 @@ struct Group {
 }
 
 /// Joins the hits of one package into vulnerabilities.
-fn group_hits(hits: Vec<Hit>) -> Vec<(Group, std::rc::Rc<Vec<Hit>>)> {
+fn group_hits(hits: &[Hit]) -> Vec<Group> {
     let mut g = Groups { parent: Vec::new(), index: HashMap::new() };
     let mut bundle_cves: Vec<(usize, Vec<String>)> = Vec::new();
     let mut node_of_hit = Vec::new();
@@ -366,8 +366,7 @@ fn group_hits(hits: Vec<Hit>) -> Vec<(Group, std::rc::Rc<Vec<Hit>>)> {
             grp.ids.insert(hits[b].advisory.id.clone());
         }
     }
-    let hits = std::rc::Rc::new(hits);
-    groups.into_values().map(|grp| (grp, hits.clone())).collect()
+    groups.into_values().collect()
 }
 
 /// The finding's id: its CVE when it has one (the smallest, in the rare group of several), else a malicious-
@@ -440,7 +439,7 @@ fn severity_of(own: &[(&Advisory, &Affected)], bundles: &[&Advisory]) -> (Severi
     }
 }
 
-fn finding(p: &Package, q: &Query, (grp, hits): (Group, std::rc::Rc<Vec<Hit>>)) -> VulnerabilityFinding {
+fn finding(p: &Package, q: &Query, grp: &Group, hits: &[Hit]) -> VulnerabilityFinding {
     let own: Vec<(&Advisory, &Affected)> = grp.own.iter().map(|&i| (&*hits[i].advisory, &hits[i].affected)).collect();
     let bundles: Vec<&Advisory> = grp.bundles.iter().map(|&i| &*hits[i].advisory).collect();
     let own_adv: Vec<&Advisory> = own.iter().map(|(a, _)| *a).collect();
@@ -614,10 +613,10 @@ mod tests {
     fn ids(hits: Vec<Hit>) -> Vec<(String, Vec<String>)> {
         let p = Package::new("x", "1", Ecosystem::Deb, "t");
         let q = Query { ecosystem: "Debian:12".into(), name: "x".into(), version: "1".into(), scheme: Scheme::Deb };
-        let mut v: Vec<_> = group_hits(hits)
-            .into_iter()
+        let mut v: Vec<_> = group_hits(&hits)
+            .iter()
             .map(|g| {
-                let f = finding(&p, &q, g);
+                let f = finding(&p, &q, g, &hits);
                 (f.id, f.aliases)
             })
             .collect();
@@ -651,9 +650,9 @@ mod tests {
     fn fixed_version_is_the_highest_fix() {
         let p = Package::new("x", "1", Ecosystem::Deb, "t");
         let q = Query { ecosystem: "Debian:12".into(), name: "x".into(), version: "1".into(), scheme: Scheme::Deb };
-        let g =
-            group_hits(vec![adv("CVE-1", &[], &[], Some("1.10")), adv("DEBIAN-CVE-1", &["CVE-1"], &[], Some("1.9"))]);
-        let f = finding(&p, &q, g.into_iter().next().unwrap());
+        let hits = vec![adv("CVE-1", &[], &[], Some("1.10")), adv("DEBIAN-CVE-1", &["CVE-1"], &[], Some("1.9"))];
+        let g = group_hits(&hits);
+        let f = finding(&p, &q, &g[0], &hits);
         assert_eq!(f.fixed_version.as_deref(), Some("1.10"));
         assert_eq!(f.state, FixState::Fixed);
     }
