@@ -125,18 +125,23 @@ impl Resolver {
         }
     }
 
-    /// The path of a cgroup id, walking again when it is unknown and the last walk is old enough.
-    pub fn path(&mut self, id: u64) -> Option<&str> {
+    /// Walks the hierarchy again when `id` is unknown and the last walk is old enough.
+    fn ensure(&mut self, id: u64) {
         if !self.paths.contains_key(&id) && self.last_scan.is_none_or(|t| t.elapsed() >= self.rescan_every) {
             self.rescan();
         }
+    }
+
+    /// The path of a cgroup id.
+    pub fn path(&mut self, id: u64) -> Option<&str> {
+        self.ensure(id);
         self.paths.get(&id).map(String::as_str)
     }
 
     /// The container of a cgroup id.
     pub fn container(&mut self, id: u64) -> Option<ContainerRef> {
-        let parents = self.runc_parents.clone();
-        self.path(id).and_then(|p| container_of_path(p, &parents))
+        self.ensure(id);
+        container_of_path(self.paths.get(&id)?, &self.runc_parents)
     }
 }
 

@@ -231,12 +231,11 @@ const MAX_LINE: usize = 1 << 20;
 /// Reads a recording (zstd-compressed or plain JSON lines): its header and every event, in order.
 pub fn read_trace(path: &Path, mut each: impl FnMut(Event) -> Result<bool>) -> Result<TraceHeader> {
     let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let mut head = [0u8; 4];
-    let n = std::io::Read::read(&mut &file, &mut head)?;
-    drop(file);
-    let file = std::fs::File::open(path)?;
+    // The zstd magic is sniffed from the buffered file itself, without consuming it.
+    let mut file = std::io::BufReader::new(file);
+    let zstd = file.fill_buf()?.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
     let reader: Box<dyn std::io::Read> =
-        if n == 4 && head == [0x28, 0xb5, 0x2f, 0xfd] { Box::new(zstd::Decoder::new(file)?) } else { Box::new(file) };
+        if zstd { Box::new(zstd::Decoder::with_buffer(file)?) } else { Box::new(file) };
     let mut lines = std::io::BufReader::new(reader);
     let mut buf = Vec::new();
     let mut line_no = 0usize;
