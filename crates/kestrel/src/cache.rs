@@ -59,11 +59,8 @@ impl Cache {
             return;
         }
         let Ok(bytes) = serde_json::to_vec(sbom) else { return };
-        let tmp = self.dir.join(format!(".{key}.{}.tmp", std::process::id()));
-        if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, self.dir.join(format!("{key}.json"))).is_ok() {
+        if crate::scan::write_atomically(&self.dir.join(format!("{key}.json")), &bytes).is_ok() {
             self.prune();
-        } else {
-            let _ = std::fs::remove_file(&tmp);
         }
     }
 

@@ -238,10 +238,16 @@ fn terminal_width() -> Option<u16> {
 }
 
 /// Writes next to the target and renames, so a reader never sees half a document.
-fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.kestrel-tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")));
-    std::fs::write(&tmp, data).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    // The process id keeps two kestrels writing the same file from sharing a temporary one.
+    let tmp = dir.join(format!(".{name}.{}.kestrel-tmp", std::process::id()));
+    let written = std::fs::write(&tmp, data)
+        .with_context(|| format!("{}: cannot write", tmp.display()))
+        .and_then(|_| std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display())));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
