@@ -375,7 +375,7 @@ fn split_platform(p: &str) -> (String, Option<String>) {
 }
 
 /// Reads every layer (in parallel), verifies its digests and squashes them in order.
-fn squash(
+pub(crate) fn squash(
     input: &str,
     blobs: &Blobs,
     mut target: ScanTarget,

@@ -110,11 +110,34 @@ pub fn open(path: &Path, opts: &OpenOptions, selector: &dyn ContentSelector) -> 
     open_rootfs_tar(path, opts, selector)
 }
 
-/// Names the image a path holds without reading its layers: the target with its image id (the config's
-/// digest, which names every layer by its diff id), manifest digest, tags and platform, and no layers. Only
-/// the index, manifests and config are read (and verified). `None` for inputs that are not images (a root
-/// file system tar), which have no content address.
-pub fn identify(path: &Path, opts: &OpenOptions) -> Result<Option<ScanTarget>, ImageError> {
+/// An image whose index, manifests and config have been read and verified, its layers not yet: what
+/// [`identify`] returns. [`Identified::open`] reads the layers without indexing the input again (which, for a
+/// compressed archive, means decompressing it again).
+pub struct Identified {
+    shown: String,
+    blobs: blobs::Blobs,
+    target: ScanTarget,
+    config: config::ImageConfig,
+    plans: Vec<image::LayerPlan>,
+}
+
+impl Identified {
+    /// The image: its image id (the config's digest, which names every layer by its diff id), manifest
+    /// digest, tags and platform; no layers yet.
+    pub fn target(&self) -> &ScanTarget {
+        &self.target
+    }
+
+    /// Reads the layers: the same artifact [`open`] gives.
+    pub fn open(self, opts: &OpenOptions, selector: &dyn ContentSelector) -> Result<Artifact, ImageError> {
+        image::squash(&self.shown, &self.blobs, self.target, self.config, self.plans, opts, selector)
+    }
+}
+
+/// Names the image a path holds without reading its layers: only the index, manifests and config are read
+/// (and verified). `None` for inputs that are not images (a root file system tar, a directory without
+/// `oci-layout`), which have no content address.
+pub fn identify(path: &Path, opts: &OpenOptions) -> Result<Option<Identified>, ImageError> {
     let shown = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| ImageError::io(&shown, e))?;
     let blobs = if meta.is_dir() {
@@ -129,7 +152,8 @@ pub fn identify(path: &Path, opts: &OpenOptions) -> Result<Option<ScanTarget>, I
         }
         b
     };
-    image::plan_image(&shown, &blobs, opts).map(|(target, _, _)| Some(target))
+    let (target, config, plans) = image::plan_image(&shown, &blobs, opts)?;
+    Ok(Some(Identified { shown, blobs, target, config, plans }))
 }
 
 /// Opens a tar of a root file system (optionally compressed) as a one-layer artifact.

@@ -26,23 +26,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             // A cached inventory of this very image (by content address) spares reading its layers.
             let cache = crate::cache::Cache::new(&a.cache);
             let mut key = None;
-            if let Some(c) = &cache {
-                if let Some(t) = kestrel_image::identify(&path, &opts)? {
-                    key = crate::cache::Cache::key(&t, &opts.limits);
-                    if let Some(mut sbom) = key.as_deref().and_then(|k| c.get(k)) {
-                        tracing::info!("inventory of {} from the cache", t.image_id.as_deref().unwrap_or("?"));
-                        sbom.target.name = t.name;
-                        sbom.target.tags = t.tags;
-                        sbom.created = created();
-                        return emit(&g, &a.out, &a.vuln, sbom);
-                    }
+            let identified = if cache.is_some() { kestrel_image::identify(&path, &opts)? } else { None };
+            if let (Some(c), Some(id)) = (&cache, &identified) {
+                let t = id.target();
+                key = crate::cache::Cache::key(t, &opts.limits);
+                if let Some(mut sbom) = key.as_deref().and_then(|k| c.get(k)) {
+                    tracing::info!("inventory of {} from the cache", t.image_id.as_deref().unwrap_or("?"));
+                    sbom.target.name = t.name.clone();
+                    sbom.target.tags = t.tags.clone();
+                    sbom.created = created();
+                    return emit(&g, &a.out, &a.vuln, sbom);
                 }
             }
-            let artifact = match kind {
-                ImageKind::OciDir if !path.join("oci-layout").is_file() => {
+            let artifact = match (identified, kind) {
+                // Already indexed and planned: the layers are read without indexing the input again.
+                (Some(id), _) => id.open(&opts, &catalog)?,
+                (None, ImageKind::OciDir) if !path.join("oci-layout").is_file() => {
                     bail!("{}: not an OCI image layout (no oci-layout file)", path.display())
                 }
-                _ => kestrel_image::open(&path, &opts, &catalog)?,
+                (None, _) => kestrel_image::open(&path, &opts, &catalog)?,
             };
             if artifact.target.layers.is_empty() && artifact.config.is_none() {
                 bail!("{}: not a container image (a tar with neither manifest.json nor index.json); scan a root file system tar with `kestrel rootfs`", path.display());
