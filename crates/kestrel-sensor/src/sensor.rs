@@ -269,12 +269,15 @@ fn reader(
         let news = cgroup_news.clone();
         let mut rb = libbpf_rs::RingBufferBuilder::new();
         rb.add(&skel.maps.events, move |data: &[u8]| {
-            cb_stats.received.fetch_add(1, Ordering::Relaxed);
-            match decode(data) {
+            let record = decode(data);
+            // `received` counts event records (cgroup news is the sensor's own business).
+            if !matches!(record, Ok(Record::Cgroup { .. })) {
+                cb_stats.received.fetch_add(1, Ordering::Relaxed);
+            }
+            match record {
                 Ok(Record::Cgroup { id, path }) => {
                     // Cgroup news must not be lost to a full queue (it names every later event's container),
                     // nor block the reader: it goes to a list of its own, read before each event.
-                    cb_stats.received.fetch_sub(1, Ordering::Relaxed);
                     if let Ok(mut n) = news.lock() {
                         if n.len() >= MAX_CGROUP_NEWS {
                             n.pop_front();
