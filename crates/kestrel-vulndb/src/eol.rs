@@ -27,53 +27,56 @@ const UBUNTU: &[&str] = &["ubuntu"];
 const ALPINE: &[&str] = &["alpine"];
 const RHEL: &[&str] = &["rhel", "almalinux", "rocky", "centos", "ol"];
 
-const fn e(ids: &'static [&'static str], release: &'static str, name: &'static str, date: &'static str) -> Eol {
-    let support = match ids[0].as_bytes()[0] {
-        b'd' => "end of Debian LTS",
-        b'u' => "end of standard support",
-        b'a' => "end of security fixes",
-        _ => "end of maintenance support",
-    };
-    Eol { ids, release, name, date, support }
+const fn debian(release: &'static str, name: &'static str, date: &'static str) -> Eol {
+    Eol { ids: DEBIAN, release, name, date, support: "end of Debian LTS" }
+}
+const fn ubuntu(release: &'static str, name: &'static str, date: &'static str) -> Eol {
+    Eol { ids: UBUNTU, release, name, date, support: "end of standard support" }
+}
+const fn alpine(release: &'static str, name: &'static str, date: &'static str) -> Eol {
+    Eol { ids: ALPINE, release, name, date, support: "end of security fixes" }
+}
+const fn rhel(release: &'static str, name: &'static str, date: &'static str) -> Eol {
+    Eol { ids: RHEL, release, name, date, support: "end of maintenance support" }
 }
 
 /// The table, oldest release of each distribution first.
 pub const TABLE: &[Eol] = &[
-    e(DEBIAN, "7", "Debian 7 (wheezy)", "2018-05-31"),
-    e(DEBIAN, "8", "Debian 8 (jessie)", "2020-06-30"),
-    e(DEBIAN, "9", "Debian 9 (stretch)", "2022-06-30"),
-    e(DEBIAN, "10", "Debian 10 (buster)", "2024-06-30"),
-    e(DEBIAN, "11", "Debian 11 (bullseye)", "2026-08-31"),
-    e(DEBIAN, "12", "Debian 12 (bookworm)", "2028-06-30"),
-    e(DEBIAN, "13", "Debian 13 (trixie)", "2030-06-30"),
-    e(UBUNTU, "14.04", "Ubuntu 14.04 LTS", "2019-04-30"),
-    e(UBUNTU, "16.04", "Ubuntu 16.04 LTS", "2021-04-30"),
-    e(UBUNTU, "18.04", "Ubuntu 18.04 LTS", "2023-05-31"),
-    e(UBUNTU, "20.04", "Ubuntu 20.04 LTS", "2025-05-31"),
-    e(UBUNTU, "22.04", "Ubuntu 22.04 LTS", "2027-06-01"),
-    e(UBUNTU, "23.04", "Ubuntu 23.04", "2024-01-25"),
-    e(UBUNTU, "23.10", "Ubuntu 23.10", "2024-07-11"),
-    e(UBUNTU, "24.04", "Ubuntu 24.04 LTS", "2029-05-31"),
-    e(UBUNTU, "24.10", "Ubuntu 24.10", "2025-07-10"),
-    e(UBUNTU, "25.04", "Ubuntu 25.04", "2026-01-15"),
-    e(UBUNTU, "25.10", "Ubuntu 25.10", "2026-07-09"),
-    e(ALPINE, "3.12", "Alpine 3.12", "2022-05-01"),
-    e(ALPINE, "3.13", "Alpine 3.13", "2022-11-01"),
-    e(ALPINE, "3.14", "Alpine 3.14", "2023-05-01"),
-    e(ALPINE, "3.15", "Alpine 3.15", "2023-11-01"),
-    e(ALPINE, "3.16", "Alpine 3.16", "2024-05-23"),
-    e(ALPINE, "3.17", "Alpine 3.17", "2024-11-22"),
-    e(ALPINE, "3.18", "Alpine 3.18", "2025-05-09"),
-    e(ALPINE, "3.19", "Alpine 3.19", "2025-11-01"),
-    e(ALPINE, "3.20", "Alpine 3.20", "2026-04-01"),
-    e(ALPINE, "3.21", "Alpine 3.21", "2026-11-01"),
-    e(ALPINE, "3.22", "Alpine 3.22", "2027-05-01"),
-    e(ALPINE, "3.23", "Alpine 3.23", "2027-11-01"),
-    e(RHEL, "6", "RHEL 6 family", "2020-11-30"),
-    e(RHEL, "7", "RHEL 7 family", "2024-06-30"),
-    e(RHEL, "8", "RHEL 8 family", "2029-05-31"),
-    e(RHEL, "9", "RHEL 9 family", "2032-05-31"),
-    e(RHEL, "10", "RHEL 10 family", "2035-05-31"),
+    debian("7", "Debian 7 (wheezy)", "2018-05-31"),
+    debian("8", "Debian 8 (jessie)", "2020-06-30"),
+    debian("9", "Debian 9 (stretch)", "2022-06-30"),
+    debian("10", "Debian 10 (buster)", "2024-06-30"),
+    debian("11", "Debian 11 (bullseye)", "2026-08-31"),
+    debian("12", "Debian 12 (bookworm)", "2028-06-30"),
+    debian("13", "Debian 13 (trixie)", "2030-06-30"),
+    ubuntu("14.04", "Ubuntu 14.04 LTS", "2019-04-30"),
+    ubuntu("16.04", "Ubuntu 16.04 LTS", "2021-04-30"),
+    ubuntu("18.04", "Ubuntu 18.04 LTS", "2023-05-31"),
+    ubuntu("20.04", "Ubuntu 20.04 LTS", "2025-05-31"),
+    ubuntu("22.04", "Ubuntu 22.04 LTS", "2027-06-01"),
+    ubuntu("23.04", "Ubuntu 23.04", "2024-01-25"),
+    ubuntu("23.10", "Ubuntu 23.10", "2024-07-11"),
+    ubuntu("24.04", "Ubuntu 24.04 LTS", "2029-05-31"),
+    ubuntu("24.10", "Ubuntu 24.10", "2025-07-10"),
+    ubuntu("25.04", "Ubuntu 25.04", "2026-01-15"),
+    ubuntu("25.10", "Ubuntu 25.10", "2026-07-09"),
+    alpine("3.12", "Alpine 3.12", "2022-05-01"),
+    alpine("3.13", "Alpine 3.13", "2022-11-01"),
+    alpine("3.14", "Alpine 3.14", "2023-05-01"),
+    alpine("3.15", "Alpine 3.15", "2023-11-01"),
+    alpine("3.16", "Alpine 3.16", "2024-05-23"),
+    alpine("3.17", "Alpine 3.17", "2024-11-22"),
+    alpine("3.18", "Alpine 3.18", "2025-05-09"),
+    alpine("3.19", "Alpine 3.19", "2025-11-01"),
+    alpine("3.20", "Alpine 3.20", "2026-04-01"),
+    alpine("3.21", "Alpine 3.21", "2026-11-01"),
+    alpine("3.22", "Alpine 3.22", "2027-05-01"),
+    alpine("3.23", "Alpine 3.23", "2027-11-01"),
+    rhel("6", "RHEL 6 family", "2020-11-30"),
+    rhel("7", "RHEL 7 family", "2024-06-30"),
+    rhel("8", "RHEL 8 family", "2029-05-31"),
+    rhel("9", "RHEL 9 family", "2032-05-31"),
+    rhel("10", "RHEL 10 family", "2035-05-31"),
 ];
 
 fn release_key(r: &str) -> Vec<u64> {
