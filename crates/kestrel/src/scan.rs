@@ -240,7 +240,22 @@ fn terminal_width() -> Option<u16> {
 }
 
 /// Writes next to the target and renames, so a reader never sees half a document.
+///
+/// Only a regular file (or a path that does not exist yet) is replaced that way: a device, pipe or
+/// socket (`-o /dev/null`, `-o /dev/stdout`) is written in place, since renaming over it would
+/// replace the device node itself with a file. A symbolic link keeps being a link: its target is
+/// what gets replaced.
 pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() && !m.is_dir() => {
+            return std::fs::write(path, data).with_context(|| format!("{}: cannot write", path.display()));
+        }
+        Ok(_) if path.is_symlink() => {
+            let target = std::fs::canonicalize(path).with_context(|| format!("{}: cannot resolve", path.display()))?;
+            return write_atomically(&target, data);
+        }
+        _ => {}
+    }
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     // The process id keeps two kestrels writing the same file from sharing a temporary one.
@@ -252,4 +267,48 @@ pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_atomically;
+    use std::os::unix::fs::FileTypeExt;
+
+    #[test]
+    fn a_pipe_is_written_in_place_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("out.fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_atomically(&fifo, b"document").unwrap();
+        assert_eq!(reader.join().unwrap(), b"document");
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "the pipe was replaced by a file");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "a temporary file was left behind");
+    }
+
+    #[test]
+    fn a_symbolic_link_stays_a_link_and_its_target_gets_the_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("report.json");
+        std::fs::write(&target, b"old").unwrap();
+        let link = dir.path().join("latest.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomically(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_regular_file_is_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("sbom.json");
+        std::fs::write(&out, b"a much longer previous document").unwrap();
+        write_atomically(&out, b"short").unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"short");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 }
