@@ -301,7 +301,10 @@ fn reader(
         let _ = ready.send(Ok(()));
         let mut last_counters = std::time::Instant::now();
         while !stop.load(Ordering::Relaxed) {
+            // The programs wake this thread only once a batch has piled up (see `submit` in
+            // sensor.bpf.c): what is there when the wait times out is read all the same.
             rb.poll(Duration::from_millis(50)).map_err(bpf_err("polling the ring buffer"))?;
+            rb.consume().map_err(bpf_err("reading the ring buffer"))?;
             if last_counters.elapsed() >= Duration::from_millis(250) {
                 read_drops(&skel.maps.drops, &stats);
                 last_counters = std::time::Instant::now();

@@ -80,6 +80,62 @@ static __always_inline bool current_cgroup_in(void *set)
     return false;
 }
 
+/* Each cgroup's answer to "is it (or an ancestor) in the set?", so that the ancestor walk runs once per
+ * cgroup instead of on every event: per set, an LRU map of verdicts, and in front of it each CPU's last
+ * verdict (an array slot the verifier inlines; a CPU mostly runs one cgroup's threads in a row). The sets
+ * are fixed once the programs are attached; if they ever change at run time, these must be cleared. */
+#define WATCH_SET 0
+#define STREAM_SET 1
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, __u8);
+} watched_verdicts SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, __u8);
+} stream_verdicts SEC(".maps");
+
+struct last_verdict {
+    __u64 cgroup_id;
+    __u64 on;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __type(value, struct last_verdict);
+} last_verdicts SEC(".maps");
+
+static __always_inline bool cgroup_verdict(void *set, void *verdicts, __u32 which)
+{
+    /* The cgroup id straight from the task: BTF pointers, no helper call. */
+    struct task_struct *task = bpf_get_current_task_btf();
+    __u64 cg = task->cgroups->dfl_cgrp->kn->id;
+    struct last_verdict *last = bpf_map_lookup_elem(&last_verdicts, &which);
+    if (!last)
+        return false;
+    if (last->cgroup_id != cg) {
+        __u8 *known = bpf_map_lookup_elem(verdicts, &cg);
+        __u8 on;
+        if (known) {
+            on = *known;
+        } else {
+            on = current_cgroup_in(set);
+            bpf_map_update_elem(verdicts, &cg, &on, BPF_ANY);
+        }
+        last->cgroup_id = cg;
+        last->on = on;
+    }
+    return last->on;
+}
+
 static __always_inline bool is_watched(void)
 {
     __u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -87,7 +143,17 @@ static __always_inline bool is_watched(void)
         return false;
     if (watch_all)
         return true;
-    return current_cgroup_in(&watched);
+    return cgroup_verdict(&watched, &watched_verdicts, WATCH_SET);
+}
+
+/* Wake the reader only once a batch has piled up; it also drains the buffer on its own every poll
+ * timeout, so a quiet stream is late by at most that (50 ms) and a busy one costs few wake-ups. */
+#define WAKEUP_BYTES (256 << 10)
+
+static __always_inline void submit(void *e)
+{
+    __u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+    bpf_ringbuf_submit(e, pending >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void fill_header(struct header *h, __u32 kind)
@@ -141,7 +207,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
         e->args_len = len;
     else if (len > 0)
         count_drop(DROP_READ_FAILED);
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     return 0;
 }
 
@@ -158,7 +224,7 @@ static __always_inline void flush_syscalls(__u32 tid, struct syscall_buf *b)
     fill_header(&e->h, KIND_SYSCALLS);
     e->n = b->n > SYSCALL_BATCH ? SYSCALL_BATCH : b->n;
     __builtin_memcpy(e->ids, b->ids, sizeof(e->ids));
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     b->n = 0;
 }
 
@@ -166,7 +232,7 @@ static __always_inline void flush_syscalls(__u32 tid, struct syscall_buf *b)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
-    if (!current_cgroup_in(&stream_cgroups))
+    if (!cgroup_verdict(&stream_cgroups, &stream_verdicts, STREAM_SET))
         return 0;
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
     struct syscall_buf *b = bpf_map_lookup_elem(&stream_buf, &tid);
@@ -210,7 +276,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
     fill_header(&e->h, KIND_EXIT);
     e->status = BPF_CORE_READ(task, exit_code);
     e->_pad = 0;
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     return 0;
 }
 
@@ -255,7 +321,7 @@ static __always_inline int emit_open(const char *upath, __u32 flags)
     fill_header(&e->h, KIND_OPEN);
     e->flags = flags;
     e->path_len = n;
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     return 0;
 }
 
@@ -326,7 +392,7 @@ static __always_inline int emit_sockaddr(__u32 kind, const void *uaddr)
         return 0;
     }
     fill_header(&e->h, kind);
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     return 0;
 }
 
@@ -361,7 +427,7 @@ int on_listen(struct trace_event_raw_sys_enter *ctx)
     __builtin_memcpy(e->addr, &fd, 4);
     __builtin_memcpy(e->addr + 4, &backlog, 4);
     e->path[0] = 0;
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     return 0;
 }
 
@@ -437,7 +503,7 @@ static __always_inline int priv_args(struct trace_event_raw_sys_enter *ctx, __u3
         e->args[1] = ctx->args[1];
     if (n > 2)
         e->args[2] = ctx->args[2];
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     return 0;
 }
 
@@ -477,7 +543,7 @@ int on_capset(struct trace_event_raw_sys_enter *ctx)
     bpf_probe_read_user(&d, sizeof(d), (void *)ctx->args[1]);
     e->args[0] = (__u64)d[0].effective | ((__u64)d[1].effective << 32);
     e->args[1] = (__u64)d[0].permitted | ((__u64)d[1].permitted << 32);
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     return 0;
 }
 
@@ -491,7 +557,7 @@ int on_mount(struct trace_event_raw_sys_enter *ctx)
     bpf_probe_read_user_str(e->str2, sizeof(e->str2), (void *)ctx->args[1]);
     bpf_probe_read_user_str(e->fstype, sizeof(e->fstype), (void *)ctx->args[2]);
     e->args[0] = ctx->args[3];
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     return 0;
 }
 
@@ -508,7 +574,7 @@ static __always_inline int emit_chmod(const char *upath, __u64 mode)
     e->args[0] = mode;
     if (upath)
         bpf_probe_read_user_str(e->str1, sizeof(e->str1), upath);
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     return 0;
 }
 
@@ -532,7 +598,7 @@ int on_clone(struct trace_event_raw_sys_enter *ctx)
     if (!e)
         return 0;
     e->args[0] = flags;
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     return 0;
 }
 
@@ -547,7 +613,7 @@ int on_clone3(struct trace_event_raw_sys_enter *ctx)
     if (!e)
         return 0;
     e->args[0] = ca.flags;
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     return 0;
 }
 
@@ -565,6 +631,6 @@ int BPF_PROG(on_cgroup_mkdir, struct cgroup *cgrp, const char *path)
     fill_header(&e->h, KIND_CGROUP);
     e->id = BPF_CORE_READ(cgrp, kn, id);
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
-    bpf_ringbuf_submit(e, 0);
+    submit(e);
     return 0;
 }
