@@ -1,41 +1,155 @@
-# Helpers of the lab: small real containers (runc, a static busybox), driven by scenario scripts, recorded by
-# `kestrel record`. Sourced by lab/run.sh. Root required (runc, cgroups, the eBPF sensor).
+# Helpers of the lab: small real containers run by runc, driven by scenario scripts, recorded by
+# `kestrel record`. Sourced by lab/run.sh, bench/sensor.sh and scripts/setup. Root required (runc,
+# cgroups, overlay mounts, the eBPF sensor).
+#
+# Two images:
+#   busybox  a static busybox and a small /etc (built in a moment, nothing downloaded)
+#   web      Debian bookworm (debootstrap, minbase) with nginx, netcat, wget and procps, from Debian's
+#            packages; built once into $LAB_CACHE, each container gets an overlay over it
+# Both get Docker's default capability set, share the host's network (scenarios reach listeners on
+# 127.0.0.1) and live in the cgroup $LAB_PARENT/NAME, which kestrel maps to container NAME.
 
-LAB_PARENT=kestrel-lab          # cgroup parent of every lab container (kestrel names them by directory)
+LAB_PARENT=kestrel-lab
 LAB_DIR=${LAB_DIR:-/tmp/kestrel-lab}
+LAB_CACHE=${LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kestrel/lab}
+LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DEBIAN_SUITE=bookworm
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+WEB_PACKAGES=nginx-light,netcat-openbsd,procps,wget,ca-certificates
 
-# make_bundle NAME: a runc bundle with busybox, sharing the host's network (so that scenarios reach
-# listeners on 127.0.0.1), its cgroup under $LAB_PARENT.
+lab_log() { printf 'lab: %s\n' "$*" >&2; }
+
+# free_port: a TCP port nobody listens on now (scenarios run in parallel in the tests).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# debian_rootfs: prints the path of the web image's root file system, building it on first use
+# (about 30 s and 60 MB from the Debian mirror). Built aside and renamed: an interrupted build leaves
+# nothing half-made behind.
+debian_rootfs() {
+  local root="$LAB_CACHE/debian-$DEBIAN_SUITE-web"
+  if [ ! -x "$root/usr/sbin/nginx" ]; then
+    mkdir -p "$LAB_CACHE"
+    # One builder at a time (lab tests run in parallel); the others wait and find it built.
+    exec 9> "$LAB_CACHE/.build.lock"; flock 9
+  fi
+  if [ ! -x "$root/usr/sbin/nginx" ]; then
+    command -v debootstrap >/dev/null || { lab_log "debootstrap is missing (scripts/setup installs it)"; return 1; }
+    mkdir -p "$LAB_CACHE"
+    local tmp="$root.tmp.$$"
+    rm -rf "$tmp"
+    lab_log "building the web image (debootstrap $DEBIAN_SUITE with $WEB_PACKAGES) into $root"
+    if ! debootstrap --variant=minbase --include="$WEB_PACKAGES" "$DEBIAN_SUITE" "$tmp" "$DEBIAN_MIRROR" \
+      > "$LAB_CACHE/debootstrap.log" 2>&1; then
+      lab_log "debootstrap failed; its log: $LAB_CACHE/debootstrap.log"; tail -5 "$LAB_CACHE/debootstrap.log" >&2
+      rm -rf "$tmp"; return 1
+    fi
+    rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/* "$tmp"/usr/share/doc/* "$tmp"/usr/share/man/*
+    rm -rf "$root"; mv "$tmp" "$root"
+  fi
+  exec 9>&-
+  printf '%s\n' "$root"
+}
+
+# lab_helper: prints the path of the static helper (ptrace, setuid attempts), compiling it when missing
+# or older than its source.
+lab_helper() {
+  local bin="$LAB_CACHE/labhelper" src="$LAB_SRC/tools/labhelper.c"
+  if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
+    mkdir -p "$LAB_CACHE"
+    gcc -static -O2 -Wall -o "$bin.tmp.$$" "$src" && mv "$bin.tmp.$$" "$bin"
+  fi
+  printf '%s\n' "$bin"
+}
+
+# make_bundle NAME [busybox|web] [WEB_PORT]: a runc bundle in $LAB_DIR/NAME.
 make_bundle() {
-  local name=$1 b="$LAB_DIR/$1"
-  rm -rf "$b"; mkdir -p "$b/rootfs/bin" "$b/rootfs/tmp" "$b/rootfs/etc" "$b/rootfs/usr/bin" "$b/rootfs/proc"
-  local bb; bb=$(command -v busybox)
-  cp "$bb" "$b/rootfs/bin/busybox"
-  for a in sh ash cat echo ls id sleep nc wget chmod cp mkdir mount nsenter true rm touch; do
-    ln -sf busybox "$b/rootfs/bin/$a"
-  done
-  printf 'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/false\n' > "$b/rootfs/etc/passwd"
-  printf 'root:*:19000:0:99999:7:::\n' > "$b/rootfs/etc/shadow"
+  local name=$1 image=${2:-busybox} port=${3:-8080} b="$LAB_DIR/$1"
+  unmount_bundle "$name"
+  rm -rf "$b"; mkdir -p "$b/rootfs"
+  local args='["/bin/sleep", "3600"]'
+  case "$image" in
+    busybox)
+      mkdir -p "$b/rootfs/bin" "$b/rootfs/tmp" "$b/rootfs/etc" "$b/rootfs/usr/bin" "$b/rootfs/proc" "$b/rootfs/mnt" \
+        "$b/rootfs/sys" "$b/rootfs/dev"
+      cp "$(command -v busybox)" "$b/rootfs/bin/busybox"
+      local a
+      for a in $(busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$b/rootfs/bin/$a"; done
+      printf 'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/false\n' > "$b/rootfs/etc/passwd"
+      printf 'root:x:0:\nwww:x:33:\n' > "$b/rootfs/etc/group"
+      printf 'root:*:19000:0:99999:7:::\nwww:!:19000:0:99999:7:::\n' > "$b/rootfs/etc/shadow"
+      ;;
+    web)
+      local lower; lower=$(debian_rootfs) || return 1
+      mkdir -p "$b/upper" "$b/work"
+      mount -t overlay overlay -o "lowerdir=$lower,upperdir=$b/upper,workdir=$b/work" "$b/rootfs"
+      cp /etc/resolv.conf "$b/rootfs/etc/resolv.conf" 2>/dev/null || true
+      rm -f "$b/rootfs/etc/nginx/sites-enabled/"*
+      cat > "$b/rootfs/etc/nginx/sites-enabled/lab" <<EOF
+server {
+  listen 127.0.0.1:$port;
+  root /var/www/html;
+  access_log /var/log/nginx/access.log;
+  location / { try_files \$uri \$uri/ =404; }
+}
+EOF
+      printf '<html><body>kestrel lab</body></html>\n' > "$b/rootfs/var/www/html/index.html"
+      args='["/usr/sbin/nginx", "-g", "daemon off;"]'
+      ;;
+    *) lab_log "unknown image $image"; return 1 ;;
+  esac
+  cp "$(lab_helper)" "$b/rootfs/bin/labhelper"
   (cd "$b" && runc spec)
-  python3 - "$b/config.json" "$name" <<'PY'
+  python3 - "$b/config.json" "$name" "$LAB_PARENT" "$args" <<'PY'
 import json, sys
-path, name = sys.argv[1], sys.argv[2]
+path, name, parent, args = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 c = json.load(open(path))
 c["process"]["terminal"] = False
-c["process"]["args"] = ["/bin/sleep", "3600"]
+c["process"]["args"] = args
+# Docker's default capabilities: what a container usually runs with.
+caps = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
+        "CAP_AUDIT_WRITE"]
+for k in ("bounding", "effective", "permitted"):
+    c["process"]["capabilities"][k] = caps
+c["process"]["capabilities"].pop("inheritable", None)
+c["process"]["capabilities"].pop("ambient", None)
 c["root"]["readonly"] = False
-c["linux"]["cgroupsPath"] = f"/kestrel-lab/{name}"
+c["linux"]["cgroupsPath"] = f"/{parent}/{name}"
 c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]
 json.dump(c, open(path, "w"), indent=1)
 PY
 }
 
-# start NAME / stop NAME: the container's init sleeps; scenario steps run through `runc exec`.
-start() { runc run -d --bundle "$LAB_DIR/$1" "$1" >/dev/null; }
-stop() { runc kill "$1" KILL 2>/dev/null || true; sleep 0.2; runc delete -f "$1" 2>/dev/null || true; }
+# unmount_bundle NAME: the web image's overlay, if mounted.
+unmount_bundle() {
+  local r="$LAB_DIR/$1/rootfs"
+  if mountpoint -q "$r" 2>/dev/null; then umount "$r" 2>/dev/null || umount -l "$r"; fi
+}
 
-# inside NAME CMD...: run a command inside the container.
+# start NAME / stop NAME: the container's init is `sleep` (busybox) or nginx (web); scenario steps run
+# through `runc exec`.
+start() { runc run -d --bundle "$LAB_DIR/$1" "$1" >/dev/null; }
+stop() {
+  runc kill "$1" KILL 2>/dev/null || true
+  local i; for i in $(seq 50); do runc state "$1" 2>/dev/null | grep -q '"status": "running"' || break; sleep 0.1; done
+  runc delete -f "$1" 2>/dev/null || true
+  unmount_bundle "$1"
+}
+
+# inside NAME CMD...: run a command inside the container (as root); inside_as UID:GID NAME CMD...: as a user.
 inside() { local n=$1; shift; runc exec "$n" "$@"; }
+inside_as() { local u=$1 n=$2; shift 2; runc exec --user "$u" "$n" "$@"; }
+
+# wait_http URL: until the URL answers (at most 10 s), fetched from the host.
+wait_http() {
+  local i; for i in $(seq 100); do busybox wget -q -O /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
+  lab_log "$1 does not answer"; return 1
+}
+
+# web_traffic URL N: N ordinary requests from the host (the normal behaviour of a web container).
+web_traffic() {
+  local i; for i in $(seq "$2"); do busybox wget -q -O /dev/null "$1" 2>/dev/null || true; done
+}
 
 # attack_starts NAME: the marker that separates normal behaviour from the attack in a recording (an exec of
 # `true` with this argument, inside the container).

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Runs one lab scenario in a fresh runc container while `kestrel record` captures it:
+# Runs one lab scenario in a fresh runc container while `kestrel record` captures it (with the
+# system-call stream):
 #   lab/run.sh SCENARIO [OUT.jsonl.zst]
-# The recording's header carries scenario=NAME; the attack starts at the exec of `true kestrel-attack-start`.
+# The recording's header carries scenario=NAME and image=IMAGE; the attack starts at the exec of
+# `true kestrel-attack-start` inside the container.
+#
+# A scenario script (scenarios/NAME.sh) sets IMAGE (busybox or web; busybox if unset) and defines
+# `normal NAME` and `attack NAME`; it may define `host_setup` and `host_cleanup` (listeners and servers on
+# the host's loopback that the scenario talks to). Web containers serve http://127.0.0.1:$WEB_PORT/.
 set -euo pipefail
 cd "$(dirname "$0")"
 LAB=$PWD
@@ -9,21 +15,32 @@ source "$LAB/lib.sh"
 SCENARIO=$1
 OUT=${2:-$LAB_DIR/$SCENARIO.jsonl.zst}
 KESTREL=${KESTREL:-$LAB/../target/debug/kestrel}
+IMAGE=busybox
+host_setup() { :; }
+host_cleanup() { :; }
 source "$LAB/scenarios/$SCENARIO.sh"
 NAME="lab-$SCENARIO-$$"
+WEB_PORT=$(free_port)
 mkdir -p "$LAB_DIR"
-make_bundle "$NAME"
-"$KESTREL" record --runc-parent "$LAB_PARENT" --container "$NAME" --out "$OUT" --label "scenario=$SCENARIO" \
-  2> "$LAB_DIR/$NAME.record.log" &
+make_bundle "$NAME" "$IMAGE" "$WEB_PORT"
+"$KESTREL" record --runc-parent "$LAB_PARENT" --container "$NAME" --syscalls --out "$OUT" \
+  --label "scenario=$SCENARIO" --label "image=$IMAGE" 2> "$LAB_DIR/$NAME.record.log" &
 REC=$!
-trap 'stop "$NAME"; kill -INT $REC 2>/dev/null || true' EXIT
-until grep -q watching "$LAB_DIR/$NAME.record.log" 2>/dev/null; do sleep 0.1; done
+trap 'host_cleanup; stop "$NAME"; kill -INT $REC 2>/dev/null || true' EXIT
+until grep -q watching "$LAB_DIR/$NAME.record.log" 2>/dev/null; do
+  kill -0 $REC 2>/dev/null || { cat "$LAB_DIR/$NAME.record.log" >&2; exit 1; }
+  sleep 0.1
+done
+host_setup
 start "$NAME"
+[ "$IMAGE" != web ] || wait_http "http://127.0.0.1:$WEB_PORT/"
 normal "$NAME"
 attack_starts "$NAME"
 attack "$NAME"
 sleep 0.5
+host_cleanup
 stop "$NAME"
 kill -INT $REC; wait $REC || true
 trap - EXIT
+rm -rf "${LAB_DIR:?}/$NAME"
 echo "$OUT"

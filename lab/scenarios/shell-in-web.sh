@@ -1,4 +1,5 @@
-# A shell spawned in a web container: normal requests served by a tiny loop, then an interactive shell
-# runs commands an attacker would (id, reading /etc/passwd, listing /tmp).
-normal() { for i in 1 2 3; do inside "$1" /bin/sh -c 'echo ok > /tmp/index.html; cat /tmp/index.html >/dev/null'; done; }
-attack() { inside "$1" /bin/sh -c 'id; cat /etc/passwd; ls /tmp' >/dev/null; }
+# A shell spawned in a web container: nginx serves ordinary requests, then a shell runs what an attacker
+# who got a foothold runs first (id, uname, reading /etc/passwd, listing the web root).
+IMAGE=web
+normal() { web_traffic "http://127.0.0.1:$WEB_PORT/" 40; }
+attack() { inside "$1" /bin/sh -c 'id; uname -a; cat /etc/passwd; ls -la /var/www/html' >/dev/null; }

@@ -38,21 +38,60 @@ fn describe(e: &Event) -> String {
         EventKind::Exec { argv, uid, euid, .. } => format!("exec {} (uid {uid}, euid {euid})", argv.join(" ")),
         EventKind::Exit { status } => format!("exit {}", status >> 8),
         EventKind::Open { path, flags } => format!("open {path} (flags {flags:#o})"),
-        EventKind::Connect { to } => format!("connect {} {}:{}", to.family, to.addr, to.port),
-        EventKind::Bind { addr } => format!("bind {} {}:{}", addr.family, addr.addr, addr.port),
+        EventKind::Connect { to } => format!("connect {}", sock(to)),
+        EventKind::Bind { addr } => format!("bind {}", sock(addr)),
         EventKind::Listen { fd, backlog } => format!("listen fd {fd} backlog {backlog}"),
-        EventKind::Accept { from } => format!("accept from {} {}:{}", from.family, from.addr, from.port),
+        EventKind::Accept { from } => format!("accept from {}", sock(from)),
         EventKind::Syscalls { ids } => format!("syscalls {ids:?}"),
         EventKind::SetIds { call, ids } => format!("{call}({ids:?})"),
         EventKind::Capset { effective, .. } => format!("capset effective {effective:#x}"),
         EventKind::Namespaces { call, namespaces, .. } => format!("{call} new namespaces {}", namespaces.join(",")),
-        EventKind::Setns { nstype } => format!("setns {nstype:#x}"),
+        EventKind::Setns { nstype } => match namespace_names(*nstype) {
+            n if n.is_empty() => "setns (any namespace)".to_string(),
+            n => format!("setns {n}"),
+        },
         EventKind::Mount { source, target, fstype, .. } => format!("mount {source} on {target} ({fstype})"),
-        EventKind::Ptrace { request, target_pid } => format!("ptrace request {request} pid {target_pid}"),
+        EventKind::Ptrace { request, target_pid } => format!("ptrace {} pid {target_pid}", ptrace_request(*request)),
         EventKind::Bpf { cmd } => format!("bpf cmd {cmd}"),
         EventKind::ModuleLoad { call } => call.to_string(),
         EventKind::SetuidChmod { path, mode } => format!("chmod {:o} {}", mode, path.as_deref().unwrap_or("(fd)")),
     }
+}
+
+fn sock(a: &kestrel_core::SockAddr) -> String {
+    match a.family.as_str() {
+        "inet6" => format!("inet6 [{}]:{}", a.addr, a.port),
+        "unix" => format!("unix {}", a.addr),
+        _ => format!("{} {}:{}", a.family, a.addr, a.port),
+    }
+}
+
+fn ptrace_request(r: u64) -> String {
+    let name = match r {
+        0 => "TRACEME",
+        1 | 2 => "PEEKDATA",
+        4 | 5 => "POKEDATA",
+        16 => "ATTACH",
+        17 => "DETACH",
+        0x4206 => "SEIZE",
+        _ => return format!("request {r}"),
+    };
+    name.to_string()
+}
+
+/// The CLONE_NEW* bits of a setns type, by name ("" for 0: any type).
+fn namespace_names(nstype: u64) -> String {
+    const NS: [(u64, &str); 8] = [
+        (0x0002_0000, "mnt"),
+        (0x0200_0000, "cgroup"),
+        (0x0400_0000, "uts"),
+        (0x0800_0000, "ipc"),
+        (0x1000_0000, "user"),
+        (0x2000_0000, "pid"),
+        (0x4000_0000, "net"),
+        (0x0000_0080, "time"),
+    ];
+    NS.iter().filter(|(bit, _)| nstype & bit != 0).map(|(_, n)| *n).collect::<Vec<_>>().join(",")
 }
 
 /// Whether an event passes the filters.
