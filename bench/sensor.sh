@@ -1,28 +1,122 @@
 #!/usr/bin/env bash
-# Sensor overhead, first figures (issue 4): a null-system-call loop (getppid) and `dd bs=1` (a read and a
-# write per byte), each run (1) without the sensor, (2) with the sensor running but the process outside the
-# watched cgroups, (3) with the process inside a watched cgroup. Medians of RUNS runs. Root required.
+# The runtime sensor's cost and capacity (issue 4), every figure measured in the same run:
+#  (a) a null-system-call loop (getppid) and `dd bs=1` (a read and a write per byte), in a watched runc
+#      container and in an unwatched host process;
+#  (b) nginx (the lab's Debian web image) in runc under wrk: requests/s and p99 latency;
+# each without a sensor, with `kestrel monitor` (the container's processes, files, network, privilege
+# changes), with `kestrel monitor --syscalls` (also every system call of the container), and, as reference
+# points, the same capture by bpftrace and by `strace -f`;
+#  (c) events/s sustained without drops (a flood of listen() calls in the container at set rates);
+#  (d) the agent's CPU and peak RSS under the nginx load.
+# Medians of RUNS runs. Root required. Writes bench/out/sensor.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=${RUNS:-5}
-OUT=$PWD/bench/out; mkdir -p "$OUT"
+REPO=$PWD
+RUNS=${RUNS:-3}
+SECONDS_EACH=${SECONDS_EACH:-10}
+OUT=$REPO/bench/out; mkdir -p "$OUT"
+for t in wrk bpftrace strace; do
+  command -v $t >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk bpftrace strace >/dev/null
+done
 cargo build --release -q -p kestrel
-K=$PWD/target/release/kestrel
-gcc -O2 -o "$OUT/nullsys" bench/nullsys.c
-ROOT=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
-CG="$ROOT/kestrel-bench/c1"; mkdir -p "$CG"
+K=$REPO/target/release/kestrel
+export LAB_PARENT=kestrel-bench LAB_DIR=/tmp/kestrel-bench
+source "$REPO/lab/lib.sh"
+gcc -O2 -static -o "$OUT/nullsys" bench/nullsys.c
+gcc -O2 -static -o "$OUT/openflood" bench/openflood.c
+
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-nullsys() { for _ in $(seq "$RUNS"); do sh -c "$1 $OUT/nullsys 5000000"; done | median; }
-ddrate() { for _ in $(seq "$RUNS"); do sh -c "$1 dd if=/dev/zero of=/dev/null bs=1 count=2000000 2>&1" | awk '/copied/ {printf "%.0f\n", 2000000 / $(NF-3) / 1000}'; done | median; }
-inside="echo \$\$ > $CG/cgroup.procs;"
-echo "null syscall ns/call and dd bs=1 throughput (medians of $RUNS runs)"
-echo "without sensor: nullsys $(nullsys '') ns, dd $(ddrate '') kB/s"
-$K monitor -q --runc-parent kestrel-bench -f json > "$OUT/sensor-bench.jsonl" 2>/dev/null &
-MON=$!
-sleep 2
-echo "sensor on, process unwatched: nullsys $(nullsys '') ns, dd $(ddrate '') kB/s"
-echo "sensor on, process watched: nullsys $(nullsys "$inside") ns, dd $(ddrate "$inside") kB/s"
-ps -o rss=,pcpu= -p $MON | awk '{printf "agent RSS %.1f MiB, CPU %s%%\n", $1/1024, $2}'
-kill -INT $MON; wait $MON 2>/dev/null || true
-echo "events written: $(wc -l < "$OUT/sensor-bench.jsonl")"
-rmdir "$CG" "$ROOT/kestrel-bench" 2>/dev/null || true
+
+# Containers: a busybox one for the loops and the flood, nginx for the service.
+BOX=bench-box WEB=bench-web PORT=$(free_port)
+make_bundle $BOX busybox
+cp "$OUT/nullsys" "$OUT/openflood" "$LAB_DIR/$BOX/rootfs/bin/"
+make_bundle $WEB web "$PORT"
+cleanup() { stop_capture; stop $BOX; stop $WEB; }
+trap cleanup EXIT
+start $BOX; start $WEB
+wait_http "http://127.0.0.1:$PORT/"
+CGROOT=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
+WEB_CG="$CGROOT/$LAB_PARENT/$WEB"
+NGINX_MASTER=$(runc state $WEB | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+
+# The capture under test: none | kestrel | kestrel-syscalls | bpftrace | strace.
+CAP_PID=""
+start_capture() {
+  case $1 in
+    none) CAP_PID="" ;;
+    kestrel) "$K" monitor -q --runc-parent $LAB_PARENT -f json > /dev/null 2> "$OUT/agent.err" & CAP_PID=$! ;;
+    kestrel-syscalls)
+      "$K" monitor -q --runc-parent $LAB_PARENT --syscalls -f json > /dev/null 2> "$OUT/agent.err" & CAP_PID=$! ;;
+    bpftrace)
+      # What one would write by hand: the same kinds of event for the same cgroups, and every system call.
+      local ids; ids=$(for c in $BOX $WEB; do stat -c %i "$CGROOT/$LAB_PARENT/$c"; done | paste -sd' ')
+      local f; f=$(for i in $ids; do printf 'cgroup == %s || ' "$i"; done); f="${f% || }"
+      bpftrace -q -e "
+        tracepoint:sched:sched_process_exec /$f/ { printf(\"exec %d %s %s\n\", pid, comm, str(args->filename)); }
+        tracepoint:sched:sched_process_exit /$f/ { printf(\"exit %d\n\", pid); }
+        tracepoint:syscalls:sys_enter_openat /$f/ { printf(\"open %d %s %d\n\", pid, str(args->filename), args->flags); }
+        tracepoint:syscalls:sys_enter_connect /$f/ { printf(\"connect %d\n\", pid); }
+        tracepoint:syscalls:sys_exit_accept4 /$f/ { printf(\"accept %d %d\n\", pid, args->ret); }
+        tracepoint:syscalls:sys_enter_listen /$f/ { printf(\"listen %d\n\", pid); }
+        tracepoint:raw_syscalls:sys_enter /$f/ { printf(\"sys %d %d\n\", tid, args->id); }
+      " > /dev/null 2> "$OUT/bpftrace.err" & CAP_PID=$! ;;
+    strace)
+      # strace follows one process tree: nginx's, and the busybox container's init (its runc exec'd
+      # processes are not children of it, so the loops below are unwatched for strace).
+      strace -f -qq -o /dev/null -p "$NGINX_MASTER" $(pgrep -P "$NGINX_MASTER" | sed 's/^/-p /') & CAP_PID=$! ;;
+  esac
+  sleep 3
+}
+stop_capture() {
+  [ -n "$CAP_PID" ] || return 0
+  kill -INT "$CAP_PID" 2>/dev/null || true; wait "$CAP_PID" 2>/dev/null || true; CAP_PID=""
+}
+
+nullsys_host() { for _ in $(seq "$RUNS"); do "$OUT/nullsys" 5000000; done | median; }
+nullsys_box() { for _ in $(seq "$RUNS"); do inside $BOX /bin/nullsys 5000000; done | median; }
+dd_rate() { # kB/s of dd bs=1 over 2 MB; busybox dd prints no rate: busybox's `time` times it, both places
+  for _ in $(seq "$RUNS"); do "$@" busybox time -p busybox dd if=/dev/zero of=/dev/null bs=1 count=2000000 2>&1 \
+    | awk '/^real/ {printf "%.0f\n", 2000000 / $2 / 1000}'; done | median; }
+wrk_run() { # "requests/s p99-ms", medians
+  local rps=() p99=() i line
+  for i in $(seq "$RUNS"); do
+    line=$(wrk -t1 -c32 -d"${SECONDS_EACH}s" --latency "http://127.0.0.1:$PORT/" | awk '
+      /Requests\/sec/ {r=$2} / 99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p=v}
+      END {print r, p}')
+    rps+=("${line% *}"); p99+=("${line#* }")
+  done
+  echo "$(printf '%s\n' "${rps[@]}" | median) $(printf '%s\n' "${p99[@]}" | median)"
+}
+agent_cpu_rss() { # CPU seconds used since $1 (clock ticks) and peak RSS (MiB) of the capture process
+  awk -v t0="$1" -v hz="$(getconf CLK_TCK)" '{printf "%.1f ", ($14 + $15 - t0) / hz}' "/proc/$CAP_PID/stat"
+  awk '/VmHWM/ {printf "%.1f\n", $2 / 1024}' "/proc/$CAP_PID/status"
+}
+
+{
+echo "# bench/sensor.sh — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, kernel $(uname -r), RUNS=$RUNS, wrk ${SECONDS_EACH}s -t1 -c32"
+printf '%-18s %12s %12s %12s %12s %12s %10s %12s %10s\n' capture "nullsys-host" "nullsys-box" "dd-host" "dd-box" \
+  "nginx-req/s" "p99-ms" "agent-CPU-s" "agent-MiB"
+for cap in none kestrel kestrel-syscalls bpftrace strace; do
+  start_capture $cap
+  nh=$(nullsys_host); nb=$(nullsys_box)
+  dh=$(dd_rate); db=$(dd_rate runc exec $BOX)
+  t0=0; [ -z "$CAP_PID" ] || t0=$(awk '{print $14 + $15}' "/proc/$CAP_PID/stat")
+  w=$(wrk_run)
+  cr="- -"; [ -z "$CAP_PID" ] || cr=$(agent_cpu_rss "$t0")
+  stop_capture
+  printf '%-18s %12s %12s %12s %12s %12s %10s %12s %10s\n' $cap "$nh" "$nb" "$dh" "$db" ${w} ${cr}
+done
+echo "(nullsys: ns per getppid; dd: kB/s with bs=1; agent CPU: seconds over the $RUNS nginx runs; strace follows nginx only)"
+
+echo
+echo "# events/s sustained: listen(-1) in the container at a set rate for 5 s, kestrel monitor -f json to /dev/null"
+for rate in 250000 500000 750000 1000000; do
+  "$K" monitor -q --runc-parent $LAB_PARENT --stats -f json > /dev/null 2> "$OUT/flood.err" & CAP_PID=$!
+  sleep 3
+  got=$(inside $BOX /bin/openflood - $rate 5)
+  sleep 1
+  stop_capture
+  echo "asked $rate/s, made $got/s: $(grep 'sensor:' "$OUT/flood.err" | tail -1 | sed 's/.*sensor: //')"
+done
+} | tee "$OUT/sensor.txt"

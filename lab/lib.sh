@@ -9,7 +9,7 @@
 # Both get Docker's default capability set, share the host's network (scenarios reach listeners on
 # 127.0.0.1) and live in the cgroup $LAB_PARENT/NAME, which kestrel maps to container NAME.
 
-LAB_PARENT=kestrel-lab
+LAB_PARENT=${LAB_PARENT:-kestrel-lab}
 LAB_DIR=${LAB_DIR:-/tmp/kestrel-lab}
 LAB_CACHE=${LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kestrel/lab}
 LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -16,9 +16,18 @@ pub struct ContainerRef {
     /// Image name or digest, when the runtime's state tells it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// Kubernetes pod uid, from the cgroup path (`kubepods…pod<uid>`).
+    /// Kubernetes pod uid, from the cgroup path (`kubepods…pod<uid>`) or the CRI runtime's annotations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_uid: Option<String>,
+    /// Kubernetes pod name (CRI annotations in the container's bundle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// Kubernetes namespace of the pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The container's name in its pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// What the sensor knows of a process: its program and its parent's.

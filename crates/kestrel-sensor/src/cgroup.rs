@@ -41,7 +41,7 @@ pub fn container_of_path(path: &str, runc_parents: &[String]) -> Option<Containe
             [("docker-", "docker"), ("cri-containerd-", "containerd"), ("crio-", "cri-o"), ("libpod-", "podman")]
         {
             if let Some(id) = scope.strip_prefix(prefix).filter(|id| is_hex64(id)) {
-                return Some(ContainerRef { id: id.into(), runtime: runtime.into(), image: None, pod_uid });
+                return Some(ContainerRef { id: id.into(), runtime: runtime.into(), pod_uid, ..Default::default() });
             }
         }
         if is_hex64(p) {
@@ -50,7 +50,7 @@ pub fn container_of_path(path: &str, runc_parents: &[String]) -> Option<Containe
                 _ if parts.iter().any(|x| x.starts_with("kubepods")) => "containerd",
                 _ => "runc",
             };
-            return Some(ContainerRef { id: p.to_string(), runtime: runtime.into(), image: None, pod_uid });
+            return Some(ContainerRef { id: p.to_string(), runtime: runtime.into(), pod_uid, ..Default::default() });
         }
     }
     let joined = format!("/{}", parts.join("/"));
@@ -59,7 +59,7 @@ pub fn container_of_path(path: &str, runc_parents: &[String]) -> Option<Containe
         if let Some(rest) = joined.strip_prefix(&parent).and_then(|r| r.strip_prefix('/')) {
             let id = rest.split('/').next().unwrap_or(rest);
             if !id.is_empty() {
-                return Some(ContainerRef { id: id.into(), runtime: "runc".into(), image: None, pod_uid });
+                return Some(ContainerRef { id: id.into(), runtime: "runc".into(), pod_uid, ..Default::default() });
             }
         }
     }
@@ -72,6 +72,10 @@ pub struct Resolver {
     root: PathBuf,
     runc_parents: Vec<String>,
     paths: HashMap<u64, String>,
+    /// The container of each cgroup whose path is known (every event asks: parsed once per cgroup), and
+    /// whether the runtime's state was found (if not, it is looked for again, at most once a second).
+    containers: HashMap<u64, (Option<ContainerRef>, Option<Instant>)>,
+    state: crate::runtime::StateDirs,
     last_scan: Option<Instant>,
     rescan_every: Duration,
 }
@@ -86,6 +90,8 @@ impl Resolver {
             root,
             runc_parents,
             paths: HashMap::new(),
+            containers: HashMap::new(),
+            state: crate::runtime::StateDirs::default(),
             last_scan: None,
             rescan_every: Duration::from_millis(200),
         }
@@ -109,7 +115,11 @@ impl Resolver {
                 }
                 let p = e.path();
                 if let (Some(id), Ok(rel)) = (Self::id_of(&p), p.strip_prefix(&self.root)) {
-                    self.paths.insert(id, format!("/{}", rel.to_string_lossy()));
+                    let path = format!("/{}", rel.to_string_lossy());
+                    if self.paths.get(&id) != Some(&path) {
+                        self.containers.remove(&id);
+                        self.paths.insert(id, path);
+                    }
                 }
                 if depth < 16 {
                     stack.push((p, depth + 1));
@@ -121,6 +131,7 @@ impl Resolver {
     /// Records a cgroup the kernel reported as created.
     pub fn learn(&mut self, id: u64, path: String) {
         if self.paths.len() < MAX_CGROUPS || self.paths.contains_key(&id) {
+            self.containers.remove(&id);
             self.paths.insert(id, path);
         }
     }
@@ -139,9 +150,33 @@ impl Resolver {
     }
 
     /// The container of a cgroup id.
-    pub fn container(&mut self, id: u64) -> Option<ContainerRef> {
+    ///
+    /// A container whose runtime state was not there yet (runc writes it after its init has started, and
+    /// init's own events come first) is looked up again on its next exec, or a second later.
+    pub fn container(&mut self, id: u64, at_exec: bool) -> Option<ContainerRef> {
+        match self.containers.get(&id) {
+            Some((c, None)) => return c.clone(),
+            Some((c, Some(tried))) if !at_exec && tried.elapsed() < Duration::from_secs(1) => return c.clone(),
+            _ => {}
+        }
         self.ensure(id);
-        container_of_path(self.paths.get(&id)?, &self.runc_parents)
+        let mut c = container_of_path(self.paths.get(&id)?, &self.runc_parents);
+        // The runtime's state (image, pod): a container being created may not have written it yet.
+        let missing = match c.as_mut() {
+            Some(c) => !self.state.describe(c),
+            None => false,
+        };
+        if self.containers.len() >= MAX_CGROUPS {
+            self.containers.clear();
+        }
+        self.containers.insert(id, (c.clone(), missing.then(Instant::now)));
+        c
+    }
+
+    /// Uses other state directories than the runtimes' defaults.
+    pub fn with_state_dirs(mut self, state: crate::runtime::StateDirs) -> Resolver {
+        self.state = state;
+        self
     }
 }
 

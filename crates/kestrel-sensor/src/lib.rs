@@ -9,6 +9,7 @@ pub mod cgroup;
 pub mod decode;
 mod preflight;
 pub mod procs;
+pub mod runtime;
 mod sensor;
 
 pub use preflight::{preflight, SensorError};

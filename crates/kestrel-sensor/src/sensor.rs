@@ -3,7 +3,7 @@
 use crate::cgroup::{cgroup2_root, Resolver};
 use crate::decode::{decode, Record};
 use crate::preflight::{preflight, SensorError};
-use kestrel_core::{Event, EVENT_SCHEMA};
+use kestrel_core::{Event, EventKind, EVENT_SCHEMA};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::MapCore;
 use std::mem::MaybeUninit;
@@ -86,7 +86,9 @@ impl Stats {
 pub struct Sensor {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<Result<(), SensorError>>>,
-    rx: Receiver<Record>,
+    rx: Receiver<Vec<Record>>,
+    /// The batch being handed out.
+    batch: std::vec::IntoIter<Record>,
     stats: Arc<Stats>,
     news: CgroupNews,
     resolver: Resolver,
@@ -119,13 +121,16 @@ impl Sensor {
         let stream_ids = cgroup_ids(&cfg.stream_cgroups)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(Stats::default());
-        let (tx, rx) = sync_channel::<Record>(cfg.queue_len.max(1));
+        // Records travel in batches (one wake-up of the consumer per batch, not per event); the queue holds
+        // at most `queue_len` records all the same.
+        let batch_len = cfg.queue_len.clamp(1, MAX_BATCH);
+        let (tx, rx) = sync_channel::<Vec<Record>>(cfg.queue_len.div_ceil(batch_len).max(1));
         let (ready_tx, ready_rx) = sync_channel::<Result<(), SensorError>>(1);
         let news: CgroupNews = Arc::default();
         let (t_stop, t_stats, t_news, watch_all) = (stop.clone(), stats.clone(), news.clone(), cfg.watch_all);
         let thread = std::thread::Builder::new()
             .name("kestrel-sensor".into())
-            .spawn(move || reader(watch_all, ids, stream_ids, tx, ready_tx, t_stop, t_stats, t_news))
+            .spawn(move || reader(watch_all, ids, stream_ids, batch_len, tx, ready_tx, t_stop, t_stats, t_news))
             .map_err(|e| SensorError::Bpf(format!("cannot start the reader thread: {e}")))?;
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -138,25 +143,41 @@ impl Sensor {
         let mut resolver = Resolver::new(root, cfg.runc_parents.clone());
         resolver.rescan();
         let procs = crate::procs::ProcessTable::new(65_536);
-        Ok(Sensor { stop, thread: Some(thread), rx, stats, news, resolver, procs, boot_to_wall_ns: boot_to_wall() })
+        Ok(Sensor {
+            stop,
+            thread: Some(thread),
+            rx,
+            batch: Vec::new().into_iter(),
+            stats,
+            news,
+            resolver,
+            procs,
+            boot_to_wall_ns: boot_to_wall(),
+        })
     }
 
     /// The next event, waiting at most `timeout`; `None` when none came.
     pub fn next(&mut self, timeout: Duration) -> Option<Event> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok(Record::Event(raw)) => {
-                    let learned: Vec<(u64, String)> =
-                        self.news.lock().map(|mut n| n.drain(..).collect()).unwrap_or_default();
-                    for (id, path) in learned {
-                        self.resolver.learn(id, path);
+            match self.batch.next() {
+                Some(Record::Event(raw)) => return Some(self.enrich(raw)),
+                Some(Record::Cgroup { id, path }) => self.resolver.learn(id, path),
+                None => {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    match self.rx.recv_timeout(left) {
+                        Ok(batch) => {
+                            // Cgroups created before the batch's events were read name their containers.
+                            let learned: Vec<(u64, String)> =
+                                self.news.lock().map(|mut n| n.drain(..).collect()).unwrap_or_default();
+                            for (id, path) in learned {
+                                self.resolver.learn(id, path);
+                            }
+                            self.batch = batch.into_iter();
+                        }
+                        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
                     }
-                    return Some(self.enrich(raw));
                 }
-                Ok(Record::Cgroup { id, path }) => self.resolver.learn(id, path),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
             }
         }
     }
@@ -170,7 +191,7 @@ impl Sensor {
             tid: h.tid,
             comm: h.comm,
             cgroup_id: h.cgroup_id,
-            container: self.resolver.container(h.cgroup_id),
+            container: self.resolver.container(h.cgroup_id, matches!(raw.kind, EventKind::Exec { .. })),
             process: Some(self.procs.observe(h.pid, &raw.kind)),
             kind: raw.kind,
         }
@@ -231,7 +252,8 @@ fn reader(
     watch_all: bool,
     watch_ids: Vec<u64>,
     stream_ids: Vec<u64>,
-    tx: std::sync::mpsc::SyncSender<Record>,
+    batch_len: usize,
+    tx: std::sync::mpsc::SyncSender<Vec<Record>>,
     ready: std::sync::mpsc::SyncSender<Result<(), SensorError>>,
     stop: Arc<AtomicBool>,
     stats: Arc<Stats>,
@@ -267,6 +289,10 @@ fn reader(
         skel.attach().map_err(bpf_err("attaching"))?;
         let cb_stats = stats.clone();
         let news = cgroup_news.clone();
+        // The batch being filled: handed to the consumer when full and after each read of the buffer.
+        let pending = std::rc::Rc::new(std::cell::RefCell::new(Vec::with_capacity(batch_len)));
+        let cb_pending = pending.clone();
+        let cb_tx = tx.clone();
         let mut rb = libbpf_rs::RingBufferBuilder::new();
         rb.add(&skel.maps.events, move |data: &[u8]| {
             let record = decode(data);
@@ -286,8 +312,10 @@ fn reader(
                     }
                 }
                 Ok(rec) => {
-                    if let Err(TrySendError::Full(_)) = tx.try_send(rec) {
-                        cb_stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+                    let mut p = cb_pending.borrow_mut();
+                    p.push(rec);
+                    if p.len() >= batch_len {
+                        hand_over(&cb_tx, &mut p, batch_len, &cb_stats);
                     }
                 }
                 Err(_) => {
@@ -305,6 +333,7 @@ fn reader(
             // sensor.bpf.c): what is there when the wait times out is read all the same.
             rb.poll(Duration::from_millis(50)).map_err(bpf_err("polling the ring buffer"))?;
             rb.consume().map_err(bpf_err("reading the ring buffer"))?;
+            hand_over(&tx, &mut pending.borrow_mut(), batch_len, &stats);
             if last_counters.elapsed() >= Duration::from_millis(250) {
                 read_drops(&skel.maps.drops, &stats);
                 last_counters = std::time::Instant::now();
@@ -312,6 +341,7 @@ fn reader(
         }
         // Whatever is still in the ring buffer is delivered before the program goes.
         let _ = rb.consume();
+        hand_over(&tx, &mut pending.borrow_mut(), batch_len, &stats);
         read_drops(&skel.maps.drops, &stats);
         Ok(())
     };
@@ -320,6 +350,27 @@ fn reader(
         let _ = ready.send(Err(SensorError::Bpf(e.to_string())));
     }
     result
+}
+
+/// Most records in one batch to the consumer (small enough that a batch stays below the allocator's mmap
+/// threshold: 1024 records of a few hundred bytes made every batch an mmap, munmap and page faults).
+const MAX_BATCH: usize = 128;
+
+/// Sends the pending batch to the consumer, or drops it, counted, when the queue is full (the reader
+/// never waits: a blocked reader would make the kernel drop instead, without saying what).
+fn hand_over(
+    tx: &std::sync::mpsc::SyncSender<Vec<Record>>,
+    pending: &mut Vec<Record>,
+    batch_len: usize,
+    stats: &Stats,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    let batch = std::mem::replace(pending, Vec::with_capacity(batch_len));
+    if let Err(TrySendError::Full(b)) = tx.try_send(batch) {
+        stats.dropped_queue_full.fetch_add(b.len() as u64, Ordering::Relaxed);
+    }
 }
 
 /// Sums the per-CPU drop counters into the stats.

@@ -160,7 +160,7 @@ fn a_runc_container_is_attributed_to_its_id() {
     std::fs::create_dir_all(rootfs.join("bin")).unwrap();
     std::fs::create_dir_all(rootfs.join("tmp")).unwrap();
     std::fs::copy(busybox, rootfs.join("bin/busybox")).unwrap();
-    for applet in ["sh", "echo", "cat"] {
+    for applet in ["sh", "echo", "cat", "sleep"] {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
     }
     let id = format!("kestrel-test-{}", std::process::id());
@@ -170,26 +170,47 @@ fn a_runc_container_is_attributed_to_its_id() {
     let cfg_path = bundle.path().join("config.json");
     let mut cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
     cfg["process"]["terminal"] = false.into();
-    cfg["process"]["args"] = serde_json::json!(["/bin/sh", "-c", "/bin/echo inside-the-container > /tmp/x"]);
+    cfg["process"]["args"] =
+        serde_json::json!(["/bin/sh", "-c", "/bin/echo inside-the-container > /tmp/x; /bin/sleep 1"]);
+    // What containerd's CRI plugin writes into a Kubernetes container's bundle: the sensor reads it back
+    // through runc's state (/run/runc/<id>/state.json names the bundle).
+    cfg["annotations"] = serde_json::json!({
+        "io.kubernetes.cri.container-type": "container",
+        "io.kubernetes.cri.image-name": "docker.io/library/busybox:1.36",
+        "io.kubernetes.cri.sandbox-name": "lab-pod",
+        "io.kubernetes.cri.sandbox-namespace": "kestrel-test",
+        "io.kubernetes.cri.container-name": "box"
+    });
     cfg["root"]["readonly"] = false.into();
     cfg["linux"]["cgroupsPath"] = format!("/kestrel-lab-runc/{id}").into();
     std::fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
 
     let mut s = sensor(&[&parent], 65_536);
-    let out = Command::new("runc").args(["run", "--bundle"]).arg(bundle.path()).arg(&id).output().unwrap();
+    // Events are read while the container runs, as they would be live: its runtime state (and so its
+    // image and pod) exists only as long as it does.
+    let run = Command::new("runc")
+        .args(["run", "--bundle"])
+        .arg(bundle.path())
+        .arg(&id)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let events = collect(&mut s, Duration::from_secs(5), |ev| {
+        ev.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path == "/tmp/x"))
+    });
+    let out = run.wait_with_output().unwrap();
     let _ = Command::new("runc").args(["delete", "-f", &id]).output();
     assert!(out.status.success(), "runc run: {}", String::from_utf8_lossy(&out.stderr));
-    let events = collect(&mut s, Duration::from_secs(5), |ev| {
-        ev.iter().any(
-            |e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.iter().any(|a| a == "inside-the-container")),
-        )
-    });
     let e = events
         .iter()
-        .find(|e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.iter().any(|a| a == "inside-the-container")))
+        .find(|e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.iter().any(|a| a.contains("inside-the-container"))))
         .unwrap_or_else(|| panic!("no exec from the container in {events:#?}"));
     let c = e.container.as_ref().expect("attributed to a container");
     assert_eq!((c.id.as_str(), c.runtime.as_str()), (id.as_str(), "runc"));
+    assert_eq!(c.image.as_deref(), Some("docker.io/library/busybox:1.36"));
+    assert_eq!((c.pod.as_deref(), c.namespace.as_deref()), (Some("lab-pod"), Some("kestrel-test")));
+    assert_eq!(c.name.as_deref(), Some("box"));
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path == "/tmp/x")));
 }
 

@@ -303,19 +303,38 @@ static __always_inline bool sensitive(const char *p)
            has_prefix(p, "/dev/mem", 8) || has_prefix(p, "/etc/ld.so.preload", 18);
 }
 
+/* Where a read-only open's path is looked at before anything is reserved in the ring buffer: most opens
+ * are reads of ordinary files, and they should cost no ring-buffer traffic at all. */
+struct path_scratch {
+    char path[sizeof(((struct open_event *)0)->path)];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct path_scratch);
+} scratch SEC(".maps");
+
 static __always_inline int emit_open(const char *upath, __u32 flags)
 {
     if (!is_watched())
         return 0;
+    bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
+    if (!writes) {
+        __u32 zero = 0;
+        struct path_scratch *sp = bpf_map_lookup_elem(&scratch, &zero);
+        if (!sp || bpf_probe_read_user_str(sp->path, sizeof(sp->path), upath) <= 0 || !sensitive(sp->path))
+            return 0;
+    }
     struct open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
         count_drop(DROP_RINGBUF_FULL);
         return 0;
     }
     long n = bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
-    bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
-    if (n <= 0 || !(writes || sensitive(e->path))) {
-        bpf_ringbuf_discard(e, 0);
+    if (n <= 0) {
+        bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
         return 0;
     }
     fill_header(&e->h, KIND_OPEN);
@@ -388,7 +407,7 @@ static __always_inline int emit_sockaddr(__u32 kind, const void *uaddr)
         return 0;
     }
     if (!read_sockaddr(e, uaddr)) {
-        bpf_ringbuf_discard(e, 0);
+        bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
         return 0;
     }
     fill_header(&e->h, kind);

@@ -1,0 +1,174 @@
+//! What the container runtimes' own state says of a container: its image and, on Kubernetes, its pod.
+//!
+//! runc keeps `state.json` per container under its root (`/run/runc` by default; containerd's shim uses
+//! `/run/containerd/runc/<namespace>`, Docker `/run/docker/runtime-runc/moby`); it names the bundle, whose
+//! `config.json` carries the annotations the CRI runtimes write: containerd's `io.kubernetes.cri.*` and
+//! CRI-O's `io.kubernetes.cri-o.*` / `io.kubernetes.pod.*`. Docker keeps the image in
+//! `/var/lib/docker/containers/<id>/config.v2.json`. No socket is spoken to: reading these files needs no
+//! CRI endpoint and works the same for a container started a moment ago.
+
+use kestrel_core::ContainerRef;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Largest state or config file read (a runc config.json is a few KiB).
+const MAX_FILE: u64 = 4 << 20;
+
+/// Where runtimes keep their state (runc roots) and Docker its container configs.
+#[derive(Debug, Clone)]
+pub struct StateDirs {
+    /// runc roots: directories holding `<id>/state.json`, or `<namespace>/<id>/state.json`.
+    pub runc_roots: Vec<PathBuf>,
+    /// Docker's `containers` directory.
+    pub docker_containers: PathBuf,
+}
+
+impl Default for StateDirs {
+    fn default() -> Self {
+        StateDirs {
+            runc_roots: ["/run/runc", "/run/containerd/runc", "/run/docker/runtime-runc", "/run/crun"]
+                .iter()
+                .map(PathBuf::from)
+                .collect(),
+            docker_containers: "/var/lib/docker/containers".into(),
+        }
+    }
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    let f = std::fs::File::open(path).ok()?;
+    if f.metadata().ok()?.len() > MAX_FILE {
+        tracing::debug!("{}: larger than {MAX_FILE} bytes, not read", path.display());
+        return None;
+    }
+    serde_json::from_reader(std::io::BufReader::new(f)).ok()
+}
+
+/// A container id is one path component: nothing that could climb out of the state directories.
+fn safe_id(id: &str) -> bool {
+    !id.is_empty() && id != "." && id != ".." && !id.contains('/') && !id.contains('\0')
+}
+
+impl StateDirs {
+    /// The runc `state.json` of container `id`, under any root (directly or one namespace level down).
+    fn runc_state(&self, id: &str) -> Option<Value> {
+        for root in &self.runc_roots {
+            let direct = root.join(id).join("state.json");
+            if let Some(v) = read_json(&direct) {
+                return Some(v);
+            }
+            let Ok(rd) = std::fs::read_dir(root) else { continue };
+            for ns in rd.flatten().take(64) {
+                if let Some(v) = read_json(&ns.path().join(id).join("state.json")) {
+                    return Some(v);
+                }
+            }
+        }
+        None
+    }
+
+    /// Fills in image, pod and namespace of `c` from what the runtimes keep; says whether it found the
+    /// container's state at all (a container being created has none yet: ask again later).
+    pub fn describe(&self, c: &mut ContainerRef) -> bool {
+        if !safe_id(&c.id) {
+            return true;
+        }
+        let mut found = false;
+        if c.runtime == "docker" {
+            if let Some(cfg) = read_json(&self.docker_containers.join(&c.id).join("config.v2.json")) {
+                found = true;
+                c.image = cfg["Config"]["Image"].as_str().or(cfg["Image"].as_str()).map(String::from);
+            }
+        }
+        if let Some(state) = self.runc_state(&c.id) {
+            found = true;
+            // The bundle is a label `bundle=/path` (runc ≥ 1.0) or a field of its own (older).
+            let bundle = state["config"]["labels"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .find_map(|l| l.strip_prefix("bundle="))
+                .or(state["bundle"].as_str())
+                .map(PathBuf::from);
+            if let Some(config) = bundle.filter(|b| b.is_absolute()).and_then(|b| read_json(&b.join("config.json"))) {
+                apply_annotations(c, &config["annotations"]);
+            }
+        }
+        found
+    }
+}
+
+/// The CRI runtimes' annotations: containerd's and CRI-O's names for image, pod and namespace.
+fn apply_annotations(c: &mut ContainerRef, a: &Value) {
+    let get = |keys: &[&str]| keys.iter().find_map(|k| a[*k].as_str()).filter(|s| !s.is_empty()).map(String::from);
+    if c.image.is_none() {
+        c.image = get(&[
+            "io.kubernetes.cri.image-name",
+            "io.kubernetes.cri-o.ImageName",
+            "org.opencontainers.image.ref.name",
+        ]);
+    }
+    c.pod = get(&["io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"]).or(c.pod.take());
+    c.namespace = get(&["io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace"]).or(c.namespace.take());
+    if c.pod_uid.is_none() {
+        c.pod_uid = get(&["io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"]);
+    }
+    if let Some(name) = get(&["io.kubernetes.cri.container-name", "io.kubernetes.container.name"]) {
+        c.name = Some(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(id: &str, runtime: &str) -> ContainerRef {
+        ContainerRef { id: id.into(), runtime: runtime.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn containerd_annotations_name_image_pod_and_namespace() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("bundle");
+        std::fs::create_dir_all(&bundle).unwrap();
+        std::fs::write(
+            bundle.join("config.json"),
+            r#"{"annotations":{"io.kubernetes.cri.image-name":"docker.io/library/nginx:1.27",
+               "io.kubernetes.cri.sandbox-name":"web-7d9f","io.kubernetes.cri.sandbox-namespace":"shop",
+               "io.kubernetes.cri.container-name":"nginx"}}"#,
+        )
+        .unwrap();
+        let state = dir.path().join("root/k8s.io/abc");
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::write(
+            state.join("state.json"),
+            format!(r#"{{"config":{{"labels":["bundle={}"]}}}}"#, bundle.display()),
+        )
+        .unwrap();
+        let dirs = StateDirs { runc_roots: vec![dir.path().join("root")], docker_containers: dir.path().join("none") };
+        let mut c = container("abc", "containerd");
+        assert!(dirs.describe(&mut c));
+        assert_eq!(c.image.as_deref(), Some("docker.io/library/nginx:1.27"));
+        assert_eq!(c.pod.as_deref(), Some("web-7d9f"));
+        assert_eq!(c.namespace.as_deref(), Some("shop"));
+        assert_eq!(c.name.as_deref(), Some("nginx"));
+    }
+
+    #[test]
+    fn docker_config_names_the_image_and_ids_cannot_climb_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = "a".repeat(64);
+        std::fs::create_dir_all(dir.path().join(&id)).unwrap();
+        std::fs::write(dir.path().join(&id).join("config.v2.json"), r#"{"Config":{"Image":"redis:7"}}"#).unwrap();
+        let dirs = StateDirs { runc_roots: vec![], docker_containers: dir.path().into() };
+        let mut c = container(&id, "docker");
+        assert!(dirs.describe(&mut c));
+        assert_eq!(c.image.as_deref(), Some("redis:7"));
+        let mut bad = container("../etc", "docker");
+        assert!(dirs.describe(&mut bad));
+        assert_eq!(bad.image, None);
+        let mut missing = container("nothere", "runc");
+        assert!(!dirs.describe(&mut missing));
+    }
+}
