@@ -119,4 +119,12 @@ for rate in 250000 500000 750000 1000000; do
   stop_capture
   echo "asked $rate/s, made $got/s: $(grep 'sensor:' "$OUT/flood.err" | tail -1 | sed 's/.*sensor: //')"
 done
+
+echo
+echo "# nginx, alternating pairs of ${SECONDS_EACH}s runs (none, then kestrel monitor): req/s p99"
+for i in $(seq "${PAIRS:-4}"); do
+  a=$(RUNS=1 wrk_run)
+  start_capture kestrel; b=$(RUNS=1 wrk_run); stop_capture
+  echo "pair $i: none $a, kestrel $b"
+done
 } | tee "$OUT/sensor.txt"
