@@ -325,6 +325,20 @@ fn a_streaming_cgroup_reports_its_system_calls_in_order() {
         .collect();
     assert_eq!(ids.last(), Some(&231), "{ids:?}");
     assert!(ids.len() > 5, "{ids:?}");
+    // A batch never spans an exec: the shell's calls end with its execve (59), before the exec event;
+    // /bin/true's own calls come after it.
+    let exec = events
+        .iter()
+        .position(|e| matches!(&e.kind, EventKind::Exec { exe, .. } if exe == "/bin/true"))
+        .expect("the exec of /bin/true");
+    let tid = events[exec].tid;
+    let calls = |e: &kestrel_core::Event| match &e.kind {
+        EventKind::Syscalls { ids } if e.tid == tid => Some(ids.clone()),
+        _ => None,
+    };
+    let before = events[..exec].iter().filter_map(calls).last().expect("the shell's batch before the exec");
+    assert_eq!(before.last(), Some(&59), "{before:?}");
+    assert!(events[exec + 1..].iter().filter_map(calls).all(|ids| !ids.contains(&59)));
     // Unwatched threads do not stream.
     assert!(events
         .iter()

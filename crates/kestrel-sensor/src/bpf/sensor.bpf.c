@@ -168,11 +168,36 @@ static __always_inline void fill_header(struct header *h, __u32 kind)
     bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
+static __always_inline void flush_syscalls(__u32 tid, struct syscall_buf *b)
+{
+    if (b->n == 0)
+        return;
+    struct syscalls_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        count_drop(DROP_RINGBUF_FULL);
+        b->n = 0;
+        return;
+    }
+    fill_header(&e->h, KIND_SYSCALLS);
+    e->n = b->n > SYSCALL_BATCH ? SYSCALL_BATCH : b->n;
+    __builtin_memcpy(e->ids, b->ids, sizeof(e->ids));
+    submit(e);
+    b->n = 0;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
     if (!is_watched())
         return 0;
+    {
+        /* The old program's system calls end here: its batch goes out before the exec, so that a batch
+         * never mixes two programs (the sequence models learn per program). */
+        __u32 tid = (__u32)bpf_get_current_pid_tgid();
+        struct syscall_buf *b = bpf_map_lookup_elem(&stream_buf, &tid);
+        if (b)
+            flush_syscalls(tid, b);
+    }
     struct exec_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
         count_drop(DROP_RINGBUF_FULL);
@@ -209,23 +234,6 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
         count_drop(DROP_READ_FAILED);
     submit(e);
     return 0;
-}
-
-static __always_inline void flush_syscalls(__u32 tid, struct syscall_buf *b)
-{
-    if (b->n == 0)
-        return;
-    struct syscalls_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    if (!e) {
-        count_drop(DROP_RINGBUF_FULL);
-        b->n = 0;
-        return;
-    }
-    fill_header(&e->h, KIND_SYSCALLS);
-    e->n = b->n > SYSCALL_BATCH ? SYSCALL_BATCH : b->n;
-    __builtin_memcpy(e->ids, b->ids, sizeof(e->ids));
-    submit(e);
-    b->n = 0;
 }
 
 /* Loaded only when some cgroup streams: it runs on every system call of the host. */
