@@ -14,6 +14,7 @@ const KIND_BIND: u32 = 7;
 const KIND_LISTEN: u32 = 8;
 const KIND_ACCEPT: u32 = 9;
 const KIND_SYSCALLS: u32 = 10;
+const KIND_FORK: u32 = 11;
 const SYSCALL_BATCH: usize = 64;
 
 const HEADER: usize = 48;
@@ -57,6 +58,13 @@ pub enum Record {
         /// Its path relative to the hierarchy's root.
         path: String,
     },
+    /// A watched process forked a new process (the process table's business, not an event).
+    Fork {
+        /// The new process.
+        pid: u32,
+        /// The process that forked it.
+        ppid: u32,
+    },
 }
 
 fn u16_at(b: &[u8], at: usize) -> Result<u16, String> {
@@ -87,6 +95,9 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
     let kind = u32_at(b, 0)?;
     if kind == KIND_CGROUP {
         return Ok(Record::Cgroup { id: u64_at(b, HEADER)?, path: cstr(b, HEADER + 8, PATH)? });
+    }
+    if kind == KIND_FORK {
+        return Ok(Record::Fork { pid: u32_at(b, HEADER)?, ppid: u32_at(b, HEADER + 4)? });
     }
     let header = Header {
         pid: u32_at(b, 4)?,
@@ -295,6 +306,15 @@ mod tests {
         path.resize(PATH, 0);
         b.extend_from_slice(&path);
         assert_eq!(decode(&b).unwrap(), Record::Cgroup { id: 1234, path: "/kestrel-lab/web".into() });
+    }
+
+    #[test]
+    fn fork_records() {
+        let mut b = header(KIND_FORK);
+        b.extend_from_slice(&4321u32.to_ne_bytes());
+        b.extend_from_slice(&1234u32.to_ne_bytes());
+        assert_eq!(decode(&b).unwrap(), Record::Fork { pid: 4321, ppid: 1234 });
+        assert!(decode(&b[..b.len() - 2]).is_err());
     }
 
     #[test]

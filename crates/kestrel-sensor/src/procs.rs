@@ -50,6 +50,12 @@ impl ProcessTable {
         self.procs.insert(pid, p);
     }
 
+    /// A new process `pid` forked by `ppid`: it runs its parent's program until it execs.
+    pub fn forked(&mut self, pid: u32, ppid: u32) {
+        let parent = self.get(ppid);
+        self.insert(pid, Proc { exe: parent.exe, ppid: Some(ppid) });
+    }
+
     /// Updates the table with an event of `pid` and says what is known of it and its parent.
     pub fn observe(&mut self, pid: u32, kind: &EventKind) -> ProcessRef {
         if let EventKind::Exec { exe, ppid, .. } = kind {
@@ -111,6 +117,19 @@ mod tests {
             t.observe(pid, &exec("/bin/true", 100));
         }
         assert!(t.len() <= 3);
+    }
+
+    #[test]
+    fn a_forked_child_runs_its_parents_program_until_it_execs() {
+        let mut t = ProcessTable::new(16);
+        t.proc_root = "/nonexistent".into();
+        t.observe(100, &exec("/bin/sh", 1));
+        t.forked(101, 100);
+        let r = t.observe(101, &EventKind::Exit { status: 0 });
+        assert_eq!((r.exe.as_deref(), r.ppid, r.parent_exe.as_deref()), (Some("/bin/sh"), Some(100), Some("/bin/sh")));
+        t.forked(102, 100);
+        let r = t.observe(102, &exec("/bin/cat", 100));
+        assert_eq!(r.exe.as_deref(), Some("/bin/cat"));
     }
 
     #[test]

@@ -163,6 +163,7 @@ impl Sensor {
             match self.batch.next() {
                 Some(Record::Event(raw)) => return Some(self.enrich(raw)),
                 Some(Record::Cgroup { id, path }) => self.resolver.learn(id, path),
+                Some(Record::Fork { pid, ppid }) => self.procs.forked(pid, ppid),
                 None => {
                     let left = deadline.saturating_duration_since(std::time::Instant::now());
                     match self.rx.recv_timeout(left) {
@@ -297,7 +298,7 @@ fn reader(
         rb.add(&skel.maps.events, move |data: &[u8]| {
             let record = decode(data);
             // `received` counts event records (cgroup news is the sensor's own business).
-            if !matches!(record, Ok(Record::Cgroup { .. })) {
+            if !matches!(record, Ok(Record::Cgroup { .. } | Record::Fork { .. })) {
                 cb_stats.received.fetch_add(1, Ordering::Relaxed);
             }
             match record {

@@ -336,7 +336,7 @@ fn a_streaming_cgroup_reports_its_system_calls_in_order() {
         EventKind::Syscalls { ids } if e.tid == tid => Some(ids.clone()),
         _ => None,
     };
-    let before = events[..exec].iter().filter_map(calls).last().expect("the shell's batch before the exec");
+    let before = events[..exec].iter().filter_map(calls).next_back().expect("the shell's batch before the exec");
     assert_eq!(before.last(), Some(&59), "{before:?}");
     assert!(events[exec + 1..].iter().filter_map(calls).all(|ids| !ids.contains(&59)));
     // Unwatched threads do not stream.

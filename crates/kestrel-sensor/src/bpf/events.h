@@ -13,6 +13,7 @@
 #define KIND_LISTEN 8
 #define KIND_ACCEPT 9
 #define KIND_SYSCALLS 10
+#define KIND_FORK 11
 
 #define SYSCALL_BATCH 64
 
@@ -96,6 +97,14 @@ struct cgroup_event {
     struct header h;
     __u64 id;
     char path[PATH_LEN];
+};
+
+/* A watched process forked a new process (not a thread): the child inherits its parent's program in
+ * userspace's process table, so that a child that never execs is still named (busybox applets, runc exec). */
+struct fork_event {
+    struct header h;
+    __u32 child_pid;
+    __u32 parent_pid;
 };
 
 /* A privilege-related system call (attempt): op, up to three numeric arguments, and strings (mount source,

@@ -644,6 +644,23 @@ int on_clone3(struct trace_event_raw_sys_enter *ctx)
     return 0;
 }
 
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+    if (child->pid != child->tgid || !is_watched())
+        return 0;
+    struct fork_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        count_drop(DROP_RINGBUF_FULL);
+        return 0;
+    }
+    fill_header(&e->h, KIND_FORK);
+    e->child_pid = child->tgid;
+    e->parent_pid = parent->tgid;
+    submit(e);
+    return 0;
+}
+
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(on_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
