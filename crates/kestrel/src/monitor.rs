@@ -46,9 +46,9 @@ fn describe(e: &Event) -> String {
         EventKind::SetIds { call, ids } => format!("{call}({ids:?})"),
         EventKind::Capset { effective, .. } => format!("capset effective {effective:#x}"),
         EventKind::Namespaces { call, namespaces, .. } => format!("{call} new namespaces {}", namespaces.join(",")),
-        EventKind::Setns { nstype } => match namespace_names(*nstype) {
+        EventKind::Setns { nstype } => match kestrel_sensor::decode::namespaces(*nstype) {
             n if n.is_empty() => "setns (any namespace)".to_string(),
-            n => format!("setns {n}"),
+            n => format!("setns {}", n.join(",")),
         },
         EventKind::Mount { source, target, fstype, .. } => format!("mount {source} on {target} ({fstype})"),
         EventKind::Ptrace { request, target_pid } => format!("ptrace {} pid {target_pid}", ptrace_request(*request)),
@@ -77,21 +77,6 @@ fn ptrace_request(r: u64) -> String {
         _ => return format!("request {r}"),
     };
     name.to_string()
-}
-
-/// The CLONE_NEW* bits of a setns type, by name ("" for 0: any type).
-fn namespace_names(nstype: u64) -> String {
-    const NS: [(u64, &str); 8] = [
-        (0x0002_0000, "mnt"),
-        (0x0200_0000, "cgroup"),
-        (0x0400_0000, "uts"),
-        (0x0800_0000, "ipc"),
-        (0x1000_0000, "user"),
-        (0x2000_0000, "pid"),
-        (0x4000_0000, "net"),
-        (0x0000_0080, "time"),
-    ];
-    NS.iter().filter(|(bit, _)| nstype & bit != 0).map(|(_, n)| *n).collect::<Vec<_>>().join(",")
 }
 
 /// Whether an event passes the filters.
