@@ -64,6 +64,15 @@ static __always_inline void count_drop(__u32 cause)
         *n += 1;
 }
 
+/* Space for one record in the ring buffer, or NULL, counted as a drop, when it is full. */
+static __always_inline void *reserve(__u64 size)
+{
+    void *e = bpf_ringbuf_reserve(&events, size, 0);
+    if (!e)
+        count_drop(DROP_RINGBUF_FULL);
+    return e;
+}
+
 /* Whether the current task's cgroup, or one of its ancestors, is in `set` (a cgroup id → u8 hash map). */
 static __always_inline bool current_cgroup_in(void *set)
 {
@@ -172,9 +181,8 @@ static __always_inline void flush_syscalls(__u32 tid, struct syscall_buf *b)
 {
     if (b->n == 0)
         return;
-    struct syscalls_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    struct syscalls_event *e = reserve(sizeof(*e));
     if (!e) {
-        count_drop(DROP_RINGBUF_FULL);
         b->n = 0;
         return;
     }
@@ -198,11 +206,9 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
         if (b)
             flush_syscalls(tid, b);
     }
-    struct exec_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    if (!e) {
-        count_drop(DROP_RINGBUF_FULL);
+    struct exec_event *e = reserve(sizeof(*e));
+    if (!e)
         return 0;
-    }
     fill_header(&e->h, KIND_EXEC);
     e->ppid = BPF_CORE_READ(task, real_parent, tgid);
     /* The parent may be gone by the time userspace looks: its command name travels with the event. */
@@ -276,11 +282,9 @@ int BPF_PROG(on_exit, struct task_struct *task)
         return 0; /* a thread, not the process */
     if (!is_watched())
         return 0;
-    struct exit_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    if (!e) {
-        count_drop(DROP_RINGBUF_FULL);
+    struct exit_event *e = reserve(sizeof(*e));
+    if (!e)
         return 0;
-    }
     fill_header(&e->h, KIND_EXIT);
     e->status = BPF_CORE_READ(task, exit_code);
     e->_pad = 0;
@@ -335,11 +339,9 @@ static __always_inline int emit_open(const char *upath, __u32 flags)
         if (!sp || bpf_probe_read_user_str(sp->path, sizeof(sp->path), upath) <= 0 || !sensitive(sp->path))
             return 0;
     }
-    struct open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    if (!e) {
-        count_drop(DROP_RINGBUF_FULL);
+    struct open_event *e = reserve(sizeof(*e));
+    if (!e)
         return 0;
-    }
     long n = bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
     if (n <= 0) {
         bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
@@ -409,11 +411,9 @@ static __always_inline int emit_sockaddr(__u32 kind, const void *uaddr)
 {
     if (!uaddr || !is_watched())
         return 0;
-    struct connect_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    if (!e) {
-        count_drop(DROP_RINGBUF_FULL);
+    struct connect_event *e = reserve(sizeof(*e));
+    if (!e)
         return 0;
-    }
     if (!read_sockaddr(e, uaddr)) {
         bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
         return 0;
@@ -440,11 +440,9 @@ int on_listen(struct trace_event_raw_sys_enter *ctx)
 {
     if (!is_watched())
         return 0;
-    struct connect_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    if (!e) {
-        count_drop(DROP_RINGBUF_FULL);
+    struct connect_event *e = reserve(sizeof(*e));
+    if (!e)
         return 0;
-    }
     fill_header(&e->h, KIND_LISTEN);
     e->family = 0;
     e->port = 0;
@@ -504,11 +502,9 @@ static __always_inline struct priv_event *priv_reserve(__u32 op)
 {
     if (!is_watched())
         return NULL;
-    struct priv_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    if (!e) {
-        count_drop(DROP_RINGBUF_FULL);
+    struct priv_event *e = reserve(sizeof(*e));
+    if (!e)
         return NULL;
-    }
     fill_header(&e->h, KIND_PRIV);
     e->op = op;
     e->_pad = 0;
@@ -649,11 +645,9 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
     if (child->pid != child->tgid || !is_watched())
         return 0;
-    struct fork_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    if (!e) {
-        count_drop(DROP_RINGBUF_FULL);
+    struct fork_event *e = reserve(sizeof(*e));
+    if (!e)
         return 0;
-    }
     fill_header(&e->h, KIND_FORK);
     e->child_pid = child->tgid;
     e->parent_pid = parent->tgid;
@@ -667,11 +661,9 @@ int BPF_PROG(on_cgroup_mkdir, struct cgroup *cgrp, const char *path)
     /* Only the v2 (default) hierarchy: its id is 0, v1 hierarchies count from 1. */
     if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
         return 0;
-    struct cgroup_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    if (!e) {
-        count_drop(DROP_RINGBUF_FULL);
+    struct cgroup_event *e = reserve(sizeof(*e));
+    if (!e)
         return 0;
-    }
     fill_header(&e->h, KIND_CGROUP);
     e->id = BPF_CORE_READ(cgrp, kn, id);
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
