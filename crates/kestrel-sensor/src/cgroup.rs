@@ -73,7 +73,8 @@ pub struct Resolver {
     runc_parents: Vec<String>,
     paths: HashMap<u64, String>,
     /// The container of each cgroup whose path is known (every event asks: parsed once per cgroup), and
-    /// whether the runtime's state was found (if not, it is looked for again, at most once a second).
+    /// when the runtime's state was last looked for in vain (looked for again at the next exec, or a second
+    /// later).
     containers: HashMap<u64, (Option<ContainerRef>, Option<Instant>)>,
     state: crate::runtime::StateDirs,
     last_scan: Option<Instant>,
@@ -115,11 +116,7 @@ impl Resolver {
                 }
                 let p = e.path();
                 if let (Some(id), Ok(rel)) = (Self::id_of(&p), p.strip_prefix(&self.root)) {
-                    let path = format!("/{}", rel.to_string_lossy());
-                    if self.paths.get(&id) != Some(&path) {
-                        self.containers.remove(&id);
-                        self.paths.insert(id, path);
-                    }
+                    self.learn(id, format!("/{}", rel.to_string_lossy()));
                 }
                 if depth < 16 {
                     stack.push((p, depth + 1));
@@ -128,8 +125,12 @@ impl Resolver {
         }
     }
 
-    /// Records a cgroup the kernel reported as created.
+    /// Records a cgroup's path (reported created by the kernel, or found by a walk); a new path forgets
+    /// the container worked out from the old one.
     pub fn learn(&mut self, id: u64, path: String) {
+        if self.paths.get(&id) == Some(&path) {
+            return;
+        }
         if self.paths.len() < MAX_CGROUPS || self.paths.contains_key(&id) {
             self.containers.remove(&id);
             self.paths.insert(id, path);
@@ -171,12 +172,6 @@ impl Resolver {
         }
         self.containers.insert(id, (c.clone(), missing.then(Instant::now)));
         c
-    }
-
-    /// Uses other state directories than the runtimes' defaults.
-    pub fn with_state_dirs(mut self, state: crate::runtime::StateDirs) -> Resolver {
-        self.state = state;
-        self
     }
 }
 

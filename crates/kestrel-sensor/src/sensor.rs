@@ -297,7 +297,7 @@ fn reader(
         let mut rb = libbpf_rs::RingBufferBuilder::new();
         rb.add(&skel.maps.events, move |data: &[u8]| {
             let record = decode(data);
-            // `received` counts event records (cgroup news is the sensor's own business).
+            // `received` counts event records (cgroup and fork news are the sensor's own business).
             if !matches!(record, Ok(Record::Cgroup { .. } | Record::Fork { .. })) {
                 cb_stats.received.fetch_add(1, Ordering::Relaxed);
             }
@@ -370,7 +370,9 @@ fn hand_over(
     }
     let batch = std::mem::replace(pending, Vec::with_capacity(batch_len));
     if let Err(TrySendError::Full(b)) = tx.try_send(batch) {
-        stats.dropped_queue_full.fetch_add(b.len() as u64, Ordering::Relaxed);
+        // Counted like `received`: events (a lost fork only leaves a child unnamed).
+        let events = b.iter().filter(|r| matches!(r, Record::Event(_))).count();
+        stats.dropped_queue_full.fetch_add(events as u64, Ordering::Relaxed);
     }
 }
 

@@ -32,6 +32,22 @@ fn wait_watching(child: &mut std::process::Child) -> std::thread::JoinHandle<Str
     })
 }
 
+/// A shell that moves itself into the cgroup `parent/name` (a runc-style container to kestrel) and runs
+/// `/bin/echo MARKER` there; returns the cgroup.
+fn echo_in_container(parent: &str, name: &str, marker: &str) -> std::path::PathBuf {
+    let cg = cgroup2_root().join(parent).join(name);
+    std::fs::create_dir_all(&cg).unwrap();
+    let script = format!("echo $$ > {}/cgroup.procs && /bin/echo {marker} > /dev/null", cg.display());
+    assert!(Command::new("/bin/sh").arg("-c").arg(script).status().unwrap().success());
+    cg
+}
+
+/// Removes what `echo_in_container` made (its process has exited).
+fn remove_container(parent: &str, cg: &std::path::Path) {
+    let _ = std::fs::remove_dir(cg);
+    let _ = std::fs::remove_dir(cgroup2_root().join(parent));
+}
+
 #[test]
 fn monitor_prints_container_events_as_json_lines() {
     let parent = format!("kestrel-monitor-test-{}", std::process::id());
@@ -42,13 +58,9 @@ fn monitor_prints_container_events_as_json_lines() {
         .spawn()
         .unwrap();
     let stderr = wait_watching(&mut child);
-    let cg = cgroup2_root().join(&parent).join("web-1");
-    std::fs::create_dir_all(&cg).unwrap();
-    let script = format!("echo $$ > {}/cgroup.procs && /bin/echo monitor-marker > /dev/null", cg.display());
-    assert!(Command::new("/bin/sh").arg("-c").arg(script).status().unwrap().success());
+    let cg = echo_in_container(&parent, "web-1", "monitor-marker");
     let out = child.wait_with_output().unwrap();
-    let _ = std::fs::remove_dir(&cg);
-    let _ = std::fs::remove_dir(cgroup2_root().join(&parent));
+    remove_container(&parent, &cg);
     let stderr = stderr.join().unwrap();
     assert!(out.status.success(), "{stderr}");
     let events: Vec<Value> =
@@ -89,13 +101,9 @@ fn record_then_replay_without_privileges() {
         .spawn()
         .unwrap();
     let stderr = wait_watching(&mut child);
-    let cg = cgroup2_root().join(&parent).join("db-1");
-    std::fs::create_dir_all(&cg).unwrap();
-    let script = format!("echo $$ > {}/cgroup.procs && /bin/echo record-marker > /dev/null", cg.display());
-    assert!(Command::new("/bin/sh").arg("-c").arg(script).status().unwrap().success());
+    let cg = echo_in_container(&parent, "db-1", "record-marker");
     let out = child.wait_with_output().unwrap();
-    let _ = std::fs::remove_dir(&cg);
-    let _ = std::fs::remove_dir(cgroup2_root().join(&parent));
+    remove_container(&parent, &cg);
     assert!(out.status.success(), "{}", stderr.join().unwrap());
     // Replay as nobody: a recording needs no privileges.
     let public = std::path::Path::new("/tmp").join(format!("kestrel-replay-{}.jsonl.zst", std::process::id()));
