@@ -115,6 +115,9 @@ pub enum EventKind {
     Accept {
         /// The peer.
         from: SockAddr,
+        /// The local port the connection came in on, where the kernel tells it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
     },
     /// A thread's system calls, in order (a batch of at most 64; the stream is on only for the cgroups that
     /// asked for it).

@@ -133,7 +133,7 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
         KIND_OPEN => EventKind::Open { flags: u32_at(b, h)?, path: cstr(b, h + 8, PATH)? },
         KIND_CONNECT => EventKind::Connect { to: sockaddr(b)? },
         KIND_BIND => EventKind::Bind { addr: sockaddr(b)? },
-        KIND_ACCEPT => EventKind::Accept { from: sockaddr(b)? },
+        KIND_ACCEPT => EventKind::Accept { from: sockaddr(b)?, port: Some(u16_at(b, h + 4)?).filter(|&p| p != 0) },
         KIND_LISTEN => EventKind::Listen { fd: u32_at(b, h + 8)?, backlog: u32_at(b, h + 12)? },
         KIND_PRIV => privileged(b)?,
         KIND_SYSCALLS => {

@@ -263,15 +263,31 @@ fn privilege_changes_are_reported() {
 
 #[test]
 fn servers_bind_listen_and_accept() {
-    let cg = TestCgroup::new("kestrel-test-server");
-    let mut s = sensor(&[&cg.0], 65_536);
-    // A one-shot server in the watched cgroup; the test connects to it from outside.
+    // Where the kernel has the socket-layer tracepoints, the accept is seen there (and tells the local port).
+    let socket_layer = std::path::Path::new("/sys/kernel/tracing/events/sock/sock_recv_length").is_dir();
+    accepts_are_reported("kestrel-test-server", false, socket_layer);
+}
+
+#[test]
+fn accepts_are_reported_from_the_system_call_exit_on_older_kernels() {
+    accepts_are_reported("kestrel-test-server-exit", true, false);
+}
+
+fn accepts_are_reported(name: &str, at_syscall_exit: bool, tells_local_port: bool) {
+    let cg = TestCgroup::new(name);
+    let cfg =
+        Config { watch_cgroups: vec![cg.0.clone()], accept_at_syscall_exit: at_syscall_exit, ..Config::default() };
+    let mut s = Sensor::start(cfg).unwrap_or_else(|e| panic!("{e}"));
+    // A two-shot server in the watched cgroup; the test connects to it from outside. The first connection is
+    // read from, the second closed unread: an accept is reported either way (on 6.4+ kernels at the first
+    // read, write or close; before, at accept's return).
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     let py = format!(
-        "import socket; s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen(7); c, a = s.accept(); c.close()"
+        "import socket; s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen(7); \
+         c, a = s.accept(); c.recv(16); c.close(); c, a = s.accept(); c.close()"
     );
     let path = cg.0.clone();
     let server = std::thread::spawn(move || {
@@ -279,28 +295,40 @@ fn servers_bind_listen_and_accept() {
         Command::new("/bin/sh").arg("-c").arg(full).output().unwrap()
     });
     let start = Instant::now();
-    let client = loop {
+    let connect = || loop {
         match std::net::TcpStream::connect(("127.0.0.1", port)) {
             Ok(c) => break c,
             Err(_) if start.elapsed() < Duration::from_secs(5) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => panic!("server never listened: {e}"),
         }
     };
-    let client_port = client.local_addr().unwrap().port();
-    drop(client);
-    assert!(server.join().unwrap().status.success());
-    let events = collect(&mut s, Duration::from_secs(5), |ev| ev.iter().any(|e| e.kind_name() == "accept"));
-    assert!(
-        events
-            .iter()
-            .any(|e| matches!(&e.kind, EventKind::Bind { addr } if addr.port == port && addr.addr == "127.0.0.1")),
-        "{events:#?}"
-    );
+    let mut talker = connect();
+    std::io::Write::write_all(&mut talker, b"hello").unwrap();
+    let talker_port = talker.local_addr().unwrap().port();
+    let mut buf = [0u8; 1];
+    let _ = std::io::Read::read(&mut talker, &mut buf); // returns when the server has closed
+    let silent = connect();
+    let silent_port = silent.local_addr().unwrap().port();
+    let out = server.join().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    drop(silent);
+    let accepts = |ev: &[Event]| ev.iter().filter(|e| e.kind_name() == "accept").count();
+    let events = collect(&mut s, Duration::from_secs(5), |ev| accepts(ev) >= 2);
+    let bind = events
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::Bind { addr } if addr.port == port && addr.addr == "127.0.0.1"))
+        .unwrap_or_else(|| panic!("no bind: {events:#?}"));
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Listen { backlog: 7, .. })), "{events:#?}");
-    assert!(
-        events.iter().any(|e| matches!(&e.kind, EventKind::Accept { from } if from.port == client_port)),
-        "{events:#?}"
-    );
+    for peer in [talker_port, silent_port] {
+        let accept = events
+            .iter()
+            .find(|e| matches!(&e.kind, EventKind::Accept { from, .. } if from.port == peer))
+            .unwrap_or_else(|| panic!("no accept from port {peer}: {events:#?}"));
+        let EventKind::Accept { from, port: local } = &accept.kind else { unreachable!() };
+        assert_eq!((from.family.as_str(), from.addr.as_str()), ("inet", "127.0.0.1"));
+        assert_eq!(*local, tells_local_port.then_some(port), "{accept:?}");
+        assert_eq!(accept.pid, bind.pid, "the accepting process: {accept:?}");
+    }
 }
 
 #[test]

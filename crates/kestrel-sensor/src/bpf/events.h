@@ -86,7 +86,8 @@ struct connect_event {
     struct header h;
     __u16 family;
     __u16 port;             /* host order */
-    __u32 _pad;
+    __u16 local_port;       /* accept: the port the connection came in on (0: not known) */
+    __u16 _pad;
     __u8 addr[16];          /* inet: 4 bytes, inet6: 16 */
     char path[108];         /* unix */
 };

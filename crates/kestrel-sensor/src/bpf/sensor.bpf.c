@@ -388,6 +388,7 @@ static __always_inline bool read_sockaddr(struct connect_event *e, const void *u
         return false;
     e->family = family;
     e->port = 0;
+    e->local_port = 0;
     e->_pad = 0;
     __builtin_memset(e->addr, 0, sizeof(e->addr));
     e->path[0] = 0;
@@ -446,6 +447,7 @@ int on_listen(struct trace_event_raw_sys_enter *ctx)
     fill_header(&e->h, KIND_LISTEN);
     e->family = 0;
     e->port = 0;
+    e->local_port = 0;
     e->_pad = 0;
     __builtin_memset(e->addr, 0, sizeof(e->addr));
     __u32 fd = ctx->args[0], backlog = ctx->args[1];
@@ -456,8 +458,105 @@ int on_listen(struct trace_event_raw_sys_enter *ctx)
     return 0;
 }
 
-/* accept: the peer's address is written into the caller's buffer by the call, so the buffer is remembered at
- * entry (per thread) and read at a successful exit. */
+/* accept, on kernels with the socket-layer tracepoints (6.4+): no system-call exit probe at all (a sys_exit
+ * probe makes every system call on the node slower, watched or not). A passively opened TCP connection is
+ * noted when it is established (softirq: the socket, not the current task, tells its cgroup), and reported
+ * with its peer and local port by the process that first reads, writes, shuts down or closes it — in that
+ * process's context, so pid, comm and container are the accepting process's. */
+#define TCP_ESTABLISHED_ 1
+#define TCP_SYN_RECV_ 3
+#define TCP_FIN_WAIT1_ 4
+#define TCP_CLOSE_ 7
+#define TCP_CLOSE_WAIT_ 8
+#define TCP_LAST_ACK_ 9
+#define IPPROTO_TCP_ 6
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __u64); /* the socket's address */
+    __type(value, __u8);
+} accepted SEC(".maps");
+
+/* Whether a socket may belong to a watched cgroup: the cgroup it was created in has no "unwatched" verdict
+ * (an unknown cgroup is noted, and the process-context check decides). */
+static __always_inline bool socket_maybe_watched(const struct sock *sk)
+{
+    if (watch_all)
+        return true;
+    __u64 cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+    __u8 *known = bpf_map_lookup_elem(&watched_verdicts, &cg);
+    return !known || *known;
+}
+
+static __always_inline void report_accepted(const struct sock *sk)
+{
+    __u64 key = (__u64)sk;
+    if (!bpf_map_lookup_elem(&accepted, &key))
+        return;
+    bpf_map_delete_elem(&accepted, &key);
+    if (!is_watched())
+        return;
+    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    if (family != AF_INET && family != AF_INET6)
+        return;
+    struct connect_event *e = reserve(sizeof(*e));
+    if (!e)
+        return;
+    fill_header(&e->h, KIND_ACCEPT);
+    e->family = family;
+    e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    e->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    e->_pad = 0;
+    __builtin_memset(e->addr, 0, sizeof(e->addr));
+    e->path[0] = 0;
+    if (family == AF_INET) {
+        __u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+        __builtin_memcpy(e->addr, &daddr, 4);
+    } else {
+        BPF_CORE_READ_INTO(&e->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+    }
+    submit(e);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(on_sock_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+    if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP_)
+        return 0;
+    __u64 key = (__u64)sk;
+    if (oldstate == TCP_SYN_RECV_ && newstate == TCP_ESTABLISHED_) {
+        if (socket_maybe_watched(sk)) {
+            __u8 one = 1;
+            bpf_map_update_elem(&accepted, &key, &one, BPF_ANY);
+        }
+    } else if ((oldstate == TCP_ESTABLISHED_ && newstate == TCP_FIN_WAIT1_) ||
+               (oldstate == TCP_CLOSE_WAIT_ && newstate == TCP_LAST_ACK_)) {
+        /* close() or shutdown() by its owner: process context. */
+        report_accepted(sk);
+    } else if (newstate == TCP_CLOSE_) {
+        bpf_map_delete_elem(&accepted, &key); /* the address may be reused by the next socket */
+    }
+    return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(on_sock_recv, struct sock *sk, int ret, int flags)
+{
+    report_accepted(sk);
+    return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(on_sock_send, struct sock *sk, int ret, int flags)
+{
+    report_accepted(sk);
+    return 0;
+}
+
+/* accept on older kernels: the peer's address is written into the caller's buffer by the call, so the buffer
+ * is remembered at entry (per thread) and read at a successful exit. Loaded only without the tracepoints
+ * above. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 8192);
