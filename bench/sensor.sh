@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 RUNS=${RUNS:-3}
 SECONDS_EACH=${SECONDS_EACH:-10}
+PARTS=${PARTS:-"table flood pairs"}   # which parts to run
 OUT=$REPO/bench/out; mkdir -p "$OUT"
 for t in wrk bpftrace strace; do
   command -v $t >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk bpftrace strace >/dev/null
@@ -95,6 +96,8 @@ agent_cpu_rss() { # CPU seconds used since $1 (clock ticks) and peak RSS (MiB) o
 
 {
 echo "# bench/sensor.sh — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, kernel $(uname -r), RUNS=$RUNS, wrk ${SECONDS_EACH}s -t1 -c32"
+has() { [[ " $PARTS " == *" $1 "* ]]; }
+if has table; then
 printf '%-18s %12s %12s %12s %12s %12s %10s %12s %10s\n' capture "nullsys-host" "nullsys-box" "dd-host" "dd-box" \
   "nginx-req/s" "p99-ms" "agent-CPU-s" "agent-MiB"
 for cap in none kestrel kestrel-syscalls bpftrace strace; do
@@ -108,7 +111,9 @@ for cap in none kestrel kestrel-syscalls bpftrace strace; do
   printf '%-18s %12s %12s %12s %12s %12s %10s %12s %10s\n' $cap "$nh" "$nb" "$dh" "$db" ${w} ${cr}
 done
 echo "(nullsys: ns per getppid; dd: kB/s with bs=1; agent CPU: seconds over the $RUNS nginx runs; strace follows nginx only)"
+fi
 
+if has flood; then
 echo
 echo "# events/s sustained: listen(-1) in the container at a set rate for 5 s, kestrel monitor -f json to /dev/null"
 for rate in 250000 500000 750000 1000000; do
@@ -119,12 +124,23 @@ for rate in 250000 500000 750000 1000000; do
   stop_capture
   echo "asked $rate/s, made $got/s: $(grep 'sensor:' "$OUT/flood.err" | tail -1 | sed 's/.*sensor: //')"
 done
+fi
 
+if has pairs; then
 echo
 echo "# nginx, alternating pairs of ${SECONDS_EACH}s runs (none, then kestrel monitor): req/s p99"
 for i in $(seq "${PAIRS:-4}"); do
   a=$(RUNS=1 wrk_run)
   start_capture kestrel; b=$(RUNS=1 wrk_run); stop_capture
   echo "pair $i: none $a, kestrel $b"
-done
+done | tee "$OUT/pairs.txt"
+python3 - "$OUT/pairs.txt" <<'PY'
+import statistics, sys
+pairs = [(float(l.split()[3]), float(l.split()[6])) for l in open(sys.argv[1])]
+a = statistics.mean(p[0] for p in pairs); b = statistics.mean(p[1] for p in pairs)
+loss = sorted(100 * (1 - k / n) for n, k in pairs)
+print(f"means: none {a:.0f}, kestrel {b:.0f} req/s: loss {100 * (1 - b / a):.1f} %; "
+      f"per pair: median loss {statistics.median(loss):.1f} %, range {loss[0]:.1f} .. {loss[-1]:.1f} %")
+PY
+fi
 } | tee "$OUT/sensor.txt"

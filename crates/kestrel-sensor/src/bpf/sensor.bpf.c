@@ -315,18 +315,23 @@ static __always_inline bool sensitive(const char *p)
            has_prefix(p, "/dev/mem", 8) || has_prefix(p, "/etc/ld.so.preload", 18);
 }
 
-/* Where a read-only open's path is looked at before anything is reserved in the ring buffer: most opens
- * are reads of ordinary files, and they should cost no ring-buffer traffic at all. */
-struct path_scratch {
-    char path[sizeof(((struct open_event *)0)->path)];
-};
+/* The first eight bytes of each sensitive prefix, as a little-endian word (all prefixes are ≥ 8 bytes). */
+#define W8(a, b, c, d, e, f, g, h)                                                                             \
+    ((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 | (__u64)(e) << 32 |                \
+     (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
 
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct path_scratch);
-} scratch SEC(".maps");
+static __always_inline bool sensitive_start(__u64 w)
+{
+    return w == W8('/', 'e', 't', 'c', '/', 's', 'h', 'a') || w == W8('/', 'e', 't', 'c', '/', 'g', 's', 'h') ||
+           w == W8('/', 'e', 't', 'c', '/', 's', 'u', 'd') || w == W8('/', 'r', 'o', 'o', 't', '/', '.', 's') ||
+           w == W8('/', 'e', 't', 'c', '/', 'k', 'u', 'b') || w == W8('/', 'v', 'a', 'r', '/', 'r', 'u', 'n') ||
+           w == W8('/', 'r', 'u', 'n', '/', 's', 'e', 'c') || w == W8('/', 'p', 'r', 'o', 'c', '/', 'k', 'c') ||
+           w == W8('/', 'd', 'e', 'v', '/', 'm', 'e', 'm') || w == W8('/', 'e', 't', 'c', '/', 'l', 'd', '.');
+}
+
+/* Read-only opens are decided on the path's first bytes, on the stack, before anything is reserved in the
+ * ring buffer: most opens are reads of ordinary files, and they should cost no ring-buffer traffic. */
+#define SENSITIVE_HEAD 32
 
 static __always_inline int emit_open(const char *upath, __u32 flags)
 {
@@ -334,9 +339,14 @@ static __always_inline int emit_open(const char *upath, __u32 flags)
         return 0;
     bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
     if (!writes) {
-        __u32 zero = 0;
-        struct path_scratch *sp = bpf_map_lookup_elem(&scratch, &zero);
-        if (!sp || bpf_probe_read_user_str(sp->path, sizeof(sp->path), upath) <= 0 || !sensitive(sp->path))
+        /* First the path's first eight bytes (one copy, no string walk) against the sensitive prefixes'
+         * first eight; only a candidate is read further. A path shorter than eight bytes at the very end of
+         * a page fails the 8-byte copy: it is then read as a string. */
+        __u64 first8 = 0;
+        if (bpf_probe_read_user(&first8, sizeof(first8), upath) == 0 && !sensitive_start(first8))
+            return 0;
+        char head[SENSITIVE_HEAD] = {};
+        if (bpf_probe_read_user_str(head, sizeof(head), upath) <= 0 || !sensitive(head))
             return 0;
     }
     struct open_event *e = reserve(sizeof(*e));
@@ -466,21 +476,21 @@ int on_listen(struct trace_event_raw_sys_enter *ctx)
 #define TCP_ESTABLISHED_ 1
 #define TCP_SYN_RECV_ 3
 #define TCP_FIN_WAIT1_ 4
-#define TCP_CLOSE_ 7
 #define TCP_CLOSE_WAIT_ 8
 #define TCP_LAST_ACK_ 9
 #define IPPROTO_TCP_ 6
 
+/* Socket-local storage: lives and dies with the socket, and a socket without any costs one pointer read. */
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 65536);
-    __type(key, __u64); /* the socket's address */
+    __uint(type, BPF_MAP_TYPE_SK_STORAGE);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, int);
     __type(value, __u8);
 } accepted SEC(".maps");
 
 /* Whether a socket may belong to a watched cgroup: the cgroup it was created in has no "unwatched" verdict
  * (an unknown cgroup is noted, and the process-context check decides). */
-static __always_inline bool socket_maybe_watched(const struct sock *sk)
+static __always_inline bool socket_maybe_watched(struct sock *sk)
 {
     if (watch_all)
         return true;
@@ -489,12 +499,11 @@ static __always_inline bool socket_maybe_watched(const struct sock *sk)
     return !known || *known;
 }
 
-static __always_inline void report_accepted(const struct sock *sk)
+static __always_inline void report_accepted(struct sock *sk)
 {
-    __u64 key = (__u64)sk;
-    if (!bpf_map_lookup_elem(&accepted, &key))
+    if (!bpf_sk_storage_get(&accepted, sk, 0, 0))
         return;
-    bpf_map_delete_elem(&accepted, &key);
+    bpf_sk_storage_delete(&accepted, sk);
     if (!is_watched())
         return;
     __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -520,22 +529,17 @@ static __always_inline void report_accepted(const struct sock *sk)
 }
 
 SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(on_sock_state, const struct sock *sk, const int oldstate, const int newstate)
+int BPF_PROG(on_sock_state, struct sock *sk, const int oldstate, const int newstate)
 {
-    if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP_)
+    if (sk->sk_protocol != IPPROTO_TCP_)
         return 0;
-    __u64 key = (__u64)sk;
     if (oldstate == TCP_SYN_RECV_ && newstate == TCP_ESTABLISHED_) {
-        if (socket_maybe_watched(sk)) {
-            __u8 one = 1;
-            bpf_map_update_elem(&accepted, &key, &one, BPF_ANY);
-        }
+        if (socket_maybe_watched(sk))
+            bpf_sk_storage_get(&accepted, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
     } else if ((oldstate == TCP_ESTABLISHED_ && newstate == TCP_FIN_WAIT1_) ||
                (oldstate == TCP_CLOSE_WAIT_ && newstate == TCP_LAST_ACK_)) {
         /* close() or shutdown() by its owner: process context. */
         report_accepted(sk);
-    } else if (newstate == TCP_CLOSE_) {
-        bpf_map_delete_elem(&accepted, &key); /* the address may be reused by the next socket */
     }
     return 0;
 }
