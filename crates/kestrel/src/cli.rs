@@ -84,6 +84,9 @@ Output: one JSON object per line (kestrel.event/v1) when piped, a table on a ter
     /// Manage the vulnerability database (download, import, status, look up).
     #[command(subcommand)]
     Db(DbCommand),
+    /// Measure the detection models on a benchmark.
+    #[command(subcommand)]
+    Eval(EvalCommand),
     /// List the catalogers and what they read.
     Catalogers,
 }
@@ -174,6 +177,37 @@ pub enum MonitorFormat {
     /// One readable line per event.
     Table,
     /// One JSON object per line (kestrel.event/v1).
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EvalCommand {
+    /// The system-call sequence models on a directory laid out like ADFA-LD: learn on
+    /// Training_Data_Master, set thresholds on Validation_Data_Master, detect Attack_Data_Master.
+    #[command(after_help = "Examples:
+  kestrel eval adfa ../shared/data/adfa-ld
+  kestrel eval adfa ADFA-LD --format json -o adfa.json
+
+Prints ROC AUC and the detection rate at 1 % and 5 % false alarms (measured on the validation normals)
+for kestrel's detector and for each model it combines, with the detection rate per attack family.")]
+    Adfa(EvalAdfaArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EvalAdfaArgs {
+    /// The data set's directory.
+    pub dir: PathBuf,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: EvalFormat,
+    /// Write the result here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvalFormat {
+    Table,
     Json,
 }
 

@@ -3,6 +3,7 @@
 mod cache;
 mod cli;
 mod db;
+mod eval;
 mod monitor;
 mod progress;
 mod scan;

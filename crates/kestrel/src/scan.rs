@@ -92,6 +92,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Monitor(a) => crate::monitor::monitor(a, &g),
         Command::Record(a) => crate::monitor::record(a, &g),
         Command::Replay(a) => crate::monitor::replay(a, &g),
+        Command::Eval(crate::cli::EvalCommand::Adfa(a)) => crate::eval::adfa(a),
         Command::Catalogers => {
             println!("image and rootfs scans: {}", Catalog::new(Scope::Image).names().join(", "));
             println!("fs scans:               {}", Catalog::new(Scope::Directory).names().join(", "));

@@ -1,0 +1,210 @@
+//! `kestrel eval adfa`: the sequence models on ADFA-LD's protocol. Learn on the training normals only,
+//! score every validation normal and every attack, report ROC AUC and the detection rate at 1 % and 5 %
+//! false alarms — the thresholds taken from the validation normals, never from attacks.
+
+use crate::adfa::{Dataset, Trace};
+use crate::metrics::{at_false_alarm_rate, auc, OperatingPoint};
+use crate::seq::{NgramLm, NgramSet};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One model's results.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelResult {
+    /// The model (`stide-6`, `lm-5`, `ensemble`).
+    pub model: String,
+    /// What it scores.
+    pub description: String,
+    /// ROC AUC, validation normals against attacks.
+    pub auc: f64,
+    /// Detection rate at 1 % false alarms on the validation normals.
+    pub dr_at_1pct_far: f64,
+    /// Detection rate at 5 % false alarms.
+    pub dr_at_5pct_far: f64,
+    /// The operating points behind the two rates.
+    pub operating_points: Vec<OperatingPoint>,
+    /// Per attack family: traces, and detected at 5 % false alarms.
+    pub families: BTreeMap<String, FamilyResult>,
+}
+
+/// How one attack family fared.
+#[derive(Debug, Clone, Serialize)]
+pub struct FamilyResult {
+    /// Attack traces of the family.
+    pub traces: usize,
+    /// Of those, detected at the 5 % false-alarm threshold.
+    pub detected_at_5pct_far: usize,
+}
+
+/// The whole evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdfaReport {
+    /// Always `kestrel.eval.adfa/v1`.
+    pub schema: &'static str,
+    /// Traces in each part.
+    pub traces: BTreeMap<&'static str, usize>,
+    /// The detector kestrel uses (the first of `models`): its figures, repeated at the top.
+    pub detector: String,
+    /// ROC AUC of the detector.
+    pub auc: f64,
+    /// Its detection rate at 1 % false alarms.
+    pub dr_at_1pct_far: f64,
+    /// Its detection rate at 5 % false alarms.
+    pub dr_at_5pct_far: f64,
+    /// Every model evaluated, the detector first.
+    pub models: Vec<ModelResult>,
+}
+
+/// Parameters of the evaluation.
+#[derive(Debug, Clone)]
+pub struct AdfaConfig {
+    /// STIDE's n.
+    pub stide_n: usize,
+    /// The language model's order.
+    pub lm_order: usize,
+    /// Folds of the training data for calibrating the ensemble (each model's normal scores are those of
+    /// traces it did not learn from).
+    pub folds: usize,
+}
+
+impl Default for AdfaConfig {
+    fn default() -> Self {
+        AdfaConfig { stide_n: 6, lm_order: 5, folds: 5 }
+    }
+}
+
+/// Models scoring a trace; the ensemble combines them.
+#[derive(Debug, Clone)]
+struct Models {
+    stide: NgramSet,
+    lm: NgramLm,
+}
+
+impl Models {
+    fn learn(cfg: &AdfaConfig, traces: &[&[u16]]) -> Models {
+        Models {
+            stide: NgramSet::learn(cfg.stide_n, traces.iter().copied()),
+            lm: NgramLm::learn(cfg.lm_order, traces.iter().copied()),
+        }
+    }
+
+    /// [STIDE's unseen share, the language model's mean surprise].
+    fn scores(&self, calls: &[u16]) -> [f64; 2] {
+        let s = self.lm.surprises(calls);
+        let mean = if s.is_empty() { 0.0 } else { s.iter().sum::<f64>() / s.len() as f64 };
+        [self.stide.score(calls), mean]
+    }
+}
+
+/// Each model's scores of normal traces it never learned from, sorted: what its score of a new trace is
+/// compared against to make scores of different models comparable.
+#[derive(Debug, Clone)]
+struct Calibration {
+    normal: [Vec<f64>; 2],
+}
+
+impl Calibration {
+    fn from_folds(cfg: &AdfaConfig, training: &[&[u16]]) -> Calibration {
+        let folds = cfg.folds.clamp(2, training.len().max(2));
+        let per_fold: Vec<Vec<[f64; 2]>> = (0..folds)
+            .into_par_iter()
+            .map(|k| {
+                let learn: Vec<&[u16]> =
+                    training.iter().enumerate().filter(|(i, _)| i % folds != k).map(|(_, t)| *t).collect();
+                let models = Models::learn(cfg, &learn);
+                training.iter().enumerate().filter(|(i, _)| i % folds == k).map(|(_, t)| models.scores(t)).collect()
+            })
+            .collect();
+        let mut normal = [Vec::new(), Vec::new()];
+        for s in per_fold.into_iter().flatten() {
+            normal[0].push(s[0]);
+            normal[1].push(s[1]);
+        }
+        for n in &mut normal {
+            n.sort_by(f64::total_cmp);
+        }
+        Calibration { normal }
+    }
+
+    /// The ensemble's score: the sum over models of `-ln` of the share of calibration normals scoring at
+    /// least as high (Fisher's combination of empirical p-values).
+    fn combine(&self, scores: [f64; 2]) -> f64 {
+        scores
+            .iter()
+            .zip(&self.normal)
+            .map(|(&s, normal)| {
+                let at_least = normal.len() - normal.partition_point(|&x| x < s);
+                -((1 + at_least) as f64 / (1 + normal.len()) as f64).ln()
+            })
+            .sum()
+    }
+}
+
+/// Learns on `data.training`, scores the rest, and reports.
+pub fn evaluate(data: &Dataset, cfg: &AdfaConfig) -> AdfaReport {
+    let training: Vec<&[u16]> = data.training.iter().map(|t| t.calls.as_slice()).collect();
+    let models = Models::learn(cfg, &training);
+    let calibration = Calibration::from_folds(cfg, &training);
+    let score_all = |traces: &[Trace]| -> Vec<[f64; 3]> {
+        traces
+            .par_iter()
+            .map(|t| {
+                let s = models.scores(&t.calls);
+                [calibration.combine(s), s[0], s[1]]
+            })
+            .collect()
+    };
+    let normal = score_all(&data.validation);
+    let attack = score_all(&data.attacks);
+    let names = [
+        ("ensemble", "STIDE and the language model combined: the sum of -ln of each one's empirical p-value against normal traces it did not learn from (5-fold cross-validation on the training data)".to_string()),
+        ("stide", format!("STIDE, n = {}: the share of the trace's n-grams never seen in training", cfg.stide_n)),
+        ("lm", format!("n-gram language model, order {}, interpolated absolute discounting: mean surprise per call", cfg.lm_order)),
+    ];
+    let models: Vec<ModelResult> = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, description))| {
+            let n: Vec<f64> = normal.iter().map(|s| s[i]).collect();
+            let a: Vec<f64> = attack.iter().map(|s| s[i]).collect();
+            result(name, description, &n, &a, &data.attacks)
+        })
+        .collect();
+    let best = &models[0];
+    AdfaReport {
+        schema: "kestrel.eval.adfa/v1",
+        traces: BTreeMap::from([
+            ("training", data.training.len()),
+            ("validation", data.validation.len()),
+            ("attack", data.attacks.len()),
+        ]),
+        detector: best.model.clone(),
+        auc: best.auc,
+        dr_at_1pct_far: best.dr_at_1pct_far,
+        dr_at_5pct_far: best.dr_at_5pct_far,
+        models,
+    }
+}
+
+fn result(name: &str, description: String, normal: &[f64], attack: &[f64], attacks: &[Trace]) -> ModelResult {
+    let p1 = at_false_alarm_rate(normal, attack, 0.01);
+    let p5 = at_false_alarm_rate(normal, attack, 0.05);
+    let mut families: BTreeMap<String, FamilyResult> = BTreeMap::new();
+    for (t, &s) in attacks.iter().zip(attack) {
+        let f = families
+            .entry(t.family.clone().unwrap_or_default())
+            .or_insert(FamilyResult { traces: 0, detected_at_5pct_far: 0 });
+        f.traces += 1;
+        f.detected_at_5pct_far += usize::from(p5.is_some_and(|p| s > p.threshold));
+    }
+    ModelResult {
+        model: name.to_string(),
+        description,
+        auc: auc(normal, attack).unwrap_or(f64::NAN),
+        dr_at_1pct_far: p1.map_or(0.0, |p| p.detection_rate),
+        dr_at_5pct_far: p5.map_or(0.0, |p| p.detection_rate),
+        operating_points: p1.into_iter().chain(p5).collect(),
+        families,
+    }
+}

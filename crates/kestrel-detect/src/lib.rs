@@ -1,0 +1,12 @@
+//! kestrel's detection: what a workload normally does, learned, and how far what it does now is from it.
+//!
+//! - [`seq`]: models of system-call sequences (STIDE-style n-gram sets, a smoothed n-gram language model),
+//!   each scoring a trace or a live stream of calls by how unusual it is.
+//! - [`metrics`]: ROC AUC and detection rates at a false-alarm rate whose threshold is taken from normal
+//!   data only.
+//! - [`adfa`], [`eval`]: the ADFA-LD benchmark, read and evaluated (`kestrel eval adfa`).
+
+pub mod adfa;
+pub mod eval;
+pub mod metrics;
+pub mod seq;

@@ -1,0 +1,54 @@
+//! `kestrel eval`: the detection models measured on benchmarks.
+
+use crate::cli::{EvalAdfaArgs, EvalFormat};
+use anyhow::{Context, Result};
+use kestrel_detect::eval::{evaluate, AdfaConfig, AdfaReport};
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+pub fn adfa(args: EvalAdfaArgs) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let data = kestrel_detect::adfa::load(&args.dir).context("reading the data set")?;
+    if data.training.is_empty() || data.validation.is_empty() || data.attacks.is_empty() {
+        anyhow::bail!(
+            "{}: needs training, validation and attack traces (found {}, {}, {})",
+            args.dir.display(),
+            data.training.len(),
+            data.validation.len(),
+            data.attacks.len()
+        );
+    }
+    let report = evaluate(&data, &AdfaConfig::default());
+    tracing::info!("evaluated in {:.2} s", started.elapsed().as_secs_f64());
+    let text = match args.format {
+        EvalFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        EvalFormat::Table => table(&report),
+    };
+    match &args.output {
+        Some(path) => crate::scan::write_atomically(path, text.as_bytes())?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn table(r: &AdfaReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "ADFA-LD: {} training, {} validation, {} attack traces; thresholds from the validation normals\n",
+        r.traces["training"], r.traces["validation"], r.traces["attack"]
+    );
+    let _ = writeln!(out, "{:<10} {:>7} {:>12} {:>12}", "model", "AUC", "DR@1%FAR", "DR@5%FAR");
+    for m in &r.models {
+        let _ = writeln!(out, "{:<10} {:>7.4} {:>12.3} {:>12.3}", m.model, m.auc, m.dr_at_1pct_far, m.dr_at_5pct_far);
+    }
+    let _ = writeln!(out, "\ndetected at 5 % false alarms, by attack family ({}):", r.detector);
+    for (family, f) in &r.models[0].families {
+        let _ = writeln!(out, "  {family:<14} {:>4} / {:<4}", f.detected_at_5pct_far, f.traces);
+    }
+    let _ = writeln!(out);
+    for m in &r.models {
+        let _ = writeln!(out, "{}: {}", m.model, m.description);
+    }
+    out
+}
