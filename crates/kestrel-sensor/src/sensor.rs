@@ -40,10 +40,6 @@ pub struct Config {
     /// cgroup v2 directories whose threads (and their descendants') stream their system-call ids. Empty: the
     /// stream's program is not even loaded (it would run on every system call of the host).
     pub stream_cgroups: Vec<PathBuf>,
-    /// Take accepts from the accept system call's exit even where the kernel has the socket-layer
-    /// tracepoints (6.4+). Slower for every process on the node; there for comparison and for tests of the
-    /// older kernels' path.
-    pub accept_at_syscall_exit: bool,
 }
 
 impl Default for Config {
@@ -54,7 +50,6 @@ impl Default for Config {
             runc_parents: Vec::new(),
             queue_len: 65_536,
             stream_cgroups: Vec::new(),
-            accept_at_syscall_exit: false,
         }
     }
 }
@@ -133,12 +128,9 @@ impl Sensor {
         let (ready_tx, ready_rx) = sync_channel::<Result<(), SensorError>>(1);
         let news: CgroupNews = Arc::default();
         let (t_stop, t_stats, t_news, watch_all) = (stop.clone(), stats.clone(), news.clone(), cfg.watch_all);
-        let accept_at_exit = cfg.accept_at_syscall_exit;
         let thread = std::thread::Builder::new()
             .name("kestrel-sensor".into())
-            .spawn(move || {
-                reader(watch_all, ids, stream_ids, accept_at_exit, batch_len, tx, ready_tx, t_stop, t_stats, t_news)
-            })
+            .spawn(move || reader(watch_all, ids, stream_ids, batch_len, tx, ready_tx, t_stop, t_stats, t_news))
             .map_err(|e| SensorError::Bpf(format!("cannot start the reader thread: {e}")))?;
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -268,7 +260,6 @@ fn reader(
     watch_all: bool,
     watch_ids: Vec<u64>,
     stream_ids: Vec<u64>,
-    accept_at_exit: bool,
     batch_len: usize,
     tx: std::sync::mpsc::SyncSender<Vec<Record>>,
     ready: std::sync::mpsc::SyncSender<Result<(), SensorError>>,
@@ -281,20 +272,18 @@ fn reader(
         let mut open = SensorSkelBuilder::default().open(&mut storage).map_err(bpf_err("opening"))?;
         // A system call the kernel does not have (module loading without CONFIG_MODULES…) has no tracepoint:
         // its program is left out, and said so, instead of failing the whole attach.
-        // accept: from the socket-layer tracepoints where the kernel has them (6.4+), else from accept's
-        // exit, whose probe slows down every system call on the node.
-        let socket_tracepoints =
-            !accept_at_exit && tracepoint_exists("sock/sock_recv_length") && tracepoint_exists("sock/sock_send_length");
+        // Diagnostics: KESTREL_SENSOR_SKIP=on_openat,on_sock_state… leaves those programs out (to measure
+        // what each costs a workload; what they would report is then not seen).
+        let skip = std::env::var("KESTREL_SENSOR_SKIP").unwrap_or_default();
+        let skip: Vec<&str> = skip.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
         for mut prog in open.open_object_mut().progs_mut() {
             let section = prog.section().to_string_lossy().into_owned();
             if section == "tp_btf/sys_enter" && stream_ids.is_empty() {
                 prog.set_autoload(false);
             }
-            let accept_by_socket = ["tp_btf/inet_sock_set_state", "tp_btf/sock_recv_length", "tp_btf/sock_send_length"];
-            if accept_by_socket.contains(&section.as_str()) && !socket_tracepoints {
-                prog.set_autoload(false);
-            }
-            if section.starts_with("tracepoint/syscalls/sys_e") && section.contains("_accept") && socket_tracepoints {
+            let name = prog.name().to_string_lossy().into_owned();
+            if skip.contains(&name.as_str()) || skip.contains(&section.as_str()) {
+                tracing::warn!("{name} ({section}) left out (KESTREL_SENSOR_SKIP): its events will not be seen");
                 prog.set_autoload(false);
             }
             if let Some(tp) = section.strip_prefix("tracepoint/") {

@@ -263,24 +263,11 @@ fn privilege_changes_are_reported() {
 
 #[test]
 fn servers_bind_listen_and_accept() {
-    // Where the kernel has the socket-layer tracepoints, the accept is seen there (and tells the local port).
-    let socket_layer = std::path::Path::new("/sys/kernel/tracing/events/sock/sock_recv_length").is_dir();
-    accepts_are_reported("kestrel-test-server", false, socket_layer);
-}
-
-#[test]
-fn accepts_are_reported_from_the_system_call_exit_on_older_kernels() {
-    accepts_are_reported("kestrel-test-server-exit", true, false);
-}
-
-fn accepts_are_reported(name: &str, at_syscall_exit: bool, tells_local_port: bool) {
-    let cg = TestCgroup::new(name);
-    let cfg =
-        Config { watch_cgroups: vec![cg.0.clone()], accept_at_syscall_exit: at_syscall_exit, ..Config::default() };
-    let mut s = Sensor::start(cfg).unwrap_or_else(|e| panic!("{e}"));
+    let cg = TestCgroup::new("kestrel-test-server");
+    let mut s = sensor(&[&cg.0], 65_536);
     // A two-shot server in the watched cgroup; the test connects to it from outside. The first connection is
-    // read from, the second closed unread: an accept is reported either way (on 6.4+ kernels at the first
-    // read, write or close; before, at accept's return).
+    // read from, the second closed unread: the accept is reported either way (when the kernel completes the
+    // handshake), attributed to the listening process.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -326,7 +313,7 @@ fn accepts_are_reported(name: &str, at_syscall_exit: bool, tells_local_port: boo
             .unwrap_or_else(|| panic!("no accept from port {peer}: {events:#?}"));
         let EventKind::Accept { from, port: local } = &accept.kind else { unreachable!() };
         assert_eq!((from.family.as_str(), from.addr.as_str()), ("inet", "127.0.0.1"));
-        assert_eq!(*local, tells_local_port.then_some(port), "{accept:?}");
+        assert_eq!(*local, Some(port), "{accept:?}");
         assert_eq!(accept.pid, bind.pid, "the accepting process: {accept:?}");
     }
 }

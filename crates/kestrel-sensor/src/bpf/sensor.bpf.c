@@ -468,51 +468,61 @@ int on_listen(struct trace_event_raw_sys_enter *ctx)
     return 0;
 }
 
-/* accept, on kernels with the socket-layer tracepoints (6.4+): no system-call exit probe at all (a sys_exit
- * probe makes every system call on the node slower, watched or not). A passively opened TCP connection is
- * noted when it is established (softirq: the socket, not the current task, tells its cgroup), and reported
- * with its peer and local port by the process that first reads, writes, shuts down or closes it — in that
- * process's context, so pid, comm and container are the accepting process's. */
+/* accept, without any system-call probe (a sys_exit probe would slow every system call on the node, and
+ * probes on every send and receive cost a busy server more than they tell). A TCP socket that starts to
+ * listen in a watched process is remembered — by network namespace and port — with that process; when the
+ * kernel completes a connection's handshake for it (softirq, `inet_sock_set_state` SYN_RECV → ESTABLISHED),
+ * the accept is reported with the peer and the local port, attributed to the listening process. */
 #define TCP_ESTABLISHED_ 1
 #define TCP_SYN_RECV_ 3
-#define TCP_FIN_WAIT1_ 4
-#define TCP_CLOSE_WAIT_ 8
-#define TCP_LAST_ACK_ 9
+#define TCP_CLOSE_ 7
+#define TCP_LISTEN_ 10
 #define IPPROTO_TCP_ 6
 
-/* Socket-local storage: lives and dies with the socket, and a socket without any costs one pointer read. */
-struct {
-    __uint(type, BPF_MAP_TYPE_SK_STORAGE);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __type(key, int);
-    __type(value, __u8);
-} accepted SEC(".maps");
+struct kestrel_listener_key {
+    __u32 netns;
+    __u32 port;
+};
 
-/* Whether a socket may belong to a watched cgroup: the cgroup it was created in has no "unwatched" verdict
- * (an unknown cgroup is noted, and the process-context check decides). */
-static __always_inline bool socket_maybe_watched(struct sock *sk)
+struct kestrel_listener {
+    __u32 pid;
+    __u32 tid;
+    __u64 cgroup_id;
+    char comm[COMM_LEN];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16384);
+    __type(key, struct kestrel_listener_key);
+    __type(value, struct kestrel_listener);
+} listeners SEC(".maps");
+
+static __always_inline struct kestrel_listener_key listener_key_of(struct sock *sk)
 {
-    if (watch_all)
-        return true;
-    __u64 cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
-    __u8 *known = bpf_map_lookup_elem(&watched_verdicts, &cg);
-    return !known || *known;
+    struct kestrel_listener_key k = {
+        .netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
+        .port = BPF_CORE_READ(sk, __sk_common.skc_num),
+    };
+    return k;
 }
 
-static __always_inline void report_accepted(struct sock *sk)
+static __always_inline void report_accept(struct sock *sk, const struct kestrel_listener *l)
 {
-    if (!bpf_sk_storage_get(&accepted, sk, 0, 0))
-        return;
-    bpf_sk_storage_delete(&accepted, sk);
-    if (!is_watched())
-        return;
     __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
     if (family != AF_INET && family != AF_INET6)
         return;
     struct connect_event *e = reserve(sizeof(*e));
     if (!e)
         return;
-    fill_header(&e->h, KIND_ACCEPT);
+    /* Softirq: the current task is whoever was interrupted; the header is the listener's. */
+    e->h.kind = KIND_ACCEPT;
+    e->h.pid = l->pid;
+    e->h.tid = l->tid;
+    e->h._pad = 0;
+    e->h.time_ns = bpf_ktime_get_boot_ns();
+    e->h.cgroup_id = l->cgroup_id;
+    __builtin_memcpy(e->h.comm, l->comm, sizeof(e->h.comm));
     e->family = family;
     e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
     e->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -534,71 +544,31 @@ int BPF_PROG(on_sock_state, struct sock *sk, const int oldstate, const int newst
     if (sk->sk_protocol != IPPROTO_TCP_)
         return 0;
     if (oldstate == TCP_SYN_RECV_ && newstate == TCP_ESTABLISHED_) {
-        if (socket_maybe_watched(sk))
-            bpf_sk_storage_get(&accepted, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-    } else if ((oldstate == TCP_ESTABLISHED_ && newstate == TCP_FIN_WAIT1_) ||
-               (oldstate == TCP_CLOSE_WAIT_ && newstate == TCP_LAST_ACK_)) {
-        /* close() or shutdown() by its owner: process context. */
-        report_accepted(sk);
+        struct kestrel_listener_key k = listener_key_of(sk);
+        struct kestrel_listener *l = bpf_map_lookup_elem(&listeners, &k);
+        if (l)
+            report_accept(sk, l);
+    } else if (newstate == TCP_LISTEN_) {
+        /* listen(): process context, the listening process is the current one. */
+        if (!is_watched())
+            return 0;
+        struct kestrel_listener_key k = listener_key_of(sk);
+        __u64 pid_tgid = bpf_get_current_pid_tgid();
+        struct kestrel_listener l = {
+            .pid = pid_tgid >> 32,
+            .tid = (__u32)pid_tgid,
+            .cgroup_id = bpf_get_current_cgroup_id(),
+        };
+        bpf_get_current_comm(l.comm, sizeof(l.comm));
+        bpf_map_update_elem(&listeners, &k, &l, BPF_ANY);
+    } else if (oldstate == TCP_LISTEN_ && newstate == TCP_CLOSE_) {
+        /* The listener closed. (A new connection's socket, cloned from its listener, leaves LISTEN too —
+         * for SYN_RECV: that is not the listener going away.) */
+        struct kestrel_listener_key k = listener_key_of(sk);
+        bpf_map_delete_elem(&listeners, &k);
     }
     return 0;
 }
-
-SEC("tp_btf/sock_recv_length")
-int BPF_PROG(on_sock_recv, struct sock *sk, int ret, int flags)
-{
-    report_accepted(sk);
-    return 0;
-}
-
-SEC("tp_btf/sock_send_length")
-int BPF_PROG(on_sock_send, struct sock *sk, int ret, int flags)
-{
-    report_accepted(sk);
-    return 0;
-}
-
-/* accept on older kernels: the peer's address is written into the caller's buffer by the call, so the buffer
- * is remembered at entry (per thread) and read at a successful exit. Loaded only without the tracepoints
- * above. */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 8192);
-    __type(key, __u32);
-    __type(value, __u64);
-} accept_buf SEC(".maps");
-
-static __always_inline int accept_enter(struct trace_event_raw_sys_enter *ctx)
-{
-    if (!is_watched() || !ctx->args[1])
-        return 0;
-    __u32 tid = (__u32)bpf_get_current_pid_tgid();
-    __u64 ptr = ctx->args[1];
-    bpf_map_update_elem(&accept_buf, &tid, &ptr, BPF_ANY);
-    return 0;
-}
-
-static __always_inline int accept_exit(struct trace_event_raw_sys_exit *ctx)
-{
-    __u32 tid = (__u32)bpf_get_current_pid_tgid();
-    __u64 *ptr = bpf_map_lookup_elem(&accept_buf, &tid);
-    if (!ptr)
-        return 0;
-    const void *uaddr = (const void *)*ptr;
-    bpf_map_delete_elem(&accept_buf, &tid);
-    if (ctx->ret < 0)
-        return 0;
-    return emit_sockaddr(KIND_ACCEPT, uaddr);
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept")
-int on_accept_enter(struct trace_event_raw_sys_enter *ctx) { return accept_enter(ctx); }
-SEC("tracepoint/syscalls/sys_exit_accept")
-int on_accept_exit(struct trace_event_raw_sys_exit *ctx) { return accept_exit(ctx); }
-SEC("tracepoint/syscalls/sys_enter_accept4")
-int on_accept4_enter(struct trace_event_raw_sys_enter *ctx) { return accept_enter(ctx); }
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int on_accept4_exit(struct trace_event_raw_sys_exit *ctx) { return accept_exit(ctx); }
 
 /* Privilege changes and other sensitive calls: every attempt of a watched process is reported. */
 static __always_inline struct priv_event *priv_reserve(__u32 op)
