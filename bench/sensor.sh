@@ -33,7 +33,7 @@ BOX=bench-box WEB=bench-web PORT=$(free_port)
 make_bundle $BOX busybox
 cp "$OUT/nullsys" "$OUT/openflood" "$LAB_DIR/$BOX/rootfs/bin/"
 make_bundle $WEB web "$PORT"
-cleanup() { stop_capture; stop $BOX; stop $WEB; }
+cleanup() { ! declare -F stop_capture >/dev/null || stop_capture; stop $BOX; stop $WEB; }
 trap cleanup EXIT
 start $BOX; start $WEB
 wait_http "http://127.0.0.1:$PORT/"

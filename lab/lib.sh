@@ -128,7 +128,8 @@ unmount_bundle() {
 
 # start NAME / stop NAME: the container's init is `sleep` (busybox) or nginx (web); scenario steps run
 # through `runc exec`.
-start() { runc run -d --bundle "$LAB_DIR/$1" "$1" >/dev/null; }
+# A stopped container of the same name (left by an interrupted run) is deleted first; a running one is not.
+start() { runc delete "$1" >/dev/null 2>&1 || true; runc run -d --bundle "$LAB_DIR/$1" "$1" >/dev/null; }
 stop() {
   runc kill "$1" KILL 2>/dev/null || true
   local i; for i in $(seq 50); do runc state "$1" 2>/dev/null | grep -q '"status": "running"' || break; sleep 0.1; done

@@ -4,10 +4,13 @@
 
 use crate::adfa::{Dataset, Trace};
 use crate::metrics::{at_false_alarm_rate, auc, OperatingPoint};
+use crate::neural::{NeuralConfig, NeuralError, NeuralLm};
 use crate::seq::{NgramLm, NgramSet};
+use crate::suffix::SuffixModel;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// One model's results.
 #[derive(Debug, Clone, Serialize)]
@@ -16,6 +19,9 @@ pub struct ModelResult {
     pub model: String,
     /// What it scores.
     pub description: String,
+    /// Wall time to learn it and score every trace (the fast models are learnt and scored together: each
+    /// shows their total, calibration included).
+    pub seconds: f64,
     /// ROC AUC, validation normals against attacks.
     pub auc: f64,
     /// Detection rate at 1 % false alarms on the validation normals.
@@ -66,19 +72,24 @@ pub struct AdfaConfig {
     /// Folds of the training data for calibrating the ensemble (each model's normal scores are those of
     /// traces it did not learn from).
     pub folds: usize,
+    /// The neural language model, or `None` to leave it out (it takes most of the evaluation's time).
+    pub neural: Option<NeuralConfig>,
 }
 
 impl Default for AdfaConfig {
     fn default() -> Self {
-        AdfaConfig { stide_n: 6, lm_order: 5, folds: 5 }
+        AdfaConfig { stide_n: 6, lm_order: 5, folds: 5, neural: Some(NeuralConfig::default()) }
     }
 }
 
-/// Models scoring a trace; the ensemble combines them.
+/// The fast models: each scores a trace, the ensemble combines them.
+const FAST: usize = 3;
+
 #[derive(Debug, Clone)]
 struct Models {
     stide: NgramSet,
     lm: NgramLm,
+    suffix: SuffixModel,
 }
 
 impl Models {
@@ -86,14 +97,15 @@ impl Models {
         Models {
             stide: NgramSet::learn(cfg.stide_n, traces.iter().copied()),
             lm: NgramLm::learn(cfg.lm_order, traces.iter().copied()),
+            suffix: SuffixModel::learn(traces.iter().copied()),
         }
     }
 
-    /// [STIDE's unseen share, the language model's mean surprise].
-    fn scores(&self, calls: &[u16]) -> [f64; 2] {
+    /// [STIDE's unseen share, the language model's mean surprise, the mean inverse match length].
+    fn scores(&self, calls: &[u16]) -> [f64; FAST] {
         let s = self.lm.surprises(calls);
         let mean = if s.is_empty() { 0.0 } else { s.iter().sum::<f64>() / s.len() as f64 };
-        [self.stide.score(calls), mean]
+        [self.stide.score(calls), mean, self.suffix.score(calls)]
     }
 }
 
@@ -101,13 +113,13 @@ impl Models {
 /// compared against to make scores of different models comparable.
 #[derive(Debug, Clone)]
 struct Calibration {
-    normal: [Vec<f64>; 2],
+    normal: [Vec<f64>; FAST],
 }
 
 impl Calibration {
     fn from_folds(cfg: &AdfaConfig, training: &[&[u16]]) -> Calibration {
         let folds = cfg.folds.clamp(2, training.len().max(2));
-        let per_fold: Vec<Vec<[f64; 2]>> = (0..folds)
+        let per_fold: Vec<Vec<[f64; FAST]>> = (0..folds)
             .into_par_iter()
             .map(|k| {
                 let learn: Vec<&[u16]> =
@@ -116,10 +128,11 @@ impl Calibration {
                 training.iter().enumerate().filter(|(i, _)| i % folds == k).map(|(_, t)| models.scores(t)).collect()
             })
             .collect();
-        let mut normal = [Vec::new(), Vec::new()];
+        let mut normal: [Vec<f64>; FAST] = Default::default();
         for s in per_fold.into_iter().flatten() {
-            normal[0].push(s[0]);
-            normal[1].push(s[1]);
+            for (n, x) in normal.iter_mut().zip(s) {
+                n.push(x);
+            }
         }
         for n in &mut normal {
             n.sort_by(f64::total_cmp);
@@ -129,7 +142,7 @@ impl Calibration {
 
     /// The ensemble's score: the sum over models of `-ln` of the share of calibration normals scoring at
     /// least as high (Fisher's combination of empirical p-values).
-    fn combine(&self, scores: [f64; 2]) -> f64 {
+    fn combine(&self, scores: [f64; FAST]) -> f64 {
         scores
             .iter()
             .zip(&self.normal)
@@ -142,37 +155,59 @@ impl Calibration {
 }
 
 /// Learns on `data.training`, scores the rest, and reports.
-pub fn evaluate(data: &Dataset, cfg: &AdfaConfig) -> AdfaReport {
+pub fn evaluate(data: &Dataset, cfg: &AdfaConfig) -> Result<AdfaReport, NeuralError> {
     let training: Vec<&[u16]> = data.training.iter().map(|t| t.calls.as_slice()).collect();
+    let started = Instant::now();
     let models = Models::learn(cfg, &training);
     let calibration = Calibration::from_folds(cfg, &training);
-    let score_all = |traces: &[Trace]| -> Vec<[f64; 3]> {
+    let score_all = |traces: &[Trace]| -> Vec<Vec<f64>> {
         traces
             .par_iter()
             .map(|t| {
                 let s = models.scores(&t.calls);
-                [calibration.combine(s), s[0], s[1]]
+                let mut v = vec![calibration.combine(s)];
+                v.extend(s);
+                v
             })
             .collect()
     };
-    let normal = score_all(&data.validation);
-    let attack = score_all(&data.attacks);
-    let names = [
-        ("ensemble", "STIDE and the language model combined: the sum of -ln of each one's empirical p-value against normal traces it did not learn from (5-fold cross-validation on the training data)".to_string()),
-        ("stide", format!("STIDE, n = {}: the share of the trace's n-grams never seen in training", cfg.stide_n)),
-        ("lm", format!("n-gram language model, order {}, interpolated absolute discounting: mean surprise per call", cfg.lm_order)),
+    let mut normal = score_all(&data.validation);
+    let mut attack = score_all(&data.attacks);
+    let fast_seconds = started.elapsed().as_secs_f64();
+    let mut names = vec![
+        ("ensemble", "STIDE, the language model and the suffix automaton combined: the sum of -ln of each one's empirical p-value against normal traces it did not learn from (5-fold cross-validation on the training data)".to_string(), fast_seconds),
+        ("stide", format!("STIDE, n = {}: the share of the trace's n-grams never seen in training", cfg.stide_n), fast_seconds),
+        ("lm", format!("n-gram language model, order {}, interpolated absolute discounting: mean surprise per call", cfg.lm_order), fast_seconds),
+        ("suffix", "matching statistics against a suffix automaton of the training traces: mean of 1 / (longest run ending at the call that occurs in training)".to_string(), fast_seconds),
     ];
+    if let Some(ncfg) = &cfg.neural {
+        let started = Instant::now();
+        let lm = NeuralLm::learn(ncfg, &training)?;
+        for (scores, traces) in [(&mut normal, &data.validation), (&mut attack, &data.attacks)] {
+            for (s, t) in scores.iter_mut().zip(traces) {
+                s.push(lm.score(&t.calls)?);
+            }
+        }
+        names.push((
+            "neural",
+            format!(
+                "neural language model (candle, CPU): {} calls of context, embeddings of {}, one tanh layer of {}, {} epochs; mean surprise per call (training loss {:.3})",
+                ncfg.context, ncfg.embed, ncfg.hidden, ncfg.epochs, lm.training_loss
+            ),
+            started.elapsed().as_secs_f64(),
+        ));
+    }
     let models: Vec<ModelResult> = names
         .into_iter()
         .enumerate()
-        .map(|(i, (name, description))| {
+        .map(|(i, (name, description, seconds))| {
             let n: Vec<f64> = normal.iter().map(|s| s[i]).collect();
             let a: Vec<f64> = attack.iter().map(|s| s[i]).collect();
-            result(name, description, &n, &a, &data.attacks)
+            result(name, description, seconds, &n, &a, &data.attacks)
         })
         .collect();
     let best = &models[0];
-    AdfaReport {
+    Ok(AdfaReport {
         schema: "kestrel.eval.adfa/v1",
         traces: BTreeMap::from([
             ("training", data.training.len()),
@@ -184,10 +219,17 @@ pub fn evaluate(data: &Dataset, cfg: &AdfaConfig) -> AdfaReport {
         dr_at_1pct_far: best.dr_at_1pct_far,
         dr_at_5pct_far: best.dr_at_5pct_far,
         models,
-    }
+    })
 }
 
-fn result(name: &str, description: String, normal: &[f64], attack: &[f64], attacks: &[Trace]) -> ModelResult {
+fn result(
+    name: &str,
+    description: String,
+    seconds: f64,
+    normal: &[f64],
+    attack: &[f64],
+    attacks: &[Trace],
+) -> ModelResult {
     let p1 = at_false_alarm_rate(normal, attack, 0.01);
     let p5 = at_false_alarm_rate(normal, attack, 0.05);
     let mut families: BTreeMap<String, FamilyResult> = BTreeMap::new();
@@ -201,6 +243,7 @@ fn result(name: &str, description: String, normal: &[f64], attack: &[f64], attac
     ModelResult {
         model: name.to_string(),
         description,
+        seconds,
         auc: auc(normal, attack).unwrap_or(f64::NAN),
         dr_at_1pct_far: p1.map_or(0.0, |p| p.detection_rate),
         dr_at_5pct_far: p5.map_or(0.0, |p| p.detection_rate),

@@ -203,6 +203,12 @@ pub struct EvalAdfaArgs {
     /// Write the result here instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Leave out the neural language model (it takes most of the time).
+    #[arg(long)]
+    pub no_neural: bool,
+    /// Passes of the neural model over the training calls.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub epochs: usize,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

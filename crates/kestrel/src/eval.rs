@@ -3,6 +3,7 @@
 use crate::cli::{EvalAdfaArgs, EvalFormat};
 use anyhow::{Context, Result};
 use kestrel_detect::eval::{evaluate, AdfaConfig, AdfaReport};
+use kestrel_detect::neural::NeuralConfig;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -18,7 +19,12 @@ pub fn adfa(args: EvalAdfaArgs) -> Result<ExitCode> {
             data.attacks.len()
         );
     }
-    let report = evaluate(&data, &AdfaConfig::default());
+    let mut cfg = AdfaConfig::default();
+    cfg.neural = match args.no_neural {
+        true => None,
+        false => cfg.neural.map(|n| NeuralConfig { epochs: args.epochs, ..n }),
+    };
+    let report = evaluate(&data, &cfg)?;
     tracing::info!("evaluated in {:.2} s", started.elapsed().as_secs_f64());
     let text = match args.format {
         EvalFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
@@ -38,9 +44,13 @@ fn table(r: &AdfaReport) -> String {
         "ADFA-LD: {} training, {} validation, {} attack traces; thresholds from the validation normals\n",
         r.traces["training"], r.traces["validation"], r.traces["attack"]
     );
-    let _ = writeln!(out, "{:<10} {:>7} {:>12} {:>12}", "model", "AUC", "DR@1%FAR", "DR@5%FAR");
+    let _ = writeln!(out, "{:<10} {:>7} {:>12} {:>12} {:>9}", "model", "AUC", "DR@1%FAR", "DR@5%FAR", "seconds");
     for m in &r.models {
-        let _ = writeln!(out, "{:<10} {:>7.4} {:>12.3} {:>12.3}", m.model, m.auc, m.dr_at_1pct_far, m.dr_at_5pct_far);
+        let _ = writeln!(
+            out,
+            "{:<10} {:>7.4} {:>12.3} {:>12.3} {:>9.2}",
+            m.model, m.auc, m.dr_at_1pct_far, m.dr_at_5pct_far, m.seconds
+        );
     }
     let _ = writeln!(out, "\ndetected at 5 % false alarms, by attack family ({}):", r.detector);
     for (family, f) in &r.models[0].families {
