@@ -6,6 +6,7 @@
 //! * [`Sbom`] — the inventory of one scanned [`ScanTarget`]: the detected [`Distro`], the packages, and
 //!   the [`Warning`]s met on the way. Its JSON form is stable and versioned ([`SBOM_SCHEMA`]).
 //! * [`Event`] — what a process in a container did, as the runtime sensor saw it ([`EVENT_SCHEMA`]).
+//! * [`Alert`] — what a detector concluded about a workload, with evidence and explanation ([`ALERT_SCHEMA`]).
 //! * [`Report`] — an SBOM with [`Finding`]s: vulnerable and malicious packages, an end-of-life operating
 //!   system; each with a [`Severity`] and a [`Risk`] score explained in words ([`REPORT_SCHEMA`]).
 //!
@@ -21,12 +22,14 @@
 //! ```
 #![deny(missing_docs)]
 
+mod alert;
 mod event;
 mod finding;
 mod package;
 mod purl;
 mod sbom;
 
+pub use alert::{Alert, AlertSource, Contribution, ALERT_SCHEMA};
 pub use event::{ContainerRef, Event, EventKind, ProcessRef, SockAddr, EVENT_SCHEMA};
 pub use finding::{
     CvssScore, DatabaseRef, EndOfLifeFinding, Finding, FixState, Report, Risk, Severity, Suppressed,

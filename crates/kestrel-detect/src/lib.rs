@@ -12,5 +12,6 @@ pub mod adfa;
 pub mod eval;
 pub mod metrics;
 pub mod neural;
+pub mod rules;
 pub mod seq;
 pub mod suffix;

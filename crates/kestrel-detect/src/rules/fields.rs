@@ -1,0 +1,876 @@
+//! Falco's event fields, read from kestrel's [`Event`] and a small process table.
+//!
+//! Where kestrel's events differ from Falco's, the difference is stated here once:
+//! - kestrel reports opens, connects and privileged calls when they are *attempted* (system-call entry);
+//!   `evt.res`, `evt.rawres` and `fd.num` read as success (`SUCCESS`, 0, 0) for them. Execs are reported
+//!   only when they succeed.
+//! - `proc.is_exe_upper_layer` is true when the executable was opened for writing inside the same
+//!   container while kestrel watched (the overlay's upper layer holds exactly the files written at run time,
+//!   but kestrel cannot see writes made before it started).
+//! - `user.name` is `root` for uid 0 and `<NA>` otherwise (kestrel does not read the container's
+//!   `/etc/passwd`).
+//! - `container.id` is the first 12 characters of the id, `host` outside containers, as in Falco.
+
+use kestrel_core::{Event, EventKind, SockAddr};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::borrow::Cow;
+use std::collections::VecDeque;
+
+/// A field's value for one event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val<'a> {
+    /// The field does not apply to this event, or kestrel does not know it.
+    Missing,
+    /// A string.
+    Str(Cow<'a, str>),
+    /// A number.
+    Num(i64),
+    /// A boolean.
+    Bool(bool),
+    /// Several strings (`proc.aname` without an index; capability sets).
+    Strs(Vec<Cow<'a, str>>),
+}
+
+/// What kind of value a field holds, for checking the right-hand side at load time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Strings.
+    Str,
+    /// Numbers.
+    Num,
+    /// Booleans.
+    Bool,
+    /// Several strings.
+    Strs,
+    /// An IP address compared with networks (`fd.net = 127.0.0.0/8`).
+    Net,
+}
+
+/// A bound field: which one, and its argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    EvtType,
+    EvtNum,
+    EvtDir,
+    EvtTime,
+    EvtRes,
+    EvtRawres,
+    EvtIsOpenRead,
+    EvtIsOpenWrite,
+    EvtIsOpenExec,
+    EvtArg(String),
+    EvtArgs,
+    ProcName,
+    ProcExe,
+    ProcExepath,
+    ProcCmdline,
+    ProcArgs,
+    ProcCmdnargs,
+    ProcPid,
+    ProcPpid,
+    ProcPname,
+    ProcPexe,
+    ProcPexepath,
+    ProcPcmdline,
+    /// `proc.aname[N]` (N ≥ 1; 0 is the process itself); `None`: any ancestor.
+    ProcAname(Option<usize>),
+    ProcApid(Option<usize>),
+    ProcIsExeUpperLayer,
+    ThreadTid,
+    ThreadCapEffective,
+    UserUid,
+    UserName,
+    GroupGid,
+    FdName,
+    FdDirectory,
+    FdFilename,
+    FdTypechar,
+    FdType,
+    FdNum,
+    FdSockfamily,
+    FdRip,
+    FdRport,
+    FdLport,
+    FdCip,
+    FdIp,
+    FdPort,
+    /// `fd.net` (any end), `fd.snet`/`fd.rnet` (the server or remote end), `fd.cnet` (the client end).
+    FdNet(NetEnd),
+    ContainerId,
+    ContainerName,
+    ContainerImage,
+    ContainerImageRepository,
+    ContainerImageTag,
+    K8sNsName,
+    K8sPodName,
+    /// kestrel's own: the process (before or after its last exec) or its parent made an outgoing connection.
+    KestrelConnected,
+    /// kestrel's own: where that connection went (`addr:port`).
+    KestrelPeer,
+}
+
+/// Which end of a connection a network field reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetEnd {
+    /// Either end kestrel knows.
+    Any,
+    /// The server (for a connect, the destination).
+    Server,
+    /// The client (for an accept, the peer).
+    Client,
+}
+
+/// Why a field cannot be bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported(pub String);
+
+impl Field {
+    /// Binds a field name and argument.
+    pub fn bind(name: &str, arg: Option<&str>) -> Result<Field, Unsupported> {
+        use Field::*;
+        let no_arg = |f: Field| if arg.is_none() { Ok(f) } else { Err(Unsupported(format!("{name}[…]"))) };
+        let index = |a: Option<&str>| -> Result<Option<usize>, Unsupported> {
+            a.map(|a| a.trim().parse::<usize>().map_err(|_| Unsupported(format!("{name}[{a}]")))).transpose()
+        };
+        if let Some(a) = name.strip_prefix("evt.arg.") {
+            return Ok(EvtArg(a.to_string()));
+        }
+        match name {
+            "evt.arg" => return arg.map(|a| EvtArg(a.to_string())).ok_or_else(|| Unsupported(name.into())),
+            "proc.aname" => return Ok(ProcAname(index(arg)?)),
+            "proc.apid" => return Ok(ProcApid(index(arg)?)),
+            _ => {}
+        }
+        no_arg(match name {
+            "evt.type" => EvtType,
+            "evt.num" => EvtNum,
+            "evt.dir" => EvtDir,
+            "evt.time" | "evt.rawtime" => EvtTime,
+            "evt.res" => EvtRes,
+            "evt.rawres" => EvtRawres,
+            "evt.is_open_read" => EvtIsOpenRead,
+            "evt.is_open_write" => EvtIsOpenWrite,
+            "evt.is_open_exec" => EvtIsOpenExec,
+            "evt.args" => EvtArgs,
+            "proc.name" => ProcName,
+            "proc.exe" => ProcExe,
+            "proc.exepath" => ProcExepath,
+            "proc.cmdline" => ProcCmdline,
+            "proc.args" => ProcArgs,
+            "proc.cmdnargs" => ProcCmdnargs,
+            "proc.pid" | "proc.vpid" => ProcPid,
+            "proc.ppid" => ProcPpid,
+            "proc.pname" => ProcPname,
+            "proc.pexe" => ProcPexe,
+            "proc.pexepath" => ProcPexepath,
+            "proc.pcmdline" => ProcPcmdline,
+            "proc.is_exe_upper_layer" => ProcIsExeUpperLayer,
+            "thread.tid" | "thread.vtid" => ThreadTid,
+            "thread.cap_effective" => ThreadCapEffective,
+            "user.uid" => UserUid,
+            "user.name" => UserName,
+            "group.gid" => GroupGid,
+            "fd.name" => FdName,
+            "fd.directory" => FdDirectory,
+            "fd.filename" => FdFilename,
+            "fd.typechar" => FdTypechar,
+            "fd.type" => FdType,
+            "fd.num" => FdNum,
+            "fd.sockfamily" => FdSockfamily,
+            "fd.rip" | "fd.sip" => FdRip,
+            "fd.rport" | "fd.sport" => FdRport,
+            "fd.lport" => FdLport,
+            "fd.cip" => FdCip,
+            "fd.ip" => FdIp,
+            "fd.port" => FdPort,
+            "fd.net" => FdNet(NetEnd::Any),
+            "fd.snet" | "fd.rnet" => FdNet(NetEnd::Server),
+            "fd.cnet" => FdNet(NetEnd::Client),
+            "container.id" => ContainerId,
+            "container.name" => ContainerName,
+            "container.image" => ContainerImage,
+            "container.image.repository" => ContainerImageRepository,
+            "container.image.tag" => ContainerImageTag,
+            "k8s.ns.name" => K8sNsName,
+            "k8s.pod.name" => K8sPodName,
+            "kestrel.connected" => KestrelConnected,
+            "kestrel.peer" => KestrelPeer,
+            _ => return Err(Unsupported(name.into())),
+        })
+    }
+
+    /// The kind of value it holds.
+    pub fn kind(&self) -> Kind {
+        use Field::*;
+        match self {
+            FdNet(_) => Kind::Net,
+            EvtNum | EvtTime | EvtRawres | ProcCmdnargs | ProcPid | ProcPpid | ThreadTid | UserUid | GroupGid
+            | FdNum | FdRport | FdLport | FdPort => Kind::Num,
+            ProcApid(Some(_)) => Kind::Num,
+            EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | ProcIsExeUpperLayer | KestrelConnected => Kind::Bool,
+            ProcAname(None) | ProcApid(None) | ThreadCapEffective => Kind::Strs,
+            EvtArg(a) if matches!(a.as_str(), "gid" | "pid" | "fd") => Kind::Num,
+            _ => Kind::Str,
+        }
+    }
+
+    /// The value for an event.
+    pub fn get<'a>(&self, e: &'a Event, st: &'a State) -> Val<'a> {
+        use Field::*;
+        let p = st.procs.get(&e.pid);
+        let parent = p.and_then(|p| st.procs.get(&p.ppid));
+        let s = |x: &'a str| Val::Str(Cow::Borrowed(x));
+        let own = |x: String| Val::Str(Cow::Owned(x));
+        match self {
+            EvtType => match evt_type(e) {
+                Some(t) => s(t),
+                None => Val::Missing,
+            },
+            EvtNum => Val::Num(st.count as i64),
+            EvtDir => s("<"),
+            EvtTime => Val::Num(e.time_ns as i64),
+            EvtRes => s("SUCCESS"),
+            EvtRawres | FdNum => match &e.kind {
+                EventKind::Listen { fd, .. } if *self == FdNum => Val::Num(*fd as i64),
+                _ => Val::Num(0),
+            },
+            EvtIsOpenRead => open_flags(e).map_or(Val::Missing, |f| Val::Bool(f & 3 != 1)),
+            EvtIsOpenWrite => open_flags(e).map_or(Val::Missing, |f| Val::Bool(f & 3 != 0)),
+            EvtIsOpenExec => Val::Missing,
+            EvtArg(a) => evt_arg(e, a),
+            EvtArgs => own(crate::rules::describe(e)),
+            ProcName => s(&e.comm),
+            ProcExe => match (&e.kind, p) {
+                (EventKind::Exec { argv, exe, .. }, _) => s(argv.first().unwrap_or(exe)),
+                (_, Some(p)) => s(p.argv.first().unwrap_or(&p.exe)),
+                _ => Val::Missing,
+            },
+            ProcExepath => match (&e.kind, p, &e.process) {
+                (EventKind::Exec { exe, .. }, _, _) => s(exe),
+                (_, Some(p), _) => s(&p.exe),
+                (_, None, Some(pr)) => pr.exe.as_deref().map_or(Val::Missing, s),
+                _ => Val::Missing,
+            },
+            ProcCmdline => match (&e.kind, p) {
+                (EventKind::Exec { argv, .. }, _) => own(cmdline(&e.comm, argv)),
+                (_, Some(p)) => own(cmdline(&p.comm, &p.argv)),
+                _ => Val::Missing,
+            },
+            ProcArgs => match (&e.kind, p) {
+                (EventKind::Exec { argv, .. }, _) => own(argv.iter().skip(1).cloned().collect::<Vec<_>>().join(" ")),
+                (_, Some(p)) => own(p.argv.iter().skip(1).cloned().collect::<Vec<_>>().join(" ")),
+                _ => Val::Missing,
+            },
+            ProcCmdnargs => match (&e.kind, p) {
+                (EventKind::Exec { argv, .. }, _) => Val::Num(argv.len().saturating_sub(1) as i64),
+                (_, Some(p)) => Val::Num(p.argv.len().saturating_sub(1) as i64),
+                _ => Val::Missing,
+            },
+            ProcPid => Val::Num(e.pid as i64),
+            ThreadTid => Val::Num(e.tid as i64),
+            ProcPpid => match (&e.kind, p) {
+                (EventKind::Exec { ppid, .. }, _) => Val::Num(*ppid as i64),
+                (_, Some(p)) => Val::Num(p.ppid as i64),
+                _ => e.process.as_ref().and_then(|x| x.ppid).map_or(Val::Missing, |x| Val::Num(x as i64)),
+            },
+            ProcPname => match (&e.kind, parent) {
+                (_, Some(pp)) => s(&pp.comm),
+                (EventKind::Exec { parent_comm, .. }, _) if !parent_comm.is_empty() => s(parent_comm),
+                _ => e.process.as_ref().and_then(|x| x.parent_exe.as_deref()).map_or(Val::Missing, |x| s(basename(x))),
+            },
+            ProcPexe => parent.map_or(Val::Missing, |pp| s(pp.argv.first().unwrap_or(&pp.exe))),
+            ProcPexepath => match parent {
+                Some(pp) => s(&pp.exe),
+                None => e.process.as_ref().and_then(|x| x.parent_exe.as_deref()).map_or(Val::Missing, s),
+            },
+            ProcPcmdline => parent.map_or(Val::Missing, |pp| own(cmdline(&pp.comm, &pp.argv))),
+            ProcAname(n) => {
+                let chain = st.ancestors(e.pid);
+                match n {
+                    Some(0) => s(&e.comm),
+                    Some(n) => chain.get(n - 1).map_or(Val::Missing, |a| s(&a.comm)),
+                    None => Val::Strs(chain.iter().map(|a| Cow::Borrowed(a.comm.as_str())).collect()),
+                }
+            }
+            ProcApid(n) => {
+                let chain = st.ancestors(e.pid);
+                match n {
+                    Some(0) => Val::Num(e.pid as i64),
+                    Some(n) => chain.get(n - 1).map_or(Val::Missing, |a| Val::Num(a.pid as i64)),
+                    None => Val::Strs(chain.iter().map(|a| Cow::Owned(a.pid.to_string())).collect()),
+                }
+            }
+            ProcIsExeUpperLayer => {
+                let exe = match (&e.kind, p) {
+                    (EventKind::Exec { exe, .. }, _) => exe.as_str(),
+                    (_, Some(p)) => p.exe.as_str(),
+                    _ => return Val::Missing,
+                };
+                Val::Bool(st.was_written(e, exe))
+            }
+            ThreadCapEffective => {
+                let caps = match (&e.kind, p) {
+                    (EventKind::Exec { cap_effective, .. }, _) => *cap_effective,
+                    (_, Some(p)) => p.caps,
+                    _ => return Val::Missing,
+                };
+                Val::Strs(cap_names(caps).into_iter().map(Cow::Borrowed).collect())
+            }
+            UserUid => match (&e.kind, p) {
+                (EventKind::Exec { uid, .. }, _) => Val::Num(*uid as i64),
+                (_, Some(p)) => Val::Num(p.uid as i64),
+                _ => Val::Missing,
+            },
+            UserName => match Field::UserUid.get(e, st) {
+                Val::Num(0) => s("root"),
+                Val::Num(_) => s("<NA>"),
+                _ => Val::Missing,
+            },
+            GroupGid => match (&e.kind, p) {
+                (EventKind::Exec { gid, .. }, _) => Val::Num(*gid as i64),
+                (_, Some(p)) => Val::Num(p.gid as i64),
+                _ => Val::Missing,
+            },
+            FdName => match &e.kind {
+                EventKind::Open { path, .. } => s(path),
+                EventKind::Connect { to } => own(format!("->{}", addr_port(to))),
+                EventKind::Accept { from, port } => {
+                    own(format!("{}->:{}", addr_port(from), port.map(|p| p.to_string()).unwrap_or_default()))
+                }
+                EventKind::Bind { addr } => own(addr_port(addr)),
+                _ => Val::Missing,
+            },
+            FdDirectory => match &e.kind {
+                EventKind::Open { path, .. } => s(dirname(path)),
+                _ => Val::Missing,
+            },
+            FdFilename => match &e.kind {
+                EventKind::Open { path, .. } => s(basename(path)),
+                _ => Val::Missing,
+            },
+            FdTypechar | FdType => {
+                let (c, t) = match sock_of(e) {
+                    Some(a) if a.family == "inet" => ("4", "ipv4"),
+                    Some(a) if a.family == "inet6" => ("6", "ipv6"),
+                    Some(_) => ("u", "unix"),
+                    None if matches!(e.kind, EventKind::Open { .. }) => ("f", "file"),
+                    None => return Val::Missing,
+                };
+                s(if *self == FdTypechar { c } else { t })
+            }
+            FdSockfamily => match sock_of(e) {
+                Some(a) if a.family == "unix" => s("unix"),
+                Some(_) => s("ip"),
+                None => Val::Missing,
+            },
+            FdRip | FdIp => match &e.kind {
+                EventKind::Connect { to } if to.family != "unix" => s(&to.addr),
+                EventKind::Accept { from, .. } if *self == FdIp && from.family != "unix" => s(&from.addr),
+                EventKind::Bind { addr } if *self == FdIp && addr.family != "unix" => s(&addr.addr),
+                _ => Val::Missing,
+            },
+            FdCip => match &e.kind {
+                EventKind::Accept { from, .. } if from.family != "unix" => s(&from.addr),
+                _ => Val::Missing,
+            },
+            FdRport => match &e.kind {
+                EventKind::Connect { to } if to.family != "unix" => Val::Num(to.port as i64),
+                EventKind::Accept { port: Some(p), .. } => Val::Num(*p as i64),
+                _ => Val::Missing,
+            },
+            FdLport => match &e.kind {
+                EventKind::Accept { port: Some(p), .. } => Val::Num(*p as i64),
+                EventKind::Bind { addr } if addr.family != "unix" => Val::Num(addr.port as i64),
+                _ => Val::Missing,
+            },
+            FdPort => match &e.kind {
+                EventKind::Connect { to } if to.family != "unix" => Val::Num(to.port as i64),
+                EventKind::Accept { port: Some(p), .. } => Val::Num(*p as i64),
+                EventKind::Bind { addr } if addr.family != "unix" => Val::Num(addr.port as i64),
+                _ => Val::Missing,
+            },
+            FdNet(end) => match (&e.kind, end) {
+                (EventKind::Connect { to }, NetEnd::Any | NetEnd::Server) if to.family != "unix" => s(&to.addr),
+                (EventKind::Accept { from, .. }, NetEnd::Any | NetEnd::Client) if from.family != "unix" => {
+                    s(&from.addr)
+                }
+                (EventKind::Bind { addr }, NetEnd::Any | NetEnd::Server) if addr.family != "unix" => s(&addr.addr),
+                _ => Val::Missing,
+            },
+            ContainerId => match &e.container {
+                Some(c) => s(&c.id[..c.id.char_indices().nth(12).map_or(c.id.len(), |(i, _)| i)]),
+                None => s("host"),
+            },
+            ContainerName => match &e.container {
+                Some(c) => s(c.name.as_deref().unwrap_or(&c.id)),
+                None => s("host"),
+            },
+            ContainerImage => e.container.as_ref().and_then(|c| c.image.as_deref()).map_or(Val::Missing, s),
+            ContainerImageRepository | ContainerImageTag => {
+                let Some(img) = e.container.as_ref().and_then(|c| c.image.as_deref()) else { return Val::Missing };
+                let (repo, tag) = split_image(img);
+                if *self == ContainerImageTag {
+                    tag.map_or(Val::Missing, s)
+                } else {
+                    s(repo)
+                }
+            }
+            K8sNsName => e.container.as_ref().and_then(|c| c.namespace.as_deref()).map_or(Val::Missing, s),
+            K8sPodName => e.container.as_ref().and_then(|c| c.pod.as_deref()).map_or(Val::Missing, s),
+            KestrelConnected => Val::Bool(st.peer(e.pid).is_some()),
+            KestrelPeer => st.peer(e.pid).map_or(Val::Missing, |a| own(addr_port(a))),
+        }
+    }
+}
+
+fn cmdline(comm: &str, argv: &[String]) -> String {
+    let mut out = comm.to_string();
+    for a in argv.iter().skip(1) {
+        out.push(' ');
+        out.push_str(a);
+    }
+    out
+}
+
+fn basename(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+fn dirname(p: &str) -> &str {
+    match p.rfind('/') {
+        Some(0) => "/",
+        Some(i) => &p[..i],
+        None => ".",
+    }
+}
+
+fn split_image(img: &str) -> (&str, Option<&str>) {
+    let img = img.split('@').next().unwrap_or(img);
+    match img.rfind(':') {
+        Some(i) if !img[i..].contains('/') => (&img[..i], Some(&img[i + 1..])),
+        _ => (img, None),
+    }
+}
+
+fn addr_port(a: &SockAddr) -> String {
+    match a.family.as_str() {
+        "unix" => a.addr.clone(),
+        "inet6" => format!("[{}]:{}", a.addr, a.port),
+        _ => format!("{}:{}", a.addr, a.port),
+    }
+}
+
+fn sock_of(e: &Event) -> Option<&SockAddr> {
+    match &e.kind {
+        EventKind::Connect { to } => Some(to),
+        EventKind::Accept { from, .. } => Some(from),
+        EventKind::Bind { addr } => Some(addr),
+        _ => None,
+    }
+}
+
+fn open_flags(e: &Event) -> Option<u32> {
+    match &e.kind {
+        EventKind::Open { flags, .. } => Some(*flags),
+        _ => None,
+    }
+}
+
+/// Falco's name for the system call an event stands for.
+pub fn evt_type(e: &Event) -> Option<&str> {
+    Some(match &e.kind {
+        EventKind::Exec { .. } => "execve",
+        EventKind::Exit { .. } => "procexit",
+        EventKind::Open { .. } => "openat",
+        EventKind::Connect { .. } => "connect",
+        EventKind::Bind { .. } => "bind",
+        EventKind::Listen { .. } => "listen",
+        EventKind::Accept { .. } => "accept",
+        EventKind::Syscalls { .. } => return None,
+        EventKind::SetIds { call, .. } => call,
+        EventKind::Capset { .. } => "capset",
+        EventKind::Namespaces { call, .. } => call,
+        EventKind::Setns { .. } => "setns",
+        EventKind::Mount { .. } => "mount",
+        EventKind::Ptrace { .. } => "ptrace",
+        EventKind::Bpf { .. } => "bpf",
+        EventKind::ModuleLoad { call } => call,
+        EventKind::SetuidChmod { path: Some(_), .. } => "fchmodat",
+        EventKind::SetuidChmod { path: None, .. } => "fchmod",
+    })
+}
+
+/// Every event type name kestrel produces (for rule prefiltering and for checking `evt.type` lists).
+pub const EVT_TYPES: &[&str] = &[
+    "execve",
+    "procexit",
+    "openat",
+    "connect",
+    "bind",
+    "listen",
+    "accept",
+    "setuid",
+    "setgid",
+    "setreuid",
+    "setregid",
+    "setresuid",
+    "setresgid",
+    "capset",
+    "unshare",
+    "clone",
+    "setns",
+    "mount",
+    "ptrace",
+    "bpf",
+    "init_module",
+    "finit_module",
+    "fchmodat",
+    "fchmod",
+];
+
+fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
+    let s = |x: &'a str| Val::Str(Cow::Borrowed(x));
+    match (&e.kind, a) {
+        (EventKind::Open { flags, .. }, "flags") => Val::Str(Cow::Owned(open_flag_names(*flags))),
+        (EventKind::Open { path, .. }, "name" | "path" | "filename" | "pathname" | "1") => s(path),
+        (EventKind::Exec { exe, .. }, "filename" | "exe" | "pathname") => s(exe),
+        (EventKind::Exec { argv, .. }, "args") => Val::Str(Cow::Owned(argv.join(" "))),
+        (EventKind::Mount { source, .. }, "dev" | "source" | "special") => s(source),
+        (EventKind::Mount { target, .. }, "dir" | "target") => s(target),
+        (EventKind::Mount { fstype, .. }, "type" | "fstype") => s(fstype),
+        (EventKind::SetuidChmod { path: Some(p), .. }, "filename" | "path" | "name") => s(p),
+        (EventKind::SetuidChmod { mode, .. }, "mode") => Val::Str(Cow::Owned(mode_names(*mode))),
+        (EventKind::SetIds { call, ids }, "uid" | "ruid") if call.contains("uid") => {
+            ids.first().map_or(Val::Missing, user)
+        }
+        (EventKind::SetIds { call, ids }, "euid") if call.contains("uid") => ids.get(1).map_or(Val::Missing, user),
+        (EventKind::SetIds { call, ids }, "gid" | "rgid") if call.contains("gid") => {
+            ids.first().map_or(Val::Missing, |x| Val::Num(*x))
+        }
+        (EventKind::Ptrace { request, .. }, "request") => Val::Str(Cow::Owned(ptrace_name(*request))),
+        (EventKind::Ptrace { target_pid, .. }, "pid") => Val::Num(*target_pid as i64),
+        (EventKind::Bpf { cmd }, "cmd") => Val::Str(bpf_cmd(*cmd)),
+        (EventKind::Listen { fd, .. }, "fd") => Val::Num(*fd as i64),
+        (EventKind::Namespaces { flags, .. }, "flags") => Val::Str(Cow::Owned(clone_flag_names(*flags))),
+        (EventKind::Connect { to }, "addr" | "tuple") => Val::Str(Cow::Owned(format!("->{}", addr_port(to)))),
+        _ => Val::Missing,
+    }
+}
+
+/// A uid argument as Falco prints it: `root` for 0, the number otherwise (kestrel does not read the
+/// container's user database).
+fn user(id: &i64) -> Val<'static> {
+    Val::Str(if *id == 0 { Cow::Borrowed("root") } else { Cow::Owned(id.to_string()) })
+}
+
+fn bpf_cmd(cmd: u32) -> Cow<'static, str> {
+    const NAMES: [&str; 13] = [
+        "BPF_MAP_CREATE",
+        "BPF_MAP_LOOKUP_ELEM",
+        "BPF_MAP_UPDATE_ELEM",
+        "BPF_MAP_DELETE_ELEM",
+        "BPF_MAP_GET_NEXT_KEY",
+        "BPF_PROG_LOAD",
+        "BPF_OBJ_PIN",
+        "BPF_OBJ_GET",
+        "BPF_PROG_ATTACH",
+        "BPF_PROG_DETACH",
+        "BPF_PROG_TEST_RUN",
+        "BPF_PROG_GET_NEXT_ID",
+        "BPF_MAP_GET_NEXT_ID",
+    ];
+    NAMES.get(cmd as usize).map_or_else(|| Cow::Owned(cmd.to_string()), |n| Cow::Borrowed(*n))
+}
+
+/// A file mode as Falco prints it: `04755(S_ISUID|S_IRUSR|…)`.
+pub fn mode_names(mode: u32) -> String {
+    let names: Vec<&str> = [
+        (0o4000, "S_ISUID"),
+        (0o2000, "S_ISGID"),
+        (0o1000, "S_ISVTX"),
+        (0o400, "S_IRUSR"),
+        (0o200, "S_IWUSR"),
+        (0o100, "S_IXUSR"),
+        (0o40, "S_IRGRP"),
+        (0o20, "S_IWGRP"),
+        (0o10, "S_IXGRP"),
+        (0o4, "S_IROTH"),
+        (0o2, "S_IWOTH"),
+        (0o1, "S_IXOTH"),
+    ]
+    .iter()
+    .filter(|(bit, _)| mode & bit != 0)
+    .map(|(_, n)| *n)
+    .collect();
+    format!("0{:o}({})", mode & 0o7777, names.join("|"))
+}
+
+/// `open` flags in Falco's spelling (`O_WRONLY|O_CREAT|O_TRUNC`).
+pub fn open_flag_names(f: u32) -> String {
+    let mut out = vec![match f & 3 {
+        0 => "O_RDONLY",
+        1 => "O_WRONLY",
+        _ => "O_RDWR",
+    }];
+    for (bit, name) in [
+        (0o100, "O_CREAT"),
+        (0o200, "O_EXCL"),
+        (0o400, "O_NOCTTY"),
+        (0o1000, "O_TRUNC"),
+        (0o2000, "O_APPEND"),
+        (0o4000, "O_NONBLOCK"),
+        (0o200000, "O_DIRECTORY"),
+        (0o400000, "O_NOFOLLOW"),
+        (0o2000000, "O_CLOEXEC"),
+        (0o20000000, "O_TMPFILE"),
+    ] {
+        if f & bit == bit {
+            out.push(name);
+        }
+    }
+    out.join("|")
+}
+
+fn clone_flag_names(f: u64) -> String {
+    let mut out = Vec::new();
+    for (bit, name) in [
+        (0x20000u64, "CLONE_NEWNS"),
+        (0x2000000, "CLONE_NEWCGROUP"),
+        (0x4000000, "CLONE_NEWUTS"),
+        (0x8000000, "CLONE_NEWIPC"),
+        (0x10000000, "CLONE_NEWUSER"),
+        (0x20000000, "CLONE_NEWPID"),
+        (0x40000000, "CLONE_NEWNET"),
+    ] {
+        if f & bit != 0 {
+            out.push(name);
+        }
+    }
+    out.join("|")
+}
+
+fn ptrace_name(r: u64) -> String {
+    match r {
+        0 => "PTRACE_TRACEME".into(),
+        1 => "PTRACE_PEEKTEXT".into(),
+        2 => "PTRACE_PEEKDATA".into(),
+        4 => "PTRACE_POKETEXT".into(),
+        5 => "PTRACE_POKEDATA".into(),
+        16 => "PTRACE_ATTACH".into(),
+        17 => "PTRACE_DETACH".into(),
+        0x4206 => "PTRACE_SEIZE".into(),
+        r => format!("{r}"),
+    }
+}
+
+const CAPS: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// Capability names of a mask.
+pub fn cap_names(mask: u64) -> Vec<&'static str> {
+    CAPS.iter().enumerate().filter(|(i, _)| mask >> i & 1 == 1).map(|(_, n)| *n).collect()
+}
+
+/// What the process table remembers of a process.
+#[derive(Debug, Clone, Default)]
+pub struct Proc {
+    /// Process id.
+    pub pid: u32,
+    /// Parent process id.
+    pub ppid: u32,
+    /// Command name.
+    pub comm: String,
+    /// Executable path.
+    pub exe: String,
+    /// Arguments.
+    pub argv: Vec<String>,
+    /// Real uid.
+    pub uid: u32,
+    /// Real gid.
+    pub gid: u32,
+    /// Effective capabilities at exec.
+    pub caps: u64,
+    /// The last outgoing connection since its exec.
+    pub peer: Option<SockAddr>,
+    gen: u64,
+}
+
+/// State the fields need beyond the event: processes seen (by exec, bounded) and files written per container
+/// (bounded).
+#[derive(Debug, Default)]
+pub struct State {
+    procs: FxHashMap<u32, Proc>,
+    order: VecDeque<(u32, u64)>,
+    next_gen: u64,
+    written: FxHashSet<(String, String)>,
+    written_order: VecDeque<(String, String)>,
+    count: u64,
+}
+
+/// Bounds of the state.
+const MAX_PROCS: usize = 65_536;
+const MAX_WRITTEN: usize = 65_536;
+const MAX_ANCESTORS: usize = 16;
+
+impl State {
+    /// Takes an event into account (call before evaluating rules on it).
+    pub fn update(&mut self, e: &Event) {
+        self.count += 1;
+        match &e.kind {
+            EventKind::Exec { ppid, uid, gid, exe, argv, cap_effective, parent_comm, .. } => {
+                // A parent we never saw exec: remember what the event says of it.
+                if !parent_comm.is_empty() && !self.procs.contains_key(ppid) {
+                    let parent = Proc {
+                        pid: *ppid,
+                        comm: parent_comm.clone(),
+                        exe: e.process.as_ref().and_then(|p| p.parent_exe.clone()).unwrap_or_default(),
+                        ..Proc::default()
+                    };
+                    self.insert(parent);
+                }
+                let p = Proc {
+                    pid: e.pid,
+                    ppid: *ppid,
+                    comm: e.comm.clone(),
+                    exe: exe.clone(),
+                    argv: argv.clone(),
+                    uid: *uid,
+                    gid: *gid,
+                    caps: *cap_effective,
+                    peer: None,
+                    gen: 0,
+                };
+                match self.procs.get_mut(&e.pid) {
+                    // An exec keeps the process's sockets, so it keeps its outgoing connection too.
+                    Some(old) => *old = Proc { gen: old.gen, peer: old.peer.take(), ..p },
+                    None => self.insert(p),
+                }
+            }
+            EventKind::Exit { .. } if e.pid == e.tid => {
+                self.procs.remove(&e.pid);
+            }
+            EventKind::Connect { to } if to.family != "unix" => {
+                if let Some(p) = self.procs.get_mut(&e.pid) {
+                    p.peer = Some(to.clone());
+                } else {
+                    let ppid = e.process.as_ref().and_then(|p| p.ppid).unwrap_or(0);
+                    let exe = e.process.as_ref().and_then(|p| p.exe.clone()).unwrap_or_default();
+                    self.insert(Proc {
+                        pid: e.pid,
+                        ppid,
+                        comm: e.comm.clone(),
+                        exe,
+                        peer: Some(to.clone()),
+                        ..Proc::default()
+                    });
+                }
+            }
+            EventKind::Open { path, flags } if flags & 3 != 0 || flags & 0o100 != 0 => {
+                let key = (e.container.as_ref().map(|c| c.id.clone()).unwrap_or_default(), path.clone());
+                if self.written.insert(key.clone()) {
+                    self.written_order.push_back(key);
+                    while self.written_order.len() > MAX_WRITTEN {
+                        if let Some(old) = self.written_order.pop_front() {
+                            self.written.remove(&old);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn insert(&mut self, mut p: Proc) {
+        self.next_gen += 1;
+        p.gen = self.next_gen;
+        self.order.push_back((p.pid, p.gen));
+        self.procs.insert(p.pid, p);
+        while self.procs.len() > MAX_PROCS {
+            let Some((old, gen)) = self.order.pop_front() else { break };
+            if self.procs.get(&old).is_some_and(|p| p.gen == gen) {
+                self.procs.remove(&old);
+            }
+        }
+        // Entries of processes that exited pile up in `order`: drop them once it is twice the table.
+        if self.order.len() > 2 * MAX_PROCS {
+            let procs = &self.procs;
+            self.order.retain(|(pid, gen)| procs.get(pid).is_some_and(|p| p.gen == *gen));
+        }
+    }
+
+    /// The process's ancestors, parent first (at most 16).
+    pub fn ancestors(&self, pid: u32) -> Vec<&Proc> {
+        let mut out = Vec::new();
+        let mut cur = self.procs.get(&pid).map(|p| p.ppid);
+        while let Some(ppid) = cur {
+            if ppid == 0 || out.len() >= MAX_ANCESTORS {
+                break;
+            }
+            match self.procs.get(&ppid) {
+                Some(p) => {
+                    out.push(p);
+                    cur = Some(p.ppid);
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// A process in the table.
+    pub fn process(&self, pid: u32) -> Option<&Proc> {
+        self.procs.get(&pid)
+    }
+
+    /// The outgoing connection of the process or, failing that, its parent.
+    pub fn peer(&self, pid: u32) -> Option<&SockAddr> {
+        let p = self.procs.get(&pid)?;
+        p.peer.as_ref().or_else(|| self.procs.get(&p.ppid).and_then(|pp| pp.peer.as_ref()))
+    }
+
+    fn was_written(&self, e: &Event, path: &str) -> bool {
+        let c = e.container.as_ref().map(|c| c.id.as_str()).unwrap_or_default();
+        self.written.contains(&(c.to_string(), path.to_string()))
+    }
+}

@@ -1,0 +1,1108 @@
+//! Rules for known-bad behaviour, in a useful subset of Falco's rule language: YAML files of `list`,
+//! `macro` and `rule` entries (with `append`, `override`, `exceptions`, `enabled`), conditions over event
+//! fields ([`cond`], [`fields`]), output templates with `%field`, priorities and tags.
+//!
+//! Loading never fails as a whole because of one entry: a rule that uses a field or operator kestrel does not
+//! support is skipped and counted in the [`LoadReport`] with the exact fields and operators, so a user sees what
+//! of their rule files runs. Evaluation ([`Engine`]) keeps a bounded process table for parent and ancestor
+//! fields, and checks only the rules whose condition can match the event's type.
+//!
+//! ```
+//! use kestrel_detect::rules::{Engine, RuleSet};
+//! let yaml = r#"
+//! - list: shells
+//!   items: [sh, bash]
+//! - rule: Shell
+//!   desc: a shell ran
+//!   condition: evt.type = execve and proc.name in (shells)
+//!   output: shell %proc.cmdline
+//!   priority: WARNING
+//!   tags: [T1059]
+//! "#;
+//! let mut set = RuleSet::default();
+//! set.add_file("example.yaml", yaml).unwrap();
+//! let set = set.compile();
+//! assert_eq!(set.report.loaded, 1);
+//! let _engine = Engine::new(set);
+//! ```
+
+pub mod cond;
+pub mod fields;
+
+use cond::{Ast, FieldRef, Item, Op, Value};
+use fields::{Field, Kind, State, Unsupported, Val, EVT_TYPES};
+use kestrel_core::{Alert, AlertSource, Event, EventKind, Severity, ALERT_SCHEMA};
+use serde::Serialize;
+use serde_yaml::Value as Yaml;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The built-in rules: kestrel's own, in the same language.
+pub const BUILTIN: &str = include_str!("builtin.yaml");
+
+/// An error that stops a whole rule file (it is not YAML, or not a list).
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {reason}")]
+pub struct FileError {
+    /// The file.
+    pub file: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Bounds on what a rule file may hold.
+const MAX_FILE_BYTES: usize = 16 << 20;
+const MAX_EXPANSION: usize = 100_000;
+
+#[derive(Debug, Clone)]
+struct RawRule {
+    name: String,
+    desc: String,
+    condition: String,
+    output: String,
+    priority: String,
+    tags: Vec<String>,
+    enabled: bool,
+    exceptions: Vec<Yaml>,
+    origin: String,
+}
+
+/// Rule files, gathered before compiling (later files may append to or override earlier ones).
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    lists: BTreeMap<String, Vec<String>>,
+    macros: BTreeMap<String, String>,
+    rules: Vec<RawRule>,
+    problems: Vec<String>,
+}
+
+/// What loading the rule files gave.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct LoadReport {
+    /// Rules defined.
+    pub rules: usize,
+    /// Rules compiled and evaluated (enabled ones).
+    pub loaded: usize,
+    /// Rules compiled but disabled by their file.
+    pub disabled: usize,
+    /// Rules loaded whose condition can never hold on kestrel's events (they need event types kestrel does
+    /// not produce), by rule, with the types they need.
+    pub never_match: BTreeMap<String, Vec<String>>,
+    /// Rules skipped, with the reason.
+    pub skipped: BTreeMap<String, String>,
+    /// Fields kestrel does not support, with the rules each one stops.
+    pub missing_fields: BTreeMap<String, BTreeSet<String>>,
+    /// Operators kestrel does not support, with the rules each one stops.
+    pub missing_operators: BTreeMap<String, BTreeSet<String>>,
+    /// Fields in output templates kestrel cannot fill (they print `<NA>`).
+    pub missing_output_fields: BTreeSet<String>,
+    /// Entries that could not be read (bad YAML shape, unknown list in append…).
+    pub problems: Vec<String>,
+}
+
+fn yaml_str(v: Option<&Yaml>) -> Option<String> {
+    match v? {
+        Yaml::String(s) => Some(s.clone()),
+        Yaml::Number(n) => Some(n.to_string()),
+        Yaml::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn yaml_strs(v: Option<&Yaml>) -> Vec<String> {
+    match v {
+        Some(Yaml::Sequence(s)) => s.iter().filter_map(|x| yaml_str(Some(x))).collect(),
+        Some(x) => yaml_str(Some(x)).into_iter().collect(),
+        None => vec![],
+    }
+}
+
+/// `append: true`, or `override: {KEY: append}` for this key.
+fn appends(m: &serde_yaml::Mapping, key: &str) -> bool {
+    m.get("append").and_then(Yaml::as_bool).unwrap_or(false)
+        || m.get("override").and_then(|o| o.get(key)).and_then(Yaml::as_str) == Some("append")
+}
+
+impl RuleSet {
+    /// kestrel's built-in rules.
+    pub fn builtin() -> RuleSet {
+        let mut s = RuleSet::default();
+        if let Err(e) = s.add_file("builtin", BUILTIN) {
+            s.problems.push(e.to_string());
+        }
+        s
+    }
+
+    /// Adds one rule file's entries. Entries that cannot be read are noted in the report; only a file that is
+    /// not a YAML list of entries is an error.
+    pub fn add_file(&mut self, file: &str, text: &str) -> Result<(), FileError> {
+        let err = |reason: String| FileError { file: file.to_string(), reason };
+        if text.len() > MAX_FILE_BYTES {
+            return Err(err(format!(
+                "{} bytes: larger than the {} MiB a rule file may be",
+                text.len(),
+                MAX_FILE_BYTES >> 20
+            )));
+        }
+        let doc: Yaml = serde_yaml::from_str(text).map_err(|e| err(format!("not YAML: {e}")))?;
+        let items = match doc {
+            Yaml::Sequence(s) => s,
+            Yaml::Null => vec![],
+            _ => return Err(err("a rule file is a YAML list of rule, macro and list entries".into())),
+        };
+        for (i, item) in items.iter().enumerate() {
+            let Some(m) = item.as_mapping() else {
+                self.problems.push(format!("{file}: entry {}: not a mapping", i + 1));
+                continue;
+            };
+            if let Some(name) = yaml_str(m.get("list")) {
+                let items = yaml_strs(m.get("items"));
+                match self.lists.get_mut(&name) {
+                    Some(old) if appends(m, "items") => old.extend(items),
+                    None if appends(m, "items") => {
+                        self.problems.push(format!("{file}: list `{name}`: append to a list not defined before"))
+                    }
+                    _ => {
+                        self.lists.insert(name, items);
+                    }
+                }
+            } else if let Some(name) = yaml_str(m.get("macro")) {
+                let c = yaml_str(m.get("condition")).unwrap_or_default();
+                match self.macros.get_mut(&name) {
+                    Some(old) if appends(m, "condition") => {
+                        old.push(' ');
+                        old.push_str(&c);
+                    }
+                    None if appends(m, "condition") => {
+                        self.problems.push(format!("{file}: macro `{name}`: append to a macro not defined before"))
+                    }
+                    _ => {
+                        self.macros.insert(name, c);
+                    }
+                }
+            } else if let Some(name) = yaml_str(m.get("rule")) {
+                self.add_rule(file, &name, m);
+            } else if m.contains_key("required_engine_version")
+                || m.contains_key("required_plugin_versions")
+                || m.contains_key("required_engine_versions")
+            {
+                // Version requirements name Falco's engine and plugins; kestrel reports what it supports instead.
+            } else {
+                self.problems.push(format!("{file}: entry {}: neither a rule, a macro nor a list", i + 1));
+            }
+        }
+        Ok(())
+    }
+
+    fn add_rule(&mut self, file: &str, name: &str, m: &serde_yaml::Mapping) {
+        let enabled = m.get("enabled").and_then(Yaml::as_bool);
+        let exceptions = match m.get("exceptions") {
+            Some(Yaml::Sequence(s)) => s.clone(),
+            _ => vec![],
+        };
+        if let Some(old) = self.rules.iter_mut().find(|r| r.name == name) {
+            if let Some(c) = yaml_str(m.get("condition")) {
+                if appends(m, "condition") {
+                    old.condition.push(' ');
+                    old.condition.push_str(&c);
+                } else {
+                    old.condition = c;
+                }
+            }
+            if appends(m, "exceptions") {
+                old.exceptions.extend(exceptions);
+            } else if m.contains_key("exceptions") {
+                old.exceptions = exceptions;
+            }
+            for (key, slot) in [("desc", &mut old.desc), ("output", &mut old.output), ("priority", &mut old.priority)] {
+                if let Some(v) = yaml_str(m.get(key)) {
+                    *slot = v;
+                }
+            }
+            if m.contains_key("tags") {
+                let tags = yaml_strs(m.get("tags"));
+                if appends(m, "tags") {
+                    old.tags.extend(tags);
+                } else {
+                    old.tags = tags;
+                }
+            }
+            if let Some(e) = enabled {
+                old.enabled = e;
+            }
+            return;
+        }
+        if appends(m, "condition") || appends(m, "exceptions") {
+            self.problems.push(format!("{file}: rule `{name}`: append to a rule not defined before"));
+            return;
+        }
+        let Some(condition) = yaml_str(m.get("condition")) else {
+            self.problems.push(format!("{file}: rule `{name}`: no condition"));
+            return;
+        };
+        if m.get("source").and_then(Yaml::as_str).is_some_and(|s| s != "syscall") {
+            self.problems.push(format!("{file}: rule `{name}`: source is not syscall (kestrel reads syscall events)"));
+            return;
+        }
+        self.rules.push(RawRule {
+            name: name.to_string(),
+            desc: yaml_str(m.get("desc")).unwrap_or_default().trim().to_string(),
+            condition,
+            output: yaml_str(m.get("output")).unwrap_or_default().trim().to_string(),
+            priority: yaml_str(m.get("priority")).unwrap_or_else(|| "WARNING".into()).to_uppercase(),
+            tags: yaml_strs(m.get("tags")),
+            enabled: enabled.unwrap_or(true),
+            exceptions,
+            origin: file.to_string(),
+        });
+    }
+
+    /// Compiles every rule: macros and lists resolved, fields bound, values checked.
+    pub fn compile(self) -> CompiledRules {
+        let mut report = LoadReport { rules: self.rules.len(), problems: self.problems.clone(), ..Default::default() };
+        let mut rules = Vec::new();
+        for raw in &self.rules {
+            let mut text = raw.condition.clone();
+            match exceptions_condition(&raw.exceptions) {
+                Ok(Some(exc)) => text = format!("({text}) and not ({exc})"),
+                Ok(None) => {}
+                Err(e) => {
+                    report.skipped.insert(raw.name.clone(), format!("exceptions: {e}"));
+                    continue;
+                }
+            }
+            let ast = match cond::parse(&text) {
+                Ok(a) => a,
+                Err(e) => {
+                    report.skipped.insert(raw.name.clone(), format!("condition: {e}"));
+                    continue;
+                }
+            };
+            let mut c = Compiler {
+                set: &self,
+                missing_fields: BTreeSet::new(),
+                missing_ops: BTreeSet::new(),
+                errors: vec![],
+                budget: MAX_EXPANSION,
+            };
+            let node = c.node(&ast, &mut Vec::new());
+            if !c.missing_fields.is_empty() || !c.missing_ops.is_empty() || !c.errors.is_empty() {
+                let mut why = Vec::new();
+                if !c.missing_fields.is_empty() {
+                    why.push(format!(
+                        "fields not supported: {}",
+                        c.missing_fields.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                if !c.missing_ops.is_empty() {
+                    why.push(format!(
+                        "operators not supported: {}",
+                        c.missing_ops.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                why.extend(c.errors.iter().cloned());
+                for f in &c.missing_fields {
+                    report.missing_fields.entry(f.clone()).or_default().insert(raw.name.clone());
+                }
+                for o in &c.missing_ops {
+                    report.missing_operators.entry(o.clone()).or_default().insert(raw.name.clone());
+                }
+                report.skipped.insert(raw.name.clone(), why.join("; "));
+                continue;
+            }
+            let types = event_types(&node);
+            if types == Some(0) {
+                report.never_match.insert(raw.name.clone(), needed_types(&ast, &self));
+            }
+            let output = Template::parse(&raw.output, &mut report.missing_output_fields);
+            if raw.enabled {
+                report.loaded += 1;
+            } else {
+                report.disabled += 1;
+            }
+            rules.push(Rule {
+                name: raw.name.clone(),
+                desc: raw.desc.clone(),
+                priority: raw.priority.clone(),
+                severity: severity_of(&raw.priority),
+                mitre: raw.tags.iter().filter(|t| is_technique(t)).cloned().collect(),
+                tags: raw.tags.clone(),
+                origin: raw.origin.clone(),
+                enabled: raw.enabled,
+                output,
+                cond: node,
+                types: types.unwrap_or(u32::MAX),
+            });
+        }
+        CompiledRules { rules, report }
+    }
+}
+
+fn is_technique(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() >= 5
+        && b[0] == b'T'
+        && b[1..5].iter().all(u8::is_ascii_digit)
+        && (b.len() == 5 || (b.len() == 9 && b[5] == b'.' && b[6..].iter().all(u8::is_ascii_digit)))
+}
+
+/// Falco's priorities as severities.
+pub fn severity_of(priority: &str) -> Severity {
+    match priority.to_ascii_uppercase().as_str() {
+        "EMERGENCY" | "ALERT" | "CRITICAL" => Severity::Critical,
+        "ERROR" => Severity::High,
+        "WARNING" | "WARN" => Severity::Medium,
+        _ => Severity::Low,
+    }
+}
+
+/// The condition text of a rule's exceptions: `(f1 = v1 and f2 in (v2, v3)) or …`.
+fn exceptions_condition(exceptions: &[Yaml]) -> Result<Option<String>, String> {
+    let quote = |v: &Yaml| -> Result<String, String> {
+        match v {
+            Yaml::Sequence(items) => {
+                let parts: Result<Vec<_>, _> =
+                    items.iter().map(|x| yaml_str(Some(x)).ok_or("a value is not a string")).collect();
+                Ok(format!(
+                    "({})",
+                    parts?.iter().map(|p| format!("\"{}\"", p.replace('"', "\\\""))).collect::<Vec<_>>().join(", ")
+                ))
+            }
+            other => {
+                let s = yaml_str(Some(other)).ok_or("a value is not a string")?;
+                // A bare word may name a list; keep it bare when it looks like a name.
+                Ok(if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    s
+                } else {
+                    format!("\"{}\"", s.replace('"', "\\\""))
+                })
+            }
+        }
+    };
+    let mut alternatives = Vec::new();
+    for ex in exceptions {
+        let Some(m) = ex.as_mapping() else { return Err("an exception is not a mapping".into()) };
+        let values = match m.get("values") {
+            Some(Yaml::Sequence(v)) => v.clone(),
+            None | Some(Yaml::Null) => continue,
+            _ => return Err("exception values are not a list".into()),
+        };
+        match m.get("fields") {
+            Some(Yaml::Sequence(fields)) => {
+                let fields: Vec<String> = fields.iter().filter_map(|f| yaml_str(Some(f))).collect();
+                let comps: Vec<String> = match m.get("comps") {
+                    Some(Yaml::Sequence(c)) => c.iter().filter_map(|x| yaml_str(Some(x))).collect(),
+                    _ => vec!["=".into(); fields.len()],
+                };
+                if comps.len() != fields.len() {
+                    return Err("exception fields and comps differ in length".into());
+                }
+                for row in &values {
+                    let Some(row) = row.as_sequence() else { return Err("an exception value is not a list".into()) };
+                    if row.len() != fields.len() {
+                        return Err("an exception value's length differs from its fields'".into());
+                    }
+                    let mut parts = Vec::new();
+                    for ((f, c), v) in fields.iter().zip(&comps).zip(row) {
+                        parts.push(format!("{f} {c} {}", quote(v)?));
+                    }
+                    alternatives.push(format!("({})", parts.join(" and ")));
+                }
+            }
+            Some(f) => {
+                let f = yaml_str(Some(f)).ok_or("exception field is not a string")?;
+                let c = yaml_str(m.get("comps")).unwrap_or_else(|| "in".into());
+                let list: Vec<String> = values.iter().map(&quote).collect::<Result<_, _>>()?;
+                if c == "in" || c == "pmatch" || c == "intersects" {
+                    alternatives.push(format!("{f} {c} ({})", list.join(", ")));
+                } else {
+                    for v in list {
+                        alternatives.push(format!("{f} {c} {v}"));
+                    }
+                }
+            }
+            None => return Err("an exception has no fields".into()),
+        }
+    }
+    Ok((!alternatives.is_empty()).then(|| alternatives.join(" or ")))
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    Const(bool),
+    Check { field: Field, transforms: Vec<String>, op: Op, rhs: Rhs },
+}
+
+#[derive(Debug, Clone)]
+enum Rhs {
+    None,
+    Str(String),
+    Num(i64),
+    Bool(bool),
+    Strs(Vec<String>),
+    Nums(Vec<i64>),
+    Field(Field),
+    Regex(regex::Regex),
+    Nets(Vec<(std::net::IpAddr, u8)>),
+}
+
+/// `10.0.0.0/8`, `::1/128`, or a bare address (a host network).
+fn parse_net(s: &str) -> Option<(std::net::IpAddr, u8)> {
+    let (ip, bits) = match s.split_once('/') {
+        Some((ip, b)) => (ip.parse::<std::net::IpAddr>().ok()?, b.parse::<u8>().ok()?),
+        None => {
+            let ip = s.parse::<std::net::IpAddr>().ok()?;
+            (ip, if ip.is_ipv4() { 32 } else { 128 })
+        }
+    };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    (bits <= max).then_some((ip, bits))
+}
+
+fn in_net(ip: &str, nets: &[(std::net::IpAddr, u8)]) -> bool {
+    use std::net::IpAddr;
+    let Ok(ip) = ip.parse::<IpAddr>() else { return false };
+    nets.iter().any(|(net, bits)| match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = if *bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            u32::from(a) & mask == u32::from(*n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = if *bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            u128::from(a) & mask == u128::from(*n) & mask
+        }
+        _ => false,
+    })
+}
+
+struct Compiler<'a> {
+    set: &'a RuleSet,
+    missing_fields: BTreeSet<String>,
+    missing_ops: BTreeSet<String>,
+    errors: Vec<String>,
+    budget: usize,
+}
+
+impl Compiler<'_> {
+    fn node(&mut self, a: &Ast, stack: &mut Vec<String>) -> Node {
+        if self.budget == 0 {
+            if self.errors.is_empty() {
+                self.errors.push("condition expands to too many checks".into());
+            }
+            return Node::Const(false);
+        }
+        self.budget -= 1;
+        match a {
+            Ast::And(v) => Node::And(v.iter().map(|x| self.node(x, stack)).collect()),
+            Ast::Or(v) => Node::Or(v.iter().map(|x| self.node(x, stack)).collect()),
+            Ast::Not(x) => Node::Not(Box::new(self.node(x, stack))),
+            Ast::Macro(name) => {
+                let Some(text) = self.set.macros.get(name) else {
+                    self.errors.push(format!("unknown macro `{name}`"));
+                    return Node::Const(false);
+                };
+                if stack.contains(name) {
+                    self.errors.push(format!("macro `{name}` refers to itself"));
+                    return Node::Const(false);
+                }
+                match cond::parse(text) {
+                    Ok(ast) => {
+                        stack.push(name.clone());
+                        let n = self.node(&ast, stack);
+                        stack.pop();
+                        n
+                    }
+                    Err(e) => {
+                        self.errors.push(format!("macro `{name}`: {e}"));
+                        Node::Const(false)
+                    }
+                }
+            }
+            Ast::Check(f, op, v) => self.check(f, *op, v),
+        }
+    }
+
+    fn field(&mut self, f: &FieldRef) -> Option<Field> {
+        for t in &f.transforms {
+            if !matches!(t.as_str(), "tolower" | "toupper" | "basename") {
+                self.missing_ops.insert(format!("{t}()"));
+                return None;
+            }
+        }
+        match Field::bind(&f.name, f.arg.as_deref()) {
+            Ok(x) => Some(x),
+            Err(Unsupported(name)) => {
+                self.missing_fields.insert(name);
+                None
+            }
+        }
+    }
+
+    fn items(&mut self, items: &[Item], out: &mut Vec<String>, depth: usize) {
+        for it in items {
+            if !it.quoted {
+                if let Some(list) = self.set.lists.get(&it.text) {
+                    if depth > 16 {
+                        self.errors.push(format!("list `{}` nests too deeply", it.text));
+                        continue;
+                    }
+                    // Items written with quotes inside the YAML (`'"10.0.0.0/8"'`) are literal strings.
+                    let sub: Vec<Item> = list
+                        .iter()
+                        .map(|t| match t.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+                            Some(inner) => Item { text: inner.to_string(), quoted: true },
+                            None => Item { text: t.clone(), quoted: false },
+                        })
+                        .collect();
+                    self.items(&sub, out, depth + 1);
+                    continue;
+                }
+            }
+            if out.len() >= MAX_EXPANSION {
+                self.errors.push("a list expands to too many items".into());
+                return;
+            }
+            out.push(it.text.clone());
+        }
+    }
+
+    fn check(&mut self, f: &FieldRef, op: Op, v: &Value) -> Node {
+        let Some(field) = self.field(f) else { return Node::Const(false) };
+        let kind = field.kind();
+        let mut strings = Vec::new();
+        match v {
+            Value::None => {}
+            Value::One(s) => {
+                // `fd.name in shell_binaries`-like shorthand is not Falco; a single bare value is literal, except
+                // a list name after `in`/`pmatch`/`intersects`, which Falco accepts.
+                if matches!(op, Op::In | Op::PMatch | Op::Intersects) {
+                    self.items(&[Item { text: s.clone(), quoted: false }], &mut strings, 0);
+                } else {
+                    strings.push(s.clone());
+                }
+            }
+            Value::List(items) => self.items(items, &mut strings, 0),
+            Value::Field(g) => {
+                let Some(other) = self.field(g) else { return Node::Const(false) };
+                return Node::Check { field, transforms: f.transforms.clone(), op, rhs: Rhs::Field(other) };
+            }
+        }
+        let rhs = match (op, kind) {
+            (Op::Exists, _) => Rhs::None,
+            (Op::BContains | Op::BStartsWith, _) => {
+                self.missing_ops.insert(op.as_str().into());
+                return Node::Const(false);
+            }
+            (Op::Regex, _) => match regex::RegexBuilder::new(strings.first().map(String::as_str).unwrap_or(""))
+                .size_limit(1 << 20)
+                .build()
+            {
+                Ok(r) => Rhs::Regex(r),
+                Err(e) => {
+                    self.errors.push(format!("regex: {e}"));
+                    return Node::Const(false);
+                }
+            },
+            (Op::Eq | Op::Ne | Op::In, Kind::Net) => {
+                match strings.iter().map(|s| parse_net(s)).collect::<Option<Vec<_>>>() {
+                    Some(n) => Rhs::Nets(n),
+                    None => {
+                        self.errors.push(format!("{f}: a value in {strings:?} is not a network"));
+                        return Node::Const(false);
+                    }
+                }
+            }
+            (Op::In | Op::Intersects, Kind::Num) => {
+                match strings.iter().map(|s| s.parse::<i64>()).collect::<Result<Vec<_>, _>>() {
+                    Ok(n) => Rhs::Nums(n),
+                    Err(_) => {
+                        self.errors.push(format!("{f}: a value in {strings:?} is not a number"));
+                        return Node::Const(false);
+                    }
+                }
+            }
+            (Op::In | Op::Intersects | Op::PMatch, _) => Rhs::Strs(strings),
+            (_, Kind::Num) => match strings.first().map(|s| s.parse::<i64>()) {
+                Some(Ok(n)) if strings.len() == 1 => Rhs::Num(n),
+                _ => {
+                    self.errors.push(format!("{f} {} {strings:?}: not a number", op.as_str()));
+                    return Node::Const(false);
+                }
+            },
+            (Op::Eq | Op::Ne, Kind::Bool) => match strings.first().map(String::as_str) {
+                Some("true") => Rhs::Bool(true),
+                Some("false") => Rhs::Bool(false),
+                _ => {
+                    self.errors.push(format!("{f}: {strings:?} is not true or false"));
+                    return Node::Const(false);
+                }
+            },
+            _ => match strings.len() {
+                1 => Rhs::Str(strings.pop().unwrap_or_default()),
+                _ => {
+                    self.errors.push(format!("{f} {}: needs one value", op.as_str()));
+                    return Node::Const(false);
+                }
+            },
+        };
+        Node::Check { field, transforms: f.transforms.clone(), op, rhs }
+    }
+}
+
+/// The event types a node can match, as a bit set over [`EVT_TYPES`]; `None`: any.
+fn event_types(n: &Node) -> Option<u32> {
+    match n {
+        Node::Check { field: Field::EvtType, op: Op::Eq, rhs: Rhs::Str(s), transforms } if transforms.is_empty() => {
+            Some(type_bit(s))
+        }
+        Node::Check { field: Field::EvtType, op: Op::In, rhs: Rhs::Strs(v), transforms } if transforms.is_empty() => {
+            Some(v.iter().fold(0, |m, s| m | type_bit(s)))
+        }
+        Node::Const(false) => Some(0),
+        Node::And(v) => v.iter().filter_map(event_types).reduce(|a, b| a & b),
+        Node::Or(v) => v.iter().map(event_types).try_fold(0, |m, t| t.map(|t| m | t)),
+        _ => None,
+    }
+}
+
+fn type_bit(s: &str) -> u32 {
+    EVT_TYPES.iter().position(|t| *t == s).map_or(0, |i| 1 << i)
+}
+
+/// The event types a rule asks for by name (for the report of rules that never match).
+fn needed_types(a: &Ast, set: &RuleSet) -> Vec<String> {
+    fn walk(a: &Ast, set: &RuleSet, out: &mut BTreeSet<String>, depth: usize) {
+        if depth > 64 {
+            return;
+        }
+        match a {
+            Ast::And(v) | Ast::Or(v) => v.iter().for_each(|x| walk(x, set, out, depth + 1)),
+            Ast::Not(_) => {}
+            Ast::Macro(m) => {
+                if let Some(Ok(ast)) = set.macros.get(m).map(|t| cond::parse(t)) {
+                    walk(&ast, set, out, depth + 1);
+                }
+            }
+            Ast::Check(f, Op::Eq | Op::In, v) if f.name == "evt.type" => match v {
+                Value::One(s) => {
+                    out.insert(s.clone());
+                }
+                Value::List(items) => {
+                    for it in items {
+                        match set.lists.get(&it.text) {
+                            Some(l) if !it.quoted => out.extend(l.iter().cloned()),
+                            _ => {
+                                out.insert(it.text.clone());
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            },
+            Ast::Check(..) => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(a, set, &mut out, 0);
+    out.into_iter().collect()
+}
+
+/// Glob match (`*`, `?`, `[…]`) as fnmatch without flags: `*` matches `/` too, as in Falco.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() {
+            match p[pi] {
+                b'*' => {
+                    star = Some(pi);
+                    mark = ti;
+                    pi += 1;
+                    continue;
+                }
+                b'?' => {
+                    pi += 1;
+                    ti += 1;
+                    continue;
+                }
+                b'[' => {
+                    if let Some((matched, next)) = class(&p[pi..], t[ti]) {
+                        if matched {
+                            pi += next;
+                            ti += 1;
+                            continue;
+                        }
+                    } else if t[ti] == b'[' {
+                        pi += 1;
+                        ti += 1;
+                        continue;
+                    }
+                }
+                b'\\' if pi + 1 < p.len() && p[pi + 1] == t[ti] => {
+                    pi += 2;
+                    ti += 1;
+                    continue;
+                }
+                c if c == t[ti] => {
+                    pi += 1;
+                    ti += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        match star {
+            Some(s) => {
+                pi = s + 1;
+                mark += 1;
+                ti = mark;
+            }
+            None => return false,
+        }
+    }
+    while pi < p.len() && p[pi] == b'*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// A bracket class at the start of `p`: whether `c` is in it and the class's length.
+fn class(p: &[u8], c: u8) -> Option<(bool, usize)> {
+    let mut i = 1;
+    let negate = matches!(p.get(i), Some(b'!' | b'^'));
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    let first = i;
+    while i < p.len() && (p[i] != b']' || i == first) {
+        if i + 2 < p.len() && p[i + 1] == b'-' && p[i + 2] != b']' {
+            matched |= p[i] <= c && c <= p[i + 2];
+            i += 3;
+        } else {
+            matched |= p[i] == c;
+            i += 1;
+        }
+    }
+    (i < p.len()).then_some((matched != negate, i + 1))
+}
+
+fn transform<'a>(v: Val<'a>, transforms: &[String]) -> Val<'a> {
+    if transforms.is_empty() {
+        return v;
+    }
+    let apply = |s: &str| -> String {
+        let mut s = s.to_string();
+        for t in transforms {
+            s = match t.as_str() {
+                "tolower" => s.to_lowercase(),
+                "toupper" => s.to_uppercase(),
+                "basename" => s.rsplit('/').next().unwrap_or("").to_string(),
+                _ => s,
+            };
+        }
+        s
+    };
+    match v {
+        Val::Str(s) => Val::Str(apply(&s).into()),
+        Val::Strs(v) => Val::Strs(v.iter().map(|s| apply(s).into()).collect()),
+        other => other,
+    }
+}
+
+fn pmatch(v: &str, prefixes: &[String]) -> bool {
+    prefixes.iter().any(|p| {
+        let p = p.trim_end_matches('/');
+        v == p || (v.starts_with(p) && v.as_bytes().get(p.len()) == Some(&b'/')) || p.is_empty()
+    })
+}
+
+fn str_check(op: Op, v: &str, rhs: &Rhs) -> bool {
+    match (op, rhs) {
+        (Op::Eq, Rhs::Str(r)) => v == r,
+        (Op::Ne, Rhs::Str(r)) => v != r,
+        (Op::In, Rhs::Strs(r)) | (Op::Intersects, Rhs::Strs(r)) => r.iter().any(|x| x == v),
+        (Op::Contains, Rhs::Str(r)) => v.contains(r.as_str()),
+        (Op::IContains, Rhs::Str(r)) => v.to_lowercase().contains(&r.to_lowercase()),
+        (Op::StartsWith, Rhs::Str(r)) => v.starts_with(r.as_str()),
+        (Op::EndsWith, Rhs::Str(r)) => v.ends_with(r.as_str()),
+        (Op::Glob, Rhs::Str(r)) => glob(r, v),
+        (Op::IGlob, Rhs::Str(r)) => glob(&r.to_lowercase(), &v.to_lowercase()),
+        (Op::PMatch, Rhs::Strs(r)) => pmatch(v, r),
+        (Op::Regex, Rhs::Regex(r)) => r.is_match(v),
+        (Op::Eq | Op::In, Rhs::Nets(n)) => in_net(v, n),
+        (Op::Ne, Rhs::Nets(n)) => !in_net(v, n),
+        (Op::Lt, Rhs::Str(r)) => v < r.as_str(),
+        (Op::Le, Rhs::Str(r)) => v <= r.as_str(),
+        (Op::Gt, Rhs::Str(r)) => v > r.as_str(),
+        (Op::Ge, Rhs::Str(r)) => v >= r.as_str(),
+        _ => false,
+    }
+}
+
+impl Node {
+    fn eval(&self, e: &Event, st: &State) -> bool {
+        match self {
+            Node::And(v) => v.iter().all(|n| n.eval(e, st)),
+            Node::Or(v) => v.iter().any(|n| n.eval(e, st)),
+            Node::Not(n) => !n.eval(e, st),
+            Node::Const(b) => *b,
+            Node::Check { field, transforms, op, rhs } => {
+                let v = transform(field.get(e, st), transforms);
+                if *op == Op::Exists {
+                    return v != Val::Missing;
+                }
+                let rhs_owned;
+                let rhs = match rhs {
+                    Rhs::Field(g) => {
+                        rhs_owned = match g.get(e, st) {
+                            Val::Str(s) => Rhs::Str(s.into_owned()),
+                            Val::Num(n) => Rhs::Num(n),
+                            Val::Bool(b) => Rhs::Bool(b),
+                            _ => return false,
+                        };
+                        &rhs_owned
+                    }
+                    r => r,
+                };
+                match v {
+                    Val::Missing => false,
+                    Val::Str(s) => str_check(*op, &s, rhs),
+                    Val::Strs(items) => match op {
+                        Op::Ne => !items.iter().any(|s| str_check(Op::Eq, s, rhs)),
+                        _ => items.iter().any(|s| str_check(*op, s, rhs)),
+                    },
+                    Val::Bool(b) => match (op, rhs) {
+                        (Op::Eq, Rhs::Bool(r)) => b == *r,
+                        (Op::Ne, Rhs::Bool(r)) => b != *r,
+                        _ => false,
+                    },
+                    Val::Num(n) => match (op, rhs) {
+                        (Op::Eq, Rhs::Num(r)) => n == *r,
+                        (Op::Ne, Rhs::Num(r)) => n != *r,
+                        (Op::Lt, Rhs::Num(r)) => n < *r,
+                        (Op::Le, Rhs::Num(r)) => n <= *r,
+                        (Op::Gt, Rhs::Num(r)) => n > *r,
+                        (Op::Ge, Rhs::Num(r)) => n >= *r,
+                        (Op::In | Op::Intersects, Rhs::Nums(r)) => r.contains(&n),
+                        (_, Rhs::Str(_) | Rhs::Strs(_) | Rhs::Regex(_)) => str_check(*op, &n.to_string(), rhs),
+                        _ => false,
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// An output template: text with `%field` references.
+#[derive(Debug, Clone)]
+struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Text(String),
+    Field(Option<Field>, Vec<String>),
+}
+
+impl Template {
+    fn parse(text: &str, missing: &mut BTreeSet<String>) -> Template {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(i) = rest.find('%') {
+            parts.push(Part::Text(rest[..i].to_string()));
+            rest = &rest[i + 1..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '[' | ']' | '(' | ')')))
+                .unwrap_or(rest.len());
+            let mut token = &rest[..end];
+            // A closing parenthesis belongs to the field only when a transformer opened it.
+            while token.ends_with(')') && token.matches('(').count() < token.matches(')').count() {
+                token = &token[..token.len() - 1];
+            }
+            rest = &rest[token.len()..];
+            match cond::parse(&format!("{token} exists")) {
+                Ok(Ast::Check(f, Op::Exists, _)) => match Field::bind(&f.name, f.arg.as_deref()) {
+                    Ok(b) => parts.push(Part::Field(Some(b), f.transforms)),
+                    Err(Unsupported(n)) => {
+                        missing.insert(n);
+                        parts.push(Part::Field(None, vec![]));
+                    }
+                },
+                _ => parts.push(Part::Text(format!("%{token}"))),
+            }
+        }
+        parts.push(Part::Text(rest.to_string()));
+        Template { parts }
+    }
+
+    fn render(&self, e: &Event, st: &State) -> String {
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Text(t) => out.push_str(t),
+                Part::Field(None, _) => out.push_str("<NA>"),
+                Part::Field(Some(f), t) => match transform(f.get(e, st), t) {
+                    Val::Missing => out.push_str("<NA>"),
+                    Val::Str(s) => out.push_str(&s),
+                    Val::Num(n) => out.push_str(&n.to_string()),
+                    Val::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+                    Val::Strs(v) => out.push_str(&v.join(",")),
+                },
+            }
+        }
+        out
+    }
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub desc: String,
+    /// Priority as written.
+    pub priority: String,
+    /// Severity of its alerts.
+    pub severity: Severity,
+    /// MITRE ATT&CK techniques among its tags.
+    pub mitre: Vec<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// The file it came from.
+    pub origin: String,
+    /// Whether it is evaluated.
+    pub enabled: bool,
+    output: Template,
+    cond: Node,
+    types: u32,
+}
+
+/// Compiled rules and what loading them gave.
+#[derive(Debug, Clone)]
+pub struct CompiledRules {
+    /// The rules (enabled and disabled).
+    pub rules: Vec<Rule>,
+    /// The load report.
+    pub report: LoadReport,
+}
+
+/// Evaluates rules on events, one at a time, keeping the process table.
+#[derive(Debug)]
+pub struct Engine {
+    rules: Vec<Rule>,
+    /// Enabled rules per event type bit; the last slot holds rules for any type.
+    by_type: Vec<Vec<usize>>,
+    state: State,
+    seq: u64,
+}
+
+impl Engine {
+    /// An engine over compiled rules.
+    pub fn new(c: CompiledRules) -> Engine {
+        let mut by_type = vec![Vec::new(); EVT_TYPES.len() + 1];
+        for (i, r) in c.rules.iter().enumerate().filter(|(_, r)| r.enabled) {
+            for (bit, slot) in by_type.iter_mut().enumerate().take(EVT_TYPES.len()) {
+                if r.types >> bit & 1 == 1 {
+                    slot.push(i);
+                }
+            }
+            if r.types == u32::MAX {
+                by_type[EVT_TYPES.len()].push(i);
+            }
+        }
+        Engine { rules: c.rules, by_type, state: State::default(), seq: 0 }
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The process table (shared with the behaviour profiles).
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Takes an event: updates the process table and returns the alerts of the rules it matches.
+    pub fn process(&mut self, e: &Event) -> Vec<Alert> {
+        self.state.update(e);
+        let any = EVT_TYPES.len();
+        let slot = fields::evt_type(e).and_then(|t| EVT_TYPES.iter().position(|x| *x == t));
+        let typed = slot.map(|s| self.by_type[s].as_slice()).unwrap_or(&[]);
+        let mut out = Vec::new();
+        // Rules with no event-type restriction run on every event (Falco warns about them too).
+        for &i in typed.iter().chain(&self.by_type[any]) {
+            let r = &self.rules[i];
+            if !r.cond.eval(e, &self.state) {
+                continue;
+            }
+            self.seq += 1;
+            let output = r.output.render(e, &self.state);
+            let mut explanation = vec![format!("rule `{}` ({}) matched", r.name, r.origin)];
+            if !r.desc.is_empty() {
+                explanation.push(r.desc.split_whitespace().collect::<Vec<_>>().join(" "));
+            }
+            explanation.push(format!("event: {}", describe(e)));
+            out.push(Alert {
+                schema: ALERT_SCHEMA.into(),
+                id: format!("{:x}-{}", e.time_ns, self.seq),
+                time_ns: e.time_ns,
+                severity: r.severity,
+                score: 1.0,
+                source: AlertSource::Rule {
+                    name: r.name.clone(),
+                    priority: r.priority.clone(),
+                    origin: r.origin.clone(),
+                },
+                title: if output.is_empty() { r.name.clone() } else { output },
+                explanation,
+                contributions: vec![],
+                mitre: r.mitre.clone(),
+                tags: r.tags.clone(),
+                container: e.container.clone(),
+                workload: None,
+                evidence: vec![e.clone()],
+            });
+        }
+        out
+    }
+}
+
+/// One line about an event, for explanations.
+pub fn describe(e: &Event) -> String {
+    match &e.kind {
+        EventKind::Exec { argv, uid, parent_comm, .. } => {
+            format!(
+                "exec `{}` (uid {uid}, parent {})",
+                argv.join(" "),
+                if parent_comm.is_empty() { "?" } else { parent_comm }
+            )
+        }
+        EventKind::Exit { status } => format!("exit {}", status >> 8),
+        EventKind::Open { path, flags } => format!("open {path} ({})", fields::open_flag_names(*flags)),
+        EventKind::Connect { to } => format!("connect to {}:{}", to.addr, to.port),
+        EventKind::Bind { addr } => format!("bind {}:{}", addr.addr, addr.port),
+        EventKind::Listen { fd, .. } => format!("listen on fd {fd}"),
+        EventKind::Accept { from, .. } => format!("accept from {}:{}", from.addr, from.port),
+        EventKind::Syscalls { ids } => format!("{} system calls", ids.len()),
+        EventKind::SetIds { call, ids } => format!("{call}({ids:?})"),
+        EventKind::Capset { effective, .. } => format!("capset effective {effective:#x}"),
+        EventKind::Namespaces { call, namespaces, .. } => format!("{call} new namespaces {}", namespaces.join(",")),
+        EventKind::Setns { nstype } => format!("setns type {nstype:#x}"),
+        EventKind::Mount { source, target, fstype, .. } => format!("mount {source} on {target} ({fstype})"),
+        EventKind::Ptrace { request, target_pid } => format!("ptrace request {request} on pid {target_pid}"),
+        EventKind::Bpf { cmd } => format!("bpf command {cmd}"),
+        EventKind::ModuleLoad { call } => call.clone(),
+        EventKind::SetuidChmod { path, mode } => format!("chmod {mode:o} {}", path.as_deref().unwrap_or("(by fd)")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

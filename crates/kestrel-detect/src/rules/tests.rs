@@ -1,0 +1,273 @@
+use super::*;
+use kestrel_core::{ContainerRef, SockAddr, EVENT_SCHEMA};
+
+fn ev(pid: u32, comm: &str, kind: EventKind) -> Event {
+    Event {
+        schema: EVENT_SCHEMA.into(),
+        time_ns: 1_000 + pid as u64,
+        pid,
+        tid: pid,
+        comm: comm.into(),
+        cgroup_id: 9,
+        container: Some(ContainerRef { id: "c0ffee".repeat(8), runtime: "runc".into(), ..Default::default() }),
+        process: None,
+        kind,
+    }
+}
+
+fn exec(pid: u32, ppid: u32, parent: &str, argv: &[&str], uid: u32) -> Event {
+    let exe = argv[0].to_string();
+    let comm = exe.rsplit('/').next().unwrap_or("").to_string();
+    ev(
+        pid,
+        &comm,
+        EventKind::Exec {
+            ppid,
+            parent_comm: parent.into(),
+            uid,
+            gid: uid,
+            euid: uid,
+            exe,
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            argv_truncated: false,
+            cap_effective: 0xa80425fb,
+        },
+    )
+}
+
+fn names(alerts: &[Alert]) -> Vec<String> {
+    alerts
+        .iter()
+        .map(|a| match &a.source {
+            AlertSource::Rule { name, .. } => name.clone(),
+            AlertSource::Model { name, .. } => name.clone(),
+        })
+        .collect()
+}
+
+fn builtin() -> Engine {
+    let c = RuleSet::builtin().compile();
+    assert!(c.report.skipped.is_empty() && c.report.problems.is_empty(), "{:#?}", c.report);
+    Engine::new(c)
+}
+
+#[test]
+fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
+    let mut e = builtin();
+    // Normal work: a web server serving, a health check, a read of /etc/passwd.
+    let mut quiet = vec![];
+    quiet.extend(e.process(&exec(10, 1, "runc:[2:INIT]", &["/usr/sbin/nginx", "-g", "daemon off;"], 0)));
+    quiet.extend(e.process(&exec(11, 2, "runc:[2:INIT]", &["/bin/sh", "-c", "echo ok > /tmp/health"], 0)));
+    quiet.extend(e.process(&ev(11, "sh", EventKind::Open { path: "/tmp/health".into(), flags: 0o1101 })));
+    quiet.extend(e.process(&ev(12, "cat", EventKind::Open { path: "/etc/passwd".into(), flags: 0 })));
+    let web = SockAddr { family: "inet".into(), addr: "10.0.0.5".into(), port: 443 };
+    quiet.extend(e.process(&ev(11, "sh", EventKind::Connect { to: web })));
+    assert!(quiet.is_empty(), "{:#?}", names(&quiet));
+
+    // A shell under nginx.
+    let a = e.process(&exec(20, 10, "nginx", &["/bin/sh", "-c", "id"], 33));
+    assert_eq!(names(&a), ["Shell spawned by a server process"]);
+    assert!(a[0].mitre.contains(&"T1059.004".to_string()), "{:?}", a[0].mitre);
+    assert!(a[0].title.contains("spawned by nginx"), "{}", a[0].title);
+    assert_eq!(a[0].severity, Severity::High);
+
+    // nc -e /bin/sh: the tool, then the shell under it.
+    let a = e.process(&exec(30, 2, "runc:[2:INIT]", &["/bin/nc", "127.0.0.1", "9001", "-e", "/bin/sh"], 0));
+    assert_eq!(names(&a), ["Network tool running a program"]);
+    let to = SockAddr { family: "inet".into(), addr: "127.0.0.1".into(), port: 9001 };
+    assert!(e.process(&ev(30, "nc", EventKind::Connect { to })).is_empty());
+    let a = e.process(&exec(30, 2, "nc", &["/bin/sh"], 0));
+    assert_eq!(names(&a), ["Reverse shell"]);
+    assert!(a[0].title.contains("127.0.0.1:9001"), "{}", a[0].title);
+
+    // /etc/shadow, /usr/bin, setuid, miner, mount, release agent, setns, ptrace.
+    let a = e.process(&ev(40, "cat", EventKind::Open { path: "/etc/shadow".into(), flags: 0 }));
+    assert_eq!(names(&a), ["Sensitive file opened for reading"]);
+    let a = e.process(&ev(41, "sh", EventKind::Open { path: "/usr/bin/update".into(), flags: 0o1101 }));
+    assert_eq!(names(&a), ["Write below a binary directory"]);
+    let a = e.process(&ev(42, "chmod", EventKind::SetuidChmod { path: Some("/tmp/id".into()), mode: 0o4755 }));
+    assert_eq!(names(&a), ["Setuid or setgid bit set"]);
+    assert!(a[0].title.contains("S_ISUID"), "{}", a[0].title);
+    let pool = SockAddr { family: "inet".into(), addr: "127.0.0.1".into(), port: 3333 };
+    assert_eq!(names(&e.process(&ev(43, "nc", EventKind::Connect { to: pool }))), ["Connection to a mining pool port"]);
+    let m = EventKind::Mount {
+        source: "/tmp/host-disk".into(),
+        target: "/mnt/host".into(),
+        fstype: "ext4".into(),
+        flags: 0,
+    };
+    assert_eq!(names(&e.process(&ev(44, "mount", m))), ["Mount in a container"]);
+    let m = EventKind::Mount { source: "/dev/vda1".into(), target: "/mnt".into(), fstype: "ext4".into(), flags: 0 };
+    assert_eq!(names(&e.process(&ev(44, "mount", m))), ["Host device mounted in a container"]);
+    let ra = EventKind::Open { path: "/tmp/cgrp/release_agent".into(), flags: 0o1101 };
+    assert_eq!(names(&e.process(&ev(45, "sh", ra))), ["Cgroup release agent written"]);
+    assert_eq!(
+        names(&e.process(&ev(46, "nsenter", EventKind::Setns { nstype: 0 }))),
+        ["Namespace entered from a container"]
+    );
+    let p = EventKind::Ptrace { request: 16, target_pid: 1 };
+    assert_eq!(names(&e.process(&ev(47, "labhelper", p))), ["Process memory access through ptrace"]);
+
+    // The container runtime's own mounts and setns are not alerts.
+    let m = EventKind::Mount { source: "proc".into(), target: "/proc".into(), fstype: "proc".into(), flags: 0 };
+    assert!(e.process(&ev(48, "runc:[2:INIT]", m)).is_empty());
+
+    // Privilege escalation by uid 33.
+    assert!(e.process(&exec(50, 2, "runc:[2:INIT]", &["/bin/labhelper", "setuid0"], 33)).is_empty());
+    let a = e.process(&ev(50, "labhelper", EventKind::SetIds { call: "setuid".into(), ids: vec![0] }));
+    assert_eq!(names(&a), ["Privilege escalation to root"]);
+    let ns = EventKind::Namespaces { call: "unshare".into(), namespaces: vec!["user".into()], flags: 0x10000000 };
+    assert_eq!(names(&e.process(&ev(50, "labhelper", ns))), ["User namespace created in a container"]);
+
+    // Drop and execute: written, then run.
+    assert!(e.process(&ev(60, "wget", EventKind::Open { path: "/tmp/.x".into(), flags: 0o1101 })).is_empty());
+    let a = e.process(&exec(61, 2, "sh", &["/tmp/.x"], 0));
+    assert_eq!(names(&a), ["Drop and execute"]);
+    // The same program in another container was not written there.
+    let mut other = exec(62, 2, "sh", &["/tmp/.x"], 0);
+    other.container = Some(ContainerRef { id: "b".repeat(64), runtime: "runc".into(), ..Default::default() });
+    assert!(e.process(&other).is_empty());
+
+    // Package manager.
+    let a = e.process(&exec(70, 2, "sh", &["/usr/bin/apt-get", "install", "nc"], 0));
+    assert_eq!(names(&a), ["Package manager at run time"]);
+    // … and its children are not reported again.
+    assert!(e.process(&exec(71, 70, "apt-get", &["/usr/bin/dpkg", "-i", "x.deb"], 0)).is_empty());
+
+    // Host processes are outside every built-in rule.
+    let mut host = ev(80, "cat", EventKind::Open { path: "/etc/shadow".into(), flags: 0 });
+    host.container = None;
+    assert!(e.process(&host).is_empty());
+}
+
+#[test]
+fn falco_semantics_lists_macros_append_exceptions_and_fields() {
+    let yaml = r#"
+- list: shells
+  items: [sh]
+- list: shells
+  items: [bash]
+  append: true
+- list: nets
+  items: ['"10.0.0.0/8"']
+- macro: spawned
+  condition: evt.type = execve
+- macro: spawned
+  condition: and evt.dir = <
+  append: true
+- rule: Shell
+  desc: shell
+  condition: spawned and proc.name in (shells) and proc.aname[2] = init and proc.aname = init
+  output: "%proc.name under %proc.pname (%proc.aname[2]) uid=%user.uid name=%user.name %no.such.field"
+  priority: NOTICE
+  tags: [T1059, mitre_execution]
+  exceptions:
+    - name: trusted
+      fields: [proc.pname, proc.cmdline]
+      comps: [=, startswith]
+      values:
+        - [sshd, "bash -c trusted"]
+- rule: Private connect
+  desc: private
+  condition: evt.type = connect and fd.snet in (nets) and fd.rport > 1000 and not fd.rip = 10.9.9.9
+  output: "%fd.name"
+  priority: critical
+- rule: Glob and pmatch
+  desc: x
+  condition: evt.type = openat and (fd.name glob "/etc/*.conf" or fd.name pmatch (/srv, /opt/app/)) and tolower(proc.name) = cat
+  output: "%fd.name"
+  priority: WARNING
+- rule: Shell
+  condition: and user.uid = 0
+  override:
+    condition: append
+- rule: Disabled
+  condition: evt.type = execve
+  enabled: false
+- rule: Unsupported
+  condition: evt.type = execve and proc.tty != 0 and fd.l4proto = tcp
+- rule: Bad
+  condition: evt.type = execve and (
+"#;
+    let mut set = RuleSet::default();
+    set.add_file("t.yaml", yaml).unwrap();
+    let c = set.compile();
+    let r = &c.report;
+    assert_eq!((r.rules, r.loaded, r.disabled), (6, 3, 1), "{r:#?}");
+    assert_eq!(r.missing_fields.keys().collect::<Vec<_>>(), ["fd.l4proto", "proc.tty"]);
+    assert!(r.skipped["Bad"].contains("condition"), "{r:#?}");
+    assert!(r.missing_output_fields.contains("no.such.field"));
+    let mut e = Engine::new(c);
+
+    e.process(&exec(1, 0, "", &["/sbin/init"], 0));
+    e.process(&exec(2, 1, "init", &["/usr/sbin/sshd"], 0));
+    let a = e.process(&exec(3, 2, "sshd", &["/bin/bash", "-l"], 0));
+    assert_eq!(names(&a), ["Shell"]);
+    assert_eq!(a[0].title, "bash under sshd (init) uid=0 name=root <NA>");
+    assert_eq!(a[0].mitre, ["T1059"]);
+    assert_eq!(a[0].severity, Severity::Low);
+    // The exception: sshd running `bash -c trusted…`.
+    assert!(e.process(&exec(4, 2, "sshd", &["/bin/bash", "-c", "trusted", "x"], 0)).is_empty());
+    // The appended `user.uid = 0`.
+    assert!(e.process(&exec(5, 2, "sshd", &["/bin/bash"], 1000)).is_empty());
+    // proc.aname[2] is not init: grandparent is sshd.
+    assert!(e.process(&exec(6, 3, "bash", &["/bin/sh"], 0)).is_empty());
+
+    let to = |addr: &str, port| EventKind::Connect { to: SockAddr { family: "inet".into(), addr: addr.into(), port } };
+    assert_eq!(names(&e.process(&ev(7, "curl", to("10.1.2.3", 8080)))), ["Private connect"]);
+    assert!(e.process(&ev(7, "curl", to("10.9.9.9", 8080))).is_empty());
+    assert!(e.process(&ev(7, "curl", to("11.1.2.3", 8080))).is_empty());
+    assert!(e.process(&ev(7, "curl", to("10.1.2.3", 80))).is_empty());
+    let a = e.process(&ev(7, "curl", to("10.1.2.3", 8080)));
+    assert_eq!((a[0].title.as_str(), a[0].severity), ("->10.1.2.3:8080", Severity::Critical));
+
+    let open = |p: &str| EventKind::Open { path: p.into(), flags: 0 };
+    for (path, hit) in [
+        ("/etc/nginx.conf", true),
+        ("/etc/a/b.conf", true),
+        ("/etc/x.txt", false),
+        ("/srv", true),
+        ("/srv/x/y", true),
+        ("/srvx", false),
+        ("/opt/app/bin", true),
+    ] {
+        assert_eq!(!e.process(&ev(8, "CAT", open(path))).is_empty(), hit, "{path}");
+    }
+}
+
+#[test]
+fn glob_matches_like_fnmatch() {
+    for (p, t, m) in [
+        ("*", "", true),
+        ("/etc/*", "/etc/a/b", true),
+        ("a?c", "abc", true),
+        ("a?c", "ac", false),
+        ("[a-c]x", "bx", true),
+        ("[!a-c]x", "bx", false),
+        ("*.conf", "nginx.conf.bak", false),
+        ("*a*b*c", "xxaxxbxxc", true),
+        ("\\*", "*", true),
+        ("[", "[", true),
+    ] {
+        assert_eq!(glob(p, t), m, "{p} {t}");
+    }
+}
+
+#[test]
+fn hostile_rule_files_are_refused_or_bounded() {
+    let mut set = RuleSet::default();
+    assert!(set.add_file("x", "rule: [").is_err());
+    assert!(set.add_file("x", "a: b").is_err());
+    // A macro that refers to itself, and an exponential macro tower.
+    let mut y = String::from("- macro: loop\n  condition: loop and evt.type = execve\n");
+    y.push_str("- macro: m0\n  condition: proc.name = a\n");
+    for i in 1..40 {
+        y.push_str(&format!("- macro: m{i}\n  condition: (m{j} or m{j})\n", j = i - 1));
+    }
+    y.push_str("- rule: L\n  condition: loop\n- rule: T\n  condition: m39\n- 3\n- {x: 1}\n");
+    set.add_file("y", &y).unwrap();
+    let c = set.compile();
+    assert!(c.report.skipped["L"].contains("refers to itself"), "{:?}", c.report.skipped);
+    assert!(c.report.skipped["T"].contains("too many"), "{:?}", c.report.skipped);
+    assert_eq!(c.report.problems.len(), 2, "{:?}", c.report.problems);
+}
