@@ -9,9 +9,12 @@
 //! - [`adfa`], [`eval`]: the ADFA-LD benchmark, read and evaluated (`kestrel eval adfa`).
 
 pub mod adfa;
+pub mod detector;
 pub mod eval;
 pub mod metrics;
 pub mod neural;
+pub mod profile;
 pub mod rules;
 pub mod seq;
+pub mod store;
 pub mod suffix;

@@ -81,6 +81,32 @@ Output: one JSON object per line (kestrel.event/v1) when piped, a table on a ter
     #[command(after_help = "Examples:
   kestrel replay web.jsonl.zst --kind exec -f table")]
     Replay(ReplayArgs),
+    /// Learn what each workload normally does, from the live sensor or from recordings, into profiles.
+    #[command(after_help = "Examples:
+  kestrel learn --profiles /var/lib/kestrel/profiles web-1.jsonl.zst web-2.jsonl.zst web-3.jsonl.zst
+  kestrel learn --profiles ./profiles --live --duration 3600 --syscalls
+  kestrel learn --profiles ./profiles --workload-by label lab/*.jsonl.zst
+
+A behaviour counts as normal only when seen in at least K containers (-k), or in T time windows (-t) for
+a workload that never had K containers while learning: one compromised replica cannot teach the profile.")]
+    Learn(LearnArgs),
+    /// Detect: built-in and your Falco-style rules, and every workload's profile, over the live sensor or
+    /// recordings; prints alerts with their explanation.
+    #[command(after_help = "Examples:
+  kestrel detect --profiles ./profiles attack.jsonl.zst
+  kestrel detect --live --profiles ./profiles --rules my_rules.yaml -f json
+  kestrel detect --rules falco_rules.yaml --no-builtin-rules trace.jsonl.zst
+
+Output: one alert per line (kestrel.alert/v1) when piped or with -f json, readable text on a terminal.")]
+    Detect(DetectArgs),
+    /// Load rule files and report what kestrel supports of them (rules loaded, fields and operators missing).
+    #[command(after_help = "Examples:
+  kestrel rules falco_rules.yaml falco-incubating_rules.yaml
+  kestrel rules --format json my_rules.yaml")]
+    Rules(RulesArgs),
+    /// Manage learned profiles: list, show, set the mode, roll back, merge (federated).
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Manage the vulnerability database (download, import, status, look up).
     #[command(subcommand)]
     Db(DbCommand),
@@ -178,6 +204,175 @@ pub enum MonitorFormat {
     Table,
     /// One JSON object per line (kestrel.event/v1).
     Json,
+}
+
+/// Where events come from, for learn and detect.
+#[derive(Args, Debug)]
+pub struct SourceArgs {
+    /// Recordings made by `kestrel record` (replayed in order).
+    pub traces: Vec<PathBuf>,
+    /// Read the live sensor instead (root).
+    #[arg(long)]
+    pub live: bool,
+    #[command(flatten)]
+    pub watch: WatchArgs,
+    /// Stop the live sensor after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<u64>,
+    /// The profile directory.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/kestrel/profiles")]
+    pub profiles: PathBuf,
+    /// How containers are grouped into workloads: by image (or Kubernetes workload), each container on its
+    /// own, or by the recording's `workload`/`image` label.
+    #[arg(long, value_enum, default_value = "image")]
+    pub workload_by: WorkloadByArg,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadByArg {
+    Image,
+    Container,
+    Label,
+}
+
+#[derive(Args, Debug)]
+pub struct LearnArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Containers a behaviour must be seen in to count.
+    #[arg(short, default_value_t = 2)]
+    pub k: usize,
+    /// Time windows a behaviour must be seen in to count (workloads with fewer than K containers).
+    #[arg(short, default_value_t = 3)]
+    pub t: usize,
+    /// Length of a time window, in seconds.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub window: u64,
+    /// Put the learned profiles in this mode at once (default: they stay in learn mode and are promoted by
+    /// `kestrel detect` after a stable learning period).
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+    /// Drift policy of new profiles.
+    #[arg(long, value_enum, default_value = "approve")]
+    pub drift: DriftArg,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeArg {
+    Learn,
+    Monitor,
+    Protect,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriftArg {
+    Relearn,
+    Approve,
+}
+
+#[derive(Args, Debug)]
+pub struct DetectArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// A Falco-style rule file (repeatable; later files may append to earlier ones).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Leave out kestrel's built-in rules.
+    #[arg(long)]
+    pub no_builtin_rules: bool,
+    /// No profiles: rules only.
+    #[arg(long)]
+    pub no_profiles: bool,
+    /// Save the profiles at the end (learning, promotions, drift); the default for --live.
+    #[arg(long)]
+    pub save: bool,
+    /// Output format (default: text on a terminal, json otherwise).
+    #[arg(short, long, value_enum)]
+    pub format: Option<MonitorFormat>,
+    /// Print counters (events, alerts, latency) on stderr at the end.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    /// Rule files (Falco's YAML format).
+    pub files: Vec<PathBuf>,
+    /// Leave out kestrel's built-in rules.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: EvalFormat,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCommand {
+    /// The profiles in a directory: workload, version, mode, what they learned.
+    List(ProfileDirArgs),
+    /// One workload's profile: its behaviours, trusted or not.
+    Show(ProfileWorkloadArgs),
+    /// Set a workload's mode (learn, monitor, protect).
+    Mode(ProfileModeArgs),
+    /// Start a new version in learn mode (after drift, approved by a person).
+    Relearn(ProfileWorkloadArgs),
+    /// Make an earlier version current.
+    Rollback(ProfileRollbackArgs),
+    /// Merge one workload's profiles learned on several nodes (no raw events): a behaviour counts when at
+    /// least K nodes trust it.
+    Merge(ProfileMergeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ProfileDirArgs {
+    /// The profile directory.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/kestrel/profiles")]
+    pub profiles: PathBuf,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: EvalFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct ProfileWorkloadArgs {
+    /// The workload.
+    pub workload: String,
+    #[command(flatten)]
+    pub dir: ProfileDirArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ProfileModeArgs {
+    /// The workload.
+    pub workload: String,
+    /// The mode.
+    #[arg(value_enum)]
+    pub mode: ModeArg,
+    #[command(flatten)]
+    pub dir: ProfileDirArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ProfileRollbackArgs {
+    /// The workload.
+    pub workload: String,
+    /// The version to make current.
+    pub version: u32,
+    #[command(flatten)]
+    pub dir: ProfileDirArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ProfileMergeArgs {
+    /// Profile files of the same workload, one per node (`NODE=FILE` names the node; the file name otherwise).
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Nodes that must trust a behaviour.
+    #[arg(short, default_value_t = 2)]
+    pub k: usize,
+    /// Write the merged profile into this profile directory.
+    #[arg(long, value_name = "DIR")]
+    pub profiles: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]

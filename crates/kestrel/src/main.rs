@@ -3,6 +3,7 @@
 mod cache;
 mod cli;
 mod db;
+mod detect;
 mod eval;
 mod monitor;
 mod progress;

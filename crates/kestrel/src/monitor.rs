@@ -156,7 +156,7 @@ static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(
 
 /// Runs the sensor until `duration` (or SIGINT/SIGTERM) and hands every kept event to `each` (which says
 /// whether to go on); `idle` runs when no event came for a moment (to flush output).
-fn pump(
+pub(crate) fn pump(
     w: &WatchArgs,
     f: &EventFilter,
     duration: Option<u64>,

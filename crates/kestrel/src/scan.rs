@@ -89,6 +89,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             emit(&g, &a.out, &a.vuln, sbom)
         }
         Command::Db(cmd) => crate::db::run(cmd, &g),
+        Command::Learn(a) => crate::detect::learn(a, &g),
+        Command::Detect(a) => crate::detect::detect(a, &g),
+        Command::Rules(a) => crate::detect::rules(a),
+        Command::Profile(cmd) => crate::detect::profile(cmd),
         Command::Monitor(a) => crate::monitor::monitor(a, &g),
         Command::Record(a) => crate::monitor::record(a, &g),
         Command::Replay(a) => crate::monitor::replay(a, &g),

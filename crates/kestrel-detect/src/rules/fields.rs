@@ -712,6 +712,14 @@ pub fn cap_names(mask: u64) -> Vec<&'static str> {
     CAPS.iter().enumerate().filter(|(i, _)| mask >> i & 1 == 1).map(|(_, n)| *n).collect()
 }
 
+/// The hash kept in [`Proc::container`].
+pub fn container_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    id.hash(&mut h);
+    h.finish() | 1
+}
+
 /// What the process table remembers of a process.
 #[derive(Debug, Clone, Default)]
 pub struct Proc {
@@ -733,6 +741,8 @@ pub struct Proc {
     pub caps: u64,
     /// The last outgoing connection since its exec.
     pub peer: Option<SockAddr>,
+    /// A hash of the container id it exec'd in (0: not seen exec'ing).
+    pub container: u64,
     gen: u64,
 }
 
@@ -779,6 +789,7 @@ impl State {
                     gid: *gid,
                     caps: *cap_effective,
                     peer: None,
+                    container: e.container.as_ref().map_or(0, |c| container_hash(&c.id)),
                     gen: 0,
                 };
                 match self.procs.get_mut(&e.pid) {

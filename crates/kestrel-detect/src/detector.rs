@@ -1,0 +1,207 @@
+//! The detector: rules and behaviour profiles over one stream of events, the same for the live sensor and
+//! for recordings.
+//!
+//! Each event goes through the rule engine (which keeps the process table), then to its workload's
+//! [`Profile`]: learned from in learn mode, scored in monitor and protect mode. Alerts carry the workload
+//! and, in protect mode, the tag `mode:protect` — the only alerts the response engine acts on.
+
+use crate::profile::{self, Mode, Policy, Profile, Scorer, SyscallContext};
+use crate::rules::{CompiledRules, Engine, RuleSet};
+use kestrel_core::{Alert, Event, EventKind};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+
+/// How events are grouped into workloads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkloadBy {
+    /// The container's image (or its Kubernetes namespace and pod name without the replica suffix, or its id
+    /// when neither is known).
+    Image,
+    /// Every container is its own workload.
+    Container,
+    /// Every container belongs to this one workload (a recording's label, for instance).
+    Fixed(String),
+}
+
+/// The workload key of an event's container.
+pub fn workload_of(e: &Event, by: &WorkloadBy) -> Option<String> {
+    let c = e.container.as_ref()?;
+    Some(match by {
+        WorkloadBy::Fixed(w) => w.clone(),
+        WorkloadBy::Container => c.name.clone().unwrap_or_else(|| c.id.clone()),
+        WorkloadBy::Image => {
+            if let Some(img) = &c.image {
+                img.clone()
+            } else if let (Some(ns), Some(pod)) = (&c.namespace, &c.pod) {
+                // Deployment pods are `name-<hash>-<id>`, StatefulSet pods `name-<n>`: drop the replica parts.
+                let base = pod.rsplitn(3, '-').last().unwrap_or(pod);
+                format!("{ns}/{base}")
+            } else {
+                c.id.clone()
+            }
+        }
+    })
+}
+
+/// The parent of an exec as the process view names it: its command name when it is a process of the same
+/// container, `(container runtime)` otherwise — a process whose parent is outside its container was started
+/// by the runtime (the container's init, `runc exec`, `kubectl exec`), whether the runtime's process is
+/// still there or the process was handed to the host's init.
+fn parent_label(engine: &Engine, ppid: u32, container: &str) -> String {
+    let ours = crate::rules::fields::container_hash(container);
+    match engine.state().process(ppid).filter(|p| p.container == ours) {
+        Some(p) => p.comm.clone(),
+        None => "(container runtime)".into(),
+    }
+}
+
+/// What the detector should do with profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Learn from every event, whatever the profile's mode (`kestrel learn`).
+    Learn,
+    /// Follow each profile's mode: learn in learn mode, score in monitor and protect (`kestrel detect`).
+    Detect,
+}
+
+/// Counts of what the detector did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Counters {
+    /// Events taken.
+    pub events: u64,
+    /// Rule alerts.
+    pub rule_alerts: u64,
+    /// Model alerts.
+    pub model_alerts: u64,
+    /// Events learned from.
+    pub learned: u64,
+    /// Mode changes (promotions and relearns).
+    pub mode_changes: u64,
+}
+
+/// Rules and profiles over a stream of events.
+pub struct Detector {
+    engine: Engine,
+    profiles: BTreeMap<String, Profile>,
+    scorers: FxHashMap<String, Scorer>,
+    syscalls: SyscallContext,
+    policy: Policy,
+    by: WorkloadBy,
+    stage: Stage,
+    seq: u64,
+    /// What happened so far.
+    pub counters: Counters,
+}
+
+impl Detector {
+    /// A detector with compiled rules (use [`RuleSet::default`] compiled for none), the profiles loaded, and
+    /// the policy for new profiles.
+    pub fn new(rules: CompiledRules, profiles: Vec<Profile>, policy: Policy, by: WorkloadBy, stage: Stage) -> Detector {
+        Detector {
+            engine: Engine::new(rules),
+            profiles: profiles.into_iter().map(|p| (p.workload.clone(), p)).collect(),
+            scorers: FxHashMap::default(),
+            syscalls: SyscallContext::default(),
+            policy,
+            by,
+            stage,
+            seq: 0,
+            counters: Counters::default(),
+        }
+    }
+
+    /// A detector with kestrel's built-in rules only.
+    pub fn with_builtin_rules(profiles: Vec<Profile>, policy: Policy, by: WorkloadBy, stage: Stage) -> Detector {
+        Detector::new(RuleSet::builtin().compile(), profiles, policy, by, stage)
+    }
+
+    /// Changes how events are grouped into workloads (per recording, for instance).
+    pub fn set_workload_by(&mut self, by: WorkloadBy) {
+        self.by = by;
+    }
+
+    /// The rule engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The profiles.
+    pub fn profiles(&self) -> impl Iterator<Item = &Profile> {
+        self.profiles.values()
+    }
+
+    /// The profiles, to save (calibrated first when they were learned in this run).
+    pub fn into_profiles(mut self) -> Vec<Profile> {
+        if self.stage == Stage::Learn {
+            for p in self.profiles.values_mut() {
+                p.calibrate();
+            }
+        }
+        self.profiles.into_values().collect()
+    }
+
+    /// Takes one event through the rules only (no profiles).
+    pub fn process_rules_only(&mut self, e: &Event) -> Vec<Alert> {
+        self.counters.events += 1;
+        let alerts = self.engine.process(e);
+        self.counters.rule_alerts += alerts.len() as u64;
+        alerts
+    }
+
+    /// Takes one event; returns its alerts (rules first).
+    pub fn process(&mut self, e: &Event) -> Vec<Alert> {
+        self.counters.events += 1;
+        let mut alerts = self.engine.process(e);
+        self.counters.rule_alerts += alerts.len() as u64;
+        let grams = match &e.kind {
+            EventKind::Syscalls { ids } => self.syscalls.grams(e.tid, ids),
+            EventKind::Exit { .. } => {
+                self.syscalls.forget(e.tid);
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        let Some(workload) = workload_of(e, &self.by) else { return alerts };
+        let container = e.container.as_ref().map(|c| c.id.as_str()).unwrap_or_default();
+        let parent = match &e.kind {
+            EventKind::Exec { ppid, .. } => Some(parent_label(&self.engine, *ppid, container)),
+            _ => None,
+        };
+        let parent = parent.as_deref();
+        let p = self.profiles.entry(workload.clone()).or_insert_with(|| Profile::new(&workload, self.policy.clone()));
+        let learning = self.stage == Stage::Learn || p.mode == Mode::Learn;
+        if learning {
+            p.learn(e, parent, &grams, container);
+            self.counters.learned += 1;
+            if self.stage == Stage::Detect && p.promote(e.time_ns).is_some() {
+                self.counters.mode_changes += 1;
+            }
+        } else {
+            let scorer = self.scorers.entry(workload.clone()).or_default();
+            let v = scorer.score(p, e, parent, &grams, container);
+            if v.drift && p.policy.drift == profile::DriftPolicy::Relearn {
+                p.relearn(e.time_ns);
+                self.counters.mode_changes += 1;
+            } else if v.drift {
+                p.drift_pending = true;
+            }
+            self.seq += 1;
+            if let Some(a) = profile::alert(p, &v, e, self.seq) {
+                p.last_alert_ns = e.time_ns;
+                self.counters.model_alerts += 1;
+                alerts.push(a);
+            }
+            if p.promote(e.time_ns).is_some() {
+                self.counters.mode_changes += 1;
+            }
+        }
+        let mode = p.mode;
+        for a in &mut alerts {
+            a.workload.get_or_insert_with(|| workload.clone());
+            if mode == Mode::Protect {
+                a.tags.push("mode:protect".into());
+            }
+        }
+        alerts
+    }
+}

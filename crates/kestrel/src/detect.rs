@@ -1,0 +1,380 @@
+//! `kestrel learn`, `kestrel detect`, `kestrel rules` and `kestrel profile`: the detection crate's
+//! rules and profiles over the live sensor or recordings.
+
+use crate::cli::{
+    DetectArgs, DriftArg, EvalFormat, EventFilter, GlobalArgs, LearnArgs, ModeArg, MonitorFormat, ProfileCommand,
+    RulesArgs, SourceArgs, WorkloadByArg,
+};
+use crate::monitor::{pump, read_trace, TraceHeader};
+use anyhow::{bail, Context as _, Result};
+use kestrel_core::{Alert, AlertSource, Event};
+use kestrel_detect::detector::{Detector, Stage, WorkloadBy};
+use kestrel_detect::profile::{self, DriftPolicy, Mode, Policy, Profile};
+use kestrel_detect::rules::{CompiledRules, LoadReport, RuleSet};
+use kestrel_detect::store::ProfileStore;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+fn mode_of(m: ModeArg) -> Mode {
+    match m {
+        ModeArg::Learn => Mode::Learn,
+        ModeArg::Monitor => Mode::Monitor,
+        ModeArg::Protect => Mode::Protect,
+    }
+}
+
+/// The workload grouping for one recording.
+fn workload_by(arg: WorkloadByArg, header: Option<&TraceHeader>) -> WorkloadBy {
+    match arg {
+        WorkloadByArg::Image => WorkloadBy::Image,
+        WorkloadByArg::Container => WorkloadBy::Container,
+        WorkloadByArg::Label => match header.and_then(|h| h.labels.get("workload").or_else(|| h.labels.get("image"))) {
+            Some(w) => WorkloadBy::Fixed(w.clone()),
+            None => WorkloadBy::Image,
+        },
+    }
+}
+
+/// The header of a recording, read alone (for its labels).
+fn header_of(path: &std::path::Path) -> Result<TraceHeader> {
+    read_trace(path, |_| Ok(false))
+}
+
+/// Feeds every event of the source to `each`.
+fn run_source(
+    s: &SourceArgs,
+    g: &GlobalArgs,
+    det: &mut Detector,
+    mut each: impl FnMut(&mut Detector, &Event) -> Result<bool>,
+) -> Result<()> {
+    if s.live != s.traces.is_empty() {
+        bail!("give recordings to read, or --live for the sensor (not both)");
+    }
+    if s.live {
+        let filter = EventFilter { kind: vec![], container: None };
+        let det = std::cell::RefCell::new(det);
+        pump(&s.watch, &filter, s.duration, false, g, |e| each(&mut det.borrow_mut(), e), || {})?;
+        return Ok(());
+    }
+    for t in &s.traces {
+        let header = header_of(t)?;
+        det.set_workload_by(workload_by(s.workload_by, Some(&header)));
+        read_trace(t, |e| each(det, &e))?;
+    }
+    Ok(())
+}
+
+pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let store = ProfileStore::new(&a.source.profiles);
+    let profiles = store.load_all()?;
+    let policy = Policy {
+        k: a.k.max(1),
+        t: a.t.max(1),
+        window_ns: a.window.max(1) * 1_000_000_000,
+        drift: match a.drift {
+            DriftArg::Relearn => DriftPolicy::Relearn,
+            DriftArg::Approve => DriftPolicy::Approve,
+        },
+        ..Policy::default()
+    };
+    let by = workload_by(a.source.workload_by, None);
+    let mut det = Detector::new(RuleSet::default().compile(), profiles, policy, by, Stage::Learn);
+    let started = Instant::now();
+    run_source(&a.source, g, &mut det, |d, e| {
+        d.process(e);
+        Ok(true)
+    })?;
+    let learned = det.counters.learned;
+    let now = now_ns();
+    for mut p in det.into_profiles() {
+        if let Some(m) = a.mode {
+            p.set_mode(mode_of(m), now);
+        }
+        let path = store.save(&p)?;
+        if !g.quiet {
+            eprintln!("kestrel: {} → {}", p.baseline(), path.display());
+        }
+    }
+    if !g.quiet {
+        eprintln!("kestrel: learned from {learned} events in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads the rule files after the built-in ones (unless left out).
+pub fn load_rules(files: &[std::path::PathBuf], builtin: bool) -> Result<CompiledRules> {
+    let mut set = if builtin { RuleSet::builtin() } else { RuleSet::default() };
+    for f in files {
+        let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
+        set.add_file(&f.display().to_string(), &text)?;
+    }
+    Ok(set.compile())
+}
+
+fn print_alert(out: &mut impl Write, a: &Alert, json: bool) -> Result<bool> {
+    let r = if json {
+        writeln!(out, "{}", serde_json::to_string(a)?)
+    } else {
+        let what = match &a.source {
+            AlertSource::Rule { name, .. } => format!("rule: {name}"),
+            AlertSource::Model { name, profile } => format!("model: {name} ({profile})"),
+        };
+        let who =
+            a.container.as_ref().map(|c| c.id.chars().take(12).collect::<String>()).unwrap_or_else(|| "host".into());
+        let mut text =
+            format!("{:<8} {:.2} {who} [{what}] {}\n", format!("{:?}", a.severity).to_uppercase(), a.score, a.title);
+        for line in &a.explanation {
+            text.push_str(&format!("    {line}\n"));
+        }
+        if !a.mitre.is_empty() {
+            text.push_str(&format!("    MITRE ATT&CK: {}\n", a.mitre.join(", ")));
+        }
+        write!(out, "{text}")
+    };
+    Ok(r.is_ok())
+}
+
+pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let rules = load_rules(&a.rules, !a.no_builtin_rules)?;
+    if !g.quiet && !rules.report.skipped.is_empty() {
+        eprintln!(
+            "kestrel: {} of {} rules skipped (unsupported fields or operators); `kestrel rules FILE` lists them",
+            rules.report.skipped.len(),
+            rules.report.rules
+        );
+    }
+    let store = ProfileStore::new(&a.source.profiles);
+    let profiles = if a.no_profiles { vec![] } else { store.load_all()? };
+    let with_profiles = !a.no_profiles;
+    let by = workload_by(a.source.workload_by, None);
+    let mut det = Detector::new(rules, profiles, Policy::default(), by, Stage::Detect);
+    let json = match a.format {
+        Some(MonitorFormat::Json) => true,
+        Some(MonitorFormat::Table) => false,
+        None => !std::io::stdout().is_terminal(),
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut latencies: Vec<u64> = Vec::new();
+    let mut alert_lag: Vec<u64> = Vec::new();
+    let started = Instant::now();
+    let live = a.source.live;
+    run_source(&a.source, g, &mut det, |d, e| {
+        let t0 = Instant::now();
+        let alerts = if with_profiles { d.process(e) } else { d.process_rules_only(e) };
+        latencies.push(t0.elapsed().as_nanos() as u64);
+        for al in &alerts {
+            if live {
+                alert_lag.push(now_ns().saturating_sub(e.time_ns));
+            }
+            if !print_alert(&mut out, al, json)? {
+                return Ok(false);
+            }
+        }
+        if live && !alerts.is_empty() {
+            out.flush().ok();
+        }
+        Ok(true)
+    })?;
+    out.flush().ok();
+    drop(out);
+    if a.save || (a.source.live && with_profiles) {
+        for p in det.profiles() {
+            store.save(p)?;
+        }
+    }
+    if a.stats || !g.quiet {
+        let c = &det.counters;
+        latencies.sort_unstable();
+        let q = |v: &[u64], f: f64| if v.is_empty() { 0 } else { v[((v.len() - 1) as f64 * f) as usize] };
+        eprintln!(
+            "kestrel: {} events, {} rule alerts, {} model alerts in {:.2} s; per event p50 {} ns, p99 {} ns",
+            c.events,
+            c.rule_alerts,
+            c.model_alerts,
+            started.elapsed().as_secs_f64(),
+            q(&latencies, 0.5),
+            q(&latencies, 0.99)
+        );
+        if !alert_lag.is_empty() {
+            alert_lag.sort_unstable();
+            eprintln!(
+                "kestrel: event-to-alert latency p50 {:.2} ms, p99 {:.2} ms ({} alerts)",
+                q(&alert_lag, 0.5) as f64 / 1e6,
+                q(&alert_lag, 0.99) as f64 / 1e6,
+                alert_lag.len()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(r: &LoadReport, format: EvalFormat) -> Result<()> {
+    if format == EvalFormat::Json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+        return Ok(());
+    }
+    let never = r.never_match.len();
+    println!(
+        "{} rules: {} loaded and enabled ({} of them need event types kestrel does not produce), {} disabled by their files, {} skipped",
+        r.rules, r.loaded, never, r.disabled, r.skipped.len()
+    );
+    if !r.missing_fields.is_empty() {
+        println!("\nfields not supported (rules each one stops):");
+        let mut v: Vec<_> = r.missing_fields.iter().collect();
+        v.sort_by_key(|(k, rules)| (std::cmp::Reverse(rules.len()), *k));
+        for (f, rules) in v {
+            println!("  {f:<28} {}", rules.len());
+        }
+    }
+    if !r.missing_operators.is_empty() {
+        println!("\noperators not supported:");
+        for (o, rules) in &r.missing_operators {
+            println!("  {o:<28} {}", rules.len());
+        }
+    }
+    if !r.skipped.is_empty() {
+        println!("\nskipped:");
+        for (rule, why) in &r.skipped {
+            println!("  {rule}: {why}");
+        }
+    }
+    if never > 0 {
+        println!("\nloaded, but needing event types kestrel does not produce:");
+        for (rule, types) in &r.never_match {
+            println!("  {rule}: {}", types.join(", "));
+        }
+    }
+    if !r.missing_output_fields.is_empty() {
+        println!(
+            "\noutput fields printed as <NA>: {}",
+            r.missing_output_fields.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    for p in &r.problems {
+        println!("problem: {p}");
+    }
+    Ok(())
+}
+
+pub fn rules(a: RulesArgs) -> Result<ExitCode> {
+    let c = load_rules(&a.files, !a.no_builtin)?;
+    print_report(&c.report, a.format)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn find(store: &ProfileStore, workload: &str) -> Result<Profile> {
+    store
+        .load_all()?
+        .into_iter()
+        .find(|p| p.workload == workload)
+        .with_context(|| format!("no profile for workload {workload:?}"))
+}
+
+pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
+    match cmd {
+        ProfileCommand::List(d) => {
+            let store = ProfileStore::new(&d.profiles);
+            let all = store.load_all()?;
+            if d.format == EvalFormat::Json {
+                let v: Vec<_> = all
+                    .iter()
+                    .map(|p| {
+                        let (b, gr) = p.trusted_counts();
+                        serde_json::json!({"workload": p.workload, "version": p.version, "mode": p.mode,
+                            "events": p.events, "containers": p.containers.len(), "windows": p.windows,
+                            "behaviours": p.behaviours.len(), "trusted_behaviours": b, "grams": p.grams.len(),
+                            "trusted_grams": gr, "syscall_threshold": p.syscall_threshold, "drift_pending": p.drift_pending,
+                            "versions": store.versions(&p.workload).unwrap_or_default()})
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!(
+                    "{:<32} {:>4} {:<8} {:>9} {:>5} {:>11} {:>12}",
+                    "WORKLOAD", "VER", "MODE", "EVENTS", "CONT", "BEHAVIOURS", "GRAMS"
+                );
+                for p in &all {
+                    let (b, gr) = p.trusted_counts();
+                    println!(
+                        "{:<32} {:>4} {:<8} {:>9} {:>5} {:>5}/{:<5} {:>6}/{:<6}{}",
+                        p.workload,
+                        p.version,
+                        format!("{:?}", p.mode).to_lowercase(),
+                        p.events,
+                        p.containers.len(),
+                        b,
+                        p.behaviours.len(),
+                        gr,
+                        p.grams.len(),
+                        if p.drift_pending { "  drift: waiting for approval" } else { "" }
+                    );
+                }
+            }
+        }
+        ProfileCommand::Show(w) => {
+            let p = find(&ProfileStore::new(&w.dir.profiles), &w.workload)?;
+            if w.dir.format == EvalFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                println!("{}", p.baseline());
+                let mut bs: Vec<_> = p.behaviours.iter().collect();
+                bs.sort_by(|a, b| (a.view, &a.key).cmp(&(b.view, &b.key)));
+                for b in bs {
+                    let trusted = p.knows(b.view, &b.key);
+                    println!(
+                        "  {:<9} {:<7} {:>7}× {} containers, {} windows  {}",
+                        b.view.name(),
+                        if trusted { "trusted" } else { "pending" },
+                        b.count,
+                        b.contributors.len(),
+                        b.windows.len(),
+                        b.key
+                    );
+                }
+            }
+        }
+        ProfileCommand::Mode(m) => {
+            let store = ProfileStore::new(&m.dir.profiles);
+            let mut p = find(&store, &m.workload)?;
+            p.set_mode(mode_of(m.mode), now_ns());
+            store.save(&p)?;
+            eprintln!("kestrel: {} is now in {:?} mode", p.workload, p.mode);
+        }
+        ProfileCommand::Relearn(w) => {
+            let store = ProfileStore::new(&w.dir.profiles);
+            let mut p = find(&store, &w.workload)?;
+            p.relearn(now_ns());
+            store.save(&p)?;
+            eprintln!("kestrel: {} v{} is learning again", p.workload, p.version);
+        }
+        ProfileCommand::Rollback(r) => {
+            let store = ProfileStore::new(&r.dir.profiles);
+            let p = store.rollback(&r.workload, r.version)?;
+            eprintln!("kestrel: {} is back at v{} ({:?})", p.workload, p.version, p.mode);
+        }
+        ProfileCommand::Merge(m) => {
+            let mut nodes = Vec::new();
+            for input in &m.inputs {
+                let (node, path) = match input.split_once('=') {
+                    Some((n, p)) => (n.to_string(), std::path::PathBuf::from(p)),
+                    None => (input.clone(), std::path::PathBuf::from(input)),
+                };
+                nodes.push((node, ProfileStore::read(&path)?));
+            }
+            let workload = nodes[0].1.workload.clone();
+            if let Some((n, p)) = nodes.iter().find(|(_, p)| p.workload != workload) {
+                bail!("{n}: profile of {:?}, not {workload:?}", p.workload);
+            }
+            let refs: Vec<(&str, &Profile)> = nodes.iter().map(|(n, p)| (n.as_str(), p)).collect();
+            let merged = profile::merge(&workload, &refs, m.k);
+            let path = ProfileStore::new(&m.profiles).save(&merged)?;
+            eprintln!("kestrel: merged {} nodes: {} → {}", nodes.len(), merged.baseline(), path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
