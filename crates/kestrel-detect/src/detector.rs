@@ -154,6 +154,9 @@ impl Detector {
         let mut alerts = self.engine.process(e);
         self.counters.rule_alerts += alerts.len() as u64;
         let grams = match &e.kind {
+            // The container runtime's own threads (runc's init, before it executes the container's program)
+            // run the runtime's code, not the workload's: their calls are not part of its profile.
+            EventKind::Syscalls { .. } if e.comm.starts_with("runc:") => Vec::new(),
             EventKind::Syscalls { ids } => self.syscalls.grams(e.tid, ids),
             EventKind::Exit { .. } => {
                 self.syscalls.forget(e.tid);

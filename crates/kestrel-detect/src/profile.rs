@@ -273,6 +273,17 @@ pub fn peer_class(a: &SockAddr) -> &'static str {
     }
 }
 
+/// A port as the network view names it: the number below 32768, `ephemeral` from there (the range Linux
+/// hands out for outgoing connections and `bind(0)`: numbers there change from run to run and replica to
+/// replica).
+pub fn port_class(port: u16) -> String {
+    if port >= 32768 {
+        "ephemeral".into()
+    } else {
+        port.to_string()
+    }
+}
+
 /// The shape of an argument list: numbers, hex, paths and long words generalised.
 pub fn argv_shape(argv: &[String]) -> String {
     let mut out = Vec::new();
@@ -331,6 +342,15 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
     let who = e.comm.as_str();
     match &e.kind {
         EventKind::Exec { exe, argv, uid, parent_comm, .. } => {
+            // A program re-executing itself (busybox applets through /proc/self/exe) is named by argv[0].
+            let via_self;
+            let exe = match argv.first() {
+                Some(a0) if exe == "/proc/self/exe" => {
+                    via_self = format!("{a0} (via /proc/self/exe)");
+                    &via_self
+                }
+                _ => exe,
+            };
             let parent = parent.unwrap_or(if parent_comm.is_empty() { "?" } else { parent_comm });
             let user = if *uid == 0 { "root" } else { "non-root" };
             vec![
@@ -355,18 +375,18 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
         EventKind::Connect { to } => {
             let class = peer_class(to);
             vec![
-                f(View::Network, 0.7, format!("connect to {class} port {}", to.port)),
-                f(View::Network, 0.4, format!("{who} connects to {class} port {}", to.port)),
+                f(View::Network, 0.7, format!("connect to {class} port {}", port_class(to.port))),
+                f(View::Network, 0.4, format!("{who} connects to {class} port {}", port_class(to.port))),
             ]
         }
         EventKind::Bind { addr } => {
-            vec![f(View::Network, 0.5, format!("{who} binds {} port {}", peer_class(addr), addr.port))]
+            vec![f(View::Network, 0.5, format!("{who} binds {} port {}", peer_class(addr), port_class(addr.port)))]
         }
         EventKind::Listen { .. } => vec![f(View::Network, 0.6, format!("{who} listens"))],
         EventKind::Accept { from, port } => vec![f(
             View::Network,
             0.5,
-            format!("accept from {} on port {}", peer_class(from), port.map_or("?".to_string(), |p| p.to_string())),
+            format!("accept from {} on port {}", peer_class(from), port.map_or("?".to_string(), port_class)),
         )],
         EventKind::SetIds { call, ids } => {
             let to_root = ids.contains(&0);

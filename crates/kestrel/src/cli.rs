@@ -386,6 +386,35 @@ pub enum EvalCommand {
 Prints ROC AUC and the detection rate at 1 % and 5 % false alarms (measured on the validation normals)
 for kestrel's detector and for each model it combines, with the detection rate per attack family.")]
     Adfa(EvalAdfaArgs),
+    /// Rules and profiles on the runtime lab's labelled recordings: learn profiles from normal-load
+    /// recordings, count false alarms on held-out normal load, and check that every attack scenario is
+    /// detected after its start.
+    #[command(after_help = "Examples:
+  kestrel eval lab --learn learn-busybox.jsonl.zst --learn learn-web.jsonl.zst \\
+      --normal heldout-busybox.jsonl.zst --normal heldout-web.jsonl.zst lab-recordings/*.jsonl.zst
+
+An alarm after the attack's start marker counts as a detection; before it, or in the held-out normal load, as
+a false alarm (alarms of one container less than 10 s apart count once). Workloads are the recordings'
+`image` labels. Reported for rules alone, profiles alone, and both.")]
+    Lab(EvalLabArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EvalLabArgs {
+    /// Scenario recordings (lab/run.sh), each with its attack marker.
+    pub scenarios: Vec<PathBuf>,
+    /// Normal-load recordings to learn the profiles from (lab/normal.sh).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub learn: Vec<PathBuf>,
+    /// Held-out normal-load recordings, for false alarms per container-hour.
+    #[arg(long, value_name = "FILE")]
+    pub normal: Vec<PathBuf>,
+    /// Containers a behaviour must be seen in while learning.
+    #[arg(short, default_value_t = 2)]
+    pub k: usize,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: EvalFormat,
 }
 
 #[derive(Args, Debug)]

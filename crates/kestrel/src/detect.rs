@@ -378,3 +378,214 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// What one detector variant did on one recording.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+struct LabRun {
+    /// Alarm episodes before the attack (or in a normal recording).
+    false_alarms: usize,
+    /// Whether an alarm came after the attack's start.
+    detected: bool,
+    /// Time from the attack's start to the first alarm (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detection_ms: Option<f64>,
+    /// What raised the first alarm after the start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first: Option<String>,
+    /// Alerts after the start.
+    alerts_after: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Variant {
+    Rules,
+    Profiles,
+    Both,
+}
+
+const VARIANTS: [Variant; 3] = [Variant::Rules, Variant::Profiles, Variant::Both];
+
+/// Alarms of one container closer than this count once.
+const EPISODE_NS: u64 = 10_000_000_000;
+
+fn is_marker(e: &Event) -> bool {
+    matches!(&e.kind, kestrel_core::EventKind::Exec { argv, .. } if argv.get(1).map(String::as_str) == Some("kestrel-attack-start"))
+}
+
+/// Runs a detector over one recording; returns the run and the container-time covered (ns).
+fn lab_run(det: &mut Detector, path: &std::path::Path, variant: Variant) -> Result<(LabRun, u64)> {
+    let header = header_of(path)?;
+    det.set_workload_by(workload_by(WorkloadByArg::Label, Some(&header)));
+    let mut run = LabRun::default();
+    let mut marker: Option<(u64, u32)> = None;
+    let mut last_alarm: std::collections::HashMap<String, u64> = Default::default();
+    let mut span: std::collections::HashMap<String, (u64, u64)> = Default::default();
+    read_trace(path, |e| {
+        if let Some(c) = &e.container {
+            let s = span.entry(c.id.clone()).or_insert((e.time_ns, e.time_ns));
+            s.0 = s.0.min(e.time_ns);
+            s.1 = s.1.max(e.time_ns);
+        }
+        if marker.is_none() && is_marker(&e) {
+            marker = Some((e.time_ns, e.pid));
+        }
+        // The marker's own process (the runtime's exec of `true`) is not part of the attack.
+        if marker.is_some_and(|(_, pid)| pid == e.pid) {
+            return Ok(true);
+        }
+        let alerts = match variant {
+            Variant::Rules => det.process_rules_only(&e),
+            _ => det.process(&e),
+        };
+        let alerts: Vec<_> = alerts
+            .into_iter()
+            .filter(|a| variant != Variant::Profiles || matches!(a.source, AlertSource::Model { .. }))
+            .collect();
+        if alerts.is_empty() {
+            return Ok(true);
+        }
+        match marker {
+            Some((t0, _)) => {
+                run.alerts_after += alerts.len();
+                if !run.detected {
+                    run.detected = true;
+                    run.detection_ms = Some(e.time_ns.saturating_sub(t0) as f64 / 1e6);
+                    run.first = Some(match &alerts[0].source {
+                        AlertSource::Rule { name, .. } => format!("rule: {name}"),
+                        AlertSource::Model { name, .. } => format!("model {name}: {}", alerts[0].title),
+                    });
+                }
+            }
+            None => {
+                let who = e.container.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+                let prev = last_alarm.insert(who, e.time_ns);
+                if prev.is_none_or(|p| e.time_ns.saturating_sub(p) > EPISODE_NS) {
+                    run.false_alarms += 1;
+                }
+            }
+        }
+        Ok(true)
+    })?;
+    let covered = span.values().map(|(a, b)| b - a).sum();
+    Ok((run, covered))
+}
+
+pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    // Learn.
+    let policy = Policy { k: a.k.max(1), ..Policy::default() };
+    let mut learner =
+        Detector::new(RuleSet::default().compile(), vec![], policy.clone(), WorkloadBy::Image, Stage::Learn);
+    for path in &a.learn {
+        let header = header_of(path)?;
+        learner.set_workload_by(workload_by(WorkloadByArg::Label, Some(&header)));
+        read_trace(path, |e| {
+            learner.process(&e);
+            Ok(true)
+        })?;
+    }
+    let learned_events = learner.counters.learned;
+    let mut profiles = learner.into_profiles();
+    for p in &mut profiles {
+        p.set_mode(Mode::Monitor, 0);
+    }
+    let fresh = |v: Variant| {
+        let rules = if v == Variant::Profiles { RuleSet::default().compile() } else { RuleSet::builtin().compile() };
+        let ps = if v == Variant::Rules { vec![] } else { profiles.clone() };
+        Detector::new(rules, ps, policy.clone(), WorkloadBy::Image, Stage::Detect)
+    };
+    let mut report = serde_json::Map::new();
+    report.insert("schema".into(), "kestrel.eval.lab/v1".into());
+    report.insert(
+        "profiles".into(),
+        profiles.iter().map(|p| serde_json::Value::String(p.baseline())).collect::<Vec<_>>().into(),
+    );
+    report.insert("learned_events".into(), learned_events.into());
+    // Held-out normal load.
+    let mut normal = serde_json::Map::new();
+    let mut hours = 0.0;
+    let mut normal_false = [0usize; 3];
+    for path in &a.normal {
+        let mut per = serde_json::Map::new();
+        for (i, v) in VARIANTS.iter().enumerate() {
+            let (run, covered) = lab_run(&mut fresh(*v), path, *v)?;
+            if i == 0 {
+                hours += covered as f64 / 3.6e12;
+                per.insert("container_hours".into(), (covered as f64 / 3.6e12).into());
+            }
+            normal_false[i] += run.false_alarms;
+            per.insert(format!("{v:?}").to_lowercase(), run.false_alarms.into());
+        }
+        normal.insert(path.display().to_string(), per.into());
+    }
+    report.insert("normal".into(), normal.into());
+    report.insert("normal_container_hours".into(), hours.into());
+    for (i, v) in VARIANTS.iter().enumerate() {
+        let rate = if hours > 0.0 { normal_false[i] as f64 / hours } else { 0.0 };
+        report.insert(format!("false_alarms_per_container_hour_{v:?}").to_lowercase(), rate.into());
+    }
+    // Scenarios.
+    let mut scenarios = Vec::new();
+    for path in &a.scenarios {
+        let header = header_of(path)?;
+        let name = header.labels.get("scenario").cloned().unwrap_or_else(|| path.display().to_string());
+        let mut row = serde_json::Map::new();
+        row.insert("scenario".into(), name.into());
+        for v in VARIANTS {
+            let (run, _) = lab_run(&mut fresh(v), path, v)?;
+            row.insert(format!("{v:?}").to_lowercase(), serde_json::to_value(&run)?);
+        }
+        scenarios.push(serde_json::Value::Object(row));
+    }
+    let detected = |v: &str| scenarios.iter().filter(|s| s[v]["detected"] == true).count();
+    for v in ["rules", "profiles", "both"] {
+        report.insert(format!("detected_{v}"), detected(v).into());
+    }
+    report.insert("scenario_count".into(), scenarios.len().into());
+    report.insert("scenarios".into(), scenarios.clone().into());
+    report.insert("seconds".into(), started.elapsed().as_secs_f64().into());
+    if a.format == EvalFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &profiles {
+        println!("{}", p.baseline());
+    }
+    println!(
+        "\nheld-out normal load: {hours:.3} container-hours; false alarms rules {}, profiles {}, both {} ({:.1}, {:.1}, {:.1} per container-hour)",
+        normal_false[0],
+        normal_false[1],
+        normal_false[2],
+        normal_false[0] as f64 / hours.max(f64::EPSILON),
+        normal_false[1] as f64 / hours.max(f64::EPSILON),
+        normal_false[2] as f64 / hours.max(f64::EPSILON)
+    );
+    println!("\n{:<22} {:>14} {:>14} {:>14}  first alarm (both)", "scenario", "rules", "profiles", "both");
+    let cell = |r: &serde_json::Value| {
+        let d = if r["detected"] == true {
+            format!("yes {:.0} ms", r["detection_ms"].as_f64().unwrap_or(0.0))
+        } else {
+            "no".into()
+        };
+        format!("{d} /{}", r["false_alarms"])
+    };
+    for s in &scenarios {
+        println!(
+            "{:<22} {:>14} {:>14} {:>14}  {}",
+            s["scenario"].as_str().unwrap_or(""),
+            cell(&s["rules"]),
+            cell(&s["profiles"]),
+            cell(&s["both"]),
+            s["both"]["first"].as_str().unwrap_or("-")
+        );
+    }
+    println!(
+        "\ndetected: rules {}/{n}, profiles {}/{n}, both {}/{n} (cell: detected, time from the attack's start / false alarms before it)",
+        detected("rules"),
+        detected("profiles"),
+        detected("both"),
+        n = scenarios.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

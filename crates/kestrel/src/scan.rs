@@ -97,6 +97,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Record(a) => crate::monitor::record(a, &g),
         Command::Replay(a) => crate::monitor::replay(a, &g),
         Command::Eval(crate::cli::EvalCommand::Adfa(a)) => crate::eval::adfa(a),
+        Command::Eval(crate::cli::EvalCommand::Lab(a)) => crate::detect::eval_lab(a),
         Command::Catalogers => {
             println!("image and rootfs scans: {}", Catalog::new(Scope::Image).names().join(", "));
             println!("fs scans:               {}", Catalog::new(Scope::Directory).names().join(", "));
