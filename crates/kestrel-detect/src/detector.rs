@@ -9,6 +9,7 @@ use crate::profile::{self, Mode, Policy, Profile, Scorer, SyscallContext};
 use crate::rules::{CompiledRules, Engine, RuleSet};
 use kestrel_core::{Alert, Event, EventKind};
 use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// How events are grouped into workloads.
@@ -24,20 +25,20 @@ pub enum WorkloadBy {
 }
 
 /// The workload key of an event's container.
-pub fn workload_of(e: &Event, by: &WorkloadBy) -> Option<String> {
+pub fn workload_of<'a>(e: &'a Event, by: &'a WorkloadBy) -> Option<Cow<'a, str>> {
     let c = e.container.as_ref()?;
     Some(match by {
-        WorkloadBy::Fixed(w) => w.clone(),
-        WorkloadBy::Container => c.name.clone().unwrap_or_else(|| c.id.clone()),
+        WorkloadBy::Fixed(w) => Cow::Borrowed(w.as_str()),
+        WorkloadBy::Container => Cow::Borrowed(c.name.as_deref().unwrap_or(&c.id)),
         WorkloadBy::Image => {
             if let Some(img) = &c.image {
-                img.clone()
+                Cow::Borrowed(img.as_str())
             } else if let (Some(ns), Some(pod)) = (&c.namespace, &c.pod) {
                 // Deployment pods are `name-<hash>-<id>`, StatefulSet pods `name-<n>`: drop the replica parts.
                 let base = pod.rsplitn(3, '-').last().unwrap_or(pod);
-                format!("{ns}/{base}")
+                Cow::Owned(format!("{ns}/{base}"))
             } else {
-                c.id.clone()
+                Cow::Borrowed(c.id.as_str())
             }
         }
     })
@@ -85,6 +86,7 @@ pub struct Detector {
     profiles: BTreeMap<String, Profile>,
     scorers: FxHashMap<String, Scorer>,
     syscalls: SyscallContext,
+    grams: Vec<u64>,
     policy: Policy,
     by: WorkloadBy,
     stage: Stage,
@@ -102,6 +104,7 @@ impl Detector {
             profiles: profiles.into_iter().map(|p| (p.workload.clone(), p)).collect(),
             scorers: FxHashMap::default(),
             syscalls: SyscallContext::default(),
+            grams: Vec::new(),
             policy,
             by,
             stage,
@@ -153,25 +156,30 @@ impl Detector {
         self.counters.events += 1;
         let mut alerts = self.engine.process(e);
         self.counters.rule_alerts += alerts.len() as u64;
-        let grams = match &e.kind {
+        let mut grams = std::mem::take(&mut self.grams);
+        grams.clear();
+        match &e.kind {
             // The container runtime's own threads (runc's init, before it executes the container's program)
             // run the runtime's code, not the workload's: their calls are not part of its profile.
-            EventKind::Syscalls { .. } if e.comm.starts_with("runc:") => Vec::new(),
-            EventKind::Syscalls { ids } => self.syscalls.grams(e.tid, ids),
-            EventKind::Exit { .. } => {
-                self.syscalls.forget(e.tid);
-                Vec::new()
-            }
-            _ => Vec::new(),
+            EventKind::Syscalls { .. } if e.comm.starts_with("runc:") => {}
+            EventKind::Syscalls { ids } => self.syscalls.grams_into(e.tid, ids, &mut grams),
+            EventKind::Exit { .. } => self.syscalls.forget(e.tid),
+            _ => {}
+        }
+        let Some(workload) = workload_of(e, &self.by) else {
+            self.grams = grams;
+            return alerts;
         };
-        let Some(workload) = workload_of(e, &self.by) else { return alerts };
         let container = e.container.as_ref().map(|c| c.id.as_str()).unwrap_or_default();
         let parent = match &e.kind {
             EventKind::Exec { ppid, .. } => Some(parent_label(&self.engine, *ppid, container)),
             _ => None,
         };
         let parent = parent.as_deref();
-        let p = self.profiles.entry(workload.clone()).or_insert_with(|| Profile::new(&workload, self.policy.clone()));
+        if !self.profiles.contains_key(&*workload) {
+            self.profiles.insert(workload.to_string(), Profile::new(&workload, self.policy.clone()));
+        }
+        let Some(p) = self.profiles.get_mut(&*workload) else { return alerts };
         let learning = self.stage == Stage::Learn || p.mode == Mode::Learn;
         if learning {
             p.learn(e, parent, &grams, container);
@@ -180,7 +188,10 @@ impl Detector {
                 self.counters.mode_changes += 1;
             }
         } else {
-            let scorer = self.scorers.entry(workload.clone()).or_default();
+            if !self.scorers.contains_key(&*workload) {
+                self.scorers.insert(workload.to_string(), Scorer::default());
+            }
+            let scorer = self.scorers.get_mut(&*workload).expect("inserted above");
             let v = scorer.score(p, e, parent, &grams, container);
             if v.drift && p.policy.drift == profile::DriftPolicy::Relearn {
                 p.relearn(e.time_ns);
@@ -198,9 +209,10 @@ impl Detector {
                 self.counters.mode_changes += 1;
             }
         }
+        self.grams = grams;
         let mode = p.mode;
         for a in &mut alerts {
-            a.workload.get_or_insert_with(|| workload.clone());
+            a.workload.get_or_insert_with(|| workload.to_string());
             if mode == Mode::Protect {
                 a.tags.push("mode:protect".into());
             }

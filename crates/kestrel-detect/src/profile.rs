@@ -226,6 +226,9 @@ pub struct Profile {
     samples: Vec<(u64, Vec<u64>)>,
     #[serde(skip)]
     sample_seen: u64,
+    /// The trusted n-grams, built on first use after learning (one lookup per call while scoring).
+    #[serde(skip)]
+    trusted_grams: Option<FxHashSet<u64>>,
 }
 
 fn hash_of(x: impl Hash) -> u64 {
@@ -427,6 +430,7 @@ pub fn gram_words(g: u64) -> String {
     unpack(g).into_iter().map(syscall_name).collect::<Vec<_>>().join("→")
 }
 
+#[cfg(test)]
 fn pack(calls: &[u16]) -> u64 {
     calls.iter().fold(0, |k, &c| (k << 9) | (u64::from(c.min(509)) + 1))
 }
@@ -458,6 +462,7 @@ impl Profile {
             gram_index: FxHashMap::default(),
             samples: vec![],
             sample_seen: 0,
+            trusted_grams: None,
         }
     }
 
@@ -465,6 +470,16 @@ impl Profile {
     pub fn reindex(&mut self) {
         self.index = self.behaviours.iter().enumerate().map(|(i, b)| (hash_of((b.view, &b.key)), i)).collect();
         self.gram_index = self.grams.iter().enumerate().map(|(i, g)| (g.g, i)).collect();
+        self.trusted_grams = None;
+    }
+
+    /// The trusted n-grams as a set (built once after learning).
+    fn trusted_gram_set(&mut self) -> &FxHashSet<u64> {
+        if self.trusted_grams.is_none() {
+            let set = self.grams.iter().filter(|g| self.trusted(g.c.len(), g.w.len())).map(|g| g.g).collect();
+            self.trusted_grams = Some(set);
+        }
+        self.trusted_grams.get_or_insert_with(FxHashSet::default)
     }
 
     fn window(&self, t: u64) -> u64 {
@@ -511,6 +526,9 @@ impl Profile {
     }
 
     fn learn_grams(&mut self, grams: &[u64], who: u64, t: u64) -> bool {
+        if !grams.is_empty() {
+            self.trusted_grams = None;
+        }
         let w = self.window(t);
         let mut new = false;
         for &g in grams {
@@ -610,10 +628,6 @@ impl Profile {
         quantiles.sort_by(f64::total_cmp);
         let median = quantiles[(quantiles.len() - 1) / 2];
         self.syscall_threshold = Some(median.max(1.0));
-    }
-
-    fn gram_trusted(&self, g: u64) -> bool {
-        self.gram_index.get(&g).is_some_and(|&i| self.trusted(self.grams[i].c.len(), self.grams[i].w.len()))
     }
 
     /// The learned behaviour for a feature, if any.
@@ -726,16 +740,38 @@ const MAX_THREADS: usize = 65_536;
 impl SyscallContext {
     /// The n-grams a batch completes for its thread.
     pub fn grams(&mut self, tid: u32, ids: &[u16]) -> Vec<u64> {
+        let mut out = Vec::new();
+        self.grams_into(tid, ids, &mut out);
+        out
+    }
+
+    /// The same, into `out` (cleared first), without allocating once warm.
+    pub fn grams_into(&mut self, tid: u32, ids: &[u16], out: &mut Vec<u64>) {
+        out.clear();
         if self.tails.len() >= MAX_THREADS && !self.tails.contains_key(&tid) {
             self.tails.clear();
         }
         let tail = self.tails.entry(tid).or_default();
-        let mut seq = std::mem::take(tail);
-        seq.extend_from_slice(ids);
-        let out: Vec<u64> = if seq.len() >= GRAM { seq.windows(GRAM).map(pack).collect() } else { vec![] };
-        let keep = seq.len().min(GRAM - 1);
-        *tail = seq[seq.len() - keep..].to_vec();
-        out
+        // The last GRAM-1 calls of the thread, then the batch: a gram is packed incrementally.
+        let mut g: u64 = 0;
+        let mut have = 0usize;
+        for &c in tail.iter().chain(ids) {
+            g = ((g << 9) | (u64::from(c.min(509)) + 1)) & ((1u64 << (9 * GRAM)) - 1);
+            have += 1;
+            if have >= GRAM {
+                out.push(g);
+            }
+        }
+        let total = tail.len() + ids.len();
+        let keep = total.min(GRAM - 1);
+        if ids.len() >= keep {
+            tail.clear();
+            tail.extend_from_slice(&ids[ids.len() - keep..]);
+        } else {
+            let drop = tail.len() + ids.len() - keep;
+            tail.drain(..drop);
+            tail.extend_from_slice(ids);
+        }
     }
 
     /// Forgets a thread (at its exit).
@@ -819,8 +855,10 @@ impl Scorer {
             self.rates.clear();
         }
         if let (Some(th), false) = (p.syscall_threshold, grams.is_empty()) {
-            let unseen: Vec<u64> = grams.iter().copied().filter(|g| !p.gram_trusted(*g)).collect();
-            if unseen.len() as f64 > th {
+            let trusted = p.trusted_gram_set();
+            let count = grams.iter().filter(|g| !trusted.contains(g)).count();
+            if count as f64 > th {
+                let unseen: Vec<u64> = grams.iter().copied().filter(|g| !trusted.contains(g)).collect();
                 let key = hash_of((who, "grams", unseen[0]));
                 if self.alerted.insert(key) {
                     v.unseen_grams = Some((unseen.len(), th, unseen));

@@ -357,7 +357,8 @@ pub struct ProfileRollbackArgs {
     /// The workload.
     pub workload: String,
     /// The version to make current.
-    pub version: u32,
+    #[arg(value_name = "VERSION")]
+    pub to_version: u32,
     #[command(flatten)]
     pub dir: ProfileDirArgs,
 }
@@ -397,6 +398,24 @@ An alarm after the attack's start marker counts as a detection; before it, or in
 a false alarm (alarms of one container less than 10 s apart count once). Workloads are the recordings'
 `image` labels. Reported for rules alone, profiles alone, and both.")]
     Lab(EvalLabArgs),
+    /// Scoring speed on one core: recordings loaded into memory, profiles learned from --learn, then
+    /// the events replayed through rules, profiles, and both, timed.
+    #[command(after_help = "Examples:
+  kestrel eval speed --learn learn-web.jsonl.zst heldout-web.jsonl.zst --min-events 2000000")]
+    Speed(EvalSpeedArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EvalSpeedArgs {
+    /// Recordings to replay (in memory).
+    #[arg(required = true)]
+    pub traces: Vec<PathBuf>,
+    /// Normal-load recordings to learn the profiles from.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub learn: Vec<PathBuf>,
+    /// Replay the recordings again until at least this many events went through.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub min_events: u64,
 }
 
 #[derive(Args, Debug)]
@@ -689,5 +708,15 @@ impl LimitArgs {
             l.max_kept_total = v;
         }
         l
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks over every subcommand (duplicate names, bad defaults…).
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

@@ -16,6 +16,14 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// `println!` that stops quietly when the reader went away (`kestrel rules … | head`).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 fn now_ns() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
@@ -215,48 +223,48 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
 
 fn print_report(r: &LoadReport, format: EvalFormat) -> Result<()> {
     if format == EvalFormat::Json {
-        println!("{}", serde_json::to_string_pretty(r)?);
+        say!("{}", serde_json::to_string_pretty(r)?);
         return Ok(());
     }
     let never = r.never_match.len();
-    println!(
+    say!(
         "{} rules: {} loaded and enabled ({} of them need event types kestrel does not produce), {} disabled by their files, {} skipped",
         r.rules, r.loaded, never, r.disabled, r.skipped.len()
     );
     if !r.missing_fields.is_empty() {
-        println!("\nfields not supported (rules each one stops):");
+        say!("\nfields not supported (rules each one stops):");
         let mut v: Vec<_> = r.missing_fields.iter().collect();
         v.sort_by_key(|(k, rules)| (std::cmp::Reverse(rules.len()), *k));
         for (f, rules) in v {
-            println!("  {f:<28} {}", rules.len());
+            say!("  {f:<28} {}", rules.len());
         }
     }
     if !r.missing_operators.is_empty() {
-        println!("\noperators not supported:");
+        say!("\noperators not supported:");
         for (o, rules) in &r.missing_operators {
-            println!("  {o:<28} {}", rules.len());
+            say!("  {o:<28} {}", rules.len());
         }
     }
     if !r.skipped.is_empty() {
-        println!("\nskipped:");
+        say!("\nskipped:");
         for (rule, why) in &r.skipped {
-            println!("  {rule}: {why}");
+            say!("  {rule}: {why}");
         }
     }
     if never > 0 {
-        println!("\nloaded, but needing event types kestrel does not produce:");
+        say!("\nloaded, but needing event types kestrel does not produce:");
         for (rule, types) in &r.never_match {
-            println!("  {rule}: {}", types.join(", "));
+            say!("  {rule}: {}", types.join(", "));
         }
     }
     if !r.missing_output_fields.is_empty() {
-        println!(
+        say!(
             "\noutput fields printed as <NA>: {}",
             r.missing_output_fields.iter().cloned().collect::<Vec<_>>().join(", ")
         );
     }
     for p in &r.problems {
-        println!("problem: {p}");
+        say!("problem: {p}");
     }
     Ok(())
 }
@@ -292,15 +300,21 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
                             "versions": store.versions(&p.workload).unwrap_or_default()})
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                say!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                println!(
+                say!(
                     "{:<32} {:>4} {:<8} {:>9} {:>5} {:>11} {:>12}",
-                    "WORKLOAD", "VER", "MODE", "EVENTS", "CONT", "BEHAVIOURS", "GRAMS"
+                    "WORKLOAD",
+                    "VER",
+                    "MODE",
+                    "EVENTS",
+                    "CONT",
+                    "BEHAVIOURS",
+                    "GRAMS"
                 );
                 for p in &all {
                     let (b, gr) = p.trusted_counts();
-                    println!(
+                    say!(
                         "{:<32} {:>4} {:<8} {:>9} {:>5} {:>5}/{:<5} {:>6}/{:<6}{}",
                         p.workload,
                         p.version,
@@ -319,14 +333,14 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
         ProfileCommand::Show(w) => {
             let p = find(&ProfileStore::new(&w.dir.profiles), &w.workload)?;
             if w.dir.format == EvalFormat::Json {
-                println!("{}", serde_json::to_string_pretty(&p)?);
+                say!("{}", serde_json::to_string_pretty(&p)?);
             } else {
-                println!("{}", p.baseline());
+                say!("{}", p.baseline());
                 let mut bs: Vec<_> = p.behaviours.iter().collect();
                 bs.sort_by(|a, b| (a.view, &a.key).cmp(&(b.view, &b.key)));
                 for b in bs {
                     let trusted = p.knows(b.view, &b.key);
-                    println!(
+                    say!(
                         "  {:<9} {:<7} {:>7}× {} containers, {} windows  {}",
                         b.view.name(),
                         if trusted { "trusted" } else { "pending" },
@@ -354,7 +368,7 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
         }
         ProfileCommand::Rollback(r) => {
             let store = ProfileStore::new(&r.dir.profiles);
-            let p = store.rollback(&r.workload, r.version)?;
+            let p = store.rollback(&r.workload, r.to_version)?;
             eprintln!("kestrel: {} is back at v{} ({:?})", p.workload, p.version, p.mode);
         }
         ProfileCommand::Merge(m) => {
@@ -546,13 +560,13 @@ pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
     report.insert("scenarios".into(), scenarios.clone().into());
     report.insert("seconds".into(), started.elapsed().as_secs_f64().into());
     if a.format == EvalFormat::Json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(ExitCode::SUCCESS);
     }
     for p in &profiles {
-        println!("{}", p.baseline());
+        say!("{}", p.baseline());
     }
-    println!(
+    say!(
         "\nheld-out normal load: {hours:.3} container-hours; false alarms rules {}, profiles {}, both {} ({:.1}, {:.1}, {:.1} per container-hour)",
         normal_false[0],
         normal_false[1],
@@ -561,7 +575,7 @@ pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
         normal_false[1] as f64 / hours.max(f64::EPSILON),
         normal_false[2] as f64 / hours.max(f64::EPSILON)
     );
-    println!("\n{:<22} {:>14} {:>14} {:>14}  first alarm (both)", "scenario", "rules", "profiles", "both");
+    say!("\n{:<22} {:>14} {:>14} {:>14}  first alarm (both)", "scenario", "rules", "profiles", "both");
     let cell = |r: &serde_json::Value| {
         let d = if r["detected"] == true {
             format!("yes {:.0} ms", r["detection_ms"].as_f64().unwrap_or(0.0))
@@ -571,7 +585,7 @@ pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
         format!("{d} /{}", r["false_alarms"])
     };
     for s in &scenarios {
-        println!(
+        say!(
             "{:<22} {:>14} {:>14} {:>14}  {}",
             s["scenario"].as_str().unwrap_or(""),
             cell(&s["rules"]),
@@ -580,12 +594,85 @@ pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
             s["both"]["first"].as_str().unwrap_or("-")
         );
     }
-    println!(
+    say!(
         "\ndetected: rules {}/{n}, profiles {}/{n}, both {}/{n} (cell: detected, time from the attack's start / false alarms before it)",
         detected("rules"),
         detected("profiles"),
         detected("both"),
         n = scenarios.len()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn eval_speed(a: crate::cli::EvalSpeedArgs) -> Result<ExitCode> {
+    let policy = Policy::default();
+    let mut learner =
+        Detector::new(RuleSet::default().compile(), vec![], policy.clone(), WorkloadBy::Image, Stage::Learn);
+    for path in &a.learn {
+        let header = header_of(path)?;
+        learner.set_workload_by(workload_by(WorkloadByArg::Label, Some(&header)));
+        read_trace(path, |e| {
+            learner.process(&e);
+            Ok(true)
+        })?;
+    }
+    let mut profiles = learner.into_profiles();
+    for p in &mut profiles {
+        p.set_mode(Mode::Monitor, 0);
+    }
+    // Every event in memory, with the workload grouping of its recording.
+    let mut traces: Vec<(WorkloadBy, Vec<Event>)> = Vec::new();
+    for path in &a.traces {
+        let header = header_of(path)?;
+        let mut events = Vec::new();
+        read_trace(path, |e| {
+            events.push(e);
+            Ok(true)
+        })?;
+        traces.push((workload_by(WorkloadByArg::Label, Some(&header)), events));
+    }
+    let per_pass: u64 = traces.iter().map(|(_, v)| v.len() as u64).sum();
+    if per_pass == 0 {
+        bail!("the recordings hold no events");
+    }
+    let passes = a.min_events.div_ceil(per_pass).max(1);
+    let syscalls: u64 = traces
+        .iter()
+        .flat_map(|(_, v)| v.iter())
+        .map(|e| match &e.kind {
+            kestrel_core::EventKind::Syscalls { ids } => ids.len() as u64,
+            _ => 0,
+        })
+        .sum();
+    say!("{} events a pass ({} system calls in `syscalls` batches), {passes} passes, one thread", per_pass, syscalls);
+    say!("{:<10} {:>12} {:>14} {:>10} {:>8}", "detector", "events/s", "syscalls/s", "ns/event", "alerts");
+    for v in VARIANTS {
+        let rules = if v == Variant::Profiles { RuleSet::default().compile() } else { RuleSet::builtin().compile() };
+        let ps = if v == Variant::Rules { vec![] } else { profiles.clone() };
+        let mut det = Detector::new(rules, ps, policy.clone(), WorkloadBy::Image, Stage::Detect);
+        let mut alerts = 0usize;
+        let t0 = Instant::now();
+        for _ in 0..passes {
+            for (by, events) in &traces {
+                det.set_workload_by(by.clone());
+                for e in events {
+                    alerts += match v {
+                        Variant::Rules => det.process_rules_only(e).len(),
+                        _ => det.process(e).len(),
+                    };
+                }
+            }
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        let n = (per_pass * passes) as f64;
+        say!(
+            "{:<10} {:>12.0} {:>14.0} {:>10.0} {:>8}",
+            format!("{v:?}").to_lowercase(),
+            n / secs,
+            (syscalls * passes) as f64 / secs,
+            secs * 1e9 / n,
+            alerts
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -98,6 +98,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Replay(a) => crate::monitor::replay(a, &g),
         Command::Eval(crate::cli::EvalCommand::Adfa(a)) => crate::eval::adfa(a),
         Command::Eval(crate::cli::EvalCommand::Lab(a)) => crate::detect::eval_lab(a),
+        Command::Eval(crate::cli::EvalCommand::Speed(a)) => crate::detect::eval_speed(a),
         Command::Catalogers => {
             println!("image and rootfs scans: {}", Catalog::new(Scope::Image).names().join(", "));
             println!("fs scans:               {}", Catalog::new(Scope::Directory).names().join(", "));

