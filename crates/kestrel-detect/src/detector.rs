@@ -56,6 +56,11 @@ fn parent_label(engine: &Engine, ppid: u32, container: &str) -> String {
     }
 }
 
+/// x86_64 `execve` and `execveat`.
+fn ends_in_exec(ids: &[u16]) -> bool {
+    matches!(ids.last(), Some(59 | 322))
+}
+
 /// What the detector should do with profiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -143,6 +148,15 @@ impl Detector {
         self.profiles.into_values().collect()
     }
 
+    /// Whether the event's process has a parent that exec'd in the same container.
+    fn parent_in_container(&self, e: &Event) -> bool {
+        let Some(c) = &e.container else { return false };
+        let st = self.engine.state();
+        let ppid = st.process(e.pid).map(|p| p.ppid).or_else(|| e.process.as_ref().and_then(|p| p.ppid));
+        let ours = crate::rules::fields::container_hash(&c.id);
+        ppid.and_then(|pp| st.process(pp)).is_some_and(|p| p.container == ours)
+    }
+
     /// Takes one event through the rules only (no profiles).
     pub fn process_rules_only(&mut self, e: &Event) -> Vec<Alert> {
         self.counters.events += 1;
@@ -162,6 +176,11 @@ impl Detector {
             // The container runtime's own threads (runc's init, before it executes the container's program)
             // run the runtime's code, not the workload's: their calls are not part of its profile.
             EventKind::Syscalls { .. } if e.comm.starts_with("runc:") => {}
+            // The batch flushed at an exec carries the new program's name but the old program's calls: when
+            // the thread's parent is outside the container, that was the runtime (`runc exec`) getting ready.
+            EventKind::Syscalls { ids } if ends_in_exec(ids) && !self.parent_in_container(e) => {
+                self.syscalls.forget(e.tid)
+            }
             EventKind::Syscalls { ids } => self.syscalls.grams_into(e.tid, ids, &mut grams),
             EventKind::Exit { .. } => self.syscalls.forget(e.tid),
             _ => {}

@@ -627,7 +627,8 @@ impl Profile {
             .collect();
         quantiles.sort_by(f64::total_cmp);
         let median = quantiles[(quantiles.len() - 1) / 2];
-        self.syscall_threshold = Some(median.max(1.0));
+        // One unusual call in a known sequence makes at most GRAM unseen n-grams: the threshold asks for more.
+        self.syscall_threshold = Some(median.max(GRAM as f64));
     }
 
     /// The learned behaviour for a feature, if any.
@@ -819,11 +820,13 @@ impl Scorer {
         let who = hash_of(container);
         let w = p.window(e.time_ns);
         for ft in features(e, parent) {
-            match p.behaviour(ft.view, &ft.key) {
+            let h = hash_of((ft.view, &ft.key));
+            // The per-container key of this behaviour (suppression and rates).
+            let key = h ^ who.rotate_left(17);
+            match p.index.get(&h).map(|&i| &p.behaviours[i]) {
                 Some(b) if p.trusted(b.contributors.len(), b.windows.len()) => {
                     // Frequency: a trusted behaviour far above its learned rate.
                     let rate = b.count as f64 / (p.containers.len().max(1) as f64 * p.windows.max(1) as f64);
-                    let key = hash_of((who, ft.view, &ft.key));
                     let slot = self.rates.entry(key).or_insert((w, 0));
                     if slot.0 != w {
                         *slot = (w, 0);
@@ -840,7 +843,6 @@ impl Scorer {
                     } else {
                         "never seen while learning"
                     };
-                    let key = hash_of((who, ft.view, &ft.key));
                     if self.alerted.len() >= MAX_SUPPRESSED {
                         self.alerted.clear();
                     }

@@ -226,6 +226,9 @@ pub struct SourceArgs {
     /// own, or by the recording's `workload`/`image` label.
     #[arg(long, value_enum, default_value = "image")]
     pub workload_by: WorkloadByArg,
+    /// Every container watched belongs to this one workload (runc containers without an image name, a lab).
+    #[arg(long, value_name = "NAME", conflicts_with = "workload_by")]
+    pub workload: Option<String>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

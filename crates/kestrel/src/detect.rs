@@ -63,6 +63,9 @@ fn run_source(
     if s.live != s.traces.is_empty() {
         bail!("give recordings to read, or --live for the sensor (not both)");
     }
+    if let Some(w) = &s.workload {
+        det.set_workload_by(WorkloadBy::Fixed(w.clone()));
+    }
     if s.live {
         let filter = EventFilter { kind: vec![], container: None };
         let det = std::cell::RefCell::new(det);
@@ -71,7 +74,9 @@ fn run_source(
     }
     for t in &s.traces {
         let header = header_of(t)?;
-        det.set_workload_by(workload_by(s.workload_by, Some(&header)));
+        if s.workload.is_none() {
+            det.set_workload_by(workload_by(s.workload_by, Some(&header)));
+        }
         read_trace(t, |e| each(det, &e))?;
     }
     Ok(())

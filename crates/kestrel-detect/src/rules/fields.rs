@@ -500,6 +500,28 @@ pub fn evt_type(e: &Event) -> Option<&str> {
     })
 }
 
+/// The index in [`EVT_TYPES`] of an event's type, without comparing names.
+pub fn evt_type_index(e: &Event) -> Option<usize> {
+    Some(match &e.kind {
+        EventKind::Exec { .. } => 0,
+        EventKind::Exit { .. } => 1,
+        EventKind::Open { .. } => 2,
+        EventKind::Connect { .. } => 3,
+        EventKind::Bind { .. } => 4,
+        EventKind::Listen { .. } => 5,
+        EventKind::Accept { .. } => 6,
+        EventKind::Syscalls { .. } => return None,
+        EventKind::Capset { .. } => 13,
+        EventKind::Setns { .. } => 16,
+        EventKind::Mount { .. } => 17,
+        EventKind::Ptrace { .. } => 18,
+        EventKind::Bpf { .. } => 19,
+        EventKind::SetuidChmod { path: Some(_), .. } => 22,
+        EventKind::SetuidChmod { path: None, .. } => 23,
+        _ => return evt_type(e).and_then(|t| EVT_TYPES.iter().position(|x| *x == t)),
+    })
+}
+
 /// Every event type name kestrel produces (for rule prefiltering and for checking `evt.type` lists).
 pub const EVT_TYPES: &[&str] = &[
     "execve",
@@ -712,6 +734,16 @@ pub fn cap_names(mask: u64) -> Vec<&'static str> {
     CAPS.iter().enumerate().filter(|(i, _)| mask >> i & 1 == 1).map(|(_, n)| *n).collect()
 }
 
+/// The key of a written file: a hash of its container and path (a collision can only make a file look
+/// written, never hide a write).
+fn written_key(e: &Event, path: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    e.container.as_ref().map(|c| c.id.as_str()).unwrap_or_default().hash(&mut h);
+    path.hash(&mut h);
+    h.finish()
+}
+
 /// The hash kept in [`Proc::container`].
 pub fn container_hash(id: &str) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -753,8 +785,9 @@ pub struct State {
     procs: FxHashMap<u32, Proc>,
     order: VecDeque<(u32, u64)>,
     next_gen: u64,
-    written: FxHashSet<(String, String)>,
-    written_order: VecDeque<(String, String)>,
+    /// Hashes of (container, path) opened for writing.
+    written: FxHashSet<u64>,
+    written_order: VecDeque<u64>,
     count: u64,
 }
 
@@ -818,8 +851,8 @@ impl State {
                 }
             }
             EventKind::Open { path, flags } if flags & 3 != 0 || flags & 0o100 != 0 => {
-                let key = (e.container.as_ref().map(|c| c.id.clone()).unwrap_or_default(), path.clone());
-                if self.written.insert(key.clone()) {
+                let key = written_key(e, path);
+                if self.written.insert(key) {
                     self.written_order.push_back(key);
                     while self.written_order.len() > MAX_WRITTEN {
                         if let Some(old) = self.written_order.pop_front() {
@@ -881,7 +914,6 @@ impl State {
     }
 
     fn was_written(&self, e: &Event, path: &str) -> bool {
-        let c = e.container.as_ref().map(|c| c.id.as_str()).unwrap_or_default();
-        self.written.contains(&(c.to_string(), path.to_string()))
+        self.written.contains(&written_key(e, path))
     }
 }

@@ -917,8 +917,15 @@ impl Template {
         while let Some(i) = rest.find('%') {
             parts.push(Part::Text(rest[..i].to_string()));
             rest = &rest[i + 1..];
+            // Parentheses belong to the field only after a transformer (`%tolower(proc.name)`); otherwise
+            // `%evt.type(0)` is the field then text.
+            let transformer = ["tolower(", "toupper(", "basename(", "b64("].iter().any(|t| rest.starts_with(t));
             let end = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '[' | ']' | '(' | ')')))
+                .find(|c: char| {
+                    !(c.is_ascii_alphanumeric()
+                        || matches!(c, '.' | '_' | '[' | ']')
+                        || (transformer && matches!(c, '(' | ')')))
+                })
                 .unwrap_or(rest.len());
             let mut token = &rest[..end];
             // A closing parenthesis belongs to the field only when a transformer opened it.
@@ -1034,7 +1041,7 @@ impl Engine {
     pub fn process(&mut self, e: &Event) -> Vec<Alert> {
         self.state.update(e);
         let any = EVT_TYPES.len();
-        let slot = fields::evt_type(e).and_then(|t| EVT_TYPES.iter().position(|x| *x == t));
+        let slot = fields::evt_type_index(e);
         let typed = slot.map(|s| self.by_type[s].as_slice()).unwrap_or(&[]);
         let mut out = Vec::new();
         // Rules with no event-type restriction run on every event (Falco warns about them too).

@@ -116,6 +116,7 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
     assert!(e.process(&exec(50, 2, "runc:[2:INIT]", &["/bin/labhelper", "setuid0"], 33)).is_empty());
     let a = e.process(&ev(50, "labhelper", EventKind::SetIds { call: "setuid".into(), ids: vec![0] }));
     assert_eq!(names(&a), ["Privilege escalation to root"]);
+    assert!(a[0].title.contains("(uid 33) called setuid(0)"), "{}", a[0].title);
     let ns = EventKind::Namespaces { call: "unshare".into(), namespaces: vec!["user".into()], flags: 0x10000000 };
     assert_eq!(names(&e.process(&ev(50, "labhelper", ns))), ["User namespace created in a container"]);
 
@@ -270,4 +271,30 @@ fn hostile_rule_files_are_refused_or_bounded() {
     assert!(c.report.skipped["L"].contains("refers to itself"), "{:?}", c.report.skipped);
     assert!(c.report.skipped["T"].contains("too many"), "{:?}", c.report.skipped);
     assert_eq!(c.report.problems.len(), 2, "{:?}", c.report.problems);
+}
+
+#[test]
+fn event_type_indexes_agree_with_the_names() {
+    let kinds = vec![
+        EventKind::Exit { status: 0 },
+        EventKind::Open { path: "/x".into(), flags: 0 },
+        EventKind::Listen { fd: 3, backlog: 1 },
+        EventKind::SetIds { call: "setresgid".into(), ids: vec![0] },
+        EventKind::Capset { effective: 0, permitted: 0 },
+        EventKind::Namespaces { call: "clone".into(), namespaces: vec![], flags: 0 },
+        EventKind::Setns { nstype: 0 },
+        EventKind::Bpf { cmd: 5 },
+        EventKind::ModuleLoad { call: "finit_module".into() },
+        EventKind::SetuidChmod { path: None, mode: 0o4755 },
+        EventKind::SetuidChmod { path: Some("/x".into()), mode: 0o4755 },
+        EventKind::Ptrace { request: 16, target_pid: 1 },
+        EventKind::Mount { source: "a".into(), target: "b".into(), fstype: "c".into(), flags: 0 },
+    ];
+    for k in kinds {
+        let e = ev(1, "x", k);
+        let by_name = fields::evt_type(&e).and_then(|t| EVT_TYPES.iter().position(|x| *x == t));
+        assert_eq!(fields::evt_type_index(&e), by_name, "{:?}", e.kind);
+    }
+    let e = exec(1, 0, "", &["/bin/true"], 0);
+    assert_eq!(fields::evt_type_index(&e), Some(0));
 }
