@@ -1,0 +1,205 @@
+//! The audit log: one JSON line per decision state, appended and synced before the next step. An action
+//! writes its intent before acting and its outcome after, so a crash mid-action leaves an intent without an
+//! outcome — shown as interrupted, and still undoable.
+
+use crate::node::Evidence;
+use crate::policy::Action;
+use kestrel_core::{Alert, Severity};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The JSON schema name of an audit line.
+pub const AUDIT_SCHEMA: &str = "kestrel.response/v1";
+
+/// What became of a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// About to act (written before acting).
+    Intent,
+    /// Done and verified.
+    Acted,
+    /// Tried, and it failed or could not be verified.
+    Failed,
+    /// The policy is in dry run: nothing done.
+    DryRun,
+    /// Waiting for a person's approval.
+    PendingApproval,
+    /// The node's rate limit was reached.
+    RateLimited,
+    /// The workload's budget was spent.
+    OverBudget,
+    /// The workload is allowlisted.
+    Allowlisted,
+    /// The workload is not in protect mode.
+    NotProtected,
+    /// Reversed.
+    Undone,
+}
+
+/// One decision about one alert and one action.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Decision {
+    /// Always [`AUDIT_SCHEMA`].
+    pub schema: String,
+    /// Unique: the alert's id and the action.
+    pub id: String,
+    /// When the alert's event happened (ns).
+    pub alert_time_ns: u64,
+    /// When this line was written (ns).
+    pub written_ns: u64,
+    /// The alert.
+    pub alert_id: String,
+    /// Its title.
+    pub alert_title: String,
+    /// Its severity.
+    pub severity: Severity,
+    /// The workload.
+    pub workload: String,
+    /// The container id.
+    pub container: String,
+    /// The container's cgroup id (from the alert's event).
+    pub cgroup_id: Option<u64>,
+    /// The container's cgroup directory, once found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    /// The process the alert names.
+    pub pid: Option<u32>,
+    /// Whether the container has a network namespace of its own (isolation keeps its loopback).
+    #[serde(default)]
+    pub own_netns: bool,
+    /// The policy rule.
+    pub rule: String,
+    /// The action.
+    pub action: Action,
+    /// What became of it.
+    pub outcome: Outcome,
+    /// What was done or why not.
+    #[serde(default)]
+    pub detail: String,
+    /// How long acting (and verifying) took, µs.
+    #[serde(default)]
+    pub took_us: u64,
+    /// What the container held before the action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+fn same_netns(pid: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(format!("/proc/{pid}/ns/net")), std::fs::metadata("/proc/self/ns/net")) {
+        (Ok(a), Ok(b)) => a.ino() == b.ino(),
+        _ => true,
+    }
+}
+
+impl Decision {
+    /// A decision for one action on an alert (outcome to be set).
+    pub fn new(a: &Alert, rule: &str, action: Action) -> Decision {
+        let ev = a.evidence.last();
+        let pid = ev.map(|e| e.pid);
+        Decision {
+            schema: AUDIT_SCHEMA.into(),
+            id: format!(
+                "{}-{}",
+                a.id,
+                serde_json::to_value(action).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+            ),
+            alert_time_ns: a.time_ns,
+            written_ns: 0,
+            alert_id: a.id.clone(),
+            alert_title: a.title.clone(),
+            severity: a.severity,
+            workload: a.workload.clone().unwrap_or_default(),
+            container: a.container.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+            cgroup_id: ev.map(|e| e.cgroup_id),
+            cgroup: None,
+            pid,
+            own_netns: pid.is_some_and(|p| !same_netns(p)),
+            rule: rule.into(),
+            action,
+            outcome: Outcome::DryRun,
+            detail: String::new(),
+            took_us: 0,
+            evidence: None,
+        }
+    }
+}
+
+/// The append-only log.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    path: PathBuf,
+}
+
+impl AuditLog {
+    /// The log at `path` (created on first write).
+    pub fn new(path: impl Into<PathBuf>) -> AuditLog {
+        AuditLog { path: path.into() }
+    }
+
+    /// Its file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends a decision's current state and syncs. A log that cannot be written is reported on stderr
+    /// (the action itself is not held back by it).
+    pub fn record(&self, d: &Decision) {
+        let mut d = d.clone();
+        d.written_ns = now_ns();
+        let line = match serde_json::to_string(&d) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("kestrel: audit: {e}");
+                return;
+            }
+        };
+        if let Some(dir) = self.path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let r = std::fs::OpenOptions::new().create(true).append(true).open(&self.path).and_then(|mut f| {
+            f.write_all(format!("{line}\n").as_bytes())?;
+            f.sync_data()
+        });
+        if let Err(e) = r {
+            eprintln!("kestrel: audit log {}: {e}", self.path.display());
+        }
+    }
+
+    /// Every line, oldest first (lines that do not parse are skipped and counted).
+    pub fn lines(&self) -> (Vec<Decision>, usize) {
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        let mut bad = 0;
+        let v = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|l| serde_json::from_str::<Decision>(l).map_err(|_| bad += 1).ok())
+            .collect();
+        (v, bad)
+    }
+
+    /// Each decision's latest state, in order of first appearance.
+    pub fn decisions(&self) -> Vec<Decision> {
+        let (lines, _) = self.lines();
+        let mut order: Vec<String> = Vec::new();
+        let mut last: std::collections::HashMap<String, Decision> = Default::default();
+        for d in lines {
+            if !last.contains_key(&d.id) {
+                order.push(d.id.clone());
+            }
+            last.insert(d.id.clone(), d);
+        }
+        order.into_iter().filter_map(|id| last.remove(&id)).collect()
+    }
+
+    /// A decision's latest state.
+    pub fn find(&self, id: &str) -> Option<Decision> {
+        self.decisions().into_iter().find(|d| d.id == id)
+    }
+}

@@ -1,0 +1,287 @@
+//! Actions on the node, each verified: kill one process, pause (freeze) and resume a container, stop it,
+//! isolate its network and restore it, and capture evidence first. A container is its cgroup (v2)
+//! directory: what runc, containerd, CRI-O, Docker and Podman all give it.
+
+use std::io::Read;
+use std::mem::MaybeUninit;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+mod skel {
+    include!(concat!(env!("OUT_DIR"), "/isolate.skel.rs"));
+}
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use skel::IsolateSkelBuilder;
+
+/// Why an action failed, with what it acted on.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// A file of the cgroup or of /proc could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The action was done but did not take effect in time.
+    #[error("{0}")]
+    NotVerified(String),
+    /// The process is not (or no longer) in the container: nothing was done.
+    #[error("process {pid} is not in {cgroup}")]
+    NotInContainer {
+        /// The process.
+        pid: u32,
+        /// The container's cgroup.
+        cgroup: String,
+    },
+    /// Loading or attaching the isolation programs failed.
+    #[error("network isolation: {0}")]
+    Bpf(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ActionError + '_ {
+    move |source| ActionError::Io { path: path.to_path_buf(), source }
+}
+
+/// How long an action may take to show its effect.
+pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn wait_for(what: &str, mut done: impl FnMut() -> Result<bool, ActionError>) -> Result<Duration, ActionError> {
+    let start = Instant::now();
+    loop {
+        if done()? {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() > VERIFY_TIMEOUT {
+            return Err(ActionError::NotVerified(format!("{what}: not in effect after {VERIFY_TIMEOUT:?}")));
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+fn read(path: &Path) -> Result<String, ActionError> {
+    let mut s = String::new();
+    std::fs::File::open(path).and_then(|f| f.take(1 << 20).read_to_string(&mut s)).map_err(io(path))?;
+    Ok(s)
+}
+
+/// The processes of a cgroup (and its descendants).
+pub fn cgroup_pids(cg: &Path) -> Result<Vec<u32>, ActionError> {
+    let mut out = Vec::new();
+    let mut stack = vec![cg.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let procs = dir.join("cgroup.procs");
+        out.extend(read(&procs)?.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            stack.extend(entries.filter_map(Result::ok).filter(|e| e.path().is_dir()).map(|e| e.path()));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether the cgroup says it is frozen.
+pub fn is_frozen(cg: &Path) -> Result<bool, ActionError> {
+    Ok(read(&cg.join("cgroup.events"))?.lines().any(|l| l.trim() == "frozen 1"))
+}
+
+/// Freezes (`true`) or thaws a container; returns once the kernel says it is done.
+pub fn freeze(cg: &Path, frozen: bool) -> Result<Duration, ActionError> {
+    let f = cg.join("cgroup.freeze");
+    std::fs::write(&f, if frozen { "1" } else { "0" }).map_err(io(&f))?;
+    wait_for(if frozen { "freeze" } else { "thaw" }, || Ok(is_frozen(cg)? == frozen))
+}
+
+/// Kills every process of a container (`cgroup.kill`); returns once none is left.
+pub fn stop(cg: &Path) -> Result<Duration, ActionError> {
+    let f = cg.join("cgroup.kill");
+    std::fs::write(&f, "1").map_err(io(&f))?;
+    wait_for("stop", || Ok(cgroup_pids(cg)?.is_empty()))
+}
+
+/// The cgroup (v2) path of a process, as /proc says it (`/kestrel-lab/web`).
+pub fn cgroup_of(pid: u32) -> Result<String, ActionError> {
+    let p = PathBuf::from(format!("/proc/{pid}/cgroup"));
+    let text = read(&p)?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .map(|s| s.trim().to_string())
+        .ok_or_else(|| ActionError::NotVerified(format!("{}: no cgroup v2 line", p.display())))
+}
+
+/// Kills one process of a container with SIGKILL through a pidfd (so that a recycled pid is never hit),
+/// after checking it is in the container; returns once it is gone.
+pub fn kill_process(pid: u32, cgroup_rel: &str) -> Result<Duration, ActionError> {
+    let here = cgroup_of(pid)?;
+    if here != cgroup_rel && !here.starts_with(&format!("{cgroup_rel}/")) {
+        return Err(ActionError::NotInContainer { pid, cgroup: cgroup_rel.into() });
+    }
+    // SAFETY: plain system calls with integer arguments; the fd is closed below.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) } as libc::c_int;
+    if fd < 0 {
+        return Err(ActionError::Io { path: format!("/proc/{pid}").into(), source: std::io::Error::last_os_error() });
+    }
+    // The pid was checked before the pidfd was opened: check again that the pidfd is that process.
+    let still = cgroup_of(pid).map(|c| c == here).unwrap_or(false);
+    if !still {
+        // SAFETY: fd is ours.
+        unsafe { libc::close(fd) };
+        return Err(ActionError::NotInContainer { pid, cgroup: cgroup_rel.into() });
+    }
+    // SAFETY: a valid pidfd, a signal number, no siginfo.
+    let rc = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd, libc::SIGKILL, std::ptr::null::<u8>(), 0) };
+    let sent = if rc < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) };
+    let result =
+        sent.map_err(|source| ActionError::Io { path: format!("/proc/{pid}").into(), source }).and_then(|_| {
+            wait_for("kill", || {
+                // A pidfd becomes readable when the process has exited.
+                let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+                // SAFETY: one valid pollfd, no wait.
+                let n = unsafe { libc::poll(&mut p, 1, 0) };
+                Ok(n > 0)
+            })
+        });
+    // SAFETY: fd is ours.
+    unsafe { libc::close(fd) };
+    result
+}
+
+/// Where the isolation links of a cgroup are pinned (bpffs), so that an isolation outlives the agent:
+/// a crash never leaves a container half-isolated without a record, and `restore` finds them again.
+pub fn pin_dir(bpffs: &Path, cgroup_id: u64) -> PathBuf {
+    bpffs.join("kestrel").join(format!("isolate-{cgroup_id}"))
+}
+
+/// The cgroup id (inode number) of a cgroup directory.
+pub fn cgroup_id(cg: &Path) -> Result<u64, ActionError> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(std::fs::metadata(cg).map_err(io(cg))?.ino())
+}
+
+/// Mounts bpffs at `/sys/fs/bpf` when it is not mounted.
+pub fn ensure_bpffs(path: &Path) -> Result<(), ActionError> {
+    let mounts = read(Path::new("/proc/self/mounts"))?;
+    let target = path.to_string_lossy();
+    if mounts
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some(&*target) && l.split_whitespace().nth(2) == Some("bpf"))
+    {
+        return Ok(());
+    }
+    std::fs::create_dir_all(path).map_err(io(path))?;
+    let c = std::ffi::CString::new(target.as_bytes()).map_err(|_| ActionError::Bpf("bpffs path has a NUL".into()))?;
+    // SAFETY: mount(2) with valid NUL-terminated strings and no data.
+    let rc = unsafe { libc::mount(c"bpf".as_ptr(), c.as_ptr(), c"bpf".as_ptr(), 0, std::ptr::null()) };
+    if rc != 0 {
+        return Err(ActionError::Io { path: path.into(), source: std::io::Error::last_os_error() });
+    }
+    Ok(())
+}
+
+/// Cuts a container's network: every packet it sends or receives is dropped (loopback kept when
+/// `keep_loopback`, for a container with its own network namespace). The links are pinned under
+/// [`pin_dir`]; returns that directory.
+pub fn isolate(cg: &Path, bpffs: &Path, keep_loopback: bool) -> Result<PathBuf, ActionError> {
+    let bpf = |what: &'static str| move |e: libbpf_rs::Error| ActionError::Bpf(format!("{what}: {e}"));
+    ensure_bpffs(bpffs)?;
+    let dir = pin_dir(bpffs, cgroup_id(cg)?);
+    if dir.join("egress").exists() && dir.join("ingress").exists() {
+        return Ok(dir);
+    }
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let mut storage = MaybeUninit::uninit();
+    let mut open = IsolateSkelBuilder::default().open(&mut storage).map_err(bpf("opening"))?;
+    if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
+        ro.keep_loopback = i32::from(keep_loopback);
+    }
+    let skel = open.load().map_err(bpf("loading"))?;
+    let file = std::fs::File::open(cg).map_err(io(cg))?;
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    let mut eg = skel.progs.isolate_egress.attach_cgroup(fd).map_err(bpf("attaching egress"))?;
+    let mut ing = skel.progs.isolate_ingress.attach_cgroup(fd).map_err(bpf("attaching ingress"))?;
+    eg.pin(dir.join("egress")).map_err(bpf("pinning egress"))?;
+    ing.pin(dir.join("ingress")).map_err(bpf("pinning ingress"))?;
+    Ok(dir)
+}
+
+/// Whether a container is isolated (its pinned links are there).
+pub fn is_isolated(cg: &Path, bpffs: &Path) -> Result<bool, ActionError> {
+    let dir = pin_dir(bpffs, cgroup_id(cg)?);
+    Ok(dir.join("egress").exists() && dir.join("ingress").exists())
+}
+
+/// Gives a container its network back: detaches and unpins the isolation links.
+pub fn restore(cg: &Path, bpffs: &Path) -> Result<(), ActionError> {
+    let dir = pin_dir(bpffs, cgroup_id(cg)?);
+    for name in ["egress", "ingress"] {
+        let path = dir.join(name);
+        if !path.exists() {
+            continue;
+        }
+        let mut link =
+            libbpf_rs::Link::open(&path).map_err(|e| ActionError::Bpf(format!("{}: {e}", path.display())))?;
+        link.detach().map_err(|e| ActionError::Bpf(format!("detaching {}: {e}", path.display())))?;
+        link.unpin().map_err(|e| ActionError::Bpf(format!("unpinning {}: {e}", path.display())))?;
+    }
+    let _ = std::fs::remove_dir(&dir);
+    Ok(())
+}
+
+/// What was found in a container before acting.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Evidence {
+    /// The processes: pid, parent, command line, executable, open files (at most 64 each).
+    pub processes: Vec<ProcessEvidence>,
+    /// TCP connections of the container's network namespace (`/proc/PID/net/tcp{,6}`), as lines.
+    pub connections: Vec<String>,
+}
+
+/// One process of the evidence.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ProcessEvidence {
+    /// Process id.
+    pub pid: u32,
+    /// Parent process id.
+    pub ppid: u32,
+    /// Command line.
+    pub cmdline: String,
+    /// Executable.
+    pub exe: String,
+    /// Open files and sockets.
+    pub fds: Vec<String>,
+}
+
+/// Captures the processes, their open files and the connections of a container (bounded).
+pub fn evidence(cg: &Path) -> Evidence {
+    let mut ev = Evidence::default();
+    for pid in cgroup_pids(cg).unwrap_or_default().into_iter().take(256) {
+        let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+        let status = read(&proc_dir.join("status")).unwrap_or_default();
+        let ppid =
+            status.lines().find_map(|l| l.strip_prefix("PPid:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+        let cmdline = read(&proc_dir.join("cmdline")).unwrap_or_default().replace('\0', " ").trim().to_string();
+        let exe = std::fs::read_link(proc_dir.join("exe")).map(|p| p.display().to_string()).unwrap_or_default();
+        let fds = std::fs::read_dir(proc_dir.join("fd"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .take(64)
+                    .filter_map(|e| {
+                        std::fs::read_link(e.path())
+                            .ok()
+                            .map(|t| format!("{}: {}", e.file_name().to_string_lossy(), t.display()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if ev.connections.is_empty() {
+            for f in ["net/tcp", "net/tcp6"] {
+                ev.connections.extend(
+                    read(&proc_dir.join(f)).unwrap_or_default().lines().skip(1).take(256).map(|l| l.trim().to_string()),
+                );
+            }
+        }
+        ev.processes.push(ProcessEvidence { pid, ppid, cmdline, exe, fds });
+    }
+    ev
+}

@@ -1,0 +1,193 @@
+//! The response policy: which alerts lead to which actions.
+//!
+//! ```yaml
+//! dry_run: false              # a new policy acts only when told to (default: true)
+//! rate_limit: {actions: 20, seconds: 60}    # for the whole node
+//! budget: {actions: 3, seconds: 3600}       # per workload
+//! allowlist: ["kube-system/*", "db"]        # workloads never acted on (globs)
+//! rules:
+//!   - name: escapes
+//!     when: {severity: critical, rules: ["Namespace entered*", "Host device*"], workloads: ["*"]}
+//!     actions: [kill-process, pause]
+//!   - name: reverse shells
+//!     when: {rules: ["Reverse shell", "Network tool running a program"], models: [network]}
+//!     actions: [isolate]
+//!     approval: true            # wait for `kestrel respond approve ID`
+//! ```
+
+use kestrel_core::{Alert, AlertSource, Severity};
+use serde::{Deserialize, Serialize};
+
+/// An action on a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Kill the process the alert names.
+    KillProcess,
+    /// Freeze the container (undo: thaw).
+    Pause,
+    /// Kill every process of the container.
+    Stop,
+    /// Drop all its network traffic (undo: restore).
+    Isolate,
+}
+
+/// A limit: at most `actions` in `seconds`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Limit {
+    /// Actions allowed.
+    pub actions: usize,
+    /// In this many seconds.
+    pub seconds: u64,
+}
+
+/// What an alert must be for a rule to apply (every given field must match; empty lists match all).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct When {
+    /// Least severity.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// Rule names (globs); an alert from a model matches only when `models` names its view.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Model views (`process`, `network`, `privilege`, `file`, `syscalls`).
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// Workloads (globs).
+    #[serde(default)]
+    pub workloads: Vec<String>,
+    /// Least score (0–1).
+    #[serde(default)]
+    pub min_score: Option<f64>,
+}
+
+/// One rule of the policy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRule {
+    /// Name, in the audit log.
+    pub name: String,
+    /// Which alerts.
+    #[serde(default)]
+    pub when: When,
+    /// What to do, in order.
+    pub actions: Vec<Action>,
+    /// Wait for a person's approval.
+    #[serde(default)]
+    pub approval: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_rate() -> Limit {
+    Limit { actions: 20, seconds: 60 }
+}
+
+fn default_budget() -> Limit {
+    Limit { actions: 3, seconds: 3600 }
+}
+
+/// A response policy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Record what would be done, do nothing (the default).
+    #[serde(default = "default_true")]
+    pub dry_run: bool,
+    /// For the whole node.
+    #[serde(default = "default_rate")]
+    pub rate_limit: Limit,
+    /// Per workload.
+    #[serde(default = "default_budget")]
+    pub budget: Limit,
+    /// Workloads never acted on (globs).
+    #[serde(default)]
+    pub allowlist: Vec<String>,
+    /// The rules, all applied.
+    #[serde(default)]
+    pub rules: Vec<PolicyRule>,
+}
+
+/// A policy file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {reason}")]
+pub struct PolicyError {
+    /// The file.
+    pub file: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// `*` and `?` globs.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == b'?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+impl Policy {
+    /// Reads a policy (YAML or JSON), checking it.
+    pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
+        let err = |reason: String| PolicyError { file: file.into(), reason };
+        if text.len() > 1 << 20 {
+            return Err(err("larger than 1 MiB".into()));
+        }
+        let p: Policy = serde_yaml::from_str(text).map_err(|e| err(e.to_string()))?;
+        for r in &p.rules {
+            if r.actions.is_empty() {
+                return Err(err(format!("rule {:?} has no actions", r.name)));
+            }
+        }
+        if p.rate_limit.actions == 0 || p.budget.actions == 0 {
+            return Err(err("a rate limit or budget of 0 actions would never act; use dry_run".into()));
+        }
+        Ok(p)
+    }
+
+    /// Whether a workload is on the allowlist.
+    pub fn allowlisted(&self, workload: &str) -> bool {
+        self.allowlist.iter().any(|g| glob(g, workload))
+    }
+
+    /// The rules an alert matches.
+    pub fn matching(&self, a: &Alert) -> Vec<PolicyRule> {
+        self.rules.iter().filter(|r| matches(&r.when, a)).cloned().collect()
+    }
+}
+
+fn matches(w: &When, a: &Alert) -> bool {
+    if w.severity.is_some_and(|s| a.severity < s) || w.min_score.is_some_and(|s| a.score < s) {
+        return false;
+    }
+    let workload = a.workload.as_deref().unwrap_or_default();
+    if !w.workloads.is_empty() && !w.workloads.iter().any(|g| glob(g, workload)) {
+        return false;
+    }
+    match &a.source {
+        AlertSource::Rule { name, .. } => {
+            (w.rules.is_empty() && w.models.is_empty()) || w.rules.iter().any(|g| glob(g, name))
+        }
+        AlertSource::Model { name, .. } => {
+            (w.rules.is_empty() && w.models.is_empty()) || w.models.iter().any(|m| m == name)
+        }
+    }
+}

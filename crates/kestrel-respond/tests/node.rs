@@ -1,0 +1,152 @@
+//! The node actions on real runc containers (root; CI runs as root): a busybox container keeps
+//! connecting to a listener on the host; isolation cuts exactly its connections and restore gives them
+//! back; pause stops it and resume lets it go on; a process is killed and the container lives; stop ends
+//! it. Each action's own verification is checked against what the container does.
+
+use kestrel_respond::node;
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Container {
+    name: String,
+    lab_dir: PathBuf,
+}
+
+fn lab(lab_dir: &Path, script: &str) {
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab/lib.sh");
+    // The container's processes inherit runc's standard streams: no pipes, or waiting for them never ends.
+    let log = lab_dir.join("lab.log");
+    let status = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -e; source {}; {script}", lib.display()))
+        .env("LAB_DIR", lab_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{script}: {}", std::fs::read_to_string(&log).unwrap_or_default());
+}
+
+impl Container {
+    fn start(tag: &str, dir: &Path) -> Container {
+        let name = format!("respond-{tag}-{}", std::process::id());
+        lab(dir, &format!("make_bundle {name} busybox; start {name}"));
+        Container { name, lab_dir: dir.to_path_buf() }
+    }
+
+    fn cgroup(&self) -> PathBuf {
+        kestrel_sensor::cgroup::cgroup2_root().unwrap().join("kestrel-lab").join(&self.name)
+    }
+
+    fn exec_detached(&self, cmd: &str) {
+        let status = Command::new("runc")
+            .args(["exec", "-d", &self.name, "/bin/sh", "-c", cmd])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "runc exec -d {cmd}");
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = node::freeze(&self.cgroup(), false);
+        let _ = node::restore(&self.cgroup(), Path::new("/sys/fs/bpf"));
+        lab(&self.lab_dir, &format!("stop {}", self.name));
+    }
+}
+
+/// A listener on the host's loopback counting connections.
+fn listener() -> (u16, Arc<AtomicUsize>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let n = Arc::new(AtomicUsize::new(0));
+    let count = n.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut s = s;
+            let mut buf = [0u8; 64];
+            let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+            let _ = s.read(&mut buf);
+        }
+    });
+    (port, n)
+}
+
+fn grows(n: &AtomicUsize, within: Duration) -> bool {
+    let before = n.load(Ordering::SeqCst);
+    std::thread::sleep(within);
+    n.load(Ordering::SeqCst) > before
+}
+
+#[test]
+fn isolate_cuts_the_container_only_and_restore_brings_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Container::start("iso", dir.path());
+    let (port, n) = listener();
+    c.exec_detached(&format!("while true; do echo ping | nc -w 1 127.0.0.1 {port}; sleep 0.1; done"));
+    assert!(grows(&n, Duration::from_secs(2)), "the container never connected");
+
+    let bpffs = Path::new("/sys/fs/bpf");
+    let pinned = node::isolate(&c.cgroup(), bpffs, false).unwrap();
+    assert!(pinned.join("egress").exists() && node::is_isolated(&c.cgroup(), bpffs).unwrap());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!grows(&n, Duration::from_secs(2)), "connections still arrive from an isolated container");
+    // The rest of the node is unaffected: the host still reaches the same listener.
+    let before = n.load(Ordering::SeqCst);
+    std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(n.load(Ordering::SeqCst) > before, "the host lost its network too");
+    // Isolating twice is a no-op; the isolation lives in bpffs, not in this process.
+    assert_eq!(node::isolate(&c.cgroup(), bpffs, false).unwrap(), pinned);
+
+    node::restore(&c.cgroup(), bpffs).unwrap();
+    assert!(!node::is_isolated(&c.cgroup(), bpffs).unwrap());
+    assert!(grows(&n, Duration::from_secs(3)), "restore did not give the network back");
+}
+
+#[test]
+fn pause_kill_and_stop_take_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Container::start("ctl", dir.path());
+    let (port, n) = listener();
+    c.exec_detached(&format!("while true; do echo ping | nc -w 1 127.0.0.1 {port}; sleep 0.1; done"));
+    c.exec_detached("exec sleep 1000");
+    assert!(grows(&n, Duration::from_secs(2)));
+
+    // Pause: the kernel says frozen, and the container does nothing.
+    node::freeze(&c.cgroup(), true).unwrap();
+    assert!(node::is_frozen(&c.cgroup()).unwrap());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!grows(&n, Duration::from_secs(1)));
+    node::freeze(&c.cgroup(), false).unwrap();
+    assert!(grows(&n, Duration::from_secs(2)), "resume did not resume");
+
+    // Evidence before acting: the processes and their command lines.
+    let ev = node::evidence(&c.cgroup());
+    let sleeper = ev.processes.iter().find(|p| p.cmdline == "sleep 1000").expect("the sleeper in the evidence").pid;
+    assert!(ev.processes.iter().any(|p| p.cmdline.contains("nc -w 1")) || ev.processes.len() >= 3, "{ev:?}");
+
+    // Kill one process: it goes, the container stays.
+    let rel = format!("/kestrel-lab/{}", c.name);
+    node::kill_process(sleeper, &rel).unwrap();
+    assert!(!node::cgroup_pids(&c.cgroup()).unwrap().contains(&sleeper));
+    assert!(grows(&n, Duration::from_secs(2)));
+    // A process of another cgroup is refused.
+    let me = std::process::id();
+    assert!(matches!(node::kill_process(me, &rel), Err(node::ActionError::NotInContainer { .. })));
+
+    // Stop: nothing is left.
+    node::stop(&c.cgroup()).unwrap();
+    assert!(node::cgroup_pids(&c.cgroup()).unwrap().is_empty());
+    assert!(!grows(&n, Duration::from_secs(1)));
+}
