@@ -131,16 +131,20 @@ impl Decision {
     }
 }
 
-/// The append-only log.
+/// The append-only log. Each line is written with one `write(2)` on a file opened for appending before the
+/// call returns — so it is on record if the agent dies right after — and flushed to the disk by a
+/// background thread within 100 ms (an `fsync` on the action's path would cost milliseconds per decision).
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     path: PathBuf,
+    file: std::sync::Arc<std::sync::Mutex<Option<std::fs::File>>>,
+    dirty: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AuditLog {
     /// The log at `path` (created on first write).
     pub fn new(path: impl Into<PathBuf>) -> AuditLog {
-        AuditLog { path: path.into() }
+        AuditLog { path: path.into(), file: Default::default(), dirty: Default::default() }
     }
 
     /// Its file.
@@ -148,27 +152,64 @@ impl AuditLog {
         &self.path
     }
 
-    /// Appends a decision's current state and syncs. A log that cannot be written is reported on stderr
-    /// (the action itself is not held back by it).
+    /// Appends a decision's current state. A log that cannot be written is reported on stderr (the action
+    /// itself is not held back by it).
     pub fn record(&self, d: &Decision) {
+        use std::sync::atomic::Ordering;
         let mut d = d.clone();
         d.written_ns = now_ns();
         let line = match serde_json::to_string(&d) {
-            Ok(l) => l,
+            Ok(l) => l + "\n",
             Err(e) => {
                 eprintln!("kestrel: audit: {e}");
                 return;
             }
         };
-        if let Some(dir) = self.path.parent() {
-            let _ = std::fs::create_dir_all(dir);
+        let Ok(mut guard) = self.file.lock() else { return };
+        if guard.is_none() {
+            if let Some(dir) = self.path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            match std::fs::OpenOptions::new().create(true).append(true).open(&self.path) {
+                Ok(f) => {
+                    let synced = f.try_clone().ok();
+                    *guard = Some(f);
+                    // The flusher holds its own handle and stops when the log is dropped everywhere.
+                    let dirty = std::sync::Arc::downgrade(&self.dirty);
+                    if let Some(f) = synced {
+                        std::thread::spawn(move || loop {
+                            std::thread::sleep(std::time::Duration::from_millis(100));
+                            let Some(flag) = dirty.upgrade() else {
+                                let _ = f.sync_data();
+                                break;
+                            };
+                            if flag.swap(false, Ordering::AcqRel) {
+                                let _ = f.sync_data();
+                            }
+                        });
+                    }
+                }
+                Err(e) => {
+                    eprintln!("kestrel: audit log {}: {e}", self.path.display());
+                    return;
+                }
+            }
         }
-        let r = std::fs::OpenOptions::new().create(true).append(true).open(&self.path).and_then(|mut f| {
-            f.write_all(format!("{line}\n").as_bytes())?;
-            f.sync_data()
-        });
-        if let Err(e) = r {
-            eprintln!("kestrel: audit log {}: {e}", self.path.display());
+        if let Some(f) = guard.as_mut() {
+            // One write(2) of the whole line: appends from several writers never interleave inside a line.
+            if let Err(e) = f.write_all(line.as_bytes()) {
+                eprintln!("kestrel: audit log {}: {e}", self.path.display());
+            }
+            self.dirty.store(true, Ordering::Release);
+        }
+    }
+
+    /// Flushes the log to the disk now.
+    pub fn sync(&self) {
+        if let Ok(guard) = self.file.lock() {
+            if let Some(f) = guard.as_ref() {
+                let _ = f.sync_data();
+            }
         }
     }
 

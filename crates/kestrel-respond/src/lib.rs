@@ -80,6 +80,7 @@ pub struct Responder {
     bpffs: PathBuf,
     recent: VecDeque<u64>,
     per_workload: HashMap<String, VecDeque<u64>>,
+    isolator: node::Isolator,
 }
 
 impl Responder {
@@ -97,7 +98,16 @@ impl Responder {
             bpffs: bpffs.into(),
             recent: VecDeque::new(),
             per_workload: HashMap::new(),
+            isolator: node::Isolator::default(),
         }
+    }
+
+    /// Loads what the policy's actions need ahead of the first alert (the isolation programs).
+    pub fn prepare(&mut self) -> Result<(), String> {
+        if self.policy.rules.iter().any(|r| r.actions.contains(&Action::Isolate)) && !self.policy.dry_run {
+            self.isolator.preload().map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 
     /// The audit log.
@@ -122,11 +132,14 @@ impl Responder {
                     Outcome::DryRun
                 } else if rule.approval {
                     Outcome::PendingApproval
-                } else if !self.take_rate(now) {
+                } else if !self.rate_left(now) {
                     Outcome::RateLimited
-                } else if !self.take_budget(&workload, now) {
+                } else if !self.budget_left(&workload, now) {
                     Outcome::OverBudget
                 } else {
+                    // Only an action taken counts against the limits.
+                    self.recent.push_back(now);
+                    self.per_workload.entry(workload.clone()).or_default().push_back(now);
                     self.act(&mut d);
                     d.outcome.clone()
                 };
@@ -139,29 +152,21 @@ impl Responder {
         out
     }
 
-    fn take_rate(&mut self, now: u64) -> bool {
+    fn rate_left(&mut self, now: u64) -> bool {
         let window = self.policy.rate_limit.seconds.saturating_mul(1_000_000_000);
         while self.recent.front().is_some_and(|t| now.saturating_sub(*t) > window) {
             self.recent.pop_front();
         }
-        if self.recent.len() >= self.policy.rate_limit.actions {
-            return false;
-        }
-        self.recent.push_back(now);
-        true
+        self.recent.len() < self.policy.rate_limit.actions
     }
 
-    fn take_budget(&mut self, workload: &str, now: u64) -> bool {
+    fn budget_left(&mut self, workload: &str, now: u64) -> bool {
         let window = self.policy.budget.seconds.saturating_mul(1_000_000_000);
         let q = self.per_workload.entry(workload.to_string()).or_default();
         while q.front().is_some_and(|t| now.saturating_sub(*t) > window) {
             q.pop_front();
         }
-        if q.len() >= self.policy.budget.actions {
-            return false;
-        }
-        q.push_back(now);
-        true
+        q.len() < self.policy.budget.actions
     }
 
     /// Performs a decision's action: the intent is recorded first, then evidence, the action, its
@@ -203,7 +208,7 @@ impl Responder {
             }
             Action::Isolate => {
                 let keep_lo = d.own_netns;
-                node::isolate(&cg, &self.bpffs, keep_lo).map(|p| {
+                self.isolator.isolate(&cg, &self.bpffs, keep_lo).map(|p| {
                     format!(
                         "network cut (BPF cgroup_skb, pinned at {}{})",
                         p.display(),
@@ -256,3 +261,6 @@ pub fn undo(audit: &AuditLog, cgroups: &mut CgroupFinder, bpffs: &Path, id: &str
         Err(e) => Err(e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -178,31 +178,61 @@ pub fn ensure_bpffs(path: &Path) -> Result<(), ActionError> {
     Ok(())
 }
 
-/// Cuts a container's network: every packet it sends or receives is dropped (loopback kept when
-/// `keep_loopback`, for a container with its own network namespace). The links are pinned under
-/// [`pin_dir`]; returns that directory.
+/// The isolation programs, loaded once (loading and verifying takes tens of milliseconds; attaching a
+/// loaded program to one more cgroup takes microseconds).
+#[derive(Default)]
+pub struct Isolator {
+    loaded: [Option<skel::IsolateSkel<'static>>; 2],
+}
+
+impl Isolator {
+    fn programs(&mut self, keep_loopback: bool) -> Result<&skel::IsolateSkel<'static>, ActionError> {
+        let slot = usize::from(keep_loopback);
+        if self.loaded[slot].is_none() {
+            let bpf = |what: &'static str| move |e: libbpf_rs::Error| ActionError::Bpf(format!("{what}: {e}"));
+            // The object lives as long as the agent: at most two are ever loaded.
+            let storage: &'static mut MaybeUninit<libbpf_rs::OpenObject> = Box::leak(Box::new(MaybeUninit::uninit()));
+            let mut open = IsolateSkelBuilder::default().open(storage).map_err(bpf("opening"))?;
+            if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
+                ro.keep_loopback = i32::from(keep_loopback);
+            }
+            self.loaded[slot] = Some(open.load().map_err(bpf("loading"))?);
+        }
+        self.loaded[slot].as_ref().ok_or_else(|| ActionError::Bpf("not loaded".into()))
+    }
+
+    /// Loads the programs now (so that the first isolation is as fast as the others).
+    pub fn preload(&mut self) -> Result<(), ActionError> {
+        self.programs(false)?;
+        self.programs(true).map(|_| ())
+    }
+
+    /// Cuts a container's network: every packet it sends or receives is dropped (loopback kept when
+    /// `keep_loopback`, for a container with its own network namespace). The links are pinned under
+    /// [`pin_dir`] so that the isolation outlives the agent; returns that directory.
+    pub fn isolate(&mut self, cg: &Path, bpffs: &Path, keep_loopback: bool) -> Result<PathBuf, ActionError> {
+        let bpf = |what: &'static str| move |e: libbpf_rs::Error| ActionError::Bpf(format!("{what}: {e}"));
+        ensure_bpffs(bpffs)?;
+        let dir = pin_dir(bpffs, cgroup_id(cg)?);
+        if dir.join("egress").exists() && dir.join("ingress").exists() {
+            return Ok(dir);
+        }
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let skel = self.programs(keep_loopback)?;
+        let file = std::fs::File::open(cg).map_err(io(cg))?;
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        let mut eg = skel.progs.isolate_egress.attach_cgroup(fd).map_err(bpf("attaching egress"))?;
+        let mut ing = skel.progs.isolate_ingress.attach_cgroup(fd).map_err(bpf("attaching ingress"))?;
+        eg.pin(dir.join("egress")).map_err(bpf("pinning egress"))?;
+        ing.pin(dir.join("ingress")).map_err(bpf("pinning ingress"))?;
+        Ok(dir)
+    }
+}
+
+/// [`Isolator::isolate`] with programs loaded for this one call.
 pub fn isolate(cg: &Path, bpffs: &Path, keep_loopback: bool) -> Result<PathBuf, ActionError> {
-    let bpf = |what: &'static str| move |e: libbpf_rs::Error| ActionError::Bpf(format!("{what}: {e}"));
-    ensure_bpffs(bpffs)?;
-    let dir = pin_dir(bpffs, cgroup_id(cg)?);
-    if dir.join("egress").exists() && dir.join("ingress").exists() {
-        return Ok(dir);
-    }
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let mut storage = MaybeUninit::uninit();
-    let mut open = IsolateSkelBuilder::default().open(&mut storage).map_err(bpf("opening"))?;
-    if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
-        ro.keep_loopback = i32::from(keep_loopback);
-    }
-    let skel = open.load().map_err(bpf("loading"))?;
-    let file = std::fs::File::open(cg).map_err(io(cg))?;
-    use std::os::fd::AsRawFd;
-    let fd = file.as_raw_fd();
-    let mut eg = skel.progs.isolate_egress.attach_cgroup(fd).map_err(bpf("attaching egress"))?;
-    let mut ing = skel.progs.isolate_ingress.attach_cgroup(fd).map_err(bpf("attaching ingress"))?;
-    eg.pin(dir.join("egress")).map_err(bpf("pinning egress"))?;
-    ing.pin(dir.join("ingress")).map_err(bpf("pinning ingress"))?;
-    Ok(dir)
+    Isolator::default().isolate(cg, bpffs, keep_loopback)
 }
 
 /// Whether a container is isolated (its pinned links are there).

@@ -107,6 +107,9 @@ Output: one alert per line (kestrel.alert/v1) when piped or with -f json, readab
     /// Manage learned profiles: list, show, set the mode, roll back, merge (federated).
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Automated response: the audit log of decisions, approval of pending actions, undo.
+    #[command(subcommand)]
+    Respond(RespondCommand),
     /// Manage the vulnerability database (download, import, status, look up).
     #[command(subcommand)]
     Db(DbCommand),
@@ -295,6 +298,45 @@ pub struct DetectArgs {
     /// Print counters (events, alerts, latency) on stderr at the end.
     #[arg(long)]
     pub stats: bool,
+    /// Act on alerts as this response policy says (YAML; dry run unless it says `dry_run: false`). Only
+    /// workloads in protect mode are acted on.
+    #[arg(long, value_name = "POLICY")]
+    pub respond: Option<PathBuf>,
+    /// The response audit log.
+    #[arg(long, value_name = "FILE", default_value = "/var/lib/kestrel/response.jsonl")]
+    pub audit: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RespondCommand {
+    /// Every decision with its latest state (acted, dry-run, pending-approval, rate-limited, failed, undone…).
+    List(RespondListArgs),
+    /// Approve a pending action and carry it out.
+    Approve(RespondIdArgs),
+    /// Reverse an action (pause → resume, isolate → restore the network).
+    Undo(RespondIdArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RespondListArgs {
+    /// The audit log.
+    #[arg(long, value_name = "FILE", default_value = "/var/lib/kestrel/response.jsonl")]
+    pub audit: PathBuf,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: EvalFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct RespondIdArgs {
+    /// The decision's id (from `kestrel respond list`).
+    pub id: String,
+    /// The audit log.
+    #[arg(long, value_name = "FILE", default_value = "/var/lib/kestrel/response.jsonl")]
+    pub audit: PathBuf,
+    /// The response policy (for approve: its limits are not applied to an approved action).
+    #[arg(long, value_name = "POLICY")]
+    pub policy: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

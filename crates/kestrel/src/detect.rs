@@ -171,6 +171,19 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         Some(MonitorFormat::Table) => false,
         None => !std::io::stdout().is_terminal(),
     };
+    let mut responder = match &a.respond {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            let policy = kestrel_respond::Policy::parse(&path.display().to_string(), &text)?;
+            let root = kestrel_sensor::cgroup::cgroup2_root().context("no cgroup v2 hierarchy is mounted")?;
+            let mut r =
+                kestrel_respond::Responder::new(policy, kestrel_respond::AuditLog::new(&a.audit), root, "/sys/fs/bpf");
+            r.prepare().map_err(anyhow::Error::msg)?;
+            Some(r)
+        }
+        None => None,
+    };
+    let mut action_lag: Vec<u64> = Vec::new();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut latencies: Vec<u64> = Vec::new();
     let mut alert_lag: Vec<u64> = Vec::new();
@@ -184,6 +197,14 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             if live {
                 alert_lag.push(now_ns().saturating_sub(e.time_ns));
             }
+            if let Some(r) = responder.as_mut() {
+                for d in r.handle(al) {
+                    if d.outcome == kestrel_respond::Outcome::Acted {
+                        action_lag.push(now_ns().saturating_sub(e.time_ns));
+                    }
+                    eprintln!("kestrel: response {}: {:?} {:?} {}", d.id, d.action, d.outcome, d.detail);
+                }
+            }
             if !print_alert(&mut out, al, json)? {
                 return Ok(false);
             }
@@ -195,6 +216,9 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     })?;
     out.flush().ok();
     drop(out);
+    if let Some(r) = &responder {
+        r.audit().sync();
+    }
     if a.save || (a.source.live && with_profiles) {
         for p in det.profiles() {
             store.save(p)?;
@@ -213,6 +237,15 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             q(&latencies, 0.5),
             q(&latencies, 0.99)
         );
+        if !action_lag.is_empty() {
+            action_lag.sort_unstable();
+            eprintln!(
+                "kestrel: event-to-action latency (verified) p50 {:.2} ms, p99 {:.2} ms ({} actions)",
+                q(&action_lag, 0.5) as f64 / 1e6,
+                q(&action_lag, 0.99) as f64 / 1e6,
+                action_lag.len()
+            );
+        }
         if !alert_lag.is_empty() {
             alert_lag.sort_unstable();
             eprintln!(
@@ -678,6 +711,63 @@ pub fn eval_speed(a: crate::cli::EvalSpeedArgs) -> Result<ExitCode> {
             secs * 1e9 / n,
             alerts
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
+    use crate::cli::RespondCommand;
+    use kestrel_respond::{AuditLog, Responder};
+    match cmd {
+        RespondCommand::List(a) => {
+            let log = AuditLog::new(&a.audit);
+            let all = log.decisions();
+            if a.format == EvalFormat::Json {
+                say!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                say!("{:<40} {:<18} {:<13} {:<20} {:>9}  {}", "ID", "OUTCOME", "ACTION", "WORKLOAD", "TOOK", "DETAIL");
+                for d in &all {
+                    let outcome = match d.outcome {
+                        kestrel_respond::Outcome::Intent => "interrupted".to_string(),
+                        ref o => serde_json::to_value(o)?.as_str().unwrap_or("").to_string(),
+                    };
+                    say!(
+                        "{:<40} {:<18} {:<13} {:<20} {:>7}µs  {}",
+                        d.id,
+                        outcome,
+                        serde_json::to_value(d.action)?.as_str().unwrap_or(""),
+                        d.workload,
+                        d.took_us,
+                        d.detail
+                    );
+                }
+            }
+        }
+        RespondCommand::Approve(a) => {
+            let policy = match &a.policy {
+                Some(p) => kestrel_respond::Policy::parse(&p.display().to_string(), &std::fs::read_to_string(p)?)?,
+                None => kestrel_respond::Policy::parse("(none)", "dry_run: false")?,
+            };
+            let root = kestrel_sensor::cgroup::cgroup2_root().context("no cgroup v2 hierarchy is mounted")?;
+            let mut r = Responder::new(policy, AuditLog::new(&a.audit), root, "/sys/fs/bpf");
+            let d = r.approve(&a.id).map_err(anyhow::Error::msg)?;
+            eprintln!("kestrel: {} {:?}: {}", d.id, d.outcome, d.detail);
+            if d.outcome != kestrel_respond::Outcome::Acted {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        RespondCommand::Undo(a) => {
+            let root = kestrel_sensor::cgroup::cgroup2_root().context("no cgroup v2 hierarchy is mounted")?;
+            let mut finder = kestrel_respond::CgroupFinder::new(root);
+            let d = kestrel_respond::undo(
+                &AuditLog::new(&a.audit),
+                &mut finder,
+                std::path::Path::new("/sys/fs/bpf"),
+                &a.id,
+            )
+            .map_err(anyhow::Error::msg)?;
+            eprintln!("kestrel: {} undone: {}", d.id, d.detail);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -93,6 +93,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Detect(a) => crate::detect::detect(a, &g),
         Command::Rules(a) => crate::detect::rules(a),
         Command::Profile(cmd) => crate::detect::profile(cmd),
+        Command::Respond(cmd) => crate::detect::respond(cmd),
         Command::Monitor(a) => crate::monitor::monitor(a, &g),
         Command::Record(a) => crate::monitor::record(a, &g),
         Command::Replay(a) => crate::monitor::replay(a, &g),

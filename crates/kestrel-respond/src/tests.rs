@@ -1,0 +1,141 @@
+use super::*;
+use kestrel_core::{AlertSource, ContainerRef, Event, EventKind, Severity, ALERT_SCHEMA, EVENT_SCHEMA};
+
+fn alert(id: &str, workload: &str, rule: &str, protect: bool) -> Alert {
+    let e = Event {
+        schema: EVENT_SCHEMA.into(),
+        time_ns: 1_000_000_000,
+        pid: 4242,
+        tid: 4242,
+        comm: "nc".into(),
+        // A cgroup id no directory has: acting fails with a clear reason (no root needed here).
+        cgroup_id: u64::MAX - 7,
+        container: Some(ContainerRef { id: format!("{workload}-1"), runtime: "runc".into(), ..Default::default() }),
+        process: None,
+        kind: EventKind::Exit { status: 0 },
+    };
+    Alert {
+        schema: ALERT_SCHEMA.into(),
+        id: id.into(),
+        time_ns: e.time_ns,
+        severity: Severity::Critical,
+        score: 1.0,
+        source: AlertSource::Rule { name: rule.into(), priority: "CRITICAL".into(), origin: "builtin".into() },
+        title: "t".into(),
+        explanation: vec![],
+        contributions: vec![],
+        mitre: vec![],
+        tags: if protect { vec!["mode:protect".into()] } else { vec![] },
+        container: e.container.clone(),
+        workload: Some(workload.into()),
+        evidence: vec![e],
+    }
+}
+
+fn responder(yaml: &str, dir: &Path) -> Responder {
+    let p = Policy::parse("policy.yaml", yaml).unwrap();
+    Responder::new(p, AuditLog::new(dir.join("audit.jsonl")), dir.join("no-cgroups"), dir.join("bpf"))
+}
+
+const POLICY: &str = r#"
+dry_run: false
+rate_limit: {actions: 3, seconds: 60}
+budget: {actions: 2, seconds: 3600}
+allowlist: ["critical-*"]
+rules:
+  - name: shells
+    when: {rules: ["Reverse shell", "Network tool*"]}
+    actions: [isolate]
+  - name: escapes
+    when: {severity: critical, rules: ["Namespace entered*"]}
+    actions: [kill-process]
+    approval: true
+"#;
+
+fn outcomes(ds: &[Decision]) -> Vec<Outcome> {
+    ds.iter().map(|d| d.outcome.clone()).collect()
+}
+
+#[test]
+fn every_gate_holds_and_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = responder(POLICY, dir.path());
+    // Not in protect mode: nothing.
+    assert_eq!(outcomes(&r.handle(&alert("a1", "web", "Reverse shell", false))), [Outcome::NotProtected]);
+    // No rule matches: no decision at all.
+    assert!(r.handle(&alert("a2", "web", "Something else", true)).is_empty());
+    // Allowlisted workload.
+    assert_eq!(outcomes(&r.handle(&alert("a3", "critical-db", "Reverse shell", true))), [Outcome::Allowlisted]);
+    // Approval: pending, then approved by a person (acting fails here: no such cgroup, and says so).
+    let d = r.handle(&alert("a4", "api", "Namespace entered from a container", true));
+    assert_eq!(outcomes(&d), [Outcome::PendingApproval]);
+    let approved = r.approve(&d[0].id).unwrap();
+    assert_eq!(approved.outcome, Outcome::Failed);
+    assert!(approved.detail.contains("cgroup is gone"), "{}", approved.detail);
+    assert!(r.approve(&d[0].id).is_err(), "approved twice");
+    // Budget: two actions per workload, the third is refused.
+    assert_eq!(outcomes(&r.handle(&alert("b1", "web", "Reverse shell", true))), [Outcome::Failed]);
+    assert_eq!(outcomes(&r.handle(&alert("b2", "web", "Reverse shell", true))), [Outcome::Failed]);
+    assert_eq!(outcomes(&r.handle(&alert("b3", "web", "Reverse shell", true))), [Outcome::OverBudget]);
+    // Rate limit: three actions a minute on the node (b1, b2, and one more).
+    assert_eq!(outcomes(&r.handle(&alert("c1", "cache", "Reverse shell", true))), [Outcome::Failed]);
+    assert_eq!(outcomes(&r.handle(&alert("c2", "cache", "Reverse shell", true))), [Outcome::RateLimited]);
+    // The audit log has every decision with its last state; acting wrote an intent first.
+    let (lines, bad) = r.audit().lines();
+    assert_eq!(bad, 0);
+    assert!(lines.iter().any(|d| d.id == "b1-isolate" && d.outcome == Outcome::Intent));
+    let all = r.audit().decisions();
+    let ids: Vec<&str> = all.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "a1-isolate",
+            "a3-isolate",
+            "a4-kill-process",
+            "b1-isolate",
+            "b2-isolate",
+            "b3-isolate",
+            "c1-isolate",
+            "c2-isolate"
+        ]
+    );
+    assert_eq!(all[2].outcome, Outcome::Failed);
+}
+
+#[test]
+fn a_new_policy_is_a_dry_run_and_bad_policies_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = responder("rules: [{name: all, actions: [pause]}]", dir.path());
+    assert_eq!(outcomes(&r.handle(&alert("x", "web", "Anything", true))), [Outcome::DryRun]);
+    for (bad, why) in [
+        ("rules: [{name: x, actions: []}]", "no actions"),
+        ("rules: [{name: x, actions: [explode]}]", "explode"),
+        ("dry_run: false\nbudget: {actions: 0, seconds: 1}", "0 actions"),
+        ("colour: blue", "colour"),
+    ] {
+        let e = Policy::parse("p.yaml", bad).unwrap_err().to_string();
+        assert!(e.starts_with("p.yaml: ") && e.contains(why), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn an_interrupted_action_is_on_record_and_can_be_undone() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::new(dir.path().join("audit.jsonl"));
+    let mut d = Decision::new(&alert("z", "web", "Reverse shell", true), "shells", Action::Isolate);
+    d.outcome = Outcome::Intent;
+    log.record(&d);
+    // The agent died here. The record says what was being done…
+    let found = log.find("z-isolate").unwrap();
+    assert_eq!(found.outcome, Outcome::Intent);
+    // … and undo is allowed for it (here the container is gone too, which it says).
+    let mut finder = CgroupFinder::new(dir.path());
+    let e = undo(&log, &mut finder, dir.path(), "z-isolate").unwrap_err();
+    assert!(e.contains("cgroup is gone"), "{e}");
+    // Kill cannot be undone.
+    let mut k = Decision::new(&alert("k", "web", "x", true), "r", Action::KillProcess);
+    k.outcome = Outcome::Acted;
+    log.record(&k);
+    let mut finder = CgroupFinder::new("/sys/fs/cgroup");
+    assert!(undo(&log, &mut finder, dir.path(), "k-kill-process").is_err());
+}

