@@ -62,12 +62,14 @@ kill $LISTENER 2>/dev/null || true
 grep -E "latency|events" "$OUT/detect.log" | tee "$OUT/respond.txt"
 python3 - "$OUT/audit.jsonl" <<'PY' | tee -a "$OUT/respond.txt"
 import json, sys, collections
-last = {}
+last, took = {}, []
 for l in open(sys.argv[1]):
     d = json.loads(l); last[d["id"]] = d
+    if d["outcome"] == "acted":
+        took.append(d["took_us"])
 c = collections.Counter((d["action"], d["outcome"]) for d in last.values())
-print("decisions:", dict(c))
-took = sorted(d["took_us"] for d in last.values() if d["outcome"] in ("acted", "undone") and d["took_us"])
+print("decisions (latest state):", dict(c))
+took.sort()
 if took:
-    print(f"action alone (verified), µs: p50 {took[len(took)//2]}, max {took[-1]} ({len(took)})")
+    print(f"the action alone (evidence, act, verify), µs: p50 {took[len(took)//2]}, max {took[-1]} ({len(took)})")
 PY

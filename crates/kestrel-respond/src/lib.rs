@@ -194,7 +194,7 @@ impl Responder {
         let cg = d.cgroup_id.and_then(|id| self.cgroups.find(id)).ok_or("the container's cgroup is gone")?;
         d.cgroup = Some(cg.display().to_string());
         if d.evidence.is_none() {
-            d.evidence = Some(node::evidence(&cg));
+            d.evidence = Some(node::evidence(&cg, d.own_netns));
         }
         let r = match d.action {
             Action::KillProcess => {

@@ -263,7 +263,8 @@ pub fn restore(cg: &Path, bpffs: &Path) -> Result<(), ActionError> {
 pub struct Evidence {
     /// The processes: pid, parent, command line, executable, open files (at most 64 each).
     pub processes: Vec<ProcessEvidence>,
-    /// TCP connections of the container's network namespace (`/proc/PID/net/tcp{,6}`), as lines.
+    /// TCP connections of the container's own network namespace (`/proc/PID/net/tcp{,6}`), as lines; empty
+    /// for a container on the host's network.
     pub connections: Vec<String>,
 }
 
@@ -282,8 +283,11 @@ pub struct ProcessEvidence {
     pub fds: Vec<String>,
 }
 
-/// Captures the processes, their open files and the connections of a container (bounded).
-pub fn evidence(cg: &Path) -> Evidence {
+/// Captures the processes, their open files and — for a container with a network namespace of its own —
+/// its TCP connections (bounded). A container sharing the host's network has the host's connection
+/// table, which is not its evidence (and can be large enough to cost milliseconds to read): its sockets are
+/// among its open files.
+pub fn evidence(cg: &Path, own_netns: bool) -> Evidence {
     let mut ev = Evidence::default();
     for pid in cgroup_pids(cg).unwrap_or_default().into_iter().take(256) {
         let proc_dir = PathBuf::from(format!("/proc/{pid}"));
@@ -304,7 +308,7 @@ pub fn evidence(cg: &Path) -> Evidence {
                     .collect()
             })
             .unwrap_or_default();
-        if ev.connections.is_empty() {
+        if own_netns && ev.connections.is_empty() {
             for f in ["net/tcp", "net/tcp6"] {
                 ev.connections.extend(
                     read(&proc_dir.join(f)).unwrap_or_default().lines().skip(1).take(256).map(|l| l.trim().to_string()),

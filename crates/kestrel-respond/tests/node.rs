@@ -132,7 +132,7 @@ fn pause_kill_and_stop_take_effect() {
     assert!(grows(&n, Duration::from_secs(2)), "resume did not resume");
 
     // Evidence before acting: the processes and their command lines.
-    let ev = node::evidence(&c.cgroup());
+    let ev = node::evidence(&c.cgroup(), false);
     let sleeper = ev.processes.iter().find(|p| p.cmdline == "sleep 1000").expect("the sleeper in the evidence").pid;
     assert!(ev.processes.iter().any(|p| p.cmdline.contains("nc -w 1")) || ev.processes.len() >= 3, "{ev:?}");
 
