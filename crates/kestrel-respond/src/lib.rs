@@ -7,12 +7,15 @@
 //!   `cgroup.kill`, network isolation by BPF `cgroup_skb` programs pinned in bpffs, evidence.
 //! - [`audit`]: the append-only log of every decision, written before acting (intent) and after
 //!   (outcome), so that a crash mid-action leaves a record.
+//! - [`k8s`]: the same through the Kubernetes API — quarantine a pod with a deny-all NetworkPolicy, evict it,
+//!   scale its workload to zero, remove a RoleBinding subject, cordon the node.
 //! - [`Responder`]: alerts in, decisions out; `approve` and `undo`.
 //!
 //! Only alerts tagged `mode:protect` (the workload's profile is in protect mode) are acted on.
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod k8s;
 pub mod node;
 pub mod policy;
 
