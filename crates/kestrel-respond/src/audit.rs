@@ -59,6 +59,12 @@ pub struct Decision {
     pub workload: String,
     /// The container id.
     pub container: String,
+    /// The Kubernetes namespace, when the container is a pod's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The pod's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
     /// The container's cgroup id (from the alert's event).
     pub cgroup_id: Option<u64>,
     /// The container's cgroup directory, once found.
@@ -117,6 +123,8 @@ impl Decision {
             severity: a.severity,
             workload: a.workload.clone().unwrap_or_default(),
             container: a.container.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+            namespace: a.container.as_ref().and_then(|c| c.namespace.clone()),
+            pod: a.container.as_ref().and_then(|c| c.pod.clone()),
             cgroup_id: ev.map(|e| e.cgroup_id),
             cgroup: None,
             pid,

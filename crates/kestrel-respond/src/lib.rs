@@ -84,6 +84,7 @@ pub struct Responder {
     recent: VecDeque<u64>,
     per_workload: HashMap<String, VecDeque<u64>>,
     isolator: node::Isolator,
+    kube: Option<k8s::Kube>,
 }
 
 impl Responder {
@@ -102,7 +103,15 @@ impl Responder {
             recent: VecDeque::new(),
             per_workload: HashMap::new(),
             isolator: node::Isolator::default(),
+            kube: None,
         }
+    }
+
+    fn kube(&mut self) -> Result<&k8s::Kube, String> {
+        if self.kube.is_none() {
+            self.kube = Some(k8s::Kube::connect()?);
+        }
+        self.kube.as_ref().ok_or_else(|| "no Kubernetes client".into())
     }
 
     /// Loads what the policy's actions need ahead of the first alert (the isolation programs).
@@ -194,6 +203,20 @@ impl Responder {
     }
 
     fn perform(&mut self, d: &mut Decision) -> Result<String, String> {
+        if matches!(d.action, Action::QuarantinePod | Action::EvictPod) {
+            let (Some(ns), Some(pod)) = (d.namespace.clone(), d.pod.clone()) else {
+                return Err("the container is not a Kubernetes pod's (no namespace and pod name)".into());
+            };
+            let id = d.id.clone();
+            let kube = self.kube()?;
+            return match d.action {
+                Action::QuarantinePod => kube.quarantine(&ns, &pod, &id).map(|_| {
+                    format!("pod {ns}/{pod} quarantined (NetworkPolicy {})", k8s::quarantine_policy_name(&pod))
+                }),
+                _ => kube.evict(&ns, &pod).map(|_| format!("pod {ns}/{pod} evicted")),
+            }
+            .map_err(|e| e.to_string());
+        }
         let cg = d.cgroup_id.and_then(|id| self.cgroups.find(id)).ok_or("the container's cgroup is gone")?;
         d.cgroup = Some(cg.display().to_string());
         if d.evidence.is_none() {
@@ -209,6 +232,7 @@ impl Responder {
             Action::Stop => {
                 node::stop(&cg).map(|t| format!("every process of the container killed, none left after {t:?}"))
             }
+            Action::QuarantinePod | Action::EvictPod => unreachable!("handled above"),
             Action::Isolate => {
                 let keep_lo = d.own_netns;
                 self.isolator.isolate(&cg, &self.bpffs, keep_lo).map(|p| {
@@ -246,12 +270,25 @@ pub fn undo(audit: &AuditLog, cgroups: &mut CgroupFinder, bpffs: &Path, id: &str
     if !matches!(d.outcome, Outcome::Acted | Outcome::Intent) {
         return Err(format!("decision {id} is {:?}: nothing to undo", d.outcome));
     }
+    if d.action == Action::QuarantinePod {
+        let (Some(ns), Some(pod)) = (d.namespace.clone(), d.pod.clone()) else { return Err("no pod recorded".into()) };
+        let started = std::time::Instant::now();
+        k8s::Kube::connect()?.release(&ns, &pod).map_err(|e| e.to_string())?;
+        d.took_us = started.elapsed().as_micros() as u64;
+        d.outcome = Outcome::Undone;
+        d.detail = format!("pod {ns}/{pod} released");
+        audit.record(&d);
+        return Ok(d);
+    }
     let cg = d.cgroup_id.and_then(|c| cgroups.find(c)).ok_or("the container's cgroup is gone")?;
     let started = std::time::Instant::now();
     let r = match d.action {
         Action::Pause => node::freeze(&cg, false).map(|t| format!("container thawed after {t:?}")),
         Action::Isolate => node::restore(&cg, bpffs).map(|_| "network restored".to_string()),
-        Action::KillProcess | Action::Stop => return Err(format!("{:?} cannot be undone", d.action)),
+        Action::KillProcess | Action::Stop | Action::EvictPod => {
+            return Err(format!("{:?} cannot be undone", d.action))
+        }
+        Action::QuarantinePod => unreachable!("handled above"),
     };
     d.took_us = started.elapsed().as_micros() as u64;
     match r {

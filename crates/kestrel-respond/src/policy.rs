@@ -13,6 +13,9 @@
 //!     when: {rules: ["Reverse shell", "Network tool running a program"], models: [network]}
 //!     actions: [isolate]
 //!     approval: true            # wait for `kestrel respond approve ID`
+//!   - name: pods in a cluster
+//!     when: {severity: critical, workloads: ["shop/*"]}
+//!     actions: [quarantine-pod]  # also: evict-pod, kill-process, pause, stop
 //! ```
 
 use kestrel_core::{Alert, AlertSource, Severity};
@@ -30,6 +33,10 @@ pub enum Action {
     Stop,
     /// Drop all its network traffic (undo: restore).
     Isolate,
+    /// Kubernetes: a deny-all NetworkPolicy selecting the pod by a label kestrel sets (undo: release).
+    QuarantinePod,
+    /// Kubernetes: evict the pod.
+    EvictPod,
 }
 
 /// A limit: at most `actions` in `seconds`.

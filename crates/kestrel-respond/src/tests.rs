@@ -139,3 +139,28 @@ fn an_interrupted_action_is_on_record_and_can_be_undone() {
     let mut finder = CgroupFinder::new("/sys/fs/cgroup");
     assert!(undo(&log, &mut finder, dir.path(), "k-kill-process").is_err());
 }
+
+#[test]
+fn kubernetes_actions_say_why_they_cannot_act() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = responder(
+        "dry_run: false\nrules: [{name: pods, when: {rules: [\"Reverse shell\"]}, actions: [quarantine-pod, evict-pod]}]",
+        dir.path(),
+    );
+    // A runc container is no pod.
+    let d = r.handle(&alert("p1", "web", "Reverse shell", true));
+    assert_eq!(outcomes(&d), [Outcome::Failed, Outcome::Failed]);
+    assert!(d[0].detail.contains("not a Kubernetes pod"), "{}", d[0].detail);
+    // A pod, but no cluster to talk to (no KUBECONFIG here, no service account): the error says so.
+    if std::env::var_os("KUBECONFIG").is_none() && std::env::var_os("KUBERNETES_SERVICE_HOST").is_none() {
+        let mut a = alert("p2", "shop/web", "Reverse shell", true);
+        if let Some(c) = a.container.as_mut() {
+            c.namespace = Some("shop".into());
+            c.pod = Some("web-7d4b9-x2x".into());
+        }
+        let d = r.handle(&a);
+        assert_eq!(d[0].outcome, Outcome::Failed);
+        assert_eq!((d[0].namespace.as_deref(), d[0].pod.as_deref()), (Some("shop"), Some("web-7d4b9-x2x")));
+        assert!(!d[0].detail.is_empty());
+    }
+}
