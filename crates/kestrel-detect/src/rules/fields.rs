@@ -74,6 +74,8 @@ pub enum Field {
     ProcPcmdline,
     /// `proc.aname[N]` (N ≥ 1; 0 is the process itself); `None`: any ancestor.
     ProcAname(Option<usize>),
+    /// `proc.aexe[N]` (argv\[0\] of the ancestor) and `proc.aexepath[N]` (its executable path); `None`: any.
+    ProcAexe(Option<usize>, bool),
     ProcApid(Option<usize>),
     ProcIsExeUpperLayer,
     ThreadTid,
@@ -138,6 +140,8 @@ impl Field {
         match name {
             "evt.arg" => return arg.map(|a| EvtArg(a.to_string())).ok_or_else(|| Unsupported(name.into())),
             "proc.aname" => return Ok(ProcAname(index(arg)?)),
+            "proc.aexe" => return Ok(ProcAexe(index(arg)?, false)),
+            "proc.aexepath" => return Ok(ProcAexe(index(arg)?, true)),
             "proc.apid" => return Ok(ProcApid(index(arg)?)),
             _ => {}
         }
@@ -208,7 +212,7 @@ impl Field {
             | FdNum | FdRport | FdLport | FdPort => Kind::Num,
             ProcApid(Some(_)) => Kind::Num,
             EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | ProcIsExeUpperLayer | KestrelConnected => Kind::Bool,
-            ProcAname(None) | ProcApid(None) | ThreadCapEffective => Kind::Strs,
+            ProcAname(None) | ProcApid(None) | ProcAexe(None, _) | ThreadCapEffective => Kind::Strs,
             EvtArg(a) if matches!(a.as_str(), "gid" | "pid" | "fd") => Kind::Num,
             _ => Kind::Str,
         }
@@ -290,6 +294,27 @@ impl Field {
                     Some(0) => s(&e.comm),
                     Some(n) => chain.get(n - 1).map_or(Val::Missing, |a| s(&a.comm)),
                     None => Val::Strs(chain.iter().map(|a| Cow::Borrowed(a.comm.as_str())).collect()),
+                }
+            }
+            ProcAexe(n, path) => {
+                let chain = st.ancestors(e.pid);
+                let of = |p: &'a Proc| -> &'a str {
+                    if *path {
+                        &p.exe
+                    } else {
+                        p.argv.first().map(String::as_str).unwrap_or(&p.exe)
+                    }
+                };
+                match n {
+                    Some(0) => match (&e.kind, p) {
+                        (EventKind::Exec { exe, argv, .. }, _) => {
+                            s(if *path { exe } else { argv.first().unwrap_or(exe) })
+                        }
+                        (_, Some(me)) => s(of(me)),
+                        _ => Val::Missing,
+                    },
+                    Some(n) => chain.get(n - 1).map_or(Val::Missing, |a| s(of(a))),
+                    None => Val::Strs(chain.iter().map(|a| Cow::Borrowed(of(a))).collect()),
                 }
             }
             ProcApid(n) => {

@@ -158,7 +158,7 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
   append: true
 - rule: Shell
   desc: shell
-  condition: spawned and proc.name in (shells) and proc.aname[2] = init and proc.aname = init
+  condition: spawned and proc.name in (shells) and proc.aname[2] = init and proc.aname = init and proc.aexepath[2] = /sbin/init and proc.aexe[1] = /usr/sbin/sshd
   output: "%proc.name under %proc.pname (%proc.aname[2]) uid=%user.uid name=%user.name %no.such.field"
   priority: NOTICE
   tags: [T1059, mitre_execution]
