@@ -59,6 +59,9 @@ pub struct Decision {
     pub workload: String,
     /// The container id.
     pub container: String,
+    /// The destination of the alert's connection (`10.0.0.1:3333`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
     /// The Kubernetes namespace, when the container is a pod's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -123,6 +126,12 @@ impl Decision {
             severity: a.severity,
             workload: a.workload.clone().unwrap_or_default(),
             container: a.container.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+            destination: ev.and_then(|e| match &e.kind {
+                kestrel_core::EventKind::Connect { to } if to.family == "inet" => {
+                    Some(format!("{}:{}", to.addr, to.port))
+                }
+                _ => None,
+            }),
             namespace: a.container.as_ref().and_then(|c| c.namespace.clone()),
             pod: a.container.as_ref().and_then(|c| c.pod.clone()),
             cgroup_id: ev.map(|e| e.cgroup_id),

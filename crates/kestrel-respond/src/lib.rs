@@ -233,6 +233,10 @@ impl Responder {
                 node::stop(&cg).map(|t| format!("every process of the container killed, none left after {t:?}"))
             }
             Action::QuarantinePod | Action::EvictPod => unreachable!("handled above"),
+            Action::BlockDestination => {
+                let (addr, port) = parse_destination(d.destination.as_deref())?;
+                self.isolator.block(&cg, Some(addr), port).map(|what| format!("connections to {what} blocked"))
+            }
             Action::Isolate => {
                 let keep_lo = d.own_netns;
                 self.isolator.isolate(&cg, &self.bpffs, keep_lo).map(|p| {
@@ -257,10 +261,17 @@ impl Responder {
         Ok(d)
     }
 
-    /// Reverses a reversible action (pause → thaw, isolate → restore).
+    /// Reverses a reversible action (pause → thaw, isolate → restore, block → unblock).
     pub fn undo(&mut self, id: &str) -> Result<Decision, String> {
         undo(&self.audit, &mut self.cgroups, &self.bpffs, id)
     }
+}
+
+/// `10.0.0.1:3333` → its address and port.
+fn parse_destination(d: Option<&str>) -> Result<(std::net::Ipv4Addr, u16), String> {
+    let d = d.ok_or("the alert names no IPv4 destination")?;
+    let (a, p) = d.rsplit_once(':').ok_or_else(|| format!("{d}: not address:port"))?;
+    Ok((a.parse().map_err(|_| format!("{d}: not an IPv4 address"))?, p.parse().map_err(|_| format!("{d}: bad port"))?))
 }
 
 /// Reverses a recorded reversible action (pause → thaw, isolate → restore), recording the undo. An
@@ -285,6 +296,10 @@ pub fn undo(audit: &AuditLog, cgroups: &mut CgroupFinder, bpffs: &Path, id: &str
     let r = match d.action {
         Action::Pause => node::freeze(&cg, false).map(|t| format!("container thawed after {t:?}")),
         Action::Isolate => node::restore(&cg, bpffs).map(|_| "network restored".to_string()),
+        Action::BlockDestination => {
+            let (addr, port) = parse_destination(d.destination.as_deref())?;
+            node::unblock(&cg, Some(addr), port).map(|_| format!("{addr}:{port} unblocked"))
+        }
         Action::KillProcess | Action::Stop | Action::EvictPod => {
             return Err(format!("{:?} cannot be undone", d.action))
         }

@@ -196,6 +196,12 @@ impl Isolator {
             if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
                 ro.keep_loopback = i32::from(keep_loopback);
             }
+            // The blocked destinations live in one map pinned in bpffs: shared by every load, kept when the
+            // agent goes.
+            ensure_bpffs(Path::new(BPFFS))?;
+            let dir = Path::new(BPFFS).join("kestrel");
+            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+            open.maps.blocked.set_pin_path(dir.join("blocked")).map_err(bpf("pinning the blocked map"))?;
             self.loaded[slot] = Some(open.load().map_err(bpf("loading"))?);
         }
         self.loaded[slot].as_ref().ok_or_else(|| ActionError::Bpf("not loaded".into()))
@@ -227,6 +233,67 @@ impl Isolator {
         eg.pin(dir.join("egress")).map_err(bpf("pinning egress"))?;
         ing.pin(dir.join("ingress")).map_err(bpf("pinning ingress"))?;
         Ok(dir)
+    }
+}
+
+impl Isolator {
+    /// Blocks one destination for a container: its processes' `connect` to `addr` (any address when
+    /// `None`) and `port` (any port when 0) fails with EPERM. IPv4. Returns the key's description.
+    pub fn block(&mut self, cg: &Path, addr: Option<std::net::Ipv4Addr>, port: u16) -> Result<String, ActionError> {
+        let bpf = |what: &'static str| move |e: libbpf_rs::Error| ActionError::Bpf(format!("{what}: {e}"));
+        let id = cgroup_id(cg)?;
+        let dir = pin_dir(Path::new(BPFFS), id);
+        let skel = self.programs(false)?;
+        if !dir.join("connect4").exists() {
+            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+            let file = std::fs::File::open(cg).map_err(io(cg))?;
+            use std::os::fd::AsRawFd;
+            let mut link =
+                skel.progs.block_connect4.attach_cgroup(file.as_raw_fd()).map_err(bpf("attaching connect4"))?;
+            link.pin(dir.join("connect4")).map_err(bpf("pinning connect4"))?;
+        }
+        use libbpf_rs::MapCore;
+        let key = block_key(id, addr, port);
+        skel.maps
+            .blocked
+            .update(&key, &0u64.to_ne_bytes(), libbpf_rs::MapFlags::ANY)
+            .map_err(bpf("adding the destination"))?;
+        Ok(describe_block(addr, port))
+    }
+}
+
+/// The BPF file system kestrel pins its links and maps in.
+pub const BPFFS: &str = "/sys/fs/bpf";
+
+fn block_key(cgroup: u64, addr: Option<std::net::Ipv4Addr>, port: u16) -> Vec<u8> {
+    let mut k = Vec::with_capacity(16);
+    k.extend_from_slice(&cgroup.to_ne_bytes());
+    // The address as the kernel holds it (network order in memory).
+    k.extend_from_slice(&addr.map_or([0; 4], |a| a.octets()));
+    k.extend_from_slice(&u32::from(port).to_ne_bytes());
+    k
+}
+
+fn describe_block(addr: Option<std::net::Ipv4Addr>, port: u16) -> String {
+    let a = addr.map_or("any address".to_string(), |a| a.to_string());
+    if port == 0 {
+        format!("{a}, any port")
+    } else {
+        format!("{a} port {port}")
+    }
+}
+
+/// Lifts a block (undo), through the pinned map: works from any process, after a restart too.
+pub fn unblock(cg: &Path, addr: Option<std::net::Ipv4Addr>, port: u16) -> Result<(), ActionError> {
+    use libbpf_rs::MapCore;
+    let path = Path::new(BPFFS).join("kestrel/blocked");
+    let map = libbpf_rs::MapHandle::from_pinned_path(&path)
+        .map_err(|e| ActionError::Bpf(format!("{}: {e}", path.display())))?;
+    let key = block_key(cgroup_id(cg)?, addr, port);
+    match map.delete(&key) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == libbpf_rs::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(ActionError::Bpf(format!("removing the destination: {e}"))),
     }
 }
 

@@ -33,6 +33,8 @@ pub enum Action {
     Stop,
     /// Drop all its network traffic (undo: restore).
     Isolate,
+    /// Block the destination the alert's connection went to, for this container (IPv4; undo: unblock).
+    BlockDestination,
     /// Kubernetes: a deny-all NetworkPolicy selecting the pod by a label kestrel sets (undo: release).
     QuarantinePod,
     /// Kubernetes: evict the pod.

@@ -164,3 +164,15 @@ fn kubernetes_actions_say_why_they_cannot_act() {
         assert!(!d[0].detail.is_empty());
     }
 }
+
+#[test]
+fn a_block_needs_a_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = responder("dry_run: false\nrules: [{name: b, actions: [block-destination]}]", dir.path());
+    // The alert's event is an exit: no destination (and no cgroup here either; the cgroup is looked up first).
+    let d = r.handle(&alert("q", "web", "Connection to a mining pool port", true));
+    assert_eq!(outcomes(&d), [Outcome::Failed]);
+    assert_eq!(d[0].destination, None);
+    assert_eq!(parse_destination(Some("10.1.2.3:3333")), Ok(("10.1.2.3".parse().unwrap(), 3333)));
+    assert!(parse_destination(Some("::1:80")).is_err() && parse_destination(None).is_err());
+}

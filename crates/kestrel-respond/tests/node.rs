@@ -150,3 +150,31 @@ fn pause_kill_and_stop_take_effect() {
     assert!(node::cgroup_pids(&c.cgroup()).unwrap().is_empty());
     assert!(!grows(&n, Duration::from_secs(1)));
 }
+
+#[test]
+fn block_stops_one_destination_of_the_container_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Container::start("blk", dir.path());
+    let (port_a, a) = listener();
+    let (port_b, b) = listener();
+    c.exec_detached(&format!(
+        "while true; do echo x | nc -w 1 127.0.0.1 {port_a}; echo x | nc -w 1 127.0.0.1 {port_b}; sleep 0.1; done"
+    ));
+    assert!(grows(&a, Duration::from_secs(2)) && grows(&b, Duration::from_secs(2)));
+
+    let mut iso = node::Isolator::default();
+    let what = iso.block(&c.cgroup(), Some(std::net::Ipv4Addr::LOCALHOST), port_a).unwrap();
+    assert_eq!(what, format!("127.0.0.1 port {port_a}"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!grows(&a, Duration::from_secs(2)), "the blocked destination is still reached");
+    assert!(grows(&b, Duration::from_secs(2)), "another destination was blocked too");
+    // The host still reaches the blocked destination.
+    let before = a.load(Ordering::SeqCst);
+    std::net::TcpStream::connect(("127.0.0.1", port_a)).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(a.load(Ordering::SeqCst) > before);
+
+    // Undo from a fresh handle (the map is pinned): the destination is reachable again.
+    node::unblock(&c.cgroup(), Some(std::net::Ipv4Addr::LOCALHOST), port_a).unwrap();
+    assert!(grows(&a, Duration::from_secs(3)), "unblock did not lift the block");
+}
