@@ -325,6 +325,22 @@ pub fn restore(cg: &Path, bpffs: &Path) -> Result<(), ActionError> {
     Ok(())
 }
 
+/// Detaches and unpins every link kestrel pinned for a container (isolation and blocks), for when the
+/// container is gone: a pinned link would otherwise keep its cgroup alive.
+pub fn release_all(cg_id: u64, bpffs: &Path) -> Result<(), ActionError> {
+    let dir = pin_dir(bpffs, cg_id);
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(()) };
+    for e in entries.filter_map(Result::ok) {
+        let path = e.path();
+        let mut link =
+            libbpf_rs::Link::open(&path).map_err(|e| ActionError::Bpf(format!("{}: {e}", path.display())))?;
+        let _ = link.detach();
+        link.unpin().map_err(|e| ActionError::Bpf(format!("unpinning {}: {e}", path.display())))?;
+    }
+    let _ = std::fs::remove_dir(&dir);
+    Ok(())
+}
+
 /// What was found in a container before acting.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Evidence {

@@ -59,7 +59,9 @@ impl Container {
 impl Drop for Container {
     fn drop(&mut self) {
         let _ = node::freeze(&self.cgroup(), false);
-        let _ = node::restore(&self.cgroup(), Path::new("/sys/fs/bpf"));
+        if let Ok(id) = node::cgroup_id(&self.cgroup()) {
+            node::release_all(id, Path::new("/sys/fs/bpf")).unwrap();
+        }
         lab(&self.lab_dir, &format!("stop {}", self.name));
     }
 }
