@@ -101,26 +101,25 @@ fn same_subject(a: &Subject, b: &Subject) -> bool {
     a.kind == b.kind && a.name == b.name && a.namespace.as_deref().unwrap_or("") == b.namespace.as_deref().unwrap_or("")
 }
 
+/// The subjects without `s`; `None` when `s` is not among them.
+fn drop_subject(subjects: Option<&Vec<Subject>>, s: &Subject) -> Option<Vec<Subject>> {
+    let subjects = subjects?;
+    subjects
+        .iter()
+        .any(|x| same_subject(x, s))
+        .then(|| subjects.iter().filter(|x| !same_subject(x, s)).cloned().collect())
+}
+
 /// A RoleBinding without one subject; `None` when the subject is not in it.
 pub fn without_subject(b: &RoleBinding, s: &Subject) -> Option<RoleBinding> {
-    let subjects = b.subjects.as_ref()?;
-    if !subjects.iter().any(|x| same_subject(x, s)) {
-        return None;
-    }
-    let mut out = b.clone();
-    out.subjects = Some(subjects.iter().filter(|x| !same_subject(x, s)).cloned().collect());
-    Some(out)
+    let subjects = drop_subject(b.subjects.as_ref(), s)?;
+    Some(RoleBinding { subjects: Some(subjects), ..b.clone() })
 }
 
 /// A ClusterRoleBinding without one subject; `None` when the subject is not in it.
 pub fn cluster_without_subject(b: &ClusterRoleBinding, s: &Subject) -> Option<ClusterRoleBinding> {
-    let subjects = b.subjects.as_ref()?;
-    if !subjects.iter().any(|x| same_subject(x, s)) {
-        return None;
-    }
-    let mut out = b.clone();
-    out.subjects = Some(subjects.iter().filter(|x| !same_subject(x, s)).cloned().collect());
-    Some(out)
+    let subjects = drop_subject(b.subjects.as_ref(), s)?;
+    Some(ClusterRoleBinding { subjects: Some(subjects), ..b.clone() })
 }
 
 /// An error of a Kubernetes call, with what was asked.

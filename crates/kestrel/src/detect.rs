@@ -523,13 +523,12 @@ fn lab_run(det: &mut Detector, path: &std::path::Path, variant: Variant) -> Resu
     Ok((run, covered))
 }
 
-pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
-    let started = Instant::now();
-    // Learn.
-    let policy = Policy { k: a.k.max(1), ..Policy::default() };
+/// Profiles learned from normal-load recordings (workloads by their `image` label) and put in monitor mode,
+/// with the number of events learned from: what `eval lab` and `eval speed` start from.
+fn learn_for_eval(paths: &[std::path::PathBuf], policy: &Policy) -> Result<(Vec<Profile>, u64)> {
     let mut learner =
         Detector::new(RuleSet::default().compile(), vec![], policy.clone(), WorkloadBy::Image, Stage::Learn);
-    for path in &a.learn {
+    for path in paths {
         let header = header_of(path)?;
         learner.set_workload_by(workload_by(WorkloadByArg::Label, Some(&header)));
         read_trace(path, |e| {
@@ -537,16 +536,27 @@ pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
             Ok(true)
         })?;
     }
-    let learned_events = learner.counters.learned;
+    let learned = learner.counters.learned;
     let mut profiles = learner.into_profiles();
     for p in &mut profiles {
         p.set_mode(Mode::Monitor, 0);
     }
-    let fresh = |v: Variant| {
-        let rules = if v == Variant::Profiles { RuleSet::default().compile() } else { RuleSet::builtin().compile() };
-        let ps = if v == Variant::Rules { vec![] } else { profiles.clone() };
-        Detector::new(rules, ps, policy.clone(), WorkloadBy::Image, Stage::Detect)
-    };
+    Ok((profiles, learned))
+}
+
+/// A detector for one variant: the built-in rules, the profiles, or both.
+fn variant_detector(v: Variant, profiles: &[Profile], policy: &Policy) -> Detector {
+    let rules = if v == Variant::Profiles { RuleSet::default().compile() } else { RuleSet::builtin().compile() };
+    let ps = if v == Variant::Rules { vec![] } else { profiles.to_vec() };
+    Detector::new(rules, ps, policy.clone(), WorkloadBy::Image, Stage::Detect)
+}
+
+pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    // Learn.
+    let policy = Policy { k: a.k.max(1), ..Policy::default() };
+    let (profiles, learned_events) = learn_for_eval(&a.learn, &policy)?;
+    let fresh = |v: Variant| variant_detector(v, &profiles, &policy);
     let mut report = serde_json::Map::new();
     report.insert("schema".into(), "kestrel.eval.lab/v1".into());
     report.insert(
@@ -644,20 +654,7 @@ pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
 
 pub fn eval_speed(a: crate::cli::EvalSpeedArgs) -> Result<ExitCode> {
     let policy = Policy::default();
-    let mut learner =
-        Detector::new(RuleSet::default().compile(), vec![], policy.clone(), WorkloadBy::Image, Stage::Learn);
-    for path in &a.learn {
-        let header = header_of(path)?;
-        learner.set_workload_by(workload_by(WorkloadByArg::Label, Some(&header)));
-        read_trace(path, |e| {
-            learner.process(&e);
-            Ok(true)
-        })?;
-    }
-    let mut profiles = learner.into_profiles();
-    for p in &mut profiles {
-        p.set_mode(Mode::Monitor, 0);
-    }
+    let (profiles, _) = learn_for_eval(&a.learn, &policy)?;
     // Every event in memory, with the workload grouping of its recording.
     let mut traces: Vec<(WorkloadBy, Vec<Event>)> = Vec::new();
     for path in &a.traces {
@@ -685,9 +682,7 @@ pub fn eval_speed(a: crate::cli::EvalSpeedArgs) -> Result<ExitCode> {
     say!("{} events a pass ({} system calls in `syscalls` batches), {passes} passes, one thread", per_pass, syscalls);
     say!("{:<10} {:>12} {:>14} {:>10} {:>8}", "detector", "events/s", "syscalls/s", "ns/event", "alerts");
     for v in VARIANTS {
-        let rules = if v == Variant::Profiles { RuleSet::default().compile() } else { RuleSet::builtin().compile() };
-        let ps = if v == Variant::Rules { vec![] } else { profiles.clone() };
-        let mut det = Detector::new(rules, ps, policy.clone(), WorkloadBy::Image, Stage::Detect);
+        let mut det = variant_detector(v, &profiles, &policy);
         let mut alerts = 0usize;
         let t0 = Instant::now();
         for _ in 0..passes {
