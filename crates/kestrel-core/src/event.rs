@@ -28,7 +28,14 @@ pub struct ContainerRef {
     /// The container's name in its pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Labels: the OCI annotations of the container's bundle (runc, containerd, CRI-O) or Docker's labels,
+    /// at most [`MAX_LABELS`], as the response policy's `labels` selector sees them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
+
+/// The most labels kept per container (keys and values are cut at 253 bytes).
+pub const MAX_LABELS: usize = 64;
 
 /// What the sensor knows of a process: its program and its parent's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

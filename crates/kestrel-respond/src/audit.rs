@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 pub const AUDIT_SCHEMA: &str = "kestrel.response/v1";
 
 /// What became of a decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// About to act (written before acting).
@@ -36,6 +36,10 @@ pub enum Outcome {
     NotProtected,
     /// Reversed.
     Undone,
+    /// The agent stopped between intent and outcome, and found on restart that the action had not taken
+    /// effect: the workload was left untouched (a half-done isolation is removed). The detail says what was
+    /// found.
+    Interrupted,
 }
 
 /// One decision about one alert and one action.
@@ -93,6 +97,9 @@ pub struct Decision {
     /// What the container held before the action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
+    /// What a Kubernetes action changed (recorded before acting, so that undo can put it back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<crate::k8s::Change>,
 }
 
 fn now_ns() -> u64 {
@@ -144,6 +151,7 @@ impl Decision {
             detail: String::new(),
             took_us: 0,
             evidence: None,
+            change: None,
         }
     }
 }

@@ -21,17 +21,141 @@ pub const NEEDED: &[(&str, &str, &str)] = &[
     ("", "pods", "get"),
     ("", "pods", "patch"),
     ("", "pods/eviction", "create"),
+    ("", "nodes", "get"),
     ("", "nodes", "patch"),
     ("networking.k8s.io", "networkpolicies", "create"),
     ("networking.k8s.io", "networkpolicies", "delete"),
+    ("apps", "replicasets", "get"),
+    ("apps", "deployments/scale", "get"),
     ("apps", "deployments/scale", "patch"),
+    ("apps", "statefulsets/scale", "get"),
     ("apps", "statefulsets/scale", "patch"),
+    ("apps", "replicasets/scale", "get"),
     ("apps", "replicasets/scale", "patch"),
+    ("rbac.authorization.k8s.io", "rolebindings", "list"),
     ("rbac.authorization.k8s.io", "rolebindings", "get"),
     ("rbac.authorization.k8s.io", "rolebindings", "update"),
+    ("rbac.authorization.k8s.io", "clusterrolebindings", "list"),
     ("rbac.authorization.k8s.io", "clusterrolebindings", "get"),
     ("rbac.authorization.k8s.io", "clusterrolebindings", "update"),
 ];
+
+/// What a Kubernetes action changed, recorded (with the intent, before acting) so that undo can put it back.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "change", rename_all = "kebab-case")]
+pub enum Change {
+    /// A workload scaled: its kind, name and the replica count it had.
+    Scaled {
+        /// `Deployment`, `StatefulSet` or `ReplicaSet`.
+        kind: String,
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// Replicas before.
+        replicas: i32,
+    },
+    /// A service account taken out of the bindings that granted it permissions.
+    Revoked {
+        /// The subject removed.
+        subject: Subject,
+        /// The bindings it was in.
+        bindings: Vec<BindingRef>,
+    },
+    /// A node cordoned (it was schedulable before).
+    Cordoned {
+        /// The node.
+        node: String,
+    },
+}
+
+/// A RoleBinding (with a namespace) or a ClusterRoleBinding (without).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BindingRef {
+    /// `RoleBinding` or `ClusterRoleBinding`.
+    pub kind: String,
+    /// The RoleBinding's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Its name.
+    pub name: String,
+}
+
+/// A workload that can be scaled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    /// `Deployment`, `StatefulSet` or `ReplicaSet`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// The controller (owner with `controller: true`) of an object: its kind and name.
+pub fn controller_of(meta: &ObjectMeta) -> Option<(String, String)> {
+    meta.owner_references
+        .as_ref()?
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .map(|o| (o.kind.clone(), o.name.clone()))
+}
+
+/// The workload to scale for a pod: its Deployment when a ReplicaSet of a Deployment runs it (`replica_set` is
+/// that ReplicaSet, when the pod has one), its StatefulSet, or a bare ReplicaSet. Anything else (a DaemonSet,
+/// a Job, a bare pod) cannot be scaled to zero, and the error says so.
+pub fn workload_to_scale(
+    pod: &Pod,
+    replica_set: Option<&k8s_openapi::api::apps::v1::ReplicaSet>,
+) -> Result<Workload, String> {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    match controller_of(&pod.metadata) {
+        Some((kind, rs)) if kind == "ReplicaSet" => match replica_set.and_then(|r| controller_of(&r.metadata)) {
+            Some((kind, name)) if kind == "Deployment" => Ok(Workload { kind, name }),
+            Some((kind, name)) => {
+                Err(format!("pod {name}: its ReplicaSet {rs} is run by {kind} {name}, which cannot be scaled"))
+            }
+            None => Ok(Workload { kind: "ReplicaSet".into(), name: rs }),
+        },
+        Some((kind, owner)) if kind == "StatefulSet" => Ok(Workload { kind, name: owner }),
+        Some((kind, owner)) => Err(format!("pod {name} is run by {kind} {owner}, which has no replica count to scale")),
+        None => Err(format!("pod {name} has no controller to scale (a bare pod: evict it instead)")),
+    }
+}
+
+/// The service account a pod runs as, as an RBAC subject.
+pub fn pod_subject(pod: &Pod) -> Subject {
+    Subject {
+        kind: "ServiceAccount".into(),
+        name: pod.spec.as_ref().and_then(|s| s.service_account_name.clone()).unwrap_or_else(|| "default".into()),
+        namespace: pod.metadata.namespace.clone(),
+        api_group: None,
+    }
+}
+
+/// The bindings among these that name the subject.
+pub fn bindings_naming(s: &Subject, roles: &[RoleBinding], cluster: &[ClusterRoleBinding]) -> Vec<BindingRef> {
+    let names = |subjects: Option<&Vec<Subject>>| subjects.is_some_and(|v| v.iter().any(|x| same_subject(x, s)));
+    let rb = roles.iter().filter(|b| names(b.subjects.as_ref())).map(|b| BindingRef {
+        kind: "RoleBinding".into(),
+        namespace: b.metadata.namespace.clone(),
+        name: b.metadata.name.clone().unwrap_or_default(),
+    });
+    let crb = cluster.iter().filter(|b| names(b.subjects.as_ref())).map(|b| BindingRef {
+        kind: "ClusterRoleBinding".into(),
+        namespace: None,
+        name: b.metadata.name.clone().unwrap_or_default(),
+    });
+    rb.chain(crb).collect()
+}
+
+/// The subjects with `s` added back; `None` when it is already there.
+pub fn add_subject(subjects: Option<&Vec<Subject>>, s: &Subject) -> Option<Vec<Subject>> {
+    let mut v = subjects.cloned().unwrap_or_default();
+    if v.iter().any(|x| same_subject(x, s)) {
+        return None;
+    }
+    v.push(s.clone());
+    Some(v)
+}
 
 /// A label value (at most 63 characters of `[a-z0-9-]`, starting and ending alphanumeric) for an id.
 pub fn label_value(id: &str) -> String {
@@ -206,6 +330,14 @@ impl Kube {
             .map_err(Self::err(format!("evicting pod {namespace}/{pod}")))
     }
 
+    /// Whether a node is cordoned.
+    pub fn cordoned(&self, node: &str) -> Result<bool, KubeError> {
+        use kube::api::Api;
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        let n = self.rt.block_on(nodes.get(node)).map_err(Self::err(format!("reading node {node}")))?;
+        Ok(n.spec.and_then(|s| s.unschedulable).unwrap_or(false))
+    }
+
     /// Cordons (or uncordons) a node.
     pub fn cordon(&self, node: &str, cordon: bool) -> Result<(), KubeError> {
         use kube::api::{Api, Patch, PatchParams};
@@ -216,40 +348,106 @@ impl Kube {
             .map_err(Self::err(format!("cordoning node {node}")))
     }
 
-    /// Scales a Deployment to `replicas`; returns the count it had (for undo).
-    pub fn scale_deployment(&self, namespace: &str, name: &str, replicas: i32) -> Result<i32, KubeError> {
-        use k8s_openapi::api::apps::v1::Deployment;
+    /// A pod.
+    pub fn pod(&self, namespace: &str, pod: &str) -> Result<Pod, KubeError> {
+        use kube::api::Api;
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        self.rt.block_on(pods.get(pod)).map_err(Self::err(format!("reading pod {namespace}/{pod}")))
+    }
+
+    /// The workload that runs a pod and can be scaled (see [`workload_to_scale`]).
+    pub fn workload_of(&self, namespace: &str, pod: &Pod) -> Result<Workload, String> {
+        use k8s_openapi::api::apps::v1::ReplicaSet;
+        use kube::api::Api;
+        let rs = match controller_of(&pod.metadata) {
+            Some((kind, name)) if kind == "ReplicaSet" => {
+                let api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), namespace);
+                Some(
+                    self.rt
+                        .block_on(api.get(&name))
+                        .map_err(Self::err(format!("reading ReplicaSet {namespace}/{name}")))
+                        .map_err(|e| e.to_string())?,
+                )
+            }
+            _ => None,
+        };
+        workload_to_scale(pod, rs.as_ref())
+    }
+
+    /// The replica count of a workload.
+    pub fn replicas(&self, namespace: &str, w: &Workload) -> Result<i32, KubeError> {
+        use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+        use kube::api::Api;
+        let what = format!("reading the scale of {} {namespace}/{}", w.kind, w.name);
+        let c = self.client.clone();
+        let scale = self.rt.block_on(async {
+            match w.kind.as_str() {
+                "Deployment" => Api::<Deployment>::namespaced(c, namespace).get_scale(&w.name).await,
+                "StatefulSet" => Api::<StatefulSet>::namespaced(c, namespace).get_scale(&w.name).await,
+                _ => Api::<ReplicaSet>::namespaced(c, namespace).get_scale(&w.name).await,
+            }
+        });
+        scale.map(|s| s.spec.and_then(|s| s.replicas).unwrap_or(0)).map_err(Self::err(what))
+    }
+
+    /// Scales a workload to `replicas`.
+    pub fn scale(&self, namespace: &str, w: &Workload, replicas: i32) -> Result<(), KubeError> {
+        use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
         use kube::api::{Api, Patch, PatchParams};
-        let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
+        let what = format!("scaling {} {namespace}/{} to {replicas}", w.kind, w.name);
+        let (c, pp, patch) = (self.client.clone(), PatchParams::default(), scale_patch(replicas));
+        let r = self.rt.block_on(async {
+            let p = Patch::Merge(&patch);
+            match w.kind.as_str() {
+                "Deployment" => Api::<Deployment>::namespaced(c, namespace).patch_scale(&w.name, &pp, &p).await,
+                "StatefulSet" => Api::<StatefulSet>::namespaced(c, namespace).patch_scale(&w.name, &pp, &p).await,
+                _ => Api::<ReplicaSet>::namespaced(c, namespace).patch_scale(&w.name, &pp, &p).await,
+            }
+        });
+        r.map(|_| ()).map_err(Self::err(what))
+    }
+
+    /// The bindings that grant permissions to a subject: RoleBindings of its namespace and ClusterRoleBindings.
+    pub fn bindings_of(&self, s: &Subject) -> Result<Vec<BindingRef>, KubeError> {
+        use kube::api::{Api, ListParams};
+        let ns = s.namespace.clone().unwrap_or_else(|| "default".into());
+        let rb: Api<RoleBinding> = Api::namespaced(self.client.clone(), &ns);
+        let crb: Api<ClusterRoleBinding> = Api::all(self.client.clone());
         self.rt.block_on(async {
-            let before = api
-                .get_scale(name)
-                .await
-                .map_err(Self::err(format!("reading the scale of {namespace}/{name}")))?
-                .spec
-                .and_then(|s| s.replicas)
-                .unwrap_or(0);
-            api.patch_scale(name, &PatchParams::default(), &Patch::Merge(&scale_patch(replicas)))
-                .await
-                .map_err(Self::err(format!("scaling {namespace}/{name}")))?;
-            Ok(before)
+            let roles =
+                rb.list(&ListParams::default()).await.map_err(Self::err(format!("listing RoleBindings of {ns}")))?;
+            let cluster = crb.list(&ListParams::default()).await.map_err(Self::err("listing ClusterRoleBindings"))?;
+            Ok(bindings_naming(s, &roles.items, &cluster.items))
         })
     }
 
-    /// Removes a subject from a RoleBinding; false when it was not there.
-    pub fn remove_role_binding_subject(&self, namespace: &str, binding: &str, s: &Subject) -> Result<bool, KubeError> {
+    /// Takes a subject out of a binding (`add: false`) or puts it back (`add: true`); false when there was
+    /// nothing to change.
+    pub fn edit_binding(&self, b: &BindingRef, s: &Subject, add: bool) -> Result<bool, KubeError> {
         use kube::api::{Api, PostParams};
-        let api: Api<RoleBinding> = Api::namespaced(self.client.clone(), namespace);
+        let edit =
+            |subjects: Option<&Vec<Subject>>| if add { add_subject(subjects, s) } else { drop_subject(subjects, s) };
+        let what = format!(
+            "updating {} {}{}",
+            b.kind,
+            b.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default(),
+            b.name
+        );
         self.rt.block_on(async {
-            let b = api.get(binding).await.map_err(Self::err(format!("reading RoleBinding {namespace}/{binding}")))?;
-            match without_subject(&b, s) {
-                None => Ok(false),
-                Some(new) => api
-                    .replace(binding, &PostParams::default(), &new)
-                    .await
-                    .map(|_| true)
-                    .map_err(Self::err(format!("updating RoleBinding {namespace}/{binding}"))),
+            if let Some(ns) = &b.namespace {
+                let api: Api<RoleBinding> = Api::namespaced(self.client.clone(), ns);
+                let cur = api.get(&b.name).await.map_err(Self::err(what.clone()))?;
+                let Some(subjects) = edit(cur.subjects.as_ref()) else { return Ok(false) };
+                let new = RoleBinding { subjects: Some(subjects), ..cur };
+                api.replace(&b.name, &PostParams::default(), &new).await.map_err(Self::err(what))?;
+            } else {
+                let api: Api<ClusterRoleBinding> = Api::all(self.client.clone());
+                let cur = api.get(&b.name).await.map_err(Self::err(what.clone()))?;
+                let Some(subjects) = edit(cur.subjects.as_ref()) else { return Ok(false) };
+                let new = ClusterRoleBinding { subjects: Some(subjects), ..cur };
+                api.replace(&b.name, &PostParams::default(), &new).await.map_err(Self::err(what))?;
             }
+            Ok(true)
         })
     }
 }

@@ -228,10 +228,18 @@ impl Isolator {
         let file = std::fs::File::open(cg).map_err(io(cg))?;
         use std::os::fd::AsRawFd;
         let fd = file.as_raw_fd();
-        let mut eg = skel.progs.isolate_egress.attach_cgroup(fd).map_err(bpf("attaching egress"))?;
-        let mut ing = skel.progs.isolate_ingress.attach_cgroup(fd).map_err(bpf("attaching ingress"))?;
-        eg.pin(dir.join("egress")).map_err(bpf("pinning egress"))?;
-        ing.pin(dir.join("ingress")).map_err(bpf("pinning ingress"))?;
+        // A link lives while this process holds it or once it is pinned: a crash before a pin leaves
+        // nothing behind. Each direction is attached only when its pin is missing, so a second call
+        // completes a half-done isolation.
+        if !dir.join("egress").exists() {
+            let mut eg = skel.progs.isolate_egress.attach_cgroup(fd).map_err(bpf("attaching egress"))?;
+            eg.pin(dir.join("egress")).map_err(bpf("pinning egress"))?;
+        }
+        crate::crash_point("isolate-half");
+        if !dir.join("ingress").exists() {
+            let mut ing = skel.progs.isolate_ingress.attach_cgroup(fd).map_err(bpf("attaching ingress"))?;
+            ing.pin(dir.join("ingress")).map_err(bpf("pinning ingress"))?;
+        }
         Ok(dir)
     }
 }
@@ -304,8 +312,28 @@ pub fn isolate(cg: &Path, bpffs: &Path, keep_loopback: bool) -> Result<PathBuf, 
 
 /// Whether a container is isolated (its pinned links are there).
 pub fn is_isolated(cg: &Path, bpffs: &Path) -> Result<bool, ActionError> {
+    Ok(isolation_links(cg, bpffs)? == 2)
+}
+
+/// How many of the two isolation links (egress, ingress) are pinned for a container.
+pub fn isolation_links(cg: &Path, bpffs: &Path) -> Result<usize, ActionError> {
     let dir = pin_dir(bpffs, cgroup_id(cg)?);
-    Ok(dir.join("egress").exists() && dir.join("ingress").exists())
+    Ok(["egress", "ingress"].iter().filter(|n| dir.join(n).exists()).count())
+}
+
+/// Whether a destination is blocked for a container (its entry is in the pinned map).
+pub fn is_blocked(cg: &Path, addr: Option<std::net::Ipv4Addr>, port: u16) -> Result<bool, ActionError> {
+    use libbpf_rs::MapCore;
+    let path = Path::new(BPFFS).join("kestrel/blocked");
+    if !path.exists() {
+        return Ok(false);
+    }
+    let map = libbpf_rs::MapHandle::from_pinned_path(&path)
+        .map_err(|e| ActionError::Bpf(format!("{}: {e}", path.display())))?;
+    let key = block_key(cgroup_id(cg)?, addr, port);
+    map.lookup(&key, libbpf_rs::MapFlags::ANY)
+        .map(|v| v.is_some())
+        .map_err(|e| ActionError::Bpf(format!("looking the destination up: {e}")))
 }
 
 /// Gives a container its network back: detaches and unpins the isolation links.

@@ -14,8 +14,10 @@
 //!     actions: [isolate]
 //!     approval: true            # wait for `kestrel respond approve ID`
 //!   - name: pods in a cluster
-//!     when: {severity: critical, workloads: ["shop/*"]}
-//!     actions: [quarantine-pod]  # also: evict-pod, kill-process, pause, stop
+//!     when: {severity: critical, namespaces: ["shop"], images: ["registry.example/shop/*"],
+//!            labels: {tier: frontend}}
+//!     actions: [quarantine-pod, revoke-permissions]
+//!     # also: evict-pod, scale-to-zero, cordon-node, kill-process, pause, stop, block-destination
 //! ```
 
 use kestrel_core::{Alert, AlertSource, Severity};
@@ -39,6 +41,27 @@ pub enum Action {
     QuarantinePod,
     /// Kubernetes: evict the pod.
     EvictPod,
+    /// Kubernetes: scale the pod's Deployment, StatefulSet or ReplicaSet to zero (undo: the recorded count).
+    ScaleToZero,
+    /// Kubernetes: cordon the pod's node so nothing new is scheduled there (undo: uncordon).
+    CordonNode,
+    /// Kubernetes: take the pod's service account out of every RoleBinding and ClusterRoleBinding that names
+    /// it (undo: put it back in each).
+    RevokePermissions,
+}
+
+impl Action {
+    /// Whether it goes through the Kubernetes API (and needs the alert's pod).
+    pub fn is_kubernetes(self) -> bool {
+        matches!(
+            self,
+            Action::QuarantinePod
+                | Action::EvictPod
+                | Action::ScaleToZero
+                | Action::CordonNode
+                | Action::RevokePermissions
+        )
+    }
 }
 
 /// A limit: at most `actions` in `seconds`.
@@ -66,6 +89,15 @@ pub struct When {
     /// Workloads (globs).
     #[serde(default)]
     pub workloads: Vec<String>,
+    /// Container images (globs on the image name or digest the runtime tells).
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// Kubernetes namespaces (globs); a container outside Kubernetes has none and does not match.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// Labels the container must carry (value globs): its OCI annotations or Docker labels.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
     /// Least score (0–1).
     #[serde(default)]
     pub min_score: Option<f64>,
@@ -189,6 +221,16 @@ fn matches(w: &When, a: &Alert) -> bool {
     }
     let workload = a.workload.as_deref().unwrap_or_default();
     if !w.workloads.is_empty() && !w.workloads.iter().any(|g| glob(g, workload)) {
+        return false;
+    }
+    let c = a.container.as_ref();
+    let any = |globs: &[String], value: Option<&String>| {
+        globs.is_empty() || value.is_some_and(|v| globs.iter().any(|g| glob(g, v)))
+    };
+    if !any(&w.images, c.and_then(|c| c.image.as_ref())) || !any(&w.namespaces, c.and_then(|c| c.namespace.as_ref())) {
+        return false;
+    }
+    if !w.labels.iter().all(|(k, g)| c.and_then(|c| c.labels.get(k)).is_some_and(|v| glob(g, v))) {
         return false;
     }
     match &a.source {

@@ -53,7 +53,7 @@ rules:
 "#;
 
 fn outcomes(ds: &[Decision]) -> Vec<Outcome> {
-    ds.iter().map(|d| d.outcome.clone()).collect()
+    ds.iter().map(|d| d.outcome).collect()
 }
 
 #[test]
@@ -144,12 +144,13 @@ fn an_interrupted_action_is_on_record_and_can_be_undone() {
 fn kubernetes_actions_say_why_they_cannot_act() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = responder(
-        "dry_run: false\nrules: [{name: pods, when: {rules: [\"Reverse shell\"]}, actions: [quarantine-pod, evict-pod]}]",
+        "dry_run: false\nbudget: {actions: 20, seconds: 60}\nrules: [{name: pods, when: {rules: [\"Reverse shell\"]}, actions: [quarantine-pod, evict-pod, scale-to-zero, cordon-node, revoke-permissions]}]",
         dir.path(),
     );
     // A runc container is no pod.
     let d = r.handle(&alert("p1", "web", "Reverse shell", true));
-    assert_eq!(outcomes(&d), [Outcome::Failed, Outcome::Failed]);
+    assert_eq!(outcomes(&d), [Outcome::Failed; 5]);
+    assert!(d.iter().all(|d| d.detail.contains("not a Kubernetes pod")));
     assert!(d[0].detail.contains("not a Kubernetes pod"), "{}", d[0].detail);
     // A pod, but no cluster to talk to (no KUBECONFIG here, no service account): the error says so.
     if std::env::var_os("KUBECONFIG").is_none() && std::env::var_os("KUBERNETES_SERVICE_HOST").is_none() {
@@ -175,4 +176,38 @@ fn a_block_needs_a_destination() {
     assert_eq!(d[0].destination, None);
     assert_eq!(parse_destination(Some("10.1.2.3:3333")), Ok(("10.1.2.3".parse().unwrap(), 3333)));
     assert!(parse_destination(Some("::1:80")).is_err() && parse_destination(None).is_err());
+}
+
+#[test]
+fn rules_select_by_image_namespace_and_labels() {
+    let p = Policy::parse(
+        "p.yaml",
+        r#"
+rules:
+  - name: shop frontends
+    when: {images: ["registry.example/shop/*"], namespaces: ["shop", "shop-*"], labels: {tier: "front*"}}
+    actions: [quarantine-pod]
+"#,
+    )
+    .unwrap();
+    let mut a = alert("a1", "web", "Reverse shell", true);
+    let set = |a: &mut Alert, image: Option<&str>, ns: Option<&str>, tier: Option<&str>| {
+        let c = a.container.as_mut().unwrap();
+        c.image = image.map(String::from);
+        c.namespace = ns.map(String::from);
+        c.labels.clear();
+        if let Some(t) = tier {
+            c.labels.insert("tier".into(), t.into());
+        }
+    };
+    set(&mut a, Some("registry.example/shop/web:1.4"), Some("shop-eu"), Some("frontend"));
+    assert_eq!(p.matching(&a).len(), 1);
+    set(&mut a, Some("docker.io/library/nginx"), Some("shop"), Some("frontend"));
+    assert!(p.matching(&a).is_empty(), "another image");
+    set(&mut a, Some("registry.example/shop/web:1.4"), None, Some("frontend"));
+    assert!(p.matching(&a).is_empty(), "no namespace: not a pod of shop");
+    set(&mut a, Some("registry.example/shop/web:1.4"), Some("shop"), Some("backend"));
+    assert!(p.matching(&a).is_empty(), "another tier");
+    set(&mut a, Some("registry.example/shop/web:1.4"), Some("shop"), None);
+    assert!(p.matching(&a).is_empty(), "no label at all");
 }

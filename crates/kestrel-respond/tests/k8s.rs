@@ -146,6 +146,114 @@ fn the_rbac_manifest_grants_every_call_and_no_more_than_it_lists() {
     assert!(rules.iter().all(|r| !r.verbs.iter().any(|v| v == "*")));
 }
 
+fn owned_by(kind: &str, name: &str) -> Option<Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>> {
+    Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+        api_version: "apps/v1".into(),
+        kind: kind.into(),
+        name: name.into(),
+        uid: "u-1".into(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }])
+}
+
+fn pod_owned_by(owner: Option<(&str, &str)>) -> Pod {
+    Pod {
+        metadata: ObjectMeta {
+            name: Some("web-7d4b9-x2x".into()),
+            namespace: Some("shop".into()),
+            owner_references: owner.and_then(|(k, n)| owned_by(k, n)),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+#[test]
+fn the_workload_to_scale_is_found_through_the_owners() {
+    use k8s_openapi::api::apps::v1::ReplicaSet;
+    let rs = |owner: Option<(&str, &str)>| ReplicaSet {
+        metadata: ObjectMeta {
+            name: Some("web-7d4b9".into()),
+            owner_references: owner.and_then(|(k, n)| owned_by(k, n)),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let pod = pod_owned_by(Some(("ReplicaSet", "web-7d4b9")));
+    assert_eq!(
+        workload_to_scale(&pod, Some(&rs(Some(("Deployment", "web"))))).unwrap(),
+        Workload { kind: "Deployment".into(), name: "web".into() }
+    );
+    assert_eq!(
+        workload_to_scale(&pod, Some(&rs(None))).unwrap(),
+        Workload { kind: "ReplicaSet".into(), name: "web-7d4b9".into() },
+        "a bare ReplicaSet is scaled itself"
+    );
+    assert_eq!(
+        workload_to_scale(&pod_owned_by(Some(("StatefulSet", "db"))), None).unwrap(),
+        Workload { kind: "StatefulSet".into(), name: "db".into() }
+    );
+    let e = workload_to_scale(&pod_owned_by(Some(("DaemonSet", "agent"))), None).unwrap_err();
+    assert!(e.contains("DaemonSet agent"), "{e}");
+    let e = workload_to_scale(&pod_owned_by(None), None).unwrap_err();
+    assert!(e.contains("bare pod"), "{e}");
+    // An owner that is not the controller does not count.
+    let mut p = pod_owned_by(Some(("StatefulSet", "db")));
+    p.metadata.owner_references.as_mut().unwrap()[0].controller = Some(false);
+    assert!(workload_to_scale(&p, None).is_err());
+}
+
+#[test]
+fn revoking_finds_every_binding_of_the_pods_service_account_and_undo_puts_it_back() {
+    use k8s_openapi::api::core::v1::PodSpec;
+    use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+    let mut pod = pod_owned_by(None);
+    assert_eq!(pod_subject(&pod).name, "default", "no service account named: the namespace's default");
+    pod.spec = Some(PodSpec { service_account_name: Some("web".into()), ..Default::default() });
+    let s = pod_subject(&pod);
+    assert_eq!((s.kind.as_str(), s.name.as_str(), s.namespace.as_deref()), ("ServiceAccount", "web", Some("shop")));
+    let sa = |name: &str, ns: &str| Subject {
+        kind: "ServiceAccount".into(),
+        name: name.into(),
+        namespace: Some(ns.into()),
+        api_group: None,
+    };
+    let role_ref = RoleRef {
+        api_group: Some("rbac.authorization.k8s.io".into()),
+        kind: "ClusterRole".into(),
+        name: "edit".into(),
+    };
+    let rb = |name: &str, subjects: Vec<Subject>| RoleBinding {
+        metadata: ObjectMeta { name: Some(name.into()), namespace: Some("shop".into()), ..Default::default() },
+        role_ref: role_ref.clone(),
+        subjects: Some(subjects),
+    };
+    let crb = |name: &str, subjects: Vec<Subject>| ClusterRoleBinding {
+        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
+        role_ref: role_ref.clone(),
+        subjects: Some(subjects),
+    };
+    let roles = [rb("editors", vec![sa("ci", "shop"), sa("web", "shop")]), rb("viewers", vec![sa("ci", "shop")])];
+    let cluster = [crb("too-much", vec![sa("web", "shop")]), crb("other-ns", vec![sa("web", "other")])];
+    let found = bindings_naming(&s, &roles, &cluster);
+    assert_eq!(
+        found,
+        vec![
+            BindingRef { kind: "RoleBinding".into(), namespace: Some("shop".into()), name: "editors".into() },
+            BindingRef { kind: "ClusterRoleBinding".into(), namespace: None, name: "too-much".into() },
+        ]
+    );
+    // The change recorded for undo survives the audit log's JSON, and undo's edit puts the subject back once.
+    let change = Change::Revoked { subject: s.clone(), bindings: found };
+    let back: Change = serde_json::from_str(&serde_json::to_string(&change).unwrap()).unwrap();
+    assert_eq!(back, change);
+    let removed = without_subject(&roles[0], &s).unwrap();
+    let restored = add_subject(removed.subjects.as_ref(), &s).unwrap();
+    assert_eq!(restored.len(), 2);
+    assert!(add_subject(Some(&restored), &s).is_none(), "already there: no second copy");
+}
+
 use serde::Deserialize as _;
 
 /// Run it with a cluster: `KUBECONFIG=… KESTREL_TEST_POD=namespace/pod cargo nextest run -p kestrel-respond
@@ -159,4 +267,39 @@ fn quarantine_and_release_on_a_real_cluster() {
     let k = Kube::connect().unwrap();
     k.quarantine(ns, pod, "kestrel-test").unwrap();
     k.release(ns, pod).unwrap();
+}
+
+/// The other reversible Kubernetes actions and their undo, on a real cluster (same set-up as above; the pod must
+/// belong to a Deployment or StatefulSet). It cordons the pod's node for a moment.
+#[test]
+#[ignore = "needs a real cluster: KUBECONFIG and KESTREL_TEST_POD=namespace/pod"]
+fn scale_cordon_revoke_and_undo_on_a_real_cluster() {
+    std::env::var("KUBECONFIG").expect("KUBECONFIG");
+    let target = std::env::var("KESTREL_TEST_POD").expect("KESTREL_TEST_POD=namespace/pod");
+    let (ns, pod) = target.split_once('/').expect("KESTREL_TEST_POD=namespace/pod");
+    let k = Kube::connect().unwrap();
+    let p = k.pod(ns, pod).unwrap();
+    let w = k.workload_of(ns, &p).unwrap();
+    let before = k.replicas(ns, &w).unwrap();
+    k.scale(ns, &w, 0).unwrap();
+    assert_eq!(k.replicas(ns, &w).unwrap(), 0);
+    k.scale(ns, &w, before).unwrap();
+    assert_eq!(k.replicas(ns, &w).unwrap(), before);
+    let node = p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap();
+    if !k.cordoned(&node).unwrap() {
+        k.cordon(&node, true).unwrap();
+        assert!(k.cordoned(&node).unwrap());
+        k.cordon(&node, false).unwrap();
+        assert!(!k.cordoned(&node).unwrap());
+    }
+    let s = pod_subject(&p);
+    let bindings = k.bindings_of(&s).unwrap();
+    for b in &bindings {
+        assert!(k.edit_binding(b, &s, false).unwrap());
+    }
+    assert!(k.bindings_of(&s).unwrap().is_empty());
+    for b in &bindings {
+        assert!(k.edit_binding(b, &s, true).unwrap());
+    }
+    assert_eq!(k.bindings_of(&s).unwrap(), bindings);
 }

@@ -180,3 +180,117 @@ fn block_stops_one_destination_of_the_container_only() {
     node::unblock(&c.cgroup(), Some(std::net::Ipv4Addr::LOCALHOST), port_a).unwrap();
     assert!(grows(&a, Duration::from_secs(3)), "unblock did not lift the block");
 }
+
+/// The agent's side of the crash test: run in a child process (this test binary again, with the
+/// `KESTREL_CRASH_*` variables set), it handles one alert with a policy that isolates, and dies where
+/// `KESTREL_RESPOND_CRASH` says.
+#[test]
+#[ignore = "run by agent_crashes_leave_the_workload_untouched_or_as_recorded in a child process"]
+fn crash_child() {
+    use kestrel_core::{Alert, AlertSource, ContainerRef, Event, EventKind, Severity, ALERT_SCHEMA, EVENT_SCHEMA};
+    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k}"));
+    let cgroup_id: u64 = var("KESTREL_CRASH_CGROUP_ID").parse().unwrap();
+    let e = Event {
+        schema: EVENT_SCHEMA.into(),
+        time_ns: 1,
+        pid: 1,
+        tid: 1,
+        comm: "nc".into(),
+        cgroup_id,
+        container: Some(ContainerRef { id: "crash".into(), runtime: "runc".into(), ..Default::default() }),
+        process: None,
+        kind: EventKind::Exit { status: 0 },
+    };
+    let alert = Alert {
+        schema: ALERT_SCHEMA.into(),
+        id: "crash-1".into(),
+        time_ns: 1,
+        severity: Severity::Critical,
+        score: 1.0,
+        source: AlertSource::Rule {
+            name: "Reverse shell".into(),
+            priority: "CRITICAL".into(),
+            origin: "builtin".into(),
+        },
+        title: "Reverse shell".into(),
+        explanation: vec![],
+        contributions: vec![],
+        mitre: vec![],
+        tags: vec!["mode:protect".into()],
+        container: e.container.clone(),
+        workload: Some("crash".into()),
+        evidence: vec![e],
+    };
+    let policy =
+        kestrel_respond::Policy::parse("p", "dry_run: false\nrules: [{name: cut, actions: [isolate]}]").unwrap();
+    let root = kestrel_sensor::cgroup::cgroup2_root().unwrap();
+    let mut r = kestrel_respond::Responder::new(
+        policy,
+        kestrel_respond::AuditLog::new(var("KESTREL_CRASH_AUDIT")),
+        root,
+        "/sys/fs/bpf",
+    );
+    let d = r.handle(&alert);
+    println!("{:?}", d[0].outcome);
+}
+
+/// A crash of the agent mid-action leaves the workload untouched or in the recorded state, never half
+/// isolated without a record: the agent is killed (abort) right after writing its intent, between the two
+/// isolation links, and after acting but before writing the outcome; each time the log has the intent, and
+/// recovery on restart finds the truth — untouched (a half isolation removed) or isolated — and records it.
+#[test]
+fn agent_crashes_leave_the_workload_untouched_or_as_recorded() {
+    use kestrel_respond::{AuditLog, Outcome, Policy, Responder};
+    let dir = tempfile::tempdir().unwrap();
+    let c = Container::start("crash", dir.path());
+    let (port, n) = listener();
+    c.exec_detached(&format!("while true; do echo ping | nc -w 1 127.0.0.1 {port}; sleep 0.1; done"));
+    assert!(grows(&n, Duration::from_secs(2)), "the container never connected");
+    let bpffs = Path::new("/sys/fs/bpf");
+    let id = node::cgroup_id(&c.cgroup()).unwrap();
+    let root = kestrel_sensor::cgroup::cgroup2_root().unwrap();
+
+    for (point, links_left, settled) in [
+        ("after-intent", 0, Outcome::Interrupted),
+        ("isolate-half", 1, Outcome::Interrupted),
+        ("after-action", 2, Outcome::Acted),
+    ] {
+        let audit = dir.path().join(format!("audit-{point}.jsonl"));
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "crash_child", "--include-ignored", "--nocapture"])
+            .env("KESTREL_RESPOND_CRASH", point)
+            .env("KESTREL_CRASH_CGROUP_ID", id.to_string())
+            .env("KESTREL_CRASH_AUDIT", &audit)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{point}: {}", String::from_utf8_lossy(&out.stderr));
+        // The log holds the intent and nothing after it.
+        let log = AuditLog::new(&audit);
+        let ds = log.decisions();
+        assert_eq!(ds.len(), 1, "{point}");
+        assert_eq!(ds[0].outcome, Outcome::Intent, "{point}");
+        // The workload is as the crash left it: never changed without that record.
+        assert_eq!(node::isolation_links(&c.cgroup(), bpffs).unwrap(), links_left, "{point}");
+
+        // The restarted agent settles it.
+        let policy = Policy::parse("p", "dry_run: false").unwrap();
+        let mut r = Responder::new(policy, AuditLog::new(&audit), &root, bpffs);
+        let settled_now = r.recover();
+        assert_eq!(settled_now.len(), 1);
+        assert_eq!(settled_now[0].outcome, settled, "{point}: {}", settled_now[0].detail);
+        assert_eq!(log.decisions()[0].outcome, settled, "{point}: recorded");
+        assert!(r.recover().is_empty(), "settled once");
+        match settled {
+            Outcome::Acted => {
+                assert!(node::is_isolated(&c.cgroup(), bpffs).unwrap());
+                assert!(!grows(&n, Duration::from_millis(1500)), "{point}: recorded as isolated, yet connects");
+                // And undo works from the record.
+                r.undo("crash-1-isolate").unwrap();
+            }
+            _ => assert_eq!(node::isolation_links(&c.cgroup(), bpffs).unwrap(), 0, "{point}: untouched"),
+        }
+        assert!(grows(&n, Duration::from_secs(3)), "{point}: the container does not connect afterwards");
+    }
+}

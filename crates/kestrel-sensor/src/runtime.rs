@@ -78,6 +78,7 @@ impl StateDirs {
             if let Some(cfg) = read_json(&self.docker_containers.join(&c.id).join("config.v2.json")) {
                 found = true;
                 c.image = cfg["Config"]["Image"].as_str().or(cfg["Image"].as_str()).map(String::from);
+                add_labels(c, &cfg["Config"]["Labels"]);
             }
         }
         if let Some(state) = self.runc_state(&c.id) {
@@ -93,9 +94,23 @@ impl StateDirs {
                 .map(PathBuf::from);
             if let Some(config) = bundle.filter(|b| b.is_absolute()).and_then(|b| read_json(&b.join("config.json"))) {
                 apply_annotations(c, &config["annotations"]);
+                add_labels(c, &config["annotations"]);
             }
         }
         found
+    }
+}
+
+/// Copies string entries of a JSON object into the container's labels (bounded in number and size).
+fn add_labels(c: &mut ContainerRef, map: &Value) {
+    let cut = |s: &str| s.char_indices().take_while(|(i, _)| *i < 253).map(|(_, ch)| ch).collect::<String>();
+    for (k, v) in map.as_object().into_iter().flatten() {
+        if c.labels.len() >= kestrel_core::MAX_LABELS {
+            break;
+        }
+        if let Some(v) = v.as_str() {
+            c.labels.insert(cut(k), cut(v));
+        }
     }
 }
 
@@ -153,6 +168,7 @@ mod tests {
         assert_eq!(c.pod.as_deref(), Some("web-7d9f"));
         assert_eq!(c.namespace.as_deref(), Some("shop"));
         assert_eq!(c.name.as_deref(), Some("nginx"));
+        assert_eq!(c.labels["io.kubernetes.cri.sandbox-namespace"], "shop", "annotations are labels");
     }
 
     #[test]

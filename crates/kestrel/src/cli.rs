@@ -313,8 +313,20 @@ pub enum RespondCommand {
     List(RespondListArgs),
     /// Approve a pending action and carry it out.
     Approve(RespondIdArgs),
-    /// Reverse an action (pause → resume, isolate → restore the network).
+    /// Reverse an action (pause → resume, isolate → restore the network, unblock, release a pod, scale
+    /// back, uncordon, give permissions back).
     Undo(RespondIdArgs),
+    /// Settle the actions a crash of the agent left between intent and outcome (checked against the
+    /// workload: in effect → acted; not → interrupted, a half-done isolation removed). `detect --respond`
+    /// does this at start.
+    Recover(RespondAuditArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RespondAuditArgs {
+    /// The audit log.
+    #[arg(long, value_name = "FILE", default_value = "/var/lib/kestrel/response.jsonl")]
+    pub audit: PathBuf,
 }
 
 #[derive(Args, Debug)]

@@ -179,6 +179,10 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             let mut r =
                 kestrel_respond::Responder::new(policy, kestrel_respond::AuditLog::new(&a.audit), root, "/sys/fs/bpf");
             r.prepare().map_err(anyhow::Error::msg)?;
+            // Actions a crash interrupted are settled before anything new is done.
+            for d in r.recover() {
+                eprintln!("kestrel: response {} {:?}: {}", d.id, d.outcome, d.detail);
+            }
             Some(r)
         }
         None => None,
@@ -723,8 +727,8 @@ pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
                 say!("{:<40} {:<18} {:<13} {:<20} {:>9}  {}", "ID", "OUTCOME", "ACTION", "WORKLOAD", "TOOK", "DETAIL");
                 for d in &all {
                     let outcome = match d.outcome {
-                        kestrel_respond::Outcome::Intent => "interrupted".to_string(),
-                        ref o => serde_json::to_value(o)?.as_str().unwrap_or("").to_string(),
+                        kestrel_respond::Outcome::Intent => "in-progress?".to_string(),
+                        o => serde_json::to_value(o)?.as_str().unwrap_or("").to_string(),
                     };
                     say!(
                         "{:<40} {:<18} {:<13} {:<20} {:>7}µs  {}",
@@ -749,6 +753,18 @@ pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
             eprintln!("kestrel: {} {:?}: {}", d.id, d.outcome, d.detail);
             if d.outcome != kestrel_respond::Outcome::Acted {
                 return Ok(ExitCode::from(1));
+            }
+        }
+        RespondCommand::Recover(a) => {
+            let policy = kestrel_respond::Policy::parse("(none)", "dry_run: false")?;
+            let root = kestrel_sensor::cgroup::cgroup2_root().context("no cgroup v2 hierarchy is mounted")?;
+            let mut r = Responder::new(policy, AuditLog::new(&a.audit), root, "/sys/fs/bpf");
+            let settled = r.recover();
+            if settled.is_empty() {
+                eprintln!("kestrel: no action was left between intent and outcome");
+            }
+            for d in settled {
+                eprintln!("kestrel: {} {:?}: {}", d.id, d.outcome, d.detail);
             }
         }
         RespondCommand::Undo(a) => {
