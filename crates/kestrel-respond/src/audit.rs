@@ -63,7 +63,7 @@ pub struct Decision {
     pub workload: String,
     /// The container id.
     pub container: String,
-    /// The destination of the alert's connection (`10.0.0.1:3333`), when it has one.
+    /// The destination of the alert's connection (`10.0.0.1:3333`, `[2001:db8::1]:443`), when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
     /// The Kubernetes namespace, when the container is a pod's.
@@ -97,6 +97,9 @@ pub struct Decision {
     /// What the container held before the action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
+    /// The alert's evidence events (at most 16, the latest): what the container just did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<kestrel_core::Event>,
     /// What a Kubernetes action changed (recorded before acting, so that undo can put it back).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<crate::k8s::Change>,
@@ -115,6 +118,28 @@ fn same_netns(pid: u32) -> bool {
 }
 
 impl Decision {
+    /// The files its events point at: written, made setuid, or executed (in order, each once).
+    pub fn files_of_interest(&self) -> Vec<String> {
+        use kestrel_core::EventKind;
+        let mut v: Vec<String> = Vec::new();
+        for e in &self.events {
+            let p = match &e.kind {
+                EventKind::Open { path, flags }
+                    if flags & (libc::O_WRONLY | libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC) as u32 != 0 =>
+                {
+                    Some(path.clone())
+                }
+                EventKind::SetuidChmod { path: Some(path), .. } => Some(path.clone()),
+                EventKind::Exec { exe, .. } => Some(exe.clone()),
+                _ => None,
+            };
+            if let Some(p) = p.filter(|p| !p.is_empty() && !v.contains(p)) {
+                v.push(p);
+            }
+        }
+        v
+    }
+
     /// A decision for one action on an alert (outcome to be set).
     pub fn new(a: &Alert, rule: &str, action: Action) -> Decision {
         let ev = a.evidence.last();
@@ -137,6 +162,9 @@ impl Decision {
                 kestrel_core::EventKind::Connect { to } if to.family == "inet" => {
                     Some(format!("{}:{}", to.addr, to.port))
                 }
+                kestrel_core::EventKind::Connect { to } if to.family == "inet6" => {
+                    Some(format!("[{}]:{}", to.addr, to.port))
+                }
                 _ => None,
             }),
             namespace: a.container.as_ref().and_then(|c| c.namespace.clone()),
@@ -151,6 +179,7 @@ impl Decision {
             detail: String::new(),
             took_us: 0,
             evidence: None,
+            events: a.evidence.iter().rev().take(16).rev().cloned().collect(),
             change: None,
         }
     }

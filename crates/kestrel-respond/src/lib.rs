@@ -37,6 +37,9 @@ pub(crate) fn crash_point(at: &str) {
     }
 }
 
+/// How often the agent releases the pins of containers that are gone.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Finds the cgroup directory of a cgroup id under the cgroup v2 root (bounded walk, cached).
 #[derive(Debug, Default)]
 pub struct CgroupFinder {
@@ -227,7 +230,15 @@ impl Responder {
         let cg = d.cgroup_id.and_then(|id| self.cgroups.find(id)).ok_or("the container's cgroup is gone")?;
         d.cgroup = Some(cg.display().to_string());
         if d.evidence.is_none() {
-            d.evidence = Some(node::evidence(&cg, d.own_netns));
+            let mut ev = node::evidence(&cg, d.own_netns);
+            if let Some(dir) = &self.policy.evidence_dir {
+                let paths = d.files_of_interest();
+                if !paths.is_empty() {
+                    let pids: Vec<u32> = d.pid.into_iter().chain(ev.processes.iter().map(|p| p.pid)).collect();
+                    ev.files = node::copy_files(&paths, &pids, &dir.join(k8s::label_value(&d.alert_id)));
+                }
+            }
+            d.evidence = Some(ev);
         }
         let r = match d.action {
             Action::KillProcess => {
@@ -260,6 +271,18 @@ impl Responder {
             }
         };
         r.map_err(|e| e.to_string())
+    }
+
+    /// Releases what kestrel pinned for containers that are gone (see [`node::sweep`]); returns their
+    /// cgroup ids. The agent calls it every [`SWEEP_EVERY`].
+    pub fn sweep(&mut self) -> Vec<u64> {
+        match node::sweep(&self.bpffs, &self.cgroups.root) {
+            Ok(gone) => gone,
+            Err(e) => {
+                eprintln!("kestrel: releasing the pins of gone containers: {e}");
+                vec![]
+            }
+        }
     }
 
     /// Settles the decisions a crash left between intent and outcome: each is checked against the
@@ -310,8 +333,11 @@ impl Responder {
                     return (Outcome::Interrupted, "no destination recorded".into());
                 };
                 match node::is_blocked(&cg, Some(addr), port) {
-                    Ok(true) => (Outcome::Acted, format!("{addr}:{port} is blocked")),
-                    Ok(false) => (Outcome::Interrupted, format!("{addr}:{port} is not blocked: untouched")),
+                    Ok(true) => (Outcome::Acted, format!("{} is blocked", std::net::SocketAddr::new(addr, port))),
+                    Ok(false) => (
+                        Outcome::Interrupted,
+                        format!("{} is not blocked: untouched", std::net::SocketAddr::new(addr, port)),
+                    ),
                     Err(err) => e(err),
                 }
             }
@@ -447,11 +473,11 @@ fn undo_k8s(d: &Decision) -> Result<String, String> {
     }
 }
 
-/// `10.0.0.1:3333` → its address and port.
-fn parse_destination(d: Option<&str>) -> Result<(std::net::Ipv4Addr, u16), String> {
-    let d = d.ok_or("the alert names no IPv4 destination")?;
-    let (a, p) = d.rsplit_once(':').ok_or_else(|| format!("{d}: not address:port"))?;
-    Ok((a.parse().map_err(|_| format!("{d}: not an IPv4 address"))?, p.parse().map_err(|_| format!("{d}: bad port"))?))
+/// `10.0.0.1:3333` or `[2001:db8::1]:3333` → its address and port.
+fn parse_destination(d: Option<&str>) -> Result<(std::net::IpAddr, u16), String> {
+    let d = d.ok_or("the alert names no IP destination")?;
+    let s: std::net::SocketAddr = d.parse().map_err(|_| format!("{d}: not address:port"))?;
+    Ok((s.ip(), s.port()))
 }
 
 /// Reverses a recorded reversible action (pause → thaw, isolate → restore), recording the undo. An
@@ -476,7 +502,7 @@ pub fn undo(audit: &AuditLog, cgroups: &mut CgroupFinder, bpffs: &Path, id: &str
         Action::Isolate => node::restore(&cg, bpffs).map(|_| "network restored".to_string()),
         Action::BlockDestination => {
             let (addr, port) = parse_destination(d.destination.as_deref())?;
-            node::unblock(&cg, Some(addr), port).map(|_| format!("{addr}:{port} unblocked"))
+            node::unblock(&cg, Some(addr), port).map(|_| format!("{} unblocked", std::net::SocketAddr::new(addr, port)))
         }
         Action::KillProcess | Action::Stop => return Err(format!("{:?} cannot be undone", d.action)),
         _ => unreachable!("Kubernetes actions are handled above"),

@@ -201,7 +201,7 @@ impl Isolator {
             ensure_bpffs(Path::new(BPFFS))?;
             let dir = Path::new(BPFFS).join("kestrel");
             std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-            open.maps.blocked.set_pin_path(dir.join("blocked")).map_err(bpf("pinning the blocked map"))?;
+            open.maps.blocked.set_pin_path(dir.join(BLOCKED_MAP)).map_err(bpf("pinning the blocked map"))?;
             self.loaded[slot] = Some(open.load().map_err(bpf("loading"))?);
         }
         self.loaded[slot].as_ref().ok_or_else(|| ActionError::Bpf("not loaded".into()))
@@ -246,19 +246,25 @@ impl Isolator {
 
 impl Isolator {
     /// Blocks one destination for a container: its processes' `connect` to `addr` (any address when
-    /// `None`) and `port` (any port when 0) fails with EPERM. IPv4. Returns the key's description.
-    pub fn block(&mut self, cg: &Path, addr: Option<std::net::Ipv4Addr>, port: u16) -> Result<String, ActionError> {
+    /// `None`) and `port` (any port when 0) fails with EPERM, over IPv4 and IPv6 (an IPv4 address is blocked
+    /// from IPv6 sockets too, as `::ffff:a.b.c.d`). Returns the key's description.
+    pub fn block(&mut self, cg: &Path, addr: Option<std::net::IpAddr>, port: u16) -> Result<String, ActionError> {
         let bpf = |what: &'static str| move |e: libbpf_rs::Error| ActionError::Bpf(format!("{what}: {e}"));
         let id = cgroup_id(cg)?;
         let dir = pin_dir(Path::new(BPFFS), id);
         let skel = self.programs(false)?;
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let file = std::fs::File::open(cg).map_err(io(cg))?;
+        use std::os::fd::AsRawFd;
         if !dir.join("connect4").exists() {
-            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-            let file = std::fs::File::open(cg).map_err(io(cg))?;
-            use std::os::fd::AsRawFd;
             let mut link =
                 skel.progs.block_connect4.attach_cgroup(file.as_raw_fd()).map_err(bpf("attaching connect4"))?;
             link.pin(dir.join("connect4")).map_err(bpf("pinning connect4"))?;
+        }
+        if !dir.join("connect6").exists() {
+            let mut link =
+                skel.progs.block_connect6.attach_cgroup(file.as_raw_fd()).map_err(bpf("attaching connect6"))?;
+            link.pin(dir.join("connect6")).map_err(bpf("pinning connect6"))?;
         }
         use libbpf_rs::MapCore;
         let key = block_key(id, addr, port);
@@ -273,16 +279,25 @@ impl Isolator {
 /// The BPF file system kestrel pins its links and maps in.
 pub const BPFFS: &str = "/sys/fs/bpf";
 
-fn block_key(cgroup: u64, addr: Option<std::net::Ipv4Addr>, port: u16) -> Vec<u8> {
-    let mut k = Vec::with_capacity(16);
+/// The pinned map of blocked destinations (`/sys/fs/bpf/kestrel/blocked-v2`; v2: IPv6 keys).
+const BLOCKED_MAP: &str = "blocked-v2";
+
+fn block_key(cgroup: u64, addr: Option<std::net::IpAddr>, port: u16) -> Vec<u8> {
+    let mut k = Vec::with_capacity(32);
     k.extend_from_slice(&cgroup.to_ne_bytes());
-    // The address as the kernel holds it (network order in memory).
-    k.extend_from_slice(&addr.map_or([0; 4], |a| a.octets()));
+    // The address as the kernel holds it (network order in memory); IPv4 as ::ffff:a.b.c.d.
+    let v6 = match addr {
+        None => [0; 16],
+        Some(std::net::IpAddr::V4(a)) => a.to_ipv6_mapped().octets(),
+        Some(std::net::IpAddr::V6(a)) => a.octets(),
+    };
+    k.extend_from_slice(&v6);
     k.extend_from_slice(&u32::from(port).to_ne_bytes());
+    k.extend_from_slice(&[0; 4]);
     k
 }
 
-fn describe_block(addr: Option<std::net::Ipv4Addr>, port: u16) -> String {
+fn describe_block(addr: Option<std::net::IpAddr>, port: u16) -> String {
     let a = addr.map_or("any address".to_string(), |a| a.to_string());
     if port == 0 {
         format!("{a}, any port")
@@ -292,9 +307,9 @@ fn describe_block(addr: Option<std::net::Ipv4Addr>, port: u16) -> String {
 }
 
 /// Lifts a block (undo), through the pinned map: works from any process, after a restart too.
-pub fn unblock(cg: &Path, addr: Option<std::net::Ipv4Addr>, port: u16) -> Result<(), ActionError> {
+pub fn unblock(cg: &Path, addr: Option<std::net::IpAddr>, port: u16) -> Result<(), ActionError> {
     use libbpf_rs::MapCore;
-    let path = Path::new(BPFFS).join("kestrel/blocked");
+    let path = Path::new(BPFFS).join("kestrel").join(BLOCKED_MAP);
     let map = libbpf_rs::MapHandle::from_pinned_path(&path)
         .map_err(|e| ActionError::Bpf(format!("{}: {e}", path.display())))?;
     let key = block_key(cgroup_id(cg)?, addr, port);
@@ -322,9 +337,9 @@ pub fn isolation_links(cg: &Path, bpffs: &Path) -> Result<usize, ActionError> {
 }
 
 /// Whether a destination is blocked for a container (its entry is in the pinned map).
-pub fn is_blocked(cg: &Path, addr: Option<std::net::Ipv4Addr>, port: u16) -> Result<bool, ActionError> {
+pub fn is_blocked(cg: &Path, addr: Option<std::net::IpAddr>, port: u16) -> Result<bool, ActionError> {
     use libbpf_rs::MapCore;
-    let path = Path::new(BPFFS).join("kestrel/blocked");
+    let path = Path::new(BPFFS).join("kestrel").join(BLOCKED_MAP);
     if !path.exists() {
         return Ok(false);
     }
@@ -369,6 +384,47 @@ pub fn release_all(cg_id: u64, bpffs: &Path) -> Result<(), ActionError> {
     Ok(())
 }
 
+/// Releases the pins of every container that is gone (its cgroup no longer exists), so that dead cgroups
+/// are not kept alive by kestrel's links; returns their cgroup ids. Cheap when nothing is pinned; otherwise
+/// one bounded walk of the cgroup tree.
+pub fn sweep(bpffs: &Path, cgroup_root: &Path) -> Result<Vec<u64>, ActionError> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = bpffs.join("kestrel");
+    let pinned: Vec<u64> = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str()?.strip_prefix("isolate-")?.parse().ok())
+            .collect(),
+        Err(_) => return Ok(vec![]),
+    };
+    if pinned.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut alive = std::collections::HashSet::new();
+    let mut stack = vec![(cgroup_root.to_path_buf(), 0)];
+    while let Some((d, depth)) = stack.pop() {
+        if alive.len() > 200_000 {
+            // Too large a tree to be sure of anything: release nothing.
+            return Ok(vec![]);
+        }
+        if let Ok(m) = std::fs::metadata(&d) {
+            alive.insert(m.ino());
+        }
+        if depth < 16 {
+            for e in std::fs::read_dir(&d).into_iter().flatten().filter_map(Result::ok) {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    stack.push((e.path(), depth + 1));
+                }
+            }
+        }
+    }
+    let gone: Vec<u64> = pinned.into_iter().filter(|id| !alive.contains(id)).collect();
+    for id in &gone {
+        release_all(*id, bpffs)?;
+    }
+    Ok(gone)
+}
+
 /// What was found in a container before acting.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Evidence {
@@ -377,6 +433,112 @@ pub struct Evidence {
     /// TCP connections of the container's own network namespace (`/proc/PID/net/tcp{,6}`), as lines; empty
     /// for a container on the host's network.
     pub connections: Vec<String>,
+    /// Copies of the files the alert's events wrote, made setuid or executed (when the policy has an
+    /// `evidence_dir`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileEvidence>,
+}
+
+/// One file copied as evidence.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileEvidence {
+    /// The path inside the container.
+    pub path: String,
+    /// Its size.
+    pub size: u64,
+    /// SHA-256 of the content, hex.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sha256: String,
+    /// Where the copy is.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub copy: String,
+    /// Why it was not copied.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub skipped: String,
+}
+
+/// At most this many files are copied per alert.
+pub const MAX_EVIDENCE_FILES: usize = 16;
+/// A file larger than this is hashed no further and not copied.
+pub const MAX_EVIDENCE_FILE_BYTES: u64 = 8 << 20;
+
+/// Opens `path` inside a process's root file system (`/proc/PID/root`) the way the process would see it:
+/// `openat2` with `RESOLVE_IN_ROOT`, so neither `..` nor an absolute symbolic link can lead out of the
+/// container to a host file; relative paths are taken from the process's working directory.
+fn open_in_root(pid: u32, path: &str) -> std::io::Result<std::fs::File> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let root = std::fs::File::open(format!("/proc/{pid}/root"))?;
+    let full = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd"))?;
+        format!("{}/{path}", cwd.display())
+    };
+    let c = std::ffi::CString::new(full).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: open_how is plain data; zeroed is valid, then the fields are set.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK) as u64;
+    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: a valid directory fd, a NUL-terminated path and an open_how of the size passed.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just gave us this descriptor.
+    Ok(unsafe { std::fs::File::from_raw_fd(fd as i32) })
+}
+
+/// Copies the files the alert's events point at (written, made setuid, executed) from inside the container
+/// to `dir`, bounded in number and size, each with its SHA-256. `pids` are processes whose view of the
+/// file system to use, tried in order (the alert's own process may be gone).
+pub fn copy_files(paths: &[String], pids: &[u32], dir: &Path) -> Vec<FileEvidence> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut out = Vec::new();
+    for (i, path) in paths.iter().take(MAX_EVIDENCE_FILES).enumerate() {
+        let mut f = FileEvidence { path: path.clone(), ..Default::default() };
+        let opened = pids.iter().find_map(|&pid| open_in_root(pid, path).ok());
+        let Some(mut file) = opened else {
+            f.skipped = "cannot be opened inside the container (gone, or not a plain path)".into();
+            out.push(f);
+            continue;
+        };
+        match file.metadata() {
+            Ok(m) if !m.is_file() => f.skipped = "not a regular file".into(),
+            Ok(m) if m.len() > MAX_EVIDENCE_FILE_BYTES => {
+                f.size = m.len();
+                f.skipped = format!("larger than {} MiB", MAX_EVIDENCE_FILE_BYTES >> 20);
+            }
+            Ok(_) => {
+                let mut buf = Vec::new();
+                match (&mut file).take(MAX_EVIDENCE_FILE_BYTES).read_to_end(&mut buf) {
+                    Ok(n) => {
+                        f.size = n as u64;
+                        f.sha256 = format!("{:x}", sha2::Sha256::digest(&buf));
+                        let name =
+                            path.rsplit('/').next().unwrap_or("file").replace(|c: char| !c.is_ascii_graphic(), "_");
+                        let dest = dir.join(format!("{i:02}-{name}"));
+                        match std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&dest, &buf)) {
+                            Ok(()) => f.copy = dest.display().to_string(),
+                            Err(e) => f.skipped = format!("{}: {e}", dest.display()),
+                        }
+                    }
+                    Err(e) => f.skipped = e.to_string(),
+                }
+            }
+            Err(e) => f.skipped = e.to_string(),
+        }
+        out.push(f);
+    }
+    out
 }
 
 /// One process of the evidence.

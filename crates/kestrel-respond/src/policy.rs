@@ -5,6 +5,7 @@
 //! rate_limit: {actions: 20, seconds: 60}    # for the whole node
 //! budget: {actions: 3, seconds: 3600}       # per workload
 //! allowlist: ["kube-system/*", "db"]        # workloads never acted on (globs)
+//! evidence_dir: /var/lib/kestrel/evidence    # copies of the files the alert's events wrote or ran
 //! rules:
 //!   - name: escapes
 //!     when: {severity: critical, rules: ["Namespace entered*", "Host device*"], workloads: ["*"]}
@@ -35,7 +36,7 @@ pub enum Action {
     Stop,
     /// Drop all its network traffic (undo: restore).
     Isolate,
-    /// Block the destination the alert's connection went to, for this container (IPv4; undo: unblock).
+    /// Block the destination the alert's connection went to, for this container (IPv4 or IPv6; undo: unblock).
     BlockDestination,
     /// Kubernetes: a deny-all NetworkPolicy selecting the pod by a label kestrel sets (undo: release).
     QuarantinePod,
@@ -147,6 +148,10 @@ pub struct Policy {
     /// Workloads never acted on (globs).
     #[serde(default)]
     pub allowlist: Vec<String>,
+    /// Copy the files an alert's events wrote, made setuid or executed into `DIR/ALERT-ID/` before acting
+    /// (at most 16 files of 8 MiB each; their SHA-256 is in the audit log).
+    #[serde(default)]
+    pub evidence_dir: Option<std::path::PathBuf>,
     /// The rules, all applied.
     #[serde(default)]
     pub rules: Vec<PolicyRule>,

@@ -211,3 +211,30 @@ rules:
     set(&mut a, Some("registry.example/shop/web:1.4"), Some("shop"), None);
     assert!(p.matching(&a).is_empty(), "no label at all");
 }
+
+#[test]
+fn the_files_of_interest_are_those_written_made_setuid_or_run() {
+    let mut a = alert("f1", "web", "Drop and execute", true);
+    let base = a.evidence[0].clone();
+    let ev = |kind: EventKind| Event { kind, ..base.clone() };
+    a.evidence = vec![
+        ev(EventKind::Open { path: "/etc/shadow".into(), flags: libc::O_RDONLY as u32 }),
+        ev(EventKind::Open { path: "/tmp/x".into(), flags: (libc::O_WRONLY | libc::O_CREAT) as u32 }),
+        ev(EventKind::SetuidChmod { path: Some("/tmp/x".into()), mode: 0o4755 }),
+        ev(EventKind::Exec {
+            ppid: 1,
+            parent_comm: "sh".into(),
+            uid: 0,
+            gid: 0,
+            euid: 0,
+            exe: "/tmp/x".into(),
+            argv: vec!["/tmp/x".into()],
+            argv_truncated: false,
+            cap_effective: 0,
+        }),
+        ev(EventKind::Open { path: "rel/log".into(), flags: libc::O_RDWR as u32 }),
+    ];
+    let d = Decision::new(&a, "r", Action::Pause);
+    assert_eq!(d.events.len(), 5);
+    assert_eq!(d.files_of_interest(), ["/tmp/x", "rel/log"], "a read is no change; each file once");
+}

@@ -165,7 +165,7 @@ fn block_stops_one_destination_of_the_container_only() {
     assert!(grows(&a, Duration::from_secs(2)) && grows(&b, Duration::from_secs(2)));
 
     let mut iso = node::Isolator::default();
-    let what = iso.block(&c.cgroup(), Some(std::net::Ipv4Addr::LOCALHOST), port_a).unwrap();
+    let what = iso.block(&c.cgroup(), Some(std::net::Ipv4Addr::LOCALHOST.into()), port_a).unwrap();
     assert_eq!(what, format!("127.0.0.1 port {port_a}"));
     std::thread::sleep(Duration::from_millis(300));
     assert!(!grows(&a, Duration::from_secs(2)), "the blocked destination is still reached");
@@ -177,8 +177,31 @@ fn block_stops_one_destination_of_the_container_only() {
     assert!(a.load(Ordering::SeqCst) > before);
 
     // Undo from a fresh handle (the map is pinned): the destination is reachable again.
-    node::unblock(&c.cgroup(), Some(std::net::Ipv4Addr::LOCALHOST), port_a).unwrap();
+    assert!(node::is_blocked(&c.cgroup(), Some(std::net::Ipv4Addr::LOCALHOST.into()), port_a).unwrap());
+    node::unblock(&c.cgroup(), Some(std::net::Ipv4Addr::LOCALHOST.into()), port_a).unwrap();
     assert!(grows(&a, Duration::from_secs(3)), "unblock did not lift the block");
+    assert!(!node::is_blocked(&c.cgroup(), Some(std::net::Ipv4Addr::LOCALHOST.into()), port_a).unwrap());
+
+    // IPv6: a listener on ::1 the container reaches, then blocked.
+    let l6 = TcpListener::bind("[::1]:0").unwrap();
+    let port6 = l6.local_addr().unwrap().port();
+    let n6 = Arc::new(AtomicUsize::new(0));
+    let count = n6.clone();
+    std::thread::spawn(move || {
+        for s in l6.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
+            drop(s);
+        }
+    });
+    c.exec_detached(&format!("while true; do echo x | nc -w 1 ::1 {port6}; sleep 0.1; done"));
+    assert!(grows(&n6, Duration::from_secs(2)), "the container does not reach ::1");
+    let what = iso.block(&c.cgroup(), Some(std::net::Ipv6Addr::LOCALHOST.into()), port6).unwrap();
+    assert_eq!(what, format!("::1 port {port6}"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!grows(&n6, Duration::from_secs(2)), "the blocked IPv6 destination is still reached");
+    assert!(grows(&b, Duration::from_secs(2)), "IPv4 destinations were blocked too");
+    node::unblock(&c.cgroup(), Some(std::net::Ipv6Addr::LOCALHOST.into()), port6).unwrap();
+    assert!(grows(&n6, Duration::from_secs(3)), "unblock did not lift the IPv6 block");
 }
 
 /// The agent's side of the crash test: run in a child process (this test binary again, with the
@@ -293,4 +316,75 @@ fn agent_crashes_leave_the_workload_untouched_or_as_recorded() {
         }
         assert!(grows(&n, Duration::from_secs(3)), "{point}: the container does not connect afterwards");
     }
+}
+
+/// Evidence copies are taken inside the container's root: the file it wrote is copied with its hash, and
+/// neither `..` nor a symbolic link (to a file or a directory) leads to a host file.
+#[test]
+fn evidence_files_are_copied_from_inside_the_container_only() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let c = Container::start("evd", dir.path());
+    // A host file the container must not be able to hand over.
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("secret"), "host secret").unwrap();
+    let hp = host.path().display();
+    c.exec_detached(&format!(
+        "printf 'dropped payload' > /tmp/dropped; ln -s {hp}/secret /tmp/link; ln -s {hp} /tmp/dirlink; exec sleep 100"
+    ));
+    let t0 = std::time::Instant::now();
+    let pid = loop {
+        let pids = node::cgroup_pids(&c.cgroup()).unwrap();
+        let sleeper = pids
+            .iter()
+            .copied()
+            .find(|p| std::fs::read_to_string(format!("/proc/{p}/cmdline")).unwrap_or_default().starts_with("sleep"));
+        if let Some(p) = sleeper {
+            break p;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(5), "the container's writer never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = dir.path().join("evidence");
+    let up = "../".repeat(12);
+    let paths: Vec<String> = [
+        "/tmp/dropped".to_string(),
+        "/tmp/link".into(),
+        "/tmp/dirlink/secret".into(),
+        format!("/tmp/{up}{}", host.path().join("secret").display()),
+        "/tmp".into(),
+        "/nonexistent".into(),
+    ]
+    .into();
+    let files = node::copy_files(&paths, &[999_999_999, pid], &out);
+    assert_eq!(files.len(), paths.len());
+    assert_eq!(files[0].size, 15);
+    assert_eq!(files[0].sha256, format!("{:x}", sha2::Sha256::digest(b"dropped payload")));
+    assert_eq!(std::fs::read(&files[0].copy).unwrap(), b"dropped payload");
+    for f in &files[1..] {
+        assert!(f.copy.is_empty() && !f.skipped.is_empty(), "{f:?}");
+    }
+    assert_eq!(files[4].skipped, "not a regular file");
+    // Nothing of the host's file reached the evidence directory.
+    for e in std::fs::read_dir(&out).unwrap() {
+        assert_ne!(std::fs::read(e.unwrap().path()).unwrap(), b"host secret");
+    }
+}
+
+/// A container that goes away while isolated does not stay pinned: the sweep releases its links.
+#[test]
+fn the_pins_of_a_gone_container_are_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let bpffs = Path::new("/sys/fs/bpf");
+    let c = Container::start("gone", dir.path());
+    let cg = c.cgroup();
+    let id = node::cgroup_id(&cg).unwrap();
+    node::isolate(&cg, bpffs, false).unwrap();
+    let root = kestrel_sensor::cgroup::cgroup2_root().unwrap();
+    assert!(!node::sweep(bpffs, &root).unwrap().contains(&id), "a live container's pins are kept");
+    assert!(node::pin_dir(bpffs, id).exists());
+    lab(dir.path(), &format!("stop {}", c.name));
+    assert!(!cg.exists(), "runc removed the cgroup");
+    assert!(node::sweep(bpffs, &root).unwrap().contains(&id));
+    assert!(!node::pin_dir(bpffs, id).exists());
 }

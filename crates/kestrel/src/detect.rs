@@ -193,7 +193,14 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let mut alert_lag: Vec<u64> = Vec::new();
     let started = Instant::now();
     let live = a.source.live;
+    let mut last_sweep = Instant::now();
     run_source(&a.source, g, &mut det, |d, e| {
+        if let Some(r) = responder.as_mut().filter(|_| live && last_sweep.elapsed() >= kestrel_respond::SWEEP_EVERY) {
+            last_sweep = Instant::now();
+            for id in r.sweep() {
+                eprintln!("kestrel: container with cgroup {id} is gone: its isolation and blocks released");
+            }
+        }
         let t0 = Instant::now();
         let alerts = if with_profiles { d.process(e) } else { d.process_rules_only(e) };
         latencies.push(t0.elapsed().as_nanos() as u64);

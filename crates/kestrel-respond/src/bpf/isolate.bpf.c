@@ -42,11 +42,14 @@ int isolate_ingress(struct __sk_buff *skb)
 char LICENSE[] SEC("license") = "GPL";
 
 // Blocking one destination of a container: connect(2) to a blocked (address, port) from a process of the
-// cgroup fails with EPERM. Keys: the cgroup, an IPv4 address (0: any) and a port in host order (0: any).
+// cgroup fails with EPERM, over IPv4 and IPv6. Keys: the cgroup, an IPv6 address (IPv4 as ::ffff:a.b.c.d,
+// the form an IPv6 socket connecting to an IPv4 address uses too; all zeros: any) and a port in host order
+// (0: any).
 struct block_key {
     __u64 cgroup;
-    __u32 addr4;
+    __u32 addr[4];
     __u32 port;
+    __u32 pad;
 };
 
 struct {
@@ -56,27 +59,51 @@ struct {
     __type(value, __u64);
 } blocked SEC(".maps");
 
+static __always_inline int check(struct block_key *k, __u32 port)
+{
+    __u64 *hits;
+    __u32 a0 = k->addr[0], a1 = k->addr[1], a2 = k->addr[2], a3 = k->addr[3];
+    k->port = port;
+    if ((hits = bpf_map_lookup_elem(&blocked, k)))
+        goto deny;
+    k->port = 0;
+    if ((hits = bpf_map_lookup_elem(&blocked, k)))
+        goto deny;
+    k->addr[0] = 0;
+    k->addr[1] = 0;
+    k->addr[2] = 0;
+    k->addr[3] = 0;
+    k->port = port;
+    if ((hits = bpf_map_lookup_elem(&blocked, k)))
+        goto deny;
+    k->addr[0] = a0;
+    k->addr[1] = a1;
+    k->addr[2] = a2;
+    k->addr[3] = a3;
+    return 1;
+deny:
+    __sync_fetch_and_add(hits, 1);
+    return 0;
+}
+
 SEC("cgroup/connect4")
 int block_connect4(struct bpf_sock_addr *ctx)
 {
     struct block_key k = {};
     k.cgroup = bpf_get_current_cgroup_id();
-    __u32 addr = ctx->user_ip4;
-    __u32 port = bpf_ntohs((__u16)ctx->user_port);
-    __u64 *hits;
-    k.addr4 = addr;
-    k.port = port;
-    if ((hits = bpf_map_lookup_elem(&blocked, &k)))
-        goto deny;
-    k.port = 0;
-    if ((hits = bpf_map_lookup_elem(&blocked, &k)))
-        goto deny;
-    k.addr4 = 0;
-    k.port = port;
-    if ((hits = bpf_map_lookup_elem(&blocked, &k)))
-        goto deny;
-    return 1;
-deny:
-    __sync_fetch_and_add(hits, 1);
-    return 0;
+    k.addr[2] = bpf_htonl(0xffff);
+    k.addr[3] = ctx->user_ip4;
+    return check(&k, bpf_ntohs((__u16)ctx->user_port));
+}
+
+SEC("cgroup/connect6")
+int block_connect6(struct bpf_sock_addr *ctx)
+{
+    struct block_key k = {};
+    k.cgroup = bpf_get_current_cgroup_id();
+    k.addr[0] = ctx->user_ip6[0];
+    k.addr[1] = ctx->user_ip6[1];
+    k.addr[2] = ctx->user_ip6[2];
+    k.addr[3] = ctx->user_ip6[3];
+    return check(&k, bpf_ntohs((__u16)ctx->user_port));
 }
