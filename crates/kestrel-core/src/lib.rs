@@ -25,6 +25,8 @@
 mod alert;
 mod event;
 mod finding;
+mod glob;
+mod misconfig;
 mod package;
 mod purl;
 mod sbom;
@@ -35,6 +37,8 @@ pub use finding::{
     CvssScore, DatabaseRef, EndOfLifeFinding, Finding, FixState, Report, Risk, Severity, Suppressed,
     VulnerabilityFinding, REPORT_SCHEMA,
 };
+pub use glob::glob;
+pub use misconfig::{ConfigFinding, ControlRef, CONFIG_SCHEMA};
 pub use package::{default_purl, Ecosystem, Location, Package, SourcePackage};
 pub use purl::Purl;
 pub use sbom::{Distro, LayerRef, Sbom, ScanTarget, TargetKind, Tool, Warning, SBOM_SCHEMA};

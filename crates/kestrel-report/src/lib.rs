@@ -21,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod config;
 mod cyclonedx;
 mod findings;
 mod licenses;
@@ -28,6 +29,7 @@ mod read;
 mod spdx_json;
 mod table;
 
+pub use config::{config_sarif, write_config, ConfigFormat, ConfigReport};
 pub use cyclonedx::CycloneDxWriter;
 pub use findings::{cyclonedx as cyclonedx_report, sarif, write_report};
 pub use read::read_sbom;

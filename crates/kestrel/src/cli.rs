@@ -110,6 +110,18 @@ Output: one alert per line (kestrel.alert/v1) when piped or with -f json, readab
     /// Automated response: the audit log of decisions, approval of pending actions, undo.
     #[command(subcommand)]
     Respond(RespondCommand),
+    /// Check Kubernetes manifests (any workload kind, Helm or kustomize output, YAML or JSON) against every
+    /// Pod Security Standards control, CIS Kubernetes 5.x and NSA/CISA hardening.
+    #[command(after_help = "Examples:
+  kestrel config deploy/                        every .yaml, .yml and .json file under deploy/
+  helm template ./chart | kestrel config -       rendered Helm output (or kustomize build)
+  kestrel config k8s/ -f sarif -o config.sarif   for a code-scanning dashboard
+  kestrel config k8s/ --fail-on high             exit 1 on a high or critical finding (a CI gate)
+  kestrel config k8s/ --pss-level baseline --skip 'k8s:image-*'
+
+Each finding names the file, resource, line and field, says how to fix it and which controls it breaks
+(Pod Security Standards findings are `pss:LEVEL:CHECK`, with upstream's check ids).")]
+    Config(ConfigArgs),
     /// Manage the vulnerability database (download, import, status, look up).
     #[command(subcommand)]
     Db(DbCommand),
@@ -444,6 +456,11 @@ pub enum EvalCommand {
 Prints ROC AUC and the detection rate at 1 % and 5 % false alarms (measured on the validation normals)
 for kestrel's detector and for each model it combines, with the detection rate per attack family.")]
     Adfa(EvalAdfaArgs),
+    /// The Pod Security Standards checks on upstream's labelled admission fixtures: every `fail` fixture
+    /// must be flagged under its check, every `pass` fixture must be clean at its level.
+    #[command(after_help = "Examples:
+  kestrel eval pss ../shared/data/pod-security-admission")]
+    Pss(EvalPssArgs),
     /// Rules and profiles on the runtime lab's labelled recordings: learn profiles from normal-load
     /// recordings, count false alarms on held-out normal load, and check that every attack scenario is
     /// detected after its start.
@@ -488,6 +505,59 @@ pub struct EvalLabArgs {
     /// Containers a behaviour must be seen in while learning.
     #[arg(short, default_value_t = 2)]
     pub k: usize,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: EvalFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    /// Files or directories (`-` reads standard input).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: ConfigFormatArg,
+    /// Write the report here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The Pod Security Standards level to hold workloads to (baseline leaves out restricted-level findings).
+    #[arg(long, value_enum, default_value = "restricted")]
+    pub pss_level: PssLevelArg,
+    /// Report only these severities (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub severity: Vec<kestrel_core::Severity>,
+    /// Leave out these checks (ids or globs, repeatable: `k8s:image-*`).
+    #[arg(long, value_name = "ID")]
+    pub skip: Vec<String>,
+    /// Fail (exit 1, or the --exit-code value) when a finding of this severity or worse remains.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<kestrel_core::Severity>,
+    /// Exit with CODE when findings remain after the filters (with --fail-on: findings at or above it).
+    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u8).range(1..))]
+    pub exit_code: Option<u8>,
+    /// List every check with its controls and exit.
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigFormatArg {
+    Table,
+    Json,
+    Sarif,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PssLevelArg {
+    Baseline,
+    Restricted,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalPssArgs {
+    /// A directory laid out like pod-security-admission's fixtures: LEVEL/pass|fail/CHECKn.yaml.
+    pub dir: PathBuf,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     pub format: EvalFormat,

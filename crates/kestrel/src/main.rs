@@ -2,6 +2,7 @@
 
 mod cache;
 mod cli;
+mod config;
 mod db;
 mod detect;
 mod eval;

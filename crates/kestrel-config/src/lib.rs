@@ -1,0 +1,196 @@
+//! Configuration checks: what a deployment says about a workload's security, before it runs.
+//!
+//! - [`yaml`]: YAML and JSON documents with the line of every node, bounded against YAML bombs and deep
+//!   nesting.
+//! - [`pss`]: every Pod Security Standards check (baseline and restricted, policy version v1.37), as
+//!   upstream's pod-security-admission defines it.
+//! - [`k8s`]: Kubernetes objects — the pod template of every workload kind (Pod, Deployment, StatefulSet,
+//!   DaemonSet, ReplicaSet, ReplicationController, Job, CronJob, `List`s of them), RBAC, Secrets — and the
+//!   checks beyond the standard (CIS Kubernetes 5.x, NSA/CISA hardening, NIST SP 800-190).
+//! - [`checks`]: the catalogue, with the controls each check maps to.
+//!
+//! [`scan_path`] walks a file or directory; each finding names the file, resource, line and field, says how
+//! to fix it and which controls it breaks. A file that cannot be read is a [`FileError`] naming it; the
+//! rest of the scan goes on.
+//!
+//! ```
+//! let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: nginx:1.27\n    securityContext: {privileged: true}\n";
+//! let findings = kestrel_config::scan_text("pod.yaml", text).unwrap();
+//! let f = findings.iter().find(|f| f.id == "pss:baseline:privileged").unwrap();
+//! assert_eq!((f.line, f.resource.as_str()), (Some(8), "Pod p"));
+//! ```
+#![deny(missing_docs)]
+
+pub mod checks;
+pub mod k8s;
+pub mod pss;
+pub mod yaml;
+
+use kestrel_core::ConfigFinding;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// A file that could not be checked, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
+#[error("{file}: {reason}")]
+pub struct FileError {
+    /// The file.
+    pub file: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What a scan found.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Scan {
+    /// Files read.
+    pub files: usize,
+    /// Kubernetes objects checked.
+    pub objects: usize,
+    /// The findings, by file and line.
+    pub findings: Vec<ConfigFinding>,
+    /// Files that could not be checked.
+    pub errors: Vec<FileError>,
+}
+
+/// The largest file read (larger ones are an error, not a stall).
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+fn is_manifest(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
+}
+
+/// The files a scan of `path` reads: the file itself, or every `.yaml`, `.yml` and `.json` file under the
+/// directory (links not followed; `.git` skipped), sorted.
+pub fn files(path: &Path) -> Vec<PathBuf> {
+    if path.is_file() {
+        return vec![path.to_path_buf()];
+    }
+    let mut v: Vec<PathBuf> = walkdir::WalkDir::new(path)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| e.file_name() != ".git")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && is_manifest(e.path()))
+        .map(|e| e.into_path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Checks the text of one file (YAML or JSON, one or more documents).
+pub fn scan_text(file: &str, text: &str) -> Result<Vec<ConfigFinding>, FileError> {
+    Ok(scan_text_counted(file, text)?.0)
+}
+
+/// [`scan_text`], with the number of Kubernetes objects checked.
+pub fn scan_text_counted(file: &str, text: &str) -> Result<(Vec<ConfigFinding>, usize), FileError> {
+    let docs = yaml::parse(text, yaml::Limits::default())
+        .map_err(|e| FileError { file: file.into(), reason: e.to_string() })?;
+    let mut out = Vec::new();
+    let mut objects = 0;
+    for doc in &docs {
+        objects += k8s::objects(&doc.value).len();
+        let mut sink = k8s::Sink { file, doc, out: Vec::new() };
+        k8s::check_document(&mut sink);
+        out.append(&mut sink.out);
+    }
+    Ok((out, objects))
+}
+
+fn scan_file(p: &Path) -> Result<(Vec<ConfigFinding>, usize), FileError> {
+    let name = p.display().to_string();
+    let err = |reason: String| FileError { file: name.clone(), reason };
+    let meta = std::fs::metadata(p).map_err(|e| err(e.to_string()))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(err(format!("{} bytes: larger than the {} MiB limit", meta.len(), MAX_FILE_BYTES >> 20)));
+    }
+    let bytes = std::fs::read(p).map_err(|e| err(e.to_string()))?;
+    if bytes.iter().take(8192).any(|&b| b == 0) {
+        return Err(err("a binary file, not YAML or JSON".into()));
+    }
+    let text =
+        String::from_utf8(bytes).map_err(|e| err(format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to())))?;
+    scan_text_counted(&name, &text)
+}
+
+/// Checks a file or every manifest under a directory, in parallel. Findings come sorted by file and line.
+pub fn scan_path(path: &Path) -> Scan {
+    let files = files(path);
+    let results: Vec<_> = files.par_iter().map(|p| scan_file(p)).collect();
+    let mut scan = Scan { files: files.len(), ..Default::default() };
+    for r in results {
+        match r {
+            Ok((mut f, n)) => {
+                scan.objects += n;
+                scan.findings.append(&mut f);
+            }
+            Err(e) => scan.errors.push(e),
+        }
+    }
+    scan.findings.sort_by(|a, b| (&a.file, a.line, &a.id).cmp(&(&b.file, b.line, &b.id)));
+    scan
+}
+
+/// One fixture of the Pod Security Standards evaluation.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct FixtureResult {
+    /// The file.
+    pub file: String,
+    /// `baseline` or `restricted`.
+    pub level: String,
+    /// Whether the fixture should pass.
+    pub expect_pass: bool,
+    /// The check a failing fixture breaks (lowercase, as in the file name).
+    pub check: String,
+    /// Whether kestrel agrees.
+    pub ok: bool,
+    /// The Pod Security Standards findings at the fixture's level (ids).
+    pub found: Vec<String>,
+}
+
+/// Runs the Pod Security Standards checks over a directory laid out like upstream's admission fixtures
+/// (`LEVEL/pass|fail/CHECKn.yaml`): a `fail` fixture must be flagged under its check at a level no higher
+/// than its own; a `pass` fixture must have no finding at its level or below.
+pub fn eval_pss_fixtures(dir: &Path) -> Result<Vec<FixtureResult>, FileError> {
+    let mut out = Vec::new();
+    for level in ["baseline", "restricted"] {
+        for verdict in ["pass", "fail"] {
+            let d = dir.join(level).join(verdict);
+            let mut entries: Vec<PathBuf> = match std::fs::read_dir(&d) {
+                Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| is_manifest(p)).collect(),
+                Err(e) => return Err(FileError { file: d.display().to_string(), reason: e.to_string() }),
+            };
+            entries.sort();
+            for p in entries {
+                let (findings, _) = scan_file(&p)?;
+                let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+                let check = stem.trim_end_matches(|c: char| c.is_ascii_digit()).to_string();
+                let within = |id: &str| match id.split(':').nth(1) {
+                    Some("baseline") => true,
+                    Some("restricted") => level == "restricted",
+                    _ => false,
+                };
+                let found: Vec<String> = findings
+                    .iter()
+                    .filter(|f| f.id.starts_with("pss:") && within(&f.id))
+                    .map(|f| f.id.clone())
+                    .collect();
+                let ok = if verdict == "pass" {
+                    found.is_empty()
+                } else {
+                    found.iter().any(|id| id.rsplit(':').next().is_some_and(|c| c.eq_ignore_ascii_case(&check)))
+                };
+                out.push(FixtureResult {
+                    file: p.display().to_string(),
+                    level: level.into(),
+                    expect_pass: verdict == "pass",
+                    check,
+                    ok,
+                    found,
+                });
+            }
+        }
+    }
+    Ok(out)
+}

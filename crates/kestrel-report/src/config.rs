@@ -1,0 +1,163 @@
+//! Configuration findings as a table, kestrel's JSON (`kestrel.config/v1`) or SARIF 2.1.0.
+
+use kestrel_core::{ConfigFinding, Severity, CONFIG_SCHEMA};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// A configuration report: what was checked and what was found.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ConfigReport {
+    /// Always [`CONFIG_SCHEMA`].
+    pub schema: String,
+    /// The tool's version.
+    pub version: String,
+    /// Files read.
+    pub files: usize,
+    /// Objects (Kubernetes resources, Dockerfile stages, …) checked.
+    pub objects: usize,
+    /// Findings, by file and line.
+    pub findings: Vec<ConfigFinding>,
+    /// Files that could not be checked: (file, reason).
+    pub errors: Vec<(String, String)>,
+}
+
+impl ConfigReport {
+    /// A report of these findings.
+    pub fn new(
+        version: &str,
+        files: usize,
+        objects: usize,
+        findings: Vec<ConfigFinding>,
+        errors: Vec<(String, String)>,
+    ) -> Self {
+        ConfigReport { schema: CONFIG_SCHEMA.into(), version: version.into(), files, objects, findings, errors }
+    }
+}
+
+/// Output formats of a configuration report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigFormat {
+    /// For people.
+    Table,
+    /// `kestrel.config/v1`.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+/// Writes a configuration report.
+pub fn write_config(r: &ConfigReport, format: ConfigFormat, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        ConfigFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, r)?;
+            writeln!(out)
+        }
+        ConfigFormat::Sarif => {
+            serde_json::to_writer_pretty(&mut *out, &config_sarif(r))?;
+            writeln!(out)
+        }
+        ConfigFormat::Table => table(r, out),
+    }
+}
+
+fn table(r: &ConfigReport, out: &mut dyn Write) -> io::Result<()> {
+    let mut by_file: BTreeMap<&str, Vec<&ConfigFinding>> = BTreeMap::new();
+    for f in &r.findings {
+        by_file.entry(&f.file).or_default().push(f);
+    }
+    for (file, fs) in by_file {
+        writeln!(out, "{file}")?;
+        for f in fs {
+            let line = f.line.map(|l| format!(":{l}")).unwrap_or_default();
+            writeln!(
+                out,
+                "  {:<8} {:<40} {}{line}  {}",
+                f.severity.as_str().to_uppercase(),
+                f.id,
+                f.resource,
+                f.title
+            )?;
+            writeln!(out, "           {}", f.message)?;
+            writeln!(out, "           fix: {}", f.fix)?;
+        }
+    }
+    for (file, reason) in &r.errors {
+        writeln!(out, "error: {file}: {reason}")?;
+    }
+    let mut count: BTreeMap<Severity, usize> = BTreeMap::new();
+    for f in &r.findings {
+        *count.entry(f.severity).or_default() += 1;
+    }
+    let summary: Vec<String> = Severity::ALL.iter().filter_map(|s| count.get(s).map(|n| format!("{n} {s}"))).collect();
+    writeln!(
+        out,
+        "{} findings ({}) in {} objects of {} files{}",
+        r.findings.len(),
+        if summary.is_empty() { "none".into() } else { summary.join(", ") },
+        r.objects,
+        r.files,
+        if r.errors.is_empty() { String::new() } else { format!("; {} files could not be read", r.errors.len()) }
+    )
+}
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Unknown => "note",
+    }
+}
+
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "2.0",
+        Severity::Unknown => "0.0",
+    }
+}
+
+/// SARIF 2.1.0: one rule per check, one result per finding with its file and line.
+pub fn config_sarif(r: &ConfigReport) -> Value {
+    let mut rules: Vec<Value> = Vec::new();
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut results = Vec::new();
+    for f in &r.findings {
+        let idx = *index.entry(&f.id).or_insert_with(|| {
+            let controls: Vec<String> = f.controls.iter().map(|c| format!("{} {}", c.standard, c.control)).collect();
+            rules.push(json!({
+                "id": f.id,
+                "name": f.id.replace([':', '-', '_'], ""),
+                "shortDescription": {"text": f.title},
+                "help": {"text": format!("{}\n\nFix: {}\nControls: {}", f.title, f.fix, controls.join(", "))},
+                "defaultConfiguration": {"level": level(f.severity)},
+                "properties": {"security-severity": security_severity(f.severity), "tags": ["security", "misconfiguration"], "controls": controls},
+            }));
+            rules.len() - 1
+        });
+        let mut region = json!({});
+        if let Some(l) = f.line {
+            region = json!({"startLine": l});
+        }
+        results.push(json!({
+            "ruleId": f.id,
+            "ruleIndex": idx,
+            "level": level(f.severity),
+            "message": {"text": format!("{}: {} ({})", f.resource, f.message, f.field)},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": f.file.trim_start_matches("./")}, "region": region}}],
+            "partialFingerprints": {"kestrel/v1": format!("{}|{}|{}|{}", f.id, f.file, f.resource, f.field)},
+        }));
+    }
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "kestrel", "version": r.version, "semanticVersion": r.version, "rules": rules}},
+            "results": results,
+            "invocations": [{"executionSuccessful": r.errors.is_empty(),
+                "toolExecutionNotifications": r.errors.iter().map(|(f, e)| json!({"level": "error", "message": {"text": format!("{f}: {e}")}})).collect::<Vec<_>>()}],
+        }],
+    })
+}

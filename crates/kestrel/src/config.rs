@@ -1,0 +1,108 @@
+//! `kestrel config` and `kestrel eval pss`.
+
+use crate::cli::{ConfigArgs, ConfigFormatArg, EvalFormat, EvalPssArgs, PssLevelArg};
+use anyhow::{Context, Result};
+use kestrel_report::{write_config, ConfigFormat, ConfigReport};
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+pub fn config(a: ConfigArgs) -> Result<ExitCode> {
+    if a.list {
+        let mut out = std::io::stdout().lock();
+        for c in kestrel_config::checks::all_kubernetes() {
+            let controls: Vec<String> = c.controls.iter().map(|r| format!("{} {}", r.standard, r.control)).collect();
+            writeln!(out, "{:<44} {:<9} {}  [{}]", c.id, c.severity.as_str(), c.title, controls.join(", "))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (mut files, mut objects, mut findings, mut errors) = (0, 0, Vec::new(), Vec::new());
+    for p in &a.paths {
+        if p.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .take(kestrel_config::MAX_FILE_BYTES + 1)
+                .read_to_string(&mut text)
+                .context("standard input")?;
+            files += 1;
+            match kestrel_config::scan_text_counted("(stdin)", &text) {
+                Ok((f, n)) => {
+                    objects += n;
+                    findings.extend(f);
+                }
+                Err(e) => errors.push((e.file, e.reason)),
+            }
+            continue;
+        }
+        if !p.exists() {
+            anyhow::bail!("{}: no such file or directory", p.display());
+        }
+        let s = kestrel_config::scan_path(p);
+        files += s.files;
+        objects += s.objects;
+        findings.extend(s.findings);
+        errors.extend(s.errors.into_iter().map(|e| (e.file, e.reason)));
+    }
+    findings.retain(|f| {
+        !(a.pss_level == PssLevelArg::Baseline && f.id.starts_with("pss:restricted:"))
+            && (a.severity.is_empty() || a.severity.contains(&f.severity))
+            && !a.skip.iter().any(|g| kestrel_core::glob(g, &f.id))
+    });
+    let failing = findings.iter().filter(|f| a.fail_on.is_none_or(|s| f.severity >= s)).count();
+    let report = ConfigReport::new(env!("CARGO_PKG_VERSION"), files, objects, findings, errors);
+    let format = match a.format {
+        ConfigFormatArg::Table => ConfigFormat::Table,
+        ConfigFormatArg::Json => ConfigFormat::Json,
+        ConfigFormatArg::Sarif => ConfigFormat::Sarif,
+    };
+    match &a.output {
+        Some(path) => {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?,
+            );
+            write_config(&report, format, &mut f)?;
+            f.flush()?;
+        }
+        None => write_config(&report, format, &mut std::io::stdout().lock())?,
+    }
+    for (file, reason) in &report.errors {
+        eprintln!("kestrel: {file}: {reason}");
+    }
+    let gate = a.fail_on.is_some() || a.exit_code.is_some();
+    if gate && failing > 0 {
+        return Ok(ExitCode::from(a.exit_code.unwrap_or(1)));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn eval_pss(a: EvalPssArgs) -> Result<ExitCode> {
+    let results = kestrel_config::eval_pss_fixtures(&a.dir)?;
+    let ok = results.iter().filter(|r| r.ok).count();
+    if a.format == EvalFormat::Json {
+        let fail = results.iter().filter(|r| !r.expect_pass);
+        let pass = results.iter().filter(|r| r.expect_pass);
+        let v = serde_json::json!({
+            "fixtures": results.len(),
+            "agree": ok,
+            "fail_fixtures_flagged": fail.clone().filter(|r| r.ok).count(),
+            "fail_fixtures": fail.count(),
+            "pass_fixtures_clean": pass.clone().filter(|r| r.ok).count(),
+            "pass_fixtures": pass.count(),
+            "results": results,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        for r in results.iter().filter(|r| !r.ok) {
+            let want = if r.expect_pass { "clean".to_string() } else { format!("flagged under {}", r.check) };
+            println!("MISS {}: should be {want} at {}; found {:?}", r.file, r.level, r.found);
+        }
+        let count = |pass: bool| {
+            let all: Vec<_> = results.iter().filter(|r| r.expect_pass == pass).collect();
+            (all.iter().filter(|r| r.ok).count(), all.len())
+        };
+        let (fo, fa) = count(false);
+        let (po, pa) = count(true);
+        println!("fail fixtures flagged under their check: {fo}/{fa}");
+        println!("pass fixtures clean at their level:     {po}/{pa}");
+    }
+    Ok(if ok == results.len() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
