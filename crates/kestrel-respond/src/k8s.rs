@@ -1,6 +1,6 @@
 //! Actions through the Kubernetes API (kube-rs, k8s-openapi types): quarantine a pod with a deny-all
 //! NetworkPolicy that selects it by a label kestrel sets (undo: delete the policy, remove the label), evict
-//! it, scale its workload to zero (undo: the recorded replica count), remove a subject from a RoleBinding or
+//! or delete it, scale its workload to zero (undo: the recorded replica count), remove a subject from a RoleBinding or
 //! ClusterRoleBinding, cordon a node (undo: uncordon).
 //!
 //! The objects and patches are built by pure functions, tested against the k8s-openapi types; [`Kube`]
@@ -20,6 +20,7 @@ pub const QUARANTINE_LABEL: &str = "kestrel.dev/quarantine";
 pub const NEEDED: &[(&str, &str, &str)] = &[
     ("", "pods", "get"),
     ("", "pods", "patch"),
+    ("", "pods", "delete"),
     ("", "pods/eviction", "create"),
     ("", "nodes", "get"),
     ("", "nodes", "patch"),
@@ -336,6 +337,18 @@ impl Kube {
         let nodes: Api<Node> = Api::all(self.client.clone());
         let n = self.rt.block_on(nodes.get(node)).map_err(Self::err(format!("reading node {node}")))?;
         Ok(n.spec.and_then(|s| s.unschedulable).unwrap_or(false))
+    }
+
+    /// Deletes a pod at once (grace period 0); a pod already gone is not an error.
+    pub fn delete_pod(&self, namespace: &str, pod: &str) -> Result<(), KubeError> {
+        use kube::api::{Api, DeleteParams};
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        match self.rt.block_on(pods.delete(pod, &DeleteParams { grace_period_seconds: Some(0), ..Default::default() }))
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+            Err(e) => Err(Self::err(format!("deleting pod {namespace}/{pod}"))(e)),
+        }
     }
 
     /// Cordons (or uncordons) a node.

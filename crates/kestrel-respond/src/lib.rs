@@ -252,6 +252,7 @@ impl Responder {
             }
             Action::QuarantinePod
             | Action::EvictPod
+            | Action::DeletePod
             | Action::ScaleToZero
             | Action::CordonNode
             | Action::RevokePermissions => unreachable!("handled above"),
@@ -387,6 +388,7 @@ fn perform_k8s(kube: &k8s::Kube, audit: &AuditLog, d: &mut Decision) -> Result<S
             Ok(format!("pod {ns}/{pod} quarantined (NetworkPolicy {})", k8s::quarantine_policy_name(&pod)))
         }
         Action::EvictPod => kube.evict(&ns, &pod).map(|_| format!("pod {ns}/{pod} evicted")).map_err(e),
+        Action::DeletePod => kube.delete_pod(&ns, &pod).map(|_| format!("pod {ns}/{pod} deleted")).map_err(e),
         Action::ScaleToZero => {
             let p = kube.pod(&ns, &pod).map_err(e)?;
             let w = kube.workload_of(&ns, &p)?;

@@ -40,8 +40,10 @@ pub enum Action {
     BlockDestination,
     /// Kubernetes: a deny-all NetworkPolicy selecting the pod by a label kestrel sets (undo: release).
     QuarantinePod,
-    /// Kubernetes: evict the pod.
+    /// Kubernetes: evict the pod (respects PodDisruptionBudgets).
     EvictPod,
+    /// Kubernetes: delete the pod at once (no grace period; its controller makes a fresh one).
+    DeletePod,
     /// Kubernetes: scale the pod's Deployment, StatefulSet or ReplicaSet to zero (undo: the recorded count).
     ScaleToZero,
     /// Kubernetes: cordon the pod's node so nothing new is scheduled there (undo: uncordon).

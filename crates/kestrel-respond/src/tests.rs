@@ -144,12 +144,12 @@ fn an_interrupted_action_is_on_record_and_can_be_undone() {
 fn kubernetes_actions_say_why_they_cannot_act() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = responder(
-        "dry_run: false\nbudget: {actions: 20, seconds: 60}\nrules: [{name: pods, when: {rules: [\"Reverse shell\"]}, actions: [quarantine-pod, evict-pod, scale-to-zero, cordon-node, revoke-permissions]}]",
+        "dry_run: false\nbudget: {actions: 20, seconds: 60}\nrules: [{name: pods, when: {rules: [\"Reverse shell\"]}, actions: [quarantine-pod, evict-pod, delete-pod, scale-to-zero, cordon-node, revoke-permissions]}]",
         dir.path(),
     );
     // A runc container is no pod.
     let d = r.handle(&alert("p1", "web", "Reverse shell", true));
-    assert_eq!(outcomes(&d), [Outcome::Failed; 5]);
+    assert_eq!(outcomes(&d), [Outcome::Failed; 6]);
     assert!(d.iter().all(|d| d.detail.contains("not a Kubernetes pod")));
     assert!(d[0].detail.contains("not a Kubernetes pod"), "{}", d[0].detail);
     // A pod, but no cluster to talk to (no KUBECONFIG here, no service account): the error says so.
