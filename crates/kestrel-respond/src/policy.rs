@@ -60,6 +60,7 @@ impl Action {
             self,
             Action::QuarantinePod
                 | Action::EvictPod
+                | Action::DeletePod
                 | Action::ScaleToZero
                 | Action::CordonNode
                 | Action::RevokePermissions
