@@ -69,15 +69,9 @@ fn table(r: &ConfigReport, out: &mut dyn Write) -> io::Result<()> {
     for (file, fs) in by_file {
         writeln!(out, "{file}")?;
         for f in fs {
-            let line = f.line.map(|l| format!(":{l}")).unwrap_or_default();
-            writeln!(
-                out,
-                "  {:<8} {:<40} {}{line}  {}",
-                f.severity.as_str().to_uppercase(),
-                f.id,
-                f.resource,
-                f.title
-            )?;
+            let line = f.line.map(|l| format!("line {l:<5}")).unwrap_or_else(|| " ".repeat(10));
+            let sev = f.severity.as_str().to_uppercase();
+            writeln!(out, "  {sev:<8} {line} {:<36} {}: {}", f.id, f.resource, f.title)?;
             writeln!(out, "           {}", f.message)?;
             writeln!(out, "           fix: {}", f.fix)?;
         }

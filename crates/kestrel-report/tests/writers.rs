@@ -286,3 +286,37 @@ fn report_json_round_trips() {
     assert_eq!(v["findings"][1]["kind"], "vulnerability");
     assert_eq!(v["findings"][2]["kind"], "malicious-package");
 }
+
+#[test]
+fn config_sarif_is_valid_and_points_at_file_and_line() {
+    use kestrel_core::{ConfigFinding, ControlRef, Severity};
+    use kestrel_report::{config_sarif, ConfigReport};
+    let f = |id: &str, line: Option<usize>| ConfigFinding {
+        id: id.into(),
+        title: "Privileged container".into(),
+        severity: Severity::High,
+        file: "./deploy/web.yaml".into(),
+        resource: "Deployment shop/web".into(),
+        line,
+        field: "spec.template.spec.containers[0].securityContext.privileged".into(),
+        message: "container \"web\" is privileged".into(),
+        fix: "remove securityContext.privileged".into(),
+        controls: vec![ControlRef { standard: "cis-k8s-1.9".into(), control: "5.2.2".into() }],
+    };
+    let report = ConfigReport::new(
+        "0.1.0",
+        2,
+        3,
+        vec![f("pss:baseline:privileged", Some(12)), f("pss:baseline:privileged", None)],
+        vec![("bad.yaml".into(), "line 3: bad".into())],
+    );
+    let doc = config_sarif(&report);
+    let errors = sarif_errors(&doc);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let run = &doc["runs"][0];
+    assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 1, "one rule per check");
+    let loc = &run["results"][0]["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "deploy/web.yaml");
+    assert_eq!(loc["region"]["startLine"], 12);
+    assert_eq!(run["invocations"][0]["executionSuccessful"], false);
+}

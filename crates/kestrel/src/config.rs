@@ -62,7 +62,11 @@ pub fn config(a: ConfigArgs) -> Result<ExitCode> {
             write_config(&report, format, &mut f)?;
             f.flush()?;
         }
-        None => write_config(&report, format, &mut std::io::stdout().lock())?,
+        None => match write_config(&report, format, &mut std::io::stdout().lock()) {
+            // `kestrel config … | head`: the reader has what it wanted.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            r => r?,
+        },
     }
     for (file, reason) in &report.errors {
         eprintln!("kestrel: {file}: {reason}");

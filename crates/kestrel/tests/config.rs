@@ -1,0 +1,48 @@
+//! `kestrel config` as a CI gate: formats, filters and exit codes over a directory of manifests.
+
+use assert_cmd::Command;
+
+fn kestrel() -> Command {
+    Command::cargo_bin("kestrel").unwrap()
+}
+
+const PRIVILEGED: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n        securityContext: {privileged: true}\n";
+
+#[test]
+fn the_gate_fails_on_findings_and_passes_when_filtered() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("k8s")).unwrap();
+    std::fs::write(dir.path().join("k8s/web.yaml"), PRIVILEGED).unwrap();
+    let k8s = dir.path().join("k8s");
+    // No gate: exit 0, the finding in the table.
+    let out = kestrel().arg("config").arg(&k8s).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("pss:baseline:privileged") && text.contains("line 10"), "{text}");
+    // --fail-on high: exit 1; --exit-code 3 with it: 3.
+    kestrel().arg("config").arg(&k8s).args(["--fail-on", "high"]).assert().code(1);
+    kestrel().arg("config").arg(&k8s).args(["--fail-on", "high", "--exit-code", "3"]).assert().code(3);
+    // Skipping the check (a glob) and everything below critical: the gate passes.
+    kestrel().arg("config").arg(&k8s).args(["--fail-on", "high", "--skip", "pss:baseline:priv*"]).assert().code(0);
+    kestrel().arg("config").arg(&k8s).args(["--fail-on", "critical"]).assert().code(0);
+    // JSON: the documented shape.
+    let out = kestrel().arg("config").arg(&k8s).args(["-f", "json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "kestrel.config/v1");
+    assert_eq!((v["files"].as_u64(), v["objects"].as_u64()), (Some(1), Some(1)));
+    let f = v["findings"].as_array().unwrap().iter().find(|f| f["id"] == "pss:baseline:privileged").unwrap().clone();
+    assert_eq!(f["resource"], "Deployment shop/web");
+    assert_eq!(f["line"], 10);
+    // Standard input (Helm or kustomize output piped in), and a baseline-level report.
+    let out = kestrel()
+        .args(["config", "-", "-f", "json", "--pss-level", "baseline"])
+        .write_stdin(PRIVILEGED)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let all: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert!(all.contains(&"pss:baseline:privileged"));
+    assert!(!all.iter().any(|id| id.starts_with("pss:restricted:")), "{all:?}");
+    // A path that does not exist is an error, not an empty report.
+    kestrel().arg("config").arg(dir.path().join("nope")).assert().failure();
+}
