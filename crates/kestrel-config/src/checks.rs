@@ -177,6 +177,130 @@ check!(
     [(NIST, "4.1.4"), (CIS_K8S, "5.4.1")]
 );
 
+/// CIS Docker Benchmark v1.6.0.
+pub const CIS_DOCKER: &str = "cis-docker-1.6";
+
+check!(
+    DF_USER,
+    "dockerfile:user-root",
+    High,
+    "Image runs as root",
+    "add a USER instruction with a non-root user to the final stage",
+    [(CIS_DOCKER, "4.1"), (NIST, "4.1.2")]
+);
+check!(
+    DF_FROM_LATEST,
+    "dockerfile:base-moving-tag",
+    Medium,
+    "Base image by a moving tag",
+    "name the base image by a version tag, better by digest",
+    [(CIS_DOCKER, "4.2"), (NIST, "4.1.5")]
+);
+check!(
+    DF_RECOMMENDS,
+    "dockerfile:apt-recommends",
+    Low,
+    "Unneeded packages installed",
+    "use apt-get install --no-install-recommends",
+    [(CIS_DOCKER, "4.3")]
+);
+check!(
+    DF_HEALTHCHECK,
+    "dockerfile:no-healthcheck",
+    Low,
+    "No HEALTHCHECK",
+    "add a HEALTHCHECK instruction to the final stage",
+    [(CIS_DOCKER, "4.6")]
+);
+check!(
+    DF_UPDATE_ALONE,
+    "dockerfile:update-alone",
+    Low,
+    "Package index updated alone",
+    "update and install in the same RUN (apt-get update && apt-get install …)",
+    [(CIS_DOCKER, "4.7")]
+);
+check!(
+    DF_SETUID,
+    "dockerfile:setuid",
+    Medium,
+    "setuid or setgid bit set",
+    "do not set setuid/setgid bits; remove them (chmod a-s) from files that do not need them",
+    [(CIS_DOCKER, "4.8"), (NIST, "4.1.2")]
+);
+check!(
+    DF_ADD,
+    "dockerfile:add-instead-of-copy",
+    Low,
+    "ADD used to copy local files",
+    "use COPY (ADD also fetches URLs and unpacks archives)",
+    [(CIS_DOCKER, "4.9")]
+);
+check!(
+    DF_ADD_URL,
+    "dockerfile:add-url",
+    Medium,
+    "ADD of a remote URL",
+    "download with a checksum check in RUN, or use ADD --checksum=sha256:…",
+    [(CIS_DOCKER, "4.9"), (CIS_DOCKER, "4.11"), (NIST, "4.1.5")]
+);
+check!(
+    DF_SECRET,
+    "dockerfile:secret-in-env",
+    Critical,
+    "Secret in ENV or ARG",
+    "pass secrets with RUN --mount=type=secret; never bake them into ENV or ARG",
+    [(CIS_DOCKER, "4.10"), (NIST, "4.1.4")]
+);
+check!(
+    DF_CURL_PIPE,
+    "dockerfile:curl-pipe-shell",
+    High,
+    "Download piped into a shell",
+    "download to a file, verify its checksum or signature, then run it",
+    [(CIS_DOCKER, "4.11"), (NIST, "4.1.3")]
+);
+check!(
+    DF_UNVERIFIED,
+    "dockerfile:unverified-packages",
+    High,
+    "Packages installed without verification",
+    "remove --allow-unauthenticated, --force-yes, --nogpgcheck, --trusted-host, curl -k and the like",
+    [(CIS_DOCKER, "4.11"), (NIST, "4.1.5")]
+);
+check!(
+    DF_SUDO,
+    "dockerfile:sudo",
+    Low,
+    "sudo in a build step",
+    "build steps run as root already; switch users with USER",
+    [(CIS_DOCKER, "4.1")]
+);
+check!(
+    DF_WORLD_WRITABLE,
+    "dockerfile:world-writable",
+    Medium,
+    "World-writable files",
+    "give files to the user that needs them (chown) instead of chmod 777",
+    [(NIST, "4.1.2")]
+);
+check!(
+    DF_SSH,
+    "dockerfile:ssh",
+    Medium,
+    "ssh server in the image",
+    "do not run sshd in a container; use kubectl exec or docker exec",
+    [(CIS_DOCKER, "5.7"), (NIST, "4.1.2")]
+);
+check!(
+    DF_INSECURE_BUILD,
+    "dockerfile:insecure-build",
+    High,
+    "Build step without the sandbox",
+    "remove RUN --security=insecure",
+    [(NIST, "4.1.2")]
+);
+
 /// The CIS Kubernetes 1.9 items a Pod Security Standards check covers.
 fn pss_cis(id: &str) -> &'static [&'static str] {
     match id {

@@ -7,6 +7,8 @@
 //! - [`k8s`]: Kubernetes objects — the pod template of every workload kind (Pod, Deployment, StatefulSet,
 //!   DaemonSet, ReplicaSet, ReplicationController, Job, CronJob, `List`s of them), RBAC, Secrets — and the
 //!   checks beyond the standard (CIS Kubernetes 5.x, NSA/CISA hardening, NIST SP 800-190).
+//! - [`dockerfile`]: a Dockerfile parser (multi-stage, continuations, escape directive, BuildKit heredocs) and
+//!   the CIS Docker 1.6 §4 checks that the file alone can decide.
 //! - [`checks`]: the catalogue, with the controls each check maps to.
 //!
 //! [`scan_path`] walks a file or directory; each finding names the file, resource, line and field, says how
@@ -22,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod checks;
+pub mod dockerfile;
 pub mod k8s;
 pub mod pss;
 pub mod yaml;
@@ -60,8 +63,13 @@ fn is_manifest(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
 }
 
-/// The files a scan of `path` reads: the file itself, or every `.yaml`, `.yml` and `.json` file under the
-/// directory (links not followed; `.git` skipped), sorted.
+fn is_dockerfile(p: &Path) -> bool {
+    p.file_name().and_then(|n| n.to_str()).is_some_and(dockerfile::is_dockerfile)
+}
+
+/// The files a scan of `path` reads: the file itself, or every `.yaml`, `.yml` and `.json` file and every
+/// Dockerfile (`Dockerfile`, `Dockerfile.*`, `*.dockerfile`, `Containerfile`) under the directory (links
+/// not followed; `.git` skipped), sorted.
 pub fn files(path: &Path) -> Vec<PathBuf> {
     if path.is_file() {
         return vec![path.to_path_buf()];
@@ -71,7 +79,7 @@ pub fn files(path: &Path) -> Vec<PathBuf> {
         .into_iter()
         .filter_entry(|e| e.file_name() != ".git")
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file() && is_manifest(e.path()))
+        .filter(|e| e.file_type().is_file() && (is_manifest(e.path()) || is_dockerfile(e.path())))
         .map(|e| e.into_path())
         .collect();
     v.sort();

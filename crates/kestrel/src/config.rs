@@ -9,7 +9,7 @@ use std::process::ExitCode;
 pub fn config(a: ConfigArgs) -> Result<ExitCode> {
     if a.list {
         let mut out = std::io::stdout().lock();
-        for c in kestrel_config::checks::all_kubernetes() {
+        for c in kestrel_config::checks::all_kubernetes().into_iter().chain(kestrel_config::checks::all_dockerfile()) {
             let controls: Vec<String> = c.controls.iter().map(|r| format!("{} {}", r.standard, r.control)).collect();
             writeln!(out, "{:<44} {:<9} {}  [{}]", c.id, c.severity.as_str(), c.title, controls.join(", "))?;
         }
