@@ -368,3 +368,27 @@ pub fn all_kubernetes() -> Vec<Check> {
     }
     v
 }
+
+/// Every Dockerfile check.
+pub fn all_dockerfile() -> Vec<Check> {
+    [
+        &DF_USER,
+        &DF_FROM_LATEST,
+        &DF_RECOMMENDS,
+        &DF_HEALTHCHECK,
+        &DF_UPDATE_ALONE,
+        &DF_SETUID,
+        &DF_ADD,
+        &DF_ADD_URL,
+        &DF_SECRET,
+        &DF_CURL_PIPE,
+        &DF_UNVERIFIED,
+        &DF_SUDO,
+        &DF_WORLD_WRITABLE,
+        &DF_SSH,
+        &DF_INSECURE_BUILD,
+    ]
+    .into_iter()
+    .map(|c| Check::clone(c))
+    .collect()
+}

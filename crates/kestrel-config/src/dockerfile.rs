@@ -274,7 +274,7 @@ fn assignments(args: &str) -> Vec<(String, String)> {
         let mut value = String::new();
         if chars.next_if_eq(&'=').is_some() {
             let quote = chars.next_if(|c| *c == '"' || *c == '\'');
-            while let Some(c) = chars.next() {
+            for c in chars.by_ref() {
                 match quote {
                     Some(q) if c == q => break,
                     Some(_) => value.push(c),
@@ -383,10 +383,8 @@ pub fn check_parsed(file: &str, df: &Dockerfile) -> Vec<ConfigFinding> {
                         }
                     }
                 }
-                "EXPOSE" => {
-                    if ins.args.split_whitespace().any(|p| p.split('/').next() == Some("22")) {
-                        add(&c::DF_SSH, &res, ins.line, "EXPOSE", "port 22 (ssh) is exposed".into());
-                    }
+                "EXPOSE" if ins.args.split_whitespace().any(|p| p.split('/').next() == Some("22")) => {
+                    add(&c::DF_SSH, &res, ins.line, "EXPOSE", "port 22 (ssh) is exposed".into());
                 }
                 "RUN" => {
                     if ins.flags.iter().any(|f| f == "--security=insecure") {
