@@ -35,6 +35,20 @@ KESTREL = {
     "saToken": [("k8s:sa-token-automount", None)],
     "defaultNamespace": [("k8s:default-namespace", None)],
     "secretEnv": [("k8s:secret-in-env", None)],
+    "secretEnvRef": [("k8s:secret-env-ref", None)],
+    "requests": [("k8s:resource-requests", None)],
+    "digest": [("k8s:image-moving-tag", None), ("k8s:image-not-pinned", None)],
+    "networkPolicy": [("k8s:no-network-policy", None)],
+}
+
+# Concepts that follow from the planted ones: clean manifests pass the password by secretKeyRef (a secret as
+# an environment variable, what CIS 5.4.1 asks to avoid); a manifest without limits has no requests either;
+# every image is pinned by digest unless it is :latest; the corpus has no NetworkPolicy at all.
+DERIVED = {
+    "secretEnvRef": lambda t: "secretEnv" not in t,
+    "requests": lambda t: "limits" in t,
+    "digest": lambda t: "latestTag" in t,
+    "networkPolicy": lambda t: True,
 }
 
 # checkov's checks per concept (ids of checkov's Kubernetes framework).
@@ -57,7 +71,11 @@ CHECKOV = {
     "limits": ["CKV_K8S_11", "CKV_K8S_13"],
     "saToken": ["CKV_K8S_38"],
     "defaultNamespace": ["CKV_K8S_21"],
-    "secretEnv": ["CKV_K8S_35"],
+    "secretEnv": [],
+    "secretEnvRef": ["CKV_K8S_35"],
+    "requests": ["CKV_K8S_10", "CKV_K8S_12"],
+    "digest": ["CKV_K8S_43"],
+    "networkPolicy": ["CKV2_K8S_6"],
 }
 
 
@@ -75,6 +93,8 @@ def main():
     kestrel, checkov, corpus = sys.argv[1], sys.argv[2], sys.argv[3].rstrip("/")
     runs = int(sys.argv[4]) if len(sys.argv) > 4 else 3
     truth = json.load(open(corpus + ".truth.json"))
+    for f, t in truth.items():
+        truth[f] = t + [c for c, rule in DERIVED.items() if rule(t)]
     files = sorted(truth)
 
     k_times = []

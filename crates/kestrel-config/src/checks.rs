@@ -18,6 +18,15 @@ pub struct Check {
     pub controls: Vec<ControlRef>,
 }
 
+/// Whether a variable's name says it holds a secret (`DB_PASSWORD`, `API_TOKEN`) — and not a path to one
+/// (`TOKEN_FILE`, `PASSWORD_PATH`, the convention for secrets mounted as files).
+pub fn secret_name(name: &str) -> bool {
+    const WORDS: &[&str] =
+        &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "ACCESS_KEY", "CREDENTIAL"];
+    let up = name.to_ascii_uppercase();
+    WORDS.iter().any(|w| up.contains(w)) && !["_FILE", "_PATH", "_DIR"].iter().any(|s| up.ends_with(s))
+}
+
 /// CIS Kubernetes Benchmark v1.9.
 pub const CIS_K8S: &str = "cis-k8s-1.9";
 /// NIST SP 800-190.
@@ -177,6 +186,31 @@ check!(
     [(NIST, "4.1.4"), (CIS_K8S, "5.4.1")]
 );
 
+check!(
+    SECRET_ENV_REF,
+    "k8s:secret-env-ref",
+    Low,
+    "Secret passed as an environment variable",
+    "mount the Secret as a file (environment variables leak into logs, crash dumps and child processes)",
+    [(CIS_K8S, "5.4.1")]
+);
+check!(
+    NO_NETWORK_POLICY,
+    "k8s:no-network-policy",
+    Low,
+    "No NetworkPolicy for the workload's namespace",
+    "add a NetworkPolicy (a default deny, then what the workload needs) to its namespace",
+    [(CIS_K8S, "5.3.2"), (NSA, "network:policies"), (NIST, "4.4.2")]
+);
+check!(
+    REQUESTS,
+    "k8s:resource-requests",
+    Low,
+    "No resource request",
+    "set resources.requests.cpu and resources.requests.memory",
+    [(NSA, "network:resource-policies")]
+);
+
 /// CIS Docker Benchmark v1.6.0.
 pub const CIS_DOCKER: &str = "cis-docker-1.6";
 
@@ -301,6 +335,136 @@ check!(
     [(NIST, "4.1.2")]
 );
 
+check!(
+    IMG_USER,
+    "image:user-root",
+    High,
+    "Image runs as root",
+    "set a non-root USER in the image",
+    [(CIS_DOCKER, "4.1"), (NIST, "4.1.2")]
+);
+check!(
+    IMG_HEALTHCHECK,
+    "image:no-healthcheck",
+    Low,
+    "No health check",
+    "add a HEALTHCHECK to the image",
+    [(CIS_DOCKER, "4.6")]
+);
+check!(
+    IMG_SSH,
+    "image:ssh-port",
+    Medium,
+    "ssh port exposed",
+    "do not run sshd in a container",
+    [(CIS_DOCKER, "5.7"), (NIST, "4.1.2")]
+);
+check!(
+    IMG_SECRET_ENV,
+    "image:secret-in-env",
+    Critical,
+    "Secret in the image's environment",
+    "pass secrets at run time (mounted files), never in the image's Env",
+    [(CIS_DOCKER, "4.10"), (NIST, "4.1.4")]
+);
+check!(
+    IMG_SECRET_HISTORY,
+    "image:secret-in-history",
+    Critical,
+    "Secret build argument kept in the image history",
+    "use RUN --mount=type=secret; ARG values are recorded in the image",
+    [(CIS_DOCKER, "4.10"), (NIST, "4.1.4")]
+);
+check!(
+    IMG_VOLUME,
+    "image:sensitive-volume",
+    Medium,
+    "Sensitive path declared a volume",
+    "do not declare system directories or the runtime socket as volumes",
+    [(NIST, "4.4.3")]
+);
+
+check!(
+    DD_ICC,
+    "docker-daemon:icc",
+    Medium,
+    "Inter-container traffic on the default bridge",
+    "set \"icc\": false",
+    [(CIS_DOCKER, "2.2")]
+);
+check!(
+    DD_INSECURE_REGISTRY,
+    "docker-daemon:insecure-registry",
+    High,
+    "Insecure registry",
+    "remove insecure-registries; give the registry a TLS certificate",
+    [(CIS_DOCKER, "2.5"), (NIST, "4.2.1")]
+);
+check!(
+    DD_TCP_TLS,
+    "docker-daemon:tcp-without-tls",
+    Critical,
+    "Daemon API on TCP without TLS",
+    "set tlsverify with tlscacert, tlscert and tlskey, or listen on the unix socket only",
+    [(CIS_DOCKER, "2.7"), (NIST, "4.3.1")]
+);
+check!(
+    DD_USERNS,
+    "docker-daemon:userns-remap",
+    Medium,
+    "No user-namespace remapping",
+    "set \"userns-remap\": \"default\"",
+    [(CIS_DOCKER, "2.9"), (NIST, "4.4.3")]
+);
+check!(
+    DD_NNP,
+    "docker-daemon:no-new-privileges",
+    Medium,
+    "Containers may gain new privileges",
+    "set \"no-new-privileges\": true",
+    [(CIS_DOCKER, "2.14"), (NIST, "4.4.3")]
+);
+check!(
+    DD_LIVE_RESTORE,
+    "docker-daemon:live-restore",
+    Low,
+    "Live restore off",
+    "set \"live-restore\": true",
+    [(CIS_DOCKER, "2.15")]
+);
+check!(
+    DD_USERLAND_PROXY,
+    "docker-daemon:userland-proxy",
+    Low,
+    "Userland proxy on",
+    "set \"userland-proxy\": false",
+    [(CIS_DOCKER, "2.16")]
+);
+check!(
+    DD_SECCOMP,
+    "docker-daemon:seccomp-unconfined",
+    High,
+    "Seccomp off daemon-wide",
+    "remove \"seccomp-profile\": \"unconfined\"",
+    [(CIS_DOCKER, "2.17"), (NIST, "4.4.3")]
+);
+check!(
+    DD_EXPERIMENTAL,
+    "docker-daemon:experimental",
+    Low,
+    "Experimental features on",
+    "set \"experimental\": false in production",
+    [(CIS_DOCKER, "2.18")]
+);
+check!(
+    DD_LOG_LEVEL,
+    "docker-daemon:log-level",
+    Low,
+    "Debug logging",
+    "set \"log-level\": \"info\"",
+    [(CIS_DOCKER, "2.3")]
+);
+
 /// The CIS Kubernetes 1.9 items a Pod Security Standards check covers.
 fn pss_cis(id: &str) -> &'static [&'static str] {
     match id {
@@ -348,6 +512,9 @@ pub fn all_kubernetes() -> Vec<Check> {
     for c in [
         &READ_ONLY_ROOT,
         &LIMITS,
+        &REQUESTS,
+        &SECRET_ENV_REF,
+        &NO_NETWORK_POLICY,
         &IMAGE_LATEST,
         &IMAGE_DIGEST,
         &SECRET_ENV,
@@ -387,6 +554,31 @@ pub fn all_dockerfile() -> Vec<Check> {
         &DF_WORLD_WRITABLE,
         &DF_SSH,
         &DF_INSECURE_BUILD,
+    ]
+    .into_iter()
+    .map(|c| Check::clone(c))
+    .collect()
+}
+
+/// Every image-configuration and Docker daemon check.
+pub fn all_image_and_daemon() -> Vec<Check> {
+    [
+        &IMG_USER,
+        &IMG_HEALTHCHECK,
+        &IMG_SSH,
+        &IMG_SECRET_ENV,
+        &IMG_SECRET_HISTORY,
+        &IMG_VOLUME,
+        &DD_ICC,
+        &DD_INSECURE_REGISTRY,
+        &DD_TCP_TLS,
+        &DD_USERNS,
+        &DD_NNP,
+        &DD_LIVE_RESTORE,
+        &DD_USERLAND_PROXY,
+        &DD_SECCOMP,
+        &DD_EXPERIMENTAL,
+        &DD_LOG_LEVEL,
     ]
     .into_iter()
     .map(|c| Check::clone(c))

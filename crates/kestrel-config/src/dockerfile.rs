@@ -248,9 +248,6 @@ fn script(ins: &Instruction) -> String {
     s
 }
 
-const SECRETISH: &[&str] =
-    &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "ACCESS_KEY", "CREDENTIAL"];
-
 /// `KEY=value KEY2="v"` or the legacy `KEY value` of ENV, LABEL and ARG.
 fn assignments(args: &str) -> Vec<(String, String)> {
     let args = args.trim();
@@ -371,8 +368,7 @@ pub fn check_parsed(file: &str, df: &Dockerfile) -> Vec<ConfigFinding> {
                 }
                 "ENV" | "ARG" => {
                     for (k, v) in assignments(&ins.args) {
-                        let up = k.to_ascii_uppercase();
-                        if SECRETISH.iter().any(|x| up.contains(x)) && !v.is_empty() && !v.starts_with('$') {
+                        if crate::checks::secret_name(&k) && !v.is_empty() && !v.starts_with('$') {
                             add(
                                 &c::DF_SECRET,
                                 &res,

@@ -100,12 +100,21 @@ pub struct Sink<'a> {
     pub doc: &'a Document,
     /// Collected findings.
     pub out: Vec<ConfigFinding>,
+    /// The namespaces (as the objects name them) that have a NetworkPolicy.
+    pub network_policies: Vec<Option<String>>,
+    /// Workloads that need a NetworkPolicy in their namespace: a finding to keep when none is found.
+    pub needs_policy: Vec<(Option<String>, ConfigFinding)>,
 }
 
 impl Sink<'_> {
     /// Records one finding of `check` at `pointer` (in the document).
     pub fn add(&mut self, check: &Check, resource: &str, pointer: &str, message: String) {
-        self.out.push(ConfigFinding {
+        let f = self.finding(check, resource, pointer, message);
+        self.out.push(f);
+    }
+
+    fn finding(&self, check: &Check, resource: &str, pointer: &str, message: String) -> ConfigFinding {
+        ConfigFinding {
             id: check.id.to_string(),
             title: check.title.to_string(),
             severity: check.severity,
@@ -116,7 +125,7 @@ impl Sink<'_> {
             message,
             fix: check.fix.to_string(),
             controls: check.controls.clone(),
-        });
+        }
     }
 }
 
@@ -137,7 +146,6 @@ pub fn field_path(pointer: &str) -> String {
     s
 }
 
-const SECRETISH: &[&str] = &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "ACCESS_KEY"];
 const RUNTIME_SOCKETS: &[&str] = &[
     "/var/run/docker.sock",
     "/run/docker.sock",
@@ -215,7 +223,7 @@ fn check_pod(sink: &mut Sink, t: &PodTemplate) {
         for (i, e) in c["env"].as_array().into_iter().flatten().enumerate() {
             let n = e["name"].as_str().unwrap_or_default().to_ascii_uppercase();
             let literal = e["value"].as_str().is_some_and(|v| !v.is_empty());
-            if literal && SECRETISH.iter().any(|s| n.contains(s)) {
+            if literal && checks::secret_name(&n) {
                 sink.add(
                     &checks::SECRET_ENV,
                     &t.resource,
@@ -242,6 +250,47 @@ fn check_pod(sink: &mut Sink, t: &PodTemplate) {
             &format!("{sp}/automountServiceAccountToken"),
             "the service account token is mounted (automountServiceAccountToken is not false)".into(),
         );
+    }
+    let ns = t.namespace.map(String::from);
+    let shown = ns.clone().unwrap_or_else(|| "its".into());
+    let f = sink.finding(
+        &checks::NO_NETWORK_POLICY,
+        &t.resource,
+        &format!("{}/metadata", t.object_ptr),
+        format!(
+            "no NetworkPolicy in {shown} namespace among the files checked: all traffic to and from the pod is allowed"
+        ),
+    );
+    sink.needs_policy.push((ns, f));
+    for (p, c) in pss::containers(spec) {
+        for (i, e) in c["env"].as_array().into_iter().flatten().enumerate() {
+            if !e["valueFrom"]["secretKeyRef"].is_null() {
+                let cname = c["name"].as_str().unwrap_or("(unnamed)");
+                let n = e["name"].as_str().unwrap_or_default();
+                sink.add(
+                    &checks::SECRET_ENV_REF,
+                    &t.resource,
+                    &format!("{sp}{p}/env/{i}/valueFrom/secretKeyRef"),
+                    format!(
+                        "container {cname:?} gets secret {:?} as environment variable {n}",
+                        e["valueFrom"]["secretKeyRef"]["name"].as_str().unwrap_or("?")
+                    ),
+                );
+            }
+        }
+        if !p.starts_with("/ephemeralContainers") {
+            for r in ["memory", "cpu"] {
+                if c["resources"]["requests"][r].is_null() {
+                    let cname = c["name"].as_str().unwrap_or("(unnamed)");
+                    sink.add(
+                        &checks::REQUESTS,
+                        &t.resource,
+                        &format!("{sp}{p}/resources/requests"),
+                        format!("container {cname:?} has no {r} request"),
+                    );
+                }
+            }
+        }
     }
     if t.namespace == Some("default") {
         sink.add(
@@ -328,6 +377,7 @@ fn check_object(sink: &mut Sink, ptr: &str, o: &Value) {
                 }
             }
         }
+        "NetworkPolicy" => sink.network_policies.push(o["metadata"]["namespace"].as_str().map(String::from)),
         "Secret" => {
             let has_data = ["data", "stringData"].iter().any(|k| o[*k].as_object().is_some_and(|m| !m.is_empty()));
             if has_data {

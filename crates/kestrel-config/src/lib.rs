@@ -9,6 +9,8 @@
 //!   checks beyond the standard (CIS Kubernetes 5.x, NSA/CISA hardening, NIST SP 800-190).
 //! - [`dockerfile`]: a Dockerfile parser (multi-stage, continuations, escape directive, BuildKit heredocs) and
 //!   the CIS Docker 1.6 §4 checks that the file alone can decide.
+//! - [`image`]: an image's configuration (user, health check, ports, environment, volumes, history) and a
+//!   Docker daemon's `daemon.json` (CIS Docker 1.6 §2: user-namespace remapping, icc, TLS, …).
 //! - [`checks`]: the catalogue, with the controls each check maps to.
 //!
 //! [`scan_path`] walks a file or directory; each finding names the file, resource, line and field, says how
@@ -25,6 +27,7 @@
 
 pub mod checks;
 pub mod dockerfile;
+pub mod image;
 pub mod k8s;
 pub mod pss;
 pub mod yaml;
@@ -93,20 +96,60 @@ pub fn scan_text(file: &str, text: &str) -> Result<Vec<ConfigFinding>, FileError
 
 /// [`scan_text`], with the number of Kubernetes objects checked.
 pub fn scan_text_counted(file: &str, text: &str) -> Result<(Vec<ConfigFinding>, usize), FileError> {
-    let docs = yaml::parse(text, yaml::Limits::default())
-        .map_err(|e| FileError { file: file.into(), reason: e.to_string() })?;
-    let mut out = Vec::new();
-    let mut objects = 0;
-    for doc in &docs {
-        objects += k8s::objects(&doc.value).len();
-        let mut sink = k8s::Sink { file, doc, out: Vec::new() };
-        k8s::check_document(&mut sink);
-        out.append(&mut sink.out);
-    }
-    Ok((out, objects))
+    let c = check_text(file, text)?;
+    Ok((resolve(vec![c.clone()]).0, c.objects))
 }
 
-fn scan_file(p: &Path) -> Result<(Vec<ConfigFinding>, usize), FileError> {
+/// What one file gave: its findings, and what a check across files needs (the namespaces with a
+/// NetworkPolicy, and the workloads that need one).
+#[derive(Debug, Clone, Default)]
+struct Checked {
+    findings: Vec<ConfigFinding>,
+    objects: usize,
+    network_policies: Vec<Option<String>>,
+    needs_policy: Vec<(Option<String>, ConfigFinding)>,
+}
+
+/// Joins the files' results: a workload is missing a NetworkPolicy only when no file gives its namespace one.
+fn resolve(checked: Vec<Checked>) -> (Vec<ConfigFinding>, usize) {
+    let covered: std::collections::HashSet<Option<String>> =
+        checked.iter().flat_map(|c| c.network_policies.iter().cloned()).collect();
+    let mut out = Vec::new();
+    let mut objects = 0;
+    for c in checked {
+        objects += c.objects;
+        out.extend(c.findings);
+        out.extend(c.needs_policy.into_iter().filter(|(ns, _)| !covered.contains(ns)).map(|(_, f)| f));
+    }
+    (out, objects)
+}
+
+fn check_text(file: &str, text: &str) -> Result<Checked, FileError> {
+    let docs = yaml::parse(text, yaml::Limits::default())
+        .map_err(|e| FileError { file: file.into(), reason: e.to_string() })?;
+    let base = file.rsplit('/').next().unwrap_or(file);
+    if image::is_daemon_json(base) {
+        if let Some(doc) = docs.first().filter(|d| d.value.is_object()) {
+            return Ok(Checked { findings: image::check_daemon(file, doc), objects: 1, ..Default::default() });
+        }
+    }
+    if let Some(doc) = docs.first().filter(|d| docs.len() == 1 && image::is_image_config(&d.value)) {
+        let findings = image::check_image_config(file, base, &doc.value);
+        return Ok(Checked { findings, objects: 1, ..Default::default() });
+    }
+    let mut c = Checked::default();
+    for doc in &docs {
+        c.objects += k8s::objects(&doc.value).len();
+        let mut sink = k8s::Sink { file, doc, out: Vec::new(), network_policies: Vec::new(), needs_policy: Vec::new() };
+        k8s::check_document(&mut sink);
+        c.findings.append(&mut sink.out);
+        c.network_policies.append(&mut sink.network_policies);
+        c.needs_policy.append(&mut sink.needs_policy);
+    }
+    Ok(c)
+}
+
+fn scan_file(p: &Path) -> Result<Checked, FileError> {
     let name = p.display().to_string();
     let err = |reason: String| FileError { file: name.clone(), reason };
     let meta = std::fs::metadata(p).map_err(|e| err(e.to_string()))?;
@@ -119,7 +162,12 @@ fn scan_file(p: &Path) -> Result<(Vec<ConfigFinding>, usize), FileError> {
     }
     let text =
         String::from_utf8(bytes).map_err(|e| err(format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to())))?;
-    scan_text_counted(&name, &text)
+    if is_dockerfile(p) {
+        let df = dockerfile::parse(&text).map_err(|e| err(e.to_string()))?;
+        let findings = dockerfile::check_parsed(&name, &df);
+        return Ok(Checked { findings, objects: df.stages.len(), ..Default::default() });
+    }
+    check_text(&name, &text)
 }
 
 /// Checks a file or every manifest under a directory, in parallel. Findings come sorted by file and line.
@@ -127,15 +175,14 @@ pub fn scan_path(path: &Path) -> Scan {
     let files = files(path);
     let results: Vec<_> = files.par_iter().map(|p| scan_file(p)).collect();
     let mut scan = Scan { files: files.len(), ..Default::default() };
+    let mut checked = Vec::new();
     for r in results {
         match r {
-            Ok((mut f, n)) => {
-                scan.objects += n;
-                scan.findings.append(&mut f);
-            }
+            Ok(c) => checked.push(c),
             Err(e) => scan.errors.push(e),
         }
     }
+    (scan.findings, scan.objects) = resolve(checked);
     scan.findings.sort_by(|a, b| (&a.file, a.line, &a.id).cmp(&(&b.file, b.line, &b.id)));
     scan
 }
@@ -171,7 +218,7 @@ pub fn eval_pss_fixtures(dir: &Path) -> Result<Vec<FixtureResult>, FileError> {
             };
             entries.sort();
             for p in entries {
-                let (findings, _) = scan_file(&p)?;
+                let findings = scan_file(&p)?.findings;
                 let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
                 let check = stem.trim_end_matches(|c: char| c.is_ascii_digit()).to_string();
                 let within = |id: &str| match id.split(':').nth(1) {

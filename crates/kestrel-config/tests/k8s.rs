@@ -12,17 +12,18 @@ fn restricted_spec() -> Value {
         "containers": [{
             "name": "app", "image": "registry.example/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
             "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": true},
-            "resources": {"limits": {"cpu": "1", "memory": "256Mi"}}
+            "resources": {"limits": {"cpu": "1", "memory": "256Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}}
         }],
         "automountServiceAccountToken": false
     })
 }
 
+/// A pod in namespace shop, and the namespace's NetworkPolicy.
 fn pod(spec: Value) -> String {
-    serde_json::to_string(
-        &json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"}, "spec": spec}),
-    )
-    .unwrap()
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"}, "spec": spec});
+    let policy = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "deny", "namespace": "shop"}, "spec": {"podSelector": {}}});
+    format!("{pod}\n---\n{policy}\n")
 }
 
 fn ids(text: &str) -> Vec<String> {
@@ -257,4 +258,35 @@ fn hostile_files_are_errors_naming_the_file_and_the_scan_goes_on() {
     assert!(reason("huge.yaml").contains("limit"));
     assert_eq!(scan.errors.len(), 5);
     assert!(scan.findings.iter().any(|f| f.file.ends_with("good.yaml") && f.id == "pss:baseline:hostNamespaces"));
+}
+
+#[test]
+fn a_tree_mixes_manifests_and_dockerfiles_and_network_policies_count_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("shop")).unwrap();
+    std::fs::create_dir_all(d.join("search")).unwrap();
+    let workload = |ns: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: {ns}}}\nspec:\n  containers:\n  - {{name: c, image: 'x:1'}}\n")
+    };
+    std::fs::write(d.join("shop/pod.yaml"), workload("shop")).unwrap();
+    std::fs::write(d.join("search/pod.yaml"), workload("search")).unwrap();
+    // The shop namespace's policy lives in another file.
+    std::fs::write(
+        d.join("shop/netpol.yml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: shop}\nspec: {podSelector: {}, policyTypes: [Ingress, Egress]}\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("Dockerfile"), "FROM debian:12\nRUN apt-get update\n").unwrap();
+    let scan = scan_path(d);
+    assert_eq!(scan.files, 4);
+    let no_policy: Vec<&str> =
+        scan.findings.iter().filter(|f| f.id == "k8s:no-network-policy").map(|f| f.file.as_str()).collect();
+    assert_eq!(no_policy.len(), 1, "{no_policy:?}");
+    assert!(no_policy[0].ends_with("search/pod.yaml"));
+    assert!(scan
+        .findings
+        .iter()
+        .any(|f| f.id == "dockerfile:update-alone" && f.file.ends_with("Dockerfile") && f.line == Some(2)));
+    assert!(scan.errors.is_empty(), "{:?}", scan.errors);
 }

@@ -128,6 +128,11 @@ impl Identified {
         &self.target
     }
 
+    /// The image's configuration (read and digest-checked; no layer read yet).
+    pub fn config(&self) -> &config::ImageConfig {
+        &self.config
+    }
+
     /// Reads the layers: the same artifact [`open`] gives.
     pub fn open(self, opts: &OpenOptions, selector: &dyn ContentSelector) -> Result<Artifact, ImageError> {
         image::squash(&self.shown, &self.blobs, self.target, self.config, self.plans, opts, selector)

@@ -111,13 +111,15 @@ Output: one alert per line (kestrel.alert/v1) when piped or with -f json, readab
     #[command(subcommand)]
     Respond(RespondCommand),
     /// Check Kubernetes manifests (any workload kind, Helm or kustomize output, YAML or JSON) against every
-    /// Pod Security Standards control, CIS Kubernetes 5.x and NSA/CISA hardening.
+    /// Pod Security Standards control, CIS Kubernetes 5.x and NSA/CISA hardening; Dockerfiles, image
+    /// configurations and daemon.json against CIS Docker 1.6.
     #[command(after_help = "Examples:
   kestrel config deploy/                        every .yaml, .yml and .json file under deploy/
   helm template ./chart | kestrel config -       rendered Helm output (or kustomize build)
   kestrel config k8s/ -f sarif -o config.sarif   for a code-scanning dashboard
   kestrel config k8s/ --fail-on high             exit 1 on a high or critical finding (a CI gate)
   kestrel config k8s/ --pss-level baseline --skip 'k8s:image-*'
+  kestrel config Dockerfile /etc/docker/daemon.json --image app.tar
 
 Each finding names the file, resource, line and field, says how to fix it and which controls it breaks
 (Pod Security Standards findings are `pss:LEVEL:CHECK`, with upstream's check ids).")]
@@ -512,9 +514,14 @@ pub struct EvalLabArgs {
 
 #[derive(Args, Debug)]
 pub struct ConfigArgs {
-    /// Files or directories (`-` reads standard input).
-    #[arg(required = true)]
+    /// Files or directories (`-` reads standard input): Kubernetes manifests, Dockerfiles, image configs
+    /// (`config.json`), Docker's `daemon.json`.
+    #[arg(required_unless_present_any = ["image", "list"])]
     pub paths: Vec<PathBuf>,
+    /// Also check this image's configuration (user, health check, ports, environment, volumes, build
+    /// history): `oci:DIR[:TAG]`, `docker-archive:PATH`, `oci-archive:PATH[:TAG]` or a path (repeatable).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Vec<String>,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     pub format: ConfigFormatArg,

@@ -42,6 +42,17 @@ pub fn config(a: ConfigArgs) -> Result<ExitCode> {
         findings.extend(s.findings);
         errors.extend(s.errors.into_iter().map(|e| (e.file, e.reason)));
     }
+    for r in &a.image {
+        // The configuration alone: the manifest and config are read and digest-checked, no layer is.
+        let (path, tag, _) = crate::scan::parse_image_ref(r, None)?;
+        let opts = kestrel_image::OpenOptions { tag, ..Default::default() };
+        let id = kestrel_image::identify(&path, &opts)?
+            .with_context(|| format!("{r}: not a container image (no manifest.json or index.json)"))?;
+        let cfg = serde_json::to_value(id.config())?;
+        files += 1;
+        objects += 1;
+        findings.extend(kestrel_config::image::check_image_config(r, r, &cfg));
+    }
     findings.retain(|f| {
         !(a.pss_level == PssLevelArg::Baseline && f.id.starts_with("pss:restricted:"))
             && (a.severity.is_empty() || a.severity.contains(&f.severity))

@@ -110,13 +110,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-enum ImageKind {
+pub(crate) enum ImageKind {
     Detect,
     OciDir,
 }
 
 /// `oci:DIR[:TAG]`, `oci-archive:PATH[:TAG]`, `docker-archive:PATH`, or a plain path.
-fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, Option<String>, ImageKind)> {
+pub(crate) fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, Option<String>, ImageKind)> {
     let split_tag = |rest: &str| -> (PathBuf, Option<String>) {
         if Path::new(rest).exists() {
             return (PathBuf::from(rest), None);

@@ -46,3 +46,27 @@ fn the_gate_fails_on_findings_and_passes_when_filtered() {
     // A path that does not exist is an error, not an empty report.
     kestrel().arg("config").arg(dir.path().join("nope")).assert().failure();
 }
+
+#[test]
+fn an_image_configuration_is_checked_without_reading_its_layers() {
+    use kestrel_testkit::{Entry, Image};
+    let dir = tempfile::tempdir().unwrap();
+    let mut img = Image::new(vec![vec![Entry::File("etc/os-release".into(), b"ID=debian\n".to_vec())]]);
+    let root = dir.path().join("root.tar");
+    img.write_docker_archive(&root, &["app:root"]);
+    img.user = Some("10001".into());
+    let nonroot = dir.path().join("nonroot.tar");
+    img.write_docker_archive(&nonroot, &["app:nonroot"]);
+    let ids = |path: &std::path::Path| -> Vec<String> {
+        let out = kestrel().args(["config", "-f", "json", "--image"]).arg(path).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(ids(&root), ["image:user-root", "image:no-healthcheck"]);
+    assert_eq!(ids(&nonroot), ["image:no-healthcheck"]);
+    // Not an image: a clear error.
+    let junk = dir.path().join("junk.tar");
+    std::fs::write(&junk, b"not a tar").unwrap();
+    kestrel().args(["config", "--image"]).arg(&junk).assert().failure();
+}
