@@ -6,7 +6,7 @@ use crate::checks::Check;
 use kestrel_core::ConfigFinding;
 
 /// One instruction.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Instruction {
     /// The keyword, upper case (`RUN`).
     pub keyword: String,
@@ -23,7 +23,7 @@ pub struct Instruction {
 }
 
 /// A build stage.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Stage {
     /// `FROM image [AS name]`: the image.
     pub base: String,
@@ -36,7 +36,7 @@ pub struct Stage {
 }
 
 /// A parsed Dockerfile.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Dockerfile {
     /// ARGs before the first FROM.
     pub global_args: Vec<Instruction>,

@@ -11,6 +11,7 @@
 //!   the CIS Docker 1.6 §4 checks that the file alone can decide.
 //! - [`image`]: an image's configuration (user, health check, ports, environment, volumes, history) and a
 //!   Docker daemon's `daemon.json` (CIS Docker 1.6 §2: user-namespace remapping, icc, TLS, …).
+//! - [`rego`]: custom policies in Rego (regorus), giving the same findings.
 //! - [`checks`]: the catalogue, with the controls each check maps to.
 //!
 //! [`scan_path`] walks a file or directory; each finding names the file, resource, line and field, says how
@@ -30,6 +31,7 @@ pub mod dockerfile;
 pub mod image;
 pub mod k8s;
 pub mod pss;
+pub mod rego;
 pub mod yaml;
 
 use kestrel_core::ConfigFinding;
@@ -96,7 +98,7 @@ pub fn scan_text(file: &str, text: &str) -> Result<Vec<ConfigFinding>, FileError
 
 /// [`scan_text`], with the number of Kubernetes objects checked.
 pub fn scan_text_counted(file: &str, text: &str) -> Result<(Vec<ConfigFinding>, usize), FileError> {
-    let c = check_text(file, text)?;
+    let c = check_text(file, text, None)?;
     Ok((resolve(vec![c.clone()]).0, c.objects))
 }
 
@@ -124,7 +126,7 @@ fn resolve(checked: Vec<Checked>) -> (Vec<ConfigFinding>, usize) {
     (out, objects)
 }
 
-fn check_text(file: &str, text: &str) -> Result<Checked, FileError> {
+fn check_text(file: &str, text: &str, policies: Option<&mut rego::Policies>) -> Result<Checked, FileError> {
     let docs = yaml::parse(text, yaml::Limits::default())
         .map_err(|e| FileError { file: file.into(), reason: e.to_string() })?;
     let base = file.rsplit('/').next().unwrap_or(file);
@@ -138,7 +140,12 @@ fn check_text(file: &str, text: &str) -> Result<Checked, FileError> {
         return Ok(Checked { findings, objects: 1, ..Default::default() });
     }
     let mut c = Checked::default();
+    let mut policies = policies;
     for doc in &docs {
+        if let Some(p) = policies.as_deref_mut() {
+            let f = p.evaluate_document(file, doc).map_err(|e| FileError { file: file.into(), reason: e.reason })?;
+            c.findings.extend(f);
+        }
         c.objects += k8s::objects(&doc.value).len();
         let mut sink = k8s::Sink { file, doc, out: Vec::new(), network_policies: Vec::new(), needs_policy: Vec::new() };
         k8s::check_document(&mut sink);
@@ -149,7 +156,7 @@ fn check_text(file: &str, text: &str) -> Result<Checked, FileError> {
     Ok(c)
 }
 
-fn scan_file(p: &Path) -> Result<Checked, FileError> {
+fn scan_file(p: &Path, policies: Option<&mut rego::Policies>) -> Result<Checked, FileError> {
     let name = p.display().to_string();
     let err = |reason: String| FileError { file: name.clone(), reason };
     let meta = std::fs::metadata(p).map_err(|e| err(e.to_string()))?;
@@ -164,16 +171,33 @@ fn scan_file(p: &Path) -> Result<Checked, FileError> {
         String::from_utf8(bytes).map_err(|e| err(format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to())))?;
     if is_dockerfile(p) {
         let df = dockerfile::parse(&text).map_err(|e| err(e.to_string()))?;
-        let findings = dockerfile::check_parsed(&name, &df);
+        let mut findings = dockerfile::check_parsed(&name, &df);
+        if let Some(p) = policies {
+            let mut input = serde_json::to_value(&df).unwrap_or_default();
+            input["kind"] = serde_json::Value::String("Dockerfile".into());
+            findings.extend(p.evaluate(&name, "Dockerfile", None, &input).map_err(|e| err(e.reason))?);
+        }
         return Ok(Checked { findings, objects: df.stages.len(), ..Default::default() });
     }
-    check_text(&name, &text)
+    check_text(&name, &text, policies)
 }
 
 /// Checks a file or every manifest under a directory, in parallel. Findings come sorted by file and line.
 pub fn scan_path(path: &Path) -> Scan {
+    scan_path_with(path, None)
+}
+
+/// [`scan_path`], with custom Rego policies evaluated on every object too.
+pub fn scan_path_with(path: &Path, policies: Option<&rego::Policies>) -> Scan {
     let files = files(path);
-    let results: Vec<_> = files.par_iter().map(|p| scan_file(p)).collect();
+    let sources: Option<Vec<(String, String)>> = policies.map(|p| p.sources().to_vec());
+    let results: Vec<_> = files
+        .par_iter()
+        .map_init(
+            || sources.clone().and_then(|s| rego::Policies::from_sources(s).ok()),
+            |engine, p| scan_file(p, engine.as_mut()),
+        )
+        .collect();
     let mut scan = Scan { files: files.len(), ..Default::default() };
     let mut checked = Vec::new();
     for r in results {
@@ -218,7 +242,7 @@ pub fn eval_pss_fixtures(dir: &Path) -> Result<Vec<FixtureResult>, FileError> {
             };
             entries.sort();
             for p in entries {
-                let findings = scan_file(&p)?.findings;
+                let findings = scan_file(&p, None)?.findings;
                 let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
                 let check = stem.trim_end_matches(|c: char| c.is_ascii_digit()).to_string();
                 let within = |id: &str| match id.split(':').nth(1) {

@@ -120,6 +120,7 @@ Output: one alert per line (kestrel.alert/v1) when piped or with -f json, readab
   kestrel config k8s/ --fail-on high             exit 1 on a high or critical finding (a CI gate)
   kestrel config k8s/ --pss-level baseline --skip 'k8s:image-*'
   kestrel config Dockerfile /etc/docker/daemon.json --image app.tar
+  kestrel config k8s/ --policy docs/policies     custom Rego policies, same findings
 
 Each finding names the file, resource, line and field, says how to fix it and which controls it breaks
 (Pod Security Standards findings are `pss:LEVEL:CHECK`, with upstream's check ids).")]
@@ -543,6 +544,10 @@ pub struct ConfigArgs {
     /// Exit with CODE when findings remain after the filters (with --fail-on: findings at or above it).
     #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u8).range(1..))]
     pub exit_code: Option<u8>,
+    /// Custom policies in Rego: a `.rego` file or a directory of them (packages under `kestrel`, a `deny`
+    /// rule of findings; see docs/policies/registries.rego).
+    #[arg(long, value_name = "PATH")]
+    pub policy: Option<PathBuf>,
     /// List every check with its controls and exit.
     #[arg(long)]
     pub list: bool,

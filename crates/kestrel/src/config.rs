@@ -16,6 +16,10 @@ pub fn config(a: ConfigArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let (mut files, mut objects, mut findings, mut errors) = (0, 0, Vec::new(), Vec::new());
+    let mut policies = match &a.policy {
+        Some(p) => Some(kestrel_config::rego::Policies::load(p)?),
+        None => None,
+    };
     for p in &a.paths {
         if p.as_os_str() == "-" {
             let mut text = String::new();
@@ -31,12 +35,20 @@ pub fn config(a: ConfigArgs) -> Result<ExitCode> {
                 }
                 Err(e) => errors.push((e.file, e.reason)),
             }
+            if let Some(p) = policies.as_mut() {
+                for doc in kestrel_config::yaml::parse(&text, Default::default()).unwrap_or_default() {
+                    match p.evaluate_document("(stdin)", &doc) {
+                        Ok(f) => findings.extend(f),
+                        Err(e) => errors.push((e.file, e.reason)),
+                    }
+                }
+            }
             continue;
         }
         if !p.exists() {
             anyhow::bail!("{}: no such file or directory", p.display());
         }
-        let s = kestrel_config::scan_path(p);
+        let s = kestrel_config::scan_path_with(p, policies.as_ref());
         files += s.files;
         objects += s.objects;
         findings.extend(s.findings);
