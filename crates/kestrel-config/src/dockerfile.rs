@@ -502,9 +502,16 @@ pub fn check_parsed(file: &str, df: &Dockerfile) -> Vec<ConfigFinding> {
                 name.is_empty() || name == "root" || name == "0"
             };
             match &user {
-                None => {
-                    add(&c::DF_USER, &res, stage.line, "USER", "the image runs as root: no USER instruction".into())
-                }
+                // Without USER the image runs as its base's user: root, unless the base says otherwise
+                // (distroless `:nonroot`, …).
+                None if !stage.base.contains("nonroot") => add(
+                    &c::DF_USER,
+                    &res,
+                    stage.line,
+                    "USER",
+                    format!("no USER instruction: the image runs as {}'s user, root unless it sets one", stage.base),
+                ),
+                None => {}
                 Some((u, l)) if root(u) => add(&c::DF_USER, &res, *l, "USER", format!("the image runs as {u:?}")),
                 _ => {}
             }
