@@ -55,7 +55,7 @@ check!(
     Low,
     "Writable root file system",
     "set securityContext.readOnlyRootFilesystem: true (mount an emptyDir where the program must write)",
-    [(NSA, "pod-security:immutable-fs"), (NIST, "4.4.4"), (CIS_K8S, "5.7.3")]
+    [(NSA, "pod-security:immutable-fs"), (NIST, "4.4.4"), (CIS_K8S, "5.7.3"), (CIS_DOCKER, "5.13")]
 );
 check!(
     LIMITS,
@@ -63,7 +63,7 @@ check!(
     Low,
     "No resource limit",
     "set resources.limits.cpu and resources.limits.memory",
-    [(NSA, "network:resource-policies"), (NIST, "4.4.3")]
+    [(NSA, "network:resource-policies"), (NIST, "4.4.3"), (CIS_DOCKER, "5.11"), (CIS_DOCKER, "5.12")]
 );
 check!(
     IMAGE_LATEST,
@@ -71,7 +71,7 @@ check!(
     Medium,
     "Image by a moving tag",
     "name the image by a version tag, better by digest (image@sha256:…)",
-    [(NIST, "4.2.3"), (NIST, "4.1.5")]
+    [(NIST, "4.2.2"), (NIST, "4.1.5")]
 );
 check!(
     IMAGE_DIGEST,
@@ -95,7 +95,7 @@ check!(
     High,
     "CAP_SYS_ADMIN added",
     "do not add SYS_ADMIN; it is nearly root on the host",
-    [(CIS_K8S, "5.2.9"), (NIST, "4.4.3")]
+    [(CIS_K8S, "5.2.9"), (NIST, "4.4.3"), (CIS_DOCKER, "5.4")]
 );
 check!(
     SA_TOKEN,
@@ -119,7 +119,7 @@ check!(
     Critical,
     "Container runtime socket or host root mounted",
     "do not mount the runtime's socket, /run or / into a pod",
-    [(CIS_K8S, "5.2.12"), (NIST, "4.4.3")]
+    [(CIS_K8S, "5.2.12"), (NIST, "4.4.3"), (CIS_DOCKER, "5.32")]
 );
 check!(
     CLUSTER_ADMIN,
@@ -200,7 +200,7 @@ check!(
     Low,
     "No NetworkPolicy for the workload's namespace",
     "add a NetworkPolicy (a default deny, then what the workload needs) to its namespace",
-    [(CIS_K8S, "5.3.2"), (NSA, "network:policies"), (NIST, "4.4.2")]
+    [(CIS_K8S, "5.3.2"), (NSA, "network:policies"), (NIST, "4.4.2"), (NIST, "4.3.3")]
 );
 check!(
     REQUESTS,
@@ -213,6 +213,35 @@ check!(
 
 /// CIS Docker Benchmark v1.6.0.
 pub const CIS_DOCKER: &str = "cis-docker-1.6";
+/// PCI DSS v4.0.
+pub const PCI: &str = "pci-dss-4.0";
+/// HIPAA Security Rule.
+pub const HIPAA: &str = "hipaa";
+
+check!(
+    VULN_FIXABLE,
+    "vuln:fixable",
+    High,
+    "Known vulnerability with a fix",
+    "update the package to the fixed version and rebuild the image",
+    [(NIST, "4.1.1"), (CIS_DOCKER, "4.4"), (NSA, "upgrades:patching"), (PCI, "6.3.3")]
+);
+check!(
+    VULN_MALICIOUS,
+    "vuln:malicious",
+    Critical,
+    "Malicious package",
+    "remove the package and find how it got in",
+    [(NIST, "4.1.3"), (HIPAA, "164.308(a)(5)(ii)(B)")]
+);
+check!(
+    VULN_EOL,
+    "vuln:end-of-life",
+    High,
+    "Operating system past its end of life",
+    "rebuild on a supported release",
+    [(NIST, "4.1.1"), (PCI, "6.3.3")]
+);
 
 check!(
     DF_USER,
@@ -482,6 +511,24 @@ fn pss_cis(id: &str) -> &'static [&'static str] {
     }
 }
 
+/// The CIS Docker 1.6 §5 items (container runtime) a Pod Security Standards check covers: a pod spec is the
+/// runtime configuration of its containers.
+fn pss_cis_docker(id: &str) -> &'static [&'static str] {
+    match id {
+        "privileged" => &["5.5"],
+        "hostNamespaces" => &["5.10", "5.16", "5.17"],
+        "capabilities_baseline" | "capabilities_restricted" => &["5.4"],
+        "hostPathVolumes" => &["5.6"],
+        "hostPorts" => &["5.9"],
+        "appArmorProfile" => &["5.2"],
+        "seLinuxOptions" => &["5.3"],
+        "seccompProfile_baseline" | "seccompProfile_restricted" => &["5.22"],
+        "allowPrivilegeEscalation" => &["5.26"],
+        "runAsNonRoot" | "runAsUser" => &["4.1"],
+        _ => &[],
+    }
+}
+
 /// The check (with its controls) for a Pod Security Standards check.
 pub fn pss_check(c: &PssCheck) -> Check {
     let level = c.level.as_str();
@@ -490,6 +537,7 @@ pub fn pss_check(c: &PssCheck) -> Check {
     let r = |s: &str, c: &str| ControlRef { standard: s.into(), control: c.into() };
     let mut controls = vec![r(PSS, &format!("{level}:{}", c.id))];
     controls.extend(pss_cis(c.id).iter().map(|x| r(CIS_K8S, x)));
+    controls.extend(pss_cis_docker(c.id).iter().map(|x| r(CIS_DOCKER, x)));
     controls.push(r(NIST, "4.4.3"));
     controls
         .push(r(NSA, if c.level == Level::Baseline { "pod-security:enforcement" } else { "pod-security:non-root" }));
@@ -583,4 +631,62 @@ pub fn all_image_and_daemon() -> Vec<Check> {
     .into_iter()
     .map(|c| Check::clone(c))
     .collect()
+}
+
+/// The vulnerability "checks": what a `kestrel image` report says, as findings compliance can hold against
+/// controls.
+pub fn all_vulnerability() -> Vec<Check> {
+    [&VULN_FIXABLE, &VULN_MALICIOUS, &VULN_EOL].into_iter().map(|c| Check::clone(c)).collect()
+}
+
+/// Every check of the catalogue.
+pub fn everything() -> Vec<Check> {
+    let mut v = all_kubernetes();
+    v.extend(all_dockerfile());
+    v.extend(all_image_and_daemon());
+    v.extend(all_vulnerability());
+    v
+}
+
+/// The findings of an image scan report (`kestrel image -f json`) as compliance sees them: fixable high and
+/// critical vulnerabilities, malicious packages, an end-of-life OS.
+pub fn vulnerability_findings(file: &str, report: &kestrel_core::Report) -> Vec<kestrel_core::ConfigFinding> {
+    use kestrel_core::{Finding, FixState};
+    let target = report.sbom.target.name.clone();
+    let f = |check: &Check, message: String| kestrel_core::ConfigFinding {
+        id: check.id.clone(),
+        title: check.title.into(),
+        severity: check.severity,
+        file: file.into(),
+        resource: target.clone(),
+        line: None,
+        field: String::new(),
+        message,
+        fix: check.fix.into(),
+        controls: check.controls.clone(),
+    };
+    let mut out = Vec::new();
+    for x in &report.findings {
+        match x {
+            Finding::Vulnerability(v) if v.state == FixState::Fixed && v.severity >= Severity::High => out.push(f(
+                &VULN_FIXABLE,
+                format!(
+                    "{} {} has {} ({}), fixed in {}",
+                    v.package,
+                    v.version,
+                    v.id,
+                    v.severity,
+                    v.fixed_version.as_deref().unwrap_or("?")
+                ),
+            )),
+            Finding::MaliciousPackage(v) => {
+                out.push(f(&VULN_MALICIOUS, format!("{} {} is {}", v.package, v.version, v.id)))
+            }
+            Finding::EndOfLife(e) => {
+                out.push(f(&VULN_EOL, format!("{} reached its end of life on {}", e.name, e.eol_date)))
+            }
+            _ => {}
+        }
+    }
+    out
 }

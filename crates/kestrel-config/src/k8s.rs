@@ -173,6 +173,21 @@ fn check_pod(sink: &mut Sink, t: &PodTemplate) {
         let Some(check) = checks::pss(v.check) else { continue };
         let base = if v.in_metadata { &t.meta_ptr } else { &t.spec_ptr };
         sink.add(check, &t.resource, &format!("{base}{}", v.pointer), v.message);
+        if v.check == "hostNamespaces" {
+            // One Pod Security check, three CIS items each: keep the ones of this namespace.
+            let (cis_k8s, cis_docker) = match v.pointer.as_str() {
+                "/hostPID" => ("5.2.3", "5.16"),
+                "/hostIPC" => ("5.2.4", "5.17"),
+                _ => ("5.2.5", "5.10"),
+            };
+            if let Some(f) = sink.out.last_mut() {
+                f.controls.retain(|r| match r.standard.as_str() {
+                    checks::CIS_K8S => r.control == cis_k8s,
+                    checks::CIS_DOCKER => r.control == cis_docker,
+                    _ => true,
+                });
+            }
+        }
     }
     let spec = t.spec;
     let sp = &t.spec_ptr;

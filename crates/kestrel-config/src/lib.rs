@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod checks;
+pub mod compliance;
 pub mod dockerfile;
 pub mod image;
 pub mod k8s;
@@ -59,6 +60,8 @@ pub struct Scan {
     pub findings: Vec<ConfigFinding>,
     /// Files that could not be checked.
     pub errors: Vec<FileError>,
+    /// The kinds of input seen: `kubernetes`, `dockerfile`, `image`, `docker-daemon`.
+    pub kinds: Vec<String>,
 }
 
 /// The largest file read (larger ones are an error, not a stall).
@@ -110,6 +113,7 @@ struct Checked {
     objects: usize,
     network_policies: Vec<Option<String>>,
     needs_policy: Vec<(Option<String>, ConfigFinding)>,
+    kind: Option<&'static str>,
 }
 
 /// Joins the files' results: a workload is missing a NetworkPolicy only when no file gives its namespace one.
@@ -132,12 +136,13 @@ fn check_text(file: &str, text: &str, policies: Option<&mut rego::Policies>) -> 
     let base = file.rsplit('/').next().unwrap_or(file);
     if image::is_daemon_json(base) {
         if let Some(doc) = docs.first().filter(|d| d.value.is_object()) {
-            return Ok(Checked { findings: image::check_daemon(file, doc), objects: 1, ..Default::default() });
+            let findings = image::check_daemon(file, doc);
+            return Ok(Checked { findings, objects: 1, kind: Some("docker-daemon"), ..Default::default() });
         }
     }
     if let Some(doc) = docs.first().filter(|d| docs.len() == 1 && image::is_image_config(&d.value)) {
         let findings = image::check_image_config(file, base, &doc.value);
-        return Ok(Checked { findings, objects: 1, ..Default::default() });
+        return Ok(Checked { findings, objects: 1, kind: Some("image"), ..Default::default() });
     }
     let mut c = Checked::default();
     let mut policies = policies;
@@ -152,6 +157,9 @@ fn check_text(file: &str, text: &str, policies: Option<&mut rego::Policies>) -> 
         c.findings.append(&mut sink.out);
         c.network_policies.append(&mut sink.network_policies);
         c.needs_policy.append(&mut sink.needs_policy);
+    }
+    if c.objects > 0 {
+        c.kind = Some("kubernetes");
     }
     Ok(c)
 }
@@ -177,7 +185,7 @@ fn scan_file(p: &Path, policies: Option<&mut rego::Policies>) -> Result<Checked,
             input["kind"] = serde_json::Value::String("Dockerfile".into());
             findings.extend(p.evaluate(&name, "Dockerfile", None, &input).map_err(|e| err(e.reason))?);
         }
-        return Ok(Checked { findings, objects: df.stages.len(), ..Default::default() });
+        return Ok(Checked { findings, objects: df.stages.len(), kind: Some("dockerfile"), ..Default::default() });
     }
     check_text(&name, &text, policies)
 }
@@ -206,6 +214,10 @@ pub fn scan_path_with(path: &Path, policies: Option<&rego::Policies>) -> Scan {
             Err(e) => scan.errors.push(e),
         }
     }
+    let mut kinds: Vec<String> = checked.iter().filter_map(|c| c.kind.map(String::from)).collect();
+    kinds.sort();
+    kinds.dedup();
+    scan.kinds = kinds;
     (scan.findings, scan.objects) = resolve(checked);
     scan.findings.sort_by(|a, b| (&a.file, a.line, &a.id).cmp(&(&b.file, b.line, &b.id)));
     scan

@@ -38,7 +38,10 @@ pub use finding::{
     VulnerabilityFinding, REPORT_SCHEMA,
 };
 pub use glob::glob;
-pub use misconfig::{ConfigFinding, ControlRef, CONFIG_SCHEMA};
+pub use misconfig::{
+    ComplianceReport, ComplianceSummary, ConfigFinding, ControlRef, ControlResult, ControlStatus, COMPLIANCE_SCHEMA,
+    CONFIG_SCHEMA,
+};
 pub use package::{default_purl, Ecosystem, Location, Package, SourcePackage};
 pub use purl::Purl;
 pub use sbom::{Distro, LayerRef, Sbom, ScanTarget, TargetKind, Tool, Warning, SBOM_SCHEMA};

@@ -42,3 +42,70 @@ pub struct ConfigFinding {
     /// The controls it breaks.
     pub controls: Vec<ControlRef>,
 }
+
+/// The JSON schema name of a compliance report.
+pub const COMPLIANCE_SCHEMA: &str = "kestrel.compliance/v1";
+
+/// What became of a control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ControlStatus {
+    /// Its checks ran and found nothing.
+    Pass,
+    /// A check found something.
+    Fail,
+    /// No check can decide it: a person must.
+    Manual,
+    /// Its checks apply to inputs this scan did not have.
+    NotEvaluated,
+}
+
+/// One control's result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ControlResult {
+    /// The control.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Its status.
+    pub status: ControlStatus,
+    /// The checks that decide it.
+    pub checks: Vec<String>,
+    /// Why: for a failure, the findings; for a pass, what was checked; for manual, what to check.
+    pub evidence: String,
+    /// The findings behind a failure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<ConfigFinding>,
+}
+
+/// Counts by status.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ComplianceSummary {
+    /// Passed.
+    pub pass: usize,
+    /// Failed.
+    pub fail: usize,
+    /// Manual.
+    pub manual: usize,
+    /// Not evaluated.
+    pub not_evaluated: usize,
+}
+
+/// A compliance report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ComplianceReport {
+    /// Always [`COMPLIANCE_SCHEMA`].
+    pub schema: String,
+    /// The spec's id.
+    pub spec: String,
+    /// The spec's title.
+    pub title: String,
+    /// When (RFC 3339).
+    pub generated: String,
+    /// What was scanned (files, objects, input kinds).
+    pub scope: String,
+    /// Counts.
+    pub summary: ComplianceSummary,
+    /// Every control, in the spec's order.
+    pub controls: Vec<ControlResult>,
+}

@@ -21,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod compliance;
 mod config;
 mod cyclonedx;
 mod findings;
@@ -29,6 +30,7 @@ mod read;
 mod spdx_json;
 mod table;
 
+pub use compliance::{compliance_html, write_compliance_table};
 pub use config::{config_sarif, write_config, ConfigFormat, ConfigReport};
 pub use cyclonedx::CycloneDxWriter;
 pub use findings::{cyclonedx as cyclonedx_report, sarif, write_report};

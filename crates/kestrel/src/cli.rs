@@ -125,6 +125,19 @@ Output: one alert per line (kestrel.alert/v1) when piped or with -f json, readab
 Each finding names the file, resource, line and field, says how to fix it and which controls it breaks
 (Pod Security Standards findings are `pss:LEVEL:CHECK`, with upstream's check ids).")]
     Config(ConfigArgs),
+    /// Hold a scan against a standard: every control pass, fail (with the findings as evidence), manual or not
+    /// evaluated; a readable, printable HTML report, JSON, and a CI gate.
+    #[command(after_help = "Examples:
+  kestrel compliance --spec cis-k8s-1.9 deploy/
+  kestrel compliance --spec pss-restricted k8s/ -f html -o pss.html
+  kestrel compliance --spec nist-800-190 k8s/ Dockerfile --image app.tar --results app-scan.json
+  kestrel compliance --spec pci-dss-4.0 deploy/ --fail-on-fail       exit 1 when a control fails
+  kestrel compliance --list
+
+Specs: cis-docker-1.6, cis-k8s-1.9, pss-restricted, nsa-cisa-1.0, nist-800-190, pci-dss-4.0, hipaa, or a spec
+file (YAML: id, title, standard, controls). --results adds a `kestrel image -f json` report (vulnerabilities,
+malicious packages, end-of-life OS).")]
+    Compliance(ComplianceArgs),
     /// Manage the vulnerability database (download, import, status, look up).
     #[command(subcommand)]
     Db(DbCommand),
@@ -551,6 +564,46 @@ pub struct ConfigArgs {
     /// List every check with its controls and exit.
     #[arg(long)]
     pub list: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ComplianceArgs {
+    /// The spec: a built-in id or a spec file.
+    #[arg(long, value_name = "SPEC", required_unless_present = "list")]
+    pub spec: Option<String>,
+    /// Files or directories to scan (`-` reads standard input).
+    pub paths: Vec<PathBuf>,
+    /// Images whose configuration to check (repeatable).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Vec<String>,
+    /// `kestrel image -f json` reports: their vulnerabilities count too (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub results: Vec<PathBuf>,
+    /// Custom Rego policies (as `kestrel config --policy`).
+    #[arg(long, value_name = "PATH")]
+    pub policy: Option<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: ComplianceFormatArg,
+    /// Write the report here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 (or --exit-code) when a control fails.
+    #[arg(long)]
+    pub fail_on_fail: bool,
+    /// The exit code of --fail-on-fail.
+    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u8).range(1..))]
+    pub exit_code: Option<u8>,
+    /// List the built-in specs and exit.
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComplianceFormatArg {
+    Table,
+    Json,
+    Html,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,62 +9,13 @@ use std::process::ExitCode;
 pub fn config(a: ConfigArgs) -> Result<ExitCode> {
     if a.list {
         let mut out = std::io::stdout().lock();
-        for c in kestrel_config::checks::all_kubernetes().into_iter().chain(kestrel_config::checks::all_dockerfile()) {
+        for c in kestrel_config::checks::everything() {
             let controls: Vec<String> = c.controls.iter().map(|r| format!("{} {}", r.standard, r.control)).collect();
             writeln!(out, "{:<44} {:<9} {}  [{}]", c.id, c.severity.as_str(), c.title, controls.join(", "))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let (mut files, mut objects, mut findings, mut errors) = (0, 0, Vec::new(), Vec::new());
-    let mut policies = match &a.policy {
-        Some(p) => Some(kestrel_config::rego::Policies::load(p)?),
-        None => None,
-    };
-    for p in &a.paths {
-        if p.as_os_str() == "-" {
-            let mut text = String::new();
-            std::io::stdin()
-                .take(kestrel_config::MAX_FILE_BYTES + 1)
-                .read_to_string(&mut text)
-                .context("standard input")?;
-            files += 1;
-            match kestrel_config::scan_text_counted("(stdin)", &text) {
-                Ok((f, n)) => {
-                    objects += n;
-                    findings.extend(f);
-                }
-                Err(e) => errors.push((e.file, e.reason)),
-            }
-            if let Some(p) = policies.as_mut() {
-                for doc in kestrel_config::yaml::parse(&text, Default::default()).unwrap_or_default() {
-                    match p.evaluate_document("(stdin)", &doc) {
-                        Ok(f) => findings.extend(f),
-                        Err(e) => errors.push((e.file, e.reason)),
-                    }
-                }
-            }
-            continue;
-        }
-        if !p.exists() {
-            anyhow::bail!("{}: no such file or directory", p.display());
-        }
-        let s = kestrel_config::scan_path_with(p, policies.as_ref());
-        files += s.files;
-        objects += s.objects;
-        findings.extend(s.findings);
-        errors.extend(s.errors.into_iter().map(|e| (e.file, e.reason)));
-    }
-    for r in &a.image {
-        // The configuration alone: the manifest and config are read and digest-checked, no layer is.
-        let (path, tag, _) = crate::scan::parse_image_ref(r, None)?;
-        let opts = kestrel_image::OpenOptions { tag, ..Default::default() };
-        let id = kestrel_image::identify(&path, &opts)?
-            .with_context(|| format!("{r}: not a container image (no manifest.json or index.json)"))?;
-        let cfg = serde_json::to_value(id.config())?;
-        files += 1;
-        objects += 1;
-        findings.extend(kestrel_config::image::check_image_config(r, r, &cfg));
-    }
+    let Collected { files, objects, mut findings, errors, .. } = collect(&a.paths, &a.image, a.policy.as_deref())?;
     findings.retain(|f| {
         !(a.pss_level == PssLevelArg::Baseline && f.id.starts_with("pss:restricted:"))
             && (a.severity.is_empty() || a.severity.contains(&f.severity))
@@ -132,4 +83,137 @@ pub fn eval_pss(a: EvalPssArgs) -> Result<ExitCode> {
         println!("pass fixtures clean at their level:     {po}/{pa}");
     }
     Ok(if ok == results.len() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// What the configuration scan of some paths and images gave.
+pub struct Collected {
+    pub files: usize,
+    pub objects: usize,
+    pub findings: Vec<kestrel_core::ConfigFinding>,
+    pub errors: Vec<(String, String)>,
+    /// The input kinds seen (`kubernetes`, `dockerfile`, `image`, `docker-daemon`).
+    pub kinds: Vec<String>,
+}
+
+/// Scans files, directories, standard input (`-`) and images' configurations, with optional Rego policies.
+pub fn collect(paths: &[std::path::PathBuf], images: &[String], policy: Option<&std::path::Path>) -> Result<Collected> {
+    let (mut files, mut objects, mut findings, mut errors) = (0, 0, Vec::new(), Vec::new());
+    let mut kinds: Vec<String> = Vec::new();
+    let mut policies = match policy {
+        Some(p) => Some(kestrel_config::rego::Policies::load(p)?),
+        None => None,
+    };
+    for p in paths {
+        if p.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .take(kestrel_config::MAX_FILE_BYTES + 1)
+                .read_to_string(&mut text)
+                .context("standard input")?;
+            files += 1;
+            match kestrel_config::scan_text_counted("(stdin)", &text) {
+                Ok((f, n)) => {
+                    if n > 0 {
+                        kinds.push("kubernetes".into());
+                    }
+                    objects += n;
+                    findings.extend(f);
+                }
+                Err(e) => errors.push((e.file, e.reason)),
+            }
+            if let Some(p) = policies.as_mut() {
+                for doc in kestrel_config::yaml::parse(&text, Default::default()).unwrap_or_default() {
+                    match p.evaluate_document("(stdin)", &doc) {
+                        Ok(f) => findings.extend(f),
+                        Err(e) => errors.push((e.file, e.reason)),
+                    }
+                }
+            }
+            continue;
+        }
+        if !p.exists() {
+            anyhow::bail!("{}: no such file or directory", p.display());
+        }
+        let s = kestrel_config::scan_path_with(p, policies.as_ref());
+        files += s.files;
+        objects += s.objects;
+        findings.extend(s.findings);
+        errors.extend(s.errors.into_iter().map(|e| (e.file, e.reason)));
+        kinds.extend(s.kinds);
+    }
+    for r in images {
+        // The configuration alone: the manifest and config are read and digest-checked, no layer is.
+        let (path, tag, _) = crate::scan::parse_image_ref(r, None)?;
+        let opts = kestrel_image::OpenOptions { tag, ..Default::default() };
+        let id = kestrel_image::identify(&path, &opts)?
+            .with_context(|| format!("{r}: not a container image (no manifest.json or index.json)"))?;
+        let cfg = serde_json::to_value(id.config())?;
+        files += 1;
+        objects += 1;
+        findings.extend(kestrel_config::image::check_image_config(r, r, &cfg));
+        kinds.push("image".into());
+    }
+    kinds.sort();
+    kinds.dedup();
+    Ok(Collected { files, objects, findings, errors, kinds })
+}
+
+pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
+    use crate::cli::ComplianceFormatArg;
+    if a.list {
+        for id in kestrel_config::compliance::spec_ids() {
+            let s = kestrel_config::compliance::spec(id).map_err(anyhow::Error::msg)?;
+            println!("{id:<16} {} controls  {}", s.controls.len(), s.title);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let spec = kestrel_config::compliance::spec(a.spec.as_deref().unwrap_or_default()).map_err(anyhow::Error::msg)?;
+    if a.paths.is_empty() && a.image.is_empty() && a.results.is_empty() {
+        anyhow::bail!("nothing to hold against {}: give paths, --image or --results", spec.id);
+    }
+    let Collected { files, objects, mut findings, errors, mut kinds } =
+        collect(&a.paths, &a.image, a.policy.as_deref())?;
+    for r in &a.results {
+        let text = std::fs::read_to_string(r).with_context(|| format!("{}: cannot read", r.display()))?;
+        let report: kestrel_core::Report = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a kestrel image report (kestrel image -f json)", r.display()))?;
+        findings.extend(kestrel_config::checks::vulnerability_findings(&r.display().to_string(), &report));
+        kinds.push("vuln".into());
+    }
+    kinds.sort();
+    kinds.dedup();
+    for (file, reason) in &errors {
+        eprintln!("kestrel: {file}: {reason}");
+    }
+    let scope = format!(
+        "{files} files, {objects} objects ({}){}",
+        if kinds.is_empty() { "nothing recognised".to_string() } else { kinds.join(", ") },
+        if errors.is_empty() { String::new() } else { format!("; {} files could not be read", errors.len()) }
+    );
+    let generated =
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let report = kestrel_config::compliance::evaluate(
+        &spec,
+        &kestrel_config::checks::everything(),
+        &findings,
+        &kinds,
+        &scope,
+        &generated,
+    );
+    let mut out: Box<dyn Write> = match &a.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    match a.format {
+        ComplianceFormatArg::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        ComplianceFormatArg::Html => out.write_all(kestrel_report::compliance_html(&report).as_bytes())?,
+        ComplianceFormatArg::Table => kestrel_report::write_compliance_table(&report, &mut out)?,
+    }
+    out.flush()?;
+    if a.fail_on_fail && report.summary.fail > 0 {
+        return Ok(ExitCode::from(a.exit_code.unwrap_or(1)));
+    }
+    Ok(ExitCode::SUCCESS)
 }
