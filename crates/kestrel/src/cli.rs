@@ -125,6 +125,14 @@ Output: one alert per line (kestrel.alert/v1) when piped or with -f json, readab
 Each finding names the file, resource, line and field, says how to fix it and which controls it breaks
 (Pod Security Standards findings are `pss:LEVEL:CHECK`, with upstream's check ids).")]
     Config(ConfigArgs),
+    /// Find hardcoded credentials in files and directories: provider tokens (AWS, GCP, Azure, GitHub, GitLab,
+    /// Slack, Stripe, Twilio, SendGrid, npm, PyPI), private keys, JWTs, passwords in URLs and assignments,
+    /// Docker registry auths, Kubernetes Secrets. Every secret is reported redacted.
+    #[command(after_help = "Examples:
+  kestrel secrets .
+  kestrel secrets rootfs/ -f sarif -o secrets.sarif
+  kestrel secrets src/ --fail-on high                 a CI gate")]
+    Secrets(SecretsArgs),
     /// Hold a scan against a standard: every control pass, fail (with the findings as evidence), manual or not
     /// evaluated; a readable, printable HTML report, JSON, and a CI gate.
     #[command(after_help = "Examples:
@@ -564,6 +572,25 @@ pub struct ConfigArgs {
     /// List every check with its controls and exit.
     #[arg(long)]
     pub list: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SecretsArgs {
+    /// Files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: ConfigFormatArg,
+    /// Write the report here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Fail (exit 1, or the --exit-code value) when a secret of this severity or worse is found.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<kestrel_core::Severity>,
+    /// Exit with CODE when secrets are found (with --fail-on: at or above it).
+    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u8).range(1..))]
+    pub exit_code: Option<u8>,
 }
 
 #[derive(Args, Debug)]

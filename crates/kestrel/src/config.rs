@@ -217,3 +217,64 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
+    let scanner = kestrel_secrets::Scanner::new();
+    let mut all = kestrel_secrets::Scan::default();
+    let started = std::time::Instant::now();
+    for p in &a.paths {
+        if !p.exists() {
+            anyhow::bail!("{}: no such file or directory", p.display());
+        }
+        let s = kestrel_secrets::scan_path(&scanner, p);
+        all.files += s.files;
+        all.bytes += s.bytes;
+        all.skipped += s.skipped;
+        all.findings.extend(s.findings);
+        all.errors.extend(s.errors);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    tracing::info!("{} files, {} bytes in {secs:.2} s", all.files, all.bytes);
+    for (file, reason) in &all.errors {
+        eprintln!("kestrel: {file}: {reason}");
+    }
+    let failing = all.findings.iter().filter(|f| a.fail_on.is_none_or(|s| f.severity >= s)).count();
+    let mut out: Box<dyn Write> = match &a.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let as_config = || {
+        ConfigReport::new(
+            env!("CARGO_PKG_VERSION"),
+            all.files,
+            all.files - all.skipped,
+            all.findings.iter().map(|f| f.to_finding()).collect(),
+            all.errors.clone(),
+        )
+    };
+    let r = match a.format {
+        ConfigFormatArg::Json => {
+            let v = serde_json::json!({
+                "schema": "kestrel.secrets/v1",
+                "files": all.files,
+                "bytes": all.bytes,
+                "skipped": all.skipped,
+                "findings": all.findings,
+                "errors": all.errors,
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)
+        }
+        ConfigFormatArg::Sarif => write_config(&as_config(), ConfigFormat::Sarif, &mut out),
+        ConfigFormatArg::Table => write_config(&as_config(), ConfigFormat::Table, &mut out),
+    };
+    match r.and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        r => r?,
+    }
+    if (a.fail_on.is_some() || a.exit_code.is_some()) && failing > 0 {
+        return Ok(ExitCode::from(a.exit_code.unwrap_or(1)));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -101,6 +101,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(crate::cli::EvalCommand::Pss(a)) => crate::config::eval_pss(a),
         Command::Config(a) => crate::config::config(a),
         Command::Compliance(a) => crate::config::compliance(a),
+        Command::Secrets(a) => crate::config::secrets(a),
         Command::Eval(crate::cli::EvalCommand::Lab(a)) => crate::detect::eval_lab(a),
         Command::Eval(crate::cli::EvalCommand::Speed(a)) => crate::detect::eval_speed(a),
         Command::Catalogers => {

@@ -70,3 +70,21 @@ fn an_image_configuration_is_checked_without_reading_its_layers() {
     std::fs::write(&junk, b"not a tar").unwrap();
     kestrel().args(["config", "--image"]).arg(&junk).assert().failure();
 }
+
+#[test]
+fn secrets_are_found_redacted_and_gate_a_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = format!("ghp_{}", "Ab3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5");
+    std::fs::write(dir.path().join("deploy.sh"), format!("#!/bin/sh\nexport GITHUB_TOKEN={token}\n")).unwrap();
+    let out = kestrel().args(["secrets", "-f", "json"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains(&token), "the secret leaked: {text}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "kestrel.secrets/v1");
+    assert_eq!(v["findings"][0]["rule"], "github-token");
+    assert_eq!(v["findings"][0]["line"], 2);
+    kestrel().arg("secrets").arg(dir.path()).args(["--fail-on", "high"]).assert().code(1);
+    let sarif = kestrel().arg("secrets").arg(dir.path()).args(["-f", "sarif"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&sarif.stdout).contains(&token));
+}

@@ -1,0 +1,325 @@
+//! Hardcoded credentials: provider tokens, private keys, JWTs, passwords in URLs and assignments, Docker
+//! registry auths, Kubernetes Secrets — found fast and reported redacted.
+//!
+//! A [`Scanner`] compiles the [`rules`] once: one Aho-Corasick automaton over every rule's keywords finds where
+//! a secret could be; each rule's regex runs only on the lines around its keywords; entropy and placeholder
+//! filters drop the obvious non-secrets. [`Scanner::scan_bytes`] scans one buffer, [`scan_path`] a file or
+//! directory tree in parallel (memory-mapped, binaries and huge files skipped and counted). Every finding is
+//! redacted: the secret's first characters and its length, and a fingerprint (SHA-256) to allowlist it by.
+//!
+//! ```
+//! let s = kestrel_secrets::Scanner::new();
+//! let token = format!("ghp_{}", "Ab3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5");
+//! let found = s.scan_bytes("app.env", format!("GITHUB_TOKEN={token}\n").as_bytes());
+//! assert_eq!(found[0].rule, "github-token");
+//! assert!(!found[0].redacted.contains(&token));
+//! ```
+#![deny(missing_docs)]
+
+pub mod rules;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use kestrel_core::{ConfigFinding, ControlRef, Severity};
+use rayon::prelude::*;
+use regex::bytes::Regex;
+use std::path::{Path, PathBuf};
+
+/// One secret found.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SecretFinding {
+    /// The rule (`github-token`).
+    pub rule: String,
+    /// What it is.
+    pub title: String,
+    /// How bad.
+    pub severity: Severity,
+    /// The file (and, in an image, the layer).
+    pub file: String,
+    /// The image layer that holds the file, when scanning an image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// Line (1-based).
+    pub line: usize,
+    /// The secret, redacted: its first characters and its length.
+    pub redacted: String,
+    /// SHA-256 of the secret (hex, first 16 characters): allowlist by it without writing the secret down.
+    pub fingerprint: String,
+    /// Shannon entropy of the secret (bits per character).
+    pub entropy: f64,
+    /// Whether the rule's format is specific (a provider's token) rather than a guess (a generic assignment).
+    pub specific: bool,
+}
+
+impl SecretFinding {
+    /// As a configuration finding (same writers, SARIF, compliance).
+    pub fn to_finding(&self) -> ConfigFinding {
+        let r = |s: &str, c: &str| ControlRef { standard: s.into(), control: c.into() };
+        ConfigFinding {
+            id: format!("secret:{}", self.rule),
+            title: self.title.clone(),
+            severity: self.severity,
+            file: self.file.clone(),
+            resource: self.layer.clone().map(|l| format!("layer {l}")).unwrap_or_default(),
+            line: Some(self.line),
+            field: format!("fingerprint {}", self.fingerprint),
+            message: format!("{} {}", self.title, self.redacted),
+            fix: "revoke the credential, then remove it from the file (and from every image layer and history that has it)".into(),
+            controls: vec![r("nist-800-190", "4.1.4"), r("cis-docker-1.6", "4.10"), r("pci-dss-4.0", "8.6.2")],
+        }
+    }
+}
+
+struct Compiled {
+    def: &'static rules::RuleDef,
+    regex: Regex,
+}
+
+/// The compiled rules.
+pub struct Scanner {
+    rules: Vec<Compiled>,
+    keywords: AhoCorasick,
+    /// For each keyword, the rules it belongs to.
+    keyword_rules: Vec<Vec<usize>>,
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Scanner::new()
+    }
+}
+
+/// How far before and after a keyword a rule's regex looks (whole lines around it).
+const WINDOW_BEFORE: usize = 256;
+const WINDOW_AFTER: usize = 768;
+
+fn redact(s: &str) -> String {
+    let shown: String = s.chars().take(4).collect();
+    format!("{shown}…({} chars)", s.chars().count())
+}
+
+fn fingerprint(s: &str) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(s.as_bytes());
+    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+impl Scanner {
+    /// The built-in rules, compiled.
+    pub fn new() -> Scanner {
+        let mut words: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut compiled = Vec::new();
+        for (i, def) in rules::RULES.iter().enumerate() {
+            // The built-in patterns are tested; a broken one is a bug caught by the tests.
+            let Ok(regex) = Regex::new(def.pattern) else { continue };
+            compiled.push(Compiled { def, regex });
+            let ri = compiled.len() - 1;
+            let _ = i;
+            for k in def.keywords {
+                let k = k.to_ascii_lowercase();
+                match words.iter().position(|w| *w == k) {
+                    Some(p) => keyword_rules[p].push(ri),
+                    None => {
+                        words.push(k);
+                        keyword_rules.push(vec![ri]);
+                    }
+                }
+            }
+        }
+        let keywords = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&words)
+            .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("an empty automaton"));
+        Scanner { rules: compiled, keywords, keyword_rules }
+    }
+
+    /// The secrets in one buffer (`name` is reported as the file).
+    pub fn scan_bytes(&self, name: &str, data: &[u8]) -> Vec<SecretFinding> {
+        // Where each rule should look: merged windows around its keywords.
+        let mut windows: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.rules.len()];
+        for m in self.keywords.find_overlapping_iter(data) {
+            let start = m.start().saturating_sub(WINDOW_BEFORE);
+            let end = (m.end() + WINDOW_AFTER).min(data.len());
+            // Whole lines: back to the previous newline, on to the next one.
+            let start = memchr::memrchr(b'\n', &data[start..m.start()]).map_or(start, |i| start + i + 1);
+            let end = memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |i| end + i);
+            for &r in &self.keyword_rules[m.pattern().as_usize()] {
+                let w = &mut windows[r];
+                match w.last_mut() {
+                    Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                    _ => w.push((start, end)),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        let mut seen: std::collections::HashSet<(usize, usize)> = Default::default();
+        let mut offsets: Vec<usize> = Vec::new();
+        for (ri, ws) in windows.iter().enumerate() {
+            let c = &self.rules[ri];
+            for &(s, e) in ws {
+                // Bytes, not text: a stray non-UTF-8 byte elsewhere in the window hides nothing.
+                let text = &data[s..e];
+                for caps in c.regex.captures_iter(text) {
+                    let Some(m) = caps.name("secret").or_else(|| caps.get(0)) else { continue };
+                    let owned = String::from_utf8_lossy(m.as_bytes());
+                    let secret = owned.trim();
+                    let at = s + m.start();
+                    if !seen.insert((ri, at)) {
+                        continue;
+                    }
+                    let ent = rules::entropy(secret);
+                    if c.def.min_entropy.is_some_and(|min| ent < min) {
+                        continue;
+                    }
+                    if c.def.id != "private-key" && rules::is_placeholder(secret) {
+                        continue;
+                    }
+                    let shown = if c.def.id == "private-key" {
+                        "-----BEGIN PRIVATE KEY-----".to_string()
+                    } else {
+                        secret.to_string()
+                    };
+                    // A key is where its header is; other secrets where they are.
+                    offsets.push(if c.def.id == "private-key" { s + caps.get(0).map_or(0, |m| m.start()) } else { at });
+                    out.push(SecretFinding {
+                        rule: c.def.id.into(),
+                        title: c.def.title.into(),
+                        severity: c.def.severity,
+                        file: name.into(),
+                        layer: None,
+                        line: 0,
+                        redacted: if c.def.id == "private-key" {
+                            "-----BEGIN … PRIVATE KEY-----".into()
+                        } else {
+                            redact(&shown)
+                        },
+                        fingerprint: fingerprint(&if c.def.id == "private-key" {
+                            String::from_utf8_lossy(text).into_owned()
+                        } else {
+                            secret.to_string()
+                        }),
+                        entropy: (ent * 100.0).round() / 100.0,
+                        specific: c.def.specific,
+                    });
+                }
+            }
+        }
+        // Line numbers in one forward pass over the offsets, in order.
+        let mut order: Vec<usize> = (0..out.len()).collect();
+        order.sort_by_key(|&i| offsets[i]);
+        let mut lines = LineCounter::new(data);
+        for i in order {
+            out[i].line = lines.line(offsets[i]);
+        }
+        // A specific rule's hit makes a generic rule's hit of the same secret redundant.
+        let specific: std::collections::HashSet<(usize, String)> =
+            out.iter().filter(|f| f.specific).map(|f| (f.line, f.fingerprint.clone())).collect();
+        out.retain(|f| f.specific || !specific.contains(&(f.line, f.fingerprint.clone())));
+        out.sort_by(|a, b| (a.line, &a.rule).cmp(&(b.line, &b.rule)));
+        out
+    }
+}
+
+/// Line numbers of byte offsets, counted forward once.
+struct LineCounter<'a> {
+    data: &'a [u8],
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        LineCounter { data, pos: 0, line: 1 }
+    }
+
+    /// The line of `at`; offsets must come in increasing order.
+    fn line(&mut self, at: usize) -> usize {
+        let at = at.max(self.pos);
+        self.line += memchr::memchr_iter(b'\n', &self.data[self.pos..at]).count();
+        self.pos = at;
+        self.line
+    }
+}
+
+/// What a scan of files found.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Scan {
+    /// Files read.
+    pub files: usize,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Files skipped: binary, or larger than [`MAX_FILE_BYTES`].
+    pub skipped: usize,
+    /// The secrets.
+    pub findings: Vec<SecretFinding>,
+    /// Files that could not be read: (file, reason).
+    pub errors: Vec<(String, String)>,
+}
+
+/// Files larger than this are skipped (counted).
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// Scans a file or every file under a directory (links not followed; `.git` skipped), in parallel.
+pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
+    let files: Vec<PathBuf> = if path.is_file() {
+        vec![path.to_path_buf()]
+    } else {
+        walkdir::WalkDir::new(path)
+            .follow_links(false)
+            .into_iter()
+            .filter_entry(|e| e.file_name() != ".git")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.into_path())
+            .collect()
+    };
+    enum One {
+        Read(u64, Vec<SecretFinding>),
+        Skipped,
+        Error(String, String),
+    }
+    let results: Vec<One> = files
+        .par_iter()
+        .map(|p| {
+            let name = p.display().to_string();
+            let file = match std::fs::File::open(p) {
+                Ok(f) => f,
+                Err(e) => return One::Error(name, e.to_string()),
+            };
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            if len == 0 {
+                return One::Read(0, vec![]);
+            }
+            if len > MAX_FILE_BYTES {
+                return One::Skipped;
+            }
+            // SAFETY: read-only map of a regular file; a file truncated under us can fault, as with any mmap
+            // reader (ripgrep accepts the same).
+            let map = match unsafe { memmap2::Mmap::map(&file) } {
+                Ok(m) => m,
+                Err(e) => return One::Error(name, e.to_string()),
+            };
+            if memchr::memchr(0, &map[..map.len().min(8192)]).is_some() {
+                return One::Skipped;
+            }
+            One::Read(len, scanner.scan_bytes(&name, &map))
+        })
+        .collect();
+    let mut scan = Scan { files: files.len(), ..Default::default() };
+    for r in results {
+        match r {
+            One::Read(n, f) => {
+                scan.bytes += n;
+                scan.findings.extend(f);
+            }
+            One::Skipped => scan.skipped += 1,
+            One::Error(f, e) => scan.errors.push((f, e)),
+        }
+    }
+    scan.findings.sort_by(|a, b| (&a.file, a.line, &a.rule).cmp(&(&b.file, b.line, &b.rule)));
+    scan
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,300 @@
+//! The built-in secret rules: providers' token formats, private keys, JWTs, URLs with passwords, Docker
+//! registry auths, `.env` files, Kubernetes Secrets and generic password assignments. Each rule names the
+//! literal keywords that must occur near a match: an Aho-Corasick pass over the bytes finds them, and only then
+//! does the rule's regex run, on the lines around the keyword.
+
+use kestrel_core::Severity;
+
+/// One rule.
+#[derive(Debug, Clone)]
+pub struct RuleDef {
+    /// `aws-access-key-id`.
+    pub id: &'static str,
+    /// What it finds.
+    pub title: &'static str,
+    /// How bad a hit is.
+    pub severity: Severity,
+    /// The pattern (Rust regex syntax). Capture group `secret` (or the whole match) is the secret.
+    pub pattern: &'static str,
+    /// Literals (matched case-insensitively) one of which occurs in every match.
+    pub keywords: &'static [&'static str],
+    /// Least Shannon entropy (bits per character) of the secret, for rules whose pattern alone is loose.
+    pub min_entropy: Option<f64>,
+    /// Whether the rule's format is specific enough that a match is a secret whatever the context (a provider's
+    /// prefixed token) rather than a guess (a generic assignment).
+    pub specific: bool,
+}
+
+macro_rules! rule {
+    ($id:expr, $title:expr, $sev:ident, $pat:expr, [$($k:expr),*], $ent:expr, $spec:expr) => {
+        RuleDef { id: $id, title: $title, severity: Severity::$sev, pattern: $pat, keywords: &[$($k),*], min_entropy: $ent, specific: $spec }
+    };
+}
+
+/// Every built-in rule.
+pub const RULES: &[RuleDef] = &[
+    rule!(
+        "aws-access-key-id",
+        "AWS access key id",
+        High,
+        r"\b(?P<secret>(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})\b",
+        ["akia", "asia", "abia", "acca"],
+        Some(3.0),
+        true
+    ),
+    rule!(
+        "aws-secret-access-key",
+        "AWS secret access key",
+        Critical,
+        r#"(?i)aws.{0,20}?(?:secret|sk|access).{0,20}?['"=:\s]{1,5}(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
+        ["aws"],
+        Some(4.0),
+        true
+    ),
+    rule!(
+        "gcp-service-account-key",
+        "Google Cloud service account key",
+        Critical,
+        r#""private_key_id"\s*:\s*"(?P<secret>[0-9a-f]{40})""#,
+        ["private_key_id"],
+        None,
+        true
+    ),
+    rule!("gcp-api-key", "Google API key", High, r"\b(?P<secret>AIza[0-9A-Za-z_-]{35})\b", ["aiza"], Some(3.5), true),
+    rule!(
+        "azure-storage-key",
+        "Azure storage account key",
+        Critical,
+        r"(?i)AccountKey=(?P<secret>[A-Za-z0-9+/]{86}==)",
+        ["accountkey"],
+        None,
+        true
+    ),
+    rule!(
+        "azure-sas-token",
+        "Azure shared access signature",
+        High,
+        r"(?i)[?&]sig=(?P<secret>[A-Za-z0-9%+/]{43,}(?:%3D|=){0,2})",
+        ["sig="],
+        Some(4.0),
+        true
+    ),
+    rule!(
+        "github-token",
+        "GitHub token",
+        Critical,
+        r"\b(?P<secret>(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36})\b",
+        ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
+        Some(3.5),
+        true
+    ),
+    rule!(
+        "github-fine-grained-token",
+        "GitHub fine-grained token",
+        Critical,
+        r"\b(?P<secret>github_pat_[A-Za-z0-9_]{82})\b",
+        ["github_pat_"],
+        None,
+        true
+    ),
+    rule!(
+        "gitlab-token",
+        "GitLab personal access token",
+        Critical,
+        r"\b(?P<secret>glpat-[A-Za-z0-9_-]{20})\b",
+        ["glpat-"],
+        Some(3.0),
+        true
+    ),
+    rule!(
+        "slack-token",
+        "Slack token",
+        High,
+        r"\b(?P<secret>xox[baprs]-[0-9]{8,13}-[A-Za-z0-9-]{10,})\b",
+        ["xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"],
+        None,
+        true
+    ),
+    rule!(
+        "slack-webhook",
+        "Slack incoming webhook",
+        Medium,
+        r"(?P<secret>https://hooks\.slack\.com/services/T[A-Z0-9]{8,}/B[A-Z0-9]{8,}/[A-Za-z0-9]{20,})",
+        ["hooks.slack.com"],
+        None,
+        true
+    ),
+    rule!(
+        "stripe-key",
+        "Stripe secret key",
+        Critical,
+        r"\b(?P<secret>(?:sk|rk)_live_[A-Za-z0-9]{24,99})\b",
+        ["sk_live_", "rk_live_"],
+        Some(3.5),
+        true
+    ),
+    // Twilio keys have no distinctive prefix (SK + 32 hex): a "twilio" nearby is required.
+    rule!(
+        "twilio-api-key",
+        "Twilio API key",
+        High,
+        r"(?i)twilio[\s\S]{0,200}?\b(?P<secret>SK[0-9a-fA-F]{32})\b",
+        ["twilio"],
+        Some(3.2),
+        true
+    ),
+    rule!(
+        "sendgrid-key",
+        "SendGrid API key",
+        High,
+        r"\b(?P<secret>SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})\b",
+        ["sg."],
+        None,
+        true
+    ),
+    rule!("npm-token", "npm access token", Critical, r"\b(?P<secret>npm_[A-Za-z0-9]{36})\b", ["npm_"], Some(3.5), true),
+    rule!(
+        "npmrc-auth",
+        "npm registry auth token",
+        High,
+        r"(?m)_authToken\s*=\s*(?P<secret>[A-Za-z0-9_\-.=]{20,})",
+        ["_authtoken"],
+        Some(3.5),
+        true
+    ),
+    rule!(
+        "pypi-token",
+        "PyPI upload token",
+        Critical,
+        r"\b(?P<secret>pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})",
+        ["pypi-ageichlwas5vcmc"],
+        None,
+        true
+    ),
+    rule!(
+        "private-key",
+        "Private key",
+        Critical,
+        r"-----BEGIN (?:RSA |DSA |EC |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----\r?\n(?:[A-Za-z-]+: [^\n]*\r?\n)*\r?\n?(?P<secret>[A-Za-z0-9+/=]{40,})",
+        ["private key"],
+        None,
+        true
+    ),
+    rule!(
+        "jwt",
+        "JSON Web Token",
+        Medium,
+        r"\b(?P<secret>eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,})",
+        ["eyj"],
+        Some(4.0),
+        true
+    ),
+    rule!(
+        "url-password",
+        "Password in a connection URL",
+        High,
+        r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|ftp|sftp|ldaps?)://[^\s:@/'\x22]{1,64}:(?P<secret>[^\s@/'\x22]{4,128})@",
+        ["://"],
+        Some(2.0),
+        false
+    ),
+    rule!(
+        "docker-config-auth",
+        "Docker registry credentials",
+        High,
+        r#""auth"\s*:\s*"(?P<secret>[A-Za-z0-9+/]{16,}={0,2})""#,
+        ["\"auth\""],
+        Some(3.0),
+        true
+    ),
+    rule!(
+        "kubernetes-secret",
+        "Kubernetes Secret with values",
+        Medium,
+        r"(?m)^\s*(?:data|stringData):\s*\n\s+[A-Za-z0-9_.-]+:\s*(?P<secret>\S{8,})",
+        ["data:", "stringdata:"],
+        Some(2.5),
+        false
+    ),
+    rule!(
+        "env-secret",
+        "Secret in an environment assignment",
+        High,
+        r##"(?m)^\s*(?:export\s+)?[A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?)[A-Z0-9_]*\s*=\s*['"]?(?P<secret>[^\s'"#]{8,200})"##,
+        ["password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "access_key", "credential"],
+        Some(3.0),
+        false
+    ),
+    rule!(
+        "password-assignment",
+        "Hardcoded password",
+        High,
+        r#"(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|auth[_-]?token|access[_-]?token|client[_-]?secret)\b["']?\s*(?::|=|:=|=>)\s*["'](?P<secret>[^"'\s]{8,200})["']"#,
+        ["password", "passwd", "pwd", "secret", "api_key", "api-key", "apikey", "token"],
+        Some(3.0),
+        false
+    ),
+];
+
+/// Shannon entropy in bits per character.
+pub fn entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    if n == 0.0 {
+        return 0.0;
+    }
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Values people write where a secret would go: placeholders, variables, examples.
+pub fn is_placeholder(s: &str) -> bool {
+    let l = s.to_ascii_lowercase();
+    const WORDS: &[&str] = &[
+        "example",
+        "changeme",
+        "change_me",
+        "placeholder",
+        "your_",
+        "your-",
+        "<",
+        "${",
+        "{{",
+        "$(",
+        "xxxx",
+        "****",
+        "dummy",
+        "redacted",
+        "sample",
+        "secret_here",
+        "password_here",
+        "notasecret",
+        "insert",
+        "replace",
+        "todo",
+        "fixme",
+        "test123",
+        "foobar",
+        "process.env",
+        "os.environ",
+        "getenv",
+        "env(",
+        "vault:",
+        "/run/secrets",
+    ];
+    if WORDS.iter().any(|w| l.contains(w)) {
+        return true;
+    }
+    // One character repeated, or a plain word.
+    let first = s.chars().next().unwrap_or(' ');
+    s.chars().all(|c| c == first) || (s.chars().all(|c| c.is_ascii_lowercase()) && s.len() < 16)
+}
