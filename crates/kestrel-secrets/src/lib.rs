@@ -88,9 +88,11 @@ impl Default for Scanner {
     }
 }
 
-/// How far before and after a keyword a rule's regex looks (whole lines around it).
+/// How far before a keyword a rule's regex looks (to the start of its line, at most this far back), and how far
+/// after: to the end of its line, or this far for a multi-line rule.
 const WINDOW_BEFORE: usize = 256;
-const WINDOW_AFTER: usize = 768;
+const LINE_AFTER: usize = 256;
+const MULTILINE_AFTER: usize = 1024;
 
 fn redact(s: &str) -> String {
     let shown: String = s.chars().take(4).collect();
@@ -126,9 +128,26 @@ impl Scanner {
                 }
             }
         }
+        // Matches do not overlap (the fastest search): a keyword that holds another (`private_key_id` holds
+        // `private_key`) also wakes the other's rules.
+        let inner: Vec<Vec<usize>> = words
+            .iter()
+            .map(|w| {
+                let mut rs: Vec<usize> = words
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, o)| w.contains(o.as_str()))
+                    .flat_map(|(j, _)| keyword_rules[j].iter().copied())
+                    .collect();
+                rs.sort_unstable();
+                rs.dedup();
+                rs
+            })
+            .collect();
+        let keyword_rules = inner;
         let keywords = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
             .build(&words)
             .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("an empty automaton"));
         Scanner { rules: compiled, keywords, keyword_rules }
@@ -136,15 +155,29 @@ impl Scanner {
 
     /// The secrets in one buffer (`name` is reported as the file).
     pub fn scan_bytes(&self, name: &str, data: &[u8]) -> Vec<SecretFinding> {
+        let base = name.rsplit('/').next().unwrap_or(name);
+        let applies: Vec<bool> = self
+            .rules
+            .iter()
+            .map(|c| c.def.files.is_empty() || c.def.files.iter().any(|g| kestrel_core::glob(g, base)))
+            .collect();
         // Where each rule should look: merged windows around its keywords.
         let mut windows: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.rules.len()];
-        for m in self.keywords.find_overlapping_iter(data) {
+        for m in self.keywords.find_iter(data) {
             let start = m.start().saturating_sub(WINDOW_BEFORE);
-            let end = (m.end() + WINDOW_AFTER).min(data.len());
-            // Whole lines: back to the previous newline, on to the next one.
             let start = memchr::memrchr(b'\n', &data[start..m.start()]).map_or(start, |i| start + i + 1);
-            let end = memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |i| end + i);
+            let line_end = (m.end() + LINE_AFTER).min(data.len());
+            let line_end = memchr::memchr(b'\n', &data[m.end()..line_end]).map_or(line_end, |i| m.end() + i);
             for &r in &self.keyword_rules[m.pattern().as_usize()] {
+                if !applies[r] {
+                    continue;
+                }
+                let end = if self.rules[r].def.multiline {
+                    let e = (m.end() + MULTILINE_AFTER).min(data.len());
+                    memchr::memchr(b'\n', &data[e..]).map_or(data.len(), |i| e + i)
+                } else {
+                    line_end
+                };
                 let w = &mut windows[r];
                 match w.last_mut() {
                     Some(last) if start <= last.1 => last.1 = last.1.max(end),
@@ -173,6 +206,9 @@ impl Scanner {
                         continue;
                     }
                     if c.def.id != "private-key" && rules::is_placeholder(secret) {
+                        continue;
+                    }
+                    if !c.def.specific && !rules::plausible_secret(secret) {
                         continue;
                     }
                     let shown = if c.def.id == "private-key" {
@@ -294,16 +330,26 @@ pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
             if len > MAX_FILE_BYTES {
                 return One::Skipped;
             }
-            // SAFETY: read-only map of a regular file; a file truncated under us can fault, as with any mmap
-            // reader (ripgrep accepts the same).
-            let map = match unsafe { memmap2::Mmap::map(&file) } {
-                Ok(m) => m,
-                Err(e) => return One::Error(name, e.to_string()),
+            // Small files are read (a copy costs less than the page faults of a map); large ones mapped.
+            let data: Box<dyn std::ops::Deref<Target = [u8]>> = if len < (4 << 20) {
+                let mut buf = Vec::with_capacity(len as usize);
+                use std::io::Read;
+                if let Err(e) = (&file).take(MAX_FILE_BYTES).read_to_end(&mut buf) {
+                    return One::Error(name, e.to_string());
+                }
+                Box::new(buf)
+            } else {
+                // SAFETY: read-only map of a regular file; a file truncated under us can fault, as with any
+                // mmap reader (ripgrep accepts the same).
+                match unsafe { memmap2::Mmap::map(&file) } {
+                    Ok(m) => Box::new(m),
+                    Err(e) => return One::Error(name, e.to_string()),
+                }
             };
-            if memchr::memchr(0, &map[..map.len().min(8192)]).is_some() {
+            if memchr::memchr(0, &data[..data.len().min(8192)]).is_some() {
                 return One::Skipped;
             }
-            One::Read(len, scanner.scan_bytes(&name, &map))
+            One::Read(len, scanner.scan_bytes(&name, &data))
         })
         .collect();
     let mut scan = Scan { files: files.len(), ..Default::default() };

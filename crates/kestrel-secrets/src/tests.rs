@@ -62,7 +62,7 @@ fn each_provider_is_found_on_its_line_and_redacted() {
             ),
             "docker-config-auth",
         ),
-        ("DB_PASSWORD=Qm9xT7vL2pK8wZ3r\n".to_string(), "env-secret"),
+        ("export DB_PASSWORD=Qm9xT7vL2pK8wZ3r\n".to_string(), "env-secret"),
         ("config = {\"password\": \"Tr0ub4dor&3xK9q\"}\n".to_string(), "password-assignment"),
         (
             "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\ndata:\n  password: cGFzc3dvcmQxMjM0NQ==\n".to_string(),
@@ -71,7 +71,7 @@ fn each_provider_is_found_on_its_line_and_redacted() {
     ];
     for (text, rule) in &cases {
         let text = format!("# a config file\n{text}");
-        let found = Scanner::new().scan_bytes("f", text.as_bytes());
+        let found = Scanner::new().scan_bytes("deploy/app.env", text.as_bytes());
         let hit =
             found.iter().find(|f| f.rule == *rule).unwrap_or_else(|| panic!("{rule} not found in {text:?}: {found:?}"));
         assert!(hit.line >= 2, "{rule}: line {}", hit.line);
@@ -134,4 +134,23 @@ fn a_tree_is_scanned_in_parallel_and_binaries_are_skipped() {
     let rules: Vec<&str> = s.findings.iter().map(|f| f.rule.as_str()).collect();
     assert_eq!(rules, ["stripe-key", "password-assignment"], "{:?}", s.findings);
     assert!(s.findings[1].file.ends_with("latin1.txt"), "a stray byte elsewhere does not hide a secret");
+}
+
+#[test]
+fn identifiers_and_code_are_not_passwords_but_random_letters_are() {
+    for id in ["BasicAuthEncoding", "V1SecretProjection", "CONSTANT_NAME", "snake_case_name", "dotted.module.name"] {
+        assert!(rules::looks_like_identifier(id), "{id}");
+        assert!(!rules::plausible_secret(id), "{id}");
+    }
+    for random in ["rzsCShCOEUZlWH", "Qm9xT7vL2pK8wZ3r", "2kjshdfp92i34asd"] {
+        assert!(rules::plausible_secret(random), "{random}");
+    }
+    assert_eq!(
+        rules_of("cfg = {'secret': 'V1SecretProjection', 'password': '$artifactSecret'}\n"),
+        Vec::<(String, usize)>::new()
+    );
+    // A constant in code named like a token is not an .env assignment.
+    let code = "_GENERATE_TOKEN_RESPONSE = _descriptor.Descriptor(name='x')\n";
+    assert!(Scanner::new().scan_bytes("pb2.py", code.as_bytes()).is_empty());
+    assert_eq!(Scanner::new().scan_bytes(".env", b"API_TOKEN=Zq8wXk2LmP9rT4vN\n")[0].rule, "env-secret");
 }
