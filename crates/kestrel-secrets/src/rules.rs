@@ -65,7 +65,7 @@ pub const RULES: &[RuleDef] = &[
     rule!("pypi-token", "PyPI upload token", Critical, r"\b(?P<secret>pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})", ["pypi-ageichlwas5vcmc"], None, true),
     rule!("private-key", "Private key", Critical, r"-----BEGIN (?:RSA |DSA |EC |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----\r?\n(?:[A-Za-z-]+: [^\n]*\r?\n)*\r?\n?(?P<secret>[A-Za-z0-9+/=]{40,})", ["private key"], None, true, multiline),
     rule!("jwt", "JSON Web Token", Medium, r"\b(?P<secret>eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,})", ["eyj"], Some(4.0), true),
-    rule!("url-password", "Password in a connection URL", High, r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|ftp|sftp|ldaps?)://[^\s:@/'\x22]{1,64}:(?P<secret>[^\s@/'\x22]{4,128})@", ["postgres", "mysql://", "mariadb://", "mongodb", "redis", "amqp", "mssql://", "sqlserver://", "ftp://", "ldap"], Some(2.0), false),
+    rule!("url-password", "Password in a connection URL", High, r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|ftp|sftp|ldaps?)://[^\s:@/'\x22]{1,64}:(?P<secret>[^\s@/'\x22]{4,128})@", ["postgres", "mysql://", "mariadb://", "mongodb", "redis", "amqp", "mssql://", "sqlserver://", "ftp://", "ldap"], Some(2.0), true),
     rule!("docker-config-auth", "Docker registry credentials", High, r#""auth"\s*:\s*"(?P<secret>[A-Za-z0-9+/]{16,}={0,2})""#, ["\"auth\""], Some(3.0), true),
     rule!("kubernetes-secret", "Kubernetes Secret with values", Medium, r"(?i)kind:\s*Secret\b[\s\S]{0,600}?\n\s*(?:data|stringData):\s*\n\s+[A-Za-z0-9_.-]+:\s*(?P<secret>\S{8,})", ["kind: secret"], Some(2.5), false, multiline),
     rule!("env-secret", "Secret in an environment assignment", High, r##"(?m)^\s*(?:export\s+)?[A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|ACCESS_KEY)[A-Z0-9_]*\s*=\s*['"]?(?P<secret>[^\s'"#]{8,200})"##, ["password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "access_key"], Some(3.0), false,
@@ -165,7 +165,12 @@ pub fn is_placeholder(s: &str) -> bool {
         "vault:",
         "/run/secrets",
     ];
-    if WORDS.iter().any(|w| l.contains(w)) || s.starts_with('$') || s.starts_with('%') {
+    // `$VAR`, `${VAR}`, `%VAR%` (Windows): a reference to a secret kept elsewhere.
+    let windows_var = s.len() > 2
+        && s.starts_with('%')
+        && s.ends_with('%')
+        && s[1..s.len() - 1].chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if WORDS.iter().any(|w| l.contains(w)) || s.starts_with('$') || windows_var {
         return true;
     }
     // One character repeated, or a plain word.
