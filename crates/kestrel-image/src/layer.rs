@@ -260,7 +260,7 @@ fn keep(
     entry.take(size).read_to_end(buf).map_err(|e| ctx.io_err(e))?;
     let kept = match want {
         Want::Whole => buf.as_slice(),
-        _ => match ctx.selector.summarize(path, buf) {
+        _ => match ctx.selector.summarize_in_layer(Some(ctx.index), path, buf) {
             Some(s) => {
                 *buf = s;
                 buf.as_slice()

@@ -147,7 +147,7 @@ fn read_one(
         // SAFETY: the map is read-only and dropped before returning; a file changed underneath us while
         // scanning a live root file system can give wrong bytes, never unsound access from safe code here.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| format!("not read: {e}"))?;
-        let Some(summary) = selector.summarize(path, &map) else { return Ok(Content::None) };
+        let Some(summary) = selector.summarize_in_layer(None, path, &map) else { return Ok(Content::None) };
         return keep(summary, want, opts, kept_total);
     }
     let max = opts.limits.max_kept_file;

@@ -67,6 +67,12 @@ pub trait ContentSelector: Sync {
         let _ = (path, data);
         None
     }
+    /// [`ContentSelector::summarize`], told which layer the file comes from (`None` for a root file system).
+    /// Every layer's version of a file is seen, also those a later layer deletes or replaces.
+    fn summarize_in_layer(&self, layer: Option<usize>, path: &str, data: &[u8]) -> Option<Vec<u8>> {
+        let _ = layer;
+        self.summarize(path, data)
+    }
 }
 
 /// A selector that keeps nothing (for listing a tree).

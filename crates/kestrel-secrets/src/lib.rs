@@ -16,6 +16,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod image;
 pub mod rules;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};

@@ -131,7 +131,8 @@ Each finding names the file, resource, line and field, says how to fix it and wh
     #[command(after_help = "Examples:
   kestrel secrets .
   kestrel secrets rootfs/ -f sarif -o secrets.sarif
-  kestrel secrets src/ --fail-on high                 a CI gate")]
+  kestrel secrets src/ --fail-on high                 a CI gate
+  kestrel secrets --image app.tar                    every layer, deleted files too")]
     Secrets(SecretsArgs),
     /// Hold a scan against a standard: every control pass, fail (with the findings as evidence), manual or not
     /// evaluated; a readable, printable HTML report, JSON, and a CI gate.
@@ -577,8 +578,12 @@ pub struct ConfigArgs {
 #[derive(Args, Debug)]
 pub struct SecretsArgs {
     /// Files or directories.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "image")]
     pub paths: Vec<PathBuf>,
+    /// Images to scan, every layer (files deleted by a later layer too): `oci:DIR[:TAG]`,
+    /// `docker-archive:PATH`, `oci-archive:PATH[:TAG]` or a path (repeatable).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Vec<String>,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     pub format: ConfigFormatArg,

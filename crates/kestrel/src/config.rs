@@ -233,6 +233,19 @@ pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
         all.findings.extend(s.findings);
         all.errors.extend(s.errors);
     }
+    for r in &a.image {
+        let (path, tag, _) = crate::scan::parse_image_ref(r, None)?;
+        let opts = kestrel_image::OpenOptions { tag, ..Default::default() };
+        let sel = kestrel_secrets::image::LayerScanner::new(&scanner);
+        let artifact = kestrel_image::open(&path, &opts, &sel)?;
+        all.files += artifact.target.layers.len();
+        all.bytes += sel.bytes();
+        let found = kestrel_secrets::image::name_layers(&artifact, sel.into_findings());
+        all.findings.extend(found.into_iter().map(|mut f| {
+            f.file = format!("{r}!{}", f.file);
+            f
+        }));
+    }
     let secs = started.elapsed().as_secs_f64();
     tracing::info!("{} files, {} bytes in {secs:.2} s", all.files, all.bytes);
     for (file, reason) in &all.errors {

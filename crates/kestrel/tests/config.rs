@@ -88,3 +88,24 @@ fn secrets_are_found_redacted_and_gate_a_build() {
     let sarif = kestrel().arg("secrets").arg(dir.path()).args(["-f", "sarif"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&sarif.stdout).contains(&token));
 }
+
+#[test]
+fn secrets_in_an_image_are_found_in_every_layer() {
+    use kestrel_testkit::{Entry, Image};
+    let dir = tempfile::tempdir().unwrap();
+    let token = format!("glpat-{}", "x7Kq2Lm9Np4Rs8Tu1Vw6");
+    let img = Image::new(vec![
+        vec![Entry::File("root/.git-credentials".into(), format!("GITLAB={token}\n").into_bytes())],
+        vec![Entry::Whiteout("root/.git-credentials".into())],
+    ]);
+    let archive = dir.path().join("app.tar");
+    img.write_docker_archive(&archive, &["app:1"]);
+    let out = kestrel().args(["secrets", "-f", "json", "--image"]).arg(&archive).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "gitlab-token");
+    assert!(f["layer"].as_str().unwrap().contains("deleted by a later layer"), "{f}");
+    assert!(f["file"].as_str().unwrap().ends_with("app.tar!/root/.git-credentials"), "{f}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&token));
+}

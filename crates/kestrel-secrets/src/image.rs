@@ -1,0 +1,81 @@
+//! Secrets in container images: every layer's files, also those a later layer deletes or replaces (they are
+//! still in the image for anyone who pulls it), each finding with its layer.
+
+use crate::{Scanner, SecretFinding};
+use kestrel_image::{ContentSelector, Want};
+use std::sync::Mutex;
+
+/// A content selector that scans each regular file of each layer as the image is read, and keeps nothing.
+pub struct LayerScanner<'a> {
+    scanner: &'a Scanner,
+    found: Mutex<Vec<(Option<usize>, SecretFinding)>>,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl<'a> LayerScanner<'a> {
+    /// A selector over these rules.
+    pub fn new(scanner: &'a Scanner) -> Self {
+        LayerScanner { scanner, found: Mutex::new(Vec::new()), bytes: Default::default() }
+    }
+
+    /// Bytes scanned so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The findings, each with the index of the layer its file came from.
+    pub fn into_findings(self) -> Vec<(Option<usize>, SecretFinding)> {
+        self.found.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl ContentSelector for LayerScanner<'_> {
+    fn want(&self, _path: &str, size: u64, _mode: u32) -> Want {
+        if size == 0 || size > crate::MAX_FILE_BYTES {
+            Want::Skip
+        } else {
+            Want::Summary
+        }
+    }
+
+    fn summarize_in_layer(&self, layer: Option<usize>, path: &str, data: &[u8]) -> Option<Vec<u8>> {
+        if memchr::memchr(0, &data[..data.len().min(8192)]).is_some() {
+            return None;
+        }
+        self.bytes.fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let found = self.scanner.scan_bytes(path, data);
+        if !found.is_empty() {
+            if let Ok(mut v) = self.found.lock() {
+                v.extend(found.into_iter().map(|f| (layer, f)));
+            }
+        }
+        None
+    }
+}
+
+/// Scans an opened image's layers: call [`kestrel_image::open`] with a [`LayerScanner`], then this names each
+/// finding's layer and says whether its file is still in the final image.
+pub fn name_layers(
+    artifact: &kestrel_image::Artifact,
+    found: Vec<(Option<usize>, SecretFinding)>,
+) -> Vec<SecretFinding> {
+    let mut out: Vec<SecretFinding> = found
+        .into_iter()
+        .map(|(layer, mut f)| {
+            if let Some(i) = layer {
+                let digest = artifact.layer_digest(Some(i)).unwrap_or("?");
+                let short: String = digest.trim_start_matches("sha256:").chars().take(12).collect();
+                let last = artifact.tree.get(&f.file).and_then(|n| n.layer);
+                let fate = match last {
+                    Some(l) if l == i => "",
+                    Some(_) => ", replaced by a later layer",
+                    None => ", deleted by a later layer (still in the image)",
+                };
+                f.layer = Some(format!("{i} sha256:{short}{fate}"));
+            }
+            f
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.layer, &a.file, a.line).cmp(&(&b.layer, &b.file, b.line)));
+    out
+}
