@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod image;
+pub mod model;
 pub mod rules;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -49,6 +50,9 @@ pub struct SecretFinding {
     pub entropy: f64,
     /// Whether the rule's format is specific (a provider's token) rather than a guess (a generic assignment).
     pub specific: bool,
+    /// How likely a real secret: 1 for a specific rule; for a generic rule, the false-positive model's
+    /// probability (kept only at or above its threshold).
+    pub confidence: f64,
 }
 
 impl SecretFinding {
@@ -77,6 +81,7 @@ struct Compiled {
 
 /// The compiled rules.
 pub struct Scanner {
+    model: model::Model,
     rules: Vec<Compiled>,
     keywords: AhoCorasick,
     /// For each keyword, the rules it belongs to.
@@ -151,7 +156,7 @@ impl Scanner {
             .match_kind(MatchKind::LeftmostLongest)
             .build(&words)
             .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("an empty automaton"));
-        Scanner { rules: compiled, keywords, keyword_rules }
+        Scanner { model: model::Model::shipped(), rules: compiled, keywords, keyword_rules }
     }
 
     /// The secrets in one buffer (`name` is reported as the file).
@@ -212,6 +217,19 @@ impl Scanner {
                     if !c.def.specific && !rules::plausible_secret(secret) {
                         continue;
                     }
+                    // A generic rule's candidate is weighed by the model, with its line and path.
+                    let confidence = if c.def.specific {
+                        1.0
+                    } else {
+                        let ls = memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1);
+                        let le = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i);
+                        let line = String::from_utf8_lossy(&data[ls..le.min(ls + 4096)]);
+                        let p = self.model.score(&model::features(secret, &line, name));
+                        if p < self.model.threshold {
+                            continue;
+                        }
+                        (p * 1000.0).round() / 1000.0
+                    };
                     let shown = if c.def.id == "private-key" {
                         "-----BEGIN PRIVATE KEY-----".to_string()
                     } else {
@@ -238,6 +256,7 @@ impl Scanner {
                         }),
                         entropy: (ent * 100.0).round() / 100.0,
                         specific: c.def.specific,
+                        confidence,
                     });
                 }
             }

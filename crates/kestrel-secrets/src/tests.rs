@@ -127,13 +127,13 @@ fn a_tree_is_scanned_in_parallel_and_binaries_are_skipped() {
     bin.extend_from_slice(tok("ghp_", B36).as_bytes());
     std::fs::write(d.join("app/tool.bin"), bin).unwrap();
     std::fs::write(d.join("app/empty"), b"").unwrap();
-    std::fs::write(d.join("app/latin1.txt"), b"caf\xe9 password = \"Qm9xT7vL2pK8wZ3r\"\n").unwrap();
+    std::fs::write(d.join("app/latin1.conf"), b"caf\xe9 password = \"Qm9xT7vL2pK8wZ3r\"\n").unwrap();
     let s = scan_path(&Scanner::new(), d);
     assert_eq!(s.files, 4, ".git is not walked");
     assert_eq!(s.skipped, 1, "the binary");
     let rules: Vec<&str> = s.findings.iter().map(|f| f.rule.as_str()).collect();
     assert_eq!(rules, ["stripe-key", "password-assignment"], "{:?}", s.findings);
-    assert!(s.findings[1].file.ends_with("latin1.txt"), "a stray byte elsewhere does not hide a secret");
+    assert!(s.findings[1].file.ends_with("latin1.conf"), "a stray byte elsewhere does not hide a secret");
 }
 
 #[test]
