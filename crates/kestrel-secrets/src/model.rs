@@ -362,7 +362,8 @@ mod tests {
     #[test]
     #[ignore = "rewrites src/model.json: cargo test -p kestrel-secrets -- --ignored retrain"]
     fn retrain() {
-        let m = train(&labelled(4000, 1), 0.99);
+        // A secret missed costs more than a false alarm reviewed: keep 99.9 % of the training positives.
+        let m = train(&labelled(4000, 1), 0.999);
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/model.json");
         std::fs::write(path, serde_json::to_string_pretty(&m).unwrap() + "\n").unwrap();
     }
@@ -376,7 +377,7 @@ mod tests {
         let held_out = labelled(2000, 0xfeed);
         let (precision, recall) = evaluate(&m, &held_out);
         eprintln!("held-out precision {precision:.3} recall {recall:.3}");
-        assert!(recall >= 0.97, "recall {recall}");
+        assert!(recall >= 0.99, "recall {recall}");
         assert!(precision >= 0.90, "precision {precision}");
     }
 }
