@@ -235,6 +235,13 @@ impl Scanner {
                     } else {
                         secret.to_string()
                     };
+                    {
+                        let ls = memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1);
+                        let le = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i);
+                        if memchr::memmem::find(&data[ls..le], ALLOW_MARKER.as_bytes()).is_some() {
+                            continue;
+                        }
+                    }
                     // A key is where its header is; other secrets where they are.
                     offsets.push(if c.def.id == "private-key" { s + caps.get(0).map_or(0, |m| m.start()) } else { at });
                     out.push(SecretFinding {
@@ -297,6 +304,34 @@ impl<'a> LineCounter<'a> {
         self.line
     }
 }
+
+/// Secrets not to report: by fingerprint (a known test key), by path (globs on the file's path) or by rule. A
+/// line carrying `kestrel:allow` is skipped too.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allowlist {
+    /// Fingerprints (as reported).
+    #[serde(default)]
+    pub fingerprints: Vec<String>,
+    /// Path globs (`*` matches `/` too): `tests/fixtures/*`, `*.md`.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Rule ids (`jwt`).
+    #[serde(default)]
+    pub rules: Vec<String>,
+}
+
+impl Allowlist {
+    /// Whether a finding is allowed (not reported).
+    pub fn allows(&self, f: &SecretFinding) -> bool {
+        self.fingerprints.iter().any(|x| *x == f.fingerprint)
+            || self.rules.iter().any(|r| *r == f.rule)
+            || self.paths.iter().any(|g| kestrel_core::glob(g, &f.file))
+    }
+}
+
+/// The marker that allows the secrets of its line: `password = "…"  # kestrel:allow`.
+pub const ALLOW_MARKER: &str = "kestrel:allow";
 
 /// What a scan of files found.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]

@@ -154,3 +154,24 @@ fn identifiers_and_code_are_not_passwords_but_random_letters_are() {
     assert!(Scanner::new().scan_bytes("pb2.py", code.as_bytes()).is_empty());
     assert_eq!(Scanner::new().scan_bytes(".env", b"API_TOKEN=Zq8wXk2LmP9rT4vN\n")[0].rule, "env-secret");
 }
+
+#[test]
+fn allowlists_and_the_inline_marker() {
+    let text = format!(
+        "a = {}\nb = {}  # kestrel:allow (a revoked test token)\n",
+        tok("ghp_", B36),
+        tok("glpat-", "x7Kq2Lm9Np4Rs8Tu1Vw6")
+    );
+    let found = Scanner::new().scan_bytes("tests/fixtures/tokens.txt", text.as_bytes());
+    assert_eq!(
+        found.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
+        ["github-token"],
+        "the marked line is skipped"
+    );
+    let by_print = Allowlist { fingerprints: vec![found[0].fingerprint.clone()], ..Default::default() };
+    assert!(by_print.allows(&found[0]));
+    let by_path = Allowlist { paths: vec!["tests/fixtures/*".into()], ..Default::default() };
+    assert!(by_path.allows(&found[0]));
+    let other = Allowlist { paths: vec!["docs/*".into()], rules: vec!["jwt".into()], ..Default::default() };
+    assert!(!other.allows(&found[0]));
+}

@@ -580,6 +580,10 @@ pub struct SecretsArgs {
     /// Files or directories.
     #[arg(required_unless_present = "image")]
     pub paths: Vec<PathBuf>,
+    /// Allowlist (YAML: fingerprints, paths, rules). Default: .kestrel-secrets.yaml in the current directory,
+    /// when present. A line with `kestrel:allow` is always skipped.
+    #[arg(long, value_name = "FILE")]
+    pub allow: Option<PathBuf>,
     /// Images to scan, every layer (files deleted by a later layer too): `oci:DIR[:TAG]`,
     /// `docker-archive:PATH`, `oci-archive:PATH[:TAG]` or a path (repeatable).
     #[arg(long, value_name = "IMAGE")]

@@ -246,6 +246,27 @@ pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
             f
         }));
     }
+    let allow_path = a.allow.clone().or_else(|| {
+        let p = std::path::PathBuf::from(".kestrel-secrets.yaml");
+        p.is_file().then_some(p)
+    });
+    if let Some(p) = allow_path {
+        let text = std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+        let doc = kestrel_config::yaml::parse(&text, Default::default())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+            .into_iter()
+            .next()
+            .map(|d| d.value)
+            .unwrap_or(serde_json::Value::Null);
+        let allow: kestrel_secrets::Allowlist = if doc.is_null() {
+            Default::default()
+        } else {
+            serde_json::from_value(doc).with_context(|| format!("{}: not an allowlist", p.display()))?
+        };
+        let before = all.findings.len();
+        all.findings.retain(|f| !allow.allows(f));
+        tracing::info!("{}: {} findings allowed", p.display(), before - all.findings.len());
+    }
     let secs = started.elapsed().as_secs_f64();
     tracing::info!("{} files, {} bytes in {secs:.2} s", all.files, all.bytes);
     for (file, reason) in &all.errors {

@@ -109,3 +109,26 @@ fn secrets_in_an_image_are_found_in_every_layer() {
     assert!(f["file"].as_str().unwrap().ends_with("app.tar!/root/.git-credentials"), "{f}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&token));
 }
+
+#[test]
+fn a_secrets_allowlist_silences_known_test_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = format!("ghp_{}", "Ab3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5");
+    std::fs::write(dir.path().join("ci.sh"), format!("TOKEN={token}\n")).unwrap();
+    let out = kestrel().args(["secrets", "-f", "json"]).arg(dir.path()).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fp = v["findings"][0]["fingerprint"].as_str().unwrap().to_string();
+    let allow = dir.path().join("allow.yaml");
+    std::fs::write(&allow, format!("fingerprints: [\"{fp}\"]\n")).unwrap();
+    let out = kestrel()
+        .args(["secrets", "-f", "json", "--fail-on", "low", "--allow"])
+        .arg(&allow)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "allowed: the gate passes");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+    std::fs::write(&allow, "fingerprint: [typo]\n").unwrap();
+    kestrel().args(["secrets", "--allow"]).arg(&allow).arg(dir.path()).assert().failure();
+}
