@@ -324,8 +324,8 @@ pub struct Allowlist {
 impl Allowlist {
     /// Whether a finding is allowed (not reported).
     pub fn allows(&self, f: &SecretFinding) -> bool {
-        self.fingerprints.iter().any(|x| *x == f.fingerprint)
-            || self.rules.iter().any(|r| *r == f.rule)
+        self.fingerprints.contains(&f.fingerprint)
+            || self.rules.contains(&f.rule)
             || self.paths.iter().any(|g| kestrel_core::glob(g, &f.file))
     }
 }
