@@ -560,12 +560,8 @@ pub struct ConfigArgs {
     /// Leave out these checks (ids or globs, repeatable: `k8s:image-*`).
     #[arg(long, value_name = "ID")]
     pub skip: Vec<String>,
-    /// Fail (exit 1, or the --exit-code value) when a finding of this severity or worse remains.
-    #[arg(long, value_name = "SEVERITY")]
-    pub fail_on: Option<kestrel_core::Severity>,
-    /// Exit with CODE when findings remain after the filters (with --fail-on: findings at or above it).
-    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u8).range(1..))]
-    pub exit_code: Option<u8>,
+    #[command(flatten)]
+    pub gate: GateArgs,
     /// Custom policies in Rego: a `.rego` file or a directory of them (packages under `kestrel`, a `deny`
     /// rule of findings; see docs/policies/registries.rego).
     #[arg(long, value_name = "PATH")]
@@ -573,6 +569,34 @@ pub struct ConfigArgs {
     /// List every check with its controls and exit.
     #[arg(long)]
     pub list: bool,
+}
+
+/// `--fail-on` and `--exit-code`: the CI gate of the scanning commands.
+#[derive(Args, Debug)]
+pub struct GateArgs {
+    /// Fail (exit 1, or the --exit-code value) when a finding of this severity or worse remains.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<kestrel_core::Severity>,
+    /// Exit with CODE when findings remain after the filters (with --fail-on: findings at or above it).
+    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u8).range(1..))]
+    pub exit_code: Option<u8>,
+}
+
+impl GateArgs {
+    /// The exit code for findings of these severities: with a threshold, findings at or above it fail; with
+    /// only an exit code, any finding does.
+    pub fn exit(&self, severities: impl IntoIterator<Item = kestrel_core::Severity>) -> std::process::ExitCode {
+        let mut severities = severities.into_iter();
+        let failing = match self.fail_on {
+            Some(t) => severities.any(|s| s >= t),
+            None => self.exit_code.is_some() && severities.next().is_some(),
+        };
+        if failing {
+            std::process::ExitCode::from(self.exit_code.unwrap_or(1))
+        } else {
+            std::process::ExitCode::SUCCESS
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -594,12 +618,8 @@ pub struct SecretsArgs {
     /// Write the report here instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Fail (exit 1, or the --exit-code value) when a secret of this severity or worse is found.
-    #[arg(long, value_name = "SEVERITY")]
-    pub fail_on: Option<kestrel_core::Severity>,
-    /// Exit with CODE when secrets are found (with --fail-on: at or above it).
-    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u8).range(1..))]
-    pub exit_code: Option<u8>,
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 #[derive(Args, Debug)]
@@ -799,12 +819,8 @@ pub struct VulnArgs {
     /// Leave out vulnerabilities that have no fix yet.
     #[arg(long)]
     pub ignore_unfixed: bool,
-    /// Fail (exit 1, or the --exit-code value) when a finding of this severity or worse remains.
-    #[arg(long, value_name = "SEVERITY")]
-    pub fail_on: Option<kestrel_core::Severity>,
-    /// Exit with CODE when findings remain after the filters (with --fail-on: findings at or above it).
-    #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u8).range(1..))]
-    pub exit_code: Option<u8>,
+    #[command(flatten)]
+    pub gate: GateArgs,
     /// Ignore file (YAML: entries with id, reason, optional package and expires).
     /// Default: .kestrelignore.yaml in the current directory, when present.
     #[arg(long, value_name = "FILE")]

@@ -21,35 +21,19 @@ pub fn config(a: ConfigArgs) -> Result<ExitCode> {
             && (a.severity.is_empty() || a.severity.contains(&f.severity))
             && !a.skip.iter().any(|g| kestrel_core::glob(g, &f.id))
     });
-    let failing = findings.iter().filter(|f| a.fail_on.is_none_or(|s| f.severity >= s)).count();
     let report = ConfigReport::new(env!("CARGO_PKG_VERSION"), files, objects, findings, errors);
     let format = match a.format {
         ConfigFormatArg::Table => ConfigFormat::Table,
         ConfigFormatArg::Json => ConfigFormat::Json,
         ConfigFormatArg::Sarif => ConfigFormat::Sarif,
     };
-    match &a.output {
-        Some(path) => {
-            let mut f = std::io::BufWriter::new(
-                std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?,
-            );
-            write_config(&report, format, &mut f)?;
-            f.flush()?;
-        }
-        None => match write_config(&report, format, &mut std::io::stdout().lock()) {
-            // `kestrel config … | head`: the reader has what it wanted.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-            r => r?,
-        },
-    }
+    let mut buf = Vec::new();
+    write_config(&report, format, &mut buf)?;
+    crate::scan::deliver(a.output.as_deref(), &buf)?;
     for (file, reason) in &report.errors {
         eprintln!("kestrel: {file}: {reason}");
     }
-    let gate = a.fail_on.is_some() || a.exit_code.is_some();
-    if gate && failing > 0 {
-        return Ok(ExitCode::from(a.exit_code.unwrap_or(1)));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(a.gate.exit(report.findings.iter().map(|f| f.severity)))
 }
 
 pub fn eval_pss(a: EvalPssArgs) -> Result<ExitCode> {
@@ -200,18 +184,13 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
         &scope,
         &generated,
     );
-    let mut out: Box<dyn Write> = match &a.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
-        )),
-        None => Box::new(std::io::stdout().lock()),
-    };
+    let mut out = Vec::new();
     match a.format {
         ComplianceFormatArg::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
         ComplianceFormatArg::Html => out.write_all(kestrel_report::compliance_html(&report).as_bytes())?,
         ComplianceFormatArg::Table => kestrel_report::write_compliance_table(&report, &mut out)?,
     }
-    out.flush()?;
+    crate::scan::deliver(a.output.as_deref(), &out)?;
     if a.fail_on_fail && report.summary.fail > 0 {
         return Ok(ExitCode::from(a.exit_code.unwrap_or(1)));
     }
@@ -272,13 +251,6 @@ pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
     for (file, reason) in &all.errors {
         eprintln!("kestrel: {file}: {reason}");
     }
-    let failing = all.findings.iter().filter(|f| a.fail_on.is_none_or(|s| f.severity >= s)).count();
-    let mut out: Box<dyn Write> = match &a.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
-        )),
-        None => Box::new(std::io::stdout().lock()),
-    };
     let as_config = || {
         ConfigReport::new(
             env!("CARGO_PKG_VERSION"),
@@ -288,7 +260,8 @@ pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
             all.errors.clone(),
         )
     };
-    let r = match a.format {
+    let mut out = Vec::new();
+    match a.format {
         ConfigFormatArg::Json => {
             let v = serde_json::json!({
                 "schema": "kestrel.secrets/v1",
@@ -298,17 +271,11 @@ pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
                 "findings": all.findings,
                 "errors": all.errors,
             });
-            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)
+            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?
         }
-        ConfigFormatArg::Sarif => write_config(&as_config(), ConfigFormat::Sarif, &mut out),
-        ConfigFormatArg::Table => write_config(&as_config(), ConfigFormat::Table, &mut out),
-    };
-    match r.and_then(|_| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        r => r?,
+        ConfigFormatArg::Sarif => write_config(&as_config(), ConfigFormat::Sarif, &mut out)?,
+        ConfigFormatArg::Table => write_config(&as_config(), ConfigFormat::Table, &mut out)?,
     }
-    if (a.fail_on.is_some() || a.exit_code.is_some()) && failing > 0 {
-        return Ok(ExitCode::from(a.exit_code.unwrap_or(1)));
-    }
-    Ok(ExitCode::SUCCESS)
+    crate::scan::deliver(a.output.as_deref(), &out)?;
+    Ok(a.gate.exit(all.findings.iter().map(|f| f.severity)))
 }

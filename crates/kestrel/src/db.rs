@@ -328,13 +328,5 @@ pub fn vulnerability_report(sbom: Sbom, v: &VulnArgs, g: &GlobalArgs) -> Result<
 /// The exit code for `--fail-on` and `--exit-code`: with a threshold, findings at or above it fail the scan;
 /// with only an exit code, any finding left after the filters does.
 pub fn exit_code(report: &Report, v: &VulnArgs) -> ExitCode {
-    let failing = match v.fail_on {
-        Some(t) => report.findings.iter().any(|f| f.severity() >= t),
-        None => v.exit_code.is_some() && !report.findings.is_empty(),
-    };
-    if failing {
-        ExitCode::from(v.exit_code.unwrap_or(1))
-    } else {
-        ExitCode::SUCCESS
-    }
+    v.gate.exit(report.findings.iter().map(|f| f.severity()))
 }

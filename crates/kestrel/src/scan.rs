@@ -218,17 +218,7 @@ fn emit(g: &GlobalArgs, out: &OutputArgs, vuln: &VulnArgs, sbom: Sbom) -> Result
         (Err(sbom), Format::Table) => kestrel_report::TableWriter { width }.write(sbom, &mut buf)?,
         (Err(sbom), f) => kestrel_report::write_sbom(sbom, f, &mut buf)?,
     }
-    match &out.output {
-        Some(path) => write_atomically(path, &buf)?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            if let Err(e) = stdout.write_all(&buf).and_then(|_| stdout.flush()) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e).context("writing to standard output");
-                }
-            }
-        }
-    }
+    deliver(out.output.as_deref(), &buf)?;
     let warnings = match &doc {
         Ok(r) => &r.sbom.warnings,
         Err(sbom) => &sbom.warnings,
@@ -257,6 +247,21 @@ fn terminal_width() -> Option<u16> {
 /// socket (`-o /dev/null`, `-o /dev/stdout`) is written in place, since renaming over it would
 /// replace the device node itself with a file. A symbolic link keeps being a link: its target is
 /// what gets replaced.
+/// Writes a finished report to `-o FILE` (atomically) or to standard output (a reader that stops early, as
+/// `| head` does, is not an error).
+pub(crate) fn deliver(output: Option<&Path>, buf: &[u8]) -> Result<()> {
+    match output {
+        Some(path) => write_atomically(path, buf),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout.write_all(buf).and_then(|_| stdout.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to standard output"),
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
 pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     match std::fs::metadata(path) {
         Ok(m) if !m.is_file() && !m.is_dir() => {
