@@ -27,6 +27,37 @@ pub fn secret_name(name: &str) -> bool {
     WORDS.iter().any(|w| up.contains(w)) && !["_FILE", "_PATH", "_DIR"].iter().any(|s| up.ends_with(s))
 }
 
+/// Where a finding is: the file, the resource in it, the line and the field.
+#[derive(Debug, Clone, Copy)]
+pub struct At<'a> {
+    /// The file.
+    pub file: &'a str,
+    /// The resource (`Deployment shop/web`, `stage build`).
+    pub resource: &'a str,
+    /// The line, when known.
+    pub line: Option<usize>,
+    /// The field (`spec.containers[0].image`, `USER`).
+    pub field: &'a str,
+}
+
+impl Check {
+    /// A finding of this check at a place, saying what was found.
+    pub fn finding(&self, at: At<'_>, message: String) -> kestrel_core::ConfigFinding {
+        kestrel_core::ConfigFinding {
+            id: self.id.clone(),
+            title: self.title.into(),
+            severity: self.severity,
+            file: at.file.into(),
+            resource: at.resource.into(),
+            line: at.line,
+            field: at.field.into(),
+            message,
+            fix: self.fix.into(),
+            controls: self.controls.clone(),
+        }
+    }
+}
+
 /// CIS Kubernetes Benchmark v1.9.
 pub const CIS_K8S: &str = "cis-k8s-1.9";
 /// NIST SP 800-190.
@@ -653,18 +684,8 @@ pub fn everything() -> Vec<Check> {
 pub fn vulnerability_findings(file: &str, report: &kestrel_core::Report) -> Vec<kestrel_core::ConfigFinding> {
     use kestrel_core::{Finding, FixState};
     let target = report.sbom.target.name.clone();
-    let f = |check: &Check, message: String| kestrel_core::ConfigFinding {
-        id: check.id.clone(),
-        title: check.title.into(),
-        severity: check.severity,
-        file: file.into(),
-        resource: target.clone(),
-        line: None,
-        field: String::new(),
-        message,
-        fix: check.fix.into(),
-        controls: check.controls.clone(),
-    };
+    let at = At { file, resource: &target, line: None, field: "" };
+    let f = |check: &Check, message: String| check.finding(at, message);
     let mut out = Vec::new();
     for x in &report.findings {
         match x {

@@ -225,6 +225,18 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
     Ok(df)
 }
 
+/// Whether a (lower-cased) shell command pipes a download (`curl`, `wget`) into an interpreter
+/// (`… | sh`, `| sudo bash`, `| python3`): the downloaded code runs unverified.
+pub fn pipes_download_into_interpreter(lower: &str) -> bool {
+    (lower.contains("curl ") || lower.contains("wget "))
+        && lower.split('|').skip(1).any(|p| {
+            matches!(
+                p.split_whitespace().next().unwrap_or(""),
+                "sh" | "bash" | "zsh" | "ash" | "dash" | "sudo" | "python" | "python3" | "perl" | "ruby"
+            )
+        })
+}
+
 /// Whether a path looks like a Dockerfile (`Dockerfile`, `Dockerfile.prod`, `app.dockerfile`, `Containerfile`).
 pub fn is_dockerfile(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -299,18 +311,7 @@ pub fn check_parsed(file: &str, df: &Dockerfile) -> Vec<ConfigFinding> {
     use crate::checks as c;
     let mut out = Vec::new();
     let mut add = |check: &Check, resource: &str, line: usize, field: &str, message: String| {
-        out.push(ConfigFinding {
-            id: check.id.clone(),
-            title: check.title.into(),
-            severity: check.severity,
-            file: file.into(),
-            resource: resource.into(),
-            line: Some(line),
-            field: field.into(),
-            message,
-            fix: check.fix.into(),
-            controls: check.controls.clone(),
-        });
+        out.push(check.finding(c::At { file, resource, line: Some(line), field }, message));
     };
     let stage_names: Vec<String> = df.stages.iter().filter_map(|s| s.name.clone()).collect();
     let last = df.stages.len() - 1;
@@ -393,24 +394,7 @@ pub fn check_parsed(file: &str, df: &Dockerfile) -> Vec<ConfigFinding> {
                         );
                     }
                     let lower = s.to_ascii_lowercase();
-                    if (lower.contains("curl ") || lower.contains("wget ")) && {
-                        let pipe = lower.split('|').skip(1).any(|p| {
-                            let w = p.split_whitespace().next().unwrap_or("");
-                            matches!(
-                                w,
-                                "sh" | "bash"
-                                    | "zsh"
-                                    | "ash"
-                                    | "dash"
-                                    | "sudo"
-                                    | "python"
-                                    | "python3"
-                                    | "perl"
-                                    | "ruby"
-                            )
-                        });
-                        pipe
-                    } {
+                    if pipes_download_into_interpreter(&lower) {
                         add(
                             &c::DF_CURL_PIPE,
                             &res,

@@ -15,18 +15,7 @@ fn finding(
     field: &str,
     message: String,
 ) -> ConfigFinding {
-    ConfigFinding {
-        id: check.id.clone(),
-        title: check.title.into(),
-        severity: check.severity,
-        file: file.into(),
-        resource: resource.into(),
-        line,
-        field: field.into(),
-        message,
-        fix: check.fix.into(),
-        controls: check.controls.clone(),
-    }
+    check.finding(c::At { file, resource, line, field }, message)
 }
 
 const SENSITIVE_VOLUMES: &[&str] = &[
@@ -42,10 +31,6 @@ const SENSITIVE_VOLUMES: &[&str] = &[
     "/var/run/docker.sock",
     "/run/docker.sock",
 ];
-
-fn secretish(name: &str) -> bool {
-    c::secret_name(name)
-}
 
 /// Whether a JSON value is an OCI image config (or Docker's): it has `rootfs` with `diff_ids`, or a `config`
 /// object beside `architecture`.
@@ -81,7 +66,7 @@ pub fn check_image_config(file: &str, resource: &str, v: &Value) -> Vec<ConfigFi
     }
     for (i, e) in cfg["Env"].as_array().into_iter().flatten().filter_map(Value::as_str).enumerate() {
         if let Some((k, val)) = e.split_once('=') {
-            if secretish(k) && !val.is_empty() {
+            if c::secret_name(k) && !val.is_empty() {
                 out.push(finding(
                     &c::IMG_SECRET_ENV,
                     file,
@@ -113,7 +98,7 @@ pub fn check_image_config(file: &str, resource: &str, v: &Value) -> Vec<ConfigFi
         let args = by.strip_prefix('|').map(|r| r.split_once(' ').map(|x| x.1).unwrap_or_default()).unwrap_or_default();
         for word in args.split_whitespace().take_while(|w| w.contains('=')) {
             let (k, val) = word.split_once('=').unwrap_or_default();
-            if secretish(k) && !val.is_empty() {
+            if c::secret_name(k) && !val.is_empty() {
                 out.push(finding(
                     &c::IMG_SECRET_HISTORY,
                     file,
@@ -125,11 +110,7 @@ pub fn check_image_config(file: &str, resource: &str, v: &Value) -> Vec<ConfigFi
             }
         }
         let lower = by.to_ascii_lowercase();
-        if (lower.contains("curl ") || lower.contains("wget "))
-            && lower.split('|').skip(1).any(|p| {
-                matches!(p.split_whitespace().next().unwrap_or(""), "sh" | "bash" | "ash" | "dash" | "zsh" | "sudo")
-            })
-        {
+        if crate::dockerfile::pipes_download_into_interpreter(&lower) {
             out.push(finding(
                 &c::DF_CURL_PIPE,
                 file,

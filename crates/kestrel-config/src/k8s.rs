@@ -114,18 +114,8 @@ impl Sink<'_> {
     }
 
     fn finding(&self, check: &Check, resource: &str, pointer: &str, message: String) -> ConfigFinding {
-        ConfigFinding {
-            id: check.id.to_string(),
-            title: check.title.to_string(),
-            severity: check.severity,
-            file: self.file.to_string(),
-            resource: resource.to_string(),
-            line: self.doc.line(pointer),
-            field: field_path(pointer),
-            message,
-            fix: check.fix.to_string(),
-            controls: check.controls.clone(),
-        }
+        let field = field_path(pointer);
+        check.finding(checks::At { file: self.file, resource, line: self.doc.line(pointer), field: &field }, message)
     }
 }
 
@@ -193,8 +183,22 @@ fn check_pod(sink: &mut Sink, t: &PodTemplate) {
     let sp = &t.spec_ptr;
     for (p, c) in pss::containers(spec) {
         let cname = c["name"].as_str().unwrap_or("(unnamed)");
-        let is_ephemeral = p.starts_with("/ephemeralContainers");
-        if is_ephemeral {
+        for (i, e) in c["env"].as_array().into_iter().flatten().enumerate() {
+            if !e["valueFrom"]["secretKeyRef"].is_null() {
+                let n = e["name"].as_str().unwrap_or_default();
+                sink.add(
+                    &checks::SECRET_ENV_REF,
+                    &t.resource,
+                    &format!("{sp}{p}/env/{i}/valueFrom/secretKeyRef"),
+                    format!(
+                        "container {cname:?} gets secret {:?} as environment variable {n}",
+                        e["valueFrom"]["secretKeyRef"]["name"].as_str().unwrap_or("?")
+                    ),
+                );
+            }
+        }
+        // Ephemeral (debug) containers have no resources, probes or image policy of their own.
+        if p.starts_with("/ephemeralContainers") {
             continue;
         }
         let sc = &c["securityContext"];
@@ -206,14 +210,17 @@ fn check_pod(sink: &mut Sink, t: &PodTemplate) {
                 format!("container {cname:?} has a writable root file system"),
             );
         }
-        for r in ["memory", "cpu"] {
-            if c["resources"]["limits"][r].is_null() {
-                sink.add(
-                    &checks::LIMITS,
-                    &t.resource,
-                    &format!("{sp}{p}/resources/limits"),
-                    format!("container {cname:?} has no {r} limit"),
-                );
+        for (check, kind, what) in [(&*checks::LIMITS, "limits", "limit"), (&*checks::REQUESTS, "requests", "request")]
+        {
+            for r in ["memory", "cpu"] {
+                if c["resources"][kind][r].is_null() {
+                    sink.add(
+                        check,
+                        &t.resource,
+                        &format!("{sp}{p}/resources/{kind}"),
+                        format!("container {cname:?} has no {r} {what}"),
+                    );
+                }
             }
         }
         if let Some(image) = c["image"].as_str() {
@@ -277,36 +284,6 @@ fn check_pod(sink: &mut Sink, t: &PodTemplate) {
         ),
     );
     sink.needs_policy.push((ns, f));
-    for (p, c) in pss::containers(spec) {
-        for (i, e) in c["env"].as_array().into_iter().flatten().enumerate() {
-            if !e["valueFrom"]["secretKeyRef"].is_null() {
-                let cname = c["name"].as_str().unwrap_or("(unnamed)");
-                let n = e["name"].as_str().unwrap_or_default();
-                sink.add(
-                    &checks::SECRET_ENV_REF,
-                    &t.resource,
-                    &format!("{sp}{p}/env/{i}/valueFrom/secretKeyRef"),
-                    format!(
-                        "container {cname:?} gets secret {:?} as environment variable {n}",
-                        e["valueFrom"]["secretKeyRef"]["name"].as_str().unwrap_or("?")
-                    ),
-                );
-            }
-        }
-        if !p.starts_with("/ephemeralContainers") {
-            for r in ["memory", "cpu"] {
-                if c["resources"]["requests"][r].is_null() {
-                    let cname = c["name"].as_str().unwrap_or("(unnamed)");
-                    sink.add(
-                        &checks::REQUESTS,
-                        &t.resource,
-                        &format!("{sp}{p}/resources/requests"),
-                        format!("container {cname:?} has no {r} request"),
-                    );
-                }
-            }
-        }
-    }
     if t.namespace == Some("default") {
         sink.add(
             &checks::DEFAULT_NAMESPACE,

@@ -101,8 +101,7 @@ pub fn scan_text(file: &str, text: &str) -> Result<Vec<ConfigFinding>, FileError
 
 /// [`scan_text`], with the number of Kubernetes objects checked.
 pub fn scan_text_counted(file: &str, text: &str) -> Result<(Vec<ConfigFinding>, usize), FileError> {
-    let c = check_text(file, text, None)?;
-    Ok((resolve(vec![c.clone()]).0, c.objects))
+    Ok(resolve(vec![check_text(file, text, None)?]))
 }
 
 /// What one file gave: its findings, and what a check across files needs (the namespaces with a

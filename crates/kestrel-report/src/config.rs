@@ -1,5 +1,6 @@
 //! Configuration findings as a table, kestrel's JSON (`kestrel.config/v1`) or SARIF 2.1.0.
 
+use crate::findings::{level, severity_band as security_severity};
 use kestrel_core::{ConfigFinding, Severity, CONFIG_SCHEMA};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -93,24 +94,6 @@ fn table(r: &ConfigReport, out: &mut dyn Write) -> io::Result<()> {
         r.files,
         if r.errors.is_empty() { String::new() } else { format!("; {} files could not be read", r.errors.len()) }
     )
-}
-
-fn level(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical | Severity::High => "error",
-        Severity::Medium => "warning",
-        Severity::Low | Severity::Unknown => "note",
-    }
-}
-
-fn security_severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "9.5",
-        Severity::High => "8.0",
-        Severity::Medium => "5.5",
-        Severity::Low => "2.0",
-        Severity::Unknown => "0.0",
-    }
 }
 
 /// SARIF 2.1.0: one rule per check, one result per finding with its file and line.

@@ -226,18 +226,23 @@ fn id_source(id: &str) -> &'static str {
 fn security_severity(v: &VulnerabilityFinding) -> String {
     match &v.cvss {
         Some(c) => format!("{:.1}", c.score),
-        None => match v.severity {
-            Severity::Critical => "9.5",
-            Severity::High => "8.0",
-            Severity::Medium => "5.5",
-            Severity::Low => "2.0",
-            Severity::Unknown => "0.0",
-        }
-        .to_string(),
+        None => severity_band(v.severity).to_string(),
     }
 }
 
-fn level(s: Severity) -> &'static str {
+/// The middle of a severity's CVSS band, as SARIF's `security-severity`.
+pub(crate) fn severity_band(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "2.0",
+        Severity::Unknown => "0.0",
+    }
+}
+
+/// SARIF's `level` of a severity.
+pub(crate) fn level(s: Severity) -> &'static str {
     match s {
         Severity::Critical | Severity::High => "error",
         Severity::Medium => "warning",
