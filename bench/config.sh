@@ -7,13 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-2000}
 OUT=${OUT:-bench/out/config}
-VENV=${KESTREL_PEERS_VENV:-$HOME/.cache/kestrel/peers/venv}
-if [ ! -x "$VENV/bin/checkov" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check checkov
-fi
+source bench/peers.sh
+CHECKOV=$(peer checkov checkov)
 cargo build --release -p kestrel --quiet
 rm -rf "$OUT"; mkdir -p "$OUT"
 python3 bench/config_corpus.py "$OUT/corpus" "$N"
-"$VENV/bin/checkov" --version | sed 's/^/checkov /'
-python3 bench/config_compare.py target/release/kestrel "$VENV/bin/checkov" "$OUT/corpus" | tee "$OUT/report.md"
+"$CHECKOV" --version | sed 's/^/checkov /'
+python3 bench/config_compare.py target/release/kestrel "$CHECKOV" "$OUT/corpus" | tee "$OUT/report.md"

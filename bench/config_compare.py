@@ -9,10 +9,10 @@ The truth is CORPUS_DIR.truth.json (bench/config_corpus.py). Prints a Markdown r
 import collections
 import json
 import os
-import resource
-import subprocess
+
 import sys
-import time
+
+from peers import timed
 
 # kestrel's findings per concept: (id, optional substring of the field).
 KESTREL = {
@@ -77,16 +77,6 @@ CHECKOV = {
     "digest": ["CKV_K8S_43"],
     "networkPolicy": ["CKV2_K8S_6"],
 }
-
-
-def timed(cmd):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return p, wall, cpu, after.ru_maxrss / 1024
 
 
 def main():

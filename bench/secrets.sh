@@ -7,13 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MIB=${MIB:-1024}
 OUT=${OUT:-bench/out/secrets}
-VENV=${KESTREL_PEERS_VENV:-$HOME/.cache/kestrel/peers/venv}
-if [ ! -x "$VENV/bin/kingfisher" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check kingfisher-bin
-fi
+source bench/peers.sh
+KINGFISHER=$(peer kingfisher kingfisher-bin)
 cargo build --release -p kestrel --quiet
 rm -rf "$OUT"; mkdir -p "$OUT"
 python3 bench/secrets_corpus.py "$OUT/corpus" "$MIB"
-"$VENV/bin/kingfisher" --version
-python3 bench/secrets_compare.py target/release/kestrel "$VENV/bin/kingfisher" "$OUT/corpus" | tee "$OUT/report.md"
+"$KINGFISHER" --version
+python3 bench/secrets_compare.py target/release/kestrel "$KINGFISHER" "$OUT/corpus" | tee "$OUT/report.md"

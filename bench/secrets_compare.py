@@ -13,19 +13,11 @@ first). kingfisher runs with --no-validate (no network here). Prints a Markdown 
 import collections
 import json
 import os
-import resource
 import subprocess
+
 import sys
-import time
 
-
-def timed(cmd):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return p, wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), after.ru_maxrss / 1024
+from peers import timed
 
 
 def main():

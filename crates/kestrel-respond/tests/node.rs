@@ -68,7 +68,12 @@ impl Drop for Container {
 
 /// A listener on the host's loopback counting connections.
 fn listener() -> (u16, Arc<AtomicUsize>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener_on("127.0.0.1:0")
+}
+
+/// A listener on this address counting connections.
+fn listener_on(addr: &str) -> (u16, Arc<AtomicUsize>) {
+    let l = TcpListener::bind(addr).unwrap();
     let port = l.local_addr().unwrap().port();
     let n = Arc::new(AtomicUsize::new(0));
     let count = n.clone();
@@ -183,16 +188,7 @@ fn block_stops_one_destination_of_the_container_only() {
     assert!(!node::is_blocked(&c.cgroup(), Some(std::net::Ipv4Addr::LOCALHOST.into()), port_a).unwrap());
 
     // IPv6: a listener on ::1 the container reaches, then blocked.
-    let l6 = TcpListener::bind("[::1]:0").unwrap();
-    let port6 = l6.local_addr().unwrap().port();
-    let n6 = Arc::new(AtomicUsize::new(0));
-    let count = n6.clone();
-    std::thread::spawn(move || {
-        for s in l6.incoming().flatten() {
-            count.fetch_add(1, Ordering::SeqCst);
-            drop(s);
-        }
-    });
+    let (port6, n6) = listener_on("[::1]:0");
     c.exec_detached(&format!("while true; do echo x | nc -w 1 ::1 {port6}; sleep 0.1; done"));
     assert!(grows(&n6, Duration::from_secs(2)), "the container does not reach ::1");
     let what = iso.block(&c.cgroup(), Some(std::net::Ipv6Addr::LOCALHOST.into()), port6).unwrap();

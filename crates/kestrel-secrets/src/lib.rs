@@ -117,12 +117,11 @@ impl Scanner {
         let mut words: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut compiled = Vec::new();
-        for (i, def) in rules::RULES.iter().enumerate() {
+        for def in rules::RULES {
             // The built-in patterns are tested; a broken one is a bug caught by the tests.
             let Ok(regex) = Regex::new(def.pattern) else { continue };
             compiled.push(Compiled { def, regex });
             let ri = compiled.len() - 1;
-            let _ = i;
             for k in def.keywords {
                 let k = k.to_ascii_lowercase();
                 match words.iter().position(|w| *w == k) {
@@ -217,12 +216,15 @@ impl Scanner {
                     if !c.def.specific && !rules::plausible_secret(secret) {
                         continue;
                     }
+                    let ls = memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1);
+                    let le = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i);
+                    if memchr::memmem::find(&data[ls..le], ALLOW_MARKER.as_bytes()).is_some() {
+                        continue;
+                    }
                     // A generic rule's candidate is weighed by the model, with its line and path.
                     let confidence = if c.def.specific {
                         1.0
                     } else {
-                        let ls = memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1);
-                        let le = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i);
                         let line = String::from_utf8_lossy(&data[ls..le.min(ls + 4096)]);
                         let p = self.model.score(&model::features(secret, &line, name));
                         if p < self.model.threshold {
@@ -230,18 +232,6 @@ impl Scanner {
                         }
                         (p * 1000.0).round() / 1000.0
                     };
-                    let shown = if c.def.id == "private-key" {
-                        "-----BEGIN PRIVATE KEY-----".to_string()
-                    } else {
-                        secret.to_string()
-                    };
-                    {
-                        let ls = memchr::memrchr(b'\n', &data[..at]).map_or(0, |i| i + 1);
-                        let le = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i);
-                        if memchr::memmem::find(&data[ls..le], ALLOW_MARKER.as_bytes()).is_some() {
-                            continue;
-                        }
-                    }
                     // A key is where its header is; other secrets where they are.
                     offsets.push(if c.def.id == "private-key" { s + caps.get(0).map_or(0, |m| m.start()) } else { at });
                     out.push(SecretFinding {
@@ -254,7 +244,7 @@ impl Scanner {
                         redacted: if c.def.id == "private-key" {
                             "-----BEGIN … PRIVATE KEY-----".into()
                         } else {
-                            redact(&shown)
+                            redact(secret)
                         },
                         fingerprint: fingerprint(&if c.def.id == "private-key" {
                             String::from_utf8_lossy(text).into_owned()

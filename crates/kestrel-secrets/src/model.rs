@@ -315,8 +315,6 @@ pub fn train(examples: &[Example], recall: f64) -> Model {
     let mut w = vec![0.0; FEATURES.len()];
     let lr = 0.5;
     let l2 = 1e-3;
-    let m = Model { weights: w.clone(), threshold: 0.5 };
-    let _ = m;
     for _ in 0..3000 {
         let mut g = vec![0.0; w.len()];
         for (x, y) in xs.iter().zip(&ys) {
