@@ -246,11 +246,8 @@ impl Scanner {
                         } else {
                             redact(secret)
                         },
-                        fingerprint: fingerprint(&if c.def.id == "private-key" {
-                            String::from_utf8_lossy(text).into_owned()
-                        } else {
-                            secret.to_string()
-                        }),
+                        // The key's body, not the window around it: the same key has the same fingerprint wherever it is.
+                        fingerprint: fingerprint(secret),
                         entropy: (ent * 100.0).round() / 100.0,
                         specific: c.def.specific,
                         confidence,

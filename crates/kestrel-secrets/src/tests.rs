@@ -175,3 +175,13 @@ fn allowlists_and_the_inline_marker() {
     let other = Allowlist { paths: vec!["docs/*".into()], rules: vec!["jwt".into()], ..Default::default() };
     assert!(!other.allows(&found[0]));
 }
+
+#[test]
+fn a_key_has_one_fingerprint_wherever_it_is() {
+    let key = format!("-----BEGIN {}PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n", "RSA ");
+    let a = Scanner::new().scan_bytes("a.pem", key.as_bytes());
+    let b = Scanner::new()
+        .scan_bytes("b.txt", format!("# the deploy key\npassword_hint: none\n{key}more text\n").as_bytes());
+    let fp = |v: &[SecretFinding]| v.iter().find(|f| f.rule == "private-key").unwrap().fingerprint.clone();
+    assert_eq!(fp(&a), fp(&b));
+}
