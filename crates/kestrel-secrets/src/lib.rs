@@ -1,8 +1,8 @@
 //! Hardcoded credentials: provider tokens, private keys, JWTs, passwords in URLs and assignments, Docker
 //! registry auths, Kubernetes Secrets — found fast and reported redacted.
 //!
-//! A [`Scanner`] compiles the [`rules`] once: one Aho-Corasick automaton over every rule's keywords finds where
-//! a secret could be; each rule's regex runs only on the lines around its keywords; entropy and placeholder
+//! A [`Scanner`] compiles the [`rules`] once: a SIMD search for every rule's keywords ([`prefilter`]) finds
+//! where a secret could be; each rule's regex runs only on the lines around its keywords; entropy and placeholder
 //! filters drop the obvious non-secrets. [`Scanner::scan_bytes`] scans one buffer, [`scan_path`] a file or
 //! directory tree in parallel (memory-mapped, binaries and huge files skipped and counted). Every finding is
 //! redacted: the secret's first characters and its length, and a fingerprint (SHA-256) to allowlist it by.
@@ -18,9 +18,9 @@
 
 pub mod image;
 pub mod model;
+pub mod prefilter;
 pub mod rules;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use kestrel_core::{ConfigFinding, ControlRef, Severity};
 use rayon::prelude::*;
 use regex::bytes::Regex;
@@ -83,8 +83,8 @@ struct Compiled {
 pub struct Scanner {
     model: model::Model,
     rules: Vec<Compiled>,
-    keywords: AhoCorasick,
-    /// For each keyword, the rules it belongs to.
+    keywords: prefilter::Prefilter,
+    /// For each anchor of the prefilter, the rules of the keywords that hold it.
     keyword_rules: Vec<Vec<usize>>,
 }
 
@@ -114,48 +114,32 @@ fn fingerprint(s: &str) -> String {
 impl Scanner {
     /// The built-in rules, compiled.
     pub fn new() -> Scanner {
-        let mut words: Vec<String> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut compiled = Vec::new();
+        // Every keyword, with its rule.
+        let mut keywords: Vec<(String, usize)> = Vec::new();
         for def in rules::RULES {
             // The built-in patterns are tested; a broken one is a bug caught by the tests.
             let Ok(regex) = Regex::new(def.pattern) else { continue };
             compiled.push(Compiled { def, regex });
-            let ri = compiled.len() - 1;
-            for k in def.keywords {
-                let k = k.to_ascii_lowercase();
-                match words.iter().position(|w| *w == k) {
-                    Some(p) => keyword_rules[p].push(ri),
-                    None => {
-                        words.push(k);
-                        keyword_rules.push(vec![ri]);
-                    }
-                }
-            }
+            keywords.extend(def.keywords.iter().map(|k| (k.to_ascii_lowercase(), compiled.len() - 1)));
         }
-        // Matches do not overlap (the fastest search): a keyword that holds another (`private_key_id` holds
-        // `private_key`) also wakes the other's rules.
-        let inner: Vec<Vec<usize>> = words
+        let words: Vec<String> = keywords.iter().map(|(k, _)| k.clone()).collect();
+        let (anchors, holders) = prefilter::Prefilter::anchors(&words);
+        let keyword_rules = holders
             .iter()
-            .map(|w| {
-                let mut rs: Vec<usize> = words
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, o)| w.contains(o.as_str()))
-                    .flat_map(|(j, _)| keyword_rules[j].iter().copied())
-                    .collect();
+            .map(|ks| {
+                let mut rs: Vec<usize> = ks.iter().map(|&k| keywords[k].1).collect();
                 rs.sort_unstable();
                 rs.dedup();
                 rs
             })
             .collect();
-        let keyword_rules = inner;
-        let keywords = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&words)
-            .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("an empty automaton"));
-        Scanner { model: model::Model::shipped(), rules: compiled, keywords, keyword_rules }
+        Scanner {
+            model: model::Model::shipped(),
+            rules: compiled,
+            keywords: prefilter::Prefilter::new(anchors),
+            keyword_rules,
+        }
     }
 
     /// The secrets in one buffer (`name` is reported as the file).
@@ -168,17 +152,17 @@ impl Scanner {
             .collect();
         // Where each rule should look: merged windows around its keywords.
         let mut windows: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.rules.len()];
-        for m in self.keywords.find_iter(data) {
-            let start = m.start().saturating_sub(WINDOW_BEFORE);
-            let start = memchr::memrchr(b'\n', &data[start..m.start()]).map_or(start, |i| start + i + 1);
-            let line_end = (m.end() + LINE_AFTER).min(data.len());
-            let line_end = memchr::memchr(b'\n', &data[m.end()..line_end]).map_or(line_end, |i| m.end() + i);
-            for &r in &self.keyword_rules[m.pattern().as_usize()] {
+        for m in self.keywords.hits(data) {
+            let start = m.start.saturating_sub(WINDOW_BEFORE);
+            let start = memchr::memrchr(b'\n', &data[start..m.start]).map_or(start, |i| start + i + 1);
+            let line_end = (m.end + LINE_AFTER).min(data.len());
+            let line_end = memchr::memchr(b'\n', &data[m.end..line_end]).map_or(line_end, |i| m.end + i);
+            for &r in &self.keyword_rules[m.anchor] {
                 if !applies[r] {
                     continue;
                 }
                 let end = if self.rules[r].def.multiline {
-                    let e = (m.end() + MULTILINE_AFTER).min(data.len());
+                    let e = (m.end + MULTILINE_AFTER).min(data.len());
                     memchr::memchr(b'\n', &data[e..]).map_or(data.len(), |i| e + i)
                 } else {
                     line_end
