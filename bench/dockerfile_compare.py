@@ -24,7 +24,7 @@ KESTREL = {
     "aptRecommends": ["dockerfile:apt-recommends"], "updateAlone": ["dockerfile:update-alone"],
     "curlPipe": ["dockerfile:curl-pipe-shell"], "unverified": ["dockerfile:unverified-packages"],
     "sudo": ["dockerfile:sudo"], "addLocal": ["dockerfile:add-instead-of-copy"], "addUrl": ["dockerfile:add-url"],
-    "secretEnv": ["dockerfile:secret-in-env"], "worldWritable": ["dockerfile:world-writable"],
+    "secretEnv": ["dockerfile:secret-in-env", "dockerfile:secret-build-arg"], "worldWritable": ["dockerfile:world-writable"],
     "setuid": ["dockerfile:setuid"], "ssh": ["dockerfile:ssh"], "noHealthcheck": ["dockerfile:no-healthcheck"],
 }
 HADOLINT = {

@@ -8,3 +8,9 @@ peer() {
   fi
   echo "$venv/bin/$1"
 }
+
+# GNU time measures each tool's own CPU and max RSS (bench/peers.py).
+if [ ! -x /usr/bin/time ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y -qq time >/dev/null
+fi

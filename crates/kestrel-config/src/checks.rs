@@ -238,7 +238,7 @@ check!(
     "k8s:resource-requests",
     Low,
     "No resource request",
-    "set resources.requests.cpu and resources.requests.memory",
+    "set resources.requests.cpu and resources.requests.memory (a container with a limit but no request gets the limit as its request)",
     [(NSA, "network:resource-policies")]
 );
 
@@ -344,6 +344,14 @@ check!(
     Critical,
     "Secret in ENV or ARG",
     "pass secrets with RUN --mount=type=secret; never bake them into ENV or ARG",
+    [(CIS_DOCKER, "4.10"), (NIST, "4.1.4")]
+);
+check!(
+    DF_SECRET_ARG,
+    "dockerfile:secret-build-arg",
+    High,
+    "Secret passed as a build argument",
+    "mount the secret for the step that needs it (RUN --mount=type=secret,id=…) instead of ARG",
     [(CIS_DOCKER, "4.10"), (NIST, "4.1.4")]
 );
 check!(
@@ -627,6 +635,7 @@ pub fn all_dockerfile() -> Vec<Check> {
         &DF_ADD,
         &DF_ADD_URL,
         &DF_SECRET,
+        &DF_SECRET_ARG,
         &DF_CURL_PIPE,
         &DF_UNVERIFIED,
         &DF_SUDO,

@@ -369,7 +369,18 @@ pub fn check_parsed(file: &str, df: &Dockerfile) -> Vec<ConfigFinding> {
                 }
                 "ENV" | "ARG" => {
                     for (k, v) in assignments(&ins.args) {
-                        if crate::checks::secret_name(&k) && !v.is_empty() && !v.starts_with('$') {
+                        if ins.keyword == "ARG" && v.is_empty() && crate::checks::secret_name(&k) {
+                            add(
+                                &c::DF_SECRET_ARG,
+                                &res,
+                                ins.line,
+                                "ARG",
+                                format!(
+                                    "build argument {k} looks like a secret: the value given with --build-arg is \
+                                     recorded in the image history of the RUN steps after it"
+                                ),
+                            );
+                        } else if crate::checks::secret_name(&k) && !v.is_empty() && !v.starts_with('$') {
                             add(
                                 &c::DF_SECRET,
                                 &res,

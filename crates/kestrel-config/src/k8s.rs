@@ -213,7 +213,11 @@ fn check_pod(sink: &mut Sink, t: &PodTemplate) {
         for (check, kind, what) in [(&*checks::LIMITS, "limits", "limit"), (&*checks::REQUESTS, "requests", "request")]
         {
             for r in ["memory", "cpu"] {
-                if c["resources"][kind][r].is_null() {
+                // A request left out defaults to the limit (the API server fills it in): only both missing is
+                // no request.
+                let missing =
+                    c["resources"][kind][r].is_null() && (kind == "limits" || c["resources"]["limits"][r].is_null());
+                if missing {
                     sink.add(
                         check,
                         &t.resource,

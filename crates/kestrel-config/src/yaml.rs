@@ -281,8 +281,43 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
-/// Every document of a YAML (or JSON) text. Empty documents are kept as `null`.
+/// Every document of a YAML (or JSON) text. Empty documents are kept as `null`. A stream of JSON values one
+/// after another (`{…}{…}`, what `kubectl get -o json` of several objects gives and kubectl accepts) is read as
+/// one document each.
 pub fn parse(text: &str, limits: Limits) -> Result<Vec<Document>, YamlError> {
+    match parse_yaml(text, limits) {
+        Err(e @ YamlError::Syntax { .. }) if text.trim_start().starts_with(['{', '[']) => {
+            parse_json_stream(text, limits).ok_or(e)
+        }
+        r => r,
+    }
+}
+
+/// Several JSON values in a row, each parsed as YAML (for the lines) from where it starts; `None` unless there
+/// are at least two and all of them are well-formed JSON.
+fn parse_json_stream(text: &str, limits: Limits) -> Option<Vec<Document>> {
+    let mut docs: Vec<Document> = Vec::new();
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+    let (mut start, mut lead) = (0, 0);
+    while let Some(v) = values.next() {
+        v.ok()?;
+        let end = values.byte_offset();
+        for mut d in parse_yaml(&text[start..end], limits).ok()? {
+            d.lines.values_mut().for_each(|l| *l += lead);
+            d.index = docs.len();
+            docs.push(d);
+        }
+        lead += newlines(&text.as_bytes()[start..end]);
+        start = end;
+    }
+    (docs.len() > 1).then_some(docs)
+}
+
+fn newlines(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| c == b'\n').count()
+}
+
+fn parse_yaml(text: &str, limits: Limits) -> Result<Vec<Document>, YamlError> {
     let mut b = Builder {
         limits,
         stack: Vec::new(),
@@ -317,6 +352,17 @@ mod tests {
         assert_eq!(docs[0].line("/b/missing"), Some(2), "the nearest ancestor");
         assert_eq!(docs[1].value, serde_json::json!([{"k": "v", "n": 16}]));
         assert_eq!(docs[1].line("/0/n"), Some(7));
+    }
+
+    #[test]
+    fn a_stream_of_json_objects_is_one_document_each_with_its_lines() {
+        let text = "{\n  \"kind\": \"Service\",\n  \"a\": 1\n}\n{\n  \"kind\": \"Pod\",\n  \"b\": [2]\n}\n";
+        let docs = parse(text, Limits::default()).unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[1].value, serde_json::json!({"kind": "Pod", "b": [2]}));
+        assert_eq!((docs[0].line("/a"), docs[1].line("/b/0"), docs[1].index), (Some(3), Some(7), 1));
+        // A broken object in the stream is an error, with the YAML reader's line.
+        assert!(parse("{\"a\": 1}\n{\"b\": \n", Limits::default()).is_err());
     }
 
     #[test]

@@ -36,6 +36,18 @@ ENTRYPOINT ["/app"]
 "#;
 
 #[test]
+fn a_secret_build_argument_is_flagged_and_a_plain_one_is_not() {
+    let f = check(
+        "Dockerfile",
+        "FROM alpine:3.20\nARG VERSION\nARG NPM_TOKEN\nARG API_KEY=abc123xyz\nRUN echo $NPM_TOKEN\n",
+    )
+    .unwrap();
+    let at = |id: &str| -> Vec<usize> { f.iter().filter(|x| x.id == id).filter_map(|x| x.line).collect() };
+    assert_eq!(at("dockerfile:secret-build-arg"), [3], "NPM_TOKEN without a value, not VERSION");
+    assert_eq!(at("dockerfile:secret-in-env"), [4], "a literal value is the worse case, reported once");
+}
+
+#[test]
 fn every_problem_is_found_on_its_line_and_a_careful_dockerfile_is_clean() {
     let f = check("Dockerfile", BAD).unwrap();
     let at = |id: &str| -> Vec<usize> { f.iter().filter(|x| x.id == id).filter_map(|x| x.line).collect() };

@@ -106,6 +106,22 @@ fn a_restricted_pod_is_clean_and_each_violation_is_flagged_under_its_check() {
 }
 
 #[test]
+fn a_request_defaults_to_its_limit_so_only_both_missing_is_flagged() {
+    let with = |resources: Value| {
+        let mut spec = restricted_spec();
+        spec["containers"][0]["resources"] = resources;
+        ids(&pod(spec))
+    };
+    // Limits alone: the API server sets the requests to them.
+    assert_eq!(with(json!({"limits": {"cpu": "1", "memory": "256Mi"}})), Vec::<String>::new());
+    // Requests alone: no limit.
+    assert_eq!(with(json!({"requests": {"cpu": "1", "memory": "256Mi"}})), vec!["k8s:resource-limits"]);
+    // A CPU limit only: memory has neither.
+    assert_eq!(with(json!({"limits": {"cpu": "1"}})), vec!["k8s:resource-limits", "k8s:resource-requests"]);
+    assert_eq!(with(json!({})), vec!["k8s:resource-limits", "k8s:resource-requests"]);
+}
+
+#[test]
 fn every_workload_kind_is_checked_with_its_resource_and_line() {
     let containers = "        containers:\n        - name: c\n          image: nginx:1.27\n          securityContext:\n            privileged: true\n";
     let template = format!("    template:\n      spec:\n{containers}");
