@@ -4,6 +4,8 @@
 //!
 //! Hostile images are built with the same code: [`Entry::Raw`] writes any header bytes.
 
+pub mod services;
+
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::Path;

@@ -1,0 +1,727 @@
+//! Fleet storage: what kestrel finds across nodes and CI — runtime alerts, response decisions, scan reports,
+//! learned profiles, and the nodes that sent them.
+//!
+//! One [`Store`] over two backends with the same SQL and the same migrations (`migrations/`): **SQLite**, a
+//! file beside the server (the default: nothing to set up), and **PostgreSQL** when one machine is not enough
+//! (`postgres://…`). Every write is idempotent — an alert is keyed by its node and id, a decision by its node,
+//! id, time and outcome, a report by the digest of its content — so a redelivered batch (at-least-once
+//! transport, an agent replaying its spool) changes nothing and is counted as a duplicate.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), kestrel_store::StoreError> {
+//! let store = kestrel_store::Store::open("sqlite:/var/lib/kestrel/server.db").await?;
+//! let page = store.alerts(&kestrel_store::AlertQuery { limit: 50, ..Default::default() }).await?;
+//! for a in &page.items {
+//!     println!("{} {:?} {}", a.node, a.alert.severity, a.alert.title);
+//! }
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod cursor;
+mod sql;
+
+use kestrel_core::{Alert, Severity};
+use serde::{Deserialize, Serialize};
+use sql::{Sql, Value as V};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened.
+    #[error("opening {url}: {source}")]
+    Open {
+        /// The URL (without its password).
+        url: String,
+        /// What the driver said.
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("migrating {url}: {source}")]
+    Migrate {
+        /// The URL (without its password).
+        url: String,
+        /// What the migrator said.
+        source: sqlx::migrate::MigrateError,
+    },
+    /// A query failed.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A stored body no longer parses (written by another version, or edited by hand).
+    #[error("stored {what} {id} is unreadable: {reason}")]
+    Corrupt {
+        /// Table.
+        what: &'static str,
+        /// Key.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// A record sent to be stored lacks what it must have.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// The database behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// An SQLite file (or memory).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The storage.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    url: String,
+}
+
+/// Rows per INSERT statement (SQLite allows 32 766 bound values, PostgreSQL 65 535).
+const BATCH: usize = 500;
+
+/// A URL with its password hidden, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Store {
+    /// Opens (creating an SQLite file when missing) and migrates. `url`: `sqlite:PATH`, `sqlite::memory:`,
+    /// or `postgres://USER:PASSWORD@HOST:PORT/DB`.
+    pub async fn open(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let shown = redact_url(url);
+        let (backend, connect, max) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            // One writer at a time in SQLite: a small pool; WAL lets readers go on beside it.
+            let memory = rest.contains(":memory:");
+            let connect = if memory {
+                "sqlite::memory:".to_string()
+            } else if rest.contains('?') {
+                url.to_string()
+            } else {
+                format!("sqlite:{rest}?mode=rwc")
+            };
+            (Backend::Sqlite, connect, if memory { 1 } else { 4 })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string(), 16)
+        } else {
+            return Err(StoreError::Invalid(format!(
+                "{shown}: not a store URL (sqlite:PATH, sqlite::memory: or postgres://…)"
+            )));
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            // An in-memory SQLite database lives as long as its one connection.
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&connect)
+            .await
+            .map_err(|source| StoreError::Open { url: shown.clone(), source })?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate { url: shown.clone(), source })?;
+        Ok(Store { pool, backend, url: shown })
+    }
+
+    /// Which database.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL, password hidden.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Records that `node` sent something now (and its version and status, when given).
+    pub async fn touch_node(
+        &self,
+        node: &str,
+        now_ns: i64,
+        version: Option<&str>,
+        status: Option<&serde_json::Value>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO nodes (name, first_seen, last_seen, version, status) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen, \
+             version = CASE WHEN excluded.version = '' THEN nodes.version ELSE excluded.version END, \
+             status = CASE WHEN excluded.status = '' THEN nodes.status ELSE excluded.status END",
+        )
+        .bind(node)
+        .bind(now_ns)
+        .bind(now_ns)
+        .bind(version.unwrap_or(""))
+        .bind(status.map(|s| s.to_string()).unwrap_or_default())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every node, most recently seen first.
+    pub async fn nodes(&self) -> Result<Vec<NodeRecord>> {
+        let rows =
+            sqlx::query("SELECT name, first_seen, last_seen, version, status FROM nodes ORDER BY last_seen DESC, name")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                let name: String = r.try_get(0)?;
+                let status: String = r.try_get(4)?;
+                Ok(NodeRecord {
+                    status: serde_json::from_str(&status).map_err(|e| StoreError::Corrupt {
+                        what: "node",
+                        id: name.clone(),
+                        reason: e.to_string(),
+                    })?,
+                    name,
+                    first_seen_ns: r.try_get(1)?,
+                    last_seen_ns: r.try_get(2)?,
+                    version: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores alerts from `node`; returns how many were new (the rest were already stored).
+    pub async fn put_alerts(&self, node: &str, received_ns: i64, alerts: &[Alert]) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut new = 0;
+        for chunk in alerts.chunks(BATCH) {
+            let mut q = Sql::new(
+                "INSERT INTO alerts (node, id, time_ns, received_ns, severity, score, source, title, workload, \
+                 namespace, body) ",
+            );
+            q.values(chunk, |a| {
+                vec![
+                    V::text(node),
+                    V::text(&a.id),
+                    V::I64(a.time_ns as i64),
+                    V::I64(received_ns),
+                    V::I64(severity_rank(a.severity)),
+                    V::F64(if a.score.is_finite() { a.score } else { 0.0 }),
+                    V::Text(source_name(a)),
+                    V::text(&a.title),
+                    V::Text(workload_of(a)),
+                    V::Text(namespace_of(a)),
+                    V::Text(serde_json::to_string(a).unwrap_or_default()),
+                ]
+            });
+            q.push(" ON CONFLICT (node, id) DO NOTHING");
+            new += q.query().execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    /// One alert.
+    pub async fn alert(&self, node: &str, id: &str) -> Result<Option<StoredAlert>> {
+        let row = sqlx::query("SELECT node, received_ns, body FROM alerts WHERE node = $1 AND id = $2")
+            .bind(node)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| stored_alert(&r)).transpose()
+    }
+
+    /// Alerts, newest first, filtered; a page of at most `limit` (≤ 1000) and the cursor of the next.
+    pub async fn alerts(&self, q: &AlertQuery) -> Result<Page<StoredAlert>> {
+        let limit = q.limit.clamp(1, 1000);
+        let mut b = Sql::new("SELECT node, received_ns, body, time_ns, id FROM alerts WHERE 1 = 1");
+        if let Some(s) = q.min_severity {
+            b.push(" AND severity >= ").bind(V::I64(severity_rank(s)));
+        }
+        for (col, v) in [("node", &q.node), ("workload", &q.workload), ("namespace", &q.namespace)] {
+            if let Some(v) = v {
+                b.push(&format!(" AND {col} = ")).bind(V::text(v));
+            }
+        }
+        if let Some(t) = q.since_ns {
+            b.push(" AND time_ns >= ").bind(V::I64(t));
+        }
+        if let Some(c) = &q.cursor {
+            let (t, node, id) = cursor::decode(c).ok_or_else(|| StoreError::Invalid(format!("bad cursor {c:?}")))?;
+            b.push(" AND (time_ns < ")
+                .bind(V::I64(t))
+                .push(" OR (time_ns = ")
+                .bind(V::I64(t))
+                .push(" AND (node < ")
+                .bind(V::text(&node))
+                .push(" OR (node = ")
+                .bind(V::Text(node))
+                .push(" AND id < ")
+                .bind(V::Text(id))
+                .push("))))");
+        }
+        b.push(" ORDER BY time_ns DESC, node DESC, id DESC LIMIT ").bind(V::I64(limit as i64 + 1));
+        let rows = b.query().fetch_all(&self.pool).await?;
+        let more = rows.len() > limit;
+        let mut items = Vec::with_capacity(limit);
+        let mut next = None;
+        for r in rows.iter().take(limit) {
+            items.push(stored_alert(r)?);
+        }
+        if more {
+            if let Some(r) = rows.get(limit - 1) {
+                next = Some(cursor::encode(r.try_get(3)?, &r.try_get::<String, _>(0)?, &r.try_get::<String, _>(4)?));
+            }
+        }
+        Ok(Page { items, next })
+    }
+
+    /// How many alerts are stored, by severity (most severe first).
+    pub async fn alert_counts(&self) -> Result<Vec<(Severity, i64)>> {
+        let rows = sqlx::query("SELECT severity, COUNT(*) FROM alerts GROUP BY severity").fetch_all(&self.pool).await?;
+        let mut out: Vec<(Severity, i64)> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
+        for r in rows {
+            let rank: i64 = r.try_get(0)?;
+            let n: i64 = r.try_get(1)?;
+            if let Some(slot) = out.iter_mut().find(|(s, _)| severity_rank(*s) == rank) {
+                slot.1 += n;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores response decisions (audit lines) from `node`; returns how many were new.
+    pub async fn put_decisions(&self, node: &str, lines: &[serde_json::Value]) -> Result<u64> {
+        let rows: Vec<DecisionRow> = lines.iter().map(DecisionRow::from_line).collect::<Result<_>>()?;
+        let mut tx = self.pool.begin().await?;
+        let mut new = 0;
+        for chunk in rows.chunks(BATCH) {
+            let mut q = Sql::new(
+                "INSERT INTO decisions (node, id, written_ns, outcome, alert_id, action, workload, severity, body) ",
+            );
+            q.values(chunk, |d| {
+                vec![
+                    V::text(node),
+                    V::text(&d.id),
+                    V::I64(d.written_ns),
+                    V::text(&d.outcome),
+                    V::text(&d.alert_id),
+                    V::text(&d.action),
+                    V::text(&d.workload),
+                    V::I64(d.severity),
+                    V::text(&d.body),
+                ]
+            });
+            q.push(" ON CONFLICT (node, id, written_ns, outcome) DO NOTHING");
+            new += q.query().execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    /// Decisions in their latest state, newest first; `outcome` filters on that state (`pending-approval`).
+    pub async fn decisions(&self, outcome: Option<&str>, limit: usize) -> Result<Vec<StoredDecision>> {
+        // The latest row of each (node, id).
+        let mut b = Sql::new(
+            "SELECT d.node, d.body FROM decisions d WHERE d.written_ns = (SELECT MAX(e.written_ns) FROM decisions e \
+             WHERE e.node = d.node AND e.id = d.id)",
+        );
+        if let Some(o) = outcome {
+            b.push(" AND d.outcome = ").bind(V::text(o));
+        }
+        b.push(" ORDER BY d.written_ns DESC LIMIT ").bind(V::I64(limit.clamp(1, 1000) as i64));
+        let rows = b.query().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                let node: String = r.try_get(0)?;
+                let body: String = r.try_get(1)?;
+                let line = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                    what: "decision",
+                    id: node.clone(),
+                    reason: e.to_string(),
+                })?;
+                Ok(StoredDecision { node, line })
+            })
+            .collect()
+    }
+
+    /// Stores a scan report; its id is the digest of its content. Returns the id and whether it was new.
+    pub async fn put_report(&self, r: &NewReport) -> Result<(String, bool)> {
+        let body = serde_json::to_string(&r.body).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let id = content_id(&body);
+        let n = sqlx::query(
+            "INSERT INTO reports (id, kind, subject, source, received_ns, critical, high, medium, low, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id.clone())
+        .bind(r.kind.clone())
+        .bind(r.subject.clone())
+        .bind(r.source.clone())
+        .bind(r.received_ns)
+        .bind(r.counts[0])
+        .bind(r.counts[1])
+        .bind(r.counts[2])
+        .bind(r.counts[3])
+        .bind(body)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok((id, n == 1))
+    }
+
+    /// Report summaries, newest first; `subject` filters on the image (or path) scanned.
+    pub async fn reports(&self, subject: Option<&str>, limit: usize) -> Result<Vec<ReportSummary>> {
+        let mut b = Sql::new(
+            "SELECT id, kind, subject, source, received_ns, critical, high, medium, low FROM reports WHERE 1 = 1",
+        );
+        if let Some(s) = subject {
+            b.push(" AND subject = ").bind(V::text(s));
+        }
+        b.push(" ORDER BY received_ns DESC, id LIMIT ").bind(V::I64(limit.clamp(1, 1000) as i64));
+        let rows = b.query().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReportSummary {
+                    id: r.try_get(0)?,
+                    kind: r.try_get(1)?,
+                    subject: r.try_get(2)?,
+                    source: r.try_get(3)?,
+                    received_ns: r.try_get(4)?,
+                    counts: [r.try_get(5)?, r.try_get(6)?, r.try_get(7)?, r.try_get(8)?],
+                })
+            })
+            .collect()
+    }
+
+    /// One report's body.
+    pub async fn report(&self, id: &str) -> Result<Option<serde_json::Value>> {
+        let row = sqlx::query("SELECT body FROM reports WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        row.map(|r| {
+            let body: String = r.try_get(0)?;
+            serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                what: "report",
+                id: id.to_string(),
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores a learned profile from `node` (a later version of the same workload is kept beside the earlier).
+    /// Returns whether it was new.
+    pub async fn put_profile(
+        &self,
+        node: &str,
+        workload: &str,
+        version: i64,
+        received_ns: i64,
+        body: &serde_json::Value,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO profiles (node, workload, version, received_ns, body) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (node, workload, version) DO NOTHING",
+        )
+        .bind(node)
+        .bind(workload)
+        .bind(version)
+        .bind(received_ns)
+        .bind(body.to_string())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// The latest profile of `workload` from each node that sent one.
+    pub async fn profiles(&self, workload: &str) -> Result<Vec<StoredProfile>> {
+        let rows = sqlx::query(
+            "SELECT p.node, p.version, p.received_ns, p.body FROM profiles p WHERE p.workload = $1 AND p.version = \
+             (SELECT MAX(q.version) FROM profiles q WHERE q.node = p.node AND q.workload = p.workload) \
+             ORDER BY p.node",
+        )
+        .bind(workload)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let node: String = r.try_get(0)?;
+                let body: String = r.try_get(3)?;
+                Ok(StoredProfile {
+                    body: serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                        what: "profile",
+                        id: format!("{node}/{workload}"),
+                        reason: e.to_string(),
+                    })?,
+                    node,
+                    workload: workload.to_string(),
+                    version: r.try_get(1)?,
+                    received_ns: r.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes alerts, decisions and reports received before `before_ns` (retention); profiles and nodes stay.
+    pub async fn prune(&self, before_ns: i64) -> Result<Pruned> {
+        let mut tx = self.pool.begin().await?;
+        let alerts = sqlx::query("DELETE FROM alerts WHERE received_ns < $1")
+            .bind(before_ns)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let decisions = sqlx::query("DELETE FROM decisions WHERE written_ns < $1")
+            .bind(before_ns)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let reports = sqlx::query("DELETE FROM reports WHERE received_ns < $1")
+            .bind(before_ns)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(Pruned { alerts, decisions, reports })
+    }
+}
+
+/// What [`Store::prune`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Pruned {
+    /// Alerts.
+    pub alerts: u64,
+    /// Decision rows.
+    pub decisions: u64,
+    /// Reports.
+    pub reports: u64,
+}
+
+/// A node (agent or CI client).
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeRecord {
+    /// Its name.
+    pub name: String,
+    /// First contact (ns since the epoch).
+    pub first_seen_ns: i64,
+    /// Last contact.
+    pub last_seen_ns: i64,
+    /// kestrel version it runs.
+    pub version: String,
+    /// Its last status report.
+    pub status: serde_json::Value,
+}
+
+/// A stored alert and where it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredAlert {
+    /// The node that raised it.
+    pub node: String,
+    /// When the server received it (ns).
+    pub received_ns: i64,
+    /// The alert.
+    pub alert: Alert,
+}
+
+/// A response decision in its latest state.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredDecision {
+    /// The node.
+    pub node: String,
+    /// The audit line (`kestrel.response/v1`).
+    pub line: serde_json::Value,
+}
+
+/// A learned profile as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredProfile {
+    /// The node that learned it.
+    pub node: String,
+    /// The workload.
+    pub workload: String,
+    /// Its version on that node.
+    pub version: i64,
+    /// When received (ns).
+    pub received_ns: i64,
+    /// The profile.
+    pub body: serde_json::Value,
+}
+
+/// A scan report to store.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    /// `image`, `config`, `secrets`, `compliance`.
+    pub kind: String,
+    /// What was scanned: the image reference (or digest), the path.
+    pub subject: String,
+    /// Who sent it (CI job, node).
+    pub source: String,
+    /// When received (ns).
+    pub received_ns: i64,
+    /// Findings by severity: critical, high, medium, low.
+    pub counts: [i64; 4],
+    /// The report.
+    pub body: serde_json::Value,
+}
+
+/// A stored report, without its body.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportSummary {
+    /// Digest of the content.
+    pub id: String,
+    /// Kind.
+    pub kind: String,
+    /// What was scanned.
+    pub subject: String,
+    /// Who sent it.
+    pub source: String,
+    /// When received (ns).
+    pub received_ns: i64,
+    /// Findings by severity: critical, high, medium, low.
+    pub counts: [i64; 4],
+}
+
+/// Filters of [`Store::alerts`].
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AlertQuery {
+    /// At least this severe.
+    pub min_severity: Option<Severity>,
+    /// From this node.
+    pub node: Option<String>,
+    /// Of this workload.
+    pub workload: Option<String>,
+    /// In this Kubernetes namespace.
+    pub namespace: Option<String>,
+    /// Events at or after this time (ns).
+    pub since_ns: Option<i64>,
+    /// Where the previous page ended ([`Page::next`]).
+    pub cursor: Option<String>,
+    /// Page size (1–1000).
+    pub limit: usize,
+}
+
+/// A page of results.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as the cursor for the next page; none when this is the last.
+    pub next: Option<String>,
+}
+
+/// The order of severities in the database (higher is worse).
+pub fn severity_rank(s: Severity) -> i64 {
+    match s {
+        Severity::Unknown => 0,
+        Severity::Low => 1,
+        Severity::Medium => 2,
+        Severity::High => 3,
+        Severity::Critical => 4,
+    }
+}
+
+/// `rule:NAME` or `model:NAME`.
+fn source_name(a: &Alert) -> String {
+    match &a.source {
+        kestrel_core::AlertSource::Rule { name, .. } => format!("rule:{name}"),
+        kestrel_core::AlertSource::Model { name, .. } => format!("model:{name}"),
+        #[allow(unreachable_patterns)]
+        _ => String::new(),
+    }
+}
+
+fn workload_of(a: &Alert) -> String {
+    a.workload
+        .clone()
+        .or_else(|| a.container.as_ref().and_then(|c| c.name.clone().or_else(|| Some(c.id.clone()))))
+        .unwrap_or_default()
+}
+
+fn namespace_of(a: &Alert) -> String {
+    a.container.as_ref().and_then(|c| c.namespace.clone()).unwrap_or_default()
+}
+
+fn stored_alert(r: &AnyRow) -> Result<StoredAlert> {
+    let node: String = r.try_get(0)?;
+    let body: String = r.try_get(2)?;
+    let alert: Alert = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+        what: "alert",
+        id: node.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(StoredAlert { node, received_ns: r.try_get(1)?, alert })
+}
+
+/// SHA-256 of a report body, hex.
+fn content_id(body: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(body.as_bytes()))
+}
+
+struct DecisionRow {
+    id: String,
+    written_ns: i64,
+    outcome: String,
+    alert_id: String,
+    action: String,
+    workload: String,
+    severity: i64,
+    body: String,
+}
+
+impl DecisionRow {
+    fn from_line(v: &serde_json::Value) -> Result<DecisionRow> {
+        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_string();
+        let id = s("id");
+        if id.is_empty() || v.get("schema").and_then(|x| x.as_str()) != Some("kestrel.response/v1") {
+            return Err(StoreError::Invalid("a decision needs schema kestrel.response/v1 and an id".into()));
+        }
+        let severity = v
+            .get("severity")
+            .cloned()
+            .and_then(|x| serde_json::from_value::<Severity>(x).ok())
+            .map_or(0, severity_rank);
+        let action = match v.get("action") {
+            Some(serde_json::Value::String(a)) => a.clone(),
+            Some(serde_json::Value::Object(o)) => o.keys().next().cloned().unwrap_or_default(),
+            _ => String::new(),
+        };
+        Ok(DecisionRow {
+            written_ns: v.get("written_ns").and_then(|x| x.as_i64()).unwrap_or(0),
+            outcome: s("outcome"),
+            alert_id: s("alert_id"),
+            workload: s("workload"),
+            action,
+            severity,
+            body: v.to_string(),
+            id,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,186 @@
+//! The same checks on both backends: SQLite in a temporary file, and a real PostgreSQL server started for the
+//! test (`kestrel_testkit::services::Postgres`).
+
+use super::*;
+use kestrel_core::{AlertSource, ContainerRef, ALERT_SCHEMA};
+
+pub(crate) fn alert(id: &str, time_ns: u64, severity: Severity, workload: &str) -> Alert {
+    Alert {
+        schema: ALERT_SCHEMA.into(),
+        id: id.into(),
+        time_ns,
+        severity,
+        score: 0.9,
+        source: AlertSource::Rule {
+            name: "shell in container".into(),
+            priority: "WARNING".into(),
+            origin: "builtin".into(),
+        },
+        title: format!("shell in {workload}"),
+        explanation: vec!["`/bin/sh` with parent `nginx` never seen".into()],
+        contributions: vec![],
+        mitre: vec!["T1059.004".into()],
+        tags: vec![],
+        container: Some(ContainerRef {
+            id: format!("c-{workload}"),
+            runtime: "runc".into(),
+            namespace: Some("shop".into()),
+            name: Some(workload.into()),
+            ..Default::default()
+        }),
+        workload: Some(workload.into()),
+        evidence: vec![],
+    }
+}
+
+async fn exercise(store: &Store) {
+    store.ping().await.unwrap();
+    // Alerts: a batch larger than one INSERT, then the same batch again (redelivery): nothing new.
+    let batch: Vec<Alert> = (0..1_203)
+        .map(|i| {
+            let sev = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical][i % 4];
+            alert(&format!("a{i}"), 1_000 + i as u64 / 2, sev, if i % 3 == 0 { "web" } else { "db" })
+        })
+        .collect();
+    assert_eq!(store.put_alerts("node-1", 5, &batch).await.unwrap(), 1_203);
+    assert_eq!(store.put_alerts("node-1", 6, &batch).await.unwrap(), 0, "a redelivered batch adds nothing");
+    // The same ids from another node are other alerts.
+    assert_eq!(store.put_alerts("node-2", 7, &batch[..10]).await.unwrap(), 10);
+    let counts = store.alert_counts().await.unwrap();
+    assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), 1_213);
+    assert_eq!(counts[0], (Severity::Critical, 300 + 2));
+
+    // Pages: newest first, every alert exactly once across pages, filters applied.
+    let mut seen = std::collections::HashSet::new();
+    let mut q = AlertQuery { node: Some("node-1".into()), limit: 100, ..Default::default() };
+    let mut last = u64::MAX;
+    loop {
+        let page = store.alerts(&q).await.unwrap();
+        for a in &page.items {
+            assert!(a.alert.time_ns <= last, "newest first");
+            last = a.alert.time_ns;
+            assert!(seen.insert(a.alert.id.clone()), "{} twice", a.alert.id);
+        }
+        match page.next {
+            Some(c) => q.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 1_203);
+    let high = store
+        .alerts(&AlertQuery {
+            min_severity: Some(Severity::High),
+            workload: Some("web".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let expected = batch.iter().enumerate().filter(|(i, a)| i % 3 == 0 && a.severity >= Severity::High).count()
+        + batch[..10].iter().enumerate().filter(|(i, a)| i % 3 == 0 && a.severity >= Severity::High).count();
+    assert_eq!(high.items.len(), expected);
+    assert!(high
+        .items
+        .iter()
+        .all(|a| a.alert.severity >= Severity::High && a.alert.workload.as_deref() == Some("web")));
+    let one = store.alert("node-1", "a7").await.unwrap().expect("stored");
+    assert_eq!(one.alert, batch[7], "the alert comes back as it was sent");
+    assert!(store.alert("node-1", "nope").await.unwrap().is_none());
+    assert!(matches!(
+        store.alerts(&AlertQuery { cursor: Some("garbage".into()), limit: 5, ..Default::default() }).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    // Decisions: states of one decision, the latest shown; redelivery adds nothing.
+    let line = |outcome: &str, t: i64| {
+        serde_json::json!({"schema": "kestrel.response/v1", "id": "a7/kill-process", "alert_id": "a7", "written_ns": t,
+            "outcome": outcome, "workload": "web", "severity": "high", "action": "kill-process", "rule": "r"})
+    };
+    let lines = vec![line("pending-approval", 10), line("intent", 20), line("acted", 30)];
+    assert_eq!(store.put_decisions("node-1", &lines).await.unwrap(), 3);
+    assert_eq!(store.put_decisions("node-1", &lines).await.unwrap(), 0);
+    let latest = store.decisions(None, 10).await.unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!(latest[0].line["outcome"], "acted");
+    assert!(store.decisions(Some("pending-approval"), 10).await.unwrap().is_empty());
+    assert!(store.put_decisions("node-1", &[serde_json::json!({"id": "x"})]).await.is_err(), "not an audit line");
+
+    // Reports: content-addressed.
+    let report = NewReport {
+        kind: "image".into(),
+        subject: "registry.example/shop/web:1.2".into(),
+        source: "ci".into(),
+        received_ns: 50,
+        counts: [1, 2, 3, 4],
+        body: serde_json::json!({"schema": "kestrel.report/v1", "findings": [1, 2]}),
+    };
+    let (id, new) = store.put_report(&report).await.unwrap();
+    assert!(new);
+    assert_eq!(store.put_report(&report).await.unwrap(), (id.clone(), false));
+    assert_eq!(store.report(&id).await.unwrap(), Some(report.body.clone()));
+    let list = store.reports(Some("registry.example/shop/web:1.2"), 10).await.unwrap();
+    assert_eq!((list.len(), list[0].counts), (1, [1, 2, 3, 4]));
+
+    // Profiles: the latest version per node.
+    for (node, v) in [("node-1", 1), ("node-1", 2), ("node-2", 1)] {
+        assert!(store.put_profile(node, "web", v, 60, &serde_json::json!({"v": v, "node": node})).await.unwrap());
+    }
+    let profiles = store.profiles("web").await.unwrap();
+    assert_eq!(
+        profiles.iter().map(|p| (p.node.as_str(), p.version)).collect::<Vec<_>>(),
+        [("node-1", 2), ("node-2", 1)]
+    );
+
+    // Nodes.
+    store.touch_node("node-1", 100, Some("0.1.0"), Some(&serde_json::json!({"workloads": 3}))).await.unwrap();
+    store.touch_node("node-1", 200, None, None).await.unwrap();
+    let nodes = store.nodes().await.unwrap();
+    assert_eq!((nodes[0].name.as_str(), nodes[0].first_seen_ns, nodes[0].last_seen_ns), ("node-1", 100, 200));
+    assert_eq!(
+        (nodes[0].version.as_str(), nodes[0].status["workloads"].as_i64()),
+        ("0.1.0", Some(3)),
+        "kept when not resent"
+    );
+
+    // Retention: what was received before the cut goes.
+    let pruned = store.prune(6).await.unwrap();
+    assert_eq!(pruned, Pruned { alerts: 1_203, decisions: 0, reports: 0 });
+    assert_eq!(store.alert_counts().await.unwrap().iter().map(|(_, n)| n).sum::<i64>(), 10);
+    // Decisions go by the time they were written on the node: the two older states go, the last stays.
+    assert_eq!(store.prune(25).await.unwrap(), Pruned { alerts: 10, decisions: 2, reports: 0 });
+    assert_eq!(store.decisions(None, 10).await.unwrap()[0].line["outcome"], "acted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_stores_deduplicates_pages_and_prunes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("k.db").display());
+    let store = Store::open(&url).await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    exercise(&store).await;
+    drop(store);
+    // Reopening runs no migration twice and keeps the data.
+    let again = Store::open(&url).await.unwrap();
+    assert_eq!(again.reports(None, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_stores_deduplicates_pages_and_prunes() {
+    let pg = kestrel_testkit::services::Postgres::start();
+    let url = pg.url("kestrel");
+    let store = Store::open(&url).await.unwrap();
+    assert_eq!(store.backend(), Backend::Postgres);
+    exercise(&store).await;
+    let again = Store::open(&url).await.unwrap();
+    assert_eq!(again.reports(None, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn bad_urls_are_clear_errors_and_passwords_stay_hidden() {
+    let e = Store::open("mysql://u:secret@h/db").await.err().unwrap().to_string();
+    assert!(e.contains("not a store URL") && !e.contains("secret"), "{e}");
+    let e = Store::open("postgres://u:secret@127.0.0.1:1/db").await.err().unwrap().to_string();
+    assert!(e.contains("u:***@127.0.0.1:1") && !e.contains("secret"), "{e}");
+    let e = Store::open("sqlite:/nonexistent-dir/x/k.db").await.err().unwrap().to_string();
+    assert!(e.contains("/nonexistent-dir/x/k.db"), "{e}");
+}
