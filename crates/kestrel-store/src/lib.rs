@@ -176,10 +176,11 @@ impl Store {
         status: Option<&serde_json::Value>,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO nodes (name, first_seen, last_seen, version, status) VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO nodes (name, first_seen, last_seen, version, status) \
+             VALUES ($1, $2, $3, $4, CASE WHEN $5 = '' THEN '{}' ELSE $5 END) \
              ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen, \
              version = CASE WHEN excluded.version = '' THEN nodes.version ELSE excluded.version END, \
-             status = CASE WHEN excluded.status = '' THEN nodes.status ELSE excluded.status END",
+             status = CASE WHEN $5 = '' THEN nodes.status ELSE excluded.status END",
         )
         .bind(node)
         .bind(now_ns)

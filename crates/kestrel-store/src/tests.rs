@@ -132,6 +132,7 @@ async fn exercise(store: &Store) {
     );
 
     // Nodes.
+    store.touch_node("ci", 50, None, None).await.unwrap();
     store.touch_node("node-1", 100, Some("0.1.0"), Some(&serde_json::json!({"workloads": 3}))).await.unwrap();
     store.touch_node("node-1", 200, None, None).await.unwrap();
     let nodes = store.nodes().await.unwrap();

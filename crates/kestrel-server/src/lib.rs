@@ -1,0 +1,542 @@
+//! The fleet server: one HTTP API where CI scan reports, runtime alerts, response decisions and learned
+//! profiles from every node come together, over [`kestrel_store`] (SQLite by default, PostgreSQL).
+//!
+//! [`app`] builds the router from a [`State`]; [`serve`] runs it on a listener until shutdown. Every API call
+//! but `/healthz`, `/readyz`, `/metrics` and the OpenAPI description needs a bearer token ([`auth`]); an agent
+//! may write only as the node its token names. The API is described in `openapi.yaml`, served at
+//! `/api/v1/openapi.json`.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = kestrel_store::Store::open("sqlite::memory:").await?;
+//! let mut tokens = kestrel_server::auth::Tokens::default();
+//! tokens.add("s3cret", "admin", kestrel_server::auth::Role::Admin);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8470").await?;
+//! kestrel_server::serve(listener, kestrel_server::State::new(store, tokens), std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+pub mod auth;
+mod metrics_text;
+
+use auth::{Principal, Role, Tokens};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as Axum};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kestrel_core::{Alert, Severity};
+use kestrel_store::{AlertQuery, NewReport, Store, StoreError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The OpenAPI description of the API (YAML).
+pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
+
+/// The largest request body: a scan report of a big image.
+pub const MAX_BODY: usize = 64 << 20;
+
+/// Most items in one ingest request.
+pub const MAX_BATCH: usize = 10_000;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct State {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    tokens: Tokens,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
+    openapi: Value,
+}
+
+impl State {
+    /// A server over `store` accepting `tokens`.
+    pub fn new(store: Store, tokens: Tokens) -> State {
+        let openapi = serde_yaml::from_str(OPENAPI_YAML).unwrap_or_else(|_| json!({}));
+        State { inner: Arc::new(Inner { store, tokens, metrics: metrics_text::handle(), openapi }) }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+}
+
+/// Every route: method and path (as in the OpenAPI description).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/summary"),
+    ("POST", "/api/v1/alerts"),
+    ("GET", "/api/v1/alerts"),
+    ("GET", "/api/v1/alerts/{node}/{id}"),
+    ("POST", "/api/v1/decisions"),
+    ("GET", "/api/v1/decisions"),
+    ("POST", "/api/v1/reports"),
+    ("GET", "/api/v1/reports"),
+    ("GET", "/api/v1/reports/{id}"),
+    ("POST", "/api/v1/profiles"),
+    ("GET", "/api/v1/profiles/{workload}"),
+    ("POST", "/api/v1/nodes/heartbeat"),
+    ("GET", "/api/v1/nodes"),
+];
+
+/// The router.
+pub fn app(state: State) -> Router {
+    let api = Router::new()
+        .route("/api/v1/summary", get(summary))
+        .route("/api/v1/alerts", post(post_alerts).get(get_alerts))
+        .route("/api/v1/alerts/{node}/{id}", get(get_alert))
+        .route("/api/v1/decisions", post(post_decisions).get(get_decisions))
+        .route("/api/v1/reports", post(post_report).get(get_reports))
+        .route("/api/v1/reports/{id}", get(get_report))
+        .route("/api/v1/profiles", post(post_profile))
+        .route("/api/v1/profiles/{workload}", get(get_profiles))
+        .route("/api/v1/nodes/heartbeat", post(heartbeat))
+        .route("/api/v1/nodes", get(get_nodes))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/openapi.json", get(openapi))
+        .merge(api)
+        .layer(middleware::from_fn(observe))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes (in-flight requests finish first).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: State,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// An API error: a status and a message, as `{"error": "…"}`.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Invalid(m) => ApiError(StatusCode::BAD_REQUEST, m),
+            e => {
+                tracing::error!("store: {e}");
+                ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("storage unavailable: {e}"))
+            }
+        }
+    }
+}
+
+fn bad(msg: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, msg.into())
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// Counts every request by route and status, and times it.
+async fn observe(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let t = Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("kestrel_server_requests_total", "route" => route.clone(), "method" => method, "status" => status)
+        .increment(1);
+    metrics::histogram!("kestrel_server_request_seconds", "route" => route).record(t.elapsed().as_secs_f64());
+    resp
+}
+
+async fn authenticate(Axum(state): Axum<State>, mut req: Request, next: Next) -> Response {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match token.and_then(|t| state.inner.tokens.check(t)) {
+        Some(p) => {
+            req.extensions_mut().insert(p);
+            next.run(req).await
+        }
+        None => {
+            let msg = if token.is_some() { "unknown token" } else { "missing bearer token (Authorization: Bearer …)" };
+            (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], Json(json!({ "error": msg })))
+                .into_response()
+        }
+    }
+}
+
+/// Whether `p` may do what needs one of `roles`.
+fn allow(p: &Principal, roles: &[Role]) -> Result<(), ApiError> {
+    if p.role == Role::Admin || roles.contains(&p.role) {
+        Ok(())
+    } else {
+        Err(ApiError(StatusCode::FORBIDDEN, format!("{} ({:?}) may not do this", p.name, p.role).to_lowercase()))
+    }
+}
+
+/// An agent writes as its own node only.
+fn as_node(p: &Principal, node: &str) -> Result<(), ApiError> {
+    if node.is_empty() || node.len() > 253 {
+        return Err(bad("node: 1 to 253 characters"));
+    }
+    if p.role == Role::Agent && p.name != node {
+        return Err(ApiError(StatusCode::FORBIDDEN, format!("token of {} may not write as node {node}", p.name)));
+    }
+    Ok(())
+}
+
+const READ: &[Role] = &[Role::Viewer, Role::Ci];
+
+async fn ready(Axum(state): Axum<State>) -> Response {
+    match state.inner.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("storage: {e}\n")).into_response(),
+    }
+}
+
+async fn metrics(Axum(state): Axum<State>) -> Response {
+    // Stored alerts by severity, read at scrape time (a gauge the database keeps, whoever wrote it).
+    if let Ok(counts) = state.inner.store.alert_counts().await {
+        for (s, n) in counts {
+            metrics::gauge!("kestrel_server_alerts_stored", "severity" => severity_word(s)).set(n as f64);
+        }
+    }
+    if let Ok(nodes) = state.inner.store.nodes().await {
+        let now = now_ns();
+        let live = nodes.iter().filter(|n| now - n.last_seen_ns < 120_000_000_000).count();
+        metrics::gauge!("kestrel_server_nodes", "state" => "seen-last-2m").set(live as f64);
+        metrics::gauge!("kestrel_server_nodes", "state" => "known").set(nodes.len() as f64);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.inner.metrics.render()).into_response()
+}
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "critical",
+        Severity::High => "high",
+        Severity::Medium => "medium",
+        Severity::Low => "low",
+        Severity::Unknown => "unknown",
+    }
+}
+
+async fn openapi(Axum(state): Axum<State>) -> Json<Value> {
+    Json(state.inner.openapi.clone())
+}
+
+async fn summary(Axum(state): Axum<State>, axum::Extension(p): axum::Extension<Principal>) -> Result<Json<Value>, ApiError> {
+    allow(&p, READ)?;
+    let store = &state.inner.store;
+    let counts: serde_json::Map<String, Value> =
+        store.alert_counts().await?.into_iter().map(|(s, n)| (severity_word(s).to_string(), json!(n))).collect();
+    let nodes = store.nodes().await?;
+    let pending = store.decisions(Some("pending-approval"), 1000).await?.len();
+    let reports = store.reports(None, 1000).await?;
+    Ok(Json(json!({
+        "alerts": counts,
+        "nodes": nodes.len(),
+        "pending_approvals": pending,
+        "reports": reports.len(),
+        "storage": store.backend(),
+    })))
+}
+
+/// `POST /api/v1/alerts`: `{"node": "…", "alerts": [kestrel.alert/v1 …]}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertBatch {
+    node: String,
+    alerts: Vec<Alert>,
+}
+
+async fn post_alerts(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    body: Result<Json<AlertBatch>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    allow(&p, &[Role::Agent])?;
+    let Json(batch) = body.map_err(|e| bad(e.body_text()))?;
+    as_node(&p, &batch.node)?;
+    if batch.alerts.len() > MAX_BATCH {
+        return Err(bad(format!("{} alerts in one request; at most {MAX_BATCH}", batch.alerts.len())));
+    }
+    if let Some(a) = batch.alerts.iter().find(|a| a.id.is_empty() || a.schema != kestrel_core::ALERT_SCHEMA) {
+        return Err(bad(format!("alert {:?}: needs an id and schema {}", a.id, kestrel_core::ALERT_SCHEMA)));
+    }
+    let now = now_ns();
+    let new = state.inner.store.put_alerts(&batch.node, now, &batch.alerts).await?;
+    state.inner.store.touch_node(&batch.node, now, None, None).await?;
+    let dup = batch.alerts.len() as u64 - new;
+    metrics::counter!("kestrel_server_ingested_total", "kind" => "alert").increment(new);
+    metrics::counter!("kestrel_server_duplicates_total", "kind" => "alert").increment(dup);
+    for a in &batch.alerts {
+        metrics::counter!("kestrel_server_alerts_received_total", "severity" => severity_word(a.severity)).increment(1);
+    }
+    Ok(Json(json!({ "received": batch.alerts.len(), "new": new, "duplicates": dup })))
+}
+
+/// Query of `GET /api/v1/alerts`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertParams {
+    min_severity: Option<Severity>,
+    node: Option<String>,
+    workload: Option<String>,
+    namespace: Option<String>,
+    since_ns: Option<i64>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn get_alerts(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    q: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    allow(&p, READ)?;
+    let Query(q) = q.map_err(|e| bad(e.body_text()))?;
+    let page = state
+        .inner
+        .store
+        .alerts(&AlertQuery {
+            min_severity: q.min_severity,
+            node: q.node,
+            workload: q.workload,
+            namespace: q.namespace,
+            since_ns: q.since_ns,
+            cursor: q.cursor,
+            limit: q.limit.unwrap_or(100),
+        })
+        .await?;
+    Ok(Json(json!(page)))
+}
+
+async fn get_alert(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    Path((node, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    allow(&p, READ)?;
+    match state.inner.store.alert(&node, &id).await? {
+        Some(a) => Ok(Json(json!(a))),
+        None => Err(ApiError(StatusCode::NOT_FOUND, format!("no alert {id} from {node}"))),
+    }
+}
+
+/// `POST /api/v1/decisions`: `{"node": "…", "decisions": [kestrel.response/v1 lines]}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBatch {
+    node: String,
+    decisions: Vec<Value>,
+}
+
+async fn post_decisions(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    body: Result<Json<DecisionBatch>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    allow(&p, &[Role::Agent])?;
+    let Json(batch) = body.map_err(|e| bad(e.body_text()))?;
+    as_node(&p, &batch.node)?;
+    if batch.decisions.len() > MAX_BATCH {
+        return Err(bad(format!("{} decisions in one request; at most {MAX_BATCH}", batch.decisions.len())));
+    }
+    let now = now_ns();
+    let new = state.inner.store.put_decisions(&batch.node, &batch.decisions).await?;
+    state.inner.store.touch_node(&batch.node, now, None, None).await?;
+    metrics::counter!("kestrel_server_ingested_total", "kind" => "decision").increment(new);
+    metrics::counter!("kestrel_server_duplicates_total", "kind" => "decision")
+        .increment(batch.decisions.len() as u64 - new);
+    Ok(Json(json!({ "received": batch.decisions.len(), "new": new })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionParams {
+    outcome: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn get_decisions(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    q: Result<Query<DecisionParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    allow(&p, READ)?;
+    let Query(q) = q.map_err(|e| bad(e.body_text()))?;
+    let items = state.inner.store.decisions(q.outcome.as_deref(), q.limit.unwrap_or(100)).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+/// `POST /api/v1/reports`: `{"kind": "image", "subject": "…", "report": {…}}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportUpload {
+    kind: String,
+    subject: String,
+    report: Value,
+}
+
+/// Findings by severity in a kestrel report: `findings` (vulnerabilities, configuration, secrets) with a
+/// `severity` each.
+fn count_findings(report: &Value) -> [i64; 4] {
+    let mut c = [0i64; 4];
+    let mut tally = |items: &Value| {
+        for f in items.as_array().into_iter().flatten() {
+            match f.get("severity").and_then(|s| s.as_str()) {
+                Some("critical") => c[0] += 1,
+                Some("high") => c[1] += 1,
+                Some("medium") => c[2] += 1,
+                Some("low") => c[3] += 1,
+                _ => {}
+            }
+        }
+    };
+    tally(&report["findings"]);
+    tally(&report["vulnerabilities"]);
+    c
+}
+
+async fn post_report(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    body: Result<Json<ReportUpload>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    allow(&p, &[Role::Ci, Role::Agent])?;
+    let Json(up) = body.map_err(|e| bad(e.body_text()))?;
+    if !["image", "config", "secrets", "compliance", "sbom"].contains(&up.kind.as_str()) {
+        return Err(bad(format!("kind {:?}: one of image, config, secrets, compliance, sbom", up.kind)));
+    }
+    if up.subject.is_empty() || up.subject.len() > 1024 || !up.report.is_object() {
+        return Err(bad("a report needs a subject (1 to 1024 characters) and a JSON object"));
+    }
+    let counts = count_findings(&up.report);
+    let r = NewReport { kind: up.kind, subject: up.subject, source: p.name.clone(), received_ns: now_ns(), counts, body: up.report };
+    let (id, new) = state.inner.store.put_report(&r).await?;
+    state.inner.store.touch_node(&p.name, r.received_ns, None, None).await?;
+    metrics::counter!("kestrel_server_ingested_total", "kind" => "report").increment(new as u64);
+    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(json!({ "id": id, "new": new, "counts": {"critical": counts[0], "high": counts[1], "medium": counts[2], "low": counts[3]} }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportParams {
+    subject: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn get_reports(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    q: Result<Query<ReportParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    allow(&p, READ)?;
+    let Query(q) = q.map_err(|e| bad(e.body_text()))?;
+    let items = state.inner.store.reports(q.subject.as_deref(), q.limit.unwrap_or(100)).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn get_report(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    allow(&p, READ)?;
+    match state.inner.store.report(&id).await? {
+        Some(r) => Ok(Json(r)),
+        None => Err(ApiError(StatusCode::NOT_FOUND, format!("no report {id}"))),
+    }
+}
+
+/// `POST /api/v1/profiles`: a node's learned profile of a workload.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileUpload {
+    node: String,
+    workload: String,
+    version: i64,
+    profile: Value,
+}
+
+async fn post_profile(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    body: Result<Json<ProfileUpload>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    allow(&p, &[Role::Agent])?;
+    let Json(up) = body.map_err(|e| bad(e.body_text()))?;
+    as_node(&p, &up.node)?;
+    if up.workload.is_empty() || !up.profile.is_object() {
+        return Err(bad("a profile needs a workload and a JSON object"));
+    }
+    let now = now_ns();
+    let new = state.inner.store.put_profile(&up.node, &up.workload, up.version, now, &up.profile).await?;
+    state.inner.store.touch_node(&up.node, now, None, None).await?;
+    metrics::counter!("kestrel_server_ingested_total", "kind" => "profile").increment(new as u64);
+    Ok(Json(json!({ "new": new })))
+}
+
+async fn get_profiles(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    Path(workload): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    allow(&p, &[Role::Viewer, Role::Ci, Role::Agent])?;
+    let items = state.inner.store.profiles(&workload).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Heartbeat {
+    node: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    status: Option<Value>,
+}
+
+async fn heartbeat(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    body: Result<Json<Heartbeat>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    allow(&p, &[Role::Agent])?;
+    let Json(hb) = body.map_err(|e| bad(e.body_text()))?;
+    as_node(&p, &hb.node)?;
+    state.inner.store.touch_node(&hb.node, now_ns(), hb.version.as_deref(), hb.status.as_ref()).await?;
+    Ok(Json(json!({ "ok": true })))
+}
+
+async fn get_nodes(Axum(state): Axum<State>, axum::Extension(p): axum::Extension<Principal>) -> Result<Json<Value>, ApiError> {
+    allow(&p, READ)?;
+    Ok(Json(json!({ "items": state.inner.store.nodes().await? })))
+}

@@ -1,0 +1,257 @@
+//! The API over real HTTP (ureq against the server on a loopback port) with real storage: tokens and roles,
+//! idempotent ingest, pages, reports, decisions, profiles, nodes, metrics, and the OpenAPI description matching
+//! the routes.
+
+use kestrel_core::{Alert, AlertSource, ContainerRef, Severity, ALERT_SCHEMA};
+use kestrel_server::auth::{Role, Tokens};
+use serde_json::{json, Value};
+
+struct Server {
+    base: String,
+    _rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+const ADMIN: &str = "admin-token";
+const AGENT: &str = "agent-token-node-1";
+const CI: &str = "ci-token";
+const VIEWER: &str = "viewer-token";
+
+fn start(store_url: Option<String>) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let url = store_url.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("server.db").display()));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut tokens = Tokens::default();
+    tokens.add(ADMIN, "admin", Role::Admin);
+    tokens.add(AGENT, "node-1", Role::Agent);
+    tokens.add(CI, "gitlab-ci", Role::Ci);
+    tokens.add(VIEWER, "alice", Role::Viewer);
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let store = rt.block_on(kestrel_store::Store::open(&url)).unwrap();
+    rt.spawn(kestrel_server::serve(listener, kestrel_server::State::new(store, tokens), std::future::pending()));
+    Server { base, _rt: rt, _dir: dir }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+fn get(s: &Server, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut req = agent().get(format!("{}{path}", s.base));
+    if let Some(t) = token {
+        req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    let mut resp = req.call().unwrap();
+    (resp.status().as_u16(), resp.body_mut().read_to_string().unwrap())
+}
+
+fn get_json(s: &Server, path: &str, token: &str) -> Value {
+    let (status, body) = get(s, path, Some(token));
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn post(s: &Server, path: &str, token: &str, body: &Value) -> (u16, Value) {
+    let mut resp = agent()
+        .post(format!("{}{path}", s.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .send_json(body)
+        .unwrap();
+    let text = resp.body_mut().read_to_string().unwrap();
+    (resp.status().as_u16(), serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn alert(id: &str, t: u64, severity: Severity) -> Alert {
+    Alert {
+        schema: ALERT_SCHEMA.into(),
+        id: id.into(),
+        time_ns: t,
+        severity,
+        score: 1.0,
+        source: AlertSource::Rule { name: "reverse shell".into(), priority: "CRITICAL".into(), origin: "builtin".into() },
+        title: "reverse shell from web".into(),
+        explanation: vec!["`sh` with stdin and stdout on a socket to 10.0.0.9:4444".into()],
+        contributions: vec![],
+        mitre: vec!["T1059.004".into()],
+        tags: vec![],
+        container: Some(ContainerRef { id: "c1".into(), runtime: "runc".into(), name: Some("web".into()), ..Default::default() }),
+        workload: Some("web".into()),
+        evidence: vec![],
+    }
+}
+
+#[test]
+fn tokens_and_roles_guard_every_call() {
+    let s = start(None);
+    assert_eq!(get(&s, "/healthz", None).0, 200);
+    assert_eq!(get(&s, "/readyz", None).0, 200);
+    let (status, body) = get(&s, "/api/v1/summary", None);
+    assert_eq!(status, 401);
+    assert!(body.contains("missing bearer token"), "{body}");
+    assert_eq!(get(&s, "/api/v1/summary", Some("nope")).0, 401);
+    assert_eq!(get(&s, "/api/v1/summary", Some(VIEWER)).0, 200);
+    // An agent writes as its own node only; a viewer does not write; an agent does not read alerts.
+    let batch = json!({"node": "node-2", "alerts": [alert("a", 1, Severity::High)]});
+    let (status, body) = post(&s, "/api/v1/alerts", AGENT, &batch);
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("may not write as node node-2"));
+    let batch = json!({"node": "node-1", "alerts": [alert("a", 1, Severity::High)]});
+    assert_eq!(post(&s, "/api/v1/alerts", VIEWER, &batch).0, 403);
+    assert_eq!(post(&s, "/api/v1/alerts", AGENT, &batch).0, 200);
+    assert_eq!(get(&s, "/api/v1/alerts", Some(AGENT)).0, 403);
+    // The admin may do everything, as any node.
+    let batch2 = json!({"node": "node-9", "alerts": [alert("a", 1, Severity::High)]});
+    assert_eq!(post(&s, "/api/v1/alerts", ADMIN, &batch2).0, 200);
+}
+
+#[test]
+fn alerts_are_stored_once_paged_and_filtered() {
+    let s = start(None);
+    let alerts: Vec<Alert> = (0..250)
+        .map(|i| alert(&format!("a{i}"), 1_000 + i, if i % 5 == 0 { Severity::Critical } else { Severity::Medium }))
+        .collect();
+    let batch = json!({"node": "node-1", "alerts": alerts});
+    let (status, body) = post(&s, "/api/v1/alerts", AGENT, &batch);
+    assert_eq!((status, &body["new"], &body["duplicates"]), (200, &json!(250), &json!(0)), "{body}");
+    let (_, body) = post(&s, "/api/v1/alerts", AGENT, &batch);
+    assert_eq!((&body["new"], &body["duplicates"]), (&json!(0), &json!(250)), "redelivery stores nothing twice");
+
+    let mut ids = Vec::new();
+    let mut path = "/api/v1/alerts?limit=100".to_string();
+    loop {
+        let page = get_json(&s, &path, VIEWER);
+        ids.extend(page["items"].as_array().unwrap().iter().map(|a| a["alert"]["id"].as_str().unwrap().to_string()));
+        match page["next"].as_str() {
+            Some(c) => path = format!("/api/v1/alerts?limit=100&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(ids.len(), 250);
+    assert_eq!(ids[0], "a249", "newest first");
+    let crit = get_json(&s, "/api/v1/alerts?min_severity=critical&workload=web&limit=1000", VIEWER);
+    assert_eq!(crit["items"].as_array().unwrap().len(), 50);
+    let one = get_json(&s, "/api/v1/alerts/node-1/a7", VIEWER);
+    assert_eq!(serde_json::from_value::<Alert>(one["alert"].clone()).unwrap(), alerts[7]);
+    assert_eq!(get(&s, "/api/v1/alerts/node-1/zzz", Some(VIEWER)).0, 404);
+
+    // Bad input: a clear 400, nothing stored.
+    let (status, body) = get(&s, "/api/v1/alerts?min_severity=apocalyptic", Some(VIEWER));
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = get(&s, "/api/v1/alerts?cursor=garbage", Some(VIEWER));
+    assert!(status == 400 && body.contains("bad cursor"), "{status} {body}");
+    let (status, body) = post(&s, "/api/v1/alerts", AGENT, &json!({"node": "node-1", "alerts": [{"id": 1}]}));
+    assert_eq!(status, 400, "{body}");
+    let mut unversioned = alert("x", 1, Severity::Low);
+    unversioned.schema = "something/v9".into();
+    let (status, body) = post(&s, "/api/v1/alerts", AGENT, &json!({"node": "node-1", "alerts": [unversioned]}));
+    assert!(status == 400 && body["error"].as_str().unwrap().contains("kestrel.alert/v1"), "{body}");
+    let too_many: Vec<Alert> = (0..10_001).map(|i| alert(&format!("m{i}"), 1, Severity::Low)).collect();
+    let (status, _) = post(&s, "/api/v1/alerts", AGENT, &json!({"node": "node-1", "alerts": too_many}));
+    assert_eq!(status, 400);
+    let summary = get_json(&s, "/api/v1/summary", VIEWER);
+    assert_eq!((summary["alerts"]["critical"].as_i64(), summary["alerts"]["medium"].as_i64()), (Some(50), Some(200)));
+    assert_eq!(summary["storage"], "sqlite");
+}
+
+#[test]
+fn reports_decisions_profiles_nodes_and_metrics() {
+    let s = start(None);
+    let report = json!({"schema": "kestrel.report/v1", "findings": [
+        {"id": "CVE-2024-1", "severity": "critical"}, {"id": "CVE-2024-2", "severity": "high"}, {"id": "CVE-2024-3", "severity": "high"}]});
+    let upload = json!({"kind": "image", "subject": "registry.example/shop/web:1.2", "report": report});
+    let (status, body) = post(&s, "/api/v1/reports", CI, &upload);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["counts"], json!({"critical": 1, "high": 2, "medium": 0, "low": 0}));
+    let id = body["id"].as_str().unwrap().to_string();
+    let (status, body) = post(&s, "/api/v1/reports", CI, &upload);
+    assert_eq!((status, &body["new"]), (200, &json!(false)));
+    assert_eq!(get_json(&s, &format!("/api/v1/reports/{id}"), VIEWER), report);
+    let list = get_json(&s, "/api/v1/reports?subject=registry.example/shop/web:1.2", VIEWER);
+    assert_eq!(list["items"][0]["source"], "gitlab-ci");
+    let (status, _) = post(&s, "/api/v1/reports", CI, &json!({"kind": "weird", "subject": "x", "report": {}}));
+    assert_eq!(status, 400);
+
+    let line = |outcome: &str, t: u64| {
+        json!({"schema": "kestrel.response/v1", "id": "a1/kill-process", "alert_id": "a1", "written_ns": t,
+            "outcome": outcome, "workload": "web", "severity": "critical", "action": "kill-process"})
+    };
+    let (status, body) = post(&s, "/api/v1/decisions", AGENT, &json!({"node": "node-1", "decisions": [line("pending-approval", 5)]}));
+    assert_eq!((status, &body["new"]), (200, &json!(1)), "{body}");
+    let pending = get_json(&s, "/api/v1/decisions?outcome=pending-approval", VIEWER);
+    assert_eq!(pending["items"][0]["line"]["id"], "a1/kill-process");
+    assert_eq!(get_json(&s, "/api/v1/summary", VIEWER)["pending_approvals"], 1);
+    post(&s, "/api/v1/decisions", AGENT, &json!({"node": "node-1", "decisions": [line("acted", 9)]}));
+    assert!(get_json(&s, "/api/v1/decisions?outcome=pending-approval", VIEWER)["items"].as_array().unwrap().is_empty());
+
+    let (status, _) = post(&s, "/api/v1/profiles", AGENT, &json!({"node": "node-1", "workload": "web", "version": 3, "profile": {"execs": ["nginx"]}}));
+    assert_eq!(status, 200);
+    let profiles = get_json(&s, "/api/v1/profiles/web", AGENT);
+    assert_eq!(profiles["items"][0]["version"], 3);
+
+    let (status, _) = post(&s, "/api/v1/nodes/heartbeat", AGENT, &json!({"node": "node-1", "version": "0.1.0", "status": {"workloads": {"web": "protect"}}}));
+    assert_eq!(status, 200);
+    let nodes = get_json(&s, "/api/v1/nodes", VIEWER);
+    let names: Vec<&str> = nodes["items"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"node-1") && names.contains(&"gitlab-ci"), "{names:?}");
+    let n1 = nodes["items"].as_array().unwrap().iter().find(|n| n["name"] == "node-1").unwrap();
+    assert_eq!(n1["status"]["workloads"]["web"], "protect");
+
+    let (status, text) = get(&s, "/metrics", None);
+    assert_eq!(status, 200);
+    for needle in [
+        "kestrel_server_ingested_total{kind=\"report\"}",
+        "kestrel_server_ingested_total{kind=\"decision\"}",
+        "kestrel_server_requests_total{",
+        "kestrel_server_request_seconds_bucket{",
+        "kestrel_server_nodes{state=\"known\"}",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from /metrics:\n{text}");
+    }
+}
+
+#[test]
+fn the_openapi_description_lists_exactly_the_routes() {
+    let s = start(None);
+    let spec: Value = serde_json::from_str(&get(&s, "/api/v1/openapi.json", None).1).unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+    let mut described = Vec::new();
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            described.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    described.sort();
+    let mut routes: Vec<(String, String)> =
+        kestrel_server::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    routes.sort();
+    assert_eq!(described, routes);
+    // And every route answers (not 404 or 405): the router and the list agree too.
+    for (method, path) in kestrel_server::ROUTES {
+        let path = path.replace("{node}", "n").replace("{id}", "i").replace("{workload}", "w");
+        let url = format!("{}{path}", s.base);
+        let status = if *method == "GET" {
+            agent().get(&url).header("Authorization", format!("Bearer {ADMIN}")).call().unwrap().status()
+        } else {
+            agent().post(&url).header("Authorization", format!("Bearer {ADMIN}")).send_json(json!({})).unwrap().status()
+        };
+        assert!(status != 405 && (status != 404 || path.contains("/n/") || path.contains("/reports/i")), "{method} {path}: {status}");
+    }
+}
+
+#[test]
+fn the_same_api_on_postgresql() {
+    let pg = kestrel_testkit::services::Postgres::start();
+    let s = start(Some(pg.url("kestrel")));
+    let batch = json!({"node": "node-1", "alerts": [alert("a1", 5, Severity::High), alert("a2", 6, Severity::Low)]});
+    assert_eq!(post(&s, "/api/v1/alerts", AGENT, &batch).1["new"], 2);
+    assert_eq!(post(&s, "/api/v1/alerts", AGENT, &batch).1["new"], 0);
+    let page = get_json(&s, "/api/v1/alerts?min_severity=high", VIEWER);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(get_json(&s, "/api/v1/summary", VIEWER)["storage"], "postgres");
+    // The database goes away: not ready, and writes fail with 503 rather than pretending.
+    pg.kill();
+    assert_eq!(get(&s, "/readyz", None).0, 503);
+    let (status, body) = post(&s, "/api/v1/alerts", AGENT, &json!({"node": "node-1", "alerts": [alert("a3", 7, Severity::High)]}));
+    assert_eq!(status, 503, "{body}");
+}
