@@ -184,7 +184,8 @@ async fn authenticate(Axum(state): Axum<State>, mut req: Request, next: Next) ->
             next.run(req).await
         }
         None => {
-            let msg = if token.is_some() { "unknown token" } else { "missing bearer token (Authorization: Bearer …)" };
+            let msg =
+                if token.is_some() { "unknown token" } else { "missing bearer token (Authorization: Bearer …)" };
             (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], Json(json!({ "error": msg })))
                 .into_response()
         }
@@ -250,7 +251,10 @@ async fn openapi(Axum(state): Axum<State>) -> Json<Value> {
     Json(state.inner.openapi.clone())
 }
 
-async fn summary(Axum(state): Axum<State>, axum::Extension(p): axum::Extension<Principal>) -> Result<Json<Value>, ApiError> {
+async fn summary(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
     allow(&p, READ)?;
     let store = &state.inner.store;
     let counts: serde_json::Map<String, Value> =
@@ -438,12 +442,24 @@ async fn post_report(
         return Err(bad("a report needs a subject (1 to 1024 characters) and a JSON object"));
     }
     let counts = count_findings(&up.report);
-    let r = NewReport { kind: up.kind, subject: up.subject, source: p.name.clone(), received_ns: now_ns(), counts, body: up.report };
+    let r = NewReport {
+        kind: up.kind,
+        subject: up.subject,
+        source: p.name.clone(),
+        received_ns: now_ns(),
+        counts,
+        body: up.report,
+    };
     let (id, new) = state.inner.store.put_report(&r).await?;
     state.inner.store.touch_node(&p.name, r.received_ns, None, None).await?;
     metrics::counter!("kestrel_server_ingested_total", "kind" => "report").increment(new as u64);
     let status = if new { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(json!({ "id": id, "new": new, "counts": {"critical": counts[0], "high": counts[1], "medium": counts[2], "low": counts[3]} }))))
+    Ok((
+        status,
+        Json(
+            json!({ "id": id, "new": new, "counts": {"critical": counts[0], "high": counts[1], "medium": counts[2], "low": counts[3]} }),
+        ),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -536,7 +552,10 @@ async fn heartbeat(
     Ok(Json(json!({ "ok": true })))
 }
 
-async fn get_nodes(Axum(state): Axum<State>, axum::Extension(p): axum::Extension<Principal>) -> Result<Json<Value>, ApiError> {
+async fn get_nodes(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
     allow(&p, READ)?;
     Ok(Json(json!({ "items": state.inner.store.nodes().await? })))
 }

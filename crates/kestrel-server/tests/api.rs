@@ -69,13 +69,22 @@ fn alert(id: &str, t: u64, severity: Severity) -> Alert {
         time_ns: t,
         severity,
         score: 1.0,
-        source: AlertSource::Rule { name: "reverse shell".into(), priority: "CRITICAL".into(), origin: "builtin".into() },
+        source: AlertSource::Rule {
+            name: "reverse shell".into(),
+            priority: "CRITICAL".into(),
+            origin: "builtin".into(),
+        },
         title: "reverse shell from web".into(),
         explanation: vec!["`sh` with stdin and stdout on a socket to 10.0.0.9:4444".into()],
         contributions: vec![],
         mitre: vec!["T1059.004".into()],
         tags: vec![],
-        container: Some(ContainerRef { id: "c1".into(), runtime: "runc".into(), name: Some("web".into()), ..Default::default() }),
+        container: Some(ContainerRef {
+            id: "c1".into(),
+            runtime: "runc".into(),
+            name: Some("web".into()),
+            ..Default::default()
+        }),
         workload: Some("web".into()),
         evidence: vec![],
     }
@@ -176,7 +185,8 @@ fn reports_decisions_profiles_nodes_and_metrics() {
         json!({"schema": "kestrel.response/v1", "id": "a1/kill-process", "alert_id": "a1", "written_ns": t,
             "outcome": outcome, "workload": "web", "severity": "critical", "action": "kill-process"})
     };
-    let (status, body) = post(&s, "/api/v1/decisions", AGENT, &json!({"node": "node-1", "decisions": [line("pending-approval", 5)]}));
+    let (status, body) =
+        post(&s, "/api/v1/decisions", AGENT, &json!({"node": "node-1", "decisions": [line("pending-approval", 5)]}));
     assert_eq!((status, &body["new"]), (200, &json!(1)), "{body}");
     let pending = get_json(&s, "/api/v1/decisions?outcome=pending-approval", VIEWER);
     assert_eq!(pending["items"][0]["line"]["id"], "a1/kill-process");
@@ -184,12 +194,22 @@ fn reports_decisions_profiles_nodes_and_metrics() {
     post(&s, "/api/v1/decisions", AGENT, &json!({"node": "node-1", "decisions": [line("acted", 9)]}));
     assert!(get_json(&s, "/api/v1/decisions?outcome=pending-approval", VIEWER)["items"].as_array().unwrap().is_empty());
 
-    let (status, _) = post(&s, "/api/v1/profiles", AGENT, &json!({"node": "node-1", "workload": "web", "version": 3, "profile": {"execs": ["nginx"]}}));
+    let (status, _) = post(
+        &s,
+        "/api/v1/profiles",
+        AGENT,
+        &json!({"node": "node-1", "workload": "web", "version": 3, "profile": {"execs": ["nginx"]}}),
+    );
     assert_eq!(status, 200);
     let profiles = get_json(&s, "/api/v1/profiles/web", AGENT);
     assert_eq!(profiles["items"][0]["version"], 3);
 
-    let (status, _) = post(&s, "/api/v1/nodes/heartbeat", AGENT, &json!({"node": "node-1", "version": "0.1.0", "status": {"workloads": {"web": "protect"}}}));
+    let (status, _) = post(
+        &s,
+        "/api/v1/nodes/heartbeat",
+        AGENT,
+        &json!({"node": "node-1", "version": "0.1.0", "status": {"workloads": {"web": "protect"}}}),
+    );
     assert_eq!(status, 200);
     let nodes = get_json(&s, "/api/v1/nodes", VIEWER);
     let names: Vec<&str> = nodes["items"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
@@ -235,7 +255,10 @@ fn the_openapi_description_lists_exactly_the_routes() {
         } else {
             agent().post(&url).header("Authorization", format!("Bearer {ADMIN}")).send_json(json!({})).unwrap().status()
         };
-        assert!(status != 405 && (status != 404 || path.contains("/n/") || path.contains("/reports/i")), "{method} {path}: {status}");
+        assert!(
+            status != 405 && (status != 404 || path.contains("/n/") || path.contains("/reports/i")),
+            "{method} {path}: {status}"
+        );
     }
 }
 
@@ -252,6 +275,7 @@ fn the_same_api_on_postgresql() {
     // The database goes away: not ready, and writes fail with 503 rather than pretending.
     pg.kill();
     assert_eq!(get(&s, "/readyz", None).0, 503);
-    let (status, body) = post(&s, "/api/v1/alerts", AGENT, &json!({"node": "node-1", "alerts": [alert("a3", 7, Severity::High)]}));
+    let (status, body) =
+        post(&s, "/api/v1/alerts", AGENT, &json!({"node": "node-1", "alerts": [alert("a3", 7, Severity::High)]}));
     assert_eq!(status, 503, "{body}");
 }

@@ -153,6 +153,17 @@ malicious packages, end-of-life OS).")]
     /// Measure the detection models on a benchmark.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// The fleet server: one HTTP API for scan reports from CI and alerts, decisions and profiles from node
+    /// agents, stored in SQLite (default) or PostgreSQL, with Prometheus metrics.
+    #[command(after_help = "Examples:
+  kestrel server                                            127.0.0.1:8470, SQLite in the data directory
+  kestrel server --listen 0.0.0.0:8470 --tokens tokens.yaml --store postgres://kestrel@db/kestrel
+  kestrel server token --role agent --name node-1 >> tokens.yaml.new
+  kestrel image app.tar --server http://127.0.0.1:8470 --server-token $KESTREL_TOKEN
+
+With neither --tokens nor KESTREL_SERVER_TOKEN, an admin token is made on first start and kept (mode 0600) in
+the data directory; its path is printed.")]
+    Server(ServerCommand),
     /// List the catalogers and what they read.
     Catalogers,
 }
@@ -860,6 +871,66 @@ pub struct ImageArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub cache: CacheArgs,
+    #[command(flatten)]
+    pub upload: UploadArgs,
+}
+
+/// Sending the report to a fleet server as well.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Fleet server")]
+pub struct UploadArgs {
+    /// Also send the report (kestrel's JSON, whatever -f says) to this kestrel server.
+    #[arg(long, value_name = "URL", env = "KESTREL_SERVER")]
+    pub server: Option<String>,
+    /// The bearer token for --server (role ci or agent).
+    #[arg(long, value_name = "TOKEN", env = "KESTREL_TOKEN", hide_env_values = true)]
+    pub server_token: Option<String>,
+}
+
+/// `kestrel server` and its helpers.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServerCommand {
+    #[command(subcommand)]
+    pub command: Option<ServerSub>,
+    #[command(flatten)]
+    pub run: ServerRunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ServerSub {
+    /// Make a new token: prints the token (give it to its holder) and its line for the token file.
+    Token(ServerTokenArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServerTokenArgs {
+    /// What it may do: viewer, ci, agent (writes as the node named --name), admin.
+    #[arg(long, value_parser = ["viewer", "ci", "agent", "admin"])]
+    pub role: String,
+    /// Who holds it (for an agent: its node name).
+    #[arg(long)]
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ServerRunArgs {
+    /// Address and port to listen on.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8470", env = "KESTREL_LISTEN")]
+    pub listen: String,
+    /// Storage: `sqlite:PATH` (default: server.db in the data directory) or `postgres://USER:PASS@HOST/DB`.
+    #[arg(long, value_name = "URL", env = "KESTREL_STORE", hide_env_values = true)]
+    pub store: Option<String>,
+    /// The token file (YAML: name, role, sha256 of each token; see `kestrel server token`).
+    #[arg(long, value_name = "FILE", env = "KESTREL_TOKENS")]
+    pub tokens: Option<PathBuf>,
+    /// The data directory (default: /var/lib/kestrel as root, else $XDG_DATA_HOME/kestrel or
+    /// ~/.local/share/kestrel).
+    #[arg(long, value_name = "DIR", env = "KESTREL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Delete alerts, decisions and reports older than this many days (0: keep everything).
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub retention_days: u64,
 }
 
 /// The inventory cache: an image's inventory is stored under its content address (the config digest, which

@@ -9,6 +9,7 @@ mod eval;
 mod monitor;
 mod progress;
 mod scan;
+mod server;
 
 use clap::Parser;
 use std::process::ExitCode;

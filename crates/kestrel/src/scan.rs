@@ -35,7 +35,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     sbom.target.name = t.name.clone();
                     sbom.target.tags = t.tags.clone();
                     sbom.created = created();
-                    return emit(&g, &a.out, &a.vuln, sbom);
+                    return emit_and_upload(&g, &a.out, &a.vuln, sbom, &a.upload);
                 }
             }
             let artifact = match (identified, kind) {
@@ -53,7 +53,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if let (Some(c), Some(k)) = (&cache, &key) {
                 c.put(k, &sbom);
             }
-            emit(&g, &a.out, &a.vuln, sbom)
+            emit_and_upload(&g, &a.out, &a.vuln, sbom, &a.upload)
         }
         Command::Rootfs(a) => {
             let opts = OpenOptions { limits: a.limits.limits(), progress: progress(&g), ..Default::default() };
@@ -101,6 +101,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(crate::cli::EvalCommand::Pss(a)) => crate::config::eval_pss(a),
         Command::Config(a) => crate::config::config(a),
         Command::Compliance(a) => crate::config::compliance(a),
+        Command::Server(a) => crate::server::run(a),
         Command::Secrets(a) => crate::config::secrets(a),
         Command::Eval(crate::cli::EvalCommand::Lab(a)) => crate::detect::eval_lab(a),
         Command::Eval(crate::cli::EvalCommand::Speed(a)) => crate::detect::eval_speed(a),
@@ -199,6 +200,17 @@ fn inventory(catalog: &Catalog, artifact: Artifact) -> Sbom {
 
 /// Runs the scanners over the inventory and writes the result.
 fn emit(g: &GlobalArgs, out: &OutputArgs, vuln: &VulnArgs, sbom: Sbom) -> Result<ExitCode> {
+    emit_and_upload(g, out, vuln, sbom, &crate::cli::UploadArgs { server: None, server_token: None })
+}
+
+/// [`emit`], and the report (kestrel's JSON) sent to a fleet server when `--server` is given.
+fn emit_and_upload(
+    g: &GlobalArgs,
+    out: &OutputArgs,
+    vuln: &VulnArgs,
+    sbom: Sbom,
+    upload: &crate::cli::UploadArgs,
+) -> Result<ExitCode> {
     // The inventory becomes the report's (no copy), or is written as it is.
     let doc =
         if crate::db::wants_vulns(vuln) { Ok(crate::db::vulnerability_report(sbom, vuln, g)?) } else { Err(sbom) };
@@ -219,6 +231,16 @@ fn emit(g: &GlobalArgs, out: &OutputArgs, vuln: &VulnArgs, sbom: Sbom) -> Result
         (Err(sbom), f) => kestrel_report::write_sbom(sbom, f, &mut buf)?,
     }
     deliver(out.output.as_deref(), &buf)?;
+    if let Some(server) = &upload.server {
+        let (kind, subject, json) = match &doc {
+            Ok(r) => ("image", crate::server::subject_of(&r.sbom), serde_json::to_value(r)?),
+            Err(sbom) => ("sbom", crate::server::subject_of(sbom), serde_json::to_value(sbom)?),
+        };
+        let sent = crate::server::upload_report(server, upload.server_token.as_deref(), kind, &subject, json)?;
+        if !g.quiet {
+            eprintln!("kestrel: report {sent} sent to {server}");
+        }
+    }
     let warnings = match &doc {
         Ok(r) => &r.sbom.warnings,
         Err(sbom) => &sbom.warnings,

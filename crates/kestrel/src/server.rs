@@ -1,0 +1,174 @@
+//! `kestrel server` (the fleet server, from kestrel-server), `kestrel server token`, and sending a scan report
+//! to a server (`--server` on the scans).
+
+use crate::cli::{ServerCommand, ServerRunArgs, ServerSub};
+use anyhow::{bail, Context, Result};
+use kestrel_server::auth::{new_token, Role, TokenFile, Tokens};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub fn run(a: ServerCommand) -> Result<ExitCode> {
+    match a.command {
+        Some(ServerSub::Token(t)) => {
+            let role: Role = serde_yaml::from_str(&t.role).context("role")?;
+            let (token, entry) = new_token(&t.name, role).map_err(anyhow::Error::msg)?;
+            eprintln!("kestrel: the token (give it to {}; it is not stored anywhere):", t.name);
+            println!("{token}");
+            eprintln!("kestrel: its entry for the token file (under `tokens:`):");
+            let yaml = serde_yaml::to_string(&TokenFile { tokens: vec![entry] })?;
+            eprint!("{}", yaml.trim_start_matches("tokens:\n"));
+            Ok(ExitCode::SUCCESS)
+        }
+        None => serve(a.run),
+    }
+}
+
+fn data_dir(a: &ServerRunArgs) -> PathBuf {
+    if let Some(d) = &a.data_dir {
+        return d.clone();
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return PathBuf::from("/var/lib/kestrel");
+    }
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("kestrel")
+}
+
+/// The admin token kept in the data directory: read, or made (mode 0600) on first start.
+fn admin_token(dir: &Path) -> Result<(String, PathBuf, bool)> {
+    let path = dir.join("admin.token");
+    match std::fs::read_to_string(&path) {
+        Ok(t) if !t.trim().is_empty() => return Ok((t.trim().to_string(), path, false)),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    let (token, _) = new_token("admin", Role::Admin).map_err(anyhow::Error::msg)?;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    writeln!(f, "{token}").with_context(|| format!("writing {}", path.display()))?;
+    Ok((token, path, true))
+}
+
+fn serve(a: ServerRunArgs) -> Result<ExitCode> {
+    let dir = data_dir(&a);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
+    let url = a.store.clone().unwrap_or_else(|| format!("sqlite:{}", dir.join("server.db").display()));
+    let mut tokens = match &a.tokens {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Tokens::parse(&p.display().to_string(), &text).map_err(anyhow::Error::msg)?
+        }
+        None => Tokens::default(),
+    };
+    if let Ok(t) = std::env::var("KESTREL_SERVER_TOKEN") {
+        if !t.trim().is_empty() {
+            tokens.add(t.trim(), "admin", Role::Admin);
+        }
+    }
+    if tokens.is_empty() {
+        let (token, path, made) = admin_token(&dir)?;
+        tokens.add(&token, "admin", Role::Admin);
+        eprintln!(
+            "kestrel: no tokens configured: the admin token is in {} ({})",
+            path.display(),
+            if made { "made now" } else { "from an earlier start" }
+        );
+    }
+    let listen: std::net::SocketAddr =
+        a.listen.parse().with_context(|| format!("--listen {}: not an ADDR:PORT", a.listen))?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    rt.block_on(async move {
+        let store = kestrel_store::Store::open(&url).await?;
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+        eprintln!(
+            "kestrel: server listening on http://{} (storage: {} {}, {} token(s))",
+            listener.local_addr()?,
+            serde_json::to_value(store.backend())?.as_str().unwrap_or("?"),
+            store.url(),
+            tokens.len()
+        );
+        if a.retention_days > 0 {
+            let store = store.clone();
+            let keep_ns = a.retention_days as i64 * 86_400 * 1_000_000_000;
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+                loop {
+                    tick.tick().await;
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_nanos() as i64);
+                    match store.prune(now - keep_ns).await {
+                        Ok(p) if p.alerts + p.decisions + p.reports > 0 => tracing::info!("retention: pruned {p:?}"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!("retention: {e}"),
+                    }
+                }
+            });
+        }
+        let state = kestrel_server::State::new(store, tokens);
+        kestrel_server::serve(listener, state, shutdown()).await.context("serving")?;
+        eprintln!("kestrel: server stopped");
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// What a report is about: the image's tag, else its name.
+pub fn subject_of(sbom: &kestrel_core::Sbom) -> String {
+    sbom.target.tags.first().cloned().unwrap_or_else(|| sbom.target.name.clone())
+}
+
+/// Sends a report to `server`; returns its id there.
+pub fn upload_report(
+    server: &str,
+    token: Option<&str>,
+    kind: &str,
+    subject: &str,
+    report: serde_json::Value,
+) -> Result<String> {
+    let Some(token) = token else { bail!("--server needs a token: --server-token or KESTREL_TOKEN") };
+    let url = format!("{}/api/v1/reports", server.trim_end_matches('/'));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(120)))
+        .build()
+        .into();
+    let body = serde_json::json!({ "kind": kind, "subject": subject, "report": report });
+    let mut resp = agent
+        .post(&url)
+        .header("Authorization", format!("Bearer {token}"))
+        .send_json(&body)
+        .with_context(|| format!("sending the report to {url}"))?;
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    if !(200..300).contains(&status) {
+        let why = answer["error"].as_str().map(str::to_string).unwrap_or(text);
+        bail!("{url}: {status}: {why}");
+    }
+    Ok(answer["id"].as_str().unwrap_or("?").to_string())
+}

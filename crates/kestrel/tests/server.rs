@@ -1,0 +1,172 @@
+//! `kestrel server` as a user runs it: the real binary on a loopback port, zero configuration (SQLite in the
+//! data directory, an admin token made on first start), a token file from `kestrel server token`, a CI scan
+//! sending its report with `--server`, and a clean stop on SIGTERM.
+
+use assert_cmd::cargo::CommandCargoExt;
+use kestrel_testkit::services::free_port;
+use kestrel_testkit::{Entry, Image};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Running {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(data: &Path, extra: &[&str]) -> Running {
+    let port = free_port();
+    let child = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data)
+        .args(extra)
+        .env_remove("KESTREL_SERVER_TOKEN")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let t = Instant::now();
+    while ureq::get(format!("{base}/healthz")).call().is_err() {
+        assert!(t.elapsed() < Duration::from_secs(20), "the server did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Running { child, base }
+}
+
+fn get(base: &str, path: &str, token: &str) -> Value {
+    ureq::get(format!("{base}{path}"))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap()
+}
+
+fn image(dir: &Path) -> std::path::PathBuf {
+    let p = dir.join("app.tar");
+    Image::new(vec![vec![
+        Entry::File("etc/os-release".into(), b"ID=debian\nVERSION_ID=\"12\"\n".to_vec()),
+        Entry::File(
+            "var/lib/dpkg/status".into(),
+            b"Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:1.2.13.dfsg-1\n\n"
+                .to_vec(),
+        ),
+    ]])
+    .write_docker_archive(&p, &["shop/web:1.2"]);
+    p
+}
+
+fn scan(img: &Path, server: &str, token: &str) -> std::process::Output {
+    Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["image", "--input"])
+        .arg(img)
+        .args(["--scanners", "none", "-f", "json", "-o", "/dev/null", "--server", server, "--server-token", token])
+        .env("KESTREL_CACHE_DIR", img.parent().unwrap().join("cache"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn zero_configuration_then_a_ci_scan_sends_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = start(&data, &[]);
+    // The admin token was made, readable by its owner only.
+    let token_file = data.join("admin.token");
+    let admin = std::fs::read_to_string(&token_file).unwrap().trim().to_string();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(data.join("server.db").exists(), "SQLite in the data directory");
+
+    let img = image(dir.path());
+    let out = scan(&img, &server.base, &admin);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sent to"), "{}", String::from_utf8_lossy(&out.stderr));
+    let reports = get(&server.base, "/api/v1/reports", &admin);
+    assert_eq!(reports["items"][0]["subject"], "shop/web:1.2");
+    assert_eq!(reports["items"][0]["kind"], "sbom");
+    let id = reports["items"][0]["id"].as_str().unwrap();
+    let body = get(&server.base, &format!("/api/v1/reports/{id}"), &admin);
+    assert_eq!(body["packages"][0]["name"], "zlib1g");
+
+    // A wrong token: the scan says so and fails (its report was still written where -o said).
+    let out = scan(&img, &server.base, "kst_wrong");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("401: unknown token"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // SIGTERM: a clean stop.
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    // The same data directory again: the same admin token, the report still there.
+    let again = start(&data, &[]);
+    assert_eq!(get(&again.base, "/api/v1/reports", &admin)["items"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn tokens_from_the_token_command_and_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = String::from("tokens:\n");
+    let mut tokens = Vec::new();
+    for (role, name) in [("ci", "gitlab"), ("viewer", "alice")] {
+        let out = Command::cargo_bin("kestrel")
+            .unwrap()
+            .args(["server", "token", "--role", role, "--name", name])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        tokens.push(String::from_utf8(out.stdout).unwrap().trim().to_string());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let entry: String =
+            stderr.lines().filter(|l| l.starts_with("- ") || l.starts_with("  ")).map(|l| format!("{l}\n")).collect();
+        assert!(!entry.contains(&tokens.last().unwrap()[4..]), "the entry holds the digest, not the token");
+        file.push_str(&entry);
+    }
+    let tokens_path = dir.path().join("tokens.yaml");
+    std::fs::write(&tokens_path, &file).unwrap();
+    let data = dir.path().join("data");
+    let server = start(&data, &["--tokens", tokens_path.to_str().unwrap()]);
+    assert!(!data.join("admin.token").exists(), "with a token file, no admin token is made");
+    let img = image(dir.path());
+    let out = scan(&img, &server.base, &tokens[0]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The viewer reads but may not send.
+    assert_eq!(get(&server.base, "/api/v1/reports", &tokens[1])["items"][0]["source"], "gitlab");
+    let out = scan(&img, &server.base, &tokens[1]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("403"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_bad_token_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("tokens.yaml");
+    std::fs::write(&p, "tokens:\n  - {name: x, role: agent, sha256: 1234}\n").unwrap();
+    let out = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["server", "--listen", "127.0.0.1:0", "--tokens"])
+        .arg(&p)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("tokens.yaml") && e.contains("64 hex digits"), "{e}");
+}
