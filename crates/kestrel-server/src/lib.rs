@@ -19,6 +19,7 @@
 
 pub mod auth;
 mod metrics_text;
+pub mod ship;
 
 use auth::{Principal, Role, Tokens};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as Axum};

