@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod bus;
 mod metrics_text;
 pub mod ship;
 

@@ -40,6 +40,8 @@ pub struct ShipConfig {
     pub flush_every: Duration,
     /// How often the node's status is sent (and an unreachable server tried again).
     pub heartbeat_every: Duration,
+    /// Publish to NATS JetStream at these URLs (comma-separated) instead of sending to the server over HTTP.
+    pub nats: Option<String>,
 }
 
 impl ShipConfig {
@@ -54,6 +56,7 @@ impl ShipConfig {
             batch: 1000,
             flush_every: Duration::from_millis(200),
             heartbeat_every: Duration::from_secs(30),
+            nats: None,
         }
     }
 }
@@ -182,9 +185,44 @@ enum Sent {
 struct Client {
     agent: ureq::Agent,
     cfg: ShipConfig,
+    bus: Option<Bus>,
+}
+
+/// The NATS side of a shipper: a small runtime of its own (the shipper is a plain thread).
+struct Bus {
+    rt: tokio::runtime::Runtime,
+    client: async_nats::Client,
+    publisher: crate::bus::Publisher,
+}
+
+impl Bus {
+    fn connect(urls: &str, node: &str) -> Result<Bus, String> {
+        // One worker of its own: the client's connection task must run between publications too (a
+        // current-thread runtime would only drive it inside block_on, and the connection would stall).
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("kestrel-ship-nats")
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let client = rt.block_on(crate::bus::connect(urls))?;
+        let publisher = crate::bus::Publisher::new(client.clone(), node);
+        Ok(Bus { rt, client, publisher })
+    }
 }
 
 impl Client {
+    /// Whether the other side answers now.
+    fn probe(&self, c: &Counters) -> bool {
+        match &self.bus {
+            Some(b) => b.client.connection_state() == async_nats::connection::State::Connected,
+            None => matches!(
+                self.post("/api/v1/nodes/heartbeat", &json!({ "node": self.cfg.node, "status": stats(c) })),
+                Sent::Ok(_)
+            ),
+        }
+    }
+
     fn post(&self, path: &str, body: &Value) -> Sent {
         let url = format!("{}{path}", self.cfg.server);
         let resp = self.agent.post(&url).header("Authorization", format!("Bearer {}", self.cfg.token)).send_json(body);
@@ -205,8 +243,14 @@ impl Client {
         }
     }
 
-    /// Sends alerts and decisions (two requests at most).
+    /// Sends alerts and decisions (two requests at most, or one publication each on NATS).
     fn send(&self, alerts: &[Value], decisions: &[Value]) -> Sent {
+        if let Some(b) = &self.bus {
+            return match b.rt.block_on(b.publisher.publish(alerts, decisions)) {
+                Ok(new) => Sent::Ok(new),
+                Err(e) => Sent::Failed(e),
+            };
+        }
         let mut new = 0;
         for (path, key, items) in [("/api/v1/alerts", "alerts", alerts), ("/api/v1/decisions", "decisions", decisions)]
         {
@@ -229,7 +273,17 @@ fn run(cfg: ShipConfig, rx: Receiver<Item>, c: Arc<Counters>) {
         .build()
         .into();
     let spool = Spool { dir: cfg.spool_dir.clone(), max: cfg.spool_max_bytes };
-    let client = Client { agent, cfg: cfg.clone() };
+    let bus = match &cfg.nats {
+        Some(urls) => match Bus::connect(urls, &cfg.node) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tracing::error!("NATS: {e}; nothing can be shipped");
+                return;
+            }
+        },
+        None => None,
+    };
+    let client = Client { agent, cfg: cfg.clone(), bus };
     let mut alerts: Vec<Value> = Vec::new();
     let mut decisions: Vec<Value> = Vec::new();
     let mut first = Instant::now();
@@ -274,9 +328,11 @@ fn run(cfg: ShipConfig, rx: Receiver<Item>, c: Arc<Counters>) {
                     if online {
                         tracing::warn!("server unreachable, spooling: {why}");
                         c.send_errors.fetch_add(1, Ordering::Relaxed);
+                        // The next try is a heartbeat period after this one (batches spooled while offline
+                        // do not put it off).
+                        last_try = Instant::now();
                     }
                     online = false;
-                    last_try = Instant::now();
                     spool_batch(&spool, &alerts, &decisions, &c);
                 }
             }
@@ -286,10 +342,7 @@ fn run(cfg: ShipConfig, rx: Receiver<Item>, c: Arc<Counters>) {
         // Offline: try again every heartbeat period; online: send the spool, oldest first.
         if !online && (last_try.elapsed() >= cfg.heartbeat_every || stopping) {
             last_try = Instant::now();
-            online = matches!(
-                client.post("/api/v1/nodes/heartbeat", &json!({ "node": cfg.node, "status": stats(&c) })),
-                Sent::Ok(_)
-            );
+            online = client.probe(&c);
         }
         if online && c.spool_bytes.load(Ordering::Relaxed) > 0 {
             online = replay(&spool, &client, &c, if stopping { usize::MAX } else { 4 });

@@ -105,3 +105,116 @@ impl Drop for Postgres {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// NATS servers with JetStream (Debian's `nats-server`, which `scripts/setup` installs): one, or a cluster
+/// whose nodes can be killed and restarted.
+pub struct Nats {
+    dir: PathBuf,
+    nodes: Vec<NatsNode>,
+}
+
+struct NatsNode {
+    name: String,
+    port: u16,
+    conf: PathBuf,
+    child: Option<std::process::Child>,
+}
+
+fn nats_bin() -> PathBuf {
+    for p in ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"] {
+        if Path::new(p).exists() {
+            return PathBuf::from(p);
+        }
+    }
+    panic!("nats-server is not installed: run scripts/setup")
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let t = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{what} did not start on port {port}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+impl Nats {
+    /// One server with JetStream.
+    pub fn start() -> Nats {
+        Nats::cluster(1)
+    }
+
+    /// `n` servers in one JetStream cluster (n = 1: a single server, no cluster block).
+    pub fn cluster(n: usize) -> Nats {
+        let dir = std::env::temp_dir().join(format!("kestrel-nats-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
+        let mut nodes = Vec::new();
+        for (i, (port, cport)) in ports.iter().enumerate() {
+            let name = format!("n{}", i + 1);
+            let store = dir.join(&name);
+            let mut conf = format!(
+                "server_name: {name}\nlisten: 127.0.0.1:{port}\njetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 64MB\n  max_file_store: 1GB\n}}\n",
+                store.display()
+            );
+            if n > 1 {
+                let routes: Vec<String> =
+                    ports.iter().map(|(_, c)| format!("    nats-route://127.0.0.1:{c}")).collect();
+                conf.push_str(&format!(
+                    "cluster {{\n  name: kestrel-test\n  listen: 127.0.0.1:{cport}\n  routes: [\n{}\n  ]\n}}\n",
+                    routes.join("\n")
+                ));
+            }
+            let path = dir.join(format!("{name}.conf"));
+            std::fs::write(&path, conf).expect("the NATS configuration");
+            nodes.push(NatsNode { name, port: *port, conf: path, child: None });
+        }
+        let mut nats = Nats { dir, nodes };
+        for i in 0..n {
+            nats.restart(i);
+        }
+        nats
+    }
+
+    /// The client URL of every node, comma-separated (what a client is given to fail over).
+    pub fn url(&self) -> String {
+        self.nodes.iter().map(|n| format!("nats://127.0.0.1:{}", n.port)).collect::<Vec<_>>().join(",")
+    }
+
+    /// Kills node `i` (SIGKILL: a crash).
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.nodes[i].child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// (Re)starts node `i` with its data.
+    pub fn restart(&mut self, i: usize) {
+        self.kill(i);
+        let node = &mut self.nodes[i];
+        let log = std::fs::File::create(self.dir.join(format!("{}.log", node.name))).expect("a log file");
+        let child = Command::new(nats_bin())
+            .arg("-c")
+            .arg(&node.conf)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("nats-server starts");
+        node.child = Some(child);
+        wait_for_port(node.port, "nats-server");
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill(i);
+        }
+        // KESTREL_KEEP_SERVICES=1 keeps the servers' logs and data to look at after a failure.
+        if std::env::var_os("KESTREL_KEEP_SERVICES").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("NATS logs and data kept in {}", self.dir.display());
+        }
+    }
+}
