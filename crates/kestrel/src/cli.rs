@@ -377,6 +377,9 @@ pub struct ShipArgs {
     /// The spool's size bound, MiB.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     pub spool_max_mib: u64,
+    /// Publish to NATS JetStream at these URLs (comma-separated) instead of sending to --server over HTTP.
+    #[arg(long, value_name = "URLS", env = "KESTREL_NATS")]
+    pub nats: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -955,6 +958,16 @@ pub struct ServerRunArgs {
     /// Delete alerts, decisions and reports older than this many days (0: keep everything).
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub retention_days: u64,
+    /// Also consume what agents publish to NATS JetStream at these URLs (comma-separated: every node of
+    /// the cluster). Several servers with the same --nats share the work.
+    #[arg(long, value_name = "URLS", env = "KESTREL_NATS")]
+    pub nats: Option<String>,
+    /// Replicas of the JetStream stream when this server creates it (3 on a three-node cluster).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub nats_replicas: usize,
+    /// The stream's size bound, MiB (agents spool to disk when it is full).
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    pub nats_max_mib: i64,
 }
 
 /// The inventory cache: an image's inventory is stored under its content address (the config digest, which

