@@ -105,10 +105,9 @@ fn main() {
 
     // 3. End to end, sustained: 4 agents publish while one server consumer stores (SQLite, then PostgreSQL);
     // the backlog is what JetStream holds, not yet stored, when the agents are done.
-    for (name, url_s) in [
-        ("SQLite", format!("sqlite:{}", dir.path().join("e2e.db").display())),
-        ("PostgreSQL", pg.url("e2e")),
-    ] {
+    for (name, url_s) in
+        [("SQLite", format!("sqlite:{}", dir.path().join("e2e.db").display())), ("PostgreSQL", pg.url("e2e"))]
+    {
         let store = rt.block_on(kestrel_store::Store::open(&url_s)).unwrap();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let client = rt.block_on(kestrel_server::bus::connect(&url)).unwrap();
@@ -126,8 +125,12 @@ fn main() {
                 let url = url.clone();
                 let tag = tag.clone();
                 tasks.push(tokio::spawn(async move {
-                    let p = kestrel_server::bus::Publisher::new(kestrel_server::bus::connect(&url).await.unwrap(), &format!("{tag}-{a}"));
-                    let items: Vec<serde_json::Value> = (0..per).map(|i| serde_json::to_value(alert(a, i)).unwrap()).collect();
+                    let p = kestrel_server::bus::Publisher::new(
+                        kestrel_server::bus::connect(&url).await.unwrap(),
+                        &format!("{tag}-{a}"),
+                    );
+                    let items: Vec<serde_json::Value> =
+                        (0..per).map(|i| serde_json::to_value(alert(a, i)).unwrap()).collect();
                     for chunk in items.chunks(1000) {
                         p.publish(chunk, &[]).await.unwrap();
                     }
