@@ -216,11 +216,17 @@ pub async fn consume(
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
         let mut new = 0;
         let mut stored = true;
-        for (node, items) in alerts.iter().filter(|(n, _)| !n.is_empty()) {
-            match store.put_alerts(node, now, items).await {
+        let all: Vec<(&str, &Alert)> = alerts
+            .iter()
+            .filter(|(n, _)| !n.is_empty())
+            .flat_map(|(n, items)| items.iter().map(move |a| (n.as_str(), a)))
+            .collect();
+        if !all.is_empty() {
+            // One transaction for the whole fetch.
+            match store.put_alerts_from(now, &all).await {
                 Ok(n) => new += n,
                 Err(e) => {
-                    tracing::error!("storing alerts from {node}: {e}");
+                    tracing::error!("storing {} alerts: {e}", all.len());
                     stored = false;
                 }
             }
@@ -242,10 +248,9 @@ pub async fn consume(
             tokio::time::sleep(Duration::from_millis(500)).await;
             continue;
         }
-        for m in &msgs {
-            if let Err(e) = m.ack().await {
-                tracing::warn!("ack: {e} (the message will come again; storing it twice changes nothing)");
-            }
+        let acks = futures_util::future::join_all(msgs.iter().map(|m| m.ack())).await;
+        if let Some(Err(e)) = acks.into_iter().find(|r| r.is_err()) {
+            tracing::warn!("ack: {e} (unacknowledged messages come again; storing twice changes nothing)");
         }
         metrics::counter!("kestrel_server_ingested_total", "kind" => "bus").increment(new);
         metrics::counter!("kestrel_server_bus_messages_total").increment(msgs.len() as u64);

@@ -55,10 +55,14 @@ fn stored(rt: &tokio::runtime::Runtime, store: &kestrel_store::Store) -> i64 {
     rt.block_on(store.alert_counts()).unwrap().iter().map(|(_, n)| n).sum()
 }
 
-fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+fn wait_for(what: &str, secs: u64, done: impl FnMut() -> bool) {
+    wait_or(what, secs, done, String::new)
+}
+
+fn wait_or(what: &str, secs: u64, mut done: impl FnMut() -> bool, context: impl Fn() -> String) {
     let t = Instant::now();
     while !done() {
-        assert!(t.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");
+        assert!(t.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}\n{}", context());
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -102,14 +106,19 @@ fn a_nats_node_and_a_server_replica_die_mid_run_and_every_alert_is_stored_exactl
     // The replicas create the stream (replicated on the three nodes) and their consumer; agents start once
     // it is there, so that the failures below hit live traffic.
     let js = async_nats::jetstream::new(rt.block_on(kestrel_server::bus::connect(&url)).unwrap());
-    wait_for("the stream and its consumer", 60, || {
-        rt.block_on(async {
-            match js.get_stream(kestrel_server::bus::STREAM).await {
-                Ok(s) => s.consumer_info(kestrel_server::bus::CONSUMER).await.is_ok(),
-                Err(_) => false,
-            }
-        })
-    });
+    wait_or(
+        "the stream and its consumer",
+        90,
+        || {
+            rt.block_on(async {
+                match js.get_stream(kestrel_server::bus::STREAM).await {
+                    Ok(s) => s.consumer_info(kestrel_server::bus::CONSUMER).await.is_ok(),
+                    Err(_) => false,
+                }
+            })
+        },
+        || nats.logs(),
+    );
     let agents: Vec<Shipper> = (0..3).map(|n| shipper(&url, n, dir.path())).collect();
     let per_agent = 4_000;
     let mut sent = 0;

@@ -219,56 +219,54 @@ impl Store {
 
     /// Stores alerts from `node`; returns how many were new (the rest were already stored).
     pub async fn put_alerts(&self, node: &str, received_ns: i64, alerts: &[Alert]) -> Result<u64> {
+        let items: Vec<(&str, &Alert)> = alerts.iter().map(|a| (node, a)).collect();
+        self.put_alerts_from(received_ns, &items).await
+    }
+
+    /// Stores alerts from several nodes in one transaction (what a bus consumer fetched); returns how many
+    /// were new.
+    pub async fn put_alerts_from(&self, received_ns: i64, items: &[(&str, &Alert)]) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
-        let mut new = 0;
-        // One statement per severity, so that the running counts know how many of each were new.
-        let mut by_severity: Vec<(i64, Vec<&Alert>)> = Vec::new();
-        for a in alerts {
-            let r = severity_rank(a.severity);
-            match by_severity.iter_mut().find(|(s, _)| *s == r) {
-                Some((_, v)) => v.push(a),
-                None => by_severity.push((r, vec![a])),
+        // The severities of the rows actually inserted (a conflict returns nothing), for the running counts.
+        let mut added = [0i64; 5];
+        for chunk in items.chunks(BATCH) {
+            let mut q = Sql::new(
+                "INSERT INTO alerts (node, id, time_ns, received_ns, severity, score, source, title, workload, \
+                 namespace, body) ",
+            );
+            q.values(chunk, |(node, a): &(&str, &Alert)| {
+                vec![
+                    V::text(node),
+                    V::text(&a.id),
+                    V::I64(a.time_ns as i64),
+                    V::I64(received_ns),
+                    V::I64(severity_rank(a.severity)),
+                    V::F64(if a.score.is_finite() { a.score } else { 0.0 }),
+                    V::Text(source_name(a)),
+                    V::text(&a.title),
+                    V::Text(workload_of(a)),
+                    V::Text(namespace_of(a)),
+                    V::Text(serde_json::to_string(a).unwrap_or_default()),
+                ]
+            });
+            q.push(" ON CONFLICT (node, id) DO NOTHING RETURNING severity");
+            for r in q.query().fetch_all(&mut *tx).await? {
+                let rank: i64 = r.try_get(0)?;
+                added[rank.clamp(0, 4) as usize] += 1;
             }
         }
-        for (rank, group) in &by_severity {
-            let mut added = 0;
-            for chunk in group.chunks(BATCH) {
-                let mut q = Sql::new(
-                    "INSERT INTO alerts (node, id, time_ns, received_ns, severity, score, source, title, workload, \
-                 namespace, body) ",
-                );
-                q.values(chunk, |a: &&Alert| {
-                    vec![
-                        V::text(node),
-                        V::text(&a.id),
-                        V::I64(a.time_ns as i64),
-                        V::I64(received_ns),
-                        V::I64(severity_rank(a.severity)),
-                        V::F64(if a.score.is_finite() { a.score } else { 0.0 }),
-                        V::Text(source_name(a)),
-                        V::text(&a.title),
-                        V::Text(workload_of(a)),
-                        V::Text(namespace_of(a)),
-                        V::Text(serde_json::to_string(a).unwrap_or_default()),
-                    ]
-                });
-                q.push(" ON CONFLICT (node, id) DO NOTHING");
-                added += q.query().execute(&mut *tx).await?.rows_affected();
-            }
-            if added > 0 {
-                sqlx::query(
-                    "INSERT INTO alert_counts (severity, n) VALUES ($1, $2) \
-                   ON CONFLICT (severity) DO UPDATE SET n = alert_counts.n + excluded.n",
-                )
-                .bind(*rank)
-                .bind(added as i64)
-                .execute(&mut *tx)
-                .await?;
-            }
-            new += added;
+        for (rank, n) in added.iter().enumerate().filter(|(_, n)| **n > 0) {
+            sqlx::query(
+                "INSERT INTO alert_counts (severity, n) VALUES ($1, $2) \
+                 ON CONFLICT (severity) DO UPDATE SET n = alert_counts.n + excluded.n",
+            )
+            .bind(rank as i64)
+            .bind(*n)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
-        Ok(new)
+        Ok(added.iter().sum::<i64>() as u64)
     }
 
     /// One alert.

@@ -202,6 +202,24 @@ impl Nats {
             .expect("nats-server starts");
         node.child = Some(child);
         wait_for_port(node.port, "nats-server");
+        // A node that could not bind its cluster port (taken since free_port gave it) exits: say so.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if let Some(Ok(Some(status))) = node.child.as_mut().map(|c| c.try_wait()) {
+            let log = std::fs::read_to_string(self.dir.join(format!("{}.log", node.name))).unwrap_or_default();
+            panic!("nats-server {} exited ({status}):\n{log}", node.name);
+        }
+    }
+
+    /// The servers' logs, for a failure message.
+    pub fn logs(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| {
+                let log = std::fs::read_to_string(self.dir.join(format!("{}.log", n.name))).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                format!("--- {} (last lines)\n{}\n", n.name, tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+            })
+            .collect()
     }
 }
 
