@@ -45,6 +45,31 @@ fn now() -> Instant {
     Instant::now()
 }
 
+/// `agents` agents (named `TAG-N`) each publish `per` alerts to JetStream in publications of 1,000, at once.
+fn publish_all(rt: &tokio::runtime::Runtime, url: &str, tag: &str, agents: usize, per: usize) {
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for a in 0..agents {
+            let (url, node) = (url.to_string(), format!("{tag}-{a}"));
+            tasks.push(tokio::spawn(async move {
+                let p = kestrel_server::bus::Publisher::new(kestrel_server::bus::connect(&url).await.unwrap(), &node);
+                let items: Vec<serde_json::Value> =
+                    (0..per).map(|i| serde_json::to_value(alert(a, i)).unwrap()).collect();
+                for chunk in items.chunks(1000) {
+                    p.publish(chunk, &[]).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+}
+
+fn stored(rt: &tokio::runtime::Runtime, store: &kestrel_store::Store) -> i64 {
+    rt.block_on(store.alert_counts()).unwrap().iter().map(|(_, c)| c).sum()
+}
+
 fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -76,26 +101,7 @@ fn main() {
     let agents = 4;
     let per = n / agents;
     let t = now();
-    rt.block_on(async {
-        let mut tasks = Vec::new();
-        for a in 0..agents {
-            let url = url.clone();
-            tasks.push(tokio::spawn(async move {
-                let p = kestrel_server::bus::Publisher::new(
-                    kestrel_server::bus::connect(&url).await.unwrap(),
-                    &format!("node-{a}"),
-                );
-                let items: Vec<serde_json::Value> =
-                    (0..per).map(|i| serde_json::to_value(alert(a, i)).unwrap()).collect();
-                for chunk in items.chunks(1000) {
-                    p.publish(chunk, &[]).await.unwrap();
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-    });
+    publish_all(&rt, &url, "node", agents, per);
     let s = t.elapsed().as_secs_f64();
     println!(
         "\njetstream  {agents} agents published {} alerts (acknowledged, file storage) in {s:.2} s = {:.0} alerts/s",
@@ -114,37 +120,16 @@ fn main() {
         // The backlog of step 2 first (not timed).
         let consumer = rt.spawn(kestrel_server::bus::consume(client, store.clone(), 1, 900 << 20, stop_rx));
         let backlog = if name == "SQLite" { (per * agents) as i64 } else { 0 };
-        while backlog > 0 && rt.block_on(store.alert_counts()).unwrap().iter().map(|(_, c)| c).sum::<i64>() < backlog {
+        while backlog > 0 && stored(&rt, &store) < backlog {
             std::thread::sleep(Duration::from_millis(100));
         }
         let t = now();
-        let tag = name.to_string();
-        rt.block_on(async {
-            let mut tasks = Vec::new();
-            for a in 0..agents {
-                let url = url.clone();
-                let tag = tag.clone();
-                tasks.push(tokio::spawn(async move {
-                    let p = kestrel_server::bus::Publisher::new(
-                        kestrel_server::bus::connect(&url).await.unwrap(),
-                        &format!("{tag}-{a}"),
-                    );
-                    let items: Vec<serde_json::Value> =
-                        (0..per).map(|i| serde_json::to_value(alert(a, i)).unwrap()).collect();
-                    for chunk in items.chunks(1000) {
-                        p.publish(chunk, &[]).await.unwrap();
-                    }
-                }));
-            }
-            for t in tasks {
-                t.await.unwrap();
-            }
-        });
+        publish_all(&rt, &url, name, agents, per);
         let published_in = t.elapsed().as_secs_f64();
         let total = backlog + (per * agents) as i64;
-        let at_end = total - rt.block_on(store.alert_counts()).unwrap().iter().map(|(_, c)| c).sum::<i64>();
+        let at_end = total - stored(&rt, &store);
         loop {
-            let stored: i64 = rt.block_on(store.alert_counts()).unwrap().iter().map(|(_, c)| c).sum();
+            let stored = stored(&rt, &store);
             if stored >= total {
                 break;
             }

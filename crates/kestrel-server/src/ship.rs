@@ -119,10 +119,11 @@ impl Shipper {
     pub fn start(cfg: ShipConfig) -> std::io::Result<Shipper> {
         std::fs::create_dir_all(&cfg.spool_dir)?;
         let counters = Arc::new(Counters::default());
-        counters.spool_bytes.store(Spool::bytes(&cfg.spool_dir), Ordering::Relaxed);
+        let spool = Spool { dir: cfg.spool_dir.clone(), max: cfg.spool_max_bytes };
+        counters.spool_bytes.store(spool.bytes(), Ordering::Relaxed);
         let (tx, rx) = sync_channel(QUEUE);
         let c = counters.clone();
-        let thread = std::thread::Builder::new().name("kestrel-ship".into()).spawn(move || run(cfg, rx, c))?;
+        let thread = std::thread::Builder::new().name("kestrel-ship".into()).spawn(move || run(cfg, spool, rx, c))?;
         Ok(Shipper { tx, counters, thread: Some(thread) })
     }
 
@@ -266,13 +267,12 @@ impl Client {
     }
 }
 
-fn run(cfg: ShipConfig, rx: Receiver<Item>, c: Arc<Counters>) {
+fn run(cfg: ShipConfig, spool: Spool, rx: Receiver<Item>, c: Arc<Counters>) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
         .build()
         .into();
-    let spool = Spool { dir: cfg.spool_dir.clone(), max: cfg.spool_max_bytes };
     let bus = match &cfg.nats {
         Some(urls) => match Bus::connect(urls, &cfg.node) {
             Ok(b) => Some(b),
@@ -440,16 +440,9 @@ impl Spool {
         v
     }
 
-    fn bytes(dir: &Path) -> u64 {
-        std::fs::read_dir(dir)
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
-                    .filter_map(|e| e.metadata().ok())
-                    .map(|m| m.len())
-                    .sum()
-            })
-            .unwrap_or(0)
+    /// Bytes in the segments.
+    fn bytes(&self) -> u64 {
+        self.segments().iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
     }
 
     /// Writes a segment whole (a temporary file renamed into place: a reader never sees half of one).

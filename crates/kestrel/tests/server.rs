@@ -191,6 +191,25 @@ fn attack_recording(dir: &Path) -> std::path::PathBuf {
     rec
 }
 
+/// Runs `kestrel detect` on `rec` with `shipping` (where and as which node to send), a spool in `dir`; checks
+/// that every alert it printed was reported delivered, and returns how many it printed.
+fn detect_shipping(dir: &Path, rec: &Path, shipping: &[&str]) -> usize {
+    let out = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["detect", "-f", "json", "--no-profiles"])
+        .args(shipping)
+        .arg("--spool")
+        .arg(dir.join("spool"))
+        .arg(rec)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let printed = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert!(stderr.contains(&format!("server: {printed} delivered")), "{stderr}");
+    printed
+}
+
 #[test]
 fn detect_sends_its_alerts_to_the_server() {
     let dir = tempfile::tempdir().unwrap();
@@ -198,30 +217,9 @@ fn detect_sends_its_alerts_to_the_server() {
     let server = start(&data, &[]);
     let admin = std::fs::read_to_string(data.join("admin.token")).unwrap().trim().to_string();
     let rec = attack_recording(dir.path());
-    let out = Command::cargo_bin("kestrel")
-        .unwrap()
-        .args([
-            "detect",
-            "-f",
-            "json",
-            "--no-profiles",
-            "--server",
-            &server.base,
-            "--server-token",
-            &admin,
-            "--node",
-            "node-7",
-            "--spool",
-        ])
-        .arg(dir.path().join("spool"))
-        .arg(&rec)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let printed = String::from_utf8_lossy(&out.stdout).lines().count();
+    let printed =
+        detect_shipping(dir.path(), &rec, &["--server", &server.base, "--server-token", &admin, "--node", "node-7"]);
     assert!(printed >= 2, "{printed} alerts printed");
-    assert!(stderr.contains(&format!("server: {printed} delivered")), "{stderr}");
     let page = get(&server.base, "/api/v1/alerts?node=node-7", &admin);
     let stored = page["items"].as_array().unwrap();
     assert_eq!(stored.len(), printed, "every printed alert is on the server");
@@ -236,17 +234,7 @@ fn detect_publishes_to_nats_and_the_server_consumes() {
     let server = start(&data, &["--nats", &nats.url()]);
     let admin = std::fs::read_to_string(data.join("admin.token")).unwrap().trim().to_string();
     let rec = attack_recording(dir.path());
-    let out = Command::cargo_bin("kestrel")
-        .unwrap()
-        .args(["detect", "-f", "json", "--no-profiles", "--nats", &nats.url(), "--node", "node-8", "--spool"])
-        .arg(dir.path().join("spool"))
-        .arg(&rec)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let printed = String::from_utf8_lossy(&out.stdout).lines().count();
-    assert!(stderr.contains(&format!("server: {printed} delivered")), "{stderr}");
+    let printed = detect_shipping(dir.path(), &rec, &["--nats", &nats.url(), "--node", "node-8"]);
     let t = Instant::now();
     loop {
         let page = get(&server.base, "/api/v1/alerts?node=node-8", &admin);
