@@ -26,6 +26,8 @@ pub enum Outcome {
     DryRun,
     /// Waiting for a person's approval.
     PendingApproval,
+    /// A person denied it: nothing done.
+    Denied,
     /// The node's rate limit was reached.
     RateLimited,
     /// The workload's budget was spent.

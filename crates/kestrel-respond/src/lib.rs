@@ -369,6 +369,18 @@ impl Responder {
         Ok(d)
     }
 
+    /// Denies a pending decision: nothing is done, and the audit log says who denied it and why.
+    pub fn deny(&mut self, id: &str, by: &str, reason: &str) -> Result<Decision, String> {
+        let mut d = self.audit.find(id).ok_or_else(|| format!("no decision {id}"))?;
+        if d.outcome != Outcome::PendingApproval {
+            return Err(format!("decision {id} is {:?}, not pending approval", d.outcome));
+        }
+        d.outcome = Outcome::Denied;
+        d.detail = if reason.is_empty() { format!("denied by {by}") } else { format!("denied by {by}: {reason}") };
+        self.audit.record(&d);
+        Ok(d)
+    }
+
     /// Reverses a reversible action (pause → thaw, isolate → restore, block → unblock).
     pub fn undo(&mut self, id: &str) -> Result<Decision, String> {
         undo(&self.audit, &mut self.cgroups, &self.bpffs, id)

@@ -73,6 +73,13 @@ fn every_gate_holds_and_is_recorded() {
     assert_eq!(approved.outcome, Outcome::Failed);
     assert!(approved.detail.contains("cgroup is gone"), "{}", approved.detail);
     assert!(r.approve(&d[0].id).is_err(), "approved twice");
+    // Or denied: nothing done, who and why recorded; a decision is decided once.
+    let d = r.handle(&alert("a5", "api", "Namespace entered from a container", true));
+    assert_eq!(outcomes(&d), [Outcome::PendingApproval]);
+    let denied = r.deny(&d[0].id, "alice", "a debug session").unwrap();
+    assert_eq!((denied.outcome, denied.detail.as_str()), (Outcome::Denied, "denied by alice: a debug session"));
+    assert!(r.deny(&d[0].id, "alice", "").is_err() && r.approve(&d[0].id).is_err(), "decided once");
+    assert_eq!(r.audit().find(&d[0].id).unwrap().outcome, Outcome::Denied);
     // Budget: two actions per workload, the third is refused.
     assert_eq!(outcomes(&r.handle(&alert("b1", "web", "Reverse shell", true))), [Outcome::Failed]);
     assert_eq!(outcomes(&r.handle(&alert("b2", "web", "Reverse shell", true))), [Outcome::Failed]);
@@ -92,6 +99,7 @@ fn every_gate_holds_and_is_recorded() {
             "a1-isolate",
             "a3-isolate",
             "a4-kill-process",
+            "a5-kill-process",
             "b1-isolate",
             "b2-isolate",
             "b3-isolate",

@@ -1,10 +1,11 @@
 //! The fleet server: one HTTP API where CI scan reports, runtime alerts, response decisions and learned
-//! profiles from every node come together, over [`kestrel_store`] (SQLite by default, PostgreSQL).
+//! profiles from every node come together, over [`kestrel_store`] (SQLite by default, PostgreSQL), and the
+//! dashboard over it ([`ui`], at `/`).
 //!
 //! [`app`] builds the router from a [`State`]; [`serve`] runs it on a listener until shutdown. Every API call
-//! but `/healthz`, `/readyz`, `/metrics` and the OpenAPI description needs a bearer token ([`auth`]); an agent
-//! may write only as the node its token names. The API is described in `openapi.yaml`, served at
-//! `/api/v1/openapi.json`.
+//! but `/healthz`, `/readyz`, `/metrics`, the OpenAPI description and the login needs a bearer token
+//! ([`auth`]) or a dashboard session; an agent may write only as the node its token names. The API is
+//! described in `openapi.yaml`, served at `/api/v1/openapi.json`.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,10 +18,12 @@
 //! ```
 #![deny(missing_docs)]
 
+mod approve;
 pub mod auth;
 pub mod bus;
 mod metrics_text;
 pub mod ship;
+pub mod ui;
 
 use auth::{Principal, Role, Tokens};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as Axum};
@@ -69,6 +72,11 @@ impl State {
     pub fn store(&self) -> &Store {
         &self.inner.store
     }
+
+    /// The tokens accepted.
+    pub fn tokens(&self) -> &Tokens {
+        &self.inner.tokens
+    }
 }
 
 /// Every route: method and path (as in the OpenAPI description).
@@ -77,6 +85,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/login"),
+    ("POST", "/api/v1/logout"),
+    ("GET", "/api/v1/session"),
     ("GET", "/api/v1/summary"),
     ("POST", "/api/v1/alerts"),
     ("GET", "/api/v1/alerts"),
@@ -90,6 +101,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/profiles/{workload}"),
     ("POST", "/api/v1/nodes/heartbeat"),
     ("GET", "/api/v1/nodes"),
+    ("GET", "/api/v1/workloads"),
+    ("GET", "/api/v1/approvals"),
+    ("POST", "/api/v1/approvals/{node}/{id}"),
+    ("GET", "/api/v1/verdicts"),
 ];
 
 /// The router.
@@ -105,8 +120,18 @@ pub fn app(state: State) -> Router {
         .route("/api/v1/profiles/{workload}", get(get_profiles))
         .route("/api/v1/nodes/heartbeat", post(heartbeat))
         .route("/api/v1/nodes", get(get_nodes))
+        .route("/api/v1/workloads", get(get_workloads))
+        .route("/api/v1/approvals", get(approve::pending))
+        .route("/api/v1/approvals/{node}/{id}", post(approve::decide))
+        .route("/api/v1/verdicts", get(approve::for_node))
+        .route("/api/v1/session", get(ui::whoami))
+        .route("/api/v1/logout", post(ui::logout))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
+        .route("/", get(ui::index))
+        .route("/ui/app.js", get(ui::app_js))
+        .route("/ui/app.css", get(ui::app_css))
+        .route("/api/v1/login", post(ui::login))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
@@ -140,6 +165,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
             StoreError::Invalid(m) => ApiError(StatusCode::BAD_REQUEST, m),
+            StoreError::NotFound(m) => ApiError(StatusCode::NOT_FOUND, m),
             e => {
                 tracing::error!("store: {e}");
                 ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("storage unavailable: {e}"))
@@ -173,25 +199,42 @@ async fn observe(req: Request, next: Next) -> Response {
     resp
 }
 
+/// A bearer token, else a dashboard session (whose changes must carry `X-Kestrel`: see [`ui`]).
 async fn authenticate(Axum(state): Axum<State>, mut req: Request, next: Next) -> Response {
+    let unauthorized = |msg: &str| {
+        (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], Json(json!({ "error": msg })))
+            .into_response()
+    };
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    match token.and_then(|t| state.inner.tokens.check(t)) {
-        Some(p) => {
-            req.extensions_mut().insert(p);
-            next.run(req).await
+    let principal = if let Some(token) = token {
+        match state.inner.tokens.check(token) {
+            Some(p) => p,
+            None => return unauthorized("unknown token"),
         }
-        None => {
-            let msg =
-                if token.is_some() { "unknown token" } else { "missing bearer token (Authorization: Bearer …)" };
-            (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], Json(json!({ "error": msg })))
-                .into_response()
+    } else if let Some(secret) = ui::session_secret(req.headers()) {
+        let session = match state.inner.store.session(&ui::session_digest(secret), now_ns()).await {
+            Ok(s) => s,
+            Err(e) => return ApiError::from(e).into_response(),
+        };
+        let Some(p) = session.and_then(|(name, role)| Some(Principal { name, role: ui::role_of(&role)? })) else {
+            return unauthorized("the session ended: log in again");
+        };
+        let reads = matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+        if !reads && !req.headers().contains_key("x-kestrel") {
+            return ApiError(StatusCode::FORBIDDEN, "a change through a session needs the X-Kestrel header".into())
+                .into_response();
         }
-    }
+        p
+    } else {
+        return unauthorized("missing bearer token (Authorization: Bearer …) or session");
+    };
+    req.extensions_mut().insert(principal);
+    next.run(req).await
 }
 
 /// Whether `p` may do what needs one of `roles`.
@@ -262,13 +305,11 @@ async fn summary(
     let counts: serde_json::Map<String, Value> =
         store.alert_counts().await?.into_iter().map(|(s, n)| (severity_word(s).to_string(), json!(n))).collect();
     let nodes = store.nodes().await?;
-    let pending = store.decisions(Some("pending-approval"), 1000).await?.len();
-    let reports = store.reports(None, 1000).await?;
     Ok(Json(json!({
         "alerts": counts,
         "nodes": nodes.len(),
-        "pending_approvals": pending,
-        "reports": reports.len(),
+        "pending_approvals": store.pending_count().await?,
+        "reports": store.report_count().await?,
         "storage": store.backend(),
     })))
 }
@@ -468,6 +509,7 @@ async fn post_report(
 #[serde(deny_unknown_fields)]
 struct ReportParams {
     subject: Option<String>,
+    kind: Option<String>,
     limit: Option<usize>,
 }
 
@@ -478,7 +520,7 @@ async fn get_reports(
 ) -> Result<Json<Value>, ApiError> {
     allow(&p, READ)?;
     let Query(q) = q.map_err(|e| bad(e.body_text()))?;
-    let items = state.inner.store.reports(q.subject.as_deref(), q.limit.unwrap_or(100)).await?;
+    let items = state.inner.store.reports(q.subject.as_deref(), q.kind.as_deref(), q.limit.unwrap_or(100)).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -560,4 +602,12 @@ async fn get_nodes(
 ) -> Result<Json<Value>, ApiError> {
     allow(&p, READ)?;
     Ok(Json(json!({ "items": state.inner.store.nodes().await? })))
+}
+
+async fn get_workloads(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
+    allow(&p, READ)?;
+    Ok(Json(json!({ "items": state.inner.store.workloads().await? })))
 }

@@ -11,8 +11,13 @@
 //!
 //! What can be lost, and is counted: items the queue or a full spool turned away (`dropped_*`), and on a crash
 //! the items of the batch being gathered (at most one `flush_every`).
+//!
+//! Over HTTP the shipper also fetches, every [`ShipConfig::verdicts_every`], the verdicts people gave on the
+//! dashboard to this node's decisions that wait for approval; [`Shipper::verdicts`] hands each over once, and
+//! the decision's new state, shipped like any other, tells the server it was acted on.
 
 use kestrel_core::Alert;
+pub use kestrel_store::Verdict;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -42,6 +47,8 @@ pub struct ShipConfig {
     pub heartbeat_every: Duration,
     /// Publish to NATS JetStream at these URLs (comma-separated) instead of sending to the server over HTTP.
     pub nats: Option<String>,
+    /// How often to fetch verdicts on this node's pending decisions (HTTP only); none: never.
+    pub verdicts_every: Option<Duration>,
 }
 
 impl ShipConfig {
@@ -57,6 +64,7 @@ impl ShipConfig {
             flush_every: Duration::from_millis(200),
             heartbeat_every: Duration::from_secs(30),
             nats: None,
+            verdicts_every: None,
         }
     }
 }
@@ -108,6 +116,7 @@ pub struct Shipper {
     tx: SyncSender<Item>,
     counters: Arc<Counters>,
     thread: Option<std::thread::JoinHandle<()>>,
+    verdicts: Receiver<Verdict>,
 }
 
 /// Items the queue holds before it turns new ones away.
@@ -122,9 +131,16 @@ impl Shipper {
         let spool = Spool { dir: cfg.spool_dir.clone(), max: cfg.spool_max_bytes };
         counters.spool_bytes.store(spool.bytes(), Ordering::Relaxed);
         let (tx, rx) = sync_channel(QUEUE);
+        let (vtx, verdicts) = sync_channel(1024);
         let c = counters.clone();
-        let thread = std::thread::Builder::new().name("kestrel-ship".into()).spawn(move || run(cfg, spool, rx, c))?;
-        Ok(Shipper { tx, counters, thread: Some(thread) })
+        let thread =
+            std::thread::Builder::new().name("kestrel-ship".into()).spawn(move || run(cfg, spool, rx, c, vtx))?;
+        Ok(Shipper { tx, counters, thread: Some(thread), verdicts })
+    }
+
+    /// Verdicts fetched since the last call, each once (never blocks).
+    pub fn verdicts(&self) -> Vec<Verdict> {
+        self.verdicts.try_iter().collect()
     }
 
     fn put(&self, item: Item) {
@@ -244,6 +260,28 @@ impl Client {
         }
     }
 
+    /// The verdicts the server holds for this node's pending decisions.
+    fn fetch_verdicts(&self) -> Result<Vec<Verdict>, String> {
+        let url = format!("{}/api/v1/verdicts", self.cfg.server);
+        let mut r = self
+            .agent
+            .get(&url)
+            .query("node", &self.cfg.node)
+            .header("Authorization", format!("Bearer {}", self.cfg.token))
+            .call()
+            .map_err(|e| format!("{url}: {e}"))?;
+        let status = r.status().as_u16();
+        let text = r.body_mut().read_to_string().map_err(|e| format!("{url}: {e}"))?;
+        if status != 200 {
+            return Err(format!("{url}: {status}: {text}"));
+        }
+        #[derive(serde::Deserialize)]
+        struct Items {
+            items: Vec<Verdict>,
+        }
+        serde_json::from_str::<Items>(&text).map(|i| i.items).map_err(|e| format!("{url}: {e}"))
+    }
+
     /// Sends alerts and decisions (two requests at most, or one publication each on NATS).
     fn send(&self, alerts: &[Value], decisions: &[Value]) -> Sent {
         if let Some(b) = &self.bus {
@@ -267,7 +305,7 @@ impl Client {
     }
 }
 
-fn run(cfg: ShipConfig, spool: Spool, rx: Receiver<Item>, c: Arc<Counters>) {
+fn run(cfg: ShipConfig, spool: Spool, rx: Receiver<Item>, c: Arc<Counters>, verdicts: SyncSender<Verdict>) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
@@ -290,6 +328,8 @@ fn run(cfg: ShipConfig, spool: Spool, rx: Receiver<Item>, c: Arc<Counters>) {
     let mut online = true;
     let mut last_try = Instant::now() - cfg.heartbeat_every;
     let mut stopping = false;
+    let mut last_verdicts = Instant::now();
+    let mut handed = std::collections::HashSet::new();
     loop {
         let wait = if alerts.is_empty() && decisions.is_empty() {
             cfg.flush_every
@@ -346,6 +386,29 @@ fn run(cfg: ShipConfig, spool: Spool, rx: Receiver<Item>, c: Arc<Counters>) {
         }
         if online && c.spool_bytes.load(Ordering::Relaxed) > 0 {
             online = replay(&spool, &client, &c, if stopping { usize::MAX } else { 4 });
+        }
+        if let Some(every) = cfg.verdicts_every.filter(|_| online && client.bus.is_none() && !stopping) {
+            if last_verdicts.elapsed() >= every {
+                last_verdicts = Instant::now();
+                match client.fetch_verdicts() {
+                    Ok(list) => {
+                        for v in list {
+                            // Each verdict once: the server offers it until the decision's new state arrives.
+                            let key = (v.id.clone(), v.verdict.clone());
+                            if handed.contains(&key) {
+                                continue;
+                            }
+                            match verdicts.try_send(v) {
+                                Ok(()) => {
+                                    handed.insert(key);
+                                }
+                                Err(_) => tracing::warn!("verdicts are not being taken; left for the next fetch"),
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!("fetching verdicts: {e}"),
+                }
+            }
         }
         if stopping {
             return;

@@ -279,3 +279,84 @@ fn the_same_api_on_postgresql() {
         post(&s, "/api/v1/alerts", AGENT, &json!({"node": "node-1", "alerts": [alert("a3", 7, Severity::High)]}));
     assert_eq!(status, 503, "{body}");
 }
+
+/// The dashboard's login: a token for a cookie (HttpOnly, SameSite=Strict), the cookie for the API, changes
+/// through it only with the X-Kestrel header, logout ending it; the pages carry a strict CSP.
+#[test]
+fn dashboard_sessions_and_their_guards() {
+    let s = start(None);
+    let login =
+        |token: &str| agent().post(format!("{}/api/v1/login", s.base)).send_json(json!({ "token": token })).unwrap();
+    assert_eq!(login("nope").status(), 401);
+    assert_eq!(login(AGENT).status(), 403, "agents do not log in");
+    let resp = login(ADMIN);
+    assert_eq!(resp.status(), 200);
+    let cookie = resp.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let pair = cookie.split(';').next().unwrap().to_string();
+    assert!(pair.starts_with("kestrel_session=") && pair.len() > 60, "{pair}");
+    let with_cookie = |method: &str, path: &str, header: bool| {
+        let url = format!("{}{path}", s.base);
+        let mut resp = if method == "GET" {
+            agent().get(&url).header("Cookie", &pair).call().unwrap()
+        } else {
+            let mut r = agent().post(&url).header("Cookie", &pair);
+            if header {
+                r = r.header("X-Kestrel", "dashboard");
+            }
+            r.send_json(json!({"verdict": "approve"})).unwrap()
+        };
+        (resp.status().as_u16(), resp.body_mut().read_to_string().unwrap())
+    };
+    let (status, me) = with_cookie("GET", "/api/v1/session", false);
+    assert_eq!((status, serde_json::from_str::<Value>(&me).unwrap()), (200, json!({"name": "admin", "role": "admin"})));
+    // A change without the header (what a forged cross-site form would send) is refused before anything runs.
+    let line = json!({"schema": "kestrel.response/v1", "id": "a1/pause", "alert_id": "a1", "written_ns": 10,
+        "outcome": "pending-approval", "workload": "web", "severity": "high", "action": "pause", "rule": "r"});
+    assert_eq!(post(&s, "/api/v1/decisions", AGENT, &json!({"node": "node-1", "decisions": [line]})).0, 200);
+    assert_eq!(with_cookie("POST", "/api/v1/approvals/node-1/a1%2Fpause", false).0, 403);
+    assert_eq!(with_cookie("POST", "/api/v1/approvals/node-1/a1%2Fpause", true).0, 201);
+    // Logout ends the session on the server, not only in the browser.
+    assert_eq!(with_cookie("POST", "/api/v1/logout", true).0, 204);
+    assert_eq!(with_cookie("GET", "/api/v1/session", false).0, 401);
+    // The pages.
+    let resp = agent().get(format!("{}/", s.base)).call().unwrap();
+    let csp = resp.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(get(&s, "/ui/app.js", None).0, 200);
+}
+
+#[test]
+fn approvals_take_one_verdict_from_an_admin_and_reach_their_node() {
+    let s = start(None);
+    let line = |id: &str, outcome: &str, t: i64| {
+        json!({"schema": "kestrel.response/v1", "id": id, "alert_id": "a1", "written_ns": t, "outcome": outcome,
+            "workload": "web", "severity": "critical", "action": "isolate", "rule": "r"})
+    };
+    let batch = json!({"node": "node-1", "decisions": [line("a1/isolate", "pending-approval", 10)]});
+    assert_eq!(post(&s, "/api/v1/decisions", AGENT, &batch).0, 200);
+    let list = get_json(&s, "/api/v1/approvals", VIEWER);
+    assert_eq!(list["items"][0]["decision"]["id"], "a1/isolate");
+    assert_eq!(list["items"][0]["verdict"], Value::Null);
+    assert_eq!(get_json(&s, "/api/v1/summary", VIEWER)["pending_approvals"], 1);
+    let path = "/api/v1/approvals/node-1/a1%2Fisolate";
+    assert_eq!(post(&s, path, VIEWER, &json!({"verdict": "approve"})).0, 403, "only an admin decides");
+    assert_eq!(post(&s, path, ADMIN, &json!({"verdict": "maybe"})).0, 400);
+    assert_eq!(post(&s, "/api/v1/approvals/node-1/other", ADMIN, &json!({"verdict": "approve"})).0, 404);
+    let (status, v) = post(&s, path, ADMIN, &json!({"verdict": "approve", "reason": "confirmed miner"}));
+    assert_eq!((status, v["by"].as_str(), v["reason"].as_str()), (201, Some("admin"), Some("confirmed miner")));
+    assert_eq!(post(&s, path, ADMIN, &json!({"verdict": "approve"})).0, 200, "the same again: no change");
+    assert_eq!(post(&s, path, ADMIN, &json!({"verdict": "deny"})).0, 409, "one verdict per decision");
+    // The node fetches it (only its own), acts and says so; then nothing waits.
+    assert_eq!(get(&s, "/api/v1/verdicts?node=node-2", Some(AGENT)).0, 403);
+    let v = get_json(&s, "/api/v1/verdicts?node=node-1", AGENT);
+    assert_eq!(
+        (v["items"][0]["id"].as_str(), v["items"][0]["verdict"].as_str()),
+        (Some("a1/isolate"), Some("approve"))
+    );
+    let acted = json!({"node": "node-1", "decisions": [line("a1/isolate", "acted", 20)]});
+    assert_eq!(post(&s, "/api/v1/decisions", AGENT, &acted).0, 200);
+    assert!(get_json(&s, "/api/v1/verdicts?node=node-1", AGENT)["items"].as_array().unwrap().is_empty());
+    assert!(get_json(&s, "/api/v1/approvals", VIEWER)["items"].as_array().unwrap().is_empty());
+    assert_eq!(get_json(&s, "/api/v1/summary", VIEWER)["pending_approvals"], 0);
+}

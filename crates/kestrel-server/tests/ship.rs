@@ -148,3 +148,52 @@ fn a_segment_sent_twice_is_stored_once() {
     assert_eq!((stats.replayed, stats.duplicates), (300, 300));
     assert_eq!(stored(&server), 300, "no alert twice");
 }
+
+/// A verdict given on the dashboard reaches the node's shipper once; once the node sends the decision's new
+/// state, the server stops offering it.
+#[test]
+fn verdicts_reach_the_node_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = kestrel_testkit::services::free_port();
+    let server = serve_on(port, &dir.path().join("server.db"));
+    let mut cfg = config(port, &dir.path().join("spool"));
+    cfg.verdicts_every = Some(Duration::from_millis(50));
+    let shipper = Shipper::start(cfg).unwrap();
+    let line = |outcome: &str, t: i64| {
+        serde_json::json!({"schema": "kestrel.response/v1", "id": "a1/pause", "alert_id": "a1", "written_ns": t,
+            "outcome": outcome, "workload": "web", "severity": "high", "action": "pause", "rule": "r"})
+    };
+    shipper.decision(line("pending-approval", 10));
+    let t = Instant::now();
+    while server.rt.block_on(server.store.pending_count()).unwrap() == 0 {
+        assert!(t.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let v = kestrel_store::Verdict {
+        node: "node-1".into(),
+        id: "a1/pause".into(),
+        verdict: "approve".into(),
+        by: "alice".into(),
+        reason: String::new(),
+        at_ns: 11,
+    };
+    server.rt.block_on(server.store.put_verdict(&v)).unwrap();
+    let mut got = Vec::new();
+    let t = Instant::now();
+    while got.is_empty() {
+        assert!(t.elapsed() < Duration::from_secs(10), "no verdict fetched");
+        got.extend(shipper.verdicts());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(got, [v]);
+    // Fetched again and again until acted on, but handed over once.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(shipper.verdicts().is_empty());
+    shipper.decision(line("acted", 12));
+    let t = Instant::now();
+    while !server.rt.block_on(server.store.verdicts_for("node-1")).unwrap().is_empty() {
+        assert!(t.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    shipper.close();
+}

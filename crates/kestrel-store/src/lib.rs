@@ -18,8 +18,11 @@
 //! ```
 #![deny(missing_docs)]
 
+mod approvals;
 mod cursor;
 mod sql;
+
+pub use approvals::{Pending, Verdict};
 
 use kestrel_core::{Alert, Severity};
 use serde::{Deserialize, Serialize};
@@ -62,6 +65,9 @@ pub enum StoreError {
     /// A record sent to be stored lacks what it must have.
     #[error("{0}")]
     Invalid(String),
+    /// What a request refers to is not there.
+    #[error("{0}")]
+    NotFound(String),
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -415,13 +421,16 @@ impl Store {
         Ok((id, n == 1))
     }
 
-    /// Report summaries, newest first; `subject` filters on the image (or path) scanned.
-    pub async fn reports(&self, subject: Option<&str>, limit: usize) -> Result<Vec<ReportSummary>> {
+    /// Report summaries, newest first; `subject` filters on the image (or path) scanned, `kind` on the kind.
+    pub async fn reports(&self, subject: Option<&str>, kind: Option<&str>, limit: usize) -> Result<Vec<ReportSummary>> {
         let mut b = Sql::new(
             "SELECT id, kind, subject, source, received_ns, critical, high, medium, low FROM reports WHERE 1 = 1",
         );
         if let Some(s) = subject {
             b.push(" AND subject = ").bind(V::text(s));
+        }
+        if let Some(k) = kind {
+            b.push(" AND kind = ").bind(V::text(k));
         }
         b.push(" ORDER BY received_ns DESC, id LIMIT ").bind(V::I64(limit.clamp(1, 1000) as i64));
         let rows = b.query().fetch_all(&self.pool).await?;
@@ -437,6 +446,11 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// How many reports are stored.
+    pub async fn report_count(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM reports").fetch_one(&self.pool).await?.try_get(0)?)
     }
 
     /// One report's body.
@@ -507,6 +521,42 @@ impl Store {
             .collect()
     }
 
+    /// Each node's latest profile of each workload, summed up (mode, version, size), by workload and node.
+    pub async fn workloads(&self) -> Result<Vec<WorkloadSummary>> {
+        let rows = sqlx::query(
+            "SELECT p.node, p.workload, p.version, p.received_ns, p.body FROM profiles p WHERE p.version = \
+             (SELECT MAX(q.version) FROM profiles q WHERE q.node = p.node AND q.workload = p.workload) \
+             ORDER BY p.workload, p.node",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let node: String = r.try_get(0)?;
+                let workload: String = r.try_get(1)?;
+                let body: String = r.try_get(4)?;
+                let p: ProfileHead = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                    what: "profile",
+                    id: format!("{node}/{workload}"),
+                    reason: e.to_string(),
+                })?;
+                Ok(WorkloadSummary {
+                    node,
+                    workload,
+                    version: r.try_get(2)?,
+                    received_ns: r.try_get(3)?,
+                    mode: p.mode,
+                    events: p.events,
+                    behaviours: p.behaviours.len(),
+                    grams: p.grams.len(),
+                    learn_started_ns: p.learn_started_ns,
+                    mode_since_ns: p.mode_since_ns,
+                    drift_pending: p.drift_pending,
+                })
+            })
+            .collect()
+    }
+
     /// Deletes alerts, decisions and reports received before `before_ns` (retention); profiles and nodes stay.
     pub async fn prune(&self, before_ns: i64) -> Result<Pruned> {
         let mut tx = self.pool.begin().await?;
@@ -525,6 +575,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        sqlx::query("DELETE FROM sessions WHERE expires_ns < $1").bind(now_ns()).execute(&mut *tx).await?;
         if alerts > 0 {
             sqlx::query("DELETE FROM alert_counts").execute(&mut *tx).await?;
             sqlx::query(
@@ -597,6 +648,56 @@ pub struct StoredProfile {
     pub received_ns: i64,
     /// The profile.
     pub body: serde_json::Value,
+}
+
+/// What the workload list needs of a profile (the behaviours are counted, not kept).
+#[derive(Deserialize)]
+struct ProfileHead {
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    events: u64,
+    #[serde(default)]
+    behaviours: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    grams: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    learn_started_ns: u64,
+    #[serde(default)]
+    mode_since_ns: u64,
+    #[serde(default)]
+    drift_pending: bool,
+}
+
+/// A workload as one node learned it: its latest profile, summed up.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadSummary {
+    /// The node.
+    pub node: String,
+    /// The workload.
+    pub workload: String,
+    /// The profile's version.
+    pub version: i64,
+    /// When it was received (ns).
+    pub received_ns: i64,
+    /// `learn`, `monitor` or `protect`.
+    pub mode: String,
+    /// Events learned from.
+    pub events: u64,
+    /// Behaviours learned.
+    pub behaviours: usize,
+    /// System-call n-grams learned.
+    pub grams: usize,
+    /// When learning started (ns).
+    pub learn_started_ns: u64,
+    /// When the mode last changed (ns).
+    pub mode_since_ns: u64,
+    /// Drift waits for a person.
+    pub drift_pending: bool,
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// A scan report to store.

@@ -105,6 +105,51 @@ async fn exercise(store: &Store) {
     assert!(store.decisions(Some("pending-approval"), 10).await.unwrap().is_empty());
     assert!(store.put_decisions("node-1", &[serde_json::json!({"id": "x"})]).await.is_err(), "not an audit line");
 
+    // Approvals: a decision waits, takes one verdict, the node fetches it until it sends the new state.
+    let wait = |id: &str, node_t: i64| {
+        serde_json::json!({"schema": "kestrel.response/v1", "id": id, "alert_id": "a9", "written_ns": node_t,
+            "outcome": "pending-approval", "workload": "db", "severity": "critical", "action": "pause", "rule": "r"})
+    };
+    store.put_decisions("node-2", &[wait("a9/pause", 40), wait("a8/pause", 41)]).await.unwrap();
+    assert_eq!(store.pending_count().await.unwrap(), 2);
+    let pending = store.pending(10).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|p| p.decision["id"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["a8/pause", "a9/pause"]
+    );
+    assert!(pending.iter().all(|p| p.node == "node-2" && p.verdict.is_none()));
+    let v = |id: &str, verdict: &str, by: &str| Verdict {
+        node: "node-2".into(),
+        id: id.into(),
+        verdict: verdict.into(),
+        by: by.into(),
+        reason: String::new(),
+        at_ns: 45,
+    };
+    let (first, new) = store.put_verdict(&v("a9/pause", "approve", "alice")).await.unwrap();
+    assert!(new && first.by == "alice");
+    let (again, new) = store.put_verdict(&v("a9/pause", "deny", "bob")).await.unwrap();
+    assert!(!new && again == first, "the first verdict stands");
+    assert!(matches!(store.put_verdict(&v("a7/kill-process", "approve", "alice")).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.put_verdict(&v("a8/pause", "maybe", "alice")).await, Err(StoreError::Invalid(_))));
+    assert_eq!(store.verdicts_for("node-2").await.unwrap(), vec![first.clone()]);
+    assert!(store.verdicts_for("node-1").await.unwrap().is_empty());
+    assert_eq!(store.pending(10).await.unwrap()[1].verdict, Some(first));
+    // The node acts and says so: nothing waits any more for a9.
+    let mut acted = wait("a9/pause", 46);
+    acted["outcome"] = "acted".into();
+    store.put_decisions("node-2", &[acted]).await.unwrap();
+    assert!(store.verdicts_for("node-2").await.unwrap().is_empty());
+    assert_eq!(store.pending_count().await.unwrap(), 1);
+    assert_eq!(store.decision("node-2", "a9/pause").await.unwrap().unwrap().line["outcome"], "acted");
+
+    // Sessions: live until they expire or end.
+    store.put_session("d1", "alice", "admin", 10, now_ns() + 1_000_000_000).await.unwrap();
+    assert_eq!(store.session("d1", now_ns()).await.unwrap(), Some(("alice".into(), "admin".into())));
+    assert_eq!(store.session("d1", now_ns() + 2_000_000_000).await.unwrap(), None, "expired");
+    store.end_session("d1").await.unwrap();
+    assert_eq!(store.session("d1", now_ns()).await.unwrap(), None);
+
     // Reports: content-addressed.
     let report = NewReport {
         kind: "image".into(),
@@ -118,8 +163,11 @@ async fn exercise(store: &Store) {
     assert!(new);
     assert_eq!(store.put_report(&report).await.unwrap(), (id.clone(), false));
     assert_eq!(store.report(&id).await.unwrap(), Some(report.body.clone()));
-    let list = store.reports(Some("registry.example/shop/web:1.2"), 10).await.unwrap();
+    let list = store.reports(Some("registry.example/shop/web:1.2"), None, 10).await.unwrap();
     assert_eq!((list.len(), list[0].counts), (1, [1, 2, 3, 4]));
+    assert_eq!(store.reports(None, Some("image"), 10).await.unwrap().len(), 1);
+    assert!(store.reports(None, Some("compliance"), 10).await.unwrap().is_empty());
+    assert_eq!(store.report_count().await.unwrap(), 1);
 
     // Profiles: the latest version per node.
     for (node, v) in [("node-1", 1), ("node-1", 2), ("node-2", 1)] {
@@ -130,6 +178,15 @@ async fn exercise(store: &Store) {
         profiles.iter().map(|p| (p.node.as_str(), p.version)).collect::<Vec<_>>(),
         [("node-1", 2), ("node-2", 1)]
     );
+    let body =
+        serde_json::json!({"mode": "monitor", "events": 12, "behaviours": [{"view": "process"}, {}], "grams": [1]});
+    store.put_profile("node-1", "db", 3, 61, &body).await.unwrap();
+    let w = store.workloads().await.unwrap();
+    assert_eq!(
+        w.iter().map(|w| (w.workload.as_str(), w.node.as_str(), w.version)).collect::<Vec<_>>(),
+        [("db", "node-1", 3), ("web", "node-1", 2), ("web", "node-2", 1)]
+    );
+    assert_eq!((w[0].mode.as_str(), w[0].events, w[0].behaviours, w[0].grams), ("monitor", 12, 2, 1));
 
     // Nodes.
     store.touch_node("ci", 50, None, None).await.unwrap();
@@ -162,7 +219,7 @@ async fn sqlite_stores_deduplicates_pages_and_prunes() {
     drop(store);
     // Reopening runs no migration twice and keeps the data.
     let again = Store::open(&url).await.unwrap();
-    assert_eq!(again.reports(None, 10).await.unwrap().len(), 1);
+    assert_eq!(again.reports(None, None, 10).await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -173,7 +230,7 @@ async fn postgres_stores_deduplicates_pages_and_prunes() {
     assert_eq!(store.backend(), Backend::Postgres);
     exercise(&store).await;
     let again = Store::open(&url).await.unwrap();
-    assert_eq!(again.reports(None, 10).await.unwrap().len(), 1);
+    assert_eq!(again.reports(None, None, 10).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

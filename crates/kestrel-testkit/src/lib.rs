@@ -4,6 +4,7 @@
 //!
 //! Hostile images are built with the same code: [`Entry::Raw`] writes any header bytes.
 
+pub mod browser;
 pub mod services;
 
 use sha2::{Digest, Sha256};

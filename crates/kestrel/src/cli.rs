@@ -691,6 +691,8 @@ pub struct ComplianceArgs {
     /// List the built-in specs and exit.
     #[arg(long)]
     pub list: bool,
+    #[command(flatten)]
+    pub upload: UploadArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

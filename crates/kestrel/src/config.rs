@@ -191,10 +191,34 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
         ComplianceFormatArg::Table => kestrel_report::write_compliance_table(&report, &mut out)?,
     }
     crate::scan::deliver(a.output.as_deref(), &out)?;
+    if let Some(server) = &a.upload.server {
+        // One report per spec and scope on the server: the latest is the posture.
+        let subject = format!("{}: {}", spec.id, scope_subject(&a.paths, &a.image));
+        let sent = crate::server::upload_report(
+            server,
+            a.upload.server_token.as_deref(),
+            "compliance",
+            &subject,
+            serde_json::to_value(&report)?,
+        )?;
+        eprintln!("kestrel: report {sent} sent to {server}");
+    }
     if a.fail_on_fail && report.summary.fail > 0 {
         return Ok(ExitCode::from(a.exit_code.unwrap_or(1)));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a compliance run looked at, for the server: its paths and images, as given.
+fn scope_subject(paths: &[std::path::PathBuf], images: &[String]) -> String {
+    let mut parts: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    parts.extend(images.iter().cloned());
+    let s = parts.join(" ");
+    if s.len() > 900 {
+        format!("{}…", &s[..s.floor_char_boundary(900)])
+    } else {
+        s
+    }
 }
 
 pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {

@@ -119,6 +119,28 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Carries out the verdicts people gave on the dashboard (approve: act now; deny: record it), and ships each
+/// decision's new state, which tells the server the verdict was acted on.
+fn apply_verdicts(r: &mut kestrel_respond::Responder, s: &kestrel_server::ship::Shipper) {
+    for v in s.verdicts() {
+        let done = match v.verdict.as_str() {
+            "approve" => r.approve(&v.id),
+            "deny" => r.deny(&v.id, &v.by, &v.reason),
+            other => Err(format!("unknown verdict {other:?}")),
+        };
+        match done {
+            Ok(d) => {
+                eprintln!("kestrel: response {} {} by {}: {:?} {}", d.id, v.verdict, v.by, d.outcome, d.detail);
+                if let Ok(line) = serde_json::to_value(&d) {
+                    s.decision(line);
+                }
+            }
+            // Already decided here (by `kestrel respond approve`, say): its state went to the server then.
+            Err(e) => eprintln!("kestrel: verdict of {} on {} not applied: {e}", v.by, v.id),
+        }
+    }
+}
+
 /// Loads the rule files after the built-in ones (unless left out).
 pub fn load_rules(files: &[std::path::PathBuf], builtin: bool) -> Result<CompiledRules> {
     let mut set = if builtin { RuleSet::builtin() } else { RuleSet::default() };
@@ -187,7 +209,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    let shipper = crate::server::shipper(&a.ship)?;
+    let shipper = crate::server::shipper(&a.ship, responder.is_some() && a.source.live)?;
     let mut action_lag: Vec<u64> = Vec::new();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut latencies: Vec<u64> = Vec::new();
@@ -201,6 +223,9 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             for id in r.sweep() {
                 eprintln!("kestrel: container with cgroup {id} is gone: its isolation and blocks released");
             }
+        }
+        if let (Some(r), Some(s)) = (responder.as_mut(), &shipper) {
+            apply_verdicts(r, s);
         }
         let t0 = Instant::now();
         let alerts = if with_profiles { d.process(e) } else { d.process_rules_only(e) };

@@ -195,7 +195,8 @@ pub fn upload_report(
 }
 
 /// The shipper of `kestrel detect --server`, if asked for.
-pub fn shipper(a: &crate::cli::ShipArgs) -> Result<Option<kestrel_server::ship::Shipper>> {
+/// `verdicts`: fetch the dashboard's verdicts on this node's pending decisions (when it can act on them).
+pub fn shipper(a: &crate::cli::ShipArgs, verdicts: bool) -> Result<Option<kestrel_server::ship::Shipper>> {
     if a.server.is_none() && a.nats.is_none() {
         return Ok(None);
     }
@@ -214,6 +215,9 @@ pub fn shipper(a: &crate::cli::ShipArgs) -> Result<Option<kestrel_server::ship::
     let mut cfg = kestrel_server::ship::ShipConfig::new(&server, &token, &node, &a.spool);
     cfg.spool_max_bytes = a.spool_max_mib << 20;
     cfg.nats = a.nats.clone();
+    if verdicts && a.server.is_some() {
+        cfg.verdicts_every = Some(std::time::Duration::from_secs(2));
+    }
     let s = kestrel_server::ship::Shipper::start(cfg)
         .with_context(|| format!("starting the spool in {}", a.spool.display()))?;
     Ok(Some(s))
