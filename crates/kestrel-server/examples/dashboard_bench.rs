@@ -63,7 +63,8 @@ fn main() {
         }
         let status =
             json!({"delivered": total / nodes, "spool_bytes": 0, "dropped_spool_full": 0, "dropped_queue_full": 0});
-        rt.block_on(store.touch_node(&format!("node-{node}"), 1, Some("0.1.0"), Some(&status))).unwrap();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64;
+        rt.block_on(store.touch_node(&format!("node-{node}"), now, Some("0.1.0"), Some(&status))).unwrap();
         for w in 0..7 {
             let mode = ["learn", "monitor", "protect"][w % 3];
             let profile = json!({"schema": "kestrel.profile/v1", "workload": format!("web-{w}"), "version": 1,

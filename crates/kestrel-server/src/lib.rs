@@ -18,6 +18,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod admission;
 mod approve;
 pub mod auth;
 pub mod bus;

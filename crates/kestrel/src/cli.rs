@@ -164,8 +164,59 @@ malicious packages, end-of-life OS).")]
 With neither --tokens nor KESTREL_SERVER_TOKEN, an admin token is made on first start and kept (mode 0600) in
 the data directory; its path is printed.")]
     Server(ServerCommand),
+    /// A Kubernetes validating admission webhook (HTTPS): refuses, or warns on, pods and workloads that
+    /// break the policy — Pod Security level, images from forbidden registries, images whose latest scan on
+    /// the kestrel server has vulnerabilities over the bar.
+    #[command(after_help = "Examples:
+  kestrel admission --policy admission.yaml --tls-cert tls.crt --tls-key tls.key
+  kestrel admission cert --out certs/ --name kestrel-admission.kestrel.svc   a CA and a server certificate
+
+The deployment (Deployment, Service, ValidatingWebhookConfiguration) is in deploy/admission.yaml.")]
+    Admission(AdmissionCommand),
     /// List the catalogers and what they read.
     Catalogers,
+}
+
+/// `kestrel admission` and its helper.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AdmissionCommand {
+    #[command(subcommand)]
+    pub command: Option<AdmissionSub>,
+    #[command(flatten)]
+    pub run: AdmissionRunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdmissionSub {
+    /// Make a certificate authority and a server certificate for the webhook (PEM: ca.crt, tls.crt, tls.key).
+    Cert(AdmissionCertArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AdmissionCertArgs {
+    /// Where to write ca.crt, tls.crt and tls.key.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// DNS names of the webhook's Service (repeatable; the first is the certificate's common name).
+    #[arg(long, value_name = "DNS", default_values_t = ["kestrel-admission.kestrel.svc".to_string()])]
+    pub name: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AdmissionRunArgs {
+    /// Address and port to serve HTTPS on.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:8443")]
+    pub listen: String,
+    /// The policy (YAML); without one, pods are held to Pod Security baseline.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// The server certificate chain (PEM).
+    #[arg(long, value_name = "FILE", default_value = "/etc/kestrel/tls/tls.crt")]
+    pub tls_cert: PathBuf,
+    /// Its private key (PEM).
+    #[arg(long, value_name = "FILE", default_value = "/etc/kestrel/tls/tls.key")]
+    pub tls_key: PathBuf,
 }
 
 /// Which processes the sensor watches.

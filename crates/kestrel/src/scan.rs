@@ -102,6 +102,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Config(a) => crate::config::config(a),
         Command::Compliance(a) => crate::config::compliance(a),
         Command::Server(a) => crate::server::run(a),
+        Command::Admission(a) => crate::server::admission(a),
         Command::Secrets(a) => crate::config::secrets(a),
         Command::Eval(crate::cli::EvalCommand::Lab(a)) => crate::detect::eval_lab(a),
         Command::Eval(crate::cli::EvalCommand::Speed(a)) => crate::detect::eval_speed(a),

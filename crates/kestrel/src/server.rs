@@ -145,6 +145,50 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `kestrel admission`: the webhook, or `cert`.
+pub fn admission(a: crate::cli::AdmissionCommand) -> Result<ExitCode> {
+    use kestrel_server::admission::{self_signed, serve_tls, Admission, Policy};
+    if let Some(crate::cli::AdmissionSub::Cert(c)) = a.command {
+        let (ca, cert, key) = self_signed(&c.name).map_err(anyhow::Error::msg)?;
+        std::fs::create_dir_all(&c.out).with_context(|| format!("creating {}", c.out.display()))?;
+        for (name, text, mode) in [("ca.crt", &ca, 0o644), ("tls.crt", &cert, 0o644), ("tls.key", &key, 0o600)] {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let p = c.out.join(name);
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(mode)
+                .open(&p)
+                .with_context(|| format!("writing {}", p.display()))?;
+            f.write_all(text.as_bytes()).with_context(|| format!("writing {}", p.display()))?;
+        }
+        eprintln!(
+            "kestrel: {}/ca.crt, tls.crt, tls.key for {}; the caBundle of the webhook configuration is ca.crt in base64",
+            c.out.display(),
+            c.name.join(", ")
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let r = a.run;
+    let policy = match &r.policy {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Policy::parse(&p.display().to_string(), &text).map_err(anyhow::Error::msg)?
+        }
+        None => Policy::default(),
+    };
+    let admission = std::sync::Arc::new(Admission::new(policy).map_err(anyhow::Error::msg)?);
+    let listen: std::net::SocketAddr =
+        r.listen.parse().with_context(|| format!("--listen {}: not an ADDR:PORT", r.listen))?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    eprintln!("kestrel: admission webhook on https://{listen}/validate");
+    rt.block_on(serve_tls(listen, &r.tls_cert, &r.tls_key, admission, shutdown())).map_err(anyhow::Error::msg)?;
+    eprintln!("kestrel: admission webhook stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Completes on SIGINT or SIGTERM.
 async fn shutdown() {
     use tokio::signal::unix::{signal, SignalKind};
