@@ -28,6 +28,7 @@ mod image;
 mod io;
 mod layer;
 mod limits;
+pub mod registry;
 mod rootfs;
 mod tree;
 

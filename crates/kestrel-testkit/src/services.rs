@@ -236,3 +236,90 @@ impl Drop for Nats {
         }
     }
 }
+
+/// An OCI registry of its own (Debian's `docker-registry`, the CNCF distribution registry, which
+/// `scripts/setup` installs) on 127.0.0.1 over plain HTTP, its storage in a temporary directory; with
+/// `auth`, HTTP Basic authentication from an htpasswd file (bcrypt). Images are pushed with skopeo.
+pub struct Registry {
+    dir: PathBuf,
+    child: std::process::Child,
+    /// Its port.
+    pub port: u16,
+    auth: Option<(String, String)>,
+}
+
+impl Registry {
+    /// Starts a registry; `auth`: a user and password it demands.
+    pub fn start(auth: Option<(&str, &str)>) -> Registry {
+        let bin = ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry", "/usr/bin/registry"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .expect("docker-registry is not installed: run scripts/setup");
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("kestrel-registry-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(dir.join("storage")).expect("a temporary directory");
+        let mut conf = format!(
+            "version: 0.1\nlog: {{level: warn}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\n  delete: {{enabled: true}}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.join("storage").display()
+        );
+        if let Some((user, password)) = auth {
+            let hash = bcrypt::hash(password, 4).expect("bcrypt");
+            std::fs::write(dir.join("htpasswd"), format!("{user}:{hash}\n")).unwrap();
+            conf.push_str(&format!(
+                "auth:\n  htpasswd: {{realm: kestrel-test, path: {}}}\n",
+                dir.join("htpasswd").display()
+            ));
+        }
+        std::fs::write(dir.join("config.yml"), conf).unwrap();
+        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+        let child = std::process::Command::new(bin)
+            .arg("serve")
+            .arg(dir.join("config.yml"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("docker-registry starts");
+        wait_for_port(port, "docker-registry");
+        Registry { dir, child, port, auth: auth.map(|(u, p)| (u.to_string(), p.to_string())) }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Where the registry keeps a blob (to alter one, as an attacker with access to its storage would).
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.dir.join("storage/docker/registry/v2/blobs/sha256").join(&hex[..2.min(hex.len())]).join(hex).join("data")
+    }
+
+    /// Pushes a `docker save` archive as `REPO:TAG` with skopeo.
+    pub fn push_archive(&self, archive: &Path, repo_tag: &str) {
+        let mut c = std::process::Command::new("skopeo");
+        c.args(["copy", "--quiet", "--dest-tls-verify=false"]);
+        if let Some((u, p)) = &self.auth {
+            c.arg(format!("--dest-creds={u}:{p}"));
+        }
+        let out = c
+            .arg(format!("docker-archive:{}", archive.display()))
+            .arg(format!("docker://{}/{repo_tag}", self.host()))
+            .output()
+            .expect("skopeo is not installed: run scripts/setup");
+        assert!(
+            out.status.success(),
+            "skopeo copy to {repo_tag}: {}\nregistry log:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(self.dir.join("registry.log")).unwrap_or_default()
+        );
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -15,9 +15,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let g = cli.global;
     match cli.command {
         Command::Image(a) => {
-            let (path, tag, kind) = match (&a.image, &a.input) {
-                (_, Some(input)) => (input.clone(), a.tag.clone(), ImageKind::Detect),
-                (Some(r), None) => parse_image_ref(r, a.tag.clone())?,
+            let (path, tag, kind, _pulled) = match (&a.image, &a.input) {
+                (_, Some(input)) => (input.clone(), a.tag.clone(), ImageKind::Detect, None),
+                (Some(r), None) => open_ref(r, a.tag.clone(), a.platform.clone(), &a.limits.limits(), &g)?,
                 (None, None) => bail!("name an image, or a docker archive with --input"),
             };
             let opts =
@@ -119,6 +119,39 @@ pub(crate) enum ImageKind {
     OciDir,
 }
 
+/// [`parse_image_ref`], and a registry reference (`docker://REF`, `registry:REF`) pulled into a temporary OCI
+/// layout (kept as long as the returned directory lives).
+pub(crate) fn open_ref(
+    r: &str,
+    tag: Option<String>,
+    platform: Option<String>,
+    limits: &kestrel_image::Limits,
+    g: &GlobalArgs,
+) -> Result<(PathBuf, Option<String>, ImageKind, Option<tempfile::TempDir>)> {
+    let Some(reference) = r.strip_prefix("docker://").or_else(|| r.strip_prefix("registry:")) else {
+        let (p, t, k) = parse_image_ref(r, tag)?;
+        return Ok((p, t, k, None));
+    };
+    let dir =
+        tempfile::Builder::new().prefix("kestrel-pull-").tempdir().context("a temporary directory to pull into")?;
+    let plain_http = std::env::var("KESTREL_INSECURE_REGISTRIES")
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    let opts = kestrel_image::registry::PullOptions { platform, plain_http, limits: limits.clone() };
+    let started = std::time::Instant::now();
+    let pulled = kestrel_image::registry::pull(reference, dir.path(), &opts)?;
+    if !g.quiet {
+        eprintln!(
+            "kestrel: pulled {} ({}, {} bytes) in {:.1} s",
+            pulled.reference,
+            pulled.manifest_digest,
+            pulled.bytes,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok((dir.path().to_path_buf(), None, ImageKind::OciDir, Some(dir)))
+}
+
 /// `oci:DIR[:TAG]`, `oci-archive:PATH[:TAG]`, `docker-archive:PATH`, or a plain path.
 pub(crate) fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, Option<String>, ImageKind)> {
     let split_tag = |rest: &str| -> (PathBuf, Option<String>) {
@@ -141,9 +174,14 @@ pub(crate) fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, 
     if let Some(rest) = r.strip_prefix("docker-archive:") {
         return Ok((PathBuf::from(rest), tag, ImageKind::Detect));
     }
-    for scheme in ["docker:", "registry:", "podman:"] {
+    for scheme in ["docker://", "registry:"] {
         if r.starts_with(scheme) {
-            bail!("{r}: pulling from a daemon or registry is not supported yet; save the image first (`docker save -o img.tar IMAGE`) and scan the archive");
+            bail!("{r}: pull it with `kestrel image {r}` (this command reads archives and layouts)");
+        }
+    }
+    for scheme in ["docker-daemon:", "docker:", "podman:"] {
+        if r.starts_with(scheme) {
+            bail!("{r}: reading from a container engine's daemon is not supported; save the image first (`docker save -o img.tar IMAGE`) and scan the archive, or scan it from its registry (docker://REF)");
         }
     }
     Ok((PathBuf::from(r), tag, ImageKind::Detect))
