@@ -389,21 +389,43 @@ impl Registry {
         Ok(v["tags"].as_array().into_iter().flatten().filter_map(|t| t.as_str().map(str::to_string)).collect())
     }
 
-    /// Repositories of the registry (`/v2/_catalog`; registries may refuse it).
+    /// Repositories of the registry (`/v2/_catalog`, page after page; registries may refuse it).
     pub fn catalog(&mut self) -> Result<Vec<String>, RegistryError> {
-        let mut resp = self.get("/v2/_catalog?n=10000", "application/json", "registry:catalog:*")?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(64 << 20)
-            .read_to_string()
-            .map_err(|e| err(&self.host, e.to_string()))?;
-        if status != 200 {
-            return Err(err(&self.host, format!("catalog: {status}")));
+        let mut all: Vec<String> = Vec::new();
+        loop {
+            let mut path = "/v2/_catalog?n=1000".to_string();
+            if let Some(last) = all.last() {
+                path.push_str(&format!("&last={last}"));
+            }
+            let mut resp = self.get(&path, "application/json", "registry:catalog:*")?;
+            let status = resp.status().as_u16();
+            let more =
+                resp.headers().get("link").and_then(|v| v.to_str().ok()).is_some_and(|l| l.contains("rel=\"next\""));
+            let body = resp
+                .body_mut()
+                .with_config()
+                .limit(64 << 20)
+                .read_to_string()
+                .map_err(|e| err(&self.host, e.to_string()))?;
+            if status != 200 {
+                return Err(err(
+                    &self.host,
+                    format!("catalog: {status}: {}", body.chars().take(200).collect::<String>()),
+                ));
+            }
+            let v: Value = serde_json::from_str(&body).map_err(|e| err(&self.host, format!("catalog: {e}")))?;
+            let page: Vec<String> = v["repositories"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect();
+            let done = page.is_empty() || !more || all.len() > 1_000_000;
+            all.extend(page);
+            if done {
+                return Ok(all);
+            }
         }
-        let v: Value = serde_json::from_str(&body).map_err(|e| err(&self.host, format!("catalog: {e}")))?;
-        Ok(v["repositories"].as_array().into_iter().flatten().filter_map(|t| t.as_str().map(str::to_string)).collect())
     }
 
     /// A manifest (or index): its bytes, media type and digest.

@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod admission;
+mod affected;
 mod approve;
 pub mod auth;
 pub mod bus;
@@ -496,6 +497,9 @@ async fn post_report(
     };
     let (id, new) = state.inner.store.put_report(&r).await?;
     state.inner.store.touch_node(&p.name, r.received_ns, None, None).await?;
+    if new && r.kind == "image" {
+        affected::check(&state.inner.store, &id, &r.subject, &r.body, r.received_ns).await?;
+    }
     metrics::counter!("kestrel_server_ingested_total", "kind" => "report").increment(new as u64);
     let status = if new { StatusCode::CREATED } else { StatusCode::OK };
     Ok((

@@ -117,7 +117,15 @@ pub struct Shipper {
     counters: Arc<Counters>,
     thread: Option<std::thread::JoinHandle<()>>,
     verdicts: Receiver<Verdict>,
+    images: Images,
 }
+
+/// Images of the containers seen running since the agent started (sent with each heartbeat, so that the
+/// server can tell which nodes run an image that became vulnerable); at most [`MAX_IMAGES`].
+type Images = Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>;
+
+/// Most images a heartbeat lists.
+pub const MAX_IMAGES: usize = 1000;
 
 /// Items the queue holds before it turns new ones away.
 const QUEUE: usize = 100_000;
@@ -133,9 +141,19 @@ impl Shipper {
         let (tx, rx) = sync_channel(QUEUE);
         let (vtx, verdicts) = sync_channel(1024);
         let c = counters.clone();
+        let images = Images::default();
+        let i = images.clone();
         let thread =
-            std::thread::Builder::new().name("kestrel-ship".into()).spawn(move || run(cfg, spool, rx, c, vtx))?;
-        Ok(Shipper { tx, counters, thread: Some(thread), verdicts })
+            std::thread::Builder::new().name("kestrel-ship".into()).spawn(move || run(cfg, spool, rx, c, vtx, i))?;
+        Ok(Shipper { tx, counters, thread: Some(thread), verdicts, images })
+    }
+
+    /// Notes that a container of `image` runs on this node (call once per image: it takes a lock).
+    pub fn note_image(&self, image: &str) {
+        let mut set = self.images.lock().unwrap_or_else(|e| e.into_inner());
+        if set.len() < MAX_IMAGES {
+            set.insert(image.to_string());
+        }
     }
 
     /// Verdicts fetched since the last call, each once (never blocks).
@@ -229,15 +247,23 @@ impl Bus {
 }
 
 impl Client {
-    /// Whether the other side answers now.
-    fn probe(&self, c: &Counters) -> bool {
+    /// Whether the other side answers now (over HTTP: a heartbeat).
+    fn probe(&self, c: &Counters, images: &Images) -> bool {
         match &self.bus {
             Some(b) => b.client.connection_state() == async_nats::connection::State::Connected,
-            None => matches!(
-                self.post("/api/v1/nodes/heartbeat", &json!({ "node": self.cfg.node, "status": stats(c) })),
-                Sent::Ok(_)
-            ),
+            None => matches!(self.heartbeat(c, images), Sent::Ok(_)),
         }
+    }
+
+    /// The node's status: the counters and the images it runs.
+    fn heartbeat(&self, c: &Counters, images: &Images) -> Sent {
+        let mut status = serde_json::to_value(stats(c)).unwrap_or(Value::Null);
+        let list: Vec<String> = images.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect();
+        status["images"] = json!(list);
+        self.post(
+            "/api/v1/nodes/heartbeat",
+            &json!({ "node": self.cfg.node, "version": env!("CARGO_PKG_VERSION"), "status": status }),
+        )
     }
 
     fn post(&self, path: &str, body: &Value) -> Sent {
@@ -305,7 +331,14 @@ impl Client {
     }
 }
 
-fn run(cfg: ShipConfig, spool: Spool, rx: Receiver<Item>, c: Arc<Counters>, verdicts: SyncSender<Verdict>) {
+fn run(
+    cfg: ShipConfig,
+    spool: Spool,
+    rx: Receiver<Item>,
+    c: Arc<Counters>,
+    verdicts: SyncSender<Verdict>,
+    images: Images,
+) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
@@ -329,6 +362,7 @@ fn run(cfg: ShipConfig, spool: Spool, rx: Receiver<Item>, c: Arc<Counters>, verd
     let mut last_try = Instant::now() - cfg.heartbeat_every;
     let mut stopping = false;
     let mut last_verdicts = Instant::now();
+    let mut last_beat = Instant::now() - cfg.heartbeat_every;
     let mut handed = std::collections::HashSet::new();
     loop {
         let wait = if alerts.is_empty() && decisions.is_empty() {
@@ -382,7 +416,14 @@ fn run(cfg: ShipConfig, spool: Spool, rx: Receiver<Item>, c: Arc<Counters>, verd
         // Offline: try again every heartbeat period; online: send the spool, oldest first.
         if !online && (last_try.elapsed() >= cfg.heartbeat_every || stopping) {
             last_try = Instant::now();
-            online = client.probe(&c);
+            online = client.probe(&c, &images);
+        }
+        // Online over HTTP: a heartbeat every period (status, images run).
+        if online && client.bus.is_none() && !stopping && last_beat.elapsed() >= cfg.heartbeat_every {
+            last_beat = Instant::now();
+            if let Sent::Failed(why) = client.heartbeat(&c, &images) {
+                tracing::warn!("heartbeat: {why}");
+            }
         }
         if online && c.spool_bytes.load(Ordering::Relaxed) > 0 {
             online = replay(&spool, &client, &c, if stopping { usize::MAX } else { 4 });
@@ -411,6 +452,10 @@ fn run(cfg: ShipConfig, spool: Spool, rx: Receiver<Item>, c: Arc<Counters>, verd
             }
         }
         if stopping {
+            // A last status, so that a short run (a recording replayed) tells what it saw run.
+            if online && client.bus.is_none() {
+                let _ = client.heartbeat(&c, &images);
+            }
             return;
         }
     }

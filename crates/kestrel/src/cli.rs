@@ -173,8 +173,47 @@ the data directory; its path is printed.")]
 
 The deployment (Deployment, Service, ValidatingWebhookConfiguration) is in deploy/admission.yaml.")]
     Admission(AdmissionCommand),
+    /// Continuous registry scanning: every tag of the registry's repositories is scanned when it appears or
+    /// changes, every known image is matched again when the vulnerability database changes, and each
+    /// report goes to the kestrel server (which raises an alert when an image running on a node becomes
+    /// affected).
+    #[command(after_help = "Examples:
+  kestrel watch --registry registry.corp.example --server http://kestrel:8470 --server-token $TOKEN
+  kestrel watch --registry 127.0.0.1:5000 --repo shop/web --repo shop/api --every 600
+  kestrel watch --registry ghcr.io --repo org/app --once        one pass (a CI job or a cron entry)
+
+Credentials come from the Docker and Podman auth files (docker login). Plain HTTP only for registries on the
+loopback interface and those in KESTREL_INSECURE_REGISTRIES.")]
+    Watch(RegistryWatchArgs),
     /// List the catalogers and what they read.
     Catalogers,
+}
+
+/// `kestrel watch`.
+#[derive(Args, Debug)]
+pub struct RegistryWatchArgs {
+    /// The registry (HOST[:PORT]).
+    #[arg(long, value_name = "HOST")]
+    pub registry: String,
+    /// Repositories to watch (repeatable; default: every one the registry's catalog lists).
+    #[arg(long = "repo", value_name = "REPO")]
+    pub repos: Vec<String>,
+    /// Seconds between passes.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub every: u64,
+    /// One pass, then exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Where the digests seen and the inventories are kept between passes (default: DATA_DIR/watch).
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Platform to scan of multi-platform images (default: the host's).
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    #[command(flatten)]
+    pub vuln: VulnArgs,
+    #[command(flatten)]
+    pub upload: UploadArgs,
 }
 
 /// `kestrel admission` and its helper.

@@ -217,6 +217,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let live = a.source.live;
     let mut last_sweep = Instant::now();
+    let mut images_noted: std::collections::HashSet<String> = std::collections::HashSet::new();
     run_source(&a.source, g, &mut det, |d, e| {
         if let Some(r) = responder.as_mut().filter(|_| live && last_sweep.elapsed() >= kestrel_respond::SWEEP_EVERY) {
             last_sweep = Instant::now();
@@ -224,8 +225,17 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
                 eprintln!("kestrel: container with cgroup {id} is gone: its isolation and blocks released");
             }
         }
-        if let (Some(r), Some(s)) = (responder.as_mut(), &shipper) {
-            apply_verdicts(r, s);
+        if let Some(s) = &shipper {
+            if let Some(r) = responder.as_mut() {
+                apply_verdicts(r, s);
+            }
+            // The images this node runs, for the server (a running image that becomes vulnerable).
+            if let Some(image) = e.container.as_ref().and_then(|c| c.image.as_deref()) {
+                if !images_noted.contains(image) && images_noted.len() < kestrel_server::ship::MAX_IMAGES {
+                    images_noted.insert(image.to_string());
+                    s.note_image(image);
+                }
+            }
         }
         let t0 = Instant::now();
         let alerts = if with_profiles { d.process(e) } else { d.process_rules_only(e) };

@@ -10,6 +10,7 @@ mod monitor;
 mod progress;
 mod scan;
 mod server;
+mod watch;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -103,6 +103,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compliance(a) => crate::config::compliance(a),
         Command::Server(a) => crate::server::run(a),
         Command::Admission(a) => crate::server::admission(a),
+        Command::Watch(a) => crate::watch::run(a, &g),
         Command::Secrets(a) => crate::config::secrets(a),
         Command::Eval(crate::cli::EvalCommand::Lab(a)) => crate::detect::eval_lab(a),
         Command::Eval(crate::cli::EvalCommand::Speed(a)) => crate::detect::eval_speed(a),
@@ -222,7 +223,7 @@ fn finish(
 }
 
 /// Runs the catalogers over an artifact.
-fn inventory(catalog: &Catalog, artifact: Artifact) -> Sbom {
+pub(crate) fn inventory(catalog: &Catalog, artifact: Artifact) -> Sbom {
     let inv = catalog.run(&artifact);
     let mut sbom = Sbom {
         schema: SBOM_SCHEMA.into(),

@@ -105,3 +105,169 @@ fn images_are_pulled_with_docker_credentials_verified_and_scanned() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && e.contains("hashes to") && e.contains(&layer[7..]), "{e}");
 }
+
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(d: &Path) -> (Server, String, Vec<String>) {
+    let mut file = String::from("tokens:\n");
+    let mut tokens = Vec::new();
+    for (role, name) in [("ci", "watcher"), ("agent", "node-1"), ("viewer", "vera")] {
+        let out = Command::cargo_bin("kestrel")
+            .unwrap()
+            .args(["server", "token", "--role", role, "--name", name])
+            .output()
+            .unwrap();
+        tokens.push(String::from_utf8(out.stdout).unwrap().trim().to_string());
+        file.extend(
+            String::from_utf8(out.stderr)
+                .unwrap()
+                .lines()
+                .filter(|l| l.starts_with("- ") || l.starts_with("  "))
+                .map(|l| format!("{l}\n")),
+        );
+    }
+    std::fs::write(d.join("tokens.yaml"), file).unwrap();
+    let port = kestrel_testkit::services::free_port();
+    let child = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(d.join("data"))
+        .arg("--tokens")
+        .arg(d.join("tokens.yaml"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let t = std::time::Instant::now();
+    while ureq::get(format!("{base}/healthz")).call().is_err() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (Server(child), base, tokens)
+}
+
+fn get(base: &str, path: &str, token: &str) -> Value {
+    ureq::get(format!("{base}{path}"))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap()
+}
+
+/// `kestrel watch` scans new tags, matches known images again when the database changes, and the server
+/// raises an alert for the node running an image that became vulnerable.
+#[test]
+fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let registry = Registry::start(None);
+    let host = registry.host();
+    registry.push_archive(&log4j_image(d, "2.14.1"), "shop/app:1.0");
+    registry.push_archive(&log4j_image(d, "2.17.1"), "shop/app:1.1");
+    let (_server, base, t) = start_server(d);
+    let (ci, agent, viewer) = (&t[0], &t[1], &t[2]);
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kestrel-vulndb/tests/fixtures/db");
+    let db = d.join("db");
+    let kestrel = || {
+        let mut c = Command::cargo_bin("kestrel").unwrap();
+        c.env("KESTREL_DB_DIR", &db).env("HOME", d).env("DOCKER_CONFIG", d.join("docker")).env_remove("KESTREL_TOKEN");
+        c
+    };
+    // A database that knows nothing of Java yet.
+    assert!(kestrel().args(["db", "import"]).arg(fixtures.join("osv-PyPI.zip")).status().unwrap().success());
+    let watch = || {
+        let out = kestrel()
+            .args(["watch", "--registry", &host, "--once", "--state"])
+            .arg(d.join("state"))
+            .args(["--server", &base, "--server-token", ci])
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{e}");
+        e
+    };
+    let e = watch();
+    assert!(e.contains("1 repositories, 2 tags: 2 scanned"), "{e}");
+    let reports = get(&base, "/api/v1/reports?kind=image", viewer);
+    let subjects: Vec<&str> =
+        reports["items"].as_array().unwrap().iter().map(|r| r["subject"].as_str().unwrap()).collect();
+    assert!(subjects.contains(&format!("{host}/shop/app:1.0").as_str()) && subjects.len() == 2, "{subjects:?}");
+    assert!(reports["items"].as_array().unwrap().iter().all(|r| r["counts"][0] == 0), "nothing known yet");
+
+    // node-1 runs 1.0: its agent says so (the images of the containers it saw).
+    let rec = d.join("run.jsonl");
+    std::fs::write(
+        &rec,
+        format!(
+            "{}\n{}\n",
+            serde_json::json!({"schema": "kestrel.trace/v1", "started_ns": 1_000_000_000u64}),
+            serde_json::json!({"schema": "kestrel.event/v1", "time_ns": 2_000_000_000u64, "pid": 10, "tid": 10, "comm": "java",
+                "cgroup_id": 1, "container": {"id": "app-1", "runtime": "runc", "image": format!("{host}/shop/app:1.0")},
+                "kind": "exec", "ppid": 1, "uid": 0, "gid": 0, "euid": 0, "exe": "/usr/bin/java", "argv": ["java", "-jar", "app.jar"],
+                "cap_effective": 0})
+        ),
+    )
+    .unwrap();
+    let out = kestrel()
+        .args([
+            "detect",
+            "-q",
+            "--no-profiles",
+            "--server",
+            &base,
+            "--server-token",
+            agent,
+            "--node",
+            "node-1",
+            "--spool",
+        ])
+        .arg(d.join("spool"))
+        .arg(&rec)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let nodes = get(&base, "/api/v1/nodes", viewer);
+    let node = nodes["items"].as_array().unwrap().iter().find(|n| n["name"] == "node-1").unwrap().clone();
+    assert_eq!(node["status"]["images"], serde_json::json!([format!("{host}/shop/app:1.0")]), "{node}");
+
+    // Nothing changed: nothing scanned.
+    assert!(watch().contains("0 scanned (new or changed), 0 matched again (database changed), 2 unchanged"));
+    // The database learns of Log4Shell: both images are matched again from their inventories (no pull), and
+    // the node running the affected one gets an alert; the fixed one raises none.
+    assert!(kestrel()
+        .args(["db", "import", "--source", "osv:Maven"])
+        .arg(fixtures.join("osv-log4j.json"))
+        .status()
+        .unwrap()
+        .success());
+    let e = watch();
+    assert!(e.contains("0 scanned (new or changed), 2 matched again"), "{e}");
+    let alerts = get(&base, "/api/v1/alerts?node=node-1", viewer);
+    let items = alerts["items"].as_array().unwrap();
+    let affected: Vec<&Value> =
+        items.iter().filter(|a| a["alert"]["id"].as_str().unwrap().starts_with("image-affected:")).collect();
+    assert_eq!(affected.len(), 1, "{alerts}");
+    let a = &affected[0]["alert"];
+    assert_eq!(a["severity"], "critical");
+    assert!(
+        a["title"].as_str().unwrap().contains(&format!("{host}/shop/app:1.0"))
+            && a["title"].as_str().unwrap().contains("CVE-2021-44228"),
+        "{a}"
+    );
+    assert!(
+        a["explanation"].as_array().unwrap().iter().any(|l| l.as_str().unwrap().contains("fixed in 2.15.0")),
+        "{a}"
+    );
+    // A new tag is scanned on the next pass.
+    registry.push_archive(&log4j_image(d, "2.17.1"), "shop/app:1.2");
+    assert!(watch().contains("3 tags: 1 scanned"));
+}

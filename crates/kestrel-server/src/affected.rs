@@ -1,0 +1,105 @@
+//! A running image becomes affected: when a new image report arrives (a CI scan, or `kestrel watch` matching
+//! again after a database update) with high or critical vulnerabilities its previous report of the same
+//! image did not have, every node whose agent reports running that image gets an alert from the server —
+//! on the dashboard, in the API and in the metrics like any other.
+
+use crate::admission::normalise;
+use kestrel_core::{Alert, AlertSource, Severity, ALERT_SCHEMA};
+use kestrel_store::{Store, StoreError};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// High and critical vulnerabilities of a report: (id, package, fixed version, severity).
+fn serious(report: &Value) -> Vec<(String, String, Option<String>, Severity)> {
+    let mut v: Vec<_> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| {
+            let sev: Severity = serde_json::from_value(f["severity"].clone()).ok()?;
+            (sev >= Severity::High && f["package"].is_string()).then(|| {
+                (
+                    f["id"].as_str().unwrap_or("?").to_string(),
+                    f["package"].as_str().unwrap_or("").to_string(),
+                    f["fixed_version"].as_str().map(str::to_string),
+                    sev,
+                )
+            })
+        })
+        .collect();
+    v.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.0.cmp(&b.0)));
+    v.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    v
+}
+
+/// After report `id` of `subject` was stored: alerts for the nodes running it, one per node. Returns how
+/// many were raised.
+pub async fn check(store: &Store, id: &str, subject: &str, report: &Value, now_ns: i64) -> Result<usize, StoreError> {
+    let now = serious(report);
+    if now.is_empty() {
+        return Ok(0);
+    }
+    // The report before this one, if any.
+    let earlier = store.reports(Some(subject), Some("image"), 2).await?;
+    let before = match earlier.iter().find(|r| r.id != id) {
+        Some(r) => store.report(&r.id).await?.map(|b| serious(&b)).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let known: BTreeSet<(&str, &str)> = before.iter().map(|(i, p, _, _)| (i.as_str(), p.as_str())).collect();
+    let new: Vec<_> = now.iter().filter(|(i, p, _, _)| !known.contains(&(i.as_str(), p.as_str()))).collect();
+    if new.is_empty() {
+        return Ok(0);
+    }
+    let wanted = normalise(subject);
+    let mut raised = 0;
+    for node in store.nodes().await? {
+        let runs = node.status["images"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i.as_str())
+            .any(|i| i == subject || normalise(i) == wanted);
+        if !runs {
+            continue;
+        }
+        let worst = new.iter().map(|x| x.3).max().unwrap_or(Severity::High);
+        let mut explanation = vec![format!(
+            "{subject} runs on {}; its latest scan (report {}) has {} high or critical vulnerabilities its previous scan did not",
+            node.name,
+            &id[..id.len().min(12)],
+            new.len()
+        )];
+        for (vid, pkg, fix, sev) in new.iter().take(10) {
+            let fix = fix.as_deref().map_or("no fix yet".to_string(), |f| format!("fixed in {f}"));
+            explanation.push(format!("{vid} ({}) in {pkg}: {fix}", crate::severity_word(*sev)));
+        }
+        if new.len() > 10 {
+            explanation.push(format!("and {} more", new.len() - 10));
+        }
+        let alert = Alert {
+            schema: ALERT_SCHEMA.into(),
+            id: format!("image-affected:{}", &id[..id.len().min(16)]),
+            time_ns: now_ns.max(0) as u64,
+            severity: worst,
+            score: 1.0,
+            source: AlertSource::Rule {
+                name: "Running image became vulnerable".into(),
+                priority: if worst == Severity::Critical { "CRITICAL" } else { "ERROR" }.into(),
+                origin: "kestrel-server".into(),
+            },
+            title: format!("{subject} running on {} is affected by {}", node.name, new[0].0),
+            explanation,
+            contributions: vec![],
+            mitre: vec![],
+            tags: vec!["vulnerability".into(), "image".into()],
+            container: None,
+            workload: Some(subject.to_string()),
+            evidence: vec![],
+        };
+        raised += store.put_alerts(&node.name, now_ns, &[alert]).await? as usize;
+    }
+    if raised > 0 {
+        metrics::counter!("kestrel_server_affected_alerts_total").increment(raised as u64);
+    }
+    Ok(raised)
+}

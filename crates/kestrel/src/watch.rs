@@ -1,0 +1,206 @@
+//! `kestrel watch`: continuous scanning of a registry. Each pass lists the repositories (the catalog, or
+//! `--repo`) and their tags, scans every tag whose manifest digest is new, and sends the report to the
+//! kestrel server. The inventories are kept in the state directory: when the vulnerability database
+//! changes, every known image is matched again from its inventory (no pull) and the new reports are sent —
+//! the server keeps reports by content, so an unchanged one is stored once, and it raises an alert when an
+//! image a node runs has become affected.
+
+use crate::cli::{GlobalArgs, RegistryWatchArgs};
+use anyhow::{Context, Result};
+use kestrel_catalog::{Catalog, Scope};
+use kestrel_core::Sbom;
+use kestrel_image::registry::{pull, PullOptions, Registry};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// What the watcher remembers between passes.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    /// Reference (`host/repo:tag`) → manifest digest last scanned.
+    images: BTreeMap<String, String>,
+    /// The vulnerability database at the last match (build time, file size and modification time).
+    database: Option<String>,
+}
+
+/// What one pass did.
+#[derive(Debug, Default)]
+struct Pass {
+    repositories: usize,
+    tags: usize,
+    scanned: usize,
+    rematched: usize,
+    unchanged: usize,
+    failed: usize,
+}
+
+fn state_dir(a: &RegistryWatchArgs) -> PathBuf {
+    a.state.clone().unwrap_or_else(|| {
+        // SAFETY: geteuid has no preconditions.
+        let base = if unsafe { libc::geteuid() } == 0 {
+            PathBuf::from("/var/lib/kestrel")
+        } else {
+            std::env::var_os("XDG_DATA_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("kestrel")
+        };
+        base.join("watch")
+    })
+}
+
+fn sbom_path(dir: &Path, digest: &str) -> PathBuf {
+    dir.join("sboms").join(format!("{}.json", digest.trim_start_matches("sha256:")))
+}
+
+pub fn run(a: RegistryWatchArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let dir = state_dir(&a);
+    std::fs::create_dir_all(dir.join("sboms")).with_context(|| format!("creating {}", dir.display()))?;
+    let state_file = dir.join("state.json");
+    let mut state: State = match std::fs::read(&state_file) {
+        Ok(b) => serde_json::from_slice(&b).with_context(|| format!("{}: unreadable", state_file.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", state_file.display())),
+    };
+    if a.upload.server.is_none() && !g.quiet {
+        eprintln!("kestrel: watch: no --server: reports are only kept in {}", dir.display());
+    }
+    loop {
+        let p = pass(&a, g, &dir, &mut state)?;
+        let tmp = state_file.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&state)?)
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &state_file).with_context(|| format!("writing {}", state_file.display()))?;
+        if !g.quiet {
+            eprintln!(
+                "kestrel: watch {}: {} repositories, {} tags: {} scanned (new or changed), {} matched again (database changed), {} unchanged, {} failed",
+                a.registry, p.repositories, p.tags, p.scanned, p.rematched, p.unchanged, p.failed
+            );
+        }
+        if a.once {
+            return Ok(if p.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS });
+        }
+        std::thread::sleep(std::time::Duration::from_secs(a.every.max(1)));
+    }
+}
+
+fn plain_http() -> Vec<String> {
+    std::env::var("KESTREL_INSECURE_REGISTRIES")
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+fn pass(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, state: &mut State) -> Result<Pass> {
+    let opts = PullOptions { platform: a.platform.clone(), plain_http: plain_http(), ..Default::default() };
+    let mut reg = Registry::connect(&a.registry, &a.registry, &opts)?;
+    let repos = if a.repos.is_empty() { reg.catalog()? } else { a.repos.clone() };
+    let mut p = Pass { repositories: repos.len(), ..Default::default() };
+    let db_dir = crate::db::db_dir(&a.vuln.dir)?;
+    // The database's identity: when it was built, and its file (two imports in one second differ in size
+    // or modification time).
+    let built = kestrel_vulndb::store::Database::open(&db_dir).ok().map(|d| {
+        let meta = std::fs::metadata(d.path()).ok();
+        let mtime =
+            meta.as_ref().and_then(|m| m.modified().ok()).and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        format!(
+            "{} {} {}",
+            d.built_at().unwrap_or_default(),
+            meta.map_or(0, |m| m.len()),
+            mtime.map_or(0, |t| t.as_nanos())
+        )
+    });
+    let db_changed = state.database.is_some() && built.is_some() && state.database != built;
+    let mut seen = Vec::new();
+    for repo in &repos {
+        let tags = match reg.tags(repo) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("kestrel: watch: {e}");
+                p.failed += 1;
+                continue;
+            }
+        };
+        for tag in tags {
+            p.tags += 1;
+            let reference = format!("{}/{repo}:{tag}", a.registry);
+            seen.push(reference.clone());
+            let digest = match reg.manifest(repo, &tag, &opts.limits) {
+                Ok((_, _, d)) => d,
+                Err(e) => {
+                    eprintln!("kestrel: watch: {e}");
+                    p.failed += 1;
+                    continue;
+                }
+            };
+            let known = state.images.get(&reference) == Some(&digest) && sbom_path(dir, &digest).is_file();
+            let result = if known && !db_changed {
+                p.unchanged += 1;
+                continue;
+            } else if known {
+                rematch(a, g, dir, &reference, &digest).map(|()| p.rematched += 1)
+            } else {
+                scan(a, g, dir, &reference, &opts, &digest).map(|()| p.scanned += 1)
+            };
+            match result {
+                Ok(()) => {
+                    state.images.insert(reference, digest);
+                }
+                Err(e) => {
+                    eprintln!("kestrel: watch: {reference}: {e:#}");
+                    p.failed += 1;
+                }
+            }
+        }
+    }
+    // Tags that went away are forgotten (their inventories stay until the digest is unused).
+    state.images.retain(|r, _| seen.contains(r) || !r.starts_with(&format!("{}/", a.registry)));
+    if built.is_some() {
+        state.database = built;
+    }
+    Ok(p)
+}
+
+/// Pulls and scans a new or changed tag, keeps its inventory, sends the report.
+fn scan(
+    a: &RegistryWatchArgs,
+    g: &GlobalArgs,
+    dir: &Path,
+    reference: &str,
+    opts: &PullOptions,
+    digest: &str,
+) -> Result<()> {
+    let tmp = tempfile::Builder::new().prefix("kestrel-pull-").tempdir()?;
+    pull(reference, tmp.path(), opts)?;
+    let catalog = Catalog::new(Scope::Image);
+    let open = kestrel_image::OpenOptions { limits: opts.limits.clone(), ..Default::default() };
+    let artifact = kestrel_image::open(tmp.path(), &open, &catalog)?;
+    let sbom = crate::scan::inventory(&catalog, artifact);
+    let path = sbom_path(dir, digest);
+    std::fs::write(&path, serde_json::to_vec(&sbom)?).with_context(|| format!("writing {}", path.display()))?;
+    report(a, g, reference, sbom)
+}
+
+/// Matches a known image's inventory again (the database changed) and sends the report.
+fn rematch(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, reference: &str, digest: &str) -> Result<()> {
+    let path = sbom_path(dir, digest);
+    let sbom: Sbom = serde_json::from_slice(&std::fs::read(&path)?).with_context(|| format!("{}", path.display()))?;
+    report(a, g, reference, sbom)
+}
+
+fn report(a: &RegistryWatchArgs, g: &GlobalArgs, reference: &str, sbom: Sbom) -> Result<()> {
+    let (kind, json) = if crate::db::wants_vulns(&a.vuln) {
+        let r = crate::db::vulnerability_report(sbom, &a.vuln, g)?;
+        if !g.quiet {
+            eprintln!("kestrel: watch: {reference}: {} findings", r.findings.len());
+        }
+        ("image", serde_json::to_value(&r)?)
+    } else {
+        ("sbom", serde_json::to_value(&sbom)?)
+    };
+    if let Some(server) = &a.upload.server {
+        crate::server::upload_report(server, a.upload.server_token.as_deref(), kind, reference, json)?;
+    }
+    Ok(())
+}
