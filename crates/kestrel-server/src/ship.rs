@@ -116,7 +116,7 @@ pub struct Shipper {
     tx: SyncSender<Item>,
     counters: Arc<Counters>,
     thread: Option<std::thread::JoinHandle<()>>,
-    verdicts: Receiver<Verdict>,
+    verdicts: std::sync::Mutex<Receiver<Verdict>>,
     images: Images,
 }
 
@@ -145,7 +145,7 @@ impl Shipper {
         let i = images.clone();
         let thread =
             std::thread::Builder::new().name("kestrel-ship".into()).spawn(move || run(cfg, spool, rx, c, vtx, i))?;
-        Ok(Shipper { tx, counters, thread: Some(thread), verdicts, images })
+        Ok(Shipper { tx, counters, thread: Some(thread), verdicts: std::sync::Mutex::new(verdicts), images })
     }
 
     /// Notes that a container of `image` runs on this node (call once per image: it takes a lock).
@@ -158,7 +158,7 @@ impl Shipper {
 
     /// Verdicts fetched since the last call, each once (never blocks).
     pub fn verdicts(&self) -> Vec<Verdict> {
-        self.verdicts.try_iter().collect()
+        self.verdicts.lock().map(|r| r.try_iter().collect()).unwrap_or_default()
     }
 
     fn put(&self, item: Item) {

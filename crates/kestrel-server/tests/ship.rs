@@ -197,3 +197,56 @@ fn verdicts_reach_the_node_once() {
     }
     shipper.close();
 }
+
+/// Many agents at once: 100 real shippers, each with its own token and node, sending 100 alerts each to one
+/// server; every alert is stored once, every node is known with its status.
+#[test]
+fn many_agents_at_once_every_alert_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = kestrel_testkit::services::free_port();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let agents = 100;
+    let mut tokens = Tokens::default();
+    for a in 0..agents {
+        tokens.add(&format!("t{a}"), &format!("node-{a}"), Role::Agent);
+    }
+    let store =
+        rt.block_on(kestrel_store::Store::open(&format!("sqlite:{}", dir.path().join("s.db").display()))).unwrap();
+    let listener = rt.block_on(tokio::net::TcpListener::bind(("127.0.0.1", port))).unwrap();
+    rt.spawn(kestrel_server::serve(
+        listener,
+        kestrel_server::State::new(store.clone(), tokens),
+        std::future::pending(),
+    ));
+    let shippers: Vec<Shipper> = (0..agents)
+        .map(|a| {
+            let mut c = config(port, &dir.path().join(format!("spool-{a}")));
+            c.token = format!("t{a}");
+            c.node = format!("node-{a}");
+            Shipper::start(c).unwrap()
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for sh in &shippers {
+            s.spawn(move || {
+                for i in 0..100 {
+                    sh.alert(&alert(i));
+                }
+            });
+        }
+    });
+    let total = |store: &kestrel_store::Store| -> i64 {
+        rt.block_on(store.alert_counts()).unwrap().iter().map(|(_, n)| n).sum()
+    };
+    let t = Instant::now();
+    while total(&store) < (agents * 100) as i64 {
+        assert!(t.elapsed() < Duration::from_secs(60), "{} stored", total(&store));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats: Vec<_> = shippers.into_iter().map(Shipper::close).collect();
+    assert_eq!(total(&store), (agents * 100) as i64, "each alert once (the same ids on other nodes are other alerts)");
+    assert!(stats.iter().all(|s| s.delivered == 100 && s.dropped_queue_full + s.dropped_spool_full == 0), "{stats:?}");
+    let nodes = rt.block_on(store.nodes()).unwrap();
+    assert_eq!(nodes.len(), agents);
+    assert!(nodes.iter().all(|n| n.status["delivered"].is_u64()), "every node sent its status");
+}
