@@ -247,7 +247,8 @@ pub struct AdmissionRunArgs {
     /// Address and port to serve HTTPS on.
     #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:8443")]
     pub listen: String,
-    /// The policy (YAML); without one, pods are held to Pod Security baseline.
+    /// The policy (YAML); without one, pods are held to Pod Security baseline. Its vulnerability gate reads
+    /// the kestrel server's token from its `token_file`, else from KESTREL_TOKEN.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// The server certificate chain (PEM).
