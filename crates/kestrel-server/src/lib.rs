@@ -101,6 +101,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/reports/{id}"),
     ("POST", "/api/v1/profiles"),
     ("GET", "/api/v1/profiles/{workload}"),
+    ("GET", "/api/v1/profiles/{workload}/merged"),
     ("POST", "/api/v1/nodes/heartbeat"),
     ("GET", "/api/v1/nodes"),
     ("GET", "/api/v1/workloads"),
@@ -120,6 +121,7 @@ pub fn app(state: State) -> Router {
         .route("/api/v1/reports/{id}", get(get_report))
         .route("/api/v1/profiles", post(post_profile))
         .route("/api/v1/profiles/{workload}", get(get_profiles))
+        .route("/api/v1/profiles/{workload}/merged", get(get_merged_profile))
         .route("/api/v1/nodes/heartbeat", post(heartbeat))
         .route("/api/v1/nodes", get(get_nodes))
         .route("/api/v1/workloads", get(get_workloads))
@@ -615,4 +617,48 @@ async fn get_workloads(
 ) -> Result<Json<Value>, ApiError> {
     allow(&p, READ)?;
     Ok(Json(json!({ "items": state.inner.store.workloads().await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeParams {
+    k: Option<usize>,
+}
+
+/// `GET /api/v1/profiles/{workload}/merged?k=2`: the nodes' latest profiles merged (federated): a behaviour is
+/// trusted when at least `k` nodes trust it, so one poisoned node adds nothing. Nodes pull it back
+/// (`kestrel profile pull`).
+async fn get_merged_profile(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    Path(workload): Path<String>,
+    q: Result<Query<MergeParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    allow(&p, &[Role::Viewer, Role::Ci, Role::Agent])?;
+    let Query(q) = q.map_err(|e| bad(e.body_text()))?;
+    let stored = state.inner.store.profiles(&workload).await?;
+    let mut nodes = Vec::new();
+    let mut skipped = Vec::new();
+    for sp in stored {
+        match serde_json::from_value::<kestrel_detect::profile::Profile>(sp.body) {
+            Ok(mut prof) => {
+                prof.reindex();
+                nodes.push((sp.node, prof));
+            }
+            Err(e) => skipped.push(format!("{}: {e}", sp.node)),
+        }
+    }
+    if nodes.is_empty() {
+        return Err(ApiError(StatusCode::NOT_FOUND, format!("no node sent a readable profile of {workload}")));
+    }
+    let k = q.k.unwrap_or(2).clamp(1, nodes.len().max(1));
+    let refs: Vec<(&str, &kestrel_detect::profile::Profile)> = nodes.iter().map(|(n, p)| (n.as_str(), p)).collect();
+    let merged = kestrel_detect::profile::merge(&workload, &refs, k);
+    Ok(Json(json!({
+        "workload": workload,
+        "nodes": nodes.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+        "k": k,
+        "skipped": skipped,
+        "profile": merged,
+    })))
 }

@@ -108,6 +108,7 @@ struct Counters {
 enum Item {
     Alert(Box<Alert>),
     Decision(Value),
+    Profile(Value),
     Stop,
 }
 
@@ -175,6 +176,11 @@ impl Shipper {
     /// Ships a response decision (`kestrel.response/v1` line; never blocks).
     pub fn decision(&self, line: Value) {
         self.put(Item::Decision(line));
+    }
+
+    /// Ships a learned profile for federated merging (over HTTP; never blocks).
+    pub fn profile(&self, workload: &str, version: i64, profile: Value) {
+        self.put(Item::Profile(json!({ "workload": workload, "version": version, "profile": profile })));
     }
 
     /// The counters now.
@@ -357,6 +363,7 @@ fn run(
     let client = Client { agent, cfg: cfg.clone(), bus };
     let mut alerts: Vec<Value> = Vec::new();
     let mut decisions: Vec<Value> = Vec::new();
+    let mut profiles: Vec<Value> = Vec::new();
     let mut first = Instant::now();
     let mut online = true;
     let mut last_try = Instant::now() - cfg.heartbeat_every;
@@ -378,6 +385,7 @@ fn run(
                 match item {
                     Item::Alert(a) => alerts.push(serde_json::to_value(&*a).unwrap_or(Value::Null)),
                     Item::Decision(d) => decisions.push(d),
+                    Item::Profile(p) => profiles.push(p),
                     Item::Stop => stopping = true,
                 }
             }
@@ -413,6 +421,34 @@ fn run(
             alerts.clear();
             decisions.clear();
         }
+        // Profiles: one request each, as they come; kept (in memory, the latest few) while the server is away.
+        if online && !profiles.is_empty() {
+            if client.bus.is_some() {
+                tracing::warn!(
+                    "{} learned profiles not sent: profiles go to a server over HTTP (--server)",
+                    profiles.len()
+                );
+                profiles.clear();
+            }
+            while let Some(p) = profiles.first() {
+                let mut body = p.clone();
+                body["node"] = json!(client.cfg.node);
+                match client.post("/api/v1/profiles", &body) {
+                    Sent::Ok(_) => {
+                        profiles.remove(0);
+                    }
+                    Sent::Rejected(why) => {
+                        tracing::error!("the server refused a profile: {why}");
+                        profiles.remove(0);
+                    }
+                    Sent::Failed(why) => {
+                        tracing::warn!("profile not sent yet: {why}");
+                        break;
+                    }
+                }
+            }
+        }
+        profiles.truncate(64);
         // Offline: try again every heartbeat period; online: send the spool, oldest first.
         if !online && (last_try.elapsed() >= cfg.heartbeat_every || stopping) {
             last_try = Instant::now();

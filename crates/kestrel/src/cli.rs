@@ -544,6 +544,27 @@ pub enum ProfileCommand {
     /// Merge one workload's profiles learned on several nodes (no raw events): a behaviour counts when at
     /// least K nodes trust it.
     Merge(ProfileMergeArgs),
+    /// Fetch a workload's profile merged on the fleet server from every node's (federated learning:
+    /// `detect --live --server` sends each node's), and make it this node's current profile.
+    Pull(ProfilePullArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ProfilePullArgs {
+    /// The workload.
+    pub workload: String,
+    /// Nodes that must trust a behaviour.
+    #[arg(short, default_value_t = 2)]
+    pub k: usize,
+    /// Write the merged profile into this profile directory.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/kestrel/profiles")]
+    pub profiles: PathBuf,
+    /// The kestrel server.
+    #[arg(long, value_name = "URL", env = "KESTREL_SERVER")]
+    pub server: String,
+    /// Its token (agent or viewer).
+    #[arg(long, value_name = "TOKEN", env = "KESTREL_TOKEN", hide_env_values = true)]
+    pub server_token: String,
 }
 
 #[derive(Args, Debug)]

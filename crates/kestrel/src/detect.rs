@@ -272,17 +272,21 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     if let Some(r) = &responder {
         r.audit().sync();
     }
+    if a.save || (a.source.live && with_profiles) {
+        for p in det.profiles() {
+            store.save(p)?;
+            // Learned profiles go to the server too, for federated merging (never raw events).
+            if let (Some(s), Ok(body)) = (&shipper, serde_json::to_value(p)) {
+                s.profile(&p.workload, i64::from(p.version), body);
+            }
+        }
+    }
     if let Some(s) = shipper {
         let st = s.close();
         eprintln!(
             "kestrel: server: {} delivered ({} from the spool), {} in the spool ({} bytes), {} dropped (spool full), {} dropped (queue full), {} refused",
             st.delivered, st.replayed, st.spooled - st.replayed, st.spool_bytes, st.dropped_spool_full, st.dropped_queue_full, st.rejected
         );
-    }
-    if a.save || (a.source.live && with_profiles) {
-        for p in det.profiles() {
-            store.save(p)?;
-        }
     }
     if a.stats || !g.quiet {
         let c = &det.counters;
@@ -449,6 +453,37 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
                     );
                 }
             }
+        }
+        ProfileCommand::Pull(pull) => {
+            let url = format!(
+                "{}/api/v1/profiles/{}/merged?k={}",
+                pull.server.trim_end_matches('/'),
+                percent_encoding::utf8_percent_encode(&pull.workload, percent_encoding::NON_ALPHANUMERIC),
+                pull.k
+            );
+            let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+            let mut resp = agent
+                .get(&url)
+                .header("Authorization", format!("Bearer {}", pull.server_token))
+                .call()
+                .with_context(|| format!("asking {url}"))?;
+            let status = resp.status().as_u16();
+            let text = resp.body_mut().with_config().limit(256 << 20).read_to_string()?;
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+            if status != 200 {
+                anyhow::bail!("{url}: {status}: {}", v["error"].as_str().unwrap_or(&text));
+            }
+            let mut merged: Profile =
+                serde_json::from_value(v["profile"].clone()).with_context(|| format!("{url}: not a profile"))?;
+            merged.reindex();
+            let path = ProfileStore::new(&pull.profiles).save(&merged)?;
+            eprintln!(
+                "kestrel: {} merged from {} nodes (k = {}) → {}",
+                merged.baseline(),
+                v["nodes"].as_array().map_or(0, |n| n.len()),
+                v["k"],
+                path.display()
+            );
         }
         ProfileCommand::Mode(m) => {
             let store = ProfileStore::new(&m.dir.profiles);

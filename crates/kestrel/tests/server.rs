@@ -245,3 +245,96 @@ fn detect_publishes_to_nats_and_the_server_consumes() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Federated learning through the server: two nodes learn the same workload from what they each saw, send
+/// their profiles (never events) with `detect --server`, and a node pulls the merge — in which only what both
+/// nodes trust is trusted, so one node alone (a poisoned one, say) teaches nothing.
+#[test]
+fn profiles_are_merged_on_the_server_and_pulled_back() {
+    use kestrel_detect::profile::{Profile, View};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = start(&data, &[]);
+    let admin = std::fs::read_to_string(data.join("admin.token")).unwrap().trim().to_string();
+    let event = |t: u64, c: &str, extra: serde_json::Value| {
+        let mut e = serde_json::json!({"schema": "kestrel.event/v1", "time_ns": t, "pid": 10, "tid": 10, "comm": "nginx",
+            "cgroup_id": 1, "container": {"id": c, "runtime": "runc"}});
+        e.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        e.to_string()
+    };
+    let exec = serde_json::json!({"kind": "exec", "ppid": 1, "uid": 0, "gid": 0, "euid": 0, "exe": "/usr/sbin/nginx",
+        "argv": ["nginx"], "cap_effective": 0});
+    let seen = [
+        ("node-a", serde_json::json!({"kind": "open", "path": "/etc/nginx/nginx.conf", "flags": 0})),
+        ("node-b", serde_json::json!({"kind": "open", "path": "/tmp/dropper", "flags": 577})),
+    ];
+    for (node, extra) in &seen {
+        let rec = dir.path().join(format!("{node}.jsonl"));
+        let mut lines = vec![serde_json::json!({"schema": "kestrel.trace/v1", "started_ns": 1u64}).to_string()];
+        for (i, c) in ["c1", "c2"].iter().enumerate() {
+            lines.push(event(2_000 + i as u64, c, exec.clone()));
+            lines.push(event(3_000 + i as u64, c, extra.clone()));
+        }
+        std::fs::write(&rec, lines.join("\n") + "\n").unwrap();
+        let profiles = dir.path().join(format!("profiles-{node}"));
+        let out = Command::cargo_bin("kestrel")
+            .unwrap()
+            .args(["learn", "-q", "--workload", "web", "--mode", "monitor", "--profiles"])
+            .arg(&profiles)
+            .arg(&rec)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::cargo_bin("kestrel")
+            .unwrap()
+            .args(["detect", "-q", "--save", "--workload", "web", "--profiles"])
+            .arg(&profiles)
+            .args(["--server", &server.base, "--server-token", &admin, "--node", node, "--spool"])
+            .arg(dir.path().join(format!("spool-{node}")))
+            .arg(&rec)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let stored = get(&server.base, "/api/v1/profiles/web", &admin);
+    assert_eq!(stored["items"].as_array().unwrap().len(), 2, "each node sent its profile");
+    let pulled = dir.path().join("pulled");
+    let out = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["profile", "pull", "web", "-k", "2", "--server", &server.base, "--server-token", &admin, "--profiles"])
+        .arg(&pulled)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("merged from 2 nodes"));
+    let current =
+        std::fs::read_dir(&pulled).unwrap().flatten().find(|e| !e.file_name().to_string_lossy().contains(".v"));
+    let mut merged: Profile = serde_json::from_slice(&std::fs::read(current.unwrap().path()).unwrap()).unwrap();
+    merged.reindex();
+    let process: Vec<&str> =
+        merged.behaviours.iter().filter(|b| b.view == View::Process).map(|b| b.key.as_str()).collect();
+    let nginx = process.iter().find(|k| k.contains("/usr/sbin/nginx")).expect("nginx's exec learned");
+    assert!(merged.knows(View::Process, nginx), "both nodes saw nginx start");
+    for b in merged.behaviours.iter().filter(|b| b.view == View::File) {
+        assert!(!merged.knows(View::File, &b.key), "{} was seen on one node only", b.key);
+    }
+    // With k = 1 each node's file behaviour is trusted: what k = 2 left out was there to leave out.
+    let loose = dir.path().join("pulled-k1");
+    let out = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["profile", "pull", "web", "-k", "1", "--server", &server.base, "--server-token", &admin, "--profiles"])
+        .arg(&loose)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let current =
+        std::fs::read_dir(&loose).unwrap().flatten().find(|e| !e.file_name().to_string_lossy().contains(".v"));
+    let mut k1: Profile = serde_json::from_slice(&std::fs::read(current.unwrap().path()).unwrap()).unwrap();
+    k1.reindex();
+    let files: Vec<String> = k1.behaviours.iter().filter(|b| b.view == View::File).map(|b| b.key.clone()).collect();
+    assert!(
+        files.iter().any(|k| k.contains("/etc/nginx/nginx.conf")) && files.iter().any(|k| k.contains("/tmp")),
+        "{files:?}"
+    );
+    assert!(files.iter().all(|k| k1.knows(View::File, k)));
+}
