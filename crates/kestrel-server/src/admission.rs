@@ -502,6 +502,48 @@ pub async fn serve_tls(
         .map_err(|e| format!("{addr}: {e}"))
 }
 
+/// Certificates for mutual TLS: a CA, a server certificate for `server_names`, and one client certificate per
+/// name in `clients` (the node's name is its common name), all PEM.
+pub struct Certificates {
+    /// The CA's certificate.
+    pub ca: String,
+    /// The server's certificate and key.
+    pub server: (String, String),
+    /// Each client's name, certificate and key.
+    pub clients: Vec<(String, String, String)>,
+}
+
+/// Makes [`Certificates`].
+pub fn certificates(server_names: &[String], clients: &[String]) -> Result<Certificates, String> {
+    let e = |e: rcgen::Error| e.to_string();
+    let ca_key = rcgen::KeyPair::generate().map_err(e)?;
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(e)?;
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(rcgen::DnType::CommonName, "kestrel CA");
+    let ca_cert = ca.self_signed(&ca_key).map_err(e)?;
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let leaf =
+        |names: Vec<String>, cn: &str, usage: rcgen::ExtendedKeyUsagePurpose| -> Result<(String, String), String> {
+            let key = rcgen::KeyPair::generate().map_err(e)?;
+            let mut params = rcgen::CertificateParams::new(names).map_err(e)?;
+            params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+            params.extended_key_usages = vec![usage];
+            let cert = params.signed_by(&key, &issuer).map_err(e)?;
+            Ok((cert.pem(), key.serialize_pem()))
+        };
+    let server = leaf(
+        server_names.to_vec(),
+        server_names.first().map(String::as_str).unwrap_or("kestrel"),
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+    )?;
+    let mut out = Vec::new();
+    for c in clients {
+        let (cert, key) = leaf(vec![c.clone()], c, rcgen::ExtendedKeyUsagePurpose::ClientAuth)?;
+        out.push((c.clone(), cert, key));
+    }
+    Ok(Certificates { ca: ca_cert.pem(), server, clients: out })
+}
+
 /// A certificate authority and a server certificate for `names` (the webhook's Service DNS names), PEM:
 /// (CA certificate, server certificate, server key). For a cluster without cert-manager, and for tests.
 pub fn self_signed(names: &[String]) -> Result<(String, String, String), String> {

@@ -49,6 +49,10 @@ pub struct ShipConfig {
     pub nats: Option<String>,
     /// How often to fetch verdicts on this node's pending decisions (HTTP only); none: never.
     pub verdicts_every: Option<Duration>,
+    /// HTTPS: a CA to trust instead of the Web PKI roots (PEM).
+    pub server_ca: Option<PathBuf>,
+    /// Mutual TLS: this node's certificate and key (PEM).
+    pub client_cert: Option<(PathBuf, PathBuf)>,
 }
 
 impl ShipConfig {
@@ -65,6 +69,8 @@ impl ShipConfig {
             heartbeat_every: Duration::from_secs(30),
             nats: None,
             verdicts_every: None,
+            server_ca: None,
+            client_cert: None,
         }
     }
 }
@@ -133,9 +139,10 @@ const QUEUE: usize = 100_000;
 
 impl Shipper {
     /// Starts shipping; the spool directory is created when missing, and what it holds from an earlier run is
-    /// sent first.
+    /// sent first. Certificate files that cannot be read are an error now, not a silent spool later.
     pub fn start(cfg: ShipConfig) -> std::io::Result<Shipper> {
         std::fs::create_dir_all(&cfg.spool_dir)?;
+        tls_config(&cfg)?;
         let counters = Arc::new(Counters::default());
         let spool = Spool { dir: cfg.spool_dir.clone(), max: cfg.spool_max_bytes };
         counters.spool_bytes.store(spool.bytes(), Ordering::Relaxed);
@@ -337,6 +344,35 @@ impl Client {
     }
 }
 
+/// The TLS settings of the HTTP agent: the CA to trust and the client certificate, if given.
+fn tls_config(cfg: &ShipConfig) -> std::io::Result<ureq::tls::TlsConfig> {
+    use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+    let bad =
+        |p: &Path, e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", p.display()));
+    let mut b = TlsConfig::builder();
+    if let Some(ca) = &cfg.server_ca {
+        let pem = std::fs::read(ca).map_err(|e| bad(ca, e.to_string()))?;
+        let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|i| match i {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if certs.is_empty() {
+            return Err(bad(ca, "no certificate in it".into()));
+        }
+        b = b.root_certs(RootCerts::new_with_certs(&certs));
+    }
+    if let Some((cert, key)) = &cfg.client_cert {
+        let chain = Certificate::from_pem(&std::fs::read(cert).map_err(|e| bad(cert, e.to_string()))?)
+            .map_err(|e| bad(cert, e.to_string()))?;
+        let k = PrivateKey::from_pem(&std::fs::read(key).map_err(|e| bad(key, e.to_string()))?)
+            .map_err(|e| bad(key, e.to_string()))?;
+        b = b.client_cert(Some(ClientCert::new_with_certs(&[chain], k)));
+    }
+    Ok(b.build())
+}
+
 fn run(
     cfg: ShipConfig,
     spool: Spool,
@@ -348,6 +384,7 @@ fn run(
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
+        .tls_config(tls_config(&cfg).unwrap_or_default())
         .build()
         .into();
     let bus = match &cfg.nats {

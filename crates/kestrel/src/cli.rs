@@ -471,6 +471,15 @@ pub struct ShipArgs {
     /// Publish to NATS JetStream at these URLs (comma-separated) instead of sending to --server over HTTP.
     #[arg(long, value_name = "URLS", env = "KESTREL_NATS")]
     pub nats: Option<String>,
+    /// Trust this CA (PEM) for an https:// --server (instead of the Web PKI roots).
+    #[arg(long, value_name = "FILE", env = "KESTREL_SERVER_CA")]
+    pub server_ca: Option<PathBuf>,
+    /// Mutual TLS: this node's certificate (PEM, `kestrel server cert --client NODE`) ...
+    #[arg(long, value_name = "FILE", env = "KESTREL_CLIENT_CERT", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// ... and its key.
+    #[arg(long, value_name = "FILE", env = "KESTREL_CLIENT_KEY", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -1042,6 +1051,21 @@ pub struct ServerCommand {
 pub enum ServerSub {
     /// Make a new token: prints the token (give it to its holder) and its line for the token file.
     Token(ServerTokenArgs),
+    /// Make certificates for HTTPS and mutual TLS: a CA, the server's, and one per agent (PEM files).
+    Cert(ServerCertArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServerCertArgs {
+    /// Where to write ca.crt, server.crt, server.key and NODE.crt, NODE.key for each --client.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The server's DNS names or IP addresses (repeatable).
+    #[arg(long, value_name = "NAME", required = true)]
+    pub name: Vec<String>,
+    /// An agent's node name: a client certificate for it (repeatable).
+    #[arg(long, value_name = "NODE")]
+    pub client: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -1056,6 +1080,16 @@ pub struct ServerTokenArgs {
 
 #[derive(Args, Debug)]
 pub struct ServerRunArgs {
+    /// Serve HTTPS with this certificate chain (PEM) ...
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// ... and its key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Mutual TLS: every client must present a certificate this CA signed (`kestrel server cert --client`);
+    /// for a replica agents talk to (people and CI use another one without it; replicas share the store).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
     /// Address and port to listen on.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8470", env = "KESTREL_LISTEN")]
     pub listen: String,

@@ -19,6 +19,41 @@ pub fn run(a: ServerCommand) -> Result<ExitCode> {
             eprint!("{}", yaml.trim_start_matches("tokens:\n"));
             Ok(ExitCode::SUCCESS)
         }
+        Some(ServerSub::Cert(c)) => {
+            let certs = kestrel_server::admission::certificates(&c.name, &c.client).map_err(anyhow::Error::msg)?;
+            std::fs::create_dir_all(&c.out).with_context(|| format!("creating {}", c.out.display()))?;
+            let mut files = vec![
+                ("ca.crt".to_string(), certs.ca.clone(), 0o644),
+                ("server.crt".to_string(), certs.server.0.clone(), 0o644),
+                ("server.key".to_string(), certs.server.1.clone(), 0o600),
+            ];
+            for (node, cert, key) in &certs.clients {
+                if !node.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+                    bail!("--client {node:?}: a node name (letters, digits, `-`, `_`, `.`)");
+                }
+                files.push((format!("{node}.crt"), cert.clone(), 0o644));
+                files.push((format!("{node}.key"), key.clone(), 0o600));
+            }
+            for (name, text, mode) in files {
+                use std::io::Write;
+                use std::os::unix::fs::OpenOptionsExt;
+                let p = c.out.join(&name);
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(mode)
+                    .open(&p)
+                    .with_context(|| format!("writing {}", p.display()))?;
+                f.write_all(text.as_bytes()).with_context(|| format!("writing {}", p.display()))?;
+            }
+            eprintln!(
+                "kestrel: ca.crt, server.crt/key and {} client certificates in {}",
+                certs.clients.len(),
+                c.out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         None => serve(a.run),
     }
 }
@@ -90,13 +125,20 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     rt.block_on(async move {
         let store = kestrel_store::Store::open(&url).await?;
-        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+        let listener = match &a.tls_cert {
+            Some(_) => None,
+            None => {
+                Some(tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?)
+            }
+        };
         eprintln!(
-            "kestrel: server listening on http://{} (storage: {} {}, {} token(s))",
-            listener.local_addr()?,
+            "kestrel: server listening on {}://{} (storage: {} {}, {} token(s){})",
+            if listener.is_some() { "http" } else { "https" },
+            listener.as_ref().and_then(|l| l.local_addr().ok()).unwrap_or(listen),
             serde_json::to_value(store.backend())?.as_str().unwrap_or("?"),
             store.url(),
-            tokens.len()
+            tokens.len(),
+            if a.client_ca.is_some() { ", client certificates required" } else { "" }
         );
         if a.retention_days > 0 {
             let store = store.clone();
@@ -130,7 +172,15 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
             None => None,
         };
         let state = kestrel_server::State::new(store, tokens);
-        kestrel_server::serve(listener, state, shutdown()).await.context("serving")?;
+        match (listener, &a.tls_cert, &a.tls_key) {
+            (Some(l), _, _) => kestrel_server::serve(l, state, shutdown()).await.context("serving")?,
+            (None, Some(cert), Some(key)) => {
+                kestrel_server::serve_tls(listen, cert, key, a.client_ca.as_deref(), state, shutdown())
+                    .await
+                    .map_err(anyhow::Error::msg)?
+            }
+            _ => bail!("--tls-cert needs --tls-key"),
+        }
         let _ = stop_tx.send(true);
         if let Some(c) = consumer {
             match c.await {
@@ -259,6 +309,8 @@ pub fn shipper(a: &crate::cli::ShipArgs, verdicts: bool) -> Result<Option<kestre
     let mut cfg = kestrel_server::ship::ShipConfig::new(&server, &token, &node, &a.spool);
     cfg.spool_max_bytes = a.spool_max_mib << 20;
     cfg.nats = a.nats.clone();
+    cfg.server_ca = a.server_ca.clone();
+    cfg.client_cert = a.client_cert.clone().zip(a.client_key.clone());
     if verdicts && a.server.is_some() {
         cfg.verdicts_every = Some(std::time::Duration::from_secs(2));
     }

@@ -338,3 +338,76 @@ fn profiles_are_merged_on_the_server_and_pulled_back() {
     );
     assert!(files.iter().all(|k| k1.knows(View::File, k)));
 }
+
+/// HTTPS with mutual TLS: certificates from `kestrel server cert`, a server requiring client certificates, an
+/// agent with its node's certificate delivering, the same agent without it delivering nothing (spooled), and
+/// a client without a certificate refused at the handshake.
+#[test]
+fn agents_over_mutual_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let out = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["server", "cert", "--name", "127.0.0.1", "--client", "node-9", "--out"])
+        .arg(&certs)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let data = dir.path().join("data");
+    let port = free_port();
+    let c = |n: &str| certs.join(n).display().to_string();
+    let child = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(&data)
+        .args(["--tls-cert", &c("server.crt"), "--tls-key", &c("server.key"), "--client-ca", &c("ca.crt")])
+        .env_remove("KESTREL_SERVER_TOKEN")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("https://127.0.0.1:{port}");
+    let _server = Running { child, base: base.clone() };
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() || !data.join("admin.token").exists() {
+        assert!(t.elapsed() < Duration::from_secs(20), "the server did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let admin = std::fs::read_to_string(data.join("admin.token")).unwrap().trim().to_string();
+    let rec = attack_recording(dir.path());
+    let ship = |extra: &[&str], spool: &str| {
+        let out = Command::cargo_bin("kestrel")
+            .unwrap()
+            .args([
+                "detect",
+                "-f",
+                "json",
+                "--no-profiles",
+                "--server",
+                &base,
+                "--server-token",
+                &admin,
+                "--node",
+                "node-9",
+            ])
+            .args(["--server-ca", &c("ca.crt")])
+            .args(extra)
+            .arg("--spool")
+            .arg(dir.path().join(spool))
+            .arg(&rec)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let e = ship(&["--client-cert", &c("node-9.crt"), "--client-key", &c("node-9.key")], "spool-a");
+    assert!(e.contains("server: 2 delivered"), "{e}");
+    let e = ship(&[], "spool-b");
+    assert!(e.contains("server: 0 delivered") && e.contains("2 in the spool"), "without a certificate: {e}");
+    // A client with the CA but no certificate: the handshake fails.
+    let ca = std::fs::read(certs.join("ca.crt")).unwrap();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&[ureq::tls::Certificate::from_pem(&ca).unwrap().to_owned()]))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder().tls_config(tls).build().into();
+    assert!(agent.get(format!("{base}/healthz")).call().is_err(), "no certificate, no connection");
+}
