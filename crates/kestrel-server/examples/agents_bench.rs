@@ -6,33 +6,13 @@
 //!
 //! `cargo run --release -p kestrel-server --example agents_bench -- [AGENTS] [ALERTS_PER_AGENT] [--sqlite]`
 
-use kestrel_core::{Alert, AlertSource, Severity, ALERT_SCHEMA};
+#[path = "common/mod.rs"]
+mod common;
+use common::alert;
+
 use kestrel_server::auth::{Role, Tokens};
 use kestrel_server::ship::{ShipConfig, Shipper};
 use std::time::{Duration, Instant};
-
-fn alert(node: usize, i: usize) -> Alert {
-    Alert {
-        schema: ALERT_SCHEMA.into(),
-        id: format!("n{node}-{i}"),
-        time_ns: 1_700_000_000_000_000_000 + (i as u64) * 1_000_000,
-        severity: [Severity::Low, Severity::Medium, Severity::High, Severity::Critical][i % 4],
-        score: 0.8,
-        source: AlertSource::Rule {
-            name: "Terminal shell in container".into(),
-            priority: "NOTICE".into(),
-            origin: "builtin".into(),
-        },
-        title: "shell in web".into(),
-        explanation: vec!["`/bin/sh` with parent `nginx` never seen while learning".into()],
-        contributions: vec![],
-        mitre: vec!["T1059.004".into()],
-        tags: vec![],
-        container: None,
-        workload: Some(format!("web-{}", i % 7)),
-        evidence: vec![],
-    }
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -6,41 +6,14 @@
 //!
 //! `cargo run --release -p kestrel-server --example dashboard_bench -- [ALERTS] [--postgres]`
 
-use kestrel_core::{Alert, AlertSource, ContainerRef, Severity, ALERT_SCHEMA};
+#[path = "common/mod.rs"]
+mod common;
+use common::alert;
+use kestrel_core::Alert;
 use kestrel_server::auth::{Role, Tokens};
 use kestrel_testkit::browser::Browser;
 use serde_json::json;
 use std::time::Instant;
-
-fn alert(node: usize, i: usize) -> Alert {
-    Alert {
-        schema: ALERT_SCHEMA.into(),
-        id: format!("n{node}-{i}"),
-        time_ns: 1_700_000_000_000_000_000 + (i as u64) * 1_000_000 + node as u64,
-        severity: [Severity::Low, Severity::Medium, Severity::High, Severity::Critical][i % 4],
-        score: 0.8,
-        source: AlertSource::Rule {
-            name: "Terminal shell in container".into(),
-            priority: "NOTICE".into(),
-            origin: "builtin".into(),
-        },
-        title: format!("shell in web-{}", i % 7),
-        explanation: vec!["`/bin/sh` with parent `nginx` never seen while learning".into()],
-        contributions: vec![],
-        mitre: vec!["T1059.004".into()],
-        tags: vec!["container".into(), "shell".into()],
-        container: Some(ContainerRef {
-            id: format!("{:064x}", i % 50),
-            runtime: "containerd".into(),
-            namespace: Some("shop".into()),
-            pod: Some(format!("web-{}", i % 50)),
-            name: Some(format!("web-{}", i % 7)),
-            ..Default::default()
-        }),
-        workload: Some(format!("web-{}", i % 7)),
-        evidence: vec![],
-    }
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -365,7 +365,7 @@ impl Admission {
                     v.violations.push(format!(
                         "image {image} has {} {} vulnerabilities or worse{} ({}{more}; report {})",
                         over.len(),
-                        severity_word(lookup.cfg.max_severity),
+                        crate::severity_word(lookup.cfg.max_severity),
                         if lookup.cfg.fixable_only { " with a fix" } else { "" },
                         over[..over.len().min(5)].join(", "),
                         &report[..report.len().min(12)]
@@ -428,16 +428,6 @@ impl Admission {
             resp.warnings = Some(warnings);
         }
         resp
-    }
-}
-
-fn severity_word(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "critical",
-        Severity::High => "high",
-        Severity::Medium => "medium",
-        Severity::Low => "low",
-        Severity::Unknown => "unknown",
     }
 }
 
@@ -542,23 +532,6 @@ pub fn certificates(server_names: &[String], clients: &[String]) -> Result<Certi
         out.push((c.clone(), cert, key));
     }
     Ok(Certificates { ca: ca_cert.pem(), server, clients: out })
-}
-
-/// A certificate authority and a server certificate for `names` (the webhook's Service DNS names), PEM:
-/// (CA certificate, server certificate, server key). For a cluster without cert-manager, and for tests.
-pub fn self_signed(names: &[String]) -> Result<(String, String, String), String> {
-    let e = |e: rcgen::Error| e.to_string();
-    let ca_key = rcgen::KeyPair::generate().map_err(e)?;
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(e)?;
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(rcgen::DnType::CommonName, "kestrel admission CA");
-    let ca_cert = ca.self_signed(&ca_key).map_err(e)?;
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let key = rcgen::KeyPair::generate().map_err(e)?;
-    let mut params = rcgen::CertificateParams::new(names.to_vec()).map_err(e)?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, names.first().cloned().unwrap_or_default());
-    let cert = params.signed_by(&key, &issuer).map_err(e)?;
-    Ok((ca_cert.pem(), cert.pem(), key.serialize_pem()))
 }
 
 #[cfg(test)]

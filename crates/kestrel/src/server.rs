@@ -35,17 +35,7 @@ pub fn run(a: ServerCommand) -> Result<ExitCode> {
                 files.push((format!("{node}.key"), key.clone(), 0o600));
             }
             for (name, text, mode) in files {
-                use std::io::Write;
-                use std::os::unix::fs::OpenOptionsExt;
-                let p = c.out.join(&name);
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .mode(mode)
-                    .open(&p)
-                    .with_context(|| format!("writing {}", p.display()))?;
-                f.write_all(text.as_bytes()).with_context(|| format!("writing {}", p.display()))?;
+                write_with_mode(&c.out.join(&name), &text, mode)?;
             }
             eprintln!(
                 "kestrel: ca.crt, server.crt/key and {} client certificates in {}",
@@ -195,24 +185,29 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes `text` to `path`, created (or emptied) with `mode`: keys and tokens readable by their owner only.
+fn write_with_mode(path: &Path, text: &str, mode: u32) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+}
+
 /// `kestrel admission`: the webhook, or `cert`.
 pub fn admission(a: crate::cli::AdmissionCommand) -> Result<ExitCode> {
-    use kestrel_server::admission::{self_signed, serve_tls, Admission, Policy};
+    use kestrel_server::admission::{certificates, serve_tls, Admission, Policy};
     if let Some(crate::cli::AdmissionSub::Cert(c)) = a.command {
-        let (ca, cert, key) = self_signed(&c.name).map_err(anyhow::Error::msg)?;
+        let certs = certificates(&c.name, &[]).map_err(anyhow::Error::msg)?;
+        let (ca, (cert, key)) = (certs.ca, certs.server);
         std::fs::create_dir_all(&c.out).with_context(|| format!("creating {}", c.out.display()))?;
         for (name, text, mode) in [("ca.crt", &ca, 0o644), ("tls.crt", &cert, 0o644), ("tls.key", &key, 0o600)] {
-            use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
-            let p = c.out.join(name);
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(mode)
-                .open(&p)
-                .with_context(|| format!("writing {}", p.display()))?;
-            f.write_all(text.as_bytes()).with_context(|| format!("writing {}", p.display()))?;
+            write_with_mode(&c.out.join(name), text, mode)?;
         }
         eprintln!(
             "kestrel: {}/ca.crt, tls.crt, tls.key for {}; the caBundle of the webhook configuration is ca.crt in base64",
