@@ -24,6 +24,7 @@ mod approve;
 pub mod auth;
 pub mod bus;
 mod metrics_text;
+pub mod scanq;
 pub mod ship;
 pub mod ui;
 

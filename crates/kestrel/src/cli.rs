@@ -185,6 +185,12 @@ The deployment (Deployment, Service, ValidatingWebhookConfiguration) is in deplo
 Credentials come from the Docker and Podman auth files (docker login). Plain HTTP only for registries on the
 loopback interface and those in KESTREL_INSECURE_REGISTRIES.")]
     Watch(RegistryWatchArgs),
+    /// Scan images queued by `kestrel watch --nats` (a JetStream work queue shared by any number of workers),
+    /// sending each report to the kestrel server.
+    #[command(after_help = "Examples:
+  kestrel scan-worker --nats nats://n1:4222,nats://n2:4222 --server http://kestrel:8470 --server-token $TOKEN
+  kestrel scan-worker --nats nats://127.0.0.1:4222 --once      until the queue is empty")]
+    ScanWorker(ScanWorkerArgs),
     /// List the catalogers and what they read.
     Catalogers,
 }
@@ -207,6 +213,29 @@ pub struct RegistryWatchArgs {
     /// Where the digests seen and the inventories are kept between passes (default: DATA_DIR/watch).
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
+    /// Platform to scan of multi-platform images (default: the host's).
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Queue the scans on NATS JetStream at these URLs for `kestrel scan-worker` processes instead of scanning
+    /// here (images already known are still matched again here when the database changes, from the server's
+    /// reports).
+    #[arg(long, value_name = "URLS", env = "KESTREL_NATS")]
+    pub nats: Option<String>,
+    #[command(flatten)]
+    pub vuln: VulnArgs,
+    #[command(flatten)]
+    pub upload: UploadArgs,
+}
+
+/// `kestrel scan-worker`.
+#[derive(Args, Debug)]
+pub struct ScanWorkerArgs {
+    /// NATS JetStream URLs (comma-separated).
+    #[arg(long, value_name = "URLS", env = "KESTREL_NATS")]
+    pub nats: String,
+    /// Stop when the queue is empty.
+    #[arg(long)]
+    pub once: bool,
     /// Platform to scan of multi-platform images (default: the host's).
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,

@@ -104,6 +104,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Server(a) => crate::server::run(a),
         Command::Admission(a) => crate::server::admission(a),
         Command::Watch(a) => crate::watch::run(a, &g),
+        Command::ScanWorker(a) => crate::watch::worker(a, &g),
         Command::Secrets(a) => crate::config::secrets(a),
         Command::Eval(crate::cli::EvalCommand::Lab(a)) => crate::detect::eval_lab(a),
         Command::Eval(crate::cli::EvalCommand::Speed(a)) => crate::detect::eval_speed(a),

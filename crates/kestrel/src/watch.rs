@@ -5,11 +5,12 @@
 //! the server keeps reports by content, so an unchanged one is stored once, and it raises an alert when an
 //! image a node runs has become affected.
 
-use crate::cli::{GlobalArgs, RegistryWatchArgs};
+use crate::cli::{GlobalArgs, RegistryWatchArgs, ScanWorkerArgs, UploadArgs, VulnArgs};
 use anyhow::{Context, Result};
 use kestrel_catalog::{Catalog, Scope};
 use kestrel_core::Sbom;
 use kestrel_image::registry::{pull, PullOptions, Registry};
+use kestrel_server::scanq::{ScanJob, ScanQueue};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ struct Pass {
     repositories: usize,
     tags: usize,
     scanned: usize,
+    queued: usize,
     rematched: usize,
     unchanged: usize,
     failed: usize,
@@ -75,8 +77,8 @@ pub fn run(a: RegistryWatchArgs, g: &GlobalArgs) -> Result<ExitCode> {
         std::fs::rename(&tmp, &state_file).with_context(|| format!("writing {}", state_file.display()))?;
         if !g.quiet {
             eprintln!(
-                "kestrel: watch {}: {} repositories, {} tags: {} scanned (new or changed), {} matched again (database changed), {} unchanged, {} failed",
-                a.registry, p.repositories, p.tags, p.scanned, p.rematched, p.unchanged, p.failed
+                "kestrel: watch {}: {} repositories, {} tags: {} scanned (new or changed), {} queued, {} matched again (database changed), {} unchanged, {} failed",
+                a.registry, p.repositories, p.tags, p.scanned, p.queued, p.rematched, p.unchanged, p.failed
             );
         }
         if a.once {
@@ -95,6 +97,7 @@ fn plain_http() -> Vec<String> {
 fn pass(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, state: &mut State) -> Result<Pass> {
     let opts = PullOptions { platform: a.platform.clone(), plain_http: plain_http(), ..Default::default() };
     let mut reg = Registry::connect(&a.registry, &a.registry, &opts)?;
+    let queue = a.nats.as_deref().map(|u| ScanQueue::connect(u, 1)).transpose().map_err(anyhow::Error::msg)?;
     let repos = if a.repos.is_empty() { reg.catalog()? } else { a.repos.clone() };
     let mut p = Pass { repositories: repos.len(), ..Default::default() };
     let db_dir = crate::db::db_dir(&a.vuln.dir)?;
@@ -134,14 +137,18 @@ fn pass(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, state: &mut State) ->
                     continue;
                 }
             };
-            let known = state.images.get(&reference) == Some(&digest) && sbom_path(dir, &digest).is_file();
+            let known = state.images.get(&reference) == Some(&digest);
             let result = if known && !db_changed {
                 p.unchanged += 1;
                 continue;
             } else if known {
                 rematch(a, g, dir, &reference, &digest).map(|()| p.rematched += 1)
+            } else if let Some(q) = &queue {
+                q.publish(&ScanJob { reference: reference.clone(), digest: digest.clone() })
+                    .map_err(anyhow::Error::msg)
+                    .map(|_| p.queued += 1)
             } else {
-                scan(a, g, dir, &reference, &opts, &digest).map(|()| p.scanned += 1)
+                scan(&a.vuln, &a.upload, g, Some(dir), &reference, &opts, &digest).map(|()| p.scanned += 1)
             };
             match result {
                 Ok(()) => {
@@ -162,11 +169,13 @@ fn pass(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, state: &mut State) ->
     Ok(p)
 }
 
-/// Pulls and scans a new or changed tag, keeps its inventory, sends the report.
+/// Pulls and scans a new or changed tag, keeps its inventory (when there is a state directory), sends the
+/// report.
 fn scan(
-    a: &RegistryWatchArgs,
+    vuln: &VulnArgs,
+    upload: &UploadArgs,
     g: &GlobalArgs,
-    dir: &Path,
+    dir: Option<&Path>,
     reference: &str,
     opts: &PullOptions,
     digest: &str,
@@ -177,21 +186,48 @@ fn scan(
     let open = kestrel_image::OpenOptions { limits: opts.limits.clone(), ..Default::default() };
     let artifact = kestrel_image::open(tmp.path(), &open, &catalog)?;
     let sbom = crate::scan::inventory(&catalog, artifact);
-    let path = sbom_path(dir, digest);
-    std::fs::write(&path, serde_json::to_vec(&sbom)?).with_context(|| format!("writing {}", path.display()))?;
-    report(a, g, reference, sbom)
+    if let Some(dir) = dir {
+        let path = sbom_path(dir, digest);
+        std::fs::write(&path, serde_json::to_vec(&sbom)?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    report(vuln, upload, g, reference, sbom)
 }
 
-/// Matches a known image's inventory again (the database changed) and sends the report.
+/// Matches a known image's inventory again (the database changed) and sends the report. The inventory is the
+/// one kept here, else (scanned by a worker) the one in the server's latest report of the image.
 fn rematch(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, reference: &str, digest: &str) -> Result<()> {
     let path = sbom_path(dir, digest);
-    let sbom: Sbom = serde_json::from_slice(&std::fs::read(&path)?).with_context(|| format!("{}", path.display()))?;
-    report(a, g, reference, sbom)
+    let sbom: Sbom = if path.is_file() {
+        serde_json::from_slice(&std::fs::read(&path)?).with_context(|| format!("{}", path.display()))?
+    } else {
+        server_inventory(&a.upload, reference)?
+    };
+    report(&a.vuln, &a.upload, g, reference, sbom)
 }
 
-fn report(a: &RegistryWatchArgs, g: &GlobalArgs, reference: &str, sbom: Sbom) -> Result<()> {
-    let (kind, json) = if crate::db::wants_vulns(&a.vuln) {
-        let r = crate::db::vulnerability_report(sbom, &a.vuln, g)?;
+/// The inventory in the server's latest report of `reference`.
+fn server_inventory(upload: &UploadArgs, reference: &str) -> Result<Sbom> {
+    let (Some(server), Some(token)) = (&upload.server, &upload.server_token) else {
+        anyhow::bail!("{reference}: no inventory kept here and no --server to ask for it");
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let get = |path: String| -> Result<serde_json::Value> {
+        let url = format!("{}{path}", server.trim_end_matches('/'));
+        let mut r = agent.get(&url).header("Authorization", format!("Bearer {token}")).call()?;
+        anyhow::ensure!(r.status() == 200, "{url}: {}", r.status());
+        Ok(r.body_mut().with_config().limit(512 << 20).read_json()?)
+    };
+    let subject = percent_encoding::utf8_percent_encode(reference, percent_encoding::NON_ALPHANUMERIC);
+    let list = get(format!("/api/v1/reports?kind=image&limit=1&subject={subject}"))?;
+    let id = list["items"][0]["id"].as_str().with_context(|| format!("{reference}: the server has no report of it"))?;
+    let r: kestrel_core::Report = serde_json::from_value(get(format!("/api/v1/reports/{id}"))?)
+        .with_context(|| format!("{reference}: report {id} is not a kestrel image report"))?;
+    Ok(r.sbom)
+}
+
+fn report(vuln: &VulnArgs, upload: &UploadArgs, g: &GlobalArgs, reference: &str, sbom: Sbom) -> Result<()> {
+    let (kind, json) = if crate::db::wants_vulns(vuln) {
+        let r = crate::db::vulnerability_report(sbom, vuln, g)?;
         if !g.quiet {
             eprintln!("kestrel: watch: {reference}: {} findings", r.findings.len());
         }
@@ -199,8 +235,40 @@ fn report(a: &RegistryWatchArgs, g: &GlobalArgs, reference: &str, sbom: Sbom) ->
     } else {
         ("sbom", serde_json::to_value(&sbom)?)
     };
-    if let Some(server) = &a.upload.server {
-        crate::server::upload_report(server, a.upload.server_token.as_deref(), kind, reference, json)?;
+    if let Some(server) = &upload.server {
+        crate::server::upload_report(server, upload.server_token.as_deref(), kind, reference, json)?;
     }
     Ok(())
+}
+
+/// `kestrel scan-worker`: takes jobs from the queue, scans, sends the report, acknowledges; a failed scan goes
+/// back to the queue for another try.
+pub fn worker(a: ScanWorkerArgs, g: &GlobalArgs) -> Result<ExitCode> {
+    let mut queue = ScanQueue::connect(&a.nats, 1).map_err(anyhow::Error::msg)?;
+    let opts = PullOptions { platform: a.platform.clone(), plain_http: plain_http(), ..Default::default() };
+    let (mut done, mut failed) = (0usize, 0usize);
+    loop {
+        let Some(t) = queue.next(std::time::Duration::from_secs(2)).map_err(anyhow::Error::msg)? else {
+            if a.once && queue.pending().map_err(anyhow::Error::msg)? == 0 {
+                break;
+            }
+            continue;
+        };
+        let ScanJob { reference, digest } = t.job.clone();
+        match scan(&a.vuln, &a.upload, g, None, &reference, &opts, &digest) {
+            Ok(()) => {
+                queue.ack(t).map_err(anyhow::Error::msg)?;
+                done += 1;
+            }
+            Err(e) => {
+                eprintln!("kestrel: scan-worker: {reference} (delivery {}): {e:#}", t.delivery);
+                queue.retry(t, std::time::Duration::from_secs(30)).map_err(anyhow::Error::msg)?;
+                failed += 1;
+            }
+        }
+    }
+    if !g.quiet {
+        eprintln!("kestrel: scan-worker: {done} scanned, {failed} failed (handed back)");
+    }
+    Ok(ExitCode::SUCCESS)
 }

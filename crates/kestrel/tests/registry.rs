@@ -240,7 +240,7 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
     assert_eq!(node["status"]["images"], serde_json::json!([format!("{host}/shop/app:1.0")]), "{node}");
 
     // Nothing changed: nothing scanned.
-    assert!(watch().contains("0 scanned (new or changed), 0 matched again (database changed), 2 unchanged"));
+    assert!(watch().contains("0 scanned (new or changed), 0 queued, 0 matched again (database changed), 2 unchanged"));
     // The database learns of Log4Shell: both images are matched again from their inventories (no pull), and
     // the node running the affected one gets an alert; the fixed one raises none.
     assert!(kestrel()
@@ -250,7 +250,7 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
         .unwrap()
         .success());
     let e = watch();
-    assert!(e.contains("0 scanned (new or changed), 2 matched again"), "{e}");
+    assert!(e.contains("0 scanned (new or changed), 0 queued, 2 matched again"), "{e}");
     let alerts = get(&base, "/api/v1/alerts?node=node-1", viewer);
     let items = alerts["items"].as_array().unwrap();
     let affected: Vec<&Value> =
@@ -270,4 +270,76 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
     // A new tag is scanned on the next pass.
     registry.push_archive(&log4j_image(d, "2.17.1"), "shop/app:1.2");
     assert!(watch().contains("3 tags: 1 scanned"));
+}
+
+/// The scans as a JetStream work queue: the watcher queues, two workers share the jobs (each scanned once),
+/// and when the database changes the watcher matches the images again from the inventories in the server's
+/// reports (it never scanned them itself).
+#[test]
+fn scans_are_shared_by_workers_through_jetstream() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let registry = Registry::start(None);
+    let host = registry.host();
+    registry.push_archive(&log4j_image(d, "2.14.1"), "shop/app:1.0");
+    registry.push_archive(&log4j_image(d, "2.17.1"), "shop/app:1.1");
+    registry.push_archive(&log4j_image(d, "2.17.1"), "shop/api:2.0");
+    let nats = kestrel_testkit::services::Nats::start();
+    let (_server, base, t) = start_server(d);
+    let (ci, viewer) = (&t[0], &t[2]);
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kestrel-vulndb/tests/fixtures/db");
+    let db = d.join("db");
+    let kestrel = || {
+        let mut c = Command::cargo_bin("kestrel").unwrap();
+        c.env("KESTREL_DB_DIR", &db).env("HOME", d).env("DOCKER_CONFIG", d.join("docker")).env_remove("KESTREL_TOKEN");
+        c
+    };
+    assert!(kestrel().args(["db", "import"]).arg(fixtures.join("osv-PyPI.zip")).status().unwrap().success());
+    let watch = || {
+        let out = kestrel()
+            .args(["watch", "--registry", &host, "--once", "--nats", &nats.url(), "--state"])
+            .arg(d.join("state"))
+            .args(["--server", &base, "--server-token", ci])
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{e}");
+        e
+    };
+    let e = watch();
+    assert!(e.contains("2 repositories, 3 tags: 0 scanned (new or changed), 3 queued"), "{e}");
+    let workers: Vec<std::process::Child> = (0..2)
+        .map(|_| {
+            kestrel()
+                .args(["scan-worker", "--once", "--nats", &nats.url(), "--server", &base, "--server-token", ci])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut scanned = 0;
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        let e = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{e}");
+        let line =
+            e.lines().find(|l| l.contains("scan-worker:") && l.contains("scanned")).unwrap_or_else(|| panic!("{e}"));
+        scanned += line.split_whitespace().nth(2).unwrap().parse::<usize>().unwrap();
+    }
+    assert_eq!(scanned, 3, "every job scanned once, by one worker or the other");
+    let reports = get(&base, "/api/v1/reports?kind=image", viewer);
+    assert_eq!(reports["items"].as_array().unwrap().len(), 3);
+    // Nothing new: nothing queued.
+    assert!(watch().contains("0 queued, 0 matched again (database changed), 3 unchanged"));
+    // The database learns of Log4Shell: matched again here, from the server's inventories.
+    assert!(kestrel()
+        .args(["db", "import", "--source", "osv:Maven"])
+        .arg(fixtures.join("osv-log4j.json"))
+        .status()
+        .unwrap()
+        .success());
+    let e = watch();
+    assert!(e.contains("3 matched again"), "{e}");
+    let reports = get(&base, &format!("/api/v1/reports?kind=image&subject={host}%2Fshop%2Fapp%3A1.0"), viewer);
+    assert_eq!(reports["items"][0]["counts"][0], 1, "Log4Shell found in 1.0 from its inventory: {reports}");
 }
