@@ -23,7 +23,7 @@ mod affected;
 mod approve;
 pub mod auth;
 pub mod bus;
-mod metrics_text;
+pub mod metrics_text;
 pub mod scanq;
 pub mod ship;
 pub mod ui;

@@ -22,3 +22,32 @@ pub fn handle() -> PrometheusHandle {
         })
         .clone()
 }
+
+/// Serves `/metrics` (the process's recorder) on `addr` from a thread of its own: for node agents, whose
+/// work is not an HTTP server. Returns the address bound (port 0 picks one).
+pub fn serve_metrics(addr: &str) -> std::io::Result<std::net::SocketAddr> {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind(addr)?;
+    let bound = listener.local_addr()?;
+    let h = handle();
+    std::thread::Builder::new().name("kestrel-metrics".into()).spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            let mut buf = [0u8; 1024];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let first = String::from_utf8_lossy(&buf[..n]);
+            let reply = if first.starts_with("GET /metrics ") || first.starts_with("GET /metrics?") {
+                let body = h.render();
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            } else {
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+            };
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    })?;
+    Ok(bound)
+}

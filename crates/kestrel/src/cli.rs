@@ -448,6 +448,10 @@ pub enum DriftArg {
 pub struct DetectArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (events, alerts by severity, detection and
+    /// action latency, the sensor's counters and drops, shipping).
+    #[arg(long, value_name = "ADDR:PORT", env = "KESTREL_METRICS")]
+    pub metrics: Option<String>,
     /// A Falco-style rule file (repeatable; later files may append to earlier ones).
     #[arg(long, value_name = "FILE")]
     pub rules: Vec<PathBuf>,

@@ -210,6 +210,13 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         None => None,
     };
     let shipper = crate::server::shipper(&a.ship, responder.is_some() && a.source.live)?;
+    if let Some(addr) = &a.metrics {
+        let bound = kestrel_server::metrics_text::serve_metrics(addr).with_context(|| format!("--metrics {addr}"))?;
+        if !g.quiet {
+            eprintln!("kestrel: metrics at http://{bound}/metrics");
+        }
+    }
+    let mut last_gauges = Instant::now();
     let mut action_lag: Vec<u64> = Vec::new();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut latencies: Vec<u64> = Vec::new();
@@ -240,6 +247,27 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         let t0 = Instant::now();
         let alerts = if with_profiles { d.process(e) } else { d.process_rules_only(e) };
         latencies.push(t0.elapsed().as_nanos() as u64);
+        metrics::counter!("kestrel_agent_events_total").increment(1);
+        for al in &alerts {
+            let sev = serde_json::to_value(al.severity).ok().and_then(|v| v.as_str().map(str::to_string));
+            metrics::counter!("kestrel_agent_alerts_total", "severity" => sev.unwrap_or_default()).increment(1);
+        }
+        if last_gauges.elapsed() >= std::time::Duration::from_secs(1) {
+            last_gauges = Instant::now();
+            if let Some(s) = &shipper {
+                let st = s.stats();
+                for (k, v) in [
+                    ("delivered", st.delivered),
+                    ("spooled", st.spooled),
+                    ("spool_bytes", st.spool_bytes),
+                    ("dropped_spool_full", st.dropped_spool_full),
+                    ("dropped_queue_full", st.dropped_queue_full),
+                    ("rejected", st.rejected),
+                ] {
+                    metrics::gauge!("kestrel_agent_ship", "counter" => k).set(v as f64);
+                }
+            }
+        }
         for al in &alerts {
             if live {
                 alert_lag.push(now_ns().saturating_sub(e.time_ns));
@@ -247,7 +275,9 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             if let Some(r) = responder.as_mut() {
                 for d in r.handle(al) {
                     if d.outcome == kestrel_respond::Outcome::Acted {
-                        action_lag.push(now_ns().saturating_sub(e.time_ns));
+                        let lag = now_ns().saturating_sub(e.time_ns);
+                        action_lag.push(lag);
+                        metrics::histogram!("kestrel_agent_action_seconds").record(lag as f64 / 1e9);
                     }
                     eprintln!("kestrel: response {}: {:?} {:?} {}", d.id, d.action, d.outcome, d.detail);
                     if let (Some(s), Ok(line)) = (&shipper, serde_json::to_value(&d)) {

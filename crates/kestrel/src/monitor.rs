@@ -174,8 +174,14 @@ pub(crate) fn pump(
         if STOP.load(Ordering::Relaxed) || duration.is_some_and(|d| started.elapsed() >= Duration::from_secs(d)) {
             break;
         }
-        if stats && last_stats.elapsed() >= Duration::from_secs(5) {
-            print_stats(&sensor);
+        if last_stats.elapsed() >= Duration::from_secs(if stats { 5 } else { 1 }) {
+            if stats {
+                print_stats(&sensor);
+            }
+            // The sensor's counters for /metrics (a no-op without a recorder).
+            for (k, v) in sensor.stats().snapshot() {
+                metrics::gauge!("kestrel_agent_sensor", "counter" => k.to_string()).set(v as f64);
+            }
             last_stats = Instant::now();
         }
         let Some(e) = sensor.next(Duration::from_millis(100)) else {

@@ -128,3 +128,46 @@ fn record_then_replay_without_privileges() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("junk.jsonl: not a kestrel recording"));
 }
+
+/// The agent's `/metrics`: `detect --live --metrics` serves Prometheus text while it runs — events, alerts by
+/// severity (a shell's exec in a container raises one), and the sensor's own counters.
+#[test]
+fn detect_serves_prometheus_metrics_while_it_runs() {
+    let parent = format!("kestrel-metrics-test-{}", std::process::id());
+    let port = kestrel_testkit::services::free_port();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+        .args(["detect", "--live", "--no-profiles", "--runc-parent", &parent, "--duration", "5", "-f", "json"])
+        .args(["--metrics", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = wait_watching(&mut child);
+    let cg = cgroup2_root().join(&parent).join("web-1");
+    std::fs::create_dir_all(&cg).unwrap();
+    let script = format!("echo $$ > {}/cgroup.procs && /bin/sh -c 'cat /etc/shadow > /dev/null'", cg.display());
+    assert!(Command::new("/bin/sh").arg("-c").arg(script).status().unwrap().success());
+    // The gauges are refreshed every second; the counters as events come.
+    let mut text = String::new();
+    let t = std::time::Instant::now();
+    while t.elapsed() < std::time::Duration::from_secs(4) {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        if let Ok(mut r) = ureq::get(format!("http://127.0.0.1:{port}/metrics")).call() {
+            text = r.body_mut().read_to_string().unwrap();
+            if text.contains("kestrel_agent_alerts_total") && text.contains("kestrel_agent_sensor{") {
+                break;
+            }
+        }
+    }
+    let other = ureq::get(format!("http://127.0.0.1:{port}/other")).config().http_status_as_error(false).build().call();
+    let out = child.wait_with_output().unwrap();
+    remove_container(&parent, &cg);
+    let stderr = stderr.join().unwrap();
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(other.map(|r| r.status().as_u16()).ok(), Some(404), "only /metrics is served");
+    for needle in
+        ["kestrel_agent_events_total", "kestrel_agent_alerts_total{severity=", "kestrel_agent_sensor{counter="]
+    {
+        assert!(text.contains(needle), "{needle} missing from /metrics:\n{text}\n{stderr}");
+    }
+}
