@@ -334,6 +334,19 @@ async fn metrics(Axum(state): Axum<State>) -> Response {
         metrics::gauge!("kestrel_server_nodes", "state" => "seen-last-2m").set(live as f64);
         metrics::gauge!("kestrel_server_nodes", "state" => "known").set(nodes.len() as f64);
     }
+    // The age of the vulnerability database behind the latest image report (CI's, or the registry watcher's).
+    if let Some(id) =
+        state.inner.store.reports(None, Some("image"), 1).await.ok().and_then(|l| l.first().map(|r| r.id.clone()))
+    {
+        if let Ok(Some(body)) = state.inner.store.report(&id).await {
+            if let Some(built) = body["database"]["built_at"].as_str() {
+                if let Ok(t) = time::OffsetDateTime::parse(built, &time::format_description::well_known::Rfc3339) {
+                    let age = (time::OffsetDateTime::now_utc() - t).as_seconds_f64().max(0.0);
+                    metrics::gauge!("kestrel_server_vulndb_age_seconds").set(age);
+                }
+            }
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.inner.metrics.render()).into_response()
 }
 

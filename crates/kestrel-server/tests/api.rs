@@ -217,8 +217,22 @@ fn reports_decisions_profiles_nodes_and_metrics() {
     let n1 = nodes["items"].as_array().unwrap().iter().find(|n| n["name"] == "node-1").unwrap();
     assert_eq!(n1["status"]["workloads"]["web"], "protect");
 
+    // An image report made with a database built a day ago: /metrics tells the database's age.
+    let built = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    let built = built.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let report = json!({"kind": "image", "subject": "shop/db:2", "report": {"schema": "kestrel.report/v1", "findings": [],
+        "database": {"path": "/var/lib/kestrel/db/vulndb.sqlite", "built_at": built, "sources": ["osv:Debian"]}}});
+    assert_eq!(post(&s, "/api/v1/reports", CI, &report).0, 201);
     let (status, text) = get(&s, "/metrics", None);
     assert_eq!(status, 200);
+    let age: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("kestrel_server_vulndb_age_seconds "))
+        .unwrap_or_else(|| panic!("no database age in /metrics:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((86_000.0..87_000.0).contains(&age), "{age}");
     for needle in [
         "kestrel_server_ingested_total{kind=\"report\"}",
         "kestrel_server_ingested_total{kind=\"decision\"}",
