@@ -365,7 +365,7 @@ impl Admission {
                     v.violations.push(format!(
                         "image {image} has {} {} vulnerabilities or worse{} ({}{more}; report {})",
                         over.len(),
-                        crate::severity_word(lookup.cfg.max_severity),
+                        lookup.cfg.max_severity.as_str(),
                         if lookup.cfg.fixable_only { " with a fix" } else { "" },
                         over[..over.len().min(5)].join(", "),
                         &report[..report.len().min(12)]
@@ -475,21 +475,7 @@ pub async fn serve_tls(
     a: Arc<Admission>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-        .await
-        .map_err(|e| format!("{} / {}: {e}", cert.display(), key.display()))?;
-    let handle = axum_server::Handle::new();
-    let h = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        h.graceful_shutdown(Some(Duration::from_secs(10)));
-    });
-    axum_server::bind_rustls(addr, tls)
-        .handle(handle)
-        .serve(app(a).into_make_service())
-        .await
-        .map_err(|e| format!("{addr}: {e}"))
+    crate::serve_router_tls(addr, app(a), cert, key, None, shutdown).await
 }
 
 /// Certificates for mutual TLS: a CA, a server certificate for `server_names`, and one client certificate per

@@ -71,7 +71,7 @@ pub async fn check(store: &Store, id: &str, subject: &str, report: &Value, now_n
         )];
         for (vid, pkg, fix, sev) in new.iter().take(10) {
             let fix = fix.as_deref().map_or("no fix yet".to_string(), |f| format!("fixed in {f}"));
-            explanation.push(format!("{vid} ({}) in {pkg}: {fix}", crate::severity_word(*sev)));
+            explanation.push(format!("{vid} ({}) in {pkg}: {fix}", sev.as_str()));
         }
         if new.len() > 10 {
             explanation.push(format!("and {} more", new.len() - 10));

@@ -167,6 +167,18 @@ pub async fn serve_tls(
     state: State,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
+    serve_router_tls(addr, app(state), cert, key, client_ca, shutdown).await
+}
+
+/// Serves `router` over HTTPS (the API, or the admission webhook's), client certificates as [`serve_tls`].
+pub(crate) async fn serve_router_tls(
+    addr: std::net::SocketAddr,
+    router: Router,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    client_ca: Option<&std::path::Path>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -201,7 +213,7 @@ pub async fn serve_tls(
     });
     axum_server::bind_rustls(addr, tls)
         .handle(handle)
-        .serve(app(state).into_make_service())
+        .serve(router.into_make_service())
         .await
         .map_err(|e| format!("{addr}: {e}"))
 }
@@ -325,7 +337,7 @@ async fn metrics(Axum(state): Axum<State>) -> Response {
     // Stored alerts by severity, read at scrape time (a gauge the database keeps, whoever wrote it).
     if let Ok(counts) = state.inner.store.alert_counts().await {
         for (s, n) in counts {
-            metrics::gauge!("kestrel_server_alerts_stored", "severity" => severity_word(s)).set(n as f64);
+            metrics::gauge!("kestrel_server_alerts_stored", "severity" => s.as_str()).set(n as f64);
         }
     }
     if let Ok(nodes) = state.inner.store.nodes().await {
@@ -350,16 +362,6 @@ async fn metrics(Axum(state): Axum<State>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.inner.metrics.render()).into_response()
 }
 
-fn severity_word(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "critical",
-        Severity::High => "high",
-        Severity::Medium => "medium",
-        Severity::Low => "low",
-        Severity::Unknown => "unknown",
-    }
-}
-
 async fn openapi(Axum(state): Axum<State>) -> Json<Value> {
     Json(state.inner.openapi.clone())
 }
@@ -371,7 +373,7 @@ async fn summary(
     allow(&p, READ)?;
     let store = &state.inner.store;
     let counts: serde_json::Map<String, Value> =
-        store.alert_counts().await?.into_iter().map(|(s, n)| (severity_word(s).to_string(), json!(n))).collect();
+        store.alert_counts().await?.into_iter().map(|(s, n)| (s.as_str().to_string(), json!(n))).collect();
     let nodes = store.nodes().await?;
     Ok(Json(json!({
         "alerts": counts,
@@ -411,7 +413,7 @@ async fn post_alerts(
     metrics::counter!("kestrel_server_ingested_total", "kind" => "alert").increment(new);
     metrics::counter!("kestrel_server_duplicates_total", "kind" => "alert").increment(dup);
     for a in &batch.alerts {
-        metrics::counter!("kestrel_server_alerts_received_total", "severity" => severity_word(a.severity)).increment(1);
+        metrics::counter!("kestrel_server_alerts_received_total", "severity" => a.severity.as_str()).increment(1);
     }
     Ok(Json(json!({ "received": batch.alerts.len(), "new": new, "duplicates": dup })))
 }

@@ -142,7 +142,7 @@ impl Shipper {
     /// sent first. Certificate files that cannot be read are an error now, not a silent spool later.
     pub fn start(cfg: ShipConfig) -> std::io::Result<Shipper> {
         std::fs::create_dir_all(&cfg.spool_dir)?;
-        tls_config(&cfg)?;
+        let tls = tls_config(&cfg)?;
         let counters = Arc::new(Counters::default());
         let spool = Spool { dir: cfg.spool_dir.clone(), max: cfg.spool_max_bytes };
         counters.spool_bytes.store(spool.bytes(), Ordering::Relaxed);
@@ -151,8 +151,9 @@ impl Shipper {
         let c = counters.clone();
         let images = Images::default();
         let i = images.clone();
-        let thread =
-            std::thread::Builder::new().name("kestrel-ship".into()).spawn(move || run(cfg, spool, rx, c, vtx, i))?;
+        let thread = std::thread::Builder::new()
+            .name("kestrel-ship".into())
+            .spawn(move || run(cfg, tls, spool, rx, c, vtx, i))?;
         Ok(Shipper { tx, counters, thread: Some(thread), verdicts: std::sync::Mutex::new(verdicts), images })
     }
 
@@ -375,6 +376,7 @@ fn tls_config(cfg: &ShipConfig) -> std::io::Result<ureq::tls::TlsConfig> {
 
 fn run(
     cfg: ShipConfig,
+    tls: ureq::tls::TlsConfig,
     spool: Spool,
     rx: Receiver<Item>,
     c: Arc<Counters>,
@@ -384,7 +386,7 @@ fn run(
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
-        .tls_config(tls_config(&cfg).unwrap_or_default())
+        .tls_config(tls)
         .build()
         .into();
     let bus = match &cfg.nats {

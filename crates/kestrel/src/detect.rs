@@ -233,9 +233,6 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             }
         }
         if let Some(s) = &shipper {
-            if let Some(r) = responder.as_mut() {
-                apply_verdicts(r, s);
-            }
             // The images this node runs, for the server (a running image that becomes vulnerable).
             if let Some(image) = e.container.as_ref().and_then(|c| c.image.as_deref()) {
                 if !images_noted.contains(image) && images_noted.len() < kestrel_server::ship::MAX_IMAGES {
@@ -249,11 +246,14 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         latencies.push(t0.elapsed().as_nanos() as u64);
         metrics::counter!("kestrel_agent_events_total").increment(1);
         for al in &alerts {
-            let sev = serde_json::to_value(al.severity).ok().and_then(|v| v.as_str().map(str::to_string));
-            metrics::counter!("kestrel_agent_alerts_total", "severity" => sev.unwrap_or_default()).increment(1);
+            metrics::counter!("kestrel_agent_alerts_total", "severity" => al.severity.as_str()).increment(1);
         }
+        // Once a second, not per event: the verdicts fetched (a lock) and the shipping gauges.
         if last_gauges.elapsed() >= std::time::Duration::from_secs(1) {
             last_gauges = Instant::now();
+            if let (Some(s), Some(r)) = (&shipper, responder.as_mut()) {
+                apply_verdicts(r, s);
+            }
             if let Some(s) = &shipper {
                 let st = s.stats();
                 for (k, v) in [
