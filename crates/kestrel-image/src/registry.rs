@@ -250,6 +250,16 @@ pub struct PullOptions {
     pub limits: Limits,
 }
 
+impl PullOptions {
+    /// Defaults, with `plain_http` from `KESTREL_INSECURE_REGISTRIES` (comma-separated HOST[:PORT]).
+    pub fn from_env() -> PullOptions {
+        let plain_http = std::env::var("KESTREL_INSECURE_REGISTRIES")
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default();
+        PullOptions { plain_http, ..Default::default() }
+    }
+}
+
 /// A registry session: the HTTP agent, credentials, and the bearer token once there is one.
 pub struct Registry {
     host: String,

@@ -485,26 +485,14 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
             }
         }
         ProfileCommand::Pull(pull) => {
-            let url = format!(
-                "{}/api/v1/profiles/{}/merged?k={}",
-                pull.server.trim_end_matches('/'),
+            let path = format!(
+                "/api/v1/profiles/{}/merged?k={}",
                 percent_encoding::utf8_percent_encode(&pull.workload, percent_encoding::NON_ALPHANUMERIC),
                 pull.k
             );
-            let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-            let mut resp = agent
-                .get(&url)
-                .header("Authorization", format!("Bearer {}", pull.server_token))
-                .call()
-                .with_context(|| format!("asking {url}"))?;
-            let status = resp.status().as_u16();
-            let text = resp.body_mut().with_config().limit(256 << 20).read_to_string()?;
-            let v: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-            if status != 200 {
-                anyhow::bail!("{url}: {status}: {}", v["error"].as_str().unwrap_or(&text));
-            }
+            let v = crate::server::get_json(&pull.server, &pull.server_token, &path, 256 << 20)?;
             let mut merged: Profile =
-                serde_json::from_value(v["profile"].clone()).with_context(|| format!("{url}: not a profile"))?;
+                serde_json::from_value(v["profile"].clone()).with_context(|| format!("{path}: not a profile"))?;
             merged.reindex();
             let path = ProfileStore::new(&pull.profiles).save(&merged)?;
             eprintln!(

@@ -136,10 +136,11 @@ pub(crate) fn open_ref(
     };
     let dir =
         tempfile::Builder::new().prefix("kestrel-pull-").tempdir().context("a temporary directory to pull into")?;
-    let plain_http = std::env::var("KESTREL_INSECURE_REGISTRIES")
-        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default();
-    let opts = kestrel_image::registry::PullOptions { platform, plain_http, limits: limits.clone() };
+    let opts = kestrel_image::registry::PullOptions {
+        platform,
+        limits: limits.clone(),
+        ..kestrel_image::registry::PullOptions::from_env()
+    };
     let started = std::time::Instant::now();
     let pulled = kestrel_image::registry::pull(reference, dir.path(), &opts)?;
     if !g.quiet {

@@ -283,6 +283,25 @@ pub fn upload_report(
     Ok(answer["id"].as_str().unwrap_or("?").to_string())
 }
 
+/// `GET server/path` with the bearer `token`: the JSON answer (at most `limit` bytes), or an error with the
+/// server's reason.
+pub fn get_json(server: &str, token: &str, path: &str, limit: u64) -> Result<serde_json::Value> {
+    let url = format!("{}{path}", server.trim_end_matches('/'));
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut resp = agent
+        .get(&url)
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .with_context(|| format!("asking {url}"))?;
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().with_config().limit(limit).read_to_string().with_context(|| format!("reading {url}"))?;
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    if status != 200 {
+        bail!("{url}: {status}: {}", v["error"].as_str().unwrap_or(&text));
+    }
+    Ok(v)
+}
+
 /// The shipper of `kestrel detect --server`, if asked for.
 /// `verdicts`: fetch the dashboard's verdicts on this node's pending decisions (when it can act on them).
 pub fn shipper(a: &crate::cli::ShipArgs, verdicts: bool) -> Result<Option<kestrel_server::ship::Shipper>> {

@@ -88,14 +88,8 @@ pub fn run(a: RegistryWatchArgs, g: &GlobalArgs) -> Result<ExitCode> {
     }
 }
 
-fn plain_http() -> Vec<String> {
-    std::env::var("KESTREL_INSECURE_REGISTRIES")
-        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default()
-}
-
 fn pass(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, state: &mut State) -> Result<Pass> {
-    let opts = PullOptions { platform: a.platform.clone(), plain_http: plain_http(), ..Default::default() };
+    let opts = PullOptions { platform: a.platform.clone(), ..PullOptions::from_env() };
     let mut reg = Registry::connect(&a.registry, &a.registry, &opts)?;
     let queue = a.nats.as_deref().map(|u| ScanQueue::connect(u, 1)).transpose().map_err(anyhow::Error::msg)?;
     let repos = if a.repos.is_empty() { reg.catalog()? } else { a.repos.clone() };
@@ -210,18 +204,17 @@ fn server_inventory(upload: &UploadArgs, reference: &str) -> Result<Sbom> {
     let (Some(server), Some(token)) = (&upload.server, &upload.server_token) else {
         anyhow::bail!("{reference}: no inventory kept here and no --server to ask for it");
     };
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let get = |path: String| -> Result<serde_json::Value> {
-        let url = format!("{}{path}", server.trim_end_matches('/'));
-        let mut r = agent.get(&url).header("Authorization", format!("Bearer {token}")).call()?;
-        anyhow::ensure!(r.status() == 200, "{url}: {}", r.status());
-        Ok(r.body_mut().with_config().limit(512 << 20).read_json()?)
-    };
     let subject = percent_encoding::utf8_percent_encode(reference, percent_encoding::NON_ALPHANUMERIC);
-    let list = get(format!("/api/v1/reports?kind=image&limit=1&subject={subject}"))?;
+    let list = crate::server::get_json(
+        server,
+        token,
+        &format!("/api/v1/reports?kind=image&limit=1&subject={subject}"),
+        512 << 20,
+    )?;
     let id = list["items"][0]["id"].as_str().with_context(|| format!("{reference}: the server has no report of it"))?;
-    let r: kestrel_core::Report = serde_json::from_value(get(format!("/api/v1/reports/{id}"))?)
-        .with_context(|| format!("{reference}: report {id} is not a kestrel image report"))?;
+    let r: kestrel_core::Report =
+        serde_json::from_value(crate::server::get_json(server, token, &format!("/api/v1/reports/{id}"), 512 << 20)?)
+            .with_context(|| format!("{reference}: report {id} is not a kestrel image report"))?;
     Ok(r.sbom)
 }
 
@@ -245,7 +238,7 @@ fn report(vuln: &VulnArgs, upload: &UploadArgs, g: &GlobalArgs, reference: &str,
 /// back to the queue for another try.
 pub fn worker(a: ScanWorkerArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let mut queue = ScanQueue::connect(&a.nats, 1).map_err(anyhow::Error::msg)?;
-    let opts = PullOptions { platform: a.platform.clone(), plain_http: plain_http(), ..Default::default() };
+    let opts = PullOptions { platform: a.platform.clone(), ..PullOptions::from_env() };
     let (mut done, mut failed) = (0usize, 0usize);
     loop {
         let Some(t) = queue.next(std::time::Duration::from_secs(2)).map_err(anyhow::Error::msg)? else {
