@@ -40,6 +40,14 @@ wait_http "http://127.0.0.1:$PORT/"
 CGROOT=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
 WEB_CG="$CGROOT/$LAB_PARENT/$WEB"
 NGINX_MASTER=$(runc state $WEB | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+NGINX_PIDS="$NGINX_MASTER $(pgrep -P "$NGINX_MASTER" | paste -sd' ')"
+# PIN=1: nginx on the last CPU, wrk on the others (the agent floats): less scheduling noise between them.
+WRK_PIN=""
+if [ "${PIN:-0}" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+  last=$(( $(nproc) - 1 ))
+  for p in $NGINX_PIDS; do taskset -pc "$last" "$p" > /dev/null; done
+  WRK_PIN="taskset -c 0-$(( last - 1 ))"
+fi
 
 # The capture under test: none | kestrel | kestrel-syscalls | bpftrace | strace.
 CAP_PID=""
@@ -79,15 +87,23 @@ nullsys_box() { for _ in $(seq "$RUNS"); do inside $BOX /bin/nullsys 5000000; do
 dd_rate() { # kB/s of dd bs=1 over 2 MB; busybox dd prints no rate: busybox's `time` times it, both places
   for _ in $(seq "$RUNS"); do "$@" busybox time -p busybox dd if=/dev/zero of=/dev/null bs=1 count=2000000 2>&1 \
     | awk '/^real/ {printf "%.0f\n", 2000000 / $2 / 1000}'; done | median; }
-wrk_run() { # "requests/s p99-ms", medians
-  local rps=() p99=() i line
+nginx_ticks() { # CPU clock ticks (user + system) of nginx's processes so far
+  local p; for p in $NGINX_PIDS; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{t += $1} END {print t}'
+}
+wrk_run() { # "requests/s p99-ms nginx-CPU-µs-per-request", medians
+  local rps=() p99=() cpu=() i line t0
   for i in $(seq "$RUNS"); do
-    line=$(wrk -t1 -c32 -d"${SECONDS_EACH}s" --latency "http://127.0.0.1:$PORT/" | awk '
+    t0=$(nginx_ticks)
+    line=$($WRK_PIN wrk -t1 -c32 -d"${SECONDS_EACH}s" --latency "http://127.0.0.1:$PORT/" | awk '
       /Requests\/sec/ {r=$2} / 99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p=v}
       END {print r, p}')
     rps+=("${line% *}"); p99+=("${line#* }")
+    # nginx's own CPU time per request served (its system time includes every BPF program run on its
+    # system calls): the overhead without the load generator's and the machine's noise in it.
+    cpu+=("$(awk -v a="$t0" -v b="$(nginx_ticks)" -v hz="$(getconf CLK_TCK)" -v r="${line% *}" -v s="$SECONDS_EACH" \
+      'BEGIN {printf "%.2f\n", (b - a) / hz * 1e6 / (r * s)}')")
   done
-  echo "$(printf '%s\n' "${rps[@]}" | median) $(printf '%s\n' "${p99[@]}" | median)"
+  echo "$(printf '%s\n' "${rps[@]}" | median) $(printf '%s\n' "${p99[@]}" | median) $(printf '%s\n' "${cpu[@]}" | median)"
 }
 agent_cpu_rss() { # CPU seconds used since $1 (clock ticks) and peak RSS (MiB) of the capture process
   awk -v t0="$1" -v hz="$(getconf CLK_TCK)" '{printf "%.1f ", ($14 + $15 - t0) / hz}' "/proc/$CAP_PID/stat"
@@ -98,8 +114,8 @@ agent_cpu_rss() { # CPU seconds used since $1 (clock ticks) and peak RSS (MiB) o
 echo "# bench/sensor.sh — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, kernel $(uname -r), RUNS=$RUNS, wrk ${SECONDS_EACH}s -t1 -c32"
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 if has table; then
-printf '%-18s %12s %12s %12s %12s %12s %10s %12s %10s\n' capture "nullsys-host" "nullsys-box" "dd-host" "dd-box" \
-  "nginx-req/s" "p99-ms" "agent-CPU-s" "agent-MiB"
+printf '%-18s %12s %12s %12s %12s %12s %10s %12s %12s %10s\n' capture "nullsys-host" "nullsys-box" "dd-host" "dd-box" \
+  "nginx-req/s" "p99-ms" "nginx-µs/req" "agent-CPU-s" "agent-MiB"
 for cap in none kestrel kestrel-syscalls bpftrace strace; do
   start_capture $cap
   nh=$(nullsys_host); nb=$(nullsys_box)
@@ -108,7 +124,7 @@ for cap in none kestrel kestrel-syscalls bpftrace strace; do
   w=$(wrk_run)
   cr="- -"; [ -z "$CAP_PID" ] || cr=$(agent_cpu_rss "$t0")
   stop_capture
-  printf '%-18s %12s %12s %12s %12s %12s %10s %12s %10s\n' $cap "$nh" "$nb" "$dh" "$db" ${w} ${cr}
+  printf '%-18s %12s %12s %12s %12s %12s %10s %12s %12s %10s\n' $cap "$nh" "$nb" "$dh" "$db" ${w} ${cr}
 done
 echo "(nullsys: ns per getppid; dd: kB/s with bs=1; agent CPU: seconds over the $RUNS nginx runs; strace follows nginx only)"
 fi
@@ -128,19 +144,29 @@ fi
 
 if has pairs; then
 echo
-echo "# nginx, alternating pairs of ${SECONDS_EACH}s runs (none, then kestrel monitor): req/s p99"
+echo "# nginx, alternating pairs of ${SECONDS_EACH}s runs (none and kestrel monitor, in turn first): req/s p99-ms nginx-µs/req (PIN=${PIN:-0})"
 for i in $(seq "${PAIRS:-4}"); do
-  a=$(RUNS=1 wrk_run)
-  start_capture kestrel; b=$(RUNS=1 wrk_run); stop_capture
+  if (( i % 2 )); then
+    a=$(RUNS=1 wrk_run); start_capture kestrel; b=$(RUNS=1 wrk_run); stop_capture
+  else
+    start_capture kestrel; b=$(RUNS=1 wrk_run); stop_capture; a=$(RUNS=1 wrk_run)
+  fi
   echo "pair $i: none $a, kestrel $b"
 done | tee "$OUT/pairs.txt"
 python3 - "$OUT/pairs.txt" <<'PY'
 import statistics, sys
-pairs = [(float(l.split()[3]), float(l.split()[6])) for l in open(sys.argv[1])]
-a = statistics.mean(p[0] for p in pairs); b = statistics.mean(p[1] for p in pairs)
-loss = sorted(100 * (1 - k / n) for n, k in pairs)
-print(f"means: none {a:.0f}, kestrel {b:.0f} req/s: loss {100 * (1 - b / a):.1f} %; "
-      f"per pair: median loss {statistics.median(loss):.1f} %, range {loss[0]:.1f} .. {loss[-1]:.1f} %")
+rows = [l.replace(",", "").split() for l in open(sys.argv[1])]
+pairs = [(float(r[3]), float(r[7]), float(r[5]), float(r[9])) for r in rows]
+mean = lambda k: statistics.mean(p[k] for p in pairs)
+a, b, ca, cb = mean(0), mean(1), mean(2), mean(3)
+loss = sorted(100 * (1 - p[1] / p[0]) for p in pairs)
+cost = sorted(100 * (p[3] / p[2] - 1) for p in pairs)
+sd = statistics.stdev(loss) / len(loss) ** 0.5 if len(loss) > 1 else float("nan")
+print(f"means: none {a:.0f}, kestrel {b:.0f} req/s: loss {100 * (1 - b / a):.1f} % "
+      f"(per pair: median {statistics.median(loss):.1f} %, mean {statistics.mean(loss):.1f} ± {sd:.1f} % s.e., "
+      f"range {loss[0]:.1f} .. {loss[-1]:.1f} %)")
+print(f"nginx CPU per request: none {ca:.2f} µs, kestrel {cb:.2f} µs: +{100 * (cb / ca - 1):.1f} % "
+      f"(per pair: median {statistics.median(cost):.1f} %, range {cost[0]:.1f} .. {cost[-1]:.1f} %)")
 PY
 fi
 } | tee "$OUT/sensor.txt"

@@ -75,10 +75,20 @@ pub struct Resolver {
     /// The container of each cgroup whose path is known (every event asks: parsed once per cgroup), and
     /// when the runtime's state was last looked for in vain (looked for again at the next exec, or a second
     /// later).
-    containers: HashMap<u64, (Option<ContainerRef>, Option<Instant>)>,
+    containers: HashMap<u64, Known>,
     state: crate::runtime::StateDirs,
+    /// The kubelet's pods (names, namespaces, labels), when asked for.
+    pods: Option<crate::kubelet::Pods>,
     last_scan: Option<Instant>,
     rescan_every: Duration,
+}
+
+/// The container worked out for a cgroup: when something was missing (the runtime's state, the pod),
+/// when it was last looked for, and which pod list it was matched against.
+struct Known {
+    container: Option<ContainerRef>,
+    missing_since: Option<Instant>,
+    pods_generation: u64,
 }
 
 /// Most cgroups remembered.
@@ -93,9 +103,16 @@ impl Resolver {
             paths: HashMap::new(),
             containers: HashMap::new(),
             state: crate::runtime::StateDirs::default(),
+            pods: None,
             last_scan: None,
             rescan_every: Duration::from_millis(200),
         }
+    }
+
+    /// Also names each Kubernetes container's pod and labels from the kubelet's pod list.
+    pub fn with_pods(mut self, pods: crate::kubelet::Pods) -> Resolver {
+        self.pods = Some(pods);
+        self
     }
 
     /// The id (inode) of a cgroup directory.
@@ -153,24 +170,39 @@ impl Resolver {
     /// The container of a cgroup id.
     ///
     /// A container whose runtime state was not there yet (runc writes it after its init has started, and
-    /// init's own events come first) is looked up again on its next exec, or a second later.
+    /// init's own events come first) is looked up again on its next exec, or a second later; one whose pod
+    /// the kubelet had not reported yet, when a new pod list arrives.
     pub fn container(&mut self, id: u64, at_exec: bool) -> Option<ContainerRef> {
+        let generation = self.pods.as_ref().map_or(0, |p| p.generation());
         match self.containers.get(&id) {
-            Some((c, None)) => return c.clone(),
-            Some((c, Some(tried))) if !at_exec && tried.elapsed() < Duration::from_secs(1) => return c.clone(),
+            Some(k) if k.missing_since.is_none() && k.pods_generation == generation => return k.container.clone(),
+            Some(k) if k.missing_since.is_none() && k.container.as_ref().is_none_or(|c| c.pod_uid.is_none()) => {
+                return k.container.clone()
+            }
+            Some(Known { container, missing_since: Some(tried), .. })
+                if !at_exec && tried.elapsed() < Duration::from_secs(1) =>
+            {
+                return container.clone()
+            }
             _ => {}
         }
         self.ensure(id);
         let mut c = container_of_path(self.paths.get(&id)?, &self.runc_parents);
         // The runtime's state (image, pod): a container being created may not have written it yet.
-        let missing = match c.as_mut() {
-            Some(c) => !self.state.describe(c),
-            None => false,
-        };
+        let mut missing = false;
+        if let Some(c) = c.as_mut() {
+            missing = !self.state.describe(c);
+            if let Some(pods) = &self.pods {
+                // A pod the kubelet has not reported yet is filled in when the next pod list comes.
+                pods.describe(c);
+            }
+        }
         if self.containers.len() >= MAX_CGROUPS {
             self.containers.clear();
         }
-        self.containers.insert(id, (c.clone(), missing.then(Instant::now)));
+        let known =
+            Known { container: c.clone(), missing_since: missing.then(Instant::now), pods_generation: generation };
+        self.containers.insert(id, known);
         c
     }
 }

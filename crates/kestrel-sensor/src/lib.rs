@@ -7,6 +7,7 @@
 
 pub mod cgroup;
 pub mod decode;
+pub mod kubelet;
 mod preflight;
 pub mod procs;
 pub mod runtime;

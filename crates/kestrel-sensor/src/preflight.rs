@@ -9,6 +9,9 @@ pub enum SensorError {
     /// The machine lacks something the sensor needs.
     #[error("the sensor cannot run here: {0}")]
     Unsupported(String),
+    /// The kubelet settings cannot work (an unreadable CA file).
+    #[error("kubelet: {0}")]
+    Kubelet(String),
     /// Loading or attaching the BPF program failed.
     #[error("loading the BPF program: {0}")]
     Bpf(String),

@@ -43,6 +43,8 @@ pub struct Config {
     /// cgroup v2 directories whose threads (and their descendants') stream their system-call ids. Empty: the
     /// stream's program is not even loaded (it would run on every system call of the host).
     pub stream_cgroups: Vec<PathBuf>,
+    /// The node's kubelet, asked for pod names, namespaces and labels (optional).
+    pub kubelet: Option<crate::kubelet::KubeletConfig>,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             runc_parents: Vec::new(),
             queue_len: 65_536,
             stream_cgroups: Vec::new(),
+            kubelet: None,
         }
     }
 }
@@ -122,6 +125,7 @@ impl Sensor {
         })?;
         let ids = cgroup_ids(&cfg.watch_cgroups)?;
         let stream_ids = cgroup_ids(&cfg.stream_cgroups)?;
+        let pods = cfg.kubelet.clone().map(crate::kubelet::Pods::start).transpose().map_err(SensorError::Kubelet)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(Stats::default());
         // Records travel in batches (one wake-up of the consumer per batch, not per event); the queue holds
@@ -144,6 +148,9 @@ impl Sensor {
             Err(_) => return Err(SensorError::Bpf("the reader thread ended before attaching".into())),
         }
         let mut resolver = Resolver::new(root, cfg.runc_parents.clone());
+        if let Some(p) = pods {
+            resolver = resolver.with_pods(p);
+        }
         resolver.rescan();
         let procs = crate::procs::ProcessTable::new(65_536);
         Ok(Sensor {

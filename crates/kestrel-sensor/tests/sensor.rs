@@ -359,3 +359,134 @@ fn a_streaming_cgroup_reports_its_system_calls_in_order() {
         .iter()
         .all(|e| e.cgroup_id == std::fs::metadata(&cg.0).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).unwrap()));
 }
+
+/// A stand-in for the node's kubelet (no Kubernetes cluster runs here): a real HTTP server answering
+/// `GET /pods` with a `PodList` built with the Kubernetes API's own types, and 401 without the bearer token.
+/// Everything from the request on is the code a node runs.
+fn kubelet(
+    token: &'static str,
+    pods: k8s_openapi::List<k8s_openapi::api::core::v1::Pod>,
+) -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let body = serde_json::to_vec(&pods).unwrap();
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut r = BufReader::new(&conn);
+            let (mut first, mut auth) = (String::new(), false);
+            let _ = r.read_line(&mut first);
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                auth |= line.trim().eq_ignore_ascii_case(&format!("authorization: Bearer {token}"));
+            }
+            let _ = seen_tx.send(first.trim().to_string());
+            let mut w = &conn;
+            let _ = if auth && first.starts_with("GET /pods ") {
+                write!(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+                    .and_then(|_| w.write_all(&body))
+            } else {
+                write!(w, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            };
+        }
+    });
+    (url, seen_rx)
+}
+
+#[test]
+fn a_kubernetes_container_gets_its_pods_name_namespace_and_labels_from_the_kubelet() {
+    use k8s_openapi::api::core::v1::Pod;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    let uid = format!("0f1e2d3c-4b5a-6978-8a9b-{:012x}", std::process::id());
+    let id = format!("{:064x}", 0xfeed_0000_u64 + std::process::id() as u64);
+    let pod = |name: &str, uid: &str, app: &str| Pod {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some("shop".into()),
+            uid: Some(uid.into()),
+            labels: Some([("app".to_string(), app.to_string()), ("tier".to_string(), "front".to_string())].into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let list = k8s_openapi::List {
+        items: vec![pod("db-0", "11111111-2222-3333-4444-555555555555", "db"), pod("web-7d9f", &uid, "web")],
+        ..Default::default()
+    };
+    let (url, seen) = kubelet("kestrel-test-token", list);
+    let token = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(token.path(), "kestrel-test-token\n").unwrap();
+
+    // The cgroup layout of a containerd container of a best-effort pod under the systemd driver.
+    let top = TestCgroup::new("kestrel-test-k8s");
+    let pod_cg = top.0.join(format!("kubepods-besteffort-pod{}.slice", uid.replace('-', "_")));
+    std::fs::create_dir_all(&pod_cg).unwrap();
+    let pod_cg = TestCgroup(pod_cg);
+    let scope = pod_cg.0.join(format!("cri-containerd-{id}.scope"));
+    std::fs::create_dir_all(&scope).unwrap();
+    let scope = TestCgroup(scope);
+
+    let kubelet = kestrel_sensor::kubelet::KubeletConfig {
+        url,
+        token_file: Some(token.path().to_path_buf()),
+        ca_file: None,
+        insecure: false,
+        every: Duration::from_secs(30),
+    };
+    let cfg = Config { watch_cgroups: vec![top.0.clone()], kubelet: Some(kubelet), ..Config::default() };
+    let mut s = Sensor::start(cfg).unwrap_or_else(|e| panic!("{e}"));
+    // Until the kubelet has answered, the container is known by its id and pod uid alone; its events after
+    // the answer carry the pod.
+    let labelled = |ev: &[Event]| {
+        ev.iter().any(|e| {
+            matches!(&e.kind, EventKind::Exec { exe, .. } if exe == "/bin/true")
+                && e.container.as_ref().is_some_and(|c| c.labels.get("app").is_some_and(|a| a == "web"))
+        })
+    };
+    let mut events = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) && !labelled(&events) {
+        scope.sh("/bin/true");
+        events.extend(collect(&mut s, Duration::from_millis(300), labelled));
+    }
+    s.stop().unwrap();
+    let e = events
+        .iter()
+        .rev()
+        .find(|e| matches!(&e.kind, EventKind::Exec { exe, .. } if exe == "/bin/true"))
+        .unwrap_or_else(|| panic!("no exec of /bin/true in {events:#?}"));
+    let c = e.container.as_ref().expect("attributed to its container");
+    assert_eq!((c.id.as_str(), c.runtime.as_str()), (id.as_str(), "containerd"));
+    assert_eq!(c.pod_uid.as_deref(), Some(uid.as_str()));
+    assert_eq!((c.pod.as_deref(), c.namespace.as_deref()), (Some("web-7d9f"), Some("shop")), "{c:?}");
+    assert_eq!(c.labels.get("app").map(String::as_str), Some("web"), "{c:?}");
+    assert_eq!(c.labels.get("tier").map(String::as_str), Some("front"));
+    assert_eq!(seen.try_iter().next().as_deref(), Some("GET /pods HTTP/1.1"));
+}
+
+#[test]
+fn a_refusing_or_unreachable_kubelet_or_a_bad_ca_gives_an_error_naming_it() {
+    use kestrel_sensor::kubelet::{agent, fetch, KubeletConfig};
+    let (url, _) = kubelet("right-token", Default::default());
+    let cfg = KubeletConfig {
+        url: url.clone(),
+        token_file: None,
+        ca_file: None,
+        insecure: false,
+        every: Duration::from_secs(1),
+    };
+    let agent = agent(&cfg).unwrap();
+    let err = fetch(&cfg, &agent).unwrap_err();
+    assert!(err.contains(&format!("{url}/pods")) && err.contains("401"), "{err}");
+    let dead = KubeletConfig { url: "http://127.0.0.1:9".into(), ..cfg };
+    let err = fetch(&dead, &agent).unwrap_err();
+    assert!(err.starts_with("http://127.0.0.1:9/pods: "), "{err}");
+    let bad_ca = KubeletConfig { ca_file: Some("/nonexistent/ca.crt".into()), ..dead };
+    let err =
+        Sensor::start(Config { kubelet: Some(bad_ca), ..Config::default() }).err().expect("a bad CA file is refused");
+    assert!(err.to_string().contains("/nonexistent/ca.crt"), "{err}");
+}

@@ -306,6 +306,19 @@ pub struct WatchArgs {
     /// models). Costs every system call of the host a check while on.
     #[arg(long)]
     pub syscalls: bool,
+    /// The node's kubelet (e.g. https://$NODE_IP:10250), asked for the names, namespaces and labels of the
+    /// pods whose containers are seen; the service account's token is sent when there is one.
+    #[arg(long, value_name = "URL")]
+    pub kubelet: Option<String>,
+    /// A file holding the bearer token for the kubelet (default: the pod's service-account token).
+    #[arg(long, value_name = "FILE", requires = "kubelet")]
+    pub kubelet_token: Option<PathBuf>,
+    /// The CA (PEM) that signed the kubelet's serving certificate.
+    #[arg(long, value_name = "FILE", requires = "kubelet")]
+    pub kubelet_ca: Option<PathBuf>,
+    /// Accept the kubelet's certificate without checking it (kubelets often serve a self-signed one).
+    #[arg(long, requires = "kubelet")]
+    pub kubelet_insecure: bool,
 }
 
 /// Which events are kept.

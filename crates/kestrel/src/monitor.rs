@@ -5,6 +5,7 @@ use crate::cli::{EventFilter, GlobalArgs, MonitorArgs, MonitorFormat, RecordArgs
 use anyhow::{bail, Context as _, Result};
 use kestrel_core::{Event, EventKind};
 use kestrel_sensor::cgroup::cgroup2_root;
+use kestrel_sensor::kubelet::KubeletConfig;
 use kestrel_sensor::{Config, Sensor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -132,8 +133,23 @@ fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
     runc_parents.push("kestrel-lab".into());
     let only_containers = !w.all && w.cgroup.is_empty();
     let stream_cgroups = if w.syscalls { watch.clone() } else { Vec::new() };
-    let cfg =
-        Config { watch_all: w.all, watch_cgroups: watch.clone(), runc_parents, stream_cgroups, ..Config::default() };
+    let kubelet = w.kubelet.clone().map(|url| {
+        let mut k = KubeletConfig::in_cluster(url);
+        if w.kubelet_token.is_some() {
+            k.token_file = w.kubelet_token.clone();
+        }
+        k.ca_file = w.kubelet_ca.clone();
+        k.insecure = w.kubelet_insecure;
+        k
+    });
+    let cfg = Config {
+        watch_all: w.all,
+        watch_cgroups: watch.clone(),
+        runc_parents,
+        stream_cgroups,
+        kubelet,
+        ..Config::default()
+    };
     let sensor = Sensor::start(cfg)?;
     if !g.quiet {
         if w.all {
