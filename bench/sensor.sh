@@ -44,7 +44,7 @@ NGINX_PIDS="$NGINX_MASTER $(pgrep -P "$NGINX_MASTER" | paste -sd' ')"
 # PIN=1: nginx on the last CPU, wrk on the others (the agent floats): less scheduling noise between them.
 WRK_PIN=""
 if [ "${PIN:-0}" = 1 ] && [ "$(nproc)" -ge 2 ]; then
-  last=$(( $(nproc) - 1 ))
+  last=$(( $(nproc) - 1 )); NGINX_CPU=$last
   for p in $NGINX_PIDS; do taskset -pc "$last" "$p" > /dev/null; done
   WRK_PIN="taskset -c 0-$(( last - 1 ))"
 fi
@@ -55,6 +55,11 @@ start_capture() {
   case $1 in
     none) CAP_PID="" ;;
     kestrel) "$K" monitor -q --runc-parent $LAB_PARENT -f json > /dev/null 2> "$OUT/agent.err" & CAP_PID=$! ;;
+    floor)
+      # The least any syscall-tracepoint sensor costs: one program on openat that keeps nothing (the
+      # tracepoint slow path every system call of the node then takes, and one program run per open).
+      bpftrace -q -e 'tracepoint:syscalls:sys_enter_openat /cgroup == 1/ { @n = count(); }' > /dev/null 2> "$OUT/floor.err" &
+      CAP_PID=$! ;;
     kestrel-syscalls)
       "$K" monitor -q --runc-parent $LAB_PARENT --syscalls -f json > /dev/null 2> "$OUT/agent.err" & CAP_PID=$! ;;
     bpftrace)
@@ -90,10 +95,13 @@ dd_rate() { # kB/s of dd bs=1 over 2 MB; busybox dd prints no rate: busybox's `t
 nginx_ticks() { # CPU clock ticks (user + system) of nginx's processes so far
   local p; for p in $NGINX_PIDS; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{t += $1} END {print t}'
 }
-wrk_run() { # "requests/s p99-ms nginx-CPU-µs-per-request", medians
-  local rps=() p99=() cpu=() i line t0
+steal_ticks() { # ticks the hypervisor took from the CPUs nginx runs on (all CPUs unless pinned)
+  awk -v cpu="cpu${NGINX_CPU:-}" '$1 == cpu {print $9}' /proc/stat
+}
+wrk_run() { # "requests/s p99-ms nginx-CPU-µs-per-request steal-%", medians
+  local rps=() p99=() cpu=() steal=() i line t0 s0
   for i in $(seq "$RUNS"); do
-    t0=$(nginx_ticks)
+    t0=$(nginx_ticks); s0=$(steal_ticks)
     line=$($WRK_PIN wrk -t1 -c32 -d"${SECONDS_EACH}s" --latency "http://127.0.0.1:$PORT/" | awk '
       /Requests\/sec/ {r=$2} / 99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p=v}
       END {print r, p}')
@@ -102,8 +110,11 @@ wrk_run() { # "requests/s p99-ms nginx-CPU-µs-per-request", medians
     # system calls): the overhead without the load generator's and the machine's noise in it.
     cpu+=("$(awk -v a="$t0" -v b="$(nginx_ticks)" -v hz="$(getconf CLK_TCK)" -v r="${line% *}" -v s="$SECONDS_EACH" \
       'BEGIN {printf "%.2f\n", (b - a) / hz * 1e6 / (r * s)}')")
+    # Time stolen by the hypervisor during the run, in % of one CPU (a noisy neighbour, not the sensor).
+    steal+=("$(awk -v a="$s0" -v b="$(steal_ticks)" -v hz="$(getconf CLK_TCK)" -v s="$SECONDS_EACH" -v n="${NGINX_CPU:+1}" \
+      'BEGIN {printf "%.1f\n", (b - a) / hz / s * 100 / (n ? 1 : '"$(nproc)"')}')")
   done
-  echo "$(printf '%s\n' "${rps[@]}" | median) $(printf '%s\n' "${p99[@]}" | median) $(printf '%s\n' "${cpu[@]}" | median)"
+  echo "$(printf '%s\n' "${rps[@]}" | median) $(printf '%s\n' "${p99[@]}" | median) $(printf '%s\n' "${cpu[@]}" | median) $(printf '%s\n' "${steal[@]}" | median)"
 }
 agent_cpu_rss() { # CPU seconds used since $1 (clock ticks) and peak RSS (MiB) of the capture process
   awk -v t0="$1" -v hz="$(getconf CLK_TCK)" '{printf "%.1f ", ($14 + $15 - t0) / hz}' "/proc/$CAP_PID/stat"
@@ -114,8 +125,8 @@ agent_cpu_rss() { # CPU seconds used since $1 (clock ticks) and peak RSS (MiB) o
 echo "# bench/sensor.sh — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, kernel $(uname -r), RUNS=$RUNS, wrk ${SECONDS_EACH}s -t1 -c32"
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 if has table; then
-printf '%-18s %12s %12s %12s %12s %12s %10s %12s %12s %10s\n' capture "nullsys-host" "nullsys-box" "dd-host" "dd-box" \
-  "nginx-req/s" "p99-ms" "nginx-µs/req" "agent-CPU-s" "agent-MiB"
+printf '%-18s %12s %12s %12s %12s %12s %10s %12s %8s %12s %10s\n' capture "nullsys-host" "nullsys-box" "dd-host" "dd-box" \
+  "nginx-req/s" "p99-ms" "nginx-µs/req" "steal-%" "agent-CPU-s" "agent-MiB"
 for cap in none kestrel kestrel-syscalls bpftrace strace; do
   start_capture $cap
   nh=$(nullsys_host); nb=$(nullsys_box)
@@ -124,7 +135,7 @@ for cap in none kestrel kestrel-syscalls bpftrace strace; do
   w=$(wrk_run)
   cr="- -"; [ -z "$CAP_PID" ] || cr=$(agent_cpu_rss "$t0")
   stop_capture
-  printf '%-18s %12s %12s %12s %12s %12s %10s %12s %12s %10s\n' $cap "$nh" "$nb" "$dh" "$db" ${w} ${cr}
+  printf '%-18s %12s %12s %12s %12s %12s %10s %12s %8s %12s %10s\n' $cap "$nh" "$nb" "$dh" "$db" ${w} ${cr}
 done
 echo "(nullsys: ns per getppid; dd: kB/s with bs=1; agent CPU: seconds over the $RUNS nginx runs; strace follows nginx only)"
 fi
@@ -144,29 +155,39 @@ fi
 
 if has pairs; then
 echo
-echo "# nginx, alternating pairs of ${SECONDS_EACH}s runs (none and kestrel monitor, in turn first): req/s p99-ms nginx-µs/req (PIN=${PIN:-0})"
+ARMS=(none kestrel ${FLOOR:+floor})
+echo "# nginx, rounds of ${SECONDS_EACH}s runs, one per capture (${ARMS[*]}), the order rotating: req/s p99-ms nginx-µs/req steal-% (PIN=${PIN:-0})"
 for i in $(seq "${PAIRS:-4}"); do
-  if (( i % 2 )); then
-    a=$(RUNS=1 wrk_run); start_capture kestrel; b=$(RUNS=1 wrk_run); stop_capture
-  else
-    start_capture kestrel; b=$(RUNS=1 wrk_run); stop_capture; a=$(RUNS=1 wrk_run)
-  fi
-  echo "pair $i: none $a, kestrel $b"
+  declare -A got=()
+  n=${#ARMS[@]}
+  for j in $(seq 0 $(( n - 1 ))); do
+    arm=${ARMS[$(( (i + j) % n ))]}
+    start_capture "$arm"; got[$arm]=$(RUNS=1 wrk_run); stop_capture
+  done
+  line="round $i:"
+  for arm in "${ARMS[@]}"; do line="$line $arm ${got[$arm]},"; done
+  echo "${line%,}"
+  unset got
 done | tee "$OUT/pairs.txt"
 python3 - "$OUT/pairs.txt" <<'PY'
-import statistics, sys
-rows = [l.replace(",", "").split() for l in open(sys.argv[1])]
-pairs = [(float(r[3]), float(r[7]), float(r[5]), float(r[9])) for r in rows]
-mean = lambda k: statistics.mean(p[k] for p in pairs)
-a, b, ca, cb = mean(0), mean(1), mean(2), mean(3)
-loss = sorted(100 * (1 - p[1] / p[0]) for p in pairs)
-cost = sorted(100 * (p[3] / p[2] - 1) for p in pairs)
-sd = statistics.stdev(loss) / len(loss) ** 0.5 if len(loss) > 1 else float("nan")
-print(f"means: none {a:.0f}, kestrel {b:.0f} req/s: loss {100 * (1 - b / a):.1f} % "
-      f"(per pair: median {statistics.median(loss):.1f} %, mean {statistics.mean(loss):.1f} ± {sd:.1f} % s.e., "
-      f"range {loss[0]:.1f} .. {loss[-1]:.1f} %)")
-print(f"nginx CPU per request: none {ca:.2f} µs, kestrel {cb:.2f} µs: +{100 * (cb / ca - 1):.1f} % "
-      f"(per pair: median {statistics.median(cost):.1f} %, range {cost[0]:.1f} .. {cost[-1]:.1f} %)")
+import statistics as st, sys
+rounds = []
+for l in open(sys.argv[1]):
+    parts = l.split(":", 1)[1].split(",")
+    rounds.append({p.split()[0]: [float(x) for x in p.split()[1:]] for p in parts})
+def summary(name, rs):
+    if len(rs) < 2:
+        print(f"{name}: {len(rs)} rounds, too few"); return
+    print(f"{name} ({len(rs)} rounds):")
+    for arm in [a for a in rs[0] if a != "none"]:
+        loss = [100 * (1 - r[arm][0] / r["none"][0]) for r in rs]
+        cost = [100 * (r[arm][2] / r["none"][2] - 1) for r in rs]
+        se = lambda v: st.stdev(v) / len(v) ** 0.5
+        print(f"  {arm}: req/s loss mean {st.mean(loss):.1f} ± {se(loss):.1f} % (s.e.), median {st.median(loss):.1f} %; "
+              f"nginx CPU per request +{st.mean(cost):.1f} ± {se(cost):.1f} %, median +{st.median(cost):.1f} % "
+              f"({st.mean(r['none'][2] for r in rs):.2f} → {st.mean(r[arm][2] for r in rs):.2f} µs)")
+summary("all rounds", rounds)
+summary("rounds with under 1 % steal in every run", [r for r in rounds if max(v[3] for v in r.values()) < 1.0])
 PY
 fi
 } | tee "$OUT/sensor.txt"

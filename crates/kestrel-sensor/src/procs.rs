@@ -5,6 +5,9 @@
 use kestrel_core::{EventKind, ProcessRef};
 use std::collections::HashMap;
 
+/// Integer keys (pids, cgroup ids) hashed with foldhash: SipHash showed in the consumer's profile.
+type Fast = foldhash::fast::RandomState;
+
 #[derive(Debug, Clone, Default)]
 struct Proc {
     exe: Option<String>,
@@ -13,7 +16,7 @@ struct Proc {
 
 /// Process id → program and parent.
 pub struct ProcessTable {
-    procs: HashMap<u32, Proc>,
+    procs: HashMap<u32, Proc, Fast>,
     capacity: usize,
     proc_root: std::path::PathBuf,
 }
@@ -21,7 +24,7 @@ pub struct ProcessTable {
 impl ProcessTable {
     /// A table of at most `capacity` processes, reading `/proc` for the ones it has not seen.
     pub fn new(capacity: usize) -> ProcessTable {
-        ProcessTable { procs: HashMap::new(), capacity, proc_root: "/proc".into() }
+        ProcessTable { procs: HashMap::default(), capacity, proc_root: "/proc".into() }
     }
 
     fn read_proc(&self, pid: u32) -> Proc {

@@ -186,11 +186,18 @@ pub(crate) fn pump(
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
     let started = Instant::now();
     let mut last_stats = Instant::now();
+    // The clock is looked at every 256 events and whenever none came (not per event).
+    let mut tick = 0u8;
+    let mut idle_before = true;
     loop {
-        if STOP.load(Ordering::Relaxed) || duration.is_some_and(|d| started.elapsed() >= Duration::from_secs(d)) {
+        tick = tick.wrapping_add(1);
+        let look = tick == 0 || idle_before;
+        if STOP.load(Ordering::Relaxed)
+            || (look && duration.is_some_and(|d| started.elapsed() >= Duration::from_secs(d)))
+        {
             break;
         }
-        if last_stats.elapsed() >= Duration::from_secs(if stats { 5 } else { 1 }) {
+        if look && last_stats.elapsed() >= Duration::from_secs(if stats { 5 } else { 1 }) {
             if stats {
                 print_stats(&sensor);
             }
@@ -201,9 +208,11 @@ pub(crate) fn pump(
             last_stats = Instant::now();
         }
         let Some(e) = sensor.next(Duration::from_millis(100)) else {
+            idle_before = true;
             idle();
             continue;
         };
+        idle_before = false;
         if (only_containers && e.container.is_none()) || !keep(f, &e) {
             continue;
         }

@@ -155,14 +155,36 @@ static __always_inline bool is_watched(void)
     return cgroup_verdict(&watched, &watched_verdicts, WATCH_SET);
 }
 
-/* Wake the reader only once a batch has piled up; it also drains the buffer on its own every poll
- * timeout, so a quiet stream is late by at most that (50 ms) and a busy one costs few wake-ups. */
+/* When to wake the reader. A lone event wakes it at once (low latency at low rates), but each CPU wakes it
+ * at most once a millisecond (a flood costs at most a thousand wake-ups a second per CPU, not one per
+ * event) or when a batch has piled up. An event that came within the millisecond after a wake-up is read
+ * by the reader's short poll that follows every read (5 ms at most): the reader need not wake on a timer
+ * while nothing happens — a timer on the workload's CPU 200 times a second cost nginx more than this. */
 #define WAKEUP_BYTES (256 << 10)
+#define WAKEUP_GAP_NS 1000000ULL
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} last_wakeup SEC(".maps");
 
 static __always_inline void submit(void *e)
 {
-    __u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-    bpf_ringbuf_submit(e, pending >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+    __u64 flags = BPF_RB_NO_WAKEUP;
+    if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES) {
+        flags = BPF_RB_FORCE_WAKEUP;
+    } else {
+        __u32 zero = 0;
+        __u64 *last = bpf_map_lookup_elem(&last_wakeup, &zero);
+        __u64 now = bpf_ktime_get_ns();
+        if (last && now - *last >= WAKEUP_GAP_NS) {
+            *last = now;
+            flags = BPF_RB_FORCE_WAKEUP;
+        }
+    }
+    bpf_ringbuf_submit(e, flags);
 }
 
 static __always_inline void fill_header(struct header *h, __u32 kind)
