@@ -31,6 +31,9 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// The reader's wait while nothing happens (events wake it: only the stop flag and the drop counters are
 /// looked at this often).
 const IDLE_POLL: Duration = Duration::from_millis(100);
+/// Records in one read that make the reader nap before the next (a flood), and the nap.
+const BUSY_READ: u64 = 256;
+const BUSY_NAP: Duration = Duration::from_millis(1);
 
 /// What to watch.
 #[derive(Debug, Clone)]
@@ -372,7 +375,12 @@ fn reader(
             rb.poll(if last_read_empty { IDLE_POLL } else { POLL_INTERVAL })
                 .map_err(bpf_err("polling the ring buffer"))?;
             rb.consume().map_err(bpf_err("reading the ring buffer"))?;
-            last_read_empty = read.get() == before;
+            let got = read.get() - before;
+            last_read_empty = got == 0;
+            if got >= BUSY_READ {
+                // A flood: let a batch pile up instead of being woken a thousand times a second.
+                std::thread::sleep(BUSY_NAP);
+            }
             hand_over(&tx, &mut pending.borrow_mut(), batch_len, &stats);
             if last_counters.elapsed() >= Duration::from_millis(250) {
                 read_drops(&skel.maps.drops, &stats);
