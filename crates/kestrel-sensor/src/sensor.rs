@@ -33,7 +33,7 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
 const IDLE_POLL: Duration = Duration::from_millis(100);
 /// Records in one read that make the reader nap before the next (a flood), and the nap.
 const BUSY_READ: u64 = 256;
-const BUSY_NAP: Duration = Duration::from_millis(1);
+const BUSY_NAP: Duration = Duration::from_millis(3);
 
 /// What to watch.
 #[derive(Debug, Clone)]
