@@ -2,11 +2,9 @@
 //! is the inode number of its directory, so the resolver walks the hierarchy once, and again when an unknown
 //! id shows up. A cgroup path names its container by the runtimes' conventions.
 
+use crate::Fast;
 use kestrel_core::ContainerRef;
 use std::collections::HashMap;
-
-/// Integer keys (pids, cgroup ids) hashed with foldhash: SipHash showed in the consumer's profile.
-type Fast = foldhash::fast::RandomState;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -178,8 +176,12 @@ impl Resolver {
     pub fn container(&mut self, id: u64, at_exec: bool) -> Option<ContainerRef> {
         let generation = self.pods.as_ref().map_or(0, |p| p.generation());
         match self.containers.get(&id) {
-            Some(k) if k.missing_since.is_none() && k.pods_generation == generation => return k.container.clone(),
-            Some(k) if k.missing_since.is_none() && k.container.as_ref().is_none_or(|c| c.pod_uid.is_none()) => {
+            // Complete, and either no pod list came since or it has no pod to take from one.
+            Some(k)
+                if k.missing_since.is_none()
+                    && (k.pods_generation == generation
+                        || k.container.as_ref().is_none_or(|c| c.pod_uid.is_none())) =>
+            {
                 return k.container.clone()
             }
             Some(Known { container, missing_since: Some(tried), .. })
@@ -195,8 +197,8 @@ impl Resolver {
         let mut missing = false;
         if let Some(c) = c.as_mut() {
             missing = !self.state.describe(c);
+            // A pod the kubelet has not reported yet is filled in when the next pod list comes.
             if let Some(pods) = &self.pods {
-                // A pod the kubelet has not reported yet is filled in when the next pod list comes.
                 pods.describe(c);
             }
         }

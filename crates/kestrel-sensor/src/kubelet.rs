@@ -70,8 +70,6 @@ struct Shared {
     /// Set when a pod uid was met that is not known yet: the poller asks at once (at most once a second).
     wanted: Mutex<bool>,
     wake: Condvar,
-    /// The last error, for `--stats` and the logs (cleared by a good answer).
-    last_error: Mutex<Option<String>>,
 }
 
 /// The pods the kubelet reported last, kept up to date by a thread; cheap to clone.
@@ -93,28 +91,15 @@ impl Pods {
         Ok(Pods { shared })
     }
 
-    /// Pods given directly (replay, tests): no kubelet is asked.
-    pub fn fixed(pods: HashMap<String, PodMeta>) -> Pods {
-        let shared = Arc::new(Shared::default());
-        *shared.pods.write().unwrap_or_else(|e| e.into_inner()) = pods;
-        shared.generation.store(1, Ordering::Release);
-        Pods { shared }
-    }
-
     /// Changes each time a new pod list arrives.
     pub fn generation(&self) -> u64 {
         self.shared.generation.load(Ordering::Acquire)
     }
 
-    /// The last error met asking the kubelet, if the last request failed.
-    pub fn last_error(&self) -> Option<String> {
-        self.shared.last_error.lock().ok().and_then(|e| e.clone())
-    }
-
     /// Fills in the pod name, namespace and labels (labels the container already has win) of a container
-    /// whose pod uid is known; says whether the pod was found (if not, the poller is asked to look soon).
-    pub fn describe(&self, c: &mut ContainerRef) -> bool {
-        let Some(uid) = c.pod_uid.as_deref() else { return true };
+    /// whose pod uid is known; a pod not in the list yet makes the poller look soon.
+    pub fn describe(&self, c: &mut ContainerRef) {
+        let Some(uid) = c.pod_uid.as_deref() else { return };
         let pods = self.shared.pods.read().unwrap_or_else(|e| e.into_inner());
         let Some(p) = pods.get(uid) else {
             drop(pods);
@@ -122,7 +107,7 @@ impl Pods {
                 *w = true;
                 self.shared.wake.notify_one();
             }
-            return false;
+            return;
         };
         c.pod.get_or_insert_with(|| p.name.clone());
         c.namespace.get_or_insert_with(|| p.namespace.clone());
@@ -132,7 +117,6 @@ impl Pods {
             }
             c.labels.entry(k.clone()).or_insert_with(|| v.clone());
         }
-        true
     }
 }
 
@@ -220,7 +204,6 @@ fn poll(cfg: KubeletConfig, agent: ureq::Agent, s: Arc<Shared>) {
                     s.generation.fetch_add(1, Ordering::AcqRel);
                 }
                 drop(cur);
-                *s.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 reported = false;
             }
             Err(e) => {
@@ -228,7 +211,6 @@ fn poll(cfg: KubeletConfig, agent: ureq::Agent, s: Arc<Shared>) {
                     tracing::warn!("kubelet: {e} (pod labels stay unknown until it answers)");
                     reported = true;
                 }
-                *s.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
             }
         }
     }

@@ -2,11 +2,9 @@
 //! from `/proc` for processes that started before the sensor. Bounded: past its capacity the table starts
 //! again from nothing (the next events refill it from `/proc`), so memory stays flat whatever the churn.
 
+use crate::Fast;
 use kestrel_core::{EventKind, ProcessRef};
 use std::collections::HashMap;
-
-/// Integer keys (pids, cgroup ids) hashed with foldhash: SipHash showed in the consumer's profile.
-type Fast = foldhash::fast::RandomState;
 
 #[derive(Debug, Clone, Default)]
 struct Proc {

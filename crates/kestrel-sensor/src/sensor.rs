@@ -270,6 +270,11 @@ fn tracepoint_exists(tp: &str) -> bool {
         .any(|d| std::path::Path::new(d).join(tp).is_dir())
 }
 
+/// The count libbpf's ring-buffer calls return, or the error its negative value stands for.
+fn records(ret: i32) -> Result<u64, libbpf_rs::Error> {
+    u64::try_from(ret).map_err(|_| libbpf_rs::Error::from(std::io::Error::from_raw_os_error(-ret)))
+}
+
 fn bpf_err(what: &str) -> impl Fn(libbpf_rs::Error) -> SensorError + '_ {
     move |e| SensorError::Bpf(format!("{what}: {e}"))
 }
@@ -328,10 +333,7 @@ fn reader(
         let cb_pending = pending.clone();
         let cb_tx = tx.clone();
         let mut rb = libbpf_rs::RingBufferBuilder::new();
-        let read = std::rc::Rc::new(std::cell::Cell::new(0u64));
-        let cb_read = read.clone();
         rb.add(&skel.maps.events, move |data: &[u8]| {
-            cb_read.set(cb_read.get() + 1);
             let record = decode(data);
             // `received` counts event records (cgroup and fork news are the sensor's own business).
             if !matches!(record, Ok(Record::Cgroup { .. } | Record::Fork { .. })) {
@@ -371,11 +373,10 @@ fn reader(
             // `submit` in sensor.bpf.c); after a read, a short wait takes what came within that
             // millisecond (event-to-alert latency ≤ POLL_INTERVAL), after an empty one a long wait: no
             // timer fires on the workload's CPUs while nothing happens.
-            let before = read.get();
-            rb.poll(if last_read_empty { IDLE_POLL } else { POLL_INTERVAL })
-                .map_err(bpf_err("polling the ring buffer"))?;
-            rb.consume().map_err(bpf_err("reading the ring buffer"))?;
-            let got = read.get() - before;
+            // libbpf says how many records each call handed to the callback.
+            let polled = rb.poll_raw(if last_read_empty { IDLE_POLL } else { POLL_INTERVAL });
+            let polled = records(polled).map_err(bpf_err("polling the ring buffer"))?;
+            let got = polled + records(rb.consume_raw()).map_err(bpf_err("reading the ring buffer"))?;
             last_read_empty = got == 0;
             if got >= BUSY_READ {
                 // A flood: let a batch pile up instead of being woken a thousand times a second.
