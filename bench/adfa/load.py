@@ -1,0 +1,19 @@
+"""ADFA-LD traces and the two figures of the protocol (AUC; detection at a false-alarm rate set on normals)."""
+import os, numpy as np
+D=os.environ.get('ADFA', os.path.join(os.path.dirname(__file__), '../../../shared/data/adfa-ld'))
+def read(p): return [int(x) for x in open(p).read().split()]
+def folder(sub):
+    out=[]
+    for root,_,files in os.walk(os.path.join(D,sub)):
+        for f in sorted(files):
+            if f.endswith('.txt') or True:
+                t=read(os.path.join(root,f))
+                if t: out.append(t)
+    return out
+train=folder('Training_Data_Master'); val=folder('Validation_Data_Master'); att=folder('Attack_Data_Master')
+def auc(neg,pos):
+    from scipy.stats import rankdata
+    s=np.concatenate([neg,pos]); r=rankdata(s)
+    return (r[len(neg):].sum()-len(pos)*(len(pos)+1)/2)/(len(neg)*len(pos))
+def dr_at(neg,pos,far):
+    th=np.quantile(neg,1-far); return (np.asarray(pos)>th).mean()
