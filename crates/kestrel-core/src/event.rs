@@ -32,6 +32,11 @@ pub struct ContainerRef {
     /// at most [`MAX_LABELS`], as the response policy's `labels` selector sees them.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// Whether the container runs privileged (Docker's `Privileged`; for runc, containerd and CRI-O: every
+    /// capability including `CAP_SYS_ADMIN` with no masked or read-only `/proc` and `/sys` paths, which is
+    /// what their privileged mode sets up); absent when the runtime's state was not found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileged: Option<bool>,
 }
 
 /// The most labels kept per container (keys and values are cut at 253 bytes).
@@ -60,6 +65,55 @@ pub struct SockAddr {
     pub addr: String,
     /// The port (0 for unix sockets).
     pub port: u16,
+    /// The socket's transport protocol, when the kernel told it (inet sockets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proto: Option<L4Proto>,
+}
+
+/// A socket's transport protocol (Falco's `fd.l4proto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum L4Proto {
+    /// TCP (stream sockets).
+    Tcp,
+    /// UDP (datagram sockets).
+    Udp,
+    /// ICMP or ICMPv6 (ping and raw ICMP sockets).
+    Icmp,
+    /// Other raw sockets.
+    Raw,
+}
+
+impl L4Proto {
+    /// From a socket's type (`SOCK_STREAM` 1, `SOCK_DGRAM` 2, `SOCK_RAW` 3) and protocol number
+    /// (`IPPROTO_*`, 0 when not known); `None` for kinds Falco gives no protocol (e.g. `SOCK_SEQPACKET`).
+    pub fn from_socket(sock_type: u8, protocol: u8) -> Option<L4Proto> {
+        match (sock_type, protocol) {
+            (_, 1 | 58) => Some(L4Proto::Icmp),
+            (_, 6) | (1, 0) => Some(L4Proto::Tcp),
+            (_, 17) | (2, 0) => Some(L4Proto::Udp),
+            (3, _) => Some(L4Proto::Raw),
+            _ => None,
+        }
+    }
+
+    /// Falco's name: `tcp`, `udp`, `icmp`, `raw`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            L4Proto::Tcp => "tcp",
+            L4Proto::Udp => "udp",
+            L4Proto::Icmp => "icmp",
+            L4Proto::Raw => "raw",
+        }
+    }
+}
+
+fn is_zero_u64(v: &u64) -> bool {
+    *v == 0
+}
+
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
 }
 
 /// What happened.
@@ -88,6 +142,12 @@ pub enum EventKind {
         argv_truncated: bool,
         /// Effective capabilities (bit mask).
         cap_effective: u64,
+        /// Permitted capabilities (bit mask; absent: none, or a recording from before kestrel reported them).
+        #[serde(default, skip_serializing_if = "is_zero_u64")]
+        cap_permitted: u64,
+        /// The controlling terminal, as `tty_nr` in `/proc/<pid>/stat` (absent: none).
+        #[serde(default, skip_serializing_if = "is_zero_u32")]
+        tty: u32,
     },
     /// A process exited.
     Exit {
@@ -264,7 +324,9 @@ mod tests {
             cgroup_id: 77,
             container: Some(ContainerRef { id: "abc".into(), runtime: "runc".into(), ..Default::default() }),
             process: None,
-            kind: EventKind::Connect { to: SockAddr { family: "inet".into(), addr: "10.0.0.1".into(), port: 3333 } },
+            kind: EventKind::Connect {
+                to: SockAddr { family: "inet".into(), addr: "10.0.0.1".into(), port: 3333, proto: None },
+            },
         };
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["kind"], "connect");

@@ -32,7 +32,7 @@ mod purl;
 mod sbom;
 
 pub use alert::{Alert, AlertSource, Contribution, ALERT_SCHEMA};
-pub use event::{ContainerRef, Event, EventKind, ProcessRef, SockAddr, EVENT_SCHEMA, MAX_LABELS};
+pub use event::{ContainerRef, Event, EventKind, L4Proto, ProcessRef, SockAddr, EVENT_SCHEMA, MAX_LABELS};
 pub use finding::{
     CvssScore, DatabaseRef, EndOfLifeFinding, Finding, FixState, Report, Risk, Severity, Suppressed,
     VulnerabilityFinding, REPORT_SCHEMA,

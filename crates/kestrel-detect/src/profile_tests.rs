@@ -55,6 +55,8 @@ impl Box_ {
                 argv: argv.iter().map(|s| s.to_string()).collect(),
                 argv_truncated: false,
                 cap_effective: 0,
+                cap_permitted: 0,
+                tty: 0,
             },
         )
     }
@@ -93,7 +95,7 @@ impl Box_ {
 }
 
 fn sock(addr: &str, port: u16) -> SockAddr {
-    SockAddr { family: "inet".into(), addr: addr.into(), port }
+    SockAddr { family: "inet".into(), addr: addr.into(), port, proto: None }
 }
 
 fn model_only(profiles: Vec<Profile>, stage: Stage) -> Detector {

@@ -239,6 +239,8 @@ fn the_files_of_interest_are_those_written_made_setuid_or_run() {
             argv: vec!["/tmp/x".into()],
             argv_truncated: false,
             cap_effective: 0,
+            cap_permitted: 0,
+            tty: 0,
         }),
         ev(EventKind::Open { path: "rel/log".into(), flags: libc::O_RDWR as u32 }),
     ];

@@ -1,10 +1,12 @@
 //! Ring-buffer records (`bpf/events.h`) into [`kestrel_core::EventKind`] values. Records come from the
 //! kernel, but are still checked: a short or unknown record is an error, never a panic.
 
-use kestrel_core::{EventKind, SockAddr};
+use kestrel_core::{EventKind, L4Proto, SockAddr};
 
 /// Record kinds (`KIND_*` in events.h).
 const KIND_EXEC: u32 = 1;
+/// Offset of `exe` in an exec record, after the header.
+const EXEC_EXE: usize = 48;
 const KIND_EXIT: u32 = 2;
 const KIND_OPEN: u32 = 3;
 const KIND_CONNECT: u32 = 4;
@@ -110,7 +112,7 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
     let kind = match kind {
         KIND_EXEC => {
             let args_len = (u32_at(b, h + 28)? as usize).min(ARGS);
-            let args_at = h + 40 + PATH;
+            let args_at = h + EXEC_EXE + PATH;
             let raw = b.get(args_at..args_at + args_len).ok_or("exec record shorter than its arguments")?;
             let argv = raw
                 .split(|&c| c == 0)
@@ -119,12 +121,14 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                 .collect();
             EventKind::Exec {
                 ppid: u32_at(b, h)?,
-                parent_comm: cstr(b, h + 40 + PATH + ARGS, COMM).unwrap_or_default(),
+                parent_comm: cstr(b, h + EXEC_EXE + PATH + ARGS, COMM).unwrap_or_default(),
                 uid: u32_at(b, h + 4)?,
                 gid: u32_at(b, h + 8)?,
                 euid: u32_at(b, h + 12)?,
                 cap_effective: u64_at(b, h + 16)?,
-                exe: cstr(b, h + 40, PATH)?,
+                cap_permitted: u64_at(b, h + 40)?,
+                tty: u32_at(b, h + 36)?,
+                exe: cstr(b, h + EXEC_EXE, PATH)?,
                 argv,
                 argv_truncated: u32_at(b, h + 32)? != 0,
             }
@@ -150,19 +154,23 @@ fn sockaddr(b: &[u8]) -> Result<SockAddr, String> {
     let h = HEADER;
     let family = u16_at(b, h)?;
     let port = u16_at(b, h + 2)?;
+    let kind = b.get(h + 6..h + 8).ok_or("socket record too short")?;
+    let proto = L4Proto::from_socket(kind[0], kind[1]);
     let addr = b.get(h + 8..h + 24).ok_or("socket record too short")?;
     Ok(match family {
         2 => SockAddr {
             family: "inet".into(),
             addr: std::net::Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]).to_string(),
             port,
+            proto,
         },
         10 => SockAddr {
             family: "inet6".into(),
             addr: std::net::Ipv6Addr::from(<[u8; 16]>::try_from(addr).expect("16 bytes")).to_string(),
             port,
+            proto,
         },
-        1 => SockAddr { family: "unix".into(), addr: cstr(b, h + 24, 108)?, port: 0 },
+        1 => SockAddr { family: "unix".into(), addr: cstr(b, h + 24, 108)?, port: 0, proto: None },
         other => return Err(format!("socket record with family {other}")),
     })
 }
@@ -251,19 +259,23 @@ mod tests {
         assert_eq!((r.header.pid, r.header.tid, r.header.cgroup_id, r.header.comm.as_str()), (42, 43, 99, "sh"));
         assert_eq!(
             r.kind,
-            EventKind::Connect { to: SockAddr { family: "inet".into(), addr: "10.0.0.1".into(), port: 3333 } }
+            EventKind::Connect {
+                to: SockAddr { family: "inet".into(), addr: "10.0.0.1".into(), port: 3333, proto: None }
+            }
         );
 
         let mut b = header(KIND_EXEC);
-        b.extend_from_slice(&[0; 40 + PATH + ARGS + COMM]);
+        b.extend_from_slice(&[0; EXEC_EXE + PATH + ARGS + COMM]);
         b[HEADER..HEADER + 4].copy_from_slice(&1u32.to_ne_bytes());
         b[HEADER + 28..HEADER + 32].copy_from_slice(&11u32.to_ne_bytes());
-        b[HEADER + 40..HEADER + 48].copy_from_slice(b"/bin/ls\0");
-        let args_at = HEADER + 40 + PATH;
+        b[HEADER + 36..HEADER + 40].copy_from_slice(&0x8802u32.to_ne_bytes());
+        b[HEADER + 40..HEADER + 48].copy_from_slice(&0x20_0000u64.to_ne_bytes());
+        b[HEADER + EXEC_EXE..HEADER + EXEC_EXE + 8].copy_from_slice(b"/bin/ls\0");
+        let args_at = HEADER + EXEC_EXE + PATH;
         b[args_at..args_at + 11].copy_from_slice(b"ls\0-l\0/tmp\0");
         let Record::Event(r) = decode(&b).unwrap() else { panic!() };
-        let EventKind::Exec { exe, argv, ppid, .. } = r.kind else { panic!() };
-        assert_eq!((exe.as_str(), ppid), ("/bin/ls", 1));
+        let EventKind::Exec { exe, argv, ppid, tty, cap_permitted, .. } = r.kind else { panic!() };
+        assert_eq!((exe.as_str(), ppid, tty, cap_permitted), ("/bin/ls", 1, 0x8802, 0x20_0000));
         assert_eq!(argv, ["ls", "-l", "/tmp"]);
     }
 

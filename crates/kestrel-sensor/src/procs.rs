@@ -96,6 +96,8 @@ mod tests {
             argv: vec![exe.into()],
             argv_truncated: false,
             cap_effective: 0,
+            cap_permitted: 0,
+            tty: 0,
         }
     }
 

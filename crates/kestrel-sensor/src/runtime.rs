@@ -79,10 +79,15 @@ impl StateDirs {
                 found = true;
                 c.image = cfg["Config"]["Image"].as_str().or(cfg["Image"].as_str()).map(String::from);
                 add_labels(c, &cfg["Config"]["Labels"]);
+                let host = read_json(&self.docker_containers.join(&c.id).join("hostconfig.json"));
+                c.privileged = host.as_ref().and_then(|h| h["Privileged"].as_bool()).or(c.privileged);
             }
         }
         if let Some(state) = self.runc_state(&c.id) {
             found = true;
+            if c.privileged.is_none() {
+                c.privileged = privileged(&state["config"]);
+            }
             // The bundle is a label `bundle=/path` (runc ≥ 1.0) or a field of its own (older).
             let bundle = state["config"]["labels"]
                 .as_array()
@@ -99,6 +104,16 @@ impl StateDirs {
         }
         found
     }
+}
+
+/// Whether runc's view of a container (`state.json`'s `config`) is a privileged one: Docker, containerd and
+/// CRI-O all grant every capability and unmask `/proc` and `/sys` for `--privileged` / `privileged: true`; a
+/// container that only adds `CAP_SYS_ADMIN` keeps its masked paths. `None` when the config says neither.
+fn privileged(config: &Value) -> Option<bool> {
+    let bounding = config["capabilities"]["Bounding"].as_array()?;
+    let sys_admin = bounding.iter().any(|c| c.as_str() == Some("CAP_SYS_ADMIN"));
+    let none = |k: &str| config[k].as_array().is_none_or(|a| a.is_empty());
+    Some(sys_admin && none("mask_paths") && none("readonly_paths"))
 }
 
 /// Copies string entries of a JSON object into the container's labels (bounded in number and size).
@@ -172,6 +187,15 @@ mod tests {
     }
 
     #[test]
+    fn privileged_is_every_capability_with_nothing_masked() {
+        let cfg = |caps: &[&str], masked: &[&str]| serde_json::json!({"capabilities": {"Bounding": caps}, "mask_paths": masked, "readonly_paths": masked});
+        assert_eq!(privileged(&cfg(&["CAP_KILL", "CAP_SYS_ADMIN"], &[])), Some(true));
+        assert_eq!(privileged(&cfg(&["CAP_KILL", "CAP_SYS_ADMIN"], &["/proc/kcore"])), Some(false));
+        assert_eq!(privileged(&cfg(&["CAP_KILL"], &[])), Some(false));
+        assert_eq!(privileged(&serde_json::json!({"mask_paths": null})), None);
+    }
+
+    #[test]
     fn docker_config_names_the_image_and_ids_cannot_climb_out() {
         let dir = tempfile::tempdir().unwrap();
         let id = "a".repeat(64);
@@ -184,6 +208,11 @@ mod tests {
         let mut bad = container("../etc", "docker");
         assert!(dirs.describe(&mut bad));
         assert_eq!(bad.image, None);
+        assert_eq!(c.privileged, None, "no hostconfig.json");
+        std::fs::write(dir.path().join(&id).join("hostconfig.json"), r#"{"Privileged":true}"#).unwrap();
+        let mut c = container(&id, "docker");
+        dirs.describe(&mut c);
+        assert_eq!(c.privileged, Some(true));
         let mut missing = container("nothere", "runc");
         assert!(!dirs.describe(&mut missing));
     }

@@ -2,7 +2,7 @@
 //! the test's own do known things, and the sensor must report each, attributed to that cgroup, with the right
 //! fields. A runc container is attributed to its container id.
 
-use kestrel_core::{Event, EventKind};
+use kestrel_core::{Event, EventKind, L4Proto};
 use kestrel_sensor::cgroup::cgroup2_root;
 use kestrel_sensor::{Config, Sensor};
 use std::path::{Path, PathBuf};
@@ -67,17 +67,20 @@ fn exec_open_connect_and_exit_of_a_watched_cgroup() {
     let mut s = sensor(&[&cg.0], 65_536);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let udp_port = udp.local_addr().unwrap().port();
     let file = std::env::temp_dir().join(format!("kestrel-sensor-{}", std::process::id()));
     let script = format!(
         "/bin/echo kestrel-marker one two > {f}; cat /etc/shadow > /dev/null; \
-         bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}' ; exit 3",
+         setsid /bin/echo no-tty > /dev/null; script -qec '/bin/echo on-a-tty' /dev/null > /dev/null; \
+         bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}; exec 4<>/dev/udp/127.0.0.1/{udp_port}' ; exit 3",
         f = file.display()
     );
     let out = cg.sh(&script);
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
     let cgroup_id = std::fs::metadata(&cg.0).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).unwrap();
     let events = collect(&mut s, Duration::from_secs(5), |ev| {
-        ev.iter().any(|e| matches!(&e.kind, EventKind::Connect { to } if to.port == port))
+        ev.iter().any(|e| matches!(&e.kind, EventKind::Connect { to } if to.port == udp_port))
             && ev.iter().any(|e| matches!(e.kind, EventKind::Exit { status } if status == 3 << 8))
     });
     let _ = std::fs::remove_file(&file);
@@ -94,6 +97,21 @@ fn exec_open_connect_and_exit_of_a_watched_cgroup() {
     // Its parent is the shell that ran the script (the kernel names it in the event, even if it is gone).
     let EventKind::Exec { parent_comm, .. } = &exec.0.kind else { unreachable!() };
     assert_eq!(parent_comm, "sh");
+    // The controlling terminal: none after setsid, a pseudo-terminal (major 136) under script(1).
+    let tty_of = |word: &str| {
+        events.iter().find_map(|e| match &e.kind {
+            EventKind::Exec { argv, tty, cap_permitted, .. } if argv.iter().any(|a| a == word) => {
+                Some((*tty, *cap_permitted))
+            }
+            _ => None,
+        })
+    };
+    let (no_tty, permitted) = tty_of("no-tty").unwrap_or_else(|| panic!("no exec of no-tty in {events:#?}"));
+    assert_eq!(no_tty, 0);
+    let (tty, _) = tty_of("on-a-tty").unwrap_or_else(|| panic!("no exec of on-a-tty in {events:#?}"));
+    assert_eq!((tty >> 8) & 0xfff, 136, "tty {tty:#x}");
+    // Root on the host: CAP_SYS_ADMIN (21) is permitted.
+    assert_ne!(permitted & (1 << 21), 0, "cap_permitted {permitted:#x}");
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, flags } if *path == file.display().to_string() && flags & 1 == 1)),
         "no write-open of {} in {events:#?}", file.display());
     assert!(
@@ -102,8 +120,14 @@ fn exec_open_connect_and_exit_of_a_watched_cgroup() {
     );
     let connect = events.iter().find(|e| matches!(&e.kind, EventKind::Connect { to } if to.port == port)).unwrap();
     let EventKind::Connect { to } = &connect.kind else { unreachable!() };
-    assert_eq!((to.family.as_str(), to.addr.as_str()), ("inet", "127.0.0.1"));
+    assert_eq!((to.family.as_str(), to.addr.as_str(), to.proto), ("inet", "127.0.0.1", Some(L4Proto::Tcp)));
     assert_eq!(connect.comm, "bash");
+    // The protocol is the socket's, read from the descriptor: bash's /dev/udp connects a datagram socket.
+    let to_udp = events.iter().find_map(|e| match &e.kind {
+        EventKind::Connect { to } if to.port == udp_port => Some(to),
+        _ => None,
+    });
+    assert_eq!(to_udp.and_then(|to| to.proto), Some(L4Proto::Udp), "{events:#?}");
     // Every event is of the watched cgroup: nothing of the host leaked in.
     assert!(events.iter().all(|e| e.cgroup_id == cgroup_id), "events of other cgroups");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
@@ -183,6 +207,13 @@ fn a_runc_container_is_attributed_to_its_id() {
     });
     cfg["root"]["readonly"] = false.into();
     cfg["linux"]["cgroupsPath"] = format!("/kestrel-lab-runc/{id}").into();
+    // Privileged, as containerd sets a `privileged: true` container up: every capability, nothing masked.
+    let all_caps = serde_json::json!(["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_KILL", "CAP_NET_ADMIN", "CAP_SYS_ADMIN"]);
+    for set in ["bounding", "effective", "permitted"] {
+        cfg["process"]["capabilities"][set] = all_caps.clone();
+    }
+    cfg["linux"]["maskedPaths"] = serde_json::json!([]);
+    cfg["linux"]["readonlyPaths"] = serde_json::json!([]);
     std::fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
 
     let mut s = sensor(&[&parent], 65_536);
@@ -211,6 +242,7 @@ fn a_runc_container_is_attributed_to_its_id() {
     assert_eq!(c.image.as_deref(), Some("docker.io/library/busybox:1.36"));
     assert_eq!((c.pod.as_deref(), c.namespace.as_deref()), (Some("lab-pod"), Some("kestrel-test")));
     assert_eq!(c.name.as_deref(), Some("box"));
+    assert_eq!(c.privileged, Some(true));
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path == "/tmp/x")));
 }
 
@@ -305,6 +337,8 @@ fn servers_bind_listen_and_accept() {
         .iter()
         .find(|e| matches!(&e.kind, EventKind::Bind { addr } if addr.port == port && addr.addr == "127.0.0.1"))
         .unwrap_or_else(|| panic!("no bind: {events:#?}"));
+    let EventKind::Bind { addr } = &bind.kind else { unreachable!() };
+    assert_eq!(addr.proto, Some(L4Proto::Tcp));
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Listen { backlog: 7, .. })), "{events:#?}");
     for peer in [talker_port, silent_port] {
         let accept = events
@@ -312,7 +346,7 @@ fn servers_bind_listen_and_accept() {
             .find(|e| matches!(&e.kind, EventKind::Accept { from, .. } if from.port == peer))
             .unwrap_or_else(|| panic!("no accept from port {peer}: {events:#?}"));
         let EventKind::Accept { from, port: local } = &accept.kind else { unreachable!() };
-        assert_eq!((from.family.as_str(), from.addr.as_str()), ("inet", "127.0.0.1"));
+        assert_eq!((from.family.as_str(), from.addr.as_str(), from.proto), ("inet", "127.0.0.1", Some(L4Proto::Tcp)));
         assert_eq!(*local, Some(port), "{accept:?}");
         assert_eq!(accept.pid, bind.pid, "the accepting process: {accept:?}");
     }

@@ -9,6 +9,9 @@
 //!   but kestrel cannot see writes made before it started).
 //! - `user.name` is `root` for uid 0 and `<NA>` otherwise (kestrel does not read the container's
 //!   `/etc/passwd`).
+//! - `fd.connected` is true for connects (attempted, as above) and accepts, false for binds;
+//!   `fd.name_changed` is always false: kestrel reports no `sendto`/`sendmsg`, the only calls that change
+//!   a socket's name in Falco (so the UDP branches of Falco's `inbound`/`outbound` macros never match).
 //! - `container.id` is the first 12 characters of the id, `host` outside containers, as in Falco.
 
 use kestrel_core::{Event, EventKind, SockAddr};
@@ -80,6 +83,8 @@ pub enum Field {
     ProcIsExeUpperLayer,
     ThreadTid,
     ThreadCapEffective,
+    ThreadCapPermitted,
+    ProcTty,
     UserUid,
     UserName,
     GroupGid,
@@ -96,6 +101,9 @@ pub enum Field {
     FdCip,
     FdIp,
     FdPort,
+    FdL4proto,
+    FdConnected,
+    FdNameChanged,
     /// `fd.net` (any end), `fd.snet`/`fd.rnet` (the server or remote end), `fd.cnet` (the client end).
     FdNet(NetEnd),
     ContainerId,
@@ -103,6 +111,7 @@ pub enum Field {
     ContainerImage,
     ContainerImageRepository,
     ContainerImageTag,
+    ContainerPrivileged,
     K8sNsName,
     K8sPodName,
     /// kestrel's own: the process (before or after its last exec) or its parent made an outgoing connection.
@@ -171,6 +180,8 @@ impl Field {
             "proc.is_exe_upper_layer" => ProcIsExeUpperLayer,
             "thread.tid" | "thread.vtid" => ThreadTid,
             "thread.cap_effective" => ThreadCapEffective,
+            "thread.cap_permitted" => ThreadCapPermitted,
+            "proc.tty" => ProcTty,
             "user.uid" => UserUid,
             "user.name" => UserName,
             "group.gid" => GroupGid,
@@ -187,6 +198,9 @@ impl Field {
             "fd.cip" => FdCip,
             "fd.ip" => FdIp,
             "fd.port" => FdPort,
+            "fd.l4proto" => FdL4proto,
+            "fd.connected" => FdConnected,
+            "fd.name_changed" => FdNameChanged,
             "fd.net" => FdNet(NetEnd::Any),
             "fd.snet" | "fd.rnet" => FdNet(NetEnd::Server),
             "fd.cnet" => FdNet(NetEnd::Client),
@@ -195,6 +209,7 @@ impl Field {
             "container.image" => ContainerImage,
             "container.image.repository" => ContainerImageRepository,
             "container.image.tag" => ContainerImageTag,
+            "container.privileged" => ContainerPrivileged,
             "k8s.ns.name" => K8sNsName,
             "k8s.pod.name" => K8sPodName,
             "kestrel.connected" => KestrelConnected,
@@ -209,10 +224,13 @@ impl Field {
         match self {
             FdNet(_) => Kind::Net,
             EvtNum | EvtTime | EvtRawres | ProcCmdnargs | ProcPid | ProcPpid | ThreadTid | UserUid | GroupGid
-            | FdNum | FdRport | FdLport | FdPort => Kind::Num,
+            | FdNum | FdRport | FdLport | FdPort | ProcTty => Kind::Num,
             ProcApid(Some(_)) => Kind::Num,
-            EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | ProcIsExeUpperLayer | KestrelConnected => Kind::Bool,
-            ProcAname(None) | ProcApid(None) | ProcAexe(None, _) | ThreadCapEffective => Kind::Strs,
+            EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | ProcIsExeUpperLayer | KestrelConnected | FdConnected
+            | FdNameChanged | ContainerPrivileged => Kind::Bool,
+            ProcAname(None) | ProcApid(None) | ProcAexe(None, _) | ThreadCapEffective | ThreadCapPermitted => {
+                Kind::Strs
+            }
             EvtArg(a) if matches!(a.as_str(), "gid" | "pid" | "fd") => Kind::Num,
             _ => Kind::Str,
         }
@@ -333,14 +351,21 @@ impl Field {
                 };
                 Val::Bool(st.was_written(e, exe))
             }
-            ThreadCapEffective => {
+            ThreadCapEffective | ThreadCapPermitted => {
                 let caps = match (&e.kind, p) {
-                    (EventKind::Exec { cap_effective, .. }, _) => *cap_effective,
-                    (_, Some(p)) => p.caps,
+                    (EventKind::Exec { cap_effective, .. }, _) if *self == ThreadCapEffective => *cap_effective,
+                    (EventKind::Exec { cap_permitted, .. }, _) => *cap_permitted,
+                    (_, Some(p)) if *self == ThreadCapEffective => p.caps,
+                    (_, Some(p)) => p.caps_permitted,
                     _ => return Val::Missing,
                 };
                 Val::Strs(cap_names(caps).into_iter().map(Cow::Borrowed).collect())
             }
+            ProcTty => match (&e.kind, p) {
+                (EventKind::Exec { tty, .. }, _) => Val::Num(*tty as i64),
+                (_, Some(p)) => Val::Num(p.tty as i64),
+                _ => Val::Missing,
+            },
             UserUid => match (&e.kind, p) {
                 (EventKind::Exec { uid, .. }, _) => Val::Num(*uid as i64),
                 (_, Some(p)) => Val::Num(p.uid as i64),
@@ -414,6 +439,16 @@ impl Field {
                 EventKind::Bind { addr } if addr.family != "unix" => Val::Num(addr.port as i64),
                 _ => Val::Missing,
             },
+            FdL4proto => sock_of(e).and_then(|a| a.proto).map_or(Val::Missing, |p| s(p.as_str())),
+            FdConnected => match &e.kind {
+                EventKind::Connect { .. } | EventKind::Accept { .. } => Val::Bool(true),
+                EventKind::Bind { .. } => Val::Bool(false),
+                _ => Val::Missing,
+            },
+            FdNameChanged => match sock_of(e) {
+                Some(_) => Val::Bool(false),
+                None => Val::Missing,
+            },
             FdNet(end) => match (&e.kind, end) {
                 (EventKind::Connect { to }, NetEnd::Any | NetEnd::Server) if to.family != "unix" => s(&to.addr),
                 (EventKind::Accept { from, .. }, NetEnd::Any | NetEnd::Client) if from.family != "unix" => {
@@ -430,6 +465,7 @@ impl Field {
                 Some(c) => s(c.name.as_deref().unwrap_or(&c.id)),
                 None => s("host"),
             },
+            ContainerPrivileged => e.container.as_ref().and_then(|c| c.privileged).map_or(Val::Missing, Val::Bool),
             ContainerImage => e.container.as_ref().and_then(|c| c.image.as_deref()).map_or(Val::Missing, s),
             ContainerImageRepository | ContainerImageTag => {
                 let Some(img) = e.container.as_ref().and_then(|c| c.image.as_deref()) else { return Val::Missing };
@@ -796,6 +832,10 @@ pub struct Proc {
     pub gid: u32,
     /// Effective capabilities at exec.
     pub caps: u64,
+    /// Permitted capabilities at exec.
+    pub caps_permitted: u64,
+    /// Controlling terminal at exec (0: none).
+    pub tty: u32,
     /// The last outgoing connection since its exec.
     pub peer: Option<SockAddr>,
     /// A hash of the container id it exec'd in (0: not seen exec'ing).
@@ -826,7 +866,7 @@ impl State {
     pub fn update(&mut self, e: &Event) {
         self.count += 1;
         match &e.kind {
-            EventKind::Exec { ppid, uid, gid, exe, argv, cap_effective, parent_comm, .. } => {
+            EventKind::Exec { ppid, uid, gid, exe, argv, cap_effective, cap_permitted, tty, parent_comm, .. } => {
                 // A parent we never saw exec: remember what the event says of it.
                 if !parent_comm.is_empty() && !self.procs.contains_key(ppid) {
                     let parent = Proc {
@@ -846,6 +886,8 @@ impl State {
                     uid: *uid,
                     gid: *gid,
                     caps: *cap_effective,
+                    caps_permitted: *cap_permitted,
+                    tty: *tty,
                     peer: None,
                     container: e.container.as_ref().map_or(0, |c| container_hash(&c.id)),
                     gen: 0,

@@ -1,5 +1,5 @@
 use super::*;
-use kestrel_core::{ContainerRef, SockAddr, EVENT_SCHEMA};
+use kestrel_core::{ContainerRef, L4Proto, SockAddr, EVENT_SCHEMA};
 
 fn ev(pid: u32, comm: &str, kind: EventKind) -> Event {
     Event {
@@ -31,6 +31,8 @@ fn exec(pid: u32, ppid: u32, parent: &str, argv: &[&str], uid: u32) -> Event {
             argv: argv.iter().map(|s| s.to_string()).collect(),
             argv_truncated: false,
             cap_effective: 0xa80425fb,
+            cap_permitted: 0,
+            tty: 0,
         },
     )
 }
@@ -60,7 +62,7 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
     quiet.extend(e.process(&exec(11, 2, "runc:[2:INIT]", &["/bin/sh", "-c", "echo ok > /tmp/health"], 0)));
     quiet.extend(e.process(&ev(11, "sh", EventKind::Open { path: "/tmp/health".into(), flags: 0o1101 })));
     quiet.extend(e.process(&ev(12, "cat", EventKind::Open { path: "/etc/passwd".into(), flags: 0 })));
-    let web = SockAddr { family: "inet".into(), addr: "10.0.0.5".into(), port: 443 };
+    let web = SockAddr { family: "inet".into(), addr: "10.0.0.5".into(), port: 443, proto: None };
     quiet.extend(e.process(&ev(11, "sh", EventKind::Connect { to: web })));
     assert!(quiet.is_empty(), "{:#?}", names(&quiet));
 
@@ -74,7 +76,7 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
     // nc -e /bin/sh: the tool, then the shell under it.
     let a = e.process(&exec(30, 2, "runc:[2:INIT]", &["/bin/nc", "127.0.0.1", "9001", "-e", "/bin/sh"], 0));
     assert_eq!(names(&a), ["Network tool running a program"]);
-    let to = SockAddr { family: "inet".into(), addr: "127.0.0.1".into(), port: 9001 };
+    let to = SockAddr { family: "inet".into(), addr: "127.0.0.1".into(), port: 9001, proto: None };
     assert!(e.process(&ev(30, "nc", EventKind::Connect { to })).is_empty());
     let a = e.process(&exec(30, 2, "nc", &["/bin/sh"], 0));
     assert_eq!(names(&a), ["Reverse shell"]);
@@ -88,7 +90,7 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
     let a = e.process(&ev(42, "chmod", EventKind::SetuidChmod { path: Some("/tmp/id".into()), mode: 0o4755 }));
     assert_eq!(names(&a), ["Setuid or setgid bit set"]);
     assert!(a[0].title.contains("S_ISUID"), "{}", a[0].title);
-    let pool = SockAddr { family: "inet".into(), addr: "127.0.0.1".into(), port: 3333 };
+    let pool = SockAddr { family: "inet".into(), addr: "127.0.0.1".into(), port: 3333, proto: None };
     assert_eq!(names(&e.process(&ev(43, "nc", EventKind::Connect { to: pool }))), ["Connection to a mining pool port"]);
     let m = EventKind::Mount {
         source: "/tmp/host-disk".into(),
@@ -186,7 +188,7 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
   condition: evt.type = execve
   enabled: false
 - rule: Unsupported
-  condition: evt.type = execve and proc.tty != 0 and fd.l4proto = tcp
+  condition: evt.type = execve and proc.cwd != / and fd.nameraw = x
 - rule: Bad
   condition: evt.type = execve and (
 "#;
@@ -195,7 +197,7 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
     let c = set.compile();
     let r = &c.report;
     assert_eq!((r.rules, r.loaded, r.disabled), (6, 3, 1), "{r:#?}");
-    assert_eq!(r.missing_fields.keys().collect::<Vec<_>>(), ["fd.l4proto", "proc.tty"]);
+    assert_eq!(r.missing_fields.keys().collect::<Vec<_>>(), ["fd.nameraw", "proc.cwd"]);
     assert!(r.skipped["Bad"].contains("condition"), "{r:#?}");
     assert!(r.missing_output_fields.contains("no.such.field"));
     let mut e = Engine::new(c);
@@ -214,7 +216,9 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
     // proc.aname[2] is not init: grandparent is sshd.
     assert!(e.process(&exec(6, 3, "bash", &["/bin/sh"], 0)).is_empty());
 
-    let to = |addr: &str, port| EventKind::Connect { to: SockAddr { family: "inet".into(), addr: addr.into(), port } };
+    let to = |addr: &str, port| EventKind::Connect {
+        to: SockAddr { family: "inet".into(), addr: addr.into(), port, proto: None },
+    };
     assert_eq!(names(&e.process(&ev(7, "curl", to("10.1.2.3", 8080)))), ["Private connect"]);
     assert!(e.process(&ev(7, "curl", to("10.9.9.9", 8080))).is_empty());
     assert!(e.process(&ev(7, "curl", to("11.1.2.3", 8080))).is_empty());
@@ -234,6 +238,121 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
     ] {
         assert_eq!(!e.process(&ev(8, "CAT", open(path))).is_empty(), hit, "{path}");
     }
+}
+
+#[test]
+fn socket_protocol_and_state_fields_follow_falcos_outbound_macro() {
+    // Falco's own `outbound` macro (falco_rules.yaml), with its UDP `sendto` branch that kestrel never feeds.
+    let yaml = r#"
+- list: rfc_1918_addresses
+  items: ['"10.0.0.0/8"', '"172.16.0.0/12"', '"192.168.0.0/16"']
+- macro: outbound
+  condition: >
+    (((evt.type = connect and evt.dir=<) or
+      (evt.type in (sendto,sendmsg) and evt.dir=< and
+       fd.l4proto != tcp and fd.connected=false and fd.name_changed=true)) and
+     (fd.typechar = 4 or fd.typechar = 6) and
+     (fd.ip != "0.0.0.0" and fd.net != "127.0.0.0/8" and not fd.snet in (rfc_1918_addresses)) and
+     (evt.rawres >= 0 or evt.res = EINPROGRESS))
+- rule: UDP out
+  desc: x
+  condition: outbound and fd.l4proto = udp and fd.connected = true and fd.name_changed = false
+  output: "udp to %fd.rip:%fd.rport proto=%fd.l4proto"
+  priority: WARNING
+- rule: Bound
+  desc: x
+  condition: evt.type = bind and fd.connected = false and fd.l4proto in (tcp, icmp)
+  output: "%fd.l4proto"
+  priority: NOTICE
+"#;
+    let mut set = RuleSet::default();
+    set.add_file("net.yaml", yaml).unwrap();
+    let c = set.compile();
+    assert_eq!((c.report.rules, c.report.loaded), (2, 2), "{:#?}", c.report);
+    let mut e = Engine::new(c);
+    let addr = |addr: &str, port, proto| SockAddr { family: "inet".into(), addr: addr.into(), port, proto };
+    let connect = |to| ev(7, "dig", EventKind::Connect { to });
+    let a = e.process(&connect(addr("9.9.9.9", 53, Some(L4Proto::Udp))));
+    assert_eq!(names(&a), ["UDP out"]);
+    assert_eq!(a[0].title, "udp to 9.9.9.9:53 proto=udp");
+    for quiet in [
+        addr("9.9.9.9", 53, Some(L4Proto::Tcp)),
+        addr("9.9.9.9", 53, None),
+        addr("10.0.0.53", 53, Some(L4Proto::Udp)),
+        addr("127.0.0.53", 53, Some(L4Proto::Udp)),
+    ] {
+        assert!(e.process(&connect(quiet.clone())).is_empty(), "{quiet:?}");
+    }
+    let bind = |proto| ev(8, "srv", EventKind::Bind { addr: addr("0.0.0.0", 80, proto) });
+    assert_eq!(e.process(&bind(Some(L4Proto::Icmp)))[0].title, "icmp");
+    assert!(e.process(&bind(Some(L4Proto::Udp))).is_empty());
+    assert_eq!(L4Proto::from_socket(1, 6), Some(L4Proto::Tcp));
+    assert_eq!(L4Proto::from_socket(2, 1), Some(L4Proto::Icmp));
+    assert_eq!(L4Proto::from_socket(3, 255), Some(L4Proto::Raw));
+    assert_eq!(L4Proto::from_socket(5, 132), None);
+}
+
+#[test]
+fn container_privileged_is_the_runtimes_answer_and_missing_when_unknown() {
+    let yaml = r#"
+- rule: Mount Launched in Privileged Container
+  desc: x
+  condition: evt.type = execve and container.privileged = true and proc.name = mount
+  output: "%proc.name in %container.id privileged=%container.privileged"
+  priority: WARNING
+- rule: Unprivileged
+  desc: x
+  condition: evt.type = execve and not container.privileged = true and proc.name = mount
+  output: x
+  priority: NOTICE
+"#;
+    let mut set = RuleSet::default();
+    set.add_file("p.yaml", yaml).unwrap();
+    let mut e = Engine::new(set.compile());
+    let mount = |privileged| {
+        let mut ev = exec(20, 1, "sh", &["/bin/mount", "-t", "cgroup", "x", "/mnt"], 0);
+        ev.container.as_mut().unwrap().privileged = privileged;
+        ev
+    };
+    let a = e.process(&mount(Some(true)));
+    assert_eq!(names(&a), ["Mount Launched in Privileged Container"]);
+    assert_eq!(a[0].title, "mount in c0ffeec0ffee privileged=true");
+    assert_eq!(names(&e.process(&mount(Some(false)))), ["Unprivileged"]);
+    // Not known (no runtime state): `= true` does not match, so its negation does.
+    assert_eq!(names(&e.process(&mount(None))), ["Unprivileged"]);
+}
+
+#[test]
+fn terminal_and_permitted_capabilities_follow_the_process() {
+    let yaml = r#"
+- rule: Terminal shell in container
+  desc: x
+  condition: evt.type = execve and container.id != host and proc.name = bash and proc.tty != 0
+  output: "tty=%proc.tty"
+  priority: NOTICE
+- rule: Capable
+  desc: x
+  condition: evt.type = connect and thread.cap_permitted contains CAP_SYS_ADMIN and proc.tty = 0
+  output: "caps=%thread.cap_permitted"
+  priority: NOTICE
+"#;
+    let mut set = RuleSet::default();
+    set.add_file("t.yaml", yaml).unwrap();
+    let mut e = Engine::new(set.compile());
+    let shell = |pid, tty, caps| {
+        let mut ev = exec(pid, 1, "runc", &["/bin/bash"], 0);
+        let EventKind::Exec { tty: t, cap_permitted, .. } = &mut ev.kind else { unreachable!() };
+        (*t, *cap_permitted) = (tty, caps);
+        ev
+    };
+    let a = e.process(&shell(30, 0x8800, 1 << 21));
+    assert_eq!((names(&a), a[0].title.as_str()), (vec!["Terminal shell in container".to_string()], "tty=34816"));
+    assert!(e.process(&shell(31, 0, 1 << 21)).is_empty());
+    // Later events of a process read what its exec said.
+    let to = SockAddr { family: "inet".into(), addr: "9.9.9.9".into(), port: 443, proto: None };
+    let a = e.process(&ev(31, "bash", EventKind::Connect { to: to.clone() }));
+    assert_eq!((names(&a), a[0].title.as_str()), (vec!["Capable".to_string()], "caps=CAP_SYS_ADMIN"));
+    assert!(e.process(&ev(30, "bash", EventKind::Connect { to })).is_empty(), "a terminal");
 }
 
 #[test]

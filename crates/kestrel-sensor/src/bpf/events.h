@@ -61,7 +61,8 @@ struct exec_event {
     __u32 exe_len;          /* bytes in exe, with the NUL */
     __u32 args_len;         /* bytes in args: NUL-separated argv */
     __u32 args_truncated;
-    __u32 _pad;
+    __u32 tty;              /* controlling terminal as /proc/<pid>/stat's tty_nr (0: none) */
+    __u64 cap_permitted;
     char exe[PATH_LEN];
     char args[ARGS_LEN];
     char parent_comm[COMM_LEN];
@@ -87,7 +88,8 @@ struct connect_event {
     __u16 family;
     __u16 port;             /* host order */
     __u16 local_port;       /* accept: the port the connection came in on (0: not known) */
-    __u16 _pad;
+    __u8 sock_type;         /* the socket's type (SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3); 0: not known */
+    __u8 sock_proto;        /* its protocol (IPPROTO_TCP 6, IPPROTO_UDP 17, ICMP 1, ICMPv6 58); 0: not known */
     __u8 addr[16];          /* inet: 4 bytes, inet6: 16 */
     char path[108];         /* unix */
 };

@@ -242,6 +242,16 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
     /* kernel_cap_t is a u64 (6.3+) or two u32 (before): 8 little-endian bytes either way. */
     e->cap_effective = 0;
     bpf_probe_read_kernel(&e->cap_effective, sizeof(e->cap_effective), &cred->cap_effective);
+    e->cap_permitted = 0;
+    bpf_probe_read_kernel(&e->cap_permitted, sizeof(e->cap_permitted), &cred->cap_permitted);
+    /* The controlling terminal, encoded as the kernel's new_encode_dev (what /proc/<pid>/stat shows). */
+    e->tty = 0;
+    struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+    if (tty) {
+        __u32 major = BPF_CORE_READ(tty, driver, major);
+        __u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+        e->tty = (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+    }
     long n = bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), BPF_CORE_READ(bprm, filename));
     e->exe_len = n > 0 ? n : 0;
     /* argv lives in the new program's memory, between arg_start and arg_end. */
@@ -410,6 +420,34 @@ int on_openat2(struct trace_event_raw_sys_enter *ctx)
 #define AF_INET 2
 #define AF_INET6 10
 
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+/* The type and protocol of the socket behind the current process's descriptor `fd` (Falco's fd.l4proto);
+ * left 0 when the descriptor is not a socket or cannot be read. */
+static __always_inline void read_socket_kind(struct connect_event *e, long fd)
+{
+    e->sock_type = 0;
+    e->sock_proto = 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+        return;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *f = NULL;
+    if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+        return;
+    if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+        return;
+    struct socket *sock = BPF_CORE_READ(f, private_data);
+    struct sock *sk = BPF_CORE_READ(sock, sk);
+    e->sock_type = (__u8)BPF_CORE_READ(sock, type);
+    if (sk) {
+        __u64 proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+        e->sock_proto = proto <= 255 ? (__u8)proto : 0;
+    }
+}
+
 /* Fills the address part of a connect/bind/accept record from a user sockaddr; false for other families. */
 static __always_inline bool read_sockaddr(struct connect_event *e, const void *uaddr)
 {
@@ -421,7 +459,6 @@ static __always_inline bool read_sockaddr(struct connect_event *e, const void *u
     e->family = family;
     e->port = 0;
     e->local_port = 0;
-    e->_pad = 0;
     __builtin_memset(e->addr, 0, sizeof(e->addr));
     e->path[0] = 0;
     if (family == AF_INET) {
@@ -440,7 +477,7 @@ static __always_inline bool read_sockaddr(struct connect_event *e, const void *u
     return true;
 }
 
-static __always_inline int emit_sockaddr(__u32 kind, const void *uaddr)
+static __always_inline int emit_sockaddr(__u32 kind, long fd, const void *uaddr)
 {
     if (!uaddr || !is_watched())
         return 0;
@@ -451,6 +488,7 @@ static __always_inline int emit_sockaddr(__u32 kind, const void *uaddr)
         bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
         return 0;
     }
+    read_socket_kind(e, fd);
     fill_header(&e->h, kind);
     submit(e);
     return 0;
@@ -459,13 +497,13 @@ static __always_inline int emit_sockaddr(__u32 kind, const void *uaddr)
 SEC("tracepoint/syscalls/sys_enter_connect")
 int on_connect(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_sockaddr(KIND_CONNECT, (const void *)ctx->args[1]);
+    return emit_sockaddr(KIND_CONNECT, (long)ctx->args[0], (const void *)ctx->args[1]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_bind")
 int on_bind(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_sockaddr(KIND_BIND, (const void *)ctx->args[1]);
+    return emit_sockaddr(KIND_BIND, (long)ctx->args[0], (const void *)ctx->args[1]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_listen")
@@ -480,7 +518,8 @@ int on_listen(struct trace_event_raw_sys_enter *ctx)
     e->family = 0;
     e->port = 0;
     e->local_port = 0;
-    e->_pad = 0;
+    e->sock_type = 0;
+    e->sock_proto = 0;
     __builtin_memset(e->addr, 0, sizeof(e->addr));
     __u32 fd = ctx->args[0], backlog = ctx->args[1];
     __builtin_memcpy(e->addr, &fd, 4);
@@ -548,7 +587,8 @@ static __always_inline void report_accept(struct sock *sk, const struct kestrel_
     e->family = family;
     e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
     e->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
-    e->_pad = 0;
+    e->sock_type = (__u8)BPF_CORE_READ(sk, sk_type);
+    e->sock_proto = 6; /* inet_sock_set_state: TCP's state machine */
     __builtin_memset(e->addr, 0, sizeof(e->addr));
     e->path[0] = 0;
     if (family == AF_INET) {
