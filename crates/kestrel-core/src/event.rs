@@ -116,6 +116,14 @@ fn is_zero_u32(v: &u32) -> bool {
     *v == 0
 }
 
+fn unset_loginuid() -> u32 {
+    u32::MAX
+}
+
+fn is_unset_loginuid(v: &u32) -> bool {
+    *v == u32::MAX
+}
+
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -148,6 +156,12 @@ pub enum EventKind {
         /// The controlling terminal, as `tty_nr` in `/proc/<pid>/stat` (absent: none).
         #[serde(default, skip_serializing_if = "is_zero_u32")]
         tty: u32,
+        /// The audit login uid (`/proc/<pid>/loginuid`; absent: not set, `u32::MAX`).
+        #[serde(default = "unset_loginuid", skip_serializing_if = "is_unset_loginuid")]
+        loginuid: u32,
+        /// The executable is a memfd (`memfd_create`, then `execveat`/`fexecve`): nothing on disk.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        exe_from_memfd: bool,
     },
     /// A process exited.
     Exit {

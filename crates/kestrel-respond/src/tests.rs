@@ -241,6 +241,8 @@ fn the_files_of_interest_are_those_written_made_setuid_or_run() {
             cap_effective: 0,
             cap_permitted: 0,
             tty: 0,
+            loginuid: u32::MAX,
+            exe_from_memfd: false,
         }),
         ev(EventKind::Open { path: "rel/log".into(), flags: libc::O_RDWR as u32 }),
     ];

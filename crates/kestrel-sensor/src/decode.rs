@@ -6,7 +6,9 @@ use kestrel_core::{EventKind, L4Proto, SockAddr};
 /// Record kinds (`KIND_*` in events.h).
 const KIND_EXEC: u32 = 1;
 /// Offset of `exe` in an exec record, after the header.
-const EXEC_EXE: usize = 48;
+const EXEC_EXE: usize = 56;
+const EXEC_ARGS_TRUNCATED: u32 = 1;
+const EXEC_FROM_MEMFD: u32 = 2;
 const KIND_EXIT: u32 = 2;
 const KIND_OPEN: u32 = 3;
 const KIND_CONNECT: u32 = 4;
@@ -128,9 +130,11 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                 cap_effective: u64_at(b, h + 16)?,
                 cap_permitted: u64_at(b, h + 40)?,
                 tty: u32_at(b, h + 36)?,
+                loginuid: u32_at(b, h + 48)?,
+                exe_from_memfd: u32_at(b, h + 32)? & EXEC_FROM_MEMFD != 0,
                 exe: cstr(b, h + EXEC_EXE, PATH)?,
                 argv,
-                argv_truncated: u32_at(b, h + 32)? != 0,
+                argv_truncated: u32_at(b, h + 32)? & EXEC_ARGS_TRUNCATED != 0,
             }
         }
         KIND_EXIT => EventKind::Exit { status: u32_at(b, h)? as i32 },
@@ -270,12 +274,19 @@ mod tests {
         b[HEADER + 28..HEADER + 32].copy_from_slice(&11u32.to_ne_bytes());
         b[HEADER + 36..HEADER + 40].copy_from_slice(&0x8802u32.to_ne_bytes());
         b[HEADER + 40..HEADER + 48].copy_from_slice(&0x20_0000u64.to_ne_bytes());
+        b[HEADER + 32..HEADER + 36].copy_from_slice(&(EXEC_FROM_MEMFD | EXEC_ARGS_TRUNCATED).to_ne_bytes());
+        b[HEADER + 48..HEADER + 52].copy_from_slice(&1000u32.to_ne_bytes());
         b[HEADER + EXEC_EXE..HEADER + EXEC_EXE + 8].copy_from_slice(b"/bin/ls\0");
         let args_at = HEADER + EXEC_EXE + PATH;
         b[args_at..args_at + 11].copy_from_slice(b"ls\0-l\0/tmp\0");
         let Record::Event(r) = decode(&b).unwrap() else { panic!() };
-        let EventKind::Exec { exe, argv, ppid, tty, cap_permitted, .. } = r.kind else { panic!() };
-        assert_eq!((exe.as_str(), ppid, tty, cap_permitted), ("/bin/ls", 1, 0x8802, 0x20_0000));
+        let EventKind::Exec { exe, argv, ppid, tty, cap_permitted, loginuid, exe_from_memfd, argv_truncated, .. } =
+            r.kind
+        else {
+            panic!()
+        };
+        assert_eq!((exe.as_str(), ppid, tty, cap_permitted, loginuid), ("/bin/ls", 1, 0x8802, 0x20_0000, 1000));
+        assert!(exe_from_memfd && argv_truncated);
         assert_eq!(argv, ["ls", "-l", "/tmp"]);
     }
 

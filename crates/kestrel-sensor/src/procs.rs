@@ -98,6 +98,8 @@ mod tests {
             cap_effective: 0,
             cap_permitted: 0,
             tty: 0,
+            loginuid: u32::MAX,
+            exe_from_memfd: false,
         }
     }
 

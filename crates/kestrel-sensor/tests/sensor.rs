@@ -71,10 +71,14 @@ fn exec_open_connect_and_exit_of_a_watched_cgroup() {
     let udp_port = udp.local_addr().unwrap().port();
     let file = std::env::temp_dir().join(format!("kestrel-sensor-{}", std::process::id()));
     let script = format!(
-        "/bin/echo kestrel-marker one two > {f}; cat /etc/shadow > /dev/null; \
+        "echo 4242 > /proc/self/loginuid; cat /proc/self/loginuid > {f}.loginuid; \
+         /bin/echo kestrel-marker one two > {f}; cat /etc/shadow > /dev/null; \
          setsid /bin/echo no-tty > /dev/null; script -qec '/bin/echo on-a-tty' /dev/null > /dev/null; \
+         /usr/bin/python3 -c \"{memfd}\"; \
          bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}; exec 4<>/dev/udp/127.0.0.1/{udp_port}' ; exit 3",
-        f = file.display()
+        f = file.display(),
+        memfd = "import os; fd = os.memfd_create('kestrel'); os.write(fd, open('/bin/true', 'rb').read()); \
+                 os.execve(fd, ['fileless'], {})"
     );
     let out = cg.sh(&script);
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
@@ -110,6 +114,21 @@ fn exec_open_connect_and_exit_of_a_watched_cgroup() {
     assert_eq!(no_tty, 0);
     let (tty, _) = tty_of("on-a-tty").unwrap_or_else(|| panic!("no exec of on-a-tty in {events:#?}"));
     assert_eq!((tty >> 8) & 0xfff, 136, "tty {tty:#x}");
+    // A program run from a memfd is flagged; one from a file is not. The login uid is inherited.
+    let exec_of = |word: &str| {
+        events.iter().find_map(|e| match &e.kind {
+            EventKind::Exec { argv, exe_from_memfd, loginuid, .. } if argv.first().is_some_and(|a| a == word) => {
+                Some((*exe_from_memfd, *loginuid))
+            }
+            _ => None,
+        })
+    };
+    // The script set its login uid (as root, once, as pam_loginuid does at login) where the kernel allows.
+    let loginuid_file = format!("{}.loginuid", file.display());
+    let loginuid: u32 = std::fs::read_to_string(&loginuid_file).unwrap().trim().parse().unwrap();
+    let _ = std::fs::remove_file(&loginuid_file);
+    assert_eq!(exec_of("fileless"), Some((true, loginuid)), "{events:#?}");
+    assert_eq!(exec_of("/bin/echo"), Some((false, loginuid)));
     // Root on the host: CAP_SYS_ADMIN (21) is permitted.
     assert_ne!(permitted & (1 << 21), 0, "cap_permitted {permitted:#x}");
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, flags } if *path == file.display().to_string() && flags & 1 == 1)),

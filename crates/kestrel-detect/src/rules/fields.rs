@@ -85,6 +85,10 @@ pub enum Field {
     ThreadCapEffective,
     ThreadCapPermitted,
     ProcTty,
+    ProcIsExeFromMemfd,
+    ProcDuration,
+    UserLoginuid,
+    FdNameraw,
     UserUid,
     UserName,
     GroupGid,
@@ -182,6 +186,10 @@ impl Field {
             "thread.cap_effective" => ThreadCapEffective,
             "thread.cap_permitted" => ThreadCapPermitted,
             "proc.tty" => ProcTty,
+            "proc.is_exe_from_memfd" => ProcIsExeFromMemfd,
+            "proc.duration" => ProcDuration,
+            "user.loginuid" => UserLoginuid,
+            "fd.nameraw" => FdNameraw,
             "user.uid" => UserUid,
             "user.name" => UserName,
             "group.gid" => GroupGid,
@@ -224,10 +232,10 @@ impl Field {
         match self {
             FdNet(_) => Kind::Net,
             EvtNum | EvtTime | EvtRawres | ProcCmdnargs | ProcPid | ProcPpid | ThreadTid | UserUid | GroupGid
-            | FdNum | FdRport | FdLport | FdPort | ProcTty => Kind::Num,
+            | FdNum | FdRport | FdLport | FdPort | ProcTty | ProcDuration | UserLoginuid => Kind::Num,
             ProcApid(Some(_)) => Kind::Num,
             EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | ProcIsExeUpperLayer | KestrelConnected | FdConnected
-            | FdNameChanged | ContainerPrivileged => Kind::Bool,
+            | FdNameChanged | ContainerPrivileged | ProcIsExeFromMemfd => Kind::Bool,
             ProcAname(None) | ProcApid(None) | ProcAexe(None, _) | ThreadCapEffective | ThreadCapPermitted => {
                 Kind::Strs
             }
@@ -361,6 +369,21 @@ impl Field {
                 };
                 Val::Strs(cap_names(caps).into_iter().map(Cow::Borrowed).collect())
             }
+            ProcIsExeFromMemfd => match (&e.kind, p) {
+                (EventKind::Exec { exe_from_memfd, .. }, _) => Val::Bool(*exe_from_memfd),
+                (_, Some(p)) if p.start_ns != 0 => Val::Bool(p.memfd),
+                _ => Val::Missing,
+            },
+            UserLoginuid => match (&e.kind, p) {
+                (EventKind::Exec { loginuid, .. }, _) => Val::Num(loginuid_num(*loginuid)),
+                (_, Some(p)) if p.start_ns != 0 => Val::Num(loginuid_num(p.loginuid)),
+                _ => Val::Missing,
+            },
+            ProcDuration => match (&e.kind, p) {
+                (EventKind::Exec { .. }, _) => Val::Num(0),
+                (_, Some(p)) if p.start_ns != 0 => Val::Num(e.time_ns.saturating_sub(p.start_ns) as i64),
+                _ => Val::Missing,
+            },
             ProcTty => match (&e.kind, p) {
                 (EventKind::Exec { tty, .. }, _) => Val::Num(*tty as i64),
                 (_, Some(p)) => Val::Num(p.tty as i64),
@@ -381,8 +404,12 @@ impl Field {
                 (_, Some(p)) => Val::Num(p.gid as i64),
                 _ => Val::Missing,
             },
-            FdName => match &e.kind {
+            FdNameraw => match &e.kind {
                 EventKind::Open { path, .. } => s(path),
+                _ => Val::Missing,
+            },
+            FdName => match &e.kind {
+                EventKind::Open { path, .. } => Val::Str(normalize(path)),
                 EventKind::Connect { to } => own(format!("->{}", addr_port(to))),
                 EventKind::Accept { from, port } => {
                     own(format!("{}->:{}", addr_port(from), port.map(|p| p.to_string()).unwrap_or_default()))
@@ -391,11 +418,17 @@ impl Field {
                 _ => Val::Missing,
             },
             FdDirectory => match &e.kind {
-                EventKind::Open { path, .. } => s(dirname(path)),
+                EventKind::Open { path, .. } => match normalize(path) {
+                    Cow::Borrowed(p) => s(dirname(p)),
+                    Cow::Owned(p) => own(dirname(&p).to_string()),
+                },
                 _ => Val::Missing,
             },
             FdFilename => match &e.kind {
-                EventKind::Open { path, .. } => s(basename(path)),
+                EventKind::Open { path, .. } => match normalize(path) {
+                    Cow::Borrowed(p) => s(basename(p)),
+                    Cow::Owned(p) => own(basename(&p).to_string()),
+                },
                 _ => Val::Missing,
             },
             FdTypechar | FdType => {
@@ -491,6 +524,42 @@ fn cmdline(comm: &str, argv: &[String]) -> String {
         out.push_str(a);
     }
     out
+}
+
+/// An absolute path with `.`, `..` and repeated slashes resolved lexically, as Falco's `fd.name` shows it
+/// (`/var/www/../../etc//shadow` → `/etc/shadow`); a relative path is left as given (kestrel does not know
+/// the working directory), as is a path with nothing to resolve.
+pub fn normalize(path: &str) -> Cow<'_, str> {
+    let clean = path.starts_with('/')
+        && !path.contains("//")
+        && !path.contains("/./")
+        && !path.contains("/../")
+        && !path.ends_with("/.")
+        && !path.ends_with("/..")
+        && (path.len() == 1 || !path.ends_with('/'));
+    if clean || !path.starts_with('/') {
+        return Cow::Borrowed(path);
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    Cow::Owned(format!("/{}", parts.join("/")))
+}
+
+/// Falco shows an unset login uid as -1.
+fn loginuid_num(uid: u32) -> i64 {
+    if uid == u32::MAX {
+        -1
+    } else {
+        uid as i64
+    }
 }
 
 fn basename(p: &str) -> &str {
@@ -836,6 +905,12 @@ pub struct Proc {
     pub caps_permitted: u64,
     /// Controlling terminal at exec (0: none).
     pub tty: u32,
+    /// Audit login uid at exec.
+    pub loginuid: u32,
+    /// The executable was a memfd.
+    pub memfd: bool,
+    /// When it exec'd (0: not seen exec'ing; what it says of itself is then not known).
+    pub start_ns: u64,
     /// The last outgoing connection since its exec.
     pub peer: Option<SockAddr>,
     /// A hash of the container id it exec'd in (0: not seen exec'ing).
@@ -866,7 +941,20 @@ impl State {
     pub fn update(&mut self, e: &Event) {
         self.count += 1;
         match &e.kind {
-            EventKind::Exec { ppid, uid, gid, exe, argv, cap_effective, cap_permitted, tty, parent_comm, .. } => {
+            EventKind::Exec {
+                ppid,
+                uid,
+                gid,
+                exe,
+                argv,
+                cap_effective,
+                cap_permitted,
+                tty,
+                loginuid,
+                exe_from_memfd,
+                parent_comm,
+                ..
+            } => {
                 // A parent we never saw exec: remember what the event says of it.
                 if !parent_comm.is_empty() && !self.procs.contains_key(ppid) {
                     let parent = Proc {
@@ -888,6 +976,9 @@ impl State {
                     caps: *cap_effective,
                     caps_permitted: *cap_permitted,
                     tty: *tty,
+                    loginuid: *loginuid,
+                    memfd: *exe_from_memfd,
+                    start_ns: e.time_ns.max(1),
                     peer: None,
                     container: e.container.as_ref().map_or(0, |c| container_hash(&c.id)),
                     gen: 0,

@@ -33,6 +33,8 @@ fn exec(pid: u32, ppid: u32, parent: &str, argv: &[&str], uid: u32) -> Event {
             cap_effective: 0xa80425fb,
             cap_permitted: 0,
             tty: 0,
+            loginuid: u32::MAX,
+            exe_from_memfd: false,
         },
     )
 }
@@ -137,6 +139,17 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
     // … and its children are not reported again.
     assert!(e.process(&exec(71, 70, "apt-get", &["/usr/bin/dpkg", "-i", "x.deb"], 0)).is_empty());
 
+    // A payload run from memory.
+    let mut fileless = exec(72, 2, "sh", &["kworker"], 0);
+    let EventKind::Exec { exe_from_memfd, .. } = &mut fileless.kind else { unreachable!() };
+    *exe_from_memfd = true;
+    assert_eq!(names(&e.process(&fileless)), ["Fileless execution"]);
+    // A sensitive file reached through `..` and doubled slashes is still that file.
+    let sneaky = EventKind::Open { path: "/var/www/html/../../..//etc/./shadow".into(), flags: 0 };
+    let a = e.process(&ev(73, "php", sneaky));
+    assert_eq!(names(&a), ["Sensitive file opened for reading"]);
+    assert!(a[0].title.starts_with("sensitive file /etc/shadow read by"), "{}", a[0].title);
+
     // Host processes are outside every built-in rule.
     let mut host = ev(80, "cat", EventKind::Open { path: "/etc/shadow".into(), flags: 0 });
     host.container = None;
@@ -188,7 +201,7 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
   condition: evt.type = execve
   enabled: false
 - rule: Unsupported
-  condition: evt.type = execve and proc.cwd != / and fd.nameraw = x
+  condition: evt.type = execve and proc.cwd != / and evt.buffer = x
 - rule: Bad
   condition: evt.type = execve and (
 "#;
@@ -197,7 +210,7 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
     let c = set.compile();
     let r = &c.report;
     assert_eq!((r.rules, r.loaded, r.disabled), (6, 3, 1), "{r:#?}");
-    assert_eq!(r.missing_fields.keys().collect::<Vec<_>>(), ["fd.nameraw", "proc.cwd"]);
+    assert_eq!(r.missing_fields.keys().collect::<Vec<_>>(), ["evt.buffer", "proc.cwd"]);
     assert!(r.skipped["Bad"].contains("condition"), "{r:#?}");
     assert!(r.missing_output_fields.contains("no.such.field"));
     let mut e = Engine::new(c);
@@ -353,6 +366,65 @@ fn terminal_and_permitted_capabilities_follow_the_process() {
     let a = e.process(&ev(31, "bash", EventKind::Connect { to: to.clone() }));
     assert_eq!((names(&a), a[0].title.as_str()), (vec!["Capable".to_string()], "caps=CAP_SYS_ADMIN"));
     assert!(e.process(&ev(30, "bash", EventKind::Connect { to })).is_empty(), "a terminal");
+}
+
+#[test]
+fn file_names_are_resolved_and_process_facts_come_from_the_exec() {
+    use crate::rules::fields::normalize;
+    for (raw, clean) in [
+        ("/etc/shadow", "/etc/shadow"),
+        ("/var/www/../../etc//shadow", "/etc/shadow"),
+        ("/etc/./shadow", "/etc/shadow"),
+        ("//etc/shadow/", "/etc/shadow"),
+        ("/../..", "/"),
+        ("/", "/"),
+        ("shadow", "shadow"),
+        ("../etc/shadow", "../etc/shadow"),
+    ] {
+        assert_eq!(normalize(raw), clean, "{raw}");
+    }
+    let yaml = r#"
+- macro: directory_traversal
+  condition: (fd.nameraw contains '../' and fd.nameraw glob '*../*../*')
+- rule: Traversal
+  desc: x
+  condition: evt.type = openat and fd.name startswith /etc and directory_traversal
+  output: "%fd.name from %fd.nameraw in %fd.directory"
+  priority: WARNING
+- rule: Fileless
+  desc: x
+  condition: evt.type = execve and proc.is_exe_from_memfd = true
+  output: "%proc.name"
+  priority: CRITICAL
+- rule: Late read
+  desc: x
+  condition: evt.type = openat and fd.name = /etc/shadow and proc.duration > 5000000000 and user.loginuid = -1
+  output: "%proc.duration %user.loginuid"
+  priority: WARNING
+"#;
+    let mut set = RuleSet::default();
+    set.add_file("t.yaml", yaml).unwrap();
+    let c = set.compile();
+    assert_eq!(c.report.loaded, 3, "{:#?}", c.report);
+    let mut e = Engine::new(c);
+    let open = |pid, path: &str, t: u64| {
+        let mut ev = ev(pid, "app", EventKind::Open { path: path.into(), flags: 0 });
+        ev.time_ns = t;
+        ev
+    };
+    let a = e.process(&open(40, "/var/www/html/../../../etc/shadow", 1_000));
+    assert_eq!(names(&a), ["Traversal"]);
+    assert_eq!(a[0].title, "/etc/shadow from /var/www/html/../../../etc/shadow in /etc");
+    assert!(e.process(&open(40, "/etc/shadow", 1_000)).is_empty(), "no traversal, and pid 40 never exec'd");
+
+    let mut run = exec(41, 1, "sh", &["fileless"], 0);
+    let EventKind::Exec { exe_from_memfd, .. } = &mut run.kind else { unreachable!() };
+    *exe_from_memfd = true;
+    run.time_ns = 10_000_000_000;
+    assert_eq!(names(&e.process(&run)), ["Fileless"]);
+    assert!(e.process(&open(41, "/etc/shadow", 12_000_000_000)).is_empty(), "2 s after its exec");
+    let a = e.process(&open(41, "/etc/shadow", 16_000_000_000));
+    assert_eq!((names(&a), a[0].title.as_str()), (vec!["Late read".to_string()], "6000000000 -1"));
 }
 
 #[test]

@@ -54,15 +54,20 @@ struct header {            /* 48 bytes */
     char comm[COMM_LEN];
 };
 
+#define EXEC_ARGS_TRUNCATED 1 /* argv was cut at ARGS_LEN */
+#define EXEC_FROM_MEMFD 2     /* the executable is a memfd (fileless execution) */
+
 struct exec_event {
     struct header h;
     __u32 ppid, uid, gid, euid;
     __u64 cap_effective;
     __u32 exe_len;          /* bytes in exe, with the NUL */
     __u32 args_len;         /* bytes in args: NUL-separated argv */
-    __u32 args_truncated;
+    __u32 flags;            /* EXEC_ARGS_TRUNCATED, EXEC_FROM_MEMFD */
     __u32 tty;              /* controlling terminal as /proc/<pid>/stat's tty_nr (0: none) */
     __u64 cap_permitted;
+    __u32 loginuid;         /* audit login uid (-1: not set) */
+    __u32 _pad;
     char exe[PATH_LEN];
     char args[ARGS_LEN];
     char parent_comm[COMM_LEN];

@@ -215,6 +215,14 @@ static __always_inline void flush_syscalls(__u32 tid, struct syscall_buf *b)
     b->n = 0;
 }
 
+static __always_inline bool has_prefix(const char *s, const char *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (s[i] != p[i])
+            return false;
+    return true;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -244,6 +252,12 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
     bpf_probe_read_kernel(&e->cap_effective, sizeof(e->cap_effective), &cred->cap_effective);
     e->cap_permitted = 0;
     bpf_probe_read_kernel(&e->cap_permitted, sizeof(e->cap_permitted), &cred->cap_permitted);
+    e->loginuid = BPF_CORE_READ(task, loginuid.val);
+    e->_pad = 0;
+    /* memfd_create's files are named "memfd:<name>": executing one leaves nothing on disk. */
+    char name[8] = {};
+    bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name));
+    e->flags = has_prefix(name, "memfd:", 6) ? EXEC_FROM_MEMFD : 0;
     /* The controlling terminal, encoded as the kernel's new_encode_dev (what /proc/<pid>/stat shows). */
     e->tty = 0;
     struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
@@ -259,9 +273,8 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
     unsigned long start = BPF_CORE_READ(mm, arg_start);
     unsigned long end = BPF_CORE_READ(mm, arg_end);
     unsigned long len = end > start ? end - start : 0;
-    e->args_truncated = 0;
     if (len > ARGS_LEN - 1) {
-        e->args_truncated = 1;
+        e->flags |= EXEC_ARGS_TRUNCATED;
         len = ARGS_LEN - 1;
     }
     len &= (ARGS_LEN - 1); /* a bound the verifier can see */
@@ -330,13 +343,6 @@ int BPF_PROG(on_exit, struct task_struct *task)
 #define O_TRUNC 00001000
 
 /* Paths whose mere reading matters. */
-static __always_inline bool has_prefix(const char *s, const char *p, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (s[i] != p[i])
-            return false;
-    return true;
-}
 
 static __always_inline bool sensitive(const char *p)
 {
