@@ -5,6 +5,8 @@ use kestrel_core::{EventKind, L4Proto, SockAddr};
 
 /// Record kinds (`KIND_*` in events.h).
 const KIND_EXEC: u32 = 1;
+/// An open record's flag: reported when the open returned, its path rebuilt from the opened file.
+const OPEN_RESOLVED: u32 = 0x8000_0000;
 /// Offset of `exe` in an exec record, after the header.
 const EXEC_EXE: usize = 56;
 const EXEC_ARGS_TRUNCATED: u32 = 1;
@@ -62,6 +64,9 @@ pub enum Record {
         /// Its path relative to the hierarchy's root.
         path: String,
     },
+    /// A file named like a sensitive one was opened for reading, its path rebuilt from the opened file (not
+    /// yet known to be sensitive: the consumer decides, see [`crate::opens`]).
+    ResolvedOpen(Raw),
     /// A watched process forked a new process (the process table's business, not an event).
     Fork {
         /// The new process.
@@ -138,6 +143,19 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
             }
         }
         KIND_EXIT => EventKind::Exit { status: u32_at(b, h)? as i32 },
+        KIND_OPEN if u32_at(b, h)? & OPEN_RESOLVED != 0 => {
+            let len = (u32_at(b, h + 4)? as usize).min(PATH);
+            let raw = b.get(h + 8..h + 8 + len).ok_or("open record shorter than its path")?;
+            // Components come last first, NUL-terminated: "shadow\0etc\0" is /etc/shadow.
+            let parts: Vec<String> = raw
+                .split(|&c| c == 0)
+                .filter(|p| !p.is_empty())
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .collect();
+            let path = format!("/{}", parts.into_iter().rev().collect::<Vec<_>>().join("/"));
+            let kind = EventKind::Open { flags: u32_at(b, h)? & !OPEN_RESOLVED, path };
+            return Ok(Record::ResolvedOpen(Raw { header, kind }));
+        }
         KIND_OPEN => EventKind::Open { flags: u32_at(b, h)?, path: cstr(b, h + 8, PATH)? },
         KIND_CONNECT => EventKind::Connect { to: sockaddr(b)? },
         KIND_BIND => EventKind::Bind { addr: sockaddr(b)? },

@@ -8,6 +8,7 @@
 pub mod cgroup;
 pub mod decode;
 pub mod kubelet;
+pub mod opens;
 mod preflight;
 pub mod procs;
 pub mod runtime;

@@ -106,6 +106,7 @@ pub struct Sensor {
     news: CgroupNews,
     resolver: Resolver,
     procs: crate::procs::ProcessTable,
+    opens: crate::opens::SensitiveOpens,
     /// Wall-clock nanoseconds minus boot-clock nanoseconds.
     boot_to_wall_ns: i128,
 }
@@ -169,6 +170,7 @@ impl Sensor {
             news,
             resolver,
             procs,
+            opens: crate::opens::SensitiveOpens::default(),
             boot_to_wall_ns: boot_to_wall(),
         })
     }
@@ -180,7 +182,15 @@ impl Sensor {
         let mut deadline = None;
         loop {
             match self.batch.next() {
-                Some(Record::Event(raw)) => return Some(self.enrich(raw)),
+                Some(Record::Event(raw)) => {
+                    self.opens.entered(&raw);
+                    return Some(self.enrich(raw));
+                }
+                Some(Record::ResolvedOpen(raw)) => {
+                    if self.opens.is_news(&raw) {
+                        return Some(self.enrich(raw));
+                    }
+                }
                 Some(Record::Cgroup { id, path }) => self.resolver.learn(id, path),
                 Some(Record::Fork { pid, ppid }) => self.procs.forked(pid, ppid),
                 None => {

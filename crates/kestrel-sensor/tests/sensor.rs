@@ -155,6 +155,48 @@ fn exec_open_connect_and_exit_of_a_watched_cgroup() {
 }
 
 #[test]
+fn sensitive_reads_are_seen_however_the_path_is_written() {
+    let cg = TestCgroup::new("kestrel-test-sensitive");
+    let mut s = sensor(&[&cg.0], 65_536);
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("innocent");
+    // Six reads of /etc/shadow, one per way of writing it (the legacy open(2) call included), and reads of
+    // files that are not sensitive, one of them named like one.
+    let doc = dir.path().join("shadow");
+    std::fs::write(&doc, "not a password file").unwrap();
+    let script = format!(
+        "cat /etc/shadow > /dev/null; cat /etc//shadow > /dev/null; (cd /etc && cat shadow > /dev/null); \
+         cat /var/../etc/./shadow > /dev/null; ln -s /etc/shadow {link}; cat {link} > /dev/null; \
+         /usr/bin/python3 -c \"import ctypes; ctypes.CDLL(None).syscall(2, b'/tmp/../etc/shadow', 0)\"; \
+         cat /etc/passwd {doc} > /dev/null; echo done",
+        link = link.display(),
+        doc = doc.display()
+    );
+    let out = cg.sh(&script);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let reads = |ev: &[Event]| -> Vec<(u32, String)> {
+        ev.iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Open { path, flags } if flags & 3 == 0 => Some((e.pid, path.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    let events =
+        collect(&mut s, Duration::from_secs(5), |ev| reads(ev).iter().filter(|(_, p)| p == "/etc/shadow").count() >= 6);
+    // Give a duplicate time to show up.
+    let more = collect(&mut s, Duration::from_millis(300), |_| false);
+    let all: Vec<Event> = events.into_iter().chain(more).collect();
+    let shadow: Vec<(u32, String)> = reads(&all).into_iter().filter(|(_, p)| p == "/etc/shadow").collect();
+    let mut pids: Vec<u32> = shadow.iter().map(|(pid, _)| *pid).collect();
+    pids.dedup();
+    assert_eq!(shadow.len(), 6, "each read once, whatever the path: {:#?}", reads(&all));
+    assert_eq!(pids.len(), 6, "six programs read it: {shadow:?}");
+    // The raw path of the read reported at entry is kept as given.
+    assert!(reads(&all).iter().all(|(_, p)| p.starts_with("/etc/shadow")), "{:#?}", reads(&all));
+}
+
+#[test]
 fn unwatched_processes_are_not_reported() {
     let watched = TestCgroup::new("kestrel-test-watched");
     let other = TestCgroup::new("kestrel-test-other");
@@ -202,6 +244,8 @@ fn a_runc_container_is_attributed_to_its_id() {
     let rootfs = bundle.path().join("rootfs");
     std::fs::create_dir_all(rootfs.join("bin")).unwrap();
     std::fs::create_dir_all(rootfs.join("tmp")).unwrap();
+    std::fs::create_dir_all(rootfs.join("etc")).unwrap();
+    std::fs::write(rootfs.join("etc/shadow"), "root:*:19000:0:99999:7:::\n").unwrap();
     std::fs::copy(busybox, rootfs.join("bin/busybox")).unwrap();
     for applet in ["sh", "echo", "cat", "sleep"] {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
@@ -213,8 +257,11 @@ fn a_runc_container_is_attributed_to_its_id() {
     let cfg_path = bundle.path().join("config.json");
     let mut cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
     cfg["process"]["terminal"] = false.into();
-    cfg["process"]["args"] =
-        serde_json::json!(["/bin/sh", "-c", "/bin/echo inside-the-container > /tmp/x; /bin/sleep 1"]);
+    cfg["process"]["args"] = serde_json::json!([
+        "/bin/sh",
+        "-c",
+        "cd /etc && cat shadow; /bin/echo inside-the-container > /tmp/x; /bin/sleep 1"
+    ]);
     // What containerd's CRI plugin writes into a Kubernetes container's bundle: the sensor reads it back
     // through runc's state (/run/runc/<id>/state.json names the bundle).
     cfg["annotations"] = serde_json::json!({
@@ -263,6 +310,11 @@ fn a_runc_container_is_attributed_to_its_id() {
     assert_eq!(c.name.as_deref(), Some("box"));
     assert_eq!(c.privileged, Some(true));
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path == "/tmp/x")));
+    // A relative read of the container's /etc/shadow: its path is rebuilt up to the container's root.
+    assert!(
+        events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path == "/etc/shadow")),
+        "{events:#?}"
+    );
 }
 
 #[test]

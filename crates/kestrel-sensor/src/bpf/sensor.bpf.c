@@ -339,6 +339,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 
 #define O_ACCMODE 00000003
 #define O_RDONLY 00000000
+#define O_WRONLY 00000001
 #define O_CREAT 00000100
 #define O_TRUNC 00001000
 
@@ -365,6 +366,19 @@ static __always_inline bool sensitive_start(__u64 w)
            w == W8('/', 'e', 't', 'c', '/', 'k', 'u', 'b') || w == W8('/', 'v', 'a', 'r', '/', 'r', 'u', 'n') ||
            w == W8('/', 'r', 'u', 'n', '/', 's', 'e', 'c') || w == W8('/', 'p', 'r', 'o', 'c', '/', 'k', 'c') ||
            w == W8('/', 'd', 'e', 'v', '/', 'm', 'e', 'm') || w == W8('/', 'e', 't', 'c', '/', 'l', 'd', '.');
+}
+
+/* The open file behind descriptor `fd` of `task`, or NULL. */
+static __always_inline struct file *file_of_fd(struct task_struct *task, long fd)
+{
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+        return NULL;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *f = NULL;
+    if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+        return NULL;
+    return f;
 }
 
 /* Read-only opens are decided on the path's first bytes, on the stack, before anything is reserved in the
@@ -422,6 +436,109 @@ int on_openat2(struct trace_event_raw_sys_enter *ctx)
     return emit_open((const char *)ctx->args[1], (__u32)how.flags);
 }
 
+/* A path that does not start with a sensitive prefix can still name a sensitive file: `/etc//shadow`,
+ * `../../etc/shadow`, `shadow` from /etc, a dirfd, a symbolic link. So when an open for reading succeeds, the
+ * opened file's own name is looked at; a file named like a sensitive one has its path rebuilt from the kernel's
+ * dentries (up to the process's root, across mounts) and is reported, flagged OPEN_RESOLVED; userspace keeps it
+ * when the rebuilt path is sensitive and was not already reported at entry. */
+#define OPEN_RESOLVED 0x80000000u
+#define FMODE_WRITE 0x2
+#define NAME_LEN 64
+#define WALK_DEPTH 16
+
+static __always_inline bool sensitive_name(const char *n)
+{
+    return has_prefix(n, "shadow", 6) || has_prefix(n, "gshadow", 7) || has_prefix(n, "sudoers", 7) ||
+           has_prefix(n, "ld.so.preload", 14) || has_prefix(n, "kcore", 6) || has_prefix(n, "mem", 4) ||
+           has_prefix(n, "token", 6) || has_prefix(n, "ca.crt", 7) || has_prefix(n, "id_", 3) ||
+           has_prefix(n, "authorized_keys", 16) || has_prefix(n, "admin.conf", 11);
+}
+
+/* The file's path as NUL-separated components, last first ("shadow\0etc\0"), in e->path. */
+static __always_inline void rebuild_path(struct open_event *e, struct file *f, struct task_struct *task)
+{
+    struct dentry *root = BPF_CORE_READ(task, fs, root.dentry);
+    struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+    struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+    struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
+    __u32 off = 0;
+    for (int i = 0; i < WALK_DEPTH; i++) {
+        if (d == root && vm == root_mnt)
+            break;
+        if (d == BPF_CORE_READ(vm, mnt_root)) {
+            /* The top of a mount: continue from where it is mounted. */
+            struct mount *m = (void *)vm - bpf_core_field_offset(struct mount, mnt);
+            struct mount *parent = BPF_CORE_READ(m, mnt_parent);
+            if (parent == m)
+                break;
+            d = BPF_CORE_READ(m, mnt_mountpoint);
+            vm = (void *)parent + bpf_core_field_offset(struct mount, mnt);
+            continue;
+        }
+        if (off > PATH_LEN - NAME_LEN)
+            break;
+        long n = bpf_probe_read_kernel_str(e->path + off, NAME_LEN, BPF_CORE_READ(d, d_name.name));
+        if (n <= 0 || n > NAME_LEN)
+            break;
+        off += n;
+        struct dentry *parent = BPF_CORE_READ(d, d_parent);
+        if (parent == d)
+            break;
+        d = parent;
+    }
+    e->path_len = off;
+}
+
+static __always_inline int exit_open(long fd)
+{
+    if (fd < 0 || !is_watched())
+        return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct file *f = file_of_fd(task, fd);
+    if (!f || (BPF_CORE_READ(f, f_mode) & FMODE_WRITE))
+        return 0; /* writes were all reported at entry */
+    char name[16] = {};
+    bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+    if (!sensitive_name(name))
+        return 0;
+    struct open_event *e = reserve(sizeof(*e));
+    if (!e)
+        return 0;
+    fill_header(&e->h, KIND_OPEN);
+    e->flags = BPF_CORE_READ(f, f_flags) | OPEN_RESOLVED;
+    rebuild_path(e, f, task);
+    if (e->path_len == 0) {
+        bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+        return 0;
+    }
+    submit(e);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int on_openat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+    return exit_open(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int on_open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+    return exit_open(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int on_openat2_exit(struct trace_event_raw_sys_exit *ctx)
+{
+    return exit_open(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_creat")
+int on_creat(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_open((const char *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC);
+}
+
 #define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
@@ -435,13 +552,8 @@ static __always_inline void read_socket_kind(struct connect_event *e, long fd)
 {
     e->sock_type = 0;
     e->sock_proto = 0;
-    struct task_struct *task = bpf_get_current_task_btf();
-    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-    if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-        return;
-    struct file **fds = BPF_CORE_READ(fdt, fd);
-    struct file *f = NULL;
-    if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+    struct file *f = file_of_fd(bpf_get_current_task_btf(), fd);
+    if (!f)
         return;
     if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
         return;

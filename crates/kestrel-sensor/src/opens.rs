@@ -1,0 +1,116 @@
+//! Sensitive reads seen twice: when the open is attempted (the path as given starts with a sensitive prefix)
+//! and when it returns (the opened file is named like a sensitive one; its path rebuilt from the kernel's
+//! dentries). The second catches what the first cannot see — `/etc//shadow`, `../../etc/shadow`, a
+//! relative name from `/etc`, a directory descriptor, a symbolic link — and is dropped when it only repeats
+//! the first.
+//!
+//! Not caught: a hard link under another name (its dentry has that name), and a sensitive file under a
+//! directory whose files have ordinary names (`/etc/kubernetes/…`, `/run/secrets/…`) reached by a path that
+//! does not start with the prefix.
+
+use crate::decode::Raw;
+use kestrel_core::EventKind;
+use std::collections::HashMap;
+
+/// Paths whose reading is reported (the BPF program's `sensitive()` list, the same prefixes).
+pub const SENSITIVE_READS: &[&str] = &[
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/sudoers",
+    "/root/.ssh/",
+    "/etc/kubernetes/",
+    "/var/run/secrets/",
+    "/run/secrets/",
+    "/proc/kcore",
+    "/dev/mem",
+    "/etc/ld.so.preload",
+];
+
+/// The most threads remembered between an attempt and its return.
+const MAX_PENDING: usize = 4096;
+/// An attempt older than this is not the same open as a return.
+const SAME_OPEN_NS: u64 = 1_000_000_000;
+
+/// What the reader needs to tell a new sensitive read from a repeated one.
+#[derive(Debug, Default)]
+pub struct SensitiveOpens {
+    /// Thread → (path as reported at entry, resolved lexically; its time).
+    entered: HashMap<u32, (String, u64), crate::Fast>,
+}
+
+impl SensitiveOpens {
+    /// Notes an event reported at entry (only sensitive reads are remembered).
+    pub fn entered(&mut self, raw: &Raw) {
+        if let EventKind::Open { path, flags } = &raw.kind {
+            if flags & 3 == 0 && is_sensitive(path) {
+                if self.entered.len() >= MAX_PENDING {
+                    self.entered.clear();
+                }
+                self.entered.insert(raw.header.tid, (normalize(path), raw.header.boot_ns));
+            }
+        }
+    }
+
+    /// Whether a read reported on return is news: a sensitive path not reported at its entry.
+    pub fn is_news(&mut self, raw: &Raw) -> bool {
+        let EventKind::Open { path, .. } = &raw.kind else { return false };
+        if !is_sensitive(path) {
+            return false;
+        }
+        match self.entered.remove(&raw.header.tid) {
+            Some((p, at)) => p != *path || raw.header.boot_ns.saturating_sub(at) > SAME_OPEN_NS,
+            None => true,
+        }
+    }
+}
+
+fn is_sensitive(path: &str) -> bool {
+    SENSITIVE_READS.iter().any(|p| path.starts_with(p))
+}
+
+/// `.`, `..` and doubled slashes resolved lexically (what the return-side path has already).
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Header;
+
+    fn open(tid: u32, path: &str, boot_ns: u64) -> Raw {
+        Raw {
+            header: Header { pid: tid, tid, boot_ns, cgroup_id: 1, comm: "cat".into() },
+            kind: EventKind::Open { path: path.into(), flags: 0 },
+        }
+    }
+
+    #[test]
+    fn a_return_repeating_its_entry_is_dropped_and_an_evasion_is_kept() {
+        let mut s = SensitiveOpens::default();
+        // Reported at entry, then on return: once.
+        s.entered(&open(1, "/etc/shadow", 10));
+        assert!(!s.is_news(&open(1, "/etc/shadow", 20)));
+        // Only the return saw it (a relative path, a link, `..`): kept.
+        assert!(s.is_news(&open(1, "/etc/shadow", 30)));
+        // Entry saw a sensitive prefix, return the file it led to.
+        s.entered(&open(2, "/etc/sudoers.d/../shadow", 10));
+        assert!(!s.is_news(&open(2, "/etc/shadow", 20)), "the same file, written differently");
+        // An attempt long ago is another open.
+        s.entered(&open(3, "/etc/shadow", 10));
+        assert!(s.is_news(&open(3, "/etc/shadow", 10 + 2 * SAME_OPEN_NS)));
+        // A file merely named like a sensitive one.
+        assert!(!s.is_news(&open(4, "/usr/share/doc/shadow", 10)));
+        assert!(s.is_news(&open(4, "/root/.ssh/id_rsa", 10)));
+    }
+}
