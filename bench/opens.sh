@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# What the sensor's open probes cost a watched process: ns per open+close of a read-only file, in a watched
+# cgroup, with no sensor, with `kestrel monitor`, and with it but without the sys_exit open probes (what the
+# sensor cost before they were added). Two files: an ordinary one (/etc/hostname: entry check, exit name
+# check) and one merely named like a sensitive file (…/shadow outside /etc: the exit probe rebuilds its path,
+# userspace drops it). Modes are interleaved, RUNS rounds; medians printed.
+#   RUNS=7 N=1000000 bench/opens.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+K=${K:-target/release/kestrel}
+N=${N:-1000000}
+RUNS=${RUNS:-7}
+OUT=bench/out/opens
+mkdir -p "$OUT"
+gcc -O2 -o "$OUT/openloop" bench/openloop.c
+echo "not a password file" > "$OUT/shadow"
+CG=/sys/fs/cgroup/kestrel-bench-opens
+mkdir -p "$CG"
+AGENT=
+stop_agent() { if [ -n "$AGENT" ]; then kill "$AGENT" 2>/dev/null || true; wait "$AGENT" 2>/dev/null || true; AGENT=; fi; }
+trap 'stop_agent; rmdir "$CG" 2>/dev/null || true' EXIT
+start_agent() {
+  case $1 in
+    none) ;;
+    kestrel) "$K" monitor -q --cgroup "$CG" -f json > /dev/null 2> "$OUT/agent.err" & AGENT=$! ;;
+    no-exit) KESTREL_SENSOR_SKIP=on_openat_exit,on_open_exit,on_openat2_exit \
+               "$K" monitor -q --cgroup "$CG" -f json > /dev/null 2> "$OUT/agent.err" & AGENT=$! ;;
+  esac
+  [ "$1" = none ] || sleep 2
+}
+loop() { sh -c "echo \$\$ > $CG/cgroup.procs && exec $OUT/openloop $N $1"; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+declare -A res
+for _ in $(seq "$RUNS"); do
+  for mode in none kestrel no-exit; do
+    start_agent $mode
+    res[$mode,plain]+="$(loop /etc/hostname) "
+    res[$mode,named]+="$(loop "$OUT/shadow") "
+    stop_agent
+  done
+done
+printf '%-10s %16s %22s\n' sensor "ordinary file" "named like shadow"
+for mode in none kestrel no-exit; do
+  p=$(tr ' ' '\n' <<< "${res[$mode,plain]}" | grep . | median)
+  q=$(tr ' ' '\n' <<< "${res[$mode,named]}" | grep . | median)
+  printf '%-10s %13s ns %19s ns\n' $mode "$p" "$q"
+done
+echo "(ns per open+close, median of $RUNS runs of $N; 'no-exit': kestrel without the sys_exit open probes)"
