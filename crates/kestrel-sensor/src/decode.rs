@@ -11,6 +11,7 @@ const OPEN_RESOLVED: u32 = 0x8000_0000;
 const EXEC_EXE: usize = 56;
 const EXEC_ARGS_TRUNCATED: u32 = 1;
 const EXEC_FROM_MEMFD: u32 = 2;
+const EXEC_EXE_REBUILT: u32 = 4;
 const KIND_EXIT: u32 = 2;
 const KIND_OPEN: u32 = 3;
 const KIND_CONNECT: u32 = 4;
@@ -99,6 +100,15 @@ fn cstr(b: &[u8], at: usize, len: usize) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&f[..end]).into_owned())
 }
 
+/// A path the BPF program rebuilt from a file's dentries: components last first, NUL-terminated
+/// (`shadow\0etc\0` is `/etc/shadow`).
+fn rebuilt_path(raw: &[u8]) -> String {
+    let mut parts: Vec<String> =
+        raw.split(|&c| c == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+    parts.reverse();
+    format!("/{}", parts.join("/"))
+}
+
 /// Decodes one record.
 pub fn decode(b: &[u8]) -> Result<Record, String> {
     let kind = u32_at(b, 0)?;
@@ -137,7 +147,12 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                 tty: u32_at(b, h + 36)?,
                 loginuid: u32_at(b, h + 48)?,
                 exe_from_memfd: u32_at(b, h + 32)? & EXEC_FROM_MEMFD != 0,
-                exe: cstr(b, h + EXEC_EXE, PATH)?,
+                exe: if u32_at(b, h + 32)? & EXEC_EXE_REBUILT != 0 {
+                    let len = (u32_at(b, h + 24)? as usize).min(PATH);
+                    rebuilt_path(b.get(h + EXEC_EXE..h + EXEC_EXE + len).ok_or("exec record too short")?)
+                } else {
+                    cstr(b, h + EXEC_EXE, PATH)?
+                },
                 argv,
                 argv_truncated: u32_at(b, h + 32)? & EXEC_ARGS_TRUNCATED != 0,
             }
@@ -145,14 +160,7 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
         KIND_EXIT => EventKind::Exit { status: u32_at(b, h)? as i32 },
         KIND_OPEN if u32_at(b, h)? & OPEN_RESOLVED != 0 => {
             let len = (u32_at(b, h + 4)? as usize).min(PATH);
-            let raw = b.get(h + 8..h + 8 + len).ok_or("open record shorter than its path")?;
-            // Components come last first, NUL-terminated: "shadow\0etc\0" is /etc/shadow.
-            let parts: Vec<String> = raw
-                .split(|&c| c == 0)
-                .filter(|p| !p.is_empty())
-                .map(|p| String::from_utf8_lossy(p).into_owned())
-                .collect();
-            let path = format!("/{}", parts.into_iter().rev().collect::<Vec<_>>().join("/"));
+            let path = rebuilt_path(b.get(h + 8..h + 8 + len).ok_or("open record shorter than its path")?);
             let kind = EventKind::Open { flags: u32_at(b, h)? & !OPEN_RESOLVED, path };
             return Ok(Record::ResolvedOpen(Raw { header, kind }));
         }

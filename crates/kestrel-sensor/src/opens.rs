@@ -4,6 +4,9 @@
 //! relative name from `/etc`, a directory descriptor, a symbolic link — and is dropped when it only repeats
 //! the first.
 //!
+//! Writes are reported at entry when their path is absolute; one by a relative path (or a directory
+//! descriptor) only on return, with its path rebuilt — a relative path names no place.
+//!
 //! Not caught: a hard link under another name (its dentry has that name), and a sensitive file under a
 //! directory whose files have ordinary names (`/etc/kubernetes/…`, `/run/secrets/…`) reached by a path that
 //! does not start with the prefix.
@@ -51,9 +54,13 @@ impl SensitiveOpens {
         }
     }
 
-    /// Whether a read reported on return is news: a sensitive path not reported at its entry.
+    /// Whether an open reported on return is news: a write (by a relative path: its entry reported nothing),
+    /// or a sensitive read not reported at its entry.
     pub fn is_news(&mut self, raw: &Raw) -> bool {
-        let EventKind::Open { path, .. } = &raw.kind else { return false };
+        let EventKind::Open { path, flags } = &raw.kind else { return false };
+        if flags & 3 != 0 || flags & 0o1100 != 0 {
+            return true;
+        }
         if !is_sensitive(path) {
             return false;
         }
@@ -112,5 +119,9 @@ mod tests {
         // A file merely named like a sensitive one.
         assert!(!s.is_news(&open(4, "/usr/share/doc/shadow", 10)));
         assert!(s.is_news(&open(4, "/root/.ssh/id_rsa", 10)));
+        // A write by a relative path comes only on return: always news.
+        let mut write = open(5, "/usr/bin/payload", 10);
+        write.kind = EventKind::Open { path: "/usr/bin/payload".into(), flags: 0o1101 };
+        assert!(s.is_news(&write));
     }
 }

@@ -197,6 +197,45 @@ fn sensitive_reads_are_seen_however_the_path_is_written() {
 }
 
 #[test]
+fn writes_and_execs_by_relative_paths_name_the_file() {
+    let cg = TestCgroup::new("kestrel-test-relative");
+    let mut s = sensor(&[&cg.0], 65_536);
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().canonicalize().unwrap();
+    let out = cg.sh(&format!(
+        "cd {d} && echo x > rel-written && cp /bin/true ./runme && ./runme && echo y > /dev/null && \
+         (mkdir sub && cd sub && echo z > ../up-written)",
+        d = dir.display()
+    ));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let want = |name: &str| dir.join(name).display().to_string();
+    let (written, runme, up) = (want("rel-written"), want("runme"), want("up-written"));
+    let wrote = |ev: &[Event], p: &str| {
+        ev.iter().any(|e| matches!(&e.kind, EventKind::Open { path, flags } if path == p && flags & 3 != 0))
+    };
+    let events = collect(&mut s, Duration::from_secs(5), |ev| {
+        wrote(ev, &written)
+            && wrote(ev, &runme)
+            && wrote(ev, &up)
+            && ev.iter().any(|e| matches!(&e.kind, EventKind::Exec { exe, .. } if *exe == runme))
+    });
+    for p in [&written, &runme, &up] {
+        assert!(wrote(&events, p), "no write of {p}: {events:#?}");
+    }
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Exec { exe, .. } if *exe == runme)), "{events:#?}");
+    // Each written once: a relative write is reported on return only.
+    let writes_of_runme = events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Open { path, flags } if *path == runme && flags & 3 != 0))
+        .count();
+    assert_eq!(writes_of_runme, 1);
+    assert!(
+        !events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if !path.starts_with('/'))),
+        "a relative path reported: {events:#?}"
+    );
+}
+
+#[test]
 fn unwatched_processes_are_not_reported() {
     let watched = TestCgroup::new("kestrel-test-watched");
     let other = TestCgroup::new("kestrel-test-other");

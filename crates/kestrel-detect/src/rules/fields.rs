@@ -870,7 +870,8 @@ fn written_key(e: &Event, path: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = rustc_hash::FxHasher::default();
     e.container.as_ref().map(|c| c.id.as_str()).unwrap_or_default().hash(&mut h);
-    path.hash(&mut h);
+    // `/tmp//x` written and `/tmp/x` run are the same file.
+    normalize(path).hash(&mut h);
     h.finish()
 }
 

@@ -56,6 +56,7 @@ struct header {            /* 48 bytes */
 
 #define EXEC_ARGS_TRUNCATED 1 /* argv was cut at ARGS_LEN */
 #define EXEC_FROM_MEMFD 2     /* the executable is a memfd (fileless execution) */
+#define EXEC_EXE_REBUILT 4    /* exe holds the file's path rebuilt from its dentries, last component first */
 
 struct exec_event {
     struct header h;

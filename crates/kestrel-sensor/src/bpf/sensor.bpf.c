@@ -215,6 +215,45 @@ static __always_inline void flush_syscalls(__u32 tid, struct syscall_buf *b)
     b->n = 0;
 }
 
+#define NAME_LEN 64
+#define WALK_DEPTH 16
+
+/* A file's path as NUL-separated components, last first ("shadow\0etc\0"), into buf (PATH_LEN bytes),
+ * walking its dentries up to the process's root and across mounts; returns the bytes written. */
+static __always_inline __u32 rebuild_path(char *buf, struct file *f, struct task_struct *task)
+{
+    struct dentry *root = BPF_CORE_READ(task, fs, root.dentry);
+    struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+    struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+    struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
+    __u32 off = 0;
+    for (int i = 0; i < WALK_DEPTH; i++) {
+        if (d == root && vm == root_mnt)
+            break;
+        if (d == BPF_CORE_READ(vm, mnt_root)) {
+            /* The top of a mount: continue from where it is mounted. */
+            struct mount *m = (void *)vm - bpf_core_field_offset(struct mount, mnt);
+            struct mount *parent = BPF_CORE_READ(m, mnt_parent);
+            if (parent == m)
+                break;
+            d = BPF_CORE_READ(m, mnt_mountpoint);
+            vm = (void *)parent + bpf_core_field_offset(struct mount, mnt);
+            continue;
+        }
+        if (off > PATH_LEN - NAME_LEN)
+            break;
+        long n = bpf_probe_read_kernel_str(buf + off, NAME_LEN, BPF_CORE_READ(d, d_name.name));
+        if (n <= 0 || n > NAME_LEN)
+            break;
+        off += n;
+        struct dentry *parent = BPF_CORE_READ(d, d_parent);
+        if (parent == d)
+            break;
+        d = parent;
+    }
+    return off;
+}
+
 static __always_inline bool has_prefix(const char *s, const char *p, int n)
 {
     for (int i = 0; i < n; i++)
@@ -268,6 +307,14 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
     }
     long n = bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), BPF_CORE_READ(bprm, filename));
     e->exe_len = n > 0 ? n : 0;
+    /* A program run by a relative path ("./x", "bin/x") is named by the file's own path. */
+    if (n > 0 && e->exe[0] != '/' && !(e->flags & EXEC_FROM_MEMFD)) {
+        __u32 len = rebuild_path(e->exe, BPF_CORE_READ(bprm, file), task);
+        if (len > 0) {
+            e->exe_len = len;
+            e->flags |= EXEC_EXE_REBUILT;
+        }
+    }
     /* argv lives in the new program's memory, between arg_start and arg_end. */
     struct mm_struct *mm = BPF_CORE_READ(task, mm);
     unsigned long start = BPF_CORE_READ(mm, arg_start);
@@ -385,12 +432,29 @@ static __always_inline struct file *file_of_fd(struct task_struct *task, long fd
  * ring buffer: most opens are reads of ordinary files, and they should cost no ring-buffer traffic. */
 #define SENSITIVE_HEAD 32
 
+/* Threads inside an open for writing by a relative path (or a directory descriptor): the path as given says
+ * nothing of where the file is, so the open is reported when it returns, its path rebuilt from the file. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u32);
+    __type(value, __u8);
+} relative_writes SEC(".maps");
+
 static __always_inline int emit_open(const char *upath, __u32 flags)
 {
     if (!is_watched())
         return 0;
     bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
-    if (!writes) {
+    if (writes) {
+        char c = 0;
+        if (bpf_probe_read_user(&c, 1, upath) == 0 && c != '/') {
+            __u32 tid = (__u32)bpf_get_current_pid_tgid();
+            __u8 one = 1;
+            bpf_map_update_elem(&relative_writes, &tid, &one, BPF_ANY);
+            return 0;
+        }
+    } else {
         /* First the path's first eight bytes (one copy, no string walk) against the sensitive prefixes'
          * first eight; only a candidate is read further. A path shorter than eight bytes at the very end of
          * a page fails the 8-byte copy: it is then read as a string. */
@@ -443,9 +507,6 @@ int on_openat2(struct trace_event_raw_sys_enter *ctx)
  * when the rebuilt path is sensitive and was not already reported at entry. */
 #define OPEN_RESOLVED 0x80000000u
 #define FMODE_WRITE 0x2
-#define NAME_LEN 64
-#define WALK_DEPTH 16
-
 static __always_inline bool sensitive_name(const char *n)
 {
     return has_prefix(n, "shadow", 6) || has_prefix(n, "gshadow", 7) || has_prefix(n, "sudoers", 7) ||
@@ -454,59 +515,34 @@ static __always_inline bool sensitive_name(const char *n)
            has_prefix(n, "authorized_keys", 16) || has_prefix(n, "admin.conf", 11);
 }
 
-/* The file's path as NUL-separated components, last first ("shadow\0etc\0"), in e->path. */
-static __always_inline void rebuild_path(struct open_event *e, struct file *f, struct task_struct *task)
-{
-    struct dentry *root = BPF_CORE_READ(task, fs, root.dentry);
-    struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
-    struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
-    struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
-    __u32 off = 0;
-    for (int i = 0; i < WALK_DEPTH; i++) {
-        if (d == root && vm == root_mnt)
-            break;
-        if (d == BPF_CORE_READ(vm, mnt_root)) {
-            /* The top of a mount: continue from where it is mounted. */
-            struct mount *m = (void *)vm - bpf_core_field_offset(struct mount, mnt);
-            struct mount *parent = BPF_CORE_READ(m, mnt_parent);
-            if (parent == m)
-                break;
-            d = BPF_CORE_READ(m, mnt_mountpoint);
-            vm = (void *)parent + bpf_core_field_offset(struct mount, mnt);
-            continue;
-        }
-        if (off > PATH_LEN - NAME_LEN)
-            break;
-        long n = bpf_probe_read_kernel_str(e->path + off, NAME_LEN, BPF_CORE_READ(d, d_name.name));
-        if (n <= 0 || n > NAME_LEN)
-            break;
-        off += n;
-        struct dentry *parent = BPF_CORE_READ(d, d_parent);
-        if (parent == d)
-            break;
-        d = parent;
-    }
-    e->path_len = off;
-}
-
 static __always_inline int exit_open(long fd)
 {
-    if (fd < 0 || !is_watched())
+    if (!is_watched())
         return 0;
     struct task_struct *task = bpf_get_current_task_btf();
-    struct file *f = file_of_fd(task, fd);
-    if (!f || (BPF_CORE_READ(f, f_mode) & FMODE_WRITE))
-        return 0; /* writes were all reported at entry */
-    char name[16] = {};
-    bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
-    if (!sensitive_name(name))
+    struct file *f = fd >= 0 ? file_of_fd(task, fd) : NULL;
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    if (!f) {
+        bpf_map_delete_elem(&relative_writes, &tid); /* a failed open: nothing to report */
         return 0;
+    }
+    if (BPF_CORE_READ(f, f_mode) & FMODE_WRITE) {
+        /* Writes by absolute path were reported at entry; one by a relative path is reported now. */
+        if (!bpf_map_lookup_elem(&relative_writes, &tid))
+            return 0;
+        bpf_map_delete_elem(&relative_writes, &tid);
+    } else {
+        char name[16] = {};
+        bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+        if (!sensitive_name(name))
+            return 0;
+    }
     struct open_event *e = reserve(sizeof(*e));
     if (!e)
         return 0;
     fill_header(&e->h, KIND_OPEN);
     e->flags = BPF_CORE_READ(f, f_flags) | OPEN_RESOLVED;
-    rebuild_path(e, f, task);
+    e->path_len = rebuild_path(e->path, f, task);
     if (e->path_len == 0) {
         bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
         return 0;
@@ -529,6 +565,12 @@ int on_open_exit(struct trace_event_raw_sys_exit *ctx)
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int on_openat2_exit(struct trace_event_raw_sys_exit *ctx)
+{
+    return exit_open(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int on_creat_exit(struct trace_event_raw_sys_exit *ctx)
 {
     return exit_open(ctx->ret);
 }
