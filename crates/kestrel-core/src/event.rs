@@ -162,6 +162,9 @@ pub enum EventKind {
         /// The executable is a memfd (`memfd_create`, then `execveat`/`fexecve`): nothing on disk.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         exe_from_memfd: bool,
+        /// The working directory, as the process sees it (empty: not known).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        cwd: String,
     },
     /// A process exited.
     Exit {

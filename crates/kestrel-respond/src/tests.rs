@@ -243,6 +243,7 @@ fn the_files_of_interest_are_those_written_made_setuid_or_run() {
             tty: 0,
             loginuid: u32::MAX,
             exe_from_memfd: false,
+            cwd: String::new(),
         }),
         ev(EventKind::Open { path: "rel/log".into(), flags: libc::O_RDWR as u32 }),
     ];

@@ -12,6 +12,7 @@ const EXEC_EXE: usize = 56;
 const EXEC_ARGS_TRUNCATED: u32 = 1;
 const EXEC_FROM_MEMFD: u32 = 2;
 const EXEC_EXE_REBUILT: u32 = 4;
+const EXEC_CWD_KNOWN: u32 = 8;
 const KIND_EXIT: u32 = 2;
 const KIND_OPEN: u32 = 3;
 const KIND_CONNECT: u32 = 4;
@@ -139,6 +140,13 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
             EventKind::Exec {
                 ppid: u32_at(b, h)?,
                 parent_comm: cstr(b, h + EXEC_EXE + PATH + ARGS, COMM).unwrap_or_default(),
+                cwd: if u32_at(b, h + 32)? & EXEC_CWD_KNOWN != 0 {
+                    let len = (u32_at(b, h + 52)? as usize).min(PATH);
+                    let at = h + EXEC_EXE + PATH + ARGS + COMM;
+                    rebuilt_path(b.get(at..at + len).ok_or("exec record shorter than its cwd")?)
+                } else {
+                    String::new()
+                },
                 uid: u32_at(b, h + 4)?,
                 gid: u32_at(b, h + 8)?,
                 euid: u32_at(b, h + 12)?,
@@ -295,22 +303,28 @@ mod tests {
         );
 
         let mut b = header(KIND_EXEC);
-        b.extend_from_slice(&[0; EXEC_EXE + PATH + ARGS + COMM]);
+        b.extend_from_slice(&[0; EXEC_EXE + PATH + ARGS + COMM + PATH]);
         b[HEADER..HEADER + 4].copy_from_slice(&1u32.to_ne_bytes());
         b[HEADER + 28..HEADER + 32].copy_from_slice(&11u32.to_ne_bytes());
         b[HEADER + 36..HEADER + 40].copy_from_slice(&0x8802u32.to_ne_bytes());
         b[HEADER + 40..HEADER + 48].copy_from_slice(&0x20_0000u64.to_ne_bytes());
-        b[HEADER + 32..HEADER + 36].copy_from_slice(&(EXEC_FROM_MEMFD | EXEC_ARGS_TRUNCATED).to_ne_bytes());
+        b[HEADER + 32..HEADER + 36]
+            .copy_from_slice(&(EXEC_FROM_MEMFD | EXEC_ARGS_TRUNCATED | EXEC_CWD_KNOWN).to_ne_bytes());
+        b[HEADER + 52..HEADER + 56].copy_from_slice(&9u32.to_ne_bytes());
+        let cwd_at = HEADER + EXEC_EXE + PATH + ARGS + COMM;
+        b[cwd_at..cwd_at + 9].copy_from_slice(b"shm\0dev\0\0");
         b[HEADER + 48..HEADER + 52].copy_from_slice(&1000u32.to_ne_bytes());
         b[HEADER + EXEC_EXE..HEADER + EXEC_EXE + 8].copy_from_slice(b"/bin/ls\0");
         let args_at = HEADER + EXEC_EXE + PATH;
         b[args_at..args_at + 11].copy_from_slice(b"ls\0-l\0/tmp\0");
         let Record::Event(r) = decode(&b).unwrap() else { panic!() };
-        let EventKind::Exec { exe, argv, ppid, tty, cap_permitted, loginuid, exe_from_memfd, argv_truncated, .. } =
-            r.kind
+        let EventKind::Exec {
+            exe, argv, ppid, tty, cap_permitted, loginuid, exe_from_memfd, argv_truncated, cwd, ..
+        } = r.kind
         else {
             panic!()
         };
+        assert_eq!(cwd, "/dev/shm");
         assert_eq!((exe.as_str(), ppid, tty, cap_permitted, loginuid), ("/bin/ls", 1, 0x8802, 0x20_0000, 1000));
         assert!(exe_from_memfd && argv_truncated);
         assert_eq!(argv, ["ls", "-l", "/tmp"]);

@@ -222,7 +222,11 @@ fn writes_and_execs_by_relative_paths_name_the_file() {
     for p in [&written, &runme, &up] {
         assert!(wrote(&events, p), "no write of {p}: {events:#?}");
     }
-    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Exec { exe, .. } if *exe == runme)), "{events:#?}");
+    let cwd = dir.display().to_string();
+    assert!(
+        events.iter().any(|e| matches!(&e.kind, EventKind::Exec { exe, cwd: c, .. } if *exe == runme && *c == cwd)),
+        "{events:#?}"
+    );
     // Each written once: a relative write is reported on return only.
     let writes_of_runme = events
         .iter()
@@ -349,6 +353,12 @@ fn a_runc_container_is_attributed_to_its_id() {
     assert_eq!(c.name.as_deref(), Some("box"));
     assert_eq!(c.privileged, Some(true));
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path == "/tmp/x")));
+    // `cat` ran in the container's /etc: its working directory is the container's, not the host's.
+    let cat_cwd = events.iter().find_map(|e| match &e.kind {
+        EventKind::Exec { argv, cwd, .. } if argv.first().is_some_and(|a| a == "cat") => Some(cwd.as_str()),
+        _ => None,
+    });
+    assert_eq!(cat_cwd, Some("/etc"), "{events:#?}");
     // A relative read of the container's /etc/shadow: its path is rebuilt up to the container's root.
     assert!(
         events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path == "/etc/shadow")),

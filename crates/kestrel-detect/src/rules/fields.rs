@@ -9,6 +9,7 @@
 //!   but kestrel cannot see writes made before it started).
 //! - `user.name` is `root` for uid 0 and `<NA>` otherwise (kestrel does not read the container's
 //!   `/etc/passwd`).
+//! - `proc.cwd` is the working directory at the process's exec (a later `chdir` is not seen).
 //! - `fd.connected` is true for connects (attempted, as above) and accepts, false for binds;
 //!   `fd.name_changed` is always false: kestrel reports no `sendto`/`sendmsg`, the only calls that change
 //!   a socket's name in Falco (so the UDP branches of Falco's `inbound`/`outbound` macros never match).
@@ -87,6 +88,7 @@ pub enum Field {
     ProcTty,
     ProcIsExeFromMemfd,
     ProcDuration,
+    ProcCwd,
     UserLoginuid,
     FdNameraw,
     UserUid,
@@ -188,6 +190,7 @@ impl Field {
             "proc.tty" => ProcTty,
             "proc.is_exe_from_memfd" => ProcIsExeFromMemfd,
             "proc.duration" => ProcDuration,
+            "proc.cwd" => ProcCwd,
             "user.loginuid" => UserLoginuid,
             "fd.nameraw" => FdNameraw,
             "user.uid" => UserUid,
@@ -379,6 +382,19 @@ impl Field {
                 (_, Some(p)) if p.start_ns != 0 => Val::Num(loginuid_num(p.loginuid)),
                 _ => Val::Missing,
             },
+            ProcCwd => {
+                let cwd = match (&e.kind, p) {
+                    (EventKind::Exec { cwd, .. }, _) => cwd.as_str(),
+                    (_, Some(p)) => p.cwd.as_str(),
+                    _ => return Val::Missing,
+                };
+                match cwd {
+                    "" => Val::Missing,
+                    "/" => s("/"),
+                    // Falco ends the directory with a slash.
+                    dir => own(format!("{dir}/")),
+                }
+            }
             ProcDuration => match (&e.kind, p) {
                 (EventKind::Exec { .. }, _) => Val::Num(0),
                 (_, Some(p)) if p.start_ns != 0 => Val::Num(e.time_ns.saturating_sub(p.start_ns) as i64),
@@ -912,6 +928,8 @@ pub struct Proc {
     pub memfd: bool,
     /// When it exec'd (0: not seen exec'ing; what it says of itself is then not known).
     pub start_ns: u64,
+    /// Its working directory at exec (empty: not known).
+    pub cwd: String,
     /// The last outgoing connection since its exec.
     pub peer: Option<SockAddr>,
     /// A hash of the container id it exec'd in (0: not seen exec'ing).
@@ -954,6 +972,7 @@ impl State {
                 loginuid,
                 exe_from_memfd,
                 parent_comm,
+                cwd,
                 ..
             } => {
                 // A parent we never saw exec: remember what the event says of it.
@@ -980,6 +999,7 @@ impl State {
                     loginuid: *loginuid,
                     memfd: *exe_from_memfd,
                     start_ns: e.time_ns.max(1),
+                    cwd: cwd.clone(),
                     peer: None,
                     container: e.container.as_ref().map_or(0, |c| container_hash(&c.id)),
                     gen: 0,

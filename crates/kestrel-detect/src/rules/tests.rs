@@ -35,6 +35,7 @@ fn exec(pid: u32, ppid: u32, parent: &str, argv: &[&str], uid: u32) -> Event {
             tty: 0,
             loginuid: u32::MAX,
             exe_from_memfd: false,
+            cwd: String::new(),
         },
     )
 }
@@ -201,7 +202,7 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
   condition: evt.type = execve
   enabled: false
 - rule: Unsupported
-  condition: evt.type = execve and proc.cwd != / and evt.buffer = x
+  condition: evt.type = execve and proc.env contains X and evt.buffer = x
 - rule: Bad
   condition: evt.type = execve and (
 "#;
@@ -210,7 +211,7 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
     let c = set.compile();
     let r = &c.report;
     assert_eq!((r.rules, r.loaded, r.disabled), (6, 3, 1), "{r:#?}");
-    assert_eq!(r.missing_fields.keys().collect::<Vec<_>>(), ["evt.buffer", "proc.cwd"]);
+    assert_eq!(r.missing_fields.keys().collect::<Vec<_>>(), ["evt.buffer", "proc.env"]);
     assert!(r.skipped["Bad"].contains("condition"), "{r:#?}");
     assert!(r.missing_output_fields.contains("no.such.field"));
     let mut e = Engine::new(c);
@@ -393,8 +394,8 @@ fn file_names_are_resolved_and_process_facts_come_from_the_exec() {
   priority: WARNING
 - rule: Fileless
   desc: x
-  condition: evt.type = execve and proc.is_exe_from_memfd = true
-  output: "%proc.name"
+  condition: evt.type = execve and proc.is_exe_from_memfd = true and proc.cwd startswith /dev/shm/
+  output: "%proc.name in %proc.cwd"
   priority: CRITICAL
 - rule: Late read
   desc: x
@@ -418,10 +419,12 @@ fn file_names_are_resolved_and_process_facts_come_from_the_exec() {
     assert!(e.process(&open(40, "/etc/shadow", 1_000)).is_empty(), "no traversal, and pid 40 never exec'd");
 
     let mut run = exec(41, 1, "sh", &["fileless"], 0);
-    let EventKind::Exec { exe_from_memfd, .. } = &mut run.kind else { unreachable!() };
+    let EventKind::Exec { exe_from_memfd, cwd, .. } = &mut run.kind else { unreachable!() };
     *exe_from_memfd = true;
+    *cwd = "/dev/shm".into();
     run.time_ns = 10_000_000_000;
-    assert_eq!(names(&e.process(&run)), ["Fileless"]);
+    let a = e.process(&run);
+    assert_eq!((names(&a), a[0].title.as_str()), (vec!["Fileless".to_string()], "fileless in /dev/shm/"));
     assert!(e.process(&open(41, "/etc/shadow", 12_000_000_000)).is_empty(), "2 s after its exec");
     let a = e.process(&open(41, "/etc/shadow", 16_000_000_000));
     assert_eq!((names(&a), a[0].title.as_str()), (vec!["Late read".to_string()], "6000000000 -1"));

@@ -57,6 +57,7 @@ struct header {            /* 48 bytes */
 #define EXEC_ARGS_TRUNCATED 1 /* argv was cut at ARGS_LEN */
 #define EXEC_FROM_MEMFD 2     /* the executable is a memfd (fileless execution) */
 #define EXEC_EXE_REBUILT 4    /* exe holds the file's path rebuilt from its dentries, last component first */
+#define EXEC_CWD_KNOWN 8      /* cwd was rebuilt (an empty one is the process's root) */
 
 struct exec_event {
     struct header h;
@@ -68,10 +69,11 @@ struct exec_event {
     __u32 tty;              /* controlling terminal as /proc/<pid>/stat's tty_nr (0: none) */
     __u64 cap_permitted;
     __u32 loginuid;         /* audit login uid (-1: not set) */
-    __u32 _pad;
+    __u32 cwd_len;          /* bytes in cwd */
     char exe[PATH_LEN];
     char args[ARGS_LEN];
     char parent_comm[COMM_LEN];
+    char cwd[PATH_LEN];     /* the working directory rebuilt from its dentries, last component first */
 };
 
 struct exit_event {

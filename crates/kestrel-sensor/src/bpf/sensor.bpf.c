@@ -218,14 +218,13 @@ static __always_inline void flush_syscalls(__u32 tid, struct syscall_buf *b)
 #define NAME_LEN 64
 #define WALK_DEPTH 16
 
-/* A file's path as NUL-separated components, last first ("shadow\0etc\0"), into buf (PATH_LEN bytes),
- * walking its dentries up to the process's root and across mounts; returns the bytes written. */
-static __always_inline __u32 rebuild_path(char *buf, struct file *f, struct task_struct *task)
+/* A path (dentry d on mount vm) as NUL-separated components, last first ("shadow\0etc\0"), into buf
+ * (PATH_LEN bytes), walking the dentries up to the process's root and across mounts; returns the bytes
+ * written (0 for the root itself). */
+static __always_inline __u32 rebuild(char *buf, struct dentry *d, struct vfsmount *vm, struct task_struct *task)
 {
     struct dentry *root = BPF_CORE_READ(task, fs, root.dentry);
     struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
-    struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
-    struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
     __u32 off = 0;
     for (int i = 0; i < WALK_DEPTH; i++) {
         if (d == root && vm == root_mnt)
@@ -252,6 +251,12 @@ static __always_inline __u32 rebuild_path(char *buf, struct file *f, struct task
         d = parent;
     }
     return off;
+}
+
+/* An open file's path, as rebuild() writes it. */
+static __always_inline __u32 rebuild_path(char *buf, struct file *f, struct task_struct *task)
+{
+    return rebuild(buf, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), task);
 }
 
 static __always_inline bool has_prefix(const char *s, const char *p, int n)
@@ -292,7 +297,6 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
     e->cap_permitted = 0;
     bpf_probe_read_kernel(&e->cap_permitted, sizeof(e->cap_permitted), &cred->cap_permitted);
     e->loginuid = BPF_CORE_READ(task, loginuid.val);
-    e->_pad = 0;
     /* memfd_create's files are named "memfd:<name>": executing one leaves nothing on disk. */
     char name[8] = {};
     bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name));
@@ -307,6 +311,13 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
     }
     long n = bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), BPF_CORE_READ(bprm, filename));
     e->exe_len = n > 0 ? n : 0;
+    /* The working directory, for proc.cwd and for what relative paths in argv mean. */
+    e->cwd_len = 0;
+    struct dentry *pwd = BPF_CORE_READ(task, fs, pwd.dentry);
+    if (pwd) {
+        e->cwd_len = rebuild(e->cwd, pwd, BPF_CORE_READ(task, fs, pwd.mnt), task);
+        e->flags |= EXEC_CWD_KNOWN;
+    }
     /* A program run by a relative path ("./x", "bin/x") is named by the file's own path. */
     if (n > 0 && e->exe[0] != '/' && !(e->flags & EXEC_FROM_MEMFD)) {
         __u32 len = rebuild_path(e->exe, BPF_CORE_READ(bprm, file), task);
