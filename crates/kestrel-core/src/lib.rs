@@ -28,6 +28,7 @@ mod finding;
 mod glob;
 mod misconfig;
 mod package;
+mod path;
 mod purl;
 mod sbom;
 
@@ -43,5 +44,6 @@ pub use misconfig::{
     CONFIG_SCHEMA,
 };
 pub use package::{default_purl, Ecosystem, Location, Package, SourcePackage};
+pub use path::normalize_path;
 pub use purl::Purl;
 pub use sbom::{Distro, LayerRef, Sbom, ScanTarget, TargetKind, Tool, Warning, SBOM_SCHEMA};

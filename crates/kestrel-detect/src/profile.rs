@@ -364,7 +364,7 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
             ]
         }
         EventKind::Open { path, flags } => {
-            let path = &*crate::rules::fields::normalize(path);
+            let path = &*kestrel_core::normalize_path(path);
             let write = flags & 3 != 0 || flags & 0o100 != 0;
             if write {
                 let class = path_class(path);

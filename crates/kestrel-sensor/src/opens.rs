@@ -12,7 +12,7 @@
 //! does not start with the prefix.
 
 use crate::decode::Raw;
-use kestrel_core::EventKind;
+use kestrel_core::{normalize_path, EventKind};
 use std::collections::HashMap;
 
 /// Paths whose reading is reported (the BPF program's `sensitive()` list, the same prefixes).
@@ -49,7 +49,7 @@ impl SensitiveOpens {
                 if self.entered.len() >= MAX_PENDING {
                     self.entered.clear();
                 }
-                self.entered.insert(raw.header.tid, (normalize(path), raw.header.boot_ns));
+                self.entered.insert(raw.header.tid, (normalize_path(path).into_owned(), raw.header.boot_ns));
             }
         }
     }
@@ -73,21 +73,6 @@ impl SensitiveOpens {
 
 fn is_sensitive(path: &str) -> bool {
     SENSITIVE_READS.iter().any(|p| path.starts_with(p))
-}
-
-/// `.`, `..` and doubled slashes resolved lexically (what the return-side path has already).
-fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
 }
 
 #[cfg(test)]

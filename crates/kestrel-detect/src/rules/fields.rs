@@ -15,7 +15,7 @@
 //!   a socket's name in Falco (so the UDP branches of Falco's `inbound`/`outbound` macros never match).
 //! - `container.id` is the first 12 characters of the id, `host` outside containers, as in Falco.
 
-use kestrel_core::{Event, EventKind, SockAddr};
+use kestrel_core::{normalize_path, Event, EventKind, SockAddr};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -425,7 +425,7 @@ impl Field {
                 _ => Val::Missing,
             },
             FdName => match &e.kind {
-                EventKind::Open { path, .. } => Val::Str(normalize(path)),
+                EventKind::Open { path, .. } => Val::Str(normalize_path(path)),
                 EventKind::Connect { to } => own(format!("->{}", addr_port(to))),
                 EventKind::Accept { from, port } => {
                     own(format!("{}->:{}", addr_port(from), port.map(|p| p.to_string()).unwrap_or_default()))
@@ -434,14 +434,14 @@ impl Field {
                 _ => Val::Missing,
             },
             FdDirectory => match &e.kind {
-                EventKind::Open { path, .. } => match normalize(path) {
+                EventKind::Open { path, .. } => match normalize_path(path) {
                     Cow::Borrowed(p) => s(dirname(p)),
                     Cow::Owned(p) => own(dirname(&p).to_string()),
                 },
                 _ => Val::Missing,
             },
             FdFilename => match &e.kind {
-                EventKind::Open { path, .. } => match normalize(path) {
+                EventKind::Open { path, .. } => match normalize_path(path) {
                     Cow::Borrowed(p) => s(basename(p)),
                     Cow::Owned(p) => own(basename(&p).to_string()),
                 },
@@ -540,33 +540,6 @@ fn cmdline(comm: &str, argv: &[String]) -> String {
         out.push_str(a);
     }
     out
-}
-
-/// An absolute path with `.`, `..` and repeated slashes resolved lexically, as Falco's `fd.name` shows it
-/// (`/var/www/../../etc//shadow` → `/etc/shadow`); a relative path is left as given (kestrel does not know
-/// the working directory), as is a path with nothing to resolve.
-pub fn normalize(path: &str) -> Cow<'_, str> {
-    let clean = path.starts_with('/')
-        && !path.contains("//")
-        && !path.contains("/./")
-        && !path.contains("/../")
-        && !path.ends_with("/.")
-        && !path.ends_with("/..")
-        && (path.len() == 1 || !path.ends_with('/'));
-    if clean || !path.starts_with('/') {
-        return Cow::Borrowed(path);
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    Cow::Owned(format!("/{}", parts.join("/")))
 }
 
 /// Falco shows an unset login uid as -1.
@@ -887,7 +860,7 @@ fn written_key(e: &Event, path: &str) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     e.container.as_ref().map(|c| c.id.as_str()).unwrap_or_default().hash(&mut h);
     // `/tmp//x` written and `/tmp/x` run are the same file.
-    normalize(path).hash(&mut h);
+    normalize_path(path).hash(&mut h);
     h.finish()
 }
 

@@ -1,0 +1,52 @@
+//! Paths as events carry them.
+
+use std::borrow::Cow;
+
+/// An absolute path with `.`, `..` and repeated slashes resolved lexically, as Falco's `fd.name` shows it
+/// (`/var/www/../../etc//shadow` → `/etc/shadow`); a relative path is left as given (kestrel does not know
+/// the working directory), as is a path with nothing to resolve.
+pub fn normalize_path(path: &str) -> Cow<'_, str> {
+    let clean = path.starts_with('/')
+        && !path.contains("//")
+        && !path.contains("/./")
+        && !path.contains("/../")
+        && !path.ends_with("/.")
+        && !path.ends_with("/..")
+        && (path.len() == 1 || !path.ends_with('/'));
+    if clean || !path.starts_with('/') {
+        return Cow::Borrowed(path);
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    Cow::Owned(format!("/{}", parts.join("/")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dots_and_doubled_slashes_resolve_in_absolute_paths_only() {
+        for (raw, clean) in [
+            ("/etc/shadow", "/etc/shadow"),
+            ("/var/www/../../etc//shadow", "/etc/shadow"),
+            ("/etc/./shadow", "/etc/shadow"),
+            ("//etc/shadow/", "/etc/shadow"),
+            ("/../..", "/"),
+            ("/", "/"),
+            ("shadow", "shadow"),
+            ("../etc/shadow", "../etc/shadow"),
+        ] {
+            assert_eq!(normalize_path(raw), clean, "{raw}");
+        }
+        assert!(matches!(normalize_path("/etc/shadow"), Cow::Borrowed(_)), "nothing to resolve, nothing copied");
+    }
+}
