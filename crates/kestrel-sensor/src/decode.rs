@@ -129,6 +129,7 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
     let h = HEADER;
     let kind = match kind {
         KIND_EXEC => {
+            let flags = u32_at(b, h + 32)?;
             let args_len = (u32_at(b, h + 28)? as usize).min(ARGS);
             let args_at = h + EXEC_EXE + PATH;
             let raw = b.get(args_at..args_at + args_len).ok_or("exec record shorter than its arguments")?;
@@ -140,7 +141,7 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
             EventKind::Exec {
                 ppid: u32_at(b, h)?,
                 parent_comm: cstr(b, h + EXEC_EXE + PATH + ARGS, COMM).unwrap_or_default(),
-                cwd: if u32_at(b, h + 32)? & EXEC_CWD_KNOWN != 0 {
+                cwd: if flags & EXEC_CWD_KNOWN != 0 {
                     let len = (u32_at(b, h + 52)? as usize).min(PATH);
                     let at = h + EXEC_EXE + PATH + ARGS + COMM;
                     rebuilt_path(b.get(at..at + len).ok_or("exec record shorter than its cwd")?)
@@ -154,15 +155,15 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                 cap_permitted: u64_at(b, h + 40)?,
                 tty: u32_at(b, h + 36)?,
                 loginuid: u32_at(b, h + 48)?,
-                exe_from_memfd: u32_at(b, h + 32)? & EXEC_FROM_MEMFD != 0,
-                exe: if u32_at(b, h + 32)? & EXEC_EXE_REBUILT != 0 {
+                exe_from_memfd: flags & EXEC_FROM_MEMFD != 0,
+                exe: if flags & EXEC_EXE_REBUILT != 0 {
                     let len = (u32_at(b, h + 24)? as usize).min(PATH);
                     rebuilt_path(b.get(h + EXEC_EXE..h + EXEC_EXE + len).ok_or("exec record too short")?)
                 } else {
                     cstr(b, h + EXEC_EXE, PATH)?
                 },
                 argv,
-                argv_truncated: u32_at(b, h + 32)? & EXEC_ARGS_TRUNCATED != 0,
+                argv_truncated: flags & EXEC_ARGS_TRUNCATED != 0,
             }
         }
         KIND_EXIT => EventKind::Exit { status: u32_at(b, h)? as i32 },

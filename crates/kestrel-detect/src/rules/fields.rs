@@ -433,18 +433,14 @@ impl Field {
                 EventKind::Bind { addr } => own(addr_port(addr)),
                 _ => Val::Missing,
             },
-            FdDirectory => match &e.kind {
-                EventKind::Open { path, .. } => match normalize_path(path) {
-                    Cow::Borrowed(p) => s(dirname(p)),
-                    Cow::Owned(p) => own(dirname(&p).to_string()),
-                },
-                _ => Val::Missing,
-            },
-            FdFilename => match &e.kind {
-                EventKind::Open { path, .. } => match normalize_path(path) {
-                    Cow::Borrowed(p) => s(basename(p)),
-                    Cow::Owned(p) => own(basename(&p).to_string()),
-                },
+            FdDirectory | FdFilename => match &e.kind {
+                EventKind::Open { path, .. } => {
+                    let part = if *self == FdDirectory { dirname } else { basename };
+                    match normalize_path(path) {
+                        Cow::Borrowed(p) => s(part(p)),
+                        Cow::Owned(p) => own(part(&p).to_string()),
+                    }
+                }
                 _ => Val::Missing,
             },
             FdTypechar | FdType => {

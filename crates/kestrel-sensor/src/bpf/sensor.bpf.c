@@ -402,7 +402,6 @@ int BPF_PROG(on_exit, struct task_struct *task)
 #define O_TRUNC 00001000
 
 /* Paths whose mere reading matters. */
-
 static __always_inline bool sensitive(const char *p)
 {
     return has_prefix(p, "/etc/shadow", 11) || has_prefix(p, "/etc/gshadow", 12) ||
@@ -538,10 +537,9 @@ static __always_inline int exit_open(long fd)
         return 0;
     }
     if (BPF_CORE_READ(f, f_mode) & FMODE_WRITE) {
-        /* Writes by absolute path were reported at entry; one by a relative path is reported now. */
-        if (!bpf_map_lookup_elem(&relative_writes, &tid))
+        /* Writes by absolute path were reported at entry; one by a relative path (noted then) is now. */
+        if (bpf_map_delete_elem(&relative_writes, &tid))
             return 0;
-        bpf_map_delete_elem(&relative_writes, &tid);
     } else {
         char name[16] = {};
         bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
