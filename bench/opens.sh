@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # What the sensor's open probes cost a watched process: ns per open+close of a read-only file, in a watched
-# cgroup, with no sensor, with `kestrel monitor`, and with it but without the sys_exit open probes (what the
-# sensor cost before they were added). Two files: an ordinary one (/etc/hostname: entry check, exit name
+# cgroup, with no sensor, with `kestrel monitor`, and with it but without the sys_exit open probes (--fast-opens,
+# what the sensor cost before they were added). Two files: an ordinary one (/etc/hostname: entry check, exit name
 # check) and one merely named like a sensitive file (…/shadow outside /etc: the exit probe rebuilds its path,
-# userspace drops it). Modes are interleaved, RUNS rounds; medians printed.
+# userspace drops it). A third column: a null system call (getppid) of an unwatched host process — what the
+# syscall tracepoints cost every process of the node. Modes are interleaved, RUNS rounds; medians printed.
 #   RUNS=7 N=1000000 bench/opens.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ RUNS=${RUNS:-7}
 OUT=bench/out/opens
 mkdir -p "$OUT"
 gcc -O2 -o "$OUT/openloop" bench/openloop.c
+gcc -O2 -o "$OUT/nullsys" bench/nullsys.c
 echo "not a password file" > "$OUT/shadow"
 CG=/sys/fs/cgroup/kestrel-bench-opens
 mkdir -p "$CG"
@@ -23,8 +25,7 @@ start_agent() {
   case $1 in
     none) ;;
     kestrel) "$K" monitor -q --cgroup "$CG" -f json > /dev/null 2> "$OUT/agent.err" & AGENT=$! ;;
-    no-exit) KESTREL_SENSOR_SKIP=on_openat_exit,on_open_exit,on_openat2_exit \
-               "$K" monitor -q --cgroup "$CG" -f json > /dev/null 2> "$OUT/agent.err" & AGENT=$! ;;
+    no-exit) "$K" monitor -q --cgroup "$CG" --fast-opens -f json > /dev/null 2> "$OUT/agent.err" & AGENT=$! ;;
   esac
   [ "$1" = none ] || sleep 2
 }
@@ -36,13 +37,15 @@ for _ in $(seq "$RUNS"); do
     start_agent $mode
     res[$mode,plain]+="$(loop /etc/hostname) "
     res[$mode,named]+="$(loop "$OUT/shadow") "
+    res[$mode,null]+="$("$OUT/nullsys" $((N * 5))) "
     stop_agent
   done
 done
-printf '%-10s %16s %22s\n' sensor "ordinary file" "named like shadow"
+printf '%-10s %16s %22s %24s\n' sensor "ordinary file" "named like shadow" "host's null syscall"
 for mode in none kestrel no-exit; do
   p=$(tr ' ' '\n' <<< "${res[$mode,plain]}" | grep . | median)
   q=$(tr ' ' '\n' <<< "${res[$mode,named]}" | grep . | median)
-  printf '%-10s %13s ns %19s ns\n' $mode "$p" "$q"
+  z=$(tr ' ' '\n' <<< "${res[$mode,null]}" | grep . | median)
+  printf '%-10s %13s ns %19s ns %21s ns\n' $mode "$p" "$q" "$z"
 done
-echo "(ns per open+close, median of $RUNS runs of $N; 'no-exit': kestrel without the sys_exit open probes)"
+echo "(ns per open+close, median of $RUNS runs of $N; 'no-exit': kestrel --fast-opens, without the sys_exit open probes)"

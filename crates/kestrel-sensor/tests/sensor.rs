@@ -240,6 +240,34 @@ fn writes_and_execs_by_relative_paths_name_the_file() {
 }
 
 #[test]
+fn fast_opens_judge_the_path_as_given() {
+    let cg = TestCgroup::new("kestrel-test-fast-opens");
+    let cfg = Config { watch_cgroups: vec![cg.0.clone()], open_returns: false, ..Config::default() };
+    let mut s = Sensor::start(cfg).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = cg.sh(&format!(
+        "cat /etc//shadow > /dev/null; cd {d} && echo x > rel-written && cat /etc/shadow > /dev/null",
+        d = dir.path().display()
+    ));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let opened = |ev: &[Event], p: &str, write: bool| {
+        ev.iter()
+            .filter(|e| matches!(&e.kind, EventKind::Open { path, flags } if path == p && (flags & 3 != 0) == write))
+            .count()
+    };
+    let events = collect(&mut s, Duration::from_secs(5), |ev| {
+        opened(ev, "rel-written", true) > 0 && opened(ev, "/etc/shadow", false) > 0
+    });
+    let more = collect(&mut s, Duration::from_millis(300), |_| false);
+    let all: Vec<Event> = events.into_iter().chain(more).collect();
+    // Without the return side: the write is reported once, when made, by the path it was given; the read of
+    // `/etc//shadow` is not seen (the price of the switch), the plain one is.
+    assert_eq!(opened(&all, "rel-written", true), 1, "{all:#?}");
+    assert_eq!(opened(&all, "/etc/shadow", false), 1, "{all:#?}");
+    assert_eq!(opened(&all, "/etc//shadow", false), 0, "{all:#?}");
+}
+
+#[test]
 fn unwatched_processes_are_not_reported() {
     let watched = TestCgroup::new("kestrel-test-watched");
     let other = TestCgroup::new("kestrel-test-other");

@@ -306,6 +306,11 @@ pub struct WatchArgs {
     /// models). Costs every system call of the host a check while on.
     #[arg(long)]
     pub syscalls: bool,
+    /// Judge opens by the path as given, when they are made, and not again when they return: every system
+    /// call of the host is ≈ 18 ns cheaper, but a sensitive file read through a relative path, `..`, `//`, a
+    /// directory descriptor or a symbolic link goes unseen, and a write by a relative path is named as given.
+    #[arg(long)]
+    pub fast_opens: bool,
     /// The node's kubelet (e.g. https://$NODE_IP:10250), asked for the names, namespaces and labels of the
     /// pods whose containers are seen; the service account's token is sent when there is one.
     #[arg(long, value_name = "URL")]

@@ -13,6 +13,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by userspace before load. */
 const volatile bool watch_all = false;   /* every process (host included) */
 const volatile __u32 self_tgid = 0;     /* the agent itself is never watched */
+/* Opens are also looked at when they return (the on_*_exit programs are loaded): relative writes wait for it. */
+const volatile bool open_returns = true;
 
 /* Cgroups (v2 ids) whose processes, and whose descendants' processes, are watched. */
 struct {
@@ -458,7 +460,7 @@ static __always_inline int emit_open(const char *upath, __u32 flags)
     bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
     if (writes) {
         char c = 0;
-        if (bpf_probe_read_user(&c, 1, upath) == 0 && c != '/') {
+        if (open_returns && bpf_probe_read_user(&c, 1, upath) == 0 && c != '/') {
             __u32 tid = (__u32)bpf_get_current_pid_tgid();
             __u8 one = 1;
             bpf_map_update_elem(&relative_writes, &tid, &one, BPF_ANY);
