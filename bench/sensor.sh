@@ -60,9 +60,9 @@ start_capture() {
       # tracepoint slow path every system call of the node then takes, and one program run per open).
       bpftrace -q -e 'tracepoint:syscalls:sys_enter_openat /cgroup == 1/ { @n = count(); }' > /dev/null 2> "$OUT/floor.err" &
       CAP_PID=$! ;;
-    fast)
-      # --fast-opens: no return-side probes on the open calls (no sys_exit tracepoint at all).
-      "$K" monitor -q --runc-parent $LAB_PARENT --fast-opens -f json > /dev/null 2> "$OUT/agent.err" & CAP_PID=$! ;;
+    returns)
+      # --open-returns: the open calls' return side too (their sys_exit tracepoints).
+      "$K" monitor -q --runc-parent $LAB_PARENT --open-returns -f json > /dev/null 2> "$OUT/agent.err" & CAP_PID=$! ;;
     kestrel-syscalls)
       "$K" monitor -q --runc-parent $LAB_PARENT --syscalls -f json > /dev/null 2> "$OUT/agent.err" & CAP_PID=$! ;;
     bpftrace)
@@ -158,7 +158,7 @@ fi
 
 if has pairs; then
 echo
-ARMS=(none kestrel ${FAST:+fast} ${FLOOR:+floor})
+ARMS=(none kestrel ${RETURNS:+returns} ${FLOOR:+floor})
 echo "# nginx, rounds of ${SECONDS_EACH}s runs, one per capture (${ARMS[*]}), the order rotating: req/s p99-ms nginx-µs/req steal-% (PIN=${PIN:-0})"
 for i in $(seq "${PAIRS:-4}"); do
   declare -A got=()

@@ -44,6 +44,6 @@ pub use misconfig::{
     CONFIG_SCHEMA,
 };
 pub use package::{default_purl, Ecosystem, Location, Package, SourcePackage};
-pub use path::normalize_path;
+pub use path::{is_sensitive_read, normalize_path, SENSITIVE_READS};
 pub use purl::Purl;
 pub use sbom::{Distro, LayerRef, Sbom, ScanTarget, TargetKind, Tool, Warning, SBOM_SCHEMA};

@@ -2,6 +2,26 @@
 
 use std::borrow::Cow;
 
+/// Path prefixes whose mere reading the runtime sensor reports (a read of any other file is not an event).
+/// The sensor's BPF program holds the same list (`sensitive()` in `sensor.bpf.c`, which C cannot share).
+pub const SENSITIVE_READS: &[&str] = &[
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/sudoers",
+    "/root/.ssh/",
+    "/etc/kubernetes/",
+    "/var/run/secrets/",
+    "/run/secrets/",
+    "/proc/kcore",
+    "/dev/mem",
+    "/etc/ld.so.preload",
+];
+
+/// Whether reading `path` (absolute, normalized) is reported: it starts with one of [`SENSITIVE_READS`].
+pub fn is_sensitive_read(path: &str) -> bool {
+    SENSITIVE_READS.iter().any(|p| path.starts_with(p))
+}
+
 /// An absolute path with `.`, `..` and repeated slashes resolved lexically, as Falco's `fd.name` shows it
 /// (`/var/www/../../etc//shadow` → `/etc/shadow`); a relative path is left as given (kestrel does not know
 /// the working directory), as is a path with nothing to resolve.

@@ -337,9 +337,6 @@ fn path_class(path: &str) -> String {
     parts.join("/")
 }
 
-const SENSITIVE: [&str; 6] =
-    ["/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/root/.ssh", "/etc/ssh/", "/var/run/secrets/"];
-
 /// The categorical features of an event (the system-call stream is handled apart).
 pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
     let who = e.comm.as_str();
@@ -370,7 +367,7 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
                 let class = path_class(path);
                 let dir = class.rsplit_once('/').map(|(d, _)| if d.is_empty() { "/" } else { d }).unwrap_or(".");
                 vec![f(View::File, 0.6, format!("write in {dir}")), f(View::File, 0.3, format!("{who} writes {class}"))]
-            } else if SENSITIVE.iter().any(|s| path.starts_with(s)) {
+            } else if kestrel_core::is_sensitive_read(path) {
                 vec![f(View::File, 0.8, format!("read {path}")), f(View::File, 0.3, format!("{who} reads {path}"))]
             } else {
                 vec![f(View::File, 0.3, format!("{who} reads {}", path_class(path)))]

@@ -1,12 +1,14 @@
 //! Ring-buffer records (`bpf/events.h`) into [`kestrel_core::EventKind`] values. Records come from the
 //! kernel, but are still checked: a short or unknown record is an error, never a panic.
 
-use kestrel_core::{EventKind, L4Proto, SockAddr};
+use kestrel_core::{normalize_path, EventKind, L4Proto, SockAddr};
 
 /// Record kinds (`KIND_*` in events.h).
 const KIND_EXEC: u32 = 1;
 /// An open record's flag: reported when the open returned, its path rebuilt from the opened file.
 const OPEN_RESOLVED: u32 = 0x8000_0000;
+/// With OPEN_RESOLVED: judged at entry; the path as given, then the directory it is relative to.
+const OPEN_AT_ENTRY: u32 = 0x4000_0000;
 /// Offset of `exe` in an exec record, after the header.
 const EXEC_EXE: usize = 56;
 const EXEC_ARGS_TRUNCATED: u32 = 1;
@@ -168,9 +170,23 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
         }
         KIND_EXIT => EventKind::Exit { status: u32_at(b, h)? as i32 },
         KIND_OPEN if u32_at(b, h)? & OPEN_RESOLVED != 0 => {
-            let len = (u32_at(b, h + 4)? as usize).min(PATH);
-            let path = rebuilt_path(b.get(h + 8..h + 8 + len).ok_or("open record shorter than its path")?);
-            let kind = EventKind::Open { flags: u32_at(b, h)? & !OPEN_RESOLVED, path };
+            let flags = u32_at(b, h)?;
+            let path = if flags & OPEN_AT_ENTRY != 0 {
+                let given = cstr(b, h + 8, PATH)?;
+                let base_len = (u32_at(b, h + 8 + PATH)? as usize).min(PATH);
+                let at = h + 16 + PATH;
+                let base = b.get(at..at + base_len).ok_or("open record shorter than its directory")?;
+                if given.starts_with('/') {
+                    normalize_path(&given).into_owned()
+                } else {
+                    let dir = rebuilt_path(base);
+                    normalize_path(&format!("{}/{given}", dir.trim_end_matches('/'))).into_owned()
+                }
+            } else {
+                let len = (u32_at(b, h + 4)? as usize).min(PATH);
+                rebuilt_path(b.get(h + 8..h + 8 + len).ok_or("open record shorter than its path")?)
+            };
+            let kind = EventKind::Open { flags: flags & !(OPEN_RESOLVED | OPEN_AT_ENTRY), path };
             return Ok(Record::ResolvedOpen(Raw { header, kind }));
         }
         KIND_OPEN => EventKind::Open { flags: u32_at(b, h)?, path: cstr(b, h + 8, PATH)? },
@@ -284,6 +300,39 @@ mod tests {
         b[24..32].copy_from_slice(&99u64.to_ne_bytes());
         b[32..34].copy_from_slice(b"sh");
         b
+    }
+
+    /// An open judged at entry: the path as given, then its directory (components last first).
+    fn open_at_entry(given: &str, base: &[u8], truncated: bool) -> Vec<u8> {
+        let mut b = header(KIND_OPEN);
+        b.extend_from_slice(&(OPEN_RESOLVED | OPEN_AT_ENTRY).to_ne_bytes());
+        b.extend_from_slice(&(given.len() as u32 + 1).to_ne_bytes());
+        let mut path = given.as_bytes().to_vec();
+        path.resize(PATH, 0);
+        b.extend_from_slice(&path);
+        b.extend_from_slice(&(base.len() as u32).to_ne_bytes());
+        b.extend_from_slice(&[0; 4]);
+        let mut dir = base.to_vec();
+        dir.resize(if truncated { base.len() / 2 } else { PATH }, 0);
+        b.extend_from_slice(&dir);
+        b
+    }
+
+    #[test]
+    fn opens_judged_at_entry_are_resolved_against_their_directory() {
+        let path = |b: &[u8]| match decode(b) {
+            Ok(Record::ResolvedOpen(Raw { kind: EventKind::Open { path, flags }, .. })) => {
+                assert_eq!(flags, 0);
+                Ok(path)
+            }
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(path(&open_at_entry("shadow", b"etc\0", false)).unwrap(), "/etc/shadow");
+        assert_eq!(path(&open_at_entry("../../../etc/shadow", b"html\0www\0var\0", false)).unwrap(), "/etc/shadow");
+        assert_eq!(path(&open_at_entry("x/./shadow", b"", false)).unwrap(), "/x/shadow");
+        assert_eq!(path(&open_at_entry("/tmp/..//etc/shadow", b"", false)).unwrap(), "/etc/shadow");
+        assert!(path(&open_at_entry("shadow", b"etc\0", true)).unwrap_err().contains("shorter than its directory"));
     }
 
     #[test]

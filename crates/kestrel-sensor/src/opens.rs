@@ -12,22 +12,8 @@
 //! does not start with the prefix.
 
 use crate::decode::Raw;
-use kestrel_core::{normalize_path, EventKind};
+use kestrel_core::{is_sensitive_read, normalize_path, EventKind};
 use std::collections::HashMap;
-
-/// Paths whose reading is reported (the BPF program's `sensitive()` list, the same prefixes).
-pub const SENSITIVE_READS: &[&str] = &[
-    "/etc/shadow",
-    "/etc/gshadow",
-    "/etc/sudoers",
-    "/root/.ssh/",
-    "/etc/kubernetes/",
-    "/var/run/secrets/",
-    "/run/secrets/",
-    "/proc/kcore",
-    "/dev/mem",
-    "/etc/ld.so.preload",
-];
 
 /// The most threads remembered between an attempt and its return.
 const MAX_PENDING: usize = 4096;
@@ -45,7 +31,7 @@ impl SensitiveOpens {
     /// Notes an event reported at entry (only sensitive reads are remembered).
     pub fn entered(&mut self, raw: &Raw) {
         if let EventKind::Open { path, flags } = &raw.kind {
-            if flags & 3 == 0 && is_sensitive(path) {
+            if flags & 3 == 0 && is_sensitive_read(path) {
                 if self.entered.len() >= MAX_PENDING {
                     self.entered.clear();
                 }
@@ -61,7 +47,7 @@ impl SensitiveOpens {
         if flags & 3 != 0 || flags & 0o1100 != 0 {
             return true;
         }
-        if !is_sensitive(path) {
+        if !is_sensitive_read(path) {
             return false;
         }
         match self.entered.remove(&raw.header.tid) {
@@ -69,10 +55,6 @@ impl SensitiveOpens {
             None => true,
         }
     }
-}
-
-fn is_sensitive(path: &str) -> bool {
-    SENSITIVE_READS.iter().any(|p| path.starts_with(p))
 }
 
 #[cfg(test)]
@@ -85,6 +67,15 @@ mod tests {
             header: Header { pid: tid, tid, boot_ns, cgroup_id: 1, comm: "cat".into() },
             kind: EventKind::Open { path: path.into(), flags: 0 },
         }
+    }
+
+    #[test]
+    fn the_bpf_program_and_kestrel_core_list_the_same_sensitive_paths() {
+        let src = include_str!("bpf/sensor.bpf.c");
+        let start = src.find("bool sensitive(const char *p)").expect("sensitive() in sensor.bpf.c");
+        let body = &src[start..start + src[start..].find("\n}").unwrap()];
+        let bpf: Vec<&str> = body.split("has_prefix(p, \"").skip(1).map(|s| &s[..s.find('"').unwrap()]).collect();
+        assert_eq!(bpf, kestrel_core::SENSITIVE_READS);
     }
 
     #[test]

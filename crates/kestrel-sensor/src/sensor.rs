@@ -52,10 +52,11 @@ pub struct Config {
     pub stream_cgroups: Vec<PathBuf>,
     /// The node's kubelet, asked for pod names, namespaces and labels (optional).
     pub kubelet: Option<crate::kubelet::KubeletConfig>,
-    /// Also look at opens when they return (the open calls' `sys_exit` tracepoints): a sensitive file read
-    /// through a relative path, `..`, `//`, a directory descriptor or a symbolic link is seen, and a write by a
-    /// relative path is named by the file's own path. Costs every system call of the host ≈ 18 ns (any
-    /// `sys_exit` tracepoint does). Off: opens are judged by the path as given, at entry only.
+    /// Also look at opens when they return (the open calls' `sys_exit` tracepoints), and judge a read by the
+    /// opened file's own name: a sensitive file read through a symbolic link is seen too. Costs every system
+    /// call of the host ≈ 18 ns (any `sys_exit` tracepoint does). Off (the default), opens are judged when
+    /// made: by the path as given, and one that does not say where its file is (relative, `..`, `//`, a
+    /// directory descriptor) is resolved against its directory when it writes or ends in a sensitive name.
     pub open_returns: bool,
 }
 
@@ -68,7 +69,7 @@ impl Default for Config {
             queue_len: 65_536,
             stream_cgroups: Vec::new(),
             kubelet: None,
-            open_returns: true,
+            open_returns: false,
         }
     }
 }

@@ -150,7 +150,7 @@ fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
         runc_parents,
         stream_cgroups,
         kubelet,
-        open_returns: !w.fast_opens,
+        open_returns: w.open_returns,
         ..Config::default()
     };
     let sensor = Sensor::start(cfg)?;

@@ -402,7 +402,8 @@ impl Field {
             },
             ProcTty => match (&e.kind, p) {
                 (EventKind::Exec { tty, .. }, _) => Val::Num(*tty as i64),
-                (_, Some(p)) => Val::Num(p.tty as i64),
+                // Known only for a process seen starting; another one's terminal is not "none".
+                (_, Some(p)) if p.start_ns != 0 => Val::Num(p.tty as i64),
                 _ => Val::Missing,
             },
             UserUid => match (&e.kind, p) {

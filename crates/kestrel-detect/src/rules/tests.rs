@@ -349,6 +349,11 @@ fn terminal_and_permitted_capabilities_follow_the_process() {
   condition: evt.type = connect and thread.cap_permitted contains CAP_SYS_ADMIN and proc.tty = 0
   output: "caps=%thread.cap_permitted"
   priority: NOTICE
+- rule: No terminal
+  desc: x
+  condition: evt.type = connect and proc.tty = 0
+  output: "tty=%proc.tty"
+  priority: NOTICE
 "#;
     let mut set = RuleSet::default();
     set.add_file("t.yaml", yaml).unwrap();
@@ -365,8 +370,11 @@ fn terminal_and_permitted_capabilities_follow_the_process() {
     // Later events of a process read what its exec said.
     let to = SockAddr { family: "inet".into(), addr: "9.9.9.9".into(), port: 443, proto: None };
     let a = e.process(&ev(31, "bash", EventKind::Connect { to: to.clone() }));
-    assert_eq!((names(&a), a[0].title.as_str()), (vec!["Capable".to_string()], "caps=CAP_SYS_ADMIN"));
-    assert!(e.process(&ev(30, "bash", EventKind::Connect { to })).is_empty(), "a terminal");
+    assert_eq!(names(&a), ["Capable", "No terminal"]);
+    assert_eq!(a[0].title, "caps=CAP_SYS_ADMIN");
+    assert!(e.process(&ev(30, "bash", EventKind::Connect { to: to.clone() })).is_empty(), "a terminal");
+    // A process never seen starting has no known terminal: neither `!= 0` nor `= 0` holds.
+    assert!(e.process(&ev(99, "bash", EventKind::Connect { to })).is_empty());
 }
 
 #[test]

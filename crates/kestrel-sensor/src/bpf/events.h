@@ -89,6 +89,20 @@ struct open_event {
     char path[PATH_LEN];
 };
 
+/* An open judged at entry whose path, as given, does not say where the file is (a relative path, or one with
+ * `.`, `..` or `//` in it): flagged OPEN_RESOLVED | OPEN_AT_ENTRY, the path as given followed by the
+ * directory it is relative to (the working directory or the directory descriptor's), rebuilt from its
+ * dentries last component first; base_len 0 for an absolute path. */
+struct open_rel_event {
+    struct header h;
+    __u32 flags;
+    __u32 path_len;
+    char path[PATH_LEN];
+    __u32 base_len;
+    __u32 _pad;
+    char base[PATH_LEN];
+};
+
 /* connect, bind and accept share this layout (KIND_CONNECT, KIND_BIND, KIND_ACCEPT); listen puts the
  * socket's fd in port-less `addr` bytes 0–3 and its backlog in 4–7. */
 struct connect_event {

@@ -403,7 +403,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 #define O_CREAT 00000100
 #define O_TRUNC 00001000
 
-/* Paths whose mere reading matters. */
+/* Paths whose mere reading matters: kestrel_core::SENSITIVE_READS, the same list (a test compares them). */
 static __always_inline bool sensitive(const char *p)
 {
     return has_prefix(p, "/etc/shadow", 11) || has_prefix(p, "/etc/gshadow", 12) ||
@@ -453,14 +453,104 @@ struct {
     __type(value, __u8);
 } relative_writes SEC(".maps");
 
-static __always_inline int emit_open(const char *upath, __u32 flags)
+/* A path that does not start with a sensitive prefix can still name a sensitive file: `/etc//shadow`,
+ * `../../etc/shadow`, `shadow` from /etc, a dirfd, a symbolic link. So when an open for reading succeeds, the
+ * opened file's own name is looked at; a file named like a sensitive one has its path rebuilt from the kernel's
+ * dentries (up to the process's root, across mounts) and is reported, flagged OPEN_RESOLVED; userspace keeps it
+ * when the rebuilt path is sensitive and was not already reported at entry. */
+#define OPEN_RESOLVED 0x80000000u
+#define FMODE_WRITE 0x2
+static __always_inline bool sensitive_name(const char *n)
+{
+    return has_prefix(n, "shadow", 6) || has_prefix(n, "gshadow", 7) || has_prefix(n, "sudoers", 7) ||
+           has_prefix(n, "ld.so.preload", 14) || has_prefix(n, "kcore", 6) || has_prefix(n, "mem", 4) ||
+           has_prefix(n, "token", 6) || has_prefix(n, "ca.crt", 7) || has_prefix(n, "id_", 3) ||
+           has_prefix(n, "authorized_keys", 16) || has_prefix(n, "admin.conf", 11);
+}
+
+#define OPEN_AT_ENTRY 0x40000000u
+#define AT_FDCWD -100
+/* Longest file name the name check finds (the sensitive names are shorter). */
+#define TAIL 32
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, char[PATH_LEN + TAIL]);
+} path_scratch SEC(".maps");
+
+/* Whether the last component of the user path `upath` is named like a sensitive file. */
+static __always_inline bool ends_sensitive(const char *upath)
+{
+    __u32 zero = 0;
+    char *buf = bpf_map_lookup_elem(&path_scratch, &zero);
+    if (!buf)
+        return false;
+    long n = bpf_probe_read_user_str(buf, PATH_LEN, upath);
+    if (n <= 1)
+        return false;
+    long end = n - 1; /* the NUL */
+    long start = -1;
+    for (int i = 1; i <= TAIL; i++) {
+        long j = end - i;
+        if (j < 0) {
+            start = 0;
+            break;
+        }
+        if (buf[j & (PATH_LEN - 1)] == '/') {
+            start = j + 1;
+            break;
+        }
+    }
+    if (start < 0)
+        return false; /* a name longer than TAIL */
+    return sensitive_name(buf + (start & (PATH_LEN - 1)));
+}
+
+/* Reports an open whose path as given does not say where the file is, with the directory it is relative to. */
+static __always_inline int emit_relative(long dfd, const char *upath, __u32 flags)
+{
+    struct open_rel_event *e = reserve(sizeof(*e));
+    if (!e)
+        return 0;
+    long n = bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
+    if (n <= 0) {
+        bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+        return 0;
+    }
+    e->path_len = n;
+    e->base_len = 0;
+    e->_pad = 0;
+    if (e->path[0] != '/') {
+        struct task_struct *task = bpf_get_current_task_btf();
+        if (dfd == AT_FDCWD) {
+            e->base_len = rebuild(e->base, BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt), task);
+        } else {
+            struct file *dir = file_of_fd(task, dfd);
+            if (!dir) {
+                bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+                return 0;
+            }
+            e->base_len = rebuild_path(e->base, dir, task);
+        }
+    }
+    fill_header(&e->h, KIND_OPEN);
+    e->flags = flags | OPEN_RESOLVED | OPEN_AT_ENTRY;
+    submit(e);
+    return 0;
+}
+
+static __always_inline int emit_open(long dfd, const char *upath, __u32 flags)
 {
     if (!is_watched())
         return 0;
     bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
     if (writes) {
         char c = 0;
-        if (open_returns && bpf_probe_read_user(&c, 1, upath) == 0 && c != '/') {
+        if (bpf_probe_read_user(&c, 1, upath) == 0 && c != '/') {
+            if (!open_returns)
+                return emit_relative(dfd, upath, flags);
             __u32 tid = (__u32)bpf_get_current_pid_tgid();
             __u8 one = 1;
             bpf_map_update_elem(&relative_writes, &tid, &one, BPF_ANY);
@@ -471,11 +561,16 @@ static __always_inline int emit_open(const char *upath, __u32 flags)
          * first eight; only a candidate is read further. A path shorter than eight bytes at the very end of
          * a page fails the 8-byte copy: it is then read as a string. */
         __u64 first8 = 0;
-        if (bpf_probe_read_user(&first8, sizeof(first8), upath) == 0 && !sensitive_start(first8))
-            return 0;
+        bool candidate = bpf_probe_read_user(&first8, sizeof(first8), upath) != 0 || sensitive_start(first8);
         char head[SENSITIVE_HEAD] = {};
-        if (bpf_probe_read_user_str(head, sizeof(head), upath) <= 0 || !sensitive(head))
-            return 0;
+        if (!candidate || bpf_probe_read_user_str(head, sizeof(head), upath) <= 0 || !sensitive(head)) {
+            /* Not sensitive as written. With the return side on, the opened file is looked at there; without
+             * it, a path ending in a sensitive file's name is reported with its directory, for userspace to
+             * resolve (`/etc//shadow`, `cd /etc; cat shadow`, `../../etc/shadow`, a directory descriptor). */
+            if (open_returns || !ends_sensitive(upath))
+                return 0;
+            return emit_relative(dfd, upath, flags);
+        }
     }
     struct open_event *e = reserve(sizeof(*e));
     if (!e)
@@ -495,13 +590,13 @@ static __always_inline int emit_open(const char *upath, __u32 flags)
 SEC("tracepoint/syscalls/sys_enter_openat")
 int on_openat(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_open((const char *)ctx->args[1], (__u32)ctx->args[2]);
+    return emit_open((long)(int)ctx->args[0], (const char *)ctx->args[1], (__u32)ctx->args[2]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_open")
 int on_open(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_open((const char *)ctx->args[0], (__u32)ctx->args[1]);
+    return emit_open(AT_FDCWD, (const char *)ctx->args[0], (__u32)ctx->args[1]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat2")
@@ -509,22 +604,7 @@ int on_openat2(struct trace_event_raw_sys_enter *ctx)
 {
     struct open_how how = {};
     bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
-    return emit_open((const char *)ctx->args[1], (__u32)how.flags);
-}
-
-/* A path that does not start with a sensitive prefix can still name a sensitive file: `/etc//shadow`,
- * `../../etc/shadow`, `shadow` from /etc, a dirfd, a symbolic link. So when an open for reading succeeds, the
- * opened file's own name is looked at; a file named like a sensitive one has its path rebuilt from the kernel's
- * dentries (up to the process's root, across mounts) and is reported, flagged OPEN_RESOLVED; userspace keeps it
- * when the rebuilt path is sensitive and was not already reported at entry. */
-#define OPEN_RESOLVED 0x80000000u
-#define FMODE_WRITE 0x2
-static __always_inline bool sensitive_name(const char *n)
-{
-    return has_prefix(n, "shadow", 6) || has_prefix(n, "gshadow", 7) || has_prefix(n, "sudoers", 7) ||
-           has_prefix(n, "ld.so.preload", 14) || has_prefix(n, "kcore", 6) || has_prefix(n, "mem", 4) ||
-           has_prefix(n, "token", 6) || has_prefix(n, "ca.crt", 7) || has_prefix(n, "id_", 3) ||
-           has_prefix(n, "authorized_keys", 16) || has_prefix(n, "admin.conf", 11);
+    return emit_open((long)(int)ctx->args[0], (const char *)ctx->args[1], (__u32)how.flags);
 }
 
 static __always_inline int exit_open(long fd)
@@ -589,7 +669,7 @@ int on_creat_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_creat")
 int on_creat(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_open((const char *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC);
+    return emit_open(AT_FDCWD, (const char *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC);
 }
 
 #define AF_UNIX 1
