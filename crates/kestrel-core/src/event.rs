@@ -6,6 +6,34 @@ use serde::{Deserialize, Serialize};
 /// The JSON schema name of an [`Event`].
 pub const EVENT_SCHEMA: &str = "kestrel.event/v1";
 
+/// Environment variables whose values an exec event keeps: those that change how a program loads, finds
+/// programs or reaches the network. Every other variable is reported by name only.
+pub const ENV_VALUES_KEPT: &[&str] = &[
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_AUDIT",
+    "GLIBC_TUNABLES",
+    "PATH",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+];
+
+/// One `NAME=value` environment entry as an exec event keeps it: whole when its name is in
+/// [`ENV_VALUES_KEPT`], else the name alone.
+pub fn redact_env_entry(entry: &str) -> &str {
+    match entry.split_once('=') {
+        Some((name, _)) if ENV_VALUES_KEPT.contains(&name) => entry,
+        Some((name, _)) => name,
+        None => entry,
+    }
+}
+
 /// The container a process ran in, as far as the cgroup and the runtime tell.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ContainerRef {
@@ -165,6 +193,10 @@ pub enum EventKind {
         /// The working directory, as the process sees it (empty: not known).
         #[serde(default, skip_serializing_if = "String::is_empty")]
         cwd: String,
+        /// The environment's variables, in order: `NAME=value` for those in [`ENV_VALUES_KEPT`], the name
+        /// alone for the others (their values often hold secrets and are never kept).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        env: Vec<String>,
     },
     /// A process exited.
     Exit {

@@ -33,7 +33,10 @@ mod purl;
 mod sbom;
 
 pub use alert::{Alert, AlertSource, Contribution, ALERT_SCHEMA};
-pub use event::{ContainerRef, Event, EventKind, L4Proto, ProcessRef, SockAddr, EVENT_SCHEMA, MAX_LABELS};
+pub use event::{
+    redact_env_entry, ContainerRef, Event, EventKind, L4Proto, ProcessRef, SockAddr, ENV_VALUES_KEPT, EVENT_SCHEMA,
+    MAX_LABELS,
+};
 pub use finding::{
     CvssScore, DatabaseRef, EndOfLifeFinding, Finding, FixState, Report, Risk, Severity, Suppressed,
     VulnerabilityFinding, REPORT_SCHEMA,

@@ -244,6 +244,7 @@ fn the_files_of_interest_are_those_written_made_setuid_or_run() {
             loginuid: u32::MAX,
             exe_from_memfd: false,
             cwd: String::new(),
+            env: Vec::new(),
         }),
         ev(EventKind::Open { path: "rel/log".into(), flags: libc::O_RDWR as u32 }),
     ];

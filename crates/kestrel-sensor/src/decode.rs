@@ -1,7 +1,7 @@
 //! Ring-buffer records (`bpf/events.h`) into [`kestrel_core::EventKind`] values. Records come from the
 //! kernel, but are still checked: a short or unknown record is an error, never a panic.
 
-use kestrel_core::{normalize_path, EventKind, L4Proto, SockAddr};
+use kestrel_core::{normalize_path, redact_env_entry, EventKind, L4Proto, SockAddr};
 
 /// Record kinds (`KIND_*` in events.h).
 const KIND_EXEC: u32 = 1;
@@ -15,6 +15,7 @@ const EXEC_ARGS_TRUNCATED: u32 = 1;
 const EXEC_FROM_MEMFD: u32 = 2;
 const EXEC_EXE_REBUILT: u32 = 4;
 const EXEC_CWD_KNOWN: u32 = 8;
+const EXEC_ENV_TRUNCATED: u32 = 16;
 const KIND_EXIT: u32 = 2;
 const KIND_OPEN: u32 = 3;
 const KIND_CONNECT: u32 = 4;
@@ -31,6 +32,7 @@ const HEADER: usize = 48;
 const COMM: usize = 16;
 const PATH: usize = 256;
 const ARGS: usize = 1024;
+const ENV: usize = 4096;
 
 /// The common part of every record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +168,26 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                 },
                 argv,
                 argv_truncated: flags & EXEC_ARGS_TRUNCATED != 0,
+                env: {
+                    let at = h + EXEC_EXE + PATH + ARGS + COMM + PATH;
+                    let len = (u32_at(b, at)? as usize).min(ENV);
+                    let raw = b.get(at + 8..at + 8 + len).ok_or("exec record shorter than its environment")?;
+                    let mut entries = raw.split(|&c| c == 0).filter(|v| !v.is_empty());
+                    let mut env: Vec<String> = Vec::new();
+                    let mut next = entries.next();
+                    while let Some(v) = next {
+                        next = entries.next();
+                        // The last entry of a cut environment is cut too: its value is not kept.
+                        let v = String::from_utf8_lossy(v);
+                        let whole = next.is_some() || flags & EXEC_ENV_TRUNCATED == 0;
+                        let kept = redact_env_entry(&v);
+                        env.push(
+                            if whole || !kept.contains('=') { kept } else { kept.split('=').next().unwrap_or("") }
+                                .to_owned(),
+                        );
+                    }
+                    env
+                },
             }
         }
         KIND_EXIT => EventKind::Exit { status: u32_at(b, h)? as i32 },
@@ -353,13 +375,19 @@ mod tests {
         );
 
         let mut b = header(KIND_EXEC);
-        b.extend_from_slice(&[0; EXEC_EXE + PATH + ARGS + COMM + PATH]);
+        b.extend_from_slice(&[0; EXEC_EXE + PATH + ARGS + COMM + PATH + 8 + ENV]);
         b[HEADER..HEADER + 4].copy_from_slice(&1u32.to_ne_bytes());
         b[HEADER + 28..HEADER + 32].copy_from_slice(&11u32.to_ne_bytes());
         b[HEADER + 36..HEADER + 40].copy_from_slice(&0x8802u32.to_ne_bytes());
         b[HEADER + 40..HEADER + 48].copy_from_slice(&0x20_0000u64.to_ne_bytes());
-        b[HEADER + 32..HEADER + 36]
-            .copy_from_slice(&(EXEC_FROM_MEMFD | EXEC_ARGS_TRUNCATED | EXEC_CWD_KNOWN).to_ne_bytes());
+        b[HEADER + 32..HEADER + 36].copy_from_slice(
+            &(EXEC_FROM_MEMFD | EXEC_ARGS_TRUNCATED | EXEC_CWD_KNOWN | EXEC_ENV_TRUNCATED).to_ne_bytes(),
+        );
+        // A cut environment: its last entry's value (cut too) is not kept, nor is a value not in the list.
+        let env_at = HEADER + EXEC_EXE + PATH + ARGS + COMM + PATH;
+        let env = b"A=secret\0LD_PRELOAD=/tmp/x.so\0\0PATH=/usr/b";
+        b[env_at..env_at + 4].copy_from_slice(&(env.len() as u32).to_ne_bytes());
+        b[env_at + 8..env_at + 8 + env.len()].copy_from_slice(env);
         b[HEADER + 52..HEADER + 56].copy_from_slice(&9u32.to_ne_bytes());
         let cwd_at = HEADER + EXEC_EXE + PATH + ARGS + COMM;
         b[cwd_at..cwd_at + 9].copy_from_slice(b"shm\0dev\0\0");
@@ -369,11 +397,22 @@ mod tests {
         b[args_at..args_at + 11].copy_from_slice(b"ls\0-l\0/tmp\0");
         let Record::Event(r) = decode(&b).unwrap() else { panic!() };
         let EventKind::Exec {
-            exe, argv, ppid, tty, cap_permitted, loginuid, exe_from_memfd, argv_truncated, cwd, ..
+            exe,
+            argv,
+            ppid,
+            tty,
+            cap_permitted,
+            loginuid,
+            exe_from_memfd,
+            argv_truncated,
+            cwd,
+            env,
+            ..
         } = r.kind
         else {
             panic!()
         };
+        assert_eq!(env, ["A", "LD_PRELOAD=/tmp/x.so", "PATH"]);
         assert_eq!(cwd, "/dev/shm");
         assert_eq!((exe.as_str(), ppid, tty, cap_permitted, loginuid), ("/bin/ls", 1, 0x8802, 0x20_0000, 1000));
         assert!(exe_from_memfd && argv_truncated);

@@ -101,6 +101,7 @@ mod tests {
             loginuid: u32::MAX,
             exe_from_memfd: false,
             cwd: String::new(),
+            env: Vec::new(),
         }
     }
 

@@ -77,7 +77,8 @@ fn exec_open_connect_and_exit_of_a_watched_cgroup() {
     let file = std::env::temp_dir().join(format!("kestrel-sensor-{}", std::process::id()));
     let script = format!(
         "echo 4242 > /proc/self/loginuid; cat /proc/self/loginuid > {f}.loginuid; \
-         /bin/echo kestrel-marker one two > {f}; cat /etc/shadow > /dev/null; \
+         env -i GLIBC_TUNABLES=glibc.malloc.check=0 KESTREL_SECRET=hunter2 PATH=/usr/bin:/bin \
+           /bin/echo kestrel-marker one two > {f}; cat /etc/shadow > /dev/null; \
          setsid /bin/echo no-tty > /dev/null; script -qec '/bin/echo on-a-tty' /dev/null > /dev/null; \
          /usr/bin/python3 -c \"{memfd}\"; \
          bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}; exec 4<>/dev/udp/127.0.0.1/{udp_port}' ; exit 3",
@@ -103,9 +104,12 @@ fn exec_open_connect_and_exit_of_a_watched_cgroup() {
     assert_eq!(exec.1, ["/bin/echo", "kestrel-marker", "one", "two"]);
     assert_eq!(exec.2, 0);
     assert_eq!(exec.0.cgroup_id, cgroup_id);
-    // Its parent is the shell that ran the script (the kernel names it in the event, even if it is gone).
-    let EventKind::Exec { parent_comm, .. } = &exec.0.kind else { unreachable!() };
+    // Its parent is the shell that ran the script (env(1) exec'd it in its own process; the kernel names the
+    // parent in the event, even if it is gone).
+    let EventKind::Exec { parent_comm, env, .. } = &exec.0.kind else { unreachable!() };
     assert_eq!(parent_comm, "sh");
+    // Its environment: the loader's and PATH's values kept, another variable by name only.
+    assert_eq!(env, &["GLIBC_TUNABLES=glibc.malloc.check=0", "KESTREL_SECRET", "PATH=/usr/bin:/bin"]);
     // The controlling terminal: none after setsid, a pseudo-terminal (major 136) under script(1).
     let tty_of = |word: &str| {
         events.iter().find_map(|e| match &e.kind {

@@ -14,6 +14,10 @@
 //!   `fd.name_changed` is always false: kestrel reports no `sendto`/`sendmsg`, the only calls that change
 //!   a socket's name in Falco (so the UDP branches of Falco's `inbound`/`outbound` macros never match).
 //! - `container.id` is the first 12 characters of the id, `host` outside containers, as in Falco.
+//! - `proc.env` is the environment at exec, its variables joined by spaces as in Falco, but with values only
+//!   for those in [`kestrel_core::ENV_VALUES_KEPT`] (`LD_PRELOAD`, `GLIBC_TUNABLES`, `PATH`, the proxies…):
+//!   the sensor keeps no other value. On an exec event every name is there; on a later event of the
+//!   process, only the variables with kept values (the process table holds no more).
 
 use kestrel_core::{normalize_path, Event, EventKind, SockAddr};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -89,6 +93,8 @@ pub enum Field {
     ProcIsExeFromMemfd,
     ProcDuration,
     ProcCwd,
+    /// `proc.env`, or `proc.env[NAME]`: one variable's value.
+    ProcEnv(Option<String>),
     UserLoginuid,
     FdNameraw,
     UserUid,
@@ -158,6 +164,7 @@ impl Field {
             "proc.aexe" => return Ok(ProcAexe(index(arg)?, false)),
             "proc.aexepath" => return Ok(ProcAexe(index(arg)?, true)),
             "proc.apid" => return Ok(ProcApid(index(arg)?)),
+            "proc.env" => return Ok(ProcEnv(arg.map(|a| a.trim().to_string()))),
             _ => {}
         }
         no_arg(match name {
@@ -393,6 +400,20 @@ impl Field {
                     "/" => s("/"),
                     // Falco ends the directory with a slash.
                     dir => own(format!("{dir}/")),
+                }
+            }
+            ProcEnv(name) => {
+                let env: &[String] = match (&e.kind, p) {
+                    (EventKind::Exec { env, .. }, _) => env,
+                    (_, Some(p)) if p.start_ns != 0 => &p.env,
+                    _ => return Val::Missing,
+                };
+                match name {
+                    None => own(env.join(" ")),
+                    Some(n) => env
+                        .iter()
+                        .find_map(|v| v.strip_prefix(n.as_str()).and_then(|r| r.strip_prefix('=')))
+                        .map_or(Val::Missing, |v| own(v.to_string())),
                 }
             }
             ProcDuration => match (&e.kind, p) {
@@ -900,6 +921,8 @@ pub struct Proc {
     pub start_ns: u64,
     /// Its working directory at exec (empty: not known).
     pub cwd: String,
+    /// The environment variables whose values the sensor keeps (`NAME=value`), as at exec.
+    pub env: Vec<String>,
     /// The last outgoing connection since its exec.
     pub peer: Option<SockAddr>,
     /// A hash of the container id it exec'd in (0: not seen exec'ing).
@@ -943,6 +966,7 @@ impl State {
                 exe_from_memfd,
                 parent_comm,
                 cwd,
+                env,
                 ..
             } => {
                 // A parent we never saw exec: remember what the event says of it.
@@ -970,6 +994,7 @@ impl State {
                     memfd: *exe_from_memfd,
                     start_ns: e.time_ns.max(1),
                     cwd: cwd.clone(),
+                    env: env.iter().filter(|v| v.contains('=')).cloned().collect(),
                     peer: None,
                     container: e.container.as_ref().map_or(0, |c| container_hash(&c.id)),
                     gen: 0,

@@ -36,6 +36,7 @@ fn exec(pid: u32, ppid: u32, parent: &str, argv: &[&str], uid: u32) -> Event {
             loginuid: u32::MAX,
             exe_from_memfd: false,
             cwd: String::new(),
+            env: Vec::new(),
         },
     )
 }
@@ -145,6 +146,22 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
     let EventKind::Exec { exe_from_memfd, .. } = &mut fileless.kind else { unreachable!() };
     *exe_from_memfd = true;
     assert_eq!(names(&e.process(&fileless)), ["Fileless execution"]);
+    // A loader hijacked through the environment: GLIBC_TUNABLES, or a preload from /tmp; not a preload
+    // from the image's own library directory, nor a variable merely named like one.
+    let with_env = |pid, env: &[&str]| {
+        let mut run = exec(pid, 2, "sh", &["/usr/bin/su"], 33);
+        let EventKind::Exec { env: e, .. } = &mut run.kind else { unreachable!() };
+        *e = env.iter().map(|v| v.to_string()).collect();
+        run
+    };
+    let a = e.process(&with_env(74, &["HOME", "GLIBC_TUNABLES=glibc.tune.x=AAAA"]));
+    assert_eq!(names(&a), ["Loader hijack through the environment"]);
+    assert!(a[0].title.contains("(HOME GLIBC_TUNABLES=glibc.tune.x=AAAA)"), "{}", a[0].title);
+    assert_eq!(
+        names(&e.process(&with_env(75, &["LD_PRELOAD=/dev/shm/.l.so"]))),
+        ["Loader hijack through the environment"]
+    );
+    assert!(e.process(&with_env(76, &["LD_PRELOAD=/usr/lib/libjemalloc.so", "MY_TMP", "PATH=/tmp/bin"])).is_empty());
     // A sensitive file reached through `..` and doubled slashes is still that file.
     let sneaky = EventKind::Open { path: "/var/www/html/../../..//etc/./shadow".into(), flags: 0 };
     let a = e.process(&ev(73, "php", sneaky));
@@ -202,7 +219,7 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
   condition: evt.type = execve
   enabled: false
 - rule: Unsupported
-  condition: evt.type = execve and proc.env contains X and evt.buffer = x
+  condition: evt.type = execve and proc.is_vpgid_leader = true and evt.buffer = x
 - rule: Bad
   condition: evt.type = execve and (
 "#;
@@ -211,7 +228,7 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
     let c = set.compile();
     let r = &c.report;
     assert_eq!((r.rules, r.loaded, r.disabled), (6, 3, 1), "{r:#?}");
-    assert_eq!(r.missing_fields.keys().collect::<Vec<_>>(), ["evt.buffer", "proc.env"]);
+    assert_eq!(r.missing_fields.keys().collect::<Vec<_>>(), ["evt.buffer", "proc.is_vpgid_leader"]);
     assert!(r.skipped["Bad"].contains("condition"), "{r:#?}");
     assert!(r.missing_output_fields.contains("no.such.field"));
     let mut e = Engine::new(c);
@@ -486,4 +503,42 @@ fn event_type_indexes_agree_with_the_names() {
     }
     let e = exec(1, 0, "", &["/bin/true"], 0);
     assert_eq!(fields::evt_type_index(&e), Some(0));
+}
+
+#[test]
+fn the_environment_is_read_at_exec_and_its_kept_values_later() {
+    let yaml = r#"
+- rule: Proxy
+  desc: x
+  condition: evt.type = execve and proc.name in (curl, wget) and proc.env icontains HTTP_PROXY
+  output: "env=%proc.env"
+  priority: NOTICE
+- rule: Named
+  desc: x
+  condition: evt.type = execve and proc.env contains AWS_SECRET_ACCESS_KEY
+  output: "%proc.name"
+  priority: NOTICE
+- rule: Later
+  desc: x
+  condition: evt.type = connect and proc.env[HTTP_PROXY] = "http://p:3128" and not proc.env contains AWS_SECRET_ACCESS_KEY
+  output: "proxy=%proc.env[HTTP_PROXY]"
+  priority: NOTICE
+"#;
+    let mut set = RuleSet::default();
+    set.add_file("t.yaml", yaml).unwrap();
+    let c = set.compile();
+    assert_eq!(c.report.loaded, 3, "{:#?}", c.report);
+    let mut e = Engine::new(c);
+    let mut curl = exec(40, 1, "sh", &["/usr/bin/curl", "x"], 0);
+    let EventKind::Exec { env, .. } = &mut curl.kind else { unreachable!() };
+    *env = vec!["HTTP_PROXY=http://p:3128".into(), "AWS_SECRET_ACCESS_KEY".into()];
+    let a = e.process(&curl);
+    assert_eq!(names(&a), ["Proxy", "Named"]);
+    assert_eq!(a[0].title, "env=HTTP_PROXY=http://p:3128 AWS_SECRET_ACCESS_KEY");
+    // Later events see the variables with kept values only.
+    let to = SockAddr { family: "inet".into(), addr: "9.9.9.9".into(), port: 443, proto: None };
+    let a = e.process(&ev(40, "curl", EventKind::Connect { to: to.clone() }));
+    assert_eq!((names(&a), a[0].title.as_str()), (vec!["Later".to_string()], "proxy=http://p:3128"));
+    // A process never seen starting has no known environment.
+    assert!(e.process(&ev(41, "curl", EventKind::Connect { to })).is_empty());
 }

@@ -38,6 +38,7 @@
 #define COMM_LEN 16
 #define PATH_LEN 256
 #define ARGS_LEN 1024
+#define ENV_LEN 4096
 
 /* Drop counters (index into the per-CPU `drops` array). */
 #define DROP_RINGBUF_FULL 0
@@ -58,6 +59,7 @@ struct header {            /* 48 bytes */
 #define EXEC_FROM_MEMFD 2     /* the executable is a memfd (fileless execution) */
 #define EXEC_EXE_REBUILT 4    /* exe holds the file's path rebuilt from its dentries, last component first */
 #define EXEC_CWD_KNOWN 8      /* cwd was rebuilt (an empty one is the process's root) */
+#define EXEC_ENV_TRUNCATED 16 /* the environment was cut at ENV_LEN */
 
 struct exec_event {
     struct header h;
@@ -74,6 +76,9 @@ struct exec_event {
     char args[ARGS_LEN];
     char parent_comm[COMM_LEN];
     char cwd[PATH_LEN];     /* the working directory rebuilt from its dentries, last component first */
+    __u32 env_len;          /* bytes in env */
+    __u32 _pad;
+    char env[ENV_LEN];      /* NUL-separated NAME=value (userspace keeps only some values) */
 };
 
 struct exit_event {

@@ -343,6 +343,19 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
         e->args_len = len;
     else if (len > 0)
         count_drop(DROP_READ_FAILED);
+    /* The environment, just after argv: for LD_PRELOAD, GLIBC_TUNABLES, proxies (Falco's proc.env). */
+    start = BPF_CORE_READ(mm, env_start);
+    end = BPF_CORE_READ(mm, env_end);
+    len = end > start ? end - start : 0;
+    if (len > ENV_LEN - 1) {
+        e->flags |= EXEC_ENV_TRUNCATED;
+        len = ENV_LEN - 1;
+    }
+    len &= (ENV_LEN - 1);
+    e->env_len = 0;
+    e->_pad = 0;
+    if (len > 0 && bpf_probe_read_user(e->env, len, (void *)start) == 0)
+        e->env_len = len;
     submit(e);
     return 0;
 }
