@@ -341,7 +341,7 @@ fn path_class(path: &str) -> String {
 pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
     let who = e.comm.as_str();
     match &e.kind {
-        EventKind::Exec { exe, argv, uid, parent_comm, .. } => {
+        EventKind::Exec { exe, argv, uid, parent_comm, env, .. } => {
             // A program re-executing itself (busybox applets through /proc/self/exe) is named by argv[0].
             let via_self;
             let exe = match argv.first() {
@@ -353,12 +353,22 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
             };
             let parent = parent.unwrap_or(if parent_comm.is_empty() { "?" } else { parent_comm });
             let user = if *uid == 0 { "root" } else { "non-root" };
-            vec![
+            let mut out = vec![
                 f(View::Process, 0.8, format!("exec {exe}")),
                 f(View::Process, 0.6, format!("exec {exe} with parent {parent}")),
                 f(View::Process, 0.4, format!("exec {exe} as {user}")),
                 f(View::Process, 0.25, format!("exec {exe} {}", argv_shape(argv))),
-            ]
+            ];
+            // A loader told what to load by the environment: which library or tunables, as a behaviour.
+            for v in env {
+                if let Some((name @ ("LD_PRELOAD" | "LD_AUDIT" | "LD_LIBRARY_PATH" | "GLIBC_TUNABLES"), value)) =
+                    v.split_once('=')
+                {
+                    let value: String = value.chars().take(64).collect();
+                    out.push(f(View::Process, 0.7, format!("exec with {name}={value}")));
+                }
+            }
+            out
         }
         EventKind::Open { path, flags } => {
             let path = &*kestrel_core::normalize_path(path);

@@ -153,6 +153,25 @@ fn a_behaviour_needs_k_containers_and_the_normal_stays_quiet() {
 }
 
 #[test]
+fn a_known_program_with_a_preloaded_library_is_a_new_behaviour() {
+    let (mut a, mut b, mut c) = (Box_::new("a", 0), Box_::new("b", 0), Box_::new("c", 0));
+    let ps = learn(Policy::default(), vec![a.normal(), b.normal(), c.normal()]);
+    let mut d = model_only(ps, Stage::Detect);
+    let mut e = Box_::new("e", 10 * SEC);
+    assert!(model_alerts(&mut d, &e.normal()).is_empty());
+    let mut run = e.exec("runc", 1, &["/usr/bin/wget", "-q", "http://127.0.0.1:8080/health"]);
+    let EventKind::Exec { env, .. } = &mut run.kind else { unreachable!() };
+    *env = vec!["HOME".into(), "LD_PRELOAD=/dev/shm/.hook.so".into()];
+    let a = model_alerts(&mut d, &[run]);
+    assert_eq!(a.len(), 1);
+    assert!(
+        a[0].explanation.iter().any(|x| x.contains("exec with LD_PRELOAD=/dev/shm/.hook.so")),
+        "{:?}",
+        a[0].explanation
+    );
+}
+
+#[test]
 fn a_reverse_shell_taught_by_one_poisoned_replica_is_still_caught() {
     // Three replicas learn; the attacker controls one of them during the whole learning period and runs
     // the reverse shell there again and again, to make it look normal.
