@@ -14,6 +14,9 @@
 //!   `fd.name_changed` is always false: kestrel reports no `sendto`/`sendmsg`, the only calls that change
 //!   a socket's name in Falco (so the UDP branches of Falco's `inbound`/`outbound` macros never match).
 //! - `container.id` is the first 12 characters of the id, `host` outside containers, as in Falco.
+//! - `fd.sip.name`/`fd.rip.name`/`fd.cip.name` are, as in Falco, the names the rules compare them with
+//!   that resolve to the address (resolved at start and every minute, see [`crate::rules::names`]); any
+//!   other address reads as missing.
 //! - `proc.env` is the environment at exec, its variables joined by spaces as in Falco, but with values only
 //!   for those in [`kestrel_core::ENV_VALUES_KEPT`] (`LD_PRELOAD`, `GLIBC_TUNABLES`, `PATH`, the proxies…):
 //!   the sensor keeps no other value. On an exec event every name is there; on a later event of the
@@ -93,6 +96,8 @@ pub enum Field {
     ProcIsExeFromMemfd,
     ProcDuration,
     ProcCwd,
+    /// `fd.sip.name`, `fd.rip.name`, `fd.cip.name`: the rules' names that resolve to that address.
+    FdNameOf(Box<Field>),
     /// `proc.env`, or `proc.env[NAME]`: one variable's value.
     ProcEnv(Option<String>),
     UserLoginuid,
@@ -214,6 +219,8 @@ impl Field {
             "fd.rport" | "fd.sport" => FdRport,
             "fd.lport" => FdLport,
             "fd.cip" => FdCip,
+            "fd.sip.name" | "fd.rip.name" => FdNameOf(Box::new(FdRip)),
+            "fd.cip.name" => FdNameOf(Box::new(FdCip)),
             "fd.ip" => FdIp,
             "fd.port" => FdPort,
             "fd.l4proto" => FdL4proto,
@@ -246,9 +253,12 @@ impl Field {
             ProcApid(Some(_)) => Kind::Num,
             EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | ProcIsExeUpperLayer | KestrelConnected | FdConnected
             | FdNameChanged | ContainerPrivileged | ProcIsExeFromMemfd => Kind::Bool,
-            ProcAname(None) | ProcApid(None) | ProcAexe(None, _) | ThreadCapEffective | ThreadCapPermitted => {
-                Kind::Strs
-            }
+            ProcAname(None)
+            | ProcApid(None)
+            | ProcAexe(None, _)
+            | ThreadCapEffective
+            | ThreadCapPermitted
+            | FdNameOf(_) => Kind::Strs,
             EvtArg(a) if matches!(a.as_str(), "gid" | "pid" | "fd") => Kind::Num,
             _ => Kind::Str,
         }
@@ -484,6 +494,13 @@ impl Field {
                 EventKind::Connect { to } if to.family != "unix" => s(&to.addr),
                 EventKind::Accept { from, .. } if *self == FdIp && from.family != "unix" => s(&from.addr),
                 EventKind::Bind { addr } if *self == FdIp && addr.family != "unix" => s(&addr.addr),
+                _ => Val::Missing,
+            },
+            FdNameOf(addr) => match addr.get(e, st) {
+                Val::Str(ip) => match st.names.of(&ip) {
+                    names if names.is_empty() => Val::Missing,
+                    names => Val::Strs(names.into_iter().map(Cow::Owned).collect()),
+                },
                 _ => Val::Missing,
             },
             FdCip => match &e.kind {
@@ -941,6 +958,8 @@ pub struct State {
     written: FxHashSet<u64>,
     written_order: VecDeque<u64>,
     count: u64,
+    /// Addresses of the names the rules compare `fd.*.name` with.
+    names: crate::rules::names::Names,
 }
 
 /// Bounds of the state.
@@ -949,6 +968,11 @@ const MAX_WRITTEN: usize = 65_536;
 const MAX_ANCESTORS: usize = 16;
 
 impl State {
+    /// An empty state whose `fd.*.name` fields read from `names`.
+    pub fn with_names(names: crate::rules::names::Names) -> State {
+        State { names, ..State::default() }
+    }
+
     /// Takes an event into account (call before evaluating rules on it).
     pub fn update(&mut self, e: &Event) {
         self.count += 1;

@@ -28,6 +28,7 @@
 
 pub mod cond;
 pub mod fields;
+pub mod names;
 
 use cond::{Ast, FieldRef, Item, Op, Value};
 use fields::{Field, Kind, State, Unsupported, Val, EVT_TYPES};
@@ -766,6 +767,22 @@ fn str_check(op: Op, v: &str, rhs: &Rhs) -> bool {
 }
 
 impl Node {
+    /// The strings compared with an address's name (`fd.sip.name = x`, `fd.cip.name in (…)`).
+    fn names_compared(&self, out: &mut BTreeSet<String>) {
+        match self {
+            Node::And(v) | Node::Or(v) => v.iter().for_each(|n| n.names_compared(out)),
+            Node::Not(n) => n.names_compared(out),
+            Node::Check { field: Field::FdNameOf(_), rhs, .. } => match rhs {
+                Rhs::Str(s) => {
+                    out.insert(s.clone());
+                }
+                Rhs::Strs(v) => out.extend(v.iter().cloned()),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
     fn eval(&self, e: &Event, st: &State) -> bool {
         match self {
             Node::And(v) => v.iter().all(|n| n.eval(e, st)),
@@ -945,7 +962,13 @@ impl Engine {
                 by_type[EVT_TYPES.len()].push(i);
             }
         }
-        Engine { rules: c.rules, by_type, state: State::default(), seq: 0 }
+        // The names fd.sip.name / fd.cip.name are compared against, resolved on a thread of their own.
+        let mut names = BTreeSet::new();
+        for r in c.rules.iter().filter(|r| r.enabled) {
+            r.cond.names_compared(&mut names);
+        }
+        let state = State::with_names(names::Names::start(names.into_iter().collect()));
+        Engine { rules: c.rules, by_type, state, seq: 0 }
     }
 
     /// The rules.

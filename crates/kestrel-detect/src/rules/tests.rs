@@ -542,3 +542,33 @@ fn the_environment_is_read_at_exec_and_its_kept_values_later() {
     // A process never seen starting has no known environment.
     assert!(e.process(&ev(41, "curl", EventKind::Connect { to })).is_empty());
 }
+
+#[test]
+fn server_and_client_names_are_the_rules_names_resolved() {
+    // As in Falco, the names a rule compares against are resolved; an address reads as those that
+    // resolve to it. `localhost` resolves without a network; the cluster's API name does not here.
+    let yaml = r#"
+- rule: To the API server
+  desc: x
+  condition: evt.type = connect and fd.sip.name in ("kubernetes.default.svc.cluster.local", localhost)
+  output: "%fd.sip.name"
+  priority: NOTICE
+- rule: From localhost
+  desc: x
+  condition: evt.type = accept and fd.cip.name = localhost
+  output: "%fd.cip"
+  priority: NOTICE
+"#;
+    let mut set = RuleSet::default();
+    set.add_file("t.yaml", yaml).unwrap();
+    let c = set.compile();
+    assert_eq!(c.report.loaded, 2, "{:#?}", c.report);
+    let mut e = Engine::new(c);
+    let to = |addr: &str| SockAddr { family: "inet".into(), addr: addr.into(), port: 443, proto: None };
+    let a = e.process(&ev(1, "curl", EventKind::Connect { to: to("127.0.0.1") }));
+    assert_eq!((names(&a), a[0].title.as_str()), (vec!["To the API server".to_string()], "localhost"));
+    assert!(e.process(&ev(1, "curl", EventKind::Connect { to: to("192.0.2.7") })).is_empty());
+    let a = e.process(&ev(2, "nginx", EventKind::Accept { from: to("127.0.0.1"), port: Some(80) }));
+    assert_eq!(names(&a), ["From localhost"]);
+    assert!(e.process(&ev(2, "nginx", EventKind::Accept { from: to("198.51.100.1"), port: Some(80) })).is_empty());
+}
