@@ -342,11 +342,22 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
     let who = e.comm.as_str();
     match &e.kind {
         EventKind::Exec { exe, argv, uid, parent_comm, env, .. } => {
-            // A program re-executing itself (busybox applets through /proc/self/exe) is named by argv[0].
+            // A program re-executing itself (busybox applets through /proc/self/exe) is named by argv[0]; so is
+            // one run through a descriptor (runc's `runc init` from /dev/fd/N, fexecve through
+            // /proc/self/fd/N), whose number says nothing.
             let via_self;
+            let by_fd = |p: &str| {
+                ["/dev/fd/", "/proc/self/fd/"]
+                    .iter()
+                    .any(|d| p.strip_prefix(d).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+            };
             let exe = match argv.first() {
                 Some(a0) if exe == "/proc/self/exe" => {
                     via_self = format!("{a0} (via /proc/self/exe)");
+                    &via_self
+                }
+                Some(a0) if by_fd(exe) => {
+                    via_self = format!("{a0} (via a file descriptor)");
                     &via_self
                 }
                 _ => exe,

@@ -153,6 +153,27 @@ fn a_behaviour_needs_k_containers_and_the_normal_stays_quiet() {
 }
 
 #[test]
+fn a_program_run_through_a_descriptor_is_named_by_its_argv0_not_the_number() {
+    let runc_init = |b: &mut Box_, fd: u32| {
+        let mut e = b.exec("runc", 1, &["runc", "init"]);
+        let EventKind::Exec { exe, .. } = &mut e.kind else { unreachable!() };
+        *exe = format!("/dev/fd/{fd}");
+        e
+    };
+    let (mut a, mut b, mut c) = (Box_::new("a", 0), Box_::new("b", 0), Box_::new("c", 0));
+    let mut learned = vec![a.normal(), b.normal(), c.normal()];
+    for (i, (events, boxed)) in learned.iter_mut().zip([&mut a, &mut b, &mut c]).enumerate() {
+        events.insert(0, runc_init(boxed, 5 + i as u32 % 2));
+    }
+    let ps = learn(Policy::default(), learned);
+    assert!(ps[0].knows(View::Process, "exec runc (via a file descriptor)"));
+    let mut d = model_only(ps, Stage::Detect);
+    let mut e = Box_::new("e", 10 * SEC);
+    // runc's init from another descriptor number is the same behaviour.
+    assert!(model_alerts(&mut d, &[runc_init(&mut e, 7)]).is_empty());
+}
+
+#[test]
 fn a_known_program_with_a_preloaded_library_is_a_new_behaviour() {
     let (mut a, mut b, mut c) = (Box_::new("a", 0), Box_::new("b", 0), Box_::new("c", 0));
     let ps = learn(Policy::default(), vec![a.normal(), b.normal(), c.normal()]);
