@@ -56,6 +56,14 @@ fn parent_label(engine: &Engine, ppid: u32, container: &str) -> String {
     }
 }
 
+/// runc's or crun's `init`, run from the runtime's own binary (a descriptor, `/proc/self/exe` or a memfd).
+fn is_runtime_init(e: &Event) -> bool {
+    let EventKind::Exec { exe, argv, exe_from_memfd, .. } = &e.kind else { return false };
+    let own_binary =
+        *exe_from_memfd || exe == "/proc/self/exe" || ["/dev/fd/", "/proc/self/fd/"].iter().any(|d| exe.starts_with(d));
+    own_binary && matches!(argv.as_slice(), [a0, init] if (a0 == "runc" || a0 == "crun") && init == "init")
+}
+
 /// x86_64 `execve` and `execveat`.
 fn ends_in_exec(ids: &[u16]) -> bool {
     matches!(ids.last(), Some(59 | 322))
@@ -195,6 +203,12 @@ impl Detector {
             _ => None,
         };
         let parent = parent.as_deref();
+        if parent == Some("(container runtime)") && is_runtime_init(e) {
+            // The runtime's own init entering the container (`runc exec`, a container's start): when the
+            // sensor sees it depends on when runc joins the cgroup, and it is the runtime's code.
+            self.grams = grams;
+            return alerts;
+        }
         if !self.profiles.contains_key(&*workload) {
             self.profiles.insert(workload.to_string(), Profile::new(&workload, self.policy.clone()));
         }
