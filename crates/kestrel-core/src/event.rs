@@ -198,6 +198,16 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         env: Vec<String>,
     },
+    /// A link was made to a sensitive file (`symlink`, `symlinkat`, `link`, `linkat` whose existing path, as
+    /// given, starts with a sensitive prefix or ends in a sensitive file's name); reported when attempted.
+    Link {
+        /// The call.
+        call: String,
+        /// The file linked to, as given (a symbolic link's target; a hard link's existing path).
+        target: String,
+        /// The new name, as given.
+        path: String,
+    },
     /// A process exited.
     Exit {
         /// Exit status as `wait` reports it (code << 8 | signal).
@@ -354,6 +364,7 @@ impl Event {
             EventKind::Bpf { .. } => "bpf",
             EventKind::ModuleLoad { .. } => "module-load",
             EventKind::SetuidChmod { .. } => "setuid-chmod",
+            EventKind::Link { .. } => "link",
         }
     }
 }

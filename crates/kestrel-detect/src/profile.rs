@@ -424,6 +424,13 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
         EventKind::Bpf { .. } => vec![f(View::Privilege, 0.9, format!("{who} calls bpf"))],
         EventKind::ModuleLoad { call } => vec![f(View::Privilege, 0.95, format!("{who} calls {call}"))],
         EventKind::SetuidChmod { .. } => vec![f(View::Privilege, 0.9, format!("{who} sets a setuid/setgid mode"))],
+        EventKind::Link { target, .. } => {
+            let target = &*kestrel_core::normalize_path(target);
+            vec![
+                f(View::File, 0.8, format!("link to {target}")),
+                f(View::File, 0.3, format!("{who} links to {target}")),
+            ]
+        }
         EventKind::Exit { .. } | EventKind::Syscalls { .. } => vec![],
     }
 }

@@ -305,6 +305,14 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
             EventKind::SetuidChmod { path: (!path.is_empty()).then_some(path), mode: arg(0)? as u32 }
         }
         16 => EventKind::Namespaces { call: "clone".into(), namespaces: namespaces(arg(0)?), flags: arg(0)? },
+        17 | 18 => {
+            let at = if arg(0)? == 1 { "at" } else { "" };
+            EventKind::Link {
+                call: format!("{}{at}", if op == 17 { "symlink" } else { "link" }),
+                target: cstr(b, s1, PATH)?,
+                path: cstr(b, s2, PATH)?,
+            }
+        }
         other => return Err(format!("unknown privileged operation {other}")),
     })
 }
@@ -448,6 +456,17 @@ mod tests {
         let Record::Event(r) = decode(&rec(15, [0o4755, 0, 0], b"/tmp/x")).unwrap() else { panic!() };
         assert_eq!(r.kind, EventKind::SetuidChmod { path: Some("/tmp/x".into()), mode: 0o4755 });
         assert!(decode(&rec(99, [0; 3], b"")).is_err());
+        // A link: the target in the first string, the new name in the second.
+        let mut b = rec(17, [1, 0, 0], b"/etc/shadow");
+        let at = HEADER + 32 + PATH;
+        b[at..at + 6].copy_from_slice(b"notes\0");
+        let Record::Event(r) = decode(&b).unwrap() else { panic!() };
+        assert_eq!(
+            r.kind,
+            EventKind::Link { call: "symlinkat".into(), target: "/etc/shadow".into(), path: "notes".into() }
+        );
+        let Record::Event(r) = decode(&rec(18, [0, 0, 0], b"/etc/sudoers")).unwrap() else { panic!() };
+        assert_eq!(r.kind, EventKind::Link { call: "link".into(), target: "/etc/sudoers".into(), path: String::new() });
     }
 
     #[test]

@@ -176,9 +176,11 @@ fn read_shadow_six_ways(open_returns: bool) -> Vec<(u32, String)> {
         "cat /etc/shadow > /dev/null; cat /etc//shadow > /dev/null; (cd /etc && cat shadow > /dev/null); \
          cat /var/../etc/./shadow > /dev/null; ln -s /etc/shadow {link}; cat {link} > /dev/null; \
          /usr/bin/python3 -c \"import ctypes; ctypes.CDLL(None).syscall(2, b'/tmp/../etc/shadow', 0)\"; \
-         cat /etc/passwd {doc} > /dev/null; echo done",
+         cat /etc/passwd {doc} > /dev/null; ln -s /etc/passwd {plain}; ln /etc/shadow /proc/kestrel-no 2> /dev/null; \
+         echo done",
         link = link.display(),
-        doc = doc.display()
+        doc = doc.display(),
+        plain = dir.path().join("plain").display()
     );
     let out = cg.sh(&script);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -199,6 +201,18 @@ fn read_shadow_six_ways(open_returns: bool) -> Vec<(u32, String)> {
     let all: Vec<Event> = events.into_iter().chain(more).collect();
     // Nothing but /etc/shadow, each read at most once; the raw path of a read reported at entry is kept.
     assert!(reads(&all).iter().all(|(_, p)| p.starts_with("/etc/shadow")), "{:#?}", reads(&all));
+    // The links to /etc/shadow are reported when made (the hard link's attempt fails, and is reported too);
+    // the one to /etc/passwd is not.
+    let links: Vec<(String, String)> = all
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Link { call, target, path } => Some((call.clone(), format!("{path} -> {target}"))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(links.len(), 2, "{links:#?}");
+    assert!(links[0].0.starts_with("symlink") && links[0].1 == format!("{} -> /etc/shadow", link.display()));
+    assert!(links[1].0.starts_with("link") && links[1].1 == "/proc/kestrel-no -> /etc/shadow", "{links:?}");
     let mut shadow = reads(&all);
     shadow.retain(|(_, p)| p == "/etc/shadow");
     let mut pids: Vec<u32> = shadow.iter().map(|(pid, _)| *pid).collect();

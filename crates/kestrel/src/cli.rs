@@ -332,7 +332,7 @@ pub struct WatchArgs {
 pub struct EventFilter {
     /// Only these kinds (comma-separated: exec, exit, open, connect, bind, listen, accept, set-ids, capset,
     /// namespaces, setns,
-    /// mount, ptrace, bpf, module-load, setuid-chmod).
+    /// mount, ptrace, bpf, module-load, setuid-chmod, link).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub kind: Vec<String>,
     /// Only this container (id or id prefix).

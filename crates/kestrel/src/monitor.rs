@@ -57,6 +57,7 @@ fn describe(e: &Event) -> String {
         EventKind::Bpf { cmd } => format!("bpf cmd {cmd}"),
         EventKind::ModuleLoad { call } => call.to_string(),
         EventKind::SetuidChmod { path, mode } => format!("chmod {:o} {}", mode, path.as_deref().unwrap_or("(fd)")),
+        EventKind::Link { call, target, path } => format!("{call} {path} -> {target}"),
     }
 }
 

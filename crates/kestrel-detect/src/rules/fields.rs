@@ -651,6 +651,7 @@ pub fn evt_type(e: &Event) -> Option<&str> {
         EventKind::ModuleLoad { call } => call,
         EventKind::SetuidChmod { path: Some(_), .. } => "fchmodat",
         EventKind::SetuidChmod { path: None, .. } => "fchmod",
+        EventKind::Link { call, .. } => call,
     })
 }
 
@@ -702,6 +703,10 @@ pub const EVT_TYPES: &[&str] = &[
     "finit_module",
     "fchmodat",
     "fchmod",
+    "symlink",
+    "symlinkat",
+    "link",
+    "linkat",
 ];
 
 fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
@@ -715,6 +720,9 @@ fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
         (EventKind::Mount { target, .. }, "dir" | "target") => s(target),
         (EventKind::Mount { fstype, .. }, "type" | "fstype") => s(fstype),
         (EventKind::SetuidChmod { path: Some(p), .. }, "filename" | "path" | "name") => s(p),
+        // Falco: symlink(at) has `target` and `linkpath`, link(at) `oldpath` and `newpath`.
+        (EventKind::Link { target, .. }, "target" | "oldpath") => s(target),
+        (EventKind::Link { path, .. }, "linkpath" | "newpath") => s(path),
         (EventKind::SetuidChmod { mode, .. }, "mode") => Val::Str(Cow::Owned(mode_names(*mode))),
         (EventKind::SetIds { call, ids }, "uid" | "ruid") if call.contains("uid") => {
             ids.first().map_or(Val::Missing, user)

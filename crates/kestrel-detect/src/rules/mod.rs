@@ -1052,6 +1052,7 @@ pub fn describe(e: &Event) -> String {
         EventKind::Bpf { cmd } => format!("bpf command {cmd}"),
         EventKind::ModuleLoad { call } => call.clone(),
         EventKind::SetuidChmod { path, mode } => format!("chmod {mode:o} {}", path.as_deref().unwrap_or("(by fd)")),
+        EventKind::Link { call, target, path } => format!("{call} {path} → {target}"),
     }
 }
 

@@ -162,6 +162,11 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
         ["Loader hijack through the environment"]
     );
     assert!(e.process(&with_env(76, &["LD_PRELOAD=/usr/lib/libjemalloc.so", "MY_TMP", "PATH=/tmp/bin"])).is_empty());
+    // A link to a sensitive file (the sensor reports only those).
+    let link = EventKind::Link { call: "symlinkat".into(), target: "/etc/shadow".into(), path: "/tmp/notes".into() };
+    let a = e.process(&ev(77, "ln", link));
+    assert_eq!(names(&a), ["Link to a sensitive file"]);
+    assert!(a[0].title.starts_with("symlinkat /tmp/notes → /etc/shadow by ln"), "{}", a[0].title);
     // A sensitive file reached through `..` and doubled slashes is still that file.
     let sneaky = EventKind::Open { path: "/var/www/html/../../..//etc/./shadow".into(), flags: 0 };
     let a = e.process(&ev(73, "php", sneaky));
@@ -571,4 +576,41 @@ fn server_and_client_names_are_the_rules_names_resolved() {
     let a = e.process(&ev(2, "nginx", EventKind::Accept { from: to("127.0.0.1"), port: Some(80) }));
     assert_eq!(names(&a), ["From localhost"]);
     assert!(e.process(&ev(2, "nginx", EventKind::Accept { from: to("198.51.100.1"), port: Some(80) })).is_empty());
+}
+
+#[test]
+fn falcos_link_rules_read_the_link_calls() {
+    let yaml = r#"
+- list: sensitive_file_names
+  items: [/etc/shadow, /etc/sudoers]
+- macro: create_symlink
+  condition: (evt.type in (symlink, symlinkat))
+- macro: create_hardlink
+  condition: (evt.type in (link, linkat))
+- rule: Create Symlink Over Sensitive Files
+  desc: x
+  condition: create_symlink and evt.arg.target in (sensitive_file_names)
+  output: "target=%evt.arg.target linkpath=%evt.arg.linkpath evt_type=%evt.type"
+  priority: WARNING
+- rule: Create Hardlink Over Sensitive Files
+  desc: x
+  condition: create_hardlink and evt.arg.oldpath in (sensitive_file_names)
+  output: "oldpath=%evt.arg.oldpath newpath=%evt.arg.newpath"
+  priority: WARNING
+"#;
+    let mut set = RuleSet::default();
+    set.add_file("t.yaml", yaml).unwrap();
+    let c = set.compile();
+    assert_eq!(c.report.loaded, 2, "{:#?}", c.report);
+    let mut e = Engine::new(c);
+    let link =
+        |call: &str, target: &str| EventKind::Link { call: call.into(), target: target.into(), path: "x".into() };
+    let a = e.process(&ev(1, "ln", link("symlink", "/etc/shadow")));
+    assert_eq!(a[0].title, "target=/etc/shadow linkpath=x evt_type=symlink");
+    let a = e.process(&ev(1, "ln", link("linkat", "/etc/sudoers")));
+    assert_eq!(
+        (names(&a), a[0].title.as_str()),
+        (vec!["Create Hardlink Over Sensitive Files".to_string()], "oldpath=/etc/sudoers newpath=x")
+    );
+    assert!(e.process(&ev(1, "ln", link("symlinkat", "/etc/gshadow"))).is_empty());
 }

@@ -34,6 +34,8 @@
 #define OP_FINIT_MODULE 14
 #define OP_CHMOD 15
 #define OP_CLONE 16
+#define OP_SYMLINK 17   /* symlink, symlinkat: str1 the target, str2 the link; args[0] 1 for symlinkat */
+#define OP_LINK 18      /* link, linkat: str1 the existing file, str2 the new name; args[0] 1 for linkat */
 
 #define COMM_LEN 16
 #define PATH_LEN 256

@@ -983,6 +983,52 @@ int on_mount(struct trace_event_raw_sys_enter *ctx)
     return 0;
 }
 
+/* A link made to a sensitive file (its path, as given, starts with a sensitive prefix or ends in a sensitive
+ * file's name): reading it later goes through a name that says nothing, so the link is reported when made. */
+static __always_inline int emit_link(__u32 op, __u64 at, const char *target, const char *linkpath)
+{
+    if (!is_watched())
+        return 0;
+    __u64 first8 = 0;
+    bool candidate = bpf_probe_read_user(&first8, sizeof(first8), target) != 0 || sensitive_start(first8);
+    char head[SENSITIVE_HEAD] = {};
+    if (!(candidate && bpf_probe_read_user_str(head, sizeof(head), target) > 0 && sensitive(head)) &&
+        !ends_sensitive(target))
+        return 0;
+    struct priv_event *e = priv_reserve(op);
+    if (!e)
+        return 0;
+    e->args[0] = at;
+    bpf_probe_read_user_str(e->str1, sizeof(e->str1), target);
+    bpf_probe_read_user_str(e->str2, sizeof(e->str2), linkpath);
+    submit(e);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_symlink")
+int on_symlink(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_link(OP_SYMLINK, 0, (const char *)ctx->args[0], (const char *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_symlinkat")
+int on_symlinkat(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_link(OP_SYMLINK, 1, (const char *)ctx->args[0], (const char *)ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_link")
+int on_link(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_link(OP_LINK, 0, (const char *)ctx->args[0], (const char *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_linkat")
+int on_linkat(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_link(OP_LINK, 1, (const char *)ctx->args[1], (const char *)ctx->args[3]);
+}
+
 #define S_ISUID 04000
 #define S_ISGID 02000
 
