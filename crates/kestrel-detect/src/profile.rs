@@ -337,6 +337,13 @@ fn path_class(path: &str) -> String {
     parts.join("/")
 }
 
+/// Whether an executable path is a descriptor (`/dev/fd/N`, `/proc/self/fd/N`): runc's `runc init`, fexecve.
+pub(crate) fn runs_from_descriptor(exe: &str) -> bool {
+    ["/dev/fd/", "/proc/self/fd/"]
+        .iter()
+        .any(|d| exe.strip_prefix(d).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+}
+
 /// The categorical features of an event (the system-call stream is handled apart).
 pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
     let who = e.comm.as_str();
@@ -346,17 +353,12 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
             // one run through a descriptor (runc's `runc init` from /dev/fd/N, fexecve through
             // /proc/self/fd/N), whose number says nothing.
             let via_self;
-            let by_fd = |p: &str| {
-                ["/dev/fd/", "/proc/self/fd/"]
-                    .iter()
-                    .any(|d| p.strip_prefix(d).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
-            };
             let exe = match argv.first() {
                 Some(a0) if exe == "/proc/self/exe" => {
                     via_self = format!("{a0} (via /proc/self/exe)");
                     &via_self
                 }
-                Some(a0) if by_fd(exe) => {
+                Some(a0) if runs_from_descriptor(exe) => {
                     via_self = format!("{a0} (via a file descriptor)");
                     &via_self
                 }

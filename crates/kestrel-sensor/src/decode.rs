@@ -172,19 +172,16 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                     let at = h + EXEC_EXE + PATH + ARGS + COMM + PATH;
                     let len = (u32_at(b, at)? as usize).min(ENV);
                     let raw = b.get(at + 8..at + 8 + len).ok_or("exec record shorter than its environment")?;
-                    let mut entries = raw.split(|&c| c == 0).filter(|v| !v.is_empty());
-                    let mut env: Vec<String> = Vec::new();
-                    let mut next = entries.next();
-                    while let Some(v) = next {
-                        next = entries.next();
-                        // The last entry of a cut environment is cut too: its value is not kept.
-                        let v = String::from_utf8_lossy(v);
-                        let whole = next.is_some() || flags & EXEC_ENV_TRUNCATED == 0;
-                        let kept = redact_env_entry(&v);
-                        env.push(
-                            if whole || !kept.contains('=') { kept } else { kept.split('=').next().unwrap_or("") }
-                                .to_owned(),
-                        );
+                    let mut env: Vec<String> = raw
+                        .split(|&c| c == 0)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| redact_env_entry(&String::from_utf8_lossy(v)).to_owned())
+                        .collect();
+                    // The last entry of a cut environment is cut too: its value is not kept.
+                    if flags & EXEC_ENV_TRUNCATED != 0 {
+                        if let Some(last) = env.last_mut() {
+                            last.truncate(last.find('=').unwrap_or(last.len()));
+                        }
                     }
                     env
                 },

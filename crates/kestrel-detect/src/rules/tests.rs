@@ -41,6 +41,15 @@ fn exec(pid: u32, ppid: u32, parent: &str, argv: &[&str], uid: u32) -> Event {
     )
 }
 
+/// An engine over one rule file, which must load `loaded` rules.
+fn engine_of(yaml: &str, loaded: usize) -> Engine {
+    let mut set = RuleSet::default();
+    set.add_file("t.yaml", yaml).unwrap();
+    let c = set.compile();
+    assert_eq!(c.report.loaded, loaded, "{:#?}", c.report);
+    Engine::new(c)
+}
+
 fn names(alerts: &[Alert]) -> Vec<String> {
     alerts
         .iter()
@@ -420,11 +429,7 @@ fn file_names_are_resolved_and_process_facts_come_from_the_exec() {
   output: "%proc.duration %user.loginuid"
   priority: WARNING
 "#;
-    let mut set = RuleSet::default();
-    set.add_file("t.yaml", yaml).unwrap();
-    let c = set.compile();
-    assert_eq!(c.report.loaded, 3, "{:#?}", c.report);
-    let mut e = Engine::new(c);
+    let mut e = engine_of(yaml, 3);
     let open = |pid, path: &str, t: u64| {
         let mut ev = ev(pid, "app", EventKind::Open { path: path.into(), flags: 0 });
         ev.time_ns = t;
@@ -529,11 +534,7 @@ fn the_environment_is_read_at_exec_and_its_kept_values_later() {
   output: "proxy=%proc.env[HTTP_PROXY]"
   priority: NOTICE
 "#;
-    let mut set = RuleSet::default();
-    set.add_file("t.yaml", yaml).unwrap();
-    let c = set.compile();
-    assert_eq!(c.report.loaded, 3, "{:#?}", c.report);
-    let mut e = Engine::new(c);
+    let mut e = engine_of(yaml, 3);
     let mut curl = exec(40, 1, "sh", &["/usr/bin/curl", "x"], 0);
     let EventKind::Exec { env, .. } = &mut curl.kind else { unreachable!() };
     *env = vec!["HTTP_PROXY=http://p:3128".into(), "AWS_SECRET_ACCESS_KEY".into()];
@@ -564,11 +565,7 @@ fn server_and_client_names_are_the_rules_names_resolved() {
   output: "%fd.cip"
   priority: NOTICE
 "#;
-    let mut set = RuleSet::default();
-    set.add_file("t.yaml", yaml).unwrap();
-    let c = set.compile();
-    assert_eq!(c.report.loaded, 2, "{:#?}", c.report);
-    let mut e = Engine::new(c);
+    let mut e = engine_of(yaml, 2);
     let to = |addr: &str| SockAddr { family: "inet".into(), addr: addr.into(), port: 443, proto: None };
     let a = e.process(&ev(1, "curl", EventKind::Connect { to: to("127.0.0.1") }));
     assert_eq!((names(&a), a[0].title.as_str()), (vec!["To the API server".to_string()], "localhost"));
@@ -598,11 +595,7 @@ fn falcos_link_rules_read_the_link_calls() {
   output: "oldpath=%evt.arg.oldpath newpath=%evt.arg.newpath"
   priority: WARNING
 "#;
-    let mut set = RuleSet::default();
-    set.add_file("t.yaml", yaml).unwrap();
-    let c = set.compile();
-    assert_eq!(c.report.loaded, 2, "{:#?}", c.report);
-    let mut e = Engine::new(c);
+    let mut e = engine_of(yaml, 2);
     let link =
         |call: &str, target: &str| EventKind::Link { call: call.into(), target: target.into(), path: "x".into() };
     let a = e.process(&ev(1, "ln", link("symlink", "/etc/shadow")));

@@ -521,6 +521,18 @@ static __always_inline bool ends_sensitive(const char *upath)
     return sensitive_name(buf + (start & (PATH_LEN - 1)));
 }
 
+/* Whether the user path `upath`, as written, starts with a sensitive prefix. First its first eight bytes (one
+ * copy, no string walk) against the prefixes' first eight; only a candidate is read further. A path shorter
+ * than eight bytes at the very end of a page fails the 8-byte copy: it is then read as a string. */
+static __always_inline bool starts_sensitive(const char *upath)
+{
+    __u64 first8 = 0;
+    if (bpf_probe_read_user(&first8, sizeof(first8), upath) == 0 && !sensitive_start(first8))
+        return false;
+    char head[SENSITIVE_HEAD] = {};
+    return bpf_probe_read_user_str(head, sizeof(head), upath) > 0 && sensitive(head);
+}
+
 /* Reports an open whose path as given does not say where the file is, with the directory it is relative to. */
 static __always_inline int emit_relative(long dfd, const char *upath, __u32 flags)
 {
@@ -570,13 +582,7 @@ static __always_inline int emit_open(long dfd, const char *upath, __u32 flags)
             return 0;
         }
     } else {
-        /* First the path's first eight bytes (one copy, no string walk) against the sensitive prefixes'
-         * first eight; only a candidate is read further. A path shorter than eight bytes at the very end of
-         * a page fails the 8-byte copy: it is then read as a string. */
-        __u64 first8 = 0;
-        bool candidate = bpf_probe_read_user(&first8, sizeof(first8), upath) != 0 || sensitive_start(first8);
-        char head[SENSITIVE_HEAD] = {};
-        if (!candidate || bpf_probe_read_user_str(head, sizeof(head), upath) <= 0 || !sensitive(head)) {
+        if (!starts_sensitive(upath)) {
             /* Not sensitive as written. With the return side on, the opened file is looked at there; without
              * it, a path ending in a sensitive file's name is reported with its directory, for userspace to
              * resolve (`/etc//shadow`, `cd /etc; cat shadow`, `../../etc/shadow`, a directory descriptor). */
@@ -989,11 +995,7 @@ static __always_inline int emit_link(__u32 op, __u64 at, const char *target, con
 {
     if (!is_watched())
         return 0;
-    __u64 first8 = 0;
-    bool candidate = bpf_probe_read_user(&first8, sizeof(first8), target) != 0 || sensitive_start(first8);
-    char head[SENSITIVE_HEAD] = {};
-    if (!(candidate && bpf_probe_read_user_str(head, sizeof(head), target) > 0 && sensitive(head)) &&
-        !ends_sensitive(target))
+    if (!starts_sensitive(target) && !ends_sensitive(target))
         return 0;
     struct priv_event *e = priv_reserve(op);
     if (!e)
