@@ -10,17 +10,23 @@ pub struct LayerScanner<'a> {
     scanner: &'a Scanner,
     found: Mutex<Vec<(Option<usize>, SecretFinding)>>,
     bytes: std::sync::atomic::AtomicU64,
+    files: std::sync::atomic::AtomicUsize,
 }
 
 impl<'a> LayerScanner<'a> {
     /// A selector over these rules.
     pub fn new(scanner: &'a Scanner) -> Self {
-        LayerScanner { scanner, found: Mutex::new(Vec::new()), bytes: Default::default() }
+        LayerScanner { scanner, found: Mutex::new(Vec::new()), bytes: Default::default(), files: Default::default() }
     }
 
     /// Bytes scanned so far.
     pub fn bytes(&self) -> u64 {
         self.bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Files scanned so far (every layer's version of a file counts).
+    pub fn files(&self) -> usize {
+        self.files.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The findings, each with the index of the layer its file came from.
@@ -43,6 +49,7 @@ impl ContentSelector for LayerScanner<'_> {
             return None;
         }
         self.bytes.fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.files.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let found = self.scanner.scan_bytes(path, data);
         if !found.is_empty() {
             if let Ok(mut v) = self.found.lock() {

@@ -58,7 +58,6 @@ pub struct SecretFinding {
 impl SecretFinding {
     /// As a configuration finding (same writers, SARIF, compliance).
     pub fn to_finding(&self) -> ConfigFinding {
-        let r = |s: &str, c: &str| ControlRef { standard: s.into(), control: c.into() };
         ConfigFinding {
             id: format!("secret:{}", self.rule),
             title: self.title.clone(),
@@ -68,10 +67,21 @@ impl SecretFinding {
             line: Some(self.line),
             field: format!("fingerprint {}", self.fingerprint),
             message: format!("{} {}", self.title, self.redacted),
-            fix: "revoke the credential, then remove it from the file (and from every image layer and history that has it)".into(),
-            controls: vec![r("nist-800-190", "4.1.4"), r("cis-docker-1.6", "4.10"), r("pci-dss-4.0", "8.6.2")],
+            fix: FIX.into(),
+            controls: controls(),
         }
     }
+}
+
+/// How to fix a hardcoded credential (every rule).
+pub const FIX: &str =
+    "revoke the credential, then remove it from the file (and from every image layer and history that has it)";
+
+/// The compliance controls a hardcoded credential fails: NIST SP 800-190 4.1.4 (embedded clear text secrets),
+/// CIS Docker 1.6 4.10 (secrets not stored in images), PCI DSS 4.0 8.6.2 (passwords not hard coded in files).
+pub fn controls() -> Vec<ControlRef> {
+    let r = |s: &str, c: &str| ControlRef { standard: s.into(), control: c.into() };
+    vec![r("nist-800-190", "4.1.4"), r("cis-docker-1.6", "4.10"), r("pci-dss-4.0", "8.6.2")]
 }
 
 struct Compiled {

@@ -840,12 +840,21 @@ pub struct ComplianceArgs {
     pub spec: Option<String>,
     /// Files or directories to scan (`-` reads standard input).
     pub paths: Vec<PathBuf>,
-    /// Images whose configuration to check (repeatable).
+    /// Images whose configuration (and, unless --no-secrets, every layer) to check (repeatable).
     #[arg(long, value_name = "IMAGE")]
     pub image: Vec<String>,
-    /// `kestrel image -f json` reports: their vulnerabilities count too (repeatable).
+    /// `kestrel image -f json` reports (their vulnerabilities) and `kestrel secrets -f json` reports count
+    /// too (repeatable).
     #[arg(long, value_name = "FILE")]
     pub results: Vec<PathBuf>,
+    /// Do not look for hardcoded credentials in the paths and the images' layers (looked for by default:
+    /// NIST SP 800-190 4.1.4, CIS Docker 4.10, PCI DSS 8.6.2).
+    #[arg(long)]
+    pub no_secrets: bool,
+    /// The secrets allowlist (as `kestrel secrets --allow`). Default: .kestrel-secrets.yaml in the current
+    /// directory, when present.
+    #[arg(long, value_name = "FILE")]
+    pub allow: Option<PathBuf>,
     /// Custom Rego policies (as `kestrel config --policy`).
     #[arg(long, value_name = "PATH")]
     pub policy: Option<PathBuf>,

@@ -155,12 +155,33 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
     if a.paths.is_empty() && a.image.is_empty() && a.results.is_empty() {
         anyhow::bail!("nothing to hold against {}: give paths, --image or --results", spec.id);
     }
-    let Collected { files, objects, mut findings, errors, mut kinds } =
+    let Collected { files, objects, mut findings, mut errors, mut kinds } =
         collect(&a.paths, &a.image, a.policy.as_deref())?;
+    let mut searched = None;
+    if !a.no_secrets && (a.paths.iter().any(|p| p.as_os_str() != "-") || !a.image.is_empty()) {
+        // The files and every layer of the images, for credentials written into them.
+        let s = scan_secrets(&a.paths, &a.image, a.allow.as_deref())?;
+        searched = Some(s.files - s.skipped);
+        findings.extend(s.findings.iter().map(|f| f.to_finding()));
+        errors.extend(s.errors);
+        kinds.push("secret".into());
+    }
     for r in &a.results {
         let text = std::fs::read_to_string(r).with_context(|| format!("{}: cannot read", r.display()))?;
-        let report: kestrel_core::Report = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a kestrel image report (kestrel image -f json)", r.display()))?;
+        let doc: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", r.display()))?;
+        if doc.get("schema").and_then(|s| s.as_str()) == Some(SECRETS_SCHEMA) {
+            let found: Vec<kestrel_secrets::SecretFinding> =
+                serde_json::from_value(doc.get("findings").cloned().unwrap_or_default()).with_context(|| {
+                    format!("{}: not a kestrel secrets report (kestrel secrets -f json)", r.display())
+                })?;
+            findings.extend(found.iter().map(|f| f.to_finding()));
+            kinds.push("secret".into());
+            continue;
+        }
+        let report: kestrel_core::Report = serde_json::from_value(doc).with_context(|| {
+            format!("{}: neither a kestrel image report (kestrel image -f json) nor a secrets report (kestrel secrets -f json)", r.display())
+        })?;
         findings.extend(kestrel_config::checks::vulnerability_findings(&r.display().to_string(), &report));
         kinds.push("vuln".into());
     }
@@ -170,20 +191,15 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
         eprintln!("kestrel: {file}: {reason}");
     }
     let scope = format!(
-        "{files} files, {objects} objects ({}){}",
+        "{files} files, {objects} objects ({}){}{}",
         if kinds.is_empty() { "nothing recognised".to_string() } else { kinds.join(", ") },
+        searched.map(|n| format!("; credentials looked for in {n} files")).unwrap_or_default(),
         if errors.is_empty() { String::new() } else { format!("; {} files could not be read", errors.len()) }
     );
     let generated =
         time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    let report = kestrel_config::compliance::evaluate(
-        &spec,
-        &kestrel_config::checks::everything(),
-        &findings,
-        &kinds,
-        &scope,
-        &generated,
-    );
+    let report =
+        kestrel_config::compliance::evaluate(&spec, &compliance_catalogue(), &findings, &kinds, &scope, &generated);
     let mut out = Vec::new();
     match a.format {
         ComplianceFormatArg::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
@@ -221,11 +237,17 @@ fn scope_subject(paths: &[std::path::PathBuf], images: &[String]) -> String {
     }
 }
 
-pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
+/// Hardcoded credentials in files, directories and images' layers (files deleted by a later layer too), the
+/// allowlist applied: `allow`, else `.kestrel-secrets.yaml` in the current directory when there is one.
+/// Standard input (`-`) is not among what this reads.
+pub fn scan_secrets(
+    paths: &[std::path::PathBuf],
+    images: &[String],
+    allow: Option<&std::path::Path>,
+) -> Result<kestrel_secrets::Scan> {
     let scanner = kestrel_secrets::Scanner::new();
     let mut all = kestrel_secrets::Scan::default();
-    let started = std::time::Instant::now();
-    for p in &a.paths {
+    for p in paths.iter().filter(|p| p.as_os_str() != "-") {
         if !p.exists() {
             anyhow::bail!("{}: no such file or directory", p.display());
         }
@@ -236,12 +258,12 @@ pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
         all.findings.extend(s.findings);
         all.errors.extend(s.errors);
     }
-    for r in &a.image {
+    for r in images {
         let (path, tag, _) = crate::scan::parse_image_ref(r, None)?;
         let opts = kestrel_image::OpenOptions { tag, ..Default::default() };
         let sel = kestrel_secrets::image::LayerScanner::new(&scanner);
         let artifact = kestrel_image::open(&path, &opts, &sel)?;
-        all.files += artifact.target.layers.len();
+        all.files += sel.files();
         all.bytes += sel.bytes();
         let found = kestrel_secrets::image::name_layers(&artifact, sel.into_findings());
         all.findings.extend(found.into_iter().map(|mut f| {
@@ -249,7 +271,7 @@ pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
             f
         }));
     }
-    let allow_path = a.allow.clone().or_else(|| {
+    let allow_path = allow.map(|p| p.to_path_buf()).or_else(|| {
         let p = std::path::PathBuf::from(".kestrel-secrets.yaml");
         p.is_file().then_some(p)
     });
@@ -270,6 +292,35 @@ pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
         all.findings.retain(|f| !allow.allows(f));
         tracing::info!("{}: {} findings allowed", p.display(), before - all.findings.len());
     }
+    Ok(all)
+}
+
+/// The schema of `kestrel secrets -f json`.
+const SECRETS_SCHEMA: &str = "kestrel.secrets/v1";
+
+/// Every check compliance can hold findings against: the configuration catalogue and one check per secret rule.
+fn compliance_catalogue() -> Vec<kestrel_config::checks::Check> {
+    let mut v = kestrel_config::checks::everything();
+    v.extend(kestrel_secrets::rules::RULES.iter().map(|r| kestrel_config::checks::Check {
+        id: format!("secret:{}", r.id),
+        title: r.title,
+        severity: r.severity,
+        fix: kestrel_secrets::FIX,
+        controls: kestrel_secrets::controls(),
+    }));
+    v
+}
+
+pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let mut all = scan_secrets(&a.paths, &a.image, a.allow.as_deref())?;
+    if a.paths.iter().any(|p| p.as_os_str() == "-") {
+        let mut data = Vec::new();
+        std::io::stdin().take(kestrel_secrets::MAX_FILE_BYTES).read_to_end(&mut data).context("standard input")?;
+        all.files += 1;
+        all.bytes += data.len() as u64;
+        all.findings.extend(kestrel_secrets::Scanner::new().scan_bytes("(stdin)", &data));
+    }
     let secs = started.elapsed().as_secs_f64();
     tracing::info!("{} files, {} bytes in {secs:.2} s", all.files, all.bytes);
     for (file, reason) in &all.errors {
@@ -288,7 +339,7 @@ pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
     match a.format {
         ConfigFormatArg::Json => {
             let v = serde_json::json!({
-                "schema": "kestrel.secrets/v1",
+                "schema": SECRETS_SCHEMA,
                 "files": all.files,
                 "bytes": all.bytes,
                 "skipped": all.skipped,

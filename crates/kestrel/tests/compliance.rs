@@ -87,3 +87,73 @@ fn a_report_with_evidence_rendered_by_a_real_browser_and_a_ci_gate() {
     let out = kestrel().args(["compliance", "--spec", "nope"]).arg(&ok).output().unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("cis-k8s-1.9"));
 }
+
+#[test]
+fn hardcoded_credentials_fail_their_controls_from_files_images_and_secrets_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let token = format!("ghp_{}", "Ab3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5");
+    std::fs::create_dir_all(d.join("app")).unwrap();
+    std::fs::write(d.join("app/settings.py"), format!("GITHUB_TOKEN = \"{token}\"\n")).unwrap();
+    let control = |args: &[&str], spec: &str, id: &str| -> serde_json::Value {
+        let out = kestrel().args(["compliance", "-f", "json", "--spec", spec]).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(&token), "the secret leaked");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["controls"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone()
+    };
+    let app = d.join("app");
+    let app = app.to_str().unwrap();
+
+    // A directory: NIST SP 800-190 4.1.4 (embedded clear text secrets) fails, with the file and line.
+    let c = control(&[app], "nist-800-190", "4.1.4");
+    assert_eq!(c["status"], "fail", "{c}");
+    assert_eq!(c["findings"][0]["id"], "secret:github-token");
+    assert!(c["findings"][0]["file"].as_str().unwrap().ends_with("settings.py"));
+    assert_eq!(c["findings"][0]["line"], 1);
+    // Not looked for: nothing else in the directory is a 4.1.4 input, so the control is not evaluated.
+    let c = control(&[app, "--no-secrets"], "nist-800-190", "4.1.4");
+    assert_eq!(c["status"], "not-evaluated", "{c}");
+    // Allowed by fingerprint: the control passes.
+    let fp = control(&[app], "nist-800-190", "4.1.4")["findings"][0]["field"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("fingerprint ")
+        .to_string();
+    let allow = d.join("allow.yaml");
+    std::fs::write(&allow, format!("fingerprints: [\"{fp}\"]\n")).unwrap();
+    let c = control(&[app, "--allow", allow.to_str().unwrap()], "nist-800-190", "4.1.4");
+    assert_eq!(c["status"], "pass", "{c}");
+
+    // An image: a credential a later layer deleted is still in the image, and fails PCI DSS 8.6.2.
+    use kestrel_testkit::{Entry, Image};
+    let img = Image::new(vec![
+        vec![Entry::File("root/.git-credentials".into(), format!("https://me:{token}@github.com\n").into_bytes())],
+        vec![Entry::Whiteout("root/.git-credentials".into())],
+    ]);
+    let archive = d.join("app.tar");
+    img.write_docker_archive(&archive, &["app:1"]);
+    let c = control(&["--image", archive.to_str().unwrap()], "pci-dss-4.0", "8.6.2");
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(c["evidence"].as_str().unwrap().contains(".git-credentials"), "{c}");
+
+    // A `kestrel secrets -f json` report as a result, alone.
+    let report = d.join("secrets.json");
+    kestrel().args(["secrets", "-f", "json", "-o"]).arg(&report).arg(app).assert().success();
+    let c = control(&["--results", report.to_str().unwrap()], "cis-docker-1.6", "4.10");
+    assert_eq!(c["status"], "fail", "{c}");
+    std::fs::write(d.join("clean.py"), "print('hello')\n").unwrap();
+    kestrel().args(["secrets", "-f", "json", "-o"]).arg(&report).arg(d.join("clean.py")).assert().success();
+    let c = control(&["--results", report.to_str().unwrap()], "cis-docker-1.6", "4.10");
+    assert_eq!(c["status"], "pass", "a secrets report with nothing in it is evidence: {c}");
+    // Something that is neither report is refused, naming the file.
+    std::fs::write(d.join("other.json"), "{\"schema\": \"something/v1\"}").unwrap();
+    let out =
+        kestrel().args(["compliance", "--spec", "hipaa", "--results"]).arg(d.join("other.json")).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("other.json: neither"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
