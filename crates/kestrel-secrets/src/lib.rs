@@ -122,8 +122,13 @@ fn fingerprint(s: &str) -> String {
 }
 
 impl Scanner {
-    /// The built-in rules, compiled.
+    /// The built-in rules, compiled, with the default keyword search.
     pub fn new() -> Scanner {
+        Scanner::with_search(prefilter::Kind::DEFAULT)
+    }
+
+    /// The built-in rules, compiled, with this keyword search (to compare them).
+    pub fn with_search(search: prefilter::Kind) -> Scanner {
         let mut compiled = Vec::new();
         // Every keyword, with its rule.
         let mut keywords: Vec<(String, usize)> = Vec::new();
@@ -147,9 +152,19 @@ impl Scanner {
         Scanner {
             model: model::Model::shipped(),
             rules: compiled,
-            keywords: prefilter::Prefilter::new(anchors),
+            keywords: prefilter::Prefilter::with_kind(anchors, search),
             keyword_rules,
         }
+    }
+
+    /// The keyword search in use.
+    pub fn search(&self) -> prefilter::Kind {
+        self.keywords.kind()
+    }
+
+    /// The keyword search itself.
+    pub fn prefilter(&self) -> &prefilter::Prefilter {
+        &self.keywords
     }
 
     /// The secrets in one buffer (`name` is reported as the file).

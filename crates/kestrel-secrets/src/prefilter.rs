@@ -13,6 +13,10 @@
 //!
 //! Where Teddy is not available (another CPU), one case-sensitive automaton over the anchors is used instead.
 //! The hits are the same either way (a test checks it).
+//!
+//! Built with the `vectorscan` feature (Debian's `libvectorscan-dev`), the anchors are searched by
+//! Vectorscan instead, case-insensitively over the bytes as they are (no lower-cased copy); the Teddy path
+//! stays as the fallback should Vectorscan refuse the set. Measured in docs/BENCHMARKS.md.
 
 use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, MatchKind};
 
@@ -38,6 +42,92 @@ enum Engine {
     Packed(Vec<(packed::Searcher, usize)>),
     /// A case-sensitive automaton over every anchor.
     Automaton(AhoCorasick),
+    /// Vectorscan over every anchor, case-insensitive.
+    #[cfg(feature = "vectorscan")]
+    Vectorscan(vs::Literals),
+}
+
+/// Which search a [`Prefilter`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Teddy over the lower-cased bytes (the automaton where the CPU has no Teddy).
+    Packed,
+    /// One automaton over the lower-cased bytes.
+    Automaton,
+    /// Vectorscan (built with the `vectorscan` feature).
+    #[cfg(feature = "vectorscan")]
+    Vectorscan,
+}
+
+impl Kind {
+    /// The search used by default: Vectorscan when built in, else Teddy.
+    pub const DEFAULT: Kind = {
+        #[cfg(feature = "vectorscan")]
+        {
+            Kind::Vectorscan
+        }
+        #[cfg(not(feature = "vectorscan"))]
+        {
+            Kind::Packed
+        }
+    };
+}
+
+#[cfg(feature = "vectorscan")]
+mod vs {
+    use hyperscan::prelude::*;
+    use hyperscan::{Literal, LiteralFlags};
+    use std::sync::Mutex;
+
+    /// A compiled literal set and a pool of scratch spaces (one per thread scanning at once).
+    pub struct Literals {
+        db: BlockDatabase,
+        scratch: Mutex<Vec<Scratch>>,
+    }
+
+    impl Literals {
+        /// `None` when Vectorscan refuses the set (or the CPU lacks what the library was built for).
+        pub fn new(anchors: &[String]) -> Option<Literals> {
+            let lits: hyperscan::Literals = anchors
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let mut l =
+                        Literal::with_flags(a.as_str(), LiteralFlags::CASELESS | LiteralFlags::SOM_LEFTMOST).ok()?;
+                    l.id = Some(i);
+                    Some(l)
+                })
+                .collect::<Option<Vec<_>>>()?
+                .into();
+            let db: BlockDatabase = lits.build().ok()?;
+            let first = db.alloc_scratch().ok()?;
+            Some(Literals { db, scratch: Mutex::new(vec![first]) })
+        }
+
+        /// Calls `hit(start, end, anchor)` for every occurrence of an anchor in `data`.
+        pub fn scan(&self, data: &[u8], mut hit: impl FnMut(usize, usize, usize)) {
+            let taken = self.scratch.lock().ok().and_then(|mut v| v.pop());
+            let Some(scratch) = taken.or_else(|| self.db.alloc_scratch().ok()) else { return };
+            // A block is at most 4 GiB to Vectorscan; files are far smaller (MAX_FILE_BYTES), but cut anyway.
+            let mut at = 0;
+            const BLOCK: usize = 1 << 30;
+            let overlap = 64;
+            while at < data.len() {
+                let own = BLOCK.min(data.len() - at);
+                let piece = &data[at..(at + own + overlap).min(data.len())];
+                let _ = self.db.scan(piece, &scratch, |id, from, to, _| {
+                    if (from as usize) < own {
+                        hit(at + from as usize, at + to as usize, id as usize);
+                    }
+                    Matching::Continue
+                });
+                at += own;
+            }
+            if let Ok(mut v) = self.scratch.lock() {
+                v.push(scratch);
+            }
+        }
+    }
 }
 
 /// The compiled keyword search.
@@ -70,9 +160,32 @@ impl Prefilter {
         (anchors, holders)
     }
 
-    /// A search for `anchors` (lower-case, none holding another, as [`Prefilter::anchors`] gives).
+    /// A search for `anchors` (lower-case, none holding another, as [`Prefilter::anchors`] gives), by the
+    /// default search ([`Kind::DEFAULT`]).
     pub fn new(anchors: Vec<String>) -> Prefilter {
-        Prefilter::build(anchors, true)
+        Prefilter::with_kind(anchors, Kind::DEFAULT)
+    }
+
+    /// A search for `anchors` by this kind of search (Teddy when Vectorscan refuses them).
+    pub fn with_kind(anchors: Vec<String>, kind: Kind) -> Prefilter {
+        #[cfg(feature = "vectorscan")]
+        if kind == Kind::Vectorscan && !anchors.is_empty() {
+            if let Some(v) = vs::Literals::new(&anchors) {
+                let longest = anchors.iter().map(String::len).max().unwrap_or(0);
+                return Prefilter { anchors, engine: Engine::Vectorscan(v), longest };
+            }
+        }
+        Prefilter::build(anchors, kind != Kind::Automaton)
+    }
+
+    /// The search in use.
+    pub fn kind(&self) -> Kind {
+        match self.engine {
+            Engine::Packed(_) => Kind::Packed,
+            Engine::Automaton(_) => Kind::Automaton,
+            #[cfg(feature = "vectorscan")]
+            Engine::Vectorscan(_) => Kind::Vectorscan,
+        }
     }
 
     fn build(anchors: Vec<String>, simd: bool) -> Prefilter {
@@ -122,6 +235,13 @@ impl Prefilter {
         if self.anchors.is_empty() {
             return out;
         }
+        #[cfg(feature = "vectorscan")]
+        if let Engine::Vectorscan(v) = &self.engine {
+            v.scan(data, |start, end, anchor| out.push(Hit { start, end, anchor }));
+            // Vectorscan reports a match when it ends: in order of end, not of start.
+            out.sort_unstable();
+            return out;
+        }
         let overlap = self.longest.saturating_sub(1);
         let mut lower = vec![0u8; CHUNK.min(data.len()) + overlap];
         let mut at = 0;
@@ -152,6 +272,9 @@ impl Prefilter {
                         keep(m.start(), m.end(), m.pattern().as_usize());
                     }
                 }
+                // Searched whole, above.
+                #[cfg(feature = "vectorscan")]
+                Engine::Vectorscan(_) => {}
             }
             at += own;
         }
@@ -223,6 +346,12 @@ mod tests {
         let a = packed.hits(&data);
         let b = plain.hits(&data);
         assert_eq!(a, b);
+        #[cfg(feature = "vectorscan")]
+        {
+            let vs = Prefilter::with_kind(anchors.clone(), Kind::Vectorscan);
+            assert_eq!(vs.kind(), Kind::Vectorscan, "Vectorscan took the anchors");
+            assert_eq!(vs.hits(&data), a, "Vectorscan finds what Teddy finds");
+        }
         assert_eq!(a.len(), planted);
         let cut = a.iter().find(|h| h.start < CHUNK && h.end > CHUNK).expect("the hit across the first cut");
         assert_eq!(anchors[cut.anchor], "password");
