@@ -287,6 +287,10 @@ pub struct Report {
     /// The vulnerability database used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<DatabaseRef>,
+    /// Hardcoded credentials in the image's layers (files a later layer deletes too), when the secret scanner
+    /// ran; redacted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<crate::SecretFinding>,
 }
 
 impl Report {

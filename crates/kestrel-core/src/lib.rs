@@ -31,6 +31,7 @@ mod package;
 mod path;
 mod purl;
 mod sbom;
+mod secret;
 
 pub use alert::{Alert, AlertSource, Contribution, ALERT_SCHEMA};
 pub use event::{
@@ -50,3 +51,4 @@ pub use package::{default_purl, Ecosystem, Location, Package, SourcePackage};
 pub use path::{is_sensitive_read, normalize_path, SENSITIVE_READS};
 pub use purl::Purl;
 pub use sbom::{Distro, LayerRef, Sbom, ScanTarget, TargetKind, Tool, Warning, SBOM_SCHEMA};
+pub use secret::{secret_controls, SecretFinding, SECRET_FIX};

@@ -247,18 +247,32 @@ fn keep(
     buf: &mut Vec<u8>,
 ) -> Result<Content, ImageError> {
     let want = ctx.selector.want(path, size, mode);
+    let observed = ctx.selector.observes(path, size, mode) && size <= ctx.limits.max_probe_file;
     let max = match want {
-        Want::Skip => return Ok(Content::None),
+        Want::Skip if !observed => return Ok(Content::None),
+        Want::Skip => ctx.limits.max_probe_file,
         Want::Whole => ctx.limits.max_kept_file,
         Want::Summary => ctx.limits.max_probe_file,
     };
     if size > max {
+        if !observed {
+            ctx.warn(delta, path, format!("not analysed: {size} bytes is above the {max}-byte limit"));
+            return Ok(Content::None);
+        }
+        // Observed, but too large to keep: read for the observer alone.
+        buf.clear();
+        entry.take(size).read_to_end(buf).map_err(|e| ctx.io_err(e))?;
+        ctx.selector.observe(Some(ctx.index), path, buf);
         ctx.warn(delta, path, format!("not analysed: {size} bytes is above the {max}-byte limit"));
         return Ok(Content::None);
     }
     buf.clear();
     entry.take(size).read_to_end(buf).map_err(|e| ctx.io_err(e))?;
+    if observed {
+        ctx.selector.observe(Some(ctx.index), path, buf);
+    }
     let kept = match want {
+        Want::Skip => return Ok(Content::None),
         Want::Whole => buf.as_slice(),
         _ => match ctx.selector.summarize_in_layer(Some(ctx.index), path, buf) {
             Some(s) => {

@@ -36,7 +36,8 @@ pub use config::{ContainerConfig, History, ImageConfig, RootFs};
 pub use error::ImageError;
 pub use limits::Limits;
 pub use tree::{
-    normalize_archive_path, Content, ContentSelector, FileTree, KeepNothing, Node, NodeKind, PathProblem, Want,
+    normalize_archive_path, Content, ContentSelector, FileTree, KeepNothing, Node, NodeKind, Observed, PathProblem,
+    Want,
 };
 
 use kestrel_core::{ScanTarget, TargetKind, Warning};

@@ -26,7 +26,7 @@ pub(crate) fn read_dir(
     let host_root = root.canonicalize().map(|p| p == Path::new("/")).unwrap_or(false);
     let mut tree = FileTree::new();
     let mut warnings = Vec::new();
-    let mut to_read: Vec<(String, std::path::PathBuf, u64, Want)> = Vec::new();
+    let mut to_read: Vec<(String, std::path::PathBuf, u64, Want, bool)> = Vec::new();
     if let Some(p) = &opts.progress {
         p.begin("walking files", None);
     }
@@ -86,8 +86,9 @@ pub(crate) fn read_dir(
             node.size = 0;
         } else if ft.is_file() {
             let want = selector.want(&path, md.len(), mode);
-            if want != Want::Skip {
-                to_read.push((path.clone(), entry.path().to_path_buf(), md.len(), want));
+            let observed = selector.observes(&path, md.len(), mode) && md.len() <= opts.limits.max_probe_file;
+            if want != Want::Skip || observed {
+                to_read.push((path.clone(), entry.path().to_path_buf(), md.len(), want, observed));
             }
         } else {
             node.kind = NodeKind::Special;
@@ -102,8 +103,15 @@ pub(crate) fn read_dir(
     let kept_total = AtomicU64::new(0);
     let results: Vec<(String, Result<Content, String>)> = to_read
         .par_iter()
-        .map(|(path, abs, size, want)| {
-            let r = read_one(abs, *size, *want, path, opts, selector, &kept_total);
+        .map(|(path, abs, size, want, observed)| {
+            if *observed {
+                observe_one(abs, *size, path, selector);
+            }
+            let r = if *want == Want::Skip {
+                Ok(Content::None)
+            } else {
+                read_one(abs, *size, *want, path, opts, selector, &kept_total)
+            };
             if let Some(p) = &opts.progress {
                 p.advance(1);
             }
@@ -126,6 +134,18 @@ pub(crate) fn read_dir(
     }
     let target = ScanTarget::unlayered(kind, shown);
     Ok(Artifact { target, config: None, tree, warnings })
+}
+
+/// Shows a file to the selector's observer (mapped; a file that cannot be read is left to `read_one` to report,
+/// or is not the catalogers' business).
+fn observe_one(abs: &Path, size: u64, path: &str, selector: &dyn ContentSelector) {
+    if size == 0 {
+        return;
+    }
+    let Ok(file) = std::fs::File::open(abs) else { return };
+    // SAFETY: as in read_one: read-only map, dropped before returning.
+    let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else { return };
+    selector.observe(None, path, &map);
 }
 
 fn read_one(

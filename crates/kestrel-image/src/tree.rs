@@ -73,6 +73,46 @@ pub trait ContentSelector: Sync {
         let _ = layer;
         self.summarize(path, data)
     }
+    /// Whether [`ContentSelector::observe`] should see this file's bytes, whatever
+    /// [`ContentSelector::want`] keeps of it (a scan that looks at every file and keeps nothing, beside the
+    /// one that keeps what the catalogers need). Files up to [`crate::Limits::max_probe_file`] are observed.
+    fn observes(&self, path: &str, size: u64, mode: u32) -> bool {
+        let _ = (path, size, mode);
+        false
+    }
+    /// Sees the bytes of a file [`ContentSelector::observes`] chose, in every layer that has a version of it,
+    /// before they are kept or summarized.
+    fn observe(&self, layer: Option<usize>, path: &str, data: &[u8]) {
+        let _ = (layer, path, data);
+    }
+}
+
+/// One selector that keeps what `keep` keeps and lets `observer` see every file it wants, summarized into
+/// nothing: the catalogers' selection and a secrets scan over one read of the layers.
+pub struct Observed<'a> {
+    /// Decides what is kept.
+    pub keep: &'a dyn ContentSelector,
+    /// Sees the files it does not [`Want::Skip`], through its [`ContentSelector::summarize_in_layer`]
+    /// (whose answer is dropped).
+    pub observer: &'a dyn ContentSelector,
+}
+
+impl ContentSelector for Observed<'_> {
+    fn want(&self, path: &str, size: u64, mode: u32) -> Want {
+        self.keep.want(path, size, mode)
+    }
+    fn summarize(&self, path: &str, data: &[u8]) -> Option<Vec<u8>> {
+        self.keep.summarize(path, data)
+    }
+    fn summarize_in_layer(&self, layer: Option<usize>, path: &str, data: &[u8]) -> Option<Vec<u8>> {
+        self.keep.summarize_in_layer(layer, path, data)
+    }
+    fn observes(&self, path: &str, size: u64, mode: u32) -> bool {
+        self.observer.want(path, size, mode) != Want::Skip
+    }
+    fn observe(&self, layer: Option<usize>, path: &str, data: &[u8]) {
+        let _ = self.observer.summarize_in_layer(layer, path, data);
+    }
 }
 
 /// A selector that keeps nothing (for listing a tree).

@@ -328,3 +328,64 @@ fn docker_25_archive_with_oci_layout_inside() {
     let o = OpenOptions { tag: Some("app:2.0".into()), ..Default::default() };
     assert!(open(&p, &o, &KeepEtc).unwrap_err().to_string().contains("no image matches"));
 }
+
+/// Records every (layer, path, bytes) it is shown; wants every file.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<Seen>>);
+/// A file shown to the observer: its layer, path and bytes.
+type Seen = (Option<usize>, String, Vec<u8>);
+impl ContentSelector for Recorder {
+    fn want(&self, _: &str, _: u64, _: u32) -> Want {
+        Want::Summary
+    }
+    fn summarize_in_layer(&self, layer: Option<usize>, path: &str, data: &[u8]) -> Option<Vec<u8>> {
+        self.0.lock().unwrap().push((layer, path.to_string(), data.to_vec()));
+        Some(b"not kept".to_vec())
+    }
+}
+
+#[test]
+fn an_observer_sees_every_layers_files_and_the_kept_content_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("img.tar");
+    three_layers().write_docker_archive(&p, &["app:1"]);
+    let rec = Recorder::default();
+    let a = open(&p, &OpenOptions::default(), &Observed { keep: &KeepEtc, observer: &rec }).unwrap();
+    // What KeepEtc keeps is kept as without the observer, and nothing of the observer's summary is.
+    check_three_layers(&a);
+    assert_eq!(a.tree.content("/opt/app/c"), None);
+    let mut seen: Vec<Seen> = rec.0.into_inner().unwrap();
+    seen.sort();
+    let has = |l: usize, p: &str, d: &str| seen.iter().any(|(x, y, z)| *x == Some(l) && y == p && z == d.as_bytes());
+    // Files kept whole, files nobody keeps, and versions a later layer deletes or replaces: all observed.
+    assert!(has(0, "/etc/passwd", "root:x:0:0"), "{seen:?}");
+    assert!(has(2, "/etc/passwd", "root:x:0:0:new"));
+    assert!(has(0, "/opt/app/a", "a") && has(1, "/opt/app/c", "c"));
+    assert!(has(0, "/var/lib/x", "1") && has(1, "/var/lib/x", "2"));
+    assert_eq!(seen.len(), 9, "every regular file of every layer once (a hard link is not one): {seen:?}");
+
+    // A directory read from disk: the same.
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::create_dir_all(root.join("srv")).unwrap();
+    std::fs::write(root.join("etc/os-release"), "ID=debian\n").unwrap();
+    std::fs::write(root.join("srv/run.sh"), "echo hi\n").unwrap();
+    let rec = Recorder::default();
+    let a = open_dir(
+        &root,
+        kestrel_core::TargetKind::Rootfs,
+        &OpenOptions::default(),
+        &Observed { keep: &KeepEtc, observer: &rec },
+    )
+    .unwrap();
+    assert_eq!(a.tree.content("/etc/os-release"), Some(&b"ID=debian\n"[..]));
+    let mut seen: Vec<Seen> = rec.0.into_inner().unwrap();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            (None, "/etc/os-release".into(), b"ID=debian\n".to_vec()),
+            (None, "/srv/run.sh".into(), b"echo hi\n".to_vec())
+        ]
+    );
+}

@@ -109,6 +109,30 @@ fn table(report: &Report, width: Option<u16>, out: &mut dyn Write) -> io::Result
         }
         writeln!(out, "{t}")?;
     }
+    if !report.secrets.is_empty() {
+        writeln!(out, "\nSecrets: {} (hardcoded credentials, redacted)", report.secrets.len())?;
+        let mut t = Table::new();
+        t.load_preset(presets::NOTHING);
+        match width {
+            Some(w) => {
+                t.set_width(w).set_content_arrangement(ContentArrangement::Dynamic);
+            }
+            None => {
+                t.set_content_arrangement(ContentArrangement::Disabled);
+            }
+        }
+        t.set_header(vec!["SEVERITY", "RULE", "FILE", "LAYER", "SECRET"]);
+        for f in &report.secrets {
+            t.add_row(vec![
+                Cell::new(f.severity),
+                Cell::new(&f.rule),
+                Cell::new(format!("{}:{}", f.file, f.line)),
+                Cell::new(f.layer.as_deref().unwrap_or("")),
+                Cell::new(&f.redacted),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
     if !sbom.warnings.is_empty() {
         writeln!(out, "\n{} warning(s):", sbom.warnings.len())?;
         for w in sbom.warnings.iter().take(20) {
@@ -342,6 +366,32 @@ pub fn sarif(report: &Report) -> Value {
                 }));
             }
         }
+    }
+    for f in &report.secrets {
+        let id = format!("secret:{}", f.rule);
+        let idx = *rule_index.entry(id.clone()).or_insert_with(|| {
+            rules.push(json!({
+                "id": id,
+                "name": f.rule.replace(['-', ':'], ""),
+                "shortDescription": {"text": f.title},
+                "help": {"text": kestrel_core::SECRET_FIX},
+                "defaultConfiguration": {"level": level(f.severity)},
+                "properties": {"security-severity": severity_band(f.severity), "tags": ["security", "secret"]},
+            }));
+            rules.len() - 1
+        });
+        let layer = f.layer.as_deref().map(|l| format!(" (layer {l})")).unwrap_or_default();
+        results.push(json!({
+            "ruleId": id,
+            "ruleIndex": idx,
+            "level": level(f.severity),
+            "message": {"text": format!("{} {} in {}{layer}", f.title, f.redacted, f.file)},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": uri(&f.file)},
+                "region": {"startLine": f.line},
+            }}],
+            "partialFingerprints": {"kestrel/v1": format!("{}|{}|{}", id, f.file, f.fingerprint)},
+        }));
     }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

@@ -86,6 +86,7 @@ pub fn write_sbom(sbom: &Sbom, format: Format, out: &mut dyn Write) -> io::Resul
                 findings: Vec::new(),
                 suppressed: Vec::new(),
                 database: None,
+                secrets: Vec::new(),
             };
             write_report(&report, Format::Sarif, None, out)
         }

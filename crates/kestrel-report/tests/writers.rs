@@ -223,6 +223,7 @@ fn report() -> Report {
             built_at: Some("2026-11-23T00:00:00Z".into()),
             sources: vec!["osv:Debian".into()],
         }),
+        secrets: Vec::new(),
     }
 }
 

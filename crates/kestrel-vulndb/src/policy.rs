@@ -330,6 +330,7 @@ mod tests {
             ],
             suppressed: vec![],
             database: None,
+            secrets: Vec::new(),
         }
     }
 

@@ -8,6 +8,16 @@ use kestrel_core::{Sbom, ScanTarget};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
+/// What is kept of an image: its inventory, and the secrets in its layers when the secret scanner ran (before
+/// any allowlist: that is applied on every scan).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Entry {
+    #[serde(flatten)]
+    pub sbom: Sbom,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<Vec<kestrel_core::SecretFinding>>,
+}
+
 /// Entries kept; the oldest go first.
 const MAX_ENTRIES: usize = 256;
 
@@ -47,18 +57,18 @@ impl Cache {
         Some(hex::encode(h.finalize()))
     }
 
-    pub fn get(&self, key: &str) -> Option<Sbom> {
+    pub fn get(&self, key: &str) -> Option<Entry> {
         let bytes = std::fs::read(self.dir.join(format!("{key}.json"))).ok()?;
         // An entry that does not parse (older layout, damage) is a miss.
         serde_json::from_slice(&bytes).ok()
     }
 
     /// Stores an inventory; failures only cost the next scan its speed.
-    pub fn put(&self, key: &str, sbom: &Sbom) {
+    pub fn put(&self, key: &str, entry: &Entry) {
         if std::fs::create_dir_all(&self.dir).is_err() {
             return;
         }
-        let Ok(bytes) = serde_json::to_vec(sbom) else { return };
+        let Ok(bytes) = serde_json::to_vec(entry) else { return };
         if crate::scan::write_atomically(&self.dir.join(format!("{key}.json")), &bytes).is_ok() {
             self.prune();
         }

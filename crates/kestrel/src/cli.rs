@@ -1024,6 +1024,8 @@ pub struct SbomArgs {
 pub enum Scanner {
     /// Vulnerable, malicious and end-of-life components (needs the database).
     Vuln,
+    /// Hardcoded credentials in every file of every layer (files a later layer deletes too), redacted.
+    Secret,
     /// No scanner: the inventory alone.
     None,
 }
@@ -1032,9 +1034,13 @@ pub enum Scanner {
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Vulnerabilities")]
 pub struct VulnArgs {
-    /// Scanners to run (comma-separated): vuln, or none for the inventory alone.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "vuln", env = "KESTREL_SCANNERS")]
+    /// Scanners to run (comma-separated): vuln, secret, or none for the inventory alone.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "vuln,secret", env = "KESTREL_SCANNERS")]
     pub scanners: Vec<Scanner>,
+    /// Secrets allowlist (as `kestrel secrets --allow`). Default: .kestrel-secrets.yaml in the current
+    /// directory, when present.
+    #[arg(long, value_name = "FILE")]
+    pub secrets_allow: Option<PathBuf>,
     /// Report only these severities (comma-separated: critical,high,medium,low,unknown).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub severity: Vec<kestrel_core::Severity>,

@@ -271,28 +271,37 @@ pub fn scan_secrets(
             f
         }));
     }
+    allow_secrets(allow, &mut all.findings)?;
+    Ok(all)
+}
+
+/// Drops the findings the secrets allowlist allows: `allow`, else `.kestrel-secrets.yaml` in the current
+/// directory when there is one.
+pub fn allow_secrets(
+    allow: Option<&std::path::Path>,
+    findings: &mut Vec<kestrel_secrets::SecretFinding>,
+) -> Result<()> {
     let allow_path = allow.map(|p| p.to_path_buf()).or_else(|| {
         let p = std::path::PathBuf::from(".kestrel-secrets.yaml");
         p.is_file().then_some(p)
     });
-    if let Some(p) = allow_path {
-        let text = std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
-        let doc = kestrel_config::yaml::parse(&text, Default::default())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
-            .into_iter()
-            .next()
-            .map(|d| d.value)
-            .unwrap_or(serde_json::Value::Null);
-        let allow: kestrel_secrets::Allowlist = if doc.is_null() {
-            Default::default()
-        } else {
-            serde_json::from_value(doc).with_context(|| format!("{}: not an allowlist", p.display()))?
-        };
-        let before = all.findings.len();
-        all.findings.retain(|f| !allow.allows(f));
-        tracing::info!("{}: {} findings allowed", p.display(), before - all.findings.len());
-    }
-    Ok(all)
+    let Some(p) = allow_path else { return Ok(()) };
+    let text = std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+    let doc = kestrel_config::yaml::parse(&text, Default::default())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+        .into_iter()
+        .next()
+        .map(|d| d.value)
+        .unwrap_or(serde_json::Value::Null);
+    let allow: kestrel_secrets::Allowlist = if doc.is_null() {
+        Default::default()
+    } else {
+        serde_json::from_value(doc).with_context(|| format!("{}: not an allowlist", p.display()))?
+    };
+    let before = findings.len();
+    findings.retain(|f| !allow.allows(f));
+    tracing::info!("{}: {} findings allowed", p.display(), before - findings.len());
+    Ok(())
 }
 
 /// The schema of `kestrel secrets -f json`.

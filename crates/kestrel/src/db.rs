@@ -294,6 +294,7 @@ pub fn vulnerability_report(sbom: Sbom, v: &VulnArgs, g: &GlobalArgs) -> Result<
         findings: m.findings,
         suppressed: Vec::new(),
         database: Some(DatabaseRef { path: db.path().display().to_string(), built_at: built, sources }),
+        secrets: Vec::new(),
     };
     report.sbom.schema = REPORT_SCHEMA.into();
     report.sbom.warnings.extend(m.warnings);
@@ -328,5 +329,10 @@ pub fn vulnerability_report(sbom: Sbom, v: &VulnArgs, g: &GlobalArgs) -> Result<
 /// The exit code for `--fail-on` and `--exit-code`: with a threshold, findings at or above it fail the scan;
 /// with only an exit code, any finding left after the filters does.
 pub fn exit_code(report: &Report, v: &VulnArgs) -> ExitCode {
-    v.gate.exit(report.findings.iter().map(|f| f.severity()))
+    v.gate.exit(report.findings.iter().map(|f| f.severity()).chain(report.secrets.iter().map(|s| s.severity)))
+}
+
+/// Whether the secret scanner runs.
+pub fn wants_secrets(v: &VulnArgs) -> bool {
+    v.scanners.contains(&Scanner::Secret) && !v.scanners.contains(&Scanner::None)
 }

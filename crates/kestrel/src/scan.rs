@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let opts =
                 OpenOptions { limits: a.limits.limits(), tag, platform: a.platform.clone(), progress: progress(&g) };
             let catalog = Catalog::new(Scope::Image);
+            let secrets_wanted = crate::db::wants_secrets(&a.vuln);
             // A cached inventory of this very image (by content address) spares reading its layers.
             let cache = crate::cache::Cache::new(&a.cache);
             let mut key = None;
@@ -30,46 +31,56 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if let (Some(c), Some(id)) = (&cache, &identified) {
                 let t = id.target();
                 key = crate::cache::Cache::key(t, &opts.limits);
-                if let Some(mut sbom) = key.as_deref().and_then(|k| c.get(k)) {
+                // An entry made without the secret scanner does not serve a scan that wants it.
+                let hit = key.as_deref().and_then(|k| c.get(k)).filter(|e| !secrets_wanted || e.secrets.is_some());
+                if let Some(crate::cache::Entry { mut sbom, secrets }) = hit {
                     tracing::info!("inventory of {} from the cache", t.image_id.as_deref().unwrap_or("?"));
                     sbom.target.name = t.name.clone();
                     sbom.target.tags = t.tags.clone();
                     sbom.created = created();
-                    return emit_and_upload(&g, &a.out, &a.vuln, sbom, &a.upload);
+                    let secrets = allowed(if secrets_wanted { secrets } else { None }, &a.vuln)?;
+                    return emit_and_upload(&g, &a.out, &a.vuln, (sbom, secrets), &a.upload);
                 }
             }
-            let artifact = match (identified, kind) {
-                // Already indexed and planned: the layers are read without indexing the input again.
-                (Some(id), _) => id.open(&opts, &catalog)?,
-                (None, ImageKind::OciDir) if !path.join("oci-layout").is_file() => {
-                    bail!("{}: not an OCI image layout (no oci-layout file)", path.display())
-                }
-                (None, _) => kestrel_image::open(&path, &opts, &catalog)?,
-            };
+            let (artifact, secrets) = read_with_secrets(secrets_wanted, &catalog, |sel| {
+                Ok(match (identified, kind) {
+                    // Already indexed and planned: the layers are read without indexing the input again.
+                    (Some(id), _) => id.open(&opts, sel)?,
+                    (None, ImageKind::OciDir) if !path.join("oci-layout").is_file() => {
+                        bail!("{}: not an OCI image layout (no oci-layout file)", path.display())
+                    }
+                    (None, _) => kestrel_image::open(&path, &opts, sel)?,
+                })
+            })?;
             if artifact.target.layers.is_empty() && artifact.config.is_none() {
                 bail!("{}: not a container image (a tar with neither manifest.json nor index.json); scan a root file system tar with `kestrel rootfs`", path.display());
             }
             let sbom = inventory(&catalog, artifact);
             if let (Some(c), Some(k)) = (&cache, &key) {
-                c.put(k, &sbom);
+                c.put(k, &crate::cache::Entry { sbom: sbom.clone(), secrets: secrets.clone() });
             }
-            emit_and_upload(&g, &a.out, &a.vuln, sbom, &a.upload)
+            let secrets = allowed(secrets, &a.vuln)?;
+            emit_and_upload(&g, &a.out, &a.vuln, (sbom, secrets), &a.upload)
         }
         Command::Rootfs(a) => {
             let opts = OpenOptions { limits: a.limits.limits(), progress: progress(&g), ..Default::default() };
             let catalog = Catalog::new(Scope::Image);
-            let artifact = if a.path.is_dir() {
-                kestrel_image::open_dir(&a.path, TargetKind::Rootfs, &opts, &catalog)?
-            } else {
-                kestrel_image::open_rootfs_tar(&a.path, &opts, &catalog)?
-            };
-            finish(&g, &a.out, &a.vuln, &catalog, artifact)
+            let (artifact, secrets) = read_with_secrets(crate::db::wants_secrets(&a.vuln), &catalog, |sel| {
+                Ok(if a.path.is_dir() {
+                    kestrel_image::open_dir(&a.path, TargetKind::Rootfs, &opts, sel)?
+                } else {
+                    kestrel_image::open_rootfs_tar(&a.path, &opts, sel)?
+                })
+            })?;
+            finish(&g, &a.out, &a.vuln, &catalog, artifact, allowed(secrets, &a.vuln)?)
         }
         Command::Fs(a) => {
             let opts = OpenOptions { limits: a.limits.limits(), progress: progress(&g), ..Default::default() };
             let catalog = Catalog::new(Scope::Directory);
-            let artifact = kestrel_image::open_dir(&a.path, TargetKind::Directory, &opts, &catalog)?;
-            finish(&g, &a.out, &a.vuln, &catalog, artifact)
+            let (artifact, secrets) = read_with_secrets(crate::db::wants_secrets(&a.vuln), &catalog, |sel| {
+                Ok(kestrel_image::open_dir(&a.path, TargetKind::Directory, &opts, sel)?)
+            })?;
+            finish(&g, &a.out, &a.vuln, &catalog, artifact, allowed(secrets, &a.vuln)?)
         }
         Command::Sbom(a) => {
             let (bytes, name) = if a.path.as_os_str() == "-" {
@@ -219,9 +230,37 @@ fn finish(
     vuln: &VulnArgs,
     catalog: &Catalog,
     artifact: Artifact,
+    secrets: Option<Vec<kestrel_core::SecretFinding>>,
 ) -> Result<ExitCode> {
     let sbom = inventory(catalog, artifact);
-    emit(g, out, vuln, sbom)
+    emit_and_upload(g, out, vuln, (sbom, secrets), &crate::cli::UploadArgs { server: None, server_token: None })
+}
+
+/// Reads an artifact with the catalogers' selector and, when `secrets` is asked for, the secret scanner looking
+/// at every file of every layer in the same read; the secrets come back with their layers named.
+fn read_with_secrets(
+    secrets: bool,
+    catalog: &Catalog,
+    open: impl FnOnce(&dyn kestrel_image::ContentSelector) -> Result<Artifact>,
+) -> Result<(Artifact, Option<Vec<kestrel_core::SecretFinding>>)> {
+    if !secrets {
+        return Ok((open(catalog)?, None));
+    }
+    let scanner = kestrel_secrets::Scanner::new();
+    let layers = kestrel_secrets::image::LayerScanner::new(&scanner);
+    let artifact = open(&kestrel_image::Observed { keep: catalog, observer: &layers })?;
+    let found = kestrel_secrets::image::name_layers(&artifact, layers.into_findings());
+    Ok((artifact, Some(found)))
+}
+
+/// The secrets the allowlist does not allow.
+fn allowed(
+    secrets: Option<Vec<kestrel_core::SecretFinding>>,
+    vuln: &VulnArgs,
+) -> Result<Option<Vec<kestrel_core::SecretFinding>>> {
+    let Some(mut s) = secrets else { return Ok(None) };
+    crate::config::allow_secrets(vuln.secrets_allow.as_deref(), &mut s)?;
+    Ok(Some(s))
 }
 
 /// Runs the catalogers over an artifact.
@@ -242,7 +281,7 @@ pub(crate) fn inventory(catalog: &Catalog, artifact: Artifact) -> Sbom {
 
 /// Runs the scanners over the inventory and writes the result.
 fn emit(g: &GlobalArgs, out: &OutputArgs, vuln: &VulnArgs, sbom: Sbom) -> Result<ExitCode> {
-    emit_and_upload(g, out, vuln, sbom, &crate::cli::UploadArgs { server: None, server_token: None })
+    emit_and_upload(g, out, vuln, (sbom, None), &crate::cli::UploadArgs { server: None, server_token: None })
 }
 
 /// [`emit`], and the report (kestrel's JSON) sent to a fleet server when `--server` is given.
@@ -250,12 +289,22 @@ fn emit_and_upload(
     g: &GlobalArgs,
     out: &OutputArgs,
     vuln: &VulnArgs,
-    sbom: Sbom,
+    (sbom, secrets): (Sbom, Option<Vec<kestrel_core::SecretFinding>>),
     upload: &crate::cli::UploadArgs,
 ) -> Result<ExitCode> {
-    // The inventory becomes the report's (no copy), or is written as it is.
-    let doc =
-        if crate::db::wants_vulns(vuln) { Ok(crate::db::vulnerability_report(sbom, vuln, g)?) } else { Err(sbom) };
+    // The inventory becomes the report's (no copy), or is written as it is when no scanner ran.
+    let doc = if crate::db::wants_vulns(vuln) {
+        let mut r = crate::db::vulnerability_report(sbom, vuln, g)?;
+        r.secrets = secrets.unwrap_or_default();
+        Ok(r)
+    } else if let Some(secrets) = secrets {
+        let mut r =
+            kestrel_core::Report { sbom, findings: Vec::new(), suppressed: Vec::new(), database: None, secrets };
+        r.sbom.schema = kestrel_core::REPORT_SCHEMA.into();
+        Ok(r)
+    } else {
+        Err(sbom)
+    };
     let to_terminal = out.output.is_none() && std::io::stdout().is_terminal();
     let format = out.format.unwrap_or(if to_terminal { OutputFormat::Table } else { OutputFormat::Json });
     let format = match format {

@@ -496,3 +496,81 @@ Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib
     assert!(aliases("CVE-2018-18074", "requests").contains(&"PYSEC-2018-28".to_string()));
     assert!(aliases("CVE-2023-32681", "requests").contains(&"PYSEC-2023-74".to_string()));
 }
+
+#[test]
+fn image_and_rootfs_scans_find_secrets_in_every_layer_cached_gated_and_allowed() {
+    let db = db();
+    let dir = tempfile::tempdir().unwrap();
+    let token = format!("glpat-{}", "x7Kq2Lm9Np4Rs8Tu1Vw6");
+    let img = Image::new(vec![
+        vec![
+            Entry::File("etc/os-release".into(), b"ID=debian\nVERSION_ID=\"11\"\n".to_vec()),
+            Entry::File(
+                "var/lib/dpkg/status".into(),
+                b"Package: apache2-bin\nStatus: install ok installed\nArchitecture: amd64\nSource: apache2\nVersion: 2.4.54-1~deb11u1\n\n".to_vec(),
+            ),
+        ],
+        vec![Entry::File("root/.git-credentials".into(), format!("GITLAB={token}\n").into_bytes())],
+        vec![Entry::Whiteout("root/.git-credentials".into())],
+    ]);
+    let p = dir.path().join("img.tar");
+    img.write_docker_archive(&p, &["app:1"]);
+    let scan = |args: &[&str]| {
+        let out = kestrel(db.path()).args(["image", "--input"]).arg(&p).args(args).output().unwrap();
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(&token), "the secret leaked");
+        out
+    };
+
+    // The default scanners: vulnerabilities and secrets, in one read of the layers.
+    let out = scan(&["-f", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = json(&out.stdout);
+    assert!(!r["findings"].as_array().unwrap().is_empty(), "apache2's vulnerabilities");
+    let s = &r["secrets"][0];
+    assert_eq!(s["rule"], "gitlab-token", "{r}");
+    assert_eq!(s["file"], "/root/.git-credentials");
+    assert!(s["layer"].as_str().unwrap().contains("deleted by a later layer"), "{s}");
+    // Again, from the cache (which kept the secrets): the same.
+    let again = json(&scan(&["-f", "json"]).stdout);
+    assert_eq!(again["secrets"], r["secrets"]);
+    // A cache entry made without the secret scanner does not answer a scan that wants it.
+    let only_vulns = json(&scan(&["-f", "json", "--scanners", "vuln", "--no-cache"]).stdout);
+    assert!(only_vulns.get("secrets").is_none());
+    std::fs::remove_dir_all(db.path().join("sbom-cache")).unwrap();
+    let _ = scan(&["-f", "json", "--scanners", "vuln"]);
+    let after = json(&scan(&["-f", "json"]).stdout);
+    assert_eq!(after["secrets"], r["secrets"]);
+
+    // The secret scanner alone: a report without a database, gated, in SARIF and the table.
+    let out = scan(&["-f", "json", "--scanners", "secret", "--fail-on", "high"]);
+    assert_eq!(out.status.code(), Some(1), "a high secret fails the gate");
+    let r = json(&out.stdout);
+    assert_eq!(r["schema"], "kestrel.report/v1");
+    assert!(r.get("database").is_none() && r["findings"].as_array().unwrap().is_empty());
+    assert_eq!(r["secrets"][0]["rule"], "gitlab-token");
+    let sarif = json(&scan(&["-f", "sarif", "--scanners", "secret"]).stdout);
+    let res = &sarif["runs"][0]["results"][0];
+    assert_eq!(res["ruleId"], "secret:gitlab-token");
+    assert_eq!(res["locations"][0]["physicalLocation"]["region"]["startLine"], 1);
+    let table = String::from_utf8(scan(&["-f", "table", "--scanners", "secret"]).stdout).unwrap();
+    assert!(table.contains("Secrets: 1") && table.contains("gitlab-token"), "{table}");
+    // Allowed by rule: the gate passes.
+    let allow = dir.path().join("allow.yaml");
+    std::fs::write(&allow, "rules: [gitlab-token]\n").unwrap();
+    let out =
+        scan(&["-f", "json", "--scanners", "secret", "--fail-on", "high", "--secrets-allow", allow.to_str().unwrap()]);
+    assert!(out.status.success(), "allowed, from the cache too");
+    assert!(json(&out.stdout).get("secrets").is_none());
+    let out = scan(&["-f", "json", "--scanners", "secret", "--no-cache", "--secrets-allow", allow.to_str().unwrap()]);
+    assert!(json(&out.stdout).get("secrets").is_none(), "allowed, read again");
+
+    // A root file system directory: the same scanner, over the files on disk.
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("srv")).unwrap();
+    std::fs::write(root.join("srv/deploy.sh"), format!("export GITLAB_TOKEN={token}\n")).unwrap();
+    let out = kestrel(db.path()).args(["rootfs", "-f", "json", "--scanners", "secret"]).arg(&root).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = json(&out.stdout);
+    assert_eq!(r["secrets"][0]["file"], "/srv/deploy.sh", "{r}");
+    assert!(r["secrets"][0].get("layer").is_none());
+}
