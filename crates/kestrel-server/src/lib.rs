@@ -538,6 +538,7 @@ fn count_findings(report: &Value) -> [i64; 4] {
     };
     tally(&report["findings"]);
     tally(&report["vulnerabilities"]);
+    tally(&report["secrets"]);
     c
 }
 

@@ -337,7 +337,8 @@ async function reportView([id], params) {
       h("dt", {}, "Operating system"), h("dd", {}, r.distro ? `${r.distro.id} ${r.distro.version_id || ""} ${r.distro.codename ? `(${r.distro.codename})` : ""}` : "—"),
       h("dt", {}, "Layers"), h("dd", {}, (target.layers || []).length),
       h("dt", {}, "Packages"), h("dd", {}, (r.packages || []).length),
-      h("dt", {}, "Findings"), h("dd", {}, `${all.length} vulnerabilities, ${all.filter((f) => f.fixed_version).length} with a fix`)),
+      h("dt", {}, "Findings"), h("dd", {}, `${all.length} vulnerabilities, ${all.filter((f) => f.fixed_version).length} with a fix` +
+        ((r.secrets || []).length ? `; ${r.secrets.length} hardcoded secret${r.secrets.length === 1 ? "" : "s"}` : ""))),
     other.map((e) => h("p", { class: "error" }, `${e.name} reached its ${e.support} on ${e.eol_date}: nothing in it gets security fixes any more.`)),
     h("div", { class: "toolbar" }, toggle),
     table(["Vulnerability", "Severity", "Package", "Installed", "Fixed in", "Summary"], shown.map((f) =>
@@ -345,6 +346,12 @@ async function reportView([id], params) {
         h("td", {}, f.package), h("td", {}, f.version),
         h("td", { class: f.fixed_version ? "fix" : "muted" }, f.fixed_version || (f.state || "no fix").replace(/-/g, " ")),
         h("td", {}, f.summary || ""))), "No known vulnerability."),
+    (r.secrets || []).length ? [
+      h("h2", {}, "Secrets"),
+      table(["Secret", "Severity", "File", "Layer", "Value (redacted)"], r.secrets.map((f) =>
+        h("tr", { class: "secret" }, h("td", {}, f.title || f.rule), h("td", {}, sev(f.severity)),
+          h("td", {}, `${f.file}:${f.line}`), h("td", { class: "muted" }, f.layer || ""), h("td", {}, f.redacted))), ""),
+    ] : [],
   ];
 }
 

@@ -26,6 +26,9 @@ impl Drop for Server {
     }
 }
 
+/// A Stripe live key in the CI image (assembled, so that this file holds none).
+const STRIPE: &str = concat!("sk_live_", "4eC39HqLyjWDarjtT1zdp7dc");
+
 fn kestrel() -> Command {
     let mut c = Command::cargo_bin("kestrel").unwrap();
     c.env_remove("KESTREL_SERVER_TOKEN").env_remove("KESTREL_TOKEN").env_remove("KESTREL_SERVER");
@@ -170,6 +173,7 @@ fn the_dashboard_in_a_real_browser() {
             "usr/lib/python3/dist-packages/requests-2.19.0.dist-info/METADATA".into(),
             b"Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n".to_vec(),
         ),
+        Entry::File("srv/web/.env".into(), format!("STRIPE_KEY={STRIPE}\n").into_bytes()),
     ]])
     .write_docker_archive(&img, &["shop/web:1.2"]);
     run(kestrel()
@@ -299,6 +303,10 @@ fn the_dashboard_in_a_real_browser() {
     b.then_view("report", |b| b.click("#fixable"));
     assert_eq!(b.count("tr.finding"), b.count("tr.finding td.fix"));
     assert!(b.count("tr.finding") <= all);
+    // The image's hardcoded secret, redacted: the page never holds the value.
+    let secrets = b.texts("tr.secret");
+    assert!(secrets.len() == 1 && secrets[0].contains("/srv/web/.env:1"), "{secrets:?}");
+    assert!(!b.texts("main").concat().contains(STRIPE), "the secret reached the page");
     b.screenshot("dashboard-image");
 
     // Compliance: the spec's posture, and a failing control drilled into down to the file and line.
