@@ -4,7 +4,7 @@
 
 use crate::cyclonedx::document;
 use crate::{Format, SbomWriter, SpdxWriter};
-use comfy_table::{presets, Cell, ContentArrangement, Table};
+use comfy_table::Cell;
 use kestrel_core::{Finding, Report, Severity, VulnerabilityFinding};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -72,16 +72,7 @@ fn table(report: &Report, width: Option<u16>, out: &mut dyn Write) -> io::Result
         writeln!(out, "\nNo vulnerable packages found.")?;
     } else {
         writeln!(out)?;
-        let mut t = Table::new();
-        t.load_preset(presets::NOTHING);
-        match width {
-            Some(w) => {
-                t.set_width(w).set_content_arrangement(ContentArrangement::Dynamic);
-            }
-            None => {
-                t.set_content_arrangement(ContentArrangement::Disabled);
-            }
-        }
+        let mut t = crate::table::plain_table(width);
         t.set_header(vec!["RISK", "SEVERITY", "ID", "PACKAGE", "INSTALLED", "FIXED IN", "SUMMARY"]);
         for (f, v) in vulns {
             let id = match f {
@@ -111,16 +102,7 @@ fn table(report: &Report, width: Option<u16>, out: &mut dyn Write) -> io::Result
     }
     if !report.secrets.is_empty() {
         writeln!(out, "\nSecrets: {} (hardcoded credentials, redacted)", report.secrets.len())?;
-        let mut t = Table::new();
-        t.load_preset(presets::NOTHING);
-        match width {
-            Some(w) => {
-                t.set_width(w).set_content_arrangement(ContentArrangement::Dynamic);
-            }
-            None => {
-                t.set_content_arrangement(ContentArrangement::Disabled);
-            }
-        }
+        let mut t = crate::table::plain_table(width);
         t.set_header(vec!["SEVERITY", "RULE", "FILE", "LAYER", "SECRET"]);
         for f in &report.secrets {
             t.add_row(vec![

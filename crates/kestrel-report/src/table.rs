@@ -38,16 +38,7 @@ impl SbomWriter for TableWriter {
             if counts.is_empty() { String::new() } else { format!(" ({})", counts.join(", ")) }
         )?;
         writeln!(out)?;
-        let mut table = Table::new();
-        table.load_preset(presets::NOTHING);
-        match self.width {
-            Some(w) => {
-                table.set_width(w).set_content_arrangement(ContentArrangement::Dynamic);
-            }
-            None => {
-                table.set_content_arrangement(ContentArrangement::Disabled);
-            }
-        }
+        let mut table = plain_table(self.width);
         table.set_header(vec!["NAME", "VERSION", "TYPE", "FOUND AT"]);
         for p in &sbom.packages {
             let at = p.locations.first().map(|l| l.path.as_str()).unwrap_or("");
@@ -67,4 +58,19 @@ impl SbomWriter for TableWriter {
         }
         Ok(())
     }
+}
+
+/// A table without borders: as wide as the terminal when there is one (columns wrap), else one line per row.
+pub(crate) fn plain_table(width: Option<u16>) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING);
+    match width {
+        Some(w) => {
+            t.set_width(w).set_content_arrangement(ContentArrangement::Dynamic);
+        }
+        None => {
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    t
 }

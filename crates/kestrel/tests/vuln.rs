@@ -142,19 +142,27 @@ fn rootfs_scan_reports_findings_in_every_format() {
     assert_eq!(json(&out.get_output().stdout)["schema"], "kestrel.sbom/v1");
 }
 
+/// An image layer: Debian 11 with a vulnerable apache2-bin.
+fn debian_11_with_apache() -> Vec<Entry> {
+    vec![
+        Entry::File("etc/os-release".into(), b"ID=debian\nVERSION_ID=\"11\"\n".to_vec()),
+        Entry::File(
+            "var/lib/dpkg/status".into(),
+            b"Package: apache2-bin\nStatus: install ok installed\nArchitecture: amd64\nSource: apache2\nVersion: 2.4.54-1~deb11u1\n\n".to_vec(),
+        ),
+    ]
+}
+
 #[test]
 fn an_image_scan_names_the_layer_of_each_finding() {
     let db = db();
     let dir = tempfile::tempdir().unwrap();
     let img = Image::new(vec![
-        vec![
-            Entry::File("etc/os-release".into(), b"ID=debian\nVERSION_ID=\"11\"\n".to_vec()),
-            Entry::File(
-                "var/lib/dpkg/status".into(),
-                b"Package: apache2-bin\nStatus: install ok installed\nArchitecture: amd64\nSource: apache2\nVersion: 2.4.54-1~deb11u1\n\n".to_vec(),
-            ),
-        ],
-        vec![Entry::File("app/requests-2.19.0.dist-info/METADATA".into(), b"Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n".to_vec())],
+        debian_11_with_apache(),
+        vec![Entry::File(
+            "app/requests-2.19.0.dist-info/METADATA".into(),
+            b"Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n".to_vec(),
+        )],
     ]);
     let p = dir.path().join("img.tar");
     img.write_docker_archive(&p, &["app:1"]);
@@ -503,13 +511,7 @@ fn image_and_rootfs_scans_find_secrets_in_every_layer_cached_gated_and_allowed()
     let dir = tempfile::tempdir().unwrap();
     let token = format!("glpat-{}", "x7Kq2Lm9Np4Rs8Tu1Vw6");
     let img = Image::new(vec![
-        vec![
-            Entry::File("etc/os-release".into(), b"ID=debian\nVERSION_ID=\"11\"\n".to_vec()),
-            Entry::File(
-                "var/lib/dpkg/status".into(),
-                b"Package: apache2-bin\nStatus: install ok installed\nArchitecture: amd64\nSource: apache2\nVersion: 2.4.54-1~deb11u1\n\n".to_vec(),
-            ),
-        ],
+        debian_11_with_apache(),
         vec![Entry::File("root/.git-credentials".into(), format!("GITLAB={token}\n").into_bytes())],
         vec![Entry::Whiteout("root/.git-credentials".into())],
     ]);
