@@ -249,21 +249,15 @@ fn keep(
     let want = ctx.selector.want(path, size, mode);
     let observed = ctx.selector.observes(path, size, mode) && size <= ctx.limits.max_probe_file;
     let max = match want {
-        Want::Skip if !observed => return Ok(Content::None),
-        Want::Skip => ctx.limits.max_probe_file,
+        Want::Skip => 0,
         Want::Whole => ctx.limits.max_kept_file,
         Want::Summary => ctx.limits.max_probe_file,
     };
-    if size > max {
-        if !observed {
-            ctx.warn(delta, path, format!("not analysed: {size} bytes is above the {max}-byte limit"));
-            return Ok(Content::None);
-        }
-        // Observed, but too large to keep: read for the observer alone.
-        buf.clear();
-        entry.take(size).read_to_end(buf).map_err(|e| ctx.io_err(e))?;
-        ctx.selector.observe(Some(ctx.index), path, buf);
+    let keepable = want != Want::Skip && size <= max;
+    if want != Want::Skip && !keepable {
         ctx.warn(delta, path, format!("not analysed: {size} bytes is above the {max}-byte limit"));
+    }
+    if !keepable && !observed {
         return Ok(Content::None);
     }
     buf.clear();
@@ -271,8 +265,10 @@ fn keep(
     if observed {
         ctx.selector.observe(Some(ctx.index), path, buf);
     }
+    if !keepable {
+        return Ok(Content::None);
+    }
     let kept = match want {
-        Want::Skip => return Ok(Content::None),
         Want::Whole => buf.as_slice(),
         _ => match ctx.selector.summarize_in_layer(Some(ctx.index), path, buf) {
             Some(s) => {
