@@ -70,9 +70,16 @@ pub enum Record {
         /// Its path relative to the hierarchy's root.
         path: String,
     },
-    /// A file named like a sensitive one was opened for reading, its path rebuilt from the opened file (not
-    /// yet known to be sensitive: the consumer decides, see [`crate::opens`]).
-    ResolvedOpen(Raw),
+    /// A file named like a sensitive one was opened for reading, or a file written by a relative path: its
+    /// path rebuilt from the opened file, or joined to its directory when judged at entry (not yet known to be
+    /// sensitive: the consumer decides, see [`crate::opens`]).
+    ResolvedOpen {
+        /// The open.
+        raw: Raw,
+        /// Judged when the open was made (a relative path joined to its directory, an io_uring submission),
+        /// not when it returned: no entry record repeats it.
+        at_entry: bool,
+    },
     /// A watched process forked a new process (the process table's business, not an event).
     Fork {
         /// The new process.
@@ -190,7 +197,8 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
         KIND_EXIT => EventKind::Exit { status: u32_at(b, h)? as i32 },
         KIND_OPEN if u32_at(b, h)? & OPEN_RESOLVED != 0 => {
             let flags = u32_at(b, h)?;
-            let path = if flags & OPEN_AT_ENTRY != 0 {
+            let at_entry = flags & OPEN_AT_ENTRY != 0;
+            let path = if at_entry {
                 let given = cstr(b, h + 8, PATH)?;
                 let base_len = (u32_at(b, h + 8 + PATH)? as usize).min(PATH);
                 let at = h + 16 + PATH;
@@ -206,7 +214,7 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                 rebuilt_path(b.get(h + 8..h + 8 + len).ok_or("open record shorter than its path")?)
             };
             let kind = EventKind::Open { flags: flags & !(OPEN_RESOLVED | OPEN_AT_ENTRY), path };
-            return Ok(Record::ResolvedOpen(Raw { header, kind }));
+            return Ok(Record::ResolvedOpen { raw: Raw { header, kind }, at_entry });
         }
         KIND_OPEN => EventKind::Open { flags: u32_at(b, h)?, path: cstr(b, h + 8, PATH)? },
         KIND_CONNECT => EventKind::Connect { to: sockaddr(b)? },
@@ -348,8 +356,9 @@ mod tests {
     #[test]
     fn opens_judged_at_entry_are_resolved_against_their_directory() {
         let path = |b: &[u8]| match decode(b) {
-            Ok(Record::ResolvedOpen(Raw { kind: EventKind::Open { path, flags }, .. })) => {
+            Ok(Record::ResolvedOpen { raw: Raw { kind: EventKind::Open { path, flags }, .. }, at_entry }) => {
                 assert_eq!(flags, 0);
+                assert!(at_entry);
                 Ok(path)
             }
             Ok(other) => panic!("{other:?}"),

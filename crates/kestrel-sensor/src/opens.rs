@@ -40,15 +40,19 @@ impl SensitiveOpens {
         }
     }
 
-    /// Whether an open reported on return is news: a write (by a relative path: its entry reported nothing),
-    /// or a sensitive read not reported at its entry.
-    pub fn is_news(&mut self, raw: &Raw) -> bool {
+    /// Whether a resolved open is news: a write (by a relative path: its entry reported nothing), or a
+    /// sensitive read — judged at entry (`at_entry`: the only record of its open), or on return and not
+    /// reported at its entry.
+    pub fn is_news(&mut self, raw: &Raw, at_entry: bool) -> bool {
         let EventKind::Open { path, flags } = &raw.kind else { return false };
         if flags & 3 != 0 || flags & 0o1100 != 0 {
             return true;
         }
         if !is_sensitive_read(path) {
             return false;
+        }
+        if at_entry {
+            return true;
         }
         match self.entered.remove(&raw.header.tid) {
             Some((p, at)) => p != *path || raw.header.boot_ns.saturating_sub(at) > SAME_OPEN_NS,
@@ -83,21 +87,26 @@ mod tests {
         let mut s = SensitiveOpens::default();
         // Reported at entry, then on return: once.
         s.entered(&open(1, "/etc/shadow", 10));
-        assert!(!s.is_news(&open(1, "/etc/shadow", 20)));
+        assert!(!s.is_news(&open(1, "/etc/shadow", 20), false));
         // Only the return saw it (a relative path, a link, `..`): kept.
-        assert!(s.is_news(&open(1, "/etc/shadow", 30)));
+        assert!(s.is_news(&open(1, "/etc/shadow", 30), false));
         // Entry saw a sensitive prefix, return the file it led to.
         s.entered(&open(2, "/etc/sudoers.d/../shadow", 10));
-        assert!(!s.is_news(&open(2, "/etc/shadow", 20)), "the same file, written differently");
+        assert!(!s.is_news(&open(2, "/etc/shadow", 20), false), "the same file, written differently");
         // An attempt long ago is another open.
         s.entered(&open(3, "/etc/shadow", 10));
-        assert!(s.is_news(&open(3, "/etc/shadow", 10 + 2 * SAME_OPEN_NS)));
+        assert!(s.is_news(&open(3, "/etc/shadow", 10 + 2 * SAME_OPEN_NS), false));
         // A file merely named like a sensitive one.
-        assert!(!s.is_news(&open(4, "/usr/share/doc/shadow", 10)));
-        assert!(s.is_news(&open(4, "/root/.ssh/id_rsa", 10)));
+        assert!(!s.is_news(&open(4, "/usr/share/doc/shadow", 10), false));
+        assert!(s.is_news(&open(4, "/root/.ssh/id_rsa", 10), false));
+        // Judged at entry (`cat /etc/shadow; cd /etc; cat shadow` in one thread, or io_uring): a second open,
+        // not the return of the first; a file merely named like a sensitive one is still not news.
+        s.entered(&open(6, "/etc/shadow", 10));
+        assert!(s.is_news(&open(6, "/etc/shadow", 20), true));
+        assert!(!s.is_news(&open(6, "/tmp/shadow", 20), true));
         // A write by a relative path comes only on return: always news.
         let mut write = open(5, "/usr/bin/payload", 10);
         write.kind = EventKind::Open { path: "/usr/bin/payload".into(), flags: 0o1101 };
-        assert!(s.is_news(&write));
+        assert!(s.is_news(&write, false));
     }
 }

@@ -194,8 +194,8 @@ impl Sensor {
                     self.opens.entered(&raw);
                     return Some(self.enrich(raw));
                 }
-                Some(Record::ResolvedOpen(raw)) => {
-                    if self.opens.is_news(&raw) {
+                Some(Record::ResolvedOpen { raw, at_entry }) => {
+                    if self.opens.is_news(&raw, at_entry) {
                         return Some(self.enrich(raw));
                     }
                 }

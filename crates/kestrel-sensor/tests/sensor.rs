@@ -233,6 +233,36 @@ fn sensitive_reads_through_a_symbolic_link_are_seen_with_open_returns() {
 }
 
 #[test]
+fn sensitive_reads_through_io_uring_are_seen() {
+    // A ring's IORING_OP_OPENAT never enters open(2): /etc/shadow read by its absolute path, by a relative
+    // one from /etc, and /etc/passwd (not sensitive) — with and without the open calls' return side.
+    let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring_open.py");
+    for open_returns in [false, true] {
+        let cg = TestCgroup::new(if open_returns { "kestrel-test-uring-ret" } else { "kestrel-test-uring" });
+        let mut s = sensor_with(&[&cg.0], 65_536, open_returns);
+        let out = cg.sh(&format!("cd /etc && /usr/bin/python3 {} /etc/shadow shadow /etc/passwd", helper.display()));
+        let printed = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
+        // Each open worked (a descriptor, not -errno): the reads really happened through the ring.
+        assert!(printed.lines().all(|l| l.rsplit(' ').next().is_some_and(|r| !r.starts_with('-'))), "{printed}");
+        let shadow = |ev: &[Event]| -> usize {
+            ev.iter()
+                .filter(
+                    |e| matches!(&e.kind, EventKind::Open { path, flags } if path == "/etc/shadow" && flags & 3 == 0),
+                )
+                .count()
+        };
+        let mut events = collect(&mut s, Duration::from_secs(5), |ev| shadow(ev) >= 2);
+        events.extend(collect(&mut s, Duration::from_millis(300), |_| false));
+        assert_eq!(shadow(&events), 2, "open_returns {open_returns}: {events:#?}");
+        assert!(
+            !events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path.contains("passwd"))),
+            "a read of a file that is not sensitive is not reported"
+        );
+    }
+}
+
+#[test]
 fn writes_and_execs_by_relative_paths_name_the_file() {
     relative_writes(false);
 }

@@ -493,14 +493,26 @@ struct {
     __type(value, char[PATH_LEN + TAIL]);
 } path_scratch SEC(".maps");
 
-/* Whether the last component of the user path `upath` is named like a sensitive file. */
-static __always_inline bool ends_sensitive(const char *upath)
+/* A path comes from user memory (a system call's argument) or, for io_uring, from the kernel's copy of it:
+ * `kernel` is a constant at every call site, so each inlined copy reads one way. */
+static __always_inline long read_str(void *dst, __u32 size, const void *src, bool kernel)
+{
+    return kernel ? bpf_probe_read_kernel_str(dst, size, src) : bpf_probe_read_user_str(dst, size, src);
+}
+
+static __always_inline long read_mem(void *dst, __u32 size, const void *src, bool kernel)
+{
+    return kernel ? bpf_probe_read_kernel(dst, size, src) : bpf_probe_read_user(dst, size, src);
+}
+
+/* Whether the last component of the path `upath` is named like a sensitive file. */
+static __always_inline bool ends_sensitive(const char *upath, bool kernel)
 {
     __u32 zero = 0;
     char *buf = bpf_map_lookup_elem(&path_scratch, &zero);
     if (!buf)
         return false;
-    long n = bpf_probe_read_user_str(buf, PATH_LEN, upath);
+    long n = read_str(buf, PATH_LEN, upath, kernel);
     if (n <= 1)
         return false;
     long end = n - 1; /* the NUL */
@@ -524,22 +536,22 @@ static __always_inline bool ends_sensitive(const char *upath)
 /* Whether the user path `upath`, as written, starts with a sensitive prefix. First its first eight bytes (one
  * copy, no string walk) against the prefixes' first eight; only a candidate is read further. A path shorter
  * than eight bytes at the very end of a page fails the 8-byte copy: it is then read as a string. */
-static __always_inline bool starts_sensitive(const char *upath)
+static __always_inline bool starts_sensitive(const char *upath, bool kernel)
 {
     __u64 first8 = 0;
-    if (bpf_probe_read_user(&first8, sizeof(first8), upath) == 0 && !sensitive_start(first8))
+    if (read_mem(&first8, sizeof(first8), upath, kernel) == 0 && !sensitive_start(first8))
         return false;
     char head[SENSITIVE_HEAD] = {};
-    return bpf_probe_read_user_str(head, sizeof(head), upath) > 0 && sensitive(head);
+    return read_str(head, sizeof(head), upath, kernel) > 0 && sensitive(head);
 }
 
 /* Reports an open whose path as given does not say where the file is, with the directory it is relative to. */
-static __always_inline int emit_relative(long dfd, const char *upath, __u32 flags)
+static __always_inline int emit_relative(long dfd, const char *upath, __u32 flags, bool kernel)
 {
     struct open_rel_event *e = reserve(sizeof(*e));
     if (!e)
         return 0;
-    long n = bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
+    long n = read_str(e->path, sizeof(e->path), upath, kernel);
     if (n <= 0) {
         bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
         return 0;
@@ -566,35 +578,39 @@ static __always_inline int emit_relative(long dfd, const char *upath, __u32 flag
     return 0;
 }
 
-static __always_inline int emit_open(long dfd, const char *upath, __u32 flags)
+/* An open: by a system call (`kernel` false, `upath` in user memory; with `open_returns` the return side sees
+ * it too) or submitted to io_uring (`kernel` true: the kernel's copy of the path; nothing sees its return, so
+ * it is judged at submission whatever `open_returns` says). */
+static __always_inline int emit_open(long dfd, const char *upath, __u32 flags, bool kernel)
 {
     if (!is_watched())
         return 0;
+    bool returns = open_returns && !kernel;
     bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC));
     if (writes) {
         char c = 0;
-        if (bpf_probe_read_user(&c, 1, upath) == 0 && c != '/') {
-            if (!open_returns)
-                return emit_relative(dfd, upath, flags);
+        if (read_mem(&c, 1, upath, kernel) == 0 && c != '/') {
+            if (!returns)
+                return emit_relative(dfd, upath, flags, kernel);
             __u32 tid = (__u32)bpf_get_current_pid_tgid();
             __u8 one = 1;
             bpf_map_update_elem(&relative_writes, &tid, &one, BPF_ANY);
             return 0;
         }
     } else {
-        if (!starts_sensitive(upath)) {
+        if (!starts_sensitive(upath, kernel)) {
             /* Not sensitive as written. With the return side on, the opened file is looked at there; without
              * it, a path ending in a sensitive file's name is reported with its directory, for userspace to
              * resolve (`/etc//shadow`, `cd /etc; cat shadow`, `../../etc/shadow`, a directory descriptor). */
-            if (open_returns || !ends_sensitive(upath))
+            if (returns || !ends_sensitive(upath, kernel))
                 return 0;
-            return emit_relative(dfd, upath, flags);
+            return emit_relative(dfd, upath, flags, kernel);
         }
     }
     struct open_event *e = reserve(sizeof(*e));
     if (!e)
         return 0;
-    long n = bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
+    long n = read_str(e->path, sizeof(e->path), upath, kernel);
     if (n <= 0) {
         bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
         return 0;
@@ -609,13 +625,13 @@ static __always_inline int emit_open(long dfd, const char *upath, __u32 flags)
 SEC("tracepoint/syscalls/sys_enter_openat")
 int on_openat(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_open((long)(int)ctx->args[0], (const char *)ctx->args[1], (__u32)ctx->args[2]);
+    return emit_open((long)(int)ctx->args[0], (const char *)ctx->args[1], (__u32)ctx->args[2], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_open")
 int on_open(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_open(AT_FDCWD, (const char *)ctx->args[0], (__u32)ctx->args[1]);
+    return emit_open(AT_FDCWD, (const char *)ctx->args[0], (__u32)ctx->args[1], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat2")
@@ -623,7 +639,25 @@ int on_openat2(struct trace_event_raw_sys_enter *ctx)
 {
     struct open_how how = {};
     bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
-    return emit_open((long)(int)ctx->args[0], (const char *)ctx->args[1], (__u32)how.flags);
+    return emit_open((long)(int)ctx->args[0], (const char *)ctx->args[1], (__u32)how.flags, false);
+}
+
+/* Opens submitted to io_uring never enter open(2): a program can read /etc/shadow through a ring without one
+ * system call the tracepoints above see. The request is prepared (its path copied into the kernel) before
+ * this tracepoint fires, in the submitting task (or its SQPOLL thread, in the same cgroup). */
+SEC("tracepoint/io_uring/io_uring_submit_req")
+int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
+{
+    __u8 op = ctx->opcode;
+    if (op != IORING_OP_OPENAT && op != IORING_OP_OPENAT2)
+        return 0;
+    struct io_kiocb *req = ctx->req;
+    struct io_open *o = (struct io_open *)&req->cmd;
+    struct filename *name = BPF_CORE_READ(o, filename);
+    if (!name)
+        return 0;
+    const char *path = BPF_CORE_READ(name, name);
+    return emit_open(BPF_CORE_READ(o, dfd), path, (__u32)BPF_CORE_READ(o, how.flags), true);
 }
 
 static __always_inline int exit_open(long fd)
@@ -688,7 +722,7 @@ int on_creat_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_creat")
 int on_creat(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_open(AT_FDCWD, (const char *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC);
+    return emit_open(AT_FDCWD, (const char *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC, false);
 }
 
 #define AF_UNIX 1
@@ -995,7 +1029,7 @@ static __always_inline int emit_link(__u32 op, __u64 at, const char *target, con
 {
     if (!is_watched())
         return 0;
-    if (!starts_sensitive(target) && !ends_sensitive(target))
+    if (!starts_sensitive(target, false) && !ends_sensitive(target, false))
         return 0;
     struct priv_event *e = priv_reserve(op);
     if (!e)
