@@ -233,18 +233,25 @@ fn sensitive_reads_through_a_symbolic_link_are_seen_with_open_returns() {
 }
 
 #[test]
-fn sensitive_reads_through_io_uring_are_seen() {
-    // A ring's IORING_OP_OPENAT never enters open(2): /etc/shadow read by its absolute path, by a relative
-    // one from /etc, and /etc/passwd (not sensitive) — with and without the open calls' return side.
-    let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring_open.py");
+fn opens_and_connects_through_io_uring_are_seen() {
+    // A ring's IORING_OP_OPENAT and IORING_OP_CONNECT never enter open(2) or connect(2): /etc/shadow read by
+    // its absolute path and by a relative one from /etc, /etc/passwd (not sensitive), and a TCP connection
+    // to a local listener — with and without the open calls' return side.
+    let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
     for open_returns in [false, true] {
         let cg = TestCgroup::new(if open_returns { "kestrel-test-uring-ret" } else { "kestrel-test-uring" });
         let mut s = sensor_with(&[&cg.0], 65_536, open_returns);
-        let out = cg.sh(&format!("cd /etc && /usr/bin/python3 {} /etc/shadow shadow /etc/passwd", helper.display()));
+        let out = cg.sh(&format!(
+            "cd /etc && /usr/bin/python3 {} open:/etc/shadow open:shadow open:/etc/passwd connect:127.0.0.1:{port}",
+            helper.display()
+        ));
         let printed = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
-        // Each open worked (a descriptor, not -errno): the reads really happened through the ring.
+        // Each request worked (a descriptor or 0, not -errno): they really happened through the ring.
         assert!(printed.lines().all(|l| l.rsplit(' ').next().is_some_and(|r| !r.starts_with('-'))), "{printed}");
+        let _ = listener.accept().unwrap();
         let shadow = |ev: &[Event]| -> usize {
             ev.iter()
                 .filter(
@@ -252,9 +259,18 @@ fn sensitive_reads_through_io_uring_are_seen() {
                 )
                 .count()
         };
-        let mut events = collect(&mut s, Duration::from_secs(5), |ev| shadow(ev) >= 2);
+        let connected = |ev: &[Event]| {
+            ev.iter().any(|e| matches!(&e.kind, EventKind::Connect { to } if to.port == port && to.addr == "127.0.0.1"))
+        };
+        let mut events = collect(&mut s, Duration::from_secs(5), |ev| shadow(ev) >= 2 && connected(ev));
         events.extend(collect(&mut s, Duration::from_millis(300), |_| false));
         assert_eq!(shadow(&events), 2, "open_returns {open_returns}: {events:#?}");
+        assert!(connected(&events), "open_returns {open_returns}: {events:#?}");
+        let to = events.iter().find_map(|e| match &e.kind {
+            EventKind::Connect { to } if to.port == port => Some(to),
+            _ => None,
+        });
+        assert_eq!(to.and_then(|t| t.proto), Some(L4Proto::Tcp), "the socket's kind, read from its descriptor");
         assert!(
             !events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path.contains("passwd"))),
             "a read of a file that is not sensitive is not reported"

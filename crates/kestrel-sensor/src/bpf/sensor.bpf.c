@@ -642,23 +642,6 @@ int on_openat2(struct trace_event_raw_sys_enter *ctx)
     return emit_open((long)(int)ctx->args[0], (const char *)ctx->args[1], (__u32)how.flags, false);
 }
 
-/* Opens submitted to io_uring never enter open(2): a program can read /etc/shadow through a ring without one
- * system call the tracepoints above see. The request is prepared (its path copied into the kernel) before
- * this tracepoint fires, in the submitting task (or its SQPOLL thread, in the same cgroup). */
-SEC("tracepoint/io_uring/io_uring_submit_req")
-int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
-{
-    __u8 op = ctx->opcode;
-    if (op != IORING_OP_OPENAT && op != IORING_OP_OPENAT2)
-        return 0;
-    struct io_kiocb *req = ctx->req;
-    struct io_open *o = (struct io_open *)&req->cmd;
-    struct filename *name = BPF_CORE_READ(o, filename);
-    if (!name)
-        return 0;
-    const char *path = BPF_CORE_READ(name, name);
-    return emit_open(BPF_CORE_READ(o, dfd), path, (__u32)BPF_CORE_READ(o, how.flags), true);
-}
 
 static __always_inline int exit_open(long fd)
 {
@@ -802,6 +785,32 @@ SEC("tracepoint/syscalls/sys_enter_connect")
 int on_connect(struct trace_event_raw_sys_enter *ctx)
 {
     return emit_sockaddr(KIND_CONNECT, (long)ctx->args[0], (const void *)ctx->args[1]);
+}
+
+/* Requests submitted to io_uring never enter the system calls above: a program can read /etc/shadow or
+ * connect out through a ring without one system call the tracepoints see. The request is prepared (an open's
+ * path copied into the kernel, a connect's address pointer and descriptor taken) before this tracepoint fires,
+ * in the submitting task (or its SQPOLL thread, in the same cgroup and address space). */
+SEC("tracepoint/io_uring/io_uring_submit_req")
+int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
+{
+    __u8 op = ctx->opcode;
+    struct io_kiocb *req = ctx->req;
+    if (op == IORING_OP_OPENAT || op == IORING_OP_OPENAT2) {
+        struct io_open *o = (struct io_open *)&req->cmd;
+        struct filename *name = BPF_CORE_READ(o, filename);
+        if (!name)
+            return 0;
+        const char *path = BPF_CORE_READ(name, name);
+        return emit_open(BPF_CORE_READ(o, dfd), path, (__u32)BPF_CORE_READ(o, how.flags), true);
+    }
+    if (op == IORING_OP_CONNECT) {
+        struct io_connect *c = (struct io_connect *)&req->cmd;
+        /* A registered ("fixed") file's number is no descriptor: the socket's kind is then left unknown. */
+        long fd = (ctx->flags & REQ_F_FIXED_FILE) ? -1 : BPF_CORE_READ(req, cqe.fd);
+        return emit_sockaddr(KIND_CONNECT, fd, BPF_CORE_READ(c, addr));
+    }
+    return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_bind")

@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""Opens each path given (read-only) through io_uring, never through open(2): io_uring_setup, the rings
-mapped, one IORING_OP_OPENAT submitted and waited for per path. Prints each completion's result (a descriptor,
-or -errno). Used by the sensor's test; Python's ctypes only, no liburing."""
+"""Does each request given through io_uring, never through the system call: `open:PATH` (read-only,
+IORING_OP_OPENAT) or `connect:IPV4:PORT` (a TCP socket connected by IORING_OP_CONNECT). io_uring_setup, the
+rings mapped, one request submitted and waited for at a time; prints each completion's result (a descriptor
+or 0, or -errno). Used by the sensor's tests; Python's ctypes only, no liburing."""
 import ctypes
 import mmap
 import os
+import socket
 import struct
 import sys
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 SYS_IO_URING_SETUP, SYS_IO_URING_ENTER = 425, 426
-IORING_OP_OPENAT, AT_FDCWD, IORING_ENTER_GETEVENTS = 18, -100, 1
+IORING_OP_OPENAT, IORING_OP_CONNECT, AT_FDCWD, IORING_ENTER_GETEVENTS = 18, 16, -100, 1
 IORING_OFF_SQ_RING, IORING_OFF_CQ_RING, IORING_OFF_SQES = 0, 0x8000000, 0x10000000
 u32, u64 = ctypes.c_uint32, ctypes.c_uint64
 
@@ -37,19 +39,38 @@ sq = mmap.mmap(fd, p.sq_off.array + p.sq_entries * 4, mmap.MAP_SHARED, mmap.PROT
 cq = mmap.mmap(fd, p.cq_off.cqes + p.cq_entries * 16, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=IORING_OFF_CQ_RING)
 sqes = mmap.mmap(fd, p.sq_entries * 64, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=IORING_OFF_SQES)
 r32 = lambda m, off: struct.unpack_from("<I", m, off)[0]
-for path in sys.argv[1:]:
-    buf = ctypes.create_string_buffer(path.encode())
+
+
+def submit(opcode, fd, off, addr, open_flags):
+    """One request (opcode, fd, off, addr, len 0, open_flags; the rest of the 64 bytes zero); its result."""
     tail = r32(sq, p.sq_off.tail)
     slot = tail & r32(sq, p.sq_off.ring_mask)
-    # opcode, flags, ioprio, fd, off, addr, len (mode), open_flags, user_data; the rest of the 64 bytes zero.
-    sqes[slot * 64:(slot + 1) * 64] = struct.pack("<BBHiQQIIQ", IORING_OP_OPENAT, 0, 0, AT_FDCWD, 0, ctypes.addressof(buf), 0, os.O_RDONLY, 7).ljust(64, b"\0")
+    sqes[slot * 64:(slot + 1) * 64] = struct.pack("<BBHiQQIIQ", opcode, 0, 0, fd, off, addr, 0, open_flags, 7).ljust(64, b"\0")
     struct.pack_into("<I", sq, p.sq_off.array + slot * 4, slot)
     struct.pack_into("<I", sq, p.sq_off.tail, tail + 1)
-    if libc.syscall(SYS_IO_URING_ENTER, fd, 1, 1, IORING_ENTER_GETEVENTS, None, 0) < 0:
+    if libc.syscall(SYS_IO_URING_ENTER, fd_ring, 1, 1, IORING_ENTER_GETEVENTS, None, 0) < 0:
         sys.exit(f"io_uring_enter: {os.strerror(ctypes.get_errno())}")
     head = r32(cq, p.cq_off.head)
     res = struct.unpack_from("<i", cq, p.cq_off.cqes + (head & r32(cq, p.cq_off.ring_mask)) * 16 + 8)[0]
     struct.pack_into("<I", cq, p.cq_off.head, head + 1)
-    print(path, res)
-    if res >= 0:
-        os.close(res)
+    return res
+
+
+fd_ring = fd
+for arg in sys.argv[1:]:
+    what, _, rest = arg.partition(":")
+    if what == "open":
+        buf = ctypes.create_string_buffer(rest.encode())
+        res = submit(IORING_OP_OPENAT, AT_FDCWD, 0, ctypes.addressof(buf), os.O_RDONLY)
+        if res >= 0:
+            os.close(res)
+    elif what == "connect":
+        host, _, port = rest.rpartition(":")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        addr = ctypes.create_string_buffer(struct.pack("<H", socket.AF_INET) + struct.pack(">H", int(port)) + socket.inet_aton(host) + b"\0" * 8)
+        # For a connect the address's length goes where an offset would (sqe->addr2).
+        res = submit(IORING_OP_CONNECT, sock.fileno(), 16, ctypes.addressof(addr), 0)
+        sock.close()
+    else:
+        sys.exit(f"{arg}: open:PATH or connect:IPV4:PORT")
+    print(arg, res)
