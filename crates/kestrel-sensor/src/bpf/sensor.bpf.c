@@ -787,9 +787,42 @@ int on_connect(struct trace_event_raw_sys_enter *ctx)
     return emit_sockaddr(KIND_CONNECT, (long)ctx->args[0], (const void *)ctx->args[1]);
 }
 
+SEC("tracepoint/syscalls/sys_enter_bind")
+int on_bind(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_sockaddr(KIND_BIND, (long)ctx->args[0], (const void *)ctx->args[1]);
+}
+
+static __always_inline int emit_listen(__u32 fd, __u32 backlog)
+{
+    if (!is_watched())
+        return 0;
+    struct connect_event *e = reserve(sizeof(*e));
+    if (!e)
+        return 0;
+    fill_header(&e->h, KIND_LISTEN);
+    e->family = 0;
+    e->port = 0;
+    e->local_port = 0;
+    e->sock_type = 0;
+    e->sock_proto = 0;
+    __builtin_memset(e->addr, 0, sizeof(e->addr));
+    __builtin_memcpy(e->addr, &fd, 4);
+    __builtin_memcpy(e->addr + 4, &backlog, 4);
+    e->path[0] = 0;
+    submit(e);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int on_listen(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_listen(ctx->args[0], ctx->args[1]);
+}
+
 /* Requests submitted to io_uring never enter the system calls above: a program can read /etc/shadow or
- * connect out through a ring without one system call the tracepoints see. The request is prepared (an open's
- * path copied into the kernel, a connect's address pointer and descriptor taken) before this tracepoint fires,
+ * connect out or listen through a ring without one system call the tracepoints see. The request is prepared
+ * (an open's path copied into the kernel, a connect's address pointer and descriptor taken) before this fires,
  * in the submitting task (or its SQPOLL thread, in the same cgroup and address space). */
 SEC("tracepoint/io_uring/io_uring_submit_req")
 int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
@@ -804,41 +837,17 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
         const char *path = BPF_CORE_READ(name, name);
         return emit_open(BPF_CORE_READ(o, dfd), path, (__u32)BPF_CORE_READ(o, how.flags), true);
     }
+    /* A registered ("fixed") file's number is no descriptor: a connect's socket kind is then left unknown. */
+    long fd = (ctx->flags & REQ_F_FIXED_FILE) ? -1 : BPF_CORE_READ(req, cqe.fd);
     if (op == IORING_OP_CONNECT) {
         struct io_connect *c = (struct io_connect *)&req->cmd;
-        /* A registered ("fixed") file's number is no descriptor: the socket's kind is then left unknown. */
-        long fd = (ctx->flags & REQ_F_FIXED_FILE) ? -1 : BPF_CORE_READ(req, cqe.fd);
         return emit_sockaddr(KIND_CONNECT, fd, BPF_CORE_READ(c, addr));
     }
-    return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_bind")
-int on_bind(struct trace_event_raw_sys_enter *ctx)
-{
-    return emit_sockaddr(KIND_BIND, (long)ctx->args[0], (const void *)ctx->args[1]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_listen")
-int on_listen(struct trace_event_raw_sys_enter *ctx)
-{
-    if (!is_watched())
-        return 0;
-    struct connect_event *e = reserve(sizeof(*e));
-    if (!e)
-        return 0;
-    fill_header(&e->h, KIND_LISTEN);
-    e->family = 0;
-    e->port = 0;
-    e->local_port = 0;
-    e->sock_type = 0;
-    e->sock_proto = 0;
-    __builtin_memset(e->addr, 0, sizeof(e->addr));
-    __u32 fd = ctx->args[0], backlog = ctx->args[1];
-    __builtin_memcpy(e->addr, &fd, 4);
-    __builtin_memcpy(e->addr + 4, &backlog, 4);
-    e->path[0] = 0;
-    submit(e);
+    if (op == IORING_OP_LISTEN) {
+        /* The accepts that follow are seen from TCP's state machine, as for listen(2). */
+        struct io_listen *l = (struct io_listen *)&req->cmd;
+        return emit_listen((__u32)fd, (__u32)BPF_CORE_READ(l, backlog));
+    }
     return 0;
 }
 

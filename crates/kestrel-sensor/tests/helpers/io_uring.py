@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Does each request given through io_uring, never through the system call: `open:PATH` (read-only,
-IORING_OP_OPENAT) or `connect:IPV4:PORT` (a TCP socket connected by IORING_OP_CONNECT). io_uring_setup, the
+IORING_OP_OPENAT), `connect:IPV4:PORT` (a TCP socket connected by IORING_OP_CONNECT) or `listen:PORT` (a TCP
+socket bound to 127.0.0.1:PORT by bind(2), then listening by IORING_OP_LISTEN with a backlog of 7, and one
+connection accepted by accept(2) — the caller connects to it). io_uring_setup, the
 rings mapped, one request submitted and waited for at a time; prints each completion's result (a descriptor
 or 0, or -errno). Used by the sensor's tests; Python's ctypes only, no liburing."""
 import ctypes
@@ -13,7 +15,7 @@ import sys
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 SYS_IO_URING_SETUP, SYS_IO_URING_ENTER = 425, 426
-IORING_OP_OPENAT, IORING_OP_CONNECT, AT_FDCWD, IORING_ENTER_GETEVENTS = 18, 16, -100, 1
+IORING_OP_OPENAT, IORING_OP_CONNECT, IORING_OP_LISTEN, AT_FDCWD, IORING_ENTER_GETEVENTS = 18, 16, 57, -100, 1
 IORING_OFF_SQ_RING, IORING_OFF_CQ_RING, IORING_OFF_SQES = 0, 0x8000000, 0x10000000
 u32, u64 = ctypes.c_uint32, ctypes.c_uint64
 
@@ -41,11 +43,11 @@ sqes = mmap.mmap(fd, p.sq_entries * 64, mmap.MAP_SHARED, mmap.PROT_READ | mmap.P
 r32 = lambda m, off: struct.unpack_from("<I", m, off)[0]
 
 
-def submit(opcode, fd, off, addr, open_flags):
-    """One request (opcode, fd, off, addr, len 0, open_flags; the rest of the 64 bytes zero); its result."""
+def submit(opcode, fd, off, addr, open_flags, length=0):
+    """One request (opcode, fd, off, addr, len, open_flags; the rest of the 64 bytes zero); its result."""
     tail = r32(sq, p.sq_off.tail)
     slot = tail & r32(sq, p.sq_off.ring_mask)
-    sqes[slot * 64:(slot + 1) * 64] = struct.pack("<BBHiQQIIQ", opcode, 0, 0, fd, off, addr, 0, open_flags, 7).ljust(64, b"\0")
+    sqes[slot * 64:(slot + 1) * 64] = struct.pack("<BBHiQQIIQ", opcode, 0, 0, fd, off, addr, length, open_flags, 7).ljust(64, b"\0")
     struct.pack_into("<I", sq, p.sq_off.array + slot * 4, slot)
     struct.pack_into("<I", sq, p.sq_off.tail, tail + 1)
     if libc.syscall(SYS_IO_URING_ENTER, fd_ring, 1, 1, IORING_ENTER_GETEVENTS, None, 0) < 0:
@@ -71,6 +73,17 @@ for arg in sys.argv[1:]:
         # For a connect the address's length goes where an offset would (sqe->addr2).
         res = submit(IORING_OP_CONNECT, sock.fileno(), 16, ctypes.addressof(addr), 0)
         sock.close()
+    elif what == "listen":
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", int(rest)))
+        res = submit(IORING_OP_LISTEN, sock.fileno(), 0, 0, 0, length=7)
+        print(arg, res, flush=True)
+        if res == 0:
+            sock.settimeout(10)
+            sock.accept()[0].close()
+        sock.close()
+        continue
     else:
-        sys.exit(f"{arg}: open:PATH or connect:IPV4:PORT")
+        sys.exit(f"{arg}: open:PATH, connect:IPV4:PORT or listen:PORT")
     print(arg, res)
