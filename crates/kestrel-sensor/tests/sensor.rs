@@ -233,7 +233,7 @@ fn sensitive_reads_through_a_symbolic_link_are_seen_with_open_returns() {
 }
 
 #[test]
-fn opens_connects_and_listens_through_io_uring_are_seen() {
+fn opens_connects_binds_and_listens_through_io_uring_are_seen() {
     // A ring's IORING_OP_OPENAT and IORING_OP_CONNECT never enter open(2) or connect(2): /etc/shadow read by
     // its absolute path and by a relative one from /etc, /etc/passwd (not sensitive), and a TCP connection
     // to a local listener — with and without the open calls' return side.
@@ -275,7 +275,7 @@ fn opens_connects_and_listens_through_io_uring_are_seen() {
             !events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path.contains("passwd"))),
             "a read of a file that is not sensitive is not reported"
         );
-        // A listen through the ring (backlog 7): reported, and the connection it then accepts too.
+        // A bind and a listen (backlog 7) through the ring: reported, and the connection it then accepts too.
         let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let lport = free.local_addr().unwrap().port();
         drop(free);
@@ -292,11 +292,15 @@ fn opens_connects_and_listens_through_io_uring_are_seen() {
         }
         let out = server.join().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let bound = |ev: &[Event]| {
+            ev.iter()
+                .any(|e| matches!(&e.kind, EventKind::Bind { addr } if addr.port == lport && addr.addr == "127.0.0.1"))
+        };
         let listened = |ev: &[Event]| ev.iter().any(|e| matches!(e.kind, EventKind::Listen { backlog: 7, .. }));
         let accepted =
             |ev: &[Event]| ev.iter().any(|e| matches!(&e.kind, EventKind::Accept { port: Some(p), .. } if *p == lport));
-        let events = collect(&mut s, Duration::from_secs(5), |ev| listened(ev) && accepted(ev));
-        assert!(listened(&events) && accepted(&events), "open_returns {open_returns}: {events:#?}");
+        let events = collect(&mut s, Duration::from_secs(5), |ev| bound(ev) && listened(ev) && accepted(ev));
+        assert!(bound(&events) && listened(&events) && accepted(&events), "open_returns {open_returns}: {events:#?}");
     }
 }
 

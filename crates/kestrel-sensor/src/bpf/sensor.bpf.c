@@ -736,10 +736,11 @@ static __always_inline void read_socket_kind(struct connect_event *e, long fd)
 }
 
 /* Fills the address part of a connect/bind/accept record from a user sockaddr; false for other families. */
-static __always_inline bool read_sockaddr(struct connect_event *e, const void *uaddr)
+/* A socket address in user memory (a system call's argument) or, `kernel`, the kernel's copy of one. */
+static __always_inline bool read_sockaddr(struct connect_event *e, const void *uaddr, bool kernel)
 {
     __u16 family = 0;
-    if (bpf_probe_read_user(&family, sizeof(family), uaddr))
+    if (read_mem(&family, sizeof(family), uaddr, kernel))
         return false;
     if (family != AF_INET && family != AF_INET6 && family != AF_UNIX)
         return false;
@@ -750,28 +751,28 @@ static __always_inline bool read_sockaddr(struct connect_event *e, const void *u
     e->path[0] = 0;
     if (family == AF_INET) {
         struct sockaddr_in sa = {};
-        bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+        read_mem(&sa, sizeof(sa), uaddr, kernel);
         e->port = bpf_ntohs(sa.sin_port);
         __builtin_memcpy(e->addr, &sa.sin_addr, 4);
     } else if (family == AF_INET6) {
         struct sockaddr_in6 sa = {};
-        bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+        read_mem(&sa, sizeof(sa), uaddr, kernel);
         e->port = bpf_ntohs(sa.sin6_port);
         __builtin_memcpy(e->addr, &sa.sin6_addr, 16);
     } else {
-        bpf_probe_read_user_str(e->path, sizeof(e->path), uaddr + 2);
+        read_str(e->path, sizeof(e->path), uaddr + 2, kernel);
     }
     return true;
 }
 
-static __always_inline int emit_sockaddr(__u32 kind, long fd, const void *uaddr)
+static __always_inline int emit_sockaddr(__u32 kind, long fd, const void *uaddr, bool kernel)
 {
     if (!uaddr || !is_watched())
         return 0;
     struct connect_event *e = reserve(sizeof(*e));
     if (!e)
         return 0;
-    if (!read_sockaddr(e, uaddr)) {
+    if (!read_sockaddr(e, uaddr, kernel)) {
         bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
         return 0;
     }
@@ -784,13 +785,13 @@ static __always_inline int emit_sockaddr(__u32 kind, long fd, const void *uaddr)
 SEC("tracepoint/syscalls/sys_enter_connect")
 int on_connect(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_sockaddr(KIND_CONNECT, (long)ctx->args[0], (const void *)ctx->args[1]);
+    return emit_sockaddr(KIND_CONNECT, (long)ctx->args[0], (const void *)ctx->args[1], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_bind")
 int on_bind(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_sockaddr(KIND_BIND, (long)ctx->args[0], (const void *)ctx->args[1]);
+    return emit_sockaddr(KIND_BIND, (long)ctx->args[0], (const void *)ctx->args[1], false);
 }
 
 static __always_inline int emit_listen(__u32 fd, __u32 backlog)
@@ -841,7 +842,21 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
     long fd = (ctx->flags & REQ_F_FIXED_FILE) ? -1 : BPF_CORE_READ(req, cqe.fd);
     if (op == IORING_OP_CONNECT) {
         struct io_connect *c = (struct io_connect *)&req->cmd;
-        return emit_sockaddr(KIND_CONNECT, fd, BPF_CORE_READ(c, addr));
+        return emit_sockaddr(KIND_CONNECT, fd, BPF_CORE_READ(c, addr), false);
+    }
+    if (op == IORING_OP_BIND) {
+        /* Preparing the request copied the address into its async data: a bare sockaddr_storage on recent
+         * kernels (6.18), the `addr` of an io_async_msghdr on the first ones with IORING_OP_BIND (6.11). The
+         * latter starts with a pointer (8-aligned or NULL), so a family (1, 2, 10) at offset 0 is the former. */
+        void *io = BPF_CORE_READ(req, async_data);
+        if (!io)
+            return 0;
+        __u16 family = 0;
+        bpf_probe_read_kernel(&family, sizeof(family), io);
+        const void *addr = io;
+        if (family != AF_INET && family != AF_INET6 && family != AF_UNIX)
+            addr = __builtin_preserve_access_index(&((struct io_async_msghdr *)io)->addr);
+        return emit_sockaddr(KIND_BIND, fd, addr, true);
     }
     if (op == IORING_OP_LISTEN) {
         /* The accepts that follow are seen from TCP's state machine, as for listen(2). */

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Does each request given through io_uring, never through the system call: `open:PATH` (read-only,
 IORING_OP_OPENAT), `connect:IPV4:PORT` (a TCP socket connected by IORING_OP_CONNECT) or `listen:PORT` (a TCP
-socket bound to 127.0.0.1:PORT by bind(2), then listening by IORING_OP_LISTEN with a backlog of 7, and one
+socket bound to 127.0.0.1:PORT by IORING_OP_BIND, listening by IORING_OP_LISTEN with a backlog of 7, and one
 connection accepted by accept(2) — the caller connects to it). io_uring_setup, the
 rings mapped, one request submitted and waited for at a time; prints each completion's result (a descriptor
 or 0, or -errno). Used by the sensor's tests; Python's ctypes only, no liburing."""
@@ -15,7 +15,8 @@ import sys
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 SYS_IO_URING_SETUP, SYS_IO_URING_ENTER = 425, 426
-IORING_OP_OPENAT, IORING_OP_CONNECT, IORING_OP_LISTEN, AT_FDCWD, IORING_ENTER_GETEVENTS = 18, 16, 57, -100, 1
+IORING_OP_OPENAT, IORING_OP_CONNECT, IORING_OP_BIND, IORING_OP_LISTEN = 18, 16, 56, 57
+AT_FDCWD, IORING_ENTER_GETEVENTS = -100, 1
 IORING_OFF_SQ_RING, IORING_OFF_CQ_RING, IORING_OFF_SQES = 0, 0x8000000, 0x10000000
 u32, u64 = ctypes.c_uint32, ctypes.c_uint64
 
@@ -58,6 +59,11 @@ def submit(opcode, fd, off, addr, open_flags, length=0):
     return res
 
 
+def inet(host, port):
+    """A struct sockaddr_in, kept alive by the caller."""
+    return ctypes.create_string_buffer(struct.pack("<H", socket.AF_INET) + struct.pack(">H", int(port)) + socket.inet_aton(host) + b"\0" * 8)
+
+
 fd_ring = fd
 for arg in sys.argv[1:]:
     what, _, rest = arg.partition(":")
@@ -69,15 +75,17 @@ for arg in sys.argv[1:]:
     elif what == "connect":
         host, _, port = rest.rpartition(":")
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        addr = ctypes.create_string_buffer(struct.pack("<H", socket.AF_INET) + struct.pack(">H", int(port)) + socket.inet_aton(host) + b"\0" * 8)
-        # For a connect the address's length goes where an offset would (sqe->addr2).
+        addr = inet(host, port)
+        # For a connect (and a bind) the address's length goes where an offset would (sqe->addr2).
         res = submit(IORING_OP_CONNECT, sock.fileno(), 16, ctypes.addressof(addr), 0)
         sock.close()
     elif what == "listen":
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", int(rest)))
-        res = submit(IORING_OP_LISTEN, sock.fileno(), 0, 0, 0, length=7)
+        addr = inet("127.0.0.1", rest)
+        res = submit(IORING_OP_BIND, sock.fileno(), 16, ctypes.addressof(addr), 0)
+        if res == 0:
+            res = submit(IORING_OP_LISTEN, sock.fileno(), 0, 0, 0, length=7)
         print(arg, res, flush=True)
         if res == 0:
             sock.settimeout(10)
