@@ -233,20 +233,25 @@ fn sensitive_reads_through_a_symbolic_link_are_seen_with_open_returns() {
 }
 
 #[test]
-fn opens_connects_binds_and_listens_through_io_uring_are_seen() {
-    // A ring's IORING_OP_OPENAT and IORING_OP_CONNECT never enter open(2) or connect(2): /etc/shadow read by
-    // its absolute path and by a relative one from /etc, /etc/passwd (not sensitive), and a TCP connection
-    // to a local listener — with and without the open calls' return side.
+fn opens_links_connects_binds_and_listens_through_io_uring_are_seen() {
+    // A ring's requests never enter the system calls: /etc/shadow read by its absolute path and by a relative
+    // one from /etc, /etc/passwd (not sensitive), a TCP connection to a local listener, a symbolic link to
+    // /etc/shadow, then a bind and a listen — with and without the open calls' return side.
     let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     for open_returns in [false, true] {
         let cg = TestCgroup::new(if open_returns { "kestrel-test-uring-ret" } else { "kestrel-test-uring" });
         let mut s = sensor_with(&[&cg.0], 65_536, open_returns);
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("innocent");
         let out = cg.sh(&format!(
-            "cd /etc && /usr/bin/python3 {} open:/etc/shadow open:shadow open:/etc/passwd connect:127.0.0.1:{port}",
-            helper.display()
+            "cd /etc && /usr/bin/python3 {} open:/etc/shadow open:shadow open:/etc/passwd connect:127.0.0.1:{port} \
+             symlink:/etc/shadow:{}",
+            helper.display(),
+            link.display()
         ));
+        assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("/etc/shadow"), "the ring made the link");
         let printed = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
         // Each request worked (a descriptor or 0, not -errno): they really happened through the ring.
@@ -262,7 +267,14 @@ fn opens_connects_binds_and_listens_through_io_uring_are_seen() {
         let connected = |ev: &[Event]| {
             ev.iter().any(|e| matches!(&e.kind, EventKind::Connect { to } if to.port == port && to.addr == "127.0.0.1"))
         };
-        let mut events = collect(&mut s, Duration::from_secs(5), |ev| shadow(ev) >= 2 && connected(ev));
+        let linked = |ev: &[Event]| {
+            ev.iter().any(|e| {
+                matches!(&e.kind, EventKind::Link { call, target, path }
+                if call == "symlinkat" && target == "/etc/shadow" && Path::new(path) == link)
+            })
+        };
+        let mut events = collect(&mut s, Duration::from_secs(5), |ev| shadow(ev) >= 2 && connected(ev) && linked(ev));
+        assert!(linked(&events), "open_returns {open_returns}: {events:#?}");
         events.extend(collect(&mut s, Duration::from_millis(300), |_| false));
         assert_eq!(shadow(&events), 2, "open_returns {open_returns}: {events:#?}");
         assert!(connected(&events), "open_returns {open_returns}: {events:#?}");

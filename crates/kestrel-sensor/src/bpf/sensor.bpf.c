@@ -821,50 +821,6 @@ int on_listen(struct trace_event_raw_sys_enter *ctx)
     return emit_listen(ctx->args[0], ctx->args[1]);
 }
 
-/* Requests submitted to io_uring never enter the system calls above: a program can read /etc/shadow or
- * connect out or listen through a ring without one system call the tracepoints see. The request is prepared
- * (an open's path copied into the kernel, a connect's address pointer and descriptor taken) before this fires,
- * in the submitting task (or its SQPOLL thread, in the same cgroup and address space). */
-SEC("tracepoint/io_uring/io_uring_submit_req")
-int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
-{
-    __u8 op = ctx->opcode;
-    struct io_kiocb *req = ctx->req;
-    if (op == IORING_OP_OPENAT || op == IORING_OP_OPENAT2) {
-        struct io_open *o = (struct io_open *)&req->cmd;
-        struct filename *name = BPF_CORE_READ(o, filename);
-        if (!name)
-            return 0;
-        const char *path = BPF_CORE_READ(name, name);
-        return emit_open(BPF_CORE_READ(o, dfd), path, (__u32)BPF_CORE_READ(o, how.flags), true);
-    }
-    /* A registered ("fixed") file's number is no descriptor: a connect's socket kind is then left unknown. */
-    long fd = (ctx->flags & REQ_F_FIXED_FILE) ? -1 : BPF_CORE_READ(req, cqe.fd);
-    if (op == IORING_OP_CONNECT) {
-        struct io_connect *c = (struct io_connect *)&req->cmd;
-        return emit_sockaddr(KIND_CONNECT, fd, BPF_CORE_READ(c, addr), false);
-    }
-    if (op == IORING_OP_BIND) {
-        /* Preparing the request copied the address into its async data: a bare sockaddr_storage on recent
-         * kernels (6.18), the `addr` of an io_async_msghdr on the first ones with IORING_OP_BIND (6.11). The
-         * latter starts with a pointer (8-aligned or NULL), so a family (1, 2, 10) at offset 0 is the former. */
-        void *io = BPF_CORE_READ(req, async_data);
-        if (!io)
-            return 0;
-        __u16 family = 0;
-        bpf_probe_read_kernel(&family, sizeof(family), io);
-        const void *addr = io;
-        if (family != AF_INET && family != AF_INET6 && family != AF_UNIX)
-            addr = __builtin_preserve_access_index(&((struct io_async_msghdr *)io)->addr);
-        return emit_sockaddr(KIND_BIND, fd, addr, true);
-    }
-    if (op == IORING_OP_LISTEN) {
-        /* The accepts that follow are seen from TCP's state machine, as for listen(2). */
-        struct io_listen *l = (struct io_listen *)&req->cmd;
-        return emit_listen((__u32)fd, (__u32)BPF_CORE_READ(l, backlog));
-    }
-    return 0;
-}
 
 /* accept, without any system-call probe (a sys_exit probe would slow every system call on the node, and
  * probes on every send and receive cost a busy server more than they tell). A TCP socket that starts to
@@ -1058,18 +1014,18 @@ int on_mount(struct trace_event_raw_sys_enter *ctx)
 
 /* A link made to a sensitive file (its path, as given, starts with a sensitive prefix or ends in a sensitive
  * file's name): reading it later goes through a name that says nothing, so the link is reported when made. */
-static __always_inline int emit_link(__u32 op, __u64 at, const char *target, const char *linkpath)
+static __always_inline int emit_link(__u32 op, __u64 at, const char *target, const char *linkpath, bool kernel)
 {
     if (!is_watched())
         return 0;
-    if (!starts_sensitive(target, false) && !ends_sensitive(target, false))
+    if (!starts_sensitive(target, kernel) && !ends_sensitive(target, kernel))
         return 0;
     struct priv_event *e = priv_reserve(op);
     if (!e)
         return 0;
     e->args[0] = at;
-    bpf_probe_read_user_str(e->str1, sizeof(e->str1), target);
-    bpf_probe_read_user_str(e->str2, sizeof(e->str2), linkpath);
+    read_str(e->str1, sizeof(e->str1), target, kernel);
+    read_str(e->str2, sizeof(e->str2), linkpath, kernel);
     submit(e);
     return 0;
 }
@@ -1077,25 +1033,25 @@ static __always_inline int emit_link(__u32 op, __u64 at, const char *target, con
 SEC("tracepoint/syscalls/sys_enter_symlink")
 int on_symlink(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_link(OP_SYMLINK, 0, (const char *)ctx->args[0], (const char *)ctx->args[1]);
+    return emit_link(OP_SYMLINK, 0, (const char *)ctx->args[0], (const char *)ctx->args[1], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_symlinkat")
 int on_symlinkat(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_link(OP_SYMLINK, 1, (const char *)ctx->args[0], (const char *)ctx->args[2]);
+    return emit_link(OP_SYMLINK, 1, (const char *)ctx->args[0], (const char *)ctx->args[2], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_link")
 int on_link(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_link(OP_LINK, 0, (const char *)ctx->args[0], (const char *)ctx->args[1]);
+    return emit_link(OP_LINK, 0, (const char *)ctx->args[0], (const char *)ctx->args[1], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_linkat")
 int on_linkat(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_link(OP_LINK, 1, (const char *)ctx->args[1], (const char *)ctx->args[3]);
+    return emit_link(OP_LINK, 1, (const char *)ctx->args[1], (const char *)ctx->args[3], false);
 }
 
 #define S_ISUID 04000
@@ -1182,5 +1138,59 @@ int BPF_PROG(on_cgroup_mkdir, struct cgroup *cgrp, const char *path)
     e->id = BPF_CORE_READ(cgrp, kn, id);
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
     submit(e);
+    return 0;
+}
+
+/* Requests submitted to io_uring never enter the system calls above: a program can read /etc/shadow, link
+ * to it, bind, listen or connect out through a ring without one system call the tracepoints see. The request
+ * is prepared (paths copied into the kernel, a connect's address pointer and descriptor taken) before this
+ * fires, in the submitting task (or its SQPOLL thread, in the same cgroup and address space). */
+SEC("tracepoint/io_uring/io_uring_submit_req")
+int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
+{
+    __u8 op = ctx->opcode;
+    struct io_kiocb *req = ctx->req;
+    if (op == IORING_OP_OPENAT || op == IORING_OP_OPENAT2) {
+        struct io_open *o = (struct io_open *)&req->cmd;
+        struct filename *name = BPF_CORE_READ(o, filename);
+        if (!name)
+            return 0;
+        const char *path = BPF_CORE_READ(name, name);
+        return emit_open(BPF_CORE_READ(o, dfd), path, (__u32)BPF_CORE_READ(o, how.flags), true);
+    }
+    /* A registered ("fixed") file's number is no descriptor: a connect's socket kind is then left unknown. */
+    long fd = (ctx->flags & REQ_F_FIXED_FILE) ? -1 : BPF_CORE_READ(req, cqe.fd);
+    if (op == IORING_OP_CONNECT) {
+        struct io_connect *c = (struct io_connect *)&req->cmd;
+        return emit_sockaddr(KIND_CONNECT, fd, BPF_CORE_READ(c, addr), false);
+    }
+    if (op == IORING_OP_BIND) {
+        /* Preparing the request copied the address into its async data: a bare sockaddr_storage on recent
+         * kernels (6.18), the `addr` of an io_async_msghdr on the first ones with IORING_OP_BIND (6.11). The
+         * latter starts with a pointer (8-aligned or NULL), so a family (1, 2, 10) at offset 0 is the former. */
+        void *io = BPF_CORE_READ(req, async_data);
+        if (!io)
+            return 0;
+        __u16 family = 0;
+        bpf_probe_read_kernel(&family, sizeof(family), io);
+        const void *addr = io;
+        if (family != AF_INET && family != AF_INET6 && family != AF_UNIX)
+            addr = __builtin_preserve_access_index(&((struct io_async_msghdr *)io)->addr);
+        return emit_sockaddr(KIND_BIND, fd, addr, true);
+    }
+    if (op == IORING_OP_SYMLINKAT || op == IORING_OP_LINKAT) {
+        /* Links to sensitive files, as symlinkat(2)/linkat(2): both names are the kernel's copies. */
+        struct io_link *l = (struct io_link *)&req->cmd;
+        struct filename *target = BPF_CORE_READ(l, oldpath), *path = BPF_CORE_READ(l, newpath);
+        if (!target || !path)
+            return 0;
+        return emit_link(op == IORING_OP_SYMLINKAT ? OP_SYMLINK : OP_LINK, 1, BPF_CORE_READ(target, name),
+                         BPF_CORE_READ(path, name), true);
+    }
+    if (op == IORING_OP_LISTEN) {
+        /* The accepts that follow are seen from TCP's state machine, as for listen(2). */
+        struct io_listen *l = (struct io_listen *)&req->cmd;
+        return emit_listen((__u32)fd, (__u32)BPF_CORE_READ(l, backlog));
+    }
     return 0;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Does each request given through io_uring, never through the system call: `open:PATH` (read-only,
-IORING_OP_OPENAT), `connect:IPV4:PORT` (a TCP socket connected by IORING_OP_CONNECT) or `listen:PORT` (a TCP
+IORING_OP_OPENAT), `connect:IPV4:PORT` (a TCP socket connected by IORING_OP_CONNECT) or `symlink:TARGET:PATH` (IORING_OP_SYMLINKAT) or `listen:PORT` (a TCP
 socket bound to 127.0.0.1:PORT by IORING_OP_BIND, listening by IORING_OP_LISTEN with a backlog of 7, and one
 connection accepted by accept(2) — the caller connects to it). io_uring_setup, the
 rings mapped, one request submitted and waited for at a time; prints each completion's result (a descriptor
@@ -15,7 +15,7 @@ import sys
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 SYS_IO_URING_SETUP, SYS_IO_URING_ENTER = 425, 426
-IORING_OP_OPENAT, IORING_OP_CONNECT, IORING_OP_BIND, IORING_OP_LISTEN = 18, 16, 56, 57
+IORING_OP_OPENAT, IORING_OP_CONNECT, IORING_OP_SYMLINKAT, IORING_OP_BIND, IORING_OP_LISTEN = 18, 16, 38, 56, 57
 AT_FDCWD, IORING_ENTER_GETEVENTS = -100, 1
 IORING_OFF_SQ_RING, IORING_OFF_CQ_RING, IORING_OFF_SQES = 0, 0x8000000, 0x10000000
 u32, u64 = ctypes.c_uint32, ctypes.c_uint64
@@ -79,6 +79,11 @@ for arg in sys.argv[1:]:
         # For a connect (and a bind) the address's length goes where an offset would (sqe->addr2).
         res = submit(IORING_OP_CONNECT, sock.fileno(), 16, ctypes.addressof(addr), 0)
         sock.close()
+    elif what == "symlink":
+        target, _, path = rest.partition(":")
+        t, l = ctypes.create_string_buffer(target.encode()), ctypes.create_string_buffer(path.encode())
+        # The link's name goes where an offset would (sqe->addr2), its directory is the request's fd.
+        res = submit(IORING_OP_SYMLINKAT, AT_FDCWD, ctypes.addressof(l), ctypes.addressof(t), 0)
     elif what == "listen":
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -93,5 +98,5 @@ for arg in sys.argv[1:]:
         sock.close()
         continue
     else:
-        sys.exit(f"{arg}: open:PATH, connect:IPV4:PORT or listen:PORT")
+        sys.exit(f"{arg}: open:PATH, connect:IPV4:PORT, symlink:TARGET:PATH or listen:PORT")
     print(arg, res)
