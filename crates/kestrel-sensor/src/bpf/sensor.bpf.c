@@ -1150,7 +1150,12 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
 {
     __u8 op = ctx->opcode;
     struct io_kiocb *req = ctx->req;
-    if (op == IORING_OP_OPENAT || op == IORING_OP_OPENAT2) {
+    /* CO-RE guards: a kernel without a request's `cmd` (before 6.0 — its tracepoint was then named otherwise
+     * and this program is not loaded at all) or without an operation's type (bind and listen came in 6.11)
+     * gets that branch removed at load instead of a program the verifier refuses. */
+    if (!bpf_core_field_exists(req->cmd))
+        return 0;
+    if ((op == IORING_OP_OPENAT || op == IORING_OP_OPENAT2) && bpf_core_type_exists(struct io_open)) {
         struct io_open *o = (struct io_open *)&req->cmd;
         struct filename *name = BPF_CORE_READ(o, filename);
         if (!name)
@@ -1160,11 +1165,11 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
     }
     /* A registered ("fixed") file's number is no descriptor: a connect's socket kind is then left unknown. */
     long fd = (ctx->flags & REQ_F_FIXED_FILE) ? -1 : BPF_CORE_READ(req, cqe.fd);
-    if (op == IORING_OP_CONNECT) {
+    if (op == IORING_OP_CONNECT && bpf_core_type_exists(struct io_connect)) {
         struct io_connect *c = (struct io_connect *)&req->cmd;
         return emit_sockaddr(KIND_CONNECT, fd, BPF_CORE_READ(c, addr), false);
     }
-    if (op == IORING_OP_BIND) {
+    if (op == IORING_OP_BIND && bpf_core_type_exists(struct io_bind) && bpf_core_field_exists(req->async_data)) {
         /* Preparing the request copied the address into its async data: a bare sockaddr_storage on recent
          * kernels (6.18), the `addr` of an io_async_msghdr on the first ones with IORING_OP_BIND (6.11). The
          * latter starts with a pointer (8-aligned or NULL), so a family (1, 2, 10) at offset 0 is the former. */
@@ -1174,11 +1179,14 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
         __u16 family = 0;
         bpf_probe_read_kernel(&family, sizeof(family), io);
         const void *addr = io;
-        if (family != AF_INET && family != AF_INET6 && family != AF_UNIX)
+        if (family != AF_INET && family != AF_INET6 && family != AF_UNIX) {
+            if (!bpf_core_type_exists(struct io_async_msghdr))
+                return 0;
             addr = __builtin_preserve_access_index(&((struct io_async_msghdr *)io)->addr);
+        }
         return emit_sockaddr(KIND_BIND, fd, addr, true);
     }
-    if (op == IORING_OP_SYMLINKAT || op == IORING_OP_LINKAT) {
+    if ((op == IORING_OP_SYMLINKAT || op == IORING_OP_LINKAT) && bpf_core_type_exists(struct io_link)) {
         /* Links to sensitive files, as symlinkat(2)/linkat(2): both names are the kernel's copies. */
         struct io_link *l = (struct io_link *)&req->cmd;
         struct filename *target = BPF_CORE_READ(l, oldpath), *path = BPF_CORE_READ(l, newpath);
@@ -1187,7 +1195,7 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
         return emit_link(op == IORING_OP_SYMLINKAT ? OP_SYMLINK : OP_LINK, 1, BPF_CORE_READ(target, name),
                          BPF_CORE_READ(path, name), true);
     }
-    if (op == IORING_OP_LISTEN) {
+    if (op == IORING_OP_LISTEN && bpf_core_type_exists(struct io_listen)) {
         /* The accepts that follow are seen from TCP's state machine, as for listen(2). */
         struct io_listen *l = (struct io_listen *)&req->cmd;
         return emit_listen((__u32)fd, (__u32)BPF_CORE_READ(l, backlog));
