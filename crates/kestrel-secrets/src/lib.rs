@@ -307,6 +307,7 @@ pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
     enum One {
         Read(u64, Vec<SecretFinding>),
         Skipped,
+        TooLarge(String, u64),
         Error(String, String),
     }
     let results: Vec<One> = files
@@ -322,7 +323,7 @@ pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
                 return One::Read(0, vec![]);
             }
             if len > MAX_FILE_BYTES {
-                return One::Skipped;
+                return One::TooLarge(name, len);
             }
             // Small files are read (a copy costs less than the page faults of a map); large ones mapped.
             let data: Box<dyn std::ops::Deref<Target = [u8]>> = if len < (4 << 20) {
@@ -354,6 +355,12 @@ pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
                 scan.findings.extend(f);
             }
             One::Skipped => scan.skipped += 1,
+            // Skipped too, and said by name: a credential in it would go unseen.
+            One::TooLarge(f, n) => {
+                scan.skipped += 1;
+                scan.errors
+                    .push((f, format!("not scanned: {n} bytes is above the {} MiB limit", MAX_FILE_BYTES >> 20)));
+            }
             One::Error(f, e) => scan.errors.push((f, e)),
         }
     }
