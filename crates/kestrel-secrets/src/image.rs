@@ -11,12 +11,19 @@ pub struct LayerScanner<'a> {
     found: Mutex<Vec<(Option<usize>, SecretFinding)>>,
     bytes: std::sync::atomic::AtomicU64,
     files: std::sync::atomic::AtomicUsize,
+    too_large: Mutex<Vec<(String, u64)>>,
 }
 
 impl<'a> LayerScanner<'a> {
     /// A selector over these rules.
     pub fn new(scanner: &'a Scanner) -> Self {
-        LayerScanner { scanner, found: Mutex::new(Vec::new()), bytes: Default::default(), files: Default::default() }
+        LayerScanner {
+            scanner,
+            found: Mutex::new(Vec::new()),
+            bytes: Default::default(),
+            files: Default::default(),
+            too_large: Mutex::new(Vec::new()),
+        }
     }
 
     /// Bytes scanned so far.
@@ -29,6 +36,12 @@ impl<'a> LayerScanner<'a> {
         self.files.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The files passed over for their size (path, bytes): a credential in one would go unseen, so callers
+    /// say so.
+    pub fn too_large(&self) -> Vec<(String, u64)> {
+        self.too_large.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
     /// The findings, each with the index of the layer its file came from.
     pub fn into_findings(self) -> Vec<(Option<usize>, SecretFinding)> {
         self.found.into_inner().unwrap_or_else(|e| e.into_inner())
@@ -36,8 +49,14 @@ impl<'a> LayerScanner<'a> {
 }
 
 impl ContentSelector for LayerScanner<'_> {
-    fn want(&self, _path: &str, size: u64, _mode: u32) -> Want {
-        if size == 0 || size > crate::MAX_FILE_BYTES {
+    fn want(&self, path: &str, size: u64, _mode: u32) -> Want {
+        if size > crate::MAX_FILE_BYTES {
+            if let Ok(mut v) = self.too_large.lock() {
+                v.push((path.to_string(), size));
+            }
+            return Want::Skip;
+        }
+        if size == 0 {
             Want::Skip
         } else {
             Want::Summary
@@ -58,6 +77,11 @@ impl ContentSelector for LayerScanner<'_> {
         }
         None
     }
+}
+
+/// Why a file was passed over for its size, as the scan's errors and warnings say it.
+pub fn too_large_reason(bytes: u64) -> String {
+    format!("not scanned for secrets: {bytes} bytes is above the {} MiB limit", crate::MAX_FILE_BYTES >> 20)
 }
 
 /// Scans an opened image's layers: call [`kestrel_image::open`] with a [`LayerScanner`], then this names each

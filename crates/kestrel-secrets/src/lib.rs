@@ -358,8 +358,7 @@ pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
             // Skipped too, and said by name: a credential in it would go unseen.
             One::TooLarge(f, n) => {
                 scan.skipped += 1;
-                scan.errors
-                    .push((f, format!("not scanned: {n} bytes is above the {} MiB limit", MAX_FILE_BYTES >> 20)));
+                scan.errors.push((f, image::too_large_reason(n)));
             }
             One::Error(f, e) => scan.errors.push((f, e)),
         }

@@ -15,7 +15,11 @@ fn a_deleted_secret_is_still_found_with_its_layer() {
             Entry::Whiteout("app/.env".into()),
             Entry::File("app/pay.py".into(), format!("KEY = \"{stripe}\"\n").into_bytes()),
         ],
-        vec![Entry::File("app/pay.py".into(), b"KEY = os.environ['STRIPE_KEY']\n".to_vec())],
+        vec![
+            Entry::File("app/pay.py".into(), b"KEY = os.environ['STRIPE_KEY']\n".to_vec()),
+            // Over the scanner's size limit: passed over, and said so.
+            Entry::File("app/dump.sql".into(), vec![b'x'; (kestrel_secrets::MAX_FILE_BYTES + 1) as usize]),
+        ],
     ]);
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("app.tar");
@@ -24,6 +28,7 @@ fn a_deleted_secret_is_still_found_with_its_layer() {
     let sel = LayerScanner::new(&scanner);
     let artifact = kestrel_image::open(&archive, &kestrel_image::OpenOptions::default(), &sel).unwrap();
     assert!(sel.bytes() > 0);
+    assert_eq!(sel.too_large(), [("/app/dump.sql".to_string(), kestrel_secrets::MAX_FILE_BYTES + 1)]);
     let found = name_layers(&artifact, sel.into_findings());
     let by_rule = |r: &str| found.iter().find(|f| f.rule == r).unwrap_or_else(|| panic!("{r}: {found:?}"));
     let g = by_rule("github-token");

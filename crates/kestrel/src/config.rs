@@ -265,6 +265,10 @@ pub fn scan_secrets(
         let artifact = kestrel_image::open(&path, &opts, &sel)?;
         all.files += sel.files();
         all.bytes += sel.bytes();
+        for (path, n) in sel.too_large() {
+            all.skipped += 1;
+            all.errors.push((format!("{r}!{path}"), kestrel_secrets::image::too_large_reason(n)));
+        }
         let found = kestrel_secrets::image::name_layers(&artifact, sel.into_findings());
         all.findings.extend(found.into_iter().map(|mut f| {
             f.file = format!("{r}!{}", f.file);

@@ -248,7 +248,10 @@ fn read_with_secrets(
     }
     let scanner = kestrel_secrets::Scanner::new();
     let layers = kestrel_secrets::image::LayerScanner::new(&scanner);
-    let artifact = open(&kestrel_image::Observed { keep: catalog, observer: &layers })?;
+    let mut artifact = open(&kestrel_image::Observed { keep: catalog, observer: &layers })?;
+    for (path, n) in layers.too_large() {
+        artifact.warnings.push(kestrel_core::Warning { path, message: kestrel_secrets::image::too_large_reason(n) });
+    }
     let found = kestrel_secrets::image::name_layers(&artifact, layers.into_findings());
     Ok((artifact, Some(found)))
 }
