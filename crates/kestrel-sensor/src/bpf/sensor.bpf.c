@@ -13,8 +13,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by userspace before load. */
 const volatile bool watch_all = false;   /* every process (host included) */
 const volatile __u32 self_tgid = 0;     /* the agent itself is never watched */
-/* Opens are also looked at when they return (the on_*_exit programs are loaded): relative writes wait for it. */
-const volatile bool open_returns = true;
+/* Opens are also looked at when they return (the on_*_exit programs are loaded): relative writes wait for it.
+ * Off by default, as Config::open_returns; userspace sets it either way. */
+const volatile bool open_returns = false;
 
 /* Cgroups (v2 ids) whose processes, and whose descendants' processes, are watched. */
 struct {
@@ -255,6 +256,16 @@ static __always_inline __u32 rebuild(char *buf, struct dentry *d, struct vfsmoun
     return off;
 }
 
+/* The working directory of `task`, as rebuild() writes it, into buf; -1 when the task has none (a kernel
+ * thread, an exiting task). */
+static __always_inline long rebuild_cwd(char *buf, struct task_struct *task)
+{
+    struct dentry *pwd = BPF_CORE_READ(task, fs, pwd.dentry);
+    if (!pwd)
+        return -1;
+    return rebuild(buf, pwd, BPF_CORE_READ(task, fs, pwd.mnt), task);
+}
+
 /* An open file's path, as rebuild() writes it. */
 static __always_inline __u32 rebuild_path(char *buf, struct file *f, struct task_struct *task)
 {
@@ -314,12 +325,10 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
     long n = bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), BPF_CORE_READ(bprm, filename));
     e->exe_len = n > 0 ? n : 0;
     /* The working directory, for proc.cwd and for what relative paths in argv mean. */
-    e->cwd_len = 0;
-    struct dentry *pwd = BPF_CORE_READ(task, fs, pwd.dentry);
-    if (pwd) {
-        e->cwd_len = rebuild(e->cwd, pwd, BPF_CORE_READ(task, fs, pwd.mnt), task);
+    long cwd = rebuild_cwd(e->cwd, task);
+    e->cwd_len = cwd > 0 ? cwd : 0;
+    if (cwd >= 0)
         e->flags |= EXEC_CWD_KNOWN;
-    }
     /* A program run by a relative path ("./x", "bin/x") is named by the file's own path. */
     if (n > 0 && e->exe[0] != '/' && !(e->flags & EXEC_FROM_MEMFD)) {
         __u32 len = rebuild_path(e->exe, BPF_CORE_READ(bprm, file), task);
@@ -562,7 +571,8 @@ static __always_inline int emit_relative(long dfd, const char *upath, __u32 flag
     if (e->path[0] != '/') {
         struct task_struct *task = bpf_get_current_task_btf();
         if (dfd == AT_FDCWD) {
-            e->base_len = rebuild(e->base, BPF_CORE_READ(task, fs, pwd.dentry), BPF_CORE_READ(task, fs, pwd.mnt), task);
+            long cwd = rebuild_cwd(e->base, task);
+            e->base_len = cwd > 0 ? cwd : 0;
         } else {
             struct file *dir = file_of_fd(task, dfd);
             if (!dir) {
