@@ -160,7 +160,7 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
     let mut searched = None;
     if !a.no_secrets && (a.paths.iter().any(|p| p.as_os_str() != "-") || !a.image.is_empty()) {
         // The files and every layer of the images, for credentials written into them.
-        let s = scan_secrets(&a.paths, &a.image, a.allow.as_deref())?;
+        let s = scan_secrets(&a.paths, &a.image, a.allow.as_deref(), false)?;
         searched = Some(s.files - s.skipped);
         findings.extend(s.findings.iter().map(|f| f.to_finding()));
         errors.extend(s.errors);
@@ -237,16 +237,24 @@ fn scope_subject(paths: &[std::path::PathBuf], images: &[String]) -> String {
     }
 }
 
-/// Hardcoded credentials in files, directories and images' layers (files deleted by a later layer too), the
-/// allowlist applied: `allow`, else `.kestrel-secrets.yaml` in the current directory when there is one.
-/// Standard input (`-`) is not among what this reads.
+/// Hardcoded credentials in files, directories and images' layers (files deleted by a later layer too), and in
+/// standard input for a `-` path when `stdin` says so (compliance gives standard input to the configuration
+/// scan); the allowlist applied: `allow`, else `.kestrel-secrets.yaml` in the current directory when there is one.
 pub fn scan_secrets(
     paths: &[std::path::PathBuf],
     images: &[String],
     allow: Option<&std::path::Path>,
+    stdin: bool,
 ) -> Result<kestrel_secrets::Scan> {
     let scanner = kestrel_secrets::Scanner::new();
     let mut all = kestrel_secrets::Scan::default();
+    if stdin && paths.iter().any(|p| p.as_os_str() == "-") {
+        let mut data = Vec::new();
+        std::io::stdin().take(kestrel_secrets::MAX_FILE_BYTES).read_to_end(&mut data).context("standard input")?;
+        all.files += 1;
+        all.bytes += data.len() as u64;
+        all.findings.extend(scanner.scan_bytes("(stdin)", &data));
+    }
     for p in paths.iter().filter(|p| p.as_os_str() != "-") {
         if !p.exists() {
             anyhow::bail!("{}: no such file or directory", p.display());
@@ -326,14 +334,7 @@ fn compliance_catalogue() -> Vec<kestrel_config::checks::Check> {
 
 pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
-    let mut all = scan_secrets(&a.paths, &a.image, a.allow.as_deref())?;
-    if a.paths.iter().any(|p| p.as_os_str() == "-") {
-        let mut data = Vec::new();
-        std::io::stdin().take(kestrel_secrets::MAX_FILE_BYTES).read_to_end(&mut data).context("standard input")?;
-        all.files += 1;
-        all.bytes += data.len() as u64;
-        all.findings.extend(kestrel_secrets::Scanner::new().scan_bytes("(stdin)", &data));
-    }
+    let all = scan_secrets(&a.paths, &a.image, a.allow.as_deref(), true)?;
     let secs = started.elapsed().as_secs_f64();
     tracing::info!("{} files, {} bytes in {secs:.2} s", all.files, all.bytes);
     for (file, reason) in &all.errors {

@@ -129,6 +129,20 @@ fn a_secrets_allowlist_silences_known_test_keys() {
     assert!(out.status.success(), "allowed: the gate passes");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+    // The same secret on standard input is allowed the same way.
+    let out = kestrel()
+        .args(["secrets", "-f", "json", "--fail-on", "low", "--allow"])
+        .arg(&allow)
+        .arg("-")
+        .write_stdin(format!("TOKEN={token}\n"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "allowed on standard input too: {}", String::from_utf8_lossy(&out.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+    let out = kestrel().args(["secrets", "-f", "json", "-"]).write_stdin(format!("TOKEN={token}\n")).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"][0]["file"], "(stdin)", "found there without the allowlist");
     std::fs::write(&allow, "fingerprint: [typo]\n").unwrap();
     kestrel().args(["secrets", "--allow"]).arg(&allow).arg(dir.path()).assert().failure();
 }
