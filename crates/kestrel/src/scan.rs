@@ -97,7 +97,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 (b, a.path.display().to_string())
             };
             let sbom = kestrel_report::read_sbom(&bytes, &name).map_err(anyhow::Error::msg)?;
-            emit(&g, &a.out, &a.vuln, sbom)
+            emit(&g, &a.out, &a.vuln, sbom, None)
         }
         Command::Db(cmd) => crate::db::run(cmd, &g),
         Command::Learn(a) => crate::detect::learn(a, &g),
@@ -232,8 +232,7 @@ fn finish(
     artifact: Artifact,
     secrets: Option<Vec<kestrel_core::SecretFinding>>,
 ) -> Result<ExitCode> {
-    let sbom = inventory(catalog, artifact);
-    emit_and_upload(g, out, vuln, (sbom, secrets), &crate::cli::UploadArgs { server: None, server_token: None })
+    emit(g, out, vuln, inventory(catalog, artifact), secrets)
 }
 
 /// Reads an artifact with the catalogers' selector and, when `secrets` is asked for, the secret scanner looking
@@ -282,9 +281,16 @@ pub(crate) fn inventory(catalog: &Catalog, artifact: Artifact) -> Sbom {
     sbom
 }
 
-/// Runs the scanners over the inventory and writes the result.
-fn emit(g: &GlobalArgs, out: &OutputArgs, vuln: &VulnArgs, sbom: Sbom) -> Result<ExitCode> {
-    emit_and_upload(g, out, vuln, (sbom, None), &crate::cli::UploadArgs { server: None, server_token: None })
+/// Runs the scanners over the inventory (with the secrets found while reading it, when the secret scanner ran)
+/// and writes the result.
+fn emit(
+    g: &GlobalArgs,
+    out: &OutputArgs,
+    vuln: &VulnArgs,
+    sbom: Sbom,
+    secrets: Option<Vec<kestrel_core::SecretFinding>>,
+) -> Result<ExitCode> {
+    emit_and_upload(g, out, vuln, (sbom, secrets), &crate::cli::UploadArgs { server: None, server_token: None })
 }
 
 /// [`emit`], and the report (kestrel's JSON) sent to a fleet server when `--server` is given.

@@ -542,7 +542,7 @@ static __always_inline bool ends_sensitive(const char *upath, bool kernel)
     return sensitive_name(buf + (start & (PATH_LEN - 1)));
 }
 
-/* Whether the user path `upath`, as written, starts with a sensitive prefix. First its first eight bytes (one
+/* Whether the path `upath` (user or, `kernel`, kernel memory), as written, starts with a sensitive prefix. First its first eight bytes (one
  * copy, no string walk) against the prefixes' first eight; only a candidate is read further. A path shorter
  * than eight bytes at the very end of a page fails the 8-byte copy: it is then read as a string. */
 static __always_inline bool starts_sensitive(const char *upath, bool kernel)
@@ -652,7 +652,6 @@ int on_openat2(struct trace_event_raw_sys_enter *ctx)
     return emit_open((long)(int)ctx->args[0], (const char *)ctx->args[1], (__u32)how.flags, false);
 }
 
-
 static __always_inline int exit_open(long fd)
 {
     if (!is_watched())
@@ -745,8 +744,8 @@ static __always_inline void read_socket_kind(struct connect_event *e, long fd)
     }
 }
 
-/* Fills the address part of a connect/bind/accept record from a user sockaddr; false for other families. */
-/* A socket address in user memory (a system call's argument) or, `kernel`, the kernel's copy of one. */
+/* Fills the address part of a connect/bind/accept record from a sockaddr in user memory (a system call's
+ * argument) or, `kernel`, the kernel's copy of one; false for other families. */
 static __always_inline bool read_sockaddr(struct connect_event *e, const void *uaddr, bool kernel)
 {
     __u16 family = 0;
@@ -830,7 +829,6 @@ int on_listen(struct trace_event_raw_sys_enter *ctx)
 {
     return emit_listen(ctx->args[0], ctx->args[1]);
 }
-
 
 /* accept, without any system-call probe (a sys_exit probe would slow every system call on the node, and
  * probes on every send and receive cost a busy server more than they tell). A TCP socket that starts to
