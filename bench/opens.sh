@@ -16,7 +16,8 @@ mkdir -p "$OUT"
 gcc -O2 -o "$OUT/openloop" bench/openloop.c
 gcc -O2 -o "$OUT/nullsys" bench/nullsys.c
 echo "not a password file" > "$OUT/shadow"
-CG=/sys/fs/cgroup/kestrel-bench-opens
+CGROOT=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
+CG=$CGROOT/kestrel-bench-opens
 mkdir -p "$CG"
 AGENT=
 stop_agent() { if [ -n "$AGENT" ]; then kill "$AGENT" 2>/dev/null || true; wait "$AGENT" 2>/dev/null || true; AGENT=; fi; }

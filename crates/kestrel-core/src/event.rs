@@ -225,6 +225,14 @@ pub enum EventKind {
         /// The destination.
         to: SockAddr,
     },
+    /// A datagram was sent to an address without a connection (`sendto`, `sendmsg`, `sendmmsg` on a UDP or raw
+    /// socket): a UDP peer that `connect` never names. Reported once per process and peer every 10 seconds.
+    Send {
+        /// The system call (`sendto`, `sendmsg` or `sendmmsg`).
+        call: String,
+        /// The destination (of the first message, for `sendmmsg`).
+        to: SockAddr,
+    },
     /// A socket was bound to an address (a server, or a reverse shell's listener).
     Bind {
         /// The address.
@@ -351,6 +359,7 @@ impl Event {
             EventKind::Exit { .. } => "exit",
             EventKind::Open { .. } => "open",
             EventKind::Connect { .. } => "connect",
+            EventKind::Send { .. } => "send",
             EventKind::Bind { .. } => "bind",
             EventKind::Listen { .. } => "listen",
             EventKind::Accept { .. } => "accept",

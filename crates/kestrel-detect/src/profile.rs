@@ -403,6 +403,14 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
                 f(View::Network, 0.4, format!("{who} connects to {class} port {}", port_class(to.port))),
             ]
         }
+        // A datagram peer is a peer like a connection's (a UDP beacon, a DNS server nobody else uses).
+        EventKind::Send { to, .. } => {
+            let class = peer_class(to);
+            vec![
+                f(View::Network, 0.7, format!("send to {class} port {}", port_class(to.port))),
+                f(View::Network, 0.4, format!("{who} sends to {class} port {}", port_class(to.port))),
+            ]
+        }
         EventKind::Bind { addr } => {
             vec![f(View::Network, 0.5, format!("{who} binds {} port {}", peer_class(addr), port_class(addr.port)))]
         }

@@ -26,6 +26,7 @@ const KIND_LISTEN: u32 = 8;
 const KIND_ACCEPT: u32 = 9;
 const KIND_SYSCALLS: u32 = 10;
 const KIND_FORK: u32 = 11;
+const KIND_SEND: u32 = 12;
 const SYSCALL_BATCH: usize = 64;
 
 const HEADER: usize = 48;
@@ -219,6 +220,15 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
         KIND_OPEN => EventKind::Open { flags: u32_at(b, h)?, path: cstr(b, h + 8, PATH)? },
         KIND_CONNECT => EventKind::Connect { to: sockaddr(b)? },
         KIND_BIND => EventKind::Bind { addr: sockaddr(b)? },
+        KIND_SEND => EventKind::Send {
+            call: match u16_at(b, h + 4)? {
+                2 => "sendmsg",
+                3 => "sendmmsg",
+                _ => "sendto",
+            }
+            .into(),
+            to: sockaddr(b)?,
+        },
         KIND_ACCEPT => EventKind::Accept { from: sockaddr(b)?, port: Some(u16_at(b, h + 4)?).filter(|&p| p != 0) },
         KIND_LISTEN => EventKind::Listen { fd: u32_at(b, h + 8)?, backlog: u32_at(b, h + 12)? },
         KIND_PRIV => privileged(b)?,
@@ -385,6 +395,23 @@ mod tests {
             r.kind,
             EventKind::Connect {
                 to: SockAddr { family: "inet".into(), addr: "10.0.0.1".into(), port: 3333, proto: None }
+            }
+        );
+
+        // A datagram sent with sendmsg (the call in local_port's place) on a UDP socket (type 2, protocol 17).
+        let mut b = header(KIND_SEND);
+        b.extend_from_slice(&2u16.to_ne_bytes());
+        b.extend_from_slice(&53u16.to_ne_bytes());
+        b.extend_from_slice(&2u16.to_ne_bytes());
+        b.extend_from_slice(&[2, 17]);
+        b.extend_from_slice(&[9, 9, 9, 9]);
+        b.extend_from_slice(&[0; 12 + 108]);
+        let Record::Event(r) = decode(&b).unwrap() else { panic!() };
+        assert_eq!(
+            r.kind,
+            EventKind::Send {
+                call: "sendmsg".into(),
+                to: SockAddr { family: "inet".into(), addr: "9.9.9.9".into(), port: 53, proto: Some(L4Proto::Udp) }
             }
         );
 

@@ -7,7 +7,7 @@ use kestrel_core::{Event, EventKind, EVENT_SCHEMA};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::MapCore;
 use std::mem::MaybeUninit;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TrySendError};
 use std::sync::Arc;
@@ -265,12 +265,30 @@ impl Drop for Sensor {
 fn cgroup_ids(dirs: &[PathBuf]) -> Result<Vec<u64>, SensorError> {
     dirs.iter()
         .map(|p| {
-            Resolver::id_of(p).ok_or_else(|| SensorError::Cgroup {
-                path: p.display().to_string(),
-                reason: "not a readable cgroup directory".into(),
-            })
+            let err = |reason: String| SensorError::Cgroup { path: p.display().to_string(), reason };
+            let id = Resolver::id_of(p).ok_or_else(|| err("not a readable cgroup directory".into()))?;
+            // A directory elsewhere (a hybrid host's /sys/fs/cgroup is a tmpfs, cgroup v2 under .../unified)
+            // has an inode number too, which no process's cgroup id will ever match: nothing would be seen.
+            if !on_cgroup2(p) {
+                let root = crate::cgroup::cgroup2_root().map_or("no cgroup v2 hierarchy is mounted".to_string(), |r| {
+                    format!("it is mounted at {}", r.display())
+                });
+                return Err(err(format!("not a directory of the cgroup v2 hierarchy ({root})")));
+            }
+            Ok(id)
         })
         .collect()
+}
+
+/// Whether a path is on a cgroup v2 file system.
+#[allow(clippy::unnecessary_cast)] // f_type is i64 on x86_64, another width elsewhere
+fn on_cgroup2(p: &Path) -> bool {
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()) else { return false };
+    let mut st = MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: a NUL-terminated path and a statfs buffer the call fills when it returns 0.
+    (unsafe { libc::statfs(c.as_ptr(), st.as_mut_ptr()) } == 0)
+        && unsafe { st.assume_init() }.f_type as i64 == CGROUP2_SUPER_MAGIC
 }
 
 /// Puts cgroup ids into one of the program's cgroup sets.

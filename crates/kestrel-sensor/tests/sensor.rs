@@ -385,6 +385,16 @@ fn unwatched_processes_are_not_reported() {
 }
 
 #[test]
+fn a_directory_outside_the_cgroup_v2_hierarchy_is_refused_by_name() {
+    // A plain directory (as /sys/fs/cgroup/x is on a hybrid host, where v2 lives under .../unified) has an
+    // inode number no process's cgroup id matches: watching it would silently see nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config { watch_cgroups: vec![dir.path().to_path_buf()], ..Config::default() };
+    let err = Sensor::start(cfg).err().expect("a directory that is no cgroup is refused").to_string();
+    assert!(err.contains(&dir.path().display().to_string()) && err.contains("cgroup v2 hierarchy"), "{err}");
+}
+
+#[test]
 fn drops_are_counted_when_the_consumer_falls_behind() {
     let cg = TestCgroup::new("kestrel-test-flood");
     // A queue of 16 and a consumer that waits: most of 3,000 file creations must be dropped and counted.
@@ -599,6 +609,76 @@ fn servers_bind_listen_and_accept() {
         assert_eq!(*local, Some(port), "{accept:?}");
         assert_eq!(accept.pid, bind.pid, "the accepting process: {accept:?}");
     }
+}
+
+#[test]
+fn datagrams_sent_to_an_address_and_tcp_fast_open_are_seen() {
+    // UDP talks to peers without connect(): five sendto()s to one peer (one event: a peer is reported once per
+    // process every 10 s), a sendmsg() to a second, an IPv6 sendto() to a third, and one with MSG_FASTOPEN,
+    // which UDP ignores (no way to slip a datagram past the sensor), to a fourth. Not reported as sends:
+    // a connected UDP socket's send() (its connect is), a unix datagram. A TCP sendto() with MSG_FASTOPEN
+    // connects without connect(): reported as the connect it is.
+    let cg = TestCgroup::new("kestrel-test-send");
+    let mut s = sensor(&[&cg.0], 65_536);
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp_port = tcp.local_addr().unwrap().port();
+    let udp_port = |ip: &str| std::net::UdpSocket::bind((ip, 0)).unwrap().local_addr().unwrap().port();
+    let (p1, p2, p3, p4) = (udp_port("127.0.0.1"), udp_port("127.0.0.1"), udp_port("::1"), udp_port("127.0.0.1"));
+    let p5 = udp_port("127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("send.py");
+    std::fs::write(
+        &script,
+        format!(
+            "import socket\n\
+             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+             for _ in range(5): u.sendto(b'x', ('127.0.0.1', {p1}))\n\
+             u.sendmsg([b'x'], [], 0, ('127.0.0.1', {p2}))\n\
+             socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b'x', ('::1', {p3}))\n\
+             for _ in range(3): u.sendto(b'x', socket.MSG_FASTOPEN, ('127.0.0.1', {p5}))\n\
+             c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.connect(('127.0.0.1', {p4})); c.send(b'x')\n\
+             try: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'x', '/nonexistent/kestrel.sock')\n\
+             except OSError: pass\n\
+             t = socket.socket(); t.sendto(b'hello', socket.MSG_FASTOPEN, ('127.0.0.1', {tcp_port}))\n"
+        ),
+    )
+    .unwrap();
+    let out = cg.sh(&format!("/usr/bin/python3 {}", script.display()));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = tcp.accept().unwrap();
+    let sends = |ev: &[Event], call: &str, port: u16| {
+        ev.iter().filter(|e| matches!(&e.kind, EventKind::Send { call: c, to } if c == call && to.port == port)).count()
+    };
+    let fast_open = |ev: &[Event]| {
+        ev.iter().any(|e| matches!(&e.kind, EventKind::Connect { to } if to.port == tcp_port && to.addr == "127.0.0.1"))
+    };
+    let mut events = collect(&mut s, Duration::from_secs(5), |ev| {
+        sends(ev, "sendto", p1) == 1
+            && sends(ev, "sendmsg", p2) == 1
+            && sends(ev, "sendto", p3) == 1
+            && sends(ev, "sendto", p5) == 1
+            && fast_open(ev)
+    });
+    events.extend(collect(&mut s, Duration::from_millis(300), |_| false));
+    assert_eq!(sends(&events, "sendto", p1), 1, "five datagrams to one peer, one event: {events:#?}");
+    assert_eq!(sends(&events, "sendmsg", p2), 1, "{events:#?}");
+    assert_eq!(sends(&events, "sendto", p3), 1, "{events:#?}");
+    assert_eq!(sends(&events, "sendto", p5), 1, "a datagram with MSG_FASTOPEN is still a send: {events:#?}");
+    let send = events.iter().find_map(|e| match &e.kind {
+        EventKind::Send { to, .. } if to.port == p3 => Some(to),
+        _ => None,
+    });
+    assert_eq!(send.map(|t| (t.family.as_str(), t.addr.as_str(), t.proto)), Some(("inet6", "::1", Some(L4Proto::Udp))));
+    assert!(fast_open(&events), "TCP Fast Open's connect: {events:#?}");
+    assert!(
+        events.iter().any(|e| matches!(&e.kind, EventKind::Connect { to } if to.port == p4)),
+        "the connected UDP socket's connect: {events:#?}"
+    );
+    let others: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Send { to, .. } if ![p1, p2, p3, p5].contains(&to.port)))
+        .collect();
+    assert!(others.is_empty(), "no send without an address, none on a unix or TCP socket: {others:#?}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use crate::cli::{EventFilter, GlobalArgs, MonitorArgs, MonitorFormat, RecordArgs, ReplayArgs, WatchArgs};
 use anyhow::{bail, Context as _, Result};
-use kestrel_core::{Event, EventKind};
+use kestrel_core::Event;
 use kestrel_sensor::cgroup::cgroup2_root;
 use kestrel_sensor::kubelet::KubeletConfig;
 use kestrel_sensor::{Config, Sensor};
@@ -32,54 +32,6 @@ pub struct TraceHeader {
     /// `--label KEY=VALUE` pairs (scenario, attack, start of the attack…).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
-}
-
-fn describe(e: &Event) -> String {
-    match &e.kind {
-        EventKind::Exec { argv, uid, euid, .. } => format!("exec {} (uid {uid}, euid {euid})", argv.join(" ")),
-        EventKind::Exit { status } => format!("exit {}", status >> 8),
-        EventKind::Open { path, flags } => format!("open {path} (flags {flags:#o})"),
-        EventKind::Connect { to } => format!("connect {}", sock(to)),
-        EventKind::Bind { addr } => format!("bind {}", sock(addr)),
-        EventKind::Listen { fd, backlog } => format!("listen fd {fd} backlog {backlog}"),
-        EventKind::Accept { from, port: Some(port) } => format!("accept from {} on port {port}", sock(from)),
-        EventKind::Accept { from, port: None } => format!("accept from {}", sock(from)),
-        EventKind::Syscalls { ids } => format!("syscalls {ids:?}"),
-        EventKind::SetIds { call, ids } => format!("{call}({ids:?})"),
-        EventKind::Capset { effective, .. } => format!("capset effective {effective:#x}"),
-        EventKind::Namespaces { call, namespaces, .. } => format!("{call} new namespaces {}", namespaces.join(",")),
-        EventKind::Setns { nstype } => match kestrel_sensor::decode::namespaces(*nstype) {
-            n if n.is_empty() => "setns (any namespace)".to_string(),
-            n => format!("setns {}", n.join(",")),
-        },
-        EventKind::Mount { source, target, fstype, .. } => format!("mount {source} on {target} ({fstype})"),
-        EventKind::Ptrace { request, target_pid } => format!("ptrace {} pid {target_pid}", ptrace_request(*request)),
-        EventKind::Bpf { cmd } => format!("bpf cmd {cmd}"),
-        EventKind::ModuleLoad { call } => call.to_string(),
-        EventKind::SetuidChmod { path, mode } => format!("chmod {:o} {}", mode, path.as_deref().unwrap_or("(fd)")),
-        EventKind::Link { call, target, path } => format!("{call} {path} -> {target}"),
-    }
-}
-
-fn sock(a: &kestrel_core::SockAddr) -> String {
-    match a.family.as_str() {
-        "inet6" => format!("inet6 [{}]:{}", a.addr, a.port),
-        "unix" => format!("unix {}", a.addr),
-        _ => format!("{} {}:{}", a.family, a.addr, a.port),
-    }
-}
-
-fn ptrace_request(r: u64) -> String {
-    let name = match r {
-        0 => "TRACEME",
-        1 | 2 => "PEEKDATA",
-        4 | 5 => "POKEDATA",
-        16 => "ATTACH",
-        17 => "DETACH",
-        0x4206 => "SEIZE",
-        _ => return format!("request {r}"),
-    };
-    name.to_string()
 }
 
 /// Whether an event passes the filters.
@@ -115,7 +67,7 @@ impl Printer {
             return Ok(self.out.write_all(b"\n").is_ok());
         }
         let who = e.container.as_ref().map(|c| c.id.chars().take(12).collect::<String>()).unwrap_or_else(|| "-".into());
-        Ok(writeln!(self.out, "{:<12} {:>7} {:<15} {}", who, e.pid, e.comm, describe(e)).is_ok())
+        Ok(writeln!(self.out, "{:<12} {:>7} {:<15} {}", who, e.pid, e.comm, kestrel_detect::rules::describe(e)).is_ok())
     }
 }
 

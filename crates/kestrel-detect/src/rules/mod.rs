@@ -32,7 +32,7 @@ pub mod names;
 
 use cond::{Ast, FieldRef, Item, Op, Value};
 use fields::{Field, Kind, State, Unsupported, Val, EVT_TYPES};
-use kestrel_core::{Alert, AlertSource, Event, EventKind, Severity, ALERT_SCHEMA};
+use kestrel_core::{Alert, AlertSource, Event, EventKind, Severity, SockAddr, ALERT_SCHEMA};
 use serde::Serialize;
 use serde_yaml::Value as Yaml;
 use std::collections::{BTreeMap, BTreeSet};
@@ -669,6 +669,9 @@ fn event_types(n: &Node) -> Option<u32> {
     }
 }
 
+// The bit set is a u32.
+const _: () = assert!(EVT_TYPES.len() <= 32);
+
 fn type_bit(s: &str) -> u32 {
     EVT_TYPES.iter().position(|t| *t == s).map_or(0, |i| 1 << i)
 }
@@ -1026,33 +1029,56 @@ impl Engine {
     }
 }
 
-/// One line about an event, for explanations.
+/// One line about an event: alerts' explanations, Falco's `evt.args` and `kestrel monitor -f table`.
 pub fn describe(e: &Event) -> String {
     match &e.kind {
-        EventKind::Exec { argv, uid, parent_comm, .. } => {
-            format!(
-                "exec `{}` (uid {uid}, parent {})",
-                argv.join(" "),
-                if parent_comm.is_empty() { "?" } else { parent_comm }
-            )
-        }
+        EventKind::Exec { argv, uid, euid, parent_comm, .. } => format!(
+            "exec `{}` (uid {uid}{}, parent {})",
+            argv.join(" "),
+            if euid != uid { format!(", euid {euid}") } else { String::new() },
+            if parent_comm.is_empty() { "?" } else { parent_comm }
+        ),
         EventKind::Exit { status } => format!("exit {}", status >> 8),
         EventKind::Open { path, flags } => format!("open {path} ({})", fields::open_flag_names(*flags)),
-        EventKind::Connect { to } => format!("connect to {}:{}", to.addr, to.port),
-        EventKind::Bind { addr } => format!("bind {}:{}", addr.addr, addr.port),
-        EventKind::Listen { fd, .. } => format!("listen on fd {fd}"),
-        EventKind::Accept { from, .. } => format!("accept from {}:{}", from.addr, from.port),
-        EventKind::Syscalls { ids } => format!("{} system calls", ids.len()),
+        EventKind::Connect { to } => format!("connect to {}", sock_text(to)),
+        EventKind::Send { call, to } => format!("{call} to {}", sock_text(to)),
+        EventKind::Bind { addr } => format!("bind {}", sock_text(addr)),
+        EventKind::Listen { fd, backlog } => format!("listen on fd {fd} (backlog {backlog})"),
+        EventKind::Accept { from, port } => match port {
+            Some(port) => format!("accept from {} on port {port}", sock_text(from)),
+            None => format!("accept from {}", sock_text(from)),
+        },
+        EventKind::Syscalls { ids } => {
+            let names: Vec<String> = ids.iter().map(|&id| crate::profile::syscall_name(id)).collect();
+            format!("{} system calls: {}", ids.len(), names.join(" "))
+        }
         EventKind::SetIds { call, ids } => format!("{call}({ids:?})"),
         EventKind::Capset { effective, .. } => format!("capset effective {effective:#x}"),
         EventKind::Namespaces { call, namespaces, .. } => format!("{call} new namespaces {}", namespaces.join(",")),
-        EventKind::Setns { nstype } => format!("setns type {nstype:#x}"),
+        EventKind::Setns { nstype: 0 } => "setns (any namespace)".to_string(),
+        EventKind::Setns { nstype } => format!("setns {}", fields::clone_flag_names(*nstype)),
         EventKind::Mount { source, target, fstype, .. } => format!("mount {source} on {target} ({fstype})"),
-        EventKind::Ptrace { request, target_pid } => format!("ptrace request {request} on pid {target_pid}"),
-        EventKind::Bpf { cmd } => format!("bpf command {cmd}"),
+        EventKind::Ptrace { request, target_pid } => {
+            format!("ptrace {} on pid {target_pid}", fields::ptrace_name(*request))
+        }
+        EventKind::Bpf { cmd } => format!("bpf {}", fields::bpf_cmd(*cmd)),
         EventKind::ModuleLoad { call } => call.clone(),
         EventKind::SetuidChmod { path, mode } => format!("chmod {mode:o} {}", path.as_deref().unwrap_or("(by fd)")),
         EventKind::Link { call, target, path } => format!("{call} {path} → {target}"),
+    }
+}
+
+/// A socket address with its family and, when known, its protocol: `10.0.0.1:53 (udp)`, `[::1]:443`,
+/// `unix /run/docker.sock`.
+fn sock_text(a: &SockAddr) -> String {
+    let at = match a.family.as_str() {
+        "unix" => return format!("unix {}", a.addr),
+        "inet6" => format!("[{}]:{}", a.addr, a.port),
+        _ => format!("{}:{}", a.addr, a.port),
+    };
+    match a.proto {
+        Some(p) => format!("{at} ({})", p.as_str()),
+        None => at,
     }
 }
 

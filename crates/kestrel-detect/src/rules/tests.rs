@@ -504,6 +504,10 @@ fn event_type_indexes_agree_with_the_names() {
         EventKind::SetuidChmod { path: None, mode: 0o4755 },
         EventKind::SetuidChmod { path: Some("/x".into()), mode: 0o4755 },
         EventKind::Ptrace { request: 16, target_pid: 1 },
+        EventKind::Send {
+            call: "sendmsg".into(),
+            to: SockAddr { family: "inet".into(), addr: "8.8.8.8".into(), port: 53, proto: None },
+        },
         EventKind::Mount { source: "a".into(), target: "b".into(), fstype: "c".into(), flags: 0 },
     ];
     for k in kinds {

@@ -14,6 +14,7 @@
 #define KIND_ACCEPT 9
 #define KIND_SYSCALLS 10
 #define KIND_FORK 11
+#define KIND_SEND 12
 
 #define SYSCALL_BATCH 64
 
@@ -110,13 +111,14 @@ struct open_rel_event {
     char base[PATH_LEN];
 };
 
-/* connect, bind and accept share this layout (KIND_CONNECT, KIND_BIND, KIND_ACCEPT); listen puts the
- * socket's fd in port-less `addr` bytes 0–3 and its backlog in 4–7. */
+/* connect, bind, accept and send share this layout (KIND_CONNECT, KIND_BIND, KIND_ACCEPT, KIND_SEND); listen
+ * puts the socket's fd in port-less `addr` bytes 0–3 and its backlog in 4–7. */
 struct connect_event {
     struct header h;
     __u16 family;
     __u16 port;             /* host order */
-    __u16 local_port;       /* accept: the port the connection came in on (0: not known) */
+    __u16 local_port;       /* accept: the port the connection came in on (0: not known); send: the call
+                               (1 sendto, 2 sendmsg, 3 sendmmsg) */
     __u8 sock_type;         /* the socket's type (SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3); 0: not known */
     __u8 sock_proto;        /* its protocol (IPPROTO_TCP 6, IPPROTO_UDP 17, ICMP 1, ICMPv6 58); 0: not known */
     __u8 addr[16];          /* inet: 4 bytes, inet6: 16 */

@@ -803,6 +803,135 @@ int on_bind(struct trace_event_raw_sys_enter *ctx)
     return emit_sockaddr(KIND_BIND, (long)ctx->args[0], (const void *)ctx->args[1], false);
 }
 
+/* Datagrams sent to an address (sendto, sendmsg and sendmmsg with a destination): UDP and raw sockets talk to
+ * peers without connect(), so a DNS tunnel or a UDP beacon would otherwise never show its peer. A send
+ * without an address (a connected socket, the usual case) costs one comparison. Each process reports a
+ * peer once per SEND_REPEAT_NS (a tunnel sends thousands of datagrams to one peer; a scan of many peers is
+ * still seen peer by peer). A stream socket's address is ignored by the kernel — except with MSG_FASTOPEN,
+ * which connects (TCP Fast Open): that is reported as the connect it is. */
+#define SEND_REPEAT_NS (10ULL * 1000000000ULL)
+#define MSG_FASTOPEN 0x20000000
+#define SOCK_STREAM 1
+#define SEND_SENDTO 1
+#define SEND_SENDMSG 2
+#define SEND_SENDMMSG 3
+
+struct send_key {
+    __u32 tgid;
+    __u16 family;
+    __u16 port; /* network order */
+    __u8 addr[16];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 8192);
+    __type(key, struct send_key);
+    __type(value, __u64);
+} send_peers SEC(".maps");
+
+/* The peer a datagram goes to, as the dedup map's key; false for anything but inet and inet6. */
+static __always_inline bool send_peer(struct send_key *key, const void *uaddr)
+{
+    __u16 family = 0;
+    if (bpf_probe_read_user(&family, sizeof(family), uaddr))
+        return false;
+    key->tgid = bpf_get_current_pid_tgid() >> 32;
+    key->family = family;
+    if (family == AF_INET) {
+        struct sockaddr_in sa = {};
+        bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+        key->port = sa.sin_port;
+        __builtin_memcpy(key->addr, &sa.sin_addr, 4);
+        return true;
+    }
+    if (family == AF_INET6) {
+        struct sockaddr_in6 sa = {};
+        bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+        key->port = sa.sin6_port;
+        __builtin_memcpy(key->addr, &sa.sin6_addr, 16);
+        return true;
+    }
+    return false;
+}
+
+/* Whether this process was reported sending to the peer within SEND_REPEAT_NS. */
+static __always_inline bool sent_lately(struct send_key *key, __u64 now)
+{
+    __u64 *last = bpf_map_lookup_elem(&send_peers, key);
+    return last && now - *last < SEND_REPEAT_NS;
+}
+
+static __always_inline int emit_send(__u16 call, long fd, const void *uaddr, __u64 flags)
+{
+    if (!uaddr || !is_watched())
+        return 0;
+    /* A peer reported lately costs a read of its address and one lookup: nothing is reserved, the socket is
+     * not looked at. With MSG_FASTOPEN the socket's kind decides first (a stream socket's is a connect). */
+    struct send_key key = {};
+    if (!send_peer(&key, uaddr))
+        return 0;
+    bool fast_open = flags & MSG_FASTOPEN;
+    __u64 now = bpf_ktime_get_ns();
+    if (!fast_open && sent_lately(&key, now))
+        return 0;
+    struct connect_event *e = reserve(sizeof(*e));
+    if (!e)
+        return 0;
+    if (!read_sockaddr(e, uaddr, false)) {
+        bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+        return 0;
+    }
+    read_socket_kind(e, fd);
+    __u32 kind = KIND_CONNECT;
+    if (e->sock_type != SOCK_STREAM || !fast_open) {
+        /* A datagram (MSG_FASTOPEN means nothing to it), or a stream socket's ignored address: remembered
+         * either way, so that repeats take the short way above. */
+        if (fast_open && sent_lately(&key, now)) {
+            bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+            return 0;
+        }
+        bpf_map_update_elem(&send_peers, &key, &now, BPF_ANY);
+        if (e->sock_type == SOCK_STREAM) {
+            bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+            return 0;
+        }
+        kind = KIND_SEND;
+        e->local_port = call;
+    }
+    fill_header(&e->h, kind);
+    submit(e);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int on_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_send(SEND_SENDTO, (long)ctx->args[0], (const void *)ctx->args[4], ctx->args[3]);
+}
+
+/* sendmsg's destination is the msghdr's first field (msg_name); sendmmsg's the first message's (a resolver
+ * sends its A and AAAA questions to one server in one call; later messages' addresses are not read). */
+static __always_inline const void *msg_name(const void *msghdr)
+{
+    const void *name = 0;
+    if (!msghdr || bpf_probe_read_user(&name, sizeof(name), msghdr))
+        return 0;
+    return name;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int on_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_send(SEND_SENDMSG, (long)ctx->args[0], msg_name((const void *)ctx->args[1]), ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int on_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_send(SEND_SENDMMSG, (long)ctx->args[0], msg_name((const void *)ctx->args[1]), ctx->args[3]);
+}
+
 static __always_inline int emit_listen(__u32 fd, __u32 backlog)
 {
     if (!is_watched())
