@@ -11,8 +11,9 @@
 //!   `/etc/passwd`).
 //! - `proc.cwd` is the working directory at the process's exec (a later `chdir` is not seen).
 //! - `fd.connected` is true for connects (attempted, as above) and accepts, false for binds;
-//!   `fd.name_changed` is always false: kestrel reports no `sendto`/`sendmsg`, the only calls that change
-//!   a socket's name in Falco (so the UDP branches of Falco's `inbound`/`outbound` macros never match).
+//!   `fd.name_changed` is true only for a `sendto`/`sendmsg`/`sendmmsg` event, which the sensor reports
+//!   when the process sends to a peer it has not sent to in the last 10 s (Falco: when the socket's peer
+//!   changed), so the UDP branch of Falco's `outbound` macro matches a datagram to a new peer.
 //! - `container.id` is the first 12 characters of the id, `host` outside containers, as in Falco.
 //! - `fd.sip.name`/`fd.rip.name`/`fd.cip.name` are, as in Falco, the names the rules compare them with
 //!   that resolve to the address (resolved at start and every minute, see [`crate::rules::names`]); any

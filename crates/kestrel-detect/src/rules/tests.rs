@@ -287,7 +287,7 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
 
 #[test]
 fn socket_protocol_and_state_fields_follow_falcos_outbound_macro() {
-    // Falco's own `outbound` macro (falco_rules.yaml), with its UDP `sendto` branch that kestrel never feeds.
+    // Falco's own `outbound` macro (falco_rules.yaml): a connect, or a datagram sent to a new peer.
     let yaml = r#"
 - list: rfc_1918_addresses
   items: ['"10.0.0.0/8"', '"172.16.0.0/12"', '"192.168.0.0/16"']
@@ -304,6 +304,11 @@ fn socket_protocol_and_state_fields_follow_falcos_outbound_macro() {
   condition: outbound and fd.l4proto = udp and fd.connected = true and fd.name_changed = false
   output: "udp to %fd.rip:%fd.rport proto=%fd.l4proto"
   priority: WARNING
+- rule: Datagram out
+  desc: x
+  condition: outbound and evt.type in (sendto, sendmsg)
+  output: "%evt.type to %fd.name"
+  priority: WARNING
 - rule: Bound
   desc: x
   condition: evt.type = bind and fd.connected = false and fd.l4proto in (tcp, icmp)
@@ -313,7 +318,7 @@ fn socket_protocol_and_state_fields_follow_falcos_outbound_macro() {
     let mut set = RuleSet::default();
     set.add_file("net.yaml", yaml).unwrap();
     let c = set.compile();
-    assert_eq!((c.report.rules, c.report.loaded), (2, 2), "{:#?}", c.report);
+    assert_eq!((c.report.rules, c.report.loaded), (3, 3), "{:#?}", c.report);
     let mut e = Engine::new(c);
     let addr = |addr: &str, port, proto| SockAddr { family: "inet".into(), addr: addr.into(), port, proto };
     let connect = |to| ev(7, "dig", EventKind::Connect { to });
@@ -328,6 +333,11 @@ fn socket_protocol_and_state_fields_follow_falcos_outbound_macro() {
     ] {
         assert!(e.process(&connect(quiet.clone())).is_empty(), "{quiet:?}");
     }
+    let send = |call: &str, to| ev(9, "beacon", EventKind::Send { call: call.into(), to });
+    let a = e.process(&send("sendmsg", addr("9.9.9.9", 53, Some(L4Proto::Udp))));
+    assert_eq!(a.iter().map(|a| a.title.as_str()).collect::<Vec<_>>(), ["sendmsg to ->9.9.9.9:53"]);
+    assert!(e.process(&send("sendto", addr("10.0.0.53", 53, Some(L4Proto::Udp)))).is_empty(), "a private peer");
+    assert!(e.process(&send("sendmmsg", addr("9.9.9.9", 53, Some(L4Proto::Udp)))).is_empty(), "not in the list");
     let bind = |proto| ev(8, "srv", EventKind::Bind { addr: addr("0.0.0.0", 80, proto) });
     assert_eq!(e.process(&bind(Some(L4Proto::Icmp)))[0].title, "icmp");
     assert!(e.process(&bind(Some(L4Proto::Udp))).is_empty());
