@@ -233,6 +233,17 @@ pub enum EventKind {
         /// The destination (of the first message, for `sendmmsg`).
         to: SockAddr,
     },
+    /// A packet socket (`AF_PACKET`: every frame of an interface — sniffing, ARP spoofing) or a raw IP socket
+    /// (forged packets) was created. Other sockets are not reported.
+    Socket {
+        /// `packet`, `inet` or `inet6`.
+        family: String,
+        /// `raw`, `dgram` (packet sockets without link-level headers) or the type's number.
+        sock_type: String,
+        /// The protocol: an Ethernet protocol for packet sockets (3: all frames, 0x0800: IPv4, 0x0806: ARP), an
+        /// IP protocol for raw ones (1: ICMP, 6: TCP, 17: UDP, 255: raw).
+        protocol: u32,
+    },
     /// A socket was bound to an address (a server, or a reverse shell's listener).
     Bind {
         /// The address.
@@ -360,6 +371,7 @@ impl Event {
             EventKind::Open { .. } => "open",
             EventKind::Connect { .. } => "connect",
             EventKind::Send { .. } => "send",
+            EventKind::Socket { .. } => "socket",
             EventKind::Bind { .. } => "bind",
             EventKind::Listen { .. } => "listen",
             EventKind::Accept { .. } => "accept",

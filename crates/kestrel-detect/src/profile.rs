@@ -411,6 +411,10 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
                 f(View::Network, 0.4, format!("{who} sends to {class} port {}", port_class(to.port))),
             ]
         }
+        EventKind::Socket { family, sock_type, .. } => vec![
+            f(View::Network, 0.9, format!("open a {sock_type} {family} socket")),
+            f(View::Network, 0.4, format!("{who} opens a {sock_type} {family} socket")),
+        ],
         EventKind::Bind { addr } => {
             vec![f(View::Network, 0.5, format!("{who} binds {} port {}", peer_class(addr), port_class(addr.port)))]
         }

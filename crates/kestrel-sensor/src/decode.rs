@@ -27,6 +27,7 @@ const KIND_ACCEPT: u32 = 9;
 const KIND_SYSCALLS: u32 = 10;
 const KIND_FORK: u32 = 11;
 const KIND_SEND: u32 = 12;
+const KIND_SOCKET: u32 = 13;
 const SYSCALL_BATCH: usize = 64;
 
 const HEADER: usize = 48;
@@ -220,6 +221,27 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
         KIND_OPEN => EventKind::Open { flags: u32_at(b, h)?, path: cstr(b, h + 8, PATH)? },
         KIND_CONNECT => EventKind::Connect { to: sockaddr(b)? },
         KIND_BIND => EventKind::Bind { addr: sockaddr(b)? },
+        KIND_SOCKET => {
+            let family = u16_at(b, h)?;
+            let kind = *b.get(h + 6).ok_or("socket record too short")?;
+            let protocol = u32_at(b, h + 8)?;
+            EventKind::Socket {
+                family: match family {
+                    17 => "packet".into(),
+                    2 => "inet".into(),
+                    10 => "inet6".into(),
+                    f => f.to_string(),
+                },
+                sock_type: match kind {
+                    1 => "stream".into(),
+                    2 => "dgram".into(),
+                    3 => "raw".into(),
+                    k => k.to_string(),
+                },
+                // A packet socket's protocol is an Ethernet type in network order.
+                protocol: if family == 17 { u32::from(u16::from_be(protocol as u16)) } else { protocol },
+            }
+        }
         KIND_SEND => EventKind::Send {
             call: match u16_at(b, h + 4)? {
                 2 => "sendmsg",
@@ -397,6 +419,16 @@ mod tests {
                 to: SockAddr { family: "inet".into(), addr: "10.0.0.1".into(), port: 3333, proto: None }
             }
         );
+
+        // A packet socket for every frame: htons(ETH_P_ALL) as socket(2) takes it.
+        let mut b = header(KIND_SOCKET);
+        b.extend_from_slice(&17u16.to_ne_bytes());
+        b.extend_from_slice(&[0; 4]);
+        b.extend_from_slice(&[3, 0]);
+        b.extend_from_slice(&(3u16.to_be() as u32).to_ne_bytes());
+        b.extend_from_slice(&[0; 12 + 108]);
+        let Record::Event(r) = decode(&b).unwrap() else { panic!() };
+        assert_eq!(r.kind, EventKind::Socket { family: "packet".into(), sock_type: "raw".into(), protocol: 3 });
 
         // A datagram sent with sendmsg (the call in local_port's place) on a UDP socket (type 2, protocol 17).
         let mut b = header(KIND_SEND);

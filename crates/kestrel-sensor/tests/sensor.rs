@@ -236,10 +236,13 @@ fn sensitive_reads_through_a_symbolic_link_are_seen_with_open_returns() {
 fn opens_links_connects_binds_and_listens_through_io_uring_are_seen() {
     // A ring's requests never enter the system calls: /etc/shadow read by its absolute path and by a relative
     // one from /etc, /etc/passwd (not sensitive), a TCP connection to a local listener, a symbolic link to
-    // /etc/shadow, then a bind and a listen — with and without the open calls' return side.
+    // /etc/shadow, a datagram by sendmsg and one by send with a destination, a packet socket, then a bind and
+    // a listen — with and without the open calls' return side.
     let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let udp_port = || std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (u1, u2) = (udp_port(), udp_port());
     for open_returns in [false, true] {
         let cg = TestCgroup::new(if open_returns { "kestrel-test-uring-ret" } else { "kestrel-test-uring" });
         let mut s = sensor_with(&[&cg.0], 65_536, open_returns);
@@ -247,7 +250,7 @@ fn opens_links_connects_binds_and_listens_through_io_uring_are_seen() {
         let link = dir.path().join("innocent");
         let out = cg.sh(&format!(
             "cd /etc && /usr/bin/python3 {} open:/etc/shadow open:shadow open:/etc/passwd connect:127.0.0.1:{port} \
-             symlink:/etc/shadow:{}",
+             symlink:/etc/shadow:{} sendmsg:127.0.0.1:{u1} send:127.0.0.1:{u2} packet",
             helper.display(),
             link.display()
         ));
@@ -273,11 +276,31 @@ fn opens_links_connects_binds_and_listens_through_io_uring_are_seen() {
                 if call == "symlinkat" && target == "/etc/shadow" && Path::new(path) == link)
             })
         };
-        let mut events = collect(&mut s, Duration::from_secs(5), |ev| shadow(ev) >= 2 && connected(ev) && linked(ev));
+        let sent = |ev: &[Event], call: &str, port: u16| {
+            ev.iter().any(|e| matches!(&e.kind, EventKind::Send { call: c, to } if c == call && to.port == port))
+        };
+        let packet = |ev: &[Event]| {
+            ev.iter().any(|e| {
+                matches!(&e.kind, EventKind::Socket { family, sock_type, protocol: 3 } if family == "packet" && sock_type == "raw")
+            })
+        };
+        let mut events = collect(&mut s, Duration::from_secs(5), |ev| {
+            shadow(ev) >= 2
+                && connected(ev)
+                && linked(ev)
+                && sent(ev, "sendmsg", u1)
+                && sent(ev, "sendto", u2)
+                && packet(ev)
+        });
         assert!(linked(&events), "open_returns {open_returns}: {events:#?}");
         events.extend(collect(&mut s, Duration::from_millis(300), |_| false));
         assert_eq!(shadow(&events), 2, "open_returns {open_returns}: {events:#?}");
         assert!(connected(&events), "open_returns {open_returns}: {events:#?}");
+        assert!(
+            sent(&events, "sendmsg", u1) && sent(&events, "sendto", u2),
+            "open_returns {open_returns}: {events:#?}"
+        );
+        assert!(packet(&events), "open_returns {open_returns}: {events:#?}");
         let to = events.iter().find_map(|e| match &e.kind {
             EventKind::Connect { to } if to.port == port => Some(to),
             _ => None,
@@ -617,7 +640,8 @@ fn datagrams_sent_to_an_address_and_tcp_fast_open_are_seen() {
     // process every 10 s), a sendmsg() to a second, an IPv6 sendto() to a third, and one with MSG_FASTOPEN,
     // which UDP ignores (no way to slip a datagram past the sensor), to a fourth. Not reported as sends:
     // a connected UDP socket's send() (its connect is), a unix datagram. A TCP sendto() with MSG_FASTOPEN
-    // connects without connect(): reported as the connect it is.
+    // connects without connect(): reported as the connect it is. Sockets: an ARP packet socket and a raw ICMP
+    // one are reported; the UDP and TCP ones are not.
     let cg = TestCgroup::new("kestrel-test-send");
     let mut s = sensor(&[&cg.0], 65_536);
     let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -639,7 +663,9 @@ fn datagrams_sent_to_an_address_and_tcp_fast_open_are_seen() {
              c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.connect(('127.0.0.1', {p4})); c.send(b'x')\n\
              try: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'x', '/nonexistent/kestrel.sock')\n\
              except OSError: pass\n\
-             t = socket.socket(); t.sendto(b'hello', socket.MSG_FASTOPEN, ('127.0.0.1', {tcp_port}))\n"
+             t = socket.socket(); t.sendto(b'hello', socket.MSG_FASTOPEN, ('127.0.0.1', {tcp_port}))\n\
+             socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0806)).close()\n\
+             socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()\n"
         ),
     )
     .unwrap();
@@ -658,6 +684,7 @@ fn datagrams_sent_to_an_address_and_tcp_fast_open_are_seen() {
             && sends(ev, "sendto", p3) == 1
             && sends(ev, "sendto", p5) == 1
             && fast_open(ev)
+            && ev.iter().filter(|e| e.kind_name() == "socket").count() == 2
     });
     events.extend(collect(&mut s, Duration::from_millis(300), |_| false));
     assert_eq!(sends(&events, "sendto", p1), 1, "five datagrams to one peer, one event: {events:#?}");
@@ -679,6 +706,14 @@ fn datagrams_sent_to_an_address_and_tcp_fast_open_are_seen() {
         .filter(|e| matches!(&e.kind, EventKind::Send { to, .. } if ![p1, p2, p3, p5].contains(&to.port)))
         .collect();
     assert!(others.is_empty(), "no send without an address, none on a unix or TCP socket: {others:#?}");
+    let sockets: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Socket { family, sock_type, protocol } => Some((family.as_str(), sock_type.as_str(), *protocol)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sockets, [("packet", "dgram", 0x0806), ("inet", "raw", 1)], "{events:#?}");
 }
 
 #[test]

@@ -648,6 +648,7 @@ pub fn evt_type(e: &Event) -> Option<&str> {
         EventKind::Open { .. } => "openat",
         EventKind::Connect { .. } => "connect",
         EventKind::Send { call, .. } => call,
+        EventKind::Socket { .. } => "socket",
         EventKind::Bind { .. } => "bind",
         EventKind::Listen { .. } => "listen",
         EventKind::Accept { .. } => "accept",
@@ -721,12 +722,18 @@ pub const EVT_TYPES: &[&str] = &[
     "sendto",
     "sendmsg",
     "sendmmsg",
+    "socket",
 ];
 
 fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
     let s = |x: &'a str| Val::Str(Cow::Borrowed(x));
     match (&e.kind, a) {
         (EventKind::Open { flags, .. }, "flags") => Val::Str(Cow::Owned(open_flag_names(*flags))),
+        (EventKind::Socket { family, .. }, "domain") => Val::Str(Cow::Owned(format!("AF_{}", family.to_uppercase()))),
+        (EventKind::Socket { sock_type, .. }, "type") => {
+            Val::Str(Cow::Owned(format!("SOCK_{}", sock_type.to_uppercase())))
+        }
+        (EventKind::Socket { protocol, .. }, "proto") => Val::Num(i64::from(*protocol)),
         (EventKind::Open { path, .. }, "name" | "path" | "filename" | "pathname" | "1") => s(path),
         (EventKind::Exec { exe, .. }, "filename" | "exe" | "pathname") => s(exe),
         (EventKind::Exec { argv, .. }, "args") => Val::Str(Cow::Owned(argv.join(" "))),

@@ -1042,6 +1042,9 @@ pub fn describe(e: &Event) -> String {
         EventKind::Open { path, flags } => format!("open {path} ({})", fields::open_flag_names(*flags)),
         EventKind::Connect { to } => format!("connect to {}", sock_text(to)),
         EventKind::Send { call, to } => format!("{call} to {}", sock_text(to)),
+        EventKind::Socket { family, sock_type, protocol } => {
+            format!("socket {family} {sock_type} (protocol {protocol:#x})")
+        }
         EventKind::Bind { addr } => format!("bind {}", sock_text(addr)),
         EventKind::Listen { fd, backlog } => format!("listen on fd {fd} (backlog {backlog})"),
         EventKind::Accept { from, port } => match port {

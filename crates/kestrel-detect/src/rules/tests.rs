@@ -176,6 +176,14 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
     let a = e.process(&ev(77, "ln", link));
     assert_eq!(names(&a), ["Link to a sensitive file"]);
     assert!(a[0].title.starts_with("symlinkat /tmp/notes → /etc/shadow by ln"), "{}", a[0].title);
+    // A packet socket; a raw ICMP socket (ping as root) is for the profiles, not a rule.
+    let packet = EventKind::Socket { family: "packet".into(), sock_type: "raw".into(), protocol: 3 };
+    let a = e.process(&ev(78, "tcpdump", packet));
+    assert_eq!(names(&a), ["Packet socket in a container"]);
+    assert!(a[0].title.starts_with("socket packet raw (protocol 0x3) by tcpdump"), "{}", a[0].title);
+    assert!(a[0].mitre.contains(&"T1040".to_string()), "{:?}", a[0].mitre);
+    let raw = EventKind::Socket { family: "inet".into(), sock_type: "raw".into(), protocol: 1 };
+    assert!(e.process(&ev(79, "ping", raw)).is_empty());
     // A sensitive file reached through `..` and doubled slashes is still that file.
     let sneaky = EventKind::Open { path: "/var/www/html/../../..//etc/./shadow".into(), flags: 0 };
     let a = e.process(&ev(73, "php", sneaky));
@@ -348,6 +356,38 @@ fn socket_protocol_and_state_fields_follow_falcos_outbound_macro() {
 }
 
 #[test]
+fn falcos_packet_socket_rule_matches_a_packet_socket_event() {
+    // Falco's rule as falco_rules.yaml writes it (its `container` macro inlined).
+    let yaml = r#"
+- list: user_known_packet_socket_binaries
+  items: []
+- rule: Packet socket created in container
+  desc: x
+  condition: >
+    evt.type=socket
+    and container.id != host
+    and evt.arg.domain contains AF_PACKET
+    and not proc.name in (user_known_packet_socket_binaries)
+  output: Packet socket was created in a container | socket_info=%evt.args type=%evt.arg.type proto=%evt.arg.proto
+  priority: NOTICE
+"#;
+    let mut set = RuleSet::default();
+    set.add_file("packet.yaml", yaml).unwrap();
+    let c = set.compile();
+    assert_eq!((c.report.loaded, c.report.skipped.len()), (1, 0), "{:#?}", c.report);
+    let mut e = Engine::new(c);
+    let socket = |family: &str, protocol| {
+        ev(5, "arpspoof", EventKind::Socket { family: family.into(), sock_type: "raw".into(), protocol })
+    };
+    let a = e.process(&socket("packet", 0x0806));
+    assert_eq!(
+        a.iter().map(|a| a.title.as_str()).collect::<Vec<_>>(),
+        ["Packet socket was created in a container | socket_info=socket packet raw (protocol 0x806) type=SOCK_RAW proto=2054"]
+    );
+    assert!(e.process(&socket("inet", 1)).is_empty());
+}
+
+#[test]
 fn container_privileged_is_the_runtimes_answer_and_missing_when_unknown() {
     let yaml = r#"
 - rule: Mount Launched in Privileged Container
@@ -514,6 +554,7 @@ fn event_type_indexes_agree_with_the_names() {
         EventKind::SetuidChmod { path: None, mode: 0o4755 },
         EventKind::SetuidChmod { path: Some("/x".into()), mode: 0o4755 },
         EventKind::Ptrace { request: 16, target_pid: 1 },
+        EventKind::Socket { family: "packet".into(), sock_type: "raw".into(), protocol: 3 },
         EventKind::Send {
             call: "sendmsg".into(),
             to: SockAddr { family: "inet".into(), addr: "8.8.8.8".into(), port: 53, proto: None },

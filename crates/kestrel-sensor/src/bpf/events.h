@@ -15,6 +15,7 @@
 #define KIND_SYSCALLS 10
 #define KIND_FORK 11
 #define KIND_SEND 12
+#define KIND_SOCKET 13
 
 #define SYSCALL_BATCH 64
 
@@ -112,7 +113,8 @@ struct open_rel_event {
 };
 
 /* connect, bind, accept and send share this layout (KIND_CONNECT, KIND_BIND, KIND_ACCEPT, KIND_SEND); listen
- * puts the socket's fd in port-less `addr` bytes 0–3 and its backlog in 4–7. */
+ * puts the socket's fd in port-less `addr` bytes 0–3 and its backlog in 4–7; socket (KIND_SOCKET) its domain
+ * in `family`, its type in `sock_type` and its protocol in `addr` bytes 0–3. */
 struct connect_event {
     struct header h;
     __u16 family;

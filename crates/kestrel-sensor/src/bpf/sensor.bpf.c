@@ -831,23 +831,23 @@ struct {
 } send_peers SEC(".maps");
 
 /* The peer a datagram goes to, as the dedup map's key; false for anything but inet and inet6. */
-static __always_inline bool send_peer(struct send_key *key, const void *uaddr)
+static __always_inline bool send_peer(struct send_key *key, const void *uaddr, bool kernel)
 {
     __u16 family = 0;
-    if (bpf_probe_read_user(&family, sizeof(family), uaddr))
+    if (read_mem(&family, sizeof(family), uaddr, kernel))
         return false;
     key->tgid = bpf_get_current_pid_tgid() >> 32;
     key->family = family;
     if (family == AF_INET) {
         struct sockaddr_in sa = {};
-        bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+        read_mem(&sa, sizeof(sa), uaddr, kernel);
         key->port = sa.sin_port;
         __builtin_memcpy(key->addr, &sa.sin_addr, 4);
         return true;
     }
     if (family == AF_INET6) {
         struct sockaddr_in6 sa = {};
-        bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+        read_mem(&sa, sizeof(sa), uaddr, kernel);
         key->port = sa.sin6_port;
         __builtin_memcpy(key->addr, &sa.sin6_addr, 16);
         return true;
@@ -862,14 +862,14 @@ static __always_inline bool sent_lately(struct send_key *key, __u64 now)
     return last && now - *last < SEND_REPEAT_NS;
 }
 
-static __always_inline int emit_send(__u16 call, long fd, const void *uaddr, __u64 flags)
+static __always_inline int emit_send(__u16 call, long fd, const void *uaddr, __u64 flags, bool kernel)
 {
     if (!uaddr || !is_watched())
         return 0;
     /* A peer reported lately costs a read of its address and one lookup: nothing is reserved, the socket is
      * not looked at. With MSG_FASTOPEN the socket's kind decides first (a stream socket's is a connect). */
     struct send_key key = {};
-    if (!send_peer(&key, uaddr))
+    if (!send_peer(&key, uaddr, kernel))
         return 0;
     bool fast_open = flags & MSG_FASTOPEN;
     __u64 now = bpf_ktime_get_ns();
@@ -878,7 +878,7 @@ static __always_inline int emit_send(__u16 call, long fd, const void *uaddr, __u
     struct connect_event *e = reserve(sizeof(*e));
     if (!e)
         return 0;
-    if (!read_sockaddr(e, uaddr, false)) {
+    if (!read_sockaddr(e, uaddr, kernel)) {
         bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
         return 0;
     }
@@ -907,7 +907,7 @@ static __always_inline int emit_send(__u16 call, long fd, const void *uaddr, __u
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int on_sendto(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_send(SEND_SENDTO, (long)ctx->args[0], (const void *)ctx->args[4], ctx->args[3]);
+    return emit_send(SEND_SENDTO, (long)ctx->args[0], (const void *)ctx->args[4], ctx->args[3], false);
 }
 
 /* sendmsg's destination is the msghdr's first field (msg_name); sendmmsg's the first message's (a resolver
@@ -923,13 +923,49 @@ static __always_inline const void *msg_name(const void *msghdr)
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int on_sendmsg(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_send(SEND_SENDMSG, (long)ctx->args[0], msg_name((const void *)ctx->args[1]), ctx->args[2]);
+    return emit_send(SEND_SENDMSG, (long)ctx->args[0], msg_name((const void *)ctx->args[1]), ctx->args[2], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmmsg")
 int on_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_send(SEND_SENDMMSG, (long)ctx->args[0], msg_name((const void *)ctx->args[1]), ctx->args[3]);
+    return emit_send(SEND_SENDMMSG, (long)ctx->args[0], msg_name((const void *)ctx->args[1]), ctx->args[3], false);
+}
+
+/* Packet sockets (AF_PACKET: every frame of an interface, ARP spoofing, CVE-2020-14386) and raw IP sockets
+ * (forged packets, sniffing): `socket` records, the protocol in `addr` bytes 0–3. Other sockets cost the
+ * tracepoint's dispatch and two comparisons. (ping's unprivileged ICMP sockets are SOCK_DGRAM: not reported.) */
+#define AF_PACKET 17
+#define SOCK_RAW 3
+#define SOCK_TYPE_MASK 0xf
+
+static __always_inline int emit_socket(int domain, int type, int protocol)
+{
+    int kind = type & SOCK_TYPE_MASK;
+    if (domain != AF_PACKET && !((domain == AF_INET || domain == AF_INET6) && kind == SOCK_RAW))
+        return 0;
+    if (!is_watched())
+        return 0;
+    struct connect_event *e = reserve(sizeof(*e));
+    if (!e)
+        return 0;
+    fill_header(&e->h, KIND_SOCKET);
+    e->family = (__u16)domain;
+    e->port = 0;
+    e->local_port = 0;
+    e->sock_type = (__u8)kind;
+    e->sock_proto = 0;
+    __builtin_memset(e->addr, 0, sizeof(e->addr));
+    __builtin_memcpy(e->addr, &protocol, 4);
+    e->path[0] = 0;
+    submit(e);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_socket")
+int on_socket(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_socket((int)ctx->args[0], (int)ctx->args[1], (int)ctx->args[2]);
 }
 
 static __always_inline int emit_listen(__u32 fd, __u32 backlog)
@@ -1331,6 +1367,24 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
             return 0;
         return emit_link(op == IORING_OP_SYMLINKAT ? OP_SYMLINK : OP_LINK, 1, BPF_CORE_READ(target, name),
                          BPF_CORE_READ(path, name), true);
+    }
+    if (op == IORING_OP_SOCKET && bpf_core_type_exists(struct io_socket)) {
+        struct io_socket *so = (struct io_socket *)&req->cmd;
+        return emit_socket(BPF_CORE_READ(so, domain), BPF_CORE_READ(so, type), BPF_CORE_READ(so, protocol));
+    }
+    if ((op == IORING_OP_SENDMSG || op == IORING_OP_SEND || op == IORING_OP_SENDMSG_ZC || op == IORING_OP_SEND_ZC) &&
+        bpf_core_type_exists(struct io_async_msghdr) && bpf_core_type_exists(struct io_sr_msg) &&
+        bpf_core_field_exists(req->async_data)) {
+        /* Preparing a send copied its destination, if it has one (a sendmsg's msg_name, a send's addr2), into
+         * the async data and pointed the kernel msghdr's msg_name at it (6.10 on; before, the copy could wait
+         * for the send itself and msg_name is NULL here: not seen). */
+        struct io_async_msghdr *io = BPF_CORE_READ(req, async_data);
+        if (!io)
+            return 0;
+        const void *name = BPF_CORE_READ(io, msg.msg_name);
+        struct io_sr_msg *sr = (struct io_sr_msg *)&req->cmd;
+        __u16 call = (op == IORING_OP_SEND || op == IORING_OP_SEND_ZC) ? SEND_SENDTO : SEND_SENDMSG;
+        return emit_send(call, fd, name, BPF_CORE_READ(sr, msg_flags), true);
     }
     if (op == IORING_OP_LISTEN && bpf_core_type_exists(struct io_listen)) {
         /* The accepts that follow are seen from TCP's state machine, as for listen(2). */

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Does each request given through io_uring, never through the system call: `open:PATH` (read-only,
-IORING_OP_OPENAT), `connect:IPV4:PORT` (a TCP socket connected by IORING_OP_CONNECT) or `symlink:TARGET:PATH` (IORING_OP_SYMLINKAT) or `listen:PORT` (a TCP
+IORING_OP_OPENAT), `connect:IPV4:PORT` (a TCP socket connected by IORING_OP_CONNECT), `symlink:TARGET:PATH`
+(IORING_OP_SYMLINKAT), `sendmsg:IPV4:PORT` and `send:IPV4:PORT` (a datagram from a UDP socket by
+IORING_OP_SENDMSG with msg_name, by IORING_OP_SEND with a destination address), `packet` (an AF_PACKET socket
+made by IORING_OP_SOCKET, closed) or `listen:PORT` (a TCP
 socket bound to 127.0.0.1:PORT by IORING_OP_BIND, listening by IORING_OP_LISTEN with a backlog of 7, and one
 connection accepted by accept(2) — the caller connects to it). io_uring_setup, the
 rings mapped, one request submitted and waited for at a time; prints each completion's result (a descriptor
@@ -16,6 +19,7 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 SYS_IO_URING_SETUP, SYS_IO_URING_ENTER = 425, 426
 IORING_OP_OPENAT, IORING_OP_CONNECT, IORING_OP_SYMLINKAT, IORING_OP_BIND, IORING_OP_LISTEN = 18, 16, 38, 56, 57
+IORING_OP_SENDMSG, IORING_OP_SEND, IORING_OP_SOCKET = 9, 26, 45
 AT_FDCWD, IORING_ENTER_GETEVENTS = -100, 1
 IORING_OFF_SQ_RING, IORING_OFF_CQ_RING, IORING_OFF_SQES = 0, 0x8000000, 0x10000000
 u32, u64 = ctypes.c_uint32, ctypes.c_uint64
@@ -44,11 +48,13 @@ sqes = mmap.mmap(fd, p.sq_entries * 64, mmap.MAP_SHARED, mmap.PROT_READ | mmap.P
 r32 = lambda m, off: struct.unpack_from("<I", m, off)[0]
 
 
-def submit(opcode, fd, off, addr, open_flags, length=0):
-    """One request (opcode, fd, off, addr, len, open_flags; the rest of the 64 bytes zero); its result."""
+def submit(opcode, fd, off, addr, open_flags, length=0, addr_len=0):
+    """One request (opcode, fd, off, addr, len, open_flags, and addr_len at byte 44; the rest of the 64 bytes
+    zero); its result."""
     tail = r32(sq, p.sq_off.tail)
     slot = tail & r32(sq, p.sq_off.ring_mask)
-    sqes[slot * 64:(slot + 1) * 64] = struct.pack("<BBHiQQIIQ", opcode, 0, 0, fd, off, addr, length, open_flags, 7).ljust(64, b"\0")
+    sqe = struct.pack("<BBHiQQIIQHHHH", opcode, 0, 0, fd, off, addr, length, open_flags, 7, 0, 0, addr_len, 0)
+    sqes[slot * 64:(slot + 1) * 64] = sqe.ljust(64, b"\0")
     struct.pack_into("<I", sq, p.sq_off.array + slot * 4, slot)
     struct.pack_into("<I", sq, p.sq_off.tail, tail + 1)
     if libc.syscall(SYS_IO_URING_ENTER, fd_ring, 1, 1, IORING_ENTER_GETEVENTS, None, 0) < 0:
@@ -84,6 +90,26 @@ for arg in sys.argv[1:]:
         t, l = ctypes.create_string_buffer(target.encode()), ctypes.create_string_buffer(path.encode())
         # The link's name goes where an offset would (sqe->addr2), its directory is the request's fd.
         res = submit(IORING_OP_SYMLINKAT, AT_FDCWD, ctypes.addressof(l), ctypes.addressof(t), 0)
+    elif what in ("sendmsg", "send"):
+        host, _, port = rest.rpartition(":")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        addr, data = inet(host, port), ctypes.create_string_buffer(b"x")
+        if what == "sendmsg":
+            iov_buf = ctypes.create_string_buffer(struct.pack("<QQ", ctypes.addressof(data), 1))
+            # struct msghdr: name, namelen (padded), iov, iovlen, control, controllen, flags (padded).
+            msg = ctypes.create_string_buffer(struct.pack("<QIxxxxQQQQIxxxx", ctypes.addressof(addr), 16,
+                                                          ctypes.addressof(iov_buf), 1, 0, 0, 0))
+            res = submit(IORING_OP_SENDMSG, sock.fileno(), 0, ctypes.addressof(msg), 0, length=1)
+        else:
+            # The destination goes where an offset would (sqe->addr2), its length in sqe->addr_len.
+            res = submit(IORING_OP_SEND, sock.fileno(), ctypes.addressof(addr), ctypes.addressof(data), 0,
+                         length=1, addr_len=16)
+        sock.close()
+    elif what == "packet":
+        # socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)): the domain goes in fd, the type in off, the protocol in len.
+        res = submit(IORING_OP_SOCKET, socket.AF_PACKET, socket.SOCK_RAW, 0, 0, length=socket.htons(3))
+        if res >= 0:
+            os.close(res)
     elif what == "listen":
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -98,5 +124,6 @@ for arg in sys.argv[1:]:
         sock.close()
         continue
     else:
-        sys.exit(f"{arg}: open:PATH, connect:IPV4:PORT, symlink:TARGET:PATH or listen:PORT")
+        sys.exit(f"{arg}: open:PATH, connect:IPV4:PORT, symlink:TARGET:PATH, sendmsg:IPV4:PORT, send:IPV4:PORT, packet "
+                 "or listen:PORT")
     print(arg, res)
