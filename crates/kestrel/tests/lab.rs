@@ -160,6 +160,26 @@ fn miner_connect() {
 }
 
 #[test]
+fn packet_sniff() {
+    let (ev, m) = record("packet-sniff");
+    let s = after(&ev, m, "packet socket", |e| e["kind"] == "socket" && e["family"] == "packet");
+    assert_eq!((s[0]["sock_type"].as_str(), s[0]["protocol"].as_u64()), (Some("raw"), Some(3)), "{}", s[0]);
+    assert_eq!(before(&ev, m, |e| e["kind"] == "socket"), 0);
+}
+
+#[test]
+fn udp_exfil() {
+    let (ev, m) = record("udp-exfil");
+    // Dozens of datagrams to one peer: one event (a peer is reported once per process every 10 s).
+    let sends = after(&ev, m, "datagram sent to the host", |e| {
+        e["kind"] == "send" && e["call"] == "sendto" && e["to"]["addr"] == "127.0.0.1"
+    });
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert_eq!(sends[0]["to"]["proto"], "udp", "{}", sends[0]);
+    assert_eq!(before(&ev, m, |e| e["kind"] == "send"), 0);
+}
+
+#[test]
 fn setuid_binary() {
     let (ev, m) = record("setuid-binary");
     let chmod = after(&ev, m, "chmod setting setuid", |e| {
