@@ -161,10 +161,14 @@ impl Decision {
             workload: a.workload.clone().unwrap_or_default(),
             container: a.container.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
             destination: ev.and_then(|e| match &e.kind {
-                kestrel_core::EventKind::Connect { to } if to.family == "inet" => {
+                kestrel_core::EventKind::Connect { to } | kestrel_core::EventKind::Send { to, .. }
+                    if to.family == "inet" =>
+                {
                     Some(format!("{}:{}", to.addr, to.port))
                 }
-                kestrel_core::EventKind::Connect { to } if to.family == "inet6" => {
+                kestrel_core::EventKind::Connect { to } | kestrel_core::EventKind::Send { to, .. }
+                    if to.family == "inet6" =>
+                {
                     Some(format!("[{}]:{}", to.addr, to.port))
                 }
                 _ => None,

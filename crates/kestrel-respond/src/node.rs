@@ -246,7 +246,8 @@ impl Isolator {
 
 impl Isolator {
     /// Blocks one destination for a container: its processes' `connect` to `addr` (any address when
-    /// `None`) and `port` (any port when 0) fails with EPERM, over IPv4 and IPv6 (an IPv4 address is blocked
+    /// `None`) and `port` (any port when 0), and their datagrams sent there without a connection, fail with
+    /// EPERM, over IPv4 and IPv6 (an IPv4 address is blocked
     /// from IPv6 sockets too, as `::ffff:a.b.c.d`). Returns the key's description.
     pub fn block(&mut self, cg: &Path, addr: Option<std::net::IpAddr>, port: u16) -> Result<String, ActionError> {
         let bpf = |what: &'static str| move |e: libbpf_rs::Error| ActionError::Bpf(format!("{what}: {e}"));
@@ -256,15 +257,20 @@ impl Isolator {
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let file = std::fs::File::open(cg).map_err(io(cg))?;
         use std::os::fd::AsRawFd;
-        if !dir.join("connect4").exists() {
-            let mut link =
-                skel.progs.block_connect4.attach_cgroup(file.as_raw_fd()).map_err(bpf("attaching connect4"))?;
-            link.pin(dir.join("connect4")).map_err(bpf("pinning connect4"))?;
-        }
-        if !dir.join("connect6").exists() {
-            let mut link =
-                skel.progs.block_connect6.attach_cgroup(file.as_raw_fd()).map_err(bpf("attaching connect6"))?;
-            link.pin(dir.join("connect6")).map_err(bpf("pinning connect6"))?;
+        // connect(2), and datagrams sent without a connection; each hook attached once per container.
+        let hooks = [
+            ("connect4", &skel.progs.block_connect4),
+            ("connect6", &skel.progs.block_connect6),
+            ("sendmsg4", &skel.progs.block_sendmsg4),
+            ("sendmsg6", &skel.progs.block_sendmsg6),
+        ];
+        for (name, prog) in hooks {
+            if !dir.join(name).exists() {
+                let mut link = prog
+                    .attach_cgroup(file.as_raw_fd())
+                    .map_err(|e| ActionError::Bpf(format!("attaching {name}: {e}")))?;
+                link.pin(dir.join(name)).map_err(|e| ActionError::Bpf(format!("pinning {name}: {e}")))?;
+            }
         }
         use libbpf_rs::MapCore;
         let key = block_key(id, addr, port);

@@ -36,7 +36,8 @@ pub enum Action {
     Stop,
     /// Drop all its network traffic (undo: restore).
     Isolate,
-    /// Block the destination the alert's connection went to, for this container (IPv4 or IPv6; undo: unblock).
+    /// Block the destination the alert's connection or datagram went to, for this container (IPv4 or IPv6;
+    /// connects and unconnected sends; undo: unblock).
     BlockDestination,
     /// Kubernetes: a deny-all NetworkPolicy selecting the pod by a label kestrel sets (undo: release).
     QuarantinePod,

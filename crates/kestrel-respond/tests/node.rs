@@ -89,6 +89,21 @@ fn listener_on(addr: &str) -> (u16, Arc<AtomicUsize>) {
     (port, n)
 }
 
+/// A UDP socket on 127.0.0.1 counting the datagrams it receives.
+fn udp_listener() -> (u16, Arc<AtomicUsize>) {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = s.local_addr().unwrap().port();
+    let n = Arc::new(AtomicUsize::new(0));
+    let count = n.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while s.recv(&mut buf).is_ok() {
+            count.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    (port, n)
+}
+
 fn grows(n: &AtomicUsize, within: Duration) -> bool {
     let before = n.load(Ordering::SeqCst);
     std::thread::sleep(within);
@@ -198,6 +213,17 @@ fn block_stops_one_destination_of_the_container_only() {
     assert!(grows(&b, Duration::from_secs(2)), "IPv4 destinations were blocked too");
     node::unblock(&c.cgroup(), Some(std::net::Ipv6Addr::LOCALHOST.into()), port6).unwrap();
     assert!(grows(&n6, Duration::from_secs(3)), "unblock did not lift the IPv6 block");
+
+    // Datagrams sent without a connection (sendto on an unconnected UDP socket, as the lab's udp-exfil does):
+    // no connect for the connect hooks to refuse; the sendmsg hooks do.
+    let (port_u, u) = udp_listener();
+    c.exec_detached(&format!("while true; do /bin/labhelper exfil 127.0.0.1 {port_u} /etc/passwd; sleep 0.1; done"));
+    assert!(grows(&u, Duration::from_secs(2)), "the container's datagrams do not arrive");
+    iso.block(&c.cgroup(), Some(std::net::Ipv4Addr::LOCALHOST.into()), port_u).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!grows(&u, Duration::from_secs(2)), "datagrams to the blocked destination still arrive");
+    node::unblock(&c.cgroup(), Some(std::net::Ipv4Addr::LOCALHOST.into()), port_u).unwrap();
+    assert!(grows(&u, Duration::from_secs(3)), "unblock did not lift the block on datagrams");
 }
 
 /// The agent's side of the crash test: run in a child process (this test binary again, with the

@@ -42,7 +42,8 @@ int isolate_ingress(struct __sk_buff *skb)
 char LICENSE[] SEC("license") = "GPL";
 
 // Blocking one destination of a container: connect(2) to a blocked (address, port) from a process of the
-// cgroup fails with EPERM, over IPv4 and IPv6. Keys: the cgroup, an IPv6 address (IPv4 as ::ffff:a.b.c.d,
+// cgroup fails with EPERM, and so does a datagram sent to it without a connection (sendto/sendmsg on an
+// unconnected UDP socket: the cgroup sendmsg hooks), over IPv4 and IPv6. Keys: the cgroup, an IPv6 address (IPv4 as ::ffff:a.b.c.d,
 // the form an IPv6 socket connecting to an IPv4 address uses too; all zeros: any) and a port in host order
 // (0: any).
 struct block_key {
@@ -86,8 +87,7 @@ deny:
     return 0;
 }
 
-SEC("cgroup/connect4")
-int block_connect4(struct bpf_sock_addr *ctx)
+static __always_inline int check4(struct bpf_sock_addr *ctx)
 {
     struct block_key k = {};
     k.cgroup = bpf_get_current_cgroup_id();
@@ -96,8 +96,7 @@ int block_connect4(struct bpf_sock_addr *ctx)
     return check(&k, bpf_ntohs((__u16)ctx->user_port));
 }
 
-SEC("cgroup/connect6")
-int block_connect6(struct bpf_sock_addr *ctx)
+static __always_inline int check6(struct bpf_sock_addr *ctx)
 {
     struct block_key k = {};
     k.cgroup = bpf_get_current_cgroup_id();
@@ -106,4 +105,28 @@ int block_connect6(struct bpf_sock_addr *ctx)
     k.addr[2] = ctx->user_ip6[2];
     k.addr[3] = ctx->user_ip6[3];
     return check(&k, bpf_ntohs((__u16)ctx->user_port));
+}
+
+SEC("cgroup/connect4")
+int block_connect4(struct bpf_sock_addr *ctx)
+{
+    return check4(ctx);
+}
+
+SEC("cgroup/connect6")
+int block_connect6(struct bpf_sock_addr *ctx)
+{
+    return check6(ctx);
+}
+
+SEC("cgroup/sendmsg4")
+int block_sendmsg4(struct bpf_sock_addr *ctx)
+{
+    return check4(ctx);
+}
+
+SEC("cgroup/sendmsg6")
+int block_sendmsg6(struct bpf_sock_addr *ctx)
+{
+    return check6(ctx);
 }

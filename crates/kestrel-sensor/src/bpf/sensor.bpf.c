@@ -774,10 +774,10 @@ static __always_inline bool read_sockaddr(struct connect_event *e, const void *u
     return true;
 }
 
-static __always_inline int emit_sockaddr(__u32 kind, long fd, const void *uaddr, bool kernel)
+/* A record reserved and filled with the address at `uaddr` and the kind of socket `fd`; NULL (nothing left
+ * reserved) when the ring is full or the address is of another family. The caller fills the header. */
+static __always_inline struct connect_event *reserve_sockaddr(long fd, const void *uaddr, bool kernel)
 {
-    if (!uaddr || !is_watched())
-        return 0;
     struct connect_event *e = reserve(sizeof(*e));
     if (!e)
         return 0;
@@ -786,6 +786,16 @@ static __always_inline int emit_sockaddr(__u32 kind, long fd, const void *uaddr,
         return 0;
     }
     read_socket_kind(e, fd);
+    return e;
+}
+
+static __always_inline int emit_sockaddr(__u32 kind, long fd, const void *uaddr, bool kernel)
+{
+    if (!uaddr || !is_watched())
+        return 0;
+    struct connect_event *e = reserve_sockaddr(fd, uaddr, kernel);
+    if (!e)
+        return 0;
     fill_header(&e->h, kind);
     submit(e);
     return 0;
@@ -875,14 +885,9 @@ static __always_inline int emit_send(__u16 call, long fd, const void *uaddr, __u
     __u64 now = bpf_ktime_get_ns();
     if (!fast_open && sent_lately(&key, now))
         return 0;
-    struct connect_event *e = reserve(sizeof(*e));
+    struct connect_event *e = reserve_sockaddr(fd, uaddr, kernel);
     if (!e)
         return 0;
-    if (!read_sockaddr(e, uaddr, kernel)) {
-        bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-        return 0;
-    }
-    read_socket_kind(e, fd);
     __u32 kind = KIND_CONNECT;
     if (e->sock_type != SOCK_STREAM || !fast_open) {
         /* A datagram (MSG_FASTOPEN means nothing to it), or a stream socket's ignored address: remembered
@@ -939,6 +944,23 @@ int on_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 #define SOCK_RAW 3
 #define SOCK_TYPE_MASK 0xf
 
+/* A connect-layout record with no address: its fields zeroed but for `family`, `sock_type` and the first two
+ * words of `addr`, which listen and socket records use for their own numbers. */
+static __always_inline void fill_addressless(struct connect_event *e, __u32 kind, __u16 family, __u8 sock_type,
+                                             __u32 word0, __u32 word1)
+{
+    fill_header(&e->h, kind);
+    e->family = family;
+    e->port = 0;
+    e->local_port = 0;
+    e->sock_type = sock_type;
+    e->sock_proto = 0;
+    __builtin_memset(e->addr, 0, sizeof(e->addr));
+    __builtin_memcpy(e->addr, &word0, 4);
+    __builtin_memcpy(e->addr + 4, &word1, 4);
+    e->path[0] = 0;
+}
+
 static __always_inline int emit_socket(int domain, int type, int protocol)
 {
     int kind = type & SOCK_TYPE_MASK;
@@ -949,15 +971,7 @@ static __always_inline int emit_socket(int domain, int type, int protocol)
     struct connect_event *e = reserve(sizeof(*e));
     if (!e)
         return 0;
-    fill_header(&e->h, KIND_SOCKET);
-    e->family = (__u16)domain;
-    e->port = 0;
-    e->local_port = 0;
-    e->sock_type = (__u8)kind;
-    e->sock_proto = 0;
-    __builtin_memset(e->addr, 0, sizeof(e->addr));
-    __builtin_memcpy(e->addr, &protocol, 4);
-    e->path[0] = 0;
+    fill_addressless(e, KIND_SOCKET, (__u16)domain, (__u8)kind, (__u32)protocol, 0);
     submit(e);
     return 0;
 }
@@ -975,16 +989,7 @@ static __always_inline int emit_listen(__u32 fd, __u32 backlog)
     struct connect_event *e = reserve(sizeof(*e));
     if (!e)
         return 0;
-    fill_header(&e->h, KIND_LISTEN);
-    e->family = 0;
-    e->port = 0;
-    e->local_port = 0;
-    e->sock_type = 0;
-    e->sock_proto = 0;
-    __builtin_memset(e->addr, 0, sizeof(e->addr));
-    __builtin_memcpy(e->addr, &fd, 4);
-    __builtin_memcpy(e->addr + 4, &backlog, 4);
-    e->path[0] = 0;
+    fill_addressless(e, KIND_LISTEN, 0, 0, fd, backlog);
     submit(e);
     return 0;
 }
