@@ -244,6 +244,17 @@ pub enum EventKind {
         /// IP protocol for raw ones (1: ICMP, 6: TCP, 17: UDP, 255: raw).
         protocol: u32,
     },
+    /// A file was renamed (`rename`, `renameat`, `renameat2`, or through io_uring): every rename of a watched
+    /// process. The destination counts as written (a file written in /tmp and moved into /usr/bin never opens
+    /// there for writing).
+    Rename {
+        /// The system call.
+        call: String,
+        /// The old name, as given (relative to the working directory or a directory descriptor when relative).
+        from: String,
+        /// The new name, as given.
+        to: String,
+    },
     /// A socket was bound to an address (a server, or a reverse shell's listener).
     Bind {
         /// The address.
@@ -372,6 +383,7 @@ impl Event {
             EventKind::Connect { .. } => "connect",
             EventKind::Send { .. } => "send",
             EventKind::Socket { .. } => "socket",
+            EventKind::Rename { .. } => "rename",
             EventKind::Bind { .. } => "bind",
             EventKind::Listen { .. } => "listen",
             EventKind::Accept { .. } => "accept",

@@ -411,6 +411,12 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
                 f(View::Network, 0.4, format!("{who} sends to {class} port {}", port_class(to.port))),
             ]
         }
+        // A rename puts a file in place: a write in its destination's directory.
+        EventKind::Rename { to, .. } => {
+            let class = path_class(to);
+            let dir = class.rsplit_once('/').map(|(d, _)| if d.is_empty() { "/" } else { d }).unwrap_or(".");
+            vec![f(View::File, 0.6, format!("write in {dir}")), f(View::File, 0.3, format!("{who} renames into {dir}"))]
+        }
         EventKind::Socket { family, sock_type, .. } => vec![
             f(View::Network, 0.9, format!("open a {sock_type} {family} socket")),
             f(View::Network, 0.4, format!("{who} opens a {sock_type} {family} socket")),

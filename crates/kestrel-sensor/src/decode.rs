@@ -350,6 +350,16 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
                 path: cstr(b, s2, PATH)?,
             }
         }
+        19 => EventKind::Rename {
+            call: match arg(0)? {
+                0 => "rename",
+                1 => "renameat",
+                _ => "renameat2",
+            }
+            .into(),
+            from: cstr(b, s1, PATH)?,
+            to: cstr(b, s2, PATH)?,
+        },
         other => return Err(format!("unknown privileged operation {other}")),
     })
 }

@@ -408,6 +408,37 @@ fn unwatched_processes_are_not_reported() {
 }
 
 #[test]
+fn renames_are_seen_by_system_call_and_through_io_uring() {
+    // A file written in one place and moved into another never opens there for writing: mv (renameat2 or
+    // rename), Python's os.rename (rename) and a ring's IORING_OP_RENAMEAT each report old and new names.
+    let cg = TestCgroup::new("kestrel-test-rename");
+    let mut s = sensor(&[&cg.0], 65_536);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
+    let out = cg.sh(&format!(
+        "echo x > {d}/a && mv {d}/a {d}/b && /usr/bin/python3 -c 'import os; os.rename(\"{d}/b\", \"{d}/c\")' && \
+         /usr/bin/python3 {} rename:{d}/c:{d}/e",
+        helper.display()
+    ));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("e").exists(), "the ring renamed the file");
+    let renamed = |ev: &[Event], from: &str, to: &str| {
+        ev.iter().any(|e| {
+            matches!(&e.kind, EventKind::Rename { from: f, to: t, .. } if *f == format!("{d}/{from}") && *t == format!("{d}/{to}"))
+        })
+    };
+    let events = collect(&mut s, Duration::from_secs(5), |ev| {
+        renamed(ev, "a", "b") && renamed(ev, "b", "c") && renamed(ev, "c", "e")
+    });
+    assert!(renamed(&events, "a", "b"), "mv: {events:#?}");
+    assert!(renamed(&events, "b", "c"), "os.rename: {events:#?}");
+    assert!(renamed(&events, "c", "e"), "IORING_OP_RENAMEAT: {events:#?}");
+    let ring = events.iter().find(|e| matches!(&e.kind, EventKind::Rename { to, .. } if to.ends_with("/e")));
+    assert!(matches!(ring.map(|e| &e.kind), Some(EventKind::Rename { call, .. }) if call == "renameat2"), "{ring:?}");
+}
+
+#[test]
 fn a_directory_outside_the_cgroup_v2_hierarchy_is_refused_by_name() {
     // A plain directory (as /sys/fs/cgroup/x is on a hybrid host, where v2 lives under .../unified) has an
     // inode number no process's cgroup id matches: watching it would silently see nothing.

@@ -191,6 +191,16 @@ fn setuid_binary() {
 }
 
 #[test]
+fn rename_into_bin() {
+    let (ev, m) = record("rename-into-bin");
+    after(&ev, m, "rename into /usr/bin", |e| {
+        e["kind"] == "rename" && e["from"] == "/tmp/.u" && e["to"] == "/usr/bin/updater"
+    });
+    after(&ev, m, "run of the moved payload", |e| e["kind"] == "exec" && e["process"]["exe"] == "/usr/bin/updater");
+    assert_eq!(before(&ev, m, |e| e["kind"] == "rename"), 0);
+}
+
+#[test]
 fn write_usr_bin() {
     let (ev, m) = record("write-usr-bin");
     after(&ev, m, "write into /usr/bin", |e| e["kind"] == "open" && e["path"] == "/usr/bin/update" && is_write(e));

@@ -458,7 +458,7 @@ impl Field {
                 _ => Val::Missing,
             },
             FdName => match &e.kind {
-                EventKind::Open { path, .. } => Val::Str(normalize_path(path)),
+                EventKind::Open { path, .. } | EventKind::Rename { to: path, .. } => Val::Str(normalize_path(path)),
                 EventKind::Connect { to } | EventKind::Send { to, .. } => own(format!("->{}", addr_port(to))),
                 EventKind::Accept { from, port } => {
                     own(format!("{}->:{}", addr_port(from), port.map(|p| p.to_string()).unwrap_or_default()))
@@ -467,7 +467,7 @@ impl Field {
                 _ => Val::Missing,
             },
             FdDirectory | FdFilename => match &e.kind {
-                EventKind::Open { path, .. } => {
+                EventKind::Open { path, .. } | EventKind::Rename { to: path, .. } => {
                     let part = if *self == FdDirectory { dirname } else { basename };
                     match normalize_path(path) {
                         Cow::Borrowed(p) => s(part(p)),
@@ -649,6 +649,7 @@ pub fn evt_type(e: &Event) -> Option<&str> {
         EventKind::Connect { .. } => "connect",
         EventKind::Send { call, .. } => call,
         EventKind::Socket { .. } => "socket",
+        EventKind::Rename { call, .. } => call,
         EventKind::Bind { .. } => "bind",
         EventKind::Listen { .. } => "listen",
         EventKind::Accept { .. } => "accept",
@@ -723,12 +724,17 @@ pub const EVT_TYPES: &[&str] = &[
     "sendmsg",
     "sendmmsg",
     "socket",
+    "rename",
+    "renameat",
+    "renameat2",
 ];
 
 fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
     let s = |x: &'a str| Val::Str(Cow::Borrowed(x));
     match (&e.kind, a) {
         (EventKind::Open { flags, .. }, "flags") => Val::Str(Cow::Owned(open_flag_names(*flags))),
+        (EventKind::Rename { from, .. }, "oldpath") => s(from),
+        (EventKind::Rename { to, .. }, "newpath") => s(to),
         (EventKind::Socket { family, .. }, "domain") => Val::Str(Cow::Owned(format!("AF_{}", family.to_uppercase()))),
         (EventKind::Socket { sock_type, .. }, "type") => {
             Val::Str(Cow::Owned(format!("SOCK_{}", sock_type.to_uppercase())))
@@ -1080,18 +1086,23 @@ impl State {
                     });
                 }
             }
-            EventKind::Open { path, flags } if flags & 3 != 0 || flags & 0o100 != 0 => {
-                let key = written_key(e, path);
-                if self.written.insert(key) {
-                    self.written_order.push_back(key);
-                    while self.written_order.len() > MAX_WRITTEN {
-                        if let Some(old) = self.written_order.pop_front() {
-                            self.written.remove(&old);
-                        }
-                    }
+            EventKind::Open { path, flags } if flags & 3 != 0 || flags & 0o100 != 0 => self.wrote(e, path),
+            // A file moved into place was put there at run time (overlayfs copies a lower file up to rename it).
+            EventKind::Rename { to, .. } => self.wrote(e, to),
+            _ => {}
+        }
+    }
+
+    /// Remembers a file written in the event's container (bounded: the oldest are forgotten first).
+    fn wrote(&mut self, e: &Event, path: &str) {
+        let key = written_key(e, path);
+        if self.written.insert(key) {
+            self.written_order.push_back(key);
+            while self.written_order.len() > MAX_WRITTEN {
+                if let Some(old) = self.written_order.pop_front() {
+                    self.written.remove(&old);
                 }
             }
-            _ => {}
         }
     }
 

@@ -331,7 +331,7 @@ impl RuleSet {
                 enabled: raw.enabled,
                 output,
                 cond: node,
-                types: types.unwrap_or(u32::MAX),
+                types: types.unwrap_or(u64::MAX),
             });
         }
         CompiledRules { rules, report }
@@ -653,8 +653,8 @@ impl Compiler<'_> {
     }
 }
 
-/// The event types a node can match, as a bit set over [`EVT_TYPES`]; `None`: any.
-fn event_types(n: &Node) -> Option<u32> {
+/// The event types a node can match, as a bit set over [`EVT_TYPES`] (`u64::MAX` for a rule: any).
+fn event_types(n: &Node) -> Option<u64> {
     match n {
         Node::Check { field: Field::EvtType, op: Op::Eq, rhs: Rhs::Str(s), transforms } if transforms.is_empty() => {
             Some(type_bit(s))
@@ -669,10 +669,10 @@ fn event_types(n: &Node) -> Option<u32> {
     }
 }
 
-// The bit set is a u32.
-const _: () = assert!(EVT_TYPES.len() <= 32);
+// The bit set is a u64.
+const _: () = assert!(EVT_TYPES.len() <= 64);
 
-fn type_bit(s: &str) -> u32 {
+fn type_bit(s: &str) -> u64 {
     EVT_TYPES.iter().position(|t| *t == s).map_or(0, |i| 1 << i)
 }
 
@@ -929,7 +929,7 @@ pub struct Rule {
     pub enabled: bool,
     output: Template,
     cond: Node,
-    types: u32,
+    types: u64,
 }
 
 /// Compiled rules and what loading them gave.
@@ -961,7 +961,7 @@ impl Engine {
                     slot.push(i);
                 }
             }
-            if r.types == u32::MAX {
+            if r.types == u64::MAX {
                 by_type[EVT_TYPES.len()].push(i);
             }
         }
@@ -1068,6 +1068,7 @@ pub fn describe(e: &Event) -> String {
         EventKind::ModuleLoad { call } => call.clone(),
         EventKind::SetuidChmod { path, mode } => format!("chmod {mode:o} {}", path.as_deref().unwrap_or("(by fd)")),
         EventKind::Link { call, target, path } => format!("{call} {path} → {target}"),
+        EventKind::Rename { call, from, to } => format!("{call} {from} → {to}"),
     }
 }
 

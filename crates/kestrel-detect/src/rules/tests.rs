@@ -176,6 +176,16 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
     let a = e.process(&ev(77, "ln", link));
     assert_eq!(names(&a), ["Link to a sensitive file"]);
     assert!(a[0].title.starts_with("symlinkat /tmp/notes → /etc/shadow by ln"), "{}", a[0].title);
+    // Written in /tmp, renamed into /usr/local/bin (never opened there for writing), run: both rules see it.
+    assert!(e.process(&ev(81, "sh", EventKind::Open { path: "/tmp/.y".into(), flags: 0o1101 })).is_empty());
+    let mv = EventKind::Rename { call: "rename".into(), from: "/tmp/.y".into(), to: "/usr/local/bin/top".into() };
+    let a = e.process(&ev(81, "mv", mv));
+    assert_eq!(names(&a), ["Write below a binary directory"]);
+    assert!(a[0].title.contains("/usr/local/bin/top"), "{}", a[0].title);
+    assert_eq!(names(&e.process(&exec(82, 2, "sh", &["/usr/local/bin/top"], 0))), ["Drop and execute"]);
+    // A package manager's renames are its own business.
+    let dpkg = EventKind::Rename { call: "rename".into(), from: "/usr/bin/x.dpkg-new".into(), to: "/usr/bin/x".into() };
+    assert!(e.process(&ev(83, "dpkg", dpkg)).is_empty());
     // A packet socket; a raw ICMP socket (ping as root) is for the profiles, not a rule.
     let packet = EventKind::Socket { family: "packet".into(), sock_type: "raw".into(), protocol: 3 };
     let a = e.process(&ev(78, "tcpdump", packet));
@@ -388,6 +398,48 @@ fn falcos_packet_socket_rule_matches_a_packet_socket_event() {
 }
 
 #[test]
+fn falcos_modify_binary_dirs_rule_matches_a_rename() {
+    // The sandbox file's rule and macros as it writes them (its remove branch waits for unlink events).
+    let yaml = r#"
+- macro: rename
+  condition: (evt.type in (rename, renameat, renameat2))
+- macro: remove
+  condition: (evt.type in (rmdir, unlink, unlinkat))
+- macro: modify
+  condition: (rename or remove)
+- macro: bin_dir_rename
+  condition: >
+     (evt.arg.path startswith /bin/ or
+     evt.arg.name startswith /usr/bin/ or
+     evt.arg.oldpath startswith /bin/ or
+     evt.arg.oldpath startswith /usr/bin/ or
+     evt.arg.newpath startswith /bin/ or
+     evt.arg.newpath startswith /usr/bin/)
+- rule: Modify binary dirs
+  desc: x
+  condition: modify and bin_dir_rename and not proc.name in (dpkg)
+  output: File below known binary directory renamed/removed (evt_args=%evt.args newpath=%evt.arg.newpath)
+  priority: ERROR
+"#;
+    let mut set = RuleSet::default();
+    set.add_file("bin.yaml", yaml).unwrap();
+    let c = set.compile();
+    assert_eq!((c.report.loaded, c.report.skipped.len()), (1, 0), "{:#?}", c.report);
+    let mut e = Engine::new(c);
+    let mv = |comm: &str, from: &str, to: &str| {
+        ev(6, comm, EventKind::Rename { call: "renameat2".into(), from: from.into(), to: to.into() })
+    };
+    let a = e.process(&mv("mv", "/tmp/x", "/usr/bin/ls"));
+    assert_eq!(
+        a.iter().map(|a| a.title.as_str()).collect::<Vec<_>>(),
+        ["File below known binary directory renamed/removed (evt_args=renameat2 /tmp/x → /usr/bin/ls newpath=/usr/bin/ls)"]
+    );
+    assert_eq!(e.process(&mv("mv", "/bin/su", "/tmp/su")).len(), 1, "a binary moved out");
+    assert!(e.process(&mv("mv", "/tmp/a", "/tmp/b")).is_empty());
+    assert!(e.process(&mv("dpkg", "/usr/bin/ls.dpkg-new", "/usr/bin/ls")).is_empty());
+}
+
+#[test]
 fn container_privileged_is_the_runtimes_answer_and_missing_when_unknown() {
     let yaml = r#"
 - rule: Mount Launched in Privileged Container
@@ -555,6 +607,7 @@ fn event_type_indexes_agree_with_the_names() {
         EventKind::SetuidChmod { path: Some("/x".into()), mode: 0o4755 },
         EventKind::Ptrace { request: 16, target_pid: 1 },
         EventKind::Socket { family: "packet".into(), sock_type: "raw".into(), protocol: 3 },
+        EventKind::Rename { call: "renameat2".into(), from: "/tmp/x".into(), to: "/usr/bin/x".into() },
         EventKind::Send {
             call: "sendmsg".into(),
             to: SockAddr { family: "inet".into(), addr: "8.8.8.8".into(), port: 53, proto: None },

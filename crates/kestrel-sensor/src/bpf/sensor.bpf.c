@@ -1232,6 +1232,40 @@ int on_linkat(struct trace_event_raw_sys_enter *ctx)
     return emit_link(OP_LINK, 1, (const char *)ctx->args[1], (const char *)ctx->args[3], false);
 }
 
+/* Renames, every one of the watched processes (far rarer than the writes that precede them): a file written in
+ * /tmp and renamed into /usr/bin never opens there for writing, so the destination is a write of its own. */
+static __always_inline int emit_rename(__u64 call, const char *from, const char *to, bool kernel)
+{
+    if (!is_watched())
+        return 0;
+    struct priv_event *e = priv_reserve(OP_RENAME);
+    if (!e)
+        return 0;
+    e->args[0] = call;
+    read_str(e->str1, sizeof(e->str1), from, kernel);
+    read_str(e->str2, sizeof(e->str2), to, kernel);
+    submit(e);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_rename")
+int on_rename(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_rename(0, (const char *)ctx->args[0], (const char *)ctx->args[1], false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_renameat")
+int on_renameat(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_rename(1, (const char *)ctx->args[1], (const char *)ctx->args[3], false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_renameat2")
+int on_renameat2(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_rename(2, (const char *)ctx->args[1], (const char *)ctx->args[3], false);
+}
+
 #define S_ISUID 04000
 #define S_ISGID 02000
 
@@ -1372,6 +1406,13 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
             return 0;
         return emit_link(op == IORING_OP_SYMLINKAT ? OP_SYMLINK : OP_LINK, 1, BPF_CORE_READ(target, name),
                          BPF_CORE_READ(path, name), true);
+    }
+    if (op == IORING_OP_RENAMEAT && bpf_core_type_exists(struct io_rename)) {
+        struct io_rename *r = (struct io_rename *)&req->cmd;
+        struct filename *from = BPF_CORE_READ(r, oldpath), *to = BPF_CORE_READ(r, newpath);
+        if (!from || !to)
+            return 0;
+        return emit_rename(2, BPF_CORE_READ(from, name), BPF_CORE_READ(to, name), true);
     }
     if (op == IORING_OP_SOCKET && bpf_core_type_exists(struct io_socket)) {
         struct io_socket *so = (struct io_socket *)&req->cmd;
