@@ -254,6 +254,9 @@ pub enum EventKind {
         from: String,
         /// The new name, as given.
         to: String,
+        /// The new name is relative to a directory descriptor (renameat's `newdirfd`), not the working directory.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        to_dirfd: bool,
     },
     /// A socket was bound to an address (a server, or a reverse shell's listener).
     Bind {

@@ -359,6 +359,7 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
             .into(),
             from: cstr(b, s1, PATH)?,
             to: cstr(b, s2, PATH)?,
+            to_dirfd: arg(1)? != 0,
         },
         other => return Err(format!("unknown privileged operation {other}")),
     })

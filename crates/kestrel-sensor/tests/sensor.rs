@@ -418,19 +418,25 @@ fn renames_are_seen_by_system_call_and_through_io_uring() {
     let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
     let out = cg.sh(&format!(
         "echo x > {d}/a && mv {d}/a {d}/b && /usr/bin/python3 -c 'import os; os.rename(\"{d}/b\", \"{d}/c\")' && \
-         /usr/bin/python3 {} rename:{d}/c:{d}/e",
+         /usr/bin/python3 {} rename:{d}/c:{d}/e && /usr/bin/python3 -c 'import os; fd = os.open(\"{d}\", os.O_RDONLY); \
+         os.rename(\"e\", \"f\", src_dir_fd=fd, dst_dir_fd=fd)'",
         helper.display()
     ));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(dir.path().join("e").exists(), "the ring renamed the file");
+    assert!(dir.path().join("f").exists(), "the ring and renameat renamed the file");
     let renamed = |ev: &[Event], from: &str, to: &str| {
         ev.iter().any(|e| {
             matches!(&e.kind, EventKind::Rename { from: f, to: t, .. } if *f == format!("{d}/{from}") && *t == format!("{d}/{to}"))
         })
     };
+    let by_fd = |ev: &[Event]| {
+        ev.iter()
+            .any(|e| matches!(&e.kind, EventKind::Rename { from, to, to_dirfd: true, .. } if from == "e" && to == "f"))
+    };
     let events = collect(&mut s, Duration::from_secs(5), |ev| {
-        renamed(ev, "a", "b") && renamed(ev, "b", "c") && renamed(ev, "c", "e")
+        renamed(ev, "a", "b") && renamed(ev, "b", "c") && renamed(ev, "c", "e") && by_fd(ev)
     });
+    assert!(by_fd(&events), "renameat relative to a directory descriptor: {events:#?}");
     assert!(renamed(&events, "a", "b"), "mv: {events:#?}");
     assert!(renamed(&events, "b", "c"), "os.rename: {events:#?}");
     assert!(renamed(&events, "c", "e"), "IORING_OP_RENAMEAT: {events:#?}");

@@ -9,7 +9,8 @@
 //!   but kestrel cannot see writes made before it started).
 //! - `user.name` is `root` for uid 0 and `<NA>` otherwise (kestrel does not read the container's
 //!   `/etc/passwd`).
-//! - `proc.cwd` is the working directory at the process's exec (a later `chdir` is not seen).
+//! - `proc.cwd` is the working directory at the process's exec (a later `chdir` is not seen); a rename's
+//!   relative new name is joined to it for `fd.name` and for the files written.
 //! - `fd.connected` is true for connects (attempted, as above) and accepts, false for binds;
 //!   `fd.name_changed` is true only for a `sendto`/`sendmsg`/`sendmmsg` event, which the sensor reports
 //!   when the process sends to a peer it has not sent to in the last 10 s (Falco: when the socket's peer
@@ -458,7 +459,8 @@ impl Field {
                 _ => Val::Missing,
             },
             FdName => match &e.kind {
-                EventKind::Open { path, .. } | EventKind::Rename { to: path, .. } => Val::Str(normalize_path(path)),
+                EventKind::Open { path, .. } => Val::Str(normalize_path(path)),
+                EventKind::Rename { to, to_dirfd, .. } => Val::Str(rename_target(to, *to_dirfd, p.map(|p| &*p.cwd))),
                 EventKind::Connect { to } | EventKind::Send { to, .. } => own(format!("->{}", addr_port(to))),
                 EventKind::Accept { from, port } => {
                     own(format!("{}->:{}", addr_port(from), port.map(|p| p.to_string()).unwrap_or_default()))
@@ -467,9 +469,14 @@ impl Field {
                 _ => Val::Missing,
             },
             FdDirectory | FdFilename => match &e.kind {
-                EventKind::Open { path, .. } | EventKind::Rename { to: path, .. } => {
+                EventKind::Open { .. } | EventKind::Rename { .. } => {
                     let part = if *self == FdDirectory { dirname } else { basename };
-                    match normalize_path(path) {
+                    let path = match &e.kind {
+                        EventKind::Rename { to, to_dirfd, .. } => rename_target(to, *to_dirfd, p.map(|p| &*p.cwd)),
+                        EventKind::Open { path, .. } => normalize_path(path),
+                        _ => unreachable!(),
+                    };
+                    match path {
                         Cow::Borrowed(p) => s(part(p)),
                         Cow::Owned(p) => own(part(&p).to_string()),
                     }
@@ -621,6 +628,19 @@ fn addr_port(a: &SockAddr) -> String {
         "unix" => a.addr.clone(),
         "inet6" => format!("[{}]:{}", a.addr, a.port),
         _ => format!("{}:{}", a.addr, a.port),
+    }
+}
+
+/// Where a rename puts its file: the new name, joined to the process's working directory (the one at its exec,
+/// as `proc.cwd`) when relative to it; as given when relative to a directory descriptor or the directory is not
+/// known.
+fn rename_target<'a>(to: &'a str, to_dirfd: bool, cwd: Option<&str>) -> Cow<'a, str> {
+    match cwd {
+        _ if to.starts_with('/') => normalize_path(to),
+        Some(dir) if !to_dirfd && dir.starts_with('/') => {
+            Cow::Owned(normalize_path(&format!("{dir}/{to}")).into_owned())
+        }
+        _ => Cow::Borrowed(to),
     }
 }
 
@@ -1088,7 +1108,11 @@ impl State {
             }
             EventKind::Open { path, flags } if flags & 3 != 0 || flags & 0o100 != 0 => self.wrote(e, path),
             // A file moved into place was put there at run time (overlayfs copies a lower file up to rename it).
-            EventKind::Rename { to, .. } => self.wrote(e, to),
+            EventKind::Rename { to, to_dirfd, .. } => {
+                let cwd = self.procs.get(&e.pid).map(|p| p.cwd.clone());
+                let target = rename_target(to, *to_dirfd, cwd.as_deref()).into_owned();
+                self.wrote(e, &target);
+            }
             _ => {}
         }
     }

@@ -1068,7 +1068,7 @@ pub fn describe(e: &Event) -> String {
         EventKind::ModuleLoad { call } => call.clone(),
         EventKind::SetuidChmod { path, mode } => format!("chmod {mode:o} {}", path.as_deref().unwrap_or("(by fd)")),
         EventKind::Link { call, target, path } => format!("{call} {path} → {target}"),
-        EventKind::Rename { call, from, to } => format!("{call} {from} → {to}"),
+        EventKind::Rename { call, from, to, .. } => format!("{call} {from} → {to}"),
     }
 }
 

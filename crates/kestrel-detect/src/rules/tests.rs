@@ -178,13 +178,39 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
     assert!(a[0].title.starts_with("symlinkat /tmp/notes → /etc/shadow by ln"), "{}", a[0].title);
     // Written in /tmp, renamed into /usr/local/bin (never opened there for writing), run: both rules see it.
     assert!(e.process(&ev(81, "sh", EventKind::Open { path: "/tmp/.y".into(), flags: 0o1101 })).is_empty());
-    let mv = EventKind::Rename { call: "rename".into(), from: "/tmp/.y".into(), to: "/usr/local/bin/top".into() };
+    let mv = EventKind::Rename {
+        call: "rename".into(),
+        from: "/tmp/.y".into(),
+        to: "/usr/local/bin/top".into(),
+        to_dirfd: false,
+    };
     let a = e.process(&ev(81, "mv", mv));
     assert_eq!(names(&a), ["Write below a binary directory"]);
     assert!(a[0].title.contains("/usr/local/bin/top"), "{}", a[0].title);
     assert_eq!(names(&e.process(&exec(82, 2, "sh", &["/usr/local/bin/top"], 0))), ["Drop and execute"]);
+    // `cd /usr/bin; mv /tmp/.z top`: the relative name is joined to mv's working directory (at its exec); one
+    // relative to a directory descriptor is left as given.
+    let mut mv = exec(84, 2, "sh", &["/bin/mv", "/tmp/.z", "top"], 0);
+    let EventKind::Exec { cwd, .. } = &mut mv.kind else { unreachable!() };
+    *cwd = "/usr/bin".into();
+    assert!(e.process(&mv).is_empty());
+    let rel = |to: &str, to_dirfd| EventKind::Rename {
+        call: "renameat2".into(),
+        from: "/tmp/.z".into(),
+        to: to.into(),
+        to_dirfd,
+    };
+    let a = e.process(&ev(84, "mv", rel("top", false)));
+    assert_eq!(names(&a), ["Write below a binary directory"]);
+    assert!(a[0].title.contains("/usr/bin/top by"), "{}", a[0].title);
+    assert!(e.process(&ev(84, "mv", rel("top", true))).is_empty());
     // A package manager's renames are its own business.
-    let dpkg = EventKind::Rename { call: "rename".into(), from: "/usr/bin/x.dpkg-new".into(), to: "/usr/bin/x".into() };
+    let dpkg = EventKind::Rename {
+        call: "rename".into(),
+        from: "/usr/bin/x.dpkg-new".into(),
+        to: "/usr/bin/x".into(),
+        to_dirfd: false,
+    };
     assert!(e.process(&ev(83, "dpkg", dpkg)).is_empty());
     // A packet socket; a raw ICMP socket (ping as root) is for the profiles, not a rule.
     let packet = EventKind::Socket { family: "packet".into(), sock_type: "raw".into(), protocol: 3 };
@@ -427,7 +453,7 @@ fn falcos_modify_binary_dirs_rule_matches_a_rename() {
     assert_eq!((c.report.loaded, c.report.skipped.len()), (1, 0), "{:#?}", c.report);
     let mut e = Engine::new(c);
     let mv = |comm: &str, from: &str, to: &str| {
-        ev(6, comm, EventKind::Rename { call: "renameat2".into(), from: from.into(), to: to.into() })
+        ev(6, comm, EventKind::Rename { call: "renameat2".into(), from: from.into(), to: to.into(), to_dirfd: false })
     };
     let a = e.process(&mv("mv", "/tmp/x", "/usr/bin/ls"));
     assert_eq!(
@@ -607,7 +633,7 @@ fn event_type_indexes_agree_with_the_names() {
         EventKind::SetuidChmod { path: Some("/x".into()), mode: 0o4755 },
         EventKind::Ptrace { request: 16, target_pid: 1 },
         EventKind::Socket { family: "packet".into(), sock_type: "raw".into(), protocol: 3 },
-        EventKind::Rename { call: "renameat2".into(), from: "/tmp/x".into(), to: "/usr/bin/x".into() },
+        EventKind::Rename { call: "renameat2".into(), from: "/tmp/x".into(), to: "/usr/bin/x".into(), to_dirfd: false },
         EventKind::Send {
             call: "sendmsg".into(),
             to: SockAddr { family: "inet".into(), addr: "8.8.8.8".into(), port: 53, proto: None },

@@ -39,7 +39,7 @@
 #define OP_SYMLINK 17   /* symlink, symlinkat: str1 the target, str2 the link; args[0] 1 for symlinkat */
 #define OP_LINK 18      /* link, linkat: str1 the existing file, str2 the new name; args[0] 1 for linkat */
 #define OP_RENAME 19    /* rename, renameat(2): str1 the old name, str2 the new; args[0] 0 rename, 1 renameat,
-                           2 renameat2 */
+                           2 renameat2; args[1] 1 when the new name is relative to a directory descriptor */
 
 #define COMM_LEN 16
 #define PATH_LEN 256

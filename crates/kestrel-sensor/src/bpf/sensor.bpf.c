@@ -1234,7 +1234,7 @@ int on_linkat(struct trace_event_raw_sys_enter *ctx)
 
 /* Renames, every one of the watched processes (far rarer than the writes that precede them): a file written in
  * /tmp and renamed into /usr/bin never opens there for writing, so the destination is a write of its own. */
-static __always_inline int emit_rename(__u64 call, const char *from, const char *to, bool kernel)
+static __always_inline int emit_rename(__u64 call, const char *from, long to_dfd, const char *to, bool kernel)
 {
     if (!is_watched())
         return 0;
@@ -1242,6 +1242,7 @@ static __always_inline int emit_rename(__u64 call, const char *from, const char 
     if (!e)
         return 0;
     e->args[0] = call;
+    e->args[1] = (int)to_dfd != AT_FDCWD;
     read_str(e->str1, sizeof(e->str1), from, kernel);
     read_str(e->str2, sizeof(e->str2), to, kernel);
     submit(e);
@@ -1251,19 +1252,19 @@ static __always_inline int emit_rename(__u64 call, const char *from, const char 
 SEC("tracepoint/syscalls/sys_enter_rename")
 int on_rename(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_rename(0, (const char *)ctx->args[0], (const char *)ctx->args[1], false);
+    return emit_rename(0, (const char *)ctx->args[0], AT_FDCWD, (const char *)ctx->args[1], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_renameat")
 int on_renameat(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_rename(1, (const char *)ctx->args[1], (const char *)ctx->args[3], false);
+    return emit_rename(1, (const char *)ctx->args[1], (long)ctx->args[2], (const char *)ctx->args[3], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_renameat2")
 int on_renameat2(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_rename(2, (const char *)ctx->args[1], (const char *)ctx->args[3], false);
+    return emit_rename(2, (const char *)ctx->args[1], (long)ctx->args[2], (const char *)ctx->args[3], false);
 }
 
 #define S_ISUID 04000
@@ -1412,7 +1413,7 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
         struct filename *from = BPF_CORE_READ(r, oldpath), *to = BPF_CORE_READ(r, newpath);
         if (!from || !to)
             return 0;
-        return emit_rename(2, BPF_CORE_READ(from, name), BPF_CORE_READ(to, name), true);
+        return emit_rename(2, BPF_CORE_READ(from, name), BPF_CORE_READ(r, new_dfd), BPF_CORE_READ(to, name), true);
     }
     if (op == IORING_OP_SOCKET && bpf_core_type_exists(struct io_socket)) {
         struct io_socket *so = (struct io_socket *)&req->cmd;
