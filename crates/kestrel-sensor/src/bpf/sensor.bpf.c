@@ -1192,20 +1192,28 @@ int on_mount(struct trace_event_raw_sys_enter *ctx)
 
 /* A link made to a sensitive file (its path, as given, starts with a sensitive prefix or ends in a sensitive
  * file's name): reading it later goes through a name that says nothing, so the link is reported when made. */
+/* A privilege record of two names (links, renames): `first` in str1, `second` in str2, and two numbers. */
+static __always_inline int emit_names(__u32 op, __u64 arg0, __u64 arg1, const char *first, const char *second,
+                                      bool kernel)
+{
+    struct priv_event *e = priv_reserve(op);
+    if (!e)
+        return 0;
+    e->args[0] = arg0;
+    e->args[1] = arg1;
+    read_str(e->str1, sizeof(e->str1), first, kernel);
+    read_str(e->str2, sizeof(e->str2), second, kernel);
+    submit(e);
+    return 0;
+}
+
 static __always_inline int emit_link(__u32 op, __u64 at, const char *target, const char *linkpath, bool kernel)
 {
     if (!is_watched())
         return 0;
     if (!starts_sensitive(target, kernel) && !ends_sensitive(target, kernel))
         return 0;
-    struct priv_event *e = priv_reserve(op);
-    if (!e)
-        return 0;
-    e->args[0] = at;
-    read_str(e->str1, sizeof(e->str1), target, kernel);
-    read_str(e->str2, sizeof(e->str2), linkpath, kernel);
-    submit(e);
-    return 0;
+    return emit_names(op, at, 0, target, linkpath, kernel);
 }
 
 SEC("tracepoint/syscalls/sys_enter_symlink")
@@ -1238,15 +1246,7 @@ static __always_inline int emit_rename(__u64 call, const char *from, long to_dfd
 {
     if (!is_watched())
         return 0;
-    struct priv_event *e = priv_reserve(OP_RENAME);
-    if (!e)
-        return 0;
-    e->args[0] = call;
-    e->args[1] = (int)to_dfd != AT_FDCWD;
-    read_str(e->str1, sizeof(e->str1), from, kernel);
-    read_str(e->str2, sizeof(e->str2), to, kernel);
-    submit(e);
-    return 0;
+    return emit_names(OP_RENAME, call, (int)to_dfd != AT_FDCWD, from, to, kernel);
 }
 
 SEC("tracepoint/syscalls/sys_enter_rename")
