@@ -388,7 +388,7 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
             let write = flags & 3 != 0 || flags & 0o100 != 0;
             if write {
                 let class = path_class(path);
-                let dir = class.rsplit_once('/').map(|(d, _)| if d.is_empty() { "/" } else { d }).unwrap_or(".");
+                let dir = dir_of(&class);
                 vec![f(View::File, 0.6, format!("write in {dir}")), f(View::File, 0.3, format!("{who} writes {class}"))]
             } else if kestrel_core::is_sensitive_read(path) {
                 vec![f(View::File, 0.8, format!("read {path}")), f(View::File, 0.3, format!("{who} reads {path}"))]
@@ -414,7 +414,7 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
         // A rename puts a file in place: a write in its destination's directory.
         EventKind::Rename { to, .. } => {
             let class = path_class(to);
-            let dir = class.rsplit_once('/').map(|(d, _)| if d.is_empty() { "/" } else { d }).unwrap_or(".");
+            let dir = dir_of(&class);
             vec![f(View::File, 0.6, format!("write in {dir}")), f(View::File, 0.3, format!("{who} renames into {dir}"))]
         }
         EventKind::Socket { family, sock_type, .. } => vec![
@@ -453,6 +453,11 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
         }
         EventKind::Exit { .. } | EventKind::Syscalls { .. } => vec![],
     }
+}
+
+/// The directory part of a path class (`/` for a top-level file, `.` for a bare name).
+fn dir_of(class: &str) -> &str {
+    class.rsplit_once('/').map(|(d, _)| if d.is_empty() { "/" } else { d }).unwrap_or(".")
 }
 
 /// A system call's name (x86_64).

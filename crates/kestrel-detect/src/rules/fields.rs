@@ -459,8 +459,7 @@ impl Field {
                 _ => Val::Missing,
             },
             FdName => match &e.kind {
-                EventKind::Open { path, .. } => Val::Str(normalize_path(path)),
-                EventKind::Rename { to, to_dirfd, .. } => Val::Str(rename_target(to, *to_dirfd, p.map(|p| &*p.cwd))),
+                EventKind::Open { .. } | EventKind::Rename { .. } => file_path(e, p).map_or(Val::Missing, Val::Str),
                 EventKind::Connect { to } | EventKind::Send { to, .. } => own(format!("->{}", addr_port(to))),
                 EventKind::Accept { from, port } => {
                     own(format!("{}->:{}", addr_port(from), port.map(|p| p.to_string()).unwrap_or_default()))
@@ -471,12 +470,7 @@ impl Field {
             FdDirectory | FdFilename => match &e.kind {
                 EventKind::Open { .. } | EventKind::Rename { .. } => {
                     let part = if *self == FdDirectory { dirname } else { basename };
-                    let path = match &e.kind {
-                        EventKind::Rename { to, to_dirfd, .. } => rename_target(to, *to_dirfd, p.map(|p| &*p.cwd)),
-                        EventKind::Open { path, .. } => normalize_path(path),
-                        _ => unreachable!(),
-                    };
-                    match path {
+                    match file_path(e, p).unwrap_or_default() {
                         Cow::Borrowed(p) => s(part(p)),
                         Cow::Owned(p) => own(part(&p).to_string()),
                     }
@@ -641,6 +635,15 @@ fn rename_target<'a>(to: &'a str, to_dirfd: bool, cwd: Option<&str>) -> Cow<'a, 
             Cow::Owned(normalize_path(&format!("{dir}/{to}")).into_owned())
         }
         _ => Cow::Borrowed(to),
+    }
+}
+
+/// The file an open or a rename names: the open's path, the rename's destination ([`rename_target`]).
+fn file_path<'a>(e: &'a Event, p: Option<&Proc>) -> Option<Cow<'a, str>> {
+    match &e.kind {
+        EventKind::Open { path, .. } => Some(normalize_path(path)),
+        EventKind::Rename { to, to_dirfd, .. } => Some(rename_target(to, *to_dirfd, p.map(|p| &*p.cwd))),
+        _ => None,
     }
 }
 
@@ -1109,8 +1112,7 @@ impl State {
             EventKind::Open { path, flags } if flags & 3 != 0 || flags & 0o100 != 0 => self.wrote(e, path),
             // A file moved into place was put there at run time (overlayfs copies a lower file up to rename it).
             EventKind::Rename { to, to_dirfd, .. } => {
-                let cwd = self.procs.get(&e.pid).map(|p| p.cwd.clone());
-                let target = rename_target(to, *to_dirfd, cwd.as_deref()).into_owned();
+                let target = rename_target(to, *to_dirfd, self.procs.get(&e.pid).map(|p| &*p.cwd)).into_owned();
                 self.wrote(e, &target);
             }
             _ => {}
