@@ -244,6 +244,21 @@ pub enum EventKind {
         /// IP protocol for raw ones (1: ICMP, 6: TCP, 17: UDP, 255: raw).
         protocol: u32,
     },
+    /// A network connection became a standard stream: `dup`, `dup2` or `dup3` returned descriptor 0, 1 or 2 for a
+    /// TCP or UDP socket — a reverse shell's redirection (`dup2(s, 0); dup2(s, 1); dup2(s, 2)`) — or
+    /// `fcntl(s, F_DUPFD, n)` with n ≤ 2 while one of n..2 was free (Python's `os.dup`). The `dup` calls are
+    /// reported when they worked; `fcntl` when attempted.
+    Dup {
+        /// The system call (`dup`, `dup2`, `dup3` or `fcntl`).
+        call: String,
+        /// The standard stream the connection became: 0 (input), 1 (output) or 2 (errors).
+        fd: u32,
+        /// The socket's peer (the unspecified address and port 0 when it has none, e.g. a listening socket).
+        peer: SockAddr,
+        /// The socket's local port.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        local_port: Option<u16>,
+    },
     /// A file was renamed (`rename`, `renameat`, `renameat2`, or through io_uring): every rename of a watched
     /// process. The destination counts as written (a file written in /tmp and moved into /usr/bin never opens
     /// there for writing).
@@ -387,6 +402,7 @@ impl Event {
             EventKind::Send { .. } => "send",
             EventKind::Socket { .. } => "socket",
             EventKind::Rename { .. } => "rename",
+            EventKind::Dup { .. } => "dup",
             EventKind::Bind { .. } => "bind",
             EventKind::Listen { .. } => "listen",
             EventKind::Accept { .. } => "accept",

@@ -417,6 +417,14 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
             let dir = dir_of(&class);
             vec![f(View::File, 0.6, format!("write in {dir}")), f(View::File, 0.3, format!("{who} renames into {dir}"))]
         }
+        // A connection as a standard stream is how a shell is handed to someone across the network.
+        EventKind::Dup { fd, peer, .. } => {
+            let stream = ["stdin", "stdout", "stderr"].get(*fd as usize).unwrap_or(&"a standard stream");
+            vec![
+                f(View::Network, 0.9, format!("make a network connection {stream}")),
+                f(View::Network, 0.5, format!("{who} makes a connection with {} {stream}", peer_class(peer))),
+            ]
+        }
         EventKind::Socket { family, sock_type, .. } => vec![
             f(View::Network, 0.9, format!("open a {sock_type} {family} socket")),
             f(View::Network, 0.4, format!("{who} opens a {sock_type} {family} socket")),

@@ -160,16 +160,19 @@ impl Decision {
             severity: a.severity,
             workload: a.workload.clone().unwrap_or_default(),
             container: a.container.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+            // Where the process sends: a connect's or a datagram's destination, or the peer of a connection it
+            // made a standard stream (a reverse shell's listener).
             destination: ev.and_then(|e| match &e.kind {
-                kestrel_core::EventKind::Connect { to } | kestrel_core::EventKind::Send { to, .. }
-                    if to.family == "inet" =>
+                kestrel_core::EventKind::Connect { to }
+                | kestrel_core::EventKind::Send { to, .. }
+                | kestrel_core::EventKind::Dup { peer: to, .. }
+                    if to.port != 0 =>
                 {
-                    Some(format!("{}:{}", to.addr, to.port))
-                }
-                kestrel_core::EventKind::Connect { to } | kestrel_core::EventKind::Send { to, .. }
-                    if to.family == "inet6" =>
-                {
-                    Some(format!("[{}]:{}", to.addr, to.port))
+                    match to.family.as_str() {
+                        "inet" => Some(format!("{}:{}", to.addr, to.port)),
+                        "inet6" => Some(format!("[{}]:{}", to.addr, to.port)),
+                        _ => None,
+                    }
                 }
                 _ => None,
             }),

@@ -28,6 +28,7 @@ const KIND_SYSCALLS: u32 = 10;
 const KIND_FORK: u32 = 11;
 const KIND_SEND: u32 = 12;
 const KIND_SOCKET: u32 = 13;
+const KIND_DUP: u32 = 14;
 const SYSCALL_BATCH: usize = 64;
 
 const HEADER: usize = 48;
@@ -251,6 +252,21 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
             .into(),
             to: sockaddr(b)?,
         },
+        KIND_DUP => {
+            let call = *b.get(h + 24).ok_or("dup record too short")?;
+            EventKind::Dup {
+                call: match call {
+                    1 => "dup",
+                    3 => "dup3",
+                    4 => "fcntl",
+                    _ => "dup2",
+                }
+                .into(),
+                fd: u32::from(*b.get(h + 25).ok_or("dup record too short")?),
+                peer: sockaddr(b)?,
+                local_port: Some(u16_at(b, h + 4)?).filter(|&p| p != 0),
+            }
+        }
         KIND_ACCEPT => EventKind::Accept { from: sockaddr(b)?, port: Some(u16_at(b, h + 4)?).filter(|&p| p != 0) },
         KIND_LISTEN => EventKind::Listen { fd: u32_at(b, h + 8)?, backlog: u32_at(b, h + 12)? },
         KIND_PRIV => privileged(b)?,
@@ -455,6 +471,32 @@ mod tests {
             EventKind::Send {
                 call: "sendmsg".into(),
                 to: SockAddr { family: "inet".into(), addr: "9.9.9.9".into(), port: 53, proto: Some(L4Proto::Udp) }
+            }
+        );
+
+        // dup2 made a TCP connection to 10.0.0.9:4444 (from local port 40000) the standard output.
+        let mut b = header(KIND_DUP);
+        b.extend_from_slice(&2u16.to_ne_bytes());
+        b.extend_from_slice(&4444u16.to_ne_bytes());
+        b.extend_from_slice(&40000u16.to_ne_bytes());
+        b.extend_from_slice(&[1, 6]);
+        b.extend_from_slice(&[10, 0, 0, 9]);
+        b.extend_from_slice(&[0; 12]);
+        b.extend_from_slice(&[2, 1]);
+        b.extend_from_slice(&[0; 106]);
+        let Record::Event(r) = decode(&b).unwrap() else { panic!() };
+        assert_eq!(
+            r.kind,
+            EventKind::Dup {
+                call: "dup2".into(),
+                fd: 1,
+                peer: SockAddr {
+                    family: "inet".into(),
+                    addr: "10.0.0.9".into(),
+                    port: 4444,
+                    proto: Some(L4Proto::Tcp)
+                },
+                local_port: Some(40000),
             }
         );
 

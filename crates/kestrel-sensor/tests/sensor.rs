@@ -754,6 +754,71 @@ fn datagrams_sent_to_an_address_and_tcp_fast_open_are_seen() {
 }
 
 #[test]
+fn a_connection_made_a_standard_stream_is_seen() {
+    // A reverse shell's redirection, four ways: dup2(s, 0), dup3(s, 1), close(2) then dup(s) (the lowest free
+    // descriptor: by ctypes, Python's os.dup is fcntl(F_DUPFD_CLOEXEC)), and close(1) then os.dup(s). Not reported: a file or a unix socket made a standard stream, a socket duplicated onto
+    // descriptor 5, a dup2 that fails (a bad descriptor), and a UDP socket as stdin comes with its own peer.
+    let cg = TestCgroup::new("kestrel-test-dup");
+    let mut s = sensor(&[&cg.0], 65_536);
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let udp_port = udp.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("dup.py");
+    std::fs::write(
+        &script,
+        format!(
+            "import os, socket\n\
+             s = socket.create_connection(('127.0.0.1', {port}))\n\
+             os.dup2(s.fileno(), 0)\n\
+             os.dup2(s.fileno(), 1, inheritable=False)\n\
+             import ctypes; libc = ctypes.CDLL(None, use_errno=True)\n\
+             os.close(2); assert libc.dup(s.fileno()) == 2\n\
+             os.close(1); assert os.dup(s.fileno()) == 1\n\
+             os.dup2(s.fileno(), 5)\n\
+             f = open('/dev/null'); os.dup2(f.fileno(), 1)\n\
+             a, b = socket.socketpair(); os.dup2(a.fileno(), 1)\n\
+             try: os.dup2(999, 0)\n\
+             except OSError: pass\n\
+             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.connect(('127.0.0.1', {udp_port}))\n\
+             os.dup2(u.fileno(), 0)\n"
+        ),
+    )
+    .unwrap();
+    let out = cg.sh(&format!("/usr/bin/python3 {} </dev/null", script.display()));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_conn, client) = tcp.accept().unwrap();
+    let dups = |ev: &[Event]| -> Vec<(String, u32, u16, Option<L4Proto>)> {
+        ev.iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Dup { call, fd, peer, .. } => Some((call.clone(), *fd, peer.port, peer.proto)),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut events = collect(&mut s, Duration::from_secs(5), |ev| dups(ev).len() >= 5);
+    events.extend(collect(&mut s, Duration::from_millis(300), |_| false));
+    let tcp = Some(L4Proto::Tcp);
+    assert_eq!(
+        dups(&events),
+        [
+            ("dup2".to_string(), 0, port, tcp),
+            ("dup3".to_string(), 1, port, tcp),
+            ("dup".to_string(), 2, port, tcp),
+            ("fcntl".to_string(), 1, port, tcp),
+            ("dup2".to_string(), 0, udp_port, Some(L4Proto::Udp)),
+        ],
+        "{events:#?}"
+    );
+    let first = events.iter().find(|e| e.kind_name() == "dup").unwrap();
+    let EventKind::Dup { peer, local_port, .. } = &first.kind else { unreachable!() };
+    assert_eq!((peer.family.as_str(), peer.addr.as_str()), ("inet", "127.0.0.1"));
+    assert_eq!(*local_port, Some(client.port()), "the socket's own port");
+    assert_eq!(first.comm, "python3");
+}
+
+#[test]
 fn a_streaming_cgroup_reports_its_system_calls_in_order() {
     let cg = TestCgroup::new("kestrel-test-stream");
     let cfg = Config { watch_cgroups: vec![cg.0.clone()], stream_cgroups: vec![cg.0.clone()], ..Config::default() };

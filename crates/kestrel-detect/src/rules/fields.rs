@@ -15,6 +15,10 @@
 //!   `fd.name_changed` is true only for a `sendto`/`sendmsg`/`sendmmsg` event, which the sensor reports
 //!   when the process sends to a peer it has not sent to in the last 10 s (Falco: when the socket's peer
 //!   changed), so the UDP branch of Falco's `outbound` macro matches a datagram to a new peer.
+//! - a `dup`/`dup2`/`dup3` event is reported from the call's return, only when it made descriptor 0, 1 or 2 a
+//!   TCP or UDP socket; `evt.rawres` is that descriptor and the fd.* fields are the socket's (its peer:
+//!   `fd.rip`/`fd.rport`, its local port: `fd.lport`). An `fcntl` event is only an `F_DUPFD` doing the same
+//!   (judged at entry: the lowest free descriptor from its argument on); no other fcntl is reported.
 //! - `container.id` is the first 12 characters of the id, `host` outside containers, as in Falco.
 //! - `fd.sip.name`/`fd.rip.name`/`fd.cip.name` are, as in Falco, the names the rules compare them with
 //!   that resolve to the address (resolved at start and every minute, see [`crate::rules::names`]); any
@@ -284,6 +288,8 @@ impl Field {
             EvtRes => s("SUCCESS"),
             EvtRawres | FdNum => match &e.kind {
                 EventKind::Listen { fd, .. } if *self == FdNum => Val::Num(*fd as i64),
+                // Reported from the call's return: the descriptor it made (the new standard stream).
+                EventKind::Dup { fd, .. } => Val::Num(*fd as i64),
                 _ => Val::Num(0),
             },
             EvtIsOpenRead => open_flags(e).map_or(Val::Missing, |f| Val::Bool(f & 3 != 1)),
@@ -460,7 +466,9 @@ impl Field {
             },
             FdName => match &e.kind {
                 EventKind::Open { .. } | EventKind::Rename { .. } => file_path(e, p).map_or(Val::Missing, Val::Str),
-                EventKind::Connect { to } | EventKind::Send { to, .. } => own(format!("->{}", addr_port(to))),
+                EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. } => {
+                    own(format!("->{}", addr_port(to)))
+                }
                 EventKind::Accept { from, port } => {
                     own(format!("{}->:{}", addr_port(from), port.map(|p| p.to_string()).unwrap_or_default()))
                 }
@@ -493,7 +501,11 @@ impl Field {
                 None => Val::Missing,
             },
             FdRip | FdIp => match &e.kind {
-                EventKind::Connect { to } | EventKind::Send { to, .. } if to.family != "unix" => s(&to.addr),
+                EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. }
+                    if to.family != "unix" =>
+                {
+                    s(&to.addr)
+                }
                 EventKind::Accept { from, .. } if *self == FdIp && from.family != "unix" => s(&from.addr),
                 EventKind::Bind { addr } if *self == FdIp && addr.family != "unix" => s(&addr.addr),
                 _ => Val::Missing,
@@ -510,19 +522,25 @@ impl Field {
                 _ => Val::Missing,
             },
             FdRport => match &e.kind {
-                EventKind::Connect { to } | EventKind::Send { to, .. } if to.family != "unix" => {
+                EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. }
+                    if to.family != "unix" =>
+                {
                     Val::Num(to.port as i64)
                 }
                 EventKind::Accept { port: Some(p), .. } => Val::Num(*p as i64),
                 _ => Val::Missing,
             },
             FdLport => match &e.kind {
-                EventKind::Accept { port: Some(p), .. } => Val::Num(*p as i64),
+                EventKind::Accept { port: Some(p), .. } | EventKind::Dup { local_port: Some(p), .. } => {
+                    Val::Num(*p as i64)
+                }
                 EventKind::Bind { addr } if addr.family != "unix" => Val::Num(addr.port as i64),
                 _ => Val::Missing,
             },
             FdPort => match &e.kind {
-                EventKind::Connect { to } | EventKind::Send { to, .. } if to.family != "unix" => {
+                EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. }
+                    if to.family != "unix" =>
+                {
                     Val::Num(to.port as i64)
                 }
                 EventKind::Accept { port: Some(p), .. } => Val::Num(*p as i64),
@@ -533,6 +551,7 @@ impl Field {
             FdConnected => match &e.kind {
                 EventKind::Connect { .. } | EventKind::Accept { .. } => Val::Bool(true),
                 EventKind::Bind { .. } | EventKind::Send { .. } => Val::Bool(false),
+                EventKind::Dup { peer, .. } => Val::Bool(peer.port != 0),
                 _ => Val::Missing,
             },
             // A send is reported when its peer is new to the process (Falco's outbound macro asks for this).
@@ -541,11 +560,10 @@ impl Field {
                 None => Val::Missing,
             },
             FdNet(end) => match (&e.kind, end) {
-                (EventKind::Connect { to } | EventKind::Send { to, .. }, NetEnd::Any | NetEnd::Server)
-                    if to.family != "unix" =>
-                {
-                    s(&to.addr)
-                }
+                (
+                    EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. },
+                    NetEnd::Any | NetEnd::Server,
+                ) if to.family != "unix" => s(&to.addr),
                 (EventKind::Accept { from, .. }, NetEnd::Any | NetEnd::Client) if from.family != "unix" => {
                     s(&from.addr)
                 }
@@ -649,7 +667,7 @@ fn file_path<'a>(e: &'a Event, p: Option<&Proc>) -> Option<Cow<'a, str>> {
 
 fn sock_of(e: &Event) -> Option<&SockAddr> {
     match &e.kind {
-        EventKind::Connect { to } | EventKind::Send { to, .. } => Some(to),
+        EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. } => Some(to),
         EventKind::Accept { from, .. } => Some(from),
         EventKind::Bind { addr } => Some(addr),
         _ => None,
@@ -673,6 +691,7 @@ pub fn evt_type(e: &Event) -> Option<&str> {
         EventKind::Send { call, .. } => call,
         EventKind::Socket { .. } => "socket",
         EventKind::Rename { call, .. } => call,
+        EventKind::Dup { call, .. } => call,
         EventKind::Bind { .. } => "bind",
         EventKind::Listen { .. } => "listen",
         EventKind::Accept { .. } => "accept",
@@ -750,6 +769,10 @@ pub const EVT_TYPES: &[&str] = &[
     "rename",
     "renameat",
     "renameat2",
+    "dup",
+    "dup2",
+    "dup3",
+    "fcntl",
 ];
 
 fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {

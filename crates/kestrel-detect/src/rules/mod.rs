@@ -1042,6 +1042,10 @@ pub fn describe(e: &Event) -> String {
         EventKind::Open { path, flags } => format!("open {path} ({})", fields::open_flag_names(*flags)),
         EventKind::Connect { to } => format!("connect to {}", sock_text(to)),
         EventKind::Send { call, to } => format!("{call} to {}", sock_text(to)),
+        EventKind::Dup { call, fd, peer, .. } => {
+            let stream = ["standard input", "standard output", "standard error"].get(*fd as usize).unwrap_or(&"?");
+            format!("{call}: {stream} is now the connection with {}", sock_text(peer))
+        }
         EventKind::Socket { family, sock_type, protocol } => {
             format!("socket {family} {sock_type} (protocol {protocol:#x})")
         }

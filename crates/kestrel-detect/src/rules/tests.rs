@@ -424,6 +424,59 @@ fn falcos_packet_socket_rule_matches_a_packet_socket_event() {
 }
 
 #[test]
+fn falcos_redirect_stdout_stdin_rule_and_the_builtin_match_a_connection_made_a_standard_stream() {
+    // Falco's stable rule as falco_rules.yaml writes it, with its `dup` macro (`container` inlined).
+    let yaml = r#"
+- macro: dup
+  condition: (evt.type in (dup, dup2, dup3))
+- macro: user_known_stand_streams_redirect_activities
+  condition: (never_true)
+- macro: never_true
+  condition: (evt.num=0)
+- rule: Redirect STDOUT/STDIN to Network Connection in Container
+  desc: x
+  condition: >
+    dup
+    and container.id != host
+    and evt.rawres in (0, 1, 2)
+    and fd.type in ("ipv4", "ipv6")
+    and not user_known_stand_streams_redirect_activities
+  output: Redirect stdout/stdin to network connection | fd.sip=%fd.sip connection=%fd.name lport=%fd.lport rport=%fd.rport fd_type=%fd.type fd_proto=%fd.l4proto evt_type=%evt.type
+  priority: NOTICE
+"#;
+    let mut set = RuleSet::default();
+    set.add_file("dup.yaml", yaml).unwrap();
+    let c = set.compile();
+    assert_eq!((c.report.loaded, c.report.skipped.len()), (1, 0), "{:#?}", c.report);
+    let dup = |call: &str, fd, family: &str, addr: &str| EventKind::Dup {
+        call: call.into(),
+        fd,
+        peer: SockAddr { family: family.into(), addr: addr.into(), port: 4444, proto: Some(L4Proto::Tcp) },
+        local_port: Some(40_000),
+    };
+    let mut e = Engine::new(c);
+    let a = e.process(&ev(5, "python3", dup("dup2", 1, "inet", "10.9.9.9")));
+    assert_eq!(
+        a.iter().map(|a| a.title.as_str()).collect::<Vec<_>>(),
+        ["Redirect stdout/stdin to network connection | fd.sip=10.9.9.9 connection=->10.9.9.9:4444 lport=40000 \
+          rport=4444 fd_type=ipv4 fd_proto=tcp evt_type=dup2"]
+    );
+    assert_eq!(e.process(&ev(6, "perl", dup("dup", 0, "inet6", "2001:db8::1"))).len(), 1);
+
+    // The built-in rule says the same, with the stream and the peer in its explanation.
+    let mut b = builtin();
+    let a = b.process(&ev(7, "python3", dup("dup3", 0, "inet", "10.9.9.9")));
+    assert_eq!(names(&a), ["Network connection as a standard stream"]);
+    assert!(a[0].title.contains("fd 0 the connection ->10.9.9.9:4444"), "{}", a[0].title);
+    assert!(a[0].mitre.contains(&"T1059.004".to_string()), "{:?}", a[0].mitre);
+    assert!(describe(&ev(7, "python3", dup("dup2", 2, "inet", "10.9.9.9")))
+        .contains("standard error is now the connection"));
+    let mut host = ev(8, "python3", dup("dup2", 0, "inet", "10.9.9.9"));
+    host.container = None;
+    assert!(b.process(&host).is_empty());
+}
+
+#[test]
 fn falcos_modify_binary_dirs_rule_matches_a_rename() {
     // The sandbox file's rule and macros as it writes them (its remove branch waits for unlink events).
     let yaml = r#"
@@ -633,6 +686,12 @@ fn event_type_indexes_agree_with_the_names() {
         EventKind::SetuidChmod { path: Some("/x".into()), mode: 0o4755 },
         EventKind::Ptrace { request: 16, target_pid: 1 },
         EventKind::Socket { family: "packet".into(), sock_type: "raw".into(), protocol: 3 },
+        EventKind::Dup {
+            call: "dup3".into(),
+            fd: 0,
+            peer: SockAddr { family: "inet".into(), addr: "10.0.0.1".into(), port: 1, proto: None },
+            local_port: None,
+        },
         EventKind::Rename { call: "renameat2".into(), from: "/tmp/x".into(), to: "/usr/bin/x".into(), to_dirfd: false },
         EventKind::Send {
             call: "sendmsg".into(),

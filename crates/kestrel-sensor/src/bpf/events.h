@@ -16,6 +16,7 @@
 #define KIND_FORK 11
 #define KIND_SEND 12
 #define KIND_SOCKET 13
+#define KIND_DUP 14
 
 #define SYSCALL_BATCH 64
 
@@ -116,7 +117,8 @@ struct open_rel_event {
 
 /* connect, bind, accept and send share this layout (KIND_CONNECT, KIND_BIND, KIND_ACCEPT, KIND_SEND); listen
  * puts the socket's fd in port-less `addr` bytes 0–3 and its backlog in 4–7; socket (KIND_SOCKET) its domain
- * in `family`, its type in `sock_type` and its protocol in `addr` bytes 0–3. */
+ * in `family`, its type in `sock_type` and its protocol in `addr` bytes 0–3; dup (KIND_DUP) the socket's peer
+ * and local port, the call (1 dup, 2 dup2, 3 dup3, 4 fcntl F_DUPFD) in `path[0]` and the standard stream it became in `path[1]`. */
 struct connect_event {
     struct header h;
     __u16 family;

@@ -1039,6 +1039,24 @@ static __always_inline struct kestrel_listener_key listener_key_of(struct sock *
     return k;
 }
 
+/* The address part of a record from an inet socket: its peer (address and port; zero when not connected), its
+ * local port and its type. The caller fills the header and `sock_proto`. */
+static __always_inline void fill_peer(struct connect_event *e, struct sock *sk, __u16 family)
+{
+    e->family = family;
+    e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    e->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    e->sock_type = (__u8)BPF_CORE_READ(sk, sk_type);
+    __builtin_memset(e->addr, 0, sizeof(e->addr));
+    e->path[0] = 0;
+    if (family == AF_INET) {
+        __u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+        __builtin_memcpy(e->addr, &daddr, 4);
+    } else {
+        BPF_CORE_READ_INTO(&e->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+    }
+}
+
 static __always_inline void report_accept(struct sock *sk, const struct kestrel_listener *l)
 {
     __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -1055,20 +1073,76 @@ static __always_inline void report_accept(struct sock *sk, const struct kestrel_
     e->h.time_ns = bpf_ktime_get_boot_ns();
     e->h.cgroup_id = l->cgroup_id;
     __builtin_memcpy(e->h.comm, l->comm, sizeof(e->h.comm));
-    e->family = family;
-    e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-    e->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
-    e->sock_type = (__u8)BPF_CORE_READ(sk, sk_type);
+    fill_peer(e, sk, family);
     e->sock_proto = 6; /* inet_sock_set_state: TCP's state machine */
-    __builtin_memset(e->addr, 0, sizeof(e->addr));
-    e->path[0] = 0;
-    if (family == AF_INET) {
-        __u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-        __builtin_memcpy(e->addr, &daddr, 4);
-    } else {
-        BPF_CORE_READ_INTO(&e->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-    }
     submit(e);
+}
+
+/* A network connection made a standard stream: dup, dup2 or dup3 that returned 0, 1 or 2 for an inet socket —
+ * a reverse shell's `dup2(s, 0); dup2(s, 1); dup2(s, 2)` or `close(0); dup(s)` (Falco's "Redirect STDOUT/STDIN
+ * to Network Connection") — or fcntl(s, F_DUPFD[_CLOEXEC], n ≤ 2) while one of n..2 is free (Python's os.dup).
+ * `f` is the file the standard stream `newfd` now is (or, for fcntl, is about to be). */
+static __always_inline int emit_dup(__u8 call, struct file *f, long newfd)
+{
+    if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+        return 0;
+    struct socket *sock = BPF_CORE_READ(f, private_data);
+    struct sock *sk = BPF_CORE_READ(sock, sk);
+    if (!sk)
+        return 0;
+    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    if (family != AF_INET && family != AF_INET6)
+        return 0;
+    struct connect_event *e = reserve(sizeof(*e));
+    if (!e)
+        return 0;
+    fill_header(&e->h, KIND_DUP);
+    fill_peer(e, sk, family);
+    __u64 proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+    e->sock_proto = proto <= 255 ? (__u8)proto : 0;
+    e->path[0] = call;
+    e->path[1] = (char)newfd;
+    submit(e);
+    return 0;
+}
+
+/* dup, dup2 and dup3 are judged on the return side: only calls that worked, and the descriptor they really
+ * made; any other return costs one comparison. */
+static __always_inline int dup_returned(__u8 call, long ret)
+{
+    if (ret < 0 || ret > 2 || !is_watched())
+        return 0;
+    return emit_dup(call, file_of_fd(bpf_get_current_task_btf(), ret), ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_dup")
+int on_dup_exit(struct trace_event_raw_sys_exit *ctx) { return dup_returned(1, ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_dup2")
+int on_dup2_exit(struct trace_event_raw_sys_exit *ctx) { return dup_returned(2, ctx->ret); }
+SEC("tracepoint/syscalls/sys_exit_dup3")
+int on_dup3_exit(struct trace_event_raw_sys_exit *ctx) { return dup_returned(3, ctx->ret); }
+
+/* fcntl is frequent (F_GETFL, F_SETFL on every non-blocking socket) and its return is a flag word as often as a
+ * descriptor, so F_DUPFD is judged at entry: the new descriptor is the lowest free one from the argument on.
+ * Any other command costs one comparison. */
+#define F_DUPFD_ 0
+#define F_DUPFD_CLOEXEC_ 1030
+
+SEC("tracepoint/syscalls/sys_enter_fcntl")
+int on_fcntl(struct trace_event_raw_sys_enter *ctx)
+{
+    long cmd = (long)ctx->args[1], from = (long)ctx->args[2];
+    if ((cmd != F_DUPFD_ && cmd != F_DUPFD_CLOEXEC_) || from < 0 || from > 2 || !is_watched())
+        return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    long newfd = -1;
+    for (long fd = 0; fd <= 2; fd++) {
+        if (fd >= from && newfd < 0 && !file_of_fd(task, fd))
+            newfd = fd;
+    }
+    if (newfd < 0)
+        return 0;
+    return emit_dup(4, file_of_fd(task, (long)ctx->args[0]), newfd);
 }
 
 SEC("tp_btf/inet_sock_set_state")
