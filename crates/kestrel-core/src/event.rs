@@ -273,6 +273,24 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         to_dirfd: bool,
     },
+    /// A directory was made (`mkdir`, `mkdirat`, or through io_uring): every one of a watched process.
+    Mkdir {
+        /// The system call.
+        call: String,
+        /// The path, as given (relative to the working directory or a directory descriptor when relative).
+        path: String,
+        /// The path is relative to a directory descriptor (mkdirat's `dirfd`), not the working directory.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        dirfd: bool,
+        /// The mode asked for.
+        mode: u32,
+    },
+    /// `userfaultfd` was called: page faults handled by a process — a kernel exploit's way to hold the kernel
+    /// mid-copy. Container runtimes' default seccomp profiles refuse it.
+    Userfaultfd {
+        /// Its flags (`O_CLOEXEC`, `O_NONBLOCK`, `UFFD_USER_MODE_ONLY` 1).
+        flags: u32,
+    },
     /// A socket was bound to an address (a server, or a reverse shell's listener).
     Bind {
         /// The address.
@@ -403,6 +421,8 @@ impl Event {
             EventKind::Socket { .. } => "socket",
             EventKind::Rename { .. } => "rename",
             EventKind::Dup { .. } => "dup",
+            EventKind::Mkdir { .. } => "mkdir",
+            EventKind::Userfaultfd { .. } => "userfaultfd",
             EventKind::Bind { .. } => "bind",
             EventKind::Listen { .. } => "listen",
             EventKind::Accept { .. } => "accept",

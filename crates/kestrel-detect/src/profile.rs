@@ -425,6 +425,12 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
                 f(View::Network, 0.5, format!("{who} makes a connection with {} {stream}", peer_class(peer))),
             ]
         }
+        EventKind::Mkdir { path, .. } => {
+            let class = path_class(path);
+            let dir = dir_of(&class);
+            vec![f(View::File, 0.5, format!("make a directory in {dir}"))]
+        }
+        EventKind::Userfaultfd { .. } => vec![f(View::Privilege, 0.95, format!("{who} calls userfaultfd"))],
         EventKind::Socket { family, sock_type, .. } => vec![
             f(View::Network, 0.9, format!("open a {sock_type} {family} socket")),
             f(View::Network, 0.4, format!("{who} opens a {sock_type} {family} socket")),

@@ -377,6 +377,13 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
             to: cstr(b, s2, PATH)?,
             to_dirfd: arg(1)? != 0,
         },
+        20 => EventKind::Mkdir {
+            call: if arg(0)? == 1 { "mkdirat" } else { "mkdir" }.into(),
+            path: cstr(b, s1, PATH)?,
+            dirfd: arg(1)? != 0,
+            mode: arg(2)? as u32,
+        },
+        21 => EventKind::Userfaultfd { flags: arg(0)? as u32 },
         other => return Err(format!("unknown privileged operation {other}")),
     })
 }
@@ -585,6 +592,10 @@ mod tests {
         );
         let Record::Event(r) = decode(&rec(18, [0, 0, 0], b"/etc/sudoers")).unwrap() else { panic!() };
         assert_eq!(r.kind, EventKind::Link { call: "link".into(), target: "/etc/sudoers".into(), path: String::new() });
+        let Record::Event(r) = decode(&rec(20, [1, 1, 0o700], b"kit")).unwrap() else { panic!() };
+        assert_eq!(r.kind, EventKind::Mkdir { call: "mkdirat".into(), path: "kit".into(), dirfd: true, mode: 0o700 });
+        let Record::Event(r) = decode(&rec(21, [1, 0, 0], b"")).unwrap() else { panic!() };
+        assert_eq!(r.kind, EventKind::Userfaultfd { flags: 1 });
     }
 
     #[test]

@@ -445,6 +445,52 @@ fn renames_are_seen_by_system_call_and_through_io_uring() {
 }
 
 #[test]
+fn directories_made_and_userfaultfd_are_seen() {
+    // mkdir(2) by an absolute path (mkdir -p: mkdir or mkdirat), Python's os.mkdir by a relative one (mkdir) and
+    // with dir_fd (mkdirat), a ring's IORING_OP_MKDIRAT; and userfaultfd(2) (reported when attempted, whatever
+    // vm.unprivileged_userfaultfd lets it do).
+    let cg = TestCgroup::new("kestrel-test-mkdir");
+    let mut s = sensor(&[&cg.0], 65_536);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
+    let out = cg.sh(&format!(
+        "mkdir -m 700 {d}/a && cd {d} && /usr/bin/python3 -c 'import os; os.mkdir(\"b\"); \
+         fd = os.open(\"{d}\", os.O_RDONLY); os.mkdir(\"c\", dir_fd=fd)' && /usr/bin/python3 {} mkdir:{d}/e && \
+         /usr/bin/python3 -c 'import ctypes; ctypes.CDLL(None).syscall(323, 0x80801)'",
+        helper.display()
+    ));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for sub in ["a", "b", "c", "e"] {
+        assert!(dir.path().join(sub).is_dir(), "{sub} was made");
+    }
+    let made = |ev: &[Event], path: &str, call: &str, by_fd: bool| {
+        ev.iter().any(|e| {
+            matches!(&e.kind, EventKind::Mkdir { call: c, path: p, dirfd, .. } if p == path && c == call && *dirfd == by_fd)
+        })
+    };
+    let (a, e) = (format!("{d}/a"), format!("{d}/e"));
+    let uffd = |ev: &[Event]| ev.iter().any(|e| matches!(e.kind, EventKind::Userfaultfd { flags: 0x80801 }));
+    let events = collect(&mut s, Duration::from_secs(5), |ev| {
+        (made(ev, &a, "mkdir", false) || made(ev, &a, "mkdirat", false))
+            && made(ev, "b", "mkdir", false)
+            && made(ev, "c", "mkdirat", true)
+            && made(ev, &e, "mkdirat", false)
+            && uffd(ev)
+    });
+    assert!(made(&events, &a, "mkdir", false) || made(&events, &a, "mkdirat", false), "mkdir -p: {events:#?}");
+    assert!(made(&events, "b", "mkdir", false), "os.mkdir: {events:#?}");
+    assert!(made(&events, "c", "mkdirat", true), "os.mkdir with dir_fd: {events:#?}");
+    assert!(made(&events, &e, "mkdirat", false), "IORING_OP_MKDIRAT: {events:#?}");
+    assert!(uffd(&events), "userfaultfd: {events:#?}");
+    let mode = events.iter().find_map(|e| match &e.kind {
+        EventKind::Mkdir { path, mode, .. } if *path == a => Some(*mode),
+        _ => None,
+    });
+    assert_eq!(mode, Some(0o700), "{events:#?}");
+}
+
+#[test]
 fn a_directory_outside_the_cgroup_v2_hierarchy_is_refused_by_name() {
     // A plain directory (as /sys/fs/cgroup/x is on a hybrid host, where v2 lives under .../unified) has an
     // inode number no process's cgroup id matches: watching it would silently see nothing.

@@ -19,6 +19,8 @@
 //!   TCP or UDP socket; `evt.rawres` is that descriptor and the fd.* fields are the socket's (its peer:
 //!   `fd.rip`/`fd.rport`, its local port: `fd.lport`). An `fcntl` event is only an `F_DUPFD` doing the same
 //!   (judged at entry: the lowest free descriptor from its argument on); no other fcntl is reported.
+//! - `fd.name` of a `mkdir`/`mkdirat` event is the directory made (Falco has no fd there), its relative path
+//!   joined like a rename's; so is `evt.arg.path`.
 //! - `container.id` is the first 12 characters of the id, `host` outside containers, as in Falco.
 //! - `fd.sip.name`/`fd.rip.name`/`fd.cip.name` are, as in Falco, the names the rules compare them with
 //!   that resolve to the address (resolved at start and every minute, see [`crate::rules::names`]); any
@@ -295,6 +297,9 @@ impl Field {
             EvtIsOpenRead => open_flags(e).map_or(Val::Missing, |f| Val::Bool(f & 3 != 1)),
             EvtIsOpenWrite => open_flags(e).map_or(Val::Missing, |f| Val::Bool(f & 3 != 0)),
             EvtIsOpenExec => Val::Missing,
+            EvtArg(a) if a == "path" && matches!(e.kind, EventKind::Mkdir { .. }) => {
+                file_path(e, p).map_or(Val::Missing, Val::Str)
+            }
             EvtArg(a) => evt_arg(e, a),
             EvtArgs => own(crate::rules::describe(e)),
             ProcName => s(&e.comm),
@@ -465,7 +470,9 @@ impl Field {
                 _ => Val::Missing,
             },
             FdName => match &e.kind {
-                EventKind::Open { .. } | EventKind::Rename { .. } => file_path(e, p).map_or(Val::Missing, Val::Str),
+                EventKind::Open { .. } | EventKind::Rename { .. } | EventKind::Mkdir { .. } => {
+                    file_path(e, p).map_or(Val::Missing, Val::Str)
+                }
                 EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. } => {
                     own(format!("->{}", addr_port(to)))
                 }
@@ -476,7 +483,7 @@ impl Field {
                 _ => Val::Missing,
             },
             FdDirectory | FdFilename => match &e.kind {
-                EventKind::Open { .. } | EventKind::Rename { .. } => {
+                EventKind::Open { .. } | EventKind::Rename { .. } | EventKind::Mkdir { .. } => {
                     let part = if *self == FdDirectory { dirname } else { basename };
                     match file_path(e, p).unwrap_or_default() {
                         Cow::Borrowed(p) => s(part(p)),
@@ -656,11 +663,13 @@ fn rename_target<'a>(to: &'a str, to_dirfd: bool, cwd: Option<&str>) -> Cow<'a, 
     }
 }
 
-/// The file an open or a rename names: the open's path, the rename's destination ([`rename_target`]).
+/// The file an open, a rename or a mkdir names: the open's path, the rename's destination or the directory
+/// made (relative names joined to the working directory by [`rename_target`]).
 fn file_path<'a>(e: &'a Event, p: Option<&Proc>) -> Option<Cow<'a, str>> {
     match &e.kind {
         EventKind::Open { path, .. } => Some(normalize_path(path)),
         EventKind::Rename { to, to_dirfd, .. } => Some(rename_target(to, *to_dirfd, p.map(|p| &*p.cwd))),
+        EventKind::Mkdir { path, dirfd, .. } => Some(rename_target(path, *dirfd, p.map(|p| &*p.cwd))),
         _ => None,
     }
 }
@@ -692,6 +701,8 @@ pub fn evt_type(e: &Event) -> Option<&str> {
         EventKind::Socket { .. } => "socket",
         EventKind::Rename { call, .. } => call,
         EventKind::Dup { call, .. } => call,
+        EventKind::Mkdir { call, .. } => call,
+        EventKind::Userfaultfd { .. } => "userfaultfd",
         EventKind::Bind { .. } => "bind",
         EventKind::Listen { .. } => "listen",
         EventKind::Accept { .. } => "accept",
@@ -773,6 +784,9 @@ pub const EVT_TYPES: &[&str] = &[
     "dup2",
     "dup3",
     "fcntl",
+    "mkdir",
+    "mkdirat",
+    "userfaultfd",
 ];
 
 fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
@@ -781,6 +795,12 @@ fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
         (EventKind::Open { flags, .. }, "flags") => Val::Str(Cow::Owned(open_flag_names(*flags))),
         (EventKind::Rename { from, .. }, "oldpath") => s(from),
         (EventKind::Rename { to, .. }, "newpath") => s(to),
+        (EventKind::Mkdir { mode, .. }, "mode") => Val::Str(Cow::Owned(mode_names(*mode))),
+        (EventKind::Userfaultfd { flags }, "flags") => {
+            let names = [(1, "UFFD_USER_MODE_ONLY"), (0o4000, "O_NONBLOCK"), (0o2000000, "O_CLOEXEC")];
+            let set: Vec<&str> = names.iter().filter(|(bit, _)| flags & bit != 0).map(|(_, n)| *n).collect();
+            Val::Str(Cow::Owned(if set.is_empty() { "0".into() } else { set.join("|") }))
+        }
         (EventKind::Socket { family, .. }, "domain") => Val::Str(Cow::Owned(format!("AF_{}", family.to_uppercase()))),
         (EventKind::Socket { sock_type, .. }, "type") => {
             Val::Str(Cow::Owned(format!("SOCK_{}", sock_type.to_uppercase())))

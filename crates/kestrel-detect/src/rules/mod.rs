@@ -1072,6 +1072,8 @@ pub fn describe(e: &Event) -> String {
         EventKind::ModuleLoad { call } => call.clone(),
         EventKind::SetuidChmod { path, mode } => format!("chmod {mode:o} {}", path.as_deref().unwrap_or("(by fd)")),
         EventKind::Link { call, target, path } => format!("{call} {path} → {target}"),
+        EventKind::Mkdir { path, mode, .. } => format!("mkdir {path} ({mode:o})"),
+        EventKind::Userfaultfd { flags } => format!("userfaultfd (flags {flags:#x})"),
         EventKind::Rename { call, from, to, .. } => format!("{call} {from} → {to}"),
     }
 }

@@ -519,6 +519,93 @@ fn falcos_modify_binary_dirs_rule_matches_a_rename() {
 }
 
 #[test]
+fn falcos_mkdir_binary_dirs_and_userfaultfd_rules_match() {
+    // The sandbox file's two rules and their macros as it writes them (package_mgmt_binaries shortened).
+    let yaml = r#"
+- macro: mkdir
+  condition: (evt.type in (mkdir, mkdirat))
+- macro: bin_dir_mkdir
+  condition: >
+     (evt.arg.path startswith /bin/ or
+     evt.arg.path startswith /sbin/ or
+     evt.arg.path startswith /usr/bin/ or
+     evt.arg.path startswith /usr/sbin/)
+- list: package_mgmt_binaries
+  items: [dpkg, apt, rpm]
+- macro: package_mgmt_procs
+  condition: (proc.name in (package_mgmt_binaries))
+- macro: never_true
+  condition: (evt.num=0)
+- macro: user_known_mkdir_bin_dir_activities
+  condition: (never_true)
+- macro: exe_running_docker_save
+  condition: >
+    (proc.name = "exe"
+    and (proc.cmdline contains "/var/lib/docker"
+    or proc.cmdline contains "/var/run/docker")
+    and proc.pname in (dockerd, docker, dockerd-current, docker-current))
+- rule: Mkdir binary dirs
+  desc: x
+  condition: >
+    mkdir
+    and bin_dir_mkdir
+    and not package_mgmt_procs
+    and not user_known_mkdir_bin_dir_activities
+    and not exe_running_docker_save
+  output: Directory below known binary directory created | directory=%evt.arg.path evt_type=%evt.type
+  priority: ERROR
+- list: user_known_userfaultfd_processes
+  items: []
+- rule: Unprivileged Delegation of Page Faults Handling to a Userspace Process
+  desc: x
+  condition: >
+    evt.type = userfaultfd
+    and user.uid != 0
+    and (evt.rawres >= 0 or evt.res != -1)
+    and not proc.name in (user_known_userfaultfd_processes)
+  output: An userfaultfd syscall was successfully executed by an unprivileged user | evt_type=%evt.type user_uid=%user.uid
+  priority: CRITICAL
+"#;
+    let mut set = RuleSet::default();
+    set.add_file("sandbox.yaml", yaml).unwrap();
+    let c = set.compile();
+    assert_eq!((c.report.loaded, c.report.skipped.len()), (2, 0), "{:#?}", c.report);
+    let mut e = Engine::new(c);
+    let mkdir = |comm: &str, call: &str, path: &str, dirfd| {
+        ev(6, comm, EventKind::Mkdir { call: call.into(), path: path.into(), dirfd, mode: 0o755 })
+    };
+    let a = e.process(&mkdir("mkdir", "mkdirat", "/usr/bin/.hidden", false));
+    assert_eq!(
+        a.iter().map(|a| a.title.as_str()).collect::<Vec<_>>(),
+        ["Directory below known binary directory created | directory=/usr/bin/.hidden evt_type=mkdirat"]
+    );
+    assert!(e.process(&mkdir("mkdir", "mkdir", "/tmp/x", false)).is_empty());
+    assert!(e.process(&mkdir("dpkg", "mkdir", "/usr/bin/x", false)).is_empty());
+    // A relative path is joined to the working directory at exec, unless relative to a directory descriptor.
+    let mut sh = exec(7, 2, "sh", &["/bin/mkdir", "x"], 1000);
+    let EventKind::Exec { cwd, .. } = &mut sh.kind else { unreachable!() };
+    *cwd = "/sbin".into();
+    e.process(&sh);
+    let rel = |dirfd| ev(7, "mkdir", EventKind::Mkdir { call: "mkdirat".into(), path: "x".into(), dirfd, mode: 0 });
+    assert_eq!(e.process(&rel(false)).len(), 1);
+    assert!(e.process(&rel(true)).is_empty());
+
+    let a = e.process(&ev(7, "mkdir", EventKind::Userfaultfd { flags: 1 }));
+    assert_eq!(
+        a.iter().map(|a| a.title.as_str()).collect::<Vec<_>>(),
+        ["An userfaultfd syscall was successfully executed by an unprivileged user | evt_type=userfaultfd user_uid=1000"]
+    );
+
+    // The built-in rules: a directory made below a binary directory is a write there; userfaultfd has its own.
+    let mut b = builtin();
+    let a = b.process(&mkdir("sh", "mkdir", "/usr/local/bin/kit", false));
+    assert_eq!(names(&a), ["Write below a binary directory"]);
+    let a = b.process(&ev(8, "exploit", EventKind::Userfaultfd { flags: 0x80801 }));
+    assert_eq!(names(&a), ["userfaultfd in a container"]);
+    assert!(a[0].title.contains("flags UFFD_USER_MODE_ONLY|O_NONBLOCK|O_CLOEXEC"), "{}", a[0].title);
+}
+
+#[test]
 fn container_privileged_is_the_runtimes_answer_and_missing_when_unknown() {
     let yaml = r#"
 - rule: Mount Launched in Privileged Container
@@ -686,6 +773,8 @@ fn event_type_indexes_agree_with_the_names() {
         EventKind::SetuidChmod { path: Some("/x".into()), mode: 0o4755 },
         EventKind::Ptrace { request: 16, target_pid: 1 },
         EventKind::Socket { family: "packet".into(), sock_type: "raw".into(), protocol: 3 },
+        EventKind::Mkdir { call: "mkdirat".into(), path: "/x".into(), dirfd: false, mode: 0 },
+        EventKind::Userfaultfd { flags: 0 },
         EventKind::Dup {
             call: "dup3".into(),
             fd: 0,

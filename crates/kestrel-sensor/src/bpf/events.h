@@ -41,6 +41,9 @@
 #define OP_LINK 18      /* link, linkat: str1 the existing file, str2 the new name; args[0] 1 for linkat */
 #define OP_RENAME 19    /* rename, renameat(2): str1 the old name, str2 the new; args[0] 0 rename, 1 renameat,
                            2 renameat2; args[1] 1 when the new name is relative to a directory descriptor */
+#define OP_MKDIR 20     /* mkdir, mkdirat: str1 the path; args[0] 0 mkdir, 1 mkdirat; args[1] 1 when relative to a
+                           directory descriptor; args[2] the mode */
+#define OP_USERFAULTFD 21 /* userfaultfd: args[0] its flags */
 
 #define COMM_LEN 16
 #define PATH_LEN 256
