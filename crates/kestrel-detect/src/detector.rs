@@ -192,7 +192,11 @@ impl Detector {
             EventKind::Exit { .. } => self.syscalls.forget(e.tid),
             _ => {}
         }
-        let Some(workload) = workload_of(e, &self.by) else {
+        // runc's init makes the container's /dev directories below the bundle's host path, which names the
+        // container: the runtime's setup, not the workload. (Only its mkdirs: a process that renames itself
+        // `runc:…` hides no other behaviour from the profile, and none from the rules.)
+        let runtime_setup = matches!(e.kind, EventKind::Mkdir { .. }) && e.comm.starts_with("runc:");
+        let Some(workload) = workload_of(e, &self.by).filter(|_| !runtime_setup) else {
             self.grams = grams;
             return alerts;
         };

@@ -627,6 +627,9 @@ fn lab_run(det: &mut Detector, path: &std::path::Path, variant: Variant) -> Resu
                 let prev = last_alarm.insert(who, e.time_ns);
                 if prev.is_none_or(|p| e.time_ns.saturating_sub(p) > EPISODE_NS) {
                     run.false_alarms += 1;
+                    for a in &alerts {
+                        tracing::info!("false alarm: {}", a.title);
+                    }
                 }
             }
         }

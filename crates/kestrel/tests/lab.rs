@@ -84,7 +84,13 @@ fn reverse_shell() {
         e["kind"] == "connect" && e["to"]["family"] == "inet" && e["to"]["addr"] == "127.0.0.1"
     });
     let pid = connects[0]["pid"].clone();
-    // nc -e: the connected process becomes the shell.
+    // nc -e: the connection becomes standard input and output (busybox leaves stderr alone), then the process
+    // becomes the shell.
+    for fd in [0, 1] {
+        after(&ev, m, &format!("the connection made fd {fd}"), |e| {
+            e["kind"] == "dup" && e["pid"] == pid && e["fd"] == fd && e["peer"]["addr"] == "127.0.0.1"
+        });
+    }
     after(&ev, m, "shell exec'd by the connected process", |e| {
         e["kind"] == "exec" && e["pid"] == pid && e["process"]["exe"] == "/bin/sh"
     });
