@@ -244,10 +244,10 @@ pub enum EventKind {
         /// IP protocol for raw ones (1: ICMP, 6: TCP, 17: UDP, 255: raw).
         protocol: u32,
     },
-    /// A network connection became a standard stream: `dup`, `dup2` or `dup3` returned descriptor 0, 1 or 2 for a
-    /// TCP or UDP socket — a reverse shell's redirection (`dup2(s, 0); dup2(s, 1); dup2(s, 2)`) — or
-    /// `fcntl(s, F_DUPFD, n)` with n ≤ 2 while one of n..2 was free (Python's `os.dup`). The `dup` calls are
-    /// reported when they worked; `fcntl` when attempted.
+    /// A network connection is made a standard stream: `dup2`/`dup3` of a TCP or UDP socket onto descriptor 0,
+    /// 1 or 2 — a reverse shell's redirection (`dup2(s, 0); dup2(s, 1); dup2(s, 2)`) — or `dup` and
+    /// `fcntl(s, F_DUPFD, n)` when the lowest free descriptor (from n on) is one of them (`close(0); dup(s)`,
+    /// Python's `os.dup`). Reported when attempted (system-call entry), like the other calls.
     Dup {
         /// The system call (`dup`, `dup2`, `dup3` or `fcntl`).
         call: String,

@@ -802,8 +802,9 @@ fn datagrams_sent_to_an_address_and_tcp_fast_open_are_seen() {
 #[test]
 fn a_connection_made_a_standard_stream_is_seen() {
     // A reverse shell's redirection, four ways: dup2(s, 0), dup3(s, 1), close(2) then dup(s) (the lowest free
-    // descriptor: by ctypes, Python's os.dup is fcntl(F_DUPFD_CLOEXEC)), and close(1) then os.dup(s). Not reported: a file or a unix socket made a standard stream, a socket duplicated onto
-    // descriptor 5, a dup2 that fails (a bad descriptor), and a UDP socket as stdin comes with its own peer.
+    // descriptor; by ctypes: Python's os.dup is fcntl(F_DUPFD_CLOEXEC)), and close(1) then os.dup(s). Not
+    // reported: a file or a unix socket made a standard stream, a socket duplicated onto descriptor 5, a dup2 of
+    // a descriptor that is not open. A connected UDP socket made stdin is, with its peer.
     let cg = TestCgroup::new("kestrel-test-dup");
     let mut s = sensor(&[&cg.0], 65_536);
     let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

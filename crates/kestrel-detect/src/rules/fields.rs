@@ -15,10 +15,10 @@
 //!   `fd.name_changed` is true only for a `sendto`/`sendmsg`/`sendmmsg` event, which the sensor reports
 //!   when the process sends to a peer it has not sent to in the last 10 s (Falco: when the socket's peer
 //!   changed), so the UDP branch of Falco's `outbound` macro matches a datagram to a new peer.
-//! - a `dup`/`dup2`/`dup3` event is reported from the call's return, only when it made descriptor 0, 1 or 2 a
-//!   TCP or UDP socket; `evt.rawres` is that descriptor and the fd.* fields are the socket's (its peer:
-//!   `fd.rip`/`fd.rport`, its local port: `fd.lport`). An `fcntl` event is only an `F_DUPFD` doing the same
-//!   (judged at entry: the lowest free descriptor from its argument on); no other fcntl is reported.
+//! - a `dup`/`dup2`/`dup3` event is reported only when the call makes descriptor 0, 1 or 2 a TCP or UDP socket
+//!   (judged at entry: dup2/dup3's new descriptor, dup's lowest free one); `evt.rawres` is that descriptor and
+//!   the fd.* fields are the socket's (its peer: `fd.rip`/`fd.rport`, its local port: `fd.lport`). An `fcntl`
+//!   event is only an `F_DUPFD` doing the same; no other fcntl is reported.
 //! - `fd.name` of a `mkdir`/`mkdirat` event is the directory made (Falco has no fd there), its relative path
 //!   joined like a rename's; so is `evt.arg.path`.
 //! - `container.id` is the first 12 characters of the id, `host` outside containers, as in Falco.
@@ -290,7 +290,7 @@ impl Field {
             EvtRes => s("SUCCESS"),
             EvtRawres | FdNum => match &e.kind {
                 EventKind::Listen { fd, .. } if *self == FdNum => Val::Num(*fd as i64),
-                // Reported from the call's return: the descriptor it made (the new standard stream).
+                // The descriptor the call makes (the new standard stream), as Falco's return value.
                 EventKind::Dup { fd, .. } => Val::Num(*fd as i64),
                 _ => Val::Num(0),
             },

@@ -1078,10 +1078,12 @@ static __always_inline void report_accept(struct sock *sk, const struct kestrel_
     submit(e);
 }
 
-/* A network connection made a standard stream: dup, dup2 or dup3 that returned 0, 1 or 2 for an inet socket —
- * a reverse shell's `dup2(s, 0); dup2(s, 1); dup2(s, 2)` or `close(0); dup(s)` (Falco's "Redirect STDOUT/STDIN
- * to Network Connection") — or fcntl(s, F_DUPFD[_CLOEXEC], n ≤ 2) while one of n..2 is free (Python's os.dup).
- * `f` is the file the standard stream `newfd` now is (or, for fcntl, is about to be). */
+/* A network connection made a standard stream: dup2(s, n) or dup3(s, n, …) with n ≤ 2, or dup(s) and
+ * fcntl(s, F_DUPFD[_CLOEXEC], n ≤ 2) while one of n..2 is free (the lowest free descriptor is the one made:
+ * `close(0); dup(s)`, Python's os.dup), where s is an inet socket — a reverse shell's redirection (Falco's
+ * "Redirect STDOUT/STDIN to Network Connection"). Judged at entry like every other call here (a sys_exit
+ * tracepoint would tax every system call of the host): a call onto any other descriptor, or another fcntl
+ * command, costs one comparison. `f` is the file the standard stream `newfd` is to be. */
 static __always_inline int emit_dup(__u8 call, struct file *f, long newfd)
 {
     if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
@@ -1106,33 +1108,18 @@ static __always_inline int emit_dup(__u8 call, struct file *f, long newfd)
     return 0;
 }
 
-/* dup, dup2 and dup3 are judged on the return side: only calls that worked, and the descriptor they really
- * made; any other return costs one comparison. */
-static __always_inline int dup_returned(__u8 call, long ret)
+/* dup2/dup3 onto a standard stream. */
+static __always_inline int dup_onto(__u8 call, long oldfd, long newfd)
 {
-    if (ret < 0 || ret > 2 || !is_watched())
+    if (newfd < 0 || newfd > 2 || !is_watched())
         return 0;
-    return emit_dup(call, file_of_fd(bpf_get_current_task_btf(), ret), ret);
+    return emit_dup(call, file_of_fd(bpf_get_current_task_btf(), oldfd), newfd);
 }
 
-SEC("tracepoint/syscalls/sys_exit_dup")
-int on_dup_exit(struct trace_event_raw_sys_exit *ctx) { return dup_returned(1, ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_dup2")
-int on_dup2_exit(struct trace_event_raw_sys_exit *ctx) { return dup_returned(2, ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_dup3")
-int on_dup3_exit(struct trace_event_raw_sys_exit *ctx) { return dup_returned(3, ctx->ret); }
-
-/* fcntl is frequent (F_GETFL, F_SETFL on every non-blocking socket) and its return is a flag word as often as a
- * descriptor, so F_DUPFD is judged at entry: the new descriptor is the lowest free one from the argument on.
- * Any other command costs one comparison. */
-#define F_DUPFD_ 0
-#define F_DUPFD_CLOEXEC_ 1030
-
-SEC("tracepoint/syscalls/sys_enter_fcntl")
-int on_fcntl(struct trace_event_raw_sys_enter *ctx)
+/* dup and fcntl F_DUPFD: the lowest free descriptor from `from` on, when it is a standard stream. */
+static __always_inline int dup_lowest(__u8 call, long oldfd, long from)
 {
-    long cmd = (long)ctx->args[1], from = (long)ctx->args[2];
-    if ((cmd != F_DUPFD_ && cmd != F_DUPFD_CLOEXEC_) || from < 0 || from > 2 || !is_watched())
+    if (from < 0 || from > 2 || !is_watched())
         return 0;
     struct task_struct *task = bpf_get_current_task_btf();
     long newfd = -1;
@@ -1142,7 +1129,26 @@ int on_fcntl(struct trace_event_raw_sys_enter *ctx)
     }
     if (newfd < 0)
         return 0;
-    return emit_dup(4, file_of_fd(task, (long)ctx->args[0]), newfd);
+    return emit_dup(call, file_of_fd(task, oldfd), newfd);
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup")
+int on_dup(struct trace_event_raw_sys_enter *ctx) { return dup_lowest(1, (long)ctx->args[0], 0); }
+SEC("tracepoint/syscalls/sys_enter_dup2")
+int on_dup2(struct trace_event_raw_sys_enter *ctx) { return dup_onto(2, (long)ctx->args[0], (long)ctx->args[1]); }
+SEC("tracepoint/syscalls/sys_enter_dup3")
+int on_dup3(struct trace_event_raw_sys_enter *ctx) { return dup_onto(3, (long)ctx->args[0], (long)ctx->args[1]); }
+
+#define F_DUPFD_ 0
+#define F_DUPFD_CLOEXEC_ 1030
+
+SEC("tracepoint/syscalls/sys_enter_fcntl")
+int on_fcntl(struct trace_event_raw_sys_enter *ctx)
+{
+    long cmd = (long)ctx->args[1];
+    if (cmd != F_DUPFD_ && cmd != F_DUPFD_CLOEXEC_)
+        return 0;
+    return dup_lowest(4, (long)ctx->args[0], (long)ctx->args[2]);
 }
 
 SEC("tp_btf/inet_sock_set_state")

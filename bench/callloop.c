@@ -1,0 +1,76 @@
+/* N calls of one kind, timed; prints ns per call. What the sensor's probes on those calls cost a watched process:
+ *   send     1-byte datagrams by send() on a connected UDP socket (no address: the send probes return after one
+ *            comparison) to a socket of its own on 127.0.0.1 that never reads (its queue fills, the kernel drops
+ *            the rest: no ICMP errors, no reader's cost)
+ *   sendto   the same by sendto() with the address each time (the probes read the address and find the peer in
+ *            their per-process map: reported once per 10 s)
+ *   dup2-std dup2(file, 1), a shell's `> file` (the dup probe's worst silent case: descriptor 1 returned, its file
+ *            looked up and found not to be a socket)
+ *   dup2-hi  dup2(file, 10) (any descriptor above 2: one comparison)
+ *   fcntl    fcntl(fd, F_GETFL) (a command other than F_DUPFD: one comparison)
+ *   mkdir    mkdir() then rmdir() of one directory (every mkdir of a watched process is reported; rmdir is not
+ *            traced): ns per pair
+ *   callloop N MODE */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: callloop N send|sendto|dup2-std|dup2-hi|fcntl|mkdir\n");
+        return 2;
+    }
+    long n = atol(argv[1]);
+    const char *mode = argv[2];
+    struct sockaddr_in to = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    socklen_t len = sizeof(to);
+    int sink = socket(AF_INET, SOCK_DGRAM, 0);
+    if (sink < 0 || bind(sink, (struct sockaddr *)&to, sizeof(to)) < 0 ||
+        getsockname(sink, (struct sockaddr *)&to, &len) < 0) {
+        perror("sink");
+        return 1;
+    }
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0 || (!strcmp(mode, "send") && connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0)) {
+        perror("socket");
+        return 1;
+    }
+    int file = open("/dev/null", O_WRONLY), out = dup(1);
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/tmp/kestrel-callloop-%d", (int)getpid());
+    char b = 'x';
+    struct timespec a, z;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (long i = 0; i < n; i++) {
+        if (!strcmp(mode, "send"))
+            send(fd, &b, 1, 0);
+        else if (!strcmp(mode, "sendto"))
+            sendto(fd, &b, 1, 0, (struct sockaddr *)&to, sizeof(to));
+        else if (!strcmp(mode, "dup2-std"))
+            dup2(file, 1);
+        else if (!strcmp(mode, "dup2-hi"))
+            dup2(file, 10);
+        else if (!strcmp(mode, "fcntl"))
+            fcntl(fd, F_GETFL);
+        else if (!strcmp(mode, "mkdir")) {
+            mkdir(dir, 0700);
+            rmdir(dir);
+        } else {
+            fprintf(stderr, "unknown mode %s\n", mode);
+            return 2;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &z);
+    dup2(out, 1);
+    printf("%.1f\n", ((z.tv_sec - a.tv_sec) * 1e9 + (z.tv_nsec - a.tv_nsec)) / n);
+    return 0;
+}

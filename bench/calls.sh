@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# What the sensor's probes on frequent calls cost a watched process (bench/callloop.c says what each loop does):
+# ns per call in a watched cgroup, modes interleaved — no sensor; `kestrel monitor` without the probes being
+# measured (KESTREL_SENSOR_SKIP); with them.
+#   RUNS=7 N=1000000 bench/calls.sh                 # every loop
+#   LOOPS="send sendto" bench/calls.sh              # some
+set -euo pipefail
+cd "$(dirname "$0")/.."
+K=${K:-target/release/kestrel}
+N=${N:-1000000}
+RUNS=${RUNS:-7}
+LOOPS=${LOOPS:-send sendto dup2-std dup2-hi fcntl mkdir}
+PROBES=on_sendto,on_sendmsg,on_sendmmsg,on_dup,on_dup2,on_dup3,on_fcntl,on_mkdir,on_mkdirat
+OUT=bench/out/calls
+mkdir -p "$OUT"
+gcc -O2 -o "$OUT/callloop" bench/callloop.c
+CGROOT=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
+CG=$CGROOT/kestrel-bench-calls
+mkdir -p "$CG"
+AGENT=
+stop_agent() { if [ -n "$AGENT" ]; then kill "$AGENT" 2>/dev/null || true; wait "$AGENT" 2>/dev/null || true; AGENT=; fi; }
+trap 'stop_agent; rmdir "$CG" 2>/dev/null || true' EXIT
+start_agent() {
+  case $1 in
+    none) ;;
+    no-probes) KESTREL_SENSOR_SKIP=$PROBES "$K" monitor -q --cgroup "$CG" -f json > "$OUT/events.$1" 2> "$OUT/agent.err" & AGENT=$! ;;
+    kestrel) "$K" monitor -q --cgroup "$CG" -f json > "$OUT/events.$1" 2> "$OUT/agent.err" & AGENT=$! ;;
+  esac
+  [ "$1" = none ] || sleep 2
+}
+loop() { sh -c "echo \$\$ > $CG/cgroup.procs && exec $OUT/callloop $N $1"; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+declare -A res m
+for _ in $(seq "$RUNS"); do
+  for mode in none no-probes kestrel; do
+    start_agent $mode
+    for l in $LOOPS; do res[$mode,$l]+="$(loop "$l") "; done
+    stop_agent
+  done
+done
+printf '%-10s' loop; for mode in none no-probes kestrel; do printf '%12s' "$mode"; done; printf '%14s\n' "probes cost"
+for l in $LOOPS; do
+  printf '%-10s' "$l"
+  for mode in none no-probes kestrel; do
+    m[$mode]=$(tr ' ' '\n' <<< "${res[$mode,$l]}" | grep . | median)
+    printf '%9s ns' "${m[$mode]}"
+  done
+  awk -v a="${m[kestrel]}" -v b="${m[no-probes]}" 'BEGIN {printf "%+11.0f ns\n", a - b}'
+done
+ev() { grep -c "\"kind\":\"$1\"" "$OUT/events.kestrel" || true; }
+echo "(ns per call, median of $RUNS runs of $N; in the last kestrel run: $(ev send) send, $(ev dup) dup, $(ev mkdir) mkdir events)"
