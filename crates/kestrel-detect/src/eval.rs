@@ -41,6 +41,14 @@ pub struct FamilyResult {
     pub traces: usize,
     /// Of those, detected at the 5 % false-alarm threshold.
     pub detected_at_5pct_far: usize,
+    /// Attack runs of the family (its folders, `<Family>_<run>`: every trace recorded during one attack,
+    /// the processes the attack did not touch included).
+    pub runs: usize,
+    /// Runs with at least one trace above the 1 % false-alarm threshold: the attack raised an alarm. (Not
+    /// the target, which is per trace; the per-trace false-alarm rate still holds for normal traces.)
+    pub runs_alarmed_at_1pct_far: usize,
+    /// The same at the 5 % threshold.
+    pub runs_alarmed_at_5pct_far: usize,
 }
 
 /// The whole evaluation.
@@ -232,13 +240,31 @@ fn result(
 ) -> ModelResult {
     let p1 = at_false_alarm_rate(normal, attack, 0.01);
     let p5 = at_false_alarm_rate(normal, attack, 0.05);
+    let above = |p: Option<OperatingPoint>, s: f64| p.is_some_and(|p| s > p.threshold);
     let mut families: BTreeMap<String, FamilyResult> = BTreeMap::new();
+    // Per run (the trace's folder): whether any of its traces is above each threshold.
+    let mut runs: BTreeMap<(&str, &std::path::Path), (bool, bool)> = BTreeMap::new();
     for (t, &s) in attacks.iter().zip(attack) {
-        let f = families
-            .entry(t.family.clone().unwrap_or_default())
-            .or_insert(FamilyResult { traces: 0, detected_at_5pct_far: 0 });
+        let family = t.family.as_deref().unwrap_or_default();
+        let f = families.entry(family.to_string()).or_insert(FamilyResult {
+            traces: 0,
+            detected_at_5pct_far: 0,
+            runs: 0,
+            runs_alarmed_at_1pct_far: 0,
+            runs_alarmed_at_5pct_far: 0,
+        });
         f.traces += 1;
-        f.detected_at_5pct_far += usize::from(p5.is_some_and(|p| s > p.threshold));
+        f.detected_at_5pct_far += usize::from(above(p5, s));
+        let run = runs.entry((family, t.path.parent().unwrap_or(&t.path))).or_default();
+        run.0 |= above(p1, s);
+        run.1 |= above(p5, s);
+    }
+    for ((family, _), (at1, at5)) in runs {
+        if let Some(f) = families.get_mut(family) {
+            f.runs += 1;
+            f.runs_alarmed_at_1pct_far += usize::from(at1);
+            f.runs_alarmed_at_5pct_far += usize::from(at5);
+        }
     }
     ModelResult {
         model: name.to_string(),

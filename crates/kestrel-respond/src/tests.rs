@@ -182,6 +182,15 @@ fn a_block_needs_a_destination() {
     let d = r.handle(&alert("q", "web", "Connection to a mining pool port", true));
     assert_eq!(outcomes(&d), [Outcome::Failed]);
     assert_eq!(d[0].destination, None);
+    // A reverse shell's connection made its standard streams: the peer is where to block (its listener).
+    let mut shell = alert("r", "web", "Network connection as a standard stream", true);
+    shell.evidence[0].kind = EventKind::Dup {
+        call: "dup2".into(),
+        fd: 0,
+        peer: kestrel_core::SockAddr { family: "inet".into(), addr: "10.9.9.9".into(), port: 4444, proto: None },
+        local_port: Some(40_000),
+    };
+    assert_eq!(r.handle(&shell)[0].destination.as_deref(), Some("10.9.9.9:4444"));
     assert_eq!(parse_destination(Some("10.1.2.3:3333")), Ok(("10.1.2.3".parse().unwrap(), 3333)));
     assert!(parse_destination(Some("::1:80")).is_err() && parse_destination(None).is_err());
 }

@@ -52,9 +52,22 @@ fn table(r: &AdfaReport) -> String {
             m.model, m.auc, m.dr_at_1pct_far, m.dr_at_5pct_far, m.seconds
         );
     }
-    let _ = writeln!(out, "\ndetected at 5 % false alarms, by attack family ({}):", r.detector);
+    let _ = writeln!(
+        out,
+        "\nby attack family ({}): traces detected at 5 % false alarms; attack runs with an alarm at 1 % and 5 %",
+        r.detector
+    );
     for (family, f) in &r.models[0].families {
-        let _ = writeln!(out, "  {family:<14} {:>4} / {:<4}", f.detected_at_5pct_far, f.traces);
+        let _ = writeln!(
+            out,
+            "  {family:<14} {:>4} / {:<4}   runs {:>3} / {:<3} {:>3} / {:<3}",
+            f.detected_at_5pct_far,
+            f.traces,
+            f.runs_alarmed_at_1pct_far,
+            f.runs,
+            f.runs_alarmed_at_5pct_far,
+            f.runs
+        );
     }
     let _ = writeln!(out);
     for m in &r.models {

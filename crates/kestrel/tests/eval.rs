@@ -32,23 +32,30 @@ fn adfa_evaluation_separates_foreign_bursts_from_normal_traces() {
         t.splice(100..100, [11, 63, 63, 102, 11, 63, 6, 11]);
         write(d, &format!("Attack_Data_Master/Shell_{}", i % 3 + 1), &format!("UAD-{i}.txt"), &t);
     }
+    // A fourth run recorded only a process the attack never touched: a trace like the normal ones.
+    write(d, "Attack_Data_Master/Shell_4", "UAD-20.txt", &program(0, 200, 0));
     let out =
         Command::cargo_bin("kestrel").unwrap().args(["eval", "adfa"]).arg(d).args(["-f", "json"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["schema"], "kestrel.eval.adfa/v1");
     assert_eq!(r["traces"]["training"], 60);
-    assert_eq!(r["traces"]["attack"], 20);
+    assert_eq!(r["traces"]["attack"], 21);
     for field in ["auc", "dr_at_1pct_far", "dr_at_5pct_far"] {
         let v = r[field].as_f64().unwrap_or_else(|| panic!("no {field}: {r}"));
         assert!(v > 0.9, "{field} = {v}: {r:#}");
     }
-    assert_eq!(r["models"][0]["families"]["Shell"]["traces"], 20);
+    let shell = &r["models"][0]["families"]["Shell"];
+    assert_eq!((&shell["traces"], &shell["detected_at_5pct_far"]), (&21.into(), &20.into()), "{shell:#}");
+    // Per attack run: three of the four runs raised an alarm.
+    assert_eq!((&shell["runs"], &shell["runs_alarmed_at_5pct_far"]), (&4.into(), &3.into()), "{shell:#}");
+    assert_eq!(shell["runs_alarmed_at_1pct_far"], 3, "{shell:#}");
 
     // The table names every model and the family.
     let out = Command::cargo_bin("kestrel").unwrap().args(["eval", "adfa"]).arg(d).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("stide") && text.contains("lm") && text.contains("Shell"), "{text}");
+    assert!(text.contains("runs   3 / 4     3 / 4"), "{text}");
 }
 
 #[test]
