@@ -61,12 +61,7 @@ fn table(r: &AdfaReport) -> String {
         let _ = writeln!(
             out,
             "  {family:<14} {:>4} / {:<4}   runs {:>3} / {:<3} {:>3} / {:<3}",
-            f.detected_at_5pct_far,
-            f.traces,
-            f.runs_alarmed_at_1pct_far,
-            f.runs,
-            f.runs_alarmed_at_5pct_far,
-            f.runs
+            f.detected_at_5pct_far, f.traces, f.runs_alarmed_at_1pct_far, f.runs, f.runs_alarmed_at_5pct_far, f.runs
         );
     }
     let _ = writeln!(out);
