@@ -14,28 +14,22 @@ PROBES=on_sendto,on_sendmsg,on_sendmmsg,on_dup,on_dup2,on_dup3,on_fcntl,on_mkdir
 OUT=bench/out/calls
 mkdir -p "$OUT"
 gcc -O2 -o "$OUT/callloop" bench/callloop.c
-CGROOT=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
-CG=$CGROOT/kestrel-bench-calls
-mkdir -p "$CG"
-AGENT=
-stop_agent() { if [ -n "$AGENT" ]; then kill "$AGENT" 2>/dev/null || true; wait "$AGENT" 2>/dev/null || true; AGENT=; fi; }
-trap 'stop_agent; rmdir "$CG" 2>/dev/null || true' EXIT
+BENCH=calls
+source bench/agent.sh
 start_agent() {
   case $1 in
     none) ;;
-    no-probes) KESTREL_SENSOR_SKIP=$PROBES "$K" monitor -q --cgroup "$CG" -f json > "$OUT/events.$1" 2> "$OUT/agent.err" & AGENT=$! ;;
-    kestrel) "$K" monitor -q --cgroup "$CG" -f json > "$OUT/events.$1" 2> "$OUT/agent.err" & AGENT=$! ;;
+    no-probes) KESTREL_SENSOR_SKIP=$PROBES agent_start "$OUT/events.$1" ;;
+    kestrel) agent_start "$OUT/events.$1" ;;
   esac
-  [ "$1" = none ] || sleep 2
 }
-loop() { sh -c "echo \$\$ > $CG/cgroup.procs && exec $OUT/callloop $N $1"; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+loop() { in_cgroup "$OUT/callloop" "$N" "$1"; }
 declare -A res m
 for _ in $(seq "$RUNS"); do
   for mode in none no-probes kestrel; do
     start_agent $mode
     for l in $LOOPS; do res[$mode,$l]+="$(loop "$l") "; done
-    stop_agent
+    agent_stop
   done
 done
 printf '%-10s' loop; for mode in none no-probes kestrel; do printf '%12s' "$mode"; done; printf '%14s\n' "probes cost"

@@ -16,22 +16,16 @@ mkdir -p "$OUT"
 gcc -O2 -o "$OUT/openloop" bench/openloop.c
 gcc -O2 -o "$OUT/nullsys" bench/nullsys.c
 echo "not a password file" > "$OUT/shadow"
-CGROOT=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
-CG=$CGROOT/kestrel-bench-opens
-mkdir -p "$CG"
-AGENT=
-stop_agent() { if [ -n "$AGENT" ]; then kill "$AGENT" 2>/dev/null || true; wait "$AGENT" 2>/dev/null || true; AGENT=; fi; }
-trap 'stop_agent; rmdir "$CG" 2>/dev/null || true' EXIT
+BENCH=opens
+source bench/agent.sh
 start_agent() {
   case $1 in
     none) ;;
-    kestrel) "$K" monitor -q --cgroup "$CG" -f json > /dev/null 2> "$OUT/agent.err" & AGENT=$! ;;
-    returns) "$K" monitor -q --cgroup "$CG" --open-returns -f json > /dev/null 2> "$OUT/agent.err" & AGENT=$! ;;
+    kestrel) agent_start /dev/null ;;
+    returns) agent_start /dev/null --open-returns ;;
   esac
-  [ "$1" = none ] || sleep 2
 }
-loop() { sh -c "echo \$\$ > $CG/cgroup.procs && exec $OUT/openloop $N $1"; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+loop() { in_cgroup "$OUT/openloop" "$N" "$1"; }
 declare -A res
 for _ in $(seq "$RUNS"); do
   for mode in none kestrel returns; do
@@ -39,7 +33,7 @@ for _ in $(seq "$RUNS"); do
     res[$mode,plain]+="$(loop /etc/hostname) "
     res[$mode,named]+="$(loop "$OUT/shadow") "
     res[$mode,null]+="$("$OUT/nullsys" $((N * 5))) "
-    stop_agent
+    agent_stop
   done
 done
 printf '%-10s %16s %22s %24s\n' sensor "ordinary file" "named like shadow" "host's null syscall"
