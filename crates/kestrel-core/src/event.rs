@@ -409,8 +409,36 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// Every event kind's name, as in the JSON `kind` field ([`Event::kind_name`]).
+pub const EVENT_KINDS: &[&str] = &[
+    "exec",
+    "exit",
+    "open",
+    "connect",
+    "send",
+    "socket",
+    "rename",
+    "dup",
+    "mkdir",
+    "userfaultfd",
+    "bind",
+    "listen",
+    "accept",
+    "syscalls",
+    "set-ids",
+    "capset",
+    "namespaces",
+    "setns",
+    "mount",
+    "ptrace",
+    "bpf",
+    "module-load",
+    "setuid-chmod",
+    "link",
+];
+
 impl Event {
-    /// The kind's name, as in the JSON `kind` field.
+    /// The kind's name, as in the JSON `kind` field (one of [`EVENT_KINDS`]).
     pub fn kind_name(&self) -> &'static str {
         match self.kind {
             EventKind::Exec { .. } => "exec",
@@ -444,6 +472,16 @@ impl Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_name_is_listed() {
+        // kind_name's match is exhaustive; EVENT_KINDS must name each of its answers, and nothing else.
+        let src = include_str!("event.rs");
+        let body = &src[src.find("pub fn kind_name").unwrap()..];
+        let body = &body[..body.find("\n    }\n").unwrap()];
+        let names: Vec<&str> = body.split("=> \"").skip(1).map(|r| &r[..r.find('"').unwrap()]).collect();
+        assert_eq!(names, EVENT_KINDS);
+    }
 
     #[test]
     fn json_form() {

@@ -330,10 +330,9 @@ pub struct WatchArgs {
 /// Which events are kept.
 #[derive(Args, Debug)]
 pub struct EventFilter {
-    /// Only these kinds (comma-separated: exec, exit, open, connect, bind, listen, accept, set-ids, capset,
-    /// namespaces, setns,
-    /// mount, ptrace, bpf, module-load, setuid-chmod, link).
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    /// Only these kinds (comma-separated; docs/EVENT-JSON.md says what each carries).
+    #[arg(long, value_delimiter = ',', value_name = "LIST",
+          value_parser = clap::builder::PossibleValuesParser::new(kestrel_core::EVENT_KINDS))]
     pub kind: Vec<String>,
     /// Only this container (id or id prefix).
     #[arg(long, value_name = "ID")]

@@ -76,6 +76,18 @@ fn monitor_prints_container_events_as_json_lines() {
 }
 
 #[test]
+fn an_unknown_event_kind_is_refused_with_the_known_ones() {
+    // A typo must not filter every event out in silence.
+    let out = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+        .args(["monitor", "--duration", "1", "--kind", "exec,dups"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("'dups'") && err.contains("dup") && err.contains("userfaultfd"), "{err}");
+}
+
+#[test]
 fn without_privileges_monitor_says_what_is_missing() {
     // As nobody, with no capabilities.
     let out = Command::new("setpriv")
