@@ -58,7 +58,20 @@ pub struct Config {
     /// made: by the path as given, and one that does not say where its file is (relative, `..`, `//`, a
     /// directory descriptor) is resolved against its directory when it writes or ends in a sensitive name.
     pub open_returns: bool,
+    /// Event kinds to do without (from [`LEAVABLE`]): their system-call probes are not loaded, so the calls
+    /// cost nothing more, and the same requests through io_uring are dropped in userspace.
+    pub leave_out: Vec<String>,
 }
+
+/// The event kinds a node can do without, and their system-call probes. Frequent calls whose probes cost
+/// something even when they report nothing (see docs/BENCHMARKS.md: bench/calls.sh).
+pub const LEAVABLE: &[(&str, &[&str])] = &[
+    ("send", &["on_sendto", "on_sendmsg", "on_sendmmsg"]),
+    ("dup", &["on_dup", "on_dup2", "on_dup3", "on_fcntl"]),
+    ("mkdir", &["on_mkdir", "on_mkdirat"]),
+    ("rename", &["on_rename", "on_renameat", "on_renameat2"]),
+    ("socket", &["on_socket"]),
+];
 
 impl Default for Config {
     fn default() -> Self {
@@ -70,6 +83,7 @@ impl Default for Config {
             stream_cgroups: Vec::new(),
             kubelet: None,
             open_returns: false,
+            leave_out: Vec::new(),
         }
     }
 }
@@ -87,6 +101,8 @@ pub struct Stats {
     pub dropped_queue_full: AtomicU64,
     /// Records that did not decode.
     pub undecodable: AtomicU64,
+    /// Events of kinds left out (`Config::leave_out`) that still came, from io_uring requests, and were dropped.
+    pub left_out: AtomicU64,
 }
 
 impl Stats {
@@ -98,6 +114,7 @@ impl Stats {
             ("dropped_queue_full", self.dropped_queue_full.load(Ordering::Relaxed)),
             ("partial_reads", self.partial_reads.load(Ordering::Relaxed)),
             ("undecodable", self.undecodable.load(Ordering::Relaxed)),
+            ("left_out", self.left_out.load(Ordering::Relaxed)),
         ]
     }
 }
@@ -116,6 +133,8 @@ pub struct Sensor {
     opens: crate::opens::SensitiveOpens,
     /// Wall-clock nanoseconds minus boot-clock nanoseconds.
     boot_to_wall_ns: i128,
+    /// Kinds left out (`Config::leave_out`).
+    leave_out: Vec<&'static str>,
 }
 
 /// Wall-clock minus boot-clock nanoseconds: the BPF program stamps events with the boot clock
@@ -135,6 +154,19 @@ impl Sensor {
     /// what watched processes do from then on is seen.
     pub fn start(cfg: Config) -> Result<Sensor, SensorError> {
         preflight()?;
+        let mut leave_out = Vec::new();
+        let mut skip_progs = Vec::new();
+        for kind in &cfg.leave_out {
+            let Some((name, progs)) = LEAVABLE.iter().find(|(k, _)| k == kind) else {
+                let known: Vec<&str> = LEAVABLE.iter().map(|(k, _)| *k).collect();
+                return Err(SensorError::Unsupported(format!(
+                    "{kind}: not an event kind that can be left out ({})",
+                    known.join(", ")
+                )));
+            };
+            leave_out.push(*name);
+            skip_progs.extend_from_slice(progs);
+        }
         let root = cgroup2_root().ok_or_else(|| {
             SensorError::Unsupported("no cgroup v2 hierarchy is mounted (see /proc/self/mountinfo)".into())
         })?;
@@ -150,7 +182,8 @@ impl Sensor {
         let (ready_tx, ready_rx) = sync_channel::<Result<(), SensorError>>(1);
         let news: CgroupNews = Arc::default();
         let (t_stop, t_stats, t_news) = (stop.clone(), stats.clone(), news.clone());
-        let load = Load { watch_all: cfg.watch_all, watch_ids: ids, stream_ids, open_returns: cfg.open_returns };
+        let load =
+            Load { watch_all: cfg.watch_all, watch_ids: ids, stream_ids, open_returns: cfg.open_returns, skip_progs };
         let thread = std::thread::Builder::new()
             .name("kestrel-sensor".into())
             .spawn(move || reader(load, batch_len, tx, ready_tx, t_stop, t_stats, t_news))
@@ -180,6 +213,7 @@ impl Sensor {
             procs,
             opens: crate::opens::SensitiveOpens::default(),
             boot_to_wall_ns: boot_to_wall(),
+            leave_out,
         })
     }
 
@@ -192,7 +226,12 @@ impl Sensor {
             match self.batch.next() {
                 Some(Record::Event(raw)) => {
                     self.opens.entered(&raw);
-                    return Some(self.enrich(raw));
+                    let e = self.enrich(raw);
+                    // A kind left out can still come from an io_uring request (one program serves them all).
+                    if self.leave_out.is_empty() || !self.leave_out.contains(&e.kind_name()) {
+                        return Some(e);
+                    }
+                    self.stats.left_out.fetch_add(1, Ordering::Relaxed);
                 }
                 Some(Record::ResolvedOpen { raw, at_entry }) => {
                     if self.opens.is_news(&raw, at_entry) {
@@ -321,6 +360,8 @@ struct Load {
     watch_ids: Vec<u64>,
     stream_ids: Vec<u64>,
     open_returns: bool,
+    /// Programs of the kinds left out.
+    skip_progs: Vec<&'static str>,
 }
 
 /// The open calls' return-side programs (left out when `Config::open_returns` is off).
@@ -352,6 +393,9 @@ fn reader(
             }
             let name = prog.name().to_string_lossy().into_owned();
             if !load.open_returns && OPEN_RETURN_PROGS.contains(&name.as_str()) {
+                prog.set_autoload(false);
+            }
+            if load.skip_progs.contains(&name.as_str()) {
                 prog.set_autoload(false);
             }
             if skip.contains(&name.as_str()) || skip.contains(&section.as_str()) {

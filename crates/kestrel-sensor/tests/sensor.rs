@@ -491,6 +491,45 @@ fn directories_made_and_userfaultfd_are_seen() {
 }
 
 #[test]
+fn kinds_left_out_are_not_seen_through_the_call_nor_the_ring() {
+    // A node that does without mkdir and dup events: neither mkdir(2), nor the ring's IORING_OP_MKDIRAT, nor a
+    // socket dup2'd onto stdin is reported; the execs around them are.
+    let cg = TestCgroup::new("kestrel-test-leave-out");
+    let cfg = Config {
+        watch_cgroups: vec![cg.0.clone()],
+        leave_out: vec!["mkdir".into(), "dup".into()],
+        ..Config::default()
+    };
+    let mut s = Sensor::start(cfg).unwrap_or_else(|e| panic!("{e}"));
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
+    let out = cg.sh(&format!(
+        "mkdir {d}/a && /usr/bin/python3 {} mkdir:{d}/b && /usr/bin/python3 -c 'import os, socket; \
+         s = socket.create_connection((\"127.0.0.1\", {port})); os.dup2(s.fileno(), 0)' && /bin/true",
+        helper.display()
+    ));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("b").is_dir(), "the ring made the directory");
+    let last_exec =
+        |ev: &[Event]| ev.iter().any(|e| matches!(&e.kind, EventKind::Exec { exe, .. } if exe == "/bin/true"));
+    let mut events = collect(&mut s, Duration::from_secs(5), last_exec);
+    events.extend(collect(&mut s, Duration::from_millis(300), |_| false));
+    assert!(last_exec(&events), "{events:#?}");
+    let left: Vec<_> = events.iter().filter(|e| matches!(e.kind_name(), "mkdir" | "dup")).collect();
+    assert!(left.is_empty(), "{left:#?}");
+    // Only the ring's mkdir reached userspace (and was dropped there): the two system calls' probes were not
+    // loaded at all.
+    assert_eq!(s.stats().left_out.load(std::sync::atomic::Ordering::Relaxed), 1);
+    // An unknown kind is refused by name.
+    let cfg = Config { leave_out: vec!["mkdirs".into()], ..Config::default() };
+    let err = Sensor::start(cfg).err().expect("refused").to_string();
+    assert!(err.contains("mkdirs") && err.contains("send, dup, mkdir"), "{err}");
+}
+
+#[test]
 fn a_directory_outside_the_cgroup_v2_hierarchy_is_refused_by_name() {
     // A plain directory (as /sys/fs/cgroup/x is on a hybrid host, where v2 lives under .../unified) has an
     // inode number no process's cgroup id matches: watching it would silently see nothing.

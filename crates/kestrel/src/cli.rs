@@ -312,6 +312,12 @@ pub struct WatchArgs {
     /// directory.
     #[arg(long)]
     pub open_returns: bool,
+    /// Do without these event kinds (comma-separated): their system-call probes are not loaded, so a workload
+    /// that makes those calls by the million pays nothing for them — and nothing of them is seen (rules and
+    /// profiles that need them go blind there). What each costs: docs/BENCHMARKS.md.
+    #[arg(long, value_delimiter = ',', value_name = "LIST",
+          value_parser = clap::builder::PossibleValuesParser::new(kestrel_sensor::LEAVABLE.iter().map(|(k, _)| *k)))]
+    pub leave_out: Vec<String>,
     /// The node's kubelet (e.g. https://$NODE_IP:10250), asked for the names, namespaces and labels of the
     /// pods whose containers are seen; the service account's token is sent when there is one.
     #[arg(long, value_name = "URL")]

@@ -104,6 +104,7 @@ fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
         stream_cgroups,
         kubelet,
         open_returns: w.open_returns,
+        leave_out: w.leave_out.clone(),
         ..Config::default()
     };
     let sensor = Sensor::start(cfg)?;
