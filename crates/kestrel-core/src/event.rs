@@ -409,7 +409,7 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-/// Every event kind's name, as in the JSON `kind` field ([`Event::kind_name`]).
+/// Every event kind's name, as in the JSON `kind` field ([`EventKind::name`]).
 pub const EVENT_KINDS: &[&str] = &[
     "exec",
     "exit",
@@ -440,7 +440,14 @@ pub const EVENT_KINDS: &[&str] = &[
 impl Event {
     /// The kind's name, as in the JSON `kind` field (one of [`EVENT_KINDS`]).
     pub fn kind_name(&self) -> &'static str {
-        match self.kind {
+        self.kind.name()
+    }
+}
+
+impl EventKind {
+    /// Its name, as in the JSON `kind` field (one of [`EVENT_KINDS`]).
+    pub fn name(&self) -> &'static str {
+        match self {
             EventKind::Exec { .. } => "exec",
             EventKind::Exit { .. } => "exit",
             EventKind::Open { .. } => "open",
@@ -475,9 +482,9 @@ mod tests {
 
     #[test]
     fn every_kind_name_is_listed() {
-        // kind_name's match is exhaustive; EVENT_KINDS must name each of its answers, and nothing else.
+        // name()'s match is exhaustive; EVENT_KINDS must name each of its answers, and nothing else.
         let src = include_str!("event.rs");
-        let body = &src[src.find("pub fn kind_name").unwrap()..];
+        let body = &src[src.find("pub fn name(&self)").unwrap()..];
         let body = &body[..body.find("\n    }\n").unwrap()];
         let names: Vec<&str> = body.split("=> \"").skip(1).map(|r| &r[..r.find('"').unwrap()]).collect();
         assert_eq!(names, EVENT_KINDS);

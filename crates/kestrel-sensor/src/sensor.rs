@@ -224,14 +224,13 @@ impl Sensor {
         let mut deadline = None;
         loop {
             match self.batch.next() {
+                // A kind left out can still come from an io_uring request (one program serves them all).
+                Some(Record::Event(raw)) if !self.leave_out.is_empty() && self.leave_out.contains(&raw.kind.name()) => {
+                    self.stats.left_out.fetch_add(1, Ordering::Relaxed);
+                }
                 Some(Record::Event(raw)) => {
                     self.opens.entered(&raw);
-                    let e = self.enrich(raw);
-                    // A kind left out can still come from an io_uring request (one program serves them all).
-                    if self.leave_out.is_empty() || !self.leave_out.contains(&e.kind_name()) {
-                        return Some(e);
-                    }
-                    self.stats.left_out.fetch_add(1, Ordering::Relaxed);
+                    return Some(self.enrich(raw));
                 }
                 Some(Record::ResolvedOpen { raw, at_entry }) => {
                     if self.opens.is_news(&raw, at_entry) {

@@ -650,10 +650,10 @@ fn addr_port(a: &SockAddr) -> String {
     }
 }
 
-/// Where a rename puts its file: the new name, joined to the process's working directory (the one at its exec,
-/// as `proc.cwd`) when relative to it; as given when relative to a directory descriptor or the directory is not
-/// known.
-fn rename_target<'a>(to: &'a str, to_dirfd: bool, cwd: Option<&str>) -> Cow<'a, str> {
+/// The file a path names (a rename's destination, a directory made): joined to the process's working directory
+/// (the one at its exec, as `proc.cwd`) when relative to it; as given when relative to a directory descriptor or
+/// the directory is not known.
+fn joined_to_cwd<'a>(to: &'a str, to_dirfd: bool, cwd: Option<&str>) -> Cow<'a, str> {
     match cwd {
         _ if to.starts_with('/') => normalize_path(to),
         Some(dir) if !to_dirfd && dir.starts_with('/') => {
@@ -664,12 +664,12 @@ fn rename_target<'a>(to: &'a str, to_dirfd: bool, cwd: Option<&str>) -> Cow<'a, 
 }
 
 /// The file an open, a rename or a mkdir names: the open's path, the rename's destination or the directory
-/// made (relative names joined to the working directory by [`rename_target`]).
+/// made (relative names joined to the working directory by [`joined_to_cwd`]).
 fn file_path<'a>(e: &'a Event, p: Option<&Proc>) -> Option<Cow<'a, str>> {
     match &e.kind {
         EventKind::Open { path, .. } => Some(normalize_path(path)),
-        EventKind::Rename { to, to_dirfd, .. } => Some(rename_target(to, *to_dirfd, p.map(|p| &*p.cwd))),
-        EventKind::Mkdir { path, dirfd, .. } => Some(rename_target(path, *dirfd, p.map(|p| &*p.cwd))),
+        EventKind::Rename { to, to_dirfd, .. } => Some(joined_to_cwd(to, *to_dirfd, p.map(|p| &*p.cwd))),
+        EventKind::Mkdir { path, dirfd, .. } => Some(joined_to_cwd(path, *dirfd, p.map(|p| &*p.cwd))),
         _ => None,
     }
 }
@@ -1155,7 +1155,7 @@ impl State {
             EventKind::Open { path, flags } if flags & 3 != 0 || flags & 0o100 != 0 => self.wrote(e, path),
             // A file moved into place was put there at run time (overlayfs copies a lower file up to rename it).
             EventKind::Rename { to, to_dirfd, .. } => {
-                let target = rename_target(to, *to_dirfd, self.procs.get(&e.pid).map(|p| &*p.cwd)).into_owned();
+                let target = joined_to_cwd(to, *to_dirfd, self.procs.get(&e.pid).map(|p| &*p.cwd)).into_owned();
                 self.wrote(e, &target);
             }
             _ => {}

@@ -724,24 +724,34 @@ int on_creat(struct trace_event_raw_sys_enter *ctx)
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 
+/* The socket a file is, or NULL when it is not one (or there is no file). */
+static __always_inline struct socket *socket_of_file(struct file *f)
+{
+    if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+        return NULL;
+    return BPF_CORE_READ(f, private_data);
+}
+
+/* A sock's IP protocol (IPPROTO_TCP 6, IPPROTO_UDP 17…); 0 when it does not fit the record's byte. */
+static __always_inline __u8 sock_protocol(struct sock *sk)
+{
+    __u64 proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+    return proto <= 255 ? (__u8)proto : 0;
+}
+
 /* The type and protocol of the socket behind the current process's descriptor `fd` (Falco's fd.l4proto);
  * left 0 when the descriptor is not a socket or cannot be read. */
 static __always_inline void read_socket_kind(struct connect_event *e, long fd)
 {
     e->sock_type = 0;
     e->sock_proto = 0;
-    struct file *f = file_of_fd(bpf_get_current_task_btf(), fd);
-    if (!f)
+    struct socket *sock = socket_of_file(file_of_fd(bpf_get_current_task_btf(), fd));
+    if (!sock)
         return;
-    if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-        return;
-    struct socket *sock = BPF_CORE_READ(f, private_data);
     struct sock *sk = BPF_CORE_READ(sock, sk);
     e->sock_type = (__u8)BPF_CORE_READ(sock, type);
-    if (sk) {
-        __u64 proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
-        e->sock_proto = proto <= 255 ? (__u8)proto : 0;
-    }
+    if (sk)
+        e->sock_proto = sock_protocol(sk);
 }
 
 /* Fills the address part of a connect/bind/accept record from a sockaddr in user memory (a system call's
@@ -1086,10 +1096,8 @@ static __always_inline void report_accept(struct sock *sk, const struct kestrel_
  * command, costs one comparison. `f` is the file the standard stream `newfd` is to be. */
 static __always_inline int emit_dup(__u8 call, struct file *f, long newfd)
 {
-    if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-        return 0;
-    struct socket *sock = BPF_CORE_READ(f, private_data);
-    struct sock *sk = BPF_CORE_READ(sock, sk);
+    struct socket *sock = socket_of_file(f);
+    struct sock *sk = sock ? BPF_CORE_READ(sock, sk) : NULL;
     if (!sk)
         return 0;
     __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -1100,8 +1108,7 @@ static __always_inline int emit_dup(__u8 call, struct file *f, long newfd)
         return 0;
     fill_header(&e->h, KIND_DUP);
     fill_peer(e, sk, family);
-    __u64 proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
-    e->sock_proto = proto <= 255 ? (__u8)proto : 0;
+    e->sock_proto = sock_protocol(sk);
     e->path[0] = call;
     e->path[1] = (char)newfd;
     submit(e);
@@ -1270,8 +1277,6 @@ int on_mount(struct trace_event_raw_sys_enter *ctx)
     return 0;
 }
 
-/* A link made to a sensitive file (its path, as given, starts with a sensitive prefix or ends in a sensitive
- * file's name): reading it later goes through a name that says nothing, so the link is reported when made. */
 /* A privilege record of two names (links, renames): `first` in str1, `second` in str2, and two numbers. */
 static __always_inline int emit_names(__u32 op, __u64 arg0, __u64 arg1, const char *first, const char *second,
                                       bool kernel)
@@ -1287,6 +1292,8 @@ static __always_inline int emit_names(__u32 op, __u64 arg0, __u64 arg1, const ch
     return 0;
 }
 
+/* A link made to a sensitive file (its path, as given, starts with a sensitive prefix or ends in a sensitive
+ * file's name): reading it later goes through a name that says nothing, so the link is reported when made. */
 static __always_inline int emit_link(__u32 op, __u64 at, const char *target, const char *linkpath, bool kernel)
 {
     if (!is_watched())
