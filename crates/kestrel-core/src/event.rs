@@ -285,6 +285,20 @@ pub enum EventKind {
         /// The mode asked for.
         mode: u32,
     },
+    /// A file or directory was removed (`unlink`, `unlinkat`, `rmdir`, or through io_uring): every one of a
+    /// watched process — shell history deleted, logs cleared, a program removed from a binary directory.
+    Unlink {
+        /// The system call.
+        call: String,
+        /// The path, as given (relative to the working directory or a directory descriptor when relative).
+        path: String,
+        /// The path is relative to a directory descriptor (unlinkat's `dirfd`), not the working directory.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        dirfd: bool,
+        /// A directory is removed (`rmdir`, or unlinkat's `AT_REMOVEDIR`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        dir: bool,
+    },
     /// `userfaultfd` was called: page faults handled by a process — a kernel exploit's way to hold the kernel
     /// mid-copy. Container runtimes' default seccomp profiles refuse it.
     Userfaultfd {
@@ -420,6 +434,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "rename",
     "dup",
     "mkdir",
+    "unlink",
     "userfaultfd",
     "bind",
     "listen",
@@ -457,6 +472,7 @@ impl EventKind {
             EventKind::Rename { .. } => "rename",
             EventKind::Dup { .. } => "dup",
             EventKind::Mkdir { .. } => "mkdir",
+            EventKind::Unlink { .. } => "unlink",
             EventKind::Userfaultfd { .. } => "userfaultfd",
             EventKind::Bind { .. } => "bind",
             EventKind::Listen { .. } => "listen",

@@ -192,10 +192,12 @@ impl Detector {
             EventKind::Exit { .. } => self.syscalls.forget(e.tid),
             _ => {}
         }
-        // runc's init makes the container's /dev directories below the bundle's host path, which names the
-        // container: the runtime's setup, not the workload. (Only its mkdirs: a process that renames itself
-        // `runc:…` hides no other behaviour from the profile, and none from the rules.)
-        let runtime_setup = matches!(e.kind, EventKind::Mkdir { .. }) && e.comm.starts_with("runc:");
+        // runc's init makes the container's /dev directories (and removes its dev/ptmx for a link) below the
+        // bundle's host path, which names the container: the runtime's setup, not the workload. (Only its mkdirs
+        // and removals: a process that renames itself `runc:…` hides no other behaviour from the profile, and
+        // none from the rules.)
+        let runtime_setup =
+            matches!(e.kind, EventKind::Mkdir { .. } | EventKind::Unlink { .. }) && e.comm.starts_with("runc:");
         let Some(workload) = workload_of(e, &self.by).filter(|_| !runtime_setup) else {
             self.grams = grams;
             return alerts;

@@ -430,6 +430,12 @@ pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
             let dir = dir_of(&class);
             vec![f(View::File, 0.5, format!("make a directory in {dir}"))]
         }
+        // Removing files is how evidence goes (history, logs) and programs are swapped out.
+        EventKind::Unlink { path, .. } => {
+            let class = path_class(path);
+            let dir = dir_of(&class);
+            vec![f(View::File, 0.5, format!("remove in {dir}"))]
+        }
         EventKind::Userfaultfd { .. } => vec![f(View::Privilege, 0.95, format!("{who} calls userfaultfd"))],
         EventKind::Socket { family, sock_type, .. } => vec![
             f(View::Network, 0.9, format!("open a {sock_type} {family} socket")),

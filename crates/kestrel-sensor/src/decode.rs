@@ -17,6 +17,8 @@ const EXEC_EXE_REBUILT: u32 = 4;
 const EXEC_CWD_KNOWN: u32 = 8;
 const EXEC_ENV_TRUNCATED: u32 = 16;
 const KIND_EXIT: u32 = 2;
+/// unlinkat(2)'s flag: a directory is removed.
+const AT_REMOVEDIR: u64 = 0x200;
 const KIND_OPEN: u32 = 3;
 const KIND_CONNECT: u32 = 4;
 const KIND_CGROUP: u32 = 5;
@@ -384,6 +386,21 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
             mode: arg(2)? as u32,
         },
         21 => EventKind::Userfaultfd { flags: arg(0)? as u32 },
+        22 => {
+            let (call, flags) = (arg(0)?, arg(2)?);
+            EventKind::Unlink {
+                call: match call {
+                    0 => "unlink",
+                    1 => "unlinkat",
+                    2 => "rmdir",
+                    other => return Err(format!("unknown unlink call {other}")),
+                }
+                .into(),
+                path: cstr(b, s1, PATH)?,
+                dirfd: arg(1)? != 0,
+                dir: call == 2 || flags & AT_REMOVEDIR != 0,
+            }
+        }
         other => return Err(format!("unknown privileged operation {other}")),
     })
 }
@@ -596,6 +613,16 @@ mod tests {
         assert_eq!(r.kind, EventKind::Mkdir { call: "mkdirat".into(), path: "kit".into(), dirfd: true, mode: 0o700 });
         let Record::Event(r) = decode(&rec(21, [1, 0, 0], b"")).unwrap() else { panic!() };
         assert_eq!(r.kind, EventKind::Userfaultfd { flags: 1 });
+        // Removals: unlinkat's AT_REMOVEDIR and rmdir remove directories; an unknown call is an error.
+        let unlink =
+            |call: &str, path: &str, dirfd, dir| EventKind::Unlink { call: call.into(), path: path.into(), dirfd, dir };
+        let Record::Event(r) = decode(&rec(22, [0, 0, 0], b"/root/.bash_history")).unwrap() else { panic!() };
+        assert_eq!(r.kind, unlink("unlink", "/root/.bash_history", false, false));
+        let Record::Event(r) = decode(&rec(22, [1, 1, 0x200], b"cache")).unwrap() else { panic!() };
+        assert_eq!(r.kind, unlink("unlinkat", "cache", true, true));
+        let Record::Event(r) = decode(&rec(22, [2, 0, 0], b"/var/log/app")).unwrap() else { panic!() };
+        assert_eq!(r.kind, unlink("rmdir", "/var/log/app", false, true));
+        assert!(decode(&rec(22, [3, 0, 0], b"x")).unwrap_err().contains("unknown unlink call 3"));
     }
 
     #[test]

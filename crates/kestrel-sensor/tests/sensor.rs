@@ -491,13 +491,61 @@ fn directories_made_and_userfaultfd_are_seen() {
 }
 
 #[test]
+fn files_and_directories_removed_are_seen() {
+    // rm (unlinkat, or unlink), Python's os.unlink by a relative name (unlink), os.rmdir with dir_fd (unlinkat
+    // with AT_REMOVEDIR), os.rmdir by an absolute path (rmdir), and a ring's IORING_OP_UNLINKAT.
+    let cg = TestCgroup::new("kestrel-test-unlink");
+    let mut s = sensor(&[&cg.0], 65_536);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    for f in ["a", "b", "e"] {
+        std::fs::write(dir.path().join(f), "x").unwrap();
+    }
+    for sub in ["c", "g"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+    }
+    let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
+    let out = cg.sh(&format!(
+        "rm {d}/a && cd {d} && /usr/bin/python3 -c 'import os; os.unlink(\"b\"); \
+         fd = os.open(\"{d}\", os.O_RDONLY); os.rmdir(\"c\", dir_fd=fd); os.rmdir(\"{d}/g\")' && \
+         /usr/bin/python3 {} unlink:{d}/e",
+        helper.display()
+    ));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "all removed");
+    let removed = |ev: &[Event], path: &str, call: &str, by_fd: bool, is_dir: bool| {
+        ev.iter().any(|e| {
+            matches!(&e.kind, EventKind::Unlink { call: c, path: p, dirfd, dir }
+                if p == path && c == call && *dirfd == by_fd && *dir == is_dir)
+        })
+    };
+    let (a, e, g) = (format!("{d}/a"), format!("{d}/e"), format!("{d}/g"));
+    let all = |ev: &[Event]| {
+        (removed(ev, &a, "unlinkat", false, false) || removed(ev, &a, "unlink", false, false))
+            && removed(ev, "b", "unlink", false, false)
+            && removed(ev, "c", "unlinkat", true, true)
+            && removed(ev, &g, "rmdir", false, true)
+            && removed(ev, &e, "unlinkat", false, false)
+    };
+    let events = collect(&mut s, Duration::from_secs(5), all);
+    assert!(
+        removed(&events, &a, "unlinkat", false, false) || removed(&events, &a, "unlink", false, false),
+        "rm: {events:#?}"
+    );
+    assert!(removed(&events, "b", "unlink", false, false), "os.unlink: {events:#?}");
+    assert!(removed(&events, "c", "unlinkat", true, true), "os.rmdir with dir_fd: {events:#?}");
+    assert!(removed(&events, &g, "rmdir", false, true), "os.rmdir: {events:#?}");
+    assert!(removed(&events, &e, "unlinkat", false, false), "IORING_OP_UNLINKAT: {events:#?}");
+}
+
+#[test]
 fn kinds_left_out_are_not_seen_through_the_call_nor_the_ring() {
-    // A node that does without mkdir and dup events: neither mkdir(2), nor the ring's IORING_OP_MKDIRAT, nor a
-    // socket dup2'd onto stdin is reported; the execs around them are.
+    // A node that does without mkdir, unlink and dup events: neither mkdir(2), rmdir(2), the ring's
+    // IORING_OP_MKDIRAT, nor a socket dup2'd onto stdin is reported; the execs around them are.
     let cg = TestCgroup::new("kestrel-test-leave-out");
     let cfg = Config {
         watch_cgroups: vec![cg.0.clone()],
-        leave_out: vec!["mkdir".into(), "dup".into()],
+        leave_out: vec!["mkdir".into(), "dup".into(), "unlink".into()],
         ..Config::default()
     };
     let mut s = Sensor::start(cfg).unwrap_or_else(|e| panic!("{e}"));
@@ -507,7 +555,7 @@ fn kinds_left_out_are_not_seen_through_the_call_nor_the_ring() {
     let d = dir.path().display().to_string();
     let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
     let out = cg.sh(&format!(
-        "mkdir {d}/a && /usr/bin/python3 {} mkdir:{d}/b && /usr/bin/python3 -c 'import os, socket; \
+        "mkdir {d}/a && rmdir {d}/a && /usr/bin/python3 {} mkdir:{d}/b && /usr/bin/python3 -c 'import os, socket; \
          s = socket.create_connection((\"127.0.0.1\", {port})); os.dup2(s.fileno(), 0)' && /bin/true",
         helper.display()
     ));
@@ -518,7 +566,7 @@ fn kinds_left_out_are_not_seen_through_the_call_nor_the_ring() {
     let mut events = collect(&mut s, Duration::from_secs(5), last_exec);
     events.extend(collect(&mut s, Duration::from_millis(300), |_| false));
     assert!(last_exec(&events), "{events:#?}");
-    let left: Vec<_> = events.iter().filter(|e| matches!(e.kind_name(), "mkdir" | "dup")).collect();
+    let left: Vec<_> = events.iter().filter(|e| matches!(e.kind_name(), "mkdir" | "dup" | "unlink")).collect();
     assert!(left.is_empty(), "{left:#?}");
     // Only the ring's mkdir reached userspace (and was dropped there): the two system calls' probes were not
     // loaded at all.

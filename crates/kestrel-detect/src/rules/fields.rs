@@ -297,7 +297,11 @@ impl Field {
             EvtIsOpenRead => open_flags(e).map_or(Val::Missing, |f| Val::Bool(f & 3 != 1)),
             EvtIsOpenWrite => open_flags(e).map_or(Val::Missing, |f| Val::Bool(f & 3 != 0)),
             EvtIsOpenExec => Val::Missing,
-            EvtArg(a) if a == "path" && matches!(e.kind, EventKind::Mkdir { .. }) => {
+            // Falco resolves these file-system path arguments against the working directory.
+            EvtArg(a)
+                if (a == "path" && matches!(e.kind, EventKind::Mkdir { .. }))
+                    || (matches!(a.as_str(), "path" | "name") && matches!(e.kind, EventKind::Unlink { .. })) =>
+            {
                 file_path(e, p).map_or(Val::Missing, Val::Str)
             }
             EvtArg(a) => evt_arg(e, a),
@@ -470,9 +474,10 @@ impl Field {
                 _ => Val::Missing,
             },
             FdName => match &e.kind {
-                EventKind::Open { .. } | EventKind::Rename { .. } | EventKind::Mkdir { .. } => {
-                    file_path(e, p).map_or(Val::Missing, Val::Str)
-                }
+                EventKind::Open { .. }
+                | EventKind::Rename { .. }
+                | EventKind::Mkdir { .. }
+                | EventKind::Unlink { .. } => file_path(e, p).map_or(Val::Missing, Val::Str),
                 EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. } => {
                     own(format!("->{}", addr_port(to)))
                 }
@@ -483,7 +488,10 @@ impl Field {
                 _ => Val::Missing,
             },
             FdDirectory | FdFilename => match &e.kind {
-                EventKind::Open { .. } | EventKind::Rename { .. } | EventKind::Mkdir { .. } => {
+                EventKind::Open { .. }
+                | EventKind::Rename { .. }
+                | EventKind::Mkdir { .. }
+                | EventKind::Unlink { .. } => {
                     let part = if *self == FdDirectory { dirname } else { basename };
                     match file_path(e, p).unwrap_or_default() {
                         Cow::Borrowed(p) => s(part(p)),
@@ -663,13 +671,15 @@ fn joined_to_cwd<'a>(to: &'a str, to_dirfd: bool, cwd: Option<&str>) -> Cow<'a, 
     }
 }
 
-/// The file an open, a rename or a mkdir names: the open's path, the rename's destination or the directory
-/// made (relative names joined to the working directory by [`joined_to_cwd`]).
+/// The file an open, a rename, a mkdir or an unlink names: the open's path, the rename's destination, the
+/// directory made or the file removed (relative names joined to the working directory by [`joined_to_cwd`]).
 fn file_path<'a>(e: &'a Event, p: Option<&Proc>) -> Option<Cow<'a, str>> {
     match &e.kind {
         EventKind::Open { path, .. } => Some(normalize_path(path)),
         EventKind::Rename { to, to_dirfd, .. } => Some(joined_to_cwd(to, *to_dirfd, p.map(|p| &*p.cwd))),
-        EventKind::Mkdir { path, dirfd, .. } => Some(joined_to_cwd(path, *dirfd, p.map(|p| &*p.cwd))),
+        EventKind::Mkdir { path, dirfd, .. } | EventKind::Unlink { path, dirfd, .. } => {
+            Some(joined_to_cwd(path, *dirfd, p.map(|p| &*p.cwd)))
+        }
         _ => None,
     }
 }
@@ -702,6 +712,7 @@ pub fn evt_type(e: &Event) -> Option<&str> {
         EventKind::Rename { call, .. } => call,
         EventKind::Dup { call, .. } => call,
         EventKind::Mkdir { call, .. } => call,
+        EventKind::Unlink { call, .. } => call,
         EventKind::Userfaultfd { .. } => "userfaultfd",
         EventKind::Bind { .. } => "bind",
         EventKind::Listen { .. } => "listen",
@@ -786,6 +797,9 @@ pub const EVT_TYPES: &[&str] = &[
     "fcntl",
     "mkdir",
     "mkdirat",
+    "unlink",
+    "unlinkat",
+    "rmdir",
     "userfaultfd",
 ];
 
@@ -796,6 +810,9 @@ fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
         (EventKind::Rename { from, .. }, "oldpath") => s(from),
         (EventKind::Rename { to, .. }, "newpath") => s(to),
         (EventKind::Mkdir { mode, .. }, "mode") => Val::Str(Cow::Owned(mode_names(*mode))),
+        (EventKind::Unlink { call, dir, .. }, "flags") if call == "unlinkat" => {
+            Val::Str(Cow::Borrowed(if *dir { "AT_REMOVEDIR" } else { "0" }))
+        }
         (EventKind::Userfaultfd { flags }, "flags") => {
             let names = [(1, "UFFD_USER_MODE_ONLY"), (0o4000, "O_NONBLOCK"), (0o2000000, "O_CLOEXEC")];
             let set: Vec<&str> = names.iter().filter(|(bit, _)| flags & bit != 0).map(|(_, n)| *n).collect();

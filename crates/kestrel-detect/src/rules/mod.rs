@@ -1073,6 +1073,9 @@ pub fn describe(e: &Event) -> String {
         EventKind::SetuidChmod { path, mode } => format!("chmod {mode:o} {}", path.as_deref().unwrap_or("(by fd)")),
         EventKind::Link { call, target, path } => format!("{call} {path} → {target}"),
         EventKind::Mkdir { path, mode, .. } => format!("mkdir {path} ({mode:o})"),
+        EventKind::Unlink { call, path, dir, .. } => {
+            format!("{call} {path}{}", if *dir && call == "unlinkat" { " (AT_REMOVEDIR)" } else { "" })
+        }
         EventKind::Userfaultfd { flags } => format!("userfaultfd (flags {flags:#x})"),
         EventKind::Rename { call, from, to, .. } => format!("{call} {from} → {to}"),
     }

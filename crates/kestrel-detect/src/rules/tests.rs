@@ -477,8 +477,8 @@ fn falcos_redirect_stdout_stdin_rule_and_the_builtin_match_a_connection_made_a_s
 }
 
 #[test]
-fn falcos_modify_binary_dirs_rule_matches_a_rename() {
-    // The sandbox file's rule and macros as it writes them (its remove branch waits for unlink events).
+fn falcos_modify_binary_dirs_rule_matches_a_rename_and_a_removal() {
+    // The sandbox file's rule and macros as it writes them.
     let yaml = r#"
 - macro: rename
   condition: (evt.type in (rename, renameat, renameat2))
@@ -516,6 +516,116 @@ fn falcos_modify_binary_dirs_rule_matches_a_rename() {
     assert_eq!(e.process(&mv("mv", "/bin/su", "/tmp/su")).len(), 1, "a binary moved out");
     assert!(e.process(&mv("mv", "/tmp/a", "/tmp/b")).is_empty());
     assert!(e.process(&mv("dpkg", "/usr/bin/ls.dpkg-new", "/usr/bin/ls")).is_empty());
+    // Removals: unlink's `path`, unlinkat's `name` (joined to the working directory, as Falco resolves them).
+    let rm = |call: &str, path: &str| {
+        ev(6, "rm", EventKind::Unlink { call: call.into(), path: path.into(), dirfd: false, dir: call == "rmdir" })
+    };
+    let a = e.process(&rm("unlinkat", "/usr/bin/ps"));
+    assert_eq!(
+        a.iter().map(|a| a.title.as_str()).collect::<Vec<_>>(),
+        ["File below known binary directory renamed/removed (evt_args=unlinkat /usr/bin/ps newpath=<NA>)"]
+    );
+    assert_eq!(e.process(&rm("unlink", "/bin/su")).len(), 1);
+    assert_eq!(e.process(&rm("rmdir", "/bin/kit")).len(), 1);
+    assert!(e.process(&rm("unlinkat", "/tmp/ps")).is_empty());
+}
+
+#[test]
+fn falcos_shell_history_rule_and_the_builtin_catch_evidence_removed() {
+    // The incubating file's rule and macros as it writes them (docker_binaries shortened).
+    let yaml = r#"
+- macro: open_write
+  condition: (evt.type in (open,openat,openat2) and evt.is_open_write=true and fd.typechar='f' and fd.num>=0)
+- macro: rename
+  condition: (evt.type in (rename, renameat, renameat2))
+- macro: remove
+  condition: (evt.type in (rmdir, unlink, unlinkat))
+- macro: modify
+  condition: (rename or remove)
+- list: docker_binaries
+  items: [docker, dockerd, containerd-shim, "runc"]
+- macro: modify_shell_history
+  condition: >
+    (modify and (
+      evt.arg.name endswith "ash_history" or
+      evt.arg.name endswith "zsh_history" or
+      evt.arg.name contains "fish_read_history" or
+      evt.arg.name endswith "fish_history" or
+      evt.arg.oldpath endswith "ash_history" or
+      evt.arg.oldpath endswith "zsh_history" or
+      evt.arg.oldpath contains "fish_read_history" or
+      evt.arg.oldpath endswith "fish_history" or
+      evt.arg.path endswith "ash_history" or
+      evt.arg.path endswith "zsh_history" or
+      evt.arg.path contains "fish_read_history" or
+      evt.arg.path endswith "fish_history"))
+- macro: truncate_shell_history
+  condition: >
+    (open_write and (
+      fd.name endswith "ash_history" or
+      fd.name endswith "zsh_history" or
+      fd.name contains "fish_read_history" or
+      fd.name endswith "fish_history") and evt.arg.flags contains "O_TRUNC")
+- macro: var_lib_docker_filepath
+  condition: (evt.arg.name startswith /var/lib/docker or fd.name startswith /var/lib/docker)
+- rule: Delete or rename shell history
+  desc: x
+  condition: >
+    (modify_shell_history or truncate_shell_history)
+    and not var_lib_docker_filepath
+    and not proc.name in (docker_binaries)
+  output: Shell history deleted or renamed | file=%fd.name name=%evt.arg.name path=%evt.arg.path oldpath=%evt.arg.oldpath evt_type=%evt.type
+  priority: WARNING
+"#;
+    let mut e = engine_of(yaml, 1);
+    let rm = |comm: &str, call: &str, path: &str, dirfd| {
+        ev(6, comm, EventKind::Unlink { call: call.into(), path: path.into(), dirfd, dir: false })
+    };
+    let a = e.process(&rm("rm", "unlinkat", "/root/.bash_history", false));
+    assert_eq!(
+        a.iter().map(|a| a.title.as_str()).collect::<Vec<_>>(),
+        ["Shell history deleted or renamed | file=/root/.bash_history name=/root/.bash_history \
+          path=/root/.bash_history oldpath=<NA> evt_type=unlinkat"]
+    );
+    assert_eq!(e.process(&rm("python3", "unlink", "/home/u/.zsh_history", false)).len(), 1);
+    assert!(e.process(&rm("rm", "unlinkat", "/root/.profile", false)).is_empty());
+    assert!(e.process(&rm("dockerd", "unlinkat", "/root/.bash_history", false)).is_empty());
+    // Relative to the working directory at exec; as given when relative to a directory descriptor (`rm -r`).
+    let mut sh = exec(7, 2, "sh", &["/bin/rm", ".bash_history"], 0);
+    let EventKind::Exec { cwd, .. } = &mut sh.kind else { unreachable!() };
+    *cwd = "/root".into();
+    e.process(&sh);
+    let rel = |dirfd| {
+        ev(7, "rm", EventKind::Unlink { call: "unlinkat".into(), path: ".bash_history".into(), dirfd, dir: false })
+    };
+    let a = e.process(&rel(false));
+    assert!(a.len() == 1 && a[0].title.contains("name=/root/.bash_history"), "{a:#?}");
+    assert_eq!(e.process(&rel(true)).len(), 1, "the name still ends in ash_history");
+    let mv = EventKind::Rename {
+        call: "renameat2".into(),
+        from: "/root/.bash_history".into(),
+        to: "/tmp/h".into(),
+        to_dirfd: false,
+    };
+    assert_eq!(e.process(&ev(6, "mv", mv.clone())).len(), 1);
+    let truncated = EventKind::Open { path: "/root/.bash_history".into(), flags: 0o1101 };
+    assert_eq!(e.process(&ev(6, "sh", truncated.clone())).len(), 1);
+
+    // The built-in rule: history and logs, removed, moved away or emptied.
+    let mut b = builtin();
+    let kit = "Shell history or logs removed in a container";
+    assert_eq!(names(&b.process(&rm("rm", "unlinkat", "/root/.bash_history", false))), [kit]);
+    assert_eq!(names(&b.process(&rm("rm", "unlink", "/var/log/auth.log", false))), [kit]);
+    assert_eq!(names(&b.process(&rm("rm", "unlinkat", "/home/app/.python_history", false))), [kit]);
+    assert_eq!(names(&b.process(&ev(6, "mv", mv))), [kit]);
+    assert_eq!(names(&b.process(&ev(6, "sh", truncated))), [kit]);
+    let log_emptied = |comm| ev(6, comm, EventKind::Open { path: "/var/log/nginx/access.log".into(), flags: 0o1101 });
+    assert_eq!(names(&b.process(&log_emptied("sh"))), [kit]);
+    assert!(b.process(&log_emptied("nginx")).is_empty(), "a server starting its log afresh");
+    assert!(b.process(&rm("logrotate", "unlink", "/var/log/auth.log.4.gz", false)).is_empty());
+    assert!(b.process(&rm("rm", "unlinkat", "/tmp/x", false)).is_empty());
+    // A program removed from a binary directory is a change there.
+    assert_eq!(names(&b.process(&rm("rm", "unlinkat", "/usr/bin/ps", false))), ["Write below a binary directory"]);
 }
 
 #[test]

@@ -44,6 +44,8 @@
 #define OP_MKDIR 20     /* mkdir, mkdirat: str1 the path; args[0] 0 mkdir, 1 mkdirat; args[1] 1 when relative to a
                            directory descriptor; args[2] the mode */
 #define OP_USERFAULTFD 21 /* userfaultfd: args[0] its flags */
+#define OP_UNLINK 22     /* unlink, unlinkat, rmdir: str1 the path; args[0] 0 unlink, 1 unlinkat, 2 rmdir; args[1] 1
+                           when relative to a directory descriptor; args[2] unlinkat's flags (AT_REMOVEDIR) */
 
 #define COMM_LEN 16
 #define PATH_LEN 256

@@ -1381,6 +1381,39 @@ int on_mkdirat(struct trace_event_raw_sys_enter *ctx)
     return emit_mkdir(1, (long)ctx->args[0], (const char *)ctx->args[1], ctx->args[2], false);
 }
 
+/* Files and directories removed, every one of the watched processes: Falco's "remove" macro (shell history
+ * deleted, "Modify binary dirs"), and logs cleared. */
+static __always_inline int emit_unlink(__u64 call, long dfd, const char *path, __u64 flags, bool kernel)
+{
+    struct priv_event *e = priv_reserve(OP_UNLINK);
+    if (!e)
+        return 0;
+    e->args[0] = call;
+    e->args[1] = (int)dfd != AT_FDCWD;
+    e->args[2] = flags;
+    read_str(e->str1, sizeof(e->str1), path, kernel);
+    submit(e);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_unlink")
+int on_unlink(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_unlink(0, AT_FDCWD, (const char *)ctx->args[0], 0, false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_unlinkat")
+int on_unlinkat(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_unlink(1, (long)ctx->args[0], (const char *)ctx->args[1], ctx->args[2], false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_rmdir")
+int on_rmdir(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_unlink(2, AT_FDCWD, (const char *)ctx->args[0], 0, false);
+}
+
 /* userfaultfd: a kernel exploit's way to stop the kernel mid-copy (a race made reliable); container runtimes'
  * default seccomp profiles refuse it. */
 SEC("tracepoint/syscalls/sys_enter_userfaultfd")
@@ -1540,6 +1573,13 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
         if (!path)
             return 0;
         return emit_mkdir(1, BPF_CORE_READ(m, dfd), BPF_CORE_READ(path, name), BPF_CORE_READ(m, mode), true);
+    }
+    if (op == IORING_OP_UNLINKAT && bpf_core_type_exists(struct io_unlink)) {
+        struct io_unlink *u = (struct io_unlink *)&req->cmd;
+        struct filename *path = BPF_CORE_READ(u, filename);
+        if (!path)
+            return 0;
+        return emit_unlink(1, BPF_CORE_READ(u, dfd), BPF_CORE_READ(path, name), BPF_CORE_READ(u, flags), true);
     }
     if (op == IORING_OP_SOCKET && bpf_core_type_exists(struct io_socket)) {
         struct io_socket *so = (struct io_socket *)&req->cmd;
