@@ -8,8 +8,9 @@
  *            looked up and found not to be a socket)
  *   dup2-hi  dup2(file, 10) (any descriptor above 2: one comparison)
  *   fcntl    fcntl(fd, F_GETFL) (a command other than F_DUPFD: one comparison)
- *   mkdir    mkdir() then rmdir() of one directory (every mkdir of a watched process is reported; rmdir is not
- *            traced): ns per pair
+ *   mkdir    mkdir() then rmdir() of one directory (every mkdir and every removal of a watched process is
+ *            reported: two events): ns per pair
+ *   unlink   mknod() of a regular file (not traced: no open) then unlink() of it (reported): ns per pair
  *   callloop N MODE */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -25,7 +26,7 @@
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: callloop N send|sendto|dup2-std|dup2-hi|fcntl|mkdir\n");
+        fprintf(stderr, "usage: callloop N send|sendto|dup2-std|dup2-hi|fcntl|mkdir|unlink\n");
         return 2;
     }
     long n = atol(argv[1]);
@@ -64,6 +65,9 @@ int main(int argc, char **argv)
         else if (!strcmp(mode, "mkdir")) {
             mkdir(dir, 0700);
             rmdir(dir);
+        } else if (!strcmp(mode, "unlink")) {
+            mknod(dir, S_IFREG | 0600, 0);
+            unlink(dir);
         } else {
             fprintf(stderr, "unknown mode %s\n", mode);
             return 2;

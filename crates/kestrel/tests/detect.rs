@@ -67,7 +67,7 @@ fn rules_report_what_is_supported() {
     assert!(text.contains("B: fields not supported: proc.is_vpgid_leader"), "{text}");
     let out = kestrel().args(["rules", "-f", "json"]).arg(&f).output().unwrap();
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["loaded"], 27, "the 26 built-in rules and A: {r:#}");
+    assert_eq!(r["loaded"], 28, "the 27 built-in rules and A: {r:#}");
     assert_eq!(r["missing_fields"]["proc.is_vpgid_leader"], json!(["B"]));
     // A file that is not a rule file is an error naming it.
     std::fs::write(&f, "just: a mapping\n").unwrap();
