@@ -190,6 +190,10 @@ pub enum EventKind {
         /// The executable is a memfd (`memfd_create`, then `execveat`/`fexecve`): nothing on disk.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         exe_from_memfd: bool,
+        /// The process leads its process group: a shell with job control runs each command it is given at a
+        /// terminal in a group of its own; a script's commands stay in the script's group.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pgrp_leader: bool,
         /// The working directory, as the process sees it (empty: not known).
         #[serde(default, skip_serializing_if = "String::is_empty")]
         cwd: String,

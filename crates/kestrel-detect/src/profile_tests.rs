@@ -59,6 +59,7 @@ impl Box_ {
                 tty: 0,
                 loginuid: u32::MAX,
                 exe_from_memfd: false,
+                pgrp_leader: false,
                 cwd: String::new(),
                 env: Vec::new(),
             },

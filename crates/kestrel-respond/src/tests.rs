@@ -252,6 +252,7 @@ fn the_files_of_interest_are_those_written_made_setuid_or_run() {
             tty: 0,
             loginuid: u32::MAX,
             exe_from_memfd: false,
+            pgrp_leader: false,
             cwd: String::new(),
             env: Vec::new(),
         }),

@@ -16,6 +16,7 @@ const EXEC_FROM_MEMFD: u32 = 2;
 const EXEC_EXE_REBUILT: u32 = 4;
 const EXEC_CWD_KNOWN: u32 = 8;
 const EXEC_ENV_TRUNCATED: u32 = 16;
+const EXEC_PGRP_LEADER: u32 = 32;
 const KIND_EXIT: u32 = 2;
 /// unlinkat(2)'s flag: a directory is removed.
 const AT_REMOVEDIR: u64 = 0x200;
@@ -172,6 +173,7 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                 tty: u32_at(b, h + 36)?,
                 loginuid: u32_at(b, h + 48)?,
                 exe_from_memfd: flags & EXEC_FROM_MEMFD != 0,
+                pgrp_leader: flags & EXEC_PGRP_LEADER != 0,
                 exe: if flags & EXEC_EXE_REBUILT != 0 {
                     let len = (u32_at(b, h + 24)? as usize).min(PATH);
                     rebuilt_path(b.get(h + EXEC_EXE..h + EXEC_EXE + len).ok_or("exec record too short")?)

@@ -100,6 +100,7 @@ mod tests {
             tty: 0,
             loginuid: u32::MAX,
             exe_from_memfd: false,
+            pgrp_leader: false,
             cwd: String::new(),
             env: Vec::new(),
         }

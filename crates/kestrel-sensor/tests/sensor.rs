@@ -123,6 +123,17 @@ fn exec_open_connect_and_exit_of_a_watched_cgroup() {
     assert_eq!(no_tty, 0);
     let (tty, _) = tty_of("on-a-tty").unwrap_or_else(|| panic!("no exec of on-a-tty in {events:#?}"));
     assert_eq!((tty >> 8) & 0xfff, 136, "tty {tty:#x}");
+    // setsid(1) made its program lead a process group of its own (and a session; setsid's own exec did not
+    // lead one); the script's commands stay in the group they were started in.
+    let leads = |word: &str| {
+        events.iter().find_map(|e| match &e.kind {
+            EventKind::Exec { argv, pgrp_leader, .. } if argv[0] == "/bin/echo" && argv.iter().any(|a| a == word) => {
+                Some(*pgrp_leader)
+            }
+            _ => None,
+        })
+    };
+    assert_eq!((leads("no-tty"), leads("kestrel-marker")), (Some(true), Some(false)), "{events:#?}");
     // A program run from a memfd is flagged; one from a file is not. The login uid is inherited.
     let exec_of = |word: &str| {
         events.iter().find_map(|e| match &e.kind {

@@ -102,6 +102,7 @@ pub enum Field {
     ThreadCapPermitted,
     ProcTty,
     ProcIsExeFromMemfd,
+    ProcIsPgrpLeader,
     ProcDuration,
     ProcCwd,
     /// `fd.sip.name`, `fd.rip.name`, `fd.cip.name`: the rules' names that resolve to that address.
@@ -209,6 +210,8 @@ impl Field {
             "thread.cap_permitted" => ThreadCapPermitted,
             "proc.tty" => ProcTty,
             "proc.is_exe_from_memfd" => ProcIsExeFromMemfd,
+            // Leading a process group is the same in every pid namespace (the group is named by its leader).
+            "proc.is_vpgid_leader" | "proc.is_pgid_leader" => ProcIsPgrpLeader,
             "proc.duration" => ProcDuration,
             "proc.cwd" => ProcCwd,
             "user.loginuid" => UserLoginuid,
@@ -260,7 +263,7 @@ impl Field {
             | FdNum | FdRport | FdLport | FdPort | ProcTty | ProcDuration | UserLoginuid => Kind::Num,
             ProcApid(Some(_)) => Kind::Num,
             EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | ProcIsExeUpperLayer | KestrelConnected | FdConnected
-            | FdNameChanged | ContainerPrivileged | ProcIsExeFromMemfd => Kind::Bool,
+            | FdNameChanged | ContainerPrivileged | ProcIsExeFromMemfd | ProcIsPgrpLeader => Kind::Bool,
             ProcAname(None)
             | ProcApid(None)
             | ProcAexe(None, _)
@@ -409,6 +412,11 @@ impl Field {
             ProcIsExeFromMemfd => match (&e.kind, p) {
                 (EventKind::Exec { exe_from_memfd, .. }, _) => Val::Bool(*exe_from_memfd),
                 (_, Some(p)) if p.start_ns != 0 => Val::Bool(p.memfd),
+                _ => Val::Missing,
+            },
+            ProcIsPgrpLeader => match (&e.kind, p) {
+                (EventKind::Exec { pgrp_leader, .. }, _) => Val::Bool(*pgrp_leader),
+                (_, Some(p)) if p.start_ns != 0 => Val::Bool(p.pgrp_leader),
                 _ => Val::Missing,
             },
             UserLoginuid => match (&e.kind, p) {
@@ -1055,6 +1063,8 @@ pub struct Proc {
     pub loginuid: u32,
     /// The executable was a memfd.
     pub memfd: bool,
+    /// It led its process group at exec.
+    pub pgrp_leader: bool,
     /// When it exec'd (0: not seen exec'ing; what it says of itself is then not known).
     pub start_ns: u64,
     /// Its working directory at exec (empty: not known).
@@ -1109,6 +1119,7 @@ impl State {
                 tty,
                 loginuid,
                 exe_from_memfd,
+                pgrp_leader,
                 parent_comm,
                 cwd,
                 env,
@@ -1137,6 +1148,7 @@ impl State {
                     tty: *tty,
                     loginuid: *loginuid,
                     memfd: *exe_from_memfd,
+                    pgrp_leader: *pgrp_leader,
                     start_ns: e.time_ns.max(1),
                     cwd: cwd.clone(),
                     env: env.iter().filter(|v| v.contains('=')).cloned().collect(),

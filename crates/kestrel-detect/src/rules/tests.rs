@@ -35,6 +35,7 @@ fn exec(pid: u32, ppid: u32, parent: &str, argv: &[&str], uid: u32) -> Event {
             tty: 0,
             loginuid: u32::MAX,
             exe_from_memfd: false,
+            pgrp_leader: false,
             cwd: String::new(),
             env: Vec::new(),
         },
@@ -528,6 +529,57 @@ fn falcos_modify_binary_dirs_rule_matches_a_rename_and_a_removal() {
     assert_eq!(e.process(&rm("unlink", "/bin/su")).len(), 1);
     assert_eq!(e.process(&rm("rmdir", "/bin/kit")).len(), 1);
     assert!(e.process(&rm("unlinkat", "/tmp/ps")).is_empty());
+}
+
+#[test]
+fn falcos_interactive_reconnaissance_rule_needs_a_process_group_leader_on_a_terminal() {
+    // The sandbox file's rule and macros as it writes them.
+    let yaml = r#"
+- macro: spawned_process
+  condition: (evt.type in (execve, execveat))
+- list: recon_binaries
+  items: [w, whoami, id, who, uname]
+- condition: (proc.name in (recon_binaries))
+  macro: recon_binaries_procs
+- rule: Basic Interactive Reconnaissance
+  desc: x
+  condition: >
+    spawned_process
+    and recon_binaries_procs
+    and proc.tty != 0
+    and proc.is_vpgid_leader=true
+  output: Basic Interactive Reconnaissance | evt_type=%evt.type process=%proc.name terminal=%proc.tty
+  priority: NOTICE
+- rule: Leader opens
+  desc: x
+  condition: evt.type = openat and proc.is_vpgid_leader = true
+  output: leader
+  priority: NOTICE
+- rule: Follower opens
+  desc: x
+  condition: evt.type = openat and proc.is_pgid_leader = false
+  output: follower
+  priority: NOTICE
+"#;
+    let mut e = engine_of(yaml, 3);
+    let run = |pid, leader: bool, tty: u32| {
+        let mut x = exec(pid, 2, "bash", &["/usr/bin/whoami"], 0);
+        let EventKind::Exec { pgrp_leader, tty: t, .. } = &mut x.kind else { unreachable!() };
+        (*pgrp_leader, *t) = (leader, tty);
+        x
+    };
+    let a = e.process(&run(10, true, 34816));
+    assert_eq!(
+        a.iter().map(|a| a.title.as_str()).collect::<Vec<_>>(),
+        ["Basic Interactive Reconnaissance | evt_type=execve process=whoami terminal=34816"]
+    );
+    assert!(e.process(&run(11, false, 34816)).is_empty(), "run by a script on the terminal");
+    assert!(e.process(&run(12, true, 0)).is_empty(), "no terminal");
+    // Later events of the process know it too; one never seen starting does not say either way.
+    let open = |pid| ev(pid, "whoami", EventKind::Open { path: "/etc/passwd".into(), flags: 0 });
+    assert_eq!(names(&e.process(&open(10))), ["Leader opens"]);
+    assert_eq!(names(&e.process(&open(11))), ["Follower opens"]);
+    assert!(e.process(&open(99)).is_empty());
 }
 
 #[test]

@@ -72,6 +72,7 @@ struct header {            /* 48 bytes */
 #define EXEC_EXE_REBUILT 4    /* exe holds the file's path rebuilt from its dentries, last component first */
 #define EXEC_CWD_KNOWN 8      /* cwd was rebuilt (an empty one is the process's root) */
 #define EXEC_ENV_TRUNCATED 16 /* the environment was cut at ENV_LEN */
+#define EXEC_PGRP_LEADER 32   /* the process leads its process group (a job-control shell put it there) */
 
 struct exec_event {
     struct header h;

@@ -322,6 +322,10 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
         __u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
         e->tty = (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
     }
+    /* A shell with job control puts each command it runs in a process group of its own (typed at a
+     * terminal); a script's commands stay in the script's group. Falco's proc.is_vpgid_leader. */
+    if (BPF_CORE_READ(task, signal, pids[PIDTYPE_PGID]) == BPF_CORE_READ(task, thread_pid))
+        e->flags |= EXEC_PGRP_LEADER;
     long n = bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), BPF_CORE_READ(bprm, filename));
     e->exe_len = n > 0 ? n : 0;
     /* The working directory, for proc.cwd and for what relative paths in argv mean. */
