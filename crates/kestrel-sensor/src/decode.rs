@@ -18,6 +18,9 @@ const EXEC_CWD_KNOWN: u32 = 8;
 const EXEC_ENV_TRUNCATED: u32 = 16;
 const EXEC_PGRP_LEADER: u32 = 32;
 const KIND_EXIT: u32 = 2;
+/// How a mkdir's or an unlink's path was given (events.h: PATH_DIRFD, PATH_DIR_REBUILT).
+const PATH_DIRFD: u64 = 1;
+const PATH_DIR_REBUILT: u64 = 2;
 /// unlinkat(2)'s flag: a directory is removed.
 const AT_REMOVEDIR: u64 = 0x200;
 const KIND_OPEN: u32 = 3;
@@ -127,6 +130,11 @@ fn rebuilt_path(raw: &[u8]) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// A relative path joined to the directory the BPF program rebuilt for it, normalized.
+fn joined_to_rebuilt(dir: &[u8], given: &str) -> String {
+    normalize_path(&format!("{}/{given}", rebuilt_path(dir).trim_end_matches('/'))).into_owned()
+}
+
 /// Decodes one record.
 pub fn decode(b: &[u8]) -> Result<Record, String> {
     let kind = u32_at(b, 0)?;
@@ -213,8 +221,7 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                 if given.starts_with('/') {
                     normalize_path(&given).into_owned()
                 } else {
-                    let dir = rebuilt_path(base);
-                    normalize_path(&format!("{}/{given}", dir.trim_end_matches('/'))).into_owned()
+                    joined_to_rebuilt(base, &given)
                 }
             } else {
                 let len = (u32_at(b, h + 4)? as usize).min(PATH);
@@ -334,6 +341,18 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
     let arg = |i: usize| u64_at(b, h + 8 + 8 * i);
     let (s1, s2, fstype) = (h + 32, h + 32 + PATH, h + 32 + 2 * PATH);
     let id = |v: u64| if v as u32 == u32::MAX { -1 } else { i64::from(v as u32) };
+    // A mkdir's or an unlink's path (str1) and whether it was given relative to a directory descriptor; a
+    // relative one is joined to the directory the kernel rebuilt for it (str2), when it could.
+    let given_path = || -> Result<(String, bool), String> {
+        let (given, how) = (cstr(b, s1, PATH)?, arg(1)?);
+        let path = if how & PATH_DIR_REBUILT != 0 && !given.starts_with('/') {
+            let len = ((how >> 16) as usize).min(PATH);
+            joined_to_rebuilt(b.get(s2..s2 + len).ok_or("record shorter than its directory")?, &given)
+        } else {
+            given
+        };
+        Ok((path, how & PATH_DIRFD != 0))
+    };
     let set_ids = |call: &str, n: usize| -> Result<EventKind, String> {
         Ok(EventKind::SetIds { call: call.into(), ids: (0..n).map(|i| arg(i).map(id)).collect::<Result<_, _>>()? })
     };
@@ -381,15 +400,19 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
             to: cstr(b, s2, PATH)?,
             to_dirfd: arg(1)? != 0,
         },
-        20 => EventKind::Mkdir {
-            call: if arg(0)? == 1 { "mkdirat" } else { "mkdir" }.into(),
-            path: cstr(b, s1, PATH)?,
-            dirfd: arg(1)? != 0,
-            mode: arg(2)? as u32,
-        },
+        20 => {
+            let (path, dirfd) = given_path()?;
+            EventKind::Mkdir {
+                call: if arg(0)? == 1 { "mkdirat" } else { "mkdir" }.into(),
+                path,
+                dirfd,
+                mode: arg(2)? as u32,
+            }
+        }
         21 => EventKind::Userfaultfd { flags: arg(0)? as u32 },
         22 => {
             let (call, flags) = (arg(0)?, arg(2)?);
+            let (path, dirfd) = given_path()?;
             EventKind::Unlink {
                 call: match call {
                     0 => "unlink",
@@ -398,8 +421,8 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
                     other => return Err(format!("unknown unlink call {other}")),
                 }
                 .into(),
-                path: cstr(b, s1, PATH)?,
-                dirfd: arg(1)? != 0,
+                path,
+                dirfd,
                 dir: call == 2 || flags & AT_REMOVEDIR != 0,
             }
         }
@@ -613,6 +636,19 @@ mod tests {
         assert_eq!(r.kind, EventKind::Link { call: "link".into(), target: "/etc/sudoers".into(), path: String::new() });
         let Record::Event(r) = decode(&rec(20, [1, 1, 0o700], b"kit")).unwrap() else { panic!() };
         assert_eq!(r.kind, EventKind::Mkdir { call: "mkdirat".into(), path: "kit".into(), dirfd: true, mode: 0o700 });
+        // A relative path with the directory the kernel rebuilt for it (last component first): joined.
+        let mut b = rec(20, [1, 1 | 2 | (8 << 16), 0o700], b"../kit");
+        let at = HEADER + 32 + PATH;
+        b[at..at + 8].copy_from_slice(b"bin\0usr\0");
+        let Record::Event(r) = decode(&b).unwrap() else { panic!() };
+        assert_eq!(
+            r.kind,
+            EventKind::Mkdir { call: "mkdirat".into(), path: "/usr/kit".into(), dirfd: true, mode: 0o700 }
+        );
+        let mut b = rec(22, [1, 1 | 2 | (8 << 16), 0], b"ls");
+        b[at..at + 8].copy_from_slice(b"bin\0usr\0");
+        let Record::Event(r) = decode(&b).unwrap() else { panic!() };
+        assert!(matches!(&r.kind, EventKind::Unlink { path, dirfd: true, .. } if path == "/usr/bin/ls"), "{r:?}");
         let Record::Event(r) = decode(&rec(21, [1, 0, 0], b"")).unwrap() else { panic!() };
         assert_eq!(r.kind, EventKind::Userfaultfd { flags: 1 });
         // Removals: unlinkat's AT_REMOVEDIR and rmdir remove directories; an unknown call is an error.

@@ -459,7 +459,8 @@ fn renames_are_seen_by_system_call_and_through_io_uring() {
 fn directories_made_and_userfaultfd_are_seen() {
     // mkdir(2) by an absolute path (mkdir -p: mkdir or mkdirat), Python's os.mkdir by a relative one (mkdir) and
     // with dir_fd (mkdirat), a ring's IORING_OP_MKDIRAT; and userfaultfd(2) (reported when attempted, whatever
-    // vm.unprivileged_userfaultfd lets it do).
+    // vm.unprivileged_userfaultfd lets it do). Relative paths come joined to the directory the kernel rebuilt
+    // for them (the working directory, the descriptor's).
     let cg = TestCgroup::new("kestrel-test-mkdir");
     let mut s = sensor(&[&cg.0], 65_536);
     let dir = tempfile::tempdir().unwrap();
@@ -480,18 +481,18 @@ fn directories_made_and_userfaultfd_are_seen() {
             matches!(&e.kind, EventKind::Mkdir { call: c, path: p, dirfd, .. } if p == path && c == call && *dirfd == by_fd)
         })
     };
-    let (a, e) = (format!("{d}/a"), format!("{d}/e"));
+    let (a, b, c, e) = (format!("{d}/a"), format!("{d}/b"), format!("{d}/c"), format!("{d}/e"));
     let uffd = |ev: &[Event]| ev.iter().any(|e| matches!(e.kind, EventKind::Userfaultfd { flags: 0x80801 }));
     let events = collect(&mut s, Duration::from_secs(5), |ev| {
         (made(ev, &a, "mkdir", false) || made(ev, &a, "mkdirat", false))
-            && made(ev, "b", "mkdir", false)
-            && made(ev, "c", "mkdirat", true)
+            && made(ev, &b, "mkdir", false)
+            && made(ev, &c, "mkdirat", true)
             && made(ev, &e, "mkdirat", false)
             && uffd(ev)
     });
     assert!(made(&events, &a, "mkdir", false) || made(&events, &a, "mkdirat", false), "mkdir -p: {events:#?}");
-    assert!(made(&events, "b", "mkdir", false), "os.mkdir: {events:#?}");
-    assert!(made(&events, "c", "mkdirat", true), "os.mkdir with dir_fd: {events:#?}");
+    assert!(made(&events, &b, "mkdir", false), "os.mkdir: {events:#?}");
+    assert!(made(&events, &c, "mkdirat", true), "os.mkdir with dir_fd: {events:#?}");
     assert!(made(&events, &e, "mkdirat", false), "IORING_OP_MKDIRAT: {events:#?}");
     assert!(uffd(&events), "userfaultfd: {events:#?}");
     let mode = events.iter().find_map(|e| match &e.kind {
@@ -504,7 +505,9 @@ fn directories_made_and_userfaultfd_are_seen() {
 #[test]
 fn files_and_directories_removed_are_seen() {
     // rm (unlinkat, or unlink), Python's os.unlink by a relative name (unlink), os.rmdir with dir_fd (unlinkat
-    // with AT_REMOVEDIR), os.rmdir by an absolute path (rmdir), and a ring's IORING_OP_UNLINKAT.
+    // with AT_REMOVEDIR), os.rmdir by an absolute path (rmdir), a ring's IORING_OP_UNLINKAT, and rm -r (each
+    // entry named relative to its directory's descriptor). Relative paths come joined to the directory the kernel
+    // rebuilt for them.
     let cg = TestCgroup::new("kestrel-test-unlink");
     let mut s = sensor(&[&cg.0], 65_536);
     let dir = tempfile::tempdir().unwrap();
@@ -512,14 +515,15 @@ fn files_and_directories_removed_are_seen() {
     for f in ["a", "b", "e"] {
         std::fs::write(dir.path().join(f), "x").unwrap();
     }
-    for sub in ["c", "g"] {
-        std::fs::create_dir(dir.path().join(sub)).unwrap();
+    for sub in ["c", "g", "r/s"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
     }
+    std::fs::write(dir.path().join("r/s/t"), "x").unwrap();
     let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
     let out = cg.sh(&format!(
         "rm {d}/a && cd {d} && /usr/bin/python3 -c 'import os; os.unlink(\"b\"); \
          fd = os.open(\"{d}\", os.O_RDONLY); os.rmdir(\"c\", dir_fd=fd); os.rmdir(\"{d}/g\")' && \
-         /usr/bin/python3 {} unlink:{d}/e",
+         /usr/bin/python3 {} unlink:{d}/e && rm -r {d}/r",
         helper.display()
     ));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -530,23 +534,28 @@ fn files_and_directories_removed_are_seen() {
                 if p == path && c == call && *dirfd == by_fd && *dir == is_dir)
         })
     };
-    let (a, e, g) = (format!("{d}/a"), format!("{d}/e"), format!("{d}/g"));
+    let [a, b, c, e, g] = ["a", "b", "c", "e", "g"].map(|f| format!("{d}/{f}"));
     let all = |ev: &[Event]| {
         (removed(ev, &a, "unlinkat", false, false) || removed(ev, &a, "unlink", false, false))
-            && removed(ev, "b", "unlink", false, false)
-            && removed(ev, "c", "unlinkat", true, true)
+            && removed(ev, &b, "unlink", false, false)
+            && removed(ev, &c, "unlinkat", true, true)
             && removed(ev, &g, "rmdir", false, true)
             && removed(ev, &e, "unlinkat", false, false)
+            && removed(ev, &format!("{d}/r/s/t"), "unlinkat", true, false)
+            && removed(ev, &format!("{d}/r/s"), "unlinkat", true, true)
     };
     let events = collect(&mut s, Duration::from_secs(5), all);
     assert!(
         removed(&events, &a, "unlinkat", false, false) || removed(&events, &a, "unlink", false, false),
         "rm: {events:#?}"
     );
-    assert!(removed(&events, "b", "unlink", false, false), "os.unlink: {events:#?}");
-    assert!(removed(&events, "c", "unlinkat", true, true), "os.rmdir with dir_fd: {events:#?}");
+    assert!(removed(&events, &b, "unlink", false, false), "os.unlink: {events:#?}");
+    assert!(removed(&events, &c, "unlinkat", true, true), "os.rmdir with dir_fd: {events:#?}");
     assert!(removed(&events, &g, "rmdir", false, true), "os.rmdir: {events:#?}");
     assert!(removed(&events, &e, "unlinkat", false, false), "IORING_OP_UNLINKAT: {events:#?}");
+    // rm -r: the file inside by a descriptor of its directory, that directory by its parent's.
+    assert!(removed(&events, &format!("{d}/r/s/t"), "unlinkat", true, false), "rm -r: {events:#?}");
+    assert!(removed(&events, &format!("{d}/r/s"), "unlinkat", true, true), "rm -r: {events:#?}");
 }
 
 #[test]

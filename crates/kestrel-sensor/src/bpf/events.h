@@ -41,11 +41,14 @@
 #define OP_LINK 18      /* link, linkat: str1 the existing file, str2 the new name; args[0] 1 for linkat */
 #define OP_RENAME 19    /* rename, renameat(2): str1 the old name, str2 the new; args[0] 0 rename, 1 renameat,
                            2 renameat2; args[1] 1 when the new name is relative to a directory descriptor */
-#define OP_MKDIR 20     /* mkdir, mkdirat: str1 the path; args[0] 0 mkdir, 1 mkdirat; args[1] 1 when relative to a
-                           directory descriptor; args[2] the mode */
+#define OP_MKDIR 20     /* mkdir, mkdirat: str1 the path; args[0] 0 mkdir, 1 mkdirat; args[1] PATH_* bits; args[2]
+                           the mode */
 #define OP_USERFAULTFD 21 /* userfaultfd: args[0] its flags */
-#define OP_UNLINK 22     /* unlink, unlinkat, rmdir: str1 the path; args[0] 0 unlink, 1 unlinkat, 2 rmdir; args[1] 1
-                           when relative to a directory descriptor; args[2] unlinkat's flags (AT_REMOVEDIR) */
+#define OP_UNLINK 22     /* unlink, unlinkat, rmdir: str1 the path; args[0] 0 unlink, 1 unlinkat, 2 rmdir; args[1]
+                           PATH_* bits; args[2] unlinkat's flags (AT_REMOVEDIR) */
+/* args[1] of OP_MKDIR and OP_UNLINK: how the path was given, and the directory a relative one names. */
+#define PATH_DIRFD 1          /* relative to a directory descriptor (not the working directory) */
+#define PATH_DIR_REBUILT 2    /* str2 holds that directory as rebuild() writes it, its length in bits 16-31 */
 
 #define COMM_LEN 16
 #define PATH_LEN 256

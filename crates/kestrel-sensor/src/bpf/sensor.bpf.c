@@ -558,6 +558,17 @@ static __always_inline bool starts_sensitive(const char *upath, bool kernel)
     return read_str(head, sizeof(head), upath, kernel) > 0 && sensitive(head);
 }
 
+/* The directory a relative path given to a system call names — the working directory (AT_FDCWD) or the
+ * descriptor's — as rebuild() writes it; -1 when it is not known. */
+static __always_inline long rebuild_dir(char *buf, long dfd)
+{
+    struct task_struct *task = bpf_get_current_task_btf();
+    if ((int)dfd == AT_FDCWD)
+        return rebuild_cwd(buf, task);
+    struct file *dir = file_of_fd(task, dfd);
+    return dir ? rebuild_path(buf, dir, task) : -1;
+}
+
 /* Reports an open whose path as given does not say where the file is, with the directory it is relative to. */
 static __always_inline int emit_relative(long dfd, const char *upath, __u32 flags, bool kernel)
 {
@@ -573,18 +584,12 @@ static __always_inline int emit_relative(long dfd, const char *upath, __u32 flag
     e->base_len = 0;
     e->_pad = 0;
     if (e->path[0] != '/') {
-        struct task_struct *task = bpf_get_current_task_btf();
-        if (dfd == AT_FDCWD) {
-            long cwd = rebuild_cwd(e->base, task);
-            e->base_len = cwd > 0 ? cwd : 0;
-        } else {
-            struct file *dir = file_of_fd(task, dfd);
-            if (!dir) {
-                bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-                return 0;
-            }
-            e->base_len = rebuild_path(e->base, dir, task);
+        long len = rebuild_dir(e->base, dfd);
+        if (len < 0 && (int)dfd != AT_FDCWD) {
+            bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+            return 0;
         }
+        e->base_len = len > 0 ? len : 0;
     }
     fill_header(&e->h, KIND_OPEN);
     e->flags = flags | OPEN_RESOLVED | OPEN_AT_ENTRY;
@@ -1358,17 +1363,25 @@ int on_renameat2(struct trace_event_raw_sys_enter *ctx)
     return emit_rename(2, (const char *)ctx->args[1], (long)ctx->args[2], (const char *)ctx->args[3], false);
 }
 
-/* Directories made, every one of the watched processes (rarer than the files written in them): Falco's
- * "Mkdir binary dirs", and hidden directories. */
-static __always_inline int emit_mkdir(__u64 call, long dfd, const char *path, __u64 mode, bool kernel)
+/* A call on one path (OP_MKDIR, OP_UNLINK), every one of the watched processes: directories made (rarer than
+ * the files written in them: Falco's "Mkdir binary dirs", hidden directories) and files and directories
+ * removed (Falco's "remove" macro: shell history deleted, "Modify binary dirs"; logs cleared). str1 the path as
+ * given; a relative one also gets its directory rebuilt into str2 (`rm -r` names what it removes relative to a
+ * directory descriptor), args[1] says how (PATH_*); `arg` goes to args[2]. */
+static __always_inline int emit_path_op(__u32 op, __u64 call, long dfd, const char *path, __u64 arg, bool kernel)
 {
-    struct priv_event *e = priv_reserve(OP_MKDIR);
+    struct priv_event *e = priv_reserve(op);
     if (!e)
         return 0;
     e->args[0] = call;
-    e->args[1] = (int)dfd != AT_FDCWD;
-    e->args[2] = mode;
+    e->args[1] = (int)dfd != AT_FDCWD ? PATH_DIRFD : 0;
+    e->args[2] = arg;
     read_str(e->str1, sizeof(e->str1), path, kernel);
+    if (e->str1[0] != '/') {
+        long len = rebuild_dir(e->str2, dfd);
+        if (len >= 0)
+            e->args[1] |= PATH_DIR_REBUILT | ((__u64)len << 16);
+    }
     submit(e);
     return 0;
 }
@@ -1376,46 +1389,31 @@ static __always_inline int emit_mkdir(__u64 call, long dfd, const char *path, __
 SEC("tracepoint/syscalls/sys_enter_mkdir")
 int on_mkdir(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_mkdir(0, AT_FDCWD, (const char *)ctx->args[0], ctx->args[1], false);
+    return emit_path_op(OP_MKDIR, 0, AT_FDCWD, (const char *)ctx->args[0], ctx->args[1], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_mkdirat")
 int on_mkdirat(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_mkdir(1, (long)ctx->args[0], (const char *)ctx->args[1], ctx->args[2], false);
-}
-
-/* Files and directories removed, every one of the watched processes: Falco's "remove" macro (shell history
- * deleted, "Modify binary dirs"), and logs cleared. */
-static __always_inline int emit_unlink(__u64 call, long dfd, const char *path, __u64 flags, bool kernel)
-{
-    struct priv_event *e = priv_reserve(OP_UNLINK);
-    if (!e)
-        return 0;
-    e->args[0] = call;
-    e->args[1] = (int)dfd != AT_FDCWD;
-    e->args[2] = flags;
-    read_str(e->str1, sizeof(e->str1), path, kernel);
-    submit(e);
-    return 0;
+    return emit_path_op(OP_MKDIR, 1, (long)ctx->args[0], (const char *)ctx->args[1], ctx->args[2], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_unlink")
 int on_unlink(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_unlink(0, AT_FDCWD, (const char *)ctx->args[0], 0, false);
+    return emit_path_op(OP_UNLINK, 0, AT_FDCWD, (const char *)ctx->args[0], 0, false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_unlinkat")
 int on_unlinkat(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_unlink(1, (long)ctx->args[0], (const char *)ctx->args[1], ctx->args[2], false);
+    return emit_path_op(OP_UNLINK, 1, (long)ctx->args[0], (const char *)ctx->args[1], ctx->args[2], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_rmdir")
 int on_rmdir(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_unlink(2, AT_FDCWD, (const char *)ctx->args[0], 0, false);
+    return emit_path_op(OP_UNLINK, 2, AT_FDCWD, (const char *)ctx->args[0], 0, false);
 }
 
 /* userfaultfd: a kernel exploit's way to stop the kernel mid-copy (a race made reliable); container runtimes'
@@ -1576,14 +1574,16 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
         struct filename *path = BPF_CORE_READ(m, filename);
         if (!path)
             return 0;
-        return emit_mkdir(1, BPF_CORE_READ(m, dfd), BPF_CORE_READ(path, name), BPF_CORE_READ(m, mode), true);
+        return emit_path_op(OP_MKDIR, 1, BPF_CORE_READ(m, dfd), BPF_CORE_READ(path, name), BPF_CORE_READ(m, mode),
+                            true);
     }
     if (op == IORING_OP_UNLINKAT && bpf_core_type_exists(struct io_unlink)) {
         struct io_unlink *u = (struct io_unlink *)&req->cmd;
         struct filename *path = BPF_CORE_READ(u, filename);
         if (!path)
             return 0;
-        return emit_unlink(1, BPF_CORE_READ(u, dfd), BPF_CORE_READ(path, name), BPF_CORE_READ(u, flags), true);
+        return emit_path_op(OP_UNLINK, 1, BPF_CORE_READ(u, dfd), BPF_CORE_READ(path, name), BPF_CORE_READ(u, flags),
+                            true);
     }
     if (op == IORING_OP_SOCKET && bpf_core_type_exists(struct io_socket)) {
         struct io_socket *so = (struct io_socket *)&req->cmd;
