@@ -278,7 +278,7 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
   condition: evt.type = execve
   enabled: false
 - rule: Unsupported
-  condition: evt.type = execve and proc.is_vpgid_leader = true and evt.buffer = x
+  condition: evt.type = execve and container.mount.dest[/proc*] = /proc and evt.buffer = x
 - rule: Bad
   condition: evt.type = execve and (
 "#;
@@ -287,7 +287,7 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
     let c = set.compile();
     let r = &c.report;
     assert_eq!((r.rules, r.loaded, r.disabled), (6, 3, 1), "{r:#?}");
-    assert_eq!(r.missing_fields.keys().collect::<Vec<_>>(), ["evt.buffer", "proc.is_vpgid_leader"]);
+    assert_eq!(r.missing_fields.keys().collect::<Vec<_>>(), ["container.mount.dest", "evt.buffer"]);
     assert!(r.skipped["Bad"].contains("condition"), "{r:#?}");
     assert!(r.missing_output_fields.contains("no.such.field"));
     let mut e = Engine::new(c);
