@@ -21,6 +21,9 @@ const KIND_EXIT: u32 = 2;
 /// How a mkdir's or an unlink's path was given (events.h: PATH_DIRFD, PATH_DIR_REBUILT).
 const PATH_DIRFD: u64 = 1;
 const PATH_DIR_REBUILT: u64 = 2;
+const PATH_FROM_SAME_DIR: u64 = 4;
+/// Where in a rename record's second string the new name's directory starts (events.h: RENAME_DIR_AT).
+const RENAME_DIR_AT: usize = 64;
 /// unlinkat(2)'s flag: a directory is removed.
 const AT_REMOVEDIR: u64 = 0x200;
 const KIND_OPEN: u32 = 3;
@@ -389,17 +392,31 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
                 path: cstr(b, s2, PATH)?,
             }
         }
-        19 => EventKind::Rename {
-            call: match arg(0)? {
-                0 => "rename",
-                1 => "renameat",
-                _ => "renameat2",
+        19 => {
+            // A relative new name comes with its directory (rebuilt in str2 from RENAME_DIR_AT on), which is the
+            // old name's too when both were given relative to the same one.
+            let (mut from, mut to, how) = (cstr(b, s1, PATH)?, cstr(b, s2, PATH)?, arg(1)?);
+            if how & PATH_DIR_REBUILT != 0 && !to.starts_with('/') {
+                let len = ((how >> 16) as usize).min(PATH - RENAME_DIR_AT);
+                let at = s2 + RENAME_DIR_AT;
+                let dir = b.get(at..at + len).ok_or("rename record shorter than its directory")?;
+                if how & PATH_FROM_SAME_DIR != 0 && !from.starts_with('/') {
+                    from = joined_to_rebuilt(dir, &from);
+                }
+                to = joined_to_rebuilt(dir, &to);
             }
-            .into(),
-            from: cstr(b, s1, PATH)?,
-            to: cstr(b, s2, PATH)?,
-            to_dirfd: arg(1)? != 0,
-        },
+            EventKind::Rename {
+                call: match arg(0)? {
+                    0 => "rename",
+                    1 => "renameat",
+                    _ => "renameat2",
+                }
+                .into(),
+                from,
+                to,
+                to_dirfd: how & PATH_DIRFD != 0,
+            }
+        }
         20 => {
             let (path, dirfd) = given_path()?;
             EventKind::Mkdir {
@@ -649,6 +666,22 @@ mod tests {
         b[at..at + 8].copy_from_slice(b"bin\0usr\0");
         let Record::Event(r) = decode(&b).unwrap() else { panic!() };
         assert!(matches!(&r.kind, EventKind::Unlink { path, dirfd: true, .. } if path == "/usr/bin/ls"), "{r:?}");
+        // A rename: the new name's directory after it in the second string; the old name joined to it only when
+        // given relative to the same directory.
+        for (how, from) in [(2 | 4, "/usr/bin/x.tmp"), (2, "x.tmp")] {
+            let mut b = rec(19, [2, how | (8 << 16), 0], b"x.tmp");
+            let at = HEADER + 32 + PATH;
+            b[at..at + 2].copy_from_slice(b"x\0");
+            b[at + 64..at + 72].copy_from_slice(b"bin\0usr\0");
+            let Record::Event(r) = decode(&b).unwrap() else { panic!() };
+            let want = EventKind::Rename {
+                call: "renameat2".into(),
+                from: from.into(),
+                to: "/usr/bin/x".into(),
+                to_dirfd: false,
+            };
+            assert_eq!(r.kind, want);
+        }
         let Record::Event(r) = decode(&rec(21, [1, 0, 0], b"")).unwrap() else { panic!() };
         assert_eq!(r.kind, EventKind::Userfaultfd { flags: 1 });
         // Removals: unlinkat's AT_REMOVEDIR and rmdir remove directories; an unknown call is an error.

@@ -430,24 +430,29 @@ fn renames_are_seen_by_system_call_and_through_io_uring() {
     let out = cg.sh(&format!(
         "echo x > {d}/a && mv {d}/a {d}/b && /usr/bin/python3 -c 'import os; os.rename(\"{d}/b\", \"{d}/c\")' && \
          /usr/bin/python3 {} rename:{d}/c:{d}/e && /usr/bin/python3 -c 'import os; fd = os.open(\"{d}\", os.O_RDONLY); \
-         os.rename(\"e\", \"f\", src_dir_fd=fd, dst_dir_fd=fd)'",
+         os.rename(\"e\", \"f\", src_dir_fd=fd, dst_dir_fd=fd)' && cd {d} && mv f g",
         helper.display()
     ));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(dir.path().join("f").exists(), "the ring and renameat renamed the file");
+    assert!(dir.path().join("g").exists(), "the ring, renameat and mv renamed the file");
     let renamed = |ev: &[Event], from: &str, to: &str| {
         ev.iter().any(|e| {
             matches!(&e.kind, EventKind::Rename { from: f, to: t, .. } if *f == format!("{d}/{from}") && *t == format!("{d}/{to}"))
         })
     };
+    // Relative names come joined to the directory the kernel rebuilt for them (the descriptor's, the working
+    // directory).
     let by_fd = |ev: &[Event]| {
-        ev.iter()
-            .any(|e| matches!(&e.kind, EventKind::Rename { from, to, to_dirfd: true, .. } if from == "e" && to == "f"))
+        ev.iter().any(|e| {
+            matches!(&e.kind, EventKind::Rename { from, to, to_dirfd: true, .. }
+                if *from == format!("{d}/e") && *to == format!("{d}/f"))
+        })
     };
     let events = collect(&mut s, Duration::from_secs(5), |ev| {
-        renamed(ev, "a", "b") && renamed(ev, "b", "c") && renamed(ev, "c", "e") && by_fd(ev)
+        renamed(ev, "a", "b") && renamed(ev, "b", "c") && renamed(ev, "c", "e") && by_fd(ev) && renamed(ev, "f", "g")
     });
     assert!(by_fd(&events), "renameat relative to a directory descriptor: {events:#?}");
+    assert!(renamed(&events, "f", "g"), "mv by relative names: {events:#?}");
     assert!(renamed(&events, "a", "b"), "mv: {events:#?}");
     assert!(renamed(&events, "b", "c"), "os.rename: {events:#?}");
     assert!(renamed(&events, "c", "e"), "IORING_OP_RENAMEAT: {events:#?}");

@@ -40,7 +40,8 @@
 #define OP_SYMLINK 17   /* symlink, symlinkat: str1 the target, str2 the link; args[0] 1 for symlinkat */
 #define OP_LINK 18      /* link, linkat: str1 the existing file, str2 the new name; args[0] 1 for linkat */
 #define OP_RENAME 19    /* rename, renameat(2): str1 the old name, str2 the new; args[0] 0 rename, 1 renameat,
-                           2 renameat2; args[1] 1 when the new name is relative to a directory descriptor */
+                           2 renameat2; args[1] PATH_* bits of the new name, its directory (when rebuilt) in
+                           str2 from RENAME_DIR_AT on */
 #define OP_MKDIR 20     /* mkdir, mkdirat: str1 the path; args[0] 0 mkdir, 1 mkdirat; args[1] PATH_* bits; args[2]
                            the mode */
 #define OP_USERFAULTFD 21 /* userfaultfd: args[0] its flags */
@@ -49,6 +50,8 @@
 /* args[1] of OP_MKDIR and OP_UNLINK: how the path was given, and the directory a relative one names. */
 #define PATH_DIRFD 1          /* relative to a directory descriptor (not the working directory) */
 #define PATH_DIR_REBUILT 2    /* str2 holds that directory as rebuild() writes it, its length in bits 16-31 */
+#define PATH_FROM_SAME_DIR 4  /* OP_RENAME: the old name is relative to that same directory */
+#define RENAME_DIR_AT 64      /* OP_RENAME: where in str2 the new name's directory starts */
 
 #define COMM_LEN 16
 #define PATH_LEN 256

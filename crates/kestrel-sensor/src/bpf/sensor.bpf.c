@@ -224,7 +224,8 @@ static __always_inline void flush_syscalls(__u32 tid, struct syscall_buf *b)
 /* A path (dentry d on mount vm) as NUL-separated components, last first ("shadow\0etc\0"), into buf
  * (PATH_LEN bytes), walking the dentries up to the process's root and across mounts; returns the bytes
  * written (0 for the root itself). */
-static __always_inline __u32 rebuild(char *buf, struct dentry *d, struct vfsmount *vm, struct task_struct *task)
+static __always_inline __u32 rebuild_in(char *buf, __u32 size, struct dentry *d, struct vfsmount *vm,
+                                         struct task_struct *task)
 {
     struct dentry *root = BPF_CORE_READ(task, fs, root.dentry);
     struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
@@ -242,7 +243,7 @@ static __always_inline __u32 rebuild(char *buf, struct dentry *d, struct vfsmoun
             vm = (void *)parent + bpf_core_field_offset(struct mount, mnt);
             continue;
         }
-        if (off > PATH_LEN - NAME_LEN)
+        if (off > size - NAME_LEN)
             break;
         long n = bpf_probe_read_kernel_str(buf + off, NAME_LEN, BPF_CORE_READ(d, d_name.name));
         if (n <= 0 || n > NAME_LEN)
@@ -258,6 +259,11 @@ static __always_inline __u32 rebuild(char *buf, struct dentry *d, struct vfsmoun
 
 /* The working directory of `task`, as rebuild() writes it, into buf; -1 when the task has none (a kernel
  * thread, an exiting task). */
+static __always_inline __u32 rebuild(char *buf, struct dentry *d, struct vfsmount *vm, struct task_struct *task)
+{
+    return rebuild_in(buf, PATH_LEN, d, vm, task);
+}
+
 static __always_inline long rebuild_cwd(char *buf, struct task_struct *task)
 {
     struct dentry *pwd = BPF_CORE_READ(task, fs, pwd.dentry);
@@ -560,14 +566,27 @@ static __always_inline bool starts_sensitive(const char *upath, bool kernel)
 
 /* The directory a relative path given to a system call names — the working directory (AT_FDCWD) or the
  * descriptor's — as rebuild() writes it; -1 when it is not known. */
-static __always_inline long rebuild_dir(char *buf, long dfd)
+static __always_inline long rebuild_dir_in(char *buf, __u32 size, long dfd)
 {
     struct task_struct *task = bpf_get_current_task_btf();
-    if ((int)dfd == AT_FDCWD)
-        return rebuild_cwd(buf, task);
-    struct file *dir = file_of_fd(task, dfd);
-    return dir ? rebuild_path(buf, dir, task) : -1;
+    struct dentry *d;
+    struct vfsmount *vm;
+    if ((int)dfd == AT_FDCWD) {
+        d = BPF_CORE_READ(task, fs, pwd.dentry);
+        vm = BPF_CORE_READ(task, fs, pwd.mnt);
+    } else {
+        struct file *dir = file_of_fd(task, dfd);
+        if (!dir)
+            return -1;
+        d = BPF_CORE_READ(dir, f_path.dentry);
+        vm = BPF_CORE_READ(dir, f_path.mnt);
+    }
+    if (!d)
+        return -1;
+    return rebuild_in(buf, size, d, vm, task);
 }
+
+static __always_inline long rebuild_dir(char *buf, long dfd) { return rebuild_dir_in(buf, PATH_LEN, dfd); }
 
 /* Reports an open whose path as given does not say where the file is, with the directory it is relative to. */
 static __always_inline int emit_relative(long dfd, const char *upath, __u32 flags, bool kernel)
@@ -1286,30 +1305,23 @@ int on_mount(struct trace_event_raw_sys_enter *ctx)
     return 0;
 }
 
-/* A privilege record of two names (links, renames): `first` in str1, `second` in str2, and two numbers. */
-static __always_inline int emit_names(__u32 op, __u64 arg0, __u64 arg1, const char *first, const char *second,
-                                      bool kernel)
-{
-    struct priv_event *e = priv_reserve(op);
-    if (!e)
-        return 0;
-    e->args[0] = arg0;
-    e->args[1] = arg1;
-    read_str(e->str1, sizeof(e->str1), first, kernel);
-    read_str(e->str2, sizeof(e->str2), second, kernel);
-    submit(e);
-    return 0;
-}
-
 /* A link made to a sensitive file (its path, as given, starts with a sensitive prefix or ends in a sensitive
- * file's name): reading it later goes through a name that says nothing, so the link is reported when made. */
+ * file's name): reading it later goes through a name that says nothing, so the link is reported when made.
+ * str1 the target, str2 the link's name. */
 static __always_inline int emit_link(__u32 op, __u64 at, const char *target, const char *linkpath, bool kernel)
 {
     if (!is_watched())
         return 0;
     if (!starts_sensitive(target, kernel) && !ends_sensitive(target, kernel))
         return 0;
-    return emit_names(op, at, 0, target, linkpath, kernel);
+    struct priv_event *e = priv_reserve(op);
+    if (!e)
+        return 0;
+    e->args[0] = at;
+    read_str(e->str1, sizeof(e->str1), target, kernel);
+    read_str(e->str2, sizeof(e->str2), linkpath, kernel);
+    submit(e);
+    return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_symlink")
@@ -1337,30 +1349,50 @@ int on_linkat(struct trace_event_raw_sys_enter *ctx)
 }
 
 /* Renames, every one of the watched processes (far rarer than the writes that precede them): a file written in
- * /tmp and renamed into /usr/bin never opens there for writing, so the destination is a write of its own. */
-static __always_inline int emit_rename(__u64 call, const char *from, long to_dfd, const char *to, bool kernel)
+ * /tmp and renamed into /usr/bin never opens there for writing, so the destination is a write of its own. str1
+ * the old name, str2 the new; a relative new name of at most RENAME_DIR_AT - 1 bytes gets its directory rebuilt
+ * into str2 from RENAME_DIR_AT on (args[1]: PATH_* bits, and PATH_FROM_SAME_DIR when the old name is relative to
+ * that same directory). */
+static __always_inline int emit_rename(__u64 call, long from_dfd, const char *from, long to_dfd, const char *to,
+                                       bool kernel)
 {
-    if (!is_watched())
+    struct priv_event *e = priv_reserve(OP_RENAME);
+    if (!e)
         return 0;
-    return emit_names(OP_RENAME, call, (int)to_dfd != AT_FDCWD, from, to, kernel);
+    e->args[0] = call;
+    e->args[1] = (int)to_dfd != AT_FDCWD ? PATH_DIRFD : 0;
+    read_str(e->str1, sizeof(e->str1), from, kernel);
+    long n = read_str(e->str2, sizeof(e->str2), to, kernel);
+    if (n > 0 && n <= RENAME_DIR_AT && e->str2[0] != '/') {
+        long len = rebuild_dir_in(e->str2 + RENAME_DIR_AT, PATH_LEN - RENAME_DIR_AT, to_dfd);
+        if (len >= 0) {
+            e->args[1] |= PATH_DIR_REBUILT | ((__u64)len << 16);
+            if ((int)from_dfd == (int)to_dfd)
+                e->args[1] |= PATH_FROM_SAME_DIR;
+        }
+    }
+    submit(e);
+    return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_rename")
 int on_rename(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_rename(0, (const char *)ctx->args[0], AT_FDCWD, (const char *)ctx->args[1], false);
+    return emit_rename(0, AT_FDCWD, (const char *)ctx->args[0], AT_FDCWD, (const char *)ctx->args[1], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_renameat")
 int on_renameat(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_rename(1, (const char *)ctx->args[1], (long)ctx->args[2], (const char *)ctx->args[3], false);
+    return emit_rename(1, (long)ctx->args[0], (const char *)ctx->args[1], (long)ctx->args[2],
+                       (const char *)ctx->args[3], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_renameat2")
 int on_renameat2(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_rename(2, (const char *)ctx->args[1], (long)ctx->args[2], (const char *)ctx->args[3], false);
+    return emit_rename(2, (long)ctx->args[0], (const char *)ctx->args[1], (long)ctx->args[2],
+                       (const char *)ctx->args[3], false);
 }
 
 /* A call on one path (OP_MKDIR, OP_UNLINK), every one of the watched processes: directories made (rarer than
@@ -1567,7 +1599,8 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
         struct filename *from = BPF_CORE_READ(r, oldpath), *to = BPF_CORE_READ(r, newpath);
         if (!from || !to)
             return 0;
-        return emit_rename(2, BPF_CORE_READ(from, name), BPF_CORE_READ(r, new_dfd), BPF_CORE_READ(to, name), true);
+        return emit_rename(2, BPF_CORE_READ(r, old_dfd), BPF_CORE_READ(from, name), BPF_CORE_READ(r, new_dfd),
+                           BPF_CORE_READ(to, name), true);
     }
     if (op == IORING_OP_MKDIRAT && bpf_core_type_exists(struct io_mkdir)) {
         struct io_mkdir *m = (struct io_mkdir *)&req->cmd;
