@@ -11,6 +11,8 @@
  *   mkdir    mkdir() then rmdir() of one directory (every mkdir and every removal of a watched process is
  *            reported: two events): ns per pair
  *   unlink   mknod() of a regular file (not traced: no open) then unlink() of it (reported): ns per pair
+ *   unlink-rel  the same by a name relative to the working directory (/tmp): the sensor rebuilds that directory
+ *            from its dentries for the event
  *   callloop N MODE */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -26,7 +28,7 @@
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: callloop N send|sendto|dup2-std|dup2-hi|fcntl|mkdir|unlink\n");
+        fprintf(stderr, "usage: callloop N send|sendto|dup2-std|dup2-hi|fcntl|mkdir|unlink|unlink-rel\n");
         return 2;
     }
     long n = atol(argv[1]);
@@ -48,6 +50,13 @@ int main(int argc, char **argv)
     int file = open("/dev/null", O_WRONLY), out = dup(1);
     char dir[64];
     snprintf(dir, sizeof(dir), "/tmp/kestrel-callloop-%d", (int)getpid());
+    if (!strcmp(mode, "unlink-rel")) {
+        snprintf(dir, sizeof(dir), "kestrel-callloop-%d", (int)getpid());
+        if (chdir("/tmp") < 0) {
+            perror("/tmp");
+            return 1;
+        }
+    }
     char b = 'x';
     struct timespec a, z;
     clock_gettime(CLOCK_MONOTONIC, &a);
@@ -65,7 +74,7 @@ int main(int argc, char **argv)
         else if (!strcmp(mode, "mkdir")) {
             mkdir(dir, 0700);
             rmdir(dir);
-        } else if (!strcmp(mode, "unlink")) {
+        } else if (!strcmp(mode, "unlink") || !strcmp(mode, "unlink-rel")) {
             mknod(dir, S_IFREG | 0600, 0);
             unlink(dir);
         } else {

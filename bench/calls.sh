@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 K=${K:-target/release/kestrel}
 N=${N:-1000000}
 RUNS=${RUNS:-7}
-LOOPS=${LOOPS:-send sendto dup2-std dup2-hi fcntl mkdir unlink}
+LOOPS=${LOOPS:-send sendto dup2-std dup2-hi fcntl mkdir unlink unlink-rel}
 PROBES=on_sendto,on_sendmsg,on_sendmmsg,on_dup,on_dup2,on_dup3,on_fcntl,on_mkdir,on_mkdirat,on_unlink,on_unlinkat,on_rmdir
 OUT=bench/out/calls
 mkdir -p "$OUT"
