@@ -174,9 +174,27 @@ pub(crate) fn pump(
             continue;
         }
         if !each(&e)? {
+            return finish(sensor, stats, g);
+        }
+    }
+    // Stopped by a signal or the duration: what the sensor already caught is handed on before it stops (a
+    // recording keeps its last events) — until 50 ms pass without one, 2 s at most.
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        let Some(e) = sensor.next(Duration::from_millis(50)) else { break };
+        if (only_containers && e.container.is_none()) || !keep(f, &e) {
+            continue;
+        }
+        if !each(&e)? {
             break;
         }
     }
+    idle();
+    finish(sensor, stats, g)
+}
+
+/// Prints the sensor's counters when asked or when it dropped events, and stops it.
+fn finish(sensor: Sensor, stats: bool, g: &GlobalArgs) -> Result<()> {
     let st = sensor.stats();
     let dropped = st.dropped_ring_full.load(Ordering::Relaxed) + st.dropped_queue_full.load(Ordering::Relaxed);
     if stats || (dropped > 0 && !g.quiet) {

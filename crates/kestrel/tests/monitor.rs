@@ -102,6 +102,58 @@ fn without_privileges_monitor_says_what_is_missing() {
 }
 
 #[test]
+fn a_monitor_stopped_by_a_signal_first_hands_on_what_the_sensor_caught() {
+    // A burst of 2,000 directories made in a container, read slowly so that the monitor falls behind, and
+    // SIGTERM as soon as the burst ends: every one is printed (the backlog the sensor had queued is not thrown
+    // away on stop).
+    let parent = format!("kestrel-drain-test-{}", std::process::id());
+    let cg = cgroup2_root().join(&parent).join("burst-1");
+    std::fs::create_dir_all(&cg).unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+        .args(["monitor", "--runc-parent", &parent, "-f", "json", "--kind", "mkdir"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = wait_watching(&mut child);
+    // Read slowly (4 KiB every 20 ms: the monitor's writes wait, its backlog grows), then at full speed once the
+    // signal is sent.
+    let mut stdout = child.stdout.take().unwrap();
+    let fast = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader_fast = fast.clone();
+    let printed = std::thread::spawn(move || {
+        let (mut all, mut buf) = (Vec::new(), [0u8; 4096]);
+        loop {
+            match std::io::Read::read(&mut stdout, &mut buf).unwrap() {
+                0 => break,
+                n => all.extend_from_slice(&buf[..n]),
+            }
+            if !reader_fast.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+        String::from_utf8(all).unwrap()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "echo $$ > {}/cgroup.procs && exec /usr/bin/python3 -c 'import os\nfor i in range(2000):\n    os.mkdir(\"{d}/x\"); os.rmdir(\"{d}/x\")'",
+        cg.display(),
+        d = dir.path().display()
+    );
+    let burst = Command::new("/bin/sh").arg("-c").arg(script).output().unwrap();
+    assert!(burst.status.success(), "{}", String::from_utf8_lossy(&burst.stderr));
+    assert!(Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap().success());
+    fast.store(true, std::sync::atomic::Ordering::Relaxed);
+    let status = child.wait().unwrap();
+    let _ = std::fs::remove_dir(&cg);
+    let _ = std::fs::remove_dir(cgroup2_root().join(&parent));
+    let stderr = stderr.join().unwrap();
+    assert!(status.success(), "{stderr}");
+    let made = printed.join().unwrap().lines().filter(|l| l.contains("\"kind\":\"mkdir\"")).count();
+    assert_eq!(made, 2_000, "{stderr}");
+}
+
+#[test]
 fn record_then_replay_without_privileges() {
     let parent = format!("kestrel-record-test-{}", std::process::id());
     let dir = tempfile::tempdir().unwrap();
