@@ -45,7 +45,8 @@ pub struct Config {
     pub watch_cgroups: Vec<PathBuf>,
     /// cgroup paths (relative to the cgroup2 root) under which runc containers are named by their directory.
     pub runc_parents: Vec<String>,
-    /// Events queued between the reader and the consumer; more are dropped and counted.
+    /// Records queued between the reader and the consumer, however they are batched; more are dropped and
+    /// counted.
     pub queue_len: usize,
     /// cgroup v2 directories whose threads (and their descendants') stream their system-call ids. Empty: the
     /// stream's program is not even loaded (it would run on every system call of the host).
@@ -104,6 +105,8 @@ pub struct Stats {
     pub undecodable: AtomicU64,
     /// Events of kinds left out (`Config::leave_out`) that still came, from io_uring requests, and were dropped.
     pub left_out: AtomicU64,
+    /// Records waiting for the consumer now (a level, not a count: at most `Config::queue_len`).
+    pub queued: AtomicU64,
 }
 
 impl Stats {
@@ -177,9 +180,10 @@ impl Sensor {
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(Stats::default());
         // Records travel in batches (one wake-up of the consumer per batch, not per event); the queue holds
-        // at most `queue_len` records all the same.
-        let batch_len = cfg.queue_len.clamp(1, MAX_BATCH);
-        let (tx, rx) = sync_channel::<Vec<Record>>(cfg.queue_len.div_ceil(batch_len).max(1));
+        // at most `queue_len` records, however small the batches (a batch holds one at least, so the channel's
+        // slots never run out first).
+        let batching = Batching { len: cfg.queue_len.clamp(1, MAX_BATCH), cap: cfg.queue_len.max(1) };
+        let (tx, rx) = batching.channel();
         let (ready_tx, ready_rx) = sync_channel::<Result<(), SensorError>>(1);
         let news: CgroupNews = Arc::default();
         let (t_stop, t_stats, t_news) = (stop.clone(), stats.clone(), news.clone());
@@ -187,7 +191,7 @@ impl Sensor {
             Load { watch_all: cfg.watch_all, watch_ids: ids, stream_ids, open_returns: cfg.open_returns, skip_progs };
         let thread = std::thread::Builder::new()
             .name("kestrel-sensor".into())
-            .spawn(move || reader(load, batch_len, tx, ready_tx, t_stop, t_stats, t_news))
+            .spawn(move || reader(load, batching, tx, ready_tx, t_stop, t_stats, t_news))
             .map_err(|e| SensorError::Bpf(format!("cannot start the reader thread: {e}")))?;
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -245,6 +249,7 @@ impl Sensor {
                     let left = deadline.get_or_insert(now + timeout).saturating_duration_since(now);
                     match self.rx.recv_timeout(left) {
                         Ok(batch) => {
+                            self.stats.queued.fetch_sub(batch.len() as u64, Ordering::Relaxed);
                             // Cgroups created before the batch's events were read name their containers.
                             let learned: Vec<(u64, String)> =
                                 self.news.lock().map(|mut n| n.drain(..).collect()).unwrap_or_default();
@@ -370,7 +375,7 @@ const OPEN_RETURN_PROGS: [&str; 4] = ["on_openat_exit", "on_open_exit", "on_open
 /// The reader thread: owns the BPF objects for their whole life.
 fn reader(
     load: Load,
-    batch_len: usize,
+    batching: Batching,
     tx: std::sync::mpsc::SyncSender<Vec<Record>>,
     ready: std::sync::mpsc::SyncSender<Result<(), SensorError>>,
     stop: Arc<AtomicBool>,
@@ -421,7 +426,7 @@ fn reader(
         let cb_stats = stats.clone();
         let news = cgroup_news.clone();
         // The batch being filled: handed to the consumer when full and after each read of the buffer.
-        let pending = std::rc::Rc::new(std::cell::RefCell::new(Vec::with_capacity(batch_len)));
+        let pending = std::rc::Rc::new(std::cell::RefCell::new(Vec::with_capacity(batching.len)));
         let cb_pending = pending.clone();
         let cb_tx = tx.clone();
         let mut rb = libbpf_rs::RingBufferBuilder::new();
@@ -445,8 +450,8 @@ fn reader(
                 Ok(rec) => {
                     let mut p = cb_pending.borrow_mut();
                     p.push(rec);
-                    if p.len() >= batch_len {
-                        hand_over(&cb_tx, &mut p, batch_len, &cb_stats);
+                    if p.len() >= batching.len {
+                        hand_over(&cb_tx, &mut p, batching, &cb_stats);
                     }
                 }
                 Err(_) => {
@@ -474,7 +479,7 @@ fn reader(
                 // A flood: let a batch pile up instead of being woken a thousand times a second.
                 std::thread::sleep(BUSY_NAP);
             }
-            hand_over(&tx, &mut pending.borrow_mut(), batch_len, &stats);
+            hand_over(&tx, &mut pending.borrow_mut(), batching, &stats);
             if last_counters.elapsed() >= Duration::from_millis(250) {
                 read_drops(&skel.maps.drops, &stats);
                 last_counters = std::time::Instant::now();
@@ -482,7 +487,7 @@ fn reader(
         }
         // Whatever is still in the ring buffer is delivered before the program goes.
         let _ = rb.consume();
-        hand_over(&tx, &mut pending.borrow_mut(), batch_len, &stats);
+        hand_over(&tx, &mut pending.borrow_mut(), batching, &stats);
         read_drops(&skel.maps.drops, &stats);
         Ok(())
     };
@@ -497,19 +502,46 @@ fn reader(
 /// threshold: 1024 records of a few hundred bytes made every batch an mmap, munmap and page faults).
 const MAX_BATCH: usize = 128;
 
+/// How records go to the consumer: batches of at most `len`, at most `cap` records waiting.
+#[derive(Clone, Copy)]
+struct Batching {
+    len: usize,
+    cap: usize,
+}
+
+impl Batching {
+    /// The queue: a slot per record it may hold (a batch holds one at least), so records, not slots, run out.
+    fn channel(self) -> (std::sync::mpsc::SyncSender<Vec<Record>>, Receiver<Vec<Record>>) {
+        sync_channel(self.cap)
+    }
+}
+
 /// Sends the pending batch to the consumer, or drops it, counted, when the queue is full (the reader
 /// never waits: a blocked reader would make the kernel drop instead, without saying what).
 fn hand_over(
     tx: &std::sync::mpsc::SyncSender<Vec<Record>>,
     pending: &mut Vec<Record>,
-    batch_len: usize,
+    batching: Batching,
     stats: &Stats,
 ) {
     if pending.is_empty() {
         return;
     }
-    let batch = std::mem::replace(pending, Vec::with_capacity(batch_len));
-    if let Err(TrySendError::Full(b)) = tx.try_send(batch) {
+    let batch = std::mem::replace(pending, Vec::with_capacity(batching.len));
+    let n = batch.len() as u64;
+    let dropped = if stats.queued.load(Ordering::Relaxed) + n > batching.cap as u64 {
+        Some(batch)
+    } else {
+        stats.queued.fetch_add(n, Ordering::Relaxed);
+        match tx.try_send(batch) {
+            Err(TrySendError::Full(b) | TrySendError::Disconnected(b)) => {
+                stats.queued.fetch_sub(n, Ordering::Relaxed);
+                Some(b)
+            }
+            Ok(()) => None,
+        }
+    };
+    if let Some(b) = dropped {
         // Counted like `received`: events (a lost fork only leaves a child unnamed).
         let events = b.iter().filter(|r| matches!(r, Record::Event(_))).count();
         stats.dropped_queue_full.fetch_add(events as u64, Ordering::Relaxed);
@@ -526,5 +558,30 @@ fn read_drops(map: &libbpf_rs::MapMut<'_>, stats: &Stats) {
                 .sum();
             slot.store(total, Ordering::Relaxed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_holds_queue_len_records_however_small_the_batches() {
+        // A consumer that has fallen behind while records come one at a time: the queue takes `cap` of them
+        // (it used to take cap / len batches — 8 here — whatever their size), then drops and counts.
+        let q = Batching { len: 128, cap: 1000 };
+        let (tx, rx) = q.channel();
+        let stats = Stats::default();
+        let event = || {
+            let header = crate::decode::Header { pid: 7, tid: 7, boot_ns: 1, cgroup_id: 1, comm: "x".into() };
+            Record::Event(crate::decode::Raw { header, kind: EventKind::Userfaultfd { flags: 0 } })
+        };
+        for _ in 0..1000 {
+            hand_over(&tx, &mut vec![event()], q, &stats);
+        }
+        assert_eq!((stats.queued.load(Ordering::Relaxed), stats.dropped_queue_full.load(Ordering::Relaxed)), (1000, 0));
+        hand_over(&tx, &mut vec![event(), event()], q, &stats);
+        assert_eq!((stats.queued.load(Ordering::Relaxed), stats.dropped_queue_full.load(Ordering::Relaxed)), (1000, 2));
+        assert_eq!(rx.try_iter().map(|b| b.len()).sum::<usize>(), 1000);
     }
 }

@@ -103,7 +103,7 @@ fn without_privileges_monitor_says_what_is_missing() {
 
 #[test]
 fn a_monitor_stopped_by_a_signal_first_hands_on_what_the_sensor_caught() {
-    // A burst of 2,000 directories made in a container, read slowly so that the monitor falls behind, and
+    // A burst of 5,000 directories made in a container, read slowly so that the monitor falls behind, and
     // SIGTERM as soon as the burst ends: every one is printed (the backlog the sensor had queued is not thrown
     // away on stop).
     let parent = format!("kestrel-drain-test-{}", std::process::id());
@@ -136,7 +136,7 @@ fn a_monitor_stopped_by_a_signal_first_hands_on_what_the_sensor_caught() {
     });
     let dir = tempfile::tempdir().unwrap();
     let script = format!(
-        "echo $$ > {}/cgroup.procs && exec /usr/bin/python3 -c 'import os\nfor i in range(2000):\n    os.mkdir(\"{d}/x\"); os.rmdir(\"{d}/x\")'",
+        "echo $$ > {}/cgroup.procs && exec /usr/bin/python3 -c 'import os\nfor i in range(5000):\n    os.mkdir(\"{d}/x\"); os.rmdir(\"{d}/x\")'",
         cg.display(),
         d = dir.path().display()
     );
@@ -150,7 +150,7 @@ fn a_monitor_stopped_by_a_signal_first_hands_on_what_the_sensor_caught() {
     let stderr = stderr.join().unwrap();
     assert!(status.success(), "{stderr}");
     let made = printed.join().unwrap().lines().filter(|l| l.contains("\"kind\":\"mkdir\"")).count();
-    assert_eq!(made, 2_000, "{stderr}");
+    assert_eq!(made, 5_000, "{stderr}");
 }
 
 #[test]
