@@ -11,6 +11,9 @@ trap 'agent_stop; rmdir "$CG" 2>/dev/null || true' EXIT
 # watching (its programs attached), and a second more.
 agent_start() {
   local events=$1; shift
+  # Emptied here, not by the redirection below: that one runs in the child, and the loop could read the
+  # previous monitor's "watching" first (the next loop then started before the probes were attached).
+  : > "$OUT/agent.err"
   "$K" monitor --cgroup "$CG" -f json "$@" > "$events" 2> "$OUT/agent.err" & AGENT=$!
   local waited=0
   until grep -q watching "$OUT/agent.err" 2>/dev/null; do
