@@ -119,6 +119,8 @@ impl Stats {
             ("partial_reads", self.partial_reads.load(Ordering::Relaxed)),
             ("undecodable", self.undecodable.load(Ordering::Relaxed)),
             ("left_out", self.left_out.load(Ordering::Relaxed)),
+            // A level: how far the consumer is behind.
+            ("queued", self.queued.load(Ordering::Relaxed)),
         ]
     }
 }
