@@ -344,17 +344,20 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
     let arg = |i: usize| u64_at(b, h + 8 + 8 * i);
     let (s1, s2, fstype) = (h + 32, h + 32 + PATH, h + 32 + 2 * PATH);
     let id = |v: u64| if v as u32 == u32::MAX { -1 } else { i64::from(v as u32) };
-    // A mkdir's or an unlink's path (str1) and whether it was given relative to a directory descriptor; a
-    // relative one is joined to the directory the kernel rebuilt for it (str2), when it could.
+    // The directory the kernel rebuilt for a relative path (args[1]: PATH_DIR_REBUILT, its length in bits
+    // 16–31), written at `at` in at most `room` bytes; a relative `given` joined to it.
+    let resolved = |given: String, at: usize, room: usize| -> Result<String, String> {
+        let how = arg(1)?;
+        if how & PATH_DIR_REBUILT == 0 || given.starts_with('/') {
+            return Ok(given);
+        }
+        let len = ((how >> 16) as usize).min(room);
+        Ok(joined_to_rebuilt(b.get(at..at + len).ok_or("record shorter than its directory")?, &given))
+    };
+    // A mkdir's or an unlink's path (str1, its directory in str2) and whether it was given relative to a
+    // directory descriptor.
     let given_path = || -> Result<(String, bool), String> {
-        let (given, how) = (cstr(b, s1, PATH)?, arg(1)?);
-        let path = if how & PATH_DIR_REBUILT != 0 && !given.starts_with('/') {
-            let len = ((how >> 16) as usize).min(PATH);
-            joined_to_rebuilt(b.get(s2..s2 + len).ok_or("record shorter than its directory")?, &given)
-        } else {
-            given
-        };
-        Ok((path, how & PATH_DIRFD != 0))
+        Ok((resolved(cstr(b, s1, PATH)?, s2, PATH)?, arg(1)? & PATH_DIRFD != 0))
     };
     let set_ids = |call: &str, n: usize| -> Result<EventKind, String> {
         Ok(EventKind::SetIds { call: call.into(), ids: (0..n).map(|i| arg(i).map(id)).collect::<Result<_, _>>()? })
@@ -395,16 +398,10 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
         19 => {
             // A relative new name comes with its directory (rebuilt in str2 from RENAME_DIR_AT on), which is the
             // old name's too when both were given relative to the same one.
-            let (mut from, mut to, how) = (cstr(b, s1, PATH)?, cstr(b, s2, PATH)?, arg(1)?);
-            if how & PATH_DIR_REBUILT != 0 && !to.starts_with('/') {
-                let len = ((how >> 16) as usize).min(PATH - RENAME_DIR_AT);
-                let at = s2 + RENAME_DIR_AT;
-                let dir = b.get(at..at + len).ok_or("rename record shorter than its directory")?;
-                if how & PATH_FROM_SAME_DIR != 0 && !from.starts_with('/') {
-                    from = joined_to_rebuilt(dir, &from);
-                }
-                to = joined_to_rebuilt(dir, &to);
-            }
+            let (from, to, how) = (cstr(b, s1, PATH)?, cstr(b, s2, PATH)?, arg(1)?);
+            let (at, room) = (s2 + RENAME_DIR_AT, PATH - RENAME_DIR_AT);
+            let from = if how & PATH_FROM_SAME_DIR != 0 { resolved(from, at, room)? } else { from };
+            let to = resolved(to, at, room)?;
             EventKind::Rename {
                 call: match arg(0)? {
                     0 => "rename",

@@ -257,13 +257,13 @@ static __always_inline __u32 rebuild_in(char *buf, __u32 size, struct dentry *d,
     return off;
 }
 
-/* The working directory of `task`, as rebuild() writes it, into buf; -1 when the task has none (a kernel
- * thread, an exiting task). */
 static __always_inline __u32 rebuild(char *buf, struct dentry *d, struct vfsmount *vm, struct task_struct *task)
 {
     return rebuild_in(buf, PATH_LEN, d, vm, task);
 }
 
+/* The working directory of `task`, as rebuild() writes it, into buf; -1 when the task has none (a kernel
+ * thread, an exiting task). */
 static __always_inline long rebuild_cwd(char *buf, struct task_struct *task)
 {
     struct dentry *pwd = BPF_CORE_READ(task, fs, pwd.dentry);
