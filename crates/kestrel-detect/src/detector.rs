@@ -8,7 +8,6 @@
 use crate::profile::{self, Mode, Policy, Profile, Scorer, SyscallContext};
 use crate::rules::{CompiledRules, Engine, RuleSet};
 use kestrel_core::{Alert, Event, EventKind};
-use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -95,8 +94,8 @@ pub struct Counters {
 /// Rules and profiles over a stream of events.
 pub struct Detector {
     engine: Engine,
-    profiles: BTreeMap<String, Profile>,
-    scorers: FxHashMap<String, Scorer>,
+    /// Each workload's profile, with the scorer that keeps its alert suppression and rates.
+    profiles: BTreeMap<String, (Profile, Scorer)>,
     syscalls: SyscallContext,
     grams: Vec<u64>,
     policy: Policy,
@@ -113,8 +112,7 @@ impl Detector {
     pub fn new(rules: CompiledRules, profiles: Vec<Profile>, policy: Policy, by: WorkloadBy, stage: Stage) -> Detector {
         Detector {
             engine: Engine::new(rules),
-            profiles: profiles.into_iter().map(|p| (p.workload.clone(), p)).collect(),
-            scorers: FxHashMap::default(),
+            profiles: profiles.into_iter().map(|p| (p.workload.clone(), (p, Scorer::default()))).collect(),
             syscalls: SyscallContext::default(),
             grams: Vec::new(),
             policy,
@@ -142,17 +140,17 @@ impl Detector {
 
     /// The profiles.
     pub fn profiles(&self) -> impl Iterator<Item = &Profile> {
-        self.profiles.values()
+        self.profiles.values().map(|(p, _)| p)
     }
 
     /// The profiles, to save (calibrated first when they were learned in this run).
     pub fn into_profiles(mut self) -> Vec<Profile> {
         if self.stage == Stage::Learn {
-            for p in self.profiles.values_mut() {
+            for (p, _) in self.profiles.values_mut() {
                 p.calibrate();
             }
         }
-        self.profiles.into_values().collect()
+        self.profiles.into_values().map(|(p, _)| p).collect()
     }
 
     /// Whether the event's process has a parent that exec'd in the same container.
@@ -215,9 +213,10 @@ impl Detector {
             return alerts;
         }
         if !self.profiles.contains_key(&*workload) {
-            self.profiles.insert(workload.to_string(), Profile::new(&workload, self.policy.clone()));
+            let p = Profile::new(&workload, self.policy.clone());
+            self.profiles.insert(workload.to_string(), (p, Scorer::default()));
         }
-        let Some(p) = self.profiles.get_mut(&*workload) else { return alerts };
+        let Some((p, scorer)) = self.profiles.get_mut(&*workload) else { return alerts };
         let learning = self.stage == Stage::Learn || p.mode == Mode::Learn;
         if learning {
             p.learn(e, parent, &grams, container);
@@ -226,10 +225,6 @@ impl Detector {
                 self.counters.mode_changes += 1;
             }
         } else {
-            if !self.scorers.contains_key(&*workload) {
-                self.scorers.insert(workload.to_string(), Scorer::default());
-            }
-            let scorer = self.scorers.get_mut(&*workload).expect("inserted above");
             let v = scorer.score(p, e, parent, &grams, container);
             if v.drift && p.policy.drift == profile::DriftPolicy::Relearn {
                 p.relearn(e.time_ns);

@@ -32,6 +32,7 @@
 use kestrel_core::{Alert, AlertSource, Contribution, Event, EventKind, Severity, SockAddr, ALERT_SCHEMA};
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::hash::{Hash, Hasher};
 
 /// The JSON schema name of a saved [`Profile`].
@@ -229,6 +230,9 @@ pub struct Profile {
     /// The trusted n-grams, built on first use after learning (one lookup per call while scoring).
     #[serde(skip)]
     trusted_grams: Option<FxHashSet<u64>>,
+    /// Room for building behaviour keys while learning.
+    #[serde(skip)]
+    room: KeyRoom,
 }
 
 fn hash_of(x: impl Hash) -> u64 {
@@ -280,61 +284,91 @@ pub fn peer_class(a: &SockAddr) -> &'static str {
 /// hands out for outgoing connections and `bind(0)`: numbers there change from run to run and replica to
 /// replica).
 pub fn port_class(port: u16) -> String {
-    if port >= 32768 {
-        "ephemeral".into()
-    } else {
-        port.to_string()
+    PortClass(port).to_string()
+}
+
+/// [`port_class`] without the allocation.
+struct PortClass(u16);
+
+impl fmt::Display for PortClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 >= 32768 {
+            f.write_str("ephemeral")
+        } else {
+            write!(f, "{}", self.0)
+        }
     }
 }
 
 /// The shape of an argument list: numbers, hex, paths and long words generalised.
 pub fn argv_shape(argv: &[String]) -> String {
-    let mut out = Vec::new();
-    for a in argv.iter().skip(1).take(8) {
-        let s = if a.is_empty() {
-            "''".to_string()
+    let mut out = String::new();
+    push_argv_shape(argv, &mut out);
+    out
+}
+
+/// [`argv_shape`], appended to `out`.
+fn push_argv_shape(argv: &[String], out: &mut String) {
+    for (i, a) in argv.iter().skip(1).take(8).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if a.is_empty() {
+            out.push_str("''");
         } else if a.bytes().all(|b| b.is_ascii_digit()) {
-            "N".into()
+            out.push('N');
         } else if a.len() >= 8 && a.bytes().all(|b| b.is_ascii_hexdigit()) {
-            "H".into()
+            out.push('H');
         } else if a.parse::<std::net::IpAddr>().is_ok() {
-            "IP".into()
+            out.push_str("IP");
         } else if a.starts_with('-') {
-            a.chars().take(24).collect()
+            out.extend(a.chars().take(24));
         } else if a.contains("://") {
-            format!("{}://…", a.split("://").next().unwrap_or(""))
+            out.push_str(a.split("://").next().unwrap_or(""));
+            out.push_str("://…");
         } else if a.starts_with('/') {
-            let dir = a.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-            format!("{}/…", if dir.is_empty() { "" } else { dir })
+            out.push_str(a.rsplit_once('/').map(|(d, _)| d).unwrap_or(""));
+            out.push_str("/…");
         } else if a.len() > 24 || a.contains(' ') {
-            "S".into()
+            out.push('S');
         } else {
-            a.clone()
-        };
-        out.push(s);
+            out.push_str(a);
+        }
     }
     if argv.len() > 9 {
-        out.push("…".into());
+        out.push_str(" …");
     }
-    out.join(" ")
 }
 
 /// Paths generalised for the file view: numbers in components become `N`, and files in temporary
 /// directories become their directory.
+#[cfg(test)]
 fn path_class(path: &str) -> String {
+    let mut out = String::new();
+    push_path_class(path, &mut out);
+    out
+}
+
+/// The path class of `path` (see `path_class`), into `out` (cleared first).
+fn push_path_class(path: &str, out: &mut String) {
+    out.clear();
     let path = if path.starts_with('/') { path } else { "(relative)" };
-    let mut parts: Vec<String> = path
-        .split('/')
-        .map(|c| if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) { "N".into() } else { c.to_string() })
-        .collect();
     let dir_only = ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/", "/var/cache/", "/var/log/", "/var/lib/"]
         .iter()
         .any(|d| path.starts_with(d));
-    if dir_only && parts.len() > 2 {
-        parts.pop();
-        parts.push("*".into());
+    let parts = path.split('/').count();
+    for (i, c) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        if dir_only && parts > 2 && i == parts - 1 {
+            out.push('*');
+        } else if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) {
+            out.push('N');
+        } else {
+            out.push_str(c);
+        }
     }
-    parts.join("/")
 }
 
 /// Whether an executable path is a descriptor (`/dev/fd/N`, `/proc/self/fd/N`): runc's `runc init`, fexecve.
@@ -346,132 +380,162 @@ pub(crate) fn runs_from_descriptor(exe: &str) -> bool {
 
 /// The categorical features of an event (the system-call stream is handled apart).
 pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
+    let mut out = Vec::new();
+    each_feature(e, parent, &mut KeyRoom::default(), |view, weight, key| out.push(f(view, weight, key.into())));
+    out
+}
+
+/// Room for building feature keys, kept between events so that scoring one allocates nothing once warm.
+#[derive(Debug, Default, Clone)]
+pub struct KeyRoom {
+    key: String,
+    class: String,
+    exe: String,
+}
+
+/// Hands each categorical feature of an event to `emit` — its view, its weight when novel and the
+/// behaviour in words, built in `room` — in the order [`features`] lists them.
+pub fn each_feature(e: &Event, parent: Option<&str>, room: &mut KeyRoom, mut emit: impl FnMut(View, f64, &str)) {
+    use std::fmt::Write as _;
+    let KeyRoom { key, class, exe: exe_room } = room;
+    // Writing into a String cannot fail.
+    macro_rules! emit {
+        ($view:expr, $weight:expr, $($words:tt)+) => {{
+            key.clear();
+            let _ = write!(key, $($words)+);
+            emit($view, $weight, key);
+        }};
+    }
     let who = e.comm.as_str();
     match &e.kind {
         EventKind::Exec { exe, argv, uid, parent_comm, env, .. } => {
             // A program re-executing itself (busybox applets through /proc/self/exe) is named by argv[0]; so is
             // one run through a descriptor (runc's `runc init` from /dev/fd/N, fexecve through
             // /proc/self/fd/N), whose number says nothing.
-            let via_self;
             let exe = match argv.first() {
                 Some(a0) if exe == "/proc/self/exe" => {
-                    via_self = format!("{a0} (via /proc/self/exe)");
-                    &via_self
+                    exe_room.clear();
+                    let _ = write!(exe_room, "{a0} (via /proc/self/exe)");
+                    exe_room.as_str()
                 }
                 Some(a0) if runs_from_descriptor(exe) => {
-                    via_self = format!("{a0} (via a file descriptor)");
-                    &via_self
+                    exe_room.clear();
+                    let _ = write!(exe_room, "{a0} (via a file descriptor)");
+                    exe_room.as_str()
                 }
-                _ => exe,
+                _ => exe.as_str(),
             };
             let parent = parent.unwrap_or(if parent_comm.is_empty() { "?" } else { parent_comm });
             let user = if *uid == 0 { "root" } else { "non-root" };
-            let mut out = vec![
-                f(View::Process, 0.8, format!("exec {exe}")),
-                f(View::Process, 0.6, format!("exec {exe} with parent {parent}")),
-                f(View::Process, 0.4, format!("exec {exe} as {user}")),
-                f(View::Process, 0.25, format!("exec {exe} {}", argv_shape(argv))),
-            ];
+            emit!(View::Process, 0.8, "exec {exe}");
+            emit!(View::Process, 0.6, "exec {exe} with parent {parent}");
+            emit!(View::Process, 0.4, "exec {exe} as {user}");
+            key.clear();
+            let _ = write!(key, "exec {exe} ");
+            push_argv_shape(argv, key);
+            emit(View::Process, 0.25, key);
             // A loader told what to load by the environment: which library or tunables, as a behaviour.
             for v in env {
                 if let Some((name @ ("LD_PRELOAD" | "LD_AUDIT" | "LD_LIBRARY_PATH" | "GLIBC_TUNABLES"), value)) =
                     v.split_once('=')
                 {
-                    let value: String = value.chars().take(64).collect();
-                    out.push(f(View::Process, 0.7, format!("exec with {name}={value}")));
+                    key.clear();
+                    let _ = write!(key, "exec with {name}=");
+                    key.extend(value.chars().take(64));
+                    emit(View::Process, 0.7, key);
                 }
             }
-            out
         }
         EventKind::Open { path, flags } => {
             let path = &*kestrel_core::normalize_path(path);
             let write = flags & 3 != 0 || flags & 0o100 != 0;
             if write {
-                let class = path_class(path);
-                let dir = dir_of(&class);
-                vec![f(View::File, 0.6, format!("write in {dir}")), f(View::File, 0.3, format!("{who} writes {class}"))]
+                push_path_class(path, class);
+                emit!(View::File, 0.6, "write in {}", dir_of(class));
+                emit!(View::File, 0.3, "{who} writes {class}");
             } else if kestrel_core::is_sensitive_read(path) {
-                vec![f(View::File, 0.8, format!("read {path}")), f(View::File, 0.3, format!("{who} reads {path}"))]
+                emit!(View::File, 0.8, "read {path}");
+                emit!(View::File, 0.3, "{who} reads {path}");
             } else {
-                vec![f(View::File, 0.3, format!("{who} reads {}", path_class(path)))]
+                push_path_class(path, class);
+                emit!(View::File, 0.3, "{who} reads {class}");
             }
         }
         EventKind::Connect { to } => {
-            let class = peer_class(to);
-            vec![
-                f(View::Network, 0.7, format!("connect to {class} port {}", port_class(to.port))),
-                f(View::Network, 0.4, format!("{who} connects to {class} port {}", port_class(to.port))),
-            ]
+            let (peer, port) = (peer_class(to), PortClass(to.port));
+            emit!(View::Network, 0.7, "connect to {peer} port {port}");
+            emit!(View::Network, 0.4, "{who} connects to {peer} port {port}");
         }
         // A datagram peer is a peer like a connection's (a UDP beacon, a DNS server nobody else uses).
         EventKind::Send { to, .. } => {
-            let class = peer_class(to);
-            vec![
-                f(View::Network, 0.7, format!("send to {class} port {}", port_class(to.port))),
-                f(View::Network, 0.4, format!("{who} sends to {class} port {}", port_class(to.port))),
-            ]
+            let (peer, port) = (peer_class(to), PortClass(to.port));
+            emit!(View::Network, 0.7, "send to {peer} port {port}");
+            emit!(View::Network, 0.4, "{who} sends to {peer} port {port}");
         }
         // A rename puts a file in place: a write in its destination's directory.
         EventKind::Rename { to, .. } => {
-            let class = path_class(to);
-            let dir = dir_of(&class);
-            vec![f(View::File, 0.6, format!("write in {dir}")), f(View::File, 0.3, format!("{who} renames into {dir}"))]
+            push_path_class(to, class);
+            let dir = dir_of(class);
+            emit!(View::File, 0.6, "write in {dir}");
+            emit!(View::File, 0.3, "{who} renames into {dir}");
         }
         // A connection as a standard stream is how a shell is handed to someone across the network.
         EventKind::Dup { fd, peer, .. } => {
             let stream = ["stdin", "stdout", "stderr"].get(*fd as usize).unwrap_or(&"a standard stream");
-            vec![
-                f(View::Network, 0.9, format!("make a network connection {stream}")),
-                f(View::Network, 0.5, format!("{who} makes a connection with {} {stream}", peer_class(peer))),
-            ]
+            emit!(View::Network, 0.9, "make a network connection {stream}");
+            emit!(View::Network, 0.5, "{who} makes a connection with {} {stream}", peer_class(peer));
         }
         EventKind::Mkdir { path, .. } => {
-            let class = path_class(path);
-            let dir = dir_of(&class);
-            vec![f(View::File, 0.5, format!("make a directory in {dir}"))]
+            push_path_class(path, class);
+            emit!(View::File, 0.5, "make a directory in {}", dir_of(class));
         }
         // Removing files is how evidence goes (history, logs) and programs are swapped out.
         EventKind::Unlink { path, .. } => {
-            let class = path_class(path);
-            let dir = dir_of(&class);
-            vec![f(View::File, 0.5, format!("remove in {dir}"))]
+            push_path_class(path, class);
+            emit!(View::File, 0.5, "remove in {}", dir_of(class));
         }
-        EventKind::Userfaultfd { .. } => vec![f(View::Privilege, 0.95, format!("{who} calls userfaultfd"))],
-        EventKind::Socket { family, sock_type, .. } => vec![
-            f(View::Network, 0.9, format!("open a {sock_type} {family} socket")),
-            f(View::Network, 0.4, format!("{who} opens a {sock_type} {family} socket")),
-        ],
+        EventKind::Userfaultfd { .. } => emit!(View::Privilege, 0.95, "{who} calls userfaultfd"),
+        EventKind::Socket { family, sock_type, .. } => {
+            emit!(View::Network, 0.9, "open a {sock_type} {family} socket");
+            emit!(View::Network, 0.4, "{who} opens a {sock_type} {family} socket");
+        }
         EventKind::Bind { addr } => {
-            vec![f(View::Network, 0.5, format!("{who} binds {} port {}", peer_class(addr), port_class(addr.port)))]
+            emit!(View::Network, 0.5, "{who} binds {} port {}", peer_class(addr), PortClass(addr.port))
         }
-        EventKind::Listen { .. } => vec![f(View::Network, 0.6, format!("{who} listens"))],
-        EventKind::Accept { from, port } => vec![f(
-            View::Network,
-            0.5,
-            format!("accept from {} on port {}", peer_class(from), port.map_or("?".to_string(), port_class)),
-        )],
+        EventKind::Listen { .. } => emit!(View::Network, 0.6, "{who} listens"),
+        EventKind::Accept { from, port } => match port {
+            Some(port) => emit!(View::Network, 0.5, "accept from {} on port {}", peer_class(from), PortClass(*port)),
+            None => emit!(View::Network, 0.5, "accept from {} on port ?", peer_class(from)),
+        },
         EventKind::SetIds { call, ids } => {
-            let to_root = ids.contains(&0);
-            vec![f(View::Privilege, 0.95, format!("{who} calls {call}{}", if to_root { " to root" } else { "" }))]
+            let to_root = if ids.contains(&0) { " to root" } else { "" };
+            emit!(View::Privilege, 0.95, "{who} calls {call}{to_root}")
         }
-        EventKind::Capset { .. } => vec![f(View::Privilege, 0.9, format!("{who} calls capset"))],
+        EventKind::Capset { .. } => emit!(View::Privilege, 0.9, "{who} calls capset"),
         EventKind::Namespaces { call, namespaces, .. } => {
-            vec![f(View::Privilege, 0.95, format!("{who} {call} new {} namespace", namespaces.join("+")))]
+            key.clear();
+            let _ = write!(key, "{who} {call} new ");
+            for (i, ns) in namespaces.iter().enumerate() {
+                if i > 0 {
+                    key.push('+');
+                }
+                key.push_str(ns);
+            }
+            key.push_str(" namespace");
+            emit(View::Privilege, 0.95, key);
         }
-        EventKind::Setns { .. } => vec![f(View::Privilege, 0.95, format!("{who} calls setns"))],
-        EventKind::Mount { fstype, .. } => vec![f(View::Privilege, 0.95, format!("{who} mounts {fstype}"))],
-        EventKind::Ptrace { .. } => vec![f(View::Privilege, 0.95, format!("{who} calls ptrace"))],
-        EventKind::Bpf { .. } => vec![f(View::Privilege, 0.9, format!("{who} calls bpf"))],
-        EventKind::ModuleLoad { call } => vec![f(View::Privilege, 0.95, format!("{who} calls {call}"))],
-        EventKind::SetuidChmod { .. } => vec![f(View::Privilege, 0.9, format!("{who} sets a setuid/setgid mode"))],
+        EventKind::Setns { .. } => emit!(View::Privilege, 0.95, "{who} calls setns"),
+        EventKind::Mount { fstype, .. } => emit!(View::Privilege, 0.95, "{who} mounts {fstype}"),
+        EventKind::Ptrace { .. } => emit!(View::Privilege, 0.95, "{who} calls ptrace"),
+        EventKind::Bpf { .. } => emit!(View::Privilege, 0.9, "{who} calls bpf"),
+        EventKind::ModuleLoad { call } => emit!(View::Privilege, 0.95, "{who} calls {call}"),
+        EventKind::SetuidChmod { .. } => emit!(View::Privilege, 0.9, "{who} sets a setuid/setgid mode"),
         EventKind::Link { target, .. } => {
             let target = &*kestrel_core::normalize_path(target);
-            vec![
-                f(View::File, 0.8, format!("link to {target}")),
-                f(View::File, 0.3, format!("{who} links to {target}")),
-            ]
+            emit!(View::File, 0.8, "link to {target}");
+            emit!(View::File, 0.3, "{who} links to {target}");
         }
-        EventKind::Exit { .. } | EventKind::Syscalls { .. } => vec![],
+        EventKind::Exit { .. } | EventKind::Syscalls { .. } => {}
     }
 }
 
@@ -534,6 +598,7 @@ impl Profile {
             samples: vec![],
             sample_seen: 0,
             trusted_grams: None,
+            room: KeyRoom::default(),
         }
     }
 
@@ -564,8 +629,8 @@ impl Profile {
     }
 
     /// Learns one feature; true if it was new.
-    fn learn_feature(&mut self, ft: &Feature, who: u64, t: u64) -> bool {
-        let h = hash_of((ft.view, &ft.key));
+    fn learn_feature(&mut self, view: View, key: &str, who: u64, t: u64) -> bool {
+        let h = hash_of((view, key));
         let w = self.window(t);
         match self.index.get(&h) {
             Some(&i) => {
@@ -583,8 +648,8 @@ impl Profile {
             None => {
                 self.index.insert(h, self.behaviours.len());
                 self.behaviours.push(Behaviour {
-                    view: ft.view,
-                    key: ft.key.clone(),
+                    view,
+                    key: key.to_string(),
                     count: 1,
                     contributors: vec![who],
                     windows: vec![w],
@@ -651,9 +716,9 @@ impl Profile {
         self.last_event_ns = self.last_event_ns.max(t);
         self.events += 1;
         let mut new = false;
-        for ft in features(e, parent) {
-            new |= self.learn_feature(&ft, who, t);
-        }
+        let mut room = std::mem::take(&mut self.room);
+        each_feature(e, parent, &mut room, |view, _, key| new |= self.learn_feature(view, key, who, t));
+        self.room = room;
         new |= self.learn_grams(grams, who, t);
         if new {
             self.last_new_ns = t;
@@ -873,6 +938,7 @@ pub struct Verdict {
 pub struct Scorer {
     alerted: FxHashSet<u64>,
     rates: FxHashMap<u64, (u64, u64)>,
+    room: KeyRoom,
 }
 
 const MAX_SUPPRESSED: usize = 100_000;
@@ -890,22 +956,23 @@ impl Scorer {
         let mut v = Verdict::default();
         let who = hash_of(container);
         let w = p.window(e.time_ns);
-        for ft in features(e, parent) {
-            let h = hash_of((ft.view, &ft.key));
+        let Scorer { alerted, rates, room } = self;
+        each_feature(e, parent, room, |view, weight, words| {
+            let h = hash_of((view, words));
             // The per-container key of this behaviour (suppression and rates).
             let key = h ^ who.rotate_left(17);
             match p.index.get(&h).map(|&i| &p.behaviours[i]) {
                 Some(b) if p.trusted(b.contributors.len(), b.windows.len()) => {
                     // Frequency: a trusted behaviour far above its learned rate.
                     let rate = b.count as f64 / (p.containers.len().max(1) as f64 * p.windows.max(1) as f64);
-                    let slot = self.rates.entry(key).or_insert((w, 0));
+                    let slot = rates.entry(key).or_insert((w, 0));
                     if slot.0 != w {
                         *slot = (w, 0);
                     }
                     slot.1 += 1;
                     let limit = 100.0 * rate + 50.0;
                     if slot.1 as f64 > limit && slot.1 as f64 <= limit + 1.0 {
-                        v.rates.push((ft.key.clone(), slot.1, rate));
+                        v.rates.push((words.to_string(), slot.1, rate));
                     }
                 }
                 seen => {
@@ -914,16 +981,16 @@ impl Scorer {
                     } else {
                         "never seen while learning"
                     };
-                    if self.alerted.len() >= MAX_SUPPRESSED {
-                        self.alerted.clear();
+                    if alerted.len() >= MAX_SUPPRESSED {
+                        alerted.clear();
                     }
-                    if self.alerted.insert(key) {
+                    if alerted.insert(key) {
                         v.drift |= p.note_novelty(e.time_ns);
-                        v.novel.push((ft.view, ft.key, ft.weight, why));
+                        v.novel.push((view, words.to_string(), weight, why));
                     }
                 }
             }
-        }
+        });
         if self.rates.len() > MAX_SUPPRESSED {
             self.rates.clear();
         }
@@ -1064,8 +1131,7 @@ pub fn merge(workload: &str, nodes: &[(&str, &Profile)], k: usize) -> Profile {
             if out.learn_started_ns == 0 { p.learn_started_ns } else { out.learn_started_ns.min(p.learn_started_ns) };
         out.last_event_ns = out.last_event_ns.max(p.last_event_ns);
         for b in p.behaviours.iter().filter(|b| p.trusted(b.contributors.len(), b.windows.len())) {
-            let ft = Feature { view: b.view, weight: 0.0, key: b.key.clone() };
-            out.learn_feature(&ft, who, b.first_ns);
+            out.learn_feature(b.view, &b.key, who, b.first_ns);
             counts.entry(hash_of((b.view, &b.key))).or_default().push(b.count);
         }
         for g in p.grams.iter().filter(|g| p.trusted(g.c.len(), g.w.len())) {

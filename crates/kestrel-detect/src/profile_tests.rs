@@ -417,3 +417,108 @@ fn features_generalise_what_varies() {
     assert_eq!(ctx.grams(1, &[4, 5, 6, 7]), vec![pack(&[1, 2, 3, 4, 5, 6]), pack(&[2, 3, 4, 5, 6, 7])]);
     assert_eq!(ctx.grams(2, &[1, 2, 3, 4, 5, 6]).len(), 1);
 }
+
+/// The words of each kind of behaviour are the identity of what a saved profile learned: they must not change
+/// between versions (a profile learned before would then find everything new).
+#[test]
+fn feature_words_stay_the_same_for_every_kind_of_event() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            r#""comm":"sh","kind":"exec","ppid":1,"uid":0,"gid":0,"euid":0,"exe":"/proc/self/exe","argv":["cat","-n","/etc/x","12","deadbeef00","10.0.0.1","http://h/p","a b"],"cap_effective":0,"env":["LD_PRELOAD=/tmp/evil.so","PATH=/bin"]"#,
+            &[
+                "exec cat (via /proc/self/exe)",
+                "exec cat (via /proc/self/exe) with parent nginx",
+                "exec cat (via /proc/self/exe) as root",
+                "exec cat (via /proc/self/exe) -n /etc/… N H IP http://… S",
+                "exec with LD_PRELOAD=/tmp/evil.so",
+            ],
+        ),
+        (
+            r#""comm":"x","kind":"exec","ppid":1,"uid":7,"gid":0,"euid":7,"exe":"/dev/fd/6","argv":["runc","1","2","3","4","5","6","7","8","9"],"cap_effective":0"#,
+            &[
+                "exec runc (via a file descriptor)",
+                "exec runc (via a file descriptor) with parent nginx",
+                "exec runc (via a file descriptor) as non-root",
+                "exec runc (via a file descriptor) N N N N N N N N …",
+            ],
+        ),
+        (
+            r#""comm":"x","kind":"exec","ppid":1,"uid":7,"gid":0,"euid":7,"exe":"/bin/ps","argv":["ps"],"cap_effective":0"#,
+            &["exec /bin/ps", "exec /bin/ps with parent nginx", "exec /bin/ps as non-root", "exec /bin/ps "],
+        ),
+        (
+            r#""comm":"app","kind":"open","path":"/tmp/a/123/f","flags":65"#,
+            &["write in /tmp/a/N", "app writes /tmp/a/N/*"],
+        ),
+        (
+            r#""comm":"app","kind":"open","path":"/etc//shadow","flags":0"#,
+            &["read /etc/shadow", "app reads /etc/shadow"],
+        ),
+        (r#""comm":"app","kind":"open","path":"/proc/42/stat","flags":0"#, &["app reads /proc/N/stat"]),
+        (r#""comm":"app","kind":"open","path":"rel/x","flags":0"#, &["app reads (relative)"]),
+        (
+            r#""comm":"app","kind":"connect","to":{"family":"inet","addr":"8.8.8.8","port":53}"#,
+            &["connect to public port 53", "app connects to public port 53"],
+        ),
+        (
+            r#""comm":"app","kind":"send","call":"sendto","to":{"family":"inet","addr":"127.0.0.1","port":40000}"#,
+            &["send to loopback port ephemeral", "app sends to loopback port ephemeral"],
+        ),
+        (
+            r#""comm":"mv","kind":"rename","call":"rename","from":"/tmp/x","to":"/usr/bin/x""#,
+            &["write in /usr/bin", "mv renames into /usr/bin"],
+        ),
+        (
+            r#""comm":"nc","kind":"dup","call":"dup2","fd":0,"peer":{"family":"inet","addr":"10.1.1.1","port":4444}"#,
+            &["make a network connection stdin", "nc makes a connection with private stdin"],
+        ),
+        (
+            r#""comm":"m","kind":"mkdir","call":"mkdir","path":"/var/log/a/b","mode":493"#,
+            &["make a directory in /var/log/a"],
+        ),
+        (r#""comm":"rm","kind":"unlink","call":"unlink","path":"/root/.bash_history""#, &["remove in /root"]),
+        (r#""comm":"u","kind":"userfaultfd","flags":0"#, &["u calls userfaultfd"]),
+        (
+            r#""comm":"t","kind":"socket","family":"packet","sock_type":"raw","protocol":0"#,
+            &["open a raw packet socket", "t opens a raw packet socket"],
+        ),
+        (
+            r#""comm":"srv","kind":"bind","addr":{"family":"inet6","addr":"::1","port":80}"#,
+            &["srv binds loopback port 80"],
+        ),
+        (r#""comm":"srv","kind":"listen","fd":3,"backlog":5"#, &["srv listens"]),
+        (
+            r#""comm":"srv","kind":"accept","from":{"family":"inet","addr":"192.168.1.2","port":50000},"port":8080"#,
+            &["accept from private on port 8080"],
+        ),
+        (
+            r#""comm":"srv","kind":"accept","from":{"family":"unix","addr":"","port":0}"#,
+            &["accept from unix on port ?"],
+        ),
+        (r#""comm":"su","kind":"set-ids","call":"setuid","ids":[0]"#, &["su calls setuid to root"]),
+        (r#""comm":"su","kind":"set-ids","call":"setgid","ids":[7]"#, &["su calls setgid"]),
+        (r#""comm":"c","kind":"capset","effective":0,"permitted":0"#, &["c calls capset"]),
+        (
+            r#""comm":"u","kind":"namespaces","call":"unshare","namespaces":["mnt","user"],"flags":0"#,
+            &["u unshare new mnt+user namespace"],
+        ),
+        (r#""comm":"n","kind":"setns","nstype":0"#, &["n calls setns"]),
+        (r#""comm":"m","kind":"mount","source":"x","target":"/mnt","fstype":"cgroup","flags":0"#, &["m mounts cgroup"]),
+        (r#""comm":"g","kind":"ptrace","request":16,"target_pid":1"#, &["g calls ptrace"]),
+        (r#""comm":"b","kind":"bpf","cmd":5"#, &["b calls bpf"]),
+        (r#""comm":"i","kind":"module-load","call":"init_module""#, &["i calls init_module"]),
+        (r#""comm":"c","kind":"setuid-chmod","mode":2541"#, &["c sets a setuid/setgid mode"]),
+        (
+            r#""comm":"ln","kind":"link","call":"symlink","target":"/etc/./shadow","path":"/tmp/s""#,
+            &["link to /etc/shadow", "ln links to /etc/shadow"],
+        ),
+        (r#""comm":"x","kind":"exit","status":0"#, &[]),
+        (r#""comm":"x","kind":"syscalls","ids":[1,2,3]"#, &[]),
+    ];
+    for (kind, want) in cases {
+        let json = format!(r#"{{"schema":"{EVENT_SCHEMA}","time_ns":1,"pid":2,"tid":2,"cgroup_id":1,{kind}}}"#);
+        let e: Event = serde_json::from_str(&json).unwrap_or_else(|err| panic!("{json}: {err}"));
+        let got: Vec<String> = features(&e, Some("nginx")).into_iter().map(|f| f.key).collect();
+        assert_eq!(got, *want, "{kind}");
+    }
+}
