@@ -278,8 +278,9 @@ impl Field {
     /// The value for an event.
     pub fn get<'a>(&self, e: &'a Event, st: &'a State) -> Val<'a> {
         use Field::*;
-        let p = st.procs.get(&e.pid);
-        let parent = p.and_then(|p| st.procs.get(&p.ppid));
+        // The process and its parent, looked up only by the fields that need them.
+        let p = || st.procs.get(&e.pid);
+        let parent = || p().and_then(|p| st.procs.get(&p.ppid));
         let s = |x: &'a str| Val::Str(Cow::Borrowed(x));
         let own = |x: String| Val::Str(Cow::Owned(x));
         match self {
@@ -305,55 +306,55 @@ impl Field {
                 if (a == "path" && matches!(e.kind, EventKind::Mkdir { .. }))
                     || (matches!(a.as_str(), "path" | "name") && matches!(e.kind, EventKind::Unlink { .. })) =>
             {
-                file_path(e, p).map_or(Val::Missing, Val::Str)
+                file_path(e, p()).map_or(Val::Missing, Val::Str)
             }
             EvtArg(a) => evt_arg(e, a),
             EvtArgs => own(crate::rules::describe(e)),
             ProcName => s(&e.comm),
-            ProcExe => match (&e.kind, p) {
+            ProcExe => match (&e.kind, p()) {
                 (EventKind::Exec { argv, exe, .. }, _) => s(argv.first().unwrap_or(exe)),
                 (_, Some(p)) => s(p.argv.first().unwrap_or(&p.exe)),
                 _ => Val::Missing,
             },
-            ProcExepath => match (&e.kind, p, &e.process) {
+            ProcExepath => match (&e.kind, p(), &e.process) {
                 (EventKind::Exec { exe, .. }, _, _) => s(exe),
                 (_, Some(p), _) => s(&p.exe),
                 (_, None, Some(pr)) => pr.exe.as_deref().map_or(Val::Missing, s),
                 _ => Val::Missing,
             },
-            ProcCmdline => match (&e.kind, p) {
+            ProcCmdline => match (&e.kind, p()) {
                 (EventKind::Exec { argv, .. }, _) => own(cmdline(&e.comm, argv)),
                 (_, Some(p)) => own(cmdline(&p.comm, &p.argv)),
                 _ => Val::Missing,
             },
-            ProcArgs => match (&e.kind, p) {
+            ProcArgs => match (&e.kind, p()) {
                 (EventKind::Exec { argv, .. }, _) => own(argv.iter().skip(1).cloned().collect::<Vec<_>>().join(" ")),
                 (_, Some(p)) => own(p.argv.iter().skip(1).cloned().collect::<Vec<_>>().join(" ")),
                 _ => Val::Missing,
             },
-            ProcCmdnargs => match (&e.kind, p) {
+            ProcCmdnargs => match (&e.kind, p()) {
                 (EventKind::Exec { argv, .. }, _) => Val::Num(argv.len().saturating_sub(1) as i64),
                 (_, Some(p)) => Val::Num(p.argv.len().saturating_sub(1) as i64),
                 _ => Val::Missing,
             },
             ProcPid => Val::Num(e.pid as i64),
             ThreadTid => Val::Num(e.tid as i64),
-            ProcPpid => match (&e.kind, p) {
+            ProcPpid => match (&e.kind, p()) {
                 (EventKind::Exec { ppid, .. }, _) => Val::Num(*ppid as i64),
                 (_, Some(p)) => Val::Num(p.ppid as i64),
                 _ => e.process.as_ref().and_then(|x| x.ppid).map_or(Val::Missing, |x| Val::Num(x as i64)),
             },
-            ProcPname => match (&e.kind, parent) {
+            ProcPname => match (&e.kind, parent()) {
                 (_, Some(pp)) => s(&pp.comm),
                 (EventKind::Exec { parent_comm, .. }, _) if !parent_comm.is_empty() => s(parent_comm),
                 _ => e.process.as_ref().and_then(|x| x.parent_exe.as_deref()).map_or(Val::Missing, |x| s(basename(x))),
             },
-            ProcPexe => parent.map_or(Val::Missing, |pp| s(pp.argv.first().unwrap_or(&pp.exe))),
-            ProcPexepath => match parent {
+            ProcPexe => parent().map_or(Val::Missing, |pp| s(pp.argv.first().unwrap_or(&pp.exe))),
+            ProcPexepath => match parent() {
                 Some(pp) => s(&pp.exe),
                 None => e.process.as_ref().and_then(|x| x.parent_exe.as_deref()).map_or(Val::Missing, s),
             },
-            ProcPcmdline => parent.map_or(Val::Missing, |pp| own(cmdline(&pp.comm, &pp.argv))),
+            ProcPcmdline => parent().map_or(Val::Missing, |pp| own(cmdline(&pp.comm, &pp.argv))),
             ProcAname(n) => {
                 let chain = st.ancestors(e.pid);
                 match n {
@@ -372,7 +373,7 @@ impl Field {
                     }
                 };
                 match n {
-                    Some(0) => match (&e.kind, p) {
+                    Some(0) => match (&e.kind, p()) {
                         (EventKind::Exec { exe, argv, .. }, _) => {
                             s(if *path { exe } else { argv.first().unwrap_or(exe) })
                         }
@@ -392,7 +393,7 @@ impl Field {
                 }
             }
             ProcIsExeUpperLayer => {
-                let exe = match (&e.kind, p) {
+                let exe = match (&e.kind, p()) {
                     (EventKind::Exec { exe, .. }, _) => exe.as_str(),
                     (_, Some(p)) => p.exe.as_str(),
                     _ => return Val::Missing,
@@ -400,7 +401,7 @@ impl Field {
                 Val::Bool(st.was_written(e, exe))
             }
             ThreadCapEffective | ThreadCapPermitted => {
-                let caps = match (&e.kind, p) {
+                let caps = match (&e.kind, p()) {
                     (EventKind::Exec { cap_effective, .. }, _) if *self == ThreadCapEffective => *cap_effective,
                     (EventKind::Exec { cap_permitted, .. }, _) => *cap_permitted,
                     (_, Some(p)) if *self == ThreadCapEffective => p.caps,
@@ -409,23 +410,23 @@ impl Field {
                 };
                 Val::Strs(cap_names(caps).into_iter().map(Cow::Borrowed).collect())
             }
-            ProcIsExeFromMemfd => match (&e.kind, p) {
+            ProcIsExeFromMemfd => match (&e.kind, p()) {
                 (EventKind::Exec { exe_from_memfd, .. }, _) => Val::Bool(*exe_from_memfd),
                 (_, Some(p)) if p.start_ns != 0 => Val::Bool(p.memfd),
                 _ => Val::Missing,
             },
-            ProcIsPgrpLeader => match (&e.kind, p) {
+            ProcIsPgrpLeader => match (&e.kind, p()) {
                 (EventKind::Exec { pgrp_leader, .. }, _) => Val::Bool(*pgrp_leader),
                 (_, Some(p)) if p.start_ns != 0 => Val::Bool(p.pgrp_leader),
                 _ => Val::Missing,
             },
-            UserLoginuid => match (&e.kind, p) {
+            UserLoginuid => match (&e.kind, p()) {
                 (EventKind::Exec { loginuid, .. }, _) => Val::Num(loginuid_num(*loginuid)),
                 (_, Some(p)) if p.start_ns != 0 => Val::Num(loginuid_num(p.loginuid)),
                 _ => Val::Missing,
             },
             ProcCwd => {
-                let cwd = match (&e.kind, p) {
+                let cwd = match (&e.kind, p()) {
                     (EventKind::Exec { cwd, .. }, _) => cwd.as_str(),
                     (_, Some(p)) => p.cwd.as_str(),
                     _ => return Val::Missing,
@@ -438,7 +439,7 @@ impl Field {
                 }
             }
             ProcEnv(name) => {
-                let env: &[String] = match (&e.kind, p) {
+                let env: &[String] = match (&e.kind, p()) {
                     (EventKind::Exec { env, .. }, _) => env,
                     (_, Some(p)) if p.start_ns != 0 => &p.env,
                     _ => return Val::Missing,
@@ -451,18 +452,18 @@ impl Field {
                         .map_or(Val::Missing, |v| own(v.to_string())),
                 }
             }
-            ProcDuration => match (&e.kind, p) {
+            ProcDuration => match (&e.kind, p()) {
                 (EventKind::Exec { .. }, _) => Val::Num(0),
                 (_, Some(p)) if p.start_ns != 0 => Val::Num(e.time_ns.saturating_sub(p.start_ns) as i64),
                 _ => Val::Missing,
             },
-            ProcTty => match (&e.kind, p) {
+            ProcTty => match (&e.kind, p()) {
                 (EventKind::Exec { tty, .. }, _) => Val::Num(*tty as i64),
                 // Known only for a process seen starting; another one's terminal is not "none".
                 (_, Some(p)) if p.start_ns != 0 => Val::Num(p.tty as i64),
                 _ => Val::Missing,
             },
-            UserUid => match (&e.kind, p) {
+            UserUid => match (&e.kind, p()) {
                 (EventKind::Exec { uid, .. }, _) => Val::Num(*uid as i64),
                 (_, Some(p)) => Val::Num(p.uid as i64),
                 _ => Val::Missing,
@@ -472,7 +473,7 @@ impl Field {
                 Val::Num(_) => s("<NA>"),
                 _ => Val::Missing,
             },
-            GroupGid => match (&e.kind, p) {
+            GroupGid => match (&e.kind, p()) {
                 (EventKind::Exec { gid, .. }, _) => Val::Num(*gid as i64),
                 (_, Some(p)) => Val::Num(p.gid as i64),
                 _ => Val::Missing,
@@ -485,7 +486,7 @@ impl Field {
                 EventKind::Open { .. }
                 | EventKind::Rename { .. }
                 | EventKind::Mkdir { .. }
-                | EventKind::Unlink { .. } => file_path(e, p).map_or(Val::Missing, Val::Str),
+                | EventKind::Unlink { .. } => file_path(e, p()).map_or(Val::Missing, Val::Str),
                 EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. } => {
                     own(format!("->{}", addr_port(to)))
                 }
@@ -501,7 +502,7 @@ impl Field {
                 | EventKind::Mkdir { .. }
                 | EventKind::Unlink { .. } => {
                     let part = if *self == FdDirectory { dirname } else { basename };
-                    match file_path(e, p).unwrap_or_default() {
+                    match file_path(e, p()).unwrap_or_default() {
                         Cow::Borrowed(p) => s(part(p)),
                         Cow::Owned(p) => own(part(&p).to_string()),
                     }
