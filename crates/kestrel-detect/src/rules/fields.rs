@@ -449,7 +449,7 @@ impl Field {
                     Some(n) => env
                         .iter()
                         .find_map(|v| v.strip_prefix(n.as_str()).and_then(|r| r.strip_prefix('=')))
-                        .map_or(Val::Missing, |v| own(v.to_string())),
+                        .map_or(Val::Missing, s),
                 }
             }
             ProcDuration => match (&e.kind, p()) {
