@@ -194,6 +194,10 @@ pub enum EventKind {
         /// terminal in a group of its own; a script's commands stay in the script's group.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         pgrp_leader: bool,
+        /// The process's pid in its own pid namespace: 1 for the first process of a container, the host pid
+        /// for a process of the host (absent: not known — recordings made before kestrel reported it).
+        #[serde(default, skip_serializing_if = "is_zero_u32")]
+        vpid: u32,
         /// The working directory, as the process sees it (empty: not known).
         #[serde(default, skip_serializing_if = "String::is_empty")]
         cwd: String,

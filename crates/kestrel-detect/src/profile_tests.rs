@@ -60,6 +60,7 @@ impl Box_ {
                 loginuid: u32::MAX,
                 exe_from_memfd: false,
                 pgrp_leader: false,
+                vpid: 0,
                 cwd: String::new(),
                 env: Vec::new(),
             },

@@ -253,6 +253,7 @@ fn the_files_of_interest_are_those_written_made_setuid_or_run() {
             loginuid: u32::MAX,
             exe_from_memfd: false,
             pgrp_leader: false,
+            vpid: 0,
             cwd: String::new(),
             env: Vec::new(),
         }),

@@ -185,6 +185,7 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                 loginuid: u32_at(b, h + 48)?,
                 exe_from_memfd: flags & EXEC_FROM_MEMFD != 0,
                 pgrp_leader: flags & EXEC_PGRP_LEADER != 0,
+                vpid: u32_at(b, h + EXEC_EXE + PATH + ARGS + COMM + PATH + 4)?,
                 exe: if flags & EXEC_EXE_REBUILT != 0 {
                     let len = (u32_at(b, h + 24)? as usize).min(PATH);
                     rebuilt_path(b.get(h + EXEC_EXE..h + EXEC_EXE + len).ok_or("exec record too short")?)
@@ -577,6 +578,7 @@ mod tests {
         let env = b"A=secret\0LD_PRELOAD=/tmp/x.so\0\0PATH=/usr/b";
         b[env_at..env_at + 4].copy_from_slice(&(env.len() as u32).to_ne_bytes());
         b[env_at + 8..env_at + 8 + env.len()].copy_from_slice(env);
+        b[env_at + 4..env_at + 8].copy_from_slice(&7u32.to_ne_bytes());
         b[HEADER + 52..HEADER + 56].copy_from_slice(&9u32.to_ne_bytes());
         let cwd_at = HEADER + EXEC_EXE + PATH + ARGS + COMM;
         b[cwd_at..cwd_at + 9].copy_from_slice(b"shm\0dev\0\0");
@@ -596,6 +598,7 @@ mod tests {
             argv_truncated,
             cwd,
             env,
+            vpid,
             ..
         } = r.kind
         else {
@@ -603,6 +606,7 @@ mod tests {
         };
         assert_eq!(env, ["A", "LD_PRELOAD=/tmp/x.so", "PATH"]);
         assert_eq!(cwd, "/dev/shm");
+        assert_eq!(vpid, 7);
         assert_eq!((exe.as_str(), ppid, tty, cap_permitted, loginuid), ("/bin/ls", 1, 0x8802, 0x20_0000, 1000));
         assert!(exe_from_memfd && argv_truncated);
         assert_eq!(argv, ["ls", "-l", "/tmp"]);

@@ -101,6 +101,7 @@ mod tests {
             loginuid: u32::MAX,
             exe_from_memfd: false,
             pgrp_leader: false,
+            vpid: 0,
             cwd: String::new(),
             env: Vec::new(),
         }

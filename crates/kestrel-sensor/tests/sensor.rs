@@ -106,8 +106,10 @@ fn exec_open_connect_and_exit_of_a_watched_cgroup() {
     assert_eq!(exec.0.cgroup_id, cgroup_id);
     // Its parent is the shell that ran the script (env(1) exec'd it in its own process; the kernel names the
     // parent in the event, even if it is gone).
-    let EventKind::Exec { parent_comm, env, .. } = &exec.0.kind else { unreachable!() };
+    let EventKind::Exec { parent_comm, env, vpid, .. } = &exec.0.kind else { unreachable!() };
     assert_eq!(parent_comm, "sh");
+    // A process of the host's pid namespace: its pid there is its pid.
+    assert_eq!(*vpid, exec.0.pid);
     // Its environment: the loader's and PATH's values kept, another variable by name only.
     assert_eq!(env, &["GLIBC_TUNABLES=glibc.malloc.check=0", "KESTREL_SECRET", "PATH=/usr/bin:/bin"]);
     // The controlling terminal: none after setsid, a pseudo-terminal (major 136) under script(1).
@@ -710,6 +712,22 @@ fn a_runc_container_is_attributed_to_its_id() {
     assert_eq!(c.name.as_deref(), Some("box"));
     assert_eq!(c.privileged, Some(true));
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path == "/tmp/x")));
+    // The container's first process is pid 1 in the container's pid namespace (Falco's container_started:
+    // proc.vpid = 1); the programs it starts get the next pids there, not their host pids.
+    let vpid_of = |e: &Event| match &e.kind {
+        EventKind::Exec { vpid, .. } => *vpid,
+        _ => unreachable!(),
+    };
+    let first = events
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.first().is_some_and(|a| a == "/bin/sh")))
+        .unwrap_or_else(|| panic!("no exec of the container's /bin/sh in {events:#?}"));
+    assert_eq!(vpid_of(first), 1, "{first:#?}");
+    let cat = events
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.first().is_some_and(|a| a == "cat")))
+        .unwrap_or_else(|| panic!("no exec of cat in {events:#?}"));
+    assert!(vpid_of(cat) > 1 && vpid_of(cat) != cat.pid, "{cat:#?}");
     // `cat` ran in the container's /etc: its working directory is the container's, not the host's.
     let cat_cwd = events.iter().find_map(|e| match &e.kind {
         EventKind::Exec { argv, cwd, .. } if argv.first().is_some_and(|a| a == "cat") => Some(cwd.as_str()),

@@ -86,6 +86,8 @@ pub enum Field {
     ProcArgs,
     ProcCmdnargs,
     ProcPid,
+    /// `proc.vpid`: the pid in the process's own pid namespace.
+    ProcVpid,
     ProcPpid,
     ProcPname,
     ProcPexe,
@@ -198,7 +200,8 @@ impl Field {
             "proc.cmdline" => ProcCmdline,
             "proc.args" => ProcArgs,
             "proc.cmdnargs" => ProcCmdnargs,
-            "proc.pid" | "proc.vpid" => ProcPid,
+            "proc.pid" => ProcPid,
+            "proc.vpid" => ProcVpid,
             "proc.ppid" => ProcPpid,
             "proc.pname" => ProcPname,
             "proc.pexe" => ProcPexe,
@@ -259,8 +262,8 @@ impl Field {
         use Field::*;
         match self {
             FdNet(_) => Kind::Net,
-            EvtNum | EvtTime | EvtRawres | ProcCmdnargs | ProcPid | ProcPpid | ThreadTid | UserUid | GroupGid
-            | FdNum | FdRport | FdLport | FdPort | ProcTty | ProcDuration | UserLoginuid => Kind::Num,
+            EvtNum | EvtTime | EvtRawres | ProcCmdnargs | ProcPid | ProcVpid | ProcPpid | ThreadTid | UserUid
+            | GroupGid | FdNum | FdRport | FdLport | FdPort | ProcTty | ProcDuration | UserLoginuid => Kind::Num,
             ProcApid(Some(_)) => Kind::Num,
             EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | ProcIsExeUpperLayer | KestrelConnected | FdConnected
             | FdNameChanged | ContainerPrivileged | ProcIsExeFromMemfd | ProcIsPgrpLeader => Kind::Bool,
@@ -338,6 +341,14 @@ impl Field {
                 _ => Val::Missing,
             },
             ProcPid => Val::Num(e.pid as i64),
+            // The pid inside the process's pid namespace, as the sensor read it at exec; not known for a
+            // process not seen exec'ing or from a recording made before the sensor reported it.
+            ProcVpid => match (&e.kind, p()) {
+                (EventKind::Exec { vpid, .. }, _) if *vpid != 0 => Val::Num(*vpid as i64),
+                (EventKind::Exec { .. }, _) => Val::Missing,
+                (_, Some(p)) if p.vpid != 0 => Val::Num(p.vpid as i64),
+                _ => Val::Missing,
+            },
             ThreadTid => Val::Num(e.tid as i64),
             ProcPpid => match (&e.kind, p()) {
                 (EventKind::Exec { ppid, .. }, _) => Val::Num(*ppid as i64),
@@ -1066,6 +1077,8 @@ pub struct Proc {
     pub memfd: bool,
     /// It led its process group at exec.
     pub pgrp_leader: bool,
+    /// Its pid in its own pid namespace (0: not known).
+    pub vpid: u32,
     /// When it exec'd (0: not seen exec'ing; what it says of itself is then not known).
     pub start_ns: u64,
     /// Its working directory at exec (empty: not known).
@@ -1121,6 +1134,7 @@ impl State {
                 loginuid,
                 exe_from_memfd,
                 pgrp_leader,
+                vpid,
                 parent_comm,
                 cwd,
                 env,
@@ -1150,6 +1164,7 @@ impl State {
                     loginuid: *loginuid,
                     memfd: *exe_from_memfd,
                     pgrp_leader: *pgrp_leader,
+                    vpid: *vpid,
                     start_ns: e.time_ns.max(1),
                     cwd: cwd.clone(),
                     env: env.iter().filter(|v| v.contains('=')).cloned().collect(),

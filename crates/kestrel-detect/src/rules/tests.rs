@@ -36,6 +36,7 @@ fn exec(pid: u32, ppid: u32, parent: &str, argv: &[&str], uid: u32) -> Event {
             loginuid: u32::MAX,
             exe_from_memfd: false,
             pgrp_leader: false,
+            vpid: 0,
             cwd: String::new(),
             env: Vec::new(),
         },
@@ -1050,4 +1051,57 @@ fn falcos_link_rules_read_the_link_calls() {
         (vec!["Create Hardlink Over Sensitive Files".to_string()], "oldpath=/etc/sudoers newpath=x")
     );
     assert!(e.process(&ev(1, "ln", link("symlinkat", "/etc/gshadow"))).is_empty());
+}
+
+#[test]
+fn falcos_container_started_rules_match_a_containers_first_process_only() {
+    // The incubating file's macros and rules as it writes them (the image exceptions left out).
+    let yaml = r#"
+- macro: spawned_process
+  condition: (evt.type in (execve, execveat) and evt.dir=<)
+- macro: container
+  condition: (container.id != host)
+- macro: container_started
+  condition: >
+     (spawned_process and proc.vpid=1 and container)
+- macro: excessively_capable_container
+  condition: >
+    (thread.cap_permitted contains CAP_SYS_ADMIN
+    or thread.cap_permitted contains CAP_SYS_MODULE
+    or thread.cap_permitted contains CAP_BPF)
+- rule: Launch Excessively Capable Container
+  desc: x
+  condition: container_started and excessively_capable_container
+  output: Excessively capable container started | cap_permitted=%thread.cap_permitted process=%proc.name
+  priority: INFO
+- rule: Container Run as Root User
+  desc: x
+  condition: spawned_process and container and proc.vpid=1 and user.uid=0
+  output: root %proc.vpid
+  priority: INFO
+- rule: Later vpid
+  desc: x
+  condition: evt.type = openat and proc.vpid = 1
+  output: opened by the container's first process
+  priority: INFO
+"#;
+    let mut e = engine_of(yaml, 3);
+    let run = |pid, vpid, uid, permitted| {
+        let mut x = exec(pid, 2, "runc:[2:INIT]", &["/bin/sh", "-c", "x"], uid);
+        let EventKind::Exec { vpid: v, cap_permitted, .. } = &mut x.kind else { unreachable!() };
+        (*v, *cap_permitted) = (vpid, permitted);
+        x
+    };
+    const CAP_SYS_ADMIN: u64 = 1 << 21;
+    assert_eq!(
+        names(&e.process(&run(10, 1, 0, CAP_SYS_ADMIN))),
+        ["Launch Excessively Capable Container", "Container Run as Root User"]
+    );
+    assert_eq!(names(&e.process(&run(11, 1, 1000, 0))), Vec::<String>::new(), "not root, no capability");
+    assert!(e.process(&run(12, 7, 0, CAP_SYS_ADMIN)).is_empty(), "not the container's first process");
+    // The host pid is not the container's: a recording without vpids says nothing either way.
+    assert!(e.process(&run(1, 0, 0, CAP_SYS_ADMIN)).is_empty(), "vpid not known");
+    let open = |pid| ev(pid, "sh", EventKind::Open { path: "/etc/passwd".into(), flags: 0 });
+    assert_eq!(names(&e.process(&open(10))), ["Later vpid"]);
+    assert!(e.process(&open(12)).is_empty());
 }

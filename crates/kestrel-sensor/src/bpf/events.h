@@ -96,7 +96,7 @@ struct exec_event {
     char parent_comm[COMM_LEN];
     char cwd[PATH_LEN];     /* the working directory rebuilt from its dentries, last component first */
     __u32 env_len;          /* bytes in env */
-    __u32 _pad;
+    __u32 vpid;             /* the process's pid in its own pid namespace (1: a container's first process) */
     char env[ENV_LEN];      /* NUL-separated NAME=value (userspace keeps only some values) */
 };
 

@@ -372,7 +372,11 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
     }
     len &= (ENV_LEN - 1);
     e->env_len = 0;
-    e->_pad = 0;
+    /* The pid the process has in its own pid namespace: 1 for the first process of a container (Falco's
+     * proc.vpid; its container_started macro). */
+    struct pid *tp = BPF_CORE_READ(task, thread_pid);
+    unsigned int level = BPF_CORE_READ(tp, level);
+    e->vpid = BPF_CORE_READ(tp, numbers[level].nr);
     if (len > 0 && bpf_probe_read_user(e->env, len, (void *)start) == 0)
         e->env_len = len;
     submit(e);
