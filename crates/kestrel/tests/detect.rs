@@ -58,17 +58,17 @@ fn rules_report_what_is_supported() {
     std::fs::write(
         &f,
         "- rule: A\n  condition: evt.type = execve and proc.name = sh\n  output: x\n  priority: WARNING\n\
-         - rule: B\n  condition: evt.type = execve and container.mount.dest[/proc*] = /proc\n  output: x\n  priority: WARNING\n",
+         - rule: B\n  condition: evt.type = execve and container.mount.source[/proc] = /proc\n  output: x\n  priority: WARNING\n",
     )
     .unwrap();
     let out = kestrel().args(["rules", "--no-builtin"]).arg(&f).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("2 rules: 1 loaded"), "{text}");
-    assert!(text.contains("B: fields not supported: container.mount.dest"), "{text}");
+    assert!(text.contains("B: fields not supported: container.mount.source"), "{text}");
     let out = kestrel().args(["rules", "-f", "json"]).arg(&f).output().unwrap();
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["loaded"], 28, "the 27 built-in rules and A: {r:#}");
-    assert_eq!(r["missing_fields"]["container.mount.dest"], json!(["B"]));
+    assert_eq!(r["missing_fields"]["container.mount.source"], json!(["B"]));
     // A file that is not a rule file is an error naming it.
     std::fs::write(&f, "just: a mapping\n").unwrap();
     let out = kestrel().args(["rules"]).arg(&f).output().unwrap();

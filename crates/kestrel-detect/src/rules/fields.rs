@@ -29,6 +29,11 @@
 //!   for those in [`kestrel_core::ENV_VALUES_KEPT`] (`LD_PRELOAD`, `GLIBC_TUNABLES`, `PATH`, the proxies…):
 //!   the sensor keeps no other value. On an exec event every name is there; on a later event of the
 //!   process, only the variables with kept values (the process table holds no more).
+//! - `container.mount.dest[X]` and `container.mounts` come from the bind mounts the container runtime's init
+//!   (`runc:[2:INIT]`, `crun`) makes while it starts the container, as the sensor reports them: `X` is a
+//!   numeric index or a glob on the mount's source, as in Falco. runc names each destination through a
+//!   descriptor (`/proc/self/fd/N`), so the destination reads `(not known)` then; a container whose start kestrel
+//!   did not see has no mounts (`N/A`, Falco's value for no such mount).
 
 use kestrel_core::{normalize_path, Event, EventKind, SockAddr};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -140,6 +145,10 @@ pub enum Field {
     ContainerImageRepository,
     ContainerImageTag,
     ContainerPrivileged,
+    /// `container.mount.dest[X]`: the destination of the mount whose source matches X (or the X-th mount).
+    ContainerMountDest(String),
+    /// `container.mounts`: `source:destination` of each mount, comma-separated.
+    ContainerMounts,
     K8sNsName,
     K8sPodName,
     /// kestrel's own: the process (before or after its last exec) or its parent made an outgoing connection.
@@ -181,6 +190,11 @@ impl Field {
             "proc.aexepath" => return Ok(ProcAexe(index(arg)?, true)),
             "proc.apid" => return Ok(ProcApid(index(arg)?)),
             "proc.env" => return Ok(ProcEnv(arg.map(|a| a.trim().to_string()))),
+            "container.mount.dest" => {
+                return arg
+                    .map(|a| ContainerMountDest(a.trim().to_string()))
+                    .ok_or_else(|| Unsupported("container.mount.dest without an index".into()))
+            }
             _ => {}
         }
         no_arg(match name {
@@ -249,6 +263,7 @@ impl Field {
             "container.image.repository" => ContainerImageRepository,
             "container.image.tag" => ContainerImageTag,
             "container.privileged" => ContainerPrivileged,
+            "container.mounts" => ContainerMounts,
             "k8s.ns.name" => K8sNsName,
             "k8s.pod.name" => K8sPodName,
             "kestrel.connected" => KestrelConnected,
@@ -614,6 +629,27 @@ impl Field {
                 None => s("host"),
             },
             ContainerPrivileged => e.container.as_ref().and_then(|c| c.privileged).map_or(Val::Missing, Val::Bool),
+            ContainerMountDest(index) => {
+                let Some(c) = &e.container else { return Val::Missing };
+                let mounts = st.mounts.get(&container_hash(&c.id)).map_or(&[][..], |(_, m)| m.as_slice());
+                let found = match index.parse::<usize>() {
+                    Ok(n) => mounts.get(n),
+                    Err(_) => mounts.iter().find(|m| crate::rules::glob(index, &m.source)),
+                };
+                match found {
+                    Some(m) => m.dest.as_deref().map_or(s("(not known)"), s),
+                    None => s("N/A"),
+                }
+            }
+            ContainerMounts => {
+                let Some(c) = &e.container else { return Val::Missing };
+                let mounts = st.mounts.get(&container_hash(&c.id)).map_or(&[][..], |(_, m)| m.as_slice());
+                let all: Vec<String> = mounts
+                    .iter()
+                    .map(|m| format!("{}:{}", m.source, m.dest.as_deref().unwrap_or("(not known)")))
+                    .collect();
+                own(all.join(","))
+            }
             ContainerImage => e.container.as_ref().and_then(|c| c.image.as_deref()).map_or(Val::Missing, s),
             ContainerImageRepository | ContainerImageTag => {
                 let Some(img) = e.container.as_ref().and_then(|c| c.image.as_deref()) else { return Val::Missing };
@@ -1105,12 +1141,29 @@ pub struct State {
     count: u64,
     /// Addresses of the names the rules compare `fd.*.name` with.
     names: crate::rules::names::Names,
+    /// Each container's bind mounts, as its runtime's init made them (with that init's pid: a container
+    /// started again under the same id starts a new list).
+    mounts: FxHashMap<u64, (u32, Vec<Mount>)>,
+}
+
+/// A bind mount a container was started with.
+#[derive(Debug, Clone)]
+pub struct Mount {
+    /// The host path mounted.
+    pub source: String,
+    /// Where in the container (not known when the runtime named it through a descriptor).
+    pub dest: Option<String>,
 }
 
 /// Bounds of the state.
 const MAX_PROCS: usize = 65_536;
 const MAX_WRITTEN: usize = 65_536;
 const MAX_ANCESTORS: usize = 16;
+const MAX_CONTAINERS: usize = 4096;
+const MAX_MOUNTS: usize = 64;
+/// mount(2) flags: a bind mount, and a remount (of a bind mount's options: no new mount).
+const MS_BIND: u64 = 4096;
+const MS_REMOUNT: u64 = 32;
 
 impl State {
     /// An empty state whose `fd.*.name` fields read from `names`.
@@ -1198,6 +1251,27 @@ impl State {
                 }
             }
             EventKind::Open { path, flags } if flags & 3 != 0 || flags & 0o100 != 0 => self.wrote(e, path),
+            // The container runtime's init binding host paths into the container it is starting.
+            EventKind::Mount { source, target, flags, .. }
+                if flags & MS_BIND != 0
+                    && flags & MS_REMOUNT == 0
+                    && source != target
+                    && (e.comm.starts_with("runc:") || e.comm == "crun") =>
+            {
+                let Some(c) = &e.container else { return };
+                let key = container_hash(&c.id);
+                if self.mounts.len() >= MAX_CONTAINERS && !self.mounts.contains_key(&key) {
+                    self.mounts.clear();
+                }
+                let (pid, list) = self.mounts.entry(key).or_insert_with(|| (e.pid, Vec::new()));
+                if *pid != e.pid {
+                    (*pid, *list) = (e.pid, Vec::new());
+                }
+                if list.len() < MAX_MOUNTS {
+                    let dest = (!target.starts_with("/proc/self/fd/")).then(|| target.clone());
+                    list.push(Mount { source: source.clone(), dest });
+                }
+            }
             // A file moved into place was put there at run time (overlayfs copies a lower file up to rename it).
             EventKind::Rename { to, to_dirfd, .. } => {
                 let target = joined_to_cwd(to, *to_dirfd, self.procs.get(&e.pid).map(|p| &*p.cwd)).into_owned();

@@ -279,7 +279,7 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
   condition: evt.type = execve
   enabled: false
 - rule: Unsupported
-  condition: evt.type = execve and container.mount.dest[/proc*] = /proc and evt.buffer = x
+  condition: evt.type = execve and container.mount.source[/proc] = /proc and evt.buffer = x
 - rule: Bad
   condition: evt.type = execve and (
 "#;
@@ -288,7 +288,7 @@ fn falco_semantics_lists_macros_append_exceptions_and_fields() {
     let c = set.compile();
     let r = &c.report;
     assert_eq!((r.rules, r.loaded, r.disabled), (6, 3, 1), "{r:#?}");
-    assert_eq!(r.missing_fields.keys().collect::<Vec<_>>(), ["container.mount.dest", "evt.buffer"]);
+    assert_eq!(r.missing_fields.keys().collect::<Vec<_>>(), ["container.mount.source", "evt.buffer"]);
     assert!(r.skipped["Bad"].contains("condition"), "{r:#?}");
     assert!(r.missing_output_fields.contains("no.such.field"));
     let mut e = Engine::new(c);
@@ -1104,4 +1104,71 @@ fn falcos_container_started_rules_match_a_containers_first_process_only() {
     let open = |pid| ev(pid, "sh", EventKind::Open { path: "/etc/passwd".into(), flags: 0 });
     assert_eq!(names(&e.process(&open(10))), ["Later vpid"]);
     assert!(e.process(&open(12)).is_empty());
+}
+
+#[test]
+fn falcos_sensitive_mount_rule_matches_a_container_started_with_a_host_path() {
+    // The sandbox file's macro and rule as it writes them (its image exceptions left out, one line of the
+    // macro per kind of path kept).
+    let yaml = r#"
+- macro: spawned_process
+  condition: (evt.type in (execve, execveat) and evt.dir=<)
+- macro: container
+  condition: (container.id != host)
+- macro: container_started
+  condition: >
+     (spawned_process and proc.vpid=1 and container)
+- macro: sensitive_mount
+  condition: (not container.mount.dest[/proc*] in ("<NA>","N/A") or
+              not container.mount.dest[/var/run/docker.sock] in ("<NA>","N/A") or
+              not container.mount.dest[/] in ("<NA>","N/A") or
+              not container.mount.dest[/root*] in ("<NA>","N/A"))
+- rule: Launch Sensitive Mount Container
+  desc: x
+  condition: container_started and sensitive_mount
+  output: Container with sensitive mount started | mounts=%container.mounts first=%container.mount.dest[0]
+  priority: INFO
+"#;
+    let mut e = engine_of(yaml, 1);
+    let in_container = |id: &str, mut x: Event| {
+        x.container = Some(ContainerRef { id: id.into(), runtime: "runc".into(), ..Default::default() });
+        x
+    };
+    let mount = |id: &str, pid, source: &str, target: &str, flags: u64| {
+        let kind = EventKind::Mount { source: source.into(), target: target.into(), fstype: "bind".into(), flags };
+        in_container(id, ev(pid, "runc:[2:INIT]", kind))
+    };
+    let start = |id: &str, pid| {
+        let mut x = exec(pid, 2, "runc:[2:INIT]", &["/bin/sh"], 0);
+        let EventKind::Exec { vpid, .. } = &mut x.kind else { unreachable!() };
+        *vpid = 1;
+        in_container(id, x)
+    };
+    const BIND_REC: u64 = 4096 | 16384;
+    // A container with the host's docker socket: runc binds it (through a descriptor), then remounts it
+    // read-only, then starts the container's program.
+    for x in [
+        mount("aaaa", 10, "/run/bundle/rootfs", "/run/bundle/rootfs", BIND_REC),
+        mount("aaaa", 10, "/sys/fs/cgroup/cpu/lab/aaaa", "/proc/self/fd/6", BIND_REC),
+        mount("aaaa", 10, "/var/run/docker.sock", "/proc/self/fd/6", BIND_REC),
+        mount("aaaa", 10, "/var/run/docker.sock", "/proc/self/fd/7", BIND_REC | 32 | 1),
+    ] {
+        assert!(e.process(&x).is_empty());
+    }
+    let a = e.process(&start("aaaa", 10));
+    assert_eq!(
+        a.iter().map(|a| a.title.as_str()).collect::<Vec<_>>(),
+        ["Container with sensitive mount started | mounts=/sys/fs/cgroup/cpu/lab/aaaa:(not known),\
+             /var/run/docker.sock:(not known) first=(not known)"]
+    );
+    // One with only its cgroup bound, and one whose start was not seen: nothing.
+    assert!(e.process(&mount("bbbb", 20, "/sys/fs/cgroup/cpu/lab/bbbb", "/proc/self/fd/6", BIND_REC)).is_empty());
+    assert!(e.process(&start("bbbb", 20)).is_empty());
+    assert!(e.process(&start("cccc", 30)).is_empty());
+    // The first container started again under its id, without the socket: its old mounts are gone.
+    assert!(e.process(&mount("aaaa", 40, "/sys/fs/cgroup/cpu/lab/aaaa", "/proc/self/fd/6", BIND_REC)).is_empty());
+    assert!(e.process(&start("aaaa", 40)).is_empty());
+    // The host's /proc and a path given with its destination (crun, older runc) match the globs.
+    assert!(e.process(&mount("dddd", 50, "/proc", "/run/bundle/rootfs/host/proc", BIND_REC)).is_empty());
+    assert_eq!(names(&e.process(&start("dddd", 50))), ["Launch Sensitive Mount Container"]);
 }
