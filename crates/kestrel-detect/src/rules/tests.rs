@@ -1172,3 +1172,50 @@ fn falcos_sensitive_mount_rule_matches_a_container_started_with_a_host_path() {
     assert!(e.process(&mount("dddd", 50, "/proc", "/run/bundle/rootfs/host/proc", BIND_REC)).is_empty());
     assert_eq!(names(&e.process(&start("dddd", 50))), ["Launch Sensitive Mount Container"]);
 }
+
+#[test]
+fn builtin_rule_catches_a_container_started_with_a_runtime_socket_or_the_hosts_proc() {
+    let mut e = builtin();
+    let in_container = |id: &str, mut x: Event| {
+        x.container = Some(ContainerRef { id: id.into(), runtime: "runc".into(), ..Default::default() });
+        x
+    };
+    let mount = |id: &str, pid, source: &str| {
+        let kind = EventKind::Mount {
+            source: source.into(),
+            target: "/proc/self/fd/6".into(),
+            fstype: "bind".into(),
+            flags: 4096 | 16384,
+        };
+        in_container(id, ev(pid, "runc:[2:INIT]", kind))
+    };
+    let start = |id: &str, pid| {
+        let mut x = exec(pid, 2, "runc:[2:INIT]", &["/app/server"], 1000);
+        let EventKind::Exec { vpid, .. } = &mut x.kind else { unreachable!() };
+        *vpid = 1;
+        in_container(id, x)
+    };
+    let started = "Container started with a sensitive host path";
+    for (id, pid, source) in
+        [("a1", 10, "/var/run/docker.sock"), ("a2", 20, "/proc"), ("a3", 30, "/"), ("a4", 40, "/root/.ssh")]
+    {
+        assert!(e.process(&mount(id, pid, &format!("/sys/fs/cgroup/cpu/{id}"))).is_empty());
+        assert!(e.process(&mount(id, pid, source)).is_empty());
+        let a = e.process(&start(id, pid));
+        assert_eq!(names(&a), [started], "{source}");
+        assert!(a[0].title.contains(&format!("{source}:(not known)")), "{}", a[0].title);
+    }
+    // What runtimes bind into every container: its cgroup, a Kubernetes pod's volumes and /etc/hosts, masked
+    // paths (/dev/null over /proc/kcore), and the host's /etc files Docker copies in.
+    for source in [
+        "/sys/fs/cgroup/cpu/b1",
+        "/var/lib/kubelet/pods/u1/volumes/kubernetes.io~secret/t",
+        "/var/lib/kubelet/pods/u1/etc-hosts",
+        "/dev/null",
+        "/var/lib/docker/containers/b1/hosts",
+        "/etc/localtime",
+    ] {
+        assert!(e.process(&mount("b1", 50, source)).is_empty());
+    }
+    assert!(e.process(&start("b1", 50)).is_empty());
+}
