@@ -1053,10 +1053,8 @@ fn falcos_link_rules_read_the_link_calls() {
     assert!(e.process(&ev(1, "ln", link("symlinkat", "/etc/gshadow"))).is_empty());
 }
 
-#[test]
-fn falcos_container_started_rules_match_a_containers_first_process_only() {
-    // The incubating file's macros and rules as it writes them (the image exceptions left out).
-    let yaml = r#"
+/// Falco's container_started macro and the macros it uses, as the incubating and sandbox files write them.
+const CONTAINER_STARTED: &str = r#"
 - macro: spawned_process
   condition: (evt.type in (execve, execveat) and evt.dir=<)
 - macro: container
@@ -1064,6 +1062,36 @@ fn falcos_container_started_rules_match_a_containers_first_process_only() {
 - macro: container_started
   condition: >
      (spawned_process and proc.vpid=1 and container)
+"#;
+
+/// An event of container `id`.
+fn in_container(id: &str, mut x: Event) -> Event {
+    x.container = Some(ContainerRef { id: id.into(), runtime: "runc".into(), ..Default::default() });
+    x
+}
+
+/// The runtime's init binding `source` into container `id` (runc names the destination by a descriptor).
+fn runtime_bind(id: &str, pid: u32, source: &str, target: &str, flags: u64) -> Event {
+    let kind = EventKind::Mount { source: source.into(), target: target.into(), fstype: "bind".into(), flags };
+    in_container(id, ev(pid, "runc:[2:INIT]", kind))
+}
+
+/// mount(2)'s MS_BIND | MS_REC.
+const BIND_REC: u64 = 4096 | 16384;
+
+/// Container `id`'s first program (vpid 1), run by the runtime's init.
+fn container_start(id: &str, pid: u32, program: &str, uid: u32) -> Event {
+    let mut x = exec(pid, 2, "runc:[2:INIT]", &[program], uid);
+    let EventKind::Exec { vpid, .. } = &mut x.kind else { unreachable!() };
+    *vpid = 1;
+    in_container(id, x)
+}
+
+#[test]
+fn falcos_container_started_rules_match_a_containers_first_process_only() {
+    // The incubating file's macros and rules as it writes them (the image exceptions left out).
+    let yaml = CONTAINER_STARTED.to_string()
+        + r#"
 - macro: excessively_capable_container
   condition: >
     (thread.cap_permitted contains CAP_SYS_ADMIN
@@ -1085,9 +1113,9 @@ fn falcos_container_started_rules_match_a_containers_first_process_only() {
   output: opened by the container's first process
   priority: INFO
 "#;
-    let mut e = engine_of(yaml, 3);
+    let mut e = engine_of(&yaml, 3);
     let run = |pid, vpid, uid, permitted| {
-        let mut x = exec(pid, 2, "runc:[2:INIT]", &["/bin/sh", "-c", "x"], uid);
+        let mut x = container_start("c0ffee", pid, "/bin/sh", uid);
         let EventKind::Exec { vpid: v, cap_permitted, .. } = &mut x.kind else { unreachable!() };
         (*v, *cap_permitted) = (vpid, permitted);
         x
@@ -1110,14 +1138,8 @@ fn falcos_container_started_rules_match_a_containers_first_process_only() {
 fn falcos_sensitive_mount_rule_matches_a_container_started_with_a_host_path() {
     // The sandbox file's macro and rule as it writes them (its image exceptions left out, one line of the
     // macro per kind of path kept).
-    let yaml = r#"
-- macro: spawned_process
-  condition: (evt.type in (execve, execveat) and evt.dir=<)
-- macro: container
-  condition: (container.id != host)
-- macro: container_started
-  condition: >
-     (spawned_process and proc.vpid=1 and container)
+    let yaml = CONTAINER_STARTED.to_string()
+        + r#"
 - macro: sensitive_mount
   condition: (not container.mount.dest[/proc*] in ("<NA>","N/A") or
               not container.mount.dest[/var/run/docker.sock] in ("<NA>","N/A") or
@@ -1129,22 +1151,9 @@ fn falcos_sensitive_mount_rule_matches_a_container_started_with_a_host_path() {
   output: Container with sensitive mount started | mounts=%container.mounts first=%container.mount.dest[0]
   priority: INFO
 "#;
-    let mut e = engine_of(yaml, 1);
-    let in_container = |id: &str, mut x: Event| {
-        x.container = Some(ContainerRef { id: id.into(), runtime: "runc".into(), ..Default::default() });
-        x
-    };
-    let mount = |id: &str, pid, source: &str, target: &str, flags: u64| {
-        let kind = EventKind::Mount { source: source.into(), target: target.into(), fstype: "bind".into(), flags };
-        in_container(id, ev(pid, "runc:[2:INIT]", kind))
-    };
-    let start = |id: &str, pid| {
-        let mut x = exec(pid, 2, "runc:[2:INIT]", &["/bin/sh"], 0);
-        let EventKind::Exec { vpid, .. } = &mut x.kind else { unreachable!() };
-        *vpid = 1;
-        in_container(id, x)
-    };
-    const BIND_REC: u64 = 4096 | 16384;
+    let mut e = engine_of(&yaml, 1);
+    let mount = runtime_bind;
+    let start = |id: &str, pid| container_start(id, pid, "/bin/sh", 0);
     // A container with the host's docker socket: runc binds it (through a descriptor), then remounts it
     // read-only, then starts the container's program.
     for x in [
@@ -1176,25 +1185,8 @@ fn falcos_sensitive_mount_rule_matches_a_container_started_with_a_host_path() {
 #[test]
 fn builtin_rule_catches_a_container_started_with_a_runtime_socket_or_the_hosts_proc() {
     let mut e = builtin();
-    let in_container = |id: &str, mut x: Event| {
-        x.container = Some(ContainerRef { id: id.into(), runtime: "runc".into(), ..Default::default() });
-        x
-    };
-    let mount = |id: &str, pid, source: &str| {
-        let kind = EventKind::Mount {
-            source: source.into(),
-            target: "/proc/self/fd/6".into(),
-            fstype: "bind".into(),
-            flags: 4096 | 16384,
-        };
-        in_container(id, ev(pid, "runc:[2:INIT]", kind))
-    };
-    let start = |id: &str, pid| {
-        let mut x = exec(pid, 2, "runc:[2:INIT]", &["/app/server"], 1000);
-        let EventKind::Exec { vpid, .. } = &mut x.kind else { unreachable!() };
-        *vpid = 1;
-        in_container(id, x)
-    };
+    let mount = |id: &str, pid, source: &str| runtime_bind(id, pid, source, "/proc/self/fd/6", BIND_REC);
+    let start = |id: &str, pid| container_start(id, pid, "/app/server", 1000);
     let started = "Container started with a sensitive host path";
     for (id, pid, source) in
         [("a1", 10, "/var/run/docker.sock"), ("a2", 20, "/proc"), ("a3", 30, "/"), ("a4", 40, "/root/.ssh")]
