@@ -9,14 +9,19 @@ use std::process::Command;
 /// The events of a fresh recording of `scenario`, and the index of the attack marker.
 fn record(scenario: &str) -> (Vec<Value>, usize) {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join(format!("{scenario}.jsonl.zst"));
+    record_in(scenario, dir.path())
+}
+
+/// The same, the recording kept in `dir` (`scenario.jsonl.zst`).
+fn record_in(scenario: &str, dir: &std::path::Path) -> (Vec<Value>, usize) {
+    let out = dir.join(format!("{scenario}.jsonl.zst"));
     let lab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab/run.sh");
     let run = Command::new("bash")
         .arg(&lab)
         .arg(scenario)
         .arg(&out)
         .env("KESTREL", assert_cmd::cargo::cargo_bin("kestrel"))
-        .env("LAB_DIR", dir.path().join("lab"))
+        .env("LAB_DIR", dir.join("lab"))
         .output()
         .unwrap();
     assert!(run.status.success(), "lab/run.sh {scenario}: {}", String::from_utf8_lossy(&run.stderr));
@@ -210,4 +215,29 @@ fn rename_into_bin() {
 fn write_usr_bin() {
     let (ev, m) = record("write-usr-bin");
     after(&ev, m, "write into /usr/bin", |e| e["kind"] == "open" && e["path"] == "/usr/bin/update" && is_write(e));
+}
+
+#[test]
+fn sensitive_mount() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("sensitive-mount", dir.path());
+    // The container started again: its runtime binds the host's /proc, then runs its first program (pid 1 in
+    // the container's pid namespace).
+    after(&ev, m, "the runtime binding the host's /proc", |e| {
+        e["kind"] == "mount" && e["source"] == "/proc" && e["comm"].as_str().is_some_and(|c| c.starts_with("runc:"))
+    });
+    after(&ev, m, "the restarted container's first program", |e| e["kind"] == "exec" && e["vpid"] == 1);
+    assert_eq!(before(&ev, m, |e| e["kind"] == "mount" && e["source"] == "/proc"), 0);
+    // The built-in rule sees it in the recording, and names the mount.
+    let out = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+        .args(["detect", "--no-profiles", "-f", "json"])
+        .arg(dir.path().join("sensitive-mount.jsonl.zst"))
+        .output()
+        .unwrap();
+    let alerts: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let started: Vec<&Value> =
+        alerts.iter().filter(|a| a["source"]["name"] == "Container started with a sensitive host path").collect();
+    assert_eq!(started.len(), 1, "{alerts:#?}");
+    assert!(started[0]["title"].as_str().unwrap().contains("/proc:(not known)"), "{}", started[0]);
 }
