@@ -862,6 +862,8 @@ fn datagrams_sent_to_an_address_and_tcp_fast_open_are_seen() {
     let udp_port = |ip: &str| std::net::UdpSocket::bind((ip, 0)).unwrap().local_addr().unwrap().port();
     let (p1, p2, p3, p4) = (udp_port("127.0.0.1"), udp_port("127.0.0.1"), udp_port("::1"), udp_port("127.0.0.1"));
     let p5 = udp_port("127.0.0.1");
+    // sendmmsg: three messages in one call, two to one peer and one to another (libc's, through ctypes).
+    let (p6, p7) = (udp_port("127.0.0.1"), udp_port("127.0.0.1"));
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("send.py");
     std::fs::write(
@@ -873,6 +875,19 @@ fn datagrams_sent_to_an_address_and_tcp_fast_open_are_seen() {
              u.sendmsg([b'x'], [], 0, ('127.0.0.1', {p2}))\n\
              socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b'x', ('::1', {p3}))\n\
              for _ in range(3): u.sendto(b'x', socket.MSG_FASTOPEN, ('127.0.0.1', {p5}))\n\
+             import ctypes, struct\n\
+             class Iov(ctypes.Structure): _fields_ = [('base', ctypes.c_char_p), ('len', ctypes.c_size_t)]\n\
+             class Msg(ctypes.Structure): _fields_ = [('name', ctypes.c_char_p), ('namelen', ctypes.c_uint32), \
+               ('iov', ctypes.POINTER(Iov)), ('iovlen', ctypes.c_size_t), ('control', ctypes.c_void_p), \
+               ('controllen', ctypes.c_size_t), ('flags', ctypes.c_int)]\n\
+             class MMsg(ctypes.Structure): _fields_ = [('hdr', Msg), ('len', ctypes.c_uint)]\n\
+             addrs = [struct.pack('<H', socket.AF_INET) + struct.pack('>H', p) + socket.inet_aton('127.0.0.1') + bytes(8) \
+               for p in ({p6}, {p6}, {p7})]\n\
+             iov = Iov(b'x', 1)\n\
+             msgs = (MMsg * 3)(*[MMsg(Msg(a, 16, ctypes.pointer(iov), 1, None, 0, 0), 0) for a in addrs])\n\
+             assert ctypes.sizeof(MMsg) == 64\n\
+             n = ctypes.CDLL(None, use_errno=True).sendmmsg(u.fileno(), msgs, 3, 0)\n\
+             assert n == 3, (n, ctypes.get_errno())\n\
              c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.connect(('127.0.0.1', {p4})); c.send(b'x')\n\
              try: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b'x', '/nonexistent/kestrel.sock')\n\
              except OSError: pass\n\
@@ -896,6 +911,8 @@ fn datagrams_sent_to_an_address_and_tcp_fast_open_are_seen() {
             && sends(ev, "sendmsg", p2) == 1
             && sends(ev, "sendto", p3) == 1
             && sends(ev, "sendto", p5) == 1
+            && sends(ev, "sendmmsg", p6) == 1
+            && sends(ev, "sendmmsg", p7) == 1
             && fast_open(ev)
             && ev.iter().filter(|e| e.kind_name() == "socket").count() == 2
     });
@@ -904,6 +921,11 @@ fn datagrams_sent_to_an_address_and_tcp_fast_open_are_seen() {
     assert_eq!(sends(&events, "sendmsg", p2), 1, "{events:#?}");
     assert_eq!(sends(&events, "sendto", p3), 1, "{events:#?}");
     assert_eq!(sends(&events, "sendto", p5), 1, "a datagram with MSG_FASTOPEN is still a send: {events:#?}");
+    assert_eq!(
+        (sends(&events, "sendmmsg", p6), sends(&events, "sendmmsg", p7)),
+        (1, 1),
+        "sendmmsg: each peer of the call once: {events:#?}"
+    );
     let send = events.iter().find_map(|e| match &e.kind {
         EventKind::Send { to, .. } if to.port == p3 => Some(to),
         _ => None,
@@ -916,7 +938,7 @@ fn datagrams_sent_to_an_address_and_tcp_fast_open_are_seen() {
     );
     let others: Vec<_> = events
         .iter()
-        .filter(|e| matches!(&e.kind, EventKind::Send { to, .. } if ![p1, p2, p3, p5].contains(&to.port)))
+        .filter(|e| matches!(&e.kind, EventKind::Send { to, .. } if ![p1, p2, p3, p5, p6, p7].contains(&to.port)))
         .collect();
     assert!(others.is_empty(), "no send without an address, none on a unix or TCP socket: {others:#?}");
     let sockets: Vec<_> = events

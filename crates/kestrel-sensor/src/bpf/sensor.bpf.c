@@ -957,8 +957,11 @@ int on_sendto(struct trace_event_raw_sys_enter *ctx)
     return emit_send(SEND_SENDTO, (long)ctx->args[0], (const void *)ctx->args[4], ctx->args[3], false);
 }
 
-/* sendmsg's destination is the msghdr's first field (msg_name); sendmmsg's the first message's (a resolver
- * sends its A and AAAA questions to one server in one call; later messages' addresses are not read). */
+/* sendmsg's destination is the msghdr's first field (msg_name); sendmmsg's are each message's, for the first
+ * SENDMMSG_PEERS messages (a resolver sends its A and AAAA questions to one server in one call: one event;
+ * a beacon spraying datagrams at several peers in one call shows each of them). */
+#define SENDMMSG_PEERS 8
+#define MMSGHDR_SIZE 64 /* struct mmsghdr on 64-bit: a msghdr (56 bytes), msg_len, padding */
 static __always_inline const void *msg_name(const void *msghdr)
 {
     const void *name = 0;
@@ -976,7 +979,14 @@ int on_sendmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_sendmmsg")
 int on_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_send(SEND_SENDMMSG, (long)ctx->args[0], msg_name((const void *)ctx->args[1]), ctx->args[3], false);
+    const char *vec = (const char *)ctx->args[1];
+    __u64 vlen = ctx->args[2];
+    for (int i = 0; i < SENDMMSG_PEERS; i++) {
+        if (i >= vlen)
+            break;
+        emit_send(SEND_SENDMMSG, (long)ctx->args[0], msg_name(vec + i * MMSGHDR_SIZE), ctx->args[3], false);
+    }
+    return 0;
 }
 
 /* Packet sockets (AF_PACKET: every frame of an interface, ARP spoofing, CVE-2020-14386) and raw IP sockets
