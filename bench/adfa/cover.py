@@ -28,7 +28,8 @@ SEP=10**6
 for i,t in enumerate(train):
     for c in t: sam.extend(c)
     sam.extend(SEP+i)   # unique separator
-def cover(t):
+def segments(t):
+    """Segments of the greedy cover of t by the longest substrings of the training traces."""
     i=0; segs=0; n=len(t)
     while i<n:
         st=0; j=i
@@ -36,21 +37,11 @@ def cover(t):
             st=sam.next[st][t[j]]; j+=1
         if j==i: j=i+1   # a call never seen: a segment of its own
         segs+=1; i=j
-    return segs/n
-def score(ts): return np.array([cover(t) for t in ts])
-v=score(val); a=score(att)
-print('cover segs/call: AUC %.3f DR@5%% %.3f DR@1%% %.3f'%(auc(v,a),dr_at(v,a,.05),dr_at(v,a,.01)))
-def cover2(t):
-    i=0; segs=0; n=len(t)
-    while i<n:
-        st=0; j=i
-        while j<n and t[j] in sam.next[st]:
-            st=sam.next[st][t[j]]; j+=1
-        if j==i: j=i+1
-        segs+=1; i=j
     return segs
-v2=np.array([cover2(t) for t in val]); a2=np.array([cover2(t) for t in att])
-print('cover segs (raw): AUC %.3f DR@5%% %.3f'%(auc(v2,a2),dr_at(v2,a2,.05)))
+v2=np.array([segments(t) for t in val]); a2=np.array([segments(t) for t in att])
 lv=np.array([len(t) for t in val]); la=np.array([len(t) for t in att])
+v=v2/lv; a=a2/la
+print('cover segs/call: AUC %.3f DR@5%% %.3f DR@1%% %.3f'%(auc(v,a),dr_at(v,a,.05),dr_at(v,a,.01)))
+print('cover segs (raw): AUC %.3f DR@5%% %.3f'%(auc(v2,a2),dr_at(v2,a2,.05)))
 for p in (0.5,0.75):
     print('segs/len^%.2f: AUC %.3f DR@5%% %.3f'%(p,auc(v2/lv**p,a2/la**p),dr_at(v2/lv**p,a2/la**p,.05)))

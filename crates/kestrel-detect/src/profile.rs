@@ -260,10 +260,6 @@ pub struct Feature {
     pub key: String,
 }
 
-fn f(view: View, weight: f64, key: String) -> Feature {
-    Feature { view, weight, key }
-}
-
 /// Whether an address is loopback, private or public (the peer class of network features).
 pub fn peer_class(a: &SockAddr) -> &'static str {
     use std::net::IpAddr;
@@ -283,11 +279,6 @@ pub fn peer_class(a: &SockAddr) -> &'static str {
 /// A port as the network view names it: the number below 32768, `ephemeral` from there (the range Linux
 /// hands out for outgoing connections and `bind(0)`: numbers there change from run to run and replica to
 /// replica).
-pub fn port_class(port: u16) -> String {
-    PortClass(port).to_string()
-}
-
-/// [`port_class`] without the allocation.
 struct PortClass(u16);
 
 impl fmt::Display for PortClass {
@@ -381,7 +372,9 @@ pub(crate) fn runs_from_descriptor(exe: &str) -> bool {
 /// The categorical features of an event (the system-call stream is handled apart).
 pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
     let mut out = Vec::new();
-    each_feature(e, parent, &mut KeyRoom::default(), |view, weight, key| out.push(f(view, weight, key.into())));
+    each_feature(e, parent, &mut KeyRoom::default(), |view, weight, key| {
+        out.push(Feature { view, weight, key: key.into() })
+    });
     out
 }
 
@@ -412,18 +405,18 @@ pub fn each_feature(e: &Event, parent: Option<&str>, room: &mut KeyRoom, mut emi
             // A program re-executing itself (busybox applets through /proc/self/exe) is named by argv[0]; so is
             // one run through a descriptor (runc's `runc init` from /dev/fd/N, fexecve through
             // /proc/self/fd/N), whose number says nothing.
-            let exe = match argv.first() {
-                Some(a0) if exe == "/proc/self/exe" => {
+            let via = match argv.first() {
+                Some(a0) if exe == "/proc/self/exe" => Some((a0, "/proc/self/exe")),
+                Some(a0) if runs_from_descriptor(exe) => Some((a0, "a file descriptor")),
+                _ => None,
+            };
+            let exe = match via {
+                Some((a0, how)) => {
                     exe_room.clear();
-                    let _ = write!(exe_room, "{a0} (via /proc/self/exe)");
+                    let _ = write!(exe_room, "{a0} (via {how})");
                     exe_room.as_str()
                 }
-                Some(a0) if runs_from_descriptor(exe) => {
-                    exe_room.clear();
-                    let _ = write!(exe_room, "{a0} (via a file descriptor)");
-                    exe_room.as_str()
-                }
-                _ => exe.as_str(),
+                None => exe.as_str(),
             };
             let parent = parent.unwrap_or(if parent_comm.is_empty() { "?" } else { parent_comm });
             let user = if *uid == 0 { "root" } else { "non-root" };

@@ -139,6 +139,13 @@ pub(crate) fn pump(
     mut idle: impl FnMut(),
 ) -> Result<()> {
     let (mut sensor, only_containers) = start_sensor(w, g)?;
+    // Each event the filters keep goes to `each`; false: stop.
+    let mut take = |e: &Event| -> Result<bool> {
+        if (only_containers && e.container.is_none()) || !keep(f, e) {
+            return Ok(true);
+        }
+        each(e)
+    };
     // A second signal while stopping still ends the process (the handler is only installed once).
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
     let started = Instant::now();
@@ -170,10 +177,7 @@ pub(crate) fn pump(
             continue;
         };
         idle_before = false;
-        if (only_containers && e.container.is_none()) || !keep(f, &e) {
-            continue;
-        }
-        if !each(&e)? {
+        if !take(&e)? {
             return finish(sensor, stats, g);
         }
     }
@@ -182,10 +186,7 @@ pub(crate) fn pump(
     let until = Instant::now() + Duration::from_secs(2);
     while Instant::now() < until {
         let Some(e) = sensor.next(Duration::from_millis(50)) else { break };
-        if (only_containers && e.container.is_none()) || !keep(f, &e) {
-            continue;
-        }
-        if !each(&e)? {
+        if !take(&e)? {
             break;
         }
     }

@@ -630,8 +630,7 @@ impl Field {
             },
             ContainerPrivileged => e.container.as_ref().and_then(|c| c.privileged).map_or(Val::Missing, Val::Bool),
             ContainerMountDest(index) => {
-                let Some(c) = &e.container else { return Val::Missing };
-                let mounts = st.mounts.get(&container_hash(&c.id)).map_or(&[][..], |(_, m)| m.as_slice());
+                let Some(mounts) = st.mounts_of(e) else { return Val::Missing };
                 let found = match index.parse::<usize>() {
                     Ok(n) => mounts.get(n),
                     Err(_) => mounts.iter().find(|m| crate::rules::glob(index, &m.source)),
@@ -642,8 +641,7 @@ impl Field {
                 }
             }
             ContainerMounts => {
-                let Some(c) = &e.container else { return Val::Missing };
-                let mounts = st.mounts.get(&container_hash(&c.id)).map_or(&[][..], |(_, m)| m.as_slice());
+                let Some(mounts) = st.mounts_of(e) else { return Val::Missing };
                 let all: Vec<String> = mounts
                     .iter()
                     .map(|m| format!("{}:{}", m.source, m.dest.as_deref().unwrap_or("(not known)")))
@@ -1279,6 +1277,12 @@ impl State {
             }
             _ => {}
         }
+    }
+
+    /// The bind mounts the event's container was started with (none seen: empty); `None` outside containers.
+    fn mounts_of(&self, e: &Event) -> Option<&[Mount]> {
+        let c = e.container.as_ref()?;
+        Some(self.mounts.get(&container_hash(&c.id)).map_or(&[][..], |(_, m)| m.as_slice()))
     }
 
     /// Remembers a file written in the event's container (bounded: the oldest are forgotten first).
