@@ -5,6 +5,10 @@
    Also leave-one-attack-family-out. Cheats by design: it learns from attacks.
 2. *Outlier exposure with synthetic hijacks* built from Training only (a trace spliced into another, or a window
    of one inserted into another) and a discriminator normal-vs-synthetic, scored on Validation vs Attack.
+3. *Are the two normal sets one distribution?* The same kind of classifier, Training normals against Validation
+   normals (5-fold CV), and each set's random halves against each other as the control.
+4. *Does that shift cap the one-class score?* An order-5 language model (interpolated, Witten-Bell-like) learned on
+   four fifths of Training, its negatives once the held-out fifth of Training, once the Validation normals.
 
     ~/.cache/kestrel/venv/bin/pip install scikit-learn scipy
     ~/.cache/kestrel/venv/bin/python bench/adfa/ceiling.py
@@ -59,3 +63,41 @@ for ng in [(1, 2), (1, 3), (2, 4)]:
     m = LogisticRegression(C=10, max_iter=3000, class_weight='balanced').fit(Xt, np.r_[np.zeros(len(train)), np.ones(len(syn))])
     sv, sa = m.decision_function(v.transform([doc(t) for t in val])), m.decision_function(v.transform([doc(t) for t in att]))
     print('outlier exposure, %d-%d-grams: AUC %.3f DR@5%% %.3f' % (ng + (auc(sv, sa), dr_at(sv, sa, .05))))
+
+from sklearn.model_selection import cross_val_predict, StratifiedKFold
+for name, a, b in [('Training vs Validation normals', train, val), ('Training half vs half', train[::2], train[1::2]),
+                   ('Validation half vs half', val[::2], val[1::2])]:
+    Xs = TfidfVectorizer(ngram_range=(1, 3), token_pattern=r'\S+', min_df=2, sublinear_tf=True).fit_transform(
+        [doc(t) for t in a + b])
+    ys = np.r_[np.zeros(len(a)), np.ones(len(b))]
+    s = cross_val_predict(LogisticRegression(C=10, max_iter=3000, class_weight='balanced'), Xs, ys,
+                          cv=StratifiedKFold(5, shuffle=True, random_state=0), method='decision_function')
+    print('shift: %-31s AUC %.3f' % (name, auc(s[ys == 0], s[ys == 1])))
+
+from collections import defaultdict
+def lm(traces, N=5, V=400):
+    """Mean surprise per call (nats) under an interpolated order-N model of the traces."""
+    c = defaultdict(lambda: defaultdict(int))
+    for t in traces:
+        t = [-1] * (N - 1) + t
+        for i in range(N - 1, len(t)):
+            for k in range(N): c[tuple(t[i - k:i])][t[i]] += 1
+    def score(t):
+        t, s = [-1] * (N - 1) + t, 0.0
+        for i in range(N - 1, len(t)):
+            p = 1.0 / V
+            for k in range(N):
+                d = c.get(tuple(t[i - k:i]))
+                if not d: break
+                p = (d.get(t[i], 0) + len(d) * p) / (sum(d.values()) + len(d))
+            s -= np.log(p)
+        return s / (len(t) - N + 1)
+    return score
+fold, res = np.random.default_rng(0).integers(0, 5, len(train)), []
+for k in range(5):
+    sc = lm([t for t, i in zip(train, fold) if i != k])
+    h, v, a = ([sc(t) for t in ts] for ts in ([t for t, i in zip(train, fold) if i == k], val, att))
+    res.append((auc(h, a), dr_at(h, a, .05), auc(v, a), dr_at(v, a, .05), auc(h, v)))
+r = np.mean(res, 0)
+print('order-5 LM, 5 folds of Training: held-out Training normals vs attacks AUC %.3f DR@5%% %.3f; Validation normals '
+      'vs attacks AUC %.3f DR@5%% %.3f; held-out Training vs Validation normals AUC %.3f' % tuple(r))
