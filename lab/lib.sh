@@ -1,6 +1,6 @@
-# Helpers of the lab: small real containers run by runc, driven by scenario scripts, recorded by
-# `kestrel record`. Sourced by lab/run.sh, bench/sensor.sh and scripts/setup. Root required (runc,
-# cgroups, overlay mounts, the eBPF sensor).
+# Helpers of the lab: small real containers run by runc (or crun: LAB_RUNTIME=crun), driven by scenario
+# scripts, recorded by `kestrel record`. Sourced by lab/run.sh, bench/sensor.sh and scripts/setup. Root
+# required (runc, cgroups, overlay mounts, the eBPF sensor).
 #
 # Two images:
 #   busybox  a static busybox and a small /etc (built in a moment, nothing downloaded)
@@ -10,6 +10,7 @@
 # 127.0.0.1) and live in the cgroup $LAB_PARENT/NAME, which kestrel maps to container NAME.
 
 LAB_PARENT=${LAB_PARENT:-kestrel-lab}
+LAB_RUNTIME=${LAB_RUNTIME:-runc}
 LAB_DIR=${LAB_DIR:-/tmp/kestrel-lab}
 LAB_CACHE=${LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kestrel/lab}
 LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,6 +19,21 @@ DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 WEB_PACKAGES=nginx-light,netcat-openbsd,procps,wget,ca-certificates
 
 lab_log() { printf 'lab: %s\n' "$*" >&2; }
+
+# rt ARGS...: the lab's container runtime. crun refuses a hybrid cgroup host (v1 controllers, cgroup2 at
+# /sys/fs/cgroup/unified) whose cgroup2 has a controller left; there it runs in a mount namespace of its own
+# with cgroup2 mounted at /sys/fs/cgroup — the same hierarchy, so its containers land in $LAB_PARENT/NAME
+# where the sensor watches, and the host's mounts are not touched.
+rt() {
+  case "$LAB_RUNTIME" in
+    runc) runc "$@" ;;
+    crun)
+      if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then crun "$@"; else
+        unshare -m --propagation private sh -c 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec crun "$@"' crun "$@"
+      fi ;;
+    *) lab_log "unknown runtime $LAB_RUNTIME (runc or crun)"; return 1 ;;
+  esac
+}
 
 # free_port: a TCP port nobody listens on now (scenarios run in parallel in the tests).
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -61,7 +77,7 @@ lab_helper() {
   printf '%s\n' "$bin"
 }
 
-# make_bundle NAME [busybox|web] [WEB_PORT]: a runc bundle in $LAB_DIR/NAME.
+# make_bundle NAME [busybox|web] [WEB_PORT]: an OCI bundle in $LAB_DIR/NAME (`runc spec`'s, which crun runs too).
 make_bundle() {
   local name=$1 image=${2:-busybox} port=${3:-8080} b="$LAB_DIR/$1"
   unmount_bundle "$name"
@@ -99,9 +115,9 @@ EOF
   esac
   cp "$(lab_helper)" "$b/rootfs/bin/labhelper"
   (cd "$b" && runc spec)
-  python3 - "$b/config.json" "$name" "$LAB_PARENT" "$args" <<'PY'
+  python3 - "$b/config.json" "$name" "$LAB_PARENT" "$args" "$LAB_RUNTIME" <<'PY'
 import json, sys
-path, name, parent, args = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+path, name, parent, args, runtime = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), sys.argv[5]
 c = json.load(open(path))
 c["process"]["terminal"] = False
 c["process"]["args"] = args
@@ -116,6 +132,10 @@ c["process"]["capabilities"].pop("ambient", None)
 c["root"]["readonly"] = False
 c["linux"]["cgroupsPath"] = f"/{parent}/{name}"
 c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]
+# crun on cgroup2 enforces the device rules with an eBPF program and raises RLIMIT_MEMLOCK for it first, which
+# needs CAP_SYS_RESOURCE (not there in every sandbox, CI's included): the lab's containers go without it.
+if runtime == "crun":
+    c["linux"].get("resources", {}).pop("devices", None)
 json.dump(c, open(path, "w"), indent=1)
 PY
 }
@@ -127,19 +147,19 @@ unmount_bundle() {
 }
 
 # start NAME / stop NAME: the container's init is `sleep` (busybox) or nginx (web); scenario steps run
-# through `runc exec`.
+# through `runc exec` (or `crun exec`).
 # A stopped container of the same name (left by an interrupted run) is deleted first; a running one is not.
-start() { runc delete "$1" >/dev/null 2>&1 || true; runc run -d --bundle "$LAB_DIR/$1" "$1" >/dev/null; }
+start() { rt delete "$1" >/dev/null 2>&1 || true; rt run -d --bundle "$LAB_DIR/$1" "$1" >/dev/null; }
 stop() {
-  runc kill "$1" KILL 2>/dev/null || true
-  local i; for i in $(seq 50); do runc state "$1" 2>/dev/null | grep -q '"status": "running"' || break; sleep 0.1; done
-  runc delete -f "$1" 2>/dev/null || true
+  rt kill "$1" KILL 2>/dev/null || true
+  local i; for i in $(seq 50); do rt state "$1" 2>/dev/null | grep -q '"status": "running"' || break; sleep 0.1; done
+  rt delete -f "$1" 2>/dev/null || true
   unmount_bundle "$1"
 }
 
 # inside NAME CMD...: run a command inside the container (as root); inside_as UID:GID NAME CMD...: as a user.
-inside() { local n=$1; shift; runc exec "$n" "$@"; }
-inside_as() { local u=$1 n=$2; shift 2; runc exec --user "$u" "$n" "$@"; }
+inside() { local n=$1; shift; rt exec "$n" "$@"; }
+inside_as() { local u=$1 n=$2; shift 2; rt exec --user "$u" "$n" "$@"; }
 
 # wait_http URL: until the URL answers (at most 10 s), fetched from the host.
 wait_http() {

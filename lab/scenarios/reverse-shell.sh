@@ -19,5 +19,9 @@ PY
   LISTENER=$!
   local i; for i in $(seq 50); do ss -ltn "sport = :$LISTEN_PORT" | grep -q LISTEN && break; sleep 0.1; done
 }
-attack() { timeout 10 runc exec "$1" /bin/nc 127.0.0.1 "$LISTEN_PORT" -e /bin/sh || true; }
+# (`timeout` runs a program, not a shell function: the runtime helper goes along into its shell.)
+attack() {
+  LAB_RUNTIME=$LAB_RUNTIME timeout 10 bash -c "$(declare -f rt lab_log); rt exec \"\$@\"" _ "$1" \
+    /bin/nc 127.0.0.1 "$LISTEN_PORT" -e /bin/sh || true
+}
 host_cleanup() { [ -z "${LISTENER:-}" ] || kill "$LISTENER" 2>/dev/null || true; }

@@ -178,9 +178,9 @@ impl Detector {
         let mut grams = std::mem::take(&mut self.grams);
         grams.clear();
         match &e.kind {
-            // The container runtime's own threads (runc's init, before it executes the container's program)
-            // run the runtime's code, not the workload's: their calls are not part of its profile.
-            EventKind::Syscalls { .. } if e.comm.starts_with("runc:") => {}
+            // The container runtime's own threads (runc's or crun's init, before it executes the container's
+            // program) run the runtime's code, not the workload's: their calls are not part of its profile.
+            EventKind::Syscalls { .. } if profile::is_runtime_setup(&e.comm) => {}
             // The batch flushed at an exec carries the new program's name but the old program's calls: when
             // the thread's parent is outside the container, that was the runtime (`runc exec`) getting ready.
             EventKind::Syscalls { ids } if ends_in_exec(ids) && !self.parent_in_container(e) => {
@@ -190,12 +190,12 @@ impl Detector {
             EventKind::Exit { .. } => self.syscalls.forget(e.tid),
             _ => {}
         }
-        // runc's init makes the container's /dev directories (and removes its dev/ptmx for a link) below the
-        // bundle's host path, which names the container: the runtime's setup, not the workload. (Only its mkdirs
-        // and removals: a process that renames itself `runc:…` hides no other behaviour from the profile, and
-        // none from the rules.)
+        // The runtime's init makes the container's /dev (and crun its /sys/fs/cgroup) directories, and removes
+        // its dev/ptmx for a link, below the bundle's host path, which names the container: the runtime's setup,
+        // not the workload. (Only its mkdirs and removals: a process that renames itself `runc:…` or `crun` hides
+        // no other behaviour from the profile, and none from the rules.)
         let runtime_setup =
-            matches!(e.kind, EventKind::Mkdir { .. } | EventKind::Unlink { .. }) && e.comm.starts_with("runc:");
+            matches!(e.kind, EventKind::Mkdir { .. } | EventKind::Unlink { .. }) && profile::is_runtime_setup(&e.comm);
         let Some(workload) = workload_of(e, &self.by).filter(|_| !runtime_setup) else {
             self.grams = grams;
             return alerts;

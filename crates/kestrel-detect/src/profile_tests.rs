@@ -155,10 +155,10 @@ fn a_behaviour_needs_k_containers_and_the_normal_stays_quiet() {
 }
 
 #[test]
-fn runc_init_making_the_containers_dev_directories_is_not_the_workload() {
+fn the_runtimes_init_making_the_containers_directories_is_not_the_workload() {
     // runc's init makes /dev directories (and removes dev/ptmx) below the bundle's host path, which names the
-    // container: different in every replica, so never trusted — it must not reach the profile. The workload's
-    // own mkdir and removal do.
+    // container, and crun's makes /dev and /sys/fs/cgroup ones: different in every replica, so never trusted —
+    // it must not reach the profile. The workload's own mkdir and removal do.
     let ps = learn(Policy::default(), vec![Box_::new("a", 0).normal(), Box_::new("b", 0).normal()]);
     let mut d = model_only(ps, Stage::Detect);
     let mut e = Box_::new("e", 10 * SEC);
@@ -168,6 +168,8 @@ fn runc_init_making_the_containers_dev_directories_is_not_the_workload() {
     assert!(model_alerts(&mut d, &[init]).is_empty());
     let rm = |path: &str| EventKind::Unlink { call: "unlinkat".into(), path: path.into(), dirfd: false, dir: false };
     let init = e.ev(7, "runc:[2:INIT]", rm("/run/bundles/web-e/rootfs/dev/ptmx"));
+    assert!(model_alerts(&mut d, &[init]).is_empty());
+    let init = e.ev(7, "crun", mkdir("/var/lib/containers/storage/overlay/0f3a/merged/sys/fs/cgroup/pids"));
     assert!(model_alerts(&mut d, &[init]).is_empty());
     let own = e.ev(8, "nginx", mkdir("/var/cache/nginx/x"));
     let a = model_alerts(&mut d, &[own]);

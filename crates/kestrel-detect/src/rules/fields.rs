@@ -1254,7 +1254,7 @@ impl State {
                 if flags & MS_BIND != 0
                     && flags & MS_REMOUNT == 0
                     && source != target
-                    && (e.comm.starts_with("runc:") || e.comm == "crun") =>
+                    && crate::profile::is_runtime_setup(&e.comm) =>
             {
                 let Some(c) = &e.container else { return };
                 let key = container_hash(&c.id);

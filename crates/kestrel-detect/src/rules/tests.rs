@@ -178,6 +178,17 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
     let a = e.process(&ev(77, "ln", link));
     assert_eq!(names(&a), ["Link to a sensitive file"]);
     assert!(a[0].title.starts_with("symlinkat /tmp/notes → /etc/shadow by ln"), "{}", a[0].title);
+    // crun links every container's /dev/core to /proc/kcore while setting it up; the same link by anything
+    // else, or crun linking another name or target, is still one.
+    let core = |target: &str, path: &str| EventKind::Link {
+        call: "symlinkat".into(),
+        target: target.into(),
+        path: path.into(),
+    };
+    assert!(e.process(&ev(78, "crun", core("/proc/kcore", "core"))).is_empty());
+    assert_eq!(names(&e.process(&ev(79, "sh", core("/proc/kcore", "core")))), ["Link to a sensitive file"]);
+    assert_eq!(names(&e.process(&ev(78, "crun", core("/proc/kcore", "/tmp/k")))), ["Link to a sensitive file"]);
+    assert_eq!(names(&e.process(&ev(78, "crun", core("/etc/shadow", "core")))), ["Link to a sensitive file"]);
     // Written in /tmp, renamed into /usr/local/bin (never opened there for writing), run: both rules see it.
     assert!(e.process(&ev(81, "sh", EventKind::Open { path: "/tmp/.y".into(), flags: 0o1101 })).is_empty());
     let mv = EventKind::Rename {
