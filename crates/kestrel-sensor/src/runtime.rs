@@ -3,7 +3,8 @@
 //! runc keeps `state.json` per container under its root (`/run/runc` by default; containerd's shim uses
 //! `/run/containerd/runc/<namespace>`, Docker `/run/docker/runtime-runc/moby`); it names the bundle, whose
 //! `config.json` carries the annotations the CRI runtimes write: containerd's `io.kubernetes.cri.*` and
-//! CRI-O's `io.kubernetes.cri-o.*` / `io.kubernetes.pod.*`. Docker keeps the image in
+//! CRI-O's `io.kubernetes.cri-o.*` / `io.kubernetes.pod.*`. crun keeps `status` instead (under `/run/crun`),
+//! which names the bundle too. Docker keeps the image in
 //! `/var/lib/docker/containers/<id>/config.v2.json`. No socket is spoken to: reading these files needs no
 //! CRI endpoint and works the same for a container started a moment ago.
 
@@ -17,7 +18,8 @@ const MAX_FILE: u64 = 4 << 20;
 /// Where runtimes keep their state (runc roots) and Docker its container configs.
 #[derive(Debug, Clone)]
 pub struct StateDirs {
-    /// runc roots: directories holding `<id>/state.json`, or `<namespace>/<id>/state.json`.
+    /// runc (and crun) roots: directories holding `<id>/state.json` (crun: `<id>/status`), or the same one
+    /// namespace level down.
     pub runc_roots: Vec<PathBuf>,
     /// Docker's `containers` directory.
     pub docker_containers: PathBuf,
@@ -50,16 +52,21 @@ fn safe_id(id: &str) -> bool {
 }
 
 impl StateDirs {
-    /// The runc `state.json` of container `id`, under any root (directly or one namespace level down).
-    fn runc_state(&self, id: &str) -> Option<Value> {
+    /// The runtime's state of container `id` — runc's `state.json` or crun's `status` — under any root
+    /// (directly or one namespace level down), and which runtime's it is.
+    fn runc_state(&self, id: &str) -> Option<(Value, &'static str)> {
+        let in_dir = |dir: &Path| {
+            [("state.json", "runc"), ("status", "crun")]
+                .into_iter()
+                .find_map(|(f, runtime)| Some((read_json(&dir.join(id).join(f))?, runtime)))
+        };
         for root in &self.runc_roots {
-            let direct = root.join(id).join("state.json");
-            if let Some(v) = read_json(&direct) {
+            if let Some(v) = in_dir(root) {
                 return Some(v);
             }
             let Ok(rd) = std::fs::read_dir(root) else { continue };
             for ns in rd.flatten().take(64) {
-                if let Some(v) = read_json(&ns.path().join(id).join("state.json")) {
+                if let Some(v) = in_dir(&ns.path()) {
                     return Some(v);
                 }
             }
@@ -83,12 +90,16 @@ impl StateDirs {
                 c.privileged = host.as_ref().and_then(|h| h["Privileged"].as_bool()).or(c.privileged);
             }
         }
-        if let Some(state) = self.runc_state(&c.id) {
+        if let Some((state, runtime)) = self.runc_state(&c.id) {
             found = true;
+            // A container found by runc's conventions (a cgroup below a runc parent) run by crun says so.
+            if c.runtime == "runc" {
+                c.runtime = runtime.into();
+            }
             if c.privileged.is_none() {
                 c.privileged = privileged(&state["config"]);
             }
-            // The bundle is a label `bundle=/path` (runc ≥ 1.0) or a field of its own (older).
+            // The bundle is a label `bundle=/path` (runc ≥ 1.0) or a field of its own (older runc, crun).
             let bundle = state["config"]["labels"]
                 .as_array()
                 .into_iter()
@@ -100,6 +111,10 @@ impl StateDirs {
             if let Some(config) = bundle.filter(|b| b.is_absolute()).and_then(|b| read_json(&b.join("config.json"))) {
                 apply_annotations(c, &config["annotations"]);
                 add_labels(c, &config["annotations"]);
+                // crun's status says nothing of the container's capabilities: the bundle's OCI config does.
+                if c.privileged.is_none() {
+                    c.privileged = privileged_oci(&config);
+                }
             }
         }
         found
@@ -114,6 +129,14 @@ fn privileged(config: &Value) -> Option<bool> {
     let sys_admin = bounding.iter().any(|c| c.as_str() == Some("CAP_SYS_ADMIN"));
     let none = |k: &str| config[k].as_array().is_none_or(|a| a.is_empty());
     Some(sys_admin && none("mask_paths") && none("readonly_paths"))
+}
+
+/// The same judgement from an OCI `config.json` (what runc's `state.json` holds in its own spelling).
+fn privileged_oci(config: &Value) -> Option<bool> {
+    let bounding = config["process"]["capabilities"]["bounding"].as_array()?;
+    let sys_admin = bounding.iter().any(|c| c.as_str() == Some("CAP_SYS_ADMIN"));
+    let none = |k: &str| config["linux"][k].as_array().is_none_or(|a| a.is_empty());
+    Some(sys_admin && none("maskedPaths") && none("readonlyPaths"))
 }
 
 /// Copies string entries of a JSON object into the container's labels (bounded in number and size).
@@ -215,5 +238,35 @@ mod tests {
         assert_eq!(c.privileged, Some(true));
         let mut missing = container("nothere", "runc");
         assert!(!dirs.describe(&mut missing));
+    }
+
+    #[test]
+    fn crun_status_names_the_bundle_whose_config_says_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("bundle");
+        std::fs::create_dir_all(&bundle).unwrap();
+        let config = |masked: &str| {
+            format!(
+                r#"{{"process":{{"capabilities":{{"bounding":["CAP_KILL","CAP_SYS_ADMIN"]}}}},
+                   "linux":{{"maskedPaths":[{masked}]}},
+                   "annotations":{{"io.kubernetes.cri-o.ImageName":"quay.io/app/api:2.1",
+                   "io.kubernetes.pod.name":"api-5c8d","io.kubernetes.pod.namespace":"prod"}}}}"#
+            )
+        };
+        std::fs::write(bundle.join("config.json"), config("")).unwrap();
+        let state = dir.path().join("crun/c1");
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::write(state.join("status"), format!(r#"{{"pid":7,"bundle":"{}"}}"#, bundle.display())).unwrap();
+        let dirs = StateDirs { runc_roots: vec![dir.path().join("crun")], docker_containers: dir.path().join("none") };
+        let mut c = container("c1", "runc");
+        assert!(dirs.describe(&mut c));
+        assert_eq!(c.runtime, "crun");
+        assert_eq!(c.image.as_deref(), Some("quay.io/app/api:2.1"));
+        assert_eq!((c.pod.as_deref(), c.namespace.as_deref()), (Some("api-5c8d"), Some("prod")));
+        assert_eq!(c.privileged, Some(true));
+        std::fs::write(bundle.join("config.json"), config(r#""/proc/kcore""#)).unwrap();
+        let mut c = container("c1", "runc");
+        dirs.describe(&mut c);
+        assert_eq!(c.privileged, Some(false));
     }
 }

@@ -637,6 +637,39 @@ fn drops_are_counted_when_the_consumer_falls_behind() {
 
 #[test]
 fn a_runc_container_is_attributed_to_its_id() {
+    a_container_is_attributed_to_its_id("runc");
+}
+
+#[test]
+fn a_crun_container_is_attributed_to_its_id() {
+    a_container_is_attributed_to_its_id("crun");
+}
+
+/// `runtime run …` as a command. crun refuses a hybrid cgroup host whose cgroup2 still has a controller: there
+/// it runs in a mount namespace of its own with cgroup2 mounted at /sys/fs/cgroup (the same hierarchy, so the
+/// container's cgroup is where the sensor looks; the host's mounts are untouched), as lab/lib.sh does.
+fn runtime_command(runtime: &str) -> Command {
+    let unified = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup") && l.contains(" - cgroup2 "));
+    if runtime == "runc" || unified {
+        return Command::new(runtime);
+    }
+    let mut c = Command::new("unshare");
+    c.args([
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$0\" \"$@\"",
+    ]);
+    c.arg(runtime);
+    c
+}
+
+fn a_container_is_attributed_to_its_id(runtime: &str) {
     let root = cgroup2_root().unwrap();
     let parent = root.join("kestrel-lab-runc");
     std::fs::create_dir_all(&parent).unwrap();
@@ -652,7 +685,7 @@ fn a_runc_container_is_attributed_to_its_id() {
     for applet in ["sh", "echo", "cat", "sleep"] {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
     }
-    let id = format!("kestrel-test-{}", std::process::id());
+    let id = format!("kestrel-test-{runtime}-{}", std::process::id());
     let spec =
         Command::new("runc").arg("spec").current_dir(bundle.path()).output().expect("runc: scripts/setup installs it");
     assert!(spec.status.success());
@@ -682,12 +715,17 @@ fn a_runc_container_is_attributed_to_its_id() {
     }
     cfg["linux"]["maskedPaths"] = serde_json::json!([]);
     cfg["linux"]["readonlyPaths"] = serde_json::json!([]);
+    // crun on cgroup2 loads its device-rule program after raising RLIMIT_MEMLOCK, which needs CAP_SYS_RESOURCE
+    // (not in CI's sandbox): the test's container goes without the device rules.
+    if runtime == "crun" {
+        cfg["linux"]["resources"].as_object_mut().map(|r| r.remove("devices"));
+    }
     std::fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
 
     let mut s = sensor(&[&parent], 65_536);
     // Events are read while the container runs, as they would be live: its runtime state (and so its
     // image and pod) exists only as long as it does.
-    let run = Command::new("runc")
+    let run = runtime_command(runtime)
         .args(["run", "--bundle"])
         .arg(bundle.path())
         .arg(&id)
@@ -699,14 +737,14 @@ fn a_runc_container_is_attributed_to_its_id() {
         ev.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path == "/tmp/x"))
     });
     let out = run.wait_with_output().unwrap();
-    let _ = Command::new("runc").args(["delete", "-f", &id]).output();
-    assert!(out.status.success(), "runc run: {}", String::from_utf8_lossy(&out.stderr));
+    let _ = runtime_command(runtime).args(["delete", "-f", &id]).output();
+    assert!(out.status.success(), "{runtime} run: {}", String::from_utf8_lossy(&out.stderr));
     let e = events
         .iter()
         .find(|e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.iter().any(|a| a.contains("inside-the-container"))))
         .unwrap_or_else(|| panic!("no exec from the container in {events:#?}"));
     let c = e.container.as_ref().expect("attributed to a container");
-    assert_eq!((c.id.as_str(), c.runtime.as_str()), (id.as_str(), "runc"));
+    assert_eq!((c.id.as_str(), c.runtime.as_str()), (id.as_str(), runtime));
     assert_eq!(c.image.as_deref(), Some("docker.io/library/busybox:1.36"));
     assert_eq!((c.pod.as_deref(), c.namespace.as_deref()), (Some("lab-pod"), Some("kestrel-test")));
     assert_eq!(c.name.as_deref(), Some("box"));
