@@ -191,11 +191,13 @@ impl Detector {
             _ => {}
         }
         // The runtime's init makes the container's /dev (and crun its /sys/fs/cgroup) directories, and removes
-        // its dev/ptmx for a link, below the bundle's host path, which names the container: the runtime's setup,
-        // not the workload. (Only its mkdirs and removals: a process that renames itself `runc:…` or `crun` hides
-        // no other behaviour from the profile, and none from the rules.)
+        // its dev/ptmx for a link, below the bundle's host path, which names the container; and `crun exec`
+        // joins the container's namespaces from inside its cgroup (runc does it before it joins the cgroup, so
+        // the sensor does not see it there): the runtime's setup, not the workload. (Only these: a process that
+        // renames itself `runc:…` or `crun` hides no other behaviour from the profile, and none from the rules.)
         let runtime_setup =
-            matches!(e.kind, EventKind::Mkdir { .. } | EventKind::Unlink { .. }) && profile::is_runtime_setup(&e.comm);
+            matches!(e.kind, EventKind::Mkdir { .. } | EventKind::Unlink { .. } | EventKind::Setns { .. })
+                && profile::is_runtime_setup(&e.comm);
         let Some(workload) = workload_of(e, &self.by).filter(|_| !runtime_setup) else {
             self.grams = grams;
             return alerts;

@@ -171,6 +171,11 @@ fn the_runtimes_init_making_the_containers_directories_is_not_the_workload() {
     assert!(model_alerts(&mut d, &[init]).is_empty());
     let init = e.ev(7, "crun", mkdir("/var/lib/containers/storage/overlay/0f3a/merged/sys/fs/cgroup/pids"));
     assert!(model_alerts(&mut d, &[init]).is_empty());
+    // `crun exec` joining the container's namespaces (from inside its cgroup) is the runtime's too; a setns by
+    // the workload's own program is not.
+    assert!(model_alerts(&mut d, &[e.ev(9, "crun", EventKind::Setns { nstype: 0 })]).is_empty());
+    let a = model_alerts(&mut d, &[e.ev(10, "nsenter", EventKind::Setns { nstype: 0 })]);
+    assert!(a.iter().any(|a| a.title.contains("setns")), "{a:#?}");
     let own = e.ev(8, "nginx", mkdir("/var/cache/nginx/x"));
     let a = model_alerts(&mut d, &[own]);
     assert!(a.iter().any(|a| a.title.contains("make a directory in /var/cache/nginx")), "{a:#?}");
