@@ -695,7 +695,7 @@ fn a_container_is_attributed_to_its_id(runtime: &str) {
     cfg["process"]["args"] = serde_json::json!([
         "/bin/sh",
         "-c",
-        "cd /etc && cat shadow; /bin/echo inside-the-container > /tmp/x; /bin/sleep 1"
+        format!("cd /etc && cat shadow; /bin/echo inside-{id} > /tmp/x; /bin/sleep 1")
     ]);
     // What containerd's CRI plugin writes into a Kubernetes container's bundle: the sensor reads it back
     // through runc's state (/run/runc/<id>/state.json names the bundle).
@@ -725,23 +725,45 @@ fn a_container_is_attributed_to_its_id(runtime: &str) {
     let mut s = sensor(&[&parent], 65_536);
     // Events are read while the container runs, as they would be live: its runtime state (and so its
     // image and pod) exists only as long as it does.
-    let run = runtime_command(runtime)
-        .args(["run", "--bundle"])
-        .arg(bundle.path())
-        .arg(&id)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    // runc's `run` writes its state before the program starts; crun's may let the program run first (then the
+    // sensor finds the state at a later exec), so crun is driven as containerd, CRI-O and podman drive it:
+    // create (the state is written), then start.
+    let run = if runtime == "crun" {
+        let err = bundle.path().join("create.err");
+        let created = runtime_command(runtime)
+            .args(["create", "--bundle"])
+            .arg(bundle.path())
+            .arg(&id)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .status()
+            .unwrap();
+        assert!(created.success(), "crun create: {}", std::fs::read_to_string(&err).unwrap_or_default());
+        let mut start = runtime_command(runtime);
+        start.args(["start", &id]);
+        start
+    } else {
+        let mut run = runtime_command(runtime);
+        run.args(["run", "--bundle"]).arg(bundle.path()).arg(&id);
+        run
+    }
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     let events = collect(&mut s, Duration::from_secs(5), |ev| {
-        ev.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path == "/tmp/x"))
+        ev.iter().any(|e| {
+            e.container.as_ref().is_some_and(|c| c.id == id)
+                && matches!(&e.kind, EventKind::Open { path, .. } if path == "/tmp/x")
+        })
     });
     let out = run.wait_with_output().unwrap();
     let _ = runtime_command(runtime).args(["delete", "-f", &id]).output();
     assert!(out.status.success(), "{runtime} run: {}", String::from_utf8_lossy(&out.stderr));
     let e = events
         .iter()
-        .find(|e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.iter().any(|a| a.contains("inside-the-container"))))
+        .find(|e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.iter().any(|a| a.contains(&format!("inside-{id}")))))
         .unwrap_or_else(|| panic!("no exec from the container in {events:#?}"));
     let c = e.container.as_ref().expect("attributed to a container");
     assert_eq!((c.id.as_str(), c.runtime.as_str()), (id.as_str(), runtime));
@@ -749,6 +771,8 @@ fn a_container_is_attributed_to_its_id(runtime: &str) {
     assert_eq!((c.pod.as_deref(), c.namespace.as_deref()), (Some("lab-pod"), Some("kestrel-test")));
     assert_eq!(c.name.as_deref(), Some("box"));
     assert_eq!(c.privileged, Some(true));
+    // The other runtime's test may run beside this one under the same parent: from here on, this container's.
+    let events: Vec<&Event> = events.iter().filter(|e| e.container.as_ref().is_some_and(|c| c.id == id)).collect();
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path == "/tmp/x")));
     // The container's first process is pid 1 in the container's pid namespace (Falco's container_started:
     // proc.vpid = 1); the programs it starts get the next pids there, not their host pids.
