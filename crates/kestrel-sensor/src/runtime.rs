@@ -125,18 +125,20 @@ impl StateDirs {
 /// CRI-O all grant every capability and unmask `/proc` and `/sys` for `--privileged` / `privileged: true`; a
 /// container that only adds `CAP_SYS_ADMIN` keeps its masked paths. `None` when the config says neither.
 fn privileged(config: &Value) -> Option<bool> {
-    let bounding = config["capabilities"]["Bounding"].as_array()?;
-    let sys_admin = bounding.iter().any(|c| c.as_str() == Some("CAP_SYS_ADMIN"));
-    let none = |k: &str| config[k].as_array().is_none_or(|a| a.is_empty());
-    Some(sys_admin && none("mask_paths") && none("readonly_paths"))
+    privileged_by(&config["capabilities"]["Bounding"], &config["mask_paths"], &config["readonly_paths"])
 }
 
 /// The same judgement from an OCI `config.json` (what runc's `state.json` holds in its own spelling).
 fn privileged_oci(config: &Value) -> Option<bool> {
-    let bounding = config["process"]["capabilities"]["bounding"].as_array()?;
-    let sys_admin = bounding.iter().any(|c| c.as_str() == Some("CAP_SYS_ADMIN"));
-    let none = |k: &str| config["linux"][k].as_array().is_none_or(|a| a.is_empty());
-    Some(sys_admin && none("maskedPaths") && none("readonlyPaths"))
+    let linux = &config["linux"];
+    privileged_by(&config["process"]["capabilities"]["bounding"], &linux["maskedPaths"], &linux["readonlyPaths"])
+}
+
+/// `CAP_SYS_ADMIN` in the bounding set and nothing masked or read-only; `None` without a bounding set.
+fn privileged_by(bounding: &Value, masked: &Value, readonly: &Value) -> Option<bool> {
+    let sys_admin = bounding.as_array()?.iter().any(|c| c.as_str() == Some("CAP_SYS_ADMIN"));
+    let none = |v: &Value| v.as_array().is_none_or(|a| a.is_empty());
+    Some(sys_admin && none(masked) && none(readonly))
 }
 
 /// Copies string entries of a JSON object into the container's labels (bounded in number and size).

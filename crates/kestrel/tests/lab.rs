@@ -231,24 +231,18 @@ fn sensitive_mount() {
     after(&ev, m, "the restarted container's first program", |e| e["kind"] == "exec" && e["vpid"] == 1);
     assert_eq!(before(&ev, m, |e| e["kind"] == "mount" && e["source"] == "/proc"), 0);
     // The built-in rule sees it in the recording, and names the mount.
-    let out = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
-        .args(["detect", "--no-profiles", "-f", "json"])
-        .arg(dir.path().join("sensitive-mount.jsonl.zst"))
-        .output()
-        .unwrap();
-    let alerts: Vec<Value> =
-        String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let alerts = detect(&dir.path().join("sensitive-mount.jsonl.zst"), &["--no-profiles"]);
     let started: Vec<&Value> =
         alerts.iter().filter(|a| a["source"]["name"] == "Container started with a sensitive host path").collect();
     assert_eq!(started.len(), 1, "{alerts:#?}");
     assert!(started[0]["title"].as_str().unwrap().contains("/proc:(not known)"), "{}", started[0]);
 }
 
-/// Alerts `kestrel detect` raises on a recording, with profiles from `profiles` (every container one workload).
-fn detect(profiles: &std::path::Path, recording: &std::path::Path) -> Vec<Value> {
+/// Alerts `kestrel detect` raises on a recording, with these options.
+fn detect(recording: &std::path::Path, options: &[&str]) -> Vec<Value> {
     let out = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
-        .args(["detect", "-q", "-f", "json", "--workload", "lab", "--profiles"])
-        .arg(profiles)
+        .args(["detect", "-q", "-f", "json"])
+        .args(options)
         .arg(recording)
         .output()
         .unwrap();
@@ -281,10 +275,12 @@ fn a_new_container_of_a_learned_workload_starts_quietly_under_runc_and_crun() {
             .output()
             .unwrap();
         assert!(learn.status.success(), "{}", String::from_utf8_lossy(&learn.stderr));
-        let alerts = detect(&profiles, &second);
+        // Every container one workload, profiles from the first.
+        let options = ["--workload", "lab", "--profiles", profiles.to_str().unwrap()];
+        let alerts = detect(&second, &options);
         let names: Vec<&str> = alerts.iter().filter_map(|a| a["source"]["name"].as_str()).collect();
         assert_eq!(names, ["Sensitive file opened for reading"], "{runtime}: {alerts:#?}");
-        let alerts = detect(&profiles, &other);
+        let alerts = detect(&other, &options);
         assert!(alerts.iter().any(|a| a["source"]["type"] == "model"), "{runtime}: {alerts:#?}");
     }
 }
