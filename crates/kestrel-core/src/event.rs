@@ -307,6 +307,20 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         dir: bool,
     },
+    /// A file's content was cut by `truncate`, `ftruncate` or io_uring's ftruncate — a log or shell history
+    /// emptied in place, evidence destroyed. (An open with `O_TRUNC` is an `open` event with that flag.)
+    Truncate {
+        /// The system call: `truncate` or `ftruncate`.
+        call: String,
+        /// The file: for `ftruncate` its own path, rebuilt from its directory entries as the container sees
+        /// it; for `truncate` as given (relative to the working directory when relative).
+        path: String,
+        /// The file's size before, in bytes (what there was to lose); known for `ftruncate` only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size_before: Option<u64>,
+        /// The length asked for (0: emptied).
+        length: u64,
+    },
     /// `userfaultfd` was called: page faults handled by a process — a kernel exploit's way to hold the kernel
     /// mid-copy. Container runtimes' default seccomp profiles refuse it.
     Userfaultfd {
@@ -443,6 +457,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "dup",
     "mkdir",
     "unlink",
+    "truncate",
     "userfaultfd",
     "bind",
     "listen",
@@ -481,6 +496,7 @@ impl EventKind {
             EventKind::Dup { .. } => "dup",
             EventKind::Mkdir { .. } => "mkdir",
             EventKind::Unlink { .. } => "unlink",
+            EventKind::Truncate { .. } => "truncate",
             EventKind::Userfaultfd { .. } => "userfaultfd",
             EventKind::Bind { .. } => "bind",
             EventKind::Listen { .. } => "listen",

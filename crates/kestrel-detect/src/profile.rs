@@ -494,6 +494,11 @@ pub fn each_feature(e: &Event, parent: Option<&str>, room: &mut KeyRoom, mut emi
             push_path_class(path, class);
             emit!(View::File, 0.5, "remove in {}", dir_of(class));
         }
+        // So is cutting a file's content (a log or history emptied in place).
+        EventKind::Truncate { path, .. } => {
+            push_path_class(path, class);
+            emit!(View::File, 0.5, "truncate in {}", dir_of(class));
+        }
         EventKind::Userfaultfd { .. } => emit!(View::Privilege, 0.95, "{who} calls userfaultfd"),
         EventKind::Socket { family, sock_type, .. } => {
             emit!(View::Network, 0.9, "open a {sock_type} {family} socket");

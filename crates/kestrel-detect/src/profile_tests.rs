@@ -182,6 +182,15 @@ fn the_runtimes_init_making_the_containers_directories_is_not_the_workload() {
     let own = e.ev(8, "nginx", rm("/var/log/nginx/access.log"));
     let a = model_alerts(&mut d, &[own]);
     assert!(a.iter().any(|a| a.title.contains("remove in /var/log/nginx")), "{a:#?}");
+    // A log cut in place, never done while learning.
+    let cut = EventKind::Truncate {
+        call: "ftruncate".into(),
+        path: "/var/log/nginx/error.log".into(),
+        size_before: Some(4096),
+        length: 0,
+    };
+    let a = model_alerts(&mut d, &[e.ev(8, "truncate", cut)]);
+    assert!(a.iter().any(|a| a.title.contains("truncate in /var/log/nginx")), "{a:#?}");
 }
 
 #[test]

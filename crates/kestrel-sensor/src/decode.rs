@@ -441,6 +441,24 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
                 dir: call == 2 || flags & AT_REMOVEDIR != 0,
             }
         }
+        23 => match arg(0)? & 0xffff {
+            // ftruncate: the file's own path, rebuilt, and its size before.
+            1 => {
+                let len = ((arg(0)? >> 16) as usize).min(PATH);
+                EventKind::Truncate {
+                    call: "ftruncate".into(),
+                    path: rebuilt_path(b.get(s1..s1 + len).ok_or("record shorter than its path")?),
+                    size_before: Some(arg(1)?),
+                    length: arg(2)?,
+                }
+            }
+            // truncate: the path as given, as an unlink's.
+            2 => {
+                let (path, _) = given_path()?;
+                EventKind::Truncate { call: "truncate".into(), path, size_before: None, length: arg(2)? }
+            }
+            other => return Err(format!("unknown truncate call {other}")),
+        },
         other => return Err(format!("unknown privileged operation {other}")),
     })
 }
@@ -695,6 +713,23 @@ mod tests {
         let Record::Event(r) = decode(&rec(22, [2, 0, 0], b"/var/log/app")).unwrap() else { panic!() };
         assert_eq!(r.kind, unlink("rmdir", "/var/log/app", false, true));
         assert!(decode(&rec(22, [3, 0, 0], b"x")).unwrap_err().contains("unknown unlink call 3"));
+        // Truncations: ftruncate's path rebuilt (its length in args[0] bits 16–31) with the size before;
+        // truncate's as given, a relative one joined to its directory; an unknown call is an error.
+        let Record::Event(r) = decode(&rec(23, [1 | (21 << 16), 4096, 0], b"auth.log\0log\0var\0")).unwrap() else {
+            panic!()
+        };
+        let want = |call: &str, path: &str, size_before, length| EventKind::Truncate {
+            call: call.into(),
+            path: path.into(),
+            size_before,
+            length,
+        };
+        assert_eq!(r.kind, want("ftruncate", "/var/log/auth.log", Some(4096), 0));
+        let mut b = rec(23, [2, 2 | (5 << 16), 7], b".bash_history");
+        b[at..at + 5].copy_from_slice(b"root\0");
+        let Record::Event(r) = decode(&b).unwrap() else { panic!() };
+        assert_eq!(r.kind, want("truncate", "/root/.bash_history", None, 7));
+        assert!(decode(&rec(23, [9, 0, 0], b"x")).unwrap_err().contains("unknown truncate call 9"));
     }
 
     #[test]

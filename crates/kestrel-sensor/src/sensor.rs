@@ -71,6 +71,7 @@ pub const LEAVABLE: &[(&str, &[&str])] = &[
     ("dup", &["on_dup", "on_dup2", "on_dup3", "on_fcntl"]),
     ("mkdir", &["on_mkdir", "on_mkdirat"]),
     ("unlink", &["on_unlink", "on_unlinkat", "on_rmdir"]),
+    ("truncate", &["on_ftruncate", "on_truncate"]),
     ("rename", &["on_rename", "on_renameat", "on_renameat2"]),
     ("socket", &["on_socket"]),
 ];

@@ -566,6 +566,57 @@ fn files_and_directories_removed_are_seen() {
 }
 
 #[test]
+fn files_cut_in_place_are_seen_with_what_they_held() {
+    // `truncate -s 0` (opens without O_TRUNC, then ftruncate), Python's os.truncate by a relative name
+    // (truncate(2): the path as given, joined to the directory the kernel rebuilt; no size), and a ring's
+    // IORING_OP_FTRUNCATE. ftruncate's path is the file's own, rebuilt from its dentries, with its size before.
+    // A shell's `: > file` stays an open with O_TRUNC (no truncate event: the open says it).
+    let cg = TestCgroup::new("kestrel-test-truncate");
+    let mut s = sensor(&[&cg.0], 65_536);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    for (f, n) in [("a", 100), ("b", 50), ("c", 30), ("e", 20)] {
+        std::fs::write(dir.path().join(f), "x".repeat(n)).unwrap();
+    }
+    let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
+    let out = cg.sh(&format!(
+        "truncate -s 0 {d}/a && cd {d} && /usr/bin/python3 -c 'import os; os.truncate(\"b\", 10)' && \
+         /usr/bin/python3 {} ftruncate:{d}/c:3 && : > {d}/e",
+        helper.display()
+    ));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ring = String::from_utf8_lossy(&out.stdout).contains(&format!("ftruncate:{d}/c:3 0"));
+    let sizes: Vec<u64> = ["a", "b", "c", "e"].iter().map(|f| dir.path().join(f).metadata().unwrap().len()).collect();
+    assert_eq!(sizes, [0, 10, if ring { 3 } else { 30 }, 0], "the calls did what they say");
+    let cut = |ev: &[Event], path: &str, call: &str, before: Option<u64>, to: u64| {
+        ev.iter().any(|e| {
+            matches!(&e.kind, EventKind::Truncate { call: c, path: p, size_before, length }
+                if p == path && c == call && *size_before == before && *length == to)
+        })
+    };
+    let [a, b, c, e] = ["a", "b", "c", "e"].map(|f| format!("{d}/{f}"));
+    let opened_e = |ev: &[Event]| ev.iter().any(|x| matches!(&x.kind, EventKind::Open { path, .. } if *path == e));
+    let events = collect(&mut s, Duration::from_secs(5), |ev| {
+        cut(ev, &a, "ftruncate", Some(100), 0)
+            && cut(ev, &b, "truncate", None, 10)
+            && (!ring || cut(ev, &c, "ftruncate", Some(30), 3))
+            && opened_e(ev)
+    });
+    assert!(cut(&events, &a, "ftruncate", Some(100), 0), "truncate -s 0: {events:#?}");
+    assert!(cut(&events, &b, "truncate", None, 10), "os.truncate: {events:#?}");
+    if ring {
+        assert!(cut(&events, &c, "ftruncate", Some(30), 3), "IORING_OP_FTRUNCATE: {events:#?}");
+    } else {
+        eprintln!("this kernel has no IORING_OP_FTRUNCATE (before 6.9): the ring's ftruncate not checked");
+    }
+    assert!(opened_e(&events), ": > file: {events:#?}");
+    assert!(
+        !events.iter().any(|x| matches!(&x.kind, EventKind::Truncate { path, .. } if *path == e)),
+        "an open with O_TRUNC is an open event: {events:#?}"
+    );
+}
+
+#[test]
 fn kinds_left_out_are_not_seen_through_the_call_nor_the_ring() {
     // A node that does without mkdir, unlink and dup events: neither mkdir(2), rmdir(2), the ring's
     // IORING_OP_MKDIRAT, nor a socket dup2'd onto stdin is reported; the execs around them are.

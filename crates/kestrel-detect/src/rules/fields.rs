@@ -322,7 +322,8 @@ impl Field {
             // Falco resolves these file-system path arguments against the working directory.
             EvtArg(a)
                 if (a == "path" && matches!(e.kind, EventKind::Mkdir { .. }))
-                    || (matches!(a.as_str(), "path" | "name") && matches!(e.kind, EventKind::Unlink { .. })) =>
+                    || (matches!(a.as_str(), "path" | "name")
+                        && matches!(e.kind, EventKind::Unlink { .. } | EventKind::Truncate { .. })) =>
             {
                 file_path(e, p()).map_or(Val::Missing, Val::Str)
             }
@@ -512,7 +513,8 @@ impl Field {
                 EventKind::Open { .. }
                 | EventKind::Rename { .. }
                 | EventKind::Mkdir { .. }
-                | EventKind::Unlink { .. } => file_path(e, p()).map_or(Val::Missing, Val::Str),
+                | EventKind::Unlink { .. }
+                | EventKind::Truncate { .. } => file_path(e, p()).map_or(Val::Missing, Val::Str),
                 EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. } => {
                     own(format!("->{}", addr_port(to)))
                 }
@@ -526,7 +528,8 @@ impl Field {
                 EventKind::Open { .. }
                 | EventKind::Rename { .. }
                 | EventKind::Mkdir { .. }
-                | EventKind::Unlink { .. } => {
+                | EventKind::Unlink { .. }
+                | EventKind::Truncate { .. } => {
                     let part = if *self == FdDirectory { dirname } else { basename };
                     match file_path(e, p()).unwrap_or_default() {
                         Cow::Borrowed(p) => s(part(p)),
@@ -725,11 +728,13 @@ fn joined_to_cwd<'a>(to: &'a str, to_dirfd: bool, cwd: Option<&str>) -> Cow<'a, 
     }
 }
 
-/// The file an open, a rename, a mkdir or an unlink names: the open's path, the rename's destination, the
-/// directory made or the file removed (relative names joined to the working directory by [`joined_to_cwd`]).
+/// The file an open, a rename, a mkdir, an unlink or a truncation names: the open's path, the rename's
+/// destination, the directory made, the file removed or cut (relative names joined to the working directory by
+/// [`joined_to_cwd`]).
 fn file_path<'a>(e: &'a Event, p: Option<&Proc>) -> Option<Cow<'a, str>> {
     match &e.kind {
         EventKind::Open { path, .. } => Some(normalize_path(path)),
+        EventKind::Truncate { path, .. } => Some(joined_to_cwd(path, false, p.map(|p| &*p.cwd))),
         EventKind::Rename { to, to_dirfd, .. } => Some(joined_to_cwd(to, *to_dirfd, p.map(|p| &*p.cwd))),
         EventKind::Mkdir { path, dirfd, .. } | EventKind::Unlink { path, dirfd, .. } => {
             Some(joined_to_cwd(path, *dirfd, p.map(|p| &*p.cwd)))
@@ -767,6 +772,7 @@ pub fn evt_type(e: &Event) -> Option<&str> {
         EventKind::Dup { call, .. } => call,
         EventKind::Mkdir { call, .. } => call,
         EventKind::Unlink { call, .. } => call,
+        EventKind::Truncate { call, .. } => call,
         EventKind::Userfaultfd { .. } => "userfaultfd",
         EventKind::Bind { .. } => "bind",
         EventKind::Listen { .. } => "listen",
@@ -854,6 +860,8 @@ pub const EVT_TYPES: &[&str] = &[
     "unlink",
     "unlinkat",
     "rmdir",
+    "truncate",
+    "ftruncate",
     "userfaultfd",
 ];
 
@@ -867,6 +875,8 @@ fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
         (EventKind::Unlink { call, dir, .. }, "flags") if call == "unlinkat" => {
             Val::Str(Cow::Borrowed(if *dir { "AT_REMOVEDIR" } else { "0" }))
         }
+        (EventKind::Truncate { size_before: Some(size), .. }, "size") => Val::Num(*size as i64),
+        (EventKind::Truncate { length, .. }, "length") => Val::Num(*length as i64),
         (EventKind::Userfaultfd { flags }, "flags") => {
             let names = [(1, "UFFD_USER_MODE_ONLY"), (0o4000, "O_NONBLOCK"), (0o2000000, "O_CLOEXEC")];
             let set: Vec<&str> = names.iter().filter(|(bit, _)| flags & bit != 0).map(|(_, n)| *n).collect();

@@ -1076,6 +1076,10 @@ pub fn describe(e: &Event) -> String {
         EventKind::Unlink { call, path, dir, .. } => {
             format!("{call} {path}{}", if *dir && call == "unlinkat" { " (AT_REMOVEDIR)" } else { "" })
         }
+        EventKind::Truncate { call, path, size_before: Some(size), length } => {
+            format!("{call} {path} from {size} to {length} bytes")
+        }
+        EventKind::Truncate { call, path, size_before: None, length } => format!("{call} {path} to {length} bytes"),
         EventKind::Userfaultfd { flags } => format!("userfaultfd (flags {flags:#x})"),
         EventKind::Rename { call, from, to, .. } => format!("{call} {from} → {to}"),
     }

@@ -686,6 +686,25 @@ fn falcos_shell_history_rule_and_the_builtin_catch_evidence_removed() {
     let log_emptied = |comm| ev(6, comm, EventKind::Open { path: "/var/log/nginx/access.log".into(), flags: 0o1101 });
     assert_eq!(names(&b.process(&log_emptied("sh"))), [kit]);
     assert!(b.process(&log_emptied("nginx")).is_empty(), "a server starting its log afresh");
+    // Cut in place by ftruncate (`truncate -s 0`, which opens without O_TRUNC) or truncate(2): shorter counts.
+    let cut = |comm, call: &str, path: &str, size_before, length| {
+        ev(7, comm, EventKind::Truncate { call: call.into(), path: path.into(), size_before, length })
+    };
+    let a = b.process(&cut("truncate", "ftruncate", "/var/log/auth.log", Some(5120), 0));
+    assert_eq!(names(&a), [kit]);
+    assert!(a[0].title.contains("ftruncate /var/log/auth.log"), "{}", a[0].title);
+    assert_eq!(names(&b.process(&cut("python3", "ftruncate", "/root/.bash_history", Some(900), 10))), [kit]);
+    assert!(b.process(&cut("truncate", "ftruncate", "/var/log/auth.log", Some(0), 0)).is_empty(), "nothing lost");
+    assert!(b.process(&cut("truncate", "ftruncate", "/var/log/app.log", Some(10), 4096)).is_empty(), "grown");
+    assert!(b.process(&cut("logrotate", "ftruncate", "/var/log/syslog", Some(9000), 0)).is_empty());
+    assert!(b.process(&cut("truncate", "ftruncate", "/tmp/scratch", Some(9000), 0)).is_empty());
+    // truncate(2) names the file as given (relative to the working directory) and cannot say its size.
+    b.process(&sh);
+    let a = b.process(&cut("python3", "truncate", ".bash_history", None, 0));
+    assert!(a.len() == 1 && a[0].title.contains("evidence removed truncate /root/.bash_history"), "{a:#?}");
+    assert!(b.process(&cut("python3", "truncate", ".bash_history", None, 100)).is_empty());
+    let a = b.process(&cut("python3", "truncate", "/var/log/wtmp", None, 0));
+    assert!(a.len() == 1 && a[0].title.contains("truncate /var/log/wtmp"), "{a:#?}");
     assert!(b.process(&rm("logrotate", "unlink", "/var/log/auth.log.4.gz", false)).is_empty());
     assert!(b.process(&rm("rm", "unlinkat", "/tmp/x", false)).is_empty());
     // A program removed from a binary directory is a change there.

@@ -47,7 +47,14 @@
 #define OP_USERFAULTFD 21 /* userfaultfd: args[0] its flags */
 #define OP_UNLINK 22     /* unlink, unlinkat, rmdir: str1 the path; args[0] 0 unlink, 1 unlinkat, 2 rmdir; args[1]
                            PATH_* bits; args[2] unlinkat's flags (AT_REMOVEDIR) */
-/* args[1] of OP_MKDIR and OP_UNLINK: how the path was given, and the directory a relative one names. */
+#define OP_TRUNCATE 23   /* a file's content cut: args[0] the call (TRUNC_*) in bits 0-15; args[2] the length asked
+                           for. ftruncate (and io_uring's): str1 the file's path rebuilt from its dentries, last
+                           component first, its length in args[0] bits 16-31; args[1] its size before. truncate:
+                           str1 the path as given, args[1] PATH_* bits (as OP_UNLINK; the size is not known) */
+#define TRUNC_FTRUNCATE 1
+#define TRUNC_TRUNCATE 2
+/* args[1] of OP_MKDIR, OP_UNLINK and truncate's OP_TRUNCATE: how the path was given, and the directory a
+ * relative one names. */
 #define PATH_DIRFD 1          /* relative to a directory descriptor (not the working directory) */
 #define PATH_DIR_REBUILT 2    /* str2 holds that directory as rebuild() writes it, its length in bits 16-31 */
 #define PATH_FROM_SAME_DIR 4  /* OP_RENAME: the old name is relative to that same directory */

@@ -1462,6 +1462,40 @@ int on_rmdir(struct trace_event_raw_sys_enter *ctx)
     return emit_path_op(OP_UNLINK, 2, AT_FDCWD, (const char *)ctx->args[0], 0, false);
 }
 
+/* A file's content cut by ftruncate (or io_uring's): the file's path rebuilt from its dentries into str1, its
+ * size before into args[1] (what there was to lose), the length asked for into args[2]. */
+static __always_inline int emit_ftruncate(long fd, __s64 length)
+{
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct file *f = file_of_fd(task, fd);
+    if (!f)
+        return 0;
+    struct priv_event *e = priv_reserve(OP_TRUNCATE);
+    if (!e)
+        return 0;
+    e->args[1] = BPF_CORE_READ(f, f_inode, i_size);
+    e->args[2] = length;
+    __u32 len = rebuild_path(e->str1, f, task);
+    e->args[0] = TRUNC_FTRUNCATE | ((__u64)len << 16);
+    submit(e);
+    return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_ftruncate")
+int on_ftruncate(struct trace_event_raw_sys_enter *ctx)
+{
+    if (!is_watched())
+        return 0;
+    return emit_ftruncate((long)ctx->args[0], (__s64)ctx->args[1]);
+}
+
+/* truncate(2): the path as given (a relative one with its directory), as for unlink; its size is not known. */
+SEC("tracepoint/syscalls/sys_enter_truncate")
+int on_truncate(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_path_op(OP_TRUNCATE, TRUNC_TRUNCATE, AT_FDCWD, (const char *)ctx->args[0], ctx->args[1], false);
+}
+
 /* userfaultfd: a kernel exploit's way to stop the kernel mid-copy (a race made reliable); container runtimes'
  * default seccomp profiles refuse it. */
 SEC("tracepoint/syscalls/sys_enter_userfaultfd")
@@ -1631,6 +1665,10 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
             return 0;
         return emit_path_op(OP_UNLINK, 1, BPF_CORE_READ(u, dfd), BPF_CORE_READ(path, name), BPF_CORE_READ(u, flags),
                             true);
+    }
+    if (op == IORING_OP_FTRUNCATE && fd >= 0 && bpf_core_type_exists(struct io_ftrunc)) {
+        struct io_ftrunc *t = (struct io_ftrunc *)&req->cmd;
+        return emit_ftruncate(fd, BPF_CORE_READ(t, len));
     }
     if (op == IORING_OP_SOCKET && bpf_core_type_exists(struct io_socket)) {
         struct io_socket *so = (struct io_socket *)&req->cmd;

@@ -3,7 +3,8 @@
 IORING_OP_OPENAT), `connect:IPV4:PORT` (a TCP socket connected by IORING_OP_CONNECT), `symlink:TARGET:PATH`
 (IORING_OP_SYMLINKAT), `sendmsg:IPV4:PORT` and `send:IPV4:PORT` (a datagram from a UDP socket by
 IORING_OP_SENDMSG with msg_name, by IORING_OP_SEND with a destination address), `packet` (an AF_PACKET socket
-made by IORING_OP_SOCKET, closed), `rename:OLD:NEW` (IORING_OP_RENAMEAT), `mkdir:PATH` (IORING_OP_MKDIRAT), `unlink:PATH` (IORING_OP_UNLINKAT) or `listen:PORT` (a TCP
+made by IORING_OP_SOCKET, closed), `rename:OLD:NEW` (IORING_OP_RENAMEAT), `mkdir:PATH` (IORING_OP_MKDIRAT), `unlink:PATH` (IORING_OP_UNLINKAT), `ftruncate:PATH:LENGTH`
+(IORING_OP_FTRUNCATE on the file opened for writing) or `listen:PORT` (a TCP
 socket bound to 127.0.0.1:PORT by IORING_OP_BIND, listening by IORING_OP_LISTEN with a backlog of 7, and one
 connection accepted by accept(2) — the caller connects to it). io_uring_setup, the
 rings mapped, one request submitted and waited for at a time; prints each completion's result (a descriptor
@@ -20,7 +21,7 @@ libc.syscall.restype = ctypes.c_long
 SYS_IO_URING_SETUP, SYS_IO_URING_ENTER = 425, 426
 IORING_OP_OPENAT, IORING_OP_CONNECT, IORING_OP_SYMLINKAT, IORING_OP_BIND, IORING_OP_LISTEN = 18, 16, 38, 56, 57
 IORING_OP_SENDMSG, IORING_OP_SEND, IORING_OP_SOCKET, IORING_OP_RENAMEAT, IORING_OP_MKDIRAT = 9, 26, 45, 35, 37
-IORING_OP_UNLINKAT = 36
+IORING_OP_UNLINKAT, IORING_OP_FTRUNCATE = 36, 55
 AT_FDCWD, IORING_ENTER_GETEVENTS = -100, 1
 IORING_OFF_SQ_RING, IORING_OFF_CQ_RING, IORING_OFF_SQES = 0, 0x8000000, 0x10000000
 u32, u64 = ctypes.c_uint32, ctypes.c_uint64
@@ -119,6 +120,12 @@ for arg in sys.argv[1:]:
         path = ctypes.create_string_buffer(rest.encode())
         # The directory's fd in fd, the path in addr, the flags (AT_REMOVEDIR) where an open's would be.
         res = submit(IORING_OP_UNLINKAT, AT_FDCWD, 0, ctypes.addressof(path), 0)
+    elif what == "ftruncate":
+        path, _, length = rest.rpartition(":")
+        f = os.open(path, os.O_WRONLY)
+        # The file in fd, the length in off (6.9 on; older kernels answer -EINVAL).
+        res = submit(IORING_OP_FTRUNCATE, f, int(length), 0, 0)
+        os.close(f)
     elif what == "packet":
         # socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)): the domain goes in fd, the type in off, the protocol in len.
         res = submit(IORING_OP_SOCKET, socket.AF_PACKET, socket.SOCK_RAW, 0, 0, length=socket.htons(3))
@@ -139,5 +146,5 @@ for arg in sys.argv[1:]:
         continue
     else:
         sys.exit(f"{arg}: open:PATH, connect:IPV4:PORT, symlink:TARGET:PATH, sendmsg:IPV4:PORT, send:IPV4:PORT, packet, rename:OLD:NEW, "
-                 "mkdir:PATH, unlink:PATH or listen:PORT")
+                 "mkdir:PATH, unlink:PATH, ftruncate:PATH:LENGTH or listen:PORT")
     print(arg, res)
