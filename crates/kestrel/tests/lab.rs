@@ -238,6 +238,25 @@ fn sensitive_mount() {
     assert!(started[0]["title"].as_str().unwrap().contains("/proc:(not known)"), "{}", started[0]);
 }
 
+#[test]
+fn cover_tracks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("cover-tracks", dir.path());
+    // nginx logged the normal phase's requests; the attack cut the log to nothing, in place, by ftruncate.
+    let cut = after(&ev, m, "the access log cut", |e| {
+        e["kind"] == "truncate" && e["call"] == "ftruncate" && e["path"] == "/var/log/nginx/access.log"
+    });
+    assert!(cut[0]["size_before"].as_u64().unwrap() > 1000, "what the log held: {}", cut[0]);
+    assert_eq!(cut[0]["length"], 0);
+    assert_eq!(before(&ev, m, |e| e["kind"] == "truncate"), 0);
+    // The built-in rule sees it in the recording.
+    let alerts = detect(&dir.path().join("cover-tracks.jsonl.zst"), &["--no-profiles"]);
+    let removed: Vec<&Value> =
+        alerts.iter().filter(|a| a["source"]["name"] == "Shell history or logs removed in a container").collect();
+    assert_eq!(removed.len(), 1, "{alerts:#?}");
+    assert!(removed[0]["title"].as_str().unwrap().contains("ftruncate /var/log/nginx/access.log"), "{}", removed[0]);
+}
+
 /// Alerts `kestrel detect` raises on a recording, with these options.
 fn detect(recording: &std::path::Path, options: &[&str]) -> Vec<Value> {
     let out = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
