@@ -13,6 +13,9 @@
  *   unlink   mknod() of a regular file (not traced: no open) then unlink() of it (reported): ns per pair
  *   unlink-rel  the same by a name relative to the working directory (/tmp): the sensor rebuilds that directory
  *            from its dentries for the event
+ *   ftruncate  pwrite() of a byte into a file in /tmp, then ftruncate() of it to 0 (every ftruncate that makes a
+ *            file shorter is reported, its path rebuilt from the file's dentries): ns per pair
+ *   ftruncate-noop  ftruncate() of an empty file to 0 (loses nothing: the probe looks and reports nothing)
  *   callloop N MODE */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -28,7 +31,7 @@
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: callloop N send|sendto|dup2-std|dup2-hi|fcntl|mkdir|unlink|unlink-rel\n");
+        fprintf(stderr, "usage: callloop N send|sendto|dup2-std|dup2-hi|fcntl|mkdir|unlink|unlink-rel|ftruncate|ftruncate-noop\n");
         return 2;
     }
     long n = atol(argv[1]);
@@ -57,6 +60,11 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    int cut = -1;
+    if (!strncmp(mode, "ftruncate", 9) && (cut = open(dir, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0) {
+        perror(dir);
+        return 1;
+    }
     char b = 'x';
     struct timespec a, z;
     clock_gettime(CLOCK_MONOTONIC, &a);
@@ -77,12 +85,19 @@ int main(int argc, char **argv)
         } else if (!strcmp(mode, "unlink") || !strcmp(mode, "unlink-rel")) {
             mknod(dir, S_IFREG | 0600, 0);
             unlink(dir);
+        } else if (!strcmp(mode, "ftruncate")) {
+            pwrite(cut, &b, 1, 0);
+            ftruncate(cut, 0);
+        } else if (!strcmp(mode, "ftruncate-noop")) {
+            ftruncate(cut, 0);
         } else {
             fprintf(stderr, "unknown mode %s\n", mode);
             return 2;
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &z);
+    if (cut >= 0)
+        unlink(dir);
     dup2(out, 1);
     printf("%.1f\n", ((z.tv_sec - a.tv_sec) * 1e9 + (z.tv_nsec - a.tv_nsec)) / n);
     return 0;

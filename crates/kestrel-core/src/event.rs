@@ -308,7 +308,8 @@ pub enum EventKind {
         dir: bool,
     },
     /// A file's content was cut by `truncate`, `ftruncate` or io_uring's ftruncate — a log or shell history
-    /// emptied in place, evidence destroyed. (An open with `O_TRUNC` is an `open` event with that flag.)
+    /// emptied in place, evidence destroyed. An ftruncate that does not make the file shorter is not reported.
+    /// (An open with `O_TRUNC` is an `open` event with that flag.)
     Truncate {
         /// The system call: `truncate` or `ftruncate`.
         call: String,

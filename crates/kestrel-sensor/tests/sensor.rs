@@ -570,31 +570,33 @@ fn files_cut_in_place_are_seen_with_what_they_held() {
     // `truncate -s 0` (opens without O_TRUNC, then ftruncate), Python's os.truncate by a relative name
     // (truncate(2): the path as given, joined to the directory the kernel rebuilt; no size), and a ring's
     // IORING_OP_FTRUNCATE. ftruncate's path is the file's own, rebuilt from its dentries, with its size before.
-    // A shell's `: > file` stays an open with O_TRUNC (no truncate event: the open says it).
+    // A file grown by ftruncate (`truncate -s 100` of a 20-byte file) loses nothing: no event. A shell's
+    // `: > file` stays an open with O_TRUNC (no truncate event: the open says it).
     let cg = TestCgroup::new("kestrel-test-truncate");
     let mut s = sensor(&[&cg.0], 65_536);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
-    for (f, n) in [("a", 100), ("b", 50), ("c", 30), ("e", 20)] {
+    for (f, n) in [("a", 100), ("b", 50), ("c", 30), ("e", 20), ("g", 20)] {
         std::fs::write(dir.path().join(f), "x".repeat(n)).unwrap();
     }
     let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
     let out = cg.sh(&format!(
         "truncate -s 0 {d}/a && cd {d} && /usr/bin/python3 -c 'import os; os.truncate(\"b\", 10)' && \
-         /usr/bin/python3 {} ftruncate:{d}/c:3 && : > {d}/e",
+         /usr/bin/python3 {} ftruncate:{d}/c:3 && truncate -s 100 {d}/g && : > {d}/e",
         helper.display()
     ));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ring = String::from_utf8_lossy(&out.stdout).contains(&format!("ftruncate:{d}/c:3 0"));
-    let sizes: Vec<u64> = ["a", "b", "c", "e"].iter().map(|f| dir.path().join(f).metadata().unwrap().len()).collect();
-    assert_eq!(sizes, [0, 10, if ring { 3 } else { 30 }, 0], "the calls did what they say");
+    let sizes: Vec<u64> =
+        ["a", "b", "c", "e", "g"].iter().map(|f| dir.path().join(f).metadata().unwrap().len()).collect();
+    assert_eq!(sizes, [0, 10, if ring { 3 } else { 30 }, 0, 100], "the calls did what they say");
     let cut = |ev: &[Event], path: &str, call: &str, before: Option<u64>, to: u64| {
         ev.iter().any(|e| {
             matches!(&e.kind, EventKind::Truncate { call: c, path: p, size_before, length }
                 if p == path && c == call && *size_before == before && *length == to)
         })
     };
-    let [a, b, c, e] = ["a", "b", "c", "e"].map(|f| format!("{d}/{f}"));
+    let [a, b, c, e, g] = ["a", "b", "c", "e", "g"].map(|f| format!("{d}/{f}"));
     let opened_e = |ev: &[Event]| ev.iter().any(|x| matches!(&x.kind, EventKind::Open { path, .. } if *path == e));
     let events = collect(&mut s, Duration::from_secs(5), |ev| {
         cut(ev, &a, "ftruncate", Some(100), 0)
@@ -610,10 +612,9 @@ fn files_cut_in_place_are_seen_with_what_they_held() {
         eprintln!("this kernel has no IORING_OP_FTRUNCATE (before 6.9): the ring's ftruncate not checked");
     }
     assert!(opened_e(&events), ": > file: {events:#?}");
-    assert!(
-        !events.iter().any(|x| matches!(&x.kind, EventKind::Truncate { path, .. } if *path == e)),
-        "an open with O_TRUNC is an open event: {events:#?}"
-    );
+    let truncated = |f: &str| events.iter().any(|x| matches!(&x.kind, EventKind::Truncate { path, .. } if path == f));
+    assert!(!truncated(&e), "an open with O_TRUNC is an open event: {events:#?}");
+    assert!(!truncated(&g), "a file grown loses nothing: {events:#?}");
 }
 
 #[test]

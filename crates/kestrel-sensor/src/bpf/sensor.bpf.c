@@ -1463,17 +1463,21 @@ int on_rmdir(struct trace_event_raw_sys_enter *ctx)
 }
 
 /* A file's content cut by ftruncate (or io_uring's): the file's path rebuilt from its dentries into str1, its
- * size before into args[1] (what there was to lose), the length asked for into args[2]. */
+ * size before into args[1] (what there was to lose), the length asked for into args[2]. Only a cut: a file
+ * grown or left as it was (databases size their files with ftruncate) loses nothing and is not reported. */
 static __always_inline int emit_ftruncate(long fd, __s64 length)
 {
     struct task_struct *task = bpf_get_current_task_btf();
     struct file *f = file_of_fd(task, fd);
     if (!f)
         return 0;
+    __s64 size = BPF_CORE_READ(f, f_inode, i_size);
+    if (length >= size)
+        return 0;
     struct priv_event *e = priv_reserve(OP_TRUNCATE);
     if (!e)
         return 0;
-    e->args[1] = BPF_CORE_READ(f, f_inode, i_size);
+    e->args[1] = size;
     e->args[2] = length;
     __u32 len = rebuild_path(e->str1, f, task);
     e->args[0] = TRUNC_FTRUNCATE | ((__u64)len << 16);
