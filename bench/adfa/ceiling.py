@@ -74,25 +74,6 @@ for name, a, b in [('Training vs Validation normals', train, val), ('Training ha
                           cv=StratifiedKFold(5, shuffle=True, random_state=0), method='decision_function')
     print('shift: %-31s AUC %.3f' % (name, auc(s[ys == 0], s[ys == 1])))
 
-from collections import defaultdict
-def lm(traces, N=5, V=400):
-    """Mean surprise per call (nats) under an interpolated order-N model of the traces."""
-    c = defaultdict(lambda: defaultdict(int))
-    for t in traces:
-        t = [-1] * (N - 1) + t
-        for i in range(N - 1, len(t)):
-            for k in range(N): c[tuple(t[i - k:i])][t[i]] += 1
-    def score(t):
-        t, s = [-1] * (N - 1) + t, 0.0
-        for i in range(N - 1, len(t)):
-            p = 1.0 / V
-            for k in range(N):
-                d = c.get(tuple(t[i - k:i]))
-                if not d: break
-                p = (d.get(t[i], 0) + len(d) * p) / (sum(d.values()) + len(d))
-            s -= np.log(p)
-        return s / (len(t) - N + 1)
-    return score
 fold, res = np.random.default_rng(0).integers(0, 5, len(train)), []
 for k in range(5):
     sc = lm([t for t, i in zip(train, fold) if i != k])

@@ -14,7 +14,6 @@ alone, 0.82–0.85 fused, against the LM's 0.836.)
 import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from load import *
-from collections import defaultdict
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.ensemble import IsolationForest
 from sklearn.neighbors import NearestNeighbors
@@ -22,25 +21,6 @@ from sklearn.svm import OneClassSVM
 from sklearn.decomposition import TruncatedSVD
 from scipy.stats import rankdata
 doc=lambda t:' '.join('s%d'%c for c in t)
-def lm(traces, N=5, V=400):
-    c = defaultdict(lambda: defaultdict(int))
-    for t in traces:
-        t = [-1] * (N - 1) + t
-        for i in range(N - 1, len(t)):
-            for k in range(N): c[tuple(t[i - k:i])][t[i]] += 1
-    tot={k:(sum(d.values()),len(d)) for k,d in c.items()}
-    def score(t):
-        t, s = [-1] * (N - 1) + t, 0.0
-        for i in range(N - 1, len(t)):
-            p = 1.0 / V
-            for k in range(N):
-                d = c.get(tuple(t[i - k:i]))
-                if not d: break
-                n,u=tot[tuple(t[i-k:i])]
-                p = (d.get(t[i], 0) + u * p) / (n + u)
-            s -= np.log(p)
-        return s / (len(t) - N + 1)
-    return score
 sc=lm(train)
 L_v=np.array([sc(t) for t in val]); L_a=np.array([sc(t) for t in att])
 print('LM5 %.3f %.3f'%(auc(L_v,L_a),dr_at(L_v,L_a,.05)))

@@ -17,3 +17,26 @@ def auc(neg,pos):
     return (r[len(neg):].sum()-len(pos)*(len(pos)+1)/2)/(len(neg)*len(pos))
 def dr_at(neg,pos,far):
     th=np.quantile(neg,1-far); return (np.asarray(pos)>th).mean()
+
+def lm(traces, N=5, V=400):
+    """Mean surprise per call (nats) under an interpolated (Witten-Bell-like) order-N model of the traces."""
+    from collections import defaultdict
+    c = defaultdict(lambda: defaultdict(int))
+    for t in traces:
+        t = [-1] * (N - 1) + t
+        for i in range(N - 1, len(t)):
+            for k in range(N): c[tuple(t[i - k:i])][t[i]] += 1
+    tot = {k: (sum(d.values()), len(d)) for k, d in c.items()}
+    def score(t):
+        t, s = [-1] * (N - 1) + t, 0.0
+        for i in range(N - 1, len(t)):
+            p = 1.0 / V
+            for k in range(N):
+                ctx = tuple(t[i - k:i])
+                d = c.get(ctx)
+                if not d: break
+                n, u = tot[ctx]
+                p = (d.get(t[i], 0) + u * p) / (n + u)
+            s -= np.log(p)
+        return s / (len(t) - N + 1)
+    return score
