@@ -257,6 +257,59 @@ fn cover_tracks() {
     assert!(removed[0]["title"].as_str().unwrap().contains("ftruncate /var/log/nginx/access.log"), "{}", removed[0]);
 }
 
+#[test]
+fn an_interactive_session_is_one_terminal_shell_alert_and_its_history_no_evidence_removal() {
+    // `kubectl exec -it` in miniature: a real web container, `script` giving `bash -i` a terminal, the session
+    // typing one command and exiting — bash creates /root/.bash_history with a truncating open at exit. The
+    // rules see one terminal-shell alert (the session's first shell) and no evidence removal.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("session.jsonl.zst");
+    let lab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab");
+    let script = r#"set -euo pipefail
+source "$LAB/lib.sh"
+N=lab-session-$$; P=$(free_port); mkdir -p "$LAB_DIR"
+make_bundle "$N" web "$P"
+"$KESTREL" record --runc-parent "$LAB_PARENT" --container "$N" --out "$OUT" 2> "$LAB_DIR/record.log" &
+REC=$!
+trap 'stop "$N"; kill -INT $REC 2>/dev/null || true' EXIT
+until grep -q watching "$LAB_DIR/record.log"; do kill -0 $REC; sleep 0.1; done
+start "$N"
+wait_http "http://127.0.0.1:$P/"
+printf 'echo hello\nexit\n' | inside "$N" script -qc "bash -i" /dev/null > /dev/null
+inside "$N" test -s /root/.bash_history
+stop "$N"
+kill -INT $REC; wait $REC || true
+trap - EXIT
+rm -rf "${LAB_DIR:?}/$N"
+"#;
+    let run = Command::new("bash")
+        .args(["-c", script])
+        .env("LAB", &lab)
+        .env("LAB_DIR", dir.path().join("lab"))
+        .env("OUT", &out)
+        .env("KESTREL", assert_cmd::cargo::cargo_bin("kestrel"))
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    // What would have been taken for evidence removal is there: bash's truncating open of its new history.
+    let replay = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+        .args(["replay", "-f", "json"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let history_cut = String::from_utf8_lossy(&replay.stdout).lines().any(|l| {
+        let e: Value = serde_json::from_str(l).unwrap();
+        e["kind"] == "open"
+            && e["path"] == "/root/.bash_history"
+            && e["flags"].as_u64().is_some_and(|f| f & 0o1000 != 0)
+    });
+    assert!(history_cut, "no truncating open of the history recorded");
+    let alerts = detect(&out, &["--no-profiles"]);
+    let names: Vec<&str> = alerts.iter().filter_map(|a| a["source"]["name"].as_str()).collect();
+    assert_eq!(names, ["Terminal shell in a container"], "{alerts:#?}");
+    assert!(alerts[0]["title"].as_str().unwrap().contains("parent script"), "{}", alerts[0]);
+}
+
 /// Alerts `kestrel detect` raises on a recording, with these options.
 fn detect(recording: &std::path::Path, options: &[&str]) -> Vec<Value> {
     let out = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
