@@ -704,27 +704,13 @@ fn a_crun_container_is_attributed_to_its_id() {
     a_container_is_attributed_to_its_id("crun");
 }
 
-/// `runtime run …` as a command. crun refuses a hybrid cgroup host whose cgroup2 still has a controller: there
-/// it runs in a mount namespace of its own with cgroup2 mounted at /sys/fs/cgroup (the same hierarchy, so the
-/// container's cgroup is where the sensor looks; the host's mounts are untouched), as lab/lib.sh does.
+/// The runtime as the lab runs it (lab/lib.sh's `rt`): crun refuses a hybrid cgroup host whose cgroup2 still
+/// has a controller, and there runs in a mount namespace of its own with cgroup2 mounted at /sys/fs/cgroup (the
+/// same hierarchy, so the container's cgroup is where the sensor looks; the host's mounts are untouched).
 fn runtime_command(runtime: &str) -> Command {
-    let unified = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .any(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup") && l.contains(" - cgroup2 "));
-    if runtime == "runc" || unified {
-        return Command::new(runtime);
-    }
-    let mut c = Command::new("unshare");
-    c.args([
-        "-m",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        "mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$0\" \"$@\"",
-    ]);
-    c.arg(runtime);
+    let lib = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../lab/lib.sh");
+    let mut c = Command::new("bash");
+    c.args(["-c", "source \"$0\" && rt \"$@\""]).arg(lib).env("LAB_RUNTIME", runtime);
     c
 }
 
