@@ -231,11 +231,8 @@ fn sensitive_mount() {
     after(&ev, m, "the restarted container's first program", |e| e["kind"] == "exec" && e["vpid"] == 1);
     assert_eq!(before(&ev, m, |e| e["kind"] == "mount" && e["source"] == "/proc"), 0);
     // The built-in rule sees it in the recording, and names the mount.
-    let alerts = detect(&dir.path().join("sensitive-mount.jsonl.zst"), &["--no-profiles"]);
-    let started: Vec<&Value> =
-        alerts.iter().filter(|a| a["source"]["name"] == "Container started with a sensitive host path").collect();
-    assert_eq!(started.len(), 1, "{alerts:#?}");
-    assert!(started[0]["title"].as_str().unwrap().contains("/proc:(not known)"), "{}", started[0]);
+    let recording = dir.path().join("sensitive-mount.jsonl.zst");
+    one_rule_alert(&recording, "Container started with a sensitive host path", "/proc:(not known)");
 }
 
 #[test]
@@ -250,11 +247,16 @@ fn cover_tracks() {
     assert_eq!(cut[0]["length"], 0);
     assert_eq!(before(&ev, m, |e| e["kind"] == "truncate"), 0);
     // The built-in rule sees it in the recording.
-    let alerts = detect(&dir.path().join("cover-tracks.jsonl.zst"), &["--no-profiles"]);
-    let removed: Vec<&Value> =
-        alerts.iter().filter(|a| a["source"]["name"] == "Shell history or logs removed in a container").collect();
-    assert_eq!(removed.len(), 1, "{alerts:#?}");
-    assert!(removed[0]["title"].as_str().unwrap().contains("ftruncate /var/log/nginx/access.log"), "{}", removed[0]);
+    let recording = dir.path().join("cover-tracks.jsonl.zst");
+    one_rule_alert(&recording, "Shell history or logs removed in a container", "ftruncate /var/log/nginx/access.log");
+}
+
+/// The rules (no profiles) raise exactly one alert of `rule` on a recording, its title saying `says`.
+fn one_rule_alert(recording: &std::path::Path, rule: &str, says: &str) {
+    let alerts = detect(recording, &["--no-profiles"]);
+    let of_rule: Vec<&Value> = alerts.iter().filter(|a| a["source"]["name"] == rule).collect();
+    assert_eq!(of_rule.len(), 1, "{alerts:#?}");
+    assert!(of_rule[0]["title"].as_str().unwrap().contains(says), "{}", of_rule[0]);
 }
 
 #[test]
