@@ -1467,6 +1467,8 @@ int on_rmdir(struct trace_event_raw_sys_enter *ctx)
  * grown or left as it was (databases size their files with ftruncate) loses nothing and is not reported. */
 static __always_inline int emit_ftruncate(long fd, __s64 length)
 {
+    if (!is_watched())
+        return 0; /* before the descriptor's lookup, for the call and the ring alike */
     struct task_struct *task = bpf_get_current_task_btf();
     struct file *f = file_of_fd(task, fd);
     if (!f)
@@ -1488,8 +1490,6 @@ static __always_inline int emit_ftruncate(long fd, __s64 length)
 SEC("tracepoint/syscalls/sys_enter_ftruncate")
 int on_ftruncate(struct trace_event_raw_sys_enter *ctx)
 {
-    if (!is_watched())
-        return 0;
     return emit_ftruncate((long)ctx->args[0], (__s64)ctx->args[1]);
 }
 
