@@ -2,6 +2,7 @@
 # Runs one lab scenario in a fresh runc container while `kestrel record` captures it (with the
 # system-call stream):
 #   lab/run.sh SCENARIO [OUT.jsonl.zst]
+# SCENARIO names a script in scenarios/, or is the path of one kept elsewhere (a test's own session).
 # The recording's header carries scenario=NAME and image=IMAGE; the attack starts at the exec of
 # `true kestrel-attack-start` inside the container.
 #
@@ -9,16 +10,18 @@
 # `normal NAME` and `attack NAME`; it may define `host_setup` and `host_cleanup` (listeners and servers on
 # the host's loopback that the scenario talks to). Web containers serve http://127.0.0.1:$WEB_PORT/.
 set -euo pipefail
+case $1 in */*) SCRIPT=$(realpath "$1") ;; *) SCRIPT= ;; esac
 cd "$(dirname "$0")"
 LAB=$PWD
 source "$LAB/lib.sh"
-SCENARIO=$1
+SCENARIO=$(basename "$1" .sh)
+SCRIPT=${SCRIPT:-$LAB/scenarios/$SCENARIO.sh}
 OUT=${2:-$LAB_DIR/$SCENARIO.jsonl.zst}
 KESTREL=${KESTREL:-$LAB/../target/debug/kestrel}
 IMAGE=busybox
 host_setup() { :; }
 host_cleanup() { :; }
-source "$LAB/scenarios/$SCENARIO.sh"
+source "$SCRIPT"
 NAME="lab-$SCENARIO-$$"
 WEB_PORT=$(free_port)
 mkdir -p "$LAB_DIR"

@@ -17,7 +17,8 @@ fn record_in(scenario: &str, dir: &std::path::Path) -> (Vec<Value>, usize) {
     record_with("runc", scenario, &dir.join(format!("{scenario}.jsonl.zst")))
 }
 
-/// The same with the container run by `runtime` (runc or crun), the recording kept in `out`.
+/// The same with the container run by `runtime` (runc or crun), the recording kept in `out`; `scenario` may
+/// also be the path of a scenario script of the test's own.
 fn record_with(runtime: &str, scenario: &str, out: &std::path::Path) -> (Vec<Value>, usize) {
     let lab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab/run.sh");
     let run = Command::new("bash")
@@ -35,7 +36,8 @@ fn record_with(runtime: &str, scenario: &str, out: &std::path::Path) -> (Vec<Val
     assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
     let events: Vec<Value> =
         String::from_utf8_lossy(&replay.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let prefix = format!("lab-{scenario}-");
+    let name = std::path::Path::new(scenario).file_stem().unwrap().to_string_lossy();
+    let prefix = format!("lab-{name}-");
     assert!(
         events.iter().all(|e| e["container"]["id"].as_str().is_some_and(|c| c.starts_with(&prefix))),
         "{scenario}: an event of another container"
@@ -261,51 +263,31 @@ fn one_rule_alert(recording: &std::path::Path, rule: &str, says: &str) {
 
 #[test]
 fn an_interactive_session_is_one_terminal_shell_alert_and_its_history_no_evidence_removal() {
-    // `kubectl exec -it` in miniature: a real web container, `script` giving `bash -i` a terminal, the session
-    // typing one command and exiting — bash creates /root/.bash_history with a truncating open at exit. The
-    // rules see one terminal-shell alert (the session's first shell) and no evidence removal.
+    // `kubectl exec -it` in miniature, recorded as the lab records its scenarios: a real web container, `script`
+    // giving `bash -i` a terminal, the session typing one command and exiting — bash creates /root/.bash_history
+    // with a truncating open at exit. The rules see one terminal-shell alert (the session's first shell) and no
+    // evidence removal.
     let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("session.sh");
+    std::fs::write(
+        &session,
+        r#"IMAGE=web
+normal() { web_traffic "http://127.0.0.1:$WEB_PORT/" 5; }
+attack() {
+  printf 'echo hello\nexit\n' | inside "$1" script -qc "bash -i" /dev/null > /dev/null
+  inside "$1" test -s /root/.bash_history
+}
+"#,
+    )
+    .unwrap();
     let out = dir.path().join("session.jsonl.zst");
-    let lab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab");
-    let script = r#"set -euo pipefail
-source "$LAB/lib.sh"
-N=lab-session-$$; P=$(free_port); mkdir -p "$LAB_DIR"
-make_bundle "$N" web "$P"
-"$KESTREL" record --runc-parent "$LAB_PARENT" --container "$N" --out "$OUT" 2> "$LAB_DIR/record.log" &
-REC=$!
-trap 'stop "$N"; kill -INT $REC 2>/dev/null || true' EXIT
-until grep -q watching "$LAB_DIR/record.log"; do kill -0 $REC; sleep 0.1; done
-start "$N"
-wait_http "http://127.0.0.1:$P/"
-printf 'echo hello\nexit\n' | inside "$N" script -qc "bash -i" /dev/null > /dev/null
-inside "$N" test -s /root/.bash_history
-stop "$N"
-kill -INT $REC; wait $REC || true
-trap - EXIT
-rm -rf "${LAB_DIR:?}/$N"
-"#;
-    let run = Command::new("bash")
-        .args(["-c", script])
-        .env("LAB", &lab)
-        .env("LAB_DIR", dir.path().join("lab"))
-        .env("OUT", &out)
-        .env("KESTREL", assert_cmd::cargo::cargo_bin("kestrel"))
-        .output()
-        .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let (ev, m) = record_with("runc", session.to_str().unwrap(), &out);
     // What would have been taken for evidence removal is there: bash's truncating open of its new history.
-    let replay = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
-        .args(["replay", "-f", "json"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let history_cut = String::from_utf8_lossy(&replay.stdout).lines().any(|l| {
-        let e: Value = serde_json::from_str(l).unwrap();
+    after(&ev, m, "a truncating open of the history", |e| {
         e["kind"] == "open"
             && e["path"] == "/root/.bash_history"
             && e["flags"].as_u64().is_some_and(|f| f & 0o1000 != 0)
     });
-    assert!(history_cut, "no truncating open of the history recorded");
     let alerts = detect(&out, &["--no-profiles"]);
     let names: Vec<&str> = alerts.iter().filter_map(|a| a["source"]["name"].as_str()).collect();
     assert_eq!(names, ["Terminal shell in a container"], "{alerts:#?}");
