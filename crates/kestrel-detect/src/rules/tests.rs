@@ -686,19 +686,19 @@ fn falcos_shell_history_rule_and_the_builtin_catch_evidence_removed() {
     // An interactive bash (on a terminal) writing its first history file at exit opens it so too: left out.
     // Without a terminal (a reverse shell's `: > ~/.bash_history`) it still counts.
     // The session itself raises "Terminal shell in a container" (its first shell only).
-    for (pid, tty, alerts) in [(9, 34816, 0), (10, 0, 1)] {
-        let mut bash = exec(pid, 2, "runc:[2:INIT]", &["bash", "-i"], 0);
-        let EventKind::Exec { tty: t, .. } = &mut bash.kind else { unreachable!() };
+    let on_tty = |pid, ppid, parent, argv: &[&str], tty| {
+        let mut x = exec(pid, ppid, parent, argv, 0);
+        let EventKind::Exec { tty: t, .. } = &mut x.kind else { unreachable!() };
         *t = tty;
-        let started = names(&b.process(&bash));
+        x
+    };
+    for (pid, tty, alerts) in [(9, 34816, 0), (10, 0, 1)] {
+        let started = names(&b.process(&on_tty(pid, 2, "runc:[2:INIT]", &["bash", "-i"], tty)));
         assert_eq!(started, if tty != 0 { vec!["Terminal shell in a container"] } else { vec![] }, "tty {tty}");
         let a = b.process(&ev(pid, "bash", truncated.clone()));
         assert_eq!(a.len(), alerts, "tty {tty}: {a:#?}");
     }
-    let mut nested = exec(11, 9, "bash", &["sh"], 0);
-    let EventKind::Exec { tty, .. } = &mut nested.kind else { unreachable!() };
-    *tty = 34816;
-    assert!(b.process(&nested).is_empty(), "a shell of the same session");
+    assert!(b.process(&on_tty(11, 9, "bash", &["sh"], 34816)).is_empty(), "a shell of the same session");
     let log_emptied = |comm| ev(6, comm, EventKind::Open { path: "/var/log/nginx/access.log".into(), flags: 0o1101 });
     assert_eq!(names(&b.process(&log_emptied("sh"))), [kit]);
     assert!(b.process(&log_emptied("nginx")).is_empty(), "a server starting its log afresh");
