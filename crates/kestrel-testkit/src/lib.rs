@@ -4,6 +4,8 @@
 //!
 //! Hostile images are built with the same code: [`Entry::Raw`] writes any header bytes.
 
+#![deny(missing_docs)]
+
 pub mod browser;
 pub mod services;
 

@@ -73,83 +73,145 @@ pub enum Kind {
 /// A bound field: which one, and its argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Field {
+    /// `evt.type`.
     EvtType,
+    /// `evt.num`.
     EvtNum,
+    /// `evt.dir`.
     EvtDir,
+    /// `evt.time` or `evt.rawtime`.
     EvtTime,
+    /// `evt.res`.
     EvtRes,
+    /// `evt.rawres`.
     EvtRawres,
+    /// `evt.is_open_read`.
     EvtIsOpenRead,
+    /// `evt.is_open_write`.
     EvtIsOpenWrite,
+    /// `evt.is_open_exec`.
     EvtIsOpenExec,
+    /// `evt.arg.NAME` or `evt.arg[NAME]`: one argument of the call.
     EvtArg(String),
+    /// `evt.args`.
     EvtArgs,
+    /// `proc.name`.
     ProcName,
+    /// `proc.exe`.
     ProcExe,
+    /// `proc.exepath`.
     ProcExepath,
+    /// `proc.cmdline`.
     ProcCmdline,
+    /// `proc.args`.
     ProcArgs,
+    /// `proc.cmdnargs`.
     ProcCmdnargs,
+    /// `proc.pid`.
     ProcPid,
     /// `proc.vpid`: the pid in the process's own pid namespace.
     ProcVpid,
+    /// `proc.ppid`.
     ProcPpid,
+    /// `proc.pname`.
     ProcPname,
+    /// `proc.pexe`.
     ProcPexe,
+    /// `proc.pexepath`.
     ProcPexepath,
+    /// `proc.pcmdline`.
     ProcPcmdline,
     /// `proc.aname[N]` (N ≥ 1; 0 is the process itself); `None`: any ancestor.
     ProcAname(Option<usize>),
     /// `proc.aexe[N]` (argv\[0\] of the ancestor) and `proc.aexepath[N]` (its executable path); `None`: any.
     ProcAexe(Option<usize>, bool),
+    /// `proc.apid[N]`: the pid of the N-th ancestor; `None`: any.
     ProcApid(Option<usize>),
+    /// `proc.is_exe_upper_layer`.
     ProcIsExeUpperLayer,
+    /// `thread.tid` or `thread.vtid`.
     ThreadTid,
+    /// `thread.cap_effective`.
     ThreadCapEffective,
+    /// `thread.cap_permitted`.
     ThreadCapPermitted,
+    /// `proc.tty`.
     ProcTty,
+    /// `proc.is_exe_from_memfd`.
     ProcIsExeFromMemfd,
+    /// `proc.is_vpgid_leader` or `proc.is_pgid_leader`.
     ProcIsPgrpLeader,
+    /// `proc.duration`.
     ProcDuration,
+    /// `proc.cwd`.
     ProcCwd,
     /// `fd.sip.name`, `fd.rip.name`, `fd.cip.name`: the rules' names that resolve to that address.
     FdNameOf(Box<Field>),
     /// `proc.env`, or `proc.env[NAME]`: one variable's value.
     ProcEnv(Option<String>),
+    /// `user.loginuid`.
     UserLoginuid,
+    /// `fd.nameraw`.
     FdNameraw,
+    /// `user.uid`.
     UserUid,
+    /// `user.name`.
     UserName,
+    /// `group.gid`.
     GroupGid,
+    /// `fd.name`.
     FdName,
+    /// `fd.directory`.
     FdDirectory,
+    /// `fd.filename`.
     FdFilename,
+    /// `fd.typechar`.
     FdTypechar,
+    /// `fd.type`.
     FdType,
+    /// `fd.num`.
     FdNum,
+    /// `fd.sockfamily`.
     FdSockfamily,
+    /// `fd.rip` or `fd.sip`.
     FdRip,
+    /// `fd.rport` or `fd.sport`.
     FdRport,
+    /// `fd.lport`.
     FdLport,
+    /// `fd.cip`.
     FdCip,
+    /// `fd.ip`.
     FdIp,
+    /// `fd.port`.
     FdPort,
+    /// `fd.l4proto`.
     FdL4proto,
+    /// `fd.connected`.
     FdConnected,
+    /// `fd.name_changed`.
     FdNameChanged,
     /// `fd.net` (any end), `fd.snet`/`fd.rnet` (the server or remote end), `fd.cnet` (the client end).
     FdNet(NetEnd),
+    /// `container.id`.
     ContainerId,
+    /// `container.name`.
     ContainerName,
+    /// `container.image`.
     ContainerImage,
+    /// `container.image.repository`.
     ContainerImageRepository,
+    /// `container.image.tag`.
     ContainerImageTag,
+    /// `container.privileged`.
     ContainerPrivileged,
     /// `container.mount.dest[X]`: the destination of the mount whose source matches X (or the X-th mount).
     ContainerMountDest(String),
     /// `container.mounts`: `source:destination` of each mount, comma-separated.
     ContainerMounts,
+    /// `k8s.ns.name`.
     K8sNsName,
+    /// `k8s.pod.name`.
     K8sPodName,
     /// kestrel's own: the process (before or after its last exec) or its parent made an outgoing connection.
     KestrelConnected,
