@@ -173,10 +173,14 @@ pub enum Field {
     FdNum,
     /// `fd.sockfamily`.
     FdSockfamily,
-    /// `fd.rip` or `fd.sip`.
+    /// `fd.rip`: the remote end's address (a connect's destination, an accept's client).
     FdRip,
-    /// `fd.rport` or `fd.sport`.
+    /// `fd.sip`: the server's address (a connect's destination; an accept's is the local one, not reported).
+    FdSip,
+    /// `fd.rport`: the remote end's port (a connect's destination port, an accept's client port).
     FdRport,
+    /// `fd.sport`: the server's port (a connect's destination port, the port an accept came in on).
+    FdSport,
     /// `fd.lport`.
     FdLport,
     /// `fd.cip`.
@@ -228,6 +232,8 @@ pub enum NetEnd {
     Server,
     /// The client (for an accept, the peer).
     Client,
+    /// The remote end (for a connect, the destination; for an accept, the client).
+    Remote,
 }
 
 /// Why a field cannot be bound.
@@ -305,11 +311,14 @@ impl Field {
             "fd.type" => FdType,
             "fd.num" => FdNum,
             "fd.sockfamily" => FdSockfamily,
-            "fd.rip" | "fd.sip" => FdRip,
-            "fd.rport" | "fd.sport" => FdRport,
+            "fd.rip" => FdRip,
+            "fd.sip" => FdSip,
+            "fd.rport" => FdRport,
+            "fd.sport" => FdSport,
             "fd.lport" => FdLport,
             "fd.cip" => FdCip,
-            "fd.sip.name" | "fd.rip.name" => FdNameOf(Box::new(FdRip)),
+            "fd.sip.name" => FdNameOf(Box::new(FdSip)),
+            "fd.rip.name" => FdNameOf(Box::new(FdRip)),
             "fd.cip.name" => FdNameOf(Box::new(FdCip)),
             "fd.ip" => FdIp,
             "fd.port" => FdPort,
@@ -317,7 +326,8 @@ impl Field {
             "fd.connected" => FdConnected,
             "fd.name_changed" => FdNameChanged,
             "fd.net" => FdNet(NetEnd::Any),
-            "fd.snet" | "fd.rnet" => FdNet(NetEnd::Server),
+            "fd.snet" => FdNet(NetEnd::Server),
+            "fd.rnet" => FdNet(NetEnd::Remote),
             "fd.cnet" => FdNet(NetEnd::Client),
             "container.id" => ContainerId,
             "container.name" => ContainerName,
@@ -340,7 +350,9 @@ impl Field {
         match self {
             FdNet(_) => Kind::Net,
             EvtNum | EvtTime | EvtRawres | ProcCmdnargs | ProcPid | ProcVpid | ProcPpid | ThreadTid | UserUid
-            | GroupGid | FdNum | FdRport | FdLport | FdPort | ProcTty | ProcDuration | UserLoginuid => Kind::Num,
+            | GroupGid | FdNum | FdRport | FdSport | FdLport | FdPort | ProcTty | ProcDuration | UserLoginuid => {
+                Kind::Num
+            }
             ProcApid(Some(_)) => Kind::Num,
             EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | ProcIsExeUpperLayer | KestrelConnected | FdConnected
             | FdNameChanged | ContainerPrivileged | ProcIsExeFromMemfd | ProcIsPgrpLeader => Kind::Bool,
@@ -615,13 +627,13 @@ impl Field {
                 Some(_) => s("ip"),
                 None => Val::Missing,
             },
-            FdRip | FdIp => match &e.kind {
+            FdRip | FdSip | FdIp => match &e.kind {
                 EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. }
                     if to.family != "unix" =>
                 {
                     s(&to.addr)
                 }
-                EventKind::Accept { from, .. } if *self == FdIp && from.family != "unix" => s(&from.addr),
+                EventKind::Accept { from, .. } if *self != FdSip && from.family != "unix" => s(&from.addr),
                 EventKind::Bind { addr } if *self == FdIp && addr.family != "unix" => s(&addr.addr),
                 _ => Val::Missing,
             },
@@ -636,13 +648,16 @@ impl Field {
                 EventKind::Accept { from, .. } if from.family != "unix" => s(&from.addr),
                 _ => Val::Missing,
             },
-            FdRport => match &e.kind {
+            FdRport | FdSport => match &e.kind {
                 EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. }
                     if to.family != "unix" =>
                 {
                     Val::Num(to.port as i64)
                 }
-                EventKind::Accept { port: Some(p), .. } => Val::Num(*p as i64),
+                EventKind::Accept { from, .. } if *self == FdRport && from.family != "unix" => {
+                    Val::Num(from.port as i64)
+                }
+                EventKind::Accept { port: Some(p), .. } if *self == FdSport => Val::Num(*p as i64),
                 _ => Val::Missing,
             },
             FdLport => match &e.kind {
@@ -677,9 +692,11 @@ impl Field {
             FdNet(end) => match (&e.kind, end) {
                 (
                     EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. },
-                    NetEnd::Any | NetEnd::Server,
+                    NetEnd::Any | NetEnd::Server | NetEnd::Remote,
                 ) if to.family != "unix" => s(&to.addr),
-                (EventKind::Accept { from, .. }, NetEnd::Any | NetEnd::Client) if from.family != "unix" => {
+                (EventKind::Accept { from, .. }, NetEnd::Any | NetEnd::Client | NetEnd::Remote)
+                    if from.family != "unix" =>
+                {
                     s(&from.addr)
                 }
                 (EventKind::Bind { addr }, NetEnd::Any | NetEnd::Server) if addr.family != "unix" => s(&addr.addr),

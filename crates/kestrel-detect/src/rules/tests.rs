@@ -1067,6 +1067,46 @@ fn server_and_client_names_are_the_rules_names_resolved() {
 }
 
 #[test]
+fn remote_and_server_ends_differ_on_an_accept_as_in_falco() {
+    // A connect's remote end is the server; an accept's remote end is the client, its server end the local
+    // one (whose address the sensor does not report). Falco's outputs print `rport=%fd.rport`, and its
+    // NodePort rule compares `fd.sport`.
+    let yaml = r#"
+- rule: Ends
+  desc: x
+  condition: evt.type in (connect, accept)
+  output: "rip=%fd.rip rport=%fd.rport sip=%fd.sip sport=%fd.sport lport=%fd.lport cip=%fd.cip"
+  priority: NOTICE
+- rule: Remote net
+  desc: x
+  condition: evt.type in (connect, accept) and fd.rnet in ("198.51.100.0/24")
+  output: "%fd.rip"
+  priority: NOTICE
+- rule: Server net
+  desc: x
+  condition: evt.type in (connect, accept) and fd.snet in ("198.51.100.0/24")
+  output: "%fd.sip"
+  priority: NOTICE
+- rule: NodePort
+  desc: x
+  condition: evt.type = accept and fd.sport >= 30000 and fd.sport <= 32767
+  output: "%fd.sport"
+  priority: NOTICE
+"#;
+    let mut e = engine_of(yaml, 4);
+    let at = |addr: &str, port| SockAddr { family: "inet".into(), addr: addr.into(), port, proto: None };
+    let a = e.process(&ev(1, "curl", EventKind::Connect { to: at("198.51.100.7", 443) }));
+    assert_eq!(names(&a), ["Ends", "Remote net", "Server net"]);
+    assert_eq!(a[0].title, "rip=198.51.100.7 rport=443 sip=198.51.100.7 sport=443 lport=<NA> cip=<NA>");
+
+    let a = e.process(&ev(2, "nginx", EventKind::Accept { from: at("198.51.100.9", 51234), port: Some(30080) }));
+    assert_eq!(names(&a), ["Ends", "Remote net", "NodePort"]);
+    assert_eq!(a[0].title, "rip=198.51.100.9 rport=51234 sip=<NA> sport=30080 lport=30080 cip=198.51.100.9");
+    let a = e.process(&ev(2, "nginx", EventKind::Accept { from: at("192.0.2.1", 51234), port: Some(80) }));
+    assert_eq!(names(&a), ["Ends"]);
+}
+
+#[test]
 fn falcos_link_rules_read_the_link_calls() {
     let yaml = r#"
 - list: sensitive_file_names
