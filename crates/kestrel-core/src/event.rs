@@ -205,6 +205,10 @@ pub enum EventKind {
         /// alone for the others (their values often hold secrets and are never kept).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         env: Vec<String>,
+        /// The name of `uid` in the process's own user database (`/etc/passwd` in its root file system, a
+        /// container's own; absent: no such entry, or the file could not be read).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<String>,
     },
     /// A link was made to a sensitive file (`symlink`, `symlinkat`, `link`, `linkat` whose existing path, as
     /// given, starts with a sensitive prefix or ends in a sensitive file's name); reported when attempted.
@@ -360,6 +364,10 @@ pub enum EventKind {
         call: String,
         /// Its id arguments (-1: left unchanged).
         ids: Vec<i64>,
+        /// The names of `ids` in the process's own user or group database, in the same order (`None`: not
+        /// found; empty: not looked up).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        names: Vec<Option<String>>,
     },
     /// `capset` was called.
     Capset {

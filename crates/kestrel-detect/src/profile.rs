@@ -512,7 +512,7 @@ pub fn each_feature(e: &Event, parent: Option<&str>, room: &mut KeyRoom, mut emi
             Some(port) => emit!(View::Network, 0.5, "accept from {} on port {}", peer_class(from), PortClass(*port)),
             None => emit!(View::Network, 0.5, "accept from {} on port ?", peer_class(from)),
         },
-        EventKind::SetIds { call, ids } => {
+        EventKind::SetIds { call, ids, .. } => {
             let to_root = if ids.contains(&0) { " to root" } else { "" };
             emit!(View::Privilege, 0.95, "{who} calls {call}{to_root}")
         }

@@ -63,6 +63,7 @@ impl Box_ {
                 vpid: 0,
                 cwd: String::new(),
                 env: Vec::new(),
+                user: None,
             },
         )
     }

@@ -468,40 +468,6 @@ pub const MAX_EVIDENCE_FILES: usize = 16;
 /// A file larger than this is hashed no further and not copied.
 pub const MAX_EVIDENCE_FILE_BYTES: u64 = 8 << 20;
 
-/// Opens `path` inside a process's root file system (`/proc/PID/root`) the way the process would see it:
-/// `openat2` with `RESOLVE_IN_ROOT`, so neither `..` nor an absolute symbolic link can lead out of the
-/// container to a host file; relative paths are taken from the process's working directory.
-fn open_in_root(pid: u32, path: &str) -> std::io::Result<std::fs::File> {
-    use std::os::fd::{AsRawFd, FromRawFd};
-    let root = std::fs::File::open(format!("/proc/{pid}/root"))?;
-    let full = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd"))?;
-        format!("{}/{path}", cwd.display())
-    };
-    let c = std::ffi::CString::new(full).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-    // SAFETY: open_how is plain data; zeroed is valid, then the fields are set.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK) as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
-    // SAFETY: a valid directory fd, a NUL-terminated path and an open_how of the size passed.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            root.as_raw_fd(),
-            c.as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: the kernel just gave us this descriptor.
-    Ok(unsafe { std::fs::File::from_raw_fd(fd as i32) })
-}
-
 /// Copies the files the alert's events point at (written, made setuid, executed) from inside the container
 /// to `dir`, bounded in number and size, each with its SHA-256. `pids` are processes whose view of the
 /// file system to use, tried in order (the alert's own process may be gone).
@@ -511,7 +477,7 @@ pub fn copy_files(paths: &[String], pids: &[u32], dir: &Path) -> Vec<FileEvidenc
     let mut out = Vec::new();
     for (i, path) in paths.iter().take(MAX_EVIDENCE_FILES).enumerate() {
         let mut f = FileEvidence { path: path.clone(), ..Default::default() };
-        let opened = pids.iter().find_map(|&pid| open_in_root(pid, path).ok());
+        let opened = pids.iter().find_map(|&pid| kestrel_sensor::users::open_in_root(pid, path).ok());
         let Some(mut file) = opened else {
             f.skipped = "cannot be opened inside the container (gone, or not a plain path)".into();
             out.push(f);

@@ -168,6 +168,15 @@ impl Resolver {
         self.paths.get(&id).map(String::as_str)
     }
 
+    /// Some processes of a cgroup whose path is known (at most `max`, from its `cgroup.procs`).
+    pub fn pids(&self, id: u64, max: usize) -> Vec<u32> {
+        let Some(path) = self.paths.get(&id) else { return Vec::new() };
+        let file = self.root.join(path.trim_start_matches('/')).join("cgroup.procs");
+        std::fs::read_to_string(file)
+            .map(|s| s.lines().filter_map(|l| l.trim().parse().ok()).take(max).collect())
+            .unwrap_or_default()
+    }
+
     /// The container of a cgroup id.
     ///
     /// A container whose runtime state was not there yet (runc writes it after its init has started, and

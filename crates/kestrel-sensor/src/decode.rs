@@ -194,6 +194,7 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                 },
                 argv,
                 argv_truncated: flags & EXEC_ARGS_TRUNCATED != 0,
+                user: None, // named by the sensor from the process's own user database
                 env: {
                     let at = h + EXEC_EXE + PATH + ARGS + COMM + PATH;
                     let len = (u32_at(b, at)? as usize).min(ENV);
@@ -361,7 +362,11 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
         Ok((resolved(cstr(b, s1, PATH)?, s2, PATH)?, arg(1)? & PATH_DIRFD != 0))
     };
     let set_ids = |call: &str, n: usize| -> Result<EventKind, String> {
-        Ok(EventKind::SetIds { call: call.into(), ids: (0..n).map(|i| arg(i).map(id)).collect::<Result<_, _>>()? })
+        Ok(EventKind::SetIds {
+            call: call.into(),
+            ids: (0..n).map(|i| arg(i).map(id)).collect::<Result<_, _>>()?,
+            names: Vec::new(),
+        })
     };
     Ok(match op {
         1 => set_ids("setuid", 1)?,
@@ -646,7 +651,7 @@ mod tests {
             b
         };
         let Record::Event(r) = decode(&rec(5, [0, u32::MAX as u64, 0], b"")).unwrap() else { panic!() };
-        assert_eq!(r.kind, EventKind::SetIds { call: "setresuid".into(), ids: vec![0, -1, 0] });
+        assert_eq!(r.kind, EventKind::SetIds { call: "setresuid".into(), ids: vec![0, -1, 0], names: Vec::new() });
         let Record::Event(r) = decode(&rec(8, [0x1000_0000 | 0x0002_0000, 0, 0], b"")).unwrap() else { panic!() };
         assert_eq!(
             r.kind,

@@ -13,6 +13,7 @@ mod preflight;
 pub mod procs;
 pub mod runtime;
 mod sensor;
+pub mod users;
 
 pub use preflight::{preflight, SensorError};
 

@@ -104,6 +104,7 @@ mod tests {
             vpid: 0,
             cwd: String::new(),
             env: Vec::new(),
+            user: None,
         }
     }
 

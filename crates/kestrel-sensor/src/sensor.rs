@@ -3,6 +3,7 @@
 use crate::cgroup::{cgroup2_root, Resolver};
 use crate::decode::{decode, Record};
 use crate::preflight::{preflight, SensorError};
+use crate::users::{Db, UserNames};
 use kestrel_core::{Event, EventKind, EVENT_SCHEMA};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::MapCore;
@@ -138,6 +139,7 @@ pub struct Sensor {
     resolver: Resolver,
     procs: crate::procs::ProcessTable,
     opens: crate::opens::SensitiveOpens,
+    users: UserNames,
     /// Wall-clock nanoseconds minus boot-clock nanoseconds.
     boot_to_wall_ns: i128,
     /// Kinds left out (`Config::leave_out`).
@@ -219,6 +221,7 @@ impl Sensor {
             news,
             resolver,
             procs,
+            users: UserNames::new(),
             opens: crate::opens::SensitiveOpens::default(),
             boot_to_wall_ns: boot_to_wall(),
             leave_out,
@@ -268,8 +271,10 @@ impl Sensor {
         }
     }
 
-    fn enrich(&mut self, raw: crate::decode::Raw) -> Event {
+    fn enrich(&mut self, mut raw: crate::decode::Raw) -> Event {
         let h = raw.header;
+        let container = self.resolver.container(h.cgroup_id, matches!(raw.kind, EventKind::Exec { .. }));
+        self.name_ids(h.pid, h.cgroup_id, &mut raw.kind);
         Event {
             schema: EVENT_SCHEMA.into(),
             time_ns: (h.boot_ns as i128 + self.boot_to_wall_ns).max(0) as u64,
@@ -277,9 +282,27 @@ impl Sensor {
             tid: h.tid,
             comm: h.comm,
             cgroup_id: h.cgroup_id,
-            container: self.resolver.container(h.cgroup_id, matches!(raw.kind, EventKind::Exec { .. })),
+            container,
             process: Some(self.procs.observe(h.pid, &raw.kind)),
             kind: raw.kind,
+        }
+    }
+
+    /// Names an exec's user and the ids a set*id call asks for, from the process's own user and group
+    /// databases (a container's `/etc/passwd` and `/etc/group`).
+    fn name_ids(&mut self, pid: u32, cgroup: u64, kind: &mut EventKind) {
+        let resolver = &self.resolver;
+        let others = || resolver.pids(cgroup, 8);
+        match kind {
+            EventKind::Exec { uid, user, .. } => *user = self.users.name(Db::Users, cgroup, pid, others, *uid),
+            EventKind::SetIds { call, ids, names } => {
+                let db = if call.contains("uid") { Db::Users } else { Db::Groups };
+                *names = ids
+                    .iter()
+                    .map(|&id| u32::try_from(id).ok().and_then(|id| self.users.name(db, cgroup, pid, others, id)))
+                    .collect();
+            }
+            _ => {}
         }
     }
 

@@ -726,6 +726,8 @@ fn a_container_is_attributed_to_its_id(runtime: &str) {
     std::fs::create_dir_all(rootfs.join("tmp")).unwrap();
     std::fs::create_dir_all(rootfs.join("etc")).unwrap();
     std::fs::write(rootfs.join("etc/shadow"), "root:*:19000:0:99999:7:::\n").unwrap();
+    // The container's own user database names root differently from the host's.
+    std::fs::write(rootfs.join("etc/passwd"), "boxroot:x:0:0:root:/root:/bin/sh\n").unwrap();
     std::fs::copy(busybox, rootfs.join("bin/busybox")).unwrap();
     for applet in ["sh", "echo", "cat", "sleep"] {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
@@ -835,6 +837,10 @@ fn a_container_is_attributed_to_its_id(runtime: &str) {
         .find(|e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.first().is_some_and(|a| a == "cat")))
         .unwrap_or_else(|| panic!("no exec of cat in {events:#?}"));
     assert!(vpid_of(cat) > 1 && vpid_of(cat) != cat.pid, "{cat:#?}");
+    // Users are named by the container's /etc/passwd, not the host's — `cat` too, gone in a millisecond.
+    for e in [first, cat] {
+        assert!(matches!(&e.kind, EventKind::Exec { user: Some(u), .. } if u == "boxroot"), "{e:#?}");
+    }
     // `cat` ran in the container's /etc: its working directory is the container's, not the host's.
     let cat_cwd = events.iter().find_map(|e| match &e.kind {
         EventKind::Exec { argv, cwd, .. } if argv.first().is_some_and(|a| a == "cat") => Some(cwd.as_str()),
@@ -865,8 +871,8 @@ fn privilege_changes_are_reported() {
         f = f.display(),
         m = mnt.display()
     );
-    let out = cg.sh(&script);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Read while the script runs, as live: a process is named through its cgroup's processes.
+    let script = std::thread::spawn(move || (cg.sh(&script), cg));
     let want = |e: &Event| match &e.kind {
         EventKind::SetuidChmod { mode, .. } => *mode & 0o4000 != 0,
         EventKind::SetIds { ids, .. } => ids.contains(&65534),
@@ -890,7 +896,17 @@ fn privilege_changes_are_reported() {
         expected.insert(0, "module-load");
     }
     let events = collect(&mut s, Duration::from_secs(5), |ev| kinds(ev).len() == expected.len());
+    let (out, _cg) = script.join().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(kinds(&events), expected, "{events:#?}");
+    // The ids asked for are named as the process's own user database names them (here the host's).
+    let host = kestrel_sensor::users::parse_db(&std::fs::read_to_string("/etc/passwd").unwrap());
+    let set = events.iter().find(|e| matches!(&e.kind, EventKind::SetIds { ids, .. } if ids.contains(&65534)));
+    let Some(EventKind::SetIds { ids, names, .. }) = set.map(|e| &e.kind) else { unreachable!() };
+    let expected: Vec<Option<String>> =
+        ids.iter().map(|&id| u32::try_from(id).ok().and_then(|id| host.get(&id).cloned())).collect();
+    assert!(expected.iter().any(Option::is_some), "{ids:?} {host:?}");
+    assert_eq!(names, &expected);
     let chmod = events.iter().find(|e| matches!(e.kind, EventKind::SetuidChmod { .. })).unwrap();
     assert!(matches!(&chmod.kind, EventKind::SetuidChmod { path: Some(p), .. } if p.ends_with("suid")), "{chmod:?}");
 }
@@ -1295,4 +1311,60 @@ fn a_refusing_or_unreachable_kubelet_or_a_bad_ca_gives_an_error_naming_it() {
     let err =
         Sensor::start(Config { kubelet: Some(bad_ca), ..Config::default() }).err().expect("a bad CA file is refused");
     assert!(err.to_string().contains("/nonexistent/ca.crt"), "{err}");
+}
+
+#[test]
+fn a_containers_user_database_is_read_inside_its_root_whatever_its_links_point_at() {
+    use kestrel_sensor::users::{Db, UserNames};
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"].into_iter().find(|p| Path::new(p).is_file());
+    let busybox = busybox.expect("busybox is not installed: scripts/setup installs busybox-static");
+    // Three roots: one with plain files; one whose passwd is an absolute link to /etc/passwd (the host's, if
+    // followed from outside the root; itself, inside) and whose group file is a FIFO (a read that would
+    // block); one whose passwd climbs out with `..` (back to itself, inside the root).
+    let plain = tempfile::tempdir().unwrap();
+    let hostile = tempfile::tempdir().unwrap();
+    let climbing = tempfile::tempdir().unwrap();
+    for r in [&plain, &hostile, &climbing] {
+        std::fs::create_dir_all(r.path().join("etc")).unwrap();
+        std::fs::create_dir_all(r.path().join("bin")).unwrap();
+        std::fs::copy(busybox, r.path().join("bin/busybox")).unwrap();
+    }
+    std::fs::write(plain.path().join("etc/passwd"), "boxroot:x:0:0::/:/bin/sh\napp:x:1000:1000::/:/bin/sh\n").unwrap();
+    std::fs::write(plain.path().join("etc/group"), "boxwheel:x:0:\n").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", hostile.path().join("etc/passwd")).unwrap();
+    let fifo = std::ffi::CString::new(hostile.path().join("etc/group").to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::os::unix::fs::symlink("../../../../../../../../etc/passwd", climbing.path().join("etc/passwd")).unwrap();
+    let chrooted =
+        |root: &Path| Command::new("chroot").arg(root).args(["/bin/busybox", "sleep", "30"]).spawn().expect("chroot");
+    let mut kids = [chrooted(plain.path()), chrooted(hostile.path()), chrooted(climbing.path())];
+    // Wait until each child has entered its root.
+    for k in &kids {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let root = |k: &std::process::Child| std::fs::read_link(format!("/proc/{}/root", k.id())).unwrap_or_default();
+        while root(k) == Path::new("/") && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let started = Instant::now();
+    let mut u = UserNames::new();
+    let name = |u: &mut UserNames, db, cgroup, k: &std::process::Child, id| u.name(db, cgroup, k.id(), Vec::new, id);
+    let got = [
+        name(&mut u, Db::Users, 1, &kids[0], 0),
+        name(&mut u, Db::Users, 1, &kids[0], 1000),
+        name(&mut u, Db::Groups, 1, &kids[0], 0),
+        name(&mut u, Db::Users, 2, &kids[1], 0),
+        name(&mut u, Db::Groups, 2, &kids[1], 0),
+        name(&mut u, Db::Users, 3, &kids[2], 0),
+    ];
+    let elapsed = started.elapsed();
+    for k in &mut kids {
+        let _ = k.kill();
+        let _ = k.wait();
+    }
+    let some = |s: &str| Some(s.to_string());
+    // The host's /etc/passwd names uid 0 `root`: it is never read.
+    assert_eq!(got, [some("boxroot"), some("app"), some("boxwheel"), None, None, None]);
+    assert!(elapsed < Duration::from_secs(2), "the FIFO blocked: {elapsed:?}");
 }

@@ -569,10 +569,21 @@ impl Field {
                 (_, Some(p)) => Val::Num(p.uid as i64),
                 _ => Val::Missing,
             },
-            UserName => match Field::UserUid.get(e, st) {
-                Val::Num(0) => s("root"),
-                Val::Num(_) => s("<NA>"),
-                _ => Val::Missing,
+            // The name in the process's own user database (the sensor reads the container's /etc/passwd);
+            // without one, as Falco: root for 0, `<NA>` for an id with no name.
+            UserName => match (&e.kind, p()) {
+                (EventKind::Exec { user: Some(u), .. }, _) => s(u),
+                (EventKind::Exec { .. }, _) => match Field::UserUid.get(e, st) {
+                    Val::Num(0) => s("root"),
+                    Val::Num(_) => s("<NA>"),
+                    _ => Val::Missing,
+                },
+                (_, Some(Proc { user: Some(u), .. })) => s(u),
+                _ => match Field::UserUid.get(e, st) {
+                    Val::Num(0) => s("root"),
+                    Val::Num(_) => s("<NA>"),
+                    _ => Val::Missing,
+                },
             },
             GroupGid => match (&e.kind, p()) {
                 (EventKind::Exec { gid, .. }, _) => Val::Num(*gid as i64),
@@ -977,11 +988,9 @@ fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
         (EventKind::Link { target, .. }, "target" | "oldpath") => s(target),
         (EventKind::Link { path, .. }, "linkpath" | "newpath") => s(path),
         (EventKind::SetuidChmod { mode, .. }, "mode") => Val::Str(Cow::Owned(mode_names(*mode))),
-        (EventKind::SetIds { call, ids }, "uid" | "ruid") if call.contains("uid") => {
-            ids.first().map_or(Val::Missing, user)
-        }
-        (EventKind::SetIds { call, ids }, "euid") if call.contains("uid") => ids.get(1).map_or(Val::Missing, user),
-        (EventKind::SetIds { call, ids }, "gid" | "rgid") if call.contains("gid") => {
+        (EventKind::SetIds { call, ids, names }, "uid" | "ruid") if call.contains("uid") => user(ids, names, 0),
+        (EventKind::SetIds { call, ids, names }, "euid") if call.contains("uid") => user(ids, names, 1),
+        (EventKind::SetIds { call, ids, .. }, "gid" | "rgid") if call.contains("gid") => {
             ids.first().map_or(Val::Missing, |x| Val::Num(*x))
         }
         (EventKind::Ptrace { request, .. }, "request") => Val::Str(Cow::Owned(ptrace_name(*request))),
@@ -996,10 +1005,15 @@ fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
     }
 }
 
-/// A uid argument as Falco prints it: `root` for 0, the number otherwise (kestrel does not read the
-/// container's user database).
-fn user(id: &i64) -> Val<'static> {
-    Val::Str(if *id == 0 { Cow::Borrowed("root") } else { Cow::Owned(id.to_string()) })
+/// The `i`-th uid argument as Falco prints it: its name in the process's own user database, else `root`
+/// for 0 and the number otherwise.
+fn user<'a>(ids: &[i64], names: &'a [Option<String>], i: usize) -> Val<'a> {
+    match (ids.get(i), names.get(i)) {
+        (Some(_), Some(Some(name))) => Val::Str(Cow::Borrowed(name)),
+        (Some(0), _) => Val::Str(Cow::Borrowed("root")),
+        (Some(id), _) => Val::Str(Cow::Owned(id.to_string())),
+        (None, _) => Val::Missing,
+    }
 }
 
 pub(crate) fn bpf_cmd(cmd: u32) -> Cow<'static, str> {
@@ -1186,6 +1200,8 @@ pub struct Proc {
     pub argv: Vec<String>,
     /// Real uid.
     pub uid: u32,
+    /// The name of `uid` in its own user database, as at exec.
+    pub user: Option<String>,
     /// Real gid.
     pub gid: u32,
     /// Effective capabilities at exec.
@@ -1278,6 +1294,7 @@ impl State {
                 parent_comm,
                 cwd,
                 env,
+                user,
                 ..
             } => {
                 // A parent we never saw exec: remember what the event says of it.
@@ -1297,6 +1314,7 @@ impl State {
                     exe: exe.clone(),
                     argv: argv.clone(),
                     uid: *uid,
+                    user: user.clone(),
                     gid: *gid,
                     caps: *cap_effective,
                     caps_permitted: *cap_permitted,

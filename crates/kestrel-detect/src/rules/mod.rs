@@ -1059,7 +1059,17 @@ pub fn describe(e: &Event) -> String {
             let names: Vec<String> = ids.iter().map(|&id| crate::profile::syscall_name(id)).collect();
             format!("{} system calls: {}", ids.len(), names.join(" "))
         }
-        EventKind::SetIds { call, ids } => format!("{call}({ids:?})"),
+        EventKind::SetIds { call, ids, names } => {
+            let args: Vec<String> = ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| match names.get(i) {
+                    Some(Some(name)) => format!("{id} {name}"),
+                    _ => id.to_string(),
+                })
+                .collect();
+            format!("{call}({})", args.join(", "))
+        }
         EventKind::Capset { effective, .. } => format!("capset effective {effective:#x}"),
         EventKind::Namespaces { call, namespaces, .. } => format!("{call} new namespaces {}", namespaces.join(",")),
         EventKind::Setns { nstype: 0 } => "setns (any namespace)".to_string(),

@@ -39,6 +39,7 @@ fn exec(pid: u32, ppid: u32, parent: &str, argv: &[&str], uid: u32) -> Event {
             vpid: 0,
             cwd: String::new(),
             env: Vec::new(),
+            user: None,
         },
     )
 }
@@ -131,7 +132,8 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
 
     // Privilege escalation by uid 33.
     assert!(e.process(&exec(50, 2, "runc:[2:INIT]", &["/bin/labhelper", "setuid0"], 33)).is_empty());
-    let a = e.process(&ev(50, "labhelper", EventKind::SetIds { call: "setuid".into(), ids: vec![0] }));
+    let a =
+        e.process(&ev(50, "labhelper", EventKind::SetIds { call: "setuid".into(), ids: vec![0], names: Vec::new() }));
     assert_eq!(names(&a), ["Privilege escalation to root"]);
     assert!(a[0].title.contains("(uid 33) called setuid(0)"), "{}", a[0].title);
     let ns = EventKind::Namespaces { call: "unshare".into(), namespaces: vec!["user".into()], flags: 0x10000000 };
@@ -972,7 +974,7 @@ fn event_type_indexes_agree_with_the_names() {
         EventKind::Exit { status: 0 },
         EventKind::Open { path: "/x".into(), flags: 0 },
         EventKind::Listen { fd: 3, backlog: 1 },
-        EventKind::SetIds { call: "setresgid".into(), ids: vec![0] },
+        EventKind::SetIds { call: "setresgid".into(), ids: vec![0], names: Vec::new() },
         EventKind::Capset { effective: 0, permitted: 0 },
         EventKind::Namespaces { call: "clone".into(), namespaces: vec![], flags: 0 },
         EventKind::Setns { nstype: 0 },
@@ -1064,6 +1066,56 @@ fn server_and_client_names_are_the_rules_names_resolved() {
     let a = e.process(&ev(2, "nginx", EventKind::Accept { from: to("127.0.0.1"), port: Some(80) }));
     assert_eq!(names(&a), ["From localhost"]);
     assert!(e.process(&ev(2, "nginx", EventKind::Accept { from: to("198.51.100.1"), port: Some(80) })).is_empty());
+}
+
+#[test]
+fn user_names_come_from_the_containers_own_user_database_as_falcos_setuid_rule_needs() {
+    // Falco's "Non sudo setuid" (incubating), its macros as the file writes them: it fires only for a user
+    // the container names, and not for a user becoming itself.
+    let yaml = r#"
+- macro: container
+  condition: (container.id != host)
+- macro: somebody_becoming_themselves
+  condition: ((user.name=nobody and evt.arg.uid=nobody) or
+              (user.name=www-data and evt.arg.uid=www-data))
+- macro: known_user_in_container
+  condition: (container and not user.name in ("<NA>","N/A",""))
+- rule: Non sudo setuid
+  desc: x
+  condition: >
+    evt.type=setuid
+    and (known_user_in_container or not container)
+    and not (user.name=root or user.uid=0)
+    and not somebody_becoming_themselves
+  output: "arg_uid=%evt.arg.uid user=%user.name"
+  priority: NOTICE
+- rule: Named exec
+  desc: x
+  condition: evt.type = execve and user.name in (www-data, root, "<NA>")
+  output: "%user.name"
+  priority: NOTICE
+"#;
+    let mut e = engine_of(yaml, 2);
+    let named = |mut x: Event, name: &str| {
+        let EventKind::Exec { user, .. } = &mut x.kind else { unreachable!() };
+        *user = Some(name.into());
+        x
+    };
+    let setuid = |pid, id: i64, name: Option<&str>| {
+        let names = vec![name.map(String::from)];
+        ev(pid, "app", EventKind::SetIds { call: "setuid".into(), ids: vec![id], names })
+    };
+    let a = e.process(&named(exec(10, 1, "sh", &["/app"], 33), "www-data"));
+    assert_eq!((names(&a), a[0].title.as_str()), (vec!["Named exec".to_string()], "www-data"));
+    let a = e.process(&setuid(10, 0, Some("root")));
+    assert_eq!((names(&a), a[0].title.as_str()), (vec!["Non sudo setuid".to_string()], "arg_uid=root user=www-data"));
+    assert!(e.process(&setuid(10, 33, Some("www-data"))).is_empty(), "becoming itself");
+    // A uid the container does not name reads `<NA>`, as in Falco: not a known user, no alert.
+    let a = e.process(&exec(11, 1, "sh", &["/app"], 1000));
+    assert_eq!(a[0].title, "<NA>");
+    assert!(e.process(&setuid(11, 0, None)).is_empty());
+    // Root by number, with or without a database.
+    assert_eq!(e.process(&exec(12, 1, "sh", &["/app"], 0))[0].title, "root");
 }
 
 #[test]
