@@ -1032,9 +1032,10 @@ impl Engine {
 /// One line about an event: alerts' explanations, Falco's `evt.args` and `kestrel monitor -f table`.
 pub fn describe(e: &Event) -> String {
     match &e.kind {
-        EventKind::Exec { argv, uid, euid, parent_comm, .. } => format!(
-            "exec `{}` (uid {uid}{}, parent {})",
+        EventKind::Exec { argv, uid, euid, parent_comm, user, .. } => format!(
+            "exec `{}` (uid {uid}{}{}, parent {})",
             argv.join(" "),
+            user.as_ref().map(|u| format!(" {u}")).unwrap_or_default(),
             if euid != uid { format!(", euid {euid}") } else { String::new() },
             if parent_comm.is_empty() { "?" } else { parent_comm }
         ),

@@ -1107,6 +1107,10 @@ fn user_names_come_from_the_containers_own_user_database_as_falcos_setuid_rule_n
     };
     let a = e.process(&named(exec(10, 1, "sh", &["/app"], 33), "www-data"));
     assert_eq!((names(&a), a[0].title.as_str()), (vec!["Named exec".to_string()], "www-data"));
+    assert_eq!(
+        describe(&named(exec(10, 1, "sh", &["/app"], 33), "www-data")),
+        "exec `/app` (uid 33 www-data, parent sh)"
+    );
     let a = e.process(&setuid(10, 0, Some("root")));
     assert_eq!((names(&a), a[0].title.as_str()), (vec!["Non sudo setuid".to_string()], "arg_uid=root user=www-data"));
     assert!(e.process(&setuid(10, 33, Some("www-data"))).is_empty(), "becoming itself");
