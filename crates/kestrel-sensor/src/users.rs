@@ -115,6 +115,8 @@ pub struct UserNames {
     dbs: HashMap<(Root, bool), Names, Fast>,
     /// Each cgroup's root when last seen.
     roots: HashMap<u64, Root, Fast>,
+    /// The host's root (pid 1's, or where that cannot be read, the sensor's own), once looked up.
+    host: Option<Option<Root>>,
 }
 
 impl UserNames {
@@ -141,7 +143,15 @@ impl UserNames {
         if self.roots.len() >= MAX_ROOTS && !self.roots.contains_key(&cgroup) {
             self.roots.clear();
         }
-        self.roots.insert(cgroup, root);
+        // A container's cgroup also holds the runtime's helpers for a while (`runc init` before it
+        // pivots, or joining for an exec), which have the host's root: they do not replace the container's.
+        let host = *self.host.get_or_insert_with(|| root_of(1).or_else(|| root_of(std::process::id())));
+        match self.roots.get(&cgroup) {
+            Some(_) if Some(root) == host => {}
+            _ => {
+                self.roots.insert(cgroup, root);
+            }
+        }
         let key = (root, db == Db::Users);
         if self.dbs.len() >= MAX_ROOTS && !self.dbs.contains_key(&key) {
             self.dbs.clear();

@@ -1359,6 +1359,12 @@ fn a_containers_user_database_is_read_inside_its_root_whatever_its_links_point_a
         name(&mut u, Db::Users, 3, &kids[2], 0),
     ];
     let elapsed = started.elapsed();
+    // A process gone is named through its cgroup's root: the container's, not that of a helper of the runtime
+    // with the host's root (this test's own process stands for it) seen in the cgroup since.
+    let me = std::process::id();
+    assert_eq!(u.name(Db::Users, 1, me, Vec::new, 0).as_deref(), Some("root"));
+    let gone = u32::MAX;
+    let after = [u.name(Db::Users, 1, gone, Vec::new, 0), u.name(Db::Users, 9, gone, || vec![kids[0].id()], 1000)];
     for k in &mut kids {
         let _ = k.kill();
         let _ = k.wait();
@@ -1366,5 +1372,6 @@ fn a_containers_user_database_is_read_inside_its_root_whatever_its_links_point_a
     let some = |s: &str| Some(s.to_string());
     // The host's /etc/passwd names uid 0 `root`: it is never read.
     assert_eq!(got, [some("boxroot"), some("app"), some("boxwheel"), None, None, None]);
+    assert_eq!(after, [some("boxroot"), some("app")]);
     assert!(elapsed < Duration::from_secs(2), "the FIFO blocked: {elapsed:?}");
 }
