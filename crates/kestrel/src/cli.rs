@@ -746,6 +746,12 @@ pub struct EvalLabArgs {
     /// Containers a behaviour must be seen in while learning.
     #[arg(short, default_value_t = 2)]
     pub k: usize,
+    /// A Falco-style rule file for the rules (repeatable; after the built-in rules unless left out).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Leave out kestrel's built-in rules (evaluate only the files given with --rules).
+    #[arg(long)]
+    pub no_builtin_rules: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     pub format: EvalFormat,

@@ -660,9 +660,14 @@ fn learn_for_eval(paths: &[std::path::PathBuf], policy: &Policy) -> Result<(Vec<
     Ok((profiles, learned))
 }
 
-/// A detector for one variant: the built-in rules, the profiles, or both.
-fn variant_detector(v: Variant, profiles: &[Profile], policy: &Policy) -> Detector {
-    let rules = if v == Variant::Profiles { RuleSet::default().compile() } else { RuleSet::builtin().compile() };
+/// A detector for one variant: the rules (the built-in ones unless `rules` says otherwise), the profiles, or
+/// both.
+fn variant_detector(v: Variant, rules: Option<&CompiledRules>, profiles: &[Profile], policy: &Policy) -> Detector {
+    let rules = match (v, rules) {
+        (Variant::Profiles, _) => RuleSet::default().compile(),
+        (_, Some(r)) => r.clone(),
+        (_, None) => RuleSet::builtin().compile(),
+    };
     let ps = if v == Variant::Rules { vec![] } else { profiles.to_vec() };
     Detector::new(rules, ps, policy.clone(), WorkloadBy::Image, Stage::Detect)
 }
@@ -672,7 +677,18 @@ pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
     // Learn.
     let policy = Policy { k: a.k.max(1), ..Policy::default() };
     let (profiles, learned_events) = learn_for_eval(&a.learn, &policy)?;
-    let fresh = |v: Variant| variant_detector(v, &profiles, &policy);
+    let rules = load_rules(&a.rules, !a.no_builtin_rules)?;
+    let r = &rules.report;
+    if !a.rules.is_empty() && a.format != EvalFormat::Json {
+        say!(
+            "rules: {} of {} loaded ({} disabled by their files, {} skipped)",
+            r.loaded,
+            r.rules,
+            r.disabled,
+            r.skipped.len()
+        );
+    }
+    let fresh = |v: Variant| variant_detector(v, Some(&rules), &profiles, &policy);
     let mut report = serde_json::Map::new();
     report.insert("schema".into(), "kestrel.eval.lab/v1".into());
     report.insert(
@@ -680,6 +696,7 @@ pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
         profiles.iter().map(|p| serde_json::Value::String(p.baseline())).collect::<Vec<_>>().into(),
     );
     report.insert("learned_events".into(), learned_events.into());
+    report.insert("rules_loaded".into(), rules.report.loaded.into());
     // Held-out normal load.
     let mut normal = serde_json::Map::new();
     let mut hours = 0.0;
@@ -798,7 +815,7 @@ pub fn eval_speed(a: crate::cli::EvalSpeedArgs) -> Result<ExitCode> {
     say!("{} events a pass ({} system calls in `syscalls` batches), {passes} passes, one thread", per_pass, syscalls);
     say!("{:<10} {:>12} {:>14} {:>10} {:>8}", "detector", "events/s", "syscalls/s", "ns/event", "alerts");
     for v in VARIANTS {
-        let mut det = variant_detector(v, &profiles, &policy);
+        let mut det = variant_detector(v, None, &profiles, &policy);
         let mut alerts = 0usize;
         let t0 = Instant::now();
         for _ in 0..passes {

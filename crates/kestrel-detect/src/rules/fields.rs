@@ -1274,9 +1274,32 @@ impl State {
         State { names, ..State::default() }
     }
 
+    /// A process never seen exec'ing whose parent was: forked from it, it has what fork copies — user,
+    /// capabilities, terminal, working directory, environment, container (as Falco's thread table, which
+    /// copies the parent's thread at clone). Its start is taken to be its first event.
+    fn inherit(&mut self, e: &Event) {
+        let Some(ppid) = e.process.as_ref().and_then(|p| p.ppid) else { return };
+        let Some(parent) = self.procs.get(&ppid).filter(|p| p.start_ns != 0) else { return };
+        let child = Proc {
+            pid: e.pid,
+            ppid,
+            comm: e.comm.clone(),
+            peer: None,
+            pgrp_leader: false,
+            vpid: 0,
+            start_ns: e.time_ns.max(1),
+            gen: 0,
+            ..parent.clone()
+        };
+        self.insert(child);
+    }
+
     /// Takes an event into account (call before evaluating rules on it).
     pub fn update(&mut self, e: &Event) {
         self.count += 1;
+        if !matches!(e.kind, EventKind::Exec { .. }) && !self.procs.contains_key(&e.pid) {
+            self.inherit(e);
+        }
         match &e.kind {
             EventKind::Exec {
                 ppid,

@@ -1120,6 +1120,15 @@ fn user_names_come_from_the_containers_own_user_database_as_falcos_setuid_rule_n
     assert!(e.process(&setuid(11, 0, None)).is_empty());
     // Root by number, with or without a database.
     assert_eq!(e.process(&exec(12, 1, "sh", &["/app"], 0))[0].title, "root");
+    // A worker forked by a root master (nginx: never exec'd) is root too until it drops privileges: its
+    // setuid is not "non-root"; a child of a known user's process is that user.
+    let forked = |pid, ppid, x: Event| Event {
+        process: Some(kestrel_core::ProcessRef { ppid: Some(ppid), ..Default::default() }),
+        ..Event { pid, tid: pid, ..x }
+    };
+    assert!(e.process(&forked(13, 12, setuid(13, 33, Some("www-data")))).is_empty());
+    let a = e.process(&forked(14, 10, setuid(14, 0, Some("root"))));
+    assert_eq!(a[0].title, "arg_uid=root user=www-data");
 }
 
 #[test]
