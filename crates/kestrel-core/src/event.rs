@@ -384,6 +384,10 @@ pub enum EventKind {
         namespaces: Vec<String>,
         /// The raw flags.
         flags: u64,
+        /// The caller's permitted capabilities (bit mask; absent: none, or a recording from before kestrel
+        /// reported them).
+        #[serde(default, skip_serializing_if = "is_zero_u64")]
+        cap_permitted: u64,
     },
     /// `setns`: joining another namespace.
     Setns {

@@ -376,7 +376,12 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
         5 => set_ids("setresuid", 3)?,
         6 => set_ids("setresgid", 3)?,
         7 => EventKind::Capset { effective: arg(0)?, permitted: arg(1)? },
-        8 => EventKind::Namespaces { call: "unshare".into(), namespaces: namespaces(arg(0)?), flags: arg(0)? },
+        8 => EventKind::Namespaces {
+            call: "unshare".into(),
+            namespaces: namespaces(arg(0)?),
+            flags: arg(0)?,
+            cap_permitted: arg(1)?,
+        },
         9 => EventKind::Setns { nstype: arg(1)? },
         10 => EventKind::Mount {
             source: cstr(b, s1, PATH)?,
@@ -392,7 +397,12 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
             let path = cstr(b, s1, PATH)?;
             EventKind::SetuidChmod { path: (!path.is_empty()).then_some(path), mode: arg(0)? as u32 }
         }
-        16 => EventKind::Namespaces { call: "clone".into(), namespaces: namespaces(arg(0)?), flags: arg(0)? },
+        16 => EventKind::Namespaces {
+            call: "clone".into(),
+            namespaces: namespaces(arg(0)?),
+            flags: arg(0)?,
+            cap_permitted: arg(1)?,
+        },
         17 | 18 => {
             let at = if arg(0)? == 1 { "at" } else { "" };
             EventKind::Link {
@@ -652,13 +662,16 @@ mod tests {
         };
         let Record::Event(r) = decode(&rec(5, [0, u32::MAX as u64, 0], b"")).unwrap() else { panic!() };
         assert_eq!(r.kind, EventKind::SetIds { call: "setresuid".into(), ids: vec![0, -1, 0], names: Vec::new() });
-        let Record::Event(r) = decode(&rec(8, [0x1000_0000 | 0x0002_0000, 0, 0], b"")).unwrap() else { panic!() };
+        let Record::Event(r) = decode(&rec(8, [0x1000_0000 | 0x0002_0000, 0x20_0000, 0], b"")).unwrap() else {
+            panic!()
+        };
         assert_eq!(
             r.kind,
             EventKind::Namespaces {
                 call: "unshare".into(),
                 namespaces: vec!["mnt".into(), "user".into()],
-                flags: 0x1002_0000
+                flags: 0x1002_0000,
+                cap_permitted: 0x20_0000,
             }
         );
         let Record::Event(r) = decode(&rec(15, [0o4755, 0, 0], b"/tmp/x")).unwrap() else { panic!() };

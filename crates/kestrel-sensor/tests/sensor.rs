@@ -867,6 +867,7 @@ fn privilege_changes_are_reported() {
     let script = format!(
         "touch {f}; chmod 4755 {f}; setpriv --reuid=65534 --regid=65534 --clear-groups /bin/true; \
          unshare --user --map-root-user /bin/true; unshare --mount sh -c 'mount -t tmpfs kestrel-tmpfs {m}'; \
+         setpriv --reuid=65534 --regid=65534 --clear-groups unshare --user /bin/true 2>/dev/null; \
          /usr/bin/python3 -c \"{py}\"",
         f = f.display(),
         m = mnt.display()
@@ -895,7 +896,10 @@ fn privilege_changes_are_reported() {
     if modules {
         expected.insert(0, "module-load");
     }
-    let events = collect(&mut s, Duration::from_secs(5), |ev| kinds(ev).len() == expected.len());
+    let nobody_unshared = |ev: &[Event]| {
+        ev.iter().any(|e| matches!(&e.kind, EventKind::Namespaces { call, cap_permitted: 0, .. } if call == "unshare"))
+    };
+    let events = collect(&mut s, Duration::from_secs(5), |ev| kinds(ev).len() == expected.len() && nobody_unshared(ev));
     let (out, _cg) = script.join().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(kinds(&events), expected, "{events:#?}");
@@ -907,6 +911,20 @@ fn privilege_changes_are_reported() {
         ids.iter().map(|&id| u32::try_from(id).ok().and_then(|id| host.get(&id).cloned())).collect();
     assert!(expected.iter().any(Option::is_some), "{ids:?} {host:?}");
     assert_eq!(names, &expected);
+    // Who unshares, with what: root with CAP_SYS_ADMIN among its permitted capabilities, nobody with none.
+    let unshare_caps: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Namespaces { call, namespaces, cap_permitted, .. }
+                if call == "unshare" && namespaces.iter().any(|n| n == "user") =>
+            {
+                Some(*cap_permitted)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(unshare_caps.iter().any(|c| c & (1 << 21) != 0), "{unshare_caps:x?}");
+    assert!(unshare_caps.contains(&0), "{unshare_caps:x?}");
     let chmod = events.iter().find(|e| matches!(e.kind, EventKind::SetuidChmod { .. })).unwrap();
     assert!(matches!(&chmod.kind, EventKind::SetuidChmod { path: Some(p), .. } if p.ends_with("suid")), "{chmod:?}");
 }

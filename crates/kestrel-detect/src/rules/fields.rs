@@ -505,6 +505,12 @@ impl Field {
                 let caps = match (&e.kind, p()) {
                     (EventKind::Exec { cap_effective, .. }, _) if *self == ThreadCapEffective => *cap_effective,
                     (EventKind::Exec { cap_permitted, .. }, _) => *cap_permitted,
+                    // Read by the probe from the caller (it may be a runtime's helper never seen exec'ing).
+                    (EventKind::Namespaces { cap_permitted, .. }, _)
+                        if *self == ThreadCapPermitted && *cap_permitted != 0 =>
+                    {
+                        *cap_permitted
+                    }
                     (_, Some(p)) if *self == ThreadCapEffective => p.caps,
                     (_, Some(p)) => p.caps_permitted,
                     _ => return Val::Missing,

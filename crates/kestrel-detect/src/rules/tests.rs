@@ -136,7 +136,12 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
         e.process(&ev(50, "labhelper", EventKind::SetIds { call: "setuid".into(), ids: vec![0], names: Vec::new() }));
     assert_eq!(names(&a), ["Privilege escalation to root"]);
     assert!(a[0].title.contains("(uid 33) called setuid(0)"), "{}", a[0].title);
-    let ns = EventKind::Namespaces { call: "unshare".into(), namespaces: vec!["user".into()], flags: 0x10000000 };
+    let ns = EventKind::Namespaces {
+        call: "unshare".into(),
+        namespaces: vec!["user".into()],
+        flags: 0x10000000,
+        cap_permitted: 0,
+    };
     assert_eq!(names(&e.process(&ev(50, "labhelper", ns))), ["User namespace created in a container"]);
 
     // Drop and execute: written, then run.
@@ -976,7 +981,7 @@ fn event_type_indexes_agree_with_the_names() {
         EventKind::Listen { fd: 3, backlog: 1 },
         EventKind::SetIds { call: "setresgid".into(), ids: vec![0], names: Vec::new() },
         EventKind::Capset { effective: 0, permitted: 0 },
-        EventKind::Namespaces { call: "clone".into(), namespaces: vec![], flags: 0 },
+        EventKind::Namespaces { call: "clone".into(), namespaces: vec![], flags: 0, cap_permitted: 0 },
         EventKind::Setns { nstype: 0 },
         EventKind::Bpf { cmd: 5 },
         EventKind::ModuleLoad { call: "finit_module".into() },
@@ -1129,6 +1134,37 @@ fn user_names_come_from_the_containers_own_user_database_as_falcos_setuid_rule_n
     assert!(e.process(&forked(13, 12, setuid(13, 33, Some("www-data")))).is_empty());
     let a = e.process(&forked(14, 10, setuid(14, 0, Some("root"))));
     assert_eq!(a[0].title, "arg_uid=root user=www-data");
+}
+
+#[test]
+fn falcos_unshare_rule_reads_the_callers_capabilities_from_the_event() {
+    // runc's helper `runc:[1:CHILD]` unshares at every container start: never seen exec'ing, so only the
+    // event can say it holds CAP_SYS_ADMIN. The rule as falco-incubating_rules.yaml writes it.
+    let yaml = r#"
+- macro: container
+  condition: (container.id != host)
+- rule: Change namespace privileges via unshare
+  desc: x
+  condition: >
+    evt.type=unshare
+    and container
+    and not thread.cap_permitted contains CAP_SYS_ADMIN
+  output: "%proc.name"
+  priority: NOTICE
+"#;
+    let mut e = engine_of(yaml, 1);
+    let unshare = |caps| EventKind::Namespaces {
+        call: "unshare".into(),
+        namespaces: vec!["mnt".into()],
+        flags: 0x0002_0000,
+        cap_permitted: caps,
+    };
+    let sys_admin = 1 << 21;
+    assert!(e.process(&ev(7, "runc:[1:CHILD]", unshare(0x1ff_ffff_ffff))).is_empty());
+    assert!(e.process(&ev(8, "app", unshare(sys_admin))).is_empty());
+    assert_eq!(names(&e.process(&ev(9, "app", unshare(1 << 5)))), ["Change namespace privileges via unshare"]);
+    // No capabilities at all (or a recording from before they were reported): as the process table says.
+    assert_eq!(names(&e.process(&ev(10, "app", unshare(0)))), ["Change namespace privileges via unshare"]);
 }
 
 #[test]

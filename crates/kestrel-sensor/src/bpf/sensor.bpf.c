@@ -1277,8 +1277,28 @@ SEC("tracepoint/syscalls/sys_enter_setresuid")
 int on_setresuid(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_SETRESUID, 3); }
 SEC("tracepoint/syscalls/sys_enter_setresgid")
 int on_setresgid(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_SETRESGID, 3); }
+/* The caller's permitted capabilities (8 little-endian bytes, as exec records read them). */
+static __always_inline __u64 current_cap_permitted(void)
+{
+    const struct cred *cred = BPF_CORE_READ(bpf_get_current_task_btf(), cred);
+    __u64 caps = 0;
+    bpf_probe_read_kernel(&caps, sizeof(caps), &cred->cap_permitted);
+    return caps;
+}
+
+/* unshare: the flags, and the caller's permitted capabilities (a runtime's helper, never seen exec'ing,
+ * unshares with all of them; an unprivileged process's unshare is what Falco's rule is after). */
 SEC("tracepoint/syscalls/sys_enter_unshare")
-int on_unshare(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_UNSHARE, 1); }
+int on_unshare(struct trace_event_raw_sys_enter *ctx)
+{
+    struct priv_event *e = priv_reserve(OP_UNSHARE);
+    if (!e)
+        return 0;
+    e->args[0] = ctx->args[0];
+    e->args[1] = current_cap_permitted();
+    submit(e);
+    return 0;
+}
 SEC("tracepoint/syscalls/sys_enter_setns")
 int on_setns(struct trace_event_raw_sys_enter *ctx) { return priv_args(ctx, OP_SETNS, 2); }
 SEC("tracepoint/syscalls/sys_enter_ptrace")
@@ -1542,6 +1562,7 @@ int on_clone(struct trace_event_raw_sys_enter *ctx)
     if (!e)
         return 0;
     e->args[0] = flags;
+    e->args[1] = current_cap_permitted();
     submit(e);
     return 0;
 }
@@ -1557,6 +1578,7 @@ int on_clone3(struct trace_event_raw_sys_enter *ctx)
     if (!e)
         return 0;
     e->args[0] = ca.flags;
+    e->args[1] = current_cap_permitted();
     submit(e);
     return 0;
 }
