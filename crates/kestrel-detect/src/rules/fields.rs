@@ -577,20 +577,19 @@ impl Field {
             },
             // The name in the process's own user database (the sensor reads the container's /etc/passwd);
             // without one, as Falco: root for 0, `<NA>` for an id with no name.
-            UserName => match (&e.kind, p()) {
-                (EventKind::Exec { user: Some(u), .. }, _) => s(u),
-                (EventKind::Exec { .. }, _) => match Field::UserUid.get(e, st) {
-                    Val::Num(0) => s("root"),
-                    Val::Num(_) => s("<NA>"),
+            UserName => {
+                let named = match (&e.kind, p()) {
+                    (EventKind::Exec { user, .. }, _) => user.as_deref(),
+                    (_, Some(p)) => p.user.as_deref(),
+                    _ => None,
+                };
+                match (named, Field::UserUid.get(e, st)) {
+                    (Some(u), _) => s(u),
+                    (None, Val::Num(0)) => s("root"),
+                    (None, Val::Num(_)) => s("<NA>"),
                     _ => Val::Missing,
-                },
-                (_, Some(Proc { user: Some(u), .. })) => s(u),
-                _ => match Field::UserUid.get(e, st) {
-                    Val::Num(0) => s("root"),
-                    Val::Num(_) => s("<NA>"),
-                    _ => Val::Missing,
-                },
-            },
+                }
+            }
             GroupGid => match (&e.kind, p()) {
                 (EventKind::Exec { gid, .. }, _) => Val::Num(*gid as i64),
                 (_, Some(p)) => Val::Num(p.gid as i64),
