@@ -209,6 +209,10 @@ pub enum EventKind {
         /// container's own; absent: no such entry, or the file could not be read).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user: Option<String>,
+        /// The name of `gid` in the process's own group database (`/etc/group` in its root file system;
+        /// absent: no such entry, or the file could not be read).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
     },
     /// A link was made to a sensitive file (`symlink`, `symlinkat`, `link`, `linkat` whose existing path, as
     /// given, starts with a sensitive prefix or ends in a sensitive file's name); reported when attempted.

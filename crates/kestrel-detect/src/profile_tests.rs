@@ -64,6 +64,7 @@ impl Box_ {
                 cwd: String::new(),
                 env: Vec::new(),
                 user: None,
+                group: None,
             },
         )
     }

@@ -257,6 +257,7 @@ fn the_files_of_interest_are_those_written_made_setuid_or_run() {
             cwd: String::new(),
             env: Vec::new(),
             user: None,
+            group: None,
         }),
         ev(EventKind::Open { path: "rel/log".into(), flags: libc::O_RDWR as u32 }),
     ];

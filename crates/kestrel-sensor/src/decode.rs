@@ -194,7 +194,8 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                 },
                 argv,
                 argv_truncated: flags & EXEC_ARGS_TRUNCATED != 0,
-                user: None, // named by the sensor from the process's own user database
+                user: None, // named by the sensor from the process's own user and group databases
+                group: None,
                 env: {
                     let at = h + EXEC_EXE + PATH + ARGS + COMM + PATH;
                     let len = (u32_at(b, at)? as usize).min(ENV);

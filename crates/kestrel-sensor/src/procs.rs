@@ -105,6 +105,7 @@ mod tests {
             cwd: String::new(),
             env: Vec::new(),
             user: None,
+            group: None,
         }
     }
 

@@ -294,7 +294,10 @@ impl Sensor {
         let resolver = &self.resolver;
         let others = || resolver.pids(cgroup, 8);
         match kind {
-            EventKind::Exec { uid, user, .. } => *user = self.users.name(Db::Users, cgroup, pid, others, *uid),
+            EventKind::Exec { uid, user, gid, group, .. } => {
+                *user = self.users.name(Db::Users, cgroup, pid, others, *uid);
+                *group = self.users.name(Db::Groups, cgroup, pid, others, *gid);
+            }
             EventKind::SetIds { call, ids, names } => {
                 let db = if call.contains("uid") { Db::Users } else { Db::Groups };
                 *names = ids

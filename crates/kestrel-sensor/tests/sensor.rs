@@ -728,6 +728,7 @@ fn a_container_is_attributed_to_its_id(runtime: &str) {
     std::fs::write(rootfs.join("etc/shadow"), "root:*:19000:0:99999:7:::\n").unwrap();
     // The container's own user database names root differently from the host's.
     std::fs::write(rootfs.join("etc/passwd"), "boxroot:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::fs::write(rootfs.join("etc/group"), "boxwheel:x:0:\n").unwrap();
     std::fs::copy(busybox, rootfs.join("bin/busybox")).unwrap();
     for applet in ["sh", "echo", "cat", "sleep"] {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
@@ -839,7 +840,10 @@ fn a_container_is_attributed_to_its_id(runtime: &str) {
     assert!(vpid_of(cat) > 1 && vpid_of(cat) != cat.pid, "{cat:#?}");
     // Users are named by the container's /etc/passwd, not the host's — `cat` too, gone in a millisecond.
     for e in [first, cat] {
-        assert!(matches!(&e.kind, EventKind::Exec { user: Some(u), .. } if u == "boxroot"), "{e:#?}");
+        assert!(
+            matches!(&e.kind, EventKind::Exec { user: Some(u), group: Some(g), .. } if u == "boxroot" && g == "boxwheel"),
+            "{e:#?}"
+        );
     }
     // `cat` ran in the container's /etc: its working directory is the container's, not the host's.
     let cat_cwd = events.iter().find_map(|e| match &e.kind {

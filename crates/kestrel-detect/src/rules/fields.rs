@@ -159,6 +159,8 @@ pub enum Field {
     UserName,
     /// `group.gid`.
     GroupGid,
+    /// `group.name`.
+    GroupName,
     /// `fd.name`.
     FdName,
     /// `fd.directory`.
@@ -304,6 +306,7 @@ impl Field {
             "user.uid" => UserUid,
             "user.name" => UserName,
             "group.gid" => GroupGid,
+            "group.name" => GroupName,
             "fd.name" => FdName,
             "fd.directory" => FdDirectory,
             "fd.filename" => FdFilename,
@@ -595,6 +598,19 @@ impl Field {
                 (_, Some(p)) => Val::Num(p.gid as i64),
                 _ => Val::Missing,
             },
+            GroupName => {
+                let named = match (&e.kind, p()) {
+                    (EventKind::Exec { group, .. }, _) => group.as_deref(),
+                    (_, Some(p)) => p.group.as_deref(),
+                    _ => None,
+                };
+                match (named, Field::GroupGid.get(e, st)) {
+                    (Some(g), _) => s(g),
+                    (None, Val::Num(0)) => s("root"),
+                    (None, Val::Num(_)) => s("<NA>"),
+                    _ => Val::Missing,
+                }
+            }
             FdNameraw => match &e.kind {
                 EventKind::Open { path, .. } => s(path),
                 _ => Val::Missing,
@@ -1207,6 +1223,8 @@ pub struct Proc {
     pub uid: u32,
     /// The name of `uid` in its own user database, as at exec.
     pub user: Option<String>,
+    /// The name of `gid` in its own group database, as at exec.
+    pub group: Option<String>,
     /// Real gid.
     pub gid: u32,
     /// Effective capabilities at exec.
@@ -1323,6 +1341,7 @@ impl State {
                 cwd,
                 env,
                 user,
+                group,
                 ..
             } => {
                 // A parent we never saw exec: remember what the event says of it.
@@ -1343,6 +1362,7 @@ impl State {
                     argv: argv.clone(),
                     uid: *uid,
                     user: user.clone(),
+                    group: group.clone(),
                     gid: *gid,
                     caps: *cap_effective,
                     caps_permitted: *cap_permitted,

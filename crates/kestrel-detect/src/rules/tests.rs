@@ -40,6 +40,7 @@ fn exec(pid: u32, ppid: u32, parent: &str, argv: &[&str], uid: u32) -> Event {
             cwd: String::new(),
             env: Vec::new(),
             user: None,
+            group: None,
         },
     )
 }
@@ -1099,11 +1100,17 @@ fn user_names_come_from_the_containers_own_user_database_as_falcos_setuid_rule_n
   condition: evt.type = execve and user.name in (www-data, root, "<NA>")
   output: "%user.name"
   priority: NOTICE
+- rule: Named group
+  desc: x
+  condition: evt.type = setuid and group.name = www-data-group
+  output: "%group.name"
+  priority: NOTICE
 "#;
-    let mut e = engine_of(yaml, 2);
+    let mut e = engine_of(yaml, 3);
     let named = |mut x: Event, name: &str| {
-        let EventKind::Exec { user, .. } = &mut x.kind else { unreachable!() };
+        let EventKind::Exec { user, group, .. } = &mut x.kind else { unreachable!() };
         *user = Some(name.into());
+        *group = Some(format!("{name}-group"));
         x
     };
     let setuid = |pid, id: i64, name: Option<&str>| {
@@ -1117,8 +1124,9 @@ fn user_names_come_from_the_containers_own_user_database_as_falcos_setuid_rule_n
         "exec `/app` (uid 33 www-data, parent sh)"
     );
     let a = e.process(&setuid(10, 0, Some("root")));
-    assert_eq!((names(&a), a[0].title.as_str()), (vec!["Non sudo setuid".to_string()], "arg_uid=root user=www-data"));
-    assert!(e.process(&setuid(10, 33, Some("www-data"))).is_empty(), "becoming itself");
+    assert_eq!(names(&a), ["Non sudo setuid", "Named group"]);
+    assert_eq!((a[0].title.as_str(), a[1].title.as_str()), ("arg_uid=root user=www-data", "www-data-group"));
+    assert_eq!(names(&e.process(&setuid(10, 33, Some("www-data")))), ["Named group"], "becoming itself");
     // A uid the container does not name reads `<NA>`, as in Falco: not a known user, no alert.
     let a = e.process(&exec(11, 1, "sh", &["/app"], 1000));
     assert_eq!(a[0].title, "<NA>");
