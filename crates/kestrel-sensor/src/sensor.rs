@@ -291,18 +291,22 @@ impl Sensor {
     /// Names an exec's user and the ids a set*id call asks for, from the process's own user and group
     /// databases (a container's `/etc/passwd` and `/etc/group`).
     fn name_ids(&mut self, pid: u32, cgroup: u64, kind: &mut EventKind) {
+        if !matches!(kind, EventKind::Exec { .. } | EventKind::SetIds { .. }) {
+            return;
+        }
+        // The process's root, found once for all the ids the event names.
         let resolver = &self.resolver;
-        let others = || resolver.pids(cgroup, 8);
+        let Some(root) = self.users.root(cgroup, pid, || resolver.pids(cgroup, 8)) else { return };
         match kind {
             EventKind::Exec { uid, user, gid, group, .. } => {
-                *user = self.users.name(Db::Users, cgroup, pid, others, *uid);
-                *group = self.users.name(Db::Groups, cgroup, pid, others, *gid);
+                *user = self.users.name_in(root, Db::Users, *uid);
+                *group = self.users.name_in(root, Db::Groups, *gid);
             }
             EventKind::SetIds { call, ids, names } => {
                 let db = if call.contains("uid") { Db::Users } else { Db::Groups };
                 *names = ids
                     .iter()
-                    .map(|&id| u32::try_from(id).ok().and_then(|id| self.users.name(db, cgroup, pid, others, id)))
+                    .map(|&id| u32::try_from(id).ok().and_then(|id| self.users.name_in(root, db, id)))
                     .collect();
             }
             _ => {}

@@ -125,9 +125,8 @@ impl UserNames {
         UserNames::default()
     }
 
-    /// The name of `id` in database `db` as process `pid` of `cgroup` sees it. When the process is gone (it
-    /// may have exited by the time its event is read): as the cgroup's processes last did, or through the
-    /// first of `others()` (processes of the cgroup) still there.
+    /// The name of `id` in database `db` as process `pid` of `cgroup` sees it: [`UserNames::root`], then
+    /// [`UserNames::name_in`]. To name several ids of one event, find the root once.
     pub fn name(
         &mut self,
         db: Db,
@@ -136,6 +135,14 @@ impl UserNames {
         others: impl FnOnce() -> Vec<u32>,
         id: u32,
     ) -> Option<String> {
+        let seen = self.root(cgroup, pid, others)?;
+        self.name_in(seen, db, id)
+    }
+
+    /// The root directory process `pid` of `cgroup` sees. When the process is gone (it may have exited by the
+    /// time its event is read): the one the cgroup's processes last had, or that of the first of `others()`
+    /// (processes of the cgroup) still there.
+    pub fn root(&mut self, cgroup: u64, pid: u32, others: impl FnOnce() -> Vec<u32>) -> Option<SeenRoot> {
         let (root, via) = root_of(pid)
             .map(|r| (r, Some(pid)))
             .or_else(|| self.roots.get(&cgroup).map(|r| (*r, None)))
@@ -152,16 +159,30 @@ impl UserNames {
                 self.roots.insert(cgroup, root);
             }
         }
-        let key = (root, db == Db::Users);
+        Some(SeenRoot { root, via })
+    }
+
+    /// The name of `id` in database `db` under a root found by [`UserNames::root`]; the file is read again
+    /// (through the process it was found by) when it was last checked a second ago or more.
+    pub fn name_in(&mut self, seen: SeenRoot, db: Db, id: u32) -> Option<String> {
+        let key = (seen.root, db == Db::Users);
         if self.dbs.len() >= MAX_ROOTS && !self.dbs.contains_key(&key) {
             self.dbs.clear();
         }
         let names = self.dbs.entry(key).or_default();
-        if let Some(pid) = via.filter(|_| names.checked.is_none_or(|t| t.elapsed() >= RECHECK)) {
+        if let Some(pid) = seen.via.filter(|_| names.checked.is_none_or(|t| t.elapsed() >= RECHECK)) {
             refresh(names, db, pid);
         }
         names.names.get(&id).cloned()
     }
+}
+
+/// A root directory found for an event, and the process it can be read through (none: the process is gone
+/// and the root is its cgroup's last known).
+#[derive(Debug, Clone, Copy)]
+pub struct SeenRoot {
+    root: Root,
+    via: Option<u32>,
 }
 
 /// Reads the file again if it changed (or was never read); keeps what was known when it cannot be opened.
