@@ -586,12 +586,7 @@ impl Field {
                     (_, Some(p)) => p.user.as_deref(),
                     _ => None,
                 };
-                match (named, Field::UserUid.get(e, st)) {
-                    (Some(u), _) => s(u),
-                    (None, Val::Num(0)) => s("root"),
-                    (None, Val::Num(_)) => s("<NA>"),
-                    _ => Val::Missing,
-                }
+                id_name(named, Field::UserUid.get(e, st))
             }
             GroupGid => match (&e.kind, p()) {
                 (EventKind::Exec { gid, .. }, _) => Val::Num(*gid as i64),
@@ -604,12 +599,7 @@ impl Field {
                     (_, Some(p)) => p.group.as_deref(),
                     _ => None,
                 };
-                match (named, Field::GroupGid.get(e, st)) {
-                    (Some(g), _) => s(g),
-                    (None, Val::Num(0)) => s("root"),
-                    (None, Val::Num(_)) => s("<NA>"),
-                    _ => Val::Missing,
-                }
+                id_name(named, Field::GroupGid.get(e, st))
             }
             FdNameraw => match &e.kind {
                 EventKind::Open { path, .. } => s(path),
@@ -1022,6 +1012,17 @@ fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
         (EventKind::Connect { to } | EventKind::Send { to, .. }, "addr" | "tuple" | "dest") => {
             Val::Str(Cow::Owned(format!("->{}", addr_port(to))))
         }
+        _ => Val::Missing,
+    }
+}
+
+/// A user or group as Falco names it: its name in the process's own database, else `root` for id 0 and
+/// `<NA>` for another id (`id` missing: missing).
+fn id_name<'a>(named: Option<&'a str>, id: Val<'a>) -> Val<'a> {
+    match (named, id) {
+        (Some(n), _) => Val::Str(Cow::Borrowed(n)),
+        (None, Val::Num(0)) => Val::Str(Cow::Borrowed("root")),
+        (None, Val::Num(_)) => Val::Str(Cow::Borrowed("<NA>")),
         _ => Val::Missing,
     }
 }
