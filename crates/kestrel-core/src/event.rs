@@ -70,7 +70,7 @@ pub struct ContainerRef {
 /// The most labels kept per container (keys and values are cut at 253 bytes).
 pub const MAX_LABELS: usize = 64;
 
-/// What the sensor knows of a process: its program and its parent's.
+/// What the sensor knows of a process: its program and its parent's, and who it acts as.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessRef {
     /// The program it runs (the path given to its last exec).
@@ -82,6 +82,10 @@ pub struct ProcessRef {
     /// The program the parent runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_exe: Option<String>,
+    /// The thread's effective uid when the event happened, read by the probe (Falco's `user.uid`: it
+    /// follows set*id calls, which an exec's uid does not). Absent from recordings made before it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub euid: Option<u32>,
 }
 
 /// A socket address.
@@ -205,8 +209,8 @@ pub enum EventKind {
         /// alone for the others (their values often hold secrets and are never kept).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         env: Vec<String>,
-        /// The name of `uid` in the process's own user database (`/etc/passwd` in its root file system, a
-        /// container's own; absent: no such entry, or the file could not be read).
+        /// The name of `euid` (Falco's `user.name`) in the process's own user database (`/etc/passwd` in its
+        /// root file system, a container's own; absent: no such entry, or the file could not be read).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user: Option<String>,
         /// The name of `gid` in the process's own group database (`/etc/group` in its root file system;

@@ -53,6 +53,8 @@ pub struct Header {
     pub pid: u32,
     /// Thread id.
     pub tid: u32,
+    /// The thread's effective uid when the event happened.
+    pub euid: u32,
     /// Boot-time clock, nanoseconds.
     pub boot_ns: u64,
     /// cgroup v2 id.
@@ -150,6 +152,7 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
     let header = Header {
         pid: u32_at(b, 4)?,
         tid: u32_at(b, 8)?,
+        euid: u32_at(b, 12)?,
         boot_ns: u64_at(b, 16)?,
         cgroup_id: u64_at(b, 24)?,
         comm: cstr(b, 32, COMM)?,
@@ -488,6 +491,7 @@ mod tests {
         b[0..4].copy_from_slice(&kind.to_ne_bytes());
         b[4..8].copy_from_slice(&42u32.to_ne_bytes());
         b[8..12].copy_from_slice(&43u32.to_ne_bytes());
+        b[12..16].copy_from_slice(&33u32.to_ne_bytes());
         b[16..24].copy_from_slice(&7u64.to_ne_bytes());
         b[24..32].copy_from_slice(&99u64.to_ne_bytes());
         b[32..34].copy_from_slice(b"sh");
@@ -537,7 +541,10 @@ mod tests {
         b.extend_from_slice(&[10, 0, 0, 1]);
         b.extend_from_slice(&[0; 12 + 108]);
         let Record::Event(r) = decode(&b).unwrap() else { panic!() };
-        assert_eq!((r.header.pid, r.header.tid, r.header.cgroup_id, r.header.comm.as_str()), (42, 43, 99, "sh"));
+        assert_eq!(
+            (r.header.pid, r.header.tid, r.header.euid, r.header.cgroup_id, r.header.comm.as_str()),
+            (42, 43, 33, 99, "sh")
+        );
         assert_eq!(
             r.kind,
             EventKind::Connect {

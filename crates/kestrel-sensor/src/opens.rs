@@ -68,7 +68,7 @@ mod tests {
 
     fn open(tid: u32, path: &str, boot_ns: u64) -> Raw {
         Raw {
-            header: Header { pid: tid, tid, boot_ns, cgroup_id: 1, comm: "cat".into() },
+            header: Header { pid: tid, tid, euid: 0, boot_ns, cgroup_id: 1, comm: "cat".into() },
             kind: EventKind::Open { path: path.into(), flags: 0 },
         }
     }

@@ -67,7 +67,7 @@ impl ProcessTable {
         if let EventKind::Exit { .. } = kind {
             self.procs.remove(&pid);
         }
-        ProcessRef { exe: me.exe, ppid: me.ppid, parent_exe }
+        ProcessRef { exe: me.exe, ppid: me.ppid, parent_exe, euid: None }
     }
 
     /// Processes known.

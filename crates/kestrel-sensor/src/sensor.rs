@@ -4,7 +4,7 @@ use crate::cgroup::{cgroup2_root, Resolver};
 use crate::decode::{decode, Record};
 use crate::preflight::{preflight, SensorError};
 use crate::users::{Db, UserNames};
-use kestrel_core::{Event, EventKind, EVENT_SCHEMA};
+use kestrel_core::{Event, EventKind, ProcessRef, EVENT_SCHEMA};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::MapCore;
 use std::mem::MaybeUninit;
@@ -283,7 +283,7 @@ impl Sensor {
             comm: h.comm,
             cgroup_id: h.cgroup_id,
             container,
-            process: Some(self.procs.observe(h.pid, &raw.kind)),
+            process: Some(ProcessRef { euid: Some(h.euid), ..self.procs.observe(h.pid, &raw.kind) }),
             kind: raw.kind,
         }
     }
@@ -298,8 +298,8 @@ impl Sensor {
         let resolver = &self.resolver;
         let Some(root) = self.users.root(cgroup, pid, || resolver.pids(cgroup, 8)) else { return };
         match kind {
-            EventKind::Exec { uid, user, gid, group, .. } => {
-                *user = self.users.name_in(root, Db::Users, *uid);
+            EventKind::Exec { euid, user, gid, group, .. } => {
+                *user = self.users.name_in(root, Db::Users, *euid);
                 *group = self.users.name_in(root, Db::Groups, *gid);
             }
             EventKind::SetIds { call, ids, names } => {
@@ -606,7 +606,7 @@ mod tests {
         let (tx, rx) = q.channel();
         let stats = Stats::default();
         let event = || {
-            let header = crate::decode::Header { pid: 7, tid: 7, boot_ns: 1, cgroup_id: 1, comm: "x".into() };
+            let header = crate::decode::Header { pid: 7, tid: 7, euid: 0, boot_ns: 1, cgroup_id: 1, comm: "x".into() };
             Record::Event(crate::decode::Raw { header, kind: EventKind::Userfaultfd { flags: 0 } })
         };
         for _ in 0..1000 {

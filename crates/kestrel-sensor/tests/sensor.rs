@@ -944,8 +944,10 @@ fn servers_bind_listen_and_accept() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
+    // It listens as nobody (effective uid 65534): an accept, reported from the kernel's softirq where no
+    // process is current, carries the listener's effective uid.
     let py = format!(
-        "import socket; s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen(7); \
+        "import os, socket; s = socket.socket(); s.bind(('127.0.0.1', {port})); os.seteuid(65534); s.listen(7); \
          c, a = s.accept(); c.recv(16); c.close(); c, a = s.accept(); c.close()"
     );
     let path = cg.0.clone();
@@ -989,7 +991,44 @@ fn servers_bind_listen_and_accept() {
         assert_eq!((from.family.as_str(), from.addr.as_str(), from.proto), ("inet", "127.0.0.1", Some(L4Proto::Tcp)));
         assert_eq!(*local, Some(port), "{accept:?}");
         assert_eq!(accept.pid, bind.pid, "the accepting process: {accept:?}");
+        assert_eq!(accept.process.as_ref().and_then(|p| p.euid), Some(65534), "{accept:?}");
     }
+    assert_eq!(bind.process.as_ref().and_then(|p| p.euid), Some(0), "bound as root: {bind:?}");
+}
+
+#[test]
+fn every_event_carries_the_effective_uid_the_thread_had() {
+    // Falco's user.uid follows set*id calls. A root process switches its effective uid to nobody and back
+    // without exec'ing, reading /etc/shadow each time (the attempt is reported whether or not it succeeds).
+    let cg = TestCgroup::new("kestrel-test-euid");
+    let mut s = sensor(&[&cg.0], 65_536);
+    let py = "import ctypes, os; l = ctypes.CDLL(None); \
+              [(os.seteuid(u), l.open(b'/etc/shadow', 0)) for u in (65534, 0, 65534)]";
+    let script = std::thread::spawn(move || (cg.sh(&format!("/usr/bin/python3 -c \"{py}\"")), cg));
+    let reads = |ev: &[Event]| -> Vec<Option<u32>> {
+        ev.iter()
+            .filter(|e| e.comm == "python3" && matches!(&e.kind, EventKind::Open { path, .. } if path == "/etc/shadow"))
+            .map(|e| e.process.as_ref().and_then(|p| p.euid))
+            .collect()
+    };
+    let events = collect(&mut s, Duration::from_secs(5), |ev| reads(ev).len() >= 3);
+    let (out, _cg) = script.join().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(reads(&events), [Some(65534), Some(0), Some(65534)], "{events:#?}");
+    // The set*id call's own event is read at its entry: before it takes effect.
+    let calls: Vec<(Vec<i64>, Option<u32>)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::SetIds { call, ids, .. } if call == "setresuid" => {
+                Some((ids.clone(), e.process.as_ref().and_then(|p| p.euid)))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(calls, [(vec![-1, 65534, -1], Some(0)), (vec![-1, 0, -1], Some(65534)), (vec![-1, 65534, -1], Some(0))]);
+    // The exec that started it: as root.
+    let exec = events.iter().find(|e| e.comm == "python3" && e.kind_name() == "exec").expect("python3's exec");
+    assert_eq!(exec.process.as_ref().and_then(|p| p.euid), Some(0));
 }
 
 #[test]

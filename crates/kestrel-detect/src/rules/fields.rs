@@ -573,20 +573,25 @@ impl Field {
                 (_, Some(p)) if p.start_ns != 0 => Val::Num(p.tty as i64),
                 _ => Val::Missing,
             },
-            UserUid => match (&e.kind, p()) {
-                (EventKind::Exec { uid, .. }, _) => Val::Num(*uid as i64),
-                (_, Some(p)) => Val::Num(p.uid as i64),
+            // The effective uid, as Falco's: the probe's reading when the event carries one (it follows set*id
+            // calls), else the exec's.
+            UserUid => match (e.process.as_ref().and_then(|p| p.euid), &e.kind, p()) {
+                (Some(euid), ..) => Val::Num(euid as i64),
+                (None, EventKind::Exec { euid, .. }, _) => Val::Num(*euid as i64),
+                (None, _, Some(p)) => Val::Num(p.euid as i64),
                 _ => Val::Missing,
             },
             // The name in the process's own user database (the sensor reads the container's /etc/passwd);
             // without one, as Falco: root for 0, `<NA>` for an id with no name.
             UserName => {
-                let named = match (&e.kind, p()) {
-                    (EventKind::Exec { user, .. }, _) => user.as_deref(),
-                    (_, Some(p)) => p.user.as_deref(),
+                let uid = Field::UserUid.get(e, st);
+                let named = match (&e.kind, p(), &uid) {
+                    (EventKind::Exec { user, .. }, ..) => user.as_deref(),
+                    (_, Some(p), Val::Num(uid)) if p.euid as i64 == *uid => p.user.as_deref(),
+                    (_, _, Val::Num(uid)) => u32::try_from(*uid).ok().and_then(|uid| st.user_name(e, uid)),
                     _ => None,
                 };
-                id_name(named, Field::UserUid.get(e, st))
+                id_name(named, uid)
             }
             GroupGid => match (&e.kind, p()) {
                 (EventKind::Exec { gid, .. }, _) => Val::Num(*gid as i64),
@@ -1220,9 +1225,11 @@ pub struct Proc {
     pub exe: String,
     /// Arguments.
     pub argv: Vec<String>,
-    /// Real uid.
+    /// Real uid at exec.
     pub uid: u32,
-    /// The name of `uid` in its own user database, as at exec.
+    /// Effective uid: at exec, then as its events report it (it follows set*id calls).
+    pub euid: u32,
+    /// The name of `euid` in its own user database (not known: `None`).
     pub user: Option<String>,
     /// The name of `gid` in its own group database, as at exec.
     pub group: Option<String>,
@@ -1271,6 +1278,9 @@ pub struct State {
     /// Each container's bind mounts, as its runtime's init made them (with that init's pid: a container
     /// started again under the same id starts a new list).
     mounts: FxHashMap<u64, (u32, Vec<Mount>)>,
+    /// User names the sensor read from each container's own database (container hash, 0 on the host; uid):
+    /// a process that switched users is named from them.
+    user_names: FxHashMap<(u64, u32), String>,
 }
 
 /// A bind mount a container was started with.
@@ -1288,6 +1298,7 @@ const MAX_WRITTEN: usize = 65_536;
 const MAX_ANCESTORS: usize = 16;
 const MAX_CONTAINERS: usize = 4096;
 const MAX_MOUNTS: usize = 64;
+const MAX_USER_NAMES: usize = 16_384;
 /// mount(2) flags: a bind mount, and a remount (of a bind mount's options: no new mount).
 const MS_BIND: u64 = 4096;
 const MS_REMOUNT: u64 = 32;
@@ -1324,10 +1335,12 @@ impl State {
         if !matches!(e.kind, EventKind::Exec { .. }) && !self.procs.contains_key(&e.pid) {
             self.inherit(e);
         }
+        self.follow_euid(e);
         match &e.kind {
             EventKind::Exec {
                 ppid,
                 uid,
+                euid,
                 gid,
                 exe,
                 argv,
@@ -1355,6 +1368,9 @@ impl State {
                     };
                     self.insert(parent);
                 }
+                if let Some(name) = user {
+                    self.learn_user(e, *euid, name);
+                }
                 let p = Proc {
                     pid: e.pid,
                     ppid: *ppid,
@@ -1362,6 +1378,7 @@ impl State {
                     exe: exe.clone(),
                     argv: argv.clone(),
                     uid: *uid,
+                    euid: *euid,
                     user: user.clone(),
                     group: group.clone(),
                     gid: *gid,
@@ -1387,6 +1404,13 @@ impl State {
             }
             EventKind::Exit { .. } if e.pid == e.tid => {
                 self.procs.remove(&e.pid);
+            }
+            EventKind::SetIds { call, ids, names } if call.contains("uid") => {
+                for (id, name) in ids.iter().zip(names) {
+                    if let (Ok(id), Some(name)) = (u32::try_from(*id), name) {
+                        self.learn_user(e, id, name);
+                    }
+                }
             }
             EventKind::Connect { to } if to.family != "unix" => {
                 if let Some(p) = self.procs.get_mut(&e.pid) {
@@ -1433,6 +1457,37 @@ impl State {
             }
             _ => {}
         }
+    }
+
+    /// Follows a process's effective uid as its events report it (after a set*id call took effect), naming
+    /// it from the names its container's database gave.
+    fn follow_euid(&mut self, e: &Event) {
+        let Some(euid) = e.process.as_ref().and_then(|p| p.euid) else { return };
+        if self.procs.get(&e.pid).is_none_or(|p| p.euid == euid) {
+            return;
+        }
+        let user = self.user_name(e, euid).map(str::to_owned);
+        if let Some(p) = self.procs.get_mut(&e.pid) {
+            (p.euid, p.user) = (euid, user);
+        }
+    }
+
+    /// Remembers the name the sensor read for `uid` in the event's container (bounded).
+    fn learn_user(&mut self, e: &Event, uid: u32, name: &str) {
+        let key = (e.container.as_ref().map_or(0, |c| container_hash(&c.id)), uid);
+        if self.user_names.get(&key).is_some_and(|n| n == name) {
+            return;
+        }
+        if self.user_names.len() >= MAX_USER_NAMES {
+            self.user_names.clear();
+        }
+        self.user_names.insert(key, name.to_owned());
+    }
+
+    /// The name `uid` has in the event's container's user database, as the sensor read it for an earlier event.
+    fn user_name(&self, e: &Event, uid: u32) -> Option<&str> {
+        let key = (e.container.as_ref().map_or(0, |c| container_hash(&c.id)), uid);
+        self.user_names.get(&key).map(String::as_str)
     }
 
     /// The bind mounts the event's container was started with (none seen: empty); `None` outside containers.

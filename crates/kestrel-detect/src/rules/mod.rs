@@ -1032,13 +1032,16 @@ impl Engine {
 /// One line about an event: alerts' explanations, Falco's `evt.args` and `kestrel monitor -f table`.
 pub fn describe(e: &Event) -> String {
     match &e.kind {
-        EventKind::Exec { argv, uid, euid, parent_comm, user, .. } => format!(
-            "exec `{}` (uid {uid}{}{}, parent {})",
-            argv.join(" "),
-            user.as_ref().map(|u| format!(" {u}")).unwrap_or_default(),
-            if euid != uid { format!(", euid {euid}") } else { String::new() },
-            if parent_comm.is_empty() { "?" } else { parent_comm }
-        ),
+        EventKind::Exec { argv, uid, euid, parent_comm, user, .. } => {
+            // The name is the effective uid's (Falco's user.name).
+            let name = user.as_ref().map(|u| format!(" {u}")).unwrap_or_default();
+            format!(
+                "exec `{}` ({}, parent {})",
+                argv.join(" "),
+                if euid != uid { format!("uid {uid}, euid {euid}{name}") } else { format!("uid {uid}{name}") },
+                if parent_comm.is_empty() { "?" } else { parent_comm }
+            )
+        }
         EventKind::Exit { status } => format!("exit {}", status >> 8),
         EventKind::Open { path, flags } => format!("open {path} ({})", fields::open_flag_names(*flags)),
         EventKind::Connect { to } => format!("connect to {}", sock_text(to)),

@@ -1145,6 +1145,58 @@ fn user_names_come_from_the_containers_own_user_database_as_falcos_setuid_rule_n
 }
 
 #[test]
+fn user_fields_follow_the_effective_uid_the_probe_reads_as_falcos_follow_set_id_calls() {
+    // Falco's user.uid is the effective uid: at exec, then as its parser follows set*id calls. The probe
+    // reads it at every event; a switched-to user is named from what the sensor read for the set*id call.
+    let yaml = r#"
+- rule: Shadow read
+  desc: x
+  condition: evt.type = openat and fd.name = /etc/shadow
+  output: "%user.uid %user.name"
+  priority: NOTICE
+- rule: Executed
+  desc: x
+  condition: evt.type = execve
+  output: "%user.uid %user.name"
+  priority: NOTICE
+"#;
+    let mut e = engine_of(yaml, 2);
+    let as_euid = |mut x: Event, euid: Option<u32>| {
+        x.process = Some(kestrel_core::ProcessRef { euid, ..Default::default() });
+        x
+    };
+    let shadow = |euid| as_euid(ev(20, "app", EventKind::Open { path: "/etc/shadow".into(), flags: 0 }), euid);
+    let title = |a: Vec<Alert>| a.into_iter().map(|a| a.title).collect::<Vec<_>>();
+    let mut root = exec(20, 1, "sh", &["/app"], 0);
+    if let EventKind::Exec { user, .. } = &mut root.kind {
+        *user = Some("boxroot".into());
+    }
+    assert_eq!(title(e.process(&as_euid(root, Some(0)))), ["0 boxroot"]);
+    // seteuid(33): the call's event (read before it takes effect) names 33 from the container's database.
+    let names = vec![None, Some("www-data".to_string()), None];
+    e.process(&as_euid(
+        ev(20, "app", EventKind::SetIds { call: "setresuid".into(), ids: vec![-1, 33, -1], names }),
+        Some(0),
+    ));
+    assert_eq!(title(e.process(&shadow(Some(33)))), ["33 www-data"]);
+    // An event without the probe's reading (a recording from before it was made) keeps the last one known.
+    assert_eq!(title(e.process(&shadow(None))), ["33 www-data"]);
+    // Back to root (named as the container names it), then to a uid nobody named: Falco's fallback.
+    assert_eq!(title(e.process(&shadow(Some(0)))), ["0 boxroot"]);
+    assert_eq!(title(e.process(&shadow(Some(4242)))), ["4242 <NA>"]);
+    // A process never seen exec'ing: the event's uid, named if its container named it before.
+    let other = |euid| as_euid(ev(21, "w", EventKind::Open { path: "/etc/shadow".into(), flags: 0 }), Some(euid));
+    assert_eq!(title(e.process(&other(33))), ["33 www-data"]);
+    // An exec of a setuid program: the effective uid is the user, as in Falco.
+    let mut su = exec(22, 20, "sh", &["/bin/su"], 1000);
+    if let EventKind::Exec { euid, user, .. } = &mut su.kind {
+        (*euid, *user) = (0, Some("boxroot".into()));
+    }
+    assert_eq!(title(e.process(&as_euid(su.clone(), Some(0)))), ["0 boxroot"]);
+    assert_eq!(describe(&su), "exec `/bin/su` (uid 1000, euid 0 boxroot, parent sh)");
+}
+
+#[test]
 fn falcos_unshare_rule_reads_the_callers_capabilities_from_the_event() {
     // runc's helper `runc:[1:CHILD]` unshares at every container start: never seen exec'ing, so only the
     // event can say it holds CAP_SYS_ADMIN. The rule as falco-incubating_rules.yaml writes it.

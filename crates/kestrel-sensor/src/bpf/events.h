@@ -74,7 +74,7 @@ struct header {            /* 48 bytes */
     __u32 kind;
     __u32 pid;              /* thread group id */
     __u32 tid;
-    __u32 _pad;
+    __u32 euid;             /* the thread's effective uid when the event happened (Falco's user.uid) */
     __u64 time_ns;          /* bpf_ktime_get_boot_ns */
     __u64 cgroup_id;        /* cgroup v2 id */
     char comm[COMM_LEN];

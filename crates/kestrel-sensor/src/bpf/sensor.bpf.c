@@ -190,13 +190,19 @@ static __always_inline void submit(void *e)
     bpf_ringbuf_submit(e, flags);
 }
 
+/* The current thread's effective uid, from its subjective credentials (as Falco's drivers read it). */
+static __always_inline __u32 current_euid(void)
+{
+    return BPF_CORE_READ(bpf_get_current_task_btf(), cred, euid.val);
+}
+
 static __always_inline void fill_header(struct header *h, __u32 kind)
 {
     __u64 pid_tgid = bpf_get_current_pid_tgid();
     h->kind = kind;
     h->pid = pid_tgid >> 32;
     h->tid = (__u32)pid_tgid;
-    h->_pad = 0;
+    h->euid = current_euid();
     h->time_ns = bpf_ktime_get_boot_ns();
     h->cgroup_id = bpf_get_current_cgroup_id();
     bpf_get_current_comm(h->comm, sizeof(h->comm));
@@ -1073,6 +1079,8 @@ struct kestrel_listener {
     __u32 tid;
     __u64 cgroup_id;
     char comm[COMM_LEN];
+    __u32 euid;             /* the listener's effective uid when it called listen() */
+    __u32 _pad;
 };
 
 struct {
@@ -1121,7 +1129,7 @@ static __always_inline void report_accept(struct sock *sk, const struct kestrel_
     e->h.kind = KIND_ACCEPT;
     e->h.pid = l->pid;
     e->h.tid = l->tid;
-    e->h._pad = 0;
+    e->h.euid = l->euid;
     e->h.time_ns = bpf_ktime_get_boot_ns();
     e->h.cgroup_id = l->cgroup_id;
     __builtin_memcpy(e->h.comm, l->comm, sizeof(e->h.comm));
@@ -1220,6 +1228,7 @@ int BPF_PROG(on_sock_state, struct sock *sk, const int oldstate, const int newst
             .pid = pid_tgid >> 32,
             .tid = (__u32)pid_tgid,
             .cgroup_id = bpf_get_current_cgroup_id(),
+            .euid = current_euid(),
         };
         bpf_get_current_comm(l.comm, sizeof(l.comm));
         bpf_map_update_elem(&listeners, &k, &l, BPF_ANY);
