@@ -65,6 +65,10 @@ pub struct ContainerRef {
     /// what their privileged mode sets up); absent when the runtime's state was not found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privileged: Option<bool>,
+    /// When the runtime created the container, nanoseconds since the Unix epoch (Falco's
+    /// `container.start_ts`): runc's and crun's `created`, Docker's `Created`; absent when not found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_ns: Option<u64>,
 }
 
 /// The most labels kept per container (keys and values are cut at 253 bytes).
@@ -213,10 +217,24 @@ pub enum EventKind {
         /// root file system, a container's own; absent: no such entry, or the file could not be read).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user: Option<String>,
-        /// The name of `gid` in the process's own group database (`/etc/group` in its root file system;
-        /// absent: no such entry, or the file could not be read).
+        /// The name of the effective gid (`egid`, else `gid`; Falco's `group.name`) in the process's own group
+        /// database (`/etc/group` in its root file system; absent: no such entry, or the file could not be
+        /// read).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         group: Option<String>,
+        /// Effective group id (absent: a recording from before kestrel reported it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        egid: Option<u32>,
+        /// The name of `loginuid` in the process's own user database (absent: not set, or no such entry).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        login_user: Option<String>,
+        /// Its session leader's pid, as the host numbers it (absent: none, or not known).
+        #[serde(default, skip_serializing_if = "is_zero_u32")]
+        sid: u32,
+        /// The program file: its inode number, the inode's last status change and last modification
+        /// (nanoseconds since the Unix epoch; absent: not known).
+        #[serde(default, skip_serializing_if = "ExeFile::is_unknown")]
+        exe_file: ExeFile,
     },
     /// A link was made to a sensitive file (`symlink`, `symlinkat`, `link`, `linkat` whose existing path, as
     /// given, starts with a sensitive prefix or ends in a sensitive file's name); reported when attempted.
@@ -438,6 +456,24 @@ pub enum EventKind {
         /// The mode.
         mode: u32,
     },
+}
+
+/// The program file an exec ran, as its inode was when the program started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExeFile {
+    /// Inode number.
+    pub ino: u64,
+    /// Last status change (`ctime`), nanoseconds since the Unix epoch.
+    pub ctime_ns: u64,
+    /// Last modification (`mtime`), nanoseconds since the Unix epoch.
+    pub mtime_ns: u64,
+}
+
+impl ExeFile {
+    /// Nothing is known of it.
+    pub fn is_unknown(&self) -> bool {
+        *self == ExeFile::default()
+    }
 }
 
 /// One event.

@@ -35,8 +35,8 @@ mod secret;
 
 pub use alert::{Alert, AlertSource, Contribution, ALERT_SCHEMA};
 pub use event::{
-    redact_env_entry, ContainerRef, Event, EventKind, L4Proto, ProcessRef, SockAddr, ENV_VALUES_KEPT, EVENT_KINDS,
-    EVENT_SCHEMA, MAX_LABELS,
+    redact_env_entry, ContainerRef, Event, EventKind, ExeFile, L4Proto, ProcessRef, SockAddr, ENV_VALUES_KEPT,
+    EVENT_KINDS, EVENT_SCHEMA, MAX_LABELS,
 };
 pub use finding::{
     CvssScore, DatabaseRef, EndOfLifeFinding, Finding, FixState, Report, Risk, Severity, Suppressed,

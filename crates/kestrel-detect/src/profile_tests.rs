@@ -65,6 +65,10 @@ impl Box_ {
                 env: Vec::new(),
                 user: None,
                 group: None,
+                egid: None,
+                login_user: None,
+                sid: 0,
+                exe_file: Default::default(),
             },
         )
     }

@@ -258,6 +258,10 @@ fn the_files_of_interest_are_those_written_made_setuid_or_run() {
             env: Vec::new(),
             user: None,
             group: None,
+            egid: None,
+            login_user: None,
+            sid: 0,
+            exe_file: Default::default(),
         }),
         ev(EventKind::Open { path: "rel/log".into(), flags: libc::O_RDWR as u32 }),
     ];

@@ -1,7 +1,7 @@
 //! Ring-buffer records (`bpf/events.h`) into [`kestrel_core::EventKind`] values. Records come from the
 //! kernel, but are still checked: a short or unknown record is an error, never a panic.
 
-use kestrel_core::{normalize_path, redact_env_entry, EventKind, L4Proto, SockAddr};
+use kestrel_core::{normalize_path, redact_env_entry, EventKind, ExeFile, L4Proto, SockAddr};
 
 /// Record kinds (`KIND_*` in events.h).
 const KIND_EXEC: u32 = 1;
@@ -17,6 +17,8 @@ const EXEC_EXE_REBUILT: u32 = 4;
 const EXEC_CWD_KNOWN: u32 = 8;
 const EXEC_ENV_TRUNCATED: u32 = 16;
 const EXEC_PGRP_LEADER: u32 = 32;
+/// Where an exec record's fields after its environment start.
+const EXEC_TAIL: usize = EXEC_EXE + PATH + ARGS + COMM + PATH + 8 + ENV;
 const KIND_EXIT: u32 = 2;
 /// How a mkdir's or an unlink's path was given (events.h: PATH_DIRFD, PATH_DIR_REBUILT).
 const PATH_DIRFD: u64 = 1;
@@ -199,6 +201,14 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                 argv_truncated: flags & EXEC_ARGS_TRUNCATED != 0,
                 user: None, // named by the sensor from the process's own user and group databases
                 group: None,
+                login_user: None,
+                egid: Some(u32_at(b, h + EXEC_TAIL)?),
+                sid: u32_at(b, h + EXEC_TAIL + 4)?,
+                exe_file: ExeFile {
+                    ino: u64_at(b, h + EXEC_TAIL + 8)?,
+                    ctime_ns: u64_at(b, h + EXEC_TAIL + 16)?,
+                    mtime_ns: u64_at(b, h + EXEC_TAIL + 24)?,
+                },
                 env: {
                     let at = h + EXEC_EXE + PATH + ARGS + COMM + PATH;
                     let len = (u32_at(b, at)? as usize).min(ENV);
@@ -606,7 +616,7 @@ mod tests {
         );
 
         let mut b = header(KIND_EXEC);
-        b.extend_from_slice(&[0; EXEC_EXE + PATH + ARGS + COMM + PATH + 8 + ENV]);
+        b.extend_from_slice(&[0; EXEC_TAIL + 32]);
         b[HEADER..HEADER + 4].copy_from_slice(&1u32.to_ne_bytes());
         b[HEADER + 28..HEADER + 32].copy_from_slice(&11u32.to_ne_bytes());
         b[HEADER + 36..HEADER + 40].copy_from_slice(&0x8802u32.to_ne_bytes());
@@ -627,7 +637,16 @@ mod tests {
         b[HEADER + EXEC_EXE..HEADER + EXEC_EXE + 8].copy_from_slice(b"/bin/ls\0");
         let args_at = HEADER + EXEC_EXE + PATH;
         b[args_at..args_at + 11].copy_from_slice(b"ls\0-l\0/tmp\0");
+        let tail = HEADER + EXEC_TAIL;
+        b[tail..tail + 4].copy_from_slice(&5u32.to_ne_bytes());
+        b[tail + 4..tail + 8].copy_from_slice(&77u32.to_ne_bytes());
+        b[tail + 8..tail + 16].copy_from_slice(&12345u64.to_ne_bytes());
+        b[tail + 16..tail + 24].copy_from_slice(&1_700_000_000_000_000_001u64.to_ne_bytes());
+        b[tail + 24..tail + 32].copy_from_slice(&1_600_000_000_000_000_002u64.to_ne_bytes());
         let Record::Event(r) = decode(&b).unwrap() else { panic!() };
+        let EventKind::Exec { egid, sid, exe_file, .. } = &r.kind else { panic!() };
+        let file = ExeFile { ino: 12345, ctime_ns: 1_700_000_000_000_000_001, mtime_ns: 1_600_000_000_000_000_002 };
+        assert_eq!((*egid, *sid, *exe_file), (Some(5), 77, file));
         let EventKind::Exec {
             exe,
             argv,

@@ -106,6 +106,10 @@ mod tests {
             env: Vec::new(),
             user: None,
             group: None,
+            egid: None,
+            login_user: None,
+            sid: 0,
+            exe_file: Default::default(),
         }
     }
 

@@ -88,6 +88,7 @@ impl StateDirs {
                 add_labels(c, &cfg["Config"]["Labels"]);
                 let host = read_json(&self.docker_containers.join(&c.id).join("hostconfig.json"));
                 c.privileged = host.as_ref().and_then(|h| h["Privileged"].as_bool()).or(c.privileged);
+                c.created_ns = timestamp_ns(&cfg["Created"]).or(c.created_ns);
             }
         }
         if let Some((state, runtime)) = self.runc_state(&c.id) {
@@ -99,6 +100,7 @@ impl StateDirs {
             if c.privileged.is_none() {
                 c.privileged = privileged(&state["config"]);
             }
+            c.created_ns = c.created_ns.or(timestamp_ns(&state["created"]));
             // The bundle is a label `bundle=/path` (runc ≥ 1.0) or a field of its own (older runc, crun).
             let bundle = state["config"]["labels"]
                 .as_array()
@@ -119,6 +121,13 @@ impl StateDirs {
         }
         found
     }
+}
+
+/// An RFC 3339 time (`2026-12-03T15:04:05.123456789Z`, as runc, crun and Docker write them) in nanoseconds
+/// since the Unix epoch; nothing for another value or a time before the epoch.
+fn timestamp_ns(v: &Value) -> Option<u64> {
+    let t = time::OffsetDateTime::parse(v.as_str()?, &time::format_description::well_known::Rfc3339).ok()?;
+    u64::try_from(t.unix_timestamp_nanos()).ok()
 }
 
 /// Whether runc's view of a container (`state.json`'s `config`) is a privileged one: Docker, containerd and
@@ -225,11 +234,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let id = "a".repeat(64);
         std::fs::create_dir_all(dir.path().join(&id)).unwrap();
-        std::fs::write(dir.path().join(&id).join("config.v2.json"), r#"{"Config":{"Image":"redis:7"}}"#).unwrap();
+        let cfg = r#"{"Config":{"Image":"redis:7"},"Created":"2026-12-03T15:04:05.123456789Z"}"#;
+        std::fs::write(dir.path().join(&id).join("config.v2.json"), cfg).unwrap();
         let dirs = StateDirs { runc_roots: vec![], docker_containers: dir.path().into() };
         let mut c = container(&id, "docker");
         assert!(dirs.describe(&mut c));
         assert_eq!(c.image.as_deref(), Some("redis:7"));
+        assert_eq!(c.created_ns, Some(1_796_310_245_123_456_789));
         let mut bad = container("../etc", "docker");
         assert!(dirs.describe(&mut bad));
         assert_eq!(bad.image, None);
@@ -258,7 +269,9 @@ mod tests {
         std::fs::write(bundle.join("config.json"), config("")).unwrap();
         let state = dir.path().join("crun/c1");
         std::fs::create_dir_all(&state).unwrap();
-        std::fs::write(state.join("status"), format!(r#"{{"pid":7,"bundle":"{}"}}"#, bundle.display())).unwrap();
+        // crun writes its time with an offset; a time that is not one is no time.
+        let status = |created: &str| format!(r#"{{"pid":7,"bundle":"{}","created":"{created}"}}"#, bundle.display());
+        std::fs::write(state.join("status"), status("2026-12-03T16:04:05.5+01:00")).unwrap();
         let dirs = StateDirs { runc_roots: vec![dir.path().join("crun")], docker_containers: dir.path().join("none") };
         let mut c = container("c1", "runc");
         assert!(dirs.describe(&mut c));
@@ -266,9 +279,11 @@ mod tests {
         assert_eq!(c.image.as_deref(), Some("quay.io/app/api:2.1"));
         assert_eq!((c.pod.as_deref(), c.namespace.as_deref()), (Some("api-5c8d"), Some("prod")));
         assert_eq!(c.privileged, Some(true));
+        assert_eq!(c.created_ns, Some(1_796_310_245_500_000_000));
         std::fs::write(bundle.join("config.json"), config(r#""/proc/kcore""#)).unwrap();
+        std::fs::write(state.join("status"), status("yesterday")).unwrap();
         let mut c = container("c1", "runc");
         dirs.describe(&mut c);
-        assert_eq!(c.privileged, Some(false));
+        assert_eq!((c.privileged, c.created_ns), (Some(false), None));
     }
 }

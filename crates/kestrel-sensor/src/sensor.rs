@@ -298,9 +298,12 @@ impl Sensor {
         let resolver = &self.resolver;
         let Some(root) = self.users.root(cgroup, pid, || resolver.pids(cgroup, 8)) else { return };
         match kind {
-            EventKind::Exec { euid, user, gid, group, .. } => {
+            EventKind::Exec { euid, user, gid, egid, group, loginuid, login_user, .. } => {
                 *user = self.users.name_in(root, Db::Users, *euid);
-                *group = self.users.name_in(root, Db::Groups, *gid);
+                *group = self.users.name_in(root, Db::Groups, egid.unwrap_or(*gid));
+                if *loginuid != u32::MAX {
+                    *login_user = self.users.name_in(root, Db::Users, *loginuid);
+                }
             }
             EventKind::SetIds { call, ids, names } => {
                 let db = if call.contains("uid") { Db::Users } else { Db::Groups };

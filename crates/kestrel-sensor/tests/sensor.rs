@@ -79,7 +79,7 @@ fn exec_open_connect_and_exit_of_a_watched_cgroup() {
         "echo 4242 > /proc/self/loginuid; cat /proc/self/loginuid > {f}.loginuid; \
          env -i GLIBC_TUNABLES=glibc.malloc.check=0 KESTREL_SECRET=hunter2 PATH=/usr/bin:/bin \
            /bin/echo kestrel-marker one two > {f}; cat /etc/shadow > /dev/null; \
-         setsid /bin/echo no-tty > /dev/null; script -qec '/bin/echo on-a-tty' /dev/null > /dev/null; \
+         setsid /bin/echo no-tty > /dev/null; setpriv --egid=4343 --keep-groups /bin/echo egid > /dev/null; script -qec '/bin/echo on-a-tty' /dev/null > /dev/null; \
          /usr/bin/python3 -c \"{memfd}\"; \
          bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}; exec 4<>/dev/udp/127.0.0.1/{udp_port}' ; exit 3",
         f = file.display(),
@@ -151,6 +151,35 @@ fn exec_open_connect_and_exit_of_a_watched_cgroup() {
     let _ = std::fs::remove_file(&loginuid_file);
     assert_eq!(exec_of("fileless"), Some((true, loginuid)), "{events:#?}");
     assert_eq!(exec_of("/bin/echo"), Some((false, loginuid)));
+    // Sessions: setsid's program leads its own; the script's commands are in the script's shell's session.
+    let exec_event = |word: &str| {
+        events
+            .iter()
+            .find(|e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv[0] == "/bin/echo" && argv.iter().any(|a| a == word)))
+            .unwrap_or_else(|| panic!("no exec of echo {word}: {events:#?}"))
+    };
+    let sid = |e: &Event| match &e.kind {
+        EventKind::Exec { sid, .. } => *sid,
+        _ => unreachable!(),
+    };
+    let leader = exec_event("no-tty");
+    assert_eq!(sid(leader), leader.pid);
+    let marker = exec_event("kestrel-marker");
+    assert!(sid(marker) != 0 && sid(marker) != marker.pid, "sid {} of pid {}", sid(marker), marker.pid);
+    // The effective gid as setpriv set it, the real one untouched.
+    let EventKind::Exec { gid, egid, .. } = &exec_event("egid").kind else { unreachable!() };
+    assert_eq!((*gid, *egid), (0, Some(4343)));
+    // The program file as its inode is.
+    let echo = std::fs::metadata("/bin/echo").unwrap();
+    let ns = |s: i64, n: i64| (s * 1_000_000_000 + n) as u64;
+    use std::os::unix::fs::MetadataExt;
+    let want = kestrel_core::ExeFile {
+        ino: echo.ino(),
+        ctime_ns: ns(echo.ctime(), echo.ctime_nsec()),
+        mtime_ns: ns(echo.mtime(), echo.mtime_nsec()),
+    };
+    let EventKind::Exec { exe_file, .. } = &marker.kind else { unreachable!() };
+    assert_eq!(*exe_file, want);
     // Root on the host: CAP_SYS_ADMIN (21) is permitted.
     assert_ne!(permitted & (1 << 21), 0, "cap_permitted {permitted:#x}");
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, flags } if *path == file.display().to_string() && flags & 1 == 1)),
@@ -771,6 +800,7 @@ fn a_container_is_attributed_to_its_id(runtime: &str) {
     std::fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
 
     let mut s = sensor(&[&parent], 65_536);
+    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     // Events are read while the container runs, as they would be live: its runtime state (and so its
     // image and pod) exists only as long as it does.
     // runc's `run` writes its state before the program starts; crun's may let the program run first (then the
@@ -819,6 +849,9 @@ fn a_container_is_attributed_to_its_id(runtime: &str) {
     assert_eq!((c.pod.as_deref(), c.namespace.as_deref()), (Some("lab-pod"), Some("kestrel-test")));
     assert_eq!(c.name.as_deref(), Some("box"));
     assert_eq!(c.privileged, Some(true));
+    // When the runtime created it (Falco's container.start_ts), from its state.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    assert!(c.created_ns.is_some_and(|t| (before..=now).contains(&t)), "{before} {:?} {now}", c.created_ns);
     // The other runtime's test may run beside this one under the same parent: from here on, this container's.
     let events: Vec<&Event> = events.iter().filter(|e| e.container.as_ref().is_some_and(|c| c.id == id)).collect();
     assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path == "/tmp/x")));
@@ -1004,7 +1037,9 @@ fn every_event_carries_the_effective_uid_the_thread_had() {
     let mut s = sensor(&[&cg.0], 65_536);
     let py = "import ctypes, os; l = ctypes.CDLL(None); \
               [(os.seteuid(u), l.open(b'/etc/shadow', 0)) for u in (65534, 0, 65534)]";
-    let script = std::thread::spawn(move || (cg.sh(&format!("/usr/bin/python3 -c \"{py}\"")), cg));
+    // Its login uid set to nobody's (where the kernel allows: the value read back is the one expected).
+    let script = format!("echo 65534 > /proc/self/loginuid; cat /proc/self/loginuid; /usr/bin/python3 -c \"{py}\"");
+    let script = std::thread::spawn(move || (cg.sh(&script), cg));
     let reads = |ev: &[Event]| -> Vec<Option<u32>> {
         ev.iter()
             .filter(|e| e.comm == "python3" && matches!(&e.kind, EventKind::Open { path, .. } if path == "/etc/shadow"))
@@ -1026,9 +1061,14 @@ fn every_event_carries_the_effective_uid_the_thread_had() {
         })
         .collect();
     assert_eq!(calls, [(vec![-1, 65534, -1], Some(0)), (vec![-1, 0, -1], Some(65534)), (vec![-1, 65534, -1], Some(0))]);
-    // The exec that started it: as root.
+    // The exec that started it: as root, named, as its login uid is, from the host's user database.
     let exec = events.iter().find(|e| e.comm == "python3" && e.kind_name() == "exec").expect("python3's exec");
     assert_eq!(exec.process.as_ref().and_then(|p| p.euid), Some(0));
+    let host = kestrel_sensor::users::parse_db(&std::fs::read_to_string("/etc/passwd").unwrap());
+    let loginuid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let EventKind::Exec { user, login_user, .. } = &exec.kind else { unreachable!() };
+    assert_eq!(user.as_ref(), host.get(&0));
+    assert_eq!(login_user.as_ref(), host.get(&loginuid).filter(|_| loginuid != u32::MAX), "loginuid {loginuid}");
 }
 
 #[test]

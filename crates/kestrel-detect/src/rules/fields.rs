@@ -161,6 +161,22 @@ pub enum Field {
     GroupGid,
     /// `group.name`.
     GroupName,
+    /// `user.loginname`: the name of `user.loginuid`.
+    UserLoginname,
+    /// `proc.sid`: the session leader's pid.
+    ProcSid,
+    /// `proc.sname`: the session leader's name.
+    ProcSname,
+    /// `proc.exe_ino`: the program file's inode number.
+    ProcExeIno,
+    /// `proc.exe_ino.ctime`: its inode's last status change (ns since the epoch).
+    ProcExeInoCtime,
+    /// `proc.exe_ino.mtime`: its last modification (ns since the epoch).
+    ProcExeInoMtime,
+    /// `proc.exe_ino.ctime_duration_proc_start`: from that change to the process's start (ns).
+    ProcExeInoCtimeDurationProcStart,
+    /// `container.start_ts`: when the runtime created the container (ns since the epoch).
+    ContainerStartTs,
     /// `fd.name`.
     FdName,
     /// `fd.directory`.
@@ -307,6 +323,13 @@ impl Field {
             "user.name" => UserName,
             "group.gid" => GroupGid,
             "group.name" => GroupName,
+            "user.loginname" => UserLoginname,
+            "proc.sid" => ProcSid,
+            "proc.sname" => ProcSname,
+            "proc.exe_ino" => ProcExeIno,
+            "proc.exe_ino.ctime" => ProcExeInoCtime,
+            "proc.exe_ino.mtime" => ProcExeInoMtime,
+            "proc.exe_ino.ctime_duration_proc_start" => ProcExeInoCtimeDurationProcStart,
             "fd.name" => FdName,
             "fd.directory" => FdDirectory,
             "fd.filename" => FdFilename,
@@ -338,6 +361,7 @@ impl Field {
             "container.image.repository" => ContainerImageRepository,
             "container.image.tag" => ContainerImageTag,
             "container.privileged" => ContainerPrivileged,
+            "container.start_ts" => ContainerStartTs,
             "container.mounts" => ContainerMounts,
             "k8s.ns.name" => K8sNsName,
             "k8s.pod.name" => K8sPodName,
@@ -352,10 +376,30 @@ impl Field {
         use Field::*;
         match self {
             FdNet(_) => Kind::Net,
-            EvtNum | EvtTime | EvtRawres | ProcCmdnargs | ProcPid | ProcVpid | ProcPpid | ThreadTid | UserUid
-            | GroupGid | FdNum | FdRport | FdSport | FdLport | FdPort | ProcTty | ProcDuration | UserLoginuid => {
-                Kind::Num
-            }
+            EvtNum
+            | EvtTime
+            | EvtRawres
+            | ProcCmdnargs
+            | ProcPid
+            | ProcVpid
+            | ProcPpid
+            | ThreadTid
+            | UserUid
+            | GroupGid
+            | FdNum
+            | FdRport
+            | FdSport
+            | FdLport
+            | FdPort
+            | ProcTty
+            | ProcDuration
+            | UserLoginuid
+            | ProcSid
+            | ProcExeIno
+            | ProcExeInoCtime
+            | ProcExeInoMtime
+            | ProcExeInoCtimeDurationProcStart
+            | ContainerStartTs => Kind::Num,
             ProcApid(Some(_)) => Kind::Num,
             EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | ProcIsExeUpperLayer | KestrelConnected | FdConnected
             | FdNameChanged | ContainerPrivileged | ProcIsExeFromMemfd | ProcIsPgrpLeader => Kind::Bool,
@@ -593,11 +637,43 @@ impl Field {
                 };
                 id_name(named, uid)
             }
+            // The effective gid, as Falco's (a recording from before kestrel reported it: the real one).
             GroupGid => match (&e.kind, p()) {
-                (EventKind::Exec { gid, .. }, _) => Val::Num(*gid as i64),
+                (EventKind::Exec { gid, egid, .. }, _) => Val::Num(egid.unwrap_or(*gid) as i64),
                 (_, Some(p)) => Val::Num(p.gid as i64),
                 _ => Val::Missing,
             },
+            UserLoginname => match p() {
+                Some(p) if p.start_ns != 0 && p.loginuid != u32::MAX => {
+                    id_name(p.login_user.as_deref(), Val::Num(p.loginuid as i64))
+                }
+                _ => Val::Missing,
+            },
+            ProcSid => match p() {
+                Some(p) if p.sid != 0 => Val::Num(p.sid as i64),
+                _ => Val::Missing,
+            },
+            // As Falco: the process whose pid is the session id, else the eldest ancestor in the same session.
+            ProcSname => {
+                let Some(me) = p().filter(|p| p.sid != 0) else { return Val::Missing };
+                match st.process(me.sid) {
+                    Some(leader) => s(&leader.comm),
+                    None => {
+                        let eldest = st.ancestors(me.pid).into_iter().take_while(|a| a.sid == me.sid).last();
+                        eldest.map_or(Val::Missing, |a| s(&a.comm))
+                    }
+                }
+            }
+            ProcExeIno | ProcExeInoCtime | ProcExeInoMtime | ProcExeInoCtimeDurationProcStart => {
+                let Some(p) = p().filter(|p| !p.exe_file.is_unknown()) else { return Val::Missing };
+                let f = p.exe_file;
+                Val::Num(match self {
+                    ProcExeIno => f.ino,
+                    ProcExeInoCtime => f.ctime_ns,
+                    ProcExeInoMtime => f.mtime_ns,
+                    _ => p.start_ns.saturating_sub(f.ctime_ns),
+                } as i64)
+            }
             GroupName => {
                 let named = match (&e.kind, p()) {
                     (EventKind::Exec { group, .. }, _) => group.as_deref(),
@@ -738,6 +814,9 @@ impl Field {
                 None => s("host"),
             },
             ContainerPrivileged => e.container.as_ref().and_then(|c| c.privileged).map_or(Val::Missing, Val::Bool),
+            ContainerStartTs => {
+                e.container.as_ref().and_then(|c| c.created_ns).map_or(Val::Missing, |t| Val::Num(t as i64))
+            }
             ContainerMountDest(index) => {
                 let Some(mounts) = st.mounts_of(e) else { return Val::Missing };
                 let found = match index.parse::<usize>() {
@@ -1233,8 +1312,14 @@ pub struct Proc {
     pub user: Option<String>,
     /// The name of `gid` in its own group database, as at exec.
     pub group: Option<String>,
-    /// Real gid.
+    /// Effective gid at exec (recordings from before kestrel reported it: the real one).
     pub gid: u32,
+    /// The name of `loginuid` in its own user database.
+    pub login_user: Option<String>,
+    /// Its session leader's pid (0: not known).
+    pub sid: u32,
+    /// The program file as it was at exec.
+    pub exe_file: kestrel_core::ExeFile,
     /// Effective capabilities at exec.
     pub caps: u64,
     /// Permitted capabilities at exec.
@@ -1356,6 +1441,10 @@ impl State {
                 env,
                 user,
                 group,
+                egid,
+                login_user,
+                sid,
+                exe_file,
                 ..
             } => {
                 // A parent we never saw exec: remember what the event says of it.
@@ -1381,7 +1470,10 @@ impl State {
                     euid: *euid,
                     user: user.clone(),
                     group: group.clone(),
-                    gid: *gid,
+                    gid: egid.unwrap_or(*gid),
+                    login_user: login_user.clone(),
+                    sid: *sid,
+                    exe_file: *exe_file,
                     caps: *cap_effective,
                     caps_permitted: *cap_permitted,
                     tty: *tty,

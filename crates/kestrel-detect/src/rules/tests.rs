@@ -41,6 +41,10 @@ fn exec(pid: u32, ppid: u32, parent: &str, argv: &[&str], uid: u32) -> Event {
             env: Vec::new(),
             user: None,
             group: None,
+            egid: None,
+            login_user: None,
+            sid: 0,
+            exe_file: Default::default(),
         },
     )
 }
@@ -1194,6 +1198,50 @@ fn user_fields_follow_the_effective_uid_the_probe_reads_as_falcos_follow_set_id_
     }
     assert_eq!(title(e.process(&as_euid(su.clone(), Some(0)))), ["0 boxroot"]);
     assert_eq!(describe(&su), "exec `/bin/su` (uid 1000, euid 0 boxroot, parent sh)");
+}
+
+#[test]
+fn session_program_file_login_and_group_fields_as_falcos_outputs_print_them() {
+    // The fields Falco's "Drop and execute new binary in container" and "Fileless execution via memfd_create"
+    // print: proc.sname, proc.exe_ino.*, user.loginname, group.gid (the effective gid).
+    let yaml = r#"
+- rule: Executed
+  desc: x
+  condition: evt.type = execve and proc.name != sh
+  output: "%proc.sid %proc.sname %proc.exe_ino %proc.exe_ino.ctime %proc.exe_ino.ctime_duration_proc_start %group.gid %user.loginname %container.start_ts"
+  priority: NOTICE
+"#;
+    let mut e = engine_of(yaml, 1);
+    let with = |mut x: Event, session: u32, login: Option<&str>, file: kestrel_core::ExeFile| {
+        if let EventKind::Exec { sid, exe_file, loginuid, login_user, egid, .. } = &mut x.kind {
+            (*sid, *exe_file, *egid) = (session, file, Some(44));
+            if let Some(name) = login {
+                (*loginuid, *login_user) = (1000, Some(name.into()));
+            }
+        }
+        x
+    };
+    let none = kestrel_core::ExeFile::default();
+    assert!(e.process(&with(exec(30, 1, "init", &["/bin/sh"], 0), 30, None, none)).is_empty());
+    // Dropped and run 5 s after its inode changed; its session's leader is sh.
+    let mut dropped = exec(31, 30, "sh", &["/tmp/x"], 0);
+    dropped.time_ns = 1_796_000_000_000_000_000;
+    dropped.container.as_mut().unwrap().created_ns = Some(1_795_000_000_000_000_000);
+    let ctime = dropped.time_ns - 5_000_000_000;
+    let file = kestrel_core::ExeFile { ino: 99, ctime_ns: ctime, mtime_ns: ctime - 1 };
+    let a = e.process(&with(dropped, 30, Some("alice"), file));
+    assert_eq!(a[0].title, format!("30 sh 99 {ctime} 5000000000 44 alice 1795000000000000000"));
+    // The leader known only as a parent (by the name the kernel gave with its child's exec); unknown file
+    // and login: <NA>.
+    assert!(e.process(&with(exec(39, 38, "sshd", &["/bin/sh"], 0), 38, None, none)).is_empty());
+    let a = e.process(&with(exec(40, 39, "sh", &["/usr/bin/id"], 0), 38, None, none));
+    assert_eq!(a[0].title, "38 sshd <NA> <NA> <NA> 44 <NA> <NA>");
+    // A leader not known at all: the eldest ancestor in the same session names it.
+    assert!(e.process(&with(exec(50, 49, "x", &["/bin/sh"], 0), 48, None, none)).is_empty());
+    assert!(e.process(&with(exec(51, 50, "sh", &["/bin/bash"], 0), 48, None, none))[0].title.starts_with("48 sh "));
+    // A process in a session of its own whose leader and ancestors are not known.
+    let a = e.process(&with(exec(41, 2, "?", &["/usr/bin/id"], 0), 77, None, none));
+    assert!(a[0].title.starts_with("77 <NA> "), "{}", a[0].title);
 }
 
 #[test]

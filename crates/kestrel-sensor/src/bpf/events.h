@@ -105,6 +105,11 @@ struct exec_event {
     __u32 env_len;          /* bytes in env */
     __u32 vpid;             /* the process's pid in its own pid namespace (1: a container's first process) */
     char env[ENV_LEN];      /* NUL-separated NAME=value (userspace keeps only some values) */
+    __u32 egid;             /* effective gid (Falco's group.gid) */
+    __u32 sid;              /* its session leader's pid, as the host numbers it (0: none) */
+    __u64 exe_ino;          /* the program file's inode number (0: not read) */
+    __u64 exe_ctime_ns;     /* its inode's last status change, ns since the epoch (0: not read) */
+    __u64 exe_mtime_ns;     /* its last modification, ns since the epoch */
 };
 
 struct exit_event {

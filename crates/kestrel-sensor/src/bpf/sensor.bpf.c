@@ -292,6 +292,51 @@ static __always_inline bool has_prefix(const char *s, const char *p, int n)
     return true;
 }
 
+/* An inode's change and modification times, ns since the epoch, whichever way this kernel keeps them:
+ * i_ctime_sec/_nsec (6.11 on), __i_ctime with __i_mtime (6.7-6.10) or i_mtime (6.6), i_ctime and i_mtime
+ * (before). Only the first is exercised by the test suite's kernel. */
+struct inode___v67 {
+    struct timespec64 __i_ctime;
+    struct timespec64 __i_mtime;
+} __attribute__((preserve_access_index));
+struct inode___v66 {
+    struct timespec64 __i_ctime;
+    struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
+struct inode___old {
+    struct timespec64 i_ctime;
+    struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
+
+/* Multigrain timestamps (6.13 on) keep a flag in bit 31 of i_ctime_nsec (I_CTIME_QUERIED); nanoseconds never
+ * reach it. */
+static __always_inline __u64 ts_ns(__s64 sec, __s64 nsec)
+{
+    return sec > 0 ? (__u64)sec * 1000000000ull + ((__u64)nsec & 0x7fffffff) : 0;
+}
+
+static __always_inline void inode_times(struct inode *ino, __u64 *ctime, __u64 *mtime)
+{
+    if (bpf_core_field_exists(ino->i_ctime_sec)) {
+        *ctime = ts_ns(BPF_CORE_READ(ino, i_ctime_sec), BPF_CORE_READ(ino, i_ctime_nsec));
+        *mtime = ts_ns(BPF_CORE_READ(ino, i_mtime_sec), BPF_CORE_READ(ino, i_mtime_nsec));
+        return;
+    }
+    struct inode___v67 *v67 = (void *)ino;
+    struct inode___v66 *v66 = (void *)ino;
+    struct inode___old *old = (void *)ino;
+    if (bpf_core_field_exists(v67->__i_mtime)) {
+        *ctime = ts_ns(BPF_CORE_READ(v67, __i_ctime.tv_sec), BPF_CORE_READ(v67, __i_ctime.tv_nsec));
+        *mtime = ts_ns(BPF_CORE_READ(v67, __i_mtime.tv_sec), BPF_CORE_READ(v67, __i_mtime.tv_nsec));
+    } else if (bpf_core_field_exists(v66->__i_ctime)) {
+        *ctime = ts_ns(BPF_CORE_READ(v66, __i_ctime.tv_sec), BPF_CORE_READ(v66, __i_ctime.tv_nsec));
+        *mtime = ts_ns(BPF_CORE_READ(v66, i_mtime.tv_sec), BPF_CORE_READ(v66, i_mtime.tv_nsec));
+    } else {
+        *ctime = ts_ns(BPF_CORE_READ(old, i_ctime.tv_sec), BPF_CORE_READ(old, i_ctime.tv_nsec));
+        *mtime = ts_ns(BPF_CORE_READ(old, i_mtime.tv_sec), BPF_CORE_READ(old, i_mtime.tv_nsec));
+    }
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -316,6 +361,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
     e->uid = BPF_CORE_READ(cred, uid.val);
     e->gid = BPF_CORE_READ(cred, gid.val);
     e->euid = BPF_CORE_READ(cred, euid.val);
+    e->egid = BPF_CORE_READ(cred, egid.val);
     /* kernel_cap_t is a u64 (6.3+) or two u32 (before): 8 little-endian bytes either way. */
     e->cap_effective = 0;
     bpf_probe_read_kernel(&e->cap_effective, sizeof(e->cap_effective), &cred->cap_effective);
@@ -338,6 +384,14 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
      * terminal); a script's commands stay in the script's group. Falco's proc.is_vpgid_leader. */
     if (BPF_CORE_READ(task, signal, pids[PIDTYPE_PGID]) == BPF_CORE_READ(task, thread_pid))
         e->flags |= EXEC_PGRP_LEADER;
+    /* Its session's leader (Falco's proc.sid, for proc.sname), numbered as the host numbers it. */
+    struct pid *session = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID]);
+    e->sid = session ? BPF_CORE_READ(session, numbers[0].nr) : 0;
+    /* The program file's inode: when it was last changed (Falco's proc.exe_ino.*: a binary changed just
+     * before it runs was dropped there). */
+    struct inode *ino = BPF_CORE_READ(bprm, file, f_inode);
+    e->exe_ino = BPF_CORE_READ(ino, i_ino);
+    inode_times(ino, &e->exe_ctime_ns, &e->exe_mtime_ns);
     long n = bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), BPF_CORE_READ(bprm, filename));
     e->exe_len = n > 0 ? n : 0;
     /* The working directory, for proc.cwd and for what relative paths in argv mean. */
