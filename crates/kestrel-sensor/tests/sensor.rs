@@ -1030,6 +1030,42 @@ fn servers_bind_listen_and_accept() {
 }
 
 #[test]
+fn a_process_gone_before_its_event_is_read_is_named_through_its_cgroups_other_processes() {
+    // The cgroup's only live process (a sleep) started before the sensor, so the sensor never saw its root;
+    // the shell and the echo it runs are gone before their events are read. Their users are named from the
+    // user database under the root of a process still in the cgroup (found through cgroup.procs).
+    let cg = TestCgroup::new("kestrel-test-gone");
+    let mut sleeper = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("echo $$ > {}/cgroup.procs && exec sleep 30", cg.0.display()))
+        .spawn()
+        .unwrap();
+    let procs = cg.0.join("cgroup.procs");
+    let start = Instant::now();
+    while std::fs::read_to_string(&procs).unwrap_or_default().trim().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(5), "the sleeper never joined its cgroup");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut s = sensor(&[&cg.0], 65_536);
+    let out = cg.sh("/bin/echo gone-before-read > /dev/null");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let echo = |ev: &[Event]| {
+        ev.iter()
+            .find(|e| matches!(&e.kind, EventKind::Exec { argv, .. } if argv.iter().any(|a| a == "gone-before-read")))
+            .cloned()
+    };
+    let events = collect(&mut s, Duration::from_secs(5), |ev| echo(ev).is_some());
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    let echo = echo(&events).unwrap_or_else(|| panic!("no exec of echo: {events:#?}"));
+    assert!(!Path::new(&format!("/proc/{}", echo.pid)).exists(), "the echo is gone");
+    let host = kestrel_sensor::users::parse_db(&std::fs::read_to_string("/etc/passwd").unwrap());
+    let EventKind::Exec { user, .. } = &echo.kind else { unreachable!() };
+    assert_eq!(user.as_ref(), host.get(&0), "{echo:#?}");
+    assert!(user.is_some());
+}
+
+#[test]
 fn every_event_carries_the_effective_uid_the_thread_had() {
     // Falco's user.uid follows set*id calls. A root process switches its effective uid to nobody and back
     // without exec'ing, reading /etc/shadow each time (the attempt is reported whether or not it succeeds).

@@ -135,12 +135,22 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
     let m = EventKind::Mount { source: "proc".into(), target: "/proc".into(), fstype: "proc".into(), flags: 0 };
     assert!(e.process(&ev(48, "runc:[2:INIT]", m)).is_empty());
 
+    // runc's init setting the capabilities of a `runc exec --user 33` process, as that user, before it execs.
+    let init = |kind| {
+        let mut x = ev(49, "runc:[2:INIT]", kind);
+        x.process = Some(kestrel_core::ProcessRef { euid: Some(33), ..Default::default() });
+        x
+    };
+    assert!(e.process(&init(EventKind::Capset { effective: 0xa80425fb, permitted: 0xa80425fb })).is_empty());
+
     // Privilege escalation by uid 33.
     assert!(e.process(&exec(50, 2, "runc:[2:INIT]", &["/bin/labhelper", "setuid0"], 33)).is_empty());
     let a =
         e.process(&ev(50, "labhelper", EventKind::SetIds { call: "setuid".into(), ids: vec![0], names: Vec::new() }));
     assert_eq!(names(&a), ["Privilege escalation to root"]);
     assert!(a[0].title.contains("(uid 33) called setuid(0)"), "{}", a[0].title);
+    let raise = EventKind::Capset { effective: u64::MAX, permitted: u64::MAX };
+    assert_eq!(names(&e.process(&ev(50, "labhelper", raise))), ["Capabilities raised by a non-root process"]);
     let ns = EventKind::Namespaces {
         call: "unshare".into(),
         namespaces: vec!["user".into()],
