@@ -227,14 +227,15 @@ pub enum EventKind {
         egid: Option<u32>,
         /// The name of `loginuid` in the process's own user database (absent: not set, or no such entry).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        login_user: Option<String>,
+        login_user: Option<Box<str>>,
         /// Its session leader's pid, as the host numbers it (absent: none, or not known).
         #[serde(default, skip_serializing_if = "is_zero_u32")]
         sid: u32,
         /// The program file: its inode number, the inode's last status change and last modification
         /// (nanoseconds since the Unix epoch; absent: not known).
-        #[serde(default, skip_serializing_if = "ExeFile::is_unknown")]
-        exe_file: ExeFile,
+        /// (Boxed, as `login_user` is: an exec is the largest event, and every event is as large.)
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exe_file: Option<Box<ExeFile>>,
     },
     /// A link was made to a sensitive file (`symlink`, `symlinkat`, `link`, `linkat` whose existing path, as
     /// given, starts with a sensitive prefix or ends in a sensitive file's name); reported when attempted.

@@ -204,11 +204,12 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
                 login_user: None,
                 egid: Some(u32_at(b, h + EXEC_TAIL)?),
                 sid: u32_at(b, h + EXEC_TAIL + 4)?,
-                exe_file: ExeFile {
+                exe_file: Some(Box::new(ExeFile {
                     ino: u64_at(b, h + EXEC_TAIL + 8)?,
                     ctime_ns: u64_at(b, h + EXEC_TAIL + 16)?,
                     mtime_ns: u64_at(b, h + EXEC_TAIL + 24)?,
-                },
+                }))
+                .filter(|f| !f.is_unknown()),
                 env: {
                     let at = h + EXEC_EXE + PATH + ARGS + COMM + PATH;
                     let len = (u32_at(b, at)? as usize).min(ENV);
@@ -646,7 +647,7 @@ mod tests {
         let Record::Event(r) = decode(&b).unwrap() else { panic!() };
         let EventKind::Exec { egid, sid, exe_file, .. } = &r.kind else { panic!() };
         let file = ExeFile { ino: 12345, ctime_ns: 1_700_000_000_000_000_001, mtime_ns: 1_600_000_000_000_000_002 };
-        assert_eq!((*egid, *sid, *exe_file), (Some(5), 77, file));
+        assert_eq!((*egid, *sid, exe_file.as_deref()), (Some(5), 77, Some(&file)));
         let EventKind::Exec {
             exe,
             argv,

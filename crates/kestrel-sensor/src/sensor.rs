@@ -302,7 +302,7 @@ impl Sensor {
                 *user = self.users.name_in(root, Db::Users, *euid);
                 *group = self.users.name_in(root, Db::Groups, egid.unwrap_or(*gid));
                 if *loginuid != u32::MAX {
-                    *login_user = self.users.name_in(root, Db::Users, *loginuid);
+                    *login_user = self.users.name_in(root, Db::Users, *loginuid).map(Into::into);
                 }
             }
             EventKind::SetIds { call, ids, names } => {

@@ -645,28 +645,28 @@ impl Field {
             },
             UserLoginname => match p() {
                 Some(p) if p.start_ns != 0 && p.loginuid != u32::MAX => {
-                    id_name(p.login_user.as_deref(), Val::Num(p.loginuid as i64))
+                    id_name(p.shown.as_ref().and_then(|s| s.login_user.as_deref()), Val::Num(p.loginuid as i64))
                 }
                 _ => Val::Missing,
             },
-            ProcSid => match p() {
-                Some(p) if p.sid != 0 => Val::Num(p.sid as i64),
+            ProcSid => match p().map(Proc::sid) {
+                Some(sid) if sid != 0 => Val::Num(sid as i64),
                 _ => Val::Missing,
             },
             // As Falco: the process whose pid is the session id, else the eldest ancestor in the same session.
             ProcSname => {
-                let Some(me) = p().filter(|p| p.sid != 0) else { return Val::Missing };
-                match st.process(me.sid) {
+                let Some(me) = p().filter(|p| p.sid() != 0) else { return Val::Missing };
+                match st.process(me.sid()) {
                     Some(leader) => s(&leader.comm),
                     None => {
-                        let eldest = st.ancestors(me.pid).into_iter().take_while(|a| a.sid == me.sid).last();
+                        let eldest = st.ancestors(me.pid).into_iter().take_while(|a| a.sid() == me.sid()).last();
                         eldest.map_or(Val::Missing, |a| s(&a.comm))
                     }
                 }
             }
             ProcExeIno | ProcExeInoCtime | ProcExeInoMtime | ProcExeInoCtimeDurationProcStart => {
-                let Some(p) = p().filter(|p| !p.exe_file.is_unknown()) else { return Val::Missing };
-                let f = p.exe_file;
+                let known = p().and_then(|p| Some((p, p.shown.as_ref()?.exe_file)));
+                let Some((p, f)) = known.filter(|(_, f)| !f.is_unknown()) else { return Val::Missing };
                 Val::Num(match self {
                     ProcExeIno => f.ino,
                     ProcExeInoCtime => f.ctime_ns,
@@ -1306,7 +1306,7 @@ pub struct Proc {
     pub argv: Vec<String>,
     /// Real uid at exec.
     pub uid: u32,
-    /// Effective uid: at exec, then as its events report it (it follows set*id calls).
+    /// Effective uid at exec (an event's own, which follows set*id calls, comes with the event).
     pub euid: u32,
     /// The name of `euid` in its own user database (not known: `None`).
     pub user: Option<String>,
@@ -1314,12 +1314,9 @@ pub struct Proc {
     pub group: Option<String>,
     /// Effective gid at exec (recordings from before kestrel reported it: the real one).
     pub gid: u32,
-    /// The name of `loginuid` in its own user database.
-    pub login_user: Option<String>,
-    /// Its session leader's pid (0: not known).
-    pub sid: u32,
-    /// The program file as it was at exec.
-    pub exe_file: kestrel_core::ExeFile,
+    /// What only outputs print, kept out of line: every event looks its process up, and a smaller entry
+    /// keeps that lookup in the cache (`None`: nothing known).
+    pub shown: Option<Box<Shown>>,
     /// Effective capabilities at exec.
     pub caps: u64,
     /// Permitted capabilities at exec.
@@ -1347,6 +1344,24 @@ pub struct Proc {
     gen: u64,
 }
 
+/// Facts of a process that only rule outputs print.
+#[derive(Debug, Clone, Default)]
+pub struct Shown {
+    /// The name of `loginuid` in its own user database.
+    pub login_user: Option<String>,
+    /// Its session leader's pid (0: not known).
+    pub sid: u32,
+    /// The program file as it was at exec.
+    pub exe_file: kestrel_core::ExeFile,
+}
+
+impl Proc {
+    /// Its session leader's pid (0: not known).
+    pub fn sid(&self) -> u32 {
+        self.shown.as_ref().map_or(0, |s| s.sid)
+    }
+}
+
 /// State the fields need beyond the event: processes seen (by exec, bounded) and files written per container
 /// (bounded).
 #[derive(Debug, Default)]
@@ -1364,7 +1379,7 @@ pub struct State {
     /// started again under the same id starts a new list).
     mounts: FxHashMap<u64, (u32, Vec<Mount>)>,
     /// User names the sensor read from each container's own database (container hash, 0 on the host; uid):
-    /// a process that switched users is named from them.
+    /// a process that switched users is named from them (the table is not touched per event for that).
     user_names: FxHashMap<(u64, u32), String>,
 }
 
@@ -1420,7 +1435,6 @@ impl State {
         if !matches!(e.kind, EventKind::Exec { .. }) && !self.procs.contains_key(&e.pid) {
             self.inherit(e);
         }
-        self.follow_euid(e);
         match &e.kind {
             EventKind::Exec {
                 ppid,
@@ -1471,9 +1485,13 @@ impl State {
                     user: user.clone(),
                     group: group.clone(),
                     gid: egid.unwrap_or(*gid),
-                    login_user: login_user.clone(),
-                    sid: *sid,
-                    exe_file: *exe_file,
+                    shown: (login_user.is_some() || *sid != 0 || exe_file.is_some()).then(|| {
+                        Box::new(Shown {
+                            login_user: login_user.as_deref().map(String::from),
+                            sid: *sid,
+                            exe_file: exe_file.as_deref().copied().unwrap_or_default(),
+                        })
+                    }),
                     caps: *cap_effective,
                     caps_permitted: *cap_permitted,
                     tty: *tty,
@@ -1548,19 +1566,6 @@ impl State {
                 self.wrote(e, &target);
             }
             _ => {}
-        }
-    }
-
-    /// Follows a process's effective uid as its events report it (after a set*id call took effect), naming
-    /// it from the names its container's database gave.
-    fn follow_euid(&mut self, e: &Event) {
-        let Some(euid) = e.process.as_ref().and_then(|p| p.euid) else { return };
-        if self.procs.get(&e.pid).is_none_or(|p| p.euid == euid) {
-            return;
-        }
-        let user = self.user_name(e, euid).map(str::to_owned);
-        if let Some(p) = self.procs.get_mut(&e.pid) {
-            (p.euid, p.user) = (euid, user);
         }
     }
 

@@ -1193,8 +1193,8 @@ fn user_fields_follow_the_effective_uid_the_probe_reads_as_falcos_follow_set_id_
         Some(0),
     ));
     assert_eq!(title(e.process(&shadow(Some(33)))), ["33 www-data"]);
-    // An event without the probe's reading (a recording from before it was made) keeps the last one known.
-    assert_eq!(title(e.process(&shadow(None))), ["33 www-data"]);
+    // An event without the probe's reading (a recording from before it was made): the exec's.
+    assert_eq!(title(e.process(&shadow(None))), ["0 boxroot"]);
     // Back to root (named as the container names it), then to a uid nobody named: Falco's fallback.
     assert_eq!(title(e.process(&shadow(Some(0)))), ["0 boxroot"]);
     assert_eq!(title(e.process(&shadow(Some(4242)))), ["4242 <NA>"]);
@@ -1224,7 +1224,7 @@ fn session_program_file_login_and_group_fields_as_falcos_outputs_print_them() {
     let mut e = engine_of(yaml, 1);
     let with = |mut x: Event, session: u32, login: Option<&str>, file: kestrel_core::ExeFile| {
         if let EventKind::Exec { sid, exe_file, loginuid, login_user, egid, .. } = &mut x.kind {
-            (*sid, *exe_file, *egid) = (session, file, Some(44));
+            (*sid, *exe_file, *egid) = (session, (!file.is_unknown()).then(|| Box::new(file)), Some(44));
             if let Some(name) = login {
                 (*loginuid, *login_user) = (1000, Some(name.into()));
             }
