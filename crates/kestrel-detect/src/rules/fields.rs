@@ -7,8 +7,15 @@
 //! - `proc.is_exe_upper_layer` is true when the executable was opened for writing inside the same
 //!   container while kestrel watched (the overlay's upper layer holds exactly the files written at run time,
 //!   but kestrel cannot see writes made before it started).
-//! - `user.name` is `root` for uid 0 and `<NA>` otherwise (kestrel does not read the container's
-//!   `/etc/passwd`).
+//! - `user.uid` is the effective uid, as Falco's: each event carries the thread's, read by the probe, so it
+//!   follows set*id calls (an `accept` carries its listener's, as at `listen()`); a set*id call's own event is
+//!   read at entry, before the change (Falco's exit event reads it after). `user.name` names it from the
+//!   process's own `/etc/passwd` (a container's, read by the sensor): at exec, or for a switched-to user the
+//!   name the sensor read for the set*id call; `root` for 0 and `<NA>` for an unnamed id, as Falco.
+//!   `group.gid`/`group.name` are the effective gid at exec: they do not follow set*gid calls.
+//! - `proc.sname` is the comm of the process whose pid is the session id (or of a parent known only by the
+//!   name its child's exec gave), else of the eldest ancestor in the same session; `proc.exe_ino.*` is the
+//!   program file's inode as it was at exec.
 //! - `proc.cwd` is the working directory at the process's exec (a later `chdir` is not seen); a rename's
 //!   relative new name is joined to it for `fd.name` and for the files written.
 //! - `fd.connected` is true for connects (attempted, as above) and accepts, false for binds;
