@@ -1385,7 +1385,7 @@ pub struct State {
     /// Each container's bind mounts, as its runtime's init made them (with that init's pid: a container
     /// started again under the same id starts a new list).
     mounts: FxHashMap<u64, (u32, Vec<Mount>)>,
-    /// User names the sensor read from each container's own database (container hash, 0 on the host; uid):
+    /// User names the sensor read from each container's own database (cgroup id, uid):
     /// a process that switched users is named from them (the table is not touched per event for that).
     user_names: FxHashMap<(u64, u32), String>,
 }
@@ -1522,10 +1522,15 @@ impl State {
             EventKind::Exit { .. } if e.pid == e.tid => {
                 self.procs.remove(&e.pid);
             }
+            // (A quarter of a busybox workload's events are set*id calls and execs: this stays cheap.)
             EventKind::SetIds { call, ids, names } if call.contains("uid") => {
+                let mut last = None;
                 for (id, name) in ids.iter().zip(names) {
                     if let (Ok(id), Some(name)) = (u32::try_from(*id), name) {
-                        self.learn_user(e, id, name);
+                        if last != Some(id) {
+                            self.learn_user(e, id, name);
+                            last = Some(id);
+                        }
                     }
                 }
             }
@@ -1576,9 +1581,9 @@ impl State {
         }
     }
 
-    /// Remembers the name the sensor read for `uid` in the event's container (bounded).
+    /// Remembers the name the sensor read for `uid` in the event's cgroup (a container's; bounded).
     fn learn_user(&mut self, e: &Event, uid: u32, name: &str) {
-        let key = (e.container.as_ref().map_or(0, |c| container_hash(&c.id)), uid);
+        let key = (e.cgroup_id, uid);
         if self.user_names.get(&key).is_some_and(|n| n == name) {
             return;
         }
@@ -1588,9 +1593,10 @@ impl State {
         self.user_names.insert(key, name.to_owned());
     }
 
-    /// The name `uid` has in the event's container's user database, as the sensor read it for an earlier event.
+    /// The name `uid` has in the event's container's user database, as the sensor read it for an earlier event
+    /// of its cgroup.
     fn user_name(&self, e: &Event, uid: u32) -> Option<&str> {
-        let key = (e.container.as_ref().map_or(0, |c| container_hash(&c.id)), uid);
+        let key = (e.cgroup_id, uid);
         self.user_names.get(&key).map(String::as_str)
     }
 
