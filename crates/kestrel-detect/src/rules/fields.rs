@@ -1311,8 +1311,6 @@ pub struct Proc {
     pub exe: String,
     /// Arguments.
     pub argv: Vec<String>,
-    /// Real uid at exec.
-    pub uid: u32,
     /// Effective uid at exec (an event's own, which follows set*id calls, comes with the event).
     pub euid: u32,
     /// The name of `euid` in its own user database (not known: `None`).
@@ -1445,7 +1443,6 @@ impl State {
         match &e.kind {
             EventKind::Exec {
                 ppid,
-                uid,
                 euid,
                 gid,
                 exe,
@@ -1487,7 +1484,6 @@ impl State {
                     comm: e.comm.clone(),
                     exe: exe.clone(),
                     argv: argv.clone(),
-                    uid: *uid,
                     euid: *euid,
                     user: user.clone(),
                     group: group.clone(),
