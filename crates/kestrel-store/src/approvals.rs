@@ -88,7 +88,7 @@ impl Store {
         if v.verdict != "approve" && v.verdict != "deny" {
             return Err(StoreError::Invalid(format!("verdict {:?}: approve or deny", v.verdict)));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let pending: i64 = sqlx::query(&format!(
             "SELECT COUNT(*) FROM decisions d WHERE d.node = $1 AND d.id = $2 AND {LATEST_PENDING}"
         ))

@@ -157,6 +157,17 @@ impl Store {
         Ok(Store { pool, backend, url: shown })
     }
 
+    /// A transaction that will write. SQLite's default (deferred) transaction takes the write lock at its
+    /// first write; one that read first then fails with `SQLITE_BUSY_SNAPSHOT` ("database is locked", code 517)
+    /// if another connection wrote in between — an error the busy timeout does not wait out. `BEGIN IMMEDIATE`
+    /// takes the lock up front, where the busy timeout applies.
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Which database.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -232,7 +243,7 @@ impl Store {
     /// Stores alerts from several nodes in one transaction (what a bus consumer fetched); returns how many
     /// were new.
     pub async fn put_alerts_from(&self, received_ns: i64, items: &[(&str, &Alert)]) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         // The severities of the rows actually inserted (a conflict returns nothing), for the running counts.
         let mut added = [0i64; 5];
         for chunk in items.chunks(BATCH) {
@@ -345,7 +356,7 @@ impl Store {
     /// Stores response decisions (audit lines) from `node`; returns how many were new.
     pub async fn put_decisions(&self, node: &str, lines: &[serde_json::Value]) -> Result<u64> {
         let rows: Vec<DecisionRow> = lines.iter().map(DecisionRow::from_line).collect::<Result<_>>()?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut new = 0;
         for chunk in rows.chunks(BATCH) {
             let mut q = Sql::new(
@@ -559,7 +570,7 @@ impl Store {
 
     /// Deletes alerts, decisions and reports received before `before_ns` (retention); profiles and nodes stay.
     pub async fn prune(&self, before_ns: i64) -> Result<Pruned> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let alerts = sqlx::query("DELETE FROM alerts WHERE received_ns < $1")
             .bind(before_ns)
             .execute(&mut *tx)

@@ -242,3 +242,47 @@ async fn bad_urls_are_clear_errors_and_passwords_stay_hidden() {
     let e = Store::open("sqlite:/nonexistent-dir/x/k.db").await.err().unwrap().to_string();
     assert!(e.contains("/nonexistent-dir/x/k.db"), "{e}");
 }
+
+/// Verdicts (a read, then a write) racing with decision writes on other connections of a file store: every
+/// call succeeds. With deferred transactions SQLite refused some with "database is locked" (code 517,
+/// SQLITE_BUSY_SNAPSHOT), which its busy timeout does not wait out — seen once in CI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_verdicts_and_decisions_written_at_once_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        std::sync::Arc::new(Store::open(&format!("sqlite:{}", dir.path().join("k.db").display())).await.unwrap());
+    let wait = |id: String, t: i64| {
+        serde_json::json!({"schema": "kestrel.response/v1", "id": id, "alert_id": "a", "written_ns": t,
+            "outcome": "pending-approval", "workload": "db", "severity": "high", "action": "pause", "rule": "r"})
+    };
+    const N: usize = 200;
+    let ids: Vec<String> = (0..N).map(|i| format!("a{i}/pause")).collect();
+    store.put_decisions("node-1", &ids.iter().map(|id| wait(id.clone(), 1)).collect::<Vec<_>>()).await.unwrap();
+    let mut tasks = Vec::new();
+    for (i, id) in ids.into_iter().enumerate() {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let v = Verdict {
+                node: "node-1".into(),
+                id,
+                verdict: "approve".into(),
+                by: "alice".into(),
+                reason: String::new(),
+                at_ns: 2,
+            };
+            s.put_verdict(&v).await.map(|_| ())
+        }));
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.put_decisions("node-2", &[wait(format!("b{i}/pause"), 3)]).await.map(|_| ())
+        }));
+    }
+    let mut failed = Vec::new();
+    for t in tasks {
+        if let Err(e) = t.await.unwrap() {
+            failed.push(e.to_string());
+        }
+    }
+    assert!(failed.is_empty(), "{} of {} calls failed, first: {:?}", failed.len(), 2 * N, failed.first());
+    assert_eq!(store.verdicts_for("node-1").await.unwrap().len(), N);
+}
