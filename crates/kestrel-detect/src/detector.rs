@@ -180,7 +180,9 @@ impl Detector {
         match &e.kind {
             // The container runtime's own threads (runc's or crun's init, before it executes the container's
             // program) run the runtime's code, not the workload's: their calls are not part of its profile.
-            EventKind::Syscalls { .. } if profile::is_runtime_setup(&e.comm) => {}
+            // (A thread of the workload that takes the runtime's name is not one of them: it ran the workload's
+            // program, or descends from one that did.)
+            EventKind::Syscalls { .. } if self.engine.state().runtime_setup(e) => {}
             // The batch flushed at an exec carries the new program's name but the old program's calls: when
             // the thread's parent is outside the container, that was the runtime (`runc exec`) getting ready.
             EventKind::Syscalls { ids } if ends_in_exec(ids) && !self.parent_in_container(e) => {
@@ -194,10 +196,10 @@ impl Detector {
         // its dev/ptmx for a link, below the bundle's host path, which names the container; and `crun exec`
         // joins the container's namespaces from inside its cgroup (runc does it before it joins the cgroup, so
         // the sensor does not see it there): the runtime's setup, not the workload. (Only these: a process that
-        // renames itself `runc:…` or `crun` hides no other behaviour from the profile, and none from the rules.)
+        // renames itself `runc:…` or `crun` is not taken for the runtime: see `State::runtime_setup`.)
         let runtime_setup =
             matches!(e.kind, EventKind::Mkdir { .. } | EventKind::Unlink { .. } | EventKind::Setns { .. })
-                && profile::is_runtime_setup(&e.comm);
+                && self.engine.state().runtime_setup(e);
         let Some(workload) = workload_of(e, &self.by).filter(|_| !runtime_setup) else {
             self.grams = grams;
             return alerts;

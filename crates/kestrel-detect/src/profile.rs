@@ -362,11 +362,13 @@ fn push_path_class(path: &str, out: &mut String) {
     }
 }
 
-/// Whether a thread is the container runtime's own, getting a container ready before its program runs: runc's
-/// init names itself `runc:[0:PARENT]`, `runc:[1:CHILD]`, `runc:[2:INIT]`; crun's keeps the name `crun` until
-/// it executes the container's program. (A name anyone can take: what it excuses is kept narrow by each user.)
-pub(crate) fn is_runtime_setup(comm: &str) -> bool {
-    comm.starts_with("runc:") || comm == "crun"
+/// Whether a thread goes by a container runtime's name: runc's init names itself `runc:[0:PARENT]`,
+/// `runc:[1:CHILD]`, `runc:[2:INIT]`; crun's keeps the name `crun` until it executes the container's program;
+/// `runc`, `containerd-shim` and `conmon` are the runtime's other processes. A name anyone can take with
+/// `prctl(PR_SET_NAME)`: [`crate::rules::fields::State::runtime_setup`] also asks that the thread never ran a
+/// program of the container.
+pub(crate) fn has_runtime_name(comm: &str) -> bool {
+    comm.starts_with("runc:") || matches!(comm, "crun" | "runc" | "containerd-shim" | "conmon")
 }
 
 /// Whether an executable path is a descriptor (`/dev/fd/N`, `/proc/self/fd/N`): runc's `runc init`, fexecve.

@@ -200,6 +200,37 @@ fn the_runtimes_init_making_the_containers_directories_is_not_the_workload() {
 }
 
 #[test]
+fn a_workload_process_that_takes_the_runtimes_name_is_still_the_workload() {
+    // prctl(PR_SET_NAME, "runc:[2:INIT]") by a program of the container, or by a child it forked: its calls,
+    // directories and namespace joins still reach the profile, as the same events under its own name do.
+    let ps = learn(Policy::default(), vec![Box_::new("a", 0).normal(), Box_::new("b", 0).normal()]);
+    let mut d = model_only(ps, Stage::Detect);
+    let mut e = Box_::new("e", 10 * SEC);
+    assert!(model_alerts(&mut d, &e.normal()).is_empty());
+    let nginx = e.pid - 2;
+    // socket, connect, dup2, dup2, dup2, execve: never seen from this workload.
+    let calls = EventKind::Syscalls { ids: vec![41, 42, 33, 33, 33, 59, 33, 33, 59, 41, 42, 33] };
+    let renamed = e.ev(nginx, "runc:[2:INIT]", calls.clone());
+    let a = model_alerts(&mut d, &[renamed]);
+    assert!(a.iter().any(|a| a.title.contains("system-call")), "{a:#?}");
+    // A child it forked (never exec'ing) takes the name: the same.
+    let mut child = e.ev(nginx + 10, "runc:[2:INIT]", calls);
+    child.process = Some(kestrel_core::ProcessRef { ppid: Some(nginx), ..Default::default() });
+    let a = model_alerts(&mut d, &[child]);
+    assert!(a.iter().any(|a| a.title.contains("system-call")), "{a:#?}");
+    let mkdir =
+        EventKind::Mkdir { call: "mkdirat".into(), path: "/var/cache/nginx/x".into(), dirfd: false, mode: 0o755 };
+    let a = model_alerts(&mut d, &[e.ev(nginx, "crun", mkdir)]);
+    assert!(a.iter().any(|a| a.title.contains("make a directory in /var/cache/nginx")), "{a:#?}");
+    let a = model_alerts(&mut d, &[e.ev(nginx, "runc:[1:CHILD]", EventKind::Setns { nstype: 0 })]);
+    assert!(a.iter().any(|a| a.title.contains("setns")), "{a:#?}");
+    // The runtime's own init (never seen exec'ing, its parent outside the container) stays out of it.
+    let init =
+        e.ev(7, "runc:[2:INIT]", EventKind::Syscalls { ids: vec![41, 42, 33, 33, 33, 59, 33, 33, 59, 41, 42, 33] });
+    assert!(model_alerts(&mut d, &[init]).is_empty());
+}
+
+#[test]
 fn a_program_run_through_a_descriptor_is_named_by_its_argv0_and_runc_init_is_the_runtime() {
     // A program of the container run through a descriptor; runc's init, started by the runtime.
     let by_fd = |b: &mut Box_, parent: &str, ppid: u32, argv: &[&str], fd: u32| {

@@ -246,6 +246,8 @@ pub enum Field {
     KestrelConnected,
     /// kestrel's own: where that connection went (`addr:port`).
     KestrelPeer,
+    /// kestrel's own: the thread is the container runtime getting its container ready (`State::runtime_setup`).
+    KestrelRuntimeSetup,
 }
 
 /// Which end of a connection a network field reads.
@@ -374,6 +376,7 @@ impl Field {
             "k8s.pod.name" => K8sPodName,
             "kestrel.connected" => KestrelConnected,
             "kestrel.peer" => KestrelPeer,
+            "kestrel.runtime_setup" => KestrelRuntimeSetup,
             _ => return Err(Unsupported(name.into())),
         })
     }
@@ -409,7 +412,9 @@ impl Field {
             | ContainerStartTs => Kind::Num,
             ProcApid(Some(_)) => Kind::Num,
             EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | ProcIsExeUpperLayer | KestrelConnected | FdConnected
-            | FdNameChanged | ContainerPrivileged | ProcIsExeFromMemfd | ProcIsPgrpLeader => Kind::Bool,
+            | FdNameChanged | ContainerPrivileged | ProcIsExeFromMemfd | ProcIsPgrpLeader | KestrelRuntimeSetup => {
+                Kind::Bool
+            }
             ProcAname(None)
             | ProcApid(None)
             | ProcAexe(None, _)
@@ -857,6 +862,7 @@ impl Field {
             K8sPodName => e.container.as_ref().and_then(|c| c.pod.as_deref()).map_or(Val::Missing, s),
             KestrelConnected => Val::Bool(st.peer(e.pid).is_some()),
             KestrelPeer => st.peer(e.pid).map_or(Val::Missing, |a| own(addr_port(a))),
+            KestrelRuntimeSetup => Val::Bool(st.runtime_setup(e)),
         }
     }
 }
@@ -1549,10 +1555,7 @@ impl State {
             EventKind::Open { path, flags } if flags & 3 != 0 || flags & 0o100 != 0 => self.wrote(e, path),
             // The container runtime's init binding host paths into the container it is starting.
             EventKind::Mount { source, target, flags, .. }
-                if flags & MS_BIND != 0
-                    && flags & MS_REMOUNT == 0
-                    && source != target
-                    && crate::profile::is_runtime_setup(&e.comm) =>
+                if flags & MS_BIND != 0 && flags & MS_REMOUNT == 0 && source != target && self.runtime_setup(e) =>
             {
                 let Some(c) = &e.container else { return };
                 let key = container_hash(&c.id);
@@ -1650,6 +1653,20 @@ impl State {
             }
         }
         out
+    }
+
+    /// Whether the event's thread is the container runtime's own getting its container ready (runc's or crun's
+    /// init before it executes the container's program): it goes by a runtime's name, and neither it nor an
+    /// ancestor it forked from was seen executing a program in the container. A process of the workload can
+    /// take the name (`prctl(PR_SET_NAME)`) but not undo its exec, so renaming itself `runc:[2:INIT]` hides
+    /// nothing. (A process that ran before the sensor started, never seen exec'ing, is judged by name alone.)
+    pub fn runtime_setup(&self, e: &Event) -> bool {
+        if !crate::profile::has_runtime_name(&e.comm) {
+            return false;
+        }
+        let Some(c) = &e.container else { return true };
+        let ours = container_hash(&c.id);
+        !self.procs.get(&e.pid).is_some_and(|p| p.start_ns != 0 && p.container == ours)
     }
 
     /// A process in the table.

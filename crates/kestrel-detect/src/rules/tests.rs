@@ -142,6 +142,18 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
         x
     };
     assert!(e.process(&init(EventKind::Capset { effective: 0xa80425fb, permitted: 0xa80425fb })).is_empty());
+    // A program of the container that names itself like runc's init (prctl) is not the runtime: it was seen
+    // executing there; nor is a child it forks.
+    assert!(e.process(&exec(60, 10, "nginx", &["/usr/bin/python3", "x.py"], 0)).is_empty());
+    let disk =
+        || EventKind::Mount { source: "/dev/vda1".into(), target: "/mnt".into(), fstype: "ext4".into(), flags: 0 };
+    assert_eq!(names(&e.process(&ev(60, "runc:[2:INIT]", disk()))), ["Host device mounted in a container"]);
+    let mut child = ev(61, "runc:[1:CHILD]", EventKind::Setns { nstype: 0 });
+    child.process = Some(kestrel_core::ProcessRef { ppid: Some(60), ..Default::default() });
+    assert_eq!(names(&e.process(&child)), ["Namespace entered from a container"]);
+    let mut caps = ev(60, "crun", EventKind::Capset { effective: 0xa80425fb, permitted: 0xa80425fb });
+    caps.process = Some(kestrel_core::ProcessRef { euid: Some(33), ..Default::default() });
+    assert_eq!(names(&e.process(&caps)), ["Capabilities raised by a non-root process"]);
 
     // Privilege escalation by uid 33.
     assert!(e.process(&exec(50, 2, "runc:[2:INIT]", &["/bin/labhelper", "setuid0"], 33)).is_empty());
