@@ -8,6 +8,9 @@
  *   labhelper exfil IP PORT FILE
  *                             send FILE to IP:PORT in 48-byte UDP datagrams by sendto(), hex-encoded as a
  *                             DNS tunnel's labels would be, with no connect()
+ *   labhelper disguise NAME   take the name NAME (prctl PR_SET_NAME, e.g. runc's init's), then try what only the
+ *                             runtime does while it sets a container up: joining pid 1's mount namespace, a
+ *                             new user namespace, mounting a disk device
  * Each attempt's result is printed; failing is expected and fine, the attempt is what the sensor sees. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -96,6 +101,14 @@ int main(int argc, char **argv)
         printf("datagrams: %ld\n", sent);
         return 0;
     }
-    fprintf(stderr, "usage: labhelper ptrace PID | setuid0 | userns | sniff | exfil IP PORT FILE\n");
+    if (argc >= 3 && strcmp(argv[1], "disguise") == 0) {
+        report("prctl(PR_SET_NAME)", prctl(PR_SET_NAME, argv[2], 0, 0, 0));
+        int ns = open("/proc/1/ns/mnt", O_RDONLY);
+        report("setns(/proc/1/ns/mnt)", ns < 0 ? ns : setns(ns, 0));
+        report("unshare(CLONE_NEWUSER)", unshare(CLONE_NEWUSER));
+        report("mount(/dev/sda1)", mount("/dev/sda1", "/mnt", "ext4", 0, NULL));
+        return 0;
+    }
+    fprintf(stderr, "usage: labhelper ptrace PID | setuid0 | userns | sniff | exfil IP PORT FILE | disguise NAME\n");
     return 2;
 }

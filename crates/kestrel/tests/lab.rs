@@ -135,6 +135,27 @@ fn escape_host_device() {
 }
 
 #[test]
+fn escape_disguised_as_runtime() {
+    // A program of the container that takes runc's init's name is still seen, and the rules (no profiles) still
+    // raise the escape rules the runtime's own setup is excused from: it was seen executing in the container.
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("escape-disguised-as-runtime", dir.path());
+    let disguised = |kind: &'static str| move |e: &Value| e["kind"] == kind && e["comm"] == "runc:[2:INIT]";
+    after(&ev, m, "the user-namespace unshare", disguised("namespaces"));
+    after(&ev, m, "the setns", disguised("setns"));
+    after(&ev, m, "the mount", |e| disguised("mount")(e) && e["source"] == "/dev/sda1");
+    let alerts = detect(&dir.path().join("escape-disguised-as-runtime.jsonl.zst"), &["--no-profiles"]);
+    let names: std::collections::BTreeSet<&str> = alerts.iter().filter_map(|a| a["source"]["name"].as_str()).collect();
+    for rule in [
+        "Host device mounted in a container",
+        "Namespace entered from a container",
+        "User namespace created in a container",
+    ] {
+        assert!(names.contains(rule), "{rule} not raised: {names:?}");
+    }
+}
+
+#[test]
 fn escape_release_agent() {
     let (ev, m) = record("escape-release-agent");
     after(&ev, m, "cgroup v1 mount", |e| e["kind"] == "mount" && e["fstype"] == "cgroup");
