@@ -462,7 +462,10 @@ impl Field {
             }
             EvtArg(a) => evt_arg(e, a),
             EvtArgs => own(crate::rules::describe(e)),
-            ProcName => s(&e.comm),
+            // The name as at its exec (or its parent's, for a fork), as Falco's thread table keeps it: a name
+            // taken later with prctl(PR_SET_NAME) does not rename it (it would pass the rules' exceptions for
+            // package managers, log rotators, password programs…). The thread's own name when nothing is known.
+            ProcName => s(name_of(e, p())),
             ProcExe => match (&e.kind, p()) {
                 (EventKind::Exec { argv, exe, .. }, _) => s(argv.first().unwrap_or(exe)),
                 (_, Some(p)) => s(p.argv.first().unwrap_or(&p.exe)),
@@ -518,7 +521,7 @@ impl Field {
             ProcAname(n) => {
                 let chain = st.ancestors(e.pid);
                 match n {
-                    Some(0) => s(&e.comm),
+                    Some(0) => s(name_of(e, p())),
                     Some(n) => chain.get(n - 1).map_or(Val::Missing, |a| s(&a.comm)),
                     None => Val::Strs(chain.iter().map(|a| Cow::Borrowed(a.comm.as_str())).collect()),
                 }
@@ -864,6 +867,16 @@ impl Field {
             KestrelPeer => st.peer(e.pid).map_or(Val::Missing, |a| own(addr_port(a))),
             KestrelRuntimeSetup => Val::Bool(st.runtime_setup(e)),
         }
+    }
+}
+
+/// `proc.name`: the exec's own name on an exec, else the name the process had at its exec (a fork: its parent's),
+/// else the thread's name as the event carries it.
+fn name_of<'a>(e: &'a Event, p: Option<&'a Proc>) -> &'a str {
+    match (&e.kind, p) {
+        (EventKind::Exec { .. }, _) => &e.comm,
+        (_, Some(p)) if p.start_ns != 0 => &p.comm,
+        _ => &e.comm,
     }
 }
 
@@ -1426,10 +1439,10 @@ impl State {
     fn inherit(&mut self, e: &Event) {
         let Some(ppid) = e.process.as_ref().and_then(|p| p.ppid) else { return };
         let Some(parent) = self.procs.get(&ppid).filter(|p| p.start_ns != 0) else { return };
+        // A fork has its parent's name (a name it took since with prctl does not count: see `proc.name`).
         let child = Proc {
             pid: e.pid,
             ppid,
-            comm: e.comm.clone(),
             peer: None,
             pgrp_leader: false,
             vpid: 0,

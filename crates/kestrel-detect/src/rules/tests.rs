@@ -1528,3 +1528,34 @@ fn builtin_rule_catches_a_container_started_with_a_runtime_socket_or_the_hosts_p
     }
     assert!(e.process(&start("b1", 50)).is_empty());
 }
+
+#[test]
+fn a_name_taken_with_prctl_passes_no_exception() {
+    // Falco's thread table keeps the name a process had at its exec (a fork: its parent's); prctl(PR_SET_NAME)
+    // does not change proc.name. Otherwise a program could call itself `apt`, `sshd` or `logrotate` and pass
+    // the exceptions the rules make for package managers, password programs and log rotators.
+    let mut e = builtin();
+    assert!(e.process(&exec(70, 2, "runc:[2:INIT]", &["/usr/bin/python3", "x.py"], 0)).is_empty());
+    let write = || EventKind::Open { path: "/usr/bin/implant".into(), flags: 0o1101 };
+    let a = e.process(&ev(70, "apt", write()));
+    assert_eq!(names(&a), ["Write below a binary directory"]);
+    assert!(a[0].title.contains("by python3"), "{}", a[0].title);
+    let shadow = || EventKind::Open { path: "/etc/shadow".into(), flags: 0 };
+    assert_eq!(names(&e.process(&ev(70, "sshd", shadow()))), ["Sensitive file opened for reading"]);
+    // A child it forks, renamed, is still its parent's program.
+    let mut child = ev(
+        71,
+        "logrotate",
+        EventKind::Unlink { call: "unlink".into(), path: "/var/log/auth.log".into(), dirfd: false, dir: false },
+    );
+    child.process = Some(kestrel_core::ProcessRef { ppid: Some(70), ..Default::default() });
+    assert_eq!(names(&e.process(&child)), ["Shell history or logs removed in a container"]);
+    // The real programs, seen executing under those names, keep their exceptions.
+    // (Its exec is a package manager run in a container, a rule of its own.)
+    e.process(&exec(72, 2, "runc:[2:INIT]", &["/usr/bin/apt", "install", "x"], 0));
+    assert!(e.process(&ev(72, "apt", write())).is_empty());
+    e.process(&exec(73, 2, "runc:[2:INIT]", &["/usr/sbin/sshd", "-D"], 0));
+    assert!(e.process(&ev(73, "sshd", shadow())).is_empty());
+    // A process never seen executing is named as its events name it.
+    assert!(e.process(&ev(74, "apt", write())).is_empty());
+}
