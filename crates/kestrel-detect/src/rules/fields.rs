@@ -13,6 +13,11 @@
 //!   process's own `/etc/passwd` (a container's, read by the sensor): at exec, or for a switched-to user the
 //!   name the sensor read for the set*id call; `root` for 0 and `<NA>` for an unnamed id, as Falco.
 //!   `group.gid`/`group.name` are the effective gid at exec: they do not follow set*gid calls.
+//! - `proc.name` (and `proc.aname[0]`) is the name the process had at its exec, or its parent's for a fork not
+//!   seen exec'ing, as Falco's thread table keeps it: a later `prctl(PR_SET_NAME)` does not rename it. A process
+//!   never seen exec'ing (the runtime's init, one older than the sensor) is named as its event names it.
+//!   `kestrel.runtime_setup` is true on a thread with a runtime's name (`runc:[…]`, `crun`, …) never seen
+//!   executing a program of its container nor forked from one that did.
 //! - `proc.sname` is the comm of the process whose pid is the session id (or of a parent known only by the
 //!   name its child's exec gave), else of the eldest ancestor in the same session; `proc.exe_ino.*` is the
 //!   program file's inode as it was at exec.
