@@ -1111,7 +1111,7 @@ pub fn alert(p: &Profile, v: &Verdict, e: &Event, seq: u64) -> Option<Alert> {
         contributions,
         mitre: vec![],
         tags: vec!["anomaly".into(), view.name().into()],
-        container: e.container.clone(),
+        container: e.container.as_deref().cloned(),
         workload: Some(p.workload.clone()),
         evidence: vec![e.clone()],
     })

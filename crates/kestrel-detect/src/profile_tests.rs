@@ -27,12 +27,15 @@ impl Box_ {
             tid: pid,
             comm: comm.into(),
             cgroup_id: 1,
-            container: Some(ContainerRef {
-                id: self.id.clone(),
-                runtime: "runc".into(),
-                image: Some("web:1".into()),
-                ..Default::default()
-            }),
+            container: Some(
+                ContainerRef {
+                    id: self.id.clone(),
+                    runtime: "runc".into(),
+                    image: Some("web:1".into()),
+                    ..Default::default()
+                }
+                .into(),
+            ),
             process: None,
             kind,
         }

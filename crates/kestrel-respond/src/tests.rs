@@ -10,7 +10,9 @@ fn alert(id: &str, workload: &str, rule: &str, protect: bool) -> Alert {
         comm: "nc".into(),
         // A cgroup id no directory has: acting fails with a clear reason (no root needed here).
         cgroup_id: u64::MAX - 7,
-        container: Some(ContainerRef { id: format!("{workload}-1"), runtime: "runc".into(), ..Default::default() }),
+        container: Some(
+            ContainerRef { id: format!("{workload}-1"), runtime: "runc".into(), ..Default::default() }.into(),
+        ),
         process: None,
         kind: EventKind::Exit { status: 0 },
     };
@@ -26,7 +28,7 @@ fn alert(id: &str, workload: &str, rule: &str, protect: bool) -> Alert {
         contributions: vec![],
         mitre: vec![],
         tags: if protect { vec!["mode:protect".into()] } else { vec![] },
-        container: e.container.clone(),
+        container: e.container.as_deref().cloned(),
         workload: Some(workload.into()),
         evidence: vec![e],
     }

@@ -242,7 +242,7 @@ fn crash_child() {
         tid: 1,
         comm: "nc".into(),
         cgroup_id,
-        container: Some(ContainerRef { id: "crash".into(), runtime: "runc".into(), ..Default::default() }),
+        container: Some(ContainerRef { id: "crash".into(), runtime: "runc".into(), ..Default::default() }.into()),
         process: None,
         kind: EventKind::Exit { status: 0 },
     };
@@ -262,7 +262,7 @@ fn crash_child() {
         contributions: vec![],
         mitre: vec![],
         tags: vec!["mode:protect".into()],
-        container: e.container.clone(),
+        container: e.container.as_deref().cloned(),
         workload: Some("crash".into()),
         evidence: vec![e],
     };

@@ -7,6 +7,7 @@ use kestrel_core::ContainerRef;
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where cgroup v2 is mounted (from `/proc/self/mountinfo`): `/sys/fs/cgroup` or `/sys/fs/cgroup/unified`.
@@ -87,7 +88,7 @@ pub struct Resolver {
 /// The container worked out for a cgroup: when something was missing (the runtime's state, the pod),
 /// when it was last looked for, and which pod list it was matched against.
 struct Known {
-    container: Option<ContainerRef>,
+    container: Option<Arc<ContainerRef>>,
     missing_since: Option<Instant>,
     pods_generation: u64,
 }
@@ -182,7 +183,7 @@ impl Resolver {
     /// A container whose runtime state was not there yet (runc writes it after its init has started, and
     /// init's own events come first) is looked up again on its next exec, or a second later; one whose pod
     /// the kubelet had not reported yet, when a new pod list arrives.
-    pub fn container(&mut self, id: u64, at_exec: bool) -> Option<ContainerRef> {
+    pub fn container(&mut self, id: u64, at_exec: bool) -> Option<Arc<ContainerRef>> {
         let generation = self.pods.as_ref().map_or(0, |p| p.generation());
         match self.containers.get(&id) {
             // Complete, and either no pod list came since or it has no pod to take from one.
@@ -214,6 +215,7 @@ impl Resolver {
         if self.containers.len() >= MAX_CGROUPS {
             self.containers.clear();
         }
+        let c = c.map(Arc::new);
         let known =
             Known { container: c.clone(), missing_since: missing.then(Instant::now), pods_generation: generation };
         self.containers.insert(id, known);

@@ -260,6 +260,9 @@ pub fn record(a: RecordArgs, g: &GlobalArgs) -> Result<ExitCode> {
 /// Most bytes of one line of a recording.
 const MAX_LINE: usize = 1 << 20;
 
+/// Most containers whose copy a recording's reader shares between their events.
+const MAX_CONTAINERS_SHARED: usize = 4096;
+
 /// Reads a recording (zstd-compressed or plain JSON lines): its header and every event, in order.
 pub fn read_trace(path: &Path, mut each: impl FnMut(Event) -> Result<bool>) -> Result<TraceHeader> {
     let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
@@ -272,6 +275,9 @@ pub fn read_trace(path: &Path, mut each: impl FnMut(Event) -> Result<bool>) -> R
     let mut buf = Vec::new();
     let mut line_no = 0usize;
     let mut header: Option<TraceHeader> = None;
+    // The events of one container share one copy of it, as the sensor's do (bounded).
+    let mut containers: std::collections::HashMap<String, std::sync::Arc<kestrel_core::ContainerRef>> =
+        std::collections::HashMap::new();
     loop {
         buf.clear();
         let read = std::io::Read::take(&mut lines, MAX_LINE as u64 + 1).read_until(b'\n', &mut buf)?;
@@ -298,7 +304,18 @@ pub fn read_trace(path: &Path, mut each: impl FnMut(Event) -> Result<bool>) -> R
             header = Some(h);
             continue;
         }
-        let e: Event = serde_json::from_str(text).with_context(|| format!("{}: line {line_no}", path.display()))?;
+        let mut e: Event = serde_json::from_str(text).with_context(|| format!("{}: line {line_no}", path.display()))?;
+        if let Some(c) = e.container.as_mut() {
+            match containers.get(&c.id) {
+                Some(known) if known == c => *c = known.clone(),
+                _ => {
+                    if containers.len() >= MAX_CONTAINERS_SHARED {
+                        containers.clear();
+                    }
+                    containers.insert(c.id.clone(), c.clone());
+                }
+            }
+        }
         if !each(e)? {
             break;
         }

@@ -1020,7 +1020,7 @@ impl Engine {
                 contributions: vec![],
                 mitre: r.mitre.clone(),
                 tags: r.tags.clone(),
-                container: e.container.clone(),
+                container: e.container.as_deref().cloned(),
                 workload: None,
                 evidence: vec![e.clone()],
             });

@@ -9,7 +9,7 @@ fn ev(pid: u32, comm: &str, kind: EventKind) -> Event {
         tid: pid,
         comm: comm.into(),
         cgroup_id: 9,
-        container: Some(ContainerRef { id: "c0ffee".repeat(8), runtime: "runc".into(), ..Default::default() }),
+        container: Some(ContainerRef { id: "c0ffee".repeat(8), runtime: "runc".into(), ..Default::default() }.into()),
         process: None,
         kind,
     }
@@ -177,7 +177,7 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
     assert_eq!(names(&a), ["Drop and execute"]);
     // The same program in another container was not written there.
     let mut other = exec(62, 2, "sh", &["/tmp/.x"], 0);
-    other.container = Some(ContainerRef { id: "b".repeat(64), runtime: "runc".into(), ..Default::default() });
+    other.container = Some(ContainerRef { id: "b".repeat(64), runtime: "runc".into(), ..Default::default() }.into());
     assert!(e.process(&other).is_empty());
 
     // Package manager.
@@ -867,7 +867,7 @@ fn container_privileged_is_the_runtimes_answer_and_missing_when_unknown() {
     let mut e = Engine::new(set.compile());
     let mount = |privileged| {
         let mut ev = exec(20, 1, "sh", &["/bin/mount", "-t", "cgroup", "x", "/mnt"], 0);
-        ev.container.as_mut().unwrap().privileged = privileged;
+        std::sync::Arc::make_mut(ev.container.as_mut().unwrap()).privileged = privileged;
         ev
     };
     let a = e.process(&mount(Some(true)));
@@ -1248,7 +1248,7 @@ fn session_program_file_login_and_group_fields_as_falcos_outputs_print_them() {
     // Dropped and run 5 s after its inode changed; its session's leader is sh.
     let mut dropped = exec(31, 30, "sh", &["/tmp/x"], 0);
     dropped.time_ns = 1_796_000_000_000_000_000;
-    dropped.container.as_mut().unwrap().created_ns = Some(1_795_000_000_000_000_000);
+    std::sync::Arc::make_mut(dropped.container.as_mut().unwrap()).created_ns = Some(1_795_000_000_000_000_000);
     let ctime = dropped.time_ns - 5_000_000_000;
     let file = kestrel_core::ExeFile { ino: 99, ctime_ns: ctime, mtime_ns: ctime - 1 };
     let a = e.process(&with(dropped, 30, Some("alice"), file));
@@ -1383,7 +1383,7 @@ const CONTAINER_STARTED: &str = r#"
 
 /// An event of container `id`.
 fn in_container(id: &str, mut x: Event) -> Event {
-    x.container = Some(ContainerRef { id: id.into(), runtime: "runc".into(), ..Default::default() });
+    x.container = Some(ContainerRef { id: id.into(), runtime: "runc".into(), ..Default::default() }.into());
     x
 }
 
