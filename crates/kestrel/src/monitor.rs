@@ -330,3 +330,38 @@ pub fn replay(a: ReplayArgs, _g: &GlobalArgs) -> Result<ExitCode> {
     tracing::info!("replayed {} (labels {:?})", a.trace.display(), header.labels);
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recordings_events_share_their_containers_description_while_it_stays_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let ev = |t: u64, id: &str, image: &str| {
+            format!(
+                r#"{{"schema":"kestrel.event/v1","time_ns":{t},"pid":1,"tid":1,"comm":"sh","cgroup_id":7,"container":{{"id":"{id}","runtime":"runc","image":"{image}"}},"kind":"exit","status":0}}"#
+            )
+        };
+        let lines = [
+            format!(r#"{{"schema":"{TRACE_SCHEMA}","started_ns":1}}"#),
+            ev(1, "a", "web:1"),
+            ev(2, "b", "db:1"),
+            ev(3, "a", "web:1"),
+            ev(4, "a", "web:2"),
+            ev(5, "a", "web:2"),
+        ];
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let mut got = Vec::new();
+        read_trace(&path, |e| {
+            got.push(e.container.unwrap());
+            Ok(true)
+        })
+        .unwrap();
+        let same = |i: usize, j: usize| std::sync::Arc::ptr_eq(&got[i], &got[j]);
+        assert!(same(0, 2) && same(3, 4), "one copy per container while it stays the same");
+        assert!(!same(0, 1) && !same(2, 3), "another container, or the same one described anew");
+        assert_eq!(got[3].image.as_deref(), Some("web:2"));
+    }
+}
