@@ -152,6 +152,14 @@ fn is_zero_u32(v: &u32) -> bool {
     *v == 0
 }
 
+fn yes() -> bool {
+    true
+}
+
+fn is_true(v: &bool) -> bool {
+    *v
+}
+
 fn unset_loginuid() -> u32 {
     u32::MAX
 }
@@ -237,15 +245,21 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exe_file: Option<Box<ExeFile>>,
     },
-    /// A link was made to a sensitive file (`symlink`, `symlinkat`, `link`, `linkat` whose existing path, as
-    /// given, starts with a sensitive prefix or ends in a sensitive file's name); reported when attempted.
+    /// A link was made (`symlink`, `symlinkat`, `link`, `linkat`); reported when attempted. Recordings made
+    /// before kestrel reported every link hold only links to sensitive files (`sensitive` missing: true).
     Link {
         /// The call.
         call: String,
         /// The file linked to, as given (a symbolic link's target; a hard link's existing path).
         target: String,
-        /// The new name, as given.
+        /// The new name: as given, or joined to the directory it is relative to when the sensor rebuilt it.
         path: String,
+        /// The new name was given relative to a directory descriptor, not the working directory.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        dirfd: bool,
+        /// The target, as given, starts with a sensitive prefix or ends in a sensitive file's name.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        sensitive: bool,
     },
     /// A process exited.
     Exit {

@@ -537,10 +537,16 @@ pub fn each_feature(e: &Event, parent: Option<&str>, room: &mut KeyRoom, mut emi
         EventKind::Bpf { .. } => emit!(View::Privilege, 0.9, "{who} calls bpf"),
         EventKind::ModuleLoad { call } => emit!(View::Privilege, 0.95, "{who} calls {call}"),
         EventKind::SetuidChmod { .. } => emit!(View::Privilege, 0.9, "{who} sets a setuid/setgid mode"),
-        EventKind::Link { target, .. } => {
+        EventKind::Link { target, sensitive: true, .. } => {
             let target = &*kestrel_core::normalize_path(target);
             emit!(View::File, 0.8, "link to {target}");
             emit!(View::File, 0.3, "{who} links to {target}");
+        }
+        // Any other link puts a name in a directory, as a write does.
+        EventKind::Link { path, .. } => {
+            push_path_class(&kestrel_core::normalize_path(path), class);
+            emit!(View::File, 0.6, "link in {}", dir_of(class));
+            emit!(View::File, 0.3, "{who} links {class}");
         }
         EventKind::Exit { .. } | EventKind::Syscalls { .. } => {}
     }

@@ -420,10 +420,15 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
         },
         17 | 18 => {
             let at = if arg(0)? == 1 { "at" } else { "" };
+            // A relative new name comes with its directory, as a rename's (str2 from RENAME_DIR_AT on).
+            let how = arg(1)?;
+            let path = resolved(cstr(b, s2, PATH)?, s2 + RENAME_DIR_AT, PATH - RENAME_DIR_AT)?;
             EventKind::Link {
                 call: format!("{}{at}", if op == 17 { "symlink" } else { "link" }),
                 target: cstr(b, s1, PATH)?,
-                path: cstr(b, s2, PATH)?,
+                dirfd: how & PATH_DIRFD != 0,
+                path,
+                sensitive: arg(2)? != 0,
             }
         }
         19 => {
@@ -705,17 +710,27 @@ mod tests {
         let Record::Event(r) = decode(&rec(15, [0o4755, 0, 0], b"/tmp/x")).unwrap() else { panic!() };
         assert_eq!(r.kind, EventKind::SetuidChmod { path: Some("/tmp/x".into()), mode: 0o4755 });
         assert!(decode(&rec(99, [0; 3], b"")).is_err());
-        // A link: the target in the first string, the new name in the second.
-        let mut b = rec(17, [1, 0, 0], b"/etc/shadow");
+        // A link: the target in the first string, the new name in the second; args[2] says the target is
+        // sensitive, args[1] how the name was given and the length of its directory, rebuilt after RENAME_DIR_AT.
+        let mut b = rec(17, [1, 1, 1], b"/etc/shadow");
         let at = HEADER + 32 + PATH;
         b[at..at + 6].copy_from_slice(b"notes\0");
         let Record::Event(r) = decode(&b).unwrap() else { panic!() };
-        assert_eq!(
-            r.kind,
-            EventKind::Link { call: "symlinkat".into(), target: "/etc/shadow".into(), path: "notes".into() }
-        );
-        let Record::Event(r) = decode(&rec(18, [0, 0, 0], b"/etc/sudoers")).unwrap() else { panic!() };
-        assert_eq!(r.kind, EventKind::Link { call: "link".into(), target: "/etc/sudoers".into(), path: String::new() });
+        let link = |call: &str, target: &str, path: &str, dirfd, sensitive| EventKind::Link {
+            call: call.into(),
+            target: target.into(),
+            path: path.into(),
+            dirfd,
+            sensitive,
+        };
+        assert_eq!(r.kind, link("symlinkat", "/etc/shadow", "notes", true, true));
+        let Record::Event(r) = decode(&rec(18, [0, 0, 1], b"/etc/sudoers")).unwrap() else { panic!() };
+        assert_eq!(r.kind, link("link", "/etc/sudoers", "", false, true));
+        let mut b = rec(17, [1, 2 | (14 << 16), 0], b"/tmp/x");
+        b[at..at + 3].copy_from_slice(b"ls\0");
+        b[at + RENAME_DIR_AT..at + RENAME_DIR_AT + 14].copy_from_slice(b"bin\0local\0usr\0");
+        let Record::Event(r) = decode(&b).unwrap() else { panic!() };
+        assert_eq!(r.kind, link("symlinkat", "/tmp/x", "/usr/local/bin/ls", false, false));
         let Record::Event(r) = decode(&rec(20, [1, 1, 0o700], b"kit")).unwrap() else { panic!() };
         assert_eq!(r.kind, EventKind::Mkdir { call: "mkdirat".into(), path: "kit".into(), dirfd: true, mode: 0o700 });
         // A relative path with the directory the kernel rebuilt for it (last component first): joined.

@@ -229,10 +229,11 @@ fn read_shadow_six_ways(open_returns: bool) -> Vec<(u32, String)> {
          cat /var/../etc/./shadow > /dev/null; ln -s /etc/shadow {link}; cat {link} > /dev/null; \
          /usr/bin/python3 -c \"import ctypes; ctypes.CDLL(None).syscall(2, b'/tmp/../etc/shadow', 0)\"; \
          cat /etc/passwd {doc} > /dev/null; ln -s /etc/passwd {plain}; ln /etc/shadow /proc/kestrel-no 2> /dev/null; \
-         echo done",
+         (cd {dir} && ln -s /etc/hostname relative); echo done",
         link = link.display(),
         doc = doc.display(),
-        plain = dir.path().join("plain").display()
+        plain = dir.path().join("plain").display(),
+        dir = dir.path().display(),
     );
     let out = cg.sh(&script);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -253,18 +254,23 @@ fn read_shadow_six_ways(open_returns: bool) -> Vec<(u32, String)> {
     let all: Vec<Event> = events.into_iter().chain(more).collect();
     // Nothing but /etc/shadow, each read at most once; the raw path of a read reported at entry is kept.
     assert!(reads(&all).iter().all(|(_, p)| p.starts_with("/etc/shadow")), "{:#?}", reads(&all));
-    // The links to /etc/shadow are reported when made (the hard link's attempt fails, and is reported too);
-    // the one to /etc/passwd is not.
-    let links: Vec<(String, String)> = all
+    // Every link is reported when made (the hard link's attempt fails, and is reported too), those to
+    // /etc/shadow as sensitive; a relative name joined to the directory it was made in.
+    let links: Vec<(String, String, bool)> = all
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Link { call, target, path } => Some((call.clone(), format!("{path} -> {target}"))),
+            EventKind::Link { call, target, path, sensitive, .. } => {
+                Some((call.clone(), format!("{path} -> {target}"), *sensitive))
+            }
             _ => None,
         })
         .collect();
-    assert_eq!(links.len(), 2, "{links:#?}");
+    assert_eq!(links.len(), 4, "{links:#?}");
     assert!(links[0].0.starts_with("symlink") && links[0].1 == format!("{} -> /etc/shadow", link.display()));
-    assert!(links[1].0.starts_with("link") && links[1].1 == "/proc/kestrel-no -> /etc/shadow", "{links:?}");
+    assert_eq!(links[1].1, format!("{} -> /etc/passwd", dir.path().join("plain").display()));
+    assert!(links[2].0.starts_with("link") && links[2].1 == "/proc/kestrel-no -> /etc/shadow", "{links:?}");
+    assert_eq!(links[3].1, format!("{} -> /etc/hostname", dir.path().join("relative").display()));
+    assert_eq!(links.iter().map(|l| l.2).collect::<Vec<_>>(), [true, false, true, false]);
     let mut shadow = reads(&all);
     shadow.retain(|(_, p)| p == "/etc/shadow");
     let mut pids: Vec<u32> = shadow.iter().map(|(pid, _)| *pid).collect();
@@ -324,7 +330,7 @@ fn opens_links_connects_binds_and_listens_through_io_uring_are_seen() {
         };
         let linked = |ev: &[Event]| {
             ev.iter().any(|e| {
-                matches!(&e.kind, EventKind::Link { call, target, path }
+                matches!(&e.kind, EventKind::Link { call, target, path, sensitive: true, .. }
                 if call == "symlinkat" && target == "/etc/shadow" && Path::new(path) == link)
             })
         };

@@ -33,6 +33,10 @@
 //!   event is only an `F_DUPFD` doing the same; no other fcntl is reported.
 //! - `fd.name` of a `mkdir`/`mkdirat` event is the directory made (Falco has no fd there), its relative path
 //!   joined like a rename's; so is `evt.arg.path`.
+//! - `fd.name` of a link event (`symlink`, `symlinkat`, `link`, `linkat`) is the new name (Falco has no fd there),
+//!   joined to its directory as the sensor rebuilt it or to the working directory; `evt.arg.linkpath`/`newpath`
+//!   is the same name as the event carries it; `evt.arg.sensitive` (kestrel's own) says whether the sensor
+//!   found the target sensitive.
 //! - `container.id` is the first 12 characters of the id, `host` outside containers, as in Falco.
 //! - `fd.sip.name`/`fd.rip.name`/`fd.cip.name` are, as in Falco, the names the rules compare them with
 //!   that resolve to the address (resolved at start and every minute, see [`crate::rules::names`]); any
@@ -709,6 +713,7 @@ impl Field {
             FdName => match &e.kind {
                 EventKind::Open { .. }
                 | EventKind::Rename { .. }
+                | EventKind::Link { .. }
                 | EventKind::Mkdir { .. }
                 | EventKind::Unlink { .. }
                 | EventKind::Truncate { .. } => file_path(e, p()).map_or(Val::Missing, Val::Str),
@@ -724,6 +729,7 @@ impl Field {
             FdDirectory | FdFilename => match &e.kind {
                 EventKind::Open { .. }
                 | EventKind::Rename { .. }
+                | EventKind::Link { .. }
                 | EventKind::Mkdir { .. }
                 | EventKind::Unlink { .. }
                 | EventKind::Truncate { .. } => {
@@ -952,6 +958,7 @@ fn file_path<'a>(e: &'a Event, p: Option<&Proc>) -> Option<Cow<'a, str>> {
         EventKind::Open { path, .. } => Some(normalize_path(path)),
         EventKind::Truncate { path, .. } => Some(joined_to_cwd(path, false, p.map(|p| &*p.cwd))),
         EventKind::Rename { to, to_dirfd, .. } => Some(joined_to_cwd(to, *to_dirfd, p.map(|p| &*p.cwd))),
+        EventKind::Link { path, dirfd, .. } => Some(joined_to_cwd(path, *dirfd, p.map(|p| &*p.cwd))),
         EventKind::Mkdir { path, dirfd, .. } | EventKind::Unlink { path, dirfd, .. } => {
             Some(joined_to_cwd(path, *dirfd, p.map(|p| &*p.cwd)))
         }
@@ -1113,6 +1120,8 @@ fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
         // Falco: symlink(at) has `target` and `linkpath`, link(at) `oldpath` and `newpath`.
         (EventKind::Link { target, .. }, "target" | "oldpath") => s(target),
         (EventKind::Link { path, .. }, "linkpath" | "newpath") => s(path),
+        // kestrel's own: the sensor found the target sensitive (reading it through the link would hide the read).
+        (EventKind::Link { sensitive, .. }, "sensitive") => s(if *sensitive { "true" } else { "false" }),
         (EventKind::SetuidChmod { mode, .. }, "mode") => Val::Str(Cow::Owned(mode_names(*mode))),
         (EventKind::SetIds { call, ids, names }, "uid" | "ruid") if call.contains("uid") => user(ids, names, 0),
         (EventKind::SetIds { call, ids, names }, "euid") if call.contains("uid") => user(ids, names, 1),

@@ -1085,7 +1085,7 @@ pub fn describe(e: &Event) -> String {
         EventKind::Bpf { cmd } => format!("bpf {}", fields::bpf_cmd(*cmd)),
         EventKind::ModuleLoad { call } => call.clone(),
         EventKind::SetuidChmod { path, mode } => format!("chmod {mode:o} {}", path.as_deref().unwrap_or("(by fd)")),
-        EventKind::Link { call, target, path } => format!("{call} {path} → {target}"),
+        EventKind::Link { call, target, path, .. } => format!("{call} {path} → {target}"),
         EventKind::Mkdir { path, mode, .. } => format!("mkdir {path} ({mode:o})"),
         EventKind::Unlink { call, path, dir, .. } => {
             format!("{call} {path}{}", if *dir && call == "unlinkat" { " (AT_REMOVEDIR)" } else { "" })

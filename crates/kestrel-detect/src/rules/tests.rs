@@ -207,19 +207,35 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
         ["Loader hijack through the environment"]
     );
     assert!(e.process(&with_env(76, &["LD_PRELOAD=/usr/lib/libjemalloc.so", "MY_TMP", "PATH=/tmp/bin"])).is_empty());
-    // A link to a sensitive file (the sensor reports only those).
-    let link = EventKind::Link { call: "symlinkat".into(), target: "/etc/shadow".into(), path: "/tmp/notes".into() };
-    let a = e.process(&ev(77, "ln", link));
+    // A link to a sensitive file (as the sensor judged the target); any other link is not one.
+    let link = |target: &str, path: &str, sensitive| EventKind::Link {
+        call: "symlinkat".into(),
+        target: target.into(),
+        path: path.into(),
+        dirfd: false,
+        sensitive,
+    };
+    let a = e.process(&ev(77, "ln", link("/etc/shadow", "/tmp/notes", true)));
     assert_eq!(names(&a), ["Link to a sensitive file"]);
     assert!(a[0].title.starts_with("symlinkat /tmp/notes → /etc/shadow by ln"), "{}", a[0].title);
+    assert!(e.process(&ev(77, "ln", link("/etc/hostname", "/tmp/notes", false))).is_empty());
+    // A link made in a binary directory puts a program on PATH without writing one.
+    let a = e.process(&ev(77, "ln", link("/tmp/.x", "/usr/local/bin/ls", false)));
+    assert_eq!(names(&a), ["Write below a binary directory"]);
+    assert!(a[0].title.contains("/usr/local/bin/ls"), "{}", a[0].title);
     // crun links every container's /dev/core to /proc/kcore while setting it up; the same link by anything
     // else, or crun linking another name or target, is still one.
     let core = |target: &str, path: &str| EventKind::Link {
         call: "symlinkat".into(),
         target: target.into(),
         path: path.into(),
+        dirfd: true,
+        sensitive: true,
     };
     assert!(e.process(&ev(78, "crun", core("/proc/kcore", "core"))).is_empty());
+    // (The name joined to the directory the sensor rebuilt for it.)
+    let rootfs_core = "/var/lib/containers/storage/overlay/0f3a/merged/dev/core";
+    assert!(e.process(&ev(78, "crun", core("/proc/kcore", rootfs_core))).is_empty());
     assert_eq!(names(&e.process(&ev(79, "sh", core("/proc/kcore", "core")))), ["Link to a sensitive file"]);
     assert_eq!(names(&e.process(&ev(78, "crun", core("/proc/kcore", "/tmp/k")))), ["Link to a sensitive file"]);
     assert_eq!(names(&e.process(&ev(78, "crun", core("/etc/shadow", "core")))), ["Link to a sensitive file"]);
@@ -258,7 +274,9 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
         to: "/usr/bin/x".into(),
         to_dirfd: false,
     };
-    assert!(e.process(&ev(83, "dpkg", dpkg)).is_empty());
+    let mut by_dpkg = ev(83, "dpkg", dpkg);
+    by_dpkg.process = Some(kestrel_core::ProcessRef { exe: Some("/usr/bin/dpkg".into()), ..Default::default() });
+    assert!(e.process(&by_dpkg).is_empty());
     // A packet socket; a raw ICMP socket (ping as root) is for the profiles, not a rule.
     let packet = EventKind::Socket { family: "packet".into(), sock_type: "raw".into(), protocol: 3 };
     let a = e.process(&ev(78, "tcpdump", packet));
@@ -746,7 +764,14 @@ fn falcos_shell_history_rule_and_the_builtin_catch_evidence_removed() {
     assert_eq!(names(&b.process(&cut("python3", "ftruncate", "/root/.bash_history", Some(900), 10))), [kit]);
     assert!(b.process(&cut("truncate", "ftruncate", "/var/log/auth.log", Some(0), 0)).is_empty(), "nothing lost");
     assert!(b.process(&cut("truncate", "ftruncate", "/var/log/app.log", Some(10), 4096)).is_empty(), "grown");
-    assert!(b.process(&cut("logrotate", "ftruncate", "/var/log/syslog", Some(9000), 0)).is_empty());
+    // A log rotator is let through only when it runs from a system binary directory.
+    for (pid, exe, alerts) in [(20, "/usr/sbin/logrotate", vec![]), (21, "/tmp/logrotate", vec![kit])] {
+        b.process(&exec(pid, 1, "cron", &[exe, "/etc/logrotate.conf"], 0));
+        let mut e = cut("logrotate", "ftruncate", "/var/log/syslog", Some(9000), 0);
+        (e.pid, e.tid) = (pid, pid);
+        let a = b.process(&e);
+        assert_eq!(names(&a), alerts, "{exe}");
+    }
     assert!(b.process(&cut("truncate", "ftruncate", "/tmp/scratch", Some(9000), 0)).is_empty());
     // truncate(2) names the file as given (relative to the working directory) and cannot say its size.
     b.process(&sh);
@@ -755,7 +780,10 @@ fn falcos_shell_history_rule_and_the_builtin_catch_evidence_removed() {
     assert!(b.process(&cut("python3", "truncate", ".bash_history", None, 100)).is_empty());
     let a = b.process(&cut("python3", "truncate", "/var/log/wtmp", None, 0));
     assert!(a.len() == 1 && a[0].title.contains("truncate /var/log/wtmp"), "{a:#?}");
-    assert!(b.process(&rm("logrotate", "unlink", "/var/log/auth.log.4.gz", false)).is_empty());
+    let mut e = rm("logrotate", "unlink", "/var/log/auth.log.4.gz", false);
+    (e.pid, e.tid) = (20, 20);
+    assert!(b.process(&e).is_empty(), "the system's logrotate removing an old log");
+    assert_eq!(names(&b.process(&rm("logrotate", "unlink", "/var/log/auth.log.4.gz", false))), [kit], "unseen program");
     assert!(b.process(&rm("rm", "unlinkat", "/tmp/x", false)).is_empty());
     // A program removed from a binary directory is a change there.
     assert_eq!(names(&b.process(&rm("rm", "unlinkat", "/usr/bin/ps", false))), ["Write below a binary directory"]);
@@ -1358,8 +1386,13 @@ fn falcos_link_rules_read_the_link_calls() {
   priority: WARNING
 "#;
     let mut e = engine_of(yaml, 2);
-    let link =
-        |call: &str, target: &str| EventKind::Link { call: call.into(), target: target.into(), path: "x".into() };
+    let link = |call: &str, target: &str| EventKind::Link {
+        call: call.into(),
+        target: target.into(),
+        path: "x".into(),
+        dirfd: false,
+        sensitive: true,
+    };
     let a = e.process(&ev(1, "ln", link("symlink", "/etc/shadow")));
     assert_eq!(a[0].title, "target=/etc/shadow linkpath=x evt_type=symlink");
     let a = e.process(&ev(1, "ln", link("linkat", "/etc/sudoers")));
@@ -1556,6 +1589,20 @@ fn a_name_taken_with_prctl_passes_no_exception() {
     assert!(e.process(&ev(72, "apt", write())).is_empty());
     e.process(&exec(73, 2, "runc:[2:INIT]", &["/usr/sbin/sshd", "-D"], 0));
     assert!(e.process(&ev(73, "sshd", shadow())).is_empty());
-    // A process never seen executing is named as its events name it.
-    assert!(e.process(&ev(74, "apt", write())).is_empty());
+    // A process never seen executing is named as its events name it, and its program is what the sensor
+    // read of it (/proc/PID/exe); not known, no exception.
+    let mut apt = ev(74, "apt", write());
+    apt.process = Some(kestrel_core::ProcessRef { exe: Some("/usr/bin/apt".into()), ..Default::default() });
+    assert!(e.process(&apt).is_empty());
+    assert_eq!(names(&e.process(&ev(75, "apt", write()))), ["Write below a binary directory"]);
+    // A copy of a program named like a package manager, run from elsewhere, is not one; nor is a path that
+    // only starts in a system directory.
+    for exe in ["/tmp/apt", "/usr/bin/../../tmp/apt"] {
+        let mut x = exec(76, 2, "runc:[2:INIT]", &[exe], 0);
+        let EventKind::Exec { exe: e_exe, .. } = &mut x.kind else { unreachable!() };
+        *e_exe = exe.into();
+        x.comm = "apt".into();
+        e.process(&x);
+        assert_eq!(names(&e.process(&ev(76, "apt", write()))), ["Write below a binary directory"], "{exe}");
+    }
 }

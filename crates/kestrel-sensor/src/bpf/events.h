@@ -37,8 +37,11 @@
 #define OP_FINIT_MODULE 14
 #define OP_CHMOD 15
 #define OP_CLONE 16
-#define OP_SYMLINK 17   /* symlink, symlinkat: str1 the target, str2 the link; args[0] 1 for symlinkat */
-#define OP_LINK 18      /* link, linkat: str1 the existing file, str2 the new name; args[0] 1 for linkat */
+#define OP_SYMLINK 17   /* symlink, symlinkat: str1 the target, str2 the link; args[0] 1 for symlinkat; args[1]
+                           PATH_* bits of the link's name, its directory (when rebuilt) in str2 from
+                           RENAME_DIR_AT on, as OP_RENAME's new name; args[2] 1 when the target is sensitive */
+#define OP_LINK 18      /* link, linkat: str1 the existing file, str2 the new name; args[0] 1 for linkat; args[1]
+                           and args[2] as OP_SYMLINK's */
 #define OP_RENAME 19    /* rename, renameat(2): str1 the old name, str2 the new; args[0] 0 rename, 1 renameat,
                            2 renameat2; args[1] PATH_* bits of the new name, its directory (when rebuilt) in
                            str2 from RENAME_DIR_AT on */
@@ -58,7 +61,7 @@
 #define PATH_DIRFD 1          /* relative to a directory descriptor (not the working directory) */
 #define PATH_DIR_REBUILT 2    /* str2 holds that directory as rebuild() writes it, its length in bits 16-31 */
 #define PATH_FROM_SAME_DIR 4  /* OP_RENAME: the old name is relative to that same directory */
-#define RENAME_DIR_AT 64      /* OP_RENAME: where in str2 the new name's directory starts */
+#define RENAME_DIR_AT 64      /* OP_RENAME, OP_SYMLINK, OP_LINK: where in str2 the new name's directory starts */
 
 #define COMM_LEN 16
 #define PATH_LEN 256

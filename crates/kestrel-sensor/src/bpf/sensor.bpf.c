@@ -1402,21 +1402,31 @@ int on_mount(struct trace_event_raw_sys_enter *ctx)
     return 0;
 }
 
-/* A link made to a sensitive file (its path, as given, starts with a sensitive prefix or ends in a sensitive
- * file's name): reading it later goes through a name that says nothing, so the link is reported when made.
- * str1 the target, str2 the link's name. */
-static __always_inline int emit_link(__u32 op, __u64 at, const char *target, const char *linkpath, bool kernel)
+/* Links, every one of the watched processes (rarer than the writes beside them): a link made to a sensitive
+ * file (its path, as given, starts with a sensitive prefix or ends in a sensitive file's name; args[2] = 1)
+ * lets the file be read later through a name that says nothing; a link made in a binary directory puts a
+ * program there without writing one (`ln -s /tmp/x /usr/local/bin/ls` shadows ls on PATH). str1 the target,
+ * str2 the link's name; a relative name of at most RENAME_DIR_AT - 1 bytes gets its directory rebuilt into
+ * str2 from RENAME_DIR_AT on (args[1]: PATH_* bits), as a rename's new name. */
+static __always_inline int emit_link(__u32 op, __u64 at, const char *target, long new_dfd, const char *linkpath,
+                                     bool kernel)
 {
     if (!is_watched())
         return 0;
-    if (!starts_sensitive(target, kernel) && !ends_sensitive(target, kernel))
-        return 0;
+    __u64 sensitive = starts_sensitive(target, kernel) || ends_sensitive(target, kernel);
     struct priv_event *e = priv_reserve(op);
     if (!e)
         return 0;
     e->args[0] = at;
+    e->args[1] = (int)new_dfd != AT_FDCWD ? PATH_DIRFD : 0;
+    e->args[2] = sensitive;
     read_str(e->str1, sizeof(e->str1), target, kernel);
-    read_str(e->str2, sizeof(e->str2), linkpath, kernel);
+    long n = read_str(e->str2, sizeof(e->str2), linkpath, kernel);
+    if (n > 0 && n <= RENAME_DIR_AT && e->str2[0] != '/') {
+        long len = rebuild_dir_in(e->str2 + RENAME_DIR_AT, PATH_LEN - RENAME_DIR_AT, new_dfd);
+        if (len >= 0)
+            e->args[1] |= PATH_DIR_REBUILT | ((__u64)len << 16);
+    }
     submit(e);
     return 0;
 }
@@ -1424,25 +1434,27 @@ static __always_inline int emit_link(__u32 op, __u64 at, const char *target, con
 SEC("tracepoint/syscalls/sys_enter_symlink")
 int on_symlink(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_link(OP_SYMLINK, 0, (const char *)ctx->args[0], (const char *)ctx->args[1], false);
+    return emit_link(OP_SYMLINK, 0, (const char *)ctx->args[0], AT_FDCWD, (const char *)ctx->args[1], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_symlinkat")
 int on_symlinkat(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_link(OP_SYMLINK, 1, (const char *)ctx->args[0], (const char *)ctx->args[2], false);
+    return emit_link(OP_SYMLINK, 1, (const char *)ctx->args[0], (long)ctx->args[1], (const char *)ctx->args[2],
+                     false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_link")
 int on_link(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_link(OP_LINK, 0, (const char *)ctx->args[0], (const char *)ctx->args[1], false);
+    return emit_link(OP_LINK, 0, (const char *)ctx->args[0], AT_FDCWD, (const char *)ctx->args[1], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_linkat")
 int on_linkat(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_link(OP_LINK, 1, (const char *)ctx->args[1], (const char *)ctx->args[3], false);
+    return emit_link(OP_LINK, 1, (const char *)ctx->args[1], (long)ctx->args[2], (const char *)ctx->args[3],
+                     false);
 }
 
 /* Renames, every one of the watched processes (far rarer than the writes that precede them): a file written in
@@ -1723,13 +1735,13 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
         return emit_sockaddr(KIND_BIND, fd, addr, true);
     }
     if ((op == IORING_OP_SYMLINKAT || op == IORING_OP_LINKAT) && bpf_core_type_exists(struct io_link)) {
-        /* Links to sensitive files, as symlinkat(2)/linkat(2): both names are the kernel's copies. */
+        /* Links, as symlinkat(2)/linkat(2): both names are the kernel's copies. */
         struct io_link *l = (struct io_link *)&req->cmd;
         struct filename *target = BPF_CORE_READ(l, oldpath), *path = BPF_CORE_READ(l, newpath);
         if (!target || !path)
             return 0;
         return emit_link(op == IORING_OP_SYMLINKAT ? OP_SYMLINK : OP_LINK, 1, BPF_CORE_READ(target, name),
-                         BPF_CORE_READ(path, name), true);
+                         BPF_CORE_READ(l, new_dfd), BPF_CORE_READ(path, name), true);
     }
     if (op == IORING_OP_RENAMEAT && bpf_core_type_exists(struct io_rename)) {
         struct io_rename *r = (struct io_rename *)&req->cmd;
