@@ -237,6 +237,24 @@ fn rename_into_bin() {
 }
 
 #[test]
+fn link_into_path() {
+    // The link into /usr/bin is seen though its target is no sensitive file, and the rules alone (no profiles)
+    // call it a write below a binary directory.
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("link-into-path", dir.path());
+    after(&ev, m, "the link into /usr/bin", |e| {
+        e["kind"] == "link" && e["target"] == "/tmp/.ps" && e["path"] == "/usr/bin/ps" && e["sensitive"] == false
+    });
+    after(&ev, m, "the run through the link", |e| e["kind"] == "exec" && argv(e).iter().any(|a| a == "/usr/bin/ps"));
+    let alerts = detect(&dir.path().join("link-into-path.jsonl.zst"), &["--no-profiles"]);
+    assert!(
+        alerts.iter().any(|a| a["source"]["name"] == "Write below a binary directory"
+            && a["title"].as_str().is_some_and(|t| t.contains("/usr/bin/ps"))),
+        "{alerts:#?}"
+    );
+}
+
+#[test]
 fn write_usr_bin() {
     let (ev, m) = record("write-usr-bin");
     after(&ev, m, "write into /usr/bin", |e| e["kind"] == "open" && e["path"] == "/usr/bin/update" && is_write(e));
