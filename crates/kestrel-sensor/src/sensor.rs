@@ -74,6 +74,7 @@ pub const LEAVABLE: &[(&str, &[&str])] = &[
     ("unlink", &["on_unlink", "on_unlinkat", "on_rmdir"]),
     ("truncate", &["on_ftruncate", "on_truncate"]),
     ("rename", &["on_rename", "on_renameat", "on_renameat2"]),
+    ("link", &["on_symlink", "on_symlinkat", "on_link", "on_linkat"]),
     ("socket", &["on_socket"]),
 ];
 

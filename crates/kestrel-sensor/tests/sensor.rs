@@ -664,13 +664,13 @@ fn files_cut_in_place_are_seen_with_what_they_held() {
 
 #[test]
 fn kinds_left_out_are_not_seen_through_the_call_nor_the_ring() {
-    // A node that does without mkdir, unlink, dup and truncate events: neither mkdir(2), rmdir(2), the ring's
-    // IORING_OP_MKDIRAT, a socket dup2'd onto stdin, `truncate -s 0` nor the ring's IORING_OP_FTRUNCATE is
-    // reported; the execs around them are.
+    // A node that does without mkdir, unlink, dup, truncate and link events: neither mkdir(2), rmdir(2), the
+    // ring's IORING_OP_MKDIRAT, a socket dup2'd onto stdin, `truncate -s 0`, the ring's IORING_OP_FTRUNCATE nor
+    // `ln -s` is reported; the execs around them are.
     let cg = TestCgroup::new("kestrel-test-leave-out");
     let cfg = Config {
         watch_cgroups: vec![cg.0.clone()],
-        leave_out: vec!["mkdir".into(), "dup".into(), "unlink".into(), "truncate".into()],
+        leave_out: vec!["mkdir".into(), "dup".into(), "unlink".into(), "truncate".into(), "link".into()],
         ..Config::default()
     };
     let mut s = Sensor::start(cfg).unwrap_or_else(|e| panic!("{e}"));
@@ -684,7 +684,7 @@ fn kinds_left_out_are_not_seen_through_the_call_nor_the_ring() {
     let out = cg.sh(&format!(
         "mkdir {d}/a && rmdir {d}/a && /usr/bin/python3 {h} mkdir:{d}/b && /usr/bin/python3 -c 'import os, socket; \
          s = socket.create_connection((\"127.0.0.1\", {port})); os.dup2(s.fileno(), 0)' && truncate -s 0 {d}/c && \
-         /usr/bin/python3 {h} ftruncate:{d}/e:1 && /bin/true",
+         /usr/bin/python3 {h} ftruncate:{d}/e:1 && ln -s {d}/c {d}/l && /bin/true",
         h = helper.display()
     ));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -696,7 +696,7 @@ fn kinds_left_out_are_not_seen_through_the_call_nor_the_ring() {
     events.extend(collect(&mut s, Duration::from_millis(300), |_| false));
     assert!(last_exec(&events), "{events:#?}");
     let left: Vec<_> =
-        events.iter().filter(|e| matches!(e.kind_name(), "mkdir" | "dup" | "unlink" | "truncate")).collect();
+        events.iter().filter(|e| matches!(e.kind_name(), "mkdir" | "dup" | "unlink" | "truncate" | "link")).collect();
     assert!(left.is_empty(), "{left:#?}");
     // Only the ring's mkdir and ftruncate (from 6.9) reached userspace (and were dropped there): the system
     // calls' probes were not loaded at all.
