@@ -958,10 +958,9 @@ fn file_path<'a>(e: &'a Event, p: Option<&Proc>) -> Option<Cow<'a, str>> {
         EventKind::Open { path, .. } => Some(normalize_path(path)),
         EventKind::Truncate { path, .. } => Some(joined_to_cwd(path, false, p.map(|p| &*p.cwd))),
         EventKind::Rename { to, to_dirfd, .. } => Some(joined_to_cwd(to, *to_dirfd, p.map(|p| &*p.cwd))),
-        EventKind::Link { path, dirfd, .. } => Some(joined_to_cwd(path, *dirfd, p.map(|p| &*p.cwd))),
-        EventKind::Mkdir { path, dirfd, .. } | EventKind::Unlink { path, dirfd, .. } => {
-            Some(joined_to_cwd(path, *dirfd, p.map(|p| &*p.cwd)))
-        }
+        EventKind::Mkdir { path, dirfd, .. }
+        | EventKind::Unlink { path, dirfd, .. }
+        | EventKind::Link { path, dirfd, .. } => Some(joined_to_cwd(path, *dirfd, p.map(|p| &*p.cwd))),
         _ => None,
     }
 }

@@ -1402,6 +1402,22 @@ int on_mount(struct trace_event_raw_sys_enter *ctx)
     return 0;
 }
 
+/* The new name of a link or a rename into str2 and how it was given into args[1] (PATH_DIRFD); a relative name
+ * of at most RENAME_DIR_AT - 1 bytes gets its directory (dfd's, or the working directory) rebuilt into str2 from
+ * RENAME_DIR_AT on, with PATH_DIR_REBUILT and its length in bits 16-31. Returns whether it was rebuilt. */
+static __always_inline bool read_new_name(struct priv_event *e, const char *name, long dfd, bool kernel)
+{
+    e->args[1] = (int)dfd != AT_FDCWD ? PATH_DIRFD : 0;
+    long n = read_str(e->str2, sizeof(e->str2), name, kernel);
+    if (n <= 0 || n > RENAME_DIR_AT || e->str2[0] == '/')
+        return false;
+    long len = rebuild_dir_in(e->str2 + RENAME_DIR_AT, PATH_LEN - RENAME_DIR_AT, dfd);
+    if (len < 0)
+        return false;
+    e->args[1] |= PATH_DIR_REBUILT | ((__u64)len << 16);
+    return true;
+}
+
 /* Links, every one of the watched processes (rarer than the writes beside them): a link made to a sensitive
  * file (its path, as given, starts with a sensitive prefix or ends in a sensitive file's name; args[2] = 1)
  * lets the file be read later through a name that says nothing; a link made in a binary directory puts a
@@ -1418,15 +1434,9 @@ static __always_inline int emit_link(__u32 op, __u64 at, const char *target, lon
     if (!e)
         return 0;
     e->args[0] = at;
-    e->args[1] = (int)new_dfd != AT_FDCWD ? PATH_DIRFD : 0;
     e->args[2] = sensitive;
     read_str(e->str1, sizeof(e->str1), target, kernel);
-    long n = read_str(e->str2, sizeof(e->str2), linkpath, kernel);
-    if (n > 0 && n <= RENAME_DIR_AT && e->str2[0] != '/') {
-        long len = rebuild_dir_in(e->str2 + RENAME_DIR_AT, PATH_LEN - RENAME_DIR_AT, new_dfd);
-        if (len >= 0)
-            e->args[1] |= PATH_DIR_REBUILT | ((__u64)len << 16);
-    }
+    read_new_name(e, linkpath, new_dfd, kernel);
     submit(e);
     return 0;
 }
@@ -1469,17 +1479,9 @@ static __always_inline int emit_rename(__u64 call, long from_dfd, const char *fr
     if (!e)
         return 0;
     e->args[0] = call;
-    e->args[1] = (int)to_dfd != AT_FDCWD ? PATH_DIRFD : 0;
     read_str(e->str1, sizeof(e->str1), from, kernel);
-    long n = read_str(e->str2, sizeof(e->str2), to, kernel);
-    if (n > 0 && n <= RENAME_DIR_AT && e->str2[0] != '/') {
-        long len = rebuild_dir_in(e->str2 + RENAME_DIR_AT, PATH_LEN - RENAME_DIR_AT, to_dfd);
-        if (len >= 0) {
-            e->args[1] |= PATH_DIR_REBUILT | ((__u64)len << 16);
-            if ((int)from_dfd == (int)to_dfd)
-                e->args[1] |= PATH_FROM_SAME_DIR;
-        }
-    }
+    if (read_new_name(e, to, to_dfd, kernel) && (int)from_dfd == (int)to_dfd)
+        e->args[1] |= PATH_FROM_SAME_DIR;
     submit(e);
     return 0;
 }
