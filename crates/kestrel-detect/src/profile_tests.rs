@@ -180,6 +180,18 @@ fn the_runtimes_init_making_the_containers_directories_is_not_the_workload() {
     assert!(model_alerts(&mut d, &[init]).is_empty());
     let init = e.ev(7, "crun", mkdir("/var/lib/containers/storage/overlay/0f3a/merged/sys/fs/cgroup/pids"));
     assert!(model_alerts(&mut d, &[init]).is_empty());
+    // So are the links it makes in the container's /dev; a link the workload makes is its own.
+    let link = |target: &str, path: &str| EventKind::Link {
+        call: "symlinkat".into(),
+        target: target.into(),
+        path: path.into(),
+        dirfd: false,
+        sensitive: false,
+    };
+    let init = e.ev(7, "runc:[2:INIT]", link("/proc/self/fd/0", "/run/bundles/web-e/rootfs/dev/stdin"));
+    assert!(model_alerts(&mut d, &[init]).is_empty());
+    let a = model_alerts(&mut d, &[e.ev(8, "nginx", link("/tmp/.x", "/usr/local/bin/ls"))]);
+    assert!(a.iter().any(|a| a.title.contains("link in /usr/local/bin")), "{a:#?}");
     // `crun exec` joining the container's namespaces (from inside its cgroup) is the runtime's too; a setns by
     // the workload's own program is not.
     assert!(model_alerts(&mut d, &[e.ev(9, "crun", EventKind::Setns { nstype: 0 })]).is_empty());
