@@ -8,7 +8,8 @@ SECONDS_EACH=${SECONDS_EACH:-300}
 JOBS=${JOBS:-2}
 export RUSTC_BOOTSTRAP=1
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
-cargo fuzz build -O
+# -a: debug assertions and overflow checks on, so arithmetic on a file's numbers that would wrap is found too.
+cargo fuzz build -O -a
 mkdir -p out corpus
 F=../crates/kestrel-catalog/tests/fixtures
 seed() { mkdir -p "corpus/$1"; cp "$2" "corpus/$1/" 2>/dev/null || true; }
@@ -81,10 +82,37 @@ for i, f in enumerate(files):
     for k in range(0, min(len(vs), 30), 3):
         open(f"corpus/version_order/{f}-{i}-{k}", "wb").write(bytes([i]) + "\n".join(vs[k:k + 3]).encode())
 PY
+# Detection: recorded events (a reverse shell, a link into PATH, a shadow read) in pieces, a profile learned from
+# them, kestrel's built-in rules, and Falco's public rule files cut into entries of ≈ 16 KB when the shared
+# data is there.
+mkdir -p corpus/events corpus/profile corpus/falco_rules
+split -l 12 seeds/events.jsonl corpus/events/seed-
+cp seeds/profile.json corpus/profile/
+cp ../crates/kestrel-detect/src/rules/builtin.yaml corpus/falco_rules/
+FALCO_RULES=${FALCO_RULES:-../../shared/data/falco-rules} python3 - <<'PY'
+import glob, os, re
+for f in glob.glob(os.path.join(os.environ["FALCO_RULES"], "*.yaml")):
+    chunk, n = "", 0
+    for entry in re.split(r"(?m)^(?=- )", open(f).read()):
+        if chunk and len(chunk) + len(entry) > 16000:
+            open(f"corpus/falco_rules/{os.path.basename(f)}.{n}", "w").write(chunk)
+            chunk, n = "", n + 1
+        chunk += entry
+    if chunk:
+        open(f"corpus/falco_rules/{os.path.basename(f)}.{n}", "w").write(chunk)
+PY
+# Configuration and secrets: the Dockerfiles of the config tests, kestrel's own manifests (and the Pod Security
+# fixtures when the shared data is there), a settings file full of example credentials.
+mkdir -p corpus/k8s_manifest corpus/dockerfile corpus/secrets
+cp seeds/Dockerfile.* corpus/dockerfile/
+cp ../deploy/*.yaml ../deploy/helm/kestrel/values.yaml corpus/k8s_manifest/
+find "${PSS_FIXTURES:-../../shared/data/pod-security-admission}" -name '*.yaml' 2>/dev/null | head -200 |
+  while read -r f; do cp "$f" "corpus/k8s_manifest/$(echo "$f" | tr / _)"; done
+cp seeds/secrets.env seeds/Dockerfile.bad corpus/secrets/
 targets=${TARGETS:-$(cargo fuzz list)}
 for t in $targets; do mkdir -p "corpus/$t"; done
 echo "$targets" | xargs -P "$JOBS" -I{} sh -c \
-  "cargo fuzz run -O {} corpus/{} -- -max_total_time=$SECONDS_EACH -rss_limit_mb=2048 -timeout=10 -max_len=65536 > out/{}.log 2>&1; echo \"{}: exit \$?\""
+  "cargo fuzz run -O -a {} corpus/{} -- -max_total_time=$SECONDS_EACH -rss_limit_mb=2048 -timeout=10 -max_len=65536 > out/{}.log 2>&1; echo \"{}: exit \$?\""
 for t in $targets; do
   line=$(grep -E "^#[0-9]+.*(DONE|pulse)" "out/$t.log" | tail -1 || true)
   crashes=$(ls "artifacts/$t" 2>/dev/null | wc -l)

@@ -1138,7 +1138,7 @@ pub fn merge(workload: &str, nodes: &[(&str, &Profile)], k: usize) -> Profile {
     for (node, p) in nodes {
         let who = hash_of(("node", node));
         add_bounded(&mut out.containers, who, 64);
-        out.events += p.events;
+        out.events = out.events.saturating_add(p.events);
         out.windows = out.windows.max(p.windows);
         out.learn_started_ns =
             if out.learn_started_ns == 0 { p.learn_started_ns } else { out.learn_started_ns.min(p.learn_started_ns) };
@@ -1154,7 +1154,7 @@ pub fn merge(workload: &str, nodes: &[(&str, &Profile)], k: usize) -> Profile {
     }
     let median = |v: &mut Vec<u64>| {
         v.sort_unstable();
-        v[v.len() / 2] * v.len() as u64
+        v[v.len() / 2].saturating_mul(v.len() as u64)
     };
     for b in &mut out.behaviours {
         if let Some(c) = counts.get_mut(&hash_of((b.view, &b.key))) {

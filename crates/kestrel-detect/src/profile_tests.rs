@@ -396,6 +396,27 @@ fn federated_merge_of_three_nodes_resists_one_poisoned_node() {
 }
 
 #[test]
+fn merging_profiles_with_huge_counts_saturates() {
+    // Another node's profile file is input: counts near the top of u64 must not wrap (or panic in a debug
+    // build) when the merge adds or multiplies them.
+    let mut a = Box_::new("a", 0);
+    let mut b = Box_::new("b", 0);
+    let mut p = learn(Policy::default(), vec![a.normal(), b.normal()]).remove(0);
+    p.events = u64::MAX - 1;
+    for b in &mut p.behaviours {
+        b.count = u64::MAX / 2 + 1;
+    }
+    for g in &mut p.grams {
+        g.n = u64::MAX / 2 + 1;
+    }
+    let merged = merge("web:1", &[("node-1", &p), ("node-2", &p), ("node-3", &p)], 2);
+    assert_eq!(merged.events, u64::MAX);
+    let nginx = merged.behaviour(View::Process, "exec /usr/sbin/nginx").map(|b| b.count);
+    assert_eq!(nginx, Some(u64::MAX));
+    assert!(merged.grams.iter().all(|g| g.n == u64::MAX));
+}
+
+#[test]
 fn modes_promote_and_drift_relearns() {
     let policy = Policy {
         window_ns: 10 * SEC,

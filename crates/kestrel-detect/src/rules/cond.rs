@@ -377,8 +377,12 @@ impl Parser<'_> {
                     }
                     Some(b',') => self.i += 1,
                     None => return Err(self.err("unclosed list")),
-                    Some(_) => {
+                    Some(c) => {
                         let (text, quoted) = self.word(true)?;
+                        if text.is_empty() && !quoted {
+                            // Only `(` stops a bare word before its first byte here.
+                            return Err(self.err(&format!("`{}` cannot stand in a list", c as char)));
+                        }
                         items.push(Item { text, quoted });
                     }
                 }
@@ -493,7 +497,17 @@ mod tests {
 
     #[test]
     fn errors_name_the_place() {
-        for bad in ["", "(a", "proc.name =", "proc.name in (a, b", "a and", "proc.name = 'x", "a b"] {
+        for bad in [
+            "",
+            "(a",
+            "proc.name =",
+            "proc.name in (a, b",
+            "a and",
+            "proc.name = 'x",
+            "a b",
+            "proc.name in (a, (b))",
+            "proc.name in ((a))",
+        ] {
             let e = parse(bad).unwrap_err();
             assert!(e.at <= bad.len(), "{bad}: {e}");
         }
