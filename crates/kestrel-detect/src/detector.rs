@@ -195,12 +195,17 @@ impl Detector {
         // The runtime's init makes the container's /dev (and crun its /sys/fs/cgroup) directories, removes
         // its dev/ptmx for a link and makes the links (/dev/fd, /dev/stdin…), below the bundle's host path,
         // which names the container; and `crun exec` joins the container's namespaces from inside its cgroup
-        // (runc does it before it joins the cgroup, so the sensor does not see it there): the runtime's setup,
+        // (runc does it before it joins the cgroup, so the sensor does not see it there); runc's init, before it
+        // names itself, may bind-mount its own binary below the container's state directory: the runtime's setup,
         // not the workload. (Only these: a process that renames itself `runc:…` or `crun` is not taken for the
         // runtime: see `State::runtime_setup`.)
         let runtime_setup = matches!(
             e.kind,
-            EventKind::Mkdir { .. } | EventKind::Unlink { .. } | EventKind::Setns { .. } | EventKind::Link { .. }
+            EventKind::Mkdir { .. }
+                | EventKind::Unlink { .. }
+                | EventKind::Setns { .. }
+                | EventKind::Link { .. }
+                | EventKind::Mount { .. }
         ) && self.engine.state().runtime_setup(e);
         let Some(workload) = workload_of(e, &self.by).filter(|_| !runtime_setup) else {
             self.grams = grams;

@@ -180,6 +180,23 @@ fn the_runtimes_init_making_the_containers_directories_is_not_the_workload() {
     assert!(model_alerts(&mut d, &[init]).is_empty());
     let init = e.ev(7, "crun", mkdir("/var/lib/containers/storage/overlay/0f3a/merged/sys/fs/cgroup/pids"));
     assert!(model_alerts(&mut d, &[init]).is_empty());
+    // runc's init before it names itself (`exe`, re-executed by runc) may already be in the container's cgroup:
+    // the loader's calls, its binary bind-mounted below the container's state directory and that file removed.
+    let mut by_runc = |kind| {
+        let mut x = e.ev(6, "exe", kind);
+        x.process = Some(kestrel_core::ProcessRef { parent_exe: Some("/usr/sbin/runc".into()), ..Default::default() });
+        x
+    };
+    let state = "/run/runc/web-e/runc.OXa1KA";
+    let clone =
+        EventKind::Mount { source: "/proc/self/exe".into(), target: state.into(), fstype: String::new(), flags: 4096 };
+    let loader = EventKind::Syscalls { ids: vec![12, 9, 21, 257, 262, 9, 3, 257, 0, 262, 9, 9, 3, 158, 218, 273] };
+    let setup = [by_runc(loader.clone()), by_runc(clone.clone()), by_runc(rm(state))];
+    assert!(model_alerts(&mut d, &setup).is_empty(), "{:#?}", model_alerts(&mut d, &setup));
+    let mut own = e.ev(6, "exe", clone);
+    own.process = Some(kestrel_core::ProcessRef { parent_exe: Some("/usr/sbin/nginx".into()), ..Default::default() });
+    let a = model_alerts(&mut d, &[own]);
+    assert!(a.iter().any(|a| a.title.contains("mounts")), "{a:#?}");
     // So are the links it makes in the container's /dev; a link the workload makes is its own.
     let link = |target: &str, path: &str| EventKind::Link {
         call: "symlinkat".into(),

@@ -16,8 +16,9 @@
 //! - `proc.name` (and `proc.aname[0]`) is the name the process had at its exec, or its parent's for a fork not
 //!   seen exec'ing, as Falco's thread table keeps it: a later `prctl(PR_SET_NAME)` does not rename it. A process
 //!   never seen exec'ing (the runtime's init, one older than the sensor) is named as its event names it.
-//!   `kestrel.runtime_setup` is true on a thread with a runtime's name (`runc:[…]`, `crun`, …) never seen
-//!   executing a program of its container nor forked from one that did.
+//!   `kestrel.runtime_setup` is true on a thread with a runtime's name (`runc:[…]`, `crun`, …) — or runc's init
+//!   re-executed as `exe`, its parent the runc or crun binary — never seen executing a program of its container
+//!   nor forked from one that did.
 //! - `proc.sname` is the comm of the process whose pid is the session id (or of a parent known only by the
 //!   name its child's exec gave), else of the eldest ancestor in the same session; `proc.exe_ino.*` is the
 //!   program file's inode as it was at exec.
@@ -1687,7 +1688,7 @@ impl State {
     /// take the name (`prctl(PR_SET_NAME)`) but not undo its exec, so renaming itself `runc:[2:INIT]` hides
     /// nothing. (A process that ran before the sensor started, never seen exec'ing, is judged by name alone.)
     pub fn runtime_setup(&self, e: &Event) -> bool {
-        if !crate::profile::has_runtime_name(&e.comm) {
+        if !crate::profile::has_runtime_name(&e.comm) && !runtime_reexec(e) {
             return false;
         }
         let Some(c) = &e.container else { return true };
@@ -1709,4 +1710,16 @@ impl State {
     fn was_written(&self, e: &Event, path: &str) -> bool {
         self.written.contains(&written_key(e, path))
     }
+}
+
+/// runc's init before it names itself: runc runs `runc init` by re-executing its own binary through
+/// `/proc/self/exe`, so the child's command name is `exe` until it becomes `runc:[0:PARENT]`; its first steps
+/// (runc 1.1's cloned binary: a bind mount of `/proc/self/exe` on a file in the container's state directory,
+/// a read-only remount, the file's removal, the dynamic loader's calls) race runc moving it into the
+/// container's cgroup and are sometimes seen there. Its parent is the runtime's binary, outside the container.
+fn runtime_reexec(e: &Event) -> bool {
+    e.comm == "exe"
+        && e.process.as_ref().and_then(|p| p.parent_exe.as_deref()).is_some_and(|x| {
+            matches!(x.rsplit('/').next(), Some("runc" | "crun")) && !x.starts_with("/proc/") && x.starts_with('/')
+        })
 }

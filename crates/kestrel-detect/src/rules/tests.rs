@@ -134,6 +134,23 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
     // The container runtime's own mounts and setns are not alerts.
     let m = EventKind::Mount { source: "proc".into(), target: "/proc".into(), fstype: "proc".into(), flags: 0 };
     assert!(e.process(&ev(48, "runc:[2:INIT]", m)).is_empty());
+    // Nor is runc's init re-executed as `exe` (its parent the runc binary) bind-mounting its own binary below
+    // the container's state directory, as runc 1.1 does before it names itself; the same mount by an `exe`
+    // whose parent is the container's program is.
+    let clone = || EventKind::Mount {
+        source: "/proc/self/exe".into(),
+        target: format!("/run/runc/{}/runc.OXa1KA", "c0ffee".repeat(8)),
+        fstype: String::new(),
+        flags: 4096,
+    };
+    let from = |parent: &str| {
+        let mut x = ev(48, "exe", clone());
+        x.process = Some(kestrel_core::ProcessRef { parent_exe: Some(parent.into()), ..Default::default() });
+        x
+    };
+    assert!(e.process(&from("/usr/sbin/runc")).is_empty());
+    assert_eq!(names(&e.process(&from("/usr/sbin/nginx"))), ["Mount in a container"]);
+    assert_eq!(names(&e.process(&ev(48, "exe", clone()))), ["Mount in a container"]);
 
     // runc's init setting the capabilities of a `runc exec --user 33` process, as that user, before it execs.
     let init = |kind| {
