@@ -198,15 +198,16 @@ impl Detector {
         // (runc does it before it joins the cgroup, so the sensor does not see it there); runc's init, before it
         // names itself, may bind-mount its own binary below the container's state directory: the runtime's setup,
         // not the workload. (Only these: a process that renames itself `runc:…` or `crun` is not taken for the
-        // runtime: see `State::runtime_setup`.)
-        let runtime_setup = matches!(
-            e.kind,
-            EventKind::Mkdir { .. }
-                | EventKind::Unlink { .. }
-                | EventKind::Setns { .. }
-                | EventKind::Link { .. }
-                | EventKind::Mount { .. }
-        ) && self.engine.state().runtime_setup(e);
+        // runtime: see `State::runtime_setup`. The mounts the init makes for the container — its volumes, its
+        // /proc — stay: they are the workload's configuration, and a replica started with a new host path
+        // bound in is a deviation.)
+        let runtime_setup = match e.kind {
+            EventKind::Mkdir { .. } | EventKind::Unlink { .. } | EventKind::Setns { .. } | EventKind::Link { .. } => {
+                true
+            }
+            EventKind::Mount { .. } => crate::rules::fields::runtime_reexec(e),
+            _ => false,
+        } && self.engine.state().runtime_setup(e);
         let Some(workload) = workload_of(e, &self.by).filter(|_| !runtime_setup) else {
             self.grams = grams;
             return alerts;

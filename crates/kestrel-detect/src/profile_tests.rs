@@ -197,6 +197,16 @@ fn the_runtimes_init_making_the_containers_directories_is_not_the_workload() {
     own.process = Some(kestrel_core::ProcessRef { parent_exe: Some("/usr/sbin/nginx".into()), ..Default::default() });
     let a = model_alerts(&mut d, &[own]);
     assert!(a.iter().any(|a| a.title.contains("mounts")), "{a:#?}");
+    // The mounts the init makes for the container are its configuration: a replica started with a host path
+    // bound in that no learned replica had is a deviation.
+    let bind = EventKind::Mount {
+        source: "/etc".into(),
+        target: "/run/bundles/web-e/rootfs/host-etc".into(),
+        fstype: String::new(),
+        flags: 4096,
+    };
+    let a = model_alerts(&mut d, &[e.ev(7, "runc:[2:INIT]", bind)]);
+    assert!(a.iter().any(|a| a.title.contains("mounts")), "{a:#?}");
     // So are the links it makes in the container's /dev; a link the workload makes is its own.
     let link = |target: &str, path: &str| EventKind::Link {
         call: "symlinkat".into(),

@@ -1717,7 +1717,7 @@ impl State {
 /// (runc 1.1's cloned binary: a bind mount of `/proc/self/exe` on a file in the container's state directory,
 /// a read-only remount, the file's removal, the dynamic loader's calls) race runc moving it into the
 /// container's cgroup and are sometimes seen there. Its parent is the runtime's binary, outside the container.
-fn runtime_reexec(e: &Event) -> bool {
+pub(crate) fn runtime_reexec(e: &Event) -> bool {
     e.comm == "exe"
         && e.process.as_ref().and_then(|p| p.parent_exe.as_deref()).is_some_and(|x| {
             matches!(x.rsplit('/').next(), Some("runc" | "crun")) && !x.starts_with("/proc/") && x.starts_with('/')
