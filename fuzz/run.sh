@@ -109,10 +109,12 @@ cp ../deploy/*.yaml ../deploy/helm/kestrel/values.yaml corpus/k8s_manifest/
 find "${PSS_FIXTURES:-../../shared/data/pod-security-admission}" -name '*.yaml' 2>/dev/null | head -200 |
   while read -r f; do cp "$f" "corpus/k8s_manifest/$(echo "$f" | tr / _)"; done
 cp seeds/secrets.env seeds/Dockerfile.bad corpus/secrets/
+# falco_rules runs without leak detection: a rule naming hosts (fd.sip.name…) has them resolved on a thread
+# of its own, and glibc's resolver keeps 28 bytes per thread that LeakSanitizer reports as lost.
 targets=${TARGETS:-$(cargo fuzz list)}
 for t in $targets; do mkdir -p "corpus/$t"; done
 echo "$targets" | xargs -P "$JOBS" -I{} sh -c \
-  "cargo fuzz run -O -a {} corpus/{} -- -max_total_time=$SECONDS_EACH -rss_limit_mb=2048 -timeout=10 -max_len=65536 > out/{}.log 2>&1; echo \"{}: exit \$?\""
+  "extra=; [ {} = falco_rules ] && extra=-detect_leaks=0; cargo fuzz run -O -a {} corpus/{} -- -max_total_time=$SECONDS_EACH -rss_limit_mb=2048 -timeout=10 -max_len=65536 \$extra > out/{}.log 2>&1; echo \"{}: exit \$?\""
 for t in $targets; do
   line=$(grep -E "^#[0-9]+.*(DONE|pulse)" "out/$t.log" | tail -1 || true)
   crashes=$(ls "artifacts/$t" 2>/dev/null | wc -l)
