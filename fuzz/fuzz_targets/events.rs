@@ -2,9 +2,10 @@
 use kestrel_core::Event;
 use kestrel_detect::detector::{Detector, Stage, WorkloadBy};
 use kestrel_detect::profile::{Mode, Policy};
-use kestrel_detect::rules::{CompiledRules, RuleSet};
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
+#[path = "shared.rs"]
+mod shared;
+use shared::builtin;
 
 // Events as a recording holds them (one JSON object per line; `kestrel learn` / `kestrel detect` on a
 // recording, or what a node ships): the built-in rules and the profiles learn from them, then score them
@@ -28,9 +29,3 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
-
-/// The built-in rules, compiled once.
-fn builtin() -> CompiledRules {
-    static RULES: OnceLock<CompiledRules> = OnceLock::new();
-    RULES.get_or_init(|| RuleSet::builtin().compile()).clone()
-}

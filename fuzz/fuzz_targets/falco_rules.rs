@@ -1,8 +1,9 @@
 #![no_main]
-use kestrel_core::Event;
 use kestrel_detect::rules::{Engine, RuleSet};
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
+#[path = "shared.rs"]
+mod shared;
+use shared::events;
 
 // A Falco-style rule file a user brings (`--rules`): loading, compiling and evaluating it on recorded events
 // (a reverse shell, a link into PATH, a shadow read) never panics, whatever the lists, macros, conditions,
@@ -18,10 +19,3 @@ fuzz_target!(|data: &[u8]| {
         let _ = engine.process(e);
     }
 });
-
-fn events() -> &'static [Event] {
-    static EVENTS: OnceLock<Vec<Event>> = OnceLock::new();
-    EVENTS.get_or_init(|| {
-        include_str!("../seeds/events.jsonl").lines().map(|l| serde_json::from_str(l).expect("seed event")).collect()
-    })
-}

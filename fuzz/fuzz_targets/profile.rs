@@ -1,10 +1,10 @@
 #![no_main]
-use kestrel_core::Event;
 use kestrel_detect::detector::{Detector, Stage, WorkloadBy};
 use kestrel_detect::profile::{merge, Policy, Profile};
-use kestrel_detect::rules::{CompiledRules, RuleSet};
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
+#[path = "shared.rs"]
+mod shared;
+use shared::{builtin, events};
 
 // A profile file (`kestrel detect` loads them at start; `kestrel profile merge` takes other nodes' — the
 // federation's input): merged with itself as two nodes, then used to score recorded events (a reverse
@@ -25,16 +25,3 @@ fuzz_target!(|data: &[u8]| {
         let _ = serde_json::to_vec(&p);
     }
 });
-
-fn events() -> &'static [Event] {
-    static EVENTS: OnceLock<Vec<Event>> = OnceLock::new();
-    EVENTS.get_or_init(|| {
-        include_str!("../seeds/events.jsonl").lines().map(|l| serde_json::from_str(l).expect("seed event")).collect()
-    })
-}
-
-/// The built-in rules, compiled once.
-fn builtin() -> CompiledRules {
-    static RULES: OnceLock<CompiledRules> = OnceLock::new();
-    RULES.get_or_init(|| RuleSet::builtin().compile()).clone()
-}
