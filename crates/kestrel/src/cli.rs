@@ -26,6 +26,15 @@ pub struct GlobalArgs {
     /// More log output on stderr (-v info, -vv debug; or set KESTREL_LOG).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Read options from this YAML file: a section per command, keyed by its long options (`detect:
+    /// {profiles: /srv/profiles, rules: [a.yaml]}`). The command line wins, then the environment, then the
+    /// file, then the defaults.
+    #[arg(long, global = true, value_name = "FILE", env = "KESTREL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the command's effective options — each with where it came from (command line, environment,
+    /// file, default) — as a configuration file, and exit.
+    #[arg(long, global = true)]
+    pub show_config: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -10,13 +10,20 @@ mod monitor;
 mod progress;
 mod scan;
 mod server;
+mod settings;
 mod watch;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match settings::parse(std::env::args_os().collect()) {
+        Ok(settings::Parsed::Run(cli)) => *cli,
+        Ok(settings::Parsed::Shown) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kestrel: error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     init_logging(cli.global.verbose, cli.global.quiet);
     match scan::run(cli) {
         Ok(code) => code,
