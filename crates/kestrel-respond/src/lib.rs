@@ -12,6 +12,34 @@
 //! - [`Responder`]: alerts in, decisions out; `approve` and `undo`.
 //!
 //! Only alerts tagged `mode:protect` (the workload's profile is in protect mode) are acted on.
+//!
+//! A policy in dry run (the default) decides, records and does nothing — what an operator runs first:
+//!
+//! ```
+//! use kestrel_respond::{AuditLog, Outcome, Policy, Responder};
+//!
+//! let policy = Policy::parse(
+//!     "respond.yaml",
+//!     "rules:\n  - name: reverse shells\n    when: {rules: [\"Reverse shell\"]}\n    actions: [kill-process, isolate]\n",
+//! )?;
+//! let dir = tempfile::tempdir()?;
+//! let audit = AuditLog::new(dir.path().join("response.jsonl"));
+//! let mut responder = Responder::new(policy, audit, "/sys/fs/cgroup", "/sys/fs/bpf");
+//!
+//! // An alert as `kestrel detect -f json` prints it (kestrel.alert/v1), from a workload in protect mode.
+//! let alert: kestrel_core::Alert = serde_json::from_value(serde_json::json!({
+//!     "schema": kestrel_core::ALERT_SCHEMA, "id": "1733270400000000000-1", "time_ns": 1733270400000000000u64,
+//!     "severity": "critical", "score": 1.0,
+//!     "source": {"type": "rule", "name": "Reverse shell", "priority": "CRITICAL", "origin": "builtin"},
+//!     "title": "Reverse shell in web-1", "explanation": [], "tags": ["mode:protect"],
+//!     "container": {"id": "web-1", "runtime": "runc"}, "workload": "web", "evidence": [],
+//! }))?;
+//! let decisions = responder.handle(&alert);
+//! assert_eq!(decisions.len(), 2); // kill the process, then isolate
+//! assert!(decisions.iter().all(|d| d.outcome == Outcome::DryRun));
+//! assert_eq!(responder.audit().decisions().len(), 2); // on record
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
 
 pub mod audit;

@@ -3,6 +3,21 @@
 //! and the manifests follow the OCI image spec and Docker's `manifest.json` format.
 //!
 //! Hostile images are built with the same code: [`Entry::Raw`] writes any header bytes.
+//!
+//! ```
+//! use kestrel_testkit::{Compression, Entry, Image};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let image = Image::new(vec![
+//!     vec![Entry::File("etc/os-release".into(), b"ID=alpine\nVERSION_ID=3.19.1\n".to_vec())],
+//!     vec![Entry::File("app/run.sh".into(), b"#!/bin/sh\n".to_vec())],
+//! ]);
+//! image.write_docker_archive(&dir.path().join("app.tar"), &["app:1"]); // as `docker save` writes it
+//! image.write_oci_dir(&dir.path().join("layout"), "1.0", Compression::Zstd); // an OCI image layout
+//! assert!(dir.path().join("app.tar").metadata()?.len() > 0);
+//! assert!(dir.path().join("layout/index.json").exists());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
 
