@@ -115,7 +115,7 @@ impl ScanQueue {
             })?;
             self.consumer = Some(c);
         }
-        let consumer = self.consumer.as_ref().unwrap();
+        let Some(consumer) = self.consumer.as_ref() else { return Err("no consumer".into()) };
         self.rt.block_on(async {
             let mut batch =
                 consumer.fetch().max_messages(1).expires(wait).messages().await.map_err(|e| format!("fetch: {e}"))?;

@@ -233,13 +233,12 @@ fn values(arg: &Arg, v: &Value) -> std::result::Result<Vec<String>, String> {
             }
             other => Ok(vec![format!("--{long}={}", scalar(other)?)]),
         },
-        _ => match v {
-            Value::Sequence(_) if arg.get_value_delimiter().is_some() => {
-                let Value::Sequence(items) = v else { unreachable!() };
+        _ => match (v, arg.get_value_delimiter()) {
+            (Value::Sequence(items), Some(delimiter)) => {
                 let parts = items.iter().map(scalar).collect::<std::result::Result<Vec<_>, _>>()?;
-                Ok(vec![format!("--{long}={}", parts.join(&arg.get_value_delimiter().unwrap().to_string()))])
+                Ok(vec![format!("--{long}={}", parts.join(&delimiter.to_string()))])
             }
-            other => Ok(vec![format!("--{long}={}", scalar(other)?)]),
+            (other, _) => Ok(vec![format!("--{long}={}", scalar(other)?)]),
         },
     }
 }
