@@ -1,6 +1,7 @@
 //! The deployment: the Helm chart lints and renders (real helm, installed by scripts/setup), every object it
 //! renders is a valid object of its Kubernetes type (k8s-openapi), every flag it passes exists in the real
-//! binary, the plain manifests are what the chart renders, the agent's RBAC is the one tested against the
+//! binary, the configuration files it renders are ones the binary accepts and applies, the plain manifests
+//! are what the chart renders, the agent's RBAC is the one tested against the
 //! response code, and kestrel's own checks find nothing in the server and webhook and, in the agent, only
 //! the privileges eBPF needs. No cluster runs here (see README).
 
@@ -164,4 +165,78 @@ fn the_plain_manifests_are_the_chart_rendered_and_the_rbac_is_the_tested_one() {
         |text: &str| -> Value { docs(text).into_iter().find(|d| d["kind"] == "ClusterRole").unwrap()["rules"].clone() };
     let tested = std::fs::read_to_string(root().join("deploy/kestrel-agent-rbac.yaml")).unwrap();
     assert_eq!(rules(&rendered), rules(&tested), "the chart's agent RBAC differs from deploy/kestrel-agent-rbac.yaml");
+}
+
+/// The options are in ConfigMaps: each config.yaml the chart renders is one the binary accepts, holds what the
+/// chart sets, and lets `agent.config` / `server.config` add options and override the chart's.
+#[test]
+fn the_chart_configures_the_agent_and_the_server_through_files_the_binary_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let show = |text: &str, command: &str, file: &str| -> String {
+        let config = docs(text)
+            .into_iter()
+            .find(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == format!("kestrel-{file}-config"))
+            .unwrap_or_else(|| panic!("no ConfigMap kestrel-{file}-config"));
+        let path = dir.path().join(format!("{file}.yaml"));
+        std::fs::write(&path, config["data"]["config.yaml"].as_str().unwrap()).unwrap();
+        let out = Command::cargo_bin("kestrel")
+            .unwrap()
+            .env_remove("KESTREL_METRICS")
+            .env_remove("KESTREL_SERVER")
+            .env_remove("KESTREL_NATS")
+            .arg("--config")
+            .arg(&path)
+            .args([command, "--show-config"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let has = |shown: &str, line: &str| assert!(shown.lines().any(|l| l == line), "no {line:?} in:\n{shown}");
+
+    let defaults = render(&[]);
+    let agent = show(&defaults, "detect", "agent");
+    for line in [
+        "  live: true  # file",
+        "  profiles: /var/lib/kestrel/profiles  # file",
+        "  metrics: 0.0.0.0:9470  # file",
+        "  server: http://kestrel-server.kestrel.svc:8470  # file",
+        "  syscalls: false  # default",
+    ] {
+        has(&agent, line);
+    }
+    let server = show(&defaults, "server", "server");
+    has(&server, "  retention-days: 90  # file");
+    has(&server, "  tokens: /etc/kestrel/tokens/tokens.yaml  # file");
+
+    let custom = render(&[
+        "agent.config.syscalls=true",
+        "agent.config.workload-by=container",
+        "agent.config.metrics=127.0.0.1:9470",
+        "server.nats=nats://nats:4222",
+        "server.config.retention-days=30",
+    ]);
+    let agent = show(&custom, "detect", "agent");
+    for line in [
+        "  syscalls: true  # file",
+        "  workload-by: container  # file",
+        "  metrics: 127.0.0.1:9470  # file",
+        "  nats: nats://nats:4222  # file",
+        "  # server: <URL>  (not set)",
+    ] {
+        has(&agent, line);
+    }
+    let server = show(&custom, "server", "server");
+    has(&server, "  retention-days: 30  # file");
+    has(&server, "  nats: nats://nats:4222  # file");
+    // A changed configuration rolls the pods: the template carries its checksum.
+    let checksum = |text: &str, kind: &str| {
+        docs(text).into_iter().find(|d| d["kind"] == kind).unwrap()["spec"]["template"]["metadata"]["annotations"]
+            ["checksum/config"]
+            .clone()
+    };
+    for kind in ["DaemonSet", "StatefulSet"] {
+        assert!(checksum(&defaults, kind).is_string());
+        assert_ne!(checksum(&defaults, kind), checksum(&custom, kind), "{kind}");
+    }
 }
