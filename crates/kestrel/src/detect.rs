@@ -420,6 +420,10 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
         ProfileCommand::List(d) => {
             let store = ProfileStore::new(&d.profiles);
             let all = store.load_all()?;
+            if all.is_empty() {
+                let why = if d.profiles.is_dir() { "holds no profiles" } else { "does not exist" };
+                eprintln!("kestrel: {}: {why} (`kestrel learn --profiles DIR` makes them)", d.profiles.display());
+            }
             if d.format == EvalFormat::Json {
                 let v: Vec<_> = all
                     .iter()

@@ -158,3 +158,15 @@ fn three_nodes_learn_merge_and_detect() {
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((list[0]["version"].as_u64(), list[0]["mode"].as_str()), (Some(2), Some("protect")));
 }
+
+#[test]
+fn listing_a_directory_without_profiles_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let missing = d.path().join("nothing-here");
+    let out = kestrel().args(["profile", "list", "--profiles"]).arg(&missing).output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing-here: does not exist"), "{err}");
+    let out = kestrel().args(["profile", "list", "--profiles"]).arg(d.path()).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no profiles"));
+}
