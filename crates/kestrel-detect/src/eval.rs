@@ -164,8 +164,14 @@ impl Calibration {
 
 /// Learns on `data.training`, scores the rest, and reports.
 pub fn evaluate(data: &Dataset, cfg: &AdfaConfig) -> Result<AdfaReport, NeuralError> {
+    evaluate_with(data, cfg, &mut |_| {})
+}
+
+/// [`evaluate`], telling `step` what it is doing (one line each, for a progress display).
+pub fn evaluate_with(data: &Dataset, cfg: &AdfaConfig, step: &mut dyn FnMut(&str)) -> Result<AdfaReport, NeuralError> {
     let training: Vec<&[u16]> = data.training.iter().map(|t| t.calls.as_slice()).collect();
     let started = Instant::now();
+    step(&format!("learning on {} traces, calibrating on 5 folds", training.len()));
     let models = Models::learn(cfg, &training);
     let calibration = Calibration::from_folds(cfg, &training);
     let score_all = |traces: &[Trace]| -> Vec<Vec<f64>> {
@@ -179,6 +185,7 @@ pub fn evaluate(data: &Dataset, cfg: &AdfaConfig) -> Result<AdfaReport, NeuralEr
             })
             .collect()
     };
+    step(&format!("scoring {} normal, {} attack traces", data.validation.len(), data.attacks.len()));
     let mut normal = score_all(&data.validation);
     let mut attack = score_all(&data.attacks);
     let fast_seconds = started.elapsed().as_secs_f64();
@@ -190,7 +197,13 @@ pub fn evaluate(data: &Dataset, cfg: &AdfaConfig) -> Result<AdfaReport, NeuralEr
     ];
     if let Some(ncfg) = &cfg.neural {
         let started = Instant::now();
-        let lm = NeuralLm::learn(ncfg, &training)?;
+        step(&format!("neural model: epoch 1/{}", ncfg.epochs));
+        let lm = NeuralLm::learn_with(ncfg, &training, &mut |epoch, loss| {
+            if epoch < ncfg.epochs {
+                step(&format!("neural model: epoch {}/{} (loss {loss:.3})", epoch + 1, ncfg.epochs))
+            }
+        })?;
+        step("neural model: scoring");
         for (scores, traces) in [(&mut normal, &data.validation), (&mut attack, &data.attacks)] {
             for (s, t) in scores.iter_mut().zip(traces) {
                 s.push(lm.score(&t.calls)?);

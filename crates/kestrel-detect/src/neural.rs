@@ -88,6 +88,15 @@ impl Rng {
 impl NeuralLm {
     /// Learns from `traces`.
     pub fn learn(cfg: &NeuralConfig, traces: &[&[u16]]) -> Result<NeuralLm, NeuralError> {
+        Self::learn_with(cfg, traces, &mut |_, _| {})
+    }
+
+    /// Learns from `traces`, calling `epoch_done(epoch, training loss)` after each epoch (from 1).
+    pub fn learn_with(
+        cfg: &NeuralConfig,
+        traces: &[&[u16]],
+        epoch_done: &mut dyn FnMut(usize, f64),
+    ) -> Result<NeuralLm, NeuralError> {
         let cfg = NeuralConfig {
             context: cfg.context.max(1),
             embed: cfg.embed.max(1),
@@ -143,7 +152,7 @@ impl NeuralLm {
         }
         let mut order: Vec<usize> = (0..n).collect();
         let mut rng = Rng(cfg.seed ^ 0x5eed);
-        for _ in 0..cfg.epochs {
+        for epoch in 1..=cfg.epochs {
             for i in (1..n).rev() {
                 order.swap(i, rng.below(i + 1));
             }
@@ -159,6 +168,7 @@ impl NeuralLm {
                 opt.backward_step(&loss)?;
             }
             model.training_loss = total / n as f64;
+            epoch_done(epoch, model.training_loss);
         }
         Ok(model)
     }
@@ -222,6 +232,16 @@ mod tests {
 
     fn cfg() -> NeuralConfig {
         NeuralConfig { context: 3, embed: 8, hidden: 32, epochs: 30, batch: 32, learning_rate: 1e-2, seed: 7 }
+    }
+
+    #[test]
+    fn each_epoch_is_reported_with_its_loss() {
+        let normal: Vec<u16> = (0..300).map(|i| [3u16, 5, 7, 11][i % 4]).collect();
+        let mut seen = Vec::new();
+        let lm = NeuralLm::learn_with(&cfg(), &[&normal], &mut |epoch, loss| seen.push((epoch, loss))).unwrap();
+        assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), (1..=30).collect::<Vec<_>>());
+        assert_eq!(seen.last().unwrap().1, lm.training_loss);
+        assert!(seen[0].1 > seen[29].1, "the loss falls: {seen:?}");
     }
 
     #[test]

@@ -2,12 +2,12 @@
 
 use crate::cli::{EvalAdfaArgs, EvalFormat};
 use anyhow::{Context, Result};
-use kestrel_detect::eval::{evaluate, AdfaConfig, AdfaReport};
+use kestrel_detect::eval::{evaluate_with, AdfaConfig, AdfaReport};
 use kestrel_detect::neural::NeuralConfig;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-pub fn adfa(args: EvalAdfaArgs) -> Result<ExitCode> {
+pub fn adfa(args: EvalAdfaArgs, g: &crate::cli::GlobalArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let data = kestrel_detect::adfa::load(&args.dir).context("reading the data set")?;
     if data.training.is_empty() || data.validation.is_empty() || data.attacks.is_empty() {
@@ -24,7 +24,14 @@ pub fn adfa(args: EvalAdfaArgs) -> Result<ExitCode> {
         true => None,
         false => cfg.neural.map(|n| NeuralConfig { epochs: args.epochs, ..n }),
     };
-    let report = evaluate(&data, &cfg)?;
+    let spinner = crate::progress::spinner(g.quiet);
+    let report = evaluate_with(&data, &cfg, &mut |what| match &spinner {
+        Some(s) => s.set_message(what.to_string()),
+        None => tracing::info!("{what}"),
+    })?;
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
     tracing::info!("evaluated in {:.2} s", started.elapsed().as_secs_f64());
     let text = match args.format {
         EvalFormat::Json => serde_json::to_string_pretty(&report)? + "\n",

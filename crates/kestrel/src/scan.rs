@@ -108,7 +108,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Monitor(a) => crate::monitor::monitor(a, &g),
         Command::Record(a) => crate::monitor::record(a, &g),
         Command::Replay(a) => crate::monitor::replay(a, &g),
-        Command::Eval(crate::cli::EvalCommand::Adfa(a)) => crate::eval::adfa(a),
+        Command::Eval(crate::cli::EvalCommand::Adfa(a)) => crate::eval::adfa(a, &g),
         Command::Eval(crate::cli::EvalCommand::Pss(a)) => crate::config::eval_pss(a),
         Command::Config(a) => crate::config::config(a),
         Command::Compliance(a) => crate::config::compliance(a),
