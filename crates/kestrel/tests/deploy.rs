@@ -192,22 +192,27 @@ fn the_chart_configures_the_agent_and_the_server_through_files_the_binary_accept
         assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
-    let has = |shown: &str, line: &str| assert!(shown.lines().any(|l| l == line), "no {line:?} in:\n{shown}");
+    let has = |shown: &str, lines: &[&str]| {
+        for line in lines {
+            assert!(shown.lines().any(|l| l == *line), "no {line:?} in:\n{shown}");
+        }
+    };
 
     let defaults = render(&[]);
-    let agent = show(&defaults, "detect", "agent");
-    for line in [
-        "  live: true  # file",
-        "  profiles: /var/lib/kestrel/profiles  # file",
-        "  metrics: 0.0.0.0:9470  # file",
-        "  server: http://kestrel-server.kestrel.svc:8470  # file",
-        "  syscalls: false  # default",
-    ] {
-        has(&agent, line);
-    }
-    let server = show(&defaults, "server", "server");
-    has(&server, "  retention-days: 90  # file");
-    has(&server, "  tokens: /etc/kestrel/tokens/tokens.yaml  # file");
+    has(
+        &show(&defaults, "detect", "agent"),
+        &[
+            "  live: true  # file",
+            "  profiles: /var/lib/kestrel/profiles  # file",
+            "  metrics: 0.0.0.0:9470  # file",
+            "  server: http://kestrel-server.kestrel.svc:8470  # file",
+            "  syscalls: false  # default",
+        ],
+    );
+    has(
+        &show(&defaults, "server", "server"),
+        &["  retention-days: 90  # file", "  tokens: /etc/kestrel/tokens/tokens.yaml  # file"],
+    );
 
     let custom = render(&[
         "agent.config.syscalls=true",
@@ -216,19 +221,17 @@ fn the_chart_configures_the_agent_and_the_server_through_files_the_binary_accept
         "server.nats=nats://nats:4222",
         "server.config.retention-days=30",
     ]);
-    let agent = show(&custom, "detect", "agent");
-    for line in [
-        "  syscalls: true  # file",
-        "  workload-by: container  # file",
-        "  metrics: 127.0.0.1:9470  # file",
-        "  nats: nats://nats:4222  # file",
-        "  # server: <URL>  (not set)",
-    ] {
-        has(&agent, line);
-    }
-    let server = show(&custom, "server", "server");
-    has(&server, "  retention-days: 30  # file");
-    has(&server, "  nats: nats://nats:4222  # file");
+    has(
+        &show(&custom, "detect", "agent"),
+        &[
+            "  syscalls: true  # file",
+            "  workload-by: container  # file",
+            "  metrics: 127.0.0.1:9470  # file",
+            "  nats: nats://nats:4222  # file",
+            "  # server: <URL>  (not set)",
+        ],
+    );
+    has(&show(&custom, "server", "server"), &["  retention-days: 30  # file", "  nats: nats://nats:4222  # file"]);
     // A changed configuration rolls the pods: the template carries its checksum.
     let checksum = |text: &str, kind: &str| {
         docs(text).into_iter().find(|d| d["kind"] == kind).unwrap()["spec"]["template"]["metadata"]["annotations"]

@@ -15,6 +15,13 @@ fn kestrel() -> Command {
     c
 }
 
+/// kestrel with `--config FILE` and then `args`.
+fn with_config(config: &std::path::Path, args: &[&str]) -> Command {
+    let mut c = kestrel();
+    c.arg("--config").arg(config).args(args);
+    c
+}
+
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.path().join(name);
     std::fs::write(&p, text).unwrap();
@@ -46,7 +53,7 @@ fn options_come_from_the_file_and_the_command_line_wins() {
     let config = write(&dir, "kestrel.yaml", "image:\n  format: json\n");
 
     // The file's format: JSON.
-    let out = kestrel().args(["--config"]).arg(&config).args(["image", "--input"]).arg(&archive).output().unwrap();
+    let out = with_config(&config, &["image", "--input"]).arg(&archive).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the file asked for JSON");
     assert!(report.to_string().contains("musl"));
@@ -72,11 +79,8 @@ fn show_config_names_where_each_option_came_from() {
         "kestrel.yaml",
         "verbose: 1\ndetect:\n  profiles: /from/file\n  metrics: 127.0.0.1:1\n  rules: [a.yaml, b.yaml]\n  syscalls: true\n  save: false\n",
     );
-    let out = kestrel()
+    let out = with_config(&config, &["detect", "--profiles", "/from/cli", "--show-config"])
         .env("KESTREL_METRICS", "127.0.0.1:2")
-        .args(["--config"])
-        .arg(&config)
-        .args(["detect", "--profiles", "/from/cli", "--show-config"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -102,15 +106,10 @@ fn show_config_names_where_each_option_came_from() {
 fn show_config_prints_a_file_that_reproduces_the_same_options() {
     let dir = tempfile::tempdir().unwrap();
     let config = write(&dir, "a.yaml", "server:\n  listen: 127.0.0.1:9999\n  retention-days: 7\n");
-    let first = kestrel()
-        .args(["--config"])
-        .arg(&config)
-        .args(["server", "--data-dir", "/tmp/x y", "--show-config"])
-        .output()
-        .unwrap();
+    let first = with_config(&config, &["server", "--data-dir", "/tmp/x y", "--show-config"]).output().unwrap();
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     let again = write(&dir, "b.yaml", &stdout(&first));
-    let second = kestrel().args(["--config"]).arg(&again).args(["server", "--show-config"]).output().unwrap();
+    let second = with_config(&again, &["server", "--show-config"]).output().unwrap();
     assert!(second.status.success(), "{}\n{}", String::from_utf8_lossy(&second.stderr), stdout(&first));
     assert_eq!(settings(&stdout(&first)), settings(&stdout(&second)));
     assert!(stdout(&second).contains("data-dir: \"/tmp/x y\"  # file"), "{}", stdout(&second));
@@ -120,10 +119,7 @@ fn show_config_prints_a_file_that_reproduces_the_same_options() {
 fn a_required_option_may_come_from_a_subcommand_section() {
     let dir = tempfile::tempdir().unwrap();
     let config = write(&dir, "kestrel.yaml", "server:\n  listen: 0.0.0.0:1\n  token:\n    role: viewer\n");
-    kestrel()
-        .args(["--config"])
-        .arg(&config)
-        .args(["server", "token", "--name", "ci-1"])
+    with_config(&config, &["server", "token", "--name", "ci-1"])
         .assert()
         .success()
         .stdout(predicate::str::starts_with("kst_"))
@@ -166,7 +162,7 @@ fn mistakes_in_the_file_are_errors_naming_the_file_and_the_key() {
     ];
     for (i, (text, command, wanted)) in cases.iter().enumerate() {
         let config = write(&dir, &format!("bad-{i}.yaml"), text);
-        let out = kestrel().args(["--config"]).arg(&config).arg(command).output().unwrap();
+        let out = with_config(&config, &[command]).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{text:?}: {err}");
         assert!(err.contains(&config.display().to_string()), "{text:?}: the file is not named: {err}");
@@ -175,18 +171,12 @@ fn mistakes_in_the_file_are_errors_naming_the_file_and_the_key() {
         }
     }
     let missing = dir.path().join("missing.yaml");
-    kestrel()
-        .args(["--config"])
-        .arg(&missing)
-        .arg("catalogers")
+    with_config(&missing, &["catalogers"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("missing.yaml: cannot read the configuration"));
     let huge = write(&dir, "huge.yaml", &format!("# {}\n", "x".repeat(2 << 20)));
-    kestrel()
-        .args(["--config"])
-        .arg(&huge)
-        .arg("catalogers")
+    with_config(&huge, &["catalogers"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("huge.yaml: a configuration file larger than 1024 KiB"));
