@@ -175,6 +175,18 @@ fn mistakes_in_the_file_are_errors_naming_the_file_and_the_key() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("missing.yaml: cannot read the configuration"));
+    // A billion laughs: refused while parsing, not expanded.
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        bomb += &format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 10].join(", "));
+    }
+    bomb += "detect:\n  rules: *a9\n";
+    let bomb = write(&dir, "bomb.yaml", &bomb);
+    with_config(&bomb, &["catalogers"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bomb.yaml: not a valid YAML configuration"));
     let huge = write(&dir, "huge.yaml", &format!("# {}\n", "x".repeat(2 << 20)));
     with_config(&huge, &["catalogers"])
         .assert()
