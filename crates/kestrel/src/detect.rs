@@ -53,10 +53,12 @@ fn header_of(path: &std::path::Path) -> Result<TraceHeader> {
     read_trace(path, |_| Ok(false))
 }
 
-/// Feeds every event of the source to `each`.
+/// Feeds every event of the source to `each`; with `spinner`, recordings are read under a spinner that counts
+/// their events (for commands that print nothing while reading).
 fn run_source(
     s: &SourceArgs,
     g: &GlobalArgs,
+    spinner: bool,
     det: &mut Detector,
     mut each: impl FnMut(&mut Detector, &Event) -> Result<bool>,
 ) -> Result<()> {
@@ -72,12 +74,26 @@ fn run_source(
         pump(&s.watch, &filter, s.duration, false, g, |e| each(&mut det.borrow_mut(), e), || {})?;
         return Ok(());
     }
+    let spin = if spinner { crate::progress::spinner(g.quiet) } else { None };
+    let mut events = 0u64;
     for t in &s.traces {
         let header = header_of(t)?;
         if s.workload.is_none() {
             det.set_workload_by(workload_by(s.workload_by, Some(&header)));
         }
-        read_trace(t, |e| each(det, &e))?;
+        if let Some(spin) = &spin {
+            spin.set_message(format!("{}: {events} events", t.display()));
+        }
+        read_trace(t, |e| {
+            events += 1;
+            if let (Some(spin), 0) = (&spin, events % 65_536) {
+                spin.set_message(format!("{}: {events} events", t.display()));
+            }
+            each(det, &e)
+        })?;
+    }
+    if let Some(spin) = spin {
+        spin.finish_and_clear();
     }
     Ok(())
 }
@@ -98,7 +114,7 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let by = workload_by(a.source.workload_by, None);
     let mut det = Detector::new(RuleSet::default().compile(), profiles, policy, by, Stage::Learn);
     let started = Instant::now();
-    run_source(&a.source, g, &mut det, |d, e| {
+    run_source(&a.source, g, true, &mut det, |d, e| {
         d.process(e);
         Ok(true)
     })?;
@@ -225,7 +241,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let live = a.source.live;
     let mut last_sweep = Instant::now();
     let mut images_noted: std::collections::HashSet<String> = std::collections::HashSet::new();
-    run_source(&a.source, g, &mut det, |d, e| {
+    run_source(&a.source, g, false, &mut det, |d, e| {
         if let Some(r) = responder.as_mut().filter(|_| live && last_sweep.elapsed() >= kestrel_respond::SWEEP_EVERY) {
             last_sweep = Instant::now();
             for id in r.sweep() {
