@@ -91,7 +91,7 @@ fn main() {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let client = rt.block_on(kestrel_server::bus::connect(&url)).unwrap();
         // The backlog of step 2 first (not timed).
-        let consumer = rt.spawn(kestrel_server::bus::consume(client, store.clone(), 1, 900 << 20, stop_rx));
+        let consumer = rt.spawn(kestrel_server::bus::consume(client, store.clone(), 1, 900 << 20, stop_rx, None));
         let backlog = if name == "SQLite" { (per * agents) as i64 } else { 0 };
         while backlog > 0 && stored(&rt, &store) < backlog {
             std::thread::sleep(Duration::from_millis(100));

@@ -34,7 +34,14 @@ fn serious(report: &Value) -> Vec<(String, String, Option<String>, Severity)> {
 
 /// After report `id` of `subject` was stored: alerts for the nodes running it, one per node. Returns how
 /// many were raised.
-pub async fn check(store: &Store, id: &str, subject: &str, report: &Value, now_ns: i64) -> Result<usize, StoreError> {
+pub async fn check(
+    store: &Store,
+    notifier: Option<&crate::notify::Notifier>,
+    id: &str,
+    subject: &str,
+    report: &Value,
+    now_ns: i64,
+) -> Result<usize, StoreError> {
     let now = serious(report);
     if now.is_empty() {
         return Ok(0);
@@ -96,7 +103,11 @@ pub async fn check(store: &Store, id: &str, subject: &str, report: &Value, now_n
             workload: Some(subject.to_string()),
             evidence: vec![],
         };
-        raised += store.put_alerts(&node.name, now_ns, &[alert]).await? as usize;
+        let fresh = store.put_alerts_new(now_ns, &[(&node.name, &alert)]).await?;
+        if let (Some(n), false) = (notifier, fresh.is_empty()) {
+            n.alerts([(node.name.as_str(), &alert)]);
+        }
+        raised += fresh.len();
     }
     if raised > 0 {
         metrics::counter!("kestrel_server_affected_alerts_total").increment(raised as u64);

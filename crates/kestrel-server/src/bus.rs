@@ -164,6 +164,7 @@ pub async fn consume(
     replicas: usize,
     max_bytes: i64,
     stop: tokio::sync::watch::Receiver<bool>,
+    notifier: Option<std::sync::Arc<crate::notify::Notifier>>,
 ) -> Result<Consumed, BusError> {
     let js = jetstream::new(client);
     let mut total = Consumed::default();
@@ -248,8 +249,13 @@ pub async fn consume(
             .collect();
         if !all.is_empty() {
             // One transaction for the whole fetch.
-            match store.put_alerts_from(now, &all).await {
-                Ok(n) => new += n,
+            match store.put_alerts_new(now, &all).await {
+                Ok(fresh) => {
+                    if let Some(n) = &notifier {
+                        n.alerts(fresh.iter().map(|&i| all[i]));
+                    }
+                    new += fresh.len() as u64;
+                }
                 Err(e) => {
                     tracing::error!("storing {} alerts: {e}", all.len());
                     stored = false;

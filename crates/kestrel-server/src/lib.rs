@@ -24,6 +24,7 @@ mod approve;
 pub mod auth;
 pub mod bus;
 pub mod metrics_text;
+pub mod notify;
 pub mod scanq;
 pub mod ship;
 pub mod ui;
@@ -60,6 +61,7 @@ pub struct State {
 struct Inner {
     store: Store,
     tokens: Tokens,
+    notifier: Option<Arc<notify::Notifier>>,
     metrics: metrics_exporter_prometheus::PrometheusHandle,
     openapi: Value,
 }
@@ -67,8 +69,13 @@ struct Inner {
 impl State {
     /// A server over `store` accepting `tokens`.
     pub fn new(store: Store, tokens: Tokens) -> State {
+        State::with_notifier(store, tokens, None)
+    }
+
+    /// A server that also posts new alerts to webhooks.
+    pub fn with_notifier(store: Store, tokens: Tokens, notifier: Option<Arc<notify::Notifier>>) -> State {
         let openapi = serde_yaml::from_str(OPENAPI_YAML).unwrap_or_else(|_| json!({}));
-        State { inner: Arc::new(Inner { store, tokens, metrics: metrics_text::handle(), openapi }) }
+        State { inner: Arc::new(Inner { store, tokens, notifier, metrics: metrics_text::handle(), openapi }) }
     }
 
     /// The store.
@@ -407,7 +414,12 @@ async fn post_alerts(
         return Err(bad(format!("alert {:?}: needs an id and schema {}", a.id, kestrel_core::ALERT_SCHEMA)));
     }
     let now = now_ns();
-    let new = state.inner.store.put_alerts(&batch.node, now, &batch.alerts).await?;
+    let items: Vec<(&str, &Alert)> = batch.alerts.iter().map(|a| (batch.node.as_str(), a)).collect();
+    let fresh = state.inner.store.put_alerts_new(now, &items).await?;
+    if let Some(n) = &state.inner.notifier {
+        n.alerts(fresh.iter().map(|&i| items[i]));
+    }
+    let new = fresh.len() as u64;
     state.inner.store.touch_node(&batch.node, now, None, None).await?;
     let dup = batch.alerts.len() as u64 - new;
     metrics::counter!("kestrel_server_ingested_total", "kind" => "alert").increment(new);
@@ -567,7 +579,8 @@ async fn post_report(
     let (id, new) = state.inner.store.put_report(&r).await?;
     state.inner.store.touch_node(&p.name, r.received_ns, None, None).await?;
     if new && r.kind == "image" {
-        affected::check(&state.inner.store, &id, &r.subject, &r.body, r.received_ns).await?;
+        affected::check(&state.inner.store, state.inner.notifier.as_deref(), &id, &r.subject, &r.body, r.received_ns)
+            .await?;
     }
     metrics::counter!("kestrel_server_ingested_total", "kind" => "report").increment(new as u64);
     let status = if new { StatusCode::CREATED } else { StatusCode::OK };

@@ -18,6 +18,10 @@ const CI: &str = "ci-token";
 const VIEWER: &str = "viewer-token";
 
 fn start(store_url: Option<String>) -> Server {
+    start_with(store_url, None)
+}
+
+fn start_with(store_url: Option<String>, notifier: Option<kestrel_server::notify::Notifier>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let url = store_url.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("server.db").display()));
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -29,7 +33,8 @@ fn start(store_url: Option<String>) -> Server {
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let store = rt.block_on(kestrel_store::Store::open(&url)).unwrap();
-    rt.spawn(kestrel_server::serve(listener, kestrel_server::State::new(store, tokens), std::future::pending()));
+    let state = kestrel_server::State::with_notifier(store, tokens, notifier.map(std::sync::Arc::new));
+    rt.spawn(kestrel_server::serve(listener, state, std::future::pending()));
     Server { base, _rt: rt, _dir: dir }
 }
 
@@ -374,4 +379,91 @@ fn approvals_take_one_verdict_from_an_admin_and_reach_their_node() {
     assert!(get_json(&s, "/api/v1/verdicts?node=node-1", AGENT)["items"].as_array().unwrap().is_empty());
     assert!(get_json(&s, "/api/v1/approvals", VIEWER)["items"].as_array().unwrap().is_empty());
     assert_eq!(get_json(&s, "/api/v1/summary", VIEWER)["pending_approvals"], 0);
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !done() {
+        assert!(std::time::Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn metric(s: &Server, name_and_labels: &str) -> f64 {
+    let (_, text) = get(s, "/metrics", None);
+    text.lines()
+        .find(|l| l.starts_with(name_and_labels))
+        .and_then(|l| l.rsplit(' ').next())
+        .map_or(0.0, |v| v.parse().unwrap())
+}
+
+#[test]
+fn new_alerts_at_or_above_the_severity_are_posted_to_webhooks_once() {
+    use kestrel_server::notify::{Notifier, Target};
+    use kestrel_testkit::services::Webhook;
+    // The first post fails (HTTP 503) and is retried.
+    let h = Webhook::start(vec![503], false);
+    let targets = vec![
+        Target::parse(&format!("http://{}/kestrel", h.addr)).unwrap(),
+        Target::parse(&format!("chat:http://{}/chat", h.addr)).unwrap(),
+    ];
+    let n = Notifier::start(targets, Severity::High, std::time::Duration::from_secs(5)).unwrap();
+    let s = start_with(None, Some(n));
+    let batch = json!({"node": "node-1", "alerts": [
+        alert("crit", 1, Severity::Critical), alert("low", 2, Severity::Low), alert("high", 3, Severity::High),
+    ]});
+    assert_eq!(post(&s, "/api/v1/alerts", AGENT, &batch).0, 200);
+    wait_for("four notifications", || h.received().len() >= 4);
+    // Sent again (an agent's retry): stored once, notified once.
+    assert_eq!(post(&s, "/api/v1/alerts", AGENT, &batch).1["new"], 0);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let got = h.received();
+    assert_eq!(got.len(), 4, "{got:#?}");
+    let mut json_ids: Vec<&str> =
+        got.iter().filter(|(p, _)| p == "/kestrel").map(|(_, b)| b["alert"]["id"].as_str().unwrap()).collect();
+    json_ids.sort();
+    assert_eq!(json_ids, ["crit", "high"]);
+    for (path, body) in &got {
+        match path.as_str() {
+            "/kestrel" => {
+                assert_eq!(body["schema"], "kestrel.notification/v1");
+                assert_eq!(body["node"], "node-1");
+                assert_eq!(body["alert"]["mitre"][0], "T1059.004");
+            }
+            "/chat" => {
+                let text = body["text"].as_str().unwrap();
+                assert!(text.contains("reverse shell from web") && text.contains("node node-1"), "{text}");
+                assert!(text.contains("• `sh` with stdin and stdout on a socket"), "{text}");
+                assert!(text.starts_with("*CRITICAL*") || text.starts_with("*HIGH*"), "{text}");
+            }
+            other => panic!("posted to {other}"),
+        }
+    }
+    assert_eq!(metric(&s, "kestrel_server_notifications_total{result=\"sent\"}"), 4.0);
+    assert_eq!(metric(&s, "kestrel_server_notifications_total{result=\"failed\"}"), 0.0);
+}
+
+#[test]
+fn a_webhook_that_hangs_or_refuses_never_slows_ingest() {
+    use kestrel_server::notify::{Notifier, Target, QUEUE};
+    use kestrel_testkit::services::Webhook;
+    let hung = Webhook::start(vec![], true);
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let targets = vec![
+        Target::parse(&format!("http://{}/hung", hung.addr)).unwrap(),
+        Target::parse(&format!("http://{refused}/nobody")).unwrap(),
+    ];
+    let n = Notifier::start(targets, Severity::Low, std::time::Duration::from_millis(500)).unwrap();
+    let s = start_with(None, Some(n));
+    let started = std::time::Instant::now();
+    for b in 0..3 {
+        let alerts: Vec<Alert> = (0..500).map(|i| alert(&format!("{b}-{i}"), i, Severity::High)).collect();
+        let (status, body) = post(&s, "/api/v1/alerts", AGENT, &json!({"node": "node-1", "alerts": alerts}));
+        assert_eq!((status, body["new"].as_u64()), (200, Some(500)), "{body}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "ingest waited: {:?}", started.elapsed());
+    // The queue holds QUEUE; the rest are dropped and counted, none silently.
+    let dropped = metric(&s, "kestrel_server_notifications_total{result=\"dropped\"}");
+    assert!(dropped >= (1_500 - QUEUE - 1) as f64, "dropped {dropped}");
+    wait_for("a failed notification", || metric(&s, "kestrel_server_notifications_total{result=\"failed\"}") >= 1.0);
 }

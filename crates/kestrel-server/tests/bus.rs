@@ -12,7 +12,8 @@ fn alert(node: usize, i: usize) -> Alert {
         schema: ALERT_SCHEMA.into(),
         id: format!("n{node}-a{i}"),
         time_ns: 1_000_000 + i as u64,
-        severity: Severity::Medium,
+        // One in fifty is high: those are notified.
+        severity: if i.is_multiple_of(50) { Severity::High } else { Severity::Medium },
         score: 0.5,
         source: AlertSource::Rule { name: "r".into(), priority: "NOTICE".into(), origin: "builtin".into() },
         title: "t".into(),
@@ -33,11 +34,21 @@ struct Replica {
 }
 
 fn replica(nats: &str, store: &kestrel_store::Store, replicas: usize) -> Replica {
+    replica_notifying(nats, store, replicas, None)
+}
+
+fn replica_notifying(
+    nats: &str,
+    store: &kestrel_store::Store,
+    replicas: usize,
+    notifier: Option<kestrel_server::notify::Notifier>,
+) -> Replica {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (stop, rx) = tokio::sync::watch::channel(false);
     let client = rt.block_on(kestrel_server::bus::connect(nats)).unwrap();
     let store = store.clone();
-    rt.spawn(async move { kestrel_server::bus::consume(client, store, replicas, 256 << 20, rx).await });
+    let notifier = notifier.map(std::sync::Arc::new);
+    rt.spawn(async move { kestrel_server::bus::consume(client, store, replicas, 256 << 20, rx, notifier).await });
     Replica { rt, stop }
 }
 
@@ -74,7 +85,11 @@ fn alerts_through_jetstream_are_stored_once_even_when_published_twice() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store =
         rt.block_on(kestrel_store::Store::open(&format!("sqlite:{}", dir.path().join("s.db").display()))).unwrap();
-    let server = replica(&nats.url(), &store, 1);
+    // The high alerts (one in fifty) are posted to a webhook, once each.
+    let hook = kestrel_testkit::services::Webhook::start(vec![], false);
+    let target = kestrel_server::notify::Target::parse(&format!("http://{}/hook", hook.addr)).unwrap();
+    let notifier = kestrel_server::notify::Notifier::start(vec![target], Severity::High, Duration::from_secs(5));
+    let server = replica_notifying(&nats.url(), &store, 1, Some(notifier.unwrap()));
     let agent = shipper(&nats.url(), 1, dir.path());
     for i in 0..5_000 {
         agent.alert(&alert(1, i));
@@ -89,7 +104,15 @@ fn alerts_through_jetstream_are_stored_once_even_when_published_twice() {
     assert_eq!(stats.duplicates, 5_000, "{stats:?}");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(stored(&rt, &store), 5_000);
+    wait_for("the notifications", 30, || hook.received().len() >= 100);
+    std::thread::sleep(Duration::from_millis(300));
     let _ = server.stop.send(true);
+    let mut ids: Vec<String> =
+        hook.received().iter().map(|(_, b)| b["alert"]["id"].as_str().unwrap().to_string()).collect();
+    ids.sort();
+    let mut high: Vec<String> = (0..5_000).step_by(50).map(|i| format!("n1-a{i}")).collect();
+    high.sort();
+    assert_eq!(ids, high, "each high alert notified once, the others not at all");
 }
 
 #[test]

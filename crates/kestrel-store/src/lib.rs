@@ -243,10 +243,19 @@ impl Store {
     /// Stores alerts from several nodes in one transaction (what a bus consumer fetched); returns how many
     /// were new.
     pub async fn put_alerts_from(&self, received_ns: i64, items: &[(&str, &Alert)]) -> Result<u64> {
+        Ok(self.put_alerts_new(received_ns, items).await?.len() as u64)
+    }
+
+    /// [`Store::put_alerts_from`], returning the positions in `items` of the alerts that were new (stored now,
+    /// not before) — what a notification should go out for, once however often an agent re-sends.
+    pub async fn put_alerts_new(&self, received_ns: i64, items: &[(&str, &Alert)]) -> Result<Vec<usize>> {
+        let mut fresh = Vec::new();
         let mut tx = self.write_tx().await?;
         // The severities of the rows actually inserted (a conflict returns nothing), for the running counts.
         let mut added = [0i64; 5];
-        for chunk in items.chunks(BATCH) {
+        for (c, chunk) in items.chunks(BATCH).enumerate() {
+            let at: std::collections::HashMap<(&str, &str), usize> =
+                chunk.iter().enumerate().map(|(i, (node, a))| ((*node, a.id.as_str()), c * BATCH + i)).collect();
             let mut q = Sql::new(
                 "INSERT INTO alerts (node, id, time_ns, received_ns, severity, score, source, title, workload, \
                  namespace, body) ",
@@ -266,10 +275,12 @@ impl Store {
                     V::Text(serde_json::to_string(a).unwrap_or_default()),
                 ]
             });
-            q.push(" ON CONFLICT (node, id) DO NOTHING RETURNING severity");
+            q.push(" ON CONFLICT (node, id) DO NOTHING RETURNING severity, node, id");
             for r in q.query().fetch_all(&mut *tx).await? {
                 let rank: i64 = r.try_get(0)?;
                 added[rank.clamp(0, 4) as usize] += 1;
+                let (node, id): (String, String) = (r.try_get(1)?, r.try_get(2)?);
+                fresh.extend(at.get(&(node.as_str(), id.as_str())));
             }
         }
         for (rank, n) in added.iter().enumerate().filter(|(_, n)| **n > 0) {
@@ -283,7 +294,8 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        Ok(added.iter().sum::<i64>() as u64)
+        fresh.sort_unstable();
+        Ok(fresh)
     }
 
     /// One alert.

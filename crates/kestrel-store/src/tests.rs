@@ -46,8 +46,14 @@ async fn exercise(store: &Store) {
     assert_eq!(store.put_alerts("node-1", 6, &batch).await.unwrap(), 0, "a redelivered batch adds nothing");
     // The same ids from another node are other alerts.
     assert_eq!(store.put_alerts("node-2", 7, &batch[..10]).await.unwrap(), 10);
+    // Which ones were new, by their place in the call, across INSERT chunks: node-1's whole batch again
+    // (nothing new) with two node-3 alerts, one in the first chunk and one in the third.
+    let mut mixed: Vec<(&str, &Alert)> = batch.iter().map(|a| ("node-1", a)).collect();
+    mixed.insert(7, ("node-3", &batch[0]));
+    mixed.insert(1_100, ("node-3", &batch[1]));
+    assert_eq!(store.put_alerts_new(8, &mixed).await.unwrap(), vec![7, 1_100]);
     let counts = store.alert_counts().await.unwrap();
-    assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), 1_213);
+    assert_eq!(counts.iter().map(|(_, n)| n).sum::<i64>(), 1_215);
     assert_eq!(counts[0], (Severity::Critical, 300 + 2));
 
     // Pages: newest first, every alert exactly once across pages, filters applied.
@@ -203,9 +209,9 @@ async fn exercise(store: &Store) {
     // Retention: what was received before the cut goes.
     let pruned = store.prune(6).await.unwrap();
     assert_eq!(pruned, Pruned { alerts: 1_203, decisions: 0, reports: 0 });
-    assert_eq!(store.alert_counts().await.unwrap().iter().map(|(_, n)| n).sum::<i64>(), 10);
+    assert_eq!(store.alert_counts().await.unwrap().iter().map(|(_, n)| n).sum::<i64>(), 12);
     // Decisions go by the time they were written on the node: the two older states go, the last stays.
-    assert_eq!(store.prune(25).await.unwrap(), Pruned { alerts: 10, decisions: 2, reports: 0 });
+    assert_eq!(store.prune(25).await.unwrap(), Pruned { alerts: 12, decisions: 2, reports: 0 });
     assert_eq!(store.decisions(None, 10).await.unwrap()[0].line["outcome"], "acted");
 }
 

@@ -323,3 +323,78 @@ impl Drop for Registry {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A webhook receiver on a loopback port: records the path and JSON body of each request it answers with
+/// 200, answering each in turn with the next of `statuses` (popped from the end; then 200) — or, with `hang`,
+/// never answering.
+pub struct Webhook {
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    got: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+}
+
+impl Webhook {
+    /// Listens on a free loopback port, serving each connection on a thread of its own.
+    pub fn start(statuses: Vec<u16>, hang: bool) -> Webhook {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let addr = listener.local_addr().expect("its address").to_string();
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (seen, statuses) = (got.clone(), std::sync::Arc::new(std::sync::Mutex::new(statuses)));
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let (seen, statuses) = (seen.clone(), statuses.clone());
+                std::thread::spawn(move || {
+                    let _ = conn.set_nodelay(true);
+                    let Ok(read) = conn.try_clone() else { return };
+                    let (mut r, mut w) = (BufReader::new(read), conn);
+                    loop {
+                        let mut line = String::new();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let path = line.split_whitespace().nth(1).unwrap_or_default().to_string();
+                        let mut len = 0;
+                        loop {
+                            let mut h = String::new();
+                            if r.read_line(&mut h).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if h.trim().is_empty() {
+                                break;
+                            }
+                            if let Some((k, v)) = h.split_once(':') {
+                                if k.eq_ignore_ascii_case("content-length") {
+                                    len = v.trim().parse().unwrap_or(0);
+                                }
+                            }
+                        }
+                        let mut body = vec![0; len];
+                        if r.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        if hang {
+                            std::thread::sleep(std::time::Duration::from_secs(30));
+                            return;
+                        }
+                        let status = statuses.lock().map(|mut s| s.pop().unwrap_or(200)).unwrap_or(200);
+                        if status == 200 {
+                            let v = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                            if let Ok(mut seen) = seen.lock() {
+                                seen.push((path, v));
+                            }
+                        }
+                        // One write: a response in pieces would wait on Nagle and the client's delayed ACK.
+                        let _ = w.write_all(format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n").as_bytes());
+                    }
+                });
+            }
+        });
+        Webhook { addr, got }
+    }
+
+    /// What it has received so far: path and body of each request answered with 200.
+    pub fn received(&self) -> Vec<(String, serde_json::Value)> {
+        self.got.lock().map(|g| g.clone()).unwrap_or_default()
+    }
+}

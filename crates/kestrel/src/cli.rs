@@ -1203,6 +1203,15 @@ pub struct ServerRunArgs {
     /// The stream's size bound, MiB (agents spool to disk when it is full).
     #[arg(long, value_name = "MIB", default_value_t = 1024)]
     pub nats_max_mib: i64,
+    /// Post every new alert (at or above --notify-severity) to this webhook (repeatable): `URL` or `json:URL`
+    /// for kestrel's JSON (kestrel.notification/v1), `chat:URL` (or `slack:URL`) for a chat message
+    /// (`{"text": …}`: Slack, Mattermost, Rocket.Chat). Ingest never waits for it; what cannot be posted is
+    /// counted (kestrel_server_notifications_total).
+    #[arg(long = "notify", value_name = "WEBHOOK", value_parser = kestrel_server::notify::Target::parse)]
+    pub notify: Vec<kestrel_server::notify::Target>,
+    /// The least severity notified.
+    #[arg(long, value_name = "SEVERITY", default_value = "high")]
+    pub notify_severity: kestrel_core::Severity,
 }
 
 /// The inventory cache: an image's inventory is stored under its content address (the config digest, which

@@ -148,20 +148,38 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
                 }
             });
         }
+        let notifier = match a.notify.is_empty() {
+            true => None,
+            false => {
+                let hosts: Vec<&str> = a.notify.iter().map(|t| t.host()).collect();
+                eprintln!(
+                    "kestrel: notifying {} of new alerts at {} or above",
+                    hosts.join(", "),
+                    a.notify_severity.as_str()
+                );
+                let n = kestrel_server::notify::Notifier::start(
+                    a.notify.clone(),
+                    a.notify_severity,
+                    std::time::Duration::from_secs(5),
+                )
+                .context("starting the notification thread")?;
+                Some(std::sync::Arc::new(n))
+            }
+        };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let consumer = match &a.nats {
             Some(urls) => {
                 let client = kestrel_server::bus::connect(urls).await.map_err(anyhow::Error::msg)?;
                 eprintln!("kestrel: consuming from NATS JetStream at {urls}");
                 let store = store.clone();
-                let (replicas, max) = (a.nats_replicas, a.nats_max_mib << 20);
-                Some(tokio::spawn(
-                    async move { kestrel_server::bus::consume(client, store, replicas, max, stop_rx).await },
-                ))
+                let (replicas, max, notifier) = (a.nats_replicas, a.nats_max_mib << 20, notifier.clone());
+                Some(tokio::spawn(async move {
+                    kestrel_server::bus::consume(client, store, replicas, max, stop_rx, notifier).await
+                }))
             }
             None => None,
         };
-        let state = kestrel_server::State::new(store, tokens);
+        let state = kestrel_server::State::with_notifier(store, tokens, notifier);
         match (listener, &a.tls_cert, &a.tls_key) {
             (Some(l), _, _) => kestrel_server::serve(l, state, shutdown()).await.context("serving")?,
             (None, Some(cert), Some(key)) => {

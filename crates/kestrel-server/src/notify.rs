@@ -1,0 +1,175 @@
+//! Notifications: every new alert at or above a severity is posted to webhooks — kestrel's own JSON
+//! (`kestrel.notification/v1`) or a chat message (`{"text": …}`, which Slack, Mattermost and Rocket.Chat
+//! incoming webhooks take).
+//!
+//! Ingest never waits on a webhook: alerts go into a bounded queue that one thread empties, posting each to
+//! every target with a timeout and a few retries. A full queue drops the notification (the alert itself is
+//! stored) and counts it; so does a target that keeps failing. Only alerts stored for the first time are
+//! notified, so an agent re-sending a batch, or NATS redelivering it, notifies once.
+
+use kestrel_core::{Alert, Severity};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::time::Duration;
+
+/// Notifications waiting to be posted, at most.
+pub const QUEUE: usize = 1024;
+
+/// Attempts per notification and target.
+const ATTEMPTS: u32 = 3;
+
+/// What a webhook is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `{"schema": "kestrel.notification/v1", "node": …, "alert": {…}}`.
+    Json,
+    /// `{"text": "…"}`: a readable message for a chat's incoming webhook.
+    Chat,
+}
+
+/// One webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `http://` or `https://` URL.
+    pub url: String,
+    /// The body's shape.
+    pub format: Format,
+}
+
+impl Target {
+    /// `URL` (kestrel's JSON), `json:URL` or `chat:URL` (also `slack:URL`).
+    pub fn parse(spec: &str) -> Result<Target, String> {
+        let (format, url) = match spec.split_once(':') {
+            Some(("json", rest)) => (Format::Json, rest),
+            Some(("chat" | "slack", rest)) => (Format::Chat, rest),
+            _ => (Format::Json, spec),
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+            return Err(format!(
+                "{spec:?}: a webhook is an http:// or https:// URL, optionally after json: or chat: (slack:)"
+            ));
+        }
+        Ok(Target { url: url.to_string(), format })
+    }
+
+    /// Where it goes, without its path (webhook paths often carry a secret): for logs.
+    pub fn host(&self) -> &str {
+        let rest = self.url.split_once("://").map_or(self.url.as_str(), |(_, r)| r);
+        rest.split(['/', '?']).next().unwrap_or(rest)
+    }
+}
+
+struct Job {
+    node: String,
+    alert: Alert,
+}
+
+/// Posts new alerts to webhooks from a thread of its own.
+pub struct Notifier {
+    tx: SyncSender<Job>,
+    min: Severity,
+}
+
+impl Notifier {
+    /// Starts the posting thread for `targets`; alerts below `min` are not notified.
+    pub fn start(targets: Vec<Target>, min: Severity, timeout: Duration) -> std::io::Result<Notifier> {
+        let (tx, rx) = sync_channel::<Job>(QUEUE);
+        std::thread::Builder::new().name("kestrel-notify".into()).spawn(move || {
+            let agent: ureq::Agent =
+                ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into();
+            while let Ok(job) = rx.recv() {
+                for t in &targets {
+                    post(&agent, t, &job);
+                }
+            }
+        })?;
+        Ok(Notifier { tx, min })
+    }
+
+    /// Queues a notification for each alert at or above the severity; never blocks.
+    pub fn alerts<'a>(&self, items: impl IntoIterator<Item = (&'a str, &'a Alert)>) {
+        for (node, alert) in items {
+            if alert.severity < self.min {
+                continue;
+            }
+            match self.tx.try_send(Job { node: node.to_string(), alert: alert.clone() }) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                    metrics::counter!("kestrel_server_notifications_total", "result" => "dropped").increment(1);
+                    tracing::warn!("notification of alert {} dropped: {QUEUE} are waiting already", alert.id);
+                }
+            }
+        }
+    }
+}
+
+fn post(agent: &ureq::Agent, t: &Target, job: &Job) {
+    let body = match t.format {
+        Format::Json => serde_json::json!({
+            "schema": "kestrel.notification/v1",
+            "node": job.node,
+            "alert": job.alert,
+        }),
+        Format::Chat => serde_json::json!({ "text": chat_text(&job.node, &job.alert) }),
+    };
+    let mut last = String::new();
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(250 << (2 * (attempt - 1))));
+        }
+        match agent.post(&t.url).header("User-Agent", "kestrel-server").send_json(&body) {
+            Ok(r) if r.status().is_success() => {
+                metrics::counter!("kestrel_server_notifications_total", "result" => "sent").increment(1);
+                return;
+            }
+            // A client error will not mend by itself: no retry.
+            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
+                last = format!("HTTP {}", r.status().as_u16());
+                break;
+            }
+            Ok(r) => last = format!("HTTP {}", r.status().as_u16()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    metrics::counter!("kestrel_server_notifications_total", "result" => "failed").increment(1);
+    tracing::error!("notifying {} of alert {}: {last}", t.host(), job.alert.id);
+}
+
+/// The chat message: severity, title, where, and the explanation's first lines.
+pub fn chat_text(node: &str, a: &Alert) -> String {
+    let mut text = format!("*{}* {}", a.severity.as_str().to_uppercase(), a.title);
+    let mut at = vec![format!("node {node}")];
+    if let Some(w) = &a.workload {
+        at.push(format!("workload {w}"));
+    }
+    if let Some(c) = &a.container {
+        at.push(format!("container {}", &c.id[..c.id.len().min(12)]));
+    }
+    text += &format!("\n{}", at.join(", "));
+    if !a.mitre.is_empty() {
+        text += &format!(" · MITRE {}", a.mitre.join(", "));
+    }
+    for line in a.explanation.iter().take(5) {
+        text += &format!("\n• {line}");
+    }
+    if a.explanation.len() > 5 {
+        text += &format!("\n… and {} more", a.explanation.len() - 5);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_urls_with_an_optional_format() {
+        assert_eq!(Target::parse("https://hooks.example/x").unwrap().format, Format::Json);
+        assert_eq!(Target::parse("json:http://127.0.0.1:9/x").unwrap().url, "http://127.0.0.1:9/x");
+        let slack = Target::parse("slack:https://hooks.slack.com/services/T/B/secret").unwrap();
+        assert_eq!((slack.format, slack.host()), (Format::Chat, "hooks.slack.com"));
+        assert_eq!(Target::parse("chat:http://h:1/p?k=v").unwrap().host(), "h:1");
+        for bad in ["", "hooks.example/x", "ftp://x/y", "chat:", "slack:hooks.slack.com", "json:file:///etc/passwd"] {
+            assert!(Target::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
