@@ -395,6 +395,7 @@ fn entry(out: &mut String, arg: &Arg, m: &ArgMatches, indent: usize, from_file: 
                 m.get_raw(id).map(|vals| vals.map(|v| v.to_string_lossy().into_owned()).collect()).unwrap_or_default();
             let raw: Vec<String> =
                 if secret(arg) { raw.iter().map(|_| "<redacted>".to_string()).collect() } else { raw };
+            let raw: Vec<String> = raw.iter().map(|v| without_password(v)).collect();
             if matches!(arg.get_action(), ArgAction::Append) {
                 format!("[{}]", raw.iter().map(|v| scalar_yaml(v)).collect::<Vec<_>>().join(", "))
             } else {
@@ -421,12 +422,27 @@ fn comment(out: &mut String, pad: &str, text: &str) {
     let _ = writeln!(out, "{pad}# {line}");
 }
 
-/// Options whose value is a credential itself (not the path of a file holding one): never printed.
+/// Options whose value is a credential itself (not the path of a file holding one): never printed. Webhook
+/// URLs count (a chat's incoming-webhook path is its secret).
 fn secret(arg: &Arg) -> bool {
     let long = arg.get_long().unwrap_or_default();
     let names: Vec<String> = arg.get_value_names().unwrap_or_default().iter().map(|n| n.to_string()).collect();
-    ["token", "password", "secret"].iter().any(|w| long.contains(w))
-        && !names.iter().any(|n| matches!(n.as_str(), "FILE" | "PATH" | "DIR"))
+    long == "notify"
+        || (["token", "password", "secret"].iter().any(|w| long.contains(w))
+            && !names.iter().any(|n| matches!(n.as_str(), "FILE" | "PATH" | "DIR")))
+}
+
+/// A value with the password of a URL's user information hidden (`postgres://kestrel:***@db/kestrel`).
+fn without_password(v: &str) -> String {
+    let Some((scheme, rest)) = v.split_once("://") else { return v.to_string() };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    match authority.rsplit_once('@').and_then(|(user, _)| user.split_once(':')) {
+        Some((name, _)) => {
+            let host_and_more = &rest[authority.rfind('@').map_or(0, |i| i + 1)..];
+            format!("{scheme}://{name}:***@{host_and_more}")
+        }
+        None => v.to_string(),
+    }
 }
 
 /// A value as YAML: bare when it reads back as the same scalar, JSON-quoted (valid YAML) otherwise.
@@ -508,6 +524,18 @@ mod tests {
         assert!(secret(find_option(detect, "server-token").unwrap()));
         assert!(!secret(find_option(detect, "kubelet-token").unwrap()));
         assert!(!secret(find_option(detect, "profiles").unwrap()));
+        let server = cmd.find_subcommand("server").unwrap();
+        assert!(secret(find_option(server, "notify").unwrap()));
+        assert!(!secret(find_option(server, "notify-severity").unwrap()));
+    }
+
+    #[test]
+    fn passwords_in_urls_are_hidden() {
+        assert_eq!(without_password("postgres://kestrel:s3cr3t@db:5432/k?x=1"), "postgres://kestrel:***@db:5432/k?x=1");
+        assert_eq!(without_password("postgres://a:b@c@db/k"), "postgres://a:***@db/k");
+        for same in ["postgres://kestrel@db/k", "http://h/p@q:r", "/var/lib/kestrel", "0.0.0.0:8470", "nats://n:4222"] {
+            assert_eq!(without_password(same), same);
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@ fn kestrel() -> Command {
     let mut c = Command::cargo_bin("kestrel").unwrap();
     c.env("KESTREL_SCANNERS", "none");
     c.env("KESTREL_CACHE_DIR", std::env::temp_dir().join(format!("kestrel-settings-cache-{}", std::process::id())));
-    for var in ["KESTREL_CONFIG", "KESTREL_METRICS", "KESTREL_TOKEN", "KESTREL_SERVER", "KESTREL_NATS"] {
+    for var in ["KESTREL_CONFIG", "KESTREL_METRICS", "KESTREL_TOKEN", "KESTREL_SERVER", "KESTREL_NATS", "KESTREL_STORE"]
+    {
         c.env_remove(var);
     }
     c
@@ -133,6 +134,16 @@ fn credentials_are_never_printed() {
     let shown = stdout(&out);
     assert!(!shown.contains("kst_do_not_print_me"), "{shown}");
     assert!(shown.contains("  server-token: \"<redacted>\"  # environment KESTREL_TOKEN"), "{shown}");
+    // A database password in a URL, a webhook's secret path.
+    let out = kestrel()
+        .env("KESTREL_STORE", "postgres://kestrel:pw-do-not-print@db/kestrel")
+        .args(["server", "--notify", "chat:https://hooks.example/services/do-not-print", "--show-config"])
+        .output()
+        .unwrap();
+    let shown = stdout(&out);
+    assert!(out.status.success() && !shown.contains("do-not-print"), "{shown}");
+    assert!(shown.contains("  store: \"postgres://kestrel:***@db/kestrel\"  # environment KESTREL_STORE"), "{shown}");
+    assert!(shown.contains("  notify: [\"<redacted>\"]  # command line"), "{shown}");
 }
 
 #[test]
