@@ -116,6 +116,11 @@ impl Drop for Server {
 }
 
 fn start_server(d: &Path) -> (Server, String, Vec<String>) {
+    start_server_with(d, &[])
+}
+
+/// The server, with more arguments.
+fn start_server_with(d: &Path, more: &[&str]) -> (Server, String, Vec<String>) {
     let mut file = String::from("tokens:\n");
     let mut tokens = Vec::new();
     for (role, name) in [("ci", "watcher"), ("agent", "node-1"), ("viewer", "vera")] {
@@ -141,6 +146,7 @@ fn start_server(d: &Path) -> (Server, String, Vec<String>) {
         .arg(d.join("data"))
         .arg("--tokens")
         .arg(d.join("tokens.yaml"))
+        .args(more)
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -173,7 +179,10 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
     let host = registry.host();
     registry.push_archive(&log4j_image(d, "2.14.1"), "shop/app:1.0");
     registry.push_archive(&log4j_image(d, "2.17.1"), "shop/app:1.1");
-    let (_server, base, t) = start_server(d);
+    // The server posts new critical alerts to a chat webhook.
+    let hook = kestrel_testkit::services::Webhook::start(vec![], false);
+    let notify = format!("chat:http://{}/hooks/secret", hook.addr);
+    let (_server, base, t) = start_server_with(d, &["--notify", &notify, "--notify-severity", "critical"]);
     let (ci, agent, viewer) = (&t[0], &t[1], &t[2]);
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kestrel-vulndb/tests/fixtures/db");
     let db = d.join("db");
@@ -266,6 +275,18 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
     assert!(
         a["explanation"].as_array().unwrap().iter().any(|l| l.as_str().unwrap().contains("fixed in 2.15.0")),
         "{a}"
+    );
+    // …and the chat heard of it, once.
+    let t0 = std::time::Instant::now();
+    while hook.received().is_empty() && t0.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let heard = hook.received();
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    let text = heard[0].1["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("*CRITICAL*") && text.contains("CVE-2021-44228") && text.contains("node node-1"),
+        "{text}"
     );
     // A new tag is scanned on the next pass.
     registry.push_archive(&log4j_image(d, "2.17.1"), "shop/app:1.2");
