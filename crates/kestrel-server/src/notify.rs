@@ -2,10 +2,12 @@
 //! (`kestrel.notification/v1`) or a chat message (`{"text": …}`, which Slack, Mattermost and Rocket.Chat
 //! incoming webhooks take).
 //!
-//! Ingest never waits on a webhook: alerts go into a bounded queue that one thread empties, posting each to
-//! every target with a timeout and a few retries. A full queue drops the notification (the alert itself is
-//! stored) and counts it; so does a target that keeps failing. Only alerts stored for the first time are
-//! notified, so an agent re-sending a batch, or NATS redelivering it, notifies once.
+//! Ingest never waits on a webhook: alerts go into a bounded queue that one thread empties, posting to every
+//! target with a timeout and a few retries (a `429`'s `Retry-After` is honoured, up to 30 s). A JSON target
+//! gets one post per alert; a chat target gets the alerts waiting together in one message (at most
+//! [`CHAT_BATCH`]), so a burst does not run into a chat's rate limit. A full queue drops the notification (the
+//! alert itself is stored) and counts it; so does a target that keeps failing. Only alerts stored for the first
+//! time are notified, so an agent re-sending a batch, or NATS redelivering it, notifies once.
 
 use kestrel_core::{Alert, Severity};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
@@ -16,6 +18,9 @@ pub const QUEUE: usize = 1024;
 
 /// Attempts per notification and target.
 const ATTEMPTS: u32 = 3;
+
+/// Alerts in one chat message, at most.
+pub const CHAT_BATCH: usize = 20;
 
 /// What a webhook is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,9 +81,32 @@ impl Notifier {
         std::thread::Builder::new().name("kestrel-notify".into()).spawn(move || {
             let agent: ureq::Agent =
                 ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into();
-            while let Ok(job) = rx.recv() {
+            while let Ok(first) = rx.recv() {
+                // What else is waiting goes with it (a chat message carries several).
+                let mut jobs = vec![first];
+                while jobs.len() < CHAT_BATCH {
+                    match rx.try_recv() {
+                        Ok(j) => jobs.push(j),
+                        Err(_) => break,
+                    }
+                }
                 for t in &targets {
-                    post(&agent, t, &job);
+                    match t.format {
+                        Format::Json => {
+                            for job in &jobs {
+                                let body = serde_json::json!({
+                                    "schema": "kestrel.notification/v1",
+                                    "node": job.node,
+                                    "alert": job.alert,
+                                });
+                                post(&agent, t, &body, 1, &job.alert.id);
+                            }
+                        }
+                        Format::Chat => {
+                            let body = serde_json::json!({ "text": chat_message(&jobs) });
+                            post(&agent, t, &body, jobs.len() as u64, &jobs[0].alert.id);
+                        }
+                    }
                 }
             }
         })?;
@@ -102,27 +130,26 @@ impl Notifier {
     }
 }
 
-fn post(agent: &ureq::Agent, t: &Target, job: &Job) {
-    let body = match t.format {
-        Format::Json => serde_json::json!({
-            "schema": "kestrel.notification/v1",
-            "node": job.node,
-            "alert": job.alert,
-        }),
-        Format::Chat => serde_json::json!({ "text": chat_text(&job.node, &job.alert) }),
-    };
+/// Posts `body` (about `alerts` alerts, the first `first`), retrying; counts the outcome per alert.
+fn post(agent: &ureq::Agent, t: &Target, body: &serde_json::Value, alerts: u64, first: &str) {
     let mut last = String::new();
+    let mut wait = Duration::ZERO;
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
-            std::thread::sleep(Duration::from_millis(250 << (2 * (attempt - 1))));
+            std::thread::sleep(wait.max(Duration::from_millis(250 << (2 * (attempt - 1)))));
         }
-        match agent.post(&t.url).header("User-Agent", "kestrel-server").send_json(&body) {
+        match agent.post(&t.url).header("User-Agent", "kestrel-server").send_json(body) {
             Ok(r) if r.status().is_success() => {
-                metrics::counter!("kestrel_server_notifications_total", "result" => "sent").increment(1);
+                metrics::counter!("kestrel_server_notifications_total", "result" => "sent").increment(alerts);
                 return;
             }
+            Ok(r) if r.status().as_u16() == 429 => {
+                last = "HTTP 429".into();
+                let after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+                wait = Duration::from_secs(after.unwrap_or(1).min(30));
+            }
             // A client error will not mend by itself: no retry.
-            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
+            Ok(r) if r.status().is_client_error() => {
                 last = format!("HTTP {}", r.status().as_u16());
                 break;
             }
@@ -130,8 +157,20 @@ fn post(agent: &ureq::Agent, t: &Target, job: &Job) {
             Err(e) => last = e.to_string(),
         }
     }
-    metrics::counter!("kestrel_server_notifications_total", "result" => "failed").increment(1);
-    tracing::error!("notifying {} of alert {}: {last}", t.host(), job.alert.id);
+    metrics::counter!("kestrel_server_notifications_total", "result" => "failed").increment(alerts);
+    let what = if alerts == 1 { format!("alert {first}") } else { format!("{alerts} alerts from {first}") };
+    tracing::error!("notifying {} of {what}: {last}", t.host());
+}
+
+/// One chat message for the alerts: each one's text; a header when there are several.
+fn chat_message(jobs: &[Job]) -> String {
+    match jobs {
+        [one] => chat_text(&one.node, &one.alert),
+        _ => {
+            let parts: Vec<String> = jobs.iter().map(|j| chat_text(&j.node, &j.alert)).collect();
+            format!("*{} new alerts*\n\n{}", jobs.len(), parts.join("\n\n"))
+        }
+    }
 }
 
 /// The chat message: severity, title, where, and the explanation's first lines.

@@ -5,6 +5,7 @@
 use kestrel_core::{Alert, AlertSource, ContainerRef, Severity, ALERT_SCHEMA};
 use kestrel_server::auth::{Role, Tokens};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 struct Server {
     base: String,
@@ -402,7 +403,7 @@ fn new_alerts_at_or_above_the_severity_are_posted_to_webhooks_once() {
     use kestrel_server::notify::{Notifier, Target};
     use kestrel_testkit::services::Webhook;
     // The first post fails (HTTP 503) and is retried.
-    let h = Webhook::start(vec![503], false);
+    let h = Webhook::start(vec![503], Duration::ZERO);
     let targets = vec![
         Target::parse(&format!("http://{}/kestrel", h.addr)).unwrap(),
         Target::parse(&format!("chat:http://{}/chat", h.addr)).unwrap(),
@@ -413,12 +414,26 @@ fn new_alerts_at_or_above_the_severity_are_posted_to_webhooks_once() {
         alert("crit", 1, Severity::Critical), alert("low", 2, Severity::Low), alert("high", 3, Severity::High),
     ]});
     assert_eq!(post(&s, "/api/v1/alerts", AGENT, &batch).0, 200);
-    wait_for("four notifications", || h.received().len() >= 4);
+    // Two alerts in each of the two webhooks (the chat's may come as one message).
+    let in_chat = |got: &[(String, Value)]| -> usize {
+        got.iter()
+            .filter(|(p, _)| p == "/chat")
+            .map(|(_, b)| {
+                b["text"].as_str().unwrap().matches("*CRITICAL*").count()
+                    + b["text"].as_str().unwrap().matches("*HIGH*").count()
+            })
+            .sum()
+    };
+    let in_json = |got: &[(String, Value)]| got.iter().filter(|(p, _)| p == "/kestrel").count();
+    wait_for("the notifications", || {
+        let got = h.received();
+        in_json(&got) >= 2 && in_chat(&got) >= 2
+    });
     // Sent again (an agent's retry): stored once, notified once.
     assert_eq!(post(&s, "/api/v1/alerts", AGENT, &batch).1["new"], 0);
     std::thread::sleep(std::time::Duration::from_secs(1));
     let got = h.received();
-    assert_eq!(got.len(), 4, "{got:#?}");
+    assert_eq!((in_json(&got), in_chat(&got)), (2, 2), "{got:#?}");
     let mut json_ids: Vec<&str> =
         got.iter().filter(|(p, _)| p == "/kestrel").map(|(_, b)| b["alert"]["id"].as_str().unwrap()).collect();
     json_ids.sort();
@@ -434,7 +449,7 @@ fn new_alerts_at_or_above_the_severity_are_posted_to_webhooks_once() {
                 let text = body["text"].as_str().unwrap();
                 assert!(text.contains("reverse shell from web") && text.contains("node node-1"), "{text}");
                 assert!(text.contains("• `sh` with stdin and stdout on a socket"), "{text}");
-                assert!(text.starts_with("*CRITICAL*") || text.starts_with("*HIGH*"), "{text}");
+                assert!(!text.contains("*LOW*"), "{text}");
             }
             other => panic!("posted to {other}"),
         }
@@ -445,9 +460,9 @@ fn new_alerts_at_or_above_the_severity_are_posted_to_webhooks_once() {
 
 #[test]
 fn a_webhook_that_hangs_or_refuses_never_slows_ingest() {
-    use kestrel_server::notify::{Notifier, Target, QUEUE};
+    use kestrel_server::notify::{Notifier, Target, CHAT_BATCH, QUEUE};
     use kestrel_testkit::services::Webhook;
-    let hung = Webhook::start(vec![], true);
+    let hung = Webhook::start(vec![], Duration::from_secs(60));
     let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let targets = vec![
         Target::parse(&format!("http://{}/hung", hung.addr)).unwrap(),
@@ -462,8 +477,37 @@ fn a_webhook_that_hangs_or_refuses_never_slows_ingest() {
         assert_eq!((status, body["new"].as_u64()), (200, Some(500)), "{body}");
     }
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "ingest waited: {:?}", started.elapsed());
-    // The queue holds QUEUE; the rest are dropped and counted, none silently.
+    // The queue holds QUEUE and the posting thread the ones it took; the rest are dropped and counted.
     let dropped = metric(&s, "kestrel_server_notifications_total{result=\"dropped\"}");
-    assert!(dropped >= (1_500 - QUEUE - 1) as f64, "dropped {dropped}");
+    assert!(dropped >= (1_500 - QUEUE - CHAT_BATCH) as f64, "dropped {dropped}");
     wait_for("a failed notification", || metric(&s, "kestrel_server_notifications_total{result=\"failed\"}") >= 1.0);
+}
+
+#[test]
+fn a_chat_gets_the_alerts_waiting_in_one_message_and_a_429_is_waited_out() {
+    use kestrel_server::notify::{Notifier, Target};
+    use kestrel_testkit::services::Webhook;
+    // A chat that answers slowly and turns the first message away (429, "slow down").
+    let chat = Webhook::start(vec![429], Duration::from_millis(300));
+    let n = Notifier::start(
+        vec![Target::parse(&format!("slack:http://{}/services/x", chat.addr)).unwrap()],
+        Severity::High,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let s = start_with(None, Some(n));
+    let alerts: Vec<Alert> = (0..10).map(|i| alert(&format!("burst-{i}"), i, Severity::High)).collect();
+    assert_eq!(post(&s, "/api/v1/alerts", AGENT, &json!({"node": "node-1", "alerts": alerts})).0, 200);
+    wait_for("ten alerts in chat", || {
+        chat.received().iter().map(|(_, b)| b["text"].as_str().unwrap().matches("*HIGH*").count()).sum::<usize>() >= 10
+    });
+    let messages = chat.received();
+    assert!(messages.len() < 10, "{} messages for 10 alerts", messages.len());
+    assert!(
+        messages.iter().any(|(_, b)| b["text"].as_str().unwrap().starts_with("*")
+            && b["text"].as_str().unwrap().contains(" new alerts*")),
+        "{messages:?}"
+    );
+    assert_eq!(metric(&s, "kestrel_server_notifications_total{result=\"sent\"}"), 10.0);
+    assert_eq!(metric(&s, "kestrel_server_notifications_total{result=\"failed\"}"), 0.0);
 }

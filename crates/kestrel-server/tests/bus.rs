@@ -86,7 +86,7 @@ fn alerts_through_jetstream_are_stored_once_even_when_published_twice() {
     let store =
         rt.block_on(kestrel_store::Store::open(&format!("sqlite:{}", dir.path().join("s.db").display()))).unwrap();
     // The high alerts (one in fifty) are posted to a webhook, once each.
-    let hook = kestrel_testkit::services::Webhook::start(vec![], false);
+    let hook = kestrel_testkit::services::Webhook::start(vec![], Duration::ZERO);
     let target = kestrel_server::notify::Target::parse(&format!("http://{}/hook", hook.addr)).unwrap();
     let notifier = kestrel_server::notify::Notifier::start(vec![target], Severity::High, Duration::from_secs(5));
     let server = replica_notifying(&nats.url(), &store, 1, Some(notifier.unwrap()));

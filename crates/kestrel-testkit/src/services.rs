@@ -325,8 +325,8 @@ impl Drop for Registry {
 }
 
 /// A webhook receiver on a loopback port: records the path and JSON body of each request it answers with
-/// 200, answering each in turn with the next of `statuses` (popped from the end; then 200) — or, with `hang`,
-/// never answering.
+/// 200, answering each in turn with the next of `statuses` (popped from the end; then 200), each after
+/// `delay` (a long one: a webhook that hangs).
 pub struct Webhook {
     /// `127.0.0.1:PORT`.
     pub addr: String,
@@ -335,7 +335,7 @@ pub struct Webhook {
 
 impl Webhook {
     /// Listens on a free loopback port, serving each connection on a thread of its own.
-    pub fn start(statuses: Vec<u16>, hang: bool) -> Webhook {
+    pub fn start(statuses: Vec<u16>, delay: std::time::Duration) -> Webhook {
         use std::io::{BufRead, BufReader, Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         let addr = listener.local_addr().expect("its address").to_string();
@@ -373,10 +373,7 @@ impl Webhook {
                         if r.read_exact(&mut body).is_err() {
                             return;
                         }
-                        if hang {
-                            std::thread::sleep(std::time::Duration::from_secs(30));
-                            return;
-                        }
+                        std::thread::sleep(delay);
                         let status = statuses.lock().map(|mut s| s.pop().unwrap_or(200)).unwrap_or(200);
                         if status == 200 {
                             let v = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);

@@ -180,7 +180,7 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
     registry.push_archive(&log4j_image(d, "2.14.1"), "shop/app:1.0");
     registry.push_archive(&log4j_image(d, "2.17.1"), "shop/app:1.1");
     // The server posts new critical alerts to a chat webhook.
-    let hook = kestrel_testkit::services::Webhook::start(vec![], false);
+    let hook = kestrel_testkit::services::Webhook::start(vec![], std::time::Duration::ZERO);
     let notify = format!("chat:http://{}/hooks/secret", hook.addr);
     let (_server, base, t) = start_server_with(d, &["--notify", &notify, "--notify-severity", "critical"]);
     let (ci, agent, viewer) = (&t[0], &t[1], &t[2]);
