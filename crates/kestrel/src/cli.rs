@@ -1206,8 +1206,16 @@ pub struct ServerRunArgs {
     /// Post every new alert (at or above --notify-severity) to this webhook (repeatable): `URL` or `json:URL`
     /// for kestrel's JSON (kestrel.notification/v1), `chat:URL` (or `slack:URL`) for a chat message
     /// (`{"text": …}`: Slack, Mattermost, Rocket.Chat). Ingest never waits for it; what cannot be posted is
-    /// counted (kestrel_server_notifications_total).
-    #[arg(long = "notify", value_name = "WEBHOOK", value_parser = kestrel_server::notify::Target::parse)]
+    /// counted (kestrel_server_notifications_total). A webhook's URL is a secret: KESTREL_NOTIFY
+    /// (comma-separated) keeps it out of the command line.
+    #[arg(
+        long = "notify",
+        value_name = "WEBHOOK",
+        value_parser = kestrel_server::notify::Target::parse,
+        value_delimiter = ',',
+        env = "KESTREL_NOTIFY",
+        hide_env_values = true
+    )]
     pub notify: Vec<kestrel_server::notify::Target>,
     /// The least severity notified.
     #[arg(long, value_name = "SEVERITY", default_value = "high")]

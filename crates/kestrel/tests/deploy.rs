@@ -113,6 +113,7 @@ fn the_chart_renders_valid_objects_with_real_flags() {
     let all = render(&[
         "server.storeSecret=kestrel-store",
         "server.nats=nats://nats:4222",
+        "server.notifySecret=kestrel-webhooks",
         "server.replicas=3",
         "agent.respondPolicy=kestrel-respond",
         "admission.enabled=true",
