@@ -4,8 +4,9 @@
 //!
 //! Ingest never waits on a webhook: alerts go into a bounded queue that one thread empties, posting to every
 //! target with a timeout and a few retries (a `429`'s `Retry-After` is honoured, up to 30 s). A JSON target
-//! gets one post per alert; a chat target gets the alerts waiting together in one message (at most
-//! [`CHAT_BATCH`]), so a burst does not run into a chat's rate limit. A full queue drops the notification (the
+//! gets one post per alert, up to [`PARALLEL`] at a time (a slow endpoint still takes dozens a second); a chat
+//! target gets the alerts waiting together in one message (at most [`CHAT_BATCH`]), so a burst does not run
+//! into a chat's rate limit. A full queue drops the notification (the
 //! alert itself is stored) and counts it; so does a target that keeps failing. Only alerts stored for the first
 //! time are notified, so an agent re-sending a batch, or NATS redelivering it, notifies once.
 
@@ -21,6 +22,12 @@ const ATTEMPTS: u32 = 3;
 
 /// Alerts in one chat message, at most.
 pub const CHAT_BATCH: usize = 20;
+
+/// Alerts the posting thread takes from the queue at once, at most.
+pub const TAKEN: usize = 64;
+
+/// JSON posts in flight to one target, at most.
+pub const PARALLEL: usize = 8;
 
 /// What a webhook is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +91,7 @@ impl Notifier {
             while let Ok(first) = rx.recv() {
                 // What else is waiting goes with it (a chat message carries several).
                 let mut jobs = vec![first];
-                while jobs.len() < CHAT_BATCH {
+                while jobs.len() < TAKEN {
                     match rx.try_recv() {
                         Ok(j) => jobs.push(j),
                         Err(_) => break,
@@ -92,19 +99,26 @@ impl Notifier {
                 }
                 for t in &targets {
                     match t.format {
-                        Format::Json => {
-                            for job in &jobs {
-                                let body = serde_json::json!({
-                                    "schema": "kestrel.notification/v1",
-                                    "node": job.node,
-                                    "alert": job.alert,
+                        Format::Json => std::thread::scope(|s| {
+                            for share in jobs.chunks(jobs.len().div_ceil(PARALLEL)) {
+                                let agent = &agent;
+                                s.spawn(move || {
+                                    for job in share {
+                                        let body = serde_json::json!({
+                                            "schema": "kestrel.notification/v1",
+                                            "node": job.node,
+                                            "alert": job.alert,
+                                        });
+                                        post(agent, t, &body, 1, &job.alert.id);
+                                    }
                                 });
-                                post(&agent, t, &body, 1, &job.alert.id);
                             }
-                        }
+                        }),
                         Format::Chat => {
-                            let body = serde_json::json!({ "text": chat_message(&jobs) });
-                            post(&agent, t, &body, jobs.len() as u64, &jobs[0].alert.id);
+                            for message in jobs.chunks(CHAT_BATCH) {
+                                let body = serde_json::json!({ "text": chat_message(message) });
+                                post(&agent, t, &body, message.len() as u64, &message[0].alert.id);
+                            }
                         }
                     }
                 }
