@@ -382,6 +382,17 @@ fn approvals_take_one_verdict_from_an_admin_and_reach_their_node() {
     assert_eq!(get_json(&s, "/api/v1/summary", VIEWER)["pending_approvals"], 0);
 }
 
+/// A server posting new alerts at or above `min` to these webhooks (`--notify` specs), 5-s timeout.
+fn start_notifying(specs: &[String], min: Severity) -> Server {
+    start_notifying_within(specs, min, Duration::from_secs(5))
+}
+
+fn start_notifying_within(specs: &[String], min: Severity, timeout: Duration) -> Server {
+    use kestrel_server::notify::{Notifier, Target};
+    let targets = specs.iter().map(|t| Target::parse(t).unwrap()).collect();
+    start_with(None, Some(Notifier::start(targets, min, timeout).unwrap()))
+}
+
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let until = std::time::Instant::now() + std::time::Duration::from_secs(15);
     while !done() {
@@ -400,16 +411,13 @@ fn metric(s: &Server, name_and_labels: &str) -> f64 {
 
 #[test]
 fn new_alerts_at_or_above_the_severity_are_posted_to_webhooks_once() {
-    use kestrel_server::notify::{Notifier, Target};
     use kestrel_testkit::services::Webhook;
     // The first post fails (HTTP 503) and is retried.
     let h = Webhook::start(vec![503], Duration::ZERO);
-    let targets = vec![
-        Target::parse(&format!("http://{}/kestrel", h.addr)).unwrap(),
-        Target::parse(&format!("chat:http://{}/chat", h.addr)).unwrap(),
-    ];
-    let n = Notifier::start(targets, Severity::High, std::time::Duration::from_secs(5)).unwrap();
-    let s = start_with(None, Some(n));
+    let s = start_notifying(
+        &[format!("http://{}/kestrel", h.addr), format!("chat:http://{}/chat", h.addr)],
+        Severity::High,
+    );
     let batch = json!({"node": "node-1", "alerts": [
         alert("crit", 1, Severity::Critical), alert("low", 2, Severity::Low), alert("high", 3, Severity::High),
     ]});
@@ -460,16 +468,12 @@ fn new_alerts_at_or_above_the_severity_are_posted_to_webhooks_once() {
 
 #[test]
 fn a_webhook_that_hangs_or_refuses_never_slows_ingest() {
-    use kestrel_server::notify::{Notifier, Target, QUEUE, TAKEN};
+    use kestrel_server::notify::{QUEUE, TAKEN};
     use kestrel_testkit::services::Webhook;
     let hung = Webhook::start(vec![], Duration::from_secs(60));
     let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let targets = vec![
-        Target::parse(&format!("http://{}/hung", hung.addr)).unwrap(),
-        Target::parse(&format!("http://{refused}/nobody")).unwrap(),
-    ];
-    let n = Notifier::start(targets, Severity::Low, std::time::Duration::from_millis(500)).unwrap();
-    let s = start_with(None, Some(n));
+    let specs = [format!("http://{}/hung", hung.addr), format!("http://{refused}/nobody")];
+    let s = start_notifying_within(&specs, Severity::Low, Duration::from_millis(500));
     let started = std::time::Instant::now();
     for b in 0..3 {
         let alerts: Vec<Alert> = (0..500).map(|i| alert(&format!("{b}-{i}"), i, Severity::High)).collect();
@@ -485,17 +489,10 @@ fn a_webhook_that_hangs_or_refuses_never_slows_ingest() {
 
 #[test]
 fn a_chat_gets_the_alerts_waiting_in_one_message_and_a_429_is_waited_out() {
-    use kestrel_server::notify::{Notifier, Target};
     use kestrel_testkit::services::Webhook;
     // A chat that answers slowly and turns the first message away (429, "slow down").
     let chat = Webhook::start(vec![429], Duration::from_millis(300));
-    let n = Notifier::start(
-        vec![Target::parse(&format!("slack:http://{}/services/x", chat.addr)).unwrap()],
-        Severity::High,
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    let s = start_with(None, Some(n));
+    let s = start_notifying(&[format!("slack:http://{}/services/x", chat.addr)], Severity::High);
     let alerts: Vec<Alert> = (0..10).map(|i| alert(&format!("burst-{i}"), i, Severity::High)).collect();
     assert_eq!(post(&s, "/api/v1/alerts", AGENT, &json!({"node": "node-1", "alerts": alerts})).0, 200);
     wait_for("ten alerts in chat", || {
@@ -514,16 +511,10 @@ fn a_chat_gets_the_alerts_waiting_in_one_message_and_a_429_is_waited_out() {
 
 #[test]
 fn a_slow_json_webhook_gets_several_posts_at_once() {
-    use kestrel_server::notify::{Notifier, Target, PARALLEL};
+    use kestrel_server::notify::PARALLEL;
     use kestrel_testkit::services::Webhook;
     let slow = Webhook::start(vec![], Duration::from_millis(300));
-    let n = Notifier::start(
-        vec![Target::parse(&format!("http://{}/siem", slow.addr)).unwrap()],
-        Severity::High,
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    let s = start_with(None, Some(n));
+    let s = start_notifying(&[format!("http://{}/siem", slow.addr)], Severity::High);
     let alerts: Vec<Alert> = (0..16).map(|i| alert(&format!("s-{i}"), i, Severity::Critical)).collect();
     let started = std::time::Instant::now();
     assert_eq!(post(&s, "/api/v1/alerts", AGENT, &json!({"node": "node-1", "alerts": alerts})).0, 200);
