@@ -52,13 +52,12 @@ pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
     cmd.build();
     // A first look, forgiving: the options the file supplies may be required ones.
     // (Set before clap builds the command, so that it reaches the subcommands.)
-    let first = Cli::command().ignore_errors(true).try_get_matches_from(&argv).ok();
-    let (matches, from_file) = match first.as_ref().and_then(config_path) {
+    let lenient = Cli::command().ignore_errors(true).try_get_matches_from(&argv).ok();
+    let (matches, from_file) = match lenient.and_then(|m| config_path(&m).map(|p| (m, p))) {
         None => (cmd.clone().try_get_matches_from(&argv).unwrap_or_else(|e| e.exit()), HashSet::new()),
-        Some(path) => {
+        Some((first, path)) => {
             let file = load(&path)?;
             check(&cmd, &file, &path)?;
-            let first = first.expect("the path came from it");
             let (argv, from_file) = apply(&cmd, &first, &file, &path, argv)?;
             let m = cmd.clone().try_get_matches_from(&argv).unwrap_or_else(|e| e.exit());
             (m, from_file)
@@ -307,7 +306,8 @@ fn inject(
         let given =
             matches!(m.value_source(arg.get_id().as_str()), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
         if !given {
-            out.extend(values(arg, v).map_err(|why| anyhow::anyhow!("{}: {at}.{name}: {why}", path.display()))?);
+            let here = if at.is_empty() { name.clone() } else { format!("{at}.{name}") };
+            out.extend(values(arg, v).map_err(|why| anyhow::anyhow!("{}: {here}: {why}", path.display()))?);
             from_file.insert(arg.get_id().to_string());
         }
     }
@@ -536,6 +536,21 @@ mod tests {
         for same in ["postgres://kestrel@db/k", "http://h/p@q:r", "/var/lib/kestrel", "0.0.0.0:8470", "nats://n:4222"] {
             assert_eq!(without_password(same), same);
         }
+    }
+
+    #[test]
+    fn a_command_with_options_and_subcommands_refuses_its_options_beside_a_subcommand() {
+        // What after_subcommands relies on: before a subcommand's word stand only global options.
+        fn walk(cmd: &Command) {
+            let own = settable(cmd).any(|a| !a.is_global_set());
+            if own && cmd.has_subcommands() {
+                assert!(cmd.is_args_conflicts_with_subcommands_set(), "`{}`", cmd.get_name());
+            }
+            cmd.get_subcommands().for_each(walk);
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        walk(&cmd);
     }
 
     #[test]
