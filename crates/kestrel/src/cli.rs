@@ -485,8 +485,9 @@ pub struct DetectArgs {
     /// action latency, the sensor's counters and drops, shipping).
     #[arg(long, value_name = "ADDR:PORT", env = "KESTREL_METRICS")]
     pub metrics: Option<String>,
-    /// A Falco-style rule file (repeatable; later files may append to earlier ones).
-    #[arg(long, value_name = "FILE")]
+    /// A Falco-style rule file, or a directory of them (its *.yaml and *.yml in name order) (repeatable;
+    /// later files may append to earlier ones).
+    #[arg(long, value_name = "PATH")]
     pub rules: Vec<PathBuf>,
     /// Leave out kestrel's built-in rules.
     #[arg(long)]
@@ -594,7 +595,7 @@ pub struct RespondIdArgs {
 
 #[derive(Args, Debug)]
 pub struct RulesArgs {
-    /// Rule files (Falco's YAML format).
+    /// Rule files (Falco's YAML format), or directories of them (their *.yaml and *.yml in name order).
     pub files: Vec<PathBuf>,
     /// Leave out kestrel's built-in rules.
     #[arg(long)]
@@ -755,8 +756,9 @@ pub struct EvalLabArgs {
     /// Containers a behaviour must be seen in while learning.
     #[arg(short, default_value_t = 2)]
     pub k: usize,
-    /// A Falco-style rule file for the rules (repeatable; after the built-in rules unless left out).
-    #[arg(long, value_name = "FILE")]
+    /// A Falco-style rule file, or a directory of them, for the rules (repeatable; after the built-in rules
+    /// unless left out).
+    #[arg(long, value_name = "PATH")]
     pub rules: Vec<PathBuf>,
     /// Leave out kestrel's built-in rules (evaluate only the files given with --rules).
     #[arg(long)]

@@ -157,11 +157,41 @@ fn apply_verdicts(r: &mut kestrel_respond::Responder, s: &kestrel_server::ship::
     }
 }
 
-/// Loads the rule files after the built-in ones (unless left out).
-pub fn load_rules(files: &[std::path::PathBuf], builtin: bool) -> Result<CompiledRules> {
+/// A rule file larger than this is refused (Falco's own files are ~200 KB).
+const MAX_RULE_FILE: u64 = 16 << 20;
+
+/// The rule files `paths` name: a file as it is, a directory as its `*.yaml` and `*.yml` files in name order
+/// (Falco's `rules.d` habit; not recursive).
+pub fn rule_files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(p)
+            .with_context(|| format!("{}: cannot read the directory", p.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        if found.is_empty() {
+            tracing::warn!("{}: no rule files (*.yaml, *.yml) in this directory", p.display());
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Loads the rule files (or directories of them) after the built-in ones (unless left out).
+pub fn load_rules(paths: &[std::path::PathBuf], builtin: bool) -> Result<CompiledRules> {
     let mut set = if builtin { RuleSet::builtin() } else { RuleSet::default() };
-    for f in files {
-        let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
+    for f in rule_files(paths)? {
+        let size = std::fs::metadata(&f).with_context(|| format!("{}: cannot read", f.display()))?.len();
+        if size > MAX_RULE_FILE {
+            bail!("{}: a rule file larger than {} MiB", f.display(), MAX_RULE_FILE >> 20);
+        }
+        let text = std::fs::read_to_string(&f).with_context(|| format!("{}: cannot read", f.display()))?;
         set.add_file(&f.display().to_string(), &text)?;
     }
     Ok(set.compile())

@@ -116,6 +116,7 @@ fn the_chart_renders_valid_objects_with_real_flags() {
         "server.notifySecret=kestrel-webhooks",
         "server.replicas=3",
         "agent.respondPolicy=kestrel-respond",
+        "agent.rules=kestrel-rules",
         "admission.enabled=true",
         "admission.caBundle=LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t",
     ]);
@@ -219,6 +220,7 @@ fn the_chart_configures_the_agent_and_the_server_through_files_the_binary_accept
         "agent.config.syscalls=true",
         "agent.config.workload-by=container",
         "agent.config.metrics=127.0.0.1:9470",
+        "agent.rules=kestrel-rules",
         "server.nats=nats://nats:4222",
         "server.config.retention-days=30",
     ]);
@@ -230,9 +232,17 @@ fn the_chart_configures_the_agent_and_the_server_through_files_the_binary_accept
             "  metrics: 127.0.0.1:9470  # file",
             "  nats: nats://nats:4222  # file",
             "  # server: <URL>  (not set)",
+            "  rules: [/etc/kestrel/rules]  # file",
         ],
     );
     has(&show(&custom, "server", "server"), &["  retention-days: 30  # file", "  nats: nats://nats:4222  # file"]);
+    // The rule files' ConfigMap is mounted where the configuration says.
+    let ds = docs(&custom).into_iter().find(|d| d["kind"] == "DaemonSet").unwrap();
+    let spec = &ds["spec"]["template"]["spec"];
+    let mounted = spec["containers"][0]["volumeMounts"].as_array().unwrap().iter().find(|m| m["name"] == "rules");
+    assert_eq!(mounted.map(|m| m["mountPath"].clone()), Some("/etc/kestrel/rules".into()));
+    let volume = spec["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "rules").unwrap();
+    assert_eq!(volume["configMap"]["name"], "kestrel-rules");
     // A changed configuration rolls the pods: the template carries its checksum.
     let checksum = |text: &str, kind: &str| {
         docs(text).into_iter().find(|d| d["kind"] == kind).unwrap()["spec"]["template"]["metadata"]["annotations"]

@@ -77,6 +77,30 @@ fn rules_report_what_is_supported() {
 }
 
 #[test]
+fn a_directory_of_rule_files_loads_in_name_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("rules.d");
+    std::fs::create_dir(&d).unwrap();
+    // 20- turns off the rule 10- defines (a local override, Falco's habit): only in that order.
+    std::fs::write(
+        d.join("10-rules.yaml"),
+        "- rule: Shell\n  condition: evt.type = execve and proc.name = sh\n  output: x\n  priority: WARNING\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("20-local.yml"), "- rule: Shell\n  enabled: false\n").unwrap();
+    std::fs::write(d.join("README.md"), "not a rule file").unwrap();
+    let out = kestrel().args(["rules", "--no-builtin"]).arg(&d).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success() && text.starts_with("1 rules: 0 loaded and enabled"), "{text}");
+    assert!(text.contains("1 disabled by their files") && !text.contains("problem"), "{text}");
+    // A directory without rule files: said.
+    let empty = dir.path().join("empty.d");
+    std::fs::create_dir(&empty).unwrap();
+    let out = kestrel().args(["rules", "--no-builtin"]).arg(&empty).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty.d: no rule files"));
+}
+
+#[test]
 fn three_nodes_learn_merge_and_detect() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -13,6 +13,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if .Values.agent.respondPolicy -}}
 {{- $_ := set $detect "respond" "/etc/kestrel/respond/respond.yaml" -}}
 {{- end -}}
+{{- if .Values.agent.rules -}}
+{{- $_ := set $detect "rules" (list "/etc/kestrel/rules") -}}
+{{- end -}}
 {{- if .Values.server.nats -}}
 {{- $_ := set $detect "nats" .Values.server.nats -}}
 {{- else -}}
