@@ -45,22 +45,43 @@ pub struct Target {
     pub url: String,
     /// The body's shape.
     pub format: Format,
+    /// The least severity this target is sent (none: the notifier's).
+    pub min: Option<Severity>,
 }
 
 impl Target {
-    /// `URL` (kestrel's JSON), `json:URL` or `chat:URL` (also `slack:URL`).
+    /// `URL` (kestrel's JSON), `json:URL` or `chat:URL` (also `slack:URL`); the format may carry its own
+    /// least severity: `chat@critical:URL`, `json@low:URL`.
     pub fn parse(spec: &str) -> Result<Target, String> {
-        let (format, url) = match spec.split_once(':') {
-            Some(("json", rest)) => (Format::Json, rest),
-            Some(("chat" | "slack", rest)) => (Format::Chat, rest),
-            _ => (Format::Json, spec),
+        let bad = || {
+            format!(
+                "{spec:?}: a webhook is an http:// or https:// URL, optionally after json: or chat: (slack:), \
+                 which may name a least severity (chat@critical:URL)"
+            )
+        };
+        let (head, url) = match spec.split_once(':') {
+            Some((head, rest)) if !rest.starts_with("//") => (Some(head), rest),
+            _ => (None, spec),
+        };
+        let (format, min) = match head.map(|h| h.split_once('@').unwrap_or((h, ""))) {
+            None => (Format::Json, None),
+            Some((f, sev)) => {
+                let format = match f {
+                    "json" => Format::Json,
+                    "chat" | "slack" => Format::Chat,
+                    _ => return Err(bad()),
+                };
+                let min = match sev {
+                    "" => None,
+                    s => Some(s.parse::<Severity>().map_err(|e| format!("{spec:?}: {e}"))?),
+                };
+                (format, min)
+            }
         };
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
-            return Err(format!(
-                "{spec:?}: a webhook is an http:// or https:// URL, optionally after json: or chat: (slack:)"
-            ));
+            return Err(bad());
         }
-        Ok(Target { url: url.to_string(), format })
+        Ok(Target { url: url.to_string(), format, min })
     }
 
     /// Where it goes, without its path (webhook paths often carry a secret): for logs.
@@ -82,8 +103,13 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// Starts the posting thread for `targets`; alerts below `min` are not notified.
+    /// Starts the posting thread for `targets`; alerts below `min` (or below a target's own least
+    /// severity) are not notified.
     pub fn start(targets: Vec<Target>, min: Severity, timeout: Duration) -> std::io::Result<Notifier> {
+        let targets: Vec<Target> =
+            targets.into_iter().map(|t| Target { min: Some(t.min.unwrap_or(min)), ..t }).collect();
+        // Queued when some target wants it.
+        let min = targets.iter().filter_map(|t| t.min).min().unwrap_or(min);
         let (tx, rx) = sync_channel::<Job>(QUEUE);
         std::thread::Builder::new().name("kestrel-notify".into()).spawn(move || {
             let agent: ureq::Agent =
@@ -98,9 +124,13 @@ impl Notifier {
                     }
                 }
                 for t in &targets {
+                    let wanted: Vec<&Job> = jobs.iter().filter(|j| Some(j.alert.severity) >= t.min).collect();
+                    if wanted.is_empty() {
+                        continue;
+                    }
                     match t.format {
                         Format::Json => std::thread::scope(|s| {
-                            for share in jobs.chunks(jobs.len().div_ceil(PARALLEL)) {
+                            for share in wanted.chunks(wanted.len().div_ceil(PARALLEL)) {
                                 let agent = &agent;
                                 s.spawn(move || {
                                     for job in share {
@@ -115,7 +145,7 @@ impl Notifier {
                             }
                         }),
                         Format::Chat => {
-                            for message in jobs.chunks(CHAT_BATCH) {
+                            for message in wanted.chunks(CHAT_BATCH) {
                                 let body = serde_json::json!({ "text": chat_message(message) });
                                 post(&agent, t, &body, message.len() as u64, &message[0].alert.id);
                             }
@@ -177,7 +207,7 @@ fn post(agent: &ureq::Agent, t: &Target, body: &serde_json::Value, alerts: u64, 
 }
 
 /// One chat message for the alerts: each one's text; a header when there are several.
-fn chat_message(jobs: &[Job]) -> String {
+fn chat_message(jobs: &[&Job]) -> String {
     match jobs {
         [one] => chat_text(&one.node, &one.alert),
         _ => {
@@ -221,7 +251,21 @@ mod tests {
         let slack = Target::parse("slack:https://hooks.slack.com/services/T/B/secret").unwrap();
         assert_eq!((slack.format, slack.host()), (Format::Chat, "hooks.slack.com"));
         assert_eq!(Target::parse("chat:http://h:1/p?k=v").unwrap().host(), "h:1");
-        for bad in ["", "hooks.example/x", "ftp://x/y", "chat:", "slack:hooks.slack.com", "json:file:///etc/passwd"] {
+        assert_eq!(Target::parse("https://hooks.example/x").unwrap().min, None);
+        let pager = Target::parse("chat@critical:https://hooks.example/x").unwrap();
+        assert_eq!((pager.format, pager.min), (Format::Chat, Some(Severity::Critical)));
+        assert_eq!(Target::parse("json@low:http://siem.example/in").unwrap().min, Some(Severity::Low));
+        assert!(Target::parse("chat@severe:https://hooks.example/x").unwrap_err().contains("not a severity"));
+        for bad in [
+            "",
+            "hooks.example/x",
+            "ftp://x/y",
+            "chat:",
+            "slack:hooks.slack.com",
+            "json:file:///etc/passwd",
+            "xml:https://hooks.example/x",
+            "@high:https://hooks.example/x",
+        ] {
             assert!(Target::parse(bad).is_err(), "{bad:?}");
         }
     }

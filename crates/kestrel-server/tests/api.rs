@@ -523,3 +523,29 @@ fn a_slow_json_webhook_gets_several_posts_at_once() {
     let serial = Duration::from_millis(300 * 16);
     assert!(started.elapsed() < serial / 2, "{:?} with {PARALLEL} in flight", started.elapsed());
 }
+
+#[test]
+fn each_webhook_may_have_its_own_least_severity() {
+    use kestrel_testkit::services::Webhook;
+    let h = Webhook::start(vec![], Duration::ZERO);
+    // The SIEM takes everything from low up, the pager only critical; the rest of the server's is high.
+    let s = start_notifying(
+        &[format!("json@low:http://{}/siem", h.addr), format!("chat@critical:http://{}/pager", h.addr)],
+        Severity::High,
+    );
+    let batch = json!({"node": "node-1", "alerts": [
+        alert("l", 1, Severity::Low), alert("h", 2, Severity::High), alert("c", 3, Severity::Critical),
+    ]});
+    assert_eq!(post(&s, "/api/v1/alerts", AGENT, &batch).0, 200);
+    wait_for("four posts", || h.received().len() >= 4);
+    std::thread::sleep(Duration::from_millis(500));
+    let got = h.received();
+    let mut siem: Vec<&str> =
+        got.iter().filter(|(p, _)| p == "/siem").map(|(_, b)| b["alert"]["id"].as_str().unwrap()).collect();
+    siem.sort();
+    assert_eq!(siem, ["c", "h", "l"]);
+    let pager: Vec<&str> =
+        got.iter().filter(|(p, _)| p == "/pager").map(|(_, b)| b["text"].as_str().unwrap()).collect();
+    assert_eq!(pager.len(), 1, "{pager:?}");
+    assert!(pager[0].starts_with("*CRITICAL*") && !pager[0].contains("*HIGH*"), "{pager:?}");
+}

@@ -1207,7 +1207,8 @@ pub struct ServerRunArgs {
     pub nats_max_mib: i64,
     /// Post every new alert (at or above --notify-severity) to this webhook (repeatable): `URL` or `json:URL`
     /// for kestrel's JSON (kestrel.notification/v1), `chat:URL` (or `slack:URL`) for a chat message
-    /// (`{"text": …}`: Slack, Mattermost, Rocket.Chat). Ingest never waits for it; what cannot be posted is
+    /// (`{"text": …}`: Slack, Mattermost, Rocket.Chat); `chat@critical:URL`, `json@low:URL` give a webhook its
+    /// own least severity. Ingest never waits for it; what cannot be posted is
     /// counted (kestrel_server_notifications_total). A webhook's URL is a secret: KESTREL_NOTIFY
     /// (comma-separated) keeps it out of the command line.
     #[arg(
