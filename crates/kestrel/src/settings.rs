@@ -165,7 +165,7 @@ fn check(root: &Command, file: &Value, path: &Path) -> Result<()> {
         for (k, v) in map {
             let name = key_name(k, path, at)?;
             let here = if at.is_empty() { name.clone() } else { format!("{at}.{name}") };
-            if let Some(sub) = cmd.find_subcommand(&name) {
+            if let Some(sub) = cmd.find_subcommand(&name).filter(|_| name != "help") {
                 walk(sub, v, &here, false, path)?;
             } else if let Some(arg) = find_option(cmd, &name).filter(|a| !top || a.is_global_set()) {
                 let words = values(arg, v).map_err(|why| anyhow::anyhow!("{}: {here}: {why}", path.display()))?;
@@ -198,7 +198,7 @@ fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (strsim::levenshtein(name, k), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4) && *d <= name.len().max(k.len()) / 2)
         .min()
         .map(|(_, k)| k)
 }
@@ -497,6 +497,15 @@ mod tests {
         assert!(values(find_option(detect, "profiles").unwrap(), &y("[a, b]")).is_err());
         assert!(values(find_option(detect, "profiles").unwrap(), &y("{a: 1}")).is_err());
         assert_eq!(values(find_option(&cmd, "verbose").unwrap(), &y("2")).unwrap(), ["--verbose", "--verbose"]);
+    }
+
+    #[test]
+    fn suggestions_are_near_and_not_for_anything_short() {
+        let known = ["profiles", "detect", "db", "rules"];
+        assert_eq!(closest("profles", &known), Some("profiles"));
+        assert_eq!(closest("detcet", &known), Some("detect"));
+        assert_eq!(closest("x", &known), None);
+        assert_eq!(closest("somethingelse", &known), None);
     }
 
     #[test]
