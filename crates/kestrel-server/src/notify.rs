@@ -106,6 +106,18 @@ impl Notifier {
     /// Starts the posting thread for `targets`; alerts below `min` (or below a target's own least
     /// severity) are not notified.
     pub fn start(targets: Vec<Target>, min: Severity, timeout: Duration) -> std::io::Result<Notifier> {
+        Self::start_linked(targets, min, timeout, None)
+    }
+
+    /// [`Notifier::start`], each notification carrying a link to the alert on the dashboard served at
+    /// `dashboard` (the server's address as people reach it: `https://kestrel.example`).
+    pub fn start_linked(
+        targets: Vec<Target>,
+        min: Severity,
+        timeout: Duration,
+        dashboard: Option<String>,
+    ) -> std::io::Result<Notifier> {
+        let dashboard = dashboard.map(|d| d.trim_end_matches('/').to_string());
         let targets: Vec<Target> =
             targets.into_iter().map(|t| Target { min: Some(t.min.unwrap_or(min)), ..t }).collect();
         // Queued when some target wants it.
@@ -131,14 +143,17 @@ impl Notifier {
                     match t.format {
                         Format::Json => std::thread::scope(|s| {
                             for share in wanted.chunks(wanted.len().div_ceil(PARALLEL)) {
-                                let agent = &agent;
+                                let (agent, dashboard) = (&agent, &dashboard);
                                 s.spawn(move || {
                                     for job in share {
-                                        let body = serde_json::json!({
+                                        let mut body = serde_json::json!({
                                             "schema": "kestrel.notification/v1",
                                             "node": job.node,
                                             "alert": job.alert,
                                         });
+                                        if let Some(d) = dashboard {
+                                            body["link"] = link(d, job).into();
+                                        }
                                         post(agent, t, &body, 1, &job.alert.id);
                                     }
                                 });
@@ -146,7 +161,7 @@ impl Notifier {
                         }),
                         Format::Chat => {
                             for message in wanted.chunks(CHAT_BATCH) {
-                                let body = serde_json::json!({ "text": chat_message(message) });
+                                let body = serde_json::json!({ "text": chat_message(message, dashboard.as_deref()) });
                                 post(&agent, t, &body, message.len() as u64, &message[0].alert.id);
                             }
                         }
@@ -206,12 +221,26 @@ fn post(agent: &ureq::Agent, t: &Target, body: &serde_json::Value, alerts: u64, 
     tracing::error!("notifying {} of {what}: {last}", t.host());
 }
 
-/// One chat message for the alerts: each one's text; a header when there are several.
-fn chat_message(jobs: &[&Job]) -> String {
+/// The alert's page on the dashboard (`#/alert/NODE/ID`).
+fn link(dashboard: &str, job: &Job) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    format!(
+        "{dashboard}/#/alert/{}/{}",
+        utf8_percent_encode(&job.node, NON_ALPHANUMERIC),
+        utf8_percent_encode(&job.alert.id, NON_ALPHANUMERIC)
+    )
+}
+
+/// One chat message for the alerts: each one's text (and link); a header when there are several.
+fn chat_message(jobs: &[&Job], dashboard: Option<&str>) -> String {
+    let one = |j: &Job| match dashboard {
+        Some(d) => format!("{}\n{}", chat_text(&j.node, &j.alert), link(d, j)),
+        None => chat_text(&j.node, &j.alert),
+    };
     match jobs {
-        [one] => chat_text(&one.node, &one.alert),
+        [only] => one(only),
         _ => {
-            let parts: Vec<String> = jobs.iter().map(|j| chat_text(&j.node, &j.alert)).collect();
+            let parts: Vec<String> = jobs.iter().map(|j| one(j)).collect();
             format!("*{} new alerts*\n\n{}", jobs.len(), parts.join("\n\n"))
         }
     }

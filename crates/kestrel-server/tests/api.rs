@@ -549,3 +549,27 @@ fn each_webhook_may_have_its_own_least_severity() {
     assert_eq!(pager.len(), 1, "{pager:?}");
     assert!(pager[0].starts_with("*CRITICAL*") && !pager[0].contains("*HIGH*"), "{pager:?}");
 }
+
+#[test]
+fn notifications_link_to_the_alert_on_the_dashboard() {
+    use kestrel_server::notify::{Notifier, Target};
+    use kestrel_testkit::services::Webhook;
+    let h = Webhook::start(vec![], Duration::ZERO);
+    let targets = vec![
+        Target::parse(&format!("http://{}/siem", h.addr)).unwrap(),
+        Target::parse(&format!("chat:http://{}/chat", h.addr)).unwrap(),
+    ];
+    let dashboard = Some("https://kestrel.example/".to_string());
+    let n = Notifier::start_linked(targets, Severity::High, Duration::from_secs(5), dashboard).unwrap();
+    let s = start_with(None, Some(n));
+    let batch = json!({"node": "node 1", "alerts": [alert("a/1", 1, Severity::Critical)]});
+    assert_eq!(post(&s, "/api/v1/alerts", ADMIN, &batch).0, 200);
+    wait_for("two posts", || h.received().len() >= 2);
+    let got = h.received();
+    // The node and id are escaped as the dashboard's own links are (encodeURIComponent reads them back).
+    let link = "https://kestrel.example/#/alert/node%201/a%2F1";
+    let siem = got.iter().find(|(p, _)| p == "/siem").unwrap();
+    assert_eq!(siem.1["link"], link);
+    let chat = got.iter().find(|(p, _)| p == "/chat").unwrap();
+    assert!(chat.1["text"].as_str().unwrap().ends_with(&format!("\n{link}")), "{:?}", chat.1);
+}

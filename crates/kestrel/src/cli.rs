@@ -1223,6 +1223,10 @@ pub struct ServerRunArgs {
     /// The least severity notified.
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub notify_severity: kestrel_core::Severity,
+    /// The dashboard's address as people reach it (`https://kestrel.example`): notifications link to the
+    /// alert's page there.
+    #[arg(long, value_name = "URL", env = "KESTREL_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// The inventory cache: an image's inventory is stored under its content address (the config digest, which

@@ -157,10 +157,11 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
                     hosts.join(", "),
                     a.notify_severity.as_str()
                 );
-                let n = kestrel_server::notify::Notifier::start(
+                let n = kestrel_server::notify::Notifier::start_linked(
                     a.notify.clone(),
                     a.notify_severity,
                     std::time::Duration::from_secs(5),
+                    a.public_url.clone(),
                 )
                 .context("starting the notification thread")?;
                 Some(std::sync::Arc::new(n))
