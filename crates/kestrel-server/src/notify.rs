@@ -100,6 +100,7 @@ struct Job {
 pub struct Notifier {
     tx: SyncSender<Job>,
     min: Severity,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Notifier {
@@ -123,7 +124,7 @@ impl Notifier {
         // Queued when some target wants it.
         let min = targets.iter().filter_map(|t| t.min).min().unwrap_or(min);
         let (tx, rx) = sync_channel::<Job>(QUEUE);
-        std::thread::Builder::new().name("kestrel-notify".into()).spawn(move || {
+        let thread = std::thread::Builder::new().name("kestrel-notify".into()).spawn(move || {
             let agent: ureq::Agent =
                 ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into();
             while let Ok(first) = rx.recv() {
@@ -169,7 +170,22 @@ impl Notifier {
                 }
             }
         })?;
-        Ok(Notifier { tx, min })
+        Ok(Notifier { tx, min, thread })
+    }
+
+    /// Takes no more alerts and waits, at most `within`, for those queued to be posted (a command that ends
+    /// after its last alert). Whether they were.
+    pub fn finish(self, within: Duration) -> bool {
+        drop(self.tx);
+        let until = std::time::Instant::now() + within;
+        while !self.thread.is_finished() {
+            if std::time::Instant::now() >= until {
+                tracing::warn!("notifications still being posted after {within:?}: left");
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
     }
 
     /// Queues a notification for each alert at or above the severity; never blocks.

@@ -508,6 +508,20 @@ pub struct DetectArgs {
     /// workloads in protect mode are acted on.
     #[arg(long, value_name = "POLICY")]
     pub respond: Option<PathBuf>,
+    /// Post each alert (at or above --notify-severity) to this webhook, as `kestrel server --notify` does
+    /// (repeatable; `URL`, `json:URL`, `chat:URL`, `chat@critical:URL`): alerts from one node without a server.
+    #[arg(
+        long = "notify",
+        value_name = "WEBHOOK",
+        value_parser = kestrel_server::notify::Target::parse,
+        value_delimiter = ',',
+        env = "KESTREL_NOTIFY",
+        hide_env_values = true
+    )]
+    pub notify: Vec<kestrel_server::notify::Target>,
+    /// The least severity notified.
+    #[arg(long, value_name = "SEVERITY", default_value = "high")]
+    pub notify_severity: kestrel_core::Severity,
     /// The response audit log.
     #[arg(long, value_name = "FILE", default_value = "/var/lib/kestrel/response.jsonl")]
     pub audit: PathBuf,

@@ -256,6 +256,18 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         None => None,
     };
     let shipper = crate::server::shipper(&a.ship, responder.is_some() && a.source.live)?;
+    let notifier = match a.notify.is_empty() {
+        true => None,
+        false => Some((
+            kestrel_server::notify::Notifier::start(
+                a.notify.clone(),
+                a.notify_severity,
+                std::time::Duration::from_secs(5),
+            )
+            .context("starting the notification thread")?,
+            crate::server::node_name(&a.ship)?,
+        )),
+    };
     if let Some(addr) = &a.metrics {
         let bound = kestrel_server::metrics_text::serve_metrics(addr).with_context(|| format!("--metrics {addr}"))?;
         if !g.quiet {
@@ -334,6 +346,9 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             if let Some(s) = &shipper {
                 s.alert(al);
             }
+            if let Some((n, node)) = &notifier {
+                n.alerts([(node.as_str(), al)]);
+            }
             if !print_alert(&mut out, al, json)? {
                 return Ok(false);
             }
@@ -347,6 +362,9 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     drop(out);
     if let Some(r) = &responder {
         r.audit().sync();
+    }
+    if let Some((n, _)) = notifier {
+        n.finish(std::time::Duration::from_secs(15));
     }
     if a.save || (a.source.live && with_profiles) {
         for p in det.profiles() {

@@ -180,7 +180,7 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
             }
             None => None,
         };
-        let state = kestrel_server::State::with_notifier(store, tokens, notifier);
+        let state = kestrel_server::State::with_notifier(store, tokens, notifier.clone());
         match (listener, &a.tls_cert, &a.tls_key) {
             (Some(l), _, _) => kestrel_server::serve(l, state, shutdown()).await.context("serving")?,
             (None, Some(cert), Some(key)) => {
@@ -197,6 +197,10 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
                 Ok(Err(e)) => eprintln!("kestrel: NATS: {e}"),
                 Err(e) => eprintln!("kestrel: NATS consumer: {e}"),
             }
+        }
+        // What is queued still goes out (the state and the consumer, its other holders, are gone now).
+        if let Some(n) = notifier.and_then(|n| std::sync::Arc::try_unwrap(n).ok()) {
+            n.finish(std::time::Duration::from_secs(10));
         }
         eprintln!("kestrel: server stopped");
         anyhow::Ok(())
@@ -333,12 +337,7 @@ pub fn shipper(a: &crate::cli::ShipArgs, verdicts: bool) -> Result<Option<kestre
         (None, Some(_)) => String::new(),
         (None, None) => bail!("--server needs a token: --server-token or KESTREL_TOKEN"),
     };
-    let node = match &a.node {
-        Some(n) => n.clone(),
-        None => std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .context("no --node, and the host name cannot be read")?,
-    };
+    let node = node_name(a)?;
     let mut cfg = kestrel_server::ship::ShipConfig::new(&server, &token, &node, &a.spool);
     cfg.spool_max_bytes = a.spool_max_mib << 20;
     cfg.nats = a.nats.clone();
@@ -350,4 +349,14 @@ pub fn shipper(a: &crate::cli::ShipArgs, verdicts: bool) -> Result<Option<kestre
     let s = kestrel_server::ship::Shipper::start(cfg)
         .with_context(|| format!("starting the spool in {}", a.spool.display()))?;
     Ok(Some(s))
+}
+
+/// This node's name: --node, else the host name.
+pub fn node_name(a: &crate::cli::ShipArgs) -> Result<String> {
+    match &a.node {
+        Some(n) => Ok(n.clone()),
+        None => std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .context("no --node, and the host name cannot be read"),
+    }
 }

@@ -194,3 +194,30 @@ fn listing_a_directory_without_profiles_says_so() {
     let out = kestrel().args(["profile", "list", "--profiles"]).arg(d.path()).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no profiles"));
 }
+
+#[test]
+fn a_node_without_a_server_posts_its_alerts_to_a_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("attack.jsonl");
+    let mut work = normal();
+    work.extend(attack());
+    recording(&rec, &["c1"], &work, 1_000_000_000);
+    let hook = kestrel_testkit::services::Webhook::start(vec![], std::time::Duration::ZERO);
+    let out = kestrel()
+        .env_remove("KESTREL_NOTIFY")
+        .args(["detect", "-q", "--no-profiles", "-f", "json", "--node", "edge-7", "--notify"])
+        .arg(format!("http://{}/siem", hook.addr))
+        .arg(&rec)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let serious: Vec<&Value> =
+        printed.iter().filter(|a| ["high", "critical"].contains(&a["severity"].as_str().unwrap())).collect();
+    assert!(!serious.is_empty(), "{printed:?}");
+    // Posted before detect exits: it waits for its notifications to go out.
+    let got = hook.received();
+    assert_eq!(got.len(), serious.len(), "{got:?}");
+    assert!(got.iter().all(|(_, b)| b["node"] == "edge-7" && b["schema"] == "kestrel.notification/v1"));
+}
