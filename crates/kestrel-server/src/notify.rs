@@ -1,14 +1,16 @@
-//! Notifications: every new alert at or above a severity is posted to webhooks — kestrel's own JSON
-//! (`kestrel.notification/v1`) or a chat message (`{"text": …}`, which Slack, Mattermost and Rocket.Chat
-//! incoming webhooks take).
+//! Notifications: every new alert at or above a severity (the notifier's, or a target's own) is posted to
+//! webhooks — kestrel's own JSON (`kestrel.notification/v1`, with a link to the alert's dashboard page when
+//! the dashboard's address is known) or a chat message (`{"text": …}`, which Slack, Mattermost and
+//! Rocket.Chat incoming webhooks take).
 //!
 //! Ingest never waits on a webhook: alerts go into a bounded queue that one thread empties, posting to every
 //! target with a timeout and a few retries (a `429`'s `Retry-After` is honoured, up to 30 s). A JSON target
 //! gets one post per alert, up to [`PARALLEL`] at a time (a slow endpoint still takes dozens a second); a chat
 //! target gets the alerts waiting together in one message (at most [`CHAT_BATCH`]), so a burst does not run
-//! into a chat's rate limit. A full queue drops the notification (the
-//! alert itself is stored) and counts it; so does a target that keeps failing. Only alerts stored for the first
-//! time are notified, so an agent re-sending a batch, or NATS redelivering it, notifies once.
+//! into a chat's rate limit. A full queue drops the notification (the alert itself is stored) and counts it;
+//! so does a target that keeps failing. The server notifies only alerts stored for the first time, so an
+//! agent re-sending a batch, or NATS redelivering it, notifies once; `kestrel detect --notify` uses the same
+//! notifier on a node without a server, and [`Notifier::finish`] lets what is queued go out before it ends.
 
 use kestrel_core::{Alert, Severity};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
