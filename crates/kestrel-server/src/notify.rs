@@ -7,7 +7,8 @@
 //! target with a timeout and a few retries (a `429`'s `Retry-After` is honoured, up to 30 s). A JSON target
 //! gets one post per alert, up to [`PARALLEL`] at a time (a slow endpoint still takes dozens a second); a chat
 //! target gets the alerts waiting together in one message (at most [`CHAT_BATCH`]), so a burst does not run
-//! into a chat's rate limit. A full queue drops the notification (the alert itself is stored) and counts it;
+//! into a chat's rate limit, and hears of alerts alike (same rule or model, workload, node) once per
+//! [`Options::chat_quiet`], the next message saying how many it was spared. A full queue drops the notification (the alert itself is stored) and counts it;
 //! so does a target that keeps failing. The server notifies only alerts stored for the first time, so an
 //! agent re-sending a batch, or NATS redelivering it, notifies once; `kestrel detect --notify` uses the same
 //! notifier on a node without a server, and [`Notifier::finish`] lets what is queued go out before it ends.
@@ -109,18 +110,14 @@ impl Notifier {
     /// Starts the posting thread for `targets`; alerts below `min` (or below a target's own least
     /// severity) are not notified.
     pub fn start(targets: Vec<Target>, min: Severity, timeout: Duration) -> std::io::Result<Notifier> {
-        Self::start_linked(targets, min, timeout, None)
+        Self::start_with(targets, Options { min, timeout, dashboard: None, chat_quiet: Duration::ZERO })
     }
 
-    /// [`Notifier::start`], each notification carrying a link to the alert on the dashboard served at
-    /// `dashboard` (the server's address as people reach it: `https://kestrel.example`).
-    pub fn start_linked(
-        targets: Vec<Target>,
-        min: Severity,
-        timeout: Duration,
-        dashboard: Option<String>,
-    ) -> std::io::Result<Notifier> {
+    /// [`Notifier::start`] with every option.
+    pub fn start_with(targets: Vec<Target>, o: Options) -> std::io::Result<Notifier> {
+        let Options { min, timeout, dashboard, chat_quiet } = o;
         let dashboard = dashboard.map(|d| d.trim_end_matches('/').to_string());
+        let mut quiet = Quiet::new(chat_quiet);
         let targets: Vec<Target> =
             targets.into_iter().map(|t| Target { min: Some(t.min.unwrap_or(min)), ..t }).collect();
         // Queued when some target wants it.
@@ -163,9 +160,11 @@ impl Notifier {
                             }
                         }),
                         Format::Chat => {
-                            for message in wanted.chunks(CHAT_BATCH) {
+                            let heard: Vec<(&Job, u64)> =
+                                wanted.iter().filter_map(|j| quiet.admit(&t.url, j).map(|n| (*j, n))).collect();
+                            for message in heard.chunks(CHAT_BATCH) {
                                 let body = serde_json::json!({ "text": chat_message(message, dashboard.as_deref()) });
-                                post(&agent, t, &body, message.len() as u64, &message[0].alert.id);
+                                post(&agent, t, &body, message.len() as u64, &message[0].0.alert.id);
                             }
                         }
                     }
@@ -239,6 +238,73 @@ fn post(agent: &ureq::Agent, t: &Target, body: &serde_json::Value, alerts: u64, 
     tracing::error!("notifying {} of {what}: {last}", t.host());
 }
 
+/// How a notifier is set up.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The least severity notified (a target may ask for another).
+    pub min: Severity,
+    /// Per post.
+    pub timeout: Duration,
+    /// The dashboard's address as people reach it (`https://kestrel.example`): each notification links to
+    /// the alert's page there.
+    pub dashboard: Option<String>,
+    /// A chat hears of alerts alike — the same rule or model, workload and node — at most once in this
+    /// long; the next message says how many it was spared. Zero: every one. JSON targets always get all.
+    pub chat_quiet: Duration,
+}
+
+/// The chat side of [`Options::chat_quiet`]: when each chat last heard of a kind of alert, and how many of
+/// that kind it has been spared since (bounded: the oldest kinds are forgotten first).
+struct Quiet {
+    window: Duration,
+    seen: std::collections::HashMap<(String, String, String, String), (std::time::Instant, u64)>,
+}
+
+/// Kinds of alert remembered per notifier, at most.
+const QUIET_KINDS: usize = 10_000;
+
+impl Quiet {
+    fn new(window: Duration) -> Quiet {
+        Quiet { window, seen: Default::default() }
+    }
+
+    /// `Some(spared)` when `target` should hear of `job` now, with how many alike it was spared; `None` when
+    /// it heard of one alike within the window.
+    fn admit(&mut self, target: &str, job: &Job) -> Option<u64> {
+        if self.window.is_zero() {
+            return Some(0);
+        }
+        let source = match &job.alert.source {
+            kestrel_core::AlertSource::Rule { name, .. } => format!("rule:{name}"),
+            kestrel_core::AlertSource::Model { name, .. } => format!("model:{name}"),
+        };
+        let workload = job.alert.workload.clone().unwrap_or_default();
+        let key = (target.to_string(), job.node.clone(), source, workload);
+        let now = std::time::Instant::now();
+        if let Some((last, spared)) = self.seen.get_mut(&key) {
+            if now.duration_since(*last) < self.window {
+                *spared += 1;
+                metrics::counter!("kestrel_server_notifications_total", "result" => "quieted").increment(1);
+                return None;
+            }
+            let n = *spared;
+            *last = now;
+            *spared = 0;
+            return Some(n);
+        }
+        if self.seen.len() >= QUIET_KINDS {
+            let window = self.window;
+            self.seen.retain(|_, (last, _)| now.duration_since(*last) < window);
+            if self.seen.len() >= QUIET_KINDS {
+                // Every kind is recent: a flood of distinct alerts. Forget them all rather than grow.
+                self.seen.clear();
+            }
+        }
+        self.seen.insert(key, (now, 0));
+        Some(0)
+    }
+}
+
 /// The alert's page on the dashboard (`#/alert/NODE/ID`).
 fn link(dashboard: &str, job: &Job) -> String {
     use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -250,15 +316,22 @@ fn link(dashboard: &str, job: &Job) -> String {
 }
 
 /// One chat message for the alerts: each one's text (and link); a header when there are several.
-fn chat_message(jobs: &[&Job], dashboard: Option<&str>) -> String {
-    let one = |j: &Job| match dashboard {
-        Some(d) => format!("{}\n{}", chat_text(&j.node, &j.alert), link(d, j)),
-        None => chat_text(&j.node, &j.alert),
+/// Each alert comes with the number of alerts like it a chat was spared since it last heard of one.
+fn chat_message(jobs: &[(&Job, u64)], dashboard: Option<&str>) -> String {
+    let one = |j: &Job, spared: u64| {
+        let mut text = chat_text(&j.node, &j.alert);
+        if spared > 0 {
+            text += &format!("\n(and {spared} more like it since the last message about it)");
+        }
+        if let Some(d) = dashboard {
+            text += &format!("\n{}", link(d, j));
+        }
+        text
     };
     match jobs {
-        [only] => one(only),
+        [(only, spared)] => one(only, *spared),
         _ => {
-            let parts: Vec<String> = jobs.iter().map(|j| one(j)).collect();
+            let parts: Vec<String> = jobs.iter().map(|(j, spared)| one(j, *spared)).collect();
             format!("*{} new alerts*\n\n{}", jobs.len(), parts.join("\n\n"))
         }
     }

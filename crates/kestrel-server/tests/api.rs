@@ -552,7 +552,7 @@ fn each_webhook_may_have_its_own_least_severity() {
 
 #[test]
 fn notifications_link_to_the_alert_on_the_dashboard() {
-    use kestrel_server::notify::{Notifier, Target};
+    use kestrel_server::notify::{Notifier, Options, Target};
     use kestrel_testkit::services::Webhook;
     let h = Webhook::start(vec![], Duration::ZERO);
     let targets = vec![
@@ -560,7 +560,9 @@ fn notifications_link_to_the_alert_on_the_dashboard() {
         Target::parse(&format!("chat:http://{}/chat", h.addr)).unwrap(),
     ];
     let dashboard = Some("https://kestrel.example/".to_string());
-    let n = Notifier::start_linked(targets, Severity::High, Duration::from_secs(5), dashboard).unwrap();
+    let options =
+        Options { min: Severity::High, timeout: Duration::from_secs(5), dashboard, chat_quiet: Duration::ZERO };
+    let n = Notifier::start_with(targets, options).unwrap();
     let s = start_with(None, Some(n));
     let batch = json!({"node": "node 1", "alerts": [alert("a/1", 1, Severity::Critical)]});
     assert_eq!(post(&s, "/api/v1/alerts", ADMIN, &batch).0, 200);
@@ -572,4 +574,41 @@ fn notifications_link_to_the_alert_on_the_dashboard() {
     assert_eq!(siem.1["link"], link);
     let chat = got.iter().find(|(p, _)| p == "/chat").unwrap();
     assert!(chat.1["text"].as_str().unwrap().ends_with(&format!("\n{link}")), "{:?}", chat.1);
+}
+
+#[test]
+fn a_chat_hears_of_alerts_alike_once_a_window_and_is_told_how_many_it_was_spared() {
+    use kestrel_server::notify::{Notifier, Options, Target};
+    use kestrel_testkit::services::Webhook;
+    let h = Webhook::start(vec![], Duration::ZERO);
+    let targets = vec![
+        Target::parse(&format!("chat:http://{}/chat", h.addr)).unwrap(),
+        Target::parse(&format!("http://{}/siem", h.addr)).unwrap(),
+    ];
+    let quiet = Duration::from_secs(2);
+    let options = Options { min: Severity::High, timeout: Duration::from_secs(5), dashboard: None, chat_quiet: quiet };
+    let s = start_with(None, Some(Notifier::start_with(targets, options).unwrap()));
+    // Five alike at once: the chat hears of one, the SIEM of five.
+    let five: Vec<Alert> = (0..5).map(|i| alert(&format!("q-{i}"), i, Severity::High)).collect();
+    assert_eq!(post(&s, "/api/v1/alerts", AGENT, &json!({"node": "node-1", "alerts": five})).0, 200);
+    let count = |path: &str| h.received().iter().filter(|(p, _)| p == path).count();
+    wait_for("five in the SIEM", || count("/siem") == 5);
+    std::thread::sleep(Duration::from_millis(300));
+    let chat: Vec<String> = h
+        .received()
+        .iter()
+        .filter(|(p, _)| p == "/chat")
+        .map(|(_, b)| b["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(chat.len(), 1, "{chat:?}");
+    assert_eq!(chat[0].matches("*HIGH*").count(), 1, "{chat:?}");
+    assert_eq!(metric(&s, "kestrel_server_notifications_total{result=\"quieted\"}"), 4.0);
+    // After the window, the next one alike is heard, with the four it was spared.
+    std::thread::sleep(quiet);
+    let late = json!({"node": "node-1", "alerts": [alert("q-late", 9, Severity::High)]});
+    assert_eq!(post(&s, "/api/v1/alerts", AGENT, &late).0, 200);
+    wait_for("the second chat message", || count("/chat") == 2);
+    let last = h.received().iter().rfind(|(p, _)| p == "/chat").unwrap().1["text"].as_str().unwrap().to_string();
+    assert!(last.contains("(and 4 more like it since the last message about it)"), "{last}");
+    assert_eq!(count("/siem"), 6);
 }

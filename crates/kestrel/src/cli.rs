@@ -522,6 +522,10 @@ pub struct DetectArgs {
     /// The least severity notified.
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub notify_severity: kestrel_core::Severity,
+    /// A chat hears of alerts alike (the same rule or model, workload and node) at most once in this many
+    /// seconds; its next message about them says how many it was spared (0: every one). JSON webhooks get all.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub notify_quiet: u64,
     /// The response audit log.
     #[arg(long, value_name = "FILE", default_value = "/var/lib/kestrel/response.jsonl")]
     pub audit: PathBuf,
@@ -1237,6 +1241,10 @@ pub struct ServerRunArgs {
     /// The least severity notified.
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub notify_severity: kestrel_core::Severity,
+    /// A chat hears of alerts alike (the same rule or model, workload and node) at most once in this many
+    /// seconds; its next message about them says how many it was spared (0: every one). JSON webhooks get all.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub notify_quiet: u64,
     /// The dashboard's address as people reach it (`https://kestrel.example`): notifications link to the
     /// alert's page there.
     #[arg(long, value_name = "URL", env = "KESTREL_PUBLIC_URL")]

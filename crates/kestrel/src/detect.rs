@@ -259,10 +259,14 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let notifier = match a.notify.is_empty() {
         true => None,
         false => Some((
-            kestrel_server::notify::Notifier::start(
+            kestrel_server::notify::Notifier::start_with(
                 a.notify.clone(),
-                a.notify_severity,
-                std::time::Duration::from_secs(5),
+                kestrel_server::notify::Options {
+                    min: a.notify_severity,
+                    timeout: std::time::Duration::from_secs(5),
+                    dashboard: None,
+                    chat_quiet: std::time::Duration::from_secs(a.notify_quiet),
+                },
             )
             .context("starting the notification thread")?,
             crate::server::node_name(&a.ship)?,

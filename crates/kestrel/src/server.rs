@@ -157,13 +157,14 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
                     hosts.join(", "),
                     a.notify_severity.as_str()
                 );
-                let n = kestrel_server::notify::Notifier::start_linked(
-                    a.notify.clone(),
-                    a.notify_severity,
-                    std::time::Duration::from_secs(5),
-                    a.public_url.clone(),
-                )
-                .context("starting the notification thread")?;
+                let options = kestrel_server::notify::Options {
+                    min: a.notify_severity,
+                    timeout: std::time::Duration::from_secs(5),
+                    dashboard: a.public_url.clone(),
+                    chat_quiet: std::time::Duration::from_secs(a.notify_quiet),
+                };
+                let n = kestrel_server::notify::Notifier::start_with(a.notify.clone(), options)
+                    .context("starting the notification thread")?;
                 Some(std::sync::Arc::new(n))
             }
         };
