@@ -151,12 +151,19 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
         let notifier = match a.notify.is_empty() {
             true => None,
             false => {
-                let hosts: Vec<&str> = a.notify.iter().map(|t| t.host()).collect();
-                eprintln!(
-                    "kestrel: notifying {} of new alerts at {} or above",
-                    hosts.join(", "),
-                    a.notify_severity.as_str()
-                );
+                let targets: Vec<String> = a
+                    .notify
+                    .iter()
+                    .map(|t| {
+                        let kind = match t.format {
+                            kestrel_server::notify::Format::Json => "json",
+                            kestrel_server::notify::Format::Chat => "chat",
+                        };
+                        let min = t.min.unwrap_or(a.notify_severity);
+                        format!("{} ({kind}, {} and above)", t.host(), min.as_str())
+                    })
+                    .collect();
+                eprintln!("kestrel: notifying {} of new alerts", targets.join(", "));
                 let options = kestrel_server::notify::Options {
                     min: a.notify_severity,
                     timeout: std::time::Duration::from_secs(5),
