@@ -508,8 +508,25 @@ pub struct DetectArgs {
     /// workloads in protect mode are acted on.
     #[arg(long, value_name = "POLICY")]
     pub respond: Option<PathBuf>,
-    /// Post each alert (at or above --notify-severity) to this webhook, as `kestrel server --notify` does
-    /// (repeatable; `URL`, `json:URL`, `chat:URL`, `chat@critical:URL`): alerts from one node without a server.
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+    /// The response audit log.
+    #[arg(long, value_name = "FILE", default_value = "/var/lib/kestrel/response.jsonl")]
+    pub audit: PathBuf,
+    #[command(flatten)]
+    pub ship: ShipArgs,
+}
+
+/// Posting new alerts to webhooks (`kestrel server`, and `kestrel detect` on a node without a server).
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Notifications")]
+pub struct NotifyArgs {
+    /// Post every new alert (at or above --notify-severity) to this webhook (repeatable): `URL` or `json:URL`
+    /// for kestrel's JSON (kestrel.notification/v1), `chat:URL` (or `slack:URL`) for a chat message
+    /// (`{"text": …}`: Slack, Mattermost, Rocket.Chat); `chat@critical:URL`, `json@low:URL` give a webhook its
+    /// own least severity. Ingest and detection never wait for it; what cannot be posted is
+    /// counted (kestrel_server_notifications_total). A webhook's URL is a secret: KESTREL_NOTIFY
+    /// (comma-separated) keeps it out of the command line.
     #[arg(
         long = "notify",
         value_name = "WEBHOOK",
@@ -526,11 +543,6 @@ pub struct DetectArgs {
     /// seconds; its next message about them says how many it was spared (0: every one). JSON webhooks get all.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub notify_quiet: u64,
-    /// The response audit log.
-    #[arg(long, value_name = "FILE", default_value = "/var/lib/kestrel/response.jsonl")]
-    pub audit: PathBuf,
-    #[command(flatten)]
-    pub ship: ShipArgs,
 }
 
 /// Sending alerts and response decisions to a fleet server.
@@ -1223,28 +1235,8 @@ pub struct ServerRunArgs {
     /// The stream's size bound, MiB (agents spool to disk when it is full).
     #[arg(long, value_name = "MIB", default_value_t = 1024)]
     pub nats_max_mib: i64,
-    /// Post every new alert (at or above --notify-severity) to this webhook (repeatable): `URL` or `json:URL`
-    /// for kestrel's JSON (kestrel.notification/v1), `chat:URL` (or `slack:URL`) for a chat message
-    /// (`{"text": …}`: Slack, Mattermost, Rocket.Chat); `chat@critical:URL`, `json@low:URL` give a webhook its
-    /// own least severity. Ingest never waits for it; what cannot be posted is
-    /// counted (kestrel_server_notifications_total). A webhook's URL is a secret: KESTREL_NOTIFY
-    /// (comma-separated) keeps it out of the command line.
-    #[arg(
-        long = "notify",
-        value_name = "WEBHOOK",
-        value_parser = kestrel_server::notify::Target::parse,
-        value_delimiter = ',',
-        env = "KESTREL_NOTIFY",
-        hide_env_values = true
-    )]
-    pub notify: Vec<kestrel_server::notify::Target>,
-    /// The least severity notified.
-    #[arg(long, value_name = "SEVERITY", default_value = "high")]
-    pub notify_severity: kestrel_core::Severity,
-    /// A chat hears of alerts alike (the same rule or model, workload and node) at most once in this many
-    /// seconds; its next message about them says how many it was spared (0: every one). JSON webhooks get all.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
-    pub notify_quiet: u64,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
     /// The dashboard's address as people reach it (`https://kestrel.example`): notifications link to the
     /// alert's page there.
     #[arg(long, value_name = "URL", env = "KESTREL_PUBLIC_URL")]

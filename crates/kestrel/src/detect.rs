@@ -256,21 +256,9 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         None => None,
     };
     let shipper = crate::server::shipper(&a.ship, responder.is_some() && a.source.live)?;
-    let notifier = match a.notify.is_empty() {
-        true => None,
-        false => Some((
-            kestrel_server::notify::Notifier::start_with(
-                a.notify.clone(),
-                kestrel_server::notify::Options {
-                    min: a.notify_severity,
-                    timeout: std::time::Duration::from_secs(5),
-                    dashboard: None,
-                    chat_quiet: std::time::Duration::from_secs(a.notify_quiet),
-                },
-            )
-            .context("starting the notification thread")?,
-            crate::server::node_name(&a.ship)?,
-        )),
+    let notifier = match a.notify.start(None, false)? {
+        Some(n) => Some((n, crate::server::node_name(&a.ship)?)),
+        None => None,
     };
     if let Some(addr) = &a.metrics {
         let bound = kestrel_server::metrics_text::serve_metrics(addr).with_context(|| format!("--metrics {addr}"))?;

@@ -148,33 +148,7 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
                 }
             });
         }
-        let notifier = match a.notify.is_empty() {
-            true => None,
-            false => {
-                let targets: Vec<String> = a
-                    .notify
-                    .iter()
-                    .map(|t| {
-                        let kind = match t.format {
-                            kestrel_server::notify::Format::Json => "json",
-                            kestrel_server::notify::Format::Chat => "chat",
-                        };
-                        let min = t.min.unwrap_or(a.notify_severity);
-                        format!("{} ({kind}, {} and above)", t.host(), min.as_str())
-                    })
-                    .collect();
-                eprintln!("kestrel: notifying {} of new alerts", targets.join(", "));
-                let options = kestrel_server::notify::Options {
-                    min: a.notify_severity,
-                    timeout: std::time::Duration::from_secs(5),
-                    dashboard: a.public_url.clone(),
-                    chat_quiet: std::time::Duration::from_secs(a.notify_quiet),
-                };
-                let n = kestrel_server::notify::Notifier::start_with(a.notify.clone(), options)
-                    .context("starting the notification thread")?;
-                Some(std::sync::Arc::new(n))
-            }
-        };
+        let notifier = a.notify.start(a.public_url.clone(), true)?.map(std::sync::Arc::new);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let consumer = match &a.nats {
             Some(urls) => {
@@ -366,5 +340,39 @@ pub fn node_name(a: &crate::cli::ShipArgs) -> Result<String> {
         None => std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .context("no --node, and the host name cannot be read"),
+    }
+}
+
+impl crate::cli::NotifyArgs {
+    /// The notifier these options ask for (none without a webhook), its targets named on stderr when
+    /// `announce`; each notification links to the alert's page on the `dashboard`, when given.
+    pub fn start(&self, dashboard: Option<String>, announce: bool) -> Result<Option<kestrel_server::notify::Notifier>> {
+        if self.notify.is_empty() {
+            return Ok(None);
+        }
+        let targets: Vec<String> = self
+            .notify
+            .iter()
+            .map(|t| {
+                let kind = match t.format {
+                    kestrel_server::notify::Format::Json => "json",
+                    kestrel_server::notify::Format::Chat => "chat",
+                };
+                let min = t.min.unwrap_or(self.notify_severity);
+                format!("{} ({kind}, {} and above)", t.host(), min.as_str())
+            })
+            .collect();
+        if announce {
+            eprintln!("kestrel: notifying {} of new alerts", targets.join(", "));
+        }
+        let options = kestrel_server::notify::Options {
+            min: self.notify_severity,
+            timeout: std::time::Duration::from_secs(5),
+            dashboard,
+            chat_quiet: std::time::Duration::from_secs(self.notify_quiet),
+        };
+        let n = kestrel_server::notify::Notifier::start_with(self.notify.clone(), options)
+            .context("starting the notification thread")?;
+        Ok(Some(n))
     }
 }
