@@ -324,6 +324,83 @@ impl Drop for Registry {
     }
 }
 
+/// Podman's API service (Debian's `podman`, which `scripts/setup` installs) on a Unix socket of its own, with
+/// an image store of its own in a temporary directory (vfs storage, no systemd): the Docker-compatible API that
+/// `kestrel image podman:NAME` and `docker-daemon:NAME` read from. Images are put in with `podman load`.
+pub struct Podman {
+    dir: PathBuf,
+    child: std::process::Child,
+}
+
+impl Podman {
+    /// Starts the service and waits until its socket answers.
+    pub fn start() -> Podman {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("kestrel-podman-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let log = std::fs::File::create(dir.join("podman.log")).unwrap();
+        let mut cmd = Podman::command(&dir);
+        let child = cmd
+            .args(["system", "service", "--time=0"])
+            .arg(format!("unix://{}", dir.join("api.sock").display()))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("podman is not installed: run scripts/setup");
+        let p = Podman { dir, child };
+        let t = std::time::Instant::now();
+        while std::os::unix::net::UnixStream::connect(p.socket()).is_err() {
+            assert!(t.elapsed() < std::time::Duration::from_secs(30), "podman's API did not start:\n{}", p.log());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        p
+    }
+
+    fn command(dir: &Path) -> Command {
+        let mut c = Command::new("podman");
+        c.arg("--root")
+            .arg(dir.join("root"))
+            .arg("--runroot")
+            .arg(dir.join("run"))
+            .arg("--tmpdir")
+            .arg(dir.join("tmp"))
+            .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file"]);
+        c
+    }
+
+    /// The API's socket.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("api.sock")
+    }
+
+    /// `unix://SOCKET`, for `CONTAINER_HOST` or `DOCKER_HOST`.
+    pub fn url(&self) -> String {
+        format!("unix://{}", self.socket().display())
+    }
+
+    /// Loads a `docker save` archive into the store (its tags come with it).
+    pub fn load(&self, archive: &Path) {
+        let out = Podman::command(&self.dir).args(["load", "-q", "-i"]).arg(archive).output().expect("podman load");
+        assert!(out.status.success(), "podman load: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// What the service logged.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("podman.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // vfs keeps each layer as a plain directory tree: remove it all.
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// A webhook receiver on a loopback port: records the path and JSON body of each request it answers with
 /// 200, answering each in turn with the next of `statuses` (popped from the end; then 200), each after
 /// `delay` (a long one: a webhook that hangs).

@@ -39,9 +39,10 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Scan a container image (docker save archive or OCI image layout): every package and its known
-    /// vulnerabilities.
+    /// Scan a container image (from Docker's or Podman's store, a registry, a docker save archive or an OCI
+    /// image layout): every package and its known vulnerabilities.
     #[command(after_help = "Examples:
+  kestrel image nginx:1.25                         from Docker's or Podman's store, else the registry
   kestrel image --input app.tar                    a `docker save` archive
   kestrel image oci:./layout:1.2                   tag 1.2 of an OCI image layout
   kestrel image oci:./layout --platform linux/arm64
@@ -52,6 +53,12 @@ pub enum Command {
   kestrel image app.tar --scanners none -f json    the inventory alone
 
 Image references:
+  NAME                  an image name (nginx:1.25, registry:5000/team/app@sha256:…) that is not a file:
+                        looked for in the places --image-src names, in order
+  docker-daemon:NAME    from the Docker engine's store (DOCKER_HOST, default /var/run/docker.sock)
+  podman:NAME           from Podman's store, through its API socket (CONTAINER_HOST, default
+                        /run/podman/podman.sock; `systemctl enable --now podman.socket` opens it)
+  docker://REF          pulled from its registry (docker login's credentials)
   docker-archive:PATH   a `docker save` archive (also: --input PATH)
   oci:DIR[:TAG]         an OCI image layout directory; TAG picks from its index
   oci-archive:PATH[:TAG] an OCI layout in a tar
@@ -805,7 +812,8 @@ pub struct ConfigArgs {
     #[arg(required_unless_present_any = ["image", "list"])]
     pub paths: Vec<PathBuf>,
     /// Also check this image's configuration (user, health check, ports, environment, volumes, build
-    /// history): `oci:DIR[:TAG]`, `docker-archive:PATH`, `oci-archive:PATH[:TAG]` or a path (repeatable).
+    /// history): any image `kestrel image` reads — a name, `podman:NAME`, `docker://REF`, `oci:DIR[:TAG]`, an
+    /// archive (repeatable).
     #[arg(long, value_name = "IMAGE")]
     pub image: Vec<String>,
     /// Output format.
@@ -871,8 +879,8 @@ pub struct SecretsArgs {
     /// when present. A line with `kestrel:allow` is always skipped.
     #[arg(long, value_name = "FILE")]
     pub allow: Option<PathBuf>,
-    /// Images to scan, every layer (files deleted by a later layer too): `oci:DIR[:TAG]`,
-    /// `docker-archive:PATH`, `oci-archive:PATH[:TAG]` or a path (repeatable).
+    /// Images to scan, every layer (files deleted by a later layer too): any image `kestrel image` reads — a
+    /// name, `podman:NAME`, `docker://REF`, `oci:DIR[:TAG]`, an archive (repeatable).
     #[arg(long, value_name = "IMAGE")]
     pub image: Vec<String>,
     /// Output format.
@@ -1072,6 +1080,22 @@ pub struct SbomArgs {
     pub vuln: VulnArgs,
 }
 
+/// A place an image named without a scheme can come from.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageSource {
+    /// The Docker engine's image store (`DOCKER_HOST`, default /var/run/docker.sock).
+    Docker,
+    /// Podman's image store, through its API socket (`CONTAINER_HOST`, default /run/podman/podman.sock).
+    Podman,
+    /// The image's registry (pulled with docker login's credentials).
+    Registry,
+}
+
+impl ImageSource {
+    /// `--image-src`'s default.
+    pub const DEFAULT_ORDER: [ImageSource; 3] = [ImageSource::Docker, ImageSource::Podman, ImageSource::Registry];
+}
+
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scanner {
     /// Vulnerable, malicious and end-of-life components (needs the database).
@@ -1120,9 +1144,22 @@ pub struct VulnArgs {
 
 #[derive(Args, Debug)]
 pub struct ImageArgs {
-    /// The image: `oci:DIR[:TAG]`, `docker-archive:PATH`, `oci-archive:PATH[:TAG]`, or a path.
+    /// The image: a name (`nginx:1.25`), `docker-daemon:NAME`, `podman:NAME`, `docker://REF`, `oci:DIR[:TAG]`,
+    /// `docker-archive:PATH`, `oci-archive:PATH[:TAG]`, or a path.
     #[arg(value_name = "IMAGE", required_unless_present = "input")]
     pub image: Option<String>,
+    /// Where an image named without a scheme is looked for, in order (comma-separated): docker (the Docker
+    /// engine's store), podman (Podman's, through its API socket), registry (pulled). A path that exists is
+    /// always read as a file.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "docker,podman,registry",
+        env = "KESTREL_IMAGE_SRC",
+        value_name = "SOURCES"
+    )]
+    pub image_src: Vec<ImageSource>,
     /// A `docker save` archive (same as `docker-archive:PATH`).
     #[arg(long, value_name = "FILE", conflicts_with = "image")]
     pub input: Option<PathBuf>,

@@ -1,6 +1,6 @@
 //! `kestrel config` and `kestrel eval pss`.
 
-use crate::cli::{ConfigArgs, ConfigFormatArg, EvalFormat, EvalPssArgs, PssLevelArg};
+use crate::cli::{ConfigArgs, ConfigFormatArg, EvalFormat, EvalPssArgs, ImageSource, PssLevelArg};
 use anyhow::{Context, Result};
 use kestrel_report::{write_config, ConfigFormat, ConfigReport};
 use std::io::{Read, Write};
@@ -127,9 +127,9 @@ pub fn collect(paths: &[std::path::PathBuf], images: &[String], policy: Option<&
     }
     for r in images {
         // The configuration alone: the manifest and config are read and digest-checked, no layer is.
-        let (path, tag, _) = crate::scan::parse_image_ref(r, None)?;
-        let opts = kestrel_image::OpenOptions { tag, ..Default::default() };
-        let id = kestrel_image::identify(&path, &opts)?
+        let image = crate::scan::open_ref(r, None, None, &Default::default(), &ImageSource::DEFAULT_ORDER, true)?;
+        let opts = kestrel_image::OpenOptions { tag: image.tag.clone(), ..Default::default() };
+        let id = crate::scan::named(&image.name, kestrel_image::identify(&image.path, &opts).map_err(Into::into))?
             .with_context(|| format!("{r}: not a container image (no manifest.json or index.json)"))?;
         let cfg = serde_json::to_value(id.config())?;
         files += 1;
@@ -267,10 +267,11 @@ pub fn scan_secrets(
         all.errors.extend(s.errors);
     }
     for r in images {
-        let (path, tag, _) = crate::scan::parse_image_ref(r, None)?;
-        let opts = kestrel_image::OpenOptions { tag, ..Default::default() };
+        let image = crate::scan::open_ref(r, None, None, &Default::default(), &ImageSource::DEFAULT_ORDER, true)?;
+        let opts = kestrel_image::OpenOptions { tag: image.tag.clone(), ..Default::default() };
         let sel = kestrel_secrets::image::LayerScanner::new(&scanner);
-        let artifact = kestrel_image::open(&path, &opts, &sel)?;
+        let artifact =
+            crate::scan::named(&image.name, kestrel_image::open(&image.path, &opts, &sel).map_err(Into::into))?;
         all.files += sel.files();
         all.bytes += sel.bytes();
         for (path, n) in sel.too_large() {

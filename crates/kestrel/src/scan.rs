@@ -1,6 +1,6 @@
 //! The inventory commands: open the artifact, run the catalogers, write the SBOM.
 
-use crate::cli::{Cli, Command, GlobalArgs, OutputArgs, OutputFormat, VulnArgs};
+use crate::cli::{Cli, Command, GlobalArgs, ImageSource, OutputArgs, OutputFormat, VulnArgs};
 use anyhow::{bail, Context as _, Result};
 use kestrel_catalog::{Catalog, Scope};
 use kestrel_core::{Sbom, TargetKind, Tool, SBOM_SCHEMA};
@@ -15,9 +15,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let g = cli.global;
     match cli.command {
         Command::Image(a) => {
-            let (path, tag, kind, _pulled) = match (&a.image, &a.input) {
-                (_, Some(input)) => (input.clone(), a.tag.clone(), ImageKind::Detect, None),
-                (Some(r), None) => open_ref(r, a.tag.clone(), a.platform.clone(), &a.limits.limits(), &g)?,
+            let OpenedRef { path, tag, kind, name, _temp } = match (&a.image, &a.input) {
+                (_, Some(input)) => OpenedRef::file(input.clone(), a.tag.clone(), ImageKind::Detect),
+                (Some(r), None) => {
+                    open_ref(r, a.tag.clone(), a.platform.clone(), &a.limits.limits(), &a.image_src, g.quiet)?
+                }
                 (None, None) => bail!("name an image, or a docker archive with --input"),
             };
             let opts =
@@ -27,7 +29,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             // A cached inventory of this very image (by content address) spares reading its layers.
             let cache = crate::cache::Cache::new(&a.cache);
             let mut key = None;
-            let identified = if cache.is_some() { kestrel_image::identify(&path, &opts)? } else { None };
+            let identified = if cache.is_some() {
+                named(&name, kestrel_image::identify(&path, &opts).map_err(Into::into))?
+            } else {
+                None
+            };
             if let (Some(c), Some(id)) = (&cache, &identified) {
                 let t = id.target();
                 key = crate::cache::Cache::key(t, &opts.limits);
@@ -35,14 +41,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 let hit = key.as_deref().and_then(|k| c.get(k)).filter(|e| !secrets_wanted || e.secrets.is_some());
                 if let Some(crate::cache::Entry { mut sbom, secrets }) = hit {
                     tracing::info!("inventory of {} from the cache", t.image_id.as_deref().unwrap_or("?"));
-                    sbom.target.name = t.name.clone();
+                    sbom.target.name = name.unwrap_or_else(|| t.name.clone());
                     sbom.target.tags = t.tags.clone();
                     sbom.created = created();
                     let secrets = allowed(if secrets_wanted { secrets } else { None }, &a.vuln)?;
                     return emit_and_upload(&g, &a.out, &a.vuln, (sbom, secrets), &a.upload);
                 }
             }
-            let (artifact, secrets) = read_with_secrets(secrets_wanted, &catalog, |sel| {
+            let read = read_with_secrets(secrets_wanted, &catalog, |sel| {
                 Ok(match (identified, kind) {
                     // Already indexed and planned: the layers are read without indexing the input again.
                     (Some(id), _) => id.open(&opts, sel)?,
@@ -51,11 +57,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     }
                     (None, _) => kestrel_image::open(&path, &opts, sel)?,
                 })
-            })?;
+            });
+            let (artifact, secrets) = named(&name, read)?;
             if artifact.target.layers.is_empty() && artifact.config.is_none() {
                 bail!("{}: not a container image (a tar with neither manifest.json nor index.json); scan a root file system tar with `kestrel rootfs`", path.display());
             }
-            let sbom = inventory(&catalog, artifact);
+            let mut sbom = inventory(&catalog, artifact);
+            if let Some(n) = name {
+                sbom.target.name = n;
+            }
             if let (Some(c), Some(k)) = (&cache, &key) {
                 c.put(k, &crate::cache::Entry { sbom: sbom.clone(), secrets: secrets.clone() });
             }
@@ -132,19 +142,110 @@ pub(crate) enum ImageKind {
     OciDir,
 }
 
-/// [`parse_image_ref`], and a registry reference (`docker://REF`, `registry:REF`) pulled into a temporary OCI
-/// layout (kept as long as the returned directory lives).
+/// Errors about an image pulled or exported into a temporary copy name it as it was asked for, too.
+pub(crate) fn named<T>(name: &Option<String>, r: Result<T>) -> Result<T> {
+    match name {
+        Some(n) => r.with_context(|| n.clone()),
+        None => r,
+    }
+}
+
+/// An image reference made ready to open: a path, and what to call it.
+pub(crate) struct OpenedRef {
+    pub path: PathBuf,
+    pub tag: Option<String>,
+    pub kind: ImageKind,
+    /// The name to report instead of `path`: the reference as given, for an image pulled or exported into a
+    /// temporary copy.
+    pub name: Option<String>,
+    /// Keeps that copy as long as it is needed.
+    pub _temp: Option<tempfile::TempDir>,
+}
+
+impl OpenedRef {
+    fn file(path: PathBuf, tag: Option<String>, kind: ImageKind) -> OpenedRef {
+        OpenedRef { path, tag, kind, name: None, _temp: None }
+    }
+}
+
+/// [`parse_image_ref`]; a registry reference (`docker://REF`, `registry:REF`) pulled into a temporary OCI
+/// layout; `docker-daemon:NAME` and `podman:NAME` exported from the engine's store into a temporary archive;
+/// and a bare name that is not a file looked for in `sources`, in order.
 pub(crate) fn open_ref(
     r: &str,
     tag: Option<String>,
     platform: Option<String>,
     limits: &kestrel_image::Limits,
-    g: &GlobalArgs,
-) -> Result<(PathBuf, Option<String>, ImageKind, Option<tempfile::TempDir>)> {
-    let Some(reference) = r.strip_prefix("docker://").or_else(|| r.strip_prefix("registry:")) else {
-        let (p, t, k) = parse_image_ref(r, tag)?;
-        return Ok((p, t, k, None));
-    };
+    sources: &[ImageSource],
+    quiet: bool,
+) -> Result<OpenedRef> {
+    use kestrel_image::daemon::Engine;
+    if let Some(reference) = r.strip_prefix("docker://").or_else(|| r.strip_prefix("registry:")) {
+        return pull(r, reference, platform, limits, quiet);
+    }
+    // `docker:` as syft spells it.
+    for (scheme, engine) in
+        [("docker-daemon:", Engine::Docker), ("docker:", Engine::Docker), ("podman:", Engine::Podman)]
+    {
+        if let Some(name) = r.strip_prefix(scheme) {
+            return Ok(export(r, engine, name, limits, quiet)?);
+        }
+    }
+    if !is_image_name(r) || UNSUPPORTED_STORES.iter().any(|s| r.starts_with(s)) {
+        let (path, tag, kind) = parse_image_ref(r, tag)?;
+        return Ok(OpenedRef::file(path, tag, kind));
+    }
+    // Tried and not there, in order, for the message when no source has it.
+    let mut missed = Vec::new();
+    for source in sources {
+        let engine = match source {
+            ImageSource::Docker => Engine::Docker,
+            ImageSource::Podman => Engine::Podman,
+            ImageSource::Registry => {
+                return pull(r, r, platform, limits, quiet).map_err(|e| {
+                    missed.push(format!("registry: {e:#}"));
+                    no_source(r, &missed)
+                })
+            }
+        };
+        match export(r, engine, r, limits, quiet) {
+            Ok(o) => return Ok(o),
+            Err(e) if e.is_absent() => {
+                tracing::debug!("{r}: {e}");
+                missed.push(e.to_string());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(no_source(r, &missed))
+}
+
+fn no_source(r: &str, missed: &[String]) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{r}: no such file, and no image source (--image-src) has it:\n  {}",
+        if missed.is_empty() { "no source was named".to_string() } else { missed.join("\n  ") }
+    )
+}
+
+/// Image stores kestrel does not read (they speak no Docker-compatible API); said so rather than taken for names.
+const UNSUPPORTED_STORES: [&str; 3] = ["containerd:", "cri-o:", "crio:"];
+
+/// Whether `r`, which names no existing file, reads as an image name rather than a mistyped path.
+fn is_image_name(r: &str) -> bool {
+    const FILE_ENDINGS: [&str; 8] = [".tar", ".tgz", ".gz", ".zst", ".xz", ".bz2", ".zip", ".json"];
+    !Path::new(r).exists()
+        && !r.starts_with(['/', '.', '~'])
+        && !FILE_ENDINGS.iter().any(|e| r.ends_with(e))
+        && kestrel_image::registry::Reference::parse(r).is_ok()
+}
+
+fn pull(
+    given: &str,
+    reference: &str,
+    platform: Option<String>,
+    limits: &kestrel_image::Limits,
+    quiet: bool,
+) -> Result<OpenedRef> {
     let dir =
         tempfile::Builder::new().prefix("kestrel-pull-").tempdir().context("a temporary directory to pull into")?;
     let opts = kestrel_image::registry::PullOptions {
@@ -154,7 +255,7 @@ pub(crate) fn open_ref(
     };
     let started = std::time::Instant::now();
     let pulled = kestrel_image::registry::pull(reference, dir.path(), &opts)?;
-    if !g.quiet {
+    if !quiet {
         eprintln!(
             "kestrel: pulled {} ({}, {} bytes) in {:.1} s",
             pulled.reference,
@@ -163,11 +264,45 @@ pub(crate) fn open_ref(
             started.elapsed().as_secs_f64()
         );
     }
-    Ok((dir.path().to_path_buf(), None, ImageKind::OciDir, Some(dir)))
+    Ok(OpenedRef {
+        path: dir.path().to_path_buf(),
+        tag: None,
+        kind: ImageKind::OciDir,
+        name: Some(given.to_string()),
+        _temp: Some(dir),
+    })
+}
+
+/// Image `name` from `engine`'s store, as a `docker save` archive in a temporary directory.
+fn export(
+    given: &str,
+    engine: kestrel_image::daemon::Engine,
+    name: &str,
+    limits: &kestrel_image::Limits,
+    quiet: bool,
+) -> Result<OpenedRef, kestrel_image::daemon::DaemonError> {
+    use kestrel_image::daemon::{DaemonError, Endpoint};
+    let endpoint = Endpoint::from_env(engine)?;
+    let dir = tempfile::Builder::new().prefix("kestrel-export-").tempdir().map_err(|e| DaemonError::Failed {
+        endpoint: endpoint.to_string(),
+        name: name.into(),
+        reason: format!("a temporary directory to export into: {e}"),
+    })?;
+    let archive = dir.path().join("image.tar");
+    let started = std::time::Instant::now();
+    let exported = kestrel_image::daemon::export(&endpoint, name, &archive, limits)?;
+    if !quiet {
+        eprintln!(
+            "kestrel: exported {name} from {endpoint} ({} bytes) in {:.1} s",
+            exported.bytes,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(OpenedRef { path: archive, tag: None, kind: ImageKind::Detect, name: Some(given.to_string()), _temp: Some(dir) })
 }
 
 /// `oci:DIR[:TAG]`, `oci-archive:PATH[:TAG]`, `docker-archive:PATH`, or a plain path.
-pub(crate) fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, Option<String>, ImageKind)> {
+fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, Option<String>, ImageKind)> {
     let split_tag = |rest: &str| -> (PathBuf, Option<String>) {
         if Path::new(rest).exists() {
             return (PathBuf::from(rest), None);
@@ -188,14 +323,9 @@ pub(crate) fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, 
     if let Some(rest) = r.strip_prefix("docker-archive:") {
         return Ok((PathBuf::from(rest), tag, ImageKind::Detect));
     }
-    for scheme in ["docker://", "registry:"] {
+    for scheme in UNSUPPORTED_STORES {
         if r.starts_with(scheme) {
-            bail!("{r}: pull it with `kestrel image {r}` (this command reads archives and layouts)");
-        }
-    }
-    for scheme in ["docker-daemon:", "docker:", "podman:"] {
-        if r.starts_with(scheme) {
-            bail!("{r}: reading from a container engine's daemon is not supported; save the image first (`docker save -o img.tar IMAGE`) and scan the archive, or scan it from its registry (docker://REF)");
+            bail!("{r}: reading from containerd's or CRI-O's store is not supported; export the image first (`ctr image export img.tar NAME`, `skopeo copy containers-storage:NAME docker-archive:img.tar`) and scan the archive, or scan it from its registry (docker://REF)");
         }
     }
     Ok((PathBuf::from(r), tag, ImageKind::Detect))

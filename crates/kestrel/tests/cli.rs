@@ -109,7 +109,14 @@ fn errors_name_the_file_and_exit_2() {
         .assert()
         .success()
         .stdout(predicate::str::contains("\"id\": \"alpine\""));
-    kestrel().args(["image", "docker:nginx"]).assert().code(2).stderr(predicate::str::contains("docker save"));
+    // `docker:` names the Docker engine's store (as syft's scheme does); no engine listens here.
+    kestrel()
+        .args(["image", "docker:nginx"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("docker at /nonexistent/docker.sock: no engine answers"));
+    kestrel().args(["image", "containerd:nginx"]).assert().code(2).stderr(predicate::str::contains("ctr image export"));
     kestrel().args(["image", "--bogus"]).assert().code(2);
 }
 

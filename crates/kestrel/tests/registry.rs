@@ -64,6 +64,7 @@ fn images_are_pulled_with_docker_credentials_verified_and_scanned() {
         sbom["packages"]
     );
     assert_eq!(sbom["target"]["tags"][0], format!("{host}/shop/app:1.0"), "named by its reference");
+    assert_eq!(sbom["target"]["name"], reference.as_str(), "named as it was asked for, not by its temporary copy");
     assert_eq!(sbom["target"]["layers"].as_array().unwrap().len(), 2);
     // The manifest digest is the registry's, as skopeo sees it.
     let inspect = Command::new("skopeo")
@@ -77,6 +78,26 @@ fn images_are_pulled_with_docker_credentials_verified_and_scanned() {
     let by_digest = format!("docker://{host}/shop/app@{digest}");
     let out = kestrel(&with, d).args(["image", &by_digest, "--scanners", "none", "-f", "json"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A bare name: no engine listens here, so the registry is the place that has it.
+    let bare = format!("{host}/shop/app:1.0");
+    let out = kestrel(&with, d)
+        .env("DOCKER_HOST", format!("unix://{}", d.join("no-docker.sock").display()))
+        .env("CONTAINER_HOST", format!("unix://{}", d.join("no-podman.sock").display()))
+        .args(["image", &bare, "--scanners", "none", "-f", "json", "--no-cache"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pulled: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(pulled["target"]["manifest_digest"], digest.as_str());
+    assert_eq!(pulled["target"]["name"], bare.as_str());
+    // With the registry left out of --image-src, nothing has it.
+    let out = kestrel(&with, d)
+        .env("DOCKER_HOST", format!("unix://{}", d.join("no-docker.sock").display()))
+        .args(["image", &bare, "--scanners", "none", "--image-src", "docker"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 
     // No credentials: refused, and said why.
     let out = kestrel(&without, d).args(["image", &reference, "--scanners", "none"]).output().unwrap();

@@ -1,0 +1,380 @@
+//! Images from a container engine's own store, through its Docker-compatible HTTP API — Docker's, and Podman's
+//! compatibility API: `GET /images/{name}/get` streams the image as a `docker save` archive into a file, which
+//! [`crate::open`] then reads like any other (digests verified, every bound of [`Limits`] kept).
+//!
+//! Where an engine listens ([`Endpoint::from_env`]): `DOCKER_HOST` for Docker (default
+//! `unix:///var/run/docker.sock`); `CONTAINER_HOST` for Podman (default `/run/podman/podman.sock` for root,
+//! `$XDG_RUNTIME_DIR/podman/podman.sock` otherwise — the socket `systemctl enable --now podman.socket` or
+//! `podman system service` opens). `unix://PATH` and plain-HTTP `tcp://HOST:PORT` are understood; an engine behind
+//! TLS (`DOCKER_TLS_VERIFY`) or SSH is refused with a message saying so.
+//!
+//! The engine is a local, trusted-ish peer, but what it serves is an image that came from anywhere: the archive's
+//! size is bounded by [`Limits::max_total_bytes`] (plus room for two metadata documents), a stalled stream ends
+//! after [`IDLE`], and the name asked for is checked for form before it becomes part of a request path.
+//!
+//! ```no_run
+//! use kestrel_image::daemon::{export, Endpoint, Engine};
+//! let engine = Endpoint::from_env(Engine::Podman).unwrap();
+//! let dir = tempfile::tempdir().unwrap();
+//! let archive = dir.path().join("image.tar");
+//! export(&engine, "docker.io/library/alpine:3.20", &archive, &Default::default()).unwrap();
+//! let artifact = kestrel_image::open(&archive, &Default::default(), &kestrel_image::KeepNothing).unwrap();
+//! println!("{} layers", artifact.target.layers.len());
+//! ```
+
+use crate::Limits;
+use http_body_util::BodyExt as _;
+use std::fmt;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Longest wait for the engine to accept the connection.
+const CONNECT: Duration = Duration::from_secs(10);
+/// Longest silence of the engine while it sends the image (it builds the archive as it goes).
+pub const IDLE: Duration = Duration::from_secs(120);
+/// Most bytes of an error answer read.
+const MAX_ERROR_BODY: usize = 64 << 10;
+
+/// A container engine with a Docker-compatible API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Docker Engine (dockerd).
+    Docker,
+    /// Podman's API service (its Docker-compatible endpoints).
+    Podman,
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Engine::Docker => "docker",
+            Engine::Podman => "podman",
+        })
+    }
+}
+
+/// Where an engine's API listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The engine.
+    pub engine: Engine,
+    addr: Addr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Addr {
+    Unix(PathBuf),
+    Tcp(String),
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.addr {
+            Addr::Unix(p) => write!(f, "{} at {}", self.engine, p.display()),
+            Addr::Tcp(h) => write!(f, "{} at tcp://{h}", self.engine),
+        }
+    }
+}
+
+/// Why an image could not be had from an engine.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// Nothing answers where the engine should listen (not installed, not started, or no permission).
+    #[error("{endpoint}: no engine answers ({reason}){hint}")]
+    Unreachable {
+        /// The engine and its address.
+        endpoint: String,
+        /// The connection's error.
+        reason: String,
+        /// How to start the engine's API, where there is a usual way.
+        hint: String,
+    },
+    /// The engine answered that it has no such image.
+    #[error("{endpoint}: no image {name} ({message})")]
+    NotFound {
+        /// The engine and its address.
+        endpoint: String,
+        /// The image asked for.
+        name: String,
+        /// The engine's own words.
+        message: String,
+    },
+    /// The engine's address is one kestrel cannot use (TLS, SSH, a malformed variable).
+    #[error("{endpoint}: {reason}")]
+    Config {
+        /// The engine and the variable that named it.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The name or the transfer was wrong.
+    #[error("{endpoint}: {name}: {reason}")]
+    Failed {
+        /// The engine and its address (or the variable that named it).
+        endpoint: String,
+        /// The image asked for.
+        name: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl DaemonError {
+    /// The engine is not there, or has no such image: another source may have it.
+    pub fn is_absent(&self) -> bool {
+        matches!(self, DaemonError::Unreachable { .. } | DaemonError::NotFound { .. } | DaemonError::Config { .. })
+    }
+}
+
+impl Endpoint {
+    /// The engine's address as its own tools find it (see the module's overview).
+    pub fn from_env(engine: Engine) -> Result<Endpoint, DaemonError> {
+        let var = match engine {
+            Engine::Docker => "DOCKER_HOST",
+            Engine::Podman => "CONTAINER_HOST",
+        };
+        if let Some(v) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
+            return Endpoint::parse(engine, &v)
+                .map_err(|reason| DaemonError::Config { endpoint: format!("{engine} ({var}={v})"), reason });
+        }
+        if engine == Engine::Docker && std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty()) {
+            return Err(DaemonError::Config {
+                endpoint: "docker (DOCKER_TLS_VERIFY)".into(),
+                reason: "an engine behind TLS is not supported: save the image (`docker save -o img.tar IMAGE`) and scan the archive".into(),
+            });
+        }
+        let path = match engine {
+            Engine::Docker => PathBuf::from("/var/run/docker.sock"),
+            Engine::Podman => match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+                // root's engine listens system-wide even in a login session.
+                Some(d) if !is_root() => PathBuf::from(d).join("podman/podman.sock"),
+                _ => PathBuf::from("/run/podman/podman.sock"),
+            },
+        };
+        Ok(Endpoint { engine, addr: Addr::Unix(path) })
+    }
+
+    /// An engine at a Unix socket.
+    pub fn unix(engine: Engine, path: impl Into<PathBuf>) -> Endpoint {
+        Endpoint { engine, addr: Addr::Unix(path.into()) }
+    }
+
+    /// `unix://PATH`, `tcp://HOST:PORT`, or a bare socket path.
+    fn parse(engine: Engine, s: &str) -> Result<Endpoint, String> {
+        let addr = if let Some(p) = s.strip_prefix("unix://") {
+            Addr::Unix(PathBuf::from(p))
+        } else if let Some(h) = s.strip_prefix("tcp://").or_else(|| s.strip_prefix("http://")) {
+            let h = h.trim_end_matches('/');
+            if h.is_empty() || h.contains(['/', '@', '?', '#', ' ']) {
+                return Err(format!("{s}: not HOST:PORT"));
+            }
+            Addr::Tcp(if h.contains(':') { h.to_string() } else { format!("{h}:2375") })
+        } else if s.starts_with('/') {
+            Addr::Unix(PathBuf::from(s))
+        } else {
+            let scheme = s.split_once("://").map_or(s, |(a, _)| a);
+            return Err(format!(
+                "{scheme}: only unix:// and plain tcp:// engines are supported (save the image with `{engine} save -o img.tar IMAGE` and scan the archive)"
+            ));
+        };
+        Ok(Endpoint { engine, addr })
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A name an engine resolves: a reference (`nginx:1.25`, `registry:5000/team/app@sha256:…`) or an image id,
+/// nothing that could change the request's path or query.
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 512
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/:@+".contains(&b))
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && !name.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..");
+    if ok {
+        Ok(())
+    } else {
+        Err("not an image name or id (letters, digits and . _ - / : @ + only, no empty or dot path segments)".into())
+    }
+}
+
+/// Bytes written by [`export`].
+#[derive(Debug, Clone, Copy)]
+pub struct Exported {
+    /// Size of the archive.
+    pub bytes: u64,
+}
+
+/// Asks the engine for image `name` as a `docker save` archive and writes it to `dest`.
+pub fn export(endpoint: &Endpoint, name: &str, dest: &Path, limits: &Limits) -> Result<Exported, DaemonError> {
+    let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
+    check_name(name).map_err(failed)?;
+    // The layers, plus what the archive holds besides them: a manifest and a configuration (each bounded by
+    // max_metadata_bytes), the legacy per-layer files and tar headers.
+    let max =
+        limits.max_total_bytes.saturating_add(limits.max_metadata_bytes.saturating_mul(2)).saturating_add(1 << 20);
+    // A runtime of its own on a thread of its own: callers may be inside another runtime.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| failed(format!("starting an I/O runtime: {e}")))?;
+            rt.block_on(fetch(endpoint, name, dest, max))
+        })
+        .join()
+        .unwrap_or_else(|_| Err(failed("the transfer thread panicked".into())))
+    })
+}
+
+async fn fetch(endpoint: &Endpoint, name: &str, dest: &Path, max: u64) -> Result<Exported, DaemonError> {
+    let unreachable = |reason: String| DaemonError::Unreachable {
+        endpoint: endpoint.to_string(),
+        reason,
+        hint: match endpoint.engine {
+            Engine::Podman => {
+                "; start its API with `systemctl enable --now podman.socket` or `podman system service`".into()
+            }
+            Engine::Docker => String::new(),
+        },
+    };
+    let connect = async {
+        match &endpoint.addr {
+            Addr::Unix(p) => tokio::net::UnixStream::connect(p).await.map(Conn::Unix),
+            Addr::Tcp(h) => tokio::net::TcpStream::connect(h.as_str()).await.map(Conn::Tcp),
+        }
+    };
+    let conn = match tokio::time::timeout(CONNECT, connect).await {
+        Err(_) => return Err(unreachable(format!("no connection within {} s", CONNECT.as_secs()))),
+        Ok(Err(e)) => return Err(unreachable(e.to_string())),
+        Ok(Ok(c)) => c,
+    };
+    match conn {
+        Conn::Unix(s) => request(endpoint, s, name, dest, max).await,
+        Conn::Tcp(s) => request(endpoint, s, name, dest, max).await,
+    }
+}
+
+enum Conn {
+    Unix(tokio::net::UnixStream),
+    Tcp(tokio::net::TcpStream),
+}
+
+async fn request<S>(endpoint: &Endpoint, io: S, name: &str, dest: &Path, max: u64) -> Result<Exported, DaemonError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+        .await
+        .map_err(|e| failed(format!("HTTP handshake: {e}")))?;
+    let driver = tokio::spawn(conn);
+    let req = hyper::Request::get(format!("/images/{name}/get"))
+        .header(hyper::header::HOST, "localhost")
+        .header(hyper::header::USER_AGENT, concat!("kestrel/", env!("CARGO_PKG_VERSION")))
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .map_err(|e| failed(e.to_string()))?;
+    let resp = match tokio::time::timeout(IDLE, sender.send_request(req)).await {
+        Err(_) => return Err(failed(format!("no answer within {} s", IDLE.as_secs()))),
+        Ok(r) => r.map_err(|e| failed(format!("request: {e}")))?,
+    };
+    let status = resp.status();
+    let mut body = resp.into_body();
+    if !status.is_success() {
+        let mut text = Vec::new();
+        while text.len() < MAX_ERROR_BODY {
+            match tokio::time::timeout(CONNECT, body.frame()).await {
+                Ok(Some(Ok(f))) => text.extend_from_slice(f.data_ref().map_or(&[][..], |d| &d[..])),
+                _ => break,
+            }
+        }
+        text.truncate(MAX_ERROR_BODY);
+        // Both engines answer `{"message": "…"}`; anything else is quoted as it came.
+        let message = serde_json::from_slice::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+            .unwrap_or_else(|| String::from_utf8_lossy(&text).trim().chars().take(300).collect());
+        driver.abort();
+        return Err(if status == hyper::StatusCode::NOT_FOUND {
+            DaemonError::NotFound { endpoint: endpoint.to_string(), name: name.into(), message }
+        } else {
+            failed(format!("the engine answered {status}: {message}"))
+        });
+    }
+    let file = std::fs::File::create(dest).map_err(|e| failed(format!("{}: {e}", dest.display())))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut bytes = 0u64;
+    loop {
+        let frame = match tokio::time::timeout(IDLE, body.frame()).await {
+            Err(_) => return Err(failed(format!("the engine sent nothing for {} s", IDLE.as_secs()))),
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(failed(format!("reading the image after {bytes} bytes: {e}"))),
+            Ok(Some(Ok(f))) => f,
+        };
+        let Some(data) = frame.data_ref() else { continue };
+        bytes += data.len() as u64;
+        if bytes > max {
+            driver.abort();
+            return Err(failed(format!(
+                "limit exceeded: the archive is larger than {max} bytes (raise it with --max-total-bytes if the image is trusted)"
+            )));
+        }
+        out.write_all(data).map_err(|e| failed(format!("{}: {e}", dest.display())))?;
+    }
+    out.flush().map_err(|e| failed(format!("{}: {e}", dest.display())))?;
+    Ok(Exported { bytes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_addresses_parse_like_the_engines_own_tools() {
+        let p = |s: &str| Endpoint::parse(Engine::Docker, s);
+        assert_eq!(
+            p("unix:///run/user/1000/docker.sock").unwrap().addr,
+            Addr::Unix("/run/user/1000/docker.sock".into())
+        );
+        assert_eq!(p("/var/run/docker.sock").unwrap().addr, Addr::Unix("/var/run/docker.sock".into()));
+        assert_eq!(p("tcp://10.0.0.5:2376").unwrap().addr, Addr::Tcp("10.0.0.5:2376".into()));
+        assert_eq!(p("tcp://build-host").unwrap().addr, Addr::Tcp("build-host:2375".into()));
+        assert!(p("ssh://me@build-host").unwrap_err().contains("ssh: only unix:// and plain tcp://"));
+        assert!(p("npipe:////./pipe/docker_engine").unwrap_err().contains("npipe"));
+        assert!(p("tcp://user@host:1/x").is_err());
+        assert_eq!(Endpoint::unix(Engine::Podman, "/s.sock").to_string(), "podman at /s.sock");
+    }
+
+    #[test]
+    fn names_that_could_change_the_request_are_refused() {
+        for ok in [
+            "nginx",
+            "nginx:1.25",
+            "localhost/shop/app:1.0",
+            "registry.example:5000/team/app@sha256:0123abcd",
+            "7bf05db8c870",
+            "sha256:7bf05db8c870bf2e53aa66deb3a20ac0eba062af35546553a9d0117b10fe677a",
+        ] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "../containers/x/export",
+            "app/../../containers/json",
+            "app//x",
+            "/app",
+            "app?all=1",
+            "app#x",
+            "app%2f..",
+            "app name",
+            "app\r\nHost: evil",
+            ".hidden",
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Images read from a container engine's own store: a real Podman API service (its own store, on its own
+//! socket) holding an image loaded from an archive the test kit built; `kestrel image podman:NAME`, the same
+//! through the Docker-compatible API as `docker-daemon:NAME` (Podman serves Docker's API; no Docker engine runs
+//! on this machine, see the README), and a bare name looked for in the `--image-src` places in order. What is
+//! read must be the very image the archive holds; every failure names the engine, its socket and the reason.
+
+use assert_cmd::cargo::CommandCargoExt;
+use kestrel_testkit::services::Podman;
+use kestrel_testkit::{Entry, Image};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn image() -> Image {
+    let pom = b"groupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion=2.14.1\n";
+    let jar = kestrel_testkit::jar(&[("META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties", pom)]);
+    Image::new(vec![
+        vec![
+            Entry::File("etc/os-release".into(), b"ID=debian\nVERSION_ID=\"12\"\n".to_vec()),
+            Entry::File(
+                "var/lib/dpkg/status".into(),
+                b"Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n\n"
+                    .to_vec(),
+            ),
+        ],
+        vec![
+            Entry::File("app/lib/log4j-core-2.14.1.jar".into(), jar),
+            Entry::File("app/.env".into(), b"AWS_ACCESS_KEY_ID=AKIAZ7VRSQ5LT4WDJQ3H\n".to_vec()),
+        ],
+    ])
+}
+
+/// kestrel with no engine but the ones a test names, and a cache of its own.
+fn kestrel(d: &Path) -> Command {
+    let mut c = Command::cargo_bin("kestrel").unwrap();
+    c.env("DOCKER_HOST", format!("unix://{}", d.join("no-docker.sock").display()))
+        .env("CONTAINER_HOST", format!("unix://{}", d.join("no-podman.sock").display()))
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("KESTREL_IMAGE_SRC")
+        .env("KESTREL_CACHE_DIR", d.join("cache"))
+        .env("SOURCE_DATE_EPOCH", "1763856000");
+    c
+}
+
+fn json(out: &Output) -> Value {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn purls(sbom: &Value) -> Vec<String> {
+    let mut v: Vec<String> =
+        sbom["packages"].as_array().unwrap().iter().map(|p| p["purl"].as_str().unwrap().to_string()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let archive = d.join("app.tar");
+    image().write_docker_archive(&archive, &["localhost/shop/app:1.0"]);
+    let podman = Podman::start();
+    podman.load(&archive);
+
+    let from_archive = json(
+        &kestrel(d)
+            .args(["image", "--input"])
+            .arg(&archive)
+            .args(["--scanners", "none", "-f", "json", "--no-cache"])
+            .output()
+            .unwrap(),
+    );
+    assert!(purls(&from_archive).iter().any(|p| p.starts_with("pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1")));
+
+    // podman:NAME, through Podman's API socket.
+    let out = kestrel(d)
+        .env("CONTAINER_HOST", podman.url())
+        .args(["image", "podman:localhost/shop/app:1.0", "--scanners", "none", "-f", "json", "--no-cache"])
+        .output()
+        .unwrap();
+    let sbom = json(&out);
+    assert!(stderr(&out).contains("exported localhost/shop/app:1.0 from podman at"), "{}", stderr(&out));
+    assert_eq!(purls(&sbom), purls(&from_archive));
+    // The same image: the same configuration digest and layers, named as it was asked for.
+    assert_eq!(sbom["target"]["image_id"], from_archive["target"]["image_id"]);
+    assert_eq!(sbom["target"]["layers"].as_array().unwrap().len(), 2);
+    for (a, b) in
+        sbom["target"]["layers"].as_array().unwrap().iter().zip(from_archive["target"]["layers"].as_array().unwrap())
+    {
+        assert_eq!(a["diff_id"], b["diff_id"]);
+    }
+    assert_eq!(sbom["target"]["name"], "podman:localhost/shop/app:1.0");
+    assert_eq!(sbom["target"]["tags"][0], "localhost/shop/app:1.0");
+
+    // docker-daemon:NAME, Docker's API (Podman serves it too), by image id as well as by name.
+    let out = kestrel(d)
+        .env("DOCKER_HOST", podman.url())
+        .args(["image", "docker-daemon:localhost/shop/app:1.0", "--scanners", "none", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(purls(&json(&out)), purls(&from_archive));
+    let id = from_archive["target"]["image_id"].as_str().unwrap().trim_start_matches("sha256:");
+    let out = kestrel(d)
+        .env("DOCKER_HOST", podman.url())
+        .args(["image", &format!("docker:{}", &id[..12]), "--scanners", "none", "-f", "json", "--no-cache"])
+        .output()
+        .unwrap();
+    assert_eq!(purls(&json(&out)), purls(&from_archive));
+
+    // A bare name: Docker is looked at first (nothing listens), then Podman has it.
+    let out = kestrel(d)
+        .env("CONTAINER_HOST", podman.url())
+        .args(["image", "localhost/shop/app:1.0", "-f", "json", "--scanners", "secret", "--no-cache"])
+        .output()
+        .unwrap();
+    let report = json(&out);
+    assert!(stderr(&out).contains("from podman at"), "{}", stderr(&out));
+    assert_eq!(report["target"]["name"], "localhost/shop/app:1.0");
+    let secrets = report["secrets"].as_array().unwrap_or_else(|| panic!("no secrets: {report}"));
+    assert!(secrets.iter().any(|s| s["rule"] == "aws-access-key-id" && s["file"] == "/app/.env"), "{secrets:?}");
+    // `secrets --image` and `config --image` read the same sources.
+    let out = kestrel(d)
+        .env("CONTAINER_HOST", podman.url())
+        .args(["secrets", "--image", "podman:localhost/shop/app:1.0", "-f", "json"])
+        .output()
+        .unwrap();
+    let found = json(&out);
+    assert_eq!(found["findings"][0]["file"], "podman:localhost/shop/app:1.0!/app/.env", "{found}");
+    let out = kestrel(d)
+        .env("CONTAINER_HOST", podman.url())
+        .args(["config", "--image", "podman:localhost/shop/app:1.0", "-f", "json"])
+        .output()
+        .unwrap();
+    let checked = json(&out);
+    let ids: Vec<&str> = checked["findings"].as_array().unwrap().iter().filter_map(|f| f["id"].as_str()).collect();
+    assert!(ids.contains(&"image:user-root"), "{checked}");
+    // The order is the user's: with Podman left out, nothing has it, and each place tried says why.
+    let out = kestrel(d)
+        .env("CONTAINER_HOST", podman.url())
+        .args(["image", "localhost/shop/app:1.0", "--image-src", "docker", "--scanners", "none"])
+        .output()
+        .unwrap();
+    let e = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("no image source (--image-src) has it") && e.contains("no-docker.sock: no engine answers"),
+        "{e}"
+    );
+    assert!(!e.contains("podman"), "{e}");
+}
+
+#[test]
+fn engine_failures_name_the_engine_the_socket_and_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let archive = d.join("app.tar");
+    image().write_docker_archive(&archive, &["localhost/shop/app:1.0"]);
+    let podman = Podman::start();
+    podman.load(&archive);
+    let run = |env: (&str, String), args: &[&str]| kestrel(d).env(env.0, env.1).args(args).output().unwrap();
+
+    // An image the engine does not have: its own words, the engine and the name.
+    let out = run(("CONTAINER_HOST", podman.url()), &["image", "podman:localhost/shop/nope:1", "--scanners", "none"]);
+    let e = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(e.contains(&format!("podman at {}: no image localhost/shop/nope:1", podman.socket().display())), "{e}");
+    // An engine that is not there, with how to start Podman's API.
+    let out = run(
+        ("CONTAINER_HOST", "unix:///nonexistent/podman.sock".into()),
+        &["image", "podman:app", "--scanners", "none"],
+    );
+    let e = stderr(&out);
+    assert!(e.contains("/nonexistent/podman.sock: no engine answers") && e.contains("podman system service"), "{e}");
+    // Addresses kestrel cannot use are said to be so.
+    let out = run(("DOCKER_HOST", "ssh://me@build-host".into()), &["image", "docker-daemon:app", "--scanners", "none"]);
+    assert!(
+        stderr(&out).contains("DOCKER_HOST=ssh://me@build-host") && stderr(&out).contains("only unix://"),
+        "{}",
+        stderr(&out)
+    );
+    // A name that would change the request is refused before anything is sent.
+    for bad in ["podman:../containers/json", "podman:app?x=1", "podman:"] {
+        let out = run(("CONTAINER_HOST", podman.url()), &["image", bad, "--scanners", "none"]);
+        assert!(stderr(&out).contains("not an image name or id"), "{bad}: {}", stderr(&out));
+    }
+    // The archive's size is bounded like an image's: the transfer stops at the limit (plus room for two
+    // metadata documents of 16 MiB and 1 MiB of headers), before the image is read; no temporary copy is left.
+    let big = d.join("big.tar");
+    Image::new(vec![vec![Entry::File("data/blob".into(), vec![0u8; 40 << 20])]])
+        .write_docker_archive(&big, &["localhost/big:1"]);
+    podman.load(&big);
+    let tmp = d.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = kestrel(d)
+        .env("CONTAINER_HOST", podman.url())
+        .env("TMPDIR", &tmp)
+        .args(["image", "podman:localhost/big:1", "--scanners", "none", "--max-total-bytes", "1000"])
+        .output()
+        .unwrap();
+    let e = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(e.contains("the archive is larger than 34604008 bytes") && e.contains("--max-total-bytes"), "{e}");
+    // Within the transfer's bound but not the image's: the reader's limit, naming the image as it was asked for.
+    let out = kestrel(d)
+        .env("CONTAINER_HOST", podman.url())
+        .args(["image", "podman:localhost/big:1", "--scanners", "none", "--max-total-bytes", "10000000"])
+        .output()
+        .unwrap();
+    let e = stderr(&out);
+    assert!(e.contains("kestrel: error: podman:localhost/big:1: ") && e.contains("limit exceeded"), "{e}");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "a temporary copy was left in {}", tmp.display());
+}
