@@ -237,6 +237,9 @@ fn read_tar(stream: &mut impl Read, ctx: &LayerCtx<'_>, delta: &mut LayerDelta) 
     Ok(())
 }
 
+/// Largest probe buffer a layer's reader keeps between files.
+const RETAINED_PROBE_BYTES: usize = 8 << 20;
+
 fn keep(
     entry: &mut impl Read,
     path: &str,
@@ -260,7 +263,14 @@ fn keep(
     if !keepable && !observed {
         return Ok(Content::None);
     }
+    // One allocation of exactly the entry's size (bounded above by max_probe_file): growing by doubling
+    // reserved up to twice a large binary's size and copied it on the way. A large buffer is not kept for
+    // the small files that follow.
+    if buf.capacity() > RETAINED_PROBE_BYTES && size <= RETAINED_PROBE_BYTES as u64 {
+        *buf = Vec::new();
+    }
     buf.clear();
+    buf.reserve_exact(size as usize);
     entry.take(size).read_to_end(buf).map_err(|e| ctx.io_err(e))?;
     if observed {
         ctx.selector.observe(Some(ctx.index), path, buf);
