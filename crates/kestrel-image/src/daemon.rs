@@ -209,6 +209,43 @@ pub struct Exported {
     pub bytes: u64,
 }
 
+/// What the engine says of an image, without sending it ([`inspect`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspected {
+    /// The engine's image id: the configuration's digest (`sha256:…`) for Podman and Docker's classic store; the
+    /// manifest's for Docker's containerd store.
+    pub id: String,
+    /// Its names (`localhost/shop/app:1.0`).
+    pub repo_tags: Vec<String>,
+}
+
+/// Largest answer of the inspection read.
+const MAX_INSPECT_BODY: usize = 4 << 20;
+
+/// Asks the engine what image `name` is (its id and names): cheap, where [`export`] sends the whole image.
+pub fn inspect(endpoint: &Endpoint, name: &str) -> Result<Inspected, DaemonError> {
+    let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
+    check_name(name).map_err(failed)?;
+    let body = run(endpoint, name, async {
+        let (body, _driver) = get(endpoint, name, &format!("/images/{name}/json")).await?;
+        read_small(endpoint, name, body, MAX_INSPECT_BODY).await
+    })?;
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        #[serde(rename = "Id")]
+        id: String,
+        #[serde(rename = "RepoTags", default)]
+        repo_tags: Option<Vec<String>>,
+    }
+    let raw: Raw = serde_json::from_slice(&body).map_err(|e| failed(format!("the engine's inspection: {e}")))?;
+    // Docker answers `sha256:…`; Podman the bare hex.
+    let id = if raw.id.contains(':') { raw.id } else { format!("sha256:{}", raw.id) };
+    if !id.strip_prefix("sha256:").is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())) {
+        return Err(failed(format!("the engine's inspection: {id:?} is not an image id")));
+    }
+    Ok(Inspected { id, repo_tags: raw.repo_tags.unwrap_or_default() })
+}
+
 /// Asks the engine for image `name` as a `docker save` archive and writes it to `dest`.
 pub fn export(endpoint: &Endpoint, name: &str, dest: &Path, limits: &Limits) -> Result<Exported, DaemonError> {
     let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
@@ -217,21 +254,46 @@ pub fn export(endpoint: &Endpoint, name: &str, dest: &Path, limits: &Limits) -> 
     // max_metadata_bytes), the legacy per-layer files and tar headers.
     let max =
         limits.max_total_bytes.saturating_add(limits.max_metadata_bytes.saturating_mul(2)).saturating_add(1 << 20);
-    // A runtime of its own on a thread of its own: callers may be inside another runtime.
+    run(endpoint, name, async {
+        let (body, driver) = get(endpoint, name, &format!("/images/{name}/get")).await?;
+        let written = save(body, dest, max).await;
+        driver.abort();
+        written.map_err(failed)
+    })
+}
+
+/// Runs `work` on a runtime of its own, on a thread of its own: callers may be inside another runtime.
+fn run<T: Send>(
+    endpoint: &Endpoint,
+    name: &str,
+    work: impl std::future::Future<Output = Result<T, DaemonError>> + Send,
+) -> Result<T, DaemonError> {
+    let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
     std::thread::scope(|s| {
         s.spawn(|| {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| failed(format!("starting an I/O runtime: {e}")))?;
-            rt.block_on(fetch(endpoint, name, dest, max))
+            rt.block_on(work)
         })
         .join()
         .unwrap_or_else(|_| Err(failed("the transfer thread panicked".into())))
     })
 }
 
-async fn fetch(endpoint: &Endpoint, name: &str, dest: &Path, max: u64) -> Result<Exported, DaemonError> {
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+/// `GET path` on a fresh connection: the body of a successful answer, and the task driving the connection
+/// (abort it when done). An engine that is not there is [`DaemonError::Unreachable`], a 404 is
+/// [`DaemonError::NotFound`], other answers are [`DaemonError::Failed`] with the engine's message.
+async fn get(
+    endpoint: &Endpoint,
+    name: &str,
+    path: &str,
+) -> Result<(hyper::body::Incoming, tokio::task::JoinHandle<()>), DaemonError> {
+    let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
     let unreachable = |reason: String| DaemonError::Unreachable {
         endpoint: endpoint.to_string(),
         reason,
@@ -243,37 +305,23 @@ async fn fetch(endpoint: &Endpoint, name: &str, dest: &Path, max: u64) -> Result
         },
     };
     let connect = async {
-        match &endpoint.addr {
-            Addr::Unix(p) => tokio::net::UnixStream::connect(p).await.map(Conn::Unix),
-            Addr::Tcp(h) => tokio::net::TcpStream::connect(h.as_str()).await.map(Conn::Tcp),
-        }
+        Ok::<Box<dyn Io>, std::io::Error>(match &endpoint.addr {
+            Addr::Unix(p) => Box::new(tokio::net::UnixStream::connect(p).await?),
+            Addr::Tcp(h) => Box::new(tokio::net::TcpStream::connect(h.as_str()).await?),
+        })
     };
-    let conn = match tokio::time::timeout(CONNECT, connect).await {
+    let io = match tokio::time::timeout(CONNECT, connect).await {
         Err(_) => return Err(unreachable(format!("no connection within {} s", CONNECT.as_secs()))),
         Ok(Err(e)) => return Err(unreachable(e.to_string())),
-        Ok(Ok(c)) => c,
+        Ok(Ok(io)) => io,
     };
-    match conn {
-        Conn::Unix(s) => request(endpoint, s, name, dest, max).await,
-        Conn::Tcp(s) => request(endpoint, s, name, dest, max).await,
-    }
-}
-
-enum Conn {
-    Unix(tokio::net::UnixStream),
-    Tcp(tokio::net::TcpStream),
-}
-
-async fn request<S>(endpoint: &Endpoint, io: S, name: &str, dest: &Path, max: u64) -> Result<Exported, DaemonError>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
     let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
         .await
         .map_err(|e| failed(format!("HTTP handshake: {e}")))?;
-    let driver = tokio::spawn(conn);
-    let req = hyper::Request::get(format!("/images/{name}/get"))
+    let driver = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let req = hyper::Request::get(path)
         .header(hyper::header::HOST, "localhost")
         .header(hyper::header::USER_AGENT, concat!("kestrel/", env!("CARGO_PKG_VERSION")))
         .body(http_body_util::Empty::<bytes::Bytes>::new())
@@ -283,49 +331,71 @@ where
         Ok(r) => r.map_err(|e| failed(format!("request: {e}")))?,
     };
     let status = resp.status();
-    let mut body = resp.into_body();
-    if !status.is_success() {
-        let mut text = Vec::new();
-        while text.len() < MAX_ERROR_BODY {
-            match tokio::time::timeout(CONNECT, body.frame()).await {
-                Ok(Some(Ok(f))) => text.extend_from_slice(f.data_ref().map_or(&[][..], |d| &d[..])),
-                _ => break,
+    if status.is_success() {
+        return Ok((resp.into_body(), driver));
+    }
+    let text = read_small(endpoint, name, resp.into_body(), MAX_ERROR_BODY).await.unwrap_or_default();
+    driver.abort();
+    // Both engines answer `{"message": "…"}`; anything else is quoted as it came.
+    let message = serde_json::from_slice::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(&text).trim().chars().take(300).collect());
+    Err(if status == hyper::StatusCode::NOT_FOUND {
+        DaemonError::NotFound { endpoint: endpoint.to_string(), name: name.into(), message }
+    } else {
+        failed(format!("the engine answered {status}: {message}"))
+    })
+}
+
+/// A small body, whole: at most `max` bytes, each frame within [`IDLE`].
+async fn read_small(
+    endpoint: &Endpoint,
+    name: &str,
+    mut body: hyper::body::Incoming,
+    max: usize,
+) -> Result<Vec<u8>, DaemonError> {
+    let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
+    let mut out = Vec::new();
+    loop {
+        match tokio::time::timeout(IDLE, body.frame()).await {
+            Err(_) => return Err(failed(format!("the engine sent nothing for {} s", IDLE.as_secs()))),
+            Ok(None) => return Ok(out),
+            Ok(Some(Err(e))) => return Err(failed(format!("reading the answer: {e}"))),
+            Ok(Some(Ok(f))) => {
+                if let Some(d) = f.data_ref() {
+                    if out.len() + d.len() > max {
+                        return Err(failed(format!("the engine's answer is larger than {max} bytes")));
+                    }
+                    out.extend_from_slice(d);
+                }
             }
         }
-        text.truncate(MAX_ERROR_BODY);
-        // Both engines answer `{"message": "…"}`; anything else is quoted as it came.
-        let message = serde_json::from_slice::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
-            .unwrap_or_else(|| String::from_utf8_lossy(&text).trim().chars().take(300).collect());
-        driver.abort();
-        return Err(if status == hyper::StatusCode::NOT_FOUND {
-            DaemonError::NotFound { endpoint: endpoint.to_string(), name: name.into(), message }
-        } else {
-            failed(format!("the engine answered {status}: {message}"))
-        });
     }
-    let file = std::fs::File::create(dest).map_err(|e| failed(format!("{}: {e}", dest.display())))?;
+}
+
+/// Streams the archive into `dest`, at most `max` bytes.
+async fn save(mut body: hyper::body::Incoming, dest: &Path, max: u64) -> Result<Exported, String> {
+    let file = std::fs::File::create(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut bytes = 0u64;
     loop {
         let frame = match tokio::time::timeout(IDLE, body.frame()).await {
-            Err(_) => return Err(failed(format!("the engine sent nothing for {} s", IDLE.as_secs()))),
+            Err(_) => return Err(format!("the engine sent nothing for {} s", IDLE.as_secs())),
             Ok(None) => break,
-            Ok(Some(Err(e))) => return Err(failed(format!("reading the image after {bytes} bytes: {e}"))),
+            Ok(Some(Err(e))) => return Err(format!("reading the image after {bytes} bytes: {e}")),
             Ok(Some(Ok(f))) => f,
         };
         let Some(data) = frame.data_ref() else { continue };
         bytes += data.len() as u64;
         if bytes > max {
-            driver.abort();
-            return Err(failed(format!(
+            return Err(format!(
                 "limit exceeded: the archive is larger than {max} bytes (raise it with --max-total-bytes if the image is trusted)"
-            )));
+            ));
         }
-        out.write_all(data).map_err(|e| failed(format!("{}: {e}", dest.display())))?;
+        out.write_all(data).map_err(|e| format!("{}: {e}", dest.display()))?;
     }
-    out.flush().map_err(|e| failed(format!("{}: {e}", dest.display())))?;
+    out.flush().map_err(|e| format!("{}: {e}", dest.display()))?;
     Ok(Exported { bytes })
 }
 

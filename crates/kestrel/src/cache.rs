@@ -1,7 +1,8 @@
 //! The inventory cache of images. An image's config digest names its layers by their diff ids, so the
 //! inventory of one image id (with this kestrel version, scope and limits) never changes: it is stored as
 //! JSON under a key derived from them, and a later scan of the same image reads only its manifest and
-//! config. Layers are not read, hence not re-verified, on a hit: `--no-cache` reads and verifies them all.
+//! config. Layers are not read, hence not re-verified, on a hit: `--no-cache` reads and verifies them all. An
+//! image in an engine's store is looked up by the id the engine gives it before anything is exported.
 
 use crate::cli::CacheArgs;
 use kestrel_core::{Sbom, ScanTarget};
@@ -46,15 +47,20 @@ impl Cache {
 
     /// The key of an image's inventory.
     pub fn key(target: &ScanTarget, limits: &kestrel_image::Limits) -> Option<String> {
-        let id = target.image_id.as_deref()?;
+        Some(Cache::key_of(target.image_id.as_deref()?, target.manifest_digest.as_deref(), limits))
+    }
+
+    /// The key of an image's inventory by its id and manifest digest (none for a `docker save` archive — and for
+    /// an image in an engine's store, which kestrel reads as one).
+    pub fn key_of(image_id: &str, manifest_digest: Option<&str>, limits: &kestrel_image::Limits) -> String {
         let mut h = Sha256::new();
         h.update(format!(
-            "kestrel {}\nimage\n{id}\n{}\n{:?}\n",
+            "kestrel {}\nimage\n{image_id}\n{}\n{:?}\n",
             env!("CARGO_PKG_VERSION"),
-            target.manifest_digest.as_deref().unwrap_or(""),
+            manifest_digest.unwrap_or(""),
             limits
         ));
-        Some(hex::encode(h.finalize()))
+        hex::encode(h.finalize())
     }
 
     pub fn get(&self, key: &str) -> Option<Entry> {

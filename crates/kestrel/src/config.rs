@@ -127,7 +127,8 @@ pub fn collect(paths: &[std::path::PathBuf], images: &[String], policy: Option<&
     }
     for r in images {
         // The configuration alone: the manifest and config are read and digest-checked, no layer is.
-        let image = crate::scan::open_ref(r, None, None, &Default::default(), &ImageSource::DEFAULT_ORDER, true)?;
+        let image =
+            crate::scan::open_ref(r, None, None, &Default::default(), &ImageSource::DEFAULT_ORDER, true, &|_| false)?;
         let opts = kestrel_image::OpenOptions { tag: image.tag.clone(), ..Default::default() };
         let id = crate::scan::named(&image.name, kestrel_image::identify(&image.path, &opts).map_err(Into::into))?
             .with_context(|| format!("{r}: not a container image (no manifest.json or index.json)"))?;
@@ -267,7 +268,8 @@ pub fn scan_secrets(
         all.errors.extend(s.errors);
     }
     for r in images {
-        let image = crate::scan::open_ref(r, None, None, &Default::default(), &ImageSource::DEFAULT_ORDER, true)?;
+        let image =
+            crate::scan::open_ref(r, None, None, &Default::default(), &ImageSource::DEFAULT_ORDER, true, &|_| false)?;
         let opts = kestrel_image::OpenOptions { tag: image.tag.clone(), ..Default::default() };
         let sel = kestrel_secrets::image::LayerScanner::new(&scanner);
         let artifact =

@@ -15,19 +15,52 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let g = cli.global;
     match cli.command {
         Command::Image(a) => {
-            let OpenedRef { path, tag, kind, name, _temp } = match (&a.image, &a.input) {
-                (_, Some(input)) => OpenedRef::file(input.clone(), a.tag.clone(), ImageKind::Detect),
-                (Some(r), None) => {
-                    open_ref(r, a.tag.clone(), a.platform.clone(), &a.limits.limits(), &a.image_src, g.quiet)?
-                }
-                (None, None) => bail!("name an image, or a docker archive with --input"),
-            };
-            let opts =
-                OpenOptions { limits: a.limits.limits(), tag, platform: a.platform.clone(), progress: progress(&g) };
             let catalog = Catalog::new(Scope::Image);
             let secrets_wanted = crate::db::wants_secrets(&a.vuln);
-            // A cached inventory of this very image (by content address) spares reading its layers.
+            // A cached inventory of this very image (by content address) spares reading its layers — and, for an
+            // image in an engine's store, exporting it: the engine names its id first.
             let cache = crate::cache::Cache::new(&a.cache);
+            let limits = a.limits.limits();
+            let lookup = |image_id: &str| {
+                // An entry made without the secret scanner does not serve a scan that wants it.
+                let c = cache.as_ref()?;
+                c.get(&crate::cache::Cache::key_of(image_id, None, &limits))
+                    .filter(|e| !secrets_wanted || e.secrets.is_some())
+            };
+            let from_cache = |entry: crate::cache::Entry, name: String, tags: Vec<String>, id: &str| {
+                tracing::info!("inventory of {id} from the cache");
+                let crate::cache::Entry { mut sbom, secrets } = entry;
+                sbom.target.name = name;
+                sbom.target.tags = tags;
+                sbom.created = created();
+                let secrets = allowed(if secrets_wanted { secrets } else { None }, &a.vuln)?;
+                emit_and_upload(&g, &a.out, &a.vuln, (sbom, secrets), &a.upload)
+            };
+            let engine_hit = std::cell::RefCell::new(None);
+            let served = |id: &str| {
+                let e = lookup(id);
+                let hit = e.is_some();
+                *engine_hit.borrow_mut() = e;
+                hit
+            };
+            let OpenedRef { path, tag, kind, name, _temp } = match (&a.image, &a.input) {
+                (_, Some(input)) => OpenedRef::file(input.clone(), a.tag.clone(), ImageKind::Detect),
+                (Some(r), None) => open_ref(
+                    r,
+                    a.tag.clone(),
+                    a.platform.clone(),
+                    &limits,
+                    &a.image_src,
+                    g.quiet,
+                    if cache.is_some() { &served } else { &|_| false },
+                )?,
+                (None, None) => bail!("name an image, or a docker archive with --input"),
+            };
+            if let ImageKind::Cached { image_id, tags } = kind {
+                let entry = engine_hit.take().context("the cached inventory was read a moment ago")?;
+                return from_cache(entry, name.unwrap_or(image_id.clone()), tags, &image_id);
+            }
+            let opts = OpenOptions { limits, tag, platform: a.platform.clone(), progress: progress(&g) };
             let mut key = None;
             let identified = if cache.is_some() {
                 named(&name, kestrel_image::identify(&path, &opts).map_err(Into::into))?
@@ -37,15 +70,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if let (Some(c), Some(id)) = (&cache, &identified) {
                 let t = id.target();
                 key = crate::cache::Cache::key(t, &opts.limits);
-                // An entry made without the secret scanner does not serve a scan that wants it.
                 let hit = key.as_deref().and_then(|k| c.get(k)).filter(|e| !secrets_wanted || e.secrets.is_some());
-                if let Some(crate::cache::Entry { mut sbom, secrets }) = hit {
-                    tracing::info!("inventory of {} from the cache", t.image_id.as_deref().unwrap_or("?"));
-                    sbom.target.name = name.unwrap_or_else(|| t.name.clone());
-                    sbom.target.tags = t.tags.clone();
-                    sbom.created = created();
-                    let secrets = allowed(if secrets_wanted { secrets } else { None }, &a.vuln)?;
-                    return emit_and_upload(&g, &a.out, &a.vuln, (sbom, secrets), &a.upload);
+                if let Some(entry) = hit {
+                    let id = t.image_id.as_deref().unwrap_or("?");
+                    return from_cache(entry, name.unwrap_or_else(|| t.name.clone()), t.tags.clone(), id);
                 }
             }
             let read = read_with_secrets(secrets_wanted, &catalog, |sel| {
@@ -140,6 +168,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 pub(crate) enum ImageKind {
     Detect,
     OciDir,
+    /// An image in an engine's store whose inventory the cache holds: nothing was exported.
+    Cached {
+        image_id: String,
+        tags: Vec<String>,
+    },
 }
 
 /// Errors about an image pulled or exported into a temporary copy name it as it was asked for, too.
@@ -178,6 +211,7 @@ pub(crate) fn open_ref(
     limits: &kestrel_image::Limits,
     sources: &[ImageSource],
     quiet: bool,
+    cached: &dyn Fn(&str) -> bool,
 ) -> Result<OpenedRef> {
     use kestrel_image::daemon::Engine;
     if let Some(reference) = r.strip_prefix("docker://").or_else(|| r.strip_prefix("registry:")) {
@@ -188,7 +222,7 @@ pub(crate) fn open_ref(
         [("docker-daemon:", Engine::Docker), ("docker:", Engine::Docker), ("podman:", Engine::Podman)]
     {
         if let Some(name) = r.strip_prefix(scheme) {
-            return Ok(export(r, engine, name, limits, quiet)?);
+            return Ok(export(r, engine, name, limits, quiet, cached)?);
         }
     }
     if !is_image_name(r) || UNSUPPORTED_STORES.iter().any(|s| r.starts_with(s)) {
@@ -208,7 +242,7 @@ pub(crate) fn open_ref(
                 })
             }
         };
-        match export(r, engine, r, limits, quiet) {
+        match export(r, engine, r, limits, quiet, cached) {
             Ok(o) => return Ok(o),
             Err(e) if e.is_absent() => {
                 tracing::debug!("{r}: {e}");
@@ -273,16 +307,31 @@ fn pull(
     })
 }
 
-/// Image `name` from `engine`'s store, as a `docker save` archive in a temporary directory.
+/// Image `name` from `engine`'s store, as a `docker save` archive in a temporary directory — unless `cached` says
+/// the cache holds the inventory of the image the engine names.
 fn export(
     given: &str,
     engine: kestrel_image::daemon::Engine,
     name: &str,
     limits: &kestrel_image::Limits,
     quiet: bool,
+    cached: &dyn Fn(&str) -> bool,
 ) -> Result<OpenedRef, kestrel_image::daemon::DaemonError> {
     use kestrel_image::daemon::{DaemonError, Endpoint};
     let endpoint = Endpoint::from_env(engine)?;
+    let inspected = kestrel_image::daemon::inspect(&endpoint, name)?;
+    if cached(&inspected.id) {
+        if !quiet {
+            eprintln!("kestrel: {name} from {endpoint} is {}: its inventory is in the cache", inspected.id);
+        }
+        return Ok(OpenedRef {
+            path: PathBuf::new(),
+            tag: None,
+            kind: ImageKind::Cached { image_id: inspected.id, tags: inspected.repo_tags },
+            name: Some(given.to_string()),
+            _temp: None,
+        });
+    }
     let dir = tempfile::Builder::new().prefix("kestrel-export-").tempdir().map_err(|e| DaemonError::Failed {
         endpoint: endpoint.to_string(),
         name: name.into(),

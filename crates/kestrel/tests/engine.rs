@@ -139,6 +139,31 @@ fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
     let checked = json(&out);
     let ids: Vec<&str> = checked["findings"].as_array().unwrap().iter().filter_map(|f| f["id"].as_str()).collect();
     assert!(ids.contains(&"image:user-root"), "{checked}");
+    // The inventory cache: a second scan of the same image asks the engine which image it is and exports nothing;
+    // an entry made without the secret scanner does not serve a scan that wants it.
+    let cached = |scanners: &str| {
+        kestrel(d)
+            .env("CONTAINER_HOST", podman.url())
+            .env("KESTREL_CACHE_DIR", d.join("cache-engine"))
+            .args(["image", "podman:localhost/shop/app:1.0", "--scanners", scanners, "-f", "json"])
+            .output()
+            .unwrap()
+    };
+    let first = cached("none");
+    assert!(stderr(&first).contains("exported localhost/shop/app:1.0"), "{}", stderr(&first));
+    let again = cached("none");
+    let e = stderr(&again);
+    assert!(!e.contains("exported") && e.contains("its inventory is in the cache"), "{e}");
+    let hit = json(&again);
+    assert_eq!(purls(&hit), purls(&from_archive));
+    assert_eq!(hit["target"]["name"], "podman:localhost/shop/app:1.0");
+    assert_eq!(hit["target"]["tags"][0], "localhost/shop/app:1.0");
+    assert_eq!(hit["target"]["image_id"], from_archive["target"]["image_id"]);
+    let with_secrets = cached("secret");
+    assert!(stderr(&with_secrets).contains("exported localhost/shop/app:1.0"), "{}", stderr(&with_secrets));
+    assert_eq!(json(&with_secrets)["secrets"].as_array().map(Vec::len), Some(1));
+    assert!(stderr(&cached("secret")).contains("its inventory is in the cache"));
+
     // The order is the user's: with Podman left out, nothing has it, and each place tried says why.
     let out = kestrel(d)
         .env("CONTAINER_HOST", podman.url())
