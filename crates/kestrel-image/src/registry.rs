@@ -531,8 +531,12 @@ pub struct Pulled {
     pub manifest_digest: String,
     /// The digest of what the tag points at (an index for a multi-platform image).
     pub top_digest: String,
+    /// The digest of the image's configuration (its image id).
+    pub config_digest: String,
     /// Bytes of blobs fetched.
     pub bytes: u64,
+    /// Whether [`pull_unless`]'s caller knew the image already, and nothing but manifests was fetched.
+    pub known: bool,
 }
 
 fn host_platform() -> String {
@@ -550,6 +554,18 @@ fn host_platform() -> String {
 /// Pulls `reference` into `dest` (created; an OCI image layout whose index names the image by its
 /// reference), verifying every digest.
 pub fn pull(reference: &str, dest: &Path, opts: &PullOptions) -> Result<Pulled, RegistryError> {
+    pull_unless(reference, dest, opts, &|_, _| false)
+}
+
+/// [`pull`], unless `known(config digest, manifest digest)` says the caller already has what it needs of that
+/// image (an inventory cached under those digests): then only the manifests are fetched and no blob is — the
+/// answer's [`Pulled::known`] is true and `dest` holds no layout.
+pub fn pull_unless(
+    reference: &str,
+    dest: &Path,
+    opts: &PullOptions,
+    known: &dyn Fn(&str, &str) -> bool,
+) -> Result<Pulled, RegistryError> {
     let r = Reference::parse(reference)?;
     let mut reg = Registry::connect(&r.registry, r.api_host(), opts)?;
     let repo = r.repository.clone();
@@ -598,6 +614,17 @@ pub fn pull(reference: &str, dest: &Path, opts: &PullOptions) -> Result<Pulled, 
     }
     let mut bytes = 0u64;
     let config = m["config"]["digest"].as_str().ok_or_else(|| err(reference, "manifest without a config"))?;
+    check_digest(config).map_err(|e| err(reference, e))?;
+    if known(config, &digest) {
+        return Ok(Pulled {
+            reference: r,
+            manifest_digest: digest,
+            top_digest,
+            config_digest: config.to_string(),
+            bytes: 0,
+            known: true,
+        });
+    }
     let mut wanted = vec![(config.to_string(), opts.limits.max_metadata_bytes)];
     for l in m["layers"].as_array().into_iter().flatten() {
         let d = l["digest"].as_str().ok_or_else(|| err(reference, "a layer without a digest"))?;
@@ -629,7 +656,8 @@ pub fn pull(reference: &str, dest: &Path, opts: &PullOptions) -> Result<Pulled, 
         .map_err(|e| err(&dest.display().to_string(), e.to_string()))?;
     std::fs::write(dest.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)
         .map_err(|e| err(&dest.display().to_string(), e.to_string()))?;
-    Ok(Pulled { reference: r, manifest_digest: digest, top_digest, bytes })
+    let config_digest = config.to_string();
+    Ok(Pulled { reference: r, manifest_digest: digest, top_digest, config_digest, bytes, known: false })
 }
 
 #[cfg(test)]

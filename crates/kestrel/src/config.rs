@@ -128,7 +128,9 @@ pub fn collect(paths: &[std::path::PathBuf], images: &[String], policy: Option<&
     for r in images {
         // The configuration alone: the manifest and config are read and digest-checked, no layer is.
         let image =
-            crate::scan::open_ref(r, None, None, &Default::default(), &ImageSource::DEFAULT_ORDER, true, &|_| false)?;
+            crate::scan::open_ref(r, None, None, &Default::default(), &ImageSource::DEFAULT_ORDER, true, &|_, _| {
+                false
+            })?;
         let opts = kestrel_image::OpenOptions { tag: image.tag.clone(), ..Default::default() };
         let id = crate::scan::named(&image.name, kestrel_image::identify(&image.path, &opts).map_err(Into::into))?
             .with_context(|| format!("{r}: not a container image (no manifest.json or index.json)"))?;
@@ -269,7 +271,9 @@ pub fn scan_secrets(
     }
     for r in images {
         let image =
-            crate::scan::open_ref(r, None, None, &Default::default(), &ImageSource::DEFAULT_ORDER, true, &|_| false)?;
+            crate::scan::open_ref(r, None, None, &Default::default(), &ImageSource::DEFAULT_ORDER, true, &|_, _| {
+                false
+            })?;
         let opts = kestrel_image::OpenOptions { tag: image.tag.clone(), ..Default::default() };
         let sel = kestrel_secrets::image::LayerScanner::new(&scanner);
         let artifact =

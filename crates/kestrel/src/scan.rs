@@ -21,11 +21,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             // image in an engine's store, exporting it: the engine names its id first.
             let cache = crate::cache::Cache::new(&a.cache);
             let limits = a.limits.limits();
-            let lookup = |image_id: &str| {
+            let lookup = |key: &str| {
                 // An entry made without the secret scanner does not serve a scan that wants it.
-                let c = cache.as_ref()?;
-                c.get(&crate::cache::Cache::key_of(image_id, None, &limits))
-                    .filter(|e| !secrets_wanted || e.secrets.is_some())
+                cache.as_ref()?.get(key).filter(|e| !secrets_wanted || e.secrets.is_some())
             };
             let from_cache = |entry: crate::cache::Entry, name: String, tags: Vec<String>, id: &str| {
                 tracing::info!("inventory of {id} from the cache");
@@ -37,8 +35,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 emit_and_upload(&g, &a.out, &a.vuln, (sbom, secrets), &a.upload)
             };
             let engine_hit = std::cell::RefCell::new(None);
-            let served = |id: &str| {
-                let e = lookup(id);
+            let served = |id: &str, manifest: Option<&str>| {
+                let e = lookup(&crate::cache::Cache::key_of(id, manifest, &limits));
                 let hit = e.is_some();
                 *engine_hit.borrow_mut() = e;
                 hit
@@ -52,7 +50,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     &limits,
                     &a.image_src,
                     g.quiet,
-                    if cache.is_some() { &served } else { &|_| false },
+                    if cache.is_some() { &served } else { &|_, _| false },
                 )?,
                 (None, None) => bail!("name an image, or a docker archive with --input"),
             };
@@ -67,11 +65,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 None
             };
-            if let (Some(c), Some(id)) = (&cache, &identified) {
+            if let Some(id) = &identified {
                 let t = id.target();
                 key = crate::cache::Cache::key(t, &opts.limits);
-                let hit = key.as_deref().and_then(|k| c.get(k)).filter(|e| !secrets_wanted || e.secrets.is_some());
-                if let Some(entry) = hit {
+                if let Some(entry) = key.as_deref().and_then(lookup) {
                     let id = t.image_id.as_deref().unwrap_or("?");
                     return from_cache(entry, name.unwrap_or_else(|| t.name.clone()), t.tags.clone(), id);
                 }
@@ -168,7 +165,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 pub(crate) enum ImageKind {
     Detect,
     OciDir,
-    /// An image in an engine's store whose inventory the cache holds: nothing was exported.
+    /// An image in an engine's store or a registry whose inventory the cache holds: nothing was exported or
+    /// pulled.
     Cached {
         image_id: String,
         tags: Vec<String>,
@@ -182,6 +180,9 @@ pub(crate) fn named<T>(name: &Option<String>, r: Result<T>) -> Result<T> {
         None => r,
     }
 }
+
+/// Whether the inventory cache holds the image with this id (configuration digest) and manifest digest.
+pub(crate) type Known<'a> = dyn Fn(&str, Option<&str>) -> bool + 'a;
 
 /// An image reference made ready to open: a path, and what to call it.
 pub(crate) struct OpenedRef {
@@ -203,7 +204,9 @@ impl OpenedRef {
 
 /// [`parse_image_ref`]; a registry reference (`docker://REF`, `registry:REF`) pulled into a temporary OCI
 /// layout; `docker-daemon:NAME` and `podman:NAME` exported from the engine's store into a temporary archive;
-/// and a bare name that is not a file looked for in `sources`, in order.
+/// and a bare name that is not a file looked for in `sources`, in order. Neither pulled nor exported when `cached`
+/// says the inventory cache holds the image the registry or the engine names (then the kind is
+/// [`ImageKind::Cached`]).
 pub(crate) fn open_ref(
     r: &str,
     tag: Option<String>,
@@ -211,11 +214,11 @@ pub(crate) fn open_ref(
     limits: &kestrel_image::Limits,
     sources: &[ImageSource],
     quiet: bool,
-    cached: &dyn Fn(&str) -> bool,
+    cached: &Known<'_>,
 ) -> Result<OpenedRef> {
     use kestrel_image::daemon::Engine;
     if let Some(reference) = r.strip_prefix("docker://").or_else(|| r.strip_prefix("registry:")) {
-        return pull(r, reference, platform, limits, quiet);
+        return pull(r, reference, platform, limits, quiet, cached);
     }
     // `docker:` as syft spells it.
     for (scheme, engine) in
@@ -236,7 +239,7 @@ pub(crate) fn open_ref(
             ImageSource::Docker => Engine::Docker,
             ImageSource::Podman => Engine::Podman,
             ImageSource::Registry => {
-                return pull(r, r, platform, limits, quiet).map_err(|e| {
+                return pull(r, r, platform, limits, quiet, cached).map_err(|e| {
                     missed.push(format!("registry: {e:#}"));
                     no_source(r, &missed)
                 })
@@ -279,6 +282,7 @@ fn pull(
     platform: Option<String>,
     limits: &kestrel_image::Limits,
     quiet: bool,
+    cached: &Known<'_>,
 ) -> Result<OpenedRef> {
     let dir =
         tempfile::Builder::new().prefix("kestrel-pull-").tempdir().context("a temporary directory to pull into")?;
@@ -288,7 +292,21 @@ fn pull(
         ..kestrel_image::registry::PullOptions::from_env()
     };
     let started = std::time::Instant::now();
-    let pulled = kestrel_image::registry::pull(reference, dir.path(), &opts)?;
+    let pulled = kestrel_image::registry::pull_unless(reference, dir.path(), &opts, &|config, manifest| {
+        cached(config, Some(manifest))
+    })?;
+    if pulled.known {
+        if !quiet {
+            eprintln!("kestrel: {} is {}: its inventory is in the cache", pulled.reference, pulled.manifest_digest);
+        }
+        return Ok(OpenedRef {
+            path: PathBuf::new(),
+            tag: None,
+            kind: ImageKind::Cached { image_id: pulled.config_digest, tags: vec![pulled.reference.to_string()] },
+            name: Some(given.to_string()),
+            _temp: None,
+        });
+    }
     if !quiet {
         eprintln!(
             "kestrel: pulled {} ({}, {} bytes) in {:.1} s",
@@ -315,12 +333,13 @@ fn export(
     name: &str,
     limits: &kestrel_image::Limits,
     quiet: bool,
-    cached: &dyn Fn(&str) -> bool,
+    cached: &Known<'_>,
 ) -> Result<OpenedRef, kestrel_image::daemon::DaemonError> {
     use kestrel_image::daemon::{DaemonError, Endpoint};
     let endpoint = Endpoint::from_env(engine)?;
     let inspected = kestrel_image::daemon::inspect(&endpoint, name)?;
-    if cached(&inspected.id) {
+    // An engine's image is read as a `docker save` archive: no manifest digest in its key.
+    if cached(&inspected.id, None) {
         if !quiet {
             eprintln!("kestrel: {name} from {endpoint} is {}: its inventory is in the cache", inspected.id);
         }

@@ -74,6 +74,15 @@ fn images_are_pulled_with_docker_credentials_verified_and_scanned() {
     let digest = String::from_utf8_lossy(&inspect.stdout).trim().to_string();
     assert!(digest.starts_with("sha256:"), "{}", String::from_utf8_lossy(&inspect.stderr));
     assert_eq!(sbom["target"]["manifest_digest"], digest.as_str());
+    // Again, with the inventory cache: the manifest is fetched (so a moved tag is seen), no blob is.
+    let out = kestrel(&with, d).args(["image", &reference, "--scanners", "none", "-f", "json"]).output().unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && e.contains("its inventory is in the cache") && !e.contains("pulled"), "{e}");
+    let again: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again["packages"], sbom["packages"]);
+    for field in ["name", "tags", "manifest_digest", "image_id"] {
+        assert_eq!(again["target"][field], sbom["target"][field], "{field}");
+    }
     // By digest too.
     let by_digest = format!("docker://{host}/shop/app@{digest}");
     let out = kestrel(&with, d).args(["image", &by_digest, "--scanners", "none", "-f", "json"]).output().unwrap();
