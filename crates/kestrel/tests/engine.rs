@@ -42,6 +42,15 @@ fn kestrel(d: &Path) -> Command {
     c
 }
 
+/// A Podman API service whose store holds `image()` as `localhost/shop/app:1.0`, and that image's archive.
+fn podman_with_app(d: &Path) -> (Podman, std::path::PathBuf) {
+    let archive = d.join("app.tar");
+    image().write_docker_archive(&archive, &["localhost/shop/app:1.0"]);
+    let podman = Podman::start();
+    podman.load(&archive);
+    (podman, archive)
+}
+
 fn json(out: &Output) -> Value {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
@@ -62,10 +71,7 @@ fn purls(sbom: &Value) -> Vec<String> {
 fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let archive = d.join("app.tar");
-    image().write_docker_archive(&archive, &["localhost/shop/app:1.0"]);
-    let podman = Podman::start();
-    podman.load(&archive);
+    let (podman, archive) = podman_with_app(d);
 
     let from_archive = json(
         &kestrel(d)
@@ -183,10 +189,7 @@ fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
 fn engine_failures_name_the_engine_the_socket_and_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let archive = d.join("app.tar");
-    image().write_docker_archive(&archive, &["localhost/shop/app:1.0"]);
-    let podman = Podman::start();
-    podman.load(&archive);
+    let (podman, _) = podman_with_app(d);
     let run = |env: (&str, String), args: &[&str]| kestrel(d).env(env.0, env.1).args(args).output().unwrap();
 
     // An image the engine does not have: its own words, the engine and the name.
