@@ -17,7 +17,7 @@
 //! let engine = Endpoint::from_env(Engine::Podman).unwrap();
 //! let dir = tempfile::tempdir().unwrap();
 //! let archive = dir.path().join("image.tar");
-//! export(&engine, "docker.io/library/alpine:3.20", &archive, &Default::default()).unwrap();
+//! export(&engine, "docker.io/library/alpine:3.20", &archive, &Default::default(), None).unwrap();
 //! let artifact = kestrel_image::open(&archive, &Default::default(), &kestrel_image::KeepNothing).unwrap();
 //! println!("{} layers", artifact.target.layers.len());
 //! ```
@@ -246,8 +246,15 @@ pub fn inspect(endpoint: &Endpoint, name: &str) -> Result<Inspected, DaemonError
     Ok(Inspected { id, repo_tags: raw.repo_tags.unwrap_or_default() })
 }
 
-/// Asks the engine for image `name` as a `docker save` archive and writes it to `dest`.
-pub fn export(endpoint: &Endpoint, name: &str, dest: &Path, limits: &Limits) -> Result<Exported, DaemonError> {
+/// Asks the engine for image `name` as a `docker save` archive and writes it to `dest`, telling `progress` the bytes
+/// as they come (the engine does not say how many there will be).
+pub fn export(
+    endpoint: &Endpoint,
+    name: &str,
+    dest: &Path,
+    limits: &Limits,
+    progress: Option<&dyn crate::Progress>,
+) -> Result<Exported, DaemonError> {
     let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
     check_name(name).map_err(failed)?;
     // The layers, plus what the archive holds besides them: a manifest and a configuration (each bounded by
@@ -256,7 +263,13 @@ pub fn export(endpoint: &Endpoint, name: &str, dest: &Path, limits: &Limits) -> 
         limits.max_total_bytes.saturating_add(limits.max_metadata_bytes.saturating_mul(2)).saturating_add(1 << 20);
     run(endpoint, name, async {
         let (body, driver) = get(endpoint, name, &format!("/images/{name}/get")).await?;
-        let written = save(body, dest, max).await;
+        if let Some(p) = progress {
+            p.begin("exporting", None);
+        }
+        let written = save(body, dest, max, progress).await;
+        if let Some(p) = progress {
+            p.end();
+        }
         driver.abort();
         written.map_err(failed)
     })
@@ -375,7 +388,12 @@ async fn read_small(
 }
 
 /// Streams the archive into `dest`, at most `max` bytes.
-async fn save(mut body: hyper::body::Incoming, dest: &Path, max: u64) -> Result<Exported, String> {
+async fn save(
+    mut body: hyper::body::Incoming,
+    dest: &Path,
+    max: u64,
+    progress: Option<&dyn crate::Progress>,
+) -> Result<Exported, String> {
     let file = std::fs::File::create(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut bytes = 0u64;
@@ -394,6 +412,9 @@ async fn save(mut body: hyper::body::Incoming, dest: &Path, max: u64) -> Result<
             ));
         }
         out.write_all(data).map_err(|e| format!("{}: {e}", dest.display()))?;
+        if let Some(p) = progress {
+            p.advance(data.len() as u64);
+        }
     }
     out.flush().map_err(|e| format!("{}: {e}", dest.display()))?;
     Ok(Exported { bytes })

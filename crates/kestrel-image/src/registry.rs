@@ -240,7 +240,7 @@ fn helper_get(name: &str, registry: &str) -> Result<Credentials, RegistryError> 
 }
 
 /// How to pull.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct PullOptions {
     /// Platform to pick from a multi-platform image (`linux/arm64`); default: the host's.
     pub platform: Option<String>,
@@ -248,6 +248,8 @@ pub struct PullOptions {
     pub plain_http: Vec<String>,
     /// Size bounds.
     pub limits: Limits,
+    /// Told the bytes of the blobs as they come (the manifest gives their total).
+    pub progress: Option<std::sync::Arc<dyn crate::Progress>>,
 }
 
 impl PullOptions {
@@ -490,7 +492,14 @@ impl Registry {
 
     /// Streams a blob into `dest`, hashing it; refused (and removed) when it does not match `digest` or is
     /// larger than `max` bytes.
-    fn blob(&mut self, repo: &str, digest: &str, dest: &Path, max: u64) -> Result<u64, RegistryError> {
+    fn blob(
+        &mut self,
+        repo: &str,
+        digest: &str,
+        dest: &Path,
+        max: u64,
+        progress: Option<&dyn crate::Progress>,
+    ) -> Result<u64, RegistryError> {
         let what = format!("{}/{repo}@{digest}", self.host);
         let path = format!("/v2/{repo}/blobs/{digest}");
         let mut resp = self.get(&path, "*/*", &Self::scope(repo))?;
@@ -511,6 +520,9 @@ impl Registry {
             h.update(&buf[..k]);
             f.write_all(&buf[..k]).map_err(|e| err(&tmp.display().to_string(), e.to_string()))?;
             n += k as u64;
+            if let Some(p) = progress {
+                p.advance(k as u64);
+            }
         }
         let actual = format!("sha256:{}", hex::encode(h.finalize()));
         if actual != digest {
@@ -630,17 +642,30 @@ pub fn pull_unless(
         let d = l["digest"].as_str().ok_or_else(|| err(reference, "a layer without a digest"))?;
         wanted.push((d.to_string(), opts.limits.max_layer_bytes));
     }
-    for (d, max) in wanted {
-        let hexd = check_digest(&d).map_err(|e| err(reference, e))?;
-        let path = blobs.join(hexd);
-        if path.is_file() {
-            continue;
-        }
-        bytes += reg.blob(&repo, &d, &path, max)?;
-        if bytes > opts.limits.max_total_bytes {
-            return Err(err(reference, format!("more than {} bytes of blobs", opts.limits.max_total_bytes)));
-        }
+    let progress = opts.progress.as_deref();
+    if let Some(p) = progress {
+        // The manifest's sizes, for the bar only: what is fetched is bounded by the limits, whatever they say.
+        let total = m["layers"].as_array().into_iter().flatten().filter_map(|l| l["size"].as_u64()).sum();
+        p.begin("pulling", Some(total));
     }
+    let fetched = (|| {
+        for (d, max) in wanted {
+            let hexd = check_digest(&d).map_err(|e| err(reference, e))?;
+            let path = blobs.join(hexd);
+            if path.is_file() {
+                continue;
+            }
+            bytes += reg.blob(&repo, &d, &path, max, progress)?;
+            if bytes > opts.limits.max_total_bytes {
+                return Err(err(reference, format!("more than {} bytes of blobs", opts.limits.max_total_bytes)));
+            }
+        }
+        Ok(())
+    })();
+    if let Some(p) = progress {
+        p.end();
+    }
+    fetched?;
     let name = r.to_string();
     let index = serde_json::json!({
         "schemaVersion": 2,

@@ -58,7 +58,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 let entry = engine_hit.take().context("the cached inventory was read a moment ago")?;
                 return from_cache(entry, name.unwrap_or(image_id.clone()), tags, &image_id);
             }
-            let opts = OpenOptions { limits, tag, platform: a.platform.clone(), progress: progress(&g) };
+            let opts = OpenOptions { limits, tag, platform: a.platform.clone(), progress: bars(g.quiet) };
             let mut key = None;
             let identified = if cache.is_some() {
                 named(&name, kestrel_image::identify(&path, &opts).map_err(Into::into))?
@@ -98,7 +98,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             emit_and_upload(&g, &a.out, &a.vuln, (sbom, secrets), &a.upload)
         }
         Command::Rootfs(a) => {
-            let opts = OpenOptions { limits: a.limits.limits(), progress: progress(&g), ..Default::default() };
+            let opts = OpenOptions { limits: a.limits.limits(), progress: bars(g.quiet), ..Default::default() };
             let catalog = Catalog::new(Scope::Image);
             let (artifact, secrets) = read_with_secrets(crate::db::wants_secrets(&a.vuln), &catalog, |sel| {
                 Ok(if a.path.is_dir() {
@@ -110,7 +110,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             finish(&g, &a.out, &a.vuln, &catalog, artifact, allowed(secrets, &a.vuln)?)
         }
         Command::Fs(a) => {
-            let opts = OpenOptions { limits: a.limits.limits(), progress: progress(&g), ..Default::default() };
+            let opts = OpenOptions { limits: a.limits.limits(), progress: bars(g.quiet), ..Default::default() };
             let catalog = Catalog::new(Scope::Directory);
             let (artifact, secrets) = read_with_secrets(crate::db::wants_secrets(&a.vuln), &catalog, |sel| {
                 Ok(kestrel_image::open_dir(&a.path, TargetKind::Directory, &opts, sel)?)
@@ -289,6 +289,7 @@ fn pull(
     let opts = kestrel_image::registry::PullOptions {
         platform,
         limits: limits.clone(),
+        progress: bars(quiet),
         ..kestrel_image::registry::PullOptions::from_env()
     };
     let started = std::time::Instant::now();
@@ -358,7 +359,7 @@ fn export(
     })?;
     let archive = dir.path().join("image.tar");
     let started = std::time::Instant::now();
-    let exported = kestrel_image::daemon::export(&endpoint, name, &archive, limits)?;
+    let exported = kestrel_image::daemon::export(&endpoint, name, &archive, limits, bars(quiet).as_deref())?;
     if !quiet {
         eprintln!(
             "kestrel: exported {name} from {endpoint} ({} bytes) in {:.1} s",
@@ -399,8 +400,9 @@ fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, Option<Stri
     Ok((PathBuf::from(r), tag, ImageKind::Detect))
 }
 
-fn progress(g: &GlobalArgs) -> Option<Arc<dyn kestrel_image::Progress>> {
-    (!g.quiet && std::io::stderr().is_terminal())
+/// Progress bars on a terminal, unless `quiet`.
+fn bars(quiet: bool) -> Option<Arc<dyn kestrel_image::Progress>> {
+    (!quiet && std::io::stderr().is_terminal())
         .then(|| Arc::new(crate::progress::Bars::new()) as Arc<dyn kestrel_image::Progress>)
 }
 
