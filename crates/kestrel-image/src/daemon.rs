@@ -2,8 +2,9 @@
 //! compatibility API: `GET /images/{name}/get` streams the image as a `docker save` archive into a file, which
 //! [`crate::open`] then reads like any other (digests verified, every bound of [`Limits`] kept).
 //!
-//! Where an engine listens ([`Endpoint::from_env`]): `DOCKER_HOST` for Docker (default
-//! `unix:///var/run/docker.sock`); `CONTAINER_HOST` for Podman (default `/run/podman/podman.sock` for root,
+//! Where an engine listens ([`Endpoint::from_env`]): `DOCKER_HOST` for Docker, else the Docker CLI's current
+//! context (`DOCKER_CONTEXT`, or `currentContext` in `$DOCKER_CONFIG/config.json`), else
+//! `unix:///var/run/docker.sock`; `CONTAINER_HOST` for Podman (default `/run/podman/podman.sock` for root,
 //! `$XDG_RUNTIME_DIR/podman/podman.sock` otherwise — the socket `systemctl enable --now podman.socket` or
 //! `podman system service` opens). `unix://PATH` and plain-HTTP `tcp://HOST:PORT` are understood; an engine behind
 //! TLS (`DOCKER_TLS_VERIFY`) or SSH is refused with a message saying so.
@@ -138,6 +139,19 @@ impl Endpoint {
             return Endpoint::parse(engine, &v)
                 .map_err(|reason| DaemonError::Config { endpoint: format!("{engine} ({var}={v})"), reason });
         }
+        if engine == Engine::Docker {
+            // The Docker CLI's current context (`docker context use`): rootless Docker, a remote engine.
+            let dir = std::env::var_os("DOCKER_CONFIG")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker")));
+            let named = std::env::var("DOCKER_CONTEXT").ok().filter(|c| !c.is_empty());
+            if let Some(dir) = dir {
+                if let Some(endpoint) = docker_context(&dir, named)? {
+                    return Ok(endpoint);
+                }
+            }
+        }
         if engine == Engine::Docker && std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty()) {
             return Err(DaemonError::Config {
                 endpoint: "docker (DOCKER_TLS_VERIFY)".into(),
@@ -180,6 +194,71 @@ impl Endpoint {
         };
         Ok(Endpoint { engine, addr })
     }
+}
+
+/// The endpoint of the Docker CLI's context `named` (`DOCKER_CONTEXT`), else of `currentContext` in `dir`'s
+/// `config.json`: `contexts/meta/<sha256 of the name>/meta.json`, `Endpoints.docker.Host`, as `docker context
+/// create` writes it. `None` for the `default` context or none.
+fn docker_context(dir: &Path, named: Option<String>) -> Result<Option<Endpoint>, DaemonError> {
+    let config = dir.join("config.json");
+    let wrong =
+        |what: &Path, reason: String| DaemonError::Config { endpoint: format!("docker ({})", what.display()), reason };
+    let name = match named {
+        Some(n) => n,
+        None => match read_bounded(&config) {
+            Ok(None) => return Ok(None),
+            Ok(Some(bytes)) => {
+                let v: serde_json::Value =
+                    serde_json::from_slice(&bytes).map_err(|e| wrong(&config, format!("not JSON: {e}")))?;
+                match v.get("currentContext").and_then(|c| c.as_str()) {
+                    Some(c) if !c.is_empty() => c.to_string(),
+                    _ => return Ok(None),
+                }
+            }
+            Err(e) => return Err(wrong(&config, e)),
+        },
+    };
+    if name == "default" {
+        return Ok(None);
+    }
+    let hash = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(name.as_bytes()))
+    };
+    let meta = dir.join("contexts/meta").join(&hash).join("meta.json");
+    let bytes = read_bounded(&meta)
+        .map_err(|e| wrong(&meta, e))?
+        .ok_or_else(|| wrong(&meta, format!("no Docker context named {name:?} (`docker context ls` lists them)")))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| wrong(&meta, format!("not JSON: {e}")))?;
+    let host = v.pointer("/Endpoints/docker/Host").and_then(|h| h.as_str()).unwrap_or("");
+    if host.is_empty() {
+        return Err(wrong(&meta, format!("context {name:?} names no Docker host")));
+    }
+    if dir.join("contexts/tls").join(&hash).join("docker").exists() {
+        return Err(wrong(
+            &meta,
+            format!("context {name:?} reaches its engine over TLS, which is not supported: save the image (`docker save -o img.tar IMAGE`) and scan the archive"),
+        ));
+    }
+    Endpoint::parse(Engine::Docker, host)
+        .map(Some)
+        .map_err(|reason| DaemonError::Config { endpoint: format!("docker (context {name})"), reason })
+}
+
+/// A small JSON file whole (at most 1 MiB); `None` when it does not exist.
+fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    use std::io::Read as _;
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut bytes = Vec::new();
+    f.take((1 << 20) + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if bytes.len() > 1 << 20 {
+        return Err("larger than 1 MiB".into());
+    }
+    Ok(Some(bytes))
 }
 
 fn is_root() -> bool {
@@ -438,6 +517,38 @@ mod tests {
         assert!(p("npipe:////./pipe/docker_engine").unwrap_err().contains("npipe"));
         assert!(p("tcp://user@host:1/x").is_err());
         assert_eq!(Endpoint::unix(Engine::Podman, "/s.sock").to_string(), "podman at /s.sock");
+    }
+
+    #[test]
+    fn docker_contexts_are_read_as_the_docker_cli_writes_them() {
+        // The files as `docker context create podtest --docker host=unix:///tmp/x.sock && docker context use
+        // podtest` (Docker CLI 28.2) left them.
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        let meta = dir.join("contexts/meta/07cc8f3a1ca924058268d424aeabfa3bec22a2ae5cf5a95b5a48bc6d17196599");
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(
+            meta.join("meta.json"),
+            r#"{"Name":"podtest","Metadata":{},"Endpoints":{"docker":{"Host":"unix:///tmp/x.sock","SkipTLSVerify":false}}}"#,
+        )
+        .unwrap();
+        // No config.json: the default socket.
+        assert_eq!(docker_context(dir, None).unwrap(), None);
+        std::fs::write(dir.join("config.json"), "{\n\t\"auths\": {},\n\t\"currentContext\": \"podtest\"\n}").unwrap();
+        let e = docker_context(dir, None).unwrap().unwrap();
+        assert_eq!(e.addr, Addr::Unix("/tmp/x.sock".into()));
+        // DOCKER_CONTEXT wins over the file; `default` is the default socket.
+        assert_eq!(docker_context(dir, Some("default".into())).unwrap(), None);
+        let missing = docker_context(dir, Some("elsewhere".into())).unwrap_err().to_string();
+        assert!(missing.contains("no Docker context named \"elsewhere\""), "{missing}");
+        // A context behind TLS is refused, not half-used.
+        std::fs::create_dir_all(
+            dir.join("contexts/tls/07cc8f3a1ca924058268d424aeabfa3bec22a2ae5cf5a95b5a48bc6d17196599/docker"),
+        )
+        .unwrap();
+        assert!(docker_context(dir, None).unwrap_err().to_string().contains("over TLS"));
+        std::fs::write(dir.join("config.json"), "{not json").unwrap();
+        assert!(docker_context(dir, None).unwrap_err().to_string().contains("config.json"));
     }
 
     #[test]

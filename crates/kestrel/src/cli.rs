@@ -55,7 +55,8 @@ pub enum Command {
 Image references:
   NAME                  an image name (nginx:1.25, registry:5000/team/app@sha256:…) that is not a file:
                         looked for in the places --image-src names, in order
-  docker-daemon:NAME    from the Docker engine's store (DOCKER_HOST, default /var/run/docker.sock)
+  docker-daemon:NAME    from the Docker engine's store (also docker:NAME; DOCKER_HOST, else the current
+                        `docker context`, else /var/run/docker.sock)
   podman:NAME           from Podman's store, through its API socket (CONTAINER_HOST, default
                         /run/podman/podman.sock; `systemctl enable --now podman.socket` opens it)
   docker://REF          pulled from its registry (docker login's credentials)

@@ -118,6 +118,28 @@ fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
         .unwrap();
     assert_eq!(purls(&json(&out)), purls(&from_archive));
 
+    // The Docker CLI's current context (`docker context use`), as its files say: its host is Podman's socket.
+    let docker_config = d.join("docker-config");
+    let meta = docker_config.join("contexts/meta/07cc8f3a1ca924058268d424aeabfa3bec22a2ae5cf5a95b5a48bc6d17196599");
+    std::fs::create_dir_all(&meta).unwrap();
+    std::fs::write(
+        meta.join("meta.json"),
+        format!(
+            r#"{{"Name":"podtest","Metadata":{{}},"Endpoints":{{"docker":{{"Host":"{}","SkipTLSVerify":false}}}}}}"#,
+            podman.url()
+        ),
+    )
+    .unwrap();
+    std::fs::write(docker_config.join("config.json"), r#"{"auths": {}, "currentContext": "podtest"}"#).unwrap();
+    let out = kestrel(d)
+        .env_remove("DOCKER_HOST")
+        .env("DOCKER_CONFIG", &docker_config)
+        .args(["image", "docker-daemon:localhost/shop/app:1.0", "--scanners", "none", "-f", "json", "--no-cache"])
+        .output()
+        .unwrap();
+    assert_eq!(purls(&json(&out)), purls(&from_archive));
+    assert!(stderr(&out).contains(&format!("from docker at {}", podman.socket().display())), "{}", stderr(&out));
+
     // A bare name: Docker is looked at first (nothing listens), then Podman has it.
     let out = kestrel(d)
         .env("CONTAINER_HOST", podman.url())
