@@ -370,7 +370,9 @@ fn entry(out: &mut String, arg: &Arg, m: &ArgMatches, indent: usize, from_file: 
         let mut text = help.to_string();
         let choices: Vec<String> = arg.get_possible_values().iter().map(|p| p.get_name().to_string()).collect();
         if !choices.is_empty() && !matches!(arg.get_action(), ArgAction::SetTrue | ArgAction::SetFalse) {
-            let _ = write!(text, " One of: {}.", choices.join(", "));
+            // clap drops a help text's closing full stop: the sentence ends before the choices.
+            let stop = if text.ends_with(['.', ':']) { "" } else { "." };
+            let _ = write!(text, "{stop} One of: {}.", choices.join(", "));
         }
         comment(out, &pad, &text);
     }
