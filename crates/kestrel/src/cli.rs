@@ -61,7 +61,7 @@ Image references:
                         /run/podman/podman.sock; `systemctl enable --now podman.socket` opens it)
   docker://REF          pulled from its registry (docker login's credentials)
   docker-archive:PATH   a `docker save` archive (also: --input PATH)
-  oci:DIR[:TAG]         an OCI image layout directory; TAG picks from its index
+  oci:DIR[:TAG]         an OCI image layout directory (also oci-dir:); TAG picks from its index
   oci-archive:PATH[:TAG] an OCI layout in a tar
   PATH                  detected: a directory with oci-layout, or a tar")]
     Image(ImageArgs),

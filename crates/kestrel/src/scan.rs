@@ -270,8 +270,10 @@ const UNSUPPORTED_STORES: [&str; 3] = ["containerd:", "cri-o:", "crio:"];
 /// Whether `r`, which names no existing file, reads as an image name rather than a mistyped path.
 fn is_image_name(r: &str) -> bool {
     const FILE_ENDINGS: [&str; 8] = [".tar", ".tgz", ".gz", ".zst", ".xz", ".bz2", ".zip", ".json"];
+    const FILE_SCHEMES: [&str; 4] = ["oci:", "oci-dir:", "oci-archive:", "docker-archive:"];
     !Path::new(r).exists()
         && !r.starts_with(['/', '.', '~'])
+        && !FILE_SCHEMES.iter().any(|s| r.starts_with(s))
         && !FILE_ENDINGS.iter().any(|e| r.ends_with(e))
         && kestrel_image::registry::Reference::parse(r).is_ok()
 }
@@ -370,7 +372,7 @@ fn export(
     Ok(OpenedRef { path: archive, tag: None, kind: ImageKind::Detect, name: Some(given.to_string()), _temp: Some(dir) })
 }
 
-/// `oci:DIR[:TAG]`, `oci-archive:PATH[:TAG]`, `docker-archive:PATH`, or a plain path.
+/// `oci:DIR[:TAG]` (or `oci-dir:`), `oci-archive:PATH[:TAG]`, `docker-archive:PATH`, or a plain path.
 fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, Option<String>, ImageKind)> {
     let split_tag = |rest: &str| -> (PathBuf, Option<String>) {
         if Path::new(rest).exists() {
@@ -381,7 +383,8 @@ fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, Option<Stri
             _ => (PathBuf::from(rest), None),
         }
     };
-    if let Some(rest) = r.strip_prefix("oci:") {
+    // `oci-dir:` as syft spells it.
+    if let Some(rest) = r.strip_prefix("oci:").or_else(|| r.strip_prefix("oci-dir:")) {
         let (p, t) = split_tag(rest);
         return Ok((p, tag.or(t), ImageKind::OciDir));
     }

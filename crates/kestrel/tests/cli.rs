@@ -67,6 +67,20 @@ fn oci_reference_with_tag_and_every_format() {
         let text = std::fs::read_to_string(&outfile).unwrap();
         assert!(text.contains(needle), "{fmt}: {text}");
     }
+    // A relative path after a file scheme is a file, not an image name (`oci` tagged `layout`) to look for.
+    kestrel()
+        .current_dir(dir.path())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .args(["image", "oci:layout", "-f", "json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("zlib1g"));
+    // syft's spelling of the scheme.
+    kestrel()
+        .args(["image", &format!("oci-dir:{}:v1", layout.display()), "-f", "json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("zlib1g"));
     kestrel()
         .args(["image", &format!("oci:{}:v2", layout.display())])
         .assert()
