@@ -113,6 +113,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/nodes/heartbeat"),
     ("GET", "/api/v1/nodes"),
     ("GET", "/api/v1/workloads"),
+    ("GET", "/api/v1/notifications"),
     ("GET", "/api/v1/approvals"),
     ("POST", "/api/v1/approvals/{node}/{id}"),
     ("GET", "/api/v1/verdicts"),
@@ -133,6 +134,7 @@ pub fn app(state: State) -> Router {
         .route("/api/v1/nodes/heartbeat", post(heartbeat))
         .route("/api/v1/nodes", get(get_nodes))
         .route("/api/v1/workloads", get(get_workloads))
+        .route("/api/v1/notifications", get(get_notifications))
         .route("/api/v1/approvals", get(approve::pending))
         .route("/api/v1/approvals/{node}/{id}", post(approve::decide))
         .route("/api/v1/verdicts", get(approve::for_node))
@@ -689,6 +691,15 @@ async fn get_nodes(
 ) -> Result<Json<Value>, ApiError> {
     allow(&p, READ)?;
     Ok(Json(json!({ "items": state.inner.store.nodes().await? })))
+}
+
+async fn get_notifications(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
+    allow(&p, READ)?;
+    let status = state.inner.notifier.as_ref().map(|n| n.status()).unwrap_or_default();
+    Ok(Json(serde_json::to_value(status).unwrap_or_default()))
 }
 
 async fn get_workloads(

@@ -15,6 +15,7 @@
 
 use kestrel_core::{Alert, Severity};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Notifications waiting to be posted, at most.
@@ -104,6 +105,44 @@ pub struct Notifier {
     tx: SyncSender<Job>,
     min: Severity,
     thread: std::thread::JoinHandle<()>,
+    status: Arc<Mutex<Status>>,
+}
+
+/// What the notifier has done since it started: per webhook and in all (`GET /api/v1/notifications`, the
+/// dashboard's overview).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Status {
+    /// One per webhook, in the order they were given.
+    pub targets: Vec<TargetStatus>,
+    /// Notifications dropped because the queue was full.
+    pub dropped: u64,
+}
+
+/// What one webhook has been sent. Its URL's path is left out: webhook paths often carry a secret.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct TargetStatus {
+    /// Where it goes: the URL's scheme, host and port.
+    pub endpoint: String,
+    /// `json` or `chat`.
+    pub format: &'static str,
+    /// The least severity it is sent.
+    pub min_severity: Severity,
+    /// Alerts it was told of.
+    pub sent: u64,
+    /// Alerts whose post failed after every attempt.
+    pub failed: u64,
+    /// Alerts a chat was spared (alike within the quiet window).
+    pub quieted: u64,
+    /// When a post last succeeded (ns since the epoch).
+    pub last_sent_ns: Option<i64>,
+    /// Why the last failed post failed, and when.
+    pub last_error: Option<String>,
+    /// When that was (ns since the epoch).
+    pub last_error_ns: Option<i64>,
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
 }
 
 impl Notifier {
@@ -122,6 +161,22 @@ impl Notifier {
             targets.into_iter().map(|t| Target { min: Some(t.min.unwrap_or(min)), ..t }).collect();
         // Queued when some target wants it.
         let min = targets.iter().filter_map(|t| t.min).min().unwrap_or(min);
+        let status = Arc::new(Mutex::new(Status {
+            targets: targets
+                .iter()
+                .map(|t| TargetStatus {
+                    endpoint: format!("{}://{}", t.url.split_once("://").map_or("http", |(s, _)| s), t.host()),
+                    format: match t.format {
+                        Format::Json => "json",
+                        Format::Chat => "chat",
+                    },
+                    min_severity: t.min.unwrap_or(min),
+                    ..Default::default()
+                })
+                .collect(),
+            dropped: 0,
+        }));
+        let shared = status.clone();
         let (tx, rx) = sync_channel::<Job>(QUEUE);
         let thread = std::thread::Builder::new().name("kestrel-notify".into()).spawn(move || {
             let agent: ureq::Agent =
@@ -135,7 +190,8 @@ impl Notifier {
                         Err(_) => break,
                     }
                 }
-                for t in &targets {
+                let status = &*shared;
+                for (i, t) in targets.iter().enumerate() {
                     let wanted: Vec<&Job> = jobs.iter().filter(|j| Some(j.alert.severity) >= t.min).collect();
                     if wanted.is_empty() {
                         continue;
@@ -154,7 +210,7 @@ impl Notifier {
                                         if let Some(d) = dashboard {
                                             body["link"] = link(d, job).into();
                                         }
-                                        post(agent, t, &body, 1, &job.alert.id);
+                                        post(agent, t, &body, 1, &job.alert.id, (status, i));
                                     }
                                 });
                             }
@@ -162,16 +218,25 @@ impl Notifier {
                         Format::Chat => {
                             let heard: Vec<(&Job, u64)> =
                                 wanted.iter().filter_map(|j| quiet.admit(&t.url, j).map(|n| (*j, n))).collect();
+                            if let Ok(mut s) = status.lock() {
+                                s.targets[i].quieted += (wanted.len() - heard.len()) as u64;
+                            }
                             for message in heard.chunks(CHAT_BATCH) {
                                 let body = serde_json::json!({ "text": chat_message(message, dashboard.as_deref()) });
-                                post(&agent, t, &body, message.len() as u64, &message[0].0.alert.id);
+                                let first = &message[0].0.alert.id;
+                                post(&agent, t, &body, message.len() as u64, first, (status, i));
                             }
                         }
                     }
                 }
             }
         })?;
-        Ok(Notifier { tx, min, thread })
+        Ok(Notifier { tx, min, thread, status })
+    }
+
+    /// What it has done so far.
+    pub fn status(&self) -> Status {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Takes no more alerts and waits, at most `within`, for those queued to be posted (a command that ends
@@ -199,6 +264,9 @@ impl Notifier {
                 Ok(()) => {}
                 Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                     metrics::counter!("kestrel_server_notifications_total", "result" => "dropped").increment(1);
+                    if let Ok(mut s) = self.status.lock() {
+                        s.dropped += 1;
+                    }
                     tracing::warn!("notification of alert {} dropped: {QUEUE} are waiting already", alert.id);
                 }
             }
@@ -206,8 +274,16 @@ impl Notifier {
     }
 }
 
-/// Posts `body` (about `alerts` alerts, the first `first`), retrying; counts the outcome per alert.
-fn post(agent: &ureq::Agent, t: &Target, body: &serde_json::Value, alerts: u64, first: &str) {
+/// Posts `body` (about `alerts` alerts, the first `first`), retrying; counts the outcome per alert, in the
+/// metrics and in the target's status (`(status, index)`).
+fn post(
+    agent: &ureq::Agent,
+    t: &Target,
+    body: &serde_json::Value,
+    alerts: u64,
+    first: &str,
+    (status, i): (&Mutex<Status>, usize),
+) {
     let mut last = String::new();
     let mut wait = Duration::ZERO;
     for attempt in 0..ATTEMPTS {
@@ -217,6 +293,10 @@ fn post(agent: &ureq::Agent, t: &Target, body: &serde_json::Value, alerts: u64, 
         match agent.post(&t.url).header("User-Agent", "kestrel-server").send_json(body) {
             Ok(r) if r.status().is_success() => {
                 metrics::counter!("kestrel_server_notifications_total", "result" => "sent").increment(alerts);
+                if let Ok(mut s) = status.lock() {
+                    s.targets[i].sent += alerts;
+                    s.targets[i].last_sent_ns = Some(now_ns());
+                }
                 return;
             }
             Ok(r) if r.status().as_u16() == 429 => {
@@ -234,6 +314,13 @@ fn post(agent: &ureq::Agent, t: &Target, body: &serde_json::Value, alerts: u64, 
         }
     }
     metrics::counter!("kestrel_server_notifications_total", "result" => "failed").increment(alerts);
+    // The URL's path may carry a secret; the error text may quote the URL.
+    let last = last.replace(&t.url, &format!("{}/…", t.host()));
+    if let Ok(mut s) = status.lock() {
+        s.targets[i].failed += alerts;
+        s.targets[i].last_error = Some(last.clone());
+        s.targets[i].last_error_ns = Some(now_ns());
+    }
     let what = if alerts == 1 { format!("alert {first}") } else { format!("{alerts} alerts from {first}") };
     tracing::error!("notifying {} of {what}: {last}", t.host());
 }

@@ -464,6 +464,17 @@ fn new_alerts_at_or_above_the_severity_are_posted_to_webhooks_once() {
     }
     assert_eq!(metric(&s, "kestrel_server_notifications_total{result=\"sent\"}"), 4.0);
     assert_eq!(metric(&s, "kestrel_server_notifications_total{result=\"failed\"}"), 0.0);
+    // The same, per webhook, for whoever may read: where each goes (not its path), what it was sent.
+    let status = get_json(&s, "/api/v1/notifications", VIEWER);
+    let t = status["targets"].as_array().unwrap();
+    assert_eq!(t.len(), 2, "{status}");
+    for (target, format) in t.iter().zip(["json", "chat"]) {
+        assert_eq!(target["endpoint"], format!("http://{}", h.addr), "{status}");
+        assert_eq!((target["format"].as_str(), target["min_severity"].as_str()), (Some(format), Some("high")));
+        assert_eq!((target["sent"].as_u64(), target["failed"].as_u64()), (Some(2), Some(0)), "{status}");
+        assert!(target["last_sent_ns"].as_i64().unwrap() > 0 && target["last_error"].is_null(), "{status}");
+    }
+    assert_eq!(status["dropped"], 0);
 }
 
 #[test]
@@ -485,6 +496,16 @@ fn a_webhook_that_hangs_or_refuses_never_slows_ingest() {
     let dropped = metric(&s, "kestrel_server_notifications_total{result=\"dropped\"}");
     assert!(dropped >= (1_500 - QUEUE - TAKEN) as f64, "dropped {dropped}");
     wait_for("a failed notification", || metric(&s, "kestrel_server_notifications_total{result=\"failed\"}") >= 1.0);
+    // The failing webhook (the hung one fails first: its posts time out) says why, without the path its URL
+    // carries; the drops are counted there too.
+    let status = get_json(&s, "/api/v1/notifications", VIEWER);
+    let hung_status = &status["targets"][0];
+    assert_eq!(hung_status["endpoint"], format!("http://{}", hung.addr), "{status}");
+    assert!(hung_status["failed"].as_u64().unwrap() >= 1, "{status}");
+    assert!(hung_status["last_error_ns"].as_i64().unwrap() > 0 && hung_status["sent"] == 0, "{status}");
+    let why = hung_status["last_error"].as_str().unwrap();
+    assert!(why.contains("timeout") && !why.contains("/hung"), "{why}");
+    assert!(status["dropped"].as_u64().unwrap() >= (1_500 - QUEUE - TAKEN) as u64, "{status}");
 }
 
 #[test]
@@ -604,6 +625,11 @@ fn a_chat_hears_of_alerts_alike_once_a_window_and_is_told_how_many_it_was_spared
     assert_eq!(chat.len(), 1, "{chat:?}");
     assert_eq!(chat[0].matches("*HIGH*").count(), 1, "{chat:?}");
     assert_eq!(metric(&s, "kestrel_server_notifications_total{result=\"quieted\"}"), 4.0);
+    let status = get_json(&s, "/api/v1/notifications", VIEWER);
+    let quieted: Vec<u64> =
+        status["targets"].as_array().unwrap().iter().map(|t| t["quieted"].as_u64().unwrap()).collect();
+    assert_eq!(quieted.iter().sum::<u64>(), 4, "the chat's, not the SIEM's: {status}");
+    assert!(quieted.contains(&4), "{status}");
     // After the window, the next one alike is heard, with the four it was spared.
     std::thread::sleep(quiet);
     let late = json!({"node": "node-1", "alerts": [alert("q-late", 9, Severity::High)]});

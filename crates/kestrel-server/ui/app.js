@@ -156,8 +156,9 @@ async function refreshBadge() {
 }
 
 async function overview() {
-  const [s, nodes, wl, latest] = await Promise.all([
+  const [s, nodes, wl, latest, notes] = await Promise.all([
     api("/api/v1/summary"), api("/api/v1/nodes"), api("/api/v1/workloads"), api("/api/v1/alerts?limit=10"),
+    api("/api/v1/notifications"),
   ]);
   const card = (label, n, href, id) => h("div", { class: "card", id }, h("a", { href }, h("b", {}, n), label));
   const alertCards = SEVERITIES.slice(0, 4).map((x) =>
@@ -182,6 +183,23 @@ async function overview() {
     workloadTable(wl.items),
     h("h2", {}, "Latest alerts"),
     alertTable(latest.items),
+    notifications(notes),
+  ];
+}
+
+// The webhooks the server notifies (none: nothing shown), what each was sent and why the last post failed.
+function notifications(n) {
+  if (!n.targets.length) return [];
+  return [
+    h("h2", {}, "Notifications"),
+    table(["Webhook", "Format", "Least severity", "Sent", "Failed", "Quieted", "Last sent", "Last error"],
+      n.targets.map((t) => h("tr", { class: "notification" }, h("td", {}, t.endpoint), h("td", {}, t.format),
+        h("td", {}, t.min_severity), h("td", { class: "num" }, t.sent), h("td", { class: t.failed ? "num error" : "num" }, t.failed),
+        h("td", { class: "num" }, t.quieted), h("td", {}, t.last_sent_ns ? ago(t.last_sent_ns) : "—"),
+        h("td", { class: t.last_error ? "error" : "" }, t.last_error ? `${t.last_error} (${ago(t.last_error_ns)})` : "—"))),
+      ""),
+    n.dropped ? h("p", { class: "error", id: "notifications-dropped" },
+      `${n.dropped} notifications dropped: the queue was full.`) : [],
   ];
 }
 

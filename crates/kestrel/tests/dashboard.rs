@@ -56,13 +56,14 @@ fn tokens(dir: &Path, who: &[(&str, &str)]) -> (PathBuf, Vec<String>) {
     (p, tokens)
 }
 
-fn start(data: &Path, tokens: &Path) -> Server {
+fn start(data: &Path, tokens: &Path, more: &[String]) -> Server {
     let port = free_port();
     let child = kestrel()
         .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data)
         .arg("--tokens")
         .arg(tokens)
+        .args(more)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -157,7 +158,10 @@ fn the_dashboard_in_a_real_browser() {
     let d = dir.path();
     let (token_file, t) = tokens(d, &[("admin", "alice"), ("viewer", "vera"), ("agent", "node-1"), ("ci", "gitlab")]);
     let (admin, viewer, agent, ci) = (&t[0], &t[1], &t[2], &t[3]);
-    let server = start(&d.join("data"), &token_file);
+    // A chat webhook that fails every post (HTTP 500): the overview says so.
+    let chat = kestrel_testkit::services::Webhook::start(vec![500; 1000], Duration::ZERO);
+    let server =
+        start(&d.join("data"), &token_file, &["--notify".into(), format!("chat:http://{}/hooks/s3cret", chat.addr)]);
     let base = server.base.as_str();
 
     // CI: an image with vulnerable packages, scanned with the fixture database; a compliance run.
@@ -270,6 +274,22 @@ fn the_dashboard_in_a_real_browser() {
         "{workload:?}"
     );
     assert_eq!(b.count("tr.alert"), detected.len() + 1);
+    // The failing chat webhook: where it goes (its secret path left out), what failed and why.
+    let mut notes = Value::Null;
+    let t = Instant::now();
+    while notes["targets"][0]["failed"].as_u64().unwrap_or(0) == 0 {
+        assert!(t.elapsed() < Duration::from_secs(20), "no failed notification: {notes}");
+        std::thread::sleep(Duration::from_millis(100));
+        notes = api(base, viewer, "GET", "/api/v1/notifications", None).1;
+    }
+    b.then_view("overview", |b| {
+        b.js("route(); return true");
+    });
+    let row = b.texts("tr.notification td");
+    assert_eq!(row[0], format!("http://{}", chat.addr), "{row:?}");
+    assert_eq!(row[1..3], ["chat", "high"], "{row:?}");
+    assert_eq!(row[4], notes["targets"][0]["failed"].as_u64().unwrap().to_string(), "{row:?}");
+    assert!(row[7].contains("HTTP 500") && !row.concat().contains("s3cret"), "{row:?}");
     b.screenshot("dashboard-overview");
 
     // Alerts: every stored one listed; one opened shows why, with its evidence. The hostile one is text.
