@@ -1,5 +1,5 @@
-//! Reading SBOMs back: kestrel's own JSON, and CycloneDX JSON from kestrel, syft, Trivy or any other tool
-//! (packages come from their purls; source packages from kestrel's, Trivy's or syft's conventions).
+//! Reading SBOMs back: kestrel's own JSON, and CycloneDX or SPDX 2.x JSON from kestrel, syft, Trivy or any other
+//! tool (packages come from their purls; source packages from kestrel's, Trivy's or syft's conventions).
 
 use kestrel_core::{
     default_purl, Distro, Ecosystem, Location, Package, Purl, Sbom, ScanTarget, SourcePackage, TargetKind, Tool,
@@ -124,8 +124,8 @@ fn walk<'a>(list: &'a [Value], out: &mut Vec<&'a Value>) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads an SBOM document (kestrel JSON or CycloneDX JSON); `name` is how the input is called in messages and
-/// locations.
+/// Reads an SBOM document (kestrel JSON, CycloneDX JSON or SPDX 2.x JSON); `name` is how the input is called in
+/// messages and locations.
 pub fn read_sbom(bytes: &[u8], name: &str) -> Result<Sbom, String> {
     let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("{name}: not JSON: {e}"))?;
     if v.get("schema").and_then(Value::as_str).is_some_and(|s| s.starts_with("kestrel.")) {
@@ -133,8 +133,16 @@ pub fn read_sbom(bytes: &[u8], name: &str) -> Result<Sbom, String> {
         s.schema = SBOM_SCHEMA.into();
         return Ok(s);
     }
+    if let Some(version) = v.get("spdxVersion").and_then(Value::as_str) {
+        if !version.starts_with("SPDX-2.") {
+            return Err(format!("{name}: {version}: only SPDX 2.x JSON is read"));
+        }
+        return read_spdx(&v, name);
+    }
     if v.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX") {
-        return Err(format!("{name}: neither CycloneDX JSON (no \"bomFormat\": \"CycloneDX\") nor kestrel JSON"));
+        return Err(format!(
+            "{name}: neither CycloneDX JSON (no \"bomFormat\": \"CycloneDX\"), SPDX JSON (no \"spdxVersion\") nor kestrel JSON"
+        ));
     }
     let mut all = Vec::new();
     let empty = Vec::new();
@@ -163,33 +171,122 @@ pub fn read_sbom(bytes: &[u8], name: &str) -> Result<Sbom, String> {
             Err(e) => warnings.push(Warning { path: name.to_string(), message: format!("component skipped: {e}") }),
         }
     }
+    let target_name = v.pointer("/metadata/component/name").and_then(Value::as_str).unwrap_or(name);
+    let created = v.pointer("/metadata/timestamp").and_then(Value::as_str).unwrap_or("");
+    Ok(sbom_of(target_name, created, distro, packages, warnings))
+}
+
+/// SPDX 2.x JSON (kestrel's, syft's, Trivy's…): each package's `purl` external reference, its version from the
+/// purl or `versionInfo`; the distribution from an `OPERATING-SYSTEM` package, else the purls' `distro`.
+fn read_spdx(v: &Value, name: &str) -> Result<Sbom, String> {
+    let empty = Vec::new();
+    let list = v.get("packages").and_then(Value::as_array).unwrap_or(&empty);
+    if list.len() > MAX_COMPONENTS {
+        return Err(format!("{name}: more than {MAX_COMPONENTS} packages"));
+    }
+    let mut distro: Option<Distro> = None;
+    let mut packages = Vec::new();
+    let mut warnings = Vec::new();
+    for p in list {
+        let text = |k: &str| p.get(k).and_then(Value::as_str);
+        if text("primaryPackagePurpose") == Some("OPERATING-SYSTEM") {
+            let id = text("name").unwrap_or("").to_ascii_lowercase();
+            if !id.is_empty() && distro.is_none() {
+                distro = Some(Distro {
+                    id,
+                    version_id: text("versionInfo").map(str::to_string),
+                    source_file: format!("{name}: operating-system package"),
+                    ..Default::default()
+                });
+            }
+            continue;
+        }
+        let purl = p.get("externalRefs").and_then(Value::as_array).into_iter().flatten().find_map(|r| {
+            (r.get("referenceType").and_then(Value::as_str) == Some("purl"))
+                .then(|| r.get("referenceLocator").and_then(Value::as_str))
+                .flatten()
+        });
+        let Some(purl) = purl else { continue };
+        let component = serde_json::json!({"purl": purl, "version": text("versionInfo")});
+        match package_of(&component, name) {
+            Ok(Some(pkg)) => packages.push(pkg),
+            Ok(None) => {}
+            Err(e) => warnings.push(Warning { path: name.to_string(), message: format!("package skipped: {e}") }),
+        }
+    }
+    let target_name = v.get("name").and_then(Value::as_str).unwrap_or(name);
+    let created = v.pointer("/creationInfo/created").and_then(Value::as_str).unwrap_or("");
+    Ok(sbom_of(target_name, created, distro, packages, warnings))
+}
+
+/// The SBOM read: the distribution, when the document named none, from the OS packages' purls.
+fn sbom_of(
+    target_name: &str,
+    created: &str,
+    mut distro: Option<Distro>,
+    packages: Vec<Package>,
+    warnings: Vec<Warning>,
+) -> Sbom {
     if distro.is_none() {
         distro =
             packages.iter().filter(|p| p.ecosystem.is_os()).find_map(|p| p.distro.as_deref().and_then(distro_of_tag));
     }
-    let target_name = v
-        .pointer("/metadata/component/name")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| name.to_string());
     let tool = Tool { name: "kestrel".into(), version: env!("CARGO_PKG_VERSION").into() };
-    let created = v.pointer("/metadata/timestamp").and_then(Value::as_str).unwrap_or("").to_string();
     let mut sbom = Sbom {
         schema: SBOM_SCHEMA.into(),
         tool,
-        created,
-        target: ScanTarget::unlayered(TargetKind::Directory, target_name),
+        created: created.to_string(),
+        target: ScanTarget::unlayered(TargetKind::Directory, target_name.to_string()),
         distro,
         packages,
         warnings,
     };
     sbom.normalize();
-    Ok(sbom)
+    sbom
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_spdx_of_syft_and_kestrel() {
+        // syft 1.18.1's `-o spdx-json` of a Debian 11 image with apache2-bin and requests (its CPE references
+        // trimmed): no operating-system package, so the distribution comes from the purls.
+        let syft = br#"{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT","name":"sx/img.tar",
+          "creationInfo":{"creators":["Organization: Anchore, Inc","Tool: syft-1.18.1"],"created":"2026-12-04T04:52:24Z"},
+          "packages":[
+            {"name":"apache2-bin","SPDXID":"SPDXRef-Package-deb-apache2-bin-16b32096b86dee85","versionInfo":"2.4.54-1~deb11u1",
+             "externalRefs":[{"referenceCategory":"SECURITY","referenceType":"cpe23Type","referenceLocator":"cpe:2.3:a:apache2:apache2-bin:2.4.54-1\\~deb11u1:*:*:*:*:*:*:*"},
+               {"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:deb/debian/apache2-bin@2.4.54-1~deb11u1?arch=amd64&distro=debian-11&upstream=apache2"}]},
+            {"name":"requests","SPDXID":"SPDXRef-Package-python-requests-2f2068ecfc407927","versionInfo":"2.19.0",
+             "externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:pypi/requests@2.19.0"}]},
+            {"name":"sx/img.tar","SPDXID":"SPDXRef-DocumentRoot-Image-sx-img.tar","versionInfo":"sha256:51d008a9b87d0550efb7e94a0cc1156c8989a8402415df120dbda00b31ae6f94",
+             "externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:oci/sx/img.tar@sha256:51d008a9b87d0550efb7e94a0cc1156c8989a8402415df120dbda00b31ae6f94?arch="}],
+             "primaryPackagePurpose":"CONTAINER"},
+            {"name":"no-purl","SPDXID":"SPDXRef-x","versionInfo":"1"},
+            {"name":"bad","SPDXID":"SPDXRef-y","externalRefs":[{"referenceType":"purl","referenceLocator":"pkg:npm/left-pad"}]}
+          ]}"#;
+        let s = read_sbom(syft, "app.spdx.json").unwrap();
+        assert_eq!(s.target.name, "sx/img.tar");
+        assert_eq!(s.created, "2026-12-04T04:52:24Z");
+        assert_eq!(s.distro.as_ref().unwrap().osv_ecosystem().as_deref(), Some("Debian:11"));
+        let by = |n: &str| s.packages.iter().find(|p| p.name == n).unwrap();
+        assert_eq!(by("apache2-bin").source.as_ref().unwrap().name, "apache2");
+        assert_eq!(by("apache2-bin").version, "2.4.54-1~deb11u1");
+        assert_eq!(by("requests").ecosystem, Ecosystem::PyPI);
+        assert_eq!(s.packages.len(), 2, "{:?}", s.packages);
+        assert_eq!(s.warnings.len(), 1, "the purl without a version: {:?}", s.warnings);
+        // kestrel's own SPDX names the distribution in an OPERATING-SYSTEM package.
+        let kestrel = br#"{"spdxVersion":"SPDX-2.3","name":"app:1","packages":[
+            {"name":"debian","versionInfo":"12","primaryPackagePurpose":"OPERATING-SYSTEM"},
+            {"name":"zlib1g","versionInfo":"1:1.2.13.dfsg-1","primaryPackagePurpose":"INSTALL",
+             "externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&upstream=zlib"}]}]}"#;
+        let s = read_sbom(kestrel, "k.spdx.json").unwrap();
+        assert_eq!(s.distro.as_ref().unwrap().osv_ecosystem().as_deref(), Some("Debian:12"));
+        assert_eq!(s.packages[0].source.as_ref().unwrap().name, "zlib");
+        assert!(read_sbom(br#"{"spdxVersion":"SPDX-3.0"}"#, "x.json").unwrap_err().contains("only SPDX 2.x"));
+    }
 
     #[test]
     fn reads_cyclonedx_of_other_tools() {

@@ -70,10 +70,11 @@ Image references:
   kestrel rootfs /var/lib/machines/web
   kestrel rootfs rootfs.tar.gz -f json")]
     Rootfs(PathArgs),
-    /// Check the packages of an SBOM (CycloneDX JSON, or kestrel's JSON) for vulnerabilities.
+    /// Check the packages of an SBOM (CycloneDX JSON, SPDX 2.x JSON, or kestrel's JSON) for vulnerabilities.
     #[command(after_help = "Examples:
   kestrel sbom app.cdx.json
-  syft app.tar -o cyclonedx-json | kestrel sbom - --fail-on critical")]
+  syft app.tar -o cyclonedx-json | kestrel sbom - --fail-on critical
+  kestrel sbom app.spdx.json -f sarif")]
     Sbom(SbomArgs),
     /// Scan a project directory: the packages it declares and holds (lock files, manifests, vendored
     /// packages) and their vulnerabilities.

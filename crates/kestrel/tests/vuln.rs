@@ -180,6 +180,50 @@ fn an_image_scan_names_the_layer_of_each_finding() {
 }
 
 #[test]
+fn an_spdx_or_cyclonedx_sbom_of_an_image_has_the_image_s_findings() {
+    let db = db();
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("img.tar");
+    Image::new(vec![
+        debian_11_with_apache(),
+        vec![Entry::File(
+            "app/requests-2.19.0.dist-info/METADATA".into(),
+            b"Metadata-Version: 2.1\nName: requests\nVersion: 2.19.0\n".to_vec(),
+        )],
+    ])
+    .write_docker_archive(&img, &["app:1"]);
+    let ids = |r: &Value| {
+        let mut v: Vec<String> =
+            r["findings"].as_array().unwrap().iter().map(|f| format!("{} {}", f["package"], f["id"])).collect();
+        v.sort();
+        v
+    };
+    let scanned = json(
+        &kestrel(db.path())
+            .args(["image", "--input"])
+            .arg(&img)
+            .args(["-f", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
+    assert!(ids(&scanned).iter().any(|f| f.contains("CVE-2023-25690")), "{:?}", ids(&scanned));
+    for format in ["spdx", "cyclonedx"] {
+        let sbom = dir.path().join(format!("img.{format}.json"));
+        kestrel(db.path())
+            .args(["image", "--input"])
+            .arg(&img)
+            .args(["--scanners", "none", "-f", format, "-o"])
+            .arg(&sbom)
+            .assert()
+            .success();
+        let out = kestrel(db.path()).arg("sbom").arg(&sbom).args(["-f", "json"]).assert().success();
+        assert_eq!(ids(&json(&out.get_output().stdout)), ids(&scanned), "{format}");
+    }
+}
+
+#[test]
 fn fail_on_ignore_files_and_vex() {
     let db = db();
     let dir = tempfile::tempdir().unwrap();
