@@ -42,7 +42,7 @@ pub enum Command {
     /// Scan a container image (from Docker's or Podman's store, a registry, a docker save archive or an OCI
     /// image layout): every package and its known vulnerabilities.
     #[command(after_help = "Examples:
-  kestrel image nginx:1.25                         from Docker's or Podman's store, else the registry
+  kestrel image nginx:1.25                         Docker's or Podman's store, else its registry
   kestrel image --input app.tar                    a `docker save` archive
   kestrel image oci:./layout:1.2                   tag 1.2 of an OCI image layout
   kestrel image oci:./layout --platform linux/arm64
@@ -53,11 +53,11 @@ pub enum Command {
   kestrel image app.tar --scanners none -f json    the inventory alone
 
 Image references:
-  NAME                  an image name (nginx:1.25, registry:5000/team/app@sha256:…) that is not a file:
+  NAME                  an image name that is no file (nginx:1.25, reg:5000/app@sha256:…),
                         looked for in the places --image-src names, in order
-  docker-daemon:NAME    from the Docker engine's store (also docker:NAME; DOCKER_HOST, else the current
-                        `docker context`, else /var/run/docker.sock)
-  podman:NAME           from Podman's store, through its API socket (CONTAINER_HOST, default
+  docker-daemon:NAME    the Docker engine's store (also docker:NAME; DOCKER_HOST, else the
+                        current `docker context`, else /var/run/docker.sock)
+  podman:NAME           Podman's store, through its API socket (CONTAINER_HOST, default
                         /run/podman/podman.sock; `systemctl enable --now podman.socket` opens it)
   docker://REF          pulled from its registry (docker login's credentials)
   docker-archive:PATH   a `docker save` archive (also: --input PATH)
@@ -1150,6 +1150,15 @@ pub struct ImageArgs {
     /// `docker-archive:PATH`, `oci-archive:PATH[:TAG]`, or a path.
     #[arg(value_name = "IMAGE", required_unless_present = "input")]
     pub image: Option<String>,
+    /// A `docker save` archive (same as `docker-archive:PATH`).
+    #[arg(long, value_name = "FILE", conflicts_with = "image")]
+    pub input: Option<PathBuf>,
+    /// Pick this tag (or manifest digest) when the archive or layout holds several images.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Pick this platform from a multi-platform index (default: the host's), e.g. `linux/arm64`.
+    #[arg(long)]
+    pub platform: Option<String>,
     /// Where an image named without a scheme is looked for, in order (comma-separated): docker (the Docker
     /// engine's store), podman (Podman's, through its API socket), registry (pulled). A path that exists is
     /// always read as a file.
@@ -1162,15 +1171,6 @@ pub struct ImageArgs {
         value_name = "SOURCES"
     )]
     pub image_src: Vec<ImageSource>,
-    /// A `docker save` archive (same as `docker-archive:PATH`).
-    #[arg(long, value_name = "FILE", conflicts_with = "image")]
-    pub input: Option<PathBuf>,
-    /// Pick this tag (or manifest digest) when the archive or layout holds several images.
-    #[arg(long)]
-    pub tag: Option<String>,
-    /// Pick this platform from a multi-platform index (default: the host's), e.g. `linux/arm64`.
-    #[arg(long)]
-    pub platform: Option<String>,
     #[command(flatten)]
     pub out: OutputArgs,
     #[command(flatten)]
