@@ -307,7 +307,7 @@ pub fn inspect(endpoint: &Endpoint, name: &str) -> Result<Inspected, DaemonError
     check_name(name).map_err(failed)?;
     let body = run(endpoint, name, async {
         let (body, _driver) = get(endpoint, name, &format!("/images/{name}/json")).await?;
-        read_small(endpoint, name, body, MAX_INSPECT_BODY).await
+        read_small(endpoint, name, body, MAX_INSPECT_BODY, false).await
     })?;
     #[derive(serde::Deserialize)]
     struct Raw {
@@ -426,7 +426,8 @@ async fn get(
     if status.is_success() {
         return Ok((resp.into_body(), driver));
     }
-    let text = read_small(endpoint, name, resp.into_body(), MAX_ERROR_BODY).await.unwrap_or_default();
+    // The start of an error page is enough to quote.
+    let text = read_small(endpoint, name, resp.into_body(), MAX_ERROR_BODY, true).await.unwrap_or_default();
     driver.abort();
     // Both engines answer `{"message": "…"}`; anything else is quoted as it came.
     let message = serde_json::from_slice::<serde_json::Value>(&text)
@@ -440,12 +441,14 @@ async fn get(
     })
 }
 
-/// A small body, whole: at most `max` bytes, each frame within [`IDLE`].
+/// A small body, whole: at most `max` bytes (more is an error, or with `truncate` left unread), each frame
+/// within [`IDLE`].
 async fn read_small(
     endpoint: &Endpoint,
     name: &str,
     mut body: hyper::body::Incoming,
     max: usize,
+    truncate: bool,
 ) -> Result<Vec<u8>, DaemonError> {
     let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
     let mut out = Vec::new();
@@ -457,6 +460,10 @@ async fn read_small(
             Ok(Some(Ok(f))) => {
                 if let Some(d) = f.data_ref() {
                     if out.len() + d.len() > max {
+                        if truncate {
+                            out.extend_from_slice(&d[..max - out.len()]);
+                            return Ok(out);
+                        }
                         return Err(failed(format!("the engine's answer is larger than {max} bytes")));
                     }
                     out.extend_from_slice(d);
@@ -549,6 +556,63 @@ mod tests {
         assert!(docker_context(dir, None).unwrap_err().to_string().contains("over TLS"));
         std::fs::write(dir.join("config.json"), "{not json").unwrap();
         assert!(docker_context(dir, None).unwrap_err().to_string().contains("config.json"));
+    }
+
+    /// An engine on a Unix socket of its own that answers every request with `answer` (status line, headers
+    /// and body, as bytes), as a broken or hostile engine might.
+    fn engine_answering(answer: Vec<u8>) -> (tempfile::TempDir, Endpoint) {
+        use std::io::{Read as _, Write as _};
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("engine.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                let _ = conn.write_all(&answer);
+            }
+        });
+        (dir, Endpoint::unix(Engine::Podman, sock))
+    }
+
+    #[test]
+    fn a_broken_or_hostile_engine_gets_a_clear_error() {
+        let limits = Limits::default();
+        let out = tempfile::tempdir().unwrap();
+        let dest = out.path().join("image.tar");
+        // Not an id.
+        let body = r#"{"Id":"../../etc","RepoTags":[]}"#;
+        let (_d, e) = engine_answering(
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes(),
+        );
+        let err = inspect(&e, "app").unwrap_err().to_string();
+        assert!(err.contains("is not an image id") && err.contains("engine.sock"), "{err}");
+        // Not JSON.
+        let (_d, e) = engine_answering(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello".to_vec());
+        assert!(inspect(&e, "app").unwrap_err().to_string().contains("the engine's inspection"));
+        // An error page: its status and the start of its text, not all of it.
+        let page = format!("<html>{}</html>", "x".repeat(100_000));
+        let (_d, e) = engine_answering(
+            format!("HTTP/1.1 500 Internal Server Error\r\ncontent-length: {}\r\n\r\n{page}", page.len()).into_bytes(),
+        );
+        let err = export(&e, "app", &dest, &limits, None).unwrap_err().to_string();
+        assert!(err.contains("the engine answered 500 Internal Server Error: <html>xxx") && err.len() < 600, "{err}");
+        // An inspection answer larger than 4 MiB is not read whole.
+        let (_d, e) = engine_answering(
+            format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{}", 5 << 20, " ".repeat(5 << 20)).into_bytes(),
+        );
+        assert!(inspect(&e, "app").unwrap_err().to_string().contains("larger than 4194304 bytes"));
+        // Not HTTP at all.
+        let (_d, e) = engine_answering(b"SSH-2.0-OpenSSH_9.2\r\n".to_vec());
+        assert!(matches!(export(&e, "app", &dest, &limits, None), Err(DaemonError::Failed { .. })));
+        // A body cut short of its announced length.
+        let (_d, e) = engine_answering(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nshort".to_vec());
+        let err = export(&e, "app", &dest, &limits, None).unwrap_err().to_string();
+        assert!(err.contains("reading the image after"), "{err}");
     }
 
     #[test]
