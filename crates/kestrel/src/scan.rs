@@ -18,7 +18,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let catalog = Catalog::new(Scope::Image);
             let secrets_wanted = crate::db::wants_secrets(&a.vuln);
             // A cached inventory of this very image (by content address) spares reading its layers — and, for an
-            // image in an engine's store, exporting it: the engine names its id first.
+            // image in an engine's store or a registry, exporting or pulling it: the engine names its id first,
+            // the registry's manifests their digests.
             let cache = crate::cache::Cache::new(&a.cache);
             let limits = a.limits.limits();
             let lookup = |key: &str| {
@@ -34,11 +35,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 let secrets = allowed(if secrets_wanted { secrets } else { None }, &a.vuln)?;
                 emit_and_upload(&g, &a.out, &a.vuln, (sbom, secrets), &a.upload)
             };
-            let engine_hit = std::cell::RefCell::new(None);
+            let known_before_transfer = std::cell::RefCell::new(None);
             let served = |id: &str, manifest: Option<&str>| {
                 let e = lookup(&crate::cache::Cache::key_of(id, manifest, &limits));
                 let hit = e.is_some();
-                *engine_hit.borrow_mut() = e;
+                *known_before_transfer.borrow_mut() = e;
                 hit
             };
             let OpenedRef { path, tag, kind, name, _temp } = match (&a.image, &a.input) {
@@ -55,7 +56,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 (None, None) => bail!("name an image, or a docker archive with --input"),
             };
             if let ImageKind::Cached { image_id, tags } = kind {
-                let entry = engine_hit.take().context("the cached inventory was read a moment ago")?;
+                let entry = known_before_transfer.take().context("the cached inventory was read a moment ago")?;
                 return from_cache(entry, name.unwrap_or(image_id.clone()), tags, &image_id);
             }
             let opts = OpenOptions { limits, tag, platform: a.platform.clone(), progress: bars(g.quiet) };
