@@ -122,6 +122,11 @@ pub enum DaemonError {
 }
 
 impl DaemonError {
+    /// A [`DaemonError::Failed`] about `name` at `endpoint`.
+    pub fn failed(endpoint: &Endpoint, name: &str, reason: String) -> DaemonError {
+        DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason }
+    }
+
     /// The engine is not there, or has no such image: another source may have it.
     pub fn is_absent(&self) -> bool {
         matches!(self, DaemonError::Unreachable { .. } | DaemonError::NotFound { .. } | DaemonError::Config { .. })
@@ -303,7 +308,7 @@ const MAX_INSPECT_BODY: usize = 4 << 20;
 
 /// Asks the engine what image `name` is (its id and names): cheap, where [`export`] sends the whole image.
 pub fn inspect(endpoint: &Endpoint, name: &str) -> Result<Inspected, DaemonError> {
-    let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
+    let failed = |reason: String| DaemonError::failed(endpoint, name, reason);
     check_name(name).map_err(failed)?;
     let body = run(endpoint, name, async {
         let (body, _driver) = get(endpoint, name, &format!("/images/{name}/json")).await?;
@@ -334,7 +339,7 @@ pub fn export(
     limits: &Limits,
     progress: Option<&dyn crate::Progress>,
 ) -> Result<Exported, DaemonError> {
-    let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
+    let failed = |reason: String| DaemonError::failed(endpoint, name, reason);
     check_name(name).map_err(failed)?;
     // The layers, plus what the archive holds besides them: a manifest and a configuration (each bounded by
     // max_metadata_bytes), the legacy per-layer files and tar headers.
@@ -360,7 +365,7 @@ fn run<T: Send>(
     name: &str,
     work: impl std::future::Future<Output = Result<T, DaemonError>> + Send,
 ) -> Result<T, DaemonError> {
-    let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
+    let failed = |reason: String| DaemonError::failed(endpoint, name, reason);
     std::thread::scope(|s| {
         s.spawn(|| {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -385,7 +390,7 @@ async fn get(
     name: &str,
     path: &str,
 ) -> Result<(hyper::body::Incoming, tokio::task::JoinHandle<()>), DaemonError> {
-    let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
+    let failed = |reason: String| DaemonError::failed(endpoint, name, reason);
     let unreachable = |reason: String| DaemonError::Unreachable {
         endpoint: endpoint.to_string(),
         reason,
@@ -450,7 +455,7 @@ async fn read_small(
     max: usize,
     truncate: bool,
 ) -> Result<Vec<u8>, DaemonError> {
-    let failed = |reason: String| DaemonError::Failed { endpoint: endpoint.to_string(), name: name.into(), reason };
+    let failed = |reason: String| DaemonError::failed(endpoint, name, reason);
     let mut out = Vec::new();
     loop {
         match tokio::time::timeout(IDLE, body.frame()).await {

@@ -355,11 +355,10 @@ fn export(
             _temp: None,
         });
     }
-    let dir = tempfile::Builder::new().prefix("kestrel-export-").tempdir().map_err(|e| DaemonError::Failed {
-        endpoint: endpoint.to_string(),
-        name: name.into(),
-        reason: format!("a temporary directory to export into: {e}"),
-    })?;
+    let dir = tempfile::Builder::new()
+        .prefix("kestrel-export-")
+        .tempdir()
+        .map_err(|e| DaemonError::failed(&endpoint, name, format!("a temporary directory to export into: {e}")))?;
     let archive = dir.path().join("image.tar");
     let started = std::time::Instant::now();
     let exported = kestrel_image::daemon::export(&endpoint, name, &archive, limits, bars(quiet).as_deref())?;
