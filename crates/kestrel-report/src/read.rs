@@ -148,32 +148,19 @@ pub fn read_sbom(bytes: &[u8], name: &str) -> Result<Sbom, String> {
     let empty = Vec::new();
     walk(v.get("components").and_then(Value::as_array).unwrap_or(&empty), &mut all)
         .map_err(|e| format!("{name}: {e}"))?;
-    let mut distro: Option<Distro> = None;
-    let mut packages = Vec::new();
-    let mut warnings = Vec::new();
+    let mut found = Found::default();
     for c in &all {
-        if c.get("type").and_then(Value::as_str) == Some("operating-system") {
-            let id = c.get("name").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
-            if !id.is_empty() && distro.is_none() {
-                distro = Some(Distro {
-                    id,
-                    version_id: c.get("version").and_then(Value::as_str).map(str::to_string),
-                    pretty_name: c.get("description").and_then(Value::as_str).map(str::to_string),
-                    source_file: format!("{name}: operating-system component"),
-                    ..Default::default()
-                });
-            }
-            continue;
-        }
-        match package_of(c, name) {
-            Ok(Some(p)) => packages.push(p),
-            Ok(None) => {}
-            Err(e) => warnings.push(Warning { path: name.to_string(), message: format!("component skipped: {e}") }),
+        let text = |k: &str| c.get(k).and_then(Value::as_str);
+        if text("type") == Some("operating-system") {
+            let source = format!("{name}: operating-system component");
+            found.os(text("name"), text("version"), text("description"), source);
+        } else {
+            found.package(c, name, "component");
         }
     }
     let target_name = v.pointer("/metadata/component/name").and_then(Value::as_str).unwrap_or(name);
     let created = v.pointer("/metadata/timestamp").and_then(Value::as_str).unwrap_or("");
-    Ok(sbom_of(target_name, created, distro, packages, warnings))
+    Ok(found.into_sbom(target_name, created))
 }
 
 /// SPDX 2.x JSON (kestrel's, syft's, Trivy's…): each package's `purl` external reference, its version from the
@@ -184,21 +171,11 @@ fn read_spdx(v: &Value, name: &str) -> Result<Sbom, String> {
     if list.len() > MAX_COMPONENTS {
         return Err(format!("{name}: more than {MAX_COMPONENTS} packages"));
     }
-    let mut distro: Option<Distro> = None;
-    let mut packages = Vec::new();
-    let mut warnings = Vec::new();
+    let mut found = Found::default();
     for p in list {
         let text = |k: &str| p.get(k).and_then(Value::as_str);
         if text("primaryPackagePurpose") == Some("OPERATING-SYSTEM") {
-            let id = text("name").unwrap_or("").to_ascii_lowercase();
-            if !id.is_empty() && distro.is_none() {
-                distro = Some(Distro {
-                    id,
-                    version_id: text("versionInfo").map(str::to_string),
-                    source_file: format!("{name}: operating-system package"),
-                    ..Default::default()
-                });
-            }
+            found.os(text("name"), text("versionInfo"), None, format!("{name}: operating-system package"));
             continue;
         }
         let purl = p.get("externalRefs").and_then(Value::as_array).into_iter().flatten().find_map(|r| {
@@ -207,42 +184,71 @@ fn read_spdx(v: &Value, name: &str) -> Result<Sbom, String> {
                 .flatten()
         });
         let Some(purl) = purl else { continue };
-        let component = serde_json::json!({"purl": purl, "version": text("versionInfo")});
-        match package_of(&component, name) {
-            Ok(Some(pkg)) => packages.push(pkg),
-            Ok(None) => {}
-            Err(e) => warnings.push(Warning { path: name.to_string(), message: format!("package skipped: {e}") }),
-        }
+        found.package(&serde_json::json!({"purl": purl, "version": text("versionInfo")}), name, "package");
     }
     let target_name = v.get("name").and_then(Value::as_str).unwrap_or(name);
     let created = v.pointer("/creationInfo/created").and_then(Value::as_str).unwrap_or("");
-    Ok(sbom_of(target_name, created, distro, packages, warnings))
+    Ok(found.into_sbom(target_name, created))
 }
 
-/// The SBOM read: the distribution, when the document named none, from the OS packages' purls.
-fn sbom_of(
-    target_name: &str,
-    created: &str,
-    mut distro: Option<Distro>,
+/// What a document's entries give, whatever its format: the first operating system it names, the packages, and
+/// why entries were skipped.
+#[derive(Default)]
+struct Found {
+    distro: Option<Distro>,
     packages: Vec<Package>,
     warnings: Vec<Warning>,
-) -> Sbom {
-    if distro.is_none() {
-        distro =
-            packages.iter().filter(|p| p.ecosystem.is_os()).find_map(|p| p.distro.as_deref().and_then(distro_of_tag));
+}
+
+impl Found {
+    /// An operating-system entry: the distribution, unless one was named already.
+    fn os(&mut self, name: Option<&str>, version: Option<&str>, pretty: Option<&str>, source_file: String) {
+        let id = name.unwrap_or("").to_ascii_lowercase();
+        if !id.is_empty() && self.distro.is_none() {
+            self.distro = Some(Distro {
+                id,
+                version_id: version.map(str::to_string),
+                pretty_name: pretty.map(str::to_string),
+                source_file,
+                ..Default::default()
+            });
+        }
     }
-    let tool = Tool { name: "kestrel".into(), version: env!("CARGO_PKG_VERSION").into() };
-    let mut sbom = Sbom {
-        schema: SBOM_SCHEMA.into(),
-        tool,
-        created: created.to_string(),
-        target: ScanTarget::unlayered(TargetKind::Directory, target_name.to_string()),
-        distro,
-        packages,
-        warnings,
-    };
-    sbom.normalize();
-    sbom
+
+    /// A component with a purl (CycloneDX's shape), read by [`package_of`]; a bad one is a warning (`what`
+    /// skipped).
+    fn package(&mut self, c: &Value, doc_name: &str, what: &str) {
+        match package_of(c, doc_name) {
+            Ok(Some(p)) => self.packages.push(p),
+            Ok(None) => {}
+            Err(e) => {
+                self.warnings.push(Warning { path: doc_name.to_string(), message: format!("{what} skipped: {e}") })
+            }
+        }
+    }
+
+    /// The SBOM read: the distribution, when the document named none, from the OS packages' purls.
+    fn into_sbom(self, target_name: &str, created: &str) -> Sbom {
+        let Found { mut distro, packages, warnings } = self;
+        if distro.is_none() {
+            distro = packages
+                .iter()
+                .filter(|p| p.ecosystem.is_os())
+                .find_map(|p| p.distro.as_deref().and_then(distro_of_tag));
+        }
+        let tool = Tool { name: "kestrel".into(), version: env!("CARGO_PKG_VERSION").into() };
+        let mut sbom = Sbom {
+            schema: SBOM_SCHEMA.into(),
+            tool,
+            created: created.to_string(),
+            target: ScanTarget::unlayered(TargetKind::Directory, target_name.to_string()),
+            distro,
+            packages,
+            warnings,
+        };
+        sbom.normalize();
+        sbom
+    }
 }
 
 #[cfg(test)]
