@@ -51,6 +51,11 @@ fn podman_with_app(d: &Path) -> (Podman, std::path::PathBuf) {
     (podman, archive)
 }
 
+/// kestrel with one engine's address set (`CONTAINER_HOST` or `DOCKER_HOST`), run to its end.
+fn run(d: &Path, (var, value): (&str, String), args: &[&str]) -> Output {
+    kestrel(d).env(var, value).args(args).output().unwrap()
+}
+
 fn json(out: &Output) -> Value {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
@@ -84,11 +89,11 @@ fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
     assert!(purls(&from_archive).iter().any(|p| p.starts_with("pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1")));
 
     // podman:NAME, through Podman's API socket.
-    let out = kestrel(d)
-        .env("CONTAINER_HOST", podman.url())
-        .args(["image", "podman:localhost/shop/app:1.0", "--scanners", "none", "-f", "json", "--no-cache"])
-        .output()
-        .unwrap();
+    let out = run(
+        d,
+        ("CONTAINER_HOST", podman.url()),
+        &["image", "podman:localhost/shop/app:1.0", "--scanners", "none", "-f", "json", "--no-cache"],
+    );
     let sbom = json(&out);
     assert!(stderr(&out).contains("exported localhost/shop/app:1.0 from podman at"), "{}", stderr(&out));
     assert_eq!(purls(&sbom), purls(&from_archive));
@@ -104,18 +109,18 @@ fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
     assert_eq!(sbom["target"]["tags"][0], "localhost/shop/app:1.0");
 
     // docker-daemon:NAME, Docker's API (Podman serves it too), by image id as well as by name.
-    let out = kestrel(d)
-        .env("DOCKER_HOST", podman.url())
-        .args(["image", "docker-daemon:localhost/shop/app:1.0", "--scanners", "none", "-f", "json"])
-        .output()
-        .unwrap();
+    let out = run(
+        d,
+        ("DOCKER_HOST", podman.url()),
+        &["image", "docker-daemon:localhost/shop/app:1.0", "--scanners", "none", "-f", "json"],
+    );
     assert_eq!(purls(&json(&out)), purls(&from_archive));
     let id = from_archive["target"]["image_id"].as_str().unwrap().trim_start_matches("sha256:");
-    let out = kestrel(d)
-        .env("DOCKER_HOST", podman.url())
-        .args(["image", &format!("docker:{}", &id[..12]), "--scanners", "none", "-f", "json", "--no-cache"])
-        .output()
-        .unwrap();
+    let out = run(
+        d,
+        ("DOCKER_HOST", podman.url()),
+        &["image", &format!("docker:{}", &id[..12]), "--scanners", "none", "-f", "json", "--no-cache"],
+    );
     assert_eq!(purls(&json(&out)), purls(&from_archive));
 
     // The Docker CLI's current context (`docker context use`), as its files say: its host is Podman's socket.
@@ -141,29 +146,26 @@ fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
     assert!(stderr(&out).contains(&format!("from docker at {}", podman.socket().display())), "{}", stderr(&out));
 
     // A bare name: Docker is looked at first (nothing listens), then Podman has it.
-    let out = kestrel(d)
-        .env("CONTAINER_HOST", podman.url())
-        .args(["image", "localhost/shop/app:1.0", "-f", "json", "--scanners", "secret", "--no-cache"])
-        .output()
-        .unwrap();
+    let out = run(
+        d,
+        ("CONTAINER_HOST", podman.url()),
+        &["image", "localhost/shop/app:1.0", "-f", "json", "--scanners", "secret", "--no-cache"],
+    );
     let report = json(&out);
     assert!(stderr(&out).contains("from podman at"), "{}", stderr(&out));
     assert_eq!(report["target"]["name"], "localhost/shop/app:1.0");
     let secrets = report["secrets"].as_array().unwrap_or_else(|| panic!("no secrets: {report}"));
     assert!(secrets.iter().any(|s| s["rule"] == "aws-access-key-id" && s["file"] == "/app/.env"), "{secrets:?}");
     // `secrets --image` and `config --image` read the same sources.
-    let out = kestrel(d)
-        .env("CONTAINER_HOST", podman.url())
-        .args(["secrets", "--image", "podman:localhost/shop/app:1.0", "-f", "json"])
-        .output()
-        .unwrap();
+    let out = run(
+        d,
+        ("CONTAINER_HOST", podman.url()),
+        &["secrets", "--image", "podman:localhost/shop/app:1.0", "-f", "json"],
+    );
     let found = json(&out);
     assert_eq!(found["findings"][0]["file"], "podman:localhost/shop/app:1.0!/app/.env", "{found}");
-    let out = kestrel(d)
-        .env("CONTAINER_HOST", podman.url())
-        .args(["config", "--image", "podman:localhost/shop/app:1.0", "-f", "json"])
-        .output()
-        .unwrap();
+    let out =
+        run(d, ("CONTAINER_HOST", podman.url()), &["config", "--image", "podman:localhost/shop/app:1.0", "-f", "json"]);
     let checked = json(&out);
     let ids: Vec<&str> = checked["findings"].as_array().unwrap().iter().filter_map(|f| f["id"].as_str()).collect();
     assert!(ids.contains(&"image:user-root"), "{checked}");
@@ -193,11 +195,11 @@ fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
     assert!(stderr(&cached("secret")).contains("its inventory is in the cache"));
 
     // The order is the user's: with Podman left out, nothing has it, and each place tried says why.
-    let out = kestrel(d)
-        .env("CONTAINER_HOST", podman.url())
-        .args(["image", "localhost/shop/app:1.0", "--image-src", "docker", "--scanners", "none"])
-        .output()
-        .unwrap();
+    let out = run(
+        d,
+        ("CONTAINER_HOST", podman.url()),
+        &["image", "localhost/shop/app:1.0", "--image-src", "docker", "--scanners", "none"],
+    );
     let e = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{e}");
     assert!(
@@ -212,22 +214,24 @@ fn engine_failures_name_the_engine_the_socket_and_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (podman, _) = podman_with_app(d);
-    let run = |env: (&str, String), args: &[&str]| kestrel(d).env(env.0, env.1).args(args).output().unwrap();
 
     // An image the engine does not have: its own words, the engine and the name.
-    let out = run(("CONTAINER_HOST", podman.url()), &["image", "podman:localhost/shop/nope:1", "--scanners", "none"]);
+    let out =
+        run(d, ("CONTAINER_HOST", podman.url()), &["image", "podman:localhost/shop/nope:1", "--scanners", "none"]);
     let e = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{e}");
     assert!(e.contains(&format!("podman at {}: no image localhost/shop/nope:1", podman.socket().display())), "{e}");
     // An engine that is not there, with how to start Podman's API.
     let out = run(
+        d,
         ("CONTAINER_HOST", "unix:///nonexistent/podman.sock".into()),
         &["image", "podman:app", "--scanners", "none"],
     );
     let e = stderr(&out);
     assert!(e.contains("/nonexistent/podman.sock: no engine answers") && e.contains("podman system service"), "{e}");
     // Addresses kestrel cannot use are said to be so.
-    let out = run(("DOCKER_HOST", "ssh://me@build-host".into()), &["image", "docker-daemon:app", "--scanners", "none"]);
+    let out =
+        run(d, ("DOCKER_HOST", "ssh://me@build-host".into()), &["image", "docker-daemon:app", "--scanners", "none"]);
     assert!(
         stderr(&out).contains("DOCKER_HOST=ssh://me@build-host") && stderr(&out).contains("only unix://"),
         "{}",
@@ -235,7 +239,7 @@ fn engine_failures_name_the_engine_the_socket_and_the_reason() {
     );
     // A name that would change the request is refused before anything is sent.
     for bad in ["podman:../containers/json", "podman:app?x=1", "podman:"] {
-        let out = run(("CONTAINER_HOST", podman.url()), &["image", bad, "--scanners", "none"]);
+        let out = run(d, ("CONTAINER_HOST", podman.url()), &["image", bad, "--scanners", "none"]);
         assert!(stderr(&out).contains("not an image name or id"), "{bad}: {}", stderr(&out));
     }
     // The archive's size is bounded like an image's: the transfer stops at the limit (plus room for two
@@ -256,11 +260,11 @@ fn engine_failures_name_the_engine_the_socket_and_the_reason() {
     assert_eq!(out.status.code(), Some(2), "{e}");
     assert!(e.contains("the archive is larger than 34604008 bytes") && e.contains("--max-total-bytes"), "{e}");
     // Within the transfer's bound but not the image's: the reader's limit, naming the image as it was asked for.
-    let out = kestrel(d)
-        .env("CONTAINER_HOST", podman.url())
-        .args(["image", "podman:localhost/big:1", "--scanners", "none", "--max-total-bytes", "10000000"])
-        .output()
-        .unwrap();
+    let out = run(
+        d,
+        ("CONTAINER_HOST", podman.url()),
+        &["image", "podman:localhost/big:1", "--scanners", "none", "--max-total-bytes", "10000000"],
+    );
     let e = stderr(&out);
     assert!(e.contains("kestrel: error: podman:localhost/big:1: ") && e.contains("limit exceeded"), "{e}");
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "a temporary copy was left in {}", tmp.display());
