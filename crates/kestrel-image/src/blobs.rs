@@ -14,6 +14,9 @@ pub(crate) enum Blobs {
     Dir(PathBuf),
     /// A tar archive on disk: member name (normalised, no leading `/`) → (data offset, size).
     Tar { file: PathBuf, members: HashMap<String, (u64, u64)>, _spool: Option<tempfile::NamedTempFile> },
+    /// An archive read from a stream ([`crate::stream`]): its small JSON members whole, and the names and sizes of
+    /// the members already read as layers.
+    Streamed { small: HashMap<String, Vec<u8>>, layers: HashMap<String, u64> },
 }
 
 /// Names blobs by digest inside a layout: `blobs/sha256/<hex>`. Refuses anything but a well-formed
@@ -91,6 +94,7 @@ impl Blobs {
                 std::fs::symlink_metadata(root.join(name)).map(|m| m.file_type().is_file()).unwrap_or(false)
             }
             Blobs::Tar { members, .. } => members.contains_key(name),
+            Blobs::Streamed { small, layers } => small.contains_key(name) || layers.contains_key(name),
         }
     }
 
@@ -101,6 +105,9 @@ impl Blobs {
                 std::fs::symlink_metadata(root.join(name)).ok().filter(|m| m.is_file()).map(|m| m.len())
             }
             Blobs::Tar { members, .. } => members.get(name).map(|m| m.1),
+            Blobs::Streamed { small, layers } => {
+                small.get(name).map(|b| b.len() as u64).or_else(|| layers.get(name).copied())
+            }
         }
     }
 
@@ -126,6 +133,13 @@ impl Blobs {
                 f.seek(SeekFrom::Start(off))?;
                 Ok(Some(Box::new(f.take(size))))
             }
+            Blobs::Streamed { small, layers } => match small.get(name) {
+                Some(b) => Ok(Some(Box::new(io::Cursor::new(b.clone())))),
+                None if layers.contains_key(name) => Err(io::Error::other(
+                    "it is no JSON document (its first bytes were not `{` or `[`): it was read as a layer",
+                )),
+                None => Ok(None),
+            },
         }
     }
 
@@ -138,6 +152,15 @@ impl Blobs {
         limits: &Limits,
     ) -> Result<Vec<u8>, ImageError> {
         let shown = format!("{input}!{name}");
+        if let Blobs::Streamed { layers, .. } = self {
+            if layers.get(name).is_some_and(|&size| size > limits.max_metadata_bytes) {
+                return Err(ImageError::Limit {
+                    path: shown,
+                    what: format!("{what} larger than {} bytes", limits.max_metadata_bytes),
+                    knob: "--max-metadata-bytes",
+                });
+            }
+        }
         let r = self.open(name).map_err(|e| ImageError::io(&shown, e))?.ok_or_else(|| ImageError::MissingBlob {
             path: input.to_string(),
             what: what.to_string(),

@@ -1,6 +1,6 @@
 //! Images from a container engine's own store, through its Docker-compatible HTTP API — Docker's, and Podman's
-//! compatibility API: `GET /images/{name}/get` streams the image as a `docker save` archive into a file, which
-//! [`crate::open`] then reads like any other (digests verified, every bound of [`Limits`] kept).
+//! compatibility API: `GET /images/{name}/get` streams the image as a `docker save` archive, which [`open`] reads as
+//! it arrives ([`crate::open_stream`]: digests verified, every bound of [`Limits`] kept, nothing written to disk).
 //!
 //! Where an engine listens ([`Endpoint::from_env`]): `DOCKER_HOST` for Docker, else the Docker CLI's current
 //! context (`DOCKER_CONTEXT`, or `currentContext` in `$DOCKER_CONFIG/config.json`), else
@@ -10,23 +10,21 @@
 //! TLS (`DOCKER_TLS_VERIFY`) or SSH is refused with a message saying so.
 //!
 //! The engine is a local, trusted-ish peer, but what it serves is an image that came from anywhere: the archive's
-//! size is bounded by [`Limits::max_total_bytes`] (plus room for two metadata documents), a stalled stream ends
+//! size is bounded by [`Limits::max_total_bytes`] (plus room for the metadata documents), a stalled stream ends
 //! after [`IDLE`], and the name asked for is checked for form before it becomes part of a request path.
 //!
 //! ```no_run
-//! use kestrel_image::daemon::{export, Endpoint, Engine};
+//! use kestrel_image::daemon::{open, Endpoint, Engine};
 //! let engine = Endpoint::from_env(Engine::Podman).unwrap();
-//! let dir = tempfile::tempdir().unwrap();
-//! let archive = dir.path().join("image.tar");
-//! export(&engine, "docker.io/library/alpine:3.20", &archive, &Default::default(), None).unwrap();
-//! let artifact = kestrel_image::open(&archive, &Default::default(), &kestrel_image::KeepNothing).unwrap();
+//! let opts = kestrel_image::OpenOptions::default();
+//! let artifact = open(&engine, "docker.io/library/alpine:3.20", &opts, &kestrel_image::KeepNothing).unwrap();
 //! println!("{} layers", artifact.target.layers.len());
 //! ```
 
-use crate::Limits;
+use crate::{Artifact, ContentSelector, ImageError, Limits, OpenOptions};
 use http_body_util::BodyExt as _;
 use std::fmt;
-use std::io::Write as _;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -118,6 +116,15 @@ pub enum DaemonError {
         name: String,
         /// What went wrong.
         reason: String,
+    },
+    /// The engine sent the image, and reading it failed (a corrupt layer, a digest mismatch, a limit).
+    #[error("{endpoint}: {source}")]
+    Read {
+        /// The engine and its address.
+        endpoint: String,
+        /// What went wrong, naming the image as asked for.
+        #[source]
+        source: ImageError,
     },
 }
 
@@ -286,13 +293,6 @@ fn check_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// Bytes written by [`export`].
-#[derive(Debug, Clone, Copy)]
-pub struct Exported {
-    /// Size of the archive.
-    pub bytes: u64,
-}
-
 /// What the engine says of an image, without sending it ([`inspect`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inspected {
@@ -306,7 +306,7 @@ pub struct Inspected {
 /// Largest answer of the inspection read.
 const MAX_INSPECT_BODY: usize = 4 << 20;
 
-/// Asks the engine what image `name` is (its id and names): cheap, where [`export`] sends the whole image.
+/// Asks the engine what image `name` is (its id and names): cheap, where [`open`] has it send the whole image.
 pub fn inspect(endpoint: &Endpoint, name: &str) -> Result<Inspected, DaemonError> {
     let failed = |reason: String| DaemonError::failed(endpoint, name, reason);
     check_name(name).map_err(failed)?;
@@ -330,33 +330,129 @@ pub fn inspect(endpoint: &Endpoint, name: &str) -> Result<Inspected, DaemonError
     Ok(Inspected { id, repo_tags: raw.repo_tags.unwrap_or_default() })
 }
 
-/// Asks the engine for image `name` as a `docker save` archive and writes it to `dest`, telling `progress` the bytes
-/// as they come (the engine does not say how many there will be).
-pub fn export(
+/// Reads image `name` from the engine's store as it streams in ([`crate::open_stream`]), named `name` in the result
+/// and in messages; the engine's failures are told apart from the image's ([`DaemonError::Read`]).
+pub fn open(
     endpoint: &Endpoint,
     name: &str,
-    dest: &Path,
+    opts: &OpenOptions,
+    selector: &dyn ContentSelector,
+) -> Result<Artifact, DaemonError> {
+    stream(endpoint, name, &opts.limits, opts.progress.as_deref(), |r| crate::open_stream(name, r, opts, selector))?
+        .map_err(|source| DaemonError::Read { endpoint: endpoint.to_string(), source })
+}
+
+/// Asks the engine for image `name` as a `docker save` archive and gives `read` the bytes as they come, telling
+/// `progress` their count (the engine does not say how many there will be). The transfer runs on a thread of its
+/// own; `read` runs on the caller's. When the transfer fails, its error is returned whatever `read` made of the
+/// cut-short stream; `read` may stop early.
+pub fn stream<T>(
+    endpoint: &Endpoint,
+    name: &str,
     limits: &Limits,
     progress: Option<&dyn crate::Progress>,
-) -> Result<Exported, DaemonError> {
+    read: impl FnOnce(&mut dyn Read) -> T,
+) -> Result<T, DaemonError> {
     let failed = |reason: String| DaemonError::failed(endpoint, name, reason);
     check_name(name).map_err(failed)?;
-    // The layers, plus what the archive holds besides them: a manifest and a configuration (each bounded by
+    // The layers, plus what the archive holds besides them: manifests and configurations (bounded by
     // max_metadata_bytes), the legacy per-layer files and tar headers.
     let max =
-        limits.max_total_bytes.saturating_add(limits.max_metadata_bytes.saturating_mul(2)).saturating_add(1 << 20);
-    run(endpoint, name, async {
-        let (body, driver) = get(endpoint, name, &format!("/images/{name}/get")).await?;
-        if let Some(p) = progress {
-            p.begin("exporting", None);
+        limits.max_total_bytes.saturating_add(limits.max_metadata_bytes.saturating_mul(4)).saturating_add(1 << 20);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<bytes::Bytes, String>>(64);
+    std::thread::scope(|s| {
+        let transfer = s.spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| failed(format!("starting an I/O runtime: {e}")))?;
+            rt.block_on(async {
+                let (body, driver) = match get(endpoint, name, &format!("/images/{name}/get")).await {
+                    Ok(got) => got,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                        return Err(e);
+                    }
+                };
+                if let Some(p) = progress {
+                    p.begin("reading from the engine", None);
+                }
+                let sent = pump(body, &tx, max, progress).await;
+                if let Some(p) = progress {
+                    p.end();
+                }
+                driver.abort();
+                sent.map_err(|reason| {
+                    let _ = tx.send(Err(reason.clone()));
+                    failed(reason)
+                })
+            })
+        });
+        let mut reader = ChannelReader { rx, chunk: bytes::Bytes::new() };
+        let out = read(&mut reader);
+        // Ends the transfer if `read` stopped early.
+        drop(reader);
+        match transfer.join() {
+            Ok(Ok(())) => Ok(out),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(failed("the transfer thread panicked".into())),
         }
-        let written = save(body, dest, max, progress).await;
-        if let Some(p) = progress {
-            p.end();
-        }
-        driver.abort();
-        written.map_err(failed)
     })
+}
+
+/// The engine's answer, frame by frame, into `tx`: at most `max` bytes, each frame within [`IDLE`]. Stops quietly
+/// when the reader is gone.
+async fn pump(
+    mut body: hyper::body::Incoming,
+    tx: &std::sync::mpsc::SyncSender<Result<bytes::Bytes, String>>,
+    max: u64,
+    progress: Option<&dyn crate::Progress>,
+) -> Result<(), String> {
+    let mut bytes = 0u64;
+    loop {
+        let frame = match tokio::time::timeout(IDLE, body.frame()).await {
+            Err(_) => return Err(format!("the engine sent nothing for {} s", IDLE.as_secs())),
+            Ok(None) => return Ok(()),
+            Ok(Some(Err(e))) => return Err(format!("reading the image after {bytes} bytes: {e}")),
+            Ok(Some(Ok(f))) => f,
+        };
+        let Ok(data) = frame.into_data() else { continue };
+        bytes += data.len() as u64;
+        if bytes > max {
+            return Err(format!(
+                "limit exceeded: the archive is larger than {max} bytes (raise it with --max-total-bytes if the image is trusted)"
+            ));
+        }
+        if let Some(p) = progress {
+            p.advance(data.len() as u64);
+        }
+        // The reader blocks this thread while it catches up: that is the back-pressure. Gone: it needs no more.
+        if tx.send(Ok(data)).is_err() {
+            return Ok(());
+        }
+    }
+}
+
+/// The transfer's chunks as a [`Read`]; a failed transfer is an I/O error carrying its reason.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<Result<bytes::Bytes, String>>,
+    chunk: bytes::Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.rx.recv() {
+                Ok(Ok(c)) => self.chunk = c,
+                Ok(Err(reason)) => return Err(std::io::Error::other(reason)),
+                // The sender is gone: the transfer ended (its error, if any, is the caller's to report).
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
+    }
 }
 
 /// Runs `work` on a runtime of its own, on a thread of its own: callers may be inside another runtime.
@@ -478,39 +574,6 @@ async fn read_small(
     }
 }
 
-/// Streams the archive into `dest`, at most `max` bytes.
-async fn save(
-    mut body: hyper::body::Incoming,
-    dest: &Path,
-    max: u64,
-    progress: Option<&dyn crate::Progress>,
-) -> Result<Exported, String> {
-    let file = std::fs::File::create(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    let mut bytes = 0u64;
-    loop {
-        let frame = match tokio::time::timeout(IDLE, body.frame()).await {
-            Err(_) => return Err(format!("the engine sent nothing for {} s", IDLE.as_secs())),
-            Ok(None) => break,
-            Ok(Some(Err(e))) => return Err(format!("reading the image after {bytes} bytes: {e}")),
-            Ok(Some(Ok(f))) => f,
-        };
-        let Some(data) = frame.data_ref() else { continue };
-        bytes += data.len() as u64;
-        if bytes > max {
-            return Err(format!(
-                "limit exceeded: the archive is larger than {max} bytes (raise it with --max-total-bytes if the image is trusted)"
-            ));
-        }
-        out.write_all(data).map_err(|e| format!("{}: {e}", dest.display()))?;
-        if let Some(p) = progress {
-            p.advance(data.len() as u64);
-        }
-    }
-    out.flush().map_err(|e| format!("{}: {e}", dest.display()))?;
-    Ok(Exported { bytes })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -583,8 +646,7 @@ mod tests {
     #[test]
     fn a_broken_or_hostile_engine_gets_a_clear_error() {
         let limits = Limits::default();
-        let out = tempfile::tempdir().unwrap();
-        let dest = out.path().join("image.tar");
+        let drain = |r: &mut dyn Read| std::io::copy(r, &mut std::io::sink());
         // Not an id.
         let body = r#"{"Id":"../../etc","RepoTags":[]}"#;
         let (_d, e) = engine_answering(
@@ -604,7 +666,7 @@ mod tests {
         let (_d, e) = engine_answering(
             format!("HTTP/1.1 500 Internal Server Error\r\ncontent-length: {}\r\n\r\n{page}", page.len()).into_bytes(),
         );
-        let err = export(&e, "app", &dest, &limits, None).unwrap_err().to_string();
+        let err = stream(&e, "app", &limits, None, drain).unwrap_err().to_string();
         assert!(err.contains("the engine answered 500 Internal Server Error: <html>xxx") && err.len() < 600, "{err}");
         // An inspection answer larger than 4 MiB is not read whole.
         let (_d, e) = engine_answering(
@@ -613,10 +675,10 @@ mod tests {
         assert!(inspect(&e, "app").unwrap_err().to_string().contains("larger than 4194304 bytes"));
         // Not HTTP at all.
         let (_d, e) = engine_answering(b"SSH-2.0-OpenSSH_9.2\r\n".to_vec());
-        assert!(matches!(export(&e, "app", &dest, &limits, None), Err(DaemonError::Failed { .. })));
+        assert!(matches!(stream(&e, "app", &limits, None, drain), Err(DaemonError::Failed { .. })));
         // A body cut short of its announced length.
         let (_d, e) = engine_answering(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nshort".to_vec());
-        let err = export(&e, "app", &dest, &limits, None).unwrap_err().to_string();
+        let err = stream(&e, "app", &limits, None, drain).unwrap_err().to_string();
         assert!(err.contains("reading the image after"), "{err}");
     }
 

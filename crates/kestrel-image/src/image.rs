@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 /// One layer to read: the member holding it and the digests it must have.
 pub(crate) struct LayerPlan {
-    member: String,
+    pub member: String,
     /// Digest of the blob as stored (OCI descriptors), verified when known.
     blob_digest: Option<String>,
     /// Diff id from the config, verified always.
@@ -378,7 +378,7 @@ fn split_platform(p: &str) -> (String, Option<String>) {
 pub(crate) fn squash(
     input: &str,
     blobs: &Blobs,
-    mut target: ScanTarget,
+    target: ScanTarget,
     config: ImageConfig,
     plans: Vec<LayerPlan>,
     opts: &OpenOptions,
@@ -416,35 +416,49 @@ pub(crate) fn squash(
                 budget: &budget,
                 progress: Some(&advance),
             };
-            let delta = read_layer(blob, &ctx)?;
-            if let Some(expected) = &p.blob_digest {
-                if &delta.blob_digest != expected {
-                    return Err(ImageError::DigestMismatch {
-                        path: input.into(),
-                        what: format!("layer {index} blob"),
-                        expected: expected.clone(),
-                        actual: delta.blob_digest.clone(),
-                    });
-                }
-            }
-            if delta.diff_id != p.diff_id {
-                return Err(ImageError::DigestMismatch {
-                    path: input.into(),
-                    what: format!("layer {index} diff id"),
-                    expected: p.diff_id.clone(),
-                    actual: delta.diff_id.clone(),
-                });
-            }
-            Ok(delta)
+            verified(input, index, p, read_layer(blob, &ctx)?)
         })
         .collect();
     if let Some(pr) = &opts.progress {
         pr.end();
     }
+    assemble(target, config, &plans, deltas)
+}
+
+/// `delta`, read for layer `index` of the plan, when it has the digests the plan says it must.
+pub(crate) fn verified(input: &str, index: usize, p: &LayerPlan, delta: LayerDelta) -> Result<LayerDelta, ImageError> {
+    if let Some(expected) = &p.blob_digest {
+        if &delta.blob_digest != expected {
+            return Err(ImageError::DigestMismatch {
+                path: input.into(),
+                what: format!("layer {index} blob"),
+                expected: expected.clone(),
+                actual: delta.blob_digest.clone(),
+            });
+        }
+    }
+    if delta.diff_id != p.diff_id {
+        return Err(ImageError::DigestMismatch {
+            path: input.into(),
+            what: format!("layer {index} diff id"),
+            expected: p.diff_id.clone(),
+            actual: delta.diff_id.clone(),
+        });
+    }
+    Ok(delta)
+}
+
+/// Squashes the layers read for `plans`, in order: the first error stops it.
+pub(crate) fn assemble(
+    mut target: ScanTarget,
+    config: ImageConfig,
+    plans: &[LayerPlan],
+    deltas: Vec<Result<LayerDelta, ImageError>>,
+) -> Result<Artifact, ImageError> {
     let history = config.layer_history();
     let mut tree = FileTree::new();
     let mut warnings: Vec<Warning> = Vec::new();
-    for (index, (delta, plan)) in deltas.into_iter().zip(&plans).enumerate() {
+    for (index, (delta, plan)) in deltas.into_iter().zip(plans).enumerate() {
         let delta = delta?;
         target.layers.push(LayerRef {
             index,

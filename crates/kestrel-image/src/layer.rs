@@ -11,7 +11,7 @@ use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 
 /// What one layer changes.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct LayerDelta {
     /// Added or replaced entries in archive order, with the hard-link target where the entry is one.
     pub entries: Vec<(String, Node, Option<String>)>,
@@ -19,7 +19,8 @@ pub(crate) struct LayerDelta {
     pub whiteouts: Vec<String>,
     /// Directories whose lower-layer content is hidden (`.wh..wh..opq`).
     pub opaque: Vec<String>,
-    pub warnings: Vec<Warning>,
+    /// Skipped entries: their path in the layer and why (named with the layer's final position by [`apply`]).
+    pub warnings: Vec<(String, String)>,
     /// SHA-256 of the uncompressed tar.
     pub diff_id: String,
     /// SHA-256 of the blob as stored.
@@ -77,7 +78,7 @@ impl LayerCtx<'_> {
     }
 
     fn warn(&self, delta: &mut LayerDelta, path: &str, msg: impl Into<String>) {
-        delta.warnings.push(Warning { path: format!("layer {}:{path}", self.index), message: msg.into() });
+        delta.warnings.push((path.to_string(), msg.into()));
     }
 }
 
@@ -298,6 +299,8 @@ fn keep(
 }
 
 /// Applies a layer on top of the tree: opaque directories first, then whiteouts, then entries in order.
+/// Applies layer `index` to the tree. The layer's files are marked with `index` here, not when read: a layer
+/// streamed before the image's manifest arrived was read before its position was known.
 pub(crate) fn apply(tree: &mut FileTree, delta: LayerDelta, index: usize, warnings: &mut Vec<Warning>) {
     for dir in &delta.opaque {
         tree.remove_below(dir);
@@ -306,6 +309,7 @@ pub(crate) fn apply(tree: &mut FileTree, delta: LayerDelta, index: usize, warnin
         tree.remove(victim);
     }
     for (path, mut node, hardlink) in delta.entries {
+        node.layer = Some(index);
         if let Some(target) = hardlink {
             match tree.get(&target) {
                 Some(t) if t.kind == NodeKind::File => {
@@ -326,5 +330,7 @@ pub(crate) fn apply(tree: &mut FileTree, delta: LayerDelta, index: usize, warnin
         }
         tree.insert(path, node);
     }
-    warnings.extend(delta.warnings);
+    warnings.extend(
+        delta.warnings.into_iter().map(|(path, message)| Warning { path: format!("layer {index}:{path}"), message }),
+    );
 }

@@ -31,6 +31,7 @@ mod layer;
 mod limits;
 pub mod registry;
 mod rootfs;
+mod stream;
 mod tree;
 
 pub use config::{ContainerConfig, History, ImageConfig, RootFs};
@@ -111,6 +112,20 @@ pub fn open(path: &Path, opts: &OpenOptions, selector: &dyn ContentSelector) -> 
     }
     drop(blobs);
     open_rootfs_tar(path, opts, selector)
+}
+
+/// Reads an image archive — a `docker save` archive or an OCI layout tar, plain, gzip or zstd — from a stream, front
+/// to back, once, writing nothing to disk: what a container engine sends for `GET /images/NAME/get`, or `docker save`
+/// on a pipe. `input` names it in messages and in the result. Every layer is read as it arrives, before the manifest
+/// at the archive's end says which layers the image has and in what order, so the selector's
+/// [`ContentSelector::renumber_layers`] is called before this returns; blobs the image does not use are read too.
+pub fn open_stream(
+    input: &str,
+    reader: impl std::io::Read,
+    opts: &OpenOptions,
+    selector: &dyn ContentSelector,
+) -> Result<Artifact, ImageError> {
+    stream::open_stream(input, reader, opts, selector)
 }
 
 /// An image whose index, manifests and config have been read and verified, its layers not yet: what

@@ -85,6 +85,14 @@ pub trait ContentSelector: Sync {
     fn observe(&self, layer: Option<usize>, path: &str, data: &[u8]) {
         let _ = (layer, path, data);
     }
+    /// Says that the layers were read before their order was known — an image streamed from a container engine
+    /// sends its manifest after its layers — so the `layer` given to [`ContentSelector::summarize_in_layer`] and
+    /// [`ContentSelector::observe`] was the blob's position among those streamed. `index` turns that position into
+    /// the layer's index in the image (`None`: a blob the image does not use). Called once, after the last layer;
+    /// a selector that keeps anything by layer must renumber it here.
+    fn renumber_layers(&self, index: &dyn Fn(usize) -> Option<usize>) {
+        let _ = index;
+    }
 }
 
 /// One selector that keeps what `keep` keeps and lets `observer` see every file it wants, summarized into
@@ -112,6 +120,10 @@ impl ContentSelector for Observed<'_> {
     }
     fn observe(&self, layer: Option<usize>, path: &str, data: &[u8]) {
         let _ = self.observer.summarize_in_layer(layer, path, data);
+    }
+    fn renumber_layers(&self, index: &dyn Fn(usize) -> Option<usize>) {
+        self.keep.renumber_layers(index);
+        self.observer.renumber_layers(index);
     }
 }
 

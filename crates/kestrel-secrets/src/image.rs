@@ -77,6 +77,20 @@ impl ContentSelector for LayerScanner<'_> {
         }
         None
     }
+
+    fn renumber_layers(&self, index: &dyn Fn(usize) -> Option<usize>) {
+        if let Ok(mut v) = self.found.lock() {
+            // A finding in a blob the image does not use is no finding of the image.
+            v.retain_mut(|(layer, _)| match layer.map(index) {
+                Some(None) => false,
+                Some(i) => {
+                    *layer = i;
+                    true
+                }
+                None => true,
+            });
+        }
+    }
 }
 
 /// Why a file was passed over for its size, as the scan's errors and warnings say it.

@@ -1351,6 +1351,9 @@ pub struct LimitArgs {
     /// Most file content kept in memory for analysis, in bytes.
     #[arg(long, value_name = "BYTES", help_heading = "Limits")]
     pub max_kept_bytes: Option<u64>,
+    /// Largest manifest, index or image configuration, in bytes.
+    #[arg(long, value_name = "BYTES", help_heading = "Limits")]
+    pub max_metadata_bytes: Option<u64>,
 }
 
 impl LimitArgs {
@@ -1370,6 +1373,9 @@ impl LimitArgs {
         }
         if let Some(v) = self.max_kept_bytes {
             l.max_kept_total = v;
+        }
+        if let Some(v) = self.max_metadata_bytes {
+            l.max_metadata_bytes = v;
         }
         l
     }

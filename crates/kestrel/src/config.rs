@@ -132,9 +132,14 @@ pub fn collect(paths: &[std::path::PathBuf], images: &[String], policy: Option<&
                 false
             })?;
         let opts = kestrel_image::OpenOptions { tag: image.tag.clone(), ..Default::default() };
-        let id = crate::scan::named(&image.name, kestrel_image::identify(&image.path, &opts).map_err(Into::into))?
-            .with_context(|| format!("{r}: not a container image (no manifest.json or index.json)"))?;
-        let cfg = serde_json::to_value(id.config())?;
+        let config = match image.identify(&opts)? {
+            Some(id) => id.config().clone(),
+            // An engine's image: its manifest and configuration come after its layers.
+            None => crate::scan::named(&image.name, image.open(None, &opts, &kestrel_image::KeepNothing))?
+                .config
+                .with_context(|| format!("{r}: not a container image (no manifest.json or index.json)"))?,
+        };
+        let cfg = serde_json::to_value(&config)?;
         files += 1;
         objects += 1;
         findings.extend(kestrel_config::image::check_image_config(r, r, &cfg));
@@ -276,8 +281,7 @@ pub fn scan_secrets(
             })?;
         let opts = kestrel_image::OpenOptions { tag: image.tag.clone(), ..Default::default() };
         let sel = kestrel_secrets::image::LayerScanner::new(&scanner);
-        let artifact =
-            crate::scan::named(&image.name, kestrel_image::open(&image.path, &opts, &sel).map_err(Into::into))?;
+        let artifact = crate::scan::named(&image.name, image.open(None, &opts, &sel))?;
         all.files += sel.files();
         all.bytes += sel.bytes();
         for (path, n) in sel.too_large() {

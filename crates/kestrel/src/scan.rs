@@ -42,7 +42,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 *known_before_transfer.borrow_mut() = e;
                 hit
             };
-            let OpenedRef { path, tag, kind, name, _temp } = match (&a.image, &a.input) {
+            let opened = match (&a.image, &a.input) {
                 (_, Some(input)) => OpenedRef::file(input.clone(), a.tag.clone(), ImageKind::Detect),
                 (Some(r), None) => open_ref(
                     r,
@@ -55,41 +55,28 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 )?,
                 (None, None) => bail!("name an image, or a docker archive with --input"),
             };
-            if let ImageKind::Cached { image_id, tags } = kind {
+            if let ImageKind::Cached { image_id, tags } = opened.kind {
                 let entry = known_before_transfer.take().context("the cached inventory was read a moment ago")?;
-                return from_cache(entry, name.unwrap_or(image_id.clone()), tags, &image_id);
+                return from_cache(entry, opened.name.unwrap_or(image_id.clone()), tags, &image_id);
             }
-            let opts = OpenOptions { limits, tag, platform: a.platform.clone(), progress: bars(g.quiet) };
-            let mut key = None;
-            let identified = if cache.is_some() {
-                named(&name, kestrel_image::identify(&path, &opts).map_err(Into::into))?
-            } else {
-                None
-            };
+            let opts =
+                OpenOptions { limits, tag: opened.tag.clone(), platform: a.platform.clone(), progress: bars(g.quiet) };
+            let identified = if cache.is_some() { opened.identify(&opts)? } else { None };
             if let Some(id) = &identified {
                 let t = id.target();
-                key = crate::cache::Cache::key(t, &opts.limits);
-                if let Some(entry) = key.as_deref().and_then(lookup) {
+                if let Some(entry) = crate::cache::Cache::key(t, &opts.limits).as_deref().and_then(lookup) {
                     let id = t.image_id.as_deref().unwrap_or("?");
-                    return from_cache(entry, name.unwrap_or_else(|| t.name.clone()), t.tags.clone(), id);
+                    return from_cache(entry, opened.name.unwrap_or_else(|| t.name.clone()), t.tags.clone(), id);
                 }
             }
-            let read = read_with_secrets(secrets_wanted, &catalog, |sel| {
-                Ok(match (identified, kind) {
-                    // Already indexed and planned: the layers are read without indexing the input again.
-                    (Some(id), _) => id.open(&opts, sel)?,
-                    (None, ImageKind::OciDir) if !path.join("oci-layout").is_file() => {
-                        bail!("{}: not an OCI image layout (no oci-layout file)", path.display())
-                    }
-                    (None, _) => kestrel_image::open(&path, &opts, sel)?,
-                })
-            });
-            let (artifact, secrets) = named(&name, read)?;
+            let read = read_with_secrets(secrets_wanted, &catalog, |sel| opened.open(identified, &opts, sel));
+            let (artifact, secrets) = named(&opened.name, read)?;
             if artifact.target.layers.is_empty() && artifact.config.is_none() {
-                bail!("{}: not a container image (a tar with neither manifest.json nor index.json); scan a root file system tar with `kestrel rootfs`", path.display());
+                bail!("{}: not a container image (a tar with neither manifest.json nor index.json); scan a root file system tar with `kestrel rootfs`", opened.path.display());
             }
+            let key = opened.cache_key(&artifact, &opts.limits);
             let mut sbom = inventory(&catalog, artifact);
-            if let Some(n) = name {
+            if let Some(n) = opened.name {
                 sbom.target.name = n;
             }
             if let (Some(c), Some(k)) = (&cache, &key) {
@@ -172,6 +159,15 @@ pub(crate) enum ImageKind {
         image_id: String,
         tags: Vec<String>,
     },
+    /// An image in an engine's store, read as the engine streams it (no path).
+    Engine {
+        endpoint: kestrel_image::daemon::Endpoint,
+        name: String,
+        /// The engine's id for it, which keys its inventory in the cache.
+        id: String,
+        /// Whether to keep from saying how long the transfer took.
+        quiet: bool,
+    },
 }
 
 /// Errors about an image pulled or exported into a temporary copy name it as it was asked for, too.
@@ -201,10 +197,56 @@ impl OpenedRef {
     fn file(path: PathBuf, tag: Option<String>, kind: ImageKind) -> OpenedRef {
         OpenedRef { path, tag, kind, name: None, _temp: None }
     }
+
+    /// The image's configuration and layers to read, its layers not read: `None` for what is not an image, and for
+    /// an engine's image (its manifest comes at the end of what the engine sends: it is read whole, once).
+    pub(crate) fn identify(&self, opts: &OpenOptions) -> Result<Option<kestrel_image::Identified>> {
+        match self.kind {
+            ImageKind::Engine { .. } | ImageKind::Cached { .. } => Ok(None),
+            _ => named(&self.name, kestrel_image::identify(&self.path, opts).map_err(Into::into)),
+        }
+    }
+
+    /// Reads the image: from what [`OpenedRef::identify`] found when it found it, from the engine as it streams
+    /// in, or from its path.
+    pub(crate) fn open(
+        &self,
+        identified: Option<kestrel_image::Identified>,
+        opts: &OpenOptions,
+        sel: &dyn kestrel_image::ContentSelector,
+    ) -> Result<Artifact> {
+        let read = match (identified, &self.kind) {
+            // Already indexed and planned: the layers are read without indexing the input again.
+            (Some(id), _) => id.open(opts, sel)?,
+            (None, ImageKind::Engine { endpoint, name, quiet, .. }) => {
+                let started = std::time::Instant::now();
+                let a = kestrel_image::daemon::open(endpoint, name, opts, sel)?;
+                if !quiet {
+                    eprintln!("kestrel: read {name} from {endpoint} in {:.1} s", started.elapsed().as_secs_f64());
+                }
+                a
+            }
+            (None, ImageKind::Cached { .. }) => bail!("the cached inventory serves this image: nothing to read"),
+            (None, ImageKind::OciDir) if !self.path.join("oci-layout").is_file() => {
+                bail!("{}: not an OCI image layout (no oci-layout file)", self.path.display())
+            }
+            (None, _) => kestrel_image::open(&self.path, opts, sel)?,
+        };
+        Ok(read)
+    }
+
+    /// Where the image's inventory is kept in the cache, once read.
+    fn cache_key(&self, artifact: &Artifact, limits: &kestrel_image::Limits) -> Option<String> {
+        match &self.kind {
+            // As the cache was asked before the transfer.
+            ImageKind::Engine { id, .. } => Some(crate::cache::Cache::key_of(id, None, limits)),
+            _ => crate::cache::Cache::key(&artifact.target, limits),
+        }
+    }
 }
 
 /// [`parse_image_ref`]; a registry reference (`docker://REF`, `registry:REF`) pulled into a temporary OCI
-/// layout; `docker-daemon:NAME` and `podman:NAME` exported from the engine's store into a temporary archive;
+/// layout; `docker-daemon:NAME` and `podman:NAME` in the engine's store (read when opened, as the engine sends it);
 /// and a bare name that is not a file looked for in `sources`, in order. Neither pulled nor exported when `cached`
 /// says the inventory cache holds the image the registry or the engine names (then the kind is
 /// [`ImageKind::Cached`]).
@@ -226,7 +268,7 @@ pub(crate) fn open_ref(
         [("docker-daemon:", Engine::Docker), ("docker:", Engine::Docker), ("podman:", Engine::Podman)]
     {
         if let Some(name) = r.strip_prefix(scheme) {
-            return Ok(export(r, engine, name, limits, quiet, cached)?);
+            return Ok(export(r, engine, name, quiet, cached)?);
         }
     }
     if !is_image_name(r) || UNSUPPORTED_STORES.iter().any(|s| r.starts_with(s)) {
@@ -246,7 +288,7 @@ pub(crate) fn open_ref(
                 })
             }
         };
-        match export(r, engine, r, limits, quiet, cached) {
+        match export(r, engine, r, quiet, cached) {
             Ok(o) => return Ok(o),
             Err(e) if e.is_absent() => {
                 tracing::debug!("{r}: {e}");
@@ -329,17 +371,16 @@ fn pull(
     })
 }
 
-/// Image `name` from `engine`'s store, as a `docker save` archive in a temporary directory — unless `cached` says
-/// the cache holds the inventory of the image the engine names.
+/// Image `name` in `engine`'s store, to be read as the engine streams it — unless `cached` says the cache holds the
+/// inventory of the image the engine names.
 fn export(
     given: &str,
     engine: kestrel_image::daemon::Engine,
     name: &str,
-    limits: &kestrel_image::Limits,
     quiet: bool,
     cached: &Known<'_>,
 ) -> Result<OpenedRef, kestrel_image::daemon::DaemonError> {
-    use kestrel_image::daemon::{DaemonError, Endpoint};
+    use kestrel_image::daemon::Endpoint;
     let endpoint = Endpoint::from_env(engine)?;
     let inspected = kestrel_image::daemon::inspect(&endpoint, name)?;
     // An engine's image is read as a `docker save` archive: no manifest digest in its key.
@@ -355,21 +396,13 @@ fn export(
             _temp: None,
         });
     }
-    let dir = tempfile::Builder::new()
-        .prefix("kestrel-export-")
-        .tempdir()
-        .map_err(|e| DaemonError::failed(&endpoint, name, format!("a temporary directory to export into: {e}")))?;
-    let archive = dir.path().join("image.tar");
-    let started = std::time::Instant::now();
-    let exported = kestrel_image::daemon::export(&endpoint, name, &archive, limits, bars(quiet).as_deref())?;
-    if !quiet {
-        eprintln!(
-            "kestrel: exported {name} from {endpoint} ({} bytes) in {:.1} s",
-            exported.bytes,
-            started.elapsed().as_secs_f64()
-        );
-    }
-    Ok(OpenedRef { path: archive, tag: None, kind: ImageKind::Detect, name: Some(given.to_string()), _temp: Some(dir) })
+    Ok(OpenedRef {
+        path: PathBuf::new(),
+        tag: None,
+        kind: ImageKind::Engine { endpoint, name: name.to_string(), id: inspected.id, quiet },
+        name: Some(given.to_string()),
+        _temp: None,
+    })
 }
 
 /// `oci:DIR[:TAG]` (or `oci-dir:`), `oci-archive:PATH[:TAG]`, `docker-archive:PATH`, or a plain path.

@@ -95,7 +95,7 @@ fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
         &["image", "podman:localhost/shop/app:1.0", "--scanners", "none", "-f", "json", "--no-cache"],
     );
     let sbom = json(&out);
-    assert!(stderr(&out).contains("exported localhost/shop/app:1.0 from podman at"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("read localhost/shop/app:1.0 from podman at"), "{}", stderr(&out));
     assert_eq!(purls(&sbom), purls(&from_archive));
     // The same image: the same configuration digest and layers, named as it was asked for.
     assert_eq!(sbom["target"]["image_id"], from_archive["target"]["image_id"]);
@@ -156,6 +156,18 @@ fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
     assert_eq!(report["target"]["name"], "localhost/shop/app:1.0");
     let secrets = report["secrets"].as_array().unwrap_or_else(|| panic!("no secrets: {report}"));
     assert!(secrets.iter().any(|s| s["rule"] == "aws-access-key-id" && s["file"] == "/app/.env"), "{secrets:?}");
+    // Each with the layer it is in, as read from the archive (the engine's layers are read before its manifest says
+    // their order).
+    let from_archive_secrets = json(
+        &kestrel(d)
+            .args(["image", "--input"])
+            .arg(&archive)
+            .args(["--scanners", "secret", "-f", "json", "--no-cache"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(report["secrets"], from_archive_secrets["secrets"]);
+    assert!(secrets.iter().all(|s| s["layer"].as_str().is_some_and(|l| l.starts_with("1 sha256:"))), "{secrets:?}");
     // `secrets --image` and `config --image` read the same sources.
     let out = run(
         d,
@@ -180,17 +192,17 @@ fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
             .unwrap()
     };
     let first = cached("none");
-    assert!(stderr(&first).contains("exported localhost/shop/app:1.0"), "{}", stderr(&first));
+    assert!(stderr(&first).contains("read localhost/shop/app:1.0 from"), "{}", stderr(&first));
     let again = cached("none");
     let e = stderr(&again);
-    assert!(!e.contains("exported") && e.contains("its inventory is in the cache"), "{e}");
+    assert!(!e.contains("read localhost") && e.contains("its inventory is in the cache"), "{e}");
     let hit = json(&again);
     assert_eq!(purls(&hit), purls(&from_archive));
     assert_eq!(hit["target"]["name"], "podman:localhost/shop/app:1.0");
     assert_eq!(hit["target"]["tags"][0], "localhost/shop/app:1.0");
     assert_eq!(hit["target"]["image_id"], from_archive["target"]["image_id"]);
     let with_secrets = cached("secret");
-    assert!(stderr(&with_secrets).contains("exported localhost/shop/app:1.0"), "{}", stderr(&with_secrets));
+    assert!(stderr(&with_secrets).contains("read localhost/shop/app:1.0 from"), "{}", stderr(&with_secrets));
     assert_eq!(json(&with_secrets)["secrets"].as_array().map(Vec::len), Some(1));
     assert!(stderr(&cached("secret")).contains("its inventory is in the cache"));
 
@@ -242,8 +254,8 @@ fn engine_failures_name_the_engine_the_socket_and_the_reason() {
         let out = run(d, ("CONTAINER_HOST", podman.url()), &["image", bad, "--scanners", "none"]);
         assert!(stderr(&out).contains("not an image name or id"), "{bad}: {}", stderr(&out));
     }
-    // The archive's size is bounded like an image's: the transfer stops at the limit (plus room for two
-    // metadata documents of 16 MiB and 1 MiB of headers), before the image is read; no temporary copy is left.
+    // The archive's size is bounded like an image's: the transfer stops at the limit (plus room for four
+    // metadata documents and 1 MiB of headers); nothing is written to disk.
     let big = d.join("big.tar");
     Image::new(vec![vec![Entry::File("data/blob".into(), vec![0u8; 40 << 20])]])
         .write_docker_archive(&big, &["localhost/big:1"]);
@@ -253,12 +265,13 @@ fn engine_failures_name_the_engine_the_socket_and_the_reason() {
     let out = kestrel(d)
         .env("CONTAINER_HOST", podman.url())
         .env("TMPDIR", &tmp)
-        .args(["image", "podman:localhost/big:1", "--scanners", "none", "--max-total-bytes", "1000"])
+        .args(["image", "podman:localhost/big:1", "--scanners", "none"])
+        .args(["--max-total-bytes", "1000", "--max-metadata-bytes", "1000"])
         .output()
         .unwrap();
     let e = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{e}");
-    assert!(e.contains("the archive is larger than 34604008 bytes") && e.contains("--max-total-bytes"), "{e}");
+    assert!(e.contains("the archive is larger than 1053576 bytes") && e.contains("--max-total-bytes"), "{e}");
     // Within the transfer's bound but not the image's: the reader's limit, naming the image as it was asked for.
     let out = run(
         d,
@@ -267,5 +280,5 @@ fn engine_failures_name_the_engine_the_socket_and_the_reason() {
     );
     let e = stderr(&out);
     assert!(e.contains("kestrel: error: podman:localhost/big:1: ") && e.contains("limit exceeded"), "{e}");
-    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "a temporary copy was left in {}", tmp.display());
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "something was written to {}", tmp.display());
 }
