@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Images from a container engine's store, in one run: kestrel reading `podman:NAME` through Podman's API socket
-# (the image exported as a docker-save archive, then read), kestrel reading the same image as an archive on
+# (the image read as the engine streams it, a docker-save archive; nothing written), kestrel reading the same image as an archive on
 # disk, and syft's `podman:` and `docker-archive:` sources. The image is bench/images.sh's debian.tar (this
 # machine's dpkg world, 3 layers), loaded into a Podman store of the bench's own (vfs, in a temporary directory).
 # Inventory only (--scanners none, --no-cache): what syft does.
@@ -58,7 +58,7 @@ hyperfine --warmup 1 --runs "$RUNS" --export-json "$OUT/engine.hyperfine.json" \
   -n "syft podman:" "$SYFT -q podman:$NAME -o syft-json=/dev/null" \
   -n "syft archive" "$SYFT -q docker-archive:$OUT/debian.tar -o syft-json=/dev/null" >/dev/null
 # A second scan of the same image, the inventory cache on: the engine is asked which image it is, nothing is
-# exported.
+# sent.
 CACHE=$(mktemp -d /tmp/kestrel-bench-cache.XXXXXX)
 $K image "podman:$NAME" --scanners none -q --cache-dir "$CACHE" -f json -o /dev/null
 hyperfine --warmup 1 --runs "$RUNS" -n "kestrel podman:, cached" \
