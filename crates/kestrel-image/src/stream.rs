@@ -48,8 +48,10 @@ pub(crate) fn open_stream(
     let mut archive = tar::Archive::new(Bounded { inner: decompressed, read: 0, max });
     let tar_err = |e: io::Error| match e.get_ref().and_then(|i| i.downcast_ref::<LimitHit>()) {
         Some(hit) => ImageError::Limit { path: input.to_string(), what: hit.0.clone(), knob: hit.1 },
-        // The tar crate says "unexpected EOF" in errors of other kinds too.
-        None if e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("unexpected EOF") => {
+        // The tar crate says so in errors of other kinds too.
+        None if e.kind() == io::ErrorKind::UnexpectedEof
+            || ["unexpected EOF", "failed to read entire block"].iter().any(|m| e.to_string().contains(m)) =>
+        {
             ImageError::invalid(input, "tar archive", format!("it ends early (cut short?): {e}"))
         }
         None => ImageError::invalid(input, "tar archive", e),

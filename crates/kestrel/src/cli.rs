@@ -1147,7 +1147,8 @@ pub struct VulnArgs {
 #[derive(Args, Debug)]
 pub struct ImageArgs {
     /// The image: a name (`nginx:1.25`), `docker-daemon:NAME`, `podman:NAME`, `docker://REF`, `oci:DIR[:TAG]`,
-    /// `docker-archive:PATH`, `oci-archive:PATH[:TAG]`, or a path.
+    /// `docker-archive:PATH`, `oci-archive:PATH[:TAG]`, a path, or `-`: an archive on standard input (`docker save
+    /// app | kestrel image -`), read as it streams in.
     #[arg(value_name = "IMAGE", required_unless_present = "input")]
     pub image: Option<String>,
     /// A `docker save` archive (same as `docker-archive:PATH`).

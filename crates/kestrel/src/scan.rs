@@ -168,6 +168,8 @@ pub(crate) enum ImageKind {
         /// Whether to keep from saying how long the transfer took.
         quiet: bool,
     },
+    /// An image archive on standard input (`docker save app | kestrel image -`), read as it streams in.
+    Stdin,
 }
 
 /// Errors about an image pulled or exported into a temporary copy name it as it was asked for, too.
@@ -202,7 +204,7 @@ impl OpenedRef {
     /// an engine's image (its manifest comes at the end of what the engine sends: it is read whole, once).
     pub(crate) fn identify(&self, opts: &OpenOptions) -> Result<Option<kestrel_image::Identified>> {
         match self.kind {
-            ImageKind::Engine { .. } | ImageKind::Cached { .. } => Ok(None),
+            ImageKind::Engine { .. } | ImageKind::Cached { .. } | ImageKind::Stdin => Ok(None),
             _ => named(&self.name, kestrel_image::identify(&self.path, opts).map_err(Into::into)),
         }
     }
@@ -226,6 +228,7 @@ impl OpenedRef {
                 }
                 a
             }
+            (None, ImageKind::Stdin) => kestrel_image::open_stream("stdin", std::io::stdin().lock(), opts, sel)?,
             (None, ImageKind::Cached { .. }) => bail!("the cached inventory serves this image: nothing to read"),
             (None, ImageKind::OciDir) if !self.path.join("oci-layout").is_file() => {
                 bail!("{}: not an OCI image layout (no oci-layout file)", self.path.display())
@@ -245,8 +248,8 @@ impl OpenedRef {
     }
 }
 
-/// [`parse_image_ref`]; a registry reference (`docker://REF`, `registry:REF`) pulled into a temporary OCI
-/// layout; `docker-daemon:NAME` and `podman:NAME` in the engine's store (read when opened, as the engine sends it);
+/// [`parse_image_ref`]; `-`, an archive on standard input; a registry reference (`docker://REF`, `registry:REF`)
+/// pulled into a temporary OCI layout; `docker-daemon:NAME` and `podman:NAME` in the engine's store (read when opened, as the engine sends it);
 /// and a bare name that is not a file looked for in `sources`, in order. Neither pulled nor exported when `cached`
 /// says the inventory cache holds the image the registry or the engine names (then the kind is
 /// [`ImageKind::Cached`]).
@@ -260,6 +263,14 @@ pub(crate) fn open_ref(
     cached: &Known<'_>,
 ) -> Result<OpenedRef> {
     use kestrel_image::daemon::Engine;
+    if r == "-" {
+        if std::io::stdin().is_terminal() {
+            bail!(
+                "-: standard input is a terminal; pipe an image archive into it (`docker save app | kestrel image -`)"
+            );
+        }
+        return Ok(OpenedRef::file(PathBuf::from("-"), tag, ImageKind::Stdin));
+    }
     if let Some(reference) = r.strip_prefix("docker://").or_else(|| r.strip_prefix("registry:")) {
         return pull(r, reference, platform, limits, quiet, cached);
     }

@@ -54,6 +54,44 @@ fn docker_archive_to_json() {
 }
 
 #[test]
+fn an_archive_on_standard_input_is_read_as_it_streams_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("app.tar");
+    image().write_docker_archive(&p, &["app:1"]);
+    let from_file = kestrel().args(["image", "--input"]).arg(&p).args(["-f", "json"]).output().unwrap();
+    let from_file: Value = serde_json::from_slice(&from_file.stdout).unwrap();
+    let gz = dir.path().join("app.tar.gz");
+    std::fs::write(&gz, kestrel_testkit::compress(&std::fs::read(&p).unwrap(), Compression::Gzip)).unwrap();
+    // `docker save app | kestrel image -`, plain or gzip-compressed; `--tag` picks among several images.
+    for (input, tag) in [(&p, None), (&gz, None), (&p, Some("app:1"))] {
+        let mut cmd = kestrel();
+        cmd.args(["image", "-", "-f", "json", "--no-cache"]);
+        if let Some(t) = tag {
+            cmd.args(["--tag", t]);
+        }
+        let out = cmd.pipe_stdin(input).unwrap().assert().success().get_output().stdout.clone();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["packages"], from_file["packages"], "{}", input.display());
+        assert_eq!(v["target"]["image_id"], from_file["target"]["image_id"]);
+        assert_eq!(v["target"]["name"], "stdin");
+    }
+    // What is no image archive gets a clear error, and so does a wrong tag.
+    kestrel()
+        .args(["image", "-"])
+        .write_stdin("hello")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("stdin: ").and(predicate::str::contains("tar archive")));
+    kestrel()
+        .args(["image", "-", "--tag", "other:2"])
+        .pipe_stdin(&p)
+        .unwrap()
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("stdin: no image matches other:2").and(predicate::str::contains("app:1")));
+}
+
+#[test]
 fn oci_reference_with_tag_and_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path().join("layout");
