@@ -17,6 +17,9 @@ pub(crate) enum Blobs {
     /// An archive read from a stream ([`crate::stream`]): its small JSON members whole, and the names and sizes of
     /// the members already read as layers.
     Streamed { small: HashMap<String, Vec<u8>>, layers: HashMap<String, u64> },
+    /// An image in a registry: its layout's small members (index, manifests, configuration) fetched, its layers
+    /// (path → size the manifest gives) fetched when read.
+    Remote { small: HashMap<String, Vec<u8>>, layers: HashMap<String, u64>, source: crate::registry::RemoteBlobs },
 }
 
 /// Names blobs by digest inside a layout: `blobs/sha256/<hex>`. Refuses anything but a well-formed
@@ -94,7 +97,9 @@ impl Blobs {
                 std::fs::symlink_metadata(root.join(name)).map(|m| m.file_type().is_file()).unwrap_or(false)
             }
             Blobs::Tar { members, .. } => members.contains_key(name),
-            Blobs::Streamed { small, layers } => small.contains_key(name) || layers.contains_key(name),
+            Blobs::Streamed { small, layers } | Blobs::Remote { small, layers, .. } => {
+                small.contains_key(name) || layers.contains_key(name)
+            }
         }
     }
 
@@ -105,7 +110,7 @@ impl Blobs {
                 std::fs::symlink_metadata(root.join(name)).ok().filter(|m| m.is_file()).map(|m| m.len())
             }
             Blobs::Tar { members, .. } => members.get(name).map(|m| m.1),
-            Blobs::Streamed { small, layers } => {
+            Blobs::Streamed { small, layers } | Blobs::Remote { small, layers, .. } => {
                 small.get(name).map(|b| b.len() as u64).or_else(|| layers.get(name).copied())
             }
         }
@@ -139,6 +144,11 @@ impl Blobs {
                     "it is no JSON document (its first bytes were not `{` or `[`): it was read as a layer",
                 )),
                 None => Ok(None),
+            },
+            Blobs::Remote { small, layers, source } => match (small.get(name), name.strip_prefix("blobs/sha256/")) {
+                (Some(b), _) => Ok(Some(Box::new(io::Cursor::new(b.clone())))),
+                (None, Some(hex)) if layers.contains_key(name) => source.open(hex).map(Some),
+                _ => Ok(None),
             },
         }
     }

@@ -1,6 +1,7 @@
-//! Pulling an image from a registry over the OCI distribution API into an OCI image layout on disk, which
-//! [`crate::open`] then reads like any other: `docker://registry.example/team/app:1.2`,
-//! `docker://nginx:1.25` (Docker Hub), `docker://ghcr.io/org/app@sha256:…`.
+//! Images in a registry, over the OCI distribution API: `docker://registry.example/team/app:1.2`,
+//! `docker://nginx:1.25` (Docker Hub), `docker://ghcr.io/org/app@sha256:…`. [`resolve_unless`] fetches the manifests
+//! and the configuration and leaves the layers to be read as they download (in parallel, nothing written to disk);
+//! [`pull`] writes the image into an OCI image layout on disk, which [`crate::open`] reads like any other.
 //!
 //! - Manifests: OCI and Docker schema 2, single or multi-platform (the platform asked for, else the host's).
 //! - Credentials as Docker and Podman keep them: `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
@@ -8,8 +9,8 @@
 //!   `identitytoken`) and credential helpers (`credHelpers`, `credsStore`: `docker-credential-NAME get`).
 //! - Authentication: HTTP Basic, and the bearer-token flow (`WWW-Authenticate: Bearer realm=…,service=…,
 //!   scope=…`, anonymous or with the credentials).
-//! - Every blob is hashed while it is written and refused when it does not match its digest; sizes are bounded
-//!   by [`crate::Limits`]; digests are checked for form before they name a file.
+//! - Every blob is hashed while it is read or written and refused when it does not match its digest; sizes are
+//!   bounded by [`crate::Limits`]; digests are checked for form before they name a file or a URL.
 //! - HTTPS, except for registries on the loopback interface and those named in `plain_http` (as Docker's
 //!   `insecure-registries`).
 
@@ -329,11 +330,8 @@ impl Registry {
         for attempt in 0..2 {
             let url = self.url(path);
             let mut req = self.agent.get(&url).header("Accept", accept);
-            if let Some(t) = &self.token {
-                req = req.header("Authorization", format!("Bearer {t}"));
-            } else if let Some((u, p)) = self.creds.as_ref().and_then(|c| c.basic.as_ref()) {
-                let b = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-                req = req.header("Authorization", format!("Basic {b}"));
+            if let Some(auth) = self.authorization() {
+                req = req.header("Authorization", auth);
             }
             let resp = req.call().map_err(|e| err(&url, e.to_string()))?;
             if resp.status() != 401 || attempt == 1 {
@@ -348,6 +346,15 @@ impl Registry {
             }
         }
         unreachable!()
+    }
+
+    /// The Authorization header the session sends: its bearer token once it has one, else Basic credentials.
+    fn authorization(&self) -> Option<String> {
+        if let Some(t) = &self.token {
+            return Some(format!("Bearer {t}"));
+        }
+        let (u, p) = self.creds.as_ref().and_then(|c| c.basic.as_ref())?;
+        Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))))
     }
 
     /// Fetches a bearer token from the challenge's realm.
@@ -490,6 +497,21 @@ impl Registry {
         Ok((bytes, media, digest))
     }
 
+    /// A small blob (a configuration) whole, checked against its digest.
+    fn blob_bytes(&mut self, repo: &str, digest: &str, max: u64) -> Result<Vec<u8>, RegistryError> {
+        let what = format!("{}/{repo}@{digest}", self.host);
+        let mut resp = self.get(&format!("/v2/{repo}/blobs/{digest}"), "*/*", &Self::scope(repo))?;
+        if resp.status() != 200 {
+            return Err(err(&what, format!("blob: the registry answered {}", resp.status())));
+        }
+        let bytes = resp.body_mut().with_config().limit(max).read_to_vec().map_err(|e| err(&what, e.to_string()))?;
+        let actual = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        if actual != digest {
+            return Err(err(&what, format!("the blob hashes to {actual}: corrupted or tampered with")));
+        }
+        Ok(bytes)
+    }
+
     /// Streams a blob into `dest`, hashing it; refused (and removed) when it does not match `digest` or is
     /// larger than `max` bytes.
     fn blob(
@@ -569,6 +591,129 @@ pub fn pull(reference: &str, dest: &Path, opts: &PullOptions) -> Result<Pulled, 
     pull_unless(reference, dest, opts, &|_, _| false)
 }
 
+/// An image's manifests, fetched and checked: what the tag names, the platform's manifest, its configuration's
+/// digest and its layers. No blob yet.
+struct Manifests {
+    reference: Reference,
+    registry: Registry,
+    /// What the tag points at, and its digest (an index for a multi-platform image).
+    top: (Vec<u8>, String),
+    /// The platform's manifest, its media type and digest (the same as `top` for a single-platform image).
+    manifest: (Vec<u8>, String, String),
+    /// The index entry's platform, for a multi-platform image.
+    platform: Option<Value>,
+    config: String,
+    /// Each layer's digest and the size the manifest gives.
+    layers: Vec<(String, Option<u64>)>,
+}
+
+impl Manifests {
+    fn fetch(reference: &str, opts: &PullOptions) -> Result<Manifests, RegistryError> {
+        let r = Reference::parse(reference)?;
+        let mut reg = Registry::connect(&r.registry, r.api_host(), opts)?;
+        let repo = r.repository.clone();
+        let (top, top_media, top_digest) = reg.manifest(&repo, r.wanted(), &opts.limits)?;
+        let index_types =
+            ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
+        let (manifest, platform) = if index_types.contains(&top_media.as_str()) {
+            let idx: Value = serde_json::from_slice(&top).map_err(|e| err(reference, format!("index: {e}")))?;
+            let want = opts.platform.clone().unwrap_or_else(host_platform);
+            let chosen = idx["manifests"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|m| {
+                    let p = &m["platform"];
+                    let mut s =
+                        format!("{}/{}", p["os"].as_str().unwrap_or(""), p["architecture"].as_str().unwrap_or(""));
+                    if let Some(v) = p["variant"].as_str() {
+                        if want.matches('/').count() == 2 {
+                            s = format!("{s}/{v}");
+                        }
+                    }
+                    s == want
+                })
+                .ok_or_else(|| err(reference, format!("no {want} image in the index (--platform picks another)")))?;
+            let d = chosen["digest"].as_str().ok_or_else(|| err(reference, "index entry without a digest"))?;
+            check_digest(d).map_err(|e| err(reference, e))?;
+            let (m, media, digest) = reg.manifest(&repo, d, &opts.limits)?;
+            if digest != d {
+                return Err(err(reference, format!("manifest {d} hashes to {digest}")));
+            }
+            ((m, media, digest), Some(chosen["platform"].clone()))
+        } else {
+            ((top.clone(), top_media, top_digest.clone()), None)
+        };
+        let m: Value = serde_json::from_slice(&manifest.0).map_err(|e| err(reference, format!("manifest: {e}")))?;
+        if m["schemaVersion"].as_i64() != Some(2) {
+            return Err(err(reference, "only schema 2 manifests (OCI, Docker v2) are supported"));
+        }
+        let config = m["config"]["digest"].as_str().ok_or_else(|| err(reference, "manifest without a config"))?;
+        check_digest(config).map_err(|e| err(reference, e))?;
+        let mut layers = Vec::new();
+        for l in m["layers"].as_array().into_iter().flatten() {
+            let d = l["digest"].as_str().ok_or_else(|| err(reference, "a layer without a digest"))?;
+            check_digest(d).map_err(|e| err(reference, e))?;
+            layers.push((d.to_string(), l["size"].as_u64()));
+        }
+        Ok(Manifests {
+            reference: r,
+            registry: reg,
+            top: (top, top_digest),
+            manifest,
+            platform,
+            config: config.to_string(),
+            layers,
+        })
+    }
+
+    fn pulled(&self, bytes: u64, known: bool) -> Pulled {
+        Pulled {
+            reference: self.reference.clone(),
+            manifest_digest: self.manifest.2.clone(),
+            top_digest: self.top.1.clone(),
+            config_digest: self.config.clone(),
+            bytes,
+            known,
+        }
+    }
+
+    /// The layout's `index.json`: one entry, the image's manifest, named by the reference (and with its
+    /// platform, so that picking a platform finds it).
+    fn index(&self) -> Vec<u8> {
+        let (manifest, media, digest) = &self.manifest;
+        let mut entry = serde_json::json!({
+            "mediaType": if media.is_empty() { "application/vnd.oci.image.manifest.v1+json" } else { media },
+            "digest": digest,
+            "size": manifest.len(),
+            "annotations": {"org.opencontainers.image.ref.name": self.reference.to_string()},
+        });
+        if let Some(p) = &self.platform {
+            entry["platform"] = p.clone();
+        }
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [entry],
+        });
+        index.to_string().into_bytes()
+    }
+
+    /// The layout's small members: `oci-layout`, `index.json` and the manifests, by path.
+    fn small(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out = vec![
+            ("oci-layout".to_string(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
+            ("index.json".to_string(), self.index()),
+        ];
+        for (bytes, digest) in [(&self.top.0, &self.top.1), (&self.manifest.0, &self.manifest.2)] {
+            if let Ok(hexd) = check_digest(digest) {
+                out.push((format!("blobs/sha256/{hexd}"), bytes.clone()));
+            }
+        }
+        out
+    }
+}
+
 /// [`pull`], unless `known(config digest, manifest digest)` says the caller already has what it needs of that
 /// image (an inventory cached under those digests): then only the manifests are fetched and no blob is — the
 /// answer's [`Pulled::known`] is true and `dest` holds no layout.
@@ -578,76 +723,24 @@ pub fn pull_unless(
     opts: &PullOptions,
     known: &dyn Fn(&str, &str) -> bool,
 ) -> Result<Pulled, RegistryError> {
-    let r = Reference::parse(reference)?;
-    let mut reg = Registry::connect(&r.registry, r.api_host(), opts)?;
-    let repo = r.repository.clone();
-    let (top, top_media, top_digest) = reg.manifest(&repo, r.wanted(), &opts.limits)?;
+    let mut m = Manifests::fetch(reference, opts)?;
+    if known(&m.config, &m.manifest.2) {
+        return Ok(m.pulled(0, true));
+    }
     let blobs = dest.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).map_err(|e| err(&dest.display().to_string(), e.to_string()))?;
-    let put = |digest: &str, bytes: &[u8]| -> Result<(), RegistryError> {
-        let hexd = check_digest(digest).map_err(|e| err(reference, e))?;
-        std::fs::write(blobs.join(hexd), bytes).map_err(|e| err(&dest.display().to_string(), e.to_string()))
-    };
-    put(&top_digest, &top)?;
-    let index_types =
-        ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
-    let (manifest, media, digest) = if index_types.contains(&top_media.as_str()) {
-        let idx: Value = serde_json::from_slice(&top).map_err(|e| err(reference, format!("index: {e}")))?;
-        let want = opts.platform.clone().unwrap_or_else(host_platform);
-        let chosen = idx["manifests"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|m| {
-                let p = &m["platform"];
-                let mut s = format!("{}/{}", p["os"].as_str().unwrap_or(""), p["architecture"].as_str().unwrap_or(""));
-                if let Some(v) = p["variant"].as_str() {
-                    if want.matches('/').count() == 2 {
-                        s = format!("{s}/{v}");
-                    }
-                }
-                s == want
-            })
-            .ok_or_else(|| err(reference, format!("no {want} image in the index (--platform picks another)")))?;
-        let d = chosen["digest"].as_str().ok_or_else(|| err(reference, "index entry without a digest"))?;
-        check_digest(d).map_err(|e| err(reference, e))?;
-        let (m, media, digest) = reg.manifest(&repo, d, &opts.limits)?;
-        if digest != d {
-            return Err(err(reference, format!("manifest {d} hashes to {digest}")));
-        }
-        put(&digest, &m)?;
-        (m, media, digest)
-    } else {
-        (top.clone(), top_media.clone(), top_digest.clone())
-    };
-    let m: Value = serde_json::from_slice(&manifest).map_err(|e| err(reference, format!("manifest: {e}")))?;
-    if m["schemaVersion"].as_i64() != Some(2) {
-        return Err(err(reference, "only schema 2 manifests (OCI, Docker v2) are supported"));
+    for (name, bytes) in m.small() {
+        std::fs::write(dest.join(name), bytes).map_err(|e| err(&dest.display().to_string(), e.to_string()))?;
     }
-    let mut bytes = 0u64;
-    let config = m["config"]["digest"].as_str().ok_or_else(|| err(reference, "manifest without a config"))?;
-    check_digest(config).map_err(|e| err(reference, e))?;
-    if known(config, &digest) {
-        return Ok(Pulled {
-            reference: r,
-            manifest_digest: digest,
-            top_digest,
-            config_digest: config.to_string(),
-            bytes: 0,
-            known: true,
-        });
-    }
-    let mut wanted = vec![(config.to_string(), opts.limits.max_metadata_bytes)];
-    for l in m["layers"].as_array().into_iter().flatten() {
-        let d = l["digest"].as_str().ok_or_else(|| err(reference, "a layer without a digest"))?;
-        wanted.push((d.to_string(), opts.limits.max_layer_bytes));
-    }
+    let mut wanted = vec![(m.config.clone(), opts.limits.max_metadata_bytes)];
+    wanted.extend(m.layers.iter().map(|(d, _)| (d.clone(), opts.limits.max_layer_bytes)));
     let progress = opts.progress.as_deref();
     if let Some(p) = progress {
         // The manifest's sizes, for the bar only: what is fetched is bounded by the limits, whatever they say.
-        let total = m["layers"].as_array().into_iter().flatten().filter_map(|l| l["size"].as_u64()).sum();
-        p.begin("pulling", Some(total));
+        p.begin("pulling", Some(m.layers.iter().filter_map(|l| l.1).sum()));
     }
+    let repo = m.reference.repository.clone();
+    let mut bytes = 0u64;
     let fetched = (|| {
         for (d, max) in wanted {
             let hexd = check_digest(&d).map_err(|e| err(reference, e))?;
@@ -655,7 +748,7 @@ pub fn pull_unless(
             if path.is_file() {
                 continue;
             }
-            bytes += reg.blob(&repo, &d, &path, max, progress)?;
+            bytes += m.registry.blob(&repo, &d, &path, max, progress)?;
             if bytes > opts.limits.max_total_bytes {
                 return Err(err(reference, format!("more than {} bytes of blobs", opts.limits.max_total_bytes)));
             }
@@ -666,23 +759,86 @@ pub fn pull_unless(
         p.end();
     }
     fetched?;
-    let name = r.to_string();
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": if media.is_empty() { "application/vnd.oci.image.manifest.v1+json".to_string() } else { media },
-            "digest": digest,
-            "size": manifest.len(),
-            "annotations": {"org.opencontainers.image.ref.name": name},
-        }],
-    });
-    std::fs::write(dest.join("index.json"), index.to_string())
-        .map_err(|e| err(&dest.display().to_string(), e.to_string()))?;
-    std::fs::write(dest.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)
-        .map_err(|e| err(&dest.display().to_string(), e.to_string()))?;
-    let config_digest = config.to_string();
-    Ok(Pulled { reference: r, manifest_digest: digest, top_digest, config_digest, bytes, known: false })
+    Ok(m.pulled(bytes, false))
+}
+
+/// What [`resolve_unless`] found.
+pub enum Resolved {
+    /// The caller knew the image: only its manifests were fetched.
+    Known(Pulled),
+    /// The image, its manifests and configuration fetched and checked, its layers to be read as they download
+    /// ([`crate::Identified::open`]: in parallel, each hashed and checked against its digest, nothing written to
+    /// disk). The [`Pulled`] says which image it is (no bytes fetched yet).
+    Remote(Pulled, Box<crate::Identified>),
+}
+
+/// What [`pull_unless`] does, without the disk: the manifests and the configuration are fetched and checked, and
+/// the layers are left to be read straight from the registry.
+pub fn resolve_unless(
+    reference: &str,
+    opts: &PullOptions,
+    known: &dyn Fn(&str, &str) -> bool,
+) -> Result<Resolved, RegistryError> {
+    let mut m = Manifests::fetch(reference, opts)?;
+    if known(&m.config, &m.manifest.2) {
+        return Ok(Resolved::Known(m.pulled(0, true)));
+    }
+    let repo = m.reference.repository.clone();
+    let config = m.registry.blob_bytes(&repo, &m.config, opts.limits.max_metadata_bytes)?;
+    let mut small: std::collections::HashMap<String, Vec<u8>> = m.small().into_iter().collect();
+    small.insert(format!("blobs/sha256/{}", check_digest(&m.config).map_err(|e| err(reference, e))?), config);
+    let layers = m
+        .layers
+        .iter()
+        .map(|(d, size)| {
+            Ok((format!("blobs/sha256/{}", check_digest(d).map_err(|e| err(reference, e))?), size.unwrap_or(0)))
+        })
+        .collect::<Result<_, RegistryError>>()?;
+    let source = RemoteBlobs {
+        agent: m.registry.agent.clone(),
+        base: m.registry.url(&format!("/v2/{repo}/blobs/")),
+        authorization: m.registry.authorization(),
+        shown: format!("{}/{repo}", m.registry.host),
+        max: opts.limits.max_layer_bytes,
+    };
+    let blobs = crate::blobs::Blobs::Remote { small, layers, source };
+    let shown = m.reference.to_string();
+    // The registry picked the platform already; the layout holds that image alone.
+    let open = crate::OpenOptions { limits: opts.limits.clone(), ..Default::default() };
+    let (target, config, plans) =
+        crate::image::plan_image(&shown, &blobs, &open).map_err(|e| err(reference, e.to_string()))?;
+    let identified = crate::Identified { shown, blobs, target, config, plans };
+    Ok(Resolved::Remote(m.pulled(0, false), Box::new(identified)))
+}
+
+/// A registry's blobs, each fetched when it is read (from several threads at once: the session's authorisation,
+/// taken when the manifests were fetched, goes with every request).
+pub(crate) struct RemoteBlobs {
+    agent: ureq::Agent,
+    /// `https://HOST/v2/REPO/blobs/`.
+    base: String,
+    authorization: Option<String>,
+    /// `HOST/REPO`, for messages.
+    shown: String,
+    /// Most bytes of one blob.
+    max: u64,
+}
+
+impl RemoteBlobs {
+    /// The blob `sha256:HEX` as it downloads (its digest is the reader's to check).
+    pub(crate) fn open(&self, hex: &str) -> std::io::Result<Box<dyn Read + Send>> {
+        let url = format!("{}sha256:{hex}", self.base);
+        let mut req = self.agent.get(&url).header("Accept", "*/*");
+        if let Some(a) = &self.authorization {
+            req = req.header("Authorization", a);
+        }
+        let what = format!("{}@sha256:{hex}", self.shown);
+        let resp = req.call().map_err(|e| std::io::Error::other(format!("{what}: {e}")))?;
+        if resp.status() != 200 {
+            return Err(std::io::Error::other(format!("{what}: the registry answered {}", resp.status())));
+        }
+        Ok(Box::new(resp.into_body().into_with_config().limit(self.max).reader()))
+    }
 }
 
 #[cfg(test)]

@@ -127,15 +127,16 @@ pub fn collect(paths: &[std::path::PathBuf], images: &[String], policy: Option<&
     }
     for r in images {
         // The configuration alone: the manifest and config are read and digest-checked, no layer is.
-        let image =
+        let mut image =
             crate::scan::open_ref(r, None, None, &Default::default(), &ImageSource::DEFAULT_ORDER, true, &|_, _| {
                 false
             })?;
         let opts = kestrel_image::OpenOptions { tag: image.tag.clone(), ..Default::default() };
+        let name = image.name.clone();
         let config = match image.identify(&opts)? {
             Some(id) => id.config().clone(),
             // An engine's image: its manifest and configuration come after its layers.
-            None => crate::scan::named(&image.name, image.open(None, &opts, &kestrel_image::KeepNothing))?
+            None => crate::scan::named(&name, image.open(None, &opts, &kestrel_image::KeepNothing))?
                 .config
                 .with_context(|| format!("{r}: not a container image (no manifest.json or index.json)"))?,
         };
@@ -275,13 +276,14 @@ pub fn scan_secrets(
         all.errors.extend(s.errors);
     }
     for r in images {
-        let image =
+        let mut image =
             crate::scan::open_ref(r, None, None, &Default::default(), &ImageSource::DEFAULT_ORDER, true, &|_, _| {
                 false
             })?;
         let opts = kestrel_image::OpenOptions { tag: image.tag.clone(), ..Default::default() };
         let sel = kestrel_secrets::image::LayerScanner::new(&scanner);
-        let artifact = crate::scan::named(&image.name, image.open(None, &opts, &sel))?;
+        let name = image.name.clone();
+        let artifact = crate::scan::named(&name, image.open(None, &opts, &sel))?;
         all.files += sel.files();
         all.bytes += sel.bytes();
         for (path, n) in sel.too_large() {

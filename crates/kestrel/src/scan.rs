@@ -61,6 +61,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             let opts =
                 OpenOptions { limits, tag: opened.tag.clone(), platform: a.platform.clone(), progress: bars(g.quiet) };
+            let mut opened = opened;
             let identified = if cache.is_some() { opened.identify(&opts)? } else { None };
             if let Some(id) = &identified {
                 let t = id.target();
@@ -170,6 +171,13 @@ pub(crate) enum ImageKind {
     },
     /// An image archive on standard input (`docker save app | kestrel image -`), read as it streams in.
     Stdin,
+    /// An image in a registry, its manifests and configuration fetched, its layers read as they download.
+    Registry {
+        image: Option<Box<kestrel_image::Identified>>,
+        reference: String,
+        /// Whether to keep from saying how long the transfer took.
+        quiet: bool,
+    },
 }
 
 /// Errors about an image pulled or exported into a temporary copy name it as it was asked for, too.
@@ -202,8 +210,10 @@ impl OpenedRef {
 
     /// The image's configuration and layers to read, its layers not read: `None` for what is not an image, and for
     /// an engine's image (its manifest comes at the end of what the engine sends: it is read whole, once).
-    pub(crate) fn identify(&self, opts: &OpenOptions) -> Result<Option<kestrel_image::Identified>> {
-        match self.kind {
+    pub(crate) fn identify(&mut self, opts: &OpenOptions) -> Result<Option<kestrel_image::Identified>> {
+        match &mut self.kind {
+            // Identified when its manifests were fetched.
+            ImageKind::Registry { image, .. } => Ok(image.take().map(|i| *i)),
             ImageKind::Engine { .. } | ImageKind::Cached { .. } | ImageKind::Stdin => Ok(None),
             _ => named(&self.name, kestrel_image::identify(&self.path, opts).map_err(Into::into)),
         }
@@ -212,11 +222,24 @@ impl OpenedRef {
     /// Reads the image: from what [`OpenedRef::identify`] found when it found it, from the engine as it streams
     /// in, or from its path.
     pub(crate) fn open(
-        &self,
+        &mut self,
         identified: Option<kestrel_image::Identified>,
         opts: &OpenOptions,
         sel: &dyn kestrel_image::ContentSelector,
     ) -> Result<Artifact> {
+        if let ImageKind::Registry { image, reference, quiet } = &mut self.kind {
+            let image = identified.or_else(|| image.take().map(|i| *i)).context("the image was read already")?;
+            let started = std::time::Instant::now();
+            let a = image.open(opts, sel)?;
+            if !*quiet {
+                let bytes: u64 = a.target.layers.iter().map(|l| l.size).sum();
+                eprintln!(
+                    "kestrel: read {reference} ({bytes} bytes of layers) in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            return Ok(a);
+        }
         let read = match (identified, &self.kind) {
             // Already indexed and planned: the layers are read without indexing the input again.
             (Some(id), _) => id.open(opts, sel)?,
@@ -229,6 +252,7 @@ impl OpenedRef {
                 a
             }
             (None, ImageKind::Stdin) => kestrel_image::open_stream("stdin", std::io::stdin().lock(), opts, sel)?,
+            (None, ImageKind::Registry { .. }) => unreachable!("answered above"),
             (None, ImageKind::Cached { .. }) => bail!("the cached inventory serves this image: nothing to read"),
             (None, ImageKind::OciDir) if !self.path.join("oci-layout").is_file() => {
                 bail!("{}: not an OCI image layout (no oci-layout file)", self.path.display())
@@ -340,45 +364,33 @@ fn pull(
     quiet: bool,
     cached: &Known<'_>,
 ) -> Result<OpenedRef> {
-    let dir =
-        tempfile::Builder::new().prefix("kestrel-pull-").tempdir().context("a temporary directory to pull into")?;
-    let opts = kestrel_image::registry::PullOptions {
-        platform,
-        limits: limits.clone(),
-        progress: bars(quiet),
-        ..kestrel_image::registry::PullOptions::from_env()
-    };
-    let started = std::time::Instant::now();
-    let pulled = kestrel_image::registry::pull_unless(reference, dir.path(), &opts, &|config, manifest| {
-        cached(config, Some(manifest))
-    })?;
-    if pulled.known {
-        if !quiet {
-            eprintln!("kestrel: {} is {}: its inventory is in the cache", pulled.reference, pulled.manifest_digest);
+    use kestrel_image::registry::{resolve_unless, PullOptions, Resolved};
+    let opts = PullOptions { platform, limits: limits.clone(), ..PullOptions::from_env() };
+    let (pulled, image) = match resolve_unless(reference, &opts, &|config, manifest| cached(config, Some(manifest)))? {
+        Resolved::Known(pulled) => {
+            if !quiet {
+                eprintln!("kestrel: {} is {}: its inventory is in the cache", pulled.reference, pulled.manifest_digest);
+            }
+            return Ok(OpenedRef {
+                path: PathBuf::new(),
+                tag: None,
+                kind: ImageKind::Cached { image_id: pulled.config_digest, tags: vec![pulled.reference.to_string()] },
+                name: Some(given.to_string()),
+                _temp: None,
+            });
         }
-        return Ok(OpenedRef {
-            path: PathBuf::new(),
-            tag: None,
-            kind: ImageKind::Cached { image_id: pulled.config_digest, tags: vec![pulled.reference.to_string()] },
-            name: Some(given.to_string()),
-            _temp: None,
-        });
-    }
-    if !quiet {
-        eprintln!(
-            "kestrel: pulled {} ({}, {} bytes) in {:.1} s",
-            pulled.reference,
-            pulled.manifest_digest,
-            pulled.bytes,
-            started.elapsed().as_secs_f64()
-        );
-    }
+        Resolved::Remote(pulled, image) => (pulled, image),
+    };
     Ok(OpenedRef {
-        path: dir.path().to_path_buf(),
+        path: PathBuf::from(given),
         tag: None,
-        kind: ImageKind::OciDir,
+        kind: ImageKind::Registry {
+            image: Some(image),
+            reference: format!("{} ({})", pulled.reference, pulled.manifest_digest),
+            quiet,
+        },
         name: Some(given.to_string()),
-        _temp: Some(dir),
+        _temp: None,
     })
 }
 

@@ -51,8 +51,17 @@ fn images_are_pulled_with_docker_credentials_verified_and_scanned() {
     std::fs::create_dir_all(&without).unwrap();
 
     let reference = format!("docker://{host}/shop/app:1.0");
-    let out = kestrel(&with, d).args(["image", &reference, "--scanners", "none", "-f", "json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The layers are read as they download: nothing is written to disk.
+    let tmp = d.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = kestrel(&with, d)
+        .env("TMPDIR", &tmp)
+        .args(["image", &reference, "--scanners", "none", "-f", "json"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && e.contains(&format!("kestrel: read {host}/shop/app:1.0 (sha256:")), "{e}");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "something was written to {}", tmp.display());
     let sbom: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
         sbom["packages"]
@@ -77,12 +86,19 @@ fn images_are_pulled_with_docker_credentials_verified_and_scanned() {
     // Again, with the inventory cache: the manifest is fetched (so a moved tag is seen), no blob is.
     let out = kestrel(&with, d).args(["image", &reference, "--scanners", "none", "-f", "json"]).output().unwrap();
     let e = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && e.contains("its inventory is in the cache") && !e.contains("pulled"), "{e}");
+    assert!(out.status.success() && e.contains("its inventory is in the cache") && !e.contains("kestrel: read"), "{e}");
     let again: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(again["packages"], sbom["packages"]);
     for field in ["name", "tags", "manifest_digest", "image_id"] {
         assert_eq!(again["target"][field], sbom["target"][field], "{field}");
     }
+    // Naming the platform of a single-platform image.
+    let out = kestrel(&with, d)
+        .args(["image", &reference, "--platform", "linux/amd64", "--scanners", "none", "-f", "json", "--no-cache"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["packages"], sbom["packages"]);
     // By digest too.
     let by_digest = format!("docker://{host}/shop/app@{digest}");
     let out = kestrel(&with, d).args(["image", &by_digest, "--scanners", "none", "-f", "json"]).output().unwrap();
@@ -119,7 +135,8 @@ fn images_are_pulled_with_docker_credentials_verified_and_scanned() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such image"), "{}", String::from_utf8_lossy(&out.stderr));
 
-    // A layer altered in the registry's storage: the pull refuses it.
+    // A layer altered in the registry's storage: refused, naming it (its layers are read as they download: the
+    // damage is met as a corrupt stream or as a digest mismatch, whichever comes first).
     let layer = sbom["target"]["layers"][1]["blob_digest"].as_str().unwrap().to_string();
     let data = registry.blob_path(&layer);
     assert!(data.is_file(), "{}", data.display());
@@ -133,7 +150,19 @@ fn images_are_pulled_with_docker_credentials_verified_and_scanned() {
         .output()
         .unwrap();
     let e = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && e.contains("hashes to") && e.contains(&layer[7..]), "{e}");
+    assert!(!out.status.success() && e.contains(&layer[7..]), "{e}");
+    assert!(e.contains("corrupt") || e.contains("digest mismatch"), "{e}");
+    // Another layer's bytes in its place: a sound gzip stream, refused for its digest.
+    let other = sbom["target"]["layers"][0]["blob_digest"].as_str().unwrap();
+    std::fs::copy(registry.blob_path(other), &data).unwrap();
+    let out = kestrel(&with, d)
+        .args(["image", &reference, "--scanners", "none"])
+        .env("KESTREL_CACHE_DIR", d.join("cache3"))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && e.contains("digest mismatch") && e.contains("layer 1 blob"), "{e}");
+    assert!(e.contains(&layer[7..]) && e.contains(&other[7..]), "{e}");
 }
 
 struct Server(std::process::Child);
