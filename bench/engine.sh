@@ -29,7 +29,7 @@ podman "${POD[@]}" load -q -i "$OUT/debian.tar" >/dev/null
 NAME=$(podman "${POD[@]}" images --format '{{.Repository}}:{{.Tag}}' | head -1)
 podman "${POD[@]}" system service --time=0 "unix://$P/api.sock" >"$P/service.log" 2>&1 </dev/null &
 svc=$!
-trap 'kill $svc 2>/dev/null; wait $svc 2>/dev/null; rm -rf "$P"' EXIT
+trap 'kill $svc 2>/dev/null; wait $svc 2>/dev/null || true; rm -rf "$P"' EXIT
 until [ -S "$P/api.sock" ]; do sleep 0.1; done
 export CONTAINER_HOST="unix://$P/api.sock"
 
