@@ -375,7 +375,7 @@ pub fn stream<T>(
                     }
                 };
                 if let Some(p) = progress {
-                    p.begin("reading from the engine", None);
+                    p.begin("exporting", None);
                 }
                 let sent = pump(body, &tx, max, progress).await;
                 if let Some(p) = progress {

@@ -109,12 +109,8 @@ pub(crate) fn open_stream(
     }
     let blobs = Blobs::Streamed { small, layers: layers.iter().map(|(name, l)| (name.clone(), l.size)).collect() };
     let (target, config, plans) = plan_image(input, &blobs, opts)?;
-    let Blobs::Streamed { small, .. } = blobs else { unreachable!("built above") };
-    // How often each streamed blob is used (identical empty layers share one).
-    let mut uses: HashMap<&str, usize> = HashMap::new();
-    for p in &plans {
-        *uses.entry(p.member.as_str()).or_default() += 1;
-    }
+    // The last layer using each streamed blob takes it; others (identical empty layers share one) clone it.
+    let last_use: HashMap<&str, usize> = plans.iter().enumerate().map(|(i, p)| (p.member.as_str(), i)).collect();
     let mut index_of: HashMap<usize, usize> = HashMap::new();
     let mut deltas: Vec<Option<Result<LayerDelta, ImageError>>> = Vec::with_capacity(plans.len());
     for (index, p) in plans.iter().enumerate() {
@@ -123,11 +119,11 @@ pub(crate) fn open_stream(
             continue;
         };
         index_of.entry(l.position).or_insert(index);
-        let left = uses.get_mut(p.member.as_str()).expect("counted above");
-        *left -= 1;
         let read = match &l.read {
             Err(e) => Err(renumbered(e, input, &p.member, l.position, index)),
-            Ok(_) if *left == 0 => std::mem::replace(&mut l.read, Ok(LayerDelta::default())),
+            Ok(_) if last_use.get(p.member.as_str()) == Some(&index) => {
+                std::mem::replace(&mut l.read, Ok(LayerDelta::default()))
+            }
             Ok(d) => Ok(d.clone()),
         };
         deltas.push(Some(read));
@@ -142,7 +138,7 @@ pub(crate) fn open_stream(
             let delta = match read {
                 Some(read) => read?,
                 // A layer whose first bytes looked like JSON (a tar whose first file is named `{…`) was kept whole.
-                None => match small.get(&p.member) {
+                None => match blobs.open(&p.member).map_err(|e| ImageError::io(format!("{input}!{}", p.member), e))? {
                     Some(bytes) => {
                         let ctx = LayerCtx {
                             input,
@@ -153,7 +149,7 @@ pub(crate) fn open_stream(
                             budget: &budget,
                             progress: None,
                         };
-                        read_layer(bytes.as_slice(), &ctx)?
+                        read_layer(bytes, &ctx)?
                     }
                     None => {
                         return Err(ImageError::MissingBlob {

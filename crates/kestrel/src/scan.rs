@@ -180,7 +180,7 @@ pub(crate) enum ImageKind {
     },
 }
 
-/// Errors about an image pulled or exported into a temporary copy name it as it was asked for, too.
+/// Errors about an image read from an engine, a registry or standard input name it as it was asked for, too.
 pub(crate) fn named<T>(name: &Option<String>, r: Result<T>) -> Result<T> {
     match name {
         Some(n) => r.with_context(|| n.clone()),
@@ -196,16 +196,13 @@ pub(crate) struct OpenedRef {
     pub path: PathBuf,
     pub tag: Option<String>,
     pub kind: ImageKind,
-    /// The name to report instead of `path`: the reference as given, for an image pulled or exported into a
-    /// temporary copy.
+    /// The name to report instead of `path`: the reference as given, for an image from an engine or a registry.
     pub name: Option<String>,
-    /// Keeps that copy as long as it is needed.
-    pub _temp: Option<tempfile::TempDir>,
 }
 
 impl OpenedRef {
     fn file(path: PathBuf, tag: Option<String>, kind: ImageKind) -> OpenedRef {
-        OpenedRef { path, tag, kind, name: None, _temp: None }
+        OpenedRef { path, tag, kind, name: None }
     }
 
     /// The image's configuration and layers to read, its layers not read: `None` for what is not an image, and for
@@ -227,32 +224,30 @@ impl OpenedRef {
         opts: &OpenOptions,
         sel: &dyn kestrel_image::ContentSelector,
     ) -> Result<Artifact> {
-        if let ImageKind::Registry { image, reference, quiet } = &mut self.kind {
-            let image = identified.or_else(|| image.take().map(|i| *i)).context("the image was read already")?;
-            let started = std::time::Instant::now();
-            let a = image.open(opts, sel)?;
-            if !*quiet {
-                let bytes: u64 = a.target.layers.iter().map(|l| l.size).sum();
-                eprintln!(
-                    "kestrel: read {reference} ({bytes} bytes of layers) in {:.1} s",
-                    started.elapsed().as_secs_f64()
-                );
+        let started = std::time::Instant::now();
+        let read = match (identified, &mut self.kind) {
+            (identified, ImageKind::Registry { image, reference, quiet }) => {
+                let image = identified.or_else(|| image.take().map(|i| *i)).context("the image was read already")?;
+                let a = image.open(opts, sel)?;
+                if !*quiet {
+                    let bytes: u64 = a.target.layers.iter().map(|l| l.size).sum();
+                    eprintln!(
+                        "kestrel: read {reference} ({bytes} bytes of layers) in {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                a
             }
-            return Ok(a);
-        }
-        let read = match (identified, &self.kind) {
             // Already indexed and planned: the layers are read without indexing the input again.
             (Some(id), _) => id.open(opts, sel)?,
             (None, ImageKind::Engine { endpoint, name, quiet, .. }) => {
-                let started = std::time::Instant::now();
                 let a = kestrel_image::daemon::open(endpoint, name, opts, sel)?;
-                if !quiet {
+                if !*quiet {
                     eprintln!("kestrel: read {name} from {endpoint} in {:.1} s", started.elapsed().as_secs_f64());
                 }
                 a
             }
             (None, ImageKind::Stdin) => kestrel_image::open_stream("stdin", std::io::stdin().lock(), opts, sel)?,
-            (None, ImageKind::Registry { .. }) => unreachable!("answered above"),
             (None, ImageKind::Cached { .. }) => bail!("the cached inventory serves this image: nothing to read"),
             (None, ImageKind::OciDir) if !self.path.join("oci-layout").is_file() => {
                 bail!("{}: not an OCI image layout (no oci-layout file)", self.path.display())
@@ -272,11 +267,11 @@ impl OpenedRef {
     }
 }
 
-/// [`parse_image_ref`]; `-`, an archive on standard input; a registry reference (`docker://REF`, `registry:REF`)
-/// pulled into a temporary OCI layout; `docker-daemon:NAME` and `podman:NAME` in the engine's store (read when opened, as the engine sends it);
-/// and a bare name that is not a file looked for in `sources`, in order. Neither pulled nor exported when `cached`
-/// says the inventory cache holds the image the registry or the engine names (then the kind is
-/// [`ImageKind::Cached`]).
+/// [`parse_image_ref`]; `-`, an archive on standard input; a registry reference (`docker://REF`, `registry:REF`);
+/// `docker-daemon:NAME` and `podman:NAME` in an engine's store; and a bare name that is not a file looked for in
+/// `sources`, in order. Images from engines and registries are read when opened, as they arrive; a registry's
+/// manifests and an engine's answer to which image NAME is are fetched here, and when `cached` says the inventory
+/// cache holds that image the kind is [`ImageKind::Cached`] and nothing more is fetched.
 pub(crate) fn open_ref(
     r: &str,
     tag: Option<String>,
@@ -296,14 +291,14 @@ pub(crate) fn open_ref(
         return Ok(OpenedRef::file(PathBuf::from("-"), tag, ImageKind::Stdin));
     }
     if let Some(reference) = r.strip_prefix("docker://").or_else(|| r.strip_prefix("registry:")) {
-        return pull(r, reference, platform, limits, quiet, cached);
+        return registry_image(r, reference, platform, limits, quiet, cached);
     }
     // `docker:` as syft spells it.
     for (scheme, engine) in
         [("docker-daemon:", Engine::Docker), ("docker:", Engine::Docker), ("podman:", Engine::Podman)]
     {
         if let Some(name) = r.strip_prefix(scheme) {
-            return Ok(export(r, engine, name, quiet, cached)?);
+            return Ok(engine_image(r, engine, name, quiet, cached)?);
         }
     }
     if !is_image_name(r) || UNSUPPORTED_STORES.iter().any(|s| r.starts_with(s)) {
@@ -317,13 +312,13 @@ pub(crate) fn open_ref(
             ImageSource::Docker => Engine::Docker,
             ImageSource::Podman => Engine::Podman,
             ImageSource::Registry => {
-                return pull(r, r, platform, limits, quiet, cached).map_err(|e| {
+                return registry_image(r, r, platform, limits, quiet, cached).map_err(|e| {
                     missed.push(format!("registry: {e:#}"));
                     no_source(r, &missed)
                 })
             }
         };
-        match export(r, engine, r, quiet, cached) {
+        match engine_image(r, engine, r, quiet, cached) {
             Ok(o) => return Ok(o),
             Err(e) if e.is_absent() => {
                 tracing::debug!("{r}: {e}");
@@ -356,7 +351,9 @@ fn is_image_name(r: &str) -> bool {
         && kestrel_image::registry::Reference::parse(r).is_ok()
 }
 
-fn pull(
+/// Image `reference` in its registry, its manifests and configuration fetched — unless `cached` says the cache holds
+/// the inventory of the image they name.
+fn registry_image(
     given: &str,
     reference: &str,
     platform: Option<String>,
@@ -376,7 +373,6 @@ fn pull(
                 tag: None,
                 kind: ImageKind::Cached { image_id: pulled.config_digest, tags: vec![pulled.reference.to_string()] },
                 name: Some(given.to_string()),
-                _temp: None,
             });
         }
         Resolved::Remote(pulled, image) => (pulled, image),
@@ -390,13 +386,12 @@ fn pull(
             quiet,
         },
         name: Some(given.to_string()),
-        _temp: None,
     })
 }
 
 /// Image `name` in `engine`'s store, to be read as the engine streams it — unless `cached` says the cache holds the
 /// inventory of the image the engine names.
-fn export(
+fn engine_image(
     given: &str,
     engine: kestrel_image::daemon::Engine,
     name: &str,
@@ -416,7 +411,6 @@ fn export(
             tag: None,
             kind: ImageKind::Cached { image_id: inspected.id, tags: inspected.repo_tags },
             name: Some(given.to_string()),
-            _temp: None,
         });
     }
     Ok(OpenedRef {
@@ -424,7 +418,6 @@ fn export(
         tag: None,
         kind: ImageKind::Engine { endpoint, name: name.to_string(), id: inspected.id, quiet },
         name: Some(given.to_string()),
-        _temp: None,
     })
 }
 
