@@ -1,7 +1,6 @@
 //! Images in a registry, over the OCI distribution API: `docker://registry.example/team/app:1.2`,
 //! `docker://nginx:1.25` (Docker Hub), `docker://ghcr.io/org/app@sha256:…`. [`resolve_unless`] fetches the manifests
-//! and the configuration and leaves the layers to be read as they download (in parallel, nothing written to disk);
-//! [`pull`] writes the image into an OCI image layout on disk, which [`crate::open`] reads like any other.
+//! and the configuration and leaves the layers to be read as they download (in parallel, nothing written to disk).
 //!
 //! - Manifests: OCI and Docker schema 2, single or multi-platform (the platform asked for, else the host's).
 //! - Credentials as Docker and Podman keep them: `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
@@ -9,8 +8,8 @@
 //!   `identitytoken`) and credential helpers (`credHelpers`, `credsStore`: `docker-credential-NAME get`).
 //! - Authentication: HTTP Basic, and the bearer-token flow (`WWW-Authenticate: Bearer realm=…,service=…,
 //!   scope=…`, anonymous or with the credentials).
-//! - Every blob is hashed while it is read or written and refused when it does not match its digest; sizes are
-//!   bounded by [`crate::Limits`]; digests are checked for form before they name a file or a URL.
+//! - Every blob is hashed while it is read and refused when it does not match its digest; sizes are bounded by
+//!   [`crate::Limits`]; digests are checked for form before they name a URL.
 //! - HTTPS, except for registries on the loopback interface and those named in `plain_http` (as Docker's
 //!   `insecure-registries`).
 
@@ -19,7 +18,7 @@ use base64::Engine;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Why a pull failed.
@@ -511,52 +510,9 @@ impl Registry {
         }
         Ok(bytes)
     }
-
-    /// Streams a blob into `dest`, hashing it; refused (and removed) when it does not match `digest` or is
-    /// larger than `max` bytes.
-    fn blob(
-        &mut self,
-        repo: &str,
-        digest: &str,
-        dest: &Path,
-        max: u64,
-        progress: Option<&dyn crate::Progress>,
-    ) -> Result<u64, RegistryError> {
-        let what = format!("{}/{repo}@{digest}", self.host);
-        let path = format!("/v2/{repo}/blobs/{digest}");
-        let mut resp = self.get(&path, "*/*", &Self::scope(repo))?;
-        if resp.status() != 200 {
-            return Err(err(&what, format!("blob: the registry answered {}", resp.status())));
-        }
-        let mut reader = resp.body_mut().with_config().limit(max).reader();
-        let tmp = dest.with_extension("part");
-        let mut f = std::fs::File::create(&tmp).map_err(|e| err(&tmp.display().to_string(), e.to_string()))?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut n = 0u64;
-        loop {
-            let k = reader.read(&mut buf).map_err(|e| err(&what, e.to_string()))?;
-            if k == 0 {
-                break;
-            }
-            h.update(&buf[..k]);
-            f.write_all(&buf[..k]).map_err(|e| err(&tmp.display().to_string(), e.to_string()))?;
-            n += k as u64;
-            if let Some(p) = progress {
-                p.advance(k as u64);
-            }
-        }
-        let actual = format!("sha256:{}", hex::encode(h.finalize()));
-        if actual != digest {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(err(&what, format!("the blob hashes to {actual}: corrupted or tampered with")));
-        }
-        std::fs::rename(&tmp, dest).map_err(|e| err(&dest.display().to_string(), e.to_string()))?;
-        Ok(n)
-    }
 }
 
-/// What [`pull`] fetched.
+/// Which image a reference names, as its registry says.
 #[derive(Debug, Clone)]
 pub struct Pulled {
     /// The reference, normalised.
@@ -567,10 +523,6 @@ pub struct Pulled {
     pub top_digest: String,
     /// The digest of the image's configuration (its image id).
     pub config_digest: String,
-    /// Bytes of blobs fetched.
-    pub bytes: u64,
-    /// Whether [`pull_unless`]'s caller knew the image already, and nothing but manifests was fetched.
-    pub known: bool,
 }
 
 fn host_platform() -> String {
@@ -583,12 +535,6 @@ fn host_platform() -> String {
         a => a,
     };
     format!("linux/{arch}")
-}
-
-/// Pulls `reference` into `dest` (created; an OCI image layout whose index names the image by its
-/// reference), verifying every digest.
-pub fn pull(reference: &str, dest: &Path, opts: &PullOptions) -> Result<Pulled, RegistryError> {
-    pull_unless(reference, dest, opts, &|_, _| false)
 }
 
 /// An image's manifests, fetched and checked: what the tag names, the platform's manifest, its configuration's
@@ -667,14 +613,12 @@ impl Manifests {
         })
     }
 
-    fn pulled(&self, bytes: u64, known: bool) -> Pulled {
+    fn pulled(&self) -> Pulled {
         Pulled {
             reference: self.reference.clone(),
             manifest_digest: self.manifest.2.clone(),
             top_digest: self.top.1.clone(),
             config_digest: self.config.clone(),
-            bytes,
-            known,
         }
     }
 
@@ -714,66 +658,19 @@ impl Manifests {
     }
 }
 
-/// [`pull`], unless `known(config digest, manifest digest)` says the caller already has what it needs of that
-/// image (an inventory cached under those digests): then only the manifests are fetched and no blob is — the
-/// answer's [`Pulled::known`] is true and `dest` holds no layout.
-pub fn pull_unless(
-    reference: &str,
-    dest: &Path,
-    opts: &PullOptions,
-    known: &dyn Fn(&str, &str) -> bool,
-) -> Result<Pulled, RegistryError> {
-    let mut m = Manifests::fetch(reference, opts)?;
-    if known(&m.config, &m.manifest.2) {
-        return Ok(m.pulled(0, true));
-    }
-    let blobs = dest.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).map_err(|e| err(&dest.display().to_string(), e.to_string()))?;
-    for (name, bytes) in m.small() {
-        std::fs::write(dest.join(name), bytes).map_err(|e| err(&dest.display().to_string(), e.to_string()))?;
-    }
-    let mut wanted = vec![(m.config.clone(), opts.limits.max_metadata_bytes)];
-    wanted.extend(m.layers.iter().map(|(d, _)| (d.clone(), opts.limits.max_layer_bytes)));
-    let progress = opts.progress.as_deref();
-    if let Some(p) = progress {
-        // The manifest's sizes, for the bar only: what is fetched is bounded by the limits, whatever they say.
-        p.begin("pulling", Some(m.layers.iter().filter_map(|l| l.1).sum()));
-    }
-    let repo = m.reference.repository.clone();
-    let mut bytes = 0u64;
-    let fetched = (|| {
-        for (d, max) in wanted {
-            let hexd = check_digest(&d).map_err(|e| err(reference, e))?;
-            let path = blobs.join(hexd);
-            if path.is_file() {
-                continue;
-            }
-            bytes += m.registry.blob(&repo, &d, &path, max, progress)?;
-            if bytes > opts.limits.max_total_bytes {
-                return Err(err(reference, format!("more than {} bytes of blobs", opts.limits.max_total_bytes)));
-            }
-        }
-        Ok(())
-    })();
-    if let Some(p) = progress {
-        p.end();
-    }
-    fetched?;
-    Ok(m.pulled(bytes, false))
-}
-
 /// What [`resolve_unless`] found.
 pub enum Resolved {
     /// The caller knew the image: only its manifests were fetched.
     Known(Pulled),
     /// The image, its manifests and configuration fetched and checked, its layers to be read as they download
     /// ([`crate::Identified::open`]: in parallel, each hashed and checked against its digest, nothing written to
-    /// disk). The [`Pulled`] says which image it is (no bytes fetched yet).
+    /// disk).
     Remote(Pulled, Box<crate::Identified>),
 }
 
-/// What [`pull_unless`] does, without the disk: the manifests and the configuration are fetched and checked, and
-/// the layers are left to be read straight from the registry.
+/// The image `reference` names: its manifests and configuration fetched and checked, its layers left to be read
+/// straight from the registry — unless `known(config digest, manifest digest)` says the caller already has what it
+/// needs of that image (an inventory cached under those digests): then only the manifests are fetched.
 pub fn resolve_unless(
     reference: &str,
     opts: &PullOptions,
@@ -781,7 +678,7 @@ pub fn resolve_unless(
 ) -> Result<Resolved, RegistryError> {
     let mut m = Manifests::fetch(reference, opts)?;
     if known(&m.config, &m.manifest.2) {
-        return Ok(Resolved::Known(m.pulled(0, true)));
+        return Ok(Resolved::Known(m.pulled()));
     }
     let repo = m.reference.repository.clone();
     let config = m.registry.blob_bytes(&repo, &m.config, opts.limits.max_metadata_bytes)?;
@@ -808,7 +705,7 @@ pub fn resolve_unless(
     let (target, config, plans) =
         crate::image::plan_image(&shown, &blobs, &open).map_err(|e| err(reference, e.to_string()))?;
     let identified = crate::Identified { shown, blobs, target, config, plans };
-    Ok(Resolved::Remote(m.pulled(0, false), Box::new(identified)))
+    Ok(Resolved::Remote(m.pulled(), Box::new(identified)))
 }
 
 /// A registry's blobs, each fetched when it is read (from several threads at once: the session's authorisation,

@@ -9,7 +9,7 @@ use crate::cli::{GlobalArgs, RegistryWatchArgs, ScanWorkerArgs, UploadArgs, Vuln
 use anyhow::{Context, Result};
 use kestrel_catalog::{Catalog, Scope};
 use kestrel_core::Sbom;
-use kestrel_image::registry::{pull, PullOptions, Registry};
+use kestrel_image::registry::{resolve_unless, PullOptions, Registry, Resolved};
 use kestrel_server::scanq::{ScanJob, ScanQueue};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -163,7 +163,7 @@ fn pass(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, state: &mut State) ->
     Ok(p)
 }
 
-/// Pulls and scans a new or changed tag, keeps its inventory (when there is a state directory), sends the
+/// Reads (its layers as they download) and scans a new or changed tag, keeps its inventory (when there is a state directory), sends the
 /// report.
 fn scan(
     vuln: &VulnArgs,
@@ -174,11 +174,12 @@ fn scan(
     opts: &PullOptions,
     digest: &str,
 ) -> Result<()> {
-    let tmp = tempfile::Builder::new().prefix("kestrel-pull-").tempdir()?;
-    pull(reference, tmp.path(), opts)?;
+    let Resolved::Remote(_, image) = resolve_unless(reference, opts, &|_, _| false)? else {
+        anyhow::bail!("{reference}: the registry was asked for the whole image and gave its manifests only");
+    };
     let catalog = Catalog::new(Scope::Image);
     let open = kestrel_image::OpenOptions { limits: opts.limits.clone(), ..Default::default() };
-    let artifact = kestrel_image::open(tmp.path(), &open, &catalog)?;
+    let artifact = image.open(&open, &catalog)?;
     let sbom = crate::scan::inventory(&catalog, artifact);
     if let Some(dir) = dir {
         let path = sbom_path(dir, digest);
