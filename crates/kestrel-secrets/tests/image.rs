@@ -5,9 +5,13 @@ use kestrel_secrets::image::{name_layers, LayerScanner};
 use kestrel_secrets::Scanner;
 use kestrel_testkit::{Entry, Image};
 
+fn gh() -> String {
+    format!("ghp_{}", "Ab3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5")
+}
+
 #[test]
 fn a_deleted_secret_is_still_found_with_its_layer() {
-    let gh = format!("ghp_{}", "Ab3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5");
+    let gh = gh();
     let stripe = format!("sk_live_{}", "4eC39HqLyjWDarjtT1zdp7dc9xYz");
     let img = Image::new(vec![
         vec![Entry::Dir("app".into()), Entry::File("app/.env".into(), format!("GITHUB_TOKEN={gh}\n").into_bytes())],
@@ -41,4 +45,51 @@ fn a_deleted_secret_is_still_found_with_its_layer() {
     // Nothing secret in what is reported.
     let json = serde_json::to_string(&found).unwrap();
     assert!(!json.contains(&gh) && !json.contains(&stripe));
+}
+
+/// An archive streamed in as an engine might send it — the layers last to first, a blob no layer uses among
+/// them — gives the findings reading it from disk gives, each with its layer's place in the image.
+#[test]
+fn streamed_layers_are_named_by_their_place_in_the_image() {
+    let img = Image::new(vec![
+        vec![Entry::File("app/a.txt".into(), b"nothing here\n".to_vec())],
+        vec![Entry::File("app/.env".into(), format!("GITHUB_TOKEN={}\n", gh()).into_bytes())],
+        vec![Entry::File("app/b.txt".into(), b"nor here\n".to_vec())],
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("app.tar");
+    img.write_docker_archive(&archive, &["app:1"]);
+    let scanner = Scanner::new();
+    let from_disk = LayerScanner::new(&scanner);
+    let artifact = kestrel_image::open(&archive, &kestrel_image::OpenOptions::default(), &from_disk).unwrap();
+    let expected = name_layers(&artifact, from_disk.into_findings());
+    assert!(expected.len() == 1 && expected[0].layer.as_deref().unwrap().starts_with("1 sha256:"), "{expected:?}");
+
+    let mut members: Vec<(String, Vec<u8>)> = tar::Archive::new(std::fs::File::open(&archive).unwrap())
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let mut d = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut d).unwrap();
+            (e.path().unwrap().display().to_string(), d)
+        })
+        .collect();
+    members.reverse();
+    let unused = kestrel_testkit::layer_tar(&[Entry::File("leak.env".into(), format!("T={}\n", gh()).into_bytes())]);
+    members.insert(1, ("unused/layer.tar".into(), unused));
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in &members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, data.as_slice()).unwrap();
+    }
+    let shuffled = b.into_inner().unwrap();
+    let streamed = LayerScanner::new(&scanner);
+    let artifact =
+        kestrel_image::open_stream("app", shuffled.as_slice(), &kestrel_image::OpenOptions::default(), &streamed)
+            .unwrap();
+    let found = name_layers(&artifact, streamed.into_findings());
+    assert_eq!(serde_json::to_value(&found).unwrap(), serde_json::to_value(&expected).unwrap());
 }
