@@ -1,22 +1,22 @@
 //! Access to the members of an image: files of an OCI layout directory, or members of a tar archive
 //! located once and then read in place (in parallel, one file handle per reader).
 
-use crate::io::{read_bounded, sniff, Compression, LimitHit};
+use crate::io::{read_bounded, LimitHit};
 use crate::tree::normalize_archive_path;
 use crate::{ImageError, Limits};
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 pub(crate) enum Blobs {
     /// An OCI layout directory.
     Dir(PathBuf),
     /// A tar archive on disk: member name (normalised, no leading `/`) → (data offset, size).
-    Tar { file: PathBuf, members: HashMap<String, (u64, u64)>, _spool: Option<tempfile::NamedTempFile> },
-    /// An archive read from a stream ([`crate::stream`]): its small JSON members whole, and the names and sizes of
-    /// the members already read as layers.
-    Streamed { small: HashMap<String, Vec<u8>>, layers: HashMap<String, u64> },
+    Tar { file: PathBuf, members: HashMap<String, (u64, u64)> },
+    /// An archive read from a stream ([`crate::stream`]): its small JSON members whole, the names and sizes of
+    /// the members already read as layers, and the JSON members not kept once that many bytes of them were.
+    Streamed { small: HashMap<String, Vec<u8>>, layers: HashMap<String, u64>, dropped: HashMap<String, u64> },
     /// An image in a registry: its layout's small members (index, manifests, configuration) fetched, its layers
     /// (path → size the manifest gives) fetched when read.
     Remote { small: HashMap<String, Vec<u8>>, layers: HashMap<String, u64>, source: crate::registry::RemoteBlobs },
@@ -40,35 +40,10 @@ pub(crate) fn blob_path(input: &str, digest: &str) -> Result<String, ImageError>
 }
 
 impl Blobs {
-    /// Indexes a tar archive (decompressing a gzip- or zstd-compressed one into a temporary file first).
+    /// Indexes an uncompressed tar archive (a compressed one is read as a stream: [`crate::stream`]).
     pub(crate) fn index_tar(path: &Path, limits: &Limits) -> Result<Blobs, ImageError> {
         let shown = path.display().to_string();
-        let mut f = File::open(path).map_err(|e| ImageError::io(&shown, e))?;
-        let mut head = [0u8; 4];
-        let n = read_fill(&mut f, &mut head).map_err(|e| ImageError::io(&shown, e))?;
-        f.seek(SeekFrom::Start(0)).map_err(|e| ImageError::io(&shown, e))?;
-        let (file, spool) = match sniff(&head[..n]) {
-            Compression::None => (path.to_path_buf(), None),
-            c => {
-                let mut tmp = tempfile::NamedTempFile::new().map_err(|e| ImageError::io("temporary file", e))?;
-                let r = BufReader::new(f);
-                let mut dec: Box<dyn Read> = if c == Compression::Gzip {
-                    Box::new(flate2::bufread::GzDecoder::new(r))
-                } else {
-                    Box::new(zstd::stream::read::Decoder::with_buffer(r).map_err(|e| ImageError::io(&shown, e))?)
-                };
-                let copied = io::copy(&mut (&mut dec).take(limits.max_total_bytes + 1), tmp.as_file_mut())
-                    .map_err(|e| ImageError::io(&shown, e))?;
-                if copied > limits.max_total_bytes {
-                    return Err(ImageError::Limit {
-                        path: shown,
-                        what: format!("archive decompresses to more than {} bytes", limits.max_total_bytes),
-                        knob: "--max-total-bytes",
-                    });
-                }
-                (tmp.path().to_path_buf(), Some(tmp))
-            }
-        };
+        let file = path.to_path_buf();
         let f = File::open(&file).map_err(|e| ImageError::io(&shown, e))?;
         let mut archive = tar::Archive::new(f);
         let mut members = HashMap::new();
@@ -88,7 +63,7 @@ impl Blobs {
             let Ok(name) = normalize_archive_path(&entry.path_bytes()) else { continue };
             members.insert(name.trim_start_matches('/').to_string(), (entry.raw_file_position(), entry.size()));
         }
-        Ok(Blobs::Tar { file, members, _spool: spool })
+        Ok(Blobs::Tar { file, members })
     }
 
     pub(crate) fn has(&self, name: &str) -> bool {
@@ -97,9 +72,10 @@ impl Blobs {
                 std::fs::symlink_metadata(root.join(name)).map(|m| m.file_type().is_file()).unwrap_or(false)
             }
             Blobs::Tar { members, .. } => members.contains_key(name),
-            Blobs::Streamed { small, layers } | Blobs::Remote { small, layers, .. } => {
-                small.contains_key(name) || layers.contains_key(name)
+            Blobs::Streamed { small, layers, dropped } => {
+                small.contains_key(name) || layers.contains_key(name) || dropped.contains_key(name)
             }
+            Blobs::Remote { small, layers, .. } => small.contains_key(name) || layers.contains_key(name),
         }
     }
 
@@ -110,7 +86,7 @@ impl Blobs {
                 std::fs::symlink_metadata(root.join(name)).ok().filter(|m| m.is_file()).map(|m| m.len())
             }
             Blobs::Tar { members, .. } => members.get(name).map(|m| m.1),
-            Blobs::Streamed { small, layers } | Blobs::Remote { small, layers, .. } => {
+            Blobs::Streamed { small, layers, .. } | Blobs::Remote { small, layers, .. } => {
                 small.get(name).map(|b| b.len() as u64).or_else(|| layers.get(name).copied())
             }
         }
@@ -138,7 +114,7 @@ impl Blobs {
                 f.seek(SeekFrom::Start(off))?;
                 Ok(Some(Box::new(f.take(size))))
             }
-            Blobs::Streamed { small, layers } => match small.get(name) {
+            Blobs::Streamed { small, layers, .. } => match small.get(name) {
                 Some(b) => Ok(Some(Box::new(io::Cursor::new(b.clone())))),
                 None if layers.contains_key(name) => Err(io::Error::other(
                     "it is no JSON document (its first bytes were not `{` or `[`): it was read as a layer",
@@ -162,11 +138,20 @@ impl Blobs {
         limits: &Limits,
     ) -> Result<Vec<u8>, ImageError> {
         let shown = format!("{input}!{name}");
-        if let Blobs::Streamed { layers, .. } = self {
+        if let Blobs::Streamed { layers, dropped, .. } = self {
             if layers.get(name).is_some_and(|&size| size > limits.max_metadata_bytes) {
                 return Err(ImageError::Limit {
                     path: shown,
                     what: format!("{what} larger than {} bytes", limits.max_metadata_bytes),
+                    knob: "--max-metadata-bytes",
+                });
+            }
+            if let Some(kept) = dropped.get(name) {
+                return Err(ImageError::Limit {
+                    path: shown,
+                    what: format!(
+                        "{what} not kept: the archive held more than {kept} bytes of JSON documents before it"
+                    ),
                     knob: "--max-metadata-bytes",
                 });
             }
@@ -185,7 +170,8 @@ impl Blobs {
     }
 }
 
-fn read_fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+/// Reads until `buf` is full or the input ends; the bytes read.
+pub(crate) fn read_fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..])? {

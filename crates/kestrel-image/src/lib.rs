@@ -93,6 +93,8 @@ pub struct OpenOptions {
 /// Opens an image or tar from a path, detecting its format: a directory with `oci-layout` is an OCI image
 /// layout; a tar (optionally gzip- or zstd-compressed) holding `manifest.json` is a `docker save` archive,
 /// one holding `index.json` an OCI layout, and any other tar is read as a single-layer root file system.
+/// A compressed archive is read once, front to back, as [`open_stream`] reads one (a plain tar is indexed and its
+/// layers read in parallel, in place): nothing is decompressed to disk.
 pub fn open(path: &Path, opts: &OpenOptions, selector: &dyn ContentSelector) -> Result<Artifact, ImageError> {
     let shown = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| ImageError::io(&shown, e))?;
@@ -106,12 +108,29 @@ pub fn open(path: &Path, opts: &OpenOptions, selector: &dyn ContentSelector) -> 
         }
         return image::read_image(&shown, blobs::Blobs::Dir(path.to_path_buf()), opts, selector);
     }
+    if compressed(path)? {
+        let f = std::fs::File::open(path).map_err(|e| ImageError::io(&shown, e))?;
+        return match stream::open_stream(&shown, f, opts, selector) {
+            // Neither manifest.json nor index.json: a root file system, read again as one.
+            Err(ImageError::Unrecognized { .. }) => open_rootfs_tar(path, opts, selector),
+            read => read,
+        };
+    }
     let blobs = blobs::Blobs::index_tar(path, &opts.limits)?;
     if blobs.has("manifest.json") || blobs.has("index.json") {
         return image::read_image(&shown, blobs, opts, selector);
     }
     drop(blobs);
     open_rootfs_tar(path, opts, selector)
+}
+
+/// Whether the file at `path` is gzip- or zstd-compressed (by its first bytes).
+fn compressed(path: &Path) -> Result<bool, ImageError> {
+    let shown = path.display().to_string();
+    let mut f = std::fs::File::open(path).map_err(|e| ImageError::io(&shown, e))?;
+    let mut head = [0u8; 4];
+    let n = blobs::read_fill(&mut f, &mut head).map_err(|e| ImageError::io(&shown, e))?;
+    Ok(io::sniff(&head[..n]) != io::Compression::None)
 }
 
 /// Reads an image archive — a `docker save` archive or an OCI layout tar, plain, gzip or zstd — from a stream, front
@@ -159,7 +178,8 @@ impl Identified {
 
 /// Names the image a path holds without reading its layers: only the index, manifests and config are read
 /// (and verified). `None` for inputs that are not images (a root file system tar, a directory without
-/// `oci-layout`), which have no content address.
+/// `oci-layout`), which have no content address, and for compressed archives, whose manifest comes after their
+/// layers: [`open`] reads them whole, once.
 pub fn identify(path: &Path, opts: &OpenOptions) -> Result<Option<Identified>, ImageError> {
     let shown = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| ImageError::io(&shown, e))?;
@@ -168,6 +188,8 @@ pub fn identify(path: &Path, opts: &OpenOptions) -> Result<Option<Identified>, I
             return Ok(None);
         }
         blobs::Blobs::Dir(path.to_path_buf())
+    } else if compressed(path)? {
+        return Ok(None);
     } else {
         let b = blobs::Blobs::index_tar(path, &opts.limits)?;
         if !(b.has("manifest.json") || b.has("index.json")) {

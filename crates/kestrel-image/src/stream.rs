@@ -13,7 +13,7 @@ use crate::io::{sniff, Compression, LimitHit};
 use crate::layer::{read_layer, Budget, LayerCtx, LayerDelta};
 use crate::tree::{normalize_archive_path, ContentSelector};
 use crate::{Artifact, ImageError, OpenOptions};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead, BufReader, Read};
 
 /// A blob read as a layer while it streamed past.
@@ -59,6 +59,7 @@ pub(crate) fn open_stream(
     let budget = Budget::new();
     let mut small: HashMap<String, Vec<u8>> = HashMap::new();
     let mut small_bytes = 0u64;
+    let mut dropped: HashSet<String> = HashSet::new();
     let mut layers: HashMap<String, Streamed> = HashMap::new();
     let mut members = 0u64;
     for entry in archive.entries().map_err(tar_err)? {
@@ -83,18 +84,17 @@ pub(crate) fn open_stream(
         if json && size <= limits.max_metadata_bytes {
             small_bytes += size;
             if small_bytes > limits.max_metadata_bytes.saturating_mul(4) {
-                return Err(ImageError::Limit {
-                    path: input.to_string(),
-                    what: format!(
-                        "more than {} bytes of manifests and configurations",
-                        limits.max_metadata_bytes.saturating_mul(4)
-                    ),
-                    knob: "--max-metadata-bytes",
-                });
+                // Not kept; an error only if the image needs it (a root file system full of JSON files needs none).
+                io::copy(&mut member, &mut io::sink()).map_err(tar_err)?;
+                layers.remove(&name);
+                small.remove(&name);
+                dropped.insert(name);
+                continue;
             }
             let mut bytes = Vec::with_capacity(size as usize);
             member.read_to_end(&mut bytes).map_err(tar_err)?;
             layers.remove(&name);
+            dropped.remove(&name);
             small.insert(name, bytes);
             continue;
         }
@@ -105,9 +105,14 @@ pub(crate) fn open_stream(
         // A member that is no layer (`VERSION`) stops its reading early; the archive goes on after it.
         io::copy(&mut member, &mut io::sink()).map_err(tar_err)?;
         small.remove(&name);
+        dropped.remove(&name);
         layers.insert(name, Streamed { position, size, read });
     }
-    let blobs = Blobs::Streamed { small, layers: layers.iter().map(|(name, l)| (name.clone(), l.size)).collect() };
+    let blobs = Blobs::Streamed {
+        small,
+        layers: layers.iter().map(|(name, l)| (name.clone(), l.size)).collect(),
+        dropped: dropped.into_iter().map(|name| (name, limits.max_metadata_bytes.saturating_mul(4))).collect(),
+    };
     let (target, config, plans) = plan_image(input, &blobs, opts)?;
     // The last layer using each streamed blob takes it; others (identical empty layers share one) clone it.
     let last_use: HashMap<&str, usize> = plans.iter().enumerate().map(|(i, p)| (p.member.as_str(), i)).collect();

@@ -246,12 +246,38 @@ fn hostile_streams_get_clear_errors() {
     assert!(err.contains("--max-total-bytes") || err.contains("--max-metadata-bytes"), "{err}");
     let err = from(&bytes, Limits { max_metadata_bytes: 100, ..Default::default() });
     assert!(err.contains("--max-metadata-bytes") && err.contains("manifest.json"), "{err}");
+    // Fifty JSON documents before the manifest: not all are kept, and the manifest is not.
     let mut many = Vec::new();
     for i in 0..50 {
         many.push((format!("{i}.json"), format!("{{\"pad\": \"{}\"}}", "x".repeat(900)).into_bytes()));
     }
+    many.extend(members(&p));
     let tar = dir.path().join("many.tar");
     write_tar(&tar, &many);
     let err = from(&std::fs::read(&tar).unwrap(), Limits { max_metadata_bytes: 1000, ..Default::default() });
-    assert!(err.contains("manifests and configurations") && err.contains("--max-metadata-bytes"), "{err}");
+    assert!(err.contains("manifest.json not kept") && err.contains("--max-metadata-bytes"), "{err}");
+}
+
+#[test]
+fn a_compressed_archive_on_disk_is_read_as_a_stream_and_a_compressed_root_file_system_still_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    // A root file system full of JSON files (more than the metadata kept while streaming), gzip-compressed.
+    let mut files: Vec<Entry> = (0..50).map(|i| f(&format!("app/{i}.json"), &format!("{{\"n\": {i}}}"))).collect();
+    files.push(f("etc/os-release", "ID=alpine\n"));
+    let rootfs = dir.path().join("rootfs.tar.gz");
+    std::fs::write(&rootfs, compress(&layer_tar(&files), Compression::Gzip)).unwrap();
+    let opts = OpenOptions { limits: Limits { max_metadata_bytes: 64, ..Default::default() }, ..Default::default() };
+    let a = open(&rootfs, &opts, &KeepEtc).unwrap();
+    assert_eq!(a.target.kind, kestrel_core::TargetKind::Rootfs);
+    assert_eq!(a.tree.len(), 51, "every file");
+    assert_eq!(a.tree.content("/etc/os-release"), Some(&b"ID=alpine\n"[..]));
+    // A compressed image archive has no identity before it is read (its manifest comes last), and opens.
+    let p = dir.path().join("docker.tar");
+    image().write_docker_archive(&p, &["app:1.0"]);
+    let zst = dir.path().join("docker.tar.zst");
+    std::fs::write(&zst, compress(&std::fs::read(&p).unwrap(), Compression::Zstd)).unwrap();
+    assert!(identify(&zst, &OpenOptions::default()).unwrap().is_none());
+    assert!(identify(&p, &OpenOptions::default()).unwrap().is_some());
+    let a = open(&zst, &OpenOptions::default(), &KeepEtc).unwrap();
+    assert_eq!(summary(&a), summary(&open(&p, &OpenOptions::default(), &KeepEtc).unwrap()));
 }
