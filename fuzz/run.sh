@@ -41,6 +41,13 @@ cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "la
 man = json.dumps([{"Config": "c.json", "RepoTags": ["x:1"], "Layers": ["l/layer.tar"]}]).encode()
 os.makedirs("corpus/archive", exist_ok=True)
 open("corpus/archive/docker.tar", "wb").write(tar([("manifest.json", man), ("c.json", cfg), ("l/layer.tar", layer)]))
+# As an engine sends it (layers first, manifest last), and two layers arriving in the reverse of their order.
+os.makedirs("corpus/archive_stream", exist_ok=True)
+open("corpus/archive_stream/docker.tar", "wb").write(tar([("l/layer.tar", layer), ("c.json", cfg), ("manifest.json", man)]))
+layer2 = tar([("etc/os-release", b"ID=alpine\n"), (".wh.var", b"")])
+cfg2 = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(l).hexdigest() for l in (layer, layer2)]}}).encode()
+man2 = json.dumps([{"Config": "c.json", "RepoTags": ["x:1"], "Layers": ["a/layer.tar", "b/layer.tar"]}]).encode()
+open("corpus/archive_stream/reversed.tar", "wb").write(tar([("b/layer.tar", layer2), ("a/layer.tar", layer), ("c.json", cfg2), ("manifest.json", man2)]))
 os.makedirs("corpus/yarn_lock", exist_ok=True)
 open("corpus/yarn_lock/yarn.lock", "w").write('"@a/b@^1.0.0", "@a/b@^1.1.0":\n  version "1.2.0"\n\nleft-pad@npm:^1.3.0:\n  version: 1.3.0\n')
 os.makedirs("corpus/apk_installed", exist_ok=True)
