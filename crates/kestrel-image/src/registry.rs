@@ -248,8 +248,6 @@ pub struct PullOptions {
     pub plain_http: Vec<String>,
     /// Size bounds.
     pub limits: Limits,
-    /// Told the bytes of the blobs as they come (the manifest gives their total).
-    pub progress: Option<std::sync::Arc<dyn crate::Progress>>,
 }
 
 impl PullOptions {
