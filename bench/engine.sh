@@ -39,14 +39,7 @@ echo "image $NAME | kestrel $($K --version) | $($SYFT version | grep '^Version')
 # The same packages whichever way the image comes.
 $K image "podman:$NAME" --scanners none --no-cache -q -f json -o "$OUT/engine.podman.json"
 $K image --input "$OUT/debian.tar" --scanners none --no-cache -q -f json -o "$OUT/engine.archive.json"
-python3 - "$OUT/engine.podman.json" "$OUT/engine.archive.json" <<'PY'
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-pa, pb = ({p["purl"] for p in d["packages"]} for d in (a, b))
-assert pa == pb, (len(pa), len(pb))
-assert a["target"]["image_id"] == b["target"]["image_id"]
-print(f"podman: and the archive: {len(pa)} packages, the same purls; image {a['target']['image_id'][:19]}")
-PY
+python3 bench/same_purls.py "$OUT/engine.podman.json" "$OUT/engine.archive.json" "podman: and the archive"
 
 # What the engine alone takes to send the image (nothing written).
 curl -s -o /dev/null -w 'the engine sends %{size_download} bytes in %{time_total} s\n' \
@@ -70,8 +63,4 @@ for cmd in "$K image podman:$NAME --scanners none --no-cache -q -f json -o /dev/
            "$SYFT -q podman:$NAME -o syft-json=/dev/null"; do
   { /usr/bin/time -v $cmd; } 2>&1 | awk -v c="${cmd%% *}" '/Maximum resident/ {printf "peak RSS %s: %.0f MiB\n", c, $6/1024}'
 done
-python3 - "$OUT/engine.hyperfine.json" <<'PY'
-import json, sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    print(f"{r['command']:16} {r['mean']*1000:7.0f} ms ± {r['stddev']*1000:.0f}")
-PY
+python3 bench/hyperfine_summary.py "$OUT/engine.hyperfine.json"

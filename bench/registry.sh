@@ -45,14 +45,7 @@ echo "kestrel $($K --version) | $($SYFT version | grep '^Version') | $(skopeo --
 # The same packages from the registry as from the archive.
 $K image "docker://$REF" --scanners none --no-cache -q -f json -o "$OUT/registry.kestrel.json"
 $K image --input "$OUT/debian.tar" --scanners none --no-cache -q -f json -o "$OUT/registry.archive.json"
-python3 - "$OUT/registry.kestrel.json" "$OUT/registry.archive.json" <<'PY'
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-pa, pb = ({p["purl"] for p in d["packages"]} for d in (a, b))
-assert pa == pb, (len(pa), len(pb))
-assert a["target"]["image_id"] == b["target"]["image_id"]
-print(f"docker:// and the archive: {len(pa)} packages, the same purls; image {a['target']['image_id'][:19]}")
-PY
+python3 bench/same_purls.py "$OUT/registry.kestrel.json" "$OUT/registry.archive.json" "docker:// and the archive"
 
 # What the registry alone takes to send the layers, one after the other (nothing written).
 python3 - "$PORT" <<'PY'
@@ -80,8 +73,4 @@ for cmd in "$K image docker://$REF --scanners none --no-cache -q -f json -o /dev
            "$SYFT -q registry:$REF -o syft-json=/dev/null"; do
   { /usr/bin/time -v $cmd; } 2>&1 | awk -v c="${cmd%% *}" '/Maximum resident/ {printf "peak RSS %s: %.0f MiB\n", c, $6/1024}'
 done
-python3 - "$OUT/registry.hyperfine.json" <<'PY'
-import json, sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    print(f"{r['command']:18} {r['mean']*1000:7.0f} ms ± {r['stddev']*1000:.0f}")
-PY
+python3 bench/hyperfine_summary.py "$OUT/registry.hyperfine.json"

@@ -5,21 +5,8 @@ use kestrel_image::*;
 use kestrel_testkit::{compress, layer_tar, sha256, Compression, Entry, Image, OciLayout};
 use std::path::Path;
 
-/// Keeps everything under /etc and /var/lib.
-struct KeepEtc;
-impl ContentSelector for KeepEtc {
-    fn want(&self, path: &str, _: u64, _: u32) -> Want {
-        if path.starts_with("/etc/") || path.starts_with("/var/lib/") {
-            Want::Whole
-        } else {
-            Want::Skip
-        }
-    }
-}
-
-fn f(p: &str, d: &str) -> Entry {
-    Entry::File(p.into(), d.as_bytes().to_vec())
-}
+mod common;
+use common::{f, KeepEtc};
 
 fn three_layers() -> Image {
     Image::new(vec![

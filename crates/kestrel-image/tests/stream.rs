@@ -3,25 +3,12 @@
 //! streams get clear errors.
 
 use kestrel_image::*;
-use kestrel_testkit::{compress, layer_tar, Compression, Entry, Image, OciLayout};
+use kestrel_testkit::{compress, layer_tar, tar_members, tar_of, Compression, Entry, Image, OciLayout};
 use std::path::Path;
 use std::sync::Mutex;
 
-/// Keeps everything under /etc and /var/lib.
-struct KeepEtc;
-impl ContentSelector for KeepEtc {
-    fn want(&self, path: &str, _: u64, _: u32) -> Want {
-        if path.starts_with("/etc/") || path.starts_with("/var/lib/") {
-            Want::Whole
-        } else {
-            Want::Skip
-        }
-    }
-}
-
-fn f(p: &str, d: &str) -> Entry {
-    Entry::File(p.into(), d.as_bytes().to_vec())
-}
+mod common;
+use common::{f, KeepEtc};
 
 fn image() -> Image {
     Image::new(vec![
@@ -82,30 +69,13 @@ fn summary(a: &Artifact) -> String {
     out
 }
 
-/// The members of a tar, in order.
+/// The members of the tar at `p`, in order.
 fn members(p: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut a = tar::Archive::new(std::fs::File::open(p).unwrap());
-    a.entries()
-        .unwrap()
-        .map(|e| {
-            let mut e = e.unwrap();
-            let mut d = Vec::new();
-            std::io::Read::read_to_end(&mut e, &mut d).unwrap();
-            (e.path().unwrap().display().to_string(), d)
-        })
-        .collect()
+    tar_members(&std::fs::read(p).unwrap())
 }
 
 fn write_tar(p: &Path, members: &[(String, Vec<u8>)]) {
-    let mut b = tar::Builder::new(std::fs::File::create(p).unwrap());
-    for (name, data) in members {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_entry_type(tar::EntryType::Regular);
-        b.append_data(&mut h, name, data.as_slice()).unwrap();
-    }
-    b.finish().unwrap();
+    std::fs::write(p, tar_of(members)).unwrap();
 }
 
 #[test]

@@ -65,27 +65,11 @@ fn streamed_layers_are_named_by_their_place_in_the_image() {
     let expected = name_layers(&artifact, from_disk.into_findings());
     assert!(expected.len() == 1 && expected[0].layer.as_deref().unwrap().starts_with("1 sha256:"), "{expected:?}");
 
-    let mut members: Vec<(String, Vec<u8>)> = tar::Archive::new(std::fs::File::open(&archive).unwrap())
-        .entries()
-        .unwrap()
-        .map(|e| {
-            let mut e = e.unwrap();
-            let mut d = Vec::new();
-            std::io::Read::read_to_end(&mut e, &mut d).unwrap();
-            (e.path().unwrap().display().to_string(), d)
-        })
-        .collect();
+    let mut members = kestrel_testkit::tar_members(&std::fs::read(&archive).unwrap());
     members.reverse();
     let unused = kestrel_testkit::layer_tar(&[Entry::File("leak.env".into(), format!("T={}\n", gh()).into_bytes())]);
     members.insert(1, ("unused/layer.tar".into(), unused));
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, data) in &members {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        b.append_data(&mut h, name, data.as_slice()).unwrap();
-    }
-    let shuffled = b.into_inner().unwrap();
+    let shuffled = kestrel_testkit::tar_of(&members);
     let streamed = LayerScanner::new(&scanner);
     let artifact =
         kestrel_image::open_stream("app", shuffled.as_slice(), &kestrel_image::OpenOptions::default(), &streamed)

@@ -79,6 +79,25 @@ fn header(path: &str, size: u64, kind: tar::EntryType, mode: u32) -> tar::Header
     h
 }
 
+/// The regular members of a tar, in order: (path, bytes).
+pub fn tar_members(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut a = tar::Archive::new(tar);
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let mut d = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut d).unwrap();
+            (e.path().unwrap().display().to_string(), d)
+        })
+        .collect()
+}
+
+/// A tar of these (path, bytes) files, in this order: an archive's members shuffled, dropped or replaced.
+pub fn tar_of(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    layer_tar(&members.iter().map(|(p, d)| Entry::File(p.clone(), d.clone())).collect::<Vec<_>>())
+}
+
 /// Builds an uncompressed layer tar.
 pub fn layer_tar(entries: &[Entry]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
