@@ -446,7 +446,7 @@ fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, Option<Stri
     }
     for scheme in UNSUPPORTED_STORES {
         if r.starts_with(scheme) {
-            bail!("{r}: reading from containerd's or CRI-O's store is not supported; export the image first (`ctr image export img.tar NAME`, `skopeo copy containers-storage:NAME docker-archive:img.tar`) and scan the archive, or scan it from its registry (docker://REF)");
+            bail!("{r}: reading containerd's or CRI-O's store directly is not supported. CRI-O keeps its images in containers-storage, which Podman reads: `podman:NAME` (Podman's API as root), or pipe them in: `skopeo copy containers-storage:NAME docker-archive:/dev/stdout | kestrel image -`. For containerd, export the image (`ctr -n k8s.io image export img.tar NAME`) and scan the archive. Or scan it from its registry (docker://REF)");
         }
     }
     Ok((PathBuf::from(r), tag, ImageKind::Detect))

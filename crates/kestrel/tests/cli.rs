@@ -168,7 +168,16 @@ fn errors_name_the_file_and_exit_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("docker at /nonexistent/docker.sock: no engine answers"));
-    kestrel().args(["image", "containerd:nginx"]).assert().code(2).stderr(predicate::str::contains("ctr image export"));
+    kestrel()
+        .args(["image", "containerd:nginx"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("image export img.tar"));
+    kestrel()
+        .args(["image", "cri-o:nginx"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("podman:NAME").and(predicate::str::contains("| kestrel image -")));
     kestrel().args(["image", "--bogus"]).assert().code(2);
 }
 
