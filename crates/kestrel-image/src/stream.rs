@@ -62,6 +62,7 @@ pub(crate) fn open_stream(
     let mut dropped: HashSet<String> = HashSet::new();
     let mut layers: HashMap<String, Streamed> = HashMap::new();
     let mut members = 0u64;
+    let mut streamed = 0usize;
     for entry in archive.entries().map_err(tar_err)? {
         let entry = entry.map_err(tar_err)?;
         if entry.header().entry_type() != tar::EntryType::Regular {
@@ -98,8 +99,10 @@ pub(crate) fn open_stream(
             small.insert(name, bytes);
             continue;
         }
-        // Anything else may be a layer: read as one now, kept only if the manifest names it.
-        let position = layers.len();
+        // Anything else may be a layer: read as one now, kept only if the manifest names it. Positions are never
+        // reused (a member replaced by a later one of the same name keeps its own, which nothing maps).
+        let position = streamed;
+        streamed += 1;
         let ctx = LayerCtx { input, index: position, name: &name, selector, limits, budget: &budget, progress: None };
         let read = read_layer(&mut member, &ctx);
         // A member that is no layer (`VERSION`) stops its reading early; the archive goes on after it.

@@ -251,3 +251,28 @@ fn a_compressed_archive_on_disk_is_read_as_a_stream_and_a_compressed_root_file_s
     let a = open(&zst, &OpenOptions::default(), &KeepEtc).unwrap();
     assert_eq!(summary(&a), summary(&open(&p, &OpenOptions::default(), &KeepEtc).unwrap()));
 }
+
+#[test]
+fn a_member_given_twice_is_read_as_its_last_copy_and_only_that_one_is_observed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("docker.tar");
+    image().write_docker_archive(&p, &["app:1.0"]);
+    let from_disk = Recorder::default();
+    let expected = open(&p, &OpenOptions::default(), &Observed { keep: &KeepEtc, observer: &from_disk }).unwrap();
+    // Layer 0's member first holds other files (a decoy, then replaced, as a tar reader keeps the last copy), then a
+    // blob no image uses, then the archive as it was.
+    let mut m = members(&p);
+    let layer0 = m.iter().find(|(n, d)| n.ends_with("layer.tar") && d.windows(9).any(|w| w == b"os-releas")).unwrap();
+    let decoy = (layer0.0.clone(), layer_tar(&[f("etc/decoy", "x")]));
+    m.insert(0, ("unused/layer.tar".into(), layer_tar(&[f("etc/unused", "y")])));
+    m.insert(0, decoy);
+    let twice = dir.path().join("twice.tar");
+    write_tar(&twice, &m);
+    let streamed = Recorder::default();
+    let a = stream(&twice, &Observed { keep: &KeepEtc, observer: &streamed }).unwrap();
+    assert_eq!(summary(&a), summary(&expected));
+    let (mut seen, mut want) = (streamed.seen.into_inner().unwrap(), from_disk.seen.into_inner().unwrap());
+    seen.sort();
+    want.sort();
+    assert_eq!(seen, want, "neither the decoy's nor the unused blob's files, each layer's under its index");
+}
