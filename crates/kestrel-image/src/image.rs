@@ -399,24 +399,60 @@ pub(crate) fn squash(
             pr.advance(n)
         }
     };
-    let deltas: Vec<Result<LayerDelta, ImageError>> = plans
+    // A blob several layers use (identical empty layers) is read once, under the first of them, as when streamed.
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (index, p) in plans.iter().enumerate() {
+        first.entry(p.member.as_str()).or_insert(index);
+    }
+    let read: Vec<Option<Result<LayerDelta, ImageError>>> = plans
         .par_iter()
         .enumerate()
         .map(|(index, p)| {
+            if first.get(p.member.as_str()) != Some(&index) {
+                return None;
+            }
             let shown = format!("{input}!{}", p.member);
-            let blob = blobs.open(&p.member).map_err(|e| ImageError::io(&shown, e))?.ok_or_else(|| {
-                ImageError::MissingBlob { path: input.into(), what: "layer".into(), name: p.member.clone() }
-            })?;
-            let ctx = LayerCtx {
-                input,
+            Some((|| {
+                let blob = blobs.open(&p.member).map_err(|e| ImageError::io(&shown, e))?.ok_or_else(|| {
+                    ImageError::MissingBlob { path: input.into(), what: "layer".into(), name: p.member.clone() }
+                })?;
+                let ctx = LayerCtx {
+                    input,
+                    index,
+                    name: &p.member,
+                    selector,
+                    limits: &opts.limits,
+                    budget: &budget,
+                    progress: Some(&advance),
+                };
+                read_layer(blob, &ctx)
+            })())
+        })
+        .collect();
+    let last: std::collections::HashMap<&str, usize> =
+        plans.iter().enumerate().map(|(index, p)| (p.member.as_str(), index)).collect();
+    let mut read = read;
+    let deltas = plans
+        .iter()
+        .enumerate()
+        .map(|(index, p)| {
+            let at = first.get(p.member.as_str()).copied().unwrap_or(index);
+            let repeated = || ImageError::Layer {
+                path: input.into(),
                 index,
-                name: &p.member,
-                selector,
-                limits: &opts.limits,
-                budget: &budget,
-                progress: Some(&advance),
+                name: p.member.clone(),
+                reason: format!("the same blob as layer {at}, which could not be read"),
             };
-            verified(input, index, p, read_layer(blob, &ctx)?)
+            let delta = match read.get_mut(at).and_then(Option::as_mut) {
+                Some(Ok(d)) if last.get(p.member.as_str()) == Some(&index) => std::mem::take(d),
+                Some(Ok(d)) => d.clone(),
+                Some(Err(_)) if at == index => match read.get_mut(at).and_then(Option::take) {
+                    Some(Err(e)) => return Err(e),
+                    _ => return Err(repeated()),
+                },
+                _ => return Err(repeated()),
+            };
+            verified(input, index, p, delta)
         })
         .collect();
     if let Some(pr) = &opts.progress {

@@ -174,6 +174,13 @@ fn one_blob_used_by_two_layers_and_a_layer_that_looks_like_json() {
     let mut seen = rec.seen.into_inner().unwrap();
     seen.sort();
     assert_eq!(seen, vec![(Some(0), "/etc/one".to_string()), (Some(1), "/{\"a\":1}".to_string())]);
+    // Read from disk, the shared blob is read once too, under the first layer using it: the same files observed.
+    let rec = Recorder::default();
+    let from_disk = open(&shared, &OpenOptions::default(), &Observed { keep: &KeepEtc, observer: &rec }).unwrap();
+    assert_eq!(summary(&from_disk), summary(&a));
+    let mut on_disk = rec.seen.into_inner().unwrap();
+    on_disk.sort();
+    assert_eq!(on_disk, seen);
 }
 
 #[test]
