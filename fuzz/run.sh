@@ -50,6 +50,10 @@ man2 = json.dumps([{"Config": "c.json", "RepoTags": ["x:1"], "Layers": ["a/layer
 open("corpus/archive_stream/reversed.tar", "wb").write(tar([("b/layer.tar", layer2), ("a/layer.tar", layer), ("c.json", cfg2), ("manifest.json", man2)]))
 # A member given twice (a reader keeps the last copy) before the layers that follow it.
 open("corpus/archive_stream/twice.tar", "wb").write(tar([("a/layer.tar", layer2), ("a/layer.tar", layer), ("b/layer.tar", layer2), ("c.json", cfg2), ("manifest.json", man2)]))
+# One blob for two layers (identical layers share one).
+cfg3 = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(l).hexdigest() for l in (layer, layer2, layer)]}}).encode()
+man3 = json.dumps([{"Config": "c.json", "RepoTags": ["x:1"], "Layers": ["a/layer.tar", "b/layer.tar", "a/layer.tar"]}]).encode()
+open("corpus/archive_stream/shared.tar", "wb").write(tar([("b/layer.tar", layer2), ("a/layer.tar", layer), ("c.json", cfg3), ("manifest.json", man3)]))
 os.makedirs("corpus/yarn_lock", exist_ok=True)
 open("corpus/yarn_lock/yarn.lock", "w").write('"@a/b@^1.0.0", "@a/b@^1.1.0":\n  version "1.2.0"\n\nleft-pad@npm:^1.3.0:\n  version: 1.3.0\n')
 os.makedirs("corpus/apk_installed", exist_ok=True)
