@@ -59,10 +59,11 @@ Image references:
                         current `docker context`, else /var/run/docker.sock)
   podman:NAME           Podman's store, through its API socket (CONTAINER_HOST, default
                         /run/podman/podman.sock; `systemctl enable --now podman.socket` opens it)
-  docker://REF          pulled from its registry (docker login's credentials)
+  docker://REF          read from its registry as it downloads (docker login's credentials)
   docker-archive:PATH   a `docker save` archive (also: --input PATH)
   oci:DIR[:TAG]         an OCI image layout directory (also oci-dir:); TAG picks from its index
   oci-archive:PATH[:TAG] an OCI layout in a tar
+  -                     an archive on standard input (docker save app | kestrel image -)
   PATH                  detected: a directory with oci-layout, or a tar")]
     Image(ImageArgs),
     /// Scan an unpacked root file system (a directory, or a tar of one): packages and vulnerabilities.
@@ -1089,7 +1090,7 @@ pub enum ImageSource {
     Docker,
     /// Podman's image store, through its API socket (`CONTAINER_HOST`, default /run/podman/podman.sock).
     Podman,
-    /// The image's registry (pulled with docker login's credentials).
+    /// The image's registry (read with docker login's credentials).
     Registry,
 }
 
@@ -1161,8 +1162,8 @@ pub struct ImageArgs {
     #[arg(long)]
     pub platform: Option<String>,
     /// Where an image named without a scheme is looked for, in order (comma-separated): docker (the Docker
-    /// engine's store), podman (Podman's, through its API socket), registry (pulled). A path that exists is
-    /// always read as a file.
+    /// engine's store), podman (Podman's, through its API socket), registry (read as it downloads). A path that
+    /// exists is always read as a file.
     #[arg(
         long,
         value_enum,
