@@ -338,7 +338,9 @@ pub fn open(
     opts: &OpenOptions,
     selector: &dyn ContentSelector,
 ) -> Result<Artifact, DaemonError> {
-    stream(endpoint, name, &opts.limits, opts.progress.as_deref(), |r| crate::open_stream(name, r, opts, selector))?
+    // The transfer has the progress bar: it counts the same bytes.
+    let quiet = OpenOptions { progress: None, ..opts.clone() };
+    stream(endpoint, name, &opts.limits, opts.progress.as_deref(), |r| crate::open_stream(name, r, &quiet, selector))?
         .map_err(|source| DaemonError::Read { endpoint: endpoint.to_string(), source })
 }
 

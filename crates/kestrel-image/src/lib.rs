@@ -110,7 +110,7 @@ pub fn open(path: &Path, opts: &OpenOptions, selector: &dyn ContentSelector) -> 
     }
     if compressed(path)? {
         let f = std::fs::File::open(path).map_err(|e| ImageError::io(&shown, e))?;
-        return match stream::open_stream(&shown, f, opts, selector) {
+        return match stream::open_stream(&shown, f, Some(meta.len()), opts, selector) {
             // Neither manifest.json nor index.json: a root file system, read again as one.
             Err(ImageError::Unrecognized { .. }) => open_rootfs_tar(path, opts, selector),
             read => read,
@@ -144,7 +144,7 @@ pub fn open_stream(
     opts: &OpenOptions,
     selector: &dyn ContentSelector,
 ) -> Result<Artifact, ImageError> {
-    stream::open_stream(input, reader, opts, selector)
+    stream::open_stream(input, reader, None, opts, selector)
 }
 
 /// An image whose index, manifests and config have been read and verified, its layers not yet: what

@@ -25,8 +25,43 @@ pub(crate) struct Streamed {
     read: Result<LayerDelta, ImageError>,
 }
 
-/// Reads an image archive from `reader`; `input` names it in messages and in the result.
+/// Reads an image archive from `reader` (`total` bytes long, when known: for the progress bar only); `input` names it
+/// in messages and in the result.
 pub(crate) fn open_stream(
+    input: &str,
+    reader: impl Read,
+    total: Option<u64>,
+    opts: &OpenOptions,
+    selector: &dyn ContentSelector,
+) -> Result<Artifact, ImageError> {
+    let progress = opts.progress.as_deref();
+    if let Some(p) = progress {
+        p.begin("reading", total);
+    }
+    let read = read_stream(input, Counted { inner: reader, progress }, opts, selector);
+    if let Some(p) = progress {
+        p.end();
+    }
+    read
+}
+
+/// Tells `progress` the bytes read.
+struct Counted<'a, R> {
+    inner: R,
+    progress: Option<&'a dyn crate::Progress>,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(p) = self.progress {
+            p.advance(n as u64);
+        }
+        Ok(n)
+    }
+}
+
+fn read_stream(
     input: &str,
     reader: impl Read,
     opts: &OpenOptions,

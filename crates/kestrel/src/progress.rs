@@ -21,9 +21,9 @@ impl kestrel_image::Progress for Bars {
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
             ),
-            // Bytes of unknown total (an engine's export) or things counted (files walked).
+            // Bytes of unknown total (an engine's export, standard input) or things counted (files walked).
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
-                ProgressStyle::with_template(if phase == "exporting" {
+                ProgressStyle::with_template(if phase == "exporting" || phase == "reading" {
                     "{spinner} {msg} {bytes} {bytes_per_sec}"
                 } else {
                     "{spinner} {msg} {pos}"
