@@ -58,8 +58,7 @@ fn parent_label(engine: &Engine, ppid: u32, container: &str) -> String {
 /// runc's or crun's `init`, run from the runtime's own binary (a descriptor, `/proc/self/exe` or a memfd).
 fn is_runtime_init(e: &Event) -> bool {
     let EventKind::Exec { exe, argv, exe_from_memfd, .. } = &e.kind else { return false };
-    let own_binary = *exe_from_memfd || exe == "/proc/self/exe" || profile::runs_from_descriptor(exe);
-    own_binary && matches!(argv.as_slice(), [a0, init] if (a0 == "runc" || a0 == "crun") && init == "init")
+    profile::runtime_init_exec(exe, argv, *exe_from_memfd)
 }
 
 /// x86_64 `execve` and `execveat`.

@@ -371,6 +371,13 @@ pub(crate) fn has_runtime_name(comm: &str) -> bool {
     comm.starts_with("runc:") || matches!(comm, "crun" | "runc" | "containerd-shim" | "conmon")
 }
 
+/// Whether an exec is runc's or crun's `init`, run from the runtime's own binary (a descriptor, `/proc/self/exe` or a
+/// memfd). Anyone can run their own binary so named: callers also ask that the parent be outside the container.
+pub(crate) fn runtime_init_exec(exe: &str, argv: &[String], from_memfd: bool) -> bool {
+    let own_binary = from_memfd || exe == "/proc/self/exe" || runs_from_descriptor(exe);
+    own_binary && matches!(argv, [a0, init] if (a0 == "runc" || a0 == "crun") && init == "init")
+}
+
 /// Whether an executable path is a descriptor (`/dev/fd/N`, `/proc/self/fd/N`): runc's `runc init`, fexecve.
 pub(crate) fn runs_from_descriptor(exe: &str) -> bool {
     ["/dev/fd/", "/proc/self/fd/"]

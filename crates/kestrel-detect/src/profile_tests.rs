@@ -305,6 +305,32 @@ fn a_program_run_through_a_descriptor_is_named_by_its_argv0_and_runc_init_is_the
 }
 
 #[test]
+fn runc_init_seen_starting_inside_the_container_stays_the_runtime() {
+    // runc's init is started from outside the container and races runc moving it into the container's cgroup:
+    // sometimes the sensor sees its exec there. Its calls under the name runc:[0:PARENT] are still the runtime's.
+    let ps = learn(Policy::default(), vec![Box_::new("a", 0).normal(), Box_::new("b", 0).normal()]);
+    let mut d = model_only(ps, Stage::Detect);
+    let mut e = Box_::new("e", 10 * SEC);
+    assert!(model_alerts(&mut d, &e.normal()).is_empty());
+    let calls = EventKind::Syscalls { ids: vec![12, 9, 21, 257, 262, 9, 41, 42, 33, 33, 33, 41] };
+    let mut init = e.exec("runc", 1, &["runc", "init"]);
+    let EventKind::Exec { exe, .. } = &mut init.kind else { unreachable!() };
+    *exe = "/proc/self/exe".into();
+    let pid = init.pid;
+    let parent = e.ev(pid, "runc:[0:PARENT]", calls.clone());
+    assert!(model_alerts(&mut d, &[init, parent]).is_empty());
+    // A program of the container doing the same (its own binary run as `runc init`, then renamed) is not.
+    let shell = e.pid;
+    let mut fake = e.exec("sh", shell, &["runc", "init"]);
+    let EventKind::Exec { exe, .. } = &mut fake.kind else { unreachable!() };
+    *exe = "/proc/self/exe".into();
+    let pid = fake.pid;
+    let renamed = e.ev(pid, "runc:[0:PARENT]", calls);
+    let a = model_alerts(&mut d, &[fake, renamed]);
+    assert!(a.iter().any(|a| a.title.contains("system-call")), "{a:#?}");
+}
+
+#[test]
 fn a_known_program_with_a_preloaded_library_is_a_new_behaviour() {
     let (mut a, mut b, mut c) = (Box_::new("a", 0), Box_::new("b", 0), Box_::new("c", 0));
     let ps = learn(Policy::default(), vec![a.normal(), b.normal(), c.normal()]);

@@ -1684,16 +1684,24 @@ impl State {
 
     /// Whether the event's thread is the container runtime's own getting its container ready (runc's or crun's
     /// init before it executes the container's program): it goes by a runtime's name, and neither it nor an
-    /// ancestor it forked from was seen executing a program in the container. A process of the workload can
+    /// ancestor it forked from was seen executing a program in the container — other than the runtime's own init
+    /// (`runc init` from the runtime's binary) started from outside the container. A process of the workload can
     /// take the name (`prctl(PR_SET_NAME)`) but not undo its exec, so renaming itself `runc:[2:INIT]` hides
-    /// nothing. (A process that ran before the sensor started, never seen exec'ing, is judged by name alone.)
+    /// nothing, and running its own binary as `runc init` does not help it either: its parent is in the container.
+    /// (A process that ran before the sensor started, never seen exec'ing, is judged by name alone.)
     pub fn runtime_setup(&self, e: &Event) -> bool {
         if !crate::profile::has_runtime_name(&e.comm) && !runtime_reexec(e) {
             return false;
         }
         let Some(c) = &e.container else { return true };
         let ours = container_hash(&c.id);
-        !self.procs.get(&e.pid).is_some_and(|p| p.start_ns != 0 && p.container == ours)
+        // The runtime's own init, started from outside the container, whose exec the sensor saw in the container
+        // (it races runc moving it into the container's cgroup), is still the runtime.
+        let runtime_init = |p: &Proc| {
+            crate::profile::runtime_init_exec(&p.exe, &p.argv, p.memfd)
+                && self.procs.get(&p.ppid).is_none_or(|parent| parent.container != ours)
+        };
+        !self.procs.get(&e.pid).is_some_and(|p| p.start_ns != 0 && p.container == ours && !runtime_init(p))
     }
 
     /// A process in the table.
