@@ -251,7 +251,7 @@ pub struct PullOptions {
 }
 
 impl PullOptions {
-    /// Defaults, with `plain_http` from `KESTREL_INSECURE_REGISTRIES` (comma-separated HOST[:PORT]).
+    /// Defaults, with `plain_http` from `KESTREL_INSECURE_REGISTRIES` (comma-separated `HOST[:PORT]`).
     pub fn from_env() -> PullOptions {
         let plain_http = std::env::var("KESTREL_INSECURE_REGISTRIES")
             .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
