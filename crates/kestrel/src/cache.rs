@@ -2,7 +2,9 @@
 //! inventory of one image id (with this kestrel version, scope and limits) never changes: it is stored as
 //! JSON under a key derived from them, and a later scan of the same image reads only its manifest and
 //! config. Layers are not read, hence not re-verified, on a hit: `--no-cache` reads and verifies them all. An
-//! image in an engine's store is looked up by the id the engine gives it before anything is exported.
+//! image in an engine's store is looked up by the id the engine gives it, and a registry's by its manifests,
+//! before any layer is sent; a compressed archive or standard input cannot be named before it is read (its
+//! manifest comes last), so it is read whole.
 
 use crate::cli::CacheArgs;
 use kestrel_core::{Sbom, ScanTarget};

@@ -154,8 +154,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 pub(crate) enum ImageKind {
     Detect,
     OciDir,
-    /// An image in an engine's store or a registry whose inventory the cache holds: nothing was exported or
-    /// pulled.
+    /// An image in an engine's store or a registry whose inventory the cache holds: no layer was sent.
     Cached {
         image_id: String,
         tags: Vec<String>,
