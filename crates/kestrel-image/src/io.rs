@@ -33,11 +33,19 @@ pub(crate) struct BoundedReader<'a, R> {
     max: u64,
     compressed: Option<(&'a AtomicU64, u64, u64)>,
     progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// What going past `max` is called (a layer's bound unless said otherwise).
+    over: fn(u64) -> LimitHit,
 }
 
 impl<'a, R: Read> BoundedReader<'a, R> {
     pub(crate) fn new(inner: R, max: u64) -> Self {
-        BoundedReader { inner, read: 0, max, compressed: None, progress: None }
+        let over = |max| LimitHit(format!("more than {max} uncompressed bytes"), "--max-layer-bytes");
+        BoundedReader { inner, read: 0, max, compressed: None, progress: None, over }
+    }
+    /// Names going past `max` otherwise than as a layer's bound.
+    pub(crate) fn over(mut self, over: fn(u64) -> LimitHit) -> Self {
+        self.over = over;
+        self
     }
     pub(crate) fn with_ratio(mut self, compressed: &'a AtomicU64, max_ratio: u64, grace: u64) -> Self {
         self.compressed = Some((compressed, max_ratio, grace));
@@ -54,10 +62,7 @@ impl<R: Read> Read for BoundedReader<'_, R> {
         let n = self.inner.read(buf)?;
         self.read += n as u64;
         if self.read > self.max {
-            return Err(io::Error::other(LimitHit(
-                format!("more than {} uncompressed bytes", self.max),
-                "--max-layer-bytes",
-            )));
+            return Err(io::Error::other((self.over)(self.max)));
         }
         if let Some((c, ratio, grace)) = &self.compressed {
             if self.read > *grace {

@@ -24,6 +24,20 @@ pub struct Limits {
     pub max_metadata_bytes: u64,
 }
 
+impl Limits {
+    /// Most bytes of manifests, indexes and configurations kept while an archive streams in (its layers and their
+    /// order are known only at its end).
+    pub fn max_metadata_kept(&self) -> u64 {
+        self.max_metadata_bytes.saturating_mul(4)
+    }
+
+    /// Largest image archive read as a stream or sent by an engine: the layers, what is kept of the metadata
+    /// besides them, and 1 MiB for tar headers and the legacy per-layer files.
+    pub fn max_archive_bytes(&self) -> u64 {
+        self.max_total_bytes.saturating_add(self.max_metadata_kept()).saturating_add(1 << 20)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         const GIB: u64 = 1 << 30;

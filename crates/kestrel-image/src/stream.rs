@@ -9,7 +9,7 @@
 
 use crate::blobs::Blobs;
 use crate::image::{assemble, plan_image, verified};
-use crate::io::{sniff, Compression, LimitHit};
+use crate::io::{sniff, BoundedReader, Compression, LimitHit};
 use crate::layer::{read_layer, Budget, LayerCtx, LayerDelta};
 use crate::tree::{normalize_archive_path, ContentSelector};
 use crate::{Artifact, ImageError, OpenOptions};
@@ -34,31 +34,12 @@ pub(crate) fn open_stream(
     opts: &OpenOptions,
     selector: &dyn ContentSelector,
 ) -> Result<Artifact, ImageError> {
-    let progress = opts.progress.as_deref();
-    if let Some(p) = progress {
-        p.begin("reading", total);
-    }
-    let read = read_stream(input, Counted { inner: reader, progress }, opts, selector);
-    if let Some(p) = progress {
-        p.end();
-    }
+    let Some(p) = opts.progress.as_deref() else { return read_stream(input, reader, opts, selector) };
+    p.begin("reading", total);
+    let advance = |n: u64| p.advance(n);
+    let read = read_stream(input, BoundedReader::new(reader, u64::MAX).with_progress(Some(&advance)), opts, selector);
+    p.end();
     read
-}
-
-/// Tells `progress` the bytes read.
-struct Counted<'a, R> {
-    inner: R,
-    progress: Option<&'a dyn crate::Progress>,
-}
-
-impl<R: Read> Read for Counted<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Some(p) = self.progress {
-            p.advance(n as u64);
-        }
-        Ok(n)
-    }
 }
 
 fn read_stream(
@@ -78,9 +59,8 @@ fn read_stream(
         }
     };
     // The layers are bounded one by one and together; this bounds what is neither (blobs no image uses).
-    let max =
-        limits.max_total_bytes.saturating_add(limits.max_metadata_bytes.saturating_mul(4)).saturating_add(1 << 20);
-    let mut archive = tar::Archive::new(Bounded { inner: decompressed, read: 0, max });
+    let over = |max| LimitHit(format!("the archive is larger than {max} bytes"), "--max-total-bytes");
+    let mut archive = tar::Archive::new(BoundedReader::new(decompressed, limits.max_archive_bytes()).over(over));
     let tar_err = |e: io::Error| match e.get_ref().and_then(|i| i.downcast_ref::<LimitHit>()) {
         Some(hit) => ImageError::Limit { path: input.to_string(), what: hit.0.clone(), knob: hit.1 },
         // The tar crate says so in errors of other kinds too.
@@ -119,7 +99,7 @@ fn read_stream(
         let json = head.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| matches!(b, b'{' | b'['));
         if json && size <= limits.max_metadata_bytes {
             small_bytes += size;
-            if small_bytes > limits.max_metadata_bytes.saturating_mul(4) {
+            if small_bytes > limits.max_metadata_kept() {
                 // Not kept; an error only if the image needs it (a root file system full of JSON files needs none).
                 io::copy(&mut member, &mut io::sink()).map_err(tar_err)?;
                 layers.remove(&name);
@@ -149,7 +129,7 @@ fn read_stream(
     let blobs = Blobs::Streamed {
         small,
         layers: layers.iter().map(|(name, l)| (name.clone(), l.size)).collect(),
-        dropped: dropped.into_iter().map(|name| (name, limits.max_metadata_bytes.saturating_mul(4))).collect(),
+        dropped: dropped.into_iter().map(|name| (name, limits.max_metadata_kept())).collect(),
     };
     let (target, config, plans) = plan_image(input, &blobs, opts)?;
     // The last layer using each streamed blob takes it; others (identical empty layers share one) clone it.
@@ -224,26 +204,5 @@ fn renumbered(e: &ImageError, input: &str, name: &str, position: usize, index: u
         other => {
             ImageError::Layer { path: input.to_string(), index, name: name.to_string(), reason: other.to_string() }
         }
-    }
-}
-
-/// Fails once more than `max` bytes were read.
-struct Bounded<R> {
-    inner: R,
-    read: u64,
-    max: u64,
-}
-
-impl<R: Read> Read for Bounded<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        if self.read > self.max {
-            return Err(io::Error::other(LimitHit(
-                format!("the archive is larger than {} bytes", self.max),
-                "--max-total-bytes",
-            )));
-        }
-        Ok(n)
     }
 }
