@@ -357,18 +357,11 @@ pub fn stream<T>(
 ) -> Result<T, DaemonError> {
     let failed = |reason: String| DaemonError::failed(endpoint, name, reason);
     check_name(name).map_err(failed)?;
-    // The layers, plus what the archive holds besides them: manifests and configurations (bounded by
-    // max_metadata_bytes), the legacy per-layer files and tar headers.
-    let max =
-        limits.max_total_bytes.saturating_add(limits.max_metadata_bytes.saturating_mul(4)).saturating_add(1 << 20);
+    let max = limits.max_archive_bytes();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<bytes::Bytes, String>>(64);
     std::thread::scope(|s| {
         let transfer = s.spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| failed(format!("starting an I/O runtime: {e}")))?;
-            rt.block_on(async {
+            block_on(endpoint, name, async {
                 let (body, driver) = match get(endpoint, name, &format!("/images/{name}/get")).await {
                     Ok(got) => got,
                     Err(e) => {
@@ -394,11 +387,7 @@ pub fn stream<T>(
         let out = read(&mut reader);
         // Ends the transfer if `read` stopped early.
         drop(reader);
-        match transfer.join() {
-            Ok(Ok(())) => Ok(out),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(failed("the transfer thread panicked".into())),
-        }
+        joined(endpoint, name, transfer).map(|()| out)
     })
 }
 
@@ -412,13 +401,11 @@ async fn pump(
 ) -> Result<(), String> {
     let mut bytes = 0u64;
     loop {
-        let frame = match tokio::time::timeout(IDLE, body.frame()).await {
-            Err(_) => return Err(format!("the engine sent nothing for {} s", IDLE.as_secs())),
+        let data = match next_data(&mut body).await {
+            Ok(Some(data)) => data,
             Ok(None) => return Ok(()),
-            Ok(Some(Err(e))) => return Err(format!("reading the image after {bytes} bytes: {e}")),
-            Ok(Some(Ok(f))) => f,
+            Err(cut) => return Err(cut.say(format_args!("reading the image after {bytes} bytes"))),
         };
-        let Ok(data) = frame.into_data() else { continue };
         bytes += data.len() as u64;
         if bytes > max {
             return Err(format!(
@@ -463,18 +450,29 @@ fn run<T: Send>(
     name: &str,
     work: impl std::future::Future<Output = Result<T, DaemonError>> + Send,
 ) -> Result<T, DaemonError> {
-    let failed = |reason: String| DaemonError::failed(endpoint, name, reason);
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| failed(format!("starting an I/O runtime: {e}")))?;
-            rt.block_on(work)
-        })
-        .join()
-        .unwrap_or_else(|_| Err(failed("the transfer thread panicked".into())))
-    })
+    std::thread::scope(|s| joined(endpoint, name, s.spawn(|| block_on(endpoint, name, work))))
+}
+
+/// Runs `work` on a current-thread runtime of its own, on this thread.
+fn block_on<T>(
+    endpoint: &Endpoint,
+    name: &str,
+    work: impl std::future::Future<Output = Result<T, DaemonError>>,
+) -> Result<T, DaemonError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| DaemonError::failed(endpoint, name, format!("starting an I/O runtime: {e}")))?
+        .block_on(work)
+}
+
+/// What the transfer thread answered.
+fn joined<T>(
+    endpoint: &Endpoint,
+    name: &str,
+    thread: std::thread::ScopedJoinHandle<'_, Result<T, DaemonError>>,
+) -> Result<T, DaemonError> {
+    thread.join().unwrap_or_else(|_| Err(DaemonError::failed(endpoint, name, "the transfer thread panicked".into())))
 }
 
 trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
@@ -556,20 +554,49 @@ async fn read_small(
     let failed = |reason: String| DaemonError::failed(endpoint, name, reason);
     let mut out = Vec::new();
     loop {
-        match tokio::time::timeout(IDLE, body.frame()).await {
-            Err(_) => return Err(failed(format!("the engine sent nothing for {} s", IDLE.as_secs()))),
+        let d = match next_data(&mut body).await {
+            Ok(Some(d)) => d,
             Ok(None) => return Ok(out),
-            Ok(Some(Err(e))) => return Err(failed(format!("reading the answer: {e}"))),
+            Err(cut) => return Err(failed(cut.say("reading the answer"))),
+        };
+        if out.len() + d.len() > max {
+            if truncate {
+                out.extend_from_slice(&d[..max - out.len()]);
+                return Ok(out);
+            }
+            return Err(failed(format!("the engine's answer is larger than {max} bytes")));
+        }
+        out.extend_from_slice(&d);
+    }
+}
+
+/// Why a body's next data did not come.
+enum Cut {
+    /// Nothing for [`IDLE`].
+    Idle,
+    Failed(hyper::Error),
+}
+
+impl Cut {
+    /// In words; a failure said as what was `doing`.
+    fn say(self, doing: impl fmt::Display) -> String {
+        match self {
+            Cut::Idle => format!("the engine sent nothing for {} s", IDLE.as_secs()),
+            Cut::Failed(e) => format!("{doing}: {e}"),
+        }
+    }
+}
+
+/// The body's next data (frames without data passed over), each within [`IDLE`]; `None` at its end.
+async fn next_data(body: &mut hyper::body::Incoming) -> Result<Option<bytes::Bytes>, Cut> {
+    loop {
+        match tokio::time::timeout(IDLE, body.frame()).await {
+            Err(_) => return Err(Cut::Idle),
+            Ok(None) => return Ok(None),
+            Ok(Some(Err(e))) => return Err(Cut::Failed(e)),
             Ok(Some(Ok(f))) => {
-                if let Some(d) = f.data_ref() {
-                    if out.len() + d.len() > max {
-                        if truncate {
-                            out.extend_from_slice(&d[..max - out.len()]);
-                            return Ok(out);
-                        }
-                        return Err(failed(format!("the engine's answer is larger than {max} bytes")));
-                    }
-                    out.extend_from_slice(d);
+                if let Ok(d) = f.into_data() {
+                    return Ok(Some(d));
                 }
             }
         }
