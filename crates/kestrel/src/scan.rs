@@ -204,6 +204,20 @@ impl OpenedRef {
         OpenedRef { path, tag, kind, name: None }
     }
 
+    /// Image `given`, whose inventory the cache holds (`said`: which image it is, as its source said), unless
+    /// `quiet` telling so.
+    fn cached(given: &str, said: &str, image_id: String, tags: Vec<String>, quiet: bool) -> OpenedRef {
+        if !quiet {
+            eprintln!("kestrel: {said}: its inventory is in the cache");
+        }
+        OpenedRef {
+            path: PathBuf::new(),
+            tag: None,
+            kind: ImageKind::Cached { image_id, tags },
+            name: Some(given.into()),
+        }
+    }
+
     /// The image's configuration and layers to read, its layers not read: `None` for what is not an image, and for
     /// an engine's image (its manifest comes at the end of what the engine sends: it is read whole, once).
     pub(crate) fn identify(&mut self, opts: &OpenOptions) -> Result<Option<kestrel_image::Identified>> {
@@ -364,15 +378,14 @@ fn registry_image(
     let opts = PullOptions { platform, limits: limits.clone(), ..PullOptions::from_env() };
     let (pulled, image) = match resolve_unless(reference, &opts, &|config, manifest| cached(config, Some(manifest)))? {
         Resolved::Known(pulled) => {
-            if !quiet {
-                eprintln!("kestrel: {} is {}: its inventory is in the cache", pulled.reference, pulled.manifest_digest);
-            }
-            return Ok(OpenedRef {
-                path: PathBuf::new(),
-                tag: None,
-                kind: ImageKind::Cached { image_id: pulled.config_digest, tags: vec![pulled.reference.to_string()] },
-                name: Some(given.to_string()),
-            });
+            let said = format!("{} is {}", pulled.reference, pulled.manifest_digest);
+            return Ok(OpenedRef::cached(
+                given,
+                &said,
+                pulled.config_digest,
+                vec![pulled.reference.to_string()],
+                quiet,
+            ));
         }
         Resolved::Remote(pulled, image) => (pulled, image),
     };
@@ -402,15 +415,8 @@ fn engine_image(
     let inspected = kestrel_image::daemon::inspect(&endpoint, name)?;
     // An engine's image is read as a `docker save` archive: no manifest digest in its key.
     if cached(&inspected.id, None) {
-        if !quiet {
-            eprintln!("kestrel: {name} from {endpoint} is {}: its inventory is in the cache", inspected.id);
-        }
-        return Ok(OpenedRef {
-            path: PathBuf::new(),
-            tag: None,
-            kind: ImageKind::Cached { image_id: inspected.id, tags: inspected.repo_tags },
-            name: Some(given.to_string()),
-        });
+        let said = format!("{name} from {endpoint} is {}", inspected.id);
+        return Ok(OpenedRef::cached(given, &said, inspected.id, inspected.repo_tags, quiet));
     }
     Ok(OpenedRef {
         path: PathBuf::new(),
