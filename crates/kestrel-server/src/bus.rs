@@ -239,7 +239,7 @@ pub async fn consume(
                 tracing::error!("{}: a message that is not a kestrel item, dropped", m.subject);
             }
         }
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+        let now = crate::now_ns();
         let mut new = 0;
         let mut stored = true;
         let all: Vec<(&str, &Alert)> = alerts

@@ -141,10 +141,6 @@ pub struct TargetStatus {
     pub last_error_ns: Option<i64>,
 }
 
-fn now_ns() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
-}
-
 impl Notifier {
     /// Starts the posting thread for `targets`; alerts below `min` (or below a target's own least
     /// severity) are not notified.
@@ -295,7 +291,7 @@ fn post(
                 metrics::counter!("kestrel_server_notifications_total", "result" => "sent").increment(alerts);
                 if let Ok(mut s) = status.lock() {
                     s.targets[i].sent += alerts;
-                    s.targets[i].last_sent_ns = Some(now_ns());
+                    s.targets[i].last_sent_ns = Some(crate::now_ns());
                 }
                 return;
             }
@@ -319,7 +315,7 @@ fn post(
     if let Ok(mut s) = status.lock() {
         s.targets[i].failed += alerts;
         s.targets[i].last_error = Some(last.clone());
-        s.targets[i].last_error_ns = Some(now_ns());
+        s.targets[i].last_error_ns = Some(crate::now_ns());
     }
     let what = if alerts == 1 { format!("alert {first}") } else { format!("{alerts} alerts from {first}") };
     tracing::error!("notifying {} of {what}: {last}", t.host());
