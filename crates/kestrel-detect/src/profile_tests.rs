@@ -76,6 +76,14 @@ impl Box_ {
         )
     }
 
+    /// An exec of a program from `exe` other than its argv[0] (a descriptor, `/proc/self/exe`).
+    fn exec_from(&mut self, exe: &str, parent: &str, ppid: u32, argv: &[&str]) -> Event {
+        let mut e = self.exec(parent, ppid, argv);
+        let EventKind::Exec { exe: path, .. } = &mut e.kind else { unreachable!() };
+        *path = exe.into();
+        e
+    }
+
     /// A web server's normal work: nginx, a health check, writes to its log, an accept, its calls.
     fn normal(&mut self) -> Vec<Event> {
         let mut v = vec![self.exec("runc", 1, &["/usr/sbin/nginx", "-g", "daemon off;"])];
@@ -276,10 +284,7 @@ fn a_workload_process_that_takes_the_runtimes_name_is_still_the_workload() {
 fn a_program_run_through_a_descriptor_is_named_by_its_argv0_and_runc_init_is_the_runtime() {
     // A program of the container run through a descriptor; runc's init, started by the runtime.
     let by_fd = |b: &mut Box_, parent: &str, ppid: u32, argv: &[&str], fd: u32| {
-        let mut e = b.exec(parent, ppid, argv);
-        let EventKind::Exec { exe, .. } = &mut e.kind else { unreachable!() };
-        *exe = format!("/dev/fd/{fd}");
-        e
+        b.exec_from(&format!("/dev/fd/{fd}"), parent, ppid, argv)
     };
     let (mut a, mut b, mut c) = (Box_::new("a", 0), Box_::new("b", 0), Box_::new("c", 0));
     let mut learned = Vec::new();
@@ -313,17 +318,13 @@ fn runc_init_seen_starting_inside_the_container_stays_the_runtime() {
     let mut e = Box_::new("e", 10 * SEC);
     assert!(model_alerts(&mut d, &e.normal()).is_empty());
     let calls = EventKind::Syscalls { ids: vec![12, 9, 21, 257, 262, 9, 41, 42, 33, 33, 33, 41] };
-    let mut init = e.exec("runc", 1, &["runc", "init"]);
-    let EventKind::Exec { exe, .. } = &mut init.kind else { unreachable!() };
-    *exe = "/proc/self/exe".into();
+    let init = e.exec_from("/proc/self/exe", "runc", 1, &["runc", "init"]);
     let pid = init.pid;
     let parent = e.ev(pid, "runc:[0:PARENT]", calls.clone());
     assert!(model_alerts(&mut d, &[init, parent]).is_empty());
     // A program of the container doing the same (its own binary run as `runc init`, then renamed) is not.
     let shell = e.pid;
-    let mut fake = e.exec("sh", shell, &["runc", "init"]);
-    let EventKind::Exec { exe, .. } = &mut fake.kind else { unreachable!() };
-    *exe = "/proc/self/exe".into();
+    let fake = e.exec_from("/proc/self/exe", "sh", shell, &["runc", "init"]);
     let pid = fake.pid;
     let renamed = e.ev(pid, "runc:[0:PARENT]", calls);
     let a = model_alerts(&mut d, &[fake, renamed]);
