@@ -20,6 +20,9 @@ pub(crate) enum Blobs {
     /// An image in a registry: its layout's small members (index, manifests, configuration) fetched, its layers
     /// (path → size the manifest gives) fetched when read.
     Remote { small: HashMap<String, Vec<u8>>, layers: HashMap<String, u64>, source: crate::registry::RemoteBlobs },
+    /// containerd's content store: an `index.json` naming the image record's target, and every blob by digest,
+    /// read when asked for.
+    Store { index: Vec<u8>, store: crate::containerd::ContentStore },
 }
 
 /// Names blobs by digest inside a layout: `blobs/sha256/<hex>`. Refuses anything but a well-formed
@@ -76,6 +79,10 @@ impl Blobs {
                 small.contains_key(name) || layers.contains_key(name) || dropped.contains_key(name)
             }
             Blobs::Remote { small, layers, .. } => small.contains_key(name) || layers.contains_key(name),
+            Blobs::Store { store, .. } => match name {
+                "index.json" => true,
+                _ => name.strip_prefix("blobs/sha256/").is_some_and(|hex| matches!(store.size(hex), Ok(Some(_)))),
+            },
         }
     }
 
@@ -89,6 +96,10 @@ impl Blobs {
             Blobs::Streamed { small, layers, .. } | Blobs::Remote { small, layers, .. } => {
                 small.get(name).map(|b| b.len() as u64).or_else(|| layers.get(name).copied())
             }
+            Blobs::Store { index, store } => match name {
+                "index.json" => Some(index.len() as u64),
+                _ => name.strip_prefix("blobs/sha256/").and_then(|hex| store.size(hex).ok().flatten()),
+            },
         }
     }
 
@@ -124,6 +135,14 @@ impl Blobs {
             Blobs::Remote { small, layers, source } => match (small.get(name), name.strip_prefix("blobs/sha256/")) {
                 (Some(b), _) => Ok(Some(Box::new(io::Cursor::new(b.clone())))),
                 (None, Some(hex)) if layers.contains_key(name) => source.open(hex).map(Some),
+                _ => Ok(None),
+            },
+            Blobs::Store { index, store } => match (name, name.strip_prefix("blobs/sha256/")) {
+                ("index.json", _) => Ok(Some(Box::new(io::Cursor::new(index.clone())))),
+                (_, Some(hex)) => match store.size(hex)? {
+                    Some(_) => store.open(hex).map(Some),
+                    None => Ok(None),
+                },
                 _ => Ok(None),
             },
         }

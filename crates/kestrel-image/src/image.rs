@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 pub(crate) struct LayerPlan {
     pub member: String,
     /// Digest of the blob as stored (OCI descriptors), verified when known.
-    blob_digest: Option<String>,
+    pub blob_digest: Option<String>,
     /// Diff id from the config, verified always.
     diff_id: String,
     media_type: Option<String>,

@@ -23,6 +23,7 @@
 
 mod blobs;
 mod config;
+pub mod containerd;
 pub mod daemon;
 mod error;
 mod image;

@@ -401,6 +401,96 @@ impl Drop for Podman {
     }
 }
 
+/// containerd (Debian's, which `scripts/setup` installs) on a socket of its own, with a root, state and content
+/// store of its own in a temporary directory and no CRI plugin: the API `kestrel image containerd:NAME` reads from.
+/// Images are put in with `ctr images import --no-unpack` (no snapshotter is needed to read them).
+pub struct Containerd {
+    dir: PathBuf,
+    child: std::process::Child,
+}
+
+impl Containerd {
+    /// Starts containerd and waits until its socket answers.
+    pub fn start() -> Containerd {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("kestrel-containerd-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let config = format!(
+            "version = 2\nroot = {root:?}\nstate = {state:?}\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+             [grpc]\n  address = {sock:?}\n[ttrpc]\n  address = {ttrpc:?}\n",
+            root = dir.join("root"),
+            state = dir.join("state"),
+            sock = dir.join("containerd.sock"),
+            ttrpc = dir.join("containerd.sock.ttrpc"),
+        );
+        std::fs::write(dir.join("config.toml"), config).unwrap();
+        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(dir.join("config.toml"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("containerd is not installed: run scripts/setup");
+        let c = Containerd { dir, child };
+        let t = std::time::Instant::now();
+        while std::os::unix::net::UnixStream::connect(c.socket()).is_err() {
+            assert!(t.elapsed() < std::time::Duration::from_secs(30), "containerd did not start:\n{}", c.log());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        c
+    }
+
+    /// Its gRPC socket, for `CONTAINERD_ADDRESS`.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("containerd.sock")
+    }
+
+    /// Where its content store keeps blob `sha256:HEX`.
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
+        self.dir.join("root/io.containerd.content.v1.content/blobs/sha256").join(hex)
+    }
+
+    /// `ctr` on this containerd, in namespace `ns`, with these arguments; panics unless it succeeds.
+    pub fn ctr(&self, ns: &str, args: &[&str]) -> String {
+        let out = Command::new("ctr")
+            .arg("--address")
+            .arg(self.socket())
+            .args(["--namespace", ns])
+            .args(args)
+            .output()
+            .expect("ctr");
+        assert!(out.status.success(), "ctr {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Imports an archive (`docker save` or OCI) into namespace `ns`, without unpacking it; `extra`: more of
+    /// `ctr images import`'s options.
+    pub fn import(&self, ns: &str, archive: &Path, extra: &[&str]) {
+        let path = archive.to_str().expect("a UTF-8 path");
+        let mut args = vec!["images", "import", "--no-unpack"];
+        args.extend_from_slice(extra);
+        args.push(path);
+        self.ctr(ns, &args);
+    }
+
+    /// What containerd logged.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("containerd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// A webhook receiver on a loopback port: records the path and JSON body of each request it answers with
 /// 200, answering each in turn with the next of `statuses` (popped from the end; then 200), each after
 /// `delay` (a long one: a webhook that hangs).

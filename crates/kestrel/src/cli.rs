@@ -39,10 +39,11 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Scan a container image (from Docker's or Podman's store, a registry, a docker save archive or an OCI
-    /// image layout): every package and its known vulnerabilities.
+    /// Scan a container image (from Docker's, Podman's or containerd's store, a registry, a docker save archive or
+    /// an OCI image layout): every package and its known vulnerabilities.
     #[command(after_help = "Examples:
-  kestrel image nginx:1.25                         Docker's or Podman's store, else its registry
+  kestrel image nginx:1.25                         Docker's, Podman's or containerd's store, else its registry
+  kestrel image containerd:registry.k8s.io/pause:3.9  a Kubernetes node's image (namespace k8s.io)
   kestrel image --input app.tar                    a `docker save` archive
   kestrel image oci:./layout:1.2                   tag 1.2 of an OCI image layout
   kestrel image oci:./layout --platform linux/arm64
@@ -59,6 +60,9 @@ Image references:
                         current `docker context`, else /var/run/docker.sock)
   podman:NAME           Podman's store, through its API socket (CONTAINER_HOST, default
                         /run/podman/podman.sock; `systemctl enable --now podman.socket` opens it)
+  containerd:NAME       containerd's store, through its API (CONTAINERD_ADDRESS, default
+                        /run/containerd/containerd.sock; CONTAINERD_NAMESPACE, default: every
+                        namespace, k8s.io first)
   docker://REF          read from its registry as it downloads (docker login's credentials)
   docker-archive:PATH   a `docker save` archive (also: --input PATH)
   oci:DIR[:TAG]         an OCI image layout directory (also oci-dir:); TAG picks from its index
@@ -1090,13 +1094,17 @@ pub enum ImageSource {
     Docker,
     /// Podman's image store, through its API socket (`CONTAINER_HOST`, default /run/podman/podman.sock).
     Podman,
+    /// containerd's image store, through its API socket (`CONTAINERD_ADDRESS`, default
+    /// /run/containerd/containerd.sock), in `CONTAINERD_NAMESPACE` or else every namespace.
+    Containerd,
     /// The image's registry (read with docker login's credentials).
     Registry,
 }
 
 impl ImageSource {
     /// `--image-src`'s default.
-    pub const DEFAULT_ORDER: [ImageSource; 3] = [ImageSource::Docker, ImageSource::Podman, ImageSource::Registry];
+    pub const DEFAULT_ORDER: [ImageSource; 4] =
+        [ImageSource::Docker, ImageSource::Podman, ImageSource::Containerd, ImageSource::Registry];
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -1162,13 +1170,13 @@ pub struct ImageArgs {
     #[arg(long)]
     pub platform: Option<String>,
     /// Where an image named without a scheme is looked for, in order (comma-separated): docker (the Docker
-    /// engine's store), podman (Podman's, through its API socket), registry (read as it downloads). A path that
-    /// exists is always read as a file.
+    /// engine's store), podman (Podman's, through its API socket), containerd (containerd's, through its API
+    /// socket), registry (read as it downloads). A path that exists is always read as a file.
     #[arg(
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "docker,podman,registry",
+        default_value = "docker,podman,containerd,registry",
         env = "KESTREL_IMAGE_SRC",
         value_name = "SOURCES"
     )]

@@ -170,8 +170,9 @@ pub(crate) enum ImageKind {
     },
     /// An image archive on standard input (`docker save app | kestrel image -`), read as it streams in.
     Stdin,
-    /// An image in a registry, its manifests and configuration fetched, its layers read as they download.
-    Registry {
+    /// An image in a registry or in containerd's store, its manifests and configuration read, its layers read as
+    /// they arrive.
+    Remote {
         image: Option<Box<kestrel_image::Identified>>,
         reference: String,
         /// Whether to keep from saying how long the transfer took.
@@ -223,7 +224,7 @@ impl OpenedRef {
     pub(crate) fn identify(&mut self, opts: &OpenOptions) -> Result<Option<kestrel_image::Identified>> {
         match &mut self.kind {
             // Identified when its manifests were fetched.
-            ImageKind::Registry { image, .. } => Ok(image.take().map(|i| *i)),
+            ImageKind::Remote { image, .. } => Ok(image.take().map(|i| *i)),
             ImageKind::Engine { .. } | ImageKind::Cached { .. } | ImageKind::Stdin => Ok(None),
             _ => named(&self.name, kestrel_image::identify(&self.path, opts).map_err(Into::into)),
         }
@@ -239,7 +240,7 @@ impl OpenedRef {
     ) -> Result<Artifact> {
         let started = std::time::Instant::now();
         let read = match (identified, &mut self.kind) {
-            (identified, ImageKind::Registry { image, reference, quiet }) => {
+            (identified, ImageKind::Remote { image, reference, quiet }) => {
                 let image = identified.or_else(|| image.take().map(|i| *i)).context("the image was read already")?;
                 let a = image.open(opts, sel)?;
                 if !*quiet {
@@ -314,6 +315,9 @@ pub(crate) fn open_ref(
             return Ok(engine_image(r, engine, name, quiet, cached)?);
         }
     }
+    if let Some(name) = r.strip_prefix("containerd:") {
+        return Ok(containerd_image(r, name, platform, limits, quiet, cached)?);
+    }
     if !is_image_name(r) || UNSUPPORTED_STORES.iter().any(|s| r.starts_with(s)) {
         let (path, tag, kind) = parse_image_ref(r, tag)?;
         return Ok(OpenedRef::file(path, tag, kind));
@@ -324,6 +328,15 @@ pub(crate) fn open_ref(
         let engine = match source {
             ImageSource::Docker => Engine::Docker,
             ImageSource::Podman => Engine::Podman,
+            ImageSource::Containerd => match containerd_image(r, r, platform.clone(), limits, quiet, cached) {
+                Ok(o) => return Ok(o),
+                Err(e) if e.is_absent() => {
+                    tracing::debug!("{r}: {e}");
+                    missed.push(e.to_string());
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            },
             ImageSource::Registry => {
                 return registry_image(r, r, platform, limits, quiet, cached).map_err(|e| {
                     missed.push(format!("registry: {e:#}"));
@@ -350,8 +363,9 @@ fn no_source(r: &str, missed: &[String]) -> anyhow::Error {
     )
 }
 
-/// Image stores kestrel does not read (they speak no Docker-compatible API); said so rather than taken for names.
-const UNSUPPORTED_STORES: [&str; 3] = ["containerd:", "cri-o:", "crio:"];
+/// Image stores kestrel does not read (CRI-O's is containers-storage, which Podman reads); said so rather than taken
+/// for names.
+const UNSUPPORTED_STORES: [&str; 2] = ["cri-o:", "crio:"];
 
 /// Whether `r`, which names no existing file, reads as an image name rather than a mistyped path.
 fn is_image_name(r: &str) -> bool {
@@ -392,9 +406,44 @@ fn registry_image(
     Ok(OpenedRef {
         path: PathBuf::from(given),
         tag: None,
-        kind: ImageKind::Registry {
+        kind: ImageKind::Remote {
             image: Some(image),
             reference: format!("{} ({})", pulled.reference, pulled.manifest_digest),
+            quiet,
+        },
+        name: Some(given.to_string()),
+    })
+}
+
+/// Image `name` in containerd's store, its manifests and configuration read — unless `cached` says the cache holds
+/// the inventory of the image they name.
+fn containerd_image(
+    given: &str,
+    name: &str,
+    platform: Option<String>,
+    limits: &kestrel_image::Limits,
+    quiet: bool,
+    cached: &Known<'_>,
+) -> Result<OpenedRef, kestrel_image::containerd::ContainerdError> {
+    use kestrel_image::containerd::{resolve_unless, Endpoint, Resolved};
+    let endpoint = Endpoint::from_env();
+    let opts = OpenOptions { platform, limits: limits.clone(), ..Default::default() };
+    let (found, image) = match resolve_unless(&endpoint, name, &opts, &|id, manifest| cached(id, Some(manifest)))? {
+        Resolved::Known(found) => {
+            let said = format!("{} in {endpoint} (namespace {}) is {}", found.name, found.namespace, found.image_id);
+            return Ok(OpenedRef::cached(given, &said, found.image_id, vec![found.name], quiet));
+        }
+        Resolved::Store(found, image) => (found, image),
+    };
+    Ok(OpenedRef {
+        path: PathBuf::from(given),
+        tag: None,
+        kind: ImageKind::Remote {
+            image: Some(image),
+            reference: format!(
+                "{} from {endpoint} (namespace {}, {})",
+                found.name, found.namespace, found.manifest_digest
+            ),
             quiet,
         },
         name: Some(given.to_string()),
@@ -451,7 +500,7 @@ fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, Option<Stri
     }
     for scheme in UNSUPPORTED_STORES {
         if r.starts_with(scheme) {
-            bail!("{r}: reading containerd's or CRI-O's store directly is not supported. CRI-O keeps its images in containers-storage, which Podman reads: `podman:NAME` (Podman's API as root), or pipe them in: `skopeo copy containers-storage:NAME docker-archive:/dev/stdout | kestrel image -`. For containerd, export the image (`ctr -n k8s.io image export img.tar NAME`) and scan the archive. Or scan it from its registry (docker://REF)");
+            bail!("{r}: CRI-O's store is not read directly. CRI-O keeps its images in containers-storage, which Podman reads: `podman:NAME` (Podman's API as root), or pipe them in: `skopeo copy containers-storage:NAME docker-archive:/dev/stdout | kestrel image -`. Or scan it from its registry (docker://REF)");
         }
     }
     Ok((PathBuf::from(r), tag, ImageKind::Detect))

@@ -35,6 +35,7 @@ fn kestrel(d: &Path) -> Command {
     let mut c = Command::cargo_bin("kestrel").unwrap();
     c.env("DOCKER_HOST", format!("unix://{}", d.join("no-docker.sock").display()))
         .env("CONTAINER_HOST", format!("unix://{}", d.join("no-podman.sock").display()))
+        .env("CONTAINERD_ADDRESS", d.join("no-containerd.sock"))
         .env_remove("DOCKER_TLS_VERIFY")
         .env_remove("KESTREL_IMAGE_SRC")
         .env("KESTREL_CACHE_DIR", d.join("cache"))

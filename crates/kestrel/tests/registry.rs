@@ -109,6 +109,7 @@ fn images_are_pulled_with_docker_credentials_verified_and_scanned() {
     let out = kestrel(&with, d)
         .env("DOCKER_HOST", format!("unix://{}", d.join("no-docker.sock").display()))
         .env("CONTAINER_HOST", format!("unix://{}", d.join("no-podman.sock").display()))
+        .env("CONTAINERD_ADDRESS", d.join("no-containerd.sock"))
         .args(["image", &bare, "--scanners", "none", "-f", "json", "--no-cache"])
         .output()
         .unwrap();
