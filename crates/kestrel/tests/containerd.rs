@@ -108,6 +108,15 @@ fn images_are_read_from_containerds_store_as_the_archive_holds_them() {
     assert_eq!(sbom["target"]["tags"][0], "localhost/shop/app:1.0");
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "something was written to TMPDIR");
 
+    // By image id, as the CRI plugin records every image it pulls (a record named `sha256:…`, made here with ctr).
+    let id = from_archive["target"]["image_id"].as_str().unwrap();
+    ctd.ctr("k8s.io", &["images", "tag", "localhost/shop/app:1.0", id]);
+    let out = k()
+        .args(["image", &format!("containerd:{id}"), "--scanners", "none", "-f", "json", "--no-cache"])
+        .output()
+        .unwrap();
+    assert_eq!(purls(&json(&out)), purls(&from_archive));
+
     // CONTAINERD_NAMESPACE names the one namespace to look in.
     let out = k()
         .env("CONTAINERD_NAMESPACE", "default")
