@@ -192,8 +192,16 @@ pub fn resolve_unless(
         ContentStore { conn, namespace: metadata(&namespace).map_err(failed)?, max: opts.limits.max_layer_bytes };
     let blobs = Blobs::Store { index: index.to_string().into_bytes(), store };
     let shown = image.name.clone();
-    let read = |source| ContainerdError::Read { endpoint: endpoint.to_string(), source };
-    let (target, config, plans) = crate::image::plan_image(&shown, &blobs, opts).map_err(read)?;
+    let (target, config, plans) = crate::image::plan_image(&shown, &blobs, opts).map_err(|e| match e {
+        // containerd fetches the blobs of the platforms it is asked for; the index names them all.
+        ImageError::MissingBlob { what, name: blob, .. } => failed(format!(
+            "{what} {} is not in containerd's content store: it holds what was pulled, for the platforms asked for \
+             (`ctr -n {namespace} images pull --platform PLATFORM {}` fetches another's)",
+            blob.strip_prefix("blobs/sha256/").map(|h| format!("sha256:{h}")).unwrap_or(blob),
+            image.name
+        )),
+        source => ContainerdError::Read { endpoint: endpoint.to_string(), source },
+    })?;
     let found = Found {
         name: image.name,
         namespace,

@@ -189,6 +189,7 @@ fn a_multi_platform_image_gives_the_platform_asked_for() {
     layout.write_tar(&archive);
     let ctd = Containerd::start();
     ctd.import("default", &archive, &["--all-platforms"]);
+    ctd.import("hostonly", &archive, &[]);
     let scan = |platform: Option<&str>| {
         let mut c = kestrel(d, &ctd.socket());
         c.args(["image", "containerd:localhost/multi:1", "--scanners", "none", "-f", "json", "--no-cache"]);
@@ -205,6 +206,17 @@ fn a_multi_platform_image_gives_the_platform_asked_for() {
     assert_eq!(host["target"]["platform"], "linux/amd64");
     assert!(purls(&host).iter().any(|p| p.starts_with("pkg:deb/debian/zlib1g")), "{:?}", purls(&host));
     assert_ne!(host["target"]["manifest_digest"], arm["target"]["manifest_digest"]);
+    // containerd fetches only the platforms it is asked for: another's manifest is not there, and that is said.
+    let mut c = kestrel(d, &ctd.socket());
+    let out = c
+        .env("CONTAINERD_NAMESPACE", "hostonly")
+        .args(["image", "containerd:localhost/multi:1", "--platform", "linux/arm64", "--scanners", "none"])
+        .output()
+        .unwrap();
+    let e = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(e.contains("image manifest sha256:") && e.contains("is not in containerd's content store"), "{e}");
+    assert!(e.contains("ctr -n hostonly images pull --platform PLATFORM localhost/multi:1"), "{e}");
     let out = scan(Some("linux/s390x"));
     let e = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{e}");
