@@ -226,6 +226,53 @@ pub fn resolve_unless(
     Ok(Resolved::Store(found, Box::new(Identified { shown, blobs, target, config, plans })))
 }
 
+/// An image record in containerd's store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name: a reference (`docker.io/library/nginx:1.25`), or — as the CRI plugin also records every image it
+    /// pulls — a digest reference (`…@sha256:…`) or the image id (`sha256:…`).
+    pub name: String,
+    /// The digest of what it points at (a manifest, or an index of several platforms').
+    pub digest: String,
+}
+
+impl Record {
+    /// Whether the name is a tag rather than a digest reference or an image id.
+    pub fn is_tag(&self) -> bool {
+        !self.name.starts_with("sha256:") && !self.name.contains('@')
+    }
+}
+
+/// Every image record in the endpoint's namespace, or in every namespace (in [`resolve_unless`]'s order, then by
+/// name).
+pub fn list(endpoint: &Endpoint) -> Result<Vec<Record>, ContainerdError> {
+    let failed = |reason: String| ContainerdError::Failed { endpoint: endpoint.to_string(), name: "*".into(), reason };
+    let conn = Conn::connect(endpoint)?;
+    let namespaces = match &endpoint.namespace {
+        Some(ns) => vec![ns.clone()],
+        None => conn.namespaces().map_err(failed)?,
+    };
+    let mut out = Vec::new();
+    for ns in namespaces {
+        let mut client = api::images_client::ImagesClient::new(conn.channel.clone());
+        let mut req = Request::new(api::ListImagesRequest { filters: Vec::new() });
+        req.metadata_mut().insert("containerd-namespace", metadata(&ns).map_err(failed)?);
+        let listed = conn.block_on(within(&format!("listing the images of namespace {ns}"), client.list(req)));
+        let mut images: Vec<Record> = listed
+            .map_err(failed)?
+            .into_inner()
+            .images
+            .into_iter()
+            .filter_map(|i| Some(Record { namespace: ns.clone(), digest: i.target?.digest, name: i.name }))
+            .collect();
+        images.sort_by(|a, b| a.name.cmp(&b.name));
+        out.extend(images);
+    }
+    Ok(out)
+}
+
 /// A namespace as the request header carrying it.
 fn metadata(ns: &str) -> Result<MetadataValue<tonic::metadata::Ascii>, String> {
     // containerd's own rule for namespace names.

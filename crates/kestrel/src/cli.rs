@@ -196,14 +196,17 @@ the data directory; its path is printed.")]
 
 The deployment (Deployment, Service, ValidatingWebhookConfiguration) is in deploy/admission.yaml.")]
     Admission(AdmissionCommand),
-    /// Continuous registry scanning: every tag of the registry's repositories is scanned when it appears or
-    /// changes, every known image is matched again when the vulnerability database changes, and each
-    /// report goes to the kestrel server (which raises an alert when an image running on a node becomes
+    /// Continuous image scanning of a registry or of a node's containerd store: every image is scanned when it
+    /// appears or changes, every known image is matched again when the vulnerability database changes, and
+    /// each report goes to the kestrel server (which raises an alert when an image running on a node becomes
     /// affected).
     #[command(after_help = "Examples:
   kestrel watch --registry registry.corp.example --server http://kestrel:8470 --server-token $TOKEN
   kestrel watch --registry 127.0.0.1:5000 --repo shop/web --repo shop/api --every 600
   kestrel watch --registry ghcr.io --repo org/app --once        one pass (a CI job or a cron entry)
+  kestrel watch --containerd --server http://kestrel:8470 --server-token $TOKEN
+                              a Kubernetes node's images, read from containerd's store (no registry
+                              credentials needed; CONTAINERD_ADDRESS, CONTAINERD_NAMESPACE)
 
 Credentials come from the Docker and Podman auth files (docker login). Plain HTTP only for registries on the
 loopback interface and those in KESTREL_INSECURE_REGISTRIES.")]
@@ -220,10 +223,17 @@ loopback interface and those in KESTREL_INSECURE_REGISTRIES.")]
 
 /// `kestrel watch`.
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["registry", "containerd"])))]
 pub struct RegistryWatchArgs {
     /// The registry (HOST[:PORT]).
     #[arg(long, value_name = "HOST")]
-    pub registry: String,
+    pub registry: Option<String>,
+    /// Watch containerd's image store instead of a registry (`CONTAINERD_ADDRESS`, default
+    /// /run/containerd/containerd.sock; `CONTAINERD_NAMESPACE`, default every namespace): each image is reported
+    /// under its name (one report per tag; the CRI plugin's digest and id records of a tagged image are not
+    /// reported again).
+    #[arg(long, conflicts_with_all = ["repos", "nats"])]
+    pub containerd: bool,
     /// Repositories to watch (repeatable; default: every one the registry's catalog lists).
     #[arg(long = "repo", value_name = "REPO")]
     pub repos: Vec<String>,

@@ -1,6 +1,6 @@
-//! `kestrel watch`: continuous scanning of a registry. Each pass lists the repositories (the catalog, or
-//! `--repo`) and their tags, scans every tag whose manifest digest is new, and sends the report to the
-//! kestrel server. The inventories are kept in the state directory: when the vulnerability database
+//! `kestrel watch`: continuous scanning of a registry, or of a node's containerd store. Each pass lists the
+//! registry's repositories (the catalog, or `--repo`) and their tags — or containerd's image records — scans every
+//! image whose digest is new, and sends the report to the kestrel server. The inventories are kept in the state directory: when the vulnerability database
 //! changes, every known image is matched again from its inventory (no pull) and the new reports are sent —
 //! the server keeps reports by content, so an unchanged one is stored once, and it raises an alert when an
 //! image a node runs has become affected.
@@ -9,6 +9,7 @@ use crate::cli::{GlobalArgs, RegistryWatchArgs, ScanWorkerArgs, UploadArgs, Vuln
 use anyhow::{Context, Result};
 use kestrel_catalog::{Catalog, Scope};
 use kestrel_core::Sbom;
+use kestrel_image::containerd;
 use kestrel_image::registry::{resolve_unless, PullOptions, Registry, Resolved};
 use kestrel_server::scanq::{ScanJob, ScanQueue};
 use serde::{Deserialize, Serialize};
@@ -19,10 +20,29 @@ use std::process::ExitCode;
 /// What the watcher remembers between passes.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
-    /// Reference (`host/repo:tag`) → manifest digest last scanned.
+    /// Reference (`host/repo:tag`; containerd's `containerd://NAMESPACE/NAME`) → digest last scanned.
     images: BTreeMap<String, String>,
     /// The vulnerability database at the last match (build time, file size and modification time).
     database: Option<String>,
+}
+
+/// Where an image to scan is read from.
+enum Origin {
+    /// Its registry: the subject is its reference.
+    Registry,
+    /// containerd's store: the endpoint with the record's namespace, and the record's name.
+    Containerd(containerd::Endpoint, String),
+}
+
+/// One image a pass looks at.
+struct Listed {
+    /// What the state remembers it under.
+    key: String,
+    /// The name its reports go under.
+    subject: String,
+    /// The digest that says whether it changed (what the tag or record points at).
+    digest: String,
+    origin: Origin,
 }
 
 /// What one pass did.
@@ -76,9 +96,13 @@ pub fn run(a: RegistryWatchArgs, g: &GlobalArgs) -> Result<ExitCode> {
             .with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, &state_file).with_context(|| format!("writing {}", state_file.display()))?;
         if !g.quiet {
+            let (what, places, images) = match &a.registry {
+                Some(r) => (r.clone(), "repositories", "tags"),
+                None => (containerd::Endpoint::from_env().to_string(), "namespaces", "images"),
+            };
             eprintln!(
-                "kestrel: watch {}: {} repositories, {} tags: {} scanned (new or changed), {} queued, {} matched again (database changed), {} unchanged, {} failed",
-                a.registry, p.repositories, p.tags, p.scanned, p.queued, p.rematched, p.unchanged, p.failed
+                "kestrel: watch {what}: {} {places}, {} {images}: {} scanned (new or changed), {} queued, {} matched again (database changed), {} unchanged, {} failed",
+                p.repositories, p.tags, p.scanned, p.queued, p.rematched, p.unchanged, p.failed
             );
         }
         if a.once {
@@ -90,10 +114,12 @@ pub fn run(a: RegistryWatchArgs, g: &GlobalArgs) -> Result<ExitCode> {
 
 fn pass(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, state: &mut State) -> Result<Pass> {
     let opts = PullOptions { platform: a.platform.clone(), ..PullOptions::from_env() };
-    let mut reg = Registry::connect(&a.registry, &a.registry, &opts)?;
+    let mut p = Pass::default();
+    let (listed, prefix) = match &a.registry {
+        Some(registry) => (list_registry(a, registry, &opts, &mut p)?, format!("{registry}/")),
+        None => (list_containerd(&mut p)?, "containerd://".to_string()),
+    };
     let queue = a.nats.as_deref().map(|u| ScanQueue::connect(u, 1)).transpose().map_err(anyhow::Error::msg)?;
-    let repos = if a.repos.is_empty() { reg.catalog()? } else { a.repos.clone() };
-    let mut p = Pass { repositories: repos.len(), ..Default::default() };
     let db_dir = crate::db::db_dir(&a.vuln.dir)?;
     // The database's identity: when it was built, and its file (two imports in one second differ in size
     // or modification time).
@@ -110,6 +136,45 @@ fn pass(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, state: &mut State) ->
     });
     let db_changed = state.database.is_some() && built.is_some() && state.database != built;
     let mut seen = Vec::new();
+    for l in listed {
+        seen.push(l.key.clone());
+        let known = state.images.get(&l.key) == Some(&l.digest);
+        let result = if known && !db_changed {
+            p.unchanged += 1;
+            continue;
+        } else if known {
+            rematch(a, g, dir, &l.subject, &l.digest).map(|()| p.rematched += 1)
+        } else if let Some(q) = &queue {
+            q.publish(&ScanJob { reference: l.subject.clone(), digest: l.digest.clone() })
+                .map_err(anyhow::Error::msg)
+                .map(|_| p.queued += 1)
+        } else {
+            scan(&a.vuln, &a.upload, g, Some(dir), &l, &opts).map(|()| p.scanned += 1)
+        };
+        match result {
+            Ok(()) => {
+                state.images.insert(l.key, l.digest);
+            }
+            Err(e) => {
+                eprintln!("kestrel: watch: {}: {e:#}", l.subject);
+                p.failed += 1;
+            }
+        }
+    }
+    // Images that went away are forgotten (their inventories stay until the digest is unused).
+    state.images.retain(|r, _| seen.contains(r) || !r.starts_with(&prefix));
+    if built.is_some() {
+        state.database = built;
+    }
+    Ok(p)
+}
+
+/// A registry's tags, each with the digest of what it points at (a tag the registry cannot say is counted failed).
+fn list_registry(a: &RegistryWatchArgs, registry: &str, opts: &PullOptions, p: &mut Pass) -> Result<Vec<Listed>> {
+    let mut reg = Registry::connect(registry, registry, opts)?;
+    let repos = if a.repos.is_empty() { reg.catalog()? } else { a.repos.clone() };
+    p.repositories = repos.len();
+    let mut listed = Vec::new();
     for repo in &repos {
         let tags = match reg.tags(repo) {
             Ok(t) => t,
@@ -121,71 +186,102 @@ fn pass(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, state: &mut State) ->
         };
         for tag in tags {
             p.tags += 1;
-            let reference = format!("{}/{repo}:{tag}", a.registry);
-            seen.push(reference.clone());
-            let digest = match reg.manifest(repo, &tag, &opts.limits) {
-                Ok((_, _, d)) => d,
+            let reference = format!("{registry}/{repo}:{tag}");
+            match reg.manifest(repo, &tag, &opts.limits) {
+                Ok((_, _, digest)) => {
+                    listed.push(Listed { key: reference.clone(), subject: reference, digest, origin: Origin::Registry })
+                }
                 Err(e) => {
                     eprintln!("kestrel: watch: {e}");
-                    p.failed += 1;
-                    continue;
-                }
-            };
-            let known = state.images.get(&reference) == Some(&digest);
-            let result = if known && !db_changed {
-                p.unchanged += 1;
-                continue;
-            } else if known {
-                rematch(a, g, dir, &reference, &digest).map(|()| p.rematched += 1)
-            } else if let Some(q) = &queue {
-                q.publish(&ScanJob { reference: reference.clone(), digest: digest.clone() })
-                    .map_err(anyhow::Error::msg)
-                    .map(|_| p.queued += 1)
-            } else {
-                scan(&a.vuln, &a.upload, g, Some(dir), &reference, &opts, &digest).map(|()| p.scanned += 1)
-            };
-            match result {
-                Ok(()) => {
-                    state.images.insert(reference, digest);
-                }
-                Err(e) => {
-                    eprintln!("kestrel: watch: {reference}: {e:#}");
                     p.failed += 1;
                 }
             }
         }
     }
-    // Tags that went away are forgotten (their inventories stay until the digest is unused).
-    state.images.retain(|r, _| seen.contains(r) || !r.starts_with(&format!("{}/", a.registry)));
-    if built.is_some() {
-        state.database = built;
-    }
-    Ok(p)
+    Ok(listed)
 }
 
-/// Reads (its layers as they download) and scans a new or changed tag, keeps its inventory (when there is a state directory), sends the
-/// report.
+/// containerd's images, under their tags; an image no tag names under its digest references (else its id) — the
+/// CRI plugin records each image it pulls under all three.
+fn list_containerd(p: &mut Pass) -> Result<Vec<Listed>> {
+    let endpoint = containerd::Endpoint::from_env();
+    let records = containerd::list(&endpoint)?;
+    let rank = |r: &containerd::Record| {
+        if r.is_tag() {
+            0
+        } else if r.name.contains('@') {
+            1
+        } else {
+            2
+        }
+    };
+    // The best rank each image (namespace, digest) has.
+    let mut best: BTreeMap<(&str, &str), u8> = BTreeMap::new();
+    for r in &records {
+        let b = best.entry((&r.namespace, &r.digest)).or_insert(2);
+        *b = (*b).min(rank(r));
+    }
+    let kept: Vec<&containerd::Record> =
+        records.iter().filter(|r| best[&(r.namespace.as_str(), r.digest.as_str())] == rank(r)).collect();
+    p.repositories = kept.iter().map(|r| &r.namespace).collect::<std::collections::BTreeSet<_>>().len();
+    p.tags = kept.len();
+    Ok(kept
+        .into_iter()
+        .map(|r| Listed {
+            key: format!("containerd://{}/{}", r.namespace, r.name),
+            subject: r.name.clone(),
+            digest: r.digest.clone(),
+            origin: Origin::Containerd(
+                containerd::Endpoint { namespace: Some(r.namespace.clone()), ..endpoint.clone() },
+                r.name.clone(),
+            ),
+        })
+        .collect())
+}
+
+/// Reads (its layers as they arrive) and scans a new or changed image, keeps its inventory (when there is a state
+/// directory), sends the report. An image whose inventory is kept already (another tag of it) is not read again.
 fn scan(
     vuln: &VulnArgs,
     upload: &UploadArgs,
     g: &GlobalArgs,
     dir: Option<&Path>,
-    reference: &str,
+    l: &Listed,
     opts: &PullOptions,
-    digest: &str,
 ) -> Result<()> {
-    let Resolved::Remote(_, image) = resolve_unless(reference, opts, &|_, _| false)? else {
-        anyhow::bail!("{reference}: the registry was asked for the whole image and gave its manifests only");
+    let kept = dir.map(|d| sbom_path(d, &l.digest)).filter(|p| p.is_file());
+    if let Some(path) = kept {
+        let sbom: Sbom =
+            serde_json::from_slice(&std::fs::read(&path)?).with_context(|| format!("{}", path.display()))?;
+        return report(vuln, upload, g, &l.subject, sbom);
+    }
+    let subject = &l.subject;
+    let open = kestrel_image::OpenOptions {
+        platform: opts.platform.clone(),
+        limits: opts.limits.clone(),
+        ..Default::default()
+    };
+    let image = match &l.origin {
+        Origin::Registry => match resolve_unless(subject, opts, &|_, _| false)? {
+            Resolved::Remote(_, image) => image,
+            Resolved::Known(_) => {
+                anyhow::bail!("{subject}: the registry was asked for the whole image and gave its manifests only")
+            }
+        },
+        Origin::Containerd(endpoint, name) => match containerd::resolve_unless(endpoint, name, &open, &|_, _| false)? {
+            containerd::Resolved::Store(_, image) => image,
+            containerd::Resolved::Known(_) => anyhow::bail!("{subject}: containerd's image was taken for a known one"),
+        },
     };
     let catalog = Catalog::new(Scope::Image);
-    let open = kestrel_image::OpenOptions { limits: opts.limits.clone(), ..Default::default() };
+    let open = kestrel_image::OpenOptions { platform: None, ..open };
     let artifact = image.open(&open, &catalog)?;
     let sbom = crate::scan::inventory(&catalog, artifact);
     if let Some(dir) = dir {
-        let path = sbom_path(dir, digest);
+        let path = sbom_path(dir, &l.digest);
         std::fs::write(&path, serde_json::to_vec(&sbom)?).with_context(|| format!("writing {}", path.display()))?;
     }
-    report(vuln, upload, g, reference, sbom)
+    report(vuln, upload, g, subject, sbom)
 }
 
 /// Matches a known image's inventory again (the database changed) and sends the report. The inventory is the
@@ -219,7 +315,11 @@ fn server_inventory(upload: &UploadArgs, reference: &str) -> Result<Sbom> {
     Ok(r.sbom)
 }
 
-fn report(vuln: &VulnArgs, upload: &UploadArgs, g: &GlobalArgs, reference: &str, sbom: Sbom) -> Result<()> {
+/// Matches an inventory and sends the report of `reference`. The inventory is named `reference` whichever name it was
+/// read under (another tag of the same image, kept from an earlier pass): the server keeps reports by content, and
+/// a report naming another tag would be taken for that tag's.
+fn report(vuln: &VulnArgs, upload: &UploadArgs, g: &GlobalArgs, reference: &str, mut sbom: Sbom) -> Result<()> {
+    sbom.target.name = reference.to_string();
     let (kind, json) = if crate::db::wants_vulns(vuln) {
         let r = crate::db::vulnerability_report(sbom, vuln, g)?;
         if !g.quiet {
@@ -249,7 +349,8 @@ pub fn worker(a: ScanWorkerArgs, g: &GlobalArgs) -> Result<ExitCode> {
             continue;
         };
         let ScanJob { reference, digest } = t.job.clone();
-        match scan(&a.vuln, &a.upload, g, None, &reference, &opts, &digest) {
+        let job = Listed { key: reference.clone(), subject: reference.clone(), digest, origin: Origin::Registry };
+        match scan(&a.vuln, &a.upload, g, None, &job, &opts) {
             Ok(()) => {
                 queue.ack(t).map_err(anyhow::Error::msg)?;
                 done += 1;

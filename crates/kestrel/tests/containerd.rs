@@ -7,8 +7,11 @@ use assert_cmd::cargo::CommandCargoExt;
 use kestrel_testkit::services::Containerd;
 use kestrel_testkit::{Compression, Entry, Image, OciLayout};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+mod common;
+use common::{get, log4j_image, node_runs, start_server};
 
 fn image() -> Image {
     let pom = b"groupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion=2.14.1\n";
@@ -284,4 +287,103 @@ fn a_broken_or_absent_containerd_gets_a_clear_error() {
         e.contains(&format!("layer {layer} is not in containerd's content store")) && e.contains("docker://"),
         "{e}"
     );
+}
+
+/// `kestrel watch --containerd` on a node: each image of containerd's store is scanned once and reported under its
+/// name (not again under the digest and id records the CRI plugin adds), scanned again only when it changes, matched
+/// again when the database changes — and the server raises an alert for the node running the one that became
+/// vulnerable.
+#[test]
+fn the_watcher_scans_a_nodes_containerd_images_and_running_ones_raise_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ctd = Containerd::start();
+    // The kubelet's namespace holds the vulnerable one, recorded as the CRI plugin records a pull: by tag, by
+    // digest reference and by id.
+    ctd.import("k8s.io", &log4j_image(d, "2.14.1"), &[]);
+    let app = "docker.io/library/app:latest";
+    let listed = ctd.ctr("k8s.io", &["images", "ls"]);
+    let manifest = listed.split_whitespace().find(|w| w.starts_with("sha256:")).unwrap().to_string();
+    ctd.ctr("k8s.io", &["images", "tag", app, &format!("docker.io/library/app@{manifest}")]);
+    let (_server, base, t) = start_server(d);
+    let (ci, agent, viewer) = (&t[0], &t[1], &t[2]);
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kestrel-vulndb/tests/fixtures/db");
+    let k = || {
+        let mut c = kestrel(d, &ctd.socket());
+        c.env("KESTREL_DB_DIR", d.join("db")).env_remove("KESTREL_TOKEN");
+        c
+    };
+    let sbom =
+        json(&k().args(["image", &format!("containerd:{app}"), "--scanners", "none", "-f", "json"]).output().unwrap());
+    ctd.ctr("k8s.io", &["images", "tag", app, sbom["target"]["image_id"].as_str().unwrap()]);
+    // `default` holds the fixed one, as `ctr` or nerdctl put it there.
+    ctd.import("default", &log4j_image(d, "2.17.1"), &[]);
+    ctd.ctr("default", &["images", "tag", app, "docker.io/library/api:2.0"]);
+    ctd.ctr("default", &["images", "rm", app]);
+    // A database that knows nothing of Java yet.
+    assert!(k().args(["db", "import"]).arg(fixtures.join("osv-PyPI.zip")).status().unwrap().success());
+    let watch = || {
+        let out = k()
+            .args(["watch", "--containerd", "--once", "--state"])
+            .arg(d.join("state"))
+            .args(["--server", &base, "--server-token", ci])
+            .output()
+            .unwrap();
+        let e = stderr(&out);
+        assert!(out.status.success(), "{e}");
+        e
+    };
+    let e = watch();
+    assert!(
+        e.contains(&format!("watch containerd at {}: 2 namespaces, 2 images: 2 scanned", ctd.socket().display())),
+        "{e}"
+    );
+    let reports = get(&base, "/api/v1/reports?kind=image", viewer);
+    let mut subjects: Vec<&str> =
+        reports["items"].as_array().unwrap().iter().map(|r| r["subject"].as_str().unwrap()).collect();
+    subjects.sort();
+    assert_eq!(subjects, ["docker.io/library/api:2.0", app], "{reports}");
+
+    // node-1 runs the app, named as a pod spec names it; nothing changed, nothing scanned.
+    node_runs(k(), d, &base, agent, "node-1", "app:latest");
+    let e = watch();
+    assert!(e.contains("0 scanned (new or changed), 0 queued, 0 matched again (database changed), 2 unchanged"), "{e}");
+    // The database learns of Log4Shell: both matched again from their inventories, and node-1 gets an alert.
+    assert!(k()
+        .args(["db", "import", "--source", "osv:Maven"])
+        .arg(fixtures.join("osv-log4j.json"))
+        .status()
+        .unwrap()
+        .success());
+    let e = watch();
+    assert!(e.contains("0 scanned (new or changed), 0 queued, 2 matched again"), "{e}");
+    let alerts = get(&base, "/api/v1/alerts?node=node-1", viewer);
+    let affected: Vec<&Value> = alerts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["alert"]["id"].as_str().unwrap().starts_with("image-affected:"))
+        .collect();
+    assert_eq!(affected.len(), 1, "{alerts}");
+    let title = affected[0]["alert"]["title"].as_str().unwrap();
+    assert!(title.contains(app) && title.contains("CVE-2021-44228"), "{title}");
+
+    // A new tag of a known image is reported from the inventory kept (no layer read); a changed one is read.
+    ctd.ctr("default", &["images", "tag", "docker.io/library/api:2.0", "docker.io/library/api:stable"]);
+    ctd.import("default", &log4j_image(d, "2.14.1"), &[]);
+    ctd.ctr("default", &["images", "tag", "--force", app, "docker.io/library/api:2.0"]);
+    ctd.ctr("default", &["images", "rm", app]);
+    let e = watch();
+    assert!(e.contains("2 namespaces, 3 images: 2 scanned (new or changed)") && e.contains("1 unchanged"), "{e}");
+    let reports = get(&base, "/api/v1/reports?kind=image&subject=docker.io%2Flibrary%2Fapi%3A2.0", viewer);
+    assert_eq!(reports["items"][0]["counts"][0], 1, "api:2.0 now holds the vulnerable jar: {reports} {e}");
+    // An image that goes away is forgotten.
+    ctd.ctr("default", &["images", "rm", "docker.io/library/api:stable"]);
+    let state: Value = serde_json::from_slice(&std::fs::read(d.join("state/state.json")).unwrap()).unwrap();
+    assert!(state["images"].as_object().unwrap().keys().any(|k| k.ends_with("api:stable")));
+    watch();
+    let state: Value = serde_json::from_slice(&std::fs::read(d.join("state/state.json")).unwrap()).unwrap();
+    let keys: Vec<&String> = state["images"].as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys.iter().all(|k| k.starts_with("containerd://") && !k.ends_with("api:stable")), "{keys:?}");
 }

@@ -6,23 +6,12 @@
 use assert_cmd::cargo::CommandCargoExt;
 use base64::Engine;
 use kestrel_testkit::services::Registry;
-use kestrel_testkit::{Entry, Image};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn log4j_image(dir: &Path, version: &str) -> PathBuf {
-    let pom = format!("groupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion={version}\n");
-    let jar =
-        kestrel_testkit::jar(&[("META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties", pom.as_bytes())]);
-    let p = dir.join(format!("{version}.tar"));
-    Image::new(vec![
-        vec![Entry::File("etc/os-release".into(), b"ID=debian\nVERSION_ID=\"12\"\n".to_vec())],
-        vec![Entry::File(format!("app/lib/log4j-core-{version}.jar"), jar)],
-    ])
-    .write_docker_archive(&p, &["app:latest"]);
-    p
-}
+mod common;
+use common::{get, log4j_image, node_runs, start_server, start_server_with};
 
 fn kestrel(docker_config: &Path, home: &Path) -> Command {
     let mut c = Command::cargo_bin("kestrel").unwrap();
@@ -166,69 +155,6 @@ fn images_are_pulled_with_docker_credentials_verified_and_scanned() {
     assert!(e.contains(&layer[7..]) && e.contains(&other[7..]), "{e}");
 }
 
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(d: &Path) -> (Server, String, Vec<String>) {
-    start_server_with(d, &[])
-}
-
-/// The server, with more arguments.
-fn start_server_with(d: &Path, more: &[&str]) -> (Server, String, Vec<String>) {
-    let mut file = String::from("tokens:\n");
-    let mut tokens = Vec::new();
-    for (role, name) in [("ci", "watcher"), ("agent", "node-1"), ("viewer", "vera")] {
-        let out = Command::cargo_bin("kestrel")
-            .unwrap()
-            .args(["server", "token", "--role", role, "--name", name])
-            .output()
-            .unwrap();
-        tokens.push(String::from_utf8(out.stdout).unwrap().trim().to_string());
-        file.extend(
-            String::from_utf8(out.stderr)
-                .unwrap()
-                .lines()
-                .filter(|l| l.starts_with("- ") || l.starts_with("  "))
-                .map(|l| format!("{l}\n")),
-        );
-    }
-    std::fs::write(d.join("tokens.yaml"), file).unwrap();
-    let port = kestrel_testkit::services::free_port();
-    let child = Command::cargo_bin("kestrel")
-        .unwrap()
-        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(d.join("data"))
-        .arg("--tokens")
-        .arg(d.join("tokens.yaml"))
-        .args(more)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let t = std::time::Instant::now();
-    while ureq::get(format!("{base}/healthz")).call().is_err() {
-        assert!(t.elapsed() < std::time::Duration::from_secs(20));
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    (Server(child), base, tokens)
-}
-
-fn get(base: &str, path: &str, token: &str) -> Value {
-    ureq::get(format!("{base}{path}"))
-        .header("Authorization", format!("Bearer {token}"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap()
-}
-
 /// `kestrel watch` scans new tags, matches known images again when the database changes, and the server
 /// raises an alert for the node running an image that became vulnerable.
 #[test]
@@ -273,37 +199,7 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
     assert!(reports["items"].as_array().unwrap().iter().all(|r| r["counts"][0] == 0), "nothing known yet");
 
     // node-1 runs 1.0: its agent says so (the images of the containers it saw).
-    let rec = d.join("run.jsonl");
-    std::fs::write(
-        &rec,
-        format!(
-            "{}\n{}\n",
-            serde_json::json!({"schema": "kestrel.trace/v1", "started_ns": 1_000_000_000u64}),
-            serde_json::json!({"schema": "kestrel.event/v1", "time_ns": 2_000_000_000u64, "pid": 10, "tid": 10, "comm": "java",
-                "cgroup_id": 1, "container": {"id": "app-1", "runtime": "runc", "image": format!("{host}/shop/app:1.0")},
-                "kind": "exec", "ppid": 1, "uid": 0, "gid": 0, "euid": 0, "exe": "/usr/bin/java", "argv": ["java", "-jar", "app.jar"],
-                "cap_effective": 0})
-        ),
-    )
-    .unwrap();
-    let out = kestrel()
-        .args([
-            "detect",
-            "-q",
-            "--no-profiles",
-            "--server",
-            &base,
-            "--server-token",
-            agent,
-            "--node",
-            "node-1",
-            "--spool",
-        ])
-        .arg(d.join("spool"))
-        .arg(&rec)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    node_runs(kestrel(), d, &base, agent, "node-1", &format!("{host}/shop/app:1.0"));
     let nodes = get(&base, "/api/v1/nodes", viewer);
     let node = nodes["items"].as_array().unwrap().iter().find(|n| n["name"] == "node-1").unwrap().clone();
     assert_eq!(node["status"]["images"], serde_json::json!([format!("{host}/shop/app:1.0")]), "{node}");
@@ -351,6 +247,13 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
     // A new tag is scanned on the next pass.
     registry.push_archive(&log4j_image(d, "2.17.1"), "shop/app:1.2");
     assert!(watch().contains("3 tags: 1 scanned"));
+    // The same image as 1.1, reported from its kept inventory under its own name: the server keeps reports by
+    // content, and one naming 1.1 would not have been stored for 1.2.
+    let subject = format!("{host}%2Fshop%2Fapp%3A1.2");
+    let reports = get(&base, &format!("/api/v1/reports?kind=image&subject={subject}"), viewer);
+    let id = reports["items"][0]["id"].as_str().unwrap_or_else(|| panic!("no report of 1.2: {reports}"));
+    let report = get(&base, &format!("/api/v1/reports/{id}"), viewer);
+    assert_eq!(report["target"]["name"], format!("{host}/shop/app:1.2"), "{report}");
 }
 
 /// The scans as a JetStream work queue: the watcher queues, two workers share the jobs (each scanned once),

@@ -1,0 +1,115 @@
+//! What the tests of images from registries and stores share: a test image with a Log4j jar, and a kestrel server
+//! with one token per role, and a node agent's word that a node runs an image.
+// Each test crate uses part of this.
+#![allow(dead_code)]
+
+use assert_cmd::cargo::CommandCargoExt;
+use kestrel_testkit::{Entry, Image};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A two-layer Debian image holding log4j-core VERSION, as a `docker save` archive tagged `app:latest`.
+pub fn log4j_image(dir: &Path, version: &str) -> PathBuf {
+    let pom = format!("groupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion={version}\n");
+    let jar =
+        kestrel_testkit::jar(&[("META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties", pom.as_bytes())]);
+    let p = dir.join(format!("{version}.tar"));
+    Image::new(vec![
+        vec![Entry::File("etc/os-release".into(), b"ID=debian\nVERSION_ID=\"12\"\n".to_vec())],
+        vec![Entry::File(format!("app/lib/log4j-core-{version}.jar"), jar)],
+    ])
+    .write_docker_archive(&p, &["app:latest"]);
+    p
+}
+
+/// A kestrel server, stopped on drop.
+pub struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A kestrel server on a loopback port with tokens for the roles ci, agent and viewer (in that order).
+pub fn start_server(d: &Path) -> (Server, String, Vec<String>) {
+    start_server_with(d, &[])
+}
+
+/// The server, with more arguments.
+pub fn start_server_with(d: &Path, more: &[&str]) -> (Server, String, Vec<String>) {
+    let mut file = String::from("tokens:\n");
+    let mut tokens = Vec::new();
+    for (role, name) in [("ci", "watcher"), ("agent", "node-1"), ("viewer", "vera")] {
+        let out = Command::cargo_bin("kestrel")
+            .unwrap()
+            .args(["server", "token", "--role", role, "--name", name])
+            .output()
+            .unwrap();
+        tokens.push(String::from_utf8(out.stdout).unwrap().trim().to_string());
+        file.extend(
+            String::from_utf8(out.stderr)
+                .unwrap()
+                .lines()
+                .filter(|l| l.starts_with("- ") || l.starts_with("  "))
+                .map(|l| format!("{l}\n")),
+        );
+    }
+    std::fs::write(d.join("tokens.yaml"), file).unwrap();
+    let port = kestrel_testkit::services::free_port();
+    let child = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(d.join("data"))
+        .arg("--tokens")
+        .arg(d.join("tokens.yaml"))
+        .args(more)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let t = std::time::Instant::now();
+    while ureq::get(format!("{base}/healthz")).call().is_err() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (Server(child), base, tokens)
+}
+
+/// GET a JSON document from the server's API.
+pub fn get(base: &str, path: &str, token: &str) -> Value {
+    ureq::get(format!("{base}{path}"))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap()
+}
+
+/// Node `node` runs `image`: `kestrel` (a command with its environment set) runs the agent's `detect` over a recording
+/// of one container of that image, sending its status to the server with the agent's token.
+pub fn node_runs(mut kestrel: Command, d: &Path, base: &str, agent: &str, node: &str, image: &str) {
+    let rec = d.join(format!("run-{node}.jsonl"));
+    std::fs::write(
+        &rec,
+        format!(
+            "{}\n{}\n",
+            serde_json::json!({"schema": "kestrel.trace/v1", "started_ns": 1_000_000_000u64}),
+            serde_json::json!({"schema": "kestrel.event/v1", "time_ns": 2_000_000_000u64, "pid": 10, "tid": 10, "comm": "java",
+                "cgroup_id": 1, "container": {"id": "app-1", "runtime": "runc", "image": image},
+                "kind": "exec", "ppid": 1, "uid": 0, "gid": 0, "euid": 0, "exe": "/usr/bin/java", "argv": ["java", "-jar", "app.jar"],
+                "cap_effective": 0})
+        ),
+    )
+    .unwrap();
+    let out = kestrel
+        .args(["detect", "-q", "--no-profiles", "--server", base, "--server-token", agent, "--node", node, "--spool"])
+        .arg(d.join(format!("spool-{node}")))
+        .arg(&rec)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
