@@ -13,16 +13,7 @@
 #   bench/containerd.sh            # RUNS=5 by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=bench/out
-mkdir -p "$OUT"
-export SYFT_CHECK_FOR_APP_UPDATE=false
-RUNS=${RUNS:-5}
-SYFT=${SYFT:-$(command -v syft || echo ~/.cache/kestrel/venv/bin/syft)}
-
-cargo build --release -q -p kestrel -p kestrel-testkit
-K=target/release/kestrel
-MK=target/release/kestrel-mkimage
-BINARIES=0 source bench/images.sh
+source bench/common.sh
 
 C=$(mktemp -d /tmp/kestrel-bench-containerd.XXXXXX)
 cat >"$C/config.toml" <<EOF

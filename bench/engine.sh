@@ -11,16 +11,7 @@
 #   bench/engine.sh            # RUNS=5 by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=bench/out
-mkdir -p "$OUT"
-export SYFT_CHECK_FOR_APP_UPDATE=false
-RUNS=${RUNS:-5}
-SYFT=${SYFT:-$(command -v syft || echo ~/.cache/kestrel/venv/bin/syft)}
-
-cargo build --release -q -p kestrel -p kestrel-testkit
-K=target/release/kestrel
-MK=target/release/kestrel-mkimage
-BINARIES=0 source bench/images.sh
+source bench/common.sh
 
 P=$(mktemp -d /tmp/kestrel-bench-podman.XXXXXX)
 POD=(--root "$P/root" --runroot "$P/run" --tmpdir "$P/tmp" --storage-driver vfs --cgroup-manager cgroupfs

@@ -11,16 +11,8 @@
 #   BEFORE=/tmp/kestrel-before bench/registry.sh   # also an older kestrel build, in the same run
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=bench/out
-mkdir -p "$OUT"
-export SYFT_CHECK_FOR_APP_UPDATE=false SYFT_REGISTRY_INSECURE_USE_HTTP=true
-RUNS=${RUNS:-5}
-SYFT=${SYFT:-$(command -v syft || echo ~/.cache/kestrel/venv/bin/syft)}
-
-cargo build --release -q -p kestrel -p kestrel-testkit
-K=target/release/kestrel
-MK=target/release/kestrel-mkimage
-BINARIES=0 source bench/images.sh
+source bench/common.sh
+export SYFT_REGISTRY_INSECURE_USE_HTTP=true
 
 R=$(mktemp -d /tmp/kestrel-bench-registry.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

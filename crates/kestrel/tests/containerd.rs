@@ -11,26 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
-use common::{get, log4j_image, node_runs, start_server};
-
-fn image() -> Image {
-    let pom = b"groupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion=2.14.1\n";
-    let jar = kestrel_testkit::jar(&[("META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties", pom)]);
-    Image::new(vec![
-        vec![
-            Entry::File("etc/os-release".into(), b"ID=debian\nVERSION_ID=\"12\"\n".to_vec()),
-            Entry::File(
-                "var/lib/dpkg/status".into(),
-                b"Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n\n"
-                    .to_vec(),
-            ),
-        ],
-        vec![
-            Entry::File("app/lib/log4j-core-2.14.1.jar".into(), jar),
-            Entry::File("app/.env".into(), b"AWS_ACCESS_KEY_ID=AKIAZ7VRSQ5LT4WDJQ3H\n".to_vec()),
-        ],
-    ])
-}
+use common::{app_image as image, get, log4j_image, node_runs, start_server};
 
 /// kestrel with containerd at `socket` and no other image store, and a cache of its own.
 fn kestrel(d: &Path, socket: &Path) -> Command {

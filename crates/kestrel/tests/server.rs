@@ -5,10 +5,12 @@
 use assert_cmd::cargo::CommandCargoExt;
 use kestrel_testkit::services::free_port;
 use kestrel_testkit::{Entry, Image};
-use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::get;
 
 struct Running {
     child: Child,
@@ -40,16 +42,6 @@ fn start(data: &Path, extra: &[&str]) -> Running {
         std::thread::sleep(Duration::from_millis(50));
     }
     Running { child, base }
-}
-
-fn get(base: &str, path: &str, token: &str) -> Value {
-    ureq::get(format!("{base}{path}"))
-        .header("Authorization", format!("Bearer {token}"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap()
 }
 
 fn image(dir: &Path) -> std::path::PathBuf {

@@ -9,6 +9,27 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// A two-layer Debian image with a package, a Log4j jar and an AWS key in a `.env` file: what every image source
+/// must give the same inventory and secrets of.
+pub fn app_image() -> Image {
+    let pom = b"groupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion=2.14.1\n";
+    let jar = kestrel_testkit::jar(&[("META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties", pom)]);
+    Image::new(vec![
+        vec![
+            Entry::File("etc/os-release".into(), b"ID=debian\nVERSION_ID=\"12\"\n".to_vec()),
+            Entry::File(
+                "var/lib/dpkg/status".into(),
+                b"Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n\n"
+                    .to_vec(),
+            ),
+        ],
+        vec![
+            Entry::File("app/lib/log4j-core-2.14.1.jar".into(), jar),
+            Entry::File("app/.env".into(), b"AWS_ACCESS_KEY_ID=AKIAZ7VRSQ5LT4WDJQ3H\n".to_vec()),
+        ],
+    ])
+}
+
 /// A two-layer Debian image holding log4j-core VERSION, as a `docker save` archive tagged `app:latest`.
 pub fn log4j_image(dir: &Path, version: &str) -> PathBuf {
     let pom = format!("groupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion={version}\n");
