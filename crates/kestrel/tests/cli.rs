@@ -170,9 +170,10 @@ fn errors_name_the_file_and_exit_2() {
         .stderr(predicate::str::contains("docker at /nonexistent/docker.sock: no engine answers"));
     kestrel()
         .args(["image", "containerd:nginx"])
+        .env("CONTAINERD_ADDRESS", "/nonexistent/containerd.sock")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("image export img.tar"));
+        .stderr(predicate::str::contains("containerd at /nonexistent/containerd.sock: no answer"));
     kestrel()
         .args(["image", "cri-o:nginx"])
         .assert()
