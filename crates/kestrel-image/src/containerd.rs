@@ -213,8 +213,13 @@ pub fn resolve_unless(
     }
     // A node may keep only the unpacked snapshots (the CRI plugin's `discard_unpacked_layers`): say so before
     // reading anything.
+    // A failed request is said as itself, not taken for a missing layer.
+    let stored = |member: &str| match (&blobs, member.strip_prefix("blobs/sha256/")) {
+        (Blobs::Store { store, .. }, Some(hex)) => store.size(hex).map(|s| s.is_some()),
+        _ => Ok(false),
+    };
     for p in &plans {
-        if !blobs.has(&p.member) {
+        if !stored(&p.member).map_err(|e| failed(e.to_string()))? {
             return Err(failed(format!(
                 "layer {} is not in containerd's content store (its layers were discarded once unpacked: the CRI \
                  plugin's discard_unpacked_layers); scan the image from its registry instead (docker://{})",
