@@ -370,6 +370,9 @@ impl Conn {
                     reason = s.to_string();
                     source = s.source();
                 }
+                if reason.contains("Permission denied") {
+                    reason.push_str(": containerd's socket is root's, run as root");
+                }
                 unreachable(reason)
             })?;
         Ok(Conn { rt, channel, shown: endpoint.to_string() })

@@ -456,6 +456,11 @@ impl Containerd {
 
     /// `ctr` on this containerd, in namespace `ns`, with these arguments; panics unless it succeeds.
     pub fn ctr(&self, ns: &str, args: &[&str]) -> String {
+        self.try_ctr(ns, args).unwrap_or_else(|e| panic!("ctr {args:?}: {e}"))
+    }
+
+    /// [`Containerd::ctr`], its output or its error message.
+    pub fn try_ctr(&self, ns: &str, args: &[&str]) -> Result<String, String> {
         let out = Command::new("ctr")
             .arg("--address")
             .arg(self.socket())
@@ -463,8 +468,10 @@ impl Containerd {
             .args(args)
             .output()
             .expect("ctr");
-        assert!(out.status.success(), "ctr {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        match out.status.success() {
+            true => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
+            false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+        }
     }
 
     /// Imports an archive (`docker save` or OCI) into namespace `ns`, without unpacking it; `extra`: more of

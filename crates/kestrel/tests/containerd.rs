@@ -191,6 +191,9 @@ fn a_multi_platform_image_gives_the_platform_asked_for() {
     assert!(purls(&host).iter().any(|p| p.starts_with("pkg:deb/debian/zlib1g")), "{:?}", purls(&host));
     assert_ne!(host["target"]["manifest_digest"], arm["target"]["manifest_digest"]);
     // containerd fetches only the platforms it is asked for: another's manifest is not there, and that is said.
+    // (An import for one platform leaves the others' blobs until the garbage collector runs: removed here, unless
+    // it ran already.)
+    let _ = ctd.try_ctr("hostonly", &["content", "rm", arm["target"]["manifest_digest"].as_str().unwrap()]);
     let mut c = kestrel(d, &ctd.socket());
     let out = c
         .env("CONTAINERD_NAMESPACE", "hostonly")
@@ -237,6 +240,22 @@ fn a_broken_or_absent_containerd_gets_a_clear_error() {
             .output()
             .unwrap()
     };
+    // Not root: the socket refuses, and the message says why. (The binary is copied where user nobody can run it:
+    // the checkout may be in a directory only root enters.)
+    let bin = std::env::temp_dir().join(format!("kestrel-nobody-{}", std::process::id()));
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::copy(assert_cmd::cargo::cargo_bin("kestrel"), bin.join("kestrel")).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(bin.join("kestrel"))
+        .args(["image", "containerd:localhost/shop/app:1.0", "--scanners", "none", "--no-cache"])
+        .env("CONTAINERD_ADDRESS", ctd.socket())
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&bin).unwrap();
+    let e = stderr(&out);
+    assert!(out.status.code() == Some(2) && e.contains("Permission denied") && e.contains("run as root"), "{e}");
     // A namespace that could become more than one request header.
     let out = scan("k8s.io\r\nx-other: 1");
     let e = stderr(&out);
