@@ -345,6 +345,26 @@ fn detect(recording: &std::path::Path, options: &[&str]) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
+/// Keeps a failed test's recordings: on a panic, the files of `0` are copied to the target's temporary directory
+/// (`lab-failures/NAME`) and the place is printed, so that a rare race seen once can be read afterwards.
+struct KeepOnPanic<'a>(&'a std::path::Path, &'a str);
+
+impl Drop for KeepOnPanic<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let to = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("lab-failures").join(self.1);
+        let _ = std::fs::create_dir_all(&to);
+        for f in std::fs::read_dir(self.0).into_iter().flatten().flatten() {
+            if f.path().is_file() {
+                let _ = std::fs::copy(f.path(), to.join(f.file_name()));
+            }
+        }
+        eprintln!("the recordings are kept in {}", to.display());
+    }
+}
+
 #[test]
 fn a_new_container_of_a_learned_workload_starts_quietly_under_runc_and_crun() {
     // What a runtime does to start a container happens in the container's cgroup and names the container (its
@@ -353,6 +373,7 @@ fn a_new_container_of_a_learned_workload_starts_quietly_under_runc_and_crun() {
     // workload detected on (no model alert; the scenario's own rule alert as the control), and a third doing
     // something new (the profile is live: it alerts).
     let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "a_new_container_of_a_learned_workload");
     for runtime in ["runc", "crun"] {
         let rec = |scenario: &str, n: u32| {
             let out = dir.path().join(format!("{runtime}-{scenario}-{n}.jsonl.zst"));
