@@ -146,10 +146,7 @@ pub fn resolve_unless(
         return Err(failed("not an image name".into()));
     }
     let conn = Conn::connect(endpoint)?;
-    let namespaces = match &endpoint.namespace {
-        Some(ns) => vec![ns.clone()],
-        None => conn.namespaces().map_err(failed)?,
-    };
+    let namespaces = conn.namespaces(endpoint).map_err(failed)?;
     let mut names = vec![name.to_string()];
     if let Ok(r) = crate::registry::Reference::parse(name) {
         if r.to_string() != name {
@@ -212,8 +209,7 @@ pub fn resolve_unless(
         return Ok(Resolved::Known(found));
     }
     // A node may keep only the unpacked snapshots (the CRI plugin's `discard_unpacked_layers`): say so before
-    // reading anything.
-    // A failed request is said as itself, not taken for a missing layer.
+    // reading anything (a failed request is said as itself, not taken for a missing layer).
     let stored = |member: &str| match (&blobs, member.strip_prefix("blobs/sha256/")) {
         (Blobs::Store { store, .. }, Some(hex)) => store.size(hex).map(|s| s.is_some()),
         _ => Ok(false),
@@ -255,15 +251,11 @@ impl Record {
 pub fn list(endpoint: &Endpoint) -> Result<Vec<Record>, ContainerdError> {
     let failed = |reason: String| ContainerdError::Failed { endpoint: endpoint.to_string(), name: "*".into(), reason };
     let conn = Conn::connect(endpoint)?;
-    let namespaces = match &endpoint.namespace {
-        Some(ns) => vec![ns.clone()],
-        None => conn.namespaces().map_err(failed)?,
-    };
+    let namespaces = conn.namespaces(endpoint).map_err(failed)?;
     let mut out = Vec::new();
     for ns in namespaces {
         let mut client = api::images_client::ImagesClient::new(conn.channel.clone());
-        let mut req = Request::new(api::ListImagesRequest { filters: Vec::new() });
-        req.metadata_mut().insert("containerd-namespace", metadata(&ns).map_err(failed)?);
+        let req = in_namespace(&metadata(&ns).map_err(failed)?, api::ListImagesRequest { filters: Vec::new() });
         let listed = conn.block_on(within(&format!("listing the images of namespace {ns}"), client.list(req)));
         let mut images: Vec<Record> = listed
             .map_err(failed)?
@@ -276,6 +268,13 @@ pub fn list(endpoint: &Endpoint) -> Result<Vec<Record>, ContainerdError> {
         out.extend(images);
     }
     Ok(out)
+}
+
+/// A request to answer in a namespace.
+fn in_namespace<T>(ns: &MetadataValue<tonic::metadata::Ascii>, message: T) -> Request<T> {
+    let mut req = Request::new(message);
+    req.metadata_mut().insert("containerd-namespace", ns.clone());
+    req
 }
 
 /// A namespace as the request header carrying it.
@@ -383,8 +382,12 @@ impl Conn {
         self.rt.handle().block_on(work)
     }
 
-    /// Every namespace, the Kubernetes one first, then `default`, then the others by name.
-    fn namespaces(&self) -> Result<Vec<String>, String> {
+    /// The namespace the endpoint names; else every one, the Kubernetes one first, then `default`, then the others
+    /// by name.
+    fn namespaces(&self, endpoint: &Endpoint) -> Result<Vec<String>, String> {
+        if let Some(ns) = &endpoint.namespace {
+            return Ok(vec![ns.clone()]);
+        }
         let mut client = api::namespaces_client::NamespacesClient::new(self.channel.clone());
         let list = self.block_on(within(
             "listing namespaces",
@@ -403,8 +406,7 @@ impl Conn {
     /// The image record `name` in namespace `ns`; `None` when there is none.
     fn image(&self, ns: &str, name: &str) -> Result<Option<api::Image>, String> {
         let mut client = api::images_client::ImagesClient::new(self.channel.clone());
-        let mut req = Request::new(api::GetImageRequest { name: name.into() });
-        req.metadata_mut().insert("containerd-namespace", metadata(ns)?);
+        let req = in_namespace(&metadata(ns)?, api::GetImageRequest { name: name.into() });
         let got = found(self.block_on(answered(client.get(req))))
             .map_err(|e| say(&format!("looking up {name} in namespace {ns}"), e))?;
         Ok(got.and_then(|g| g.into_inner().image))
@@ -420,16 +422,10 @@ pub(crate) struct ContentStore {
 }
 
 impl ContentStore {
-    fn request<T>(&self, message: T) -> Request<T> {
-        let mut req = Request::new(message);
-        req.metadata_mut().insert("containerd-namespace", self.namespace.clone());
-        req
-    }
-
     /// The size of blob `sha256:HEX`; `None` when the store does not have it.
     pub(crate) fn size(&self, hex: &str) -> io::Result<Option<u64>> {
         let mut client = api::content_client::ContentClient::new(self.conn.channel.clone());
-        let req = self.request(api::InfoRequest { digest: format!("sha256:{hex}") });
+        let req = in_namespace(&self.namespace, api::InfoRequest { digest: format!("sha256:{hex}") });
         let info = found(self.conn.block_on(answered(client.info(req))))
             .map_err(|e| io::Error::other(say(&format!("{}: sha256:{hex}", self.conn.shown), e)))?;
         Ok(info.and_then(|i| i.into_inner().info).map(|i| i.size.max(0) as u64))
@@ -439,7 +435,10 @@ impl ContentStore {
     pub(crate) fn open(&self, hex: &str) -> io::Result<Box<dyn Read + Send>> {
         let mut client = api::content_client::ContentClient::new(self.conn.channel.clone());
         let what = format!("{}: sha256:{hex}", self.conn.shown);
-        let req = self.request(api::ReadContentRequest { digest: format!("sha256:{hex}"), offset: 0, size: 0 });
+        let req = in_namespace(
+            &self.namespace,
+            api::ReadContentRequest { digest: format!("sha256:{hex}"), offset: 0, size: 0 },
+        );
         let stream = self.conn.block_on(within(&what, client.read(req))).map_err(io::Error::other)?.into_inner();
         Ok(Box::new(BlobReader {
             rt: self.conn.rt.handle().clone(),

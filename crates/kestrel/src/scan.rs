@@ -325,18 +325,14 @@ pub(crate) fn open_ref(
     // Tried and not there, in order, for the message when no source has it.
     let mut missed = Vec::new();
     for source in sources {
-        let engine = match source {
-            ImageSource::Docker => Engine::Docker,
-            ImageSource::Podman => Engine::Podman,
-            ImageSource::Containerd => match containerd_image(r, r, platform.clone(), limits, quiet, cached) {
-                Ok(o) => return Ok(o),
-                Err(e) if e.is_absent() => {
-                    tracing::debug!("{r}: {e}");
-                    missed.push(e.to_string());
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            },
+        // Each place's answer, and whether not having the image (or not being there) lets the next one try.
+        let tried = match source {
+            ImageSource::Docker | ImageSource::Podman => {
+                let engine = if *source == ImageSource::Docker { Engine::Docker } else { Engine::Podman };
+                engine_image(r, engine, r, quiet, cached).map_err(|e| (e.is_absent(), e.into()))
+            }
+            ImageSource::Containerd => containerd_image(r, r, platform.clone(), limits, quiet, cached)
+                .map_err(|e| (e.is_absent(), anyhow::Error::from(e))),
             ImageSource::Registry => {
                 return registry_image(r, r, platform, limits, quiet, cached).map_err(|e| {
                     missed.push(format!("registry: {e:#}"));
@@ -344,13 +340,13 @@ pub(crate) fn open_ref(
                 })
             }
         };
-        match engine_image(r, engine, r, quiet, cached) {
+        match tried {
             Ok(o) => return Ok(o),
-            Err(e) if e.is_absent() => {
+            Err((true, e)) => {
                 tracing::debug!("{r}: {e}");
                 missed.push(e.to_string());
             }
-            Err(e) => return Err(e.into()),
+            Err((false, e)) => return Err(e),
         }
     }
     Err(no_source(r, &missed))
