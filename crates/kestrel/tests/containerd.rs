@@ -8,10 +8,10 @@ use kestrel_testkit::services::Containerd;
 use kestrel_testkit::{Compression, Entry, Image, OciLayout};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 mod common;
-use common::{app_image as image, get, log4j_image, node_runs, start_server};
+use common::{app_image as image, get, json, log4j_image, node_runs, purls, start_server, stderr};
 
 /// kestrel with containerd at `socket` and no other image store, and a cache of its own.
 fn kestrel(d: &Path, socket: &Path) -> Command {
@@ -24,22 +24,6 @@ fn kestrel(d: &Path, socket: &Path) -> Command {
         .env("KESTREL_CACHE_DIR", d.join("cache"))
         .env("SOURCE_DATE_EPOCH", "1763856000");
     c
-}
-
-fn json(out: &Output) -> Value {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn purls(sbom: &Value) -> Vec<String> {
-    let mut v: Vec<String> =
-        sbom["packages"].as_array().unwrap().iter().map(|p| p["purl"].as_str().unwrap().to_string()).collect();
-    v.sort();
-    v
 }
 
 fn diff_ids(sbom: &Value) -> Vec<Value> {

@@ -7,12 +7,11 @@
 use assert_cmd::cargo::CommandCargoExt;
 use kestrel_testkit::services::Podman;
 use kestrel_testkit::{Entry, Image};
-use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 
 mod common;
-use common::app_image as image;
+use common::{app_image as image, json, purls, stderr};
 
 /// kestrel with no engine but the ones a test names, and a cache of its own.
 fn kestrel(d: &Path) -> Command {
@@ -39,22 +38,6 @@ fn podman_with_app(d: &Path) -> (Podman, std::path::PathBuf) {
 /// kestrel with one engine's address set (`CONTAINER_HOST` or `DOCKER_HOST`), run to its end.
 fn run(d: &Path, (var, value): (&str, String), args: &[&str]) -> Output {
     kestrel(d).env(var, value).args(args).output().unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn purls(sbom: &Value) -> Vec<String> {
-    let mut v: Vec<String> =
-        sbom["packages"].as_array().unwrap().iter().map(|p| p["purl"].as_str().unwrap().to_string()).collect();
-    v.sort();
-    v
 }
 
 #[test]

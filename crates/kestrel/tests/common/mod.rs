@@ -7,7 +7,7 @@ use assert_cmd::cargo::CommandCargoExt;
 use kestrel_testkit::{Entry, Image};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// A two-layer Debian image with a package, a Log4j jar and an AWS key in a `.env` file: what every image source
 /// must give the same inventory and secrets of.
@@ -133,4 +133,23 @@ pub fn node_runs(mut kestrel: Command, d: &Path, base: &str, agent: &str, node: 
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A successful run's standard output as JSON (a failed one fails the test with its standard error).
+pub fn json(out: &Output) -> Value {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A run's standard error.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// An SBOM's package URLs, sorted.
+pub fn purls(sbom: &Value) -> Vec<String> {
+    let mut v: Vec<String> =
+        sbom["packages"].as_array().unwrap().iter().map(|p| p["purl"].as_str().unwrap().to_string()).collect();
+    v.sort();
+    v
 }
