@@ -195,7 +195,8 @@ impl Detector {
         // its dev/ptmx for a link and makes the links (/dev/fd, /dev/stdin…), below the bundle's host path,
         // which names the container; and `crun exec` joins the container's namespaces from inside its cgroup
         // (runc does it before it joins the cgroup, so the sensor does not see it there); runc's init, before it
-        // names itself, may bind-mount its own binary below the container's state directory: the runtime's setup,
+        // names itself, may make a file below the container's state directory and bind-mount its own binary on it
+        // (runc 1.1's try_bindfd): the runtime's setup,
         // not the workload. (Only these: a process that renames itself `runc:…` or `crun` is not taken for the
         // runtime: see `State::runtime_setup`. The mounts the init makes for the container — its volumes, its
         // /proc — stay: they are the workload's configuration, and a replica started with a new host path
@@ -204,7 +205,7 @@ impl Detector {
             EventKind::Mkdir { .. } | EventKind::Unlink { .. } | EventKind::Setns { .. } | EventKind::Link { .. } => {
                 true
             }
-            EventKind::Mount { .. } => crate::rules::fields::runtime_reexec(e),
+            EventKind::Mount { .. } | EventKind::Open { .. } => crate::rules::fields::runtime_reexec(e),
             _ => false,
         } && self.engine.state().runtime_setup(e);
         let Some(workload) = workload_of(e, &self.by).filter(|_| !runtime_setup) else {

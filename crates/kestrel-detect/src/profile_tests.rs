@@ -199,12 +199,18 @@ fn the_runtimes_init_making_the_containers_directories_is_not_the_workload() {
     let clone =
         EventKind::Mount { source: "/proc/self/exe".into(), target: state.into(), fstype: String::new(), flags: 4096 };
     let loader = EventKind::Syscalls { ids: vec![12, 9, 21, 257, 262, 9, 3, 257, 0, 262, 9, 9, 3, 158, 218, 273] };
-    let setup = [by_runc(loader.clone()), by_runc(clone.clone()), by_runc(rm(state))];
+    // (runc 1.1's try_bindfd: mkstemp of the file, the bind mount on it, its removal.)
+    let template = EventKind::Open { path: state.into(), flags: 0o302 };
+    let setup = [by_runc(loader.clone()), by_runc(template.clone()), by_runc(clone.clone()), by_runc(rm(state))];
     assert!(model_alerts(&mut d, &setup).is_empty(), "{:#?}", model_alerts(&mut d, &setup));
     let mut own = e.ev(6, "exe", clone);
     own.process = Some(kestrel_core::ProcessRef { parent_exe: Some("/usr/sbin/nginx".into()), ..Default::default() });
     let a = model_alerts(&mut d, &[own]);
     assert!(a.iter().any(|a| a.title.contains("mounts")), "{a:#?}");
+    let mut own = e.ev(6, "exe", template);
+    own.process = Some(kestrel_core::ProcessRef { parent_exe: Some("/usr/sbin/nginx".into()), ..Default::default() });
+    let a = model_alerts(&mut d, &[own]);
+    assert!(a.iter().any(|a| a.title.contains("write in /run/runc/web-e")), "{a:#?}");
     // The mounts the init makes for the container are its configuration: a replica started with a host path
     // bound in that no learned replica had is a deviation.
     let bind = EventKind::Mount {
@@ -322,12 +328,23 @@ fn runc_init_seen_starting_inside_the_container_stays_the_runtime() {
     let pid = init.pid;
     let parent = e.ev(pid, "runc:[0:PARENT]", calls.clone());
     assert!(model_alerts(&mut d, &[init, parent]).is_empty());
+    // Its children, forked and never exec'ing, are the runtime too (runc:[1:CHILD], runc:[2:INIT]; the sensor
+    // says whose children they are).
+    let mut child = e.ev(pid + 1, "runc:[1:CHILD]", calls.clone());
+    child.process = Some(kestrel_core::ProcessRef { ppid: Some(pid), ..Default::default() });
+    assert!(model_alerts(&mut d, &[child]).is_empty());
     // A program of the container doing the same (its own binary run as `runc init`, then renamed) is not.
     let shell = e.pid;
     let fake = e.exec_from("/proc/self/exe", "sh", shell, &["runc", "init"]);
     let pid = fake.pid;
     let renamed = e.ev(pid, "runc:[0:PARENT]", calls);
     let a = model_alerts(&mut d, &[fake, renamed]);
+    assert!(a.iter().any(|a| a.title.contains("system-call")), "{a:#?}");
+    // …nor are its children (calls of their own: what was told once is not told again).
+    let calls = EventKind::Syscalls { ids: vec![41, 33, 33, 42, 9, 262, 257, 21, 9, 12, 41, 42] };
+    let mut child = e.ev(pid + 1, "runc:[1:CHILD]", calls);
+    child.process = Some(kestrel_core::ProcessRef { ppid: Some(pid), ..Default::default() });
+    let a = model_alerts(&mut d, &[child]);
     assert!(a.iter().any(|a| a.title.contains("system-call")), "{a:#?}");
 }
 

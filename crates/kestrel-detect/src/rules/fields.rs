@@ -1379,6 +1379,9 @@ pub struct Proc {
     pub peer: Option<SockAddr>,
     /// A hash of the container id it exec'd in (0: not seen exec'ing).
     pub container: u64,
+    /// It is the runtime's own init (`runc init` from the runtime's binary) started from outside the container, or
+    /// a fork of it that has not exec'd since (runc's `[1:CHILD]`, `[2:INIT]`).
+    pub runtime_init: bool,
     gen: u64,
 }
 
@@ -1511,6 +1514,9 @@ impl State {
                 if let Some(name) = user {
                     self.learn_user(e, *euid, name);
                 }
+                let container = e.container.as_ref().map_or(0, |c| container_hash(&c.id));
+                let runtime_init = crate::profile::runtime_init_exec(exe, argv, *exe_from_memfd)
+                    && self.procs.get(ppid).is_none_or(|parent| parent.container != container);
                 let p = Proc {
                     pid: e.pid,
                     ppid: *ppid,
@@ -1539,7 +1545,8 @@ impl State {
                     cwd: cwd.clone(),
                     env: env.iter().filter(|v| v.contains('=')).cloned().collect(),
                     peer: None,
-                    container: e.container.as_ref().map_or(0, |c| container_hash(&c.id)),
+                    container,
+                    runtime_init,
                     gen: 0,
                 };
                 match self.procs.get_mut(&e.pid) {
@@ -1696,12 +1703,8 @@ impl State {
         let Some(c) = &e.container else { return true };
         let ours = container_hash(&c.id);
         // The runtime's own init, started from outside the container, whose exec the sensor saw in the container
-        // (it races runc moving it into the container's cgroup), is still the runtime.
-        let runtime_init = |p: &Proc| {
-            crate::profile::runtime_init_exec(&p.exe, &p.argv, p.memfd)
-                && self.procs.get(&p.ppid).is_none_or(|parent| parent.container != ours)
-        };
-        !self.procs.get(&e.pid).is_some_and(|p| p.start_ns != 0 && p.container == ours && !runtime_init(p))
+        // (it races runc moving it into the container's cgroup), is still the runtime, and so are its forks.
+        !self.procs.get(&e.pid).is_some_and(|p| p.start_ns != 0 && p.container == ours && !p.runtime_init)
     }
 
     /// A process in the table.
