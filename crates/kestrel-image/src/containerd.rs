@@ -153,10 +153,24 @@ pub fn resolve_unless(
             names.push(r.to_string());
         }
     }
+    let prefix = id_prefix(name);
     let mut hit = None;
     'look: for ns in &namespaces {
         for n in &names {
             if let Some(image) = conn.image(ns, n).map_err(failed)? {
+                hit = Some((ns.clone(), image));
+                break 'look;
+            }
+        }
+        // The first digits of an image id, as `crictl images` shows it: the CRI plugin's record of the id.
+        if let Some(prefix) = &prefix {
+            let mut ids: Vec<api::Image> =
+                conn.images(ns).map_err(failed)?.into_iter().filter(|i| i.name.starts_with(prefix.as_str())).collect();
+            if ids.len() > 1 {
+                let all: Vec<&str> = ids.iter().map(|i| i.name.as_str()).collect();
+                return Err(failed(format!("the id names several images in namespace {ns}: {}", all.join(", "))));
+            }
+            if let Some(image) = ids.pop() {
                 hit = Some((ns.clone(), image));
                 break 'look;
             }
@@ -254,13 +268,9 @@ pub fn list(endpoint: &Endpoint) -> Result<Vec<Record>, ContainerdError> {
     let namespaces = conn.namespaces(endpoint).map_err(failed)?;
     let mut out = Vec::new();
     for ns in namespaces {
-        let mut client = api::images_client::ImagesClient::new(conn.channel.clone());
-        let req = in_namespace(&metadata(&ns).map_err(failed)?, api::ListImagesRequest { filters: Vec::new() });
-        let listed = conn.block_on(within(&format!("listing the images of namespace {ns}"), client.list(req)));
-        let mut images: Vec<Record> = listed
+        let mut images: Vec<Record> = conn
+            .images(&ns)
             .map_err(failed)?
-            .into_inner()
-            .images
             .into_iter()
             .filter_map(|i| Some(Record { namespace: ns.clone(), digest: i.target?.digest, name: i.name }))
             .collect();
@@ -268,6 +278,13 @@ pub fn list(endpoint: &Endpoint) -> Result<Vec<Record>, ContainerdError> {
         out.extend(images);
     }
     Ok(out)
+}
+
+/// `sha256:HEX` for a name that is the start of an image id (12 hex digits or more, `sha256:` or not).
+fn id_prefix(name: &str) -> Option<String> {
+    let hex = name.strip_prefix("sha256:").unwrap_or(name);
+    let is_hex = hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    (is_hex && (12..=64).contains(&hex.len())).then(|| format!("sha256:{hex}"))
 }
 
 /// A request to answer in a namespace.
@@ -403,6 +420,14 @@ impl Conn {
         Ok(names)
     }
 
+    /// Every image record in namespace `ns`.
+    fn images(&self, ns: &str) -> Result<Vec<api::Image>, String> {
+        let mut client = api::images_client::ImagesClient::new(self.channel.clone());
+        let req = in_namespace(&metadata(ns)?, api::ListImagesRequest { filters: Vec::new() });
+        let listed = self.block_on(within(&format!("listing the images of namespace {ns}"), client.list(req)))?;
+        Ok(listed.into_inner().images)
+    }
+
     /// The image record `name` in namespace `ns`; `None` when there is none.
     fn image(&self, ns: &str, name: &str) -> Result<Option<api::Image>, String> {
         let mut client = api::images_client::ImagesClient::new(self.channel.clone());
@@ -505,6 +530,17 @@ mod tests {
         }
         for bad in ["", "a..b", ".a", "a b", "k8s.io\r\nx: y", "ns/other", &"a".repeat(77)] {
             assert!(metadata(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn image_id_prefixes_are_told_from_names() {
+        let id = "e80844a11862aa4b8a3fa1f6a3b3ee8b2e7f0e7d3d4e1c1a2b3c4d5e6f708192";
+        assert_eq!(id_prefix(&id[..12]).as_deref(), Some("sha256:e80844a11862"));
+        assert_eq!(id_prefix(&format!("sha256:{}", &id[..20])), Some(format!("sha256:{}", &id[..20])));
+        assert_eq!(id_prefix(id), Some(format!("sha256:{id}")));
+        for not in ["e80844a1186", "nginx", "E80844A11862", "e80844a11862:1", &format!("{id}0")] {
+            assert_eq!(id_prefix(not), None, "{not}");
         }
     }
 

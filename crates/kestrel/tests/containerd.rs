@@ -84,6 +84,15 @@ fn images_are_read_from_containerds_store_as_the_archive_holds_them() {
         .output()
         .unwrap();
     assert_eq!(purls(&json(&out)), purls(&from_archive));
+    // …or its first twelve digits, as `crictl images` shows them; digits no image id starts with are no image.
+    let out = k()
+        .args(["image", &format!("containerd:{}", &id[7..19]), "--scanners", "none", "-f", "json", "--no-cache"])
+        .output()
+        .unwrap();
+    assert_eq!(purls(&json(&out)), purls(&from_archive));
+    let out = k().args(["image", "containerd:0123456789ab", "--scanners", "none"]).output().unwrap();
+    let e = stderr(&out);
+    assert!(out.status.code() == Some(2) && e.contains("no image 0123456789ab in namespaces"), "{e}");
 
     // CONTAINERD_NAMESPACE names the one namespace to look in.
     let out = k()
