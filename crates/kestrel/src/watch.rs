@@ -90,7 +90,17 @@ pub fn run(a: RegistryWatchArgs, g: &GlobalArgs) -> Result<ExitCode> {
         eprintln!("kestrel: watch: no --server: reports are only kept in {}", dir.display());
     }
     loop {
-        let p = pass(&a, g, &dir, &mut state)?;
+        let p = match pass(&a, g, &dir, &mut state) {
+            Ok(p) => p,
+            Err(e) if a.once => return Err(e),
+            // A registry or a containerd that does not answer now (restarting, a network blip) may answer at the
+            // next pass: a watcher that runs for months does not stop for it.
+            Err(e) => {
+                eprintln!("kestrel: watch: this pass failed, trying again in {} s: {e:#}", a.every.max(1));
+                std::thread::sleep(std::time::Duration::from_secs(a.every.max(1)));
+                continue;
+            }
+        };
         let tmp = state_file.with_extension("json.tmp");
         std::fs::write(&tmp, serde_json::to_vec_pretty(&state)?)
             .with_context(|| format!("writing {}", tmp.display()))?;

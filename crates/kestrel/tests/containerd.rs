@@ -216,6 +216,26 @@ fn a_broken_or_absent_containerd_gets_a_clear_error() {
         e.contains(&format!("containerd at {}: no answer", none.display())) && e.contains("CONTAINERD_ADDRESS"),
         "{e}"
     );
+    // A watcher of it keeps watching (containerd may be restarting), saying why each pass failed; with --once it
+    // stops with the error.
+    let mut watcher = kestrel(d, &none)
+        .args(["watch", "--containerd", "--every", "1", "--scanners", "none", "--state"])
+        .arg(d.join("state"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let alive = watcher.try_wait().unwrap().is_none();
+    watcher.kill().unwrap();
+    let e = String::from_utf8_lossy(&watcher.wait_with_output().unwrap().stderr).into_owned();
+    assert!(alive, "the watcher stopped: {e}");
+    assert!(e.matches("this pass failed, trying again in 1 s").count() >= 2 && e.contains("no answer"), "{e}");
+    let out = kestrel(d, &none)
+        .args(["watch", "--containerd", "--once", "--scanners", "none", "--state"])
+        .arg(d.join("state"))
+        .output()
+        .unwrap();
+    assert!(out.status.code() == Some(2) && stderr(&out).contains("no answer"), "{}", stderr(&out));
     // As a place among others, it is passed over and said so.
     let out =
         kestrel(d, &none).args(["image", "app:1", "--image-src", "containerd", "--scanners", "none"]).output().unwrap();
