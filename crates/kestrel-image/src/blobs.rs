@@ -139,10 +139,7 @@ impl Blobs {
             },
             Blobs::Store { index, store } => match (name, name.strip_prefix("blobs/sha256/")) {
                 ("index.json", _) => Ok(Some(Box::new(io::Cursor::new(index.clone())))),
-                (_, Some(hex)) => match store.size(hex)? {
-                    Some(_) => store.open(hex).map(Some),
-                    None => Ok(None),
-                },
+                (_, Some(hex)) => store.open(hex),
                 _ => Ok(None),
             },
         }

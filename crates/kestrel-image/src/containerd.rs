@@ -456,16 +456,19 @@ impl ContentStore {
         Ok(info.and_then(|i| i.into_inner().info).map(|i| i.size.max(0) as u64))
     }
 
-    /// Blob `sha256:HEX` as containerd streams it (its digest is the reader's to check).
-    pub(crate) fn open(&self, hex: &str) -> io::Result<Box<dyn Read + Send>> {
+    /// Blob `sha256:HEX` as containerd streams it (its digest is the reader's to check); `None` when the store does
+    /// not have it.
+    pub(crate) fn open(&self, hex: &str) -> io::Result<Option<Box<dyn Read + Send>>> {
         let mut client = api::content_client::ContentClient::new(self.conn.channel.clone());
         let what = format!("{}: sha256:{hex}", self.conn.shown);
         let req = in_namespace(
             &self.namespace,
             api::ReadContentRequest { digest: format!("sha256:{hex}"), offset: 0, size: 0 },
         );
-        let stream = self.conn.block_on(within(&what, client.read(req))).map_err(io::Error::other)?.into_inner();
-        Ok(Box::new(BlobReader {
+        let answer =
+            found(self.conn.block_on(answered(client.read(req)))).map_err(|e| io::Error::other(say(&what, e)))?;
+        let Some(stream) = answer.map(|a| a.into_inner()) else { return Ok(None) };
+        Ok(Some(Box::new(BlobReader {
             rt: self.conn.rt.handle().clone(),
             stream,
             chunk: Vec::new(),
@@ -473,7 +476,7 @@ impl ContentStore {
             read: 0,
             max: self.max,
             what,
-        }))
+        })))
     }
 }
 
