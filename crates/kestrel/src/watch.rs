@@ -1,9 +1,9 @@
 //! `kestrel watch`: continuous scanning of a registry, or of a node's containerd store. Each pass lists the
 //! registry's repositories (the catalog, or `--repo`) and their tags — or containerd's image records — scans every
-//! image whose digest is new, and sends the report to the kestrel server. The inventories are kept in the state directory: when the vulnerability database
-//! changes, every known image is matched again from its inventory (no pull) and the new reports are sent —
-//! the server keeps reports by content, so an unchanged one is stored once, and it raises an alert when an
-//! image a node runs has become affected.
+//! image whose digest is new, and sends the report to the kestrel server. The inventories are kept in the state
+//! directory: when the vulnerability database changes, every known image is matched again from its inventory (no
+//! pull) and the new reports are sent — the server keeps reports by content, so an unchanged one is stored once,
+//! and it raises an alert when an image a node runs has become affected.
 
 use crate::cli::{GlobalArgs, RegistryWatchArgs, ScanWorkerArgs, UploadArgs, VulnArgs};
 use anyhow::{Context, Result};
@@ -284,7 +284,6 @@ fn scan(
         },
     };
     let catalog = Catalog::new(Scope::Image);
-    let open = kestrel_image::OpenOptions { platform: None, ..open };
     let artifact = image.open(&open, &catalog)?;
     let sbom = crate::scan::inventory(&catalog, artifact);
     if let Some(dir) = dir {
