@@ -324,6 +324,26 @@ impl Drop for Registry {
     }
 }
 
+/// An empty directory of the service's own below the temporary directory (one per service started in this process),
+/// short enough for the Unix sockets it will hold.
+fn fresh_dir(service: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("kestrel-{service}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
+/// Waits until `socket` accepts a connection; after 30 s fails, showing `log()`.
+fn wait_for_socket(socket: &Path, what: &str, log: impl Fn() -> String) {
+    let t = std::time::Instant::now();
+    while std::os::unix::net::UnixStream::connect(socket).is_err() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(30), "{what} did not start:\n{}", log());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Podman's API service (Debian's `podman`, which `scripts/setup` installs) on a Unix socket of its own, with
 /// an image store of its own in a temporary directory (vfs storage, no systemd): the Docker-compatible API that
 /// `kestrel image podman:NAME` and `docker-daemon:NAME` read from. Images are put in with `podman load`.
@@ -335,11 +355,7 @@ pub struct Podman {
 impl Podman {
     /// Starts the service and waits until its socket answers.
     pub fn start() -> Podman {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("kestrel-podman-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let dir = fresh_dir("podman");
         let log = std::fs::File::create(dir.join("podman.log")).unwrap();
         let mut cmd = Podman::command(&dir);
         let child = cmd
@@ -350,11 +366,7 @@ impl Podman {
             .spawn()
             .expect("podman is not installed: run scripts/setup");
         let p = Podman { dir, child };
-        let t = std::time::Instant::now();
-        while std::os::unix::net::UnixStream::connect(p.socket()).is_err() {
-            assert!(t.elapsed() < std::time::Duration::from_secs(30), "podman's API did not start:\n{}", p.log());
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        wait_for_socket(&p.socket(), "podman's API", || p.log());
         p
     }
 
@@ -412,11 +424,7 @@ pub struct Containerd {
 impl Containerd {
     /// Starts containerd and waits until its socket answers.
     pub fn start() -> Containerd {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("kestrel-containerd-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let dir = fresh_dir("containerd");
         let config = format!(
             "version = 2\nroot = {root:?}\nstate = {state:?}\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
              [grpc]\n  address = {sock:?}\n[ttrpc]\n  address = {ttrpc:?}\n",
@@ -435,11 +443,7 @@ impl Containerd {
             .spawn()
             .expect("containerd is not installed: run scripts/setup");
         let c = Containerd { dir, child };
-        let t = std::time::Instant::now();
-        while std::os::unix::net::UnixStream::connect(c.socket()).is_err() {
-            assert!(t.elapsed() < std::time::Duration::from_secs(30), "containerd did not start:\n{}", c.log());
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        wait_for_socket(&c.socket(), "containerd", || c.log());
         c
     }
 
