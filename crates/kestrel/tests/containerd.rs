@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{app_image as image, get, json, log4j_image, node_runs, purls, start_server, stderr};
+use common::{affected_alerts, app_image as image, get, json, log4j_image, node_runs, purls, start_server, stderr};
 
 /// kestrel with containerd at `socket` and no other image store, and a cache of its own.
 fn kestrel(d: &Path, socket: &Path) -> Command {
@@ -370,14 +370,8 @@ fn the_watcher_scans_a_nodes_containerd_images_and_running_ones_raise_alerts() {
         .success());
     let e = watch();
     assert!(e.contains("0 scanned (new or changed), 0 queued, 2 matched again"), "{e}");
-    let alerts = get(&base, "/api/v1/alerts?node=node-1", viewer);
-    let affected: Vec<&Value> = alerts["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["alert"]["id"].as_str().unwrap().starts_with("image-affected:"))
-        .collect();
-    assert_eq!(affected.len(), 1, "{alerts}");
+    let affected = affected_alerts(&base, viewer, "node-1");
+    assert_eq!(affected.len(), 1, "{affected:?}");
     let title = affected[0]["alert"]["title"].as_str().unwrap();
     assert!(title.contains(app) && title.contains("CVE-2021-44228"), "{title}");
 

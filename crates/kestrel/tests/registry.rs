@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{get, log4j_image, node_runs, start_server, start_server_with};
+use common::{affected_alerts, get, log4j_image, node_runs, start_server, start_server_with};
 
 fn kestrel(docker_config: &Path, home: &Path) -> Command {
     let mut c = Command::cargo_bin("kestrel").unwrap();
@@ -216,11 +216,8 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
         .success());
     let e = watch();
     assert!(e.contains("0 scanned (new or changed), 0 queued, 2 matched again"), "{e}");
-    let alerts = get(&base, "/api/v1/alerts?node=node-1", viewer);
-    let items = alerts["items"].as_array().unwrap();
-    let affected: Vec<&Value> =
-        items.iter().filter(|a| a["alert"]["id"].as_str().unwrap().starts_with("image-affected:")).collect();
-    assert_eq!(affected.len(), 1, "{alerts}");
+    let affected = affected_alerts(&base, viewer, "node-1");
+    assert_eq!(affected.len(), 1, "{affected:?}");
     let a = &affected[0]["alert"];
     assert_eq!(a["severity"], "critical");
     assert!(

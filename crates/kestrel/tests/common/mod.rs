@@ -153,3 +153,15 @@ pub fn purls(sbom: &Value) -> Vec<String> {
     v.sort();
     v
 }
+
+/// The server's "running image became vulnerable" alerts for `node`, read with a viewer's token.
+pub fn affected_alerts(base: &str, viewer: &str, node: &str) -> Vec<Value> {
+    let alerts = get(base, &format!("/api/v1/alerts?node={node}"), viewer);
+    alerts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["alert"]["id"].as_str().unwrap().starts_with("image-affected:"))
+        .cloned()
+        .collect()
+}
