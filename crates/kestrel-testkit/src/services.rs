@@ -413,6 +413,99 @@ impl Drop for Podman {
     }
 }
 
+/// Docker's engine (Debian's `docker.io`, which `scripts/setup` installs): `dockerd` on a socket of its own, with a
+/// data root, exec root and containerd of its own in a temporary directory, no bridge and no iptables rules (nothing
+/// of the host's networking is touched), and an empty daemon configuration (a host's /etc/docker/daemon.json is not
+/// read). Images are put in with `docker load`.
+pub struct Docker {
+    dir: PathBuf,
+    child: std::process::Child,
+}
+
+impl Docker {
+    /// Starts the engine and waits until its API answers.
+    pub fn start() -> Docker {
+        let dir = fresh_dir("docker");
+        std::fs::write(dir.join("daemon.json"), "{}").unwrap();
+        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
+        let child = Command::new("dockerd")
+            .arg("--config-file")
+            .arg(dir.join("daemon.json"))
+            .arg("--data-root")
+            .arg(dir.join("data"))
+            .arg("--exec-root")
+            .arg(dir.join("exec"))
+            .arg("--pidfile")
+            .arg(dir.join("dockerd.pid"))
+            .arg("--host")
+            .arg(format!("unix://{}", dir.join("docker.sock").display()))
+            .args(["--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false"])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("dockerd is not installed: run scripts/setup");
+        let d = Docker { dir, child };
+        wait_for_socket(&d.socket(), "dockerd", || d.log());
+        // The socket is bound before the API serves; `docker version` answers once it does.
+        let t = std::time::Instant::now();
+        while !d.docker().arg("version").output().is_ok_and(|o| o.status.success()) {
+            assert!(t.elapsed() < std::time::Duration::from_secs(30), "dockerd did not answer:\n{}", d.log());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        d
+    }
+
+    /// The engine's API socket.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("docker.sock")
+    }
+
+    /// `unix://SOCKET`, for `DOCKER_HOST`.
+    pub fn url(&self) -> String {
+        format!("unix://{}", self.socket().display())
+    }
+
+    /// The Docker CLI of the same package (`/usr/bin/docker`; a docker elsewhere on PATH may be another version)
+    /// talking to this engine, with a CLI configuration directory of this engine's own.
+    pub fn docker(&self) -> Command {
+        let cli = Path::new("/usr/bin/docker");
+        let mut c = Command::new(if cli.exists() { cli } else { Path::new("docker") });
+        c.arg("--config").arg(self.dir.join("cli")).env("DOCKER_HOST", self.url()).env_remove("DOCKER_CONTEXT");
+        c
+    }
+
+    /// Runs the Docker CLI on this engine with these arguments; its output, or a panic with its error.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = self.docker().args(args).output().expect("docker");
+        assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Loads a `docker save` or OCI archive into the engine (its tags come with it).
+    pub fn load(&self, archive: &Path) {
+        self.cli(&["load", "-q", "-i", archive.to_str().expect("a UTF-8 path")]);
+    }
+
+    /// What the engine logged.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Docker {
+    fn drop(&mut self) {
+        // SIGTERM: dockerd stops the containerd it started and unmounts what it mounted before it exits.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let t = std::time::Instant::now();
+        while self.child.try_wait().ok().flatten().is_none() && t.elapsed() < std::time::Duration::from_secs(15) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// containerd (Debian's, which `scripts/setup` installs) on a socket of its own, with a root, state and content
 /// store of its own in a temporary directory and no CRI plugin: the API `kestrel image containerd:NAME` reads from.
 /// Images are put in with `ctr images import --no-unpack` (no snapshotter is needed to read them).

@@ -1,11 +1,11 @@
-//! Images read from a container engine's own store: a real Podman API service (its own store, on its own
-//! socket) holding an image loaded from an archive the test kit built; `kestrel image podman:NAME`, the same
-//! through the Docker-compatible API as `docker-daemon:NAME` (Podman serves Docker's API; no Docker engine runs
-//! on this machine, see the README), and a bare name looked for in the `--image-src` places in order. What is
-//! read must be the very image the archive holds; every failure names the engine, its socket and the reason.
+//! Images read from a container engine's own store: a real Podman API service and a real Docker engine (Debian's
+//! dockerd), each with its own store on its own socket, holding an image loaded from an archive the test kit built;
+//! `kestrel image podman:NAME`, `docker:NAME` (Docker's API, which Podman serves too), the Docker CLI's current
+//! context, and a bare name looked for in the `--image-src` places in order. What is read must be the very image the
+//! archive holds; every failure names the engine, its socket and the reason.
 
 use assert_cmd::cargo::CommandCargoExt;
-use kestrel_testkit::services::Podman;
+use kestrel_testkit::services::{Docker, Podman};
 use kestrel_testkit::{Entry, Image};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -187,6 +187,87 @@ fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
         "{e}"
     );
     assert!(!e.contains("podman"), "{e}");
+}
+
+#[test]
+fn images_are_read_from_a_real_docker_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let archive = d.join("app.tar");
+    image().write_docker_archive(&archive, &["localhost/shop/app:1.0"]);
+    let docker = Docker::start();
+    docker.load(&archive);
+    docker.cli(&["tag", "localhost/shop/app:1.0", "shop/app:2.0"]);
+    let from_archive = json(
+        &kestrel(d)
+            .args(["image", "--input"])
+            .arg(&archive)
+            .args(["--scanners", "secret", "-f", "json", "--no-cache"])
+            .output()
+            .unwrap(),
+    );
+    let same_image = |out: &Output| {
+        let sbom = json(out);
+        assert_eq!(purls(&sbom), purls(&from_archive));
+        assert_eq!(sbom["target"]["image_id"], from_archive["target"]["image_id"]);
+        let layers = |r: &serde_json::Value| -> Vec<serde_json::Value> {
+            r["target"]["layers"].as_array().unwrap().iter().map(|l| l["diff_id"].clone()).collect()
+        };
+        assert_eq!(layers(&sbom), layers(&from_archive));
+        sbom
+    };
+
+    // docker:NAME, as Docker names it (Docker's own export: the docker-save layout Docker 20.10 writes).
+    let out = run(
+        d,
+        ("DOCKER_HOST", docker.url()),
+        &["image", "docker:localhost/shop/app:1.0", "--scanners", "secret", "-f", "json", "--no-cache"],
+    );
+    assert!(stderr(&out).contains(&format!("from docker at {}", docker.socket().display())), "{}", stderr(&out));
+    let report = same_image(&out);
+    assert_eq!(report["target"]["name"], "docker:localhost/shop/app:1.0");
+    assert_eq!(report["secrets"], from_archive["secrets"]);
+    assert_eq!(report["secrets"].as_array().map(Vec::len), Some(1), "{report}");
+    // A short name Docker completes (docker.io/shop/app:2.0), and the image id's first 12 digits as `docker images`
+    // shows them.
+    let id = from_archive["target"]["image_id"].as_str().unwrap().trim_start_matches("sha256:");
+    assert!(docker.cli(&["images", "-q", "shop/app:2.0"]).starts_with(&id[..12]));
+    for name in ["docker:shop/app:2.0", &format!("docker:{}", &id[..12])] {
+        let out =
+            run(d, ("DOCKER_HOST", docker.url()), &["image", name, "--scanners", "none", "-f", "json", "--no-cache"]);
+        same_image(&out);
+    }
+    // A bare name with the default --image-src: Docker is the first place looked in.
+    let out = run(d, ("DOCKER_HOST", docker.url()), &["image", "shop/app:2.0", "--scanners", "none", "-f", "json"]);
+    assert!(stderr(&out).contains("from docker at"), "{}", stderr(&out));
+    assert_eq!(same_image(&out)["target"]["name"], "shop/app:2.0");
+    // The same image again: Docker is asked which image it is, and the inventory cache answers.
+    let out = run(d, ("DOCKER_HOST", docker.url()), &["image", "shop/app:2.0", "--scanners", "none", "-f", "json"]);
+    assert!(stderr(&out).contains("its inventory is in the cache"), "{}", stderr(&out));
+    same_image(&out);
+
+    // The Docker CLI's current context, made and chosen by the Docker CLI itself.
+    let config = d.join("docker-cli");
+    let cli = |args: &[&str]| {
+        let out = docker.docker().env_remove("DOCKER_HOST").arg("--config").arg(&config).args(args).output().unwrap();
+        assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    cli(&["context", "create", "kestrel-test", "--docker", &format!("host={}", docker.url())]);
+    cli(&["context", "use", "kestrel-test"]);
+    let out = kestrel(d)
+        .env_remove("DOCKER_HOST")
+        .env("DOCKER_CONFIG", &config)
+        .args(["image", "docker:localhost/shop/app:1.0", "--scanners", "none", "-f", "json", "--no-cache"])
+        .output()
+        .unwrap();
+    assert!(stderr(&out).contains(&format!("from docker at {}", docker.socket().display())), "{}", stderr(&out));
+    same_image(&out);
+
+    // Docker's refusal, in its words, with the engine and the name.
+    let out = run(d, ("DOCKER_HOST", docker.url()), &["image", "docker:localhost/shop/nope:1", "--scanners", "none"]);
+    let e = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(e.contains(&format!("docker at {}: no image localhost/shop/nope:1", docker.socket().display())), "{e}");
 }
 
 #[test]
