@@ -44,6 +44,10 @@ pub struct ContainerRef {
     /// Image name or digest, when the runtime's state tells it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// The image's digest as the runtime records it (`sha256:…`): Docker's image id (the configuration's digest),
+    /// CRI-O's `ImageRef`, containerd's `image-ref` annotation where it sets one. Names move; this does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
     /// Kubernetes pod uid, from the cgroup path (`kubepods…pod<uid>`) or the CRI runtime's annotations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_uid: Option<String>,

@@ -85,6 +85,7 @@ impl StateDirs {
             if let Some(cfg) = read_json(&self.docker_containers.join(&c.id).join("config.v2.json")) {
                 found = true;
                 c.image = cfg["Config"]["Image"].as_str().or(cfg["Image"].as_str()).map(String::from);
+                c.image_id = cfg["Image"].as_str().and_then(image_id);
                 add_labels(c, &cfg["Config"]["Labels"]);
                 let host = read_json(&self.docker_containers.join(&c.id).join("hostconfig.json"));
                 c.privileged = host.as_ref().and_then(|h| h["Privileged"].as_bool()).or(c.privileged);
@@ -163,6 +164,15 @@ fn add_labels(c: &mut ContainerRef, map: &Value) {
     }
 }
 
+/// An image id as the runtimes record one: `sha256:` and 64 hex digits (Docker, containerd), or the 64 digits alone
+/// (CRI-O), as `sha256:…`. A repository digest (`NAME@sha256:…`: a manifest's, or a multi-platform index's, not the
+/// image's own) or anything else is not one.
+fn image_id(s: &str) -> Option<String> {
+    let hex = s.strip_prefix("sha256:").unwrap_or(s);
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| format!("sha256:{hex}"))
+}
+
 /// The CRI runtimes' annotations: containerd's and CRI-O's names for image, pod and namespace.
 fn apply_annotations(c: &mut ContainerRef, a: &Value) {
     let get = |keys: &[&str]| keys.iter().find_map(|k| a[*k].as_str()).filter(|s| !s.is_empty()).map(String::from);
@@ -172,6 +182,10 @@ fn apply_annotations(c: &mut ContainerRef, a: &Value) {
             "io.kubernetes.cri-o.ImageName",
             "org.opencontainers.image.ref.name",
         ]);
+    }
+    if c.image_id.is_none() {
+        c.image_id =
+            get(&["io.kubernetes.cri-o.ImageRef", "io.kubernetes.cri.image-ref"]).as_deref().and_then(image_id);
     }
     c.pod = get(&["io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"]).or(c.pod.take());
     c.namespace = get(&["io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace"]).or(c.namespace.take());
@@ -218,6 +232,29 @@ mod tests {
         assert_eq!(c.namespace.as_deref(), Some("shop"));
         assert_eq!(c.name.as_deref(), Some("nginx"));
         assert_eq!(c.labels["io.kubernetes.cri.sandbox-namespace"], "shop", "annotations are labels");
+        assert_eq!(c.image_id, None, "no image-ref annotation");
+    }
+
+    #[test]
+    fn image_ids_are_taken_as_the_runtimes_record_them_and_nothing_else() {
+        let hex = "0123456789abcdef".repeat(4);
+        assert_eq!(image_id(&format!("sha256:{hex}")), Some(format!("sha256:{hex}")));
+        assert_eq!(image_id(&hex), Some(format!("sha256:{hex}")), "CRI-O's bare id");
+        for not in [
+            format!("docker.io/library/nginx@sha256:{hex}"),
+            format!("sha512:{hex}"),
+            format!("sha256:{}", &hex[1..]),
+            format!("sha256:{}", hex.to_uppercase()),
+            "nginx:1.27".into(),
+        ] {
+            assert_eq!(image_id(&not), None, "{not}");
+        }
+        let mut c = container("abc", "cri-o");
+        apply_annotations(
+            &mut c,
+            &serde_json::json!({"io.kubernetes.cri-o.ImageName": "quay.io/app:1", "io.kubernetes.cri-o.ImageRef": hex}),
+        );
+        assert_eq!((c.image.as_deref(), c.image_id), (Some("quay.io/app:1"), Some(format!("sha256:{hex}"))));
     }
 
     #[test]
@@ -234,12 +271,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let id = "a".repeat(64);
         std::fs::create_dir_all(dir.path().join(&id)).unwrap();
-        let cfg = r#"{"Config":{"Image":"redis:7"},"Created":"2026-12-03T15:04:05.123456789Z"}"#;
+        let cfg = format!(
+            r#"{{"Config":{{"Image":"redis:7"}},"Image":"sha256:{}","Created":"2026-12-03T15:04:05.123456789Z"}}"#,
+            "c".repeat(64)
+        );
         std::fs::write(dir.path().join(&id).join("config.v2.json"), cfg).unwrap();
         let dirs = StateDirs { runc_roots: vec![], docker_containers: dir.path().into() };
         let mut c = container(&id, "docker");
         assert!(dirs.describe(&mut c));
         assert_eq!(c.image.as_deref(), Some("redis:7"));
+        assert_eq!(c.image_id, Some(format!("sha256:{}", "c".repeat(64))));
         assert_eq!(c.created_ns, Some(1_796_310_245_123_456_789));
         let mut bad = container("../etc", "docker");
         assert!(dirs.describe(&mut bad));

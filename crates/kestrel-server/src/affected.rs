@@ -32,6 +32,24 @@ fn serious(report: &Value) -> Vec<(String, String, Option<String>, Severity)> {
     v
 }
 
+/// Whether a node (its agent's last `status`) runs the image of a report on `subject` whose image id and manifest
+/// digest are `digests`. A digest the node's runtime recorded for a container decides: the same image, whatever the
+/// name; another digest under the same name is another build of that tag (the tag has moved since the node pulled
+/// it) and does not match. A name alone (`subject` as it is or as Docker spells it in full) matches a container
+/// whose runtime recorded no digest, and every image of an agent that sends names only.
+fn runs(status: &Value, subject: &str, digests: &[&str]) -> bool {
+    let wanted = normalise(subject);
+    let same_name = |i: &str| i == subject || normalise(i) == wanted;
+    let Some(refs) = status["image_refs"].as_array() else {
+        return status["images"].as_array().into_iter().flatten().filter_map(Value::as_str).any(same_name);
+    };
+    refs.iter().any(|r| match (r["image"].as_str(), r["digest"].as_str()) {
+        (_, Some(d)) => digests.contains(&d),
+        (Some(name), None) => same_name(name),
+        (None, None) => false,
+    })
+}
+
 /// After report `id` of `subject` was stored: alerts for the nodes running it, one per node. Returns how
 /// many were raised.
 pub async fn check(
@@ -57,16 +75,14 @@ pub async fn check(
     if new.is_empty() {
         return Ok(0);
     }
-    let wanted = normalise(subject);
+    let digests: Vec<&str> = ["image_id", "manifest_digest"]
+        .iter()
+        .filter_map(|k| report["target"][k].as_str())
+        .filter(|d| d.starts_with("sha256:"))
+        .collect();
     let mut raised = 0;
     for node in store.nodes().await? {
-        let runs = node.status["images"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|i| i.as_str())
-            .any(|i| i == subject || normalise(i) == wanted);
-        if !runs {
+        if !runs(&node.status, subject, &digests) {
             continue;
         }
         let worst = new.iter().map(|x| x.3).max().unwrap_or(Severity::High);
@@ -113,4 +129,38 @@ pub async fn check(
         metrics::counter!("kestrel_server_affected_alerts_total").increment(raised as u64);
     }
     Ok(raised)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+    use serde_json::json;
+
+    #[test]
+    fn a_recorded_digest_decides_and_a_name_alone_matches_only_without_one() {
+        let id = format!("sha256:{}", "a".repeat(64));
+        let older = format!("sha256:{}", "b".repeat(64));
+        let digests = [id.as_str()];
+        let subject = "registry.example/shop/app:1.0";
+        let node = |refs: serde_json::Value| json!({ "images": ["registry.example/shop/app:1.0"], "image_refs": refs });
+        // The same image under any name.
+        assert!(runs(&node(json!([{ "image": "dev/app:local", "digest": id }])), subject, &digests));
+        // The same name, another build: the tag moved since this node pulled it.
+        assert!(!runs(&node(json!([{ "image": subject, "digest": older }])), subject, &digests));
+        // A name without a digest: the name decides, as Docker spells it too.
+        assert!(runs(&node(json!([{ "image": subject, "digest": null }])), subject, &digests));
+        assert!(runs(
+            &json!({ "image_refs": [{ "image": "nginx", "digest": null }] }),
+            "docker.io/library/nginx:latest",
+            &digests
+        ));
+        assert!(!runs(&node(json!([{ "image": "other:1", "digest": null }])), subject, &digests));
+        // Two containers of the name, one of each kind: the one without a digest may be the image.
+        let both = json!([{ "image": subject, "digest": older }, { "image": subject, "digest": null }]);
+        assert!(runs(&node(both), subject, &digests));
+        // An agent that sends names only.
+        assert!(runs(&json!({ "images": [subject] }), subject, &digests));
+        assert!(!runs(&json!({ "images": ["other:1"] }), subject, &digests));
+        assert!(!runs(&json!({}), subject, &digests));
+    }
 }

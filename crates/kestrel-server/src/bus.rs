@@ -13,6 +13,10 @@
 //! it. A replica that dies before acknowledging leaves its messages to be redelivered to another after the
 //! ack wait; a NATS node that dies leaves the stream to its replicas. Delivery is at least once; storage is
 //! exactly once, by the store's keys.
+//!
+//! A node's status (its heartbeat: version, counters, the images it runs) goes on core NATS, not the stream
+//! (`kestrel.status.NODE`, [`Publisher::status`]): servers take it in queue group `kestrel-server`, so one replica
+//! stores each; only the latest matters, and a lost one is replaced a heartbeat later.
 
 use async_nats::jetstream::{self, consumer, stream};
 use futures_util::StreamExt;
@@ -28,6 +32,12 @@ pub const STREAM: &str = "KESTREL";
 pub const CONSUMER: &str = "kestrel-server";
 /// The header naming the node (subjects carry a sanitised form of it).
 pub const NODE_HEADER: &str = "Kestrel-Node";
+
+/// Where nodes publish their statuses: `kestrel.status.NODE`.
+pub const STATUS_PREFIX: &str = "kestrel.status.";
+
+/// The largest status a server takes from the bus (an agent lists at most [`crate::ship::MAX_IMAGES`] images).
+const MAX_STATUS_BYTES: usize = 1 << 20;
 
 /// Items (alerts or decisions) in one message: fewer messages, fewer acknowledgements (~35 KB of alerts).
 pub const ITEMS_PER_MESSAGE: usize = 64;
@@ -84,6 +94,7 @@ pub async fn ensure_stream(
 
 /// An agent's publisher.
 pub struct Publisher {
+    client: async_nats::Client,
     js: jetstream::Context,
     node: String,
     token: String,
@@ -92,7 +103,21 @@ pub struct Publisher {
 impl Publisher {
     /// Publishes as `node`.
     pub fn new(client: async_nats::Client, node: &str) -> Publisher {
-        Publisher { js: jetstream::new(client), node: node.to_string(), token: subject_token(node) }
+        Publisher { js: jetstream::new(client.clone()), client, node: node.to_string(), token: subject_token(node) }
+    }
+
+    /// Publishes the node's status (a heartbeat's body: version, counters, the images it runs) on
+    /// `kestrel.status.NODE`: core NATS, not the stream — only the latest status matters, and a lost one is
+    /// replaced a heartbeat later.
+    pub async fn status(&self, body: &Value) -> Result<(), BusError> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(NODE_HEADER, self.node.as_str());
+        let payload = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+        self.client
+            .publish_with_headers(format!("{STATUS_PREFIX}{}", self.token), headers, payload.into())
+            .await
+            .map_err(|e| format!("publishing the status: {e}"))?;
+        self.client.flush().await.map_err(|e| format!("publishing the status: {e}"))
     }
 
     /// Publishes alerts and decisions; returns how many JetStream took as new (the rest were duplicates).
@@ -166,6 +191,7 @@ pub async fn consume(
     stop: tokio::sync::watch::Receiver<bool>,
     notifier: Option<std::sync::Arc<crate::notify::Notifier>>,
 ) -> Result<Consumed, BusError> {
+    let statuses = tokio::spawn(statuses(client.clone(), store.clone(), stop.clone()));
     let js = jetstream::new(client);
     let mut total = Consumed::default();
     // The stream and consumer may not be reachable yet (a cluster electing its leader): keep trying.
@@ -192,6 +218,7 @@ pub async fn consume(
             Err(e) => {
                 tracing::warn!("JetStream not ready: {e}");
                 if *stop.borrow() {
+                    statuses.abort();
                     return Ok(total);
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -289,5 +316,47 @@ pub async fn consume(
         total.new += new;
         total.malformed += malformed;
     }
+    statuses.abort();
     Ok(total)
+}
+
+/// Stores the statuses nodes publish (`kestrel.status.NODE`, in queue group [`CONSUMER`]: one replica stores each)
+/// until `stop` says so: what a heartbeat over HTTP does, for agents that ship through the bus.
+async fn statuses(client: async_nats::Client, store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
+    #[derive(serde::Deserialize)]
+    struct Status {
+        #[serde(default)]
+        version: Option<String>,
+        #[serde(default)]
+        status: Option<Value>,
+    }
+    let subject = format!("{STATUS_PREFIX}>");
+    let mut sub = match client.queue_subscribe(subject.clone(), CONSUMER.into()).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("subscribing to {subject}: {e}; nodes' statuses from the bus are not stored");
+            return;
+        }
+    };
+    while !*stop.borrow() {
+        let m = tokio::select! {
+            m = sub.next() => m,
+            _ = stop.changed() => continue,
+        };
+        let Some(m) = m else { break };
+        let node = m.headers.as_ref().and_then(|h| h.get(NODE_HEADER)).map(|v| v.as_str().to_string());
+        let parsed = (m.payload.len() <= MAX_STATUS_BYTES)
+            .then(|| serde_json::from_slice::<Status>(&m.payload).ok())
+            .flatten()
+            .filter(|s| s.status.as_ref().is_none_or(Value::is_object));
+        match (node.filter(|n| !n.is_empty()), parsed) {
+            (Some(node), Some(s)) => {
+                if let Err(e) = store.touch_node(&node, crate::now_ns(), s.version.as_deref(), s.status.as_ref()).await
+                {
+                    tracing::warn!("storing the status of {node}: {e}");
+                }
+            }
+            _ => tracing::error!("{}: a message that is not a node's status, dropped", m.subject),
+        }
+    }
 }

@@ -127,9 +127,10 @@ pub struct Shipper {
     images: Images,
 }
 
-/// Images of the containers seen running since the agent started (sent with each heartbeat, so that the
-/// server can tell which nodes run an image that became vulnerable); at most [`MAX_IMAGES`].
-type Images = Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>;
+/// Images of the containers seen running since the agent started, each as the runtime named it and with the digest it
+/// recorded when it did (sent with each heartbeat, so that the server can tell which nodes run an image that became
+/// vulnerable); at most [`MAX_IMAGES`].
+type Images = Arc<std::sync::Mutex<std::collections::BTreeSet<(String, Option<String>)>>>;
 
 /// Most images a heartbeat lists.
 pub const MAX_IMAGES: usize = 1000;
@@ -157,11 +158,12 @@ impl Shipper {
         Ok(Shipper { tx, counters, thread: Some(thread), verdicts: std::sync::Mutex::new(verdicts), images })
     }
 
-    /// Notes that a container of `image` runs on this node (call once per image: it takes a lock).
-    pub fn note_image(&self, image: &str) {
+    /// Notes that a container of `image` (its digest `digest` when the runtime recorded one) runs on this node
+    /// (call once per image: it takes a lock).
+    pub fn note_image(&self, image: &str, digest: Option<&str>) {
         let mut set = self.images.lock().unwrap_or_else(|e| e.into_inner());
         if set.len() < MAX_IMAGES {
-            set.insert(image.to_string());
+            set.insert((image.to_string(), digest.map(str::to_string)));
         }
     }
 
@@ -269,15 +271,23 @@ impl Client {
         }
     }
 
-    /// The node's status: the counters and the images it runs.
+    /// The node's status: the counters and the images it runs (`images`: their names; `image_refs`: each name with
+    /// the digest its runtime recorded, where it did, which the server matches first).
     fn heartbeat(&self, c: &Counters, images: &Images) -> Sent {
         let mut status = serde_json::to_value(stats(c)).unwrap_or(Value::Null);
-        let list: Vec<String> = images.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect();
-        status["images"] = json!(list);
-        self.post(
-            "/api/v1/nodes/heartbeat",
-            &json!({ "node": self.cfg.node, "version": env!("CARGO_PKG_VERSION"), "status": status }),
-        )
+        let set = images.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut names: Vec<&str> = set.iter().map(|(name, _)| name.as_str()).collect();
+        names.dedup();
+        status["images"] = json!(names);
+        status["image_refs"] = set.iter().map(|(name, digest)| json!({ "image": name, "digest": digest })).collect();
+        let body = json!({ "node": self.cfg.node, "version": env!("CARGO_PKG_VERSION"), "status": status });
+        if let Some(b) = &self.bus {
+            return match b.rt.block_on(b.publisher.status(&body)) {
+                Ok(()) => Sent::Ok(0),
+                Err(e) => Sent::Failed(e),
+            };
+        }
+        self.post("/api/v1/nodes/heartbeat", &body)
     }
 
     fn post(&self, path: &str, body: &Value) -> Sent {
@@ -493,8 +503,8 @@ fn run(
             last_try = Instant::now();
             online = client.probe(&c, &images);
         }
-        // Online over HTTP: a heartbeat every period (status, images run).
-        if online && client.bus.is_none() && !stopping && last_beat.elapsed() >= cfg.heartbeat_every {
+        // Online: a heartbeat every period (status, images run), over HTTP or the bus.
+        if online && !stopping && last_beat.elapsed() >= cfg.heartbeat_every {
             last_beat = Instant::now();
             if let Sent::Failed(why) = client.heartbeat(&c, &images) {
                 tracing::warn!("heartbeat: {why}");
@@ -528,7 +538,7 @@ fn run(
         }
         if stopping {
             // A last status, so that a short run (a recording replayed) tells what it saw run.
-            if online && client.bus.is_none() {
+            if online {
                 let _ = client.heartbeat(&c, &images);
             }
             return;

@@ -460,6 +460,16 @@ impl Docker {
         self.dir.join("docker.sock")
     }
 
+    /// Its exec root (where `/run/docker` would be: runc's state is under `runtime-runc/moby`).
+    pub fn exec_root(&self) -> PathBuf {
+        self.dir.join("exec")
+    }
+
+    /// Its containers' directory (where `/var/lib/docker/containers` would be).
+    pub fn containers(&self) -> PathBuf {
+        self.dir.join("data/containers")
+    }
+
     /// `unix://SOCKET`, for `DOCKER_HOST`.
     pub fn url(&self) -> String {
         format!("unix://{}", self.socket().display())

@@ -12,6 +12,7 @@ use kestrel_detect::detector::{Detector, Stage, WorkloadBy};
 use kestrel_detect::profile::{self, DriftPolicy, Mode, Policy, Profile};
 use kestrel_detect::rules::{CompiledRules, LoadReport, RuleSet};
 use kestrel_detect::store::ProfileStore;
+use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -274,7 +275,8 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let live = a.source.live;
     let mut last_sweep = Instant::now();
-    let mut images_noted: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut images_noted: HashMap<String, HashSet<Option<String>>> = HashMap::new();
+    let mut noted = 0;
     run_source(&a.source, g, false, &mut det, |d, e| {
         if let Some(r) = responder.as_mut().filter(|_| live && last_sweep.elapsed() >= kestrel_respond::SWEEP_EVERY) {
             last_sweep = Instant::now();
@@ -284,10 +286,15 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         }
         if let Some(s) = &shipper {
             // The images this node runs, for the server (a running image that becomes vulnerable).
-            if let Some(image) = e.container.as_ref().and_then(|c| c.image.as_deref()) {
-                if !images_noted.contains(image) && images_noted.len() < kestrel_server::ship::MAX_IMAGES {
-                    images_noted.insert(image.to_string());
-                    s.note_image(image);
+            // The name as the runtime gave it (else its digest), and the digest where it recorded one.
+            if let Some(c) = e.container.as_ref() {
+                if let Some(image) = c.image.as_deref().or(c.image_id.as_deref()) {
+                    let seen = images_noted.get(image).is_some_and(|digests| digests.contains(&c.image_id));
+                    if !seen && noted < kestrel_server::ship::MAX_IMAGES {
+                        noted += 1;
+                        images_noted.entry(image.to_string()).or_default().insert(c.image_id.clone());
+                        s.note_image(image, c.image_id.as_deref());
+                    }
                 }
             }
         }

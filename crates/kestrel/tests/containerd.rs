@@ -358,7 +358,7 @@ fn the_watcher_scans_a_nodes_containerd_images_and_running_ones_raise_alerts() {
     assert_eq!(subjects, ["docker.io/library/api:2.0", app], "{reports}");
 
     // node-1 runs the app, named as a pod spec names it; nothing changed, nothing scanned.
-    node_runs(k(), d, &base, agent, "node-1", "app:latest");
+    node_runs(k(), d, &base, agent, "node-1", ("app:latest", None));
     let e = watch();
     assert!(e.contains("0 scanned (new or changed), 0 queued, 0 matched again (database changed), 2 unchanged"), "{e}");
     // The database learns of Log4Shell: both matched again from their inventories, and node-1 gets an alert.

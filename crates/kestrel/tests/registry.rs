@@ -199,10 +199,22 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
     assert!(reports["items"].as_array().unwrap().iter().all(|r| r["counts"][0] == 0), "nothing known yet");
 
     // node-1 runs 1.0: its agent says so (the images of the containers it saw).
-    node_runs(kestrel(), d, &base, agent, "node-1", &format!("{host}/shop/app:1.0"));
+    node_runs(kestrel(), d, &base, agent, "node-1", (&format!("{host}/shop/app:1.0"), None));
     let nodes = get(&base, "/api/v1/nodes", viewer);
     let node = nodes["items"].as_array().unwrap().iter().find(|n| n["name"] == "node-1").unwrap().clone();
     assert_eq!(node["status"]["images"], serde_json::json!([format!("{host}/shop/app:1.0")]), "{node}");
+    // Where the runtime recorded the image's id (Docker, CRI-O), the id decides: node-2 runs 1.0's image under a
+    // name of its own; node-3 runs an older build of 1.0, pulled before the tag moved.
+    let subject = format!("{host}%2Fshop%2Fapp%3A1.0");
+    let reports = get(&base, &format!("/api/v1/reports?kind=image&subject={subject}"), viewer);
+    let report = get(&base, &format!("/api/v1/reports/{}", reports["items"][0]["id"].as_str().unwrap()), viewer);
+    let id = report["target"]["image_id"].as_str().unwrap_or_else(|| panic!("no image id: {report}")).to_string();
+    node_runs(kestrel(), d, &base, &t[3], "node-2", ("dev/app:local", Some(&id)));
+    let older = format!("sha256:{}", "0".repeat(64));
+    node_runs(kestrel(), d, &base, &t[4], "node-3", (&format!("{host}/shop/app:1.0"), Some(&older)));
+    let nodes = get(&base, "/api/v1/nodes", viewer);
+    let node = nodes["items"].as_array().unwrap().iter().find(|n| n["name"] == "node-2").unwrap().clone();
+    assert_eq!(node["status"]["image_refs"], serde_json::json!([{"image": "dev/app:local", "digest": id}]), "{node}");
 
     // Nothing changed: nothing scanned.
     assert!(watch().contains("0 scanned (new or changed), 0 queued, 0 matched again (database changed), 2 unchanged"));
@@ -218,6 +230,8 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
     assert!(e.contains("0 scanned (new or changed), 0 queued, 2 matched again"), "{e}");
     let affected = affected_alerts(&base, viewer, "node-1");
     assert_eq!(affected.len(), 1, "{affected:?}");
+    assert_eq!(affected_alerts(&base, viewer, "node-2").len(), 1, "the same image under another name");
+    assert_eq!(affected_alerts(&base, viewer, "node-3"), Vec::<serde_json::Value>::new(), "another build of 1.0");
     let a = &affected[0]["alert"];
     assert_eq!(a["severity"], "critical");
     assert!(
@@ -229,18 +243,20 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
         a["explanation"].as_array().unwrap().iter().any(|l| l.as_str().unwrap().contains("fixed in 2.15.0")),
         "{a}"
     );
-    // …and the chat heard of it, once.
+    // …and the chat heard of it, once for each node that runs it.
+    let said = || -> Vec<String> {
+        hook.received().iter().map(|(_, body)| body["text"].as_str().unwrap_or_default().to_string()).collect()
+    };
     let t0 = std::time::Instant::now();
-    while hook.received().is_empty() && t0.elapsed() < std::time::Duration::from_secs(10) {
+    while said().concat().matches("node node-").count() < 2 && t0.elapsed() < std::time::Duration::from_secs(10) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let heard = hook.received();
-    assert_eq!(heard.len(), 1, "{heard:?}");
-    let text = heard[0].1["text"].as_str().unwrap();
-    assert!(
-        text.starts_with("*CRITICAL*") && text.contains("CVE-2021-44228") && text.contains("node node-1"),
-        "{text}"
-    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let text = said().concat();
+    assert!(text.starts_with("*CRITICAL*") && text.contains("CVE-2021-44228"), "{text}");
+    for (node, times) in [("node node-1", 1), ("node node-2", 1), ("node node-3", 0)] {
+        assert_eq!(text.matches(node).count(), times, "{node}: {text}");
+    }
     // A new tag is scanned on the next pass.
     registry.push_archive(&log4j_image(d, "2.17.1"), "shop/app:1.2");
     assert!(watch().contains("3 tags: 1 scanned"));

@@ -163,6 +163,9 @@ fn a_bad_token_file_is_a_clear_error() {
     assert!(e.contains("tokens.yaml") && e.contains("64 hex digits"), "{e}");
 }
 
+/// The image id of the container in [`attack_recording`].
+const WEB_ID: &str = "sha256:5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
+
 /// A recording of a container running a reverse shell through nc (what the built-in rules catch).
 fn attack_recording(dir: &Path) -> std::path::PathBuf {
     let rec = dir.join("attack.jsonl");
@@ -174,7 +177,8 @@ fn attack_recording(dir: &Path) -> std::path::PathBuf {
     {
         lines.push(
             serde_json::json!({"schema": "kestrel.event/v1", "time_ns": 2_000_000_000u64 + i as u64, "pid": 100 + i, "tid": 100 + i,
-                "comm": "nc", "cgroup_id": 1, "container": {"id": "web-1", "runtime": "runc"}, "kind": "exec", "ppid": 1,
+                "comm": "nc", "cgroup_id": 1, "container": {"id": "web-1", "runtime": "runc", "image": "shop/web:1", "image_id": WEB_ID},
+                "kind": "exec", "ppid": 1,
                 "parent_comm": "sh", "uid": 0, "gid": 0, "euid": 0, "exe": argv[0], "argv": argv, "cap_effective": 0})
             .to_string(),
         );
@@ -236,6 +240,20 @@ fn detect_publishes_to_nats_and_the_server_consumes() {
         assert!(t.elapsed() < Duration::from_secs(30), "the server did not store them: {page}");
         std::thread::sleep(Duration::from_millis(100));
     }
+    // The node's status came over the bus too: the image it runs, with its id (a running image that becomes
+    // vulnerable is known for agents that ship through NATS as for those that post).
+    let node = loop {
+        let nodes = get(&server.base, "/api/v1/nodes", &admin);
+        let node = nodes["items"].as_array().unwrap().iter().find(|n| n["name"] == "node-8").cloned();
+        match node {
+            Some(n) if n["status"]["images"].is_array() => break n,
+            _ if t.elapsed() < Duration::from_secs(30) => std::thread::sleep(Duration::from_millis(100)),
+            n => panic!("no status of node-8 came over the bus: {n:?}"),
+        }
+    };
+    assert_eq!(node["status"]["images"], serde_json::json!(["shop/web:1"]), "{node}");
+    assert_eq!(node["status"]["image_refs"], serde_json::json!([{"image": "shop/web:1", "digest": WEB_ID}]), "{node}");
+    assert!(node["status"]["delivered"].as_u64().is_some(), "{node}");
 }
 
 /// Federated learning through the server: two nodes learn the same workload from what they each saw, send

@@ -54,7 +54,8 @@ impl Drop for Server {
     }
 }
 
-/// A kestrel server on a loopback port with tokens for the roles ci, agent and viewer (in that order).
+/// A kestrel server on a loopback port with tokens for the roles ci, agent (node-1) and viewer, in that order, then
+/// agents node-2 and node-3.
 pub fn start_server(d: &Path) -> (Server, String, Vec<String>) {
     start_server_with(d, &[])
 }
@@ -63,7 +64,9 @@ pub fn start_server(d: &Path) -> (Server, String, Vec<String>) {
 pub fn start_server_with(d: &Path, more: &[&str]) -> (Server, String, Vec<String>) {
     let mut file = String::from("tokens:\n");
     let mut tokens = Vec::new();
-    for (role, name) in [("ci", "watcher"), ("agent", "node-1"), ("viewer", "vera")] {
+    for (role, name) in
+        [("ci", "watcher"), ("agent", "node-1"), ("viewer", "vera"), ("agent", "node-2"), ("agent", "node-3")]
+    {
         let out = Command::cargo_bin("kestrel")
             .unwrap()
             .args(["server", "token", "--role", role, "--name", name])
@@ -110,9 +113,17 @@ pub fn get(base: &str, path: &str, token: &str) -> Value {
         .unwrap()
 }
 
-/// Node `node` runs `image`: `kestrel` (a command with its environment set) runs the agent's `detect` over a recording
-/// of one container of that image, sending its status to the server with the agent's token.
-pub fn node_runs(mut kestrel: Command, d: &Path, base: &str, agent: &str, node: &str, image: &str) {
+/// Node `node` runs `image` (a name, and the image id its runtime recorded or none): `kestrel` (a command with its
+/// environment set) runs the agent's `detect` over a recording of one container of that image, sending its status to
+/// the server with the agent's token.
+pub fn node_runs(
+    mut kestrel: Command,
+    d: &Path,
+    base: &str,
+    agent: &str,
+    node: &str,
+    (image, image_id): (&str, Option<&str>),
+) {
     let rec = d.join(format!("run-{node}.jsonl"));
     std::fs::write(
         &rec,
@@ -120,7 +131,7 @@ pub fn node_runs(mut kestrel: Command, d: &Path, base: &str, agent: &str, node: 
             "{}\n{}\n",
             serde_json::json!({"schema": "kestrel.trace/v1", "started_ns": 1_000_000_000u64}),
             serde_json::json!({"schema": "kestrel.event/v1", "time_ns": 2_000_000_000u64, "pid": 10, "tid": 10, "comm": "java",
-                "cgroup_id": 1, "container": {"id": "app-1", "runtime": "runc", "image": image},
+                "cgroup_id": 1, "container": {"id": "app-1", "runtime": "runc", "image": image, "image_id": image_id},
                 "kind": "exec", "ppid": 1, "uid": 0, "gid": 0, "euid": 0, "exe": "/usr/bin/java", "argv": ["java", "-jar", "app.jar"],
                 "cap_effective": 0})
         ),
