@@ -111,6 +111,12 @@ impl Resolver {
         }
     }
 
+    /// Reads the runtimes' state from `state` instead of their usual places.
+    pub fn with_state(mut self, state: crate::runtime::StateDirs) -> Resolver {
+        self.state = state;
+        self
+    }
+
     /// Also names each Kubernetes container's pod and labels from the kubelet's pod list.
     pub fn with_pods(mut self, pods: crate::kubelet::Pods) -> Resolver {
         self.pods = Some(pods);

@@ -5,7 +5,8 @@
 //! `config.json` carries the annotations the CRI runtimes write: containerd's `io.kubernetes.cri.*` and
 //! CRI-O's `io.kubernetes.cri-o.*` / `io.kubernetes.pod.*`. crun keeps `status` instead (under `/run/crun`),
 //! which names the bundle too. Docker keeps the image in
-//! `/var/lib/docker/containers/<id>/config.v2.json`. No socket is spoken to: reading these files needs no
+//! `/var/lib/docker/containers/<id>/config.v2.json` (below its data root: `data-root` in /etc/docker/daemon.json,
+//! or [`StateDirs::with_docker`]). No socket is spoken to: reading these files needs no
 //! CRI endpoint and works the same for a container started a moment ago.
 
 use kestrel_core::ContainerRef;
@@ -25,15 +26,43 @@ pub struct StateDirs {
     pub docker_containers: PathBuf,
 }
 
+/// Docker's daemon configuration, where a data root or exec root moved elsewhere is set.
+pub const DOCKER_DAEMON_JSON: &str = "/etc/docker/daemon.json";
+
 impl Default for StateDirs {
+    /// The runtimes' usual places, with Docker's data root and exec root as [`DOCKER_DAEMON_JSON`] sets them.
     fn default() -> Self {
-        StateDirs {
+        let mut dirs = StateDirs {
             runc_roots: ["/run/runc", "/run/containerd/runc", "/run/docker/runtime-runc", "/run/crun"]
                 .iter()
                 .map(PathBuf::from)
                 .collect(),
             docker_containers: "/var/lib/docker/containers".into(),
+        };
+        if let Some(cfg) = read_json(Path::new(DOCKER_DAEMON_JSON)) {
+            // `graph`: what Docker before 17.05 called the data root.
+            let data_root = cfg["data-root"].as_str().or(cfg["graph"].as_str()).map(Path::new);
+            let exec_root = cfg["exec-root"].as_str().map(Path::new);
+            dirs = dirs.with_docker(data_root.filter(|p| p.is_absolute()), exec_root.filter(|p| p.is_absolute()));
         }
+        dirs
+    }
+}
+
+impl StateDirs {
+    /// Where a Docker engine run with `--data-root DATA_ROOT` (its containers' configurations below it) and
+    /// `--exec-root EXEC_ROOT` (runc's state below it) keeps its containers; `None` leaves that one as it is.
+    pub fn with_docker(mut self, data_root: Option<&Path>, exec_root: Option<&Path>) -> StateDirs {
+        if let Some(d) = data_root {
+            self.docker_containers = d.join("containers");
+        }
+        if let Some(e) = exec_root {
+            let runc = e.join("runtime-runc");
+            if !self.runc_roots.contains(&runc) {
+                self.runc_roots.insert(0, runc);
+            }
+        }
+        self
     }
 }
 
@@ -233,6 +262,16 @@ mod tests {
         assert_eq!(c.name.as_deref(), Some("nginx"));
         assert_eq!(c.labels["io.kubernetes.cri.sandbox-namespace"], "shop", "annotations are labels");
         assert_eq!(c.image_id, None, "no image-ref annotation");
+    }
+
+    #[test]
+    fn a_docker_engine_with_its_own_roots_is_looked_for_there() {
+        let dirs = StateDirs::default().with_docker(Some(Path::new("/data/docker")), Some(Path::new("/run/d2")));
+        assert_eq!(dirs.docker_containers, Path::new("/data/docker/containers"));
+        assert_eq!(dirs.runc_roots[0], Path::new("/run/d2/runtime-runc"));
+        assert!(dirs.runc_roots.contains(&PathBuf::from("/run/runc")), "the other runtimes' roots stay");
+        let same = dirs.clone().with_docker(None, Some(Path::new("/run/d2")));
+        assert_eq!(same.runc_roots, dirs.runc_roots, "a root is listed once");
     }
 
     #[test]

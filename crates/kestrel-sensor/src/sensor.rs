@@ -63,6 +63,9 @@ pub struct Config {
     /// Event kinds to do without (from [`LEAVABLE`]): their system-call probes are not loaded, so the calls
     /// cost nothing more, and the same requests through io_uring are dropped in userspace.
     pub leave_out: Vec<String>,
+    /// Where the runtimes keep their containers' state (runc roots, Docker's data root), read for each
+    /// container's image, pod and labels.
+    pub state: crate::runtime::StateDirs,
 }
 
 /// The event kinds a node can do without, and their system-call probes. Frequent calls whose probes cost
@@ -89,6 +92,7 @@ impl Default for Config {
             kubelet: None,
             open_returns: false,
             leave_out: Vec::new(),
+            state: crate::runtime::StateDirs::default(),
         }
     }
 }
@@ -207,7 +211,7 @@ impl Sensor {
             }
             Err(_) => return Err(SensorError::Bpf("the reader thread ended before attaching".into())),
         }
-        let mut resolver = Resolver::new(root, cfg.runc_parents.clone());
+        let mut resolver = Resolver::new(root, cfg.runc_parents.clone()).with_state(cfg.state.clone());
         if let Some(p) = pods {
             resolver = resolver.with_pods(p);
         }

@@ -440,6 +440,8 @@ impl Docker {
             .arg("--host")
             .arg(format!("unix://{}", dir.join("docker.sock").display()))
             .args(["--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false"])
+            // Containers a failed test left running are stopped within a second when the engine is.
+            .arg("--shutdown-timeout=1")
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -465,9 +467,9 @@ impl Docker {
         self.dir.join("exec")
     }
 
-    /// Its containers' directory (where `/var/lib/docker/containers` would be).
-    pub fn containers(&self) -> PathBuf {
-        self.dir.join("data/containers")
+    /// Its data root (where `/var/lib/docker` would be).
+    pub fn data_root(&self) -> PathBuf {
+        self.dir.join("data")
     }
 
     /// `unix://SOCKET`, for `DOCKER_HOST`.

@@ -351,6 +351,10 @@ pub struct WatchArgs {
     #[arg(long, value_delimiter = ',', value_name = "LIST",
           value_parser = clap::builder::PossibleValuesParser::new(kestrel_sensor::LEAVABLE.iter().map(|(k, _)| *k)))]
     pub leave_out: Vec<String>,
+    /// Docker's data root, where its containers' configurations are (default: `data-root` in
+    /// /etc/docker/daemon.json, else /var/lib/docker): for a dockerd run with `--data-root DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub docker_root: Option<PathBuf>,
     /// The node's kubelet (e.g. https://$NODE_IP:10250), asked for the names, namespaces and labels of the
     /// pods whose containers are seen; the service account's token is sent when there is one.
     #[arg(long, value_name = "URL")]
