@@ -45,7 +45,7 @@ pub struct ContainerRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// The image's digest as the runtime records it (`sha256:…`): Docker's image id (the configuration's digest),
-    /// CRI-O's `ImageRef`, containerd's `image-ref` annotation where it sets one. Names move; this does not.
+    /// CRI-O's `ImageRef` annotation (containerd's annotations name the image only). Names move; this does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
     /// Kubernetes pod uid, from the cgroup path (`kubepods…pod<uid>`) or the CRI runtime's annotations.

@@ -213,8 +213,7 @@ fn apply_annotations(c: &mut ContainerRef, a: &Value) {
         ]);
     }
     if c.image_id.is_none() {
-        c.image_id =
-            get(&["io.kubernetes.cri-o.ImageRef", "io.kubernetes.cri.image-ref"]).as_deref().and_then(image_id);
+        c.image_id = get(&["io.kubernetes.cri-o.ImageRef"]).as_deref().and_then(image_id);
     }
     c.pod = get(&["io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"]).or(c.pod.take());
     c.namespace = get(&["io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace"]).or(c.namespace.take());
@@ -261,7 +260,7 @@ mod tests {
         assert_eq!(c.namespace.as_deref(), Some("shop"));
         assert_eq!(c.name.as_deref(), Some("nginx"));
         assert_eq!(c.labels["io.kubernetes.cri.sandbox-namespace"], "shop", "annotations are labels");
-        assert_eq!(c.image_id, None, "no image-ref annotation");
+        assert_eq!(c.image_id, None, "containerd's annotations name the image only");
     }
 
     #[test]
