@@ -48,6 +48,10 @@ pub struct ContainerRef {
     /// CRI-O's `ImageRef` annotation (containerd's annotations name the image only). Names move; this does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
+    /// The digest the image was pulled by, as the kubelet reports it (`imageID`: a manifest's, or a multi-platform
+    /// index's), when no image id is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_digest: Option<String>,
     /// Kubernetes pod uid, from the cgroup path (`kubepods…pod<uid>`) or the CRI runtime's annotations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_uid: Option<String>,

@@ -54,6 +54,10 @@ pub struct ScanTarget {
     /// Digest of the image manifest, when the layout records it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest_digest: Option<String>,
+    /// Digest of the multi-platform index the manifest was chosen from, when there was one: what a registry's tag
+    /// points at, and the digest a node pulled such an image by (the kubelet's `imageID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_digest: Option<String>,
     /// Repository tags recorded in the archive.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
@@ -73,6 +77,7 @@ impl ScanTarget {
             name: name.into(),
             image_id: None,
             manifest_digest: None,
+            index_digest: None,
             tags: vec![],
             platform: None,
             layers: vec![],
@@ -262,6 +267,7 @@ mod tests {
                 name: ".".into(),
                 image_id: None,
                 manifest_digest: None,
+                index_digest: None,
                 tags: vec![],
                 platform: None,
                 layers: vec![],

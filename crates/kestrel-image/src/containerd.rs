@@ -120,6 +120,8 @@ pub struct Found {
     pub image_id: String,
     /// The digest of the platform's manifest.
     pub manifest_digest: String,
+    /// The digest of the multi-platform index the record names, for such an image.
+    pub index_digest: Option<String>,
 }
 
 /// What [`resolve_unless`] found.
@@ -218,6 +220,7 @@ pub fn resolve_unless(
         namespace,
         image_id: target.image_id.clone().unwrap_or_default(),
         manifest_digest: target.manifest_digest.clone().unwrap_or_default(),
+        index_digest: target.index_digest.clone(),
     };
     if known(&found.image_id, &found.manifest_digest) {
         return Ok(Resolved::Known(found));

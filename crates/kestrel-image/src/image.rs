@@ -194,6 +194,7 @@ fn plan_docker(
         name: input.to_string(),
         image_id: Some(actual),
         manifest_digest: None,
+        index_digest: None,
         tags: chosen.repo_tags.clone().unwrap_or_default(),
         platform: Some(config.platform()),
         layers: Vec::new(),
@@ -248,8 +249,10 @@ fn plan_oci(
 ) -> Result<(ScanTarget, ImageConfig, Vec<LayerPlan>), ImageError> {
     let raw = blobs.read_small(input, "index.json", "index.json", &opts.limits)?;
     let index: Index = parse_json(input, "index.json", &raw)?;
-    // Flatten nested indexes (depth-bounded); a nested manifest inherits its parent's tag annotations.
+    // Flatten nested indexes (depth-bounded); a nested manifest inherits its parent's tag annotations, and is
+    // known by the digest of the index it was listed in (a multi-platform image's).
     let mut candidates: Vec<(Descriptor, Vec<String>)> = Vec::new();
+    let mut listed_in: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut stack: Vec<(Descriptor, Vec<String>, usize)> =
         index.manifests.into_iter().map(|d| (d, vec![], 0)).collect();
     stack.reverse();
@@ -268,6 +271,7 @@ fn plan_oci(
             let nested: Index =
                 parse_json(input, "nested image index", &read_verified(input, blobs, &d, "image index", opts)?)?;
             for n in nested.manifests.into_iter().rev() {
+                listed_in.entry(n.digest.clone()).or_insert_with(|| d.digest.clone());
                 stack.push((n, names.clone(), depth + 1));
             }
         } else {
@@ -346,6 +350,7 @@ fn plan_oci(
         name: input.to_string(),
         image_id: Some(manifest.config.digest.clone()),
         manifest_digest: Some(desc.digest.clone()),
+        index_digest: listed_in.get(&desc.digest).cloned(),
         tags: names,
         platform: Some(config.platform()),
         layers: Vec::new(),

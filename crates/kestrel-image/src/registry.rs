@@ -523,6 +523,13 @@ pub struct Pulled {
     pub config_digest: String,
 }
 
+impl Pulled {
+    /// The index's digest, when the tag points at a multi-platform index.
+    pub fn index_digest(&self) -> Option<String> {
+        (self.top_digest != self.manifest_digest).then(|| self.top_digest.clone())
+    }
+}
+
 fn host_platform() -> String {
     let arch = match std::env::consts::ARCH {
         "x86_64" => "amd64",
@@ -700,10 +707,13 @@ pub fn resolve_unless(
     let shown = m.reference.to_string();
     // The registry picked the platform already; the layout holds that image alone.
     let open = crate::OpenOptions { limits: opts.limits.clone(), ..Default::default() };
-    let (target, config, plans) =
+    let (mut target, config, plans) =
         crate::image::plan_image(&shown, &blobs, &open).map_err(|e| err(reference, e.to_string()))?;
+    // The layout lists the platform's manifest alone: the index, if the tag named one, is said here.
+    let pulled = m.pulled();
+    target.index_digest = pulled.index_digest();
     let identified = crate::Identified { shown, blobs, target, config, plans };
-    Ok(Resolved::Remote(m.pulled(), Box::new(identified)))
+    Ok(Resolved::Remote(pulled, Box::new(identified)))
 }
 
 /// A registry's blobs, each fetched when it is read (from several threads at once: the session's authorisation,

@@ -133,6 +133,9 @@ pub(crate) fn document(sbom: &Sbom) -> (Value, HashMap<String, String>) {
         if let Some(m) = &t.manifest_digest {
             tprops.push(prop("kestrel:image:manifest-digest", m));
         }
+        if let Some(i) = &t.index_digest {
+            tprops.push(prop("kestrel:image:index-digest", i));
+        }
         for l in &t.layers {
             tprops.push(prop(&format!("kestrel:image:layer:{}", l.index), &l.diff_id));
         }

@@ -12,7 +12,7 @@
 //!     tool: Tool { name: "kestrel".into(), version: "0.1.0".into() },
 //!     created: "2026-01-01T00:00:00Z".into(),
 //!     target: ScanTarget { kind: TargetKind::Directory, name: ".".into(), image_id: None,
-//!         manifest_digest: None, tags: vec![], platform: None, layers: vec![] },
+//!         manifest_digest: None, index_digest: None, tags: vec![], platform: None, layers: vec![] },
 //!     distro: None, packages: vec![], warnings: vec![],
 //! };
 //! let mut out = Vec::new();

@@ -39,6 +39,7 @@ fn sample() -> Sbom {
             name: "oci:/images/app:1.0".into(),
             image_id: Some("sha256:3333333333333333333333333333333333333333333333333333333333333333".into()),
             manifest_digest: Some("sha256:4444444444444444444444444444444444444444444444444444444444444444".into()),
+            index_digest: None,
             tags: vec!["app:1.0".into()],
             platform: Some("linux/amd64".into()),
             layers: vec![LayerRef {

@@ -60,6 +60,9 @@ pub struct PodMeta {
     pub namespace: String,
     /// The pod's labels.
     pub labels: BTreeMap<String, String>,
+    /// The digest each of its containers' images was pulled by (`status.containerStatuses[].imageID`), by
+    /// container id.
+    pub image_digests: HashMap<String, String>,
 }
 
 #[derive(Default)]
@@ -111,6 +114,9 @@ impl Pods {
         };
         c.pod.get_or_insert_with(|| p.name.clone());
         c.namespace.get_or_insert_with(|| p.namespace.clone());
+        if c.image_id.is_none() {
+            c.image_digest = p.image_digests.get(&c.id).cloned().or(c.image_digest.take());
+        }
         for (k, v) in &p.labels {
             if c.labels.len() >= kestrel_core::MAX_LABELS {
                 break;
@@ -144,6 +150,17 @@ pub fn agent(cfg: &KubeletConfig) -> Result<ureq::Agent, String> {
         .into())
 }
 
+/// Containers of one pod whose image digests are kept, at most.
+const MAX_CONTAINERS_PER_POD: usize = 64;
+
+/// The digest in a container status's `imageID`: `REPOSITORY@sha256:…` (the digest it was pulled by; once written
+/// `docker-pullable://REPOSITORY@sha256:…`) or `sha256:…` (an image with no repository digest: its id).
+fn pulled_by(image_id: &str) -> Option<String> {
+    let digest = image_id.rsplit_once('@').map_or(image_id, |(_, d)| d);
+    let hex = digest.strip_prefix("sha256:")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then(|| digest.into())
+}
+
 /// One `GET /pods`: the pods by uid.
 pub fn fetch(cfg: &KubeletConfig, agent: &ureq::Agent) -> Result<HashMap<String, PodMeta>, String> {
     let url = format!("{}/pods", cfg.url.trim_end_matches('/'));
@@ -163,12 +180,27 @@ pub fn fetch(cfg: &KubeletConfig, agent: &ureq::Agent) -> Result<HashMap<String,
         if pods.len() >= MAX_PODS {
             break;
         }
+        let statuses = pod.status.into_iter().flat_map(|s| {
+            [s.container_statuses, s.init_container_statuses, s.ephemeral_container_statuses]
+                .into_iter()
+                .flatten()
+                .flatten()
+        });
+        let image_digests = statuses
+            .filter_map(|s| {
+                // `containerd://ID`, `cri-o://ID`, `docker://ID`.
+                let id = s.container_id?.split_once("://")?.1.to_string();
+                Some((id, pulled_by(&s.image_id)?))
+            })
+            .take(MAX_CONTAINERS_PER_POD)
+            .collect();
         pods.insert(
             uid,
             PodMeta {
                 name: m.name.unwrap_or_default(),
                 namespace: m.namespace.unwrap_or_default(),
                 labels: m.labels.unwrap_or_default(),
+                image_digests,
             },
         );
     }
@@ -212,6 +244,22 @@ fn poll(cfg: KubeletConfig, agent: ureq::Agent, s: Arc<Shared>) {
                     reported = true;
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pulled_by;
+
+    #[test]
+    fn the_digest_an_image_was_pulled_by_is_read_from_each_form_of_image_id() {
+        let d = format!("sha256:{}", "0123456789abcdef".repeat(4));
+        assert_eq!(pulled_by(&format!("docker.io/library/nginx@{d}")), Some(d.clone()));
+        assert_eq!(pulled_by(&format!("docker-pullable://nginx@{d}")), Some(d.clone()));
+        assert_eq!(pulled_by(&d), Some(d.clone()), "an image without a repository digest: its id");
+        for not in ["", "nginx:1.27", "docker.io/library/nginx@sha256:abc", &format!("nginx@{}", d.to_uppercase())] {
+            assert_eq!(pulled_by(not), None, "{not}");
         }
     }
 }

@@ -1389,8 +1389,21 @@ fn a_kubernetes_container_gets_its_pods_name_namespace_and_labels_from_the_kubel
         },
         ..Default::default()
     };
+    // The kubelet says which image each container was pulled by (containerd: the repository digest).
+    let pulled = format!("sha256:{}", "ab".repeat(32));
+    let mut web = pod("web-7d9f", &uid, "web");
+    web.status = Some(k8s_openapi::api::core::v1::PodStatus {
+        container_statuses: Some(vec![k8s_openapi::api::core::v1::ContainerStatus {
+            name: "nginx".into(),
+            container_id: Some(format!("containerd://{id}")),
+            image: "docker.io/library/nginx:1.27".into(),
+            image_id: format!("docker.io/library/nginx@{pulled}"),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    });
     let list = k8s_openapi::List {
-        items: vec![pod("db-0", "11111111-2222-3333-4444-555555555555", "db"), pod("web-7d9f", &uid, "web")],
+        items: vec![pod("db-0", "11111111-2222-3333-4444-555555555555", "db"), web],
         ..Default::default()
     };
     let (url, seen) = kubelet("kestrel-test-token", list);
@@ -1441,6 +1454,7 @@ fn a_kubernetes_container_gets_its_pods_name_namespace_and_labels_from_the_kubel
     assert_eq!((c.pod.as_deref(), c.namespace.as_deref()), (Some("web-7d9f"), Some("shop")), "{c:?}");
     assert_eq!(c.labels.get("app").map(String::as_str), Some("web"), "{c:?}");
     assert_eq!(c.labels.get("tier").map(String::as_str), Some("front"));
+    assert_eq!((c.image_id.as_deref(), c.image_digest.as_deref()), (None, Some(pulled.as_str())), "{c:?}");
     assert_eq!(seen.try_iter().next().as_deref(), Some("GET /pods HTTP/1.1"));
 }
 

@@ -32,9 +32,9 @@ fn serious(report: &Value) -> Vec<(String, String, Option<String>, Severity)> {
     v
 }
 
-/// Whether a node (its agent's last `status`) runs the image of a report on `subject` whose image id and manifest
-/// digest are `digests`. A digest the node's runtime recorded for a container decides: the same image, whatever the
-/// name; another digest under the same name is another build of that tag (the tag has moved since the node pulled
+/// Whether a node (its agent's last `status`) runs the image of a report on `subject` whose image id, manifest digest
+/// and index digest are `digests`. A digest the node recorded for a container (its runtime's image id, or the digest
+/// the kubelet says it was pulled by) decides: the same image, whatever the name; another digest under the same name is another build of that tag (the tag has moved since the node pulled
 /// it) and does not match. A name alone (`subject` as it is or as Docker spells it in full) matches a container
 /// whose runtime recorded no digest, and every image of an agent that sends names only.
 fn runs(status: &Value, subject: &str, digests: &[&str]) -> bool {
@@ -75,7 +75,7 @@ pub async fn check(
     if new.is_empty() {
         return Ok(0);
     }
-    let digests: Vec<&str> = ["image_id", "manifest_digest"]
+    let digests: Vec<&str> = ["image_id", "manifest_digest", "index_digest"]
         .iter()
         .filter_map(|k| report["target"][k].as_str())
         .filter(|d| d.starts_with("sha256:"))
@@ -158,6 +158,10 @@ mod tests {
         // Two containers of the name, one of each kind: the one without a digest may be the image.
         let both = json!([{ "image": subject, "digest": older }, { "image": subject, "digest": null }]);
         assert!(runs(&node(both), subject, &digests));
+        // The digest a node pulled a multi-platform image by is its index's, one of the report's digests.
+        let index = format!("sha256:{}", "c".repeat(64));
+        let all = [id.as_str(), older.as_str(), index.as_str()];
+        assert!(runs(&node(json!([{ "image": "nginx:1", "digest": index }])), subject, &all));
         // An agent that sends names only.
         assert!(runs(&json!({ "images": [subject] }), subject, &digests));
         assert!(!runs(&json!({ "images": ["other:1"] }), subject, &digests));

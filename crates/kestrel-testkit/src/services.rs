@@ -297,13 +297,22 @@ impl Registry {
 
     /// Pushes a `docker save` archive as `REPO:TAG` with skopeo.
     pub fn push_archive(&self, archive: &Path, repo_tag: &str) {
+        self.push(&format!("docker-archive:{}", archive.display()), repo_tag, &[]);
+    }
+
+    /// Pushes an OCI archive as `REPO:TAG` with skopeo, every image of a multi-platform index and the index itself.
+    pub fn push_oci_archive(&self, archive: &Path, repo_tag: &str) {
+        self.push(&format!("oci-archive:{}", archive.display()), repo_tag, &["--all"]);
+    }
+
+    fn push(&self, source: &str, repo_tag: &str, extra: &[&str]) {
         let mut c = std::process::Command::new("skopeo");
-        c.args(["copy", "--quiet", "--dest-tls-verify=false"]);
+        c.args(["copy", "--quiet", "--dest-tls-verify=false"]).args(extra);
         if let Some((u, p)) = &self.auth {
             c.arg(format!("--dest-creds={u}:{p}"));
         }
         let out = c
-            .arg(format!("docker-archive:{}", archive.display()))
+            .arg(source)
             .arg(format!("docker://{}/{repo_tag}", self.host()))
             .output()
             .expect("skopeo is not installed: run scripts/setup");

@@ -275,7 +275,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let live = a.source.live;
     let mut last_sweep = Instant::now();
-    let mut images_noted: HashMap<String, HashSet<Option<String>>> = HashMap::new();
+    let mut images_noted: HashMap<String, HashSet<String>> = HashMap::new();
     let mut noted = 0;
     run_source(&a.source, g, false, &mut det, |d, e| {
         if let Some(r) = responder.as_mut().filter(|_| live && last_sweep.elapsed() >= kestrel_respond::SWEEP_EVERY) {
@@ -286,14 +286,16 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         }
         if let Some(s) = &shipper {
             // The images this node runs, for the server (a running image that becomes vulnerable).
-            // The name as the runtime gave it (else its digest), and the digest where it recorded one.
+            // The name as the runtime gave it (else its digest), and the image's id where the runtime recorded
+            // one, else the digest the kubelet says it was pulled by ("" for none).
             if let Some(c) = e.container.as_ref() {
-                if let Some(image) = c.image.as_deref().or(c.image_id.as_deref()) {
-                    let seen = images_noted.get(image).is_some_and(|digests| digests.contains(&c.image_id));
+                let digest = c.image_id.as_deref().or(c.image_digest.as_deref());
+                if let Some(image) = c.image.as_deref().or(digest) {
+                    let seen = images_noted.get(image).is_some_and(|d| d.contains(digest.unwrap_or("")));
                     if !seen && noted < kestrel_server::ship::MAX_IMAGES {
                         noted += 1;
-                        images_noted.entry(image.to_string()).or_default().insert(c.image_id.clone());
-                        s.note_image(image, c.image_id.as_deref());
+                        images_noted.entry(image.to_string()).or_default().insert(digest.unwrap_or("").to_string());
+                        s.note_image(image, digest);
                     }
                 }
             }

@@ -26,15 +26,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 // An entry made without the secret scanner does not serve a scan that wants it.
                 cache.as_ref()?.get(key).filter(|e| !secrets_wanted || e.secrets.is_some())
             };
-            let from_cache = |entry: crate::cache::Entry, name: String, tags: Vec<String>, id: &str| {
-                tracing::info!("inventory of {id} from the cache");
-                let crate::cache::Entry { mut sbom, secrets } = entry;
-                sbom.target.name = name;
-                sbom.target.tags = tags;
-                sbom.created = created();
-                let secrets = allowed(if secrets_wanted { secrets } else { None }, &a.vuln)?;
-                emit_and_upload(&g, &a.out, &a.vuln, (sbom, secrets), &a.upload)
-            };
+            // The cached inventory, named as the image was found now (the index it was listed in too: the same
+            // manifest may have been read through another, or none).
+            let from_cache =
+                |entry: crate::cache::Entry, (name, tags, index): (String, Vec<String>, Option<String>), id: &str| {
+                    tracing::info!("inventory of {id} from the cache");
+                    let crate::cache::Entry { mut sbom, secrets } = entry;
+                    sbom.target.name = name;
+                    sbom.target.tags = tags;
+                    sbom.target.index_digest = index;
+                    sbom.created = created();
+                    let secrets = allowed(if secrets_wanted { secrets } else { None }, &a.vuln)?;
+                    emit_and_upload(&g, &a.out, &a.vuln, (sbom, secrets), &a.upload)
+                };
             let known_before_transfer = std::cell::RefCell::new(None);
             let served = |id: &str, manifest: Option<&str>| {
                 let e = lookup(&crate::cache::Cache::key_of(id, manifest, &limits));
@@ -55,9 +59,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 )?,
                 (None, None) => bail!("name an image, or a docker archive with --input"),
             };
-            if let ImageKind::Cached { image_id, tags } = opened.kind {
+            if let ImageKind::Cached { image_id, tags, index_digest } = opened.kind {
                 let entry = known_before_transfer.take().context("the cached inventory was read a moment ago")?;
-                return from_cache(entry, opened.name.unwrap_or(image_id.clone()), tags, &image_id);
+                return from_cache(entry, (opened.name.unwrap_or(image_id.clone()), tags, index_digest), &image_id);
             }
             let opts =
                 OpenOptions { limits, tag: opened.tag.clone(), platform: a.platform.clone(), progress: bars(g.quiet) };
@@ -67,7 +71,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 let t = id.target();
                 if let Some(entry) = crate::cache::Cache::key(t, &opts.limits).as_deref().and_then(lookup) {
                     let id = t.image_id.as_deref().unwrap_or("?");
-                    return from_cache(entry, opened.name.unwrap_or_else(|| t.name.clone()), t.tags.clone(), id);
+                    let name = opened.name.unwrap_or_else(|| t.name.clone());
+                    return from_cache(entry, (name, t.tags.clone(), t.index_digest.clone()), id);
                 }
             }
             let read = read_with_secrets(secrets_wanted, &catalog, |sel| opened.open(identified, &opts, sel));
@@ -158,6 +163,8 @@ pub(crate) enum ImageKind {
     Cached {
         image_id: String,
         tags: Vec<String>,
+        /// The multi-platform index the source listed it in, if any.
+        index_digest: Option<String>,
     },
     /// An image in an engine's store, read as the engine streams it (no path).
     Engine {
@@ -207,14 +214,19 @@ impl OpenedRef {
 
     /// Image `given`, whose inventory the cache holds (`said`: which image it is, as its source said), unless
     /// `quiet` telling so.
-    fn cached(given: &str, said: &str, image_id: String, tags: Vec<String>, quiet: bool) -> OpenedRef {
+    fn cached(
+        given: &str,
+        said: &str,
+        (image_id, tags, index_digest): (String, Vec<String>, Option<String>),
+        quiet: bool,
+    ) -> OpenedRef {
         if !quiet {
             eprintln!("kestrel: {said}: its inventory is in the cache");
         }
         OpenedRef {
             path: PathBuf::new(),
             tag: None,
-            kind: ImageKind::Cached { image_id, tags },
+            kind: ImageKind::Cached { image_id, tags, index_digest },
             name: Some(given.into()),
         }
     }
@@ -389,11 +401,11 @@ fn registry_image(
     let (pulled, image) = match resolve_unless(reference, &opts, &|config, manifest| cached(config, Some(manifest)))? {
         Resolved::Known(pulled) => {
             let said = format!("{} is {}", pulled.reference, pulled.manifest_digest);
+            let index = pulled.index_digest();
             return Ok(OpenedRef::cached(
                 given,
                 &said,
-                pulled.config_digest,
-                vec![pulled.reference.to_string()],
+                (pulled.config_digest, vec![pulled.reference.to_string()], index),
                 quiet,
             ));
         }
@@ -427,7 +439,7 @@ fn containerd_image(
     let (found, image) = match resolve_unless(&endpoint, name, &opts, &|id, manifest| cached(id, Some(manifest)))? {
         Resolved::Known(found) => {
             let said = format!("{} in {endpoint} (namespace {}) is {}", found.name, found.namespace, found.image_id);
-            return Ok(OpenedRef::cached(given, &said, found.image_id, vec![found.name], quiet));
+            return Ok(OpenedRef::cached(given, &said, (found.image_id, vec![found.name], found.index_digest), quiet));
         }
         Resolved::Store(found, image) => (found, image),
     };
@@ -461,7 +473,7 @@ fn engine_image(
     // An engine's image is read as a `docker save` archive: no manifest digest in its key.
     if cached(&inspected.id, None) {
         let said = format!("{name} from {endpoint} is {}", inspected.id);
-        return Ok(OpenedRef::cached(given, &said, inspected.id, inspected.repo_tags, quiet));
+        return Ok(OpenedRef::cached(given, &said, (inspected.id, inspected.repo_tags, None), quiet));
     }
     Ok(OpenedRef {
         path: PathBuf::new(),

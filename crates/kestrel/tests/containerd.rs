@@ -183,6 +183,22 @@ fn a_multi_platform_image_gives_the_platform_asked_for() {
     assert_eq!(host["target"]["platform"], "linux/amd64");
     assert!(purls(&host).iter().any(|p| p.starts_with("pkg:deb/debian/zlib1g")), "{:?}", purls(&host));
     assert_ne!(host["target"]["manifest_digest"], arm["target"]["manifest_digest"]);
+    // Both were chosen from the index the image record names (what a node that pulled it is told it runs), and the
+    // layout on disk says the same.
+    let listed = ctd.ctr("default", &["images", "ls"]);
+    let record = listed.lines().find(|l| l.starts_with("localhost/multi:1 ")).unwrap_or_else(|| panic!("{listed}"));
+    let index = record.split_whitespace().find(|w| w.starts_with("sha256:")).unwrap_or_else(|| panic!("{record}"));
+    assert_eq!(
+        (host["target"]["index_digest"].as_str(), arm["target"]["index_digest"].as_str()),
+        (Some(index), Some(index))
+    );
+    let from_layout = kestrel(d, &ctd.socket())
+        .args(["image", "--input"])
+        .arg(&archive)
+        .args(["--scanners", "none", "-f", "json", "--no-cache"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&from_layout)["target"]["index_digest"].as_str(), Some(index));
     // containerd fetches only the platforms it is asked for: another's manifest is not there, and that is said.
     // (An import for one platform leaves the others' blobs until the garbage collector runs: removed here, unless
     // it ran already.)
@@ -357,8 +373,20 @@ fn the_watcher_scans_a_nodes_containerd_images_and_running_ones_raise_alerts() {
     subjects.sort();
     assert_eq!(subjects, ["docker.io/library/api:2.0", app], "{reports}");
 
-    // node-1 runs the app, named as a pod spec names it; nothing changed, nothing scanned.
-    node_runs(k(), d, &base, agent, "node-1", ("app:latest", None));
+    // node-1 runs the app, named as a pod spec names it; node-2 runs it under another name, and its kubelet says
+    // the digest it was pulled by (the image record's); nothing changed, nothing scanned.
+    node_runs(k(), d, &base, agent, "node-1", serde_json::json!({"image": "app:latest"}));
+    let listed = ctd.ctr("k8s.io", &["images", "ls"]);
+    let record = listed.lines().find(|l| l.starts_with(&format!("{app} "))).unwrap_or_else(|| panic!("{listed}"));
+    let pulled_by = record.split_whitespace().find(|w| w.starts_with("sha256:")).unwrap_or_else(|| panic!("{record}"));
+    node_runs(
+        k(),
+        d,
+        &base,
+        &t[3],
+        "node-2",
+        serde_json::json!({"image": "mirror.local/app:1", "image_digest": pulled_by}),
+    );
     let e = watch();
     assert!(e.contains("0 scanned (new or changed), 0 queued, 0 matched again (database changed), 2 unchanged"), "{e}");
     // The database learns of Log4Shell: both matched again from their inventories, and node-1 gets an alert.
@@ -372,6 +400,7 @@ fn the_watcher_scans_a_nodes_containerd_images_and_running_ones_raise_alerts() {
     assert!(e.contains("0 scanned (new or changed), 0 queued, 2 matched again"), "{e}");
     let affected = affected_alerts(&base, viewer, "node-1");
     assert_eq!(affected.len(), 1, "{affected:?}");
+    assert_eq!(affected_alerts(&base, viewer, "node-2").len(), 1, "known by the digest it was pulled by");
     let title = affected[0]["alert"]["title"].as_str().unwrap();
     assert!(title.contains(app) && title.contains("CVE-2021-44228"), "{title}");
 

@@ -157,6 +157,67 @@ fn images_are_pulled_with_docker_credentials_verified_and_scanned() {
 
 /// `kestrel watch` scans new tags, matches known images again when the database changes, and the server
 /// raises an alert for the node running an image that became vulnerable.
+/// A multi-platform image: the platform's manifest is read, and the index the tag points at — the digest a node that
+/// pulled the image is told it runs — is said too, from the registry and from the cache alike.
+#[test]
+fn a_multi_platform_image_is_known_by_its_index_digest_too() {
+    use kestrel_testkit::{Compression, Entry, Image, OciLayout};
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut arm = Image::new(vec![vec![
+        Entry::File("etc/os-release".into(), b"ID=alpine\nVERSION_ID=3.19.1\n".to_vec()),
+        Entry::File("lib/apk/db/installed".into(), b"P:musl\nV:1.2.4-r2\nA:aarch64\n\n".to_vec()),
+    ]]);
+    arm.platform = ("linux".into(), "arm64".into());
+    let mut layout = OciLayout::new();
+    layout.add_multi(&[common::app_image(), arm], "shop/multi:1", Compression::Gzip);
+    let archive = d.join("multi.tar");
+    layout.write_tar(&archive);
+    let registry = Registry::start(None);
+    registry.push_oci_archive(&archive, "shop/multi:1");
+    let reference = format!("docker://{}/shop/multi:1", registry.host());
+    let raw = Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false", &reference]).output().unwrap();
+    assert!(raw.status.success(), "{}", String::from_utf8_lossy(&raw.stderr));
+    let index = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&raw.stdout)));
+    assert!(String::from_utf8_lossy(&raw.stdout).contains("manifests"), "the tag names an index");
+    let config = d.join("docker");
+    std::fs::create_dir_all(&config).unwrap();
+    let scan = |extra: &[&str]| {
+        let out = kestrel(&config, d)
+            .args(["image", &reference, "-f", "json", "--scanners", "none"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (serde_json::from_slice::<Value>(&out.stdout).unwrap(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (host, _) = scan(&[]);
+    assert_eq!(host["target"]["platform"], "linux/amd64");
+    assert_eq!(host["target"]["index_digest"], index.as_str());
+    assert_ne!(host["target"]["manifest_digest"], index.as_str());
+    let (cached, e) = scan(&[]);
+    assert!(e.contains("its inventory is in the cache"), "{e}");
+    assert_eq!(cached["target"]["index_digest"], index.as_str());
+    let (arm, _) = scan(&["--platform", "linux/arm64"]);
+    assert_eq!(arm["target"]["platform"], "linux/arm64");
+    assert_eq!(arm["target"]["index_digest"], index.as_str());
+    assert_ne!(arm["target"]["manifest_digest"], host["target"]["manifest_digest"]);
+    // The same image pushed alone (skopeo without --all copies this machine's platform): the cache holds its
+    // inventory, read through the index, and the report says no index, as the registry does.
+    let single = format!("docker://{}/shop/single:1", registry.host());
+    let copied = Command::new("skopeo")
+        .args(["copy", "--quiet", "--dest-tls-verify=false", &format!("oci-archive:{}", archive.display()), &single])
+        .output()
+        .unwrap();
+    assert!(copied.status.success(), "{}", String::from_utf8_lossy(&copied.stderr));
+    let out = kestrel(&config, d).args(["image", &single, "-f", "json", "--scanners", "none"]).output().unwrap();
+    let alone: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("its inventory is in the cache"));
+    assert_eq!(alone["target"]["manifest_digest"], host["target"]["manifest_digest"]);
+    assert_eq!(alone["target"]["index_digest"], Value::Null);
+}
+
 #[test]
 fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
     let dir = tempfile::tempdir().unwrap();
@@ -199,7 +260,7 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
     assert!(reports["items"].as_array().unwrap().iter().all(|r| r["counts"][0] == 0), "nothing known yet");
 
     // node-1 runs 1.0: its agent says so (the images of the containers it saw).
-    node_runs(kestrel(), d, &base, agent, "node-1", (&format!("{host}/shop/app:1.0"), None));
+    node_runs(kestrel(), d, &base, agent, "node-1", serde_json::json!({"image": format!("{host}/shop/app:1.0")}));
     let nodes = get(&base, "/api/v1/nodes", viewer);
     let node = nodes["items"].as_array().unwrap().iter().find(|n| n["name"] == "node-1").unwrap().clone();
     assert_eq!(node["status"]["images"], serde_json::json!([format!("{host}/shop/app:1.0")]), "{node}");
@@ -209,9 +270,10 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
     let reports = get(&base, &format!("/api/v1/reports?kind=image&subject={subject}"), viewer);
     let report = get(&base, &format!("/api/v1/reports/{}", reports["items"][0]["id"].as_str().unwrap()), viewer);
     let id = report["target"]["image_id"].as_str().unwrap_or_else(|| panic!("no image id: {report}")).to_string();
-    node_runs(kestrel(), d, &base, &t[3], "node-2", ("dev/app:local", Some(&id)));
+    node_runs(kestrel(), d, &base, &t[3], "node-2", serde_json::json!({"image": "dev/app:local", "image_id": id}));
     let older = format!("sha256:{}", "0".repeat(64));
-    node_runs(kestrel(), d, &base, &t[4], "node-3", (&format!("{host}/shop/app:1.0"), Some(&older)));
+    let moved = serde_json::json!({"image": format!("{host}/shop/app:1.0"), "image_id": older});
+    node_runs(kestrel(), d, &base, &t[4], "node-3", moved);
     let nodes = get(&base, "/api/v1/nodes", viewer);
     let node = nodes["items"].as_array().unwrap().iter().find(|n| n["name"] == "node-2").unwrap().clone();
     assert_eq!(node["status"]["image_refs"], serde_json::json!([{"image": "dev/app:local", "digest": id}]), "{node}");

@@ -113,17 +113,12 @@ pub fn get(base: &str, path: &str, token: &str) -> Value {
         .unwrap()
 }
 
-/// Node `node` runs `image` (a name, and the image id its runtime recorded or none): `kestrel` (a command with its
-/// environment set) runs the agent's `detect` over a recording of one container of that image, sending its status to
-/// the server with the agent's token.
-pub fn node_runs(
-    mut kestrel: Command,
-    d: &Path,
-    base: &str,
-    agent: &str,
-    node: &str,
-    (image, image_id): (&str, Option<&str>),
-) {
+/// Node `node` runs a container of an image (`image`: the container's `image`, `image_id`, `image_digest` as the
+/// sensor would say them): `kestrel` (a command with its environment set) runs the agent's `detect` over a recording
+/// of that container, sending its status to the server with the agent's token.
+pub fn node_runs(mut kestrel: Command, d: &Path, base: &str, agent: &str, node: &str, image: Value) {
+    let mut container = serde_json::json!({"id": "app-1", "runtime": "runc"});
+    container.as_object_mut().unwrap().extend(image.as_object().expect("an object").clone());
     let rec = d.join(format!("run-{node}.jsonl"));
     std::fs::write(
         &rec,
@@ -131,7 +126,7 @@ pub fn node_runs(
             "{}\n{}\n",
             serde_json::json!({"schema": "kestrel.trace/v1", "started_ns": 1_000_000_000u64}),
             serde_json::json!({"schema": "kestrel.event/v1", "time_ns": 2_000_000_000u64, "pid": 10, "tid": 10, "comm": "java",
-                "cgroup_id": 1, "container": {"id": "app-1", "runtime": "runc", "image": image, "image_id": image_id},
+                "cgroup_id": 1, "container": container,
                 "kind": "exec", "ppid": 1, "uid": 0, "gid": 0, "euid": 0, "exe": "/usr/bin/java", "argv": ["java", "-jar", "app.jar"],
                 "cap_effective": 0})
         ),
