@@ -157,8 +157,7 @@ const MAX_CONTAINERS_PER_POD: usize = 64;
 /// `docker-pullable://REPOSITORY@sha256:…`) or `sha256:…` (an image with no repository digest: its id).
 fn pulled_by(image_id: &str) -> Option<String> {
     let digest = image_id.rsplit_once('@').map_or(image_id, |(_, d)| d);
-    let hex = digest.strip_prefix("sha256:")?;
-    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then(|| digest.into())
+    crate::runtime::is_sha256_hex(digest.strip_prefix("sha256:")?).then(|| digest.into())
 }
 
 /// One `GET /pods`: the pods by uid.

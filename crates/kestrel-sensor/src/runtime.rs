@@ -193,13 +193,17 @@ fn add_labels(c: &mut ContainerRef, map: &Value) {
     }
 }
 
-/// An image id as the runtimes record one: `sha256:` and 64 hex digits (Docker, containerd), or the 64 digits alone
-/// (CRI-O), as `sha256:…`. A repository digest (`NAME@sha256:…`: a manifest's, or a multi-platform index's, not the
-/// image's own) or anything else is not one.
+/// An image id as the runtimes record one: `sha256:` and 64 hex digits (Docker), or the 64 digits alone (CRI-O), as
+/// `sha256:…`. A repository digest (`NAME@sha256:…`: a manifest's, or a multi-platform index's, not the image's own)
+/// or anything else is not one.
 fn image_id(s: &str) -> Option<String> {
     let hex = s.strip_prefix("sha256:").unwrap_or(s);
-    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then(|| format!("sha256:{hex}"))
+    is_sha256_hex(hex).then(|| format!("sha256:{hex}"))
+}
+
+/// 64 lower-case hex digits: a SHA-256 digest as image digests spell it.
+pub(crate) fn is_sha256_hex(hex: &str) -> bool {
+    hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The CRI runtimes' annotations: containerd's and CRI-O's names for image, pod and namespace.

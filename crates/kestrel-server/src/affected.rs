@@ -34,9 +34,10 @@ fn serious(report: &Value) -> Vec<(String, String, Option<String>, Severity)> {
 
 /// Whether a node (its agent's last `status`) runs the image of a report on `subject` whose image id, manifest digest
 /// and index digest are `digests`. A digest the node recorded for a container (its runtime's image id, or the digest
-/// the kubelet says it was pulled by) decides: the same image, whatever the name; another digest under the same name is another build of that tag (the tag has moved since the node pulled
-/// it) and does not match. A name alone (`subject` as it is or as Docker spells it in full) matches a container
-/// whose runtime recorded no digest, and every image of an agent that sends names only.
+/// the kubelet says it was pulled by) decides: the same image, whatever the name; another digest under the same name
+/// is another build of that tag (the tag has moved since the node pulled it) and does not match. A name alone
+/// (`subject` as it is or as Docker spells it in full) matches a container with no digest recorded, and every image
+/// of an agent that sends names only.
 fn runs(status: &Value, subject: &str, digests: &[&str]) -> bool {
     let wanted = normalise(subject);
     let same_name = |i: &str| i == subject || normalise(i) == wanted;

@@ -127,8 +127,8 @@ pub struct Shipper {
     images: Images,
 }
 
-/// Images of the containers seen running since the agent started, each as the runtime named it and with the digest it
-/// recorded when it did (sent with each heartbeat, so that the server can tell which nodes run an image that became
+/// Images of the containers seen running since the agent started, each as the runtime named it and with its digest
+/// where one is known (sent with each heartbeat, so that the server can tell which nodes run an image that became
 /// vulnerable); at most [`MAX_IMAGES`].
 type Images = Arc<std::sync::Mutex<std::collections::BTreeSet<(String, Option<String>)>>>;
 
@@ -158,8 +158,8 @@ impl Shipper {
         Ok(Shipper { tx, counters, thread: Some(thread), verdicts: std::sync::Mutex::new(verdicts), images })
     }
 
-    /// Notes that a container of `image` (its digest `digest` when the runtime recorded one) runs on this node
-    /// (call once per image: it takes a lock).
+    /// Notes that a container of `image` runs on this node, with `digest`: the image id its runtime recorded, else the
+    /// digest the kubelet says it was pulled by (call once per image: it takes a lock).
     pub fn note_image(&self, image: &str, digest: Option<&str>) {
         let mut set = self.images.lock().unwrap_or_else(|e| e.into_inner());
         if set.len() < MAX_IMAGES {
@@ -272,7 +272,7 @@ impl Client {
     }
 
     /// The node's status: the counters and the images it runs (`images`: their names; `image_refs`: each name with
-    /// the digest its runtime recorded, where it did, which the server matches first).
+    /// its digest where one is known, which the server matches first).
     fn heartbeat(&self, c: &Counters, images: &Images) -> Sent {
         let mut status = serde_json::to_value(stats(c)).unwrap_or(Value::Null);
         let set = images.lock().unwrap_or_else(|e| e.into_inner()).clone();
