@@ -69,6 +69,14 @@ pub struct ScanTarget {
     pub layers: Vec<LayerRef>,
 }
 
+/// The hex digits of a SHA-256 digest as images spell it (`sha256:` and 64 lower-case hex digits); `None` for anything
+/// else.
+pub fn sha256_hex(digest: &str) -> Option<&str> {
+    digest
+        .strip_prefix("sha256:")
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
 impl ScanTarget {
     /// A target without image metadata (a root file system or a directory).
     pub fn unlayered(kind: TargetKind, name: impl Into<String>) -> Self {

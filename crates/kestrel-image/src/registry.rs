@@ -125,10 +125,7 @@ impl std::fmt::Display for Reference {
 }
 
 fn check_digest(d: &str) -> Result<&str, String> {
-    match d.strip_prefix("sha256:") {
-        Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) => Ok(h),
-        _ => Err(format!("digest {d:?}: only sha256:<64 hex digits> is supported")),
-    }
+    kestrel_core::sha256_hex(d).ok_or_else(|| format!("digest {d:?}: only sha256:<64 hex digits> is supported"))
 }
 
 /// Credentials for a registry.

@@ -157,7 +157,7 @@ const MAX_CONTAINERS_PER_POD: usize = 64;
 /// `docker-pullable://REPOSITORY@sha256:…`) or `sha256:…` (an image with no repository digest: its id).
 fn pulled_by(image_id: &str) -> Option<String> {
     let digest = image_id.rsplit_once('@').map_or(image_id, |(_, d)| d);
-    crate::runtime::is_sha256_hex(digest.strip_prefix("sha256:")?).then(|| digest.into())
+    kestrel_core::sha256_hex(digest).map(|_| digest.to_string())
 }
 
 /// One `GET /pods`: the pods by uid.

@@ -197,13 +197,8 @@ fn add_labels(c: &mut ContainerRef, map: &Value) {
 /// `sha256:…`. A repository digest (`NAME@sha256:…`: a manifest's, or a multi-platform index's, not the image's own)
 /// or anything else is not one.
 fn image_id(s: &str) -> Option<String> {
-    let hex = s.strip_prefix("sha256:").unwrap_or(s);
-    is_sha256_hex(hex).then(|| format!("sha256:{hex}"))
-}
-
-/// 64 lower-case hex digits: a SHA-256 digest as image digests spell it.
-pub(crate) fn is_sha256_hex(hex: &str) -> bool {
-    hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    let digest = if s.starts_with("sha256:") { s.to_string() } else { format!("sha256:{s}") };
+    kestrel_core::sha256_hex(&digest).is_some().then_some(digest)
 }
 
 /// The CRI runtimes' annotations: containerd's and CRI-O's names for image, pod and namespace.

@@ -241,15 +241,19 @@ impl Lookup {
         serde_json::from_str(&text).map_err(|e| format!("{url}: {e}"))
     }
 
-    /// The latest image report under any of the image's names, judged against the bar.
+    /// The latest image report of the image: by its digest when the reference pins one (the image that runs, whatever
+    /// tag it was scanned under), then under any of the image's names; judged against the bar.
     fn ask(&self, image: &str) -> Result<ImageVulns, String> {
         let full = normalise(image);
         let short = full.strip_prefix("docker.io/library/").or_else(|| full.strip_prefix("docker.io/"));
+        let pinned = image.rsplit_once('@').map(|(_, d)| d).filter(|d| kestrel_core::sha256_hex(d).is_some());
+        let mut queries: Vec<String> = pinned.map(|d| format!("digest={d}")).into_iter().collect();
         let mut names = vec![image.to_string(), full.clone()];
         names.extend(short.map(str::to_string));
         names.dedup();
-        for name in names {
-            let q = format!("/api/v1/reports?kind=image&limit=1&subject={}", percent(&name));
+        queries.extend(names.iter().map(|n| format!("subject={}", percent(n))));
+        for query in queries {
+            let q = format!("/api/v1/reports?kind=image&limit=1&{query}");
             let list = self.get(&q)?;
             let Some(id) = list["items"][0]["id"].as_str() else { continue };
             let report = self.get(&format!("/api/v1/reports/{id}"))?;

@@ -79,7 +79,7 @@ pub async fn check(
     let digests: Vec<&str> = ["image_id", "manifest_digest", "index_digest"]
         .iter()
         .filter_map(|k| report["target"][k].as_str())
-        .filter(|d| d.starts_with("sha256:"))
+        .filter(|d| kestrel_core::sha256_hex(d).is_some())
         .collect();
     let mut raised = 0;
     for node in store.nodes().await? {

@@ -600,6 +600,8 @@ async fn post_report(
 struct ReportParams {
     subject: Option<String>,
     kind: Option<String>,
+    /// `sha256:…`: image reports naming it (image id, manifest or index digest).
+    digest: Option<String>,
     limit: Option<usize>,
 }
 
@@ -610,7 +612,20 @@ async fn get_reports(
 ) -> Result<Json<Value>, ApiError> {
     allow(&p, READ)?;
     let Query(q) = q.map_err(|e| bad(e.body_text()))?;
-    let items = state.inner.store.reports(q.subject.as_deref(), q.kind.as_deref(), q.limit.unwrap_or(100)).await?;
+    let limit = q.limit.unwrap_or(100);
+    let items = match &q.digest {
+        Some(d) => {
+            if kestrel_core::sha256_hex(d).is_none() {
+                return Err(bad(format!("digest: sha256: and 64 lower-case hex digits, not {d:?}")));
+            }
+            let mut items = state.inner.store.reports_by_digest(d, limit).await?;
+            items.retain(|r| {
+                q.subject.as_ref().is_none_or(|s| &r.subject == s) && q.kind.as_ref().is_none_or(|k| &r.kind == k)
+            });
+            items
+        }
+        None => state.inner.store.reports(q.subject.as_deref(), q.kind.as_deref(), limit).await?,
+    };
     Ok(Json(json!({ "items": items })))
 }
 

@@ -186,6 +186,17 @@ fn reports_decisions_profiles_nodes_and_metrics() {
     assert_eq!(list["items"][0]["source"], "gitlab-ci");
     let (status, _) = post(&s, "/api/v1/reports", CI, &json!({"kind": "weird", "subject": "x", "report": {}}));
     assert_eq!(status, 400);
+    // By digest: the image reports naming it, filtered by subject when one is given too.
+    let manifest = format!("sha256:{}", "4".repeat(64));
+    let pinned = json!({"kind": "image", "subject": "ci-build-77", "report": {"schema": "kestrel.report/v1",
+        "target": {"image_id": format!("sha256:{}", "3".repeat(64)), "manifest_digest": manifest}, "findings": []}});
+    assert_eq!(post(&s, "/api/v1/reports", CI, &pinned).0, 201);
+    let found = get_json(&s, &format!("/api/v1/reports?digest={manifest}"), VIEWER);
+    assert_eq!(found["items"].as_array().map(|i| (i.len(), i[0]["subject"].clone())), Some((1, json!("ci-build-77"))));
+    let other = get_json(&s, &format!("/api/v1/reports?digest={manifest}&subject=x"), VIEWER);
+    assert_eq!(other["items"], json!([]));
+    let (status, body) = get(&s, "/api/v1/reports?digest=sha256:ABC", Some(VIEWER));
+    assert!(status == 400 && body.contains("64 lower-case hex digits"), "{status} {body}");
 
     let line = |outcome: &str, t: u64| {
         json!({"schema": "kestrel.response/v1", "id": "a1/kill-process", "alert_id": "a1", "written_ns": t,

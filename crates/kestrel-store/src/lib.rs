@@ -154,7 +154,32 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migrate { url: shown.clone(), source })?;
-        Ok(Store { pool, backend, url: shown })
+        let store = Store { pool, backend, url: shown };
+        store.index_report_digests().await?;
+        Ok(store)
+    }
+
+    /// Adds the digests of image reports stored before they were indexed (an upgrade), a few hundred at a time.
+    async fn index_report_digests(&self) -> Result<()> {
+        let mut after = String::new();
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, received_ns, body FROM reports WHERE kind = 'image' AND id > $1 \
+                 AND NOT EXISTS (SELECT 1 FROM report_digests d WHERE d.report = reports.id) ORDER BY id LIMIT 256",
+            )
+            .bind(after.clone())
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(last) = rows.last() else { return Ok(()) };
+            after = last.try_get(0)?;
+            let mut tx = self.write_tx().await?;
+            for r in &rows {
+                let (id, received_ns, body): (String, i64, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+                let body = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+                put_digests(&mut tx, &id, received_ns, &body).await?;
+            }
+            tx.commit().await?;
+        }
     }
 
     /// A transaction that will write. SQLite's default (deferred) transaction takes the write lock at its
@@ -420,10 +445,12 @@ impl Store {
             .collect()
     }
 
-    /// Stores a scan report; its id is the digest of its content. Returns the id and whether it was new.
+    /// Stores a scan report; its id is the digest of its content. Returns the id and whether it was new. An image
+    /// report is found by its digests too ([`Store::reports_by_digest`]).
     pub async fn put_report(&self, r: &NewReport) -> Result<(String, bool)> {
         let body = serde_json::to_string(&r.body).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let id = content_id(&body);
+        let mut tx = self.write_tx().await?;
         let n = sqlx::query(
             "INSERT INTO reports (id, kind, subject, source, received_ns, critical, high, medium, low, body) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
@@ -438,10 +465,27 @@ impl Store {
         .bind(r.counts[2])
         .bind(r.counts[3])
         .bind(body)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        if n == 1 && r.kind == "image" {
+            put_digests(&mut tx, &id, r.received_ns, &r.body).await?;
+        }
+        tx.commit().await?;
         Ok((id, n == 1))
+    }
+
+    /// Image reports naming `digest` (`sha256:…`: an image id, a manifest's or a multi-platform index's digest),
+    /// newest first.
+    pub async fn reports_by_digest(&self, digest: &str, limit: usize) -> Result<Vec<ReportSummary>> {
+        let mut b = Sql::new(
+            "SELECT r.id, r.kind, r.subject, r.source, r.received_ns, r.critical, r.high, r.medium, r.low \
+             FROM report_digests d JOIN reports r ON r.id = d.report WHERE d.digest = ",
+        );
+        b.bind(V::text(digest));
+        b.push(" ORDER BY r.received_ns DESC, r.id LIMIT ").bind(V::I64(limit.clamp(1, 1000) as i64));
+        let rows = b.query().fetch_all(&self.pool).await?;
+        rows.iter().map(summary).collect()
     }
 
     /// Report summaries, newest first; `subject` filters on the image (or path) scanned, `kind` on the kind.
@@ -457,18 +501,7 @@ impl Store {
         }
         b.push(" ORDER BY received_ns DESC, id LIMIT ").bind(V::I64(limit.clamp(1, 1000) as i64));
         let rows = b.query().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ReportSummary {
-                    id: r.try_get(0)?,
-                    kind: r.try_get(1)?,
-                    subject: r.try_get(2)?,
-                    source: r.try_get(3)?,
-                    received_ns: r.try_get(4)?,
-                    counts: [r.try_get(5)?, r.try_get(6)?, r.try_get(7)?, r.try_get(8)?],
-                })
-            })
-            .collect()
+        rows.iter().map(summary).collect()
     }
 
     /// How many reports are stored.
@@ -598,6 +631,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        sqlx::query("DELETE FROM report_digests WHERE received_ns < $1").bind(before_ns).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM sessions WHERE expires_ns < $1").bind(now_ns()).execute(&mut *tx).await?;
         if alerts > 0 {
             sqlx::query("DELETE FROM alert_counts").execute(&mut *tx).await?;
@@ -610,6 +644,46 @@ impl Store {
         tx.commit().await?;
         Ok(Pruned { alerts, decisions, reports })
     }
+}
+
+/// A report summary from its row: id, kind, subject, source, received_ns and the four counts, in that order.
+fn summary(r: &sqlx::any::AnyRow) -> Result<ReportSummary> {
+    Ok(ReportSummary {
+        id: r.try_get(0)?,
+        kind: r.try_get(1)?,
+        subject: r.try_get(2)?,
+        source: r.try_get(3)?,
+        received_ns: r.try_get(4)?,
+        counts: [r.try_get(5)?, r.try_get(6)?, r.try_get(7)?, r.try_get(8)?],
+    })
+}
+
+/// Records the digests image report `id` names: its target's image id, manifest and index digests (each
+/// `sha256:` and 64 lower-case hex digits; anything else in a report is left out).
+async fn put_digests(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    id: &str,
+    received_ns: i64,
+    body: &serde_json::Value,
+) -> Result<()> {
+    let mut digests: Vec<&str> = ["image_id", "manifest_digest", "index_digest"]
+        .iter()
+        .filter_map(|k| body["target"][k].as_str())
+        .filter(|d| kestrel_core::sha256_hex(d).is_some())
+        .collect();
+    digests.dedup();
+    for d in digests {
+        sqlx::query(
+            "INSERT INTO report_digests (digest, report, received_ns) VALUES ($1, $2, $3) \
+             ON CONFLICT (digest, report) DO NOTHING",
+        )
+        .bind(d.to_string())
+        .bind(id.to_string())
+        .bind(received_ns)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// What [`Store::prune`] deleted.

@@ -4,6 +4,27 @@
 use super::*;
 use kestrel_core::{AlertSource, ContainerRef, ALERT_SCHEMA};
 
+/// `sha256:` and 64 of `c`.
+fn digest(c: char) -> String {
+    format!("sha256:{}", c.to_string().repeat(64))
+}
+
+/// Reopened: the store's data is there; digests of reports stored before they were indexed (an upgrade) are added;
+/// retention takes a report's digests with it.
+async fn reopened(url: &str) {
+    let again = Store::open(url).await.unwrap();
+    assert_eq!(again.reports(None, None, 10).await.unwrap().len(), 3);
+    sqlx::query("DELETE FROM report_digests").execute(&again.pool).await.unwrap();
+    assert!(again.reports_by_digest(&digest('a'), 10).await.unwrap().is_empty());
+    drop(again);
+    let upgraded = Store::open(url).await.unwrap();
+    assert_eq!(upgraded.reports_by_digest(&digest('b'), 10).await.unwrap().len(), 1);
+    assert_eq!(upgraded.prune(52).await.unwrap().reports, 2);
+    assert!(upgraded.reports_by_digest(&digest('b'), 10).await.unwrap().is_empty());
+    let left: i64 = sqlx::query("SELECT COUNT(*) FROM report_digests").fetch_one(&upgraded.pool).await.unwrap().get(0);
+    assert_eq!(left, 0);
+}
+
 pub(crate) fn alert(id: &str, time_ns: u64, severity: Severity, workload: &str) -> Alert {
     Alert {
         schema: ALERT_SCHEMA.into(),
@@ -174,6 +195,25 @@ async fn exercise(store: &Store) {
     assert_eq!(store.reports(None, Some("image"), 10).await.unwrap().len(), 1);
     assert!(store.reports(None, Some("compliance"), 10).await.unwrap().is_empty());
     assert_eq!(store.report_count().await.unwrap(), 1);
+    // An image report is found by each digest it names, another kind's is not.
+    let target =
+        serde_json::json!({"image_id": digest('a'), "manifest_digest": digest('b'), "index_digest": digest('c')});
+    let pinned = NewReport {
+        subject: "registry.example/shop/web:1.3".into(),
+        received_ns: 51,
+        body: serde_json::json!({"schema": "kestrel.report/v1", "target": target, "findings": []}),
+        ..report.clone()
+    };
+    let (pinned_id, _) = store.put_report(&pinned).await.unwrap();
+    let mut config = NewReport { kind: "config".into(), received_ns: 52, ..pinned.clone() };
+    config.body["kind"] = "config".into();
+    store.put_report(&config).await.unwrap();
+    for d in [digest('a'), digest('b'), digest('c')] {
+        let found = store.reports_by_digest(&d, 10).await.unwrap();
+        assert_eq!(found.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [pinned_id.as_str()], "{d}");
+        assert_eq!(found[0].subject, "registry.example/shop/web:1.3");
+    }
+    assert!(store.reports_by_digest(&digest('d'), 10).await.unwrap().is_empty());
 
     // Profiles: the latest version per node.
     for (node, v) in [("node-1", 1), ("node-1", 2), ("node-2", 1)] {
@@ -224,8 +264,7 @@ async fn sqlite_stores_deduplicates_pages_and_prunes() {
     exercise(&store).await;
     drop(store);
     // Reopening runs no migration twice and keeps the data.
-    let again = Store::open(&url).await.unwrap();
-    assert_eq!(again.reports(None, None, 10).await.unwrap().len(), 1);
+    reopened(&url).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -235,8 +274,7 @@ async fn postgres_stores_deduplicates_pages_and_prunes() {
     let store = Store::open(&url).await.unwrap();
     assert_eq!(store.backend(), Backend::Postgres);
     exercise(&store).await;
-    let again = Store::open(&url).await.unwrap();
-    assert_eq!(again.reports(None, None, 10).await.unwrap().len(), 1);
+    reopened(&url).await;
 }
 
 #[tokio::test]

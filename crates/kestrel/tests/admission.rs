@@ -10,7 +10,7 @@ use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kestrel_testkit::services::free_port;
-use kestrel_testkit::{Entry, Image};
+use kestrel_testkit::{Compression, Entry, Image, OciLayout};
 use kube::core::admission::AdmissionReview;
 use kube::core::DynamicObject;
 use serde_json::{json, Value};
@@ -58,17 +58,21 @@ fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
-/// An image holding log4j-core at `version`, tagged `tag`.
-fn log4j_image(dir: &Path, tag: &str, version: &str) -> PathBuf {
+/// An image holding log4j-core at `version`.
+fn log4j(version: &str) -> Image {
     let pom = format!("groupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion={version}\n");
     let jar =
         kestrel_testkit::jar(&[("META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties", pom.as_bytes())]);
-    let p = dir.join(format!("{version}.tar"));
     Image::new(vec![vec![
         Entry::File("etc/os-release".into(), b"ID=debian\nVERSION_ID=\"12\"\n".to_vec()),
         Entry::File(format!("app/lib/log4j-core-{version}.jar"), jar),
     ]])
-    .write_docker_archive(&p, &[tag]);
+}
+
+/// A `docker save` archive of [`log4j`] at `version`, tagged `tag`.
+fn log4j_image(dir: &Path, tag: &str, version: &str) -> PathBuf {
+    let p = dir.join(format!("{version}.tar"));
+    log4j(version).write_docker_archive(&p, &[tag]);
     p
 }
 
@@ -134,6 +138,19 @@ fn the_webhook_over_https_with_real_reviews() {
             .args(["-f", "json", "-o", "/dev/null", "--server", &server_url, "--server-token", &ci]));
     }
 
+    // A build CI scanned as an OCI layout, sent under the build's own name: a pod naming the image by its manifest
+    // digest finds this report by the digest alone.
+    let mut layout = OciLayout::new();
+    layout.add(&log4j("2.14.1"), "build-77", Compression::Gzip);
+    layout.write_dir(&d.join("layout"));
+    run(kestrel()
+        .env("KESTREL_DB_DIR", &db)
+        .args(["image", &format!("oci:{}", d.join("layout").display()), "-f", "json", "-o"])
+        .arg(d.join("build-77.json"))
+        .args(["--server", &server_url, "--server-token", &ci]));
+    let build: Value = serde_json::from_slice(&std::fs::read(d.join("build-77.json")).unwrap()).unwrap();
+    let manifest = build["target"]["manifest_digest"].as_str().expect("a manifest digest").to_string();
+
     // The webhook: a certificate from `kestrel admission cert`, the policy, HTTPS.
     run(kestrel().args(["admission", "cert", "--out"]).arg(d.join("certs")).args([
         "--name",
@@ -191,6 +208,15 @@ fn the_webhook_over_https_with_real_reviews() {
     assert_eq!(r["allowed"], false);
     let msg = r["status"]["message"].as_str().unwrap();
     assert!(msg.contains("CVE-2021-44228") && msg.contains("log4j-core"), "{msg}");
+    // Pinned by digest: the build's report decides, whatever name the pod gives; an unknown digest is unscanned,
+    // even beside a tag whose report is clean.
+    let r = ask(pod_review("u2d", &format!("registry.corp.example/shop/app@{manifest}"), false, "shop"));
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(r["status"]["message"].as_str().unwrap().contains("CVE-2021-44228"), "{r}");
+    let unknown = format!("sha256:{}", "e".repeat(64));
+    let r = ask(pod_review("u2e", &format!("registry.corp.example/shop/app:1.1@{unknown}"), false, "shop"));
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(r["status"]["message"].as_str().unwrap().contains("never scanned"), "{r}");
     // Privileged: Pod Security baseline.
     let r = ask(pod_review("u3", "registry.corp.example/shop/app:1.1", true, "shop"));
     assert!(r["status"]["message"].as_str().unwrap().contains("pss:baseline:privileged"), "{r}");
