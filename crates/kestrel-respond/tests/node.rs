@@ -1,7 +1,8 @@
 //! The node actions on real runc containers (root; CI runs as root): a busybox container keeps
 //! connecting to a listener on the host; isolation cuts exactly its connections and restore gives them
 //! back; pause stops it and resume lets it go on; a process is killed and the container lives; stop ends
-//! it. Each action's own verification is checked against what the container does.
+//! it. Each action's own verification is checked against what the container does. Isolation, pause and stop are
+//! checked on a real Docker engine's container too.
 
 use kestrel_respond::node;
 use std::io::Read;
@@ -409,4 +410,53 @@ fn the_pins_of_a_gone_container_are_released() {
     assert!(!cg.exists(), "runc removed the cgroup");
     assert!(node::sweep(bpffs, &root).unwrap().contains(&id));
     assert!(!node::pin_dir(bpffs, id).exists());
+}
+
+/// The same actions on a container of a real Docker engine (Debian's dockerd, a data root of the test's own; the
+/// container on the host's network, so that it can reach the listener): its cgroup is Docker's own
+/// (`/docker/<id>`), and when it is stopped Docker itself sees it exit.
+#[test]
+fn a_docker_container_is_isolated_paused_and_stopped() {
+    use kestrel_testkit::services::Docker;
+    let docker = Docker::start();
+    docker.load_image(&kestrel_testkit::busybox(), "localhost/box:1");
+    let (port, n) = listener();
+    let script =
+        format!("while true; do echo ping | /bin/busybox nc -w 1 127.0.0.1 {port}; /bin/busybox sleep 0.1; done");
+    let id = docker
+        .cli(&["run", "-d", "--network", "host", "localhost/box:1", "/bin/busybox", "sh", "-c", &script])
+        .trim()
+        .to_string();
+    let cg = kestrel_sensor::cgroup::cgroup2_root().unwrap().join("docker").join(&id);
+    assert!(grows(&n, Duration::from_secs(3)), "the container never connected");
+
+    let bpffs = Path::new("/sys/fs/bpf");
+    node::isolate(&cg, bpffs, false).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!grows(&n, Duration::from_secs(2)), "connections still arrive from an isolated container");
+    let before = n.load(Ordering::SeqCst);
+    std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(n.load(Ordering::SeqCst) > before, "the host lost its network too");
+    node::restore(&cg, bpffs).unwrap();
+    assert!(grows(&n, Duration::from_secs(3)), "restore did not give the network back");
+
+    node::freeze(&cg, true).unwrap();
+    assert!(node::is_frozen(&cg).unwrap());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!grows(&n, Duration::from_secs(1)), "a paused container still connects");
+    node::freeze(&cg, false).unwrap();
+    assert!(grows(&n, Duration::from_secs(3)), "resume did not resume");
+
+    node::stop(&cg).unwrap();
+    assert!(node::cgroup_pids(&cg).unwrap_or_default().is_empty());
+    let t = std::time::Instant::now();
+    while docker.cli(&["inspect", "-f", "{{.State.Running}}", &id]).trim() != "false" {
+        assert!(t.elapsed() < Duration::from_secs(10), "Docker still says the container runs");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if let Ok(cid) = node::cgroup_id(&cg) {
+        node::release_all(cid, bpffs).unwrap();
+    }
+    docker.cli(&["rm", "-f", &id]);
 }

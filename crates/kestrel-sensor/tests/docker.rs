@@ -9,18 +9,12 @@ use kestrel_sensor::cgroup::cgroup2_root;
 use kestrel_sensor::runtime::StateDirs;
 use kestrel_sensor::{Config, Sensor};
 use kestrel_testkit::services::Docker;
-use kestrel_testkit::{Entry, Image};
 use std::time::{Duration, Instant};
 
 /// A Docker engine holding `localhost/box:1`: a static busybox at /bin/busybox, nothing else.
 fn docker_with_box() -> Docker {
-    let dir = tempfile::tempdir().unwrap();
-    let busybox = std::fs::read("/bin/busybox").expect("busybox-static (scripts/setup)");
-    let archive = dir.path().join("box.tar");
-    Image::new(vec![vec![Entry::Dir("bin".into()), Entry::FileMode("bin/busybox".into(), busybox, 0o755)]])
-        .write_docker_archive(&archive, &["localhost/box:1"]);
     let docker = Docker::start();
-    docker.load(&archive);
+    docker.load_image(&kestrel_testkit::busybox(), "localhost/box:1");
     docker
 }
 

@@ -402,6 +402,13 @@ pub fn auditable_binary(json: &str) -> Vec<u8> {
     elf_with_section(".dep-v0", &miniz_oxide::deflate::compress_to_vec_zlib(json.as_bytes(), 6))
 }
 
+/// An image holding a static busybox at /bin/busybox and nothing else (Debian's busybox-static, which
+/// `scripts/setup` installs): `/bin/busybox sh -c …` runs in it.
+pub fn busybox() -> Image {
+    let busybox = std::fs::read("/bin/busybox").expect("/bin/busybox: scripts/setup installs busybox-static");
+    Image::new(vec![vec![Entry::Dir("bin".into()), Entry::FileMode("bin/busybox".into(), busybox, 0o755)]])
+}
+
 /// A jar (zip) holding the given entries.
 pub fn jar(entries: &[(&str, &[u8])]) -> Vec<u8> {
     zip_entries(entries)

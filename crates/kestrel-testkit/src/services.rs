@@ -507,6 +507,14 @@ impl Docker {
         self.cli(&["load", "-q", "-i", archive.to_str().expect("a UTF-8 path")]);
     }
 
+    /// Loads `image` into the engine as `tag`.
+    pub fn load_image(&self, image: &crate::Image, tag: &str) {
+        let archive = self.dir.join("load.tar");
+        image.write_docker_archive(&archive, &[tag]);
+        self.load(&archive);
+        let _ = std::fs::remove_file(&archive);
+    }
+
     /// What the engine logged.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default()
