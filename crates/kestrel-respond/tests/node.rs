@@ -119,22 +119,28 @@ fn isolate_cuts_the_container_only_and_restore_brings_it_back() {
     c.exec_detached(&format!("while true; do echo ping | nc -w 1 127.0.0.1 {port}; sleep 0.1; done"));
     assert!(grows(&n, Duration::from_secs(2)), "the container never connected");
 
+    isolated_and_restored(&c.cgroup(), port, &n);
+}
+
+/// Isolates the container of cgroup `cg` (which keeps connecting to the listener on `port` counting `n`): its
+/// connections stop, the host's go on; then restores it.
+fn isolated_and_restored(cg: &Path, port: u16, n: &AtomicUsize) {
     let bpffs = Path::new("/sys/fs/bpf");
-    let pinned = node::isolate(&c.cgroup(), bpffs, false).unwrap();
-    assert!(pinned.join("egress").exists() && node::is_isolated(&c.cgroup(), bpffs).unwrap());
+    let pinned = node::isolate(cg, bpffs, false).unwrap();
+    assert!(pinned.join("egress").exists() && node::is_isolated(cg, bpffs).unwrap());
     std::thread::sleep(Duration::from_millis(300));
-    assert!(!grows(&n, Duration::from_secs(2)), "connections still arrive from an isolated container");
+    assert!(!grows(n, Duration::from_secs(2)), "connections still arrive from an isolated container");
     // The rest of the node is unaffected: the host still reaches the same listener.
     let before = n.load(Ordering::SeqCst);
     std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     std::thread::sleep(Duration::from_millis(100));
     assert!(n.load(Ordering::SeqCst) > before, "the host lost its network too");
     // Isolating twice is a no-op; the isolation lives in bpffs, not in this process.
-    assert_eq!(node::isolate(&c.cgroup(), bpffs, false).unwrap(), pinned);
+    assert_eq!(node::isolate(cg, bpffs, false).unwrap(), pinned);
 
-    node::restore(&c.cgroup(), bpffs).unwrap();
-    assert!(!node::is_isolated(&c.cgroup(), bpffs).unwrap());
-    assert!(grows(&n, Duration::from_secs(3)), "restore did not give the network back");
+    node::restore(cg, bpffs).unwrap();
+    assert!(!node::is_isolated(cg, bpffs).unwrap());
+    assert!(grows(n, Duration::from_secs(3)), "restore did not give the network back");
 }
 
 #[test]
@@ -430,16 +436,7 @@ fn a_docker_container_is_isolated_paused_and_stopped() {
     let cg = kestrel_sensor::cgroup::cgroup2_root().unwrap().join("docker").join(&id);
     assert!(grows(&n, Duration::from_secs(3)), "the container never connected");
 
-    let bpffs = Path::new("/sys/fs/bpf");
-    node::isolate(&cg, bpffs, false).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(!grows(&n, Duration::from_secs(2)), "connections still arrive from an isolated container");
-    let before = n.load(Ordering::SeqCst);
-    std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    assert!(n.load(Ordering::SeqCst) > before, "the host lost its network too");
-    node::restore(&cg, bpffs).unwrap();
-    assert!(grows(&n, Duration::from_secs(3)), "restore did not give the network back");
+    isolated_and_restored(&cg, port, &n);
 
     node::freeze(&cg, true).unwrap();
     assert!(node::is_frozen(&cg).unwrap());
@@ -456,7 +453,7 @@ fn a_docker_container_is_isolated_paused_and_stopped() {
         std::thread::sleep(Duration::from_millis(100));
     }
     if let Ok(cid) = node::cgroup_id(&cg) {
-        node::release_all(cid, bpffs).unwrap();
+        node::release_all(cid, Path::new("/sys/fs/bpf")).unwrap();
     }
     docker.cli(&["rm", "-f", &id]);
 }

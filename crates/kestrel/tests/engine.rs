@@ -26,6 +26,18 @@ fn kestrel(d: &Path) -> Command {
     c
 }
 
+/// The report of `archive` read as a file, with these scanners (the reference an engine's copy must equal).
+fn scan_archive(d: &Path, archive: &Path, scanners: &str) -> serde_json::Value {
+    json(
+        &kestrel(d)
+            .args(["image", "--input"])
+            .arg(archive)
+            .args(["--scanners", scanners, "-f", "json", "--no-cache"])
+            .output()
+            .unwrap(),
+    )
+}
+
 /// A Podman API service whose store holds `image()` as `localhost/shop/app:1.0`, and that image's archive.
 fn podman_with_app(d: &Path) -> (Podman, std::path::PathBuf) {
     let archive = d.join("app.tar");
@@ -46,14 +58,7 @@ fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
     let d = dir.path();
     let (podman, archive) = podman_with_app(d);
 
-    let from_archive = json(
-        &kestrel(d)
-            .args(["image", "--input"])
-            .arg(&archive)
-            .args(["--scanners", "none", "-f", "json", "--no-cache"])
-            .output()
-            .unwrap(),
-    );
+    let from_archive = scan_archive(d, &archive, "none");
     assert!(purls(&from_archive).iter().any(|p| p.starts_with("pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1")));
 
     // podman:NAME, through Podman's API socket.
@@ -126,14 +131,7 @@ fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
     assert!(secrets.iter().any(|s| s["rule"] == "aws-access-key-id" && s["file"] == "/app/.env"), "{secrets:?}");
     // Each with the layer it is in, as read from the archive (the engine's layers are read before its manifest says
     // their order).
-    let from_archive_secrets = json(
-        &kestrel(d)
-            .args(["image", "--input"])
-            .arg(&archive)
-            .args(["--scanners", "secret", "-f", "json", "--no-cache"])
-            .output()
-            .unwrap(),
-    );
+    let from_archive_secrets = scan_archive(d, &archive, "secret");
     assert_eq!(report["secrets"], from_archive_secrets["secrets"]);
     assert!(secrets.iter().all(|s| s["layer"].as_str().is_some_and(|l| l.starts_with("1 sha256:"))), "{secrets:?}");
     // `secrets --image` and `config --image` read the same sources.
@@ -198,14 +196,7 @@ fn images_are_read_from_a_real_docker_engine() {
     let docker = Docker::start();
     docker.load(&archive);
     docker.cli(&["tag", "localhost/shop/app:1.0", "shop/app:2.0"]);
-    let from_archive = json(
-        &kestrel(d)
-            .args(["image", "--input"])
-            .arg(&archive)
-            .args(["--scanners", "secret", "-f", "json", "--no-cache"])
-            .output()
-            .unwrap(),
-    );
+    let from_archive = scan_archive(d, &archive, "secret");
     let same_image = |out: &Output| {
         let sbom = json(out);
         assert_eq!(purls(&sbom), purls(&from_archive));
