@@ -56,17 +56,10 @@ hyperfine --warmup 1 --runs "$RUNS" --export-json "$OUT/containerd.hyperfine.jso
   >/dev/null
 # A second scan of the same image, the inventory cache on: containerd is asked for the manifests and configuration,
 # no layer is read.
-CACHE=$(mktemp -d /tmp/kestrel-bench-cache.XXXXXX)
-$K image "containerd:$NAME" --scanners none -q --cache-dir "$CACHE" -f json -o /dev/null
-hyperfine --warmup 1 --runs "$RUNS" -n "kestrel containerd:, cached" \
-  "$K image containerd:$NAME --scanners none -q --cache-dir $CACHE -f json -o /dev/null" | grep -E "Time|±" | head -1 |
-  sed 's/^/cached re-scan: /'
-rm -rf "$CACHE"
+cached_rescan "containerd:$NAME"
 
-{ /usr/bin/time -v $K image "containerd:$NAME" --scanners none --no-cache -q -f json -o /dev/null; } 2>&1 |
-  awk '/Maximum resident/ {printf "peak RSS kestrel containerd: %.0f MiB\n", $6/1024}'
+peak_rss "kestrel containerd:" $K image "containerd:$NAME" --scanners none --no-cache -q -f json -o /dev/null
 "${CTR[@]}" images export "$EXPORT" "$NAME"
-{ /usr/bin/time -v $SYFT -q "docker-archive:$EXPORT" -o syft-json=/dev/null; } 2>&1 |
-  awk '/Maximum resident/ {printf "peak RSS syft (archive exported from containerd): %.0f MiB\n", $6/1024}'
+peak_rss "syft (archive exported from containerd)" $SYFT -q "docker-archive:$EXPORT" -o syft-json=/dev/null
 rm -f "$EXPORT"
 python3 bench/hyperfine_summary.py "$OUT/containerd.hyperfine.json"

@@ -44,15 +44,7 @@ hyperfine --warmup 1 --runs "$RUNS" --export-json "$OUT/docker.hyperfine.json" \
   -n "docker save | kestrel -" "$DOCKER save $NAME | $K image - --scanners none --no-cache -q -f json -o /dev/null" \
   -n "syft docker:" "$SYFT -q docker:$NAME -o syft-json=/dev/null" >/dev/null
 # A second scan of the same image, the inventory cache on: the engine is asked which image it is, nothing is sent.
-CACHE=$(mktemp -d /tmp/kestrel-bench-cache.XXXXXX)
-$K image "docker:$NAME" --scanners none -q --cache-dir "$CACHE" -f json -o /dev/null
-hyperfine --warmup 1 --runs "$RUNS" -n "kestrel docker:, cached" \
-  "$K image docker:$NAME --scanners none -q --cache-dir $CACHE -f json -o /dev/null" | grep -E "Time|±" | head -1 |
-  sed 's/^/cached re-scan: /'
-rm -rf "$CACHE"
-
-for cmd in "$K image docker:$NAME --scanners none --no-cache -q -f json -o /dev/null" \
-           "$SYFT -q docker:$NAME -o syft-json=/dev/null"; do
-  { /usr/bin/time -v $cmd; } 2>&1 | awk -v c="${cmd%% *}" '/Maximum resident/ {printf "peak RSS %s: %.0f MiB\n", c, $6/1024}'
-done
+cached_rescan "docker:$NAME"
+peak_rss kestrel $K image "docker:$NAME" --scanners none --no-cache -q -f json -o /dev/null
+peak_rss syft $SYFT -q "docker:$NAME" -o syft-json=/dev/null
 python3 bench/hyperfine_summary.py "$OUT/docker.hyperfine.json"

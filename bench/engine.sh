@@ -43,15 +43,7 @@ hyperfine --warmup 1 --runs "$RUNS" --export-json "$OUT/engine.hyperfine.json" \
   -n "syft archive" "$SYFT -q docker-archive:$OUT/debian.tar -o syft-json=/dev/null" >/dev/null
 # A second scan of the same image, the inventory cache on: the engine is asked which image it is, nothing is
 # sent.
-CACHE=$(mktemp -d /tmp/kestrel-bench-cache.XXXXXX)
-$K image "podman:$NAME" --scanners none -q --cache-dir "$CACHE" -f json -o /dev/null
-hyperfine --warmup 1 --runs "$RUNS" -n "kestrel podman:, cached" \
-  "$K image podman:$NAME --scanners none -q --cache-dir $CACHE -f json -o /dev/null" | grep -E "Time|±" | head -1 |
-  sed 's/^/cached re-scan: /'
-rm -rf "$CACHE"
-
-for cmd in "$K image podman:$NAME --scanners none --no-cache -q -f json -o /dev/null" \
-           "$SYFT -q podman:$NAME -o syft-json=/dev/null"; do
-  { /usr/bin/time -v $cmd; } 2>&1 | awk -v c="${cmd%% *}" '/Maximum resident/ {printf "peak RSS %s: %.0f MiB\n", c, $6/1024}'
-done
+cached_rescan "podman:$NAME"
+peak_rss kestrel $K image "podman:$NAME" --scanners none --no-cache -q -f json -o /dev/null
+peak_rss syft $SYFT -q "podman:$NAME" -o syft-json=/dev/null
 python3 bench/hyperfine_summary.py "$OUT/engine.hyperfine.json"

@@ -60,9 +60,9 @@ fi
 cmds+=(-n "syft registry:" "$SYFT -q registry:$REF -o syft-json=/dev/null")
 hyperfine --warmup 1 --runs "$RUNS" --export-json "$OUT/registry.hyperfine.json" "${cmds[@]}" >/dev/null
 
-for cmd in "$K image docker://$REF --scanners none --no-cache -q -f json -o /dev/null" \
-           ${BEFORE:+"$BEFORE image docker://$REF --scanners none --no-cache -q -f json -o /dev/null"} \
-           "$SYFT -q registry:$REF -o syft-json=/dev/null"; do
-  { /usr/bin/time -v $cmd; } 2>&1 | awk -v c="${cmd%% *}" '/Maximum resident/ {printf "peak RSS %s: %.0f MiB\n", c, $6/1024}'
-done
+peak_rss kestrel $K image "docker://$REF" --scanners none --no-cache -q -f json -o /dev/null
+if [ -n "${BEFORE:-}" ]; then
+  peak_rss "kestrel before" $BEFORE image "docker://$REF" --scanners none --no-cache -q -f json -o /dev/null
+fi
+peak_rss syft $SYFT -q "registry:$REF" -o syft-json=/dev/null
 python3 bench/hyperfine_summary.py "$OUT/registry.hyperfine.json"
