@@ -19,7 +19,7 @@ use std::time::Duration;
 mod skel {
     include!(concat!(env!("OUT_DIR"), "/sensor.skel.rs"));
 }
-use skel::SensorSkelBuilder;
+use skel::{SensorSkel, SensorSkelBuilder};
 
 /// Cgroups created since the consumer last looked, oldest first.
 type CgroupNews = Arc<std::sync::Mutex<std::collections::VecDeque<(u64, String)>>>;
@@ -44,6 +44,9 @@ pub struct Config {
     /// cgroup v2 directories whose processes, and their descendants', are watched (containers are usually
     /// watched through their parents: `/sys/fs/cgroup/system.slice`, `kubepods.slice`, a runc parent…).
     pub watch_cgroups: Vec<PathBuf>,
+    /// cgroup v2 directories not made yet (a container engine's parent before its first container: Docker's
+    /// `/docker`, the kubelet's `kubepods`): watched, with their descendants, from the moment they are made.
+    pub watch_when_made: Vec<PathBuf>,
     /// cgroup paths (relative to the cgroup2 root) under which runc containers are named by their directory.
     pub runc_parents: Vec<String>,
     /// Records queued between the reader and the consumer, however they are batched; more are dropped and
@@ -86,6 +89,7 @@ impl Default for Config {
         Config {
             watch_all: false,
             watch_cgroups: Vec::new(),
+            watch_when_made: Vec::new(),
             runc_parents: Vec::new(),
             queue_len: 65_536,
             stream_cgroups: Vec::new(),
@@ -197,8 +201,27 @@ impl Sensor {
         let (ready_tx, ready_rx) = sync_channel::<Result<(), SensorError>>(1);
         let news: CgroupNews = Arc::default();
         let (t_stop, t_stats, t_news) = (stop.clone(), stats.clone(), news.clone());
-        let load =
-            Load { watch_all: cfg.watch_all, watch_ids: ids, stream_ids, open_returns: cfg.open_returns, skip_progs };
+        // Paths as the kernel names cgroups to `cgroup_mkdir`: below the hierarchy's root, from `/`.
+        let watch_when_made = cfg
+            .watch_when_made
+            .iter()
+            .map(|p| {
+                let rel = p.strip_prefix(&root).ok().and_then(|r| r.to_str()).filter(|r| !r.is_empty());
+                let rel = rel.ok_or_else(|| SensorError::Cgroup {
+                    path: p.display().to_string(),
+                    reason: format!("not below the cgroup v2 hierarchy at {}", root.display()),
+                })?;
+                Ok((format!("/{}", rel.trim_end_matches('/')), p.clone()))
+            })
+            .collect::<Result<Vec<(String, PathBuf)>, SensorError>>()?;
+        let load = Load {
+            watch_all: cfg.watch_all,
+            watch_ids: ids,
+            watch_when_made,
+            stream_ids,
+            open_returns: cfg.open_returns,
+            skip_progs,
+        };
         let thread = std::thread::Builder::new()
             .name("kestrel-sensor".into())
             .spawn(move || reader(load, batching, tx, ready_tx, t_stop, t_stats, t_news))
@@ -404,10 +427,62 @@ fn bpf_err(what: &str) -> impl Fn(libbpf_rs::Error) -> SensorError + '_ {
 struct Load {
     watch_all: bool,
     watch_ids: Vec<u64>,
+    /// Cgroups to watch once made, by their path below the hierarchy's root (`/docker`) and in the file system.
+    watch_when_made: Vec<(String, PathBuf)>,
     stream_ids: Vec<u64>,
     open_returns: bool,
     /// Programs of the kinds left out.
     skip_progs: Vec<&'static str>,
+}
+
+/// A cgroup made after the start that matters to the watched set.
+enum Made {
+    /// One of `Config::watch_when_made`: from now on in the set.
+    Watched(u64, String),
+    /// Below one of them: a verdict on it taken before its parent joined the set must go.
+    Below(u64),
+}
+
+impl Made {
+    fn of(late: &[String], id: u64, path: &str) -> Option<Made> {
+        let below = |p: &String| path.strip_prefix(p.as_str()).is_some_and(|rest| rest.starts_with('/'));
+        if late.iter().any(|p| p == path) {
+            Some(Made::Watched(id, path.to_string()))
+        } else if late.iter().any(below) {
+            Some(Made::Below(id))
+        } else {
+            None
+        }
+    }
+}
+
+/// Adds the cgroups made since the last call to the watched set, and forgets the verdicts that could have been
+/// taken on their descendants before (each CPU's last one too): a process there is watched from now on.
+fn watch_made(skel: &SensorSkel<'_>, made: &[Made]) -> Result<(), SensorError> {
+    use libbpf_rs::MapCore;
+    for m in made {
+        match m {
+            Made::Watched(id, path) => {
+                skel.maps
+                    .watched
+                    .update(&id.to_ne_bytes(), &[1u8], libbpf_rs::MapFlags::ANY)
+                    .map_err(bpf_err("adding a watched cgroup"))?;
+                tracing::info!("{path}: made, and watched from now on");
+            }
+            Made::Below(id) => {
+                let _ = skel.maps.watched_verdicts.delete(&id.to_ne_bytes());
+            }
+        }
+    }
+    let cpus = libbpf_rs::num_possible_cpus().map_err(bpf_err("counting the CPUs"))?;
+    let nothing = vec![vec![0u8; std::mem::size_of::<[u64; 2]>()]; cpus];
+    for slot in 0u32..2 {
+        skel.maps
+            .last_verdicts
+            .update_percpu(&slot.to_ne_bytes(), &nothing, libbpf_rs::MapFlags::ANY)
+            .map_err(bpf_err("clearing the last verdicts"))?;
+    }
+    Ok(())
 }
 
 /// The open calls' return-side programs (left out when `Config::open_returns` is off).
@@ -464,8 +539,18 @@ fn reader(
         fill_set(&skel.maps.watched, &load.watch_ids, "adding a watched cgroup")?;
         fill_set(&skel.maps.stream_cgroups, &load.stream_ids, "adding a streaming cgroup")?;
         skel.attach().map_err(bpf_err("attaching"))?;
+        // One made before the programs were attached sends no news of its making: watched as it is.
+        for (rel, dir) in &load.watch_when_made {
+            if let Some(id) = Resolver::id_of(dir).filter(|_| on_cgroup2(dir)) {
+                watch_made(&skel, &[Made::Watched(id, rel.clone())])?;
+            }
+        }
         let cb_stats = stats.clone();
         let news = cgroup_news.clone();
+        // Cgroups made since the start that are to be watched, or lie below one: added to the set by the loop.
+        let made = std::rc::Rc::new(std::cell::RefCell::new(Vec::<Made>::new()));
+        let cb_made = made.clone();
+        let late: Vec<String> = load.watch_when_made.iter().map(|(rel, _)| rel.clone()).collect();
         // The batch being filled: handed to the consumer when full and after each read of the buffer.
         let pending = std::rc::Rc::new(std::cell::RefCell::new(Vec::with_capacity(batching.len)));
         let cb_pending = pending.clone();
@@ -479,6 +564,9 @@ fn reader(
             }
             match record {
                 Ok(Record::Cgroup { id, path }) => {
+                    if let Some(m) = Made::of(&late, id, &path) {
+                        cb_made.borrow_mut().push(m);
+                    }
                     // Cgroup news must not be lost to a full queue (it names every later event's container),
                     // nor block the reader: it goes to a list of its own, read before each event.
                     if let Ok(mut n) = news.lock() {
@@ -521,6 +609,9 @@ fn reader(
                 std::thread::sleep(BUSY_NAP);
             }
             hand_over(&tx, &mut pending.borrow_mut(), batching, &stats);
+            if !made.borrow().is_empty() {
+                watch_made(&skel, &made.borrow_mut().split_off(0))?;
+            }
             if last_counters.elapsed() >= Duration::from_millis(250) {
                 read_drops(&skel.maps.drops, &stats);
                 last_counters = std::time::Instant::now();

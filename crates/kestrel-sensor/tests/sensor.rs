@@ -1543,3 +1543,39 @@ fn a_containers_user_database_is_read_inside_its_root_whatever_its_links_point_a
     assert_eq!(after, [some("boxroot"), some("app")]);
     assert!(elapsed < Duration::from_secs(2), "the FIFO blocked: {elapsed:?}");
 }
+
+/// A cgroup that is not there when the sensor starts (a container engine's parent before its first container:
+/// Docker's `/docker`, the kubelet's `kubepods`) is watched from the moment it is made, with what is made below it.
+/// (The sensor is woken by the parent's making and here always adds it before the first exec; a verdict a process
+/// below could leave before that is dropped when the parent joins — a race this test does not force.)
+#[test]
+fn a_parent_made_after_the_start_is_watched_from_then_on() {
+    let parent = cgroup2_root().unwrap().join(format!("kestrel-test-late-{}", std::process::id()));
+    let _ = std::fs::remove_dir(&parent);
+    let cfg = Config { watch_when_made: vec![parent.clone()], ..Config::default() };
+    let mut s = Sensor::start(cfg).unwrap_or_else(|e| panic!("{e}"));
+    // Made, entered and run in at once, as a runtime does.
+    let child = parent.join("box");
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "mkdir -p {c} && echo $$ > {c}/cgroup.procs && /bin/true first; sleep 0.3; /bin/true second; \
+             sleep 0.3; /bin/true third",
+            c = child.display()
+        ))
+        .output()
+        .unwrap();
+    // Dropped last to first: the child's directory goes before its parent's.
+    let _parent = TestCgroup(parent.clone());
+    let child = TestCgroup(child);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = std::fs::metadata(&child.0).map(|m| std::os::unix::fs::MetadataExt::ino(&m)).unwrap();
+    let ran = |ev: &[Event], arg: &str| {
+        ev.iter().any(|e| {
+            e.cgroup_id == id && matches!(&e.kind, EventKind::Exec { argv, .. } if argv.iter().any(|a| a == arg))
+        })
+    };
+    let events = collect(&mut s, Duration::from_secs(3), |ev| ran(ev, "third"));
+    assert!(ran(&events, "second") && ran(&events, "third"), "not watched once made: {events:#?}");
+    assert!(events.iter().all(|e| e.cgroup_id == id), "{events:#?}");
+}

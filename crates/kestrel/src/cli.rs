@@ -328,7 +328,8 @@ pub struct WatchArgs {
     #[arg(long)]
     pub all: bool,
     /// Watch the processes of this cgroup (v2 directory) and its descendants (repeatable). Default: the
-    /// usual parents of container cgroups that exist (system.slice, kubepods, machine.slice, docker, …).
+    /// usual parents of container cgroups (system.slice, kubepods, machine.slice, docker, …), those not made yet
+    /// (Docker's before its first container) from the moment they are made.
     #[arg(long, value_name = "DIR")]
     pub cgroup: Vec<PathBuf>,
     /// A cgroup path (relative to the cgroup2 root) under which runc containers live, named by their

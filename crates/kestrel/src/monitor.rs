@@ -10,14 +10,14 @@ use kestrel_sensor::{Config, Sensor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Parents of container cgroups in the runtimes' usual layouts (systemd and cgroupfs drivers).
-const CONTAINER_PARENTS: [&str; 7] =
-    ["system.slice", "kubepods.slice", "kubepods", "machine.slice", "docker", "podman", "kestrel-lab"];
+const CONTAINER_PARENTS: [&str; 8] =
+    ["system.slice", "kubepods.slice", "kubepods", "machine.slice", "docker", "podman", "libpod_parent", "kestrel-lab"];
 
 /// The first line of a recording.
 pub const TRACE_SCHEMA: &str = "kestrel.trace/v1";
@@ -81,8 +81,11 @@ fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
             .with_context(|| format!("{}: cannot create the runc parent cgroup", dir.display()))?;
         watch.push(dir);
     }
+    // The usual parents of containers; those not there yet (Docker's before its first container) are watched
+    // once made.
+    let mut when_made = Vec::new();
     if watch.is_empty() && !w.all {
-        watch = CONTAINER_PARENTS.iter().map(|p| root.join(p)).filter(|p| p.is_dir()).collect();
+        (watch, when_made) = CONTAINER_PARENTS.iter().map(|p| root.join(p)).partition(|p| p.is_dir());
     }
     let mut runc_parents = w.runc_parent.clone();
     runc_parents.push("kestrel-lab".into());
@@ -100,6 +103,7 @@ fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
     let cfg = Config {
         watch_all: w.all,
         watch_cgroups: watch.clone(),
+        watch_when_made: when_made.clone(),
         runc_parents,
         stream_cgroups,
         kubelet,
@@ -113,8 +117,12 @@ fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
         if w.all {
             eprintln!("kestrel: watching every process");
         } else {
-            let names: Vec<String> = watch.iter().map(|p| p.display().to_string()).collect();
-            eprintln!("kestrel: watching {}", if names.is_empty() { "no cgroup yet".into() } else { names.join(", ") });
+            let names = |dirs: &[PathBuf]| dirs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+            let now = if watch.is_empty() { "no cgroup yet".to_string() } else { names(&watch) };
+            match when_made.is_empty() {
+                true => eprintln!("kestrel: watching {now}"),
+                false => eprintln!("kestrel: watching {now}; and, once made, {}", names(&when_made)),
+            }
         }
     }
     Ok((sensor, only_containers))

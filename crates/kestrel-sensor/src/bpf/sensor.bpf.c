@@ -95,7 +95,9 @@ static __always_inline bool current_cgroup_in(void *set)
 /* Each cgroup's answer to "is it (or an ancestor) in the set?", so that the ancestor walk runs once per
  * cgroup instead of on every event: per set, an LRU map of verdicts, and in front of it each CPU's last
  * verdict (an array slot the verifier inlines; a CPU mostly runs one cgroup's threads in a row). The sets
- * are fixed once the programs are attached; if they ever change at run time, these must be cleared. */
+ * are filled before the programs are attached; the watched set grows after only by a cgroup made later (a
+ * container engine's parent, `Config::watch_when_made`), and then the reader deletes the verdicts on the
+ * cgroups made below it and clears each CPU's last verdict. */
 #define WATCH_SET 0
 #define STREAM_SET 1
 
