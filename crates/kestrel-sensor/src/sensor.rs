@@ -47,6 +47,8 @@ pub struct Config {
     /// cgroup v2 directories not made yet (a container engine's parent before its first container: Docker's
     /// `/docker`, the kubelet's `kubepods`): watched, with their descendants, from the moment they are made.
     pub watch_when_made: Vec<PathBuf>,
+    /// The cgroups of `watch_when_made` stream their system-call ids too once made, as `stream_cgroups` do.
+    pub stream_when_made: bool,
     /// cgroup paths (relative to the cgroup2 root) under which runc containers are named by their directory.
     pub runc_parents: Vec<String>,
     /// Records queued between the reader and the consumer, however they are batched; more are dropped and
@@ -90,6 +92,7 @@ impl Default for Config {
             watch_all: false,
             watch_cgroups: Vec::new(),
             watch_when_made: Vec::new(),
+            stream_when_made: false,
             runc_parents: Vec::new(),
             queue_len: 65_536,
             stream_cgroups: Vec::new(),
@@ -217,6 +220,7 @@ impl Sensor {
         let load = Load {
             watch_all: cfg.watch_all,
             watch_ids: ids,
+            stream_when_made: cfg.stream_when_made && !watch_when_made.is_empty(),
             watch_when_made,
             stream_ids,
             open_returns: cfg.open_returns,
@@ -429,6 +433,8 @@ struct Load {
     watch_ids: Vec<u64>,
     /// Cgroups to watch once made, by their path below the hierarchy's root (`/docker`) and in the file system.
     watch_when_made: Vec<(String, PathBuf)>,
+    /// They stream their system calls too.
+    stream_when_made: bool,
     stream_ids: Vec<u64>,
     open_returns: bool,
     /// Programs of the kinds left out.
@@ -456,22 +462,29 @@ impl Made {
     }
 }
 
-/// Adds the cgroups made since the last call to the watched set, and forgets the verdicts that could have been
-/// taken on their descendants before (each CPU's last one too): a process there is watched from now on.
-fn watch_made(skel: &SensorSkel<'_>, made: &[Made]) -> Result<(), SensorError> {
+/// Adds the cgroups made since the last call to the watched set (and the streaming one, with `stream`), and forgets
+/// the verdicts that could have been taken on their descendants before (each CPU's last one too): a process there is
+/// watched from now on.
+fn watch_made(skel: &SensorSkel<'_>, made: &[Made], stream: bool) -> Result<(), SensorError> {
     use libbpf_rs::MapCore;
+    let sets = [
+        (&skel.maps.watched, &skel.maps.watched_verdicts, true),
+        (&skel.maps.stream_cgroups, &skel.maps.stream_verdicts, stream),
+    ];
     for m in made {
-        match m {
-            Made::Watched(id, path) => {
-                skel.maps
-                    .watched
-                    .update(&id.to_ne_bytes(), &[1u8], libbpf_rs::MapFlags::ANY)
-                    .map_err(bpf_err("adding a watched cgroup"))?;
-                tracing::info!("{path}: made, and watched from now on");
+        for (set, verdicts, _) in sets.iter().filter(|(_, _, on)| *on) {
+            match m {
+                Made::Watched(id, _) => {
+                    set.update(&id.to_ne_bytes(), &[1u8], libbpf_rs::MapFlags::ANY)
+                        .map_err(bpf_err("adding a cgroup made after the start"))?;
+                }
+                Made::Below(id) => {
+                    let _ = verdicts.delete(&id.to_ne_bytes());
+                }
             }
-            Made::Below(id) => {
-                let _ = skel.maps.watched_verdicts.delete(&id.to_ne_bytes());
-            }
+        }
+        if let Made::Watched(_, path) = m {
+            tracing::info!("{path}: made, and watched from now on");
         }
     }
     let cpus = libbpf_rs::num_possible_cpus().map_err(bpf_err("counting the CPUs"))?;
@@ -509,7 +522,7 @@ fn reader(
         let skip: Vec<&str> = skip.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
         for mut prog in open.open_object_mut().progs_mut() {
             let section = prog.section().to_string_lossy().into_owned();
-            if section == "tp_btf/sys_enter" && load.stream_ids.is_empty() {
+            if section == "tp_btf/sys_enter" && load.stream_ids.is_empty() && !load.stream_when_made {
                 prog.set_autoload(false);
             }
             let name = prog.name().to_string_lossy().into_owned();
@@ -542,7 +555,7 @@ fn reader(
         // One made before the programs were attached sends no news of its making: watched as it is.
         for (rel, dir) in &load.watch_when_made {
             if let Some(id) = Resolver::id_of(dir).filter(|_| on_cgroup2(dir)) {
-                watch_made(&skel, &[Made::Watched(id, rel.clone())])?;
+                watch_made(&skel, &[Made::Watched(id, rel.clone())], load.stream_when_made)?;
             }
         }
         let cb_stats = stats.clone();
@@ -610,7 +623,7 @@ fn reader(
             }
             hand_over(&tx, &mut pending.borrow_mut(), batching, &stats);
             if !made.borrow().is_empty() {
-                watch_made(&skel, &made.borrow_mut().split_off(0))?;
+                watch_made(&skel, &made.borrow_mut().split_off(0), load.stream_when_made)?;
             }
             if last_counters.elapsed() >= Duration::from_millis(250) {
                 read_drops(&skel.maps.drops, &stats);

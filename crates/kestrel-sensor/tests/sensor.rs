@@ -1545,14 +1545,14 @@ fn a_containers_user_database_is_read_inside_its_root_whatever_its_links_point_a
 }
 
 /// A cgroup that is not there when the sensor starts (a container engine's parent before its first container:
-/// Docker's `/docker`, the kubelet's `kubepods`) is watched from the moment it is made, with what is made below it.
-/// (The sensor is woken by the parent's making and here always adds it before the first exec; a verdict a process
+/// Docker's `/docker`, the kubelet's `kubepods`) is watched from the moment it is made, with what is made below it, and
+/// streams its system calls when asked to. (The sensor is woken by the parent's making and here always adds it before the first exec; a verdict a process
 /// below could leave before that is dropped when the parent joins — a race this test does not force.)
 #[test]
 fn a_parent_made_after_the_start_is_watched_from_then_on() {
     let parent = cgroup2_root().unwrap().join(format!("kestrel-test-late-{}", std::process::id()));
     let _ = std::fs::remove_dir(&parent);
-    let cfg = Config { watch_when_made: vec![parent.clone()], ..Config::default() };
+    let cfg = Config { watch_when_made: vec![parent.clone()], stream_when_made: true, ..Config::default() };
     let mut s = Sensor::start(cfg).unwrap_or_else(|e| panic!("{e}"));
     // Made, entered and run in at once, as a runtime does.
     let child = parent.join("box");
@@ -1578,4 +1578,6 @@ fn a_parent_made_after_the_start_is_watched_from_then_on() {
     let events = collect(&mut s, Duration::from_secs(3), |ev| ran(ev, "third"));
     assert!(ran(&events, "second") && ran(&events, "third"), "not watched once made: {events:#?}");
     assert!(events.iter().all(|e| e.cgroup_id == id), "{events:#?}");
+    // And its system calls are streamed (`--syscalls`), like a streaming cgroup's from the start.
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Syscalls { ids } if !ids.is_empty())), "{events:#?}");
 }

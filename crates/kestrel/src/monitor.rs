@@ -104,6 +104,7 @@ fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
         watch_all: w.all,
         watch_cgroups: watch.clone(),
         watch_when_made: when_made.clone(),
+        stream_when_made: w.syscalls,
         runc_parents,
         stream_cgroups,
         kubelet,
