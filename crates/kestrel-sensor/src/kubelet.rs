@@ -1,5 +1,5 @@
-//! Pods from the node's kubelet: their names, namespaces and labels, for containers the cgroup path and the
-//! runtime's state tie to a pod uid.
+//! Pods from the node's kubelet: their names, namespaces and labels, and each container's image (its name and the
+//! digest it was pulled by), for containers the cgroup path and the runtime's state tie to a pod uid.
 //!
 //! The kubelet answers `GET /pods` (port 10250, a bearer token of a service account allowed `nodes/proxy`
 //! or `nodes/pods`; its serving certificate is often self-signed) with the `PodList` of the pods it runs. A
@@ -60,9 +60,9 @@ pub struct PodMeta {
     pub namespace: String,
     /// The pod's labels.
     pub labels: BTreeMap<String, String>,
-    /// The digest each of its containers' images was pulled by (`status.containerStatuses[].imageID`), by
-    /// container id.
-    pub image_digests: HashMap<String, String>,
+    /// Each of its containers' image, by container id: its name (`status.containerStatuses[].image`) and the
+    /// digest it was pulled by (`imageID`).
+    pub images: HashMap<String, (String, Option<String>)>,
 }
 
 #[derive(Default)]
@@ -114,8 +114,14 @@ impl Pods {
         };
         c.pod.get_or_insert_with(|| p.name.clone());
         c.namespace.get_or_insert_with(|| p.namespace.clone());
-        if c.image_id.is_none() {
-            c.image_digest = p.image_digests.get(&c.id).cloned().or(c.image_digest.take());
+        if let Some((name, digest)) = p.images.get(&c.id) {
+            // The runtime's own word wins; an agent in a pod that cannot read the runtime's state has this one.
+            if c.image.is_none() && !name.is_empty() {
+                c.image = Some(name.clone());
+            }
+            if c.image_id.is_none() && digest.is_some() {
+                c.image_digest = digest.clone();
+            }
         }
         for (k, v) in &p.labels {
             if c.labels.len() >= kestrel_core::MAX_LABELS {
@@ -150,7 +156,7 @@ pub fn agent(cfg: &KubeletConfig) -> Result<ureq::Agent, String> {
         .into())
 }
 
-/// Containers of one pod whose image digests are kept, at most.
+/// Containers of one pod whose images are kept, at most.
 const MAX_CONTAINERS_PER_POD: usize = 64;
 
 /// The digest in a container status's `imageID`: `REPOSITORY@sha256:…` (the digest it was pulled by; once written
@@ -185,11 +191,12 @@ pub fn fetch(cfg: &KubeletConfig, agent: &ureq::Agent) -> Result<HashMap<String,
                 .flatten()
                 .flatten()
         });
-        let image_digests = statuses
+        let images = statuses
             .filter_map(|s| {
                 // `containerd://ID`, `cri-o://ID`, `docker://ID`.
                 let id = s.container_id?.split_once("://")?.1.to_string();
-                Some((id, pulled_by(&s.image_id)?))
+                let digest = pulled_by(&s.image_id);
+                Some((id, (s.image, digest)))
             })
             .take(MAX_CONTAINERS_PER_POD)
             .collect();
@@ -199,7 +206,7 @@ pub fn fetch(cfg: &KubeletConfig, agent: &ureq::Agent) -> Result<HashMap<String,
                 name: m.name.unwrap_or_default(),
                 namespace: m.namespace.unwrap_or_default(),
                 labels: m.labels.unwrap_or_default(),
-                image_digests,
+                images,
             },
         );
     }

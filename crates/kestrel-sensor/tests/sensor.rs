@@ -1454,6 +1454,8 @@ fn a_kubernetes_container_gets_its_pods_name_namespace_and_labels_from_the_kubel
     assert_eq!((c.pod.as_deref(), c.namespace.as_deref()), (Some("web-7d9f"), Some("shop")), "{c:?}");
     assert_eq!(c.labels.get("app").map(String::as_str), Some("web"), "{c:?}");
     assert_eq!(c.labels.get("tier").map(String::as_str), Some("front"));
+    // No runtime state here (no bundle): the kubelet names the image too.
+    assert_eq!(c.image.as_deref(), Some("docker.io/library/nginx:1.27"), "{c:?}");
     assert_eq!((c.image_id.as_deref(), c.image_digest.as_deref()), (None, Some(pulled.as_str())), "{c:?}");
     assert_eq!(seen.try_iter().next().as_deref(), Some("GET /pods HTTP/1.1"));
 }
