@@ -24,22 +24,35 @@ pub struct StateDirs {
     pub runc_roots: Vec<PathBuf>,
     /// Docker's `containers` directory.
     pub docker_containers: PathBuf,
+    /// Where the node's root file system is seen from here, when not at `/`: an agent in a container that shares
+    /// the node's PID namespace sees it at `/proc/1/root`. Every path above, and the bundles runc's state names,
+    /// are the node's, read below this.
+    pub host: Option<PathBuf>,
 }
 
 /// Docker's daemon configuration, where a data root or exec root moved elsewhere is set.
 pub const DOCKER_DAEMON_JSON: &str = "/etc/docker/daemon.json";
 
 impl Default for StateDirs {
-    /// The runtimes' usual places, with Docker's data root and exec root as [`DOCKER_DAEMON_JSON`] sets them.
+    /// The runtimes' usual places on this machine: [`StateDirs::on_node`] at `/`.
     fn default() -> Self {
+        StateDirs::on_node(None)
+    }
+}
+
+impl StateDirs {
+    /// The runtimes' usual places on the node whose root file system is at `host` (`None`: `/`), with Docker's
+    /// data root and exec root as the node's [`DOCKER_DAEMON_JSON`] sets them.
+    pub fn on_node(host: Option<&Path>) -> StateDirs {
         let mut dirs = StateDirs {
             runc_roots: ["/run/runc", "/run/containerd/runc", "/run/docker/runtime-runc", "/run/crun"]
                 .iter()
                 .map(PathBuf::from)
                 .collect(),
             docker_containers: "/var/lib/docker/containers".into(),
+            host: host.map(Path::to_path_buf),
         };
-        if let Some(cfg) = read_json(Path::new(DOCKER_DAEMON_JSON)) {
+        if let Some(cfg) = dirs.read(Path::new(DOCKER_DAEMON_JSON)) {
             // `graph`: what Docker before 17.05 called the data root.
             let data_root = cfg["data-root"].as_str().or(cfg["graph"].as_str()).map(Path::new);
             let exec_root = cfg["exec-root"].as_str().map(Path::new);
@@ -47,9 +60,27 @@ impl Default for StateDirs {
         }
         dirs
     }
-}
 
-impl StateDirs {
+    /// A path of the node, as seen from here: below [`StateDirs::host`] when there is one (`..` is not followed
+    /// there: nothing is read above the node's root).
+    fn on_host(&self, p: &Path) -> Option<PathBuf> {
+        let Some(host) = &self.host else { return Some(p.to_path_buf()) };
+        let mut out = host.clone();
+        for c in p.components() {
+            match c {
+                std::path::Component::Normal(n) => out.push(n),
+                std::path::Component::RootDir | std::path::Component::CurDir => {}
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
+
+    /// A JSON file of the node ([`read_json`] below the node's root).
+    fn read(&self, path: &Path) -> Option<Value> {
+        read_json(&self.on_host(path)?)
+    }
+
     /// Where a Docker engine run with `--data-root DATA_ROOT` (its containers' configurations below it) and
     /// `--exec-root EXEC_ROOT` (runc's state below it) keeps its containers; `None` leaves that one as it is.
     pub fn with_docker(mut self, data_root: Option<&Path>, exec_root: Option<&Path>) -> StateDirs {
@@ -89,11 +120,11 @@ impl StateDirs {
                 .into_iter()
                 .find_map(|(f, runtime)| Some((read_json(&dir.join(id).join(f))?, runtime)))
         };
-        for root in &self.runc_roots {
-            if let Some(v) = in_dir(root) {
+        for root in self.runc_roots.iter().filter_map(|r| self.on_host(r)) {
+            if let Some(v) = in_dir(&root) {
                 return Some(v);
             }
-            let Ok(rd) = std::fs::read_dir(root) else { continue };
+            let Ok(rd) = std::fs::read_dir(&root) else { continue };
             for ns in rd.flatten().take(64) {
                 if let Some(v) = in_dir(&ns.path()) {
                     return Some(v);
@@ -111,12 +142,12 @@ impl StateDirs {
         }
         let mut found = false;
         if c.runtime == "docker" {
-            if let Some(cfg) = read_json(&self.docker_containers.join(&c.id).join("config.v2.json")) {
+            if let Some(cfg) = self.read(&self.docker_containers.join(&c.id).join("config.v2.json")) {
                 found = true;
                 c.image = cfg["Config"]["Image"].as_str().or(cfg["Image"].as_str()).map(String::from);
                 c.image_id = cfg["Image"].as_str().and_then(image_id);
                 add_labels(c, &cfg["Config"]["Labels"]);
-                let host = read_json(&self.docker_containers.join(&c.id).join("hostconfig.json"));
+                let host = self.read(&self.docker_containers.join(&c.id).join("hostconfig.json"));
                 c.privileged = host.as_ref().and_then(|h| h["Privileged"].as_bool()).or(c.privileged);
                 c.created_ns = timestamp_ns(&cfg["Created"]).or(c.created_ns);
             }
@@ -140,7 +171,7 @@ impl StateDirs {
                 .find_map(|l| l.strip_prefix("bundle="))
                 .or(state["bundle"].as_str())
                 .map(PathBuf::from);
-            if let Some(config) = bundle.filter(|b| b.is_absolute()).and_then(|b| read_json(&b.join("config.json"))) {
+            if let Some(config) = bundle.filter(|b| b.is_absolute()).and_then(|b| self.read(&b.join("config.json"))) {
                 apply_annotations(c, &config["annotations"]);
                 add_labels(c, &config["annotations"]);
                 // crun's status says nothing of the container's capabilities: the bundle's OCI config does.
@@ -251,7 +282,11 @@ mod tests {
             format!(r#"{{"config":{{"labels":["bundle={}"]}}}}"#, bundle.display()),
         )
         .unwrap();
-        let dirs = StateDirs { runc_roots: vec![dir.path().join("root")], docker_containers: dir.path().join("none") };
+        let dirs = StateDirs {
+            runc_roots: vec![dir.path().join("root")],
+            docker_containers: dir.path().join("none"),
+            host: None,
+        };
         let mut c = container("abc", "containerd");
         assert!(dirs.describe(&mut c));
         assert_eq!(c.image.as_deref(), Some("docker.io/library/nginx:1.27"));
@@ -260,6 +295,46 @@ mod tests {
         assert_eq!(c.name.as_deref(), Some("nginx"));
         assert_eq!(c.labels["io.kubernetes.cri.sandbox-namespace"], "shop", "annotations are labels");
         assert_eq!(c.image_id, None, "containerd's annotations name the image only");
+    }
+
+    #[test]
+    fn a_nodes_state_is_read_below_the_root_it_is_seen_at() {
+        // The node's root as an agent in a pod sees it (/proc/1/root): runc's state, the bundle it names, Docker's
+        // configuration moving its data root, and a container's config there — each read below it.
+        let node = tempfile::tempdir().unwrap();
+        let at = |p: &str| node.path().join(p.trim_start_matches('/'));
+        std::fs::create_dir_all(at("/run/containerd/runc/k8s.io/abc")).unwrap();
+        std::fs::create_dir_all(at("/run/containerd/io.containerd.runtime.v2.task/k8s.io/abc")).unwrap();
+        std::fs::write(
+            at("/run/containerd/runc/k8s.io/abc/state.json"),
+            r#"{"config":{"labels":["bundle=/run/containerd/io.containerd.runtime.v2.task/k8s.io/abc"]}}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            at("/run/containerd/io.containerd.runtime.v2.task/k8s.io/abc/config.json"),
+            r#"{"annotations":{"io.kubernetes.cri.image-name":"docker.io/library/nginx:1.27"}}"#,
+        )
+        .unwrap();
+        std::fs::create_dir_all(at("/etc/docker")).unwrap();
+        std::fs::write(at("/etc/docker/daemon.json"), r#"{"data-root": "/data/docker"}"#).unwrap();
+        let id = "d".repeat(64);
+        std::fs::create_dir_all(at(&format!("/data/docker/containers/{id}"))).unwrap();
+        std::fs::write(
+            at(&format!("/data/docker/containers/{id}/config.v2.json")),
+            r#"{"Config":{"Image":"redis:7"}}"#,
+        )
+        .unwrap();
+        let dirs = StateDirs::on_node(Some(node.path()));
+        assert_eq!(dirs.docker_containers, Path::new("/data/docker/containers"), "a path of the node");
+        let mut c = container("abc", "containerd");
+        assert!(dirs.describe(&mut c));
+        assert_eq!(c.image.as_deref(), Some("docker.io/library/nginx:1.27"));
+        let mut d = container(&id, "docker");
+        assert!(dirs.describe(&mut d));
+        assert_eq!(d.image.as_deref(), Some("redis:7"));
+        // Nothing is read above the node's root.
+        assert_eq!(dirs.on_host(Path::new("/run/../../etc/shadow")), None);
+        assert_eq!(StateDirs::default().on_host(Path::new("/run/runc")), Some(PathBuf::from("/run/runc")));
     }
 
     #[test]
@@ -313,7 +388,7 @@ mod tests {
             "c".repeat(64)
         );
         std::fs::write(dir.path().join(&id).join("config.v2.json"), cfg).unwrap();
-        let dirs = StateDirs { runc_roots: vec![], docker_containers: dir.path().into() };
+        let dirs = StateDirs { runc_roots: vec![], docker_containers: dir.path().into(), host: None };
         let mut c = container(&id, "docker");
         assert!(dirs.describe(&mut c));
         assert_eq!(c.image.as_deref(), Some("redis:7"));
@@ -350,7 +425,11 @@ mod tests {
         // crun writes its time with an offset; a time that is not one is no time.
         let status = |created: &str| format!(r#"{{"pid":7,"bundle":"{}","created":"{created}"}}"#, bundle.display());
         std::fs::write(state.join("status"), status("2026-12-03T16:04:05.5+01:00")).unwrap();
-        let dirs = StateDirs { runc_roots: vec![dir.path().join("crun")], docker_containers: dir.path().join("none") };
+        let dirs = StateDirs {
+            runc_roots: vec![dir.path().join("crun")],
+            docker_containers: dir.path().join("none"),
+            host: None,
+        };
         let mut c = container("c1", "runc");
         assert!(dirs.describe(&mut c));
         assert_eq!(c.runtime, "crun");

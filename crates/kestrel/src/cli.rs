@@ -356,6 +356,11 @@ pub struct WatchArgs {
     /// /etc/docker/daemon.json, else /var/lib/docker): for a dockerd run with `--data-root DIR`.
     #[arg(long, value_name = "DIR")]
     pub docker_root: Option<PathBuf>,
+    /// Where the node's root file system is seen from here, for an agent in a container: the container
+    /// runtimes' state (runc's, the bundles, Docker's) is read below it. With the node's PID namespace
+    /// (`hostPID`, as the Helm chart runs the agent) and CAP_SYS_PTRACE that is /proc/1/root.
+    #[arg(long, value_name = "DIR")]
+    pub host_root: Option<PathBuf>,
     /// The node's kubelet (e.g. https://$NODE_IP:10250), asked for the names, namespaces and labels of the
     /// pods whose containers are seen; the service account's token is sent when there is one.
     #[arg(long, value_name = "URL")]

@@ -110,7 +110,8 @@ fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
         kubelet,
         open_returns: w.open_returns,
         leave_out: w.leave_out.clone(),
-        state: kestrel_sensor::runtime::StateDirs::default().with_docker(w.docker_root.as_deref(), None),
+        state: kestrel_sensor::runtime::StateDirs::on_node(w.host_root.as_deref())
+            .with_docker(w.docker_root.as_deref(), None),
         ..Config::default()
     };
     let sensor = Sensor::start(cfg)?;
