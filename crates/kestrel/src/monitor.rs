@@ -114,6 +114,14 @@ fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
             .with_docker(w.docker_root.as_deref(), None),
         ..Config::default()
     };
+    if let Some(Err(e)) = w.host_root.as_ref().map(std::fs::read_dir) {
+        // /proc/1/root needs CAP_SYS_PTRACE over the node's init (a user namespace, or an LSM, can deny it).
+        eprintln!(
+            "kestrel: --host-root {}: {e}: the container runtimes' state cannot be read there (with --kubelet the \
+             kubelet still names each container's pod and image)",
+            w.host_root.as_deref().unwrap_or(Path::new("")).display()
+        );
+    }
     let sensor = Sensor::start(cfg)?;
     if !g.quiet {
         if w.all {

@@ -75,6 +75,58 @@ fn monitor_prints_container_events_as_json_lines() {
     assert_eq!(e["exe"], "/bin/echo");
 }
 
+/// `--host-root`: the runtimes' state is the node's, read below the root it is seen at (an agent in a pod sees the
+/// node's at /proc/1/root; here a directory laid out as a node's). One that cannot be read is said at the start.
+#[test]
+fn the_runtimes_state_is_read_below_the_host_root() {
+    let parent = format!("kestrel-hostroot-test-{}", std::process::id());
+    let node = tempfile::tempdir().unwrap();
+    let at = |p: &str| node.path().join(p);
+    std::fs::create_dir_all(at("run/runc/web-2")).unwrap();
+    std::fs::create_dir_all(at("bundles/web-2")).unwrap();
+    std::fs::write(at("run/runc/web-2/state.json"), r#"{"config":{"labels":["bundle=/bundles/web-2"]}}"#).unwrap();
+    std::fs::write(
+        at("bundles/web-2/config.json"),
+        r#"{"annotations":{"io.kubernetes.cri.image-name":"registry.example/shop/web:2"}}"#,
+    )
+    .unwrap();
+    let monitor = |host_root: &std::path::Path| {
+        Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+            .args(["monitor", "--runc-parent", &parent, "--duration", "4", "-f", "json", "--kind", "exec"])
+            .arg("--host-root")
+            .arg(host_root)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = monitor(node.path());
+    let stderr = wait_watching(&mut child);
+    let cg = echo_in_container(&parent, "web-2", "hostroot-marker");
+    let out = child.wait_with_output().unwrap();
+    remove_container(&parent, &cg);
+    let stderr = stderr.join().unwrap();
+    assert!(out.status.success(), "{stderr}");
+    let events: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let e = events
+        .iter()
+        .find(|e| e["argv"].as_array().is_some_and(|a| a.iter().any(|x| x == "hostroot-marker")))
+        .unwrap_or_else(|| panic!("no exec of the marker in {events:#?}\n{stderr}"));
+    assert_eq!(e["container"]["id"], "web-2");
+    assert_eq!(e["container"]["image"], "registry.example/shop/web:2", "{e}");
+
+    let mut child = monitor(&node.path().join("absent"));
+    let stderr = wait_watching(&mut child);
+    let _ = child.kill();
+    let _ = child.wait();
+    let stderr = stderr.join().unwrap();
+    assert!(
+        stderr.contains("absent: No such file or directory") && stderr.contains("cannot be read there"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn an_unknown_event_kind_is_refused_with_the_known_ones() {
     // A typo must not filter every event out in silence.
