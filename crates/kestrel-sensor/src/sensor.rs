@@ -464,8 +464,14 @@ impl Made {
 
 /// Adds the cgroups made since the last call to the watched set (and the streaming one, with `stream`), and forgets
 /// the verdicts that could have been taken on their descendants before (each CPU's last one too): a process there is
-/// watched from now on.
-fn watch_made(skel: &SensorSkel<'_>, made: &[Made], stream: bool) -> Result<(), SensorError> {
+/// watched from now on. What fails is said, and the sensor goes on with what it watches already.
+fn watch_made(skel: &SensorSkel<'_>, made: &[Made], stream: bool) {
+    if let Err(e) = add_made(skel, made, stream) {
+        tracing::warn!("{e}");
+    }
+}
+
+fn add_made(skel: &SensorSkel<'_>, made: &[Made], stream: bool) -> Result<(), SensorError> {
     use libbpf_rs::MapCore;
     let sets = [
         (&skel.maps.watched, &skel.maps.watched_verdicts, true),
@@ -555,7 +561,7 @@ fn reader(
         // One made before the programs were attached sends no news of its making: watched as it is.
         for (rel, dir) in &load.watch_when_made {
             if let Some(id) = Resolver::id_of(dir).filter(|_| on_cgroup2(dir)) {
-                watch_made(&skel, &[Made::Watched(id, rel.clone())], load.stream_when_made)?;
+                watch_made(&skel, &[Made::Watched(id, rel.clone())], load.stream_when_made);
             }
         }
         let cb_stats = stats.clone();
@@ -623,7 +629,7 @@ fn reader(
             }
             hand_over(&tx, &mut pending.borrow_mut(), batching, &stats);
             if !made.borrow().is_empty() {
-                watch_made(&skel, &made.borrow_mut().split_off(0), load.stream_when_made)?;
+                watch_made(&skel, &made.borrow_mut().split_off(0), load.stream_when_made);
             }
             if last_counters.elapsed() >= Duration::from_millis(250) {
                 read_drops(&skel.maps.drops, &stats);
