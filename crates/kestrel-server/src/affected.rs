@@ -32,6 +32,22 @@ fn serious(report: &Value) -> Vec<(String, String, Option<String>, Severity)> {
     v
 }
 
+/// The digests an image report names: its target's image id, manifest and index digests.
+fn digests(report: &Value) -> Vec<&str> {
+    ["image_id", "manifest_digest", "index_digest"]
+        .iter()
+        .filter_map(|k| report["target"][k].as_str())
+        .filter(|d| kestrel_core::sha256_hex(d).is_some())
+        .collect()
+}
+
+/// The nodes that run the image of report `report` on `subject`, by their agents' last status (as
+/// [`check`] finds them).
+pub async fn running(store: &Store, subject: &str, report: &Value) -> Result<Vec<String>, StoreError> {
+    let digests = digests(report);
+    Ok(store.nodes().await?.into_iter().filter(|n| runs(&n.status, subject, &digests)).map(|n| n.name).collect())
+}
+
 /// Whether a node (its agent's last `status`) runs the image of a report on `subject` whose image id, manifest digest
 /// and index digest are `digests`. A digest the node recorded for a container (its runtime's image id, or the digest
 /// the kubelet says it was pulled by) decides: the same image, whatever the name; another digest under the same name
@@ -76,11 +92,7 @@ pub async fn check(
     if new.is_empty() {
         return Ok(0);
     }
-    let digests: Vec<&str> = ["image_id", "manifest_digest", "index_digest"]
-        .iter()
-        .filter_map(|k| report["target"][k].as_str())
-        .filter(|d| kestrel_core::sha256_hex(d).is_some())
-        .collect();
+    let digests = digests(report);
     let mut raised = 0;
     for node in store.nodes().await? {
         if !runs(&node.status, subject, &digests) {

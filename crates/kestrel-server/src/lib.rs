@@ -107,6 +107,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/reports"),
     ("GET", "/api/v1/reports"),
     ("GET", "/api/v1/reports/{id}"),
+    ("GET", "/api/v1/reports/{id}/nodes"),
     ("POST", "/api/v1/profiles"),
     ("GET", "/api/v1/profiles/{workload}"),
     ("GET", "/api/v1/profiles/{workload}/merged"),
@@ -128,6 +129,7 @@ pub fn app(state: State) -> Router {
         .route("/api/v1/decisions", post(post_decisions).get(get_decisions))
         .route("/api/v1/reports", post(post_report).get(get_reports))
         .route("/api/v1/reports/{id}", get(get_report))
+        .route("/api/v1/reports/{id}/nodes", get(get_report_nodes))
         .route("/api/v1/profiles", post(post_profile))
         .route("/api/v1/profiles/{workload}", get(get_profiles))
         .route("/api/v1/profiles/{workload}/merged", get(get_merged_profile))
@@ -627,6 +629,20 @@ async fn get_reports(
         None => state.inner.store.reports(q.subject.as_deref(), q.kind.as_deref(), limit).await?,
     };
     Ok(Json(json!({ "items": items })))
+}
+
+/// `GET /api/v1/reports/{id}/nodes`: the nodes running the image of an image report.
+async fn get_report_nodes(
+    Axum(state): Axum<State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    allow(&p, READ)?;
+    let store = &state.inner.store;
+    let (Some(subject), Some(report)) = (store.report_subject(&id).await?, store.report(&id).await?) else {
+        return Err(ApiError(StatusCode::NOT_FOUND, format!("no report {id}")));
+    };
+    Ok(Json(json!({ "items": affected::running(store, &subject, &report).await? })))
 }
 
 async fn get_report(

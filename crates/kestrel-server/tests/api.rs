@@ -190,7 +190,17 @@ fn reports_decisions_profiles_nodes_and_metrics() {
     let manifest = format!("sha256:{}", "4".repeat(64));
     let pinned = json!({"kind": "image", "subject": "ci-build-77", "report": {"schema": "kestrel.report/v1",
         "target": {"image_id": format!("sha256:{}", "3".repeat(64)), "manifest_digest": manifest}, "findings": []}});
-    assert_eq!(post(&s, "/api/v1/reports", CI, &pinned).0, 201);
+    let (_, stored) = post(&s, "/api/v1/reports", CI, &pinned);
+    let pinned_id = stored["id"].as_str().unwrap().to_string();
+    // Which nodes run it: none yet; node-1 once its heartbeat says a container runs that digest (under any name).
+    let running = |id: &str| get_json(&s, &format!("/api/v1/reports/{id}/nodes"), VIEWER)["items"].clone();
+    assert_eq!(running(&pinned_id), json!([]));
+    let beat = json!({"node": "node-1", "status": {"images": ["dev/web:local"],
+        "image_refs": [{"image": "dev/web:local", "digest": manifest}]}});
+    assert_eq!(post(&s, "/api/v1/nodes/heartbeat", AGENT, &beat).0, 200);
+    assert_eq!(running(&pinned_id), json!(["node-1"]));
+    assert_eq!(running(&id), json!([]), "another image");
+    assert_eq!(get(&s, "/api/v1/reports/nope/nodes", Some(VIEWER)).0, 404);
     let found = get_json(&s, &format!("/api/v1/reports?digest={manifest}"), VIEWER);
     assert_eq!(found["items"].as_array().map(|i| (i.len(), i[0]["subject"].clone())), Some((1, json!("ci-build-77"))));
     let other = get_json(&s, &format!("/api/v1/reports?digest={manifest}&subject=x"), VIEWER);

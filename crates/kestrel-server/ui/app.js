@@ -348,10 +348,13 @@ async function reportView([id], params) {
     onchange: (e) => { location.hash = `#/report/${enc(id)}${e.target.checked ? "?fixable=1" : ""}`; },
   }), " only those with a fix");
   const other = (r.findings || []).filter((f) => f.kind === "end-of-life");
+  // The nodes whose agents say a container of this image runs there.
+  const running = (await api(`/api/v1/reports/${enc(id)}/nodes`)).items;
   return [
     h("h1", {}, target.tags && target.tags[0] || target.name || "Image"),
     h("dl", { class: "kv" },
       h("dt", {}, "Digest"), h("dd", {}, target.manifest_digest || target.image_id || "—"),
+      h("dt", {}, "Running on"), h("dd", { id: "running" }, running.length ? running.join(", ") : "no node reports running it"),
       h("dt", {}, "Operating system"), h("dd", {}, r.distro ? `${r.distro.id} ${r.distro.version_id || ""} ${r.distro.codename ? `(${r.distro.codename})` : ""}` : "—"),
       h("dt", {}, "Layers"), h("dd", {}, (target.layers || []).length),
       h("dt", {}, "Packages"), h("dd", {}, (r.packages || []).length),

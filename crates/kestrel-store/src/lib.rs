@@ -509,6 +509,12 @@ impl Store {
         Ok(sqlx::query("SELECT COUNT(*) FROM reports").fetch_one(&self.pool).await?.try_get(0)?)
     }
 
+    /// What one report is of: its subject, when it is stored.
+    pub async fn report_subject(&self, id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT subject FROM reports WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
     /// One report's body.
     pub async fn report(&self, id: &str) -> Result<Option<serde_json::Value>> {
         let row = sqlx::query("SELECT body FROM reports WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;

@@ -190,6 +190,8 @@ async fn exercise(store: &Store) {
     assert!(new);
     assert_eq!(store.put_report(&report).await.unwrap(), (id.clone(), false));
     assert_eq!(store.report(&id).await.unwrap(), Some(report.body.clone()));
+    assert_eq!(store.report_subject(&id).await.unwrap().as_deref(), Some("registry.example/shop/web:1.2"));
+    assert_eq!(store.report_subject("nope").await.unwrap(), None);
     let list = store.reports(Some("registry.example/shop/web:1.2"), None, 10).await.unwrap();
     assert_eq!((list.len(), list[0].counts), (1, [1, 2, 3, 4]));
     assert_eq!(store.reports(None, Some("image"), 10).await.unwrap().len(), 1);

@@ -312,10 +312,14 @@ fn the_dashboard_in_a_real_browser() {
         json!(0)
     );
 
-    // Images: the scan's findings with the versions that fix them.
+    // Images: the scan's findings with the versions that fix them, and the nodes running the image.
+    let beat = json!({"node": "node-1", "status": {"images": ["shop/web:1.2"],
+        "image_refs": [{"image": "shop/web:1.2", "digest": null}]}});
+    assert_eq!(api(base, agent, "POST", "/api/v1/nodes/heartbeat", Some(beat)).0, 200);
     b.then_view("images", |b| b.click("header a[data-view=images]"));
     assert_eq!(b.texts("tr.report td:first-child"), ["shop/web:1.2"]);
     b.then_view("report", |b| b.click("tr.report a"));
+    assert_eq!(b.text("#running"), "node-1");
     let rows = b.texts("tr.finding");
     assert!(rows.iter().any(|r| r.contains("CVE-2023-25690") && r.contains("apache2-bin")), "{rows:?}");
     assert!(b.count("tr.finding td.fix") >= 1, "fix versions shown");
