@@ -24,6 +24,9 @@ pub struct StateDirs {
     pub runc_roots: Vec<PathBuf>,
     /// Docker's `containers` directory.
     pub docker_containers: PathBuf,
+    /// containers-storage graph roots (Podman's, CRI-O's): `<root>/<driver>-containers/containers.json` names each
+    /// container's image.
+    pub containers_storage: Vec<PathBuf>,
     /// Where the node's root file system is seen from here, when not at `/`: an agent in a container that shares
     /// the node's PID namespace sees it at `/proc/1/root`. Every path above, and the bundles runc's state names,
     /// are the node's, read below this.
@@ -50,6 +53,7 @@ impl StateDirs {
                 .map(PathBuf::from)
                 .collect(),
             docker_containers: "/var/lib/docker/containers".into(),
+            containers_storage: vec!["/var/lib/containers/storage".into()],
             host: host.map(Path::to_path_buf),
         };
         if let Some(cfg) = dirs.read(Path::new(DOCKER_DAEMON_JSON)) {
@@ -74,6 +78,25 @@ impl StateDirs {
             }
         }
         Some(out)
+    }
+
+    /// A Podman container's image, from its record in containers-storage (`metadata`'s `image-name`, and `image`:
+    /// the image's id); whether the record was found.
+    fn podman_image(&self, c: &mut ContainerRef) -> bool {
+        for root in self.containers_storage.iter().filter_map(|r| self.on_host(r)) {
+            let Ok(rd) = std::fs::read_dir(&root) else { continue };
+            // One directory per storage driver that has been used: overlay-containers, vfs-containers…
+            for dir in rd.flatten().take(16).filter(|d| d.file_name().to_string_lossy().ends_with("-containers")) {
+                let Some(Value::Array(list)) = read_json(&dir.path().join("containers.json")) else { continue };
+                let Some(record) = list.iter().find(|r| r["id"].as_str() == Some(c.id.as_str())) else { continue };
+                let meta: Value =
+                    record["metadata"].as_str().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
+                c.image = meta["image-name"].as_str().filter(|n| !n.is_empty()).map(String::from);
+                c.image_id = c.image_id.take().or_else(|| record["image"].as_str().and_then(image_id));
+                return true;
+            }
+        }
+        false
     }
 
     /// A JSON file of the node ([`read_json`] below the node's root).
@@ -151,6 +174,9 @@ impl StateDirs {
                 c.privileged = host.as_ref().and_then(|h| h["Privileged"].as_bool()).or(c.privileged);
                 c.created_ns = timestamp_ns(&cfg["Created"]).or(c.created_ns);
             }
+        }
+        if c.runtime == "podman" && c.image.is_none() {
+            found |= self.podman_image(c);
         }
         if let Some((state, runtime)) = self.runc_state(&c.id) {
             found = true;
@@ -285,6 +311,7 @@ mod tests {
         let dirs = StateDirs {
             runc_roots: vec![dir.path().join("root")],
             docker_containers: dir.path().join("none"),
+            containers_storage: vec![],
             host: None,
         };
         let mut c = container("abc", "containerd");
@@ -388,7 +415,12 @@ mod tests {
             "c".repeat(64)
         );
         std::fs::write(dir.path().join(&id).join("config.v2.json"), cfg).unwrap();
-        let dirs = StateDirs { runc_roots: vec![], docker_containers: dir.path().into(), host: None };
+        let dirs = StateDirs {
+            runc_roots: vec![],
+            docker_containers: dir.path().into(),
+            containers_storage: vec![],
+            host: None,
+        };
         let mut c = container(&id, "docker");
         assert!(dirs.describe(&mut c));
         assert_eq!(c.image.as_deref(), Some("redis:7"));
@@ -428,6 +460,7 @@ mod tests {
         let dirs = StateDirs {
             runc_roots: vec![dir.path().join("crun")],
             docker_containers: dir.path().join("none"),
+            containers_storage: vec![],
             host: None,
         };
         let mut c = container("c1", "runc");

@@ -407,6 +407,18 @@ impl Podman {
         assert!(out.status.success(), "podman load: {}", String::from_utf8_lossy(&out.stderr));
     }
 
+    /// The podman CLI on this store, with these arguments; its output, or a panic with its error.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Podman::command(&self.dir).args(args).output().expect("podman");
+        assert!(out.status.success(), "podman {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The store's graph root (where `/var/lib/containers/storage` would be).
+    pub fn graph_root(&self) -> PathBuf {
+        self.dir.join("root")
+    }
+
     /// What the service logged.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("podman.log")).unwrap_or_default()
