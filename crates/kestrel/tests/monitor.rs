@@ -48,28 +48,36 @@ fn remove_container(parent: &str, cg: &std::path::Path) {
     let _ = std::fs::remove_dir(cgroup2_root().join(parent));
 }
 
+/// Once `child` (a `kestrel monitor -f json` running for a few seconds) watches, a container `parent/name` echoes
+/// `marker`; returns the event of that exec and every event the monitor printed.
+fn marker_exec(mut child: std::process::Child, parent: &str, name: &str, marker: &str) -> (Value, Vec<Value>) {
+    let stderr = wait_watching(&mut child);
+    let cg = echo_in_container(parent, name, marker);
+    let out = child.wait_with_output().unwrap();
+    remove_container(parent, &cg);
+    let stderr = stderr.join().unwrap();
+    assert!(out.status.success(), "{stderr}");
+    let events: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let e = events
+        .iter()
+        .find(|e| e["argv"].as_array().is_some_and(|a| a.iter().any(|x| x == marker)))
+        .unwrap_or_else(|| panic!("no exec of the marker in {events:#?}\n{stderr}"))
+        .clone();
+    (e, events)
+}
+
 #[test]
 fn monitor_prints_container_events_as_json_lines() {
     let parent = format!("kestrel-monitor-test-{}", std::process::id());
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+    let child = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
         .args(["monitor", "--runc-parent", &parent, "--duration", "4", "-f", "json", "--kind", "exec"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = wait_watching(&mut child);
-    let cg = echo_in_container(&parent, "web-1", "monitor-marker");
-    let out = child.wait_with_output().unwrap();
-    remove_container(&parent, &cg);
-    let stderr = stderr.join().unwrap();
-    assert!(out.status.success(), "{stderr}");
-    let events: Vec<Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let (e, events) = marker_exec(child, &parent, "web-1", "monitor-marker");
     assert!(events.iter().all(|e| e["kind"] == "exec" && e["schema"] == "kestrel.event/v1"), "{events:#?}");
-    let e = events
-        .iter()
-        .find(|e| e["argv"].as_array().is_some_and(|a| a.iter().any(|x| x == "monitor-marker")))
-        .unwrap_or_else(|| panic!("no exec of the marker in {events:#?}\n{stderr}"));
     assert_eq!(e["container"]["id"], "web-1");
     assert_eq!(e["container"]["runtime"], "runc");
     assert_eq!(e["exe"], "/bin/echo");
@@ -100,19 +108,7 @@ fn the_runtimes_state_is_read_below_the_host_root() {
             .spawn()
             .unwrap()
     };
-    let mut child = monitor(node.path());
-    let stderr = wait_watching(&mut child);
-    let cg = echo_in_container(&parent, "web-2", "hostroot-marker");
-    let out = child.wait_with_output().unwrap();
-    remove_container(&parent, &cg);
-    let stderr = stderr.join().unwrap();
-    assert!(out.status.success(), "{stderr}");
-    let events: Vec<Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let e = events
-        .iter()
-        .find(|e| e["argv"].as_array().is_some_and(|a| a.iter().any(|x| x == "hostroot-marker")))
-        .unwrap_or_else(|| panic!("no exec of the marker in {events:#?}\n{stderr}"));
+    let (e, _) = marker_exec(monitor(node.path()), &parent, "web-2", "hostroot-marker");
     assert_eq!(e["container"]["id"], "web-2");
     assert_eq!(e["container"]["image"], "registry.example/shop/web:2", "{e}");
 
