@@ -171,10 +171,14 @@ async function overview() {
       card("pending approvals", s.pending_approvals, "#/approvals", "count-pending"),
       card("scan reports", s.reports, "#/images", "count-reports")),
     h("h2", {}, "Nodes"),
-    table(["Node", "Last seen", "Version", "Delivered", "Spooled", "Dropped"], nodes.items.map((n) => {
+    table(["Node", "Last seen", "Version", "Images", "Delivered", "Spooled", "Dropped"], nodes.items.map((n) => {
       const st = n.status || {};
       const live = now - n.last_seen_ns < 120e9;
+      // The images its containers run: how many, and each (with its digest, where the node knows one) on hover.
+      const refs = Array.isArray(st.image_refs) ? st.image_refs : (st.images || []).map((image) => ({ image }));
+      const names = refs.map((r) => (r.digest ? `${r.image} (${String(r.digest).slice(0, 19)}…)` : String(r.image)));
       return h("tr", { class: "node" }, h("td", {}, n.name), h("td", { class: live ? "" : "error" }, ago(n.last_seen_ns)),
+        h("td", { class: "num images", title: names.join("\n") || null }, new Set(refs.map((r) => r.image)).size),
         h("td", {}, n.version || "—"), h("td", { class: "num" }, st.delivered ?? "—"),
         h("td", { class: "num" }, st.spool_bytes !== undefined ? `${st.spool_bytes} B` : "—"),
         h("td", { class: "num" }, (st.dropped_spool_full ?? 0) + (st.dropped_queue_full ?? 0)));

@@ -242,6 +242,10 @@ fn the_dashboard_in_a_real_browser() {
         pending("hostile-1/isolate", "shell", 4_000_000_100),
     ]});
     assert_eq!(api(base, agent, "POST", "/api/v1/decisions", Some(decisions)).0, 200);
+    // Its heartbeat: the images its containers run, one known by name, one by its digest.
+    let beat = json!({"node": "node-1", "status": {"images": ["dev/web:local", "shop/web:1.2"], "image_refs": [
+        {"image": "dev/web:local", "digest": format!("sha256:{}", "4".repeat(64))}, {"image": "shop/web:1.2", "digest": null}]}});
+    assert_eq!(api(base, agent, "POST", "/api/v1/nodes/heartbeat", Some(beat)).0, 200);
 
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let b = Browser::start(&shots, 1400, 1000);
@@ -268,6 +272,13 @@ fn the_dashboard_in_a_real_browser() {
     assert_eq!(b.text("#count-pending b"), "2");
     assert_eq!(b.text("#count-reports b"), "2");
     assert!(b.texts("tr.node td:first-child").contains(&"node-1".to_string()));
+    // The node's images: how many, each named on hover (with its digest where the node knows one).
+    assert_eq!(b.text("tr.node td.images"), "2");
+    let title = b.js("return document.querySelector('tr.node td.images').title");
+    assert!(
+        title.as_str().is_some_and(|t| t.contains("shop/web:1.2") && t.contains("dev/web:local (sha256:4444")),
+        "{title}"
+    );
     let workload = b.texts("tr.workload td");
     assert!(
         workload.contains(&"shop/web:1.2".to_string()) && workload.contains(&"monitor".to_string()),
@@ -313,9 +324,6 @@ fn the_dashboard_in_a_real_browser() {
     );
 
     // Images: the scan's findings with the versions that fix them, and the nodes running the image.
-    let beat = json!({"node": "node-1", "status": {"images": ["shop/web:1.2"],
-        "image_refs": [{"image": "shop/web:1.2", "digest": null}]}});
-    assert_eq!(api(base, agent, "POST", "/api/v1/nodes/heartbeat", Some(beat)).0, 200);
     b.then_view("images", |b| b.click("header a[data-view=images]"));
     assert_eq!(b.texts("tr.report td:first-child"), ["shop/web:1.2"]);
     b.then_view("report", |b| b.click("tr.report a"));
