@@ -159,13 +159,14 @@ impl Store {
         Ok(store)
     }
 
-    /// Adds the digests of image reports stored before they were indexed (an upgrade), a few hundred at a time.
+    /// Adds the digests of image reports stored before they were indexed (an upgrade), 16 at a time (a report can
+    /// be tens of MB: memory stays bounded).
     async fn index_report_digests(&self) -> Result<()> {
         let mut after = String::new();
         loop {
             let rows = sqlx::query(
                 "SELECT id, received_ns, body FROM reports WHERE kind = 'image' AND id > $1 \
-                 AND NOT EXISTS (SELECT 1 FROM report_digests d WHERE d.report = reports.id) ORDER BY id LIMIT 256",
+                 AND NOT EXISTS (SELECT 1 FROM report_digests d WHERE d.report = reports.id) ORDER BY id LIMIT 16",
             )
             .bind(after.clone())
             .fetch_all(&self.pool)

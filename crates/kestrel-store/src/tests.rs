@@ -332,3 +332,31 @@ async fn sqlite_verdicts_and_decisions_written_at_once_all_succeed() {
     assert!(failed.is_empty(), "{} of {} calls failed, first: {:?}", failed.len(), 2 * N, failed.first());
     assert_eq!(store.verdicts_for("node-1").await.unwrap().len(), N);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_digests_of_many_older_reports_are_added_a_few_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("k.db").display());
+    let store = Store::open(&url).await.unwrap();
+    let id = |i: usize| format!("sha256:{i:064x}");
+    for i in 0..40 {
+        let body = serde_json::json!({"schema": "kestrel.report/v1", "target": {"image_id": id(i)}, "findings": []});
+        let r = NewReport {
+            kind: "image".into(),
+            subject: format!("app:{i}"),
+            source: "ci".into(),
+            received_ns: i as i64,
+            counts: [0; 4],
+            body,
+        };
+        store.put_report(&r).await.unwrap();
+    }
+    // As a store from before the index has them.
+    sqlx::query("DELETE FROM report_digests").execute(&store.pool).await.unwrap();
+    drop(store);
+    let upgraded = Store::open(&url).await.unwrap();
+    for i in [0, 15, 16, 17, 39] {
+        let found = upgraded.reports_by_digest(&id(i), 10).await.unwrap();
+        assert_eq!(found.iter().map(|r| r.subject.as_str()).collect::<Vec<_>>(), [format!("app:{i}")], "{i}");
+    }
+}
