@@ -55,15 +55,26 @@ pub async fn running(store: &Store, subject: &str, report: &Value) -> Result<Vec
 /// (`subject` as it is or as Docker spells it in full) matches a container with no digest recorded, and every image
 /// of an agent that sends names only.
 fn runs(status: &Value, subject: &str, digests: &[&str]) -> bool {
+    how_it_runs(status, subject, digests).is_some()
+}
+
+/// [`runs`], saying how the node was matched (for the alert's explanation).
+fn how_it_runs(status: &Value, subject: &str, digests: &[&str]) -> Option<String> {
     let wanted = normalise(subject);
     let same_name = |i: &str| i == subject || normalise(i) == wanted;
     let Some(refs) = status["image_refs"].as_array() else {
-        return status["images"].as_array().into_iter().flatten().filter_map(Value::as_str).any(same_name);
+        let name =
+            status["images"].as_array().into_iter().flatten().filter_map(Value::as_str).find(|i| same_name(i))?;
+        return Some(format!("its agent names the image {name}"));
     };
-    refs.iter().any(|r| match (r["image"].as_str(), r["digest"].as_str()) {
-        (_, Some(d)) => digests.contains(&d),
-        (Some(name), None) => same_name(name),
-        (None, None) => false,
+    refs.iter().find_map(|r| match (r["image"].as_str(), r["digest"].as_str()) {
+        (name, Some(d)) if digests.contains(&d) => {
+            Some(format!("a container of {} there is image {d}, as the report's", name.unwrap_or("an image")))
+        }
+        (Some(name), None) if same_name(name) => {
+            Some(format!("a container there runs {name}, known by name only (no digest was recorded for it)"))
+        }
+        _ => None,
     })
 }
 
@@ -95,16 +106,17 @@ pub async fn check(
     let digests = digests(report);
     let mut raised = 0;
     for node in store.nodes().await? {
-        if !runs(&node.status, subject, &digests) {
-            continue;
-        }
+        let Some(how) = how_it_runs(&node.status, subject, &digests) else { continue };
         let worst = new.iter().map(|x| x.3).max().unwrap_or(Severity::High);
-        let mut explanation = vec![format!(
-            "{subject} runs on {}; its latest scan (report {}) has {} high or critical vulnerabilities its previous scan did not",
-            node.name,
-            &id[..id.len().min(12)],
-            new.len()
-        )];
+        let mut explanation = vec![
+            format!(
+                "{subject} runs on {}; its latest scan (report {}) has {} high or critical vulnerabilities its previous scan did not",
+                node.name,
+                &id[..id.len().min(12)],
+                new.len()
+            ),
+            format!("how it is known to run there: {how}"),
+        ];
         for (vid, pkg, fix, sev) in new.iter().take(10) {
             let fix = fix.as_deref().map_or("no fix yet".to_string(), |f| format!("fixed in {f}"));
             explanation.push(format!("{vid} ({}) in {pkg}: {fix}", sev.as_str()));

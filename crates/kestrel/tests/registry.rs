@@ -292,7 +292,12 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
     assert!(e.contains("0 scanned (new or changed), 0 queued, 2 matched again"), "{e}");
     let affected = affected_alerts(&base, viewer, "node-1");
     assert_eq!(affected.len(), 1, "{affected:?}");
-    assert_eq!(affected_alerts(&base, viewer, "node-2").len(), 1, "the same image under another name");
+    let by_digest = affected_alerts(&base, viewer, "node-2");
+    assert_eq!(by_digest.len(), 1, "the same image under another name");
+    // Each alert says how the image is known to run there.
+    let how = |a: &serde_json::Value| a["alert"]["explanation"][1].as_str().unwrap_or_default().to_string();
+    assert!(how(&by_digest[0]).contains(&format!("a container of dev/app:local there is image {id}")), "{by_digest:?}");
+    assert!(how(&affected[0]).contains("known by name only"), "{affected:?}");
     assert_eq!(affected_alerts(&base, viewer, "node-3"), Vec::<serde_json::Value>::new(), "another build of 1.0");
     let a = &affected[0]["alert"];
     assert_eq!(a["severity"], "critical");
