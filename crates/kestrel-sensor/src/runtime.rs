@@ -6,7 +6,9 @@
 //! CRI-O's `io.kubernetes.cri-o.*` / `io.kubernetes.pod.*`. crun keeps `status` instead (under `/run/crun`),
 //! which names the bundle too. Docker keeps the image in
 //! `/var/lib/docker/containers/<id>/config.v2.json` (below its data root: `data-root` in /etc/docker/daemon.json,
-//! or [`StateDirs::with_docker`]). No socket is spoken to: reading these files needs no
+//! or [`StateDirs::with_docker`]), Podman in its container's record in containers-storage
+//! (`/var/lib/containers/storage/<driver>-containers/containers.json`). An agent in a container reads all of these
+//! below the node's root as it sees it ([`StateDirs::host`]). No socket is spoken to: reading these files needs no
 //! CRI endpoint and works the same for a container started a moment ago.
 
 use kestrel_core::ContainerRef;
