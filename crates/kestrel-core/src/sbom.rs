@@ -72,9 +72,12 @@ pub struct ScanTarget {
 /// The hex digits of a SHA-256 digest as images spell it (`sha256:` and 64 lower-case hex digits); `None` for anything
 /// else.
 pub fn sha256_hex(digest: &str) -> Option<&str> {
-    digest
-        .strip_prefix("sha256:")
-        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    digest.strip_prefix("sha256:").filter(|h| h.len() == 64 && is_lower_hex(h))
+}
+
+/// Whether every character is a lower-case hex digit, as digests spell them.
+pub fn is_lower_hex(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl ScanTarget {

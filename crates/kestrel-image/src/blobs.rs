@@ -28,13 +28,9 @@ pub(crate) enum Blobs {
 /// Names blobs by digest inside a layout: `blobs/sha256/<hex>`. Refuses anything but a well-formed
 /// SHA-256 digest, so a digest can never name a path outside the layout.
 pub(crate) fn blob_path(input: &str, digest: &str) -> Result<String, ImageError> {
-    match digest.split_once(':') {
-        Some(("sha256", hex))
-            if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
-        {
-            Ok(format!("blobs/sha256/{hex}"))
-        }
-        _ => Err(ImageError::invalid(
+    match kestrel_core::sha256_hex(digest) {
+        Some(hex) => Ok(format!("blobs/sha256/{hex}")),
+        None => Err(ImageError::invalid(
             input,
             "descriptor",
             format!("unsupported or malformed digest {digest:?} (sha256 expected)"),

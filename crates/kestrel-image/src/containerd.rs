@@ -286,8 +286,7 @@ pub fn list(endpoint: &Endpoint) -> Result<Vec<Record>, ContainerdError> {
 /// `sha256:HEX` for a name that is the start of an image id (12 hex digits or more, `sha256:` or not).
 fn id_prefix(name: &str) -> Option<String> {
     let hex = name.strip_prefix("sha256:").unwrap_or(name);
-    let is_hex = hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    (is_hex && (12..=64).contains(&hex.len())).then(|| format!("sha256:{hex}"))
+    (kestrel_core::is_lower_hex(hex) && (12..=64).contains(&hex.len())).then(|| format!("sha256:{hex}"))
 }
 
 /// A request to answer in a namespace.
