@@ -32,19 +32,10 @@ fn serious(report: &Value) -> Vec<(String, String, Option<String>, Severity)> {
     v
 }
 
-/// The digests an image report names: its target's image id, manifest and index digests.
-fn digests(report: &Value) -> Vec<&str> {
-    ["image_id", "manifest_digest", "index_digest"]
-        .iter()
-        .filter_map(|k| report["target"][k].as_str())
-        .filter(|d| kestrel_core::sha256_hex(d).is_some())
-        .collect()
-}
-
 /// The nodes that run the image of report `report` on `subject`, by their agents' last status (as
 /// [`check`] finds them).
 pub async fn running(store: &Store, subject: &str, report: &Value) -> Result<Vec<String>, StoreError> {
-    let digests = digests(report);
+    let digests = kestrel_store::report_digests(report);
     Ok(store.nodes().await?.into_iter().filter(|n| runs(&n.status, subject, &digests)).map(|n| n.name).collect())
 }
 
@@ -103,7 +94,7 @@ pub async fn check(
     if new.is_empty() {
         return Ok(0);
     }
-    let digests = digests(report);
+    let digests = kestrel_store::report_digests(report);
     let mut raised = 0;
     for node in store.nodes().await? {
         let Some(how) = how_it_runs(&node.status, subject, &digests) else { continue };

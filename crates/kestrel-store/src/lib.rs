@@ -665,21 +665,24 @@ fn summary(r: &sqlx::any::AnyRow) -> Result<ReportSummary> {
     })
 }
 
-/// Records the digests image report `id` names: its target's image id, manifest and index digests (each
-/// `sha256:` and 64 lower-case hex digits; anything else in a report is left out).
+/// The digests an image report names: its target's image id, manifest and index digests (each `sha256:` and 64
+/// lower-case hex digits; anything else in a report is left out).
+pub fn report_digests(body: &serde_json::Value) -> Vec<&str> {
+    ["image_id", "manifest_digest", "index_digest"]
+        .iter()
+        .filter_map(|k| body["target"][k].as_str())
+        .filter(|d| kestrel_core::sha256_hex(d).is_some())
+        .collect()
+}
+
+/// Records the digests image report `id` names ([`report_digests`]).
 async fn put_digests(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     id: &str,
     received_ns: i64,
     body: &serde_json::Value,
 ) -> Result<()> {
-    let mut digests: Vec<&str> = ["image_id", "manifest_digest", "index_digest"]
-        .iter()
-        .filter_map(|k| body["target"][k].as_str())
-        .filter(|d| kestrel_core::sha256_hex(d).is_some())
-        .collect();
-    digests.dedup();
-    for d in digests {
+    for d in report_digests(body) {
         sqlx::query(
             "INSERT INTO report_digests (digest, report, received_ns) VALUES ($1, $2, $3) \
              ON CONFLICT (digest, report) DO NOTHING",
