@@ -272,14 +272,9 @@ impl Registry {
             ));
         }
         std::fs::write(dir.join("config.yml"), conf).unwrap();
-        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
-        let child = std::process::Command::new(bin)
-            .arg("serve")
-            .arg(dir.join("config.yml"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("docker-registry starts");
+        let mut cmd = Command::new(bin);
+        cmd.arg("serve").arg(dir.join("config.yml"));
+        let child = spawn_logged(cmd, &dir.join("registry.log"), "docker-registry");
         wait_for_port(port, "docker-registry");
         Registry { dir, child, port, auth: auth.map(|(u, p)| (u.to_string(), p.to_string())) }
     }
@@ -344,6 +339,25 @@ fn fresh_dir(service: &str) -> PathBuf {
     dir
 }
 
+/// Starts `cmd` with its standard output and error in the file `log`; `program`: its name, for the message when it is
+/// not installed.
+fn spawn_logged(mut cmd: Command, log: &Path, program: &str) -> std::process::Child {
+    let log = std::fs::File::create(log).unwrap();
+    cmd.stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} is not installed ({e}): run scripts/setup"))
+}
+
+/// Runs `cmd` to its end: its standard output, or its standard error when it fails.
+fn run(mut cmd: Command) -> Result<String, String> {
+    let out = cmd.output().map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    match out.status.success() {
+        true => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
+        false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+    }
+}
+
 /// Waits until `socket` accepts a connection; after 30 s fails, showing `log()`.
 fn wait_for_socket(socket: &Path, what: &str, log: impl Fn() -> String) {
     let t = std::time::Instant::now();
@@ -365,15 +379,9 @@ impl Podman {
     /// Starts the service and waits until its socket answers.
     pub fn start() -> Podman {
         let dir = fresh_dir("podman");
-        let log = std::fs::File::create(dir.join("podman.log")).unwrap();
         let mut cmd = Podman::command(&dir);
-        let child = cmd
-            .args(["system", "service", "--time=0"])
-            .arg(format!("unix://{}", dir.join("api.sock").display()))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("podman is not installed: run scripts/setup");
+        cmd.args(["system", "service", "--time=0"]).arg(format!("unix://{}", dir.join("api.sock").display()));
+        let child = spawn_logged(cmd, &dir.join("podman.log"), "podman");
         let p = Podman { dir, child };
         wait_for_socket(&p.socket(), "podman's API", || p.log());
         p
@@ -403,15 +411,14 @@ impl Podman {
 
     /// Loads a `docker save` archive into the store (its tags come with it).
     pub fn load(&self, archive: &Path) {
-        let out = Podman::command(&self.dir).args(["load", "-q", "-i"]).arg(archive).output().expect("podman load");
-        assert!(out.status.success(), "podman load: {}", String::from_utf8_lossy(&out.stderr));
+        self.cli(&["load", "-q", "-i", archive.to_str().expect("a UTF-8 path")]);
     }
 
     /// The podman CLI on this store, with these arguments; its output, or a panic with its error.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Podman::command(&self.dir).args(args).output().expect("podman");
-        assert!(out.status.success(), "podman {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let mut cmd = Podman::command(&self.dir);
+        cmd.args(args);
+        run(cmd).unwrap_or_else(|e| panic!("podman {args:?}: {e}"))
     }
 
     /// The store's graph root (where `/var/lib/containers/storage` would be).
@@ -448,9 +455,8 @@ impl Docker {
     pub fn start() -> Docker {
         let dir = fresh_dir("docker");
         std::fs::write(dir.join("daemon.json"), "{}").unwrap();
-        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
-        let child = Command::new("dockerd")
-            .arg("--config-file")
+        let mut cmd = Command::new("dockerd");
+        cmd.arg("--config-file")
             .arg(dir.join("daemon.json"))
             .arg("--data-root")
             .arg(dir.join("data"))
@@ -462,11 +468,8 @@ impl Docker {
             .arg(format!("unix://{}", dir.join("docker.sock").display()))
             .args(["--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-masq=false"])
             // Containers a failed test left running are stopped within a second when the engine is.
-            .arg("--shutdown-timeout=1")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("dockerd is not installed: run scripts/setup");
+            .arg("--shutdown-timeout=1");
+        let child = spawn_logged(cmd, &dir.join("dockerd.log"), "dockerd");
         let d = Docker { dir, child };
         wait_for_socket(&d.socket(), "dockerd", || d.log());
         // The socket is bound before the API serves; `docker version` answers once it does.
@@ -509,9 +512,9 @@ impl Docker {
 
     /// Runs the Docker CLI on this engine with these arguments; its output, or a panic with its error.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = self.docker().args(args).output().expect("docker");
-        assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let mut cmd = self.docker();
+        cmd.args(args);
+        run(cmd).unwrap_or_else(|e| panic!("docker {args:?}: {e}"))
     }
 
     /// Loads a `docker save` or OCI archive into the engine (its tags come with it).
@@ -568,14 +571,9 @@ impl Containerd {
             ttrpc = dir.join("containerd.sock.ttrpc"),
         );
         std::fs::write(dir.join("config.toml"), config).unwrap();
-        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
-        let child = Command::new("containerd")
-            .arg("--config")
-            .arg(dir.join("config.toml"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("containerd is not installed: run scripts/setup");
+        let mut cmd = Command::new("containerd");
+        cmd.arg("--config").arg(dir.join("config.toml"));
+        let child = spawn_logged(cmd, &dir.join("containerd.log"), "containerd");
         let c = Containerd { dir, child };
         wait_for_socket(&c.socket(), "containerd", || c.log());
         c
@@ -599,17 +597,9 @@ impl Containerd {
 
     /// [`Containerd::ctr`], its output or its error message.
     pub fn try_ctr(&self, ns: &str, args: &[&str]) -> Result<String, String> {
-        let out = Command::new("ctr")
-            .arg("--address")
-            .arg(self.socket())
-            .args(["--namespace", ns])
-            .args(args)
-            .output()
-            .expect("ctr");
-        match out.status.success() {
-            true => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
-            false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
-        }
+        let mut cmd = Command::new("ctr");
+        cmd.arg("--address").arg(self.socket()).args(["--namespace", ns]).args(args);
+        run(cmd)
     }
 
     /// Imports an archive (`docker save` or OCI) into namespace `ns`, without unpacking it; `extra`: more of
