@@ -7,28 +7,8 @@ of familiar pieces in a new order should be surprising at a piece's start only i
     ~/.cache/kestrel/venv/bin/python bench/adfa/bidir.py
 """
 import numpy as np
-from load import train, val, att, auc, dr_at
-from collections import defaultdict
-N=5; V=400
-def fit(traces):
-    c = defaultdict(lambda: defaultdict(int))
-    for t in traces:
-        t = [-1]*(N-1) + t
-        for i in range(N-1, len(t)):
-            for k in range(N): c[tuple(t[i-k:i])][t[i]] += 1
-    tot = {k: (sum(d.values()), len(d)) for k, d in c.items()}
-    def per_call(t):
-        t = [-1]*(N-1) + t; out = []
-        for i in range(N-1, len(t)):
-            p = 1.0/V
-            for k in range(N):
-                ctx = tuple(t[i-k:i]); d = c.get(ctx)
-                if not d: break
-                n, u = tot[ctx]; p = (d.get(t[i], 0) + u*p)/(n+u)
-            out.append(-np.log(p))
-        return np.array(out)
-    return per_call
-fw = fit(train); bw = fit([t[::-1] for t in train])
+from load import train, val, att, auc, dr_at, lm_per_call
+fw = lm_per_call(train); bw = lm_per_call([t[::-1] for t in train])
 def parts(t):
     f = fw(t); b = bw(t[::-1])[::-1]
     return f, b

@@ -18,8 +18,8 @@ def auc(neg,pos):
 def dr_at(neg,pos,far):
     th=np.quantile(neg,1-far); return (np.asarray(pos)>th).mean()
 
-def lm(traces, N=5, V=400):
-    """Mean surprise per call (nats) under an interpolated (Witten-Bell-like) order-N model of the traces."""
+def lm_per_call(traces, N=5, V=400):
+    """Each call's surprise (nats) under an interpolated (Witten-Bell-like) order-N model of the traces."""
     from collections import defaultdict
     c = defaultdict(lambda: defaultdict(int))
     for t in traces:
@@ -27,8 +27,8 @@ def lm(traces, N=5, V=400):
         for i in range(N - 1, len(t)):
             for k in range(N): c[tuple(t[i - k:i])][t[i]] += 1
     tot = {k: (sum(d.values()), len(d)) for k, d in c.items()}
-    def score(t):
-        t, s = [-1] * (N - 1) + t, 0.0
+    def per_call(t):
+        t, out = [-1] * (N - 1) + t, []
         for i in range(N - 1, len(t)):
             p = 1.0 / V
             for k in range(N):
@@ -37,6 +37,11 @@ def lm(traces, N=5, V=400):
                 if not d: break
                 n, u = tot[ctx]
                 p = (d.get(t[i], 0) + u * p) / (n + u)
-            s -= np.log(p)
-        return s / (len(t) - N + 1)
-    return score
+            out.append(-np.log(p))
+        return np.array(out)
+    return per_call
+
+def lm(traces, N=5, V=400):
+    """Mean surprise per call (nats) under an interpolated (Witten-Bell-like) order-N model of the traces."""
+    per_call = lm_per_call(traces, N, V)
+    return lambda t: per_call(t).mean()
