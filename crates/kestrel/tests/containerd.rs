@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{affected_alerts, app_image as image, get, json, log4j_image, node_runs, purls, start_server, stderr};
+use common::{
+    affected_alerts, app_image as image, diff_ids, get, json, log4j_image, node_runs, purls, start_server, stderr,
+};
 
 /// kestrel with containerd at `socket` and no other image store, and a cache of its own.
 fn kestrel(d: &Path, socket: &Path) -> Command {
@@ -24,10 +26,6 @@ fn kestrel(d: &Path, socket: &Path) -> Command {
         .env("KESTREL_CACHE_DIR", d.join("cache"))
         .env("SOURCE_DATE_EPOCH", "1763856000");
     c
-}
-
-fn diff_ids(sbom: &Value) -> Vec<Value> {
-    sbom["target"]["layers"].as_array().unwrap().iter().map(|l| l["diff_id"].clone()).collect()
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 mod common;
-use common::{app_image as image, json, purls, stderr};
+use common::{app_image as image, diff_ids, json, purls, stderr};
 
 /// kestrel with no engine but the ones a test names, and a cache of its own.
 fn kestrel(d: &Path) -> Command {
@@ -73,11 +73,7 @@ fn images_are_read_from_the_engines_store_as_the_archive_holds_them() {
     // The same image: the same configuration digest and layers, named as it was asked for.
     assert_eq!(sbom["target"]["image_id"], from_archive["target"]["image_id"]);
     assert_eq!(sbom["target"]["layers"].as_array().unwrap().len(), 2);
-    for (a, b) in
-        sbom["target"]["layers"].as_array().unwrap().iter().zip(from_archive["target"]["layers"].as_array().unwrap())
-    {
-        assert_eq!(a["diff_id"], b["diff_id"]);
-    }
+    assert_eq!(diff_ids(&sbom), diff_ids(&from_archive));
     assert_eq!(sbom["target"]["name"], "podman:localhost/shop/app:1.0");
     assert_eq!(sbom["target"]["tags"][0], "localhost/shop/app:1.0");
 
@@ -201,10 +197,7 @@ fn images_are_read_from_a_real_docker_engine() {
         let sbom = json(out);
         assert_eq!(purls(&sbom), purls(&from_archive));
         assert_eq!(sbom["target"]["image_id"], from_archive["target"]["image_id"]);
-        let layers = |r: &serde_json::Value| -> Vec<serde_json::Value> {
-            r["target"]["layers"].as_array().unwrap().iter().map(|l| l["diff_id"].clone()).collect()
-        };
-        assert_eq!(layers(&sbom), layers(&from_archive));
+        assert_eq!(diff_ids(&sbom), diff_ids(&from_archive));
         sbom
     };
 

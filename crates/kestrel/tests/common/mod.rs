@@ -152,6 +152,11 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// An SBOM's layers by their diff ids, base first.
+pub fn diff_ids(sbom: &Value) -> Vec<Value> {
+    sbom["target"]["layers"].as_array().unwrap().iter().map(|l| l["diff_id"].clone()).collect()
+}
+
 /// An SBOM's package URLs, sorted.
 pub fn purls(sbom: &Value) -> Vec<String> {
     let mut v: Vec<String> =
