@@ -5,7 +5,7 @@ use crate::io::{digest_string, hash_blocks, sniff, BoundedReader, Compression, G
 use crate::tree::{normalize_archive_path, Content, ContentSelector, FileTree, Node, NodeKind, Want};
 use crate::{ImageError, Limits};
 use kestrel_core::Warning;
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
@@ -264,27 +264,45 @@ fn keep(
     if !keepable && !observed {
         return Ok(Content::None);
     }
-    // One allocation of exactly the entry's size (bounded above by max_probe_file): growing by doubling
-    // reserved up to twice a large binary's size and copied it on the way. A large buffer is not kept for
-    // the small files that follow.
-    if buf.capacity() > RETAINED_PROBE_BYTES && size <= RETAINED_PROBE_BYTES as u64 {
-        *buf = Vec::new();
-    }
-    buf.clear();
-    buf.reserve_exact(size as usize);
-    entry.take(size).read_to_end(buf).map_err(|e| ctx.io_err(e))?;
+    let spilled = match want != Want::Whole && size > ctx.limits.spill_above {
+        true => match spill(entry, size, ctx)? {
+            Spill::Mapped(map) => Some(map),
+            Spill::Unavailable => None,
+            Spill::Failed(why) => {
+                ctx.warn(delta, path, format!("not analysed: {why}"));
+                return Ok(Content::None);
+            }
+        },
+        false => None,
+    };
+    let data: &[u8] = match &spilled {
+        Some(map) => map,
+        None => {
+            // One allocation of exactly the entry's size (bounded above by max_probe_file): growing by doubling
+            // reserved up to twice a large binary's size and copied it on the way. A large buffer is not kept
+            // for the small files that follow.
+            if buf.capacity() > RETAINED_PROBE_BYTES && size <= RETAINED_PROBE_BYTES as u64 {
+                *buf = Vec::new();
+            }
+            buf.clear();
+            buf.reserve_exact(size as usize);
+            entry.take(size).read_to_end(buf).map_err(|e| ctx.io_err(e))?;
+            buf
+        }
+    };
     if observed {
-        ctx.selector.observe(Some(ctx.index), path, buf);
+        ctx.selector.observe(Some(ctx.index), path, data);
     }
     if !keepable {
         return Ok(Content::None);
     }
+    let summary;
     let kept = match want {
-        Want::Whole => buf.as_slice(),
-        _ => match ctx.selector.summarize_in_layer(Some(ctx.index), path, buf) {
+        Want::Whole => data,
+        _ => match ctx.selector.summarize_in_layer(Some(ctx.index), path, data) {
             Some(s) => {
-                *buf = s;
-                buf.as_slice()
+                summary = s;
+                summary.as_slice()
             }
             None => return Ok(Content::None),
         },
@@ -296,6 +314,76 @@ fn keep(
     }
     let bytes: Arc<[u8]> = Arc::from(kept);
     Ok(if want == Want::Whole { Content::Whole(bytes) } else { Content::Summary(bytes) })
+}
+
+/// What became of a large file sent to a temporary file.
+enum Spill {
+    /// Its bytes, mapped.
+    Mapped(memmap2::Mmap),
+    /// No temporary directory had room: nothing was read, the caller reads it into memory.
+    Unavailable,
+    /// Writing it failed part-way (the layer's reading goes on; the rest of the entry is skipped).
+    Failed(String),
+}
+
+/// Bytes copied at a time into a temporary file.
+const SPILL_CHUNK: usize = 1 << 20;
+
+/// Room left free on the temporary file's file system beyond the file itself.
+const SPILL_MARGIN: u64 = 256 << 20;
+
+/// Copies the entry's `size` bytes to an unnamed temporary file (gone when closed, even on a crash) and maps it.
+/// An error reading the entry is the layer's error, as for a file read into memory.
+fn spill(entry: &mut impl Read, size: u64, ctx: &LayerCtx<'_>) -> Result<Spill, ImageError> {
+    let Some((dir, mut file)) = spill_file(size) else { return Ok(Spill::Unavailable) };
+    let mut chunk = vec![0u8; SPILL_CHUNK];
+    let mut left = size;
+    while left > 0 {
+        let want = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = match entry.read(&mut chunk[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ctx.io_err(e)),
+        };
+        if let Err(e) = file.write_all(&chunk[..n]) {
+            return Ok(Spill::Failed(format!("writing it to a temporary file in {} failed: {e}", dir.display())));
+        }
+        left -= n as u64;
+    }
+    // SAFETY: the file is unnamed and this process's alone; the map is read-only and dropped before the file
+    // could change.
+    match unsafe { memmap2::Mmap::map(&file) } {
+        Ok(map) => Ok(Spill::Mapped(map)),
+        Err(e) => Ok(Spill::Failed(format!("mapping its temporary file in {} failed: {e}", dir.display()))),
+    }
+}
+
+/// An unnamed temporary file with room for `size` bytes: in `$TMPDIR`, else `/var/tmp`, else `/tmp`.
+fn spill_file(size: u64) -> Option<(std::path::PathBuf, std::fs::File)> {
+    let dirs = std::env::var_os("TMPDIR")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(["/var/tmp", "/tmp"].map(std::path::PathBuf::from));
+    dirs.into_iter().find_map(|dir| {
+        let file = tempfile::tempfile_in(&dir).ok()?;
+        (free_bytes(&file)? >= size.saturating_add(SPILL_MARGIN)).then_some((dir, file))
+    })
+}
+
+/// Bytes an unprivileged writer may still use on the file system holding `file`.
+fn free_bytes(file: &std::fs::File) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: fstatvfs fills the struct it is given for an open descriptor; it is read only when it succeeded.
+    let st = unsafe {
+        if libc::fstatvfs(file.as_raw_fd(), st.as_mut_ptr()) != 0 {
+            return None;
+        }
+        st.assume_init()
+    };
+    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }
 
 /// Applies a layer on top of the tree: opaque directories first, then whiteouts, then entries in order.

@@ -20,6 +20,12 @@ pub struct Limits {
     pub max_probe_file: u64,
     /// Most content bytes kept in memory for one artifact.
     pub max_kept_total: u64,
+    /// Files of a layer above this size that are only probed (an executable's build records, the secret
+    /// scanner's look) are written to an unnamed temporary file and mapped instead of read into a buffer of their
+    /// size: parsers touch only the pages they need, so a 100 MB executable costs a few pages of memory. The file
+    /// goes to `$TMPDIR`, else `/var/tmp` (on disk where `/tmp` is a tmpfs), else `/tmp`; where none has room the
+    /// file is read into memory as before. `u64::MAX`: never.
+    pub spill_above: u64,
     /// Largest manifest, index or configuration document.
     pub max_metadata_bytes: u64,
 }
@@ -51,6 +57,7 @@ impl Default for Limits {
             max_kept_file: 64 * MIB,
             max_probe_file: 512 * MIB,
             max_kept_total: 2 * GIB,
+            spill_above: 16 * MIB,
             max_metadata_bytes: 16 * MIB,
         }
     }

@@ -376,3 +376,70 @@ fn an_observer_sees_every_layers_files_and_the_kept_content_is_unchanged() {
         ]
     );
 }
+
+/// What a selector was shown of each file: its SHA-256, and whether the bytes lay in a mapping of a deleted file
+/// (an unnamed temporary file, as /proc/self/maps shows it) rather than in memory of the process's own.
+#[derive(Default)]
+struct MapSpy(std::sync::Mutex<Vec<(String, String, bool)>>);
+impl ContentSelector for MapSpy {
+    fn want(&self, path: &str, _: u64, _: u32) -> Want {
+        if path.starts_with("/etc/") {
+            Want::Whole
+        } else {
+            Want::Summary
+        }
+    }
+    fn summarize(&self, path: &str, data: &[u8]) -> Option<Vec<u8>> {
+        let at = data.as_ptr() as usize;
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let in_deleted_file = maps.lines().any(|l| {
+            let range = l.split(' ').next().unwrap();
+            let (lo, hi) = range.split_once('-').unwrap();
+            let (lo, hi) = (usize::from_str_radix(lo, 16).unwrap(), usize::from_str_radix(hi, 16).unwrap());
+            (lo..hi).contains(&at) && l.ends_with("(deleted)")
+        });
+        self.0.lock().unwrap().push((path.to_string(), sha256(data), in_deleted_file));
+        Some(sha256(data).into_bytes())
+    }
+}
+
+#[test]
+fn large_probed_files_go_through_a_mapped_temporary_file_and_read_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("img.tar");
+    // Bytes no compressor shrinks much, so the layer's gzip does not hide a short read.
+    let mut big = vec![0u8; (3 << 20) + 123];
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for b in big.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let img = Image::new(vec![vec![
+        f("etc/os-release", "ID=debian\n"),
+        Entry::FileMode("usr/bin/big".into(), big.clone(), 0o755),
+        f("usr/bin/small", "small"),
+    ]]);
+    img.write_docker_archive(&p, &["app:1"]);
+    let read = |spill_above: u64| {
+        let spy = MapSpy::default();
+        let o = OpenOptions { limits: Limits { spill_above, ..Default::default() }, ..Default::default() };
+        let a = open(&p, &o, &spy).unwrap();
+        assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+        assert_eq!(a.tree.content("/etc/os-release"), Some(&b"ID=debian\n"[..]), "kept whole, never spilled");
+        assert_eq!(a.tree.content("/usr/bin/big"), Some(sha256(&big).as_bytes()), "the summary is kept");
+        let mut seen = spy.0.into_inner().unwrap();
+        seen.sort();
+        seen
+    };
+    assert_eq!(
+        read(1 << 20),
+        vec![("/usr/bin/big".into(), sha256(&big), true), ("/usr/bin/small".into(), sha256(b"small"), false)],
+        "above the bound: every byte, from a mapped temporary file; below it: from memory"
+    );
+    assert_eq!(
+        read(u64::MAX),
+        vec![("/usr/bin/big".into(), sha256(&big), false), ("/usr/bin/small".into(), sha256(b"small"), false)]
+    );
+}
