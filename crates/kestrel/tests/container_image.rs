@@ -59,6 +59,17 @@ fn the_image_builds_scans_clean_of_root_and_runs_in_runc() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The image's binary has no debug sections (the build's has line tables), and keeps its symbols.
+    let sections = |p: &std::path::Path| {
+        let out = Command::new("readelf").args(["-S", "-W"]).arg(p).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(sections(&bin).contains(" .debug_line "), "the test's own build carries line tables");
+    let shipped = sections(&bundle.join("rootfs/usr/local/bin/kestrel"));
+    // (rustc's .debug_gdb_scripts is loaded with the program, not debug information: it stays.)
+    assert!(!shipped.contains(" .debug_line ") && !shipped.contains(" .debug_info "), "{shipped}");
+    assert!(shipped.contains(" .symtab "), "{shipped}");
     let config_path = bundle.join("config.json");
     let mut config: Value = serde_json::from_slice(&std::fs::read(&config_path).unwrap()).unwrap();
     assert_eq!(config["process"]["user"]["uid"], 65532, "the image's user");
