@@ -8,15 +8,19 @@
 //! gets one post per alert, up to [`PARALLEL`] at a time (a slow endpoint still takes dozens a second); a chat
 //! target gets the alerts waiting together in one message (at most [`CHAT_BATCH`]), so a burst does not run
 //! into a chat's rate limit, and hears of alerts alike (same rule or model, workload, node) once per
-//! [`Options::chat_quiet`], the next message saying how many it was spared. A full queue drops the notification (the alert itself is stored) and counts it;
-//! so does a target that keeps failing. The server notifies only alerts stored for the first time, so an
+//! [`Options::chat_quiet`], the next message saying how many it was spared. A full queue drops the notification (the
+//! alert itself is stored) and counts it. A post that fails every attempt waits for its target to come back
+//! ([`Options::retry_for`]): the target is tried again after 5 s, then after pauses doubling up to 5 minutes, and what
+//! came for it meanwhile waits behind in order; what waits longer than `retry_for`, or finds [`WAITING`] ahead of it,
+//! is given up and counted as failed. The server notifies only alerts stored for the first time, so an
 //! agent re-sending a batch, or NATS redelivering it, notifies once; `kestrel detect --notify` uses the same
 //! notifier on a node without a server, and [`Notifier::finish`] lets what is queued go out before it ends.
 
 use kestrel_core::{Alert, Severity};
-use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::collections::VecDeque;
+use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Notifications waiting to be posted, at most.
 pub const QUEUE: usize = 1024;
@@ -32,6 +36,16 @@ pub const TAKEN: usize = 64;
 
 /// JSON posts in flight to one target, at most.
 pub const PARALLEL: usize = 8;
+
+/// Posts waiting for one target to come back, at most (a chat message counts once, whatever it carries).
+pub const WAITING: usize = 1024;
+
+/// The first pause before a target whose posts failed is tried again; doubled while it stays down, up to
+/// [`RETRY_PAUSE_MAX`].
+pub const RETRY_PAUSE: Duration = Duration::from_secs(5);
+
+/// The longest pause between tries of a target that stays down.
+pub const RETRY_PAUSE_MAX: Duration = Duration::from_secs(300);
 
 /// What a webhook is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,8 +143,12 @@ pub struct TargetStatus {
     pub min_severity: Severity,
     /// Alerts it was told of.
     pub sent: u64,
-    /// Alerts whose post failed after every attempt.
+    /// Alerts given up: their post failed every attempt and then kept failing for [`Options::retry_for`] (or
+    /// [`WAITING`] posts were ahead of it).
     pub failed: u64,
+    /// Alerts waiting for the webhook to come back (their post failed every attempt; tried again with growing
+    /// pauses).
+    pub waiting: u64,
     /// Alerts a chat was spared (alike within the quiet window).
     pub quieted: u64,
     /// When a post last succeeded (ns since the epoch).
@@ -144,13 +162,15 @@ pub struct TargetStatus {
 impl Notifier {
     /// Starts the posting thread for `targets`; alerts below `min` (or below a target's own least
     /// severity) are not notified.
+    /// A post that fails every attempt is given up at once (no [`Options::retry_for`]).
     pub fn start(targets: Vec<Target>, min: Severity, timeout: Duration) -> std::io::Result<Notifier> {
-        Self::start_with(targets, Options { min, timeout, dashboard: None, chat_quiet: Duration::ZERO })
+        let o = Options { min, timeout, dashboard: None, chat_quiet: Duration::ZERO, retry_for: Duration::ZERO };
+        Self::start_with(targets, o)
     }
 
     /// [`Notifier::start`] with every option.
     pub fn start_with(targets: Vec<Target>, o: Options) -> std::io::Result<Notifier> {
-        let Options { min, timeout, dashboard, chat_quiet } = o;
+        let Options { min, timeout, dashboard, chat_quiet, retry_for } = o;
         let dashboard = dashboard.map(|d| d.trim_end_matches('/').to_string());
         let mut quiet = Quiet::new(chat_quiet);
         let targets: Vec<Target> =
@@ -177,53 +197,79 @@ impl Notifier {
         let thread = std::thread::Builder::new().name("kestrel-notify".into()).spawn(move || {
             let agent: ureq::Agent =
                 ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into();
-            while let Ok(first) = rx.recv() {
+            let mut waiting: Vec<Waiting> = targets.iter().map(|_| Waiting::default()).collect();
+            let status = &*shared;
+            loop {
+                let next_try = waiting.iter().filter_map(|w| w.due).min();
+                let first = match next_try {
+                    None => rx.recv().ok(),
+                    Some(due) => match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
+                        Ok(job) => Some(job),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    },
+                };
+                if next_try.is_none() && first.is_none() {
+                    break;
+                }
                 // What else is waiting goes with it (a chat message carries several).
-                let mut jobs = vec![first];
-                while jobs.len() < TAKEN {
+                let mut jobs: Vec<Job> = first.into_iter().collect();
+                while !jobs.is_empty() && jobs.len() < TAKEN {
                     match rx.try_recv() {
                         Ok(j) => jobs.push(j),
                         Err(_) => break,
                     }
                 }
-                let status = &*shared;
                 for (i, t) in targets.iter().enumerate() {
                     let wanted: Vec<&Job> = jobs.iter().filter(|j| Some(j.alert.severity) >= t.min).collect();
-                    if wanted.is_empty() {
-                        continue;
-                    }
-                    match t.format {
-                        Format::Json => std::thread::scope(|s| {
-                            for share in wanted.chunks(wanted.len().div_ceil(PARALLEL)) {
-                                let (agent, dashboard) = (&agent, &dashboard);
-                                s.spawn(move || {
-                                    for job in share {
-                                        let mut body = serde_json::json!({
-                                            "schema": "kestrel.notification/v1",
-                                            "node": job.node,
-                                            "alert": job.alert,
-                                        });
-                                        if let Some(d) = dashboard {
-                                            body["link"] = link(d, job).into();
-                                        }
-                                        post(agent, t, &body, 1, &job.alert.id, (status, i));
-                                    }
+                    let posts: Vec<Held> = match t.format {
+                        Format::Json => wanted
+                            .iter()
+                            .map(|job| {
+                                let mut body = serde_json::json!({
+                                    "schema": "kestrel.notification/v1",
+                                    "node": job.node,
+                                    "alert": job.alert,
                                 });
-                            }
-                        }),
+                                if let Some(d) = &dashboard {
+                                    body["link"] = link(d, job).into();
+                                }
+                                Held::new(body, 1, &job.alert.id)
+                            })
+                            .collect(),
                         Format::Chat => {
                             let heard: Vec<(&Job, u64)> =
                                 wanted.iter().filter_map(|j| quiet.admit(&t.url, j).map(|n| (*j, n))).collect();
                             if let Ok(mut s) = status.lock() {
                                 s.targets[i].quieted += (wanted.len() - heard.len()) as u64;
                             }
-                            for message in heard.chunks(CHAT_BATCH) {
-                                let body = serde_json::json!({ "text": chat_message(message, dashboard.as_deref()) });
-                                let first = &message[0].0.alert.id;
-                                post(&agent, t, &body, message.len() as u64, first, (status, i));
-                            }
+                            heard
+                                .chunks(CHAT_BATCH)
+                                .map(|message| {
+                                    let body =
+                                        serde_json::json!({ "text": chat_message(message, dashboard.as_deref()) });
+                                    Held::new(body, message.len() as u64, &message[0].0.alert.id)
+                                })
+                                .collect()
                         }
+                    };
+                    let w = &mut waiting[i];
+                    // A target that is down gets nothing new until it takes what waits for it, in order.
+                    let failed = match w.due {
+                        Some(_) => posts.into_iter().map(|h| (h, String::new())).collect(),
+                        None => send(&agent, t, posts, retry_for, (status, i)),
+                    };
+                    w.hold(failed, retry_for, t, (status, i));
+                    if w.due.is_some_and(|due| due <= Instant::now()) {
+                        w.try_again(&agent, t, retry_for, (status, i));
                     }
+                }
+            }
+            // Ending: each target that is down is tried once more; what it does not take is given up.
+            for (i, (w, t)) in waiting.iter_mut().zip(&targets).enumerate() {
+                if w.due.is_some() {
+                    w.try_again(&agent, t, Duration::ZERO, (status, i));
+                    w.give_up_all(t, "the notifier ended before the webhook came back", (status, i));
                 }
             }
         })?;
@@ -270,37 +316,98 @@ impl Notifier {
     }
 }
 
-/// Posts `body` (about `alerts` alerts, the first `first`), retrying; counts the outcome per alert, in the
-/// metrics and in the target's status (`(status, index)`).
+/// A post (kestrel's JSON for one alert, or a chat message for several) and, once it has failed every attempt,
+/// since when it waits.
+struct Held {
+    body: serde_json::Value,
+    /// Alerts it tells of.
+    alerts: u64,
+    /// The first one's id, for logs.
+    first: String,
+    since: Instant,
+}
+
+impl Held {
+    fn new(body: serde_json::Value, alerts: u64, first: &str) -> Held {
+        Held { body, alerts, first: first.to_string(), since: Instant::now() }
+    }
+
+    /// "alert ID", or "N alerts from ID".
+    fn what(&self) -> String {
+        match self.alerts {
+            1 => format!("alert {}", self.first),
+            n => format!("{n} alerts from {}", self.first),
+        }
+    }
+}
+
+/// Posts `posts` to `t` (kestrel's JSON [`PARALLEL`] at a time, chat messages in turn), each with [`ATTEMPTS`]
+/// tries; those that failed every one, each with its last error — or, with no `retry_for`, none: each is given up
+/// the moment it failed.
+fn send(
+    agent: &ureq::Agent,
+    t: &Target,
+    posts: Vec<Held>,
+    retry_for: Duration,
+    status: (&Mutex<Status>, usize),
+) -> Vec<(Held, String)> {
+    if posts.is_empty() {
+        return Vec::new();
+    }
+    let failed = Mutex::new(Vec::new());
+    let per_thread = match t.format {
+        Format::Json => posts.len().div_ceil(PARALLEL),
+        Format::Chat => posts.len(),
+    };
+    let mut posts = posts;
+    std::thread::scope(|s| {
+        while !posts.is_empty() {
+            let share: Vec<Held> = posts.drain(..per_thread.min(posts.len())).collect();
+            let failed = &failed;
+            s.spawn(move || {
+                for held in share {
+                    match post(agent, t, &held, ATTEMPTS, status) {
+                        Ok(()) => {}
+                        Err(e) if retry_for.is_zero() => give_up(t, &held, &e, status),
+                        Err(e) => failed.lock().unwrap_or_else(|e| e.into_inner()).push((held, e)),
+                    }
+                }
+            });
+        }
+    });
+    failed.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Posts one body, up to `attempts` times; a success is counted, in the metrics and in the target's status
+/// (`(status, index)`). The error says why the last attempt failed, without the URL's path.
 fn post(
     agent: &ureq::Agent,
     t: &Target,
-    body: &serde_json::Value,
-    alerts: u64,
-    first: &str,
+    held: &Held,
+    attempts: u32,
     (status, i): (&Mutex<Status>, usize),
-) {
+) -> Result<(), String> {
     let mut last = String::new();
     let mut wait = Duration::ZERO;
-    for attempt in 0..ATTEMPTS {
+    for attempt in 0..attempts {
         if attempt > 0 {
             std::thread::sleep(wait.max(Duration::from_millis(250 << (2 * (attempt - 1)))));
         }
-        match agent.post(&t.url).header("User-Agent", "kestrel-server").send_json(body) {
+        match agent.post(&t.url).header("User-Agent", "kestrel-server").send_json(&held.body) {
             Ok(r) if r.status().is_success() => {
-                metrics::counter!("kestrel_server_notifications_total", "result" => "sent").increment(alerts);
+                metrics::counter!("kestrel_server_notifications_total", "result" => "sent").increment(held.alerts);
                 if let Ok(mut s) = status.lock() {
-                    s.targets[i].sent += alerts;
+                    s.targets[i].sent += held.alerts;
                     s.targets[i].last_sent_ns = Some(crate::now_ns());
                 }
-                return;
+                return Ok(());
             }
             Ok(r) if r.status().as_u16() == 429 => {
                 last = "HTTP 429".into();
                 let after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
                 wait = Duration::from_secs(after.unwrap_or(1).min(30));
             }
-            // A client error will not mend by itself: no retry.
+            // A client error will not mend by itself: no more attempts now.
             Ok(r) if r.status().is_client_error() => {
                 last = format!("HTTP {}", r.status().as_u16());
                 break;
@@ -309,16 +416,120 @@ fn post(
             Err(e) => last = e.to_string(),
         }
     }
-    metrics::counter!("kestrel_server_notifications_total", "result" => "failed").increment(alerts);
     // The URL's path may carry a secret; the error text may quote the URL.
     let last = last.replace(&t.url, &format!("{}/…", t.host()));
     if let Ok(mut s) = status.lock() {
-        s.targets[i].failed += alerts;
         s.targets[i].last_error = Some(last.clone());
         s.targets[i].last_error_ns = Some(crate::now_ns());
     }
-    let what = if alerts == 1 { format!("alert {first}") } else { format!("{alerts} alerts from {first}") };
-    tracing::error!("notifying {} of {what}: {last}", t.host());
+    Err(last)
+}
+
+/// One target's posts that failed every attempt, waiting for it to come back.
+#[derive(Default)]
+struct Waiting {
+    held: VecDeque<Held>,
+    /// When it is tried again (none: it is not down).
+    due: Option<Instant>,
+    /// The pause before that try.
+    pause: Duration,
+    /// Why its last post failed.
+    last: String,
+}
+
+impl Waiting {
+    /// Keeps posts that failed (or came while the target is down) to be tried again; with no `retry_for`, or
+    /// beyond [`WAITING`], the oldest are given up.
+    fn hold(&mut self, posts: Vec<(Held, String)>, retry_for: Duration, t: &Target, status: (&Mutex<Status>, usize)) {
+        if posts.is_empty() {
+            return;
+        }
+        for (held, why) in posts {
+            if !why.is_empty() {
+                self.last = why;
+            }
+            self.held.push_back(held);
+        }
+        if retry_for.is_zero() {
+            let why = self.last.clone();
+            self.give_up_all(t, &why, status);
+            return;
+        }
+        while self.held.len() > WAITING {
+            let oldest = self.held.pop_front().expect("more than WAITING held");
+            give_up(t, &oldest, &format!("{WAITING} posts were waiting already ({})", self.last), status);
+        }
+        if self.due.is_none() {
+            self.pause = RETRY_PAUSE;
+            self.due = Some(Instant::now() + self.pause);
+            tracing::warn!(
+                "notifying {} failed ({}): trying again in {:?}, for up to {:?}",
+                t.host(),
+                self.last,
+                self.pause,
+                retry_for
+            );
+        }
+        self.count(status);
+    }
+
+    /// Gives up what has waited longer than `retry_for`, then posts what waits, oldest first, once each, until
+    /// one fails: then the pause doubles (up to [`RETRY_PAUSE_MAX`]).
+    fn try_again(&mut self, agent: &ureq::Agent, t: &Target, retry_for: Duration, status: (&Mutex<Status>, usize)) {
+        let now = Instant::now();
+        while self.held.front().is_some_and(|h| !retry_for.is_zero() && now.duration_since(h.since) > retry_for) {
+            let expired = self.held.pop_front().expect("front exists");
+            let why = format!("{} (still failing after {retry_for:?})", self.last);
+            give_up(t, &expired, &why, status);
+        }
+        let mut sent = 0;
+        while let Some(held) = self.held.front() {
+            match post(agent, t, held, 1, status) {
+                Ok(()) => {
+                    sent += held.alerts;
+                    self.held.pop_front();
+                }
+                Err(e) => {
+                    self.last = e;
+                    self.pause = (self.pause * 2).min(RETRY_PAUSE_MAX);
+                    self.due = Some(Instant::now() + self.pause);
+                    break;
+                }
+            }
+        }
+        if self.held.is_empty() {
+            if self.due.take().is_some() && sent > 0 {
+                tracing::info!("{} takes notifications again: {sent} alerts sent late", t.host());
+            }
+            self.pause = Duration::ZERO;
+        }
+        self.count(status);
+    }
+
+    /// Gives up every post waiting.
+    fn give_up_all(&mut self, t: &Target, why: &str, status: (&Mutex<Status>, usize)) {
+        for held in self.held.drain(..) {
+            give_up(t, &held, why, status);
+        }
+        self.due = None;
+        self.count(status);
+    }
+
+    /// The target's status says how many alerts wait.
+    fn count(&self, (status, i): (&Mutex<Status>, usize)) {
+        if let Ok(mut s) = status.lock() {
+            s.targets[i].waiting = self.held.iter().map(|h| h.alerts).sum();
+        }
+    }
+}
+
+/// Counts a post given up as failed (metrics, the target's status) and logs why.
+fn give_up(t: &Target, held: &Held, why: &str, (status, i): (&Mutex<Status>, usize)) {
+    metrics::counter!("kestrel_server_notifications_total", "result" => "failed").increment(held.alerts);
+    if let Ok(mut s) = status.lock() {
+        s.targets[i].failed += held.alerts;
+    }
+    tracing::error!("notifying {} of {}: {why}", t.host(), held.what());
 }
 
 /// How a notifier is set up.
@@ -334,6 +545,9 @@ pub struct Options {
     /// A chat hears of alerts alike — the same rule or model, workload and node — at most once in this
     /// long; the next message says how many it was spared. Zero: every one. JSON targets always get all.
     pub chat_quiet: Duration,
+    /// How long a post that failed every attempt is tried again while its target stays down (zero: given up at
+    /// once).
+    pub retry_for: Duration,
 }
 
 /// The chat side of [`Options::chat_quiet`]: when each chat last heard of a kind of alert, and how many of

@@ -593,6 +593,69 @@ fn each_webhook_may_have_its_own_least_severity() {
     assert!(pager[0].starts_with("*CRITICAL*") && !pager[0].contains("*HIGH*"), "{pager:?}");
 }
 
+/// A server notifying `targets` of High alerts and up, trying a webhook that failed again for `retry_for`.
+fn start_retrying(targets: &[String], retry_for: Duration) -> Server {
+    use kestrel_server::notify::{Notifier, Options, Target};
+    let targets = targets.iter().map(|t| Target::parse(t).unwrap()).collect();
+    let options = Options {
+        min: Severity::High,
+        timeout: Duration::from_secs(5),
+        dashboard: None,
+        chat_quiet: Duration::ZERO,
+        retry_for,
+    };
+    start_with(None, Some(Notifier::start_with(targets, options).unwrap()))
+}
+
+#[test]
+fn a_webhook_that_was_down_gets_what_waited_for_it_in_order_when_it_is_back() {
+    use kestrel_testkit::services::Webhook;
+    // Down (503) for the three attempts of the first post, then up.
+    let h = Webhook::start(vec![503, 503, 503], Duration::ZERO);
+    let s = start_retrying(&[format!("http://{}/siem", h.addr)], Duration::from_secs(3600));
+    let one = |id: &str| json!({"node": "node-1", "alerts": [alert(id, 1, Severity::High)]});
+    assert_eq!(post(&s, "/api/v1/alerts", AGENT, &one("first")).0, 200);
+    let target = || get_json(&s, "/api/v1/notifications", VIEWER)["targets"][0].clone();
+    wait_for("the first post to fail every attempt", || target()["waiting"] == 1);
+    // The second comes while the webhook is down: it waits behind the first, and is not posted now.
+    assert_eq!(post(&s, "/api/v1/alerts", AGENT, &one("second")).0, 200);
+    wait_for("both waiting", || target()["waiting"] == 2);
+    let t = target();
+    assert_eq!((t["sent"].as_u64(), t["failed"].as_u64()), (Some(0), Some(0)), "{t}");
+    assert_eq!(t["last_error"], "HTTP 503", "{t}");
+    assert!(h.received().is_empty());
+    // Tried again after the pause: up, both arrive, oldest first; nothing counted as failed.
+    wait_for("both posted", || h.received().len() == 2);
+    let ids: Vec<String> = h.received().iter().map(|(_, b)| b["alert"]["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids, ["first", "second"]);
+    let t = target();
+    assert_eq!((t["sent"].as_u64(), t["failed"].as_u64(), t["waiting"].as_u64()), (Some(2), Some(0), Some(0)), "{t}");
+    assert_eq!(metric(&s, "kestrel_server_notifications_total{result=\"failed\"}"), 0.0);
+}
+
+#[test]
+fn a_webhook_down_for_longer_than_the_retry_time_has_its_post_given_up_and_counted() {
+    use kestrel_server::notify::RETRY_PAUSE;
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let s = start_retrying(&[format!("http://{refused}/nobody")], Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let batch = json!({"node": "node-1", "alerts": [alert("lost", 1, Severity::Critical)]});
+    assert_eq!(post(&s, "/api/v1/alerts", AGENT, &batch).0, 200);
+    let target = || get_json(&s, "/api/v1/notifications", VIEWER)["targets"][0].clone();
+    wait_for("the post to wait", || target()["waiting"] == 1);
+    assert_eq!(target()["failed"], 0);
+    // At the next try it has waited longer than a second: given up, counted as failed, nothing waits.
+    wait_for("the post to be given up", || target()["failed"] == 1);
+    assert!(started.elapsed() >= RETRY_PAUSE, "given up before it was tried again: {:?}", started.elapsed());
+    let t = target();
+    assert_eq!((t["waiting"].as_u64(), t["sent"].as_u64()), (Some(0), Some(0)), "{t}");
+    assert!(
+        t["last_error"].as_str().unwrap().contains("refused") || t["last_error"].as_str().unwrap().contains("onnect"),
+        "{t}"
+    );
+    assert_eq!(metric(&s, "kestrel_server_notifications_total{result=\"failed\"}"), 1.0);
+}
+
 #[test]
 fn notifications_link_to_the_alert_on_the_dashboard() {
     use kestrel_server::notify::{Notifier, Options, Target};
@@ -603,8 +666,13 @@ fn notifications_link_to_the_alert_on_the_dashboard() {
         Target::parse(&format!("chat:http://{}/chat", h.addr)).unwrap(),
     ];
     let dashboard = Some("https://kestrel.example/".to_string());
-    let options =
-        Options { min: Severity::High, timeout: Duration::from_secs(5), dashboard, chat_quiet: Duration::ZERO };
+    let options = Options {
+        min: Severity::High,
+        timeout: Duration::from_secs(5),
+        dashboard,
+        chat_quiet: Duration::ZERO,
+        retry_for: Duration::ZERO,
+    };
     let n = Notifier::start_with(targets, options).unwrap();
     let s = start_with(None, Some(n));
     let batch = json!({"node": "node 1", "alerts": [alert("a/1", 1, Severity::Critical)]});
@@ -629,7 +697,13 @@ fn a_chat_hears_of_alerts_alike_once_a_window_and_is_told_how_many_it_was_spared
         Target::parse(&format!("http://{}/siem", h.addr)).unwrap(),
     ];
     let quiet = Duration::from_secs(2);
-    let options = Options { min: Severity::High, timeout: Duration::from_secs(5), dashboard: None, chat_quiet: quiet };
+    let options = Options {
+        min: Severity::High,
+        timeout: Duration::from_secs(5),
+        dashboard: None,
+        chat_quiet: quiet,
+        retry_for: Duration::ZERO,
+    };
     let s = start_with(None, Some(Notifier::start_with(targets, options).unwrap()));
     // Five alike at once: the chat hears of one, the SIEM of five.
     let five: Vec<Alert> = (0..5).map(|i| alert(&format!("q-{i}"), i, Severity::High)).collect();

@@ -191,14 +191,16 @@ async function overview() {
   ];
 }
 
-// The webhooks the server notifies (none: nothing shown), what each was sent and why the last post failed.
+// The webhooks the server notifies (none: nothing shown), what each was sent, what waits for it to come back and
+// why the last post failed.
 function notifications(n) {
   if (!n.targets.length) return [];
   return [
     h("h2", {}, "Notifications"),
-    table(["Webhook", "Format", "Least severity", "Sent", "Failed", "Quieted", "Last sent", "Last error"],
+    table(["Webhook", "Format", "Least severity", "Sent", "Failed", "Waiting", "Quieted", "Last sent", "Last error"],
       n.targets.map((t) => h("tr", { class: "notification" }, h("td", {}, t.endpoint), h("td", {}, t.format),
         h("td", {}, t.min_severity), h("td", { class: "num" }, t.sent), h("td", { class: t.failed ? "num error" : "num" }, t.failed),
+        h("td", { class: t.waiting ? "num error" : "num", title: "failed every attempt; tried again while the webhook is down" }, t.waiting),
         h("td", { class: "num" }, t.quieted), h("td", {}, t.last_sent_ns ? ago(t.last_sent_ns) : "—"),
         h("td", { class: t.last_error ? "error" : "" }, t.last_error ? `${t.last_error} (${ago(t.last_error_ns)})` : "—"))),
       ""),

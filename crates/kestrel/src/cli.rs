@@ -577,6 +577,11 @@ pub struct NotifyArgs {
     /// seconds; its next message about them says how many it was spared (0: every one). JSON webhooks get all.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub notify_quiet: u64,
+    /// A webhook whose post failed every attempt is tried again — after 5 s, then after pauses doubling up to
+    /// 5 minutes — for this many seconds, what came for it meanwhile waiting behind in order; then the post is
+    /// given up and counted as failed (0: at once).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub notify_retry_for: u64,
 }
 
 /// Sending alerts and response decisions to a fleet server.

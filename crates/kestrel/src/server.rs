@@ -370,6 +370,7 @@ impl crate::cli::NotifyArgs {
             timeout: std::time::Duration::from_secs(5),
             dashboard,
             chat_quiet: std::time::Duration::from_secs(self.notify_quiet),
+            retry_for: std::time::Duration::from_secs(self.notify_retry_for),
         };
         let n = kestrel_server::notify::Notifier::start_with(self.notify.clone(), options)
             .context("starting the notification thread")?;
