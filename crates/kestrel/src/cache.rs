@@ -4,7 +4,8 @@
 //! config. Layers are not read, hence not re-verified, on a hit: `--no-cache` reads and verifies them all. An
 //! image in an engine's store is looked up by the id the engine gives it, and a registry's by its manifests,
 //! before any layer is sent; a compressed archive or standard input cannot be named before it is read (its
-//! manifest comes last), so it is read whole.
+//! manifest comes last), so it is read whole — once: a compressed archive file, once read, is remembered by what the
+//! file system says of it ([`Cache::file_alias`]), and found again unchanged its inventory is served as well.
 
 use crate::cli::CacheArgs;
 use kestrel_core::{Sbom, ScanTarget};
@@ -65,6 +66,57 @@ impl Cache {
         hex::encode(h.finalize())
     }
 
+    /// A compressed archive's inventory cannot be found by its content address before it is read (the manifest and
+    /// configuration are inside the compressed stream, the manifest at its end), so once read, the file itself is
+    /// remembered: its path and what the file system says of it — device, inode, size, modification and change times,
+    /// which every write moves (as git's index and ccache's direct mode trust) — with the image asked for in it and
+    /// the limits. `None` when it is no regular file.
+    pub fn file_alias(
+        path: &std::path::Path,
+        tag: Option<&str>,
+        platform: Option<&str>,
+        limits: &kestrel_image::Limits,
+    ) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        let canonical = std::fs::canonicalize(path).ok()?;
+        let m = std::fs::metadata(&canonical).ok()?;
+        if !m.is_file() {
+            return None;
+        }
+        let mut h = Sha256::new();
+        h.update(format!(
+            "kestrel {}\nfile\n{}\n{}:{}:{}:{}.{}:{}.{}\n{}\n{}\n{:?}\n",
+            env!("CARGO_PKG_VERSION"),
+            canonical.display(),
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+            tag.unwrap_or(""),
+            platform.unwrap_or(""),
+            limits
+        ));
+        Some(hex::encode(h.finalize()))
+    }
+
+    /// The key of the inventory read from the file `alias` names ([`Cache::file_alias`]).
+    pub fn get_alias(&self, alias: &str) -> Option<String> {
+        let key = std::fs::read_to_string(self.dir.join(format!("{alias}.alias"))).ok()?;
+        let key = key.trim();
+        (key.len() == 64 && kestrel_core::is_lower_hex(key)).then(|| key.to_string())
+    }
+
+    /// Remembers that the file `alias` names holds the image whose inventory is kept under `key`.
+    pub fn put_alias(&self, alias: &str, key: &str) {
+        if std::fs::create_dir_all(&self.dir).is_ok() {
+            let _ = crate::scan::write_atomically(&self.dir.join(format!("{alias}.alias")), key.as_bytes());
+            self.prune_kind(".alias");
+        }
+    }
+
     pub fn get(&self, key: &str) -> Option<Entry> {
         let bytes = std::fs::read(self.dir.join(format!("{key}.json"))).ok()?;
         // An entry that does not parse (older layout, damage) is a miss.
@@ -78,15 +130,16 @@ impl Cache {
         }
         let Ok(bytes) = serde_json::to_vec(entry) else { return };
         if crate::scan::write_atomically(&self.dir.join(format!("{key}.json")), &bytes).is_ok() {
-            self.prune();
+            self.prune_kind(".json");
         }
     }
 
-    fn prune(&self) {
+    /// Keeps the [`MAX_ENTRIES`] newest files ending in `suffix` (inventories, or file aliases).
+    fn prune_kind(&self, suffix: &str) {
         let Ok(rd) = std::fs::read_dir(&self.dir) else { return };
         let mut entries: Vec<(std::time::SystemTime, PathBuf)> = rd
             .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .filter(|e| e.file_name().to_string_lossy().ends_with(suffix))
             .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
             .collect();
         if entries.len() <= MAX_ENTRIES {

@@ -75,6 +75,28 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     return from_cache(entry, (name, t.tags.clone(), t.index_digest.clone()), id);
                 }
             }
+            // A file that cannot be identified without reading it whole (a compressed archive): found by the file.
+            let alias = match (&cache, &identified, &opened.kind) {
+                (Some(_), None, ImageKind::Detect | ImageKind::OciDir) => crate::cache::Cache::file_alias(
+                    &opened.path,
+                    opened.tag.as_deref(),
+                    a.platform.as_deref(),
+                    &opts.limits,
+                ),
+                _ => None,
+            };
+            let by_file = alias.as_deref().and_then(|al| cache.as_ref()?.get_alias(al));
+            if let Some(entry) = by_file.as_deref().and_then(lookup) {
+                if !g.quiet {
+                    eprintln!(
+                        "kestrel: {}: unchanged since it was read; its inventory is in the cache",
+                        opened.path.display()
+                    );
+                }
+                let t = entry.sbom.target.clone();
+                let id = t.image_id.clone().unwrap_or_default();
+                return from_cache(entry, (opened.name.unwrap_or(t.name), t.tags, t.index_digest), &id);
+            }
             let read = read_with_secrets(secrets_wanted, &catalog, |sel| opened.open(identified, &opts, sel));
             let (artifact, secrets) = named(&opened.name, read)?;
             if artifact.target.layers.is_empty() && artifact.config.is_none() {
@@ -87,6 +109,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             if let (Some(c), Some(k)) = (&cache, &key) {
                 c.put(k, &crate::cache::Entry { sbom: sbom.clone(), secrets: secrets.clone() });
+                if let Some(al) = &alias {
+                    c.put_alias(al, k);
+                }
             }
             let secrets = allowed(secrets, &a.vuln)?;
             emit_and_upload(&g, &a.out, &a.vuln, (sbom, secrets), &a.upload)

@@ -256,3 +256,34 @@ fn image_inventories_are_cached_by_content_address() {
     let out = scan(&["--no-cache"]).code(2);
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("layer"));
 }
+
+#[test]
+fn a_compressed_archive_read_once_is_found_again_by_the_file_until_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("app.tar");
+    image().write_docker_archive(&tar, &["app:1"]);
+    let gz = dir.path().join("app.tar.gz");
+    let plain = std::fs::read(&tar).unwrap();
+    std::fs::write(&gz, kestrel_testkit::compress(&plain, Compression::Gzip)).unwrap();
+    let cache = dir.path().join("cache");
+    let scan = || {
+        let out =
+            kestrel().env("KESTREL_CACHE_DIR", &cache).arg("image").arg(&gz).args(["-f", "json"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (serde_json::from_slice::<Value>(&out.stdout).unwrap(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (cold, said) = scan();
+    assert!(!said.contains("in the cache"), "{said}");
+    assert!(!cold["packages"].as_array().unwrap().is_empty());
+    // Again: the file is unchanged, so its inventory is served without decompressing it.
+    let (warm, said) = scan();
+    assert!(said.contains("app.tar.gz: unchanged since it was read; its inventory is in the cache"), "{said}");
+    assert_eq!((&warm["packages"], &warm["target"]), (&cold["packages"], &cold["target"]));
+    // Rewritten — here with an archive that is no image, same size — it is read again, and its error said.
+    let mut other = kestrel_testkit::compress(&plain, Compression::Gzip);
+    other.iter_mut().skip(20).for_each(|b| *b = 0);
+    std::fs::write(&gz, &other).unwrap();
+    let out = kestrel().env("KESTREL_CACHE_DIR", &cache).arg("image").arg(&gz).args(["-f", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("in the cache"));
+}
