@@ -23,6 +23,9 @@ pub(crate) enum Blobs {
     /// containerd's content store: an `index.json` naming the image record's target, and every blob by digest,
     /// read when asked for.
     Store { index: Vec<u8>, store: crate::containerd::ContentStore },
+    /// containers/storage ([`crate::storage`]): an index, manifest and configuration made for the image, and each
+    /// layer (`blobs/sha256/<diff id>` → its size, tar-split record and directory) put together when read.
+    Storage { small: HashMap<String, Vec<u8>>, layers: HashMap<String, (u64, PathBuf, PathBuf)> },
 }
 
 /// Names blobs by digest inside a layout: `blobs/sha256/<hex>`. Refuses anything but a well-formed
@@ -75,6 +78,7 @@ impl Blobs {
                 small.contains_key(name) || layers.contains_key(name) || dropped.contains_key(name)
             }
             Blobs::Remote { small, layers, .. } => small.contains_key(name) || layers.contains_key(name),
+            Blobs::Storage { small, layers } => small.contains_key(name) || layers.contains_key(name),
             Blobs::Store { store, .. } => match name {
                 "index.json" => true,
                 _ => name.strip_prefix("blobs/sha256/").is_some_and(|hex| matches!(store.size(hex), Ok(Some(_)))),
@@ -91,6 +95,9 @@ impl Blobs {
             Blobs::Tar { members, .. } => members.get(name).map(|m| m.1),
             Blobs::Streamed { small, layers, .. } | Blobs::Remote { small, layers, .. } => {
                 small.get(name).map(|b| b.len() as u64).or_else(|| layers.get(name).copied())
+            }
+            Blobs::Storage { small, layers } => {
+                small.get(name).map(|b| b.len() as u64).or_else(|| layers.get(name).map(|l| l.0))
             }
             Blobs::Store { index, store } => match name {
                 "index.json" => Some(index.len() as u64),
@@ -131,6 +138,13 @@ impl Blobs {
             Blobs::Remote { small, layers, source } => match (small.get(name), name.strip_prefix("blobs/sha256/")) {
                 (Some(b), _) => Ok(Some(Box::new(io::Cursor::new(b.clone())))),
                 (None, Some(hex)) if layers.contains_key(name) => source.open(hex).map(Some),
+                _ => Ok(None),
+            },
+            Blobs::Storage { small, layers } => match (small.get(name), layers.get(name)) {
+                (Some(b), _) => Ok(Some(Box::new(io::Cursor::new(b.clone())))),
+                (None, Some((_, tar_split, dir))) => {
+                    Ok(Some(Box::new(crate::storage::Reassembled::open(tar_split, dir)?)))
+                }
                 _ => Ok(None),
             },
             Blobs::Store { index, store } => match (name, name.strip_prefix("blobs/sha256/")) {

@@ -85,6 +85,16 @@ pub enum ImageError {
         /// What the layout offers.
         available: String,
     },
+    /// An image store (containers-storage) holds no image of that name or id.
+    #[error("{path}: no image named {name} in this store; {held}")]
+    NotInStore {
+        /// The store's root.
+        path: String,
+        /// The name or id asked for.
+        name: String,
+        /// What it holds instead (`it holds a, b`, or why none).
+        held: String,
+    },
 }
 
 impl ImageError {

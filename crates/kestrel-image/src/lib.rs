@@ -32,6 +32,7 @@ mod layer;
 mod limits;
 pub mod registry;
 mod rootfs;
+pub mod storage;
 mod stream;
 mod tree;
 

@@ -1119,6 +1119,11 @@ pub enum ImageSource {
     Docker,
     /// Podman's image store, through its API socket (`CONTAINER_HOST`, default /run/podman/podman.sock).
     Podman,
+    /// containers-storage, the store Podman, Buildah and CRI-O share, read directly (no engine):
+    /// /etc/containers/storage.conf's graphroot or /var/lib/containers/storage for root,
+    /// ~/.local/share/containers/storage for a user.
+    #[value(name = "containers-storage")]
+    ContainersStorage,
     /// containerd's image store, through its API socket (`CONTAINERD_ADDRESS`, default
     /// /run/containerd/containerd.sock), in `CONTAINERD_NAMESPACE` or else every namespace.
     Containerd,
@@ -1128,8 +1133,13 @@ pub enum ImageSource {
 
 impl ImageSource {
     /// `--image-src`'s default.
-    pub const DEFAULT_ORDER: [ImageSource; 4] =
-        [ImageSource::Docker, ImageSource::Podman, ImageSource::Containerd, ImageSource::Registry];
+    pub const DEFAULT_ORDER: [ImageSource; 5] = [
+        ImageSource::Docker,
+        ImageSource::Podman,
+        ImageSource::ContainersStorage,
+        ImageSource::Containerd,
+        ImageSource::Registry,
+    ];
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -1195,13 +1205,14 @@ pub struct ImageArgs {
     #[arg(long)]
     pub platform: Option<String>,
     /// Where an image named without a scheme is looked for, in order (comma-separated): docker (the Docker
-    /// engine's store), podman (Podman's, through its API socket), containerd (containerd's, through its API
-    /// socket), registry (read as it downloads). A path that exists is always read as a file.
+    /// engine's store), podman (Podman's, through its API socket), containers-storage (the store Podman and
+    /// CRI-O share, read directly), containerd (containerd's, through its API socket), registry (read as it
+    /// downloads). A path that exists is always read as a file.
     #[arg(
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "docker,podman,containerd,registry",
+        default_value = "docker,podman,containers-storage,containerd,registry",
         env = "KESTREL_IMAGE_SRC",
         value_name = "SOURCES"
     )]

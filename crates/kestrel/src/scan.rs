@@ -355,7 +355,11 @@ pub(crate) fn open_ref(
     if let Some(name) = r.strip_prefix("containerd:") {
         return Ok(containerd_image(r, name, platform, limits, quiet, cached)?);
     }
-    if !is_image_name(r) || UNSUPPORTED_STORES.iter().any(|s| r.starts_with(s)) {
+    // CRI-O keeps its images in containers-storage, as Podman does.
+    if let Some(name) = ["containers-storage:", "cri-o:", "crio:"].iter().find_map(|s| r.strip_prefix(s)) {
+        return Ok(storage_image(r, name, limits, quiet, cached)?);
+    }
+    if !is_image_name(r) {
         let (path, tag, kind) = parse_image_ref(r, tag)?;
         return Ok(OpenedRef::file(path, tag, kind));
     }
@@ -370,6 +374,9 @@ pub(crate) fn open_ref(
             }
             ImageSource::Containerd => containerd_image(r, r, platform.clone(), limits, quiet, cached)
                 .map_err(|e| (e.is_absent(), anyhow::Error::from(e))),
+            ImageSource::ContainersStorage => {
+                storage_image(r, r, limits, quiet, cached).map_err(|e| (not_in_storage(&e), anyhow::Error::from(e)))
+            }
             ImageSource::Registry => {
                 return registry_image(r, r, platform, limits, quiet, cached).map_err(|e| {
                     missed.push(format!("registry: {e:#}"));
@@ -398,8 +405,6 @@ fn no_source(r: &str, missed: &[String]) -> anyhow::Error {
 
 /// Image stores kestrel does not read (CRI-O's is containers-storage, which Podman reads); said so rather than taken
 /// for names.
-const UNSUPPORTED_STORES: [&str; 2] = ["cri-o:", "crio:"];
-
 /// Whether `r`, which names no existing file, reads as an image name rather than a mistyped path.
 fn is_image_name(r: &str) -> bool {
     const FILE_ENDINGS: [&str; 8] = [".tar", ".tgz", ".gz", ".zst", ".xz", ".bz2", ".zip", ".json"];
@@ -483,6 +488,49 @@ fn containerd_image(
     })
 }
 
+/// Whether containers-storage is not there or does not hold the image (the next --image-src place may).
+fn not_in_storage(e: &kestrel_image::ImageError) -> bool {
+    use kestrel_image::ImageError;
+    match e {
+        ImageError::NotInStore { .. } => true,
+        ImageError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+        _ => false,
+    }
+}
+
+/// Image `name` in containers-storage (`[DRIVER@ROOT]NAME`, else the default store), its layers to be read from the
+/// store's directories — unless `cached` says the cache holds its inventory.
+fn storage_image(
+    given: &str,
+    name: &str,
+    limits: &kestrel_image::Limits,
+    quiet: bool,
+    cached: &Known<'_>,
+) -> Result<OpenedRef, kestrel_image::ImageError> {
+    use kestrel_image::storage::{resolve_unless, Location};
+    let (at, name) = Location::parse(name).map_err(|reason| kestrel_image::ImageError::Invalid {
+        path: given.to_string(),
+        what: "containers-storage reference".into(),
+        reason,
+    })?;
+    let opts = OpenOptions { limits: limits.clone(), ..Default::default() };
+    let (found, image) = resolve_unless(&at, name, &opts, &|id, manifest| cached(id, manifest))?;
+    let Some(image) = image else {
+        let said = format!("{} in {} ({}) is {}", found.name, at.root.display(), found.driver, found.image_id);
+        return Ok(OpenedRef::cached(given, &said, (found.image_id, vec![found.name], None), quiet));
+    };
+    Ok(OpenedRef {
+        path: PathBuf::from(given),
+        tag: None,
+        kind: ImageKind::Remote {
+            image: Some(image),
+            reference: format!("{} from {} ({})", found.name, at.root.display(), found.driver),
+            quiet,
+        },
+        name: Some(given.to_string()),
+    })
+}
+
 /// Image `name` in `engine`'s store, to be read as the engine streams it — unless `cached` says the cache holds the
 /// inventory of the image the engine names.
 fn engine_image(
@@ -530,11 +578,6 @@ fn parse_image_ref(r: &str, tag: Option<String>) -> Result<(PathBuf, Option<Stri
     }
     if let Some(rest) = r.strip_prefix("docker-archive:") {
         return Ok((PathBuf::from(rest), tag, ImageKind::Detect));
-    }
-    for scheme in UNSUPPORTED_STORES {
-        if r.starts_with(scheme) {
-            bail!("{r}: CRI-O's store is not read directly. CRI-O keeps its images in containers-storage, which Podman reads: `podman:NAME` (Podman's API as root), or pipe them in: `skopeo copy containers-storage:NAME docker-archive:/dev/stdout | kestrel image -`. Or scan it from its registry (docker://REF)");
-        }
     }
     Ok((PathBuf::from(r), tag, ImageKind::Detect))
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 mod common;
-use common::{app_image as image, diff_ids, json, purls, stderr};
+use common::{app_image as image, diff_ids, json, no_storage, purls, stderr};
 
 /// kestrel with no engine but the ones a test names, and a cache of its own.
 fn kestrel(d: &Path) -> Command {
@@ -19,6 +19,7 @@ fn kestrel(d: &Path) -> Command {
     c.env("DOCKER_HOST", format!("unix://{}", d.join("no-docker.sock").display()))
         .env("CONTAINER_HOST", format!("unix://{}", d.join("no-podman.sock").display()))
         .env("CONTAINERD_ADDRESS", d.join("no-containerd.sock"))
+        .env("CONTAINERS_STORAGE_CONF", no_storage(d))
         .env_remove("DOCKER_TLS_VERIFY")
         .env_remove("KESTREL_IMAGE_SRC")
         .env("KESTREL_CACHE_DIR", d.join("cache"))
@@ -314,4 +315,94 @@ fn engine_failures_name_the_engine_the_socket_and_the_reason() {
     let e = stderr(&out);
     assert!(e.contains("kestrel: error: podman:localhost/big:1: ") && e.contains("limit exceeded"), "{e}");
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "something was written to {}", tmp.display());
+}
+
+#[test]
+fn images_are_read_from_containers_storage_directly_as_the_archive_holds_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The app image and a third layer that deletes its `.env` (a whiteout the store keeps as a tar-split record).
+    let mut img = image();
+    img.layers.push(kestrel_testkit::layer_tar(&[Entry::Whiteout("app/.env".into())]));
+    let archive = d.join("app.tar");
+    img.write_docker_archive(&archive, &["localhost/shop/app:1.0"]);
+    let podman = Podman::start();
+    podman.load(&archive);
+    let root = podman.graph_root();
+    let from_archive = scan_archive(d, &archive, "secret");
+    let at = |name: &str| format!("containers-storage:[vfs@{}]{name}", root.display());
+    let scan = |name: &str, extra: &[&str]| {
+        kestrel(d).args(["image", &at(name), "--scanners", "secret", "-f", "json"]).args(extra).output().unwrap()
+    };
+
+    // No engine runs for it (CONTAINER_HOST points nowhere): the store's files are read, each layer's tar put
+    // together from its tar-split record and directory and checked against its diff id.
+    let out = scan("localhost/shop/app:1.0", &["--no-cache"]);
+    let sbom = json(&out);
+    assert!(
+        stderr(&out).contains(&format!("read localhost/shop/app:1.0 from {} (vfs)", root.display())),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(purls(&sbom), purls(&from_archive));
+    assert_eq!(sbom["target"]["image_id"], from_archive["target"]["image_id"]);
+    assert_eq!(diff_ids(&sbom), diff_ids(&from_archive));
+    assert_eq!(sbom["target"]["layers"].as_array().unwrap().len(), 3);
+    assert_eq!(sbom["target"]["tags"][0], "localhost/shop/app:1.0");
+    // The secret the third layer deleted is still found, in the second layer, as from the archive.
+    assert_eq!(sbom["secrets"], from_archive["secrets"]);
+    assert_eq!(sbom["secrets"].as_array().unwrap().len(), 1, "{}", sbom["secrets"]);
+    // The manifest digest is the one the store recorded when the image came in, not one made up.
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("vfs-images/images.json")).unwrap()).unwrap();
+    assert_eq!(sbom["target"]["manifest_digest"], stored[0]["digest"]);
+
+    // A short name Podman completes, and the first digits of the id; then the cache answers without reading.
+    let id = from_archive["target"]["image_id"].as_str().unwrap().trim_start_matches("sha256:");
+    for name in ["shop/app:1.0", &id[..12]] {
+        assert_eq!(purls(&json(&scan(name, &["--no-cache"]))), purls(&from_archive), "{name}");
+    }
+    assert!(!stderr(&scan("localhost/shop/app:1.0", &[])).contains("in the cache"), "the first scan that may keep it");
+    let out = scan("shop/app:1.0", &[]);
+    assert!(
+        stderr(&out).contains("its inventory is in the cache") && !stderr(&out).contains("kestrel: read"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(purls(&json(&out)), purls(&from_archive));
+
+    // A bare name with the default --image-src: no engine answers, the store storage.conf names has it.
+    let conf = d.join("podman-storage.conf");
+    std::fs::write(&conf, format!("[storage]\ndriver = \"vfs\"\ngraphroot = \"{}\"\n", root.display())).unwrap();
+    let out = kestrel(d)
+        .env("CONTAINERS_STORAGE_CONF", &conf)
+        .args(["image", "shop/app:1.0", "--scanners", "none", "-f", "json", "--no-cache"])
+        .output()
+        .unwrap();
+    assert_eq!(purls(&json(&out)), purls(&from_archive));
+    assert!(stderr(&out).contains(&format!("from {} (vfs)", root.display())), "{}", stderr(&out));
+
+    // A name it does not hold: the store says what it holds.
+    let out = scan("nothere:1", &["--no-cache"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no image named nothere:1 in this store; it holds localhost/shop/app:1.0"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A file changed in the store after it was unpacked (same size, other bytes): its layer no longer hashes to the
+    // diff id the configuration names, and the scan says so instead of reporting what is there now.
+    let layer_dir = std::fs::read_dir(root.join("vfs/dir"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("etc/os-release").is_file() && !p.join("app").exists())
+        .expect("the base layer's directory");
+    let release = layer_dir.join("etc/os-release");
+    let mut bytes = std::fs::read(&release).unwrap();
+    bytes[3] ^= 0x20;
+    std::fs::write(&release, &bytes).unwrap();
+    let out = scan("localhost/shop/app:1.0", &["--no-cache"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("digest mismatch") && stderr(&out).contains("layer 0"), "{}", stderr(&out));
 }

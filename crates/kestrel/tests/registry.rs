@@ -99,6 +99,7 @@ fn images_are_pulled_with_docker_credentials_verified_and_scanned() {
         .env("DOCKER_HOST", format!("unix://{}", d.join("no-docker.sock").display()))
         .env("CONTAINER_HOST", format!("unix://{}", d.join("no-podman.sock").display()))
         .env("CONTAINERD_ADDRESS", d.join("no-containerd.sock"))
+        .env("CONTAINERS_STORAGE_CONF", common::no_storage(d))
         .args(["image", &bare, "--scanners", "none", "-f", "json", "--no-cache"])
         .output()
         .unwrap();

@@ -9,6 +9,16 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// A storage.conf (`CONTAINERS_STORAGE_CONF`) whose containers-storage is an empty directory: a bare image name looked
+/// for in the --image-src places must not find the host's images.
+pub fn no_storage(d: &Path) -> PathBuf {
+    let conf = d.join("storage.conf");
+    std::fs::create_dir_all(d.join("no-storage")).unwrap();
+    std::fs::write(&conf, format!("[storage]\ndriver = \"vfs\"\ngraphroot = \"{}\"\n", d.join("no-storage").display()))
+        .unwrap();
+    conf
+}
+
 /// A two-layer Debian image with a package, a Log4j jar and an AWS key in a `.env` file: what every image source
 /// must give the same inventory and secrets of.
 pub fn app_image() -> Image {
