@@ -519,3 +519,115 @@ fn open_beneath(dir: &std::fs::File, name: &[u8]) -> io::Result<std::fs::File> {
     }
     Ok(file)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A tar-split file of these JSON records.
+    fn tar_split(dir: &Path, records: &[serde_json::Value]) -> PathBuf {
+        let p = dir.join("layer.tar-split.gz");
+        let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&p).unwrap(), flate2::Compression::fast());
+        for r in records {
+            writeln!(gz, "{r}").unwrap();
+        }
+        gz.finish().unwrap();
+        p
+    }
+
+    fn segment(bytes: &[u8]) -> serde_json::Value {
+        serde_json::json!({"type": 2, "payload": base64::engine::general_purpose::STANDARD.encode(bytes), "position": 0})
+    }
+
+    fn file(name: &str, size: u64) -> serde_json::Value {
+        serde_json::json!({"type": 1, "name": name, "size": size, "payload": null, "position": 1})
+    }
+
+    fn read_all(split: &Path, layer: &Path) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        Reassembled::open(split, layer)?.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn segments_and_files_are_put_together_in_order() {
+        let d = tempfile::tempdir().unwrap();
+        let layer = d.path().join("layer");
+        std::fs::create_dir_all(layer.join("etc")).unwrap();
+        std::fs::write(layer.join("etc/a"), b"AAAA").unwrap();
+        let raw = tar_split(
+            d.path(),
+            &[
+                segment(b"<header a>"),
+                file("etc/a", 4),
+                segment(b"<pad>"),
+                file("etc/", 0),
+                serde_json::json!({"type": 1, "name_raw": base64::engine::general_purpose::STANDARD.encode("etc/a"), "size": 2}),
+                segment(b"<end>"),
+            ],
+        );
+        assert_eq!(read_all(&raw, &layer).unwrap(), b"<header a>AAAA<pad>AA<end>");
+    }
+
+    #[test]
+    fn a_record_never_reads_outside_the_layers_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let layer = d.path().join("layer");
+        std::fs::create_dir_all(&layer).unwrap();
+        std::fs::write(d.path().join("outside"), b"host secret").unwrap();
+        std::os::unix::fs::symlink(d.path().join("outside"), layer.join("link")).unwrap();
+        std::os::unix::fs::symlink("/", layer.join("up")).unwrap();
+        let outside = d.path().join("outside").display().to_string();
+        for name in ["../outside", outside.as_str(), "link", "up/outside"] {
+            let split = tar_split(d.path(), &[file(name, 11)]);
+            let e = read_all(&split, &layer).unwrap_err();
+            assert!(e.to_string().contains(name.trim_start_matches('/')), "{name}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_changed_or_hostile_record_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        let layer = d.path().join("layer");
+        std::fs::create_dir_all(layer.join("dir")).unwrap();
+        std::fs::write(layer.join("short"), b"12345").unwrap();
+        let cases = [
+            (vec![file("short", 10)], "5 bytes short"),
+            (vec![file("missing", 1)], "No such file"),
+            (vec![file("dir", 1)], "not a regular file"),
+            (vec![serde_json::json!({"type": 7, "position": 0})], "unknown record type 7"),
+            (vec![serde_json::json!({"type": 1, "size": 3})], "a file without a name"),
+            (vec![serde_json::json!({"type": 2, "payload": "not base64!"})], "tar-split record"),
+        ];
+        for (records, said) in cases {
+            let split = tar_split(d.path(), &records);
+            let e = read_all(&split, &layer).unwrap_err();
+            assert!(e.to_string().contains(said), "{records:?}: {e}");
+        }
+        let junk = d.path().join("junk.gz");
+        std::fs::write(&junk, b"not gzip").unwrap();
+        assert!(read_all(&junk, &layer).is_err());
+    }
+
+    #[test]
+    fn references_name_a_store_or_the_default_one() {
+        let (at, name) = Location::parse("[overlay@/var/lib/x+/run/x:opt=1]docker.io/library/nginx:1").unwrap();
+        assert_eq!(
+            (at.root, at.driver.as_deref(), name),
+            (PathBuf::from("/var/lib/x"), Some("overlay"), "docker.io/library/nginx:1")
+        );
+        let (at, name) = Location::parse("[/srv/store]app").unwrap();
+        assert_eq!((at.root, at.driver, name), (PathBuf::from("/srv/store"), None, "app"));
+        assert!(Location::parse("[vfs@relative]app").unwrap_err().contains("absolute"));
+        assert!(Location::parse("[vfs@/x app").unwrap_err().contains("]"));
+        assert_eq!(Location::parse("nginx").unwrap().1, "nginx");
+        let conf = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            conf.path(),
+            "[other]\ngraphroot = \"/wrong\"\n[storage]\ndriver = \"overlay\"\ngraphroot = \"/srv/containers\"\n",
+        )
+        .unwrap();
+        assert_eq!(graphroot_configured(conf.path()), Some(PathBuf::from("/srv/containers")));
+    }
+}
