@@ -63,6 +63,9 @@ Image references:
   containerd:NAME       containerd's store, through its API (CONTAINERD_ADDRESS, default
                         /run/containerd/containerd.sock; CONTAINERD_NAMESPACE, default: every
                         namespace, k8s.io first)
+  containers-storage:NAME  the store Podman and CRI-O share, read directly, no engine (also
+                        cri-o:NAME; [DRIVER@ROOT]NAME names a store, default: storage.conf's
+                        graphroot, else /var/lib/containers/storage)
   docker://REF          read from its registry as it downloads (docker login's credentials)
   docker-archive:PATH   a `docker save` archive (also: --input PATH)
   oci:DIR[:TAG]         an OCI image layout directory (also oci-dir:); TAG picks from its index
