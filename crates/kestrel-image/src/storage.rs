@@ -128,6 +128,54 @@ pub struct Found {
     pub driver: String,
 }
 
+/// An image of the store, as [`list`] gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// One of its names (every name is a record), or its id when it has none.
+    pub name: String,
+    /// Its image id (`sha256:…`, the configuration's digest).
+    pub image_id: String,
+    /// The driver whose directories hold it.
+    pub driver: String,
+}
+
+/// Every image of the store at `at`, once per name (an image without a name once, under its id).
+pub fn list(at: &Location, limits: &crate::Limits) -> Result<Vec<Record>, ImageError> {
+    let mut out = Vec::new();
+    for driver in drivers(at)? {
+        let file = at.root.join(format!("{driver}-images/images.json"));
+        let Some(images) = read_json::<Vec<StoredImage>>(&file, limits.max_metadata_bytes)? else { continue };
+        for image in images {
+            if !(image.id.len() == 64 && kestrel_core::is_lower_hex(&image.id)) {
+                continue;
+            }
+            let image_id = format!("sha256:{}", image.id);
+            let names = if image.names.is_empty() { vec![image.id.clone()] } else { image.names };
+            out.extend(names.into_iter().map(|name| Record {
+                name,
+                image_id: image_id.clone(),
+                driver: driver.clone(),
+            }));
+        }
+    }
+    Ok(out)
+}
+
+/// The drivers whose directories to look in: the one named, else every `<driver>-images` of the store.
+fn drivers(at: &Location) -> Result<Vec<String>, ImageError> {
+    let mut found: Vec<String> = match &at.driver {
+        Some(d) => vec![d.clone()],
+        None => std::fs::read_dir(&at.root)
+            .map_err(|e| ImageError::io(at.root.display().to_string(), e))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix("-images").map(str::to_string))
+            .collect(),
+    };
+    found.retain(|d| !d.is_empty() && !d.contains(['/', '.']));
+    found.sort();
+    Ok(found)
+}
+
 /// Layers of one image, at most (a cycle of parents is refused).
 const MAX_LAYERS: usize = 1024;
 
@@ -146,18 +194,7 @@ pub fn resolve_unless(
     if name.is_empty() || name.len() > 4096 || name.chars().any(char::is_control) {
         return Err(invalid("image name", format!("{name:?} is not an image name")));
     }
-    let drivers: Vec<String> = match &at.driver {
-        Some(d) => vec![d.clone()],
-        None => {
-            let rd = std::fs::read_dir(&at.root).map_err(|e| ImageError::io(&shown, e))?;
-            let mut found: Vec<String> = rd
-                .filter_map(|e| e.ok())
-                .filter_map(|e| e.file_name().to_str()?.strip_suffix("-images").map(str::to_string))
-                .collect();
-            found.sort();
-            found
-        }
-    };
+    let drivers = drivers(at)?;
     let mut wanted = vec![name.to_string(), format!("localhost/{name}")];
     if let Ok(r) = crate::registry::Reference::parse(name) {
         wanted.push(r.to_string());
@@ -167,9 +204,6 @@ pub fn resolve_unless(
     let mut listed = Vec::new();
     let mut hit = None;
     for driver in &drivers {
-        if driver.is_empty() || driver.contains(['/', '.']) {
-            continue;
-        }
         let file = at.root.join(format!("{driver}-images/images.json"));
         let images: Vec<StoredImage> = match read_json(&file, opts.limits.max_metadata_bytes) {
             Ok(Some(i)) => i,
@@ -367,7 +401,7 @@ fn read_bounded(path: &Path, max: u64) -> Result<Option<Vec<u8>>, ImageError> {
 
 /// One record of a tar-split file.
 #[derive(Deserialize)]
-struct Record {
+struct SplitRecord {
     #[serde(rename = "type")]
     kind: u8,
     #[serde(default)]
@@ -423,7 +457,7 @@ impl Reassembled {
             if self.line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let r: Record = serde_json::from_slice(&self.line).map_err(|e| bad(e.to_string()))?;
+            let r: SplitRecord = serde_json::from_slice(&self.line).map_err(|e| bad(e.to_string()))?;
             let b64 = base64::engine::general_purpose::STANDARD;
             match r.kind {
                 // A segment: the tar's own bytes (headers, padding, the end).

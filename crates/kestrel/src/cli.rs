@@ -226,7 +226,7 @@ loopback interface and those in KESTREL_INSECURE_REGISTRIES.")]
 
 /// `kestrel watch`.
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["registry", "containerd"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["registry", "containerd", "containers_storage"])))]
 pub struct RegistryWatchArgs {
     /// The registry (HOST[:PORT]).
     #[arg(long, value_name = "HOST")]
@@ -237,6 +237,17 @@ pub struct RegistryWatchArgs {
     /// reported again).
     #[arg(long, conflicts_with_all = ["repos", "nats"])]
     pub containerd: bool,
+    /// Watch containers-storage instead (a CRI-O node's images, Podman's), read directly: the default store
+    /// (storage.conf's graphroot, else /var/lib/containers/storage), or the one `[DRIVER@ROOT]` names. Each image
+    /// is reported under each of its names.
+    #[arg(
+        long,
+        value_name = "[DRIVER@ROOT]",
+        num_args = 0..=1,
+        default_missing_value = "",
+        conflicts_with_all = ["repos", "nats", "containerd", "registry"]
+    )]
+    pub containers_storage: Option<String>,
     /// Repositories to watch (repeatable; default: every one the registry's catalog lists).
     #[arg(long = "repo", value_name = "REPO")]
     pub repos: Vec<String>,

@@ -1,5 +1,6 @@
-//! `kestrel watch`: continuous scanning of a registry, or of a node's containerd store. Each pass lists the
-//! registry's repositories (the catalog, or `--repo`) and their tags — or containerd's image records — scans every
+//! `kestrel watch`: continuous scanning of a registry, or of a node's containerd store or containers-storage. Each
+//! pass lists the registry's repositories (the catalog, or `--repo`) and their tags — or containerd's image records,
+//! or containers-storage's images under each of their names — scans every
 //! image whose digest is new, and sends the report to the kestrel server. The inventories are kept in the state
 //! directory: when the vulnerability database changes, every known image is matched again from its inventory (no
 //! pull) and the new reports are sent — the server keeps reports by content, so an unchanged one is stored once,
@@ -9,8 +10,8 @@ use crate::cli::{GlobalArgs, RegistryWatchArgs, ScanWorkerArgs, UploadArgs, Vuln
 use anyhow::{Context, Result};
 use kestrel_catalog::{Catalog, Scope};
 use kestrel_core::Sbom;
-use kestrel_image::containerd;
 use kestrel_image::registry::{resolve_unless, PullOptions, Registry, Resolved};
+use kestrel_image::{containerd, storage};
 use kestrel_server::scanq::{ScanJob, ScanQueue};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -32,6 +33,8 @@ enum Origin {
     Registry,
     /// containerd's store: the endpoint with the record's namespace, and the record's name.
     Containerd(containerd::Endpoint, String),
+    /// containers-storage: the store and the image's name there.
+    Storage(storage::Location, String),
 }
 
 /// One image a pass looks at.
@@ -106,9 +109,10 @@ pub fn run(a: RegistryWatchArgs, g: &GlobalArgs) -> Result<ExitCode> {
             .with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, &state_file).with_context(|| format!("writing {}", state_file.display()))?;
         if !g.quiet {
-            let (what, places, images) = match &a.registry {
-                Some(r) => (r.clone(), "repositories", "tags"),
-                None => (containerd::Endpoint::from_env().to_string(), "namespaces", "images"),
+            let (what, places, images) = match (&a.registry, store(&a)?) {
+                (Some(r), _) => (r.clone(), "repositories", "tags"),
+                (None, Some(at)) => (format!("containers-storage at {}", at.root.display()), "drivers", "names"),
+                (None, None) => (containerd::Endpoint::from_env().to_string(), "namespaces", "images"),
             };
             eprintln!(
                 "kestrel: watch {what}: {} {places}, {} {images}: {} scanned (new or changed), {} queued, {} matched again (database changed), {} unchanged, {} failed",
@@ -125,9 +129,10 @@ pub fn run(a: RegistryWatchArgs, g: &GlobalArgs) -> Result<ExitCode> {
 fn pass(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, state: &mut State) -> Result<Pass> {
     let opts = PullOptions { platform: a.platform.clone(), ..PullOptions::from_env() };
     let mut p = Pass::default();
-    let (listed, prefix) = match &a.registry {
-        Some(registry) => (list_registry(a, registry, &opts, &mut p)?, format!("{registry}/")),
-        None => (list_containerd(&mut p)?, "containerd://".to_string()),
+    let (listed, prefix) = match (&a.registry, store(a)?) {
+        (Some(registry), _) => (list_registry(a, registry, &opts, &mut p)?, format!("{registry}/")),
+        (None, Some(at)) => (list_storage(at, &opts.limits, &mut p)?, "containers-storage://".to_string()),
+        (None, None) => (list_containerd(&mut p)?, "containerd://".to_string()),
     };
     let queue = a.nats.as_deref().map(|u| ScanQueue::connect(u, 1)).transpose().map_err(anyhow::Error::msg)?;
     let db_dir = crate::db::db_dir(&a.vuln.dir)?;
@@ -249,6 +254,31 @@ fn list_containerd(p: &mut Pass) -> Result<Vec<Listed>> {
         .collect())
 }
 
+/// The containers-storage `--containers-storage` names (`None`: another source is watched).
+fn store(a: &RegistryWatchArgs) -> Result<Option<storage::Location>> {
+    let Some(spec) = &a.containers_storage else { return Ok(None) };
+    let (at, rest) =
+        storage::Location::parse(spec).map_err(|e| anyhow::anyhow!("--containers-storage {spec:?}: {e}"))?;
+    anyhow::ensure!(rest.is_empty(), "--containers-storage {spec:?}: names a store ([DRIVER@ROOT]), not an image");
+    Ok(Some(at))
+}
+
+/// containers-storage's images, under each of their names (an image without one under its id).
+fn list_storage(at: storage::Location, limits: &kestrel_image::Limits, p: &mut Pass) -> Result<Vec<Listed>> {
+    let records = storage::list(&at, limits)?;
+    p.repositories = records.iter().map(|r| &r.driver).collect::<std::collections::BTreeSet<_>>().len();
+    p.tags = records.len();
+    Ok(records
+        .into_iter()
+        .map(|r| Listed {
+            key: format!("containers-storage://{}/{}/{}", at.root.display(), r.driver, r.name),
+            subject: r.name.clone(),
+            digest: r.image_id,
+            origin: Origin::Storage(storage::Location { driver: Some(r.driver), ..at.clone() }, r.name),
+        })
+        .collect())
+}
+
 /// Reads (its layers as they arrive) and scans a new or changed image, keeps its inventory (when there is a state
 /// directory), sends the report. An image whose inventory is kept already (another tag of it) is not read again.
 fn scan(
@@ -281,6 +311,10 @@ fn scan(
         Origin::Containerd(endpoint, name) => match containerd::resolve_unless(endpoint, name, &open, &|_, _| false)? {
             containerd::Resolved::Store(_, image) => image,
             containerd::Resolved::Known(_) => anyhow::bail!("{subject}: containerd's image was taken for a known one"),
+        },
+        Origin::Storage(at, name) => match storage::resolve_unless(at, name, &open, &|_, _| false)? {
+            (_, Some(image)) => image,
+            (_, None) => anyhow::bail!("{subject}: containers-storage's image was taken for a known one"),
         },
     };
     let catalog = Catalog::new(Scope::Image);

@@ -406,3 +406,51 @@ fn images_are_read_from_containers_storage_directly_as_the_archive_holds_them() 
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("digest mismatch") && stderr(&out).contains("layer 0"), "{}", stderr(&out));
 }
+
+/// `kestrel watch --containers-storage`: a CRI-O node's (here Podman's) store watched directly — each image reported
+/// to the server under each of its names, read once, and scanned again only when a name points at another image.
+#[test]
+fn the_watcher_scans_containers_storage_under_every_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (podman, _) = podman_with_app(d);
+    podman.cli(&["tag", "localhost/shop/app:1.0", "localhost/shop/app:stable"]);
+    let (_server, base, t) = common::start_server(d);
+    let fixtures = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kestrel-vulndb/tests/fixtures/db");
+    let k = || {
+        let mut c = kestrel(d);
+        c.env("KESTREL_DB_DIR", d.join("db")).env_remove("KESTREL_TOKEN");
+        c
+    };
+    assert!(k().args(["db", "import"]).arg(fixtures.join("osv-PyPI.zip")).status().unwrap().success());
+    let store = format!("[vfs@{}]", podman.graph_root().display());
+    let watch = || {
+        let out = k()
+            .args(["watch", "--containers-storage", &store, "--once", "--state"])
+            .arg(d.join("state"))
+            .args(["--server", &base, "--server-token", &t[0]])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let e = watch();
+    let head = format!("watch containers-storage at {}: 1 drivers, 2 names: 2 scanned", podman.graph_root().display());
+    assert!(e.contains(&head), "{e}");
+    let reports = common::get(&base, "/api/v1/reports?kind=image", &t[2]);
+    let mut subjects: Vec<&str> =
+        reports["items"].as_array().unwrap().iter().map(|r| r["subject"].as_str().unwrap()).collect();
+    subjects.sort();
+    assert_eq!(subjects, ["localhost/shop/app:1.0", "localhost/shop/app:stable"], "{reports}");
+    // Nothing changed: nothing read.
+    assert!(watch().contains("0 scanned (new or changed), 0 queued, 0 matched again (database changed), 2 unchanged"));
+    // `stable` moves to another image: that name alone is scanned again.
+    let other = d.join("other.tar");
+    kestrel_testkit::busybox().write_docker_archive(&other, &["localhost/shop/app:stable"]);
+    podman.load(&other);
+    let e = watch();
+    assert!(
+        e.contains("2 names: 1 scanned (new or changed), 0 queued, 0 matched again (database changed), 1 unchanged"),
+        "{e}"
+    );
+}
