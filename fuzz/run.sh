@@ -101,6 +101,7 @@ PY
 mkdir -p corpus/events corpus/profile corpus/falco_rules
 split -l 12 seeds/events.jsonl corpus/events/seed-
 cp seeds/profile.json corpus/profile/
+mkdir -p corpus/tar_split && cp seeds/tar-split.jsonl corpus/tar_split/
 cp ../crates/kestrel-detect/src/rules/builtin.yaml corpus/falco_rules/
 FALCO_RULES=${FALCO_RULES:-../../shared/data/falco-rules} python3 - <<'PY'
 import glob, os, re

@@ -419,8 +419,9 @@ struct SplitRecord {
 /// The longest tar-split record (a segment holds tar headers and padding: a few KB; a long PAX header more).
 const MAX_RECORD: u64 = 16 << 20;
 
-/// A layer's tar, put together from its tar-split record and its directory.
-pub(crate) struct Reassembled {
+/// A layer's tar, put together from its tar-split record and its directory: the record's segments (the tar's own
+/// bytes) and, for each file record, that many bytes of the file in the directory.
+pub struct Reassembled {
     records: BufReader<flate2::read::GzDecoder<std::fs::File>>,
     dir: std::fs::File,
     dir_shown: PathBuf,
@@ -430,7 +431,8 @@ pub(crate) struct Reassembled {
 }
 
 impl Reassembled {
-    pub(crate) fn open(tar_split: &Path, dir: &Path) -> io::Result<Reassembled> {
+    /// The tar the gzip-compressed tar-split record `tar_split` describes, its files read from `dir`.
+    pub fn open(tar_split: &Path, dir: &Path) -> io::Result<Reassembled> {
         let records = BufReader::new(flate2::read::GzDecoder::new(std::fs::File::open(tar_split)?));
         let dir_file = std::fs::File::open(dir)?;
         Ok(Reassembled {
