@@ -194,7 +194,16 @@ pub fn resolve_unless(
     if name.is_empty() || name.len() > 4096 || name.chars().any(char::is_control) {
         return Err(invalid("image name", format!("{name:?} is not an image name")));
     }
-    let drivers = drivers(at)?;
+    let drivers = match drivers(at) {
+        Err(ImageError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            return Err(ImageError::NotInStore {
+                path: shown,
+                name: name.to_string(),
+                held: "no store is there (storage.conf's graphroot or a [DRIVER@ROOT] prefix names where it is)".into(),
+            })
+        }
+        found => found?,
+    };
     let mut wanted = vec![name.to_string(), format!("localhost/{name}")];
     if let Ok(r) = crate::registry::Reference::parse(name) {
         wanted.push(r.to_string());

@@ -357,7 +357,7 @@ pub(crate) fn open_ref(
     }
     // CRI-O keeps its images in containers-storage, as Podman does.
     if let Some(name) = ["containers-storage:", "cri-o:", "crio:"].iter().find_map(|s| r.strip_prefix(s)) {
-        return Ok(storage_image(r, name, limits, quiet, cached)?);
+        return storage_image(r, name, limits, quiet, cached).with_context(|| r.to_string());
     }
     if !is_image_name(r) {
         let (path, tag, kind) = parse_image_ref(r, tag)?;

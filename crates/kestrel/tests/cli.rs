@@ -174,11 +174,15 @@ fn errors_name_the_file_and_exit_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("containerd at /nonexistent/containerd.sock: no answer"));
-    kestrel()
-        .args(["image", "cri-o:nginx"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("podman:NAME").and(predicate::str::contains("| kestrel image -")));
+    // CRI-O's images are in containers-storage, read directly: a store that is not there is said as such.
+    let conf = std::env::temp_dir().join(format!("kestrel-cli-storage-{}.conf", std::process::id()));
+    std::fs::write(&conf, "[storage]\ngraphroot = \"/nonexistent/storage\"\n").unwrap();
+    kestrel().args(["image", "cri-o:nginx"]).env("CONTAINERS_STORAGE_CONF", &conf).assert().code(2).stderr(
+        predicate::str::contains(
+            "cri-o:nginx: /nonexistent/storage: no image named nginx in this store; no store is there",
+        ),
+    );
+    let _ = std::fs::remove_file(&conf);
     kestrel().args(["image", "--bogus"]).assert().code(2);
 }
 
