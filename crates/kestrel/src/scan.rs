@@ -403,8 +403,6 @@ fn no_source(r: &str, missed: &[String]) -> anyhow::Error {
     )
 }
 
-/// Image stores kestrel does not read (CRI-O's is containers-storage, which Podman reads); said so rather than taken
-/// for names.
 /// Whether `r`, which names no existing file, reads as an image name rather than a mistyped path.
 fn is_image_name(r: &str) -> bool {
     const FILE_ENDINGS: [&str; 8] = [".tar", ".tgz", ".gz", ".zst", ".xz", ".bz2", ".zip", ".json"];
