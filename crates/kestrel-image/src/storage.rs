@@ -214,11 +214,7 @@ pub fn resolve_unless(
     let mut hit = None;
     for driver in &drivers {
         let file = at.root.join(format!("{driver}-images/images.json"));
-        let images: Vec<StoredImage> = match read_json(&file, opts.limits.max_metadata_bytes) {
-            Ok(Some(i)) => i,
-            Ok(None) => continue,
-            Err(e) => return Err(e),
-        };
+        let Some(images) = read_json::<Vec<StoredImage>>(&file, opts.limits.max_metadata_bytes)? else { continue };
         let mut ids: Vec<&StoredImage> = Vec::new();
         for image in &images {
             if let Some(n) = image.names.iter().find(|n| wanted.contains(n)) {
