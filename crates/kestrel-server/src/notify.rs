@@ -164,13 +164,20 @@ impl Notifier {
     /// severity) are not notified.
     /// A post that fails every attempt is given up at once (no [`Options::retry_for`]).
     pub fn start(targets: Vec<Target>, min: Severity, timeout: Duration) -> std::io::Result<Notifier> {
-        let o = Options { min, timeout, dashboard: None, chat_quiet: Duration::ZERO, retry_for: Duration::ZERO };
+        let o = Options {
+            min,
+            timeout,
+            dashboard: None,
+            chat_quiet: Duration::ZERO,
+            retry_for: Duration::ZERO,
+            keep: None,
+        };
         Self::start_with(targets, o)
     }
 
     /// [`Notifier::start`] with every option.
     pub fn start_with(targets: Vec<Target>, o: Options) -> std::io::Result<Notifier> {
-        let Options { min, timeout, dashboard, chat_quiet, retry_for } = o;
+        let Options { min, timeout, dashboard, chat_quiet, retry_for, keep } = o;
         let dashboard = dashboard.map(|d| d.trim_end_matches('/').to_string());
         let mut quiet = Quiet::new(chat_quiet);
         let targets: Vec<Target> =
@@ -192,15 +199,24 @@ impl Notifier {
                 .collect(),
             dropped: 0,
         }));
+        // What waited when the last run ended, said as waiting from the start.
+        let mut waiting: Vec<Waiting> = match &keep {
+            Some(file) => Kept::load(file, &targets),
+            None => targets.iter().map(|_| Waiting::default()).collect(),
+        };
+        for (i, w) in waiting.iter().enumerate() {
+            w.count((&status, i));
+        }
         let shared = status.clone();
         let (tx, rx) = sync_channel::<Job>(QUEUE);
         let thread = std::thread::Builder::new().name("kestrel-notify".into()).spawn(move || {
             let agent: ureq::Agent =
                 ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into();
-            let mut waiting: Vec<Waiting> = targets.iter().map(|_| Waiting::default()).collect();
             let status = &*shared;
+            let mut saved = (Kept::fingerprint(&waiting), Instant::now());
+            let mut save_due = None;
             loop {
-                let next_try = waiting.iter().filter_map(|w| w.due).min();
+                let next_try = waiting.iter().filter_map(|w| w.due).chain(save_due).min();
                 let first = match next_try {
                     None => rx.recv().ok(),
                     Some(due) => match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
@@ -264,12 +280,31 @@ impl Notifier {
                         w.try_again(&agent, t, retry_for, (status, i));
                     }
                 }
+                // What waits is kept on disk when it changed, at most once a second.
+                if let Some(file) = &keep {
+                    let now = Kept::fingerprint(&waiting);
+                    save_due = None;
+                    if now != saved.0 {
+                        if saved.1.elapsed() >= KEEP_EVERY {
+                            Kept::save(file, &targets, &waiting);
+                            saved = (now, Instant::now());
+                        } else {
+                            save_due = Some(saved.1 + KEEP_EVERY);
+                        }
+                    }
+                }
             }
-            // Ending: each target that is down is tried once more; what it does not take is given up.
-            for (i, (w, t)) in waiting.iter_mut().zip(&targets).enumerate() {
-                if w.due.is_some() {
-                    w.try_again(&agent, t, Duration::ZERO, (status, i));
-                    w.give_up_all(t, "the notifier ended before the webhook came back", (status, i));
+            match &keep {
+                // Ending with a file to keep what waits: kept for the next start.
+                Some(file) => Kept::save(file, &targets, &waiting),
+                // Else each target that is down is tried once more; what it does not take is given up.
+                None => {
+                    for (i, (w, t)) in waiting.iter_mut().zip(&targets).enumerate() {
+                        if w.due.is_some() {
+                            w.try_again(&agent, t, Duration::ZERO, (status, i));
+                            w.give_up_all(t, "the notifier ended before the webhook came back", (status, i));
+                        }
+                    }
                 }
             }
         })?;
@@ -548,6 +583,125 @@ pub struct Options {
     /// How long a post that failed every attempt is tried again while its target stays down (zero: given up at
     /// once).
     pub retry_for: Duration,
+    /// A file that keeps what waits for a webhook across restarts (written when it changes, at most once a second,
+    /// and when the notifier ends; read when it starts, each post tried again at once). None: what waits when the
+    /// notifier ends is tried once more, then given up.
+    pub keep: Option<std::path::PathBuf>,
+}
+
+/// How often, at most, [`Options::keep`] is written.
+const KEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// [`Options::keep`]'s file: per target (by the SHA-256 of its URL, which stays out of the file), its waiting posts.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Kept {
+    schema: String,
+    targets: std::collections::BTreeMap<String, Vec<KeptPost>>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptPost {
+    body: serde_json::Value,
+    alerts: u64,
+    first: String,
+    /// When it was first posted (ns since the epoch).
+    since_ns: i64,
+}
+
+/// The largest file of kept posts read at start.
+const KEEP_MAX_BYTES: u64 = 256 << 20;
+
+impl Kept {
+    const SCHEMA: &'static str = "kestrel.notify-waiting/v1";
+
+    fn key(t: &Target) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(t.url.as_bytes()))
+    }
+
+    /// What says whether what waits changed: each target's count and oldest post.
+    fn fingerprint(waiting: &[Waiting]) -> Vec<(usize, Option<Instant>)> {
+        waiting.iter().map(|w| (w.held.len(), w.held.front().map(|h| h.since))).collect()
+    }
+
+    /// Each target's posts kept by the last run, due at once; nothing when there is no file (or it cannot be read,
+    /// which is logged: the alerts themselves are in the store).
+    fn load(file: &std::path::Path, targets: &[Target]) -> Vec<Waiting> {
+        let mut waiting: Vec<Waiting> = targets.iter().map(|_| Waiting::default()).collect();
+        let read = std::fs::File::open(file).and_then(|f| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, KEEP_MAX_BYTES), &mut bytes).map(|_| bytes)
+        });
+        let kept: Kept = match read {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return waiting,
+            Err(e) => {
+                tracing::warn!("{}: unreadable ({e}): notifications that waited are not posted", file.display());
+                return waiting;
+            }
+            Ok(bytes) => match serde_json::from_slice::<Kept>(&bytes) {
+                Ok(k) if k.schema == Kept::SCHEMA => k,
+                Ok(k) => {
+                    tracing::warn!("{}: schema {:?} is not {}: not read", file.display(), k.schema, Kept::SCHEMA);
+                    return waiting;
+                }
+                Err(e) => {
+                    tracing::warn!("{}: not a file of waiting notifications ({e}): not read", file.display());
+                    return waiting;
+                }
+            },
+        };
+        let (now, now_ns) = (Instant::now(), crate::now_ns());
+        let mut kept = kept.targets;
+        for (t, w) in targets.iter().zip(&mut waiting) {
+            let Some(posts) = kept.remove(&Kept::key(t)) else { continue };
+            for p in posts.into_iter().take(WAITING) {
+                let age = Duration::from_nanos(u64::try_from(now_ns.saturating_sub(p.since_ns)).unwrap_or(0));
+                let since = now.checked_sub(age).unwrap_or(now);
+                w.held.push_back(Held { body: p.body, alerts: p.alerts, first: p.first, since });
+            }
+            if !w.held.is_empty() {
+                w.due = Some(now);
+                w.pause = RETRY_PAUSE;
+                w.last = "waiting since the notifier last ran".into();
+                tracing::info!("{}: {} notifications waited since the last run: posting them", t.host(), w.held.len());
+            }
+        }
+        waiting
+    }
+
+    /// Writes what waits (a temporary file renamed over the old one); a failure is logged.
+    fn save(file: &std::path::Path, targets: &[Target], waiting: &[Waiting]) {
+        let now_ns = crate::now_ns();
+        let kept = Kept {
+            schema: Kept::SCHEMA.into(),
+            targets: targets
+                .iter()
+                .zip(waiting)
+                .filter(|(_, w)| !w.held.is_empty())
+                .map(|(t, w)| {
+                    let posts = w
+                        .held
+                        .iter()
+                        .map(|h| KeptPost {
+                            body: h.body.clone(),
+                            alerts: h.alerts,
+                            first: h.first.clone(),
+                            since_ns: now_ns.saturating_sub(i64::try_from(h.since.elapsed().as_nanos()).unwrap_or(0)),
+                        })
+                        .collect();
+                    (Kept::key(t), posts)
+                })
+                .collect(),
+        };
+        let tmp = file.with_extension("tmp");
+        let written = serde_json::to_vec(&kept)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&tmp, bytes))
+            .and_then(|()| std::fs::rename(&tmp, file));
+        if let Err(e) = written {
+            tracing::warn!("keeping waiting notifications in {}: {e}", file.display());
+        }
+    }
 }
 
 /// The chat side of [`Options::chat_quiet`]: when each chat last heard of a kind of alert, and how many of

@@ -603,6 +603,7 @@ fn start_retrying(targets: &[String], retry_for: Duration) -> Server {
         dashboard: None,
         chat_quiet: Duration::ZERO,
         retry_for,
+        keep: None,
     };
     start_with(None, Some(Notifier::start_with(targets, options).unwrap()))
 }
@@ -631,6 +632,46 @@ fn a_webhook_that_was_down_gets_what_waited_for_it_in_order_when_it_is_back() {
     let t = target();
     assert_eq!((t["sent"].as_u64(), t["failed"].as_u64(), t["waiting"].as_u64()), (Some(2), Some(0), Some(0)), "{t}");
     assert_eq!(metric(&s, "kestrel_server_notifications_total{result=\"failed\"}"), 0.0);
+}
+
+#[test]
+fn what_waits_for_a_webhook_is_kept_across_a_restart_and_posted_when_it_is_back() {
+    use kestrel_server::notify::{Notifier, Options, Target};
+    use kestrel_testkit::services::Webhook;
+    // Down (503) for the three attempts of the first run's post, then up.
+    let h = Webhook::start(vec![503, 503, 503], Duration::ZERO);
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("notify-waiting.json");
+    let start = || {
+        let options = Options {
+            min: Severity::High,
+            timeout: Duration::from_secs(5),
+            dashboard: None,
+            chat_quiet: Duration::ZERO,
+            retry_for: Duration::from_secs(3600),
+            keep: Some(keep.clone()),
+        };
+        Notifier::start_with(vec![Target::parse(&format!("http://{}/siem", h.addr)).unwrap()], options).unwrap()
+    };
+    let first = start();
+    let kept_alert = alert("kept-1", 1, Severity::Critical);
+    first.alerts([("node-1", &kept_alert)]);
+    wait_for("the post to wait", || first.status().targets[0].waiting == 1);
+    // The server stops before the webhook is back: the post is kept, not given up.
+    assert!(first.finish(Duration::from_secs(10)));
+    let text = std::fs::read_to_string(&keep).unwrap();
+    assert!(text.contains("kept-1") && !text.contains("/siem"), "the post, not the webhook's URL: {text}");
+    assert!(h.received().is_empty());
+    // The next start posts it at once; the webhook is up now.
+    let second = start();
+    assert_eq!(second.status().targets[0].waiting, 1, "said as waiting from the start");
+    wait_for("the kept post", || h.received().len() == 1);
+    assert_eq!(h.received()[0].1["alert"]["id"], "kept-1");
+    wait_for("nothing waiting", || second.status().targets[0].waiting == 0);
+    let t = &second.status().targets[0];
+    assert_eq!((t.sent, t.failed), (1, 0));
+    assert!(second.finish(Duration::from_secs(10)));
+    assert!(!std::fs::read_to_string(&keep).unwrap().contains("kept-1"), "sent: no longer kept");
 }
 
 #[test]
@@ -672,6 +713,7 @@ fn notifications_link_to_the_alert_on_the_dashboard() {
         dashboard,
         chat_quiet: Duration::ZERO,
         retry_for: Duration::ZERO,
+        keep: None,
     };
     let n = Notifier::start_with(targets, options).unwrap();
     let s = start_with(None, Some(n));
@@ -703,6 +745,7 @@ fn a_chat_hears_of_alerts_alike_once_a_window_and_is_told_how_many_it_was_spared
         dashboard: None,
         chat_quiet: quiet,
         retry_for: Duration::ZERO,
+        keep: None,
     };
     let s = start_with(None, Some(Notifier::start_with(targets, options).unwrap()));
     // Five alike at once: the chat hears of one, the SIEM of five.

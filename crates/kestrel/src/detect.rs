@@ -257,7 +257,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         None => None,
     };
     let shipper = crate::server::shipper(&a.ship, responder.is_some() && a.source.live)?;
-    let notifier = match a.notify.start(None, false)? {
+    let notifier = match a.notify.start(None, false, None)? {
         Some(n) => Some((n, crate::server::node_name(&a.ship)?)),
         None => None,
     };

@@ -148,7 +148,9 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
                 }
             });
         }
-        let notifier = a.notify.start(a.public_url.clone(), true)?.map(std::sync::Arc::new);
+        // What waits for a webhook that is down is kept in the data directory across restarts.
+        let waiting = Some(dir.join("notify-waiting.json"));
+        let notifier = a.notify.start(a.public_url.clone(), true, waiting)?.map(std::sync::Arc::new);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let consumer = match &a.nats {
             Some(urls) => {
@@ -345,8 +347,14 @@ pub fn node_name(a: &crate::cli::ShipArgs) -> Result<String> {
 
 impl crate::cli::NotifyArgs {
     /// The notifier these options ask for (none without a webhook), its targets named on stderr when
-    /// `announce`; each notification links to the alert's page on the `dashboard`, when given.
-    pub fn start(&self, dashboard: Option<String>, announce: bool) -> Result<Option<kestrel_server::notify::Notifier>> {
+    /// `announce`; each notification links to the alert's page on the `dashboard`, when given; what waits for a
+    /// webhook that is down is kept in `keep` across restarts, when given.
+    pub fn start(
+        &self,
+        dashboard: Option<String>,
+        announce: bool,
+        keep: Option<std::path::PathBuf>,
+    ) -> Result<Option<kestrel_server::notify::Notifier>> {
         if self.notify.is_empty() {
             return Ok(None);
         }
@@ -371,6 +379,7 @@ impl crate::cli::NotifyArgs {
             dashboard,
             chat_quiet: std::time::Duration::from_secs(self.notify_quiet),
             retry_for: std::time::Duration::from_secs(self.notify_retry_for),
+            keep,
         };
         let n = kestrel_server::notify::Notifier::start_with(self.notify.clone(), options)
             .context("starting the notification thread")?;
