@@ -373,21 +373,27 @@ fn wait_for_socket(socket: &Path, what: &str, log: impl Fn() -> String) {
 pub struct Podman {
     dir: PathBuf,
     child: std::process::Child,
+    driver: &'static str,
 }
 
 impl Podman {
-    /// Starts the service and waits until its socket answers.
+    /// Starts the service (vfs storage) and waits until its socket answers.
     pub fn start() -> Podman {
+        Podman::start_with_driver("vfs")
+    }
+
+    /// [`Podman::start`] with another storage driver (`overlay`: what Podman and CRI-O use by default).
+    pub fn start_with_driver(driver: &'static str) -> Podman {
         let dir = fresh_dir("podman");
-        let mut cmd = Podman::command(&dir);
+        let mut cmd = Podman::command(&dir, driver);
         cmd.args(["system", "service", "--time=0"]).arg(format!("unix://{}", dir.join("api.sock").display()));
         let child = spawn_logged(cmd, &dir.join("podman.log"), "podman");
-        let p = Podman { dir, child };
+        let p = Podman { dir, child, driver };
         wait_for_socket(&p.socket(), "podman's API", || p.log());
         p
     }
 
-    fn command(dir: &Path) -> Command {
+    fn command(dir: &Path, driver: &str) -> Command {
         let mut c = Command::new("podman");
         c.arg("--root")
             .arg(dir.join("root"))
@@ -395,7 +401,7 @@ impl Podman {
             .arg(dir.join("run"))
             .arg("--tmpdir")
             .arg(dir.join("tmp"))
-            .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file"]);
+            .args(["--storage-driver", driver, "--cgroup-manager", "cgroupfs", "--events-backend", "file"]);
         c
     }
 
@@ -416,7 +422,7 @@ impl Podman {
 
     /// The podman CLI on this store, with these arguments; its output, or a panic with its error.
     pub fn cli(&self, args: &[&str]) -> String {
-        let mut cmd = Podman::command(&self.dir);
+        let mut cmd = Podman::command(&self.dir, self.driver);
         cmd.args(args);
         run(cmd).unwrap_or_else(|e| panic!("podman {args:?}: {e}"))
     }
@@ -436,7 +442,8 @@ impl Drop for Podman {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        // vfs keeps each layer as a plain directory tree: remove it all.
+        // overlay bind-mounts its directory onto itself; vfs keeps each layer as a plain directory tree: remove it all.
+        let _ = Command::new("umount").arg(self.dir.join("root/overlay")).stderr(std::process::Stdio::null()).status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -407,6 +407,31 @@ fn images_are_read_from_containers_storage_directly_as_the_archive_holds_them() 
     assert!(stderr(&out).contains("digest mismatch") && stderr(&out).contains("layer 0"), "{}", stderr(&out));
 }
 
+#[test]
+fn an_overlay_store_reads_as_the_archive_holds_it() {
+    // overlay: the driver Podman and CRI-O use by default, each layer's files in `overlay/<id>/diff`.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let archive = d.join("app.tar");
+    image().write_docker_archive(&archive, &["localhost/shop/app:1.0"]);
+    let podman = Podman::start_with_driver("overlay");
+    podman.load(&archive);
+    let root = podman.graph_root();
+    assert!(root.join("overlay-images/images.json").is_file(), "an overlay store");
+    let from_archive = scan_archive(d, &archive, "secret");
+    let out = kestrel(d)
+        .arg("image")
+        .arg(format!("containers-storage:[{}]shop/app:1.0", root.display()))
+        .args(["--scanners", "secret", "-f", "json", "--no-cache"])
+        .output()
+        .unwrap();
+    let sbom = json(&out);
+    assert!(stderr(&out).contains(&format!("from {} (overlay)", root.display())), "{}", stderr(&out));
+    assert_eq!(purls(&sbom), purls(&from_archive));
+    assert_eq!(diff_ids(&sbom), diff_ids(&from_archive));
+    assert_eq!(sbom["secrets"], from_archive["secrets"]);
+}
+
 /// `kestrel watch --containers-storage`: a CRI-O node's (here Podman's) store watched directly — each image reported
 /// to the server under each of its names, read once, and scanned again only when a name points at another image.
 #[test]
