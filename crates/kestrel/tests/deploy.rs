@@ -117,10 +117,13 @@ fn the_chart_renders_valid_objects_with_real_flags() {
         "server.replicas=3",
         "agent.respondPolicy=kestrel-respond",
         "agent.rules=kestrel-rules",
+        "agent.imageWatch.enabled=true",
         "admission.enabled=true",
         "admission.caBundle=LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t",
     ]);
-    for text in [render(&[]), all.clone()] {
+    // A CRI-O node's images watched in containers-storage.
+    let crio = render(&["agent.imageWatch.enabled=true", "agent.imageWatch.store=containers-storage"]);
+    for text in [render(&[]), all.clone(), crio.clone()] {
         for d in docs(&text) {
             typed(&d);
             if ["StatefulSet", "DaemonSet", "Deployment"].contains(&d["kind"].as_str().unwrap()) {
@@ -134,6 +137,25 @@ fn the_chart_renders_valid_objects_with_real_flags() {
     {
         assert!(kinds.iter().any(|x| x == k), "{k} missing from {kinds:?}");
     }
+    // The image watcher: a second container of the agent's pods, reading the runtime's store it mounts.
+    let watcher = |text: &str| -> Value {
+        let agent = docs(text).into_iter().find(|d| d["kind"] == "DaemonSet").unwrap();
+        let containers = agent["spec"]["template"]["spec"]["containers"].as_array().unwrap().clone();
+        containers.into_iter().find(|c| c["name"] == "image-watch").unwrap_or(Value::Null)
+    };
+    assert!(watcher(&render(&[])).is_null(), "off by default");
+    assert_eq!(watcher(&all)["args"][1], "--containerd");
+    assert_eq!(watcher(&all)["volumeMounts"][1]["mountPath"], "/run/containerd/containerd.sock");
+    assert_eq!(watcher(&crio)["args"][1], "--containers-storage=[/var/lib/containers/storage]");
+    assert_eq!(watcher(&crio)["volumeMounts"][1]["readOnly"], true);
+    let out = Command::new(helm())
+        .args(["template", "k"])
+        .arg(root().join("deploy/helm/kestrel"))
+        .args(["--set", "agent.imageWatch.enabled=true", "--set", "agent.imageWatch.store=docker"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("agent.imageWatch.store"));
+
     // The webhook without its CA bundle is an error that says what to set.
     let out = Command::new(helm())
         .args(["template", "k"])
