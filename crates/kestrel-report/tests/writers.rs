@@ -134,7 +134,8 @@ fn spdx_is_valid_per_the_spdx_tools() {
 }
 
 fn tempfile_dir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("kestrel-report-{}", std::process::id()));
+    // In cargo's scratch directory for tests, not left in /tmp.
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("report-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }

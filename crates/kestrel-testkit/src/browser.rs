@@ -13,6 +13,8 @@ pub struct Browser {
     rt: tokio::runtime::Runtime,
     client: Option<fantoccini::Client>,
     driver: Child,
+    /// Chromium's profile directory, removed when the browser is dropped.
+    profile: PathBuf,
     /// Where screenshots go.
     pub shots: PathBuf,
 }
@@ -62,7 +64,7 @@ impl Browser {
             .block_on(ClientBuilder::new(connector).capabilities(caps).connect(&format!("http://127.0.0.1:{port}")))
             .expect("a Chromium session through chromedriver");
         std::fs::create_dir_all(shots).unwrap();
-        Browser { rt, client: Some(client), driver, shots: shots.to_path_buf() }
+        Browser { rt, client: Some(client), driver, profile, shots: shots.to_path_buf() }
     }
 
     fn c(&self) -> &fantoccini::Client {
@@ -163,5 +165,6 @@ impl Drop for Browser {
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }

@@ -443,7 +443,7 @@ impl Drop for Podman {
         let _ = self.child.kill();
         let _ = self.child.wait();
         // overlay bind-mounts its directory onto itself; vfs keeps each layer as a plain directory tree: remove it all.
-        let _ = Command::new("umount").arg(self.dir.join("root/overlay")).stderr(std::process::Stdio::null()).status();
+        unmount_below(&self.dir);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -553,7 +553,24 @@ impl Drop for Docker {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // dockerd leaves its default network namespace (exec/netns/default) mounted.
+        unmount_below(&self.dir);
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Unmounts (lazily, deepest first) whatever is mounted at or below `dir`: what a service left mounted in its
+/// directory would keep it, and a mount table entry, after the test.
+fn unmount_below(dir: &Path) {
+    let Ok(table) = std::fs::read_to_string("/proc/self/mountinfo") else { return };
+    let mut points: Vec<&str> =
+        table.lines().filter_map(|l| l.split(' ').nth(4)).filter(|p| Path::new(p).starts_with(dir)).collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        if let Ok(c) = std::ffi::CString::new(p) {
+            // SAFETY: a NUL-terminated path; umount2 only reads it.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
     }
 }
 

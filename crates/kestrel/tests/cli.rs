@@ -11,7 +11,11 @@ fn kestrel() -> Command {
     c.env("SOURCE_DATE_EPOCH", "1763856000");
     // These tests are about the inventory; the vulnerability scanner has its own (tests/vuln.rs).
     c.env("KESTREL_SCANNERS", "none");
-    c.env("KESTREL_CACHE_DIR", std::env::temp_dir().join(format!("kestrel-cli-cache-{}", std::process::id())));
+    // A cache of this test process's own, in cargo's scratch directory for tests (not left in /tmp).
+    c.env(
+        "KESTREL_CACHE_DIR",
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-cache-{}", std::process::id())),
+    );
     c
 }
 

@@ -8,7 +8,11 @@ use predicates::prelude::*;
 fn kestrel() -> Command {
     let mut c = Command::cargo_bin("kestrel").unwrap();
     c.env("KESTREL_SCANNERS", "none");
-    c.env("KESTREL_CACHE_DIR", std::env::temp_dir().join(format!("kestrel-settings-cache-{}", std::process::id())));
+    // A cache of this test process's own, in cargo's scratch directory for tests (not left in /tmp).
+    c.env(
+        "KESTREL_CACHE_DIR",
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("settings-cache-{}", std::process::id())),
+    );
     for var in ["KESTREL_CONFIG", "KESTREL_METRICS", "KESTREL_TOKEN", "KESTREL_SERVER", "KESTREL_NATS", "KESTREL_STORE"]
     {
         c.env_remove(var);
