@@ -237,6 +237,17 @@ impl OpenedRef {
         OpenedRef { path, tag, kind, name: None }
     }
 
+    /// Image `given`, its manifests and configuration read from `reference` (how it is said when read), its layers
+    /// to be read as they arrive.
+    fn remote(given: &str, image: Box<kestrel_image::Identified>, reference: String, quiet: bool) -> OpenedRef {
+        OpenedRef {
+            path: PathBuf::from(given),
+            tag: None,
+            kind: ImageKind::Remote { image: Some(image), reference, quiet },
+            name: Some(given.into()),
+        }
+    }
+
     /// Image `given`, whose inventory the cache holds (`said`: which image it is, as its source said), unless
     /// `quiet` telling so.
     fn cached(
@@ -439,16 +450,7 @@ fn registry_image(
         }
         Resolved::Remote(pulled, image) => (pulled, image),
     };
-    Ok(OpenedRef {
-        path: PathBuf::from(given),
-        tag: None,
-        kind: ImageKind::Remote {
-            image: Some(image),
-            reference: format!("{} ({})", pulled.reference, pulled.manifest_digest),
-            quiet,
-        },
-        name: Some(given.to_string()),
-    })
+    Ok(OpenedRef::remote(given, image, format!("{} ({})", pulled.reference, pulled.manifest_digest), quiet))
 }
 
 /// Image `name` in containerd's store, its manifests and configuration read — unless `cached` says the cache holds
@@ -471,19 +473,12 @@ fn containerd_image(
         }
         Resolved::Store(found, image) => (found, image),
     };
-    Ok(OpenedRef {
-        path: PathBuf::from(given),
-        tag: None,
-        kind: ImageKind::Remote {
-            image: Some(image),
-            reference: format!(
-                "{} from {endpoint} (namespace {}, {})",
-                found.name, found.namespace, found.manifest_digest
-            ),
-            quiet,
-        },
-        name: Some(given.to_string()),
-    })
+    Ok(OpenedRef::remote(
+        given,
+        image,
+        format!("{} from {endpoint} (namespace {}, {})", found.name, found.namespace, found.manifest_digest),
+        quiet,
+    ))
 }
 
 /// Whether containers-storage is not there or does not hold the image (the next --image-src place may).
@@ -517,16 +512,7 @@ fn storage_image(
         let said = format!("{} in {} ({}) is {}", found.name, at.root.display(), found.driver, found.image_id);
         return Ok(OpenedRef::cached(given, &said, (found.image_id, vec![found.name], None), quiet));
     };
-    Ok(OpenedRef {
-        path: PathBuf::from(given),
-        tag: None,
-        kind: ImageKind::Remote {
-            image: Some(image),
-            reference: format!("{} from {} ({})", found.name, at.root.display(), found.driver),
-            quiet,
-        },
-        name: Some(given.to_string()),
-    })
+    Ok(OpenedRef::remote(given, image, format!("{} from {} ({})", found.name, at.root.display(), found.driver), quiet))
 }
 
 /// Image `name` in `engine`'s store, to be read as the engine streams it — unless `cached` says the cache holds the
