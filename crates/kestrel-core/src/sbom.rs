@@ -72,7 +72,13 @@ pub struct ScanTarget {
 /// The hex digits of a SHA-256 digest as images spell it (`sha256:` and 64 lower-case hex digits); `None` for anything
 /// else.
 pub fn sha256_hex(digest: &str) -> Option<&str> {
-    digest.strip_prefix("sha256:").filter(|h| h.len() == 64 && is_lower_hex(h))
+    digest.strip_prefix("sha256:").filter(|h| is_sha256_hex(h))
+}
+
+/// Whether `h` is the 64 lower-case hex digits of a SHA-256 digest, without `sha256:` (an image or layer id as
+/// stores write it).
+pub fn is_sha256_hex(h: &str) -> bool {
+    h.len() == 64 && is_lower_hex(h)
 }
 
 /// Whether every character is a lower-case hex digit, as digests spell them.

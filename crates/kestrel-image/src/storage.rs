@@ -146,7 +146,7 @@ pub fn list(at: &Location, limits: &crate::Limits) -> Result<Vec<Record>, ImageE
         let file = at.root.join(format!("{driver}-images/images.json"));
         let Some(images) = read_json::<Vec<StoredImage>>(&file, limits.max_metadata_bytes)? else { continue };
         for image in images {
-            if !(image.id.len() == 64 && kestrel_core::is_lower_hex(&image.id)) {
+            if !kestrel_core::is_sha256_hex(&image.id) {
                 continue;
             }
             let image_id = format!("sha256:{}", image.id);
@@ -268,7 +268,7 @@ fn open_image(
 ) -> Result<(Found, Option<Box<Identified>>), ImageError> {
     let shown = format!("{}: {name}", at.root.display());
     let invalid = |what: &str, reason: String| ImageError::invalid(&shown, what, reason);
-    if !(image.id.len() == 64 && kestrel_core::is_lower_hex(&image.id)) {
+    if !kestrel_core::is_sha256_hex(&image.id) {
         return Err(invalid("images.json", format!("image id {:?} is not 64 hex digits", image.id)));
     }
     let manifest_digest = image.digest.clone().filter(|d| kestrel_core::sha256_hex(d).is_some());
@@ -310,7 +310,7 @@ fn open_image(
     let mut parts = HashMap::new();
     let mut descriptors = Vec::new();
     for layer in &chain {
-        if !(layer.id.len() == 64 && kestrel_core::is_lower_hex(&layer.id)) {
+        if !kestrel_core::is_sha256_hex(&layer.id) {
             return Err(invalid("layers.json", format!("layer id {:?} is not 64 hex digits", layer.id)));
         }
         let diff = layer.diff_digest.as_deref().unwrap_or_default();

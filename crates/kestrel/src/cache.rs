@@ -106,7 +106,7 @@ impl Cache {
     pub fn get_alias(&self, alias: &str) -> Option<String> {
         let key = std::fs::read_to_string(self.dir.join(format!("{alias}.alias"))).ok()?;
         let key = key.trim();
-        (key.len() == 64 && kestrel_core::is_lower_hex(key)).then(|| key.to_string())
+        kestrel_core::is_sha256_hex(key).then(|| key.to_string())
     }
 
     /// Remembers that the file `alias` names holds the image whose inventory is kept under `key`.
