@@ -200,10 +200,7 @@ impl Notifier {
             dropped: 0,
         }));
         // What waited when the last run ended, said as waiting from the start.
-        let mut waiting: Vec<Waiting> = match &keep {
-            Some(file) => Kept::load(file, &targets),
-            None => targets.iter().map(|_| Waiting::default()).collect(),
-        };
+        let mut waiting = Kept::load(keep.as_deref(), &targets);
         for (i, w) in waiting.iter().enumerate() {
             w.count((&status, i));
         }
@@ -624,10 +621,11 @@ impl Kept {
         waiting.iter().map(|w| (w.held.len(), w.held.front().map(|h| h.since))).collect()
     }
 
-    /// Each target's posts kept by the last run, due at once; nothing when there is no file (or it cannot be read,
-    /// which is logged: the alerts themselves are in the store).
-    fn load(file: &std::path::Path, targets: &[Target]) -> Vec<Waiting> {
+    /// Each target's posts kept by the last run, due at once; nothing when there is no file to keep them (or it
+    /// cannot be read, which is logged: the alerts themselves are in the store).
+    fn load(file: Option<&std::path::Path>, targets: &[Target]) -> Vec<Waiting> {
         let mut waiting: Vec<Waiting> = targets.iter().map(|_| Waiting::default()).collect();
+        let Some(file) = file else { return waiting };
         let read = std::fs::File::open(file).and_then(|f| {
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut std::io::Read::take(f, KEEP_MAX_BYTES), &mut bytes).map(|_| bytes)
