@@ -264,16 +264,17 @@ fn keep(
     if !keepable && !observed {
         return Ok(Content::None);
     }
-    let spilled = match want != Want::Whole && size > ctx.limits.spill_above {
-        true => match spill(entry, size, ctx)? {
+    let spilled = if want != Want::Whole && size > ctx.limits.spill_above {
+        match spill(entry, size, ctx)? {
             Spill::Mapped(map) => Some(map),
             Spill::Unavailable => None,
             Spill::Failed(why) => {
                 ctx.warn(delta, path, format!("not analysed: {why}"));
                 return Ok(Content::None);
             }
-        },
-        false => None,
+        }
+    } else {
+        None
     };
     let data: &[u8] = match &spilled {
         Some(map) => map,
