@@ -28,6 +28,7 @@ pub mod notify;
 pub mod scanq;
 pub mod ship;
 pub mod ui;
+pub mod vulndb;
 
 use auth::{Principal, Role, Tokens};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as Axum};
@@ -58,12 +59,14 @@ pub struct State {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     store: Store,
     tokens: Tokens,
     notifier: Option<Arc<notify::Notifier>>,
     metrics: metrics_exporter_prometheus::PrometheusHandle,
     openapi: Value,
+    vulndb: Option<Arc<vulndb::Shelf>>,
 }
 
 impl State {
@@ -75,7 +78,18 @@ impl State {
     /// A server that also posts new alerts to webhooks.
     pub fn with_notifier(store: Store, tokens: Tokens, notifier: Option<Arc<notify::Notifier>>) -> State {
         let openapi = serde_yaml::from_str(OPENAPI_YAML).unwrap_or_else(|_| json!({}));
-        State { inner: Arc::new(Inner { store, tokens, notifier, metrics: metrics_text::handle(), openapi }) }
+        State {
+            inner: Arc::new(Inner { store, tokens, notifier, metrics: metrics_text::handle(), openapi, vulndb: None }),
+        }
+    }
+
+    /// Also serves the vulnerability database `shelf` holds (`/api/v1/vulndb`), its compressed copy made now.
+    pub fn with_vulndb(self, shelf: vulndb::Shelf) -> State {
+        let shelf = Arc::new(shelf);
+        vulndb::warm(shelf.clone());
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.vulndb = Some(shelf);
+        State { inner: Arc::new(inner) }
     }
 
     /// The store.
@@ -118,6 +132,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/approvals"),
     ("POST", "/api/v1/approvals/{node}/{id}"),
     ("GET", "/api/v1/verdicts"),
+    ("GET", "/api/v1/vulndb"),
+    ("PUT", "/api/v1/vulndb"),
 ];
 
 /// The router.
@@ -140,6 +156,7 @@ pub fn app(state: State) -> Router {
         .route("/api/v1/approvals", get(approve::pending))
         .route("/api/v1/approvals/{node}/{id}", post(approve::decide))
         .route("/api/v1/verdicts", get(approve::for_node))
+        .route("/api/v1/vulndb", get(vulndb::get).put(vulndb::put).layer(DefaultBodyLimit::disable()))
         .route("/api/v1/session", get(ui::whoami))
         .route("/api/v1/logout", post(ui::logout))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
@@ -392,6 +409,7 @@ async fn summary(
         "nodes": nodes.len(),
         "pending_approvals": store.pending_count().await?,
         "reports": store.report_count().await?,
+        "vulndb": vulndb::summary(&state).await,
         "storage": store.backend(),
     })))
 }

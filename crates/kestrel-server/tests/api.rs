@@ -23,6 +23,14 @@ fn start(store_url: Option<String>) -> Server {
 }
 
 fn start_with(store_url: Option<String>, notifier: Option<kestrel_server::notify::Notifier>) -> Server {
+    start_full(store_url, notifier, None)
+}
+
+fn start_full(
+    store_url: Option<String>,
+    notifier: Option<kestrel_server::notify::Notifier>,
+    vulndb: Option<&std::path::Path>,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let url = store_url.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("server.db").display()));
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -34,7 +42,11 @@ fn start_with(store_url: Option<String>, notifier: Option<kestrel_server::notify
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let store = rt.block_on(kestrel_store::Store::open(&url)).unwrap();
-    let state = kestrel_server::State::with_notifier(store, tokens, notifier.map(std::sync::Arc::new));
+    let mut state = kestrel_server::State::with_notifier(store, tokens, notifier.map(std::sync::Arc::new));
+    if let Some(db) = vulndb {
+        let shelf = kestrel_server::vulndb::Shelf::new(db.to_path_buf(), dir.path().join("served"));
+        state = rt.block_on(async { state.with_vulndb(shelf) });
+    }
     rt.spawn(kestrel_server::serve(listener, state, std::future::pending()));
     Server { base, _rt: rt, _dir: dir }
 }
@@ -273,7 +285,9 @@ fn reports_decisions_profiles_nodes_and_metrics() {
 
 #[test]
 fn the_openapi_description_lists_exactly_the_routes() {
-    let s = start(None);
+    let db = tempfile::tempdir().unwrap();
+    vulndb(db.path(), &["DSA.list"]);
+    let s = start_full(None, None, Some(db.path()));
     let spec: Value = serde_json::from_str(&get(&s, "/api/v1/openapi.json", None).1).unwrap();
     assert_eq!(spec["openapi"], "3.1.0");
     let mut described = Vec::new();
@@ -291,10 +305,11 @@ fn the_openapi_description_lists_exactly_the_routes() {
     for (method, path) in kestrel_server::ROUTES {
         let path = path.replace("{node}", "n").replace("{id}", "i").replace("{workload}", "w");
         let url = format!("{}{path}", s.base);
-        let status = if *method == "GET" {
-            agent().get(&url).header("Authorization", format!("Bearer {ADMIN}")).call().unwrap().status()
-        } else {
-            agent().post(&url).header("Authorization", format!("Bearer {ADMIN}")).send_json(json!({})).unwrap().status()
+        let auth = format!("Bearer {ADMIN}");
+        let status = match *method {
+            "GET" => agent().get(&url).header("Authorization", auth).call().unwrap().status(),
+            "PUT" => agent().put(&url).header("Authorization", auth).send_json(json!({})).unwrap().status(),
+            _ => agent().post(&url).header("Authorization", auth).send_json(json!({})).unwrap().status(),
         };
         assert!(
             status != 405
@@ -777,4 +792,171 @@ fn a_chat_hears_of_alerts_alike_once_a_window_and_is_told_how_many_it_was_spared
     let last = h.received().iter().rfind(|(p, _)| p == "/chat").unwrap().1["text"].as_str().unwrap().to_string();
     assert!(last.contains("(and 4 more like it since the last message about it)"), "{last}");
     assert_eq!(count("/siem"), 6);
+}
+
+/// A database of the vulnerability fixtures named, built in `dir` as `kestrel db import` does.
+fn vulndb(dir: &std::path::Path, fixtures: &[&str]) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../kestrel-vulndb/tests/fixtures/db");
+    let mut w = kestrel_vulndb::store::Writer::begin(dir).unwrap();
+    for f in fixtures {
+        kestrel_vulndb::import::import(&mut w, &root.join(f), None, None).unwrap();
+    }
+    w.commit("2026-12-04T00:00:00Z").unwrap();
+    kestrel_vulndb::remote::local_sha256(dir).unwrap().unwrap()
+}
+
+fn put_db(s: &Server, token: &str, sha256: &str, body: Vec<u8>) -> (u16, String) {
+    let mut resp = agent()
+        .put(format!("{}/api/v1/vulndb", s.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("X-Kestrel-Db-Sha256", sha256)
+        .send(&body[..])
+        .unwrap();
+    (resp.status().as_u16(), resp.body_mut().read_to_string().unwrap())
+}
+
+#[test]
+fn the_vulnerability_database_is_served_compressed_and_replaced_only_by_a_good_push() {
+    use kestrel_vulndb::remote::{pull, push, Pulled};
+    use kestrel_vulndb::update::Silent;
+    let t = Duration::from_secs(60);
+    let dir = tempfile::tempdir().unwrap();
+    let served = dir.path().join("server-db");
+    let s = start_full(None, None, Some(&served));
+
+    // None yet: the answer says how to give the server one.
+    let (status, body) = get(&s, "/api/v1/vulndb", Some(VIEWER));
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("kestrel db update --db-dir") && body.contains("kestrel db push"), "{body}");
+    assert_eq!(get(&s, "/api/v1/vulndb", None).0, 401);
+
+    // Only an admin replaces it.
+    let here = dir.path().join("admin-db");
+    let a = vulndb(&here, &["osv-PyPI.zip", "DSA.list"]);
+    let e = push(&here, &s.base, CI, t).unwrap_err().to_string();
+    assert!(e.contains("403") && e.contains("may not"), "{e}");
+    let pushed = push(&here, &s.base, ADMIN, t).unwrap();
+    assert_eq!(pushed.sha256, a);
+    assert_eq!(pushed.built.as_deref(), Some("2026-12-04T00:00:00Z"));
+    assert_eq!(
+        std::fs::read(served.join("vulndb.sqlite")).unwrap(),
+        std::fs::read(here.join("vulndb.sqlite")).unwrap()
+    );
+    let summary = get_json(&s, "/api/v1/summary", VIEWER);
+    assert_eq!(summary["vulndb"]["sha256"], a.as_str(), "{summary}");
+
+    // An agent fetches it: byte for byte, compressed on the wire; then only a 304 while it is the same.
+    let node = dir.path().join("node-db");
+    match pull(&node, &s.base, AGENT, t, &mut Silent).unwrap() {
+        Pulled::Replaced { sha256, built, bytes, compressed } => {
+            assert_eq!(sha256, a);
+            assert_eq!(built.as_deref(), Some("2026-12-04T00:00:00Z"));
+            assert_eq!(bytes, std::fs::metadata(here.join("vulndb.sqlite")).unwrap().len());
+            assert!(compressed * 2 < bytes, "{compressed} of {bytes} bytes");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(std::fs::read(node.join("vulndb.sqlite")).unwrap(), std::fs::read(here.join("vulndb.sqlite")).unwrap());
+    assert_eq!(pull(&node, &s.base, AGENT, t, &mut Silent).unwrap(), Pulled::Unchanged { sha256: a.clone() });
+    assert_eq!(metric(&s, "kestrel_server_vulndb_requests_total{answer=\"unchanged\"}"), 1.0);
+    assert_eq!(metric(&s, "kestrel_server_vulndb_requests_total{answer=\"sent\"}"), 1.0);
+
+    // Updated where the server runs (`kestrel db update --db-dir`): the next fetch gets the new one.
+    let b = vulndb(&served, &["osv-Go.zip"]);
+    assert_ne!(a, b);
+    assert!(
+        matches!(pull(&node, &s.base, CI, t, &mut Silent).unwrap(), Pulled::Replaced { sha256, .. } if sha256 == b)
+    );
+    assert_eq!(kestrel_vulndb::store::Database::open(&node).unwrap().sources().unwrap().len(), 3);
+
+    // Refused pushes leave the served database as it was: a digest that does not match, something not
+    // compressed, a database with a trigger slipped in.
+    let good = zstd::encode_all(&std::fs::read(here.join("vulndb.sqlite")).unwrap()[..], 3).unwrap();
+    let (status, body) = put_db(&s, ADMIN, &"0".repeat(64), good.clone());
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("the request said"), "{body}");
+    let (status, body) = put_db(&s, ADMIN, &a, b"not compressed at all".to_vec());
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = put_db(&s, ADMIN, "nope", good);
+    assert_eq!(status, 400, "{body}");
+    let bad = dir.path().join("bad.sqlite");
+    std::fs::copy(here.join("vulndb.sqlite"), &bad).unwrap();
+    rusqlite::Connection::open(&bad)
+        .unwrap()
+        .execute_batch("CREATE TRIGGER t AFTER INSERT ON meta BEGIN DELETE FROM advisories; END;")
+        .unwrap();
+    let bytes = std::fs::read(&bad).unwrap();
+    let sha = kestrel_vulndb::remote::sha256_of(&bytes[..]).unwrap();
+    let (status, body) = put_db(&s, ADMIN, &sha, zstd::encode_all(&bytes[..], 3).unwrap());
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("trigger `t`") && body.contains("the upload"), "{body}");
+    assert_eq!(kestrel_vulndb::remote::local_sha256(&served).unwrap().as_deref(), Some(b.as_str()));
+    assert_eq!(pull(&node, &s.base, VIEWER, t, &mut Silent).unwrap(), Pulled::Unchanged { sha256: b.clone() });
+    let leftovers: Vec<_> = std::fs::read_dir(&served)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A fetch that brings something other than what the server announced — cut short, altered, not a database —
+/// fails with the reason and leaves the database here as it was.
+#[test]
+fn a_fetch_that_goes_wrong_loses_nothing() {
+    use kestrel_vulndb::remote::{pull, sha256_of};
+    use std::io::{BufRead, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let here = dir.path().join("db");
+    let before = vulndb(&here, &["DSA.list"]);
+    let answer = |sha: String, body: Vec<u8>| {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", l.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (c, _) = l.accept().unwrap();
+            let mut r = std::io::BufReader::new(c.try_clone().unwrap());
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            let mut c = c;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/zstd\r\nX-Kestrel-Db-Sha256: {sha}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = c.write_all(head.as_bytes());
+            let _ = c.write_all(&body);
+        });
+        base
+    };
+    let other = dir.path().join("other");
+    vulndb(&other, &["DLA.list"]);
+    let real = std::fs::read(other.join("vulndb.sqlite")).unwrap();
+    let real_sha = sha256_of(&real[..]).unwrap();
+    let z = zstd::encode_all(&real[..], 3).unwrap();
+    let mut altered = real.clone();
+    let mid = altered.len() / 2;
+    altered[mid] ^= 0xff;
+    let cases: Vec<(&str, String, Vec<u8>, &str)> = vec![
+        ("announced another digest", "1".repeat(64), z.clone(), "the server announced"),
+        ("altered on the way", real_sha.clone(), zstd::encode_all(&altered[..], 3).unwrap(), "the server announced"),
+        ("not compressed", real_sha.clone(), real.clone(), "reading the database"),
+        ("cut short", real_sha.clone(), z[..z.len() / 2].to_vec(), "reading the database"),
+        (
+            "not a database",
+            sha256_of(&b"hello"[..]).unwrap(),
+            zstd::encode_all(&b"hello"[..], 3).unwrap(),
+            "not a usable database: the download: file is not a database",
+        ),
+    ];
+    for (what, sha, body, why) in cases {
+        let base = answer(sha, body);
+        let e = pull(&here, &base, "t", Duration::from_secs(20), &mut kestrel_vulndb::update::Silent).unwrap_err();
+        let e = format!("{e}");
+        assert!(e.contains(why), "{what}: {e}");
+        assert_eq!(kestrel_vulndb::remote::local_sha256(&here).unwrap().as_deref(), Some(before.as_str()), "{what}");
+        let names: Vec<_> =
+            std::fs::read_dir(&here).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{what}: {names:?}");
+    }
 }

@@ -4,7 +4,8 @@
 //!   crates.io and Go SemVer, Maven, RubyGems, NuGet, Composer.
 //! * [`osv`], [`import`] — OSV records and the other sources (Debian tracker lists, Alpine secdb, CISA KEV)
 //!   checked once and turned into [`advisory::Advisory`] values; [`update`] downloads them.
-//! * [`store`] — the on-disk database (`vulndb.sqlite`), replaced atomically by a [`store::Writer`].
+//! * [`store`] — the on-disk database (`vulndb.sqlite`), replaced atomically by a [`store::Writer`];
+//!   [`remote`] fetches it from a kestrel server or sends it there.
 //! * [`matcher`] — an inventory against the database: findings merged by alias, with severity, fix and risk;
 //!   [`eol`] adds end-of-life releases; [`policy`] applies ignore files and OpenVEX.
 //!
@@ -25,6 +26,7 @@ pub mod import;
 pub mod matcher;
 pub mod osv;
 pub mod policy;
+pub mod remote;
 pub mod store;
 pub mod update;
 pub mod version;

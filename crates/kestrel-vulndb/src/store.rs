@@ -130,7 +130,12 @@ pub struct Hit {
 impl Database {
     /// Opens `dir/vulndb.sqlite` read-only.
     pub fn open(dir: &Path) -> Result<Database, DbError> {
-        let path = dir.join(DB_FILE);
+        Database::open_file(&dir.join(DB_FILE))
+    }
+
+    /// Opens a database file read-only (see [`Database::open`]).
+    pub fn open_file(path: &Path) -> Result<Database, DbError> {
+        let path = path.to_path_buf();
         if !path.is_file() {
             return Err(DbError::Missing(path));
         }
@@ -140,7 +145,8 @@ impl Database {
         // Writers never change this file (they rename a new one over it), so the shared lock can be taken once
         // and kept, and the file mapped: lookups then cost no locking or read system calls.
         conn.execute_batch(
-            "PRAGMA locking_mode = EXCLUSIVE; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768;",
+            "PRAGMA trusted_schema = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA mmap_size = 1073741824;
+             PRAGMA cache_size = -32768;",
         )
         .map_err(sqlite(&path))?;
         let db = Database { conn, path, zstd: std::cell::RefCell::new(None) };
@@ -162,6 +168,47 @@ impl Database {
 
     fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Opens a database file that came from elsewhere (a server, a push) and checks it is one kestrel wrote:
+    /// this schema version, exactly the tables and indexes kestrel makes — no view, trigger or other object a
+    /// crafted file could bring along — and whole by SQLite's `quick_check`.
+    pub fn verify_file(path: &Path) -> Result<Database, DbError> {
+        let db = Database::open_file(path)?;
+        let invalid = |reason: String| DbError::Invalid { path: path.to_path_buf(), reason };
+        let objects = |conn: &Connection| -> rusqlite::Result<Vec<[Option<String>; 4]>> {
+            let mut st = conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name")?;
+            let rows = st.query_map([], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]))?;
+            rows.collect()
+        };
+        let expected = Connection::open_in_memory()
+            .and_then(|c| c.execute_batch(SCHEMA).map(|()| c))
+            .and_then(|c| objects(&c))
+            .map_err(sqlite(path))?;
+        let found = objects(db.conn()).map_err(|e| invalid(format!("not a kestrel database ({e})")))?;
+        if let Some(odd) = found.iter().find(|o| !expected.contains(o)) {
+            let [kind, name, ..] = odd;
+            return Err(invalid(format!(
+                "not a database kestrel wrote: it has a {} `{}` kestrel does not make",
+                kind.as_deref().unwrap_or("?"),
+                name.as_deref().unwrap_or("?")
+            )));
+        }
+        if let Some(missing) = expected.iter().find(|o| !found.contains(o)) {
+            return Err(invalid(format!(
+                "not a database kestrel wrote: its {} `{}` is missing",
+                missing[0].as_deref().unwrap_or("?"),
+                missing[1].as_deref().unwrap_or("?")
+            )));
+        }
+        let check: String = db
+            .conn()
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| invalid(format!("damaged ({e})")))?;
+        if check != "ok" {
+            return Err(invalid(format!("damaged: {check}")));
+        }
+        Ok(db)
     }
 
     /// The file.

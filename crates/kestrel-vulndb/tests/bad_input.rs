@@ -137,3 +137,51 @@ fn tracker_and_secdb_garbage() {
     let err = import(&mut w, &secdb, None, None).unwrap_err().to_string();
     assert!(err.contains("secdb.json") && err.contains("not an Alpine secdb document"), "{err}");
 }
+
+/// A database that comes from elsewhere (a server, a push) is accepted only as kestrel writes it: a trigger or a
+/// view slipped in, a table missing, a damaged page or another file are each refused with the reason.
+#[test]
+fn a_database_from_elsewhere_is_accepted_only_as_kestrel_writes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = dir.path().join("all.zip");
+    zip(&z, &[("GOOD-1.json", record("GOOD-1", r#"[{"introduced":"0"},{"fixed":"1.2"}]"#))]);
+    let mut w = Writer::begin(dir.path()).unwrap();
+    import(&mut w, &z, Some("osv:PyPI"), None).unwrap();
+    let good = w.commit("2026-11-24T00:00:00Z").unwrap();
+    assert_eq!(Database::verify_file(&good).unwrap().built_at().as_deref(), Some("2026-11-24T00:00:00Z"));
+
+    let altered = |name: &str, sql: &str| {
+        let p = dir.path().join(name);
+        std::fs::copy(&good, &p).unwrap();
+        rusqlite::Connection::open(&p).unwrap().execute_batch(sql).unwrap();
+        Database::verify_file(&p).map(|_| ()).unwrap_err().to_string()
+    };
+    let e = altered("trigger.sqlite", "CREATE TRIGGER t AFTER INSERT ON meta BEGIN DELETE FROM advisories; END;");
+    assert!(e.contains("trigger.sqlite") && e.contains("trigger `t` kestrel does not make"), "{e}");
+    let e = altered("view.sqlite", "CREATE VIEW v AS SELECT 1;");
+    assert!(e.contains("view `v` kestrel does not make"), "{e}");
+    let e = altered("dropped.sqlite", "DROP INDEX aliases_by_alias;");
+    assert!(e.contains("index `aliases_by_alias` is missing"), "{e}");
+    // A table of the same name made differently is not kestrel's either.
+    let e = altered(
+        "changed.sqlite",
+        "DROP TABLE known_exploited; CREATE TABLE known_exploited (cve TEXT PRIMARY KEY, info TEXT);",
+    );
+    assert!(e.contains("table `known_exploited` kestrel does not make"), "{e}");
+
+    // Damage in the middle of the file (a page of the advisories overwritten).
+    let damaged = dir.path().join("damaged.sqlite");
+    let mut bytes = std::fs::read(&good).unwrap();
+    let len = bytes.len();
+    assert!(len >= 4 * 4096, "{len}");
+    bytes[len - 2 * 4096..len - 4096].fill(0x5a);
+    std::fs::write(&damaged, &bytes).unwrap();
+    let e = Database::verify_file(&damaged).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("damaged.sqlite"), "{e}");
+    assert!(e.contains("damaged") || e.contains("malformed"), "{e}");
+
+    let other = dir.path().join("other.sqlite");
+    std::fs::write(&other, b"SQLite format 3\0 but not really").unwrap();
+    let e = Database::verify_file(&other).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("other.sqlite"), "{e}");
+}

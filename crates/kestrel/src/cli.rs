@@ -268,6 +268,11 @@ pub struct RegistryWatchArgs {
     /// reports).
     #[arg(long, value_name = "URLS", env = "KESTREL_NATS")]
     pub nats: Option<String>,
+    /// Before each pass, fetch the vulnerability database from --server when it changed there (no way out to
+    /// OSV needed; images are matched again when it did). A pass whose fetch fails goes on with the database
+    /// it has.
+    #[arg(long, requires = "server")]
+    pub db_from_server: bool,
     #[command(flatten)]
     pub vuln: VulnArgs,
     #[command(flatten)]
@@ -1038,14 +1043,23 @@ pub enum EvalFormat {
 
 #[derive(Subcommand, Debug)]
 pub enum DbCommand {
-    /// Download OSV data for every ecosystem (and CISA's known-exploited list) and swap it in atomically.
+    /// Download OSV data for every ecosystem (and CISA's known-exploited list) and swap it in atomically;
+    /// or, with --server, fetch the database a kestrel server holds.
     #[command(after_help = "Examples:
   kestrel db update
   kestrel db update --base-url https://mirror.example.com/osv --ecosystem Debian --ecosystem PyPI
   HTTPS_PROXY=http://proxy:3128 kestrel db update
+  kestrel db update --server https://kestrel.example --server-token \"$TOKEN\"
 
-The default base URL is OSV's public bucket; each ecosystem is fetched from BASE/ECOSYSTEM/all.zip.")]
+The default base URL is OSV's public bucket; each ecosystem is fetched from BASE/ECOSYSTEM/all.zip. From a
+server only a database that differs from the one here is transferred (compressed), checked, then swapped in.")]
     Update(DbUpdateArgs),
+    /// Send this database to a kestrel server (admin token), which serves it to agents and watchers from then
+    /// on: for an air-gapped cluster, build it where OSV is reachable (or `kestrel db import` files carried
+    /// in) and push it.
+    #[command(after_help = "Examples:
+  kestrel db update && kestrel db push --server https://kestrel.example --server-token \"$ADMIN_TOKEN\"")]
+    Push(DbPushArgs),
     /// Import files for air-gapped use: an OSV all.zip, a directory of OSV JSON/YAML records, Debian
     /// DSA.list/DLA.list, Alpine secdb JSON, CISA KEV JSON. Each replaces the source it holds.
     #[command(after_help = "Examples:
@@ -1080,6 +1094,24 @@ pub struct DbUpdateArgs {
     /// Do not fetch the known-exploited list.
     #[arg(long)]
     pub no_kev: bool,
+    /// Fetch the database this kestrel server serves instead (only when it differs from the one here).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["base_url", "ecosystem", "kev_url", "no_kev"])]
+    pub server: Option<String>,
+    /// The bearer token for --server (any role).
+    #[arg(long, value_name = "TOKEN", env = "KESTREL_TOKEN", hide_env_values = true)]
+    pub server_token: Option<String>,
+    #[command(flatten)]
+    pub dir: DbDirArg,
+}
+
+#[derive(Args, Debug)]
+pub struct DbPushArgs {
+    /// The kestrel server to send the database to.
+    #[arg(long, value_name = "URL", env = "KESTREL_SERVER")]
+    pub server: String,
+    /// An admin's bearer token for --server.
+    #[arg(long, value_name = "TOKEN", env = "KESTREL_TOKEN", hide_env_values = true)]
+    pub server_token: String,
     #[command(flatten)]
     pub dir: DbDirArg,
 }
@@ -1340,6 +1372,18 @@ pub struct ServerRunArgs {
     /// alert's page there.
     #[arg(long, value_name = "URL", env = "KESTREL_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The vulnerability database served to agents, watchers and CI at /api/v1/vulndb (`kestrel db update
+    /// --server URL` fetches it). Default: DATA_DIR/db. Fill it with `kestrel db update --db-dir DIR` where the
+    /// server runs, `kestrel db push --server URL` from another machine, or --db-update-every.
+    #[arg(long, value_name = "DIR", env = "KESTREL_DB_DIR")]
+    pub db_dir: Option<PathBuf>,
+    /// Update that database from OSV (or --db-base-url) every this many hours, the first time at start
+    /// when it is missing or older (0: never; the server then serves what is put there).
+    #[arg(long, value_name = "HOURS", default_value_t = 0)]
+    pub db_update_every: u64,
+    /// Base URL of OSV data for --db-update-every (a mirror with OSV's bucket layout).
+    #[arg(long, value_name = "URL", env = "KESTREL_DB_BASE_URL")]
+    pub db_base_url: Option<String>,
 }
 
 /// The inventory cache: an image's inventory is stored under its content address (the config digest, which

@@ -104,8 +104,61 @@ fn run_update(dir: &Path, opts: &UpdateOptions, g: &GlobalArgs) -> Result<()> {
     Ok(())
 }
 
+/// How long one transfer of the database to or from a server may take.
+pub const REMOTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Fetches the database of `server` into `dir` when it differs from the one there; says what it did.
+pub fn pull_from_server(dir: &Path, server: &str, token: &str, g: &GlobalArgs) -> Result<()> {
+    use kestrel_vulndb::remote::Pulled;
+    let started = Instant::now();
+    let mut bar = Bar(None, !g.quiet && std::io::stderr().is_terminal());
+    let pulled = kestrel_vulndb::remote::pull(dir, server, token, REMOTE_TIMEOUT, &mut bar).with_context(|| {
+        format!("fetching the vulnerability database from {server} (the one in {} is unchanged)", dir.display())
+    })?;
+    if !g.quiet {
+        match pulled {
+            Pulled::Unchanged { sha256 } => {
+                eprintln!("kestrel: the database in {} is the server's already (SHA-256 {sha256})", dir.display())
+            }
+            Pulled::Replaced { sha256, built, bytes, compressed } => eprintln!(
+                "kestrel: database from {server} in {:.1} s ({} MB, {} MB sent, built {}, SHA-256 {sha256}): {}",
+                started.elapsed().as_secs_f64(),
+                bytes / 1_000_000,
+                compressed / 1_000_000,
+                built.as_deref().unwrap_or("?"),
+                dir.display()
+            ),
+        }
+    }
+    Ok(())
+}
+
 pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
     match cmd {
+        DbCommand::Update(a) if a.server.is_some() => {
+            let dir = db_dir(&a.dir)?;
+            let server = a.server.as_deref().unwrap_or_default();
+            let Some(token) = a.server_token.as_deref() else {
+                bail!("--server needs a token: --server-token or KESTREL_TOKEN")
+            };
+            pull_from_server(&dir, server, token, g)?;
+        }
+        DbCommand::Push(a) => {
+            let dir = db_dir(&a.dir)?;
+            let started = Instant::now();
+            let pushed = kestrel_vulndb::remote::push(&dir, &a.server, &a.server_token, REMOTE_TIMEOUT)
+                .with_context(|| format!("sending {} to {}", dir.display(), a.server))?;
+            if !g.quiet {
+                eprintln!(
+                    "kestrel: {} now serves this database ({} MB, built {}, SHA-256 {}) — sent in {:.1} s",
+                    a.server,
+                    pushed.bytes / 1_000_000,
+                    pushed.built.as_deref().unwrap_or("?"),
+                    pushed.sha256,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
         DbCommand::Update(a) => {
             let dir = db_dir(&a.dir)?;
             let mut opts = UpdateOptions::default();

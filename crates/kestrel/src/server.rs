@@ -164,7 +164,17 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
             }
             None => None,
         };
-        let state = kestrel_server::State::with_notifier(store, tokens, notifier.clone());
+        let db_dir = a.db_dir.clone().unwrap_or_else(|| dir.join("db"));
+        let shelf = kestrel_server::vulndb::Shelf::new(db_dir.clone(), dir.join("vulndb-served"));
+        let state = kestrel_server::State::with_notifier(store, tokens, notifier.clone()).with_vulndb(shelf);
+        eprintln!(
+            "kestrel: serving the vulnerability database in {}{}",
+            db_dir.display(),
+            if db_dir.join(kestrel_vulndb::store::DB_FILE).is_file() { "" } else { " (none there yet)" }
+        );
+        if a.db_update_every > 0 {
+            db_updates(db_dir, a.db_update_every, a.db_base_url.clone());
+        }
         match (listener, &a.tls_cert, &a.tls_key) {
             (Some(l), _, _) => kestrel_server::serve(l, state, shutdown()).await.context("serving")?,
             (None, Some(cert), Some(key)) => {
@@ -190,6 +200,41 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Updates the served database from OSV every `hours`, on a thread of its own (an update is minutes of
+/// blocking downloads and imports); the first time at once when the database is missing or older than that.
+fn db_updates(dir: PathBuf, hours: u64, base_url: Option<String>) {
+    let every = std::time::Duration::from_secs(hours.saturating_mul(3600));
+    let mut opts = kestrel_vulndb::update::UpdateOptions::default();
+    if let Some(b) = base_url {
+        opts.base_url = b;
+    }
+    let spawned = std::thread::Builder::new().name("kestrel-db-update".into()).spawn(move || {
+        let age = std::fs::metadata(dir.join(kestrel_vulndb::store::DB_FILE))
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if let Some(age) = age.filter(|a| *a < every) {
+            std::thread::sleep(every - age);
+        }
+        loop {
+            let started = std::time::Instant::now();
+            match kestrel_vulndb::update::update(&dir, &opts, &mut kestrel_vulndb::update::Silent) {
+                Ok(s) => eprintln!(
+                    "kestrel: vulnerability database updated in {:.0} s ({} sources) in {}",
+                    started.elapsed().as_secs_f64(),
+                    s.iter().map(|s| s.sources.len()).sum::<usize>(),
+                    dir.display()
+                ),
+                Err(e) => eprintln!("kestrel: updating the vulnerability database in {}: {e}", dir.display()),
+            }
+            std::thread::sleep(every);
+        }
+    });
+    if let Err(e) = spawned {
+        eprintln!("kestrel: the database updates could not start: {e}");
+    }
 }
 
 /// Writes `text` to `path`, created (or emptied) with `mode`: keys and tokens readable by their owner only.

@@ -136,6 +136,12 @@ fn pass(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, state: &mut State) ->
     };
     let queue = a.nats.as_deref().map(|u| ScanQueue::connect(u, 1)).transpose().map_err(anyhow::Error::msg)?;
     let db_dir = crate::db::db_dir(&a.vuln.dir)?;
+    if let (true, Some(server)) = (a.db_from_server, &a.upload.server) {
+        let token = a.upload.server_token.as_deref().unwrap_or_default();
+        if let Err(e) = crate::db::pull_from_server(&db_dir, server, token, g) {
+            eprintln!("kestrel: watch: {e:#}");
+        }
+    }
     // The database's identity: when it was built, and its file (two imports in one second differ in size
     // or modification time).
     let built = kestrel_vulndb::store::Database::open(&db_dir).ok().map(|d| {

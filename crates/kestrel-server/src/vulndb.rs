@@ -1,0 +1,372 @@
+//! The vulnerability database served to agents, image watchers and CI (`GET /api/v1/vulndb`) and replaced by an
+//! admin (`PUT /api/v1/vulndb`): one machine builds it, every node of a cluster — an air-gapped one included —
+//! gets it from its server. The client side is [`kestrel_vulndb::remote`].
+//!
+//! The file is served zstd-compressed. The compressed copy is made once per database file (its identity is
+//! `stat`'s: device, inode, size, modification and change times), with its SHA-256 — the ETag — and kept in the
+//! server's data directory; a client that has that database gets `304 Not Modified`. A pushed database is
+//! decompressed beside the served one, checked ([`Database::verify_file`] and the digest the client sent) and
+//! renamed over it; the compressed upload becomes the served copy.
+
+use crate::auth::{Principal, Role};
+use crate::ApiError;
+use axum::body::Body;
+use axum::extract::State as Axum;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::StreamExt;
+use kestrel_vulndb::remote::{sha256_of, BUILT_HEADER, LEVEL, MAX_DB_BYTES, MEDIA_TYPE, SHA256_HEADER};
+use kestrel_vulndb::store::{Database, DB_FILE};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The largest compressed upload accepted.
+pub const MAX_UPLOAD_BYTES: u64 = 16 << 30;
+
+/// The database a server serves: where it lives and its compressed copy.
+pub struct Shelf {
+    /// The database directory (holds `vulndb.sqlite`).
+    dir: PathBuf,
+    /// Where the compressed copies go.
+    cache: PathBuf,
+    /// The copy made for the current file; the lock also keeps one push at a time.
+    prepared: tokio::sync::Mutex<Option<Prepared>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ident(u64, u64, u64, i64, i64, i64, i64);
+
+impl Ident {
+    fn of(m: &std::fs::Metadata) -> Ident {
+        Ident(m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Prepared {
+    ident: Ident,
+    sha256: String,
+    built: Option<String>,
+    compressed: PathBuf,
+    compressed_len: u64,
+    bytes: u64,
+}
+
+/// Numbers temporary files made at once by one process.
+static TMP: AtomicU64 = AtomicU64::new(0);
+
+fn tmp_name(dir: &Path, what: &str) -> PathBuf {
+    dir.join(format!(".{what}.{}.{}.tmp", std::process::id(), TMP.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// Removes a file when dropped, unless kept.
+struct TempFile(Option<PathBuf>);
+
+impl TempFile {
+    fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn unavailable(msg: String) -> ApiError {
+    tracing::error!("vulnerability database: {msg}");
+    ApiError(StatusCode::SERVICE_UNAVAILABLE, msg)
+}
+
+impl Shelf {
+    /// Serves the database in `dir`; compressed copies go to `cache` (both made when missing).
+    pub fn new(dir: PathBuf, cache: PathBuf) -> Shelf {
+        Shelf { dir, cache, prepared: tokio::sync::Mutex::new(None) }
+    }
+
+    /// The database directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn missing(&self) -> ApiError {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            format!(
+                "this server has no vulnerability database in {}: run `kestrel db update --db-dir {}` where the server \
+                 runs, or `kestrel db push --server URL` from a machine that has one",
+                self.dir.display(),
+                self.dir.display()
+            ),
+        )
+    }
+
+    /// The copy of the current database, made now when the file changed since (`None`: no database).
+    async fn current(&self) -> Result<Option<Prepared>, ApiError> {
+        let mut guard = self.prepared.lock().await;
+        let path = self.dir.join(DB_FILE);
+        let ident = match tokio::fs::metadata(&path).await {
+            Ok(m) => Ident::of(&m),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(unavailable(format!("{}: {e}", path.display()))),
+        };
+        if let Some(p) = guard.as_ref().filter(|p| p.ident == ident && p.compressed.is_file()) {
+            return Ok(Some(p.clone()));
+        }
+        let (cache, dir) = (self.cache.clone(), self.dir.clone());
+        let made = tokio::task::spawn_blocking(move || prepare(&dir, &cache))
+            .await
+            .map_err(|e| unavailable(e.to_string()))?
+            .map_err(unavailable)?;
+        if let Some(p) = &made {
+            tracing::info!(sha256 = %p.sha256, bytes = p.bytes, compressed = p.compressed_len, "vulnerability database ready to serve");
+            metrics::gauge!("kestrel_server_vulndb_bytes").set(p.bytes as f64);
+        }
+        guard.clone_from(&made);
+        Ok(made)
+    }
+}
+
+/// Compresses and digests the database file of `dir` into `cache` (read through one open file, so a database
+/// renamed in meanwhile does not mix into it), after checking it is one kestrel wrote.
+fn prepare(dir: &Path, cache: &Path) -> Result<Option<Prepared>, String> {
+    let path = dir.join(DB_FILE);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let meta = file.metadata().map_err(|e| format!("{}: {e}", path.display()))?;
+    let ident = Ident::of(&meta);
+    // The same open file, by its descriptor: what is checked is what is sent.
+    use std::os::fd::AsRawFd;
+    let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    let built = Database::verify_file(&by_fd)
+        .map_err(|e| {
+            let why = e.to_string().replace(&*by_fd.to_string_lossy(), &path.to_string_lossy());
+            format!("not served: {why}")
+        })?
+        .built_at();
+    std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
+    let tmp = TempFile(Some(tmp_name(cache, "vulndb.zst")));
+    let mut enc = zstd::stream::write::Encoder::new(
+        std::fs::File::create(tmp.path()).map_err(|e| format!("{}: {e}", tmp.path().display()))?,
+        LEVEL,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    let mut reader = &file;
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| format!("{}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        h.update(&buf[..n]);
+        enc.write_all(&buf[..n]).map_err(|e| format!("{}: {e}", tmp.path().display()))?;
+    }
+    let out = enc.finish().map_err(|e| format!("{}: {e}", tmp.path().display()))?;
+    drop(out);
+    let sha256 = hex::encode(h.finalize());
+    let compressed = keep_compressed(cache, tmp, &sha256)?;
+    let compressed_len = std::fs::metadata(&compressed).map_err(|e| format!("{}: {e}", compressed.display()))?.len();
+    Ok(Some(Prepared { ident, sha256, built, compressed, compressed_len, bytes }))
+}
+
+/// Renames the compressed copy of the database `sha256` into place and removes older copies (a response still
+/// sending one keeps its open file).
+fn keep_compressed(cache: &Path, tmp: TempFile, sha256: &str) -> Result<PathBuf, String> {
+    let name = format!("vulndb-{sha256}.sqlite.zst");
+    let target = cache.join(&name);
+    std::fs::rename(tmp.path(), &target).map_err(|e| format!("{}: {e}", target.display()))?;
+    tmp.keep();
+    if let Ok(entries) = std::fs::read_dir(cache) {
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with("vulndb-") && n.ends_with(".sqlite.zst") && n != name {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    Ok(target)
+}
+
+fn shelf(state: &crate::State) -> Result<&Shelf, ApiError> {
+    state.inner.vulndb.as_deref().ok_or_else(|| {
+        ApiError(StatusCode::NOT_FOUND, "this server was started without a vulnerability database directory".into())
+    })
+}
+
+/// `GET /api/v1/vulndb`: the database, compressed; `304` when the client's `If-None-Match` names it.
+pub(crate) async fn get(
+    Axum(state): Axum<crate::State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    crate::allow(&p, &[Role::Viewer, Role::Ci, Role::Agent])?;
+    let shelf = shelf(&state)?;
+    let Some(db) = shelf.current().await? else { return Err(shelf.missing()) };
+    let etag = format!("\"{}\"", db.sha256);
+    let fresh = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == etag || t.trim() == "*");
+    let common = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, "no-cache".to_string()),
+        (header::HeaderName::from_static(SHA256_HEADER), db.sha256.clone()),
+        (header::HeaderName::from_static(BUILT_HEADER), db.built.clone().unwrap_or_default()),
+    ];
+    if fresh {
+        metrics::counter!("kestrel_server_vulndb_requests_total", "answer" => "unchanged").increment(1);
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    let file = tokio::fs::File::open(&db.compressed)
+        .await
+        .map_err(|e| unavailable(format!("{}: {e}", db.compressed.display())))?;
+    metrics::counter!("kestrel_server_vulndb_requests_total", "answer" => "sent").increment(1);
+    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 16));
+    Ok((
+        StatusCode::OK,
+        common,
+        [(header::CONTENT_TYPE, MEDIA_TYPE.to_string()), (header::CONTENT_LENGTH, db.compressed_len.to_string())],
+        body,
+    )
+        .into_response())
+}
+
+/// `PUT /api/v1/vulndb` (admin): a database, zstd-compressed, with its SHA-256 in `X-Kestrel-Db-Sha256`.
+pub(crate) async fn put(
+    Axum(state): Axum<crate::State>,
+    axum::Extension(p): axum::Extension<Principal>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    crate::allow(&p, &[])?;
+    let shelf = shelf(&state)?;
+    let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
+    let Some(sent_sha) = headers.get(SHA256_HEADER).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase) else {
+        return Err(bad(format!("the {SHA256_HEADER} header (the database's SHA-256) is missing")));
+    };
+    if !kestrel_core::is_sha256_hex(&sent_sha) {
+        return Err(bad(format!("{SHA256_HEADER}: not a SHA-256 in hex")));
+    }
+    // One push at a time, and no copy made of a file being replaced.
+    let mut guard = shelf.prepared.lock().await;
+    let cache = shelf.cache.clone();
+    tokio::fs::create_dir_all(&cache).await.map_err(|e| unavailable(format!("{}: {e}", cache.display())))?;
+    let upload = TempFile(Some(tmp_name(&cache, "vulndb-upload.zst")));
+    let mut out = tokio::fs::File::create(upload.path())
+        .await
+        .map_err(|e| unavailable(format!("{}: {e}", upload.path().display())))?;
+    let mut stream = body.into_data_stream();
+    let mut got = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| bad(format!("the upload broke off after {got} bytes: {e}")))?;
+        got += chunk.len() as u64;
+        if got > MAX_UPLOAD_BYTES {
+            return Err(ApiError(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("more than the {} GiB accepted", MAX_UPLOAD_BYTES >> 30),
+            ));
+        }
+        tokio::io::AsyncWriteExt::write_all(&mut out, &chunk)
+            .await
+            .map_err(|e| unavailable(format!("{}: {e}", upload.path().display())))?;
+    }
+    tokio::io::AsyncWriteExt::flush(&mut out).await.map_err(|e| unavailable(e.to_string()))?;
+    drop(out);
+    let dir = shelf.dir.clone();
+    let installed = tokio::task::spawn_blocking(move || install(&dir, &cache, upload, &sent_sha))
+        .await
+        .map_err(|e| unavailable(e.to_string()))??;
+    tracing::info!(by = %p.name, sha256 = %installed.sha256, bytes = installed.bytes, "vulnerability database pushed");
+    metrics::gauge!("kestrel_server_vulndb_bytes").set(installed.bytes as f64);
+    let answer = json!({ "sha256": installed.sha256, "built": installed.built, "bytes": installed.bytes });
+    *guard = Some(installed);
+    Ok(Json(answer))
+}
+
+/// Decompresses an upload beside the database, checks it and renames it over the database; the upload becomes
+/// the served copy.
+fn install(dir: &Path, cache: &Path, upload: TempFile, sent_sha: &str) -> Result<Prepared, ApiError> {
+    let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
+    std::fs::create_dir_all(dir).map_err(|e| unavailable(format!("{}: {e}", dir.display())))?;
+    let staged = TempFile(Some(tmp_name(dir, DB_FILE)));
+    let compressed_len = std::fs::metadata(upload.path()).map(|m| m.len()).unwrap_or(0);
+    let mut bytes = 0u64;
+    {
+        let input = std::fs::File::open(upload.path()).map_err(|e| unavailable(e.to_string()))?;
+        let mut dec = zstd::stream::read::Decoder::new(input)
+            .map_err(|e| bad(format!("not zstd-compressed: {e}")))?
+            .take(MAX_DB_BYTES + 1);
+        let mut out = std::fs::File::create(staged.path())
+            .map_err(|e| unavailable(format!("{}: {e}", staged.path().display())))?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = dec.read(&mut buf).map_err(|e| bad(format!("not a zstd-compressed database: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            bytes += n as u64;
+            if bytes > MAX_DB_BYTES {
+                return Err(ApiError(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the database is larger than the {} GiB accepted", MAX_DB_BYTES >> 30),
+                ));
+            }
+            out.write_all(&buf[..n]).map_err(|e| unavailable(format!("{}: {e}", staged.path().display())))?;
+        }
+        out.sync_all().map_err(|e| unavailable(e.to_string()))?;
+    }
+    let sha256 = sha256_of(std::fs::File::open(staged.path()).map_err(|e| unavailable(e.to_string()))?)
+        .map_err(|e| unavailable(e.to_string()))?;
+    if sha256 != sent_sha {
+        return Err(bad(format!("the database that came has SHA-256 {sha256}, the request said {sent_sha}")));
+    }
+    let built = Database::verify_file(staged.path())
+        .map_err(|e| {
+            bad(format!("refused: {}", e.to_string().replace(&*staged.path().to_string_lossy(), "the upload")))
+        })?
+        .built_at();
+    let target = dir.join(DB_FILE);
+    std::fs::rename(staged.path(), &target).map_err(|e| unavailable(format!("{}: {e}", target.display())))?;
+    staged.keep();
+    let ident = Ident::of(&std::fs::metadata(&target).map_err(|e| unavailable(e.to_string()))?);
+    let compressed = keep_compressed(cache, upload, &sha256).map_err(unavailable)?;
+    Ok(Prepared { ident, sha256, built, compressed, compressed_len, bytes })
+}
+
+/// Makes the compressed copy of the database now, so the first agent to ask does not wait for it.
+pub fn warm(shelf: std::sync::Arc<Shelf>) {
+    tokio::spawn(async move {
+        if let Err(e) = shelf.current().await {
+            tracing::warn!("vulnerability database: {}", e.1);
+        }
+    });
+}
+
+/// What `/api/v1/summary` says of the database: its digest and build time, or why there is none.
+pub(crate) async fn summary(state: &crate::State) -> Value {
+    let Some(shelf) = state.inner.vulndb.as_deref() else { return Value::Null };
+    match shelf.current().await {
+        Ok(Some(p)) => json!({ "sha256": p.sha256, "built": p.built, "bytes": p.bytes }),
+        Ok(None) => json!({ "missing": shelf.dir }),
+        Err(e) => json!({ "error": e.1 }),
+    }
+}

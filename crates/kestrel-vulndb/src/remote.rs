@@ -1,0 +1,356 @@
+//! The database through a kestrel server: `kestrel db update --server` fetches the server's copy when it differs
+//! from the one here, `kestrel db push` sends this one to the server. The agents and image watchers of a cluster
+//! then need no way out but to their server — one machine builds the database (from OSV, or from files carried
+//! into an air-gapped site) and every node gets it from there.
+//!
+//! On the wire the file is zstd-compressed (`application/zstd`); the SHA-256 of the uncompressed file is its
+//! ETag, so asking again for an unchanged database costs one request answered `304 Not Modified`. What arrives
+//! is written beside the database, checked ([`Database::verify_file`]: its digest, kestrel's own tables and
+//! nothing else, whole) and only then renamed over it: a failed or cut-short fetch leaves the previous database.
+
+use crate::store::{Database, DbError, DB_FILE};
+use crate::update::UpdateProgress;
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The API path of the database on a kestrel server.
+pub const API_PATH: &str = "/api/v1/vulndb";
+/// The media type of the compressed file.
+pub const MEDIA_TYPE: &str = "application/zstd";
+/// The header with the SHA-256 of the uncompressed file (also the ETag, quoted).
+pub const SHA256_HEADER: &str = "x-kestrel-db-sha256";
+/// The header with the database's build time.
+pub const BUILT_HEADER: &str = "x-kestrel-db-built";
+/// The largest uncompressed database accepted (a database of every ecosystem is a few GiB at most).
+pub const MAX_DB_BYTES: u64 = 32 << 30;
+/// zstd's level for the file on the wire: level 3 compresses a database about 2.4 times at a few hundred MB/s.
+pub const LEVEL: i32 = 3;
+
+/// What a fetch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pulled {
+    /// The server has the database this directory holds.
+    Unchanged {
+        /// Its SHA-256.
+        sha256: String,
+    },
+    /// The server's database replaced this one.
+    Replaced {
+        /// Its SHA-256.
+        sha256: String,
+        /// When it was built.
+        built: Option<String>,
+        /// Its size.
+        bytes: u64,
+        /// Bytes that came over the wire.
+        compressed: u64,
+    },
+}
+
+/// Why a fetch or a push failed (the database here is as it was).
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// The request failed or the server refused it.
+    #[error("{url}: {reason}")]
+    Http {
+        /// What was asked.
+        url: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The database here could not be read or written, or what came is not a kestrel database.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// The identity of a file as `stat` says it: the remembered digest holds while it is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Ident {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl Ident {
+    fn of(m: &std::fs::Metadata) -> Ident {
+        Ident {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
+        }
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Remembered {
+    sha256: String,
+    file: Ident,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> DbError + '_ {
+    move |source| DbError::Io { path: path.to_path_buf(), source }
+}
+
+/// The SHA-256 (hex) of everything `r` yields.
+pub fn sha256_of(mut r: impl Read) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hex::encode(h.finalize()));
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+/// Where the digest of the database in `dir` is remembered.
+fn remembered_path(dir: &Path) -> PathBuf {
+    dir.join(format!(".{DB_FILE}.sha256"))
+}
+
+/// The SHA-256 of the database file in `dir` (`None`: there is none), remembered beside it while the file's
+/// identity (device, inode, size, modification and change times) stays the same, so a watcher asking every
+/// few minutes reads a large database once.
+pub fn local_sha256(dir: &Path) -> Result<Option<String>, DbError> {
+    let path = dir.join(DB_FILE);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(&path)(e)),
+    };
+    let ident = Ident::of(&file.metadata().map_err(io(&path))?);
+    let kept = remembered_path(dir);
+    if let Some(r) = std::fs::read(&kept).ok().and_then(|b| serde_json::from_slice::<Remembered>(&b).ok()) {
+        if r.file == ident && kestrel_core::is_sha256_hex(&r.sha256) {
+            return Ok(Some(r.sha256));
+        }
+    }
+    let sha256 = sha256_of(&file).map_err(io(&path))?;
+    remember(dir, &sha256, ident);
+    Ok(Some(sha256))
+}
+
+/// Remembers the digest of the file with `ident` (best effort: without it the next look reads the file again).
+fn remember(dir: &Path, sha256: &str, ident: Ident) {
+    let kept = remembered_path(dir);
+    let tmp = dir.join(format!(".{DB_FILE}.sha256.{}.tmp", std::process::id()));
+    let text = serde_json::to_vec(&Remembered { sha256: sha256.to_string(), file: ident }).unwrap_or_default();
+    if std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &kept)).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(30)))
+        .timeout_global(Some(timeout))
+        .user_agent(concat!("kestrel/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+/// The `{"error": …}` of a refusal, else its text.
+fn refusal(status: u16, mut resp: ureq::http::Response<ureq::Body>) -> String {
+    let text = resp.body_mut().with_config().limit(64 << 10).read_to_string().unwrap_or_default();
+    let why = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_string))
+        .unwrap_or(text);
+    format!("{status}: {}", why.trim())
+}
+
+/// Counts what passes through a reader into the progress.
+struct Counting<'a, R> {
+    inner: R,
+    got: u64,
+    progress: &'a mut dyn UpdateProgress,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.got += n as u64;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
+
+/// Removes a file when dropped, unless kept.
+struct TempFile(Option<PathBuf>);
+
+impl TempFile {
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Fetches the database of the kestrel `server` (its base URL) into `dir` with the bearer `token`, unless the
+/// one here is the same.
+pub fn pull(
+    dir: &Path,
+    server: &str,
+    token: &str,
+    timeout: Duration,
+    progress: &mut dyn UpdateProgress,
+) -> Result<Pulled, RemoteError> {
+    let url = format!("{}{API_PATH}", server.trim_end_matches('/'));
+    let http = |reason: String| RemoteError::Http { url: url.clone(), reason };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let here = local_sha256(dir)?;
+    let mut req = agent(timeout).get(&url).header("Authorization", format!("Bearer {token}"));
+    if let Some(sha) = &here {
+        req = req.header("If-None-Match", format!("\"{sha}\""));
+    }
+    let resp = req.call().map_err(|e| http(e.to_string()))?;
+    let status = resp.status().as_u16();
+    if status == 304 {
+        if let Some(sha256) = here {
+            return Ok(Pulled::Unchanged { sha256 });
+        }
+    }
+    if status != 200 {
+        return Err(http(refusal(status, resp)));
+    }
+    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let Some(sha256) = header(SHA256_HEADER).filter(|s| kestrel_core::is_sha256_hex(s)) else {
+        return Err(http(format!("the answer has no {SHA256_HEADER} header: is this a kestrel server?")));
+    };
+    if here.as_deref() == Some(sha256.as_str()) {
+        return Ok(Pulled::Unchanged { sha256 });
+    }
+    let total = header("content-length").and_then(|v| v.parse::<u64>().ok());
+    progress.start("vulnerability database", total);
+    let tmp_path = dir.join(format!(".{DB_FILE}.{}.pull.tmp", std::process::id()));
+    let tmp = TempFile(Some(tmp_path.clone()));
+    let mut body = Counting {
+        inner: resp.into_body().into_with_config().limit(MAX_DB_BYTES).reader(),
+        got: 0,
+        progress: &mut *progress,
+    };
+    let (bytes, got_sha) = {
+        let mut out = std::fs::File::create(&tmp_path).map_err(io(&tmp_path))?;
+        let mut dec = zstd::stream::read::Decoder::new(&mut body)
+            .map_err(|e| http(format!("the answer is not zstd-compressed: {e}")))?
+            .take(MAX_DB_BYTES + 1);
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut bytes = 0u64;
+        loop {
+            let n = dec.read(&mut buf).map_err(|e| http(format!("reading the database after {bytes} bytes: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            bytes += n as u64;
+            if bytes > MAX_DB_BYTES {
+                return Err(http(format!("the database is larger than the {} GiB accepted", MAX_DB_BYTES >> 30)));
+            }
+            h.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(io(&tmp_path))?;
+        }
+        out.sync_all().map_err(io(&tmp_path))?;
+        (bytes, hex::encode(h.finalize()))
+    };
+    let compressed = body.got;
+    progress.finish("vulnerability database");
+    if got_sha != sha256 {
+        return Err(http(format!("the database that came has SHA-256 {got_sha}, the server announced {sha256}")));
+    }
+    let built = Database::verify_file(&tmp_path)
+        .map_err(|e| {
+            let why = e.to_string().replace(&*tmp_path.to_string_lossy(), "the download");
+            http(format!("what came is not a usable database: {why}"))
+        })?
+        .built_at();
+    let target = dir.join(DB_FILE);
+    std::fs::rename(&tmp_path, &target).map_err(io(&target))?;
+    tmp.keep();
+    if let Ok(m) = std::fs::metadata(&target) {
+        remember(dir, &sha256, Ident::of(&m));
+    }
+    Ok(Pulled::Replaced { sha256, built, bytes, compressed })
+}
+
+/// What the server said to a push.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Pushed {
+    /// The SHA-256 of the database the server now serves.
+    pub sha256: String,
+    /// When it was built.
+    #[serde(default)]
+    pub built: Option<String>,
+    /// Its size.
+    pub bytes: u64,
+}
+
+/// Sends the database in `dir` to the kestrel `server` (an admin's `token`), which checks it and serves it from
+/// then on. The file is compressed as it is sent.
+pub fn push(dir: &Path, server: &str, token: &str, timeout: Duration) -> Result<Pushed, RemoteError> {
+    let url = format!("{}{API_PATH}", server.trim_end_matches('/'));
+    let http = |reason: String| RemoteError::Http { url: url.clone(), reason };
+    let path = dir.join(DB_FILE);
+    Database::verify_file(&path)?;
+    let sha256 = local_sha256(dir)?.ok_or_else(|| DbError::Missing(path.clone()))?;
+    let file = std::fs::File::open(&path).map_err(io(&path))?;
+    let mut enc = zstd::stream::read::Encoder::new(file, LEVEL)
+        .map_err(|e| http(format!("compressing {}: {e}", path.display())))?;
+    let mut resp = agent(timeout)
+        .put(&url)
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", MEDIA_TYPE)
+        .header(SHA256_HEADER, &sha256)
+        // A refusal (a token that may not push) comes before the body is sent, not as a broken pipe after.
+        .header("Expect", "100-continue")
+        .send(ureq::SendBody::from_reader(&mut enc))
+        .map_err(|e| http(e.to_string()))?;
+    let status = resp.status().as_u16();
+    if status != 200 {
+        return Err(http(refusal(status, resp)));
+    }
+    let text = resp.body_mut().with_config().limit(1 << 20).read_to_string().map_err(|e| http(e.to_string()))?;
+    let pushed: Pushed = serde_json::from_str(&text).map_err(|e| http(format!("unexpected answer ({e}): {text}")))?;
+    if pushed.sha256 != sha256 {
+        return Err(http(format!("the server serves {}, not the {sha256} sent", pushed.sha256)));
+    }
+    Ok(pushed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_is_remembered_while_the_file_is_unchanged_and_read_again_when_it_changes() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(local_sha256(d.path()).unwrap(), None);
+        std::fs::write(d.path().join(DB_FILE), b"one").unwrap();
+        let one = local_sha256(d.path()).unwrap().unwrap();
+        assert_eq!(one, sha256_of(&b"one"[..]).unwrap());
+        assert!(remembered_path(d.path()).is_file());
+        // The remembered digest is what is answered while the file is the same (a forged one proves it is used).
+        let forged = "0".repeat(64);
+        let ident = Ident::of(&std::fs::metadata(d.path().join(DB_FILE)).unwrap());
+        remember(d.path(), &forged, ident);
+        assert_eq!(local_sha256(d.path()).unwrap().as_deref(), Some(forged.as_str()));
+        // A new file (written beside and renamed over, as every writer does) is read again.
+        std::fs::write(d.path().join("new"), b"two").unwrap();
+        std::fs::rename(d.path().join("new"), d.path().join(DB_FILE)).unwrap();
+        assert_eq!(local_sha256(d.path()).unwrap(), Some(sha256_of(&b"two"[..]).unwrap()));
+    }
+}
