@@ -1384,6 +1384,13 @@ pub struct ServerRunArgs {
     /// Base URL of OSV data for --db-update-every (a mirror with OSV's bucket layout).
     #[arg(long, value_name = "URL", env = "KESTREL_DB_BASE_URL")]
     pub db_base_url: Option<String>,
+    /// The OSV ecosystems --db-update-every fetches (repeatable; default: all kestrel catalogs).
+    #[arg(long, value_name = "NAME")]
+    pub db_ecosystem: Vec<String>,
+    /// The known-exploited list --db-update-every fetches (CISA KEV JSON; default CISA's; an empty value
+    /// skips it).
+    #[arg(long, value_name = "URL", env = "KESTREL_KEV_URL")]
+    pub db_kev_url: Option<String>,
 }
 
 /// The inventory cache: an image's inventory is stored under its content address (the config digest, which

@@ -104,6 +104,34 @@ fn run_update(dir: &Path, opts: &UpdateOptions, g: &GlobalArgs) -> Result<()> {
     Ok(())
 }
 
+/// What an update fetches: OSV's bucket or the mirror `base_url`, these ecosystems (all kestrel catalogs when
+/// none), the known-exploited list from `kev_url` (CISA's when `None`; skipped when empty).
+pub fn update_options(base_url: Option<String>, ecosystems: &[String], kev_url: Option<&str>) -> UpdateOptions {
+    let mut opts = UpdateOptions::default();
+    if let Some(b) = base_url {
+        opts.base_url = b;
+    }
+    if !ecosystems.is_empty() {
+        // OSV's names are case-sensitive paths (`Rocky Linux`, `crates.io`): accept any case of a known one.
+        opts.ecosystems = ecosystems
+            .iter()
+            .map(|e| {
+                kestrel_vulndb::update::DEFAULT_ECOSYSTEMS
+                    .iter()
+                    .find(|k| k.eq_ignore_ascii_case(e))
+                    .map(|k| k.to_string())
+                    .unwrap_or_else(|| e.clone())
+            })
+            .collect();
+    }
+    match kev_url {
+        Some("") => opts.kev_url = None,
+        Some(k) => opts.kev_url = Some(k.to_string()),
+        None => {}
+    }
+    opts
+}
+
 /// How long one transfer of the database to or from a server may take.
 pub const REMOTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -161,30 +189,8 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
         }
         DbCommand::Update(a) => {
             let dir = db_dir(&a.dir)?;
-            let mut opts = UpdateOptions::default();
-            if let Some(b) = a.base_url {
-                opts.base_url = b;
-            }
-            if !a.ecosystem.is_empty() {
-                // OSV's names are case-sensitive paths (`Rocky Linux`, `crates.io`): accept any case of a known one.
-                opts.ecosystems = a
-                    .ecosystem
-                    .iter()
-                    .map(|e| {
-                        kestrel_vulndb::update::DEFAULT_ECOSYSTEMS
-                            .iter()
-                            .find(|k| k.eq_ignore_ascii_case(e))
-                            .map(|k| k.to_string())
-                            .unwrap_or_else(|| e.clone())
-                    })
-                    .collect();
-            }
-            if a.no_kev || a.kev_url.as_deref() == Some("") {
-                opts.kev_url = None;
-            } else if let Some(k) = a.kev_url {
-                opts.kev_url = Some(k);
-            }
-            run_update(&dir, &opts, g)?;
+            let kev = if a.no_kev { Some("") } else { a.kev_url.as_deref() };
+            run_update(&dir, &update_options(a.base_url, &a.ecosystem, kev), g)?;
         }
         DbCommand::Import(a) => {
             let dir = db_dir(&a.dir)?;

@@ -173,7 +173,8 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
             if db_dir.join(kestrel_vulndb::store::DB_FILE).is_file() { "" } else { " (none there yet)" }
         );
         if a.db_update_every > 0 {
-            db_updates(db_dir, a.db_update_every, a.db_base_url.clone());
+            let opts = crate::db::update_options(a.db_base_url.clone(), &a.db_ecosystem, a.db_kev_url.as_deref());
+            db_updates(db_dir, a.db_update_every, opts);
         }
         match (listener, &a.tls_cert, &a.tls_key) {
             (Some(l), _, _) => kestrel_server::serve(l, state, shutdown()).await.context("serving")?,
@@ -204,12 +205,8 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
 
 /// Updates the served database from OSV every `hours`, on a thread of its own (an update is minutes of
 /// blocking downloads and imports); the first time at once when the database is missing or older than that.
-fn db_updates(dir: PathBuf, hours: u64, base_url: Option<String>) {
+fn db_updates(dir: PathBuf, hours: u64, opts: kestrel_vulndb::update::UpdateOptions) {
     let every = std::time::Duration::from_secs(hours.saturating_mul(3600));
-    let mut opts = kestrel_vulndb::update::UpdateOptions::default();
-    if let Some(b) = base_url {
-        opts.base_url = b;
-    }
     let spawned = std::thread::Builder::new().name("kestrel-db-update".into()).spawn(move || {
         let age = std::fs::metadata(dir.join(kestrel_vulndb::store::DB_FILE))
             .and_then(|m| m.modified())

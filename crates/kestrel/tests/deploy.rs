@@ -148,6 +148,28 @@ fn the_chart_renders_valid_objects_with_real_flags() {
     assert_eq!(watcher(&all)["volumeMounts"][1]["mountPath"], "/run/containerd/containerd.sock");
     assert_eq!(watcher(&crio)["args"][1], "--containers-storage=[/var/lib/containers/storage]");
     assert_eq!(watcher(&crio)["volumeMounts"][1]["readOnly"], true);
+    // Its database comes from the server, which updates it from OSV daily (HTTPS opened in its network policy),
+    // or is pushed there (air-gapped: no update, no HTTPS).
+    let args = |text: &str| -> Vec<String> {
+        watcher(text)["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()
+    };
+    assert!(args(&all).contains(&"--db-from-server".to_string()) && args(&all).contains(&"--offline".to_string()));
+    let osv = render(&["agent.imageWatch.enabled=true", "agent.imageWatch.database=osv"]);
+    assert!(!args(&osv).iter().any(|a| a.starts_with("--db-from-server") || a == "--offline"), "{:?}", args(&osv));
+    let server_config = |text: &str| -> Value {
+        let cm = docs(text).into_iter().find(|d| d["metadata"]["name"] == "kestrel-server-config").unwrap();
+        serde_yaml::from_str(cm["data"]["config.yaml"].as_str().unwrap()).unwrap()
+    };
+    let egress = |text: &str| -> String {
+        let np = docs(text).into_iter().find(|d| d["kind"] == "NetworkPolicy").unwrap();
+        np["spec"]["egress"].to_string()
+    };
+    assert_eq!(server_config(&render(&[]))["server"]["db-update-every"], 24);
+    assert!(egress(&render(&[])).contains("443"));
+    let gapped = render(&["server.vulndb.updateEveryHours=0"]);
+    assert!(server_config(&gapped)["server"].get("db-update-every").is_none());
+    assert!(!egress(&gapped).contains("443"), "{}", egress(&gapped));
+    assert!(egress(&render(&["server.vulndb.updateEveryHours=0", "server.notifySecret=hooks"])).contains("443"));
     let out = Command::new(helm())
         .args(["template", "k"])
         .arg(root().join("deploy/helm/kestrel"))

@@ -337,6 +337,69 @@ fn the_watcher_rescans_on_database_updates_and_running_images_raise_alerts() {
     assert_eq!(report["target"]["name"], format!("{host}/shop/app:1.2"), "{report}");
 }
 
+/// A watcher with no way out but to its server: the database comes from there (`--db-from-server`), pushed by an
+/// admin (`kestrel db push`), and when the admin pushes a newer one the images are matched again.
+#[test]
+fn the_watcher_takes_its_database_from_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let registry = Registry::start(None);
+    let host = registry.host();
+    registry.push_archive(&log4j_image(d, "2.14.1"), "shop/app:1.0");
+    let served = d.join("served-db");
+    let (_server, base, t) = start_server_with(d, &["--db-dir", served.to_str().unwrap()]);
+    let (ci, viewer, admin) = (&t[0], &t[2], &t[5]);
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kestrel-vulndb/tests/fixtures/db");
+    let kestrel = |db: &str| {
+        let mut c = Command::cargo_bin("kestrel").unwrap();
+        c.env("KESTREL_DB_DIR", d.join(db)).env("HOME", d).env("DOCKER_CONFIG", d.join("docker"));
+        c.env_remove("KESTREL_TOKEN").env_remove("KESTREL_SERVER");
+        c
+    };
+    let run = |c: &mut Command| {
+        let out = c.output().unwrap();
+        let e = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{e}");
+        e
+    };
+    // The admin's machine builds a database and pushes it; a ci token may not.
+    run(kestrel("admin-db").args(["db", "import"]).arg(fixtures.join("osv-PyPI.zip")));
+    let refused = kestrel("admin-db").args(["db", "push", "--server", &base, "--server-token", ci]).output().unwrap();
+    let e = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && e.contains("403"), "{e}");
+    let e = run(kestrel("admin-db").args(["db", "push", "--server", &base, "--server-token", admin]));
+    assert!(e.contains(&format!("{base} now serves this database")), "{e}");
+    assert!(served.join("vulndb.sqlite").is_file());
+
+    let watch = || {
+        run(kestrel("node-db")
+            .args(["watch", "--registry", &host, "--once", "--offline", "--db-from-server", "--state"])
+            .arg(d.join("state"))
+            .args(["--server", &base, "--server-token", ci]))
+    };
+    let e = watch();
+    assert!(e.contains(&format!("database from {base}")) && e.contains("1 scanned"), "{e}");
+    assert!(d.join("node-db/vulndb.sqlite").is_file());
+    let e = watch();
+    assert!(
+        e.contains("is the server's already") && e.contains("0 matched again (database changed), 1 unchanged"),
+        "{e}"
+    );
+    let reports = get(&base, "/api/v1/reports?kind=image", viewer);
+    assert!(reports["items"].as_array().unwrap().iter().all(|r| r["counts"][0] == 0), "nothing known yet: {reports}");
+
+    // The admin learns of Log4Shell and pushes again: the watcher fetches it and matches the image again.
+    run(kestrel("admin-db").args(["db", "import", "--source", "osv:Maven"]).arg(fixtures.join("osv-log4j.json")));
+    run(kestrel("admin-db").args(["db", "push", "--server", &base, "--server-token", admin]));
+    let e = watch();
+    assert!(e.contains(&format!("database from {base}")) && e.contains("1 matched again"), "{e}");
+    let reports = get(&base, "/api/v1/reports?kind=image", viewer);
+    let latest = &reports["items"][0];
+    assert!(latest["counts"][0].as_u64().unwrap() >= 1, "Log4Shell is critical: {reports}");
+    let show = kestrel("node-db").args(["db", "show", "CVE-2021-44228"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&show.stdout).contains("CVE-2021-44228"));
+}
+
 /// The scans as a JetStream work queue: the watcher queues, two workers share the jobs (each scanned once),
 /// and when the database changes the watcher matches the images again from the inventories in the server's
 /// reports (it never scanned them itself).

@@ -69,6 +69,75 @@ fn scan(img: &Path, server: &str, token: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// The server keeps its vulnerability database up to date itself (`--db-update-every`, here from a mirror), and
+/// a CI job or a node fetches it with `kestrel db update --server`: transferred once, then only asked after.
+#[test]
+fn the_server_updates_its_database_and_clients_fetch_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kestrel-vulndb/tests/fixtures/db");
+    let mirror = common::serve_files(
+        vec![("/PyPI/all.zip".to_string(), std::fs::read(fixtures.join("osv-PyPI.zip")).unwrap())],
+        vec![],
+        1,
+    );
+    let data = dir.path().join("data");
+    let flags = ["--db-update-every", "1", "--db-base-url", &mirror, "--db-ecosystem", "pypi", "--db-kev-url", ""];
+    let server = start(&data, &flags);
+    let admin = std::fs::read_to_string(data.join("admin.token")).unwrap().trim().to_string();
+    // The first update runs at start (there is no database yet).
+    let t = Instant::now();
+    loop {
+        let resp = ureq::get(format!("{}/api/v1/vulndb", server.base))
+            .header("Authorization", format!("Bearer {admin}"))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .unwrap();
+        if resp.status() == 200 {
+            break;
+        }
+        assert_eq!(resp.status(), 404, "before the first update");
+        assert!(t.elapsed() < Duration::from_secs(30), "no database after 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(data.join("db/vulndb.sqlite").is_file());
+    let fetch = || {
+        let out = Command::cargo_bin("kestrel")
+            .unwrap()
+            .args(["db", "update", "--server", &server.base, "--server-token", &admin, "--db-dir"])
+            .arg(dir.path().join("ci-db"))
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{e}");
+        e
+    };
+    let e = fetch();
+    assert!(e.contains(&format!("database from {}", server.base)), "{e}");
+    let status = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["db", "status", "-f", "json", "--db-dir"])
+        .arg(dir.path().join("ci-db"))
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["sources"][0]["name"], "osv:PyPI", "{status}");
+    assert_eq!(status["sources"][0]["location"], format!("{mirror}/PyPI/all.zip"));
+    assert_eq!(status["sources"][0]["records"], 32);
+    assert!(fetch().contains("is the server's already"));
+    // A fetch from a server that refuses says why, and the database here stays.
+    let out = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["db", "update", "--server", &server.base, "--server-token", "wrong", "--db-dir"])
+        .arg(dir.path().join("ci-db"))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && e.contains("401") && e.contains("is unchanged"), "{e}");
+    assert!(dir.path().join("ci-db/vulndb.sqlite").is_file());
+}
+
 #[test]
 fn zero_configuration_then_a_ci_scan_sends_its_report() {
     let dir = tempfile::tempdir().unwrap();

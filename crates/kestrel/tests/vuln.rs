@@ -5,9 +5,11 @@
 use assert_cmd::Command;
 use kestrel_testkit::{go_binary, Entry, Image};
 use serde_json::Value;
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+
+mod common;
+use common::serve_files;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kestrel-vulndb/tests/fixtures/db")
@@ -385,35 +387,6 @@ fn db_status_and_show() {
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("junk.txt: not a kind of vulnerability data"));
 }
 
-/// Serves files over HTTP/1.1 on the loopback interface for a bounded number of requests. `cut` names
-/// paths whose body is cut in half after announcing the full length.
-fn serve(files: Vec<(String, Vec<u8>)>, cut: Vec<String>, requests: usize) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(requests) {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let req = String::from_utf8_lossy(&buf[..n]).to_string();
-            let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
-            match files.iter().find(|(p, _)| *p == path) {
-                Some((_, body)) => {
-                    let head =
-                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-                    let _ = s.write_all(head.as_bytes());
-                    let send = if cut.contains(&path) { &body[..body.len() / 2] } else { &body[..] };
-                    let _ = s.write_all(send);
-                }
-                None => {
-                    let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-                }
-            }
-        }
-    });
-    format!("http://{addr}")
-}
-
 #[test]
 fn db_update_from_a_mirror_swaps_atomically() {
     let f = fixtures();
@@ -422,7 +395,7 @@ fn db_update_from_a_mirror_swaps_atomically() {
         ("/Go/all.zip".to_string(), std::fs::read(f.join("osv-Go.zip")).unwrap()),
         ("/kev.json".to_string(), std::fs::read(f.join("kev.json")).unwrap()),
     ];
-    let base = serve(files.clone(), vec![], 3);
+    let base = serve_files(files.clone(), vec![], 3);
     let d = tempfile::tempdir().unwrap();
     kestrel(d.path())
         .args([
@@ -449,7 +422,7 @@ fn db_update_from_a_mirror_swaps_atomically() {
     assert_eq!(before["sources"][2]["records"], 32);
 
     // The second update's download is cut short: it fails, naming the URL, and the database stays as it was.
-    let base2 = serve(files, vec!["/Go/all.zip".into()], 2);
+    let base2 = serve_files(files, vec!["/Go/all.zip".into()], 2);
     let out = kestrel(d.path())
         .args(["db", "update", "--base-url", &base2, "--ecosystem", "PyPI", "--ecosystem", "Go", "--no-kev"])
         .env("NO_PROXY", "127.0.0.1")
@@ -462,7 +435,7 @@ fn db_update_from_a_mirror_swaps_atomically() {
     assert_eq!(leftovers, [std::ffi::OsString::from("vulndb.sqlite")]);
 
     // A mirror without the file: a clear 404.
-    let base3 = serve(vec![], vec![], 1);
+    let base3 = serve_files(vec![], vec![], 1);
     let out = kestrel(d.path())
         .args(["db", "update", "--base-url", &base3, "--ecosystem", "npm", "--no-kev"])
         .env("NO_PROXY", "127.0.0.1")

@@ -74,9 +74,14 @@ pub fn start_server(d: &Path) -> (Server, String, Vec<String>) {
 pub fn start_server_with(d: &Path, more: &[&str]) -> (Server, String, Vec<String>) {
     let mut file = String::from("tokens:\n");
     let mut tokens = Vec::new();
-    for (role, name) in
-        [("ci", "watcher"), ("agent", "node-1"), ("viewer", "vera"), ("agent", "node-2"), ("agent", "node-3")]
-    {
+    for (role, name) in [
+        ("ci", "watcher"),
+        ("agent", "node-1"),
+        ("viewer", "vera"),
+        ("agent", "node-2"),
+        ("agent", "node-3"),
+        ("admin", "root"),
+    ] {
         let out = Command::cargo_bin("kestrel")
             .unwrap()
             .args(["server", "token", "--role", role, "--name", name])
@@ -185,4 +190,34 @@ pub fn affected_alerts(base: &str, viewer: &str, node: &str) -> Vec<Value> {
         .filter(|a| a["alert"]["id"].as_str().unwrap().starts_with("image-affected:"))
         .cloned()
         .collect()
+}
+
+/// Serves files over HTTP/1.1 on the loopback interface for a bounded number of requests. `cut` names
+/// paths whose body is cut in half after announcing the full length.
+pub fn serve_files(files: Vec<(String, Vec<u8>)>, cut: Vec<String>, requests: usize) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+            match files.iter().find(|(p, _)| *p == path) {
+                Some((_, body)) => {
+                    let head =
+                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                    let _ = s.write_all(head.as_bytes());
+                    let send = if cut.contains(&path) { &body[..body.len() / 2] } else { &body[..] };
+                    let _ = s.write_all(send);
+                }
+                None => {
+                    let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                }
+            }
+        }
+    });
+    format!("http://{addr}")
 }

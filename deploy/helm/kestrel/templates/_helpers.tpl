@@ -26,6 +26,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* The server's `kestrel server` options: the chart's, then server.config over them. */}}
 {{- define "kestrel.serverConfig" -}}
 {{- $server := dict "listen" "0.0.0.0:8470" "data-dir" "/var/lib/kestrel" "tokens" "/etc/kestrel/tokens/tokens.yaml" "retention-days" .Values.server.retentionDays -}}
+{{- if gt (int .Values.server.vulndb.updateEveryHours) 0 -}}
+{{- $_ := set $server "db-update-every" (int .Values.server.vulndb.updateEveryHours) -}}
+{{- end -}}
+{{- if .Values.server.vulndb.baseUrl -}}
+{{- $_ := set $server "db-base-url" .Values.server.vulndb.baseUrl -}}
+{{- end -}}
 {{- if .Values.server.nats -}}
 {{- $_ := set $server "nats" .Values.server.nats -}}
 {{- $_ := set $server "nats-replicas" .Values.server.natsReplicas -}}
