@@ -16,7 +16,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
-use kestrel_vulndb::remote::{sha256_of, BUILT_HEADER, LEVEL, MAX_DB_BYTES, MEDIA_TYPE, SHA256_HEADER};
+use kestrel_vulndb::remote::{BUILT_HEADER, LEVEL, MAX_DB_BYTES, MEDIA_TYPE, SHA256_HEADER};
 use kestrel_vulndb::store::{Database, DB_FILE};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -90,8 +90,17 @@ fn unavailable(msg: String) -> ApiError {
 }
 
 impl Shelf {
-    /// Serves the database in `dir`; compressed copies go to `cache` (both made when missing).
+    /// Serves the database in `dir`; compressed copies go to `cache` (both made when missing). What an earlier
+    /// server left unfinished in `cache` (an upload cut by a crash) is removed.
     pub fn new(dir: PathBuf, cache: PathBuf) -> Shelf {
+        if let Ok(entries) = std::fs::read_dir(&cache) {
+            for e in entries.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if n.starts_with('.') && n.ends_with(".tmp") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         Shelf { dir, cache, prepared: tokio::sync::Mutex::new(None) }
     }
 
@@ -266,8 +275,6 @@ pub(crate) async fn put(
     if !kestrel_core::is_sha256_hex(&sent_sha) {
         return Err(bad(format!("{SHA256_HEADER}: not a SHA-256 in hex")));
     }
-    // One push at a time, and no copy made of a file being replaced.
-    let mut guard = shelf.prepared.lock().await;
     let cache = shelf.cache.clone();
     tokio::fs::create_dir_all(&cache).await.map_err(|e| unavailable(format!("{}: {e}", cache.display())))?;
     let upload = TempFile(Some(tmp_name(&cache, "vulndb-upload.zst")));
@@ -291,6 +298,9 @@ pub(crate) async fn put(
     }
     tokio::io::AsyncWriteExt::flush(&mut out).await.map_err(|e| unavailable(e.to_string()))?;
     drop(out);
+    // The upload is here: one install at a time, and no copy made of a file being replaced (fetches wait only
+    // for this, not for the upload).
+    let mut guard = shelf.prepared.lock().await;
     let dir = shelf.dir.clone();
     let installed = tokio::task::spawn_blocking(move || install(&dir, &cache, upload, &sent_sha))
         .await
@@ -310,6 +320,7 @@ fn install(dir: &Path, cache: &Path, upload: TempFile, sent_sha: &str) -> Result
     let staged = TempFile(Some(tmp_name(dir, DB_FILE)));
     let compressed_len = std::fs::metadata(upload.path()).map(|m| m.len()).unwrap_or(0);
     let mut bytes = 0u64;
+    let mut h = Sha256::new();
     {
         let input = std::fs::File::open(upload.path()).map_err(|e| unavailable(e.to_string()))?;
         let mut dec = zstd::stream::read::Decoder::new(input)
@@ -330,12 +341,12 @@ fn install(dir: &Path, cache: &Path, upload: TempFile, sent_sha: &str) -> Result
                     format!("the database is larger than the {} GiB accepted", MAX_DB_BYTES >> 30),
                 ));
             }
+            h.update(&buf[..n]);
             out.write_all(&buf[..n]).map_err(|e| unavailable(format!("{}: {e}", staged.path().display())))?;
         }
         out.sync_all().map_err(|e| unavailable(e.to_string()))?;
     }
-    let sha256 = sha256_of(std::fs::File::open(staged.path()).map_err(|e| unavailable(e.to_string()))?)
-        .map_err(|e| unavailable(e.to_string()))?;
+    let sha256 = hex::encode(h.finalize());
     if sha256 != sent_sha {
         return Err(bad(format!("the database that came has SHA-256 {sha256}, the request said {sent_sha}")));
     }

@@ -201,6 +201,9 @@ impl Database {
                 missing[1].as_deref().unwrap_or("?")
             )));
         }
+        // The check reads every page once: through read calls, not the map (whose pages would count as this
+        // process's memory however large the file).
+        db.conn().execute_batch("PRAGMA mmap_size = 0; PRAGMA cache_size = -8192;").map_err(sqlite(path))?;
         let check: String = db
             .conn()
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
