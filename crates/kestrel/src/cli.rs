@@ -291,6 +291,10 @@ pub struct ScanWorkerArgs {
     /// Platform to scan of multi-platform images (default: the host's).
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
+    /// Fetch the vulnerability database from --server when it changed there, before a job and at most once a
+    /// minute. A failed fetch goes on with the database it has.
+    #[arg(long, requires = "server")]
+    pub db_from_server: bool,
     #[command(flatten)]
     pub vuln: VulnArgs,
     #[command(flatten)]

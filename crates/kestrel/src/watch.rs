@@ -136,11 +136,8 @@ fn pass(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, state: &mut State) ->
     };
     let queue = a.nats.as_deref().map(|u| ScanQueue::connect(u, 1)).transpose().map_err(anyhow::Error::msg)?;
     let db_dir = crate::db::db_dir(&a.vuln.dir)?;
-    if let (true, Some(server)) = (a.db_from_server, &a.upload.server) {
-        let token = a.upload.server_token.as_deref().unwrap_or_default();
-        if let Err(e) = crate::db::pull_from_server(&db_dir, server, token, g) {
-            eprintln!("kestrel: watch: {e:#}");
-        }
+    if a.db_from_server {
+        fetch_database(&db_dir, &a.upload, g, "watch");
     }
     // The database's identity: when it was built, and its file (two imports in one second differ in size
     // or modification time).
@@ -386,9 +383,21 @@ fn report(vuln: &VulnArgs, upload: &UploadArgs, g: &GlobalArgs, reference: &str,
 
 /// `kestrel scan-worker`: takes jobs from the queue, scans, sends the report, acknowledges; a failed scan goes
 /// back to the queue for another try.
+/// `--db-from-server`: the server's database into `dir` when it changed there; a failure is said and the
+/// database here is used as it is.
+fn fetch_database(dir: &Path, upload: &UploadArgs, g: &GlobalArgs, who: &str) {
+    let Some(server) = &upload.server else { return };
+    let token = upload.server_token.as_deref().unwrap_or_default();
+    if let Err(e) = crate::db::pull_from_server(dir, server, token, g) {
+        eprintln!("kestrel: {who}: {e:#}");
+    }
+}
+
 pub fn worker(a: ScanWorkerArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let mut queue = ScanQueue::connect(&a.nats, 1).map_err(anyhow::Error::msg)?;
     let opts = PullOptions { platform: a.platform.clone(), ..PullOptions::from_env() };
+    let db_dir = crate::db::db_dir(&a.vuln.dir)?;
+    let mut fetched: Option<std::time::Instant> = None;
     let (mut done, mut failed) = (0usize, 0usize);
     loop {
         let Some(t) = queue.next(std::time::Duration::from_secs(2)).map_err(anyhow::Error::msg)? else {
@@ -397,6 +406,10 @@ pub fn worker(a: ScanWorkerArgs, g: &GlobalArgs) -> Result<ExitCode> {
             }
             continue;
         };
+        if a.db_from_server && fetched.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(60)) {
+            fetch_database(&db_dir, &a.upload, g, "scan-worker");
+            fetched = Some(std::time::Instant::now());
+        }
         let ScanJob { reference, digest } = t.job.clone();
         let job = Listed { key: reference.clone(), subject: reference.clone(), digest, origin: Origin::Registry };
         match scan(&a.vuln, &a.upload, g, None, &job, &opts) {

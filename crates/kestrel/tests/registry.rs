@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{affected_alerts, get, log4j_image, node_runs, start_server, start_server_with};
+use common::{affected_alerts, get, log4j_image, node_runs, start_server_with};
 
 fn kestrel(docker_config: &Path, home: &Path) -> Command {
     let mut c = Command::cargo_bin("kestrel").unwrap();
@@ -400,9 +400,10 @@ fn the_watcher_takes_its_database_from_the_server() {
     assert!(String::from_utf8_lossy(&show.stdout).contains("CVE-2021-44228"));
 }
 
-/// The scans as a JetStream work queue: the watcher queues, two workers share the jobs (each scanned once),
-/// and when the database changes the watcher matches the images again from the inventories in the server's
-/// reports (it never scanned them itself).
+/// The scans as a JetStream work queue: the watcher queues, two workers share the jobs (each scanned once, with
+/// the database the server serves: they have none of their own and may not download one), and when the
+/// database changes the watcher matches the images again from the inventories in the server's reports (it never
+/// scanned them itself).
 #[test]
 fn scans_are_shared_by_workers_through_jetstream() {
     let dir = tempfile::tempdir().unwrap();
@@ -413,10 +414,10 @@ fn scans_are_shared_by_workers_through_jetstream() {
     registry.push_archive(&log4j_image(d, "2.17.1"), "shop/app:1.1");
     registry.push_archive(&log4j_image(d, "2.17.1"), "shop/api:2.0");
     let nats = kestrel_testkit::services::Nats::start();
-    let (_server, base, t) = start_server(d);
+    let db = d.join("db");
+    let (_server, base, t) = start_server_with(d, &["--db-dir", db.to_str().unwrap()]);
     let (ci, viewer) = (&t[0], &t[2]);
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kestrel-vulndb/tests/fixtures/db");
-    let db = d.join("db");
     let kestrel = || {
         let mut c = Command::cargo_bin("kestrel").unwrap();
         c.env("KESTREL_DB_DIR", &db).env("HOME", d).env("DOCKER_CONFIG", d.join("docker")).env_remove("KESTREL_TOKEN");
@@ -437,24 +438,29 @@ fn scans_are_shared_by_workers_through_jetstream() {
     let e = watch();
     assert!(e.contains("2 repositories, 3 tags: 0 scanned (new or changed), 3 queued"), "{e}");
     let workers: Vec<std::process::Child> = (0..2)
-        .map(|_| {
+        .map(|i| {
             kestrel()
+                .env("KESTREL_DB_DIR", d.join(format!("worker-db-{i}")))
                 .args(["scan-worker", "--once", "--nats", &nats.url(), "--server", &base, "--server-token", ci])
+                .args(["--db-from-server", "--offline"])
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
-    let mut scanned = 0;
+    let (mut scanned, mut fetched) = (0, 0);
     for w in workers {
         let out = w.wait_with_output().unwrap();
         let e = String::from_utf8_lossy(&out.stderr).to_string();
         assert!(out.status.success(), "{e}");
         let line =
             e.lines().find(|l| l.contains("scan-worker:") && l.contains("scanned")).unwrap_or_else(|| panic!("{e}"));
+        assert!(line.contains(" 0 failed"), "{e}");
         scanned += line.split_whitespace().nth(2).unwrap().parse::<usize>().unwrap();
+        fetched += e.matches(&format!("database from {base}")).count();
     }
     assert_eq!(scanned, 3, "every job scanned once, by one worker or the other");
+    assert!((1..=2).contains(&fetched), "a worker fetches once before its first job: {fetched}");
     let reports = get(&base, "/api/v1/reports?kind=image", viewer);
     assert_eq!(reports["items"].as_array().unwrap().len(), 3);
     // Nothing new: nothing queued.
