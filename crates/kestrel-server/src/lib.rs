@@ -388,6 +388,10 @@ async fn metrics(Axum(state): Axum<State>) -> Response {
             }
         }
     }
+    // The age of the one this server serves (`/api/v1/vulndb`).
+    if let Some(age) = vulndb::served_age_seconds(&state).await {
+        metrics::gauge!("kestrel_server_vulndb_served_age_seconds").set(age);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.inner.metrics.render()).into_response()
 }
 

@@ -372,6 +372,14 @@ pub fn warm(shelf: std::sync::Arc<Shelf>) {
     });
 }
 
+/// How old the served database is (from its build time), when there is one.
+pub(crate) async fn served_age_seconds(state: &crate::State) -> Option<f64> {
+    let shelf = state.inner.vulndb.as_deref()?;
+    let built = shelf.current().await.ok()??.built?;
+    let t = time::OffsetDateTime::parse(&built, &time::format_description::well_known::Rfc3339).ok()?;
+    Some((time::OffsetDateTime::now_utc() - t).as_seconds_f64().max(0.0))
+}
+
 /// What `/api/v1/summary` says of the database: its digest and build time, or why there is none.
 pub(crate) async fn summary(state: &crate::State) -> Value {
     let Some(shelf) = state.inner.vulndb.as_deref() else { return Value::Null };

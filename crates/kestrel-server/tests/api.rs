@@ -860,6 +860,10 @@ fn the_vulnerability_database_is_served_compressed_and_replaced_only_by_a_good_p
     assert_eq!(pull(&node, &s.base, AGENT, t, &mut Silent).unwrap(), Pulled::Unchanged { sha256: a.clone() });
     assert_eq!(metric(&s, "kestrel_server_vulndb_requests_total{answer=\"unchanged\"}"), 1.0);
     assert_eq!(metric(&s, "kestrel_server_vulndb_requests_total{answer=\"sent\"}"), 1.0);
+    // Its age for alerting on a stale database: built at midnight 2026-12-04 (1796342400 s).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let age = metric(&s, "kestrel_server_vulndb_served_age_seconds");
+    assert!((age - (now - 1_796_342_400.0)).abs() < 60.0, "{age}");
 
     // Updated where the server runs (`kestrel db update --db-dir`): the next fetch gets the new one.
     let b = vulndb(&served, &["osv-Go.zip"]);

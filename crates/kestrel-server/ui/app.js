@@ -169,9 +169,10 @@ async function overview() {
     h("div", { class: "cards" }, alertCards,
       card("nodes", s.nodes, "#/", "count-nodes"),
       card("pending approvals", s.pending_approvals, "#/approvals", "count-pending"),
-      card("scan reports", s.reports, "#/images", "count-reports")),
+      card("scan reports", s.reports, "#/images", "count-reports"),
+      databaseCard(s.vulndb)),
     h("h2", {}, "Nodes"),
-    table(["Node", "Last seen", "Version", "Images", "Delivered", "Spooled", "Dropped"], nodes.items.map((n) => {
+    table(["Node", "Last seen", "Images", "Version", "Delivered", "Spooled", "Dropped"], nodes.items.map((n) => {
       const st = n.status || {};
       const live = now - n.last_seen_ns < 120e9;
       // The images its containers run: how many, and each (with its digest, where the node knows one) on hover.
@@ -189,6 +190,28 @@ async function overview() {
     alertTable(latest.items),
     notifications(notes),
   ];
+}
+
+// The vulnerability database the server serves to nodes and CI: how old it is, or that there is none (red when
+// older than a week, missing or unreadable; its digest, or why, on hover).
+function databaseCard(v) {
+  if (!v) return [];
+  let text = "unreadable";
+  let why = v.error || "";
+  if (v.sha256 && v.built) {
+    const days = Math.floor((Date.now() - Date.parse(v.built)) / 864e5);
+    text = days < 1 ? "today" : `${days} days old`;
+    why = `built ${v.built}, SHA-256 ${v.sha256}`;
+  } else if (v.sha256) {
+    text = "age unknown";
+    why = `SHA-256 ${v.sha256}`;
+  } else if (v.missing) {
+    text = "none";
+    why = `none in ${v.missing}: kestrel db push, or kestrel db update --db-dir there`;
+  }
+  const fresh = text === "today" || /^[1-7] days old$/.test(text);
+  return h("div", { class: fresh ? "card" : "card error", id: "vulndb", title: why },
+    h("a", { href: "#/images" }, h("b", {}, text), "vulnerability database"));
 }
 
 // The webhooks the server notifies (none: nothing shown), what each was sent, what waits for it to come back and

@@ -160,8 +160,9 @@ fn the_dashboard_in_a_real_browser() {
     let (admin, viewer, agent, ci) = (&t[0], &t[1], &t[2], &t[3]);
     // A chat webhook that fails every post (HTTP 500): the overview says so.
     let chat = kestrel_testkit::services::Webhook::start(vec![500; 1000], Duration::ZERO);
-    let server =
-        start(&d.join("data"), &token_file, &["--notify".into(), format!("chat:http://{}/hooks/s3cret", chat.addr)]);
+    let notify = ["--notify".into(), format!("chat:http://{}/hooks/s3cret", chat.addr)];
+    let served = ["--db-dir".into(), d.join("db").to_string_lossy().into_owned()];
+    let server = start(&d.join("data"), &token_file, &[&notify[..], &served[..]].concat());
     let base = server.base.as_str();
 
     // CI: an image with vulnerable packages, scanned with the fixture database; a compliance run.
@@ -271,6 +272,16 @@ fn the_dashboard_in_a_real_browser() {
     }
     assert_eq!(b.text("#count-pending b"), "2");
     assert_eq!(b.text("#count-reports b"), "2");
+    // The database the server serves (the CI scan's, built minutes ago), its digest on hover.
+    assert_eq!(b.text("#vulndb b"), "today");
+    let title = b.js("return document.getElementById('vulndb').title");
+    assert!(title.as_str().unwrap().contains(summary["vulndb"]["sha256"].as_str().unwrap()), "{title}");
+    // Each column of the nodes' table under its own heading.
+    let headings = b.texts("table:has(tr.node) th");
+    let images = b.js(
+        "return [...document.querySelector('tr.node').children].findIndex((td) => td.classList.contains('images'))",
+    );
+    assert_eq!(headings[images.as_u64().unwrap() as usize], "Images", "{headings:?}");
     assert!(b.texts("tr.node td:first-child").contains(&"node-1".to_string()));
     // The node's images: how many, each named on hover (with its digest where the node knows one).
     assert_eq!(b.text("tr.node td.images"), "2");
