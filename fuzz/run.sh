@@ -102,6 +102,9 @@ mkdir -p corpus/events corpus/profile corpus/falco_rules
 split -l 12 seeds/events.jsonl corpus/events/seed-
 cp seeds/profile.json corpus/profile/
 mkdir -p corpus/tar_split && cp seeds/tar-split.jsonl corpus/tar_split/
+# A vulnerability database as a server sends it (`kestrel db import` of the log4j, NuGet, KEV and secdb fixtures,
+# vacuumed to 512-byte pages).
+mkdir -p corpus/vulndb_file && cp seeds/vulndb.sqlite corpus/vulndb_file/
 cp ../crates/kestrel-detect/src/rules/builtin.yaml corpus/falco_rules/
 FALCO_RULES=${FALCO_RULES:-../../shared/data/falco-rules} python3 - <<'PY'
 import glob, os, re
