@@ -16,7 +16,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
-use kestrel_vulndb::remote::{BUILT_HEADER, LEVEL, MAX_DB_BYTES, MEDIA_TYPE, SHA256_HEADER};
+use kestrel_vulndb::remote::{
+    unpack, TempFile, UnpackError, BUILT_HEADER, LEVEL, MAX_DB_BYTES, MEDIA_TYPE, SHA256_HEADER,
+};
 use kestrel_vulndb::store::{Database, DB_FILE};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -62,26 +64,6 @@ static TMP: AtomicU64 = AtomicU64::new(0);
 
 fn tmp_name(dir: &Path, what: &str) -> PathBuf {
     dir.join(format!(".{what}.{}.{}.tmp", std::process::id(), TMP.fetch_add(1, Ordering::Relaxed)))
-}
-
-/// Removes a file when dropped, unless kept.
-struct TempFile(Option<PathBuf>);
-
-impl TempFile {
-    fn path(&self) -> &Path {
-        self.0.as_deref().unwrap_or(Path::new(""))
-    }
-    fn keep(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = std::fs::remove_file(p);
-        }
-    }
 }
 
 fn unavailable(msg: String) -> ApiError {
@@ -168,7 +150,7 @@ fn prepare(dir: &Path, cache: &Path) -> Result<Option<Prepared>, String> {
         })?
         .built_at();
     std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
-    let tmp = TempFile(Some(tmp_name(cache, "vulndb.zst")));
+    let tmp = TempFile::new(tmp_name(cache, "vulndb.zst"));
     let mut enc = zstd::stream::write::Encoder::new(
         std::fs::File::create(tmp.path()).map_err(|e| format!("{}: {e}", tmp.path().display()))?,
         LEVEL,
@@ -277,7 +259,7 @@ pub(crate) async fn put(
     }
     let cache = shelf.cache.clone();
     tokio::fs::create_dir_all(&cache).await.map_err(|e| unavailable(format!("{}: {e}", cache.display())))?;
-    let upload = TempFile(Some(tmp_name(&cache, "vulndb-upload.zst")));
+    let upload = TempFile::new(tmp_name(&cache, "vulndb-upload.zst"));
     let mut out = tokio::fs::File::create(upload.path())
         .await
         .map_err(|e| unavailable(format!("{}: {e}", upload.path().display())))?;
@@ -317,36 +299,17 @@ pub(crate) async fn put(
 fn install(dir: &Path, cache: &Path, upload: TempFile, sent_sha: &str) -> Result<Prepared, ApiError> {
     let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
     std::fs::create_dir_all(dir).map_err(|e| unavailable(format!("{}: {e}", dir.display())))?;
-    let staged = TempFile(Some(tmp_name(dir, DB_FILE)));
+    let staged = TempFile::new(tmp_name(dir, DB_FILE));
     let compressed_len = std::fs::metadata(upload.path()).map(|m| m.len()).unwrap_or(0);
-    let mut bytes = 0u64;
-    let mut h = Sha256::new();
-    {
-        let input = std::fs::File::open(upload.path()).map_err(|e| unavailable(e.to_string()))?;
-        let mut dec = zstd::stream::read::Decoder::new(input)
-            .map_err(|e| bad(format!("not zstd-compressed: {e}")))?
-            .take(MAX_DB_BYTES + 1);
-        let mut out = std::fs::File::create(staged.path())
-            .map_err(|e| unavailable(format!("{}: {e}", staged.path().display())))?;
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = dec.read(&mut buf).map_err(|e| bad(format!("not a zstd-compressed database: {e}")))?;
-            if n == 0 {
-                break;
-            }
-            bytes += n as u64;
-            if bytes > MAX_DB_BYTES {
-                return Err(ApiError(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("the database is larger than the {} GiB accepted", MAX_DB_BYTES >> 30),
-                ));
-            }
-            h.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(|e| unavailable(format!("{}: {e}", staged.path().display())))?;
-        }
-        out.sync_all().map_err(|e| unavailable(e.to_string()))?;
-    }
-    let sha256 = hex::encode(h.finalize());
+    let input = std::fs::File::open(upload.path()).map_err(|e| unavailable(e.to_string()))?;
+    let (bytes, sha256) = unpack(input, staged.path()).map_err(|e| match e {
+        UnpackError::Input(_, e) => bad(format!("not a zstd-compressed database: {e}")),
+        UnpackError::Output(e) => unavailable(format!("{}: {e}", staged.path().display())),
+        UnpackError::TooLarge => ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the database is larger than the {} GiB accepted", MAX_DB_BYTES >> 30),
+        ),
+    })?;
     if sha256 != sent_sha {
         return Err(bad(format!("the database that came has SHA-256 {sha256}, the request said {sent_sha}")));
     }

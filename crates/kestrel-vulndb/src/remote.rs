@@ -184,11 +184,22 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
-/// Removes a file when dropped, unless kept.
-struct TempFile(Option<PathBuf>);
+/// A file removed when dropped (an error or a panic on the way), unless kept.
+pub struct TempFile(Option<PathBuf>);
 
 impl TempFile {
-    fn keep(mut self) {
+    /// The file at `path` (made by the caller) is removed when this is dropped.
+    pub fn new(path: PathBuf) -> TempFile {
+        TempFile(Some(path))
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+
+    /// The file stays (it was renamed into place).
+    pub fn keep(mut self) {
         self.0 = None;
     }
 }
@@ -199,6 +210,41 @@ impl Drop for TempFile {
             let _ = std::fs::remove_file(p);
         }
     }
+}
+
+/// Why [`unpack`] stopped.
+#[derive(Debug)]
+pub enum UnpackError {
+    /// The compressed stream: unreadable, not zstd, cut short (with the bytes written before).
+    Input(u64, std::io::Error),
+    /// Writing the file.
+    Output(std::io::Error),
+    /// More than [`MAX_DB_BYTES`] uncompressed.
+    TooLarge,
+}
+
+/// Decompresses the zstd stream `input` into a new file at `dest` (synced), at most [`MAX_DB_BYTES`]; returns
+/// its size and SHA-256.
+pub fn unpack(input: impl Read, dest: &Path) -> Result<(u64, String), UnpackError> {
+    let mut out = std::fs::File::create(dest).map_err(UnpackError::Output)?;
+    let mut dec = zstd::stream::read::Decoder::new(input).map_err(|e| UnpackError::Input(0, e))?.take(MAX_DB_BYTES + 1);
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = dec.read(&mut buf).map_err(|e| UnpackError::Input(bytes, e))?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        if bytes > MAX_DB_BYTES {
+            return Err(UnpackError::TooLarge);
+        }
+        h.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(UnpackError::Output)?;
+    }
+    out.sync_all().map_err(UnpackError::Output)?;
+    Ok((bytes, hex::encode(h.finalize())))
 }
 
 /// Fetches the database of the kestrel `server` (its base URL) into `dir` with the bearer `token`, unless the
@@ -238,35 +284,17 @@ pub fn pull(
     let total = header("content-length").and_then(|v| v.parse::<u64>().ok());
     progress.start("vulnerability database", total);
     let tmp_path = dir.join(format!(".{DB_FILE}.{}.pull.tmp", std::process::id()));
-    let tmp = TempFile(Some(tmp_path.clone()));
+    let tmp = TempFile::new(tmp_path.clone());
     let mut body = Counting {
         inner: resp.into_body().into_with_config().limit(MAX_DB_BYTES).reader(),
         got: 0,
         progress: &mut *progress,
     };
-    let (bytes, got_sha) = {
-        let mut out = std::fs::File::create(&tmp_path).map_err(io(&tmp_path))?;
-        let mut dec = zstd::stream::read::Decoder::new(&mut body)
-            .map_err(|e| http(format!("the answer is not zstd-compressed: {e}")))?
-            .take(MAX_DB_BYTES + 1);
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut bytes = 0u64;
-        loop {
-            let n = dec.read(&mut buf).map_err(|e| http(format!("reading the database after {bytes} bytes: {e}")))?;
-            if n == 0 {
-                break;
-            }
-            bytes += n as u64;
-            if bytes > MAX_DB_BYTES {
-                return Err(http(format!("the database is larger than the {} GiB accepted", MAX_DB_BYTES >> 30)));
-            }
-            h.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(io(&tmp_path))?;
-        }
-        out.sync_all().map_err(io(&tmp_path))?;
-        (bytes, hex::encode(h.finalize()))
-    };
+    let (bytes, got_sha) = unpack(&mut body, &tmp_path).map_err(|e| match e {
+        UnpackError::Input(n, e) => http(format!("reading the database after {n} bytes: {e}")),
+        UnpackError::Output(e) => io(&tmp_path)(e).into(),
+        UnpackError::TooLarge => http(format!("the database is larger than the {} GiB accepted", MAX_DB_BYTES >> 30)),
+    })?;
     let compressed = body.got;
     progress.finish("vulnerability database");
     if got_sha != sha256 {

@@ -6,9 +6,10 @@
 //! named with a base URL (`{base}/{Ecosystem}/all.zip`, the layout of OSV's bucket).
 
 use crate::import::{import, ImportError, ImportSummary};
+use crate::remote::TempFile;
 use crate::store::{DbError, Writer};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// OSV's public bucket.
@@ -154,15 +155,6 @@ fn download(
     Ok(())
 }
 
-/// Removes a file when dropped.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// Downloads every source and rebuilds them in the database in `dir`; returns what each import did.
 pub fn update(
     dir: &Path,
@@ -178,15 +170,15 @@ pub fn update(
     let mut out = Vec::new();
     for eco in &opts.ecosystems {
         let url = ecosystem_url(&opts.base_url, eco);
-        let tmp = TempFile(dir.join(format!(".download.{}.{}.zip", std::process::id(), eco.replace(' ', "_"))));
-        download(&agent, &url, &tmp.0, progress, eco)?;
-        let summary = import(&mut writer, &tmp.0, Some(&format!("osv:{eco}")), Some(&url))?;
+        let tmp = TempFile::new(dir.join(format!(".download.{}.{}.zip", std::process::id(), eco.replace(' ', "_"))));
+        download(&agent, &url, tmp.path(), progress, eco)?;
+        let summary = import(&mut writer, tmp.path(), Some(&format!("osv:{eco}")), Some(&url))?;
         out.push(summary);
     }
     if let Some(url) = &opts.kev_url {
-        let tmp = TempFile(dir.join(format!(".download.{}.kev.json", std::process::id())));
-        download(&agent, url, &tmp.0, progress, "known exploited vulnerabilities (CISA KEV)")?;
-        out.push(import(&mut writer, &tmp.0, None, Some(url))?);
+        let tmp = TempFile::new(dir.join(format!(".download.{}.kev.json", std::process::id())));
+        download(&agent, url, tmp.path(), progress, "known exploited vulnerabilities (CISA KEV)")?;
+        out.push(import(&mut writer, tmp.path(), None, Some(url))?);
     }
     writer.commit(&crate::store::now_rfc3339())?;
     Ok(out)
