@@ -357,11 +357,17 @@ impl Client {
 
 /// The TLS settings of the HTTP agent: the CA to trust and the client certificate, if given.
 fn tls_config(cfg: &ShipConfig) -> std::io::Result<ureq::tls::TlsConfig> {
+    tls(cfg.server_ca.as_deref(), cfg.client_cert.as_ref().map(|(c, k)| (c.as_path(), k.as_path())))
+}
+
+/// TLS settings for a client of the server: trust `server_ca` (PEM) instead of the Web PKI roots, and present
+/// `client_cert` (certificate and key, PEM) when given.
+pub fn tls(server_ca: Option<&Path>, client_cert: Option<(&Path, &Path)>) -> std::io::Result<ureq::tls::TlsConfig> {
     use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
     let bad =
         |p: &Path, e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", p.display()));
     let mut b = TlsConfig::builder();
-    if let Some(ca) = &cfg.server_ca {
+    if let Some(ca) = server_ca {
         let pem = std::fs::read(ca).map_err(|e| bad(ca, e.to_string()))?;
         let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
             .filter_map(|i| match i {
@@ -374,7 +380,7 @@ fn tls_config(cfg: &ShipConfig) -> std::io::Result<ureq::tls::TlsConfig> {
         }
         b = b.root_certs(RootCerts::new_with_certs(&certs));
     }
-    if let Some((cert, key)) = &cfg.client_cert {
+    if let Some((cert, key)) = client_cert {
         let chain = Certificate::from_pem(&std::fs::read(cert).map_err(|e| bad(cert, e.to_string()))?)
             .map_err(|e| bad(cert, e.to_string()))?;
         let k = PrivateKey::from_pem(&std::fs::read(key).map_err(|e| bad(key, e.to_string()))?)

@@ -805,6 +805,15 @@ fn vulndb(dir: &std::path::Path, fixtures: &[&str]) -> String {
     kestrel_vulndb::remote::local_sha256(dir).unwrap().unwrap()
 }
 
+fn remote<'a>(base: &'a str, token: &'a str) -> kestrel_vulndb::remote::Server<'a> {
+    kestrel_vulndb::remote::Server {
+        url: base,
+        token,
+        timeout: Duration::from_secs(60),
+        tls: ureq::tls::TlsConfig::default(),
+    }
+}
+
 fn put_db(s: &Server, token: &str, sha256: &str, body: Vec<u8>) -> (u16, String) {
     let mut resp = agent()
         .put(format!("{}/api/v1/vulndb", s.base))
@@ -819,7 +828,6 @@ fn put_db(s: &Server, token: &str, sha256: &str, body: Vec<u8>) -> (u16, String)
 fn the_vulnerability_database_is_served_compressed_and_replaced_only_by_a_good_push() {
     use kestrel_vulndb::remote::{pull, push, Pulled};
     use kestrel_vulndb::update::Silent;
-    let t = Duration::from_secs(60);
     let dir = tempfile::tempdir().unwrap();
     let served = dir.path().join("server-db");
     let s = start_full(None, None, Some(&served));
@@ -833,9 +841,9 @@ fn the_vulnerability_database_is_served_compressed_and_replaced_only_by_a_good_p
     // Only an admin replaces it.
     let here = dir.path().join("admin-db");
     let a = vulndb(&here, &["osv-PyPI.zip", "DSA.list"]);
-    let e = push(&here, &s.base, CI, t).unwrap_err().to_string();
+    let e = push(&here, &remote(&s.base, CI)).unwrap_err().to_string();
     assert!(e.contains("403") && e.contains("may not"), "{e}");
-    let pushed = push(&here, &s.base, ADMIN, t).unwrap();
+    let pushed = push(&here, &remote(&s.base, ADMIN)).unwrap();
     assert_eq!(pushed.sha256, a);
     assert_eq!(pushed.built.as_deref(), Some("2026-12-04T00:00:00Z"));
     assert_eq!(
@@ -847,7 +855,7 @@ fn the_vulnerability_database_is_served_compressed_and_replaced_only_by_a_good_p
 
     // An agent fetches it: byte for byte, compressed on the wire; then only a 304 while it is the same.
     let node = dir.path().join("node-db");
-    match pull(&node, &s.base, AGENT, t, &mut Silent).unwrap() {
+    match pull(&node, &remote(&s.base, AGENT), &mut Silent).unwrap() {
         Pulled::Replaced { sha256, built, bytes, compressed } => {
             assert_eq!(sha256, a);
             assert_eq!(built.as_deref(), Some("2026-12-04T00:00:00Z"));
@@ -857,7 +865,7 @@ fn the_vulnerability_database_is_served_compressed_and_replaced_only_by_a_good_p
         other => panic!("{other:?}"),
     }
     assert_eq!(std::fs::read(node.join("vulndb.sqlite")).unwrap(), std::fs::read(here.join("vulndb.sqlite")).unwrap());
-    assert_eq!(pull(&node, &s.base, AGENT, t, &mut Silent).unwrap(), Pulled::Unchanged { sha256: a.clone() });
+    assert_eq!(pull(&node, &remote(&s.base, AGENT), &mut Silent).unwrap(), Pulled::Unchanged { sha256: a.clone() });
     assert_eq!(metric(&s, "kestrel_server_vulndb_requests_total{answer=\"unchanged\"}"), 1.0);
     assert_eq!(metric(&s, "kestrel_server_vulndb_requests_total{answer=\"sent\"}"), 1.0);
     // Its age for alerting on a stale database: built at midnight 2026-12-04 (1796342400 s).
@@ -869,7 +877,7 @@ fn the_vulnerability_database_is_served_compressed_and_replaced_only_by_a_good_p
     let b = vulndb(&served, &["osv-Go.zip"]);
     assert_ne!(a, b);
     assert!(
-        matches!(pull(&node, &s.base, CI, t, &mut Silent).unwrap(), Pulled::Replaced { sha256, .. } if sha256 == b)
+        matches!(pull(&node, &remote(&s.base, CI), &mut Silent).unwrap(), Pulled::Replaced { sha256, .. } if sha256 == b)
     );
     assert_eq!(kestrel_vulndb::store::Database::open(&node).unwrap().sources().unwrap().len(), 3);
 
@@ -895,7 +903,7 @@ fn the_vulnerability_database_is_served_compressed_and_replaced_only_by_a_good_p
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("trigger `t`") && body.contains("the upload"), "{body}");
     assert_eq!(kestrel_vulndb::remote::local_sha256(&served).unwrap().as_deref(), Some(b.as_str()));
-    assert_eq!(pull(&node, &s.base, VIEWER, t, &mut Silent).unwrap(), Pulled::Unchanged { sha256: b.clone() });
+    assert_eq!(pull(&node, &remote(&s.base, VIEWER), &mut Silent).unwrap(), Pulled::Unchanged { sha256: b.clone() });
     let leftovers: Vec<_> = std::fs::read_dir(&served)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -955,7 +963,7 @@ fn a_fetch_that_goes_wrong_loses_nothing() {
     ];
     for (what, sha, body, why) in cases {
         let base = answer(sha, body);
-        let e = pull(&here, &base, "t", Duration::from_secs(20), &mut kestrel_vulndb::update::Silent).unwrap_err();
+        let e = pull(&here, &remote(&base, "t"), &mut kestrel_vulndb::update::Silent).unwrap_err();
         let e = format!("{e}");
         assert!(e.contains(why), "{what}: {e}");
         assert_eq!(kestrel_vulndb::remote::local_sha256(&here).unwrap().as_deref(), Some(before.as_str()), "{what}");

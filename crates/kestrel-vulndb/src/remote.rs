@@ -148,9 +148,10 @@ fn remember(dir: &Path, sha256: &str, ident: Ident) {
     }
 }
 
-fn agent(timeout: Duration) -> ureq::Agent {
+fn agent(timeout: Duration, tls: ureq::tls::TlsConfig) -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
+        .tls_config(tls)
         .timeout_connect(Some(Duration::from_secs(30)))
         .timeout_global(Some(timeout))
         .user_agent(concat!("kestrel/", env!("CARGO_PKG_VERSION")))
@@ -247,20 +248,27 @@ pub fn unpack(input: impl Read, dest: &Path) -> Result<(u64, String), UnpackErro
     Ok((bytes, hex::encode(h.finalize())))
 }
 
-/// Fetches the database of the kestrel `server` (its base URL) into `dir` with the bearer `token`, unless the
-/// one here is the same.
-pub fn pull(
-    dir: &Path,
-    server: &str,
-    token: &str,
-    timeout: Duration,
-    progress: &mut dyn UpdateProgress,
-) -> Result<Pulled, RemoteError> {
-    let url = format!("{}{API_PATH}", server.trim_end_matches('/'));
+/// A kestrel server as the database's client sees it.
+#[derive(Debug, Clone)]
+pub struct Server<'a> {
+    /// Its base URL.
+    pub url: &'a str,
+    /// The bearer token.
+    pub token: &'a str,
+    /// How long one transfer may take.
+    pub timeout: Duration,
+    /// TLS settings (the CA to trust for an https:// URL).
+    pub tls: ureq::tls::TlsConfig,
+}
+
+/// Fetches the database of the kestrel server into `dir`, unless the one here is the same.
+pub fn pull(dir: &Path, server: &Server<'_>, progress: &mut dyn UpdateProgress) -> Result<Pulled, RemoteError> {
+    let url = format!("{}{API_PATH}", server.url.trim_end_matches('/'));
     let http = |reason: String| RemoteError::Http { url: url.clone(), reason };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let here = local_sha256(dir)?;
-    let mut req = agent(timeout).get(&url).header("Authorization", format!("Bearer {token}"));
+    let mut req =
+        agent(server.timeout, server.tls.clone()).get(&url).header("Authorization", format!("Bearer {}", server.token));
     if let Some(sha) = &here {
         req = req.header("If-None-Match", format!("\"{sha}\""));
     }
@@ -329,8 +337,8 @@ pub struct Pushed {
 
 /// Sends the database in `dir` to the kestrel `server` (an admin's `token`), which checks it and serves it from
 /// then on. The file is compressed as it is sent.
-pub fn push(dir: &Path, server: &str, token: &str, timeout: Duration) -> Result<Pushed, RemoteError> {
-    let url = format!("{}{API_PATH}", server.trim_end_matches('/'));
+pub fn push(dir: &Path, server: &Server<'_>) -> Result<Pushed, RemoteError> {
+    let url = format!("{}{API_PATH}", server.url.trim_end_matches('/'));
     let http = |reason: String| RemoteError::Http { url: url.clone(), reason };
     let path = dir.join(DB_FILE);
     Database::verify_file(&path)?;
@@ -338,9 +346,9 @@ pub fn push(dir: &Path, server: &str, token: &str, timeout: Duration) -> Result<
     let file = std::fs::File::open(&path).map_err(io(&path))?;
     let mut enc = zstd::stream::read::Encoder::new(file, LEVEL)
         .map_err(|e| http(format!("compressing {}: {e}", path.display())))?;
-    let mut resp = agent(timeout)
+    let mut resp = agent(server.timeout, server.tls.clone())
         .put(&url)
-        .header("Authorization", format!("Bearer {token}"))
+        .header("Authorization", format!("Bearer {}", server.token))
         .header("Content-Type", MEDIA_TYPE)
         .header(SHA256_HEADER, &sha256)
         // A refusal (a token that may not push) comes before the body is sent, not as a broken pipe after.

@@ -1104,6 +1104,9 @@ pub struct DbUpdateArgs {
     /// The bearer token for --server (any role).
     #[arg(long, value_name = "TOKEN", env = "KESTREL_TOKEN", hide_env_values = true)]
     pub server_token: Option<String>,
+    /// Trust this CA (PEM) for an https:// --server (instead of the Web PKI roots).
+    #[arg(long, value_name = "FILE", env = "KESTREL_SERVER_CA", requires = "server")]
+    pub server_ca: Option<PathBuf>,
     #[command(flatten)]
     pub dir: DbDirArg,
 }
@@ -1116,6 +1119,9 @@ pub struct DbPushArgs {
     /// An admin's bearer token for --server.
     #[arg(long, value_name = "TOKEN", env = "KESTREL_TOKEN", hide_env_values = true)]
     pub server_token: String,
+    /// Trust this CA (PEM) for an https:// --server (instead of the Web PKI roots).
+    #[arg(long, value_name = "FILE", env = "KESTREL_SERVER_CA")]
+    pub server_ca: Option<PathBuf>,
     #[command(flatten)]
     pub dir: DbDirArg,
 }
@@ -1280,7 +1286,7 @@ pub struct ImageArgs {
 }
 
 /// Sending the report to a fleet server as well.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Fleet server")]
 pub struct UploadArgs {
     /// Also send the report (kestrel's JSON, whatever -f says) to this kestrel server.
@@ -1289,6 +1295,9 @@ pub struct UploadArgs {
     /// The bearer token for --server (role ci or agent).
     #[arg(long, value_name = "TOKEN", env = "KESTREL_TOKEN", hide_env_values = true)]
     pub server_token: Option<String>,
+    /// Trust this CA (PEM) for an https:// --server (instead of the Web PKI roots).
+    #[arg(long, value_name = "FILE", env = "KESTREL_SERVER_CA")]
+    pub server_ca: Option<PathBuf>,
 }
 
 /// `kestrel server` and its helpers.

@@ -219,13 +219,7 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
     if let Some(server) = &a.upload.server {
         // One report per spec and scope on the server: the latest is the posture.
         let subject = format!("{}: {}", spec.id, scope_subject(&a.paths, &a.image));
-        let sent = crate::server::upload_report(
-            server,
-            a.upload.server_token.as_deref(),
-            "compliance",
-            &subject,
-            serde_json::to_value(&report)?,
-        )?;
+        let sent = crate::server::upload_report(&a.upload, "compliance", &subject, serde_json::to_value(&report)?)?;
         eprintln!("kestrel: report {sent} sent to {server}");
     }
     if a.fail_on_fail && report.summary.fail > 0 {

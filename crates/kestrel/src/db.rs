@@ -136,11 +136,13 @@ pub fn update_options(base_url: Option<String>, ecosystems: &[String], kev_url: 
 pub const REMOTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Fetches the database of `server` into `dir` when it differs from the one there; says what it did.
-pub fn pull_from_server(dir: &Path, server: &str, token: &str, g: &GlobalArgs) -> Result<()> {
+pub fn pull_from_server(dir: &Path, server: &str, token: &str, ca: Option<&Path>, g: &GlobalArgs) -> Result<()> {
     use kestrel_vulndb::remote::Pulled;
     let started = Instant::now();
     let mut bar = Bar(None, !g.quiet && std::io::stderr().is_terminal());
-    let pulled = kestrel_vulndb::remote::pull(dir, server, token, REMOTE_TIMEOUT, &mut bar).with_context(|| {
+    let remote =
+        kestrel_vulndb::remote::Server { url: server, token, timeout: REMOTE_TIMEOUT, tls: crate::server::tls(ca)? };
+    let pulled = kestrel_vulndb::remote::pull(dir, &remote, &mut bar).with_context(|| {
         format!("fetching the vulnerability database from {server} (the one in {} is unchanged)", dir.display())
     })?;
     if !g.quiet {
@@ -169,12 +171,18 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
             let Some(token) = a.server_token.as_deref() else {
                 bail!("--server needs a token: --server-token or KESTREL_TOKEN")
             };
-            pull_from_server(&dir, server, token, g)?;
+            pull_from_server(&dir, server, token, a.server_ca.as_deref(), g)?;
         }
         DbCommand::Push(a) => {
             let dir = db_dir(&a.dir)?;
             let started = Instant::now();
-            let pushed = kestrel_vulndb::remote::push(&dir, &a.server, &a.server_token, REMOTE_TIMEOUT)
+            let server = kestrel_vulndb::remote::Server {
+                url: &a.server,
+                token: &a.server_token,
+                timeout: REMOTE_TIMEOUT,
+                tls: crate::server::tls(a.server_ca.as_deref())?,
+            };
+            let pushed = kestrel_vulndb::remote::push(&dir, &server)
                 .with_context(|| format!("sending {} to {}", dir.display(), a.server))?;
             if !g.quiet {
                 eprintln!(

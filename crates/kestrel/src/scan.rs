@@ -656,7 +656,7 @@ fn emit(
     sbom: Sbom,
     secrets: Option<Vec<kestrel_core::SecretFinding>>,
 ) -> Result<ExitCode> {
-    emit_and_upload(g, out, vuln, (sbom, secrets), &crate::cli::UploadArgs { server: None, server_token: None })
+    emit_and_upload(g, out, vuln, (sbom, secrets), &crate::cli::UploadArgs::default())
 }
 
 /// [`emit`], and the report (kestrel's JSON) sent to a fleet server when `--server` is given.
@@ -702,7 +702,7 @@ fn emit_and_upload(
             Ok(r) => ("image", crate::server::subject_of(&r.sbom), serde_json::to_value(r)?),
             Err(sbom) => ("sbom", crate::server::subject_of(sbom), serde_json::to_value(sbom)?),
         };
-        let sent = crate::server::upload_report(server, upload.server_token.as_deref(), kind, &subject, json)?;
+        let sent = crate::server::upload_report(upload, kind, &subject, json)?;
         if !g.quiet {
             eprintln!("kestrel: report {sent} sent to {server}");
         }

@@ -301,19 +301,20 @@ pub fn subject_of(sbom: &kestrel_core::Sbom) -> String {
     sbom.target.tags.first().cloned().unwrap_or_else(|| sbom.target.name.clone())
 }
 
-/// Sends a report to `server`; returns its id there.
+/// Sends a report to the server `upload` names; returns its id there.
 pub fn upload_report(
-    server: &str,
-    token: Option<&str>,
+    upload: &crate::cli::UploadArgs,
     kind: &str,
     subject: &str,
     report: serde_json::Value,
 ) -> Result<String> {
-    let Some(token) = token else { bail!("--server needs a token: --server-token or KESTREL_TOKEN") };
+    let Some(server) = &upload.server else { bail!("no --server to send the report to") };
+    let Some(token) = &upload.server_token else { bail!("--server needs a token: --server-token or KESTREL_TOKEN") };
     let url = format!("{}/api/v1/reports", server.trim_end_matches('/'));
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(std::time::Duration::from_secs(120)))
+        .tls_config(tls(upload.server_ca.as_deref())?)
         .build()
         .into();
     let body = serde_json::json!({ "kind": kind, "subject": subject, "report": report });
@@ -330,6 +331,11 @@ pub fn upload_report(
         bail!("{url}: {status}: {why}");
     }
     Ok(answer["id"].as_str().unwrap_or("?").to_string())
+}
+
+/// TLS for a client of the server: trusting `ca` (PEM) when given, else the Web PKI roots.
+pub fn tls(ca: Option<&Path>) -> Result<ureq::tls::TlsConfig> {
+    kestrel_server::ship::tls(ca, None).context("--server-ca")
 }
 
 /// `GET server/path` with the bearer `token`: the JSON answer (at most `limit` bytes), or an error with the

@@ -375,8 +375,8 @@ fn report(vuln: &VulnArgs, upload: &UploadArgs, g: &GlobalArgs, reference: &str,
     } else {
         ("sbom", serde_json::to_value(&sbom)?)
     };
-    if let Some(server) = &upload.server {
-        crate::server::upload_report(server, upload.server_token.as_deref(), kind, reference, json)?;
+    if upload.server.is_some() {
+        crate::server::upload_report(upload, kind, reference, json)?;
     }
     Ok(())
 }
@@ -388,7 +388,7 @@ fn report(vuln: &VulnArgs, upload: &UploadArgs, g: &GlobalArgs, reference: &str,
 fn fetch_database(dir: &Path, upload: &UploadArgs, g: &GlobalArgs, who: &str) {
     let Some(server) = &upload.server else { return };
     let token = upload.server_token.as_deref().unwrap_or_default();
-    if let Err(e) = crate::db::pull_from_server(dir, server, token, g) {
+    if let Err(e) = crate::db::pull_from_server(dir, server, token, upload.server_ca.as_deref(), g) {
         eprintln!("kestrel: {who}: {e:#}");
     }
 }

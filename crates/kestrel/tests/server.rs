@@ -138,6 +138,82 @@ fn the_server_updates_its_database_and_clients_fetch_it() {
     assert!(dir.path().join("ci-db/vulndb.sqlite").is_file());
 }
 
+/// A server on HTTPS with a private CA: the scans' reports and the database's push and fetch trust it with
+/// `--server-ca`, and without it refuse the server's certificate.
+#[test]
+fn reports_and_the_database_over_https_with_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let certs = d.join("certs");
+    let made = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["server", "cert", "--name", "127.0.0.1", "--out"])
+        .arg(&certs)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let c = |n: &str| certs.join(n).display().to_string();
+    let data = d.join("data");
+    let port = free_port();
+    let child = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(&data)
+        .args(["--tls-cert", &c("server.crt"), "--tls-key", &c("server.key")])
+        .env_remove("KESTREL_SERVER_TOKEN")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("https://127.0.0.1:{port}");
+    let _server = Running { child, base: base.clone() };
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() || !data.join("admin.token").exists() {
+        assert!(t.elapsed() < Duration::from_secs(20), "the server did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let admin = std::fs::read_to_string(data.join("admin.token")).unwrap().trim().to_string();
+    let kestrel = |args: &[&str], ca: bool| {
+        let mut cmd = Command::cargo_bin("kestrel").unwrap();
+        cmd.args(args).args(["--server", &base, "--server-token", &admin]);
+        if ca {
+            cmd.args(["--server-ca", &c("ca.crt")]);
+        }
+        let out = cmd.env("KESTREL_CACHE_DIR", d.join("cache")).env_remove("KESTREL_SERVER_CA").output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let img = image(d);
+    let scan = ["image", "--input", img.to_str().unwrap(), "--scanners", "none", "-f", "json", "-o", "/dev/null"];
+    let (ok, e) = kestrel(&scan, false);
+    assert!(!ok && e.to_lowercase().contains("certificate"), "the Web PKI does not know the private CA: {e}");
+    let (ok, e) = kestrel(&scan, true);
+    assert!(ok && e.contains("sent to https://"), "{e}");
+
+    let fixtures = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kestrel-vulndb/tests/fixtures/db");
+    let admin_db = d.join("admin-db");
+    let imported = Command::cargo_bin("kestrel")
+        .unwrap()
+        .args(["db", "import", "--db-dir"])
+        .arg(&admin_db)
+        .arg(fixtures.join("DSA.list"))
+        .output()
+        .unwrap();
+    assert!(imported.status.success());
+    let admin_dir = admin_db.to_string_lossy().into_owned();
+    let (ok, e) = kestrel(&["db", "push", "--db-dir", &admin_dir], false);
+    assert!(!ok && e.to_lowercase().contains("certificate"), "{e}");
+    let (ok, e) = kestrel(&["db", "push", "--db-dir", &admin_dir], true);
+    assert!(ok && e.contains("now serves this database"), "{e}");
+    let node_dir = d.join("node-db").to_string_lossy().into_owned();
+    let (ok, e) = kestrel(&["db", "update", "--db-dir", &node_dir], false);
+    assert!(!ok && e.to_lowercase().contains("certificate"), "{e}");
+    let (ok, e) = kestrel(&["db", "update", "--db-dir", &node_dir], true);
+    assert!(ok && e.contains(&format!("database from {base}")), "{e}");
+    assert_eq!(
+        std::fs::read(d.join("node-db/vulndb.sqlite")).unwrap(),
+        std::fs::read(admin_db.join("vulndb.sqlite")).unwrap()
+    );
+}
+
 #[test]
 fn zero_configuration_then_a_ci_scan_sends_its_report() {
     let dir = tempfile::tempdir().unwrap();
