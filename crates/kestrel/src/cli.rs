@@ -733,6 +733,9 @@ pub struct ProfilePullArgs {
     /// Its token (agent or viewer).
     #[arg(long, value_name = "TOKEN", env = "KESTREL_TOKEN", hide_env_values = true)]
     pub server_token: String,
+    /// Trust this CA (PEM) for an https:// --server (instead of the Web PKI roots).
+    #[arg(long, value_name = "FILE", env = "KESTREL_SERVER_CA")]
+    pub server_ca: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

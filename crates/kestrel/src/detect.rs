@@ -559,7 +559,8 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
                 percent_encoding::utf8_percent_encode(&pull.workload, percent_encoding::NON_ALPHANUMERIC),
                 pull.k
             );
-            let v = crate::server::get_json(&pull.server, &pull.server_token, &path, 256 << 20)?;
+            let v =
+                crate::server::get_json(&pull.server, &pull.server_token, pull.server_ca.as_deref(), &path, 256 << 20)?;
             let mut merged: Profile =
                 serde_json::from_value(v["profile"].clone()).with_context(|| format!("{path}: not a profile"))?;
             merged.reindex();

@@ -340,9 +340,10 @@ pub fn tls(ca: Option<&Path>) -> Result<ureq::tls::TlsConfig> {
 
 /// `GET server/path` with the bearer `token`: the JSON answer (at most `limit` bytes), or an error with the
 /// server's reason.
-pub fn get_json(server: &str, token: &str, path: &str, limit: u64) -> Result<serde_json::Value> {
+pub fn get_json(server: &str, token: &str, ca: Option<&Path>, path: &str, limit: u64) -> Result<serde_json::Value> {
     let url = format!("{}{path}", server.trim_end_matches('/'));
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().http_status_as_error(false).tls_config(tls(ca)?).build().into();
     let mut resp = agent
         .get(&url)
         .header("Authorization", format!("Bearer {token}"))

@@ -348,16 +348,11 @@ fn server_inventory(upload: &UploadArgs, reference: &str) -> Result<Sbom> {
         anyhow::bail!("{reference}: no inventory kept here and no --server to ask for it");
     };
     let subject = percent_encoding::utf8_percent_encode(reference, percent_encoding::NON_ALPHANUMERIC);
-    let list = crate::server::get_json(
-        server,
-        token,
-        &format!("/api/v1/reports?kind=image&limit=1&subject={subject}"),
-        512 << 20,
-    )?;
+    let get = |path: &str| crate::server::get_json(server, token, upload.server_ca.as_deref(), path, 512 << 20);
+    let list = get(&format!("/api/v1/reports?kind=image&limit=1&subject={subject}"))?;
     let id = list["items"][0]["id"].as_str().with_context(|| format!("{reference}: the server has no report of it"))?;
-    let r: kestrel_core::Report =
-        serde_json::from_value(crate::server::get_json(server, token, &format!("/api/v1/reports/{id}"), 512 << 20)?)
-            .with_context(|| format!("{reference}: report {id} is not a kestrel image report"))?;
+    let r: kestrel_core::Report = serde_json::from_value(get(&format!("/api/v1/reports/{id}"))?)
+        .with_context(|| format!("{reference}: report {id} is not a kestrel image report"))?;
     Ok(r.sbom)
 }
 

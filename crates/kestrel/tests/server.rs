@@ -212,6 +212,12 @@ fn reports_and_the_database_over_https_with_a_private_ca() {
         std::fs::read(d.join("node-db/vulndb.sqlite")).unwrap(),
         std::fs::read(admin_db.join("vulndb.sqlite")).unwrap()
     );
+    // A merged profile pulled from it: no node sent one, and the server says so once the CA is trusted.
+    let profiles = d.join("profiles").to_string_lossy().into_owned();
+    let (ok, e) = kestrel(&["profile", "pull", "shop/web", "--profiles", &profiles], false);
+    assert!(!ok && e.to_lowercase().contains("certificate"), "{e}");
+    let (ok, e) = kestrel(&["profile", "pull", "shop/web", "--profiles", &profiles], true);
+    assert!(!ok && !e.to_lowercase().contains("certificate") && e.contains("404"), "{e}");
 }
 
 #[test]
