@@ -95,6 +95,9 @@ pub struct Vulnerabilities {
     /// A file holding the token (role viewer); else `KESTREL_TOKEN`.
     #[serde(default)]
     pub token_file: Option<PathBuf>,
+    /// The CA (PEM) that signed an https:// server's certificate, when the Web PKI did not.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// A vulnerability this severe or worse breaks the policy.
     #[serde(default = "default_severity")]
     pub max_severity: Severity,
@@ -217,9 +220,12 @@ impl Lookup {
                 "vulnerabilities: a token is needed (token_file, or KESTREL_TOKEN in the environment)".to_string()
             })?,
         };
+        let tls =
+            crate::ship::tls(cfg.ca_file.as_deref(), None).map_err(|e| format!("vulnerabilities.ca_file: {e}"))?;
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(3)))
+            .tls_config(tls)
             .build()
             .into();
         Ok(Lookup { cfg, token, agent, cache: Mutex::new(HashMap::new()) })

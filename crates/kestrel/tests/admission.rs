@@ -108,19 +108,26 @@ fn the_webhook_over_https_with_real_reviews() {
     let (ci, ci_entry) = token("ci", "gitlab");
     let (viewer, viewer_entry) = token("viewer", "admission");
     std::fs::write(d.join("tokens.yaml"), format!("tokens:\n{ci_entry}{viewer_entry}")).unwrap();
+    // On HTTPS, its certificate signed by a private CA that every client is given.
+    run(kestrel().args(["server", "cert", "--name", "127.0.0.1", "--out"]).arg(d.join("server-certs")));
+    let ca = d.join("server-certs/ca.crt").display().to_string();
     let port = free_port();
-    let server_url = format!("http://127.0.0.1:{port}");
+    let server_url = format!("https://127.0.0.1:{port}");
     let server = Running(
         kestrel()
             .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(d.join("data"))
             .arg("--tokens")
             .arg(d.join("tokens.yaml"))
+            .arg("--tls-cert")
+            .arg(d.join("server-certs/server.crt"))
+            .arg("--tls-key")
+            .arg(d.join("server-certs/server.key"))
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
-    wait_for("the server", || ureq::get(format!("{server_url}/healthz")).call().is_ok());
+    wait_for("the server", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
     let db = d.join("db");
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kestrel-vulndb/tests/fixtures/db");
     run(kestrel()
@@ -135,7 +142,18 @@ fn the_webhook_over_https_with_real_reviews() {
             .env("KESTREL_CACHE_DIR", d.join("cache"))
             .args(["image", "--input"])
             .arg(log4j_image(d, tag, version))
-            .args(["-f", "json", "-o", "/dev/null", "--server", &server_url, "--server-token", &ci]));
+            .args([
+                "-f",
+                "json",
+                "-o",
+                "/dev/null",
+                "--server",
+                &server_url,
+                "--server-token",
+                &ci,
+                "--server-ca",
+                &ca,
+            ]));
     }
 
     // A build CI scanned as an OCI layout, sent under the build's own name: a pod naming the image by its manifest
@@ -147,7 +165,7 @@ fn the_webhook_over_https_with_real_reviews() {
         .env("KESTREL_DB_DIR", &db)
         .args(["image", &format!("oci:{}", d.join("layout").display()), "-f", "json", "-o"])
         .arg(d.join("build-77.json"))
-        .args(["--server", &server_url, "--server-token", &ci]));
+        .args(["--server", &server_url, "--server-token", &ci, "--server-ca", &ca]));
     let build: Value = serde_json::from_slice(&std::fs::read(d.join("build-77.json")).unwrap()).unwrap();
     let manifest = build["target"]["manifest_digest"].as_str().expect("a manifest digest").to_string();
 
@@ -163,7 +181,7 @@ fn the_webhook_over_https_with_real_reviews() {
     std::fs::write(d.join("token"), &viewer).unwrap();
     let policy = format!(
         "mode: deny\npod_security: baseline\nexempt_namespaces: [kube-system]\nregistries:\n  forbidden: [docker.io/]\n\
-         vulnerabilities:\n  server: {server_url}\n  token_file: {}\n  max_severity: critical\n  unscanned: deny\n  on_error: allow\n  cache_seconds: 1\n",
+         vulnerabilities:\n  server: {server_url}\n  token_file: {}\n  ca_file: {ca}\n  max_severity: critical\n  unscanned: deny\n  on_error: allow\n  cache_seconds: 1\n",
         d.join("token").display()
     );
     std::fs::write(d.join("admission.yaml"), policy).unwrap();
