@@ -36,8 +36,17 @@ pub struct Shelf {
     dir: PathBuf,
     /// Where the compressed copies go.
     cache: PathBuf,
-    /// The copy made for the current file; the lock also keeps one push at a time.
-    prepared: tokio::sync::Mutex<Option<Prepared>>,
+    /// The copy made for the current file, or why that file is not served; the lock also keeps one install at
+    /// a time.
+    prepared: tokio::sync::Mutex<Served>,
+}
+
+#[derive(Default)]
+struct Served {
+    ready: Option<Prepared>,
+    /// A file refused (not a kestrel database, unreadable) and why: not read again while it is the same file,
+    /// however many nodes ask.
+    refused: Option<(Ident, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +92,7 @@ impl Shelf {
                 }
             }
         }
-        Shelf { dir, cache, prepared: tokio::sync::Mutex::new(None) }
+        Shelf { dir, cache, prepared: tokio::sync::Mutex::new(Served::default()) }
     }
 
     /// The database directory.
@@ -112,19 +121,29 @@ impl Shelf {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(unavailable(format!("{}: {e}", path.display()))),
         };
-        if let Some(p) = guard.as_ref().filter(|p| p.ident == ident && p.compressed.is_file()) {
+        if let Some(p) = guard.ready.as_ref().filter(|p| p.ident == ident && p.compressed.is_file()) {
             return Ok(Some(p.clone()));
         }
+        if let Some((_, why)) = guard.refused.as_ref().filter(|(i, _)| *i == ident) {
+            return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, why.clone()));
+        }
         let (cache, dir) = (self.cache.clone(), self.dir.clone());
-        let made = tokio::task::spawn_blocking(move || prepare(&dir, &cache))
-            .await
-            .map_err(|e| unavailable(e.to_string()))?
-            .map_err(unavailable)?;
+        let made =
+            tokio::task::spawn_blocking(move || prepare(&dir, &cache)).await.map_err(|e| unavailable(e.to_string()))?;
+        metrics::counter!("kestrel_server_vulndb_prepared_total", "result" => if made.is_ok() { "ok" } else { "refused" })
+            .increment(1);
+        let made = match made {
+            Ok(m) => m,
+            Err(why) => {
+                guard.refused = Some((ident, why.clone()));
+                return Err(unavailable(why));
+            }
+        };
         if let Some(p) = &made {
             tracing::info!(sha256 = %p.sha256, bytes = p.bytes, compressed = p.compressed_len, "vulnerability database ready to serve");
             metrics::gauge!("kestrel_server_vulndb_bytes").set(p.bytes as f64);
         }
-        guard.clone_from(&made);
+        guard.ready.clone_from(&made);
         Ok(made)
     }
 }
@@ -290,7 +309,7 @@ pub(crate) async fn put(
     tracing::info!(by = %p.name, sha256 = %installed.sha256, bytes = installed.bytes, "vulnerability database pushed");
     metrics::gauge!("kestrel_server_vulndb_bytes").set(installed.bytes as f64);
     let answer = json!({ "sha256": installed.sha256, "built": installed.built, "bytes": installed.bytes });
-    *guard = Some(installed);
+    *guard = Served { ready: Some(installed), refused: None };
     Ok(Json(answer))
 }
 

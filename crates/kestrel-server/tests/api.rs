@@ -904,6 +904,20 @@ fn the_vulnerability_database_is_served_compressed_and_replaced_only_by_a_good_p
     assert!(body.contains("trigger `t`") && body.contains("the upload"), "{body}");
     assert_eq!(kestrel_vulndb::remote::local_sha256(&served).unwrap().as_deref(), Some(b.as_str()));
     assert_eq!(pull(&node, &remote(&s.base, VIEWER), &mut Silent).unwrap(), Pulled::Unchanged { sha256: b.clone() });
+    // A file put there that is not a kestrel database is refused with the reason, read once however often asked;
+    // the next good one is served.
+    std::fs::write(served.join("vulndb.sqlite.new"), b"not a database at all").unwrap();
+    std::fs::rename(served.join("vulndb.sqlite.new"), served.join("vulndb.sqlite")).unwrap();
+    for _ in 0..3 {
+        let (status, body) = get(&s, "/api/v1/vulndb", Some(AGENT));
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("not served") && body.contains("vulndb.sqlite"), "{body}");
+    }
+    assert_eq!(metric(&s, "kestrel_server_vulndb_prepared_total{result=\"refused\"}"), 1.0);
+    let c = vulndb(&served, &["DLA.list"]);
+    assert!(
+        matches!(pull(&node, &remote(&s.base, AGENT), &mut Silent).unwrap(), Pulled::Replaced { sha256, .. } if sha256 == c)
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&served)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
