@@ -134,10 +134,12 @@ impl Shelf {
             .increment(1);
         let made = match made {
             Ok(m) => m,
-            Err(why) => {
+            Err(Unusable::File(why)) => {
                 guard.refused = Some((ident, why.clone()));
                 return Err(unavailable(why));
             }
+            // Not the file's fault (the cache directory, the disk): tried again at the next request.
+            Err(Unusable::Now(why)) => return Err(unavailable(why)),
         };
         if let Some(p) = &made {
             tracing::info!(sha256 = %p.sha256, bytes = p.bytes, compressed = p.compressed_len, "vulnerability database ready to serve");
@@ -148,14 +150,28 @@ impl Shelf {
     }
 }
 
+/// Why the database cannot be served.
+enum Unusable {
+    /// The file is not one kestrel wrote: so until it changes.
+    File(String),
+    /// Something else failed (reading, the cache directory): perhaps not the next time.
+    Now(String),
+}
+
+impl From<String> for Unusable {
+    fn from(why: String) -> Unusable {
+        Unusable::Now(why)
+    }
+}
+
 /// Compresses and digests the database file of `dir` into `cache` (read through one open file, so a database
 /// renamed in meanwhile does not mix into it), after checking it is one kestrel wrote.
-fn prepare(dir: &Path, cache: &Path) -> Result<Option<Prepared>, String> {
+fn prepare(dir: &Path, cache: &Path) -> Result<Option<Prepared>, Unusable> {
     let path = dir.join(DB_FILE);
     let file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(format!("{}: {e}", path.display()).into()),
     };
     let meta = file.metadata().map_err(|e| format!("{}: {e}", path.display()))?;
     let ident = Ident::of(&meta);
@@ -165,7 +181,7 @@ fn prepare(dir: &Path, cache: &Path) -> Result<Option<Prepared>, String> {
     let built = Database::verify_file(&by_fd)
         .map_err(|e| {
             let why = e.to_string().replace(&*by_fd.to_string_lossy(), &path.to_string_lossy());
-            format!("not served: {why}")
+            Unusable::File(format!("not served: {why}"))
         })?
         .built_at();
     std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
