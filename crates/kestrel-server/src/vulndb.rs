@@ -252,6 +252,12 @@ pub(crate) async fn get(
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|t| t.trim() == etag || t.trim() == "*");
+    // A client whose database was built no earlier than this one keeps it (`X-Kestrel-Db-Built`): with several
+    // replicas each updating its own, nodes move only forward instead of fetching each replica's in turn.
+    let parse = |t: &str| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok();
+    let theirs = headers.get(BUILT_HEADER).and_then(|v| v.to_str().ok()).and_then(parse);
+    let newer_there = matches!((theirs, db.built.as_deref().and_then(parse)), (Some(t), Some(o)) if t >= o);
+    let fresh = fresh || newer_there;
     let common = [
         (header::ETAG, etag.clone()),
         (header::CACHE_CONTROL, "no-cache".to_string()),

@@ -794,14 +794,17 @@ fn a_chat_hears_of_alerts_alike_once_a_window_and_is_told_how_many_it_was_spared
     assert_eq!(count("/siem"), 6);
 }
 
-/// A database of the vulnerability fixtures named, built in `dir` as `kestrel db import` does.
+/// A database of the vulnerability fixtures named, built in `dir` as `kestrel db import` does: at midnight
+/// 2026-12-04, a second later each time.
 fn vulndb(dir: &std::path::Path, fixtures: &[&str]) -> String {
+    static BUILT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../kestrel-vulndb/tests/fixtures/db");
     let mut w = kestrel_vulndb::store::Writer::begin(dir).unwrap();
     for f in fixtures {
         kestrel_vulndb::import::import(&mut w, &root.join(f), None, None).unwrap();
     }
-    w.commit("2026-12-04T00:00:00Z").unwrap();
+    let second = BUILT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    w.commit(&format!("2026-12-04T00:00:{second:02}Z")).unwrap();
     kestrel_vulndb::remote::local_sha256(dir).unwrap().unwrap()
 }
 
@@ -811,6 +814,7 @@ fn remote<'a>(base: &'a str, token: &'a str) -> kestrel_vulndb::remote::Server<'
         token,
         timeout: Duration::from_secs(60),
         tls: ureq::tls::TlsConfig::default(),
+        even_older: false,
     }
 }
 
@@ -880,6 +884,24 @@ fn the_vulnerability_database_is_served_compressed_and_replaced_only_by_a_good_p
         matches!(pull(&node, &remote(&s.base, CI), &mut Silent).unwrap(), Pulled::Replaced { sha256, .. } if sha256 == b)
     );
     assert_eq!(kestrel_vulndb::store::Database::open(&node).unwrap().sources().unwrap().len(), 3);
+
+    // An older database put back on the server (another replica not yet updated, or a rollback): a node keeps
+    // its newer one unless it asks for the server's whatever its age.
+    push(&here, &remote(&s.base, ADMIN)).unwrap();
+    match pull(&node, &remote(&s.base, AGENT), &mut Silent).unwrap() {
+        Pulled::NewerHere { sha256, server_built } => {
+            assert_eq!(sha256, b);
+            assert_eq!(server_built.as_deref(), Some("2026-12-04T00:00:00Z"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let back = kestrel_vulndb::remote::Server { even_older: true, ..remote(&s.base, AGENT) };
+    assert!(matches!(pull(&node, &back, &mut Silent).unwrap(), Pulled::Replaced { sha256, .. } if sha256 == a));
+    let b_again = vulndb(&served, &[]);
+    assert!(
+        matches!(pull(&node, &remote(&s.base, AGENT), &mut Silent).unwrap(), Pulled::Replaced { sha256, .. } if sha256 == b_again)
+    );
+    let b = b_again;
 
     // Refused pushes leave the served database as it was: a digest that does not match, something not
     // compressed, a database with a trigger slipped in.

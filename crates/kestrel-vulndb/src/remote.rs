@@ -37,6 +37,13 @@ pub enum Pulled {
         /// Its SHA-256.
         sha256: String,
     },
+    /// The server has another database, built no later than this one, which stays (see [`Server::even_older`]).
+    NewerHere {
+        /// The SHA-256 of the one here.
+        sha256: String,
+        /// When the server's was built.
+        server_built: Option<String>,
+    },
     /// The server's database replaced this one.
     Replaced {
         /// Its SHA-256.
@@ -259,6 +266,9 @@ pub struct Server<'a> {
     pub timeout: Duration,
     /// TLS settings (the CA to trust for an https:// URL).
     pub tls: ureq::tls::TlsConfig,
+    /// Take the server's database whenever it differs, even when it was built before the one here (a
+    /// rollback); else only one built later replaces it.
+    pub even_older: bool,
 }
 
 /// Fetches the database of the kestrel server into `dir`, unless the one here is the same.
@@ -267,16 +277,26 @@ pub fn pull(dir: &Path, server: &Server<'_>, progress: &mut dyn UpdateProgress) 
     let http = |reason: String| RemoteError::Http { url: url.clone(), reason };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let here = local_sha256(dir)?;
+    // When the one here was built: a server with an older one (another replica not yet updated) leaves it.
+    let built_here = here.as_ref().and_then(|_| Database::open(dir).ok()).and_then(|d| d.built_at());
     let mut req =
         agent(server.timeout, server.tls.clone()).get(&url).header("Authorization", format!("Bearer {}", server.token));
     if let Some(sha) = &here {
         req = req.header("If-None-Match", format!("\"{sha}\""));
     }
+    if let (Some(built), false) = (&built_here, server.even_older) {
+        req = req.header(BUILT_HEADER, built);
+    }
     let resp = req.call().map_err(|e| http(e.to_string()))?;
     let status = resp.status().as_u16();
     if status == 304 {
         if let Some(sha256) = here {
-            return Ok(Pulled::Unchanged { sha256 });
+            let theirs = resp.headers().get(SHA256_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            if theirs == sha256 {
+                return Ok(Pulled::Unchanged { sha256 });
+            }
+            let server_built = resp.headers().get(BUILT_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+            return Ok(Pulled::NewerHere { sha256, server_built });
         }
     }
     if status != 200 {

@@ -1110,6 +1110,10 @@ pub struct DbUpdateArgs {
     /// Trust this CA (PEM) for an https:// --server (instead of the Web PKI roots).
     #[arg(long, value_name = "FILE", env = "KESTREL_SERVER_CA", requires = "server")]
     pub server_ca: Option<PathBuf>,
+    /// Take the server's database even when the one here was built after it (a rollback); by default only a
+    /// newer one replaces it, so nodes asking several server replicas move only forward.
+    #[arg(long, requires = "server")]
+    pub even_older: bool,
     #[command(flatten)]
     pub dir: DbDirArg,
 }

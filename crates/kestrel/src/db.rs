@@ -136,12 +136,19 @@ pub fn update_options(base_url: Option<String>, ecosystems: &[String], kev_url: 
 pub const REMOTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Fetches the database of `server` into `dir` when it differs from the one there; says what it did.
-pub fn pull_from_server(dir: &Path, server: &str, token: &str, ca: Option<&Path>, g: &GlobalArgs) -> Result<()> {
+pub fn pull_from_server(
+    dir: &Path,
+    server: &str,
+    token: &str,
+    ca: Option<&Path>,
+    even_older: bool,
+    g: &GlobalArgs,
+) -> Result<()> {
     use kestrel_vulndb::remote::Pulled;
     let started = Instant::now();
     let mut bar = Bar(None, !g.quiet && std::io::stderr().is_terminal());
-    let remote =
-        kestrel_vulndb::remote::Server { url: server, token, timeout: REMOTE_TIMEOUT, tls: crate::server::tls(ca)? };
+    let tls = crate::server::tls(ca)?;
+    let remote = kestrel_vulndb::remote::Server { url: server, token, timeout: REMOTE_TIMEOUT, tls, even_older };
     let pulled = kestrel_vulndb::remote::pull(dir, &remote, &mut bar).with_context(|| {
         format!("fetching the vulnerability database from {server} (the one in {} is unchanged)", dir.display())
     })?;
@@ -150,6 +157,11 @@ pub fn pull_from_server(dir: &Path, server: &str, token: &str, ca: Option<&Path>
             Pulled::Unchanged { sha256 } => {
                 eprintln!("kestrel: the database in {} is the server's already (SHA-256 {sha256})", dir.display())
             }
+            Pulled::NewerHere { server_built, .. } => eprintln!(
+                "kestrel: the database in {} was built after the server's ({}): kept (--even-older takes the server's)",
+                dir.display(),
+                server_built.as_deref().unwrap_or("?")
+            ),
             Pulled::Replaced { sha256, built, bytes, compressed } => eprintln!(
                 "kestrel: database from {server} in {:.1} s ({} MB, {} MB sent, built {}, SHA-256 {sha256}): {}",
                 started.elapsed().as_secs_f64(),
@@ -171,7 +183,7 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
             let Some(token) = a.server_token.as_deref() else {
                 bail!("--server needs a token: --server-token or KESTREL_TOKEN")
             };
-            pull_from_server(&dir, server, token, a.server_ca.as_deref(), g)?;
+            pull_from_server(&dir, server, token, a.server_ca.as_deref(), a.even_older, g)?;
         }
         DbCommand::Push(a) => {
             let dir = db_dir(&a.dir)?;
@@ -181,6 +193,7 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                 token: &a.server_token,
                 timeout: REMOTE_TIMEOUT,
                 tls: crate::server::tls(a.server_ca.as_deref())?,
+                even_older: false,
             };
             let pushed = kestrel_vulndb::remote::push(&dir, &server)
                 .with_context(|| format!("sending {} to {}", dir.display(), a.server))?;

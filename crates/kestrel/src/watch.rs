@@ -383,7 +383,7 @@ fn report(vuln: &VulnArgs, upload: &UploadArgs, g: &GlobalArgs, reference: &str,
 fn fetch_database(dir: &Path, upload: &UploadArgs, g: &GlobalArgs, who: &str) {
     let Some(server) = &upload.server else { return };
     let token = upload.server_token.as_deref().unwrap_or_default();
-    if let Err(e) = crate::db::pull_from_server(dir, server, token, upload.server_ca.as_deref(), g) {
+    if let Err(e) = crate::db::pull_from_server(dir, server, token, upload.server_ca.as_deref(), false, g) {
         eprintln!("kestrel: {who}: {e:#}");
     }
 }
