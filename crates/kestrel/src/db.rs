@@ -163,10 +163,10 @@ pub fn pull_from_server(
                 server_built.as_deref().unwrap_or("?")
             ),
             Pulled::Replaced { sha256, built, bytes, compressed } => eprintln!(
-                "kestrel: database from {server} in {:.1} s ({} MB, {} MB sent, built {}, SHA-256 {sha256}): {}",
+                "kestrel: database from {server} in {:.1} s ({}, {} sent, built {}, SHA-256 {sha256}): {}",
                 started.elapsed().as_secs_f64(),
-                bytes / 1_000_000,
-                compressed / 1_000_000,
+                indicatif::HumanBytes(bytes),
+                indicatif::HumanBytes(compressed),
                 built.as_deref().unwrap_or("?"),
                 dir.display()
             ),
@@ -199,9 +199,9 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                 .with_context(|| format!("sending {} to {}", dir.display(), a.server))?;
             if !g.quiet {
                 eprintln!(
-                    "kestrel: {} now serves this database ({} MB, built {}, SHA-256 {}) — sent in {:.1} s",
+                    "kestrel: {} now serves this database ({}, built {}, SHA-256 {}) — sent in {:.1} s",
                     a.server,
-                    pushed.bytes / 1_000_000,
+                    indicatif::HumanBytes(pushed.bytes),
                     pushed.built.as_deref().unwrap_or("?"),
                     pushed.sha256,
                     started.elapsed().as_secs_f64()
