@@ -138,40 +138,51 @@ fn the_server_updates_its_database_and_clients_fetch_it() {
     assert!(dir.path().join("ci-db/vulndb.sqlite").is_file());
 }
 
-/// A server on HTTPS with a private CA: the scans' reports and the database's push and fetch trust it with
-/// `--server-ca`, and without it refuse the server's certificate.
-#[test]
-fn reports_and_the_database_over_https_with_a_private_ca() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let certs = d.join("certs");
+/// `kestrel server cert` for 127.0.0.1 (and `clients`) into DIR/certs, and the server on HTTPS with that
+/// certificate (`extra` added, `CERTS` in it naming that directory: `--client-ca CERTS/ca.crt` for mutual TLS);
+/// the running server, its base URL and its admin token.
+fn start_https(dir: &Path, clients: &[&str], extra: &[&str]) -> (Running, String, String) {
+    let certs = dir.join("certs");
     let made = Command::cargo_bin("kestrel")
         .unwrap()
-        .args(["server", "cert", "--name", "127.0.0.1", "--out"])
+        .args(["server", "cert", "--name", "127.0.0.1"])
+        .args(clients.iter().flat_map(|c| ["--client", c]))
+        .arg("--out")
         .arg(&certs)
         .output()
         .unwrap();
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let c = |n: &str| certs.join(n).display().to_string();
-    let data = d.join("data");
+    let data = dir.join("data");
     let port = free_port();
     let child = Command::cargo_bin("kestrel")
         .unwrap()
         .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(&data)
         .args(["--tls-cert", &c("server.crt"), "--tls-key", &c("server.key")])
+        .args(extra.iter().map(|e| e.replace("CERTS", &certs.display().to_string())))
         .env_remove("KESTREL_SERVER_TOKEN")
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let base = format!("https://127.0.0.1:{port}");
-    let _server = Running { child, base: base.clone() };
     let t = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() || !data.join("admin.token").exists() {
         assert!(t.elapsed() < Duration::from_secs(20), "the server did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
     let admin = std::fs::read_to_string(data.join("admin.token")).unwrap().trim().to_string();
+    (Running { child, base: base.clone() }, base, admin)
+}
+
+/// A server on HTTPS with a private CA: the scans' reports and the database's push and fetch trust it with
+/// `--server-ca`, and without it refuse the server's certificate.
+#[test]
+fn reports_and_the_database_over_https_with_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_server, base, admin) = start_https(d, &[], &[]);
+    let c = |n: &str| d.join("certs").join(n).display().to_string();
     let kestrel = |args: &[&str], ca: bool| {
         let mut cmd = Command::cargo_bin("kestrel").unwrap();
         cmd.args(args).args(["--server", &base, "--server-token", &admin]);
@@ -506,34 +517,9 @@ fn profiles_are_merged_on_the_server_and_pulled_back() {
 #[test]
 fn agents_over_mutual_tls() {
     let dir = tempfile::tempdir().unwrap();
+    let (_server, base, admin) = start_https(dir.path(), &["node-9"], &["--client-ca", "CERTS/ca.crt"]);
     let certs = dir.path().join("certs");
-    let out = Command::cargo_bin("kestrel")
-        .unwrap()
-        .args(["server", "cert", "--name", "127.0.0.1", "--client", "node-9", "--out"])
-        .arg(&certs)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let data = dir.path().join("data");
-    let port = free_port();
     let c = |n: &str| certs.join(n).display().to_string();
-    let child = Command::cargo_bin("kestrel")
-        .unwrap()
-        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(&data)
-        .args(["--tls-cert", &c("server.crt"), "--tls-key", &c("server.key"), "--client-ca", &c("ca.crt")])
-        .env_remove("KESTREL_SERVER_TOKEN")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("https://127.0.0.1:{port}");
-    let _server = Running { child, base: base.clone() };
-    let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() || !data.join("admin.token").exists() {
-        assert!(t.elapsed() < Duration::from_secs(20), "the server did not come up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let admin = std::fs::read_to_string(data.join("admin.token")).unwrap().trim().to_string();
     let rec = attack_recording(dir.path());
     let ship = |extra: &[&str], spool: &str| {
         let out = Command::cargo_bin("kestrel")
