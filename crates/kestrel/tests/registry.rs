@@ -362,6 +362,13 @@ fn the_watcher_takes_its_database_from_the_server() {
         assert!(out.status.success(), "{e}");
         e
     };
+    // Before the server has one, a pass says why it could not fetch it and goes on (here without the vulnerability
+    // scanner, which would need one).
+    let e = run(kestrel("node-db")
+        .args(["watch", "--registry", &host, "--once", "--db-from-server", "--scanners", "none", "--state"])
+        .arg(d.join("probe-state"))
+        .args(["--server", &base, "--server-token", ci]));
+    assert!(e.contains("404") && e.contains("kestrel db push") && e.contains("1 scanned"), "{e}");
     // The admin's machine builds a database and pushes it; a ci token may not.
     run(kestrel("admin-db").args(["db", "import"]).arg(fixtures.join("osv-PyPI.zip")));
     let refused = kestrel("admin-db").args(["db", "push", "--server", &base, "--server-token", ci]).output().unwrap();
