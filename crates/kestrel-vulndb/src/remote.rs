@@ -343,6 +343,86 @@ pub fn pull(dir: &Path, server: &Server<'_>, progress: &mut dyn UpdateProgress) 
     Ok(Pulled::Replaced { sha256, built, bytes, compressed })
 }
 
+/// Whether `path` holds a kestrel database as a file (SQLite's header), zstd-compressed or not, rather than
+/// advisories to import.
+pub fn is_database_file(path: &Path) -> bool {
+    const SQLITE: &[u8] = b"SQLite format 3\0";
+    let Ok(f) = std::fs::File::open(path) else { return false };
+    let mut head = Vec::with_capacity(16);
+    if f.take(16).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    if head.starts_with(SQLITE) {
+        return true;
+    }
+    if !head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return false;
+    }
+    let mut inner = Vec::with_capacity(16);
+    std::fs::File::open(path)
+        .and_then(zstd::stream::read::Decoder::new)
+        .and_then(|d| d.take(16).read_to_end(&mut inner))
+        .is_ok_and(|_| inner.starts_with(SQLITE))
+}
+
+/// Replaces the database in `dir` with the database file at `path` (as `db export` writes it: zstd-compressed,
+/// or not), after checking it as a fetched one; returns its SHA-256 and build time. The database here stays
+/// when anything fails.
+pub fn install_file(dir: &Path, path: &Path) -> Result<(String, Option<String>), DbError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let staged = TempFile::new(dir.join(format!(".{DB_FILE}.{}.import.tmp", std::process::id())));
+    let input = std::fs::File::open(path).map_err(io(path))?;
+    let invalid = |reason: String| DbError::Invalid { path: path.to_path_buf(), reason };
+    let (_, sha256) = if is_zstd(path) {
+        unpack(input, staged.path()).map_err(|e| match e {
+            UnpackError::Input(n, e) => invalid(format!("unreadable after {n} bytes: {e}")),
+            UnpackError::Output(e) => io(staged.path())(e),
+            UnpackError::TooLarge => invalid(format!("larger than the {} GiB accepted", MAX_DB_BYTES >> 30)),
+        })?
+    } else {
+        let mut out = std::fs::File::create(staged.path()).map_err(io(staged.path()))?;
+        let bytes = std::io::copy(&mut &input, &mut out).map_err(io(path))?;
+        out.sync_all().map_err(io(staged.path()))?;
+        let sha = sha256_of(std::fs::File::open(staged.path()).map_err(io(staged.path()))?).map_err(io(path))?;
+        (bytes, sha)
+    };
+    let staged_name = format!("{}: ", staged.path().display());
+    let built =
+        Database::verify_file(staged.path()).map_err(|e| invalid(e.to_string().replace(&staged_name, "")))?.built_at();
+    let target = dir.join(DB_FILE);
+    std::fs::rename(staged.path(), &target).map_err(io(&target))?;
+    staged.keep();
+    if let Ok(m) = std::fs::metadata(&target) {
+        remember(dir, &sha256, Ident::of(&m));
+    }
+    Ok((sha256, built))
+}
+
+fn is_zstd(path: &Path) -> bool {
+    let mut head = [0u8; 4];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == [0x28, 0xb5, 0x2f, 0xfd]
+}
+
+/// Writes the database in `dir`, checked, zstd-compressed to `dest` (for `db import` on a machine with no way
+/// to a server); returns its size, SHA-256 and the compressed size.
+pub fn export(dir: &Path, dest: &Path) -> Result<(u64, String, u64), DbError> {
+    let path = dir.join(DB_FILE);
+    Database::verify_file(&path)?;
+    let sha256 = local_sha256(dir)?.ok_or_else(|| DbError::Missing(path.clone()))?;
+    let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = TempFile::new(parent.join(format!(".{name}.{}.tmp", std::process::id())));
+    let mut input = std::fs::File::open(&path).map_err(io(&path))?;
+    let out = std::fs::File::create(tmp.path()).map_err(io(tmp.path()))?;
+    let mut enc = zstd::stream::write::Encoder::new(out, LEVEL).map_err(io(tmp.path()))?;
+    let bytes = std::io::copy(&mut input, &mut enc).map_err(io(tmp.path()))?;
+    enc.finish().and_then(|f| f.sync_all()).map_err(io(tmp.path()))?;
+    std::fs::rename(tmp.path(), dest).map_err(io(dest))?;
+    tmp.keep();
+    let compressed = std::fs::metadata(dest).map_err(io(dest))?.len();
+    Ok((bytes, sha256, compressed))
+}
+
 /// What the server said to a push.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct Pushed {

@@ -1068,12 +1068,19 @@ server only a database that differs from the one here is transferred (compressed
   kestrel db update && kestrel db push --server https://kestrel.example --server-token \"$ADMIN_TOKEN\"")]
     Push(DbPushArgs),
     /// Import files for air-gapped use: an OSV all.zip, a directory of OSV JSON/YAML records, Debian
-    /// DSA.list/DLA.list, Alpine secdb JSON, CISA KEV JSON. Each replaces the source it holds.
+    /// DSA.list/DLA.list, Alpine secdb JSON, CISA KEV JSON. Each replaces the source it holds. A whole
+    /// database (`kestrel db export`'s file) replaces the database.
     #[command(after_help = "Examples:
   kestrel db import PyPI-all.zip Debian-all.zip
   kestrel db import DSA.list DLA.list alpine-v3.20-main.json
-  kestrel db import ./advisories/ --source internal")]
+  kestrel db import ./advisories/ --source internal
+  kestrel db import kestrel-db.sqlite.zst          # from `kestrel db export` on a connected machine")]
     Import(DbImportArgs),
+    /// Write this database, checked and zstd-compressed, to a file that `kestrel db import` takes on a machine
+    /// with no way out (and no server to fetch from).
+    #[command(after_help = "Examples:
+  kestrel db update && kestrel db export kestrel-db.sqlite.zst")]
+    Export(DbExportArgs),
     /// Show the database: sources, record counts, age.
     Status(DbStatusArgs),
     /// Show the advisories with an id or alias (CVE-…, GHSA-…, DSA-…).
@@ -1141,6 +1148,14 @@ pub struct DbImportArgs {
     /// Name the source (default: derived from the content, e.g. osv:PyPI, debian-tracker:DSA).
     #[arg(long, value_name = "NAME")]
     pub source: Option<String>,
+    #[command(flatten)]
+    pub dir: DbDirArg,
+}
+
+#[derive(Args, Debug)]
+pub struct DbExportArgs {
+    /// The file to write (zstd-compressed).
+    pub file: PathBuf,
     #[command(flatten)]
     pub dir: DbDirArg,
 }

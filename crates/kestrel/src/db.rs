@@ -213,6 +213,40 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
             let kev = if a.no_kev { Some("") } else { a.kev_url.as_deref() };
             run_update(&dir, &update_options(a.base_url, &a.ecosystem, kev), g)?;
         }
+        DbCommand::Import(a) if a.paths.iter().any(|p| kestrel_vulndb::remote::is_database_file(p)) => {
+            let dir = db_dir(&a.dir)?;
+            let [path] = &a.paths[..] else {
+                bail!("a whole database replaces the database: import it alone, not with other files")
+            };
+            if a.source.is_some() {
+                bail!("{}: a whole database keeps its own sources (no --source)", path.display());
+            }
+            let (sha256, built) = kestrel_vulndb::remote::install_file(&dir, path).with_context(|| {
+                format!("importing {} (the database in {} is unchanged)", path.display(), dir.display())
+            })?;
+            if !g.quiet {
+                eprintln!(
+                    "kestrel: {} is the database now (built {}, SHA-256 {sha256}): {}",
+                    path.display(),
+                    built.as_deref().unwrap_or("?"),
+                    dir.display()
+                );
+            }
+        }
+        DbCommand::Export(a) => {
+            let dir = db_dir(&a.dir)?;
+            let (bytes, sha256, compressed) = kestrel_vulndb::remote::export(&dir, &a.file)
+                .with_context(|| format!("exporting the database in {}", dir.display()))?;
+            if !g.quiet {
+                eprintln!(
+                    "kestrel: {} written ({} of {}, SHA-256 {sha256}): `kestrel db import {}` takes it",
+                    a.file.display(),
+                    indicatif::HumanBytes(compressed),
+                    indicatif::HumanBytes(bytes),
+                    a.file.display()
+                );
+            }
+        }
         DbCommand::Import(a) => {
             let dir = db_dir(&a.dir)?;
             let started = Instant::now();

@@ -593,3 +593,55 @@ fn image_and_rootfs_scans_find_secrets_in_every_layer_cached_gated_and_allowed()
     assert_eq!(r["secrets"][0]["file"], "/srv/deploy.sh", "{r}");
     assert!(r["secrets"][0].get("layer").is_none());
 }
+
+/// A machine with no way out and no server: `kestrel db export` on a connected one, the file carried over,
+/// `kestrel db import FILE` replaces the database whole — only a database kestrel wrote, alone, and a refused one
+/// leaves the database there as it was.
+#[test]
+fn a_whole_database_is_exported_and_imported() {
+    let connected = tempfile::tempdir().unwrap();
+    let gapped = tempfile::tempdir().unwrap();
+    let f = fixtures();
+    kestrel(connected.path())
+        .args(["db", "import"])
+        .arg(f.join("osv-PyPI.zip"))
+        .arg(f.join("DSA.list"))
+        .assert()
+        .success();
+    let file = connected.path().join("kestrel-db.sqlite.zst");
+    let out = kestrel(connected.path()).args(["db", "export"]).arg(&file).assert().success();
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("`kestrel db import"));
+    let db = connected.path().join("vulndb.sqlite");
+    assert!(std::fs::metadata(&file).unwrap().len() * 2 < std::fs::metadata(&db).unwrap().len(), "compressed");
+
+    kestrel(gapped.path()).args(["db", "import"]).arg(f.join("DLA.list")).assert().success();
+    let status = |d: &Path| {
+        let v = json(&kestrel(d).args(["db", "status", "-f", "json"]).assert().success().get_output().stdout);
+        let names: Vec<String> =
+            v["sources"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect();
+        names
+    };
+    assert_eq!(status(gapped.path()), ["debian-tracker:DLA"]);
+    // Not with other files, not under another source name.
+    let out = kestrel(gapped.path()).args(["db", "import"]).arg(&file).arg(f.join("kev.json")).assert().code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("import it alone"));
+    let out = kestrel(gapped.path()).args(["db", "import", "--source", "x"]).arg(&file).assert().code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("no --source"));
+    // A database with a trigger slipped in (uncompressed this time) is refused, naming the file.
+    let bad = gapped.path().join("bad.sqlite");
+    std::fs::copy(&db, &bad).unwrap();
+    rusqlite::Connection::open(&bad).unwrap().execute_batch("CREATE VIEW v AS SELECT 1;").unwrap();
+    let out = kestrel(gapped.path()).args(["db", "import"]).arg(&bad).assert().code(2);
+    let e = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(e.contains("bad.sqlite") && e.contains("view `v`") && e.contains("is unchanged"), "{e}");
+    assert_eq!(status(gapped.path()), ["debian-tracker:DLA"]);
+    // The exported one replaces it whole, byte for byte.
+    kestrel(gapped.path()).args(["db", "import"]).arg(&file).assert().success();
+    assert_eq!(status(gapped.path()), ["debian-tracker:DSA", "osv:PyPI"]);
+    assert_eq!(std::fs::read(gapped.path().join("vulndb.sqlite")).unwrap(), std::fs::read(&db).unwrap());
+    let names: Vec<String> = std::fs::read_dir(gapped.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+}
