@@ -334,12 +334,7 @@ pub fn pull(dir: &Path, server: &Server<'_>, progress: &mut dyn UpdateProgress) 
             http(format!("what came is not a usable database: {why}"))
         })?
         .built_at();
-    let target = dir.join(DB_FILE);
-    std::fs::rename(&tmp_path, &target).map_err(io(&target))?;
-    tmp.keep();
-    if let Ok(m) = std::fs::metadata(&target) {
-        remember(dir, &sha256, Ident::of(&m));
-    }
+    swap_in(dir, tmp, &sha256)?;
     Ok(Pulled::Replaced { sha256, built, bytes, compressed })
 }
 
@@ -389,13 +384,19 @@ pub fn install_file(dir: &Path, path: &Path) -> Result<(String, Option<String>),
     let staged_name = format!("{}: ", staged.path().display());
     let built =
         Database::verify_file(staged.path()).map_err(|e| invalid(e.to_string().replace(&staged_name, "")))?.built_at();
+    swap_in(dir, staged, &sha256)?;
+    Ok((sha256, built))
+}
+
+/// Renames a checked database file over the one in `dir` and remembers its digest.
+fn swap_in(dir: &Path, staged: TempFile, sha256: &str) -> Result<(), DbError> {
     let target = dir.join(DB_FILE);
     std::fs::rename(staged.path(), &target).map_err(io(&target))?;
     staged.keep();
     if let Ok(m) = std::fs::metadata(&target) {
-        remember(dir, &sha256, Ident::of(&m));
+        remember(dir, sha256, Ident::of(&m));
     }
-    Ok((sha256, built))
+    Ok(())
 }
 
 fn is_zstd(path: &Path) -> bool {
