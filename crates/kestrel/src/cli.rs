@@ -173,7 +173,8 @@ Specs: cis-docker-1.6, cis-k8s-1.9, pss-restricted, nsa-cisa-1.0, nist-800-190, 
 file (YAML: id, title, standard, controls). --results adds a `kestrel image -f json` report (vulnerabilities,
 malicious packages, end-of-life OS).")]
     Compliance(ComplianceArgs),
-    /// Manage the vulnerability database (download, import, status, look up).
+    /// Manage the vulnerability database (download, fetch from or send to a server, import, export, status,
+    /// look up).
     #[command(subcommand)]
     Db(DbCommand),
     /// Measure the detection models on a benchmark.
