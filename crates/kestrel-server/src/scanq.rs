@@ -3,7 +3,7 @@
 //! twice inside the duplicate window is one job), and any number of `kestrel scan-worker` processes pull them
 //! from one durable consumer, scan, send the report to the server, and only then acknowledge. A worker that
 //! dies leaves its job to another after the ack wait; a failed scan is handed back with a delay, at most
-//! [`MAX_DELIVER`] times. At least once on the wire; the server keeps reports by content, so once in storage.
+//! [`MAX_DELIVER`] times, then taken off the queue ([`ScanQueue::give_up`]). At least once on the wire; the server keeps reports by content, so once in storage.
 //!
 //! A blocking API (the watcher and the workers are plain threads), over a one-worker runtime of its own.
 
@@ -146,6 +146,12 @@ impl ScanQueue {
     /// Failed: handed back, to be delivered again after `delay` (to any worker).
     pub fn retry(&self, t: Taken, delay: Duration) -> Result<(), String> {
         self.rt.block_on(t.msg.ack_with(AckKind::Nak(Some(delay)))).map_err(|e| format!("nak: {e}"))
+    }
+
+    /// Failed for the last time ([`MAX_DELIVER`]): taken off the queue, so it neither waits there forever nor
+    /// keeps a `--once` worker waiting for it.
+    pub fn give_up(&self, t: Taken) -> Result<(), String> {
+        self.rt.block_on(t.msg.ack_with(AckKind::Term)).map_err(|e| format!("term: {e}"))
     }
 
     /// Jobs waiting.

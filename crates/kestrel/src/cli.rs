@@ -296,6 +296,9 @@ pub struct ScanWorkerArgs {
     /// minute. A failed fetch goes on with the database it has.
     #[arg(long, requires = "server")]
     pub db_from_server: bool,
+    /// Seconds before a failed scan is tried again (by any worker); after 5 tries it is taken off the queue.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub retry_after: u64,
     #[command(flatten)]
     pub vuln: VulnArgs,
     #[command(flatten)]

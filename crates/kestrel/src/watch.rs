@@ -393,7 +393,7 @@ pub fn worker(a: ScanWorkerArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let opts = PullOptions { platform: a.platform.clone(), ..PullOptions::from_env() };
     let db_dir = crate::db::db_dir(&a.vuln.dir)?;
     let mut fetched: Option<std::time::Instant> = None;
-    let (mut done, mut failed) = (0usize, 0usize);
+    let (mut done, mut failed, mut given_up) = (0usize, 0usize, 0usize);
     loop {
         let Some(t) = queue.next(std::time::Duration::from_secs(2)).map_err(anyhow::Error::msg)? else {
             if a.once && queue.pending().map_err(anyhow::Error::msg)? == 0 {
@@ -412,15 +412,20 @@ pub fn worker(a: ScanWorkerArgs, g: &GlobalArgs) -> Result<ExitCode> {
                 queue.ack(t).map_err(anyhow::Error::msg)?;
                 done += 1;
             }
+            Err(e) if t.delivery >= kestrel_server::scanq::MAX_DELIVER => {
+                eprintln!("kestrel: scan-worker: {reference}: given up after {} tries: {e:#}", t.delivery);
+                queue.give_up(t).map_err(anyhow::Error::msg)?;
+                given_up += 1;
+            }
             Err(e) => {
                 eprintln!("kestrel: scan-worker: {reference} (delivery {}): {e:#}", t.delivery);
-                queue.retry(t, std::time::Duration::from_secs(30)).map_err(anyhow::Error::msg)?;
+                queue.retry(t, std::time::Duration::from_secs(a.retry_after)).map_err(anyhow::Error::msg)?;
                 failed += 1;
             }
         }
     }
     if !g.quiet {
-        eprintln!("kestrel: scan-worker: {done} scanned, {failed} failed (handed back)");
+        eprintln!("kestrel: scan-worker: {done} scanned, {failed} failed (handed back), {given_up} given up");
     }
     Ok(ExitCode::SUCCESS)
 }

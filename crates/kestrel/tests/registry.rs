@@ -484,3 +484,24 @@ fn scans_are_shared_by_workers_through_jetstream() {
     let reports = get(&base, &format!("/api/v1/reports?kind=image&subject={host}%2Fshop%2Fapp%3A1.0"), viewer);
     assert_eq!(reports["items"][0]["counts"][0], 1, "Log4Shell found in 1.0 from its inventory: {reports}");
 }
+
+/// A job that keeps failing (its image is gone) is tried five times, then taken off the queue: a `--once` worker
+/// ends instead of waiting for it forever.
+#[test]
+fn a_scan_that_keeps_failing_is_given_up_after_five_tries() {
+    let nats = kestrel_testkit::services::Nats::start();
+    let queue = kestrel_server::scanq::ScanQueue::connect(&nats.url(), 1).unwrap();
+    let job = kestrel_server::scanq::ScanJob {
+        reference: "127.0.0.1:1/gone/app:1.0".into(),
+        digest: format!("sha256:{}", "0".repeat(64)),
+    };
+    assert!(queue.publish(&job).unwrap());
+    let mut worker = Command::cargo_bin("kestrel").unwrap();
+    worker.args(["scan-worker", "--once", "--nats", &nats.url(), "--retry-after", "0", "--scanners", "none"]);
+    let out = worker.env_remove("KESTREL_SERVER").env_remove("KESTREL_TOKEN").output().unwrap();
+    let e = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{e}");
+    assert!(e.contains("0 scanned, 4 failed (handed back), 1 given up"), "{e}");
+    assert!(e.contains("127.0.0.1:1/gone/app:1.0: given up after 5 tries"), "{e}");
+    assert_eq!(queue.pending().unwrap(), 0, "off the queue");
+}
