@@ -26,6 +26,7 @@ mod alert;
 mod event;
 mod finding;
 mod glob;
+mod ident;
 mod misconfig;
 mod package;
 mod path;
@@ -43,6 +44,7 @@ pub use finding::{
     VulnerabilityFinding, REPORT_SCHEMA,
 };
 pub use glob::glob;
+pub use ident::FileIdent;
 pub use misconfig::{
     ComplianceReport, ComplianceSummary, ConfigFinding, ControlRef, ControlResult, ControlStatus, COMPLIANCE_SCHEMA,
     CONFIG_SCHEMA,

@@ -16,14 +16,12 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
+use kestrel_core::FileIdent;
 use kestrel_vulndb::remote::{
-    unpack, TempFile, UnpackError, BUILT_HEADER, LEVEL, MAX_DB_BYTES, MEDIA_TYPE, SHA256_HEADER,
+    pack, unpack, TempFile, UnpackError, BUILT_HEADER, MAX_DB_BYTES, MEDIA_TYPE, SHA256_HEADER,
 };
 use kestrel_vulndb::store::{Database, DB_FILE};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -46,21 +44,12 @@ struct Served {
     ready: Option<Prepared>,
     /// A file refused (not a kestrel database, unreadable) and why: not read again while it is the same file,
     /// however many nodes ask.
-    refused: Option<(Ident, String)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Ident(u64, u64, u64, i64, i64, i64, i64);
-
-impl Ident {
-    fn of(m: &std::fs::Metadata) -> Ident {
-        Ident(m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
-    }
+    refused: Option<(FileIdent, String)>,
 }
 
 #[derive(Debug, Clone)]
 struct Prepared {
-    ident: Ident,
+    ident: FileIdent,
     sha256: String,
     built: Option<String>,
     compressed: PathBuf,
@@ -117,7 +106,7 @@ impl Shelf {
         let mut guard = self.prepared.lock().await;
         let path = self.dir.join(DB_FILE);
         let ident = match tokio::fs::metadata(&path).await {
-            Ok(m) => Ident::of(&m),
+            Ok(m) => FileIdent::of(&m),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(unavailable(format!("{}: {e}", path.display()))),
         };
@@ -174,7 +163,7 @@ fn prepare(dir: &Path, cache: &Path) -> Result<Option<Prepared>, Unusable> {
         Err(e) => return Err(format!("{}: {e}", path.display()).into()),
     };
     let meta = file.metadata().map_err(|e| format!("{}: {e}", path.display()))?;
-    let ident = Ident::of(&meta);
+    let ident = FileIdent::of(&meta);
     // The same open file, by its descriptor: what is checked is what is sent.
     use std::os::fd::AsRawFd;
     let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
@@ -186,27 +175,11 @@ fn prepare(dir: &Path, cache: &Path) -> Result<Option<Prepared>, Unusable> {
         .built_at();
     std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
     let tmp = TempFile::new(tmp_name(cache, "vulndb.zst"));
-    let mut enc = zstd::stream::write::Encoder::new(
-        std::fs::File::create(tmp.path()).map_err(|e| format!("{}: {e}", tmp.path().display()))?,
-        LEVEL,
-    )
-    .map_err(|e| e.to_string())?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut bytes = 0u64;
-    let mut reader = &file;
-    loop {
-        let n = reader.read(&mut buf).map_err(|e| format!("{}: {e}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        bytes += n as u64;
-        h.update(&buf[..n]);
-        enc.write_all(&buf[..n]).map_err(|e| format!("{}: {e}", tmp.path().display()))?;
-    }
-    let out = enc.finish().map_err(|e| format!("{}: {e}", tmp.path().display()))?;
-    drop(out);
-    let sha256 = hex::encode(h.finalize());
+    let (bytes, sha256) = pack(&file, tmp.path()).map_err(|e| match e {
+        UnpackError::Input(_, e) => format!("{}: {e}", path.display()),
+        UnpackError::Output(e) => format!("{}: {e}", tmp.path().display()),
+        UnpackError::TooLarge => format!("{}: too large", path.display()),
+    })?;
     let compressed = keep_compressed(cache, tmp, &sha256)?;
     let compressed_len = std::fs::metadata(&compressed).map_err(|e| format!("{}: {e}", compressed.display()))?.len();
     Ok(Some(Prepared { ident, sha256, built, compressed, compressed_len, bytes }))
@@ -362,7 +335,7 @@ fn install(dir: &Path, cache: &Path, upload: TempFile, sent_sha: &str) -> Result
     let target = dir.join(DB_FILE);
     std::fs::rename(staged.path(), &target).map_err(|e| unavailable(format!("{}: {e}", target.display())))?;
     staged.keep();
-    let ident = Ident::of(&std::fs::metadata(&target).map_err(|e| unavailable(e.to_string()))?);
+    let ident = FileIdent::of(&std::fs::metadata(&target).map_err(|e| unavailable(e.to_string()))?);
     let compressed = keep_compressed(cache, upload, &sha256).map_err(unavailable)?;
     Ok(Prepared { ident, sha256, built, compressed, compressed_len, bytes })
 }

@@ -10,9 +10,9 @@
 
 use crate::store::{Database, DbError, DB_FILE};
 use crate::update::UpdateProgress;
+use kestrel_core::FileIdent;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -73,32 +73,10 @@ pub enum RemoteError {
     Db(#[from] DbError),
 }
 
-/// The identity of a file as `stat` says it: the remembered digest holds while it is unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct Ident {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime_ns: i128,
-    ctime_ns: i128,
-}
-
-impl Ident {
-    fn of(m: &std::fs::Metadata) -> Ident {
-        Ident {
-            dev: m.dev(),
-            ino: m.ino(),
-            size: m.size(),
-            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-            ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
-        }
-    }
-}
-
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Remembered {
     sha256: String,
-    file: Ident,
+    file: FileIdent,
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> DbError + '_ {
@@ -133,7 +111,7 @@ pub fn local_sha256(dir: &Path) -> Result<Option<String>, DbError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io(&path)(e)),
     };
-    let ident = Ident::of(&file.metadata().map_err(io(&path))?);
+    let ident = FileIdent::of(&file.metadata().map_err(io(&path))?);
     let kept = remembered_path(dir);
     if let Some(r) = std::fs::read(&kept).ok().and_then(|b| serde_json::from_slice::<Remembered>(&b).ok()) {
         if r.file == ident && kestrel_core::is_sha256_hex(&r.sha256) {
@@ -146,7 +124,7 @@ pub fn local_sha256(dir: &Path) -> Result<Option<String>, DbError> {
 }
 
 /// Remembers the digest of the file with `ident` (best effort: without it the next look reads the file again).
-fn remember(dir: &Path, sha256: &str, ident: Ident) {
+fn remember(dir: &Path, sha256: &str, ident: FileIdent) {
     let kept = remembered_path(dir);
     let tmp = dir.join(format!(".{DB_FILE}.sha256.{}.tmp", std::process::id()));
     let text = serde_json::to_vec(&Remembered { sha256: sha256.to_string(), file: ident }).unwrap_or_default();
@@ -220,10 +198,10 @@ impl Drop for TempFile {
     }
 }
 
-/// Why [`unpack`] stopped.
+/// Why [`unpack`] or [`pack`] stopped.
 #[derive(Debug)]
 pub enum UnpackError {
-    /// The compressed stream: unreadable, not zstd, cut short (with the bytes written before).
+    /// The input: unreadable, not zstd, cut short (with the bytes written before).
     Input(u64, std::io::Error),
     /// Writing the file.
     Output(std::io::Error),
@@ -231,28 +209,48 @@ pub enum UnpackError {
     TooLarge,
 }
 
-/// Decompresses the zstd stream `input` into a new file at `dest` (synced), at most [`MAX_DB_BYTES`]; returns
-/// its size and SHA-256.
-pub fn unpack(input: impl Read, dest: &Path) -> Result<(u64, String), UnpackError> {
-    let mut out = std::fs::File::create(dest).map_err(UnpackError::Output)?;
-    let mut dec = zstd::stream::read::Decoder::new(input).map_err(|e| UnpackError::Input(0, e))?.take(MAX_DB_BYTES + 1);
+/// Copies `input` to `out`, digesting what passes, at most `limit` bytes when given; returns the size and SHA-256.
+fn copy_digest(mut input: impl Read, out: &mut impl Write, limit: Option<u64>) -> Result<(u64, String), UnpackError> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut bytes = 0u64;
     loop {
-        let n = dec.read(&mut buf).map_err(|e| UnpackError::Input(bytes, e))?;
+        let n = input.read(&mut buf).map_err(|e| UnpackError::Input(bytes, e))?;
         if n == 0 {
             break;
         }
         bytes += n as u64;
-        if bytes > MAX_DB_BYTES {
+        if limit.is_some_and(|l| bytes > l) {
             return Err(UnpackError::TooLarge);
         }
         h.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(UnpackError::Output)?;
     }
-    out.sync_all().map_err(UnpackError::Output)?;
     Ok((bytes, hex::encode(h.finalize())))
+}
+
+/// Copies `input` into a new file at `dest` (synced), at most [`MAX_DB_BYTES`]; returns its size and SHA-256.
+fn store(input: impl Read, dest: &Path) -> Result<(u64, String), UnpackError> {
+    let mut out = std::fs::File::create(dest).map_err(UnpackError::Output)?;
+    let done = copy_digest(input, &mut out, Some(MAX_DB_BYTES))?;
+    out.sync_all().map_err(UnpackError::Output)?;
+    Ok(done)
+}
+
+/// Decompresses the zstd stream `input` into a new file at `dest` (synced), at most [`MAX_DB_BYTES`]; returns
+/// its size and SHA-256.
+pub fn unpack(input: impl Read, dest: &Path) -> Result<(u64, String), UnpackError> {
+    store(zstd::stream::read::Decoder::new(input).map_err(|e| UnpackError::Input(0, e))?, dest)
+}
+
+/// Compresses `input` (zstd, [`LEVEL`]) into a new file at `dest` (synced); returns the size and SHA-256 of what
+/// was read: the database's, as the server announces it and `db export` says it.
+pub fn pack(input: impl Read, dest: &Path) -> Result<(u64, String), UnpackError> {
+    let out = std::fs::File::create(dest).map_err(UnpackError::Output)?;
+    let mut enc = zstd::stream::write::Encoder::new(out, LEVEL).map_err(UnpackError::Output)?;
+    let done = copy_digest(input, &mut enc, None)?;
+    enc.finish().and_then(|f| f.sync_all()).map_err(UnpackError::Output)?;
+    Ok(done)
 }
 
 /// A kestrel server as the database's client sees it.
@@ -350,7 +348,7 @@ pub fn is_database_file(path: &Path) -> bool {
     if head.starts_with(SQLITE) {
         return true;
     }
-    if !head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+    if !head.starts_with(&ZSTD_MAGIC) {
         return false;
     }
     let mut inner = Vec::with_capacity(16);
@@ -368,19 +366,14 @@ pub fn install_file(dir: &Path, path: &Path) -> Result<(String, Option<String>),
     let staged = TempFile::new(dir.join(format!(".{DB_FILE}.{}.import.tmp", std::process::id())));
     let input = std::fs::File::open(path).map_err(io(path))?;
     let invalid = |reason: String| DbError::Invalid { path: path.to_path_buf(), reason };
-    let (_, sha256) = if is_zstd(path) {
-        unpack(input, staged.path()).map_err(|e| match e {
-            UnpackError::Input(n, e) => invalid(format!("unreadable after {n} bytes: {e}")),
-            UnpackError::Output(e) => io(staged.path())(e),
-            UnpackError::TooLarge => invalid(format!("larger than the {} GiB accepted", MAX_DB_BYTES >> 30)),
-        })?
-    } else {
-        let mut out = std::fs::File::create(staged.path()).map_err(io(staged.path()))?;
-        let bytes = std::io::copy(&mut &input, &mut out).map_err(io(path))?;
-        out.sync_all().map_err(io(staged.path()))?;
-        let sha = sha256_of(std::fs::File::open(staged.path()).map_err(io(staged.path()))?).map_err(io(path))?;
-        (bytes, sha)
-    };
+    let zstd = is_zstd(path);
+    let stored = if zstd { unpack(input, staged.path()) } else { store(input, staged.path()) };
+    let (_, sha256) = stored.map_err(|e| match e {
+        UnpackError::Input(n, e) if zstd => invalid(format!("unreadable after {n} bytes: {e}")),
+        UnpackError::Input(_, e) => io(path)(e),
+        UnpackError::Output(e) => io(staged.path())(e),
+        UnpackError::TooLarge => invalid(format!("larger than the {} GiB accepted", MAX_DB_BYTES >> 30)),
+    })?;
     let staged_name = format!("{}: ", staged.path().display());
     let built =
         Database::verify_file(staged.path()).map_err(|e| invalid(e.to_string().replace(&staged_name, "")))?.built_at();
@@ -394,14 +387,17 @@ fn swap_in(dir: &Path, staged: TempFile, sha256: &str) -> Result<(), DbError> {
     std::fs::rename(staged.path(), &target).map_err(io(&target))?;
     staged.keep();
     if let Ok(m) = std::fs::metadata(&target) {
-        remember(dir, sha256, Ident::of(&m));
+        remember(dir, sha256, FileIdent::of(&m));
     }
     Ok(())
 }
 
+/// zstd's frame magic number, as it starts a file.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
 fn is_zstd(path: &Path) -> bool {
     let mut head = [0u8; 4];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == [0x28, 0xb5, 0x2f, 0xfd]
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == ZSTD_MAGIC
 }
 
 /// Writes the database in `dir`, checked, zstd-compressed to `dest` (for `db import` on a machine with no way
@@ -409,15 +405,16 @@ fn is_zstd(path: &Path) -> bool {
 pub fn export(dir: &Path, dest: &Path) -> Result<(u64, String, u64), DbError> {
     let path = dir.join(DB_FILE);
     Database::verify_file(&path)?;
-    let sha256 = local_sha256(dir)?.ok_or_else(|| DbError::Missing(path.clone()))?;
     let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = TempFile::new(parent.join(format!(".{name}.{}.tmp", std::process::id())));
-    let mut input = std::fs::File::open(&path).map_err(io(&path))?;
-    let out = std::fs::File::create(tmp.path()).map_err(io(tmp.path()))?;
-    let mut enc = zstd::stream::write::Encoder::new(out, LEVEL).map_err(io(tmp.path()))?;
-    let bytes = std::io::copy(&mut input, &mut enc).map_err(io(tmp.path()))?;
-    enc.finish().and_then(|f| f.sync_all()).map_err(io(tmp.path()))?;
+    let input = std::fs::File::open(&path).map_err(io(&path))?;
+    let (bytes, sha256) = pack(input, tmp.path()).map_err(|e| match e {
+        UnpackError::Input(_, e) => io(&path)(e),
+        UnpackError::Output(e) => io(tmp.path())(e),
+        // pack has no bound: never.
+        UnpackError::TooLarge => DbError::Invalid { path: path.clone(), reason: "too large".into() },
+    })?;
     std::fs::rename(tmp.path(), dest).map_err(io(dest))?;
     tmp.keep();
     let compressed = std::fs::metadata(dest).map_err(io(dest))?.len();
@@ -482,7 +479,7 @@ mod tests {
         assert!(remembered_path(d.path()).is_file());
         // The remembered digest is what is answered while the file is the same (a forged one proves it is used).
         let forged = "0".repeat(64);
-        let ident = Ident::of(&std::fs::metadata(d.path().join(DB_FILE)).unwrap());
+        let ident = FileIdent::of(&std::fs::metadata(d.path().join(DB_FILE)).unwrap());
         remember(d.path(), &forged, ident);
         assert_eq!(local_sha256(d.path()).unwrap().as_deref(), Some(forged.as_str()));
         // A new file (written beside and renamed over, as every writer does) is read again.

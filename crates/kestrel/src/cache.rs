@@ -77,7 +77,6 @@ impl Cache {
         platform: Option<&str>,
         limits: &kestrel_image::Limits,
     ) -> Option<String> {
-        use std::os::unix::fs::MetadataExt;
         let canonical = std::fs::canonicalize(path).ok()?;
         let m = std::fs::metadata(&canonical).ok()?;
         if !m.is_file() {
@@ -85,16 +84,10 @@ impl Cache {
         }
         let mut h = Sha256::new();
         h.update(format!(
-            "kestrel {}\nfile\n{}\n{}:{}:{}:{}.{}:{}.{}\n{}\n{}\n{:?}\n",
+            "kestrel {}\nfile\n{}\n{}\n{}\n{}\n{:?}\n",
             env!("CARGO_PKG_VERSION"),
             canonical.display(),
-            m.dev(),
-            m.ino(),
-            m.size(),
-            m.mtime(),
-            m.mtime_nsec(),
-            m.ctime(),
-            m.ctime_nsec(),
+            kestrel_core::FileIdent::of(&m),
             tag.unwrap_or(""),
             platform.unwrap_or(""),
             limits
