@@ -198,10 +198,12 @@ function databaseCard(v) {
   if (!v) return [];
   let text = "unreadable";
   let why = v.error || "";
+  let fresh = false;
   if (v.sha256 && v.built) {
     const days = Math.floor((Date.now() - Date.parse(v.built)) / 864e5);
     text = days < 1 ? "today" : `${days} days old`;
     why = `built ${v.built}, SHA-256 ${v.sha256}`;
+    fresh = days <= 7;
   } else if (v.sha256) {
     text = "age unknown";
     why = `SHA-256 ${v.sha256}`;
@@ -209,7 +211,6 @@ function databaseCard(v) {
     text = "none";
     why = `none in ${v.missing}: kestrel db push, or kestrel db update --db-dir there`;
   }
-  const fresh = text === "today" || /^[1-7] days old$/.test(text);
   return h("div", { class: fresh ? "card" : "card error", id: "vulndb", title: why },
     h("a", { href: "#/images" }, h("b", {}, text), "vulnerability database"));
 }
