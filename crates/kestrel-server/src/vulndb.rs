@@ -17,10 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
 use kestrel_core::FileIdent;
-use kestrel_vulndb::remote::{
-    pack, unpack, TempFile, UnpackError, BUILT_HEADER, MAX_DB_BYTES, MEDIA_TYPE, SHA256_HEADER,
-};
-use kestrel_vulndb::store::{Database, DB_FILE};
+use kestrel_vulndb::remote::{pack, unpack, UnpackError, BUILT_HEADER, MAX_DB_BYTES, MEDIA_TYPE, SHA256_HEADER};
+use kestrel_vulndb::store::{Database, TempFile, DB_FILE};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -8,7 +8,7 @@
 //! is written beside the database, checked ([`Database::verify_file`]: its digest, kestrel's own tables and
 //! nothing else, whole) and only then renamed over it: a failed or cut-short fetch leaves the previous database.
 
-use crate::store::{Database, DbError, DB_FILE};
+use crate::store::{Database, DbError, TempFile, DB_FILE};
 use crate::update::UpdateProgress;
 use kestrel_core::FileIdent;
 use sha2::{Digest, Sha256};
@@ -167,34 +167,6 @@ impl<R: Read> Read for Counting<'_, R> {
         self.got += n as u64;
         self.progress.advance(n as u64);
         Ok(n)
-    }
-}
-
-/// A file removed when dropped (an error or a panic on the way), unless kept.
-pub struct TempFile(Option<PathBuf>);
-
-impl TempFile {
-    /// The file at `path` (made by the caller) is removed when this is dropped.
-    pub fn new(path: PathBuf) -> TempFile {
-        TempFile(Some(path))
-    }
-
-    /// Its path.
-    pub fn path(&self) -> &Path {
-        self.0.as_deref().unwrap_or(Path::new(""))
-    }
-
-    /// The file stays (it was renamed into place).
-    pub fn keep(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = std::fs::remove_file(p);
-        }
     }
 }
 

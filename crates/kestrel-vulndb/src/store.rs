@@ -417,6 +417,34 @@ fn decode_doc(d: &[u8]) -> Option<Advisory> {
     serde_json::from_slice(&json).ok()
 }
 
+/// A file removed when dropped (an error or a panic on the way), unless kept.
+pub struct TempFile(Option<PathBuf>);
+
+impl TempFile {
+    /// The file at `path` (made by the caller) is removed when this is dropped.
+    pub fn new(path: PathBuf) -> TempFile {
+        TempFile(Some(path))
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+
+    /// The file stays (it was renamed into place).
+    pub fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
 /// Replaces sources in a copy of the database and swaps it in.
 pub struct Writer {
     conn: Option<Connection>,

@@ -6,8 +6,7 @@
 //! named with a base URL (`{base}/{Ecosystem}/all.zip`, the layout of OSV's bucket).
 
 use crate::import::{import, ImportError, ImportSummary};
-use crate::remote::TempFile;
-use crate::store::{DbError, Writer};
+use crate::store::{DbError, TempFile, Writer};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
