@@ -252,7 +252,8 @@ pub enum Field {
     K8sNsName,
     /// `k8s.pod.name`.
     K8sPodName,
-    /// kestrel's own: the process (before or after its last exec) or its parent made an outgoing connection.
+    /// kestrel's own: the process made an outgoing connection (before or after its last exec), or its parent made
+    /// one just before (within [`PARENT_PEER_NS`]); a resolver's query (UDP to port 53) is not a connection.
     KestrelConnected,
     /// kestrel's own: where that connection went (`addr:port`).
     KestrelPeer,
@@ -875,8 +876,8 @@ impl Field {
             }
             K8sNsName => e.container.as_ref().and_then(|c| c.namespace.as_deref()).map_or(Val::Missing, s),
             K8sPodName => e.container.as_ref().and_then(|c| c.pod.as_deref()).map_or(Val::Missing, s),
-            KestrelConnected => Val::Bool(st.peer(e.pid).is_some()),
-            KestrelPeer => st.peer(e.pid).map_or(Val::Missing, |a| own(addr_port(a))),
+            KestrelConnected => Val::Bool(st.peer(e.pid, e.time_ns).is_some()),
+            KestrelPeer => st.peer(e.pid, e.time_ns).map_or(Val::Missing, |a| own(addr_port(a))),
             KestrelRuntimeSetup => Val::Bool(st.runtime_setup(e)),
         }
     }
@@ -1375,8 +1376,10 @@ pub struct Proc {
     pub cwd: String,
     /// The environment variables whose values the sensor keeps (`NAME=value`), as at exec.
     pub env: Vec<String>,
-    /// The last outgoing connection since its exec.
+    /// The last outgoing connection it made (an exec keeps its sockets, so this too), not a resolver's query.
     pub peer: Option<SockAddr>,
+    /// When it made that connection.
+    pub peer_ns: u64,
     /// A hash of the container id it exec'd in (0: not seen exec'ing).
     pub container: u64,
     /// It is the runtime's own init (`runc init` from the runtime's binary) started from outside the container, or
@@ -1545,13 +1548,14 @@ impl State {
                     cwd: cwd.clone(),
                     env: env.iter().filter(|v| v.contains('=')).cloned().collect(),
                     peer: None,
+                    peer_ns: 0,
                     container,
                     runtime_init,
                     gen: 0,
                 };
                 match self.procs.get_mut(&e.pid) {
                     // An exec keeps the process's sockets, so it keeps its outgoing connection too.
-                    Some(old) => *old = Proc { gen: old.gen, peer: old.peer.take(), ..p },
+                    Some(old) => *old = Proc { gen: old.gen, peer: old.peer.take(), peer_ns: old.peer_ns, ..p },
                     None => self.insert(p),
                 }
             }
@@ -1570,9 +1574,10 @@ impl State {
                     }
                 }
             }
-            EventKind::Connect { to } if to.family != "unix" => {
+            EventKind::Connect { to } if to.family != "unix" && !resolver_query(to) => {
                 if let Some(p) = self.procs.get_mut(&e.pid) {
                     p.peer = Some(to.clone());
+                    p.peer_ns = e.time_ns;
                 } else {
                     let ppid = e.process.as_ref().and_then(|p| p.ppid).unwrap_or(0);
                     let exe = e.process.as_ref().and_then(|p| p.exe.clone()).unwrap_or_default();
@@ -1582,6 +1587,7 @@ impl State {
                         comm: e.comm.clone(),
                         exe,
                         peer: Some(to.clone()),
+                        peer_ns: e.time_ns,
                         ..Proc::default()
                     });
                 }
@@ -1712,15 +1718,32 @@ impl State {
         self.procs.get(&pid)
     }
 
-    /// The outgoing connection of the process or, failing that, its parent.
-    pub fn peer(&self, pid: u32) -> Option<&SockAddr> {
+    /// The outgoing connection of the process or, failing that, one its parent made just before `now_ns` (within
+    /// [`PARENT_PEER_NS`]): a program that connects out and hands the connection to a shell it starts (PHP's
+    /// `fsockopen` then `exec("/bin/sh -i <&3 >&3")`). A parent's older connection is a service's own — the
+    /// database a web application keeps open, an API it called a minute ago — and the shell it later runs for a
+    /// report is not on it.
+    pub fn peer(&self, pid: u32, now_ns: u64) -> Option<&SockAddr> {
         let p = self.procs.get(&pid)?;
-        p.peer.as_ref().or_else(|| self.procs.get(&p.ppid).and_then(|pp| pp.peer.as_ref()))
+        p.peer.as_ref().or_else(|| {
+            let pp = self.procs.get(&p.ppid)?;
+            pp.peer.as_ref().filter(|_| now_ns.saturating_sub(pp.peer_ns) <= PARENT_PEER_NS)
+        })
     }
 
     fn was_written(&self, e: &Event, path: &str) -> bool {
         self.written.contains(&written_key(e, path))
     }
+}
+
+/// How recent a parent's outgoing connection must be for a shell it starts to count as connected (`kestrel.connected`).
+pub const PARENT_PEER_NS: u64 = 5_000_000_000;
+
+/// A resolver's query: a UDP "connection" to port 53, which glibc's resolver makes for every name it looks up (a
+/// web server resolving its own host name at start). It is no session anyone could drive a shell through; a TCP
+/// connection to port 53 (a reverse shell slipping out through a firewall's DNS hole) still counts.
+fn resolver_query(to: &SockAddr) -> bool {
+    to.port == 53 && to.proto == Some(kestrel_core::L4Proto::Udp)
 }
 
 /// runc's init before it names itself: runc runs `runc init` by re-executing its own binary through

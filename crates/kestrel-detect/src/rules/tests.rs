@@ -103,6 +103,37 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
     assert_eq!(names(&a), ["Reverse shell"]);
     assert!(a[0].title.contains("127.0.0.1:9001"), "{}", a[0].title);
 
+    // A service that looked up a name (a resolver's UDP query to port 53) or connected to its database, and runs a
+    // shell for a report a minute later: not a reverse shell. A program that connects and at once starts a shell
+    // (PHP's fsockopen, then exec), or connects and becomes one: a reverse shell — over TCP to port 53 too.
+    let at = |mut x: Event, t: u64| {
+        x.time_ns = t;
+        x
+    };
+    let udp = |port| SockAddr { family: "inet".into(), addr: "10.96.0.10".into(), port, proto: Some(L4Proto::Udp) };
+    let tcp = |port| SockAddr { family: "inet".into(), addr: "10.0.0.9".into(), port, proto: Some(L4Proto::Tcp) };
+    let s = 1_000_000_000;
+    e.process(&at(exec(50, 2, "runc:[2:INIT]", &["/usr/bin/python3", "/srv/app/app.py"], 0), s));
+    assert!(e.process(&at(ev(50, "python3", EventKind::Connect { to: udp(53) }), s + 1)).is_empty());
+    let report = |pid, t| at(exec(pid, 50, "python3", &["/bin/sh", "-c", "du -sk /srv/app/uploads"], 0), t);
+    assert!(e.process(&report(51, 2 * s)).is_empty(), "a resolver's query is no connection");
+    assert!(e.process(&at(ev(50, "python3", EventKind::Connect { to: tcp(5432) }), 3 * s)).is_empty());
+    assert!(e.process(&report(52, 60 * s)).is_empty(), "the database connected a minute before");
+    let a = e.process(&report(53, 3 * s + 50_000_000));
+    assert_eq!(names(&a), ["Reverse shell"], "a shell 50 ms after its parent connected out");
+    assert!(a[0].title.contains("10.0.0.9:5432"), "{}", a[0].title);
+    let a = e.process(&report(54, 3 * s + s * 5));
+    assert_eq!(names(&a), ["Reverse shell"], "5 s after: still just");
+    assert!(e.process(&report(55, 3 * s + s * 5 + 1)).is_empty(), "5 s and a nanosecond: no longer");
+    for (pid, to, alerts) in
+        [(60, udp(53), vec![]), (61, tcp(53), vec!["Reverse shell"]), (62, udp(9), vec!["Reverse shell"])]
+    {
+        e.process(&at(exec(pid, 2, "runc:[2:INIT]", &["/usr/bin/perl", "-e", "..."], 0), 100 * s));
+        e.process(&at(ev(pid, "perl", EventKind::Connect { to: to.clone() }), 100 * s + 1));
+        let a = e.process(&at(exec(pid, 2, "perl", &["/bin/sh", "-i"], 0), 900 * s));
+        assert_eq!(names(&a), alerts, "perl connected to {to:?}, then became a shell");
+    }
+
     // /etc/shadow, /usr/bin, setuid, miner, mount, release agent, setns, ptrace.
     let a = e.process(&ev(40, "cat", EventKind::Open { path: "/etc/shadow".into(), flags: 0 }));
     assert_eq!(names(&a), ["Sensitive file opened for reading"]);
@@ -802,6 +833,31 @@ fn falcos_shell_history_rule_and_the_builtin_catch_evidence_removed() {
     assert!(b.process(&e).is_empty(), "the system's logrotate removing an old log");
     assert_eq!(names(&b.process(&rm("logrotate", "unlink", "/var/log/auth.log.4.gz", false))), [kit], "unseen program");
     assert!(b.process(&rm("rm", "unlinkat", "/tmp/x", false)).is_empty());
+    // An application rotating its own log (Python's RotatingFileHandler; the lab's app image): the log renamed to
+    // its name with a suffix, the old copy compressed by the system's gzip, which removes what it compressed (and,
+    // forced, the older .gz first). A log moved anywhere else, or removed by anything but a system compressor,
+    // still counts — a gzip copied elsewhere included.
+    let mv_log = |to: &str| {
+        let to = to.to_string();
+        ev(
+            30,
+            "python3",
+            EventKind::Rename { call: "rename".into(), from: "/var/log/app/app.log".into(), to, to_dirfd: false },
+        )
+    };
+    assert!(b.process(&mv_log("/var/log/app/app.log.1")).is_empty(), "rotated");
+    assert!(b.process(&mv_log("/var/log/app/app.log-20261204")).is_empty(), "rotated with a date");
+    assert_eq!(names(&b.process(&mv_log("/tmp/app.log"))), [kit], "moved away");
+    assert_eq!(names(&b.process(&mv_log("/var/log/app/ap"))), [kit], "renamed to another name");
+    for (pid, exe, alerts) in [(31, "/usr/bin/gzip", vec![]), (32, "/tmp/gzip", vec![kit])] {
+        b.process(&exec(pid, 30, "python3", &[exe, "-f", "/var/log/app/app.log.1"], 0));
+        for gone in ["/var/log/app/app.log.1.gz", "/var/log/app/app.log.1"] {
+            let mut e = rm("gzip", "unlinkat", gone, false);
+            (e.pid, e.tid) = (pid, pid);
+            assert_eq!(names(&b.process(&e)), alerts, "{exe} removing {gone}");
+        }
+    }
+    assert_eq!(names(&b.process(&rm("rm", "unlinkat", "/var/log/app/app.log.1", false))), [kit]);
     // A program removed from a binary directory is a change there.
     assert_eq!(names(&b.process(&rm("rm", "unlinkat", "/usr/bin/ps", false))), ["Write below a binary directory"]);
 }
