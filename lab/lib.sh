@@ -2,10 +2,13 @@
 # scripts, recorded by `kestrel record`. Sourced by lab/run.sh, bench/sensor.sh and scripts/setup. Root
 # required (runc, cgroups, overlay mounts, the eBPF sensor).
 #
-# Two images:
+# Three images:
 #   busybox  a static busybox and a small /etc (built in a moment, nothing downloaded)
 #   web      Debian bookworm (debootstrap, minbase) with nginx, netcat, wget and procps, from Debian's
 #            packages; built once into $LAB_CACHE, each container gets an overlay over it
+#   app      Debian bookworm (minbase) with Python 3: a small notes service (tools/app.py: SQLite, uploads,
+#            reports by a shell command, a background maintenance thread), driven by tools/appload.py's
+#            random request mix — the lab's least regular workload
 # Both get Docker's default capability set, share the host's network (scenarios reach listeners on
 # 127.0.0.1) and live in the cgroup $LAB_PARENT/NAME, which kestrel maps to container NAME.
 
@@ -17,6 +20,7 @@ LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 WEB_PACKAGES=nginx-light,netcat-openbsd,procps,wget,ca-certificates
+APP_PACKAGES=python3,procps
 
 lab_log() { printf 'lab: %s\n' "$*" >&2; }
 
@@ -38,25 +42,30 @@ rt() {
 # free_port: a TCP port nobody listens on now (scenarios run in parallel in the tests).
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# debian_rootfs: prints the path of the web image's root file system, building it on first use
-# (about 30 s and 60 MB from the Debian mirror). Built aside and renamed: an interrupted build leaves
-# nothing half-made behind.
+# debian_rootfs [web|app]: prints the path of a Debian image's root file system (web: nginx; app: Python),
+# building it on first use (about 30 s and 60 MB from the Debian mirror). Built aside and renamed: an
+# interrupted build leaves nothing half-made behind.
 debian_rootfs() {
-  local root="$LAB_CACHE/debian-$DEBIAN_SUITE-web"
-  if [ ! -x "$root/usr/sbin/nginx" ]; then
+  local image=${1:-web} packages probe
+  case "$image" in
+    web) packages=$WEB_PACKAGES; probe=usr/sbin/nginx ;;
+    app) packages=$APP_PACKAGES; probe=usr/bin/python3 ;;
+    *) lab_log "no Debian image $image"; return 1 ;;
+  esac
+  local root="$LAB_CACHE/debian-$DEBIAN_SUITE-$image"
+  if [ ! -x "$root/$probe" ]; then
     mkdir -p "$LAB_CACHE"
     # One builder at a time (lab tests run in parallel); the others wait and find it built.
     exec 9> "$LAB_CACHE/.build.lock"; flock 9
   fi
-  if [ ! -x "$root/usr/sbin/nginx" ]; then
+  if [ ! -x "$root/$probe" ]; then
     command -v debootstrap >/dev/null || { lab_log "debootstrap is missing (scripts/setup installs it)"; return 1; }
     mkdir -p "$LAB_CACHE"
-    local tmp="$root.tmp.$$"
+    local tmp="$root.tmp.$$" log="$LAB_CACHE/debootstrap-$image.log"
     rm -rf "$tmp"
-    lab_log "building the web image (debootstrap $DEBIAN_SUITE with $WEB_PACKAGES) into $root"
-    if ! debootstrap --variant=minbase --include="$WEB_PACKAGES" "$DEBIAN_SUITE" "$tmp" "$DEBIAN_MIRROR" \
-      > "$LAB_CACHE/debootstrap.log" 2>&1; then
-      lab_log "debootstrap failed; its log: $LAB_CACHE/debootstrap.log"; tail -5 "$LAB_CACHE/debootstrap.log" >&2
+    lab_log "building the $image image (debootstrap $DEBIAN_SUITE with $packages) into $root"
+    if ! debootstrap --variant=minbase --include="$packages" "$DEBIAN_SUITE" "$tmp" "$DEBIAN_MIRROR" > "$log" 2>&1; then
+      lab_log "debootstrap failed; its log: $log"; tail -5 "$log" >&2
       rm -rf "$tmp"; return 1
     fi
     rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/* "$tmp"/usr/share/doc/* "$tmp"/usr/share/man/*
@@ -94,11 +103,21 @@ make_bundle() {
       printf 'root:x:0:\nwww:x:33:\n' > "$b/rootfs/etc/group"
       printf 'root:*:19000:0:99999:7:::\nwww:!:19000:0:99999:7:::\n' > "$b/rootfs/etc/shadow"
       ;;
-    web)
-      local lower; lower=$(debian_rootfs) || return 1
+    web|app)
+      local lower; lower=$(debian_rootfs "$image") || return 1
       mkdir -p "$b/upper" "$b/work"
       mount -t overlay overlay -o "lowerdir=$lower,upperdir=$b/upper,workdir=$b/work" "$b/rootfs"
       cp /etc/resolv.conf "$b/rootfs/etc/resolv.conf" 2>/dev/null || true
+      ;;&
+    app)
+      mkdir -p "$b/rootfs/srv/app/static"
+      cp "$LAB_SRC/tools/app.py" "$b/rootfs/srv/app/app.py"
+      local f; for f in app.css app.js logo.svg help.html; do
+        head -c "$(( (RANDOM % 16 + 1) * 1024 ))" /dev/urandom | base64 > "$b/rootfs/srv/app/static/$f"
+      done
+      args="[\"/usr/bin/python3\", \"/srv/app/app.py\", \"$port\"]"
+      ;;
+    web)
       rm -f "$b/rootfs/etc/nginx/sites-enabled/"*
       cat > "$b/rootfs/etc/nginx/sites-enabled/lab" <<EOF
 server {
@@ -146,7 +165,7 @@ unmount_bundle() {
   if mountpoint -q "$r" 2>/dev/null; then umount "$r" 2>/dev/null || umount -l "$r"; fi
 }
 
-# start NAME / stop NAME: the container's init is `sleep` (busybox) or nginx (web); scenario steps run
+# start NAME / stop NAME: the container's init is `sleep` (busybox), nginx (web) or the app; scenario steps run
 # through `runc exec` (or `crun exec`).
 # A stopped container of the same name (left by an interrupted run) is deleted first; a running one is not.
 start() { rt delete "$1" >/dev/null 2>&1 || true; rt run -d --bundle "$LAB_DIR/$1" "$1" >/dev/null; }
@@ -170,6 +189,35 @@ wait_http() {
 # web_traffic URL N: N ordinary requests from the host (the normal behaviour of a web container).
 web_traffic() {
   local i; for i in $(seq "$2"); do busybox wget -q -O /dev/null "$1" 2>/dev/null || true; done
+}
+
+# app_traffic PORT N: N requests of the app image's ordinary mix (tools/appload.py), from the host, then one
+# disk-usage report: every normal phase holds the app's own shell (`sh -c du …`), not only most.
+app_traffic() {
+  python3 "$LAB_SRC/tools/appload.py" "$1" "$2"
+  busybox wget -q -O /dev/null "http://127.0.0.1:$1/report?dir=data" 2>/dev/null || true
+}
+
+# shell_listener: a listener on the host's loopback for a reverse shell (port in LISTEN_PORT, pid in
+# LISTENER): it accepts one connection, sends `id`, `uname -a` and `exit`, and writes what comes back to
+# $LAB_DIR/shell-listener.PID.out. Returns once it listens.
+shell_listener() {
+  LISTEN_PORT=$(free_port)
+  python3 - "$LISTEN_PORT" > "$LAB_DIR/shell-listener.$$.out" 2>&1 <<'PY' &
+import socket, sys
+s = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(15)
+c, _ = s.accept()
+c.settimeout(5)
+c.sendall(b"id\nuname -a\nexit\n")
+try:
+    while (data := c.recv(4096)):
+        sys.stdout.write(data.decode(errors="replace"))
+except socket.timeout:
+    pass
+PY
+  LISTENER=$!
+  local i; for i in $(seq 50); do ss -ltn "sport = :$LISTEN_PORT" | grep -q LISTEN && break; sleep 0.1; done
 }
 
 # attack_starts NAME: the marker that separates normal behaviour from the attack in a recording (an exec of

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Records the lab's normal load, for learning profiles and for counting false alarms:
 #   lab/normal.sh IMAGE REPLICAS SECONDS [OUT.jsonl.zst]
-# Starts REPLICAS containers of IMAGE (busybox or web) and, in each, repeats the normal phase of every
+# Starts REPLICAS containers of IMAGE (busybox, web or app) and, in each, repeats the normal phase of every
 # scenario of that image (scenarios/*.sh: their `normal` function, in a random order) for SECONDS, while
 # `kestrel record` captures them with the system-call stream. The recording's header carries
 # scenario=normal, image=IMAGE, replicas=REPLICAS. No attack happens in it.
@@ -44,7 +44,7 @@ done
 for i in "${!NAMES[@]}"; do
   make_bundle "${NAMES[$i]}" "$IMAGE_WANTED" "${PORTS[$i]}"
   start "${NAMES[$i]}"
-  [ "$IMAGE_WANTED" != web ] || wait_http "http://127.0.0.1:${PORTS[$i]}/"
+  [ "$IMAGE_WANTED" = busybox ] || wait_http "http://127.0.0.1:${PORTS[$i]}/"
 done
 
 # One worker per replica: the scenarios' normal phases, shuffled, until the time is up.

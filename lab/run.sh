@@ -6,9 +6,9 @@
 # The recording's header carries scenario=NAME and image=IMAGE; the attack starts at the exec of
 # `true kestrel-attack-start` inside the container.
 #
-# A scenario script (scenarios/NAME.sh) sets IMAGE (busybox or web; busybox if unset) and defines
+# A scenario script (scenarios/NAME.sh) sets IMAGE (busybox, web or app; busybox if unset) and defines
 # `normal NAME` and `attack NAME`; it may define `host_setup` and `host_cleanup` (listeners and servers on
-# the host's loopback that the scenario talks to). Web containers serve http://127.0.0.1:$WEB_PORT/.
+# the host's loopback that the scenario talks to). Web and app containers serve http://127.0.0.1:$WEB_PORT/.
 set -euo pipefail
 case $1 in */*) SCRIPT=$(realpath "$1") ;; *) SCRIPT= ;; esac
 cd "$(dirname "$0")"
@@ -36,7 +36,7 @@ until grep -q watching "$LAB_DIR/$NAME.record.log" 2>/dev/null; do
 done
 host_setup
 start "$NAME"
-[ "$IMAGE" != web ] || wait_http "http://127.0.0.1:$WEB_PORT/"
+[ "$IMAGE" = busybox ] || wait_http "http://127.0.0.1:$WEB_PORT/"
 normal "$NAME"
 attack_starts "$NAME"
 attack "$NAME"

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Ordinary load for the lab's app image (tools/app.py), from the host:
+
+    appload.py PORT REQUESTS
+
+REQUESTS requests drawn at random from a mix a notes service sees — mostly reads, some writes, searches,
+static files (some missing), uploads of random sizes, now and then an export or a disk-usage report of one of
+the app's directories — with random pauses (mostly short, sometimes a second). Failures are counted, not
+fatal: the app is the workload, this is its traffic.
+"""
+import json
+import random
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+WORDS = "alpha beta gamma delta notes lab kestrel coffee river stone cloud report draft budget".split()
+
+
+def main():
+    port, count = int(sys.argv[1]), int(sys.argv[2])
+    base = f"http://127.0.0.1:{port}"
+    rng = random.Random()
+    known = []
+
+    def call(method, path, data=None):
+        req = urllib.request.Request(base + path, data=data, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+        except OSError:
+            return None, b""
+
+    def note():
+        words = rng.choices(WORDS, k=rng.randint(3, 400))
+        status, body = call("POST", "/notes", " ".join(words).encode())
+        if status == 201:
+            known.append(json.loads(body)["id"])
+
+    def read():
+        if known and rng.random() < 0.85:
+            call("GET", f"/notes/{rng.choice(known)}")
+        else:
+            call("GET", f"/notes/{rng.randint(1, 100000)}")
+
+    def delete():
+        if known:
+            call("DELETE", f"/notes/{known.pop(rng.randrange(len(known)))}")
+
+    def upload():
+        name = f"{rng.choice(WORDS)}-{rng.randint(1, 999)}.{rng.choice(['txt', 'csv', 'bin'])}"
+        size = int(rng.lognormvariate(8, 1.5))
+        call("POST", "/upload?" + urllib.parse.urlencode({"name": name}), rng.randbytes(min(size, 1 << 20)))
+
+    mix = [
+        (30, lambda: call("GET", "/")),
+        (25, read),
+        (12, note),
+        (10, lambda: call("GET", "/search?" + urllib.parse.urlencode({"q": rng.choice(WORDS)}))),
+        (8, lambda: call("GET", "/static/" + rng.choice(["app.css", "app.js", "logo.svg", "help.html", "old.css"]))),
+        (6, lambda: call("GET", "/health")),
+        (4, upload),
+        (3, delete),
+        (1, lambda: call("GET", "/export")),
+        (1, lambda: call("GET", "/report?dir=" + rng.choice(["uploads", "data", "static"]))),
+    ]
+    weights = [w for w, _ in mix]
+    failed = 0
+    for _ in range(count):
+        _, op = rng.choices(mix, weights)[0]
+        try:
+            op()
+        except Exception:  # noqa: BLE001 — traffic, not a test: keep going
+            failed += 1
+        time.sleep(rng.choice([0, 0, 0.01, 0.02, 0.05, 0.2]) if rng.random() > 0.02 else rng.uniform(0.5, 1.5))
+    if failed:
+        print(f"appload: {failed} of {count} requests failed", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
