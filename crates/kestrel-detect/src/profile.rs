@@ -40,6 +40,11 @@ pub const PROFILE_SCHEMA: &str = "kestrel.profile/v1";
 
 /// Length of the system-call n-grams.
 pub const GRAM: usize = 6;
+
+/// How system-call n-grams are formed, saved with each profile: 1 — a call repeated more than twice in a row is
+/// folded to two (see [`SyscallContext`]). A profile whose n-grams were formed otherwise (by an older kestrel:
+/// none saved, 0) loses them when loaded — they would not match what is scored now — and learns them again.
+pub const GRAM_FORM: u32 = 1;
 const MAX_CONTRIBUTORS: usize = 8;
 const MAX_WINDOWS: usize = 8;
 const MAX_BEHAVIOURS: usize = 200_000;
@@ -212,6 +217,9 @@ pub struct Profile {
     pub grams: Vec<Gram>,
     /// Unseen n-grams in a batch above which the batch is anomalous (calibrated on held-out batches).
     pub syscall_threshold: Option<f64>,
+    /// How its n-grams were formed ([`GRAM_FORM`]; 0 in profiles saved before kestrel recorded it).
+    #[serde(default)]
+    pub gram_form: u32,
     /// Behaviours that were new in each recent window (monitor/protect), for drift.
     pub novelty: Vec<(u64, usize)>,
     /// Drift detected and waiting for approval.
@@ -610,6 +618,7 @@ impl Profile {
             behaviours: vec![],
             grams: vec![],
             syscall_threshold: None,
+            gram_form: GRAM_FORM,
             novelty: vec![],
             drift_pending: false,
             overflow: 0,
@@ -622,8 +631,25 @@ impl Profile {
         }
     }
 
-    /// Rebuilds the lookup tables (after loading from JSON).
+    /// Rebuilds the lookup tables (after loading from JSON). N-grams formed otherwise than [`GRAM_FORM`] are dropped
+    /// (with a warning), and with them the system-call threshold: the profile must learn them again.
     pub fn reindex(&mut self) {
+        if self.gram_form != GRAM_FORM {
+            if !self.grams.is_empty() {
+                tracing::warn!(
+                    workload = %self.workload,
+                    "profile {} v{}: its system-call sequences were learned by another kestrel (n-gram form {}, \
+                     now {GRAM_FORM}) and are left out; learn again (kestrel learn, or set it to learn mode) to score \
+                     them",
+                    self.workload,
+                    self.version,
+                    self.gram_form
+                );
+            }
+            self.grams.clear();
+            self.syscall_threshold = None;
+            self.gram_form = GRAM_FORM;
+        }
         self.index = self.behaviours.iter().enumerate().map(|(i, b)| (hash_of((b.view, &b.key)), i)).collect();
         self.gram_index = self.grams.iter().enumerate().map(|(i, g)| (g.g, i)).collect();
         self.trusted_grams = None;
@@ -909,26 +935,31 @@ impl SyscallContext {
             self.tails.clear();
         }
         let tail = self.tails.entry(tid).or_default();
-        // The last GRAM-1 calls of the thread, then the batch: a gram is packed incrementally.
+        // The last GRAM-1 calls of the thread, then the batch: a gram is packed incrementally. A call repeated
+        // more than twice in a row adds nothing: a loop over data (a close per descriptor, a write per block, a
+        // stat per file) runs as many times as the data asks, and how many is not behaviour.
+        const SYM: u64 = 0x1ff;
         let mut g: u64 = 0;
         let mut have = 0usize;
-        for &c in tail.iter().chain(ids) {
-            g = ((g << 9) | (u64::from(c.min(509)) + 1)) & ((1u64 << (9 * GRAM)) - 1);
+        for &c in tail.iter() {
+            g = (g << 9) | (u64::from(c) + 1);
+            have += 1;
+        }
+        for &c in ids {
+            let sym = u64::from(c.min(509)) + 1;
+            if have >= 2 && g & SYM == sym && (g >> 9) & SYM == sym {
+                continue;
+            }
+            g = ((g << 9) | sym) & ((1u64 << (9 * GRAM)) - 1);
             have += 1;
             if have >= GRAM {
                 out.push(g);
             }
         }
-        let total = tail.len() + ids.len();
-        let keep = total.min(GRAM - 1);
-        if ids.len() >= keep {
-            tail.clear();
-            tail.extend_from_slice(&ids[ids.len() - keep..]);
-        } else {
-            let drop = tail.len() + ids.len() - keep;
-            tail.drain(..drop);
-            tail.extend_from_slice(ids);
-        }
+        // The tail is what the last grams ended with, repeats folded as above.
+        let keep = have.min(GRAM - 1);
+        tail.clear();
+        tail.extend((0..keep).rev().map(|i| (((g >> (9 * i)) & SYM) - 1) as u16));
     }
 
     /// Forgets a thread (at its exit).

