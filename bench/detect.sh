@@ -16,6 +16,7 @@ REC=$OUT/recordings
 LEARN_SECONDS=${LEARN_SECONDS:-120}
 HELDOUT_SECONDS=${HELDOUT_SECONDS:-300}
 LEARN_SECONDS_app=${LEARN_SECONDS_app:-600}
+source lab/lib.sh
 cargo build --release -p kestrel --quiet
 export KESTREL=$ROOT/target/release/kestrel
 mkdir -p "$REC"
@@ -33,8 +34,7 @@ done
 SCENARIOS=()
 for s in lab/scenarios/*.sh; do
   name=$(basename "$s" .sh)
-  img=$(IMAGE=busybox; source "$s"; echo "$IMAGE")
-  [[ " ${IMAGES[*]} " == *" $img "* ]] || continue
+  [[ " ${IMAGES[*]} " == *" $(scenario_image "$s") "* ]] || continue
   [ -s "$REC/scenario-$name.jsonl.zst" ] || lab/run.sh "$name" "$REC/scenario-$name.jsonl.zst" >/dev/null
   SCENARIOS+=("$REC/scenario-$name.jsonl.zst")
 done

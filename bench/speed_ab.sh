@@ -11,7 +11,7 @@ REC=${1:?recordings directory}
 ROUNDS=${2:?rounds}
 shift 2
 [ $# -ge 1 ] || { echo "usage: $0 RECORDINGS_DIR ROUNDS KESTREL_BINARY..." >&2; exit 2; }
-LEARN=(); HELDOUT=()
+LEARN=()
 for f in "$REC"/learn-*.jsonl.zst; do LEARN+=(--learn "$f"); done
 HELDOUT=("$REC"/heldout-*.jsonl.zst)
 for round in $(seq "$ROUNDS"); do

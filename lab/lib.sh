@@ -1,6 +1,6 @@
 # Helpers of the lab: small real containers run by runc (or crun: LAB_RUNTIME=crun), driven by scenario
-# scripts, recorded by `kestrel record`. Sourced by lab/run.sh, bench/sensor.sh and scripts/setup. Root
-# required (runc, cgroups, overlay mounts, the eBPF sensor).
+# scripts, recorded by `kestrel record`. Sourced by lab/run.sh, lab/normal.sh, bench/sensor.sh, bench/detect.sh
+# and scripts/setup. Root required (runc, cgroups, overlay mounts, the eBPF sensor).
 #
 # Three images:
 #   busybox  a static busybox and a small /etc (built in a moment, nothing downloaded)
@@ -9,7 +9,7 @@
 #   app      Debian bookworm (minbase) with Python 3: a small notes service (tools/app.py: SQLite, uploads,
 #            reports by a shell command, a background maintenance thread), driven by tools/appload.py's
 #            random request mix — the lab's least regular workload
-# Both get Docker's default capability set, share the host's network (scenarios reach listeners on
+# All get Docker's default capability set, share the host's network (scenarios reach listeners on
 # 127.0.0.1) and live in the cgroup $LAB_PARENT/NAME, which kestrel maps to container NAME.
 
 LAB_PARENT=${LAB_PARENT:-kestrel-lab}
@@ -191,6 +191,9 @@ web_traffic() {
   local i; for i in $(seq "$2"); do busybox wget -q -O /dev/null "$1" 2>/dev/null || true; done
 }
 
+# scenario_image FILE: the image a scenario script runs in (its IMAGE; busybox if it sets none).
+scenario_image() { (IMAGE=busybox; source "$1"; echo "$IMAGE"); }
+
 # app_traffic PORT N: N requests of the app image's ordinary mix (tools/appload.py), from the host, then one
 # disk-usage report: every normal phase holds the app's own shell (`sh -c du …`), not only most.
 app_traffic() {
@@ -200,7 +203,7 @@ app_traffic() {
 
 # shell_listener: a listener on the host's loopback for a reverse shell (port in LISTEN_PORT, pid in
 # LISTENER): it accepts one connection, sends `id`, `uname -a` and `exit`, and writes what comes back to
-# $LAB_DIR/shell-listener.PID.out. Returns once it listens.
+# $LAB_DIR/shell-listener.PID.out. Returns once it listens; shell_listener_stop ends it.
 shell_listener() {
   LISTEN_PORT=$(free_port)
   python3 - "$LISTEN_PORT" > "$LAB_DIR/shell-listener.$$.out" 2>&1 <<'PY' &
@@ -218,6 +221,14 @@ except socket.timeout:
 PY
   LISTENER=$!
   local i; for i in $(seq 50); do ss -ltn "sport = :$LISTEN_PORT" | grep -q LISTEN && break; sleep 0.1; done
+}
+shell_listener_stop() { [ -z "${LISTENER:-}" ] || kill "$LISTENER" 2>/dev/null || true; }
+
+# app_inject PORT COMMAND: the app's command injection — a report request whose directory is `uploads;COMMAND`,
+# which the app's shell runs after its `du` (waits at most 15 s for the app's answer).
+app_inject() {
+  local q; q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "uploads;$2")
+  timeout 15 busybox wget -q -O /dev/null "http://127.0.0.1:$1/report?dir=$q" || true
 }
 
 # attack_starts NAME: the marker that separates normal behaviour from the attack in a recording (an exec of

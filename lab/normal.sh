@@ -19,8 +19,7 @@ mkdir -p "$LAB_DIR"
 # The scenarios of this image.
 SCENARIOS=()
 for f in "$LAB"/scenarios/*.sh; do
-  img=$(IMAGE=busybox; source "$f"; echo "$IMAGE")
-  [ "$img" = "$IMAGE_WANTED" ] && SCENARIOS+=("$(basename "$f" .sh)")
+  [ "$(scenario_image "$f")" = "$IMAGE_WANTED" ] && SCENARIOS+=("$(basename "$f" .sh)")
 done
 [ ${#SCENARIOS[@]} -gt 0 ] || { lab_log "no scenario uses image $IMAGE_WANTED"; exit 1; }
 

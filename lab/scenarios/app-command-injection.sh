@@ -4,6 +4,4 @@
 # /etc/passwd;uname -a` — nothing is run through the runtime, the attack comes in through the app (T1190, T1059.004).
 IMAGE=app
 normal() { app_traffic "$WEB_PORT" 60; }
-attack() {
-  busybox wget -q -O /dev/null "http://127.0.0.1:$WEB_PORT/report?dir=uploads%3Bid%3Bcat%20/etc/passwd%3Buname%20-a" || true
-}
+attack() { app_inject "$WEB_PORT" 'id;cat /etc/passwd;uname -a'; }

