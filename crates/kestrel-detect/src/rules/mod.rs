@@ -29,6 +29,7 @@
 pub mod cond;
 pub mod fields;
 pub mod names;
+mod plan;
 
 use cond::{Ast, FieldRef, Item, Op, Value};
 use fields::{Field, Kind, State, Unsupported, Val, EVT_TYPES};
@@ -800,45 +801,48 @@ impl Node {
                 if *op == Op::Exists {
                     return v != Val::Missing;
                 }
-                let rhs_owned;
-                let rhs = match rhs {
+                match rhs {
                     Rhs::Field(g) => {
-                        rhs_owned = match g.get(e, st) {
+                        let rhs = match g.get(e, st) {
                             Val::Str(s) => Rhs::Str(s.into_owned()),
                             Val::Num(n) => Rhs::Num(n),
                             Val::Bool(b) => Rhs::Bool(b),
                             _ => return false,
                         };
-                        &rhs_owned
+                        value_check(v, *op, &rhs)
                     }
-                    r => r,
-                };
-                match v {
-                    Val::Missing => false,
-                    Val::Str(s) => str_check(*op, &s, rhs),
-                    Val::Strs(items) => match op {
-                        Op::Ne => !items.iter().any(|s| str_check(Op::Eq, s, rhs)),
-                        _ => items.iter().any(|s| str_check(*op, s, rhs)),
-                    },
-                    Val::Bool(b) => match (op, rhs) {
-                        (Op::Eq, Rhs::Bool(r)) => b == *r,
-                        (Op::Ne, Rhs::Bool(r)) => b != *r,
-                        _ => false,
-                    },
-                    Val::Num(n) => match (op, rhs) {
-                        (Op::Eq, Rhs::Num(r)) => n == *r,
-                        (Op::Ne, Rhs::Num(r)) => n != *r,
-                        (Op::Lt, Rhs::Num(r)) => n < *r,
-                        (Op::Le, Rhs::Num(r)) => n <= *r,
-                        (Op::Gt, Rhs::Num(r)) => n > *r,
-                        (Op::Ge, Rhs::Num(r)) => n >= *r,
-                        (Op::In | Op::Intersects, Rhs::Nums(r)) => r.contains(&n),
-                        (_, Rhs::Str(_) | Rhs::Strs(_) | Rhs::Regex(_)) => str_check(*op, &n.to_string(), rhs),
-                        _ => false,
-                    },
+                    rhs => value_check(v, *op, rhs),
                 }
             }
         }
+    }
+}
+
+/// Whether a field's value passes a check (`exists` aside) against a value that is not another field.
+fn value_check(v: Val, op: Op, rhs: &Rhs) -> bool {
+    match v {
+        Val::Missing => false,
+        Val::Str(s) => str_check(op, &s, rhs),
+        Val::Strs(items) => match op {
+            Op::Ne => !items.iter().any(|s| str_check(Op::Eq, s, rhs)),
+            _ => items.iter().any(|s| str_check(op, s, rhs)),
+        },
+        Val::Bool(b) => match (op, rhs) {
+            (Op::Eq, Rhs::Bool(r)) => b == *r,
+            (Op::Ne, Rhs::Bool(r)) => b != *r,
+            _ => false,
+        },
+        Val::Num(n) => match (op, rhs) {
+            (Op::Eq, Rhs::Num(r)) => n == *r,
+            (Op::Ne, Rhs::Num(r)) => n != *r,
+            (Op::Lt, Rhs::Num(r)) => n < *r,
+            (Op::Le, Rhs::Num(r)) => n <= *r,
+            (Op::Gt, Rhs::Num(r)) => n > *r,
+            (Op::Ge, Rhs::Num(r)) => n >= *r,
+            (Op::In | Op::Intersects, Rhs::Nums(r)) => r.contains(&n),
+            (_, Rhs::Str(_) | Rhs::Strs(_) | Rhs::Regex(_)) => str_check(op, &n.to_string(), rhs),
+            _ => false,
+        },
     }
 }
 
@@ -948,8 +952,10 @@ pub struct CompiledRules {
 #[derive(Debug)]
 pub struct Engine {
     rules: Vec<Rule>,
-    /// Enabled rules per event type bit; the last slot holds rules for any type.
-    by_type: Vec<Vec<usize>>,
+    /// Per event type (index in [`EVT_TYPES`]), the enabled rules that can match it, each with its condition
+    /// specialised to the type (see [`plan`]): the rules filed under the type first, then those for any type.
+    /// The last slot holds the rules for any type, for events of a type not in the table.
+    by_type: Vec<Vec<(usize, Node)>>,
     state: State,
     seq: u64,
 }
@@ -957,17 +963,22 @@ pub struct Engine {
 impl Engine {
     /// An engine over compiled rules.
     pub fn new(c: CompiledRules) -> Engine {
-        let mut by_type = vec![Vec::new(); EVT_TYPES.len() + 1];
-        for (i, r) in c.rules.iter().enumerate().filter(|(_, r)| r.enabled) {
-            for (bit, slot) in by_type.iter_mut().enumerate().take(EVT_TYPES.len()) {
-                if r.types >> bit & 1 == 1 {
-                    slot.push(i);
-                }
-            }
-            if r.types == u64::MAX {
-                by_type[EVT_TYPES.len()].push(i);
-            }
-        }
+        let enabled = || c.rules.iter().enumerate().filter(|(_, r)| r.enabled);
+        let mut by_type: Vec<Vec<(usize, Node)>> = EVT_TYPES
+            .iter()
+            .enumerate()
+            .map(|(bit, ty)| {
+                let filed = enabled().filter(|(_, r)| r.types != u64::MAX && r.types >> bit & 1 == 1);
+                let any = enabled().filter(|(_, r)| r.types == u64::MAX);
+                filed
+                    .chain(any)
+                    .map(|(i, r)| (i, r.cond.specialize(Some(ty))))
+                    .filter(|(_, n)| !matches!(n, Node::Const(false)))
+                    .collect()
+            })
+            .collect();
+        by_type
+            .push(enabled().filter(|(_, r)| r.types == u64::MAX).map(|(i, r)| (i, r.cond.specialize(None))).collect());
         // The names fd.sip.name / fd.cip.name are compared against, resolved on a thread of their own.
         let mut names = BTreeSet::new();
         for r in c.rules.iter().filter(|r| r.enabled) {
@@ -990,14 +1001,12 @@ impl Engine {
     /// Takes an event: updates the process table and returns the alerts of the rules it matches.
     pub fn process(&mut self, e: &Event) -> Vec<Alert> {
         self.state.update(e);
-        let any = EVT_TYPES.len();
-        let slot = fields::evt_type_index(e);
-        let typed = slot.map(|s| self.by_type[s].as_slice()).unwrap_or(&[]);
-        let mut out = Vec::new();
         // Rules with no event-type restriction run on every event (Falco warns about them too).
-        for &i in typed.iter().chain(&self.by_type[any]) {
-            let r = &self.rules[i];
-            if !r.cond.eval(e, &self.state) {
+        let slot = fields::evt_type_index(e).unwrap_or(EVT_TYPES.len());
+        let mut out = Vec::new();
+        for (i, cond) in &self.by_type[slot] {
+            let r = &self.rules[*i];
+            if !cond.eval(e, &self.state) {
                 continue;
             }
             self.seq += 1;

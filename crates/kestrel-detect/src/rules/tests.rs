@@ -1679,3 +1679,33 @@ fn a_name_taken_with_prctl_passes_no_exception() {
         assert_eq!(names(&e.process(&ev(76, "apt", write()))), ["Write below a binary directory"], "{exe}");
     }
 }
+
+#[test]
+fn a_rule_for_every_event_type_alerts_once_an_event_and_type_checks_are_decided_per_type() {
+    let mut eng = engine_of(
+        r#"
+- rule: Any event of nc
+  desc: no event type named
+  condition: proc.name = nc and evt.dir = <
+  output: "%evt.type by %proc.name"
+  priority: WARNING
+- rule: Opened or removed by nc
+  desc: types named in an or, one branch per type
+  condition: proc.name = nc and ((evt.type in (open, openat) and evt.is_open_write = true) or evt.type = unlinkat)
+  output: "%evt.type %fd.name"
+  priority: WARNING
+"#,
+        2,
+    );
+    let titles = |eng: &mut Engine, e: &Event| eng.process(e).into_iter().map(|a| a.title).collect::<Vec<_>>();
+    assert_eq!(titles(&mut eng, &exec(7, 1, "sh", &["/bin/nc"], 0)), ["execve by nc"]);
+    let write = ev(7, "nc", EventKind::Open { path: "/tmp/x".into(), flags: 1 });
+    assert_eq!(titles(&mut eng, &write), ["openat /tmp/x", "openat by nc"]);
+    let read = ev(7, "nc", EventKind::Open { path: "/tmp/x".into(), flags: 0 });
+    assert_eq!(titles(&mut eng, &read), ["openat by nc"]);
+    let rm =
+        ev(7, "nc", EventKind::Unlink { call: "unlinkat".into(), path: "/tmp/x".into(), dirfd: false, dir: false });
+    assert_eq!(titles(&mut eng, &rm), ["unlinkat /tmp/x", "unlinkat by nc"]);
+    // A batch of calls has no type in the table: only the rule for any type, its type checks left to the event.
+    assert_eq!(titles(&mut eng, &ev(7, "nc", EventKind::Syscalls { ids: vec![0] })), ["<NA> by nc"]);
+}

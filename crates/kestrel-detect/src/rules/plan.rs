@@ -1,0 +1,190 @@
+//! Conditions made ready for one event type when the engine is built.
+//!
+//! The engine keeps, for each event type, the rules that can match it. Their conditions still check the type
+//! they were filed under — `evt.type in (open, openat, openat2)` on every open, or the `or` of six type
+//! lists in a rule about removing evidence — and checks of fields that are the same for every event
+//! (`evt.dir = <`). Here each condition is specialised to its event type: such checks are decided once,
+//! what is left is simplified, and the parts of each `and` and `or` are put cheapest first (the checks have
+//! no side effects, so their order changes the time an event takes, never its result).
+
+use super::{value_check, Node, Rhs};
+use crate::rules::cond::Op;
+use crate::rules::fields::{Field, Val};
+use std::borrow::Cow;
+
+impl Node {
+    /// The condition for events whose `evt.type` is `ty` (`None`: for events of any type), with the checks
+    /// of fields known without the event decided, simplified, and ordered cheapest first.
+    pub(super) fn specialize(&self, ty: Option<&str>) -> Node {
+        let mut n = self.decided(ty);
+        n.order();
+        n
+    }
+
+    fn decided(&self, ty: Option<&str>) -> Node {
+        match self {
+            Node::And(v) => {
+                let mut kept = Vec::with_capacity(v.len());
+                for n in v {
+                    match n.decided(ty) {
+                        Node::Const(true) => {}
+                        Node::Const(false) => return Node::Const(false),
+                        Node::And(inner) => kept.extend(inner),
+                        n => kept.push(n),
+                    }
+                }
+                match kept.len() {
+                    0 => Node::Const(true),
+                    1 => kept.pop().unwrap_or(Node::Const(true)),
+                    _ => Node::And(kept),
+                }
+            }
+            Node::Or(v) => {
+                let mut kept = Vec::with_capacity(v.len());
+                for n in v {
+                    match n.decided(ty) {
+                        Node::Const(false) => {}
+                        Node::Const(true) => return Node::Const(true),
+                        Node::Or(inner) => kept.extend(inner),
+                        n => kept.push(n),
+                    }
+                }
+                match kept.len() {
+                    0 => Node::Const(false),
+                    1 => kept.pop().unwrap_or(Node::Const(false)),
+                    _ => Node::Or(kept),
+                }
+            }
+            Node::Not(n) => match n.decided(ty) {
+                Node::Const(b) => Node::Const(!b),
+                n => Node::Not(Box::new(n)),
+            },
+            Node::Check { field, transforms, op, rhs } if !matches!(rhs, Rhs::Field(_)) => {
+                let known = match field {
+                    Field::EvtType => ty,
+                    // The same for every event kestrel makes (see `Field::get`).
+                    Field::EvtDir => Some("<"),
+                    Field::EvtRes => Some("SUCCESS"),
+                    _ => None,
+                };
+                match known {
+                    Some(v) => {
+                        let v = super::transform(Val::Str(Cow::Borrowed(v)), transforms);
+                        Node::Const(if *op == Op::Exists { v != Val::Missing } else { value_check(v, *op, rhs) })
+                    }
+                    None => self.clone(),
+                }
+            }
+            n => n.clone(),
+        }
+    }
+
+    /// Puts the parts of every `and` and `or` cheapest first (a stable sort: equal costs keep the rule's order).
+    fn order(&mut self) {
+        match self {
+            Node::And(v) | Node::Or(v) => {
+                v.iter_mut().for_each(Node::order);
+                v.sort_by_cached_key(Node::cost);
+            }
+            Node::Not(n) => n.order(),
+            _ => {}
+        }
+    }
+
+    /// A rough cost of evaluating the condition, in units of a comparison with a field of the event itself.
+    pub(super) fn cost(&self) -> u32 {
+        match self {
+            Node::Const(_) => 0,
+            Node::And(v) | Node::Or(v) => v.iter().map(Node::cost).sum(),
+            Node::Not(n) => n.cost(),
+            Node::Check { field, transforms, op, rhs } => {
+                let compare = match (op, rhs) {
+                    (Op::Regex, _) | (Op::IContains | Op::IGlob, _) => 8,
+                    (Op::Glob, _) => 3,
+                    (_, Rhs::Strs(v)) => 1 + v.len() as u32 / 8,
+                    (_, Rhs::Nets(v)) => 2 + v.len() as u32 / 4,
+                    (_, Rhs::Field(g)) => 1 + field_cost(g),
+                    _ => 1,
+                };
+                field_cost(field) + compare + 4 * transforms.len() as u32
+            }
+        }
+    }
+}
+
+/// What reading a field costs: the event's own fields least, the process table's a lookup, a path made
+/// canonical more, and values built for the check (command lines, flag names, capability lists, ancestors)
+/// most.
+fn field_cost(f: &Field) -> u32 {
+    use Field::*;
+    match f {
+        EvtType | EvtDir | EvtRes | EvtNum | EvtTime | EvtRawres | EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec
+        | ProcPid | ThreadTid | FdNum | ContainerId | ContainerName | ContainerImage | K8sNsName | K8sPodName => 0,
+        ProcName | ProcExe | ProcExepath | ProcPpid | ProcVpid | ProcTty | ProcCwd | ProcIsExeFromMemfd | UserUid
+        | GroupGid | KestrelRuntimeSetup => 2,
+        ProcPname | ProcPexe | ProcPexepath | FdName | FdDirectory | FdFilename | FdTypechar | FdType => 4,
+        _ => 8,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(field: Field, op: Op, rhs: Rhs) -> Node {
+        Node::Check { field, transforms: vec![], op, rhs }
+    }
+
+    fn types(v: &[&str]) -> Rhs {
+        Rhs::Strs(v.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn type_checks_are_decided_for_the_type_and_what_is_left_simplified() {
+        let opens = check(Field::EvtType, Op::In, types(&["open", "openat", "openat2"]));
+        let written = check(Field::EvtIsOpenWrite, Op::Eq, Rhs::Bool(true));
+        let removed = check(Field::EvtType, Op::In, types(&["unlink", "unlinkat"]));
+        let below_bin = check(Field::FdDirectory, Op::Eq, Rhs::Str("/bin".into()));
+        let cond = Node::And(vec![
+            Node::Or(vec![Node::And(vec![opens.clone(), written.clone()]), removed.clone()]),
+            below_bin.clone(),
+        ]);
+        let show = |n: &Node| format!("{n:?}");
+        // On an open: the removal branch is gone, the open check true; on an unlink: the open branch is gone.
+        assert_eq!(show(&cond.specialize(Some("openat"))), show(&Node::And(vec![written.clone(), below_bin.clone()])));
+        assert_eq!(show(&cond.specialize(Some("unlinkat"))), show(&below_bin));
+        assert!(matches!(cond.specialize(Some("connect")), Node::Const(false)));
+        // For any type the type checks stay.
+        assert!(show(&cond.specialize(None)).contains("EvtType"));
+        // `not`, `!=`, transformers and the constant fields.
+        let not_exec = Node::Not(Box::new(check(Field::EvtType, Op::Eq, Rhs::Str("execve".into()))));
+        assert!(matches!(not_exec.specialize(Some("openat")), Node::Const(true)));
+        assert!(matches!(not_exec.specialize(Some("execve")), Node::Const(false)));
+        let upper = Node::Check {
+            field: Field::EvtType,
+            transforms: vec!["toupper".into()],
+            op: Op::Eq,
+            rhs: Rhs::Str("OPENAT".into()),
+        };
+        assert!(matches!(upper.specialize(Some("openat")), Node::Const(true)));
+        assert!(matches!(check(Field::EvtDir, Op::Eq, Rhs::Str("<".into())).specialize(None), Node::Const(true)));
+        assert!(matches!(
+            check(Field::EvtRes, Op::Ne, Rhs::Str("SUCCESS".into())).specialize(None),
+            Node::Const(false)
+        ));
+        // A comparison with another field is left to the event.
+        let with_field = check(Field::EvtType, Op::Eq, Rhs::Field(Field::ProcName));
+        assert!(matches!(with_field.specialize(Some("openat")), Node::Check { .. }));
+    }
+
+    #[test]
+    fn cheap_checks_go_first_and_equal_costs_keep_their_order() {
+        let cmdline = check(Field::ProcCmdline, Op::Contains, Rhs::Str("-e".into()));
+        let name = check(Field::ProcName, Op::Eq, Rhs::Str("nc".into()));
+        let container = check(Field::ContainerId, Op::Ne, Rhs::Str("host".into()));
+        let tty = check(Field::ProcTty, Op::Ne, Rhs::Num(0));
+        let cond = Node::And(vec![cmdline.clone(), name.clone(), container.clone(), tty.clone()]);
+        let show = |n: &Node| format!("{n:?}");
+        assert_eq!(show(&cond.specialize(None)), show(&Node::And(vec![container, name, tty, cmdline])));
+    }
+}
