@@ -439,10 +439,17 @@ impl Field {
 
     /// The value for an event.
     pub fn get<'a>(&self, e: &'a Event, st: &'a State) -> Val<'a> {
+        self.get_in(e, st, &Memo::default())
+    }
+
+    /// The value for an event, with what other fields of the same event looked up kept in `memo` (one memo per
+    /// event and process table).
+    pub fn get_in<'a>(&self, e: &'a Event, st: &'a State, memo: &Memo<'a>) -> Val<'a> {
         use Field::*;
-        // The process and its parent, looked up only by the fields that need them.
-        let p = || st.procs.get(&e.pid);
-        let parent = || p().and_then(|p| st.procs.get(&p.ppid));
+        // The process, its parent and the file, looked up only by the fields that need them, once an event.
+        let p = || *memo.proc.get_or_init(|| st.procs.get(&e.pid));
+        let parent = || *memo.parent.get_or_init(|| p().and_then(|p| st.procs.get(&p.ppid)));
+        let file_path = |e: &'a Event, p: Option<&'a Proc>| memo.path.get_or_init(|| file_path(e, p)).clone();
         let s = |x: &'a str| Val::Str(Cow::Borrowed(x));
         let own = |x: String| Val::Str(Cow::Owned(x));
         match self {
@@ -654,7 +661,7 @@ impl Field {
             // The name in the process's own user database (the sensor reads the container's /etc/passwd);
             // without one, as Falco: root for 0, `<NA>` for an id with no name.
             UserName => {
-                let uid = Field::UserUid.get(e, st);
+                let uid = Field::UserUid.get_in(e, st, memo);
                 let named = match (&e.kind, p(), &uid) {
                     (EventKind::Exec { user, .. }, ..) => user.as_deref(),
                     (_, Some(p), Val::Num(uid)) if p.euid as i64 == *uid => p.user.as_deref(),
@@ -706,7 +713,7 @@ impl Field {
                     (_, Some(p)) => p.group.as_deref(),
                     _ => None,
                 };
-                id_name(named, Field::GroupGid.get(e, st))
+                id_name(named, Field::GroupGid.get_in(e, st, memo))
             }
             FdNameraw => match &e.kind {
                 EventKind::Open { path, .. } => s(path),
@@ -768,7 +775,7 @@ impl Field {
                 EventKind::Bind { addr } if *self == FdIp && addr.family != "unix" => s(&addr.addr),
                 _ => Val::Missing,
             },
-            FdNameOf(addr) => match addr.get(e, st) {
+            FdNameOf(addr) => match addr.get_in(e, st, memo) {
                 Val::Str(ip) => match st.names.of(&ip) {
                     names if names.is_empty() => Val::Missing,
                     names => Val::Strs(names.into_iter().map(Cow::Owned).collect()),
@@ -1311,6 +1318,14 @@ const CAPS: [&str; 41] = [
 /// Capability names of a mask.
 pub fn cap_names(mask: u64) -> Vec<&'static str> {
     CAPS.iter().enumerate().filter(|(i, _)| mask >> i & 1 == 1).map(|(_, n)| *n).collect()
+}
+
+/// What the fields of one event look up, looked up once: several rules ask for the same process or file.
+#[derive(Default)]
+pub struct Memo<'a> {
+    proc: std::cell::OnceCell<Option<&'a Proc>>,
+    parent: std::cell::OnceCell<Option<&'a Proc>>,
+    path: std::cell::OnceCell<Option<Cow<'a, str>>>,
 }
 
 /// The key of a written file: a hash of its container and path (a collision can only make a file look

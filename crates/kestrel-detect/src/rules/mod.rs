@@ -32,7 +32,7 @@ pub mod names;
 mod plan;
 
 use cond::{Ast, FieldRef, Item, Op, Value};
-use fields::{Field, Kind, State, Unsupported, Val, EVT_TYPES};
+use fields::{Field, Kind, Memo, State, Unsupported, Val, EVT_TYPES};
 use kestrel_core::{Alert, AlertSource, Event, EventKind, Severity, SockAddr, ALERT_SCHEMA};
 use serde::Serialize;
 use serde_yaml::Value as Yaml;
@@ -788,22 +788,23 @@ impl Node {
         }
     }
 
-    fn eval(&self, e: &Event, st: &State) -> bool {
+    fn eval<'a>(&self, e: &'a Event, st: &'a State, memo: &Memo<'a>) -> bool {
         match self {
-            Node::And(v) => v.iter().all(|n| n.eval(e, st)),
-            Node::Or(v) => v.iter().any(|n| n.eval(e, st)),
-            Node::Not(n) => !n.eval(e, st),
+            Node::And(v) => v.iter().all(|n| n.eval(e, st, memo)),
+            Node::Or(v) => v.iter().any(|n| n.eval(e, st, memo)),
+            Node::Not(n) => !n.eval(e, st, memo),
             Node::Const(b) => *b,
             Node::Check { field, transforms, op, rhs } => {
                 // Most checks have no transformer: their value is not passed through one (a call per check that
                 // cost 8 % of the rules' time on an open-heavy load, the value copied in and out).
-                let v = if transforms.is_empty() { field.get(e, st) } else { transform(field.get(e, st), transforms) };
+                let v = field.get_in(e, st, memo);
+                let v = if transforms.is_empty() { v } else { transform(v, transforms) };
                 if *op == Op::Exists {
                     return v != Val::Missing;
                 }
                 match rhs {
                     Rhs::Field(g) => {
-                        let rhs = match g.get(e, st) {
+                        let rhs = match g.get_in(e, st, memo) {
                             Val::Str(s) => Rhs::Str(s.into_owned()),
                             Val::Num(n) => Rhs::Num(n),
                             Val::Bool(b) => Rhs::Bool(b),
@@ -1004,9 +1005,10 @@ impl Engine {
         // Rules with no event-type restriction run on every event (Falco warns about them too).
         let slot = fields::evt_type_index(e).unwrap_or(EVT_TYPES.len());
         let mut out = Vec::new();
+        let memo = Memo::default();
         for (i, cond) in &self.by_type[slot] {
             let r = &self.rules[*i];
-            if !cond.eval(e, &self.state) {
+            if !cond.eval(e, &self.state, &memo) {
                 continue;
             }
             self.seq += 1;
