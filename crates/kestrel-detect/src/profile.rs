@@ -355,19 +355,26 @@ fn push_path_class(path: &str, out: &mut String) {
     let dir_only = ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/", "/var/cache/", "/var/log/", "/var/lib/"]
         .iter()
         .any(|d| path.starts_with(d));
-    let parts = path.split('/').count();
-    for (i, c) in path.split('/').enumerate() {
+    fn name(c: &str) -> &str {
+        if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) {
+            "N"
+        } else {
+            c
+        }
+    }
+    let Some((dir, last)) = path.rsplit_once('/') else {
+        out.push_str(name(path));
+        return;
+    };
+    for (i, c) in dir.split('/').enumerate() {
         if i > 0 {
             out.push('/');
         }
-        if dir_only && parts > 2 && i == parts - 1 {
-            out.push('*');
-        } else if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) {
-            out.push('N');
-        } else {
-            out.push_str(c);
-        }
+        out.push_str(name(c));
     }
+    out.push('/');
+    // The file's own name goes in the directories named above when it is below one of them (not the directory itself).
+    out.push_str(if dir_only && dir.contains('/') { "*" } else { name(last) });
 }
 
 /// Whether a thread goes by a container runtime's name: runc's init names itself `runc:[0:PARENT]`,

@@ -572,6 +572,20 @@ fn features_generalise_what_varies() {
     );
     assert_eq!(path_class("/proc/1234/status"), "/proc/N/status");
     assert_eq!(path_class("/tmp/tmp.XYZ123"), "/tmp/*");
+    for (path, class) in [
+        ("/tmp/", "/tmp/*"),
+        ("/tmp", "/tmp"),
+        ("/", "/"),
+        ("/var/lib/app/12/x.db", "/var/lib/app/N/*"),
+        ("/var/log/app/app.log.1.gz", "/var/log/app/*"),
+        ("/srv/1/22/x3", "/srv/N/N/x3"),
+        ("/srv/app//7", "/srv/app//N"),
+        ("/x/", "/x/"),
+        ("notes.db", "(relative)"),
+        ("", "(relative)"),
+    ] {
+        assert_eq!(path_class(path), class, "{path}");
+    }
     assert_eq!(peer_class(&sock("10.1.2.3", 1)), "private");
     assert_eq!(peer_class(&sock("8.8.8.8", 1)), "public");
     assert_eq!(gram_words(pack(&[59, 33, 33])), "execve→dup2→dup2");

@@ -259,6 +259,15 @@ pub enum Field {
     KestrelPeer,
     /// kestrel's own: the thread is the container runtime getting its container ready (`State::runtime_setup`).
     KestrelRuntimeSetup,
+    /// Whether an open's flags in Falco's spelling (`evt.arg.flags`) hold one of these names: the access modes
+    /// by bit (`O_RDONLY`, `O_WRONLY`, `O_RDWR`) and the flags by mask. Not a field of the rule language: what
+    /// `evt.arg.flags contains O_TRUNC` becomes for opens (see `plan`), without the names written out.
+    OpenFlagsNamed {
+        /// Bit `i` set: the access mode `ACCESS_MODES[i]` is one.
+        modes: u8,
+        /// The flags among them.
+        bits: u32,
+    },
 }
 
 /// Which end of a connection a network field reads.
@@ -422,10 +431,18 @@ impl Field {
             | ProcExeInoCtimeDurationProcStart
             | ContainerStartTs => Kind::Num,
             ProcApid(Some(_)) => Kind::Num,
-            EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | ProcIsExeUpperLayer | KestrelConnected | FdConnected
-            | FdNameChanged | ContainerPrivileged | ProcIsExeFromMemfd | ProcIsPgrpLeader | KestrelRuntimeSetup => {
-                Kind::Bool
-            }
+            EvtIsOpenRead
+            | EvtIsOpenWrite
+            | EvtIsOpenExec
+            | ProcIsExeUpperLayer
+            | KestrelConnected
+            | FdConnected
+            | FdNameChanged
+            | ContainerPrivileged
+            | ProcIsExeFromMemfd
+            | ProcIsPgrpLeader
+            | KestrelRuntimeSetup
+            | OpenFlagsNamed { .. } => Kind::Bool,
             ProcAname(None)
             | ProcApid(None)
             | ProcAexe(None, _)
@@ -886,6 +903,10 @@ impl Field {
             KestrelConnected => Val::Bool(st.peer(e.pid, e.time_ns).is_some()),
             KestrelPeer => st.peer(e.pid, e.time_ns).map_or(Val::Missing, |a| own(addr_port(a))),
             KestrelRuntimeSetup => Val::Bool(st.runtime_setup(e)),
+            OpenFlagsNamed { modes, bits } => match open_flags(e) {
+                Some(f) => Val::Bool(modes >> access_mode(f) & 1 == 1 || f & bits != 0),
+                None => Val::Missing,
+            },
         }
     }
 }
@@ -1212,29 +1233,32 @@ pub fn mode_names(mode: u32) -> String {
     format!("0{:o}({})", mode & 0o7777, names.join("|"))
 }
 
+/// The names of an open's access modes, by [`access_mode`].
+pub const ACCESS_MODES: [&str; 3] = ["O_RDONLY", "O_WRONLY", "O_RDWR"];
+
+/// The open flags kestrel names, each one bit.
+pub const OPEN_FLAGS: [(u32, &str); 10] = [
+    (0o100, "O_CREAT"),
+    (0o200, "O_EXCL"),
+    (0o400, "O_NOCTTY"),
+    (0o1000, "O_TRUNC"),
+    (0o2000, "O_APPEND"),
+    (0o4000, "O_NONBLOCK"),
+    (0o200000, "O_DIRECTORY"),
+    (0o400000, "O_NOFOLLOW"),
+    (0o2000000, "O_CLOEXEC"),
+    (0o20000000, "O_TMPFILE"),
+];
+
+/// The index in [`ACCESS_MODES`] of an open's access mode (the invalid mode 3 is named as read-write).
+pub fn access_mode(f: u32) -> usize {
+    (f & 3).min(2) as usize
+}
+
 /// `open` flags in Falco's spelling (`O_WRONLY|O_CREAT|O_TRUNC`).
 pub fn open_flag_names(f: u32) -> String {
-    let mut out = vec![match f & 3 {
-        0 => "O_RDONLY",
-        1 => "O_WRONLY",
-        _ => "O_RDWR",
-    }];
-    for (bit, name) in [
-        (0o100, "O_CREAT"),
-        (0o200, "O_EXCL"),
-        (0o400, "O_NOCTTY"),
-        (0o1000, "O_TRUNC"),
-        (0o2000, "O_APPEND"),
-        (0o4000, "O_NONBLOCK"),
-        (0o200000, "O_DIRECTORY"),
-        (0o400000, "O_NOFOLLOW"),
-        (0o2000000, "O_CLOEXEC"),
-        (0o20000000, "O_TMPFILE"),
-    ] {
-        if f & bit == bit {
-            out.push(name);
-        }
-    }
+    let mut out = vec![ACCESS_MODES[access_mode(f)]];
+    out.extend(OPEN_FLAGS.iter().filter(|(bit, _)| f & bit == *bit).map(|(_, name)| *name));
     out.join("|")
 }
 

@@ -9,7 +9,7 @@
 
 use super::{value_check, Node, Rhs};
 use crate::rules::cond::Op;
-use crate::rules::fields::{Field, Val};
+use crate::rules::fields::{Field, Val, ACCESS_MODES, OPEN_FLAGS};
 use std::borrow::Cow;
 
 impl Node {
@@ -67,12 +67,32 @@ impl Node {
                     Field::EvtRes => Some("SUCCESS"),
                     _ => None,
                 };
-                match known {
-                    Some(v) => {
+                match (known, field, rhs) {
+                    (Some(v), _, _) => {
                         let v = super::transform(Val::Str(Cow::Borrowed(v)), transforms);
                         Node::Const(if *op == Op::Exists { v != Val::Missing } else { value_check(v, *op, rhs) })
                     }
-                    None => self.clone(),
+                    // An open's flags are named only to be searched: `contains O_TRUNC` asks whether a name
+                    // holding that text is among them (text without `|` cannot span two names).
+                    (None, Field::EvtArg(a), Rhs::Str(text))
+                        if ty == Some("openat")
+                            && a == "flags"
+                            && transforms.is_empty()
+                            && *op == Op::Contains
+                            && !text.contains('|') =>
+                    {
+                        let modes =
+                            (0..3).filter(|&i| ACCESS_MODES[i].contains(text.as_str())).fold(0, |m, i| m | 1 << i);
+                        let bits =
+                            OPEN_FLAGS.iter().filter(|(_, n)| n.contains(text.as_str())).fold(0, |m, (b, _)| m | b);
+                        Node::Check {
+                            field: Field::OpenFlagsNamed { modes, bits },
+                            transforms: vec![],
+                            op: Op::Eq,
+                            rhs: Rhs::Bool(true),
+                        }
+                    }
+                    _ => self.clone(),
                 }
             }
             n => n.clone(),
@@ -175,6 +195,48 @@ mod tests {
         // A comparison with another field is left to the event.
         let with_field = check(Field::EvtType, Op::Eq, Rhs::Field(Field::ProcName));
         assert!(matches!(with_field.specialize(Some("openat")), Node::Check { .. }));
+    }
+
+    #[test]
+    fn searching_an_opens_flag_names_is_decided_on_its_bits_as_on_the_names() {
+        use crate::rules::fields::{Memo, State};
+        use kestrel_core::{Event, EventKind, EVENT_SCHEMA};
+        let st = State::default();
+        let texts = ["O_TRUNC", "TRUNC", "O_RDONLY", "RDWR", "WR", "RD", "O_", "_", "", "C", "NOFOLLOW", "O_TMP", "X"];
+        for text in texts {
+            let cond = check(Field::EvtArg("flags".into()), Op::Contains, Rhs::Str(text.into()));
+            let fast = cond.specialize(Some("openat"));
+            assert!(matches!(fast, Node::Check { field: Field::OpenFlagsNamed { .. }, .. }), "{text}: {fast:?}");
+            // Every access mode with every set of named flags, and bits nobody names.
+            for mode in 0..4u32 {
+                for set in 0..1u32 << OPEN_FLAGS.len() {
+                    let named = OPEN_FLAGS
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| set >> i & 1 == 1)
+                        .fold(0, |m, (_, (b, _))| m | b);
+                    let flags = mode | named | 0o10000;
+                    let e = Event {
+                        schema: EVENT_SCHEMA.into(),
+                        time_ns: 1,
+                        pid: 1,
+                        tid: 1,
+                        comm: "x".into(),
+                        cgroup_id: 0,
+                        container: None,
+                        process: None,
+                        kind: EventKind::Open { path: "/x".into(), flags },
+                    };
+                    let memo = Memo::default();
+                    assert_eq!(fast.eval(&e, &st, &memo), cond.eval(&e, &st, &memo), "{text} on {flags:#o}");
+                }
+            }
+        }
+        // Text with `|` spans names: left to the names written out; so are other types' flags.
+        let spans = check(Field::EvtArg("flags".into()), Op::Contains, Rhs::Str("O_CREAT|O_TRUNC".into()));
+        assert!(matches!(spans.specialize(Some("openat")), Node::Check { field: Field::EvtArg(_), .. }));
+        let clone = check(Field::EvtArg("flags".into()), Op::Contains, Rhs::Str("CLONE_NEWNS".into()));
+        assert!(matches!(clone.specialize(Some("clone")), Node::Check { field: Field::EvtArg(_), .. }));
     }
 
     #[test]
