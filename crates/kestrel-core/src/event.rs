@@ -502,8 +502,9 @@ impl ExeFile {
 /// One event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// Always [`EVENT_SCHEMA`].
-    pub schema: String,
+    /// Always [`EVENT_SCHEMA`] (a name shared by every event, not a copy each).
+    #[serde(deserialize_with = "schema_name")]
+    pub schema: std::borrow::Cow<'static, str>,
     /// Nanoseconds since the Unix epoch.
     pub time_ns: u64,
     /// Process id (thread group id).
@@ -524,6 +525,22 @@ pub struct Event {
     /// What happened.
     #[serde(flatten)]
     pub kind: EventKind,
+}
+
+/// An event's schema name: [`EVENT_SCHEMA`] itself when it is that (read without a copy per event), a copy
+/// otherwise (for the reader to refuse by name).
+fn schema_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::borrow::Cow<'static, str>, D::Error> {
+    struct Name;
+    impl serde::de::Visitor<'_> for Name {
+        type Value = std::borrow::Cow<'static, str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a schema name")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(if v == EVENT_SCHEMA { EVENT_SCHEMA.into() } else { v.to_string().into() })
+        }
+    }
+    d.deserialize_str(Name)
 }
 
 /// Every event kind's name, as in the JSON `kind` field ([`EventKind::name`]).
@@ -640,7 +657,15 @@ mod tests {
         assert_eq!(v["kind"], "connect");
         assert_eq!(v["to"]["port"], 3333);
         assert_eq!(v["container"]["runtime"], "runc");
-        assert_eq!(serde_json::from_value::<Event>(v).unwrap(), e);
+        assert_eq!(serde_json::from_value::<Event>(v.clone()).unwrap(), e);
+        // The schema name is the shared one, not a copy per event; another name is kept as written.
+        let read: Event = serde_json::from_str(&v.to_string()).unwrap();
+        assert!(matches!(read.schema, std::borrow::Cow::Borrowed(EVENT_SCHEMA)));
+        let mut other = v.clone();
+        other["schema"] = "kestrel.event/v9".into();
+        assert_eq!(serde_json::from_str::<Event>(&other.to_string()).unwrap().schema, "kestrel.event/v9");
+        other["schema"] = 9.into();
+        assert!(serde_json::from_str::<Event>(&other.to_string()).is_err());
         assert_eq!(e.kind_name(), "connect");
         let m = Event { kind: EventKind::ModuleLoad { call: "finit_module".into() }, ..e };
         assert_eq!(serde_json::to_value(&m).unwrap()["kind"], m.kind_name());

@@ -237,7 +237,7 @@ pub struct Profile {
     sample_seen: u64,
     /// The trusted n-grams, built on first use after learning (one lookup per call while scoring).
     #[serde(skip)]
-    trusted_grams: Option<FxHashSet<u64>>,
+    trusted_grams: Option<TrustedGrams>,
     /// Room for building behaviour keys while learning.
     #[serde(skip)]
     room: KeyRoom,
@@ -663,12 +663,12 @@ impl Profile {
     }
 
     /// The trusted n-grams as a set (built once after learning).
-    fn trusted_gram_set(&mut self) -> &FxHashSet<u64> {
+    fn trusted_gram_set(&mut self) -> &mut TrustedGrams {
         if self.trusted_grams.is_none() {
             let set = self.grams.iter().filter(|g| self.trusted(g.c.len(), g.w.len())).map(|g| g.g).collect();
-            self.trusted_grams = Some(set);
+            self.trusted_grams = Some(TrustedGrams::new(set));
         }
-        self.trusted_grams.get_or_insert_with(FxHashSet::default)
+        self.trusted_grams.get_or_insert_with(|| TrustedGrams::new(FxHashSet::default()))
     }
 
     fn window(&self, t: u64) -> u64 {
@@ -975,6 +975,43 @@ impl SyscallContext {
     }
 }
 
+/// How many trusted n-grams the table in front of the set holds (a power of two; 32 KiB).
+const RECENT_GRAMS: usize = 4096;
+
+/// The trusted n-grams, with those met lately in a small table in front of the set: a workload's batches
+/// repeat a few hundred grams, while the set of every trusted one is larger than the processor's nearest caches.
+/// The table holds only grams found in the set, so an answer from it is the set's.
+#[derive(Clone)]
+struct TrustedGrams {
+    set: FxHashSet<u64>,
+    /// Slot by the gram's hash: the last trusted gram met there (0, which no gram is, when none).
+    recent: Box<[u64]>,
+}
+
+impl TrustedGrams {
+    fn new(set: FxHashSet<u64>) -> TrustedGrams {
+        TrustedGrams { set, recent: vec![0; RECENT_GRAMS].into_boxed_slice() }
+    }
+
+    fn contains(&mut self, g: u64) -> bool {
+        let slot = (g.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - RECENT_GRAMS.trailing_zeros())) as usize;
+        if self.recent[slot] == g && g != 0 {
+            return true;
+        }
+        let trusted = self.set.contains(&g);
+        if trusted {
+            self.recent[slot] = g;
+        }
+        trusted
+    }
+}
+
+impl fmt::Debug for TrustedGrams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TrustedGrams({} grams)", self.set.len())
+    }
+}
+
 /// What scoring one event against a profile found.
 #[derive(Debug, Clone, Default)]
 pub struct Verdict {
@@ -1054,9 +1091,12 @@ impl Scorer {
         }
         if let (Some(th), false) = (p.syscall_threshold, grams.is_empty()) {
             let trusted = p.trusted_gram_set();
-            let count = grams.iter().filter(|g| !trusted.contains(g)).count();
+            let mut count = 0;
+            for &g in grams {
+                count += usize::from(!trusted.contains(g));
+            }
             if count as f64 > th {
-                let unseen: Vec<u64> = grams.iter().copied().filter(|g| !trusted.contains(g)).collect();
+                let unseen: Vec<u64> = grams.iter().copied().filter(|&g| !trusted.contains(g)).collect();
                 let key = hash_of((who, "grams", unseen[0]));
                 if self.alerted.insert(key) {
                     v.unseen_grams = Some((unseen.len(), th, unseen));

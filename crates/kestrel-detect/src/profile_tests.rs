@@ -730,3 +730,24 @@ fn feature_words_stay_the_same_for_every_kind_of_event() {
         assert_eq!(got, *want, "{kind}");
     }
 }
+
+#[test]
+fn the_table_in_front_of_the_trusted_grams_answers_as_the_set() {
+    // Grams that share table slots, grams in the set and out of it, asked in turns: every answer is the set's.
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng | 1
+    };
+    let all: Vec<u64> = (0..20_000).map(|_| next() & 0x3f_ffff).collect();
+    let set: FxHashSet<u64> = all.iter().copied().step_by(2).collect();
+    let mut t = TrustedGrams::new(set.clone());
+    for round in 0..3 {
+        for &g in all.iter().rev().skip(round) {
+            assert_eq!(t.contains(g), set.contains(&g), "{g:#x}");
+        }
+    }
+    assert!(!t.contains(0), "0 is no gram, though the empty slots hold it");
+}

@@ -1742,14 +1742,17 @@ impl State {
     /// nothing, and running its own binary as `runc init` does not help it either: its parent is in the container.
     /// (A process that ran before the sensor started, never seen exec'ing, is judged by name alone.)
     pub fn runtime_setup(&self, e: &Event) -> bool {
-        if !crate::profile::has_runtime_name(&e.comm) && !runtime_reexec(e) {
-            return false;
-        }
-        let Some(c) = &e.container else { return true };
-        let ours = container_hash(&c.id);
+        // The process table first: it is at hand (the event just updated it), the event's command name may not be
+        // (asked on every batch of calls, it was a tenth of their scoring time, read from memory).
         // The runtime's own init, started from outside the container, whose exec the sensor saw in the container
         // (it races runc moving it into the container's cgroup), is still the runtime, and so are its forks.
-        !self.procs.get(&e.pid).is_some_and(|p| p.start_ns != 0 && p.container == ours && !p.runtime_init)
+        if let Some(c) = &e.container {
+            let ours = container_hash(&c.id);
+            if self.procs.get(&e.pid).is_some_and(|p| p.start_ns != 0 && p.container == ours && !p.runtime_init) {
+                return false;
+            }
+        }
+        crate::profile::has_runtime_name(&e.comm) || runtime_reexec(e)
     }
 
     /// A process in the table.
