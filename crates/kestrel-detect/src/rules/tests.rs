@@ -831,7 +831,9 @@ fn falcos_shell_history_rule_and_the_builtin_catch_evidence_removed() {
     let mut e = rm("logrotate", "unlink", "/var/log/auth.log.4.gz", false);
     (e.pid, e.tid) = (20, 20);
     assert!(b.process(&e).is_empty(), "the system's logrotate removing an old log");
-    assert_eq!(names(&b.process(&rm("logrotate", "unlink", "/var/log/auth.log.4.gz", false))), [kit], "unseen program");
+    // A program taking logrotate's name is no rotator: the log itself removed counts (an old rotated copy, which
+    // any application rotating its own logs removes, does not: see below).
+    assert_eq!(names(&b.process(&rm("logrotate", "unlink", "/var/log/auth.log", false))), [kit], "unseen program");
     assert!(b.process(&rm("rm", "unlinkat", "/tmp/x", false)).is_empty());
     // An application rotating its own log (Python's RotatingFileHandler; the lab's app image): the log renamed to
     // its name with a suffix, the old copy compressed by the system's gzip, which removes what it compressed (and,
@@ -849,15 +851,42 @@ fn falcos_shell_history_rule_and_the_builtin_catch_evidence_removed() {
     assert!(b.process(&mv_log("/var/log/app/app.log-20261204")).is_empty(), "rotated with a date");
     assert_eq!(names(&b.process(&mv_log("/tmp/app.log"))), [kit], "moved away");
     assert_eq!(names(&b.process(&mv_log("/var/log/app/ap"))), [kit], "renamed to another name");
+    // (A rotated copy, whoever removes it, is the next case: only the log itself tells a system compressor.)
     for (pid, exe, alerts) in [(31, "/usr/bin/gzip", vec![]), (32, "/tmp/gzip", vec![kit])] {
-        b.process(&exec(pid, 30, "python3", &[exe, "-f", "/var/log/app/app.log.1"], 0));
-        for gone in ["/var/log/app/app.log.1.gz", "/var/log/app/app.log.1"] {
+        b.process(&exec(pid, 30, "python3", &[exe, "-f", "/var/log/app/app.log"], 0));
+        for (gone, alerts) in [
+            ("/var/log/app/app.log.1.gz", vec![]),
+            ("/var/log/app/app.log.1", vec![]),
+            ("/var/log/app/app.log", alerts),
+        ] {
             let mut e = rm("gzip", "unlinkat", gone, false);
             (e.pid, e.tid) = (pid, pid);
             assert_eq!(names(&b.process(&e)), alerts, "{exe} removing {gone}");
         }
     }
     assert_eq!(names(&b.process(&rm("rm", "unlinkat", "/var/log/app/app.log.1", false))), [kit]);
+    // RotatingFileHandler with a backup count: each copy renamed one up, the oldest removed by the application.
+    // By a shell or a removal tool, or the log itself, or out of /var/log, it still counts.
+    let mv = |from: &str, to: &str| {
+        let (from, to) = (from.to_string(), to.to_string());
+        ev(30, "python3", EventKind::Rename { call: "rename".into(), from, to, to_dirfd: false })
+    };
+    assert!(b.process(&mv("/var/log/app/app.log.2", "/var/log/app/app.log.3")).is_empty(), "one up");
+    assert!(b.process(&mv("/var/log/app/app.log.1.gz", "/var/log/app/app.log.2.gz")).is_empty(), "one up");
+    assert!(b.process(&rm("python3", "unlink", "/var/log/app/app.log.5", false)).is_empty(), "past the count");
+    assert!(b.process(&rm("java", "unlink", "/var/log/app/app.log.2026-11-30.gz", false)).is_empty(), "dated");
+    assert_eq!(names(&b.process(&mv("/var/log/app/app.log.2", "/tmp/app.log.3"))), [kit], "moved out");
+    assert_eq!(names(&b.process(&mv("/var/log/app/app.log.2", "/var/log/app/x"))), [kit], "not a copy");
+    for (comm, path) in [
+        ("rm", "/var/log/app/app.log.5"),
+        ("sh", "/var/log/auth.log.1"),
+        ("find", "/var/log/auth.log.2.gz"),
+        ("shred", "/var/log/btmp.1"),
+        ("python3", "/var/log/app/app.log"),
+        ("python3", "/var/log/app/app.log.1.bak"),
+    ] {
+        assert_eq!(names(&b.process(&rm(comm, "unlinkat", path, false))), [kit], "{comm} removing {path}");
+    }
     // A program removed from a binary directory is a change there.
     assert_eq!(names(&b.process(&rm("rm", "unlinkat", "/usr/bin/ps", false))), ["Write below a binary directory"]);
 }
