@@ -1350,6 +1350,30 @@ pub struct Memo<'a> {
     proc: std::cell::OnceCell<Option<&'a Proc>>,
     parent: std::cell::OnceCell<Option<&'a Proc>>,
     path: std::cell::OnceCell<Option<Cow<'a, str>>>,
+    /// The shared checks' results, each `event << 1 | result` (kept by the engine across events, so that none
+    /// is cleared per event: a slot holds this event's result only when its number is this event's).
+    shared: &'a [std::cell::Cell<u64>],
+    /// The event's number, from 1.
+    event: u64,
+}
+
+impl<'a> Memo<'a> {
+    /// A memo for event number `event` (from 1) that keeps the shared checks' results in `shared`.
+    pub fn for_event(shared: &'a [std::cell::Cell<u64>], event: u64) -> Memo<'a> {
+        Memo { shared, event, ..Memo::default() }
+    }
+
+    /// The result of shared check `slot` for this event, evaluated the first time it is asked.
+    pub fn shared(&self, slot: usize, eval: impl FnOnce() -> bool) -> bool {
+        let Some(kept) = self.shared.get(slot).filter(|_| self.event != 0) else { return eval() };
+        let v = kept.get();
+        if v >> 1 == self.event {
+            return v & 1 == 1;
+        }
+        let result = eval();
+        kept.set(self.event << 1 | u64::from(result));
+        result
+    }
 }
 
 /// The key of a written file: a hash of its container and path (a collision can only make a file look

@@ -111,12 +111,46 @@ impl Node {
         }
     }
 
+    /// Makes the checks that more than one place of `rules` (the conditions filed under one event type) makes
+    /// into shared ones, numbered from 0; returns how many.
+    pub(super) fn share(rules: &mut [(usize, Node)]) -> usize {
+        fn each_check(n: &mut Node, f: &mut impl FnMut(&mut Node)) {
+            match n {
+                Node::And(v) | Node::Or(v) => v.iter_mut().for_each(|n| each_check(n, f)),
+                Node::Not(n) | Node::Shared(_, n) => each_check(n, f),
+                Node::Check { .. } => f(n),
+                Node::Const(_) => {}
+            }
+        }
+        // Checks are told apart by what they compare (a regex by its pattern).
+        let mut seen: std::collections::HashMap<String, (usize, Option<usize>)> = Default::default();
+        for (_, n) in rules.iter_mut() {
+            each_check(n, &mut |c| seen.entry(format!("{c:?}")).or_insert((0, None)).0 += 1);
+        }
+        let mut next = 0;
+        for (_, n) in rules.iter_mut() {
+            each_check(n, &mut |c| {
+                let Some((count, slot)) = seen.get_mut(&format!("{c:?}")) else { return };
+                if *count < 2 {
+                    return;
+                }
+                let slot = *slot.get_or_insert_with(|| {
+                    next += 1;
+                    next - 1
+                });
+                let check = std::mem::replace(c, Node::Const(false));
+                *c = Node::Shared(slot, Box::new(check));
+            });
+        }
+        next
+    }
+
     /// A rough cost of evaluating the condition, in units of a comparison with a field of the event itself.
     pub(super) fn cost(&self) -> u32 {
         match self {
             Node::Const(_) => 0,
             Node::And(v) | Node::Or(v) => v.iter().map(Node::cost).sum(),
-            Node::Not(n) => n.cost(),
+            Node::Not(n) | Node::Shared(_, n) => n.cost(),
             Node::Check { field, transforms, op, rhs } => {
                 let compare = match (op, rhs) {
                     (Op::Regex, _) | (Op::IContains | Op::IGlob, _) => 8,
@@ -237,6 +271,24 @@ mod tests {
         assert!(matches!(spans.specialize(Some("openat")), Node::Check { field: Field::EvtArg(_), .. }));
         let clone = check(Field::EvtArg("flags".into()), Op::Contains, Rhs::Str("CLONE_NEWNS".into()));
         assert!(matches!(clone.specialize(Some("clone")), Node::Check { field: Field::EvtArg(_), .. }));
+    }
+
+    #[test]
+    fn checks_made_in_more_than_one_place_are_shared() {
+        let name = check(Field::ProcName, Op::Eq, Rhs::Str("nc".into()));
+        let other = check(Field::ProcName, Op::Eq, Rhs::Str("sh".into()));
+        let tty = check(Field::ProcTty, Op::Ne, Rhs::Num(0));
+        let mut rules = vec![
+            (0, Node::And(vec![name.clone(), tty.clone()])),
+            (1, Node::Or(vec![other.clone(), Node::Not(Box::new(name.clone()))])),
+            (2, Node::And(vec![tty.clone(), name.clone()])),
+        ];
+        assert_eq!(Node::share(&mut rules), 2);
+        let show = |n: &Node| format!("{n:?}");
+        let shared = |slot, n: &Node| Node::Shared(slot, Box::new(n.clone()));
+        assert_eq!(show(&rules[0].1), show(&Node::And(vec![shared(0, &name), shared(1, &tty)])));
+        assert_eq!(show(&rules[1].1), show(&Node::Or(vec![other, Node::Not(Box::new(shared(0, &name)))])));
+        assert_eq!(show(&rules[2].1), show(&Node::And(vec![shared(1, &tty), shared(0, &name)])));
     }
 
     #[test]

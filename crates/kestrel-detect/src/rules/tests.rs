@@ -1732,6 +1732,9 @@ fn a_rule_for_every_event_type_alerts_once_an_event_and_type_checks_are_decided_
     assert_eq!(titles(&mut eng, &write), ["openat /tmp/x", "openat by nc"]);
     let read = ev(7, "nc", EventKind::Open { path: "/tmp/x".into(), flags: 0 });
     assert_eq!(titles(&mut eng, &read), ["openat by nc"]);
+    // Both rules check `proc.name = nc` on opens: one check, shared, whose result is this event's only.
+    assert!(titles(&mut eng, &ev(8, "sh", EventKind::Open { path: "/tmp/x".into(), flags: 1 })).is_empty());
+    assert_eq!(titles(&mut eng, &write), ["openat /tmp/x", "openat by nc"]);
     let rm =
         ev(7, "nc", EventKind::Unlink { call: "unlinkat".into(), path: "/tmp/x".into(), dirfd: false, dir: false });
     assert_eq!(titles(&mut eng, &rm), ["unlinkat /tmp/x", "unlinkat by nc"]);
