@@ -23,38 +23,8 @@ impl Node {
 
     fn decided(&self, ty: Option<&str>) -> Node {
         match self {
-            Node::And(v) => {
-                let mut kept = Vec::with_capacity(v.len());
-                for n in v {
-                    match n.decided(ty) {
-                        Node::Const(true) => {}
-                        Node::Const(false) => return Node::Const(false),
-                        Node::And(inner) => kept.extend(inner),
-                        n => kept.push(n),
-                    }
-                }
-                match kept.len() {
-                    0 => Node::Const(true),
-                    1 => kept.pop().unwrap_or(Node::Const(true)),
-                    _ => Node::And(kept),
-                }
-            }
-            Node::Or(v) => {
-                let mut kept = Vec::with_capacity(v.len());
-                for n in v {
-                    match n.decided(ty) {
-                        Node::Const(false) => {}
-                        Node::Const(true) => return Node::Const(true),
-                        Node::Or(inner) => kept.extend(inner),
-                        n => kept.push(n),
-                    }
-                }
-                match kept.len() {
-                    0 => Node::Const(false),
-                    1 => kept.pop().unwrap_or(Node::Const(false)),
-                    _ => Node::Or(kept),
-                }
-            }
+            Node::And(v) => decided_all(v, ty, true),
+            Node::Or(v) => decided_all(v, ty, false),
             Node::Not(n) => match n.decided(ty) {
                 Node::Const(b) => Node::Const(!b),
                 n => Node::Not(Box::new(n)),
@@ -163,6 +133,27 @@ impl Node {
                 field_cost(field) + compare + 4 * transforms.len() as u32
             }
         }
+    }
+}
+
+/// An `and` (`unit` true) or an `or` (`unit` false) of parts decided: a part equal to the unit dropped, one equal
+/// to its opposite deciding the whole, a nested one of the same kind flattened.
+fn decided_all(parts: &[Node], ty: Option<&str>, unit: bool) -> Node {
+    let mut kept = Vec::with_capacity(parts.len());
+    for n in parts {
+        match n.decided(ty) {
+            Node::Const(b) if b == unit => {}
+            Node::Const(b) => return Node::Const(b),
+            Node::And(inner) if unit => kept.extend(inner),
+            Node::Or(inner) if !unit => kept.extend(inner),
+            n => kept.push(n),
+        }
+    }
+    match kept.len() {
+        0 => Node::Const(unit),
+        1 => kept.pop().unwrap_or(Node::Const(unit)),
+        _ if unit => Node::And(kept),
+        _ => Node::Or(kept),
     }
 }
 
