@@ -459,6 +459,16 @@ impl Field {
         self.get_in(e, st, &Memo::default())
     }
 
+    /// The value the field has for every event kestrel makes, if it has one (`evt.dir`, `evt.res`): read by
+    /// [`Field::get_in`] and decided once when rules are specialised.
+    pub fn constant(&self) -> Option<&'static str> {
+        match self {
+            Field::EvtDir => Some("<"),
+            Field::EvtRes => Some("SUCCESS"),
+            _ => None,
+        }
+    }
+
     /// The value for an event, with what other fields of the same event looked up kept in `memo` (one memo per
     /// event and process table).
     pub fn get_in<'a>(&self, e: &'a Event, st: &'a State, memo: &Memo<'a>) -> Val<'a> {
@@ -475,9 +485,8 @@ impl Field {
                 None => Val::Missing,
             },
             EvtNum => Val::Num(st.count as i64),
-            EvtDir => s("<"),
+            EvtDir | EvtRes => self.constant().map_or(Val::Missing, s),
             EvtTime => Val::Num(e.time_ns as i64),
-            EvtRes => s("SUCCESS"),
             EvtRawres | FdNum => match &e.kind {
                 EventKind::Listen { fd, .. } if *self == FdNum => Val::Num(*fd as i64),
                 // The descriptor the call makes (the new standard stream), as Falco's return value.

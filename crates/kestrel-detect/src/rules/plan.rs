@@ -30,13 +30,7 @@ impl Node {
                 n => Node::Not(Box::new(n)),
             },
             Node::Check { field, transforms, op, rhs } if !matches!(rhs, Rhs::Field(_)) => {
-                let known = match field {
-                    Field::EvtType => ty,
-                    // The same for every event kestrel makes (see `Field::get`).
-                    Field::EvtDir => Some("<"),
-                    Field::EvtRes => Some("SUCCESS"),
-                    _ => None,
-                };
+                let known = if *field == Field::EvtType { ty } else { field.constant() };
                 match (known, field, rhs) {
                     (Some(v), _, _) => {
                         let v = super::transform(Val::Str(Cow::Borrowed(v)), transforms);
