@@ -922,7 +922,9 @@ impl Profile {
 /// Per-thread system-call context: the last calls, to form n-grams across batches.
 #[derive(Debug, Default)]
 pub struct SyscallContext {
-    tails: FxHashMap<u32, Vec<u16>>,
+    /// Each thread's last calls, packed as a gram is (up to GRAM-1 symbols), and how many there are: held in the
+    /// map itself, no allocation per thread (looked up on every batch, a pointer more to follow was a cache miss).
+    tails: FxHashMap<u32, (u64, u8)>,
 }
 
 const MAX_THREADS: usize = 65_536;
@@ -946,12 +948,8 @@ impl SyscallContext {
         // more than twice in a row adds nothing: a loop over data (a close per descriptor, a write per block, a
         // stat per file) runs as many times as the data asks, and how many is not behaviour.
         const SYM: u64 = 0x1ff;
-        let mut g: u64 = 0;
-        let mut have = 0usize;
-        for &c in tail.iter() {
-            g = (g << 9) | (u64::from(c) + 1);
-            have += 1;
-        }
+        let (mut g, mut have) = (tail.0, usize::from(tail.1));
+        out.reserve(ids.len());
         for &c in ids {
             let sym = u64::from(c.min(509)) + 1;
             if have >= 2 && g & SYM == sym && (g >> 9) & SYM == sym {
@@ -965,8 +963,7 @@ impl SyscallContext {
         }
         // The tail is what the last grams ended with, repeats folded as above.
         let keep = have.min(GRAM - 1);
-        tail.clear();
-        tail.extend((0..keep).rev().map(|i| (((g >> (9 * i)) & SYM) - 1) as u16));
+        *tail = (g & ((1u64 << (9 * keep)) - 1), keep as u8);
     }
 
     /// Forgets a thread (at its exit).
@@ -1034,6 +1031,142 @@ pub struct Scorer {
     alerted: FxHashSet<u64>,
     rates: FxHashMap<u64, (u64, u64)>,
     room: KeyRoom,
+    memo: FeatureMemo,
+}
+
+/// The features of recent events that name the same things — an open of one file by one command, an accept
+/// from one address, a connection to one peer — which a service repeats all day: looked up by what they name
+/// (compared in full, so an answer from here is the one [`each_feature`] gives) instead of writing the features
+/// out and hashing them again for every event.
+#[derive(Debug)]
+struct FeatureMemo {
+    /// A power of two of slots, made on first use.
+    slots: Vec<Option<Memoed>>,
+    size: usize,
+}
+
+impl Default for FeatureMemo {
+    fn default() -> FeatureMemo {
+        FeatureMemo::with_slots(MEMO_SLOTS)
+    }
+}
+
+/// How many events' features the memo holds (a power of two).
+const MEMO_SLOTS: usize = 512;
+
+/// What an event's features depend on, for the kinds the memo keeps (see [`each_feature`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum MemoKey {
+    Open { comm: String, path: String, write: bool },
+    Accept { family: String, addr: String, port: Option<u16> },
+    Connect { comm: String, family: String, addr: String, port: u16 },
+    Send { comm: String, family: String, addr: String, port: u16 },
+}
+
+#[derive(Debug)]
+struct Memoed {
+    key: MemoKey,
+    /// Each feature: view, weight, hash of view and words, words.
+    features: Vec<(View, f64, u64, Box<str>)>,
+}
+
+/// Whether an open writes (the profiles' file view and the rules' written files agree on it).
+fn open_writes(flags: u32) -> bool {
+    flags & 3 != 0 || flags & 0o100 != 0
+}
+
+impl MemoKey {
+    /// Whether `e` is what this key names, without copying anything.
+    fn names(&self, e: &Event) -> bool {
+        match (self, &e.kind) {
+            (MemoKey::Open { comm, path, write }, EventKind::Open { path: p, flags }) => {
+                path == p && comm == &e.comm && *write == open_writes(*flags)
+            }
+            (MemoKey::Accept { family, addr, port }, EventKind::Accept { from, port: p }) => {
+                addr == &from.addr && port == p && family == &from.family
+            }
+            (MemoKey::Connect { comm, family, addr, port }, EventKind::Connect { to })
+            | (MemoKey::Send { comm, family, addr, port }, EventKind::Send { to, .. }) => {
+                addr == &to.addr && *port == to.port && family == &to.family && comm == &e.comm
+            }
+            _ => false,
+        }
+    }
+
+    fn of(e: &Event) -> Option<MemoKey> {
+        Some(match &e.kind {
+            EventKind::Open { path, flags } => {
+                MemoKey::Open { comm: e.comm.clone(), path: path.clone(), write: open_writes(*flags) }
+            }
+            EventKind::Accept { from, port } => {
+                MemoKey::Accept { family: from.family.clone(), addr: from.addr.clone(), port: *port }
+            }
+            EventKind::Connect { to } => MemoKey::Connect {
+                comm: e.comm.clone(),
+                family: to.family.clone(),
+                addr: to.addr.clone(),
+                port: to.port,
+            },
+            EventKind::Send { to, .. } => {
+                MemoKey::Send { comm: e.comm.clone(), family: to.family.clone(), addr: to.addr.clone(), port: to.port }
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// The hash of what the memo's key of an event compares, for an event of a kind it keeps.
+fn memo_hash(e: &Event) -> Option<u64> {
+    let h = match &e.kind {
+        EventKind::Open { path, flags } => hash_of((0u8, path, &e.comm, open_writes(*flags))),
+        EventKind::Accept { from, port } => hash_of((1u8, &from.addr, port, &from.family)),
+        EventKind::Connect { to } => hash_of((2u8, &to.addr, to.port, &to.family, &e.comm)),
+        EventKind::Send { to, .. } => hash_of((3u8, &to.addr, to.port, &to.family, &e.comm)),
+        _ => return None,
+    };
+    Some(h.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+impl FeatureMemo {
+    /// A memo of `size` slots (a power of two).
+    fn with_slots(size: usize) -> FeatureMemo {
+        assert!(size.is_power_of_two());
+        FeatureMemo { slots: Vec::new(), size }
+    }
+
+    /// Hands `e`'s features to `emit` as [`each_feature`] does, with each one's hash: from the memo when an
+    /// earlier event named the same things, written out (and kept) otherwise.
+    fn each(
+        &mut self,
+        e: &Event,
+        parent: Option<&str>,
+        room: &mut KeyRoom,
+        mut emit: impl FnMut(View, f64, u64, &str),
+    ) {
+        let Some(h) = memo_hash(e) else {
+            return each_feature(e, parent, room, |view, weight, words| {
+                emit(view, weight, hash_of((view, words)), words)
+            });
+        };
+        let slot = (h >> 32) as usize & (self.size - 1);
+        if self.slots.is_empty() {
+            self.slots.resize_with(self.size, || None);
+        }
+        let hit = self.slots[slot].as_ref().is_some_and(|m| m.key.names(e));
+        if !hit {
+            let Some(key) = MemoKey::of(e) else { return };
+            let mut features = Vec::new();
+            each_feature(e, parent, room, |view, weight, words| {
+                features.push((view, weight, hash_of((view, words)), Box::from(words)));
+            });
+            self.slots[slot] = Some(Memoed { key, features });
+        }
+        if let Some(m) = &self.slots[slot] {
+            for (view, weight, h, words) in &m.features {
+                emit(*view, *weight, *h, words);
+            }
+        }
+    }
 }
 
 const MAX_SUPPRESSED: usize = 100_000;
@@ -1051,9 +1184,8 @@ impl Scorer {
         let mut v = Verdict::default();
         let who = hash_of(container);
         let w = p.window(e.time_ns);
-        let Scorer { alerted, rates, room } = self;
-        each_feature(e, parent, room, |view, weight, words| {
-            let h = hash_of((view, words));
+        let Scorer { alerted, rates, room, memo } = self;
+        memo.each(e, parent, room, |view, weight, h, words| {
             // The per-container key of this behaviour (suppression and rates).
             let key = h ^ who.rotate_left(17);
             match p.index.get(&h).map(|&i| &p.behaviours[i]) {

@@ -751,3 +751,50 @@ fn the_table_in_front_of_the_trusted_grams_answers_as_the_set() {
     }
     assert!(!t.contains(0), "0 is no gram, though the empty slots hold it");
 }
+
+/// The scorer's memo of features answers as writing them out does, whatever shares a slot: every event of a
+/// stream that differs from the last one in one thing only (the command, one character of the path, whether the
+/// open writes, an address, a port, the family, the kind) goes through memos of 1, 2 and 512 slots.
+#[test]
+fn the_feature_memo_gives_what_writing_the_features_out_gives() {
+    let mut b = Box_::new("memo", SEC);
+    let mut events = Vec::new();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut pick = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let comms = ["python3", "python", "nginx", "sh"];
+    let paths = ["/var/log/app/app.log", "/var/log/app/app.lo", "/srv/app/data/a.db", "/etc/shadow", "/tmp/x/../y"];
+    let addrs = ["10.0.0.1", "10.0.0.2", "127.0.0.1", "8.8.8.8", "fe80::1"];
+    for _ in 0..4000 {
+        let comm = comms[pick(4) as usize];
+        let mut to = sock(addrs[pick(5) as usize], [80, 443, 40000][pick(3) as usize]);
+        to.family = ["inet", "inet6", "unix"][pick(3) as usize].into();
+        let kind = match pick(5) {
+            0 | 1 => EventKind::Open {
+                path: paths[pick(5) as usize].into(),
+                flags: [0, 1, 0o100, 0o2000 | 2][pick(4) as usize],
+            },
+            2 => EventKind::Accept { port: [None, Some(8080), Some(8081)][pick(3) as usize], from: to },
+            3 => EventKind::Connect { to },
+            _ => EventKind::Send { call: "sendto".into(), to },
+        };
+        events.push(b.ev(7, comm, kind));
+    }
+    for size in [1, 2, MEMO_SLOTS] {
+        let mut memo = FeatureMemo::with_slots(size);
+        let (mut room, mut room2) = (KeyRoom::default(), KeyRoom::default());
+        for e in &events {
+            let mut want = Vec::new();
+            each_feature(e, None, &mut room, |view, weight, words| {
+                want.push((view, weight, hash_of((view, words)), words.to_string()))
+            });
+            let mut got = Vec::new();
+            memo.each(e, None, &mut room2, |view, weight, h, words| got.push((view, weight, h, words.to_string())));
+            assert_eq!(got, want, "{size} slots, {:?} by {}", e.kind, e.comm);
+        }
+    }
+}
