@@ -1054,6 +1054,9 @@ impl Default for FeatureMemo {
 /// How many events' features the memo holds (a power of two).
 const MEMO_SLOTS: usize = 512;
 
+/// The longest name (path, address, command) an event the memo keeps may carry, in bytes.
+const MEMO_MAX_NAME: usize = 256;
+
 /// What an event's features depend on, for the kinds the memo keeps (see [`each_feature`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum MemoKey {
@@ -1117,7 +1120,16 @@ impl MemoKey {
 
 /// The hash of what the memo's key of an event compares, for an event of a kind it keeps.
 fn memo_hash(e: &Event) -> Option<u64> {
+    // What the memo keeps is bounded (a workload's events choose the names: a path of a few kilobytes in every
+    // slot of every workload's memo would add up), and a long name is rarely met twice.
+    let long = |s: &str| s.len() > MEMO_MAX_NAME;
     let h = match &e.kind {
+        _ if long(&e.comm) => return None,
+        EventKind::Open { path, .. } | EventKind::Accept { from: SockAddr { addr: path, .. }, .. } if long(path) => {
+            return None
+        }
+        EventKind::Connect { to } | EventKind::Send { to, .. } if long(&to.addr) || long(&to.family) => return None,
+        EventKind::Accept { from, .. } if long(&from.family) => return None,
         EventKind::Open { path, flags } => hash_of((0u8, path, &e.comm, open_writes(*flags))),
         EventKind::Accept { from, port } => hash_of((1u8, &from.addr, port, &from.family)),
         EventKind::Connect { to } => hash_of((2u8, &to.addr, to.port, &to.family, &e.comm)),

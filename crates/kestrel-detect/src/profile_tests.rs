@@ -767,7 +767,9 @@ fn the_feature_memo_gives_what_writing_the_features_out_gives() {
         seed % n
     };
     let comms = ["python3", "python", "nginx", "sh"];
-    let paths = ["/var/log/app/app.log", "/var/log/app/app.lo", "/srv/app/data/a.db", "/etc/shadow", "/tmp/x/../y"];
+    let long = format!("/srv/{}", "x".repeat(MEMO_MAX_NAME));
+    let paths =
+        ["/var/log/app/app.log", "/var/log/app/app.lo", "/srv/app/data/a.db", "/etc/shadow", "/tmp/x/../y", &long];
     let addrs = ["10.0.0.1", "10.0.0.2", "127.0.0.1", "8.8.8.8", "fe80::1"];
     for _ in 0..4000 {
         let comm = comms[pick(4) as usize];
@@ -775,7 +777,7 @@ fn the_feature_memo_gives_what_writing_the_features_out_gives() {
         to.family = ["inet", "inet6", "unix"][pick(3) as usize].into();
         let kind = match pick(5) {
             0 | 1 => EventKind::Open {
-                path: paths[pick(5) as usize].into(),
+                path: paths[pick(6) as usize].into(),
                 flags: [0, 1, 0o100, 0o2000 | 2][pick(4) as usize],
             },
             2 => EventKind::Accept { port: [None, Some(8080), Some(8081)][pick(3) as usize], from: to },
@@ -796,5 +798,11 @@ fn the_feature_memo_gives_what_writing_the_features_out_gives() {
             memo.each(e, None, &mut room2, |view, weight, h, words| got.push((view, weight, h, words.to_string())));
             assert_eq!(got, want, "{size} slots, {:?} by {}", e.kind, e.comm);
         }
+        // A long name is answered, not kept.
+        let kept = memo.slots.iter().flatten().map(|m| match &m.key {
+            MemoKey::Open { path, .. } => path.len(),
+            _ => 0,
+        });
+        assert!(kept.clone().all(|n| n <= MEMO_MAX_NAME) && kept.max() > Some(0), "{size} slots");
     }
 }
