@@ -5,7 +5,7 @@
 //! [`Profile`]: learned from in learn mode, scored in monitor and protect mode. Alerts carry the workload
 //! and, in protect mode, the tag `mode:protect` — the only alerts the response engine acts on.
 
-use crate::profile::{self, Mode, Policy, Profile, Scorer, SyscallContext};
+use crate::profile::{self, FeatureMemo, Mode, Policy, Profile, Scorer, SyscallContext};
 use crate::rules::{CompiledRules, Engine, RuleSet};
 use kestrel_core::{Alert, Event, EventKind};
 use std::borrow::Cow;
@@ -88,7 +88,14 @@ pub struct Counters {
     pub learned: u64,
     /// Mode changes (promotions and relearns).
     pub mode_changes: u64,
+    /// Events of workloads left without a profile because the detector held as many as it may (rules still ran).
+    pub unprofiled: u64,
 }
+
+/// How many workloads' profiles a detector holds at most (images, or containers with `--workload-by container`;
+/// each profile is bounded on its own). A new workload beyond them is not profiled: its events go through the
+/// rules only, counted in [`Counters::unprofiled`], with a warning.
+pub const MAX_PROFILES: usize = 4096;
 
 /// Rules and profiles over a stream of events.
 pub struct Detector {
@@ -97,6 +104,8 @@ pub struct Detector {
     profiles: BTreeMap<String, (Profile, Scorer)>,
     syscalls: SyscallContext,
     grams: Vec<u64>,
+    features: FeatureMemo,
+    max_profiles: usize,
     policy: Policy,
     by: WorkloadBy,
     stage: Stage,
@@ -114,6 +123,8 @@ impl Detector {
             profiles: profiles.into_iter().map(|p| (p.workload.clone(), (p, Scorer::default()))).collect(),
             syscalls: SyscallContext::default(),
             grams: Vec::new(),
+            features: FeatureMemo::default(),
+            max_profiles: MAX_PROFILES,
             policy,
             by,
             stage,
@@ -125,6 +136,11 @@ impl Detector {
     /// A detector with kestrel's built-in rules only.
     pub fn with_builtin_rules(profiles: Vec<Profile>, policy: Policy, by: WorkloadBy, stage: Stage) -> Detector {
         Detector::new(RuleSet::builtin().compile(), profiles, policy, by, stage)
+    }
+
+    /// Changes how many profiles the detector holds at most ([`MAX_PROFILES`] unless changed).
+    pub fn set_max_profiles(&mut self, n: usize) {
+        self.max_profiles = n;
     }
 
     /// Changes how events are grouped into workloads (per recording, for instance).
@@ -225,6 +241,18 @@ impl Detector {
             return alerts;
         }
         if !self.profiles.contains_key(&*workload) {
+            if self.profiles.len() >= self.max_profiles {
+                if self.counters.unprofiled == 0 {
+                    tracing::warn!(
+                        workload = %workload,
+                        "the detector holds {} profiles, as many as it may: workloads beyond them are not profiled (their events go through the rules only)",
+                        self.profiles.len()
+                    );
+                }
+                self.counters.unprofiled += 1;
+                self.grams = grams;
+                return alerts;
+            }
             let p = Profile::new(&workload, self.policy.clone());
             self.profiles.insert(workload.to_string(), (p, Scorer::default()));
         }
@@ -237,7 +265,7 @@ impl Detector {
                 self.counters.mode_changes += 1;
             }
         } else {
-            let v = scorer.score(p, e, parent, &grams, container);
+            let v = scorer.score(p, e, parent, &grams, container, &mut self.features);
             if v.drift && p.policy.drift == profile::DriftPolicy::Relearn {
                 p.relearn(e.time_ns);
                 self.counters.mode_changes += 1;

@@ -1031,15 +1031,15 @@ pub struct Scorer {
     alerted: FxHashSet<u64>,
     rates: FxHashMap<u64, (u64, u64)>,
     room: KeyRoom,
-    memo: FeatureMemo,
 }
 
 /// The features of recent events that name the same things — an open of one file by one command, an accept
 /// from one address, a connection to one peer — which a service repeats all day: looked up by what they name
 /// (compared in full, so an answer from here is the one [`each_feature`] gives) instead of writing the features
-/// out and hashing them again for every event.
+/// out and hashing them again for every event. What an event's features are does not depend on the workload's
+/// profile: the detector keeps one memo for every workload (a memo each would cost tens of kilobytes a workload).
 #[derive(Debug)]
-struct FeatureMemo {
+pub struct FeatureMemo {
     /// A power of two of slots, made on first use.
     slots: Vec<Option<Memoed>>,
     size: usize,
@@ -1184,7 +1184,8 @@ impl FeatureMemo {
 const MAX_SUPPRESSED: usize = 100_000;
 
 impl Scorer {
-    /// Scores an event. `grams` are the n-grams its system-call batch completes.
+    /// Scores an event. `grams` are the n-grams its system-call batch completes; `memo` answers what the
+    /// event's features are (any workload's memo).
     pub fn score(
         &mut self,
         p: &mut Profile,
@@ -1192,11 +1193,12 @@ impl Scorer {
         parent: Option<&str>,
         grams: &[u64],
         container: &str,
+        memo: &mut FeatureMemo,
     ) -> Verdict {
         let mut v = Verdict::default();
         let who = hash_of(container);
         let w = p.window(e.time_ns);
-        let Scorer { alerted, rates, room, memo } = self;
+        let Scorer { alerted, rates, room } = self;
         memo.each(e, parent, room, |view, weight, h, words| {
             // The per-container key of this behaviour (suppression and rates).
             let key = h ^ who.rotate_left(17);

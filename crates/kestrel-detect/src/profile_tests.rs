@@ -806,3 +806,25 @@ fn the_feature_memo_gives_what_writing_the_features_out_gives() {
         assert!(kept.clone().all(|n| n <= MEMO_MAX_NAME) && kept.max() > Some(0), "{size} slots");
     }
 }
+
+/// A detector holds at most so many profiles: with one container a workload, the fourth and fifth containers get
+/// none (their events counted as unprofiled) while the rules still judge them.
+#[test]
+fn workloads_beyond_the_profile_limit_go_through_the_rules_only() {
+    let mut det = Detector::with_builtin_rules(vec![], Policy::default(), WorkloadBy::Container, Stage::Learn);
+    det.set_max_profiles(3);
+    let mut rule_alerts = 0;
+    for c in 0..5 {
+        let mut b = Box_::new(&format!("c{c}"), SEC);
+        let events = [
+            b.exec("runc", 1, &["/usr/sbin/nginx"]),
+            b.ev(101, "nginx", EventKind::Open { path: "/etc/shadow".into(), flags: 0 }),
+        ];
+        for e in &events {
+            rule_alerts += det.process(e).iter().filter(|a| matches!(a.source, AlertSource::Rule { .. })).count();
+        }
+    }
+    assert_eq!(det.profiles().map(|p| p.workload.as_str()).collect::<Vec<_>>(), ["c0", "c1", "c2"]);
+    assert_eq!(det.counters.unprofiled, 4, "two events each of c3 and c4");
+    assert_eq!(rule_alerts, 5, "the shadow read alerts in every container, profiled or not");
+}

@@ -396,6 +396,13 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             q(&latencies, 0.5),
             q(&latencies, 0.99)
         );
+        if c.unprofiled > 0 {
+            eprintln!(
+                "kestrel: {} events of workloads beyond the {} profiles a detector holds went through the rules only",
+                c.unprofiled,
+                kestrel_detect::detector::MAX_PROFILES
+            );
+        }
         if !action_lag.is_empty() {
             action_lag.sort_unstable();
             eprintln!(
