@@ -53,7 +53,9 @@ phase() {
     make_bundle "$n" busybox; start "$n"
     sleep "${SETTLE:-0}"
     runc exec -d "$n" /bin/nc 127.0.0.1 "$PORT" -e /bin/sh </dev/null >/dev/null 2>&1
-    runc exec "$n" /bin/nsenter -t 1 -m -u -i -n -p /bin/true </dev/null >/dev/null 2>&1 || true
+    # (Bounded: a freeze can land before nsenter is done, and runc exec then waits on a frozen process until the
+    # undo below thaws it.)
+    timeout 10 runc exec "$n" /bin/nsenter -t 1 -m -u -i -n -p /bin/true </dev/null >/dev/null 2>&1 || true
     sleep 0.5
     for d in $(python3 -c 'import json,sys
 for l in open(sys.argv[1]):
