@@ -39,6 +39,11 @@ pub fn normalize_path(path: &str) -> Cow<'_, str> {
     {
         return Cow::Borrowed(path);
     }
+    Cow::Owned(resolved(path))
+}
+
+/// An absolute path resolved name by name (what [`normalize_path`] gives for a path that is not clean).
+fn resolved(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {
@@ -49,7 +54,7 @@ pub fn normalize_path(path: &str) -> Cow<'_, str> {
             p => parts.push(p),
         }
     }
-    Cow::Owned(format!("/{}", parts.join("/")))
+    format!("/{}", parts.join("/"))
 }
 
 #[cfg(test)]
@@ -85,19 +90,6 @@ mod tests {
     /// say (the quick test of clean paths never lets a `.`, `..` or empty name through).
     #[test]
     fn the_quick_clean_test_agrees_with_resolving_every_path() {
-        fn resolved(path: &str) -> String {
-            let mut parts: Vec<&str> = Vec::new();
-            for part in path.split('/') {
-                match part {
-                    "" | "." => {}
-                    ".." => {
-                        parts.pop();
-                    }
-                    p => parts.push(p),
-                }
-            }
-            format!("/{}", parts.join("/"))
-        }
         let mut paths = vec![String::from("/")];
         let mut checked = 0;
         while let Some(path) = paths.pop() {
