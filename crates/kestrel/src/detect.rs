@@ -119,7 +119,7 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
         d.process(e);
         Ok(true)
     })?;
-    let learned = det.counters.learned;
+    let (learned, unprofiled) = (det.counters.learned, det.counters.unprofiled);
     let now = now_ns();
     for mut p in det.into_profiles() {
         if let Some(m) = a.mode {
@@ -132,6 +132,13 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
     }
     if !g.quiet {
         eprintln!("kestrel: learned from {learned} events in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    // Said even with --quiet: workloads were left without a profile.
+    if unprofiled > 0 {
+        eprintln!(
+            "kestrel: warning: {unprofiled} events of workloads beyond the {} profiles kestrel holds were not learned from",
+            kestrel_detect::detector::MAX_PROFILES
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -221,3 +221,33 @@ fn a_node_without_a_server_posts_its_alerts_to_a_webhook() {
     assert_eq!(got.len(), serious.len(), "{got:?}");
     assert!(got.iter().all(|(_, b)| b["node"] == "edge-7" && b["schema"] == "kestrel.notification/v1"));
 }
+
+/// `kestrel learn` profiles at most 4096 workloads and says so, even with `-q`, when a recording holds more
+/// (one container a workload here: the last four are not learned from).
+#[test]
+fn learning_more_workloads_than_kestrel_holds_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..4100).map(|i| format!("c{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let rec = dir.path().join("many.jsonl");
+    recording(&rec, &names, &[exec("nginx", &["/usr/sbin/nginx"])], 1_000);
+    let profiles = dir.path().join("p");
+    let out = kestrel()
+        .args(["learn", "-q", "--workload-by", "container", "--profiles"])
+        .arg(&profiles)
+        .arg(&rec)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("4 events of workloads beyond the 4096 profiles kestrel holds were not learned from"),
+        "{stderr}"
+    );
+    let saved = std::fs::read_dir(&profiles)
+        .unwrap()
+        .filter(|e| !e.as_ref().unwrap().file_name().to_str().unwrap().contains(".v"))
+        .count();
+    assert_eq!(saved, 4096);
+}
