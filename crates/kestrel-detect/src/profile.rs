@@ -472,8 +472,7 @@ pub fn each_feature(e: &Event, parent: Option<&str>, room: &mut KeyRoom, mut emi
         }
         EventKind::Open { path, flags } => {
             let path = &*kestrel_core::normalize_path(path);
-            let write = flags & 3 != 0 || flags & 0o100 != 0;
-            if write {
+            if open_writes(*flags) {
                 push_path_class(path, class);
                 emit!(View::File, 0.6, "write in {}", dir_of(class));
                 emit!(View::File, 0.3, "{who} writes {class}");
@@ -1058,7 +1057,7 @@ const MEMO_SLOTS: usize = 512;
 const MEMO_MAX_NAME: usize = 256;
 
 /// What an event's features depend on, for the kinds the memo keeps (see [`each_feature`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug)]
 enum MemoKey {
     Open { comm: String, path: String, write: bool },
     Accept { family: String, addr: String, port: Option<u16> },
@@ -1073,8 +1072,10 @@ struct Memoed {
     features: Vec<(View, f64, u64, Box<str>)>,
 }
 
-/// Whether an open writes (the profiles' file view and the rules' written files agree on it).
-fn open_writes(flags: u32) -> bool {
+/// Whether an open can change the file: opened for writing, or made if missing (`O_CREAT`). The profiles' file
+/// view and the rules' written files ([`crate::rules::fields::State`]) both go by it. (Falco's `evt.is_open_write`
+/// is the access mode alone.)
+pub(crate) fn open_writes(flags: u32) -> bool {
     flags & 3 != 0 || flags & 0o100 != 0
 }
 
@@ -1155,29 +1156,34 @@ impl FeatureMemo {
         room: &mut KeyRoom,
         mut emit: impl FnMut(View, f64, u64, &str),
     ) {
-        let Some(h) = memo_hash(e) else {
-            return each_feature(e, parent, room, |view, weight, words| {
-                emit(view, weight, hash_of((view, words)), words)
-            });
-        };
-        let slot = (h >> 32) as usize & (self.size - 1);
+        match self.kept(e, parent, room) {
+            Some(m) => {
+                for (view, weight, h, words) in &m.features {
+                    emit(*view, *weight, *h, words);
+                }
+            }
+            None => {
+                each_feature(e, parent, room, |view, weight, words| emit(view, weight, hash_of((view, words)), words))
+            }
+        }
+    }
+
+    /// `e`'s features as the memo holds them (written out and kept first when it held none), or `None` for an
+    /// event it does not keep.
+    fn kept(&mut self, e: &Event, parent: Option<&str>, room: &mut KeyRoom) -> Option<&Memoed> {
+        let slot = (memo_hash(e)? >> 32) as usize & (self.size - 1);
         if self.slots.is_empty() {
             self.slots.resize_with(self.size, || None);
         }
-        let hit = self.slots[slot].as_ref().is_some_and(|m| m.key.names(e));
-        if !hit {
-            let Some(key) = MemoKey::of(e) else { return };
+        if !self.slots[slot].as_ref().is_some_and(|m| m.key.names(e)) {
+            let key = MemoKey::of(e)?;
             let mut features = Vec::new();
             each_feature(e, parent, room, |view, weight, words| {
                 features.push((view, weight, hash_of((view, words)), Box::from(words)));
             });
             self.slots[slot] = Some(Memoed { key, features });
         }
-        if let Some(m) = &self.slots[slot] {
-            for (view, weight, h, words) in &m.features {
-                emit(*view, *weight, *h, words);
-            }
-        }
+        self.slots[slot].as_ref()
     }
 }
 

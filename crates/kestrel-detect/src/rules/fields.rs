@@ -1664,7 +1664,7 @@ impl State {
                     });
                 }
             }
-            EventKind::Open { path, flags } if flags & 3 != 0 || flags & 0o100 != 0 => self.wrote(e, path),
+            EventKind::Open { path, flags } if crate::profile::open_writes(*flags) => self.wrote(e, path),
             // The container runtime's init binding host paths into the container it is starting.
             EventKind::Mount { source, target, flags, .. }
                 if flags & MS_BIND != 0 && flags & MS_REMOUNT == 0 && source != target && self.runtime_setup(e) =>
