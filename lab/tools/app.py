@@ -9,6 +9,9 @@ Standard library only (Debian's python3). What it does, so that its behaviour va
   tar (runs `tar`, which runs `gzip`), and a disk-usage report that runs a shell command
   (`du -sk /srv/app/DIR`) — with the directory taken from the query unchecked: the command injection the
   app-* attack scenarios use;
+- a backup of the notes (`GET /backup`, a pickle) and its restore (`POST /import`), which unpickles what it is
+  sent as it came: the insecure deserialisation the app-deserialize-* scenarios use (code run inside the app's
+  own process — no shell, no program started);
 - a request log in /var/log/app/app.log, rotated by the maintenance thread past 64 KiB (renamed, then
   compressed by `gzip`);
 - a maintenance thread waking every 5 to 20 s (at random): old notes deleted, now and then a VACUUM, old
@@ -16,6 +19,7 @@ Standard library only (Debian's python3). What it does, so that its behaviour va
 """
 import json
 import os
+import pickle
 import random
 import sqlite3
 import subprocess
@@ -121,6 +125,10 @@ class Handler(BaseHTTPRequestHandler):
                     return self.reply(200, f.read(), "application/octet-stream")
             except OSError:
                 return self.reply(404, '{"error": "no such file"}')
+        if parts == ["backup"]:
+            with db() as c:
+                rows = c.execute("SELECT title, body, at FROM notes ORDER BY id").fetchall()
+            return self.reply(200, pickle.dumps(rows), "application/octet-stream")
         if parts == ["export"]:
             fd, tmp = tempfile.mkstemp(prefix="export-", suffix=".tgz")
             os.close(fd)
@@ -153,6 +161,16 @@ class Handler(BaseHTTPRequestHandler):
             with open(os.path.join(UPLOADS, name), "wb") as f:
                 f.write(data)
             return self.reply(201, json.dumps({"name": name, "bytes": len(data)}))
+        if url.path == "/import":
+            # The flaw: a backup is unpickled as it came, and a pickle may name any callable to rebuild its
+            # objects with (CWE-502).
+            try:
+                rows = [(str(t)[:40], str(b), float(a)) for t, b, a in pickle.loads(self.body())][:1000]
+            except Exception as e:  # noqa: BLE001 — whatever the pickle did, the request failed
+                return self.reply(400, json.dumps({"error": f"not a backup: {type(e).__name__}"}))
+            with db() as c:
+                c.executemany("INSERT INTO notes (title, body, at) VALUES (?, ?, ?)", rows)
+            return self.reply(201, json.dumps({"imported": len(rows)}))
         return self.reply(404, '{"error": "not found"}')
 
     def do_DELETE(self):

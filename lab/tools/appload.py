@@ -4,11 +4,12 @@
     appload.py PORT REQUESTS
 
 REQUESTS requests drawn at random from a mix a notes service sees — mostly reads, some writes, searches,
-static files (some missing), uploads of random sizes, now and then an export or a disk-usage report of one of
-the app's directories — with random pauses (mostly short, sometimes a second). Failures are counted, not
+static files (some missing), uploads of random sizes, now and then an export, a disk-usage report of one of
+the app's directories, or a backup of the notes of which a few are restored — with random pauses (mostly short, sometimes a second). Failures are counted, not
 fatal: the app is the workload, this is its traffic.
 """
 import json
+import pickle
 import random
 import sys
 import time
@@ -56,6 +57,12 @@ def main():
         size = int(rng.lognormvariate(8, 1.5))
         call("POST", "/upload?" + urllib.parse.urlencode({"name": name}), rng.randbytes(min(size, 1 << 20)))
 
+    def restore():
+        status, body = call("GET", "/backup")
+        if status == 200:
+            rows = pickle.loads(body)
+            call("POST", "/import", pickle.dumps(rng.sample(rows, min(len(rows), rng.randint(1, 5)))))
+
     mix = [
         (30, lambda: call("GET", "/")),
         (25, read),
@@ -67,6 +74,7 @@ def main():
         (3, delete),
         (1, lambda: call("GET", "/export")),
         (1, lambda: call("GET", "/report?dir=" + rng.choice(["uploads", "data", "static"]))),
+        (1, restore),
     ]
     weights = [w for w, _ in mix]
     failed = 0

@@ -342,6 +342,63 @@ fn app_reverse_shell() {
     assert!(alerts.iter().all(|a| a["time_ns"].as_u64().unwrap() > start), "{alerts:#?}");
 }
 
+/// What a lab run's host side wrote to `$LAB_DIR/PREFIX.*.out` (the listener's count, the attacker's reply).
+fn lab_output(dir: &std::path::Path, scenario: &str, prefix: &str) -> String {
+    let lab = dir.join(format!("{scenario}.jsonl.lab"));
+    let found = std::fs::read_dir(&lab)
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{prefix}.")))
+        .unwrap_or_else(|| panic!("no {prefix}.*.out in {}", lab.display()));
+    std::fs::read_to_string(found).unwrap()
+}
+
+/// What the app's own process did after the marker: no program started, nothing through the runtime — the attack
+/// ran inside the app (its pid: the one that accepts the requests).
+fn only_the_app_after_the_marker(ev: &[Value], m: usize) -> Value {
+    let app = ev[..m].iter().find(|e| e["kind"] == "accept").expect("the app served requests")["pid"].clone();
+    let execs: Vec<&Value> = ev[m + 1..].iter().filter(|e| e["kind"] == "exec").collect();
+    assert!(execs.is_empty(), "a program started after the marker: {execs:#?}");
+    app
+}
+
+#[test]
+fn app_deserialize_exfil() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("app-deserialize-exfil", dir.path());
+    let app = only_the_app_after_the_marker(&ev, m);
+    // The code the pickle ran connected out from the app's own process, and the listener got the database.
+    after(&ev, m, "the app's connection out", |e| {
+        e["kind"] == "connect" && e["pid"] == app && e["to"]["addr"] == "127.0.0.1" && e["to"]["proto"] == "tcp"
+    });
+    let got = lab_output(dir.path(), "app-deserialize-exfil", "sink");
+    let bytes: u64 = got.trim().strip_prefix("bytes ").and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(bytes > 4096, "the listener got {got:?}");
+    // No rule sees it (no shell, no program, no sensitive file, no standard stream on the connection): only a
+    // profile can (bench/detect.sh).
+    let alerts = detect(&dir.path().join("app-deserialize-exfil.jsonl.zst"), &["--no-profiles"]);
+    assert!(alerts.is_empty(), "{alerts:#?}");
+}
+
+#[test]
+fn app_deserialize_inband() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("app-deserialize-inband", dir.path());
+    let app = only_the_app_after_the_marker(&ev, m);
+    // Nothing went out but the app's replies: no connection, no datagram from the app after the marker.
+    let out = |e: &&Value| matches!(e["kind"].as_str(), Some("connect" | "send")) && e["pid"] == app;
+    assert!(!ev[m + 1..].iter().any(|e| out(&e)), "the app sent something out");
+    // The request's thread (not the one accepting) wrote the loot into the database and made system calls.
+    after(&ev, m, "the database written", |e| {
+        e["kind"] == "open" && e["pid"] == app && e["path"] == "/srv/app/data/notes.db" && e["tid"] != app
+    });
+    // And the attacker read the account list back through the app's search.
+    let reply = lab_output(dir.path(), "app-deserialize-inband", "inband");
+    assert!(reply.contains("root:x:0:0"), "{reply}");
+    let alerts = detect(&dir.path().join("app-deserialize-inband.jsonl.zst"), &["--no-profiles"]);
+    assert!(alerts.is_empty(), "{alerts:#?}");
+}
+
 /// The rules (no profiles) raise exactly one alert of `rule` on a recording, its title saying `says`.
 fn one_rule_alert(recording: &std::path::Path, rule: &str, says: &str) {
     let alerts = detect(recording, &["--no-profiles"]);
