@@ -50,7 +50,7 @@ pub use misconfig::{
     CONFIG_SCHEMA,
 };
 pub use package::{default_purl, Ecosystem, Location, Package, SourcePackage};
-pub use path::{is_sensitive_read, normalize_path, SENSITIVE_READS};
+pub use path::{is_process_environment, is_sensitive_read, normalize_path, SENSITIVE_READS};
 pub use purl::Purl;
 pub use sbom::{
     is_lower_hex, is_sha256_hex, sha256_hex, Distro, LayerRef, Sbom, ScanTarget, TargetKind, Tool, Warning, SBOM_SCHEMA,

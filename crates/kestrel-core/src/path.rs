@@ -17,9 +17,25 @@ pub const SENSITIVE_READS: &[&str] = &[
     "/etc/ld.so.preload",
 ];
 
-/// Whether reading `path` (absolute, normalized) is reported: it starts with one of [`SENSITIVE_READS`].
+/// Whether reading `path` (absolute, normalized) is reported: it starts with one of [`SENSITIVE_READS`], or it is a
+/// process's environment ([`is_process_environment`]).
 pub fn is_sensitive_read(path: &str) -> bool {
-    SENSITIVE_READS.iter().any(|p| path.starts_with(p))
+    SENSITIVE_READS.iter().any(|p| path.starts_with(p)) || is_process_environment(path)
+}
+
+/// Whether `path` (absolute, normalized) is a process's or a thread's environment in procfs — `/proc/PID/environ`,
+/// `/proc/self/environ`, `/proc/thread-self/environ`, `/proc/PID/task/TID/environ` — where a container's secrets
+/// often are (Kubernetes' `env` from a Secret, `docker run -e`): reading it is how code running inside a service
+/// takes them without starting a program. (The sensor's BPF program reports a read of any file named `environ`;
+/// this decides which of them are kept.)
+pub fn is_process_environment(path: &str) -> bool {
+    let pid = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let Some(rest) = path.strip_prefix("/proc/").and_then(|r| r.strip_suffix("/environ")) else { return false };
+    match rest.split('/').collect::<Vec<_>>()[..] {
+        [p] => pid(p) || p == "self" || p == "thread-self",
+        [p, "task", t] => (pid(p) || p == "self") && pid(t),
+        _ => false,
+    }
 }
 
 /// An absolute path with `.`, `..` and repeated slashes resolved lexically, as Falco's `fd.name` shows it
@@ -60,6 +76,34 @@ fn resolved(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_process_environment_is_a_sensitive_read_and_other_files_named_environ_are_not() {
+        for yes in [
+            "/proc/self/environ",
+            "/proc/thread-self/environ",
+            "/proc/1/environ",
+            "/proc/4194304/environ",
+            "/proc/1/task/17/environ",
+            "/proc/self/task/17/environ",
+        ] {
+            assert!(is_sensitive_read(yes), "{yes}");
+        }
+        for no in [
+            "/proc/environ",
+            "/proc//environ",
+            "/proc/1a/environ",
+            "/proc/self/environment",
+            "/proc/self/cmdline",
+            "/proc/1/task/environ",
+            "/proc/1/task/x/environ",
+            "/proc/1/root/proc/1/environ",
+            "/srv/app/environ",
+            "/tmp/proc/1/environ",
+        ] {
+            assert!(!is_sensitive_read(no), "{no}");
+        }
+    }
 
     #[test]
     fn dots_and_doubled_slashes_resolve_in_absolute_paths_only() {

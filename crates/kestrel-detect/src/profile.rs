@@ -476,6 +476,11 @@ pub fn each_feature(e: &Event, parent: Option<&str>, room: &mut KeyRoom, mut emi
                 push_path_class(path, class);
                 emit!(View::File, 0.6, "write in {}", dir_of(class));
                 emit!(View::File, 0.3, "{who} writes {class}");
+            } else if kestrel_core::is_process_environment(path) {
+                // Whose environment (`/proc/N/environ`: the pid is not behaviour; `self` is).
+                push_path_class(path, class);
+                emit!(View::File, 0.8, "read {class}");
+                emit!(View::File, 0.3, "{who} reads {class}");
             } else if kestrel_core::is_sensitive_read(path) {
                 emit!(View::File, 0.8, "read {path}");
                 emit!(View::File, 0.3, "{who} reads {path}");

@@ -663,6 +663,14 @@ fn feature_words_stay_the_same_for_every_kind_of_event() {
             &["read /etc/shadow", "app reads /etc/shadow"],
         ),
         (r#""comm":"app","kind":"open","path":"/proc/42/stat","flags":0"#, &["app reads /proc/N/stat"]),
+        (
+            r#""comm":"app","kind":"open","path":"/proc/42/environ","flags":0"#,
+            &["read /proc/N/environ", "app reads /proc/N/environ"],
+        ),
+        (
+            r#""comm":"app","kind":"open","path":"/proc/self/environ","flags":0"#,
+            &["read /proc/self/environ", "app reads /proc/self/environ"],
+        ),
         (r#""comm":"app","kind":"open","path":"rel/x","flags":0"#, &["app reads (relative)"]),
         (
             r#""comm":"app","kind":"connect","to":{"family":"inet","addr":"8.8.8.8","port":53}"#,

@@ -290,6 +290,44 @@ fn sensitive_reads_through_a_symbolic_link_are_seen_with_open_returns() {
     assert_eq!(read_shadow_six_ways(true).len(), 6);
 }
 
+/// A process's environment read by its procfs path, by the pid's, from /proc/self by a relative name, and with
+/// the return side on; files merely named `environ` and a process's other procfs files are not reported.
+fn read_environments(open_returns: bool) -> Vec<String> {
+    let cg = TestCgroup::new(if open_returns { "kestrel-test-environ-ret" } else { "kestrel-test-environ" });
+    let mut s = sensor_with(&[&cg.0], 65_536, open_returns);
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "cat /proc/self/environ > /dev/null; cat /proc/$$/environ > /dev/null; (cd /proc/self && cat environ > /dev/null); \
+         cat /proc/self/cmdline /proc/$$/status > /dev/null; echo x > {dir}/environ; cat {dir}/environ > /dev/null; \
+         cat /proc/self/environ/ 2> /dev/null; echo done",
+        dir = dir.path().display(),
+    );
+    let out = cg.sh(&script);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let reads = |ev: &[Event]| -> Vec<String> {
+        ev.iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Open { path, flags } if flags & 3 == 0 => Some(path.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let events = collect(&mut s, Duration::from_secs(5), |ev| reads(ev).len() >= 3);
+    let more = collect(&mut s, Duration::from_millis(300), |_| false);
+    let all: Vec<Event> = events.into_iter().chain(more).collect();
+    reads(&all)
+}
+
+#[test]
+fn a_process_environment_read_is_a_sensitive_read() {
+    for open_returns in [false, true] {
+        let reads = read_environments(open_returns);
+        assert_eq!(reads.len(), 3, "open_returns {open_returns}: {reads:#?}");
+        assert!(reads.iter().all(|p| kestrel_core::is_process_environment(p)), "{reads:#?}");
+        assert!(reads.iter().any(|p| p == "/proc/self/environ") || open_returns, "{reads:#?}");
+    }
+}
+
 #[test]
 fn opens_links_connects_binds_and_listens_through_io_uring_are_seen() {
     // A ring's requests never enter the system calls: /etc/shadow read by its absolute path and by a relative

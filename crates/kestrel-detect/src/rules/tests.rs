@@ -134,6 +134,20 @@ fn builtin_rules_catch_the_lab_attacks_and_not_the_normal_work() {
         assert_eq!(names(&a), alerts, "perl connected to {to:?}, then became a shell");
     }
 
+    // A process's environment: read by code inside a service, it is a secret taken; by ps from /usr/bin, shown.
+    let environ = |path: &str| EventKind::Open { path: path.into(), flags: 0 };
+    e.process(&exec(45, 2, "runc:[2:INIT]", &["/usr/bin/python3", "/srv/app/app.py"], 0));
+    let a = e.process(&ev(45, "python3", environ("/proc/self/environ")));
+    assert_eq!(names(&a), ["Process environment read"]);
+    assert!(a[0].title.contains("/proc/self/environ") && a[0].title.contains("/usr/bin/python3"), "{}", a[0].title);
+    assert_eq!(names(&e.process(&ev(45, "python3", environ("/proc/1/task/7/environ")))), ["Process environment read"]);
+    assert!(e.process(&ev(45, "python3", environ("/proc/self/cmdline"))).is_empty());
+    assert!(e.process(&ev(45, "python3", environ("/srv/app/environ"))).is_empty());
+    e.process(&exec(46, 2, "runc:[2:INIT]", &["/usr/bin/ps", "e"], 0));
+    assert!(e.process(&ev(46, "ps", environ("/proc/1/environ"))).is_empty(), "ps e shows environments");
+    e.process(&exec(47, 2, "runc:[2:INIT]", &["/tmp/ps", "e"], 0));
+    assert_eq!(names(&e.process(&ev(47, "ps", environ("/proc/1/environ")))), ["Process environment read"]);
+
     // /etc/shadow, /usr/bin, setuid, miner, mount, release agent, setns, ptrace.
     let a = e.process(&ev(40, "cat", EventKind::Open { path: "/etc/shadow".into(), flags: 0 }));
     assert_eq!(names(&a), ["Sensitive file opened for reading"]);

@@ -555,7 +555,8 @@ struct {
  * `../../etc/shadow`, `shadow` from /etc, a dirfd, a symbolic link. So when an open for reading succeeds, the
  * opened file's own name is looked at; a file named like a sensitive one has its path rebuilt from the kernel's
  * dentries (up to the process's root, across mounts) and is reported, flagged OPEN_RESOLVED; userspace keeps it
- * when the rebuilt path is sensitive and was not already reported at entry. */
+ * when the rebuilt path is sensitive and was not already reported at entry. A process's environment
+ * (`/proc/self/environ`, `/proc/PID/environ`) is found this way only: no fixed prefix names it. */
 #define OPEN_RESOLVED 0x80000000u
 #define FMODE_WRITE 0x2
 static __always_inline bool sensitive_name(const char *n)
@@ -563,7 +564,7 @@ static __always_inline bool sensitive_name(const char *n)
     return has_prefix(n, "shadow", 6) || has_prefix(n, "gshadow", 7) || has_prefix(n, "sudoers", 7) ||
            has_prefix(n, "ld.so.preload", 14) || has_prefix(n, "kcore", 6) || has_prefix(n, "mem", 4) ||
            has_prefix(n, "token", 6) || has_prefix(n, "ca.crt", 7) || has_prefix(n, "id_", 3) ||
-           has_prefix(n, "authorized_keys", 16) || has_prefix(n, "admin.conf", 11);
+           has_prefix(n, "authorized_keys", 16) || has_prefix(n, "admin.conf", 11) || has_prefix(n, "environ", 8);
 }
 
 #define OPEN_AT_ENTRY 0x40000000u
