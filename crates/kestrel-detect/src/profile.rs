@@ -42,9 +42,18 @@ pub const PROFILE_SCHEMA: &str = "kestrel.profile/v1";
 pub const GRAM: usize = 6;
 
 /// How system-call n-grams are formed, saved with each profile: 1 — a call repeated more than twice in a row is
-/// folded to two (see [`SyscallContext`]). A profile whose n-grams were formed otherwise (by an older kestrel:
-/// none saved, 0) loses them when loaded — they would not match what is scored now — and learns them again.
-pub const GRAM_FORM: u32 = 1;
+/// folded to two; 2 — and `futex` is left out (see [`SyscallContext`]). A profile whose n-grams were formed
+/// otherwise (by an older kestrel: none saved, 0) loses them when loaded — they would not match what is scored
+/// now — and learns them again.
+pub const GRAM_FORM: u32 = 2;
+
+/// x86_64's `futex`, left out of the n-grams: where a thread waits for a lock or wakes another (a mutex, a
+/// condition variable, a language runtime's global lock) depends on which thread ran first, so the same program
+/// puts futex calls at other places between its calls on a busier node. Learned on a loaded host and scored on
+/// a quiet one, a Python service's thread pool made 4 false alarms in 2 container-hours with them and 1
+/// without (docs/BENCHMARKS.md). What a futex-only exploit's calls look like is therefore not seen here; what
+/// it leads to (a root shell, a new program) is, by the other views.
+const FUTEX: u16 = 202;
 const MAX_CONTRIBUTORS: usize = 8;
 const MAX_WINDOWS: usize = 8;
 const MAX_BEHAVIOURS: usize = 200_000;
@@ -950,11 +959,15 @@ impl SyscallContext {
         let tail = self.tails.entry(tid).or_default();
         // The last GRAM-1 calls of the thread, then the batch: a gram is packed incrementally. A call repeated
         // more than twice in a row adds nothing: a loop over data (a close per descriptor, a write per block, a
-        // stat per file) runs as many times as the data asks, and how many is not behaviour.
+        // stat per file) runs as many times as the data asks, and how many is not behaviour. Nor does a futex
+        // (see [`FUTEX`]): where the locks fall is the scheduler's doing.
         const SYM: u64 = 0x1ff;
         let (mut g, mut have) = (tail.0, usize::from(tail.1));
         out.reserve(ids.len());
         for &c in ids {
+            if c == FUTEX {
+                continue;
+            }
             let sym = u64::from(c.min(509)) + 1;
             if have >= 2 && g & SYM == sym && (g >> 9) & SYM == sym {
                 continue;

@@ -602,6 +602,16 @@ fn features_generalise_what_varies() {
     assert_eq!(ctx.grams(3, &[7]), vec![pack(&[4, 5, 5, 6, 6, 7])]);
     // Two of a call stay two: a dup2 pair is not a single dup2.
     assert_ne!(ctx.grams(6, &[1, 2, 33, 33, 59, 1]), ctx.grams(7, &[1, 2, 33, 59, 1, 1]));
+    // A futex (202) is not part of a sequence wherever the scheduler put it: in a batch, at its end, across
+    // batches, or between two calls that then fold.
+    let plain = ctx.grams(8, &[17, 1, 3, 0, 17, 18, 3]);
+    assert_eq!(plain.len(), 2);
+    assert_eq!(ctx.grams(9, &[17, 202, 1, 3, 202, 202, 0, 17, 18, 3, 202]), plain);
+    assert!(ctx.grams(10, &[202, 17, 1, 202]).is_empty());
+    assert_eq!(ctx.grams(10, &[3, 0, 202, 17, 18, 3]), plain);
+    assert_eq!(ctx.grams(11, &[5, 5, 202, 5, 1, 2, 3]), ctx.grams(12, &[5, 5, 1, 2, 3]), "a loop around a futex folds");
+    // Only futex: its neighbours in the syscall table count.
+    assert_ne!(ctx.grams(13, &[17, 201, 1, 3, 0, 17, 18, 3]), plain);
 }
 
 #[test]
