@@ -201,6 +201,9 @@ app_traffic() {
   busybox wget -q -O /dev/null "http://127.0.0.1:$1/report?dir=data" 2>/dev/null || true
 }
 
+# wait_listening PORT: returns once something listens on the host's TCP port PORT (or after 5 s).
+wait_listening() { local i; for i in $(seq 50); do ss -ltn "sport = :$1" | grep -q LISTEN && break; sleep 0.1; done; }
+
 # shell_listener: a listener on the host's loopback for a reverse shell (port in LISTEN_PORT, pid in
 # LISTENER): it accepts one connection, sends `id`, `uname -a` and `exit`, and writes what comes back to
 # $LAB_DIR/shell-listener.PID.out. Returns once it listens; shell_listener_stop ends it.
@@ -220,7 +223,7 @@ except socket.timeout:
     pass
 PY
   LISTENER=$!
-  local i; for i in $(seq 50); do ss -ltn "sport = :$LISTEN_PORT" | grep -q LISTEN && break; sleep 0.1; done
+  wait_listening "$LISTEN_PORT"
 }
 shell_listener_stop() { [ -z "${LISTENER:-}" ] || kill "$LISTENER" 2>/dev/null || true; }
 
@@ -268,7 +271,7 @@ except socket.timeout:
 print("bytes", n)
 PY
   LISTENER=$!
-  local i; for i in $(seq 50); do ss -ltn "sport = :$LISTEN_PORT" | grep -q LISTEN && break; sleep 0.1; done
+  wait_listening "$LISTEN_PORT"
 }
 
 # attack_starts NAME: the marker that separates normal behaviour from the attack in a recording (an exec of

@@ -148,6 +148,17 @@ impl Detector {
         self.by = by;
     }
 
+    /// Starts another stream of events — the next recording of several, each a capture of its own: the process
+    /// table and the threads' last system calls are forgotten (a pid of one capture is another process in the
+    /// next; a process alive when a capture ended never exited in it), the profiles and what they learned stay.
+    /// Without this, learning a busybox recording before the app's changed the app's threshold from 23 unseen
+    /// n-grams a batch to 14: stale table entries under reused pids made the app's fork-and-exec batches look
+    /// like the runtime's, and they were left out of the calibration.
+    pub fn new_stream(&mut self) {
+        self.engine.new_stream();
+        self.syscalls = SyscallContext::default();
+    }
+
     /// The rule engine.
     pub fn engine(&self) -> &Engine {
         &self.engine

@@ -846,3 +846,51 @@ fn workloads_beyond_the_profile_limit_go_through_the_rules_only() {
     assert_eq!(det.counters.unprofiled, 4, "two events each of c3 and c4");
     assert_eq!(rule_alerts, 5, "the shadow read alerts in every container, profiled or not");
 }
+
+#[test]
+fn a_recording_learned_after_another_learns_what_it_would_alone() {
+    // Capture one (another workload): its pid 201 is alive when the capture ends. Capture two (web:1): nginx
+    // (pid 101) forks pid 201, whose calls up to its exec are flushed as the shell starts — a fork-and-exec of
+    // the workload's own, which the profile learns (parent in the container, by the event's own parent pid).
+    let mut other = Box_::new("x", 0);
+    let mut one = vec![other.exec("runc:[2:INIT]", 1, &["/bin/sleep", "1000"])];
+    one.extend((0..100).map(|_| other.exec("runc:[2:INIT]", 1, &["/bin/true"])));
+    for e in &mut one {
+        if let Some(c) = &mut e.container {
+            std::sync::Arc::make_mut(c).image = Some("other:1".into());
+        }
+    }
+    assert!(one.iter().any(|e| e.pid == 201), "capture one has a pid 201");
+    let two = |id: &str| {
+        let mut web = Box_::new(id, 100 * SEC);
+        let nginx = web.exec("runc:[2:INIT]", 1, &["/usr/sbin/nginx"]);
+        let mut batch = web.ev(201, "sh", EventKind::Syscalls { ids: vec![57, 3, 3, 33, 33, 13, 14, 59] });
+        batch.process = Some(kestrel_core::ProcessRef { ppid: Some(nginx.pid), ..Default::default() });
+        web.pid = 200;
+        let sh = web.exec("nginx", nginx.pid, &["/bin/sh", "-c", "true"]);
+        assert_eq!((nginx.pid, sh.pid), (101, 201));
+        vec![nginx, batch, sh]
+    };
+    let grams_of = |streams: Vec<Vec<Event>>, new_stream: bool| {
+        let mut d =
+            Detector::new(RuleSet::default().compile(), vec![], Policy::default(), WorkloadBy::Image, Stage::Learn);
+        for s in streams {
+            if new_stream {
+                d.new_stream();
+            }
+            s.iter().for_each(|e| assert!(d.process(e).is_empty()));
+        }
+        let web = d.into_profiles().into_iter().find(|p| p.workload == "web:1").unwrap();
+        // Each gram with the containers that showed it (two make it trusted).
+        let mut g: Vec<(u64, usize)> = web.grams.iter().map(|g| (g.g, g.c.len())).collect();
+        g.sort_unstable();
+        g
+    };
+    let alone = grams_of(vec![two("a"), two("b")], true);
+    assert!(!alone.is_empty() && alone.iter().all(|g| g.1 == 2), "the fork's calls are the workload's: {alone:?}");
+    assert_eq!(grams_of(vec![one.clone(), two("a"), two("b")], true), alone);
+    // Without the boundary, capture one's pid 201 (another container's) stood for the first fork, and its calls
+    // were taken for the runtime's: container a never showed them.
+    let stale = grams_of(vec![one, two("a"), two("b")], false);
+    assert!(stale.iter().all(|g| g.1 == 1), "{stale:?}");
+}

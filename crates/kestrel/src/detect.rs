@@ -79,6 +79,8 @@ fn run_source(
     let mut events = 0u64;
     for t in &s.traces {
         let header = header_of(t)?;
+        // Each recording is a capture of its own: its pids are not the last one's processes.
+        det.new_stream();
         if s.workload.is_none() {
             det.set_workload_by(workload_by(s.workload_by, Some(&header)));
         }
@@ -731,6 +733,7 @@ fn learn_for_eval(paths: &[std::path::PathBuf], policy: &Policy) -> Result<(Vec<
     for path in paths {
         let header = header_of(path)?;
         learner.set_workload_by(workload_by(WorkloadByArg::Label, Some(&header)));
+        learner.new_stream();
         read_trace(path, |e| {
             learner.process(&e);
             Ok(true)
@@ -905,6 +908,7 @@ pub fn eval_speed(a: crate::cli::EvalSpeedArgs) -> Result<ExitCode> {
         for _ in 0..passes {
             for (by, events) in &traces {
                 det.set_workload_by(by.clone());
+                det.new_stream();
                 for e in events {
                     alerts += match v {
                         Variant::Rules => det.process_rules_only(e).len(),

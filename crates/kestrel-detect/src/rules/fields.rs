@@ -1525,6 +1525,13 @@ impl State {
         State { names, ..State::default() }
     }
 
+    /// Forgets what one stream of events told of its processes, files and containers (the names resolved for
+    /// `fd.*.name` stay): the next events are of another capture, whose pids name other processes.
+    pub fn new_stream(&mut self) {
+        let names = std::mem::take(&mut self.names);
+        *self = State::with_names(names);
+    }
+
     /// A process never seen exec'ing whose parent was: forked from it, it has what fork copies — user,
     /// capabilities, terminal, working directory, environment, container (as Falco's thread table, which
     /// copies the parent's thread at clone). Its start is taken to be its first event.

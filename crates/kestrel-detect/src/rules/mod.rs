@@ -1008,6 +1008,11 @@ impl Engine {
         &self.rules
     }
 
+    /// Starts another stream of events (see [`State::new_stream`]).
+    pub fn new_stream(&mut self) {
+        self.state.new_stream();
+    }
+
     /// The process table (shared with the behaviour profiles).
     pub fn state(&self) -> &State {
         &self.state
