@@ -251,23 +251,26 @@ impl Detector {
             self.grams = grams;
             return alerts;
         }
-        if !self.profiles.contains_key(&*workload) {
-            if self.profiles.len() >= self.max_profiles {
-                if self.counters.unprofiled == 0 {
-                    tracing::warn!(
-                        workload = %workload,
-                        "the detector holds {} profiles, as many as it may: workloads beyond them are not profiled (their events go through the rules only)",
-                        self.profiles.len()
-                    );
+        // One lookup for a known workload (every event but a workload's first).
+        let (p, scorer) = match self.profiles.get_mut(&*workload) {
+            Some(known) => known,
+            None => {
+                if self.profiles.len() >= self.max_profiles {
+                    if self.counters.unprofiled == 0 {
+                        tracing::warn!(
+                            workload = %workload,
+                            "the detector holds {} profiles, as many as it may: workloads beyond them are not profiled (their events go through the rules only)",
+                            self.profiles.len()
+                        );
+                    }
+                    self.counters.unprofiled += 1;
+                    self.grams = grams;
+                    return alerts;
                 }
-                self.counters.unprofiled += 1;
-                self.grams = grams;
-                return alerts;
+                let p = Profile::new(&workload, self.policy.clone());
+                self.profiles.entry(workload.to_string()).or_insert((p, Scorer::default()))
             }
-            let p = Profile::new(&workload, self.policy.clone());
-            self.profiles.insert(workload.to_string(), (p, Scorer::default()));
-        }
-        let Some((p, scorer)) = self.profiles.get_mut(&*workload) else { return alerts };
+        };
         let learning = self.stage == Stage::Learn || p.mode == Mode::Learn;
         if learning {
             p.learn(e, parent, &grams, container);

@@ -1161,6 +1161,10 @@ fn event_type_indexes_agree_with_the_names() {
         EventKind::Ptrace { request: 16, target_pid: 1 },
         EventKind::Socket { family: "packet".into(), sock_type: "raw".into(), protocol: 3 },
         EventKind::Mkdir { call: "mkdirat".into(), path: "/x".into(), dirfd: false, mode: 0 },
+        EventKind::Unlink { call: "unlink".into(), path: "/x".into(), dirfd: false, dir: false },
+        EventKind::Unlink { call: "unlinkat".into(), path: "x".into(), dirfd: true, dir: false },
+        EventKind::Unlink { call: "rmdir".into(), path: "/x".into(), dirfd: false, dir: true },
+        EventKind::Unlink { call: "io_uring".into(), path: "/x".into(), dirfd: false, dir: false },
         EventKind::Userfaultfd { flags: 0 },
         EventKind::Dup {
             call: "dup3".into(),
