@@ -204,27 +204,36 @@ app_traffic() {
 # wait_listening PORT: returns once something listens on the host's TCP port PORT (or after 5 s).
 wait_listening() { local i; for i in $(seq 50); do ss -ltn "sport = :$1" | grep -q LISTEN && break; sleep 0.1; done; }
 
-# shell_listener: a listener on the host's loopback for a reverse shell (port in LISTEN_PORT, pid in
-# LISTENER): it accepts one connection, sends `id`, `uname -a` and `exit`, and writes what comes back to
-# $LAB_DIR/shell-listener.PID.out. Returns once it listens; shell_listener_stop ends it.
-shell_listener() {
+# tcp_listener NAME MODE: a listener on the host's loopback (port in LISTEN_PORT, pid in LISTENER) that accepts one
+# connection and writes to $LAB_DIR/NAME.PID.out. MODE shell: a reverse shell's operator — it sends `id`, `uname -a`
+# and `exit` and writes what comes back; MODE sink: it counts the bytes it is sent ("bytes N"). Returns once it
+# listens; shell_listener_stop ends it.
+tcp_listener() {
   LISTEN_PORT=$(free_port)
-  python3 - "$LISTEN_PORT" > "$LAB_DIR/shell-listener.$$.out" 2>&1 <<'PY' &
+  python3 - "$LISTEN_PORT" "$2" > "$LAB_DIR/$1.$$.out" 2>&1 <<'PY' &
 import socket, sys
 s = socket.create_server(("127.0.0.1", int(sys.argv[1])))
 s.settimeout(15)
 c, _ = s.accept()
 c.settimeout(5)
-c.sendall(b"id\nuname -a\nexit\n")
+shell = sys.argv[2] == "shell"
+if shell:
+    c.sendall(b"id\nuname -a\nexit\n")
+n = 0
 try:
-    while (data := c.recv(4096)):
-        sys.stdout.write(data.decode(errors="replace"))
+    while (data := c.recv(65536)):
+        n += len(data)
+        if shell:
+            sys.stdout.write(data.decode(errors="replace"))
 except socket.timeout:
     pass
+if not shell:
+    print("bytes", n)
 PY
   LISTENER=$!
   wait_listening "$LISTEN_PORT"
 }
+shell_listener() { tcp_listener shell-listener shell; }
 shell_listener_stop() { [ -z "${LISTENER:-}" ] || kill "$LISTENER" 2>/dev/null || true; }
 
 # app_inject PORT COMMAND: the app's command injection — a report request whose directory is `uploads;COMMAND`,
@@ -251,28 +260,8 @@ except urllib.error.HTTPError:
 PY
 }
 
-# sink_listener: a listener on the host's loopback that takes one connection and counts what it is sent (port in
-# LISTEN_PORT, pid in LISTENER; the count in $LAB_DIR/sink.PID.out). Returns once it listens; shell_listener_stop
-# ends it.
-sink_listener() {
-  LISTEN_PORT=$(free_port)
-  python3 - "$LISTEN_PORT" > "$LAB_DIR/sink.$$.out" 2>&1 <<'PY' &
-import socket, sys
-s = socket.create_server(("127.0.0.1", int(sys.argv[1])))
-s.settimeout(15)
-c, _ = s.accept()
-c.settimeout(5)
-n = 0
-try:
-    while (data := c.recv(65536)):
-        n += len(data)
-except socket.timeout:
-    pass
-print("bytes", n)
-PY
-  LISTENER=$!
-  wait_listening "$LISTEN_PORT"
-}
+# sink_listener: a listener that counts what one connection sends it (see tcp_listener; $LAB_DIR/sink.PID.out).
+sink_listener() { tcp_listener sink sink; }
 
 # attack_starts NAME: the marker that separates normal behaviour from the attack in a recording (an exec of
 # `true` with this argument, inside the container).
