@@ -49,9 +49,9 @@ pub const GRAM_FORM: u32 = 2;
 
 /// x86_64's `futex`, left out of the n-grams: where a thread waits for a lock or wakes another (a mutex, a
 /// condition variable, a language runtime's global lock) depends on which thread ran first, so the same program
-/// puts futex calls at other places between its calls on a busier node. Learned on a loaded host and scored on
-/// a quiet one, a Python service's thread pool made 4 false alarms in 2 container-hours with them and 1
-/// without (docs/BENCHMARKS.md). What a futex-only exploit's calls look like is therefore not seen here; what
+/// puts futex calls at other places between its calls on a busier node: the lab's Python service, learned while
+/// the host was busy, raised 14 false alarms in 2 container-hours of held-out load with them and none without
+/// (docs/BENCHMARKS.md, stop 40). What a futex-only exploit's calls look like is therefore not seen here; what
 /// it leads to (a root shell, a new program) is, by the other views.
 const FUTEX: u16 = 202;
 const MAX_CONTRIBUTORS: usize = 8;
