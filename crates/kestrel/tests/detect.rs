@@ -251,3 +251,68 @@ fn learning_more_workloads_than_kestrel_holds_says_so() {
         .count();
     assert_eq!(saved, 4096);
 }
+
+/// Two recordings, each a capture of its own: in the first (another image) pid 201 is alive when it ends; in the
+/// second, nginx in two containers forks a child that runs a shell — pid 201 in the first container — whose calls
+/// up to its exec are flushed as the shell starts. Learned one after the other, the second's profile must be what
+/// it is alone: the first capture's pid 201 is not the fork (taken for it, the fork's calls were the runtime's and
+/// the first container never showed them).
+#[test]
+fn each_recording_learned_is_a_capture_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |v: Value| v.to_string();
+    let event = |t: u64, pid: u32, comm: &str, c: &str, rest: Value| {
+        let mut e = json!({"schema": "kestrel.event/v1", "time_ns": t, "pid": pid, "tid": pid, "comm": comm,
+            "cgroup_id": 1, "container": {"id": c, "runtime": "runc"}});
+        for (k, v) in rest.as_object().unwrap() {
+            e[k] = v.clone();
+        }
+        line(e)
+    };
+    let header = |image: &str, t0: u64| {
+        line(json!({"schema": "kestrel.trace/v1", "started_ns": t0, "labels": {"image": image}}))
+    };
+    let one = dir.path().join("one.jsonl");
+    let mut lines = vec![header("other", 1_000)];
+    lines.push(event(2_000, 201, "sleep", "x", exec("sleep", &["/bin/sleep", "1000"])));
+    std::fs::write(&one, lines.join("\n") + "\n").unwrap();
+    let two = dir.path().join("two.jsonl");
+    let mut lines = vec![header("web", 10_000)];
+    for (c, nginx, child, t) in [("a", 101, 201, 20_000), ("b", 111, 211, 30_000)] {
+        lines.push(event(t, nginx, "nginx", c, exec("nginx", &["/usr/sbin/nginx"])));
+        let calls = json!({"kind": "syscalls", "ids": [57, 3, 3, 33, 33, 13, 14, 59], "process": {"ppid": nginx}});
+        lines.push(event(t + 1, child, "sh", c, calls));
+        let mut sh = exec("sh", &["/bin/sh", "-c", "true"]);
+        sh["ppid"] = json!(nginx);
+        sh["parent_comm"] = json!("nginx");
+        lines.push(event(t + 2, child, "sh", c, sh));
+    }
+    std::fs::write(&two, lines.join("\n") + "\n").unwrap();
+    // kestrel learn: every n-gram of the fork's calls was seen in both containers.
+    let profiles = dir.path().join("p");
+    kestrel()
+        .args(["learn", "-q", "--workload-by", "label", "--profiles"])
+        .arg(&profiles)
+        .arg(&one)
+        .arg(&two)
+        .assert()
+        .success();
+    let web = std::fs::read_dir(&profiles)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("web-") && !name.contains(".v")
+        })
+        .expect("a web profile");
+    let web: Value = serde_json::from_slice(&std::fs::read(web).unwrap()).unwrap();
+    let grams = web["grams"].as_array().unwrap();
+    assert!(!grams.is_empty(), "{web:#}");
+    assert!(grams.iter().all(|g| g["c"].as_array().unwrap().len() == 2), "{grams:#?}");
+    // kestrel eval lab learns the same way: the grams are trusted (seen in two containers).
+    let out = kestrel().args(["eval", "lab", "--learn"]).arg(&one).arg("--learn").arg(&two).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let baseline = text.lines().find(|l| l.starts_with("profile web")).unwrap_or_else(|| panic!("{text}"));
+    assert!(!baseline.contains(" 0 trusted system-call"), "{baseline}");
+}
