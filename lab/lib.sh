@@ -207,7 +207,7 @@ wait_listening() { local i; for i in $(seq 50); do ss -ltn "sport = :$1" | grep 
 # tcp_listener NAME MODE: a listener on the host's loopback (port in LISTEN_PORT, pid in LISTENER) that accepts one
 # connection and writes to $LAB_DIR/NAME.PID.out. MODE shell: a reverse shell's operator — it sends `id`, `uname -a`
 # and `exit` and writes what comes back; MODE sink: it counts the bytes it is sent ("bytes N"). Returns once it
-# listens; shell_listener_stop ends it.
+# listens; listener_stop ends it.
 tcp_listener() {
   LISTEN_PORT=$(free_port)
   python3 - "$LISTEN_PORT" "$2" > "$LAB_DIR/$1.$$.out" 2>&1 <<'PY' &
@@ -234,7 +234,8 @@ PY
   wait_listening "$LISTEN_PORT"
 }
 shell_listener() { tcp_listener shell-listener shell; }
-shell_listener_stop() { [ -z "${LISTENER:-}" ] || kill "$LISTENER" 2>/dev/null || true; }
+# listener_stop: ends the host-side listener whose pid is in LISTENER (tcp_listener's, or a scenario's own).
+listener_stop() { [ -z "${LISTENER:-}" ] || kill "$LISTENER" 2>/dev/null || true; }
 
 # app_inject PORT COMMAND: the app's command injection — a report request whose directory is `uploads;COMMAND`,
 # which the app's shell runs after its `du` (waits at most 15 s for the app's answer).

@@ -15,4 +15,4 @@ for name in ('/srv/app/data/notes.db', '/srv/app/app.py'):
         s.sendall(f.read())
 s.close()"
 }
-host_cleanup() { shell_listener_stop; }
+host_cleanup() { listener_stop; }

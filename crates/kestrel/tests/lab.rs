@@ -386,8 +386,8 @@ fn app_deserialize_inband() {
     let (ev, m) = record_in("app-deserialize-inband", dir.path());
     let app = only_the_app_after_the_marker(&ev, m);
     // Nothing went out but the app's replies: no connection, no datagram from the app after the marker.
-    let out = |e: &&Value| matches!(e["kind"].as_str(), Some("connect" | "send")) && e["pid"] == app;
-    assert!(!ev[m + 1..].iter().any(|e| out(&e)), "the app sent something out");
+    let out = |e: &Value| matches!(e["kind"].as_str(), Some("connect" | "send")) && e["pid"] == app;
+    assert!(!ev[m + 1..].iter().any(out), "the app sent something out");
     // The request's thread (not the one accepting) wrote the loot into the database and made system calls.
     after(&ev, m, "the database written", |e| {
         e["kind"] == "open" && e["pid"] == app && e["path"] == "/srv/app/data/notes.db" && e["tid"] != app
