@@ -7,7 +7,8 @@
 #   kestrel eval lab    detection per scenario, false alarms per container-hour
 #   kestrel eval speed  scoring speed on one core
 #   kestrel rules       the public Falco rule files (when ../shared/data/falco-rules is there)
-# and writes them to OUT_DIR (bench/out/detect by default).
+# and writes them to OUT_DIR (bench/out/detect by default). RECORD_ARGS adds options to every `kestrel record`
+# (RECORD_ARGS=--reads: every file read reported, for the profiles' read view).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -17,8 +18,12 @@ LEARN_SECONDS=${LEARN_SECONDS:-120}
 HELDOUT_SECONDS=${HELDOUT_SECONDS:-300}
 LEARN_SECONDS_app=${LEARN_SECONDS_app:-600}
 source lab/lib.sh
-cargo build --release -p kestrel --quiet
-export KESTREL=$ROOT/target/release/kestrel
+# KESTREL: a build to record and evaluate with (a copy, so that building meanwhile does not swap it mid-run).
+if [ -z "${KESTREL:-}" ]; then
+  cargo build --release -p kestrel --quiet
+  export KESTREL=$ROOT/target/release/kestrel
+fi
+export KESTREL
 mkdir -p "$REC"
 IMAGES=(${IMAGES:-busybox web app})
 LEARN=(); NORMAL=(); HELDOUT=()

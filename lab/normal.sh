@@ -28,7 +28,7 @@ for i in $(seq "$REPLICAS"); do
   NAMES+=("lab-normal-$$-$IMAGE_WANTED-$i"); PORTS+=("$(free_port)")
 done
 # Only these containers: other lab runs (tests in parallel) may share the parent cgroup.
-"$KESTREL" record --runc-parent "$LAB_PARENT" --container "lab-normal-$$-" --syscalls --out "$OUT" --label scenario=normal \
+"$KESTREL" record --runc-parent "$LAB_PARENT" --container "lab-normal-$$-" --syscalls ${RECORD_ARGS:-} --out "$OUT" --label scenario=normal \
   --label "image=$IMAGE_WANTED" --label "replicas=$REPLICAS" 2> "$LAB_DIR/normal-$$.record.log" &
 REC=$!
 cleanup() {

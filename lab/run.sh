@@ -26,7 +26,7 @@ NAME="lab-$SCENARIO-$$"
 WEB_PORT=$(free_port)
 mkdir -p "$LAB_DIR"
 make_bundle "$NAME" "$IMAGE" "$WEB_PORT"
-"$KESTREL" record --runc-parent "$LAB_PARENT" --container "$NAME" --syscalls --out "$OUT" \
+"$KESTREL" record --runc-parent "$LAB_PARENT" --container "$NAME" --syscalls ${RECORD_ARGS:-} --out "$OUT" \
   --label "scenario=$SCENARIO" --label "image=$IMAGE" 2> "$LAB_DIR/$NAME.record.log" &
 REC=$!
 trap 'host_cleanup; stop "$NAME"; kill -INT $REC 2>/dev/null || true' EXIT

@@ -23,11 +23,18 @@ const SAME_OPEN_NS: u64 = 1_000_000_000;
 /// What the reader needs to tell a new sensitive read from a repeated one.
 #[derive(Debug, Default)]
 pub struct SensitiveOpens {
+    /// Every read is news (`Config::all_reads`), sensitive or not: only a sensitive one reported twice is not.
+    all_reads: bool,
     /// Thread → (path as reported at entry, resolved lexically; its time).
     entered: HashMap<u32, (String, u64), crate::Fast>,
 }
 
 impl SensitiveOpens {
+    /// What tells news from repeats; `all_reads`: every read is wanted.
+    pub fn new(all_reads: bool) -> Self {
+        SensitiveOpens { all_reads, entered: HashMap::default() }
+    }
+
     /// Notes an event reported at entry (only sensitive reads are remembered).
     pub fn entered(&mut self, raw: &Raw) {
         if let EventKind::Open { path, flags } = &raw.kind {
@@ -49,7 +56,7 @@ impl SensitiveOpens {
             return true;
         }
         if !is_sensitive_read(path) {
-            return false;
+            return self.all_reads;
         }
         if at_entry {
             return true;
@@ -108,5 +115,14 @@ mod tests {
         let mut write = open(5, "/usr/bin/payload", 10);
         write.kind = EventKind::Open { path: "/usr/bin/payload".into(), flags: 0o1101 };
         assert!(s.is_news(&write, false));
+    }
+
+    #[test]
+    fn with_every_read_wanted_an_ordinary_read_is_news_and_a_repeated_sensitive_one_still_not() {
+        let mut s = SensitiveOpens::new(true);
+        assert!(s.is_news(&open(1, "/usr/share/doc/shadow", 10), false));
+        assert!(s.is_news(&open(1, "/srv/app/app.py", 10), true));
+        s.entered(&open(2, "/etc/shadow", 10));
+        assert!(!s.is_news(&open(2, "/etc/shadow", 20), false));
     }
 }

@@ -65,6 +65,11 @@ pub struct Config {
     /// made: by the path as given, and one that does not say where its file is (relative, `..`, `//`, a
     /// directory descriptor) is resolved against its directory when it writes or ends in a sensitive name.
     pub open_returns: bool,
+    /// Report every open for reading by a watched process, not only reads of sensitive files: the profiles then
+    /// learn which files each program reads (a service reading its own source, `/etc/passwd` or another
+    /// tenant's data in-process is seen). Costs an event per read-only open (docs/BENCHMARKS.md); with
+    /// `open_returns` a read is reported when it succeeds, with the opened file's path.
+    pub all_reads: bool,
     /// Event kinds to do without (from [`LEAVABLE`]): their system-call probes are not loaded, so the calls
     /// cost nothing more, and the same requests through io_uring are dropped in userspace.
     pub leave_out: Vec<String>,
@@ -98,6 +103,7 @@ impl Default for Config {
             stream_cgroups: Vec::new(),
             kubelet: None,
             open_returns: false,
+            all_reads: false,
             leave_out: Vec::new(),
             state: crate::runtime::StateDirs::default(),
         }
@@ -224,6 +230,7 @@ impl Sensor {
             watch_when_made,
             stream_ids,
             open_returns: cfg.open_returns,
+            all_reads: cfg.all_reads,
             skip_progs,
         };
         let thread = std::thread::Builder::new()
@@ -254,7 +261,7 @@ impl Sensor {
             resolver,
             procs,
             users: UserNames::new(),
-            opens: crate::opens::SensitiveOpens::default(),
+            opens: crate::opens::SensitiveOpens::new(cfg.all_reads),
             boot_to_wall_ns: boot_to_wall(),
             leave_out,
         })
@@ -437,6 +444,7 @@ struct Load {
     stream_when_made: bool,
     stream_ids: Vec<u64>,
     open_returns: bool,
+    all_reads: bool,
     /// Programs of the kinds left out.
     skip_progs: Vec<&'static str>,
 }
@@ -553,6 +561,7 @@ fn reader(
             open.maps.rodata_data.as_deref_mut().ok_or_else(|| SensorError::Bpf("no read-only data section".into()))?;
         ro.watch_all = load.watch_all;
         ro.open_returns = load.open_returns;
+        ro.all_reads = load.all_reads;
         ro.self_tgid = std::process::id();
         let mut skel = open.load().map_err(bpf_err("loading (the verifier's log is above with -vv)"))?;
         fill_set(&skel.maps.watched, &load.watch_ids, "adding a watched cgroup")?;

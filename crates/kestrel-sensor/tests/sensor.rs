@@ -44,13 +44,19 @@ fn sensor(watch: &[&Path], queue_len: usize) -> Sensor {
 }
 
 fn sensor_with(watch: &[&Path], queue_len: usize, open_returns: bool) -> Sensor {
-    let cfg = Config {
+    start_sensor(Config { open_returns, ..watching(watch, queue_len) })
+}
+
+fn watching(watch: &[&Path], queue_len: usize) -> Config {
+    Config {
         watch_cgroups: watch.iter().map(|p| p.to_path_buf()).collect(),
         runc_parents: vec!["kestrel-lab-runc".into()],
         queue_len,
-        open_returns,
         ..Config::default()
-    };
+    }
+}
+
+fn start_sensor(cfg: Config) -> Sensor {
     Sensor::start(cfg).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -325,6 +331,61 @@ fn a_process_environment_read_is_a_sensitive_read() {
         assert_eq!(reads.len(), 3, "open_returns {open_returns}: {reads:#?}");
         assert!(reads.iter().all(|p| kestrel_core::is_process_environment(p)), "{reads:#?}");
         assert!(reads.iter().any(|p| p == "/proc/self/environ") || open_returns, "{reads:#?}");
+    }
+}
+
+/// The files a shell's `cat`s read: by an absolute path, a relative one from its directory, one with `..` in it,
+/// and a directory listed — with every read reported (`all_reads`) or not, the open calls' return side on or off.
+fn ordinary_reads(all_reads: bool, open_returns: bool) -> Vec<String> {
+    let name = format!("kestrel-test-reads-{}-{}", u8::from(all_reads), u8::from(open_returns));
+    let cg = TestCgroup::new(&name);
+    let mut s = start_sensor(Config { all_reads, open_returns, ..watching(&[&cg.0], 65_536) });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    for f in ["a.txt", "b.txt", "c.txt"] {
+        std::fs::write(dir.path().join(f), "x").unwrap();
+    }
+    let d = dir.path().display();
+    let script = format!(
+        "cat {d}/a.txt > /dev/null; (cd {d} && cat b.txt > /dev/null); cat {d}/sub/../c.txt > /dev/null; \
+         ls {d}/sub > /dev/null; echo y > {d}/written; echo done"
+    );
+    let out = cg.sh(&script);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let reads = |ev: &[Event]| -> Vec<String> {
+        ev.iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Open { path, flags } if flags & 3 == 0 && path.starts_with(&d.to_string()) => {
+                    Some(kestrel_core::normalize_path(path).into_owned())
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let written =
+        |ev: &[Event]| ev.iter().any(|e| matches!(&e.kind, EventKind::Open { path, .. } if path.ends_with("/written")));
+    let events = collect(&mut s, Duration::from_secs(5), |ev| written(ev));
+    let more = collect(&mut s, Duration::from_millis(300), |_| false);
+    let all: Vec<Event> = events.into_iter().chain(more).collect();
+    assert!(written(&all), "the write that ends the script was not seen");
+    let mut got = reads(&all);
+    got.sort();
+    got.dedup();
+    got
+}
+
+#[test]
+fn every_read_is_reported_when_asked_for_and_none_otherwise() {
+    for open_returns in [false, true] {
+        let none = ordinary_reads(false, open_returns);
+        assert!(none.is_empty(), "open_returns {open_returns}, reads not asked for: {none:#?}");
+        let got = ordinary_reads(true, open_returns);
+        for want in ["a.txt", "b.txt", "c.txt", "sub"] {
+            assert!(
+                got.iter().any(|p| p.starts_with('/') && p.ends_with(&format!("/{want}"))),
+                "open_returns {open_returns}: no read of {want} in {got:#?}"
+            );
+        }
     }
 }
 

@@ -373,6 +373,12 @@ pub struct WatchArgs {
     /// directory.
     #[arg(long)]
     pub open_returns: bool,
+    /// Report every file opened for reading, not only sensitive ones: the profiles then learn which files each
+    /// program reads, and a service reading what it never read (its own source, /etc/passwd, another
+    /// tenant's data) is flagged. Costs an event per read-only open (docs/BENCHMARKS.md: the lab's services
+    /// open few files once started).
+    #[arg(long)]
+    pub reads: bool,
     /// Do without these event kinds (comma-separated): their system-call probes are not loaded, so a workload
     /// that makes those calls by the million pays nothing for them — and nothing of them is seen (rules and
     /// profiles that need them go blind there). What each costs: docs/BENCHMARKS.md.

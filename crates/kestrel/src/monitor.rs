@@ -109,6 +109,7 @@ fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
         stream_cgroups,
         kubelet,
         open_returns: w.open_returns,
+        all_reads: w.reads,
         leave_out: w.leave_out.clone(),
         state: kestrel_sensor::runtime::StateDirs::on_node(w.host_root.as_deref())
             .with_docker(w.docker_root.as_deref(), None),

@@ -16,6 +16,9 @@ const volatile __u32 self_tgid = 0;     /* the agent itself is never watched */
 /* Opens are also looked at when they return (the on_*_exit programs are loaded): relative writes wait for it.
  * Off by default, as Config::open_returns; userspace sets it either way. */
 const volatile bool open_returns = false;
+/* Every open for reading is reported, not only sensitive ones (Config::all_reads): what files each workload
+ * reads becomes behaviour the profiles learn. Off by default. */
+const volatile bool all_reads = false;
 
 /* Cgroups (v2 ids) whose processes, and whose descendants' processes, are watched. */
 struct {
@@ -706,10 +709,20 @@ static __always_inline int emit_open(long dfd, const char *upath, __u32 flags, b
         if (!starts_sensitive(upath, kernel)) {
             /* Not sensitive as written. With the return side on, the opened file is looked at there; without
              * it, a path ending in a sensitive file's name is reported with its directory, for userspace to
-             * resolve (`/etc//shadow`, `cd /etc; cat shadow`, `../../etc/shadow`, a directory descriptor). */
-            if (returns || !ends_sensitive(upath, kernel))
+             * resolve (`/etc//shadow`, `cd /etc; cat shadow`, `../../etc/shadow`, a directory descriptor).
+             * With every read wanted, any other read too: by an absolute path as given (below), by a relative
+             * one with its directory. */
+            if (returns)
                 return 0;
-            return emit_relative(dfd, upath, flags, kernel);
+            if (ends_sensitive(upath, kernel))
+                return emit_relative(dfd, upath, flags, kernel);
+            if (!all_reads)
+                return 0;
+            char c = 0;
+            if (read_mem(&c, 1, upath, kernel) != 0)
+                return 0;
+            if (c != '/')
+                return emit_relative(dfd, upath, flags, kernel);
         }
     }
     struct open_event *e = reserve(sizeof(*e));
@@ -762,7 +775,7 @@ static __always_inline int exit_open(long fd)
         /* Writes by absolute path were reported at entry; one by a relative path (noted then) is now. */
         if (bpf_map_delete_elem(&relative_writes, &tid))
             return 0;
-    } else {
+    } else if (!all_reads) {
         char name[16] = {};
         bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
         if (!sensitive_name(name))
