@@ -188,6 +188,19 @@ impl Detector {
         ppid.and_then(|pp| st.process(pp)).is_some_and(|p| p.container == ours)
     }
 
+    /// Whether a read's process is past its start-up ([`profile::STARTUP_NS`] after its exec; a process not seen
+    /// exec'ing is taken for started). Asked of ordinary reads only (every other event: false).
+    fn past_startup(&self, e: &Event) -> bool {
+        let EventKind::Open { path, flags } = &e.kind else { return false };
+        if profile::open_writes(*flags) || kestrel_core::is_sensitive_read(path) {
+            return false;
+        }
+        self.engine
+            .state()
+            .process(e.pid)
+            .is_none_or(|p| p.start_ns == 0 || e.time_ns.saturating_sub(p.start_ns) > profile::STARTUP_NS)
+    }
+
     /// Takes one event through the rules only (no profiles).
     pub fn process_rules_only(&mut self, e: &Event) -> Vec<Alert> {
         self.counters.events += 1;
@@ -227,11 +240,13 @@ impl Detector {
         // not the workload. (Only these: a process that renames itself `runc:…` or `crun` is not taken for the
         // runtime: see `State::runtime_setup`. The mounts the init makes for the container — its volumes, its
         // /proc — stay: they are the workload's configuration, and a replica started with a new host path
-        // bound in is a deviation.)
+        // bound in is a deviation.) What the init reads (with `--reads`: its own /proc files, the container's
+        // account list, the bundle's paths on the host) is the runtime's code reading too.
         let runtime_setup = match e.kind {
             EventKind::Mkdir { .. } | EventKind::Unlink { .. } | EventKind::Setns { .. } | EventKind::Link { .. } => {
                 true
             }
+            EventKind::Open { flags, .. } if !profile::open_writes(flags) => true,
             EventKind::Mount { .. } | EventKind::Open { .. } => crate::rules::fields::runtime_reexec(e),
             _ => false,
         } && self.engine.state().runtime_setup(e);
@@ -245,6 +260,7 @@ impl Detector {
             _ => None,
         };
         let parent = parent.as_deref();
+        let past_startup = self.past_startup(e);
         if parent == Some("(container runtime)") && is_runtime_init(e) {
             // The runtime's own init entering the container (`runc exec`, a container's start): when the
             // sensor sees it depends on when runc joins the cgroup, and it is the runtime's code.
@@ -273,13 +289,14 @@ impl Detector {
         };
         let learning = self.stage == Stage::Learn || p.mode == Mode::Learn;
         if learning {
-            p.learn(e, parent, &grams, container);
+            p.learn(e, parent, past_startup, &grams, container);
             self.counters.learned += 1;
             if self.stage == Stage::Detect && p.promote(e.time_ns).is_some() {
                 self.counters.mode_changes += 1;
             }
         } else {
-            let v = scorer.score(p, e, parent, &grams, container, &mut self.features);
+            // A read past start-up is judged as such only by a profile that learned them (`--reads` while learning).
+            let v = scorer.score(p, e, parent, past_startup && p.late_reads, &grams, container, &mut self.features);
             if v.drift && p.policy.drift == profile::DriftPolicy::Relearn {
                 p.relearn(e.time_ns);
                 self.counters.mode_changes += 1;

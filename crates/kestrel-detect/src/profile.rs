@@ -54,6 +54,12 @@ pub const GRAM_FORM: u32 = 2;
 /// (docs/BENCHMARKS.md, stop 40). What a futex-only exploit's calls look like is therefore not seen here; what
 /// it leads to (a root shell, a new program) is, by the other views.
 const FUTEX: u16 = 202;
+/// How long after its exec a process is starting up: what a service reads then (its code, its libraries, its
+/// configuration) it reads at every start; what it reads later is what its work needs. A read below a directory
+/// the program never read from past its start-up is a behaviour of its own (a service's code, hijacked, reading
+/// the account list or another tenant's data: see [`each_feature`]). Generous for runtimes that start slowly
+/// (a JVM loading its classes); a process not seen exec'ing (older than the sensor) counts as started.
+pub const STARTUP_NS: u64 = 30_000_000_000;
 const MAX_CONTRIBUTORS: usize = 8;
 const MAX_WINDOWS: usize = 8;
 const MAX_BEHAVIOURS: usize = 200_000;
@@ -229,6 +235,11 @@ pub struct Profile {
     /// How its n-grams were formed ([`GRAM_FORM`]; 0 in profiles saved before kestrel recorded it).
     #[serde(default)]
     pub gram_form: u32,
+    /// It learned reads made past their process's start-up (from a sensor reporting every read, `--reads`): only
+    /// then is such a read below a directory it never saw one in a deviation — a profile learned without them
+    /// would take every one for new (see [`STARTUP_NS`]).
+    #[serde(default)]
+    pub late_reads: bool,
     /// Behaviours that were new in each recent window (monitor/protect), for drift.
     pub novelty: Vec<(u64, usize)>,
     /// Drift detected and waiting for approval.
@@ -409,10 +420,11 @@ pub(crate) fn runs_from_descriptor(exe: &str) -> bool {
         .any(|d| exe.strip_prefix(d).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
 }
 
-/// The categorical features of an event (the system-call stream is handled apart).
-pub fn features(e: &Event, parent: Option<&str>) -> Vec<Feature> {
+/// The categorical features of an event (the system-call stream is handled apart); `past_startup`: its process
+/// exec'd more than [`STARTUP_NS`] before it.
+pub fn features(e: &Event, parent: Option<&str>, past_startup: bool) -> Vec<Feature> {
     let mut out = Vec::new();
-    each_feature(e, parent, &mut KeyRoom::default(), |view, weight, key| {
+    each_feature(e, parent, past_startup, &mut KeyRoom::default(), |view, weight, key| {
         out.push(Feature { view, weight, key: key.into() })
     });
     out
@@ -427,8 +439,15 @@ pub struct KeyRoom {
 }
 
 /// Hands each categorical feature of an event to `emit` — its view, its weight when novel and the
-/// behaviour in words, built in `room` — in the order [`features`] lists them.
-pub fn each_feature(e: &Event, parent: Option<&str>, room: &mut KeyRoom, mut emit: impl FnMut(View, f64, &str)) {
+/// behaviour in words, built in `room` — in the order [`features`] lists them. `parent` names an exec's parent;
+/// `past_startup` says a read's process is past its start-up ([`STARTUP_NS`]).
+pub fn each_feature(
+    e: &Event,
+    parent: Option<&str>,
+    past_startup: bool,
+    room: &mut KeyRoom,
+    mut emit: impl FnMut(View, f64, &str),
+) {
     use std::fmt::Write as _;
     let KeyRoom { key, class, exe: exe_room } = room;
     // Writing into a String cannot fail.
@@ -494,8 +513,14 @@ pub fn each_feature(e: &Event, parent: Option<&str>, room: &mut KeyRoom, mut emi
                 emit!(View::File, 0.8, "read {path}");
                 emit!(View::File, 0.3, "{who} reads {path}");
             } else {
+                // An ordinary read (reported with `--reads`, or a file named like a sensitive one elsewhere): the
+                // file is a weak sign alone (services read files whose names their users choose); a directory the
+                // program never read from once started is a strong one — its code doing what its work never does.
                 push_path_class(path, class);
                 emit!(View::File, 0.3, "{who} reads {class}");
+                if past_startup {
+                    emit!(View::File, 0.55, "{who} reads in {} after its start-up", dir_of(class));
+                }
             }
         }
         EventKind::Connect { to } => {
@@ -639,6 +664,7 @@ impl Profile {
             grams: vec![],
             syscall_threshold: None,
             gram_form: GRAM_FORM,
+            late_reads: false,
             novelty: vec![],
             drift_pending: false,
             overflow: 0,
@@ -765,7 +791,7 @@ impl Profile {
     }
 
     /// Learns one event of container `container` (with the system-call n-grams it completes, if any).
-    pub fn learn(&mut self, e: &Event, parent: Option<&str>, grams: &[u64], container: &str) {
+    pub fn learn(&mut self, e: &Event, parent: Option<&str>, past_startup: bool, grams: &[u64], container: &str) {
         let who = hash_of(container);
         let t = e.time_ns;
         if self.learn_started_ns == 0 {
@@ -781,9 +807,10 @@ impl Profile {
         }
         self.last_event_ns = self.last_event_ns.max(t);
         self.events += 1;
+        self.late_reads |= past_startup;
         let mut new = false;
         let mut room = std::mem::take(&mut self.room);
-        each_feature(e, parent, &mut room, |view, _, key| new |= self.learn_feature(view, key, who, t));
+        each_feature(e, parent, past_startup, &mut room, |view, _, key| new |= self.learn_feature(view, key, who, t));
         self.room = room;
         new |= self.learn_grams(grams, who, t);
         if new {
@@ -1077,7 +1104,7 @@ const MEMO_MAX_NAME: usize = 256;
 /// What an event's features depend on, for the kinds the memo keeps (see [`each_feature`]).
 #[derive(Debug)]
 enum MemoKey {
-    Open { comm: String, path: String, write: bool },
+    Open { comm: String, path: String, write: bool, past_startup: bool },
     Accept { family: String, addr: String, port: Option<u16> },
     Connect { comm: String, family: String, addr: String, port: u16 },
     Send { comm: String, family: String, addr: String, port: u16 },
@@ -1099,10 +1126,10 @@ pub(crate) fn open_writes(flags: u32) -> bool {
 
 impl MemoKey {
     /// Whether `e` is what this key names, without copying anything.
-    fn names(&self, e: &Event) -> bool {
+    fn names(&self, e: &Event, late: bool) -> bool {
         match (self, &e.kind) {
-            (MemoKey::Open { comm, path, write }, EventKind::Open { path: p, flags }) => {
-                path == p && comm == &e.comm && *write == open_writes(*flags)
+            (MemoKey::Open { comm, path, write, past_startup }, EventKind::Open { path: p, flags }) => {
+                path == p && comm == &e.comm && *write == open_writes(*flags) && *past_startup == late
             }
             (MemoKey::Accept { family, addr, port }, EventKind::Accept { from, port: p }) => {
                 addr == &from.addr && port == p && family == &from.family
@@ -1115,10 +1142,10 @@ impl MemoKey {
         }
     }
 
-    fn of(e: &Event) -> Option<MemoKey> {
+    fn of(e: &Event, past_startup: bool) -> Option<MemoKey> {
         Some(match &e.kind {
             EventKind::Open { path, flags } => {
-                MemoKey::Open { comm: e.comm.clone(), path: path.clone(), write: open_writes(*flags) }
+                MemoKey::Open { comm: e.comm.clone(), path: path.clone(), write: open_writes(*flags), past_startup }
             }
             EventKind::Accept { from, port } => {
                 MemoKey::Accept { family: from.family.clone(), addr: from.addr.clone(), port: *port }
@@ -1138,7 +1165,7 @@ impl MemoKey {
 }
 
 /// The hash of what the memo's key of an event compares, for an event of a kind it keeps.
-fn memo_hash(e: &Event) -> Option<u64> {
+fn memo_hash(e: &Event, past_startup: bool) -> Option<u64> {
     // What the memo keeps is bounded (a workload's events choose the names: a path of a few kilobytes in every
     // slot of every workload's memo would add up), and a long name is rarely met twice.
     let long = |s: &str| s.len() > MEMO_MAX_NAME;
@@ -1149,7 +1176,7 @@ fn memo_hash(e: &Event) -> Option<u64> {
         }
         EventKind::Connect { to } | EventKind::Send { to, .. } if long(&to.addr) || long(&to.family) => return None,
         EventKind::Accept { from, .. } if long(&from.family) => return None,
-        EventKind::Open { path, flags } => hash_of((0u8, path, &e.comm, open_writes(*flags))),
+        EventKind::Open { path, flags } => hash_of((0u8, path, &e.comm, open_writes(*flags), past_startup)),
         EventKind::Accept { from, port } => hash_of((1u8, &from.addr, port, &from.family)),
         EventKind::Connect { to } => hash_of((2u8, &to.addr, to.port, &to.family, &e.comm)),
         EventKind::Send { to, .. } => hash_of((3u8, &to.addr, to.port, &to.family, &e.comm)),
@@ -1171,32 +1198,33 @@ impl FeatureMemo {
         &mut self,
         e: &Event,
         parent: Option<&str>,
+        past_startup: bool,
         room: &mut KeyRoom,
         mut emit: impl FnMut(View, f64, u64, &str),
     ) {
-        match self.kept(e, parent, room) {
+        match self.kept(e, parent, past_startup, room) {
             Some(m) => {
                 for (view, weight, h, words) in &m.features {
                     emit(*view, *weight, *h, words);
                 }
             }
-            None => {
-                each_feature(e, parent, room, |view, weight, words| emit(view, weight, hash_of((view, words)), words))
-            }
+            None => each_feature(e, parent, past_startup, room, |view, weight, words| {
+                emit(view, weight, hash_of((view, words)), words)
+            }),
         }
     }
 
     /// `e`'s features as the memo holds them (written out and kept first when it held none), or `None` for an
     /// event it does not keep.
-    fn kept(&mut self, e: &Event, parent: Option<&str>, room: &mut KeyRoom) -> Option<&Memoed> {
-        let slot = (memo_hash(e)? >> 32) as usize & (self.size - 1);
+    fn kept(&mut self, e: &Event, parent: Option<&str>, past_startup: bool, room: &mut KeyRoom) -> Option<&Memoed> {
+        let slot = (memo_hash(e, past_startup)? >> 32) as usize & (self.size - 1);
         if self.slots.is_empty() {
             self.slots.resize_with(self.size, || None);
         }
-        if !self.slots[slot].as_ref().is_some_and(|m| m.key.names(e)) {
-            let key = MemoKey::of(e)?;
+        if !self.slots[slot].as_ref().is_some_and(|m| m.key.names(e, past_startup)) {
+            let key = MemoKey::of(e, past_startup)?;
             let mut features = Vec::new();
-            each_feature(e, parent, room, |view, weight, words| {
+            each_feature(e, parent, past_startup, room, |view, weight, words| {
                 features.push((view, weight, hash_of((view, words)), Box::from(words)));
             });
             self.slots[slot] = Some(Memoed { key, features });
@@ -1215,6 +1243,7 @@ impl Scorer {
         p: &mut Profile,
         e: &Event,
         parent: Option<&str>,
+        past_startup: bool,
         grams: &[u64],
         container: &str,
         memo: &mut FeatureMemo,
@@ -1223,7 +1252,7 @@ impl Scorer {
         let who = hash_of(container);
         let w = p.window(e.time_ns);
         let Scorer { alerted, rates, room } = self;
-        memo.each(e, parent, room, |view, weight, h, words| {
+        memo.each(e, parent, past_startup, room, |view, weight, h, words| {
             // The per-container key of this behaviour (suppression and rates).
             let key = h ^ who.rotate_left(17);
             match p.index.get(&h).map(|&i| &p.behaviours[i]) {
@@ -1388,6 +1417,8 @@ pub fn merge(workload: &str, nodes: &[(&str, &Profile)], k: usize) -> Profile {
     let mut out = Profile::new(workload, policy);
     out.version = nodes.iter().map(|(_, p)| p.version).max().unwrap_or(0) + 1;
     out.mode = Mode::Monitor;
+    // What k nodes learned is trusted: so is their having learned late reads.
+    out.late_reads = nodes.iter().filter(|(_, p)| p.late_reads).count() >= out.policy.k;
     let mut counts: FxHashMap<u64, Vec<u64>> = FxHashMap::default();
     let mut gram_counts: FxHashMap<u64, Vec<u64>> = FxHashMap::default();
     for (node, p) in nodes {

@@ -744,7 +744,7 @@ fn feature_words_stay_the_same_for_every_kind_of_event() {
     for (kind, want) in cases {
         let json = format!(r#"{{"schema":"{EVENT_SCHEMA}","time_ns":1,"pid":2,"tid":2,"cgroup_id":1,{kind}}}"#);
         let e: Event = serde_json::from_str(&json).unwrap_or_else(|err| panic!("{json}: {err}"));
-        let got: Vec<String> = features(&e, Some("nginx")).into_iter().map(|f| f.key).collect();
+        let got: Vec<String> = features(&e, Some("nginx"), false).into_iter().map(|f| f.key).collect();
         assert_eq!(got, *want, "{kind}");
     }
 }
@@ -807,13 +807,17 @@ fn the_feature_memo_gives_what_writing_the_features_out_gives() {
     for size in [1, 2, MEMO_SLOTS] {
         let mut memo = FeatureMemo::with_slots(size);
         let (mut room, mut room2) = (KeyRoom::default(), KeyRoom::default());
-        for e in &events {
+        // The same event past its process's start-up and not has other features: the memo tells them apart.
+        for (i, e) in events.iter().enumerate() {
+            let late = i % 3 == 1;
             let mut want = Vec::new();
-            each_feature(e, None, &mut room, |view, weight, words| {
+            each_feature(e, None, late, &mut room, |view, weight, words| {
                 want.push((view, weight, hash_of((view, words)), words.to_string()))
             });
             let mut got = Vec::new();
-            memo.each(e, None, &mut room2, |view, weight, h, words| got.push((view, weight, h, words.to_string())));
+            memo.each(e, None, late, &mut room2, |view, weight, h, words| {
+                got.push((view, weight, h, words.to_string()))
+            });
             assert_eq!(got, want, "{size} slots, {:?} by {}", e.kind, e.comm);
         }
         // A long name is answered, not kept.
@@ -893,4 +897,55 @@ fn a_recording_learned_after_another_learns_what_it_would_alone() {
     // were taken for the runtime's: container a never showed them.
     let stale = grams_of(vec![one, two("a"), two("b")], false);
     assert!(stale.iter().all(|g| g.1 == 1), "{stale:?}");
+}
+
+/// A Python service as `--reads` shows it: at its start it reads its code, its libraries and files below /etc;
+/// past its start-up ([`STARTUP_NS`]) only its static files, under names its users choose.
+fn service_reads(b: &mut Box_, late: &[&str]) -> Vec<Event> {
+    let mut v = vec![b.exec("runc", 1, &["/usr/bin/python3", "/srv/app/app.py"])];
+    let app = b.pid;
+    let read = |b: &mut Box_, path: &str| b.ev(app, "python3", EventKind::Open { path: path.into(), flags: 0o2000000 });
+    for path in ["/srv/app/app.py", "/usr/lib/python3.11/json/__init__.py", "/etc/hosts", "/etc/resolv.conf"] {
+        v.push(read(b, path));
+    }
+    b.t += STARTUP_NS + SEC;
+    for path in late {
+        v.push(read(b, path));
+    }
+    v
+}
+
+#[test]
+fn a_service_reading_where_it_never_reads_once_started_is_an_alert_and_a_new_name_in_a_known_place_is_not() {
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    let static_files = ["/srv/app/static/app.css", "/srv/app/static/logo.svg"];
+    let ps = learn(Policy::default(), vec![service_reads(&mut a, &static_files), service_reads(&mut b, &static_files)]);
+    // Merged, having learned them is trusted as a behaviour is: from k nodes.
+    assert!(ps[0].late_reads && merge("w", &[("n1", &ps[0]), ("n2", &ps[0])], 2).late_reads);
+    assert!(!merge("w", &[("n1", &ps[0])], 2).late_reads, "one node of the two needed");
+    let mut d = model_only(ps, Stage::Detect);
+    let mut c = Box_::new("c", 0);
+    // A replica's start and its ordinary work, with a static file of a new name: quiet.
+    let quiet = model_alerts(&mut d, &service_reads(&mut c, &["/srv/app/static/app.css", "/srv/app/static/new.js"]));
+    assert!(quiet.is_empty(), "{quiet:#?}");
+    // Its code, hijacked, reads the account list: the directory was read at start-up only.
+    let late = c.ev(c.pid, "python3", EventKind::Open { path: "/etc/passwd".into(), flags: 0o2000000 });
+    let alerts = model_alerts(&mut d, &[late]);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let said = serde_json::to_string(&alerts[0]).unwrap();
+    assert!(said.contains("python3 reads in /etc after its start-up"), "{said}");
+    // The same read by a process in its start-up is a new file in a known place: no alert.
+    let mut e = Box_::new("e", 0);
+    let mut start = vec![e.exec("runc", 1, &["/usr/bin/python3", "/srv/app/app.py"])];
+    start.push(e.ev(e.pid, "python3", EventKind::Open { path: "/etc/passwd".into(), flags: 0o2000000 }));
+    let none = model_alerts(&mut d, &start);
+    assert!(none.is_empty(), "{none:#?}");
+    // A profile learned from a sensor that did not report every read knows nothing of them: they are no deviation.
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    let ps = learn(Policy::default(), vec![service_reads(&mut a, &[]), service_reads(&mut b, &[])]);
+    assert!(!ps[0].late_reads);
+    let mut d = model_only(ps, Stage::Detect);
+    let mut c = Box_::new("c", 0);
+    let none = model_alerts(&mut d, &service_reads(&mut c, &["/srv/app/static/app.css", "/etc/passwd"]));
+    assert!(none.is_empty(), "{none:#?}");
 }
