@@ -289,14 +289,15 @@ impl Detector {
         };
         let learning = self.stage == Stage::Learn || p.mode == Mode::Learn;
         if learning {
-            p.learn(e, parent, past_startup, &grams, container);
+            p.learn(e, profile::Cx { parent, past_startup }, &grams, container);
             self.counters.learned += 1;
             if self.stage == Stage::Detect && p.promote(e.time_ns).is_some() {
                 self.counters.mode_changes += 1;
             }
         } else {
             // A read past start-up is judged as such only by a profile that learned them (`--reads` while learning).
-            let v = scorer.score(p, e, parent, past_startup && p.late_reads, &grams, container, &mut self.features);
+            let cx = profile::Cx { parent, past_startup: past_startup && p.late_reads };
+            let v = scorer.score(p, e, cx, &grams, container, &mut self.features);
             if v.drift && p.policy.drift == profile::DriftPolicy::Relearn {
                 p.relearn(e.time_ns);
                 self.counters.mode_changes += 1;

@@ -60,6 +60,16 @@ const FUTEX: u16 = 202;
 /// the account list or another tenant's data: see [`each_feature`]). Generous for runtimes that start slowly
 /// (a JVM loading its classes); a process not seen exec'ing (older than the sensor) counts as started.
 pub const STARTUP_NS: u64 = 30_000_000_000;
+
+/// What an event's features depend on besides the event itself: facts of its process the detector keeps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cx<'a> {
+    /// An exec's parent (its name, or `(container runtime)`).
+    pub parent: Option<&'a str>,
+    /// A read's process is past its start-up ([`STARTUP_NS`]).
+    pub past_startup: bool,
+}
+
 const MAX_CONTRIBUTORS: usize = 8;
 const MAX_WINDOWS: usize = 8;
 const MAX_BEHAVIOURS: usize = 200_000;
@@ -791,7 +801,8 @@ impl Profile {
     }
 
     /// Learns one event of container `container` (with the system-call n-grams it completes, if any).
-    pub fn learn(&mut self, e: &Event, parent: Option<&str>, past_startup: bool, grams: &[u64], container: &str) {
+    pub fn learn(&mut self, e: &Event, cx: Cx<'_>, grams: &[u64], container: &str) {
+        let Cx { parent, past_startup } = cx;
         let who = hash_of(container);
         let t = e.time_ns;
         if self.learn_started_ns == 0 {
@@ -1242,12 +1253,12 @@ impl Scorer {
         &mut self,
         p: &mut Profile,
         e: &Event,
-        parent: Option<&str>,
-        past_startup: bool,
+        cx: Cx<'_>,
         grams: &[u64],
         container: &str,
         memo: &mut FeatureMemo,
     ) -> Verdict {
+        let Cx { parent, past_startup } = cx;
         let mut v = Verdict::default();
         let who = hash_of(container);
         let w = p.window(e.time_ns);
