@@ -20,12 +20,18 @@ fn record_in(scenario: &str, dir: &std::path::Path) -> (Vec<Value>, usize) {
 /// The same with the container run by `runtime` (runc or crun), the recording kept in `out`; `scenario` may
 /// also be the path of a scenario script of the test's own.
 fn record_with(runtime: &str, scenario: &str, out: &std::path::Path) -> (Vec<Value>, usize) {
+    record_as(runtime, scenario, out, "")
+}
+
+/// The same, `kestrel record` given `record_args` too.
+fn record_as(runtime: &str, scenario: &str, out: &std::path::Path, record_args: &str) -> (Vec<Value>, usize) {
     let lab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab/run.sh");
     let run = Command::new("bash")
         .arg(&lab)
         .arg(scenario)
         .arg(out)
         .env("KESTREL", assert_cmd::cargo::cargo_bin("kestrel"))
+        .env("RECORD_ARGS", record_args)
         .env("LAB_DIR", out.with_extension("lab"))
         .env("LAB_RUNTIME", runtime)
         .output()
@@ -405,6 +411,49 @@ fn app_deserialize_inband() {
     assert_eq!(rules, ["Process environment read"], "{alerts:#?}");
     let start = ev[m]["time_ns"].as_u64().unwrap();
     assert!(alerts[0]["time_ns"].as_u64().unwrap() > start, "{alerts:#?}");
+}
+
+#[test]
+fn app_deserialize_read() {
+    // Code run inside the app reads ordinary files only and hands them back in-band. Recorded with every read
+    // reported (`--reads`): the reads are there, by the app's own process; no rule has anything to say; a profile
+    // learned from the recording's normal part alerts after the marker, on the app reading below /etc past its
+    // start-up, and on nothing before it.
+    let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "app_deserialize_read");
+    let out = dir.path().join("app-deserialize-read.jsonl.zst");
+    let (ev, m) = record_as("runc", "app-deserialize-read", &out, "--reads");
+    let app = only_the_app_after_the_marker(&ev, m);
+    for path in ["/etc/passwd", "/etc/hostname", "/srv/app/app.py"] {
+        after(&ev, m, path, |e| e["kind"] == "open" && e["pid"] == app && e["path"] == path);
+    }
+    let reply = lab_output(dir.path(), "app-deserialize-read", "read");
+    assert!(reply.contains("root:x:0:0") && reply.contains("def "), "{reply}");
+    let alerts = detect(&out, &["--no-profiles"]);
+    assert!(alerts.is_empty(), "{alerts:#?}");
+    // The normal part: the recording's header and its events before the marker.
+    let start = ev[m]["time_ns"].as_u64().unwrap();
+    let normal = dir.path().join("normal.jsonl.zst");
+    let text = String::from_utf8(zstd::decode_all(std::fs::File::open(&out).unwrap()).unwrap()).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).unwrap()["time_ns"].as_u64().is_none_or(|t| t < start))
+        .collect();
+    assert!(kept.len() > 1000, "{} lines before the marker", kept.len());
+    std::fs::write(&normal, zstd::encode_all((kept.join("\n") + "\n").as_bytes(), 3).unwrap()).unwrap();
+    let profiles = dir.path().join("profiles");
+    let learn = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+        .args(["learn", "-q", "--workload", "lab", "-k", "1", "-t", "1", "--mode", "monitor", "--profiles"])
+        .arg(&profiles)
+        .arg(&normal)
+        .output()
+        .unwrap();
+    assert!(learn.status.success(), "{}", String::from_utf8_lossy(&learn.stderr));
+    let alerts = detect(&out, &["--workload", "lab", "--profiles", profiles.to_str().unwrap()]);
+    let model: Vec<&Value> = alerts.iter().filter(|a| a["source"]["type"] == "model").collect();
+    assert!(model.iter().all(|a| a["time_ns"].as_u64().unwrap() >= start), "{model:#?}");
+    let said = serde_json::to_string(&model).unwrap();
+    assert!(said.contains("python3 reads in /etc after its start-up"), "{said}");
 }
 
 /// The rules (no profiles) raise exactly one alert of `rule` on a recording, its title saying `says`.
