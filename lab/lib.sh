@@ -271,6 +271,17 @@ except urllib.error.HTTPError:
 PY
 }
 
+# app_read_back PORT OUT: the attacker reads loot stored as a note back through the app's own search (every note
+# naming an account, `root:x`), each note's body into OUT.
+app_read_back() {
+  timeout 20 python3 - "$1" > "$2" <<'PY' || true
+import json, sys, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}"
+for note, _ in json.load(urllib.request.urlopen(base + "/search?q=root:x", timeout=10)):
+    print(json.load(urllib.request.urlopen(f"{base}/notes/{note}", timeout=10))["body"])
+PY
+}
+
 # sink_listener: a listener that counts what one connection sends it (see tcp_listener; $LAB_DIR/sink.PID.out).
 sink_listener() { tcp_listener sink sink; }
 

@@ -15,10 +15,5 @@ c.execute('INSERT INTO notes (title, body, at) VALUES (?, ?, 0)', ('notes', loot
 c.commit()
 c.close()"
   # The attacker reads it back: the search names the note, the note holds the loot (kept for the lab's test).
-  timeout 20 python3 - "$WEB_PORT" > "$LAB_DIR/inband.$$.out" <<'PY' || true
-import json, sys, urllib.request
-base = f"http://127.0.0.1:{sys.argv[1]}"
-for note, _ in json.load(urllib.request.urlopen(base + "/search?q=root:x", timeout=10)):
-    print(json.load(urllib.request.urlopen(f"{base}/notes/{note}", timeout=10))["body"])
-PY
+  app_read_back "$WEB_PORT" "$LAB_DIR/inband.$$.out"
 }

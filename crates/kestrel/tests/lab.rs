@@ -442,13 +442,7 @@ fn app_deserialize_read() {
     assert!(kept.len() > 1000, "{} lines before the marker", kept.len());
     std::fs::write(&normal, zstd::encode_all((kept.join("\n") + "\n").as_bytes(), 3).unwrap()).unwrap();
     let profiles = dir.path().join("profiles");
-    let learn = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
-        .args(["learn", "-q", "--workload", "lab", "-k", "1", "-t", "1", "--mode", "monitor", "--profiles"])
-        .arg(&profiles)
-        .arg(&normal)
-        .output()
-        .unwrap();
-    assert!(learn.status.success(), "{}", String::from_utf8_lossy(&learn.stderr));
+    learn_lab(&profiles, &normal);
     let alerts = detect(&out, &["--workload", "lab", "--profiles", profiles.to_str().unwrap()]);
     let model: Vec<&Value> = alerts.iter().filter(|a| a["source"]["type"] == "model").collect();
     assert!(model.iter().all(|a| a["time_ns"].as_u64().unwrap() >= start), "{model:#?}");
@@ -498,6 +492,17 @@ attack() {
 }
 
 /// Alerts `kestrel detect` raises on a recording, with these options.
+/// Learns one workload, `lab`, from a recording of one container (k = 1, t = 1) into `profiles`, in monitor mode.
+fn learn_lab(profiles: &std::path::Path, recording: &std::path::Path) {
+    let learn = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+        .args(["learn", "-q", "--workload", "lab", "-k", "1", "-t", "1", "--mode", "monitor", "--profiles"])
+        .arg(profiles)
+        .arg(recording)
+        .output()
+        .unwrap();
+    assert!(learn.status.success(), "{}", String::from_utf8_lossy(&learn.stderr));
+}
+
 fn detect(recording: &std::path::Path, options: &[&str]) -> Vec<Value> {
     let out = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
         .args(["detect", "-q", "-f", "json"])
@@ -548,13 +553,7 @@ fn a_new_container_of_a_learned_workload_starts_quietly_under_runc_and_crun() {
         };
         let (first, second, other) = (rec("shadow-read", 1), rec("shadow-read", 2), rec("reverse-shell", 3));
         let profiles = dir.path().join(format!("{runtime}-profiles"));
-        let learn = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
-            .args(["learn", "-q", "--workload", "lab", "-k", "1", "-t", "1", "--mode", "monitor", "--profiles"])
-            .arg(&profiles)
-            .arg(&first)
-            .output()
-            .unwrap();
-        assert!(learn.status.success(), "{}", String::from_utf8_lossy(&learn.stderr));
+        learn_lab(&profiles, &first);
         // Every container one workload, profiles from the first.
         let options = ["--workload", "lab", "--profiles", profiles.to_str().unwrap()];
         let alerts = detect(&second, &options);
