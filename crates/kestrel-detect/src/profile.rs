@@ -523,13 +523,16 @@ pub fn each_feature(
                 emit!(View::File, 0.8, "read {path}");
                 emit!(View::File, 0.3, "{who} reads {path}");
             } else {
-                // An ordinary read (reported with `--reads`, or a file named like a sensitive one elsewhere): the
-                // file is a weak sign alone (services read files whose names their users choose); a directory the
-                // program never read from once started is a strong one — its code doing what its work never does.
+                // An ordinary read (reported with `--reads`, or a file named like a sensitive one elsewhere). Each
+                // of two signs is weak alone: a file never read (services read files whose names their users
+                // choose), a directory never read from once started (libraries read some files lazily: glibc's
+                // malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks, whenever that
+                // is). Together — a file the program never read, where its work never reads — they alert
+                // (1 − 0.7 × 0.65 ≥ ALERT_SCORE): its code doing what its work never does.
                 push_path_class(path, class);
                 emit!(View::File, 0.3, "{who} reads {class}");
                 if past_startup {
-                    emit!(View::File, 0.55, "{who} reads in {} after its start-up", dir_of(class));
+                    emit!(View::File, 0.35, "{who} reads in {} after its start-up", dir_of(class));
                 }
             }
         }
@@ -1083,9 +1086,16 @@ pub struct Verdict {
 /// once per container) and per-window rate counting.
 #[derive(Debug, Default)]
 pub struct Scorer {
+    /// Per-container keys of new behaviours an alert has named: they alert no more.
     alerted: FxHashSet<u64>,
+    /// Per-container keys of new behaviours met (counted once each for drift). One too weak to alert alone is not
+    /// spent by being met: it still counts toward an alert with another (a read of a file never read where the
+    /// program never reads once started, after a lazy read of a known file there).
+    noted: FxHashSet<u64>,
     rates: FxHashMap<u64, (u64, u64)>,
     room: KeyRoom,
+    /// This event's new behaviours' keys (spent if it alerts).
+    keys: Vec<u64>,
 }
 
 /// The features of recent events that name the same things — an open of one file by one command, an accept
@@ -1262,7 +1272,8 @@ impl Scorer {
         let mut v = Verdict::default();
         let who = hash_of(container);
         let w = p.window(e.time_ns);
-        let Scorer { alerted, rates, room } = self;
+        let Scorer { alerted, noted, rates, room, keys } = self;
+        keys.clear();
         memo.each(e, parent, past_startup, room, |view, weight, h, words| {
             // The per-container key of this behaviour (suppression and rates).
             let key = h ^ who.rotate_left(17);
@@ -1286,11 +1297,14 @@ impl Scorer {
                     } else {
                         "never seen while learning"
                     };
-                    if alerted.len() >= MAX_SUPPRESSED {
-                        alerted.clear();
-                    }
-                    if alerted.insert(key) {
-                        v.drift |= p.note_novelty(e.time_ns);
+                    if !alerted.contains(&key) {
+                        if noted.len() >= MAX_SUPPRESSED {
+                            noted.clear();
+                        }
+                        if noted.insert(key) {
+                            v.drift |= p.note_novelty(e.time_ns);
+                        }
+                        keys.push(key);
                         v.novel.push((view, words.to_string(), weight, why));
                     }
                 }
@@ -1325,6 +1339,13 @@ impl Scorer {
             keep *= 0.5;
         }
         v.score = 1.0 - keep;
+        if v.score >= ALERT_SCORE || v.drift {
+            // An alert names them: spent for this container.
+            if self.alerted.len() + self.keys.len() > MAX_SUPPRESSED {
+                self.alerted.clear();
+            }
+            self.alerted.extend(self.keys.drain(..));
+        }
         v
     }
 }
