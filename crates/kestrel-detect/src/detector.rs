@@ -55,6 +55,16 @@ fn parent_label(engine: &Engine, ppid: u32, container: &str) -> String {
     }
 }
 
+/// Whether a read's process is past its start-up ([`profile::STARTUP_NS`] after its exec; a process not seen exec'ing
+/// is taken for started). Every other event: false. (A sensitive read's features do not depend on it.)
+fn past_startup(st: &crate::rules::fields::State, e: &Event) -> bool {
+    let EventKind::Open { flags, .. } = &e.kind else { return false };
+    !profile::open_writes(*flags)
+        && st
+            .process(e.pid)
+            .is_none_or(|p| p.start_ns == 0 || e.time_ns.saturating_sub(p.start_ns) > profile::STARTUP_NS)
+}
+
 /// runc's or crun's `init`, run from the runtime's own binary (a descriptor, `/proc/self/exe` or a memfd).
 fn is_runtime_init(e: &Event) -> bool {
     let EventKind::Exec { exe, argv, exe_from_memfd, .. } = &e.kind else { return false };
@@ -188,19 +198,6 @@ impl Detector {
         ppid.and_then(|pp| st.process(pp)).is_some_and(|p| p.container == ours)
     }
 
-    /// Whether a read's process is past its start-up ([`profile::STARTUP_NS`] after its exec; a process not seen
-    /// exec'ing is taken for started). Asked of ordinary reads only (every other event: false).
-    fn past_startup(&self, e: &Event) -> bool {
-        let EventKind::Open { path, flags } = &e.kind else { return false };
-        if profile::open_writes(*flags) || kestrel_core::is_sensitive_read(path) {
-            return false;
-        }
-        self.engine
-            .state()
-            .process(e.pid)
-            .is_none_or(|p| p.start_ns == 0 || e.time_ns.saturating_sub(p.start_ns) > profile::STARTUP_NS)
-    }
-
     /// Takes one event through the rules only (no profiles).
     pub fn process_rules_only(&mut self, e: &Event) -> Vec<Alert> {
         self.counters.events += 1;
@@ -260,7 +257,6 @@ impl Detector {
             _ => None,
         };
         let parent = parent.as_deref();
-        let past_startup = self.past_startup(e);
         if parent == Some("(container runtime)") && is_runtime_init(e) {
             // The runtime's own init entering the container (`runc exec`, a container's start): when the
             // sensor sees it depends on when runc joins the cgroup, and it is the runtime's code.
@@ -288,6 +284,8 @@ impl Detector {
             }
         };
         let learning = self.stage == Stage::Learn || p.mode == Mode::Learn;
+        // A read past start-up is judged as such only by a profile that learned them (`--reads` while learning).
+        let past_startup = (learning || p.late_reads) && past_startup(self.engine.state(), e);
         if learning {
             p.learn(e, profile::Cx { parent, past_startup }, &grams, container);
             self.counters.learned += 1;
@@ -295,9 +293,7 @@ impl Detector {
                 self.counters.mode_changes += 1;
             }
         } else {
-            // A read past start-up is judged as such only by a profile that learned them (`--reads` while learning).
-            let cx = profile::Cx { parent, past_startup: past_startup && p.late_reads };
-            let v = scorer.score(p, e, cx, &grams, container, &mut self.features);
+            let v = scorer.score(p, e, profile::Cx { parent, past_startup }, &grams, container, &mut self.features);
             if v.drift && p.policy.drift == profile::DriftPolicy::Relearn {
                 p.relearn(e.time_ns);
                 self.counters.mode_changes += 1;

@@ -821,7 +821,9 @@ impl Profile {
         }
         self.last_event_ns = self.last_event_ns.max(t);
         self.events += 1;
-        self.late_reads |= past_startup;
+        // An ordinary read late in a process's life: the sensor reports every read (a sensitive one it always does).
+        self.late_reads |=
+            past_startup && matches!(&e.kind, EventKind::Open { path, .. } if !kestrel_core::is_sensitive_read(path));
         let mut new = false;
         let mut room = std::mem::take(&mut self.room);
         each_feature(e, parent, past_startup, &mut room, |view, _, key| new |= self.learn_feature(view, key, who, t));
