@@ -63,6 +63,9 @@ start_capture() {
     returns)
       # --open-returns: the open calls' return side too (their sys_exit tracepoints).
       "$K" monitor -q --runc-parent $LAB_PARENT --open-returns -f json > /dev/null 2> "$OUT/agent.err" & CAP_PID=$! ;;
+    reads)
+      # --reads: every file opened for reading reported (nginx opens the page it serves: an event per request).
+      "$K" monitor -q --runc-parent $LAB_PARENT --reads -f json > /dev/null 2> "$OUT/agent.err" & CAP_PID=$! ;;
     kestrel-syscalls)
       "$K" monitor -q --runc-parent $LAB_PARENT --syscalls -f json > /dev/null 2> "$OUT/agent.err" & CAP_PID=$! ;;
     bpftrace)
@@ -158,7 +161,7 @@ fi
 
 if has pairs; then
 echo
-ARMS=(none kestrel ${RETURNS:+returns} ${FLOOR:+floor})
+ARMS=(none kestrel ${RETURNS:+returns} ${READS:+reads} ${FLOOR:+floor})
 echo "# nginx, rounds of ${SECONDS_EACH}s runs, one per capture (${ARMS[*]}), the order rotating: req/s p99-ms nginx-µs/req steal-% (PIN=${PIN:-0})"
 for i in $(seq "${PAIRS:-4}"); do
   declare -A got=()

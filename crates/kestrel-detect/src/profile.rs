@@ -963,8 +963,9 @@ impl Profile {
     /// A summary of what the profile learned, for explanations.
     pub fn baseline(&self) -> String {
         let (b, g) = self.trusted_counts();
+        let reads = if self.late_reads { "; reads past start-up learned" } else { "" };
         format!(
-            "profile {} v{} ({:?}): {} events from {} containers over {} windows; {b} trusted behaviours, {g} trusted system-call {GRAM}-grams",
+            "profile {} v{} ({:?}): {} events from {} containers over {} windows; {b} trusted behaviours, {g} trusted system-call {GRAM}-grams{reads}",
             self.workload,
             self.version,
             self.mode,

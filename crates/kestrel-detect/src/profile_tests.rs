@@ -922,6 +922,7 @@ fn a_service_reading_where_it_never_reads_once_started_is_an_alert_and_a_new_nam
     let ps = learn(Policy::default(), vec![service_reads(&mut a, &static_files), service_reads(&mut b, &static_files)]);
     // Merged, having learned them is trusted as a behaviour is: from k nodes.
     assert!(ps[0].late_reads && merge("w", &[("n1", &ps[0]), ("n2", &ps[0])], 2).late_reads);
+    assert!(ps[0].baseline().ends_with("; reads past start-up learned"), "{}", ps[0].baseline());
     assert!(!merge("w", &[("n1", &ps[0])], 2).late_reads, "one node of the two needed");
     let mut d = model_only(ps, Stage::Detect);
     let mut c = Box_::new("c", 0);
@@ -948,7 +949,7 @@ fn a_service_reading_where_it_never_reads_once_started_is_an_alert_and_a_new_nam
     // nothing of them: they are no deviation.
     let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
     let ps = learn(Policy::default(), vec![service_reads(&mut a, &["/etc/shadow"]), service_reads(&mut b, &[])]);
-    assert!(!ps[0].late_reads);
+    assert!(!ps[0].late_reads && !ps[0].baseline().contains("reads"), "{}", ps[0].baseline());
     let mut d = model_only(ps, Stage::Detect);
     let mut c = Box_::new("c", 0);
     let none = model_alerts(&mut d, &service_reads(&mut c, &["/srv/app/static/app.css", "/etc/passwd"]));

@@ -242,6 +242,18 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let store = ProfileStore::new(&a.source.profiles);
     let profiles = if a.no_profiles { vec![] } else { store.load_all()? };
     let with_profiles = !a.no_profiles;
+    if a.source.live && a.source.watch.reads && !g.quiet {
+        let blind: Vec<&str> =
+            profiles.iter().filter(|p| p.mode != Mode::Learn && !p.late_reads).map(|p| p.workload.as_str()).collect();
+        if !blind.is_empty() {
+            eprintln!(
+                "kestrel: --reads: {} profile(s) learned without every read ({}): what they read past start-up is not \
+                 judged until they learn it again (`kestrel profile relearn WORKLOAD`)",
+                blind.len(),
+                blind.join(", ")
+            );
+        }
+    }
     let by = workload_by(a.source.workload_by, None);
     let mut det = Detector::new(rules, profiles, Policy::default(), by, Stage::Detect);
     let json = match a.format {

@@ -283,3 +283,40 @@ fn detect_serves_prometheus_metrics_while_it_runs() {
         assert!(text.contains(needle), "{needle} missing from /metrics:\n{text}\n{stderr}");
     }
 }
+
+/// `detect --live --reads` over profiles learned without every read says which they are (their read view stays off
+/// until relearned); without `--reads` it says nothing of it.
+#[test]
+fn detect_with_reads_names_the_profiles_that_learned_without_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("web.jsonl");
+    let exec = serde_json::json!({"schema": "kestrel.event/v1", "time_ns": 1_000_000_000u64, "pid": 7, "tid": 7,
+        "comm": "nginx", "cgroup_id": 1, "container": {"id": "web-1", "runtime": "runc"}, "kind": "exec", "ppid": 1,
+        "parent_comm": "runc", "uid": 0, "gid": 0, "euid": 0, "exe": "/usr/sbin/nginx", "argv": ["nginx"],
+        "cap_effective": 0});
+    let header = serde_json::json!({"schema": "kestrel.trace/v1", "started_ns": 0, "labels": {}});
+    std::fs::write(&rec, format!("{header}\n{exec}\n")).unwrap();
+    let profiles = dir.path().join("profiles");
+    let learn = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+        .args(["learn", "-q", "--workload", "web", "-k", "1", "-t", "1", "--mode", "monitor", "--profiles"])
+        .arg(&profiles)
+        .arg(&rec)
+        .output()
+        .unwrap();
+    assert!(learn.status.success(), "{}", String::from_utf8_lossy(&learn.stderr));
+    let parent = format!("kestrel-reads-test-{}", std::process::id());
+    let said = |reads: bool| {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+            .args(["detect", "--live", "--runc-parent", &parent, "--duration", "1", "-f", "json", "--profiles"])
+            .arg(&profiles)
+            .args(reads.then_some("--reads"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let with = said(true);
+    assert!(with.contains("--reads: 1 profile(s) learned without every read (web)"), "{with}");
+    let without = said(false);
+    assert!(!without.contains("learned without every read"), "{without}");
+}
