@@ -390,6 +390,22 @@ fn every_read_is_reported_when_asked_for_and_none_otherwise() {
 }
 
 #[test]
+fn every_read_through_io_uring_is_reported_when_asked_for() {
+    // A ring's opens never enter open(2): with every read wanted, /etc/passwd by its absolute path and `hostname`
+    // from /etc are reported when submitted, the relative one resolved against the working directory.
+    let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
+    let cg = TestCgroup::new("kestrel-test-uring-reads");
+    let mut s = start_sensor(Config { all_reads: true, ..watching(&[&cg.0], 65_536) });
+    let out = cg.sh(&format!("cd /etc && /usr/bin/python3 {} open:/etc/passwd open:hostname", helper.display()));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let read = |ev: &[Event], want: &str| {
+        ev.iter().any(|e| matches!(&e.kind, EventKind::Open { path, flags } if path == want && flags & 32768 != 0))
+    };
+    let events = collect(&mut s, Duration::from_secs(5), |ev| read(ev, "/etc/passwd") && read(ev, "/etc/hostname"));
+    assert!(read(&events, "/etc/passwd") && read(&events, "/etc/hostname"), "{events:#?}");
+}
+
+#[test]
 fn opens_links_connects_binds_and_listens_through_io_uring_are_seen() {
     // A ring's requests never enter the system calls: /etc/shadow read by its absolute path and by a relative
     // one from /etc, /etc/passwd (not sensitive), a TCP connection to a local listener, a symbolic link to
