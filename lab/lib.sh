@@ -201,16 +201,6 @@ app_traffic() {
   busybox wget -q -O /dev/null "http://127.0.0.1:$1/report?dir=data" 2>/dev/null || true
 }
 
-# container_age NAME: seconds since the container's first process started.
-container_age() {
-  local pid; pid=$(rt state "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
-  ps -o etimes= -p "$pid" | tr -d ' '
-}
-
-# app_running_for NAME PORT SECONDS: the app's ordinary traffic until its container has run for SECONDS (a service is
-# attacked while it runs, not while it starts: kestrel's profiles judge what a program reads past its start-up).
-app_running_for() { while [ "$(container_age "$1")" -lt "$3" ]; do app_traffic "$2" 20; done; }
-
 # wait_listening PORT: returns once something listens on the host's TCP port PORT (or after 5 s).
 wait_listening() { local i; for i in $(seq 50); do ss -ltn "sport = :$1" | grep -q LISTEN && break; sleep 0.1; done; }
 

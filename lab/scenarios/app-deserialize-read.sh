@@ -2,12 +2,10 @@
 # run inside the app reads the account list, the host's name and the app's own source, stores them as a note, and
 # the attacker reads the note back through the app's search. No sensitive file, no environment, nothing sent out,
 # no program started: the sensor reports these reads only when asked for every read (`kestrel record --reads`), and
-# what gives the theft away is then the service reading where, past its start-up, it never reads (T1190,
-# T1059.006, T1005).
+# what gives the theft away is then the service reading where, past its start-up (it listens: it serves), it never
+# reads (T1190, T1059.006, T1005).
 IMAGE=app
-# The normal phase lasts until the app has run for 40 s (the profiles' start-up is its first 30: see
-# kestrel_detect::profile::STARTUP_NS); in an older container it is the app's 60 requests and a report.
-normal() { app_traffic "$WEB_PORT" 60; app_running_for "$1" "$WEB_PORT" 40; }
+normal() { app_traffic "$WEB_PORT" 60; }
 attack() {
   app_unpickle "$WEB_PORT" "import sqlite3
 loot = ''

@@ -55,14 +55,17 @@ fn parent_label(engine: &Engine, ppid: u32, container: &str) -> String {
     }
 }
 
-/// Whether a read's process is past its start-up ([`profile::STARTUP_NS`] after its exec; a process not seen exec'ing
-/// is taken for started). Every other event: false. (A sensitive read's features do not depend on it.)
+/// Whether a read's process is past its start-up: it listened since its exec (a server, or a fork of one, that
+/// serves), or exec'd more than [`profile::STARTUP_NS`] ago; a process not seen exec'ing is taken for started.
+/// Every other event: false. (A sensitive read's features do not depend on it.)
 fn past_startup(st: &crate::rules::fields::State, e: &Event) -> bool {
     let EventKind::Open { flags, .. } = &e.kind else { return false };
     !profile::open_writes(*flags)
-        && st
-            .process(e.pid)
-            .is_none_or(|p| p.start_ns == 0 || e.time_ns.saturating_sub(p.start_ns) > profile::STARTUP_NS)
+        && st.process(e.pid).is_none_or(|p| {
+            p.start_ns == 0
+                || (p.listen_ns != 0 && e.time_ns >= p.listen_ns)
+                || e.time_ns.saturating_sub(p.start_ns) > profile::STARTUP_NS
+        })
 }
 
 /// runc's or crun's `init`, run from the runtime's own binary (a descriptor, `/proc/self/exe` or a memfd).

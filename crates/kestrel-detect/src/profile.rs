@@ -54,7 +54,8 @@ pub const GRAM_FORM: u32 = 2;
 /// (docs/BENCHMARKS.md, stop 40). What a futex-only exploit's calls look like is therefore not seen here; what
 /// it leads to (a root shell, a new program) is, by the other views.
 const FUTEX: u16 = 202;
-/// How long after its exec a process is starting up: what a service reads then (its code, its libraries, its
+/// How long after its exec a process is starting up, unless it listens sooner (a server's start-up ends at its
+/// first listen; a fork of it serves at once): what a service reads then (its code, its libraries, its
 /// configuration) it reads at every start; what it reads later is what its work needs. A read below a directory
 /// the program never read from past its start-up is a behaviour of its own (a service's code, hijacked, reading
 /// the account list or another tenant's data: see [`each_feature`]). Generous for runtimes that start slowly

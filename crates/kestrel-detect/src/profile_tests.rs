@@ -899,18 +899,26 @@ fn a_recording_learned_after_another_learns_what_it_would_alone() {
     assert!(stale.iter().all(|g| g.1 == 1), "{stale:?}");
 }
 
-/// A Python service as `--reads` shows it: at its start it reads its code, its libraries and files below /etc;
-/// past its start-up ([`STARTUP_NS`]) only its static files, under names its users choose.
+/// A Python service as `--reads` shows it: at its start it reads its code, its libraries and files below /etc,
+/// then listens; past its start-up ([`STARTUP_NS`]) it reads only its static files, under names its users choose.
 fn service_reads(b: &mut Box_, late: &[&str]) -> Vec<Event> {
-    let mut v = vec![b.exec("runc", 1, &["/usr/bin/python3", "/srv/app/app.py"])];
+    let mut v = service_start(b);
     let app = b.pid;
     let read = |b: &mut Box_, path: &str| b.ev(app, "python3", EventKind::Open { path: path.into(), flags: 0o2000000 });
-    for path in ["/srv/app/app.py", "/usr/lib/python3.11/json/__init__.py", "/etc/hosts", "/etc/resolv.conf"] {
-        v.push(read(b, path));
-    }
+    v.push(b.ev(app, "python3", EventKind::Listen { fd: 3, backlog: 5 }));
     b.t += STARTUP_NS + SEC;
     for path in late {
         v.push(read(b, path));
+    }
+    v
+}
+
+/// The service's exec and what it reads before it listens.
+fn service_start(b: &mut Box_) -> Vec<Event> {
+    let mut v = vec![b.exec("runc", 1, &["/usr/bin/python3", "/srv/app/app.py"])];
+    let app = b.pid;
+    for path in ["/srv/app/app.py", "/usr/lib/python3.11/json/__init__.py", "/etc/hosts", "/etc/resolv.conf"] {
+        v.push(b.ev(app, "python3", EventKind::Open { path: path.into(), flags: 0o2000000 }));
     }
     v
 }
@@ -941,10 +949,18 @@ fn a_service_reading_where_it_never_reads_once_started_is_an_alert_and_a_new_nam
     assert!(said.contains("python3 reads in /etc after its start-up"), "{said}");
     // The same read by a process in its start-up is a new file in a known place: no alert.
     let mut e = Box_::new("e", 0);
-    let mut start = vec![e.exec("runc", 1, &["/usr/bin/python3", "/srv/app/app.py"])];
+    let mut start = service_start(&mut e);
     start.push(e.ev(e.pid, "python3", EventKind::Open { path: "/etc/passwd".into(), flags: 0o2000000 }));
     let none = model_alerts(&mut d, &start);
     assert!(none.is_empty(), "{none:#?}");
+    // Once it listens its start-up is over, however young it is: the same read, a second after its start, alerts.
+    let mut f = Box_::new("f", 0);
+    let mut served = service_start(&mut f);
+    served.push(f.ev(f.pid, "python3", EventKind::Listen { fd: 3, backlog: 5 }));
+    served.push(f.ev(f.pid, "python3", EventKind::Open { path: "/etc/passwd".into(), flags: 0o2000000 }));
+    let alerts = model_alerts(&mut d, &served);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(serde_json::to_string(&alerts[0]).unwrap().contains("reads in /etc after its start-up"));
     // A profile learned from a sensor that did not report every read (a sensitive read it reports anyway) knows
     // nothing of them: they are no deviation.
     let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));

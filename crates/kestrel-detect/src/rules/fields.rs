@@ -1444,6 +1444,9 @@ pub struct Proc {
     pub vpid: u32,
     /// When it exec'd (0: not seen exec'ing; what it says of itself is then not known).
     pub start_ns: u64,
+    /// When it, or the parent it was forked from, first listened since its exec (0: not seen listening): a
+    /// server's start-up is over then.
+    pub listen_ns: u64,
     /// Its working directory at exec (empty: not known).
     pub cwd: String,
     /// The environment variables whose values the sensor keeps (`NAME=value`), as at exec.
@@ -1624,6 +1627,7 @@ impl State {
                     pgrp_leader: *pgrp_leader,
                     vpid: *vpid,
                     start_ns: e.time_ns.max(1),
+                    listen_ns: 0,
                     cwd: cwd.clone(),
                     env: env.iter().filter(|v| v.contains('=')).cloned().collect(),
                     peer: None,
@@ -1640,6 +1644,11 @@ impl State {
             }
             EventKind::Exit { .. } if e.pid == e.tid => {
                 self.procs.remove(&e.pid);
+            }
+            EventKind::Listen { .. } => {
+                if let Some(p) = self.procs.get_mut(&e.pid).filter(|p| p.listen_ns == 0) {
+                    p.listen_ns = e.time_ns.max(1);
+                }
             }
             // (A quarter of a busybox workload's events are set*id calls and execs: this stays cheap.)
             EventKind::SetIds { call, ids, names } if call.contains("uid") => {
