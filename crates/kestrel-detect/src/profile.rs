@@ -67,7 +67,7 @@ pub const STARTUP_NS: u64 = 30_000_000_000;
 pub struct Cx<'a> {
     /// An exec's parent (its name, or `(container runtime)`).
     pub parent: Option<&'a str>,
-    /// A read's process is past its start-up ([`STARTUP_NS`]).
+    /// A read's process is past its start-up: it listened since its exec, or exec'd more than [`STARTUP_NS`] ago.
     pub past_startup: bool,
 }
 
@@ -431,11 +431,10 @@ pub(crate) fn runs_from_descriptor(exe: &str) -> bool {
         .any(|d| exe.strip_prefix(d).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
 }
 
-/// The categorical features of an event (the system-call stream is handled apart); `past_startup`: its process
-/// exec'd more than [`STARTUP_NS`] before it.
-pub fn features(e: &Event, parent: Option<&str>, past_startup: bool) -> Vec<Feature> {
+/// The categorical features of an event (the system-call stream is handled apart), with its process's facts.
+pub fn features(e: &Event, cx: Cx<'_>) -> Vec<Feature> {
     let mut out = Vec::new();
-    each_feature(e, parent, past_startup, &mut KeyRoom::default(), |view, weight, key| {
+    each_feature(e, cx, &mut KeyRoom::default(), |view, weight, key| {
         out.push(Feature { view, weight, key: key.into() })
     });
     out
@@ -450,16 +449,10 @@ pub struct KeyRoom {
 }
 
 /// Hands each categorical feature of an event to `emit` — its view, its weight when novel and the
-/// behaviour in words, built in `room` — in the order [`features`] lists them. `parent` names an exec's parent;
-/// `past_startup` says a read's process is past its start-up ([`STARTUP_NS`]).
-pub fn each_feature(
-    e: &Event,
-    parent: Option<&str>,
-    past_startup: bool,
-    room: &mut KeyRoom,
-    mut emit: impl FnMut(View, f64, &str),
-) {
+/// behaviour in words, built in `room` — in the order [`features`] lists them; `cx`: its process's facts.
+pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl FnMut(View, f64, &str)) {
     use std::fmt::Write as _;
+    let Cx { parent, past_startup } = cx;
     let KeyRoom { key, class, exe: exe_room } = room;
     // Writing into a String cannot fail.
     macro_rules! emit {
@@ -806,7 +799,6 @@ impl Profile {
 
     /// Learns one event of container `container` (with the system-call n-grams it completes, if any).
     pub fn learn(&mut self, e: &Event, cx: Cx<'_>, grams: &[u64], container: &str) {
-        let Cx { parent, past_startup } = cx;
         let who = hash_of(container);
         let t = e.time_ns;
         if self.learn_started_ns == 0 {
@@ -823,11 +815,11 @@ impl Profile {
         self.last_event_ns = self.last_event_ns.max(t);
         self.events += 1;
         // An ordinary read late in a process's life: the sensor reports every read (a sensitive one it always does).
-        self.late_reads |=
-            past_startup && matches!(&e.kind, EventKind::Open { path, .. } if !kestrel_core::is_sensitive_read(path));
+        self.late_reads |= cx.past_startup
+            && matches!(&e.kind, EventKind::Open { path, .. } if !kestrel_core::is_sensitive_read(path));
         let mut new = false;
         let mut room = std::mem::take(&mut self.room);
-        each_feature(e, parent, past_startup, &mut room, |view, _, key| new |= self.learn_feature(view, key, who, t));
+        each_feature(e, cx, &mut room, |view, _, key| new |= self.learn_feature(view, key, who, t));
         self.room = room;
         new |= self.learn_grams(grams, who, t);
         if new {
@@ -1219,29 +1211,23 @@ impl FeatureMemo {
 
     /// Hands `e`'s features to `emit` as [`each_feature`] does, with each one's hash: from the memo when an
     /// earlier event named the same things, written out (and kept) otherwise.
-    fn each(
-        &mut self,
-        e: &Event,
-        parent: Option<&str>,
-        past_startup: bool,
-        room: &mut KeyRoom,
-        mut emit: impl FnMut(View, f64, u64, &str),
-    ) {
-        match self.kept(e, parent, past_startup, room) {
+    fn each(&mut self, e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl FnMut(View, f64, u64, &str)) {
+        match self.kept(e, cx, room) {
             Some(m) => {
                 for (view, weight, h, words) in &m.features {
                     emit(*view, *weight, *h, words);
                 }
             }
-            None => each_feature(e, parent, past_startup, room, |view, weight, words| {
-                emit(view, weight, hash_of((view, words)), words)
-            }),
+            None => each_feature(e, cx, room, |view, weight, words| emit(view, weight, hash_of((view, words)), words)),
         }
     }
 
     /// `e`'s features as the memo holds them (written out and kept first when it held none), or `None` for an
     /// event it does not keep.
-    fn kept(&mut self, e: &Event, parent: Option<&str>, past_startup: bool, room: &mut KeyRoom) -> Option<&Memoed> {
+    fn kept(&mut self, e: &Event, cx: Cx<'_>, room: &mut KeyRoom) -> Option<&Memoed> {
+        // What the memo keeps (opens, accepts, connections, sends) depends on the process's start-up, not on a
+        // parent (an exec's).
+        let past_startup = cx.past_startup;
         let slot = (memo_hash(e, past_startup)? >> 32) as usize & (self.size - 1);
         if self.slots.is_empty() {
             self.slots.resize_with(self.size, || None);
@@ -1249,7 +1235,7 @@ impl FeatureMemo {
         if !self.slots[slot].as_ref().is_some_and(|m| m.key.names(e, past_startup)) {
             let key = MemoKey::of(e, past_startup)?;
             let mut features = Vec::new();
-            each_feature(e, parent, past_startup, room, |view, weight, words| {
+            each_feature(e, cx, room, |view, weight, words| {
                 features.push((view, weight, hash_of((view, words)), Box::from(words)));
             });
             self.slots[slot] = Some(Memoed { key, features });
@@ -1272,13 +1258,12 @@ impl Scorer {
         container: &str,
         memo: &mut FeatureMemo,
     ) -> Verdict {
-        let Cx { parent, past_startup } = cx;
         let mut v = Verdict::default();
         let who = hash_of(container);
         let w = p.window(e.time_ns);
         let Scorer { alerted, noted, rates, room, keys } = self;
         keys.clear();
-        memo.each(e, parent, past_startup, room, |view, weight, h, words| {
+        memo.each(e, cx, room, |view, weight, h, words| {
             // The per-container key of this behaviour (suppression and rates).
             let key = h ^ who.rotate_left(17);
             match p.index.get(&h).map(|&i| &p.behaviours[i]) {

@@ -744,7 +744,8 @@ fn feature_words_stay_the_same_for_every_kind_of_event() {
     for (kind, want) in cases {
         let json = format!(r#"{{"schema":"{EVENT_SCHEMA}","time_ns":1,"pid":2,"tid":2,"cgroup_id":1,{kind}}}"#);
         let e: Event = serde_json::from_str(&json).unwrap_or_else(|err| panic!("{json}: {err}"));
-        let got: Vec<String> = features(&e, Some("nginx"), false).into_iter().map(|f| f.key).collect();
+        let got: Vec<String> =
+            features(&e, Cx { parent: Some("nginx"), ..Cx::default() }).into_iter().map(|f| f.key).collect();
         assert_eq!(got, *want, "{kind}");
     }
 }
@@ -811,13 +812,12 @@ fn the_feature_memo_gives_what_writing_the_features_out_gives() {
         for (i, e) in events.iter().enumerate() {
             let late = i % 3 == 1;
             let mut want = Vec::new();
-            each_feature(e, None, late, &mut room, |view, weight, words| {
+            let cx = Cx { past_startup: late, ..Cx::default() };
+            each_feature(e, cx, &mut room, |view, weight, words| {
                 want.push((view, weight, hash_of((view, words)), words.to_string()))
             });
             let mut got = Vec::new();
-            memo.each(e, None, late, &mut room2, |view, weight, h, words| {
-                got.push((view, weight, h, words.to_string()))
-            });
+            memo.each(e, cx, &mut room2, |view, weight, h, words| got.push((view, weight, h, words.to_string())));
             assert_eq!(got, want, "{size} slots, {:?} by {}", e.kind, e.comm);
         }
         // A long name is answered, not kept.
