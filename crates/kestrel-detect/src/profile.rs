@@ -47,6 +47,12 @@ pub const GRAM: usize = 6;
 /// now — and learns them again.
 pub const GRAM_FORM: u32 = 2;
 
+/// How behaviours are put in words, saved with each profile: 1 — a program run with no arguments is
+/// `exec PROGRAM with no arguments` (before, 0: `exec PROGRAM ` with a trailing space, which an explanation showed
+/// as a second `exec PROGRAM`). A profile saved in older words has them rewritten when loaded
+/// ([`Profile::reindex`]), so what it learned stays learned.
+pub const WORD_FORM: u32 = 1;
+
 /// x86_64's `futex`, left out of the n-grams: where a thread waits for a lock or wakes another (a mutex, a
 /// condition variable, a language runtime's global lock) depends on which thread ran first, so the same program
 /// puts futex calls at other places between its calls on a busier node: the lab's Python service, learned while
@@ -246,6 +252,9 @@ pub struct Profile {
     /// How its n-grams were formed ([`GRAM_FORM`]; 0 in profiles saved before kestrel recorded it).
     #[serde(default)]
     pub gram_form: u32,
+    /// How its behaviours are put in words ([`WORD_FORM`]; 0 in profiles saved before kestrel recorded it).
+    #[serde(default)]
+    pub word_form: u32,
     /// It learned reads made past their process's start-up (from a sensor reporting every read, `--reads`): only
     /// then is such a read below a directory it never saw one in a deviation — a profile learned without them
     /// would take every one for new (see [`STARTUP_NS`]).
@@ -329,6 +338,9 @@ impl fmt::Display for PortClass {
         }
     }
 }
+
+/// The argument shape of a program run with no arguments (after `exec PROGRAM`).
+const NO_ARGUMENTS: &str = " with no arguments";
 
 /// The shape of an argument list: numbers, hex, paths and long words generalised.
 pub fn argv_shape(argv: &[String]) -> String {
@@ -487,8 +499,12 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
             emit!(View::Process, 0.6, "exec {exe} with parent {parent}");
             emit!(View::Process, 0.4, "exec {exe} as {user}");
             key.clear();
-            let _ = write!(key, "exec {exe} ");
-            push_argv_shape(argv, key);
+            if argv.len() > 1 {
+                let _ = write!(key, "exec {exe} ");
+                push_argv_shape(argv, key);
+            } else {
+                let _ = write!(key, "exec {exe}{NO_ARGUMENTS}");
+            }
             emit(View::Process, 0.25, key);
             // A loader told what to load by the environment: which library or tunables, as a behaviour.
             for v in env {
@@ -671,6 +687,7 @@ impl Profile {
             grams: vec![],
             syscall_threshold: None,
             gram_form: GRAM_FORM,
+            word_form: WORD_FORM,
             late_reads: false,
             novelty: vec![],
             drift_pending: false,
@@ -703,6 +720,16 @@ impl Profile {
             self.syscall_threshold = None;
             self.gram_form = GRAM_FORM;
         }
+        if self.word_form < 1 {
+            // `exec PROGRAM ` (an empty argument shape after the space) is `exec PROGRAM with no arguments` now.
+            for b in &mut self.behaviours {
+                if b.view == View::Process && b.key.starts_with("exec ") && b.key.ends_with(' ') {
+                    b.key.pop();
+                    b.key.push_str(NO_ARGUMENTS);
+                }
+            }
+        }
+        self.word_form = WORD_FORM;
         self.index = self.behaviours.iter().enumerate().map(|(i, b)| (hash_of((b.view, &b.key)), i)).collect();
         self.gram_index = self.grams.iter().enumerate().map(|(i, g)| (g.g, i)).collect();
         self.trusted_grams = None;

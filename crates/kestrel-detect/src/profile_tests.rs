@@ -636,6 +636,40 @@ fn a_profile_whose_grams_were_formed_otherwise_drops_them_and_keeps_the_rest() {
     assert_eq!(then.trusted_counts().0, p.trusted_counts().0);
 }
 
+/// A profile saved when a program run with no arguments was put as `exec PROGRAM ` (word form 0) keeps what it
+/// learned: the words are rewritten when it is loaded, and the program run so is still known.
+#[test]
+fn a_profile_saved_in_older_words_keeps_what_it_learned() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ProfileStore::new(dir.path().join("profiles"));
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    let with_ps = |x: &mut Box_| {
+        let mut v = x.normal();
+        v.push(x.exec("sh", 2, &["/bin/ps"]));
+        v
+    };
+    let p = learn(Policy::default(), vec![with_ps(&mut a), with_ps(&mut b)]).remove(0);
+    assert!(p.knows(View::Process, "exec /bin/ps with no arguments") && p.word_form == WORD_FORM);
+    let path = store.save(&p).unwrap();
+    // The same profile as an older kestrel saved it: no word form, and the old words.
+    let mut old: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    old.as_object_mut().unwrap().remove("word_form");
+    let mut rewritten = 0;
+    for b in old["behaviours"].as_array_mut().unwrap() {
+        if b["key"] == "exec /bin/ps with no arguments" {
+            b["key"] = "exec /bin/ps ".into();
+            rewritten += 1;
+        }
+    }
+    assert_eq!(rewritten, 1);
+    std::fs::write(&path, serde_json::to_vec(&old).unwrap()).unwrap();
+    let then = ProfileStore::read(&path).unwrap();
+    assert!(then.knows(View::Process, "exec /bin/ps with no arguments"), "{:?}", then.behaviours);
+    assert!(then.behaviours.iter().all(|b| !b.key.ends_with(' ')));
+    assert!(then.knows(View::Process, "exec /usr/bin/wget -q http://…"), "words with arguments stay");
+    assert_eq!((then.word_form, then.trusted_counts()), (WORD_FORM, p.trusted_counts()));
+}
+
 /// The words of each kind of behaviour are the identity of what a saved profile learned: they must not change
 /// between versions (a profile learned before would then find everything new).
 #[test]
@@ -662,7 +696,12 @@ fn feature_words_stay_the_same_for_every_kind_of_event() {
         ),
         (
             r#""comm":"x","kind":"exec","ppid":1,"uid":7,"gid":0,"euid":7,"exe":"/bin/ps","argv":["ps"],"cap_effective":0"#,
-            &["exec /bin/ps", "exec /bin/ps with parent nginx", "exec /bin/ps as non-root", "exec /bin/ps "],
+            &[
+                "exec /bin/ps",
+                "exec /bin/ps with parent nginx",
+                "exec /bin/ps as non-root",
+                "exec /bin/ps with no arguments",
+            ],
         ),
         (
             r#""comm":"app","kind":"open","path":"/tmp/a/123/f","flags":65"#,
