@@ -86,15 +86,22 @@ impl Node {
                 Node::Const(_) => {}
             }
         }
-        // Checks are told apart by what they compare (a regex by its pattern).
+        // Checks are told apart by what they compare (a regex by its pattern); the second walk meets them in
+        // the order the first did.
         let mut seen: std::collections::HashMap<String, (usize, Option<usize>)> = Default::default();
-        for (_, n) in rules.iter_mut() {
-            each_check(n, &mut |c| seen.entry(format!("{c:?}")).or_insert((0, None)).0 += 1);
-        }
-        let mut next = 0;
+        let mut met = Vec::new();
         for (_, n) in rules.iter_mut() {
             each_check(n, &mut |c| {
-                let Some((count, slot)) = seen.get_mut(&format!("{c:?}")) else { return };
+                let key = format!("{c:?}");
+                seen.entry(key.clone()).or_insert((0, None)).0 += 1;
+                met.push(key);
+            });
+        }
+        let mut next = 0;
+        let mut met = met.into_iter();
+        for (_, n) in rules.iter_mut() {
+            each_check(n, &mut |c| {
+                let Some((count, slot)) = met.next().and_then(|key| seen.get_mut(&key)) else { return };
                 if *count < 2 {
                     return;
                 }
