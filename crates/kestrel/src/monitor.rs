@@ -288,9 +288,15 @@ pub fn read_trace(path: &Path, mut each: impl FnMut(Event) -> Result<bool>) -> R
     let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     // The zstd magic is sniffed from the buffered file itself, without consuming it.
     let mut file = std::io::BufReader::new(file);
-    let zstd = file.fill_buf()?.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-    let reader: Box<dyn std::io::Read> =
-        if zstd { Box::new(zstd::Decoder::with_buffer(file)?) } else { Box::new(file) };
+    let zstd = file
+        .fill_buf()
+        .with_context(|| format!("{}: cannot read", path.display()))?
+        .starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    let reader: Box<dyn std::io::Read> = if zstd {
+        Box::new(zstd::Decoder::with_buffer(file).with_context(|| format!("{}: cannot decompress", path.display()))?)
+    } else {
+        Box::new(file)
+    };
     let mut lines = std::io::BufReader::new(reader);
     let mut buf = Vec::new();
     let mut line_no = 0usize;
@@ -300,7 +306,12 @@ pub fn read_trace(path: &Path, mut each: impl FnMut(Event) -> Result<bool>) -> R
         std::collections::HashMap::new();
     loop {
         buf.clear();
-        let read = std::io::Read::take(&mut lines, MAX_LINE as u64 + 1).read_until(b'\n', &mut buf)?;
+        // The events before a damaged part have been taken already; the error says where it was met.
+        let read =
+            std::io::Read::take(&mut lines, MAX_LINE as u64 + 1).read_until(b'\n', &mut buf).with_context(|| {
+                let what = if zstd { "cannot decompress (cut short or damaged?)" } else { "cannot read" };
+                format!("{}: after line {line_no}: {what}", path.display())
+            })?;
         if read == 0 {
             break;
         }
@@ -383,5 +394,33 @@ mod tests {
         assert!(same(0, 2) && same(3, 4), "one copy per container while it stays the same");
         assert!(!same(0, 1) && !same(2, 3), "another container, or the same one described anew");
         assert_eq!(got[3].image.as_deref(), Some("web:2"));
+    }
+
+    /// A compressed recording cut short: the events before the cut are taken, then an error names the file,
+    /// the line and the reason (the compressor's own words alone — "incomplete frame" — named neither).
+    #[test]
+    fn a_recording_cut_short_is_an_error_naming_the_file_and_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.jsonl.zst");
+        let mut text = format!("{{\"schema\":\"{TRACE_SCHEMA}\",\"started_ns\":1}}\n");
+        for t in 0..2000 {
+            text.push_str(&format!(
+                r#"{{"schema":"kestrel.event/v1","time_ns":{t},"pid":{t},"tid":1,"comm":"sh","cgroup_id":7,"kind":"exit","status":0}}"#
+            ));
+            text.push('\n');
+        }
+        let whole = zstd::encode_all(text.as_bytes(), 3).unwrap();
+        std::fs::write(&path, &whole[..whole.len() - 40]).unwrap();
+        let mut taken = 0;
+        let err = read_trace(&path, |_| {
+            taken += 1;
+            Ok(true)
+        })
+        .unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.starts_with(&format!("{}: after line ", path.display())), "{msg}");
+        assert!(msg.contains("cut short or damaged"), "{msg}");
+        let line: usize = msg.split("after line ").nth(1).unwrap().split(':').next().unwrap().parse().unwrap();
+        assert_eq!(line, taken + 1, "the header and every event taken before the cut: {msg}");
     }
 }
