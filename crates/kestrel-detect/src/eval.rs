@@ -3,7 +3,7 @@
 //! false alarms — the thresholds taken from the validation normals, never from attacks.
 
 use crate::adfa::{Dataset, Trace};
-use crate::metrics::{at_false_alarm_rate, auc, OperatingPoint};
+use crate::metrics::{at_false_alarm_rate, auc, bootstrap_interval, Interval, OperatingPoint};
 use crate::neural::{NeuralConfig, NeuralError, NeuralLm};
 use crate::seq::{NgramLm, NgramSet};
 use crate::suffix::SuffixModel;
@@ -28,10 +28,30 @@ pub struct ModelResult {
     pub dr_at_1pct_far: f64,
     /// Detection rate at 5 % false alarms.
     pub dr_at_5pct_far: f64,
+    /// 95 % bootstrap intervals of the three figures ([`BOOTSTRAP_RESAMPLES`] resamples: validation normals one
+    /// by one, attacks a run at a time): how far another sample of the same kinds of trace could move them.
+    pub ci95: Intervals,
     /// The operating points behind the two rates.
     pub operating_points: Vec<OperatingPoint>,
     /// Per attack family: traces, and detected at 5 % false alarms.
     pub families: BTreeMap<String, FamilyResult>,
+}
+
+/// Resamples behind each 95 % interval.
+pub const BOOTSTRAP_RESAMPLES: usize = 1000;
+
+/// A figure of normal and attack scores (AUC, a detection rate).
+type Figure = dyn Fn(&[f64], &[f64]) -> Option<f64> + Sync;
+
+/// The 95 % intervals of a model's figures (`None` where the data give none).
+#[derive(Debug, Clone, Serialize)]
+pub struct Intervals {
+    /// Of the ROC AUC.
+    pub auc: Option<Interval>,
+    /// Of the detection rate at 1 % false alarms.
+    pub dr_at_1pct_far: Option<Interval>,
+    /// Of the detection rate at 5 % false alarms.
+    pub dr_at_5pct_far: Option<Interval>,
 }
 
 /// How one attack family fared.
@@ -66,6 +86,8 @@ pub struct AdfaReport {
     pub dr_at_1pct_far: f64,
     /// Its detection rate at 5 % false alarms.
     pub dr_at_5pct_far: f64,
+    /// The 95 % intervals of the detector's figures.
+    pub ci95: Intervals,
     /// Every model evaluated, the detector first.
     pub models: Vec<ModelResult>,
 }
@@ -239,6 +261,7 @@ pub fn evaluate_with(data: &Dataset, cfg: &AdfaConfig, step: &mut dyn FnMut(&str
         auc: best.auc,
         dr_at_1pct_far: best.dr_at_1pct_far,
         dr_at_5pct_far: best.dr_at_5pct_far,
+        ci95: best.ci95.clone(),
         models,
     })
 }
@@ -272,6 +295,18 @@ fn result(
         run.0 |= above(p1, s);
         run.1 |= above(p5, s);
     }
+    // Each attack trace's run, for the bootstrap.
+    let run_of: BTreeMap<(&str, &std::path::Path), usize> = runs.keys().enumerate().map(|(i, &k)| (k, i)).collect();
+    let groups: Vec<usize> = attacks
+        .iter()
+        .map(|t| run_of[&(t.family.as_deref().unwrap_or_default(), t.path.parent().unwrap_or(&t.path))])
+        .collect();
+    let interval = |figure: &Figure| {
+        bootstrap_interval(normal, attack, &groups, BOOTSTRAP_RESAMPLES, 0x00AD_FA1D, figure)
+    };
+    let rate = |far: f64| move |n: &[f64], a: &[f64]| at_false_alarm_rate(n, a, far).map(|p| p.detection_rate);
+    let ci95 =
+        Intervals { auc: interval(&auc), dr_at_1pct_far: interval(&rate(0.01)), dr_at_5pct_far: interval(&rate(0.05)) };
     for ((family, _), (at1, at5)) in runs {
         if let Some(f) = families.get_mut(family) {
             f.runs += 1;
@@ -286,6 +321,7 @@ fn result(
         auc: auc(normal, attack).unwrap_or(f64::NAN),
         dr_at_1pct_far: p1.map_or(0.0, |p| p.detection_rate),
         dr_at_5pct_far: p5.map_or(0.0, |p| p.detection_rate),
+        ci95,
         operating_points: p1.into_iter().chain(p5).collect(),
         families,
     }

@@ -42,6 +42,7 @@ pub mod eval;
 pub mod metrics;
 pub mod neural;
 pub mod profile;
+mod rng;
 pub mod rules;
 pub mod seq;
 pub mod store;

@@ -1,6 +1,8 @@
 //! How well a score separates attacks from normal behaviour: ROC AUC and the detection rate at a chosen
 //! false-alarm rate, with the threshold taken from the normal scores only.
 
+use crate::rng::Rng;
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// Area under the ROC curve: the probability that a random attack scores above a random normal trace
@@ -65,6 +67,54 @@ pub fn threshold_for(normal: &[f64], far: f64) -> Option<f64> {
     Some(sorted[allowed])
 }
 
+/// A 95 % interval of a figure.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Interval {
+    /// Its lower end (the 2.5th percentile of the resampled figures).
+    pub low: f64,
+    /// Its upper end (the 97.5th percentile).
+    pub high: f64,
+}
+
+/// The 95 % percentile-bootstrap interval of `figure(normal, attack)`: how far it could be from what another
+/// sample of the same kinds of trace would give. Each of `resamples` resamples draws the normal scores with
+/// replacement one by one and the attack scores a group at a time (`groups[i]` names attack `i`'s group:
+/// the traces of one attack run are not independent draws, so they are drawn together). Seeded: the same
+/// scores give the same interval. `None` without normal scores, attack groups or resamples.
+pub fn bootstrap_interval(
+    normal: &[f64],
+    attack: &[f64],
+    groups: &[usize],
+    resamples: usize,
+    seed: u64,
+    figure: impl Fn(&[f64], &[f64]) -> Option<f64> + Sync,
+) -> Option<Interval> {
+    let mut members: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
+    for (&g, &s) in groups.iter().zip(attack) {
+        members.entry(g).or_default().push(s);
+    }
+    let members: Vec<Vec<f64>> = members.into_values().collect();
+    if normal.is_empty() || members.is_empty() || resamples == 0 {
+        return None;
+    }
+    let mut figures: Vec<f64> = (0..resamples)
+        .into_par_iter()
+        .filter_map(|r| {
+            let mut rng = Rng(seed ^ (r as u64).wrapping_mul(0x2545_f491_4f6c_dd1d));
+            let n: Vec<f64> = (0..normal.len()).map(|_| normal[rng.below(normal.len())]).collect();
+            let a: Vec<f64> =
+                (0..members.len()).flat_map(|_| members[rng.below(members.len())].iter().copied()).collect();
+            figure(&n, &a).filter(|f| !f.is_nan())
+        })
+        .collect();
+    if figures.is_empty() {
+        return None;
+    }
+    figures.sort_by(f64::total_cmp);
+    let at = |q: f64| figures[((q * figures.len() as f64) as usize).min(figures.len() - 1)];
+    Some(Interval { low: at(0.025), high: at(0.975) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +144,26 @@ mod tests {
         let tied = [1.0, 2.0, 2.0, 2.0];
         let p = at_false_alarm_rate(&tied, &[3.0], 0.25).unwrap();
         assert!(p.false_alarm_rate <= 0.25, "{p:?}");
+    }
+
+    #[test]
+    fn bootstrap_intervals_hold_the_figure_and_widen_when_attacks_come_in_runs() {
+        let normal: Vec<f64> = (0..400).map(|i| f64::from(i % 100)).collect();
+        // Half the attacks score above every normal trace, half among the lowest.
+        let attack: Vec<f64> = (0..200).map(|i| if i < 100 { 150.0 } else { f64::from(i % 10) }).collect();
+        let dr = |n: &[f64], a: &[f64]| at_false_alarm_rate(n, a, 0.05).map(|p| p.detection_rate);
+        let each: Vec<usize> = (0..200).collect();
+        let i = bootstrap_interval(&normal, &attack, &each, 500, 7, dr).unwrap();
+        assert!(i.low <= 0.5 && 0.5 <= i.high && i.high - i.low < 0.2, "{i:?}");
+        assert_eq!(bootstrap_interval(&normal, &attack, &each, 500, 7, dr), Some(i), "seeded");
+        // The same scores from four runs (each all high or all low): far less is known.
+        let runs: Vec<usize> = (0..200).map(|i| i / 50).collect();
+        let r = bootstrap_interval(&normal, &attack, &runs, 500, 7, dr).unwrap();
+        assert!(r.high - r.low > 2.0 * (i.high - i.low), "{r:?} against {i:?}");
+        // Perfectly apart: nothing to doubt.
+        let top: Vec<f64> = vec![1000.0; 50];
+        let a = bootstrap_interval(&normal, &top, &each[..50], 200, 1, auc).unwrap();
+        assert_eq!((a.low, a.high), (1.0, 1.0));
+        assert_eq!(bootstrap_interval(&[], &top, &each[..50], 200, 1, auc), None);
     }
 }

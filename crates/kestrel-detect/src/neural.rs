@@ -8,6 +8,7 @@
 //! the price of learning time (seconds to a minute on ADFA-LD) and scoring speed (a matrix product per
 //! call). Learning is deterministic: weights drawn from a seeded generator, batches in a seeded order.
 
+use crate::rng::Rng;
 use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rustc_hash::FxHashMap;
@@ -58,31 +59,6 @@ pub struct NeuralLm {
     b2: Tensor,
     /// Mean surprise per call over the training data at the last epoch.
     pub training_loss: f64,
-}
-
-/// SplitMix64: the seeded generator behind the initial weights and the batch order.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Roughly normal (sum of uniforms), scaled.
-    fn normal(&mut self, scale: f64) -> f32 {
-        let s: f64 = (0..4).map(|_| self.unit()).sum::<f64>() - 2.0;
-        (s * scale * (3.0f64).sqrt()) as f32
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 impl NeuralLm {

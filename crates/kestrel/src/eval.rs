@@ -51,14 +51,28 @@ fn table(r: &AdfaReport) -> String {
         "ADFA-LD: {} training, {} validation, {} attack traces; thresholds from the validation normals\n",
         r.traces["training"], r.traces["validation"], r.traces["attack"]
     );
-    let _ = writeln!(out, "{:<10} {:>7} {:>12} {:>12} {:>9}", "model", "AUC", "DR@1%FAR", "DR@5%FAR", "seconds");
+    // Each figure with its 95 % bootstrap interval.
+    let with = |v: f64, i: Option<kestrel_detect::metrics::Interval>| match i {
+        Some(i) => format!("{v:.3} [{:.3}, {:.3}]", i.low, i.high),
+        None => format!("{v:.3}"),
+    };
+    let _ = writeln!(out, "{:<10} {:>21} {:>21} {:>21} {:>9}", "model", "AUC", "DR@1%FAR", "DR@5%FAR", "seconds");
     for m in &r.models {
         let _ = writeln!(
             out,
-            "{:<10} {:>7.4} {:>12.3} {:>12.3} {:>9.2}",
-            m.model, m.auc, m.dr_at_1pct_far, m.dr_at_5pct_far, m.seconds
+            "{:<10} {:>21} {:>21} {:>21} {:>9.2}",
+            m.model,
+            with(m.auc, m.ci95.auc),
+            with(m.dr_at_1pct_far, m.ci95.dr_at_1pct_far),
+            with(m.dr_at_5pct_far, m.ci95.dr_at_5pct_far),
+            m.seconds
         );
     }
+    let _ = writeln!(
+        out,
+        "[95 % bootstrap intervals, {} resamples: validation normals one by one, attacks a run at a time]",
+        kestrel_detect::eval::BOOTSTRAP_RESAMPLES
+    );
     let _ = writeln!(
         out,
         "\nby attack family ({}): traces detected at 5 % false alarms; attack runs with an alarm at 1 % and 5 %",

@@ -45,6 +45,12 @@ fn adfa_evaluation_separates_foreign_bursts_from_normal_traces() {
         let v = r[field].as_f64().unwrap_or_else(|| panic!("no {field}: {r}"));
         assert!(v > 0.9, "{field} = {v}: {r:#}");
     }
+    // Each figure with its 95 % interval, which holds it.
+    for field in ["auc", "dr_at_1pct_far", "dr_at_5pct_far"] {
+        let (v, i) = (r[field].as_f64().unwrap(), &r["ci95"][field]);
+        let (low, high) = (i["low"].as_f64().unwrap(), i["high"].as_f64().unwrap());
+        assert!(low <= v && v <= high && high <= 1.0, "{field}: {v} not in {i}");
+    }
     let shell = &r["models"][0]["families"]["Shell"];
     assert_eq!((&shell["traces"], &shell["detected_at_5pct_far"]), (&21.into(), &20.into()), "{shell:#}");
     // Per attack run: three of the four runs raised an alarm.
@@ -56,6 +62,7 @@ fn adfa_evaluation_separates_foreign_bursts_from_normal_traces() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("stide") && text.contains("lm") && text.contains("Shell"), "{text}");
     assert!(text.contains("runs   3 / 4     3 / 4"), "{text}");
+    assert!(text.contains("[95 % bootstrap intervals"), "{text}");
 }
 
 #[test]
