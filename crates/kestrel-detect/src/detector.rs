@@ -290,13 +290,20 @@ impl Detector {
         // A read past start-up is judged as such only by a profile that learned them (`--reads` while learning).
         let past_startup = (learning || p.late_reads) && past_startup(self.engine.state(), e);
         if learning {
-            p.learn(e, profile::Cx { parent, past_startup }, &grams, container);
+            p.learn(e, profile::Cx { parent, past_startup, wide: None }, &grams, container);
             self.counters.learned += 1;
             if self.stage == Stage::Detect && p.promote(e.time_ns).is_some() {
                 self.counters.mode_changes += 1;
             }
         } else {
-            let v = scorer.score(p, e, profile::Cx { parent, past_startup }, &grams, container, &mut self.features);
+            let v = scorer.score(
+                p,
+                e,
+                profile::Cx { parent, past_startup, wide: None },
+                &grams,
+                container,
+                &mut self.features,
+            );
             if v.drift && p.policy.drift == profile::DriftPolicy::Relearn {
                 p.relearn(e.time_ns);
                 self.counters.mode_changes += 1;

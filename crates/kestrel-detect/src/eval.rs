@@ -301,9 +301,8 @@ fn result(
         .iter()
         .map(|t| run_of[&(t.family.as_deref().unwrap_or_default(), t.path.parent().unwrap_or(&t.path))])
         .collect();
-    let interval = |figure: &Figure| {
-        bootstrap_interval(normal, attack, &groups, BOOTSTRAP_RESAMPLES, 0x00AD_FA1D, figure)
-    };
+    let interval =
+        |figure: &Figure| bootstrap_interval(normal, attack, &groups, BOOTSTRAP_RESAMPLES, 0x00AD_FA1D, figure);
     let rate = |far: f64| move |n: &[f64], a: &[f64]| at_false_alarm_rate(n, a, far).map(|p| p.detection_rate);
     let ci95 =
         Intervals { auc: interval(&auc), dr_at_1pct_far: interval(&rate(0.01)), dr_at_5pct_far: interval(&rate(0.05)) };

@@ -75,12 +75,72 @@ pub struct Cx<'a> {
     pub parent: Option<&'a str>,
     /// A read's process is past its start-up: it listened since its exec, or exec'd more than [`STARTUP_NS`] ago.
     pub past_startup: bool,
+    /// The profile's directories whose names are data (set by the profile itself when it learns or scores).
+    pub wide: Option<&'a WideDirs>,
+}
+
+/// Distinct names a program must touch in one directory, from [`Policy::k`] containers (or `t` windows), before the
+/// names there are taken for its data rather than its behaviour (see [`WideDirs`]).
+pub const WIDE_AT: usize = 32;
+/// Most directories a profile takes for data.
+const MAX_WIDE: usize = 4096;
+/// Most directories a learning pass counts names in.
+const MAX_WIDE_CANDIDATES: usize = 16_384;
+
+/// Directories whose names are a program's data, not its behaviour: an upload directory, a web root, one
+/// directory per user or per day. A program that touched [`WIDE_AT`] distinct names in one, in as many containers
+/// (or windows) as a behaviour needs to be trusted, has the names there written `*` in its file view from then
+/// on — `tar reads /srv/app/uploads/*`, `python3 reads in /srv/app/uploads/* after its start-up` — so that its
+/// profile does not hold a behaviour per file (which fills it: it stops learning at its size limit) and a new
+/// user's directory is not a new place. Per program: a web server's many pages do not make the directory data
+/// for a shell reading there. Sensitive files and process environments keep their own names.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WideDirs {
+    /// (program, directory's path class), sorted.
+    pub dirs: Vec<(String, String)>,
+    #[serde(skip)]
+    set: FxHashSet<u64>,
+    /// Tells one set from another (the feature memo keys on it); 0 when empty.
+    #[serde(skip)]
+    id: u64,
+}
+
+impl WideDirs {
+    fn contains(&self, who: &str, dir: &str) -> bool {
+        !self.set.is_empty() && self.set.contains(&hash_of((who, dir)))
+    }
+
+    /// Rebuilds the lookup set (after loading, or a change).
+    fn rebuild(&mut self) {
+        self.dirs.sort();
+        self.dirs.dedup();
+        self.set = self.dirs.iter().map(|(who, dir)| hash_of((who.as_str(), dir.as_str()))).collect();
+        self.id = if self.dirs.is_empty() { 0 } else { hash_of(&self.dirs) | 1 };
+    }
+
+    fn add(&mut self, who: &str, dir: &str) {
+        if self.dirs.len() < MAX_WIDE && !self.contains(who, dir) {
+            self.dirs.push((who.to_string(), dir.to_string()));
+            self.rebuild();
+        }
+    }
+}
+
+/// What a learning pass saw of one directory a program touches: the distinct names in it (up to [`WIDE_AT`]),
+/// and the containers and windows it touched them in.
+#[derive(Debug, Default, Clone)]
+struct WideCount {
+    names: Vec<u64>,
+    contributors: Vec<u64>,
+    windows: Vec<u64>,
 }
 
 const MAX_CONTRIBUTORS: usize = 8;
 const MAX_WINDOWS: usize = 8;
 const MAX_BEHAVIOURS: usize = 200_000;
 const MAX_GRAMS: usize = 1_000_000;
+/// Most windows a learning pass remembers having counted.
+const MAX_WINDOW_IDS: usize = 1024;
 const CALIBRATION_SAMPLES: usize = 4096;
 
 /// A view of behaviour.
@@ -260,6 +320,9 @@ pub struct Profile {
     /// would take every one for new (see [`STARTUP_NS`]).
     #[serde(default)]
     pub late_reads: bool,
+    /// Directories whose names are a program's data (see [`WideDirs`]).
+    #[serde(default)]
+    pub wide: WideDirs,
     /// Behaviours that were new in each recent window (monitor/protect), for drift.
     pub novelty: Vec<(u64, usize)>,
     /// Drift detected and waiting for approval.
@@ -281,6 +344,12 @@ pub struct Profile {
     /// Room for building behaviour keys while learning.
     #[serde(skip)]
     room: KeyRoom,
+    /// The names each program touched in each directory, this learning pass (see [`WideDirs`]).
+    #[serde(skip)]
+    wide_seen: FxHashMap<u64, WideCount>,
+    /// The latest windows learned in (up to [`MAX_WINDOW_IDS`], sorted), this learning pass: what `windows` counts.
+    #[serde(skip)]
+    window_ids: Vec<u64>,
 }
 
 fn hash_of(x: impl Hash) -> u64 {
@@ -387,12 +456,19 @@ fn push_argv_shape(argv: &[String], out: &mut String) {
 #[cfg(test)]
 fn path_class(path: &str) -> String {
     let mut out = String::new();
-    push_path_class(path, &mut out);
+    push_path_class(path, &mut out, None);
     out
 }
 
-/// The path class of `path` (see `path_class`), into `out` (cleared first).
-fn push_path_class(path: &str, out: &mut String) {
+/// The path class of `path` (see `path_class`), into `out` (cleared first); below a directory `wide` names for
+/// the program (`(directories, program)`), names are `*`.
+fn push_path_class(path: &str, out: &mut String, wide: Option<(&WideDirs, &str)>) {
+    walk_path_class(path, out, wide, |_, _| {})
+}
+
+/// [`push_path_class`], calling `level(directory, name)` for each directory below the root the path goes
+/// through and the name it goes on with there (as classed), unless that name is `*` already.
+fn walk_path_class(path: &str, out: &mut String, wide: Option<(&WideDirs, &str)>, mut level: impl FnMut(&str, &str)) {
     out.clear();
     let path = if path.starts_with('/') { path } else { "(relative)" };
     let dir_only = ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/", "/var/cache/", "/var/log/", "/var/lib/"]
@@ -405,19 +481,30 @@ fn push_path_class(path: &str, out: &mut String) {
             c
         }
     }
+    let wide = wide.filter(|(w, _)| !w.dirs.is_empty());
     let Some((dir, last)) = path.rsplit_once('/') else {
         out.push_str(name(path));
         return;
     };
+    // Whether the name that comes next is data: the directory written so far is wide for the program.
+    let mut data = false;
     for (i, c) in dir.split('/').enumerate() {
         if i > 0 {
+            if !data && !out.is_empty() {
+                level(out, name(c));
+            }
             out.push('/');
         }
-        out.push_str(name(c));
+        out.push_str(if data { "*" } else { name(c) });
+        data = i > 0 && wide.is_some_and(|(w, who)| w.contains(who, out));
+    }
+    // The file's own name goes in the directories named above when it is below one of them (not the directory itself).
+    let star = data || (dir_only && dir.contains('/'));
+    if !star && !out.is_empty() {
+        level(out, name(last));
     }
     out.push('/');
-    // The file's own name goes in the directories named above when it is below one of them (not the directory itself).
-    out.push_str(if dir_only && dir.contains('/') { "*" } else { name(last) });
+    out.push_str(if star { "*" } else { name(last) });
 }
 
 /// Whether a thread goes by a container runtime's name: runc's init names itself `runc:[0:PARENT]`,
@@ -464,7 +551,7 @@ pub struct KeyRoom {
 /// behaviour in words, built in `room` — in the order [`features`] lists them; `cx`: its process's facts.
 pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl FnMut(View, f64, &str)) {
     use std::fmt::Write as _;
-    let Cx { parent, past_startup } = cx;
+    let Cx { parent, past_startup, wide } = cx;
     let KeyRoom { key, class, exe: exe_room } = room;
     // Writing into a String cannot fail.
     macro_rules! emit {
@@ -475,6 +562,8 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
         }};
     }
     let who = e.comm.as_str();
+    // The program's directories whose names are data, for classing the paths of its file view.
+    let data = wide.map(|w| (w, who));
     match &e.kind {
         EventKind::Exec { exe, argv, uid, parent_comm, env, .. } => {
             // A program re-executing itself (busybox applets through /proc/self/exe) is named by argv[0]; so is
@@ -521,12 +610,12 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
         EventKind::Open { path, flags } => {
             let path = &*kestrel_core::normalize_path(path);
             if open_writes(*flags) {
-                push_path_class(path, class);
+                push_path_class(path, class, data);
                 emit!(View::File, 0.6, "write in {}", dir_of(class));
                 emit!(View::File, 0.3, "{who} writes {class}");
             } else if kestrel_core::is_process_environment(path) {
                 // Whose environment (`/proc/N/environ`: the pid is not behaviour; `self` is).
-                push_path_class(path, class);
+                push_path_class(path, class, None);
                 emit!(View::File, 0.8, "read {class}");
                 emit!(View::File, 0.3, "{who} reads {class}");
             } else if kestrel_core::is_sensitive_read(path) {
@@ -539,7 +628,7 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
                 // malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks, whenever that
                 // is). Together — a file the program never read, where its work never reads — they alert
                 // (1 − 0.7 × 0.65 ≥ ALERT_SCORE): its code doing what its work never does.
-                push_path_class(path, class);
+                push_path_class(path, class, data);
                 emit!(View::File, 0.3, "{who} reads {class}");
                 if past_startup {
                     emit!(View::File, 0.35, "{who} reads in {} after its start-up", dir_of(class));
@@ -559,7 +648,7 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
         }
         // A rename puts a file in place: a write in its destination's directory.
         EventKind::Rename { to, .. } => {
-            push_path_class(to, class);
+            push_path_class(to, class, data);
             let dir = dir_of(class);
             emit!(View::File, 0.6, "write in {dir}");
             emit!(View::File, 0.3, "{who} renames into {dir}");
@@ -571,17 +660,17 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
             emit!(View::Network, 0.5, "{who} makes a connection with {} {stream}", peer_class(peer));
         }
         EventKind::Mkdir { path, .. } => {
-            push_path_class(path, class);
+            push_path_class(path, class, data);
             emit!(View::File, 0.5, "make a directory in {}", dir_of(class));
         }
         // Removing files is how evidence goes (history, logs) and programs are swapped out.
         EventKind::Unlink { path, .. } => {
-            push_path_class(path, class);
+            push_path_class(path, class, data);
             emit!(View::File, 0.5, "remove in {}", dir_of(class));
         }
         // So is cutting a file's content (a log or history emptied in place).
         EventKind::Truncate { path, .. } => {
-            push_path_class(path, class);
+            push_path_class(path, class, data);
             emit!(View::File, 0.5, "truncate in {}", dir_of(class));
         }
         EventKind::Userfaultfd { .. } => emit!(View::Privilege, 0.95, "{who} calls userfaultfd"),
@@ -627,11 +716,29 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
         }
         // Any other link puts a name in a directory, as a write does.
         EventKind::Link { path, .. } => {
-            push_path_class(&kestrel_core::normalize_path(path), class);
+            push_path_class(&kestrel_core::normalize_path(path), class, data);
             emit!(View::File, 0.6, "link in {}", dir_of(class));
             emit!(View::File, 0.3, "{who} links {class}");
         }
         EventKind::Exit { .. } | EventKind::Syscalls { .. } => {}
+    }
+}
+
+/// The path of an event whose file view classes it with the program's data directories ([`WideDirs`]): what it
+/// opens (not a sensitive file, nor a process's environment), renames into, makes, removes, cuts or links.
+fn data_path(e: &Event) -> Option<std::borrow::Cow<'_, str>> {
+    use std::borrow::Cow;
+    match &e.kind {
+        EventKind::Open { path, .. } => {
+            let path = kestrel_core::normalize_path(path);
+            (!kestrel_core::is_process_environment(&path) && !kestrel_core::is_sensitive_read(&path)).then_some(path)
+        }
+        EventKind::Link { path, sensitive: false, .. } => Some(kestrel_core::normalize_path(path)),
+        EventKind::Rename { to: path, .. }
+        | EventKind::Mkdir { path, .. }
+        | EventKind::Unlink { path, .. }
+        | EventKind::Truncate { path, .. } => Some(Cow::Borrowed(path.as_str())),
+        _ => None,
     }
 }
 
@@ -689,6 +796,7 @@ impl Profile {
             gram_form: GRAM_FORM,
             word_form: WORD_FORM,
             late_reads: false,
+            wide: WideDirs::default(),
             novelty: vec![],
             drift_pending: false,
             overflow: 0,
@@ -698,6 +806,8 @@ impl Profile {
             sample_seen: 0,
             trusted_grams: None,
             room: KeyRoom::default(),
+            wide_seen: FxHashMap::default(),
+            window_ids: Vec::new(),
         }
     }
 
@@ -730,6 +840,7 @@ impl Profile {
             }
         }
         self.word_form = WORD_FORM;
+        self.wide.rebuild();
         self.index = self.behaviours.iter().enumerate().map(|(i, b)| (hash_of((b.view, &b.key)), i)).collect();
         self.gram_index = self.grams.iter().enumerate().map(|(i, g)| (g.g, i)).collect();
         self.trusted_grams = None;
@@ -835,22 +946,74 @@ impl Profile {
         if add_bounded(&mut self.containers, who, 64) {
             self.last_new_ns = t;
         }
+        // A window counts once, however the events come: a recording older than one learned before it, or events
+        // a little out of order across a window's edge (each CPU's sensor buffer is in order, not all of them).
         let w = self.window(t);
-        if self.window(self.last_event_ns) != w || self.events == 0 {
-            self.windows += 1;
+        // (A window older than every one remembered, with the memory full, is taken as counted.)
+        if self.window_ids.last() != Some(&w) {
+            match self.window_ids.binary_search(&w) {
+                Err(0) if self.window_ids.len() >= MAX_WINDOW_IDS => {}
+                Err(at) => {
+                    self.windows += 1;
+                    self.window_ids.insert(at, w);
+                    if self.window_ids.len() > MAX_WINDOW_IDS {
+                        self.window_ids.remove(0);
+                    }
+                }
+                Ok(_) => {}
+            }
         }
         self.last_event_ns = self.last_event_ns.max(t);
         self.events += 1;
         // An ordinary read late in a process's life: the sensor reports every read (a sensitive one it always does).
         self.late_reads |= cx.past_startup
             && matches!(&e.kind, EventKind::Open { path, .. } if !kestrel_core::is_sensitive_read(path));
+        if let Some(path) = data_path(e) {
+            self.count_names(&path, &e.comm, who, t);
+        }
         let mut new = false;
         let mut room = std::mem::take(&mut self.room);
-        each_feature(e, cx, &mut room, |view, _, key| new |= self.learn_feature(view, key, who, t));
+        let wide = std::mem::take(&mut self.wide);
+        each_feature(e, Cx { wide: Some(&wide), ..cx }, &mut room, |view, _, key| {
+            new |= self.learn_feature(view, key, who, t)
+        });
+        self.wide = wide;
         self.room = room;
         new |= self.learn_grams(grams, who, t);
         if new {
             self.last_new_ns = t;
+        }
+    }
+
+    /// Counts the names program `who` touches in each directory of `path`, from `container` at `t`; a directory
+    /// where it touched [`WIDE_AT`] of them, from enough containers (or windows) to trust, becomes data.
+    fn count_names(&mut self, path: &str, who: &str, container: u64, t: u64) {
+        let w = self.window(t);
+        let mut full: Vec<(u64, String)> = Vec::new();
+        let seen = &mut self.wide_seen;
+        let mut class = std::mem::take(&mut self.room.class);
+        walk_path_class(path, &mut class, Some((&self.wide, who)), |dir, name| {
+            let h = hash_of((who, dir));
+            if seen.len() >= MAX_WIDE_CANDIDATES && !seen.contains_key(&h) {
+                return;
+            }
+            let c = seen.entry(h).or_default();
+            if c.names.len() < WIDE_AT {
+                add_bounded(&mut c.names, hash_of(name), WIDE_AT);
+            }
+            add_bounded(&mut c.contributors, container, MAX_CONTRIBUTORS);
+            add_bounded(&mut c.windows, w, MAX_WINDOWS);
+            if c.names.len() >= WIDE_AT {
+                full.push((h, dir.to_string()));
+            }
+        });
+        self.room.class = class;
+        for (h, dir) in full {
+            let c = &self.wide_seen[&h];
+            if self.trusted(c.contributors.len(), c.windows.len()) {
+                self.wide.add(who, &dir);
+                self.wide_seen.remove(&h);
+            }
         }
     }
 
@@ -1148,7 +1311,7 @@ const MEMO_MAX_NAME: usize = 256;
 /// What an event's features depend on, for the kinds the memo keeps (see [`each_feature`]).
 #[derive(Debug)]
 enum MemoKey {
-    Open { comm: String, path: String, write: bool, past_startup: bool },
+    Open { comm: String, path: String, write: bool, past_startup: bool, wide: u64 },
     Accept { family: String, addr: String, port: Option<u16> },
     Connect { comm: String, family: String, addr: String, port: u16 },
     Send { comm: String, family: String, addr: String, port: u16 },
@@ -1170,10 +1333,10 @@ pub(crate) fn open_writes(flags: u32) -> bool {
 
 impl MemoKey {
     /// Whether `e` is what this key names, without copying anything.
-    fn names(&self, e: &Event, late: bool) -> bool {
+    fn names(&self, e: &Event, late: bool, data: u64) -> bool {
         match (self, &e.kind) {
-            (MemoKey::Open { comm, path, write, past_startup }, EventKind::Open { path: p, flags }) => {
-                path == p && comm == &e.comm && *write == open_writes(*flags) && *past_startup == late
+            (MemoKey::Open { comm, path, write, past_startup, wide }, EventKind::Open { path: p, flags }) => {
+                path == p && comm == &e.comm && *write == open_writes(*flags) && *past_startup == late && *wide == data
             }
             (MemoKey::Accept { family, addr, port }, EventKind::Accept { from, port: p }) => {
                 addr == &from.addr && port == p && family == &from.family
@@ -1186,11 +1349,15 @@ impl MemoKey {
         }
     }
 
-    fn of(e: &Event, past_startup: bool) -> Option<MemoKey> {
+    fn of(e: &Event, past_startup: bool, wide: u64) -> Option<MemoKey> {
         Some(match &e.kind {
-            EventKind::Open { path, flags } => {
-                MemoKey::Open { comm: e.comm.clone(), path: path.clone(), write: open_writes(*flags), past_startup }
-            }
+            EventKind::Open { path, flags } => MemoKey::Open {
+                comm: e.comm.clone(),
+                path: path.clone(),
+                write: open_writes(*flags),
+                past_startup,
+                wide,
+            },
             EventKind::Accept { from, port } => {
                 MemoKey::Accept { family: from.family.clone(), addr: from.addr.clone(), port: *port }
             }
@@ -1209,7 +1376,7 @@ impl MemoKey {
 }
 
 /// The hash of what the memo's key of an event compares, for an event of a kind it keeps.
-fn memo_hash(e: &Event, past_startup: bool) -> Option<u64> {
+fn memo_hash(e: &Event, past_startup: bool, wide: u64) -> Option<u64> {
     // What the memo keeps is bounded (a workload's events choose the names: a path of a few kilobytes in every
     // slot of every workload's memo would add up), and a long name is rarely met twice.
     let long = |s: &str| s.len() > MEMO_MAX_NAME;
@@ -1220,7 +1387,7 @@ fn memo_hash(e: &Event, past_startup: bool) -> Option<u64> {
         }
         EventKind::Connect { to } | EventKind::Send { to, .. } if long(&to.addr) || long(&to.family) => return None,
         EventKind::Accept { from, .. } if long(&from.family) => return None,
-        EventKind::Open { path, flags } => hash_of((0u8, path, &e.comm, open_writes(*flags), past_startup)),
+        EventKind::Open { path, flags } => hash_of((0u8, path, &e.comm, open_writes(*flags), past_startup, wide)),
         EventKind::Accept { from, port } => hash_of((1u8, &from.addr, port, &from.family)),
         EventKind::Connect { to } => hash_of((2u8, &to.addr, to.port, &to.family, &e.comm)),
         EventKind::Send { to, .. } => hash_of((3u8, &to.addr, to.port, &to.family, &e.comm)),
@@ -1252,15 +1419,16 @@ impl FeatureMemo {
     /// `e`'s features as the memo holds them (written out and kept first when it held none), or `None` for an
     /// event it does not keep.
     fn kept(&mut self, e: &Event, cx: Cx<'_>, room: &mut KeyRoom) -> Option<&Memoed> {
-        // What the memo keeps (opens, accepts, connections, sends) depends on the process's start-up, not on a
-        // parent (an exec's).
+        // What the memo keeps (opens, accepts, connections, sends) depends on the process's start-up and an open's
+        // on the profile's data directories (one memo serves every profile), not on a parent (an exec's).
         let past_startup = cx.past_startup;
-        let slot = (memo_hash(e, past_startup)? >> 32) as usize & (self.size - 1);
+        let wide = cx.wide.map_or(0, |w| w.id);
+        let slot = (memo_hash(e, past_startup, wide)? >> 32) as usize & (self.size - 1);
         if self.slots.is_empty() {
             self.slots.resize_with(self.size, || None);
         }
-        if !self.slots[slot].as_ref().is_some_and(|m| m.key.names(e, past_startup)) {
-            let key = MemoKey::of(e, past_startup)?;
+        if !self.slots[slot].as_ref().is_some_and(|m| m.key.names(e, past_startup, wide)) {
+            let key = MemoKey::of(e, past_startup, wide)?;
             let mut features = Vec::new();
             each_feature(e, cx, room, |view, weight, words| {
                 features.push((view, weight, hash_of((view, words)), Box::from(words)));
@@ -1290,7 +1458,8 @@ impl Scorer {
         let w = p.window(e.time_ns);
         let Scorer { alerted, noted, rates, room, keys } = self;
         keys.clear();
-        memo.each(e, cx, room, |view, weight, h, words| {
+        let wide = std::mem::take(&mut p.wide);
+        memo.each(e, Cx { wide: Some(&wide), ..cx }, room, |view, weight, h, words| {
             // The per-container key of this behaviour (suppression and rates).
             let key = h ^ who.rotate_left(17);
             match p.index.get(&h).map(|&i| &p.behaviours[i]) {
@@ -1326,6 +1495,7 @@ impl Scorer {
                 }
             }
         });
+        p.wide = wide;
         if self.rates.len() > MAX_SUPPRESSED {
             self.rates.clear();
         }
@@ -1467,6 +1637,14 @@ pub fn merge(workload: &str, nodes: &[(&str, &Profile)], k: usize) -> Profile {
     out.mode = Mode::Monitor;
     // What k nodes learned is trusted: so is their having learned late reads.
     out.late_reads = nodes.iter().filter(|(_, p)| p.late_reads).count() >= out.policy.k;
+    // So is a directory they all took for data (their behaviours there are written with `*`).
+    let mut wide: FxHashMap<&(String, String), usize> = FxHashMap::default();
+    for (_, p) in nodes {
+        for d in &p.wide.dirs {
+            *wide.entry(d).or_default() += 1;
+        }
+    }
+    out.wide.dirs = wide.into_iter().filter(|&(_, n)| n >= out.policy.k).map(|(d, _)| d.clone()).collect();
     let mut counts: FxHashMap<u64, Vec<u64>> = FxHashMap::default();
     let mut gram_counts: FxHashMap<u64, Vec<u64>> = FxHashMap::default();
     for (node, p) in nodes {

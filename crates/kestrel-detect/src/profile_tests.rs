@@ -812,7 +812,8 @@ fn the_table_in_front_of_the_trusted_grams_answers_as_the_set() {
 
 /// The scorer's memo of features answers as writing them out does, whatever shares a slot: every event of a
 /// stream that differs from the last one in one thing only (the command, one character of the path, whether the
-/// open writes, an address, a port, the family, the kind) goes through memos of 1, 2 and 512 slots.
+/// open writes, an address, a port, the family, the kind, the profile's data directories) goes through memos of 1,
+/// 2 and 512 slots.
 #[test]
 fn the_feature_memo_gives_what_writing_the_features_out_gives() {
     let mut b = Box_::new("memo", SEC);
@@ -844,6 +845,12 @@ fn the_feature_memo_gives_what_writing_the_features_out_gives() {
         };
         events.push(b.ev(7, comm, kind));
     }
+    // Two profiles' data directories: one memo serves every profile.
+    let (mut one, mut other) = (WideDirs::default(), WideDirs::default());
+    one.add("python3", "/srv/app");
+    other.add("python3", "/srv/app");
+    other.add("nginx", "/var/log/app");
+    let wides = [None, Some(&one), Some(&other)];
     for size in [1, 2, MEMO_SLOTS] {
         let mut memo = FeatureMemo::with_slots(size);
         let (mut room, mut room2) = (KeyRoom::default(), KeyRoom::default());
@@ -851,7 +858,7 @@ fn the_feature_memo_gives_what_writing_the_features_out_gives() {
         for (i, e) in events.iter().enumerate() {
             let late = i % 3 == 1;
             let mut want = Vec::new();
-            let cx = Cx { past_startup: late, ..Cx::default() };
+            let cx = Cx { past_startup: late, wide: wides[i % 5 % 3], ..Cx::default() };
             each_feature(e, cx, &mut room, |view, weight, words| {
                 want.push((view, weight, hash_of((view, words)), words.to_string()))
             });
@@ -1009,4 +1016,121 @@ fn a_service_reading_where_it_never_reads_once_started_is_an_alert_and_a_new_nam
     let mut c = Box_::new("c", 0);
     let none = model_alerts(&mut d, &service_reads(&mut c, &["/srv/app/static/app.css", "/etc/passwd"]));
     assert!(none.is_empty(), "{none:#?}");
+}
+
+#[test]
+fn names_below_a_programs_data_directory_are_written_as_data() {
+    let mut w = WideDirs::default();
+    w.add("tar", "/srv/up");
+    w.add("tar", "/srv/up/*");
+    let class = |who: &str, path: &str| {
+        let mut out = String::new();
+        push_path_class(path, &mut out, Some((&w, who)));
+        out
+    };
+    assert_eq!(class("tar", "/srv/up/alice/a.txt"), "/srv/up/*/*");
+    assert_eq!(class("tar", "/srv/up/a.txt"), "/srv/up/*");
+    assert_eq!(class("tar", "/srv/up"), "/srv/up");
+    assert_eq!(class("sh", "/srv/up/a.txt"), "/srv/up/a.txt", "another program's data it is not");
+    assert_eq!(class("tar", "/srv/upper/a.txt"), "/srv/upper/a.txt");
+    assert_eq!(class("tar", "/etc/passwd"), "/etc/passwd");
+    assert_eq!(class("tar", "/tmp/x/1"), "/tmp/x/*");
+    // The walk names each directory and the name the path goes on with there, unless that is data.
+    let mut levels = Vec::new();
+    walk_path_class("/srv/up/bob/b.txt", &mut String::new(), None, |d, n| levels.push(format!("{d} {n}")));
+    assert_eq!(levels, ["/srv up", "/srv/up bob", "/srv/up/bob b.txt"]);
+    levels.clear();
+    walk_path_class("/srv/up/bob/b.txt", &mut String::new(), Some((&w, "tar")), |d, n| levels.push(format!("{d} {n}")));
+    assert_eq!(levels, ["/srv up"]);
+}
+
+/// Two replicas of a service reading its users' files once up (one directory per user, names they chose), their
+/// events interleaved as they come: `users` files in all.
+fn users_files_read(users: usize) -> Vec<Event> {
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    let name = |i: usize| format!("/srv/users/user-{}{i}/notes-{}.txt", ["ann", "bo", "cy", "di"][i % 4], i * 7);
+    let files: Vec<String> = (0..users).map(name).collect();
+    let even: Vec<&str> = files.iter().step_by(2).map(String::as_str).collect();
+    let odd: Vec<&str> = files.iter().skip(1).step_by(2).map(String::as_str).collect();
+    let (x, y) = (service_reads(&mut a, &even), service_reads(&mut b, &odd));
+    let mut v = Vec::new();
+    for i in 0..x.len().max(y.len()) {
+        v.extend(x.get(i).cloned());
+        v.extend(y.get(i).cloned());
+    }
+    v
+}
+
+/// A service whose users' files are its data. Learned from two replicas, the directory becomes data for that
+/// program — its profile stops growing with the users' files, and a new user's first file is not a new place —
+/// while a read outside it still alerts, another program's reads there are still its own, and one replica alone
+/// cannot make a directory data.
+#[test]
+fn a_directory_of_users_files_becomes_data_and_hides_nothing_else() {
+    let below = |p: &Profile| p.behaviours.iter().filter(|b| b.key.contains("/srv/users/")).count();
+    let p = learn(Policy::default(), vec![users_files_read(80)]).remove(0);
+    for dir in ["/srv/users", "/srv/users/*"] {
+        assert!(p.wide.dirs.contains(&("python3".into(), dir.into())), "{dir}: {:?}", p.wide.dirs);
+    }
+    let many = learn(Policy::default(), vec![users_files_read(800)]).remove(0);
+    assert_eq!(below(&many), below(&p), "800 users' files teach no more behaviours than 80");
+    assert!(below(&p) <= 3 * WIDE_AT + 4, "{}", below(&p));
+    assert!(p.knows(View::File, "python3 reads in /srv/users/* after its start-up"), "{:?}", p.wide.dirs);
+    assert!(p.knows(View::File, "python3 reads /srv/users/*/*"));
+    // Saved and loaded, and merged from two nodes, it stays data; from one node of the two needed, not.
+    let dir = tempfile::tempdir().unwrap();
+    let store = ProfileStore::new(dir.path().join("profiles"));
+    let loaded = ProfileStore::read(&store.save(&p).unwrap()).unwrap();
+    assert_eq!(loaded.wide.dirs, p.wide.dirs);
+    assert_eq!(merge("w", &[("n1", &p), ("n2", &p)], 2).wide.dirs, p.wide.dirs);
+    assert!(merge("w", &[("n1", &p)], 2).wide.dirs.is_empty());
+    let mut d = model_only(vec![loaded], Stage::Detect);
+    // A new user's first file, read once the service is up: quiet.
+    let mut c = Box_::new("c", 0);
+    let quiet = model_alerts(&mut d, &service_reads(&mut c, &["/srv/users/user-eve/todo.md"]));
+    assert!(quiet.is_empty(), "{quiet:#?}");
+    // Its code, hijacked, reads the account list: still an alert.
+    let late = c.ev(c.pid, "python3", EventKind::Open { path: "/etc/passwd".into(), flags: 0o2000000 });
+    assert_eq!(model_alerts(&mut d, &[late]).len(), 1);
+    // Another program reading there is judged by its own reads: a shell's write below it is a new place.
+    let sh = c.ev(c.pid + 1, "sh", EventKind::Open { path: "/srv/users/user-eve/x".into(), flags: 0o101 });
+    assert_eq!(model_alerts(&mut d, &[sh]).len(), 1);
+    // Without the directory taken for data, the new user's directory is a new place: the alert this prevents.
+    let mut plain = p.clone();
+    plain.wide = WideDirs::default();
+    plain.reindex();
+    let mut d = model_only(vec![plain], Stage::Detect);
+    let mut c = Box_::new("c", 0);
+    assert_eq!(model_alerts(&mut d, &service_reads(&mut c, &["/srv/users/user-eve/todo.md"])).len(), 1);
+    // One replica reading 80 users' files teaches nothing about the directory.
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    let files: Vec<String> = (0..80).map(|i| format!("/srv/users/u{}/n.txt", "x".repeat(i + 1))).collect();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let ps = learn(Policy::default(), vec![service_reads(&mut a, &files), service_reads(&mut b, &[])]);
+    assert!(ps[0].wide.dirs.is_empty(), "{:?}", ps[0].wide.dirs);
+}
+
+/// A time window counts once however the events come: learning an older recording after a newer one (or events a
+/// little out of order across a window's edge) gives the windows of learning them in order. (It counted a window
+/// for every event of the older recording: the learned rates fell towards nothing, and every behaviour looked
+/// far above its rate — 223 false alarms in the lab when one recording was learned twice.)
+#[test]
+fn a_window_counts_once_whatever_the_order_of_the_recordings() {
+    let window = Policy::default().window_ns;
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 2 * window));
+    let (old, new) = (a.normal(), b.normal());
+    let in_order = learn(Policy::default(), vec![old.clone(), new.clone()]).remove(0);
+    let reversed = learn(Policy::default(), vec![new.clone(), old.clone()]).remove(0);
+    assert_eq!(in_order.windows, 2);
+    assert_eq!(reversed.windows, in_order.windows);
+    // Two events of the window before, arriving after the next window began.
+    let mut late = new.clone();
+    late.iter_mut().skip(2).for_each(|e| e.time_ns = e.time_ns.max(3 * window));
+    let mut stray = late[1].clone();
+    stray.time_ns = 3 * window - 1;
+    late.insert(3, stray.clone());
+    late.insert(5, stray);
+    assert!(late[2].time_ns >= 3 * window && late[3].time_ns < 3 * window && late[4].time_ns >= 3 * window);
+    let edge = learn(Policy::default(), vec![late]).remove(0);
+    assert_eq!(edge.windows, 2, "window 2 and window 3, each once");
 }

@@ -579,6 +579,9 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
                         b.key
                     );
                 }
+                for (who, dir) in &p.wide.dirs {
+                    say!("  data      {who}: names below {dir} are its data (written *)");
+                }
             }
         }
         ProfileCommand::Pull(pull) => {
