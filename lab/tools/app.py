@@ -9,6 +9,9 @@ Standard library only (Debian's python3). What it does, so that its behaviour va
   tar (runs `tar`, which runs `gzip`), and a disk-usage report that runs a shell command
   (`du -sk /srv/app/DIR`) — with the directory taken from the query unchecked: the command injection the
   app-* attack scenarios use;
+- each user's own files, in a directory per user named as the user chose (`PUT /files/USER/NAME`, `GET
+  /files/USER/NAME`, `GET /files/USER` lists them): /srv/app/files/USER/NAME — names that are the users' data,
+  not the service's behaviour;
 - a backup of the notes (`GET /backup`, a pickle) and its restore (`POST /import`), which unpickles what it is
   sent as it came: the insecure deserialisation the app-deserialize-* scenarios use (code run inside the app's
   own process — no shell, no program started);
@@ -33,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 ROOT = "/srv/app"
 DATA = f"{ROOT}/data"
 UPLOADS = f"{ROOT}/uploads"
+FILES = f"{ROOT}/files"
 STATIC = f"{ROOT}/static"
 LOG_DIR = "/var/log/app"
 LOG = f"{LOG_DIR}/app.log"
@@ -75,6 +79,14 @@ def maintenance():
                 subprocess.run(["gzip", "-f", f"{LOG}.1"], check=False)
         except (OSError, sqlite3.Error) as e:
             log(f"maintenance: {e}")
+
+
+def user_path(user, name=None):
+    """A user's directory, or a file in it; None for a name that is not a plain one."""
+    plain = lambda s: s and len(s) <= 64 and all(ch.isalnum() or ch in "-_." for ch in s) and not s.startswith(".")
+    if not plain(user) or (name is not None and not plain(name)):
+        return None
+    return os.path.join(FILES, user) if name is None else os.path.join(FILES, user, name)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -121,6 +133,17 @@ class Handler(BaseHTTPRequestHandler):
         if parts[0] == "static" and len(parts) == 2:
             path = os.path.join(STATIC, os.path.basename(parts[1]))
             try:
+                with open(path, "rb") as f:
+                    return self.reply(200, f.read(), "application/octet-stream")
+            except OSError:
+                return self.reply(404, '{"error": "no such file"}')
+        if parts[0] == "files" and len(parts) in (2, 3):
+            path = user_path(*parts[1:])
+            if path is None:
+                return self.reply(400, '{"error": "bad name"}')
+            try:
+                if len(parts) == 2:
+                    return self.reply(200, json.dumps(sorted(os.listdir(path))))
                 with open(path, "rb") as f:
                     return self.reply(200, f.read(), "application/octet-stream")
             except OSError:
@@ -173,6 +196,17 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(201, json.dumps({"imported": len(rows)}))
         return self.reply(404, '{"error": "not found"}')
 
+    def do_PUT(self):
+        parts = [p for p in urllib.parse.urlsplit(self.path).path.split("/") if p]
+        path = user_path(*parts[1:]) if parts[:1] == ["files"] and len(parts) == 3 else None
+        if path is None:
+            return self.reply(404, '{"error": "not found"}')
+        data = self.body()
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        return self.reply(201, json.dumps({"bytes": len(data)}))
+
     def do_DELETE(self):
         parts = [p for p in urllib.parse.urlsplit(self.path).path.split("/") if p]
         if parts[:1] == ["notes"] and len(parts) == 2 and parts[1].isdigit():
@@ -184,7 +218,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     port = int(sys.argv[1])
-    for d in (DATA, UPLOADS, STATIC, LOG_DIR):
+    for d in (DATA, UPLOADS, FILES, STATIC, LOG_DIR):
         os.makedirs(d, exist_ok=True)
     db().close()
     threading.Thread(target=maintenance, daemon=True).start()

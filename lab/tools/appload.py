@@ -4,7 +4,8 @@
     appload.py PORT REQUESTS
 
 REQUESTS requests drawn at random from a mix a notes service sees — mostly reads, some writes, searches,
-static files (some missing), uploads of random sizes, now and then an export, a disk-usage report of one of
+static files (some missing), uploads of random sizes, users' own files (stored, fetched, listed; the users
+named at random from a few thousand names, a directory each), now and then an export, a disk-usage report of one of
 the app's directories, or a backup of the notes of which a few are restored — with random pauses (mostly short, sometimes a second). Failures are counted, not
 fatal: the app is the workload, this is its traffic.
 """
@@ -57,6 +58,22 @@ def main():
         size = int(rng.lognormvariate(8, 1.5))
         call("POST", "/upload?" + urllib.parse.urlencode({"name": name}), rng.randbytes(min(size, 1 << 20)))
 
+    files = []
+
+    def user():
+        return f"{rng.choice(WORDS)}{rng.choice(WORDS)}-{rng.choice(WORDS)}"
+
+    def put_file():
+        path = f"/files/{user()}/{rng.choice(WORDS)}-{rng.randint(1, 99)}.{rng.choice(['txt', 'md', 'png'])}"
+        if call("PUT", path, rng.randbytes(int(rng.lognormvariate(7, 1.2)) % (1 << 20)))[0] == 201:
+            files.append(path)
+
+    def get_file():
+        call("GET", rng.choice(files) if files and rng.random() < 0.9 else f"/files/{user()}/missing.txt")
+
+    def list_files():
+        call("GET", rng.choice(files).rsplit("/", 1)[0] if files else f"/files/{user()}")
+
     def restore():
         status, body = call("GET", "/backup")
         if status == 200:
@@ -71,6 +88,9 @@ def main():
         (8, lambda: call("GET", "/static/" + rng.choice(["app.css", "app.js", "logo.svg", "help.html", "old.css"]))),
         (6, lambda: call("GET", "/health")),
         (4, upload),
+        (5, put_file),
+        (6, get_file),
+        (2, list_files),
         (3, delete),
         (1, lambda: call("GET", "/export")),
         (1, lambda: call("GET", "/report?dir=" + rng.choice(["uploads", "data", "static"]))),
