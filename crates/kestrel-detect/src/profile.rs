@@ -610,7 +610,8 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
         EventKind::Open { path, flags } => {
             let path = &*kestrel_core::normalize_path(path);
             if open_writes(*flags) {
-                push_path_class(path, class, data);
+                // A sensitive file written keeps its name, wherever it is.
+                push_path_class(path, class, data.filter(|_| !kestrel_core::is_sensitive_read(path)));
                 emit!(View::File, 0.6, "write in {}", dir_of(class));
                 emit!(View::File, 0.3, "{who} writes {class}");
             } else if kestrel_core::is_process_environment(path) {

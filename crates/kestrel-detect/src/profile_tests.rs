@@ -1035,6 +1035,19 @@ fn names_below_a_programs_data_directory_are_written_as_data() {
     assert_eq!(class("tar", "/srv/upper/a.txt"), "/srv/upper/a.txt");
     assert_eq!(class("tar", "/etc/passwd"), "/etc/passwd");
     assert_eq!(class("tar", "/tmp/x/1"), "/tmp/x/*");
+    // In the file view: a sensitive file, read or written, keeps its name below a data directory.
+    let mut etc = WideDirs::default();
+    etc.add("app", "/etc");
+    let mut b = Box_::new("b", 0);
+    let keys = |kind: EventKind, b: &mut Box_| -> Vec<String> {
+        let e = b.ev(7, "app", kind);
+        features(&e, Cx { wide: Some(&etc), ..Cx::default() }).into_iter().map(|f| f.key).collect()
+    };
+    let write = |path: &str| EventKind::Open { path: path.into(), flags: 0o101 };
+    assert!(keys(write("/etc/shadow"), &mut b).contains(&"app writes /etc/shadow".to_string()));
+    assert!(keys(write("/etc/motd"), &mut b).contains(&"app writes /etc/*".to_string()));
+    let read = EventKind::Open { path: "/etc/shadow".into(), flags: 0 };
+    assert!(keys(read, &mut b).contains(&"app reads /etc/shadow".to_string()));
     // The walk names each directory and the name the path goes on with there, unless that is data.
     let mut levels = Vec::new();
     walk_path_class("/srv/up/bob/b.txt", &mut String::new(), None, |d, n| levels.push(format!("{d} {n}")));
