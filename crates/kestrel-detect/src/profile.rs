@@ -85,7 +85,7 @@ pub const WIDE_AT: usize = 32;
 /// Most directories a profile takes for data.
 const MAX_WIDE: usize = 4096;
 /// Most directories a learning pass counts names in.
-const MAX_WIDE_CANDIDATES: usize = 16_384;
+const MAX_WIDE_CANDIDATES: usize = 4096;
 
 /// Directories whose names are a program's data, not its behaviour: an upload directory, a web root, one
 /// directory per user or per day. A program that touched [`WIDE_AT`] distinct names in one, in as many containers
@@ -1024,6 +1024,8 @@ impl Profile {
     /// is taken, and the threshold is their median — so one container (a poisoned replica whose batches are
     /// all strange) cannot raise it.
     pub fn calibrate(&mut self) {
+        // The names counted for data directories were this pass's (at most about 2 MB: MAX_WIDE_CANDIDATES).
+        self.wide_seen = FxHashMap::default();
         if self.samples.is_empty() {
             return;
         }
