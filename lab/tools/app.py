@@ -11,7 +11,8 @@ Standard library only (Debian's python3). What it does, so that its behaviour va
   app-* attack scenarios use;
 - each user's own files, in a directory per user named as the user chose (`PUT /files/USER/NAME`, `GET
   /files/USER/NAME`, `GET /files/USER` lists them): /srv/app/files/USER/NAME — names that are the users' data,
-  not the service's behaviour;
+  not the service's behaviour; a user's files exported as a gzipped tar (`GET /export?user=USER`, runs `tar`) —
+  with the name joined to the path unchecked: the path traversal the app-export-traversal scenario uses;
 - a backup of the notes (`GET /backup`, a pickle) and its restore (`POST /import`), which unpickles what it is
   sent as it came: the insecure deserialisation the app-deserialize-* scenarios use (code run inside the app's
   own process — no shell, no program started);
@@ -152,6 +153,15 @@ class Handler(BaseHTTPRequestHandler):
             with db() as c:
                 rows = c.execute("SELECT title, body, at FROM notes ORDER BY id").fetchall()
             return self.reply(200, pickle.dumps(rows), "application/octet-stream")
+        if parts == ["export"] and "user" in q:
+            # One user's files as a gzipped tar (`tar czf - -C /srv/app/files/USER .`). The flaw: the name is
+            # joined to the users' directory as it came, not through user_path — `../data` archives the notes
+            # of every user (CWE-22): the path traversal the app-export-traversal scenario uses.
+            where = os.path.join(FILES, q["user"][0])
+            out = subprocess.run(["tar", "czf", "-", "-C", where, "."], capture_output=True, check=False)
+            if out.returncode != 0:
+                return self.reply(404, '{"error": "no such user"}')
+            return self.reply(200, out.stdout, "application/gzip")
         if parts == ["export"]:
             fd, tmp = tempfile.mkstemp(prefix="export-", suffix=".tgz")
             os.close(fd)

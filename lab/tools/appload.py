@@ -5,7 +5,8 @@
 
 REQUESTS requests drawn at random from a mix a notes service sees — mostly reads, some writes, searches,
 static files (some missing), uploads of random sizes, users' own files (stored, fetched, listed; the users
-named at random from a few thousand names, a directory each), now and then an export, a disk-usage report of one of
+named at random from a few thousand names, a directory each), now and then an export (of the uploads, or of one
+user's files), a disk-usage report of one of
 the app's directories, or a backup of the notes of which a few are restored — with random pauses (mostly short, sometimes a second). Failures are counted, not
 fatal: the app is the workload, this is its traffic.
 """
@@ -74,6 +75,10 @@ def main():
     def list_files():
         call("GET", rng.choice(files).rsplit("/", 1)[0] if files else f"/files/{user()}")
 
+    def export_user():
+        who = rng.choice(files).split("/")[2] if files and rng.random() < 0.9 else user()
+        call("GET", "/export?" + urllib.parse.urlencode({"user": who}))
+
     def restore():
         status, body = call("GET", "/backup")
         if status == 200:
@@ -93,6 +98,7 @@ def main():
         (2, list_files),
         (3, delete),
         (1, lambda: call("GET", "/export")),
+        (1, export_user),
         (1, lambda: call("GET", "/report?dir=" + rng.choice(["uploads", "data", "static"]))),
         (1, restore),
     ]

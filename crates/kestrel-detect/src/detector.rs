@@ -287,10 +287,13 @@ impl Detector {
             }
         };
         let learning = self.stage == Stage::Learn || p.mode == Mode::Learn;
-        // A read past start-up is judged as such only by a profile that learned them (`--reads` while learning).
-        let past_startup = (learning || p.late_reads) && past_startup(self.engine.state(), e);
+        // A read past start-up is judged as such only by a profile that learned them (`--reads` while learning);
+        // where a program reads at all, only by one that learned that (and, for a late read, late ones too).
+        let late = past_startup(self.engine.state(), e);
+        let past_startup = (learning || p.late_reads) && late;
+        let read_dirs = (learning || p.read_dirs) && (!late || past_startup);
         if learning {
-            p.learn(e, profile::Cx { parent, past_startup, wide: None }, &grams, container);
+            p.learn(e, profile::Cx { parent, past_startup, read_dirs, wide: None }, &grams, container);
             self.counters.learned += 1;
             if self.stage == Stage::Detect && p.promote(e.time_ns).is_some() {
                 self.counters.mode_changes += 1;
@@ -299,7 +302,7 @@ impl Detector {
             let v = scorer.score(
                 p,
                 e,
-                profile::Cx { parent, past_startup, wide: None },
+                profile::Cx { parent, past_startup, read_dirs, wide: None },
                 &grams,
                 container,
                 &mut self.features,

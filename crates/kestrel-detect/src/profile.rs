@@ -75,6 +75,9 @@ pub struct Cx<'a> {
     pub parent: Option<&'a str>,
     /// A read's process is past its start-up: it listened since its exec, or exec'd more than [`STARTUP_NS`] ago.
     pub past_startup: bool,
+    /// A read's directory is judged (or learned) as one the program reads in at all, at any time of its life:
+    /// the profile learned where its programs read (see [`Profile::read_dirs`]).
+    pub read_dirs: bool,
     /// The profile's directories whose names are data (set by the profile itself when it learns or scores).
     pub wide: Option<&'a WideDirs>,
 }
@@ -320,6 +323,11 @@ pub struct Profile {
     /// would take every one for new (see [`STARTUP_NS`]).
     #[serde(default)]
     pub late_reads: bool,
+    /// It learned where its programs read, at any time (from a sensor reporting every read, by a kestrel that
+    /// puts `PROGRAM reads in DIRECTORY` in words): only then is a read below a directory the program never read
+    /// in a deviation, in its start-up too. A profile learned by an older kestrel has `late_reads` without it.
+    #[serde(default)]
+    pub read_dirs: bool,
     /// Directories whose names are a program's data (see [`WideDirs`]).
     #[serde(default)]
     pub wide: WideDirs,
@@ -551,7 +559,7 @@ pub struct KeyRoom {
 /// behaviour in words, built in `room` — in the order [`features`] lists them; `cx`: its process's facts.
 pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl FnMut(View, f64, &str)) {
     use std::fmt::Write as _;
-    let Cx { parent, past_startup, wide } = cx;
+    let Cx { parent, past_startup, read_dirs, wide } = cx;
     let KeyRoom { key, class, exe: exe_room } = room;
     // Writing into a String cannot fail.
     macro_rules! emit {
@@ -628,9 +636,14 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
                 // choose), a directory never read from once started (libraries read some files lazily: glibc's
                 // malloc reads /proc/sys/vm/overcommit_memory when a thread's heap first shrinks, whenever that
                 // is). Together — a file the program never read, where its work never reads — they alert
-                // (1 − 0.7 × 0.65 ≥ ALERT_SCORE): its code doing what its work never does.
+                // (1 − 0.7 × 0.65 ≥ ALERT_SCORE): its code doing what its work never does. So do a file never read
+                // and a directory the program never read in at all, at whatever time: a program that never listens
+                // (a batch job, a worker) is in its start-up for STARTUP_NS, where the sign above says nothing.
                 push_path_class(path, class, data);
                 emit!(View::File, 0.3, "{who} reads {class}");
+                if read_dirs {
+                    emit!(View::File, 0.35, "{who} reads in {}", dir_of(class));
+                }
                 if past_startup {
                     emit!(View::File, 0.35, "{who} reads in {} after its start-up", dir_of(class));
                 }
@@ -797,6 +810,7 @@ impl Profile {
             gram_form: GRAM_FORM,
             word_form: WORD_FORM,
             late_reads: false,
+            read_dirs: false,
             wide: WideDirs::default(),
             novelty: vec![],
             drift_pending: false,
@@ -967,8 +981,10 @@ impl Profile {
         self.last_event_ns = self.last_event_ns.max(t);
         self.events += 1;
         // An ordinary read late in a process's life: the sensor reports every read (a sensitive one it always does).
-        self.late_reads |= cx.past_startup
-            && matches!(&e.kind, EventKind::Open { path, .. } if !kestrel_core::is_sensitive_read(path));
+        let ordinary_read = matches!(&e.kind, EventKind::Open { path, flags } if !open_writes(*flags)
+            && !kestrel_core::is_sensitive_read(path) && !kestrel_core::is_process_environment(path));
+        self.late_reads |= cx.past_startup && ordinary_read;
+        self.read_dirs |= cx.read_dirs && ordinary_read;
         if let Some(path) = data_path(e) {
             self.count_names(&path, &e.comm, who, t);
         }
@@ -1149,7 +1165,12 @@ impl Profile {
     /// A summary of what the profile learned, for explanations.
     pub fn baseline(&self) -> String {
         let (b, g) = self.trusted_counts();
-        let reads = if self.late_reads { "; reads past start-up learned" } else { "" };
+        let reads = match (self.read_dirs, self.late_reads) {
+            (true, true) => "; reads learned, past start-up too",
+            (true, false) => "; reads at start-up learned",
+            (false, true) => "; reads past start-up learned",
+            (false, false) => "",
+        };
         format!(
             "profile {} v{} ({:?}): {} events from {} containers over {} windows; {b} trusted behaviours, {g} trusted system-call {GRAM}-grams{reads}",
             self.workload,
@@ -1314,7 +1335,7 @@ const MEMO_MAX_NAME: usize = 256;
 /// What an event's features depend on, for the kinds the memo keeps (see [`each_feature`]).
 #[derive(Debug)]
 enum MemoKey {
-    Open { comm: String, path: String, write: bool, past_startup: bool, wide: u64 },
+    Open { comm: String, path: String, write: bool, reads: u8, wide: u64 },
     Accept { family: String, addr: String, port: Option<u16> },
     Connect { comm: String, family: String, addr: String, port: u16 },
     Send { comm: String, family: String, addr: String, port: u16 },
@@ -1336,10 +1357,10 @@ pub(crate) fn open_writes(flags: u32) -> bool {
 
 impl MemoKey {
     /// Whether `e` is what this key names, without copying anything.
-    fn names(&self, e: &Event, late: bool, data: u64) -> bool {
+    fn names(&self, e: &Event, phase: u8, data: u64) -> bool {
         match (self, &e.kind) {
-            (MemoKey::Open { comm, path, write, past_startup, wide }, EventKind::Open { path: p, flags }) => {
-                path == p && comm == &e.comm && *write == open_writes(*flags) && *past_startup == late && *wide == data
+            (MemoKey::Open { comm, path, write, reads, wide }, EventKind::Open { path: p, flags }) => {
+                path == p && comm == &e.comm && *write == open_writes(*flags) && *reads == phase && *wide == data
             }
             (MemoKey::Accept { family, addr, port }, EventKind::Accept { from, port: p }) => {
                 addr == &from.addr && port == p && family == &from.family
@@ -1352,15 +1373,11 @@ impl MemoKey {
         }
     }
 
-    fn of(e: &Event, past_startup: bool, wide: u64) -> Option<MemoKey> {
+    fn of(e: &Event, reads: u8, wide: u64) -> Option<MemoKey> {
         Some(match &e.kind {
-            EventKind::Open { path, flags } => MemoKey::Open {
-                comm: e.comm.clone(),
-                path: path.clone(),
-                write: open_writes(*flags),
-                past_startup,
-                wide,
-            },
+            EventKind::Open { path, flags } => {
+                MemoKey::Open { comm: e.comm.clone(), path: path.clone(), write: open_writes(*flags), reads, wide }
+            }
             EventKind::Accept { from, port } => {
                 MemoKey::Accept { family: from.family.clone(), addr: from.addr.clone(), port: *port }
             }
@@ -1379,7 +1396,7 @@ impl MemoKey {
 }
 
 /// The hash of what the memo's key of an event compares, for an event of a kind it keeps.
-fn memo_hash(e: &Event, past_startup: bool, wide: u64) -> Option<u64> {
+fn memo_hash(e: &Event, reads: u8, wide: u64) -> Option<u64> {
     // What the memo keeps is bounded (a workload's events choose the names: a path of a few kilobytes in every
     // slot of every workload's memo would add up), and a long name is rarely met twice.
     let long = |s: &str| s.len() > MEMO_MAX_NAME;
@@ -1390,7 +1407,7 @@ fn memo_hash(e: &Event, past_startup: bool, wide: u64) -> Option<u64> {
         }
         EventKind::Connect { to } | EventKind::Send { to, .. } if long(&to.addr) || long(&to.family) => return None,
         EventKind::Accept { from, .. } if long(&from.family) => return None,
-        EventKind::Open { path, flags } => hash_of((0u8, path, &e.comm, open_writes(*flags), past_startup, wide)),
+        EventKind::Open { path, flags } => hash_of((0u8, path, &e.comm, open_writes(*flags), reads, wide)),
         EventKind::Accept { from, port } => hash_of((1u8, &from.addr, port, &from.family)),
         EventKind::Connect { to } => hash_of((2u8, &to.addr, to.port, &to.family, &e.comm)),
         EventKind::Send { to, .. } => hash_of((3u8, &to.addr, to.port, &to.family, &e.comm)),
@@ -1422,16 +1439,17 @@ impl FeatureMemo {
     /// `e`'s features as the memo holds them (written out and kept first when it held none), or `None` for an
     /// event it does not keep.
     fn kept(&mut self, e: &Event, cx: Cx<'_>, room: &mut KeyRoom) -> Option<&Memoed> {
-        // What the memo keeps (opens, accepts, connections, sends) depends on the process's start-up and an open's
-        // on the profile's data directories (one memo serves every profile), not on a parent (an exec's).
-        let past_startup = cx.past_startup;
+        // What the memo keeps (opens, accepts, connections, sends) depends on how a read is judged (the process's
+        // start-up, the profile's reads learned) and an open's on the profile's data directories (one memo serves
+        // every profile), not on a parent (an exec's).
+        let reads = u8::from(cx.past_startup) | u8::from(cx.read_dirs) << 1;
         let wide = cx.wide.map_or(0, |w| w.id);
-        let slot = (memo_hash(e, past_startup, wide)? >> 32) as usize & (self.size - 1);
+        let slot = (memo_hash(e, reads, wide)? >> 32) as usize & (self.size - 1);
         if self.slots.is_empty() {
             self.slots.resize_with(self.size, || None);
         }
-        if !self.slots[slot].as_ref().is_some_and(|m| m.key.names(e, past_startup, wide)) {
-            let key = MemoKey::of(e, past_startup, wide)?;
+        if !self.slots[slot].as_ref().is_some_and(|m| m.key.names(e, reads, wide)) {
+            let key = MemoKey::of(e, reads, wide)?;
             let mut features = Vec::new();
             each_feature(e, cx, room, |view, weight, words| {
                 features.push((view, weight, hash_of((view, words)), Box::from(words)));
@@ -1640,6 +1658,7 @@ pub fn merge(workload: &str, nodes: &[(&str, &Profile)], k: usize) -> Profile {
     out.mode = Mode::Monitor;
     // What k nodes learned is trusted: so is their having learned late reads.
     out.late_reads = nodes.iter().filter(|(_, p)| p.late_reads).count() >= out.policy.k;
+    out.read_dirs = nodes.iter().filter(|(_, p)| p.read_dirs).count() >= out.policy.k;
     // So is a directory they all took for data (their behaviours there are written with `*`).
     let mut wide: FxHashMap<&(String, String), usize> = FxHashMap::default();
     for (_, p) in nodes {

@@ -244,11 +244,11 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let with_profiles = !a.no_profiles;
     if a.source.live && a.source.watch.reads && !g.quiet {
         let blind: Vec<&str> =
-            profiles.iter().filter(|p| p.mode != Mode::Learn && !p.late_reads).map(|p| p.workload.as_str()).collect();
+            profiles.iter().filter(|p| p.mode != Mode::Learn && !p.read_dirs).map(|p| p.workload.as_str()).collect();
         if !blind.is_empty() {
             eprintln!(
-                "kestrel: --reads: {} profile(s) learned without every read ({}): what they read past start-up is not \
-                 judged until they learn it again (`kestrel profile relearn WORKLOAD`)",
+                "kestrel: --reads: {} profile(s) learned without every read, or by an older kestrel ({}): where their \
+                 programs read is not judged until they learn it again (`kestrel profile relearn WORKLOAD`)",
                 blind.len(),
                 blind.join(", ")
             );

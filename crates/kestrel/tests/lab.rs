@@ -450,6 +450,41 @@ fn app_deserialize_read() {
     assert!(said.contains("python3 reads in /etc after its start-up"), "{said}");
 }
 
+#[test]
+fn app_export_traversal() {
+    // A user's export, the name joined unchecked: `../data` gets the notes of every user. Recorded with every read
+    // reported: the app's tar reads the database after the marker; no rule has anything to say; a profile learned
+    // from the recording's normal part (which holds a user's export too) alerts after the marker on tar reading
+    // where it never read — in its start-up, the whole of its short life — and on nothing before it.
+    let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "app_export_traversal");
+    let out = dir.path().join("app-export-traversal.jsonl.zst");
+    let (ev, m) = record_as("runc", "app-export-traversal", &out, "--reads");
+    after(&ev, m, "tar reading the notes", |e| {
+        e["kind"] == "open" && e["comm"] == "tar" && e["path"].as_str().is_some_and(|p| p.ends_with("/notes.db"))
+    });
+    let listing = lab_output(dir.path(), "app-export-traversal", "listing");
+    assert!(listing.contains("notes.db"), "{listing}");
+    let alerts = detect(&out, &["--no-profiles"]);
+    assert!(alerts.is_empty(), "{alerts:#?}");
+    let start = ev[m]["time_ns"].as_u64().unwrap();
+    let normal = dir.path().join("normal.jsonl.zst");
+    let text = String::from_utf8(zstd::decode_all(std::fs::File::open(&out).unwrap()).unwrap()).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).unwrap()["time_ns"].as_u64().is_none_or(|t| t < start))
+        .collect();
+    assert!(kept.iter().any(|l| l.contains("\"comm\":\"tar\"")), "a user's export before the marker");
+    std::fs::write(&normal, zstd::encode_all((kept.join("\n") + "\n").as_bytes(), 3).unwrap()).unwrap();
+    let profiles = dir.path().join("profiles");
+    learn_lab(&profiles, &normal);
+    let alerts = detect(&out, &["--workload", "lab", "--profiles", profiles.to_str().unwrap()]);
+    let model: Vec<&Value> = alerts.iter().filter(|a| a["source"]["type"] == "model").collect();
+    assert!(model.iter().all(|a| a["time_ns"].as_u64().unwrap() >= start), "{model:#?}");
+    let said = serde_json::to_string(&model).unwrap();
+    assert!(said.contains("tar reads in /srv/app/data"), "{said}");
+}
+
 /// The rules (no profiles) raise exactly one alert of `rule` on a recording, its title saying `says`.
 fn one_rule_alert(recording: &std::path::Path, rule: &str, says: &str) {
     let alerts = detect(recording, &["--no-profiles"]);
