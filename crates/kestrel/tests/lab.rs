@@ -431,22 +431,7 @@ fn app_deserialize_read() {
     assert!(reply.contains("root:x:0:0") && reply.contains("def "), "{reply}");
     let alerts = detect(&out, &["--no-profiles"]);
     assert!(alerts.is_empty(), "{alerts:#?}");
-    // The normal part: the recording's header and its events before the marker.
-    let start = ev[m]["time_ns"].as_u64().unwrap();
-    let normal = dir.path().join("normal.jsonl.zst");
-    let text = String::from_utf8(zstd::decode_all(std::fs::File::open(&out).unwrap()).unwrap()).unwrap();
-    let kept: Vec<&str> = text
-        .lines()
-        .filter(|l| serde_json::from_str::<Value>(l).unwrap()["time_ns"].as_u64().is_none_or(|t| t < start))
-        .collect();
-    assert!(kept.len() > 300, "{} lines before the marker", kept.len());
-    std::fs::write(&normal, zstd::encode_all((kept.join("\n") + "\n").as_bytes(), 3).unwrap()).unwrap();
-    let profiles = dir.path().join("profiles");
-    learn_lab(&profiles, &normal);
-    let alerts = detect(&out, &["--workload", "lab", "--profiles", profiles.to_str().unwrap()]);
-    let model: Vec<&Value> = alerts.iter().filter(|a| a["source"]["type"] == "model").collect();
-    assert!(model.iter().all(|a| a["time_ns"].as_u64().unwrap() >= start), "{model:#?}");
-    let said = serde_json::to_string(&model).unwrap();
+    let said = profile_alerts_after_the_marker(dir.path(), &out, ev[m]["time_ns"].as_u64().unwrap(), |_| ());
     assert!(said.contains("python3 reads in /etc after its start-up"), "{said}");
 }
 
@@ -467,22 +452,36 @@ fn app_export_traversal() {
     assert!(listing.contains("notes.db"), "{listing}");
     let alerts = detect(&out, &["--no-profiles"]);
     assert!(alerts.is_empty(), "{alerts:#?}");
-    let start = ev[m]["time_ns"].as_u64().unwrap();
-    let normal = dir.path().join("normal.jsonl.zst");
-    let text = String::from_utf8(zstd::decode_all(std::fs::File::open(&out).unwrap()).unwrap()).unwrap();
+    let said = profile_alerts_after_the_marker(dir.path(), &out, ev[m]["time_ns"].as_u64().unwrap(), |normal| {
+        assert!(normal.iter().any(|l| l.contains("\"comm\":\"tar\"")), "a user's export before the marker")
+    });
+    assert!(said.contains("tar reads in /srv/app/data"), "{said}");
+}
+
+/// Learns a profile from a recording's normal part (its header and its events before the attack's start, which
+/// `check` looks at first) and detects over the whole recording with it: every profile alert comes at or after the
+/// start; returns them as JSON, to look for what they say.
+fn profile_alerts_after_the_marker(
+    dir: &std::path::Path,
+    recording: &std::path::Path,
+    start: u64,
+    check: impl Fn(&[&str]),
+) -> String {
+    let normal = dir.join("normal.jsonl.zst");
+    let text = String::from_utf8(zstd::decode_all(std::fs::File::open(recording).unwrap()).unwrap()).unwrap();
     let kept: Vec<&str> = text
         .lines()
         .filter(|l| serde_json::from_str::<Value>(l).unwrap()["time_ns"].as_u64().is_none_or(|t| t < start))
         .collect();
-    assert!(kept.iter().any(|l| l.contains("\"comm\":\"tar\"")), "a user's export before the marker");
+    assert!(kept.len() > 300, "{} lines before the marker", kept.len());
+    check(&kept);
     std::fs::write(&normal, zstd::encode_all((kept.join("\n") + "\n").as_bytes(), 3).unwrap()).unwrap();
-    let profiles = dir.path().join("profiles");
+    let profiles = dir.join("profiles");
     learn_lab(&profiles, &normal);
-    let alerts = detect(&out, &["--workload", "lab", "--profiles", profiles.to_str().unwrap()]);
+    let alerts = detect(recording, &["--workload", "lab", "--profiles", profiles.to_str().unwrap()]);
     let model: Vec<&Value> = alerts.iter().filter(|a| a["source"]["type"] == "model").collect();
     assert!(model.iter().all(|a| a["time_ns"].as_u64().unwrap() >= start), "{model:#?}");
-    let said = serde_json::to_string(&model).unwrap();
-    assert!(said.contains("tar reads in /srv/app/data"), "{said}");
+    serde_json::to_string(&model).unwrap()
 }
 
 /// The rules (no profiles) raise exactly one alert of `rule` on a recording, its title saying `says`.
