@@ -980,12 +980,12 @@ impl Profile {
         }
         self.last_event_ns = self.last_event_ns.max(t);
         self.events += 1;
-        // An ordinary read late in a process's life: the sensor reports every read (a sensitive one it always does).
-        let ordinary_read = matches!(&e.kind, EventKind::Open { path, flags } if !open_writes(*flags)
-            && !kestrel_core::is_sensitive_read(path) && !kestrel_core::is_process_environment(path));
-        self.late_reads |= cx.past_startup && ordinary_read;
-        self.read_dirs |= cx.read_dirs && ordinary_read;
         if let Some(path) = data_path(e) {
+            // An ordinary read (an open data_path keeps, not for writing): the sensor reports every read (a
+            // sensitive one it always does) — at the process's start-up or past it.
+            let ordinary_read = matches!(&e.kind, EventKind::Open { flags, .. } if !open_writes(*flags));
+            self.late_reads |= cx.past_startup && ordinary_read;
+            self.read_dirs |= cx.read_dirs && ordinary_read;
             self.count_names(&path, &e.comm, who, t);
         }
         let mut new = false;
