@@ -16,6 +16,10 @@ Standard library only (Debian's python3). What it does, so that its behaviour va
 - a backup of the notes (`GET /backup`, a pickle) and its restore (`POST /import`), which unpickles what it is
   sent as it came: the insecure deserialisation the app-deserialize-* scenarios use (code run inside the app's
   own process — no shell, no program started);
+- statistics of the notes (`GET /stats?format=csv|xml`), a feature seldom used: its modules (statistics, csv,
+  xml.etree) are imported on its first use, as many services import a rarely used feature's code — the lab's
+  ordinary load leaves it out (appload.py's APPLOAD_STATS weight: 0), so a profile learned from that load never
+  saw it;
 - a request log in /var/log/app/app.log, rotated by the maintenance thread past 64 KiB (renamed, then
   compressed by `gzip`);
 - a maintenance thread waking every 5 to 20 s (at random): old notes deleted, now and then a VACUUM, old
@@ -171,6 +175,21 @@ class Handler(BaseHTTPRequestHandler):
                     return self.reply(200, f.read(), "application/gzip")
             finally:
                 os.unlink(tmp)
+        if parts == ["stats"]:
+            import csv
+            import io
+            import statistics
+            import xml.etree.ElementTree as ET
+
+            with db() as c:
+                sizes = [n for (n,) in c.execute("SELECT length(body) FROM notes").fetchall()] or [0]
+            stats = {"notes": len(sizes), "mean": statistics.fmean(sizes), "median": statistics.median(sizes)}
+            if q.get("format", ["csv"])[0] == "xml":
+                root = ET.Element("stats", {k: str(v) for k, v in stats.items()})
+                return self.reply(200, ET.tostring(root), "application/xml")
+            out = io.StringIO()
+            csv.writer(out).writerows(stats.items())
+            return self.reply(200, out.getvalue(), "text/csv")
         if parts == ["report"]:
             # The flaw: the directory goes into a shell command as it came.
             where = q.get("dir", ["uploads"])[0]

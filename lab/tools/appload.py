@@ -9,8 +9,12 @@ named at random from a few thousand names, a directory each), now and then an ex
 user's files), a disk-usage report of one of
 the app's directories, or a backup of the notes of which a few are restored — with random pauses (mostly short, sometimes a second). Failures are counted, not
 fatal: the app is the workload, this is its traffic.
+
+The environment's APPLOAD_STATS (default 0) is the weight of the app's seldom-used statistics page (`/stats`, whose
+code the app imports on first use) among the mix's 116: 0 leaves it out, as the lab's ordinary load does.
 """
 import json
+import os
 import pickle
 import random
 import sys
@@ -101,6 +105,7 @@ def main():
         (1, export_user),
         (1, lambda: call("GET", "/report?dir=" + rng.choice(["uploads", "data", "static"]))),
         (1, restore),
+        (int(os.environ.get("APPLOAD_STATS", "0")), lambda: call("GET", "/stats?format=" + rng.choice(["csv", "xml"]))),
     ]
     weights = [w for w, _ in mix]
     failed = 0

@@ -292,8 +292,17 @@ impl Detector {
         let late = past_startup(self.engine.state(), e);
         let past_startup = (learning || p.late_reads) && late;
         let read_dirs = (learning || p.read_dirs) && (!late || past_startup);
+        // Judging (learning counts every sign): the program's own code, read where it never read before.
+        let own_code = !learning
+            && (read_dirs || past_startup)
+            && match &e.kind {
+                EventKind::Open { path, flags } if !profile::open_writes(*flags) => {
+                    p.reads_code_below(&e.comm, path, *flags) && !self.engine.state().was_written(e, path)
+                }
+                _ => false,
+            };
         if learning {
-            p.learn(e, profile::Cx { parent, past_startup, read_dirs, wide: None }, &grams, container);
+            p.learn(e, profile::Cx { parent, past_startup, read_dirs, wide: None, own_code }, &grams, container);
             self.counters.learned += 1;
             if self.stage == Stage::Detect && p.promote(e.time_ns).is_some() {
                 self.counters.mode_changes += 1;
@@ -302,7 +311,7 @@ impl Detector {
             let v = scorer.score(
                 p,
                 e,
-                profile::Cx { parent, past_startup, read_dirs, wide: None },
+                profile::Cx { parent, past_startup, read_dirs, wide: None, own_code },
                 &grams,
                 container,
                 &mut self.features,

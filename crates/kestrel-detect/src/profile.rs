@@ -80,6 +80,11 @@ pub struct Cx<'a> {
     pub read_dirs: bool,
     /// The profile's directories whose names are data (set by the profile itself when it learns or scores).
     pub wide: Option<&'a WideDirs>,
+    /// A read of the program's own code: a code file ([`is_code`]) below a directory the profile knows the
+    /// program reads in, not written since its container started (see [`Profile::reads_code_below`]). Its
+    /// directory says nothing then — an import first made long after start-up, in a package never used before —
+    /// and only the file's novelty is judged.
+    pub own_code: bool,
 }
 
 /// Distinct names a program must touch in one directory, from [`Policy::k`] containers (or `t` windows), before the
@@ -559,7 +564,7 @@ pub struct KeyRoom {
 /// behaviour in words, built in `room` — in the order [`features`] lists them; `cx`: its process's facts.
 pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl FnMut(View, f64, &str)) {
     use std::fmt::Write as _;
-    let Cx { parent, past_startup, read_dirs, wide } = cx;
+    let Cx { parent, past_startup, read_dirs, wide, own_code } = cx;
     let KeyRoom { key, class, exe: exe_room } = room;
     // Writing into a String cannot fail.
     macro_rules! emit {
@@ -639,12 +644,13 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
                 // (1 − 0.7 × 0.65 ≥ ALERT_SCORE): its code doing what its work never does. So do a file never read
                 // and a directory the program never read in at all, at whatever time: a program that never listens
                 // (a batch job, a worker) is in its start-up for STARTUP_NS, where the sign above says nothing.
+                // A program's own code read where it never read before (see `Cx::own_code`): the file alone.
                 push_path_class(path, class, data);
                 emit!(View::File, 0.3, "{who} reads {class}");
-                if read_dirs {
+                if read_dirs && !own_code {
                     emit!(View::File, 0.35, "{who} reads in {}", dir_of(class));
                 }
-                if past_startup {
+                if past_startup && !own_code {
                     emit!(View::File, 0.35, "{who} reads in {} after its start-up", dir_of(class));
                 }
             }
@@ -757,6 +763,29 @@ fn data_path(e: &Event) -> Option<std::borrow::Cow<'_, str>> {
 }
 
 /// The directory part of a path class (`/` for a top-level file, `.` for a bare name).
+/// Whether an open reads code a program loads: a module or compiled module of an interpreter (Python, Node.js,
+/// Ruby, Perl), a Java archive or class, a shared library (`.so`, `.so.N`) — or lists a directory of an
+/// interpreter's library tree (`O_DIRECTORY` below `python3.11`, `site-packages`, `node_modules`…), as an import
+/// system does with a package's directory before it reads the package.
+pub fn is_code(path: &str, flags: u32) -> bool {
+    const O_DIRECTORY: u32 = 0o200000;
+    // Asked of every read a profile judges: bytes, no searcher.
+    let b = path.as_bytes();
+    let name = &b[b.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1)..];
+    let ext = name.iter().rposition(|&c| c == b'.').map_or(&[][..], |i| &name[i + 1..]);
+    matches!(ext, b"py" | b"pyc" | b"so" | b"jar" | b"class" | b"js" | b"mjs" | b"cjs" | b"node" | b"rb" | b"pm")
+        || name.windows(4).any(|w| w == b".so.")
+        || (flags & O_DIRECTORY != 0
+            && path.split('/').any(|c| {
+                c.starts_with("python")
+                    || matches!(c, "site-packages" | "dist-packages" | "lib-dynload" | "node_modules" | "gems")
+                    || matches!(c, "ruby" | "perl" | "perl5" | "jvm")
+            }))
+}
+
+/// Directories anyone in a container may write in, and the kernel's: code there is not a program's own.
+const NOT_CODE_HOMES: [&str; 7] = ["/tmp", "/var/tmp", "/dev", "/run", "/proc", "/sys", "/var/lib/php/sessions"];
+
 fn dir_of(class: &str) -> &str {
     class.rsplit_once('/').map(|(d, _)| if d.is_empty() { "/" } else { d }).unwrap_or(".")
 }
@@ -1086,6 +1115,33 @@ impl Profile {
     /// Whether a feature is normal.
     pub fn knows(&self, view: View, key: &str) -> bool {
         self.behaviour(view, key).is_some_and(|b| self.trusted(b.contributors.len(), b.windows.len()))
+    }
+
+    /// Whether an open of `path` with `flags` reads code ([`is_code`]) below a directory this profile knows `who` reads in, at
+    /// least two names deep (`/usr/lib`, `/srv/app`; not `/`, `/usr`) and not one anyone may write in (`/tmp`,
+    /// `/dev/shm`…): where the program's own code is — `/usr/lib/python3.11` for an import of
+    /// `/usr/lib/python3.11/xml/etree/ElementTree.py`. Only for a profile that learned where its programs read.
+    pub fn reads_code_below(&self, who: &str, path: &str, flags: u32) -> bool {
+        if !self.read_dirs || !path.starts_with('/') || !is_code(path, flags) {
+            return false;
+        }
+        let path = kestrel_core::normalize_path(path);
+        if NOT_CODE_HOMES.iter().any(|h| path.strip_prefix(h).is_some_and(|r| r.starts_with('/'))) {
+            return false;
+        }
+        // `WHO reads in DIR` for the file's directory, then cut back to each ancestor's (its words end with it).
+        let dir = dir_of(&path);
+        let mut key = format!("{who} reads in {dir}");
+        let base = key.len() - dir.len();
+        // `/a/b` has two names: two slashes.
+        while key[base..].bytes().filter(|&c| c == b'/').count() >= 2 {
+            if self.knows(View::File, &key) {
+                return true;
+            }
+            let cut = key[base..].rfind('/').map_or(0, |i| base + i);
+            key.truncate(cut);
+        }
+        false
     }
 
     /// Trusted behaviours and n-grams.
@@ -1429,7 +1485,7 @@ impl FeatureMemo {
         // What the memo keeps (opens, accepts, connections, sends) depends on how a read is judged (the process's
         // start-up, the profile's reads learned) and an open's on the profile's data directories (one memo serves
         // every profile), not on a parent (an exec's).
-        let reads = u8::from(cx.past_startup) | u8::from(cx.read_dirs) << 1;
+        let reads = u8::from(cx.past_startup) | u8::from(cx.read_dirs) << 1 | u8::from(cx.own_code) << 2;
         let wide = cx.wide.map_or(0, |w| w.id);
         let parts = key_parts(e, reads, wide)?;
         let slot = (memo_hash(&parts)? >> 32) as usize & (self.size - 1);

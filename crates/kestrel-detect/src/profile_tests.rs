@@ -1197,3 +1197,72 @@ fn a_worker_reading_where_it_never_reads_in_its_start_up_is_an_alert() {
     let none = model_alerts(&mut d, &run);
     assert!(none.is_empty(), "{none:#?}");
 }
+
+/// A service importing a seldom-used feature's code long after its start-up — a module never read, in a package
+/// never read in, below the library directory it imports from at start — reads its own code: no alert. Code it
+/// wrote itself, code in a directory anyone may write in, and data read the same way are judged as before.
+#[test]
+fn a_late_import_of_the_programs_own_code_is_no_alert_and_code_it_wrote_is_judged() {
+    // The service, importing its standard library's modules at its start (`os` among them).
+    fn service(b: &mut Box_, late: &[&str]) -> Vec<Event> {
+        let mut v = service_start(b);
+        let app = b.pid;
+        for path in ["/usr/lib/python3.11/os.py", "/dev/shm/app.lock"] {
+            v.push(b.ev(app, "python3", EventKind::Open { path: path.into(), flags: 0o2000000 }));
+        }
+        v.push(b.ev(app, "python3", EventKind::Listen { fd: 3, backlog: 5 }));
+        b.t += STARTUP_NS + SEC;
+        for path in late {
+            v.push(b.ev(app, "python3", EventKind::Open { path: (*path).into(), flags: 0o2000000 }));
+        }
+        v
+    }
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    let static_files = ["/srv/app/static/app.css", "/srv/app/static/logo.svg"];
+    let ps = learn(Policy::default(), vec![service(&mut a, &static_files), service(&mut b, &static_files)]);
+    let p = &ps[0];
+    assert!(p.reads_code_below("python3", "/usr/lib/python3.11/xml/etree/ElementTree.py", 0));
+    assert!(!p.reads_code_below("python3", "/usr/lib/python3.11/xml/etree/data.xml", 0), "not code");
+    assert!(!p.reads_code_below("nginx", "/usr/lib/python3.11/xml/etree/ElementTree.py", 0), "another program");
+    assert!(!p.reads_code_below("python3", "/usr/share/x.py", 0), "below no directory it reads in");
+    // Where anyone may write, even where it reads (its lock file in /dev/shm), code is not its own.
+    assert!(p.knows(View::File, "python3 reads in /dev/shm"));
+    assert!(!p.reads_code_below("python3", "/dev/shm/x.so", 0) && !p.reads_code_below("python3", "/tmp/x.py", 0));
+    assert!(!p.reads_code_below("python3", "/usr/lib/../../dev/shm/x.so", 0), "judged where it resolves");
+    let p_lists = |dir: &str| is_code(dir, 0o2200000);
+    let mut d = model_only(ps, Stage::Detect);
+    let mut c = Box_::new("c", 0);
+    let mut run = service(&mut c, &["/srv/app/static/app.css"]);
+    let app = c.pid;
+    let read = |c: &mut Box_, path: &str| c.ev(app, "python3", EventKind::Open { path: path.into(), flags: 0o2000000 });
+    // The import system lists a package's directory before it reads the package.
+    for package in ["/usr/lib/python3.11/xml", "/usr/lib/python3.11/xml/etree"] {
+        run.push(c.ev(app, "python3", EventKind::Open { path: package.into(), flags: 0o2200000 }));
+    }
+    for path in [
+        "/usr/lib/python3.11/statistics.py",
+        "/usr/lib/python3.11/xml/etree/ElementTree.py",
+        "/usr/lib/python3.11/lib-dynload/_decimal.cpython-311-x86_64-linux-gnu.so",
+        "/usr/lib/python3.11/__pycache__/csv.cpython-311.pyc",
+    ] {
+        run.push(read(&mut c, path));
+    }
+    let quiet = model_alerts(&mut d, &run);
+    assert!(quiet.is_empty(), "{quiet:#?}");
+    // Data read the same way, or a directory listed outside an interpreter's library tree: alerts, as before.
+    let data = read(&mut c, "/usr/lib/python3.11/secrets.txt");
+    assert_eq!(model_alerts(&mut d, &[data]).len(), 1);
+    assert!(!p_lists("/srv/app/data/backups") && p_lists("/usr/lib/node_modules/left-pad"));
+    let listing = c.ev(app, "python3", EventKind::Open { path: "/srv/app/keys".into(), flags: 0o2200000 });
+    assert_eq!(model_alerts(&mut d, &[listing]).len(), 1);
+    // Code it wrote (a module uploaded, then imported by a payload): judged as any read.
+    let written = c.ev(app, "python3", EventKind::Open { path: "/srv/app/plugins/evil.py".into(), flags: 0o1101 });
+    let _ = model_alerts(&mut d, &[written]);
+    let evil = read(&mut c, "/srv/app/plugins/evil.py");
+    let alerts = model_alerts(&mut d, &[evil]);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert!(serde_json::to_string(&alerts[0]).unwrap().contains("python3 reads in /srv/app/plugins"));
+    // Code below a directory it does not read in, where anyone may write: an alert.
+    let tmp = read(&mut c, "/var/tmp/x/mod.py");
+    assert_eq!(model_alerts(&mut d, &[tmp]).len(), 1);
+}

@@ -1822,7 +1822,8 @@ impl State {
         })
     }
 
-    fn was_written(&self, e: &Event, path: &str) -> bool {
+    /// Whether the event's container wrote the file while watched (bounded: the oldest writes are forgotten first).
+    pub fn was_written(&self, e: &Event, path: &str) -> bool {
         self.written.contains(&written_key(e, path))
     }
 }
