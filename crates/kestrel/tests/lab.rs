@@ -458,6 +458,38 @@ fn app_export_traversal() {
     assert!(said.contains("tar reads in /srv/app/data"), "{said}");
 }
 
+#[test]
+fn app_importing_a_seldom_used_pages_code_late_is_no_alert() {
+    // The app's statistics page, first asked for after the marker (the lab's ordinary load leaves it out): its
+    // modules — statistics with decimal's C extension, csv, the xml package — are imported then, long after the app's
+    // start-up, from directories it never read in. Recorded with every read reported: the imports are there after
+    // the marker, and a profile learned from the normal part says nothing of them — the program's own code.
+    let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "app_stats_page");
+    let page = dir.path().join("stats-page.sh");
+    std::fs::write(
+        &page,
+        r#"IMAGE=app
+normal() { app_traffic "$WEB_PORT" 60; }
+attack() {
+  local f; for f in csv xml; do timeout 15 busybox wget -q -O /dev/null "http://127.0.0.1:$WEB_PORT/stats?format=$f" || true; done
+}
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("stats-page.jsonl.zst");
+    let (ev, m) = record_as("runc", page.to_str().unwrap(), &out, "--reads");
+    let path = |e: &Value, f: &dyn Fn(&str) -> bool| e["comm"] == "python3" && e["path"].as_str().is_some_and(f);
+    after(&ev, m, "decimal's extension loaded", |e| path(e, &|p| p.contains("/lib-dynload/_decimal")));
+    after(&ev, m, "the xml package's directory listed", |e| {
+        path(e, &|p| p.starts_with("/usr/lib/python3") && p.ends_with("/xml"))
+    });
+    let said = profile_alerts_after_the_marker(dir.path(), &out, ev[m]["time_ns"].as_u64().unwrap(), |normal| {
+        assert!(!normal.iter().any(|l| l.contains("/_decimal")), "decimal imported before the marker")
+    });
+    assert!(!said.contains("/usr/lib/python3"), "{said}");
+}
+
 /// Learns a profile from a recording's normal part (its header and its events before the attack's start, which
 /// `check` looks at first) and detects over the whole recording with it: every profile alert comes at or after the
 /// start; returns them as JSON, to look for what they say.
