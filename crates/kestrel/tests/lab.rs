@@ -466,19 +466,18 @@ fn app_importing_a_seldom_used_pages_code_late_is_no_alert() {
     // the marker, and a profile learned from the normal part says nothing of them — the program's own code.
     let dir = tempfile::tempdir().unwrap();
     let _keep = KeepOnPanic(dir.path(), "app_stats_page");
-    let page = dir.path().join("stats-page.sh");
-    std::fs::write(
-        &page,
+    let page = scenario_file(
+        dir.path(),
+        "stats-page",
         r#"IMAGE=app
 normal() { app_traffic "$WEB_PORT" 60; }
 attack() {
   local f; for f in csv xml; do timeout 15 busybox wget -q -O /dev/null "http://127.0.0.1:$WEB_PORT/stats?format=$f" || true; done
 }
 "#,
-    )
-    .unwrap();
+    );
     let out = dir.path().join("stats-page.jsonl.zst");
-    let (ev, m) = record_as("runc", page.to_str().unwrap(), &out, "--reads");
+    let (ev, m) = record_as("runc", &page, &out, "--reads");
     let path = |e: &Value, f: &dyn Fn(&str) -> bool| e["comm"] == "python3" && e["path"].as_str().is_some_and(f);
     after(&ev, m, "decimal's extension loaded", |e| path(e, &|p| p.contains("/lib-dynload/_decimal")));
     after(&ev, m, "the xml package's directory listed", |e| {
@@ -488,6 +487,13 @@ attack() {
         assert!(!normal.iter().any(|l| l.contains("/_decimal")), "decimal imported before the marker")
     });
     assert!(!said.contains("/usr/lib/python3"), "{said}");
+}
+
+/// A scenario of the test's own, written to `DIR/NAME.sh` (the lab's scenario form: `IMAGE=`, `normal`, `attack`).
+fn scenario_file(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let path = dir.join(format!("{name}.sh"));
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
 }
 
 /// Learns a profile from a recording's normal part (its header and its events before the attack's start, which
@@ -531,9 +537,9 @@ fn an_interactive_session_is_one_terminal_shell_alert_and_its_history_no_evidenc
     // with a truncating open at exit. The rules see one terminal-shell alert (the session's first shell) and no
     // evidence removal.
     let dir = tempfile::tempdir().unwrap();
-    let session = dir.path().join("session.sh");
-    std::fs::write(
-        &session,
+    let session = scenario_file(
+        dir.path(),
+        "session",
         r#"IMAGE=web
 normal() { web_traffic "http://127.0.0.1:$WEB_PORT/" 5; }
 attack() {
@@ -541,10 +547,9 @@ attack() {
   inside "$1" test -s /root/.bash_history
 }
 "#,
-    )
-    .unwrap();
+    );
     let out = dir.path().join("session.jsonl.zst");
-    let (ev, m) = record_with("runc", session.to_str().unwrap(), &out);
+    let (ev, m) = record_with("runc", &session, &out);
     // What would have been taken for evidence removal is there: bash's truncating open of its new history.
     after(&ev, m, "a truncating open of the history", |e| {
         e["kind"] == "open"
