@@ -81,7 +81,7 @@ pub struct Cx<'a> {
     /// The profile's directories whose names are data (set by the profile itself when it learns or scores).
     pub wide: Option<&'a WideDirs>,
     /// A read of the program's own code: a code file ([`is_code`]) below a directory the profile knows the
-    /// program reads in, not written since its container started (see [`Profile::reads_code_below`]). Its
+    /// program reads in, not written by its container while watched (see [`Profile::reads_code_below`]). Its
     /// directory says nothing then — an import first made long after start-up, in a package never used before —
     /// and only the file's novelty is judged.
     pub own_code: bool,
@@ -762,7 +762,6 @@ fn data_path(e: &Event) -> Option<std::borrow::Cow<'_, str>> {
     }
 }
 
-/// The directory part of a path class (`/` for a top-level file, `.` for a bare name).
 /// Whether an open reads code a program loads: a module or compiled module of an interpreter (Python, Node.js,
 /// Ruby, Perl), a Java archive or class, a shared library (`.so`, `.so.N`) — or lists a directory of an
 /// interpreter's library tree (`O_DIRECTORY` below `python3.11`, `site-packages`, `node_modules`…), as an import
@@ -786,6 +785,7 @@ pub fn is_code(path: &str, flags: u32) -> bool {
 /// Directories anyone in a container may write in, and the kernel's: code there is not a program's own.
 const NOT_CODE_HOMES: [&str; 7] = ["/tmp", "/var/tmp", "/dev", "/run", "/proc", "/sys", "/var/lib/php/sessions"];
 
+/// The directory part of a path class (`/` for a top-level file, `.` for a bare name).
 fn dir_of(class: &str) -> &str {
     class.rsplit_once('/').map(|(d, _)| if d.is_empty() { "/" } else { d }).unwrap_or(".")
 }
@@ -1398,7 +1398,8 @@ struct KeyParts<'a> {
 }
 
 /// The parts of an event's memo key (`None`: an event the memo does not keep). `reads` is how a read is judged
-/// (the process's start-up, the profile's reads learned), `wide` the profile's data directories.
+/// (the process's start-up, the profile's reads learned, the program's own code), `wide` the profile's data
+/// directories.
 fn key_parts(e: &Event, reads: u8, wide: u64) -> Option<KeyParts<'_>> {
     let (kind, names, nums) = match &e.kind {
         EventKind::Open { path, flags } => {
