@@ -1484,8 +1484,8 @@ impl FeatureMemo {
     /// event it does not keep.
     fn kept(&mut self, e: &Event, cx: Cx<'_>, room: &mut KeyRoom) -> Option<&Memoed> {
         // What the memo keeps (opens, accepts, connections, sends) depends on how a read is judged (the process's
-        // start-up, the profile's reads learned, the program's own code) and an open's on the profile's data directories (one memo serves
-        // every profile), not on a parent (an exec's).
+        // start-up, the profile's reads learned, the program's own code) and an open's on the profile's data
+        // directories (one memo serves every profile), not on a parent (an exec's).
         let reads = u8::from(cx.past_startup) | u8::from(cx.read_dirs) << 1 | u8::from(cx.own_code) << 2;
         let wide = cx.wide.map_or(0, |w| w.id);
         let parts = key_parts(e, reads, wide)?;
