@@ -1117,9 +1117,9 @@ impl Profile {
         self.behaviour(view, key).is_some_and(|b| self.trusted(b.contributors.len(), b.windows.len()))
     }
 
-    /// Whether an open of `path` with `flags` reads code ([`is_code`]) below a directory this profile knows `who` reads in, at
-    /// least two names deep (`/usr/lib`, `/srv/app`; not `/`, `/usr`) and not one anyone may write in (`/tmp`,
-    /// `/dev/shm`…): where the program's own code is — `/usr/lib/python3.11` for an import of
+    /// Whether an open of `path` with `flags` reads code ([`is_code`]) below a directory this profile knows `who`
+    /// reads in, at least two names deep (`/usr/lib`, `/srv/app`; not `/`, `/usr`) and not one anyone may write in
+    /// (`/tmp`, `/dev/shm`…): where the program's own code is — `/usr/lib/python3.11` for an import of
     /// `/usr/lib/python3.11/xml/etree/ElementTree.py`. Only for a profile that learned where its programs read.
     pub fn reads_code_below(&self, who: &str, path: &str, flags: u32) -> bool {
         if !self.read_dirs || !path.starts_with('/') || !is_code(path, flags) {

@@ -461,9 +461,9 @@ fn app_export_traversal() {
 #[test]
 fn app_importing_a_seldom_used_pages_code_late_is_no_alert() {
     // The app's statistics page, first asked for after the marker (the lab's ordinary load leaves it out): its
-    // modules — statistics with decimal's C extension, csv, the xml package — are imported then, long after the app's
-    // start-up, from directories it never read in. Recorded with every read reported: the imports are there after
-    // the marker, and a profile learned from the normal part says nothing of them — the program's own code.
+    // modules — statistics with decimal's C extension, csv, the xml package — are imported then, long after the
+    // app's start-up, from directories it never read in. Recorded with every read reported: the imports are there
+    // after the marker, and a profile learned from the normal part says nothing of them — the program's own code.
     let dir = tempfile::tempdir().unwrap();
     let _keep = KeepOnPanic(dir.path(), "app_stats_page");
     let page = scenario_file(
