@@ -19,7 +19,8 @@ Standard library only (Debian's python3). What it does, so that its behaviour va
 - statistics of the notes (`GET /stats?format=csv|xml`), a feature seldom used: its modules (statistics, csv,
   xml.etree) are imported on its first use, as many services import a rarely used feature's code — the lab's
   ordinary load leaves it out (appload.py's APPLOAD_STATS weight: 0), so a profile learned from that load never
-  saw it;
+  saw it; likewise a note's time in the reader's time zone (`GET /notes/ID?tz=ZONE`: the zone's data read from
+  /usr/share/zoneinfo on first use; appload.py's APPLOAD_TZ weight: 0);
 - a request log in /var/log/app/app.log, rotated by the maintenance thread past 64 KiB (renamed, then
   compressed by `gzip`);
 - a maintenance thread waking every 5 to 20 s (at random): old notes deleted, now and then a VACUUM, old
@@ -129,7 +130,19 @@ class Handler(BaseHTTPRequestHandler):
                 row = c.execute("SELECT id, title, body, at FROM notes WHERE id = ?", (int(parts[1]),)).fetchone()
             if row is None:
                 return self.reply(404, '{"error": "no such note"}')
-            return self.reply(200, json.dumps(dict(zip(("id", "title", "body", "at"), row))))
+            note = dict(zip(("id", "title", "body", "at"), row))
+            if "tz" in q:
+                # The note's time in the reader's time zone (`?tz=Europe/Berlin`), a seldom-used option: the zone's
+                # data is read from the image's /usr/share/zoneinfo the first time a reader asks for it.
+                import datetime
+                import zoneinfo
+
+                try:
+                    zone = zoneinfo.ZoneInfo(q["tz"][0])
+                except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+                    return self.reply(400, '{"error": "no such time zone"}')
+                note["local"] = datetime.datetime.fromtimestamp(note["at"] or 0, zone).isoformat()
+            return self.reply(200, json.dumps(note))
         if parts == ["search"]:
             term = q.get("q", [""])[0]
             with db() as c:

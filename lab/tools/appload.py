@@ -11,7 +11,8 @@ the app's directories, or a backup of the notes of which a few are restored — 
 fatal: the app is the workload, this is its traffic.
 
 The environment's APPLOAD_STATS (default 0) is the weight of the app's seldom-used statistics page (`/stats`, whose
-code the app imports on first use) among the mix's 116: 0 leaves it out, as the lab's ordinary load does.
+code the app imports on first use) among the mix's 116: 0 leaves it out, as the lab's ordinary load does. APPLOAD_TZ
+(default 0) is the weight of reading a note in a reader's time zone (one of a few dozen, across the world's regions).
 """
 import json
 import os
@@ -83,6 +84,17 @@ def main():
         who = rng.choice(files).split("/")[2] if files and rng.random() < 0.9 else user()
         call("GET", "/export?" + urllib.parse.urlencode({"user": who}))
 
+    zones = [
+        "Europe/Berlin", "Europe/Paris", "Europe/Lisbon", "Europe/Kyiv", "Europe/Oslo", "America/New_York",
+        "America/Chicago", "America/Sao_Paulo", "America/Mexico_City", "America/Argentina/Buenos_Aires",
+        "Asia/Tokyo", "Asia/Kolkata", "Asia/Singapore", "Asia/Dubai", "Africa/Lagos", "Africa/Nairobi",
+        "Australia/Sydney", "Pacific/Auckland", "Atlantic/Reykjavik", "Indian/Maldives", "UTC", "Etc/GMT+5",
+    ]
+
+    def read_in_zone():
+        if known:
+            call("GET", f"/notes/{rng.choice(known)}?" + urllib.parse.urlencode({"tz": rng.choice(zones)}))
+
     def restore():
         status, body = call("GET", "/backup")
         if status == 200:
@@ -106,6 +118,7 @@ def main():
         (1, lambda: call("GET", "/report?dir=" + rng.choice(["uploads", "data", "static"]))),
         (1, restore),
         (int(os.environ.get("APPLOAD_STATS", "0")), lambda: call("GET", "/stats?format=" + rng.choice(["csv", "xml"]))),
+        (int(os.environ.get("APPLOAD_TZ", "0")), read_in_zone),
     ]
     weights = [w for w, _ in mix]
     failed = 0

@@ -292,17 +292,19 @@ impl Detector {
         let late = past_startup(self.engine.state(), e);
         let past_startup = (learning || p.late_reads) && late;
         let read_dirs = (learning || p.read_dirs) && (!late || past_startup);
-        // Judging (learning counts every sign): the program's own code, read where it never read before.
-        let own_code = !learning
+        // Judging (learning counts every sign): a library — the program's own code, the system's reference data —
+        // read where the program never read before.
+        let library = !learning
             && (read_dirs || past_startup)
             && match &e.kind {
                 EventKind::Open { path, flags } if !profile::open_writes(*flags) => {
-                    p.reads_code_below(&e.comm, path, *flags) && !self.engine.state().was_written(e, path)
+                    (p.reads_code_below(&e.comm, path, *flags) || profile::is_reference_data(path))
+                        && !self.engine.state().was_written(e, path)
                 }
                 _ => false,
             };
         if learning {
-            p.learn(e, profile::Cx { parent, past_startup, read_dirs, wide: None, own_code }, &grams, container);
+            p.learn(e, profile::Cx { parent, past_startup, read_dirs, wide: None, library }, &grams, container);
             self.counters.learned += 1;
             if self.stage == Stage::Detect && p.promote(e.time_ns).is_some() {
                 self.counters.mode_changes += 1;
@@ -311,7 +313,7 @@ impl Detector {
             let v = scorer.score(
                 p,
                 e,
-                profile::Cx { parent, past_startup, read_dirs, wide: None, own_code },
+                profile::Cx { parent, past_startup, read_dirs, wide: None, library },
                 &grams,
                 container,
                 &mut self.features,

@@ -80,11 +80,12 @@ pub struct Cx<'a> {
     pub read_dirs: bool,
     /// The profile's directories whose names are data (set by the profile itself when it learns or scores).
     pub wide: Option<&'a WideDirs>,
-    /// A read of the program's own code: a code file ([`is_code`]) below a directory the profile knows the
-    /// program reads in, not written by its container while watched (see [`Profile::reads_code_below`]). Its
-    /// directory says nothing then — an import first made long after start-up, in a package never used before —
-    /// and only the file's novelty is judged.
-    pub own_code: bool,
+    /// A read of a library, not written by its container while watched: the program's own code — a code file
+    /// ([`is_code`]) below a directory the profile knows the program reads in ([`Profile::reads_code_below`]) — or
+    /// the system's reference data ([`is_reference_data`]: time zones, locales, CA certificates…). Its directory
+    /// says nothing then — an import first made long after start-up, in a package never used before; a reader's
+    /// time zone in a region never asked for — and only the file's novelty is judged.
+    pub library: bool,
 }
 
 /// Distinct names a program must touch in one directory, from [`Policy::k`] containers (or `t` windows), before the
@@ -564,7 +565,7 @@ pub struct KeyRoom {
 /// behaviour in words, built in `room` — in the order [`features`] lists them; `cx`: its process's facts.
 pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl FnMut(View, f64, &str)) {
     use std::fmt::Write as _;
-    let Cx { parent, past_startup, read_dirs, wide, own_code } = cx;
+    let Cx { parent, past_startup, read_dirs, wide, library } = cx;
     let KeyRoom { key, class, exe: exe_room } = room;
     // Writing into a String cannot fail.
     macro_rules! emit {
@@ -644,13 +645,13 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
                 // (1 − 0.7 × 0.65 ≥ ALERT_SCORE): its code doing what its work never does. So do a file never read
                 // and a directory the program never read in at all, at whatever time: a program that never listens
                 // (a batch job, a worker) is in its start-up for STARTUP_NS, where the sign above says nothing.
-                // A program's own code read where it never read before (see `Cx::own_code`): the file alone.
+                // A library read where the program never read before (see `Cx::library`): the file alone.
                 push_path_class(path, class, data);
                 emit!(View::File, 0.3, "{who} reads {class}");
-                if read_dirs && !own_code {
+                if read_dirs && !library {
                     emit!(View::File, 0.35, "{who} reads in {}", dir_of(class));
                 }
-                if past_startup && !own_code {
+                if past_startup && !library {
                     emit!(View::File, 0.35, "{who} reads in {} after its start-up", dir_of(class));
                 }
             }
@@ -780,6 +781,33 @@ pub fn is_code(path: &str, flags: u32) -> bool {
                     || matches!(c, "site-packages" | "dist-packages" | "lib-dynload" | "node_modules" | "gems")
                     || matches!(c, "ruby" | "perl" | "perl5" | "jvm")
             }))
+}
+
+/// Whether a path (as it resolves) is below the system's reference data: public, read-only files any program may
+/// consult, on a reader's request as often as at its start — time zones, locales and translations, character
+/// sets, CA certificates, MIME types, terminal descriptions.
+pub fn is_reference_data(path: &str) -> bool {
+    const TREES: [&str; 11] = [
+        "/usr/share/zoneinfo",
+        "/usr/share/locale",
+        "/usr/lib/locale",
+        "/usr/share/i18n",
+        "/etc/ssl/certs",
+        "/usr/share/ca-certificates",
+        "/etc/pki/ca-trust",
+        "/usr/share/mime",
+        "/usr/share/terminfo",
+        "/lib/terminfo",
+        "/etc/terminfo",
+    ];
+    // Asked of every read a profile judges: most paths are ruled out by their first name.
+    if !["/usr/", "/etc/", "/lib/"].iter().any(|p| path.starts_with(p)) {
+        return false;
+    }
+    let path = kestrel_core::normalize_path(path);
+    let below = |t: &str| path.strip_prefix(t).is_some_and(|r| r.is_empty() || r.starts_with('/'));
+    // Character sets below the architecture's library directory (`/usr/lib/x86_64-linux-gnu/gconv`).
+    TREES.iter().any(|t| below(t)) || (path.starts_with("/usr/lib/") && path.split('/').nth(4) == Some("gconv"))
 }
 
 /// Directories anyone in a container may write in, and the kernel's: code there is not a program's own.
@@ -1398,7 +1426,7 @@ struct KeyParts<'a> {
 }
 
 /// The parts of an event's memo key (`None`: an event the memo does not keep). `reads` is how a read is judged
-/// (the process's start-up, the profile's reads learned, the program's own code), `wide` the profile's data
+/// (the process's start-up, the profile's reads learned, a library read), `wide` the profile's data
 /// directories.
 fn key_parts(e: &Event, reads: u8, wide: u64) -> Option<KeyParts<'_>> {
     let (kind, names, nums) = match &e.kind {
@@ -1484,9 +1512,9 @@ impl FeatureMemo {
     /// event it does not keep.
     fn kept(&mut self, e: &Event, cx: Cx<'_>, room: &mut KeyRoom) -> Option<&Memoed> {
         // What the memo keeps (opens, accepts, connections, sends) depends on how a read is judged (the process's
-        // start-up, the profile's reads learned, the program's own code) and an open's on the profile's data
+        // start-up, the profile's reads learned, a library read) and an open's on the profile's data
         // directories (one memo serves every profile), not on a parent (an exec's).
-        let reads = u8::from(cx.past_startup) | u8::from(cx.read_dirs) << 1 | u8::from(cx.own_code) << 2;
+        let reads = u8::from(cx.past_startup) | u8::from(cx.read_dirs) << 1 | u8::from(cx.library) << 2;
         let wide = cx.wide.map_or(0, |w| w.id);
         let parts = key_parts(e, reads, wide)?;
         let slot = (memo_hash(&parts)? >> 32) as usize & (self.size - 1);

@@ -1266,3 +1266,31 @@ fn a_late_import_of_the_programs_own_code_is_no_alert_and_code_it_wrote_is_judge
     let tmp = read(&mut c, "/var/tmp/x/mod.py");
     assert_eq!(model_alerts(&mut d, &[tmp]).len(), 1);
 }
+
+/// A reader's time zone, asked for long after start-up in regions never asked for before, is read from the system's
+/// reference data: no alert. A path through that tree that resolves elsewhere is judged as any read.
+#[test]
+fn a_late_read_of_the_systems_reference_data_is_no_alert() {
+    assert!(is_reference_data("/usr/share/zoneinfo/Europe/Berlin") && is_reference_data("/usr/share/zoneinfo"));
+    assert!(
+        is_reference_data("/usr/lib/x86_64-linux-gnu/gconv/IBM850.so") && is_reference_data("/etc/ssl/certs/a.pem")
+    );
+    assert!(!is_reference_data("/usr/share/zoneinfo-x/a") && !is_reference_data("/usr/lib/x86_64-linux-gnu/libc.so.6"));
+    let through = "/usr/share/zoneinfo/../../../srv/billing/ledger.db";
+    assert!(!is_reference_data(through));
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    let static_files = ["/srv/app/static/app.css", "/srv/app/static/logo.svg"];
+    let ps = learn(Policy::default(), vec![service_reads(&mut a, &static_files), service_reads(&mut b, &static_files)]);
+    let mut d = model_only(ps, Stage::Detect);
+    let mut c = Box_::new("c", 0);
+    let mut run = service_reads(&mut c, &["/srv/app/static/app.css"]);
+    let app = c.pid;
+    for path in ["/usr/share/zoneinfo/America/Argentina/Buenos_Aires", "/usr/share/zoneinfo/Asia/Tokyo"] {
+        run.push(c.ev(app, "python3", EventKind::Open { path: path.into(), flags: 0o2000000 }));
+    }
+    let quiet = model_alerts(&mut d, &run);
+    assert!(quiet.is_empty(), "{quiet:#?}");
+    let out = c.ev(app, "python3", EventKind::Open { path: through.into(), flags: 0o2000000 });
+    let alerts = model_alerts(&mut d, &[out]);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+}
