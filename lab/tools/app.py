@@ -126,21 +126,24 @@ class Handler(BaseHTTPRequestHandler):
         if parts == ["health"]:
             return self.reply(200, "ok", "text/plain")
         if parts[0] == "notes" and len(parts) == 2 and parts[1].isdigit():
-            with db() as c:
-                row = c.execute("SELECT id, title, body, at FROM notes WHERE id = ?", (int(parts[1]),)).fetchone()
-            if row is None:
-                return self.reply(404, '{"error": "no such note"}')
-            note = dict(zip(("id", "title", "body", "at"), row))
+            zone = None
             if "tz" in q:
                 # The note's time in the reader's time zone (`?tz=Europe/Berlin`), a seldom-used option: the zone's
                 # data is read from the image's /usr/share/zoneinfo the first time a reader asks for it.
-                import datetime
                 import zoneinfo
 
                 try:
                     zone = zoneinfo.ZoneInfo(q["tz"][0])
                 except (ValueError, zoneinfo.ZoneInfoNotFoundError):
                     return self.reply(400, '{"error": "no such time zone"}')
+            with db() as c:
+                row = c.execute("SELECT id, title, body, at FROM notes WHERE id = ?", (int(parts[1]),)).fetchone()
+            if row is None:
+                return self.reply(404, '{"error": "no such note"}')
+            note = dict(zip(("id", "title", "body", "at"), row))
+            if zone is not None:
+                import datetime
+
                 note["local"] = datetime.datetime.fromtimestamp(note["at"] or 0, zone).isoformat()
             return self.reply(200, json.dumps(note))
         if parts == ["search"]:

@@ -459,11 +459,13 @@ fn app_export_traversal() {
 }
 
 #[test]
-fn app_importing_a_seldom_used_pages_code_late_is_no_alert() {
-    // The app's statistics page, first asked for after the marker (the lab's ordinary load leaves it out): its
-    // modules — statistics with decimal's C extension, csv, the xml package — are imported then, long after the
-    // app's start-up, from directories it never read in. Recorded with every read reported: the imports are there
-    // after the marker, and a profile learned from the normal part says nothing of them — the program's own code.
+fn app_reading_its_code_and_time_zones_late_for_seldom_used_features_is_no_alert() {
+    // The app's statistics page and a note in a reader's time zone, first asked for after the marker (the lab's
+    // ordinary load leaves both out): the page's modules — statistics with decimal's C extension, csv, the xml
+    // package — are imported then, and the zone's data read from /usr/share/zoneinfo, long after the app's start-up,
+    // from directories it never read in. Recorded with every read reported: the reads are there after the marker, and
+    // a profile learned from the normal part says nothing of them — the program's own code, the system's reference
+    // data.
     let dir = tempfile::tempdir().unwrap();
     let _keep = KeepOnPanic(dir.path(), "app_stats_page");
     let page = scenario_file(
@@ -473,6 +475,7 @@ fn app_importing_a_seldom_used_pages_code_late_is_no_alert() {
 normal() { app_traffic "$WEB_PORT" 60; }
 attack() {
   local f; for f in csv xml; do timeout 15 busybox wget -q -O /dev/null "http://127.0.0.1:$WEB_PORT/stats?format=$f" || true; done
+  timeout 15 busybox wget -q -O /dev/null "http://127.0.0.1:$WEB_PORT/notes/1?tz=Asia/Tokyo" || true
 }
 "#,
     );
@@ -483,10 +486,11 @@ attack() {
     after(&ev, m, "the xml package's directory listed", |e| {
         path(e, &|p| p.starts_with("/usr/lib/python3") && p.ends_with("/xml"))
     });
+    after(&ev, m, "a time zone's data read", |e| path(e, &|p| p == "/usr/share/zoneinfo/Asia/Tokyo"));
     let said = profile_alerts_after_the_marker(dir.path(), &out, ev[m]["time_ns"].as_u64().unwrap(), |normal| {
         assert!(!normal.iter().any(|l| l.contains("/_decimal")), "decimal imported before the marker")
     });
-    assert!(!said.contains("/usr/lib/python3"), "{said}");
+    assert!(!said.contains("/usr/lib/python3") && !said.contains("/usr/share/zoneinfo"), "{said}");
 }
 
 /// A scenario of the test's own, written to `DIR/NAME.sh` (the lab's scenario form: `IMAGE=`, `normal`, `attack`).
