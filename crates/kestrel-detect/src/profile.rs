@@ -1416,39 +1416,13 @@ const MEMO_SLOTS: usize = 512;
 /// The longest name (path, address, command) an event the memo keeps may carry, in bytes.
 const MEMO_MAX_NAME: usize = 256;
 
-/// What an event's features depend on, for the kinds the memo keeps (see [`each_feature`]): the kind, up to three
-/// names and two numbers — an open's path, command, whether it writes and how it is judged (see [`key_parts`]).
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct KeyParts<'a> {
-    kind: u8,
-    names: [&'a str; 3],
-    nums: [u64; 2],
-}
-
-/// The parts of an event's memo key (`None`: an event the memo does not keep). `reads` is how a read is judged
-/// (the process's start-up, the profile's reads learned, a library read), `wide` the profile's data
-/// directories.
-fn key_parts(e: &Event, reads: u8, wide: u64) -> Option<KeyParts<'_>> {
-    let (kind, names, nums) = match &e.kind {
-        EventKind::Open { path, flags } => {
-            (0, [path.as_str(), &e.comm, ""], [u64::from(open_writes(*flags)) | u64::from(reads) << 1, wide])
-        }
-        EventKind::Accept { from, port } => {
-            (1, [from.addr.as_str(), &from.family, ""], [port.map_or(1 << 16, u64::from), 0])
-        }
-        EventKind::Connect { to } => (2, [to.addr.as_str(), &to.family, &e.comm], [u64::from(to.port), 0]),
-        EventKind::Send { to, .. } => (3, [to.addr.as_str(), &to.family, &e.comm], [u64::from(to.port), 0]),
-        _ => return None,
-    };
-    Some(KeyParts { kind, names, nums })
-}
-
-/// A memo key kept: the parts (see [`KeyParts`]), owned.
+/// What an event's features depend on, for the kinds the memo keeps (see [`each_feature`]).
 #[derive(Debug)]
-struct MemoKey {
-    kind: u8,
-    names: [Box<str>; 3],
-    nums: [u64; 2],
+enum MemoKey {
+    Open { comm: String, path: String, write: bool, reads: u8, wide: u64 },
+    Accept { family: String, addr: String, port: Option<u16> },
+    Connect { comm: String, family: String, addr: String, port: u16 },
+    Send { comm: String, family: String, addr: String, port: u16 },
 }
 
 #[derive(Debug)]
@@ -1466,26 +1440,64 @@ pub(crate) fn open_writes(flags: u32) -> bool {
 }
 
 impl MemoKey {
-    /// Whether `parts` are this key's, without copying anything.
-    fn names(&self, parts: &KeyParts) -> bool {
-        self.kind == parts.kind
-            && self.nums == parts.nums
-            && self.names.iter().zip(&parts.names).all(|(a, b)| **a == **b)
+    /// Whether `e` is what this key names, without copying anything.
+    fn names(&self, e: &Event, phase: u8, data: u64) -> bool {
+        match (self, &e.kind) {
+            (MemoKey::Open { comm, path, write, reads, wide }, EventKind::Open { path: p, flags }) => {
+                path == p && comm == &e.comm && *write == open_writes(*flags) && *reads == phase && *wide == data
+            }
+            (MemoKey::Accept { family, addr, port }, EventKind::Accept { from, port: p }) => {
+                addr == &from.addr && port == p && family == &from.family
+            }
+            (MemoKey::Connect { comm, family, addr, port }, EventKind::Connect { to })
+            | (MemoKey::Send { comm, family, addr, port }, EventKind::Send { to, .. }) => {
+                addr == &to.addr && *port == to.port && family == &to.family && comm == &e.comm
+            }
+            _ => false,
+        }
     }
 
-    fn of(parts: &KeyParts) -> MemoKey {
-        MemoKey { kind: parts.kind, names: parts.names.map(Box::from), nums: parts.nums }
+    fn of(e: &Event, reads: u8, wide: u64) -> Option<MemoKey> {
+        Some(match &e.kind {
+            EventKind::Open { path, flags } => {
+                MemoKey::Open { comm: e.comm.clone(), path: path.clone(), write: open_writes(*flags), reads, wide }
+            }
+            EventKind::Accept { from, port } => {
+                MemoKey::Accept { family: from.family.clone(), addr: from.addr.clone(), port: *port }
+            }
+            EventKind::Connect { to } => MemoKey::Connect {
+                comm: e.comm.clone(),
+                family: to.family.clone(),
+                addr: to.addr.clone(),
+                port: to.port,
+            },
+            EventKind::Send { to, .. } => {
+                MemoKey::Send { comm: e.comm.clone(), family: to.family.clone(), addr: to.addr.clone(), port: to.port }
+            }
+            _ => return None,
+        })
     }
 }
 
-/// The hash of an event's memo key, or `None` for parts the memo does not keep: what it keeps is bounded (a
-/// workload's events choose the names: a path of a few kilobytes in every slot of every workload's memo would add
-/// up), and a long name is rarely met twice.
-fn memo_hash(parts: &KeyParts) -> Option<u64> {
-    if parts.names.iter().any(|n| n.len() > MEMO_MAX_NAME) {
-        return None;
-    }
-    Some(hash_of(parts).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+/// The hash of what the memo's key of an event compares, for an event of a kind it keeps.
+fn memo_hash(e: &Event, reads: u8, wide: u64) -> Option<u64> {
+    // What the memo keeps is bounded (a workload's events choose the names: a path of a few kilobytes in every
+    // slot of every workload's memo would add up), and a long name is rarely met twice.
+    let long = |s: &str| s.len() > MEMO_MAX_NAME;
+    let h = match &e.kind {
+        _ if long(&e.comm) => return None,
+        EventKind::Open { path, .. } | EventKind::Accept { from: SockAddr { addr: path, .. }, .. } if long(path) => {
+            return None
+        }
+        EventKind::Connect { to } | EventKind::Send { to, .. } if long(&to.addr) || long(&to.family) => return None,
+        EventKind::Accept { from, .. } if long(&from.family) => return None,
+        EventKind::Open { path, flags } => hash_of((0u8, path, &e.comm, open_writes(*flags), reads, wide)),
+        EventKind::Accept { from, port } => hash_of((1u8, &from.addr, port, &from.family)),
+        EventKind::Connect { to } => hash_of((2u8, &to.addr, to.port, &to.family, &e.comm)),
+        EventKind::Send { to, .. } => hash_of((3u8, &to.addr, to.port, &to.family, &e.comm)),
+        _ => return None,
+    };
+    Some(h.wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
 impl FeatureMemo {
@@ -1516,13 +1528,12 @@ impl FeatureMemo {
         // directories (one memo serves every profile), not on a parent (an exec's).
         let reads = u8::from(cx.past_startup) | u8::from(cx.read_dirs) << 1 | u8::from(cx.library) << 2;
         let wide = cx.wide.map_or(0, |w| w.id);
-        let parts = key_parts(e, reads, wide)?;
-        let slot = (memo_hash(&parts)? >> 32) as usize & (self.size - 1);
+        let slot = (memo_hash(e, reads, wide)? >> 32) as usize & (self.size - 1);
         if self.slots.is_empty() {
             self.slots.resize_with(self.size, || None);
         }
-        if !self.slots[slot].as_ref().is_some_and(|m| m.key.names(&parts)) {
-            let key = MemoKey::of(&parts);
+        if !self.slots[slot].as_ref().is_some_and(|m| m.key.names(e, reads, wide)) {
+            let key = MemoKey::of(e, reads, wide)?;
             let mut features = Vec::new();
             each_feature(e, cx, room, |view, weight, words| {
                 features.push((view, weight, hash_of((view, words)), Box::from(words)));

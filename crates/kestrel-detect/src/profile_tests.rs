@@ -868,7 +868,10 @@ fn the_feature_memo_gives_what_writing_the_features_out_gives() {
             assert_eq!(got, want, "{size} slots, {:?} by {}", e.kind, e.comm);
         }
         // A long name is answered, not kept.
-        let kept = memo.slots.iter().flatten().map(|m| if m.key.kind == 0 { m.key.names[0].len() } else { 0 });
+        let kept = memo.slots.iter().flatten().map(|m| match &m.key {
+            MemoKey::Open { path, .. } => path.len(),
+            _ => 0,
+        });
         assert!(kept.clone().all(|n| n <= MEMO_MAX_NAME) && kept.max() > Some(0), "{size} slots");
     }
 }
