@@ -12,7 +12,7 @@ fatal: the app is the workload, this is its traffic.
 
 The environment's APPLOAD_STATS (default 0) is the weight of the app's seldom-used statistics page (`/stats`, whose
 code the app imports on first use) among the mix's 116: 0 leaves it out, as the lab's ordinary load does. APPLOAD_TZ
-(default 0) is the weight of reading a note in a reader's time zone (one of a few dozen, across the world's regions).
+(default 0) is the weight of reading a note in a reader's time zone (one of 22, across ten regions).
 """
 import json
 import os

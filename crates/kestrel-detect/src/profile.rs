@@ -805,9 +805,14 @@ pub fn is_reference_data(path: &str) -> bool {
         return false;
     }
     let path = kestrel_core::normalize_path(path);
-    let below = |t: &str| path.strip_prefix(t).is_some_and(|r| r.is_empty() || r.starts_with('/'));
     // Character sets below the architecture's library directory (`/usr/lib/x86_64-linux-gnu/gconv`).
-    TREES.iter().any(|t| below(t)) || (path.starts_with("/usr/lib/") && path.split('/').nth(4) == Some("gconv"))
+    TREES.iter().any(|t| in_tree(&path, t))
+        || (path.starts_with("/usr/lib/") && path.split('/').nth(4) == Some("gconv"))
+}
+
+/// Whether `path` is the directory `tree` or below it (`/usr/share/zoneinfo-x` is not below `/usr/share/zoneinfo`).
+fn in_tree(path: &str, tree: &str) -> bool {
+    path.strip_prefix(tree).is_some_and(|r| r.is_empty() || r.starts_with('/'))
 }
 
 /// Directories anyone in a container may write in, and the kernel's: code there is not a program's own.
@@ -1154,7 +1159,7 @@ impl Profile {
             return false;
         }
         let path = kestrel_core::normalize_path(path);
-        if NOT_CODE_HOMES.iter().any(|h| path.strip_prefix(h).is_some_and(|r| r.starts_with('/'))) {
+        if NOT_CODE_HOMES.iter().any(|h| in_tree(&path, h)) {
             return false;
         }
         // `WHO reads in DIR` for the file's directory, then cut back to each ancestor's (its words end with it).
