@@ -645,13 +645,16 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
                 // (1 − 0.7 × 0.65 ≥ ALERT_SCORE): its code doing what its work never does. So do a file never read
                 // and a directory the program never read in at all, at whatever time: a program that never listens
                 // (a batch job, a worker) is in its start-up for STARTUP_NS, where the sign above says nothing.
-                // A library read where the program never read before (see `Cx::library`): the file alone.
+                // A library read where the program never read before (see `Cx::library`): the file alone. So is the
+                // dynamic loader's cache, learned and judged alike: the loader reads it at every exec and at a
+                // dlopen whenever that is (a server loading an extension), and /etc is no place the work reads then.
                 push_path_class(path, class, data);
                 emit!(View::File, 0.3, "{who} reads {class}");
-                if read_dirs && !library {
+                let dir_says = !library && path != LOADER_CACHE;
+                if read_dirs && dir_says {
                     emit!(View::File, 0.35, "{who} reads in {}", dir_of(class));
                 }
-                if past_startup && !library {
+                if past_startup && dir_says {
                     emit!(View::File, 0.35, "{who} reads in {} after its start-up", dir_of(class));
                 }
             }
@@ -814,6 +817,9 @@ pub fn is_reference_data(path: &str) -> bool {
 fn in_tree(path: &str, tree: &str) -> bool {
     path.strip_prefix(tree).is_some_and(|r| r.is_empty() || r.starts_with('/'))
 }
+
+/// The dynamic loader's cache of where libraries are (glibc's `ld.so`, read at each exec and dlopen).
+const LOADER_CACHE: &str = "/etc/ld.so.cache";
 
 /// Directories anyone in a container may write in, and the kernel's: code there is not a program's own.
 const NOT_CODE_HOMES: [&str; 7] = ["/tmp", "/var/tmp", "/dev", "/run", "/proc", "/sys", "/var/lib/php/sessions"];

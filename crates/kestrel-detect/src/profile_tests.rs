@@ -1297,3 +1297,42 @@ fn a_late_read_of_the_systems_reference_data_is_no_alert() {
     let alerts = model_alerts(&mut d, &[out]);
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
 }
+
+#[test]
+fn the_loaders_cache_read_late_teaches_no_directory_and_is_no_alert() {
+    // The dynamic loader reads /etc/ld.so.cache at every exec and every dlopen of a library named without a path:
+    // a database's server process loading an extension or its JIT long after its start. That read is the loader's,
+    // not the program's work: it must not teach that the program reads in /etc (a hijacked server process reading
+    // /etc/passwd would pass), and read late by a program that never did, it is no alert.
+    let server = |b: &mut Box_, late: &[&str]| {
+        let mut v = vec![b.exec("runc", 1, &["/usr/lib/postgresql/15/bin/postgres", "-D", "/var/lib/pg"])];
+        let pg = b.pid;
+        let read = |b: &mut Box_, path: &str| b.ev(pg, "postgres", EventKind::Open { path: path.into(), flags: 0 });
+        v.push(read(b, "/var/lib/pg/postgresql.conf"));
+        v.push(b.ev(pg, "postgres", EventKind::Listen { fd: 3, backlog: 5 }));
+        b.t += STARTUP_NS + SEC;
+        for path in ["/var/lib/pg/base/5/1255", "/var/lib/pg/base/5/2601"].iter().chain(late) {
+            v.push(read(b, path));
+        }
+        v
+    };
+    let cache = "/etc/ld.so.cache";
+    // Learned with the loader's late reads: /etc is still a place its work never reads.
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    let ps = learn(Policy::default(), vec![server(&mut a, &[cache]), server(&mut b, &[cache])]);
+    assert!(ps[0].read_dirs && ps[0].late_reads, "{}", ps[0].baseline());
+    let mut d = model_only(ps, Stage::Detect);
+    let mut c = Box_::new("c", 0);
+    let quiet = model_alerts(&mut d, &server(&mut c, &[cache]));
+    assert!(quiet.is_empty(), "{quiet:#?}");
+    let passwd = c.ev(c.pid, "postgres", EventKind::Open { path: "/etc/passwd".into(), flags: 0 });
+    let alerts = model_alerts(&mut d, &[passwd]);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    // Learned without it: the loader's first late read is no alert.
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    let ps = learn(Policy::default(), vec![server(&mut a, &[]), server(&mut b, &[])]);
+    let mut d = model_only(ps, Stage::Detect);
+    let mut c = Box_::new("c", 0);
+    let quiet = model_alerts(&mut d, &server(&mut c, &[cache]));
+    assert!(quiet.is_empty(), "{quiet:#?}");
+}
