@@ -1683,6 +1683,54 @@ fn builtin_rule_catches_a_container_started_with_a_runtime_socket_or_the_hosts_p
 }
 
 #[test]
+fn a_shell_start_up_file_written_is_persistence_outside_package_managers_and_home_makers() {
+    // A database's `COPY … TO '/var/lib/postgresql/.bashrc'`, an append to /root/.profile, a script renamed into
+    // /etc/profile.d, a link made as /etc/bash.bashrc: what runs in every later shell. Reading them is every
+    // shell's start; a history file is not a start-up file; dpkg and useradd (run from system directories) write
+    // them as their work; a copy of useradd elsewhere does not pass.
+    let mut e = builtin();
+    let write = |path: &str| EventKind::Open { path: path.into(), flags: 0o2101 };
+    e.process(&exec(90, 2, "runc:[2:INIT]", &["/usr/lib/postgresql/15/bin/postgres", "-D", "/data"], 100));
+    let a = e.process(&ev(90, "postgres", write("/var/lib/postgresql/.bashrc")));
+    assert_eq!(names(&a), ["Shell start-up file written"]);
+    assert!(a[0].mitre.contains(&"T1546.004".to_string()), "{:?}", a[0].mitre);
+    assert!(a[0].title.contains("/var/lib/postgresql/.bashrc") && a[0].title.contains("postgres -D"), "{}", a[0].title);
+    assert_eq!(names(&e.process(&ev(91, "sh", write("/root/.profile")))), ["Shell start-up file written"]);
+    assert_eq!(names(&e.process(&ev(91, "sh", write("/home/app/.zshrc")))), ["Shell start-up file written"]);
+    assert_eq!(names(&e.process(&ev(91, "sh", write("/etc/bash.bashrc")))), ["Shell start-up file written"]);
+    let mv = EventKind::Rename {
+        call: "rename".into(),
+        from: "/tmp/x.sh".into(),
+        to: "/etc/profile.d/x.sh".into(),
+        to_dirfd: false,
+    };
+    assert_eq!(names(&e.process(&ev(92, "mv", mv))), ["Shell start-up file written"]);
+    let ln = EventKind::Link {
+        call: "symlink".into(),
+        target: "/tmp/rc".into(),
+        path: "/etc/profile".into(),
+        dirfd: false,
+        sensitive: false,
+    };
+    assert_eq!(names(&e.process(&ev(93, "ln", ln))), ["Shell start-up file written"]);
+    for quiet in [
+        ev(94, "bash", EventKind::Open { path: "/root/.bashrc".into(), flags: 0 }),
+        ev(94, "bash", write("/root/.bash_history")),
+        ev(94, "sh", write("/srv/app/profile")),
+        ev(94, "sh", write("/etc/profile.d.bak")),
+    ] {
+        assert!(e.process(&quiet).is_empty(), "{quiet:?}");
+    }
+    for (pid, exe) in [(95, "/usr/bin/dpkg"), (96, "/usr/sbin/useradd")] {
+        e.process(&exec(pid, 2, "runc:[2:INIT]", &[exe], 0));
+        let comm = exe.rsplit('/').next().unwrap();
+        assert!(e.process(&ev(pid, comm, write("/home/new/.bashrc"))).is_empty(), "{exe}");
+    }
+    e.process(&exec(97, 2, "runc:[2:INIT]", &["/tmp/useradd"], 0));
+    assert_eq!(names(&e.process(&ev(97, "useradd", write("/home/new/.bashrc")))), ["Shell start-up file written"]);
+}
+
+#[test]
 fn a_name_taken_with_prctl_passes_no_exception() {
     // Falco's thread table keeps the name a process had at its exec (a fork: its parent's); prctl(PR_SET_NAME)
     // does not change proc.name. Otherwise a program could call itself `apt`, `sshd` or `logrotate` and pass
