@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Detection figures on the runtime lab (root; runc; about 35 minutes):
+# Detection figures on the runtime lab (root; runc; about 55 minutes):
 #   bench/detect.sh [OUT_DIR]
-# Records the lab's normal load to learn from (3 replicas × LEARN_SECONDS per image, the app 600 s) and held-out normal
-# load (6 replicas × HELDOUT_SECONDS per image) of every image (IMAGES, default "busybox web app"), every
-# attack scenario of those images, then runs
+# Records the lab's normal load to learn from (3 replicas × LEARN_SECONDS per image, the app and the db 600 s) and
+# held-out normal load (6 replicas × HELDOUT_SECONDS per image) of every image (IMAGES, default "busybox web app
+# db"), every attack scenario of those images, then runs
 #   kestrel eval lab    detection per scenario, false alarms per container-hour
 #   kestrel eval speed  scoring speed on one core
 #   kestrel rules       the public Falco rule files (when ../shared/data/falco-rules is there)
@@ -17,6 +17,7 @@ REC=$OUT/recordings
 LEARN_SECONDS=${LEARN_SECONDS:-120}
 HELDOUT_SECONDS=${HELDOUT_SECONDS:-300}
 LEARN_SECONDS_app=${LEARN_SECONDS_app:-600}
+LEARN_SECONDS_db=${LEARN_SECONDS_db:-600}
 source lab/lib.sh
 # KESTREL: a build to record and evaluate with (a copy, so that building meanwhile does not swap it mid-run).
 if [ -z "${KESTREL:-}" ]; then
@@ -25,11 +26,11 @@ if [ -z "${KESTREL:-}" ]; then
 fi
 export KESTREL
 mkdir -p "$REC"
-IMAGES=(${IMAGES:-busybox web app})
+IMAGES=(${IMAGES:-busybox web app db})
 LEARN=(); NORMAL=(); HELDOUT=()
 for image in "${IMAGES[@]}"; do
-  # The app's traffic is random and its rarer work (exports, reports, log rotation) needs longer to be seen in
-  # two replicas: it learns for LEARN_SECONDS_app (600 s; kestrel's own default learns for an hour at least).
+  # The app's and the db's traffic is random and their rarer work (exports, reports, log rotation; VACUUM, the JIT)
+  # needs longer to be seen in two replicas: they learn for 600 s (kestrel's own default learns for an hour at least).
   learn_var=LEARN_SECONDS_$image; learn_seconds=${!learn_var:-$LEARN_SECONDS}
   [ -s "$REC/learn-$image.jsonl.zst" ] || lab/normal.sh "$image" 3 "$learn_seconds" "$REC/learn-$image.jsonl.zst"
   [ -s "$REC/heldout-$image.jsonl.zst" ] || lab/normal.sh "$image" 6 "$HELDOUT_SECONDS" "$REC/heldout-$image.jsonl.zst"

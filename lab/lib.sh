@@ -2,13 +2,15 @@
 # scripts, recorded by `kestrel record`. Sourced by lab/run.sh, lab/normal.sh, bench/sensor.sh, bench/detect.sh
 # and scripts/setup. Root required (runc, cgroups, overlay mounts, the eBPF sensor).
 #
-# Three images:
+# Four images:
 #   busybox  a static busybox and a small /etc (built in a moment, nothing downloaded)
 #   web      Debian bookworm (debootstrap, minbase) with nginx, netcat, wget and procps, from Debian's
 #            packages; built once into $LAB_CACHE, each container gets an overlay over it
 #   app      Debian bookworm (minbase) with Python 3: a small notes service (tools/app.py: SQLite, uploads,
 #            reports by a shell command, a background maintenance thread), driven by tools/appload.py's
 #            random request mix — the lab's least regular workload
+#   db       Debian bookworm (minbase) with PostgreSQL 15, run as its image runs it (the server as postgres,
+#            a process per client), driven from the host by tools/dbload.py's mix of an application's queries
 # All get Docker's default capability set, share the host's network (scenarios reach listeners on
 # 127.0.0.1) and live in the cgroup $LAB_PARENT/NAME, which kestrel maps to container NAME.
 
@@ -21,6 +23,7 @@ DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 WEB_PACKAGES=nginx-light,netcat-openbsd,procps,wget,ca-certificates
 APP_PACKAGES=python3,procps
+DB_PACKAGES=postgresql-15,procps
 
 lab_log() { printf 'lab: %s\n' "$*" >&2; }
 
@@ -42,14 +45,15 @@ rt() {
 # free_port: a TCP port nobody listens on now (scenarios run in parallel in the tests).
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# debian_rootfs [web|app]: prints the path of a Debian image's root file system (web: nginx; app: Python),
-# building it on first use (about 30 s and 60 MB from the Debian mirror). Built aside and renamed: an
-# interrupted build leaves nothing half-made behind.
+# debian_rootfs [web|app|db]: prints the path of a Debian image's root file system (web: nginx; app: Python; db:
+# PostgreSQL), building it on first use (30–40 s from the Debian mirror; 60 MB, db 470 MB with LLVM for PostgreSQL's
+# JIT). Built aside and renamed: an interrupted build leaves nothing half-made behind.
 debian_rootfs() {
   local image=${1:-web} packages probe
   case "$image" in
     web) packages=$WEB_PACKAGES; probe=usr/sbin/nginx ;;
     app) packages=$APP_PACKAGES; probe=usr/bin/python3 ;;
+    db) packages=$DB_PACKAGES; probe=usr/lib/postgresql/15/bin/postgres ;;
     *) lab_log "no Debian image $image"; return 1 ;;
   esac
   local root="$LAB_CACHE/debian-$DEBIAN_SUITE-$image"
@@ -67,6 +71,14 @@ debian_rootfs() {
     if ! debootstrap --variant=minbase --include="$packages" "$DEBIAN_SUITE" "$tmp" "$DEBIAN_MIRROR" > "$log" 2>&1; then
       lab_log "debootstrap failed; its log: $log"; tail -5 "$log" >&2
       rm -rf "$tmp"; return 1
+    fi
+    if [ "$image" = db ]; then
+      # Debian's package made the cluster "main" (/etc/postgresql/15/main, its data in /var/lib/postgresql/15/main);
+      # it is opened to local clients without a password: the lab's clients are the host's, over 127.0.0.1.
+      local hba="$tmp/etc/postgresql/15/main/pg_hba.conf"
+      [ -s "$tmp/var/lib/postgresql/15/main/PG_VERSION" ] && [ -f "$hba" ] || {
+        lab_log "the PostgreSQL package made no cluster; see $log"; rm -rf "$tmp"; return 1; }
+      printf 'local all all trust\nhost all all 127.0.0.1/32 trust\n' > "$hba"
     fi
     rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/* "$tmp"/usr/share/doc/* "$tmp"/usr/share/man/*
     rm -rf "$root"; mv "$tmp" "$root"
@@ -86,12 +98,13 @@ lab_helper() {
   printf '%s\n' "$bin"
 }
 
-# make_bundle NAME [busybox|web] [WEB_PORT]: an OCI bundle in $LAB_DIR/NAME (`runc spec`'s, which crun runs too).
+# make_bundle NAME [busybox|web|app|db] [PORT]: an OCI bundle in $LAB_DIR/NAME (`runc spec`'s, which crun runs too).
 make_bundle() {
   local name=$1 image=${2:-busybox} port=${3:-8080} b="$LAB_DIR/$1"
   unmount_bundle "$name"
   rm -rf "$b"; mkdir -p "$b/rootfs"
   local args='["/bin/sleep", "3600"]'
+  local user=0:0
   case "$image" in
     busybox)
       mkdir -p "$b/rootfs/bin" "$b/rootfs/tmp" "$b/rootfs/etc" "$b/rootfs/usr/bin" "$b/rootfs/proc" "$b/rootfs/mnt" \
@@ -103,7 +116,7 @@ make_bundle() {
       printf 'root:x:0:\nwww:x:33:\n' > "$b/rootfs/etc/group"
       printf 'root:*:19000:0:99999:7:::\nwww:!:19000:0:99999:7:::\n' > "$b/rootfs/etc/shadow"
       ;;
-    web|app)
+    web|app|db)
       local lower; lower=$(debian_rootfs "$image") || return 1
       mkdir -p "$b/upper" "$b/work"
       mount -t overlay overlay -o "lowerdir=$lower,upperdir=$b/upper,workdir=$b/work" "$b/rootfs"
@@ -116,6 +129,12 @@ make_bundle() {
         head -c "$(( (RANDOM % 16 + 1) * 1024 ))" /dev/urandom | base64 > "$b/rootfs/srv/app/static/$f"
       done
       args="[\"/usr/bin/python3\", \"/srv/app/app.py\", \"$port\"]"
+      ;;
+    db)
+      # PostgreSQL 15 as its image runs it: the server (postmaster) as the user postgres, a process per client
+      # connection and its background workers (checkpointer, WAL writer, autovacuum…), listening on 127.0.0.1.
+      args="[\"/usr/lib/postgresql/15/bin/postgres\", \"-D\", \"/var/lib/postgresql/15/main\", \"-c\", \"config_file=/etc/postgresql/15/main/postgresql.conf\", \"-c\", \"port=$port\", \"-c\", \"listen_addresses=127.0.0.1\"]"
+      user=100:102:101  # postgres, in ssl-cert for the server's TLS key
       ;;
     web)
       rm -f "$b/rootfs/etc/nginx/sites-enabled/"*
@@ -134,18 +153,21 @@ EOF
   esac
   cp "$(lab_helper)" "$b/rootfs/bin/labhelper"
   (cd "$b" && runc spec)
-  python3 - "$b/config.json" "$name" "$LAB_PARENT" "$args" "$LAB_RUNTIME" <<'PY'
+  python3 - "$b/config.json" "$name" "$LAB_PARENT" "$args" "$LAB_RUNTIME" "$user" <<'PY'
 import json, sys
 path, name, parent, args, runtime = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), sys.argv[5]
+uid, gid, *groups = (int(x) for x in sys.argv[6].split(":"))  # UID:GID[:MORE_GIDS…]
 c = json.load(open(path))
 c["process"]["terminal"] = False
 c["process"]["args"] = args
+c["process"]["user"] = {"uid": uid, "gid": gid, "additionalGids": groups}
 # Docker's default capabilities: what a container usually runs with.
 caps = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
         "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
         "CAP_AUDIT_WRITE"]
 for k in ("bounding", "effective", "permitted"):
-    c["process"]["capabilities"][k] = caps
+    # A process that is not root starts with none in effect, as under Docker: the bounding set only.
+    c["process"]["capabilities"][k] = caps if uid == 0 or k == "bounding" else []
 c["process"]["capabilities"].pop("inheritable", None)
 c["process"]["capabilities"].pop("ambient", None)
 c["root"]["readonly"] = False
@@ -159,7 +181,7 @@ json.dump(c, open(path, "w"), indent=1)
 PY
 }
 
-# unmount_bundle NAME: the web image's overlay, if mounted.
+# unmount_bundle NAME: a Debian image's overlay, if mounted.
 unmount_bundle() {
   local r="$LAB_DIR/$1/rootfs"
   if mountpoint -q "$r" 2>/dev/null; then umount "$r" 2>/dev/null || umount -l "$r"; fi
@@ -186,6 +208,17 @@ wait_http() {
   lab_log "$1 does not answer"; return 1
 }
 
+# wait_ready IMAGE PORT: until the container's service answers — web and app over HTTP, db once its server accepts
+# a client (at most 10 s); busybox serves nothing.
+wait_ready() {
+  case "$1" in
+    busybox) ;;
+    db) local i; for i in $(seq 100); do python3 "$LAB_SRC/tools/dbload.py" "$2" --sql "SELECT 1" >/dev/null 2>&1 && return 0
+          sleep 0.1; done; lab_log "the database on port $2 does not answer"; return 1 ;;
+    *) wait_http "http://127.0.0.1:$2/" ;;
+  esac
+}
+
 # web_traffic URL N: N ordinary requests from the host (the normal behaviour of a web container).
 web_traffic() {
   local i; for i in $(seq "$2"); do busybox wget -q -O /dev/null "$1" 2>/dev/null || true; done
@@ -200,6 +233,11 @@ app_traffic() {
   python3 "$LAB_SRC/tools/appload.py" "$1" "$2"
   busybox wget -q -O /dev/null "http://127.0.0.1:$1/report?dir=data" 2>/dev/null || true
 }
+
+# db_traffic PORT N: N units of an application's ordinary use of the db image's PostgreSQL (tools/dbload.py), from
+# the host. db_sql PORT SQL...: statements run once, as the database's superuser, their rows printed.
+db_traffic() { python3 "$LAB_SRC/tools/dbload.py" "$1" "$2"; }
+db_sql() { python3 "$LAB_SRC/tools/dbload.py" "$1" --sql "${@:2}"; }
 
 # wait_listening PORT: returns once something listens on the host's TCP port PORT (or after 5 s).
 wait_listening() { local i; for i in $(seq 50); do ss -ltn "sport = :$1" | grep -q LISTEN && break; sleep 0.1; done; }

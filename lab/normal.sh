@@ -43,7 +43,7 @@ done
 for i in "${!NAMES[@]}"; do
   make_bundle "${NAMES[$i]}" "$IMAGE_WANTED" "${PORTS[$i]}"
   start "${NAMES[$i]}"
-  [ "$IMAGE_WANTED" = busybox ] || wait_http "http://127.0.0.1:${PORTS[$i]}/"
+  wait_ready "$IMAGE_WANTED" "${PORTS[$i]}"
 done
 
 # One worker per replica: the scenarios' normal phases, shuffled, until the time is up.

@@ -36,7 +36,7 @@ until grep -q watching "$LAB_DIR/$NAME.record.log" 2>/dev/null; do
 done
 host_setup
 start "$NAME"
-[ "$IMAGE" = busybox ] || wait_http "http://127.0.0.1:$WEB_PORT/"
+wait_ready "$IMAGE" "$WEB_PORT"
 normal "$NAME"
 attack_starts "$NAME"
 attack "$NAME"

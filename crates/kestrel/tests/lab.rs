@@ -458,6 +458,85 @@ fn app_export_traversal() {
     assert!(said.contains("tar reads in /srv/app/data"), "{said}");
 }
 
+/// The first event after the marker that `pred` accepts, in the scenario's container.
+fn first_after(ev: &[Value], m: usize, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let found = after(ev, m, what, |e| pred(e));
+    assert!(found.iter().all(|e| e["container"]["id"] == ev[m]["container"]["id"]), "another container");
+    found[0].clone()
+}
+
+#[test]
+fn db_copy_program() {
+    // A database's superuser runs a shell command through `COPY … FROM PROGRAM`: the server process serving the
+    // client starts `sh -c`, whose programs' output comes back as rows. The normal phase served many clients (a
+    // server process each) without a shell; the rules see the shell, after the marker only.
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("db-copy-program", dir.path());
+    assert!(before(&ev, m, |e| e["kind"] == "accept" && e["comm"] == "postgres") >= 5, "too few clients served");
+    assert_eq!(before(&ev, m, |e| e["kind"] == "exec" && e["exe"] == "/bin/sh"), 0, "a shell before the marker");
+    let shell = first_after(&ev, m, "the server process's shell", |e| {
+        e["kind"] == "exec" && e["exe"] == "/bin/sh" && e["parent_comm"] == "postgres"
+    });
+    for program in ["id", "uname", "cat"] {
+        after(&ev, m, program, |e| e["kind"] == "exec" && argv(e)[0] == program && e["parent_comm"] == "sh");
+    }
+    let rows = lab_output(dir.path(), "db-copy-program", "copy-program");
+    assert!(rows.contains("uid=100(postgres)") && rows.contains("root:x:0:0"), "{rows}");
+    let alerts = detect(&dir.path().join("db-copy-program.jsonl.zst"), &["--no-profiles"]);
+    let names: Vec<&str> = alerts.iter().filter_map(|a| a["source"]["name"].as_str()).collect();
+    assert_eq!(names, ["Shell spawned by a server process"], "{alerts:#?}");
+    assert!(alerts[0]["title"].as_str().unwrap().contains("spawned by postgres"), "{}", alerts[0]);
+    assert!(alerts[0]["time_ns"].as_u64() > ev[m]["time_ns"].as_u64(), "{}", alerts[0]);
+    assert_eq!(alerts[0]["evidence"][0]["ppid"], shell["ppid"], "{}", alerts[0]);
+}
+
+#[test]
+fn db_read_file() {
+    // A database's superuser reads the system's files through `pg_read_file` and lists /etc through `pg_ls_dir`.
+    // Recorded with every read reported: the server process serving the client opens them; no rule has anything to
+    // say; a profile learned from the recording's normal part (clients served, extensions and the JIT loaded late,
+    // which reads the loader's cache in /etc) alerts after the marker on the server reading below /etc.
+    let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "db_read_file");
+    let out = dir.path().join("db-read-file.jsonl.zst");
+    let (ev, m) = record_as("runc", "db-read-file", &out, "--reads");
+    let backend = first_after(&ev, m, "the server reading /etc/passwd", |e| {
+        e["kind"] == "open" && e["comm"] == "postgres" && e["path"] == "/etc/passwd"
+    })["pid"]
+        .clone();
+    after(&ev, m, "/etc/hostname read by the same process", |e| {
+        e["kind"] == "open" && e["pid"] == backend && e["path"] == "/etc/hostname"
+    });
+    let rows = lab_output(dir.path(), "db-read-file", "read-file");
+    assert!(rows.contains("root:x:0:0") && rows.contains("passwd"), "{rows}");
+    let alerts = detect(&out, &["--no-profiles"]);
+    assert!(alerts.is_empty(), "{alerts:#?}");
+    let said = profile_alerts_after_the_marker(dir.path(), &out, ev[m]["time_ns"].as_u64().unwrap(), |_| ());
+    assert!(said.contains("postgres reads in /etc after its start-up"), "{said}");
+}
+
+#[test]
+fn db_write_startup() {
+    // A database's superuser writes a command into the database account's ~/.bashrc through `COPY … TO`: the server
+    // process opens it for writing. The built-in rule for shell start-up files sees it, after the marker only, and a
+    // profile learned from the recording's normal part alerts on the server writing outside its data.
+    let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "db_write_startup");
+    let out = dir.path().join("db-write-startup.jsonl.zst");
+    let (ev, m) = record_as("runc", "db-write-startup", &out, "");
+    let bashrc = "/var/lib/postgresql/.bashrc";
+    after(&ev, m, "the server writing ~/.bashrc", |e| {
+        e["kind"] == "open" && e["comm"] == "postgres" && e["path"] == bashrc && is_write(e)
+    });
+    let alerts = detect(&out, &["--no-profiles"]);
+    let names: Vec<&str> = alerts.iter().filter_map(|a| a["source"]["name"].as_str()).collect();
+    assert_eq!(names, ["Shell start-up file written"], "{alerts:#?}");
+    assert!(alerts[0]["title"].as_str().unwrap().contains(bashrc), "{}", alerts[0]);
+    assert!(alerts[0]["time_ns"].as_u64() > ev[m]["time_ns"].as_u64(), "{}", alerts[0]);
+    let said = profile_alerts_after_the_marker(dir.path(), &out, ev[m]["time_ns"].as_u64().unwrap(), |_| ());
+    assert!(said.contains("write in /var/lib/postgresql"), "{said}");
+}
+
 #[test]
 fn app_reading_its_code_and_time_zones_late_for_seldom_used_features_is_no_alert() {
     // The app's statistics page and a note in a reader's time zone, first asked for after the marker (the lab's
