@@ -298,8 +298,10 @@ impl Detector {
             && (read_dirs || past_startup)
             && match &e.kind {
                 EventKind::Open { path, flags } if !profile::open_writes(*flags) => {
-                    (p.reads_code_below(&e.comm, path, *flags) || profile::is_reference_data(path))
-                        && !self.engine.state().was_written(e, path)
+                    // Resolved once: each check below resolves what it is given, at once when it is clean.
+                    let path = kestrel_core::normalize_path(path);
+                    (p.reads_code_below(&e.comm, &path, *flags) || profile::is_reference_data(&path))
+                        && !self.engine.state().was_written(e, &path)
                 }
                 _ => false,
             };

@@ -63,10 +63,17 @@ impl Node {
         }
     }
 
-    /// Puts the parts of every `and` and `or` cheapest first (a stable sort: equal costs keep the rule's order).
+    /// Puts the parts of every `and` and `or` cheapest first (a stable sort: equal costs keep the rule's order) —
+    /// but an `and`'s negations after its other parts, whatever they cost: in a rule a negation is an exception
+    /// (`and not (proc.name in (apt, dpkg) and …)`), true for nearly every event, so it ends nearly no evaluation,
+    /// while the positive parts end most (a database writing its tables is not writing a shell's start-up file).
     fn order(&mut self) {
         match self {
-            Node::And(v) | Node::Or(v) => {
+            Node::And(v) => {
+                v.iter_mut().for_each(Node::order);
+                v.sort_by_cached_key(|n| (matches!(n, Node::Not(_)), n.cost()));
+            }
+            Node::Or(v) => {
                 v.iter_mut().for_each(Node::order);
                 v.sort_by_cached_key(Node::cost);
             }
@@ -292,5 +299,19 @@ mod tests {
         let cond = Node::And(vec![cmdline.clone(), name.clone(), container.clone(), tty.clone()]);
         let show = |n: &Node| format!("{n:?}");
         assert_eq!(show(&cond.specialize(None)), show(&Node::And(vec![container, name, tty, cmdline])));
+    }
+
+    #[test]
+    fn an_ands_exceptions_go_after_its_other_parts_however_cheap() {
+        let file = check(Field::FdFilename, Op::In, types(&[".bashrc", ".profile", ".zshrc"]));
+        let name = check(Field::ProcName, Op::Eq, Rhs::Str("apt".into()));
+        let exception = Node::Not(Box::new(name.clone()));
+        let cond = Node::And(vec![exception.clone(), file.clone()]);
+        let show = |n: &Node| format!("{n:?}");
+        assert!(exception.cost() < file.cost());
+        assert_eq!(show(&cond.specialize(None)), show(&Node::And(vec![file.clone(), exception.clone()])));
+        // In an `or`, cost alone.
+        let cond = Node::Or(vec![file.clone(), exception.clone()]);
+        assert_eq!(show(&cond.specialize(None)), show(&Node::Or(vec![exception, file])));
     }
 }
