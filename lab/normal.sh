@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Records the lab's normal load, for learning profiles and for counting false alarms:
 #   lab/normal.sh IMAGE REPLICAS SECONDS [OUT.jsonl.zst]
-# Starts REPLICAS containers of IMAGE (busybox, web or app) and, in each, repeats the normal phase of every
+# Starts REPLICAS containers of IMAGE (busybox, web, app or db) and, in each, repeats the normal phase of every
 # scenario of that image (scenarios/*.sh: their `normal` function, in a random order) for SECONDS, while
 # `kestrel record` captures them with the system-call stream. The recording's header carries
 # scenario=normal, image=IMAGE, replicas=REPLICAS. No attack happens in it.

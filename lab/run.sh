@@ -6,9 +6,10 @@
 # The recording's header carries scenario=NAME and image=IMAGE; the attack starts at the exec of
 # `true kestrel-attack-start` inside the container.
 #
-# A scenario script (scenarios/NAME.sh) sets IMAGE (busybox, web or app; busybox if unset) and defines
+# A scenario script (scenarios/NAME.sh) sets IMAGE (busybox, web, app or db; busybox if unset) and defines
 # `normal NAME` and `attack NAME`; it may define `host_setup` and `host_cleanup` (listeners and servers on
-# the host's loopback that the scenario talks to). Web and app containers serve http://127.0.0.1:$WEB_PORT/.
+# the host's loopback that the scenario talks to). Web and app containers serve http://127.0.0.1:$WEB_PORT/, the db
+# container PostgreSQL on the same port.
 set -euo pipefail
 case $1 in */*) SCRIPT=$(realpath "$1") ;; *) SCRIPT= ;; esac
 cd "$(dirname "$0")"
