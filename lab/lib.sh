@@ -134,7 +134,14 @@ make_bundle() {
       # PostgreSQL 15 as its image runs it: the server (postmaster) as the user postgres, a process per client
       # connection and its background workers (checkpointer, WAL writer, autovacuum…), listening on 127.0.0.1.
       args="[\"/usr/lib/postgresql/15/bin/postgres\", \"-D\", \"/var/lib/postgresql/15/main\", \"-c\", \"config_file=/etc/postgresql/15/main/postgresql.conf\", \"-c\", \"port=$port\", \"-c\", \"listen_addresses=127.0.0.1\"]"
-      user=100:102:101  # postgres, in ssl-cert for the server's TLS key
+      # The image's own postgres user and group, and ssl-cert (which may read the server's TLS key), by name.
+      local uid gid ssl
+      uid=$(awk -F: '$1 == "postgres" { print $3 }' "$lower/etc/passwd")
+      gid=$(awk -F: '$1 == "postgres" { print $3 }' "$lower/etc/group")
+      ssl=$(awk -F: '$1 == "ssl-cert" { print $3 }' "$lower/etc/group")
+      [ -n "$uid" ] && [ -n "$gid" ] && [ -n "$ssl" ] || {
+        lab_log "the db image has no postgres user or ssl-cert group"; return 1; }
+      user=$uid:$gid:$ssl
       ;;
     web)
       rm -f "$b/rootfs/etc/nginx/sites-enabled/"*
