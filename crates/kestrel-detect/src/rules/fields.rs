@@ -469,6 +469,89 @@ impl Field {
         }
     }
 
+    /// The field's value when it is one string kept by the event, the process table or the memo — the fields a
+    /// rule's checks read on nearly every event: the process's and its parent's names and paths, the file's name and
+    /// its parts, the container's — without making a [`Val`] or copying a path the memo made. `Some(None)` when
+    /// the field does not apply to the event (a [`Val::Missing`]); `None` for other fields (ask
+    /// [`Field::get_in`], which gives the same value).
+    pub fn str_in<'m, 'a: 'm>(&self, e: &'a Event, st: &'a State, memo: &'m Memo<'a>) -> Option<Option<&'m str>> {
+        match self {
+            Field::FdName | Field::FdDirectory | Field::FdFilename if is_file_event(e) => {
+                let path = memo.path.get_or_init(|| file_path(e, *memo.proc.get_or_init(|| st.procs.get(&e.pid))));
+                let path = path.as_deref().unwrap_or_default();
+                Some(Some(if *self == Field::FdName { path } else { self.path_part(path) }))
+            }
+            _ => self.borrowed_in(e, st, memo),
+        }
+    }
+
+    /// `fd.directory`'s or `fd.filename`'s part of a path.
+    fn path_part<'p>(&self, path: &'p str) -> &'p str {
+        if *self == Field::FdDirectory {
+            dirname(path)
+        } else {
+            basename(path)
+        }
+    }
+
+    /// The value of a field that is a string borrowed from the event or the process table, as
+    /// [`Field::str_in`]; `None` for other fields.
+    fn borrowed_in<'a>(&self, e: &'a Event, st: &'a State, memo: &Memo<'a>) -> Option<Option<&'a str>> {
+        use Field::*;
+        let p = || *memo.proc.get_or_init(|| st.procs.get(&e.pid));
+        let parent = || *memo.parent.get_or_init(|| p().and_then(|p| st.procs.get(&p.ppid)));
+        Some(match self {
+            EvtType => evt_type(e),
+            // The name as at its exec (or its parent's, for a fork), as Falco's thread table keeps it: a name
+            // taken later with prctl(PR_SET_NAME) does not rename it (it would pass the rules' exceptions for
+            // package managers, log rotators, password programs…). The thread's own name when nothing is known.
+            ProcName => Some(name_of(e, p())),
+            ProcExe => match (&e.kind, p()) {
+                (EventKind::Exec { argv, exe, .. }, _) => Some(argv.first().unwrap_or(exe).as_str()),
+                (_, Some(p)) => Some(p.argv.first().unwrap_or(&p.exe).as_str()),
+                _ => None,
+            },
+            ProcExepath => match (&e.kind, p(), &e.process) {
+                (EventKind::Exec { exe, .. }, _, _) => Some(exe.as_str()),
+                (_, Some(p), _) => Some(p.exe.as_str()),
+                (_, None, Some(pr)) => pr.exe.as_deref(),
+                _ => None,
+            },
+            ProcPname => match (&e.kind, parent()) {
+                (_, Some(pp)) => Some(pp.comm.as_str()),
+                (EventKind::Exec { parent_comm, .. }, _) if !parent_comm.is_empty() => Some(parent_comm.as_str()),
+                _ => e.process.as_ref().and_then(|x| x.parent_exe.as_deref()).map(basename),
+            },
+            ProcPexe => parent().map(|pp| pp.argv.first().unwrap_or(&pp.exe).as_str()),
+            ProcPexepath => match parent() {
+                Some(pp) => Some(pp.exe.as_str()),
+                None => e.process.as_ref().and_then(|x| x.parent_exe.as_deref()),
+            },
+            FdNameraw => match &e.kind {
+                EventKind::Open { path, .. } => Some(path.as_str()),
+                _ => None,
+            },
+            // The short id: its first 12 characters.
+            ContainerId => Some(match &e.container {
+                Some(c) => {
+                    let short = c.id.len().min(12);
+                    if c.id.as_bytes()[..short].is_ascii() {
+                        &c.id[..short]
+                    } else {
+                        &c.id[..c.id.char_indices().nth(12).map_or(c.id.len(), |(i, _)| i)]
+                    }
+                }
+                None => "host",
+            }),
+            ContainerName => Some(match &e.container {
+                Some(c) => c.name.as_deref().unwrap_or(&c.id),
+                None => "host",
+            }),
+            ContainerImage => e.container.as_ref().and_then(|c| c.image.as_deref()),
+            _ => return None,
+        })
+    }
+
     /// The value for an event, with what other fields of the same event looked up kept in `memo` (one memo per
     /// event and process table).
     pub fn get_in<'a>(&self, e: &'a Event, st: &'a State, memo: &Memo<'a>) -> Val<'a> {
@@ -480,10 +563,6 @@ impl Field {
         let s = |x: &'a str| Val::Str(Cow::Borrowed(x));
         let own = |x: String| Val::Str(Cow::Owned(x));
         match self {
-            EvtType => match evt_type(e) {
-                Some(t) => s(t),
-                None => Val::Missing,
-            },
             EvtNum => Val::Num(st.count as i64),
             EvtDir | EvtRes => self.constant().map_or(Val::Missing, s),
             EvtTime => Val::Num(e.time_ns as i64),
@@ -509,18 +588,10 @@ impl Field {
             // The name as at its exec (or its parent's, for a fork), as Falco's thread table keeps it: a name
             // taken later with prctl(PR_SET_NAME) does not rename it (it would pass the rules' exceptions for
             // package managers, log rotators, password programs…). The thread's own name when nothing is known.
-            ProcName => s(name_of(e, p())),
-            ProcExe => match (&e.kind, p()) {
-                (EventKind::Exec { argv, exe, .. }, _) => s(argv.first().unwrap_or(exe)),
-                (_, Some(p)) => s(p.argv.first().unwrap_or(&p.exe)),
-                _ => Val::Missing,
-            },
-            ProcExepath => match (&e.kind, p(), &e.process) {
-                (EventKind::Exec { exe, .. }, _, _) => s(exe),
-                (_, Some(p), _) => s(&p.exe),
-                (_, None, Some(pr)) => pr.exe.as_deref().map_or(Val::Missing, s),
-                _ => Val::Missing,
-            },
+            EvtType | ProcName | ProcExe | ProcExepath | ProcPname | ProcPexe | ProcPexepath | FdNameraw
+            | ContainerId | ContainerName | ContainerImage => {
+                self.borrowed_in(e, st, memo).flatten().map_or(Val::Missing, s)
+            }
             ProcCmdline => match (&e.kind, p()) {
                 (EventKind::Exec { argv, .. }, _) => own(cmdline(&e.comm, argv)),
                 (_, Some(p)) => own(cmdline(&p.comm, &p.argv)),
@@ -550,16 +621,6 @@ impl Field {
                 (EventKind::Exec { ppid, .. }, _) => Val::Num(*ppid as i64),
                 (_, Some(p)) => Val::Num(p.ppid as i64),
                 _ => e.process.as_ref().and_then(|x| x.ppid).map_or(Val::Missing, |x| Val::Num(x as i64)),
-            },
-            ProcPname => match (&e.kind, parent()) {
-                (_, Some(pp)) => s(&pp.comm),
-                (EventKind::Exec { parent_comm, .. }, _) if !parent_comm.is_empty() => s(parent_comm),
-                _ => e.process.as_ref().and_then(|x| x.parent_exe.as_deref()).map_or(Val::Missing, |x| s(basename(x))),
-            },
-            ProcPexe => parent().map_or(Val::Missing, |pp| s(pp.argv.first().unwrap_or(&pp.exe))),
-            ProcPexepath => match parent() {
-                Some(pp) => s(&pp.exe),
-                None => e.process.as_ref().and_then(|x| x.parent_exe.as_deref()).map_or(Val::Missing, s),
             },
             ProcPcmdline => parent().map_or(Val::Missing, |pp| own(cmdline(&pp.comm, &pp.argv))),
             ProcAname(n) => {
@@ -741,17 +802,8 @@ impl Field {
                 };
                 id_name(named, Field::GroupGid.get_in(e, st, memo))
             }
-            FdNameraw => match &e.kind {
-                EventKind::Open { path, .. } => s(path),
-                _ => Val::Missing,
-            },
             FdName => match &e.kind {
-                EventKind::Open { .. }
-                | EventKind::Rename { .. }
-                | EventKind::Link { .. }
-                | EventKind::Mkdir { .. }
-                | EventKind::Unlink { .. }
-                | EventKind::Truncate { .. } => file_path(e, p()).map_or(Val::Missing, Val::Str),
+                _ if is_file_event(e) => file_path(e, p()).map_or(Val::Missing, Val::Str),
                 EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. } => {
                     own(format!("->{}", addr_port(to)))
                 }
@@ -761,21 +813,11 @@ impl Field {
                 EventKind::Bind { addr } => own(addr_port(addr)),
                 _ => Val::Missing,
             },
-            FdDirectory | FdFilename => match &e.kind {
-                EventKind::Open { .. }
-                | EventKind::Rename { .. }
-                | EventKind::Link { .. }
-                | EventKind::Mkdir { .. }
-                | EventKind::Unlink { .. }
-                | EventKind::Truncate { .. } => {
-                    let part = if *self == FdDirectory { dirname } else { basename };
-                    match file_path(e, p()).unwrap_or_default() {
-                        Cow::Borrowed(p) => s(part(p)),
-                        Cow::Owned(p) => own(part(&p).to_string()),
-                    }
-                }
-                _ => Val::Missing,
+            FdDirectory | FdFilename if is_file_event(e) => match file_path(e, p()).unwrap_or_default() {
+                Cow::Borrowed(p) => s(self.path_part(p)),
+                Cow::Owned(p) => own(self.path_part(&p).to_string()),
             },
+            FdDirectory | FdFilename => Val::Missing,
             FdTypechar | FdType => {
                 let (c, t) = match sock_of(e) {
                     Some(a) if a.family == "inet" => ("4", "ipv4"),
@@ -866,14 +908,6 @@ impl Field {
                 (EventKind::Bind { addr }, NetEnd::Any | NetEnd::Server) if addr.family != "unix" => s(&addr.addr),
                 _ => Val::Missing,
             },
-            ContainerId => match &e.container {
-                Some(c) => s(&c.id[..c.id.char_indices().nth(12).map_or(c.id.len(), |(i, _)| i)]),
-                None => s("host"),
-            },
-            ContainerName => match &e.container {
-                Some(c) => s(c.name.as_deref().unwrap_or(&c.id)),
-                None => s("host"),
-            },
             ContainerPrivileged => e.container.as_ref().and_then(|c| c.privileged).map_or(Val::Missing, Val::Bool),
             ContainerStartTs => {
                 e.container.as_ref().and_then(|c| c.created_ns).map_or(Val::Missing, |t| Val::Num(t as i64))
@@ -897,7 +931,6 @@ impl Field {
                     .collect();
                 own(all.join(","))
             }
-            ContainerImage => e.container.as_ref().and_then(|c| c.image.as_deref()).map_or(Val::Missing, s),
             ContainerImageRepository | ContainerImageTag => {
                 let Some(img) = e.container.as_ref().and_then(|c| c.image.as_deref()) else { return Val::Missing };
                 let (repo, tag) = split_image(img);
@@ -987,6 +1020,19 @@ fn joined_to_cwd<'a>(to: &'a str, to_dirfd: bool, cwd: Option<&str>) -> Cow<'a, 
         }
         _ => Cow::Borrowed(to),
     }
+}
+
+/// Whether the event names a file (see [`file_path`]).
+fn is_file_event(e: &Event) -> bool {
+    matches!(
+        e.kind,
+        EventKind::Open { .. }
+            | EventKind::Rename { .. }
+            | EventKind::Link { .. }
+            | EventKind::Mkdir { .. }
+            | EventKind::Unlink { .. }
+            | EventKind::Truncate { .. }
+    )
 }
 
 /// The file an open, a rename, a mkdir, an unlink or a truncation names: the open's path, the rename's

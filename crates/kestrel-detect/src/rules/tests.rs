@@ -1807,3 +1807,96 @@ fn a_rule_for_every_event_type_alerts_once_an_event_and_type_checks_are_decided_
     // A batch of calls has no type in the table: only the rule for any type, its type checks left to the event.
     assert_eq!(titles(&mut eng, &ev(7, "nc", EventKind::Syscalls { ids: vec![0] })), ["<NA> by nc"]);
 }
+
+/// Checks read the strings the event, the process table and the memo hold where they are (`Field::str_in`); every
+/// other read makes the field's value (`Field::get_in`). Both must give the same value for every field on every
+/// event: a recorded attack (a real sensor's events), and each of its events again outside a container, in one
+/// with a long non-ASCII id, and with its file names relative, dotted, doubled.
+#[test]
+fn fields_read_in_place_give_the_fields_values() {
+    use crate::rules::fields::{Memo, State, Val};
+    let recorded: Vec<Event> = include_str!("../../../../fuzz/seeds/events.jsonl")
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(recorded.len() > 50, "the seed recording reads");
+    let mut events = Vec::new();
+    for e in &recorded {
+        events.push(e.clone());
+        let mut outside = e.clone();
+        outside.container = None;
+        events.push(outside);
+        let mut odd = e.clone();
+        odd.container = Some(
+            ContainerRef { id: "ççç-container-ünïcode".into(), runtime: "runc".into(), ..Default::default() }.into(),
+        );
+        events.push(odd);
+        for path in ["data/base/1/2", "/lib/x86_64-linux-gnu/../lib/tls/libc.so.6", "//etc//passwd", "x", "/", ""] {
+            let mut moved = e.clone();
+            match &mut moved.kind {
+                EventKind::Open { path: p, .. }
+                | EventKind::Mkdir { path: p, .. }
+                | EventKind::Unlink { path: p, .. }
+                | EventKind::Link { path: p, .. }
+                | EventKind::Truncate { path: p, .. }
+                | EventKind::Rename { to: p, .. } => *p = path.into(),
+                _ => continue,
+            }
+            events.push(moved);
+        }
+    }
+    let names = [
+        "evt.type",
+        "evt.args",
+        "proc.name",
+        "proc.exe",
+        "proc.exepath",
+        "proc.cmdline",
+        "proc.pname",
+        "proc.pexe",
+        "proc.pexepath",
+        "proc.cwd",
+        "fd.nameraw",
+        "fd.name",
+        "fd.directory",
+        "fd.filename",
+        "fd.typechar",
+        "user.name",
+        "container.id",
+        "container.name",
+        "container.image",
+        "container.image.repository",
+    ];
+    let fields: Vec<Field> = names.iter().map(|n| Field::bind(n, None).unwrap()).collect();
+    let mut st = State::default();
+    let (mut in_place, mut missing) = (0, 0);
+    for e in &events {
+        st.update(e);
+        for (name, f) in names.iter().zip(&fields) {
+            // A fresh memo for each way, and the memo's path read first by the other way too.
+            let (a, b) = (Memo::default(), Memo::default());
+            let made = f.get_in(e, &st, &a);
+            let Some(read) = f.str_in(e, &st, &b) else { continue };
+            let made_after = f.get_in(e, &st, &b);
+            in_place += 1;
+            let want = match &made {
+                Val::Str(s) => Some(s.as_ref()),
+                Val::Missing => {
+                    missing += 1;
+                    None
+                }
+                other => panic!("{name}: {other:?} is not a string"),
+            };
+            assert_eq!(read, want, "{name} on {}", describe(e));
+            assert_eq!(made_after, made, "{name} on {} after the memo", describe(e));
+            assert_eq!(f.str_in(e, &st, &a), Some(read), "{name} on {} with the memo of the value", describe(e));
+        }
+    }
+    // The short id is the first 12 characters, not bytes.
+    let id = Field::bind("container.id", None).unwrap();
+    assert_eq!(id.get(&events[2], &st), Val::Str("ççç-containe".into()));
+    assert_eq!(id.get(&events[0], &st), Val::Str("lab-reverse-".into()));
+    // Most of the fields are read in place, and some do not apply to some events.
+    assert!(in_place > events.len() * 10, "{in_place} reads in place over {} events", events.len());
+    assert!(missing > 0);
+}
