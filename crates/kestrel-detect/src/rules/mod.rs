@@ -803,35 +803,57 @@ impl Node {
             Node::Not(n) => !n.eval(e, st, memo),
             Node::Const(b) => *b,
             Node::Shared(slot, n) => memo.shared(*slot, || n.eval(e, st, memo)),
-            Node::Check { field, transforms, op, rhs } => {
-                // Nearly every check compares a string the event, the process table or the memo holds: compared
-                // where it is.
-                if transforms.is_empty() && *op != Op::Exists && !matches!(rhs, Rhs::Field(_)) {
-                    if let Some(v) = field.str_in(e, st, memo) {
-                        return v.is_some_and(|v| str_check(*op, v, rhs));
-                    }
-                }
-                // Most checks have no transformer: their value is not passed through one (a call per check that
-                // cost 8 % of the rules' time on an open-heavy load, the value copied in and out).
-                let v = field.get_in(e, st, memo);
-                let v = if transforms.is_empty() { v } else { transform(v, transforms) };
-                if *op == Op::Exists {
-                    return v != Val::Missing;
-                }
-                match rhs {
-                    Rhs::Field(g) => {
-                        let rhs = match g.get_in(e, st, memo) {
-                            Val::Str(s) => Rhs::Str(s.into_owned()),
-                            Val::Num(n) => Rhs::Num(n),
-                            Val::Bool(b) => Rhs::Bool(b),
-                            _ => return false,
-                        };
-                        value_check(v, *op, &rhs)
-                    }
-                    rhs => value_check(v, *op, rhs),
-                }
-            }
+            Node::Check { field, transforms, op, rhs } => check(field, transforms, *op, rhs, e, st, memo),
         }
+    }
+
+    /// [`Node::eval`] of a check or a shared check, the check inlined.
+    #[inline]
+    fn leaf<'a>(&self, e: &'a Event, st: &'a State, memo: &Memo<'a>) -> bool {
+        match self {
+            Node::Check { field, transforms, op, rhs } => check(field, transforms, *op, rhs, e, st, memo),
+            Node::Shared(slot, n) => memo.shared(*slot, || n.eval(e, st, memo)),
+            n => n.eval(e, st, memo),
+        }
+    }
+}
+
+/// A check (`field op rhs`) on an event.
+#[inline]
+fn check<'a>(
+    field: &Field,
+    transforms: &[String],
+    op: Op,
+    rhs: &Rhs,
+    e: &'a Event,
+    st: &'a State,
+    memo: &Memo<'a>,
+) -> bool {
+    // Nearly every check compares a string the event, the process table or the memo holds: compared
+    // where it is.
+    if transforms.is_empty() && op != Op::Exists && !matches!(rhs, Rhs::Field(_)) {
+        if let Some(v) = field.str_in(e, st, memo) {
+            return v.is_some_and(|v| str_check(op, v, rhs));
+        }
+    }
+    // Most checks have no transformer: their value is not passed through one (a call per check that
+    // cost 8 % of the rules' time on an open-heavy load, the value copied in and out).
+    let v = field.get_in(e, st, memo);
+    let v = if transforms.is_empty() { v } else { transform(v, transforms) };
+    if op == Op::Exists {
+        return v != Val::Missing;
+    }
+    match rhs {
+        Rhs::Field(g) => {
+            let rhs = match g.get_in(e, st, memo) {
+                Val::Str(s) => Rhs::Str(s.into_owned()),
+                Val::Num(n) => Rhs::Num(n),
+                Val::Bool(b) => Rhs::Bool(b),
+                _ => return false,
+            };
+            value_check(v, op, &rhs)
+        }
+        rhs => value_check(v, op, rhs),
     }
 }
 
@@ -969,10 +991,11 @@ pub struct CompiledRules {
 #[derive(Debug)]
 pub struct Engine {
     rules: Vec<Rule>,
-    /// Per event type (index in [`EVT_TYPES`]), the enabled rules that can match it, each with its condition
-    /// specialised to the type (see [`plan`]): the rules filed under the type first, then those for any type.
-    /// The last slot holds the rules for any type, for events of a type not in the table.
-    by_type: Vec<Vec<(usize, Node)>>,
+    /// Per event type (index in [`EVT_TYPES`]), the enabled rules that can match it, each with the entry of its
+    /// condition, specialised to the type, in the type's program (see [`plan`]): the rules filed under the type
+    /// first, then those for any type. The last slot holds the rules for any type, for events of a type not in the
+    /// table.
+    by_type: Vec<(plan::Program, Vec<(usize, u32)>)>,
     /// The results of the shared checks for the event being evaluated (see [`Node::Shared`]).
     shared: Vec<std::cell::Cell<u64>>,
     /// Events taken (numbers the shared checks' results).
@@ -1001,6 +1024,14 @@ impl Engine {
         by_type
             .push(enabled().filter(|(_, r)| r.types == u64::MAX).map(|(i, r)| (i, r.cond.specialize(None))).collect());
         let shared = by_type.iter_mut().map(|rules| Node::share(rules)).max().unwrap_or(0);
+        let by_type = by_type
+            .into_iter()
+            .map(|rules| {
+                let mut program = plan::Program::default();
+                let entries = rules.iter().map(|(i, cond)| (*i, program.add(cond))).collect();
+                (program, entries)
+            })
+            .collect();
         // The names fd.sip.name / fd.cip.name are compared against, resolved on a thread of their own.
         let mut names = BTreeSet::new();
         for r in c.rules.iter().filter(|r| r.enabled) {
@@ -1033,9 +1064,10 @@ impl Engine {
         let mut out = Vec::new();
         self.taken += 1;
         let memo = Memo::for_event(&self.shared, self.taken);
-        for (i, cond) in &self.by_type[slot] {
-            let r = &self.rules[*i];
-            if !cond.eval(e, &self.state, &memo) {
+        let (program, rules) = &self.by_type[slot];
+        for &(i, entry) in rules {
+            let r = &self.rules[i];
+            if !program.run(entry, e, &self.state, &memo) {
                 continue;
             }
             self.seq += 1;

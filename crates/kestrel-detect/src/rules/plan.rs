@@ -6,10 +6,16 @@
 //! (`evt.dir = <`). Here each condition is specialised to its event type: such checks are decided once,
 //! what is left is simplified, and the parts of each `and` and `or` are put cheapest first (the checks have
 //! no side effects, so their order changes the time an event takes, never its result).
+//!
+//! Then the conditions of an event type are compiled into one [`Program`]: each check a step that says where to go
+//! when it holds and where when it does not, `and`, `or` and `not` gone into those jumps — an event's evaluation a
+//! loop over steps, not a walk down a tree (whose calls and returns were a third of the rules' instructions).
 
 use super::{value_check, Node, Rhs};
 use crate::rules::cond::Op;
 use crate::rules::fields::{Field, Val, ACCESS_MODES, OPEN_FLAGS};
+use crate::rules::fields::{Memo, State};
+use kestrel_core::Event;
 use std::borrow::Cow;
 
 impl Node {
@@ -141,6 +147,67 @@ impl Node {
                 field_cost(field) + compare + 4 * transforms.len() as u32
             }
         }
+    }
+}
+
+/// The conditions of one event type as a branching program: steps, each a check (or a shared one) with the step to
+/// go to when it holds and the one when it does not ([`YES`] and [`NO`]: the condition's result). A condition is an
+/// entry step; a step is reached only through the checks its condition makes before it, in the order the tree
+/// made them, so an evaluation makes the same checks as the tree's and gives its result.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Program {
+    steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone)]
+struct Step {
+    /// A [`Node::Check`] or [`Node::Shared`].
+    test: Node,
+    then: u32,
+    otherwise: u32,
+}
+
+/// Where a condition that holds goes.
+const YES: u32 = u32::MAX;
+/// Where a condition that does not hold goes.
+const NO: u32 = u32::MAX - 1;
+
+impl Program {
+    /// Adds a condition; returns its entry step.
+    pub(super) fn add(&mut self, n: &Node) -> u32 {
+        self.add_to(n, YES, NO)
+    }
+
+    /// Adds `n` going on to `yes` when it holds and to `no` when not; returns where to start it. Built from the
+    /// end: an `and`'s last part first, which its other parts go on to when they hold.
+    fn add_to(&mut self, n: &Node, yes: u32, no: u32) -> u32 {
+        match n {
+            Node::Const(true) => yes,
+            Node::Const(false) => no,
+            Node::Not(n) => self.add_to(n, no, yes),
+            Node::And(v) => v.iter().rev().fold(yes, |next, n| self.add_to(n, next, no)),
+            Node::Or(v) => v.iter().rev().fold(no, |next, n| self.add_to(n, yes, next)),
+            leaf => {
+                self.steps.push(Step { test: leaf.clone(), then: yes, otherwise: no });
+                // Far fewer steps than u32's last two values.
+                u32::try_from(self.steps.len() - 1).unwrap_or(NO)
+            }
+        }
+    }
+
+    /// Whether the condition that starts at `entry` holds for an event.
+    pub(super) fn run<'a>(&self, entry: u32, e: &'a Event, st: &'a State, memo: &Memo<'a>) -> bool {
+        let mut at = entry;
+        loop {
+            let Some(step) = self.steps.get(at as usize) else { return at == YES };
+            at = if step.test.leaf(e, st, memo) { step.then } else { step.otherwise };
+        }
+    }
+
+    /// How many steps.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.steps.len()
     }
 }
 
@@ -299,6 +366,79 @@ mod tests {
         let cond = Node::And(vec![cmdline.clone(), name.clone(), container.clone(), tty.clone()]);
         let show = |n: &Node| format!("{n:?}");
         assert_eq!(show(&cond.specialize(None)), show(&Node::And(vec![container, name, tty, cmdline])));
+    }
+
+    /// Random conditions — `and`s, `or`s and `not`s nested up to four deep over checks of the fields rules read
+    /// most, constants, and checks shared between the conditions — each give, compiled into one program, what the
+    /// tree gives on every event of a recorded attack, with one step a check.
+    #[test]
+    fn a_program_gives_what_its_conditions_give() {
+        use crate::rng::Rng;
+        use crate::rules::fields::State;
+        let events: Vec<Event> = include_str!("../../../../fuzz/seeds/events.jsonl")
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        assert!(events.len() > 50);
+        let leaves = [
+            check(Field::ProcName, Op::In, types(&["sh", "cat", "sleep"])),
+            check(Field::ProcName, Op::Eq, Rhs::Str("true".into())),
+            check(Field::FdName, Op::StartsWith, Rhs::Str("/dev".into())),
+            check(Field::FdDirectory, Op::Eq, Rhs::Str("/tmp".into())),
+            check(Field::EvtIsOpenWrite, Op::Eq, Rhs::Bool(true)),
+            check(Field::EvtType, Op::Eq, Rhs::Str("execve".into())),
+            check(Field::ProcPname, Op::Ne, Rhs::Str("sh".into())),
+            check(Field::ContainerId, Op::Ne, Rhs::Str("host".into())),
+            check(Field::ProcTty, Op::Ne, Rhs::Num(0)),
+            check(Field::ProcExepath, Op::PMatch, types(&["/bin", "/usr/bin"])),
+        ];
+        fn tree(rng: &mut Rng, leaves: &[Node], depth: usize) -> Node {
+            match rng.below(if depth == 0 { 2 } else { 6 }) {
+                0 => leaves[rng.below(leaves.len())].clone(),
+                1 if rng.below(8) == 0 => Node::Const(rng.below(2) == 1),
+                1 => leaves[rng.below(leaves.len())].clone(),
+                2 => Node::Not(Box::new(tree(rng, leaves, depth - 1))),
+                k => {
+                    let parts = (0..rng.below(4)).map(|_| tree(rng, leaves, depth - 1)).collect();
+                    if k % 2 == 0 {
+                        Node::And(parts)
+                    } else {
+                        Node::Or(parts)
+                    }
+                }
+            }
+        }
+        fn checks(n: &Node) -> usize {
+            match n {
+                Node::And(v) | Node::Or(v) => v.iter().map(checks).sum(),
+                Node::Not(n) => checks(n),
+                Node::Const(_) => 0,
+                Node::Check { .. } | Node::Shared(..) => 1,
+            }
+        }
+        let mut rng = Rng(5);
+        let (mut held, mut total) = (0, 0);
+        for _ in 0..40 {
+            let mut rules: Vec<(usize, Node)> = (0..12).map(|i| (i, tree(&mut rng, &leaves, 4))).collect();
+            let slots = Node::share(&mut rules);
+            let mut program = Program::default();
+            let entries: Vec<u32> = rules.iter().map(|(_, n)| program.add(n)).collect();
+            assert_eq!(program.len(), rules.iter().map(|(_, n)| checks(n)).sum::<usize>());
+            let shared = vec![std::cell::Cell::new(0); slots];
+            let mut st = State::default();
+            for (k, e) in events.iter().enumerate() {
+                st.update(e);
+                let memo = Memo::for_event(&shared, 2 * k as u64 + 1);
+                let tree_says: Vec<bool> = rules.iter().map(|(_, n)| n.eval(e, &st, &memo)).collect();
+                let memo = Memo::for_event(&shared, 2 * k as u64 + 2);
+                let program_says: Vec<bool> = entries.iter().map(|&at| program.run(at, e, &st, &memo)).collect();
+                assert_eq!(program_says, tree_says, "{rules:#?} on {e:?}");
+                held += tree_says.iter().filter(|&&b| b).count();
+                total += tree_says.len();
+            }
+        }
+        // Conditions that hold and conditions that do not, both often.
+        assert!(held > total / 10 && held < total * 9 / 10, "{held} of {total}");
     }
 
     #[test]
