@@ -196,6 +196,7 @@ impl Program {
     }
 
     /// Whether the condition that starts at `entry` holds for an event.
+    #[inline]
     pub(super) fn run<'a>(&self, entry: u32, e: &'a Event, st: &'a State, memo: &Memo<'a>) -> bool {
         let mut at = entry;
         loop {
