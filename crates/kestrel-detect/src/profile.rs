@@ -1315,7 +1315,9 @@ impl SyscallContext {
                 continue;
             }
             let sym = u64::from(c.min(509)) + 1;
-            if have >= 2 && g & SYM == sym && (g >> 9) & SYM == sym {
+            // The last two calls were this one (no symbol is 0 and `g` holds nothing above its calls, so fewer than
+            // two calls never match).
+            if g & (SYM << 9 | SYM) == sym << 9 | sym {
                 continue;
             }
             g = ((g << 9) | sym) & ((1u64 << (9 * GRAM)) - 1);

@@ -789,6 +789,45 @@ fn feature_words_stay_the_same_for_every_kind_of_event() {
     }
 }
 
+/// The grams of a thread's calls, however its calls are cut into batches, are those of a plain reading of all of
+/// them at once: futexes dropped, a call repeated more than twice in a row kept twice, each window of [`GRAM`].
+#[test]
+fn grams_are_the_windows_of_the_calls_read_whole_however_they_are_batched() {
+    let pack = |w: &[u16]| w.iter().fold(0u64, |g, &c| g << 9 | (u64::from(c.min(509)) + 1));
+    let mut seed = 7u64;
+    let mut next = |n: u64| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    for round in 0..300 {
+        // Few distinct calls, so that runs and repeats are common; a futex now and then; numbers past 509 too.
+        let ids: Vec<u16> = (0..next(80))
+            .map(|_| match next(20) {
+                0 => FUTEX,
+                1 => 509 + next(3) as u16,
+                _ => next(4) as u16,
+            })
+            .collect();
+        let mut folded: Vec<u16> = Vec::new();
+        for &c in ids.iter().filter(|&&c| c != FUTEX) {
+            let n = folded.len();
+            if n >= 2 && folded[n - 1].min(509) == c.min(509) && folded[n - 2].min(509) == c.min(509) {
+                continue;
+            }
+            folded.push(c);
+        }
+        let want: Vec<u64> = folded.windows(GRAM).map(pack).collect();
+        let mut ctx = SyscallContext::default();
+        let (mut got, mut at) = (Vec::new(), 0);
+        while at < ids.len() {
+            let end = (at + 1 + next(12) as usize).min(ids.len());
+            got.extend(ctx.grams(round, &ids[at..end]));
+            at = end;
+        }
+        assert_eq!(got, want, "{ids:?}");
+    }
+}
+
 #[test]
 fn the_table_in_front_of_the_trusted_grams_answers_as_the_set() {
     // Grams that share table slots, grams in the set and out of it, asked in turns: every answer is the set's.
