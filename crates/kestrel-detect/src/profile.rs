@@ -1317,7 +1317,7 @@ impl SyscallContext {
             let sym = u64::from(c.min(509)) + 1;
             // The last two calls were this one (no symbol is 0 and `g` holds nothing above its calls, so fewer than
             // two calls never match).
-            if g & (SYM << 9 | SYM) == sym << 9 | sym {
+            if g & SYM == sym && (g >> 9) & SYM == sym {
                 continue;
             }
             g = ((g << 9) | sym) & ((1u64 << (9 * GRAM)) - 1);
