@@ -241,6 +241,17 @@ app_traffic() {
   busybox wget -q -O /dev/null "http://127.0.0.1:$1/report?dir=data" 2>/dev/null || true
 }
 
+# pg_udf: the path of the db-load-library scenario's PostgreSQL extension library (tools/pgudf.c), built on the host
+# once (the host's gcc and C library: Debian bookworm's, as the db image's).
+pg_udf() {
+  local lib="$LAB_CACHE/pgudf.so" src="$LAB_SRC/tools/pgudf.c"
+  if [ ! -f "$lib" ] || [ "$src" -nt "$lib" ]; then
+    mkdir -p "$LAB_CACHE"
+    gcc -shared -fPIC -O2 -Wall -s -o "$lib.tmp.$$" "$src" && mv "$lib.tmp.$$" "$lib"
+  fi
+  printf '%s\n' "$lib"
+}
+
 # db_traffic PORT N: N units of an application's ordinary use of the db image's PostgreSQL (tools/dbload.py), from
 # the host. db_sql PORT SQL...: statements run once, as the database's superuser, their rows printed.
 db_traffic() { python3 "$LAB_SRC/tools/dbload.py" "$1" "$2"; }

@@ -538,6 +538,41 @@ fn db_write_startup() {
 }
 
 #[test]
+fn db_load_library() {
+    // A database's superuser loads a library of its own into the server: `lo_export` has the server process write it
+    // to /tmp, `CREATE FUNCTION … LANGUAGE C` loads it, and the function forks a reverse shell to the host's listener.
+    // The shell's commands ran as the database's account; the rules see the connection put on the standard streams
+    // and the shell, after the marker only; a profile learned from the normal part alerts already on the library
+    // written in /tmp, before its code runs.
+    let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "db_load_library");
+    let (ev, m) = record_in("db-load-library", dir.path());
+    let library = "/tmp/.pg_stat_cache.so";
+    let written = first_after(&ev, m, "the server writing the library", |e| {
+        e["kind"] == "open" && e["comm"] == "postgres" && e["path"] == library && is_write(e)
+    });
+    let shell = first_after(&ev, m, "the library's shell", |e| {
+        e["kind"] == "exec" && e["exe"] == "/bin/sh" && e["parent_comm"] == "postgres"
+    });
+    assert!(shell["time_ns"].as_u64() > written["time_ns"].as_u64());
+    assert_eq!(before(&ev, m, |e| e["kind"] == "exec" && e["exe"] == "/bin/sh"), 0, "a shell before the marker");
+    let said = lab_output(dir.path(), "db-load-library", "shell-listener");
+    assert!(said.contains("uid=100(postgres)") && said.contains("Linux"), "{said}");
+    let alerts = detect(&dir.path().join("db-load-library.jsonl.zst"), &["--no-profiles"]);
+    let mut names: Vec<&str> = alerts.iter().filter_map(|a| a["source"]["name"].as_str()).collect();
+    names.dedup();
+    assert_eq!(
+        names,
+        ["Network connection as a standard stream", "Shell spawned by a server process", "Reverse shell"]
+    );
+    assert!(alerts.iter().all(|a| a["time_ns"].as_u64() > ev[m]["time_ns"].as_u64()), "{alerts:#?}");
+    let start = ev[m]["time_ns"].as_u64().unwrap();
+    let said =
+        profile_alerts_after_the_marker(dir.path(), &dir.path().join("db-load-library.jsonl.zst"), start, |_| ());
+    assert!(said.contains("write in /tmp"), "{said}");
+}
+
+#[test]
 fn app_reading_its_code_and_time_zones_late_for_seldom_used_features_is_no_alert() {
     // The app's statistics page and a note in a reader's time zone, first asked for after the marker (the lab's
     // ordinary load leaves both out): the page's modules — statistics with decimal's C extension, csv, the xml
