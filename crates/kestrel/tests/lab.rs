@@ -541,9 +541,9 @@ fn db_write_startup() {
 fn db_load_library() {
     // A database's superuser loads a library of its own into the server: `lo_export` has the server process write it
     // to /tmp, `CREATE FUNCTION … LANGUAGE C` loads it, and the function forks a reverse shell to the host's listener.
-    // The shell's commands ran as the database's account; the rules see the connection put on the standard streams
-    // and the shell, after the marker only; a profile learned from the normal part alerts already on the library
-    // written in /tmp, before its code runs.
+    // The shell's commands ran as the database's account; the rules see the library written, the connection put on
+    // the standard streams and the shell, after the marker only; a profile learned from the normal part alerts
+    // already on the library written in /tmp, before its code runs.
     let dir = tempfile::tempdir().unwrap();
     let _keep = KeepOnPanic(dir.path(), "db_load_library");
     let (ev, m) = record_in("db-load-library", dir.path());
@@ -563,8 +563,14 @@ fn db_load_library() {
     names.dedup();
     assert_eq!(
         names,
-        ["Network connection as a standard stream", "Shell spawned by a server process", "Reverse shell"]
+        [
+            "Library written at run time",
+            "Network connection as a standard stream",
+            "Shell spawned by a server process",
+            "Reverse shell"
+        ]
     );
+    assert!(alerts[0]["title"].as_str().unwrap().contains(library), "{}", alerts[0]);
     assert!(alerts.iter().all(|a| a["time_ns"].as_u64() > ev[m]["time_ns"].as_u64()), "{alerts:#?}");
     let start = ev[m]["time_ns"].as_u64().unwrap();
     let said =

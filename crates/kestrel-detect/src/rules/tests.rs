@@ -1731,6 +1731,59 @@ fn a_shell_start_up_file_written_is_persistence_outside_package_managers_and_hom
 }
 
 #[test]
+fn a_library_written_at_run_time_is_one_dropped_to_be_loaded_outside_package_managers_and_linkers() {
+    // A database's `lo_export` writing a library to /tmp, a library renamed into a plugin directory, a link made as
+    // a versioned library, /etc/ld.so.preload and a file in /etc/ld.so.conf.d written: code put where a loader will
+    // load it. Reading a library is every program's start; names that only look alike are not libraries; dpkg,
+    // ldconfig and ld (run from system directories) write them as their work; a copy of ldconfig elsewhere does not
+    // pass.
+    let mut e = builtin();
+    let write = |path: &str| EventKind::Open { path: path.into(), flags: 0o1101 };
+    e.process(&exec(90, 2, "runc:[2:INIT]", &["/usr/lib/postgresql/15/bin/postgres", "-D", "/data"], 100));
+    let a = e.process(&ev(90, "postgres", write("/tmp/.pg_stat_cache.so")));
+    assert_eq!(names(&a), ["Library written at run time"]);
+    assert!(a[0].mitre.contains(&"T1574.006".to_string()), "{:?}", a[0].mitre);
+    assert!(a[0].title.contains("/tmp/.pg_stat_cache.so") && a[0].title.contains("postgres -D"), "{}", a[0].title);
+    for path in ["/etc/ld.so.preload", "/etc/ld.so.conf.d/evil.conf", "/usr/local/lib/libcrypto.so.3"] {
+        assert_eq!(names(&e.process(&ev(91, "sh", write(path)))), ["Library written at run time"], "{path}");
+    }
+    let mv = EventKind::Rename {
+        call: "rename".into(),
+        from: "/tmp/x".into(),
+        to: "/usr/lib/nginx/modules/ngx_x.so".into(),
+        to_dirfd: false,
+    };
+    assert_eq!(names(&e.process(&ev(92, "mv", mv))), ["Library written at run time"]);
+    let ln = EventKind::Link {
+        call: "symlink".into(),
+        target: "/tmp/x.so".into(),
+        path: "/srv/app/lib/libz.so.1".into(),
+        dirfd: false,
+        sensitive: false,
+    };
+    assert_eq!(names(&e.process(&ev(93, "ln", ln))), ["Library written at run time"]);
+    for quiet in [
+        ev(94, "app", EventKind::Open { path: "/usr/lib/x86_64-linux-gnu/libssl.so.3".into(), flags: 0o2000000 }),
+        ev(94, "app", write("/srv/app/data/notes.sock")),
+        ev(94, "app", write("/srv/app/reason.soon")),
+        ev(94, "app", write("/srv/app/lib.so-notes.txt")),
+    ] {
+        assert!(e.process(&quiet).is_empty(), "{quiet:?}");
+    }
+    for (pid, exe, path) in [
+        (95, "/usr/bin/dpkg", "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13.dpkg-new"),
+        (96, "/usr/sbin/ldconfig", "/etc/ld.so.cache~"),
+        (97, "/usr/bin/ld", "/build/libx.so"),
+    ] {
+        e.process(&exec(pid, 2, "runc:[2:INIT]", &[exe], 0));
+        let comm = exe.rsplit('/').next().unwrap();
+        assert!(e.process(&ev(pid, comm, write(path))).is_empty(), "{exe}");
+    }
+    e.process(&exec(98, 2, "runc:[2:INIT]", &["/tmp/ldconfig"], 0));
+    assert_eq!(names(&e.process(&ev(98, "ldconfig", write("/etc/ld.so.preload")))), ["Library written at run time"]);
+}
+
+#[test]
 fn a_name_taken_with_prctl_passes_no_exception() {
     // Falco's thread table keeps the name a process had at its exec (a fork: its parent's); prctl(PR_SET_NAME)
     // does not change proc.name. Otherwise a program could call itself `apt`, `sshd` or `logrotate` and pass
