@@ -1861,6 +1861,57 @@ fn a_rule_for_every_event_type_alerts_once_an_event_and_type_checks_are_decided_
     assert_eq!(titles(&mut eng, &ev(7, "nc", EventKind::Syscalls { ids: vec![0] })), ["<NA> by nc"]);
 }
 
+/// `contains` finds what the standard searcher finds: needles empty, of one byte, longer than the value, at the
+/// start, at the end, overlapping themselves, non-ASCII, and values that hold the needle's first byte far more often
+/// than the candidates the quick search tries.
+#[test]
+fn contains_finds_what_the_standard_searcher_finds() {
+    let values = [
+        "",
+        "a",
+        "libx.so",
+        "libx.so.1",
+        ".so.",
+        "/tmp/.so.x",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+        "çaçaçab",
+        "stratum+tcp://pool:3333",
+        "-e /bin/sh",
+        "x.sox",
+        "...................................................so.",
+    ];
+    let needles = ["", "a", ".so.", ".so", "aab", "aaaaaab", "çab", "stratum+tcp", "-e ", "b", ".so.x", "zz"];
+    for v in values {
+        for n in needles {
+            assert_eq!(contains(v, n), v.contains(n), "{v:?} contains {n:?}");
+        }
+    }
+}
+
+/// `fd.filename` and `fd.directory` split a path at its last `/` as `rsplit('/')` and `rfind('/')` do, on every
+/// shape of path: absolute, relative, the root, a trailing slash, none at all, doubled slashes, non-ASCII names.
+#[test]
+fn a_paths_file_name_and_directory_split_at_its_last_slash() {
+    use crate::rules::fields::Val;
+    let (file, dir) = (Field::bind("fd.filename", None).unwrap(), Field::bind("fd.directory", None).unwrap());
+    let st = crate::rules::fields::State::default();
+    for path in ["/etc/passwd", "base/16384/2619", "/", "x", "", "/tmp/", "//a//b", "/srv/ünï/çode.so.1", "a/", "a/.."]
+    {
+        let e = ev(1, "x", EventKind::Unlink { call: "unlink".into(), path: path.into(), dirfd: true, dir: false });
+        // The path as the rules name the file (made clean first), split.
+        let Val::Str(path) = Field::FdName.get(&e, &st) else { panic!("{path}: no fd.name") };
+        let path = path.as_ref();
+        let want_file = path.rsplit('/').next().unwrap_or(path);
+        let want_dir = match path.rfind('/') {
+            Some(0) => "/",
+            Some(i) => &path[..i],
+            None => ".",
+        };
+        assert_eq!(file.get(&e, &st), Val::Str(want_file.into()), "{path}");
+        assert_eq!(dir.get(&e, &st), Val::Str(want_dir.into()), "{path}");
+    }
+}
+
 /// Checks read the strings the event, the process table and the memo hold where they are (`Field::str_in`); every
 /// other read makes the field's value (`Field::get_in`). Both must give the same value for every field on every
 /// event: a recorded attack (a real sensor's events), and each of its events again outside a container, in one
