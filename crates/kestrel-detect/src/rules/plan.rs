@@ -376,11 +376,7 @@ mod tests {
     fn a_program_gives_what_its_conditions_give() {
         use crate::rng::Rng;
         use crate::rules::fields::State;
-        let events: Vec<Event> = include_str!("../../../../fuzz/seeds/events.jsonl")
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
-        assert!(events.len() > 50);
+        let events = crate::rules::tests::recorded_events();
         let leaves = [
             check(Field::ProcName, Op::In, types(&["sh", "cat", "sleep"])),
             check(Field::ProcName, Op::Eq, Rhs::Str("true".into())),

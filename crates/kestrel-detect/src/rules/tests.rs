@@ -1912,6 +1912,16 @@ fn a_paths_file_name_and_directory_split_at_its_last_slash() {
     }
 }
 
+/// The events of a real recording (a lab attack, as the sensor reported it; the fuzzers' seed).
+pub(super) fn recorded_events() -> Vec<Event> {
+    let events: Vec<Event> = include_str!("../../../../fuzz/seeds/events.jsonl")
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(events.len() > 50, "the seed recording reads");
+    events
+}
+
 /// Checks read the strings the event, the process table and the memo hold where they are (`Field::str_in`); every
 /// other read makes the field's value (`Field::get_in`). Both must give the same value for every field on every
 /// event: a recorded attack (a real sensor's events), and each of its events again outside a container, in one
@@ -1919,11 +1929,7 @@ fn a_paths_file_name_and_directory_split_at_its_last_slash() {
 #[test]
 fn fields_read_in_place_give_the_fields_values() {
     use crate::rules::fields::{Memo, State, Val};
-    let recorded: Vec<Event> = include_str!("../../../../fuzz/seeds/events.jsonl")
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    assert!(recorded.len() > 50, "the seed recording reads");
+    let recorded = recorded_events();
     let mut events = Vec::new();
     for e in &recorded {
         events.push(e.clone());
