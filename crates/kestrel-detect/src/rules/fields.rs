@@ -477,9 +477,8 @@ impl Field {
     pub fn str_in<'m, 'a: 'm>(&self, e: &'a Event, st: &'a State, memo: &'m Memo<'a>) -> Option<Option<&'m str>> {
         match self {
             Field::FdName | Field::FdDirectory | Field::FdFilename if is_file_event(e) => {
-                let path = memo.path.get_or_init(|| file_path(e, *memo.proc.get_or_init(|| st.procs.get(&e.pid))));
-                let path = path.as_deref().unwrap_or_default();
-                Some(Some(if *self == Field::FdName { path } else { self.path_part(path) }))
+                let path = memo.path(e, st).map(|p| p.as_ref()).unwrap_or_default();
+                Some(Some(if matches!(self, Field::FdName) { path } else { self.path_part(path) }))
             }
             _ => self.borrowed_in(e, st, memo),
         }
@@ -487,7 +486,7 @@ impl Field {
 
     /// `fd.directory`'s or `fd.filename`'s part of a path.
     fn path_part<'p>(&self, path: &'p str) -> &'p str {
-        if *self == Field::FdDirectory {
+        if matches!(self, Field::FdDirectory) {
             dirname(path)
         } else {
             basename(path)
@@ -498,8 +497,8 @@ impl Field {
     /// [`Field::str_in`]; `None` for other fields.
     fn borrowed_in<'a>(&self, e: &'a Event, st: &'a State, memo: &Memo<'a>) -> Option<Option<&'a str>> {
         use Field::*;
-        let p = || *memo.proc.get_or_init(|| st.procs.get(&e.pid));
-        let parent = || *memo.parent.get_or_init(|| p().and_then(|p| st.procs.get(&p.ppid)));
+        let p = || memo.proc(e, st);
+        let parent = || memo.parent(e, st);
         Some(match self {
             EvtType => evt_type(e),
             // The name as at its exec (or its parent's, for a fork), as Falco's thread table keeps it: a name
@@ -557,9 +556,9 @@ impl Field {
     pub fn get_in<'a>(&self, e: &'a Event, st: &'a State, memo: &Memo<'a>) -> Val<'a> {
         use Field::*;
         // The process, its parent and the file, looked up only by the fields that need them, once an event.
-        let p = || *memo.proc.get_or_init(|| st.procs.get(&e.pid));
-        let parent = || *memo.parent.get_or_init(|| p().and_then(|p| st.procs.get(&p.ppid)));
-        let file_path = |e: &'a Event, p: Option<&'a Proc>| memo.path.get_or_init(|| file_path(e, p)).clone();
+        let p = || memo.proc(e, st);
+        let parent = || memo.parent(e, st);
+        let file_path = || memo.path(e, st).cloned();
         let s = |x: &'a str| Val::Str(Cow::Borrowed(x));
         let own = |x: String| Val::Str(Cow::Owned(x));
         match self {
@@ -581,13 +580,10 @@ impl Field {
                     || (matches!(a.as_str(), "path" | "name")
                         && matches!(e.kind, EventKind::Unlink { .. } | EventKind::Truncate { .. })) =>
             {
-                file_path(e, p()).map_or(Val::Missing, Val::Str)
+                file_path().map_or(Val::Missing, Val::Str)
             }
             EvtArg(a) => evt_arg(e, a),
             EvtArgs => own(crate::rules::describe(e)),
-            // The name as at its exec (or its parent's, for a fork), as Falco's thread table keeps it: a name
-            // taken later with prctl(PR_SET_NAME) does not rename it (it would pass the rules' exceptions for
-            // package managers, log rotators, password programs…). The thread's own name when nothing is known.
             EvtType | ProcName | ProcExe | ProcExepath | ProcPname | ProcPexe | ProcPexepath | FdNameraw
             | ContainerId | ContainerName | ContainerImage => {
                 self.borrowed_in(e, st, memo).flatten().map_or(Val::Missing, s)
@@ -803,7 +799,7 @@ impl Field {
                 id_name(named, Field::GroupGid.get_in(e, st, memo))
             }
             FdName => match &e.kind {
-                _ if is_file_event(e) => file_path(e, p()).map_or(Val::Missing, Val::Str),
+                _ if is_file_event(e) => file_path().map_or(Val::Missing, Val::Str),
                 EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. } => {
                     own(format!("->{}", addr_port(to)))
                 }
@@ -813,7 +809,7 @@ impl Field {
                 EventKind::Bind { addr } => own(addr_port(addr)),
                 _ => Val::Missing,
             },
-            FdDirectory | FdFilename if is_file_event(e) => match file_path(e, p()).unwrap_or_default() {
+            FdDirectory | FdFilename if is_file_event(e) => match file_path().unwrap_or_default() {
                 Cow::Borrowed(p) => s(self.path_part(p)),
                 Cow::Owned(p) => own(self.path_part(&p).to_string()),
             },
@@ -1425,6 +1421,21 @@ impl<'a> Memo<'a> {
     /// A memo for event number `event` (from 1) that keeps the shared checks' results in `shared`.
     pub fn for_event(shared: &'a [std::cell::Cell<u64>], event: u64) -> Memo<'a> {
         Memo { shared, event, ..Memo::default() }
+    }
+
+    /// The event's process in the table, looked up the first time it is asked.
+    fn proc(&self, e: &Event, st: &'a State) -> Option<&'a Proc> {
+        *self.proc.get_or_init(|| st.procs.get(&e.pid))
+    }
+
+    /// The parent of the event's process in the table, looked up the first time it is asked.
+    fn parent(&self, e: &Event, st: &'a State) -> Option<&'a Proc> {
+        *self.parent.get_or_init(|| self.proc(e, st).and_then(|p| st.procs.get(&p.ppid)))
+    }
+
+    /// The file the event names ([`file_path`]), made the first time it is asked.
+    fn path(&self, e: &'a Event, st: &'a State) -> Option<&Cow<'a, str>> {
+        self.path.get_or_init(|| file_path(e, self.proc(e, st))).as_ref()
     }
 
     /// The result of shared check `slot` for this event, evaluated the first time it is asked.
