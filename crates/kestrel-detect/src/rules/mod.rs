@@ -830,10 +830,7 @@ impl Node {
     fn leaf<'a>(&self, e: &'a Event, st: &'a State, memo: &Memo<'a>) -> bool {
         match self {
             Node::Check { field, transforms, op, rhs } => check(field, transforms, *op, rhs, e, st, memo),
-            Node::Shared(slot, n) => memo.shared(*slot, || match &**n {
-                Node::Check { field, transforms, op, rhs } => check(field, transforms, *op, rhs, e, st, memo),
-                n => n.eval(e, st, memo),
-            }),
+            Node::Shared(slot, n) => memo.shared(*slot, || n.leaf(e, st, memo)),
             n => n.eval(e, st, memo),
         }
     }
