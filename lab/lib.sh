@@ -87,16 +87,19 @@ debian_rootfs() {
   printf '%s\n' "$root"
 }
 
-# lab_helper: prints the path of the static helper (ptrace, setuid attempts), compiling it when missing
-# or older than its source.
-lab_helper() {
-  local bin="$LAB_CACHE/labhelper" src="$LAB_SRC/tools/labhelper.c"
-  if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
+# lab_built NAME SOURCE GCC_OPTION...: prints the path of $LAB_CACHE/NAME, compiled on the host from tools/SOURCE
+# when missing or older than its source.
+lab_built() {
+  local out="$LAB_CACHE/$1" src="$LAB_SRC/tools/$2"
+  if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
     mkdir -p "$LAB_CACHE"
-    gcc -static -O2 -Wall -o "$bin.tmp.$$" "$src" && mv "$bin.tmp.$$" "$bin"
+    gcc "${@:3}" -O2 -Wall -o "$out.tmp.$$" "$src" && mv "$out.tmp.$$" "$out"
   fi
-  printf '%s\n' "$bin"
+  printf '%s\n' "$out"
 }
+
+# lab_helper: prints the path of the static helper (ptrace, setuid attempts).
+lab_helper() { lab_built labhelper labhelper.c -static; }
 
 # make_bundle NAME [busybox|web|app|db] [PORT]: an OCI bundle in $LAB_DIR/NAME (`runc spec`'s, which crun runs too).
 make_bundle() {
@@ -242,15 +245,8 @@ app_traffic() {
 }
 
 # pg_udf: the path of the db-load-library scenario's PostgreSQL extension library (tools/pgudf.c), built on the host
-# once (the host's gcc and C library: Debian bookworm's, as the db image's).
-pg_udf() {
-  local lib="$LAB_CACHE/pgudf.so" src="$LAB_SRC/tools/pgudf.c"
-  if [ ! -f "$lib" ] || [ "$src" -nt "$lib" ]; then
-    mkdir -p "$LAB_CACHE"
-    gcc -shared -fPIC -O2 -Wall -s -o "$lib.tmp.$$" "$src" && mv "$lib.tmp.$$" "$lib"
-  fi
-  printf '%s\n' "$lib"
-}
+# (the host's gcc and C library: Debian bookworm's, as the db image's).
+pg_udf() { lab_built pgudf.so pgudf.c -shared -fPIC -s; }
 
 # db_traffic PORT N: N units of an application's ordinary use of the db image's PostgreSQL (tools/dbload.py), from
 # the host. db_sql PORT SQL...: statements run once, as the database's superuser, their rows printed.
