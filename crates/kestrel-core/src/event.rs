@@ -320,6 +320,26 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         local_port: Option<u16>,
     },
+    /// A file was mapped executable (`mmap` with `PROT_EXEC`): a library the dynamic loader maps at a program's
+    /// start or `dlopen` loads later, a plug-in, a database's C function. Reported the first time each program
+    /// file maps each file in a cgroup (as the file's inode was: one rewritten is reported again) in each period
+    /// of about 9 minutes; the program file and its interpreter, which the kernel maps at exec, are the exec
+    /// event's. A mapping made executable later by `mprotect` is not seen.
+    Mmap {
+        /// The file, rebuilt from its directory entries as the process sees it (`/memfd:NAME` for a memfd).
+        path: String,
+        /// The protection asked for (`PROT_READ` 1, `PROT_WRITE` 2, `PROT_EXEC` 4).
+        prot: u32,
+        /// The file is a memfd (`memfd_create`): nothing on disk.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        memfd: bool,
+        /// The file had no name left when mapped (removed after it was opened).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        deleted: bool,
+        /// The file's inode: its number and last status change (`mtime_ns` is not read: 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<Box<ExeFile>>,
+    },
     /// A file was renamed (`rename`, `renameat`, `renameat2`, or through io_uring): every rename of a watched
     /// process. The destination counts as written (a file written in /tmp and moved into /usr/bin never opens
     /// there for writing).
@@ -571,6 +591,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "module-load",
     "setuid-chmod",
     "link",
+    "mmap",
 ];
 
 impl Event {
@@ -610,6 +631,7 @@ impl EventKind {
             EventKind::ModuleLoad { .. } => "module-load",
             EventKind::SetuidChmod { .. } => "setuid-chmod",
             EventKind::Link { .. } => "link",
+            EventKind::Mmap { .. } => "mmap",
         }
     }
 }

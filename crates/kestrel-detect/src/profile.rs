@@ -744,6 +744,17 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
             emit!(View::File, 0.6, "link in {}", dir_of(class));
             emit!(View::File, 0.3, "{who} links {class}");
         }
+        // Code mapped from a file: a library the loader maps at start or dlopen loads later, a plug-in. A library
+        // never mapped by the program is a weak sign alone (an import first made long after start-up); mapped
+        // from a directory the program never mapped code from, it alerts (1 − 0.7 × 0.6 ≥ ALERT_SCORE): a
+        // library of an attacker's own, in /tmp or written by a database. Code mapped from a memfd never touched
+        // a disk.
+        EventKind::Mmap { memfd: true, .. } => emit!(View::File, 0.8, "{who} maps a memfd's code"),
+        EventKind::Mmap { path, .. } => {
+            push_path_class(path, class, None);
+            emit!(View::File, 0.3, "{who} maps code of {class}");
+            emit!(View::File, 0.4, "{who} maps code in {}", dir_of(class));
+        }
         EventKind::Exit { .. } | EventKind::Syscalls { .. } => {}
     }
 }

@@ -28,6 +28,9 @@ const PATH_FROM_SAME_DIR: u64 = 4;
 const RENAME_DIR_AT: usize = 64;
 /// unlinkat(2)'s flag: a directory is removed.
 const AT_REMOVEDIR: u64 = 0x200;
+/// What else an executable mapping's record says of its file (events.h: MMAP_MEMFD, MMAP_DELETED).
+const MMAP_MEMFD: u64 = 1;
+const MMAP_DELETED: u64 = 2;
 const KIND_OPEN: u32 = 3;
 const KIND_CONNECT: u32 = 4;
 const KIND_CGROUP: u32 = 5;
@@ -494,6 +497,19 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
             }
             other => return Err(format!("unknown truncate call {other}")),
         },
+        24 => {
+            let a0 = arg(0)?;
+            let len = ((a0 >> 16) as usize & 0xffff).min(PATH);
+            let bits = (a0 >> 8) & 0xff;
+            let (ino, ctime_ns) = (arg(1)?, arg(2)?);
+            EventKind::Mmap {
+                path: rebuilt_path(b.get(s1..s1 + len).ok_or("record shorter than its path")?),
+                prot: (a0 & 0xff) as u32,
+                memfd: bits & MMAP_MEMFD != 0,
+                deleted: bits & MMAP_DELETED != 0,
+                file: (ino != 0).then(|| Box::new(ExeFile { ino, ctime_ns, mtime_ns: 0 })),
+            }
+        }
         other => return Err(format!("unknown privileged operation {other}")),
     })
 }
@@ -791,6 +807,20 @@ mod tests {
         let Record::Event(r) = decode(&b).unwrap() else { panic!() };
         assert_eq!(r.kind, want("truncate", "/root/.bash_history", None, 7));
         assert!(decode(&rec(23, [9, 0, 0], b"x")).unwrap_err().contains("unknown truncate call 9"));
+        // Executable mappings: the path rebuilt (its length in args[0] bits 16–31), the protection in bits 0–7,
+        // memfd and deleted in bits 8–15, the inode's number and ctime; a path longer than the field is cut.
+        let path = b"libc.so.6\0x86_64-linux-gnu\0lib\0usr\0";
+        let a0 = 5 | ((path.len() as u64) << 16);
+        let Record::Event(r) = decode(&rec(24, [a0, 77, 1_700_000_000_000_000_001], path)).unwrap() else { panic!() };
+        let file = Some(Box::new(ExeFile { ino: 77, ctime_ns: 1_700_000_000_000_000_001, mtime_ns: 0 }));
+        let mmap =
+            |path: &str, memfd, deleted, file| EventKind::Mmap { path: path.into(), prot: 5, memfd, deleted, file };
+        assert_eq!(r.kind, mmap("/usr/lib/x86_64-linux-gnu/libc.so.6", false, false, file));
+        let a0 = 5 | (3 << 8) | (9 << 16);
+        let Record::Event(r) = decode(&rec(24, [a0, 0, 0], b"memfd:x\0")).unwrap() else { panic!() };
+        assert_eq!(r.kind, mmap("/memfd:x", true, true, None));
+        let Record::Event(r) = decode(&rec(24, [4 | (0xffff << 16), 1, 2], b"x.so\0tmp\0")).unwrap() else { panic!() };
+        assert!(matches!(&r.kind, EventKind::Mmap { path, prot: 4, .. } if path == "/tmp/x.so"), "{r:?}");
     }
 
     #[test]

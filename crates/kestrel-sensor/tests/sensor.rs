@@ -670,6 +670,77 @@ fn directories_made_and_userfaultfd_are_seen() {
 }
 
 #[test]
+fn files_mapped_executable_are_seen_once_per_program_and_file() {
+    // A library loaded by dlopen (ctypes) three times from a directory of the test's, by three processes of the
+    // same program: reported once (per 9-minute period, so at most twice), with its inode; rewritten in place (a
+    // new ctime), reported again. A library loaded from a memfd and one removed before its mapping say so; a
+    // file mapped without PROT_EXEC is not reported; the program's own libraries (libc) are.
+    let cg = TestCgroup::new("kestrel-test-mmap");
+    let mut s = sensor(&[&cg.0], 65_536);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let libm = ["/usr/lib/x86_64-linux-gnu/libm.so.6", "/lib/x86_64-linux-gnu/libm.so.6"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("Debian's libm");
+    let load = |what: &str| format!("/usr/bin/python3 -c 'import ctypes, os, mmap; {what}'");
+    let out = cg.sh(&format!(
+        "cp {libm} {d}/libx.so && {a} && {a} && {a} && cat {libm} > {d}/libx.so && {a} && {memfd} && {deleted} && {data}",
+        a = load(&format!("ctypes.CDLL(\"{d}/libx.so\")")),
+        memfd = load(&format!(
+            "fd = os.memfd_create(\"kx\"); os.write(fd, open(\"{libm}\", \"rb\").read()); \
+             ctypes.CDLL(\"/proc/self/fd/%d\" % fd)"
+        )),
+        deleted = load(&format!(
+            "import shutil; shutil.copy(\"{libm}\", \"{d}/gone.so\"); fd = os.open(\"{d}/gone.so\", os.O_RDONLY); \
+             os.unlink(\"{d}/gone.so\"); ctypes.CDLL(\"/proc/self/fd/%d\" % fd)"
+        )),
+        data = load(&format!(
+            "open(\"{d}/data\", \"wb\").write(bytes(4096)); f = open(\"{d}/data\", \"rb\"); \
+             mmap.mmap(f.fileno(), 4096, prot=mmap.PROT_READ)"
+        )),
+    ));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let libx = format!("{d}/libx.so");
+    let maps = |ev: &[Event], want: &dyn Fn(&str, bool, bool) -> bool| {
+        ev.iter()
+            .filter(|e| {
+                matches!(&e.kind, EventKind::Mmap { path, memfd, deleted, prot, .. }
+                if prot & 4 != 0 && want(path, *memfd, *deleted))
+            })
+            .count()
+    };
+    let of_libx = |ev: &[Event]| maps(ev, &|p, _, _| p == libx);
+    let of_memfd = |ev: &[Event]| maps(ev, &|p, m, _| m && p == "/memfd:kx");
+    let of_gone = |ev: &[Event]| maps(ev, &|p, _, gone| gone && p.ends_with("/gone.so"));
+    let of_libc = |ev: &[Event]| maps(ev, &|p, _, _| p.ends_with("/libc.so.6"));
+    let events = collect(&mut s, Duration::from_secs(5), |ev| {
+        of_libx(ev) >= 2 && of_memfd(ev) > 0 && of_gone(ev) > 0 && of_libc(ev) > 0
+    });
+    // What came after the last wanted event: a late duplicate would be there.
+    let events = [events, collect(&mut s, Duration::from_millis(300), |_| false)].concat();
+    let n = of_libx(&events);
+    assert!((2..=3).contains(&n), "libx.so loaded 4 times, rewritten once: {n} reports {events:#?}");
+    let inodes: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Mmap { path, file: Some(f), .. } if *path == libx => Some(f.ino),
+            _ => None,
+        })
+        .collect();
+    let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&libx).unwrap());
+    assert!(inodes.len() == n && inodes.iter().all(|&i| i == ino), "inode {ino}: {inodes:?}");
+    assert!(of_memfd(&events) == 1, "a memfd's library: {events:#?}");
+    assert!(of_gone(&events) == 1, "a library removed before it was mapped: {events:#?}");
+    assert!(of_libc(&events) >= 1, "python3's libc: {events:#?}");
+    assert_eq!(maps(&events, &|p, _, _| p.ends_with("/data")), 0, "a mapping without PROT_EXEC");
+    assert!(
+        events.iter().all(|e| !matches!(&e.kind, EventKind::Mmap { path, .. } if path.ends_with("/data"))),
+        "{events:#?}"
+    );
+}
+
+#[test]
 fn files_and_directories_removed_are_seen() {
     // rm (unlinkat, or unlink), Python's os.unlink by a relative name (unlink), os.rmdir with dir_fd (unlinkat
     // with AT_REMOVEDIR), os.rmdir by an absolute path (rmdir), a ring's IORING_OP_UNLINKAT, and rm -r (each

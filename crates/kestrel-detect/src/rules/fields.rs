@@ -259,6 +259,10 @@ pub enum Field {
     KestrelPeer,
     /// kestrel's own: the thread is the container runtime getting its container ready (`State::runtime_setup`).
     KestrelRuntimeSetup,
+    /// kestrel's own: the file `fd.name` names (an open's, a rename's destination, a library mapped…) was written
+    /// in the same container while kestrel watched — opened for writing, renamed or linked into place — as
+    /// `proc.is_exe_upper_layer` says of a program.
+    KestrelFdWritten,
     /// Whether an open's flags in Falco's spelling (`evt.arg.flags`) hold one of these names: the access modes
     /// by bit (`O_RDONLY`, `O_WRONLY`, `O_RDWR`) and the flags by mask. Not a field of the rule language: what
     /// `evt.arg.flags contains O_TRUNC` becomes for opens (see `plan`), without the names written out.
@@ -397,6 +401,7 @@ impl Field {
             "kestrel.connected" => KestrelConnected,
             "kestrel.peer" => KestrelPeer,
             "kestrel.runtime_setup" => KestrelRuntimeSetup,
+            "kestrel.fd_written" => KestrelFdWritten,
             _ => return Err(Unsupported(name.into())),
         })
     }
@@ -442,6 +447,7 @@ impl Field {
             | ProcIsExeFromMemfd
             | ProcIsPgrpLeader
             | KestrelRuntimeSetup
+            | KestrelFdWritten
             | OpenFlagsNamed { .. } => Kind::Bool,
             ProcAname(None)
             | ProcApid(None)
@@ -819,7 +825,7 @@ impl Field {
                     Some(a) if a.family == "inet" => ("4", "ipv4"),
                     Some(a) if a.family == "inet6" => ("6", "ipv6"),
                     Some(_) => ("u", "unix"),
-                    None if matches!(e.kind, EventKind::Open { .. }) => ("f", "file"),
+                    None if matches!(e.kind, EventKind::Open { .. } | EventKind::Mmap { .. }) => ("f", "file"),
                     None => return Val::Missing,
                 };
                 s(if *self == FdTypechar { c } else { t })
@@ -941,6 +947,11 @@ impl Field {
             KestrelConnected => Val::Bool(st.peer(e.pid, e.time_ns).is_some()),
             KestrelPeer => st.peer(e.pid, e.time_ns).map_or(Val::Missing, |a| own(addr_port(a))),
             KestrelRuntimeSetup => Val::Bool(st.runtime_setup(e)),
+            KestrelFdWritten if is_file_event(e) => match file_path() {
+                Some(path) => Val::Bool(st.was_written(e, &path)),
+                None => Val::Missing,
+            },
+            KestrelFdWritten => Val::Missing,
             OpenFlagsNamed { modes, bits } => match open_flags(e) {
                 Some(f) => Val::Bool(modes >> access_mode(f) & 1 == 1 || f & bits != 0),
                 None => Val::Missing,
@@ -1037,15 +1048,17 @@ fn is_file_event(e: &Event) -> bool {
             | EventKind::Mkdir { .. }
             | EventKind::Unlink { .. }
             | EventKind::Truncate { .. }
+            | EventKind::Mmap { .. }
     )
 }
 
-/// The file an open, a rename, a mkdir, an unlink or a truncation names: the open's path, the rename's
-/// destination, the directory made, the file removed or cut (relative names joined to the working directory by
-/// [`joined_to_cwd`]).
+/// The file an open, a rename, a mkdir, an unlink, a truncation or an executable mapping names: the open's path,
+/// the rename's destination, the directory made, the file removed, cut or mapped (relative names joined to the
+/// working directory by [`joined_to_cwd`]; a mapping's path is rebuilt by the sensor, whole).
 fn file_path<'a>(e: &'a Event, p: Option<&Proc>) -> Option<Cow<'a, str>> {
     match &e.kind {
         EventKind::Open { path, .. } => Some(normalize_path(path)),
+        EventKind::Mmap { path, .. } => Some(Cow::Borrowed(path)),
         EventKind::Truncate { path, .. } => Some(joined_to_cwd(path, false, p.map(|p| &*p.cwd))),
         EventKind::Rename { to, to_dirfd, .. } => Some(joined_to_cwd(to, *to_dirfd, p.map(|p| &*p.cwd))),
         EventKind::Mkdir { path, dirfd, .. }
@@ -1101,6 +1114,7 @@ pub fn evt_type(e: &Event) -> Option<&str> {
         EventKind::SetuidChmod { path: Some(_), .. } => "fchmodat",
         EventKind::SetuidChmod { path: None, .. } => "fchmod",
         EventKind::Link { call, .. } => call,
+        EventKind::Mmap { .. } => "mmap",
     })
 }
 
@@ -1175,6 +1189,7 @@ pub const EVT_TYPES: &[&str] = &[
     "truncate",
     "ftruncate",
     "userfaultfd",
+    "mmap",
 ];
 
 fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
@@ -1194,6 +1209,7 @@ fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
             let set: Vec<&str> = names.iter().filter(|(bit, _)| flags & bit != 0).map(|(_, n)| *n).collect();
             Val::Str(Cow::Owned(if set.is_empty() { "0".into() } else { set.join("|") }))
         }
+        (EventKind::Mmap { prot, .. }, "prot") => Val::Str(Cow::Owned(prot_names(*prot))),
         (EventKind::Socket { family, .. }, "domain") => Val::Str(Cow::Owned(format!("AF_{}", family.to_uppercase()))),
         (EventKind::Socket { sock_type, .. }, "type") => {
             Val::Str(Cow::Owned(format!("SOCK_{}", sock_type.to_uppercase())))
@@ -1320,6 +1336,20 @@ pub fn open_flag_names(f: u32) -> String {
     let mut out = vec![ACCESS_MODES[access_mode(f)]];
     out.extend(OPEN_FLAGS.iter().filter(|(bit, _)| f & bit == *bit).map(|(_, name)| *name));
     out.join("|")
+}
+
+/// A mapping's protection in Falco's spelling (`PROT_READ|PROT_EXEC`; `PROT_NONE` for none).
+pub(crate) fn prot_names(prot: u32) -> String {
+    let set: Vec<&str> = [(1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC")]
+        .iter()
+        .filter(|(bit, _)| prot & bit != 0)
+        .map(|(_, name)| *name)
+        .collect();
+    if set.is_empty() {
+        "PROT_NONE".into()
+    } else {
+        set.join("|")
+    }
 }
 
 pub(crate) fn clone_flag_names(f: u64) -> String {

@@ -1187,6 +1187,12 @@ pub fn describe(e: &Event) -> String {
         EventKind::Truncate { call, path, size_before: None, length } => format!("{call} {path} to {length} bytes"),
         EventKind::Userfaultfd { flags } => format!("userfaultfd (flags {flags:#x})"),
         EventKind::Rename { call, from, to, .. } => format!("{call} {from} → {to}"),
+        EventKind::Mmap { path, prot, memfd, deleted, .. } => format!(
+            "mmap {path} ({}){}{}",
+            fields::prot_names(*prot),
+            if *memfd { ", a memfd" } else { "" },
+            if *deleted { ", deleted" } else { "" }
+        ),
     }
 }
 

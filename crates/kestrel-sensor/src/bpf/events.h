@@ -54,6 +54,14 @@
                            for. ftruncate (and io_uring's): str1 the file's path rebuilt from its dentries, last
                            component first, its length in args[0] bits 16-31; args[1] its size before. truncate:
                            str1 the path as given, args[1] PATH_* bits (as OP_UNLINK; the size is not known) */
+#define OP_MMAP_EXEC 24   /* a file mapped executable by mmap (a library the loader or dlopen maps, a plug-in):
+                           str1 the file's path rebuilt from its dentries, last component first; args[0] the
+                           protection asked for in bits 0-7, MMAP_* bits in 8-15, the path's length in 16-31;
+                           args[1] the file's inode number; args[2] its inode's last status change (ns since the
+                           epoch). Once per cgroup, program file and mapped file (as its inode was) in
+                           each 9-minute period */
+#define MMAP_MEMFD 1      /* the file is a memfd (memfd_create): a library that never touched a disk */
+#define MMAP_DELETED 2    /* the file has no name left (unlinked after it was opened) */
 #define TRUNC_FTRUNCATE 1
 #define TRUNC_TRUNCATE 2
 /* args[1] of OP_MKDIR, OP_UNLINK and truncate's OP_TRUNCATE: how the path was given, and the directory a

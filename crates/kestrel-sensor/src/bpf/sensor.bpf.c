@@ -1613,6 +1613,83 @@ int on_truncate(struct trace_event_raw_sys_enter *ctx)
     return emit_path_op(OP_TRUNCATE, TRUNC_TRUNCATE, AT_FDCWD, (const char *)ctx->args[0], ctx->args[1], false);
 }
 
+/* Files mapped executable already reported: once per cgroup, program and file as it was (a file rewritten in
+ * place changes its ctime, and is reported again), per MAPPED_EPOCH_SHIFT period of time. Every dynamically
+ * linked program maps its libraries at each start; one report per program and library and period says what a
+ * workload loads without one per start, and a learning profile still sees it in each of its time windows (a
+ * behaviour seen in one window only would never count). An entry pushed out of the set only means a report
+ * again. */
+#define MAPPED_EPOCH_SHIFT 39 /* 2^39 ns: 9 min 10 s, under a profile's 10-minute window */
+struct mapped_key {
+    __u64 cgroup_id;
+    __u64 epoch;
+    __u64 exe_ino;
+    __u64 ino;
+    __u64 ctime_ns;
+    __u32 dev;
+    __u32 _pad;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, struct mapped_key);
+    __type(value, __u8);
+} mapped SEC(".maps");
+
+#define PROT_EXEC 0x4
+#define MAP_ANONYMOUS 0x20
+
+/* mmap of a file with PROT_EXEC: the loader mapping a library's code (at a program's start, or dlopen's), a
+ * plug-in, a library in /tmp or a memfd. The program file itself and its interpreter are mapped by the kernel
+ * at exec (not through this call): the exec event says what runs. mprotect making a mapping executable later
+ * is not seen. */
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int on_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+    __u64 prot = ctx->args[2];
+    __u64 flags = ctx->args[3];
+    long fd = (int)ctx->args[4];
+    if (!(prot & PROT_EXEC) || (flags & MAP_ANONYMOUS) || fd < 0)
+        return 0;
+    if (!is_watched())
+        return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct file *f = file_of_fd(task, fd);
+    if (!f)
+        return 0;
+    struct inode *ino = BPF_CORE_READ(f, f_inode);
+    struct mapped_key key = {};
+    key.cgroup_id = bpf_get_current_cgroup_id();
+    key.epoch = bpf_ktime_get_boot_ns() >> MAPPED_EPOCH_SHIFT;
+    key.exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino);
+    key.ino = BPF_CORE_READ(ino, i_ino);
+    key.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+    __u64 mtime = 0;
+    inode_times(ino, &key.ctime_ns, &mtime);
+    __u8 one = 1;
+    if (bpf_map_update_elem(&mapped, &key, &one, BPF_NOEXIST) != 0)
+        return 0; /* reported before */
+    struct priv_event *e = priv_reserve(OP_MMAP_EXEC);
+    if (!e) {
+        bpf_map_delete_elem(&mapped, &key); /* not reported: the next mapping tries again */
+        return 0;
+    }
+    __u64 bits = 0;
+    char name[8] = {};
+    bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+    if (has_prefix(name, "memfd:", 6))
+        bits |= MMAP_MEMFD;
+    if (BPF_CORE_READ(ino, __i_nlink) == 0)
+        bits |= MMAP_DELETED;
+    __u32 len = rebuild_path(e->str1, f, task);
+    e->args[0] = (prot & 0xff) | (bits << 8) | ((__u64)len << 16);
+    e->args[1] = key.ino;
+    e->args[2] = key.ctime_ns;
+    submit(e);
+    return 0;
+}
+
 /* userfaultfd: a kernel exploit's way to stop the kernel mid-copy (a race made reliable); container runtimes'
  * default seccomp profiles refuse it. */
 SEC("tracepoint/syscalls/sys_enter_userfaultfd")
