@@ -673,6 +673,40 @@ fn a_profile_saved_in_older_words_keeps_what_it_learned() {
 /// The words of each kind of behaviour are the identity of what a saved profile learned: they must not change
 /// between versions (a profile learned before would then find everything new).
 #[test]
+fn code_mapped_from_where_the_program_never_mapped_code_is_an_alert_and_a_new_library_beside_its_own_is_not() {
+    // nginx maps its libraries from the system's library directory in three containers. In a fourth, a library it
+    // never mapped from that same directory (a module loaded late) is one weak sign, no alert; a library mapped
+    // from /tmp, and code from a memfd, are.
+    let map = |b: &mut Box_, pid, path: &str, memfd| {
+        b.ev(pid, "nginx", EventKind::Mmap { path: path.into(), prot: 5, memfd, deleted: false, file: None })
+    };
+    let lib = "/usr/lib/x86_64-linux-gnu";
+    let streams = ["a", "b", "c"].map(|id| {
+        let mut b = Box_::new(id, 0);
+        let mut v = b.normal();
+        let nginx = b.pid - 2;
+        v.push(map(&mut b, nginx, &format!("{lib}/libssl.so.3"), false));
+        v.push(map(&mut b, nginx, &format!("{lib}/libc.so.6"), false));
+        v
+    });
+    let mut d = model_only(learn(Policy::default(), streams.to_vec()), Stage::Detect);
+    let mut e = Box_::new("e", 10 * SEC);
+    let normal = e.normal();
+    let nginx = e.pid - 2;
+    assert!(model_alerts(&mut d, &normal).is_empty());
+    let known = [map(&mut e, nginx, &format!("{lib}/libc.so.6"), false)];
+    assert!(model_alerts(&mut d, &known).is_empty());
+    let late = [map(&mut e, nginx, &format!("{lib}/libgeoip.so.1"), false)];
+    assert!(model_alerts(&mut d, &late).is_empty(), "a new library beside its own");
+    let dropped = [map(&mut e, nginx, "/tmp/.x.so", false)];
+    let a = model_alerts(&mut d, &dropped);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert!(a[0].explanation.iter().any(|x| x.contains("nginx maps code in /tmp")), "{:?}", a[0].explanation);
+    let a = model_alerts(&mut d, &[map(&mut e, nginx, "/memfd:x", true)]);
+    assert_eq!(a.len(), 1, "{a:?}");
+}
+
+#[test]
 fn feature_words_stay_the_same_for_every_kind_of_event() {
     let cases: &[(&str, &[&str])] = &[
         (
@@ -777,6 +811,18 @@ fn feature_words_stay_the_same_for_every_kind_of_event() {
             r#""comm":"ln","kind":"link","call":"symlink","target":"/etc/./shadow","path":"/tmp/s""#,
             &["link to /etc/shadow", "ln links to /etc/shadow"],
         ),
+        (
+            r#""comm":"py","kind":"mmap","path":"/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so","prot":5"#,
+            &[
+                "py maps code of /usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so",
+                "py maps code in /usr/lib/python3.11/lib-dynload",
+            ],
+        ),
+        (
+            r#""comm":"postgres","kind":"mmap","path":"/tmp/.pg_stat_cache.so","prot":5"#,
+            &["postgres maps code of /tmp/*", "postgres maps code in /tmp"],
+        ),
+        (r#""comm":"x","kind":"mmap","path":"/memfd:a","prot":5,"memfd":true"#, &["x maps a memfd's code"]),
         (r#""comm":"x","kind":"exit","status":0"#, &[]),
         (r#""comm":"x","kind":"syscalls","ids":[1,2,3]"#, &[]),
     ];

@@ -1210,6 +1210,8 @@ fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
             Val::Str(Cow::Owned(if set.is_empty() { "0".into() } else { set.join("|") }))
         }
         (EventKind::Mmap { prot, .. }, "prot") => Val::Str(Cow::Owned(prot_names(*prot))),
+        (EventKind::Mmap { memfd, .. }, "memfd") => s(if *memfd { "true" } else { "false" }),
+        (EventKind::Mmap { deleted, .. }, "deleted") => s(if *deleted { "true" } else { "false" }),
         (EventKind::Socket { family, .. }, "domain") => Val::Str(Cow::Owned(format!("AF_{}", family.to_uppercase()))),
         (EventKind::Socket { sock_type, .. }, "type") => {
             Val::Str(Cow::Owned(format!("SOCK_{}", sock_type.to_uppercase())))

@@ -1784,6 +1784,52 @@ fn a_library_written_at_run_time_is_one_dropped_to_be_loaded_outside_package_man
 }
 
 #[test]
+fn code_loaded_from_a_dropped_file_is_a_library_written_at_run_time_in_tmp_in_memory_or_removed() {
+    // PostgreSQL mapping the library its `lo_export` wrote (both the write and the load alert), a library mapped
+    // from /dev/shm, from a memfd, from a file removed before its mapping, and one written by the container
+    // elsewhere (renamed into a plug-in directory). The image's own libraries, mapped by any program, and a
+    // file mapped without being written at run time are quiet; so is what the runtime maps while it sets the
+    // container up.
+    let mut e = builtin();
+    let mmap = |path: &str, memfd, deleted| EventKind::Mmap { path: path.into(), prot: 5, memfd, deleted, file: None };
+    e.process(&exec(90, 2, "runc:[2:INIT]", &["/usr/lib/postgresql/15/bin/postgres", "-D", "/data"], 100));
+    let written =
+        e.process(&ev(90, "postgres", EventKind::Open { path: "/tmp/.pg_stat_cache.so".into(), flags: 0o1101 }));
+    assert_eq!(names(&written), ["Library written at run time"]);
+    let a = e.process(&ev(90, "postgres", mmap("/tmp/.pg_stat_cache.so", false, false)));
+    assert_eq!(names(&a), ["Code loaded from a dropped file"]);
+    assert!(a[0].mitre.contains(&"T1129".to_string()), "{:?}", a[0].mitre);
+    assert!(a[0].title.contains("/tmp/.pg_stat_cache.so") && a[0].title.contains("postgres -D"), "{}", a[0].title);
+    for (path, memfd, deleted) in
+        [("/dev/shm/x", false, false), ("/memfd:payload", true, false), ("/srv/app/lib/libz.so.1", false, true)]
+    {
+        let a = e.process(&ev(91, "app", mmap(path, memfd, deleted)));
+        assert_eq!(names(&a), ["Code loaded from a dropped file"], "{path}");
+    }
+    let mv = EventKind::Rename {
+        call: "rename".into(),
+        from: "/srv/app/upload.bin".into(),
+        to: "/srv/app/plugins/p.so".into(),
+        to_dirfd: false,
+    };
+    e.process(&ev(92, "app", mv));
+    assert_eq!(
+        names(&e.process(&ev(92, "app", mmap("/srv/app/plugins/p.so", false, false)))),
+        ["Code loaded from a dropped file"]
+    );
+    for quiet in [
+        ev(93, "app", mmap("/usr/lib/x86_64-linux-gnu/libc.so.6", false, false)),
+        ev(93, "app", mmap("/srv/app/plugins/q.so", false, false)),
+        ev(93, "app", mmap("/tmpfoo/libx.so", false, false)),
+    ] {
+        assert!(e.process(&quiet).is_empty(), "{quiet:?}");
+    }
+    let mut runc = ev(94, "runc:[2:INIT]", mmap("/memfd:runc_cloned:/proc/self/exe", true, false));
+    runc.process = None;
+    assert!(e.process(&runc).is_empty(), "the runtime's own set-up");
+}
+
+#[test]
 fn a_name_taken_with_prctl_passes_no_exception() {
     // Falco's thread table keeps the name a process had at its exec (a fork: its parent's); prctl(PR_SET_NAME)
     // does not change proc.name. Otherwise a program could call itself `apt`, `sshd` or `logrotate` and pass
