@@ -247,6 +247,8 @@ app_traffic() {
 # pg_udf: the path of the db-load-library scenario's PostgreSQL extension library (tools/pgudf.c), built on the host
 # (the host's gcc and C library: Debian bookworm's, as the db image's).
 pg_udf() { lab_built pgudf.so pgudf.c -shared -fPIC -s; }
+# lab_implant: prints the path of the in-memory implant (tools/implant.c), built on the host.
+lab_implant() { lab_built implant.so implant.c -shared -fPIC -s -pthread; }
 
 # db_traffic PORT N: N units of an application's ordinary use of the db image's PostgreSQL (tools/dbload.py), from
 # the host. db_sql PORT SQL...: statements run once, as the database's superuser, their rows printed.

@@ -436,6 +436,33 @@ fn app_deserialize_read() {
 }
 
 #[test]
+fn app_memory_implant() {
+    // Code run inside the app loads a library it was sent from a memfd: the app's own process maps the implant's code
+    // from memory after the marker, and nothing else happens (no program, no connection out). The rules see the code
+    // loaded from a memfd, after the marker only; a profile learned from the normal part alerts on it too.
+    let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "app_memory_implant");
+    let (ev, m) = record_in("app-memory-implant", dir.path());
+    let app = only_the_app_after_the_marker(&ev, m);
+    after(&ev, m, "the implant mapped from a memfd", |e| {
+        e["kind"] == "mmap" && e["pid"] == app && e["memfd"] == true && e["path"] == "/memfd:kworker"
+    });
+    let out = |e: &Value| matches!(e["kind"].as_str(), Some("connect" | "send")) && e["pid"] == app;
+    assert!(!ev[m + 1..].iter().any(out), "the app sent something out");
+    // The app mapped its own libraries before (the dynamic loader's, its extension modules), none from memory.
+    assert!(before(&ev, m, |e| e["kind"] == "mmap" && e["pid"] == app) > 0, "the app's own libraries");
+    assert_eq!(before(&ev, m, |e| e["kind"] == "mmap" && e["memfd"] == true), 0);
+    let recording = dir.path().join("app-memory-implant.jsonl.zst");
+    let alerts = detect(&recording, &["--no-profiles"]);
+    let names: Vec<&str> = alerts.iter().filter_map(|a| a["source"]["name"].as_str()).collect();
+    assert_eq!(names, ["Code loaded from a dropped file"], "{alerts:#?}");
+    assert!(alerts[0]["title"].as_str().unwrap().contains("/memfd:kworker"), "{}", alerts[0]);
+    assert!(alerts[0]["time_ns"].as_u64() > ev[m]["time_ns"].as_u64(), "{alerts:#?}");
+    let said = profile_alerts_after_the_marker(dir.path(), &recording, ev[m]["time_ns"].as_u64().unwrap(), |_| ());
+    assert!(said.contains("python3 maps a memfd's code"), "{said}");
+}
+
+#[test]
 fn app_export_traversal() {
     // A user's export, the name joined unchecked: `../data` gets the notes of every user. Recorded with every read
     // reported: the app's tar reads the database after the marker; no rule has anything to say; a profile learned
@@ -541,9 +568,9 @@ fn db_write_startup() {
 fn db_load_library() {
     // A database's superuser loads a library of its own into the server: `lo_export` has the server process write it
     // to /tmp, `CREATE FUNCTION … LANGUAGE C` loads it, and the function forks a reverse shell to the host's listener.
-    // The shell's commands ran as the database's account; the rules see the library written, the connection put on
-    // the standard streams and the shell, after the marker only; a profile learned from the normal part alerts
-    // already on the library written in /tmp, before its code runs.
+    // The shell's commands ran as the database's account; the rules see the library written, its code loaded, the
+    // connection put on the standard streams and the shell, after the marker only; a profile learned from the normal
+    // part alerts already on the library written in /tmp, before its code runs.
     let dir = tempfile::tempdir().unwrap();
     let _keep = KeepOnPanic(dir.path(), "db_load_library");
     let (ev, m) = record_in("db-load-library", dir.path());
@@ -551,6 +578,11 @@ fn db_load_library() {
     let written = first_after(&ev, m, "the server writing the library", |e| {
         e["kind"] == "open" && e["comm"] == "postgres" && e["path"] == library && is_write(e)
     });
+    // The server maps the library's code from where it wrote it.
+    let loaded = first_after(&ev, m, "the server mapping the library", |e| {
+        e["kind"] == "mmap" && e["comm"] == "postgres" && e["path"] == library && e["prot"].as_u64().unwrap() & 4 != 0
+    });
+    assert!(loaded["time_ns"].as_u64() > written["time_ns"].as_u64());
     let shell = first_after(&ev, m, "the library's shell", |e| {
         e["kind"] == "exec" && e["exe"] == "/bin/sh" && e["parent_comm"] == "postgres"
     });
@@ -565,6 +597,7 @@ fn db_load_library() {
         names,
         [
             "Library written at run time",
+            "Code loaded from a dropped file",
             "Network connection as a standard stream",
             "Shell spawned by a server process",
             "Reverse shell"
