@@ -16,6 +16,11 @@
  *   ftruncate  pwrite() of a byte into a file in /tmp, then ftruncate() of it to 0 (every ftruncate that makes a
  *            file shorter is reported, its path rebuilt from the file's dentries): ns per pair
  *   ftruncate-noop  ftruncate() of an empty file to 0 (loses nothing: the probe looks and reports nothing)
+ *   mmap-anon  mmap() of an anonymous page, then munmap() (not executable: the mmap probe returns after one
+ *            comparison): ns per pair
+ *   mmap-exec  mmap() of this program's own file with PROT_EXEC, then munmap(): a library's code mapped again and
+ *            again (reported once: then the probe looks the file up, reads its inode and finds it reported): ns per
+ *            pair
  *   callloop N MODE */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -23,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -31,7 +37,7 @@
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: callloop N send|sendto|dup2-std|dup2-hi|fcntl|mkdir|unlink|unlink-rel|ftruncate|ftruncate-noop\n");
+        fprintf(stderr, "usage: callloop N send|sendto|dup2-std|dup2-hi|fcntl|mkdir|unlink|unlink-rel|ftruncate|ftruncate-noop|mmap-anon|mmap-exec\n");
         return 2;
     }
     long n = atol(argv[1]);
@@ -65,6 +71,7 @@ int main(int argc, char **argv)
         perror(dir);
         return 1;
     }
+    int code = open(argv[0], O_RDONLY);
     char b = 'x';
     struct timespec a, z;
     clock_gettime(CLOCK_MONOTONIC, &a);
@@ -90,6 +97,15 @@ int main(int argc, char **argv)
             ftruncate(cut, 0);
         } else if (!strcmp(mode, "ftruncate-noop")) {
             ftruncate(cut, 0);
+        } else if (!strcmp(mode, "mmap-anon")) {
+            munmap(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), 4096);
+        } else if (!strcmp(mode, "mmap-exec")) {
+            void *m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, code, 0);
+            if (m == MAP_FAILED) {
+                perror("mmap");
+                return 1;
+            }
+            munmap(m, 4096);
         } else {
             fprintf(stderr, "unknown mode %s\n", mode);
             return 2;

@@ -89,6 +89,7 @@ pub const LEAVABLE: &[(&str, &[&str])] = &[
     ("rename", &["on_rename", "on_renameat", "on_renameat2"]),
     ("link", &["on_symlink", "on_symlinkat", "on_link", "on_linkat"]),
     ("socket", &["on_socket"]),
+    ("mmap", &["on_mmap"]),
 ];
 
 impl Default for Config {
