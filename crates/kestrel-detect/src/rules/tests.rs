@@ -1789,7 +1789,7 @@ fn code_loaded_from_a_dropped_file_is_a_library_written_at_run_time_in_tmp_in_me
     // from /dev/shm, from a memfd, from a file removed before its mapping, and one written by the container
     // elsewhere (renamed into a plug-in directory). The image's own libraries, mapped by any program, and a
     // file mapped without being written at run time are quiet; so is what the runtime maps while it sets the
-    // container up.
+    // container up, and .NET's double-mapped JIT code.
     let mut e = builtin();
     let mmap = |path: &str, memfd, deleted| EventKind::Mmap { path: path.into(), prot: 5, memfd, deleted, file: None };
     e.process(&exec(90, 2, "runc:[2:INIT]", &["/usr/lib/postgresql/15/bin/postgres", "-D", "/data"], 100));
@@ -1827,6 +1827,8 @@ fn code_loaded_from_a_dropped_file_is_a_library_written_at_run_time_in_tmp_in_me
     let mut runc = ev(94, "runc:[2:INIT]", mmap("/memfd:runc_cloned:/proc/self/exe", true, false));
     runc.process = None;
     assert!(e.process(&runc).is_empty(), "the runtime's own set-up");
+    // .NET's JIT: its code's executable view is a memfd of its own.
+    assert!(e.process(&ev(95, "dotnet", mmap("/memfd:doublemapper", true, false))).is_empty());
 }
 
 #[test]
