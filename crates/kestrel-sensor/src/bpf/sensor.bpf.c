@@ -1616,9 +1616,9 @@ int on_truncate(struct trace_event_raw_sys_enter *ctx)
 /* Files mapped executable already reported: once per cgroup, program and file as it was (a file rewritten in
  * place changes its ctime, and is reported again), per MAPPED_EPOCH_SHIFT period of time. Every dynamically
  * linked program maps its libraries at each start; one report per program and library and period says what a
- * workload loads without one per start, and a learning profile still sees it in each of its time windows (a
- * behaviour seen in one window only would never count). An entry pushed out of the set only means a report
- * again. */
+ * workload loads without one per start, while a program started again and again (a worker, a job) is still seen
+ * in each time window of a learning profile (a behaviour seen in one window only would never count for a
+ * workload of one container). An entry pushed out of the set only means a report again. */
 #define MAPPED_EPOCH_SHIFT 39 /* 2^39 ns: 9 min 10 s, under a profile's 10-minute window */
 struct mapped_key {
     __u64 cgroup_id;
