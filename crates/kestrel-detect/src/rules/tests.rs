@@ -1997,6 +1997,7 @@ fn fields_read_in_place_give_the_fields_values() {
                 | EventKind::Unlink { path: p, .. }
                 | EventKind::Link { path: p, .. }
                 | EventKind::Truncate { path: p, .. }
+                | EventKind::Mmap { path: p, .. }
                 | EventKind::Rename { to: p, .. } => *p = path.into(),
                 _ => continue,
             }
