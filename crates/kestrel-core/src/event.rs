@@ -333,7 +333,8 @@ pub enum EventKind {
         /// The file is a memfd (`memfd_create`): nothing on disk.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         memfd: bool,
-        /// The file had no name left when mapped (removed after it was opened).
+        /// The file had no name left when mapped (removed after it was opened; a memfd, which never had one, is
+        /// `memfd`). Recordings made with the first sensor that reported mmap say it of a memfd too.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         deleted: bool,
         /// The file's inode: its number and last status change (`mtime_ns` is not read: 0).

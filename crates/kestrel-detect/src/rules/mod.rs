@@ -1191,7 +1191,7 @@ pub fn describe(e: &Event) -> String {
             "mmap {path} ({}){}{}",
             fields::prot_names(*prot),
             if *memfd { ", a memfd" } else { "" },
-            if *deleted { ", deleted" } else { "" }
+            if *deleted && !*memfd { ", deleted" } else { "" }
         ),
     }
 }

@@ -61,7 +61,7 @@
                            epoch). Once per cgroup, program file and mapped file (as its inode was) in
                            each 9-minute period */
 #define MMAP_MEMFD 1      /* the file is a memfd (memfd_create): a library that never touched a disk */
-#define MMAP_DELETED 2    /* the file has no name left (unlinked after it was opened) */
+#define MMAP_DELETED 2    /* the file has no name left (unlinked after it was opened; never for a memfd) */
 #define TRUNC_FTRUNCATE 1
 #define TRUNC_TRUNCATE 2
 /* args[1] of OP_MKDIR, OP_UNLINK and truncate's OP_TRUNCATE: how the path was given, and the directory a

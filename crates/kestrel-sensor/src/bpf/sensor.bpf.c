@@ -1678,9 +1678,10 @@ int on_mmap(struct trace_event_raw_sys_enter *ctx)
     __u64 bits = 0;
     char name[8] = {};
     bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+    /* A memfd never had a name (its inode has no link either): it is a memfd, not a file removed. */
     if (has_prefix(name, "memfd:", 6))
         bits |= MMAP_MEMFD;
-    if (BPF_CORE_READ(ino, __i_nlink) == 0)
+    else if (BPF_CORE_READ(ino, __i_nlink) == 0)
         bits |= MMAP_DELETED;
     __u32 len = rebuild_path(e->str1, f, task);
     e->args[0] = (prot & 0xff) | (bits << 8) | ((__u64)len << 16);
