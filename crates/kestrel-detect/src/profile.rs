@@ -334,6 +334,11 @@ pub struct Profile {
     /// in a deviation, in its start-up too. A profile learned by an older kestrel has `late_reads` without it.
     #[serde(default)]
     pub read_dirs: bool,
+    /// It learned code mapped from files (`mmap` events, from a sensor that reports them): only then is a mapping a
+    /// deviation — a profile learned without them (by an older kestrel, or with `--leave-out mmap`) would take
+    /// every library of every program for new.
+    #[serde(default)]
+    pub maps: bool,
     /// Directories whose names are a program's data (see [`WideDirs`]).
     #[serde(default)]
     pub wide: WideDirs,
@@ -890,6 +895,7 @@ impl Profile {
             word_form: WORD_FORM,
             late_reads: false,
             read_dirs: false,
+            maps: false,
             wide: WideDirs::default(),
             novelty: vec![],
             drift_pending: false,
@@ -1059,6 +1065,7 @@ impl Profile {
         }
         self.last_event_ns = self.last_event_ns.max(t);
         self.events += 1;
+        self.maps |= matches!(e.kind, EventKind::Mmap { .. });
         if let Some(path) = data_path(e) {
             // An ordinary read (an open data_path keeps, not for writing): the sensor reports every read (a
             // sensitive one it always does) — at the process's start-up or past it.
@@ -1583,6 +1590,9 @@ impl Scorer {
         memo: &mut FeatureMemo,
     ) -> Verdict {
         let mut v = Verdict::default();
+        if !p.maps && matches!(e.kind, EventKind::Mmap { .. }) {
+            return v; // a profile that never saw a mapping cannot judge one
+        }
         let who = hash_of(container);
         let w = p.window(e.time_ns);
         let Scorer { alerted, noted, rates, room, keys } = self;
@@ -1767,6 +1777,7 @@ pub fn merge(workload: &str, nodes: &[(&str, &Profile)], k: usize) -> Profile {
     // What k nodes learned is trusted: so is their having learned late reads.
     out.late_reads = nodes.iter().filter(|(_, p)| p.late_reads).count() >= out.policy.k;
     out.read_dirs = nodes.iter().filter(|(_, p)| p.read_dirs).count() >= out.policy.k;
+    out.maps = nodes.iter().filter(|(_, p)| p.maps).count() >= out.policy.k;
     // So is a directory they all took for data (their behaviours there are written with `*`).
     let mut wide: FxHashMap<&(String, String), usize> = FxHashMap::default();
     for (_, p) in nodes {

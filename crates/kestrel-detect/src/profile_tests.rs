@@ -676,7 +676,7 @@ fn a_profile_saved_in_older_words_keeps_what_it_learned() {
 fn code_mapped_from_where_the_program_never_mapped_code_is_an_alert_and_a_new_library_beside_its_own_is_not() {
     // nginx maps its libraries from the system's library directory in three containers. In a fourth, a library it
     // never mapped from that same directory (a module loaded late) is one weak sign, no alert; a library mapped
-    // from /tmp, and code from a memfd, are.
+    // from /tmp, and code from a memfd, are — unless the profile never learned a mapping at all.
     let map = |b: &mut Box_, pid, path: &str, memfd| {
         b.ev(pid, "nginx", EventKind::Mmap { path: path.into(), prot: 5, memfd, deleted: false, file: None })
     };
@@ -704,6 +704,15 @@ fn code_mapped_from_where_the_program_never_mapped_code_is_an_alert_and_a_new_li
     assert!(a[0].explanation.iter().any(|x| x.contains("nginx maps code in /tmp")), "{:?}", a[0].explanation);
     let a = model_alerts(&mut d, &[map(&mut e, nginx, "/memfd:x", true)]);
     assert_eq!(a.len(), 1, "{a:?}");
+    // A profile learned without mapping events (an older kestrel's, or `--leave-out mmap`) judges none: every library
+    // of every program would be new to it.
+    let before = ["a", "b", "c"].map(|id| Box_::new(id, 0).normal());
+    let mut d = model_only(learn(Policy::default(), before.to_vec()), Stage::Detect);
+    let mut e = Box_::new("e", 10 * SEC);
+    assert!(model_alerts(&mut d, &e.normal()).is_empty());
+    let nginx = e.pid - 2;
+    let maps = [map(&mut e, nginx, "/tmp/.x.so", false), map(&mut e, nginx, "/memfd:x", true)];
+    assert!(model_alerts(&mut d, &maps).is_empty());
 }
 
 #[test]
