@@ -821,6 +821,9 @@ mod tests {
         assert_eq!(r.kind, mmap("/memfd:x", true, true, None));
         let Record::Event(r) = decode(&rec(24, [4 | (0xffff << 16), 1, 2], b"x.so\0tmp\0")).unwrap() else { panic!() };
         assert!(matches!(&r.kind, EventKind::Mmap { path, prot: 4, .. } if path == "/tmp/x.so"), "{r:?}");
+        // A record cut inside its path is an error, not a shorter path.
+        let cut = rec(24, [5 | (40 << 16), 1, 2], b"x.so\0tmp\0");
+        assert!(decode(&cut[..HEADER + 32 + 20]).unwrap_err().contains("shorter than its path"));
     }
 
     #[test]
