@@ -1284,8 +1284,9 @@ impl Profile {
             (false, true) => "; reads past start-up learned",
             (false, false) => "",
         };
+        let maps = if self.maps { "; code mappings learned" } else { "" };
         format!(
-            "profile {} v{} ({:?}): {} events from {} containers over {} windows; {b} trusted behaviours, {g} trusted system-call {GRAM}-grams{reads}",
+            "profile {} v{} ({:?}): {} events from {} containers over {} windows; {b} trusted behaviours, {g} trusted system-call {GRAM}-grams{reads}{maps}",
             self.workload,
             self.version,
             self.mode,

@@ -702,6 +702,7 @@ fn code_mapped_from_where_the_program_never_mapped_code_is_an_alert_and_a_new_li
     let a = model_alerts(&mut d, &dropped);
     assert_eq!(a.len(), 1, "{a:?}");
     assert!(a[0].explanation.iter().any(|x| x.contains("nginx maps code in /tmp")), "{:?}", a[0].explanation);
+    assert!(a[0].explanation.iter().any(|x| x.ends_with("; code mappings learned")), "{:?}", a[0].explanation);
     let a = model_alerts(&mut d, &[map(&mut e, nginx, "/memfd:x", true)]);
     assert_eq!(a.len(), 1, "{a:?}");
     // A profile learned without mapping events (an older kestrel's, or `--leave-out mmap`) judges none: every library
