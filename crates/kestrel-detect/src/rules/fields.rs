@@ -1206,8 +1206,7 @@ fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
         (EventKind::Truncate { length, .. }, "length") => Val::Num(*length as i64),
         (EventKind::Userfaultfd { flags }, "flags") => {
             let names = [(1, "UFFD_USER_MODE_ONLY"), (0o4000, "O_NONBLOCK"), (0o2000000, "O_CLOEXEC")];
-            let set: Vec<&str> = names.iter().filter(|(bit, _)| flags & bit != 0).map(|(_, n)| *n).collect();
-            Val::Str(Cow::Owned(if set.is_empty() { "0".into() } else { set.join("|") }))
+            Val::Str(Cow::Owned(bit_names(u64::from(*flags), &names, "0")))
         }
         (EventKind::Mmap { prot, .. }, "prot") => Val::Str(Cow::Owned(prot_names(*prot))),
         (EventKind::Mmap { memfd, .. }, "memfd") => s(if *memfd { "true" } else { "false" }),
@@ -1340,24 +1339,25 @@ pub fn open_flag_names(f: u32) -> String {
     out.join("|")
 }
 
-/// A mapping's protection in Falco's spelling (`PROT_READ|PROT_EXEC`; `PROT_NONE` for none).
-pub(crate) fn prot_names(prot: u32) -> String {
-    let set: Vec<&str> = [(1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC")]
-        .iter()
-        .filter(|(bit, _)| prot & bit != 0)
-        .map(|(_, name)| *name)
-        .collect();
+/// The names of the bits set in `bits`, in `names`' order, joined by `|` (Falco's spelling of a flag argument);
+/// `none` when none is set.
+fn bit_names(bits: u64, names: &[(u64, &str)], none: &str) -> String {
+    let set: Vec<&str> = names.iter().filter(|(bit, _)| bits & bit != 0).map(|(_, name)| *name).collect();
     if set.is_empty() {
-        "PROT_NONE".into()
+        none.into()
     } else {
         set.join("|")
     }
 }
 
+/// A mapping's protection in Falco's spelling (`PROT_READ|PROT_EXEC`; `PROT_NONE` for none).
+pub(crate) fn prot_names(prot: u32) -> String {
+    bit_names(u64::from(prot), &[(1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC")], "PROT_NONE")
+}
+
 pub(crate) fn clone_flag_names(f: u64) -> String {
-    let mut out = Vec::new();
-    for (bit, name) in [
-        (0x20000u64, "CLONE_NEWNS"),
+    let names = [
+        (0x20000, "CLONE_NEWNS"),
         (0x2000000, "CLONE_NEWCGROUP"),
         (0x4000000, "CLONE_NEWUTS"),
         (0x8000000, "CLONE_NEWIPC"),
@@ -1365,12 +1365,8 @@ pub(crate) fn clone_flag_names(f: u64) -> String {
         (0x20000000, "CLONE_NEWPID"),
         (0x40000000, "CLONE_NEWNET"),
         (0x80, "CLONE_NEWTIME"),
-    ] {
-        if f & bit != 0 {
-            out.push(name);
-        }
-    }
-    out.join("|")
+    ];
+    bit_names(f, &names, "")
 }
 
 pub(crate) fn ptrace_name(r: u64) -> String {
