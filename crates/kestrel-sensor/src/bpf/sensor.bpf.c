@@ -297,6 +297,14 @@ static __always_inline bool has_prefix(const char *s, const char *p, int n)
     return true;
 }
 
+/* Whether an open file is a memfd: memfd_create's files are named "memfd:<name>" and live on no disk. */
+static __always_inline bool is_memfd(struct file *f)
+{
+    char name[8] = {};
+    bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+    return has_prefix(name, "memfd:", 6);
+}
+
 /* An inode's change and modification times, ns since the epoch, whichever way this kernel keeps them:
  * i_ctime_sec/_nsec (6.11 on), __i_ctime with __i_mtime (6.7-6.10) or i_mtime (6.6), i_ctime and i_mtime
  * (before). Only the first is exercised by the test suite's kernel. */
@@ -373,10 +381,8 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
     e->cap_permitted = 0;
     bpf_probe_read_kernel(&e->cap_permitted, sizeof(e->cap_permitted), &cred->cap_permitted);
     e->loginuid = BPF_CORE_READ(task, loginuid.val);
-    /* memfd_create's files are named "memfd:<name>": executing one leaves nothing on disk. */
-    char name[8] = {};
-    bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name));
-    e->flags = has_prefix(name, "memfd:", 6) ? EXEC_FROM_MEMFD : 0;
+    /* Executing a memfd leaves nothing on disk. */
+    e->flags = is_memfd(BPF_CORE_READ(bprm, file)) ? EXEC_FROM_MEMFD : 0;
     /* The controlling terminal, encoded as the kernel's new_encode_dev (what /proc/<pid>/stat shows). */
     e->tty = 0;
     struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
@@ -1676,10 +1682,8 @@ int on_mmap(struct trace_event_raw_sys_enter *ctx)
         return 0;
     }
     __u64 bits = 0;
-    char name[8] = {};
-    bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
     /* A memfd never had a name (its inode has no link either): it is a memfd, not a file removed. */
-    if (has_prefix(name, "memfd:", 6))
+    if (is_memfd(f))
         bits |= MMAP_MEMFD;
     else if (BPF_CORE_READ(ino, __i_nlink) == 0)
         bits |= MMAP_DELETED;
