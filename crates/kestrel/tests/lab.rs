@@ -368,6 +368,12 @@ fn only_the_app_after_the_marker(ev: &[Value], m: usize) -> Value {
     app
 }
 
+/// No connection and no datagram from the app's process (`app`, its pid) after the marker.
+fn nothing_sent_out(ev: &[Value], m: usize, app: &Value) {
+    let out = |e: &Value| matches!(e["kind"].as_str(), Some("connect" | "send")) && e["pid"] == *app;
+    assert!(!ev[m + 1..].iter().any(out), "the app sent something out");
+}
+
 #[test]
 fn app_deserialize_exfil() {
     let dir = tempfile::tempdir().unwrap();
@@ -391,9 +397,8 @@ fn app_deserialize_inband() {
     let dir = tempfile::tempdir().unwrap();
     let (ev, m) = record_in("app-deserialize-inband", dir.path());
     let app = only_the_app_after_the_marker(&ev, m);
-    // Nothing went out but the app's replies: no connection, no datagram from the app after the marker.
-    let out = |e: &Value| matches!(e["kind"].as_str(), Some("connect" | "send")) && e["pid"] == app;
-    assert!(!ev[m + 1..].iter().any(out), "the app sent something out");
+    // Nothing went out but the app's replies.
+    nothing_sent_out(&ev, m, &app);
     // The request's thread (not the one accepting) wrote the loot into the database and made system calls.
     after(&ev, m, "the database written", |e| {
         e["kind"] == "open" && e["pid"] == app && e["path"] == "/srv/app/data/notes.db" && e["tid"] != app
@@ -447,8 +452,7 @@ fn app_memory_implant() {
     after(&ev, m, "the implant mapped from a memfd", |e| {
         e["kind"] == "mmap" && e["pid"] == app && e["memfd"] == true && e["path"] == "/memfd:kworker"
     });
-    let out = |e: &Value| matches!(e["kind"].as_str(), Some("connect" | "send")) && e["pid"] == app;
-    assert!(!ev[m + 1..].iter().any(out), "the app sent something out");
+    nothing_sent_out(&ev, m, &app);
     // The app mapped its own libraries before (the dynamic loader's, its extension modules), none from memory.
     assert!(before(&ev, m, |e| e["kind"] == "mmap" && e["pid"] == app) > 0, "the app's own libraries");
     assert_eq!(before(&ev, m, |e| e["kind"] == "mmap" && e["memfd"] == true), 0);
