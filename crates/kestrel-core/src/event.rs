@@ -324,7 +324,7 @@ pub enum EventKind {
     /// start or `dlopen` loads later, a plug-in, a database's C function. Reported the first time each program
     /// file maps each file in a cgroup (as the file's inode was: one rewritten is reported again) in each period
     /// of about 9 minutes; the program file and its interpreter, which the kernel maps at exec, are the exec
-    /// event's. A mapping made executable later by `mprotect` is not seen.
+    /// event's. A mapping made executable later by `mprotect` is [`EventKind::ExecMemory`].
     Mmap {
         /// The file, rebuilt from its directory entries as the process sees it (`/memfd:NAME` for a memfd).
         path: String,
@@ -337,6 +337,28 @@ pub enum EventKind {
         /// `memfd`). Recordings made with the first sensor that reported mmap say it of a memfd too.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         deleted: bool,
+        /// The file's inode: its number and last status change (`mtime_ns` is not read: 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<Box<ExeFile>>,
+    },
+    /// Memory was made executable that no file mapping brought: an anonymous `mmap` with `PROT_EXEC`, or
+    /// `mprotect` (`pkey_mprotect`) adding `PROT_EXEC` to memory that was not executable. A JIT compiler's code
+    /// (V8, a JVM, LLVM) — and shellcode or a reflectively loaded library, which leave no file to map. Reported
+    /// the first time each program file does it to each kind of memory (and file) in a cgroup in each period of
+    /// about 9 minutes. `mprotect` is seen on Linux 5.17 and later (`bpf_find_vma`).
+    ExecMemory {
+        /// The system call: `mmap`, `mprotect` or `pkey_mprotect`.
+        call: String,
+        /// The protection asked for (`PROT_READ` 1, `PROT_WRITE` 2, `PROT_EXEC` 4).
+        prot: u32,
+        /// What memory: `anonymous`, `heap` (brk), `stack` (the main thread's), `file` (a file's mapping, made
+        /// executable after it was mapped; `path` names it) or `unknown` (not found when looked up).
+        region: String,
+        /// The length asked for, rounded up to 4 KiB pages.
+        length: u64,
+        /// The file behind the memory, rebuilt from its directory entries (`region` `file` only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
         /// The file's inode: its number and last status change (`mtime_ns` is not read: 0).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         file: Option<Box<ExeFile>>,
@@ -593,6 +615,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "setuid-chmod",
     "link",
     "mmap",
+    "exec-memory",
 ];
 
 impl Event {
@@ -633,6 +656,7 @@ impl EventKind {
             EventKind::SetuidChmod { .. } => "setuid-chmod",
             EventKind::Link { .. } => "link",
             EventKind::Mmap { .. } => "mmap",
+            EventKind::ExecMemory { .. } => "exec-memory",
         }
     }
 }

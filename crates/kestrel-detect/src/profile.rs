@@ -339,6 +339,11 @@ pub struct Profile {
     /// every library of every program for new.
     #[serde(default)]
     pub maps: bool,
+    /// It learned memory made executable (`exec-memory` events: a JIT's code, an anonymous or heap region made
+    /// executable) — learned by a kestrel that reads them, from a sensor that reports mappings: only then is such
+    /// memory a deviation. A profile learned by an older kestrel would take every JIT's code for new.
+    #[serde(default)]
+    pub exec_memory: bool,
     /// Directories whose names are a program's data (see [`WideDirs`]).
     #[serde(default)]
     pub wide: WideDirs,
@@ -755,7 +760,13 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
         // library of an attacker's own, in /tmp or written by a database. Code mapped from a memfd never touched
         // a disk.
         EventKind::Mmap { memfd: true, .. } => emit!(View::File, 0.8, "{who} maps a memfd's code"),
-        EventKind::Mmap { path, .. } => {
+        // Memory made executable that no file mapping brought: a JIT compiler's code — or shellcode, a library
+        // loaded by hand. A program that never did it while learning alerts (a 0.8 alone). A file's mapping made
+        // executable later (text relocations) is the file's code, as a mapping is.
+        EventKind::ExecMemory { path: None, region, .. } => {
+            emit!(View::Process, 0.8, "{who} makes {region} memory executable")
+        }
+        EventKind::Mmap { path, .. } | EventKind::ExecMemory { path: Some(path), .. } => {
             push_path_class(path, class, None);
             emit!(View::File, 0.3, "{who} maps code of {class}");
             emit!(View::File, 0.4, "{who} maps code in {}", dir_of(class));
@@ -896,6 +907,7 @@ impl Profile {
             late_reads: false,
             read_dirs: false,
             maps: false,
+            exec_memory: false,
             wide: WideDirs::default(),
             novelty: vec![],
             drift_pending: false,
@@ -1066,6 +1078,7 @@ impl Profile {
         self.last_event_ns = self.last_event_ns.max(t);
         self.events += 1;
         self.maps |= matches!(e.kind, EventKind::Mmap { .. });
+        self.exec_memory |= self.maps;
         if let Some(path) = data_path(e) {
             // An ordinary read (an open data_path keeps, not for writing): the sensor reports every read (a
             // sensitive one it always does) — at the process's start-up or past it.
@@ -1284,7 +1297,11 @@ impl Profile {
             (false, true) => "; reads past start-up learned",
             (false, false) => "",
         };
-        let maps = if self.maps { "; code mappings learned" } else { "" };
+        let maps = match (self.maps, self.exec_memory) {
+            (true, true) => "; code mappings and executable memory learned",
+            (true, false) => "; code mappings learned",
+            _ => "",
+        };
         format!(
             "profile {} v{} ({:?}): {} events from {} containers over {} windows; {b} trusted behaviours, {g} trusted system-call {GRAM}-grams{reads}{maps}",
             self.workload,
@@ -1594,6 +1611,9 @@ impl Scorer {
         if !p.maps && matches!(e.kind, EventKind::Mmap { .. }) {
             return v; // a profile that never saw a mapping cannot judge one
         }
+        if !p.exec_memory && matches!(e.kind, EventKind::ExecMemory { .. }) {
+            return v; // nor one learned by a kestrel that did not read memory made executable
+        }
         let who = hash_of(container);
         let w = p.window(e.time_ns);
         let Scorer { alerted, noted, rates, room, keys } = self;
@@ -1779,6 +1799,7 @@ pub fn merge(workload: &str, nodes: &[(&str, &Profile)], k: usize) -> Profile {
     out.late_reads = nodes.iter().filter(|(_, p)| p.late_reads).count() >= out.policy.k;
     out.read_dirs = nodes.iter().filter(|(_, p)| p.read_dirs).count() >= out.policy.k;
     out.maps = nodes.iter().filter(|(_, p)| p.maps).count() >= out.policy.k;
+    out.exec_memory = nodes.iter().filter(|(_, p)| p.exec_memory).count() >= out.policy.k;
     // So is a directory they all took for data (their behaviours there are written with `*`).
     let mut wide: FxHashMap<&(String, String), usize> = FxHashMap::default();
     for (_, p) in nodes {

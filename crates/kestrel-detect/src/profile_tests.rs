@@ -702,7 +702,8 @@ fn code_mapped_from_where_the_program_never_mapped_code_is_an_alert_and_a_new_li
     let a = model_alerts(&mut d, &dropped);
     assert_eq!(a.len(), 1, "{a:?}");
     assert!(a[0].explanation.iter().any(|x| x.contains("nginx maps code in /tmp")), "{:?}", a[0].explanation);
-    assert!(a[0].explanation.iter().any(|x| x.ends_with("; code mappings learned")), "{:?}", a[0].explanation);
+    let baseline = "; code mappings and executable memory learned";
+    assert!(a[0].explanation.iter().any(|x| x.ends_with(baseline)), "{:?}", a[0].explanation);
     let a = model_alerts(&mut d, &[map(&mut e, nginx, "/memfd:x", true)]);
     assert_eq!(a.len(), 1, "{a:?}");
     // A profile learned without mapping events (an older kestrel's, or `--leave-out mmap`) judges none: every library
@@ -714,6 +715,60 @@ fn code_mapped_from_where_the_program_never_mapped_code_is_an_alert_and_a_new_li
     let nginx = e.pid - 2;
     let maps = [map(&mut e, nginx, "/tmp/.x.so", false), map(&mut e, nginx, "/memfd:x", true)];
     assert!(model_alerts(&mut d, &maps).is_empty());
+}
+
+#[test]
+fn memory_made_executable_by_a_program_that_never_did_is_an_alert_and_a_jit_s_is_not() {
+    // nginx, and a JIT-compiling program ("node") beside it, in three containers: node makes anonymous memory
+    // executable in each. In a fourth, node's JIT is known; nginx making anonymous or heap memory executable
+    // (shellcode) alerts on that alone, and says so; a library's own code made executable again beside the
+    // libraries it maps does not. A profile learned by a kestrel that did not read such memory judges none.
+    let lib = "/usr/lib/x86_64-linux-gnu";
+    let mem = |b: &mut Box_, pid, comm: &str, region: &str, path: Option<&str>| {
+        let kind = EventKind::ExecMemory {
+            call: "mprotect".into(),
+            prot: 5,
+            region: region.into(),
+            length: 4096,
+            path: path.map(Into::into),
+            file: None,
+        };
+        b.ev(pid, comm, kind)
+    };
+    let map = |b: &mut Box_, pid, path: String| {
+        b.ev(pid, "nginx", EventKind::Mmap { path, prot: 5, memfd: false, deleted: false, file: None })
+    };
+    let streams = ["a", "b", "c"].map(|id| {
+        let mut b = Box_::new(id, 0);
+        let mut v = b.normal();
+        let nginx = b.pid - 2;
+        v.push(map(&mut b, nginx, format!("{lib}/libc.so.6")));
+        v.push(mem(&mut b, 900, "node", "anonymous", None));
+        v
+    });
+    let learned = learn(Policy::default(), streams.to_vec());
+    assert!(learned.iter().all(|p| p.exec_memory), "learned by this kestrel, with mappings");
+    let mut d = model_only(learned.clone(), Stage::Detect);
+    let mut e = Box_::new("e", 10 * SEC);
+    let normal = e.normal();
+    let nginx = e.pid - 2;
+    assert!(model_alerts(&mut d, &normal).is_empty());
+    assert!(model_alerts(&mut d, &[mem(&mut e, 900, "node", "anonymous", None)]).is_empty(), "the JIT's");
+    let relocated = [mem(&mut e, nginx, "nginx", "file", Some(&format!("{lib}/libc.so.6")))];
+    assert!(model_alerts(&mut d, &relocated).is_empty(), "a library's code it maps anyway");
+    for region in ["anonymous", "heap"] {
+        let a = model_alerts(&mut d, &[mem(&mut e, nginx, "nginx", region, None)]);
+        assert_eq!(a.len(), 1, "{region}: {a:?}");
+        let says = format!("nginx makes {region} memory executable");
+        assert!(a[0].explanation.iter().any(|x| x.contains(&says)), "{:?}", a[0].explanation);
+    }
+    // The same profiles as a kestrel before this one saved them: no `exec_memory`.
+    let old: Vec<Profile> = learned.into_iter().map(|p| Profile { exec_memory: false, ..p }).collect();
+    let mut d = model_only(old, Stage::Detect);
+    let mut e = Box_::new("e", 10 * SEC);
+    assert!(model_alerts(&mut d, &e.normal()).is_empty());
+    let nginx = e.pid - 2;
+    assert!(model_alerts(&mut d, &[mem(&mut e, nginx, "nginx", "heap", None)]).is_empty());
 }
 
 #[test]
@@ -833,6 +888,14 @@ fn feature_words_stay_the_same_for_every_kind_of_event() {
             &["postgres maps code of /tmp/*", "postgres maps code in /tmp"],
         ),
         (r#""comm":"x","kind":"mmap","path":"/memfd:a","prot":5,"memfd":true"#, &["x maps a memfd's code"]),
+        (
+            r#""comm":"x","kind":"exec-memory","call":"mmap","prot":7,"region":"anonymous","length":4096"#,
+            &["x makes anonymous memory executable"],
+        ),
+        (
+            r#""comm":"x","kind":"exec-memory","call":"mprotect","prot":5,"region":"file","length":4096,"path":"/opt/a/b.so""#,
+            &["x maps code of /opt/a/b.so", "x maps code in /opt/a"],
+        ),
         (r#""comm":"x","kind":"exit","status":0"#, &[]),
         (r#""comm":"x","kind":"syscalls","ids":[1,2,3]"#, &[]),
     ];

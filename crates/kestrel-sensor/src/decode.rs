@@ -510,6 +510,36 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
                 file: (ino != 0).then(|| Box::new(ExeFile { ino, ctime_ns, mtime_ns: 0 })),
             }
         }
+        25 => {
+            let a0 = arg(0)?;
+            let len = ((a0 >> 16) as usize & 0xffff).min(PATH);
+            let call = match (a0 >> 8) & 0xf {
+                1 => "mmap",
+                2 => "mprotect",
+                3 => "pkey_mprotect",
+                other => return Err(format!("unknown call {other} making memory executable")),
+            };
+            let region = match (a0 >> 12) & 0xf {
+                0 => "unknown",
+                1 => "anonymous",
+                2 => "heap",
+                3 => "stack",
+                4 => "file",
+                other => return Err(format!("unknown kind of memory {other}")),
+            };
+            let (ino, ctime_ns) = (arg(1)?, arg(2)?);
+            let path = (region == "file")
+                .then(|| b.get(s1..s1 + len).map(rebuilt_path).ok_or("record shorter than its path"))
+                .transpose()?;
+            EventKind::ExecMemory {
+                call: call.into(),
+                prot: (a0 & 0xff) as u32,
+                region: region.into(),
+                length: (a0 >> 32) << 12,
+                path,
+                file: (ino != 0).then(|| Box::new(ExeFile { ino, ctime_ns, mtime_ns: 0 })),
+            }
+        }
         other => return Err(format!("unknown privileged operation {other}")),
     })
 }
@@ -821,6 +851,30 @@ mod tests {
         assert_eq!(r.kind, mmap("/memfd:x", true, true, None));
         let Record::Event(r) = decode(&rec(24, [4 | (0xffff << 16), 1, 2], b"x.so\0tmp\0")).unwrap() else { panic!() };
         assert!(matches!(&r.kind, EventKind::Mmap { path, prot: 4, .. } if path == "/tmp/x.so"), "{r:?}");
+        // Memory made executable: the call in args[0] bits 8–11, the memory in 12–15, the pages in 32–63; a
+        // file's path only for a file's memory.
+        let Record::Event(r) = decode(&rec(25, [7 | (1 << 8) | (1 << 12) | (2 << 32), 0, 0], b"")).unwrap() else {
+            panic!()
+        };
+        let mem = |call: &str, prot, region: &str, length, path: Option<&str>, file| EventKind::ExecMemory {
+            call: call.into(),
+            prot,
+            region: region.into(),
+            length,
+            path: path.map(Into::into),
+            file,
+        };
+        assert_eq!(r.kind, mem("mmap", 7, "anonymous", 8192, None, None));
+        let a0 = 5 | (2 << 8) | (2 << 12) | (1 << 32);
+        let Record::Event(r) = decode(&rec(25, [a0, 0, 0], b"")).unwrap() else { panic!() };
+        assert_eq!(r.kind, mem("mprotect", 5, "heap", 4096, None, None));
+        let a0 = 5 | (3 << 8) | (4 << 12) | ((path.len() as u64) << 16) | (3 << 32);
+        let Record::Event(r) = decode(&rec(25, [a0, 77, 9], path)).unwrap() else { panic!() };
+        let file = Some(Box::new(ExeFile { ino: 77, ctime_ns: 9, mtime_ns: 0 }));
+        let want = mem("pkey_mprotect", 5, "file", 12288, Some("/usr/lib/x86_64-linux-gnu/libc.so.6"), file);
+        assert_eq!(r.kind, want);
+        assert!(decode(&rec(25, [4 | (9 << 8) | (1 << 12), 0, 0], b"")).unwrap_err().contains("unknown call 9"));
+        assert!(decode(&rec(25, [4 | (1 << 8) | (7 << 12), 0, 0], b"")).unwrap_err().contains("kind of memory 7"));
         // A record cut inside its path is an error, not a shorter path.
         let cut = rec(24, [5 | (40 << 16), 1, 2], b"x.so\0tmp\0");
         assert!(decode(&cut[..HEADER + 32 + 20]).unwrap_err().contains("shorter than its path"));

@@ -90,7 +90,11 @@ pub const LEAVABLE: &[(&str, &[&str])] = &[
     ("link", &["on_symlink", "on_symlinkat", "on_link", "on_linkat"]),
     ("socket", &["on_socket"]),
     ("mmap", &["on_mmap"]),
+    ("exec-memory", &["on_mprotect", "on_pkey_mprotect"]),
 ];
+
+/// Programs that need `bpf_find_vma` (Linux 5.17): left out, and said so, on a kernel without it.
+const FIND_VMA_PROGS: &[&str] = &["on_mprotect", "on_pkey_mprotect"];
 
 impl Default for Config {
     fn default() -> Self {
@@ -426,6 +430,16 @@ fn tracepoint_exists(tp: &str) -> bool {
         .any(|d| std::path::Path::new(d).join(tp).is_dir())
 }
 
+/// Whether tracepoint programs may call `bpf_find_vma` here (asked of the kernel once).
+fn has_find_vma() -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| {
+        libbpf_rs::ProgramType::Tracepoint
+            .is_helper_supported(libbpf_rs::libbpf_sys::BPF_FUNC_find_vma)
+            .unwrap_or(false)
+    })
+}
+
 /// The count libbpf's ring-buffer calls return, or the error its negative value stands for.
 fn records(ret: i32) -> Result<u64, libbpf_rs::Error> {
     u64::try_from(ret).map_err(|_| libbpf_rs::Error::from(std::io::Error::from_raw_os_error(-ret)))
@@ -549,6 +563,10 @@ fn reader(
             }
             if skip.contains(&name.as_str()) || skip.contains(&section.as_str()) {
                 tracing::warn!("{name} ({section}) left out (KESTREL_SENSOR_SKIP): its events will not be seen");
+                prog.set_autoload(false);
+            }
+            if FIND_VMA_PROGS.contains(&name.as_str()) && !has_find_vma() {
+                tracing::info!("{name}: this kernel has no bpf_find_vma (Linux 5.17), memory made executable by mprotect is not seen");
                 prog.set_autoload(false);
             }
             if let Some(tp) = section.strip_prefix("tracepoint/") {

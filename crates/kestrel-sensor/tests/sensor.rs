@@ -739,6 +739,103 @@ fn files_mapped_executable_are_seen_once_per_program_and_file() {
     );
 }
 
+/// Memory made executable by Python through ctypes, one way per argument (tests/sensor.rs' memory test).
+const EXEC_MEMORY_PY: &str = r#"
+import ctypes, mmap, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+PAGE = 4096
+def protect(addr, n, prot):
+    if libc.mprotect(addr, n, prot) != 0:
+        raise OSError(ctypes.get_errno(), "mprotect")
+def addr_of(m):
+    return ctypes.addressof(ctypes.c_char.from_buffer(m))
+def maps(name):
+    for line in open("/proc/self/maps"):
+        f = line.split()
+        if len(f) > 5 and f[5] == name:
+            return [int(x, 16) for x in f[0].split("-")]
+for what in sys.argv[1:]:
+    if what == "rwx":  # an anonymous mapping made executable when made
+        m = mmap.mmap(-1, 2 * PAGE, prot=7)
+    elif what == "anon":  # written, then made executable (W^X)
+        m = mmap.mmap(-1, PAGE, prot=3)
+        protect(addr_of(m), PAGE, 5)
+    elif what == "rw":  # no PROT_EXEC: not reported
+        m = mmap.mmap(-1, PAGE, prot=3)
+        protect(addr_of(m), PAGE, 1)
+    elif what == "heap":  # the brk heap: a page inside it
+        start, end = maps("[heap]")
+        protect(start, PAGE, 7)
+    elif what == "stack":  # the main thread's stack, writable still
+        start, end = maps("[stack]")
+        protect(end - PAGE, PAGE, 7)
+    elif what == "file":  # a file's private mapping made executable after it was written
+        f = open(sys.argv[0] + ".data", "w+b"); f.write(bytes(PAGE)); f.flush()
+        m = mmap.mmap(f.fileno(), PAGE, flags=mmap.MAP_PRIVATE, prot=3)
+        protect(addr_of(m), PAGE, 5)
+    elif what == "libc":  # code executable already: not reported
+        for line in open("/proc/self/maps"):
+            f = line.split()
+            if len(f) > 5 and f[1].startswith("r-x") and f[5].endswith("/libc.so.6"):
+                start = int(f[0].split("-")[0], 16)
+                protect(start, PAGE, 5)
+                break
+"#;
+
+#[test]
+fn memory_made_executable_is_seen_once_per_program_and_kind() {
+    // Anonymous memory made executable by mmap and by mprotect (one report: the same program, the same kind of
+    // memory), twice again by a copy of the program (another program file: reported again); the heap, the
+    // stack and a file's private mapping made executable, each once with its kind (the file with its path and
+    // inode). mprotect without PROT_EXEC, and of code executable already, is not reported.
+    let cg = TestCgroup::new("kestrel-test-execmem");
+    let mut s = sensor(&[&cg.0], 65_536);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    std::fs::write(dir.path().join("x.py"), EXEC_MEMORY_PY).unwrap();
+    let out = cg.sh(&format!(
+        "cp /usr/bin/python3 {d}/py && python3 {d}/x.py rw rwx libc && python3 {d}/x.py anon heap stack file \
+         && {d}/py {d}/x.py anon rwx"
+    ));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mem = |ev: &[Event], want: &dyn Fn(&str, &str, u32) -> bool| {
+        ev.iter()
+            .filter(
+                |e| matches!(&e.kind, EventKind::ExecMemory { call, region, prot, .. } if want(call, region, *prot)),
+            )
+            .count()
+    };
+    let anon = |ev: &[Event]| mem(ev, &|_, r, _| r == "anonymous");
+    let other = |ev: &[Event], region: &str| mem(ev, &|_, r, _| r == region);
+    let events = collect(&mut s, Duration::from_secs(5), |ev| {
+        anon(ev) >= 2 && other(ev, "heap") > 0 && other(ev, "stack") > 0 && other(ev, "file") > 0
+    });
+    let events = [events, collect(&mut s, Duration::from_millis(300), |_| false)].concat();
+    let mine: Vec<&Event> = events.iter().filter(|e| matches!(e.kind, EventKind::ExecMemory { .. })).collect();
+    assert_eq!(anon(&events), 2, "once by python3, once by its copy: {mine:#?}");
+    let first = mine.iter().find(|e| matches!(&e.kind, EventKind::ExecMemory { region, .. } if region == "anonymous"));
+    assert!(
+        matches!(&first.unwrap().kind, EventKind::ExecMemory { call, prot: 7, length: 8192, path: None, .. } if call == "mmap"),
+        "python3's first: the RWX mmap of 2 pages {mine:#?}"
+    );
+    assert!(mine.iter().any(|e| e.comm == "py"), "the copy's own report {mine:#?}");
+    for region in ["heap", "stack"] {
+        let n = mem(&events, &|c, r, p| c == "mprotect" && r == region && p == 7);
+        assert_eq!(n, 1, "{region}: {mine:#?}");
+    }
+    let data = format!("{d}/x.py.data");
+    let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&data).unwrap());
+    let file = mine.iter().find_map(|e| match &e.kind {
+        EventKind::ExecMemory { region, path, file, length: 4096, prot: 5, .. } if region == "file" => {
+            Some((path.clone(), file.as_ref().map(|f| f.ino)))
+        }
+        _ => None,
+    });
+    assert_eq!(file, Some((Some(data), Some(ino))), "{mine:#?}");
+    assert_eq!(mine.len(), 5, "nothing else: no PROT_EXEC, or executable already {mine:#?}");
+}
+
 #[test]
 fn files_and_directories_removed_are_seen() {
     // rm (unlinkat, or unlink), Python's os.unlink by a relative name (unlink), os.rmdir with dir_fd (unlinkat
@@ -849,13 +946,14 @@ fn files_cut_in_place_are_seen_with_what_they_held() {
 
 #[test]
 fn kinds_left_out_are_not_seen_through_the_call_nor_the_ring() {
-    // A node that does without mkdir, unlink, dup, truncate, link and mmap events: neither mkdir(2), rmdir(2), the
-    // ring's IORING_OP_MKDIRAT, a socket dup2'd onto stdin, `truncate -s 0`, the ring's IORING_OP_FTRUNCATE, `ln -s`
-    // nor the libraries every program maps is reported; the execs around them are.
+    // A node that does without mkdir, unlink, dup, truncate, link, mmap and exec-memory events: neither mkdir(2),
+    // rmdir(2), the ring's IORING_OP_MKDIRAT, a socket dup2'd onto stdin, `truncate -s 0`, the ring's
+    // IORING_OP_FTRUNCATE, `ln -s`, the libraries every program maps nor memory made executable by mprotect is
+    // reported; the execs around them are.
     let cg = TestCgroup::new("kestrel-test-leave-out");
     let cfg = Config {
         watch_cgroups: vec![cg.0.clone()],
-        leave_out: ["mkdir", "dup", "unlink", "truncate", "link", "mmap"].map(String::from).to_vec(),
+        leave_out: ["mkdir", "dup", "unlink", "truncate", "link", "mmap", "exec-memory"].map(String::from).to_vec(),
         ..Config::default()
     };
     let mut s = Sensor::start(cfg).unwrap_or_else(|e| panic!("{e}"));
@@ -865,11 +963,13 @@ fn kinds_left_out_are_not_seen_through_the_call_nor_the_ring() {
     let d = dir.path().display().to_string();
     std::fs::write(dir.path().join("c"), "x".repeat(50)).unwrap();
     std::fs::write(dir.path().join("e"), "x".repeat(50)).unwrap();
+    std::fs::write(dir.path().join("x.py"), EXEC_MEMORY_PY).unwrap();
     let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
     let out = cg.sh(&format!(
         "mkdir {d}/a && rmdir {d}/a && /usr/bin/python3 {h} mkdir:{d}/b && /usr/bin/python3 -c 'import os, socket; \
          s = socket.create_connection((\"127.0.0.1\", {port})); os.dup2(s.fileno(), 0)' && truncate -s 0 {d}/c && \
-         /usr/bin/python3 {h} ftruncate:{d}/e:1 && ln -s {d}/c {d}/l && /bin/true",
+         /usr/bin/python3 {h} ftruncate:{d}/e:1 && ln -s {d}/c {d}/l && /usr/bin/python3 {d}/x.py anon heap && \
+         /bin/true",
         h = helper.display()
     ));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -882,7 +982,7 @@ fn kinds_left_out_are_not_seen_through_the_call_nor_the_ring() {
     assert!(last_exec(&events), "{events:#?}");
     let left: Vec<_> = events
         .iter()
-        .filter(|e| matches!(e.kind_name(), "mkdir" | "dup" | "unlink" | "truncate" | "link" | "mmap"))
+        .filter(|e| matches!(e.kind_name(), "mkdir" | "dup" | "unlink" | "truncate" | "link" | "mmap" | "exec-memory"))
         .collect();
     assert!(left.is_empty(), "{left:#?}");
     // Only the ring's mkdir and ftruncate (from 6.9) reached userspace (and were dropped there): the system

@@ -825,7 +825,13 @@ impl Field {
                     Some(a) if a.family == "inet" => ("4", "ipv4"),
                     Some(a) if a.family == "inet6" => ("6", "ipv6"),
                     Some(_) => ("u", "unix"),
-                    None if matches!(e.kind, EventKind::Open { .. } | EventKind::Mmap { .. }) => ("f", "file"),
+                    None if matches!(
+                        e.kind,
+                        EventKind::Open { .. } | EventKind::Mmap { .. } | EventKind::ExecMemory { path: Some(_), .. }
+                    ) =>
+                    {
+                        ("f", "file")
+                    }
                     None => return Val::Missing,
                 };
                 s(if *self == FdTypechar { c } else { t })
@@ -1049,16 +1055,18 @@ fn is_file_event(e: &Event) -> bool {
             | EventKind::Unlink { .. }
             | EventKind::Truncate { .. }
             | EventKind::Mmap { .. }
+            | EventKind::ExecMemory { path: Some(_), .. }
     )
 }
 
 /// The file an open, a rename, a mkdir, an unlink, a truncation or an executable mapping names: the open's path,
-/// the rename's destination, the directory made, the file removed, cut or mapped (relative names joined to the
-/// working directory by [`joined_to_cwd`]; a mapping's path is rebuilt by the sensor, whole).
+/// the rename's destination, the directory made, the file removed, cut or mapped, the file whose mapping was made
+/// executable (relative names joined to the working directory by [`joined_to_cwd`]; a mapping's path is rebuilt
+/// by the sensor, whole).
 fn file_path<'a>(e: &'a Event, p: Option<&Proc>) -> Option<Cow<'a, str>> {
     match &e.kind {
         EventKind::Open { path, .. } => Some(normalize_path(path)),
-        EventKind::Mmap { path, .. } => Some(Cow::Borrowed(path)),
+        EventKind::Mmap { path, .. } | EventKind::ExecMemory { path: Some(path), .. } => Some(Cow::Borrowed(path)),
         EventKind::Truncate { path, .. } => Some(joined_to_cwd(path, false, p.map(|p| &*p.cwd))),
         EventKind::Rename { to, to_dirfd, .. } => Some(joined_to_cwd(to, *to_dirfd, p.map(|p| &*p.cwd))),
         EventKind::Mkdir { path, dirfd, .. }
@@ -1115,6 +1123,7 @@ pub fn evt_type(e: &Event) -> Option<&str> {
         EventKind::SetuidChmod { path: None, .. } => "fchmod",
         EventKind::Link { call, .. } => call,
         EventKind::Mmap { .. } => "mmap",
+        EventKind::ExecMemory { call, .. } => call,
     })
 }
 
@@ -1190,6 +1199,8 @@ pub const EVT_TYPES: &[&str] = &[
     "ftruncate",
     "userfaultfd",
     "mmap",
+    "mprotect",
+    "pkey_mprotect",
 ];
 
 fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
@@ -1211,6 +1222,14 @@ fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
         (EventKind::Mmap { prot, .. }, "prot") => Val::Str(Cow::Owned(prot_names(*prot))),
         (EventKind::Mmap { memfd, .. }, "memfd") => s(if *memfd { "true" } else { "false" }),
         (EventKind::Mmap { deleted, .. }, "deleted") => s(if *deleted { "true" } else { "false" }),
+        (EventKind::ExecMemory { prot, .. }, "prot") => Val::Str(Cow::Owned(prot_names(*prot))),
+        (EventKind::ExecMemory { length, .. }, "length" | "len") => Val::Num(*length as i64),
+        (EventKind::ExecMemory { region, .. }, "region") => s(region),
+        // A file's mapping made executable: a memfd's by the name the kernel gives it (whether its file was
+        // removed is not read).
+        (EventKind::ExecMemory { path: Some(p), .. }, "memfd") => {
+            s(if p.starts_with("/memfd:") { "true" } else { "false" })
+        }
         (EventKind::Socket { family, .. }, "domain") => Val::Str(Cow::Owned(format!("AF_{}", family.to_uppercase()))),
         (EventKind::Socket { sock_type, .. }, "type") => {
             Val::Str(Cow::Owned(format!("SOCK_{}", sock_type.to_uppercase())))

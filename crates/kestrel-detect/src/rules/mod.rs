@@ -1193,6 +1193,10 @@ pub fn describe(e: &Event) -> String {
             if *memfd { ", a memfd" } else { "" },
             if *deleted && !*memfd { ", deleted" } else { "" }
         ),
+        EventKind::ExecMemory { call, prot, region, length, path, .. } => match path {
+            Some(path) => format!("{call} {length} bytes of {path} ({})", fields::prot_names(*prot)),
+            None => format!("{call} {length} bytes of {region} memory ({})", fields::prot_names(*prot)),
+        },
     }
 }
 

@@ -1166,6 +1166,14 @@ fn event_type_indexes_agree_with_the_names() {
         EventKind::Unlink { call: "rmdir".into(), path: "/x".into(), dirfd: false, dir: true },
         EventKind::Unlink { call: "io_uring".into(), path: "/x".into(), dirfd: false, dir: false },
         EventKind::Userfaultfd { flags: 0 },
+        EventKind::ExecMemory {
+            call: "pkey_mprotect".into(),
+            prot: 4,
+            region: "heap".into(),
+            length: 4096,
+            path: None,
+            file: None,
+        },
         EventKind::Dup {
             call: "dup3".into(),
             fd: 0,
@@ -1830,6 +1838,25 @@ fn code_loaded_from_a_dropped_file_is_a_library_written_at_run_time_in_tmp_in_me
     // .NET's JIT: its code's executable view is a memfd of its own.
     for deleted in [false, true] {
         assert!(e.process(&ev(95, "dotnet", mmap("/memfd:doublemapper", true, deleted))).is_empty());
+    }
+    // A loader that maps its file writable and makes it executable with mprotect: the same rule. Anonymous
+    // memory made executable, and a library's own code made executable again, are not files dropped.
+    let made = |call: &str, prot, region: &str, path: Option<&str>| EventKind::ExecMemory {
+        call: call.into(),
+        prot,
+        region: region.into(),
+        length: 4096,
+        path: path.map(Into::into),
+        file: None,
+    };
+    let protect = |region: &str, path: Option<&str>| made("mprotect", 5, region, path);
+    for path in ["/memfd:x", "/tmp/.x.so"] {
+        let a = e.process(&ev(96, "app", protect("file", Some(path))));
+        assert_eq!(names(&a), ["Code loaded from a dropped file"], "{path}");
+    }
+    let rwx = made("mmap", 7, "anonymous", None);
+    for quiet in [protect("file", Some("/usr/lib/x86_64-linux-gnu/libc.so.6")), protect("anonymous", None), rwx] {
+        assert!(e.process(&ev(96, "app", quiet.clone())).is_empty(), "{quiet:?}");
     }
 }
 

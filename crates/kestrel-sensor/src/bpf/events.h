@@ -60,6 +60,21 @@
                            args[1] the file's inode number; args[2] its inode's last status change (ns since the
                            epoch). Once per cgroup, program file and mapped file (as its inode was) in
                            each 9-minute period */
+#define OP_EXEC_MEMORY 25 /* memory made executable: an anonymous mmap with PROT_EXEC, or mprotect adding PROT_EXEC
+                           to memory that was not executable. args[0]: the protection asked for in bits 0-7, the
+                           call (EXEC_MEM_MMAP…) in bits 8-11, the memory (EXEC_MEM_ANON…) in 12-15, the length of
+                           str1 in 16-31, the length asked for in 4 KiB pages in 32-63. A file's memory: str1 its
+                           path rebuilt from its dentries, last component first; args[1] its inode number, args[2]
+                           its inode's last status change. Once per cgroup, program file, kind of memory (and file)
+                           in each 9-minute period */
+#define EXEC_MEM_MMAP 1
+#define EXEC_MEM_MPROTECT 2
+#define EXEC_MEM_PKEY_MPROTECT 3
+#define EXEC_MEM_UNKNOWN 0 /* the mapping was not found (the range unmapped, or its lock busy) */
+#define EXEC_MEM_ANON 1    /* anonymous memory */
+#define EXEC_MEM_HEAP 2    /* the heap (brk) */
+#define EXEC_MEM_STACK 3   /* the main thread's stack */
+#define EXEC_MEM_FILE 4    /* a file's mapping */
 #define MMAP_MEMFD 1      /* the file is a memfd (memfd_create): a library that never touched a disk */
 #define MMAP_DELETED 2    /* the file has no name left (unlinked after it was opened; never for a memfd) */
 #define TRUNC_FTRUNCATE 1

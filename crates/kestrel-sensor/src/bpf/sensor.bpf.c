@@ -1633,7 +1633,7 @@ struct mapped_key {
     __u64 ino;
     __u64 ctime_ns;
     __u32 dev;
-    __u32 _pad;
+    __u32 what; /* 0: a file mapped by mmap; 0x100 | EXEC_MEM_*: memory made executable */
 };
 
 struct {
@@ -1643,23 +1643,66 @@ struct {
     __type(value, __u8);
 } mapped SEC(".maps");
 
+#define PROT_WRITE 0x2
 #define PROT_EXEC 0x4
 #define MAP_ANONYMOUS 0x20
+#define VM_EXEC 0x4
 
-/* mmap of a file with PROT_EXEC: the loader mapping a library's code (at a program's start, or dlopen's), a
- * plug-in, a library in /tmp or a memfd. The program file itself and its interpreter are mapped by the kernel
- * at exec (not through this call): the exec event says what runs. mprotect making a mapping executable later
- * is not seen. */
+/* Memory made executable that no file backs (OP_EXEC_MEMORY): an anonymous mmap with PROT_EXEC, or mprotect
+ * adding PROT_EXEC to memory that was not executable. A JIT compiler's code (V8, a JVM, LLVM), a .NET or libffi
+ * trampoline — and shellcode or a reflectively loaded library, which leave no file to map. Reported once per
+ * cgroup, program file, kind of memory and period, in the set of `mapped` (`what` tells these entries from a
+ * file's). */
+static __always_inline int emit_exec_memory(__u32 call, __u64 prot, __u64 length, __u32 region, struct file *f,
+                                            struct task_struct *task)
+{
+    struct mapped_key key = {};
+    key.cgroup_id = bpf_get_current_cgroup_id();
+    key.epoch = bpf_ktime_get_boot_ns() >> MAPPED_EPOCH_SHIFT;
+    key.exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino);
+    key.what = 0x100 | region;
+    if (f) {
+        struct inode *ino = BPF_CORE_READ(f, f_inode);
+        key.ino = BPF_CORE_READ(ino, i_ino);
+        key.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+        __u64 mtime = 0;
+        inode_times(ino, &key.ctime_ns, &mtime);
+    }
+    __u8 one = 1;
+    if (bpf_map_update_elem(&mapped, &key, &one, BPF_NOEXIST) != 0)
+        return 0; /* reported before */
+    struct priv_event *e = priv_reserve(OP_EXEC_MEMORY);
+    if (!e) {
+        bpf_map_delete_elem(&mapped, &key);
+        return 0;
+    }
+    __u32 len = f ? rebuild_path(e->str1, f, task) : 0;
+    __u64 pages = (length + 4095) >> 12;
+    if (pages > 0xffffffff)
+        pages = 0xffffffff;
+    e->args[0] = (prot & 0xff) | ((__u64)call << 8) | ((__u64)region << 12) | ((__u64)len << 16) | (pages << 32);
+    e->args[1] = key.ino;
+    e->args[2] = key.ctime_ns;
+    submit(e);
+    return 0;
+}
+
+/* mmap with PROT_EXEC. Of a file: the loader mapping a library's code (at a program's start, or dlopen's), a
+ * plug-in, a library in /tmp or a memfd (OP_MMAP_EXEC). The program file itself and its interpreter are mapped
+ * by the kernel at exec (not through this call): the exec event says what runs. Anonymous: memory made
+ * executable (OP_EXEC_MEMORY). */
 SEC("tracepoint/syscalls/sys_enter_mmap")
 int on_mmap(struct trace_event_raw_sys_enter *ctx)
 {
     __u64 prot = ctx->args[2];
     __u64 flags = ctx->args[3];
     long fd = (int)ctx->args[4];
-    if (!(prot & PROT_EXEC) || (flags & MAP_ANONYMOUS) || fd < 0)
+    if (!(prot & PROT_EXEC))
         return 0;
     if (!is_watched())
         return 0;
+    if ((flags & MAP_ANONYMOUS) || fd < 0)
+        return emit_exec_memory(EXEC_MEM_MMAP, prot, ctx->args[1], EXEC_MEM_ANON, NULL, bpf_get_current_task_btf());
     struct task_struct *task = bpf_get_current_task_btf();
     struct file *f = file_of_fd(task, fd);
     if (!f)
@@ -1693,6 +1736,80 @@ int on_mmap(struct trace_event_raw_sys_enter *ctx)
     e->args[2] = key.ctime_ns;
     submit(e);
     return 0;
+}
+
+/* What bpf_find_vma says of the memory an mprotect changes. */
+struct vma_seen {
+    __u64 file;
+    __u64 start;
+    __u64 end;
+    __u64 flags;
+};
+
+static long vma_seen_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+    struct vma_seen *s = data;
+    s->file = (__u64)BPF_CORE_READ(vma, vm_file);
+    s->start = BPF_CORE_READ(vma, vm_start);
+    s->end = BPF_CORE_READ(vma, vm_end);
+    s->flags = BPF_CORE_READ(vma, vm_flags);
+    return 0;
+}
+
+/* Shared anonymous memory (mmap of MAP_SHARED | MAP_ANONYMOUS, or of /dev/zero) is a tmpfs file the kernel names
+ * "dev/zero" (shmem_zero_setup): a name no directory entry can have. */
+static __always_inline bool is_shared_anonymous(struct file *f)
+{
+    char name[9] = {};
+    bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+    return has_prefix(name, "dev/zero", 9);
+}
+
+/* mprotect (and pkey_mprotect) adding PROT_EXEC to memory that was not executable: a JIT's code made runnable
+ * once written (W^X), shellcode written into a buffer and made runnable, a library's code after text
+ * relocations. The memory is told by the first mapping of the range (bpf_find_vma, Linux 5.17; the probe is left
+ * out on older kernels): a file's (reported with its path), the stack, the heap (brk) or anonymous (shared
+ * anonymous memory too). Memory that
+ * was executable already is not reported (its mapping was). */
+static __always_inline int emit_mprotect(__u32 call, __u64 addr, __u64 length, __u64 prot)
+{
+    if (!(prot & PROT_EXEC))
+        return 0;
+    if (!is_watched())
+        return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct vma_seen s = {};
+    __u32 region = EXEC_MEM_UNKNOWN;
+    if (bpf_find_vma(task, addr, vma_seen_cb, &s, 0) == 0) {
+        if (s.flags & VM_EXEC)
+            return 0;
+        __u64 stack = BPF_CORE_READ(task, mm, start_stack);
+        __u64 brk_start = BPF_CORE_READ(task, mm, start_brk);
+        __u64 brk = BPF_CORE_READ(task, mm, brk);
+        if (s.file && is_shared_anonymous((struct file *)s.file))
+            s.file = 0;
+        if (s.file)
+            region = EXEC_MEM_FILE;
+        else if (s.start <= stack && stack < s.end)
+            region = EXEC_MEM_STACK;
+        else if (s.start < brk && brk_start < s.end)
+            region = EXEC_MEM_HEAP;
+        else
+            region = EXEC_MEM_ANON;
+    }
+    return emit_exec_memory(call, prot, length, region, (struct file *)s.file, task);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mprotect")
+int on_mprotect(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_mprotect(EXEC_MEM_MPROTECT, ctx->args[0], ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_pkey_mprotect")
+int on_pkey_mprotect(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_mprotect(EXEC_MEM_PKEY_MPROTECT, ctx->args[0], ctx->args[1], ctx->args[2]);
 }
 
 /* userfaultfd: a kernel exploit's way to stop the kernel mid-copy (a race made reliable); container runtimes'
