@@ -467,6 +467,34 @@ fn app_memory_implant() {
 }
 
 #[test]
+fn app_shellcode() {
+    // Code run inside the app writes shellcode into anonymous memory, makes it executable with mprotect and calls it:
+    // the app's own process makes anonymous memory executable after the marker, and nothing else happens (no program,
+    // no memfd, no connection out). No rule has anything to say; a profile learned from the normal part, in which the
+    // app never made memory executable, alerts on that alone.
+    let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "app_shellcode");
+    let (ev, m) = record_in("app-shellcode", dir.path());
+    let app = only_the_app_after_the_marker(&ev, m);
+    after(&ev, m, "the app's anonymous memory made executable", |e| {
+        e["kind"] == "exec-memory"
+            && e["pid"] == app
+            && e["call"] == "mprotect"
+            && e["region"] == "anonymous"
+            && e["prot"] == 5
+            && e["length"] == 4096
+    });
+    nothing_sent_out(&ev, m, &app);
+    assert!(!ev[m + 1..].iter().any(|e| e["kind"] == "mmap" && e["memfd"] == true), "no memfd");
+    assert_eq!(before(&ev, m, |e| e["kind"] == "exec-memory"), 0, "nothing made executable before");
+    let recording = dir.path().join("app-shellcode.jsonl.zst");
+    let alerts = detect(&recording, &["--no-profiles"]);
+    assert!(alerts.is_empty(), "{alerts:#?}");
+    let said = profile_alerts_after_the_marker(dir.path(), &recording, ev[m]["time_ns"].as_u64().unwrap(), |_| ());
+    assert!(said.contains("python3 makes anonymous memory executable"), "{said}");
+}
+
+#[test]
 fn app_export_traversal() {
     // A user's export, the name joined unchecked: `../data` gets the notes of every user. Recorded with every read
     // reported: the app's tar reads the database after the marker; no rule has anything to say; a profile learned
