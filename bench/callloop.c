@@ -21,6 +21,11 @@
  *   mmap-exec  mmap() of this program's own file with PROT_EXEC, then munmap(): a library's code mapped again and
  *            again (reported once: then the probe looks the file up, reads its inode and finds it reported): ns per
  *            pair
+ *   mprotect  mprotect() of an anonymous page to read-only, then back to read-write (no PROT_EXEC: the mprotect
+ *            probe returns after one comparison): ns per pair
+ *   mprotect-jit  a JIT's cycle: mprotect() of an anonymous page to read-write, then to read-execute (the second
+ *            reported once: then the probe looks the mapping up with bpf_find_vma, finds it anonymous and
+ *            reported): ns per pair
  *   callloop N MODE */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -37,7 +42,7 @@
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: callloop N send|sendto|dup2-std|dup2-hi|fcntl|mkdir|unlink|unlink-rel|ftruncate|ftruncate-noop|mmap-anon|mmap-exec\n");
+        fprintf(stderr, "usage: callloop N send|sendto|dup2-std|dup2-hi|fcntl|mkdir|unlink|unlink-rel|ftruncate|ftruncate-noop|mmap-anon|mmap-exec|mprotect|mprotect-jit\n");
         return 2;
     }
     long n = atol(argv[1]);
@@ -72,6 +77,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int code = open(argv[0], O_RDONLY);
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     char b = 'x';
     struct timespec a, z;
     clock_gettime(CLOCK_MONOTONIC, &a);
@@ -106,6 +112,12 @@ int main(int argc, char **argv)
                 return 1;
             }
             munmap(m, 4096);
+        } else if (!strcmp(mode, "mprotect")) {
+            mprotect(page, 4096, PROT_READ);
+            mprotect(page, 4096, PROT_READ | PROT_WRITE);
+        } else if (!strcmp(mode, "mprotect-jit")) {
+            mprotect(page, 4096, PROT_READ | PROT_WRITE);
+            mprotect(page, 4096, PROT_READ | PROT_EXEC);
         } else {
             fprintf(stderr, "unknown mode %s\n", mode);
             return 2;

@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 K=${K:-target/release/kestrel}
 N=${N:-1000000}
 RUNS=${RUNS:-7}
-LOOPS=${LOOPS:-send sendto dup2-std dup2-hi fcntl mkdir unlink unlink-rel ftruncate ftruncate-noop mmap-anon mmap-exec}
-PROBES=on_sendto,on_sendmsg,on_sendmmsg,on_dup,on_dup2,on_dup3,on_fcntl,on_mkdir,on_mkdirat,on_unlink,on_unlinkat,on_rmdir,on_ftruncate,on_truncate,on_mmap
+LOOPS=${LOOPS:-send sendto dup2-std dup2-hi fcntl mkdir unlink unlink-rel ftruncate ftruncate-noop mmap-anon mmap-exec mprotect mprotect-jit}
+PROBES=on_sendto,on_sendmsg,on_sendmmsg,on_dup,on_dup2,on_dup3,on_fcntl,on_mkdir,on_mkdirat,on_unlink,on_unlinkat,on_rmdir,on_ftruncate,on_truncate,on_mmap,on_mprotect,on_pkey_mprotect
 OUT=bench/out/calls
 mkdir -p "$OUT"
 gcc -O2 -o "$OUT/callloop" bench/callloop.c
@@ -42,4 +42,4 @@ for l in $LOOPS; do
   awk -v a="${m[kestrel]}" -v b="${m[no-probes]}" 'BEGIN {printf "%+11.0f ns\n", a - b}'
 done
 ev() { grep -c "\"kind\":\"$1\"" "$OUT/events.kestrel" || true; }
-echo "(ns per call, median of $RUNS runs of $N; in the last kestrel run: $(ev send) send, $(ev dup) dup, $(ev mkdir) mkdir, $(ev unlink) unlink, $(ev truncate) truncate, $(ev mmap) mmap events)"
+echo "(ns per call, median of $RUNS runs of $N; in the last kestrel run: $(ev send) send, $(ev dup) dup, $(ev mkdir) mkdir, $(ev unlink) unlink, $(ev truncate) truncate, $(ev mmap) mmap, $(ev exec-memory) exec-memory events)"

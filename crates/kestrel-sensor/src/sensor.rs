@@ -279,7 +279,8 @@ impl Sensor {
         let mut deadline = None;
         loop {
             match self.batch.next() {
-                // A kind left out can still come from an io_uring request (one program serves them all).
+                // A kind left out can still come from an io_uring request (one program serves them all), or from a
+                // probe it shares with a kind kept (anonymous memory made executable by mmap: the mmap probe's).
                 Some(Record::Event(raw)) if !self.leave_out.is_empty() && self.leave_out.contains(&raw.kind.name()) => {
                     self.stats.left_out.fetch_add(1, Ordering::Relaxed);
                 }

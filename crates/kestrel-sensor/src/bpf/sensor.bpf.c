@@ -1648,6 +1648,25 @@ struct {
 #define MAP_ANONYMOUS 0x20
 #define VM_EXEC 0x4
 
+/* Fills the key of a report in `mapped` — the cgroup, the period, the program file, `what` and, with a file `f`,
+ * its inode as it is — and claims it: false when it was reported before. */
+static __always_inline bool claim_mapped(struct mapped_key *key, struct task_struct *task, struct file *f, __u32 what)
+{
+    key->cgroup_id = bpf_get_current_cgroup_id();
+    key->epoch = bpf_ktime_get_boot_ns() >> MAPPED_EPOCH_SHIFT;
+    key->exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino);
+    key->what = what;
+    if (f) {
+        struct inode *ino = BPF_CORE_READ(f, f_inode);
+        key->ino = BPF_CORE_READ(ino, i_ino);
+        key->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+        __u64 mtime = 0;
+        inode_times(ino, &key->ctime_ns, &mtime);
+    }
+    __u8 one = 1;
+    return bpf_map_update_elem(&mapped, key, &one, BPF_NOEXIST) == 0;
+}
+
 /* Memory made executable that no file backs (OP_EXEC_MEMORY): an anonymous mmap with PROT_EXEC, or mprotect
  * adding PROT_EXEC to memory that was not executable. A JIT compiler's code (V8, a JVM, LLVM), a .NET or libffi
  * trampoline — and shellcode or a reflectively loaded library, which leave no file to map. Reported once per
@@ -1657,19 +1676,7 @@ static __always_inline int emit_exec_memory(__u32 call, __u64 prot, __u64 length
                                             struct task_struct *task)
 {
     struct mapped_key key = {};
-    key.cgroup_id = bpf_get_current_cgroup_id();
-    key.epoch = bpf_ktime_get_boot_ns() >> MAPPED_EPOCH_SHIFT;
-    key.exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino);
-    key.what = 0x100 | region;
-    if (f) {
-        struct inode *ino = BPF_CORE_READ(f, f_inode);
-        key.ino = BPF_CORE_READ(ino, i_ino);
-        key.dev = BPF_CORE_READ(ino, i_sb, s_dev);
-        __u64 mtime = 0;
-        inode_times(ino, &key.ctime_ns, &mtime);
-    }
-    __u8 one = 1;
-    if (bpf_map_update_elem(&mapped, &key, &one, BPF_NOEXIST) != 0)
+    if (!claim_mapped(&key, task, f, 0x100 | region))
         return 0; /* reported before */
     struct priv_event *e = priv_reserve(OP_EXEC_MEMORY);
     if (!e) {
@@ -1707,17 +1714,8 @@ int on_mmap(struct trace_event_raw_sys_enter *ctx)
     struct file *f = file_of_fd(task, fd);
     if (!f)
         return 0;
-    struct inode *ino = BPF_CORE_READ(f, f_inode);
     struct mapped_key key = {};
-    key.cgroup_id = bpf_get_current_cgroup_id();
-    key.epoch = bpf_ktime_get_boot_ns() >> MAPPED_EPOCH_SHIFT;
-    key.exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino);
-    key.ino = BPF_CORE_READ(ino, i_ino);
-    key.dev = BPF_CORE_READ(ino, i_sb, s_dev);
-    __u64 mtime = 0;
-    inode_times(ino, &key.ctime_ns, &mtime);
-    __u8 one = 1;
-    if (bpf_map_update_elem(&mapped, &key, &one, BPF_NOEXIST) != 0)
+    if (!claim_mapped(&key, task, f, 0))
         return 0; /* reported before */
     struct priv_event *e = priv_reserve(OP_MMAP_EXEC);
     if (!e) {
@@ -1728,7 +1726,7 @@ int on_mmap(struct trace_event_raw_sys_enter *ctx)
     /* A memfd never had a name (its inode has no link either): it is a memfd, not a file removed. */
     if (is_memfd(f))
         bits |= MMAP_MEMFD;
-    else if (BPF_CORE_READ(ino, __i_nlink) == 0)
+    else if (BPF_CORE_READ(f, f_inode, __i_nlink) == 0)
         bits |= MMAP_DELETED;
     __u32 len = rebuild_path(e->str1, f, task);
     e->args[0] = (prot & 0xff) | (bits << 8) | ((__u64)len << 16);
