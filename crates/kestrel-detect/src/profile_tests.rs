@@ -325,7 +325,7 @@ fn runc_init_seen_starting_inside_the_container_stays_the_runtime() {
     let mut d = model_only(ps, Stage::Detect);
     let mut e = Box_::new("e", 10 * SEC);
     assert!(model_alerts(&mut d, &e.normal()).is_empty());
-    let calls = EventKind::Syscalls { ids: vec![12, 9, 21, 257, 262, 9, 41, 42, 33, 33, 33, 41, 42, 3] };
+    let calls = EventKind::Syscalls { ids: vec![4, 5, 21, 257, 262, 5, 41, 42, 33, 33, 33, 41, 42, 3] };
     let init = e.exec_from("/proc/self/exe", "runc", 1, &["runc", "init"]);
     let pid = init.pid;
     let parent = e.ev(pid, "runc:[0:PARENT]", calls.clone());
@@ -343,7 +343,7 @@ fn runc_init_seen_starting_inside_the_container_stays_the_runtime() {
     let a = model_alerts(&mut d, &[fake, renamed]);
     assert!(a.iter().any(|a| a.title.contains("system-call")), "{a:#?}");
     // …nor are its children (calls of their own: what was told once is not told again).
-    let calls = EventKind::Syscalls { ids: vec![41, 33, 33, 42, 9, 262, 257, 21, 9, 12, 41, 42] };
+    let calls = EventKind::Syscalls { ids: vec![41, 33, 33, 42, 5, 262, 257, 21, 5, 4, 41, 42] };
     let mut child = e.ev(pid + 1, "runc:[1:CHILD]", calls);
     child.process = Some(kestrel_core::ProcessRef { ppid: Some(pid), ..Default::default() });
     let a = model_alerts(&mut d, &[child]);
@@ -612,6 +612,10 @@ fn features_generalise_what_varies() {
     assert_eq!(ctx.grams(11, &[5, 5, 202, 5, 1, 2, 3]), ctx.grams(12, &[5, 5, 1, 2, 3]), "a loop around a futex folds");
     // Only futex: its neighbours in the syscall table count.
     assert_ne!(ctx.grams(13, &[17, 201, 1, 3, 0, 17, 18, 3]), plain);
+    // Nor are the memory manager's calls (mmap 9, mprotect 10, munmap 11, brk 12, mremap 25, madvise 28): where a
+    // heap grows or shrinks is the allocator's.
+    assert_eq!(ctx.grams(14, &[17, 9, 1, 10, 3, 11, 12, 0, 25, 17, 28, 18, 3]), plain);
+    assert_ne!(ctx.grams(15, &[17, 13, 1, 3, 0, 17, 18, 3]), plain, "rt_sigaction (13) is no memory call");
 }
 
 #[test]
