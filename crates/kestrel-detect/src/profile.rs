@@ -1144,10 +1144,11 @@ impl Profile {
     }
 
     /// Ends a learning pass: calibrates the system-call threshold on held-out batches. Each kept batch is
-    /// scored by its n-grams that no *other* container showed (leave-one-container-out; with a single
-    /// container, the other half of the batches); each container's quantile at the target false-alarm rate
-    /// is taken, and the threshold is their median — so one container (a poisoned replica whose batches are
-    /// all strange) cannot raise it.
+    /// scored by its n-grams that fewer than k *other* containers showed (leave-one-container-out, as a profile
+    /// learned without its container would trust them — all the others when there are k or fewer; with a single
+    /// container, the other half of the batches); each container's quantile at the target false-alarm rate is
+    /// taken, and the threshold is their median — so one container (a poisoned replica whose batches are all
+    /// strange) cannot raise it.
     pub fn calibrate(&mut self) {
         // The names counted for data directories were this pass's (at most about 2 MB: MAX_WIDE_CANDIDATES).
         self.wide_seen = FxHashMap::default();
@@ -1156,21 +1157,30 @@ impl Profile {
         }
         let single = self.samples.iter().all(|s| s.0 == self.samples[0].0);
         let group = |i: usize, s: &(u64, Vec<u64>)| if single { (i & 1) as u64 } else { s.0 };
-        // For every gram of the samples: the groups that showed it (two are enough to know it is shared).
-        let mut shown: FxHashMap<u64, (u64, bool)> = FxHashMap::default();
+        // A held-out group's gram counts as seen when as many *other* groups showed it as a profile learned
+        // without the group would ask (k, or all the others when there are fewer): what a new container faces
+        // is a trusted set learned under the same rule, not everything any other container did.
+        let mut groups: Vec<u64> = self.samples.iter().enumerate().map(|(i, s)| group(i, s)).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let need = self.policy.k.min(groups.len().saturating_sub(1)).max(1);
+        // For every gram of the samples: the first `need + 1` groups that showed it (enough to tell).
+        let mut shown: FxHashMap<u64, Vec<u64>> = FxHashMap::default();
         for (i, s) in self.samples.iter().enumerate() {
             let gid = group(i, s);
             for &g in &s.1 {
-                let e = shown.entry(g).or_insert((gid, false));
-                if e.0 != gid {
-                    e.1 = true;
+                let e = shown.entry(g).or_default();
+                if e.len() <= need && !e.contains(&gid) {
+                    e.push(gid);
                 }
             }
         }
         let mut per_group: FxHashMap<u64, Vec<f64>> = FxHashMap::default();
         for (i, s) in self.samples.iter().enumerate() {
-            let unseen = s.1.iter().filter(|g| shown.get(g).is_some_and(|e| !e.1)).count() as f64;
-            per_group.entry(group(i, s)).or_default().push(unseen);
+            let gid = group(i, s);
+            let others = |g: &u64| shown.get(g).map_or(0, |e| e.iter().filter(|&&x| x != gid).count());
+            let unseen = s.1.iter().filter(|g| others(g) < need).count() as f64;
+            per_group.entry(gid).or_default().push(unseen);
         }
         let far = self.policy.syscall_far;
         let mut quantiles: Vec<f64> = per_group

@@ -915,6 +915,45 @@ fn feature_words_stay_the_same_for_every_kind_of_event() {
 /// The grams of a thread's calls, however its calls are cut into batches, are those of a plain reading of all of
 /// them at once: futexes dropped, a call repeated more than twice in a row kept twice, each window of [`GRAM`].
 #[test]
+fn the_system_call_threshold_is_calibrated_as_the_trusted_set_is_learned() {
+    // Three containers, each running two of three stretches of calls (each stretch in exactly two containers:
+    // trusted, k = 2) in an order of its own: the grams across a container's two stretches are its alone. A
+    // profile learned without a container trusts only what both others ran, so a held-out container's stretch
+    // shared with one other is unseen to it: the threshold allows for that much. A new container running all three
+    // stretches (two orders that one container each had: untrusted grams across them) is no alert; a run of calls
+    // no container made is.
+    let stretch = |from: u16| (from..from + 20).collect::<Vec<u16>>();
+    let (ab, ac, bc) = (stretch(100), stretch(130), stretch(160));
+    let common: Vec<u16> = (0..8).collect();
+    let batch = |parts: &[&Vec<u16>]| {
+        let mut ids = common.clone();
+        parts.iter().for_each(|p| ids.extend_from_slice(p));
+        EventKind::Syscalls { ids }
+    };
+    let streams = [("a", [&ab, &ac]), ("b", [&ab, &bc]), ("c", [&ac, &bc])].map(|(id, parts)| {
+        let mut b = Box_::new(id, 0);
+        let mut v = b.normal();
+        for pid in 500..504 {
+            v.push(b.ev(pid, "worker", batch(&parts)));
+        }
+        v
+    });
+    let learned = learn(Policy::default(), streams.to_vec());
+    let th = learned[0].syscall_threshold.unwrap();
+    assert!(
+        (40.0..50.0).contains(&th),
+        "a held-out container's two stretches were unseen to the other two together: {th}"
+    );
+    let mut d = model_only(learned, Stage::Detect);
+    let mut e = Box_::new("e", 10 * SEC);
+    assert!(model_alerts(&mut d, &e.normal()).is_empty());
+    let known = e.ev(600, "worker", batch(&[&ab, &ac, &bc]));
+    assert!(model_alerts(&mut d, &[known]).is_empty(), "known stretches, orders one replica had");
+    let a = model_alerts(&mut d, &[e.ev(601, "worker", batch(&[&stretch(300), &stretch(330), &stretch(360)]))]);
+    assert!(a.iter().any(|a| a.title.contains("system-call")), "{a:#?}");
+}
+
+#[test]
 fn grams_are_the_windows_of_the_calls_read_whole_however_they_are_batched() {
     let pack = |w: &[u16]| w.iter().fold(0u64, |g, &c| g << 9 | (u64::from(c.min(509)) + 1));
     let mut seed = 7u64;
