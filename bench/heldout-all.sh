@@ -18,8 +18,10 @@ d = json.load(sys.stdin)
 def name(p):
     parts = p.split("/")
     return (parts[-3] if parts[-2] == "recordings" else parts[-2]) + "/" + parts[-1].replace(".jsonl.zst", "")
-sets = " ".join(f"{name(k)}={v[\"profiles\"]}+{v[\"rules\"]}({v[\"container_hours\"]:.3f})" for k, v in d["normal"].items())
-print(f"{sys.argv[1]} {sys.argv[2]}: detected {d[\"detected_both\"]}/{d[\"scenario_count\"]} (profiles {d[\"detected_profiles\"]}) | {sets}")
+def one(k, v):
+    return "%s=%d+%d(%.3f)" % (name(k), v["profiles"], v["rules"], v["container_hours"])
+sets = " ".join(one(k, v) for k, v in d["normal"].items())
+print("%s %s: detected %d/%d (profiles %d) | %s" % (sys.argv[1], sys.argv[2], d["detected_both"], d["scenario_count"], d["detected_profiles"], sets))
 ' "$name" "$(basename "$k")"
   done
 }
