@@ -70,6 +70,21 @@ const FUTEX: u16 = 202;
 /// detected (docs/BENCHMARKS.md, stop 48). Code mapped from files and memory made executable are events of
 /// their own (`mmap`, `exec-memory`), judged by the profiles' other views.
 const MEMORY_CALLS: [u16; 6] = [9, 10, 11, 12, 25, 28];
+
+/// Whether a call is left out of the n-grams: futex and the memory manager's calls (a bit test: it runs for every
+/// system call scored).
+#[inline]
+fn left_out_of_grams(c: u16) -> bool {
+    const MEMORY: u64 = {
+        let (mut m, mut i) = (0u64, 0);
+        while i < MEMORY_CALLS.len() {
+            m |= 1 << MEMORY_CALLS[i];
+            i += 1;
+        }
+        m
+    };
+    c == FUTEX || (c < 64 && (MEMORY >> c) & 1 == 1)
+}
 /// How long after its exec a process is starting up, unless it listens sooner (a server's start-up ends at its
 /// first listen; a fork of it serves at once): what a service reads then (its code, its libraries, its
 /// configuration) it reads at every start; what it reads later is what its work needs. A read below a directory
@@ -1368,7 +1383,7 @@ impl SyscallContext {
         let (mut g, mut have) = (tail.0, usize::from(tail.1));
         out.reserve(ids.len());
         for &c in ids {
-            if c == FUTEX || MEMORY_CALLS.contains(&c) {
+            if left_out_of_grams(c) {
                 continue;
             }
             let sym = u64::from(c.min(509)) + 1;
