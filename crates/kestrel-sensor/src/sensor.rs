@@ -90,11 +90,12 @@ pub const LEAVABLE: &[(&str, &[&str])] = &[
     ("link", &["on_symlink", "on_symlinkat", "on_link", "on_linkat"]),
     ("socket", &["on_socket"]),
     ("mmap", &["on_mmap"]),
-    ("exec-memory", &["on_mprotect", "on_pkey_mprotect"]),
+    ("exec-memory", MPROTECT_PROGS),
 ];
 
-/// Programs that need `bpf_find_vma` (Linux 5.17): left out, and said so, on a kernel without it.
-const FIND_VMA_PROGS: &[&str] = &["on_mprotect", "on_pkey_mprotect"];
+/// The mprotect probes: they need `bpf_find_vma` (Linux 5.17), and are left out, and said so, on a kernel without
+/// it.
+const MPROTECT_PROGS: &[&str] = &["on_mprotect", "on_pkey_mprotect"];
 
 impl Default for Config {
     fn default() -> Self {
@@ -566,7 +567,7 @@ fn reader(
                 tracing::warn!("{name} ({section}) left out (KESTREL_SENSOR_SKIP): its events will not be seen");
                 prog.set_autoload(false);
             }
-            if FIND_VMA_PROGS.contains(&name.as_str()) && !has_find_vma() {
+            if MPROTECT_PROGS.contains(&name.as_str()) && !has_find_vma() {
                 tracing::info!("{name}: this kernel has no bpf_find_vma (Linux 5.17), memory made executable by mprotect is not seen");
                 prog.set_autoload(false);
             }

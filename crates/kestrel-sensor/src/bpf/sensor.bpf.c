@@ -297,13 +297,16 @@ static __always_inline bool has_prefix(const char *s, const char *p, int n)
     return true;
 }
 
-/* Whether an open file is a memfd: memfd_create's files are named "memfd:<name>" and live on no disk. */
-static __always_inline bool is_memfd(struct file *f)
+/* Whether an open file's own name (its dentry's) begins with the n bytes of p (n at most 9). */
+static __always_inline bool file_name_starts(struct file *f, const char *p, int n)
 {
-    char name[8] = {};
+    char name[9] = {};
     bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
-    return has_prefix(name, "memfd:", 6);
+    return has_prefix(name, p, n);
 }
+
+/* Whether an open file is a memfd: memfd_create's files are named "memfd:<name>" and live on no disk. */
+static __always_inline bool is_memfd(struct file *f) { return file_name_starts(f, "memfd:", 6); }
 
 /* An inode's change and modification times, ns since the epoch, whichever way this kernel keeps them:
  * i_ctime_sec/_nsec (6.11 on), __i_ctime with __i_mtime (6.7-6.10) or i_mtime (6.6), i_ctime and i_mtime
@@ -1643,7 +1646,6 @@ struct {
     __type(value, __u8);
 } mapped SEC(".maps");
 
-#define PROT_WRITE 0x2
 #define PROT_EXEC 0x4
 #define MAP_ANONYMOUS 0x20
 #define VM_EXEC 0x4
@@ -1756,19 +1758,13 @@ static long vma_seen_cb(struct task_struct *task, struct vm_area_struct *vma, vo
 
 /* Shared anonymous memory (mmap of MAP_SHARED | MAP_ANONYMOUS, or of /dev/zero) is a tmpfs file the kernel names
  * "dev/zero" (shmem_zero_setup): a name no directory entry can have. */
-static __always_inline bool is_shared_anonymous(struct file *f)
-{
-    char name[9] = {};
-    bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
-    return has_prefix(name, "dev/zero", 9);
-}
+static __always_inline bool is_shared_anonymous(struct file *f) { return file_name_starts(f, "dev/zero", 9); }
 
 /* mprotect (and pkey_mprotect) adding PROT_EXEC to memory that was not executable: a JIT's code made runnable
  * once written (W^X), shellcode written into a buffer and made runnable, a library's code after text
  * relocations. The memory is told by the first mapping of the range (bpf_find_vma, Linux 5.17; the probe is left
  * out on older kernels): a file's (reported with its path), the stack, the heap (brk) or anonymous (shared
- * anonymous memory too). Memory that
- * was executable already is not reported (its mapping was). */
+ * anonymous memory too). Memory that was executable already is not reported (its mapping was). */
 static __always_inline int emit_mprotect(__u32 call, __u64 addr, __u64 length, __u64 prot)
 {
     if (!(prot & PROT_EXEC))
@@ -1781,11 +1777,12 @@ static __always_inline int emit_mprotect(__u32 call, __u64 addr, __u64 length, _
     if (bpf_find_vma(task, addr, vma_seen_cb, &s, 0) == 0) {
         if (s.flags & VM_EXEC)
             return 0;
-        __u64 stack = BPF_CORE_READ(task, mm, start_stack);
-        __u64 brk_start = BPF_CORE_READ(task, mm, start_brk);
-        __u64 brk = BPF_CORE_READ(task, mm, brk);
         if (s.file && is_shared_anonymous((struct file *)s.file))
             s.file = 0;
+        struct mm_struct *mm = BPF_CORE_READ(task, mm);
+        __u64 stack = BPF_CORE_READ(mm, start_stack);
+        __u64 brk_start = BPF_CORE_READ(mm, start_brk);
+        __u64 brk = BPF_CORE_READ(mm, brk);
         if (s.file)
             region = EXEC_MEM_FILE;
         else if (s.start <= stack && stack < s.end)
