@@ -379,6 +379,16 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
     let given_path = || -> Result<(String, bool), String> {
         Ok((resolved(cstr(b, s1, PATH)?, s2, PATH)?, arg(1)? & PATH_DIRFD != 0))
     };
+    // A path the kernel rebuilt from a file's dentries into str1, its length in args[0] bits 16–31.
+    let rebuilt_str1 = || -> Result<String, String> {
+        let len = ((arg(0)? >> 16) as usize & 0xffff).min(PATH);
+        Ok(rebuilt_path(b.get(s1..s1 + len).ok_or("record shorter than its path")?))
+    };
+    // A mapped file's inode: its number in args[1] (0: none) and last status change in args[2].
+    let mapped_inode = || -> Result<Option<Box<ExeFile>>, String> {
+        let (ino, ctime_ns) = (arg(1)?, arg(2)?);
+        Ok((ino != 0).then(|| Box::new(ExeFile { ino, ctime_ns, mtime_ns: 0 })))
+    };
     let set_ids = |call: &str, n: usize| -> Result<EventKind, String> {
         Ok(EventKind::SetIds {
             call: call.into(),
@@ -481,15 +491,12 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
         }
         23 => match arg(0)? & 0xffff {
             // ftruncate: the file's own path, rebuilt, and its size before.
-            1 => {
-                let len = ((arg(0)? >> 16) as usize).min(PATH);
-                EventKind::Truncate {
-                    call: "ftruncate".into(),
-                    path: rebuilt_path(b.get(s1..s1 + len).ok_or("record shorter than its path")?),
-                    size_before: Some(arg(1)?),
-                    length: arg(2)?,
-                }
-            }
+            1 => EventKind::Truncate {
+                call: "ftruncate".into(),
+                path: rebuilt_str1()?,
+                size_before: Some(arg(1)?),
+                length: arg(2)?,
+            },
             // truncate: the path as given, as an unlink's.
             2 => {
                 let (path, _) = given_path()?;
@@ -499,20 +506,17 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
         },
         24 => {
             let a0 = arg(0)?;
-            let len = ((a0 >> 16) as usize & 0xffff).min(PATH);
             let bits = (a0 >> 8) & 0xff;
-            let (ino, ctime_ns) = (arg(1)?, arg(2)?);
             EventKind::Mmap {
-                path: rebuilt_path(b.get(s1..s1 + len).ok_or("record shorter than its path")?),
+                path: rebuilt_str1()?,
                 prot: (a0 & 0xff) as u32,
                 memfd: bits & MMAP_MEMFD != 0,
                 deleted: bits & MMAP_DELETED != 0,
-                file: (ino != 0).then(|| Box::new(ExeFile { ino, ctime_ns, mtime_ns: 0 })),
+                file: mapped_inode()?,
             }
         }
         25 => {
             let a0 = arg(0)?;
-            let len = ((a0 >> 16) as usize & 0xffff).min(PATH);
             let call = match (a0 >> 8) & 0xf {
                 1 => "mmap",
                 2 => "mprotect",
@@ -527,17 +531,14 @@ fn privileged(b: &[u8]) -> Result<EventKind, String> {
                 4 => "file",
                 other => return Err(format!("unknown kind of memory {other}")),
             };
-            let (ino, ctime_ns) = (arg(1)?, arg(2)?);
-            let path = (region == "file")
-                .then(|| b.get(s1..s1 + len).map(rebuilt_path).ok_or("record shorter than its path"))
-                .transpose()?;
+            let path = (region == "file").then(rebuilt_str1).transpose()?;
             EventKind::ExecMemory {
                 call: call.into(),
                 prot: (a0 & 0xff) as u32,
                 region: region.into(),
                 length: (a0 >> 32) << 12,
                 path,
-                file: (ino != 0).then(|| Box::new(ExeFile { ino, ctime_ns, mtime_ns: 0 })),
+                file: mapped_inode()?,
             }
         }
         other => return Err(format!("unknown privileged operation {other}")),
