@@ -825,13 +825,7 @@ impl Field {
                     Some(a) if a.family == "inet" => ("4", "ipv4"),
                     Some(a) if a.family == "inet6" => ("6", "ipv6"),
                     Some(_) => ("u", "unix"),
-                    None if matches!(
-                        e.kind,
-                        EventKind::Open { .. } | EventKind::Mmap { .. } | EventKind::ExecMemory { path: Some(_), .. }
-                    ) =>
-                    {
-                        ("f", "file")
-                    }
+                    None if matches!(e.kind, EventKind::Open { .. }) || mapped_path(e).is_some() => ("f", "file"),
                     None => return Val::Missing,
                 };
                 s(if *self == FdTypechar { c } else { t })
@@ -1054,9 +1048,15 @@ fn is_file_event(e: &Event) -> bool {
             | EventKind::Mkdir { .. }
             | EventKind::Unlink { .. }
             | EventKind::Truncate { .. }
-            | EventKind::Mmap { .. }
-            | EventKind::ExecMemory { path: Some(_), .. }
-    )
+    ) || mapped_path(e).is_some()
+}
+
+/// The file whose code an event maps: an executable mapping's, or a file's mapping made executable.
+fn mapped_path(e: &Event) -> Option<&str> {
+    match &e.kind {
+        EventKind::Mmap { path, .. } | EventKind::ExecMemory { path: Some(path), .. } => Some(path),
+        _ => None,
+    }
 }
 
 /// The file an open, a rename, a mkdir, an unlink, a truncation or an executable mapping names: the open's path,
@@ -1064,9 +1064,11 @@ fn is_file_event(e: &Event) -> bool {
 /// executable (relative names joined to the working directory by [`joined_to_cwd`]; a mapping's path is rebuilt
 /// by the sensor, whole).
 fn file_path<'a>(e: &'a Event, p: Option<&Proc>) -> Option<Cow<'a, str>> {
+    if let Some(path) = mapped_path(e) {
+        return Some(Cow::Borrowed(path));
+    }
     match &e.kind {
         EventKind::Open { path, .. } => Some(normalize_path(path)),
-        EventKind::Mmap { path, .. } | EventKind::ExecMemory { path: Some(path), .. } => Some(Cow::Borrowed(path)),
         EventKind::Truncate { path, .. } => Some(joined_to_cwd(path, false, p.map(|p| &*p.cwd))),
         EventKind::Rename { to, to_dirfd, .. } => Some(joined_to_cwd(to, *to_dirfd, p.map(|p| &*p.cwd))),
         EventKind::Mkdir { path, dirfd, .. }
