@@ -1644,11 +1644,15 @@ impl Scorer {
         memo: &mut FeatureMemo,
     ) -> Verdict {
         let mut v = Verdict::default();
-        if !p.maps && matches!(e.kind, EventKind::Mmap { .. }) {
-            return v; // a profile that never saw a mapping cannot judge one
-        }
-        if !p.exec_memory && matches!(e.kind, EventKind::ExecMemory { .. }) {
-            return v; // nor one learned by a kestrel that did not read memory made executable
+        // A profile that never saw a mapping cannot judge one, nor one learned by a kestrel that did not read
+        // memory made executable such memory.
+        let judged = match e.kind {
+            EventKind::Mmap { .. } => p.maps,
+            EventKind::ExecMemory { .. } => p.exec_memory,
+            _ => true,
+        };
+        if !judged {
+            return v;
         }
         let who = hash_of(container);
         let w = p.window(e.time_ns);
