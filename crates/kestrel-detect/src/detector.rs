@@ -123,6 +123,8 @@ pub struct Detector {
     by: WorkloadBy,
     stage: Stage,
     seq: u64,
+    /// Whether the source reports memory made executable.
+    exec_memory: profile::Reports,
     /// What happened so far.
     pub counters: Counters,
 }
@@ -142,6 +144,7 @@ impl Detector {
             by,
             stage,
             seq: 0,
+            exec_memory: profile::Reports::Unknown,
             counters: Counters::default(),
         }
     }
@@ -159,6 +162,14 @@ impl Detector {
     /// Changes how events are grouped into workloads (per recording, for instance).
     pub fn set_workload_by(&mut self, by: WorkloadBy) {
         self.by = by;
+    }
+
+    /// Says which of the kinds a node may do without (the sensor's `LEAVABLE`) the source reports — a
+    /// recording's header, a live sensor's loaded probes; `None`: it does not say (an older recording). A profile
+    /// learns that a workload never does something rare (memory made executable) only from a source that would
+    /// have shown it.
+    pub fn set_reports(&mut self, kinds: Option<&[String]>) {
+        self.exec_memory = profile::Reports::of(kinds, "exec-memory");
     }
 
     /// Starts another stream of events — the next recording of several, each a capture of its own: the process
@@ -306,7 +317,12 @@ impl Detector {
                 _ => false,
             };
         if learning {
-            p.learn(e, profile::Cx { parent, past_startup, read_dirs, wide: None, library }, &grams, container);
+            p.learn(
+                e,
+                profile::Cx { parent, past_startup, read_dirs, wide: None, library, exec_memory: self.exec_memory },
+                &grams,
+                container,
+            );
             self.counters.learned += 1;
             if self.stage == Stage::Detect && p.promote(e.time_ns).is_some() {
                 self.counters.mode_changes += 1;
@@ -315,7 +331,7 @@ impl Detector {
             let v = scorer.score(
                 p,
                 e,
-                profile::Cx { parent, past_startup, read_dirs, wide: None, library },
+                profile::Cx { parent, past_startup, read_dirs, wide: None, library, exec_memory: self.exec_memory },
                 &grams,
                 container,
                 &mut self.features,

@@ -93,6 +93,31 @@ fn left_out_of_grams(c: u16) -> bool {
 /// (a JVM loading its classes); a process not seen exec'ing (older than the sensor) counts as started.
 pub const STARTUP_NS: u64 = 30_000_000_000;
 
+/// Whether the events' source reports a kind of event that normal load rarely shows, so that a profile learning
+/// from them may take the kind's absence for the workload never doing it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reports {
+    /// The source does not say (a recording made before kestrel wrote it down): only an event of the kind shows
+    /// it was reported.
+    #[default]
+    Unknown,
+    /// It does: a sensor with the kind's probes loaded.
+    Yes,
+    /// It does not (left out, or the kernel cannot).
+    No,
+}
+
+impl Reports {
+    /// What a source that says which kinds it reports (`None`: it does not say) says of `kind`.
+    pub fn of(kinds: Option<&[String]>, kind: &str) -> Reports {
+        match kinds {
+            None => Reports::Unknown,
+            Some(k) if k.iter().any(|x| x == kind) => Reports::Yes,
+            Some(_) => Reports::No,
+        }
+    }
+}
+
 /// What an event's features depend on besides the event itself: facts of its process the detector keeps.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Cx<'a> {
@@ -111,6 +136,8 @@ pub struct Cx<'a> {
     /// says nothing then — an import first made long after start-up, in a package never used before; a reader's
     /// time zone in a region never asked for — and only the file's novelty is judged.
     pub library: bool,
+    /// Whether the source reports memory made executable (learning: see [`Profile::exec_memory`]).
+    pub exec_memory: Reports,
 }
 
 /// Distinct names a program must touch in one directory, from [`Policy::k`] containers (or `t` windows), before the
@@ -365,8 +392,9 @@ pub struct Profile {
     #[serde(default)]
     pub maps: bool,
     /// It learned memory made executable (`exec-memory` events: a JIT's code, an anonymous or heap region made
-    /// executable) — learned by a kestrel that reads them, from a sensor that reports mappings: only then is such
-    /// memory a deviation. A profile learned by an older kestrel would take every JIT's code for new.
+    /// executable) — learned from a source that says it reports them (see [`Reports`]; one that does not say
+    /// counts once such an event came): only then is such memory a deviation. A profile learned by an older
+    /// kestrel, or from a sensor without the probes, would take every JIT's code for new.
     #[serde(default)]
     pub exec_memory: bool,
     /// Directories whose names are a program's data (see [`WideDirs`]).
@@ -600,7 +628,7 @@ pub struct KeyRoom {
 /// behaviour in words, built in `room` — in the order [`features`] lists them; `cx`: its process's facts.
 pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl FnMut(View, f64, &str)) {
     use std::fmt::Write as _;
-    let Cx { parent, past_startup, read_dirs, wide, library } = cx;
+    let Cx { parent, past_startup, read_dirs, wide, library, .. } = cx;
     let KeyRoom { key, class, exe: exe_room } = room;
     // Writing into a String cannot fail.
     macro_rules! emit {
@@ -1103,7 +1131,15 @@ impl Profile {
         self.last_event_ns = self.last_event_ns.max(t);
         self.events += 1;
         self.maps |= matches!(e.kind, EventKind::Mmap { .. });
-        self.exec_memory |= self.maps;
+        // Memory made executable is rare (a JIT's, once per program and period): its absence says the workload
+        // never did it only when the source would have shown it. A recording of a sensor without the probes (an
+        // older kestrel's, `--leave-out exec-memory`, a kernel without bpf_find_vma) learned as if it had would
+        // take every JIT for new once a sensor with them watches.
+        self.exec_memory |= match cx.exec_memory {
+            Reports::Yes => true,
+            Reports::No => false,
+            Reports::Unknown => matches!(e.kind, EventKind::ExecMemory { .. }),
+        };
         if let Some(path) = data_path(e) {
             // An ordinary read (an open data_path keeps, not for writing): the sensor reports every read (a
             // sensitive one it always does) — at the process's start-up or past it.

@@ -776,6 +776,69 @@ fn memory_made_executable_by_a_program_that_never_did_is_an_alert_and_a_jit_s_is
 }
 
 #[test]
+fn memory_made_executable_is_judged_only_when_the_learning_source_would_have_shown_it() {
+    // nginx alone, in three containers, with its libraries mapped: no program made memory executable while learning.
+    // Whether that means "never" depends on the source: a sensor that says it reports such memory (a recording's
+    // header, the live sensor), one that says it does not (`--leave-out exec-memory`, a kernel without
+    // bpf_find_vma), or a recording that does not say (older kestrel) — which then counts only if such an event came.
+    let lib = "/usr/lib/x86_64-linux-gnu";
+    let streams = || {
+        ["a", "b", "c"].map(|id| {
+            let mut b = Box_::new(id, 0);
+            let mut v = b.normal();
+            let nginx = b.pid - 2;
+            v.push(b.ev(
+                nginx,
+                "nginx",
+                EventKind::Mmap { path: format!("{lib}/libc.so.6"), prot: 5, memfd: false, deleted: false, file: None },
+            ));
+            v
+        })
+    };
+    let learn_from = |reports: Option<&[String]>| {
+        let mut d =
+            Detector::new(RuleSet::default().compile(), vec![], Policy::default(), WorkloadBy::Image, Stage::Learn);
+        d.set_reports(reports);
+        for e in streams().into_iter().flatten() {
+            assert!(d.process(&e).is_empty());
+        }
+        let mut ps = d.into_profiles();
+        ps.iter_mut().for_each(|p| p.set_mode(Mode::Monitor, 0));
+        ps
+    };
+    let shellcode = |ps: Vec<Profile>| {
+        let mut d = model_only(ps, Stage::Detect);
+        let mut e = Box_::new("e", 10 * SEC);
+        assert!(model_alerts(&mut d, &e.normal()).is_empty());
+        let nginx = e.pid - 2;
+        let kind = EventKind::ExecMemory {
+            call: "mprotect".into(),
+            prot: 5,
+            region: "anonymous".into(),
+            length: 4096,
+            path: None,
+            file: None,
+        };
+        model_alerts(&mut d, &[e.ev(nginx, "nginx", kind)]).len()
+    };
+    let all: Vec<String> = ["mmap", "exec-memory", "send"].map(String::from).into();
+    let without: Vec<String> = ["mmap", "send"].map(String::from).into();
+    let said = learn_from(Some(&all));
+    assert!(
+        said.iter().all(|p| p.exec_memory && p.maps),
+        "{:?}",
+        said.iter().map(Profile::baseline).collect::<Vec<_>>()
+    );
+    assert_eq!(shellcode(said), 1, "a source that reports it: nginx never did, and now does");
+    let left_out = learn_from(Some(&without));
+    assert!(left_out.iter().all(|p| !p.exec_memory && p.maps));
+    assert_eq!(shellcode(left_out), 0, "learned without the probes: not judged (every JIT would be new)");
+    let unsaid = learn_from(None);
+    assert!(unsaid.iter().all(|p| !p.exec_memory && p.maps), "an older recording, no such event: not known");
+    assert_eq!(shellcode(unsaid), 0);
+}
+
+#[test]
 fn feature_words_stay_the_same_for_every_kind_of_event() {
     let cases: &[(&str, &[&str])] = &[
         (

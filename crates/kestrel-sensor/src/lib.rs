@@ -35,4 +35,4 @@ pub use preflight::{preflight, SensorError};
 /// The hasher of the maps keyed by pids and cgroup ids that every event looks up (SipHash showed in the
 /// consumer's profile at 500 k events a second).
 type Fast = foldhash::fast::RandomState;
-pub use sensor::{Config, Sensor, Stats, LEAVABLE};
+pub use sensor::{reported_kinds, Config, Sensor, Stats, LEAVABLE};

@@ -93,6 +93,24 @@ pub const LEAVABLE: &[(&str, &[&str])] = &[
     ("exec-memory", MPROTECT_PROGS),
 ];
 
+/// The kinds of [`LEAVABLE`] a sensor started with `leave_out` reports here: those not left out, by the caller,
+/// by `KESTREL_SENSOR_SKIP` (every one of the kind's probes named there), or by the kernel (`exec-memory` without
+/// `bpf_find_vma`). Kept with what it saw (a recording's header), it tells a profile learned from those events
+/// whether a rare kind's absence means the workload never did it, or that no one looked.
+pub fn reported_kinds(leave_out: &[String]) -> Vec<&'static str> {
+    let skip = std::env::var("KESTREL_SENSOR_SKIP").unwrap_or_default();
+    let skip: Vec<&str> = skip.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    LEAVABLE
+        .iter()
+        .filter(|(kind, progs)| {
+            !leave_out.iter().any(|l| l == kind)
+                && !progs.iter().all(|p| skip.contains(p))
+                && (*kind != "exec-memory" || has_find_vma())
+        })
+        .map(|(kind, _)| *kind)
+        .collect()
+}
+
 /// The mprotect probes: they need `bpf_find_vma` (Linux 5.17), and are left out, and said so, on a kernel without
 /// it.
 const MPROTECT_PROGS: &[&str] = &["on_mprotect", "on_pkey_mprotect"];

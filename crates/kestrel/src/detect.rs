@@ -70,6 +70,9 @@ fn run_source(
         det.set_workload_by(WorkloadBy::Fixed(w.clone()));
     }
     if s.live {
+        let reports: Vec<String> =
+            kestrel_sensor::reported_kinds(&s.watch.leave_out).into_iter().map(String::from).collect();
+        det.set_reports(Some(&reports));
         let filter = EventFilter { kind: vec![], container: None };
         let det = std::cell::RefCell::new(det);
         pump(&s.watch, &filter, s.duration, false, g, |e| each(&mut det.borrow_mut(), e), || {})?;
@@ -81,6 +84,7 @@ fn run_source(
         let header = header_of(t)?;
         // Each recording is a capture of its own: its pids are not the last one's processes.
         det.new_stream();
+        det.set_reports(header.reports.as_deref());
         if s.workload.is_none() {
             det.set_workload_by(workload_by(s.workload_by, Some(&header)));
         }
@@ -683,6 +687,7 @@ fn is_marker(e: &Event) -> bool {
 fn lab_run(det: &mut Detector, path: &std::path::Path, variant: Variant) -> Result<(LabRun, u64)> {
     let header = header_of(path)?;
     det.set_workload_by(workload_by(WorkloadByArg::Label, Some(&header)));
+    det.set_reports(header.reports.as_deref());
     let mut run = LabRun::default();
     let mut marker: Option<(u64, u32)> = None;
     let mut last_alarm: std::collections::HashMap<String, u64> = Default::default();
@@ -748,6 +753,7 @@ fn learn_for_eval(paths: &[std::path::PathBuf], policy: &Policy) -> Result<(Vec<
     for path in paths {
         let header = header_of(path)?;
         learner.set_workload_by(workload_by(WorkloadByArg::Label, Some(&header)));
+        learner.set_reports(header.reports.as_deref());
         learner.new_stream();
         read_trace(path, |e| {
             learner.process(&e);

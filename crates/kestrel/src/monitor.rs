@@ -32,6 +32,11 @@ pub struct TraceHeader {
     /// `--label KEY=VALUE` pairs (scenario, attack, start of the attack…).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// The event kinds a node may do without ([`kestrel_sensor::LEAVABLE`]) that the sensor reported while
+    /// recording. `None`: a recording made before kestrel wrote this down — then only an event of a kind shows
+    /// that it was reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reports: Option<Vec<String>>,
 }
 
 /// Whether an event passes the filters.
@@ -251,7 +256,8 @@ pub fn record(a: RecordArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let file = std::fs::File::create(&a.out).with_context(|| format!("{}: cannot create", a.out.display()))?;
     let mut z = zstd::Encoder::new(file, 3)?.auto_finish();
     let started_ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos() as u64;
-    let header = TraceHeader { schema: TRACE_SCHEMA.into(), started_ns, labels };
+    let reports = kestrel_sensor::reported_kinds(&a.watch.leave_out).into_iter().map(String::from).collect();
+    let header = TraceHeader { schema: TRACE_SCHEMA.into(), started_ns, labels, reports: Some(reports) };
     writeln!(z, "{}", serde_json::to_string(&header)?)?;
     let mut n = 0u64;
     let z = std::cell::RefCell::new(z);

@@ -316,3 +316,56 @@ fn each_recording_learned_is_a_capture_of_its_own() {
     let baseline = text.lines().find(|l| l.starts_with("profile web")).unwrap_or_else(|| panic!("{text}"));
     assert!(!baseline.contains(" 0 trusted system-call"), "{baseline}");
 }
+
+/// A recording's header says which kinds a node may do without its sensor reported (`reports`). Learned from one
+/// whose sensor reported memory made executable, nginx never doing it is learned, and shellcode in a fresh replica
+/// alerts; learned from one without the probe (or an older recording that does not say, with no such event), it is
+/// not judged — every JIT would be new once a sensor with the probe watched.
+#[test]
+fn what_a_recording_says_its_sensor_reported_is_what_a_profile_judges() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let with_header = |path: &Path, reports: Option<Value>| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let (first, rest) = text.split_once('\n').unwrap();
+        let mut header: Value = serde_json::from_str(first).unwrap();
+        if let Some(r) = reports {
+            header["reports"] = r;
+        }
+        std::fs::write(path, format!("{header}\n{rest}")).unwrap();
+    };
+    let mut work = normal();
+    work.push(json!({"comm": "nginx", "kind": "mmap", "path": "/usr/lib/x86_64-linux-gnu/libc.so.6", "prot": 5}));
+    let shellcode = json!({"comm": "nginx", "kind": "exec-memory", "call": "mprotect", "prot": 5,
+        "region": "anonymous", "length": 4096});
+    let mut attacked = normal();
+    attacked.push(shellcode);
+    let attack = d.join("attack.jsonl");
+    recording(&attack, &["fresh"], &attacked, 9_000_000_000);
+    for (name, reports, judged) in [
+        ("said", Some(json!(["mmap", "exec-memory", "send"])), true),
+        ("left-out", Some(json!(["mmap", "send"])), false),
+        ("older", None, false),
+    ] {
+        let rec = d.join(format!("{name}.jsonl"));
+        recording(&rec, &["a", "b", "c"], &work, 1_000);
+        with_header(&rec, reports);
+        let profiles = d.join(name);
+        kestrel()
+            .args(["learn", "-q", "--workload-by", "label", "--mode", "monitor", "--profiles"])
+            .arg(&profiles)
+            .arg(&rec)
+            .assert()
+            .success();
+        let out = kestrel()
+            .args(["detect", "-q", "-f", "json", "--no-builtin-rules", "--workload-by", "label", "--profiles"])
+            .arg(&profiles)
+            .arg(&attack)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text.contains("nginx makes anonymous memory executable"), judged, "{name}: {text}");
+        assert_eq!(text.lines().count(), usize::from(judged), "{name}: only the shellcode: {text}");
+    }
+}

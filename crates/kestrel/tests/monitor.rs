@@ -207,7 +207,18 @@ fn record_then_replay_without_privileges() {
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("t.jsonl.zst");
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
-        .args(["record", "--runc-parent", &parent, "--duration", "4", "--label", "scenario=test", "--out"])
+        .args([
+            "record",
+            "--runc-parent",
+            &parent,
+            "--duration",
+            "4",
+            "--label",
+            "scenario=test",
+            "--leave-out",
+            "send",
+        ])
+        .arg("--out")
         .arg(&trace)
         .stderr(Stdio::piped())
         .spawn()
@@ -217,6 +228,15 @@ fn record_then_replay_without_privileges() {
     let out = child.wait_with_output().unwrap();
     remove_container(&parent, &cg);
     assert!(out.status.success(), "{}", stderr.join().unwrap());
+    // The header says which kinds a node may do without were reported: what a profile learned from it may take
+    // an absence for (memory made executable needs bpf_find_vma, which this kernel has).
+    let text = zstd::decode_all(std::fs::File::open(&trace).unwrap()).unwrap();
+    let header: Value = serde_json::from_slice(text.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(header["labels"]["scenario"], "test");
+    let reports: Vec<&str> = header["reports"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    for kind in kestrel_sensor::LEAVABLE.iter().map(|(k, _)| *k) {
+        assert_eq!(reports.contains(&kind), kind != "send", "{kind}: {reports:?}");
+    }
     // Replay as nobody: a recording needs no privileges.
     let public = std::path::Path::new("/tmp").join(format!("kestrel-replay-{}.jsonl.zst", std::process::id()));
     std::fs::copy(&trace, &public).unwrap();
