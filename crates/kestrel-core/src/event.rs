@@ -586,6 +586,22 @@ fn schema_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::borrow::Co
     d.deserialize_str(Name)
 }
 
+/// The kinds of event a node may do without (`--leave-out`: frequent calls whose probes cost something even when
+/// they report nothing), in the order of their bits ([`EventKind::leavable_bit`]). Append only: a profile names by
+/// them which kinds the sources it learned from reported.
+pub const LEAVABLE_KINDS: [&str; 10] =
+    ["send", "dup", "mkdir", "unlink", "truncate", "rename", "link", "socket", "mmap", "exec-memory"];
+
+/// The bits ([`EventKind::leavable_bit`]) of the named kinds; names not in [`LEAVABLE_KINDS`] are ignored.
+pub fn leavable_bits<S: AsRef<str>>(kinds: &[S]) -> u16 {
+    kinds.iter().filter_map(|k| LEAVABLE_KINDS.iter().position(|l| *l == k.as_ref())).fold(0, |bits, i| bits | 1 << i)
+}
+
+/// The names of the kinds whose bits are set, in [`LEAVABLE_KINDS`]' order.
+pub fn leavable_names(bits: u16) -> Vec<&'static str> {
+    LEAVABLE_KINDS.iter().enumerate().filter(|(i, _)| bits & 1 << i != 0).map(|(_, k)| *k).collect()
+}
+
 /// Every event kind's name, as in the JSON `kind` field ([`EventKind::name`]).
 pub const EVENT_KINDS: &[&str] = &[
     "exec",
@@ -626,6 +642,23 @@ impl Event {
 }
 
 impl EventKind {
+    /// Its bit among [`LEAVABLE_KINDS`] (`1 << index`); 0 for a kind every sensor reports.
+    pub fn leavable_bit(&self) -> u16 {
+        match self {
+            EventKind::Send { .. } => 1 << 0,
+            EventKind::Dup { .. } => 1 << 1,
+            EventKind::Mkdir { .. } => 1 << 2,
+            EventKind::Unlink { .. } => 1 << 3,
+            EventKind::Truncate { .. } => 1 << 4,
+            EventKind::Rename { .. } => 1 << 5,
+            EventKind::Link { .. } => 1 << 6,
+            EventKind::Socket { .. } => 1 << 7,
+            EventKind::Mmap { .. } => 1 << 8,
+            EventKind::ExecMemory { .. } => 1 << 9,
+            _ => 0,
+        }
+    }
+
     /// Its name, as in the JSON `kind` field (one of [`EVENT_KINDS`]).
     pub fn name(&self) -> &'static str {
         match self {
@@ -673,6 +706,33 @@ mod tests {
         let body = &body[..body.find("\n    }\n").unwrap()];
         let names: Vec<&str> = body.split("=> \"").skip(1).map(|r| &r[..r.find('"').unwrap()]).collect();
         assert_eq!(names, EVENT_KINDS);
+    }
+
+    #[test]
+    fn each_leavable_kind_has_its_own_bit() {
+        // leavable_bit()'s arms against name()'s: the kind at bit i is LEAVABLE_KINDS[i].
+        let src = include_str!("event.rs");
+        let arms = |f: &str, sep: &str| -> Vec<(String, String)> {
+            let body = &src[src.find(f).unwrap()..];
+            let body = &body[..body.find("\n    }\n").unwrap()];
+            body.lines()
+                .filter_map(|l| l.trim().strip_prefix("EventKind::"))
+                .filter_map(|l| {
+                    l.split_once(" { .. } => ").map(|(v, r)| {
+                        (v.to_string(), r.trim_start_matches(sep).trim_end_matches(',').trim_matches('"').to_string())
+                    })
+                })
+                .collect()
+        };
+        let names: std::collections::HashMap<String, String> = arms("pub fn name(&self)", "").into_iter().collect();
+        let bits = arms("pub fn leavable_bit(&self)", "1 << ");
+        assert_eq!(bits.len(), LEAVABLE_KINDS.len());
+        for (variant, bit) in bits {
+            let i: usize = bit.parse().unwrap();
+            assert_eq!(names[&variant], LEAVABLE_KINDS[i], "{variant}");
+        }
+        assert_eq!(leavable_bits(&["mmap", "send", "nothing"]), 1 | 1 << 8);
+        assert_eq!(leavable_names(1 | 1 << 8), ["send", "mmap"]);
     }
 
     #[test]

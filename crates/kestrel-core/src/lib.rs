@@ -36,8 +36,8 @@ mod secret;
 
 pub use alert::{Alert, AlertSource, Contribution, ALERT_SCHEMA};
 pub use event::{
-    redact_env_entry, ContainerRef, Event, EventKind, ExeFile, L4Proto, ProcessRef, SockAddr, ENV_VALUES_KEPT,
-    EVENT_KINDS, EVENT_SCHEMA, MAX_LABELS,
+    leavable_bits, leavable_names, redact_env_entry, ContainerRef, Event, EventKind, ExeFile, L4Proto, ProcessRef,
+    SockAddr, ENV_VALUES_KEPT, EVENT_KINDS, EVENT_SCHEMA, LEAVABLE_KINDS, MAX_LABELS,
 };
 pub use finding::{
     CvssScore, DatabaseRef, EndOfLifeFinding, Finding, FixState, Report, Risk, Severity, Suppressed,

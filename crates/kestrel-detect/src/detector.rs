@@ -123,8 +123,8 @@ pub struct Detector {
     by: WorkloadBy,
     stage: Stage,
     seq: u64,
-    /// Whether the source reports memory made executable.
-    exec_memory: profile::Reports,
+    /// The kinds a node may do without that the source reports (bits; `None`: it does not say).
+    reports: Option<u16>,
     /// What happened so far.
     pub counters: Counters,
 }
@@ -144,7 +144,7 @@ impl Detector {
             by,
             stage,
             seq: 0,
-            exec_memory: profile::Reports::Unknown,
+            reports: None,
             counters: Counters::default(),
         }
     }
@@ -166,10 +166,10 @@ impl Detector {
 
     /// Says which of the kinds a node may do without (the sensor's `LEAVABLE`) the source reports — a
     /// recording's header, a live sensor's loaded probes; `None`: it does not say (an older recording). A profile
-    /// learns that a workload never does something rare (memory made executable) only from a source that would
-    /// have shown it.
+    /// judges an event of such a kind only when a source it learned from reported the kind, and learns that a
+    /// workload never does something rare (memory made executable) only from a source that would have shown it.
     pub fn set_reports(&mut self, kinds: Option<&[String]>) {
-        self.exec_memory = profile::Reports::of(kinds, "exec-memory");
+        self.reports = kinds.map(kestrel_core::leavable_bits);
     }
 
     /// Starts another stream of events — the next recording of several, each a capture of its own: the process
@@ -319,7 +319,7 @@ impl Detector {
         if learning {
             p.learn(
                 e,
-                profile::Cx { parent, past_startup, read_dirs, wide: None, library, exec_memory: self.exec_memory },
+                profile::Cx { parent, past_startup, read_dirs, wide: None, library, reports: self.reports },
                 &grams,
                 container,
             );
@@ -331,7 +331,7 @@ impl Detector {
             let v = scorer.score(
                 p,
                 e,
-                profile::Cx { parent, past_startup, read_dirs, wide: None, library, exec_memory: self.exec_memory },
+                profile::Cx { parent, past_startup, read_dirs, wide: None, library, reports: self.reports },
                 &grams,
                 container,
                 &mut self.features,

@@ -93,28 +93,19 @@ fn left_out_of_grams(c: u16) -> bool {
 /// (a JVM loading its classes); a process not seen exec'ing (older than the sensor) counts as started.
 pub const STARTUP_NS: u64 = 30_000_000_000;
 
-/// Whether the events' source reports a kind of event that normal load rarely shows, so that a profile learning
-/// from them may take the kind's absence for the workload never doing it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Reports {
-    /// The source does not say (a recording made before kestrel wrote it down): only an event of the kind shows
-    /// it was reported.
-    #[default]
-    Unknown,
-    /// It does: a sensor with the kind's probes loaded.
-    Yes,
-    /// It does not (left out, or the kernel cannot).
-    No,
-}
+/// `exec-memory`'s bit among [`kestrel_core::LEAVABLE_KINDS`].
+const EXEC_MEMORY_BIT: u16 = 1 << 9;
 
-impl Reports {
-    /// What a source that says which kinds it reports (`None`: it does not say) says of `kind`.
-    pub fn of(kinds: Option<&[String]>, kind: &str) -> Reports {
-        match kinds {
-            None => Reports::Unknown,
-            Some(k) if k.iter().any(|x| x == kind) => Reports::Yes,
-            Some(_) => Reports::No,
-        }
+/// [`Profile::reported`] as the kinds' names.
+mod reported_names {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(bits: &Option<u16>, s: S) -> Result<S::Ok, S::Error> {
+        bits.map(kestrel_core::leavable_names).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+        Ok(Option::<Vec<String>>::deserialize(d)?.map(|kinds| kestrel_core::leavable_bits(&kinds)))
     }
 }
 
@@ -136,8 +127,9 @@ pub struct Cx<'a> {
     /// says nothing then — an import first made long after start-up, in a package never used before; a reader's
     /// time zone in a region never asked for — and only the file's novelty is judged.
     pub library: bool,
-    /// Whether the source reports memory made executable (learning: see [`Profile::exec_memory`]).
-    pub exec_memory: Reports,
+    /// The kinds a node may do without ([`kestrel_core::LEAVABLE_KINDS`], as bits) the events' source reports;
+    /// `None`: it does not say (an older recording). Learning: see [`Profile::reported`], [`Profile::exec_memory`].
+    pub reports: Option<u16>,
 }
 
 /// Distinct names a program must touch in one directory, from [`Policy::k`] containers (or `t` windows), before the
@@ -397,6 +389,13 @@ pub struct Profile {
     /// kestrel, or from a sensor without the probes, would take every JIT's code for new.
     #[serde(default)]
     pub exec_memory: bool,
+    /// The kinds a node may do without ([`kestrel_core::LEAVABLE_KINDS`], as bits) that a source it learned from
+    /// reported: an event of another of them is not judged — a profile learned with `--leave-out unlink` would take
+    /// every file a program removes for new once a sensor reports them (53 alerts on a held-out hour of the lab's
+    /// app instead of 5). `None`: learned, in part at least, from a source that did not say (an older recording,
+    /// a profile of an older kestrel): every kind is judged.
+    #[serde(default, with = "reported_names", skip_serializing_if = "Option::is_none")]
+    pub reported: Option<u16>,
     /// Directories whose names are a program's data (see [`WideDirs`]).
     #[serde(default)]
     pub wide: WideDirs,
@@ -961,6 +960,7 @@ impl Profile {
             read_dirs: false,
             maps: false,
             exec_memory: false,
+            reported: Some(0),
             wide: WideDirs::default(),
             novelty: vec![],
             drift_pending: false,
@@ -1135,11 +1135,11 @@ impl Profile {
         // never did it only when the source would have shown it. A recording of a sensor without the probes (an
         // older kestrel's, `--leave-out exec-memory`, a kernel without bpf_find_vma) learned as if it had would
         // take every JIT for new once a sensor with them watches.
-        self.exec_memory |= match cx.exec_memory {
-            Reports::Yes => true,
-            Reports::No => false,
-            Reports::Unknown => matches!(e.kind, EventKind::ExecMemory { .. }),
+        self.exec_memory |= match cx.reports {
+            Some(bits) => bits & EXEC_MEMORY_BIT != 0,
+            None => matches!(e.kind, EventKind::ExecMemory { .. }),
         };
+        self.reported = self.reported.zip(cx.reports).map(|(had, now)| had | now);
         if let Some(path) = data_path(e) {
             // An ordinary read (an open data_path keeps, not for writing): the sensor reports every read (a
             // sensitive one it always does) — at the process's start-up or past it.
@@ -1373,8 +1373,15 @@ impl Profile {
             (true, false) => "; code mappings learned",
             _ => "",
         };
+        let all = (1u16 << kestrel_core::LEAVABLE_KINDS.len()) - 1;
+        let unreported = match self.reported.map(|r| kestrel_core::leavable_names(all & !r)) {
+            Some(kinds) if !kinds.is_empty() => {
+                format!("; not reported while learning, not judged: {}", kinds.join(", "))
+            }
+            _ => String::new(),
+        };
         format!(
-            "profile {} v{} ({:?}): {} events from {} containers over {} windows; {b} trusted behaviours, {g} trusted system-call {GRAM}-grams{reads}{maps}",
+            "profile {} v{} ({:?}): {} events from {} containers over {} windows; {b} trusted behaviours, {g} trusted system-call {GRAM}-grams{reads}{maps}{unreported}",
             self.workload,
             self.version,
             self.mode,
@@ -1685,7 +1692,10 @@ impl Scorer {
         let judged = match e.kind {
             EventKind::Mmap { .. } => p.maps,
             EventKind::ExecMemory { .. } => p.exec_memory,
-            _ => true,
+            ref kind => p.reported.is_none_or(|r| {
+                let bit = kind.leavable_bit();
+                bit == 0 || r & bit != 0
+            }),
         };
         if !judged {
             return v;
@@ -1876,6 +1886,15 @@ pub fn merge(workload: &str, nodes: &[(&str, &Profile)], k: usize) -> Profile {
     out.read_dirs = nodes.iter().filter(|(_, p)| p.read_dirs).count() >= out.policy.k;
     out.maps = nodes.iter().filter(|(_, p)| p.maps).count() >= out.policy.k;
     out.exec_memory = nodes.iter().filter(|(_, p)| p.exec_memory).count() >= out.policy.k;
+    // A kind is judged when k nodes' sources reported it (a profile that does not say counts as reporting all).
+    out.reported = nodes.iter().any(|(_, p)| p.reported.is_some()).then(|| {
+        (0..kestrel_core::LEAVABLE_KINDS.len())
+            .map(|i| 1u16 << i)
+            .filter(|&bit| {
+                nodes.iter().filter(|(_, p)| p.reported.is_none_or(|r| r & bit != 0)).count() >= out.policy.k
+            })
+            .fold(0, |bits, bit| bits | bit)
+    });
     // So is a directory they all took for data (their behaviours there are written with `*`).
     let mut wide: FxHashMap<&(String, String), usize> = FxHashMap::default();
     for (_, p) in nodes {

@@ -706,7 +706,8 @@ fn code_mapped_from_where_the_program_never_mapped_code_is_an_alert_and_a_new_li
     let a = model_alerts(&mut d, &dropped);
     assert_eq!(a.len(), 1, "{a:?}");
     assert!(a[0].explanation.iter().any(|x| x.contains("nginx maps code in /tmp")), "{:?}", a[0].explanation);
-    let baseline = "; code mappings and executable memory learned";
+    // (Learned from a source that does not say whether it reports memory made executable, none made: not known.)
+    let baseline = "; code mappings learned";
     assert!(a[0].explanation.iter().any(|x| x.ends_with(baseline)), "{:?}", a[0].explanation);
     let a = model_alerts(&mut d, &[map(&mut e, nginx, "/memfd:x", true)]);
     assert_eq!(a.len(), 1, "{a:?}");
@@ -776,29 +777,28 @@ fn memory_made_executable_by_a_program_that_never_did_is_an_alert_and_a_jit_s_is
 }
 
 #[test]
-fn memory_made_executable_is_judged_only_when_the_learning_source_would_have_shown_it() {
-    // nginx alone, in three containers, with its libraries mapped: no program made memory executable while learning.
-    // Whether that means "never" depends on the source: a sensor that says it reports such memory (a recording's
-    // header, the live sensor), one that says it does not (`--leave-out exec-memory`, a kernel without
-    // bpf_find_vma), or a recording that does not say (older kestrel) — which then counts only if such an event came.
+fn a_kind_is_judged_only_when_the_learning_source_would_have_shown_it() {
+    // nginx alone, in three containers, with its libraries mapped: no program made memory executable or a directory
+    // while learning. Whether that means "never" depends on the source: a sensor that says it reports those kinds (a
+    // recording's header, the live sensor), one that says it does not (`--leave-out`, a kernel without
+    // bpf_find_vma), or an older recording that does not say — then memory made executable counts only if such an
+    // event came (it is rare), and every other kind is judged as before.
     let lib = "/usr/lib/x86_64-linux-gnu";
     let streams = || {
         ["a", "b", "c"].map(|id| {
             let mut b = Box_::new(id, 0);
             let mut v = b.normal();
             let nginx = b.pid - 2;
-            v.push(b.ev(
-                nginx,
-                "nginx",
-                EventKind::Mmap { path: format!("{lib}/libc.so.6"), prot: 5, memfd: false, deleted: false, file: None },
-            ));
+            let path = format!("{lib}/libc.so.6");
+            v.push(b.ev(nginx, "nginx", EventKind::Mmap { path, prot: 5, memfd: false, deleted: false, file: None }));
             v
         })
     };
-    let learn_from = |reports: Option<&[String]>| {
-        let mut d =
-            Detector::new(RuleSet::default().compile(), vec![], Policy::default(), WorkloadBy::Image, Stage::Learn);
-        d.set_reports(reports);
+    let learn_from = |reports: Option<&[&str]>| {
+        let policy = Policy::default();
+        let mut d = Detector::new(RuleSet::default().compile(), vec![], policy, WorkloadBy::Image, Stage::Learn);
+        let reports: Option<Vec<String>> = reports.map(|r| r.iter().map(|k| k.to_string()).collect());
+        d.set_reports(reports.as_deref());
         for e in streams().into_iter().flatten() {
             assert!(d.process(&e).is_empty());
         }
@@ -806,8 +806,9 @@ fn memory_made_executable_is_judged_only_when_the_learning_source_would_have_sho
         ps.iter_mut().for_each(|p| p.set_mode(Mode::Monitor, 0));
         ps
     };
-    let shellcode = |ps: Vec<Profile>| {
-        let mut d = model_only(ps, Stage::Detect);
+    // Alerts on shellcode, and on a directory made where nginx never made one, in a fresh replica.
+    let deviations = |ps: &[Profile]| {
+        let mut d = model_only(ps.to_vec(), Stage::Detect);
         let mut e = Box_::new("e", 10 * SEC);
         assert!(model_alerts(&mut d, &e.normal()).is_empty());
         let nginx = e.pid - 2;
@@ -819,23 +820,44 @@ fn memory_made_executable_is_judged_only_when_the_learning_source_would_have_sho
             path: None,
             file: None,
         };
-        model_alerts(&mut d, &[e.ev(nginx, "nginx", kind)]).len()
+        let shellcode = model_alerts(&mut d, &[e.ev(nginx, "nginx", kind)]).len();
+        let kind = EventKind::Mkdir { call: "mkdir".into(), path: "/srv/drop".into(), dirfd: false, mode: 0o755 };
+        let mkdir = model_alerts(&mut d, &[e.ev(nginx, "nginx", kind)]).len();
+        (shellcode, mkdir)
     };
-    let all: Vec<String> = ["mmap", "exec-memory", "send"].map(String::from).into();
-    let without: Vec<String> = ["mmap", "send"].map(String::from).into();
-    let said = learn_from(Some(&all));
+    let said = learn_from(Some(&kestrel_core::LEAVABLE_KINDS));
     assert!(
         said.iter().all(|p| p.exec_memory && p.maps),
         "{:?}",
         said.iter().map(Profile::baseline).collect::<Vec<_>>()
     );
-    assert_eq!(shellcode(said), 1, "a source that reports it: nginx never did, and now does");
-    let left_out = learn_from(Some(&without));
+    assert_eq!(deviations(&said), (1, 1), "a source that reports both: nginx never did either, and now does");
+    let left_out = learn_from(Some(&["mmap", "send"]));
     assert!(left_out.iter().all(|p| !p.exec_memory && p.maps));
-    assert_eq!(shellcode(left_out), 0, "learned without the probes: not judged (every JIT would be new)");
+    assert!(
+        left_out[0].baseline().contains("not reported while learning, not judged: dup, mkdir, unlink"),
+        "{}",
+        left_out[0].baseline()
+    );
+    assert_eq!(
+        deviations(&left_out),
+        (0, 0),
+        "learned without the probes: not judged (every JIT, every mkdir would be new)"
+    );
     let unsaid = learn_from(None);
-    assert!(unsaid.iter().all(|p| !p.exec_memory && p.maps), "an older recording, no such event: not known");
-    assert_eq!(shellcode(unsaid), 0);
+    assert!(unsaid.iter().all(|p| !p.exec_memory && p.maps && p.reported.is_none()), "an older recording");
+    assert_eq!(deviations(&unsaid), (0, 1), "memory made executable, rare, not known; the rest judged as before");
+    // Saved and loaded: the kinds by name.
+    let json = serde_json::to_value(&left_out[0]).unwrap();
+    assert_eq!(json["reported"], serde_json::json!(["send", "mmap"]));
+    let back: Profile = serde_json::from_value(json).unwrap();
+    assert_eq!(back.reported, left_out[0].reported);
+    // Merged: a kind is judged when k nodes reported it; a node that does not say counts as reporting every kind.
+    let m = merge("w", &[("n1", &left_out[0]), ("n2", &said[0]), ("n3", &unsaid[0])], 2);
+    assert_eq!(m.reported.map(kestrel_core::leavable_names), Some(kestrel_core::LEAVABLE_KINDS.to_vec()));
+    let m = merge("w", &[("n1", &left_out[0]), ("n2", &left_out[0]), ("n3", &said[0])], 2);
+    assert_eq!(m.reported.map(kestrel_core::leavable_names), Some(vec!["send", "mmap"]));
+    assert!(merge("w", &[("n1", &unsaid[0]), ("n2", &unsaid[0])], 2).reported.is_none());
 }
 
 #[test]

@@ -765,6 +765,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_kinds_a_node_may_do_without_are_the_ones_profiles_know() {
+        let names: Vec<&str> = LEAVABLE.iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, kestrel_core::LEAVABLE_KINDS);
+    }
+
+    #[test]
     fn the_queue_holds_queue_len_records_however_small_the_batches() {
         // A consumer that has fallen behind while records come one at a time: the queue takes `cap` of them
         // (it used to take cap / len batches — 8 here — whatever their size), then drops and counts.

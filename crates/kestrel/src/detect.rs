@@ -258,6 +258,25 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             );
         }
     }
+    if a.source.live && !g.quiet {
+        // Kinds this sensor reports that a profile's learning sources did not: its events of them are not judged.
+        let live = kestrel_core::leavable_bits(&kestrel_sensor::reported_kinds(&a.source.watch.leave_out));
+        let blind: Vec<String> = profiles
+            .iter()
+            .filter(|p| p.mode != Mode::Learn)
+            .filter_map(|p| {
+                let kinds = kestrel_core::leavable_names(live & !p.reported?);
+                (!kinds.is_empty()).then(|| format!("{} ({})", p.workload, kinds.join(", ")))
+            })
+            .collect();
+        if !blind.is_empty() {
+            eprintln!(
+                "kestrel: {} profile(s) learned from a sensor that did not report every kind this one does: {}; those                  kinds are not judged for them until they learn again (`kestrel profile relearn WORKLOAD`)",
+                blind.len(),
+                blind.join("; ")
+            );
+        }
+    }
     let by = workload_by(a.source.workload_by, None);
     let mut det = Detector::new(rules, profiles, Policy::default(), by, Stage::Detect);
     let json = match a.format {

@@ -318,9 +318,10 @@ fn each_recording_learned_is_a_capture_of_its_own() {
 }
 
 /// A recording's header says which kinds a node may do without its sensor reported (`reports`). Learned from one
-/// whose sensor reported memory made executable, nginx never doing it is learned, and shellcode in a fresh replica
-/// alerts; learned from one without the probe (or an older recording that does not say, with no such event), it is
-/// not judged — every JIT would be new once a sensor with the probe watched.
+/// whose sensor reported memory made executable and directories made, nginx never doing either is learned, and
+/// shellcode or a directory made in a fresh replica alerts; learned from one without the probes, neither is judged
+/// (every JIT, every directory would be new once a sensor with them watched); from an older recording that does not
+/// say, memory made executable (rare) is not known without such an event, and the rest is judged as before.
 #[test]
 fn what_a_recording_says_its_sensor_reported_is_what_a_profile_judges() {
     let dir = tempfile::tempdir().unwrap();
@@ -338,14 +339,15 @@ fn what_a_recording_says_its_sensor_reported_is_what_a_profile_judges() {
     work.push(json!({"comm": "nginx", "kind": "mmap", "path": "/usr/lib/x86_64-linux-gnu/libc.so.6", "prot": 5}));
     let shellcode = json!({"comm": "nginx", "kind": "exec-memory", "call": "mprotect", "prot": 5,
         "region": "anonymous", "length": 4096});
+    let mkdir = json!({"comm": "nginx", "kind": "mkdir", "call": "mkdir", "path": "/srv/drop", "mode": 0o755});
     let mut attacked = normal();
-    attacked.push(shellcode);
+    attacked.extend([shellcode, mkdir]);
     let attack = d.join("attack.jsonl");
     recording(&attack, &["fresh"], &attacked, 9_000_000_000);
-    for (name, reports, judged) in [
-        ("said", Some(json!(["mmap", "exec-memory", "send"])), true),
-        ("left-out", Some(json!(["mmap", "send"])), false),
-        ("older", None, false),
+    for (name, reports, shellcode, mkdir) in [
+        ("said", Some(json!(["mmap", "exec-memory", "mkdir"])), true, true),
+        ("left-out", Some(json!(["mmap", "send"])), false, false),
+        ("older", None, false, true),
     ] {
         let rec = d.join(format!("{name}.jsonl"));
         recording(&rec, &["a", "b", "c"], &work, 1_000);
@@ -365,7 +367,8 @@ fn what_a_recording_says_its_sensor_reported_is_what_a_profile_judges() {
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(text.contains("nginx makes anonymous memory executable"), judged, "{name}: {text}");
-        assert_eq!(text.lines().count(), usize::from(judged), "{name}: only the shellcode: {text}");
+        assert_eq!(text.contains("nginx makes anonymous memory executable"), shellcode, "{name}: {text}");
+        assert_eq!(text.contains("make a directory in /srv"), mkdir, "{name}: {text}");
+        assert_eq!(text.lines().count(), usize::from(shellcode) + usize::from(mkdir), "{name}: {text}");
     }
 }

@@ -314,7 +314,9 @@ fn detect_with_reads_names_the_profiles_that_learned_without_them() {
         "comm": "nginx", "cgroup_id": 1, "container": {"id": "web-1", "runtime": "runc"}, "kind": "exec", "ppid": 1,
         "parent_comm": "runc", "uid": 0, "gid": 0, "euid": 0, "exe": "/usr/sbin/nginx", "argv": ["nginx"],
         "cap_effective": 0});
-    let header = serde_json::json!({"schema": "kestrel.trace/v1", "started_ns": 0, "labels": {}});
+    // Its sensor reported only these of the kinds a node may do without.
+    let header =
+        serde_json::json!({"schema": "kestrel.trace/v1", "started_ns": 0, "labels": {}, "reports": ["send", "mmap"]});
     std::fs::write(&rec, format!("{header}\n{exec}\n")).unwrap();
     let profiles = dir.path().join("profiles");
     let learn = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
@@ -330,6 +332,7 @@ fn detect_with_reads_names_the_profiles_that_learned_without_them() {
             .args(["detect", "--live", "--runc-parent", &parent, "--duration", "1", "-f", "json", "--profiles"])
             .arg(&profiles)
             .args(reads.then_some("--reads"))
+            .args((!reads).then_some("--leave-out=dup,mkdir,unlink,truncate,rename,link,socket,exec-memory"))
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -337,6 +340,15 @@ fn detect_with_reads_names_the_profiles_that_learned_without_them() {
     };
     let with = said(true);
     assert!(with.contains("--reads: 1 profile(s) learned without every read, or by an older kestrel (web)"), "{with}");
+    // And the kinds this sensor reports that the profile's did not: not judged, and said so.
+    let kinds = "web (dup, mkdir, unlink, truncate, rename, link, socket, exec-memory)";
+    assert!(
+        with.contains(&format!(
+            "1 profile(s) learned from a sensor that did not report every kind this one does: {kinds}"
+        )),
+        "{with}"
+    );
     let without = said(false);
     assert!(!without.contains("learned without every read"), "{without}");
+    assert!(!without.contains("did not report every kind"), "the same kinds left out: {without}");
 }
