@@ -37,7 +37,7 @@ run 1209+1210 "$R/learn-app.jsonl.zst" --learn "$R/learn-app.jsonl.zst" \
 R=$B/detect-1212/recordings
 run 1212 "$R/learn-db.jsonl.zst" --learn "$R/learn-db.jsonl.zst" $(normals "$R"/heldout-*.jsonl.zst) \
   "$R"/scenario-*.jsonl.zst
-for g in 1213 1214; do
+for g in 1213 1214 1215; do
   R=$B/detect-$g/recordings
   run $g "$R/learn-app.jsonl.zst" $(for i in busybox web app db; do echo --learn "$R/learn-$i.jsonl.zst"; done) \
     $(normals "$R"/heldout-*.jsonl.zst) "$R"/scenario-*.jsonl.zst
