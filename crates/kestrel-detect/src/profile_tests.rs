@@ -825,6 +825,7 @@ fn a_kind_is_judged_only_when_the_learning_source_would_have_shown_it() {
         let mkdir = model_alerts(&mut d, &[e.ev(nginx, "nginx", kind)]).len();
         (shellcode, mkdir)
     };
+    assert_eq!(EXEC_MEMORY_BIT, kestrel_core::leavable_bits(&["exec-memory"]));
     let said = learn_from(Some(&kestrel_core::LEAVABLE_KINDS));
     assert!(
         said.iter().all(|p| p.exec_memory && p.maps),

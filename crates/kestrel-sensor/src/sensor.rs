@@ -98,17 +98,23 @@ pub const LEAVABLE: &[(&str, &[&str])] = &[
 /// `bpf_find_vma`). Kept with what it saw (a recording's header), it tells a profile learned from those events
 /// whether a rare kind's absence means the workload never did it, or that no one looked.
 pub fn reported_kinds(leave_out: &[String]) -> Vec<&'static str> {
-    let skip = std::env::var("KESTREL_SENSOR_SKIP").unwrap_or_default();
-    let skip: Vec<&str> = skip.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let skip = skipped_programs();
     LEAVABLE
         .iter()
         .filter(|(kind, progs)| {
             !leave_out.iter().any(|l| l == kind)
-                && !progs.iter().all(|p| skip.contains(p))
+                && !progs.iter().all(|p| skip.iter().any(|s| s == p))
                 && (*kind != "exec-memory" || has_find_vma())
         })
         .map(|(kind, _)| *kind)
         .collect()
+}
+
+/// Diagnostics: `KESTREL_SENSOR_SKIP=on_openat,on_sock_state…` leaves those programs (or sections) out, to measure
+/// what each costs a workload; what they would report is then not seen.
+fn skipped_programs() -> Vec<String> {
+    let skip = std::env::var("KESTREL_SENSOR_SKIP").unwrap_or_default();
+    skip.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
 }
 
 /// The mprotect probes: they need `bpf_find_vma` (Linux 5.17), and are left out, and said so, on a kernel without
@@ -565,10 +571,7 @@ fn reader(
         let mut open = SensorSkelBuilder::default().open(&mut storage).map_err(bpf_err("opening"))?;
         // A system call the kernel does not have (module loading without CONFIG_MODULES…) has no tracepoint:
         // its program is left out, and said so, instead of failing the whole attach.
-        // Diagnostics: KESTREL_SENSOR_SKIP=on_openat,on_sock_state… leaves those programs out (to measure
-        // what each costs a workload; what they would report is then not seen).
-        let skip = std::env::var("KESTREL_SENSOR_SKIP").unwrap_or_default();
-        let skip: Vec<&str> = skip.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let skip = skipped_programs();
         for mut prog in open.open_object_mut().progs_mut() {
             let section = prog.section().to_string_lossy().into_owned();
             if section == "tp_btf/sys_enter" && load.stream_ids.is_empty() && !load.stream_when_made {
@@ -581,7 +584,7 @@ fn reader(
             if load.skip_progs.contains(&name.as_str()) {
                 prog.set_autoload(false);
             }
-            if skip.contains(&name.as_str()) || skip.contains(&section.as_str()) {
+            if skip.iter().any(|s| *s == name || *s == section) {
                 tracing::warn!("{name} ({section}) left out (KESTREL_SENSOR_SKIP): its events will not be seen");
                 prog.set_autoload(false);
             }
