@@ -14,6 +14,14 @@ fuzz_target!(|data: &[u8]| {
     let events: Vec<Event> = data.split(|b| *b == b'\n').filter_map(|line| serde_json::from_slice(line).ok()).collect();
     let policy = Policy { k: 1, t: 1, ..Policy::default() };
     let mut learn = Detector::new(builtin(), vec![], policy.clone(), WorkloadBy::Image, Stage::Learn);
+    // What the source says it reported (a recording's header), from the first two bytes: or nothing said.
+    let said: Option<Vec<String>> = match data {
+        [a, b, ..] if a & 0x80 == 0 => Some(
+            kestrel_core::leavable_names(u16::from_le_bytes([*a, *b])).into_iter().map(String::from).collect(),
+        ),
+        _ => None,
+    };
+    learn.set_reports(said.as_deref());
     for e in &events {
         let _ = learn.process(e);
     }
