@@ -120,6 +120,23 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
     };
     let by = workload_by(a.source.workload_by, None);
     let mut det = Detector::new(RuleSet::default().compile(), profiles, policy, by, Stage::Learn);
+    if !g.quiet {
+        // A recording that does not say what its sensor reported: a rare kind it shows none of stays unknown.
+        let unsaid: Vec<String> = a
+            .source
+            .traces
+            .iter()
+            .filter(|t| header_of(t).is_ok_and(|h| h.reports.is_none()))
+            .map(|t| t.display().to_string())
+            .collect();
+        if !unsaid.is_empty() {
+            eprintln!(
+                "kestrel: {} recording(s) made by a kestrel that did not say which kinds its sensor reported ({}):                  memory made executable is learned only where it was seen, and every other kind is judged",
+                unsaid.len(),
+                unsaid.join(", ")
+            );
+        }
+    }
     let started = Instant::now();
     run_source(&a.source, g, true, &mut det, |d, e| {
         d.process(e);

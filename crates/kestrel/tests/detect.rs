@@ -353,12 +353,16 @@ fn what_a_recording_says_its_sensor_reported_is_what_a_profile_judges() {
         recording(&rec, &["a", "b", "c"], &work, 1_000);
         with_header(&rec, reports);
         let profiles = d.join(name);
-        kestrel()
-            .args(["learn", "-q", "--workload-by", "label", "--mode", "monitor", "--profiles"])
+        let learn = kestrel()
+            .args(["learn", "--workload-by", "label", "--mode", "monitor", "--profiles"])
             .arg(&profiles)
             .arg(&rec)
-            .assert()
-            .success();
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&learn.stderr);
+        assert!(learn.status.success(), "{said}");
+        // An older recording is named as such.
+        assert_eq!(said.contains("did not say which kinds its sensor reported"), name == "older", "{name}: {said}");
         let out = kestrel()
             .args(["detect", "-q", "-f", "json", "--no-builtin-rules", "--workload-by", "label", "--profiles"])
             .arg(&profiles)
