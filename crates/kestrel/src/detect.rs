@@ -566,6 +566,7 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
                             "events": p.events, "containers": p.containers.len(), "windows": p.windows,
                             "behaviours": p.behaviours.len(), "trusted_behaviours": b, "grams": p.grams.len(),
                             "trusted_grams": gr, "syscall_threshold": p.syscall_threshold, "drift_pending": p.drift_pending,
+                            "reported": p.reported.map(kestrel_core::leavable_names),
                             "versions": store.versions(&p.workload).unwrap_or_default()})
                     })
                     .collect();

@@ -344,10 +344,11 @@ fn what_a_recording_says_its_sensor_reported_is_what_a_profile_judges() {
     attacked.extend([shellcode, mkdir]);
     let attack = d.join("attack.jsonl");
     recording(&attack, &["fresh"], &attacked, 9_000_000_000);
-    for (name, reports, shellcode, mkdir) in [
-        ("said", Some(json!(["mmap", "exec-memory", "mkdir"])), true, true),
-        ("left-out", Some(json!(["mmap", "send"])), false, false),
-        ("older", None, false, true),
+    // (name, the header's reports, the profile's reported kinds as listed, shellcode judged, mkdir judged)
+    for (name, reports, reported, shellcode, mkdir) in [
+        ("said", Some(json!(["mmap", "exec-memory", "mkdir"])), json!(["mkdir", "mmap", "exec-memory"]), true, true),
+        ("left-out", Some(json!(["mmap", "send"])), json!(["send", "mmap"]), false, false),
+        ("older", None, Value::Null, false, true),
     ] {
         let rec = d.join(format!("{name}.jsonl"));
         recording(&rec, &["a", "b", "c"], &work, 1_000);
@@ -363,6 +364,10 @@ fn what_a_recording_says_its_sensor_reported_is_what_a_profile_judges() {
         assert!(learn.status.success(), "{said}");
         // An older recording is named as such.
         assert_eq!(said.contains("did not say which kinds its sensor reported"), name == "older", "{name}: {said}");
+        // The profile says which kinds its sources reported (null: not said).
+        let out = kestrel().args(["profile", "list", "-f", "json", "--profiles"]).arg(&profiles).output().unwrap();
+        let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(list[0]["reported"], reported, "{name}: {list:#}");
         let out = kestrel()
             .args(["detect", "-q", "-f", "json", "--no-builtin-rules", "--workload-by", "label", "--profiles"])
             .arg(&profiles)
