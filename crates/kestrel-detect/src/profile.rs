@@ -42,7 +42,7 @@ pub const PROFILE_SCHEMA: &str = "kestrel.profile/v1";
 pub const GRAM: usize = 6;
 
 /// How system-call n-grams are formed, saved with each profile: 1 — a call repeated more than twice in a row is
-/// folded to two; 2 — and `futex` is left out; 3 — and the memory manager's calls ([`MEMORY_CALLS`]) too (see
+/// folded to two; 2 — and `futex` is left out; 3 — and the memory manager's calls (`MEMORY_CALLS`) too (see
 /// [`SyscallContext`]). A profile whose n-grams were formed
 /// otherwise (by an older kestrel: none saved, 0) loses them when loaded — they would not match what is scored
 /// now — and learns them again.
@@ -384,15 +384,16 @@ pub struct Profile {
     #[serde(default)]
     pub maps: bool,
     /// It learned memory made executable (`exec-memory` events: a JIT's code, an anonymous or heap region made
-    /// executable) — learned from a source that says it reports them (see [`Reports`]; one that does not say
-    /// counts once such an event came): only then is such memory a deviation. A profile learned by an older
+    /// executable) — learned from a source that says it reports them (see
+    /// [`Detector::set_reports`](crate::detector::Detector::set_reports); one that does not say counts once such an
+    /// event came): only then is such memory a deviation. A profile learned by an older
     /// kestrel, or from a sensor without the probes, would take every JIT's code for new.
     #[serde(default)]
     pub exec_memory: bool,
     /// The kinds a node may do without ([`kestrel_core::LEAVABLE_KINDS`], as bits) that a source it learned from
     /// reported: an event of another of them is not judged — a profile learned with `--leave-out unlink` would take
-    /// every file a program removes for new once a sensor reports them (53 alerts on a held-out hour of the lab's
-    /// app instead of 5). `None`: learned, in part at least, from a source that did not say (an older recording,
+    /// every file a program removes for new once a sensor reports them (53 alerts on a held-out half-hour of the
+    /// lab's app; none once its recording said what was left out). `None`: learned, in part at least, from a source that did not say (an older recording,
     /// a profile of an older kestrel): every kind is judged.
     #[serde(default, with = "reported_names", skip_serializing_if = "Option::is_none")]
     pub reported: Option<u16>,
