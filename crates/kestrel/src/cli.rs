@@ -381,7 +381,8 @@ pub struct WatchArgs {
     pub reads: bool,
     /// Do without these event kinds (comma-separated): their system-call probes are not loaded, so a workload
     /// that makes those calls by the million pays nothing for them — and nothing of them is seen (rules and
-    /// profiles that need them go blind there). What each costs: docs/BENCHMARKS.md.
+    /// profiles that need them go blind there; a recording's header names the kinds reported, and a profile
+    /// learned without a kind does not judge it). What each costs: docs/BENCHMARKS.md.
     #[arg(long, value_delimiter = ',', value_name = "LIST",
           value_parser = clap::builder::PossibleValuesParser::new(kestrel_sensor::LEAVABLE.iter().map(|(k, _)| *k)))]
     pub leave_out: Vec<String>,
