@@ -131,7 +131,8 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
             .collect();
         if !unsaid.is_empty() {
             eprintln!(
-                "kestrel: {} recording(s) made by a kestrel that did not say which kinds its sensor reported ({}):                  memory made executable is learned only where it was seen, and every other kind is judged",
+                "kestrel: {} recording(s) made by a kestrel that did not say which kinds its sensor reported ({}): \
+                 memory made executable is learned only where it was seen, and every other kind is judged",
                 unsaid.len(),
                 unsaid.join(", ")
             );
@@ -288,7 +289,8 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             .collect();
         if !blind.is_empty() {
             eprintln!(
-                "kestrel: {} profile(s) learned from a sensor that did not report every kind this one does: {}; those                  kinds are not judged for them until they learn again (`kestrel profile relearn WORKLOAD`)",
+                "kestrel: {} profile(s) learned from a sensor that did not report every kind this one does: {}; those \
+                 kinds are not judged for them until they learn again (`kestrel profile relearn WORKLOAD`)",
                 blind.len(),
                 blind.join("; ")
             );

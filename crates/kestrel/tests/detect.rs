@@ -364,6 +364,9 @@ fn what_a_recording_says_its_sensor_reported_is_what_a_profile_judges() {
         assert!(learn.status.success(), "{said}");
         // An older recording is named as such.
         assert_eq!(said.contains("did not say which kinds its sensor reported"), name == "older", "{name}: {said}");
+        let one_line =
+            format!("reported ({}): memory made executable is learned only where it was seen", rec.display());
+        assert_eq!(said.contains(&one_line), name == "older", "{name}: {said}");
         // The profile says which kinds its sources reported (null: not said).
         let out = kestrel().args(["profile", "list", "-f", "json", "--profiles"]).arg(&profiles).output().unwrap();
         let list: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -348,6 +348,7 @@ fn detect_with_reads_names_the_profiles_that_learned_without_them() {
         )),
         "{with}"
     );
+    assert!(with.contains(&format!("{kinds}; those kinds are not judged for them until they learn again")), "{with}");
     let without = said(false);
     assert!(!without.contains("learned without every read"), "{without}");
     assert!(!without.contains("did not report every kind"), "the same kinds left out: {without}");
