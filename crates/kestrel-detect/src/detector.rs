@@ -168,7 +168,7 @@ impl Detector {
     /// recording's header, a live sensor's loaded probes; `None`: it does not say (an older recording). A profile
     /// judges an event of such a kind only when a source it learned from reported the kind, and learns that a
     /// workload never does something rare (memory made executable) only from a source that would have shown it.
-    pub fn set_reports(&mut self, kinds: Option<&[String]>) {
+    pub fn set_reports<S: AsRef<str>>(&mut self, kinds: Option<&[S]>) {
         self.reports = kinds.map(kestrel_core::leavable_bits);
     }
 

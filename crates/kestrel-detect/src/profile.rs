@@ -1688,8 +1688,9 @@ impl Scorer {
         memo: &mut FeatureMemo,
     ) -> Verdict {
         let mut v = Verdict::default();
-        // A profile that never saw a mapping cannot judge one, nor one learned by a kestrel that did not read
-        // memory made executable such memory.
+        // A profile judges a kind a node may do without only when it learned it: a mapping once it saw one, memory
+        // made executable once its sources said they report it (or one came), any other such kind once a source
+        // it learned from reported it.
         let judged = match e.kind {
             EventKind::Mmap { .. } => p.maps,
             EventKind::ExecMemory { .. } => p.exec_memory,

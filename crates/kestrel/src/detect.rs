@@ -55,14 +55,15 @@ fn header_of(path: &std::path::Path) -> Result<TraceHeader> {
 }
 
 /// Feeds every event of the source to `each`; with `spinner`, recordings are read under a spinner that counts
-/// their events (for commands that print nothing while reading).
-fn run_source(
-    s: &SourceArgs,
+/// their events (for commands that print nothing while reading). Returns the recordings whose header does not say
+/// which kinds their sensor reported (made by an older kestrel).
+fn run_source<'s>(
+    s: &'s SourceArgs,
     g: &GlobalArgs,
     spinner: bool,
     det: &mut Detector,
     mut each: impl FnMut(&mut Detector, &Event) -> Result<bool>,
-) -> Result<()> {
+) -> Result<Vec<&'s std::path::Path>> {
     if s.live != s.traces.is_empty() {
         bail!("give recordings to read, or --live for the sensor (not both)");
     }
@@ -70,18 +71,20 @@ fn run_source(
         det.set_workload_by(WorkloadBy::Fixed(w.clone()));
     }
     if s.live {
-        let reports: Vec<String> =
-            kestrel_sensor::reported_kinds(&s.watch.leave_out).into_iter().map(String::from).collect();
-        det.set_reports(Some(&reports));
+        det.set_reports(Some(&kestrel_sensor::reported_kinds(&s.watch.leave_out)));
         let filter = EventFilter { kind: vec![], container: None };
         let det = std::cell::RefCell::new(det);
         pump(&s.watch, &filter, s.duration, false, g, |e| each(&mut det.borrow_mut(), e), || {})?;
-        return Ok(());
+        return Ok(Vec::new());
     }
     let spin = if spinner { crate::progress::spinner(g.quiet) } else { None };
     let mut events = 0u64;
+    let mut unsaid = Vec::new();
     for t in &s.traces {
         let header = header_of(t)?;
+        if header.reports.is_none() {
+            unsaid.push(t.as_path());
+        }
         // Each recording is a capture of its own: its pids are not the last one's processes.
         det.new_stream();
         det.set_reports(header.reports.as_deref());
@@ -102,7 +105,7 @@ fn run_source(
     if let Some(spin) = spin {
         spin.finish_and_clear();
     }
-    Ok(())
+    Ok(unsaid)
 }
 
 pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
@@ -120,29 +123,21 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
     };
     let by = workload_by(a.source.workload_by, None);
     let mut det = Detector::new(RuleSet::default().compile(), profiles, policy, by, Stage::Learn);
-    if !g.quiet {
-        // A recording that does not say what its sensor reported: a rare kind it shows none of stays unknown.
-        let unsaid: Vec<String> = a
-            .source
-            .traces
-            .iter()
-            .filter(|t| header_of(t).is_ok_and(|h| h.reports.is_none()))
-            .map(|t| t.display().to_string())
-            .collect();
-        if !unsaid.is_empty() {
-            eprintln!(
-                "kestrel: {} recording(s) made by a kestrel that did not say which kinds its sensor reported ({}): \
-                 memory made executable is learned only where it was seen, and every other kind is judged",
-                unsaid.len(),
-                unsaid.join(", ")
-            );
-        }
-    }
     let started = Instant::now();
-    run_source(&a.source, g, true, &mut det, |d, e| {
+    let unsaid = run_source(&a.source, g, true, &mut det, |d, e| {
         d.process(e);
         Ok(true)
     })?;
+    if !g.quiet && !unsaid.is_empty() {
+        // A recording that does not say what its sensor reported: a rare kind it shows none of stays unknown.
+        let names: Vec<String> = unsaid.iter().map(|t| t.display().to_string()).collect();
+        eprintln!(
+            "kestrel: {} recording(s) made by a kestrel that did not say which kinds its sensor reported ({}): \
+             memory made executable is learned only where it was seen, and every other kind is judged",
+            names.len(),
+            names.join(", ")
+        );
+    }
     let (learned, unprofiled) = (det.counters.learned, det.counters.unprofiled);
     let now = now_ns();
     for mut p in det.into_profiles() {
