@@ -393,8 +393,8 @@ pub struct Profile {
     /// The kinds a node may do without ([`kestrel_core::LEAVABLE_KINDS`], as bits) that a source it learned from
     /// reported: an event of another of them is not judged — a profile learned with `--leave-out unlink` would take
     /// every file a program removes for new once a sensor reports them (53 alerts on a held-out half-hour of the
-    /// lab's app; none once its recording said what was left out). `None`: learned, in part at least, from a source that did not say (an older recording,
-    /// a profile of an older kestrel): every kind is judged.
+    /// lab's app; none once its recording said what was left out). `None`: learned, in part at least, from a source
+    /// that did not say (an older recording, a profile of an older kestrel): every kind is judged.
     #[serde(default, with = "reported_names", skip_serializing_if = "Option::is_none")]
     pub reported: Option<u16>,
     /// Directories whose names are a program's data (see [`WideDirs`]).
