@@ -461,7 +461,7 @@ pub struct RecordArgs {
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
-    /// A recording made by `kestrel record`.
+    /// A recording made by `kestrel record` (`-`: standard input; zstd-compressed or plain).
     pub trace: PathBuf,
     #[command(flatten)]
     pub filter: EventFilter,
@@ -481,7 +481,7 @@ pub enum MonitorFormat {
 /// Where events come from, for learn and detect.
 #[derive(Args, Debug)]
 pub struct SourceArgs {
-    /// Recordings made by `kestrel record` (replayed in order).
+    /// Recordings made by `kestrel record` (replayed in order; `-`: standard input; zstd-compressed or plain).
     pub traces: Vec<PathBuf>,
     /// Read the live sensor instead (root).
     #[arg(long)]

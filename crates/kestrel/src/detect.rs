@@ -5,7 +5,7 @@ use crate::cli::{
     DetectArgs, DriftArg, EvalFormat, EventFilter, GlobalArgs, LearnArgs, ModeArg, MonitorFormat, ProfileCommand,
     RulesArgs, SourceArgs, WorkloadByArg,
 };
-use crate::monitor::{pump, read_trace, TraceHeader};
+use crate::monitor::{pump, Recording, TraceHeader};
 use anyhow::{bail, Context as _, Result};
 use kestrel_core::{Alert, AlertSource, Event};
 use kestrel_detect::detector::{Detector, Stage, WorkloadBy};
@@ -49,11 +49,6 @@ fn workload_by(arg: WorkloadByArg, header: Option<&TraceHeader>) -> WorkloadBy {
     }
 }
 
-/// The header of a recording, read alone (for its labels).
-fn header_of(path: &std::path::Path) -> Result<TraceHeader> {
-    read_trace(path, |_| Ok(false))
-}
-
 /// Feeds every event of the source to `each`; with `spinner`, recordings are read under a spinner that counts
 /// their events (for commands that print nothing while reading). Returns the recordings whose header does not say
 /// which kinds their sensor reported (made by an older kestrel).
@@ -81,7 +76,8 @@ fn run_source<'s>(
     let mut events = 0u64;
     let mut unsaid = Vec::new();
     for t in &s.traces {
-        let header = header_of(t)?;
+        let recording = Recording::open(t)?;
+        let header = &recording.header;
         if header.reports.is_none() {
             unsaid.push(t.as_path());
         }
@@ -89,12 +85,12 @@ fn run_source<'s>(
         det.new_stream();
         det.set_reports(header.reports.as_deref());
         if s.workload.is_none() {
-            det.set_workload_by(workload_by(s.workload_by, Some(&header)));
+            det.set_workload_by(workload_by(s.workload_by, Some(header)));
         }
         if let Some(spin) = &spin {
             spin.set_message(format!("{}: {events} events", t.display()));
         }
-        read_trace(t, |e| {
+        recording.events(|e| {
             events += 1;
             if let (Some(spin), 0) = (&spin, events % 65_536) {
                 spin.set_message(format!("{}: {events} events", t.display()));
@@ -717,16 +713,20 @@ fn is_marker(e: &Event) -> bool {
     matches!(&e.kind, kestrel_core::EventKind::Exec { argv, .. } if argv.get(1).map(String::as_str) == Some("kestrel-attack-start"))
 }
 
-/// Runs a detector over one recording; returns the run and the container-time covered (ns).
-fn lab_run(det: &mut Detector, path: &std::path::Path, variant: Variant) -> Result<(LabRun, u64)> {
-    let header = header_of(path)?;
-    det.set_workload_by(workload_by(WorkloadByArg::Label, Some(&header)));
-    det.set_reports(header.reports.as_deref());
-    let mut run = LabRun::default();
+/// Runs each variant's fresh detector over one recording, read once; returns each variant's run, in
+/// [`VARIANTS`]' order, and the container-time covered (ns).
+fn lab_run(fresh: impl Fn(Variant) -> Detector, recording: Recording) -> Result<([LabRun; 3], u64)> {
+    let mut dets = VARIANTS.map(|v| {
+        let mut det = fresh(v);
+        det.set_workload_by(workload_by(WorkloadByArg::Label, Some(&recording.header)));
+        det.set_reports(recording.header.reports.as_deref());
+        (v, det)
+    });
+    let mut runs: [LabRun; 3] = Default::default();
+    let mut last_alarm: [std::collections::HashMap<String, u64>; 3] = Default::default();
     let mut marker: Option<(u64, u32)> = None;
-    let mut last_alarm: std::collections::HashMap<String, u64> = Default::default();
     let mut span: std::collections::HashMap<String, (u64, u64)> = Default::default();
-    read_trace(path, |e| {
+    recording.events(|e| {
         if let Some(c) = &e.container {
             let s = span.entry(c.id.clone()).or_insert((e.time_ns, e.time_ns));
             s.0 = s.0.min(e.time_ns);
@@ -739,36 +739,38 @@ fn lab_run(det: &mut Detector, path: &std::path::Path, variant: Variant) -> Resu
         if marker.is_some_and(|(_, pid)| pid == e.pid) {
             return Ok(true);
         }
-        let alerts = match variant {
-            Variant::Rules => det.process_rules_only(&e),
-            _ => det.process(&e),
-        };
-        let alerts: Vec<_> = alerts
-            .into_iter()
-            .filter(|a| variant != Variant::Profiles || matches!(a.source, AlertSource::Model { .. }))
-            .collect();
-        if alerts.is_empty() {
-            return Ok(true);
-        }
-        match marker {
-            Some((t0, _)) => {
-                run.alerts_after += alerts.len();
-                if !run.detected {
-                    run.detected = true;
-                    run.detection_ms = Some(e.time_ns.saturating_sub(t0) as f64 / 1e6);
-                    run.first = Some(match &alerts[0].source {
-                        AlertSource::Rule { name, .. } => format!("rule: {name}"),
-                        AlertSource::Model { name, .. } => format!("model {name}: {}", alerts[0].title),
-                    });
-                }
+        for (((variant, det), run), last_alarm) in dets.iter_mut().zip(&mut runs).zip(&mut last_alarm) {
+            let alerts = match variant {
+                Variant::Rules => det.process_rules_only(&e),
+                _ => det.process(&e),
+            };
+            let alerts: Vec<_> = alerts
+                .into_iter()
+                .filter(|a| *variant != Variant::Profiles || matches!(a.source, AlertSource::Model { .. }))
+                .collect();
+            if alerts.is_empty() {
+                continue;
             }
-            None => {
-                let who = e.container.as_ref().map(|c| c.id.clone()).unwrap_or_default();
-                let prev = last_alarm.insert(who, e.time_ns);
-                if prev.is_none_or(|p| e.time_ns.saturating_sub(p) > EPISODE_NS) {
-                    run.false_alarms += 1;
-                    for a in &alerts {
-                        tracing::info!("false alarm: {}", a.title);
+            match marker {
+                Some((t0, _)) => {
+                    run.alerts_after += alerts.len();
+                    if !run.detected {
+                        run.detected = true;
+                        run.detection_ms = Some(e.time_ns.saturating_sub(t0) as f64 / 1e6);
+                        run.first = Some(match &alerts[0].source {
+                            AlertSource::Rule { name, .. } => format!("rule: {name}"),
+                            AlertSource::Model { name, .. } => format!("model {name}: {}", alerts[0].title),
+                        });
+                    }
+                }
+                None => {
+                    let who = e.container.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+                    let prev = last_alarm.insert(who, e.time_ns);
+                    if prev.is_none_or(|p| e.time_ns.saturating_sub(p) > EPISODE_NS) {
+                        run.false_alarms += 1;
+                        for a in &alerts {
+                            tracing::info!("false alarm ({variant:?}): {}", a.title);
+                        }
                     }
                 }
             }
@@ -776,7 +778,7 @@ fn lab_run(det: &mut Detector, path: &std::path::Path, variant: Variant) -> Resu
         Ok(true)
     })?;
     let covered = span.values().map(|(a, b)| b - a).sum();
-    Ok((run, covered))
+    Ok((runs, covered))
 }
 
 /// Profiles learned from normal-load recordings (workloads by their `image` label) and put in monitor mode,
@@ -785,11 +787,11 @@ fn learn_for_eval(paths: &[std::path::PathBuf], policy: &Policy) -> Result<(Vec<
     let mut learner =
         Detector::new(RuleSet::default().compile(), vec![], policy.clone(), WorkloadBy::Image, Stage::Learn);
     for path in paths {
-        let header = header_of(path)?;
-        learner.set_workload_by(workload_by(WorkloadByArg::Label, Some(&header)));
-        learner.set_reports(header.reports.as_deref());
+        let recording = Recording::open(path)?;
+        learner.set_workload_by(workload_by(WorkloadByArg::Label, Some(&recording.header)));
+        learner.set_reports(recording.header.reports.as_deref());
         learner.new_stream();
-        read_trace(path, |e| {
+        recording.events(|e| {
             learner.process(&e);
             Ok(true)
         })?;
@@ -845,12 +847,10 @@ pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
     let mut normal_false = [0usize; 3];
     for path in &a.normal {
         let mut per = serde_json::Map::new();
-        for (i, v) in VARIANTS.iter().enumerate() {
-            let (run, covered) = lab_run(&mut fresh(*v), path, *v)?;
-            if i == 0 {
-                hours += covered as f64 / 3.6e12;
-                per.insert("container_hours".into(), (covered as f64 / 3.6e12).into());
-            }
+        let (runs, covered) = lab_run(fresh, Recording::open(path)?)?;
+        hours += covered as f64 / 3.6e12;
+        per.insert("container_hours".into(), (covered as f64 / 3.6e12).into());
+        for (i, (v, run)) in VARIANTS.iter().zip(runs).enumerate() {
             normal_false[i] += run.false_alarms;
             per.insert(format!("{v:?}").to_lowercase(), run.false_alarms.into());
         }
@@ -865,12 +865,12 @@ pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
     // Scenarios.
     let mut scenarios = Vec::new();
     for path in &a.scenarios {
-        let header = header_of(path)?;
-        let name = header.labels.get("scenario").cloned().unwrap_or_else(|| path.display().to_string());
+        let recording = Recording::open(path)?;
+        let name = recording.header.labels.get("scenario").cloned().unwrap_or_else(|| path.display().to_string());
         let mut row = serde_json::Map::new();
         row.insert("scenario".into(), name.into());
-        for v in VARIANTS {
-            let (run, _) = lab_run(&mut fresh(v), path, v)?;
+        let (runs, _) = lab_run(fresh, recording)?;
+        for (v, run) in VARIANTS.iter().zip(runs) {
             row.insert(format!("{v:?}").to_lowercase(), serde_json::to_value(&run)?);
         }
         scenarios.push(serde_json::Value::Object(row));
@@ -933,13 +933,14 @@ pub fn eval_speed(a: crate::cli::EvalSpeedArgs) -> Result<ExitCode> {
     // Every event in memory, with the workload grouping of its recording.
     let mut traces: Vec<(WorkloadBy, Vec<Event>)> = Vec::new();
     for path in &a.traces {
-        let header = header_of(path)?;
+        let recording = Recording::open(path)?;
+        let by = workload_by(WorkloadByArg::Label, Some(&recording.header));
         let mut events = Vec::new();
-        read_trace(path, |e| {
+        recording.events(|e| {
             events.push(e);
             Ok(true)
         })?;
-        traces.push((workload_by(WorkloadByArg::Label, Some(&header)), events));
+        traces.push((by, events));
     }
     let per_pass: u64 = traces.iter().map(|(_, v)| v.len() as u64).sum();
     if per_pass == 0 {

@@ -289,75 +289,117 @@ const MAX_LINE: usize = 1 << 20;
 /// Most containers whose copy a recording's reader shares between their events.
 const MAX_CONTAINERS_SHARED: usize = 4096;
 
-/// Reads a recording (zstd-compressed or plain JSON lines): its header and every event, in order.
-pub fn read_trace(path: &Path, mut each: impl FnMut(Event) -> Result<bool>) -> Result<TraceHeader> {
-    let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    // The zstd magic is sniffed from the buffered file itself, without consuming it.
-    let mut file = std::io::BufReader::new(file);
-    let zstd = file
-        .fill_buf()
-        .with_context(|| format!("{}: cannot read", path.display()))?
-        .starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-    let reader: Box<dyn std::io::Read> = if zstd {
-        Box::new(zstd::Decoder::with_buffer(file).with_context(|| format!("{}: cannot decompress", path.display()))?)
-    } else {
-        Box::new(file)
-    };
-    let mut lines = std::io::BufReader::new(reader);
-    let mut buf = Vec::new();
-    let mut line_no = 0usize;
-    let mut header: Option<TraceHeader> = None;
-    // The events of one container share one copy of it, as the sensor's do (bounded).
-    let mut containers: std::collections::HashMap<String, std::sync::Arc<kestrel_core::ContainerRef>> =
-        std::collections::HashMap::new();
-    loop {
-        buf.clear();
-        // The events before a damaged part have been taken already; the error says where it was met.
-        let read =
-            std::io::Read::take(&mut lines, MAX_LINE as u64 + 1).read_until(b'\n', &mut buf).with_context(|| {
-                let what = if zstd { "cannot decompress (cut short or damaged?)" } else { "cannot read" };
-                format!("{}: after line {line_no}: {what}", path.display())
-            })?;
-        if read == 0 {
-            break;
+/// An open recording (zstd-compressed or plain JSON lines) whose header has been read: the header first, then its
+/// events, from one pass over the file — so a pipe (`<(…)`) or standard input (`-`) reads as a file does.
+pub struct Recording {
+    /// The recording's first line.
+    pub header: TraceHeader,
+    name: String,
+    zstd: bool,
+    lines: Box<dyn BufRead>,
+    line_no: usize,
+    buf: Vec<u8>,
+}
+
+impl Recording {
+    /// Opens `path` (`-`: standard input) and reads up to its header.
+    pub fn open(path: &Path) -> Result<Recording> {
+        let name = if path == Path::new("-") { "standard input".to_string() } else { path.display().to_string() };
+        let input: Box<dyn std::io::Read> = if path == Path::new("-") {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(std::fs::File::open(path).with_context(|| format!("{name}: cannot open"))?)
+        };
+        // The zstd magic is sniffed from the buffered input itself, without consuming it.
+        let mut input = std::io::BufReader::new(input);
+        let zstd =
+            input.fill_buf().with_context(|| format!("{name}: cannot read"))?.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+        let lines: Box<dyn BufRead> = if zstd {
+            Box::new(std::io::BufReader::new(
+                zstd::Decoder::with_buffer(input).with_context(|| format!("{name}: cannot decompress"))?,
+            ))
+        } else {
+            Box::new(input)
+        };
+        let mut r = Recording {
+            header: TraceHeader { schema: String::new(), started_ns: 0, labels: BTreeMap::new(), reports: None },
+            name,
+            zstd,
+            lines,
+            line_no: 0,
+            buf: Vec::new(),
+        };
+        if !r.advance()? {
+            bail!("{}: empty recording", r.name);
         }
-        line_no += 1;
-        if buf.len() > MAX_LINE {
-            bail!("{}: line {line_no} is longer than {} bytes", path.display(), MAX_LINE);
-        }
-        let text = std::str::from_utf8(&buf)
-            .with_context(|| format!("{}: line {line_no} is not UTF-8", path.display()))?
-            .trim();
-        if text.is_empty() {
-            continue;
-        }
-        if header.is_none() {
-            let h: TraceHeader = serde_json::from_str(text)
-                .ok()
-                .filter(|h: &TraceHeader| h.schema == TRACE_SCHEMA)
+        r.header =
+            serde_json::from_str(r.line()).ok().filter(|h: &TraceHeader| h.schema == TRACE_SCHEMA).with_context(
+                || format!("{}: not a kestrel recording (its first line is no {TRACE_SCHEMA} header)", r.name),
+            )?;
+        Ok(r)
+    }
+
+    /// Reads the next line that is not blank (checked to be UTF-8) for [`Self::line`]; false at the end.
+    fn advance(&mut self) -> Result<bool> {
+        loop {
+            self.buf.clear();
+            // The events before a damaged part have been taken already; the error says where it was met.
+            let read = std::io::Read::take(&mut self.lines, MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut self.buf)
                 .with_context(|| {
-                    format!("{}: not a kestrel recording (its first line is no {TRACE_SCHEMA} header)", path.display())
+                    let what = if self.zstd { "cannot decompress (cut short or damaged?)" } else { "cannot read" };
+                    format!("{}: after line {}: {what}", self.name, self.line_no)
                 })?;
-            header = Some(h);
-            continue;
-        }
-        let mut e: Event = serde_json::from_str(text).with_context(|| format!("{}: line {line_no}", path.display()))?;
-        if let Some(c) = e.container.as_mut() {
-            match containers.get(&c.id) {
-                Some(known) if known == c => *c = known.clone(),
-                _ => {
-                    if containers.len() >= MAX_CONTAINERS_SHARED {
-                        containers.clear();
-                    }
-                    containers.insert(c.id.clone(), c.clone());
-                }
+            if read == 0 {
+                return Ok(false);
+            }
+            self.line_no += 1;
+            if self.buf.len() > MAX_LINE {
+                bail!("{}: line {} is longer than {} bytes", self.name, self.line_no, MAX_LINE);
+            }
+            if !self.buf.trim_ascii().is_empty() {
+                break;
             }
         }
-        if !each(e)? {
-            break;
-        }
+        std::str::from_utf8(&self.buf).with_context(|| format!("{}: line {} is not UTF-8", self.name, self.line_no))?;
+        Ok(true)
     }
-    header.with_context(|| format!("{}: empty recording", path.display()))
+
+    /// The line [`Self::advance`] read, trimmed.
+    fn line(&self) -> &str {
+        std::str::from_utf8(&self.buf).map(str::trim).unwrap_or_default()
+    }
+
+    /// Feeds every event, in order, to `each` until it returns false; returns the header.
+    pub fn events(mut self, mut each: impl FnMut(Event) -> Result<bool>) -> Result<TraceHeader> {
+        // The events of one container share one copy of it, as the sensor's do (bounded).
+        let mut containers: std::collections::HashMap<String, std::sync::Arc<kestrel_core::ContainerRef>> =
+            std::collections::HashMap::new();
+        while self.advance()? {
+            let mut e: Event =
+                serde_json::from_str(self.line()).with_context(|| format!("{}: line {}", self.name, self.line_no))?;
+            if let Some(c) = e.container.as_mut() {
+                match containers.get(&c.id) {
+                    Some(known) if known == c => *c = known.clone(),
+                    _ => {
+                        if containers.len() >= MAX_CONTAINERS_SHARED {
+                            containers.clear();
+                        }
+                        containers.insert(c.id.clone(), c.clone());
+                    }
+                }
+            }
+            if !each(e)? {
+                break;
+            }
+        }
+        Ok(self.header)
+    }
+}
+
+/// Reads a recording (`-`: standard input): its header and every event, in order.
+pub fn read_trace(path: &Path, each: impl FnMut(Event) -> Result<bool>) -> Result<TraceHeader> {
+    Recording::open(path)?.events(each)
 }
 
 pub fn replay(a: ReplayArgs, _g: &GlobalArgs) -> Result<ExitCode> {

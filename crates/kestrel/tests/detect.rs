@@ -384,3 +384,66 @@ fn what_a_recording_says_its_sensor_reported_is_what_a_profile_judges() {
         assert_eq!(text.lines().count(), usize::from(shellcode) + usize::from(mkdir), "{name}: {text}");
     }
 }
+
+/// A recording is read once, header and events in one pass: one given as standard input (`-`, compressed or
+/// not) or through a pipe (`<(zstdcat …)`, a FIFO here) reads as the file does — by `detect`, `learn` and
+/// `eval lab`, which once opened each file twice (its header first) and so lost a pipe's first lines.
+#[test]
+fn a_recording_piped_in_reads_as_the_file_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rec = d.join("attack.jsonl");
+    let mut work = normal();
+    work.extend(attack());
+    recording(&rec, &["fresh"], &work, 1_000);
+    let plain = std::fs::read(&rec).unwrap();
+    let packed = zstd::encode_all(&plain[..], 3).unwrap();
+    let detect = |input: &[u8], arg: &Path| {
+        let out = kestrel().args(["detect", "-q", "-f", "json", "--no-profiles"]).arg(arg).write_stdin(input).output();
+        let out = out.unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let from_file = detect(b"", &rec);
+    assert!(from_file.contains("Network tool running a program"), "{from_file}");
+    assert_eq!(detect(&plain, Path::new("-")), from_file, "plain, on standard input");
+    assert_eq!(detect(&packed, Path::new("-")), from_file, "compressed, on standard input");
+
+    // A FIFO, written by another thread while kestrel reads it: what `<(…)` hands a command.
+    let fifo = |name: &str, bytes: Vec<u8>| {
+        let path = d.join(name);
+        assert!(std::process::Command::new("mkfifo").arg(&path).status().unwrap().success());
+        let p = path.clone();
+        let writer = std::thread::spawn(move || std::fs::write(p, bytes).unwrap());
+        (path, writer)
+    };
+    let (pipe, writer) = fifo("learn.fifo", packed.clone());
+    let profiles = d.join("p");
+    let out =
+        kestrel().args(["learn", "-q", "--workload-by", "label", "--profiles"]).arg(&profiles).arg(&pipe).output();
+    let out = out.unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kestrel().args(["profile", "list", "-f", "json", "--profiles"]).arg(&profiles).output().unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["workload"], "web", "{list:#}");
+
+    // eval lab: a scenario through a pipe, its name from its header and its attack after the marker.
+    let scenario = d.join("scenario.jsonl");
+    let mut work = normal();
+    work.push(exec("true", &["/bin/true", "kestrel-attack-start"]));
+    work.extend(attack());
+    recording(&scenario, &["fresh"], &work, 1_000);
+    let mut text = String::from_utf8(std::fs::read(&scenario).unwrap()).unwrap();
+    text = text.replacen(r#""labels":{"image":"web"}"#, r#""labels":{"image":"web","scenario":"piped"}"#, 1);
+    assert!(text.contains("piped"));
+    let (pipe, writer) = fifo("scenario.fifo", text.into_bytes());
+    let out = kestrel().args(["eval", "lab", "-f", "json", "--learn"]).arg(&rec).arg(&pipe).output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = &report["scenarios"][0];
+    assert_eq!(row["scenario"], "piped", "{report:#}");
+    assert_eq!(row["rules"]["detected"], true, "{report:#}");
+    assert_eq!(report["detected_rules"], 1, "{report:#}");
+}
