@@ -557,6 +557,11 @@ fn profiles_are_saved_versioned_and_rolled_back() {
     let back = store.rollback("web:1", 1).unwrap();
     assert_eq!((back.version, back.mode), (1, Mode::Monitor));
     assert_eq!(store.load_all().unwrap()[0].version, 1);
+    // A version not kept, or a workload with none, says what there is.
+    let err = store.rollback("web:1", 9).unwrap_err().to_string();
+    assert!(err.ends_with("no version 9 of \"web:1\" (kept: v1, v2)"), "{err}");
+    let err = store.rollback("db", 1).unwrap_err().to_string();
+    assert!(err.ends_with("no profile of workload \"db\" here"), "{err}");
     // A damaged file names itself.
     let bad = dir.path().join("profiles/x.json");
     std::fs::write(&bad, "{").unwrap();

@@ -139,6 +139,16 @@ impl ProfileStore {
     pub fn rollback(&self, workload: &str, version: u32) -> Result<Profile, StoreError> {
         let base = slug(workload);
         let from = self.dir.join(format!("{base}.v{version}.json"));
+        if !from.exists() {
+            let kept = self.versions(workload)?;
+            let reason = if kept.is_empty() {
+                format!("no profile of workload {workload:?} here")
+            } else {
+                let kept: Vec<String> = kept.iter().map(|v| format!("v{v}")).collect();
+                format!("no version {version} of {workload:?} (kept: {})", kept.join(", "))
+            };
+            return Err(StoreError::Bad { path: self.dir.clone(), reason });
+        }
         let p = Self::read(&from)?;
         let current = self.dir.join(format!("{base}.json"));
         std::fs::copy(&from, &current).map_err(Self::io(&current))?;

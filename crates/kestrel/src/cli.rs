@@ -515,13 +515,13 @@ pub struct LearnArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     /// Containers a behaviour must be seen in to count.
-    #[arg(short, default_value_t = 2)]
+    #[arg(short, default_value_t = 2, value_parser = at_least_one::<usize>)]
     pub k: usize,
     /// Time windows a behaviour must be seen in to count (workloads with fewer than K containers).
-    #[arg(short, default_value_t = 3)]
+    #[arg(short, default_value_t = 3, value_parser = at_least_one::<usize>)]
     pub t: usize,
     /// Length of a time window, in seconds.
-    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 600, value_name = "SECONDS", value_parser = at_least_one::<u64>)]
     pub window: u64,
     /// Put the learned profiles in this mode at once (default: they stay in learn mode and are promoted by
     /// `kestrel detect` after a stable learning period).
@@ -733,7 +733,7 @@ pub struct ProfilePullArgs {
     /// The workload.
     pub workload: String,
     /// Nodes that must trust a behaviour.
-    #[arg(short, default_value_t = 2)]
+    #[arg(short, default_value_t = 2, value_parser = at_least_one::<usize>)]
     pub k: usize,
     /// Write the merged profile into this profile directory.
     #[arg(long, value_name = "DIR", default_value = "/var/lib/kestrel/profiles")]
@@ -795,7 +795,7 @@ pub struct ProfileMergeArgs {
     #[arg(required = true)]
     pub inputs: Vec<String>,
     /// Nodes that must trust a behaviour.
-    #[arg(short, default_value_t = 2)]
+    #[arg(short, default_value_t = 2, value_parser = at_least_one::<usize>)]
     pub k: usize,
     /// Write the merged profile into this profile directory.
     #[arg(long, value_name = "DIR")]
@@ -860,7 +860,7 @@ pub struct EvalLabArgs {
     #[arg(long, value_name = "FILE")]
     pub normal: Vec<PathBuf>,
     /// Containers a behaviour must be seen in while learning.
-    #[arg(short, default_value_t = 2)]
+    #[arg(short, default_value_t = 2, value_parser = at_least_one::<usize>)]
     pub k: usize,
     /// A Falco-style rule file, or a directory of them, for the rules (repeatable; after the built-in rules
     /// unless left out).
@@ -1535,6 +1535,15 @@ impl LimitArgs {
             l.max_metadata_bytes = v;
         }
         l
+    }
+}
+
+/// A count that must be at least one (`-k`, `-t`: a behaviour seen nowhere is never trusted; `--window`).
+fn at_least_one<T: std::str::FromStr + PartialOrd + From<u8>>(s: &str) -> Result<T, String> {
+    match s.parse::<T>() {
+        Ok(v) if v >= T::from(1) => Ok(v),
+        Ok(_) => Err("must be 1 or more".into()),
+        Err(_) => Err("not a whole number".into()),
     }
 }
 

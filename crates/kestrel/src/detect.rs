@@ -673,7 +673,9 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
             let refs: Vec<(&str, &Profile)> = nodes.iter().map(|(n, p)| (n.as_str(), p)).collect();
             let merged = profile::merge(&workload, &refs, m.k);
             let path = ProfileStore::new(&m.profiles).save(&merged)?;
-            eprintln!("kestrel: merged {} nodes: {} → {}", nodes.len(), merged.baseline(), path.display());
+            let n = nodes.len();
+            let nodes = if n == 1 { "1 node".to_string() } else { format!("{n} nodes") };
+            eprintln!("kestrel: merged {nodes}: {} → {}", merged.baseline(), path.display());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         Ok(settings::Parsed::Run(cli)) => *cli,
         Ok(settings::Parsed::Shown) => return ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("kestrel: error: {e:#}");
+            eprintln!("kestrel: error: {}", error_text(&e));
             return ExitCode::from(2);
         }
     };
@@ -28,10 +28,27 @@ fn main() -> ExitCode {
     match scan::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("kestrel: error: {e:#}");
+            eprintln!("kestrel: error: {}", error_text(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes on one line, `a: b: c`, each cause said once: a library error that already names its
+/// cause in its own message (`path: No such file…`, thiserror's `{path}: {source}`) also hands that cause on as
+/// its source, and printing both would say it twice.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.is_empty() {
+            text = part;
+        } else if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+    }
+    text
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
@@ -44,4 +61,42 @@ fn init_logging(verbose: u8, quiet: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KESTREL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+    use anyhow::Context as _;
+
+    /// As thiserror's `#[error("{path}: {source}")]` makes it.
+    #[derive(Debug)]
+    struct Named {
+        path: String,
+        source: std::io::Error,
+    }
+
+    impl std::fmt::Display for Named {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{}: {}", self.path, self.source)
+        }
+    }
+
+    impl std::error::Error for Named {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.source)
+        }
+    }
+
+    #[test]
+    fn each_cause_of_an_error_is_said_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        // A library error that names its cause and hands it on as its source.
+        let e = anyhow::Error::new(Named { path: "/x.tar".into(), source: io() });
+        assert_eq!(error_text(&e), "/x.tar: no such file");
+        // Context over a cause the message does not name: both, in order.
+        let e = Err::<(), _>(io()).context("/x.tar: cannot open").unwrap_err();
+        assert_eq!(error_text(&e), "/x.tar: cannot open: no such file");
+        let e = Err::<(), _>(Named { path: "/x.tar".into(), source: io() }).context("scanning").unwrap_err();
+        assert_eq!(error_text(&e), "scanning: /x.tar: no such file");
+    }
 }

@@ -295,3 +295,16 @@ fn a_compressed_archive_read_once_is_found_again_by_the_file_until_it_changes() 
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("in the cache"));
 }
+
+/// A missing input is an error that names it and says why once (the image reader's error names its cause and
+/// hands it on as its source; the two were printed one after the other).
+#[test]
+fn a_missing_input_is_named_with_its_reason_said_once() {
+    for args in [&["image", "--input", "/nonexistent/app.tar"][..], &["rootfs", "/nonexistent/root"]] {
+        let out = kestrel().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with(&format!("kestrel: error: {}: ", args[args.len() - 1])), "{err}");
+        assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    }
+}

@@ -447,3 +447,26 @@ fn a_recording_piped_in_reads_as_the_file_does() {
     assert_eq!(row["rules"]["detected"], true, "{report:#}");
     assert_eq!(report["detected_rules"], 1, "{report:#}");
 }
+
+/// Counts that trust a behaviour (`-k`, `-t`) and the window length cannot be zero, and a rollback to a version
+/// not kept says which are.
+#[test]
+fn zero_counts_are_refused_and_a_missing_version_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("r.jsonl");
+    recording(&rec, &["a", "b"], &normal(), 1_000);
+    let p = dir.path().join("p");
+    for args in [&["learn", "-k", "0"][..], &["learn", "-t", "0"], &["learn", "--window", "0"]] {
+        let out = kestrel().args(args).arg("--profiles").arg(&p).arg(&rec).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("must be 1 or more"), "{args:?}");
+    }
+    assert!(!p.exists(), "nothing learned");
+    let out = kestrel().args(["profile", "merge", "-k", "0", "--profiles"]).arg(&p).arg(&rec).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must be 1 or more"));
+    kestrel().args(["learn", "-q", "--workload-by", "label", "--profiles"]).arg(&p).arg(&rec).assert().success();
+    let out = kestrel().args(["profile", "rollback", "web", "7", "--profiles"]).arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.trim_end().ends_with("no version 7 of \"web\" (kept: v1)"), "{err}");
+}
