@@ -15,7 +15,8 @@ pub fn config(a: ConfigArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let Collected { files, objects, mut findings, errors, .. } = collect(&a.paths, &a.image, a.policy.as_deref())?;
+    let Collected { files, objects, mut findings, errors, named_unreadable, .. } =
+        collect(&a.paths, &a.image, a.policy.as_deref())?;
     findings.retain(|f| {
         !(a.pss_level == PssLevelArg::Baseline && f.id.starts_with("pss:restricted:"))
             && (a.severity.is_empty() || a.severity.contains(&f.severity))
@@ -32,6 +33,9 @@ pub fn config(a: ConfigArgs) -> Result<ExitCode> {
     crate::scan::deliver(a.output.as_deref(), &buf)?;
     for (file, reason) in &report.errors {
         eprintln!("kestrel: {file}: {reason}");
+    }
+    if !named_unreadable.is_empty() {
+        return Ok(not_checked(&named_unreadable));
     }
     Ok(a.gate.exit(report.findings.iter().map(|f| f.severity)))
 }
@@ -51,11 +55,11 @@ pub fn eval_pss(a: EvalPssArgs) -> Result<ExitCode> {
             "pass_fixtures": pass.count(),
             "results": results,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        say!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         for r in results.iter().filter(|r| !r.ok) {
             let want = if r.expect_pass { "clean".to_string() } else { format!("flagged under {}", r.check) };
-            println!("MISS {}: should be {want} at {}; found {:?}", r.file, r.level, r.found);
+            say!("MISS {}: should be {want} at {}; found {:?}", r.file, r.level, r.found);
         }
         let count = |pass: bool| {
             let all: Vec<_> = results.iter().filter(|r| r.expect_pass == pass).collect();
@@ -63,8 +67,8 @@ pub fn eval_pss(a: EvalPssArgs) -> Result<ExitCode> {
         };
         let (fo, fa) = count(false);
         let (po, pa) = count(true);
-        println!("fail fixtures flagged under their check: {fo}/{fa}");
-        println!("pass fixtures clean at their level:     {po}/{pa}");
+        say!("fail fixtures flagged under their check: {fo}/{fa}");
+        say!("pass fixtures clean at their level:     {po}/{pa}");
     }
     Ok(if ok == results.len() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
@@ -77,12 +81,23 @@ pub struct Collected {
     pub errors: Vec<(String, String)>,
     /// The input kinds seen (`kubernetes`, `dockerfile`, `image`, `docker-daemon`).
     pub kinds: Vec<String>,
+    /// Inputs named on the command line (a file, not one found in a directory given; standard input) that
+    /// could not be read or checked whole: the result says nothing of them, so the command exits 2.
+    pub named_unreadable: Vec<String>,
+}
+
+/// Exit 2 after the report when an input the command line named could not be checked: the report cannot vouch
+/// for it, so no gate may pass (files found in a directory — a chart's templates, say — are reported and skipped).
+fn not_checked(named: &[String]) -> ExitCode {
+    eprintln!("kestrel: error: not checked, the reason above: {}", named.join(", "));
+    ExitCode::from(2)
 }
 
 /// Scans files, directories, standard input (`-`) and images' configurations, with optional Rego policies.
 pub fn collect(paths: &[std::path::PathBuf], images: &[String], policy: Option<&std::path::Path>) -> Result<Collected> {
     let (mut files, mut objects, mut findings, mut errors) = (0, 0, Vec::new(), Vec::new());
     let mut kinds: Vec<String> = Vec::new();
+    let mut named_unreadable = Vec::new();
     let mut policies = match policy {
         Some(p) => Some(kestrel_config::rego::Policies::load(p)?),
         None => None,
@@ -95,6 +110,7 @@ pub fn collect(paths: &[std::path::PathBuf], images: &[String], policy: Option<&
                 .read_to_string(&mut text)
                 .context("standard input")?;
             files += 1;
+            let before = errors.len();
             match kestrel_config::scan_text_counted("(stdin)", &text) {
                 Ok((f, n)) => {
                     if n > 0 {
@@ -113,12 +129,18 @@ pub fn collect(paths: &[std::path::PathBuf], images: &[String], policy: Option<&
                     }
                 }
             }
+            if errors.len() > before {
+                named_unreadable.push("standard input".to_string());
+            }
             continue;
         }
         if !p.exists() {
             anyhow::bail!("{}: no such file or directory", p.display());
         }
         let s = kestrel_config::scan_path_with(p, policies.as_ref());
+        if !p.is_dir() && !s.errors.is_empty() {
+            named_unreadable.push(p.display().to_string());
+        }
         files += s.files;
         objects += s.objects;
         findings.extend(s.findings);
@@ -148,7 +170,7 @@ pub fn collect(paths: &[std::path::PathBuf], images: &[String], policy: Option<&
     }
     kinds.sort();
     kinds.dedup();
-    Ok(Collected { files, objects, findings, errors, kinds })
+    Ok(Collected { files, objects, findings, errors, kinds, named_unreadable })
 }
 
 pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
@@ -156,7 +178,7 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
     if a.list {
         for id in kestrel_config::compliance::spec_ids() {
             let s = kestrel_config::compliance::spec(id).map_err(anyhow::Error::msg)?;
-            println!("{id:<16} {} controls  {}", s.controls.len(), s.title);
+            say!("{id:<16} {} controls  {}", s.controls.len(), s.title);
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -164,7 +186,7 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
     if a.paths.is_empty() && a.image.is_empty() && a.results.is_empty() {
         anyhow::bail!("nothing to hold against {}: give paths, --image or --results", spec.id);
     }
-    let Collected { files, objects, mut findings, mut errors, mut kinds } =
+    let Collected { files, objects, mut findings, mut errors, mut kinds, named_unreadable } =
         collect(&a.paths, &a.image, a.policy.as_deref())?;
     let mut searched = None;
     if !a.no_secrets && (a.paths.iter().any(|p| p.as_os_str() != "-") || !a.image.is_empty()) {
@@ -221,6 +243,9 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
         let subject = format!("{}: {}", spec.id, scope_subject(&a.paths, &a.image));
         let sent = crate::server::upload_report(&a.upload, "compliance", &subject, serde_json::to_value(&report)?)?;
         eprintln!("kestrel: report {sent} sent to {server}");
+    }
+    if !named_unreadable.is_empty() {
+        return Ok(not_checked(&named_unreadable));
     }
     if a.fail_on_fail && report.summary.fail > 0 {
         return Ok(ExitCode::from(a.exit_code.unwrap_or(1)));

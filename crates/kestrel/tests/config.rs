@@ -146,3 +146,42 @@ fn a_secrets_allowlist_silences_known_test_keys() {
     std::fs::write(&allow, "fingerprint: [typo]\n").unwrap();
     kestrel().args(["secrets", "--allow"]).arg(&allow).arg(dir.path()).assert().failure();
 }
+
+/// A file named on the command line that cannot be checked fails the run with 2 after the report (which lists
+/// it): a gate cannot pass on a manifest it never read. One found in a directory — a Helm chart's templates,
+/// which are not YAML until rendered — is reported and the rest of the directory judged as before.
+#[test]
+fn a_named_file_that_cannot_be_checked_fails_the_run_one_in_a_directory_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("chart/templates")).unwrap();
+    std::fs::write(d.join("chart/web.yaml"), PRIVILEGED).unwrap();
+    let template = d.join("chart/templates/dep.yaml");
+    std::fs::write(&template, "kind: Deployment\nmetadata:\n  labels:\n    {{- include \"x\" . | nindent 4 }}\n")
+        .unwrap();
+    let run = |args: &[&std::ffi::OsStr], stdin: &str| {
+        kestrel().arg("config").args(args).args(["-f", "json"]).write_stdin(stdin).output().unwrap()
+    };
+    let chart = d.join("chart");
+    let out = run(&[chart.as_os_str()], "");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["errors"].as_array().map(Vec::len), Some(1), "{v:#}");
+    let out = kestrel().arg("config").arg(&chart).args(["--fail-on", "high"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "the directory's findings still gate");
+    // Named: the report is written, then exit 2 naming it.
+    let out = run(&[template.as_os_str(), d.join("chart/web.yaml").as_os_str()], "");
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["findings"].as_array().unwrap().iter().any(|f| f["id"] == "pss:baseline:privileged"), "{v:#}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("not checked, the reason above: {}", template.display())), "{err}");
+    // Standard input too; and compliance, which holds the same scan against a standard.
+    assert_eq!(run(&[std::ffi::OsStr::new("-")], "a: [").status.code(), Some(2));
+    assert_eq!(run(&[std::ffi::OsStr::new("-")], PRIVILEGED).status.code(), Some(0));
+    let out =
+        kestrel().args(["compliance", "--spec", "cis-k8s-1.9", "--no-secrets"]).arg(&template).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kestrel().args(["compliance", "--spec", "cis-k8s-1.9", "--no-secrets"]).arg(&chart).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
