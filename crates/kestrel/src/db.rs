@@ -277,23 +277,28 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                     "affected_by_ecosystem": per.iter().map(|(e, n)| (e.clone(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
                     "sources": sources,
                 });
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                say!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                println!("Database: {}", db.path().display());
+                say!("Database: {}", db.path().display());
                 match built.as_deref() {
-                    Some(b) => println!(
+                    Some(b) => say!(
                         "Built:    {b} ({} days ago)",
                         age_days(b).map(|d| d.to_string()).unwrap_or_else(|| "?".into())
                     ),
-                    None => println!("Built:    unknown"),
+                    None => say!("Built:    unknown"),
                 }
-                println!("Advisories: {advisories}\n");
-                println!(
+                say!("Advisories: {advisories}\n");
+                say!(
                     "{:<28} {:>9} {:>9} {:>9}  {:<25} {:<25} LOCATION",
-                    "SOURCE", "RECORDS", "WITHDRAWN", "SKIPPED", "IMPORTED", "NEWEST RECORD"
+                    "SOURCE",
+                    "RECORDS",
+                    "WITHDRAWN",
+                    "SKIPPED",
+                    "IMPORTED",
+                    "NEWEST RECORD"
                 );
                 for s in &sources {
-                    println!(
+                    say!(
                         "{:<28} {:>9} {:>9} {:>9}  {:<25} {:<25} {}",
                         s.name,
                         s.records,
@@ -304,9 +309,9 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                         s.location
                     );
                 }
-                println!("\nAffected entries per ecosystem:");
+                say!("\nAffected entries per ecosystem:");
                 for (e, n) in per {
-                    println!("  {e:<24} {n}");
+                    say!("  {e:<24} {n}");
                 }
             }
         }
@@ -318,29 +323,29 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                 bail!("{}: no advisory with this id or alias in {}", a.id, db.path().display());
             }
             if a.format == OutputFormat::Json {
-                println!("{}", serde_json::to_string_pretty(&found)?);
+                say!("{}", serde_json::to_string_pretty(&found)?);
             } else {
                 for adv in found {
-                    println!("{} ({})", adv.id, adv.source);
+                    say!("{} ({})", adv.id, adv.source);
                     if !adv.aliases.is_empty() {
-                        println!("  aliases:   {}", adv.aliases.join(", "));
+                        say!("  aliases:   {}", adv.aliases.join(", "));
                     }
                     if !adv.summary.is_empty() {
-                        println!("  summary:   {}", adv.summary);
+                        say!("  summary:   {}", adv.summary);
                     }
                     if let Some(p) = &adv.published {
-                        println!("  published: {p}");
+                        say!("  published: {p}");
                     }
                     for c in &adv.cvss {
-                        println!("  {}: {}", c.kind, c.vector);
+                        say!("  {}: {}", c.kind, c.vector);
                     }
                     if let Some(s) = &adv.source_severity {
-                        println!("  severity:  {s}");
+                        say!("  severity:  {s}");
                     }
                     for r in adv.references.iter().take(5) {
-                        println!("  ref:       {r}");
+                        say!("  ref:       {r}");
                     }
-                    println!();
+                    say!();
                 }
             }
         }

@@ -39,7 +39,7 @@ pub fn adfa(args: EvalAdfaArgs, g: &crate::cli::GlobalArgs) -> Result<ExitCode> 
     };
     match &args.output {
         Some(path) => crate::scan::write_atomically(path, text.as_bytes())?,
-        None => print!("{text}"),
+        None => say_part!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }

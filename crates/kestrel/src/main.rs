@@ -1,5 +1,22 @@
 //! The `kestrel` command line: argument parsing, progress, output. The work is done by the library crates.
 
+/// `println!` that never panics when the reader went away (`kestrel config --list | head`): what is left to say
+/// is dropped, and the command ends as it would have.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `print!` as [`say!`] is `println!`.
+macro_rules! say_part {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
 mod cache;
 mod cli;
 mod config;
@@ -27,11 +44,24 @@ fn main() -> ExitCode {
     init_logging(cli.global.verbose, cli.global.quiet);
     match scan::run(cli) {
         Ok(code) => code,
+        // The reader of standard output went away (`| head`): nothing to say, as for any tool in a pipe.
+        Err(e) if stdout_gone(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kestrel: error: {}", error_text(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether an error is a write to standard output whose reader has gone: a broken pipe, and standard output is
+/// that pipe with no reader left (so a broken connection to a server is never mistaken for it).
+fn stdout_gone(e: &anyhow::Error) -> bool {
+    let broken = e
+        .chain()
+        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe));
+    let mut fd = libc::pollfd { fd: libc::STDOUT_FILENO, events: 0, revents: 0 };
+    // SAFETY: one valid pollfd, no wait.
+    broken && unsafe { libc::poll(&mut fd, 1, 0) } == 1 && fd.revents & libc::POLLERR != 0
 }
 
 /// An error and its causes on one line, `a: b: c`, each cause said once: a library error that already names its

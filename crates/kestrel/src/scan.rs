@@ -174,8 +174,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(crate::cli::EvalCommand::Lab(a)) => crate::detect::eval_lab(a),
         Command::Eval(crate::cli::EvalCommand::Speed(a)) => crate::detect::eval_speed(a),
         Command::Catalogers => {
-            println!("image and rootfs scans: {}", Catalog::new(Scope::Image).names().join(", "));
-            println!("fs scans:               {}", Catalog::new(Scope::Directory).names().join(", "));
+            say!("image and rootfs scans: {}", Catalog::new(Scope::Image).names().join(", "));
+            say!("fs scans:               {}", Catalog::new(Scope::Directory).names().join(", "));
             Ok(ExitCode::SUCCESS)
         }
     }

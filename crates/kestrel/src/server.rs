@@ -13,7 +13,7 @@ pub fn run(a: ServerCommand) -> Result<ExitCode> {
             let role: Role = serde_yaml::from_str(&t.role).context("role")?;
             let (token, entry) = new_token(&t.name, role).map_err(anyhow::Error::msg)?;
             eprintln!("kestrel: the token (give it to {}; it is not stored anywhere):", t.name);
-            println!("{token}");
+            say!("{token}");
             eprintln!("kestrel: its entry for the token file (under `tokens:`):");
             let yaml = serde_yaml::to_string(&TokenFile { tokens: vec![entry] })?;
             eprint!("{}", yaml.trim_start_matches("tokens:\n"));

@@ -64,7 +64,7 @@ pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
         }
     };
     if matches.get_flag("show_config") {
-        print!("{}", show(&cmd, &matches, config_path(&matches).as_deref(), &from_file));
+        say_part!("{}", show(&cmd, &matches, config_path(&matches).as_deref(), &from_file));
         return Ok(Parsed::Shown);
     }
     Ok(Parsed::Run(Box::new(Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()))))

@@ -308,3 +308,37 @@ fn a_missing_input_is_named_with_its_reason_said_once() {
         assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
     }
 }
+
+/// Output into a pipe whose reader has gone (`kestrel … | head`) ends the command quietly: no panic, no
+/// "Broken pipe" error, exit 0 — whichever way the command writes (line by line, a table, a report).
+#[test]
+fn a_reader_that_went_away_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("r.jsonl");
+    let mut lines = vec![r#"{"schema":"kestrel.trace/v1","started_ns":1}"#.to_string()];
+    for t in 0..50_000 {
+        lines.push(format!(
+            r#"{{"schema":"kestrel.event/v1","time_ns":{t},"pid":{t},"tid":1,"comm":"sh","cgroup_id":7,"kind":"exit","status":0}}"#
+        ));
+    }
+    std::fs::write(&rec, lines.join("\n")).unwrap();
+    let rec = rec.to_str().unwrap();
+    for args in [
+        &["config", "--list"][..],
+        &["compliance", "--list"],
+        &["catalogers"],
+        &["rules"],
+        &["replay", rec],
+        &["replay", "-f", "table", rec],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && err.is_empty(), "{args:?}: {:?} {err}", out.status);
+    }
+}
