@@ -64,13 +64,35 @@ fn stdout_gone(e: &anyhow::Error) -> bool {
     broken && unsafe { libc::poll(&mut fd, 1, 0) } == 1 && fd.revents & libc::POLLERR != 0
 }
 
+/// Most characters of one cause shown: a parser's message may quote what it read, and a hostile input's bytes
+/// are not worth a screenful.
+const MAX_CAUSE_CHARS: usize = 240;
+
+/// A cause as it may be shown on a terminal: control characters (an escape sequence in a file name or a quoted
+/// header) escaped, and cut at [`MAX_CAUSE_CHARS`].
+fn shown(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX_CAUSE_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// An error and its causes on one line, `a: b: c`, each cause said once: a library error that already names its
 /// cause in its own message (`path: No such file…`, thiserror's `{path}: {source}`) also hands that cause on as
 /// its source, and printing both would say it twice.
 fn error_text(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
-        let part = cause.to_string();
+        let part = shown(&cause.to_string());
         if text.is_empty() {
             text = part;
         } else if !text.ends_with(&part) {
@@ -95,7 +117,7 @@ fn init_logging(verbose: u8, quiet: bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::error_text;
+    use super::{error_text, MAX_CAUSE_CHARS};
     use anyhow::Context as _;
 
     /// As thiserror's `#[error("{path}: {source}")]` makes it.
@@ -128,5 +150,17 @@ mod tests {
         assert_eq!(error_text(&e), "/x.tar: cannot open: no such file");
         let e = Err::<(), _>(Named { path: "/x.tar".into(), source: io() }).context("scanning").unwrap_err();
         assert_eq!(error_text(&e), "scanning: /x.tar: no such file");
+    }
+
+    #[test]
+    fn what_an_error_quotes_of_hostile_input_is_escaped_and_cut() {
+        let e = anyhow::anyhow!("bad name \u{1b}]0;owned\u{7}\n{}", "\u{fffd}x".repeat(400));
+        let text = error_text(&e);
+        assert!(text.starts_with("bad name \\u{1b}]0;owned\\u{7}\\n\u{fffd}x"), "{text}");
+        assert!(!text.chars().any(char::is_control), "{text}");
+        // 240 characters read, the three escaped ones written out longer (`\u{1b}` +5, `\u{7}` +4, `\n` +1), and
+        // the mark of the cut.
+        assert_eq!(text.chars().count(), MAX_CAUSE_CHARS + 10 + 1, "{text}");
+        assert!(text.ends_with('…'));
     }
 }

@@ -179,8 +179,7 @@ fn a_named_file_that_cannot_be_checked_fails_the_run_one_in_a_directory_does_not
     // Standard input too; and compliance, which holds the same scan against a standard.
     assert_eq!(run(&[std::ffi::OsStr::new("-")], "a: [").status.code(), Some(2));
     assert_eq!(run(&[std::ffi::OsStr::new("-")], PRIVILEGED).status.code(), Some(0));
-    let out =
-        kestrel().args(["compliance", "--spec", "cis-k8s-1.9", "--no-secrets"]).arg(&template).output().unwrap();
+    let out = kestrel().args(["compliance", "--spec", "cis-k8s-1.9", "--no-secrets"]).arg(&template).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     let out = kestrel().args(["compliance", "--spec", "cis-k8s-1.9", "--no-secrets"]).arg(&chart).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
