@@ -66,7 +66,7 @@ fn stdout_gone(e: &anyhow::Error) -> bool {
 
 /// Most characters of one cause shown: a parser's message may quote what it read, and a hostile input's bytes
 /// are not worth a screenful.
-const MAX_CAUSE_CHARS: usize = 240;
+const MAX_CAUSE_CHARS: usize = 1000;
 
 /// A cause as it may be shown on a terminal: control characters (an escape sequence in a file name or a quoted
 /// header) escaped, and cut at [`MAX_CAUSE_CHARS`].
@@ -154,11 +154,11 @@ mod tests {
 
     #[test]
     fn what_an_error_quotes_of_hostile_input_is_escaped_and_cut() {
-        let e = anyhow::anyhow!("bad name \u{1b}]0;owned\u{7}\n{}", "\u{fffd}x".repeat(400));
+        let e = anyhow::anyhow!("bad name \u{1b}]0;owned\u{7}\n{}", "\u{fffd}x".repeat(1000));
         let text = error_text(&e);
         assert!(text.starts_with("bad name \\u{1b}]0;owned\\u{7}\\n\u{fffd}x"), "{text}");
         assert!(!text.chars().any(char::is_control), "{text}");
-        // 240 characters read, the three escaped ones written out longer (`\u{1b}` +5, `\u{7}` +4, `\n` +1), and
+        // 1000 characters read, the three escaped ones written out longer (`\u{1b}` +5, `\u{7}` +4, `\n` +1), and
         // the mark of the cut.
         assert_eq!(text.chars().count(), MAX_CAUSE_CHARS + 10 + 1, "{text}");
         assert!(text.ends_with('…'));
