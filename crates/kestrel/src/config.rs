@@ -30,7 +30,7 @@ pub fn config(a: ConfigArgs) -> Result<ExitCode> {
     };
     let mut buf = Vec::new();
     write_config(&report, format, &mut buf)?;
-    crate::scan::deliver(a.output.as_deref(), &buf)?;
+    crate::scan::deliver(a.output.as_deref(), &buf, a.format == ConfigFormatArg::Table)?;
     for (file, reason) in &report.errors {
         eprintln!("kestrel: {file}: {reason}");
     }
@@ -237,7 +237,7 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
         ComplianceFormatArg::Html => out.write_all(kestrel_report::compliance_html(&report).as_bytes())?,
         ComplianceFormatArg::Table => kestrel_report::write_compliance_table(&report, &mut out)?,
     }
-    crate::scan::deliver(a.output.as_deref(), &out)?;
+    crate::scan::deliver(a.output.as_deref(), &out, a.format == ComplianceFormatArg::Table)?;
     if let Some(server) = &a.upload.server {
         // One report per spec and scope on the server: the latest is the posture.
         let subject = format!("{}: {}", spec.id, scope_subject(&a.paths, &a.image));
@@ -397,6 +397,6 @@ pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
         ConfigFormatArg::Sarif => write_config(&as_config(), ConfigFormat::Sarif, &mut out)?,
         ConfigFormatArg::Table => write_config(&as_config(), ConfigFormat::Table, &mut out)?,
     }
-    crate::scan::deliver(a.output.as_deref(), &out)?;
+    crate::scan::deliver(a.output.as_deref(), &out, a.format == ConfigFormatArg::Table)?;
     Ok(a.gate.exit(all.findings.iter().map(|f| f.severity)))
 }

@@ -230,7 +230,7 @@ fn print_alert(out: &mut impl Write, a: &Alert, json: bool) -> Result<bool> {
         if !a.mitre.is_empty() {
             text.push_str(&format!("    MITRE ATT&CK: {}\n", a.mitre.join(", ")));
         }
-        write!(out, "{text}")
+        write!(out, "{}", crate::terminal_safe(&text))
     };
     Ok(r.is_ok())
 }

@@ -64,6 +64,26 @@ fn stdout_gone(e: &anyhow::Error) -> bool {
     broken && unsafe { libc::poll(&mut fd, 1, 0) } == 1 && fd.revents & libc::POLLERR != 0
 }
 
+/// Text that came from outside (a process's name, a file name in an image, an advisory's summary) as it may be
+/// written to a terminal: every control character but the line break and the tab — an escape sequence that would
+/// retitle the window, move the cursor or wipe the screen — is written out escaped (`\u{1b}`), C1 controls
+/// included.
+pub(crate) fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Most characters of one cause shown: a parser's message may quote what it read, and a hostile input's bytes
 /// are not worth a screenful.
 const MAX_CAUSE_CHARS: usize = 1000;
@@ -117,7 +137,7 @@ fn init_logging(verbose: u8, quiet: bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::{error_text, MAX_CAUSE_CHARS};
+    use super::{error_text, terminal_safe, MAX_CAUSE_CHARS};
     use anyhow::Context as _;
 
     /// As thiserror's `#[error("{path}: {source}")]` makes it.
@@ -150,6 +170,12 @@ mod tests {
         assert_eq!(error_text(&e), "/x.tar: cannot open: no such file");
         let e = Err::<(), _>(Named { path: "/x.tar".into(), source: io() }).context("scanning").unwrap_err();
         assert_eq!(error_text(&e), "scanning: /x.tar: no such file");
+    }
+
+    #[test]
+    fn text_for_a_terminal_keeps_its_lines_and_loses_its_escapes() {
+        assert!(matches!(terminal_safe("nginx\t-g daemon off;\n"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(terminal_safe("sh\u{1b}[2J\r\u{9b}31m\u{7f}\nnext"), "sh\\u{1b}[2J\\r\\u{9b}31m\\u{7f}\nnext");
     }
 
     #[test]

@@ -72,7 +72,8 @@ impl Printer {
             return Ok(self.out.write_all(b"\n").is_ok());
         }
         let who = e.container.as_ref().map(|c| c.id.chars().take(12).collect::<String>()).unwrap_or_else(|| "-".into());
-        Ok(writeln!(self.out, "{:<12} {:>7} {:<15} {}", who, e.pid, e.comm, kestrel_detect::rules::describe(e)).is_ok())
+        let line = format!("{:<12} {:>7} {:<15} {}", who, e.pid, e.comm, kestrel_detect::rules::describe(e));
+        Ok(writeln!(self.out, "{}", crate::terminal_safe(&line.replace('\n', " "))).is_ok())
     }
 }
 

