@@ -75,11 +75,11 @@ fn is_dockerfile(p: &Path) -> bool {
     p.file_name().and_then(|n| n.to_str()).is_some_and(dockerfile::is_dockerfile)
 }
 
-/// The files a scan of `path` reads: the file itself, or every `.yaml`, `.yml` and `.json` file and every
-/// Dockerfile (`Dockerfile`, `Dockerfile.*`, `*.dockerfile`, `Containerfile`) under the directory (links
-/// not followed; `.git` skipped), sorted.
+/// The files a scan of `path` reads: the file itself (a pipe too: `<(helm template …)`), or every `.yaml`, `.yml`
+/// and `.json` file and every Dockerfile (`Dockerfile`, `Dockerfile.*`, `*.dockerfile`, `Containerfile`) under the
+/// directory (regular files only; links not followed; `.git` skipped), sorted.
 pub fn files(path: &Path) -> Vec<PathBuf> {
-    if path.is_file() {
+    if !path.is_dir() {
         return vec![path.to_path_buf()];
     }
     let mut v: Vec<PathBuf> = walkdir::WalkDir::new(path)
@@ -167,10 +167,18 @@ fn scan_file(p: &Path, policies: Option<&mut rego::Policies>) -> Result<Checked,
     let name = p.display().to_string();
     let err = |reason: String| FileError { file: name.clone(), reason };
     let meta = std::fs::metadata(p).map_err(|e| err(e.to_string()))?;
+    let too_big = |n: u64| err(format!("{n} bytes: larger than the {} MiB limit", MAX_FILE_BYTES >> 20));
     if meta.len() > MAX_FILE_BYTES {
-        return Err(err(format!("{} bytes: larger than the {} MiB limit", meta.len(), MAX_FILE_BYTES >> 20)));
+        return Err(too_big(meta.len()));
     }
-    let bytes = std::fs::read(p).map_err(|e| err(e.to_string()))?;
+    // Bounded whatever the file says of its size: a pipe says 0.
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(p).map_err(|e| err(e.to_string()))?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_FILE_BYTES + 1), &mut bytes)
+        .map_err(|e| err(e.to_string()))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
     if bytes.iter().take(8192).any(|&b| b == 0) {
         return Err(err("a binary file, not YAML or JSON".into()));
     }

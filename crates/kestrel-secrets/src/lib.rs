@@ -290,9 +290,10 @@ pub struct Scan {
 /// Files larger than this are skipped (counted).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
-/// Scans a file or every file under a directory (links not followed; `.git` skipped), in parallel.
+/// Scans a file (a pipe too: `<(kubectl get secrets -o yaml)`) or every regular file under a directory (links not
+/// followed; `.git` skipped), in parallel.
 pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
-    let files: Vec<PathBuf> = if path.is_file() {
+    let files: Vec<PathBuf> = if !path.is_dir() {
         vec![path.to_path_buf()]
     } else {
         walkdir::WalkDir::new(path)
@@ -318,19 +319,23 @@ pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
                 Ok(f) => f,
                 Err(e) => return One::Error(name, e.to_string()),
             };
-            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-            if len == 0 {
+            let (regular, len) = file.metadata().map_or((false, 0), |m| (m.is_file(), m.len()));
+            if regular && len == 0 {
                 return One::Read(0, vec![]);
             }
             if len > MAX_FILE_BYTES {
                 return One::TooLarge(name, len);
             }
-            // Small files are read (a copy costs less than the page faults of a map); large ones mapped.
-            let data: Box<dyn std::ops::Deref<Target = [u8]>> = if len < (4 << 20) {
+            // Small files are read (a copy costs less than the page faults of a map); large ones mapped. A pipe
+            // says nothing of its size: read, up to the limit.
+            let data: Box<dyn std::ops::Deref<Target = [u8]>> = if !regular || len < (4 << 20) {
                 let mut buf = Vec::with_capacity(len as usize);
                 use std::io::Read;
-                if let Err(e) = (&file).take(MAX_FILE_BYTES).read_to_end(&mut buf) {
+                if let Err(e) = (&file).take(MAX_FILE_BYTES + 1).read_to_end(&mut buf) {
                     return One::Error(name, e.to_string());
+                }
+                if buf.len() as u64 > MAX_FILE_BYTES {
+                    return One::TooLarge(name, buf.len() as u64);
                 }
                 Box::new(buf)
             } else {
@@ -344,7 +349,7 @@ pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
             if memchr::memchr(0, &data[..data.len().min(8192)]).is_some() {
                 return One::Skipped;
             }
-            One::Read(len, scanner.scan_bytes(&name, &data))
+            One::Read(data.len() as u64, scanner.scan_bytes(&name, &data))
         })
         .collect();
     let mut scan = Scan { files: files.len(), ..Default::default() };

@@ -184,3 +184,45 @@ fn a_named_file_that_cannot_be_checked_fails_the_run_one_in_a_directory_does_not
     let out = kestrel().args(["compliance", "--spec", "cis-k8s-1.9", "--no-secrets"]).arg(&chart).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A pipe named on the command line is read as the file it stands for — `kestrel config <(helm template …)`,
+/// `kestrel secrets <(kubectl get secret -o yaml)` — where it once counted as nothing (0 files, exit 0: a gate
+/// passed unread). A pipe met while walking a directory is passed over: nothing would ever write to it.
+#[test]
+fn a_pipe_named_on_the_command_line_is_read_one_in_a_directory_is_passed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fifo = |name: &str| {
+        let path = d.join(name);
+        assert!(std::process::Command::new("mkfifo").arg(&path).status().unwrap().success());
+        path
+    };
+    let feed = |path: std::path::PathBuf, text: &'static str| std::thread::spawn(move || std::fs::write(path, text));
+    // A writer still waiting for a reader (kestrel never opened the pipe) is let go, so the test fails, not hangs.
+    let release = |path: &std::path::Path| {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path);
+    };
+    let rendered = fifo("rendered.yaml");
+    let writer = feed(rendered.clone(), PRIVILEGED);
+    let out = kestrel().args(["config", "-f", "json", "--fail-on", "high"]).arg(&rendered).output().unwrap();
+    release(&rendered);
+    let _ = writer.join();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["files"].as_u64(), v["objects"].as_u64()), (Some(1), Some(1)), "{v:#}");
+    let secret = fifo("secret.env");
+    let writer = feed(secret.clone(), "token = \"ghp_4Gx7qLm2Zp9RtVb3Nc8Kd1Wy6Hs5Jf0Ae2Qu\"\n");
+    let out = kestrel().args(["secrets", "-f", "json"]).arg(&secret).output().unwrap();
+    release(&secret);
+    let _ = writer.join();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(1), "{v:#}");
+    // In a directory, beside a manifest: passed over, no hang (nothing writes to them now).
+    std::fs::write(d.join("web.yaml"), PRIVILEGED).unwrap();
+    for cmd in ["config", "secrets"] {
+        let out = kestrel().args([cmd, "-f", "json"]).arg(d).timeout(std::time::Duration::from_secs(60)).output();
+        let out = out.unwrap();
+        assert_eq!(out.status.code(), Some(0), "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
