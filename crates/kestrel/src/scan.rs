@@ -200,7 +200,8 @@ pub(crate) enum ImageKind {
         /// Whether to keep from saying how long the transfer took.
         quiet: bool,
     },
-    /// An image archive on standard input (`docker save app | kestrel image -`), read as it streams in.
+    /// An image archive on standard input (`docker save app | kestrel image -`) or through another pipe (path
+    /// not `-`: `<(docker save app)`), read as it streams in.
     Stdin,
     /// An image in a registry or in containerd's store, its manifests and configuration read, its layers read as
     /// they arrive.
@@ -309,7 +310,14 @@ impl OpenedRef {
                 }
                 a
             }
-            (None, ImageKind::Stdin) => kestrel_image::open_stream("stdin", std::io::stdin().lock(), opts, sel)?,
+            (None, ImageKind::Stdin) if self.path.as_os_str() == "-" => {
+                kestrel_image::open_stream("stdin", std::io::stdin().lock(), opts, sel)?
+            }
+            (None, ImageKind::Stdin) => {
+                let shown = self.path.display().to_string();
+                let pipe = std::fs::File::open(&self.path).with_context(|| format!("{shown}: cannot open"))?;
+                kestrel_image::open_stream(&shown, std::io::BufReader::new(pipe), opts, sel)?
+            }
             (None, ImageKind::Cached { .. }) => bail!("the cached inventory serves this image: nothing to read"),
             (None, ImageKind::OciDir) if !self.path.join("oci-layout").is_file() => {
                 bail!("{}: not an OCI image layout (no oci-layout file)", self.path.display())
@@ -372,6 +380,9 @@ pub(crate) fn open_ref(
     }
     if !is_image_name(r) {
         let (path, tag, kind) = parse_image_ref(r, tag)?;
+        // A pipe (`<(docker save app)`) cannot be sought in: read as it streams in, as standard input is.
+        let pipe = std::fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        let kind = if pipe && matches!(kind, ImageKind::Detect) { ImageKind::Stdin } else { kind };
         return Ok(OpenedRef::file(path, tag, kind));
     }
     // Tried and not there, in order, for the message when no source has it.

@@ -5,6 +5,7 @@ use assert_cmd::Command;
 use kestrel_testkit::{go_binary, Compression, Entry, Image};
 use predicates::prelude::*;
 use serde_json::Value;
+use std::time::Duration;
 
 fn kestrel() -> Command {
     let mut c = Command::cargo_bin("kestrel").unwrap();
@@ -79,6 +80,25 @@ fn an_archive_on_standard_input_is_read_as_it_streams_in() {
         assert_eq!(v["target"]["image_id"], from_file["target"]["image_id"]);
         assert_eq!(v["target"]["name"], "stdin");
     }
+    // Through a pipe with a name (`kestrel image <(docker save app)`): streamed too (it cannot be sought in).
+    let fifo = dir.path().join("saved");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (from, to) = (p.clone(), fifo.clone());
+    let writer = std::thread::spawn(move || std::fs::write(to, std::fs::read(from).unwrap()));
+    // Bounded: a reader that opens the pipe twice (to look, then to read) waits for a second writer forever.
+    let out =
+        kestrel().args(["image", "-f", "json", "--no-cache"]).arg(&fifo).timeout(Duration::from_secs(120)).output();
+    let out = out.unwrap();
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A writer still waiting (kestrel never opened the pipe) is let go: the test fails, not hangs.
+        let _ = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo);
+    }
+    let _ = writer.join();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["packages"], from_file["packages"]);
+    assert_eq!(v["target"]["image_id"], from_file["target"]["image_id"]);
     // What is no image archive gets a clear error, and so does a wrong tag.
     kestrel()
         .args(["image", "-"])
