@@ -20,9 +20,20 @@ pub(crate) fn read_dir(
 ) -> Result<Artifact, ImageError> {
     let shown = root.display().to_string();
     let meta = std::fs::metadata(root).map_err(|e| ImageError::io(&shown, e))?;
-    if !meta.is_dir() {
-        return Err(ImageError::Unrecognized { path: shown, reason: "not a directory".into() });
-    }
+    // A project's one file (`kestrel fs Cargo.lock`): its directory, that file alone.
+    let only = match (kind, meta.is_file(), root.parent(), root.file_name()) {
+        (TargetKind::Directory, true, Some(dir), Some(name)) => Some((dir, name)),
+        _ => None,
+    };
+    let (root, only_name) = match only {
+        Some((dir, name)) => (if dir.as_os_str().is_empty() { Path::new(".") } else { dir }, Some(name)),
+        None if meta.is_dir() => (root, None),
+        None => {
+            let reason =
+                if kind == TargetKind::Directory { "neither a directory nor a file" } else { "not a directory" };
+            return Err(ImageError::Unrecognized { path: shown, reason: reason.into() });
+        }
+    };
     let host_root = root.canonicalize().map(|p| p == Path::new("/")).unwrap_or(false);
     let mut tree = FileTree::new();
     let mut warnings = Vec::new();
@@ -33,6 +44,7 @@ pub(crate) fn read_dir(
     let walker = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter().filter_entry(|e| {
         // Scanning a live host: the kernel's virtual file systems are not part of it.
         !(host_root && e.depth() == 1 && matches!(e.file_name().to_str(), Some("proc" | "sys" | "dev")))
+            && only_name.is_none_or(|name| e.depth() == 0 || (e.depth() == 1 && e.file_name() == name))
     });
     for entry in walker {
         let entry = match entry {

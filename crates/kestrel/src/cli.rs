@@ -85,10 +85,11 @@ Image references:
   kestrel sbom app.spdx.json -f sarif")]
     Sbom(SbomArgs),
     /// Scan a project directory: the packages it declares and holds (lock files, manifests, vendored
-    /// packages) and their vulnerabilities.
+    /// packages) and their vulnerabilities; or one file of it (a lock file) alone.
     #[command(after_help = "Examples:
   kestrel fs .
-  kestrel fs ~/src/app -f cyclonedx -o app.cdx.json")]
+  kestrel fs ~/src/app -f cyclonedx -o app.cdx.json
+  kestrel fs package-lock.json")]
     Fs(PathArgs),
     /// Watch what processes in containers do, in real time (eBPF; root, kernel ≥ 5.8 with BTF).
     #[command(after_help = "Examples:

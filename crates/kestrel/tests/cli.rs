@@ -234,6 +234,19 @@ fn fs_scans_lock_files_and_quiet_is_quiet() {
         .assert()
         .success()
         .stderr(predicate::str::contains("package-lock.json"));
+    // One file of the project: that file alone (the broken lock beside it is not read), relative or not.
+    for (cwd, arg) in [(None, dir.path().join("Cargo.lock")), (Some(dir.path()), "Cargo.lock".into())] {
+        let mut cmd = kestrel();
+        if let Some(cwd) = cwd {
+            cmd.current_dir(cwd);
+        }
+        let out = cmd.args(["fs", "-q", "-f", "json", "--scanners", "none"]).arg(&arg).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["packages"].as_array().map(Vec::len), Some(1), "{v:#}");
+        assert_eq!(v["packages"][0]["purl"], "pkg:cargo/itoa@1.0.9");
+        assert!(v["warnings"].as_array().is_none_or(Vec::is_empty), "{v:#}");
+    }
 }
 
 #[test]
