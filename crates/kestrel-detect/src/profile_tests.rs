@@ -562,6 +562,15 @@ fn profiles_are_saved_versioned_and_rolled_back() {
     assert!(err.ends_with("no version 9 of \"web:1\" (kept: v1, v2)"), "{err}");
     let err = store.rollback("db", 1).unwrap_err().to_string();
     assert!(err.ends_with("no profile of workload \"db\" here"), "{err}");
+    // A pipe where a profile would be is passed over (reading it would wait for ever), not a profile.
+    let pipe = dir.path().join("profiles/pipe.json");
+    assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let s = store.clone();
+    std::thread::spawn(move || tx.send(s.load_all().map(|v| v.len()).map_err(|e| e.to_string())));
+    let loaded = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("loading waited on the pipe");
+    assert_eq!(loaded, Ok(1));
+    std::fs::remove_file(&pipe).unwrap();
     // A damaged file names itself.
     let bad = dir.path().join("profiles/x.json");
     std::fs::write(&bad, "{").unwrap();

@@ -84,7 +84,14 @@ impl ProfileStore {
                 reason: format!("{} bytes: larger than a profile may be", meta.len()),
             });
         }
-        let text = std::fs::read(path).map_err(Self::io(path))?;
+        // Bounded whatever the file says of its size (a pipe, `profile merge a=<(…)`, says 0).
+        let mut text = Vec::new();
+        let file = std::fs::File::open(path).map_err(Self::io(path))?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_PROFILE_BYTES + 1), &mut text)
+            .map_err(Self::io(path))?;
+        if text.len() as u64 > MAX_PROFILE_BYTES {
+            return Err(StoreError::Bad { path: path.into(), reason: "larger than a profile may be".into() });
+        }
         let mut p: Profile = serde_json::from_slice(&text)
             .map_err(|e| StoreError::Bad { path: path.into(), reason: format!("not a profile: {e}") })?;
         if p.schema != PROFILE_SCHEMA {
@@ -110,7 +117,8 @@ impl ProfileStore {
             .map(|e| e.path())
             .filter(|p| {
                 let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                name.ends_with(".json") && !name.contains(".v")
+                // Regular files only: a pipe or a device placed here would hold the start up for ever.
+                name.ends_with(".json") && !name.contains(".v") && p.is_file()
             })
             .collect();
         paths.sort();
