@@ -87,6 +87,13 @@ pub fn detect(path: &Path) -> Result<InputKind, ImportError> {
     if meta.is_dir() {
         return Ok(InputKind::OsvDir);
     }
+    if !meta.is_file() {
+        // Looked at, then read (a zip by seeking): a pipe would be gone by then.
+        return Err(input_err(
+            path,
+            "not a regular file (a pipe or a device): import reads files and directories; save it to a file first",
+        ));
+    }
     let mut head = Vec::with_capacity(4096);
     std::fs::File::open(path)
         .and_then(|f| f.take(4096).read_to_end(&mut head))

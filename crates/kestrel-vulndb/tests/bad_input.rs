@@ -138,6 +138,25 @@ fn tracker_and_secdb_garbage() {
     assert!(err.contains("secdb.json") && err.contains("not an Alpine secdb document"), "{err}");
 }
 
+/// A pipe (`kestrel db import <(curl …)`) is refused with the reason: import looks at an input, then reads it (a
+/// zip by seeking), and a pipe would be gone by then — it was "not a kind of vulnerability data kestrel imports".
+#[test]
+fn a_pipe_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipe = dir.path().join("DSA.list");
+    assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (db, input) = (dir.path().to_path_buf(), pipe.clone());
+    // On a thread: opening a pipe nobody writes to would wait for ever, and the test should fail, not hang.
+    std::thread::spawn(move || {
+        let mut w = Writer::begin(&db).unwrap();
+        tx.send(import(&mut w, &input, None, None).map(|_| ()).map_err(|e| e.to_string()))
+    });
+    let got = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("import waited on the pipe");
+    let err = got.unwrap_err();
+    assert!(err.contains("DSA.list") && err.contains("not a regular file (a pipe or a device)"), "{err}");
+}
+
 /// A database that comes from elsewhere (a server, a push) is accepted only as kestrel writes it: a trigger or a
 /// view slipped in, a table missing, a damaged page or another file are each refused with the reason.
 #[test]
