@@ -415,3 +415,41 @@ fn a_table_writes_no_control_character_an_input_chose() {
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{args:?}: {text:?}");
     }
 }
+
+/// An SBOM through a pipe (`kestrel sbom <(syft …)`) is read, and one that never ends is cut at the limit with an
+/// error naming it: a pipe says nothing of its size, so the size check alone let it fill memory.
+#[test]
+fn an_sbom_through_a_pipe_is_read_and_bounded() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = |name: &str| {
+        let path = dir.path().join(name);
+        assert!(std::process::Command::new("mkfifo").arg(&path).status().unwrap().success());
+        path
+    };
+    let sbom = r#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"ms","version":"2.1.3","purl":"pkg:npm/ms@2.1.3"}]}"#;
+    let small = fifo("small.json");
+    let to = small.clone();
+    let writer = std::thread::spawn(move || std::fs::write(to, sbom));
+    let mut cmd = kestrel();
+    let out =
+        cmd.args(["sbom", "--scanners", "none", "-f", "json"]).arg(&small).timeout(Duration::from_secs(120)).output();
+    let out = out.unwrap();
+    let _ = writer.join();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pkg:npm/ms@2.1.3"));
+    // Endless: a writer that stops only when kestrel stops reading.
+    let endless = fifo("endless.json");
+    let to = endless.clone();
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new().write(true).open(to).unwrap();
+        let chunk = vec![b' '; 1 << 20];
+        while f.write_all(&chunk).is_ok() {}
+    });
+    let out = kestrel().args(["sbom", "--scanners", "none"]).arg(&endless).timeout(Duration::from_secs(120)).output();
+    let out = out.unwrap();
+    let _ = writer.join();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("endless.json: larger than 256 MiB"), "{err}");
+}
