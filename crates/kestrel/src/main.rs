@@ -73,15 +73,24 @@ pub(crate) fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(text);
     }
+    std::borrow::Cow::Owned(escaped(text, unsafe_char, usize::MAX))
+}
+
+/// `text` with every character `escape` picks written out escaped (`\u{1b}`), cut after `max` characters (`…`).
+fn escaped(text: &str, escape: impl Fn(char) -> bool, max: usize) -> String {
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if unsafe_char(c) {
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if escape(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
-    std::borrow::Cow::Owned(out)
+    out
 }
 
 /// Most characters of one cause shown: a parser's message may quote what it read, and a hostile input's bytes
@@ -91,19 +100,7 @@ const MAX_CAUSE_CHARS: usize = 1000;
 /// A cause as it may be shown on a terminal: control characters (an escape sequence in a file name or a quoted
 /// header) escaped, and cut at [`MAX_CAUSE_CHARS`].
 fn shown(text: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == MAX_CAUSE_CHARS {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    escaped(text, char::is_control, MAX_CAUSE_CHARS)
 }
 
 /// An error and its causes on one line, `a: b: c`, each cause said once: a library error that already names its
