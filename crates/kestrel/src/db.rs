@@ -325,28 +325,32 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
             if a.format == OutputFormat::Json {
                 say!("{}", serde_json::to_string_pretty(&found)?);
             } else {
+                // An advisory is data from elsewhere: what a terminal would take for a command is escaped.
+                use std::fmt::Write as _;
+                let mut text = String::new();
                 for adv in found {
-                    say!("{} ({})", adv.id, adv.source);
+                    let _ = writeln!(text, "{} ({})", adv.id, adv.source);
                     if !adv.aliases.is_empty() {
-                        say!("  aliases:   {}", adv.aliases.join(", "));
+                        let _ = writeln!(text, "  aliases:   {}", adv.aliases.join(", "));
                     }
                     if !adv.summary.is_empty() {
-                        say!("  summary:   {}", adv.summary);
+                        let _ = writeln!(text, "  summary:   {}", adv.summary);
                     }
                     if let Some(p) = &adv.published {
-                        say!("  published: {p}");
+                        let _ = writeln!(text, "  published: {p}");
                     }
                     for c in &adv.cvss {
-                        say!("  {}: {}", c.kind, c.vector);
+                        let _ = writeln!(text, "  {}: {}", c.kind, c.vector);
                     }
                     if let Some(s) = &adv.source_severity {
-                        say!("  severity:  {s}");
+                        let _ = writeln!(text, "  severity:  {s}");
                     }
                     for r in adv.references.iter().take(5) {
-                        say!("  ref:       {r}");
+                        let _ = writeln!(text, "  ref:       {r}");
                     }
-                    say!();
+                    text.push('\n');
                 }
+                say_part!("{}", crate::terminal_safe(&text));
             }
         }
     }

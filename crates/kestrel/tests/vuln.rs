@@ -385,6 +385,19 @@ fn db_status_and_show() {
     std::fs::write(&junk, "hello").unwrap();
     let out = kestrel(db.path()).args(["db", "import"]).arg(&junk).assert().code(2);
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("junk.txt: not a kind of vulnerability data"));
+    // An advisory's text is data from elsewhere: shown with what a terminal would obey escaped; JSON exact.
+    let record = dir.path().join("hostile.json");
+    let summary = "boom \u{1b}]0;owned\u{7}\u{1b}[2J";
+    let doc = serde_json::json!({"id": "KESTREL-TEST-1", "summary": summary, "affected": [{"package":
+        {"ecosystem": "PyPI", "name": "x"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0"}]}]}]});
+    std::fs::write(&record, doc.to_string()).unwrap();
+    kestrel(db.path()).args(["db", "import", "--source", "hostile"]).arg(&record).assert().success();
+    let out = kestrel(db.path()).args(["db", "show", "KESTREL-TEST-1"]).assert().success();
+    let t = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(t.contains("summary:   boom \\u{1b}]0;owned\\u{7}\\u{1b}[2J"), "{t}");
+    assert!(!t.chars().any(|c| c.is_control() && c != '\n'), "{t:?}");
+    let out = kestrel(db.path()).args(["db", "show", "KESTREL-TEST-1", "-f", "json"]).assert().success();
+    assert_eq!(json(&out.get_output().stdout)[0]["summary"], summary);
 }
 
 #[test]
