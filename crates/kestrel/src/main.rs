@@ -69,15 +69,20 @@ fn stdout_gone(e: &anyhow::Error) -> bool {
 /// retitle the window, move the cursor or wipe the screen — is written out escaped (`\u{1b}`), C1 controls
 /// included.
 pub(crate) fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
-    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
-    if !text.chars().any(unsafe_char) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    std::borrow::Cow::Owned(escaped(text, unsafe_char, usize::MAX))
+    escaped(text, |c| c.is_control() && c != '\n' && c != '\t', usize::MAX)
 }
 
-/// `text` with every character `escape` picks written out escaped (`\u{1b}`), cut after `max` characters (`…`).
-fn escaped(text: &str, escape: impl Fn(char) -> bool, max: usize) -> String {
+/// [`terminal_safe`] for text that must stay one line (a table row of events): line breaks escaped too.
+pub(crate) fn line_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    escaped(text, char::is_control, usize::MAX)
+}
+
+/// `text` with every character `escape` picks written out escaped (`\u{1b}`), cut after `max` characters (`…`);
+/// borrowed when there is nothing to change.
+fn escaped(text: &str, escape: impl Fn(char) -> bool, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().nth(max).is_none() && !text.chars().any(&escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(text.len() + 16);
     for (i, c) in text.chars().enumerate() {
         if i == max {
@@ -90,7 +95,7 @@ fn escaped(text: &str, escape: impl Fn(char) -> bool, max: usize) -> String {
             out.push(c);
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// Most characters of one cause shown: a parser's message may quote what it read, and a hostile input's bytes
@@ -99,7 +104,7 @@ const MAX_CAUSE_CHARS: usize = 1000;
 
 /// A cause as it may be shown on a terminal: control characters (an escape sequence in a file name or a quoted
 /// header) escaped, and cut at [`MAX_CAUSE_CHARS`].
-fn shown(text: &str) -> String {
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
     escaped(text, char::is_control, MAX_CAUSE_CHARS)
 }
 
@@ -109,7 +114,7 @@ fn shown(text: &str) -> String {
 fn error_text(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
-        let part = shown(&cause.to_string());
+        let part = shown(&cause.to_string()).into_owned();
         if text.is_empty() {
             text = part;
         } else if !text.ends_with(&part) {

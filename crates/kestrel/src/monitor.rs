@@ -73,7 +73,7 @@ impl Printer {
         }
         let who = e.container.as_ref().map(|c| c.id.chars().take(12).collect::<String>()).unwrap_or_else(|| "-".into());
         let line = format!("{:<12} {:>7} {:<15} {}", who, e.pid, e.comm, kestrel_detect::rules::describe(e));
-        Ok(writeln!(self.out, "{}", crate::terminal_safe(&line.replace('\n', " "))).is_ok())
+        Ok(writeln!(self.out, "{}", crate::line_safe(&line)).is_ok())
     }
 }
 
@@ -295,11 +295,46 @@ const MAX_CONTAINERS_SHARED: usize = 4096;
 pub struct Recording {
     /// The recording's first line.
     pub header: TraceHeader,
+    lines: Lines,
+}
+
+/// A recording's lines, read one at a time into one buffer, each bounded and named by its number.
+struct Lines {
     name: String,
     zstd: bool,
-    lines: Box<dyn BufRead>,
+    input: Box<dyn BufRead>,
     line_no: usize,
     buf: Vec<u8>,
+}
+
+impl Lines {
+    /// The next line that is not blank, as JSON: `None` at the end; a line that is no `T` is left to the caller
+    /// to word.
+    fn next_json<T: serde::de::DeserializeOwned>(&mut self) -> Result<Option<serde_json::Result<T>>> {
+        loop {
+            self.buf.clear();
+            // The events before a damaged part have been taken already; the error says where it was met.
+            let read = std::io::Read::take(&mut self.input, MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut self.buf)
+                .with_context(|| {
+                    let what = if self.zstd { "cannot decompress (cut short or damaged?)" } else { "cannot read" };
+                    format!("{}: after line {}: {what}", self.name, self.line_no)
+                })?;
+            if read == 0 {
+                return Ok(None);
+            }
+            self.line_no += 1;
+            if self.buf.len() > MAX_LINE {
+                bail!("{}: line {} is longer than {} bytes", self.name, self.line_no, MAX_LINE);
+            }
+            if !self.buf.trim_ascii().is_empty() {
+                break;
+            }
+        }
+        let text = std::str::from_utf8(&self.buf)
+            .with_context(|| format!("{}: line {} is not UTF-8", self.name, self.line_no))?;
+        Ok(Some(serde_json::from_str(text.trim())))
+    }
 }
 
 impl Recording {
@@ -315,60 +350,21 @@ impl Recording {
         let mut input = std::io::BufReader::new(input);
         let zstd =
             input.fill_buf().with_context(|| format!("{name}: cannot read"))?.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-        let lines: Box<dyn BufRead> = if zstd {
+        let input: Box<dyn BufRead> = if zstd {
             Box::new(std::io::BufReader::new(
                 zstd::Decoder::with_buffer(input).with_context(|| format!("{name}: cannot decompress"))?,
             ))
         } else {
             Box::new(input)
         };
-        let mut r = Recording {
-            header: TraceHeader { schema: String::new(), started_ns: 0, labels: BTreeMap::new(), reports: None },
-            name,
-            zstd,
-            lines,
-            line_no: 0,
-            buf: Vec::new(),
+        let mut lines = Lines { name, zstd, input, line_no: 0, buf: Vec::new() };
+        let Some(first) = lines.next_json::<TraceHeader>()? else {
+            bail!("{}: empty recording", lines.name);
         };
-        if !r.advance()? {
-            bail!("{}: empty recording", r.name);
-        }
-        r.header =
-            serde_json::from_str(r.line()).ok().filter(|h: &TraceHeader| h.schema == TRACE_SCHEMA).with_context(
-                || format!("{}: not a kestrel recording (its first line is no {TRACE_SCHEMA} header)", r.name),
-            )?;
-        Ok(r)
-    }
-
-    /// Reads the next line that is not blank (checked to be UTF-8) for [`Self::line`]; false at the end.
-    fn advance(&mut self) -> Result<bool> {
-        loop {
-            self.buf.clear();
-            // The events before a damaged part have been taken already; the error says where it was met.
-            let read = std::io::Read::take(&mut self.lines, MAX_LINE as u64 + 1)
-                .read_until(b'\n', &mut self.buf)
-                .with_context(|| {
-                    let what = if self.zstd { "cannot decompress (cut short or damaged?)" } else { "cannot read" };
-                    format!("{}: after line {}: {what}", self.name, self.line_no)
-                })?;
-            if read == 0 {
-                return Ok(false);
-            }
-            self.line_no += 1;
-            if self.buf.len() > MAX_LINE {
-                bail!("{}: line {} is longer than {} bytes", self.name, self.line_no, MAX_LINE);
-            }
-            if !self.buf.trim_ascii().is_empty() {
-                break;
-            }
-        }
-        std::str::from_utf8(&self.buf).with_context(|| format!("{}: line {} is not UTF-8", self.name, self.line_no))?;
-        Ok(true)
-    }
-
-    /// The line [`Self::advance`] read, trimmed.
-    fn line(&self) -> &str {
-        std::str::from_utf8(&self.buf).map(str::trim).unwrap_or_default()
+        let header = first.ok().filter(|h| h.schema == TRACE_SCHEMA).with_context(|| {
+            format!("{}: not a kestrel recording (its first line is no {TRACE_SCHEMA} header)", lines.name)
+        })?;
+        Ok(Recording { header, lines })
     }
 
     /// Feeds every event, in order, to `each` until it returns false; returns the header.
@@ -376,9 +372,8 @@ impl Recording {
         // The events of one container share one copy of it, as the sensor's do (bounded).
         let mut containers: std::collections::HashMap<String, std::sync::Arc<kestrel_core::ContainerRef>> =
             std::collections::HashMap::new();
-        while self.advance()? {
-            let mut e: Event =
-                serde_json::from_str(self.line()).with_context(|| format!("{}: line {}", self.name, self.line_no))?;
+        while let Some(parsed) = self.lines.next_json::<Event>()? {
+            let mut e = parsed.with_context(|| format!("{}: line {}", self.lines.name, self.lines.line_no))?;
             if let Some(c) = e.container.as_mut() {
                 match containers.get(&c.id) {
                     Some(known) if known == c => *c = known.clone(),
