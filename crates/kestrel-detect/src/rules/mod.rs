@@ -54,6 +54,9 @@ pub struct FileError {
 /// Bounds on what a rule file may hold.
 const MAX_FILE_BYTES: usize = 16 << 20;
 const MAX_EXPANSION: usize = 100_000;
+/// How deep a condition may nest once its macros are put in place — a chain of macros each naming the next is
+/// deep without being wide, and compiling (and later evaluating) it recurses once per level.
+const MAX_NESTING: usize = 256;
 
 #[derive(Debug, Clone)]
 struct RawRule {
@@ -285,6 +288,7 @@ impl RuleSet {
                 missing_ops: BTreeSet::new(),
                 errors: vec![],
                 budget: MAX_EXPANSION,
+                depth: 0,
             };
             let node = c.node(&ast, &mut Vec::new());
             if !c.missing_fields.is_empty() || !c.missing_ops.is_empty() || !c.errors.is_empty() {
@@ -494,10 +498,24 @@ struct Compiler<'a> {
     missing_ops: BTreeSet<String>,
     errors: Vec<String>,
     budget: usize,
+    depth: usize,
 }
 
 impl Compiler<'_> {
     fn node(&mut self, a: &Ast, stack: &mut Vec<String>) -> Node {
+        if self.depth >= MAX_NESTING {
+            if self.errors.is_empty() {
+                self.errors.push(format!("condition and its macros nest too deeply (more than {MAX_NESTING} levels)"));
+            }
+            return Node::Const(false);
+        }
+        self.depth += 1;
+        let n = self.node_within(a, stack);
+        self.depth -= 1;
+        n
+    }
+
+    fn node_within(&mut self, a: &Ast, stack: &mut Vec<String>) -> Node {
         if self.budget == 0 {
             if self.errors.is_empty() {
                 self.errors.push("condition expands to too many checks".into());

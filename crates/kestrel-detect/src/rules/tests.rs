@@ -1142,6 +1142,20 @@ fn hostile_rule_files_are_refused_or_bounded() {
     assert!(c.report.skipped["L"].contains("refers to itself"), "{:?}", c.report.skipped);
     assert!(c.report.skipped["T"].contains("too many"), "{:?}", c.report.skipped);
     assert_eq!(c.report.problems.len(), 2, "{:?}", c.report.problems);
+
+    // A chain of macros each naming the next: deep, not wide — it overflowed the stack when only the number of
+    // checks was bounded. A chain as deep as real rule files use still compiles.
+    let chain = |n: usize| {
+        let mut y: String = (0..n).map(|i| format!("- macro: c{i}\n  condition: c{}\n", i + 1)).collect();
+        y.push_str(&format!("- macro: c{n}\n  condition: proc.name = sh\n- rule: C\n  condition: (c0)\n"));
+        let mut set = RuleSet::default();
+        set.add_file("chain", &y).unwrap();
+        set.compile()
+    };
+    let deep = chain(20_000);
+    assert!(deep.report.skipped["C"].contains("nest too deeply"), "{:?}", deep.report.skipped);
+    let shallow = chain(50);
+    assert_eq!((shallow.report.loaded, shallow.report.skipped.len()), (1, 0), "{:?}", shallow.report);
 }
 
 #[test]
