@@ -91,11 +91,28 @@ pub struct Found {
     pub owned: Vec<(String, String)>,
 }
 
+/// The longest warning a cataloger records, in characters: a parser's message may quote the input, and a line of an
+/// attacker's file can be megabytes long.
+const MAX_WARNING_CHARS: usize = 1_000;
+
 impl Found {
-    /// Records an unparsable file.
+    /// Records an unparsable file; a message longer than [`MAX_WARNING_CHARS`] is cut (`…`).
     pub fn warn(&mut self, path: &str, message: impl std::fmt::Display) {
-        self.warnings.push(Warning { path: path.to_string(), message: message.to_string() });
+        let mut message = message.to_string();
+        if let Some((cut, _)) = message.char_indices().nth(MAX_WARNING_CHARS) {
+            message.truncate(cut);
+            message.push('…');
+        }
+        self.warnings.push(Warning { path: path.to_string(), message });
     }
+}
+
+/// A TOML error as one line — where and what, without the quoted line of the input that its `Display` adds.
+pub(crate) fn toml_error(e: &toml::de::Error, text: &str) -> String {
+    let Some(before) = e.span().and_then(|s| text.get(..s.start)) else { return e.message().trim_end().to_string() };
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}: {}", e.message().trim_end())
 }
 
 /// Whether a path is one language catalogers report packages from (Python metadata, `package.json`, gem

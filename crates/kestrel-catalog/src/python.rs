@@ -154,7 +154,8 @@ pub fn parse_poetry_lock(text: &str) -> Result<Vec<(String, String)>, String> {
         name: String,
         version: String,
     }
-    let lock: Lock = toml::from_str(text).map_err(|e| format!("invalid poetry.lock: {e}"))?;
+    let lock: Lock =
+        toml::from_str(text).map_err(|e| format!("invalid poetry.lock: {}", crate::toml_error(&e, text)))?;
     Ok(lock.package.into_iter().map(|e| (e.name, e.version)).collect())
 }
 

@@ -33,7 +33,8 @@ pub fn parse_cargo_lock(text: &str) -> Result<Vec<CrateEntry>, String> {
         #[serde(default)]
         package: Vec<CrateEntry>,
     }
-    let lock: Lock = toml::from_str(text).map_err(|e| format!("invalid Cargo.lock: {e}"))?;
+    let lock: Lock =
+        toml::from_str(text).map_err(|e| format!("invalid Cargo.lock: {}", crate::toml_error(&e, text)))?;
     Ok(lock.package)
 }
 
@@ -115,6 +116,18 @@ mod tests {
         assert_eq!(e.len(), 2);
         assert_eq!(e[1].source.as_deref(), Some("registry+https://github.com/rust-lang/crates.io-index"));
         assert!(parse_cargo_lock("[[package]]\nname = 1\n").is_err());
+    }
+
+    #[test]
+    fn a_broken_lock_file_is_said_in_one_line_without_quoting_it() {
+        let text = format!("version = 3\n[[package]]\nname = \"é\"\nx = {}\n", "[".repeat(10_000));
+        let e = parse_cargo_lock(&text).unwrap_err();
+        assert!(e.starts_with("invalid Cargo.lock: line 4, column ") && !e.contains('\n') && e.len() < 200, "{e}");
+        // Whatever a parser says, a warning stays short.
+        let mut found = crate::Found::default();
+        found.warn("/Cargo.lock", "é".repeat(5_000));
+        assert_eq!(found.warnings[0].message.chars().count(), 1_001);
+        assert!(found.warnings[0].message.ends_with("é…"));
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub fn config(a: ConfigArgs) -> Result<ExitCode> {
     write_config(&report, format, &mut buf)?;
     crate::scan::deliver(a.output.as_deref(), &buf, a.format == ConfigFormatArg::Table)?;
     for (file, reason) in &report.errors {
-        eprintln!("kestrel: {file}: {reason}");
+        note!("kestrel: {file}: {reason}");
     }
     if !named_unreadable.is_empty() {
         return Ok(not_checked(&named_unreadable));
@@ -89,7 +89,7 @@ pub struct Collected {
 /// Exit 2 after the report when an input the command line named could not be checked: the report cannot vouch
 /// for it, so no gate may pass (files found in a directory — a chart's templates, say — are reported and skipped).
 fn not_checked(named: &[String]) -> ExitCode {
-    eprintln!("kestrel: error: not checked, the reason above: {}", named.join(", "));
+    note!("kestrel: error: not checked, the reason above: {}", named.join(", "));
     ExitCode::from(2)
 }
 
@@ -219,7 +219,7 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
     kinds.sort();
     kinds.dedup();
     for (file, reason) in &errors {
-        eprintln!("kestrel: {file}: {reason}");
+        note!("kestrel: {file}: {reason}");
     }
     let scope = format!(
         "{files} files, {objects} objects ({}){}{}",
@@ -242,7 +242,7 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
         // One report per spec and scope on the server: the latest is the posture.
         let subject = format!("{}: {}", spec.id, scope_subject(&a.paths, &a.image));
         let sent = crate::server::upload_report(&a.upload, "compliance", &subject, serde_json::to_value(&report)?)?;
-        eprintln!("kestrel: report {sent} sent to {server}");
+        note!("kestrel: report {sent} sent to {server}");
     }
     if !named_unreadable.is_empty() {
         return Ok(not_checked(&named_unreadable));
@@ -370,7 +370,7 @@ pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
     let secs = started.elapsed().as_secs_f64();
     tracing::info!("{} files, {} bytes in {secs:.2} s", all.files, all.bytes);
     for (file, reason) in &all.errors {
-        eprintln!("kestrel: {file}: {reason}");
+        note!("kestrel: {file}: {reason}");
     }
     let as_config = || {
         ConfigReport::new(

@@ -71,7 +71,7 @@ fn print_summaries(summaries: &[ImportSummary], quiet: bool) {
     }
     for s in summaries {
         for src in &s.sources {
-            eprintln!(
+            note!(
                 "kestrel: {}: {} advisories{}{}",
                 src.name,
                 src.records,
@@ -80,10 +80,10 @@ fn print_summaries(summaries: &[ImportSummary], quiet: bool) {
             );
         }
         for w in s.warnings.iter().take(5) {
-            eprintln!("kestrel: warning: {w}");
+            note!("kestrel: warning: {w}");
         }
         if s.warning_count > 5 {
-            eprintln!("kestrel: … {} more warnings (run with -v to see them)", s.warning_count - 5);
+            note!("kestrel: … {} more warnings (run with -v to see them)", s.warning_count - 5);
             for w in s.warnings.iter().skip(5) {
                 tracing::info!("{w}");
             }
@@ -99,7 +99,7 @@ fn run_update(dir: &Path, opts: &UpdateOptions, g: &GlobalArgs) -> Result<()> {
     })?;
     print_summaries(&summaries, g.quiet);
     if !g.quiet {
-        eprintln!("kestrel: database updated in {:.1} s: {}", started.elapsed().as_secs_f64(), dir.display());
+        note!("kestrel: database updated in {:.1} s: {}", started.elapsed().as_secs_f64(), dir.display());
     }
     Ok(())
 }
@@ -155,14 +155,14 @@ pub fn pull_from_server(
     if !g.quiet {
         match pulled {
             Pulled::Unchanged { sha256 } => {
-                eprintln!("kestrel: the database in {} is the server's already (SHA-256 {sha256})", dir.display())
+                note!("kestrel: the database in {} is the server's already (SHA-256 {sha256})", dir.display())
             }
-            Pulled::NewerHere { server_built, .. } => eprintln!(
+            Pulled::NewerHere { server_built, .. } => note!(
                 "kestrel: the database in {} was built after the server's ({}): kept (--even-older takes the server's)",
                 dir.display(),
                 server_built.as_deref().unwrap_or("?")
             ),
-            Pulled::Replaced { sha256, built, bytes, compressed } => eprintln!(
+            Pulled::Replaced { sha256, built, bytes, compressed } => note!(
                 "kestrel: database from {server} in {:.1} s ({}, {} sent, built {}, SHA-256 {sha256}): {}",
                 started.elapsed().as_secs_f64(),
                 indicatif::HumanBytes(bytes),
@@ -198,7 +198,7 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
             let pushed = kestrel_vulndb::remote::push(&dir, &server)
                 .with_context(|| format!("sending {} to {}", dir.display(), a.server))?;
             if !g.quiet {
-                eprintln!(
+                note!(
                     "kestrel: {} now serves this database ({}, built {}, SHA-256 {}) — sent in {:.1} s",
                     a.server,
                     indicatif::HumanBytes(pushed.bytes),
@@ -225,7 +225,7 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                 format!("importing {} (the database in {} is unchanged)", path.display(), dir.display())
             })?;
             if !g.quiet {
-                eprintln!(
+                note!(
                     "kestrel: {} is the database now (built {}, SHA-256 {sha256}): {}",
                     path.display(),
                     built.as_deref().unwrap_or("?"),
@@ -238,7 +238,7 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
             let (bytes, sha256, compressed) = kestrel_vulndb::remote::export(&dir, &a.file)
                 .with_context(|| format!("exporting the database in {}", dir.display()))?;
             if !g.quiet {
-                eprintln!(
+                note!(
                     "kestrel: {} written ({} of {}, SHA-256 {sha256}): `kestrel db import {}` takes it",
                     a.file.display(),
                     indicatif::HumanBytes(compressed),
@@ -259,7 +259,7 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
             writer.commit(&kestrel_vulndb::store::now_rfc3339())?;
             print_summaries(&summaries, g.quiet);
             if !g.quiet {
-                eprintln!("kestrel: imported in {:.2} s into {}", started.elapsed().as_secs_f64(), dir.display());
+                note!("kestrel: imported in {:.2} s into {}", started.elapsed().as_secs_f64(), dir.display());
             }
         }
         DbCommand::Status(a) => {
@@ -374,7 +374,7 @@ pub fn vulnerability_report(sbom: Sbom, v: &VulnArgs, g: &GlobalArgs) -> Result<
         ),
         Err(DbError::Missing(_)) => {
             if !g.quiet {
-                eprintln!(
+                note!(
                     "kestrel: no vulnerability database in {} yet: downloading it (kestrel db update)",
                     dir.display()
                 );
@@ -397,7 +397,7 @@ pub fn vulnerability_report(sbom: Sbom, v: &VulnArgs, g: &GlobalArgs) -> Result<
     let built = db.built_at();
     if let Some(days) = built.as_deref().and_then(age_days) {
         if days > i64::from(v.max_db_age) && !g.quiet {
-            eprintln!(
+            note!(
                 "kestrel: warning: the vulnerability database is {days} days old (built {}); run `kestrel db update`",
                 built.as_deref().unwrap_or("?")
             );
@@ -435,7 +435,7 @@ pub fn vulnerability_report(sbom: Sbom, v: &VulnArgs, g: &GlobalArgs) -> Result<
         let f = kestrel_vulndb::policy::IgnoreFile::load(&p).map_err(anyhow::Error::msg)?;
         for w in kestrel_vulndb::policy::apply_ignores(&mut report, &f, &p.display().to_string(), &today) {
             if !g.quiet {
-                eprintln!("kestrel: warning: {w}");
+                note!("kestrel: warning: {w}");
             }
         }
     }

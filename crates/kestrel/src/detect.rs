@@ -119,7 +119,7 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
     if !g.quiet && !unsaid.is_empty() {
         // A recording that does not say what its sensor reported: a rare kind it shows none of stays unknown.
         let names: Vec<String> = unsaid.iter().map(|t| t.display().to_string()).collect();
-        eprintln!(
+        note!(
             "kestrel: {} recording(s) made by a kestrel that did not say which kinds its sensor reported ({}): \
              memory made executable is learned only where it was seen, and every other kind is judged",
             names.len(),
@@ -134,15 +134,15 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
         }
         let path = store.save(&p)?;
         if !g.quiet {
-            eprintln!("kestrel: {} → {}", p.baseline(), path.display());
+            note!("kestrel: {} → {}", p.baseline(), path.display());
         }
     }
     if !g.quiet {
-        eprintln!("kestrel: learned from {learned} events in {:.1} s", started.elapsed().as_secs_f64());
+        note!("kestrel: learned from {learned} events in {:.1} s", started.elapsed().as_secs_f64());
     }
     // Said even with --quiet: workloads were left without a profile.
     if unprofiled > 0 {
-        eprintln!(
+        note!(
             "kestrel: warning: {unprofiled} events of workloads beyond the {} profiles kestrel holds were not learned from",
             kestrel_detect::detector::MAX_PROFILES
         );
@@ -161,13 +161,13 @@ fn apply_verdicts(r: &mut kestrel_respond::Responder, s: &kestrel_server::ship::
         };
         match done {
             Ok(d) => {
-                eprintln!("kestrel: response {} {} by {}: {:?} {}", d.id, v.verdict, v.by, d.outcome, d.detail);
+                note!("kestrel: response {} {} by {}: {:?} {}", d.id, v.verdict, v.by, d.outcome, d.detail);
                 if let Ok(line) = serde_json::to_value(&d) {
                     s.decision(line);
                 }
             }
             // Already decided here (by `kestrel respond approve`, say): its state went to the server then.
-            Err(e) => eprintln!("kestrel: verdict of {} on {} not applied: {e}", v.by, v.id),
+            Err(e) => note!("kestrel: verdict of {} on {} not applied: {e}", v.by, v.id),
         }
     }
 }
@@ -238,7 +238,7 @@ fn print_alert(out: &mut impl Write, a: &Alert, json: bool) -> Result<bool> {
 pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let rules = load_rules(&a.rules, !a.no_builtin_rules)?;
     if !g.quiet && !rules.report.skipped.is_empty() {
-        eprintln!(
+        note!(
             "kestrel: {} of {} rules skipped (unsupported fields or operators); `kestrel rules FILE` lists them",
             rules.report.skipped.len(),
             rules.report.rules
@@ -251,7 +251,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         let blind: Vec<&str> =
             profiles.iter().filter(|p| p.mode != Mode::Learn && !p.read_dirs).map(|p| p.workload.as_str()).collect();
         if !blind.is_empty() {
-            eprintln!(
+            note!(
                 "kestrel: --reads: {} profile(s) learned without every read, or by an older kestrel ({}): where their \
                  programs read is not judged until they learn it again (`kestrel profile relearn WORKLOAD`)",
                 blind.len(),
@@ -271,7 +271,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             })
             .collect();
         if !blind.is_empty() {
-            eprintln!(
+            note!(
                 "kestrel: {} profile(s) learned from a sensor that did not report every kind this one does: {}; those \
                  kinds are not judged for them until they learn again (`kestrel profile relearn WORKLOAD`)",
                 blind.len(),
@@ -296,7 +296,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             r.prepare().map_err(anyhow::Error::msg)?;
             // Actions a crash interrupted are settled before anything new is done.
             for d in r.recover() {
-                eprintln!("kestrel: response {} {:?}: {}", d.id, d.outcome, d.detail);
+                note!("kestrel: response {} {:?}: {}", d.id, d.outcome, d.detail);
             }
             Some(r)
         }
@@ -310,7 +310,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     if let Some(addr) = &a.metrics {
         let bound = kestrel_server::metrics_text::serve_metrics(addr).with_context(|| format!("--metrics {addr}"))?;
         if !g.quiet {
-            eprintln!("kestrel: metrics at http://{bound}/metrics");
+            note!("kestrel: metrics at http://{bound}/metrics");
         }
     }
     let mut last_gauges = Instant::now();
@@ -327,7 +327,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         if let Some(r) = responder.as_mut().filter(|_| live && last_sweep.elapsed() >= kestrel_respond::SWEEP_EVERY) {
             last_sweep = Instant::now();
             for id in r.sweep() {
-                eprintln!("kestrel: container with cgroup {id} is gone: its isolation and blocks released");
+                note!("kestrel: container with cgroup {id} is gone: its isolation and blocks released");
             }
         }
         if let Some(s) = &shipper {
@@ -384,7 +384,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
                         action_lag.push(lag);
                         metrics::histogram!("kestrel_agent_action_seconds").record(lag as f64 / 1e9);
                     }
-                    eprintln!("kestrel: response {}: {:?} {:?} {}", d.id, d.action, d.outcome, d.detail);
+                    note!("kestrel: response {}: {:?} {:?} {}", d.id, d.action, d.outcome, d.detail);
                     if let (Some(s), Ok(line)) = (&shipper, serde_json::to_value(&d)) {
                         s.decision(line);
                     }
@@ -424,7 +424,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     }
     if let Some(s) = shipper {
         let st = s.close();
-        eprintln!(
+        note!(
             "kestrel: server: {} delivered ({} from the spool), {} in the spool ({} bytes), {} dropped (spool full), {} dropped (queue full), {} refused",
             st.delivered, st.replayed, st.spooled - st.replayed, st.spool_bytes, st.dropped_spool_full, st.dropped_queue_full, st.rejected
         );
@@ -433,7 +433,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         let c = &det.counters;
         latencies.sort_unstable();
         let q = |v: &[u64], f: f64| if v.is_empty() { 0 } else { v[((v.len() - 1) as f64 * f) as usize] };
-        eprintln!(
+        note!(
             "kestrel: {} events, {} rule alerts, {} model alerts in {:.2} s; per event p50 {} ns, p99 {} ns",
             c.events,
             c.rule_alerts,
@@ -443,7 +443,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             q(&latencies, 0.99)
         );
         if c.unprofiled > 0 {
-            eprintln!(
+            note!(
                 "kestrel: {} events of workloads beyond the {} profiles a detector holds went through the rules only",
                 c.unprofiled,
                 kestrel_detect::detector::MAX_PROFILES
@@ -451,7 +451,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         }
         if !action_lag.is_empty() {
             action_lag.sort_unstable();
-            eprintln!(
+            note!(
                 "kestrel: event-to-action latency (verified) p50 {:.2} ms, p99 {:.2} ms ({} actions)",
                 q(&action_lag, 0.5) as f64 / 1e6,
                 q(&action_lag, 0.99) as f64 / 1e6,
@@ -460,7 +460,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         }
         if !alert_lag.is_empty() {
             alert_lag.sort_unstable();
-            eprintln!(
+            note!(
                 "kestrel: event-to-alert latency p50 {:.2} ms, p99 {:.2} ms ({} alerts)",
                 q(&alert_lag, 0.5) as f64 / 1e6,
                 q(&alert_lag, 0.99) as f64 / 1e6,
@@ -540,7 +540,7 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
             let all = store.load_all()?;
             if all.is_empty() {
                 let why = if d.profiles.is_dir() { "holds no profiles" } else { "does not exist" };
-                eprintln!("kestrel: {}: {why} (`kestrel learn --profiles DIR` makes them)", d.profiles.display());
+                note!("kestrel: {}: {why} (`kestrel learn --profiles DIR` makes them)", d.profiles.display());
             }
             if d.format == EvalFormat::Json {
                 let v: Vec<_> = all
@@ -622,7 +622,7 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
                 serde_json::from_value(v["profile"].clone()).with_context(|| format!("{path}: not a profile"))?;
             merged.reindex();
             let path = ProfileStore::new(&pull.profiles).save(&merged)?;
-            eprintln!(
+            note!(
                 "kestrel: {} merged from {} nodes (k = {}) → {}",
                 merged.baseline(),
                 v["nodes"].as_array().map_or(0, |n| n.len()),
@@ -635,19 +635,19 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
             let mut p = find(&store, &m.workload)?;
             p.set_mode(mode_of(m.mode), now_ns());
             store.save(&p)?;
-            eprintln!("kestrel: {} is now in {:?} mode", p.workload, p.mode);
+            note!("kestrel: {} is now in {:?} mode", p.workload, p.mode);
         }
         ProfileCommand::Relearn(w) => {
             let store = ProfileStore::new(&w.dir.profiles);
             let mut p = find(&store, &w.workload)?;
             p.relearn(now_ns());
             store.save(&p)?;
-            eprintln!("kestrel: {} v{} is learning again", p.workload, p.version);
+            note!("kestrel: {} v{} is learning again", p.workload, p.version);
         }
         ProfileCommand::Rollback(r) => {
             let store = ProfileStore::new(&r.dir.profiles);
             let p = store.rollback(&r.workload, r.to_version)?;
-            eprintln!("kestrel: {} is back at v{} ({:?})", p.workload, p.version, p.mode);
+            note!("kestrel: {} is back at v{} ({:?})", p.workload, p.version, p.mode);
         }
         ProfileCommand::Merge(m) => {
             let mut nodes = Vec::new();
@@ -667,7 +667,7 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
             let path = ProfileStore::new(&m.profiles).save(&merged)?;
             let n = nodes.len();
             let nodes = if n == 1 { "1 node".to_string() } else { format!("{n} nodes") };
-            eprintln!("kestrel: merged {nodes}: {} → {}", merged.baseline(), path.display());
+            note!("kestrel: merged {nodes}: {} → {}", merged.baseline(), path.display());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -1017,7 +1017,7 @@ pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
             let root = kestrel_sensor::cgroup::cgroup2_root().context("no cgroup v2 hierarchy is mounted")?;
             let mut r = Responder::new(policy, AuditLog::new(&a.audit), root, "/sys/fs/bpf");
             let d = r.approve(&a.id).map_err(anyhow::Error::msg)?;
-            eprintln!("kestrel: {} {:?}: {}", d.id, d.outcome, d.detail);
+            note!("kestrel: {} {:?}: {}", d.id, d.outcome, d.detail);
             if d.outcome != kestrel_respond::Outcome::Acted {
                 return Ok(ExitCode::from(1));
             }
@@ -1028,10 +1028,10 @@ pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
             let mut r = Responder::new(policy, AuditLog::new(&a.audit), root, "/sys/fs/bpf");
             let settled = r.recover();
             if settled.is_empty() {
-                eprintln!("kestrel: no action was left between intent and outcome");
+                note!("kestrel: no action was left between intent and outcome");
             }
             for d in settled {
-                eprintln!("kestrel: {} {:?}: {}", d.id, d.outcome, d.detail);
+                note!("kestrel: {} {:?}: {}", d.id, d.outcome, d.detail);
             }
         }
         RespondCommand::Undo(a) => {
@@ -1044,7 +1044,7 @@ pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
                 &a.id,
             )
             .map_err(anyhow::Error::msg)?;
-            eprintln!("kestrel: {} undone: {}", d.id, d.detail);
+            note!("kestrel: {} undone: {}", d.id, d.detail);
         }
     }
     Ok(ExitCode::SUCCESS)

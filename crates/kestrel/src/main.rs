@@ -9,6 +9,16 @@ macro_rules! say {
     }};
 }
 
+/// `eprintln!` for what kestrel says on standard error: the line goes through [`terminal_safe`] (it names files and
+/// quotes parsers, both chosen by whoever made an input), and a standard error that is gone (`2>&1 | head`) is no
+/// reason to panic.
+macro_rules! note {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "{}", crate::terminal_safe(&format!($($t)*)));
+    }};
+}
+
 /// `print!` as [`say!`] is `println!`.
 macro_rules! say_part {
     ($($t:tt)*) => {{
@@ -37,7 +47,7 @@ fn main() -> ExitCode {
         Ok(settings::Parsed::Run(cli)) => *cli,
         Ok(settings::Parsed::Shown) => return ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("kestrel: error: {}", error_text(&e));
+            note!("kestrel: error: {}", error_text(&e));
             return ExitCode::from(2);
         }
     };
@@ -47,7 +57,7 @@ fn main() -> ExitCode {
         // The reader of standard output went away (`| head`): nothing to say, as for any tool in a pipe.
         Err(e) if stdout_gone(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("kestrel: error: {}", error_text(&e));
+            note!("kestrel: error: {}", error_text(&e));
             ExitCode::from(2)
         }
     }

@@ -123,7 +123,7 @@ fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
     };
     if let Some(Err(e)) = w.host_root.as_ref().map(std::fs::read_dir) {
         // /proc/1/root needs CAP_SYS_PTRACE over the node's init (a user namespace, or an LSM, can deny it).
-        eprintln!(
+        note!(
             "kestrel: --host-root {}: {e}: the container runtimes' state cannot be read there (with --kubelet the \
              kubelet still names each container's pod and image)",
             w.host_root.as_deref().unwrap_or(Path::new("")).display()
@@ -132,13 +132,13 @@ fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
     let sensor = Sensor::start(cfg)?;
     if !g.quiet {
         if w.all {
-            eprintln!("kestrel: watching every process");
+            note!("kestrel: watching every process");
         } else {
             let names = |dirs: &[PathBuf]| dirs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
             let now = if watch.is_empty() { "no cgroup yet".to_string() } else { names(&watch) };
             match when_made.is_empty() {
-                true => eprintln!("kestrel: watching {now}"),
-                false => eprintln!("kestrel: watching {now}; and, once made, {}", names(&when_made)),
+                true => note!("kestrel: watching {now}"),
+                false => note!("kestrel: watching {now}; and, once made, {}", names(&when_made)),
             }
         }
     }
@@ -147,7 +147,7 @@ fn start_sensor(w: &WatchArgs, g: &GlobalArgs) -> Result<(Sensor, bool)> {
 
 fn print_stats(s: &Sensor) {
     let parts: Vec<String> = s.stats().snapshot().iter().map(|(k, v)| format!("{k} {v}")).collect();
-    eprintln!("kestrel: sensor: {}", parts.join(", "));
+    note!("kestrel: sensor: {}", parts.join(", "));
 }
 
 /// Set by SIGINT or SIGTERM: stop, flush, print the counters.
@@ -279,7 +279,7 @@ pub fn record(a: RecordArgs, g: &GlobalArgs) -> Result<ExitCode> {
     z.flush()?;
     drop(z);
     if !g.quiet {
-        eprintln!("kestrel: {n} events recorded in {}", a.out.display());
+        note!("kestrel: {n} events recorded in {}", a.out.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -88,7 +88,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let by_file = alias.as_deref().and_then(|al| cache.as_ref()?.get_alias(al));
             if let Some(entry) = by_file.as_deref().and_then(lookup) {
                 if !g.quiet {
-                    eprintln!(
+                    note!(
                         "kestrel: {}: unchanged since it was read; its inventory is in the cache",
                         opened.path.display()
                     );
@@ -266,7 +266,7 @@ impl OpenedRef {
         quiet: bool,
     ) -> OpenedRef {
         if !quiet {
-            eprintln!("kestrel: {said}: its inventory is in the cache");
+            note!("kestrel: {said}: its inventory is in the cache");
         }
         OpenedRef {
             path: PathBuf::new(),
@@ -302,7 +302,7 @@ impl OpenedRef {
                 let a = image.open(opts, sel)?;
                 if !*quiet {
                     let bytes: u64 = a.target.layers.iter().map(|l| l.size).sum();
-                    eprintln!(
+                    note!(
                         "kestrel: read {reference} ({bytes} bytes of layers) in {:.1} s",
                         started.elapsed().as_secs_f64()
                     );
@@ -314,7 +314,7 @@ impl OpenedRef {
             (None, ImageKind::Engine { endpoint, name, quiet, .. }) => {
                 let a = kestrel_image::daemon::open(endpoint, name, opts, sel)?;
                 if !*quiet {
-                    eprintln!("kestrel: read {name} from {endpoint} in {:.1} s", started.elapsed().as_secs_f64());
+                    note!("kestrel: read {name} from {endpoint} in {:.1} s", started.elapsed().as_secs_f64());
                 }
                 a
             }
@@ -723,7 +723,7 @@ fn emit_and_upload(
         };
         let sent = crate::server::upload_report(upload, kind, &subject, json)?;
         if !g.quiet {
-            eprintln!("kestrel: report {sent} sent to {server}");
+            note!("kestrel: report {sent} sent to {server}");
         }
     }
     let warnings = match &doc {
@@ -731,7 +731,7 @@ fn emit_and_upload(
         Err(sbom) => &sbom.warnings,
     };
     if !g.quiet && format != Format::Table && !warnings.is_empty() {
-        eprintln!(
+        note!(
             "kestrel: {} warning(s) while scanning (listed in the output's \"warnings\"); the first: {}: {}",
             warnings.len(),
             warnings[0].path,

@@ -12,9 +12,9 @@ pub fn run(a: ServerCommand) -> Result<ExitCode> {
         Some(ServerSub::Token(t)) => {
             let role: Role = serde_yaml::from_str(&t.role).context("role")?;
             let (token, entry) = new_token(&t.name, role).map_err(anyhow::Error::msg)?;
-            eprintln!("kestrel: the token (give it to {}; it is not stored anywhere):", t.name);
+            note!("kestrel: the token (give it to {}; it is not stored anywhere):", t.name);
             say!("{token}");
-            eprintln!("kestrel: its entry for the token file (under `tokens:`):");
+            note!("kestrel: its entry for the token file (under `tokens:`):");
             let yaml = serde_yaml::to_string(&TokenFile { tokens: vec![entry] })?;
             eprint!("{}", yaml.trim_start_matches("tokens:\n"));
             Ok(ExitCode::SUCCESS)
@@ -37,7 +37,7 @@ pub fn run(a: ServerCommand) -> Result<ExitCode> {
             for (name, text, mode) in files {
                 write_with_mode(&c.out.join(&name), &text, mode)?;
             }
-            eprintln!(
+            note!(
                 "kestrel: ca.crt, server.crt/key and {} client certificates in {}",
                 certs.clients.len(),
                 c.out.display()
@@ -104,7 +104,7 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
     if tokens.is_empty() {
         let (token, path, made) = admin_token(&dir)?;
         tokens.add(&token, "admin", Role::Admin);
-        eprintln!(
+        note!(
             "kestrel: no tokens configured: the admin token is in {} ({})",
             path.display(),
             if made { "made now" } else { "from an earlier start" }
@@ -121,7 +121,7 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
                 Some(tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?)
             }
         };
-        eprintln!(
+        note!(
             "kestrel: server listening on {}://{} (storage: {} {}, {} token(s){})",
             if listener.is_some() { "http" } else { "https" },
             listener.as_ref().and_then(|l| l.local_addr().ok()).unwrap_or(listen),
@@ -155,7 +155,7 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
         let consumer = match &a.nats {
             Some(urls) => {
                 let client = kestrel_server::bus::connect(urls).await.map_err(anyhow::Error::msg)?;
-                eprintln!("kestrel: consuming from NATS JetStream at {urls}");
+                note!("kestrel: consuming from NATS JetStream at {urls}");
                 let store = store.clone();
                 let (replicas, max, notifier) = (a.nats_replicas, a.nats_max_mib << 20, notifier.clone());
                 Some(tokio::spawn(async move {
@@ -167,7 +167,7 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
         let db_dir = a.db_dir.clone().unwrap_or_else(|| dir.join("db"));
         let shelf = kestrel_server::vulndb::Shelf::new(db_dir.clone(), dir.join("vulndb-served"));
         let state = kestrel_server::State::with_notifier(store, tokens, notifier.clone()).with_vulndb(shelf);
-        eprintln!(
+        note!(
             "kestrel: serving the vulnerability database in {}{}",
             db_dir.display(),
             if db_dir.join(kestrel_vulndb::store::DB_FILE).is_file() { "" } else { " (none there yet)" }
@@ -188,16 +188,16 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
         let _ = stop_tx.send(true);
         if let Some(c) = consumer {
             match c.await {
-                Ok(Ok(done)) => eprintln!("kestrel: {} messages consumed from NATS", done.messages),
-                Ok(Err(e)) => eprintln!("kestrel: NATS: {e}"),
-                Err(e) => eprintln!("kestrel: NATS consumer: {e}"),
+                Ok(Ok(done)) => note!("kestrel: {} messages consumed from NATS", done.messages),
+                Ok(Err(e)) => note!("kestrel: NATS: {e}"),
+                Err(e) => note!("kestrel: NATS consumer: {e}"),
             }
         }
         // What is queued still goes out (the state and the consumer, its other holders, are gone now).
         if let Some(n) = notifier.and_then(|n| std::sync::Arc::try_unwrap(n).ok()) {
             n.finish(std::time::Duration::from_secs(10));
         }
-        eprintln!("kestrel: server stopped");
+        note!("kestrel: server stopped");
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -218,19 +218,19 @@ fn db_updates(dir: PathBuf, hours: u64, opts: kestrel_vulndb::update::UpdateOpti
         loop {
             let started = std::time::Instant::now();
             match kestrel_vulndb::update::update(&dir, &opts, &mut kestrel_vulndb::update::Silent) {
-                Ok(s) => eprintln!(
+                Ok(s) => note!(
                     "kestrel: vulnerability database updated in {:.0} s ({} sources) in {}",
                     started.elapsed().as_secs_f64(),
                     s.iter().map(|s| s.sources.len()).sum::<usize>(),
                     dir.display()
                 ),
-                Err(e) => eprintln!("kestrel: updating the vulnerability database in {}: {e}", dir.display()),
+                Err(e) => note!("kestrel: updating the vulnerability database in {}: {e}", dir.display()),
             }
             std::thread::sleep(every);
         }
     });
     if let Err(e) = spawned {
-        eprintln!("kestrel: the database updates could not start: {e}");
+        note!("kestrel: the database updates could not start: {e}");
     }
 }
 
@@ -258,7 +258,7 @@ pub fn admission(a: crate::cli::AdmissionCommand) -> Result<ExitCode> {
         for (name, text, mode) in [("ca.crt", &ca, 0o644), ("tls.crt", &cert, 0o644), ("tls.key", &key, 0o600)] {
             write_with_mode(&c.out.join(name), text, mode)?;
         }
-        eprintln!(
+        note!(
             "kestrel: {}/ca.crt, tls.crt, tls.key for {}; the caBundle of the webhook configuration is ca.crt in base64",
             c.out.display(),
             c.name.join(", ")
@@ -277,9 +277,9 @@ pub fn admission(a: crate::cli::AdmissionCommand) -> Result<ExitCode> {
     let listen: std::net::SocketAddr =
         r.listen.parse().with_context(|| format!("--listen {}: not an ADDR:PORT", r.listen))?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
-    eprintln!("kestrel: admission webhook on https://{listen}/validate");
+    note!("kestrel: admission webhook on https://{listen}/validate");
     rt.block_on(serve_tls(listen, &r.tls_cert, &r.tls_key, admission, shutdown())).map_err(anyhow::Error::msg)?;
-    eprintln!("kestrel: admission webhook stopped");
+    note!("kestrel: admission webhook stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -420,7 +420,7 @@ impl crate::cli::NotifyArgs {
             })
             .collect();
         if announce {
-            eprintln!("kestrel: notifying {} of new alerts", targets.join(", "));
+            note!("kestrel: notifying {} of new alerts", targets.join(", "));
         }
         let options = kestrel_server::notify::Options {
             min: self.notify_severity,

@@ -90,7 +90,7 @@ pub fn run(a: RegistryWatchArgs, g: &GlobalArgs) -> Result<ExitCode> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", state_file.display())),
     };
     if a.upload.server.is_none() && !g.quiet {
-        eprintln!("kestrel: watch: no --server: reports are only kept in {}", dir.display());
+        note!("kestrel: watch: no --server: reports are only kept in {}", dir.display());
     }
     loop {
         let p = match pass(&a, g, &dir, &mut state) {
@@ -99,7 +99,7 @@ pub fn run(a: RegistryWatchArgs, g: &GlobalArgs) -> Result<ExitCode> {
             // A registry or a containerd that does not answer now (restarting, a network blip) may answer at the
             // next pass: a watcher that runs for months does not stop for it.
             Err(e) => {
-                eprintln!("kestrel: watch: this pass failed, trying again in {} s: {e:#}", a.every.max(1));
+                note!("kestrel: watch: this pass failed, trying again in {} s: {e:#}", a.every.max(1));
                 std::thread::sleep(std::time::Duration::from_secs(a.every.max(1)));
                 continue;
             }
@@ -114,7 +114,7 @@ pub fn run(a: RegistryWatchArgs, g: &GlobalArgs) -> Result<ExitCode> {
                 (None, Some(at)) => (format!("containers-storage at {}", at.root.display()), "drivers", "names"),
                 (None, None) => (containerd::Endpoint::from_env().to_string(), "namespaces", "images"),
             };
-            eprintln!(
+            note!(
                 "kestrel: watch {what}: {} {places}, {} {images}: {} scanned (new or changed), {} queued, {} matched again (database changed), {} unchanged, {} failed",
                 p.repositories, p.tags, p.scanned, p.queued, p.rematched, p.unchanged, p.failed
             );
@@ -174,7 +174,7 @@ fn pass(a: &RegistryWatchArgs, g: &GlobalArgs, dir: &Path, state: &mut State) ->
                 state.images.insert(l.key, l.digest);
             }
             Err(e) => {
-                eprintln!("kestrel: watch: {}: {e:#}", l.subject);
+                note!("kestrel: watch: {}: {e:#}", l.subject);
                 p.failed += 1;
             }
         }
@@ -197,7 +197,7 @@ fn list_registry(a: &RegistryWatchArgs, registry: &str, opts: &PullOptions, p: &
         let tags = match reg.tags(repo) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("kestrel: watch: {e}");
+                note!("kestrel: watch: {e}");
                 p.failed += 1;
                 continue;
             }
@@ -210,7 +210,7 @@ fn list_registry(a: &RegistryWatchArgs, registry: &str, opts: &PullOptions, p: &
                     listed.push(Listed { key: reference.clone(), subject: reference, digest, origin: Origin::Registry })
                 }
                 Err(e) => {
-                    eprintln!("kestrel: watch: {e}");
+                    note!("kestrel: watch: {e}");
                     p.failed += 1;
                 }
             }
@@ -364,7 +364,7 @@ fn report(vuln: &VulnArgs, upload: &UploadArgs, g: &GlobalArgs, reference: &str,
     let (kind, json) = if crate::db::wants_vulns(vuln) {
         let r = crate::db::vulnerability_report(sbom, vuln, g)?;
         if !g.quiet {
-            eprintln!("kestrel: watch: {reference}: {} findings", r.findings.len());
+            note!("kestrel: watch: {reference}: {} findings", r.findings.len());
         }
         ("image", serde_json::to_value(&r)?)
     } else {
@@ -384,7 +384,7 @@ fn fetch_database(dir: &Path, upload: &UploadArgs, g: &GlobalArgs, who: &str) {
     let Some(server) = &upload.server else { return };
     let token = upload.server_token.as_deref().unwrap_or_default();
     if let Err(e) = crate::db::pull_from_server(dir, server, token, upload.server_ca.as_deref(), false, g) {
-        eprintln!("kestrel: {who}: {e:#}");
+        note!("kestrel: {who}: {e:#}");
     }
 }
 
@@ -413,19 +413,19 @@ pub fn worker(a: ScanWorkerArgs, g: &GlobalArgs) -> Result<ExitCode> {
                 done += 1;
             }
             Err(e) if t.delivery >= kestrel_server::scanq::MAX_DELIVER => {
-                eprintln!("kestrel: scan-worker: {reference}: given up after {} tries: {e:#}", t.delivery);
+                note!("kestrel: scan-worker: {reference}: given up after {} tries: {e:#}", t.delivery);
                 queue.give_up(t).map_err(anyhow::Error::msg)?;
                 given_up += 1;
             }
             Err(e) => {
-                eprintln!("kestrel: scan-worker: {reference} (delivery {}): {e:#}", t.delivery);
+                note!("kestrel: scan-worker: {reference} (delivery {}): {e:#}", t.delivery);
                 queue.retry(t, std::time::Duration::from_secs(a.retry_after)).map_err(anyhow::Error::msg)?;
                 failed += 1;
             }
         }
     }
     if !g.quiet {
-        eprintln!("kestrel: scan-worker: {done} scanned, {failed} failed (handed back), {given_up} given up");
+        note!("kestrel: scan-worker: {done} scanned, {failed} failed (handed back), {given_up} given up");
     }
     Ok(ExitCode::SUCCESS)
 }

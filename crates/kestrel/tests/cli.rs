@@ -453,3 +453,29 @@ fn an_sbom_through_a_pipe_is_read_and_bounded() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("endless.json: larger than 256 MiB"), "{err}");
 }
+
+/// What kestrel says on standard error about an input — a file it could not read, a warning from a scan — names
+/// the file and quotes the parser, both chosen by whoever made the input: control characters are written out
+/// escaped there too, and a parser that quotes a whole line of the input (TOML's errors do) is cut short, in the
+/// report as on the terminal.
+#[test]
+fn what_kestrel_says_on_standard_error_escapes_what_an_input_chose() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("app\u{1b}]0;owned\u{7}");
+    std::fs::create_dir(&project).unwrap();
+    let line = format!("x = {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    std::fs::write(project.join("Cargo.lock"), format!("version = 3\n{line}")).unwrap();
+    std::fs::write(project.join("bad\u{1b}[2J.yaml"), "kind: Pod\nmetadata: [\n").unwrap();
+    let bare = |text: &str| !text.chars().any(|c| c.is_control() && c != '\n');
+    let out = kestrel().args(["fs", "--scanners", "none", "-f", "json"]).arg(dir.path()).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("Cargo.lock: invalid Cargo.lock") && bare(&stderr), "{stderr:?}");
+    assert!(stderr.len() < 2_000, "{} bytes: {}", stderr.len(), &stderr[..500]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let message = v["warnings"][0]["message"].as_str().unwrap();
+    assert!(message.contains("line 2") && message.len() < 2_000, "{} bytes: {}", message.len(), &message[..500]);
+    let out = kestrel().args(["config", "-f", "json"]).arg(&project).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("bad\\u{1b}[2J.yaml") && bare(&stderr), "{stderr:?}");
+}
