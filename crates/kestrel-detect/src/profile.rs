@@ -192,6 +192,10 @@ const MAX_CONTRIBUTORS: usize = 8;
 const MAX_WINDOWS: usize = 8;
 const MAX_BEHAVIOURS: usize = 200_000;
 const MAX_GRAMS: usize = 1_000_000;
+/// The share of either table one container may fill with what it brought first: a replica that makes up a new
+/// behaviour with every event (an attacker's, or a program naming temporary files at random) fills at most a
+/// quarter, and the other replicas' behaviours are still learned after it.
+const MAX_SHARE_OF_ONE: usize = 4;
 /// Most windows a learning pass remembers having counted.
 const MAX_WINDOW_IDS: usize = 1024;
 const CALIBRATION_SAMPLES: usize = 4096;
@@ -410,6 +414,9 @@ pub struct Profile {
     index: FxHashMap<u64, usize>,
     #[serde(skip)]
     gram_index: FxHashMap<u64, usize>,
+    /// How many behaviours and n-grams each container brought first (rebuilt from the tables on load).
+    #[serde(skip)]
+    introduced: FxHashMap<u64, [usize; 2]>,
     /// Batches kept for calibrating the system-call threshold: (contributor, grams).
     #[serde(skip)]
     samples: Vec<(u64, Vec<u64>)>,
@@ -968,6 +975,7 @@ impl Profile {
             overflow: 0,
             index: FxHashMap::default(),
             gram_index: FxHashMap::default(),
+            introduced: FxHashMap::default(),
             samples: vec![],
             sample_seen: 0,
             trusted_grams: None,
@@ -1009,7 +1017,26 @@ impl Profile {
         self.wide.rebuild();
         self.index = self.behaviours.iter().enumerate().map(|(i, b)| (hash_of((b.view, &b.key)), i)).collect();
         self.gram_index = self.grams.iter().enumerate().map(|(i, g)| (g.g, i)).collect();
+        self.introduced.clear();
+        for who in self.behaviours.iter().filter_map(|b| b.contributors.first()) {
+            self.introduced.entry(*who).or_default()[0] += 1;
+        }
+        for who in self.grams.iter().filter_map(|g| g.c.first()) {
+            self.introduced.entry(*who).or_default()[1] += 1;
+        }
         self.trusted_grams = None;
+    }
+
+    /// Whether `who` may add a new entry to table `table` (0: behaviours, 1: n-grams) of `len` entries out of
+    /// `max`; counts it when it may, and the overflow when not.
+    fn room_for(&mut self, who: u64, table: usize, len: usize, max: usize) -> bool {
+        let mine = &mut self.introduced.entry(who).or_default()[table];
+        if len >= max || *mine >= max / MAX_SHARE_OF_ONE {
+            self.overflow += 1;
+            return false;
+        }
+        *mine += 1;
+        true
     }
 
     /// The trusted n-grams as a set (built once after learning).
@@ -1035,8 +1062,8 @@ impl Profile {
     fn learn_feature(&mut self, view: View, key: &str, who: u64, t: u64) -> bool {
         let h = hash_of((view, key));
         let w = self.window(t);
-        match self.index.get(&h) {
-            Some(&i) => {
+        match self.index.get(&h).copied() {
+            Some(i) => {
                 let b = &mut self.behaviours[i];
                 b.count += 1;
                 b.last_ns = b.last_ns.max(t);
@@ -1044,10 +1071,7 @@ impl Profile {
                 add_bounded(&mut b.windows, w, MAX_WINDOWS);
                 grew
             }
-            None if self.behaviours.len() >= MAX_BEHAVIOURS => {
-                self.overflow += 1;
-                false
-            }
+            None if !self.room_for(who, 0, self.behaviours.len(), MAX_BEHAVIOURS) => false,
             None => {
                 self.index.insert(h, self.behaviours.len());
                 self.behaviours.push(Behaviour {
@@ -1071,14 +1095,14 @@ impl Profile {
         let w = self.window(t);
         let mut new = false;
         for &g in grams {
-            match self.gram_index.get(&g) {
-                Some(&i) => {
+            match self.gram_index.get(&g).copied() {
+                Some(i) => {
                     let e = &mut self.grams[i];
                     e.n += 1;
                     new |= add_bounded(&mut e.c, who, MAX_CONTRIBUTORS);
                     add_bounded(&mut e.w, w, MAX_WINDOWS);
                 }
-                None if self.grams.len() >= MAX_GRAMS => self.overflow += 1,
+                None if !self.room_for(who, 1, self.grams.len(), MAX_GRAMS) => {}
                 None => {
                     self.gram_index.insert(g, self.grams.len());
                     self.grams.push(Gram { g, n: 1, c: vec![who], w: vec![w] });
@@ -1381,8 +1405,14 @@ impl Profile {
             }
             _ => String::new(),
         };
+        let full = match self.overflow {
+            0 => String::new(),
+            n => format!(
+                "; {n} new behaviours or sequences not learned (the profile, or one container's share, was full)"
+            ),
+        };
         format!(
-            "profile {} v{} ({:?}): {} events from {} containers over {} windows; {b} trusted behaviours, {g} trusted system-call {GRAM}-grams{reads}{maps}{unreported}",
+            "profile {} v{} ({:?}): {} events from {} containers over {} windows; {b} trusted behaviours, {g} trusted system-call {GRAM}-grams{reads}{maps}{unreported}{full}",
             self.workload,
             self.version,
             self.mode,

@@ -369,6 +369,47 @@ fn a_known_program_with_a_preloaded_library_is_a_new_behaviour() {
     );
 }
 
+/// One replica that makes up a new behaviour and new call sequences with every event — an attacker filling the
+/// profile while it learns, or a program naming its temporary files at random — fills at most a quarter of either
+/// table: what the other replicas do after it is still learned, and a fresh replica doing it raises nothing.
+#[test]
+fn one_replica_cannot_fill_the_profile() {
+    let mut evil = Box_::new("evil", 0);
+    let mut flood = evil.normal();
+    let nginx = evil.pid - 2;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..(MAX_BEHAVIOURS + 10_000) {
+        let name: String = (0..12).map(|_| char::from(b'a' + (next() % 26) as u8)).collect();
+        flood.push(evil.ev(nginx, "nginx", EventKind::Open { path: format!("/srv/{name}"), flags: 0 }));
+    }
+    for _ in 0..(MAX_GRAMS / 4_000 + 10) {
+        let ids = (0..4_000).map(|_| (next() % 300) as u16).collect();
+        flood.push(evil.ev(nginx, "nginx", EventKind::Syscalls { ids }));
+    }
+    // Then two honest replicas do something new: a file and a call sequence of their own.
+    let fresh = |who: &mut Box_| {
+        let mut v = who.normal();
+        let nginx = who.pid - 2;
+        v.push(who.ev(nginx, "nginx", EventKind::Open { path: "/etc/nginx/conf.d/site.conf".into(), flags: 0 }));
+        v.push(who.ev(nginx, "nginx", EventKind::Syscalls { ids: [7, 7, 232, 7, 7, 232].repeat(5) }));
+        v
+    };
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    let ps = learn(Policy::default(), vec![flood, fresh(&mut a), fresh(&mut b)]);
+    let p = &ps[0];
+    assert!(p.overflow > 0 && p.behaviours.len() < MAX_BEHAVIOURS / 2, "{} {}", p.overflow, p.behaviours.len());
+    assert!(p.baseline().contains(&format!("; {} new behaviours or sequences not learned", p.overflow)));
+    let mut d = model_only(ps, Stage::Detect);
+    let alerts = model_alerts(&mut d, &fresh(&mut Box_::new("x", 100 * SEC)));
+    assert!(alerts.is_empty(), "{alerts:#?}");
+}
+
 #[test]
 fn a_reverse_shell_taught_by_one_poisoned_replica_is_still_caught() {
     // Three replicas learn; the attacker controls one of them during the whole learning period and runs
