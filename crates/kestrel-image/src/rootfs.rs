@@ -28,11 +28,13 @@ pub(crate) fn read_dir(
     let (root, only_name) = match only {
         Some((dir, name)) => (if dir.as_os_str().is_empty() { Path::new(".") } else { dir }, Some(name)),
         None if meta.is_dir() => (root, None),
-        None => {
-            let reason =
-                if kind == TargetKind::Directory { "neither a directory nor a file" } else { "not a directory" };
-            return Err(ImageError::Unrecognized { path: shown, reason: reason.into() });
+        // A pipe or a device: a project's file is known by its name, which a pipe does not have.
+        None if kind == TargetKind::Directory => {
+            let why = "neither a directory nor a regular file: `kestrel fs` walks a project directory or reads one of \
+                       its files by name (a lock file through a pipe has no name to tell its format by)";
+            return Err(ImageError::io(&shown, std::io::Error::new(std::io::ErrorKind::InvalidInput, why)));
         }
+        None => return Err(ImageError::Unrecognized { path: shown, reason: "not a directory".into() }),
     };
     let host_root = root.canonicalize().map(|p| p == Path::new("/")).unwrap_or(false);
     let mut tree = FileTree::new();

@@ -340,6 +340,12 @@ fn a_missing_input_is_named_with_its_reason_said_once() {
         assert!(err.starts_with(&format!("kestrel: error: {}: ", args[args.len() - 1])), "{err}");
         assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
     }
+    // `kestrel fs` on a pipe or a device says what it reads instead of calling it "not a container image".
+    let out = kestrel().args(["fs", "--scanners", "none", "/dev/null"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("kestrel: error: /dev/null: neither a directory nor a regular file: "), "{err}");
+    assert!(!err.contains("container image"), "{err}");
 }
 
 /// Output into a pipe whose reader has gone (`kestrel … | head`) ends the command quietly: no panic, no
