@@ -210,7 +210,7 @@ pub(crate) enum ImageKind {
     },
     /// An image archive on standard input (`docker save app | kestrel image -`) or through another pipe (path
     /// not `-`: `<(docker save app)`), read as it streams in.
-    Stdin,
+    Stream,
     /// An image in a registry or in containerd's store, its manifests and configuration read, its layers read as
     /// they arrive.
     Remote {
@@ -282,7 +282,7 @@ impl OpenedRef {
         match &mut self.kind {
             // Identified when its manifests were fetched.
             ImageKind::Remote { image, .. } => Ok(image.take().map(|i| *i)),
-            ImageKind::Engine { .. } | ImageKind::Cached { .. } | ImageKind::Stdin => Ok(None),
+            ImageKind::Engine { .. } | ImageKind::Cached { .. } | ImageKind::Stream => Ok(None),
             _ => named(&self.name, kestrel_image::identify(&self.path, opts).map_err(Into::into)),
         }
     }
@@ -318,10 +318,10 @@ impl OpenedRef {
                 }
                 a
             }
-            (None, ImageKind::Stdin) if self.path.as_os_str() == "-" => {
+            (None, ImageKind::Stream) if self.path.as_os_str() == "-" => {
                 kestrel_image::open_stream("stdin", std::io::stdin().lock(), opts, sel)?
             }
-            (None, ImageKind::Stdin) => {
+            (None, ImageKind::Stream) => {
                 let shown = self.path.display().to_string();
                 let pipe = std::fs::File::open(&self.path).with_context(|| format!("{shown}: cannot open"))?;
                 kestrel_image::open_stream(&shown, std::io::BufReader::new(pipe), opts, sel)?
@@ -366,7 +366,7 @@ pub(crate) fn open_ref(
                 "-: standard input is a terminal; pipe an image archive into it (`docker save app | kestrel image -`)"
             );
         }
-        return Ok(OpenedRef::file(PathBuf::from("-"), tag, ImageKind::Stdin));
+        return Ok(OpenedRef::file(PathBuf::from("-"), tag, ImageKind::Stream));
     }
     if let Some(reference) = r.strip_prefix("docker://").or_else(|| r.strip_prefix("registry:")) {
         return registry_image(r, reference, platform, limits, quiet, cached);
@@ -390,7 +390,7 @@ pub(crate) fn open_ref(
         let (path, tag, kind) = parse_image_ref(r, tag)?;
         // A pipe (`<(docker save app)`) cannot be sought in: read as it streams in, as standard input is.
         let pipe = std::fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir());
-        let kind = if pipe && matches!(kind, ImageKind::Detect) { ImageKind::Stdin } else { kind };
+        let kind = if pipe && matches!(kind, ImageKind::Detect) { ImageKind::Stream } else { kind };
         return Ok(OpenedRef::file(path, tag, kind));
     }
     // Tried and not there, in order, for the message when no source has it.
