@@ -53,7 +53,12 @@ pub struct FileError {
 
 /// Bounds on what a rule file may hold.
 const MAX_FILE_BYTES: usize = 16 << 20;
+/// What one rule may expand to, in units of work: a check, a list item, or 64 bytes of a value. A macro is put in
+/// place wherever it is named, so a short file can name a long macro many times.
 const MAX_EXPANSION: usize = 100_000;
+/// The same for every rule of a compile together: many rules each just under [`MAX_EXPANSION`] are as costly. (Falco's
+/// three public rule files and kestrel's own come to about 7,000.)
+const MAX_TOTAL_EXPANSION: usize = 1_000_000;
 /// How deep a condition may nest once its macros are put in place — a chain of macros each naming the next is
 /// deep without being wide, and compiling (and later evaluating) it recurses once per level.
 const MAX_NESTING: usize = 256;
@@ -265,6 +270,16 @@ impl RuleSet {
     pub fn compile(self) -> CompiledRules {
         let mut report = LoadReport { rules: self.rules.len(), problems: self.problems.clone(), ..Default::default() };
         let mut rules = Vec::new();
+        let mut c = Compiler {
+            set: &self,
+            parsed: BTreeMap::new(),
+            total: MAX_TOTAL_EXPANSION,
+            missing_fields: BTreeSet::new(),
+            missing_ops: BTreeSet::new(),
+            errors: vec![],
+            budget: 0,
+            depth: 0,
+        };
         for raw in &self.rules {
             let mut text = raw.condition.clone();
             match exceptions_condition(&raw.exceptions) {
@@ -282,14 +297,7 @@ impl RuleSet {
                     continue;
                 }
             };
-            let mut c = Compiler {
-                set: &self,
-                missing_fields: BTreeSet::new(),
-                missing_ops: BTreeSet::new(),
-                errors: vec![],
-                budget: MAX_EXPANSION,
-                depth: 0,
-            };
+            c.start_rule();
             let node = c.node(&ast, &mut Vec::new());
             if !c.missing_fields.is_empty() || !c.missing_ops.is_empty() || !c.errors.is_empty() {
                 let mut why = Vec::new();
@@ -317,7 +325,7 @@ impl RuleSet {
             }
             let types = event_types(&node);
             if types == Some(0) {
-                report.never_match.insert(raw.name.clone(), needed_types(&ast, &self));
+                report.never_match.insert(raw.name.clone(), needed_types(&ast, &mut c));
             }
             let output = Template::parse(&raw.output, &mut report.missing_output_fields);
             if raw.enabled {
@@ -492,8 +500,14 @@ fn in_net(ip: &str, nets: &[(std::net::IpAddr, u8)]) -> bool {
     })
 }
 
+/// Compiles the rules of a set one after another, each macro parsed once.
 struct Compiler<'a> {
     set: &'a RuleSet,
+    /// Each macro's condition, parsed when first named.
+    parsed: BTreeMap<&'a str, std::rc::Rc<Result<Ast, cond::ParseError>>>,
+    /// What is left of [`MAX_TOTAL_EXPANSION`].
+    total: usize,
+    // The rule being compiled:
     missing_fields: BTreeSet<String>,
     missing_ops: BTreeSet<String>,
     errors: Vec<String>,
@@ -501,7 +515,40 @@ struct Compiler<'a> {
     depth: usize,
 }
 
-impl Compiler<'_> {
+impl<'a> Compiler<'a> {
+    fn start_rule(&mut self) {
+        self.missing_fields.clear();
+        self.missing_ops.clear();
+        self.errors.clear();
+        self.budget = MAX_EXPANSION;
+        self.depth = 0;
+    }
+
+    /// A macro's parsed condition (`None`: no such macro).
+    fn macro_ast(&mut self, name: &str) -> Option<std::rc::Rc<Result<Ast, cond::ParseError>>> {
+        let set: &'a RuleSet = self.set;
+        let (name, text) = set.macros.get_key_value(name)?;
+        Some(self.parsed.entry(name.as_str()).or_insert_with(|| std::rc::Rc::new(cond::parse(text))).clone())
+    }
+
+    /// Spends `units` of the rule's and the compile's budgets; false (and the reason, once) when either is spent.
+    fn spend(&mut self, units: usize) -> bool {
+        if self.budget < units || self.total < units {
+            if self.errors.is_empty() {
+                self.errors.push(if self.total < units {
+                    format!("the rule files expand to more than {MAX_TOTAL_EXPANSION} checks and list items in all")
+                } else {
+                    "condition expands to too many checks".into()
+                });
+            }
+            self.budget = 0;
+            return false;
+        }
+        self.budget -= units;
+        self.total -= units;
+        true
+    }
+
     fn node(&mut self, a: &Ast, stack: &mut Vec<String>) -> Node {
         if self.depth >= MAX_NESTING {
             if self.errors.is_empty() {
@@ -516,19 +563,15 @@ impl Compiler<'_> {
     }
 
     fn node_within(&mut self, a: &Ast, stack: &mut Vec<String>) -> Node {
-        if self.budget == 0 {
-            if self.errors.is_empty() {
-                self.errors.push("condition expands to too many checks".into());
-            }
+        if !self.spend(1) {
             return Node::Const(false);
         }
-        self.budget -= 1;
         match a {
             Ast::And(v) => Node::And(v.iter().map(|x| self.node(x, stack)).collect()),
             Ast::Or(v) => Node::Or(v.iter().map(|x| self.node(x, stack)).collect()),
             Ast::Not(x) => Node::Not(Box::new(self.node(x, stack))),
             Ast::Macro(name) => {
-                let Some(text) = self.set.macros.get(name) else {
+                let Some(parsed) = self.macro_ast(name) else {
                     self.errors.push(format!("unknown macro `{name}`"));
                     return Node::Const(false);
                 };
@@ -536,10 +579,10 @@ impl Compiler<'_> {
                     self.errors.push(format!("macro `{name}` refers to itself"));
                     return Node::Const(false);
                 }
-                match cond::parse(text) {
+                match &*parsed {
                     Ok(ast) => {
                         stack.push(name.clone());
-                        let n = self.node(&ast, stack);
+                        let n = self.node(ast, stack);
                         stack.pop();
                         n
                     }
@@ -589,8 +632,7 @@ impl Compiler<'_> {
                     continue;
                 }
             }
-            if out.len() >= MAX_EXPANSION {
-                self.errors.push("a list expands to too many items".into());
+            if !self.spend(1 + it.text.len() / 64) {
                 return;
             }
             out.push(it.text.clone());
@@ -608,8 +650,10 @@ impl Compiler<'_> {
                 // a list name after `in`/`pmatch`/`intersects`, which Falco accepts.
                 if matches!(op, Op::In | Op::PMatch | Op::Intersects) {
                     self.items(&[Item { text: s.clone(), quoted: false }], &mut strings, 0);
-                } else {
+                } else if self.spend(s.len() / 64) {
                     strings.push(s.clone());
+                } else {
+                    return Node::Const(false);
                 }
             }
             Value::List(items) => self.items(items, &mut strings, 0),
@@ -706,17 +750,19 @@ fn type_bit(s: &str) -> u64 {
 }
 
 /// The event types a rule asks for by name (for the report of rules that never match).
-fn needed_types(a: &Ast, set: &RuleSet) -> Vec<String> {
-    fn walk(a: &Ast, set: &RuleSet, out: &mut BTreeSet<String>, depth: usize) {
+fn needed_types(a: &Ast, c: &mut Compiler) -> Vec<String> {
+    fn walk(a: &Ast, c: &mut Compiler, out: &mut BTreeSet<String>, depth: usize) {
         if depth > 64 {
             return;
         }
         match a {
-            Ast::And(v) | Ast::Or(v) => v.iter().for_each(|x| walk(x, set, out, depth + 1)),
+            Ast::And(v) | Ast::Or(v) => v.iter().for_each(|x| walk(x, c, out, depth + 1)),
             Ast::Not(_) => {}
             Ast::Macro(m) => {
-                if let Some(Ok(ast)) = set.macros.get(m).map(|t| cond::parse(t)) {
-                    walk(&ast, set, out, depth + 1);
+                if let Some(parsed) = c.macro_ast(m) {
+                    if let Ok(ast) = &*parsed {
+                        walk(ast, c, out, depth + 1);
+                    }
                 }
             }
             Ast::Check(f, Op::Eq | Op::In, v) if f.name == "evt.type" => match v {
@@ -725,7 +771,7 @@ fn needed_types(a: &Ast, set: &RuleSet) -> Vec<String> {
                 }
                 Value::List(items) => {
                     for it in items {
-                        match set.lists.get(&it.text) {
+                        match c.set.lists.get(&it.text) {
                             Some(l) if !it.quoted => out.extend(l.iter().cloned()),
                             _ => {
                                 out.insert(it.text.clone());
@@ -739,7 +785,7 @@ fn needed_types(a: &Ast, set: &RuleSet) -> Vec<String> {
         }
     }
     let mut out = BTreeSet::new();
-    walk(a, set, &mut out, 0);
+    walk(a, c, &mut out, 0);
     out.into_iter().collect()
 }
 

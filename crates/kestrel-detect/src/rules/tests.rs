@@ -1156,6 +1156,24 @@ fn hostile_rule_files_are_refused_or_bounded() {
     assert!(deep.report.skipped["C"].contains("nest too deeply"), "{:?}", deep.report.skipped);
     let shallow = chain(50);
     assert_eq!((shallow.report.loaded, shallow.report.skipped.len()), (1, 0), "{:?}", shallow.report);
+
+    // A long macro named many times: each naming puts the whole list in place again (a 700 kB file of this shape
+    // took 23 GB and more than five minutes when only the checks were counted). And many rules, each within its
+    // own bound, that together expand too far.
+    let started = std::time::Instant::now();
+    let items: Vec<String> = (0..20_000).map(|i| format!("n{i}")).collect();
+    let mut y = format!("- macro: long\n  condition: proc.name in ({})\n", items.join(","));
+    y.push_str(&format!("- rule: Many\n  condition: {}\n", vec!["long"; 5_000].join(" or ")));
+    for r in 0..30 {
+        y.push_str(&format!("- rule: R{r}\n  condition: long or long or long or long\n"));
+    }
+    let mut set = RuleSet::default();
+    set.add_file("long", &y).unwrap();
+    let c = set.compile();
+    assert!(c.report.skipped["Many"].contains("too many"), "{:?}", c.report.skipped);
+    assert!(!c.report.skipped.contains_key("R0"), "{:?}", c.report.skipped);
+    assert!(c.report.skipped["R29"].contains("in all"), "{:?}", c.report.skipped);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
 }
 
 #[test]
