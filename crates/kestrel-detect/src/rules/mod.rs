@@ -616,6 +616,10 @@ impl<'a> Compiler<'a> {
         for it in items {
             if !it.quoted {
                 if let Some(list) = self.set.lists.get(&it.text) {
+                    // Naming a list costs even when it is empty: lists of lists of empty lists are wide, not long.
+                    if !self.spend(1) {
+                        return;
+                    }
                     if depth > 16 {
                         self.errors.push(format!("list `{}` nests too deeply", it.text));
                         continue;

@@ -1173,6 +1173,16 @@ fn hostile_rule_files_are_refused_or_bounded() {
     assert!(c.report.skipped["Many"].contains("too many"), "{:?}", c.report.skipped);
     assert!(!c.report.skipped.contains_key("R0"), "{:?}", c.report.skipped);
     assert!(c.report.skipped["R29"].contains("in all"), "{:?}", c.report.skipped);
+    // Lists of lists of an empty list: nothing to put in place, but 3,000⁴ names to look at (a 36 kB file ran
+    // without end when only the items put in place were counted).
+    let mut y = String::from("- list: l0\n  items: []\n");
+    for i in 1..5 {
+        y.push_str(&format!("- list: l{i}\n  items: [{}]\n", vec![format!("l{}", i - 1); 3_000].join(",")));
+    }
+    y.push_str("- rule: Wide\n  condition: proc.name in (l4)\n");
+    let mut set = RuleSet::default();
+    set.add_file("wide", &y).unwrap();
+    assert!(set.compile().report.skipped["Wide"].contains("too many"));
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
 }
 
