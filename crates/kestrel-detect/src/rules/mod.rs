@@ -82,6 +82,8 @@ pub struct RuleSet {
     lists: BTreeMap<String, Vec<String>>,
     macros: BTreeMap<String, String>,
     rules: Vec<RawRule>,
+    /// Where each rule is in `rules`, by name (a later entry of the same name changes it).
+    rule_at: BTreeMap<String, usize>,
     problems: Vec<String>,
 }
 
@@ -209,7 +211,7 @@ impl RuleSet {
             Some(Yaml::Sequence(s)) => s.clone(),
             _ => vec![],
         };
-        if let Some(old) = self.rules.iter_mut().find(|r| r.name == name) {
+        if let Some(old) = self.rule_at.get(name).map(|&i| &mut self.rules[i]) {
             if let Some(c) = yaml_str(m.get("condition")) {
                 if appends(m, "condition") {
                     old.condition.push(' ');
@@ -253,6 +255,7 @@ impl RuleSet {
             self.problems.push(format!("{file}: rule `{name}`: source is not syscall (kestrel reads syscall events)"));
             return;
         }
+        self.rule_at.insert(name.to_string(), self.rules.len());
         self.rules.push(RawRule {
             name: name.to_string(),
             desc: yaml_str(m.get("desc")).unwrap_or_default().trim().to_string(),

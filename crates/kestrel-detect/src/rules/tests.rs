@@ -1184,6 +1184,17 @@ fn hostile_rule_files_are_refused_or_bounded() {
     set.add_file("wide", &y).unwrap();
     assert!(set.compile().report.skipped["Wide"].contains("too many"));
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+
+    // Many rules: each is looked up by name when defined (a later entry may change it), which was a walk over
+    // every rule before it — a 16 MB file of 200,000 small rules took more than two minutes.
+    let started = std::time::Instant::now();
+    let y: String = (0..100_000).map(|i| format!("- rule: r{i}\n  condition: proc.name = a\n")).collect();
+    let mut set = RuleSet::default();
+    set.add_file("many", &y).unwrap();
+    set.add_file("more", "- rule: r99999\n  condition: and proc.name = b\n  append: true\n").unwrap();
+    let c = set.compile();
+    assert_eq!((c.report.rules, c.report.loaded), (100_000, 100_000));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
 }
 
 #[test]
