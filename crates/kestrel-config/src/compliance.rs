@@ -66,11 +66,24 @@ pub fn spec(name: &str) -> Result<Spec, String> {
     if let Some((_, text)) = BUILT_IN.iter().find(|(id, _)| *id == name) {
         return parse_spec(name, text);
     }
-    match std::fs::read_to_string(name) {
-        Ok(text) => parse_spec(name, &text),
-        Err(_) => Err(format!("{name}: not a built-in spec ({}) nor a readable file", spec_ids().join(", "))),
+    use std::io::Read as _;
+    let file = std::fs::File::open(name).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("{name}: not a built-in spec ({}) nor a file", spec_ids().join(", ")),
+        _ => format!("{name}: {e}"),
+    })?;
+    // Bounded whatever the file says of its size (a pipe says nothing).
+    let mut bytes = Vec::new();
+    file.take(MAX_SPEC_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("{name}: {e}"))?;
+    if bytes.len() as u64 > MAX_SPEC_BYTES {
+        return Err(format!("{name}: larger than {} MiB, more than a spec", MAX_SPEC_BYTES >> 20));
     }
+    let text =
+        String::from_utf8(bytes).map_err(|e| format!("{name}: not UTF-8 (byte {})", e.utf8_error().valid_up_to()))?;
+    parse_spec(name, &text)
 }
+
+/// The largest spec file read (the built-in ones are 10–40 kB).
+const MAX_SPEC_BYTES: u64 = 4 << 20;
 
 /// The family of a check id (`pss`, `k8s`, `dockerfile`, `image`, `docker-daemon`, `vuln`): which input kind
 /// it applies to.
@@ -184,6 +197,18 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spec_file_is_read_bounded_and_its_error_says_why() {
+        let e = spec("/nonexistent/spec.yaml").unwrap_err();
+        assert!(
+            e.starts_with("/nonexistent/spec.yaml: not a built-in spec (cis-docker-1.6,") && e.ends_with("nor a file")
+        );
+        // An endless input (a device, a pipe) is cut at the limit instead of filling memory.
+        assert_eq!(spec("/dev/zero").unwrap_err(), "/dev/zero: larger than 4 MiB, more than a spec");
+        let e = spec("/").unwrap_err();
+        assert!(e.starts_with("/: ") && e.contains("directory"), "{e}");
+    }
 
     #[test]
     fn every_built_in_spec_parses_and_every_automated_control_has_a_check() {
