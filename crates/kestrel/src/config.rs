@@ -198,7 +198,7 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
         kinds.push("secret".into());
     }
     for r in &a.results {
-        let text = std::fs::read_to_string(r).with_context(|| format!("{}: cannot read", r.display()))?;
+        let text = crate::read_input_text(r, MAX_RESULT_FILE, "a scan result")?;
         let doc: serde_json::Value =
             serde_json::from_str(&text).with_context(|| format!("{}: not JSON", r.display()))?;
         if doc.get("schema").and_then(|s| s.as_str()) == Some(SECRETS_SCHEMA) {
@@ -330,7 +330,7 @@ pub fn allow_secrets(
         p.is_file().then_some(p)
     });
     let Some(p) = allow_path else { return Ok(()) };
-    let text = std::fs::read_to_string(&p).with_context(|| format!("{}: cannot read", p.display()))?;
+    let text = crate::read_input_text(&p, kestrel_config::MAX_FILE_BYTES, "an allow file")?;
     let doc = kestrel_config::yaml::parse(&text, Default::default())
         .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
         .into_iter()
@@ -350,6 +350,10 @@ pub fn allow_secrets(
 
 /// The schema of `kestrel secrets -f json`.
 const SECRETS_SCHEMA: &str = "kestrel.secrets/v1";
+
+/// A scan's result handed to `compliance --results` larger than this is refused (an image's report with every file's
+/// packages stays far below).
+const MAX_RESULT_FILE: u64 = 512 << 20;
 
 /// Every check compliance can hold findings against: the configuration catalogue and one check per secret rule.
 fn compliance_catalogue() -> Vec<kestrel_config::checks::Check> {

@@ -175,6 +175,9 @@ fn apply_verdicts(r: &mut kestrel_respond::Responder, s: &kestrel_server::ship::
 /// A rule file larger than this is refused (Falco's own files are ~200 KB).
 const MAX_RULE_FILE: u64 = 16 << 20;
 
+/// A response or admission policy larger than this is refused (they are a page or two).
+pub(crate) const MAX_POLICY_FILE: u64 = 1 << 20;
+
 /// The rule files `paths` name: a file as it is, a directory as its `*.yaml` and `*.yml` files in name order
 /// (Falco's `rules.d` habit; not recursive).
 pub fn rule_files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
@@ -202,11 +205,7 @@ pub fn rule_files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf
 pub fn load_rules(paths: &[std::path::PathBuf], builtin: bool) -> Result<CompiledRules> {
     let mut set = if builtin { RuleSet::builtin() } else { RuleSet::default() };
     for f in rule_files(paths)? {
-        let size = std::fs::metadata(&f).with_context(|| format!("{}: cannot read", f.display()))?.len();
-        if size > MAX_RULE_FILE {
-            bail!("{}: a rule file larger than {} MiB", f.display(), MAX_RULE_FILE >> 20);
-        }
-        let text = std::fs::read_to_string(&f).with_context(|| format!("{}: cannot read", f.display()))?;
+        let text = crate::read_input_text(&f, MAX_RULE_FILE, "a rule file")?;
         set.add_file(&f.display().to_string(), &text)?;
     }
     Ok(set.compile())
@@ -288,7 +287,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     };
     let mut responder = match &a.respond {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            let text = crate::read_input_text(path, MAX_POLICY_FILE, "a response policy")?;
             let policy = kestrel_respond::Policy::parse(&path.display().to_string(), &text)?;
             let root = kestrel_sensor::cgroup::cgroup2_root().context("no cgroup v2 hierarchy is mounted")?;
             let mut r =
@@ -1011,7 +1010,10 @@ pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
         }
         RespondCommand::Approve(a) => {
             let policy = match &a.policy {
-                Some(p) => kestrel_respond::Policy::parse(&p.display().to_string(), &std::fs::read_to_string(p)?)?,
+                Some(p) => kestrel_respond::Policy::parse(
+                    &p.display().to_string(),
+                    &crate::read_input_text(p, MAX_POLICY_FILE, "a response policy")?,
+                )?,
                 None => kestrel_respond::Policy::parse("(none)", "dry_run: false")?,
             };
             let root = kestrel_sensor::cgroup::cgroup2_root().context("no cgroup v2 hierarchy is mounted")?;

@@ -74,6 +74,30 @@ fn stdout_gone(e: &anyhow::Error) -> bool {
     broken && unsafe { libc::poll(&mut fd, 1, 0) } == 1 && fd.revents & libc::POLLERR != 0
 }
 
+/// A file named on the command line (a rule file, a policy, a configuration, a scan's result), read whole but at
+/// most `max` bytes whatever it says of its size — a pipe or a device says nothing: a larger one is refused with its
+/// name and `what` it is.
+pub(crate) fn read_input(path: &std::path::Path, max: u64, what: &str) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context as _;
+    use std::io::Read as _;
+    let shown = path.display();
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("{shown}: cannot read"))?;
+    if bytes.len() as u64 > max {
+        let limit = if max >= 1 << 20 { format!("{} MiB", max >> 20) } else { format!("{} KiB", max >> 10) };
+        anyhow::bail!("{shown}: {what} larger than {limit}");
+    }
+    Ok(bytes)
+}
+
+/// [`read_input`] of a text file.
+pub(crate) fn read_input_text(path: &std::path::Path, max: u64, what: &str) -> anyhow::Result<String> {
+    String::from_utf8(read_input(path, max, what)?)
+        .map_err(|e| anyhow::anyhow!("{}: not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to()))
+}
+
 /// Text that came from outside (a process's name, a file name in an image, an advisory's summary) as it may be
 /// written to a terminal: every control character but the line break and the tab — an escape sequence that would
 /// retitle the window, move the cursor or wipe the screen — is written out escaped (`\u{1b}`), C1 controls

@@ -143,20 +143,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     .context("reading the SBOM from standard input")?;
                 (buf, "stdin".to_string())
             } else {
-                let shown = a.path.display();
-                let meta = std::fs::metadata(&a.path).with_context(|| format!("{shown}: cannot read"))?;
-                if meta.len() > MAX_SBOM_BYTES {
-                    bail!("{shown}: larger than {} MiB", MAX_SBOM_BYTES >> 20);
-                }
                 // Bounded whatever the file says of its size (a pipe, `<(syft …)`, says 0).
-                let mut b = Vec::new();
-                std::fs::File::open(&a.path)
-                    .and_then(|f| f.take(MAX_SBOM_BYTES + 1).read_to_end(&mut b))
-                    .with_context(|| format!("{shown}: cannot read"))?;
-                if b.len() as u64 > MAX_SBOM_BYTES {
-                    bail!("{shown}: larger than {} MiB", MAX_SBOM_BYTES >> 20);
-                }
-                (b, shown.to_string())
+                (crate::read_input(&a.path, MAX_SBOM_BYTES, "an SBOM")?, a.path.display().to_string())
             };
             let sbom = kestrel_report::read_sbom(&bytes, &name).map_err(anyhow::Error::msg)?;
             emit(&g, &a.out, &a.vuln, sbom, None)

@@ -91,7 +91,7 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
     let url = a.store.clone().unwrap_or_else(|| format!("sqlite:{}", dir.join("server.db").display()));
     let mut tokens = match &a.tokens {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text = crate::read_input_text(p, 16 << 20, "a token file")?;
             Tokens::parse(&p.display().to_string(), &text).map_err(anyhow::Error::msg)?
         }
         None => Tokens::default(),
@@ -268,7 +268,7 @@ pub fn admission(a: crate::cli::AdmissionCommand) -> Result<ExitCode> {
     let r = a.run;
     let policy = match &r.policy {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text = crate::read_input_text(p, crate::detect::MAX_POLICY_FILE, "an admission policy")?;
             Policy::parse(&p.display().to_string(), &text).map_err(anyhow::Error::msg)?
         }
         None => Policy::default(),

@@ -105,12 +105,7 @@ fn config_path(m: &ArgMatches) -> Option<std::path::PathBuf> {
 
 /// Read and parse the file (bounded).
 fn load(path: &Path) -> Result<Value> {
-    let meta = std::fs::metadata(path).with_context(|| format!("{}: cannot read the configuration", path.display()))?;
-    if meta.len() > MAX_CONFIG_BYTES {
-        bail!("{}: a configuration file larger than {} KiB", path.display(), MAX_CONFIG_BYTES >> 10);
-    }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the configuration", path.display()))?;
+    let text = crate::read_input_text(path, MAX_CONFIG_BYTES, "a configuration file")?;
     let value: Value =
         serde_yaml::from_str(&text).with_context(|| format!("{}: not a valid YAML configuration", path.display()))?;
     match value {

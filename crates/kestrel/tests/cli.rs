@@ -457,7 +457,7 @@ fn an_sbom_through_a_pipe_is_read_and_bounded() {
     let _ = writer.join();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("endless.json: larger than 256 MiB"), "{err}");
+    assert!(err.contains("endless.json: an SBOM larger than 256 MiB"), "{err}");
 }
 
 /// What kestrel says on standard error about an input — a file it could not read, a warning from a scan — names
@@ -484,4 +484,24 @@ fn what_kestrel_says_on_standard_error_escapes_what_an_input_chose() {
     let out = kestrel().args(["config", "-f", "json"]).arg(&project).output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("bad\\u{1b}[2J.yaml") && bare(&stderr), "{stderr:?}");
+}
+
+/// Every file named on the command line is read bounded whatever it says of its size — a device or a pipe says
+/// nothing — and one past the limit is refused naming it: a rule file, the configuration, a response or admission
+/// policy, a token file, an allow file were read whole, so `/dev/zero` (or an endless `<(…)`) filled memory.
+#[test]
+fn every_file_named_on_the_command_line_is_read_bounded() {
+    for (args, what) in [
+        (&["rules", "/dev/zero"][..], "a rule file larger than 16 MiB"),
+        (&["--config", "/dev/zero", "rules"], "a configuration file larger than 1 MiB"),
+        (&["respond", "approve", "--policy", "/dev/zero", "x"], "a response policy larger than 1 MiB"),
+        (&["server", "--tokens", "/dev/zero", "--listen", "127.0.0.1:0"], "a token file larger than 16 MiB"),
+        (&["admission", "--policy", "/dev/zero"], "an admission policy larger than 1 MiB"),
+        (&["secrets", "--allow", "/dev/zero", "Cargo.toml"], "an allow file larger than 16 MiB"),
+    ] {
+        let out = kestrel().args(args).timeout(Duration::from_secs(60)).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&format!("kestrel: error: /dev/zero: {what}")), "{args:?}: {err}");
+    }
 }
