@@ -59,6 +59,9 @@ pub struct PolicyError {
 /// The longest one object's evaluation may take.
 pub const EVAL_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// The largest policy file read.
+const MAX_POLICY_BYTES: u64 = 4 << 20;
+
 impl Policies {
     /// Loads every `.rego` file of a file or directory (sorted).
     pub fn load(path: &Path) -> Result<Policies, PolicyError> {
@@ -76,8 +79,19 @@ impl Policies {
         };
         let mut sources = Vec::new();
         for f in files {
-            let text = std::fs::read_to_string(&f)
-                .map_err(|e| PolicyError { file: f.display().to_string(), reason: e.to_string() })?;
+            let err = |reason: String| PolicyError { file: f.display().to_string(), reason };
+            // Bounded whatever the file says of its size (a pipe or a device says nothing).
+            let mut bytes = Vec::new();
+            std::fs::File::open(&f)
+                .and_then(|file| {
+                    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_POLICY_BYTES + 1), &mut bytes)
+                })
+                .map_err(|e| err(e.to_string()))?;
+            if bytes.len() as u64 > MAX_POLICY_BYTES {
+                return Err(err(format!("a policy larger than {} MiB", MAX_POLICY_BYTES >> 20)));
+            }
+            let text = String::from_utf8(bytes)
+                .map_err(|e| err(format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to())))?;
             sources.push((f.display().to_string(), text));
         }
         Policies::from_sources(sources)

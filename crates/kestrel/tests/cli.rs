@@ -498,6 +498,7 @@ fn every_file_named_on_the_command_line_is_read_bounded() {
         (&["server", "--tokens", "/dev/zero", "--listen", "127.0.0.1:0"], "a token file larger than 16 MiB"),
         (&["admission", "--policy", "/dev/zero"], "an admission policy larger than 1 MiB"),
         (&["secrets", "--allow", "/dev/zero", "Cargo.toml"], "an allow file larger than 16 MiB"),
+        (&["config", "--policy", "/dev/zero", "Cargo.toml"], "a policy larger than 4 MiB"),
     ] {
         let out = kestrel().args(args).timeout(Duration::from_secs(60)).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
