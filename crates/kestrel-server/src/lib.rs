@@ -711,10 +711,23 @@ async fn get_profiles(
     Axum(state): Axum<State>,
     axum::Extension(p): axum::Extension<Principal>,
     Path(workload): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     allow(&p, &[Role::Viewer, Role::Ci, Role::Agent])?;
     let items = state.inner.store.profiles(&workload).await?;
-    Ok(Json(json!({ "items": items })))
+    json_off_the_runtime(move || Ok(json!({ "items": items }))).await
+}
+
+/// A JSON answer built and written out on tokio's blocking threads: profiles run to tens of megabytes, and the async
+/// workers must go on answering the rest of the API (agents' alerts, health checks) meanwhile.
+async fn json_off_the_runtime(
+    build: impl FnOnce() -> Result<Value, ApiError> + Send + 'static,
+) -> Result<axum::response::Response, ApiError> {
+    let bytes = kestrel_store::on_a_core(move || {
+        serde_json::to_vec(&build()?).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+    })
+    .await
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("building the answer: {e}")))??;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
 #[derive(Deserialize)]
@@ -778,32 +791,37 @@ async fn get_merged_profile(
     axum::Extension(p): axum::Extension<Principal>,
     Path(workload): Path<String>,
     q: Result<Query<MergeParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     allow(&p, &[Role::Viewer, Role::Ci, Role::Agent])?;
     let Query(q) = q.map_err(|e| bad(e.body_text()))?;
-    let stored = state.inner.store.profiles(&workload).await?;
-    let mut nodes = Vec::new();
-    let mut skipped = Vec::new();
-    for sp in stored {
-        match serde_json::from_value::<kestrel_detect::profile::Profile>(sp.body) {
-            Ok(mut prof) => {
-                prof.reindex();
-                nodes.push((sp.node, prof));
+    let stored = state.inner.store.profile_texts(&workload).await?;
+    // Reading and merging profiles of hundreds of thousands of behaviours takes seconds.
+    json_off_the_runtime(move || {
+        let mut nodes = Vec::new();
+        let mut skipped = Vec::new();
+        // Parsed here, straight into profiles, in the thread that merges them.
+        for (node, _, _, body) in stored {
+            match serde_json::from_str::<kestrel_detect::profile::Profile>(&body) {
+                Ok(mut prof) => {
+                    prof.reindex();
+                    nodes.push((node, prof));
+                }
+                Err(e) => skipped.push(format!("{node}: {e}")),
             }
-            Err(e) => skipped.push(format!("{}: {e}", sp.node)),
         }
-    }
-    if nodes.is_empty() {
-        return Err(ApiError(StatusCode::NOT_FOUND, format!("no node sent a readable profile of {workload}")));
-    }
-    let k = q.k.unwrap_or(2).clamp(1, nodes.len().max(1));
-    let refs: Vec<(&str, &kestrel_detect::profile::Profile)> = nodes.iter().map(|(n, p)| (n.as_str(), p)).collect();
-    let merged = kestrel_detect::profile::merge(&workload, &refs, k);
-    Ok(Json(json!({
-        "workload": workload,
-        "nodes": nodes.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
-        "k": k,
-        "skipped": skipped,
-        "profile": merged,
-    })))
+        if nodes.is_empty() {
+            return Err(ApiError(StatusCode::NOT_FOUND, format!("no node sent a readable profile of {workload}")));
+        }
+        let k = q.k.unwrap_or(2).clamp(1, nodes.len().max(1));
+        let refs: Vec<(&str, &kestrel_detect::profile::Profile)> = nodes.iter().map(|(n, p)| (n.as_str(), p)).collect();
+        let merged = kestrel_detect::profile::merge(&workload, &refs, k);
+        Ok(json!({
+            "workload": workload,
+            "nodes": nodes.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+            "k": k,
+            "skipped": skipped,
+            "profile": merged,
+        }))
+    })
+    .await
 }

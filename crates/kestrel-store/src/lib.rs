@@ -557,6 +557,31 @@ impl Store {
 
     /// The latest profile of `workload` from each node that sent one.
     pub async fn profiles(&self, workload: &str) -> Result<Vec<StoredProfile>> {
+        let raw = self.profile_texts(workload).await?;
+        let workload = workload.to_string();
+        off_the_runtime(move || {
+            raw.into_iter()
+                .map(|(node, version, received_ns, body)| {
+                    Ok(StoredProfile {
+                        body: serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                            what: "profile",
+                            id: format!("{node}/{workload}"),
+                            reason: e.to_string(),
+                        })?,
+                        node,
+                        workload: workload.clone(),
+                        version,
+                        received_ns,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// The latest profile of `workload` from each node that sent one, as stored: (node, version, received, JSON
+    /// text) — for a reader that parses them into its own type, in the thread that uses them.
+    pub async fn profile_texts(&self, workload: &str) -> Result<Vec<(String, i64, i64, String)>> {
         let rows = sqlx::query(
             "SELECT p.node, p.version, p.received_ns, p.body FROM profiles p WHERE p.workload = $1 AND p.version = \
              (SELECT MAX(q.version) FROM profiles q WHERE q.node = p.node AND q.workload = p.workload) \
@@ -565,23 +590,7 @@ impl Store {
         .bind(workload)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let node: String = r.try_get(0)?;
-                let body: String = r.try_get(3)?;
-                Ok(StoredProfile {
-                    body: serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
-                        what: "profile",
-                        id: format!("{node}/{workload}"),
-                        reason: e.to_string(),
-                    })?,
-                    node,
-                    workload: workload.to_string(),
-                    version: r.try_get(1)?,
-                    received_ns: r.try_get(2)?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
     }
 
     /// Each node's latest profile of each workload, summed up (mode, version, size), by workload and node.
@@ -593,31 +602,35 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let node: String = r.try_get(0)?;
-                let workload: String = r.try_get(1)?;
-                let body: String = r.try_get(4)?;
-                let p: ProfileHead = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
-                    what: "profile",
-                    id: format!("{node}/{workload}"),
-                    reason: e.to_string(),
-                })?;
-                Ok(WorkloadSummary {
-                    node,
-                    workload,
-                    version: r.try_get(2)?,
-                    received_ns: r.try_get(3)?,
-                    mode: p.mode,
-                    events: p.events,
-                    behaviours: p.behaviours.len(),
-                    grams: p.grams.len(),
-                    learn_started_ns: p.learn_started_ns,
-                    mode_since_ns: p.mode_since_ns,
-                    drift_pending: p.drift_pending,
+        let raw = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
+            .collect::<Result<Vec<(String, String, i64, i64, String)>>>()?;
+        off_the_runtime(move || {
+            raw.into_iter()
+                .map(|(node, workload, version, received_ns, body)| {
+                    let p: ProfileHead = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                        what: "profile",
+                        id: format!("{node}/{workload}"),
+                        reason: e.to_string(),
+                    })?;
+                    Ok(WorkloadSummary {
+                        node,
+                        workload,
+                        version,
+                        received_ns,
+                        mode: p.mode,
+                        events: p.events,
+                        behaviours: p.behaviours.len(),
+                        grams: p.grams.len(),
+                        learn_started_ns: p.learn_started_ns,
+                        mode_since_ns: p.mode_since_ns,
+                        drift_pending: p.drift_pending,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
+        .await
     }
 
     /// Deletes alerts, decisions and reports received before `before_ns` (retention); profiles and nodes stay.
@@ -755,6 +768,27 @@ pub struct StoredProfile {
     pub received_ns: i64,
     /// The profile.
     pub body: serde_json::Value,
+}
+
+/// Runs `work` — parsing stored profiles, tens of megabytes each — on tokio's blocking threads, so that the async
+/// workers go on answering the rest of the API meanwhile.
+async fn off_the_runtime<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    on_a_core(work).await.map_err(|e| StoreError::Corrupt {
+        what: "profile",
+        id: String::new(),
+        reason: format!("reading it stopped: {e}"),
+    })?
+}
+
+/// Runs CPU-heavy `work` (reading, merging and writing out profiles) on tokio's blocking threads, at most one such
+/// task per core at a time: more would only share the cores and crowd the allocator (four merges of 30 MB profiles
+/// at once on two cores took twice as long as two and then two).
+pub async fn on_a_core<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> std::result::Result<T, String> {
+    static CORES: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let _core = CORES.acquire().await.map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(work).await.map_err(|e| e.to_string())
 }
 
 /// What the workload list needs of a profile (the behaviours are counted, not kept).

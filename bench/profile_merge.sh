@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The fleet server's answers while it merges big profiles (issue 8's federation under load):
+#   bench/profile_merge.sh KESTREL_BINARY...
+# Learns one profile of up to 200,000 behaviours from a made-up recording (four containers, 50,000 files each),
+# uploads it as three nodes' profile of one workload to a fresh server of each binary, then asks for the merged
+# profile four times at once while probing /healthz twenty times: prints each merge's time and the slowest probe.
+set -euo pipefail
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+python3 - "$W/flood.jsonl" <<'PY'
+import json, sys
+out = open(sys.argv[1], "w")
+out.write(json.dumps({"schema": "kestrel.trace/v1", "started_ns": 1}) + "\n")
+t = 1
+for c in range(4):
+    base = {"schema": "kestrel.event/v1", "pid": 7, "tid": 7, "comm": "app", "cgroup_id": 1 + c,
+            "container": {"id": f"c{c}", "runtime": "runc", "image": "app:1"}}
+    out.write(json.dumps(dict(base, time_ns=t, kind="exec", ppid=1, parent_comm="runc", uid=0, gid=0, euid=0,
+                              exe="/bin/app", argv=["/bin/app"], cap_effective=0)) + "\n")
+    for i in range(50_000):
+        t += 10_000_000
+        name = "".join(chr(97 + (i * 7 + c * 13 + k * 31) % 26) for k in range(3)) + str(i)
+        out.write(json.dumps(dict(base, time_ns=t, kind="open", path=f"/data/{name}/{c}{name}.txt", flags=0)) + "\n")
+PY
+# One profile for every binary (learned by the first).
+"$1" learn -q --profiles "$W/prof" "$W/flood.jsonl"
+profile=$(ls "$W"/prof/*.json | grep -v '\.v[0-9]*\.json$' | head -1)
+for bin in "$@"; do
+  D=$W/run; rm -rf "$D"; mkdir -p "$D"
+  toks="tokens:"
+  for n in node-1 node-2 node-3 viewer; do
+    role=agent; [ $n = viewer ] && role=viewer
+    "$bin" server token --name $n --role $role > "$D/tok-$n" 2> "$D/err"
+    toks="$toks
+$(sed -n '/^- name/,$p' "$D/err")"
+  done
+  echo "$toks" > "$D/tokens.yaml"
+  port=$((20000 + RANDOM % 20000))
+  "$bin" server --tokens "$D/tokens.yaml" --data-dir "$D/data" --listen 127.0.0.1:$port > "$D/server.log" 2>&1 &
+  server=$!
+  sleep 2
+  for n in node-1 node-2 node-3; do
+    python3 -c "import json,sys; json.dump({'node':'$n','workload':'app:1','version':1,'profile':json.load(open('$profile'))}, open('$D/up.json','w'))"
+    curl -sf -o /dev/null -H "Authorization: Bearer $(cat "$D/tok-$n")" -H 'content-type: application/json' \
+      --data-binary @"$D/up.json" http://127.0.0.1:$port/api/v1/profiles
+  done
+  echo "$bin: profile of $(python3 -c "import json; print(len(json.load(open('$profile'))['behaviours']))") behaviours, $(stat -c %s "$profile") bytes"
+  pids=()
+  for i in 1 2 3 4; do
+    curl -s -o /dev/null -w "  merge %{http_code} in %{time_total} s\n" -H "Authorization: Bearer $(cat "$D/tok-viewer")" \
+      "http://127.0.0.1:$port/api/v1/profiles/app:1/merged" & pids+=($!)
+  done
+  sleep 0.3
+  worst=0
+  for i in $(seq 20); do
+    t=$(curl -s -o /dev/null -w "%{time_total}" http://127.0.0.1:$port/healthz)
+    worst=$(python3 -c "print(max($worst, $t))")
+    sleep 0.1
+  done
+  wait "${pids[@]}"
+  echo "  slowest of 20 /healthz probes during the merges: $worst s"
+  kill $server; wait $server 2>/dev/null || true
+done
