@@ -66,17 +66,14 @@ pub fn spec(name: &str) -> Result<Spec, String> {
     if let Some((_, text)) = BUILT_IN.iter().find(|(id, _)| *id == name) {
         return parse_spec(name, text);
     }
-    use std::io::Read as _;
-    let file = std::fs::File::open(name).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!("{name}: not a built-in spec ({}) nor a file", spec_ids().join(", ")),
-        _ => format!("{name}: {e}"),
-    })?;
-    // Bounded whatever the file says of its size (a pipe says nothing).
-    let mut bytes = Vec::new();
-    file.take(MAX_SPEC_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("{name}: {e}"))?;
-    if bytes.len() as u64 > MAX_SPEC_BYTES {
-        return Err(format!("{name}: larger than {} MiB, more than a spec", MAX_SPEC_BYTES >> 20));
-    }
+    let bytes = crate::read_at_most(std::path::Path::new(name), MAX_SPEC_BYTES)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                format!("{name}: not a built-in spec ({}) nor a file", spec_ids().join(", "))
+            }
+            _ => format!("{name}: {e}"),
+        })?
+        .ok_or_else(|| format!("{name}: larger than {} MiB, more than a spec", MAX_SPEC_BYTES >> 20))?;
     let text =
         String::from_utf8(bytes).map_err(|e| format!("{name}: not UTF-8 (byte {})", e.utf8_error().valid_up_to()))?;
     parse_spec(name, &text)

@@ -163,6 +163,15 @@ fn check_text(file: &str, text: &str, policies: Option<&mut rego::Policies>) -> 
     Ok(c)
 }
 
+/// A file whole, but at most `max` bytes whatever it says of its size (a pipe or a device says nothing): `None` when it
+/// holds more.
+pub(crate) fn read_at_most(path: &Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(max + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= max).then_some(bytes))
+}
+
 fn scan_file(p: &Path, policies: Option<&mut rego::Policies>) -> Result<Checked, FileError> {
     let name = p.display().to_string();
     let err = |reason: String| FileError { file: name.clone(), reason };
@@ -171,14 +180,8 @@ fn scan_file(p: &Path, policies: Option<&mut rego::Policies>) -> Result<Checked,
     if meta.len() > MAX_FILE_BYTES {
         return Err(too_big(meta.len()));
     }
-    // Bounded whatever the file says of its size: a pipe says 0.
-    let mut bytes = Vec::new();
-    let file = std::fs::File::open(p).map_err(|e| err(e.to_string()))?;
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_FILE_BYTES + 1), &mut bytes)
-        .map_err(|e| err(e.to_string()))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_big(bytes.len() as u64));
-    }
+    let bytes =
+        read_at_most(p, MAX_FILE_BYTES).map_err(|e| err(e.to_string()))?.ok_or_else(|| too_big(MAX_FILE_BYTES + 1))?;
     if bytes.iter().take(8192).any(|&b| b == 0) {
         return Err(err("a binary file, not YAML or JSON".into()));
     }

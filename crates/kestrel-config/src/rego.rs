@@ -80,16 +80,9 @@ impl Policies {
         let mut sources = Vec::new();
         for f in files {
             let err = |reason: String| PolicyError { file: f.display().to_string(), reason };
-            // Bounded whatever the file says of its size (a pipe or a device says nothing).
-            let mut bytes = Vec::new();
-            std::fs::File::open(&f)
-                .and_then(|file| {
-                    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_POLICY_BYTES + 1), &mut bytes)
-                })
-                .map_err(|e| err(e.to_string()))?;
-            if bytes.len() as u64 > MAX_POLICY_BYTES {
-                return Err(err(format!("a policy larger than {} MiB", MAX_POLICY_BYTES >> 20)));
-            }
+            let bytes = crate::read_at_most(&f, MAX_POLICY_BYTES)
+                .map_err(|e| err(e.to_string()))?
+                .ok_or_else(|| err(format!("a policy larger than {} MiB", MAX_POLICY_BYTES >> 20)))?;
             let text = String::from_utf8(bytes)
                 .map_err(|e| err(format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to())))?;
             sources.push((f.display().to_string(), text));
