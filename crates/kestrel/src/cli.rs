@@ -833,7 +833,8 @@ a false alarm (alarms of one container less than 10 s apart count once). Workloa
     /// Scoring speed on one core: recordings loaded into memory, profiles learned from --learn, then
     /// the events replayed through rules, profiles, and both, timed.
     #[command(after_help = "Examples:
-  kestrel eval speed --learn learn-web.jsonl.zst heldout-web.jsonl.zst --min-events 2000000")]
+  kestrel eval speed --learn learn-web.jsonl.zst heldout-web.jsonl.zst --min-events 2000000
+  kestrel eval speed --learn learn-web.jsonl.zst --no-builtin-rules --rules falco_rules.yaml heldout-web.jsonl.zst")]
     Speed(EvalSpeedArgs),
 }
 
@@ -848,6 +849,13 @@ pub struct EvalSpeedArgs {
     /// Replay the recordings again until at least this many events went through.
     #[arg(long, default_value_t = 1_000_000)]
     pub min_events: u64,
+    /// A Falco-style rule file, or a directory of them, for the rules (repeatable; after the built-in rules
+    /// unless left out).
+    #[arg(long, value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Leave out kestrel's built-in rules (time only the files given with --rules).
+    #[arg(long)]
+    pub no_builtin_rules: bool,
 }
 
 #[derive(Args, Debug)]

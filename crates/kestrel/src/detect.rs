@@ -799,11 +799,10 @@ fn learn_for_eval(paths: &[std::path::PathBuf], policy: &Policy) -> Result<(Vec<
 
 /// A detector for one variant: the rules (the built-in ones unless `rules` says otherwise), the profiles, or
 /// both.
-fn variant_detector(v: Variant, rules: Option<&CompiledRules>, profiles: &[Profile], policy: &Policy) -> Detector {
-    let rules = match (v, rules) {
-        (Variant::Profiles, _) => RuleSet::default().compile(),
-        (_, Some(r)) => r.clone(),
-        (_, None) => RuleSet::builtin().compile(),
+fn variant_detector(v: Variant, rules: &CompiledRules, profiles: &[Profile], policy: &Policy) -> Detector {
+    let rules = match v {
+        Variant::Profiles => RuleSet::default().compile(),
+        _ => rules.clone(),
     };
     let ps = if v == Variant::Rules { vec![] } else { profiles.to_vec() };
     Detector::new(rules, ps, policy.clone(), WorkloadBy::Image, Stage::Detect)
@@ -825,7 +824,7 @@ pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
             r.skipped.len()
         );
     }
-    let fresh = |v: Variant| variant_detector(v, Some(&rules), &profiles, &policy);
+    let fresh = |v: Variant| variant_detector(v, &rules, &profiles, &policy);
     let mut report = serde_json::Map::new();
     report.insert("schema".into(), "kestrel.eval.lab/v1".into());
     report.insert(
@@ -923,6 +922,17 @@ pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
 pub fn eval_speed(a: crate::cli::EvalSpeedArgs) -> Result<ExitCode> {
     let policy = Policy::default();
     let (profiles, _) = learn_for_eval(&a.learn, &policy)?;
+    let rules = load_rules(&a.rules, !a.no_builtin_rules)?;
+    if !a.rules.is_empty() {
+        let r = &rules.report;
+        say!(
+            "rules: {} of {} loaded ({} disabled by their files, {} skipped)",
+            r.loaded,
+            r.rules,
+            r.disabled,
+            r.skipped.len()
+        );
+    }
     // Every event in memory, with the workload grouping of its recording.
     let mut traces: Vec<(WorkloadBy, Vec<Event>)> = Vec::new();
     for path in &a.traces {
@@ -951,7 +961,7 @@ pub fn eval_speed(a: crate::cli::EvalSpeedArgs) -> Result<ExitCode> {
     say!("{} events a pass ({} system calls in `syscalls` batches), {passes} passes, one thread", per_pass, syscalls);
     say!("{:<10} {:>12} {:>14} {:>10} {:>8}", "detector", "events/s", "syscalls/s", "ns/event", "alerts");
     for v in VARIANTS {
-        let mut det = variant_detector(v, None, &profiles, &policy);
+        let mut det = variant_detector(v, &rules, &profiles, &policy);
         let mut alerts = 0usize;
         let t0 = Instant::now();
         for _ in 0..passes {

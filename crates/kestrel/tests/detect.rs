@@ -470,3 +470,44 @@ fn zero_counts_are_refused_and_a_missing_version_is_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.trim_end().ends_with("no version 7 of \"web\" (kept: v1)"), "{err}");
 }
+
+/// `kestrel eval speed` times the rules a deployment would run: the built-in ones by default, a rule file's after
+/// them with `--rules`, the file's alone with `--no-builtin-rules` — each line's alert count says which ran.
+#[test]
+fn eval_speed_times_the_rules_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let (learn, scored) = (dir.path().join("learn.jsonl"), dir.path().join("scored.jsonl"));
+    recording(&learn, &["a", "b"], &normal(), 1_000_000_000);
+    let mut work = normal();
+    work.extend(attack());
+    recording(&scored, &["c"], &work, 2_000_000_000);
+    let rules = dir.path().join("nginx.yaml");
+    std::fs::write(
+        &rules,
+        "- rule: Nginx opens its log\n  desc: every open of the access log\n  condition: evt.type in (open, openat) \
+         and proc.name = nginx\n  output: log opened (file=%fd.name)\n  priority: NOTICE\n",
+    )
+    .unwrap();
+    // The `rules` line's alert count, for these options.
+    let rule_alerts = |extra: &[&str]| -> u64 {
+        let out = kestrel()
+            .args(["eval", "speed", "-q", "--min-events", "50", "--learn"])
+            .arg(&learn)
+            .args(extra)
+            .arg(&scored)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+        let line = text.lines().find(|l| l.starts_with("rules ")).unwrap_or_else(|| panic!("{text}"));
+        line.split_whitespace().last().unwrap().parse().unwrap()
+    };
+    let path = rules.to_str().unwrap();
+    // 50 events wanted, 5 a pass: ten passes, each with one log open and one reverse shell.
+    let builtin = rule_alerts(&[]);
+    let file_alone = rule_alerts(&["--no-builtin-rules", "--rules", path]);
+    let both = rule_alerts(&["--rules", path]);
+    assert!(builtin >= 10, "the built-in rules catch the reverse shell every pass: {builtin}");
+    assert_eq!(file_alone, 10, "the file's rule alone fires on the log open of each pass");
+    assert_eq!(both, builtin + 10);
+}
