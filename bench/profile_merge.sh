@@ -3,7 +3,8 @@
 #   bench/profile_merge.sh KESTREL_BINARY...
 # Learns one profile of up to 200,000 behaviours from a made-up recording (four containers, 50,000 files each),
 # uploads it as three nodes' profile of one workload to a fresh server of each binary, then asks for the merged
-# profile four times at once while probing /healthz twenty times: prints each merge's time and the slowest probe.
+# profile four times at once while probing /healthz twenty times: prints each merge's time and the slowest probe;
+# then asks three times for the nodes' profiles as stored.
 set -euo pipefail
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
@@ -59,5 +60,10 @@ $(sed -n '/^- name/,$p' "$D/err")"
   done
   wait "${pids[@]}"
   echo "  slowest of 20 /healthz probes during the merges: $worst s"
+  # The nodes' profiles as stored, one request at a time.
+  for i in 1 2 3; do
+    curl -s -o /dev/null -w "  stored profiles %{http_code}: %{size_download} bytes in %{time_total} s\n" \
+      -H "Authorization: Bearer $(cat "$D/tok-viewer")" "http://127.0.0.1:$port/api/v1/profiles/app:1"
+  done
   kill $server; wait $server 2>/dev/null || true
 done

@@ -714,13 +714,18 @@ async fn get_profiles(
 ) -> Result<axum::response::Response, ApiError> {
     allow(&p, &[Role::Viewer, Role::Ci, Role::Agent])?;
     let items = state.inner.store.profiles(&workload).await?;
-    json_off_the_runtime(move || Ok(json!({ "items": items }))).await
+    #[derive(serde::Serialize)]
+    struct Items {
+        items: Vec<kestrel_store::StoredProfile>,
+    }
+    // Each profile's text goes out as the node sent it.
+    json_off_the_runtime(move || Ok(Items { items })).await
 }
 
 /// A JSON answer built and written out on tokio's blocking threads: profiles run to tens of megabytes, and the async
 /// workers must go on answering the rest of the API (agents' alerts, health checks) meanwhile.
-async fn json_off_the_runtime(
-    build: impl FnOnce() -> Result<Value, ApiError> + Send + 'static,
+async fn json_off_the_runtime<T: serde::Serialize>(
+    build: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<axum::response::Response, ApiError> {
     let bytes = kestrel_store::on_a_core(move || {
         serde_json::to_vec(&build()?).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))

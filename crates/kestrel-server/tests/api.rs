@@ -242,6 +242,7 @@ fn reports_decisions_profiles_nodes_and_metrics() {
     assert_eq!(status, 200);
     let profiles = get_json(&s, "/api/v1/profiles/web", AGENT);
     assert_eq!(profiles["items"][0]["version"], 3);
+    assert_eq!(profiles["items"][0]["body"], json!({"execs": ["nginx"]}), "{profiles}");
 
     let (status, _) = post(
         &s,

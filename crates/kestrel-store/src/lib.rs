@@ -563,7 +563,7 @@ impl Store {
             raw.into_iter()
                 .map(|(node, version, received_ns, body)| {
                     Ok(StoredProfile {
-                        body: serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                        body: serde_json::value::RawValue::from_string(body).map_err(|e| StoreError::Corrupt {
                             what: "profile",
                             id: format!("{node}/{workload}"),
                             reason: e.to_string(),
@@ -766,8 +766,9 @@ pub struct StoredProfile {
     pub version: i64,
     /// When received (ns).
     pub received_ns: i64,
-    /// The profile.
-    pub body: serde_json::Value,
+    /// The profile, as the node sent it: checked to be JSON, not parsed — profiles run to tens of megabytes, and
+    /// the API hands them on as they are.
+    pub body: Box<serde_json::value::RawValue>,
 }
 
 /// Runs `work` — parsing stored profiles, tens of megabytes each — on tokio's blocking threads, so that the async

@@ -226,6 +226,8 @@ async fn exercise(store: &Store) {
         profiles.iter().map(|p| (p.node.as_str(), p.version)).collect::<Vec<_>>(),
         [("node-1", 2), ("node-2", 1)]
     );
+    let body: serde_json::Value = serde_json::from_str(profiles[0].body.get()).unwrap();
+    assert_eq!(body, serde_json::json!({"v": 2, "node": "node-1"}));
     let body =
         serde_json::json!({"mode": "monitor", "events": 12, "behaviours": [{"view": "process"}, {}], "grams": [1]});
     store.put_profile("node-1", "db", 3, 61, &body).await.unwrap();
