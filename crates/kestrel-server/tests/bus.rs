@@ -53,10 +53,14 @@ fn replica_notifying(
 }
 
 fn shipper(nats: &str, node: usize, spool: &std::path::Path) -> Shipper {
+    shipper_with(nats, node, spool, Duration::from_millis(20))
+}
+
+fn shipper_with(nats: &str, node: usize, spool: &std::path::Path, flush_every: Duration) -> Shipper {
     let mut cfg =
         ShipConfig::new("http://unused", "unused", &format!("node-{node}"), &spool.join(format!("spool-{node}")));
     cfg.nats = Some(nats.to_string());
-    cfg.flush_every = Duration::from_millis(20);
+    cfg.flush_every = flush_every;
     cfg.heartbeat_every = Duration::from_millis(200);
     cfg.batch = 500;
     Shipper::start(cfg).unwrap()
@@ -90,7 +94,10 @@ fn alerts_through_jetstream_are_stored_once_even_when_published_twice() {
     let target = kestrel_server::notify::Target::parse(&format!("http://{}/hook", hook.addr)).unwrap();
     let notifier = kestrel_server::notify::Notifier::start(vec![target], Severity::High, Duration::from_secs(5));
     let server = replica_notifying(&nats.url(), &store, 1, Some(notifier.unwrap()));
-    let agent = shipper(&nats.url(), 1, dir.path());
+    // A message's identity is its batch's items, so JetStream knows a replay only when it is cut into the same
+    // batches: full ones of 500 here, never a batch cut short by the flush timer (20 ms, which a loaded machine
+    // can take to queue a few hundred alerts; then the store still keeps each alert once, by its id).
+    let agent = shipper_with(&nats.url(), 1, dir.path(), Duration::from_secs(5));
     for i in 0..5_000 {
         agent.alert(&alert(1, i));
     }
