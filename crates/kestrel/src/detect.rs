@@ -808,21 +808,26 @@ fn variant_detector(v: Variant, rules: &CompiledRules, profiles: &[Profile], pol
     Detector::new(rules, ps, policy.clone(), WorkloadBy::Image, Stage::Detect)
 }
 
+/// One line on the rule files an evaluation was given.
+fn say_rules_loaded(rules: &CompiledRules) {
+    let r = &rules.report;
+    say!(
+        "rules: {} of {} loaded ({} disabled by their files, {} skipped)",
+        r.loaded,
+        r.rules,
+        r.disabled,
+        r.skipped.len()
+    );
+}
+
 pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
     let started = Instant::now();
     // Learn.
     let policy = Policy { k: a.k.max(1), ..Policy::default() };
     let (profiles, learned_events) = learn_for_eval(&a.learn, &policy)?;
     let rules = load_rules(&a.rules, !a.no_builtin_rules)?;
-    let r = &rules.report;
     if !a.rules.is_empty() && a.format != EvalFormat::Json {
-        say!(
-            "rules: {} of {} loaded ({} disabled by their files, {} skipped)",
-            r.loaded,
-            r.rules,
-            r.disabled,
-            r.skipped.len()
-        );
+        say_rules_loaded(&rules);
     }
     let fresh = |v: Variant| variant_detector(v, &rules, &profiles, &policy);
     let mut report = serde_json::Map::new();
@@ -924,14 +929,7 @@ pub fn eval_speed(a: crate::cli::EvalSpeedArgs) -> Result<ExitCode> {
     let (profiles, _) = learn_for_eval(&a.learn, &policy)?;
     let rules = load_rules(&a.rules, !a.no_builtin_rules)?;
     if !a.rules.is_empty() {
-        let r = &rules.report;
-        say!(
-            "rules: {} of {} loaded ({} disabled by their files, {} skipped)",
-            r.loaded,
-            r.rules,
-            r.disabled,
-            r.skipped.len()
-        );
+        say_rules_loaded(&rules);
     }
     // Every event in memory, with the workload grouping of its recording.
     let mut traces: Vec<(WorkloadBy, Vec<Event>)> = Vec::new();
