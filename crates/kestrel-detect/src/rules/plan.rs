@@ -157,12 +157,21 @@ impl Node {
 #[derive(Debug, Clone, Default)]
 pub(super) struct Program {
     steps: Vec<Step>,
+    /// The checks the steps make, a shared one once however many steps make it: a step is 16 bytes, and a shared
+    /// check already made for the event (most steps of most events) is answered from the memo without reading
+    /// the check at all — Falco's rule files file 25 rules or so under every open, and their steps no longer
+    /// spill out of the first-level cache.
+    checks: Vec<Node>,
+    /// Each shared check's place in `checks`, while the program is built.
+    placed: std::collections::HashMap<usize, u32>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Step {
-    /// A [`Node::Check`] or [`Node::Shared`].
-    test: Node,
+    /// The check's place in [`Program::checks`].
+    check: u32,
+    /// Its slot in the event's [`Memo`] when it is a shared check; [`UNSHARED`] when not.
+    slot: u32,
     then: u32,
     otherwise: u32,
 }
@@ -171,6 +180,8 @@ struct Step {
 const YES: u32 = u32::MAX;
 /// Where a condition that does not hold goes.
 const NO: u32 = u32::MAX - 1;
+/// The slot of a step whose check is not shared.
+const UNSHARED: u32 = u32::MAX;
 
 impl Program {
     /// Adds a condition; returns its entry step.
@@ -188,11 +199,31 @@ impl Program {
             Node::And(v) => v.iter().rev().fold(yes, |next, n| self.add_to(n, next, no)),
             Node::Or(v) => v.iter().rev().fold(no, |next, n| self.add_to(n, yes, next)),
             leaf => {
-                self.steps.push(Step { test: leaf.clone(), then: yes, otherwise: no });
-                // Far fewer steps than u32's last two values.
+                // Far fewer steps, checks and slots than u32's last two values.
+                let (check, slot) = match leaf {
+                    Node::Shared(slot, check) => {
+                        let at = match self.placed.get(slot) {
+                            Some(&at) => at,
+                            None => {
+                                let at = self.place(check);
+                                self.placed.insert(*slot, at);
+                                at
+                            }
+                        };
+                        (at, u32::try_from(*slot).unwrap_or(UNSHARED))
+                    }
+                    check => (self.place(check), UNSHARED),
+                };
+                self.steps.push(Step { check, slot, then: yes, otherwise: no });
                 u32::try_from(self.steps.len() - 1).unwrap_or(NO)
             }
         }
+    }
+
+    /// Puts a check among the program's; returns its place.
+    fn place(&mut self, check: &Node) -> u32 {
+        self.checks.push(check.clone());
+        u32::try_from(self.checks.len() - 1).unwrap_or(u32::MAX)
     }
 
     /// Whether the condition that starts at `entry` holds for an event.
@@ -200,8 +231,10 @@ impl Program {
     pub(super) fn run<'a>(&self, entry: u32, e: &'a Event, st: &'a State, memo: &Memo<'a>) -> bool {
         let mut at = entry;
         loop {
-            let Some(step) = self.steps.get(at as usize) else { return at == YES };
-            at = if step.test.leaf(e, st, memo) { step.then } else { step.otherwise };
+            let Some(&Step { check, slot, then, otherwise }) = self.steps.get(at as usize) else { return at == YES };
+            let make = || self.checks.get(check as usize).is_some_and(|c| c.leaf(e, st, memo));
+            let holds = if slot == UNSHARED { make() } else { memo.shared(slot as usize, make) };
+            at = if holds { then } else { otherwise };
         }
     }
 
