@@ -42,6 +42,7 @@ fn main() {
             let mode = ["learn", "monitor", "protect"][w % 3];
             let profile = json!({"schema": "kestrel.profile/v1", "workload": format!("web-{w}"), "version": 1,
                 "mode": mode, "events": 100_000, "behaviours": [], "grams": []});
+            let profile = serde_json::value::to_raw_value(&profile).unwrap();
             rt.block_on(store.put_profile(&format!("node-{node}"), &format!("web-{w}"), 1, 1, &profile)).unwrap();
         }
     }

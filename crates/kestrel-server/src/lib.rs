@@ -686,18 +686,31 @@ struct ProfileUpload {
     node: String,
     workload: String,
     version: i64,
-    profile: Value,
+    /// Checked to be JSON and stored as sent, never parsed into a tree here: tens of megabytes.
+    profile: Box<serde_json::value::RawValue>,
 }
 
 async fn post_profile(
     Axum(state): Axum<State>,
     axum::Extension(p): axum::Extension<Principal>,
-    body: Result<Json<ProfileUpload>, axum::extract::rejection::JsonRejection>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     allow(&p, &[Role::Agent])?;
-    let Json(up) = body.map_err(|e| bad(e.body_text()))?;
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+    if !json {
+        return Err(ApiError(StatusCode::UNSUPPORTED_MEDIA_TYPE, "a profile is sent as application/json".into()));
+    }
+    // Read on a core of its own: the async workers go on answering the agents' alerts and health checks.
+    let up = kestrel_store::on_a_core(move || serde_json::from_slice::<ProfileUpload>(&body))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("reading the profile: {e}")))?
+        .map_err(|e| bad(format!("not a profile upload: {e}")))?;
     as_node(&p, &up.node)?;
-    if up.workload.is_empty() || !up.profile.is_object() {
+    if up.workload.is_empty() || !up.profile.get().starts_with('{') {
         return Err(bad("a profile needs a workload and a JSON object"));
     }
     let now = now_ns();

@@ -243,6 +243,33 @@ fn reports_decisions_profiles_nodes_and_metrics() {
     let profiles = get_json(&s, "/api/v1/profiles/web", AGENT);
     assert_eq!(profiles["items"][0]["version"], 3);
     assert_eq!(profiles["items"][0]["body"], json!({"execs": ["nginx"]}), "{profiles}");
+    // What is not a profile upload is refused with the reason, and nothing is stored.
+    let send = |content_type: &str, body: &str| {
+        let mut resp = agent()
+            .post(format!("{}/api/v1/profiles", s.base))
+            .header("Authorization", format!("Bearer {AGENT}"))
+            .header("Content-Type", content_type)
+            .send(body)
+            .unwrap();
+        (resp.status().as_u16(), resp.body_mut().read_to_string().unwrap())
+    };
+    let upload = |profile: &str| format!(r#"{{"node":"node-1","workload":"web","version":4,"profile":{profile}}}"#);
+    for (content_type, body, status, says) in [
+        ("text/plain", upload("{}"), 415, "application/json"),
+        ("application/json", upload("[1, 2]"), 400, "JSON object"),
+        ("application/json", upload("{\"a\": "), 400, "not a profile upload"),
+        ("application/json", upload("{}").replace("\"version\"", "\"versions\""), 400, "unknown field"),
+        ("application/json", r#"{"node":"node-2","workload":"web","version":4,"profile":{}}"#.into(), 403, "node-2"),
+    ] {
+        let (got, text) = send(content_type, &body);
+        assert_eq!(got, status, "{body}: {text}");
+        assert!(text.contains(says), "{body}: {text}");
+    }
+    let (got, _) = send("application/json; charset=utf-8", &upload(r#"{"execs": ["nginx", "sh"]}"#));
+    assert_eq!(got, 200);
+    let profiles = get_json(&s, "/api/v1/profiles/web", AGENT);
+    assert_eq!(profiles["items"].as_array().unwrap().len(), 1, "{profiles}");
+    assert_eq!(profiles["items"][0]["body"], json!({"execs": ["nginx", "sh"]}), "stored as sent: {profiles}");
 
     let (status, _) = post(
         &s,

@@ -538,7 +538,7 @@ impl Store {
         workload: &str,
         version: i64,
         received_ns: i64,
-        body: &serde_json::Value,
+        body: &serde_json::value::RawValue,
     ) -> Result<bool> {
         let n = sqlx::query(
             "INSERT INTO profiles (node, workload, version, received_ns, body) VALUES ($1, $2, $3, $4, $5) \
@@ -548,7 +548,7 @@ impl Store {
         .bind(workload)
         .bind(version)
         .bind(received_ns)
-        .bind(body.to_string())
+        .bind(body.get())
         .execute(&self.pool)
         .await?
         .rows_affected();

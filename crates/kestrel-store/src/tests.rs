@@ -219,7 +219,7 @@ async fn exercise(store: &Store) {
 
     // Profiles: the latest version per node.
     for (node, v) in [("node-1", 1), ("node-1", 2), ("node-2", 1)] {
-        assert!(store.put_profile(node, "web", v, 60, &serde_json::json!({"v": v, "node": node})).await.unwrap());
+        assert!(store.put_profile(node, "web", v, 60, &raw(serde_json::json!({"v": v, "node": node}))).await.unwrap());
     }
     let profiles = store.profiles("web").await.unwrap();
     assert_eq!(
@@ -230,7 +230,7 @@ async fn exercise(store: &Store) {
     assert_eq!(body, serde_json::json!({"v": 2, "node": "node-1"}));
     let body =
         serde_json::json!({"mode": "monitor", "events": 12, "behaviours": [{"view": "process"}, {}], "grams": [1]});
-    store.put_profile("node-1", "db", 3, 61, &body).await.unwrap();
+    store.put_profile("node-1", "db", 3, 61, &raw(body)).await.unwrap();
     let w = store.workloads().await.unwrap();
     assert_eq!(
         w.iter().map(|w| (w.workload.as_str(), w.node.as_str(), w.version)).collect::<Vec<_>>(),
@@ -361,4 +361,9 @@ async fn the_digests_of_many_older_reports_are_added_a_few_at_a_time() {
         let found = upgraded.reports_by_digest(&id(i), 10).await.unwrap();
         assert_eq!(found.iter().map(|r| r.subject.as_str()).collect::<Vec<_>>(), [format!("app:{i}")], "{i}");
     }
+}
+
+/// A profile's JSON as a node sends it.
+fn raw(v: serde_json::Value) -> Box<serde_json::value::RawValue> {
+    serde_json::value::to_raw_value(&v).unwrap()
 }
