@@ -26,6 +26,16 @@ PY
 # One profile for every binary (learned by the first).
 "$1" learn -q --profiles "$W/prof" "$W/flood.jsonl"
 profile=$(ls "$W"/prof/*.json | grep -v '\.v[0-9]*\.json$' | head -1)
+# The slowest of N /healthz answers of the server on $port, S seconds apart.
+slowest_probe() {
+  local worst=0 t
+  for _ in $(seq "$1"); do
+    t=$(curl -s -o /dev/null -w "%{time_total}" "http://127.0.0.1:$port/healthz")
+    worst=$(python3 -c "print(max($worst, $t))")
+    sleep "$2"
+  done
+  echo "$worst"
+}
 for bin in "$@"; do
   D=$W/run; rm -rf "$D"; mkdir -p "$D"
   toks="tokens:"
@@ -51,12 +61,7 @@ $(sed -n '/^- name/,$p' "$D/err")"
       -H 'content-type: application/json' --data-binary @"$D/up-$n.json" http://127.0.0.1:$port/api/v1/profiles &
     pids+=($!)
   done
-  worst=0
-  for i in $(seq 10); do
-    t=$(curl -s -o /dev/null -w "%{time_total}" http://127.0.0.1:$port/healthz)
-    worst=$(python3 -c "print(max($worst, $t))")
-    sleep 0.05
-  done
+  worst=$(slowest_probe 10 0.05)
   wait "${pids[@]}"
   echo "  slowest of 10 /healthz probes during the uploads: $worst s"
   pids=()
@@ -65,12 +70,7 @@ $(sed -n '/^- name/,$p' "$D/err")"
       "http://127.0.0.1:$port/api/v1/profiles/app:1/merged" & pids+=($!)
   done
   sleep 0.3
-  worst=0
-  for i in $(seq 20); do
-    t=$(curl -s -o /dev/null -w "%{time_total}" http://127.0.0.1:$port/healthz)
-    worst=$(python3 -c "print(max($worst, $t))")
-    sleep 0.1
-  done
+  worst=$(slowest_probe 20 0.1)
   wait "${pids[@]}"
   echo "  slowest of 20 /healthz probes during the merges: $worst s"
   # The nodes' profiles as stored, one request at a time.

@@ -11,19 +11,9 @@ complexity (0.789, BENCHMARKS), the mixture only ever *adds* probability where t
 """
 from collections import defaultdict
 import numpy as np
-from load import train, val, att, auc, dr_at
+from load import train, val, att, auc, dr_at, counts
 
 N, V = 5, 400
-
-
-def counts(traces, n):
-    c = defaultdict(lambda: defaultdict(int))
-    for t in traces:
-        t = [-1] * (n - 1) + t
-        for i in range(n - 1, len(t)):
-            for k in range(n):
-                c[tuple(t[i - k:i])][t[i]] += 1
-    return c
 
 
 def prob(c, tot, hist, x, n):
@@ -38,8 +28,7 @@ def prob(c, tot, hist, x, n):
     return p
 
 
-C = counts(train, N)
-TOT = {k: (sum(d.values()), len(d)) for k, d in C.items()}
+C, TOT = counts(train, N)
 
 
 def per_call(t, lams, K):

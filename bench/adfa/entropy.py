@@ -10,8 +10,7 @@ each learned on half the Training traces; a call's score is the spread of their 
     ~/.cache/kestrel/venv/bin/python bench/adfa/entropy.py   # about 7 minutes
 """
 import numpy as np
-from collections import defaultdict
-from load import train, val, att, auc, dr_at
+from load import train, val, att, auc, dr_at, counts
 
 N = 5
 VOCAB = sorted({c for t in train for c in t})
@@ -19,13 +18,7 @@ V = 400
 
 
 def model(traces):
-    c = defaultdict(lambda: defaultdict(int))
-    for t in traces:
-        t = [-1] * (N - 1) + t
-        for i in range(N - 1, len(t)):
-            for k in range(N):
-                c[tuple(t[i - k:i])][t[i]] += 1
-    tot = {k: (sum(d.values()), len(d)) for k, d in c.items()}
+    c, tot = counts(traces, N)
     cache = {}
 
     def dist(ctx_full):

@@ -18,15 +18,20 @@ def auc(neg,pos):
 def dr_at(neg,pos,far):
     th=np.quantile(neg,1-far); return (np.asarray(pos)>th).mean()
 
-def lm_per_call(traces, N=5, V=400):
-    """Each call's surprise (nats) under an interpolated (Witten-Bell-like) order-N model of the traces."""
+def counts(traces, N):
+    """How often each call follows each context of 0..N-1 calls (traces padded with -1 at the start), and each
+    context's (total, distinct calls) — what a Witten-Bell model of order N needs."""
     from collections import defaultdict
     c = defaultdict(lambda: defaultdict(int))
     for t in traces:
         t = [-1] * (N - 1) + t
         for i in range(N - 1, len(t)):
             for k in range(N): c[tuple(t[i - k:i])][t[i]] += 1
-    tot = {k: (sum(d.values()), len(d)) for k, d in c.items()}
+    return c, {k: (sum(d.values()), len(d)) for k, d in c.items()}
+
+def lm_per_call(traces, N=5, V=400):
+    """Each call's surprise (nats) under an interpolated (Witten-Bell-like) order-N model of the traces."""
+    c, tot = counts(traces, N)
     def per_call(t):
         t, out = [-1] * (N - 1) + t, []
         for i in range(N - 1, len(t)):

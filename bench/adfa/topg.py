@@ -9,18 +9,11 @@ trace scored by the share of its calls outside the top g (g = 1, 2, 3, 5, 9 — 
     ~/.cache/kestrel/venv/bin/pip install numpy scipy
     ~/.cache/kestrel/venv/bin/python bench/adfa/topg.py   # about a minute
 """
-from collections import defaultdict
 import numpy as np
-from load import train, val, att, auc, dr_at
+from load import train, val, att, auc, dr_at, counts
 
 N, V = 5, 400
-c = defaultdict(lambda: defaultdict(int))
-for t in train:
-    t = [-1] * (N - 1) + t
-    for i in range(N - 1, len(t)):
-        for k in range(N):
-            c[tuple(t[i - k:i])][t[i]] += 1
-tot = {k: (sum(d.values()), len(d)) for k, d in c.items()}
+c, tot = counts(train, N)
 vocab = sorted({x for t in train for x in t})
 cache = {}
 
