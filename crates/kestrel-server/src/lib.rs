@@ -697,10 +697,11 @@ async fn post_profile(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     allow(&p, &[Role::Agent])?;
-    let json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+    // What axum's `Json` takes: `application/json` or `application/…+json`, parameters after `;` aside.
+    let json = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        let essence = v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        essence.strip_prefix("application/").is_some_and(|sub| sub == "json" || sub.ends_with("+json"))
+    });
     if !json {
         return Err(ApiError(StatusCode::UNSUPPORTED_MEDIA_TYPE, "a profile is sent as application/json".into()));
     }

@@ -265,8 +265,11 @@ fn reports_decisions_profiles_nodes_and_metrics() {
         assert_eq!(got, status, "{body}: {text}");
         assert!(text.contains(says), "{body}: {text}");
     }
-    let (got, _) = send("application/json; charset=utf-8", &upload(r#"{"execs": ["nginx", "sh"]}"#));
-    assert_eq!(got, 200);
+    // A +json type, as axum's Json extractor takes; then the same upload again, with a parameter (not new).
+    let (got, text) = send("application/vnd.kestrel+json", &upload(r#"{"execs": ["nginx", "sh"]}"#));
+    assert_eq!((got, text.as_str()), (200, r#"{"new":true}"#));
+    let (got, text) = send("application/json; charset=utf-8", &upload(r#"{"execs": ["nginx", "sh"]}"#));
+    assert_eq!((got, text.as_str()), (200, r#"{"new":false}"#));
     let profiles = get_json(&s, "/api/v1/profiles/web", AGENT);
     assert_eq!(profiles["items"].as_array().unwrap().len(), 1, "{profiles}");
     assert_eq!(profiles["items"][0]["body"], json!({"execs": ["nginx", "sh"]}), "stored as sent: {profiles}");
