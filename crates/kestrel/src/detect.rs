@@ -797,8 +797,7 @@ fn learn_for_eval(paths: &[std::path::PathBuf], policy: &Policy) -> Result<(Vec<
     Ok((profiles, learned))
 }
 
-/// A detector for one variant: the rules (the built-in ones unless `rules` says otherwise), the profiles, or
-/// both.
+/// A detector for one variant: `rules` (as loaded: built-in, from files, or both), the profiles, or both.
 fn variant_detector(v: Variant, rules: &CompiledRules, profiles: &[Profile], policy: &Policy) -> Detector {
     let rules = match v {
         Variant::Profiles => RuleSet::default().compile(),

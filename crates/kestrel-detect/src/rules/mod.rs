@@ -896,12 +896,12 @@ impl Node {
         }
     }
 
-    /// [`Node::eval`] of a check or a shared check, the check inlined.
+    /// [`Node::eval`] of a check, the check inlined (a program's steps keep a shared check's memo slot themselves
+    /// and ask this of the check inside).
     #[inline]
     fn leaf<'a>(&self, e: &'a Event, st: &'a State, memo: &Memo<'a>) -> bool {
         match self {
             Node::Check { field, transforms, op, rhs } => check(field, transforms, *op, rhs, e, st, memo),
-            Node::Shared(slot, n) => memo.shared(*slot, || n.leaf(e, st, memo)),
             n => n.eval(e, st, memo),
         }
     }
