@@ -584,29 +584,39 @@ fn count_findings(report: &Value) -> [i64; 4] {
 async fn post_report(
     Axum(state): Axum<State>,
     axum::Extension(p): axum::Extension<Principal>,
-    body: Result<Json<ReportUpload>, axum::extract::rejection::JsonRejection>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     allow(&p, &[Role::Ci, Role::Agent])?;
-    let Json(up) = body.map_err(|e| bad(e.body_text()))?;
-    if !["image", "config", "secrets", "compliance", "sbom"].contains(&up.kind.as_str()) {
-        return Err(bad(format!("kind {:?}: one of image, config, secrets, compliance, sbom", up.kind)));
-    }
-    if up.subject.is_empty() || up.subject.len() > 1024 || !up.report.is_object() {
-        return Err(bad("a report needs a subject (1 to 1024 characters) and a JSON object"));
-    }
-    let counts = count_findings(&up.report);
-    let r = NewReport {
-        kind: up.kind,
-        subject: up.subject,
-        source: p.name.clone(),
-        received_ns: now_ns(),
-        counts,
-        body: up.report,
-    };
+    sent_as_json(&headers, "a report")?;
+    // Read, checked, counted and written out for the store on a core of its own: an image's report runs to
+    // megabytes, and the async workers go on answering the agents' alerts and health checks meanwhile.
+    let source = p.name.clone();
+    let (r, report) = kestrel_store::on_a_core(move || {
+        let up = serde_json::from_slice::<ReportUpload>(&body).map_err(|e| bad(format!("not a report upload: {e}")))?;
+        if !["image", "config", "secrets", "compliance", "sbom"].contains(&up.kind.as_str()) {
+            return Err(bad(format!("kind {:?}: one of image, config, secrets, compliance, sbom", up.kind)));
+        }
+        if up.subject.is_empty() || up.subject.len() > 1024 || !up.report.is_object() {
+            return Err(bad("a report needs a subject (1 to 1024 characters) and a JSON object"));
+        }
+        let r = NewReport {
+            counts: count_findings(&up.report),
+            body: kestrel_store::ReportBody::new(&up.report)?,
+            kind: up.kind,
+            subject: up.subject,
+            source,
+            received_ns: now_ns(),
+        };
+        Ok((r, up.report))
+    })
+    .await
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("reading the report: {e}")))??;
+    let counts = r.counts;
     let (id, new) = state.inner.store.put_report(&r).await?;
     state.inner.store.touch_node(&p.name, r.received_ns, None, None).await?;
     if new && r.kind == "image" {
-        affected::check(&state.inner.store, state.inner.notifier.as_deref(), &id, &r.subject, &r.body, r.received_ns)
+        affected::check(&state.inner.store, state.inner.notifier.as_deref(), &id, &r.subject, &report, r.received_ns)
             .await?;
     }
     metrics::counter!("kestrel_server_ingested_total", "kind" => "report").increment(new as u64);
@@ -671,12 +681,20 @@ async fn get_report(
     Axum(state): Axum<State>,
     axum::Extension(p): axum::Extension<Principal>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     allow(&p, READ)?;
-    match state.inner.store.report(&id).await? {
-        Some(r) => Ok(Json(r)),
-        None => Err(ApiError(StatusCode::NOT_FOUND, format!("no report {id}"))),
-    }
+    let Some(text) = state.inner.store.report_text(&id).await? else {
+        return Err(ApiError(StatusCode::NOT_FOUND, format!("no report {id}")));
+    };
+    // Handed on as stored (the server wrote it), checked to be JSON still — not parsed into a tree and written again.
+    let checked = kestrel_store::on_a_core(move || {
+        serde_json::from_str::<serde::de::IgnoredAny>(&text)
+            .map(|_| text)
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("stored report {id} is unreadable: {e}")))
+    })
+    .await
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("reading the report: {e}")))??;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], checked).into_response())
 }
 
 /// `POST /api/v1/profiles`: a node's learned profile of a workload.
@@ -697,14 +715,7 @@ async fn post_profile(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     allow(&p, &[Role::Agent])?;
-    // What axum's `Json` takes: `application/json` or `application/…+json`, parameters after `;` aside.
-    let json = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        let essence = v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-        essence.strip_prefix("application/").is_some_and(|sub| sub == "json" || sub.ends_with("+json"))
-    });
-    if !json {
-        return Err(ApiError(StatusCode::UNSUPPORTED_MEDIA_TYPE, "a profile is sent as application/json".into()));
-    }
+    sent_as_json(&headers, "a profile")?;
     // Read on a core of its own: the async workers go on answering the agents' alerts and health checks.
     let up = kestrel_store::on_a_core(move || serde_json::from_slice::<ProfileUpload>(&body))
         .await
@@ -734,6 +745,20 @@ async fn get_profiles(
     }
     // Each profile's text goes out as the node sent it.
     json_off_the_runtime(move || Ok(Items { items })).await
+}
+
+/// Refuses (415) a body not sent as JSON: what axum's `Json` extractor takes, `application/json` or
+/// `application/…+json`, parameters after `;` aside. For the uploads read by hand, off the async workers.
+fn sent_as_json(headers: &axum::http::HeaderMap, what: &str) -> Result<(), ApiError> {
+    let json = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        let essence = v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        essence.strip_prefix("application/").is_some_and(|sub| sub == "json" || sub.ends_with("+json"))
+    });
+    if json {
+        Ok(())
+    } else {
+        Err(ApiError(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("{what} is sent as application/json")))
+    }
 }
 
 /// A JSON answer built and written out on tokio's blocking threads: profiles run to tens of megabytes, and the async

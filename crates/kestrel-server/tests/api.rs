@@ -80,6 +80,17 @@ fn post(s: &Server, path: &str, token: &str, body: &Value) -> (u16, Value) {
     (resp.status().as_u16(), serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
+/// Sends `body` as it is, with the content type given: status and text of the answer.
+fn post_text(s: &Server, path: &str, token: &str, content_type: &str, body: &str) -> (u16, String) {
+    let mut resp = agent()
+        .post(format!("{}{path}", s.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", content_type)
+        .send(body)
+        .unwrap();
+    (resp.status().as_u16(), resp.body_mut().read_to_string().unwrap())
+}
+
 fn alert(id: &str, t: u64, severity: Severity) -> Alert {
     Alert {
         schema: ALERT_SCHEMA.into(),
@@ -198,6 +209,27 @@ fn reports_decisions_profiles_nodes_and_metrics() {
     assert_eq!(list["items"][0]["source"], "gitlab-ci");
     let (status, _) = post(&s, "/api/v1/reports", CI, &json!({"kind": "weird", "subject": "x", "report": {}}));
     assert_eq!(status, 400);
+    // What is not a report upload is refused with the reason, and nothing is stored.
+    let upload_of = |report: &str| format!(r#"{{"kind":"config","subject":"deploy/web.yaml","report":{report}}}"#);
+    for (content_type, body, status, says) in [
+        ("text/plain", upload_of("{}"), 415, "application/json"),
+        ("application/json", upload_of("[1, 2]"), 400, "JSON object"),
+        ("application/json", upload_of("{\"a\": "), 400, "not a report upload"),
+        ("application/json", upload_of("{}").replace("\"subject\"", "\"subjects\""), 400, "unknown field"),
+        ("application/json", upload_of("{}").replace("deploy/web.yaml", ""), 400, "a subject"),
+    ] {
+        let (got, text) = post_text(&s, "/api/v1/reports", CI, content_type, &body);
+        assert_eq!(got, status, "{body}: {text}");
+        assert!(text.contains(says), "{body}: {text}");
+    }
+    assert!(get_json(&s, "/api/v1/reports?kind=config", VIEWER)["items"].as_array().unwrap().is_empty());
+    // A +json type with a parameter is JSON too.
+    let (got, text) =
+        post_text(&s, "/api/v1/reports", CI, "application/vnd.kestrel+json; charset=utf-8", &upload_of("{}"));
+    assert_eq!(got, 201, "{text}");
+    let config_id = serde_json::from_str::<Value>(&text).unwrap()["id"].as_str().unwrap().to_string();
+    let (got, text) = get(&s, &format!("/api/v1/reports/{config_id}"), Some(VIEWER));
+    assert_eq!((got, text.as_str()), (200, "{}"));
     // By digest: the image reports naming it, filtered by subject when one is given too.
     let manifest = format!("sha256:{}", "4".repeat(64));
     let pinned = json!({"kind": "image", "subject": "ci-build-77", "report": {"schema": "kestrel.report/v1",
@@ -244,15 +276,7 @@ fn reports_decisions_profiles_nodes_and_metrics() {
     assert_eq!(profiles["items"][0]["version"], 3);
     assert_eq!(profiles["items"][0]["body"], json!({"execs": ["nginx"]}), "{profiles}");
     // What is not a profile upload is refused with the reason, and nothing is stored.
-    let send = |content_type: &str, body: &str| {
-        let mut resp = agent()
-            .post(format!("{}/api/v1/profiles", s.base))
-            .header("Authorization", format!("Bearer {AGENT}"))
-            .header("Content-Type", content_type)
-            .send(body)
-            .unwrap();
-        (resp.status().as_u16(), resp.body_mut().read_to_string().unwrap())
-    };
+    let send = |content_type: &str, body: &str| post_text(&s, "/api/v1/profiles", AGENT, content_type, body);
     let upload = |profile: &str| format!(r#"{{"node":"node-1","workload":"web","version":4,"profile":{profile}}}"#);
     for (content_type, body, status, says) in [
         ("text/plain", upload("{}"), 415, "application/json"),

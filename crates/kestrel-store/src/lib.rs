@@ -177,7 +177,7 @@ impl Store {
             for r in &rows {
                 let (id, received_ns, body): (String, i64, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
                 let body = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
-                put_digests(&mut tx, &id, received_ns, &body).await?;
+                put_digests(&mut tx, &id, received_ns, report_digests(&body).into_iter()).await?;
             }
             tx.commit().await?;
         }
@@ -449,8 +449,7 @@ impl Store {
     /// Stores a scan report; its id is the digest of its content. Returns the id and whether it was new. An image
     /// report is found by its digests too ([`Store::reports_by_digest`]).
     pub async fn put_report(&self, r: &NewReport) -> Result<(String, bool)> {
-        let body = serde_json::to_string(&r.body).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let id = content_id(&body);
+        let id = r.body.id.clone();
         let mut tx = self.write_tx().await?;
         let n = sqlx::query(
             "INSERT INTO reports (id, kind, subject, source, received_ns, critical, high, medium, low, body) \
@@ -465,12 +464,12 @@ impl Store {
         .bind(r.counts[1])
         .bind(r.counts[2])
         .bind(r.counts[3])
-        .bind(body)
+        .bind(r.body.text.clone())
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if n == 1 && r.kind == "image" {
-            put_digests(&mut tx, &id, r.received_ns, &r.body).await?;
+            put_digests(&mut tx, &id, r.received_ns, r.body.digests.iter().map(String::as_str)).await?;
         }
         tx.commit().await?;
         Ok((id, n == 1))
@@ -516,18 +515,21 @@ impl Store {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
-    /// One report's body.
+    /// One report's body (read on a core of its own: a report runs to megabytes, and the caller's async worker
+    /// has others to serve).
     pub async fn report(&self, id: &str) -> Result<Option<serde_json::Value>> {
+        let Some(text) = self.report_text(id).await? else { return Ok(None) };
+        let corrupt = |reason: String| StoreError::Corrupt { what: "report", id: id.to_string(), reason };
+        let body = on_a_core(move || serde_json::from_str(&text))
+            .await
+            .map_err(|e| corrupt(format!("reading it stopped: {e}")))?;
+        body.map(Some).map_err(|e| corrupt(e.to_string()))
+    }
+
+    /// One report's body as stored: JSON text, as [`ReportBody::new`] wrote it (not checked here).
+    pub async fn report_text(&self, id: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT body FROM reports WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-        row.map(|r| {
-            let body: String = r.try_get(0)?;
-            serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
-                what: "report",
-                id: id.to_string(),
-                reason: e.to_string(),
-            })
-        })
-        .transpose()
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
     /// Stores a learned profile from `node` (a later version of the same workload is kept beside the earlier).
@@ -693,9 +695,9 @@ async fn put_digests(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     id: &str,
     received_ns: i64,
-    body: &serde_json::Value,
+    digests: impl Iterator<Item = &str>,
 ) -> Result<()> {
-    for d in report_digests(body) {
+    for d in digests {
         sqlx::query(
             "INSERT INTO report_digests (digest, report, received_ns) VALUES ($1, $2, $3) \
              ON CONFLICT (digest, report) DO NOTHING",
@@ -856,7 +858,31 @@ pub struct NewReport {
     /// Findings by severity: critical, high, medium, low.
     pub counts: [i64; 4],
     /// The report.
-    pub body: serde_json::Value,
+    pub body: ReportBody,
+}
+
+/// What the store keeps of a report's content: its JSON text, the text's digest (the report's id) and the digests
+/// that find it ([`report_digests`]). Made apart from the store's async calls, so that a caller can write out and
+/// digest a report of megabytes where that blocks nothing else ([`on_a_core`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportBody {
+    text: String,
+    id: String,
+    digests: Vec<String>,
+}
+
+impl ReportBody {
+    /// The report written out (compact, every object's keys sorted: the same content has the same id).
+    pub fn new(report: &serde_json::Value) -> Result<ReportBody> {
+        let text = serde_json::to_string(report).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let digests = report_digests(report).into_iter().map(str::to_string).collect();
+        Ok(ReportBody { id: content_id(&text), text, digests })
+    }
+
+    /// The JSON text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
 }
 
 /// A stored report, without its body.

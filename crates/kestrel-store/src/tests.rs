@@ -184,12 +184,20 @@ async fn exercise(store: &Store) {
         source: "ci".into(),
         received_ns: 50,
         counts: [1, 2, 3, 4],
-        body: serde_json::json!({"schema": "kestrel.report/v1", "findings": [1, 2]}),
+        body: ReportBody::new(&serde_json::json!({"schema": "kestrel.report/v1", "findings": [1, 2]})).unwrap(),
     };
     let (id, new) = store.put_report(&report).await.unwrap();
     assert!(new);
     assert_eq!(store.put_report(&report).await.unwrap(), (id.clone(), false));
-    assert_eq!(store.report(&id).await.unwrap(), Some(report.body.clone()));
+    assert_eq!(
+        store.report(&id).await.unwrap(),
+        Some(serde_json::json!({"schema": "kestrel.report/v1", "findings": [1, 2]}))
+    );
+    assert_eq!(
+        store.report_text(&id).await.unwrap().as_deref(),
+        Some(r#"{"findings":[1,2],"schema":"kestrel.report/v1"}"#)
+    );
+    assert_eq!(store.report_text("nope").await.unwrap(), None);
     assert_eq!(store.report_subject(&id).await.unwrap().as_deref(), Some("registry.example/shop/web:1.2"));
     assert_eq!(store.report_subject("nope").await.unwrap(), None);
     let list = store.reports(Some("registry.example/shop/web:1.2"), None, 10).await.unwrap();
@@ -200,15 +208,17 @@ async fn exercise(store: &Store) {
     // An image report is found by each digest it names, another kind's is not.
     let target =
         serde_json::json!({"image_id": digest('a'), "manifest_digest": digest('b'), "index_digest": digest('c')});
+    let mut body = serde_json::json!({"schema": "kestrel.report/v1", "target": target, "findings": []});
     let pinned = NewReport {
         subject: "registry.example/shop/web:1.3".into(),
         received_ns: 51,
-        body: serde_json::json!({"schema": "kestrel.report/v1", "target": target, "findings": []}),
+        body: ReportBody::new(&body).unwrap(),
         ..report.clone()
     };
     let (pinned_id, _) = store.put_report(&pinned).await.unwrap();
-    let mut config = NewReport { kind: "config".into(), received_ns: 52, ..pinned.clone() };
-    config.body["kind"] = "config".into();
+    body["kind"] = "config".into();
+    let config =
+        NewReport { kind: "config".into(), received_ns: 52, body: ReportBody::new(&body).unwrap(), ..pinned.clone() };
     store.put_report(&config).await.unwrap();
     for d in [digest('a'), digest('b'), digest('c')] {
         let found = store.reports_by_digest(&d, 10).await.unwrap();
@@ -349,7 +359,7 @@ async fn the_digests_of_many_older_reports_are_added_a_few_at_a_time() {
             source: "ci".into(),
             received_ns: i as i64,
             counts: [0; 4],
-            body,
+            body: ReportBody::new(&body).unwrap(),
         };
         store.put_report(&r).await.unwrap();
     }
