@@ -290,6 +290,12 @@ const MAX_LINE: usize = 1 << 20;
 /// Most containers whose copy a recording's reader shares between their events.
 const MAX_CONTAINERS_SHARED: usize = 4096;
 
+/// A recording's events are read a batch at a time — at most this many lines, or bytes past the line that reaches
+/// it — each batch's lines parsed on every core (reading JSON is most of a replay's time) while the caller takes the
+/// batch before.
+const BATCH_LINES: usize = 4096;
+const BATCH_BYTES: usize = 4 << 20;
+
 /// An open recording (zstd-compressed or plain JSON lines) whose header has been read: the header first, then its
 /// events, from one pass over the file — so a pipe (`<(…)`) or standard input (`-`) reads as a file does.
 pub struct Recording {
@@ -302,46 +308,69 @@ pub struct Recording {
 struct Lines {
     name: String,
     zstd: bool,
-    input: Box<dyn BufRead>,
+    input: Box<dyn BufRead + Send>,
     line_no: usize,
     buf: Vec<u8>,
 }
 
 impl Lines {
-    /// The next line that is not blank, as JSON: `None` at the end; a line that is no `T` is left to the caller
-    /// to word.
-    fn next_json<T: serde::de::DeserializeOwned>(&mut self) -> Result<Option<serde_json::Result<T>>> {
+    /// Appends the next line that is not blank to `buf`: its start there, or `None` at the end (`buf` as it was).
+    fn next_line(&mut self, buf: &mut Vec<u8>) -> Result<Option<usize>> {
         loop {
-            self.buf.clear();
-            // The events before a damaged part have been taken already; the error says where it was met.
-            let read = std::io::Read::take(&mut self.input, MAX_LINE as u64 + 1)
-                .read_until(b'\n', &mut self.buf)
-                .with_context(|| {
+            let start = buf.len();
+            // The events before a damaged part are taken first; the error says where it was met.
+            let read =
+                std::io::Read::take(&mut self.input, MAX_LINE as u64 + 1).read_until(b'\n', buf).with_context(|| {
                     let what = if self.zstd { "cannot decompress (cut short or damaged?)" } else { "cannot read" };
                     format!("{}: after line {}: {what}", self.name, self.line_no)
-                })?;
+                });
+            let read = read.inspect_err(|_| buf.truncate(start))?;
             if read == 0 {
                 return Ok(None);
             }
             self.line_no += 1;
-            if self.buf.len() > MAX_LINE {
+            if buf.len() - start > MAX_LINE {
+                buf.truncate(start);
                 bail!("{}: line {} is longer than {} bytes", self.name, self.line_no, MAX_LINE);
             }
-            if !self.buf.trim_ascii().is_empty() {
-                break;
+            if !buf[start..].trim_ascii().is_empty() {
+                return Ok(Some(start));
             }
+            buf.truncate(start);
         }
-        let text = std::str::from_utf8(&self.buf)
-            .with_context(|| format!("{}: line {} is not UTF-8", self.name, self.line_no))?;
-        Ok(Some(serde_json::from_str(text.trim())))
     }
+
+    /// The next line that is not blank, as JSON: `None` at the end; a line that is no `T` is left to the caller
+    /// to word.
+    fn next_json<T: serde::de::DeserializeOwned>(&mut self) -> Result<Option<serde_json::Result<T>>> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let line = self.next_line(&mut buf);
+        let parsed = match line {
+            Ok(Some(_)) => parse_line(&self.name, self.line_no, &buf).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        self.buf = buf;
+        parsed
+    }
+}
+
+/// One line of a recording as JSON (a line that is no `T` is left to the caller to word).
+fn parse_line<T: serde::de::DeserializeOwned>(
+    name: &str,
+    line_no: usize,
+    line: &[u8],
+) -> Result<serde_json::Result<T>> {
+    let text = std::str::from_utf8(line).with_context(|| format!("{name}: line {line_no} is not UTF-8"))?;
+    Ok(serde_json::from_str(text.trim()))
 }
 
 impl Recording {
     /// Opens `path` (`-`: standard input) and reads up to its header.
     pub fn open(path: &Path) -> Result<Recording> {
         let name = if path == Path::new("-") { "standard input".to_string() } else { path.display().to_string() };
-        let input: Box<dyn std::io::Read> = if path == Path::new("-") {
+        let input: Box<dyn std::io::Read + Send> = if path == Path::new("-") {
             Box::new(std::io::stdin())
         } else {
             Box::new(std::fs::File::open(path).with_context(|| format!("{name}: cannot open"))?)
@@ -350,7 +379,7 @@ impl Recording {
         let mut input = std::io::BufReader::new(input);
         let zstd =
             input.fill_buf().with_context(|| format!("{name}: cannot read"))?.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-        let input: Box<dyn BufRead> = if zstd {
+        let input: Box<dyn BufRead + Send> = if zstd {
             Box::new(std::io::BufReader::new(
                 zstd::Decoder::with_buffer(input).with_context(|| format!("{name}: cannot decompress"))?,
             ))
@@ -367,29 +396,89 @@ impl Recording {
         Ok(Recording { header, lines })
     }
 
-    /// Feeds every event, in order, to `each` until it returns false; returns the header.
-    pub fn events(mut self, mut each: impl FnMut(Event) -> Result<bool>) -> Result<TraceHeader> {
+    /// Feeds every event, in order, to `each` until it returns false; returns the header. A thread reads the events
+    /// a batch at a time and parses each batch's lines in parallel while `each` takes the batch before (at most two
+    /// batches wait); a bad line or a damaged part stops the reading after every event before it was fed.
+    pub fn events(self, mut each: impl FnMut(Event) -> Result<bool>) -> Result<TraceHeader> {
+        let Recording { header, mut lines } = self;
+        let (batches, parsed) = std::sync::mpsc::sync_channel::<Vec<Result<Event>>>(2);
+        // Not joined when `each` stops early: the reader may be waiting for a pipe's next line, and it stops at its
+        // next batch, finding `parsed` gone.
+        let reader = std::thread::Builder::new()
+            .name("recording-reader".into())
+            .spawn(move || lines.read_batches(batches))
+            .context("starting the recording's reader")?;
         // The events of one container share one copy of it, as the sensor's do (bounded).
         let mut containers: std::collections::HashMap<String, std::sync::Arc<kestrel_core::ContainerRef>> =
             std::collections::HashMap::new();
-        while let Some(parsed) = self.lines.next_json::<Event>()? {
-            let mut e = parsed.with_context(|| format!("{}: line {}", self.lines.name, self.lines.line_no))?;
-            if let Some(c) = e.container.as_mut() {
-                match containers.get(&c.id) {
-                    Some(known) if known == c => *c = known.clone(),
-                    _ => {
-                        if containers.len() >= MAX_CONTAINERS_SHARED {
-                            containers.clear();
+        for batch in parsed {
+            for e in batch {
+                let mut e = e?;
+                if let Some(c) = e.container.as_mut() {
+                    match containers.get(&c.id) {
+                        Some(known) if known == c => *c = known.clone(),
+                        _ => {
+                            if containers.len() >= MAX_CONTAINERS_SHARED {
+                                containers.clear();
+                            }
+                            containers.insert(c.id.clone(), c.clone());
                         }
-                        containers.insert(c.id.clone(), c.clone());
                     }
                 }
-            }
-            if !each(e)? {
-                break;
+                if !each(e)? {
+                    return Ok(header);
+                }
             }
         }
-        Ok(self.header)
+        // Every batch taken: the reader is done, unless it died on the way (which must not pass for the end).
+        if reader.join().is_err() {
+            bail!("the recording's reader failed");
+        }
+        Ok(header)
+    }
+}
+
+impl Lines {
+    /// Reads the rest of the recording into `out` a batch of events at a time, each batch's lines parsed in parallel;
+    /// after a bad line, an error reading or the end, or once `out` is closed, reads no more. An error comes last in
+    /// its batch.
+    fn read_batches(&mut self, out: std::sync::mpsc::SyncSender<Vec<Result<Event>>>) {
+        use rayon::prelude::*;
+        let mut text = Vec::new();
+        let mut lines: Vec<(usize, usize)> = Vec::new(); // (start in `text`, line number)
+        loop {
+            text.clear();
+            lines.clear();
+            // What ends the reading once this batch is sent: the end, or an error.
+            let mut stop = None;
+            while stop.is_none() && lines.len() < BATCH_LINES && text.len() < BATCH_BYTES {
+                match self.next_line(&mut text) {
+                    Ok(Some(start)) => lines.push((start, self.line_no)),
+                    Ok(None) => stop = Some(Ok(())),
+                    Err(e) => stop = Some(Err(e)),
+                }
+            }
+            let name = self.name.as_str();
+            let ends: Vec<usize> = lines.iter().skip(1).map(|l| l.0).chain([text.len()]).collect();
+            let mut batch: Vec<Result<Event>> = lines
+                .par_iter()
+                .zip(ends.par_iter())
+                .map(|(&(start, no), &end)| {
+                    parse_line::<Event>(name, no, &text[start..end])?.with_context(|| format!("{name}: line {no}"))
+                })
+                .collect();
+            if let Some(bad) = batch.iter().position(Result::is_err) {
+                batch.truncate(bad + 1);
+                stop = Some(Ok(()));
+            }
+            if let Some(Err(e)) = stop {
+                batch.push(Err(e));
+                stop = Some(Ok(()));
+            }
+            if out.send(batch).is_err() || stop.is_some() {
+                return;
+            }
+        }
     }
 }
 
@@ -438,6 +527,54 @@ mod tests {
         assert!(same(0, 2) && same(3, 4), "one copy per container while it stays the same");
         assert!(!same(0, 1) && !same(2, 3), "another container, or the same one described anew");
         assert_eq!(got[3].image.as_deref(), Some("web:2"));
+    }
+
+    /// Events are read in batches parsed in parallel, and come out as the file holds them: in order across batches,
+    /// blank lines counted, every event before a bad line fed and then an error naming the file and that line.
+    #[test]
+    fn a_recordings_events_come_in_order_across_batches_up_to_a_bad_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.jsonl");
+        let ev = |t: usize| {
+            format!(
+                r#"{{"schema":"kestrel.event/v1","time_ns":{t},"pid":{t},"tid":1,"comm":"sh","cgroup_id":7,"kind":"exit","status":0}}"#
+            )
+        };
+        let events = 2 * BATCH_LINES + 500;
+        let mut lines = vec![format!(r#"{{"schema":"{TRACE_SCHEMA}","started_ns":1}}"#)];
+        lines.extend((0..events).map(ev));
+        lines.insert(BATCH_LINES, String::new()); // a blank line, in the first batch's last place
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let mut got = Vec::new();
+        read_trace(&path, |e| {
+            got.push(e.time_ns as usize);
+            Ok(true)
+        })
+        .unwrap();
+        assert_eq!(got, (0..events).collect::<Vec<_>>());
+
+        // A bad line in the second batch: what came before it is fed, then the error says which line.
+        let bad = BATCH_LINES + 700;
+        lines[bad] = lines[bad].replace("\"pid\"", "\"pid\":\"x\",\"y\"");
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        got.clear();
+        let err = read_trace(&path, |e| {
+            got.push(e.time_ns as usize);
+            Ok(true)
+        })
+        .unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.starts_with(&format!("{}: line {}: ", path.display(), bad + 1)), "{msg}");
+        assert_eq!(got, (0..bad - 2).collect::<Vec<_>>(), "every event before the bad line: {msg}");
+
+        // Stopped by the reader: nothing after.
+        got.clear();
+        read_trace(&path, |e| {
+            got.push(e.time_ns as usize);
+            Ok(got.len() < 10)
+        })
+        .unwrap();
+        assert_eq!(got.len(), 10);
     }
 
     /// A compressed recording cut short: the events before the cut are taken, then an error names the file,
