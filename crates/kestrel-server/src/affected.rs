@@ -9,8 +9,11 @@ use kestrel_store::{Store, StoreError};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// High and critical vulnerabilities of a report: (id, package, fixed version, severity).
-fn serious(report: &Value) -> Vec<(String, String, Option<String>, Severity)> {
+/// A high or critical vulnerability of a report: (id, package, fixed version, severity).
+pub type Serious = (String, String, Option<String>, Severity);
+
+/// High and critical vulnerabilities of a report, worst first.
+pub fn serious(report: &Value) -> Vec<Serious> {
     let mut v: Vec<_> = report["findings"]
         .as_array()
         .into_iter()
@@ -69,24 +72,33 @@ fn how_it_runs(status: &Value, subject: &str, digests: &[&str]) -> Option<String
     })
 }
 
-/// After report `id` of `subject` was stored: alerts for the nodes running it, one per node. Returns how
-/// many were raised.
+/// After report `id` of `subject` was stored: alerts for the nodes running it, one per node. `now` is the report's
+/// [`serious`] vulnerabilities, `digests` the image's ([`kestrel_store::report_digests`]), both taken where the report
+/// was read. Returns how many alerts were raised.
 pub async fn check(
     store: &Store,
     notifier: Option<&crate::notify::Notifier>,
     id: &str,
     subject: &str,
-    report: &Value,
+    now: Vec<Serious>,
+    digests: &[&str],
     now_ns: i64,
 ) -> Result<usize, StoreError> {
-    let now = serious(report);
     if now.is_empty() {
         return Ok(0);
     }
-    // The report before this one, if any.
+    // The report before this one, if any (one that no longer reads counts as none): read and gone through on a core
+    // (megabytes), as this one was.
     let earlier = store.reports(Some(subject), Some("image"), 2).await?;
     let before = match earlier.iter().find(|r| r.id != id) {
-        Some(r) => store.report(&r.id).await?.map(|b| serious(&b)).unwrap_or_default(),
+        Some(r) => match store.report_text(&r.id).await? {
+            Some(text) => kestrel_store::on_a_core(move || {
+                serde_json::from_str::<Value>(&text).map(|b| serious(&b)).unwrap_or_default()
+            })
+            .await
+            .unwrap_or_default(),
+            None => Vec::new(),
+        },
         None => Vec::new(),
     };
     let known: BTreeSet<(&str, &str)> = before.iter().map(|(i, p, _, _)| (i.as_str(), p.as_str())).collect();
@@ -94,10 +106,9 @@ pub async fn check(
     if new.is_empty() {
         return Ok(0);
     }
-    let digests = kestrel_store::report_digests(report);
     let mut raised = 0;
     for node in store.nodes().await? {
-        let Some(how) = how_it_runs(&node.status, subject, &digests) else { continue };
+        let Some(how) = how_it_runs(&node.status, subject, digests) else { continue };
         let worst = new.iter().map(|x| x.3).max().unwrap_or(Severity::High);
         let mut explanation = vec![
             format!(

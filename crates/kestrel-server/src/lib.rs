@@ -592,7 +592,7 @@ async fn post_report(
     // Read, checked, counted and written out for the store on a core of its own: an image's report runs to
     // megabytes, and the async workers go on answering the agents' alerts and health checks meanwhile.
     let source = p.name.clone();
-    let (r, report) = kestrel_store::on_a_core(move || {
+    let (r, serious) = kestrel_store::on_a_core(move || {
         let up = serde_json::from_slice::<ReportUpload>(&body).map_err(|e| bad(format!("not a report upload: {e}")))?;
         if !["image", "config", "secrets", "compliance", "sbom"].contains(&up.kind.as_str()) {
             return Err(bad(format!("kind {:?}: one of image, config, secrets, compliance, sbom", up.kind)));
@@ -608,7 +608,9 @@ async fn post_report(
             source,
             received_ns: now_ns(),
         };
-        Ok((r, up.report))
+        // What a new image report may alert on, taken here too; the report's tree is let go of here as well.
+        let serious = if r.kind == "image" { affected::serious(&up.report) } else { Vec::new() };
+        Ok((r, serious))
     })
     .await
     .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("reading the report: {e}")))??;
@@ -616,8 +618,9 @@ async fn post_report(
     let (id, new) = state.inner.store.put_report(&r).await?;
     state.inner.store.touch_node(&p.name, r.received_ns, None, None).await?;
     if new && r.kind == "image" {
-        affected::check(&state.inner.store, state.inner.notifier.as_deref(), &id, &r.subject, &report, r.received_ns)
-            .await?;
+        let digests: Vec<&str> = r.body.digests().collect();
+        let notifier = state.inner.notifier.as_deref();
+        affected::check(&state.inner.store, notifier, &id, &r.subject, serious, &digests, r.received_ns).await?;
     }
     metrics::counter!("kestrel_server_ingested_total", "kind" => "report").increment(new as u64);
     let status = if new { StatusCode::CREATED } else { StatusCode::OK };

@@ -469,7 +469,7 @@ impl Store {
         .await?
         .rows_affected();
         if n == 1 && r.kind == "image" {
-            put_digests(&mut tx, &id, r.received_ns, r.body.digests.iter().map(String::as_str)).await?;
+            put_digests(&mut tx, &id, r.received_ns, r.body.digests()).await?;
         }
         tx.commit().await?;
         Ok((id, n == 1))
@@ -882,6 +882,11 @@ impl ReportBody {
     /// The JSON text.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The digests that find the report ([`report_digests`]).
+    pub fn digests(&self) -> impl Iterator<Item = &str> {
+        self.digests.iter().map(String::as_str)
     }
 }
 
