@@ -6,6 +6,7 @@
 # profile four times at once while probing /healthz twenty times: prints each merge's time and the slowest probe;
 # then asks three times for the nodes' profiles as stored. The three uploads go at once, /healthz probed meanwhile.
 set -euo pipefail
+source "$(dirname "$0")/fleet_server.sh"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 python3 - "$W/flood.jsonl" <<'PY'
@@ -37,19 +38,8 @@ slowest_probe() {
   echo "$worst"
 }
 for bin in "$@"; do
-  D=$W/run; rm -rf "$D"; mkdir -p "$D"
-  toks="tokens:"
-  for n in node-1 node-2 node-3 viewer; do
-    role=agent; [ $n = viewer ] && role=viewer
-    "$bin" server token --name $n --role $role > "$D/tok-$n" 2> "$D/err"
-    toks="$toks
-$(sed -n '/^- name/,$p' "$D/err")"
-  done
-  echo "$toks" > "$D/tokens.yaml"
-  port=$((20000 + RANDOM % 20000))
-  "$bin" server --tokens "$D/tokens.yaml" --data-dir "$D/data" --listen 127.0.0.1:$port > "$D/server.log" 2>&1 &
-  server=$!
-  sleep 2
+  D=$W/run
+  start_server "$bin" "$D" node-1:agent node-2:agent node-3:agent viewer:viewer
   echo "$bin: profile of $(python3 -c "import json; print(len(json.load(open('$profile'))['behaviours']))") behaviours, $(stat -c %s "$profile") bytes"
   # The three nodes send it at once while /healthz is probed.
   pids=()

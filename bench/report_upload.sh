@@ -6,6 +6,7 @@
 # so three new reports) while /healthz is asked every 10 ms; then the report is read back three times. Prints each
 # upload's and read's time and the slowest /healthz answer.
 set -euo pipefail
+source "$(dirname "$0")/fleet_server.sh"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 python3 - "$W" <<'PY'
@@ -43,19 +44,8 @@ print(f"{n} answers, slowest {worst * 1000:.1f} ms")
 PY
 }
 for bin in "$@"; do
-  D=$W/run; rm -rf "$D"; mkdir -p "$D"
-  toks="tokens:"
-  for n in ci-1 ci-2 ci-3 viewer; do
-    role=ci; [ $n = viewer ] && role=viewer
-    "$bin" server token --name $n --role $role > "$D/tok-$n" 2> "$D/err"
-    toks="$toks
-$(sed -n '/^- name/,$p' "$D/err")"
-  done
-  echo "$toks" > "$D/tokens.yaml"
-  port=$((20000 + RANDOM % 20000))
-  "$bin" server --tokens "$D/tokens.yaml" --data-dir "$D/data" --listen 127.0.0.1:$port > "$D/server.log" 2>&1 &
-  server=$!
-  sleep 2
+  D=$W/run
+  start_server "$bin" "$D" ci-1:ci ci-2:ci ci-3:ci viewer:viewer
   echo "$bin: report upload of $(stat -c %s "$W/up-1.json") bytes"
   pids=()
   for n in 1 2 3; do
