@@ -642,6 +642,37 @@ impl Event {
 }
 
 impl EventKind {
+    /// A successful exec of `argv[0]` with the arguments `argv` by root, a child of `ppid` (running `parent_comm`),
+    /// with nothing else known: no capabilities, terminal, login, environment or program file. What a test or a
+    /// made-up event starts from.
+    pub fn exec_of(ppid: u32, parent_comm: &str, argv: &[&str]) -> EventKind {
+        EventKind::Exec {
+            ppid,
+            parent_comm: parent_comm.into(),
+            uid: 0,
+            gid: 0,
+            euid: 0,
+            exe: argv.first().copied().unwrap_or_default().into(),
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            argv_truncated: false,
+            cap_effective: 0,
+            cap_permitted: 0,
+            tty: 0,
+            loginuid: u32::MAX,
+            exe_from_memfd: false,
+            pgrp_leader: false,
+            vpid: 0,
+            cwd: String::new(),
+            env: Vec::new(),
+            user: None,
+            group: None,
+            egid: None,
+            login_user: None,
+            sid: 0,
+            exe_file: Default::default(),
+        }
+    }
+
     /// Its bit among [`LEAVABLE_KINDS`] (`1 << index`); 0 for a kind every sensor reports.
     pub fn leavable_bit(&self) -> u16 {
         match self {

@@ -45,35 +45,7 @@ impl Box_ {
         self.pid += 1;
         let comm = argv[0].rsplit('/').next().unwrap_or("").to_string();
         let pid = self.pid;
-        self.ev(
-            pid,
-            &comm,
-            EventKind::Exec {
-                ppid,
-                parent_comm: parent.into(),
-                uid: 0,
-                gid: 0,
-                euid: 0,
-                exe: argv[0].into(),
-                argv: argv.iter().map(|s| s.to_string()).collect(),
-                argv_truncated: false,
-                cap_effective: 0,
-                cap_permitted: 0,
-                tty: 0,
-                loginuid: u32::MAX,
-                exe_from_memfd: false,
-                pgrp_leader: false,
-                vpid: 0,
-                cwd: String::new(),
-                env: Vec::new(),
-                user: None,
-                group: None,
-                egid: None,
-                login_user: None,
-                sid: 0,
-                exe_file: Default::default(),
-            },
-        )
+        self.ev(pid, &comm, EventKind::exec_of(ppid, parent, argv))
     }
 
     /// An exec of a program from `exe` other than its argv[0] (a descriptor, `/proc/self/exe`).

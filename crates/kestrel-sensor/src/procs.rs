@@ -86,31 +86,7 @@ mod tests {
     use super::*;
 
     fn exec(exe: &str, ppid: u32) -> EventKind {
-        EventKind::Exec {
-            ppid,
-            parent_comm: String::new(),
-            uid: 0,
-            gid: 0,
-            euid: 0,
-            exe: exe.into(),
-            argv: vec![exe.into()],
-            argv_truncated: false,
-            cap_effective: 0,
-            cap_permitted: 0,
-            tty: 0,
-            loginuid: u32::MAX,
-            exe_from_memfd: false,
-            pgrp_leader: false,
-            vpid: 0,
-            cwd: String::new(),
-            env: Vec::new(),
-            user: None,
-            group: None,
-            egid: None,
-            login_user: None,
-            sid: 0,
-            exe_file: Default::default(),
-        }
+        EventKind::exec_of(ppid, "", &[exe])
     }
 
     #[test]

@@ -16,37 +16,12 @@ fn ev(pid: u32, comm: &str, kind: EventKind) -> Event {
 }
 
 fn exec(pid: u32, ppid: u32, parent: &str, argv: &[&str], uid: u32) -> Event {
-    let exe = argv[0].to_string();
-    let comm = exe.rsplit('/').next().unwrap_or("").to_string();
-    ev(
-        pid,
-        &comm,
-        EventKind::Exec {
-            ppid,
-            parent_comm: parent.into(),
-            uid,
-            gid: uid,
-            euid: uid,
-            exe,
-            argv: argv.iter().map(|s| s.to_string()).collect(),
-            argv_truncated: false,
-            cap_effective: 0xa80425fb,
-            cap_permitted: 0,
-            tty: 0,
-            loginuid: u32::MAX,
-            exe_from_memfd: false,
-            pgrp_leader: false,
-            vpid: 0,
-            cwd: String::new(),
-            env: Vec::new(),
-            user: None,
-            group: None,
-            egid: None,
-            login_user: None,
-            sid: 0,
-            exe_file: Default::default(),
-        },
-    )
+    let comm = argv[0].rsplit('/').next().unwrap_or("").to_string();
+    let mut kind = EventKind::exec_of(ppid, parent, argv);
+    if let EventKind::Exec { uid: u, gid, euid, cap_effective, .. } = &mut kind {
+        (*u, *gid, *euid, *cap_effective) = (uid, uid, uid, 0xa80425fb);
+    }
+    ev(pid, &comm, kind)
 }
 
 /// An engine over one rule file, which must load `loaded` rules.
