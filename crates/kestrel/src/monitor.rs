@@ -293,8 +293,8 @@ const MAX_CONTAINERS_SHARED: usize = 4096;
 /// A recording's events are read a batch at a time — at most this many lines, or bytes past the line that reaches
 /// it — each batch's lines parsed on every core (reading JSON is most of a replay's time) while the caller takes the
 /// batch before.
-const BATCH_LINES: usize = 4096;
-const BATCH_BYTES: usize = 4 << 20;
+const BATCH_LINES: usize = 1024;
+const BATCH_BYTES: usize = 1 << 20;
 
 /// An open recording (zstd-compressed or plain JSON lines) whose header has been read: the header first, then its
 /// events, from one pass over the file — so a pipe (`<(…)`) or standard input (`-`) reads as a file does.
