@@ -1118,7 +1118,7 @@ impl Engine {
             .map(|rules| {
                 let mut program = plan::Program::default();
                 let entries = rules.iter().map(|(i, cond)| (*i, program.add(cond))).collect();
-                (program, entries)
+                (program.built(), entries)
             })
             .collect();
         // The names fd.sip.name / fd.cip.name are compared against, resolved on a thread of their own.

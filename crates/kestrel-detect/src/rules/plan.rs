@@ -162,7 +162,7 @@ pub(super) struct Program {
     /// the check at all — Falco's rule files file 25 rules or so under every open, and their steps no longer
     /// spill out of the first-level cache.
     checks: Vec<Node>,
-    /// Each shared check's place in `checks`, while the program is built.
+    /// Each shared check's place in `checks`, while the program is built ([`Program::built`] lets go of it).
     placed: std::collections::HashMap<usize, u32>,
 }
 
@@ -218,6 +218,14 @@ impl Program {
                 u32::try_from(self.steps.len() - 1).unwrap_or(NO)
             }
         }
+    }
+
+    /// The program once every condition is added: what only building it needed is let go of.
+    pub(super) fn built(mut self) -> Program {
+        self.placed = Default::default();
+        self.steps.shrink_to_fit();
+        self.checks.shrink_to_fit();
+        self
     }
 
     /// Puts a check among the program's; returns its place.
@@ -453,6 +461,7 @@ mod tests {
             let slots = Node::share(&mut rules);
             let mut program = Program::default();
             let entries: Vec<u32> = rules.iter().map(|(_, n)| program.add(n)).collect();
+            let program = program.built();
             assert_eq!(program.len(), rules.iter().map(|(_, n)| checks(n)).sum::<usize>());
             let shared = vec![std::cell::Cell::new(0); slots];
             let mut st = State::default();
