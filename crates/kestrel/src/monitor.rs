@@ -310,7 +310,6 @@ struct Lines {
     zstd: bool,
     input: Box<dyn BufRead + Send>,
     line_no: usize,
-    buf: Vec<u8>,
 }
 
 impl Lines {
@@ -343,16 +342,11 @@ impl Lines {
     /// The next line that is not blank, as JSON: `None` at the end; a line that is no `T` is left to the caller
     /// to word.
     fn next_json<T: serde::de::DeserializeOwned>(&mut self) -> Result<Option<serde_json::Result<T>>> {
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        let line = self.next_line(&mut buf);
-        let parsed = match line {
-            Ok(Some(_)) => parse_line(&self.name, self.line_no, &buf).map(Some),
-            Ok(None) => Ok(None),
-            Err(e) => Err(e),
-        };
-        self.buf = buf;
-        parsed
+        let mut buf = Vec::new();
+        match self.next_line(&mut buf)? {
+            Some(_) => parse_line(&self.name, self.line_no, &buf).map(Some),
+            None => Ok(None),
+        }
     }
 }
 
@@ -386,7 +380,7 @@ impl Recording {
         } else {
             Box::new(input)
         };
-        let mut lines = Lines { name, zstd, input, line_no: 0, buf: Vec::new() };
+        let mut lines = Lines { name, zstd, input, line_no: 0 };
         let Some(first) = lines.next_json::<TraceHeader>()? else {
             bail!("{}: empty recording", lines.name);
         };
@@ -445,7 +439,7 @@ impl Lines {
     fn read_batches(&mut self, out: std::sync::mpsc::SyncSender<Vec<Result<Event>>>) {
         use rayon::prelude::*;
         let mut text = Vec::new();
-        let mut lines: Vec<(usize, usize)> = Vec::new(); // (start in `text`, line number)
+        let mut lines: Vec<(usize, usize, usize)> = Vec::new(); // (start and end in `text`, line number)
         loop {
             text.clear();
             lines.clear();
@@ -453,17 +447,15 @@ impl Lines {
             let mut stop = None;
             while stop.is_none() && lines.len() < BATCH_LINES && text.len() < BATCH_BYTES {
                 match self.next_line(&mut text) {
-                    Ok(Some(start)) => lines.push((start, self.line_no)),
+                    Ok(Some(start)) => lines.push((start, text.len(), self.line_no)),
                     Ok(None) => stop = Some(Ok(())),
                     Err(e) => stop = Some(Err(e)),
                 }
             }
             let name = self.name.as_str();
-            let ends: Vec<usize> = lines.iter().skip(1).map(|l| l.0).chain([text.len()]).collect();
             let mut batch: Vec<Result<Event>> = lines
                 .par_iter()
-                .zip(ends.par_iter())
-                .map(|(&(start, no), &end)| {
+                .map(|&(start, end, no)| {
                     parse_line::<Event>(name, no, &text[start..end])?.with_context(|| format!("{name}: line {no}"))
                 })
                 .collect();
