@@ -91,13 +91,10 @@ pub async fn check(
     // (megabytes), as this one was.
     let earlier = store.reports(Some(subject), Some("image"), 2).await?;
     let before = match earlier.iter().find(|r| r.id != id) {
-        Some(r) => match store.report_text(&r.id).await? {
-            Some(text) => kestrel_store::on_a_core(move || {
-                serde_json::from_str::<Value>(&text).map(|b| serious(&b)).unwrap_or_default()
-            })
-            .await
-            .unwrap_or_default(),
-            None => Vec::new(),
+        Some(r) => match store.report_then(&r.id, |b| serious(&b)).await {
+            Ok(s) => s.unwrap_or_default(),
+            Err(StoreError::Corrupt { .. }) => Vec::new(),
+            Err(e) => return Err(e),
         },
         None => Vec::new(),
     };

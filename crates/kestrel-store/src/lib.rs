@@ -518,9 +518,18 @@ impl Store {
     /// One report's body (read on a core of its own: a report runs to megabytes, and the caller's async worker
     /// has others to serve).
     pub async fn report(&self, id: &str) -> Result<Option<serde_json::Value>> {
+        self.report_then(id, |body| body).await
+    }
+
+    /// What `take` makes of one report's body, read and taken on a core of its own (and the body let go of there).
+    pub async fn report_then<T: Send + 'static>(
+        &self,
+        id: &str,
+        take: impl FnOnce(serde_json::Value) -> T + Send + 'static,
+    ) -> Result<Option<T>> {
         let Some(text) = self.report_text(id).await? else { return Ok(None) };
         let corrupt = |reason: String| StoreError::Corrupt { what: "report", id: id.to_string(), reason };
-        let body = on_a_core(move || serde_json::from_str(&text))
+        let body = on_a_core(move || serde_json::from_str(&text).map(take))
             .await
             .map_err(|e| corrupt(format!("reading it stopped: {e}")))?;
         body.map(Some).map_err(|e| corrupt(e.to_string()))
@@ -877,11 +886,6 @@ impl ReportBody {
         let text = serde_json::to_string(report).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let digests = report_digests(report).into_iter().map(str::to_string).collect();
         Ok(ReportBody { id: content_id(&text), text, digests })
-    }
-
-    /// The JSON text.
-    pub fn text(&self) -> &str {
-        &self.text
     }
 
     /// The digests that find the report ([`report_digests`]).
