@@ -592,7 +592,7 @@ async fn post_report(
     // Read, checked, counted and written out for the store on a core of its own: an image's report runs to
     // megabytes, and the async workers go on answering the agents' alerts and health checks meanwhile.
     let source = p.name.clone();
-    let (r, serious) = kestrel_store::on_a_core(move || {
+    let (r, serious) = on_a_core("reading the report", move || {
         let up = serde_json::from_slice::<ReportUpload>(&body).map_err(|e| bad(format!("not a report upload: {e}")))?;
         if !["image", "config", "secrets", "compliance", "sbom"].contains(&up.kind.as_str()) {
             return Err(bad(format!("kind {:?}: one of image, config, secrets, compliance, sbom", up.kind)));
@@ -612,8 +612,7 @@ async fn post_report(
         let serious = if r.kind == "image" { affected::serious(&up.report) } else { Vec::new() };
         Ok((r, serious))
     })
-    .await
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("reading the report: {e}")))??;
+    .await?;
     let counts = r.counts;
     let (id, new) = state.inner.store.put_report(&r).await?;
     state.inner.store.touch_node(&p.name, r.received_ns, None, None).await?;
@@ -690,14 +689,13 @@ async fn get_report(
         return Err(ApiError(StatusCode::NOT_FOUND, format!("no report {id}")));
     };
     // Handed on as stored (the server wrote it), checked to be JSON still — not parsed into a tree and written again.
-    let checked = kestrel_store::on_a_core(move || {
+    let checked = on_a_core("reading the report", move || {
         serde_json::from_str::<serde::de::IgnoredAny>(&text)
             .map(|_| text)
             .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("stored report {id} is unreadable: {e}")))
     })
-    .await
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("reading the report: {e}")))??;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], checked).into_response())
+    .await?;
+    Ok(json_written(checked))
 }
 
 /// `POST /api/v1/profiles`: a node's learned profile of a workload.
@@ -720,10 +718,10 @@ async fn post_profile(
     allow(&p, &[Role::Agent])?;
     sent_as_json(&headers, "a profile")?;
     // Read on a core of its own: the async workers go on answering the agents' alerts and health checks.
-    let up = kestrel_store::on_a_core(move || serde_json::from_slice::<ProfileUpload>(&body))
-        .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("reading the profile: {e}")))?
-        .map_err(|e| bad(format!("not a profile upload: {e}")))?;
+    let up = on_a_core("reading the profile", move || {
+        serde_json::from_slice::<ProfileUpload>(&body).map_err(|e| bad(format!("not a profile upload: {e}")))
+    })
+    .await?;
     as_node(&p, &up.node)?;
     if up.workload.is_empty() || !up.profile.get().starts_with('{') {
         return Err(bad("a profile needs a workload and a JSON object"));
@@ -769,12 +767,27 @@ fn sent_as_json(headers: &axum::http::HeaderMap, what: &str) -> Result<(), ApiEr
 async fn json_off_the_runtime<T: serde::Serialize>(
     build: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<axum::response::Response, ApiError> {
-    let bytes = kestrel_store::on_a_core(move || {
+    let bytes = on_a_core("building the answer", move || {
         serde_json::to_vec(&build()?).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
     })
-    .await
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("building the answer: {e}")))??;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], bytes).into_response())
+    .await?;
+    Ok(json_written(bytes))
+}
+
+/// Runs `work` on a core of its own ([`kestrel_store::on_a_core`]): its answer, or a 500 saying what it was `doing`
+/// when it could not be run to the end.
+async fn on_a_core<T: Send + 'static>(
+    doing: &str,
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    kestrel_store::on_a_core(work)
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("{doing}: {e}")))?
+}
+
+/// An answer of JSON already written out.
+fn json_written(body: impl IntoResponse) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 #[derive(Deserialize)]
