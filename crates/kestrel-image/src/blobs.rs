@@ -49,9 +49,11 @@ impl Blobs {
         let f = File::open(&file).map_err(|e| ImageError::io(&shown, e))?;
         let mut archive = tar::Archive::new(f);
         let mut members = HashMap::new();
-        let entries = archive.entries_with_seek().map_err(|e| ImageError::invalid(&shown, "tar archive", e))?;
+        let entries = archive.entries_with_seek().map_err(|e| ImageError::tar(&shown, e, None))?;
+        let mut last: Option<Vec<u8>> = None;
         for entry in entries {
-            let entry = entry.map_err(|e| ImageError::invalid(&shown, "tar archive", e))?;
+            let entry = entry.map_err(|e| ImageError::tar(&shown, e, last.as_deref()))?;
+            last = Some(entry.path_bytes().into_owned());
             if entry.header().entry_type() != tar::EntryType::Regular {
                 continue;
             }

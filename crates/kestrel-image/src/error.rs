@@ -21,6 +21,14 @@ pub enum ImageError {
         /// What was looked for and not found.
         reason: String,
     },
+    /// The input is no tar archive, or a damaged one, or one cut short (a layer's tar is a [`ImageError::Layer`]).
+    #[error("{path}: {reason}")]
+    Tar {
+        /// The input.
+        path: String,
+        /// What is wrong, and after which member.
+        reason: String,
+    },
     /// A manifest, index or config is malformed.
     #[error("{path}: invalid {what}: {reason}")]
     Invalid {
@@ -100,6 +108,13 @@ pub enum ImageError {
 impl ImageError {
     pub(crate) fn io(path: impl Into<String>, source: io::Error) -> Self {
         ImageError::Io { path: path.into(), source }
+    }
+    /// A tar reader's error after the member named `after` (a bound that tripped stays a limit).
+    pub(crate) fn tar(path: &str, e: io::Error, after: Option<&[u8]>) -> Self {
+        match e.get_ref().and_then(|i| i.downcast_ref::<crate::io::LimitHit>()) {
+            Some(hit) => ImageError::Limit { path: path.to_string(), what: hit.0.clone(), knob: hit.1 },
+            None => ImageError::Tar { path: path.to_string(), reason: crate::io::tar_reason(&e, after) },
+        }
     }
     pub(crate) fn invalid(path: impl Into<String>, what: impl Into<String>, reason: impl ToString) -> Self {
         ImageError::Invalid { path: path.into(), what: what.into(), reason: reason.to_string() }

@@ -25,6 +25,40 @@ impl std::fmt::Display for LimitHit {
 }
 impl std::error::Error for LimitHit {}
 
+/// Longest member name quoted in a tar error: a PAX header can make a name of any length.
+const MAX_NAME_CHARS: usize = 200;
+
+/// Why a tar archive could not be read, having read up to the member named `after`. The tar crate's message for a
+/// header it cannot read quotes the header's field and name as it read them — for a file that is no tar at all, a
+/// run of its bytes — so a header that does not parse is called what it is: no tar header at the start, a damaged
+/// one after `after` otherwise. An archive that stops inside a block or a member `ends early`.
+pub(crate) fn tar_reason(e: &io::Error, after: Option<&[u8]>) -> String {
+    let text = e.to_string();
+    // `… when getting cksum for NAME`, `archive header checksum mismatch`: tar::Archive reading a header.
+    let field = text.split_once(" when getting ").map(|(_, rest)| rest.split(' ').next().unwrap_or(""));
+    let header = field.is_some() || text == "archive header checksum mismatch";
+    let short = e.kind() == io::ErrorKind::UnexpectedEof
+        || ["unexpected EOF", "failed to read entire block"].iter().any(|m| text.contains(m));
+    let Some(after) = after else {
+        return match (header, short) {
+            (true, _) => "not a tar archive (its first 512 bytes are no tar header)".to_string(),
+            (_, true) => "it ends within its first 512 bytes (not a tar archive, or cut short)".to_string(),
+            _ => text,
+        };
+    };
+    let after = String::from_utf8_lossy(after);
+    let after = match after.char_indices().nth(MAX_NAME_CHARS) {
+        Some((cut, _)) => format!("`{}…`", &after[..cut]),
+        None => format!("`{after}`"),
+    };
+    match (field, header, short) {
+        (Some("cksum") | None, true, _) => format!("a damaged tar header after {after} (its checksum does not hold)"),
+        (Some(field), true, _) => format!("a damaged tar header after {after} (its {field} field does not parse)"),
+        (_, _, true) => format!("it ends early (cut short?) in or after {after}"),
+        _ => format!("{text} (after {after})"),
+    }
+}
+
 /// Fails the read (with a [`LimitHit`] inside the `io::Error`) once more than `max` bytes came through,
 /// or once the ratio of its bytes to the `compressed` counter's exceeds `max_ratio` past `grace` bytes.
 pub(crate) struct BoundedReader<'a, R> {

@@ -1,7 +1,9 @@
 //! Reading one layer blob (tar, optionally gzip- or zstd-compressed) into a [`LayerDelta`], and applying
 //! deltas in order to squash an image into one [`FileTree`].
 
-use crate::io::{digest_string, hash_blocks, sniff, BoundedReader, Compression, GzipNoCrc, HashPipe, LimitHit};
+use crate::io::{
+    digest_string, hash_blocks, sniff, tar_reason, BoundedReader, Compression, GzipNoCrc, HashPipe, LimitHit,
+};
 use crate::tree::{normalize_archive_path, Content, ContentSelector, FileTree, Node, NodeKind, Want};
 use crate::{ImageError, Limits};
 use kestrel_core::Warning;
@@ -67,14 +69,21 @@ impl LayerCtx<'_> {
 
     /// Maps an I/O error from the decompression chain to a limit error when a bound tripped.
     fn io_err(&self, e: io::Error) -> ImageError {
-        if let Some(hit) = e.get_ref().and_then(|i| i.downcast_ref::<LimitHit>()) {
-            return ImageError::Limit {
-                path: format!("{} layer {} ({})", self.input, self.index, self.name),
-                what: hit.0.clone(),
-                knob: hit.1,
-            };
-        }
-        self.err(e)
+        self.limit(&e).unwrap_or_else(|| self.err(e))
+    }
+
+    /// [`LayerCtx::io_err`] for the tar reader's next header, read after the member named `after`.
+    fn tar_err(&self, e: io::Error, after: Option<&[u8]>) -> ImageError {
+        self.limit(&e).unwrap_or_else(|| self.err(tar_reason(&e, after)))
+    }
+
+    fn limit(&self, e: &io::Error) -> Option<ImageError> {
+        let hit = e.get_ref().and_then(|i| i.downcast_ref::<LimitHit>())?;
+        Some(ImageError::Limit {
+            path: format!("{} layer {} ({})", self.input, self.index, self.name),
+            what: hit.0.clone(),
+            knob: hit.1,
+        })
     }
 
     fn warn(&self, delta: &mut LayerDelta, path: &str, msg: impl Into<String>) {
@@ -154,8 +163,10 @@ fn read_tar(stream: &mut impl Read, ctx: &LayerCtx<'_>, delta: &mut LayerDelta) 
     let mut archive = tar::Archive::new(stream);
     let entries = archive.entries().map_err(|e| ctx.io_err(e))?;
     let mut probe_buf: Vec<u8> = Vec::new();
+    // The last member's name, for an error in the header after it.
+    let mut last: Option<Vec<u8>> = None;
     for entry in entries {
-        let mut entry = entry.map_err(|e| ctx.io_err(e))?;
+        let mut entry = entry.map_err(|e| ctx.tar_err(e, last.as_deref()))?;
         let n = ctx.budget.entries.fetch_add(1, Ordering::Relaxed) + 1;
         if n > ctx.limits.max_entries {
             return Err(ImageError::Limit {
@@ -166,7 +177,9 @@ fn read_tar(stream: &mut impl Read, ctx: &LayerCtx<'_>, delta: &mut LayerDelta) 
         }
         let raw_path = entry.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw_path).into_owned();
-        let path = match normalize_archive_path(&raw_path) {
+        let normalized = normalize_archive_path(&raw_path);
+        last = Some(raw_path);
+        let path = match normalized {
             Ok(p) => p,
             Err(problem) => {
                 ctx.warn(delta, &shown, format!("entry skipped: {problem}"));

@@ -232,7 +232,11 @@ pub fn read_rootfs_tar(
         budget: &budget,
         progress: None,
     };
-    let delta = layer::read_layer(stream, &ctx)?;
+    let delta = layer::read_layer(stream, &ctx).map_err(|e| match e {
+        // A root file system is one tar, not a layer of an image: no "layer 0".
+        ImageError::Layer { path, reason, .. } => ImageError::Tar { path, reason },
+        e => e,
+    })?;
     let mut tree = FileTree::new();
     let mut warnings = Vec::new();
     layer::apply(&mut tree, delta, 0, &mut warnings);

@@ -61,16 +61,6 @@ fn read_stream(
     // The layers are bounded one by one and together; this bounds what is neither (blobs no image uses).
     let over = |max| LimitHit(format!("the archive is larger than {max} bytes"), "--max-total-bytes");
     let mut archive = tar::Archive::new(BoundedReader::new(decompressed, limits.max_archive_bytes()).over(over));
-    let tar_err = |e: io::Error| match e.get_ref().and_then(|i| i.downcast_ref::<LimitHit>()) {
-        Some(hit) => ImageError::Limit { path: input.to_string(), what: hit.0.clone(), knob: hit.1 },
-        // The tar crate says so in errors of other kinds too.
-        None if e.kind() == io::ErrorKind::UnexpectedEof
-            || ["unexpected EOF", "failed to read entire block"].iter().any(|m| e.to_string().contains(m)) =>
-        {
-            ImageError::invalid(input, "tar archive", format!("it ends early (cut short?): {e}"))
-        }
-        None => ImageError::invalid(input, "tar archive", e),
-    };
     let budget = Budget::new();
     let mut small: HashMap<String, Vec<u8>> = HashMap::new();
     let mut small_bytes = 0u64;
@@ -78,8 +68,12 @@ fn read_stream(
     let mut layers: HashMap<String, Streamed> = HashMap::new();
     let mut members = 0u64;
     let mut streamed = 0usize;
-    for entry in archive.entries().map_err(tar_err)? {
-        let entry = entry.map_err(tar_err)?;
+    // The last member's name, for an error in what follows it.
+    let mut last: Option<Vec<u8>> = None;
+    for entry in archive.entries().map_err(|e| ImageError::tar(input, e, None))? {
+        let entry = entry.map_err(|e| ImageError::tar(input, e, last.as_deref()))?;
+        last = Some(entry.path_bytes().into_owned());
+        let tar_err = |e| ImageError::tar(input, e, last.as_deref());
         if entry.header().entry_type() != tar::EntryType::Regular {
             continue;
         }

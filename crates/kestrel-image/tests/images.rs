@@ -2,7 +2,7 @@
 //! every compression, whiteouts, multi-platform indexes, and hostile input.
 
 use kestrel_image::*;
-use kestrel_testkit::{compress, layer_tar, sha256, Compression, Entry, Image, OciLayout};
+use kestrel_testkit::{compress, layer_tar, sha256, tar_of, Compression, Entry, Image, OciLayout};
 use std::path::Path;
 
 mod common;
@@ -442,4 +442,80 @@ fn large_probed_files_go_through_a_mapped_temporary_file_and_read_the_same() {
         read(u64::MAX),
         vec![("/usr/bin/big".into(), sha256(&big), false), ("/usr/bin/small".into(), sha256(b"small"), false)]
     );
+}
+
+/// What is no tar archive, or a damaged one, is said plainly: the tar reader's own message quotes the header's
+/// bytes as it read them (for a text file, a run of its lines), which says nothing and fills a screen. A damaged
+/// header later on is named by the member before it — in an archive, read whole or as a stream, and in a layer.
+#[test]
+fn no_tar_or_a_damaged_one_is_said_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = (0..60).map(|i| format!("user{i}:x:{i}:{i}:\x1b[31mUser {i}:/home/u{i}:/bin/sh\n")).collect();
+    let no_tar = dir.path().join("passwd");
+    std::fs::write(&no_tar, &text).unwrap();
+    let err = open_all(&no_tar).unwrap_err();
+    assert!(matches!(err, ImageError::Tar { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!("{}: not a tar archive (its first 512 bytes are no tar header)", no_tar.display())
+    );
+    // A root file system's tar is one tar, no layer of an image.
+    let err = open_rootfs_tar(&no_tar, &OpenOptions::default(), &KeepEtc).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{}: not a tar archive (its first 512 bytes are no tar header)", no_tar.display())
+    );
+    let short = dir.path().join("short");
+    std::fs::write(&short, b"hello").unwrap();
+    let err = open_all(&short).unwrap_err().to_string();
+    assert!(err.ends_with(": it ends within its first 512 bytes (not a tar archive, or cut short)"), "{err}");
+
+    // Two members, the second one's header damaged: its name changed under its checksum, or its size no number.
+    let tar = tar_of(&[("first.txt".into(), b"one".to_vec()), ("second.txt".into(), b"two".to_vec())]);
+    for (at, bytes, why) in
+        [(0, &b"X"[..], "its checksum does not hold"), (124, b"zz", "its size field does not parse")]
+    {
+        let mut damaged = tar.clone();
+        damaged[1024 + at..1024 + at + bytes.len()].copy_from_slice(bytes);
+        if at != 0 {
+            // Signed anew, so only the field is wrong.
+            let header = &mut damaged[1024..1536];
+            header[148..156].fill(b' ');
+            let sum: u32 = header.iter().map(|b| u32::from(*b)).sum();
+            header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        }
+        let plain = dir.path().join("damaged.tar");
+        std::fs::write(&plain, &damaged).unwrap();
+        let want = format!("a damaged tar header after `first.txt` ({why})");
+        let err = open_all(&plain).unwrap_err();
+        assert!(matches!(err, ImageError::Tar { .. }) && err.to_string().ends_with(&want), "{err}");
+        let gz = dir.path().join("damaged.tar.gz");
+        std::fs::write(&gz, compress(&damaged, Compression::Gzip)).unwrap();
+        let err = open_all(&gz).unwrap_err();
+        assert!(matches!(err, ImageError::Tar { .. }) && err.to_string().ends_with(&want), "{err}");
+    }
+    // Cut inside the first member's data.
+    let cut = dir.path().join("cut.tar");
+    std::fs::write(&cut, &tar[..700]).unwrap();
+    let err = open_all(&cut).unwrap_err().to_string();
+    assert!(err.ends_with("it ends early (cut short?) in or after `first.txt`"), "{err}");
+
+    // A layer of an image, its second header's checksum broken: the layer and the member before are named.
+    let layout = tempfile::tempdir().unwrap();
+    three_layers().write_oci_dir(layout.path(), "1.0", Compression::None);
+    let first = std::sync::Mutex::new(String::new());
+    tamper_blob(
+        layout.path(),
+        |d| d.len() > 1536 && &d[257..262] == b"ustar",
+        |d| {
+            let name = d[..100].split(|b| *b == 0).next().unwrap();
+            *first.lock().unwrap() = String::from_utf8(name.to_vec()).unwrap();
+            let size = std::str::from_utf8(&d[124..135]).unwrap();
+            let second = 512 + (u64::from_str_radix(size, 8).unwrap() as usize).div_ceil(512) * 512;
+            d[second] ^= 1;
+        },
+    );
+    let err = open_all(layout.path()).unwrap_err();
+    let want = format!("a damaged tar header after `{}` (its checksum does not hold)", first.lock().unwrap());
+    assert!(matches!(err, ImageError::Layer { .. }) && err.to_string().ends_with(&want), "{err}");
 }

@@ -141,6 +141,14 @@ pub fn collect(paths: &[std::path::PathBuf], images: &[String], policy: Option<&
         if !p.is_dir() && !s.errors.is_empty() {
             named_unreadable.push(p.display().to_string());
         }
+        if !p.is_dir() && s.errors.is_empty() && s.kinds.is_empty() && s.findings.is_empty() {
+            // Read, and nothing in it to check: a passing gate should not be mistaken for a checked file.
+            note!(
+                "kestrel: warning: {}: nothing to check in it — no Kubernetes object, image configuration or \
+                 daemon.json (a Dockerfile is known by its name: Dockerfile, Dockerfile.*, *.dockerfile, Containerfile)",
+                p.display()
+            );
+        }
         files += s.files;
         objects += s.objects;
         findings.extend(s.findings);

@@ -131,9 +131,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Fs(a) => {
             let opts = OpenOptions { limits: a.limits.limits(), progress: bars(g.quiet), ..Default::default() };
             let catalog = Catalog::new(Scope::Directory);
-            let (artifact, secrets) = read_with_secrets(crate::db::wants_secrets(&a.vuln), &catalog, |sel| {
+            let (mut artifact, secrets) = read_with_secrets(crate::db::wants_secrets(&a.vuln), &catalog, |sel| {
                 Ok(kestrel_image::open_dir(&a.path, TargetKind::Directory, &opts, sel)?)
             })?;
+            artifact.warnings.extend(unread_file(&catalog, &a.path));
             finish(&g, &a.out, &a.vuln, &catalog, artifact, allowed(secrets, &a.vuln)?)
         }
         Command::Sbom(a) => {
@@ -667,6 +668,22 @@ fn emit(
 }
 
 /// [`emit`], and the report (kestrel's JSON) sent to a fleet server when `--server` is given.
+/// A warning when `kestrel fs` was named one file that no cataloger reads: an inventory of no package, said to be
+/// one, would pass for a project without dependencies (`kestrel fs requirements.in`, a lock file renamed).
+fn unread_file(catalog: &Catalog, path: &Path) -> Option<kestrel_core::Warning> {
+    use kestrel_image::ContentSelector as _;
+    let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+    let name = path.file_name()?.to_string_lossy();
+    (catalog.want(&format!("/{name}"), meta.len(), std::os::unix::fs::PermissionsExt::mode(&meta.permissions()))
+        == kestrel_image::Want::Skip)
+        .then(|| kestrel_core::Warning {
+            path: path.display().to_string(),
+            message: "no package is read from a file of this name (the lock files and manifests read: \
+                      `kestrel catalogers`)"
+                .into(),
+        })
+}
+
 fn emit_and_upload(
     g: &GlobalArgs,
     out: &OutputArgs,

@@ -247,6 +247,15 @@ fn fs_scans_lock_files_and_quiet_is_quiet() {
         assert_eq!(v["packages"][0]["purl"], "pkg:cargo/itoa@1.0.9");
         assert!(v["warnings"].as_array().is_none_or(Vec::is_empty), "{v:#}");
     }
+    // A file no cataloger reads (a lock file renamed, `requirements.in`): no package, and a warning that says why.
+    let other = dir.path().join("Cargo.lock.orig");
+    std::fs::copy(dir.path().join("Cargo.lock"), &other).unwrap();
+    let out = kestrel().args(["fs", "-q", "-f", "json", "--scanners", "none"]).arg(&other).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["packages"].as_array().is_none_or(Vec::is_empty), "{v:#}");
+    assert_eq!(v["warnings"][0]["path"], other.display().to_string(), "{v:#}");
+    assert!(v["warnings"][0]["message"].as_str().unwrap().contains("kestrel catalogers"), "{v:#}");
 }
 
 #[test]

@@ -45,6 +45,17 @@ fn the_gate_fails_on_findings_and_passes_when_filtered() {
     assert!(!all.iter().any(|id| id.starts_with("pss:restricted:")), "{all:?}");
     // A path that does not exist is an error, not an empty report.
     kestrel().arg("config").arg(dir.path().join("nope")).assert().failure();
+    // A file named that holds nothing to check (a compose file, a Dockerfile under another name) is said to; the
+    // same file found in a directory is passed over quietly, and a checked file draws no warning.
+    std::fs::write(dir.path().join("compose.yaml"), "services:\n  web: {image: nginx}\n").unwrap();
+    let out = kestrel().arg("config").arg(dir.path().join("compose.yaml")).output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("compose.yaml: nothing to check in it") && err.contains("Containerfile"), "{err}");
+    for quiet in [dir.path().to_path_buf(), dir.path().join("k8s/web.yaml")] {
+        let out = kestrel().arg("config").arg(&quiet).output().unwrap();
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("nothing to check"), "{quiet:?}");
+    }
 }
 
 #[test]
