@@ -63,6 +63,42 @@ pub fn write_config(r: &ConfigReport, format: ConfigFormat, out: &mut dyn Write)
 }
 
 fn table(r: &ConfigReport, out: &mut dyn Write) -> io::Result<()> {
+    write_config_findings(r, out)?;
+    writeln!(
+        out,
+        "{} in {} of {}{}",
+        findings_summary(r),
+        counted(r.objects, "object"),
+        counted(r.files, "file"),
+        if r.errors.is_empty() {
+            String::new()
+        } else {
+            format!("; {} could not be read", counted(r.errors.len(), "file"))
+        }
+    )
+}
+
+/// `1 file`, `2 files`.
+pub fn counted(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `3 findings (1 high, 2 low)`, `0 findings (none)`.
+pub fn findings_summary(r: &ConfigReport) -> String {
+    let mut count: BTreeMap<Severity, usize> = BTreeMap::new();
+    for f in &r.findings {
+        *count.entry(f.severity).or_default() += 1;
+    }
+    let summary: Vec<String> = Severity::ALL.iter().filter_map(|s| count.get(s).map(|n| format!("{n} {s}"))).collect();
+    format!(
+        "{} ({})",
+        counted(r.findings.len(), "finding"),
+        if summary.is_empty() { "none".into() } else { summary.join(", ") }
+    )
+}
+
+/// The table's findings, by file, and the files that could not be read: all of it but the summary line.
+pub fn write_config_findings(r: &ConfigReport, out: &mut dyn Write) -> io::Result<()> {
     let mut by_file: BTreeMap<&str, Vec<&ConfigFinding>> = BTreeMap::new();
     for f in &r.findings {
         by_file.entry(&f.file).or_default().push(f);
@@ -72,7 +108,8 @@ fn table(r: &ConfigReport, out: &mut dyn Write) -> io::Result<()> {
         for f in fs {
             let line = f.line.map(|l| format!("line {l:<5}")).unwrap_or_else(|| " ".repeat(10));
             let sev = f.severity.as_str().to_uppercase();
-            writeln!(out, "  {sev:<8} {line} {:<36} {}: {}", f.id, f.resource, f.title)?;
+            let resource = if f.resource.is_empty() { String::new() } else { format!("{}: ", f.resource) };
+            writeln!(out, "  {sev:<8} {line} {:<36} {resource}{}", f.id, f.title)?;
             writeln!(out, "           {}", f.message)?;
             writeln!(out, "           fix: {}", f.fix)?;
         }
@@ -80,20 +117,7 @@ fn table(r: &ConfigReport, out: &mut dyn Write) -> io::Result<()> {
     for (file, reason) in &r.errors {
         writeln!(out, "error: {file}: {reason}")?;
     }
-    let mut count: BTreeMap<Severity, usize> = BTreeMap::new();
-    for f in &r.findings {
-        *count.entry(f.severity).or_default() += 1;
-    }
-    let summary: Vec<String> = Severity::ALL.iter().filter_map(|s| count.get(s).map(|n| format!("{n} {s}"))).collect();
-    writeln!(
-        out,
-        "{} findings ({}) in {} objects of {} files{}",
-        r.findings.len(),
-        if summary.is_empty() { "none".into() } else { summary.join(", ") },
-        r.objects,
-        r.files,
-        if r.errors.is_empty() { String::new() } else { format!("; {} files could not be read", r.errors.len()) }
-    )
+    Ok(())
 }
 
 /// SARIF 2.1.0: one rule per check, one result per finding with its file and line.

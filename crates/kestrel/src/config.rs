@@ -2,7 +2,7 @@
 
 use crate::cli::{ConfigArgs, ConfigFormatArg, EvalFormat, EvalPssArgs, ImageSource, PssLevelArg};
 use anyhow::{Context, Result};
-use kestrel_report::{write_config, ConfigFormat, ConfigReport};
+use kestrel_report::{counted, write_config, ConfigFormat, ConfigReport};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
@@ -230,10 +230,16 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
         note!("kestrel: {file}: {reason}");
     }
     let scope = format!(
-        "{files} files, {objects} objects ({}){}{}",
+        "{}, {} ({}){}{}",
+        counted(files, "file"),
+        counted(objects, "object"),
         if kinds.is_empty() { "nothing recognised".to_string() } else { kinds.join(", ") },
-        searched.map(|n| format!("; credentials looked for in {n} files")).unwrap_or_default(),
-        if errors.is_empty() { String::new() } else { format!("; {} files could not be read", errors.len()) }
+        searched.map(|n| format!("; credentials looked for in {}", counted(n, "file"))).unwrap_or_default(),
+        if errors.is_empty() {
+            String::new()
+        } else {
+            format!("; {} could not be read", counted(errors.len(), "file"))
+        }
     );
     let generated =
         time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
@@ -407,7 +413,21 @@ pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
             writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?
         }
         ConfigFormatArg::Sarif => write_config(&as_config(), ConfigFormat::Sarif, &mut out)?,
-        ConfigFormatArg::Table => write_config(&as_config(), ConfigFormat::Table, &mut out)?,
+        ConfigFormatArg::Table => {
+            let report = as_config();
+            kestrel_report::write_config_findings(&report, &mut out)?;
+            let skipped = match all.skipped {
+                0 => String::new(),
+                n => format!(" ({} binary or too large, skipped)", n),
+            };
+            writeln!(
+                out,
+                "{} in {}{skipped}, {}",
+                kestrel_report::findings_summary(&report),
+                kestrel_report::counted(all.files, "file"),
+                indicatif::HumanBytes(all.bytes)
+            )?;
+        }
     }
     crate::scan::deliver(a.output.as_deref(), &out, a.format == ConfigFormatArg::Table)?;
     Ok(a.gate.exit(all.findings.iter().map(|f| f.severity)))

@@ -96,6 +96,14 @@ fn secrets_are_found_redacted_and_gate_a_build() {
     assert_eq!(v["findings"][0]["rule"], "github-token");
     assert_eq!(v["findings"][0]["line"], 2);
     kestrel().arg("secrets").arg(dir.path()).args(["--fail-on", "high"]).assert().code(1);
+    // The table: the secret redacted, and a summary of files and bytes searched (a binary file is passed over).
+    std::fs::write(dir.path().join("logo.png"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    let out = kestrel().arg("secrets").arg(dir.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains(&token), "the secret leaked: {text}");
+    let last = text.lines().last().unwrap_or_default();
+    assert!(last.starts_with("1 finding (1 critical) in 2 files (1 binary or too large, skipped), "), "{text}");
+    assert!(text.contains("secret:github-token                  GitHub token\n"), "{text}");
     let sarif = kestrel().arg("secrets").arg(dir.path()).args(["-f", "sarif"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&sarif.stdout).contains(&token));
 }
