@@ -136,16 +136,34 @@ fn escaped(text: &str, escape: impl Fn(char) -> bool, max: usize) -> std::borrow
 /// are not worth a screenful.
 const MAX_CAUSE_CHARS: usize = 1000;
 
-/// A cause as it may be shown on a terminal: control characters (an escape sequence in a file name or a quoted
-/// header) escaped, and cut at [`MAX_CAUSE_CHARS`].
+/// A cause as it may be shown on a terminal: control characters but the line break (an escape sequence in a file
+/// name or a quoted header) escaped, and cut at [`MAX_CAUSE_CHARS`].
 fn shown(text: &str) -> std::borrow::Cow<'_, str> {
-    escaped(text, char::is_control, MAX_CAUSE_CHARS)
+    escaped(text, |c| c.is_control() && c != '\n', MAX_CAUSE_CHARS)
+}
+
+/// An error of several lines (what each image source said) with every line after the first indented: a line break
+/// in quoted input cannot make a line of its own that reads as kestrel's (`kestrel: …` at the start of a line).
+fn indented(text: String) -> String {
+    if !text.contains('\n') {
+        return text;
+    }
+    let lines: Vec<String> = text
+        .split('\n')
+        .enumerate()
+        .map(|(i, line)| if i == 0 || line.starts_with("  ") { line.to_string() } else { format!("  {line}") })
+        .collect();
+    lines.join("\n")
 }
 
 /// An error and its causes on one line, `a: b: c`, each cause said once: a library error that already names its
 /// cause in its own message (`path: No such file…`, thiserror's `{path}: {source}`) also hands that cause on as
 /// its source, and printing both would say it twice.
 fn error_text(e: &anyhow::Error) -> String {
+    indented(causes(e))
+}
+
+fn causes(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
         let part = shown(&cause.to_string()).into_owned();
@@ -218,11 +236,21 @@ mod tests {
     fn what_an_error_quotes_of_hostile_input_is_escaped_and_cut() {
         let e = anyhow::anyhow!("bad name \u{1b}]0;owned\u{7}\n{}", "\u{fffd}x".repeat(1000));
         let text = error_text(&e);
-        assert!(text.starts_with("bad name \\u{1b}]0;owned\\u{7}\\n\u{fffd}x"), "{text}");
-        assert!(!text.chars().any(char::is_control), "{text}");
-        // 1000 characters read, the three escaped ones written out longer (`\u{1b}` +5, `\u{7}` +4, `\n` +1), and
-        // the mark of the cut.
-        assert_eq!(text.chars().count(), MAX_CAUSE_CHARS + 10 + 1, "{text}");
+        assert!(text.starts_with("bad name \\u{1b}]0;owned\\u{7}\n  \u{fffd}x"), "{text}");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text}");
+        // 1000 characters read, the two escaped ones written out longer (`\u{1b}` +5, `\u{7}` +4), the line after
+        // the break indented (+2), and the mark of the cut.
+        assert_eq!(text.chars().count(), MAX_CAUSE_CHARS + 11 + 1, "{text}");
         assert!(text.ends_with('…'));
+    }
+
+    #[test]
+    fn an_error_of_several_lines_keeps_them_and_indents_every_one_after_the_first() {
+        let e =
+            anyhow::anyhow!("app:1: no image source has it:\n  docker: no engine\n  podman: none").context("scanning");
+        assert_eq!(error_text(&e), "scanning: app:1: no image source has it:\n  docker: no engine\n  podman: none");
+        // A line break in what a source said: the line it makes is indented, never one of kestrel's own.
+        let e = anyhow::anyhow!("a: said x\nkestrel: error: fake\r");
+        assert_eq!(error_text(&e), "a: said x\n  kestrel: error: fake\\r");
     }
 }
