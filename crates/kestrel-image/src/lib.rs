@@ -237,6 +237,10 @@ pub fn read_rootfs_tar(
         ImageError::Layer { path, reason, .. } => ImageError::Tar { path, reason },
         e => e,
     })?;
+    if delta.blob_size == 0 {
+        // GNU tar refuses it too: an empty root file system is a tar of end blocks, not nothing.
+        return Err(ImageError::Tar { path: shown, reason: "an empty file, not a tar archive".into() });
+    }
     let mut tree = FileTree::new();
     let mut warnings = Vec::new();
     layer::apply(&mut tree, delta, 0, &mut warnings);

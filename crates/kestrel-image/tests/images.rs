@@ -465,6 +465,12 @@ fn no_tar_or_a_damaged_one_is_said_plainly() {
         err.to_string(),
         format!("{}: not a tar archive (its first 512 bytes are no tar header)", no_tar.display())
     );
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, b"").unwrap();
+    for err in [open_all(&empty).unwrap_err(), open_rootfs_tar(&empty, &OpenOptions::default(), &KeepEtc).unwrap_err()]
+    {
+        assert_eq!(err.to_string(), format!("{}: an empty file, not a tar archive", empty.display()));
+    }
     let short = dir.path().join("short");
     std::fs::write(&short, b"hello").unwrap();
     let err = open_all(&short).unwrap_err().to_string();
