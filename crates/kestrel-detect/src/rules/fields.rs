@@ -1376,6 +1376,36 @@ pub(crate) fn prot_names(prot: u32) -> String {
     bit_names(u64::from(prot), &[(1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC")], "PROT_NONE")
 }
 
+/// mount(2)'s flags (`MS_BIND|MS_REC`; empty for none).
+pub(crate) fn mount_flag_names(f: u64) -> String {
+    let names = [
+        (1, "MS_RDONLY"),
+        (2, "MS_NOSUID"),
+        (4, "MS_NODEV"),
+        (8, "MS_NOEXEC"),
+        (16, "MS_SYNCHRONOUS"),
+        (MS_REMOUNT, "MS_REMOUNT"),
+        (64, "MS_MANDLOCK"),
+        (128, "MS_DIRSYNC"),
+        (256, "MS_NOSYMFOLLOW"),
+        (1024, "MS_NOATIME"),
+        (2048, "MS_NODIRATIME"),
+        (MS_BIND, "MS_BIND"),
+        (8192, "MS_MOVE"),
+        (16384, "MS_REC"),
+        (32768, "MS_SILENT"),
+        (1 << 16, "MS_POSIXACL"),
+        (1 << 17, "MS_UNBINDABLE"),
+        (1 << 18, "MS_PRIVATE"),
+        (1 << 19, "MS_SLAVE"),
+        (1 << 20, "MS_SHARED"),
+        (1 << 21, "MS_RELATIME"),
+        (1 << 24, "MS_STRICTATIME"),
+        (1 << 25, "MS_LAZYTIME"),
+    ];
+    bit_names(f, &names, "")
+}
+
 pub(crate) fn clone_flag_names(f: u64) -> String {
     let names = [
         (0x20000, "CLONE_NEWNS"),

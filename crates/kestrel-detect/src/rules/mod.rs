@@ -1222,7 +1222,15 @@ pub fn describe(e: &Event) -> String {
             None => format!("accept from {}", sock_text(from)),
         },
         EventKind::Syscalls { ids } => {
-            let names: Vec<String> = ids.iter().map(|&id| crate::profile::syscall_name(id)).collect();
+            // A run of one call (a program setting up its signal handlers) said once, with its count.
+            let mut names: Vec<String> = Vec::new();
+            for run in ids.chunk_by(|a, b| a == b) {
+                let name = crate::profile::syscall_name(run[0]);
+                match run.len() {
+                    1 | 2 => names.extend(std::iter::repeat_n(name, run.len())),
+                    n => names.push(format!("{name} ×{n}")),
+                }
+            }
             format!("{} system calls: {}", ids.len(), names.join(" "))
         }
         EventKind::SetIds { call, ids, names } => {
@@ -1240,7 +1248,21 @@ pub fn describe(e: &Event) -> String {
         EventKind::Namespaces { call, namespaces, .. } => format!("{call} new namespaces {}", namespaces.join(",")),
         EventKind::Setns { nstype: 0 } => "setns (any namespace)".to_string(),
         EventKind::Setns { nstype } => format!("setns {}", fields::clone_flag_names(*nstype)),
-        EventKind::Mount { source, target, fstype, .. } => format!("mount {source} on {target} ({fstype})"),
+        EventKind::Mount { source, target, fstype, flags } => {
+            // runc's remounts and propagation changes name no source and no type.
+            let mut text = String::from("mount");
+            if !source.is_empty() {
+                text.push_str(&format!(" {source}"));
+            }
+            text.push_str(&format!(" on {target}"));
+            if !fstype.is_empty() {
+                text.push_str(&format!(" ({fstype})"));
+            }
+            if *flags != 0 {
+                text.push_str(&format!(" {}", fields::mount_flag_names(*flags)));
+            }
+            text
+        }
         EventKind::Ptrace { request, target_pid } => {
             format!("ptrace {} on pid {target_pid}", fields::ptrace_name(*request))
         }

@@ -2116,3 +2116,24 @@ fn fields_read_in_place_give_the_fields_values() {
     assert!(in_place > events.len() * 10, "{in_place} reads in place over {} events", events.len());
     assert!(missing > 0);
 }
+
+#[test]
+fn an_events_line_says_runs_of_one_call_once_and_only_the_mounts_parts_it_has() {
+    // open, 40 rt_sigaction, two mmap, read: the run of 40 said once with its count; a pair stays a pair.
+    let mut ids = vec![257];
+    ids.extend(std::iter::repeat_n(13, 40));
+    ids.extend([9, 9, 0]);
+    let line = describe(&ev(5, "nginx", EventKind::Syscalls { ids }));
+    assert_eq!(line, "44 system calls: openat rt_sigaction ×40 mmap mmap read");
+    // runc making the root a slave mount: no source, no type; a bind mount with its flags.
+    let slave =
+        EventKind::Mount { source: String::new(), target: "/".into(), fstype: String::new(), flags: 1 << 19 | 16384 };
+    assert_eq!(describe(&ev(5, "runc:[2:INIT]", slave)), "mount on / MS_REC|MS_SLAVE");
+    let kind = EventKind::Mount {
+        source: "/var/run/docker.sock".into(),
+        target: "/mnt/s".into(),
+        fstype: "bind".into(),
+        flags: BIND_REC,
+    };
+    assert_eq!(describe(&ev(5, "runc:[2:INIT]", kind)), "mount /var/run/docker.sock on /mnt/s (bind) MS_BIND|MS_REC");
+}
