@@ -894,7 +894,9 @@ pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
         normal_false[1] as f64 / hours.max(f64::EPSILON),
         normal_false[2] as f64 / hours.max(f64::EPSILON)
     );
-    say!("\n{:<22} {:>14} {:>14} {:>14}  first alarm (both)", "scenario", "rules", "profiles", "both");
+    let width = scenarios.iter().filter_map(|s| s["scenario"].as_str()).map(|n| n.chars().count()).max().unwrap_or(0);
+    let width = width.max("scenario".len());
+    say!("\n{:<width$} {:>14} {:>14} {:>14}  first alarm (both)", "scenario", "rules", "profiles", "both");
     let cell = |r: &serde_json::Value| {
         let d = if r["detected"] == true {
             format!("yes {:.0} ms", r["detection_ms"].as_f64().unwrap_or(0.0))
@@ -905,7 +907,7 @@ pub fn eval_lab(a: crate::cli::EvalLabArgs) -> Result<ExitCode> {
     };
     for s in &scenarios {
         say!(
-            "{:<22} {:>14} {:>14} {:>14}  {}",
+            "{:<width$} {:>14} {:>14} {:>14}  {}",
             s["scenario"].as_str().unwrap_or(""),
             cell(&s["rules"]),
             cell(&s["profiles"]),
