@@ -128,6 +128,7 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
     }
     let (learned, unprofiled) = (det.counters.learned, det.counters.unprofiled);
     let now = now_ns();
+    let mut untrusting = Vec::new();
     for mut p in det.into_profiles() {
         if let Some(m) = a.mode {
             p.set_mode(mode_of(m), now);
@@ -136,6 +137,26 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
         if !g.quiet {
             note!("kestrel: {} → {}", p.baseline(), path.display());
         }
+        if p.trusted_counts() == (0, 0) && p.events > 0 {
+            untrusting.push(p.workload.clone());
+        }
+    }
+    if !g.quiet && !untrusting.is_empty() {
+        // Not an error — learning goes on in later runs and on the live sensor — but a profile put to work now would
+        // call everything new.
+        note!(
+            "kestrel: {} trust nothing yet ({}): a behaviour counts once seen in {} containers of a workload (-k), or \
+             in {} time windows of {} s (-t, --window) where it never had that many; learn longer, or group containers \
+             into workloads (--workload-by, --workload)",
+            if untrusting.len() == 1 { "1 profile".to_string() } else { format!("{} profiles", untrusting.len()) },
+            match untrusting.len() {
+                0..=5 => untrusting.join(", "),
+                n => format!("{}, and {} more", untrusting[..4].join(", "), n - 4),
+            },
+            a.k.max(1),
+            a.t.max(1),
+            a.window.max(1)
+        );
     }
     if !g.quiet {
         note!("kestrel: learned from {learned} events in {:.1} s", started.elapsed().as_secs_f64());

@@ -222,6 +222,33 @@ fn a_node_without_a_server_posts_its_alerts_to_a_webhook() {
     assert!(got.iter().all(|(_, b)| b["node"] == "edge-7" && b["schema"] == "kestrel.notification/v1"));
 }
 
+/// A profile that learned and trusts nothing yet (each container its own workload, a capture shorter than the
+/// windows a behaviour must be seen in) is said to, with what makes a behaviour count; one that trusts is not.
+#[test]
+fn learning_that_trusts_nothing_yet_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("short.jsonl");
+    recording(&rec, &["a", "b", "c"], &normal(), 1_000);
+    let learn = |by: &str, profiles: &str| {
+        let out = kestrel()
+            .args(["learn", "--workload-by", by, "--profiles"])
+            .arg(dir.path().join(profiles))
+            .arg(&rec)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let said = learn("container", "alone");
+    assert!(
+        said.contains("kestrel: 3 profiles trust nothing yet (a, b, c): a behaviour counts once seen in 2 containers"),
+        "{said}"
+    );
+    assert!(said.contains("in 3 time windows of 600 s"), "{said}");
+    let said = learn("label", "together");
+    assert!(!said.contains("trust nothing"), "{said}");
+}
+
 /// `kestrel learn` profiles at most 4096 workloads and says so, even with `-q`, when a recording holds more
 /// (one container a workload here: the last four are not learned from).
 #[test]
