@@ -4,7 +4,7 @@
 //! One [`Store`] over two backends with the same SQL and the same migrations (`migrations/`): **SQLite**, a
 //! file beside the server (the default: nothing to set up), and **PostgreSQL** when one machine is not enough
 //! (`postgres://…`). Every write is idempotent — an alert is keyed by its node and id, a decision by its node,
-//! id, time and outcome, a report by the digest of its content — so a redelivered batch (at-least-once
+//! id, time and outcome, a report by the digest of its kind, subject and content — so a redelivered batch (at-least-once
 //! transport, an agent replaying its spool) changes nothing and is counted as a duplicate.
 //!
 //! ```no_run
@@ -446,7 +446,7 @@ impl Store {
             .collect()
     }
 
-    /// Stores a scan report; its id is the digest of its content. Returns the id and whether it was new. An image
+    /// Stores a scan report; its id is the digest of its kind, subject and content ([`ReportBody::new`]). Returns the id and whether it was new. An image
     /// report is found by its digests too ([`Store::reports_by_digest`]).
     pub async fn put_report(&self, r: &NewReport) -> Result<(String, bool)> {
         let id = r.body.id.clone();
@@ -870,7 +870,7 @@ pub struct NewReport {
     pub body: ReportBody,
 }
 
-/// What the store keeps of a report's content: its JSON text, the text's digest (the report's id) and the digests
+/// What the store keeps of a report's content: its JSON text, its id (a digest of its kind, subject and text) and the digests
 /// that find it ([`report_digests`]). Made apart from the store's async calls, so that a caller can write out and
 /// digest a report of megabytes where that blocks nothing else ([`on_a_core`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -881,11 +881,13 @@ pub struct ReportBody {
 }
 
 impl ReportBody {
-    /// The report written out (compact, every object's keys sorted: the same content has the same id).
-    pub fn new(report: &serde_json::Value) -> Result<ReportBody> {
+    /// The report written out (compact, every object's keys sorted), named by what it is of and what it says: the
+    /// same report sent again for the same subject has the same id, and is stored once; sent for a second subject
+    /// (two tags of one image, scanned reproducibly), it is stored for that one too.
+    pub fn new(kind: &str, subject: &str, report: &serde_json::Value) -> Result<ReportBody> {
         let text = serde_json::to_string(report).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let digests = report_digests(report).into_iter().map(str::to_string).collect();
-        Ok(ReportBody { id: content_id(&text), text, digests })
+        Ok(ReportBody { id: report_id(kind, subject, &text), text, digests })
     }
 
     /// The digests that find the report ([`report_digests`]).
@@ -982,10 +984,15 @@ fn stored_alert(r: &AnyRow) -> Result<StoredAlert> {
     Ok(StoredAlert { node, received_ns: r.try_get(1)?, alert })
 }
 
-/// SHA-256 of a report body, hex.
-fn content_id(body: &str) -> String {
+/// SHA-256 of a report's kind and subject (a JSON array: no two pairs write out alike) and its body, hex.
+fn report_id(kind: &str, subject: &str, body: &str) -> String {
     use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(body.as_bytes()))
+    let of = serde_json::to_string(&[kind, subject]).unwrap_or_default();
+    let mut hash = sha2::Sha256::new();
+    hash.update(of.as_bytes());
+    hash.update(b"\n");
+    hash.update(body.as_bytes());
+    hex::encode(hash.finalize())
 }
 
 struct DecisionRow {

@@ -184,11 +184,29 @@ async fn exercise(store: &Store) {
         source: "ci".into(),
         received_ns: 50,
         counts: [1, 2, 3, 4],
-        body: ReportBody::new(&serde_json::json!({"schema": "kestrel.report/v1", "findings": [1, 2]})).unwrap(),
+        body: ReportBody::new(
+            "image",
+            "registry.example/shop/web:1.2",
+            &serde_json::json!({"schema": "kestrel.report/v1", "findings": [1, 2]}),
+        )
+        .unwrap(),
     };
     let (id, new) = store.put_report(&report).await.unwrap();
     assert!(new);
     assert_eq!(store.put_report(&report).await.unwrap(), (id.clone(), false));
+    // The same report for another subject (a second tag of the image, scanned reproducibly) is that one's too.
+    let body = serde_json::json!({"schema": "kestrel.report/v1", "findings": [1, 2]});
+    let again = NewReport {
+        subject: "registry.example/shop/web:latest".into(),
+        body: ReportBody::new("image", "registry.example/shop/web:latest", &body).unwrap(),
+        ..report.clone()
+    };
+    let (again_id, new) = store.put_report(&again).await.unwrap();
+    assert!(new && again_id != id);
+    assert_eq!(store.report_subject(&again_id).await.unwrap().as_deref(), Some("registry.example/shop/web:latest"));
+    assert_eq!(store.reports(Some("registry.example/shop/web:latest"), None, 10).await.unwrap().len(), 1);
+    // Taken out again: what follows counts the reports.
+    sqlx::query("DELETE FROM reports WHERE id = $1").bind(&again_id).execute(&store.pool).await.unwrap();
     assert_eq!(
         store.report(&id).await.unwrap(),
         Some(serde_json::json!({"schema": "kestrel.report/v1", "findings": [1, 2]}))
@@ -208,17 +226,20 @@ async fn exercise(store: &Store) {
     // An image report is found by each digest it names, another kind's is not.
     let target =
         serde_json::json!({"image_id": digest('a'), "manifest_digest": digest('b'), "index_digest": digest('c')});
-    let mut body = serde_json::json!({"schema": "kestrel.report/v1", "target": target, "findings": []});
+    let body = serde_json::json!({"schema": "kestrel.report/v1", "target": target, "findings": []});
     let pinned = NewReport {
         subject: "registry.example/shop/web:1.3".into(),
         received_ns: 51,
-        body: ReportBody::new(&body).unwrap(),
+        body: ReportBody::new("image", "registry.example/shop/web:1.3", &body).unwrap(),
         ..report.clone()
     };
     let (pinned_id, _) = store.put_report(&pinned).await.unwrap();
-    body["kind"] = "config".into();
-    let config =
-        NewReport { kind: "config".into(), received_ns: 52, body: ReportBody::new(&body).unwrap(), ..pinned.clone() };
+    let config = NewReport {
+        kind: "config".into(),
+        received_ns: 52,
+        body: ReportBody::new("config", "registry.example/shop/web:1.3", &body).unwrap(),
+        ..pinned.clone()
+    };
     store.put_report(&config).await.unwrap();
     for d in [digest('a'), digest('b'), digest('c')] {
         let found = store.reports_by_digest(&d, 10).await.unwrap();
@@ -359,7 +380,7 @@ async fn the_digests_of_many_older_reports_are_added_a_few_at_a_time() {
             source: "ci".into(),
             received_ns: i as i64,
             counts: [0; 4],
-            body: ReportBody::new(&body).unwrap(),
+            body: ReportBody::new("image", &format!("app:{i}"), &body).unwrap(),
         };
         store.put_report(&r).await.unwrap();
     }
