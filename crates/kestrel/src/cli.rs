@@ -973,7 +973,8 @@ pub struct SecretsArgs {
 
 #[derive(Args, Debug)]
 pub struct ComplianceArgs {
-    /// The spec: a built-in id or a spec file.
+    /// The spec: a built-in id (cis-docker-1.6, cis-k8s-1.9, pss-restricted, nsa-cisa-1.0, nist-800-190,
+    /// pci-dss-4.0, hipaa; `--list` says what each holds) or a spec file.
     #[arg(long, value_name = "SPEC", required_unless_present = "list")]
     pub spec: Option<String>,
     /// Files or directories to scan (`-` reads standard input).
@@ -1563,5 +1564,18 @@ mod tests {
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    /// `compliance --spec`'s help names every built-in spec (it is written out by hand).
+    #[test]
+    fn the_spec_help_names_every_built_in_spec() {
+        use clap::CommandFactory;
+        let cmd = super::Cli::command();
+        let compliance = cmd.find_subcommand("compliance").unwrap();
+        let spec = compliance.get_arguments().find(|a| a.get_id() == "spec").unwrap();
+        let help = spec.get_help().unwrap().to_string();
+        for id in kestrel_config::compliance::spec_ids() {
+            assert!(help.contains(id), "{id} missing from: {help}");
+        }
     }
 }
