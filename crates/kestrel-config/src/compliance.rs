@@ -148,7 +148,7 @@ pub fn evaluate(
             if hits.len() > 5 {
                 where_.push(format!("and {} more", hits.len() - 5));
             }
-            (ControlStatus::Fail, format!("{} finding(s): {}", hits.len(), where_.join("; ")))
+            (ControlStatus::Fail, format!("{}: {}", kestrel_core::counted(hits.len(), "finding"), where_.join("; ")))
         } else if checks.is_empty() {
             (ControlStatus::Manual, c.manual.clone().unwrap_or_else(|| "no automated check: review by hand".into()))
         } else if evaluated.is_empty() {
@@ -163,7 +163,10 @@ pub fn evaluate(
                 format!("its checks need {} input, and the scan had none", needs.join(" or ")),
             )
         } else {
-            (ControlStatus::Pass, format!("{} check(s) ran over {scope}: no finding", evaluated.len()))
+            (
+                ControlStatus::Pass,
+                format!("{} ran over {scope}: no finding", kestrel_core::counted(evaluated.len(), "check")),
+            )
         };
         match status {
             ControlStatus::Pass => summary.pass += 1,

@@ -56,3 +56,8 @@ pub use sbom::{
     is_lower_hex, is_sha256_hex, sha256_hex, Distro, LayerRef, Sbom, ScanTarget, TargetKind, Tool, Warning, SBOM_SCHEMA,
 };
 pub use secret::{secret_controls, SecretFinding, SECRET_FIX};
+
+/// `1 file`, `2 files`: a count and its noun, plural when it is not one (for nouns that take an `s`).
+pub fn counted(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}

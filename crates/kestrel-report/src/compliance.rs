@@ -92,7 +92,11 @@ pub fn compliance_html(r: &ComplianceReport) -> String {
         if c.findings.is_empty() {
             let _ = write!(h, "{}", esc(&c.evidence));
         } else {
-            let _ = write!(h, "<details><summary>{} finding(s)</summary><ul class=\"findings\">", c.findings.len());
+            let _ = write!(
+                h,
+                "<details><summary>{}</summary><ul class=\"findings\">",
+                kestrel_core::counted(c.findings.len(), "finding")
+            );
             for f in c.findings.iter().take(200) {
                 let line = f.line.map(|l| format!(":{l}")).unwrap_or_default();
                 let _ = write!(

@@ -1,7 +1,7 @@
 //! Configuration findings as a table, kestrel's JSON (`kestrel.config/v1`) or SARIF 2.1.0.
 
 use crate::findings::{level, severity_band as security_severity};
-use kestrel_core::{ConfigFinding, Severity, CONFIG_SCHEMA};
+use kestrel_core::{counted, ConfigFinding, Severity, CONFIG_SCHEMA};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -76,11 +76,6 @@ fn table(r: &ConfigReport, out: &mut dyn Write) -> io::Result<()> {
             format!("; {} could not be read", counted(r.errors.len(), "file"))
         }
     )
-}
-
-/// `1 file`, `2 files`.
-pub fn counted(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// `3 findings (1 high, 2 low)`, `0 findings (none)`.

@@ -116,7 +116,7 @@ fn table(report: &Report, width: Option<u16>, out: &mut dyn Write) -> io::Result
         writeln!(out, "{t}")?;
     }
     if !sbom.warnings.is_empty() {
-        writeln!(out, "\n{} warning(s):", sbom.warnings.len())?;
+        writeln!(out, "\n{}:", kestrel_core::counted(sbom.warnings.len(), "warning"))?;
         for w in sbom.warnings.iter().take(20) {
             writeln!(out, "  {}: {}", w.path, w.message)?;
         }

@@ -31,9 +31,7 @@ mod spdx_json;
 mod table;
 
 pub use compliance::{compliance_html, write_compliance_table};
-pub use config::{
-    config_sarif, counted, findings_summary, write_config, write_config_findings, ConfigFormat, ConfigReport,
-};
+pub use config::{config_sarif, findings_summary, write_config, write_config_findings, ConfigFormat, ConfigReport};
 pub use cyclonedx::CycloneDxWriter;
 pub use findings::{cyclonedx as cyclonedx_report, sarif, write_report};
 pub use read::read_sbom;

@@ -51,7 +51,7 @@ impl SbomWriter for TableWriter {
         }
         writeln!(out, "{table}")?;
         if !sbom.warnings.is_empty() {
-            writeln!(out, "\n{} warning(s):", sbom.warnings.len())?;
+            writeln!(out, "\n{}:", kestrel_core::counted(sbom.warnings.len(), "warning"))?;
             for w in &sbom.warnings {
                 writeln!(out, "  {}: {}", w.path, w.message)?;
             }

@@ -476,7 +476,11 @@ fn perform_k8s(kube: &k8s::Kube, audit: &AuditLog, d: &mut Decision) -> Result<S
             if !left.is_empty() {
                 return Err(format!("service account {ns}/{} is still in {left:?}", subject.name));
             }
-            Ok(format!("service account {ns}/{} taken out of {} binding(s)", subject.name, bindings.len()))
+            Ok(format!(
+                "service account {ns}/{} taken out of {}",
+                subject.name,
+                kestrel_core::counted(bindings.len(), "binding")
+            ))
         }
         _ => Err(format!("{:?} is not a Kubernetes action", d.action)),
     }
@@ -506,7 +510,11 @@ fn undo_k8s(d: &Decision) -> Result<String, String> {
             for b in bindings {
                 k.edit_binding(b, subject, true).map_err(e)?;
             }
-            Ok(format!("service account {} put back in {} binding(s)", subject.name, bindings.len()))
+            Ok(format!(
+                "service account {} put back in {}",
+                subject.name,
+                kestrel_core::counted(bindings.len(), "binding")
+            ))
         }
         (Action::ScaleToZero | Action::CordonNode | Action::RevokePermissions, None) => {
             Err("nothing was changed (or the change was not recorded before a crash): nothing to undo".into())

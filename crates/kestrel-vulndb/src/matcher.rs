@@ -200,8 +200,9 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
         out.warnings.push(Warning {
             path: db.path().display().to_string(),
             message: format!(
-                "no advisories for {eco} in the vulnerability database: {n} package(s) not checked \
-                 (kestrel db update --ecosystem {base:?}, or kestrel db import its data)"
+                "no advisories for {eco} in the vulnerability database: {} not checked \
+                 (kestrel db update --ecosystem {base:?}, or kestrel db import its data)",
+                kestrel_core::counted(n, "package")
             ),
         });
     }

@@ -342,7 +342,7 @@ fn packages_no_data_covers_are_named() {
     let w: Vec<&str> = out.warnings.iter().map(|w| w.message.as_str()).collect();
     assert_eq!(w.len(), 2, "{w:?}");
     assert!(
-        w[0].starts_with("no advisories for Alpine:v3.20 in the vulnerability database: 2 package(s) not checked"),
+        w[0].starts_with("no advisories for Alpine:v3.20 in the vulnerability database: 2 packages not checked"),
         "{w:?}"
     );
     assert!(w[1].starts_with("no advisories for npm"), "{w:?}");

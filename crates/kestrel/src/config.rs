@@ -2,7 +2,8 @@
 
 use crate::cli::{ConfigArgs, ConfigFormatArg, EvalFormat, EvalPssArgs, ImageSource, PssLevelArg};
 use anyhow::{Context, Result};
-use kestrel_report::{counted, write_config, ConfigFormat, ConfigReport};
+use kestrel_core::counted;
+use kestrel_report::{write_config, ConfigFormat, ConfigReport};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
@@ -424,7 +425,7 @@ pub fn secrets(a: crate::cli::SecretsArgs) -> Result<ExitCode> {
                 out,
                 "{} in {}{skipped}, {}",
                 kestrel_report::findings_summary(&report),
-                kestrel_report::counted(all.files, "file"),
+                counted(all.files, "file"),
                 indicatif::HumanBytes(all.bytes)
             )?;
         }

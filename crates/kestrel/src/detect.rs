@@ -120,9 +120,9 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
         // A recording that does not say what its sensor reported: a rare kind it shows none of stays unknown.
         let names: Vec<String> = unsaid.iter().map(|t| t.display().to_string()).collect();
         note!(
-            "kestrel: {} recording(s) made by a kestrel that did not say which kinds its sensor reported ({}): \
+            "kestrel: {} made by a kestrel that did not say which kinds its sensor reported ({}): \
              memory made executable is learned only where it was seen, and every other kind is judged",
-            names.len(),
+            kestrel_core::counted(names.len(), "recording"),
             names.join(", ")
         );
     }
@@ -148,7 +148,7 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
             "kestrel: {} trust nothing yet ({}): a behaviour counts once seen in {} containers of a workload (-k), or \
              in {} time windows of {} s (-t, --window) where it never had that many; learn longer, or group containers \
              into workloads (--workload-by, --workload)",
-            if untrusting.len() == 1 { "1 profile".to_string() } else { format!("{} profiles", untrusting.len()) },
+            kestrel_core::counted(untrusting.len(), "profile"),
             match untrusting.len() {
                 0..=5 => untrusting.join(", "),
                 n => format!("{}, and {} more", untrusting[..4].join(", "), n - 4),
@@ -272,9 +272,9 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             profiles.iter().filter(|p| p.mode != Mode::Learn && !p.read_dirs).map(|p| p.workload.as_str()).collect();
         if !blind.is_empty() {
             note!(
-                "kestrel: --reads: {} profile(s) learned without every read, or by an older kestrel ({}): where their \
+                "kestrel: --reads: {} learned without every read, or by an older kestrel ({}): where their \
                  programs read is not judged until they learn it again (`kestrel profile relearn WORKLOAD`)",
-                blind.len(),
+                kestrel_core::counted(blind.len(), "profile"),
                 blind.join(", ")
             );
         }
@@ -292,9 +292,9 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             .collect();
         if !blind.is_empty() {
             note!(
-                "kestrel: {} profile(s) learned from a sensor that did not report every kind this one does: {}; those \
+                "kestrel: {} learned from a sensor that did not report every kind this one does: {}; those \
                  kinds are not judged for them until they learn again (`kestrel profile relearn WORKLOAD`)",
-                blind.len(),
+                kestrel_core::counted(blind.len(), "profile"),
                 blind.join("; ")
             );
         }

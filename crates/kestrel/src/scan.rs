@@ -737,8 +737,8 @@ fn emit_and_upload(
     };
     if !g.quiet && format != Format::Table && !warnings.is_empty() {
         note!(
-            "kestrel: {} warning(s) while scanning (listed in the output's \"warnings\"); the first: {}: {}",
-            warnings.len(),
+            "kestrel: {} while scanning (listed in the output's \"warnings\"); the first: {}: {}",
+            kestrel_core::counted(warnings.len(), "warning"),
             warnings[0].path,
             warnings[0].message
         );

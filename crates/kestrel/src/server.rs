@@ -122,12 +122,12 @@ fn serve(a: ServerRunArgs) -> Result<ExitCode> {
             }
         };
         note!(
-            "kestrel: server listening on {}://{} (storage: {} {}, {} token(s){})",
+            "kestrel: server listening on {}://{} (storage: {} {}, {}{})",
             if listener.is_some() { "http" } else { "https" },
             listener.as_ref().and_then(|l| l.local_addr().ok()).unwrap_or(listen),
             serde_json::to_value(store.backend())?.as_str().unwrap_or("?"),
             store.url(),
-            tokens.len(),
+            kestrel_core::counted(tokens.len(), "token"),
             if a.client_ca.is_some() { ", client certificates required" } else { "" }
         );
         if a.retention_days > 0 {

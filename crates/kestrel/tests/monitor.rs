@@ -339,12 +339,12 @@ fn detect_with_reads_names_the_profiles_that_learned_without_them() {
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let with = said(true);
-    assert!(with.contains("--reads: 1 profile(s) learned without every read, or by an older kestrel (web)"), "{with}");
+    assert!(with.contains("--reads: 1 profile learned without every read, or by an older kestrel (web)"), "{with}");
     // And the kinds this sensor reports that the profile's did not: not judged, and said so.
     let kinds = "web (dup, mkdir, unlink, truncate, rename, link, socket, exec-memory)";
     assert!(
         with.contains(&format!(
-            "1 profile(s) learned from a sensor that did not report every kind this one does: {kinds}"
+            "1 profile learned from a sensor that did not report every kind this one does: {kinds}"
         )),
         "{with}"
     );
