@@ -500,7 +500,13 @@ async fn get_alert(
 ) -> Result<Json<Value>, ApiError> {
     allow(&p, READ)?;
     match state.inner.store.alert(&node, &id).await? {
-        Some(a) => Ok(Json(json!(a))),
+        Some(a) => {
+            // Each evidence event in words, as `kestrel detect` says it: the dashboard shows what every kind means.
+            let text: Vec<String> = a.alert.evidence.iter().map(kestrel_detect::rules::describe).collect();
+            let mut v = json!(a);
+            v["evidence_text"] = json!(text);
+            Ok(Json(v))
+        }
         None => Err(ApiError(StatusCode::NOT_FOUND, format!("no alert {id} from {node}"))),
     }
 }

@@ -27,6 +27,7 @@ const sev = (s) => h("span", { class: `sev ${SEVERITIES.includes(s) ? s : "unkno
 const mode = (m) => h("span", { class: `mode ${m}` }, m || "?");
 const link = (href, text) => h("a", { href }, text);
 const enc = encodeURIComponent;
+const counted = (n, what) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 function when(ns) {
   if (!ns) return "—";
@@ -229,7 +230,7 @@ function notifications(n) {
         h("td", { class: t.last_error ? "error" : "" }, t.last_error ? `${t.last_error} (${ago(t.last_error_ns)})` : "—"))),
       ""),
     n.dropped ? h("p", { class: "error", id: "notifications-dropped" },
-      `${n.dropped} notifications dropped: the queue was full.`) : [],
+      `${counted(n.dropped, "notification")} dropped: the queue was full.`) : [],
   ];
 }
 
@@ -278,19 +279,6 @@ async function alerts(_args, params) {
   ];
 }
 
-const sockaddr = (a) => (!a ? "" : a.family === "unix" ? a.addr : a.family === "inet6" ? `[${a.addr}]:${a.port}` : `${a.addr}:${a.port}`);
-function eventLine(e) {
-  const what = {
-    exec: () => `exec ${e.exe || ""} ${(e.argv || []).slice(1).join(" ")}${e.parent_comm ? ` (parent ${e.parent_comm})` : ""}`,
-    open: () => `open ${e.path || ""}`,
-    connect: () => `connect to ${sockaddr(e.to)}`,
-    bind: () => `bind ${sockaddr(e.addr)}`,
-    listen: () => `listen ${sockaddr(e.addr)}`,
-    accept: () => `accept ${sockaddr(e.peer || e.addr)}`,
-  }[e.kind];
-  return what ? what() : e.kind;
-}
-
 async function alertView([node, id]) {
   const s = await api(`/api/v1/alerts/${enc(node)}/${enc(id)}`);
   const a = s.alert;
@@ -311,9 +299,10 @@ async function alertView([node, id]) {
     h("ul", { class: "explain", id: "explanation" }, (a.explanation || []).map((x) => h("li", {}, x))),
     a.contributions && a.contributions.length ? [h("h2", {}, "What contributed"),
       table(["Feature", "Share"], a.contributions.map((x) => h("tr", {}, h("td", {}, x.feature), h("td", { class: "num" }, `${Math.round(x.weight * 100)} %`))))] : null,
-    h("h2", {}, `Evidence (${(a.evidence || []).length} events, the triggering one last)`),
-    table(["Time", "Process", "Event"], (a.evidence || []).map((e) =>
-      h("tr", { class: "evidence" }, h("td", {}, when(e.time_ns)), h("td", {}, `${e.comm} (${e.pid})`), h("td", {}, eventLine(e))))),
+    h("h2", {}, `Evidence (${counted((a.evidence || []).length, "event")}, the triggering one last)`),
+    table(["Time", "Process", "Event"], (a.evidence || []).map((e, i) =>
+      h("tr", { class: "evidence" }, h("td", {}, when(e.time_ns)), h("td", {}, `${e.comm} (${e.pid})`),
+        h("td", {}, (s.evidence_text || [])[i] || e.kind)))),
     h("details", {}, h("summary", {}, "The alert as JSON"), h("pre", {}, JSON.stringify(a, null, 2))),
   ];
 }
@@ -388,8 +377,8 @@ async function reportView([id], params) {
       h("dt", {}, "Operating system"), h("dd", {}, r.distro ? `${r.distro.id} ${r.distro.version_id || ""} ${r.distro.codename ? `(${r.distro.codename})` : ""}` : "—"),
       h("dt", {}, "Layers"), h("dd", {}, (target.layers || []).length),
       h("dt", {}, "Packages"), h("dd", {}, (r.packages || []).length),
-      h("dt", {}, "Findings"), h("dd", {}, `${all.length} vulnerabilities, ${all.filter((f) => f.fixed_version).length} with a fix` +
-        ((r.secrets || []).length ? `; ${r.secrets.length} hardcoded secret${r.secrets.length === 1 ? "" : "s"}` : ""))),
+      h("dt", {}, "Findings"), h("dd", {}, `${all.length} ${all.length === 1 ? "vulnerability" : "vulnerabilities"}, ${all.filter((f) => f.fixed_version).length} with a fix` +
+        ((r.secrets || []).length ? `; ${counted(r.secrets.length, "hardcoded secret")}` : ""))),
     other.map((e) => h("p", { class: "error" }, `${e.name} reached its ${e.support} on ${e.eol_date}: nothing in it gets security fixes any more.`)),
     h("div", { class: "toolbar" }, toggle),
     table(["Vulnerability", "Severity", "Package", "Installed", "Fixed in", "Summary"], shown.map((f) =>
@@ -473,7 +462,7 @@ async function workloadView([name]) {
         views.map((v) => {
           const items = behaviours.filter((x) => x.view === v).sort((x, y) => y.count - x.count);
           if (!items.length) return null;
-          return h("details", { class: "behaviours", open: true }, h("summary", {}, `${v}: ${items.length} behaviours`),
+          return h("details", { class: "behaviours", open: true }, h("summary", {}, `${v}: ${counted(items.length, "behaviour")}`),
             table(["Behaviour", "Seen (n)", "Containers", "First seen", "Last seen"], items.slice(0, 200).map((x) =>
               h("tr", { class: "behaviour" }, h("td", {}, x.key), h("td", { class: "num" }, x.count),
                 h("td", { class: "num" }, (x.contributors || []).length), h("td", {}, when(x.first_ns)), h("td", {}, when(x.last_ns))))),

