@@ -1412,13 +1412,15 @@ impl Profile {
             ),
         };
         format!(
-            "profile {} v{} ({:?}): {} events from {} containers over {} windows; {b} trusted behaviours, {g} trusted system-call {GRAM}-grams{reads}{maps}{unreported}{full}",
+            "profile {} v{} ({:?}): {} from {} over {}; {}, {}{reads}{maps}{unreported}{full}",
             self.workload,
             self.version,
             self.mode,
-            self.events,
-            self.containers.len(),
-            self.windows
+            kestrel_core::counted(self.events as usize, "event"),
+            kestrel_core::counted(self.containers.len(), "container"),
+            kestrel_core::counted(self.windows as usize, "window"),
+            kestrel_core::counted(b, "trusted behaviour"),
+            kestrel_core::counted(g, &format!("trusted system-call {GRAM}-gram"))
         )
     }
 }

@@ -615,12 +615,12 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
                 for b in bs {
                     let trusted = p.knows(b.view, &b.key);
                     say!(
-                        "  {:<9} {:<7} {:>7}× {} containers, {} windows  {}",
+                        "  {:<9} {:<7} {:>7}× {}, {}  {}",
                         b.view.name(),
                         if trusted { "trusted" } else { "pending" },
                         b.count,
-                        b.contributors.len(),
-                        b.windows.len(),
+                        kestrel_core::counted(b.contributors.len(), "container"),
+                        kestrel_core::counted(b.windows.len(), "window"),
                         b.key
                     );
                 }
