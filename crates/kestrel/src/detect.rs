@@ -7,7 +7,7 @@ use crate::cli::{
 };
 use crate::monitor::{pump, Recording, TraceHeader};
 use anyhow::{bail, Context as _, Result};
-use kestrel_core::{Alert, AlertSource, Event};
+use kestrel_core::{counted, Alert, AlertSource, Event};
 use kestrel_detect::detector::{Detector, Stage, WorkloadBy};
 use kestrel_detect::profile::{self, DriftPolicy, Mode, Policy, Profile};
 use kestrel_detect::rules::{CompiledRules, LoadReport, RuleSet};
@@ -122,7 +122,7 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
         note!(
             "kestrel: {} made by a kestrel that did not say which kinds its sensor reported ({}): \
              memory made executable is learned only where it was seen, and every other kind is judged",
-            kestrel_core::counted(names.len(), "recording"),
+            counted(names.len(), "recording"),
             names.join(", ")
         );
     }
@@ -148,7 +148,7 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
             "kestrel: {} trust nothing yet ({}): a behaviour counts once seen in {} containers of a workload (-k), or \
              in {} time windows of {} s (-t, --window) where it never had that many; learn longer, or group containers \
              into workloads (--workload-by, --workload)",
-            kestrel_core::counted(untrusting.len(), "profile"),
+            counted(untrusting.len(), "profile"),
             match untrusting.len() {
                 0..=5 => untrusting.join(", "),
                 n => format!("{}, and {} more", untrusting[..4].join(", "), n - 4),
@@ -273,7 +273,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             note!(
                 "kestrel: --reads: {} learned without every read, or by an older kestrel ({}): where their \
                  programs read is not judged until they learn it again (`kestrel profile relearn WORKLOAD`)",
-                kestrel_core::counted(blind.len(), "profile"),
+                counted(blind.len(), "profile"),
                 blind.join(", ")
             );
         }
@@ -293,7 +293,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             note!(
                 "kestrel: {} learned from a sensor that did not report every kind this one does: {}; those \
                  kinds are not judged for them until they learn again (`kestrel profile relearn WORKLOAD`)",
-                kestrel_core::counted(blind.len(), "profile"),
+                counted(blind.len(), "profile"),
                 blind.join("; ")
             );
         }
@@ -453,10 +453,10 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         latencies.sort_unstable();
         let q = |v: &[u64], f: f64| if v.is_empty() { 0 } else { v[((v.len() - 1) as f64 * f) as usize] };
         note!(
-            "kestrel: {} events, {} rule alerts, {} model alerts in {:.2} s; per event p50 {} ns, p99 {} ns",
-            c.events,
-            c.rule_alerts,
-            c.model_alerts,
+            "kestrel: {}, {}, {} in {:.2} s; per event p50 {} ns, p99 {} ns",
+            counted(c.events as usize, "event"),
+            counted(c.rule_alerts as usize, "rule alert"),
+            counted(c.model_alerts as usize, "model alert"),
             started.elapsed().as_secs_f64(),
             q(&latencies, 0.5),
             q(&latencies, 0.99)
@@ -471,19 +471,19 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         if !action_lag.is_empty() {
             action_lag.sort_unstable();
             note!(
-                "kestrel: event-to-action latency (verified) p50 {:.2} ms, p99 {:.2} ms ({} actions)",
+                "kestrel: event-to-action latency (verified) p50 {:.2} ms, p99 {:.2} ms ({})",
                 q(&action_lag, 0.5) as f64 / 1e6,
                 q(&action_lag, 0.99) as f64 / 1e6,
-                action_lag.len()
+                counted(action_lag.len(), "action")
             );
         }
         if !alert_lag.is_empty() {
             alert_lag.sort_unstable();
             note!(
-                "kestrel: event-to-alert latency p50 {:.2} ms, p99 {:.2} ms ({} alerts)",
+                "kestrel: event-to-alert latency p50 {:.2} ms, p99 {:.2} ms ({})",
                 q(&alert_lag, 0.5) as f64 / 1e6,
                 q(&alert_lag, 0.99) as f64 / 1e6,
-                alert_lag.len()
+                counted(alert_lag.len(), "alert")
             );
         }
     }
@@ -619,8 +619,8 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
                         b.view.name(),
                         if trusted { "trusted" } else { "pending" },
                         b.count,
-                        kestrel_core::counted(b.contributors.len(), "container"),
-                        kestrel_core::counted(b.windows.len(), "window"),
+                        counted(b.contributors.len(), "container"),
+                        counted(b.windows.len(), "window"),
                         b.key
                     );
                 }
@@ -685,7 +685,7 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
             let merged = profile::merge(&workload, &refs, m.k);
             let path = ProfileStore::new(&m.profiles).save(&merged)?;
             let n = nodes.len();
-            let nodes = if n == 1 { "1 node".to_string() } else { format!("{n} nodes") };
+            let nodes = counted(n, "node");
             note!("kestrel: merged {nodes}: {} → {}", merged.baseline(), path.display());
         }
     }

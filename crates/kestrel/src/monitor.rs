@@ -279,7 +279,7 @@ pub fn record(a: RecordArgs, g: &GlobalArgs) -> Result<ExitCode> {
     z.flush()?;
     drop(z);
     if !g.quiet {
-        note!("kestrel: {n} events recorded in {}", a.out.display());
+        note!("kestrel: {} recorded in {}", kestrel_core::counted(n as usize, "event"), a.out.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -364,7 +364,7 @@ fn report(vuln: &VulnArgs, upload: &UploadArgs, g: &GlobalArgs, reference: &str,
     let (kind, json) = if crate::db::wants_vulns(vuln) {
         let r = crate::db::vulnerability_report(sbom, vuln, g)?;
         if !g.quiet {
-            note!("kestrel: watch: {reference}: {} findings", r.findings.len());
+            note!("kestrel: watch: {reference}: {}", kestrel_core::counted(r.findings.len(), "finding"));
         }
         ("image", serde_json::to_value(&r)?)
     } else {
