@@ -1464,7 +1464,8 @@ pub struct CacheArgs {
 
 #[derive(Args, Debug)]
 pub struct PathArgs {
-    /// The directory (or, for rootfs, a tar of it).
+    /// The directory (or, for rootfs, a tar of it, plain or compressed; `-` reads the tar from standard input:
+    /// `docker export CONTAINER | kestrel rootfs -`).
     pub path: PathBuf,
     #[command(flatten)]
     pub out: OutputArgs,

@@ -120,7 +120,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let opts = OpenOptions { limits: a.limits.limits(), progress: bars(g.quiet), ..Default::default() };
             let catalog = Catalog::new(Scope::Image);
             let (artifact, secrets) = read_with_secrets(crate::db::wants_secrets(&a.vuln), &catalog, |sel| {
-                Ok(if a.path.is_dir() {
+                Ok(if a.path.as_os_str() == "-" {
+                    // A container's file system as `docker export` or `podman export` writes it.
+                    kestrel_image::read_rootfs_tar(std::io::stdin().lock(), "stdin", &opts, sel)?
+                } else if a.path.is_dir() {
                     kestrel_image::open_dir(&a.path, TargetKind::Rootfs, &opts, sel)?
                 } else {
                     kestrel_image::open_rootfs_tar(&a.path, &opts, sel)?

@@ -185,6 +185,20 @@ fn errors_name_the_file_and_exit_2() {
         .assert()
         .success()
         .stdout(predicate::str::contains("\"id\": \"alpine\""));
+    // The same tar on standard input (`docker export CONTAINER | kestrel rootfs -`), and no tar there.
+    kestrel()
+        .args(["rootfs", "-", "-f", "json", "--scanners", "none"])
+        .pipe_stdin(&rootfs_tar)
+        .unwrap()
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"id\": \"alpine\""));
+    kestrel()
+        .args(["rootfs", "-", "--scanners", "none"])
+        .write_stdin("hello")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("stdin: it ends within its first 512 bytes"));
     // `docker:` names the Docker engine's store (as syft's scheme does); no engine listens here.
     kestrel()
         .args(["image", "docker:nginx"])
