@@ -282,8 +282,13 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                 say!("Database: {}", db.path().display());
                 match built.as_deref() {
                     Some(b) => say!(
-                        "Built:    {b} ({} days ago)",
-                        age_days(b).map(|d| d.to_string()).unwrap_or_else(|| "?".into())
+                        "Built:    {b} ({})",
+                        match age_days(b) {
+                            Some(d) if d < 0 => "after now: is this machine's clock right?".to_string(),
+                            Some(0) => "today".to_string(),
+                            Some(d) => format!("{} ago", kestrel_core::counted(d as usize, "day")),
+                            None => "age unknown".to_string(),
+                        }
                     ),
                     None => say!("Built:    unknown"),
                 }
