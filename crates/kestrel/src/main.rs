@@ -156,13 +156,14 @@ fn indented(text: String) -> String {
     lines.join("\n")
 }
 
-/// An error and its causes on one line, `a: b: c`, each cause said once: a library error that already names its
-/// cause in its own message (`path: No such file…`, thiserror's `{path}: {source}`) also hands that cause on as
-/// its source, and printing both would say it twice.
+/// An error as kestrel prints it: its causes, each safe for a terminal, lines after the first indented.
 fn error_text(e: &anyhow::Error) -> String {
     indented(causes(e))
 }
 
+/// An error and its causes, `a: b: c`, each cause said once: a library error that already names its cause in its
+/// own message (`path: No such file…`, thiserror's `{path}: {source}`) also hands that cause on as its source, and
+/// printing both would say it twice.
 fn causes(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
