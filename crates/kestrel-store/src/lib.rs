@@ -4,8 +4,8 @@
 //! One [`Store`] over two backends with the same SQL and the same migrations (`migrations/`): **SQLite**, a
 //! file beside the server (the default: nothing to set up), and **PostgreSQL** when one machine is not enough
 //! (`postgres://…`). Every write is idempotent — an alert is keyed by its node and id, a decision by its node,
-//! id, time and outcome, a report by the digest of its kind, subject and content — so a redelivered batch (at-least-once
-//! transport, an agent replaying its spool) changes nothing and is counted as a duplicate.
+//! id, time and outcome, a report by the digest of its kind, subject and content — so a redelivered batch
+//! (at-least-once transport, an agent replaying its spool) changes nothing and is counted as a duplicate.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), kestrel_store::StoreError> {
@@ -446,8 +446,8 @@ impl Store {
             .collect()
     }
 
-    /// Stores a scan report; its id is the digest of its kind, subject and content ([`ReportBody::new`]). Returns the id and whether it was new. An image
-    /// report is found by its digests too ([`Store::reports_by_digest`]).
+    /// Stores a scan report; its id is the digest of its kind, subject and content ([`ReportBody::new`]). Returns
+    /// the id and whether it was new. An image report is found by its digests too ([`Store::reports_by_digest`]).
     pub async fn put_report(&self, r: &NewReport) -> Result<(String, bool)> {
         let id = r.body.id.clone();
         let mut tx = self.write_tx().await?;
@@ -870,9 +870,9 @@ pub struct NewReport {
     pub body: ReportBody,
 }
 
-/// What the store keeps of a report's content: its JSON text, its id (a digest of its kind, subject and text) and the digests
-/// that find it ([`report_digests`]). Made apart from the store's async calls, so that a caller can write out and
-/// digest a report of megabytes where that blocks nothing else ([`on_a_core`]).
+/// What the store keeps of a report's content: its JSON text, its id (a digest of its kind, subject and text) and
+/// the digests that find it ([`report_digests`]). Made apart from the store's async calls, so that a caller can
+/// write out and digest a report of megabytes where that blocks nothing else ([`on_a_core`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportBody {
     text: String,
