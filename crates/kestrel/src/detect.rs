@@ -241,8 +241,13 @@ fn print_alert(out: &mut impl Write, a: &Alert, json: bool) -> Result<bool> {
             AlertSource::Model { name, profile } => format!("model: {name} ({profile})"),
         };
         let who = a.container.as_ref().map(|c| c.short()).unwrap_or_else(|| "host".into());
-        let mut text =
-            format!("{:<8} {:.2} {who} [{what}] {}\n", format!("{:?}", a.severity).to_uppercase(), a.score, a.title);
+        let mut text = format!(
+            "{} {:<8} {:.2} {who} [{what}] {}\n",
+            crate::clock(a.time_ns),
+            format!("{:?}", a.severity).to_uppercase(),
+            a.score,
+            a.title
+        );
         for line in &a.explanation {
             text.push_str(&format!("    {line}\n"));
         }

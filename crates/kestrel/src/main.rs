@@ -106,6 +106,13 @@ pub(crate) fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
     escaped(text, |c| c.is_control() && c != '\n' && c != '\t', usize::MAX)
 }
 
+/// An event's time of day as a table line starts with it, UTC to the millisecond (`21:35:02.123`).
+pub(crate) fn clock(time_ns: u64) -> String {
+    let ms = time_ns / 1_000_000;
+    let s = ms / 1000;
+    format!("{:02}:{:02}:{:02}.{:03}", s / 3600 % 24, s / 60 % 60, s % 60, ms % 1000)
+}
+
 /// [`terminal_safe`] for text that must stay one line (a table row of events): line breaks escaped too.
 pub(crate) fn line_safe(text: &str) -> std::borrow::Cow<'_, str> {
     escaped(text, char::is_control, usize::MAX)
@@ -243,6 +250,13 @@ mod tests {
         // the break indented (+2), and the mark of the cut.
         assert_eq!(text.chars().count(), MAX_CAUSE_CHARS + 11 + 1, "{text}");
         assert!(text.ends_with('…'));
+    }
+
+    #[test]
+    fn a_clock_says_the_time_of_day_in_utc() {
+        // 2026-12-06T21:35:02.123456789Z
+        assert_eq!(super::clock(1_796_592_902_123_456_789), "21:35:02.123");
+        assert_eq!(super::clock(0), "00:00:00.000");
     }
 
     #[test]

@@ -72,7 +72,14 @@ impl Printer {
             return Ok(self.out.write_all(b"\n").is_ok());
         }
         let who = e.container.as_ref().map(|c| c.short()).unwrap_or_else(|| "-".into());
-        let line = format!("{:<12} {:>7} {:<15} {}", who, e.pid, e.comm, kestrel_detect::rules::describe(e));
+        let line = format!(
+            "{} {:<12} {:>7} {:<15} {}",
+            crate::clock(e.time_ns),
+            who,
+            e.pid,
+            e.comm,
+            kestrel_detect::rules::describe(e)
+        );
         Ok(writeln!(self.out, "{}", crate::line_safe(&line)).is_ok())
     }
 }
