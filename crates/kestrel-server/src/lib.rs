@@ -608,7 +608,7 @@ async fn post_report(
         }
         let r = NewReport {
             counts: count_findings(&up.report),
-            body: kestrel_store::ReportBody::new(&up.kind, &up.subject, &up.report)?,
+            body: kestrel_store::ReportBody::new(&up.report)?,
             kind: up.kind,
             subject: up.subject,
             source,

@@ -446,10 +446,12 @@ impl Store {
             .collect()
     }
 
-    /// Stores a scan report; its id is the digest of its kind, subject and content ([`ReportBody::new`]). Returns
-    /// the id and whether it was new. An image report is found by its digests too ([`Store::reports_by_digest`]).
+    /// Stores a scan report; its id is the digest of its kind, subject and content ([`report_id`]): the same report
+    /// sent again for the same subject is stored once; sent for a second subject (two tags of one image, scanned
+    /// reproducibly), it is stored for that one too. Returns the id and whether it was new. An image report is found
+    /// by its digests too ([`Store::reports_by_digest`]).
     pub async fn put_report(&self, r: &NewReport) -> Result<(String, bool)> {
-        let id = r.body.id.clone();
+        let id = report_id(&r.kind, &r.subject, &r.body.sha256);
         let mut tx = self.write_tx().await?;
         let n = sqlx::query(
             "INSERT INTO reports (id, kind, subject, source, received_ns, critical, high, medium, low, body) \
@@ -870,24 +872,23 @@ pub struct NewReport {
     pub body: ReportBody,
 }
 
-/// What the store keeps of a report's content: its JSON text, its id (a digest of its kind, subject and text) and
-/// the digests that find it ([`report_digests`]). Made apart from the store's async calls, so that a caller can
-/// write out and digest a report of megabytes where that blocks nothing else ([`on_a_core`]).
+/// What the store keeps of a report's content: its JSON text, the text's SHA-256 and the digests that find it
+/// ([`report_digests`]). Made apart from the store's async calls, so that a caller can write out and digest a report
+/// of megabytes where that blocks nothing else ([`on_a_core`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportBody {
     text: String,
-    id: String,
+    sha256: String,
     digests: Vec<String>,
 }
 
 impl ReportBody {
-    /// The report written out (compact, every object's keys sorted), named by what it is of and what it says: the
-    /// same report sent again for the same subject has the same id, and is stored once; sent for a second subject
-    /// (two tags of one image, scanned reproducibly), it is stored for that one too.
-    pub fn new(kind: &str, subject: &str, report: &serde_json::Value) -> Result<ReportBody> {
+    /// The report written out (compact, every object's keys sorted: the same content has the same digest).
+    pub fn new(report: &serde_json::Value) -> Result<ReportBody> {
+        use sha2::Digest;
         let text = serde_json::to_string(report).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let digests = report_digests(report).into_iter().map(str::to_string).collect();
-        Ok(ReportBody { id: report_id(kind, subject, &text), text, digests })
+        Ok(ReportBody { sha256: hex::encode(sha2::Sha256::digest(text.as_bytes())), text, digests })
     }
 
     /// The digests that find the report ([`report_digests`]).
@@ -984,15 +985,12 @@ fn stored_alert(r: &AnyRow) -> Result<StoredAlert> {
     Ok(StoredAlert { node, received_ns: r.try_get(1)?, alert })
 }
 
-/// SHA-256 of a report's kind and subject (a JSON array: no two pairs write out alike) and its body, hex.
-fn report_id(kind: &str, subject: &str, body: &str) -> String {
+/// A report's id: SHA-256 of its kind and subject (a JSON array: no two pairs write out alike) and its content's
+/// SHA-256, hex.
+fn report_id(kind: &str, subject: &str, content_sha256: &str) -> String {
     use sha2::Digest;
     let of = serde_json::to_string(&[kind, subject]).unwrap_or_default();
-    let mut hash = sha2::Sha256::new();
-    hash.update(of.as_bytes());
-    hash.update(b"\n");
-    hash.update(body.as_bytes());
-    hex::encode(hash.finalize())
+    hex::encode(sha2::Sha256::digest(format!("{of}\n{content_sha256}").as_bytes()))
 }
 
 struct DecisionRow {

@@ -184,12 +184,7 @@ async fn exercise(store: &Store) {
         source: "ci".into(),
         received_ns: 50,
         counts: [1, 2, 3, 4],
-        body: ReportBody::new(
-            "image",
-            "registry.example/shop/web:1.2",
-            &serde_json::json!({"schema": "kestrel.report/v1", "findings": [1, 2]}),
-        )
-        .unwrap(),
+        body: ReportBody::new(&serde_json::json!({"schema": "kestrel.report/v1", "findings": [1, 2]})).unwrap(),
     };
     let (id, new) = store.put_report(&report).await.unwrap();
     assert!(new);
@@ -198,7 +193,7 @@ async fn exercise(store: &Store) {
     let body = serde_json::json!({"schema": "kestrel.report/v1", "findings": [1, 2]});
     let again = NewReport {
         subject: "registry.example/shop/web:latest".into(),
-        body: ReportBody::new("image", "registry.example/shop/web:latest", &body).unwrap(),
+        body: ReportBody::new(&body).unwrap(),
         ..report.clone()
     };
     let (again_id, new) = store.put_report(&again).await.unwrap();
@@ -230,16 +225,12 @@ async fn exercise(store: &Store) {
     let pinned = NewReport {
         subject: "registry.example/shop/web:1.3".into(),
         received_ns: 51,
-        body: ReportBody::new("image", "registry.example/shop/web:1.3", &body).unwrap(),
+        body: ReportBody::new(&body).unwrap(),
         ..report.clone()
     };
     let (pinned_id, _) = store.put_report(&pinned).await.unwrap();
-    let config = NewReport {
-        kind: "config".into(),
-        received_ns: 52,
-        body: ReportBody::new("config", "registry.example/shop/web:1.3", &body).unwrap(),
-        ..pinned.clone()
-    };
+    let config =
+        NewReport { kind: "config".into(), received_ns: 52, body: ReportBody::new(&body).unwrap(), ..pinned.clone() };
     store.put_report(&config).await.unwrap();
     for d in [digest('a'), digest('b'), digest('c')] {
         let found = store.reports_by_digest(&d, 10).await.unwrap();
@@ -380,7 +371,7 @@ async fn the_digests_of_many_older_reports_are_added_a_few_at_a_time() {
             source: "ci".into(),
             received_ns: i as i64,
             counts: [0; 4],
-            body: ReportBody::new("image", &format!("app:{i}"), &body).unwrap(),
+            body: ReportBody::new(&body).unwrap(),
         };
         store.put_report(&r).await.unwrap();
     }
