@@ -189,11 +189,9 @@ impl Blobs {
             what: what.to_string(),
             name: name.to_string(),
         })?;
-        read_bounded(r, limits.max_metadata_bytes).map_err(|e| {
-            match e.get_ref().and_then(|i| i.downcast_ref::<LimitHit>()) {
-                Some(hit) => ImageError::Limit { path: shown, what: format!("{what} {}", hit.0), knob: hit.1 },
-                None => ImageError::io(shown, e),
-            }
+        read_bounded(r, limits.max_metadata_bytes).map_err(|e| match LimitHit::of(&e) {
+            Some(hit) => ImageError::Limit { path: shown, what: format!("{what} {}", hit.0), knob: hit.1 },
+            None => ImageError::io(shown, e),
         })
     }
 }

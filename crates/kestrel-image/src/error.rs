@@ -111,7 +111,7 @@ impl ImageError {
     }
     /// A tar reader's error after the member named `after` (a bound that tripped stays a limit).
     pub(crate) fn tar(path: &str, e: io::Error, after: Option<&[u8]>) -> Self {
-        match e.get_ref().and_then(|i| i.downcast_ref::<crate::io::LimitHit>()) {
+        match crate::io::LimitHit::of(&e) {
             Some(hit) => ImageError::Limit { path: path.to_string(), what: hit.0.clone(), knob: hit.1 },
             None => ImageError::Tar { path: path.to_string(), reason: crate::io::tar_reason(&e, after) },
         }

@@ -25,6 +25,13 @@ impl std::fmt::Display for LimitHit {
 }
 impl std::error::Error for LimitHit {}
 
+impl LimitHit {
+    /// The bound an I/O error says was reached, when it is one.
+    pub(crate) fn of(e: &io::Error) -> Option<&LimitHit> {
+        e.get_ref()?.downcast_ref()
+    }
+}
+
 /// Longest member name quoted in a tar error: a PAX header can make a name of any length.
 const MAX_NAME_CHARS: usize = 200;
 

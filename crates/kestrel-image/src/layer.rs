@@ -78,7 +78,7 @@ impl LayerCtx<'_> {
     }
 
     fn limit(&self, e: &io::Error) -> Option<ImageError> {
-        let hit = e.get_ref().and_then(|i| i.downcast_ref::<LimitHit>())?;
+        let hit = LimitHit::of(e)?;
         Some(ImageError::Limit {
             path: format!("{} layer {} ({})", self.input, self.index, self.name),
             what: hit.0.clone(),
