@@ -125,13 +125,36 @@ pub fn compliance_html(r: &ComplianceReport) -> String {
     h
 }
 
-/// The report as a table for a terminal.
+/// Findings a failed control lists in the table (the JSON and HTML reports hold every one).
+const TABLE_FINDINGS: usize = 5;
+
+/// The report as a table for a terminal: a control a line, the id column as wide as the spec's longest id (CIS's
+/// `5.2.10`, Pod Security's `baseline:hostProbesAndHostLifecycle`); under a failed control's id its findings, a
+/// line each; under a manual or unevaluated one's what to do.
 pub fn write_compliance_table(r: &ComplianceReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{} ({})", r.title, r.spec)?;
+    let id_width = r.controls.iter().map(|c| c.id.chars().count()).max().unwrap_or(0).clamp(6, 40);
+    // What a control says below it starts under its id: a long id column would push the findings off the screen.
+    let under = " ".repeat(2 + 14 + 1);
     for c in &r.controls {
-        writeln!(out, "  {:<14} {:<22} {}", word(c.status).to_uppercase(), c.id, c.title)?;
-        if c.status != ControlStatus::Pass {
-            writeln!(out, "  {:<14} {:<22} {}", "", "", c.evidence)?;
+        writeln!(out, "  {:<14} {:<id_width$} {}", word(c.status).to_uppercase(), c.id, c.title)?;
+        match c.status {
+            ControlStatus::Pass => {}
+            ControlStatus::Fail if !c.findings.is_empty() => {
+                writeln!(out, "{under}{}:", kestrel_core::counted(c.findings.len(), "finding"))?;
+                for f in c.findings.iter().take(TABLE_FINDINGS) {
+                    let line = f.line.map(|l| format!(":{l}")).unwrap_or_default();
+                    writeln!(out, "{under}  {} {}{line}: {}", f.id, f.file, f.message)?;
+                }
+                if c.findings.len() > TABLE_FINDINGS {
+                    writeln!(
+                        out,
+                        "{under}  and {} more (every one in -f json and -f html)",
+                        c.findings.len() - TABLE_FINDINGS
+                    )?;
+                }
+            }
+            _ => writeln!(out, "{under}{}", c.evidence)?,
         }
     }
     let s = &r.summary;

@@ -323,3 +323,82 @@ fn config_sarif_is_valid_and_points_at_file_and_line() {
     assert_eq!(loc["region"]["startLine"], 12);
     assert_eq!(run["invocations"][0]["executionSuccessful"], false);
 }
+
+#[test]
+fn compliance_table_aligns_long_ids_and_lists_findings_a_line_each() {
+    use kestrel_core::{ComplianceReport, ComplianceSummary, ConfigFinding, ControlResult, ControlStatus, Severity};
+    let finding = |n: usize| ConfigFinding {
+        id: "k8s:resource-limits".into(),
+        title: "No resource limits".into(),
+        severity: Severity::Medium,
+        file: "deploy/web.yaml".into(),
+        resource: "Deployment shop/web".into(),
+        line: Some(10 + n),
+        field: String::new(),
+        message: format!("container \"web-{n}\" has no memory limit"),
+        fix: "set resources.limits.memory".into(),
+        controls: vec![],
+    };
+    let control = |id: &str, title: &str, status, evidence: &str, findings: Vec<ConfigFinding>| ControlResult {
+        id: id.into(),
+        title: title.into(),
+        status,
+        checks: vec!["k8s:resource-limits".into()],
+        evidence: evidence.into(),
+        findings,
+    };
+    let report = ComplianceReport {
+        schema: kestrel_core::COMPLIANCE_SCHEMA.into(),
+        spec: "pss-restricted".into(),
+        title: "Pod Security Standards".into(),
+        generated: "2026-12-07T00:00:00Z".into(),
+        scope: "1 file".into(),
+        summary: ComplianceSummary { pass: 1, fail: 1, manual: 1, not_evaluated: 1 },
+        controls: vec![
+            control(
+                "baseline:hostProbesAndHostLifecycle",
+                "Host Probes",
+                ControlStatus::Pass,
+                "1 check ran over 1 file: no finding",
+                vec![],
+            ),
+            control(
+                "4.4.3",
+                "Runtime configuration",
+                ControlStatus::Fail,
+                "7 findings: …",
+                (1..=7).map(finding).collect(),
+            ),
+            control("4.5.1", "Host OS", ControlStatus::Manual, "use a container-specific host OS", vec![]),
+            control(
+                "4.1.1",
+                "Image vulnerabilities",
+                ControlStatus::NotEvaluated,
+                "its checks need vuln input, and the scan had none",
+                vec![],
+            ),
+        ],
+    };
+    let mut out = Vec::new();
+    kestrel_report::write_compliance_table(&report, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("  ") && !l.starts_with("   ")).collect();
+    assert_eq!(rows.len(), 4, "{text}");
+    let title_at: Vec<usize> = rows
+        .iter()
+        .zip(["Host Probes", "Runtime configuration", "Host OS", "Image vulnerabilities"])
+        .map(|(r, t)| r.find(t).unwrap())
+        .collect();
+    assert!(title_at.iter().all(|&c| c == title_at[0]), "titles start in one column:\n{text}");
+    assert!(title_at[0] > "  NOT EVALUATED  baseline:hostProbesAndHostLifecycle".len(), "{text}");
+    // A finding a line, the first five, then how many more and where they are.
+    for n in 1..=5 {
+        assert!(
+            text.contains(&format!("deploy/web.yaml:{}: container \"web-{n}\" has no memory limit\n", 10 + n)),
+            "{text}"
+        );
+    }
+    assert!(!text.contains("web-6"), "{text}");
+    assert!(text.contains("and 2 more (every one in -f json and -f html)"), "{text}");
+    insta::assert_snapshot!(text);
+}
