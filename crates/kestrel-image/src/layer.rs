@@ -400,9 +400,9 @@ fn free_bytes(file: &std::fs::File) -> Option<u64> {
     Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }
 
-/// Applies a layer on top of the tree: opaque directories first, then whiteouts, then entries in order.
-/// Applies layer `index` to the tree. The layer's files are marked with `index` here, not when read: a layer
-/// streamed before the image's manifest arrived was read before its position was known.
+/// Applies layer `index` on top of the tree: opaque directories first, then whiteouts, then entries in order.
+/// The layer's files are marked with `index` here, not when read: a layer streamed before the image's manifest
+/// arrived was read before its position was known.
 pub(crate) fn apply(tree: &mut FileTree, delta: LayerDelta, index: usize, warnings: &mut Vec<Warning>) {
     for dir in &delta.opaque {
         tree.remove_below(dir);

@@ -756,17 +756,10 @@ fn terminal_width() -> Option<u16> {
     std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).or(Some(120))
 }
 
-/// Writes next to the target and renames, so a reader never sees half a document.
-///
-/// Only a regular file (or a path that does not exist yet) is replaced that way: a device, pipe or
-/// socket (`-o /dev/null`, `-o /dev/stdout`) is written in place, since renaming over it would
-/// replace the device node itself with a file. A symbolic link keeps being a link: its target is
-/// what gets replaced.
-/// Writes a finished report to `-o FILE` (atomically) or to standard output (a reader that stops early, as
-/// `| head` does, is not an error).
-/// Writes a document to `output`, or standard output. A `table` names what an image, a manifest or a process
-/// called itself: it goes out without raw control characters, on a terminal or into a file (`cat` later); the
-/// other formats escape them their own way.
+/// Writes a finished document to `-o FILE` ([`write_atomically`]) or to standard output (a reader that stops
+/// early, as `| head` does, is not an error). A `table` names what an image, a manifest or a process called
+/// itself: it goes out without raw control characters, on a terminal or into a file (`cat` later); the other
+/// formats escape them their own way.
 pub(crate) fn deliver(output: Option<&Path>, buf: &[u8], table: bool) -> Result<()> {
     let text = if table { std::str::from_utf8(buf).ok().map(crate::terminal_safe) } else { None };
     let buf = text.as_ref().map_or(buf, |t| t.as_bytes());
@@ -782,6 +775,12 @@ pub(crate) fn deliver(output: Option<&Path>, buf: &[u8], table: bool) -> Result<
     }
 }
 
+/// Writes next to the target and renames, so a reader never sees half a document.
+///
+/// Only a regular file (or a path that does not exist yet) is replaced that way: a device, pipe or
+/// socket (`-o /dev/null`, `-o /dev/stdout`) is written in place, since renaming over it would
+/// replace the device node itself with a file. A symbolic link keeps being a link: its target is
+/// what gets replaced.
 pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     match std::fs::metadata(path) {
         Ok(m) if !m.is_file() && !m.is_dir() => {

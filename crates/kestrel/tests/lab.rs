@@ -751,7 +751,6 @@ attack() {
     assert!(alerts[0]["title"].as_str().unwrap().contains("parent script"), "{}", alerts[0]);
 }
 
-/// Alerts `kestrel detect` raises on a recording, with these options.
 /// Learns one workload, `lab`, from a recording of one container (k = 1, t = 1) into `profiles`, in monitor mode.
 fn learn_lab(profiles: &std::path::Path, recording: &std::path::Path) {
     let learn = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
@@ -763,6 +762,7 @@ fn learn_lab(profiles: &std::path::Path, recording: &std::path::Path) {
     assert!(learn.status.success(), "{}", String::from_utf8_lossy(&learn.stderr));
 }
 
+/// Alerts `kestrel detect` raises on a recording, with these options.
 fn detect(recording: &std::path::Path, options: &[&str]) -> Vec<Value> {
     let out = Command::new(assert_cmd::cargo::cargo_bin("kestrel"))
         .args(["detect", "-q", "-f", "json"])
