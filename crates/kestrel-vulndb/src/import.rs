@@ -2,7 +2,7 @@
 //! security tracker lists (`DSA.list`, `DLA.list`), Alpine secdb JSON, and CISA's known-exploited list.
 //!
 //! Each input replaces one *source* in the database (re-importing a newer `all.zip` drops the older
-//! records of that source first). Everything read is attacker-controlled: sizes are bounded, a record that
+//! records of that source first); a directory's loose records are one source and each zip in it another. Everything read is attacker-controlled: sizes are bounded, a record that
 //! does not parse is skipped with a warning naming the file and entry, and nothing is guessed.
 
 use crate::advisory::{Advisory, Affected, Event, Range};
@@ -49,7 +49,7 @@ fn input_err(path: &Path, reason: impl Into<String>) -> ImportError {
 pub enum InputKind {
     /// A zip of OSV JSON records (OSV's per-ecosystem `all.zip`).
     OsvZip,
-    /// A directory of OSV JSON or YAML records (searched recursively).
+    /// A directory of OSV JSON or YAML records and OSV zips (searched recursively).
     OsvDir,
     /// One OSV JSON or YAML record.
     OsvRecord,
@@ -64,7 +64,7 @@ pub enum InputKind {
 /// What one import did.
 #[derive(Debug, Clone, Default)]
 pub struct ImportSummary {
-    /// The sources written (one per input, except an Alpine secdb which is named by its release).
+    /// The sources written: one per input, except a directory (its records one, each zip in it one).
     pub sources: Vec<SourceInfo>,
     /// The first [`MAX_WARNINGS_KEPT`] warnings, each naming the entry.
     pub warnings: Vec<String>,
@@ -142,7 +142,14 @@ pub fn import(
     let mut summary = ImportSummary::default();
     let info = match kind {
         InputKind::OsvZip => import_osv_zip(writer, path, source, &location, &mut summary)?,
-        InputKind::OsvDir | InputKind::OsvRecord => import_osv_files(writer, path, source, &location, &mut summary)?,
+        InputKind::OsvDir => {
+            let infos = import_osv_dir(writer, path, source, &location, &mut summary)?;
+            summary.sources.extend(infos);
+            return Ok(summary);
+        }
+        InputKind::OsvRecord => {
+            import_osv_files(writer, path, vec![path.to_path_buf()], source, &location, &mut summary)?
+        }
         InputKind::DebianTracker => import_debian_tracker(writer, path, source, &location, &mut summary)?,
         InputKind::AlpineSecdb => import_alpine_secdb(writer, path, source, &location, &mut summary)?,
         InputKind::KnownExploited => import_kev(writer, path, &location, &mut summary)?,
@@ -321,9 +328,81 @@ fn import_osv_zip(
     Ok(info)
 }
 
+/// A directory: its OSV records (searched recursively) are one source, `osv-files:DIR`; each zip in it is a source
+/// of its own, as if imported alone (a mirror of OSV's bucket holds `<Ecosystem>/all.zip`). A directory with
+/// neither is refused: importing it would empty the source a previous import of it filled.
+fn import_osv_dir(
+    writer: &mut Writer,
+    path: &Path,
+    source: Option<&str>,
+    location: &str,
+    summary: &mut ImportSummary,
+) -> Result<Vec<SourceInfo>, ImportError> {
+    let mut files = Vec::new();
+    let mut zips = Vec::new();
+    // Symbolic links are not followed: a record directory is a plain tree.
+    for e in walkdir::WalkDir::new(path).max_depth(16).follow_links(false).sort_by_file_name() {
+        let e = match e {
+            Ok(e) => e,
+            Err(err) => {
+                summary.warn(format!("{}: {err}", path.display()));
+                continue;
+            }
+        };
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let n = e.file_name().to_string_lossy();
+        if n.ends_with(".json") || n.ends_with(".yaml") || n.ends_with(".yml") {
+            files.push(e.into_path());
+            if files.len() > MAX_RECORDS {
+                return Err(input_err(path, format!("more than {MAX_RECORDS} record files")));
+            }
+        } else if n.ends_with(".zip") {
+            zips.push(e.into_path());
+        }
+    }
+    if files.is_empty() && zips.is_empty() {
+        return Err(input_err(path, "no OSV record (.json, .yaml) and no OSV archive (.zip) in it"));
+    }
+    if source.is_some() && !zips.is_empty() {
+        return Err(input_err(
+            path,
+            format!(
+                "--source names one source, and this directory holds {} (each a source of its own, named by its \
+                 ecosystem): import the directory without --source, or each archive alone",
+                kestrel_core::counted(zips.len(), "zip archive")
+            ),
+        ));
+    }
+    let mut infos: Vec<SourceInfo> = Vec::new();
+    let mut from: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for z in zips {
+        let info = import_osv_zip(writer, &z, None, &z.display().to_string(), summary)?;
+        if let Some(first) = from.insert(info.name.clone(), z.clone()) {
+            return Err(input_err(
+                path,
+                format!(
+                    "{} and {} both hold {} records, and an archive replaces its ecosystem's source: import one of them",
+                    first.display(),
+                    z.display(),
+                    info.name
+                ),
+            ));
+        }
+        infos.push(info);
+    }
+    if !files.is_empty() {
+        infos.push(import_osv_files(writer, path, files, source, location, summary)?);
+    }
+    Ok(infos)
+}
+
+/// OSV records from `files` (one file imported alone, or a directory's) as one source, `osv-files:PATH`.
 fn import_osv_files(
     writer: &mut Writer,
     path: &Path,
+    files: Vec<PathBuf>,
     source: Option<&str>,
     location: &str,
     summary: &mut ImportSummary,
@@ -337,28 +416,6 @@ fn import_osv_files(
     };
     writer.clear_source(&name)?;
     let mut tally = Tally::default();
-    let mut files = Vec::new();
-    if path.is_dir() {
-        // Symbolic links are not followed: a record directory is a plain tree.
-        for e in walkdir::WalkDir::new(path).max_depth(16).follow_links(false).sort_by_file_name() {
-            let e = match e {
-                Ok(e) => e,
-                Err(err) => {
-                    summary.warn(format!("{}: {err}", path.display()));
-                    continue;
-                }
-            };
-            let n = e.file_name().to_string_lossy();
-            if e.file_type().is_file() && (n.ends_with(".json") || n.ends_with(".yaml") || n.ends_with(".yml")) {
-                files.push(e.into_path());
-                if files.len() > MAX_RECORDS {
-                    return Err(input_err(path, format!("more than {MAX_RECORDS} record files")));
-                }
-            }
-        }
-    } else {
-        files.push(path.to_path_buf());
-    }
     for f in files {
         let entry = f.display().to_string();
         let yaml = entry.ends_with(".yaml") || entry.ends_with(".yml");

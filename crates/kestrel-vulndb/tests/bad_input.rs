@@ -204,3 +204,58 @@ fn a_database_from_elsewhere_is_accepted_only_as_kestrel_writes_it() {
     let e = Database::verify_file(&other).map(|_| ()).unwrap_err().to_string();
     assert!(e.contains("other.sqlite"), "{e}");
 }
+
+#[test]
+fn a_directory_imports_its_zips_each_as_its_ecosystem_and_its_records_as_one_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = dir.path().join("osv");
+    // The layout of OSV's bucket mirrored: `<Ecosystem>/all.zip`, beside a loose record of one's own.
+    for eco in ["PyPI", "Go"] {
+        std::fs::create_dir_all(mirror.join(eco)).unwrap();
+        std::fs::copy(fixture(&format!("osv-{eco}.zip")), mirror.join(eco).join("all.zip")).unwrap();
+        std::fs::write(mirror.join(eco).join("LICENSE"), "licence text").unwrap();
+    }
+    std::fs::create_dir_all(mirror.join("local")).unwrap();
+    std::fs::write(mirror.join("local/LOCAL-1.json"), record("LOCAL-1", r#"[{"introduced":"0"},{"fixed":"2.0"}]"#))
+        .unwrap();
+    let db_dir = dir.path().join("db");
+    let mut w = Writer::begin(&db_dir).unwrap();
+    let s = import(&mut w, &mirror, None, None).unwrap();
+    w.commit("2026-12-07T00:00:00Z").unwrap();
+    let names: Vec<&str> = s.sources.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.contains(&"osv:PyPI") && names.contains(&"osv:Go"), "{names:?}");
+    assert!(names[2].starts_with("osv-files:") && names[2].ends_with("osv"), "{names:?}");
+    // As many records as each archive imported alone gives.
+    for eco in ["PyPI", "Go"] {
+        let alone = tempfile::tempdir().unwrap();
+        let mut w = Writer::begin(alone.path()).unwrap();
+        let one = import(&mut w, &fixture(&format!("osv-{eco}.zip")), None, None).unwrap();
+        let got = s.sources.iter().find(|i| i.name == format!("osv:{eco}")).unwrap();
+        assert!(
+            got.records > 0 && got.records == one.sources[0].records,
+            "{eco}: {got:?} against {:?}",
+            one.sources[0]
+        );
+        assert!(got.location.ends_with("all.zip"), "{got:?}");
+    }
+    assert_eq!(s.sources[2].records, 1);
+    let db = Database::open(&db_dir).unwrap();
+    assert_eq!(db.lookup("PyPI", "demo").unwrap().len(), 1, "the loose record");
+
+    // A directory with nothing to import is refused (importing it would empty its source), naming what it looked for.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(empty.join("sub")).unwrap();
+    std::fs::write(empty.join("sub/README.md"), "no data").unwrap();
+    let mut w = Writer::begin(&db_dir).unwrap();
+    let err = import(&mut w, &empty, None, None).unwrap_err().to_string();
+    assert!(err.contains("empty") && err.contains("no OSV record") && err.contains(".zip"), "{err}");
+    // One --source cannot name several archives' sources.
+    let err = import(&mut w, &mirror, Some("mine"), None).unwrap_err().to_string();
+    assert!(err.contains("--source") && err.contains("2 zip archives"), "{err}");
+    // Two archives of one ecosystem would replace each other: refused, both named.
+    std::fs::create_dir_all(mirror.join("PyPI-old")).unwrap();
+    std::fs::copy(fixture("osv-PyPI.zip"), mirror.join("PyPI-old/all.zip")).unwrap();
+    let err = import(&mut w, &mirror, None, None).unwrap_err().to_string();
+    assert!(err.contains("PyPI/all.zip") && err.contains("PyPI-old/all.zip") && err.contains("osv:PyPI"), "{err}");
+}

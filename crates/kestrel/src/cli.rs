@@ -1088,13 +1088,15 @@ server only a database that differs from the one here is transferred (compressed
     #[command(after_help = "Examples:
   kestrel db update && kestrel db push --server https://kestrel.example --server-token \"$ADMIN_TOKEN\"")]
     Push(DbPushArgs),
-    /// Import files for air-gapped use: an OSV all.zip, a directory of OSV JSON/YAML records, Debian
+    /// Import files for air-gapped use: an OSV all.zip, a directory of OSV JSON/YAML records (and of
+    /// all.zip files: a mirror of OSV's `<Ecosystem>/all.zip`, each its ecosystem's source), Debian
     /// DSA.list/DLA.list, Alpine secdb JSON, CISA KEV JSON. Each replaces the source it holds. A whole
     /// database (`kestrel db export`'s file) replaces the database.
     #[command(after_help = "Examples:
   kestrel db import PyPI-all.zip Debian-all.zip
   kestrel db import DSA.list DLA.list alpine-v3.20-main.json
   kestrel db import ./advisories/ --source internal
+  kestrel db import ./osv-mirror/      # PyPI/all.zip, Go/all.zip, …: osv:PyPI, osv:Go, …
   kestrel db import kestrel-db.sqlite.zst          # from `kestrel db export` on a connected machine")]
     Import(DbImportArgs),
     /// Write this database, checked and zstd-compressed, to a file that `kestrel db import` takes on a machine

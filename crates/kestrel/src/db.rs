@@ -31,6 +31,14 @@ fn today() -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
+/// An RFC 3339 time as a table shows it: to the second (`2026-12-07T00:12:04Z`; the JSON keeps the nanoseconds).
+fn to_the_second(t: &str) -> String {
+    match (t.get(..19), t.get(19..)) {
+        (Some(head), Some(rest)) if rest.starts_with('.') && rest.ends_with('Z') => format!("{head}Z"),
+        _ => t.to_string(),
+    }
+}
+
 fn age_days(rfc3339: &str) -> Option<i64> {
     let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339).ok()?;
     Some((time::OffsetDateTime::now_utc() - t).whole_days())
@@ -282,7 +290,8 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                 say!("Database: {}", db.path().display());
                 match built.as_deref() {
                     Some(b) => say!(
-                        "Built:    {b} ({})",
+                        "Built:    {} ({})",
+                        to_the_second(b),
                         match age_days(b) {
                             Some(d) if d < 0 => "after now: is this machine's clock right?".to_string(),
                             Some(0) => "today".to_string(),
@@ -293,8 +302,10 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                     None => say!("Built:    unknown"),
                 }
                 say!("Advisories: {advisories}\n");
+                // A directory's source is named by its path: the column is as wide as the longest name.
+                let w = sources.iter().map(|s| s.name.chars().count()).max().unwrap_or(0).clamp(24, 72);
                 say!(
-                    "{:<28} {:>9} {:>9} {:>9}  {:<25} {:<25} LOCATION",
+                    "{:<w$} {:>9} {:>9} {:>9}  {:<20} {:<20} LOCATION",
                     "SOURCE",
                     "RECORDS",
                     "WITHDRAWN",
@@ -304,13 +315,13 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                 );
                 for s in &sources {
                     say!(
-                        "{:<28} {:>9} {:>9} {:>9}  {:<25} {:<25} {}",
+                        "{:<w$} {:>9} {:>9} {:>9}  {:<20} {:<20} {}",
                         s.name,
                         s.records,
                         s.withdrawn,
                         s.skipped,
-                        s.imported_at,
-                        s.newest_record.as_deref().unwrap_or("-"),
+                        to_the_second(&s.imported_at),
+                        s.newest_record.as_deref().map_or("-".into(), to_the_second),
                         s.location
                     );
                 }

@@ -375,6 +375,22 @@ fn db_status_and_show() {
         ["debian-tracker:DLA", "debian-tracker:DSA", "kev", "osv:AlmaLinux", "osv:Go", "osv:Maven", "osv:PyPI"]
     );
     assert_eq!(s["sources"][4]["withdrawn"], 2);
+    // The table: times to the second, every row's columns where the header's are.
+    let out = kestrel(db.path()).args(["db", "status"]).assert().success();
+    let t = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let header = t.lines().find(|l| l.starts_with("SOURCE")).unwrap();
+    let rows: Vec<&str> = t.lines().filter(|l| l.starts_with("osv:") || l.starts_with("debian-tracker:")).collect();
+    assert_eq!(rows.len(), 6, "{t}");
+    let newest = header.find("NEWEST RECORD").unwrap();
+    for r in rows {
+        let under = r.get(newest - 1..newest + 1).unwrap_or_default();
+        assert!(
+            under.starts_with(' ') && under[1..].starts_with(|c: char| c.is_ascii_digit() || c == '-'),
+            "{r:?} under {header:?}"
+        );
+        let imported = &r[header.find("IMPORTED").unwrap()..][..20];
+        assert!(imported.ends_with('Z') && !imported.contains('.'), "{imported:?} in {r:?}");
+    }
     let out = kestrel(db.path()).args(["db", "show", "CVE-2018-18074"]).assert().success();
     let t = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(t.contains("PYSEC-2018-28"), "{t}");
