@@ -173,7 +173,12 @@ pub fn is_placeholder(s: &str) -> bool {
     if WORDS.iter().any(|w| l.contains(w)) || s.starts_with('$') || windows_var {
         return true;
     }
-    // One character repeated, or a plain word.
+    // One character repeated, a plain word, or a name in capitals as documentation writes where a secret goes
+    // (`postgres://USER:PASSWORD@HOST/DB`, `SECRET_KEY`): letters and `_` only, no digit, and short or with a `_`
+    // (an AWS access key id is 20 capitals, and one in thirty has no digit).
     let first = s.chars().next().unwrap_or(' ');
-    s.chars().all(|c| c == first) || (s.chars().all(|c| c.is_ascii_lowercase()) && s.len() < 16)
+    let capitals = s.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+    s.chars().all(|c| c == first)
+        || (s.chars().all(|c| c.is_ascii_lowercase()) && s.len() < 16)
+        || (capitals && (s.len() <= 12 || (s.contains('_') && s.len() < 32)))
 }

@@ -95,8 +95,19 @@ token = \"xxxxxxxxxxxxxxxxxxxx\"
 secret = os.environ[\"SECRET\"]
 postgres://user:password@localhost/db
 PASSWORD_FILE=/run/secrets/db_password
+Connect with `postgres://USER:PASSWORD@HOST:PORT/DB` or amqp://guest:SECRET_KEY@rabbit:5672/.
 ";
     assert_eq!(rules_of(text), Vec::<(String, usize)>::new());
+}
+
+#[test]
+fn a_capitalised_value_with_a_digit_or_a_lower_case_letter_is_still_a_secret() {
+    // Only a value shaped like an environment variable's name (capitals and `_`, nothing else) is a placeholder.
+    for text in ["postgres://app:HUNTER2XQ@db:5432/app\n", "postgres://app:Hunter2Xq@db:5432/app\n"] {
+        assert_eq!(rules_of(text), [("url-password".to_string(), 1)], "{text}");
+    }
+    // An AWS access key id without a digit (base32: one in thirty has none) is a key, not a name in capitals.
+    assert_eq!(rules_of("aws_access_key_id = AKIAQWERTYUIOPASDFGH\n"), [("aws-access-key-id".to_string(), 1)]);
 }
 
 #[test]
