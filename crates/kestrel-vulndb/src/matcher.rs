@@ -108,6 +108,8 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
     let mut kev_cache: HashMap<String, Option<crate::store::KnownExploited>> = HashMap::new();
     let mut unmatched_os = 0usize;
     let mut first_os_warning = None;
+    let mut devel = 0usize;
+    let mut first_devel_warning = None;
     let ecosystems = db.ecosystems();
     let covered: std::collections::HashSet<&str> = ecosystems.iter().map(String::as_str).collect();
     let mut uncovered: BTreeMap<String, usize> = BTreeMap::new();
@@ -134,6 +136,23 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
         };
         let installed = match q.scheme.parse(&q.version) {
             Ok(v) => v,
+            // A Go program built from a source tree (`go build` in a checkout) names its own module `(devel)`:
+            // nothing to compare, said once for all of them (an image of Go tools holds dozens).
+            Err(_) if p.ecosystem == Ecosystem::Go && p.version == "(devel)" => {
+                devel += 1;
+                if devel == 1 {
+                    first_devel_warning = Some(out.warnings.len());
+                    out.warnings.push(Warning {
+                        path: location_of(p),
+                        message: format!(
+                            "{} (devel): not matched: a Go program built from a source tree has no version to \
+                             compare (the modules it depends on are matched)",
+                            p.name
+                        ),
+                    });
+                }
+                continue;
+            }
             Err(e) => {
                 out.warnings.push(Warning {
                     path: location_of(p),
@@ -194,6 +213,9 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
     // The first OS package's warning speaks for the others of the same cause.
     if let Some(w) = first_os_warning.filter(|_| unmatched_os > 1).and_then(|i| out.warnings.get_mut(i)) {
         w.message.push_str(&format!(" (and {} more OS packages)", unmatched_os - 1));
+    }
+    if let Some(w) = first_devel_warning.filter(|_| devel > 1).and_then(|i| out.warnings.get_mut(i)) {
+        w.message.push_str(&format!(" (and {} more Go programs built so)", devel - 1));
     }
     for (eco, n) in uncovered {
         let base = eco.split(':').next().unwrap_or(&eco).to_string();

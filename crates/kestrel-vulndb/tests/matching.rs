@@ -370,3 +370,35 @@ fn one_warning_speaks_for_the_os_packages_of_an_unknown_release() {
     let py = out.warnings.iter().find(|w| w.path == "/app/x/METADATA").unwrap();
     assert!(!py.message.contains("more OS packages"), "{py:?}");
 }
+
+#[test]
+fn go_programs_built_from_a_source_tree_are_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path());
+    // Three tools built with `go build` in a checkout (`(devel)`), their dependencies tagged, and one module
+    // whose version is broken in another way: that one keeps its own warning.
+    let go = |name: &str, version: &str, at: &str| Package::new(name, version, Ecosystem::Go, "t").at(at, None);
+    let s = sbom(
+        None,
+        vec![
+            go("github.com/acme/tool-a", "(devel)", "/usr/bin/tool-a"),
+            go("golang.org/x/net", "v0.0.1", "/usr/bin/tool-a"),
+            go("github.com/acme/tool-b", "(devel)", "/usr/bin/tool-b"),
+            go("github.com/acme/tool-c", "(devel)", "/usr/bin/tool-c"),
+            go("github.com/acme/odd", "not-a-version", "/usr/bin/odd"),
+        ],
+    );
+    let out = match_sbom(&db, &s, &MatchOptions { today: TODAY.into() }).unwrap();
+    assert_eq!(out.warnings.len(), 2, "{:#?}", out.warnings);
+    let devel = &out.warnings[0];
+    assert_eq!(devel.path, "/usr/bin/tool-a");
+    assert!(devel.message.starts_with("github.com/acme/tool-a (devel): not matched"), "{devel:?}");
+    assert!(devel.message.ends_with("(and 2 more Go programs built so)"), "{devel:?}");
+    assert!(
+        out.warnings[1].message.starts_with("github.com/acme/odd not-a-version: not matched"),
+        "{:?}",
+        out.warnings
+    );
+    assert_eq!(out.packages_matched, 1, "the tagged dependency is matched");
+    assert!(!out.findings.is_empty(), "golang.org/x/net v0.0.1 has advisories in the fixture: {:?}", out.findings);
+}
