@@ -185,7 +185,7 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
         if hits.is_empty() {
             continue;
         }
-        for group in group_hits(&hits) {
+        for group in group_hits(&hits, p.ecosystem.is_os()) {
             let mut f = finding(p, &q, &group, &hits);
             let kev = match kev_cache.get(&f.id) {
                 Some(k) => k.clone(),
@@ -261,20 +261,11 @@ fn is_cve(id: &str) -> bool {
     id.starts_with("CVE-")
 }
 
-/// The CVEs an advisory stands for. Distribution advisories list theirs in `aliases` (Debian tracker) or
-/// `related` (AlmaLinux, Rocky); a language advisory's `related` ids are other vulnerabilities and do not count.
-fn cves_of(a: &Advisory) -> Vec<String> {
-    let os = a.affected.is_empty() || a.source.starts_with("debian") || a.source.starts_with("alpine") || {
-        let id = a.id.as_str();
-        id.starts_with("DSA-")
-            || id.starts_with("DLA-")
-            || id.starts_with("ALSA-")
-            || id.starts_with("ALBA-")
-            || id.starts_with("ALEA-")
-            || id.starts_with("RLSA-")
-            || id.starts_with("RHSA-")
-            || id.starts_with("USN-")
-    };
+/// The CVEs an advisory stands for. Distribution advisories (of an OS package: `os`) list theirs in `aliases`
+/// (Debian tracker) or `related` (AlmaLinux, Rocky); a language advisory's `related` ids are other
+/// vulnerabilities (GO-2024-3106 is CVE-2024-34156, "a follow-up to" its related CVE-2022-30635) and do not
+/// count. Decided by the package, not the record: a stored record keeps no `affected` list to tell by.
+fn cves_of(a: &Advisory, os: bool) -> Vec<String> {
     let mut v: Vec<String> = std::iter::once(&a.id)
         .chain(a.aliases.iter())
         .chain(a.related.iter().filter(|_| os))
@@ -324,14 +315,14 @@ struct Group {
     bundles: Vec<usize>,
 }
 
-/// Joins the hits of one package into vulnerabilities.
-fn group_hits(hits: &[Hit]) -> Vec<Group> {
+/// Joins the hits of one package into vulnerabilities; `os`: the package is a distribution's.
+fn group_hits(hits: &[Hit], os: bool) -> Vec<Group> {
     let mut g = Groups { parent: Vec::new(), index: HashMap::new() };
     let mut bundle_cves: Vec<(usize, Vec<String>)> = Vec::new();
     let mut node_of_hit = Vec::new();
     for (i, h) in hits.iter().enumerate() {
         let a = &h.advisory;
-        let cves = cves_of(a);
+        let cves = cves_of(a, os);
         let first = g.id(&a.id);
         node_of_hit.push(first);
         if cves.len() >= 2 {
@@ -636,7 +627,7 @@ mod tests {
     fn ids(hits: Vec<Hit>) -> Vec<(String, Vec<String>)> {
         let p = Package::new("x", "1", Ecosystem::Deb, "t");
         let q = Query { ecosystem: "Debian:12".into(), name: "x".into(), version: "1".into(), scheme: Scheme::Deb };
-        let mut v: Vec<_> = group_hits(&hits)
+        let mut v: Vec<_> = group_hits(&hits, p.ecosystem.is_os())
             .iter()
             .map(|g| {
                 let f = finding(&p, &q, g, &hits);
@@ -670,11 +661,29 @@ mod tests {
     }
 
     #[test]
+    fn a_language_advisorys_related_cves_are_other_vulnerabilities() {
+        // As stored: a record keeps no `affected` list (the index holds it), so the package decides.
+        let mut h = adv("GO-2024-3106", &["CVE-2024-34156"], &["CVE-2022-30635"], Some("1.22.7"));
+        std::rc::Rc::get_mut(&mut h.advisory).unwrap().affected.clear();
+        let p = Package::new("stdlib", "go1.21.11", Ecosystem::Go, "t");
+        let q = Query { ecosystem: "Go".into(), name: "stdlib".into(), version: "1.21.11".into(), scheme: Scheme::Go };
+        let hits = vec![h];
+        let got: Vec<(String, Vec<String>)> = group_hits(&hits, p.ecosystem.is_os())
+            .iter()
+            .map(|g| {
+                let f = finding(&p, &q, g, &hits);
+                (f.id, f.aliases)
+            })
+            .collect();
+        assert_eq!(got, [("CVE-2024-34156".to_string(), vec!["GO-2024-3106".to_string()])]);
+    }
+
+    #[test]
     fn fixed_version_is_the_highest_fix() {
         let p = Package::new("x", "1", Ecosystem::Deb, "t");
         let q = Query { ecosystem: "Debian:12".into(), name: "x".into(), version: "1".into(), scheme: Scheme::Deb };
         let hits = vec![adv("CVE-1", &[], &[], Some("1.10")), adv("DEBIAN-CVE-1", &["CVE-1"], &[], Some("1.9"))];
-        let g = group_hits(&hits);
+        let g = group_hits(&hits, true);
         let f = finding(&p, &q, &g[0], &hits);
         assert_eq!(f.fixed_version.as_deref(), Some("1.10"));
         assert_eq!(f.state, FixState::Fixed);

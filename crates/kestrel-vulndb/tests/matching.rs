@@ -402,3 +402,24 @@ fn go_programs_built_from_a_source_tree_are_said_once() {
     assert_eq!(out.packages_matched, 1, "the tagged dependency is matched");
     assert!(!out.findings.is_empty(), "golang.org/x/net v0.0.1 has advisories in the fixture: {:?}", out.findings);
 }
+
+#[test]
+fn a_go_advisorys_related_cve_is_not_reported_as_its_own() {
+    // GO-2024-3106 is CVE-2024-34156 and names CVE-2022-30635 (fixed long before go1.21) as related; GO-2023-2102
+    // is CVE-2023-39325 and names HTTP/2 Rapid Reset's CVE-2023-44487 as related. Real records of the fixture.
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path());
+    let go = |name: &str, version: &str| Package::new(name, version, Ecosystem::Go, "t").at("/usr/bin/tool", None);
+    let s = sbom(None, vec![go("stdlib", "go1.21.1"), go("golang.org/x/net", "v0.15.0")]);
+    let out = match_sbom(&db, &s, &MatchOptions { today: TODAY.into() }).unwrap();
+    let ids: Vec<(String, String)> =
+        out.findings.iter().filter_map(|f| f.as_vulnerability()).map(|v| (v.package.clone(), v.id.clone())).collect();
+    for (package, id) in
+        [("stdlib", "CVE-2024-34156"), ("stdlib", "CVE-2023-39325"), ("golang.org/x/net", "CVE-2023-39325")]
+    {
+        assert!(ids.contains(&(package.to_string(), id.to_string())), "{package} {id} missing: {ids:?}");
+    }
+    for id in ["CVE-2022-30635", "CVE-2023-44487"] {
+        assert!(ids.iter().all(|(_, i)| i != id), "{id} is only related: {ids:?}");
+    }
+}
