@@ -61,3 +61,25 @@ pub use secret::{secret_controls, SecretFinding, SECRET_FIX};
 pub fn counted(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
+
+/// An RFC 3339 time as people read it in a table or a message: to the second (`2026-12-07T00:12:04Z`); the JSON
+/// keeps the nanoseconds. Anything else comes back as it is.
+pub fn to_the_second(rfc3339: &str) -> String {
+    match (rfc3339.get(..19), rfc3339.get(19..)) {
+        (Some(head), Some(rest)) if rest.starts_with('.') && rest.ends_with('Z') => format!("{head}Z"),
+        _ => rfc3339.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_to_the_second() {
+        assert_eq!(super::to_the_second("2026-12-07T00:14:03.466934569Z"), "2026-12-07T00:14:03Z");
+        assert_eq!(super::to_the_second("2026-12-07T00:14:03.5Z"), "2026-12-07T00:14:03Z");
+        assert_eq!(super::to_the_second("2026-12-07T00:14:03Z"), "2026-12-07T00:14:03Z");
+        assert_eq!(super::to_the_second("2026-12-07T00:14:03.5+02:00"), "2026-12-07T00:14:03.5+02:00");
+        assert_eq!(super::to_the_second("soon"), "soon");
+        assert_eq!(super::to_the_second("2026-12-07T00:14:03é"), "2026-12-07T00:14:03é");
+    }
+}

@@ -53,7 +53,7 @@ fn table(report: &Report, width: Option<u16>, out: &mut dyn Write) -> io::Result
             out,
             "Database: {} (built {}; {})",
             db.path,
-            db.built_at.as_deref().unwrap_or("?"),
+            db.built_at.as_deref().map_or("?".into(), kestrel_core::to_the_second),
             if db.sources.is_empty() { "no sources".into() } else { db.sources.join(", ") }
         )?;
     }

@@ -31,14 +31,6 @@ fn today() -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
-/// An RFC 3339 time as a table shows it: to the second (`2026-12-07T00:12:04Z`; the JSON keeps the nanoseconds).
-fn to_the_second(t: &str) -> String {
-    match (t.get(..19), t.get(19..)) {
-        (Some(head), Some(rest)) if rest.starts_with('.') && rest.ends_with('Z') => format!("{head}Z"),
-        _ => t.to_string(),
-    }
-}
-
 fn age_days(rfc3339: &str) -> Option<i64> {
     let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339).ok()?;
     Some((time::OffsetDateTime::now_utc() - t).whole_days())
@@ -236,7 +228,7 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                 note!(
                     "kestrel: {} is the database now (built {}, SHA-256 {sha256}): {}",
                     path.display(),
-                    built.as_deref().unwrap_or("?"),
+                    built.as_deref().map_or("?".into(), kestrel_core::to_the_second),
                     dir.display()
                 );
             }
@@ -291,7 +283,7 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                 match built.as_deref() {
                     Some(b) => say!(
                         "Built:    {} ({})",
-                        to_the_second(b),
+                        kestrel_core::to_the_second(b),
                         match age_days(b) {
                             Some(d) if d < 0 => "after now: is this machine's clock right?".to_string(),
                             Some(0) => "today".to_string(),
@@ -320,8 +312,8 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                         s.records,
                         s.withdrawn,
                         s.skipped,
-                        to_the_second(&s.imported_at),
-                        s.newest_record.as_deref().map_or("-".into(), to_the_second),
+                        kestrel_core::to_the_second(&s.imported_at),
+                        s.newest_record.as_deref().map_or("-".into(), kestrel_core::to_the_second),
                         s.location
                     );
                 }
@@ -415,7 +407,7 @@ pub fn vulnerability_report(sbom: Sbom, v: &VulnArgs, g: &GlobalArgs) -> Result<
         if days > i64::from(v.max_db_age) && !g.quiet {
             note!(
                 "kestrel: warning: the vulnerability database is {days} days old (built {}); run `kestrel db update`",
-                built.as_deref().unwrap_or("?")
+                built.as_deref().map_or("?".into(), kestrel_core::to_the_second)
             );
         }
     }
