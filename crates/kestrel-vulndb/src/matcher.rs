@@ -101,6 +101,16 @@ struct Hit {
     fixed: Option<String>,
 }
 
+/// Whether `w` is a warning [`match_sbom`] writes (a package it could not match, an ecosystem the database has no
+/// advisories for), as opposed to one of the inventory's. A report read back as an SBOM (`kestrel sbom
+/// scan.json` with a newer database) drops these before matching again: they spoke of the database of then.
+pub fn is_matching_warning(w: &Warning) -> bool {
+    let m = w.message.as_str();
+    (m.starts_with("no advisories for ") && m.contains(" in the vulnerability database: "))
+        || m.contains(": not matched")
+        || m.contains(": no vulnerability data is keyed for ")
+}
+
 /// Checks every package of `sbom` and the distribution release itself.
 pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<MatchOutput, DbError> {
     let mut out = MatchOutput::default();

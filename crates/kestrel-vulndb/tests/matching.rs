@@ -346,6 +346,7 @@ fn packages_no_data_covers_are_named() {
         "{w:?}"
     );
     assert!(w[1].starts_with("no advisories for npm"), "{w:?}");
+    assert!(out.warnings.iter().all(kestrel_vulndb::matcher::is_matching_warning), "{w:?}");
     assert_eq!(out.packages_matched, 0);
 }
 
@@ -369,6 +370,10 @@ fn one_warning_speaks_for_the_os_packages_of_an_unknown_release() {
     assert!(os.message.ends_with("(and 2 more OS packages)"), "{os:?}");
     let py = out.warnings.iter().find(|w| w.path == "/app/x/METADATA").unwrap();
     assert!(!py.message.contains("more OS packages"), "{py:?}");
+    // Each is known for the matching's own, to be dropped when a report is read back and matched again.
+    assert!(out.warnings.iter().all(kestrel_vulndb::matcher::is_matching_warning), "{:?}", out.warnings);
+    let inventory = Warning { path: "/app/x/METADATA".into(), message: "not UTF-8 text (byte 3)".into() };
+    assert!(!kestrel_vulndb::matcher::is_matching_warning(&inventory));
 }
 
 #[test]
@@ -400,6 +405,7 @@ fn go_programs_built_from_a_source_tree_are_said_once() {
         out.warnings
     );
     assert_eq!(out.packages_matched, 1, "the tagged dependency is matched");
+    assert!(out.warnings.iter().all(kestrel_vulndb::matcher::is_matching_warning), "{:?}", out.warnings);
     assert!(!out.findings.is_empty(), "golang.org/x/net v0.0.1 has advisories in the fixture: {:?}", out.findings);
 }
 

@@ -371,7 +371,7 @@ pub fn wants_vulns(v: &VulnArgs) -> bool {
 }
 
 /// Matches the SBOM and applies the filters and policies; warnings go to stderr.
-pub fn vulnerability_report(sbom: Sbom, v: &VulnArgs, g: &GlobalArgs) -> Result<Report> {
+pub fn vulnerability_report(mut sbom: Sbom, v: &VulnArgs, g: &GlobalArgs) -> Result<Report> {
     let dir = db_dir(&v.dir)?;
     let db = match Database::open(&dir) {
         Ok(db) => db,
@@ -412,6 +412,8 @@ pub fn vulnerability_report(sbom: Sbom, v: &VulnArgs, g: &GlobalArgs) -> Result<
         }
     }
     let today = today();
+    // A report read back as an SBOM brings the warnings of the matching it had then; this matching says its own.
+    sbom.warnings.retain(|w| !kestrel_vulndb::matcher::is_matching_warning(w));
     let m = match_sbom(&db, &sbom, &MatchOptions { today: today.clone() })?;
     if m.owned_by_os > 0 {
         tracing::info!(
