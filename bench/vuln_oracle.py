@@ -8,14 +8,22 @@ Rust. For every package of those ecosystems (not the ones a distribution owns, w
 distribution's advisories) it prints
   missed: records the oracle says affect the package and no finding of kestrel names (as id or alias);
   extra:  kestrel findings whose id is neither a record the oracle says affects the package nor one of that
-          record's aliases (a record's `related` ids are other vulnerabilities).
+          record's aliases (a language record's `related` ids are other vulnerabilities; a distribution's
+          advisory names the CVEs it fixes there).
 Usage (the project's venv has `packaging`):
   kestrel db import ../shared/data/osv --db-dir DB
   KESTREL_DB_DIR=DB kestrel rootfs / --offline --scanners vuln -f json -o scan.json
   ~/.cache/kestrel/venv/bin/python3 bench/vuln_oracle.py scan.json ../shared/data/osv/Go/all.zip ../shared/data/osv/PyPI/all.zip
+Distributions (RPM ordering by rpm's own `rpm.vercmp`, Debian's by `dpkg --compare-versions`): an inventory
+made of the data's own fixed versions, as a CycloneDX SBOM, then the same check — and every CVE an advisory
+fixing several names must be a finding of its own:
+  bench/vuln_oracle.py synth ../shared/data/osv/AlmaLinux/all.zip AlmaLinux:8 400 inventory.cdx.json
+  bench/vuln_oracle.py synth DSA.list,DLA.list Debian:10 400 inventory.cdx.json
+  KESTREL_DB_DIR=DB kestrel sbom inventory.cdx.json --offline -f json -o scan.json
+  bench/vuln_oracle.py scan.json ../shared/data/osv/AlmaLinux/all.zip      (or: DSA.list DLA.list)
 Exit status 1 when anything is missed or extra.
 """
-import collections, importlib.util, json, os, re, sys, zipfile
+import collections, functools, importlib.util, json, os, re, sys, zipfile
 
 here = os.path.dirname(os.path.abspath(__file__))
 spec = importlib.util.spec_from_file_location("oracle", os.path.join(here, "../scripts/fixtures/expected-matches.py"))
@@ -24,6 +32,8 @@ spec.loader.exec_module(oracle)
 
 # kestrel's ecosystem names in a report, and OSV's.
 OSV_OF = {"golang": "Go", "pypi": "PyPI"}
+# RPM distributions whose OSV ecosystem carries the release (`AlmaLinux:8`); the report's distro says which.
+RPM_DISTROS = {"AlmaLinux": "almalinux", "Rocky Linux": "rocky"}
 
 
 def pep503(name):
@@ -38,7 +48,15 @@ def load(zips):
     """Every record's affected entries, by (ecosystem, name); withdrawn records left out, as kestrel does."""
     index = collections.defaultdict(list)
     names = {}
-    for path in zips:
+    lists = [p for p in zips if p.endswith(".list")]
+    for rid, cves, release, src, fixed in tracker_entries(lists):
+        if fixed == "<not-affected>":
+            continue
+        names.setdefault(rid, {rid}).update(cves)
+        # Fixed below this version; `<unfixed>`, `<end-of-life>`: every version.
+        events = [{"introduced": "0"}] + ([] if fixed.startswith("<") else [{"fixed": fixed}])
+        index[(f"Debian:{release}", src)].append((rid, {"ranges": [{"type": "ECOSYSTEM", "events": events}]}))
+    for path in (p for p in zips if not p.endswith(".list")):
         with zipfile.ZipFile(path) as z:
             for n in z.namelist():
                 if not n.endswith(".json"):
@@ -48,10 +66,89 @@ def load(zips):
                     continue
                 for a in r.get("affected", []):
                     p = a.get("package") or {}
-                    eco = p.get("ecosystem", "").split(":")[0]
-                    names[r["id"]] = {r["id"], *r.get("aliases", [])}
+                    eco = p.get("ecosystem", "")
+                    eco = eco if eco.split(":")[0] in RPM_DISTROS else eco.split(":")[0]
+                    # A distribution's advisory (ALSA) names the CVEs it fixes as related: it stands for them.
+                    os_record = eco.split(":")[0] in RPM_DISTROS
+                    names[r["id"]] = {r["id"], *r.get("aliases", []), *(r.get("related", []) if os_record else [])}
                     index[key_of(eco, p.get("name", ""))].append((r["id"], a))
     return index, names
+
+
+@functools.lru_cache(maxsize=None)
+def rpm_cmp(a, b):
+    return oracle.rpm_cmp(a, b)
+
+
+def synth(archive, ecosystem, count, out):
+    """A CycloneDX SBOM of `count` packages of `ecosystem` (an RPM distribution's), each at a version the archive
+    names as a fix (a real build), every second package at an older fix of its own than its newest."""
+    fixes = collections.defaultdict(set)
+    with zipfile.ZipFile(archive) as z:
+        for n in z.namelist():
+            r = json.loads(z.read(n))
+            for a in r.get("affected", []):
+                if a.get("package", {}).get("ecosystem") != ecosystem:
+                    continue
+                for rg in a.get("ranges", []):
+                    for e in rg.get("events", []):
+                        if "fixed" in e:
+                            fixes[a["package"]["name"]].add(e["fixed"])
+    names = sorted(fixes)
+    step = max(1, len(names) // count)
+    distro, release = ecosystem.lower().split(":")
+    components = []
+    for i, name in enumerate(names[::step][:count]):
+        ordered = sorted(fixes[name], key=functools.cmp_to_key(rpm_cmp))
+        version = ordered[len(ordered) // 2] if i % 2 else ordered[-1]
+        epoch, _, plain = version.rpartition(":")
+        purl = f"pkg:rpm/{distro}/{name}@{plain}?distro={distro}-{release}" + (f"&epoch={epoch}" if epoch else "")
+        components.append({"type": "library", "name": name, "version": version, "purl": purl})
+    components.append({"type": "operating-system", "name": distro, "version": release})
+    json.dump({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": components}, open(out, "w"), indent=1)
+    print(f"{out}: {len(components) - 1} {ecosystem} packages")
+
+
+@functools.lru_cache(maxsize=None)
+def dpkg_cmp(a, b):
+    return oracle.dpkg_cmp(a, b)
+
+
+DEBIAN = {name: number for name, number in [("buster", "10"), ("bullseye", "11"), ("bookworm", "12")]}
+
+
+def tracker_entries(lists):
+    """Debian tracker lists: (advisory id, its CVEs, release number, source package, fixed version or <state>)."""
+    for path in lists:
+        for entry in re.split(r"(?m)^(?=\[)", open(path, encoding="utf-8", errors="replace").read()):
+            if not entry.strip() or "]" not in entry:
+                continue
+            head = entry.split("]", 1)[1].split()
+            if not head:
+                continue
+            cves = set(re.findall(r"CVE-\d+-\d+", " ".join(re.findall(r"\{([^}]*)\}", entry))))
+            for m in re.finditer(r"(?m)^\s+\[(\w+)\] - (\S+) (\S+)", entry):
+                if m.group(1) in DEBIAN:
+                    yield head[0], cves, DEBIAN[m.group(1)], m.group(2), m.group(3)
+
+
+def synth_debian(lists, release, count, out):
+    """A CycloneDX SBOM of `count` Debian source packages of `release` (`11`) at versions the lists name as fixes."""
+    fixes = collections.defaultdict(set)
+    for _, _, rel, src, fixed in tracker_entries(lists):
+        if rel == release and not fixed.startswith("<"):
+            fixes[src].add(fixed)
+    names = sorted(fixes)
+    step = max(1, len(names) // count)
+    components = []
+    for i, name in enumerate(names[::step][:count]):
+        ordered = sorted(fixes[name], key=functools.cmp_to_key(dpkg_cmp))
+        version = ordered[len(ordered) // 2] if i % 2 else ordered[-1]
+        purl = f"pkg:deb/debian/{name}@{version}?distro=debian-{release}"
+        components.append({"type": "library", "name": name, "version": version, "purl": purl})
+    components.append({"type": "operating-system", "name": "debian", "version": release})
+    json.dump({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": components}, open(out, "w"), indent=1)
+    print(f"{out}: {len(components) - 1} Debian {release} packages")
 
 
 def comparable(eco, version):
@@ -61,7 +158,7 @@ def comparable(eco, version):
 
 
 def expected(index, eco, name, version):
-    cmp = {"Go": oracle.semver_cmp, "PyPI": oracle.pep_cmp}[eco]
+    cmp = {"Go": oracle.semver_cmp, "PyPI": oracle.pep_cmp}.get(eco, dpkg_cmp if eco.startswith("Debian:") else rpm_cmp)
     v = comparable(eco, version)
     hits = set()
     for rid, a in index.get(key_of(eco, name), []):
@@ -83,18 +180,27 @@ def expected(index, eco, name, version):
 
 
 def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "synth":
+        if sys.argv[3].startswith("Debian:"):
+            return synth_debian(sys.argv[2].split(","), sys.argv[3].split(":")[1], int(sys.argv[4]), sys.argv[5])
+        return synth(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     report = json.load(open(sys.argv[1]))
     index, names = load(sys.argv[2:])
-    ecosystems = {e.split(":")[0] for e, _ in index}
+    ecosystems = {e for e, _ in index}
+    # The report's distribution names its RPM packages' ecosystem (`almalinux` 8 → `AlmaLinux:8`).
+    d = report.get("distro") or {}
+    rpm_eco = next((f"{k}:{(d.get('version_id') or '').split('.')[0]}" for k, v in RPM_DISTROS.items() if v == d.get("id")), None)
+    deb_eco = f"Debian:{(d.get('version_id') or '').split('.')[0]}" if d.get("id") == "debian" else None
+    of = dict(OSV_OF, rpm=rpm_eco, deb=deb_eco)
     found = collections.defaultdict(list)
     for f in report.get("findings", []):
-        if f.get("kind") in ("vulnerability", "malicious-package") and f.get("ecosystem") in OSV_OF:
-            found[(OSV_OF[f["ecosystem"]], f["package"], f["version"])].append((f["id"], {f["id"], *f.get("aliases", [])}))
+        if f.get("kind") in ("vulnerability", "malicious-package") and of.get(f.get("ecosystem")):
+            found[(of[f["ecosystem"]], f["package"], f["version"])].append((f["id"], {f["id"], *f.get("aliases", [])}))
     packages = set()
     for p in report["packages"]:
-        eco = OSV_OF.get(p["ecosystem"])
+        eco = of.get(p["ecosystem"])
         if eco in ecosystems and "os.owner" not in p.get("properties", {}):
             packages.add((eco, p["name"], p["version"]))
     # What kestrel said it could not match (a version its ordering refuses, a Go program built from a source tree
@@ -115,6 +221,11 @@ def main():
         named = set().union(*(ids for _, ids in got)) if got else set()
         for rid in sorted(want - named):
             missed.append(f"{eco} {name} {version}: {rid}")
+        # A distribution's advisory fixing several CVEs: each CVE is a finding of its own, every one must be there.
+        if eco.split(":")[0] in RPM_DISTROS or eco.startswith("Debian:"):
+            for rid in sorted(want):
+                for cve in sorted(c for c in names[rid] - named if c.startswith("CVE-")):
+                    missed.append(f"{eco} {name} {version}: {cve} (of {rid})")
         stands_for = set().union(*(names[r] for r in want)) if want else set()
         for fid, ids in got:
             if fid not in stands_for:
