@@ -68,7 +68,7 @@ pub fn compliance_html(r: &ComplianceReport) -> String {
         "<h1>{}</h1>\n<div class=\"meta\">Spec <code>{}</code> · generated {} by kestrel · scope: {}</div>",
         esc(&r.title),
         esc(&r.spec),
-        esc(&r.generated),
+        esc(&kestrel_core::to_the_second(&r.generated)),
         esc(&r.scope)
     );
     let _ = writeln!(

@@ -182,7 +182,7 @@ fn apply_verdicts(r: &mut kestrel_respond::Responder, s: &kestrel_server::ship::
         };
         match done {
             Ok(d) => {
-                note!("kestrel: response {} {} by {}: {:?} {}", d.id, v.verdict, v.by, d.outcome, d.detail);
+                note!("kestrel: response {} {} by {}: {} {}", d.id, v.verdict, v.by, crate::word(d.outcome), d.detail);
                 if let Ok(line) = serde_json::to_value(&d) {
                     s.decision(line);
                 }
@@ -244,7 +244,7 @@ fn print_alert(out: &mut impl Write, a: &Alert, json: bool) -> Result<bool> {
         let mut text = format!(
             "{} {:<8} {:.2} {who} [{what}] {}\n",
             crate::clock(a.time_ns),
-            format!("{:?}", a.severity).to_uppercase(),
+            a.severity.as_str().to_uppercase(),
             a.score,
             a.title
         );
@@ -320,7 +320,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             r.prepare().map_err(anyhow::Error::msg)?;
             // Actions a crash interrupted are settled before anything new is done.
             for d in r.recover() {
-                note!("kestrel: response {} {:?}: {}", d.id, d.outcome, d.detail);
+                note!("kestrel: response {} {}: {}", d.id, crate::word(d.outcome), d.detail);
             }
             Some(r)
         }
@@ -408,7 +408,13 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
                         action_lag.push(lag);
                         metrics::histogram!("kestrel_agent_action_seconds").record(lag as f64 / 1e9);
                     }
-                    note!("kestrel: response {}: {:?} {:?} {}", d.id, d.action, d.outcome, d.detail);
+                    note!(
+                        "kestrel: response {}: {} {} {}",
+                        d.id,
+                        crate::word(d.action),
+                        crate::word(d.outcome),
+                        d.detail
+                    );
                     if let (Some(s), Ok(line)) = (&shipper, serde_json::to_value(&d)) {
                         s.decision(line);
                     }
@@ -597,7 +603,7 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
                         "{:<32} {:>4} {:<8} {:>9} {:>5} {:>5}/{:<5} {:>6}/{:<6}{}",
                         p.workload,
                         p.version,
-                        format!("{:?}", p.mode).to_lowercase(),
+                        crate::word(p.mode),
                         p.events,
                         p.containers.len(),
                         b,
@@ -659,7 +665,7 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
             let mut p = find(&store, &m.workload)?;
             p.set_mode(mode_of(m.mode), now_ns());
             store.save(&p)?;
-            note!("kestrel: {} is now in {:?} mode", p.workload, p.mode);
+            note!("kestrel: {} is now in {} mode", p.workload, crate::word(p.mode));
         }
         ProfileCommand::Relearn(w) => {
             let store = ProfileStore::new(&w.dir.profiles);
@@ -671,7 +677,7 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
         ProfileCommand::Rollback(r) => {
             let store = ProfileStore::new(&r.dir.profiles);
             let p = store.rollback(&r.workload, r.to_version)?;
-            note!("kestrel: {} is back at v{} ({:?})", p.workload, p.version, p.mode);
+            note!("kestrel: {} is back at v{} ({})", p.workload, p.version, crate::word(p.mode));
         }
         ProfileCommand::Merge(m) => {
             let mut nodes = Vec::new();
@@ -1028,13 +1034,13 @@ pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
                 for d in &all {
                     let outcome = match d.outcome {
                         kestrel_respond::Outcome::Intent => "in-progress?".to_string(),
-                        o => serde_json::to_value(o)?.as_str().unwrap_or("").to_string(),
+                        o => crate::word(o),
                     };
                     say!(
                         "{:<40} {:<18} {:<13} {:<20} {:>7}µs  {}",
                         d.id,
                         outcome,
-                        serde_json::to_value(d.action)?.as_str().unwrap_or(""),
+                        crate::word(d.action),
                         d.workload,
                         d.took_us,
                         d.detail
@@ -1053,7 +1059,7 @@ pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
             let root = kestrel_sensor::cgroup::cgroup2_root().context("no cgroup v2 hierarchy is mounted")?;
             let mut r = Responder::new(policy, AuditLog::new(&a.audit), root, "/sys/fs/bpf");
             let d = r.approve(&a.id).map_err(anyhow::Error::msg)?;
-            note!("kestrel: {} {:?}: {}", d.id, d.outcome, d.detail);
+            note!("kestrel: {} {}: {}", d.id, crate::word(d.outcome), d.detail);
             if d.outcome != kestrel_respond::Outcome::Acted {
                 return Ok(ExitCode::from(1));
             }
@@ -1067,7 +1073,7 @@ pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
                 note!("kestrel: no action was left between intent and outcome");
             }
             for d in settled {
-                note!("kestrel: {} {:?}: {}", d.id, d.outcome, d.detail);
+                note!("kestrel: {} {}: {}", d.id, crate::word(d.outcome), d.detail);
             }
         }
         RespondCommand::Undo(a) => {
