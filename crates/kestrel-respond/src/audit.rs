@@ -44,6 +44,26 @@ pub enum Outcome {
     Interrupted,
 }
 
+impl Outcome {
+    /// Its name, as the JSON writes it (`dry-run`, `pending-approval`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Intent => "intent",
+            Outcome::Acted => "acted",
+            Outcome::Failed => "failed",
+            Outcome::DryRun => "dry-run",
+            Outcome::PendingApproval => "pending-approval",
+            Outcome::Denied => "denied",
+            Outcome::RateLimited => "rate-limited",
+            Outcome::OverBudget => "over-budget",
+            Outcome::Allowlisted => "allowlisted",
+            Outcome::NotProtected => "not-protected",
+            Outcome::Undone => "undone",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+}
+
 /// One decision about one alert and one action.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Decision {

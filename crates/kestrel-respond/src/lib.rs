@@ -391,7 +391,7 @@ impl Responder {
     pub fn approve(&mut self, id: &str) -> Result<Decision, String> {
         let mut d = self.audit.find(id).ok_or_else(|| format!("no decision {id}"))?;
         if d.outcome != Outcome::PendingApproval {
-            return Err(format!("decision {id} is {:?}, not pending approval", d.outcome));
+            return Err(format!("decision {id} is {}, not pending approval", d.outcome.as_str()));
         }
         self.act(&mut d);
         Ok(d)
@@ -401,7 +401,7 @@ impl Responder {
     pub fn deny(&mut self, id: &str, by: &str, reason: &str) -> Result<Decision, String> {
         let mut d = self.audit.find(id).ok_or_else(|| format!("no decision {id}"))?;
         if d.outcome != Outcome::PendingApproval {
-            return Err(format!("decision {id} is {:?}, not pending approval", d.outcome));
+            return Err(format!("decision {id} is {}, not pending approval", d.outcome.as_str()));
         }
         d.outcome = Outcome::Denied;
         d.detail = if reason.is_empty() { format!("denied by {by}") } else { format!("denied by {by}: {reason}") };
@@ -482,7 +482,7 @@ fn perform_k8s(kube: &k8s::Kube, audit: &AuditLog, d: &mut Decision) -> Result<S
                 kestrel_core::counted(bindings.len(), "binding")
             ))
         }
-        _ => Err(format!("{:?} is not a Kubernetes action", d.action)),
+        _ => Err(format!("{} is not a Kubernetes action", d.action.as_str())),
     }
 }
 
@@ -535,7 +535,11 @@ fn parse_destination(d: Option<&str>) -> Result<(std::net::IpAddr, u16), String>
 pub fn undo(audit: &AuditLog, cgroups: &mut CgroupFinder, bpffs: &Path, id: &str) -> Result<Decision, String> {
     let mut d = audit.find(id).ok_or_else(|| format!("no decision {id}"))?;
     if !matches!(d.outcome, Outcome::Acted | Outcome::Intent | Outcome::Interrupted) {
-        return Err(format!("decision {id} is {:?}: nothing to undo", d.outcome));
+        return Err(format!("decision {id} is {}: nothing to undo", d.outcome.as_str()));
+    }
+    if matches!(d.action, Action::KillProcess | Action::Stop) {
+        // Said before anything is looked up: a killed process's container may be gone, and that is not why.
+        return Err(format!("{} cannot be undone", d.action.as_str()));
     }
     if d.action.is_kubernetes() {
         let started = std::time::Instant::now();
@@ -554,8 +558,7 @@ pub fn undo(audit: &AuditLog, cgroups: &mut CgroupFinder, bpffs: &Path, id: &str
             let (addr, port) = parse_destination(d.destination.as_deref())?;
             node::unblock(&cg, Some(addr), port).map(|_| format!("{} unblocked", std::net::SocketAddr::new(addr, port)))
         }
-        Action::KillProcess | Action::Stop => return Err(format!("{:?} cannot be undone", d.action)),
-        _ => unreachable!("Kubernetes actions are handled above"),
+        _ => unreachable!("irreversible and Kubernetes actions are handled above"),
     };
     d.took_us = started.elapsed().as_micros() as u64;
     match r {

@@ -55,6 +55,23 @@ pub enum Action {
 }
 
 impl Action {
+    /// Its name, as the policy file and the JSON write it (`kill-process`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::KillProcess => "kill-process",
+            Action::Pause => "pause",
+            Action::Stop => "stop",
+            Action::Isolate => "isolate",
+            Action::BlockDestination => "block-destination",
+            Action::QuarantinePod => "quarantine-pod",
+            Action::EvictPod => "evict-pod",
+            Action::DeletePod => "delete-pod",
+            Action::ScaleToZero => "scale-to-zero",
+            Action::CordonNode => "cordon-node",
+            Action::RevokePermissions => "revoke-permissions",
+        }
+    }
+
     /// Whether it goes through the Kubernetes API (and needs the alert's pod).
     pub fn is_kubernetes(self) -> bool {
         matches!(

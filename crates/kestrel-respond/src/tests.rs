@@ -147,7 +147,8 @@ fn an_interrupted_action_is_on_record_and_can_be_undone() {
     k.outcome = Outcome::Acted;
     log.record(&k);
     let mut finder = CgroupFinder::new("/sys/fs/cgroup");
-    assert!(undo(&log, &mut finder, dir.path(), "k-kill-process").is_err());
+    let e = undo(&log, &mut finder, dir.path(), "k-kill-process").unwrap_err();
+    assert_eq!(e, "kill-process cannot be undone");
 }
 
 #[test]
@@ -246,4 +247,41 @@ fn the_files_of_interest_are_those_written_made_setuid_or_run() {
     let d = Decision::new(&a, "r", Action::Pause);
     assert_eq!(d.events.len(), 5);
     assert_eq!(d.files_of_interest(), ["/tmp/x", "rel/log"], "a read is no change; each file once");
+}
+
+#[test]
+fn actions_and_outcomes_are_named_as_their_json_names_them() {
+    let actions = [
+        Action::KillProcess,
+        Action::Pause,
+        Action::Stop,
+        Action::Isolate,
+        Action::BlockDestination,
+        Action::QuarantinePod,
+        Action::EvictPod,
+        Action::DeletePod,
+        Action::ScaleToZero,
+        Action::CordonNode,
+        Action::RevokePermissions,
+    ];
+    for a in actions {
+        assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+    }
+    let outcomes = [
+        Outcome::Intent,
+        Outcome::Acted,
+        Outcome::Failed,
+        Outcome::DryRun,
+        Outcome::PendingApproval,
+        Outcome::Denied,
+        Outcome::RateLimited,
+        Outcome::OverBudget,
+        Outcome::Allowlisted,
+        Outcome::NotProtected,
+        Outcome::Undone,
+        Outcome::Interrupted,
+    ];
+    for o in outcomes {
+        assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+    }
 }
