@@ -324,6 +324,14 @@ pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
                 return One::Read(0, vec![]);
             }
             if len > MAX_FILE_BYTES {
+                // A large binary (a build's output, a database) is skipped as any binary is, without a word; a
+                // large text is named, since a credential in it would go unseen.
+                let mut head = [0u8; 8192];
+                use std::io::Read;
+                let n = (&file).read(&mut head).unwrap_or(0);
+                if memchr::memchr(0, &head[..n]).is_some() {
+                    return One::Skipped;
+                }
                 return One::TooLarge(name, len);
             }
             // Small files are read (a copy costs less than the page faults of a map); large ones mapped. A pipe

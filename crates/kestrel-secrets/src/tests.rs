@@ -139,11 +139,19 @@ fn a_tree_is_scanned_in_parallel_and_binaries_are_skipped() {
     std::fs::write(d.join("app/tool.bin"), bin).unwrap();
     std::fs::write(d.join("app/empty"), b"").unwrap();
     std::fs::write(d.join("app/latin1.conf"), b"caf\xe9 password = \"Qm9xT7vL2pK8wZ3r\"\n").unwrap();
-    // A file over the size limit (sparse: no disk used) is skipped and named, not silently passed over.
-    std::fs::File::create(d.join("app/huge.log")).unwrap().set_len(crate::MAX_FILE_BYTES + 1).unwrap();
+    // A text over the size limit (a page of text, then sparse: no disk used) is skipped and named, not silently
+    // passed over; a binary over it (a build's output) is skipped as binaries are, without a word.
+    std::fs::write(d.join("app/huge.log"), "GET / 200\n".repeat(1000)).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(d.join("app/huge.log"))
+        .unwrap()
+        .set_len(crate::MAX_FILE_BYTES + 1)
+        .unwrap();
+    std::fs::File::create(d.join("app/huge.so")).unwrap().set_len(crate::MAX_FILE_BYTES + 1).unwrap();
     let s = scan_path(&Scanner::new(), d);
-    assert_eq!(s.files, 5, ".git is not walked");
-    assert_eq!(s.skipped, 2, "the binary and the huge file");
+    assert_eq!(s.files, 6, ".git is not walked");
+    assert_eq!(s.skipped, 3, "the binaries and the huge text");
     assert_eq!(s.errors.len(), 1, "{:?}", s.errors);
     assert!(s.errors[0].0.ends_with("huge.log") && s.errors[0].1.contains("not scanned for secrets"), "{:?}", s.errors);
     let rules: Vec<&str> = s.findings.iter().map(|f| f.rule.as_str()).collect();
