@@ -290,6 +290,9 @@ pub struct Scan {
 /// Files larger than this are skipped (counted).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
+/// A file whose first this many bytes hold a NUL is binary: skipped (counted).
+const BINARY_SNIFF: usize = 8192;
+
 /// Scans a file (a pipe too: `<(kubectl get secrets -o yaml)`) or every regular file under a directory (links not
 /// followed; `.git` skipped), in parallel.
 pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
@@ -326,7 +329,7 @@ pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
             if len > MAX_FILE_BYTES {
                 // A large binary (a build's output, a database) is skipped as any binary is, without a word; a
                 // large text is named, since a credential in it would go unseen.
-                let mut head = [0u8; 8192];
+                let mut head = [0u8; BINARY_SNIFF];
                 use std::io::Read;
                 let n = (&file).read(&mut head).unwrap_or(0);
                 if memchr::memchr(0, &head[..n]).is_some() {
@@ -339,7 +342,14 @@ pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
             let data: Box<dyn std::ops::Deref<Target = [u8]>> = if !regular || len < (4 << 20) {
                 let mut buf = Vec::with_capacity(len as usize);
                 use std::io::Read;
-                if let Err(e) = (&file).take(MAX_FILE_BYTES + 1).read_to_end(&mut buf) {
+                // The head first: a binary (most of a build tree) is known by it and not read further.
+                if let Err(e) = (&file).take(BINARY_SNIFF as u64).read_to_end(&mut buf) {
+                    return One::Error(name, e.to_string());
+                }
+                if memchr::memchr(0, &buf).is_some() {
+                    return One::Skipped;
+                }
+                if let Err(e) = (&file).take(MAX_FILE_BYTES + 1 - buf.len() as u64).read_to_end(&mut buf) {
                     return One::Error(name, e.to_string());
                 }
                 if buf.len() as u64 > MAX_FILE_BYTES {
@@ -354,7 +364,7 @@ pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
                     Err(e) => return One::Error(name, e.to_string()),
                 }
             };
-            if memchr::memchr(0, &data[..data.len().min(8192)]).is_some() {
+            if memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF)]).is_some() {
                 return One::Skipped;
             }
             One::Read(data.len() as u64, scanner.scan_bytes(&name, &data))
