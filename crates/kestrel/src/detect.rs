@@ -501,15 +501,20 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_report(r: &LoadReport, format: EvalFormat) -> Result<()> {
+/// `builtin`: how many of the rules are kestrel's own, when they were loaded beside the files given.
+fn print_report(r: &LoadReport, builtin: Option<usize>, format: EvalFormat) -> Result<()> {
     if format == EvalFormat::Json {
         say!("{}", serde_json::to_string_pretty(r)?);
         return Ok(());
     }
     let never = r.never_match.len();
+    let of = match builtin {
+        Some(b) => format!(" (kestrel's {b} built-in ones among them; --no-builtin leaves those out)"),
+        None => String::new(),
+    };
     say!(
-        "{} rules: {} loaded and enabled ({} of them need event types kestrel does not produce), {} disabled by their files, {} skipped",
-        r.rules, r.loaded, never, r.disabled, r.skipped.len()
+        "{}{of}: {} loaded and enabled ({} of them need event types kestrel does not produce), {} disabled by their files, {} skipped",
+        counted(r.rules, "rule"), r.loaded, never, r.disabled, r.skipped.len()
     );
     if !r.missing_fields.is_empty() {
         say!("\nfields not supported (rules each one stops):");
@@ -551,7 +556,10 @@ fn print_report(r: &LoadReport, format: EvalFormat) -> Result<()> {
 
 pub fn rules(a: RulesArgs) -> Result<ExitCode> {
     let c = load_rules(&a.files, !a.no_builtin)?;
-    print_report(&c.report, a.format)?;
+    // The files' rules may use the built-in macros, so both load together; the count says which is which.
+    let builtin =
+        (!a.no_builtin && !a.files.is_empty()).then(|| load_rules(&[], true).map(|b| b.report.rules)).transpose()?;
+    print_report(&c.report, builtin, a.format)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -91,8 +91,13 @@ fn a_directory_of_rule_files_loads_in_name_order() {
     std::fs::write(d.join("README.md"), "not a rule file").unwrap();
     let out = kestrel().args(["rules", "--no-builtin"]).arg(&d).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(out.status.success() && text.starts_with("1 rules: 0 loaded and enabled"), "{text}");
+    assert!(out.status.success() && text.starts_with("1 rule: 0 loaded and enabled"), "{text}");
     assert!(text.contains("1 disabled by their files") && !text.contains("problem"), "{text}");
+    // With the built-in rules beside them (their macros are there to use), the count says how many are kestrel's.
+    let out = kestrel().arg("rules").arg(&d).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let first = text.lines().next().unwrap_or_default();
+    assert!(first.contains("built-in ones among them; --no-builtin leaves those out)"), "{text}");
     // A directory without rule files: said.
     let empty = dir.path().join("empty.d");
     std::fs::create_dir(&empty).unwrap();
