@@ -536,16 +536,12 @@ impl Field {
                 EventKind::Open { path, .. } => Some(path.as_str()),
                 _ => None,
             },
-            // The short id: its first 12 characters.
+            // Falco's short id: the first 12 digits of a 64-digit hex id (Docker's, containerd's, CRI-O's); an id
+            // that is a name (`runc run web-1`, crun) whole — its first 12 characters told `lab-reverse-shell-1`
+            // from `lab-reverse-shell-2` no better than nothing.
             ContainerId => Some(match &e.container {
-                Some(c) => {
-                    let short = c.id.len().min(12);
-                    if c.id.as_bytes()[..short].is_ascii() {
-                        &c.id[..short]
-                    } else {
-                        &c.id[..c.id.char_indices().nth(12).map_or(c.id.len(), |(i, _)| i)]
-                    }
-                }
+                Some(c) if c.id.len() == 64 && kestrel_core::is_lower_hex(&c.id) => &c.id[..12],
+                Some(c) => c.id.as_str(),
                 None => "host",
             }),
             ContainerName => Some(match &e.container {

@@ -9,7 +9,10 @@ fn ev(pid: u32, comm: &str, kind: EventKind) -> Event {
         tid: pid,
         comm: comm.into(),
         cgroup_id: 9,
-        container: Some(ContainerRef { id: "c0ffee".repeat(8), runtime: "runc".into(), ..Default::default() }.into()),
+        container: Some(
+            ContainerRef { id: "c0ffee".repeat(11)[..64].to_string(), runtime: "runc".into(), ..Default::default() }
+                .into(),
+        ),
         process: None,
         kind,
     }
@@ -2108,10 +2111,15 @@ fn fields_read_in_place_give_the_fields_values() {
             assert_eq!(f.str_in(e, &st, &a), Some(read), "{name} on {} with the memo of the value", describe(e));
         }
     }
-    // The short id is the first 12 characters, not bytes.
+    // The short id is a hex id's first 12 digits; an id that is a name stays whole.
     let id = Field::bind("container.id", None).unwrap();
-    assert_eq!(id.get(&events[2], &st), Val::Str("ççç-containe".into()));
-    assert_eq!(id.get(&events[0], &st), Val::Str("lab-reverse-".into()));
+    let name = |e: &Event| e.container.as_ref().unwrap().id.clone();
+    assert!(!name(&events[2]).is_ascii() && name(&events[2]).chars().count() > 12);
+    assert_eq!(id.get(&events[2], &st), Val::Str(name(&events[2]).into()));
+    assert_eq!(id.get(&events[0], &st), Val::Str(name(&events[0]).into()));
+    let mut hex = events[0].clone();
+    std::sync::Arc::make_mut(hex.container.as_mut().unwrap()).id = "0123456789ab".repeat(5) + "cdef";
+    assert_eq!(id.get(&hex, &st), Val::Str("0123456789ab".into()));
     // Most of the fields are read in place, and some do not apply to some events.
     assert!(in_place > events.len() * 10, "{in_place} reads in place over {} events", events.len());
     assert!(missing > 0);
