@@ -170,9 +170,38 @@ pub fn app(state: State) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/openapi.json", get(openapi))
         .merge(api)
+        .fallback(no_such_endpoint)
+        .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn(observe))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
+}
+
+/// Whether a request's path is a route's (`{…}` stands for one segment).
+fn route_matches(route: &str, path: &str) -> bool {
+    let (r, p): (Vec<&str>, Vec<&str>) = (route.split('/').collect(), path.split('/').collect());
+    r.len() == p.len() && r.iter().zip(&p).all(|(r, p)| (r.starts_with('{') && !p.is_empty()) || r == p)
+}
+
+/// A path no route has: said in JSON, as every API error is (it was an empty 404).
+async fn no_such_endpoint(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {method} {}; /api/v1/openapi.json lists every one", uri.path()),
+    )
+}
+
+/// A route asked with a method it does not take: which ones it takes, in the `Allow` header and the error.
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let mut allowed: Vec<&str> = ROUTES.iter().filter(|(_, r)| route_matches(r, uri.path())).map(|(m, _)| *m).collect();
+    allowed.dedup();
+    let allow = allowed.join(", ");
+    let error = ApiError(StatusCode::METHOD_NOT_ALLOWED, format!("{} takes {allow}, not {method}", uri.path()));
+    let mut r = error.into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&allow) {
+        r.headers_mut().insert(header::ALLOW, v);
+    }
+    r
 }
 
 /// Serves `state` on `listener` until `shutdown` completes (in-flight requests finish first).

@@ -372,6 +372,20 @@ fn the_openapi_description_lists_exactly_the_routes() {
             "{method} {path}: {status}"
         );
     }
+    // A path no route has, and a route asked with a method it does not take: JSON errors that say so.
+    let (status, body) = get(&s, "/api/v1/report", Some(ADMIN));
+    assert_eq!(status, 404);
+    let e: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(e["error"], "no such endpoint: GET /api/v1/report; /api/v1/openapi.json lists every one");
+    let mut resp = agent()
+        .delete(format!("{}/api/v1/reports/abc", s.base))
+        .header("Authorization", format!("Bearer {ADMIN}"))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET"));
+    let e: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(e["error"], "/api/v1/reports/abc takes GET, not DELETE");
 }
 
 #[test]
