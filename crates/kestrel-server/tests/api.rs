@@ -317,8 +317,18 @@ fn reports_decisions_profiles_nodes_and_metrics() {
     let report = json!({"kind": "image", "subject": "shop/db:2", "report": {"schema": "kestrel.report/v1", "findings": [],
         "database": {"path": "/var/lib/kestrel/db/vulndb.sqlite", "built_at": built, "sources": ["osv:Debian"]}}});
     assert_eq!(post(&s, "/api/v1/reports", CI, &report).0, 201);
+    // Methods HTTP does not name are one label: a client cannot grow the metrics without bound.
+    for method in ["FOO1", "FOO2"] {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(s.base.trim_start_matches("http://")).unwrap();
+        write!(c, "{method} /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    }
     let (status, text) = get(&s, "/metrics", None);
     assert_eq!(status, 200);
+    assert!(text.contains("method=\"other\"") && !text.contains("FOO1"), "{text}");
     let age: f64 = text
         .lines()
         .find_map(|l| l.strip_prefix("kestrel_server_vulndb_age_seconds "))
