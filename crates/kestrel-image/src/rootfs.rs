@@ -118,13 +118,22 @@ pub(crate) fn read_dir(
     let results: Vec<(String, Result<Content, String>)> = to_read
         .par_iter()
         .map(|(path, abs, size, want, observed)| {
-            if *observed {
-                observe_one(abs, *size, path, selector);
+            // A file both observed (the secrets scan) and probed (a cataloger's summary) is loaded once for both.
+            let probed = *want == Want::Summary && *size <= MAX_MAPPED;
+            let bytes = (*observed || probed).then(|| look(abs, *size));
+            if let (true, Some(Ok(b))) = (*observed, &bytes) {
+                if !b.is_empty() {
+                    selector.observe(None, path, b);
+                }
             }
-            let r = if *want == Want::Skip {
-                Ok(Content::None)
-            } else {
-                read_one(abs, *size, *want, path, opts, selector, &kept_total)
+            let r = match (want, bytes) {
+                (Want::Skip, _) => Ok(Content::None),
+                (Want::Summary, Some(Ok(b))) if probed => match selector.summarize_in_layer(None, path, &b) {
+                    Some(summary) => keep(summary, *want, opts, &kept_total),
+                    None => Ok(Content::None),
+                },
+                (Want::Summary, Some(Err(e))) if probed => Err(format!("not read: {e}")),
+                _ => read_one(abs, *size, *want, opts, &kept_total),
             };
             if let Some(p) = &opts.progress {
                 p.advance(1);
@@ -150,39 +159,46 @@ pub(crate) fn read_dir(
     Ok(Artifact { target, config: None, tree, warnings })
 }
 
-/// Shows a file to the selector's observer (mapped; a file that cannot be read is left to `read_one` to report,
-/// or is not the catalogers' business).
-fn observe_one(abs: &Path, size: u64, path: &str, selector: &dyn ContentSelector) {
-    if size == 0 {
-        return;
-    }
-    let Ok(file) = std::fs::File::open(abs) else { return };
-    // SAFETY: as in read_one: read-only map, dropped before returning.
-    let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else { return };
-    selector.observe(None, path, &map);
+/// A file's bytes, to look at: read when small, mapped when large. A map costs little to make, but its unmapping
+/// flushes every core's TLB entries for it, and from many threads mapping a small file each (a root file system
+/// of 200,000) that stalled the walk: `kestrel rootfs /usr --scanners secret` spent most of its time there. A large
+/// file is mapped: parsers touch only the pages they need (an ELF's section headers and one section), and the
+/// secrets scan a binary's first 8 KiB.
+enum Look {
+    Read(Vec<u8>),
+    Mapped(memmap2::Mmap),
 }
 
-fn read_one(
-    abs: &Path,
-    size: u64,
-    want: Want,
-    path: &str,
-    opts: &OpenOptions,
-    selector: &dyn ContentSelector,
-    kept_total: &AtomicU64,
-) -> Result<Content, String> {
-    if want == Want::Summary {
-        // On disk, a probed file is mapped rather than read: parsers touch only the pages they need
-        // (an ELF's section headers and one section), so even huge binaries cost little.
-        if size > MAX_MAPPED {
-            return Err(format!("not analysed: {size} bytes is above the {MAX_MAPPED}-byte limit"));
+impl std::ops::Deref for Look {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Look::Read(v) => v,
+            Look::Mapped(m) => m,
         }
-        let file = std::fs::File::open(abs).map_err(|e| format!("not read: {e}"))?;
-        // SAFETY: the map is read-only and dropped before returning; a file changed underneath us while
-        // scanning a live root file system can give wrong bytes, never unsound access from safe code here.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| format!("not read: {e}"))?;
-        let Some(summary) = selector.summarize_in_layer(None, path, &map) else { return Ok(Content::None) };
-        return keep(summary, want, opts, kept_total);
+    }
+}
+
+/// Files up to this size are read rather than mapped ([`Look`]).
+const READ_BELOW: u64 = 1 << 20;
+
+fn look(abs: &Path, size: u64) -> std::io::Result<Look> {
+    let file = std::fs::File::open(abs)?;
+    if size < READ_BELOW {
+        let mut buf = Vec::with_capacity(size as usize);
+        // Bounded by what the walk saw, plus a little: a file that grew since is read as it was then, or near.
+        file.take(READ_BELOW).read_to_end(&mut buf)?;
+        return Ok(Look::Read(buf));
+    }
+    // SAFETY: the map is read-only and dropped before the caller returns; a file changed underneath us while
+    // scanning a live root file system can give wrong bytes, never unsound access from safe code here.
+    Ok(Look::Mapped(unsafe { memmap2::Mmap::map(&file) }?))
+}
+
+/// A file kept whole ([`Want::Whole`]), up to the limit; a probed one too large to map.
+fn read_one(abs: &Path, size: u64, want: Want, opts: &OpenOptions, kept_total: &AtomicU64) -> Result<Content, String> {
+    if want == Want::Summary {
+        return Err(format!("not analysed: {size} bytes is above the {MAX_MAPPED}-byte limit"));
     }
     let max = opts.limits.max_kept_file;
     if size > max {
