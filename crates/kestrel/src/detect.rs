@@ -271,6 +271,23 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let store = ProfileStore::new(&a.source.profiles);
     let profiles = if a.no_profiles { vec![] } else { store.load_all()? };
     let with_profiles = !a.no_profiles;
+    if with_profiles && profiles.is_empty() && !g.quiet {
+        // A mistyped --profiles (or no learning yet) would otherwise run with the rules alone, unsaid.
+        let dir = a.source.profiles.display();
+        let there = if a.source.profiles.is_dir() { "" } else { " (no such directory)" };
+        if a.source.live {
+            note!(
+                "kestrel: no learned profiles in {dir}{there}: every workload starts learning now, without model \
+                 alerts until its profile is promoted; they are saved there when this stops"
+            );
+        } else {
+            note!(
+                "kestrel: no learned profiles in {dir}{there}: the rules alone judge (each workload only starts \
+                 learning); `kestrel learn --profiles {dir} RECORDINGS` learns them first, --no-profiles says the \
+                 rules alone are meant"
+            );
+        }
+    }
     if a.source.live && a.source.watch.reads && !g.quiet {
         let blind: Vec<&str> =
             profiles.iter().filter(|p| p.mode != Mode::Learn && !p.read_dirs).map(|p| p.workload.as_str()).collect();

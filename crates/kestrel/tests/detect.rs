@@ -173,6 +173,13 @@ fn three_nodes_learn_merge_and_detect() {
     let out = kestrel().args(["detect", "-q", "-f", "json", "--no-profiles"]).arg(&attack_rec).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Network tool running a program"), "{text}");
+    // A --profiles that holds none (mistyped, or nothing learned yet) is said, not run past in silence.
+    let out =
+        kestrel().args(["detect", "-f", "json", "--profiles"]).arg(d.join("p-typo")).arg(&attack_rec).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("no learned profiles in") && said.contains("p-typo (no such directory)"), "{said}");
+    let out = kestrel().args(["detect", "-f", "json", "--no-profiles"]).arg(&attack_rec).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("no learned profiles"));
 
     // Modes and versions.
     let merged = d.join("merged");
