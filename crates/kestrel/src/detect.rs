@@ -1052,6 +1052,10 @@ pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
         RespondCommand::List(a) => {
             let log = AuditLog::new(&a.audit);
             let all = log.decisions();
+            if all.is_empty() {
+                let why = if a.audit.exists() { "holds no decision yet" } else { "does not exist" };
+                note!("kestrel: {}: {why} (`kestrel detect --respond POLICY` writes it)", a.audit.display());
+            }
             if a.format == EvalFormat::Json {
                 say!("{}", serde_json::to_string_pretty(&all)?);
             } else {

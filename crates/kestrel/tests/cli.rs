@@ -531,3 +531,18 @@ fn every_file_named_on_the_command_line_is_read_bounded() {
         assert!(err.contains(&format!("kestrel: error: /dev/zero: {what}")), "{args:?}: {err}");
     }
 }
+
+/// A listing of nothing says where it looked and why it is empty: a mistyped path read as "no decisions yet".
+#[test]
+fn an_empty_listing_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("audit.jsonl");
+    let out = kestrel().args(["respond", "list", "--audit"]).arg(&missing).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.contains("audit.jsonl: does not exist"), "{err}");
+    std::fs::write(&missing, "").unwrap();
+    let out = kestrel().args(["respond", "list", "--audit"]).arg(&missing).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("audit.jsonl: holds no decision yet"));
+    let out = kestrel().args(["profile", "list", "--profiles"]).arg(dir.path().join("p")).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("p: does not exist"));
+}
