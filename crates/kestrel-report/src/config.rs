@@ -64,6 +64,12 @@ pub fn write_config(r: &ConfigReport, format: ConfigFormat, out: &mut dyn Write)
 
 fn table(r: &ConfigReport, out: &mut dyn Write) -> io::Result<()> {
     write_config_findings(r, out)?;
+    if r.files == 0 && r.errors.is_empty() {
+        return writeln!(
+            out,
+            "nothing to check: no Kubernetes manifest, Dockerfile, image configuration or daemon.json among the paths given"
+        );
+    }
     writeln!(
         out,
         "{} in {} of {}{}",
@@ -78,18 +84,17 @@ fn table(r: &ConfigReport, out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-/// `3 findings (1 high, 2 low)`, `0 findings (none)`.
+/// `3 findings (1 high, 2 low)`, `no findings`.
 pub fn findings_summary(r: &ConfigReport) -> String {
     let mut count: BTreeMap<Severity, usize> = BTreeMap::new();
     for f in &r.findings {
         *count.entry(f.severity).or_default() += 1;
     }
     let summary: Vec<String> = Severity::ALL.iter().filter_map(|s| count.get(s).map(|n| format!("{n} {s}"))).collect();
-    format!(
-        "{} ({})",
-        counted(r.findings.len(), "finding"),
-        if summary.is_empty() { "none".into() } else { summary.join(", ") }
-    )
+    if summary.is_empty() {
+        return "no findings".into();
+    }
+    format!("{} ({})", counted(r.findings.len(), "finding"), summary.join(", "))
 }
 
 /// The table's findings, by file, and the files that could not be read: all of it but the summary line.

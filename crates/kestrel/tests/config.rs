@@ -56,6 +56,14 @@ fn the_gate_fails_on_findings_and_passes_when_filtered() {
         let out = kestrel().arg("config").arg(&quiet).output().unwrap();
         assert!(!String::from_utf8_lossy(&out.stderr).contains("nothing to check"), "{quiet:?}");
     }
+    // A directory with nothing kestrel checks in it: the table says so (it read "0 findings (none) in 0 objects of
+    // 0 files").
+    let empty = dir.path().join("docs");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("README.md"), "# docs\n").unwrap();
+    let out = kestrel().args(["config", "-f", "table"]).arg(&empty).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.starts_with("nothing to check: no Kubernetes manifest"), "{text}");
 }
 
 #[test]
