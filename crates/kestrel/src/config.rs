@@ -253,6 +253,17 @@ pub fn compliance(a: crate::cli::ComplianceArgs) -> Result<ExitCode> {
         ComplianceFormatArg::Table => kestrel_report::write_compliance_table(&report, &mut out)?,
     }
     crate::scan::deliver(a.output.as_deref(), &out, a.format == ComplianceFormatArg::Table)?;
+    let s = &report.summary;
+    if s.pass + s.fail == 0 && s.not_evaluated > 0 {
+        // A gate that could judge nothing (a wrong path, the wrong kind of input) passes: said, so CI logs show it.
+        let had: Vec<&str> = kinds.iter().map(String::as_str).filter(|k| *k != "secret").collect();
+        note!(
+            "kestrel: warning: no control of {} could be evaluated: the scan had {} — {} not evaluated",
+            spec.id,
+            if had.is_empty() { "nothing it checks".to_string() } else { format!("only {} input", had.join(", ")) },
+            s.not_evaluated
+        );
+    }
     if let Some(server) = &a.upload.server {
         // One report per spec and scope on the server: the latest is the posture.
         let subject = format!("{}: {}", spec.id, scope_subject(&a.paths, &a.image));

@@ -157,3 +157,30 @@ fn hardcoded_credentials_fail_their_controls_from_files_images_and_secrets_repor
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A gate that could judge nothing passes — said on stderr, so a CI log shows the wrong path or input.
+#[test]
+fn a_spec_nothing_could_be_evaluated_against_is_warned_of() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM debian:12\nUSER app\n").unwrap();
+    let out = kestrel()
+        .args(["compliance", "--spec", "pss-restricted", "--fail-on-fail", "-f", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: no control of pss-restricted could be evaluated: the scan had only dockerfile input"),
+        "{err}"
+    );
+    // Judged, it says nothing of the kind.
+    std::fs::write(
+        dir.path().join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n",
+    )
+    .unwrap();
+    let out =
+        kestrel().args(["compliance", "--spec", "pss-restricted", "-f", "json"]).arg(dir.path()).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("could be evaluated"));
+}
