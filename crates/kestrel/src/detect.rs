@@ -538,7 +538,9 @@ fn print_report(r: &LoadReport, builtin: Option<usize>, format: EvalFormat) -> R
         let mut v: Vec<_> = r.missing_fields.iter().collect();
         v.sort_by_key(|(k, rules)| (std::cmp::Reverse(rules.len()), *k));
         for (f, rules) in v {
-            say!("  {f:<28} {}", rules.len());
+            let near =
+                kestrel_detect::rules::fields::near(f).map(|n| format!("  (did you mean {n}?)")).unwrap_or_default();
+            say!("  {f:<28} {}{near}", rules.len());
         }
     }
     if !r.missing_operators.is_empty() {

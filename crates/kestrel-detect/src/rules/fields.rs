@@ -291,6 +291,40 @@ pub enum NetEnd {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unsupported(pub String);
 
+/// A field kestrel supports one edit away from `name` (a character left out, added or changed, or two swapped):
+/// what a rule's typo most likely meant (`fd.nme` → `fd.name`). Tried by binding each neighbour, so it knows
+/// every field `bind` does.
+pub fn near(name: &str) -> Option<String> {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz._0123456789";
+    let b = name.as_bytes();
+    if !name.is_ascii() || b.is_empty() || b.len() > 64 || name.contains('[') {
+        return None;
+    }
+    let mut tried: Vec<Vec<u8>> = Vec::new();
+    for i in 0..=b.len() {
+        if i < b.len() {
+            tried.push([&b[..i], &b[i + 1..]].concat());
+        }
+        if i + 1 < b.len() {
+            let mut t = b.to_vec();
+            t.swap(i, i + 1);
+            tried.push(t);
+        }
+        for &c in CHARS {
+            if i < b.len() && b[i] != c {
+                let mut t = b.to_vec();
+                t[i] = c;
+                tried.push(t);
+            }
+            tried.push([&b[..i], &[c][..], &b[i..]].concat());
+        }
+    }
+    tried
+        .into_iter()
+        .filter_map(|t| String::from_utf8(t).ok())
+        .find(|t| t != name && !t.starts_with("evt.arg.") && Field::bind(t, None).is_ok())
+}
+
 impl Field {
     /// Binds a field name and argument.
     pub fn bind(name: &str, arg: Option<&str>) -> Result<Field, Unsupported> {

@@ -305,10 +305,15 @@ impl RuleSet {
             if !c.missing_fields.is_empty() || !c.missing_ops.is_empty() || !c.errors.is_empty() {
                 let mut why = Vec::new();
                 if !c.missing_fields.is_empty() {
-                    why.push(format!(
-                        "fields not supported: {}",
-                        c.missing_fields.iter().cloned().collect::<Vec<_>>().join(", ")
-                    ));
+                    let named: Vec<String> = c
+                        .missing_fields
+                        .iter()
+                        .map(|f| match fields::near(f) {
+                            Some(n) => format!("{f} (did you mean {n}?)"),
+                            None => f.clone(),
+                        })
+                        .collect();
+                    why.push(format!("fields not supported: {}", named.join(", ")));
                 }
                 if !c.missing_ops.is_empty() {
                     why.push(format!(

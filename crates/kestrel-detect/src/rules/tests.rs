@@ -2145,3 +2145,29 @@ fn an_events_line_says_runs_of_one_call_once_and_only_the_mounts_parts_it_has() 
     };
     assert_eq!(describe(&ev(5, "runc:[2:INIT]", kind)), "mount /var/run/docker.sock on /mnt/s (bind) MS_BIND|MS_REC");
 }
+
+#[test]
+fn a_mistyped_field_is_answered_with_the_one_it_most_likely_meant() {
+    use crate::rules::fields::near;
+    for (typo, meant) in [
+        ("fd.nme", "fd.name"),            // left out
+        ("proc.namee", "proc.name"),      // added
+        ("proc.pnmae", "proc.pname"),     // swapped
+        ("container.ie", "container.id"), // changed
+    ] {
+        assert_eq!(near(typo).as_deref(), Some(meant), "{typo}");
+    }
+    // Nothing near, or nothing to guess from: no guess.
+    for far in ["evt.buffer", "", "fd.name[0]", "zzzzzzzz", "çç"] {
+        assert_eq!(near(far), None, "{far}");
+    }
+    // The reason a rule is skipped carries the guess.
+    let mut set = RuleSet::default();
+    set.add_file(
+        "t.yaml",
+        "- rule: R\n  desc: x\n  condition: evt.type = open and fd.nme = /etc/shadow\n  output: x\n  priority: ERROR\n",
+    )
+    .unwrap();
+    let report = set.compile().report;
+    assert_eq!(report.skipped["R"], "fields not supported: fd.nme (did you mean fd.name?)");
+}
