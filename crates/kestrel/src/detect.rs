@@ -538,8 +538,7 @@ fn print_report(r: &LoadReport, builtin: Option<usize>, format: EvalFormat) -> R
         let mut v: Vec<_> = r.missing_fields.iter().collect();
         v.sort_by_key(|(k, rules)| (std::cmp::Reverse(rules.len()), *k));
         for (f, rules) in v {
-            let near =
-                kestrel_detect::rules::fields::near(f).map(|n| format!("  (did you mean {n}?)")).unwrap_or_default();
+            let near = r.did_you_mean.get(f).map(|n| format!("  (did you mean {n}?)")).unwrap_or_default();
             say!("  {f:<28} {}{near}", rules.len());
         }
     }

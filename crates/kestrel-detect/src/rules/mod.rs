@@ -28,6 +28,9 @@
 
 pub mod cond;
 pub mod fields;
+
+/// Most distinct unsupported field names a rule set's load guesses a meant field for ([`fields::near`]).
+const MAX_FIELD_GUESSES: usize = 256;
 pub mod names;
 mod plan;
 
@@ -36,7 +39,7 @@ use fields::{Field, Kind, Memo, State, Unsupported, Val, EVT_TYPES};
 use kestrel_core::{Alert, AlertSource, Event, EventKind, Severity, SockAddr, ALERT_SCHEMA};
 use serde::Serialize;
 use serde_yaml::Value as Yaml;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The built-in rules: kestrel's own, in the same language.
 pub const BUILTIN: &str = include_str!("builtin.yaml");
@@ -103,6 +106,10 @@ pub struct LoadReport {
     pub skipped: BTreeMap<String, String>,
     /// Fields kestrel does not support, with the rules each one stops.
     pub missing_fields: BTreeMap<String, BTreeSet<String>>,
+    /// For an unsupported field one edit from a supported one, that one (`fd.nme` → `fd.name`): a typo's likely
+    /// meaning (guessed for the first few hundred names).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub did_you_mean: BTreeMap<String, String>,
     /// Operators kestrel does not support, with the rules each one stops.
     pub missing_operators: BTreeMap<String, BTreeSet<String>>,
     /// Fields in output templates kestrel cannot fill (they print `<NA>`).
@@ -272,6 +279,9 @@ impl RuleSet {
     /// Compiles every rule: macros and lists resolved, fields bound, values checked.
     pub fn compile(self) -> CompiledRules {
         let mut report = LoadReport { rules: self.rules.len(), problems: self.problems.clone(), ..Default::default() };
+        // Guesses at mistyped fields, once a name and for the first few hundred names: each costs a few thousand
+        // binds, and a hostile file could name a new field in every rule.
+        let mut guesses: HashMap<String, Option<String>> = HashMap::new();
         let mut rules = Vec::new();
         let mut c = Compiler {
             set: &self,
@@ -308,9 +318,21 @@ impl RuleSet {
                     let named: Vec<String> = c
                         .missing_fields
                         .iter()
-                        .map(|f| match fields::near(f) {
-                            Some(n) => format!("{f} (did you mean {n}?)"),
-                            None => f.clone(),
+                        .map(|f| {
+                            let guess = match guesses.get(f) {
+                                Some(g) => g.clone(),
+                                None if guesses.len() < MAX_FIELD_GUESSES => {
+                                    guesses.entry(f.clone()).or_insert_with(|| fields::near(f)).clone()
+                                }
+                                None => None,
+                            };
+                            match guess {
+                                Some(n) => {
+                                    report.did_you_mean.insert(f.clone(), n.clone());
+                                    format!("{f} (did you mean {n}?)")
+                                }
+                                None => f.clone(),
+                            }
                         })
                         .collect();
                     why.push(format!("fields not supported: {}", named.join(", ")));

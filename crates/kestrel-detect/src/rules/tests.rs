@@ -2170,4 +2170,5 @@ fn a_mistyped_field_is_answered_with_the_one_it_most_likely_meant() {
     .unwrap();
     let report = set.compile().report;
     assert_eq!(report.skipped["R"], "fields not supported: fd.nme (did you mean fd.name?)");
+    assert_eq!(report.did_you_mean["fd.nme"], "fd.name");
 }
