@@ -245,6 +245,17 @@ pub enum Mode {
     Protect,
 }
 
+impl Mode {
+    /// Its name, as profiles and the command line write it (`learn`, `monitor`, `protect`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Learn => "learn",
+            Mode::Monitor => "monitor",
+            Mode::Protect => "protect",
+        }
+    }
+}
+
 /// What to do when behaviour drifts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -1412,10 +1423,10 @@ impl Profile {
             ),
         };
         format!(
-            "profile {} v{} ({:?}): {} from {} over {}; {}, {}{reads}{maps}{unreported}{full}",
+            "profile {} v{} ({}): {} from {} over {}; {}, {}{reads}{maps}{unreported}{full}",
             self.workload,
             self.version,
-            self.mode,
+            self.mode.as_str(),
             kestrel_core::counted(self.events as usize, "event"),
             kestrel_core::counted(self.containers.len(), "container"),
             kestrel_core::counted(self.windows as usize, "window"),

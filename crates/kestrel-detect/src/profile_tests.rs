@@ -1650,3 +1650,12 @@ fn the_loaders_cache_read_late_teaches_no_directory_and_is_no_alert() {
     let quiet = model_alerts(&mut d, &server(&mut c, &[cache]));
     assert!(quiet.is_empty(), "{quiet:#?}");
 }
+
+#[test]
+fn modes_are_named_as_their_json_names_them() {
+    for m in [Mode::Learn, Mode::Monitor, Mode::Protect] {
+        assert_eq!(serde_json::to_value(m).unwrap(), m.as_str());
+    }
+    let p = Profile::new("web:1", Policy::default());
+    assert!(p.baseline().starts_with("profile web:1 v1 (learn): "), "{}", p.baseline());
+}

@@ -182,7 +182,7 @@ fn apply_verdicts(r: &mut kestrel_respond::Responder, s: &kestrel_server::ship::
         };
         match done {
             Ok(d) => {
-                note!("kestrel: response {} {} by {}: {} {}", d.id, v.verdict, v.by, crate::word(d.outcome), d.detail);
+                note!("kestrel: response {} {} by {}: {} {}", d.id, v.verdict, v.by, d.outcome.as_str(), d.detail);
                 if let Ok(line) = serde_json::to_value(&d) {
                     s.decision(line);
                 }
@@ -337,7 +337,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             r.prepare().map_err(anyhow::Error::msg)?;
             // Actions a crash interrupted are settled before anything new is done.
             for d in r.recover() {
-                note!("kestrel: response {} {}: {}", d.id, crate::word(d.outcome), d.detail);
+                note!("kestrel: response {} {}: {}", d.id, d.outcome.as_str(), d.detail);
             }
             Some(r)
         }
@@ -425,13 +425,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
                         action_lag.push(lag);
                         metrics::histogram!("kestrel_agent_action_seconds").record(lag as f64 / 1e9);
                     }
-                    note!(
-                        "kestrel: response {}: {} {} {}",
-                        d.id,
-                        crate::word(d.action),
-                        crate::word(d.outcome),
-                        d.detail
-                    );
+                    note!("kestrel: response {}: {} {} {}", d.id, d.action.as_str(), d.outcome.as_str(), d.detail);
                     if let (Some(s), Ok(line)) = (&shipper, serde_json::to_value(&d)) {
                         s.decision(line);
                     }
@@ -629,7 +623,7 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
                         "{:<32} {:>4} {:<8} {:>9} {:>5} {:>5}/{:<5} {:>6}/{:<6}{}",
                         p.workload,
                         p.version,
-                        crate::word(p.mode),
+                        p.mode.as_str(),
                         p.events,
                         p.containers.len(),
                         b,
@@ -691,7 +685,7 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
             let mut p = find(&store, &m.workload)?;
             p.set_mode(mode_of(m.mode), now_ns());
             store.save(&p)?;
-            note!("kestrel: {} is now in {} mode", p.workload, crate::word(p.mode));
+            note!("kestrel: {} is now in {} mode", p.workload, p.mode.as_str());
         }
         ProfileCommand::Relearn(w) => {
             let store = ProfileStore::new(&w.dir.profiles);
@@ -703,7 +697,7 @@ pub fn profile(cmd: ProfileCommand) -> Result<ExitCode> {
         ProfileCommand::Rollback(r) => {
             let store = ProfileStore::new(&r.dir.profiles);
             let p = store.rollback(&r.workload, r.to_version)?;
-            note!("kestrel: {} is back at v{} ({})", p.workload, p.version, crate::word(p.mode));
+            note!("kestrel: {} is back at v{} ({})", p.workload, p.version, p.mode.as_str());
         }
         ProfileCommand::Merge(m) => {
             let mut nodes = Vec::new();
@@ -1063,14 +1057,14 @@ pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
                 say!("{:<40} {:<18} {:<13} {:<20} {:>9}  {}", "ID", "OUTCOME", "ACTION", "WORKLOAD", "TOOK", "DETAIL");
                 for d in &all {
                     let outcome = match d.outcome {
-                        kestrel_respond::Outcome::Intent => "in-progress?".to_string(),
-                        o => crate::word(o),
+                        kestrel_respond::Outcome::Intent => "in-progress?",
+                        o => o.as_str(),
                     };
                     say!(
                         "{:<40} {:<18} {:<13} {:<20} {:>7}µs  {}",
                         d.id,
                         outcome,
-                        crate::word(d.action),
+                        d.action.as_str(),
                         d.workload,
                         d.took_us,
                         d.detail
@@ -1089,7 +1083,7 @@ pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
             let root = kestrel_sensor::cgroup::cgroup2_root().context("no cgroup v2 hierarchy is mounted")?;
             let mut r = Responder::new(policy, AuditLog::new(&a.audit), root, "/sys/fs/bpf");
             let d = r.approve(&a.id).map_err(anyhow::Error::msg)?;
-            note!("kestrel: {} {}: {}", d.id, crate::word(d.outcome), d.detail);
+            note!("kestrel: {} {}: {}", d.id, d.outcome.as_str(), d.detail);
             if d.outcome != kestrel_respond::Outcome::Acted {
                 return Ok(ExitCode::from(1));
             }
@@ -1103,7 +1097,7 @@ pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
                 note!("kestrel: no action was left between intent and outcome");
             }
             for d in settled {
-                note!("kestrel: {} {}: {}", d.id, crate::word(d.outcome), d.detail);
+                note!("kestrel: {} {}: {}", d.id, d.outcome.as_str(), d.detail);
             }
         }
         RespondCommand::Undo(a) => {

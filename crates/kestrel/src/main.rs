@@ -106,15 +106,6 @@ pub(crate) fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
     escaped(text, |c| c.is_control() && c != '\n' && c != '\t', usize::MAX)
 }
 
-/// A unit enum's name as its JSON writes it (`dry-run`, `kill-process`, `monitor`): how messages name a mode, an
-/// action or an outcome, rather than the Rust name `{:?}` gives (`DryRun`).
-pub(crate) fn word<T: serde::Serialize>(v: T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => "?".into(),
-    }
-}
-
 /// An event's time of day as a table line starts with it, UTC to the millisecond (`21:35:02.123`).
 pub(crate) fn clock(time_ns: u64) -> String {
     let ms = time_ns / 1_000_000;
@@ -210,15 +201,6 @@ fn init_logging(verbose: u8, quiet: bool) {
 mod tests {
     use super::{error_text, terminal_safe, MAX_CAUSE_CHARS};
     use anyhow::Context as _;
-
-    #[test]
-    fn modes_actions_and_outcomes_are_named_as_their_json_names_them() {
-        assert_eq!(super::word(kestrel_respond::Outcome::DryRun), "dry-run");
-        assert_eq!(super::word(kestrel_respond::Outcome::PendingApproval), "pending-approval");
-        assert_eq!(super::word(kestrel_respond::Action::KillProcess), "kill-process");
-        assert_eq!(super::word(kestrel_detect::profile::Mode::Monitor), "monitor");
-        assert_eq!(super::word(1), "?", "not a unit enum");
-    }
 
     /// As thiserror's `#[error("{path}: {source}")]` makes it.
     #[derive(Debug)]
