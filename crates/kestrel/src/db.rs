@@ -313,7 +313,12 @@ pub fn run(cmd: DbCommand, g: &GlobalArgs) -> Result<ExitCode> {
                         s.withdrawn,
                         s.skipped,
                         kestrel_core::to_the_second(&s.imported_at),
-                        s.newest_record.as_deref().map_or("-".into(), kestrel_core::to_the_second),
+                        match s.newest_record.as_deref() {
+                            // Go's export dates every record 0001-01-01: a placeholder, not a date.
+                            Some(t) if t < "1970" => "unknown".to_string(),
+                            Some(t) => kestrel_core::to_the_second(t),
+                            None => "-".to_string(),
+                        },
                         s.location
                     );
                 }
