@@ -49,10 +49,15 @@ impl<'a> LayerScanner<'a> {
 }
 
 impl ContentSelector for LayerScanner<'_> {
-    fn want(&self, path: &str, size: u64, _mode: u32) -> Want {
+    fn want(&self, path: &str, size: u64, mode: u32) -> Want {
         if size > crate::MAX_FILE_BYTES {
-            if let Ok(mut v) = self.too_large.lock() {
-                v.push((path.to_string(), size));
+            // Said by name, since a credential in it goes unseen — unless it is a program or a library, which
+            // a directory scan would skip as binary by its head anyway (a layer's selector sees no byte first):
+            // an image's 100 MB libLLVM or node is no finding's hiding place worth a warning each.
+            if !is_program_or_library(path, mode) {
+                if let Ok(mut v) = self.too_large.lock() {
+                    v.push((path.to_string(), size));
+                }
             }
             return Want::Skip;
         }
@@ -91,6 +96,13 @@ impl ContentSelector for LayerScanner<'_> {
             });
         }
     }
+}
+
+/// An executable file, or one named as a shared library, an object or a static archive (`libz.so.1.2.13`,
+/// `libfoo.a`, `x.o`).
+fn is_program_or_library(path: &str, mode: u32) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    mode & 0o111 != 0 || name.ends_with(".so") || name.contains(".so.") || name.ends_with(".a") || name.ends_with(".o")
 }
 
 /// Why a file was passed over for its size, as the scan's errors and warnings say it.

@@ -33,6 +33,15 @@ fn a_deleted_secret_is_still_found_with_its_layer() {
     let artifact = kestrel_image::open(&archive, &kestrel_image::OpenOptions::default(), &sel).unwrap();
     assert!(sel.bytes() > 0);
     assert_eq!(sel.too_large(), [("/app/dump.sql".to_string(), kestrel_secrets::MAX_FILE_BYTES + 1)]);
+    // A program or a library over the limit is passed over without a word, as a directory scan skips a binary.
+    use kestrel_image::ContentSelector as _;
+    let big = kestrel_secrets::MAX_FILE_BYTES + 1;
+    for (path, mode) in [("/usr/bin/node", 0o755), ("/usr/lib/libLLVM-15.so.1", 0o644), ("/usr/lib/libv8.a", 0o644)] {
+        assert_eq!(sel.want(path, big, mode), kestrel_image::Want::Skip);
+    }
+    assert_eq!(sel.want("/srv/backup.sql", big, 0o644), kestrel_image::Want::Skip);
+    let named: Vec<String> = sel.too_large().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(named, ["/app/dump.sql", "/srv/backup.sql"]);
     let found = name_layers(&artifact, sel.into_findings());
     let by_rule = |r: &str| found.iter().find(|f| f.rule == r).unwrap_or_else(|| panic!("{r}: {found:?}"));
     let g = by_rule("github-token");
