@@ -69,7 +69,7 @@ impl ContentSelector for LayerScanner<'_> {
     }
 
     fn summarize_in_layer(&self, layer: Option<usize>, path: &str, data: &[u8]) -> Option<Vec<u8>> {
-        if memchr::memchr(0, &data[..data.len().min(8192)]).is_some() {
+        if crate::is_binary(data) {
             return None;
         }
         self.bytes.fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);

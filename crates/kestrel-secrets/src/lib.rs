@@ -293,6 +293,12 @@ pub const MAX_FILE_BYTES: u64 = 64 << 20;
 /// A file whose first this many bytes hold a NUL is binary: skipped (counted).
 const BINARY_SNIFF: usize = 8192;
 
+/// Whether a file beginning with `data` is binary: a NUL among its first [`BINARY_SNIFF`] bytes (the rest of
+/// `data`, if any, is not looked at).
+pub(crate) fn is_binary(data: &[u8]) -> bool {
+    memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF)]).is_some()
+}
+
 /// Scans a file (a pipe too: `<(kubectl get secrets -o yaml)`) or every regular file under a directory (links not
 /// followed; `.git` skipped), in parallel.
 pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
@@ -332,7 +338,7 @@ pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
                 let mut head = [0u8; BINARY_SNIFF];
                 use std::io::Read;
                 let n = (&file).read(&mut head).unwrap_or(0);
-                if memchr::memchr(0, &head[..n]).is_some() {
+                if is_binary(&head[..n]) {
                     return One::Skipped;
                 }
                 return One::TooLarge(name, len);
@@ -346,7 +352,7 @@ pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
                 if let Err(e) = (&file).take(BINARY_SNIFF as u64).read_to_end(&mut buf) {
                     return One::Error(name, e.to_string());
                 }
-                if memchr::memchr(0, &buf).is_some() {
+                if is_binary(&buf) {
                     return One::Skipped;
                 }
                 if let Err(e) = (&file).take(MAX_FILE_BYTES + 1 - buf.len() as u64).read_to_end(&mut buf) {
@@ -364,7 +370,7 @@ pub fn scan_path(scanner: &Scanner, path: &Path) -> Scan {
                     Err(e) => return One::Error(name, e.to_string()),
                 }
             };
-            if memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF)]).is_some() {
+            if is_binary(&data) {
                 return One::Skipped;
             }
             One::Read(data.len() as u64, scanner.scan_bytes(&name, &data))
