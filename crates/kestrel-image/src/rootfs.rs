@@ -128,12 +128,13 @@ pub(crate) fn read_dir(
             }
             let r = match (want, bytes) {
                 (Want::Skip, _) => Ok(Content::None),
+                (Want::Whole, _) => read_whole(abs, *size, opts, &kept_total),
                 (Want::Summary, Some(Ok(b))) if probed => match selector.summarize_in_layer(None, path, &b) {
                     Some(summary) => keep(summary, *want, opts, &kept_total),
                     None => Ok(Content::None),
                 },
                 (Want::Summary, Some(Err(e))) if probed => Err(format!("not read: {e}")),
-                _ => read_one(abs, *size, *want, opts, &kept_total),
+                (Want::Summary, _) => Err(format!("not analysed: {size} bytes is above the {MAX_MAPPED}-byte limit")),
             };
             if let Some(p) = &opts.progress {
                 p.advance(1);
@@ -195,18 +196,15 @@ fn look(abs: &Path, size: u64) -> std::io::Result<Look> {
     Ok(Look::Mapped(unsafe { memmap2::Mmap::map(&file) }?))
 }
 
-/// A file kept whole ([`Want::Whole`]), up to the limit; a probed one too large to map.
-fn read_one(abs: &Path, size: u64, want: Want, opts: &OpenOptions, kept_total: &AtomicU64) -> Result<Content, String> {
-    if want == Want::Summary {
-        return Err(format!("not analysed: {size} bytes is above the {MAX_MAPPED}-byte limit"));
-    }
+/// A file kept whole ([`Want::Whole`]), up to the limit.
+fn read_whole(abs: &Path, size: u64, opts: &OpenOptions, kept_total: &AtomicU64) -> Result<Content, String> {
     let max = opts.limits.max_kept_file;
     if size > max {
         return Err(format!("not analysed: {size} bytes is above the {max}-byte limit"));
     }
     let mut buf = Vec::with_capacity(size as usize);
     std::fs::File::open(abs).and_then(|f| f.take(max).read_to_end(&mut buf)).map_err(|e| format!("not read: {e}"))?;
-    keep(buf, want, opts, kept_total)
+    keep(buf, Want::Whole, opts, kept_total)
 }
 
 /// Largest file probed through a memory map.
