@@ -116,10 +116,8 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
     let mut out = MatchOutput::default();
     let mut docs: HashMap<i64, Option<std::rc::Rc<Advisory>>> = HashMap::new();
     let mut kev_cache: HashMap<String, Option<crate::store::KnownExploited>> = HashMap::new();
-    let mut unmatched_os = 0usize;
-    let mut first_os_warning = None;
-    let mut devel = 0usize;
-    let mut first_devel_warning = None;
+    let mut unmatched_os = SaidOnce::default();
+    let mut devel = SaidOnce::default();
     let ecosystems = db.ecosystems();
     let covered: std::collections::HashSet<&str> = ecosystems.iter().map(String::as_str).collect();
     let mut uncovered: BTreeMap<String, usize> = BTreeMap::new();
@@ -132,15 +130,12 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
             Ok(Some(q)) => q,
             Ok(None) => continue,
             Err(why) => {
+                let w = || Warning { path: location_of(p), message: format!("{} {}: {why}", p.name, p.version) };
                 if p.ecosystem.is_os() {
-                    unmatched_os += 1;
-                    if unmatched_os > 1 {
-                        continue;
-                    }
-                    first_os_warning = Some(out.warnings.len());
+                    unmatched_os.say(&mut out.warnings, w);
+                } else {
+                    out.warnings.push(w());
                 }
-                out.warnings
-                    .push(Warning { path: location_of(p), message: format!("{} {}: {why}", p.name, p.version) });
                 continue;
             }
         };
@@ -149,18 +144,14 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
             // A Go program built from a source tree (`go build` in a checkout) names its own module `(devel)`:
             // nothing to compare, said once for all of them (an image of Go tools holds dozens).
             Err(_) if p.ecosystem == Ecosystem::Go && p.version == "(devel)" => {
-                devel += 1;
-                if devel == 1 {
-                    first_devel_warning = Some(out.warnings.len());
-                    out.warnings.push(Warning {
-                        path: location_of(p),
-                        message: format!(
-                            "{} (devel): not matched: a Go program built from a source tree has no version to \
-                             compare (the modules it depends on are matched)",
-                            p.name
-                        ),
-                    });
-                }
+                devel.say(&mut out.warnings, || Warning {
+                    path: location_of(p),
+                    message: format!(
+                        "{} (devel): not matched: a Go program built from a source tree has no version to compare \
+                         (the modules it depends on are matched)",
+                        p.name
+                    ),
+                });
                 continue;
             }
             Err(e) => {
@@ -221,12 +212,8 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
         }
     }
     // The first OS package's warning speaks for the others of the same cause.
-    if let Some(w) = first_os_warning.filter(|_| unmatched_os > 1).and_then(|i| out.warnings.get_mut(i)) {
-        w.message.push_str(&format!(" (and {} more OS packages)", unmatched_os - 1));
-    }
-    if let Some(w) = first_devel_warning.filter(|_| devel > 1).and_then(|i| out.warnings.get_mut(i)) {
-        w.message.push_str(&format!(" (and {} more Go programs built so)", devel - 1));
-    }
+    unmatched_os.finish(&mut out.warnings, "OS packages");
+    devel.finish(&mut out.warnings, "Go programs built so");
     for (eco, n) in uncovered {
         let base = eco.split(':').next().unwrap_or(&eco).to_string();
         out.warnings.push(Warning {
@@ -244,6 +231,31 @@ pub fn match_sbom(db: &Database, sbom: &Sbom, opts: &MatchOptions) -> Result<Mat
         }
     }
     Ok(out)
+}
+
+/// Warnings of one cause said once: the first is kept, and at the end it says how many more there were.
+#[derive(Default)]
+struct SaidOnce {
+    count: usize,
+    at: Option<usize>,
+}
+
+impl SaidOnce {
+    /// Adds the warning `w` makes when it is the first of its cause.
+    fn say(&mut self, warnings: &mut Vec<Warning>, w: impl FnOnce() -> Warning) {
+        self.count += 1;
+        if self.count == 1 {
+            self.at = Some(warnings.len());
+            warnings.push(w());
+        }
+    }
+
+    /// Ends the first with ` (and N more WHAT)` when there were more.
+    fn finish(&self, warnings: &mut [Warning], what: &str) {
+        if let Some(w) = self.at.filter(|_| self.count > 1).and_then(|i| warnings.get_mut(i)) {
+            w.message.push_str(&format!(" (and {} more {what})", self.count - 1));
+        }
+    }
 }
 
 fn location_of(p: &Package) -> String {
