@@ -28,9 +28,6 @@
 
 pub mod cond;
 pub mod fields;
-
-/// Most distinct unsupported field names a rule set's load guesses a meant field for ([`fields::near`]).
-const MAX_FIELD_GUESSES: usize = 256;
 pub mod names;
 mod plan;
 
@@ -40,6 +37,9 @@ use kestrel_core::{Alert, AlertSource, Event, EventKind, Severity, SockAddr, ALE
 use serde::Serialize;
 use serde_yaml::Value as Yaml;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Most distinct unsupported field names a rule set's load guesses a meant field for ([`fields::near`]).
+const MAX_FIELD_GUESSES: usize = 256;
 
 /// The built-in rules: kestrel's own, in the same language.
 pub const BUILTIN: &str = include_str!("builtin.yaml");
