@@ -80,9 +80,23 @@ def rpm_cmp(a, b):
     return oracle.rpm_cmp(a, b)
 
 
+def write_inventory(fixes, cmp, purl, os_name, release, count, out):
+    """A CycloneDX SBOM of `count` of the packages in `fixes` (name → the versions the data names as fixes: real
+    builds), every second one at a middle fix of its own rather than its newest; `purl(name, version)`."""
+    names = sorted(fixes)
+    step = max(1, len(names) // count)
+    components = []
+    for i, name in enumerate(names[::step][:count]):
+        ordered = sorted(fixes[name], key=functools.cmp_to_key(cmp))
+        version = ordered[len(ordered) // 2] if i % 2 else ordered[-1]
+        components.append({"type": "library", "name": name, "version": version, "purl": purl(name, version)})
+    components.append({"type": "operating-system", "name": os_name, "version": release})
+    json.dump({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": components}, open(out, "w"), indent=1)
+    print(f"{out}: {len(components) - 1} {os_name} {release} packages")
+
+
 def synth(archive, ecosystem, count, out):
-    """A CycloneDX SBOM of `count` packages of `ecosystem` (an RPM distribution's), each at a version the archive
-    names as a fix (a real build), every second package at an older fix of its own than its newest."""
+    """The inventory of an RPM distribution's OSV archive (`AlmaLinux:8`)."""
     fixes = collections.defaultdict(set)
     with zipfile.ZipFile(archive) as z:
         for n in z.namelist():
@@ -94,19 +108,13 @@ def synth(archive, ecosystem, count, out):
                     for e in rg.get("events", []):
                         if "fixed" in e:
                             fixes[a["package"]["name"]].add(e["fixed"])
-    names = sorted(fixes)
-    step = max(1, len(names) // count)
     distro, release = ecosystem.lower().split(":")
-    components = []
-    for i, name in enumerate(names[::step][:count]):
-        ordered = sorted(fixes[name], key=functools.cmp_to_key(rpm_cmp))
-        version = ordered[len(ordered) // 2] if i % 2 else ordered[-1]
+
+    def purl(name, version):
         epoch, _, plain = version.rpartition(":")
-        purl = f"pkg:rpm/{distro}/{name}@{plain}?distro={distro}-{release}" + (f"&epoch={epoch}" if epoch else "")
-        components.append({"type": "library", "name": name, "version": version, "purl": purl})
-    components.append({"type": "operating-system", "name": distro, "version": release})
-    json.dump({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": components}, open(out, "w"), indent=1)
-    print(f"{out}: {len(components) - 1} {ecosystem} packages")
+        return f"pkg:rpm/{distro}/{name}@{plain}?distro={distro}-{release}" + (f"&epoch={epoch}" if epoch else "")
+
+    write_inventory(fixes, rpm_cmp, purl, distro, release, count, out)
 
 
 @functools.lru_cache(maxsize=None)
@@ -120,35 +128,21 @@ DEBIAN = {name: number for name, number in [("buster", "10"), ("bullseye", "11")
 def tracker_entries(lists):
     """Debian tracker lists: (advisory id, its CVEs, release number, source package, fixed version or <state>)."""
     for path in lists:
-        for entry in re.split(r"(?m)^(?=\[)", open(path, encoding="utf-8", errors="replace").read()):
-            if not entry.strip() or "]" not in entry:
-                continue
-            head = entry.split("]", 1)[1].split()
-            if not head:
-                continue
-            cves = set(re.findall(r"CVE-\d+-\d+", " ".join(re.findall(r"\{([^}]*)\}", entry))))
-            for m in re.finditer(r"(?m)^\s+\[(\w+)\] - (\S+) (\S+)", entry):
-                if m.group(1) in DEBIAN:
-                    yield head[0], cves, DEBIAN[m.group(1)], m.group(2), m.group(3)
+        for ident, cves, release, src, fixed in oracle.tracker_entries(open(path, encoding="utf-8", errors="replace").read()):
+            if release in DEBIAN:
+                yield ident, cves, DEBIAN[release], src, fixed
 
 
 def synth_debian(lists, release, count, out):
-    """A CycloneDX SBOM of `count` Debian source packages of `release` (`11`) at versions the lists name as fixes."""
+    """The inventory of Debian `release` (`11`) from the tracker lists."""
     fixes = collections.defaultdict(set)
     for _, _, rel, src, fixed in tracker_entries(lists):
         if rel == release and not fixed.startswith("<"):
             fixes[src].add(fixed)
-    names = sorted(fixes)
-    step = max(1, len(names) // count)
-    components = []
-    for i, name in enumerate(names[::step][:count]):
-        ordered = sorted(fixes[name], key=functools.cmp_to_key(dpkg_cmp))
-        version = ordered[len(ordered) // 2] if i % 2 else ordered[-1]
-        purl = f"pkg:deb/debian/{name}@{version}?distro=debian-{release}"
-        components.append({"type": "library", "name": name, "version": version, "purl": purl})
-    components.append({"type": "operating-system", "name": "debian", "version": release})
-    json.dump({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": components}, open(out, "w"), indent=1)
-    print(f"{out}: {len(components) - 1} Debian {release} packages")
+    def purl(name, version):
+        return f"pkg:deb/debian/{name}@{version}?distro=debian-{release}"
+
+    write_inventory(fixes, dpkg_cmp, purl, "debian", release, count, out)
 
 
 def comparable(eco, version):
