@@ -68,6 +68,13 @@ fn past_startup(st: &crate::rules::fields::State, e: &Event) -> bool {
         })
 }
 
+/// Whether a listen's process listened before this one (the state has taken the event in: a first listen is
+/// its own time). Every other event: false.
+fn listened_before(st: &crate::rules::fields::State, e: &Event) -> bool {
+    matches!(e.kind, EventKind::Listen { .. })
+        && st.process(e.pid).is_some_and(|p| p.listen_ns != 0 && p.listen_ns < e.time_ns.max(1))
+}
+
 /// runc's or crun's `init`, run from the runtime's own binary (a descriptor, `/proc/self/exe` or a memfd).
 fn is_runtime_init(e: &Event) -> bool {
     let EventKind::Exec { exe, argv, exe_from_memfd, .. } = &e.kind else { return false };
@@ -301,6 +308,7 @@ impl Detector {
         // A read past start-up is judged as such only by a profile that learned them (`--reads` while learning);
         // where a program reads at all, only by one that learned that (and, for a late read, late ones too).
         let late = past_startup(self.engine.state(), e);
+        let listened = listened_before(self.engine.state(), e);
         let past_startup = (learning || p.late_reads) && late;
         let read_dirs = (learning || p.read_dirs) && (!late || past_startup);
         // Judging (learning counts every sign): a library — the program's own code, the system's reference data —
@@ -319,7 +327,7 @@ impl Detector {
         if learning {
             p.learn(
                 e,
-                profile::Cx { parent, past_startup, read_dirs, wide: None, library, reports: self.reports },
+                profile::Cx { parent, past_startup, read_dirs, wide: None, library, listened, reports: self.reports },
                 &grams,
                 container,
             );
@@ -331,7 +339,7 @@ impl Detector {
             let v = scorer.score(
                 p,
                 e,
-                profile::Cx { parent, past_startup, read_dirs, wide: None, library, reports: self.reports },
+                profile::Cx { parent, past_startup, read_dirs, wide: None, library, listened, reports: self.reports },
                 &grams,
                 container,
                 &mut self.features,

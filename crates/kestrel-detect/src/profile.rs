@@ -50,9 +50,10 @@ pub const GRAM_FORM: u32 = 3;
 
 /// How behaviours are put in words, saved with each profile: 1 — a program run with no arguments is
 /// `exec PROGRAM with no arguments` (before, 0: `exec PROGRAM ` with a trailing space, which an explanation showed
-/// as a second `exec PROGRAM`). A profile saved in older words has them rewritten when loaded
-/// ([`Profile::reindex`]), so what it learned stays learned.
-pub const WORD_FORM: u32 = 1;
+/// as a second `exec PROGRAM`); 2 — a process that listens once more after its first listen (a server opening
+/// another listener while it serves) is `PROGRAM listens again` besides `PROGRAM listens`. A profile saved in older
+/// words has them rewritten when loaded ([`Profile::reindex`]), so what it learned stays learned.
+pub const WORD_FORM: u32 = 2;
 
 /// x86_64's `futex`, left out of the n-grams: where a thread waits for a lock or wakes another (a mutex, a
 /// condition variable, a language runtime's global lock) depends on which thread ran first, so the same program
@@ -127,6 +128,9 @@ pub struct Cx<'a> {
     /// says nothing then — an import first made long after start-up, in a package never used before; a reader's
     /// time zone in a region never asked for — and only the file's novelty is judged.
     pub library: bool,
+    /// A listen's process listened before (see [`WORD_FORM`] 2): its servers' listeners are open, and this is one
+    /// more — a backdoor started inside a hijacked service, where nothing new runs. Every other event: false.
+    pub listened: bool,
     /// The kinds a node may do without ([`kestrel_core::LEAVABLE_KINDS`], as bits) the events' source reports;
     /// `None`: it does not say (an older recording). Learning: see [`Profile::reported`], [`Profile::exec_memory`].
     pub reports: Option<u16>,
@@ -646,7 +650,7 @@ pub struct KeyRoom {
 /// behaviour in words, built in `room` — in the order [`features`] lists them; `cx`: its process's facts.
 pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl FnMut(View, f64, &str)) {
     use std::fmt::Write as _;
-    let Cx { parent, past_startup, read_dirs, wide, library, .. } = cx;
+    let Cx { parent, past_startup, read_dirs, wide, library, listened, .. } = cx;
     let KeyRoom { key, class, exe: exe_room } = room;
     // Writing into a String cannot fail.
     macro_rules! emit {
@@ -786,7 +790,14 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
         EventKind::Bind { addr } => {
             emit!(View::Network, 0.5, "{who} binds {} port {}", peer_class(addr), PortClass(addr.port))
         }
-        EventKind::Listen { .. } => emit!(View::Network, 0.6, "{who} listens"),
+        EventKind::Listen { .. } => {
+            emit!(View::Network, 0.6, "{who} listens");
+            // A service opens its listeners as it starts (nginx one per port, PostgreSQL its socket and its port,
+            // each start alike: learned); one more once it serves is what no start did.
+            if listened {
+                emit!(View::Network, 0.6, "{who} listens again");
+            }
+        }
         EventKind::Accept { from, port } => match port {
             Some(port) => emit!(View::Network, 0.5, "accept from {} on port {}", peer_class(from), PortClass(*port)),
             None => emit!(View::Network, 0.5, "accept from {} on port ?", peer_class(from)),
@@ -1023,6 +1034,18 @@ impl Profile {
                     b.key.push_str(NO_ARGUMENTS);
                 }
             }
+        }
+        if self.word_form < 2 {
+            // An older kestrel did not tell a second listen from the first: a program it saw listen may have
+            // listened again too, so it is taken to have — the profile judges no listen it did not judge before.
+            let again: Vec<Behaviour> = self
+                .behaviours
+                .iter()
+                .filter(|b| b.view == View::Network && b.key.ends_with(" listens"))
+                .map(|b| Behaviour { key: format!("{} again", b.key), ..b.clone() })
+                .filter(|b| !self.behaviours.iter().any(|o| o.view == View::Network && o.key == b.key))
+                .collect();
+            self.behaviours.extend(again);
         }
         self.word_form = WORD_FORM;
         self.wide.rebuild();

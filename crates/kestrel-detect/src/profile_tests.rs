@@ -701,6 +701,33 @@ fn a_profile_saved_in_older_words_keeps_what_it_learned() {
     assert_eq!((then.word_form, then.trusted_counts()), (WORD_FORM, p.trusted_counts()));
 }
 
+/// A profile saved before a second listen had words of its own (word form 1) judges no listen it did not judge
+/// before: a program it saw listen is taken to have listened again too.
+#[test]
+fn a_profile_saved_before_listens_again_had_words_takes_every_listener_it_knew_for_learned() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ProfileStore::new(dir.path().join("profiles"));
+    let serves = |b: &mut Box_| {
+        let mut v = service_start(b);
+        v.push(b.ev(b.pid, "python3", EventKind::Listen { fd: 3, backlog: 5 }));
+        v
+    };
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    let p = learn(Policy::default(), vec![serves(&mut a), serves(&mut b)]).remove(0);
+    assert!(!p.knows(View::Network, "python3 listens again"));
+    let path = store.save(&p).unwrap();
+    let mut old: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    old["word_form"] = 1.into();
+    std::fs::write(&path, serde_json::to_vec(&old).unwrap()).unwrap();
+    let then = ProfileStore::read(&path).unwrap();
+    assert!(then.knows(View::Network, "python3 listens again"), "{:?}", then.behaviours);
+    assert!(!then.knows(View::Network, "nginx listens again"), "only programs that listened");
+    assert_eq!(then.word_form, WORD_FORM);
+    // Read again (as this kestrel saved it), nothing more is added.
+    let again = ProfileStore::read(&store.save(&then).unwrap()).unwrap();
+    assert_eq!(again.behaviours.len(), then.behaviours.len());
+}
+
 /// The words of each kind of behaviour are the identity of what a saved profile learned: they must not change
 /// between versions (a profile learned before would then find everything new).
 #[test]
@@ -1333,6 +1360,48 @@ fn a_service_reading_where_it_never_reads_once_started_is_an_alert_and_a_new_nam
     let mut c = Box_::new("c", 0);
     let none = model_alerts(&mut d, &service_reads(&mut c, &["/srv/app/static/app.css", "/etc/passwd"]));
     assert!(none.is_empty(), "{none:#?}");
+}
+
+/// A service opens its listeners as it starts; a hijacked one opening another while it serves (a backdoor run inside
+/// its own process: no program, no file, a port like its own) is a deviation — unless its starts did the same
+/// (nginx opening one listener per port, PostgreSQL its socket and its port).
+#[test]
+fn a_service_listening_again_once_it_serves_is_an_alert_unless_its_starts_did() {
+    let listen = |b: &mut Box_| b.ev(b.pid, "python3", EventKind::Listen { fd: 3, backlog: 5 });
+    let serves = |b: &mut Box_, listeners: usize| {
+        let mut v = service_start(b);
+        for _ in 0..listeners {
+            v.push(listen(b));
+        }
+        v.push(b.ev(b.pid, "python3", EventKind::Open { path: "/srv/app/static/app.css".into(), flags: 0o2000000 }));
+        v
+    };
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    let ps = learn(Policy::default(), vec![serves(&mut a, 1), serves(&mut b, 1)]);
+    assert!(ps[0].knows(View::Network, "python3 listens") && !ps[0].knows(View::Network, "python3 listens again"));
+    let mut d = model_only(ps.clone(), Stage::Detect);
+    let mut c = Box_::new("c", 0);
+    let quiet = model_alerts(&mut d, &serves(&mut c, 1));
+    assert!(quiet.is_empty(), "a replica's start: {quiet:#?}");
+    let backdoor = listen(&mut c);
+    let alerts = model_alerts(&mut d, &[backdoor]);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let said = serde_json::to_string(&alerts[0]).unwrap();
+    assert!(said.contains("`python3 listens again` never seen while learning"), "{said}");
+    // Another process of the workload listening for the first time is not "again".
+    let mut e = Box_::new("e", 0);
+    let mut start = service_start(&mut e);
+    start.push(listen(&mut e));
+    let first: Vec<String> = features(&start[start.len() - 1], Cx::default()).into_iter().map(|f| f.key).collect();
+    assert_eq!(first, ["python3 listens"]);
+    // Two listeners at every start: learned, the second start's alike is quiet.
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    let ps = learn(Policy::default(), vec![serves(&mut a, 2), serves(&mut b, 2)]);
+    assert!(ps[0].knows(View::Network, "python3 listens again"));
+    let mut d = model_only(ps, Stage::Detect);
+    let mut f = Box_::new("f", 0);
+    let quiet = model_alerts(&mut d, &serves(&mut f, 3));
+    assert!(quiet.is_empty(), "{quiet:#?}");
 }
 
 #[test]
