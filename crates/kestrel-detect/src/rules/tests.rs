@@ -1770,6 +1770,64 @@ fn a_shell_start_up_file_written_is_persistence_outside_package_managers_and_hom
 }
 
 #[test]
+fn ssh_keys_and_cron_tables_written_are_persistence_outside_package_managers_and_crontab() {
+    // A key appended to root's authorized_keys, a job dropped into /etc/cron.d, a user's table replaced by a rename,
+    // /etc/crontab linked: each makes a foothold last. Reading them is sshd's and cron's work; `crontab` (from a
+    // system directory) writes a user's table as its work; a copy of it elsewhere does not pass. (Reading a key file
+    // is "Sensitive file opened for reading"'s.)
+    let mut e = builtin();
+    let write = |path: &str| EventKind::Open { path: path.into(), flags: 0o2101 };
+    e.process(&exec(90, 2, "runc:[2:INIT]", &["/bin/sh", "-c", "echo"], 100));
+    let a = e.process(&ev(90, "sh", write("/root/.ssh/authorized_keys")));
+    assert_eq!(names(&a), ["SSH authorized keys written"]);
+    assert!(a[0].mitre.contains(&"T1098.004".to_string()), "{:?}", a[0].mitre);
+    assert!(a[0].title.contains("/root/.ssh/authorized_keys"), "{}", a[0].title);
+    assert_eq!(
+        names(&e.process(&ev(90, "sh", write("/home/app/.ssh/authorized_keys2")))),
+        ["SSH authorized keys written"]
+    );
+    let a = e.process(&ev(90, "sh", write("/etc/cron.d/update")));
+    assert_eq!(names(&a), ["Scheduled job written"]);
+    assert!(a[0].mitre.contains(&"T1053.003".to_string()), "{:?}", a[0].mitre);
+    assert_eq!(names(&e.process(&ev(90, "sh", write("/etc/crontab")))), ["Scheduled job written"]);
+    assert_eq!(names(&e.process(&ev(90, "sh", write("/etc/cron.daily/logrotate")))), ["Scheduled job written"]);
+    let mv = EventKind::Rename {
+        call: "rename".into(),
+        from: "/tmp/tab".into(),
+        to: "/var/spool/cron/crontabs/root".into(),
+        to_dirfd: false,
+    };
+    assert_eq!(names(&e.process(&ev(91, "mv", mv))), ["Scheduled job written"]);
+    let ln = EventKind::Link {
+        call: "symlink".into(),
+        target: "/tmp/keys".into(),
+        path: "/root/.ssh/authorized_keys".into(),
+        dirfd: false,
+        sensitive: false,
+    };
+    assert_eq!(names(&e.process(&ev(92, "ln", ln))), ["SSH authorized keys written"]);
+    for quiet in [
+        ev(93, "cron", EventKind::Open { path: "/etc/cron.d/update".into(), flags: 0 }),
+        ev(93, "sh", write("/root/.ssh/known_hosts")),
+        ev(93, "sh", write("/srv/app/cron.d/job")),
+        ev(93, "sh", write("/etc/crontab.bak")),
+    ] {
+        assert!(e.process(&quiet).is_empty(), "{quiet:?}");
+    }
+    for (pid, exe, path) in [
+        (95, "/usr/bin/crontab", "/var/spool/cron/crontabs/tmp.X1"),
+        (96, "/usr/bin/dpkg", "/etc/cron.daily/apt-compat"),
+    ] {
+        e.process(&exec(pid, 2, "runc:[2:INIT]", &[exe], 0));
+        let comm = exe.rsplit('/').next().unwrap();
+        assert!(e.process(&ev(pid, comm, write(path))).is_empty(), "{exe}");
+    }
+    e.process(&exec(97, 2, "runc:[2:INIT]", &["/tmp/crontab"], 0));
+    let tab = write("/var/spool/cron/crontabs/root");
+    assert_eq!(names(&e.process(&ev(97, "crontab", tab))), ["Scheduled job written"]);
+}
+
+#[test]
 fn a_library_written_at_run_time_is_one_dropped_to_be_loaded_outside_package_managers_and_linkers() {
     // A database's `lo_export` writing a library to /tmp, a library renamed into a plugin directory, a link made as
     // a versioned library, /etc/ld.so.preload and a file in /etc/ld.so.conf.d written: code put where a loader will
