@@ -267,6 +267,49 @@ fn write_usr_bin() {
 }
 
 #[test]
+fn bind_shell() {
+    // nc listens in the container and runs a shell for whoever connects: the listen, the connection accepted and the
+    // shell nc started are there after the marker, the commands the host sent answered; the rules see a network tool
+    // running a program.
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("bind-shell", dir.path());
+    let nc = after(&ev, m, "nc listening", |e| e["kind"] == "listen" && e["comm"] == "nc")[0]["pid"].clone();
+    after(&ev, m, "the attacker's connection accepted", |e| e["kind"] == "accept" && e["pid"] == nc);
+    after(&ev, m, "the shell nc started", |e| e["kind"] == "exec" && e["pid"] == nc && e["exe"] == "/bin/sh");
+    let got = lab_output(dir.path(), "bind-shell", "bind-shell");
+    assert!(got.contains("uid=0(root)"), "{got}");
+    one_rule_alert(&dir.path().join("bind-shell.jsonl.zst"), "Network tool running a program", "nc -l -p");
+}
+
+#[test]
+fn authorized_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("authorized-keys", dir.path());
+    after(&ev, m, "~/.ssh made", |e| e["kind"] == "mkdir" && e["path"] == "/root/.ssh");
+    after(&ev, m, "a key appended", |e| {
+        e["kind"] == "open" && e["path"] == "/root/.ssh/authorized_keys" && is_write(e)
+    });
+    one_rule_alert(
+        &dir.path().join("authorized-keys.jsonl.zst"),
+        "SSH authorized keys written",
+        "/root/.ssh/authorized_keys",
+    );
+}
+
+#[test]
+fn ld_preload() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("ld-preload", dir.path());
+    after(&ev, m, "the loader's preload list written", |e| {
+        e["kind"] == "open" && e["path"] == "/etc/ld.so.preload" && is_write(e)
+    });
+    let alerts = detect(&dir.path().join("ld-preload.jsonl.zst"), &["--no-profiles"]);
+    let titles: Vec<&str> = alerts.iter().filter_map(|a| a["title"].as_str()).collect();
+    assert!(titles.iter().any(|t| t.contains("/etc/ld.so.preload")), "{titles:#?}");
+    assert!(titles.iter().any(|t| t.contains("/tmp/.libc.so.6")), "{titles:#?}");
+}
+
+#[test]
 fn sensitive_mount() {
     let dir = tempfile::tempdir().unwrap();
     let (ev, m) = record_in("sensitive-mount", dir.path());
@@ -390,6 +433,89 @@ fn app_deserialize_exfil() {
     // profile can (bench/detect.sh).
     let alerts = detect(&dir.path().join("app-deserialize-exfil.jsonl.zst"), &["--no-profiles"]);
     assert!(alerts.is_empty(), "{alerts:#?}");
+}
+
+#[test]
+fn app_deserialize_listen() {
+    // The code the pickle ran left a thread of the app listening on a new port, which ran what the attacker sent it:
+    // the app's own process binds and listens after the marker (a thread of it, not the one that listened at its
+    // start), accepts the attacker, and sends nothing out. No rule sees it; a profile learned from the normal part —
+    // where the app listened once, at its start — alerts on the app listening again.
+    let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "app_deserialize_listen");
+    let (ev, m) = record_in("app-deserialize-listen", dir.path());
+    let app = only_the_app_after_the_marker(&ev, m);
+    assert_eq!(before(&ev, m, |e| e["kind"] == "listen" && e["pid"] == app), 1, "the app listens once as it starts");
+    let backdoor = after(&ev, m, "the app listening again", |e| e["kind"] == "listen" && e["pid"] == app)[0];
+    assert_ne!(backdoor["tid"], app, "a thread of the app");
+    nothing_sent_out(&ev, m, &app);
+    let got = lab_output(dir.path(), "app-deserialize-listen", "app-listen");
+    assert!(got.contains(", 0)"), "the backdoor ran the attacker's code as root: {got}");
+    let recording = dir.path().join("app-deserialize-listen.jsonl.zst");
+    let rules = detect(&recording, &["--no-profiles"]);
+    assert!(rules.is_empty(), "{rules:#?}");
+    let said = profile_alerts_after_the_marker(dir.path(), &recording, ev[m]["time_ns"].as_u64().unwrap(), |_| ());
+    assert!(said.contains("`python3 listens again` never seen while learning"), "{said}");
+}
+
+#[test]
+fn app_deserialize_persist() {
+    // The code the pickle ran appended to the app's own source: one write, by the app's own process, of a file it only
+    // ever read. No rule sees it; a profile learned from the normal part alerts on the write.
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("app-deserialize-persist", dir.path());
+    let app = only_the_app_after_the_marker(&ev, m);
+    after(&ev, m, "the app's source written", |e| {
+        e["kind"] == "open" && e["pid"] == app && e["path"] == "/srv/app/app.py" && is_write(e)
+    });
+    assert_eq!(before(&ev, m, |e| e["kind"] == "open" && e["path"] == "/srv/app/app.py" && is_write(e)), 0);
+    nothing_sent_out(&ev, m, &app);
+    let recording = dir.path().join("app-deserialize-persist.jsonl.zst");
+    assert!(detect(&recording, &["--no-profiles"]).is_empty());
+    let said = profile_alerts_after_the_marker(dir.path(), &recording, ev[m]["time_ns"].as_u64().unwrap(), |_| ());
+    assert!(said.contains("write in /srv/app"), "{said}");
+}
+
+#[test]
+fn app_deserialize_scan() {
+    // The code the pickle ran tried the usual ports of a cluster's services on the loopback: connections from the
+    // app's own process to many ports after the marker, most refused. The profile alerts on ports the app never used.
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("app-deserialize-scan", dir.path());
+    let app = only_the_app_after_the_marker(&ev, m);
+    let ports: std::collections::BTreeSet<u64> = after(&ev, m, "the app's connections", |e| {
+        e["kind"] == "connect" && e["pid"] == app && e["to"]["addr"] == "127.0.0.1"
+    })
+    .iter()
+    .filter_map(|e| e["to"]["port"].as_u64())
+    .collect();
+    assert!(ports.len() >= 15 && ports.contains(&6443) && ports.contains(&10250), "{ports:?}");
+    let recording = dir.path().join("app-deserialize-scan.jsonl.zst");
+    let said = profile_alerts_after_the_marker(dir.path(), &recording, ev[m]["time_ns"].as_u64().unwrap(), |_| ());
+    assert!(said.contains("connect to loopback port 10250"), "{said}");
+}
+
+#[test]
+fn app_deserialize_token() {
+    // The code the pickle ran read the pod's service-account token (mounted where Kubernetes mounts it) into a note the
+    // attacker read back: the app's own process opens the token after the marker, the note holds it; the rules see a
+    // sensitive file read.
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("app-deserialize-token", dir.path());
+    let app = only_the_app_after_the_marker(&ev, m);
+    after(&ev, m, "the token read", |e| {
+        e["kind"] == "open"
+            && e["pid"] == app
+            && e["path"].as_str().is_some_and(|p| p.ends_with("serviceaccount/token"))
+    });
+    nothing_sent_out(&ev, m, &app);
+    let got = lab_output(dir.path(), "app-deserialize-token", "app-token");
+    assert!(got.contains("eyJhbGciOiJSUzI1NiIs"), "{got}");
+    one_rule_alert(
+        &dir.path().join("app-deserialize-token.jsonl.zst"),
+        "Sensitive file opened for reading",
+        "serviceaccount/token",
+    );
 }
 
 #[test]
