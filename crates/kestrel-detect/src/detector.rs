@@ -68,11 +68,12 @@ fn past_startup(st: &crate::rules::fields::State, e: &Event) -> bool {
         })
 }
 
-/// Whether a listen's process listened before this one (the state has taken the event in: a first listen is
-/// its own time). Every other event: false.
+/// Whether a listen's process listened before this one, on another socket (the state has taken the event in: a
+/// first listen is its own time; `listen()` called again on that first socket — nginx sets its backlog so — is
+/// not a new listener). Every other event: false.
 fn listened_before(st: &crate::rules::fields::State, e: &Event) -> bool {
-    matches!(e.kind, EventKind::Listen { .. })
-        && st.process(e.pid).is_some_and(|p| p.listen_ns != 0 && p.listen_ns < e.time_ns.max(1))
+    let EventKind::Listen { fd, .. } = e.kind else { return false };
+    st.process(e.pid).is_some_and(|p| p.listen_ns != 0 && p.listen_ns < e.time_ns.max(1) && p.listen_fd != fd)
 }
 
 /// runc's or crun's `init`, run from the runtime's own binary (a descriptor, `/proc/self/exe` or a memfd).

@@ -1364,26 +1364,29 @@ fn a_service_reading_where_it_never_reads_once_started_is_an_alert_and_a_new_nam
 
 /// A service opens its listeners as it starts; a hijacked one opening another while it serves (a backdoor run inside
 /// its own process: no program, no file, a port like its own) is a deviation — unless its starts did the same
-/// (nginx opening one listener per port, PostgreSQL its socket and its port).
+/// (PostgreSQL its socket and its port). `listen()` called again on the first socket (nginx sets its backlog so)
+/// is no new listener.
 #[test]
 fn a_service_listening_again_once_it_serves_is_an_alert_unless_its_starts_did() {
-    let listen = |b: &mut Box_| b.ev(b.pid, "python3", EventKind::Listen { fd: 3, backlog: 5 });
-    let serves = |b: &mut Box_, listeners: usize| {
+    let listen = |b: &mut Box_, fd: u32| b.ev(b.pid, "python3", EventKind::Listen { fd, backlog: 5 });
+    let serves = |b: &mut Box_, listeners: u32| {
         let mut v = service_start(b);
-        for _ in 0..listeners {
-            v.push(listen(b));
+        for fd in 3..3 + listeners {
+            v.push(listen(b, fd));
         }
+        v.push(listen(b, 3));
         v.push(b.ev(b.pid, "python3", EventKind::Open { path: "/srv/app/static/app.css".into(), flags: 0o2000000 }));
         v
     };
     let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
     let ps = learn(Policy::default(), vec![serves(&mut a, 1), serves(&mut b, 1)]);
-    assert!(ps[0].knows(View::Network, "python3 listens") && !ps[0].knows(View::Network, "python3 listens again"));
+    assert!(ps[0].knows(View::Network, "python3 listens"));
+    assert!(!ps[0].knows(View::Network, "python3 listens again"), "listen() again on its one socket");
     let mut d = model_only(ps.clone(), Stage::Detect);
     let mut c = Box_::new("c", 0);
     let quiet = model_alerts(&mut d, &serves(&mut c, 1));
     assert!(quiet.is_empty(), "a replica's start: {quiet:#?}");
-    let backdoor = listen(&mut c);
+    let backdoor = listen(&mut c, 16);
     let alerts = model_alerts(&mut d, &[backdoor]);
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     let said = serde_json::to_string(&alerts[0]).unwrap();
@@ -1391,10 +1394,10 @@ fn a_service_listening_again_once_it_serves_is_an_alert_unless_its_starts_did() 
     // Another process of the workload listening for the first time is not "again".
     let mut e = Box_::new("e", 0);
     let mut start = service_start(&mut e);
-    start.push(listen(&mut e));
+    start.push(listen(&mut e, 16));
     let first: Vec<String> = features(&start[start.len() - 1], Cx::default()).into_iter().map(|f| f.key).collect();
     assert_eq!(first, ["python3 listens"]);
-    // Two listeners at every start: learned, the second start's alike is quiet.
+    // Two listeners at every start: learned, a third start's alike is quiet.
     let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
     let ps = learn(Policy::default(), vec![serves(&mut a, 2), serves(&mut b, 2)]);
     assert!(ps[0].knows(View::Network, "python3 listens again"));

@@ -1622,6 +1622,9 @@ pub struct Proc {
     /// When it, or the parent it was forked from, first listened since its exec (0: not seen listening): a
     /// server's start-up is over then.
     pub listen_ns: u64,
+    /// The socket of that first listen (a server that calls `listen()` on it again — nginx sets its backlog so — is
+    /// not listening anew).
+    pub listen_fd: u32,
     /// Its working directory at exec (empty: not known).
     pub cwd: String,
     /// The environment variables whose values the sensor keeps (`NAME=value`), as at exec.
@@ -1803,6 +1806,7 @@ impl State {
                     vpid: *vpid,
                     start_ns: e.time_ns.max(1),
                     listen_ns: 0,
+                    listen_fd: 0,
                     cwd: cwd.clone(),
                     env: env.iter().filter(|v| v.contains('=')).cloned().collect(),
                     peer: None,
@@ -1820,9 +1824,10 @@ impl State {
             EventKind::Exit { .. } if e.pid == e.tid => {
                 self.procs.remove(&e.pid);
             }
-            EventKind::Listen { .. } => {
+            EventKind::Listen { fd, .. } => {
                 if let Some(p) = self.procs.get_mut(&e.pid).filter(|p| p.listen_ns == 0) {
                     p.listen_ns = e.time_ns.max(1);
+                    p.listen_fd = *fd;
                 }
             }
             // (A quarter of a busybox workload's events are set*id calls and execs: this stays cheap.)
