@@ -1770,6 +1770,31 @@ fn a_shell_start_up_file_written_is_persistence_outside_package_managers_and_hom
 }
 
 #[test]
+fn the_cloud_metadata_service_contacted_from_a_container_is_an_alert_unless_its_client_is_listed() {
+    // Code inside a service asking 169.254.169.254 (or AWS's IPv6 address) for the node's credentials; another
+    // link-local peer (a node-local DNS cache) is not it; a program named in kestrel_metadata_clients may ask.
+    let mut e = builtin();
+    let to = |addr: &str| EventKind::Connect {
+        to: SockAddr { family: "inet".into(), addr: addr.into(), port: 80, proto: Some(L4Proto::Tcp) },
+    };
+    e.process(&exec(90, 2, "runc:[2:INIT]", &["/usr/bin/python3", "/srv/app/app.py"], 100));
+    let a = e.process(&ev(90, "python3", to("169.254.169.254")));
+    assert_eq!(names(&a), ["Cloud metadata service contacted from a container"]);
+    assert!(a[0].mitre.contains(&"T1552.005".to_string()), "{:?}", a[0].mitre);
+    assert!(a[0].title.contains("169.254.169.254:80") && a[0].title.contains("python3 /srv/app/app.py"), "{}", a[0].title);
+    let a = e.process(&ev(90, "python3", to("fd00:ec2::254")));
+    assert_eq!(names(&a), ["Cloud metadata service contacted from a container"]);
+    assert!(e.process(&ev(90, "python3", to("169.254.20.10"))).is_empty());
+    let mut set = RuleSet::builtin();
+    set.add_file("mine.yaml", "- list: kestrel_metadata_clients\n  items: [aws-node]\n  append: true\n").unwrap();
+    let mut e = Engine::new(set.compile());
+    e.process(&exec(91, 2, "runc:[2:INIT]", &["/usr/bin/aws-node"], 100));
+    assert!(e.process(&ev(91, "aws-node", to("169.254.169.254"))).is_empty());
+    e.process(&exec(92, 2, "runc:[2:INIT]", &["/usr/bin/python3"], 100));
+    assert_eq!(names(&e.process(&ev(92, "python3", to("169.254.169.254")))).len(), 1);
+}
+
+#[test]
 fn ssh_keys_and_cron_tables_written_are_persistence_outside_package_managers_and_crontab() {
     // A key appended to root's authorized_keys, a job dropped into /etc/cron.d, a user's table replaced by a rename,
     // /etc/crontab linked: each makes a foothold last. Reading them is sshd's and cron's work; `crontab` (from a
