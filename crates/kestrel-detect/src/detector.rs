@@ -260,11 +260,15 @@ impl Detector {
         // runtime: see `State::runtime_setup`. The mounts the init makes for the container — its volumes, its
         // /proc — stay: they are the workload's configuration, and a replica started with a new host path
         // bound in is a deviation.) What the init reads (with `--reads`: its own /proc files, the container's
-        // account list, the bundle's paths on the host) is the runtime's code reading too.
+        // account list, the bundle's paths on the host) is the runtime's code reading too, and so are the libraries
+        // the loader maps for it (runc's `runc init`, exec'd from a copy of itself, maps libseccomp and libc: seen
+        // when that exec wins the race into the container's cgroup, once in 18 starts of the lab's app).
         let runtime_setup = match e.kind {
-            EventKind::Mkdir { .. } | EventKind::Unlink { .. } | EventKind::Setns { .. } | EventKind::Link { .. } => {
-                true
-            }
+            EventKind::Mkdir { .. }
+            | EventKind::Unlink { .. }
+            | EventKind::Setns { .. }
+            | EventKind::Link { .. }
+            | EventKind::Mmap { .. } => true,
             EventKind::Open { flags, .. } if !profile::open_writes(flags) => true,
             EventKind::Mount { .. } | EventKind::Open { .. } => crate::rules::fields::runtime_reexec(e),
             _ => false,

@@ -323,6 +323,39 @@ fn runc_init_seen_starting_inside_the_container_stays_the_runtime() {
 }
 
 #[test]
+fn the_libraries_runc_init_maps_inside_the_container_are_the_runtimes() {
+    // `runc init`, exec'd from a copy of runc (a descriptor), sometimes enters the container's cgroup before its
+    // loader maps libseccomp and libc: those mappings are the runtime's code, not the workload's, in a profile that
+    // learned mappings. A program of the container that takes runc's name and maps a library is judged.
+    let map = |b: &mut Box_, pid, comm: &str, path: &str| {
+        b.ev(pid, comm, EventKind::Mmap { path: path.into(), prot: 5, memfd: false, deleted: false, file: None })
+    };
+    let streams = ["a", "b", "c"].map(|id| {
+        let mut b = Box_::new(id, 0);
+        let mut v = b.normal();
+        let nginx = b.pid - 2;
+        v.push(map(&mut b, nginx, "nginx", "/usr/lib/x86_64-linux-gnu/libc.so.6"));
+        v
+    });
+    let ps = learn(Policy::default(), streams.to_vec());
+    assert!(ps[0].maps);
+    let mut d = model_only(ps, Stage::Detect);
+    let mut e = Box_::new("e", 10 * SEC);
+    assert!(model_alerts(&mut d, &e.normal()).is_empty());
+    let init = e.exec_from("/dev/fd/6", "runc", 1, &["runc", "init"]);
+    let pid = init.pid;
+    let seccomp = map(&mut e, pid, "runc", "/usr/lib/x86_64-linux-gnu/libseccomp.so.2.5.4");
+    let libc = map(&mut e, pid, "runc", "/usr/lib/x86_64-linux-gnu/libc.so.6");
+    let a = model_alerts(&mut d, &[init, seccomp, libc]);
+    assert!(a.is_empty(), "{a:#?}");
+    let shell = e.pid;
+    let fake = e.exec_from("/tmp/runc", "runc", shell, &["runc", "init"]);
+    let pid = fake.pid;
+    let a = model_alerts(&mut d, &[fake, map(&mut e, pid, "runc", "/tmp/.libseccomp.so")]);
+    assert!(a.iter().any(|a| a.title.contains("maps code in /tmp")), "{a:#?}");
+}
+
+#[test]
 fn a_known_program_with_a_preloaded_library_is_a_new_behaviour() {
     let (mut a, mut b, mut c) = (Box_::new("a", 0), Box_::new("b", 0), Box_::new("c", 0));
     let ps = learn(Policy::default(), vec![a.normal(), b.normal(), c.normal()]);

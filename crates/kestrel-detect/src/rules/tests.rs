@@ -1781,7 +1781,11 @@ fn the_cloud_metadata_service_contacted_from_a_container_is_an_alert_unless_its_
     let a = e.process(&ev(90, "python3", to("169.254.169.254")));
     assert_eq!(names(&a), ["Cloud metadata service contacted from a container"]);
     assert!(a[0].mitre.contains(&"T1552.005".to_string()), "{:?}", a[0].mitre);
-    assert!(a[0].title.contains("169.254.169.254:80") && a[0].title.contains("python3 /srv/app/app.py"), "{}", a[0].title);
+    assert!(
+        a[0].title.contains("169.254.169.254:80") && a[0].title.contains("python3 /srv/app/app.py"),
+        "{}",
+        a[0].title
+    );
     let a = e.process(&ev(90, "python3", to("fd00:ec2::254")));
     assert_eq!(names(&a), ["Cloud metadata service contacted from a container"]);
     assert!(e.process(&ev(90, "python3", to("169.254.20.10"))).is_empty());
