@@ -519,6 +519,26 @@ fn app_deserialize_token() {
 }
 
 #[test]
+fn app_deserialize_metadata() {
+    // The code the pickle ran asked the cloud's metadata service for credentials: connections from the app's own
+    // process to 169.254.169.254 after the marker (none answers in the lab). The rule for the metadata service sees
+    // them, after the marker only.
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("app-deserialize-metadata", dir.path());
+    let app = only_the_app_after_the_marker(&ev, m);
+    after(&ev, m, "the app asking the metadata service", |e| {
+        e["kind"] == "connect" && e["pid"] == app && e["to"]["addr"] == "169.254.169.254" && e["to"]["port"] == 80
+    });
+    let recording = dir.path().join("app-deserialize-metadata.jsonl.zst");
+    let alerts = detect(&recording, &["--no-profiles"]);
+    assert!(!alerts.is_empty(), "no rule alert");
+    for a in &alerts {
+        assert_eq!(a["source"]["name"], "Cloud metadata service contacted from a container", "{a}");
+        assert!(a["time_ns"].as_u64() > ev[m]["time_ns"].as_u64(), "{a}");
+    }
+}
+
+#[test]
 fn app_deserialize_inband() {
     let dir = tempfile::tempdir().unwrap();
     let (ev, m) = record_in("app-deserialize-inband", dir.path());
@@ -767,6 +787,26 @@ fn db_load_library() {
     let said =
         profile_alerts_after_the_marker(dir.path(), &dir.path().join("db-load-library.jsonl.zst"), start, |_| ());
     assert!(said.contains("write in /tmp"), "{said}");
+}
+
+#[test]
+fn db_alter_system() {
+    // A database's superuser has the server rewrite its own configuration (`ALTER SYSTEM`) and read it again: the
+    // server process serving the attacker writes postgresql.auto.conf's temporary file and renames it into place, in
+    // the data directory it writes in all the time. No rule sees it; a profile learned from the recording's normal
+    // part alerts on the server's work there after the marker, and nothing before.
+    let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "db_alter_system");
+    let out = dir.path().join("db-alter-system.jsonl.zst");
+    let (ev, m) = record_as("runc", "db-alter-system", &out, "--reads");
+    let conf = "/var/lib/postgresql/15/main/postgresql.auto.conf";
+    after(&ev, m, "the configuration's temporary file written", |e| {
+        e["kind"] == "open" && e["comm"] == "postgres" && e["path"] == format!("{conf}.tmp") && is_write(e)
+    });
+    after(&ev, m, "the configuration renamed into place", |e| e["kind"] == "rename" && e["to"] == conf);
+    assert!(detect(&out, &["--no-profiles"]).is_empty());
+    let said = profile_alerts_after_the_marker(dir.path(), &out, ev[m]["time_ns"].as_u64().unwrap(), |_| ());
+    assert!(said.contains("postgres"), "{said}");
 }
 
 #[test]
