@@ -1799,6 +1799,47 @@ fn the_cloud_metadata_service_contacted_from_a_container_is_an_alert_unless_its_
 }
 
 #[test]
+fn account_files_written_outside_the_account_tools_are_an_alert() {
+    // Code inside a service appending a uid-0 account to /etc/passwd and its hash to /etc/shadow, a sudo grant
+    // dropped in /etc/sudoers.d, /etc/group replaced by a rename. Reading them is every login's; useradd (from a
+    // system directory, writing its temporary file and renaming it into place) and dpkg do it as their work; a copy
+    // of useradd elsewhere does not pass; a backup beside them (/etc/passwd-) is not them.
+    let mut e = builtin();
+    let write = |path: &str| EventKind::Open { path: path.into(), flags: 0o2101 };
+    e.process(&exec(90, 2, "runc:[2:INIT]", &["/usr/bin/python3", "/srv/app/app.py"], 100));
+    let a = e.process(&ev(90, "python3", write("/etc/passwd")));
+    assert_eq!(names(&a), ["Account or sudo configuration written"]);
+    assert!(a[0].mitre.contains(&"T1136.001".to_string()), "{:?}", a[0].mitre);
+    assert!(a[0].title.contains("/etc/passwd") && a[0].title.contains("python3 /srv/app/app.py"), "{}", a[0].title);
+    assert_eq!(names(&e.process(&ev(90, "python3", write("/etc/shadow")))), ["Account or sudo configuration written"]);
+    let sudo = ev(90, "python3", write("/etc/sudoers.d/90-ops"));
+    assert_eq!(names(&e.process(&sudo)), ["Account or sudo configuration written"]);
+    let mv =
+        EventKind::Rename { call: "rename".into(), from: "/tmp/g".into(), to: "/etc/group".into(), to_dirfd: false };
+    assert_eq!(names(&e.process(&ev(91, "mv", mv))), ["Account or sudo configuration written"]);
+    for quiet in [
+        ev(93, "login", EventKind::Open { path: "/etc/passwd".into(), flags: 0 }),
+        ev(93, "sh", write("/etc/passwd-")),
+        ev(93, "sh", write("/srv/app/passwd")),
+    ] {
+        assert!(e.process(&quiet).is_empty(), "{quiet:?}");
+    }
+    e.process(&exec(95, 2, "runc:[2:INIT]", &["/usr/sbin/useradd", "app"], 0));
+    assert!(e.process(&ev(95, "useradd", write("/etc/passwd+"))).is_empty());
+    let mv = EventKind::Rename {
+        call: "rename".into(),
+        from: "/etc/passwd+".into(),
+        to: "/etc/passwd".into(),
+        to_dirfd: false,
+    };
+    assert!(e.process(&ev(95, "useradd", mv)).is_empty());
+    e.process(&exec(96, 2, "runc:[2:INIT]", &["/usr/bin/dpkg", "-i", "x.deb"], 0));
+    assert!(e.process(&ev(96, "dpkg", write("/etc/group"))).is_empty());
+    e.process(&exec(97, 2, "runc:[2:INIT]", &["/tmp/useradd"], 0));
+    assert_eq!(names(&e.process(&ev(97, "useradd", write("/etc/shadow")))), ["Account or sudo configuration written"]);
+}
+
+#[test]
 fn ssh_keys_and_cron_tables_written_are_persistence_outside_package_managers_and_crontab() {
     // A key appended to root's authorized_keys, a job dropped into /etc/cron.d, a user's table replaced by a rename,
     // /etc/crontab linked: each makes a foothold last. Reading them is sshd's and cron's work; `crontab` (from a
