@@ -539,6 +539,58 @@ fn app_deserialize_metadata() {
 }
 
 #[test]
+fn app_deserialize_adduser() {
+    // The code the pickle ran appended an account with uid 0 to /etc/passwd and its hash to /etc/shadow: both opened
+    // for writing by the app's own process after the marker; the rule for the account files sees them.
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("app-deserialize-adduser", dir.path());
+    let app = only_the_app_after_the_marker(&ev, m);
+    for file in ["/etc/passwd", "/etc/shadow"] {
+        after(&ev, m, file, |e| e["kind"] == "open" && e["pid"] == app && e["path"] == file && is_write(e));
+    }
+    nothing_sent_out(&ev, m, &app);
+    let alerts = detect(&dir.path().join("app-deserialize-adduser.jsonl.zst"), &["--no-profiles"]);
+    let names: Vec<&str> = alerts.iter().filter_map(|a| a["source"]["name"].as_str()).collect();
+    assert_eq!(names, ["Account or sudo configuration written"; 2], "{alerts:#?}");
+}
+
+#[test]
+fn app_deserialize_dns_exfil() {
+    // The code the pickle ran looked up names made of the notes database's bytes: datagrams from the app's own process
+    // to the resolver's port 53 after the marker, many more than the app's own lookups before it (one, at its start);
+    // no TCP connection out. The profile alerts (the read of the database, the calls of the lookups).
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("app-deserialize-dns-exfil", dir.path());
+    let app = only_the_app_after_the_marker(&ev, m);
+    let dns =
+        |e: &Value| matches!(e["kind"].as_str(), Some("connect" | "send")) && e["pid"] == app && e["to"]["port"] == 53;
+    let queries = after(&ev, m, "lookups to the resolver", dns).len();
+    assert!(queries >= 10 && queries > 5 * before(&ev, m, dns), "{queries} lookups after the marker");
+    let tcp_out = |e: &Value| e["kind"] == "connect" && e["pid"] == app && e["to"]["proto"] == "tcp";
+    assert!(!ev[m + 1..].iter().any(tcp_out), "a TCP connection out");
+    let recording = dir.path().join("app-deserialize-dns-exfil.jsonl.zst");
+    let said = profile_alerts_after_the_marker(dir.path(), &recording, ev[m]["time_ns"].as_u64().unwrap(), |_| ());
+    assert!(said.contains("python3"), "{said}");
+}
+
+#[test]
+fn app_deserialize_daemon() {
+    // The code the pickle ran forked the app: a child that never exec'd started a session of its own and connected to a
+    // listener on the host, which got its beacon. A profile learned from the normal part alerts on the connection.
+    let dir = tempfile::tempdir().unwrap();
+    let (ev, m) = record_in("app-deserialize-daemon", dir.path());
+    let app = only_the_app_after_the_marker(&ev, m);
+    let beacon = after(&ev, m, "a connection out by a fork of the app", |e| {
+        e["kind"] == "connect" && e["pid"] != app && e["comm"] == "python3" && e["to"]["proto"] == "tcp"
+    });
+    assert_eq!(beacon[0]["process"]["ppid"], app, "{}", beacon[0]);
+    assert!(lab_output(dir.path(), "app-deserialize-daemon", "sink").contains("bytes"));
+    let recording = dir.path().join("app-deserialize-daemon.jsonl.zst");
+    let said = profile_alerts_after_the_marker(dir.path(), &recording, ev[m]["time_ns"].as_u64().unwrap(), |_| ());
+    assert!(said.contains("connect to loopback port ephemeral"), "{said}");
+}
+
+#[test]
 fn app_deserialize_inband() {
     let dir = tempfile::tempdir().unwrap();
     let (ev, m) = record_in("app-deserialize-inband", dir.path());
