@@ -996,7 +996,7 @@ pub fn eval_speed(a: crate::cli::EvalSpeedArgs) -> Result<ExitCode> {
         // Made again here, one after the other on the scoring thread, as a stream makes them: the reader parses its
         // batches on every core, so each event's strings and vectors lie in the allocator's arenas of the pool's
         // threads, interleaved, and the timed loop below would measure how scattered they are.
-        let events: Vec<Event> = events.iter().cloned().collect();
+        let events: Vec<Event> = events.to_vec();
         traces.push((by, events));
     }
     let per_pass: u64 = traces.iter().map(|(_, v)| v.len() as u64).sum();
