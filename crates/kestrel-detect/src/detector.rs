@@ -69,11 +69,11 @@ fn past_startup(st: &crate::rules::fields::State, e: &Event) -> bool {
 }
 
 /// Whether a listen's process listened before this one, on another socket (the state has taken the event in: a
-/// first listen is its own time; `listen()` called again on that first socket — nginx sets its backlog so — is
-/// not a new listener). Every other event: false.
+/// first listen's socket is the one it keeps; `listen()` called again on that socket — nginx sets its backlog so —
+/// is not a new listener). Every other event: false.
 fn listened_before(st: &crate::rules::fields::State, e: &Event) -> bool {
     let EventKind::Listen { fd, .. } = e.kind else { return false };
-    st.process(e.pid).is_some_and(|p| p.listen_ns != 0 && p.listen_ns < e.time_ns.max(1) && p.listen_fd != fd)
+    st.process(e.pid).is_some_and(|p| p.listen_ns != 0 && p.listen_fd != fd)
 }
 
 /// runc's or crun's `init`, run from the runtime's own binary (a descriptor, `/proc/self/exe` or a memfd).
