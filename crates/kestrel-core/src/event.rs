@@ -309,6 +309,19 @@ pub enum EventKind {
         /// The destination (of the first message, for `sendmmsg`).
         to: SockAddr,
     },
+    /// A DNS question was sent: a UDP datagram to port 53, by whichever call (`sendto`, `send` on a connected
+    /// socket, `sendmsg`, `sendmmsg`, `write`, io_uring). Every one is reported — a resolver's A and AAAA
+    /// questions are two — since the names are what a DNS tunnel carries its data in.
+    Dns {
+        /// The server asked.
+        to: SockAddr,
+        /// The name asked about, as sent (letters keep their case; a byte other than a letter, digit, `-` or `_`
+        /// is written `\DDD`, a dot inside a label `\.`; the root is `.`). Empty when the datagram holds no DNS
+        /// question ([`dns_question`](crate::dns_question)) — something else sent through the DNS port.
+        name: String,
+        /// The question's type: `A`, `AAAA`, `TXT`, `ANY`… or its number; empty with the name.
+        qtype: String,
+    },
     /// A packet socket (`AF_PACKET`: every frame of an interface — sniffing, ARP spoofing) or a raw IP socket
     /// (forged packets) was created. Other sockets are not reported.
     Socket {
@@ -604,8 +617,8 @@ fn schema_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::borrow::Co
 /// The kinds of event a node may do without (`--leave-out`: frequent calls whose probes cost something even when
 /// they report nothing), in the order of their bits ([`EventKind::leavable_bit`]). Append only: a profile names by
 /// them which kinds the sources it learned from reported.
-pub const LEAVABLE_KINDS: [&str; 10] =
-    ["send", "dup", "mkdir", "unlink", "truncate", "rename", "link", "socket", "mmap", "exec-memory"];
+pub const LEAVABLE_KINDS: [&str; 11] =
+    ["send", "dup", "mkdir", "unlink", "truncate", "rename", "link", "socket", "mmap", "exec-memory", "dns"];
 
 /// The bits ([`EventKind::leavable_bit`]) of the named kinds; names not in [`LEAVABLE_KINDS`] are ignored.
 pub fn leavable_bits<S: AsRef<str>>(kinds: &[S]) -> u16 {
@@ -647,6 +660,7 @@ pub const EVENT_KINDS: &[&str] = &[
     "link",
     "mmap",
     "exec-memory",
+    "dns",
 ];
 
 impl Event {
@@ -701,6 +715,7 @@ impl EventKind {
             EventKind::Socket { .. } => 1 << 7,
             EventKind::Mmap { .. } => 1 << 8,
             EventKind::ExecMemory { .. } => 1 << 9,
+            EventKind::Dns { .. } => 1 << 10,
             _ => 0,
         }
     }
@@ -736,6 +751,7 @@ impl EventKind {
             EventKind::Link { .. } => "link",
             EventKind::Mmap { .. } => "mmap",
             EventKind::ExecMemory { .. } => "exec-memory",
+            EventKind::Dns { .. } => "dns",
         }
     }
 }

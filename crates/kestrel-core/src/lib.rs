@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 mod alert;
+mod dns;
 mod event;
 mod finding;
 mod glob;
@@ -35,6 +36,7 @@ mod sbom;
 mod secret;
 
 pub use alert::{Alert, AlertSource, Contribution, ALERT_SCHEMA};
+pub use dns::{dns_question, dns_zone, encoded_label, DnsQuestion, ENCODED_RUN};
 pub use event::{
     leavable_bits, leavable_names, redact_env_entry, ContainerRef, Event, EventKind, ExeFile, L4Proto, ProcessRef,
     SockAddr, ENV_VALUES_KEPT, EVENT_KINDS, EVENT_SCHEMA, LEAVABLE_KINDS, MAX_LABELS,

@@ -97,6 +97,9 @@ pub const STARTUP_NS: u64 = 30_000_000_000;
 /// `exec-memory`'s bit among [`kestrel_core::LEAVABLE_KINDS`].
 const EXEC_MEMORY_BIT: u16 = 1 << 9;
 
+/// `dns`'s bit among [`kestrel_core::LEAVABLE_KINDS`].
+const DNS_BIT: u16 = 1 << 10;
+
 /// [`Profile::reported`] as the kinds' names.
 mod reported_names {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -754,6 +757,25 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
             let (peer, port) = (peer_class(to), PortClass(to.port));
             emit!(View::Network, 0.7, "send to {peer} port {port}");
             emit!(View::Network, 0.4, "{who} sends to {peer} port {port}");
+        }
+        // A DNS question: the zone asked about, by whom — a tunnel's or a beacon's names lie in the zone whose
+        // server its operator runs, one the workload never asked about — and the name's shape: data encoded in a
+        // label, which names people choose for hosts do not hold. A new zone alone is a weak sign (a service
+        // called for the first time); with encoded names, or a record type the program never asked for (TXT: a
+        // command's answer), it alerts. Names are case-blind (DNS 0x20 randomises the case of each letter).
+        // Something else through the DNS port (a shell slipping out through a firewall's DNS hole) is its own.
+        EventKind::Dns { name, qtype, .. } => {
+            if name.is_empty() {
+                emit!(View::Network, 0.7, "{who} sends what is no DNS question to port 53");
+            } else {
+                class.clear();
+                class.extend(kestrel_core::dns_zone(name).chars().map(|c| c.to_ascii_lowercase()));
+                emit!(View::Network, 0.45, "{who} looks up names in {class}");
+                if kestrel_core::encoded_label(name) {
+                    emit!(View::Network, 0.5, "{who} looks up names with encoded data in {class}");
+                }
+                emit!(View::Network, 0.25, "{who} asks for {qtype} records");
+            }
         }
         // A rename puts a file in place: a write in its destination's directory.
         EventKind::Rename { to, .. } => {
@@ -1760,6 +1782,8 @@ impl Scorer {
         let judged = match e.kind {
             EventKind::Mmap { .. } => p.maps,
             EventKind::ExecMemory { .. } => p.exec_memory,
+            // A kind newer than the `reported` field: a profile that does not say learned from no DNS question.
+            EventKind::Dns { .. } => p.reported.is_some_and(|r| r & DNS_BIT != 0),
             ref kind => p.reported.is_none_or(|r| {
                 let bit = kind.leavable_bit();
                 bit == 0 || r & bit != 0
@@ -1954,12 +1978,14 @@ pub fn merge(workload: &str, nodes: &[(&str, &Profile)], k: usize) -> Profile {
     out.read_dirs = nodes.iter().filter(|(_, p)| p.read_dirs).count() >= out.policy.k;
     out.maps = nodes.iter().filter(|(_, p)| p.maps).count() >= out.policy.k;
     out.exec_memory = nodes.iter().filter(|(_, p)| p.exec_memory).count() >= out.policy.k;
-    // A kind is judged when k nodes' sources reported it (a profile that does not say counts as reporting all).
+    // A kind is judged when k nodes' sources reported it (a profile that does not say counts as reporting all, but
+    // DNS questions, which are newer than saying).
     out.reported = nodes.iter().any(|(_, p)| p.reported.is_some()).then(|| {
         (0..kestrel_core::LEAVABLE_KINDS.len())
             .map(|i| 1u16 << i)
             .filter(|&bit| {
-                nodes.iter().filter(|(_, p)| p.reported.is_none_or(|r| r & bit != 0)).count() >= out.policy.k
+                let says = |r: &Option<u16>| r.map_or(bit != DNS_BIT, |r| r & bit != 0);
+                nodes.iter().filter(|(_, p)| says(&p.reported)).count() >= out.policy.k
             })
             .fold(0, |bits, bit| bits | bit)
     });

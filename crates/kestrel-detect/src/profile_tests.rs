@@ -942,10 +942,71 @@ fn a_kind_is_judged_only_when_the_learning_source_would_have_shown_it() {
     assert_eq!(back.reported, left_out[0].reported);
     // Merged: a kind is judged when k nodes reported it; a node that does not say counts as reporting every kind.
     let m = merge("w", &[("n1", &left_out[0]), ("n2", &said[0]), ("n3", &unsaid[0])], 2);
+    let but_dns: Vec<&str> = kestrel_core::LEAVABLE_KINDS.iter().copied().filter(|k| *k != "dns").collect();
+    assert_eq!(m.reported.map(kestrel_core::leavable_names), Some(but_dns), "an older source showed no DNS question");
+    let m = merge("w", &[("n1", &said[0]), ("n2", &said[0]), ("n3", &unsaid[0])], 2);
     assert_eq!(m.reported.map(kestrel_core::leavable_names), Some(kestrel_core::LEAVABLE_KINDS.to_vec()));
     let m = merge("w", &[("n1", &left_out[0]), ("n2", &left_out[0]), ("n3", &said[0])], 2);
     assert_eq!(m.reported.map(kestrel_core::leavable_names), Some(vec!["send", "mmap"]));
     assert!(merge("w", &[("n1", &unsaid[0]), ("n2", &unsaid[0])], 2).reported.is_none());
+}
+
+#[test]
+fn dns_questions_in_a_zone_never_asked_about_alert_with_encoded_names_or_a_new_record_type() {
+    // The app resolves its database's name (A and AAAA) at every start, in three containers. In a fresh one: the
+    // same, quiet; a zone never asked about, alone (a service called for the first time), quiet; a tunnel's
+    // names — hex in a label, in a new zone — alert, and say so; a beacon's TXT question in a new zone alerts;
+    // bytes that are no question sent to port 53 alert. A profile learned from a source that did not report DNS
+    // questions (an older recording) judges none of them.
+    let server = || SockAddr { family: "inet".into(), addr: "10.96.0.10".into(), port: 53, proto: None };
+    let dns = |name: &str, qtype: &str| EventKind::Dns { to: server(), name: name.into(), qtype: qtype.into() };
+    let app = |b: &mut Box_| -> (Vec<Event>, u32) {
+        let mut v = b.normal();
+        v.push(b.exec("runc", 1, &["/usr/bin/python3", "/srv/app/app.py"]));
+        let py = b.pid;
+        for t in ["A", "AAAA"] {
+            v.push(b.ev(py, "python3", dns("db.Internal.example.com", t)));
+        }
+        (v, py)
+    };
+    let learn_from = |reports: &[&str]| {
+        let mut d =
+            Detector::new(RuleSet::default().compile(), vec![], Policy::default(), WorkloadBy::Image, Stage::Learn);
+        let reports: Vec<String> = reports.iter().map(|k| k.to_string()).collect();
+        d.set_reports(Some(&reports));
+        for id in ["a", "b", "c"] {
+            for e in app(&mut Box_::new(id, 0)).0 {
+                assert!(d.process(&e).is_empty());
+            }
+        }
+        let mut ps = d.into_profiles();
+        ps.iter_mut().for_each(|p| p.set_mode(Mode::Monitor, 0));
+        ps
+    };
+    let learned = learn_from(&kestrel_core::LEAVABLE_KINDS);
+    let tunnel = "4b6f6e74656e3a2061646d696e2070617373776f72643a2068756e74657232.0.x.Example.NET";
+    let judge = |ps: &[Profile], kind: EventKind| {
+        let mut d = model_only(ps.to_vec(), Stage::Detect);
+        let mut b = Box_::new("e", 10 * SEC);
+        let (normal, py) = app(&mut b);
+        assert!(model_alerts(&mut d, &normal).is_empty());
+        let e = b.ev(py, "python3", kind);
+        model_alerts(&mut d, &[e])
+    };
+    assert!(judge(&learned, dns("db.internal.example.com", "A")).is_empty(), "case-blind");
+    assert!(judge(&learned, dns("api.payments.example.org", "A")).is_empty(), "a new zone alone");
+    let a = judge(&learned, dns(tunnel, "A"));
+    assert_eq!(a.len(), 1, "{a:?}");
+    let said = a[0].explanation.join("\n");
+    assert!(said.contains("python3 looks up names with encoded data in example.net"), "{said}");
+    assert!(said.contains("python3 looks up names in example.net"), "{said}");
+    assert_eq!(judge(&learned, dns("c2.example.org", "TXT")).len(), 1, "a beacon asking for its command");
+    assert_eq!(judge(&learned, dns("", "")).len(), 1, "no DNS question through the DNS port");
+    let older = learn_from(&["send", "mmap"]);
+    assert!(judge(&older, dns(tunnel, "A")).is_empty(), "DNS questions not reported while learning");
+    assert!(older[0]
+        .baseline()
+        .contains("not judged: dup, mkdir, unlink, truncate, rename, link, socket, exec-memory, dns"));
 }
 
 #[test]
@@ -1004,6 +1065,18 @@ fn feature_words_stay_the_same_for_every_kind_of_event() {
         (
             r#""comm":"app","kind":"send","call":"sendto","to":{"family":"inet","addr":"127.0.0.1","port":40000}"#,
             &["send to loopback port ephemeral", "app sends to loopback port ephemeral"],
+        ),
+        (
+            r#""comm":"app","kind":"dns","to":{"family":"inet","addr":"10.96.0.10","port":53},"name":"6b6579a0b1c2d3e4f5061728394a5b6c7d.X.Example.CO.UK","qtype":"TXT""#,
+            &[
+                "app looks up names in example.co.uk",
+                "app looks up names with encoded data in example.co.uk",
+                "app asks for TXT records",
+            ],
+        ),
+        (
+            r#""comm":"app","kind":"dns","to":{"family":"inet","addr":"10.96.0.10","port":53},"name":"","qtype":"""#,
+            &["app sends what is no DNS question to port 53"],
         ),
         (
             r#""comm":"mv","kind":"rename","call":"rename","from":"/tmp/x","to":"/usr/bin/x""#,

@@ -43,6 +43,11 @@ const KIND_FORK: u32 = 11;
 const KIND_SEND: u32 = 12;
 const KIND_SOCKET: u32 = 13;
 const KIND_DUP: u32 = 14;
+const KIND_DNS: u32 = 15;
+/// A DNS record's datagram length: after the connect layout (180 bytes, padded to 184 by its header's u64s).
+const DNS_LEN_AT: usize = 184;
+const DNS_DATA: usize = DNS_LEN_AT + 2;
+const DNS_LEN: usize = 320;
 const SYSCALL_BATCH: usize = 64;
 
 const HEADER: usize = 48;
@@ -286,6 +291,13 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
             .into(),
             to: sockaddr(b)?,
         },
+        KIND_DNS => {
+            let len = usize::from(u16_at(b, DNS_LEN_AT)?).min(DNS_LEN);
+            let datagram = b.get(DNS_DATA..DNS_DATA + len).ok_or("dns record too short")?;
+            let q = kestrel_core::dns_question(datagram);
+            let (name, qtype) = q.map(|q| (q.name, q.qtype)).unwrap_or_default();
+            EventKind::Dns { to: sockaddr(b)?, name, qtype }
+        }
         KIND_DUP => {
             let call = *b.get(h + 24).ok_or("dup record too short")?;
             EventKind::Dup {
@@ -641,6 +653,32 @@ mod tests {
                 to: SockAddr { family: "inet".into(), addr: "9.9.9.9".into(), port: 53, proto: Some(L4Proto::Udp) }
             }
         );
+
+        // A DNS question to 10.0.0.53: the datagram after the connect layout; one cut short says nothing of its name.
+        let dns = |datagram: &[u8], len: u16| {
+            let mut b = header(KIND_DNS);
+            b.extend_from_slice(&2u16.to_ne_bytes());
+            b.extend_from_slice(&53u16.to_ne_bytes());
+            b.extend_from_slice(&[0, 0, 2, 17]);
+            b.extend_from_slice(&[10, 0, 0, 53]);
+            b.extend_from_slice(&[0; 12 + 108 + 4]);
+            b.extend_from_slice(&len.to_ne_bytes());
+            let mut data = datagram.to_vec();
+            data.resize(DNS_LEN, 0);
+            b.extend_from_slice(&data);
+            decode(&b)
+        };
+        let q =
+            [&[0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'x', 7][..], b"example", &[3], b"net", &[0, 0, 16, 0, 1]]
+                .concat();
+        let Record::Event(r) = dns(&q, q.len() as u16).unwrap() else { panic!() };
+        let server = SockAddr { family: "inet".into(), addr: "10.0.0.53".into(), port: 53, proto: Some(L4Proto::Udp) };
+        assert_eq!(r.kind, EventKind::Dns { to: server.clone(), name: "x.example.net".into(), qtype: "TXT".into() });
+        let Record::Event(r) = dns(&q, 20).unwrap() else { panic!() };
+        assert_eq!(r.kind, EventKind::Dns { to: server.clone(), name: String::new(), qtype: String::new() });
+        // A length past the record is held to it.
+        let Record::Event(r) = dns(&q, u16::MAX).unwrap() else { panic!() };
+        assert_eq!(r.kind, EventKind::Dns { to: server, name: "x.example.net".into(), qtype: "TXT".into() });
 
         // dup2 made a TCP connection to 10.0.0.9:4444 (from local port 40000) the standard output.
         let mut b = header(KIND_DUP);

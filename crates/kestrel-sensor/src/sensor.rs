@@ -91,6 +91,7 @@ pub const LEAVABLE: &[(&str, &[&str])] = &[
     ("socket", &["on_socket"]),
     ("mmap", &["on_mmap"]),
     ("exec-memory", MPROTECT_PROGS),
+    ("dns", &["on_udp_sendmsg", "on_udpv6_sendmsg"]),
 ];
 
 /// The kinds of [`LEAVABLE`] a sensor started with `leave_out` reports here: those not left out, by the caller,

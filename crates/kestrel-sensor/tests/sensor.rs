@@ -1516,6 +1516,103 @@ fn datagrams_sent_to_an_address_and_tcp_fast_open_are_seen() {
 }
 
 #[test]
+fn dns_questions_are_seen_however_they_are_sent() {
+    // A DNS question, every way a resolver sends one, to port 53 of a loopback address (a socket there reads
+    // nothing, answers nothing): sendto an address (musl's resolver), IPv6 too; sendmsg with an address; on a connected
+    // socket: send (glibc's), write (Go's), sendmmsg with two questions (glibc's A and AAAA, by ctypes) and
+    // sendmsg. Each is one event with its name and type, whatever the case of its letters. Not DNS: the same
+    // question to another port, a question written to a file on the connected socket's descriptor after it was
+    // closed, and a TCP connection to port 53. Reported with no name: bytes that are no question, to port 53.
+    let cg = TestCgroup::new("kestrel-test-dns");
+    let mut s = sensor(&[&cg.0], 65_536);
+    // A server on port 53 of a loopback address of its own, so that the connected socket's sends are not refused.
+    let _server = std::net::UdpSocket::bind("127.53.0.1:53").unwrap();
+    let other_port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("dns.py");
+    let file = dir.path().join("question");
+    std::fs::write(
+        &script,
+        format!(
+            "import socket, os, struct, ctypes\n\
+             def q(name, t=1):\n\
+             \x20   d = struct.pack('>HHHHHH', 0x1234, 0x0100, 1, 0, 0, 0)\n\
+             \x20   for l in name.split('.'): d += bytes([len(l)]) + l.encode()\n\
+             \x20   return d + b'\\0' + struct.pack('>HH', t, 1)\n\
+             srv = ('127.53.0.1', 53)\n\
+             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+             u.sendto(q('sendto.example.org', 16), srv)\n\
+             u.sendmsg([q('sendmsg.example.org')], [], 0, srv)\n\
+             u.sendto(q('other-port.example.org'), ('127.0.0.1', {other_port}))\n\
+             u.sendto(b'SSH-2.0-OpenSSH_9.6', srv)\n\
+             socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(q('v6.example.org', 28), ('::1', 53))\n\
+             c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+             c.connect(srv)\n\
+             c.send(q('Send.Example.ORG'))\n\
+             os.write(c.fileno(), q('write.example.org'))\n\
+             c.sendmsg([q('connected-sendmsg.example.org')])\n\
+             class Iov(ctypes.Structure): _fields_ = [('base', ctypes.c_char_p), ('len', ctypes.c_size_t)]\n\
+             class Msg(ctypes.Structure): _fields_ = [('name', ctypes.c_void_p), ('namelen', ctypes.c_uint32), \
+               ('iov', ctypes.POINTER(Iov)), ('iovlen', ctypes.c_size_t), ('control', ctypes.c_void_p), \
+               ('controllen', ctypes.c_size_t), ('flags', ctypes.c_int)]\n\
+             class MMsg(ctypes.Structure): _fields_ = [('hdr', Msg), ('len', ctypes.c_uint)]\n\
+             qs = [q('mmsg.example.org', 1), q('mmsg.example.org', 28)]\n\
+             iovs = [Iov(x, len(x)) for x in qs]\n\
+             msgs = (MMsg * 2)(*[MMsg(Msg(None, 0, ctypes.pointer(i), 1, None, 0, 0), 0) for i in iovs])\n\
+             n = ctypes.CDLL(None, use_errno=True).sendmmsg(c.fileno(), msgs, 2, 0)\n\
+             assert n == 2, (n, ctypes.get_errno())\n\
+             fd = c.fileno()\n\
+             c.close()\n\
+             f = os.open('{file}', os.O_WRONLY | os.O_CREAT)\n\
+             assert f == fd, (f, fd)\n\
+             os.write(f, q('file.example.org'))\n\
+             t = socket.socket()\n\
+             try: t.connect(srv)\n\
+             except OSError: pass\n",
+            file = file.display(),
+        ),
+    )
+    .unwrap();
+    let out = cg.sh(&format!("/usr/bin/python3 {}", script.display()));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let questions = |ev: &[Event]| -> Vec<(String, String, String)> {
+        ev.iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Dns { to, name, qtype } => {
+                    assert_eq!((to.port, to.proto), (53, Some(L4Proto::Udp)), "{e:?}");
+                    Some((to.addr.clone(), name.clone(), qtype.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let mut events = collect(&mut s, Duration::from_secs(5), |ev| questions(ev).len() >= 9);
+    events.extend(collect(&mut s, Duration::from_millis(300), |_| false));
+    let got = questions(&events);
+    let want: Vec<(String, String, String)> = [
+        ("127.53.0.1", "sendto.example.org", "TXT"),
+        ("127.53.0.1", "sendmsg.example.org", "A"),
+        ("127.53.0.1", "", ""),
+        ("::1", "v6.example.org", "AAAA"),
+        ("127.53.0.1", "Send.Example.ORG", "A"),
+        ("127.53.0.1", "write.example.org", "A"),
+        ("127.53.0.1", "connected-sendmsg.example.org", "A"),
+        ("127.53.0.1", "mmsg.example.org", "A"),
+        ("127.53.0.1", "mmsg.example.org", "AAAA"),
+    ]
+    .iter()
+    .map(|(a, n, t)| (a.to_string(), n.to_string(), t.to_string()))
+    .collect();
+    assert_eq!(got, want, "{events:#?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Connect { to } if to.port == 53 && to.proto == Some(L4Proto::Tcp))),
+        "the TCP connection is a connect: {events:#?}"
+    );
+}
+
+#[test]
 fn a_connection_made_a_standard_stream_is_seen() {
     // A reverse shell's redirection, four ways: dup2(s, 0), dup3(s, 1), close(2) then dup(s) (the lowest free
     // descriptor; by ctypes: Python's os.dup is fcntl(F_DUPFD_CLOEXEC)), and close(1) then os.dup(s). Not

@@ -263,6 +263,16 @@ pub enum Field {
     /// in the same container while kestrel watched — opened for writing, renamed or linked into place — as
     /// `proc.is_exe_upper_layer` says of a program.
     KestrelFdWritten,
+    /// kestrel's own: a DNS question's name (`dns` events), as sent.
+    KestrelDnsName,
+    /// kestrel's own: its record type (`A`, `AAAA`, `TXT`…).
+    KestrelDnsType,
+    /// kestrel's own: the zone the name lies in (its last two labels, three below a country's short second level:
+    /// [`kestrel_core::dns_zone`]).
+    KestrelDnsZone,
+    /// kestrel's own: a label of the name holds data in an encoding — hex, base32, base64
+    /// ([`kestrel_core::encoded_label`]): what a DNS tunnel's names look like.
+    KestrelDnsEncoded,
     /// Whether an open's flags in Falco's spelling (`evt.arg.flags`) hold one of these names: the access modes
     /// by bit (`O_RDONLY`, `O_WRONLY`, `O_RDWR`) and the flags by mask. Not a field of the rule language: what
     /// `evt.arg.flags contains O_TRUNC` becomes for opens (see `plan`), without the names written out.
@@ -436,6 +446,10 @@ impl Field {
             "kestrel.peer" => KestrelPeer,
             "kestrel.runtime_setup" => KestrelRuntimeSetup,
             "kestrel.fd_written" => KestrelFdWritten,
+            "kestrel.dns.name" => KestrelDnsName,
+            "kestrel.dns.type" => KestrelDnsType,
+            "kestrel.dns.zone" => KestrelDnsZone,
+            "kestrel.dns.encoded" => KestrelDnsEncoded,
             _ => return Err(Unsupported(name.into())),
         })
     }
@@ -482,6 +496,7 @@ impl Field {
             | ProcIsPgrpLeader
             | KestrelRuntimeSetup
             | KestrelFdWritten
+            | KestrelDnsEncoded
             | OpenFlagsNamed { .. } => Kind::Bool,
             ProcAname(None)
             | ProcApid(None)
@@ -836,9 +851,10 @@ impl Field {
             }
             FdName => match &e.kind {
                 _ if is_file_event(e) => file_path().map_or(Val::Missing, Val::Str),
-                EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. } => {
-                    own(format!("->{}", addr_port(to)))
-                }
+                EventKind::Connect { to }
+                | EventKind::Send { to, .. }
+                | EventKind::Dns { to, .. }
+                | EventKind::Dup { peer: to, .. } => own(format!("->{}", addr_port(to))),
                 EventKind::Accept { from, port } => {
                     own(format!("{}->:{}", addr_port(from), port.map(|p| p.to_string()).unwrap_or_default()))
                 }
@@ -866,7 +882,10 @@ impl Field {
                 None => Val::Missing,
             },
             FdRip | FdSip | FdIp => match &e.kind {
-                EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. }
+                EventKind::Connect { to }
+                | EventKind::Send { to, .. }
+                | EventKind::Dns { to, .. }
+                | EventKind::Dup { peer: to, .. }
                     if to.family != "unix" =>
                 {
                     s(&to.addr)
@@ -887,7 +906,10 @@ impl Field {
                 _ => Val::Missing,
             },
             FdRport | FdSport => match &e.kind {
-                EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. }
+                EventKind::Connect { to }
+                | EventKind::Send { to, .. }
+                | EventKind::Dns { to, .. }
+                | EventKind::Dup { peer: to, .. }
                     if to.family != "unix" =>
                 {
                     Val::Num(to.port as i64)
@@ -906,7 +928,10 @@ impl Field {
                 _ => Val::Missing,
             },
             FdPort => match &e.kind {
-                EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. }
+                EventKind::Connect { to }
+                | EventKind::Send { to, .. }
+                | EventKind::Dns { to, .. }
+                | EventKind::Dup { peer: to, .. }
                     if to.family != "unix" =>
                 {
                     Val::Num(to.port as i64)
@@ -918,7 +943,7 @@ impl Field {
             FdL4proto => sock_of(e).and_then(|a| a.proto).map_or(Val::Missing, |p| s(p.as_str())),
             FdConnected => match &e.kind {
                 EventKind::Connect { .. } | EventKind::Accept { .. } => Val::Bool(true),
-                EventKind::Bind { .. } | EventKind::Send { .. } => Val::Bool(false),
+                EventKind::Bind { .. } | EventKind::Send { .. } | EventKind::Dns { .. } => Val::Bool(false),
                 EventKind::Dup { peer, .. } => Val::Bool(peer.port != 0),
                 _ => Val::Missing,
             },
@@ -929,7 +954,10 @@ impl Field {
             },
             FdNet(end) => match (&e.kind, end) {
                 (
-                    EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. },
+                    EventKind::Connect { to }
+                    | EventKind::Send { to, .. }
+                    | EventKind::Dns { to, .. }
+                    | EventKind::Dup { peer: to, .. },
                     NetEnd::Any | NetEnd::Server | NetEnd::Remote,
                 ) if to.family != "unix" => s(&to.addr),
                 (EventKind::Accept { from, .. }, NetEnd::Any | NetEnd::Client | NetEnd::Remote)
@@ -982,6 +1010,15 @@ impl Field {
                 None => Val::Missing,
             },
             KestrelFdWritten => Val::Missing,
+            KestrelDnsName | KestrelDnsType | KestrelDnsZone | KestrelDnsEncoded => {
+                let EventKind::Dns { name, qtype, .. } = &e.kind else { return Val::Missing };
+                match self {
+                    KestrelDnsName => s(name),
+                    KestrelDnsType => s(qtype),
+                    KestrelDnsZone => s(kestrel_core::dns_zone(name)),
+                    _ => Val::Bool(kestrel_core::encoded_label(name)),
+                }
+            }
             OpenFlagsNamed { modes, bits } => match open_flags(e) {
                 Some(f) => Val::Bool(modes >> access_mode(f) & 1 == 1 || f & bits != 0),
                 None => Val::Missing,
@@ -1110,7 +1147,10 @@ fn file_path<'a>(e: &'a Event, p: Option<&Proc>) -> Option<Cow<'a, str>> {
 
 fn sock_of(e: &Event) -> Option<&SockAddr> {
     match &e.kind {
-        EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dup { peer: to, .. } => Some(to),
+        EventKind::Connect { to }
+        | EventKind::Send { to, .. }
+        | EventKind::Dns { to, .. }
+        | EventKind::Dup { peer: to, .. } => Some(to),
         EventKind::Accept { from, .. } => Some(from),
         EventKind::Bind { addr } => Some(addr),
         _ => None,
@@ -1156,6 +1196,7 @@ pub fn evt_type(e: &Event) -> Option<&str> {
         EventKind::Link { call, .. } => call,
         EventKind::Mmap { .. } => "mmap",
         EventKind::ExecMemory { call, .. } => call,
+        EventKind::Dns { .. } => "dns",
     })
 }
 
@@ -1233,6 +1274,7 @@ pub const EVT_TYPES: &[&str] = &[
     "mmap",
     "mprotect",
     "pkey_mprotect",
+    "dns",
 ];
 
 fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
@@ -1290,9 +1332,10 @@ fn evt_arg<'a>(e: &'a Event, a: &str) -> Val<'a> {
         (EventKind::Bpf { cmd }, "cmd") => Val::Str(bpf_cmd(*cmd)),
         (EventKind::Listen { fd, .. }, "fd") => Val::Num(*fd as i64),
         (EventKind::Namespaces { flags, .. }, "flags") => Val::Str(Cow::Owned(clone_flag_names(*flags))),
-        (EventKind::Connect { to } | EventKind::Send { to, .. }, "addr" | "tuple" | "dest") => {
-            Val::Str(Cow::Owned(format!("->{}", addr_port(to))))
-        }
+        (
+            EventKind::Connect { to } | EventKind::Send { to, .. } | EventKind::Dns { to, .. },
+            "addr" | "tuple" | "dest",
+        ) => Val::Str(Cow::Owned(format!("->{}", addr_port(to)))),
         _ => Val::Missing,
     }
 }

@@ -1235,6 +1235,10 @@ pub fn describe(e: &Event) -> String {
         EventKind::Open { path, flags } => format!("open {path} ({})", fields::open_flag_names(*flags)),
         EventKind::Connect { to } => format!("connect to {}", sock_text(to)),
         EventKind::Send { call, to } => format!("{call} to {}", sock_text(to)),
+        EventKind::Dns { to, name, .. } if name.is_empty() => {
+            format!("datagram to {}, no DNS question in it", sock_text(to))
+        }
+        EventKind::Dns { to, name, qtype } => format!("DNS question {name} {qtype} to {}", sock_text(to)),
         EventKind::Dup { call, fd, peer, .. } => {
             let stream = ["standard input", "standard output", "standard error"].get(*fd as usize).unwrap_or(&"?");
             format!("{call}: {stream} is now the connection with {}", sock_text(peer))

@@ -1770,6 +1770,40 @@ fn a_shell_start_up_file_written_is_persistence_outside_package_managers_and_hom
 }
 
 #[test]
+fn a_dns_question_carrying_encoded_data_is_an_alert_unless_its_zone_is_listed() {
+    // A chunk of a file hex-encoded into a name a tunnel's server will read; the same zone's plain names, a
+    // cluster service's, a cloud endpoint's with digits are not; a zone listed in kestrel_encoded_dns_zones may
+    // hold such names.
+    let mut e = builtin();
+    let dns = |name: &str| EventKind::Dns {
+        to: SockAddr { family: "inet".into(), addr: "10.96.0.10".into(), port: 53, proto: Some(L4Proto::Udp) },
+        name: name.into(),
+        qtype: "A".into(),
+    };
+    let tunnel = "4b6f6e74656e3a2061646d696e2070617373776f72643a2068756e74657232.0.x.example.net";
+    e.process(&exec(90, 2, "runc:[2:INIT]", &["/usr/bin/python3", "/srv/app/app.py"], 100));
+    let a = e.process(&ev(90, "python3", dns(tunnel)));
+    assert_eq!(names(&a), ["DNS question carrying encoded data"]);
+    assert!(a[0].mitre.contains(&"T1048.003".to_string()), "{:?}", a[0].mitre);
+    assert!(a[0].title.contains(tunnel) && a[0].title.contains("10.96.0.10"), "{}", a[0].title);
+    assert!(a[0].explanation.iter().any(|l| l.contains(tunnel)), "{:?}", a[0].explanation);
+    for quiet in [
+        "www.example.net",
+        "db.default.svc.cluster.local",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+        "my-deploy-5d8f7c9b6-x2k4j.default.svc.cluster.local",
+    ] {
+        assert!(e.process(&ev(90, "python3", dns(quiet))).is_empty(), "{quiet}");
+    }
+    let mut set = RuleSet::builtin();
+    set.add_file("mine.yaml", "- list: kestrel_encoded_dns_zones\n  items: [example.net]\n  append: true\n").unwrap();
+    let mut e = Engine::new(set.compile());
+    e.process(&exec(91, 2, "runc:[2:INIT]", &["/usr/bin/python3"], 100));
+    assert!(e.process(&ev(91, "python3", dns(tunnel))).is_empty());
+    assert_eq!(names(&e.process(&ev(91, "python3", dns(&tunnel.replace("example.net", "example.org"))))).len(), 1);
+}
+
+#[test]
 fn the_cloud_metadata_service_contacted_from_a_container_is_an_alert_unless_its_client_is_listed() {
     // Code inside a service asking 169.254.169.254 (or AWS's IPv6 address) for the node's credentials; another
     // link-local peer (a node-local DNS cache) is not it; a program named in kestrel_metadata_clients may ask.

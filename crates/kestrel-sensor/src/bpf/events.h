@@ -17,6 +17,7 @@
 #define KIND_SEND 12
 #define KIND_SOCKET 13
 #define KIND_DUP 14
+#define KIND_DNS 15
 
 #define SYSCALL_BATCH 64
 
@@ -179,6 +180,16 @@ struct connect_event {
     __u8 sock_proto;        /* its protocol (IPPROTO_TCP 6, IPPROTO_UDP 17, ICMP 1, ICMPv6 58); 0: not known */
     __u8 addr[16];          /* inet: 4 bytes, inet6: 16 */
     char path[108];         /* unix */
+};
+
+/* A DNS question sent (KIND_DNS): a UDP datagram to port 53 — the server in the connect layout (`sock_type`
+ * SOCK_DGRAM, `sock_proto` IPPROTO_UDP, `local_port` 0), then the datagram's first bytes as sent; userspace reads
+ * the question from them. */
+#define DNS_LEN 320
+struct dns_event {
+    struct connect_event c; /* 184 bytes: 180 padded to its header's alignment */
+    __u16 len;              /* bytes in data */
+    __u8 data[DNS_LEN];
 };
 
 /* A cgroup v2 directory was created: its id and path, so that userspace names containers that live and die

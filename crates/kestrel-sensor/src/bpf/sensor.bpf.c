@@ -928,10 +928,47 @@ static __always_inline int emit_sockaddr(__u32 kind, long fd, const void *uaddr,
     return 0;
 }
 
+#define DNS_PORT 53
+#define SOCK_DGRAM 2
+#define IPPROTO_UDP 17
+
+/* A watched process's UDP sockets connected to port 53: tgid << 32 | descriptor. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u64);
+    __type(value, __u8);
+} dns_sockets SEC(".maps");
+
+static __always_inline __u64 dns_socket_key(long fd)
+{
+    return (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (__u32)fd;
+}
+
+/* After a connect's record: a datagram socket connected to port 53 is marked. */
+static __always_inline void note_dns_socket(const struct connect_event *e, long fd)
+{
+    if (e->port == DNS_PORT && e->sock_type == SOCK_DGRAM && (e->family == AF_INET || e->family == AF_INET6)) {
+        __u64 key = dns_socket_key(fd);
+        __u8 one = 1;
+        bpf_map_update_elem(&dns_sockets, &key, &one, BPF_ANY);
+    }
+}
+
 SEC("tracepoint/syscalls/sys_enter_connect")
 int on_connect(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_sockaddr(KIND_CONNECT, (long)ctx->args[0], (const void *)ctx->args[1], false);
+    long fd = (long)ctx->args[0];
+    const void *uaddr = (const void *)ctx->args[1];
+    if (!uaddr || !is_watched())
+        return 0;
+    struct connect_event *e = reserve_sockaddr(fd, uaddr, false);
+    if (!e)
+        return 0;
+    note_dns_socket(e, fd);
+    fill_header(&e->h, KIND_CONNECT);
+    submit(e);
+    return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_bind")
@@ -1072,6 +1109,121 @@ int on_sendmmsg(struct trace_event_raw_sys_enter *ctx)
         emit_send(SEND_SENDMMSG, (long)ctx->args[0], msg_name(vec + i * MMSGHDR_SIZE), ctx->args[3], false);
     }
     return 0;
+}
+
+/* DNS questions (KIND_DNS): every datagram a watched process sends to port 53 — to an address (sendto, sendmsg,
+ * sendmmsg: musl's resolver, a hand-made query), or on a UDP socket connected to it (glibc's resolver: send and
+ * sendmmsg; Go's: write) — with its first DNS_LEN bytes: the name a tunnel hides its data in, or a beacon its
+ * check-in. A UDP socket's connect to port 53 marks its descriptor (dns_sockets); a send or write without an
+ * address costs one lookup of that map, and a hit is checked against the socket itself (the descriptor may
+ * have been closed and reused). Not seen: DNS over TCP, io_uring's sends, writev, resolvers in other processes
+ * (a node-local cache). */
+/* Reports the datagram at `ubuf` (`len` bytes, user memory) sent on descriptor `fd` to `uaddr` (user memory),
+ * or without an address to the socket's peer, when that is port 53. */
+static __always_inline int emit_dns(long fd, const void *uaddr, const void *ubuf, __u64 len)
+{
+    struct sock *sk = 0;
+    if (uaddr) {
+        struct send_key key = {};
+        if (!send_peer(&key, uaddr, false) || key.port != bpf_htons(DNS_PORT) || !is_watched())
+            return 0;
+    } else {
+        __u64 key = dns_socket_key(fd);
+        if (!bpf_map_lookup_elem(&dns_sockets, &key))
+            return 0;
+        struct socket *sock = socket_of_file(file_of_fd(bpf_get_current_task_btf(), fd));
+        sk = sock ? BPF_CORE_READ(sock, sk) : 0;
+        if (!sk || BPF_CORE_READ(sk, __sk_common.skc_dport) != bpf_htons(DNS_PORT)) {
+            bpf_map_delete_elem(&dns_sockets, &key);
+            return 0;
+        }
+        if (!is_watched())
+            return 0;
+    }
+    struct dns_event *e = reserve(sizeof(*e));
+    if (!e)
+        return 0;
+    if (uaddr) {
+        read_sockaddr(&e->c, uaddr, false);
+    } else {
+        __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+        __builtin_memset(e->c.addr, 0, sizeof(e->c.addr));
+        e->c.path[0] = 0;
+        e->c.family = family;
+        e->c.port = DNS_PORT;
+        e->c.local_port = 0;
+        if (family == AF_INET) {
+            __u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+            __builtin_memcpy(e->c.addr, &daddr, 4);
+        } else {
+            BPF_CORE_READ_INTO(&e->c.addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+        }
+    }
+    e->c.sock_type = SOCK_DGRAM;
+    e->c.sock_proto = IPPROTO_UDP;
+    __u64 n = len;
+    if (n > DNS_LEN)
+        n = DNS_LEN;
+    e->len = 0;
+    if (ubuf && n && !bpf_probe_read_user(e->data, n, ubuf))
+        e->len = n;
+    fill_header(&e->c.h, KIND_DNS);
+    submit(e);
+    return 0;
+}
+
+/* The first buffer of a msghdr in user memory (a resolver's question is one buffer), and its length. */
+static __always_inline const void *msg_buffer(const void *msghdr, __u64 *len)
+{
+    struct user_msghdr m = {};
+    struct iovec iov = {};
+    *len = 0;
+    if (!msghdr || bpf_probe_read_user(&m, sizeof(m), msghdr) || !m.msg_iov || !m.msg_iovlen)
+        return 0;
+    if (bpf_probe_read_user(&iov, sizeof(iov), m.msg_iov))
+        return 0;
+    *len = iov.iov_len;
+    return iov.iov_base;
+}
+
+static __always_inline int emit_dns_msg(long fd, const void *msghdr)
+{
+    __u64 len = 0;
+    const void *buf = msg_buffer(msghdr, &len);
+    return buf ? emit_dns(fd, msg_name(msghdr), buf, len) : 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int on_dns_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_dns((long)ctx->args[0], (const void *)ctx->args[4], (const void *)ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int on_dns_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_dns_msg((long)ctx->args[0], (const void *)ctx->args[1]);
+}
+
+/* A resolver asks its A and AAAA questions in one sendmmsg: each of the first SENDMMSG_PEERS messages. */
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int on_dns_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+    const char *vec = (const char *)ctx->args[1];
+    __u64 vlen = ctx->args[2];
+    for (int i = 0; i < SENDMMSG_PEERS; i++) {
+        if (i >= vlen)
+            break;
+        emit_dns_msg((long)ctx->args[0], vec + i * MMSGHDR_SIZE);
+    }
+    return 0;
+}
+
+/* write on a connected socket (Go's resolver): the map lookup is all other writes cost. */
+SEC("tracepoint/syscalls/sys_enter_write")
+int on_dns_write(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_dns((long)ctx->args[0], 0, (const void *)ctx->args[1], ctx->args[2]);
 }
 
 /* Packet sockets (AF_PACKET: every frame of an interface, ARP spoofing, CVE-2020-14386) and raw IP sockets

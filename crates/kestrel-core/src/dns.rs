@@ -1,0 +1,244 @@
+//! The question of a DNS query, read from the datagram a process sent (RFC 1035, section 4.1), and the two
+//! readings of its name that detection asks for: the zone it lies in, and whether a label carries encoded data.
+
+/// The first question of a DNS query: the name asked about and the record type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsQuestion {
+    /// The name, as sent: letters keep their case; a byte other than a letter, digit, `-` or `_` is written
+    /// `\DDD` (decimal), a dot inside a label `\.`; the root is `.`.
+    pub name: String,
+    /// `A`, `AAAA`, `TXT`… or the type's number.
+    pub qtype: String,
+}
+
+/// The longest name on the wire (RFC 1035, 2.3.4), length octets included.
+const MAX_NAME: usize = 255;
+
+/// The question a DNS query datagram asks (its first one); `None` when the datagram is no query with a
+/// well-formed question: too short, a response, no question, a label longer than 63 bytes, a compression
+/// pointer, a name longer than 255 bytes, or cut before its type and class. Reads at most the first 271 bytes.
+pub fn dns_question(datagram: &[u8]) -> Option<DnsQuestion> {
+    let header = datagram.get(..12)?;
+    let (response, questions) = (header[2] & 0x80 != 0, u16::from_be_bytes([header[4], header[5]]));
+    if response || questions == 0 {
+        return None;
+    }
+    let mut name = String::new();
+    let mut at = 12;
+    loop {
+        let len = usize::from(*datagram.get(at)?);
+        if len == 0 {
+            at += 1;
+            break;
+        }
+        // 0xC0: a pointer into the message, which nothing before the first question can be; 0x40, 0x80:
+        // extended label types, obsolete.
+        if len > 63 || at + 1 + len - 12 > MAX_NAME {
+            return None;
+        }
+        let label = datagram.get(at + 1..at + 1 + len)?;
+        if !name.is_empty() {
+            name.push('.');
+        }
+        for &b in label {
+            match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => name.push(char::from(b)),
+                b'.' => name.push_str("\\."),
+                _ => {
+                    use std::fmt::Write as _;
+                    let _ = write!(name, "\\{b:03}");
+                }
+            }
+        }
+        at += 1 + len;
+    }
+    if name.is_empty() {
+        name.push('.');
+    }
+    // The type, then the class.
+    let fixed = datagram.get(at..at + 4)?;
+    let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+    Some(DnsQuestion { name, qtype: qtype_name(qtype) })
+}
+
+/// A record type's mnemonic (the common ones), or its number.
+fn qtype_name(t: u16) -> String {
+    let known = match t {
+        1 => "A",
+        2 => "NS",
+        5 => "CNAME",
+        6 => "SOA",
+        10 => "NULL",
+        12 => "PTR",
+        15 => "MX",
+        16 => "TXT",
+        28 => "AAAA",
+        33 => "SRV",
+        35 => "NAPTR",
+        43 => "DS",
+        46 => "RRSIG",
+        48 => "DNSKEY",
+        64 => "SVCB",
+        65 => "HTTPS",
+        252 => "AXFR",
+        255 => "ANY",
+        257 => "CAA",
+        _ => return t.to_string(),
+    };
+    known.into()
+}
+
+/// The zone a name lies in, as far as can be told without the public-suffix list: its last two labels
+/// (`x.example.net` → `example.net`), three below a country's short second level (`a.b.example.co.uk` →
+/// `example.co.uk`, `x.y.example.com.au` → `example.com.au`). A name of fewer labels is its own zone. A DNS
+/// tunnel's names all lie in the one zone whose server its operator runs.
+pub fn dns_zone(name: &str) -> &str {
+    let name = name.trim_end_matches('.');
+    // Label starts from the right (escaped dots `\.` are inside labels).
+    let dots: Vec<usize> = name.match_indices('.').map(|(i, _)| i).filter(|&i| !escaped(name, i)).collect();
+    let labels = dots.len() + 1;
+    let last = |k: usize| -> &str {
+        // The last k labels.
+        if k >= labels {
+            name
+        } else {
+            &name[dots[dots.len() - k] + 1..]
+        }
+    };
+    let two = last(2);
+    let (second, top) = two.split_once('.').unwrap_or(("", two));
+    let country_second_level = top.len() == 2
+        && (second.len() <= 2 || matches!(second, "com" | "net" | "org" | "gov" | "edu" | "ltd" | "plc" | "nic"));
+    if country_second_level {
+        last(3)
+    } else {
+        two
+    }
+}
+
+/// Whether the dot at byte `i` of `name` is escaped (an odd number of backslashes before it).
+fn escaped(name: &str, i: usize) -> bool {
+    name.as_bytes()[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
+}
+
+/// The shortest run of letters and digits in one label that [`encoded_label`] looks at: 16 bytes in hex, 20 in
+/// base32, 24 in base64.
+pub const ENCODED_RUN: usize = 32;
+
+/// Whether a label of `name` holds data in an encoding — hex, base32, base64 — rather than words or numbers: a
+/// run of at least [`ENCODED_RUN`] letters and digits, both kinds present, spread over many symbols (at least
+/// 3.2 bits of entropy per character; English words in a row are under 3.0 mostly, 32 hex digits of random data
+/// about 3.6). What a DNS tunnel's names look like (`4b6f6e…2e.17.x.example.net`), and what names people choose
+/// for hosts do not.
+pub fn encoded_label(name: &str) -> bool {
+    name.split(|c: char| !c.is_ascii_alphanumeric()).any(|run| {
+        run.len() >= ENCODED_RUN
+            && run.bytes().any(|b| b.is_ascii_digit())
+            && run.bytes().any(|b| b.is_ascii_alphabetic())
+            && entropy(run.as_bytes()) >= 3.2
+    })
+}
+
+/// Shannon entropy of the bytes, in bits per byte (letters folded to lower case: DNS ignores case).
+fn entropy(run: &[u8]) -> f64 {
+    let mut counts = [0u32; 256];
+    for &b in run {
+        counts[usize::from(b.to_ascii_lowercase())] += 1;
+    }
+    let n = run.len() as f64;
+    counts.iter().filter(|&&c| c > 0).map(|&c| f64::from(c) / n).map(|p| -p * p.log2()).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A query for `name` (dot-separated labels, no escapes) of type `t`, as a resolver builds it.
+    fn query(name: &str, t: u16) -> Vec<u8> {
+        let mut d = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        for label in name.split('.').filter(|l| !l.is_empty()) {
+            d.push(label.len() as u8);
+            d.extend_from_slice(label.as_bytes());
+        }
+        d.push(0);
+        d.extend_from_slice(&t.to_be_bytes());
+        d.extend_from_slice(&1u16.to_be_bytes());
+        d
+    }
+
+    #[test]
+    fn a_query_gives_its_name_and_type() {
+        let q = dns_question(&query("www.Example.com", 28)).unwrap();
+        assert_eq!((q.name.as_str(), q.qtype.as_str()), ("www.Example.com", "AAAA"));
+        assert_eq!(dns_question(&query("x.example.net", 16)).unwrap().qtype, "TXT");
+        assert_eq!(dns_question(&query("x.example.net", 4242)).unwrap().qtype, "4242");
+        assert_eq!(dns_question(&query("", 2)).unwrap().name, ".");
+        // Bytes no host name has are escaped, and so is a dot inside a label.
+        let mut d = query("ab.cd", 1);
+        d[13] = b'.';
+        d[14] = 0xff;
+        assert_eq!(dns_question(&d).unwrap().name, "\\.\\255.cd");
+    }
+
+    #[test]
+    fn what_is_no_query_gives_nothing() {
+        let ok = query("a.example.com", 1);
+        assert!(dns_question(&ok[..11]).is_none(), "no header");
+        assert!(dns_question(&ok[..ok.len() - 3]).is_none(), "cut in its type");
+        let mut response = ok.clone();
+        response[2] |= 0x80;
+        assert!(dns_question(&response).is_none());
+        let mut none = ok.clone();
+        none[5] = 0;
+        assert!(dns_question(&none).is_none(), "no question");
+        let mut pointer = ok.clone();
+        pointer[12] = 0xc0;
+        assert!(dns_question(&pointer).is_none());
+        let mut long = ok.clone();
+        long[12] = 64;
+        assert!(dns_question(&long).is_none(), "a label over 63 bytes");
+        // Five labels of 63: 320 bytes of name, over the 255 a name may have.
+        let name = vec!["a".repeat(63); 5].join(".");
+        assert!(dns_question(&query(&name, 1)).is_none());
+        let name = vec!["a".repeat(63); 3].join(".");
+        assert!(dns_question(&query(&name, 1)).is_some());
+        assert!(dns_question(b"SSH-2.0-OpenSSH_9.6\r\n").is_none(), "not DNS at all");
+        for n in 0..ok.len() {
+            assert!(dns_question(&ok[..n]).is_none(), "{n} bytes");
+        }
+    }
+
+    #[test]
+    fn the_zone_is_the_registered_name() {
+        assert_eq!(dns_zone("4b6f6e.17.x.example.net"), "example.net");
+        assert_eq!(dns_zone("example.net"), "example.net");
+        assert_eq!(dns_zone("localhost"), "localhost");
+        assert_eq!(dns_zone("a.b.example.co.uk"), "example.co.uk");
+        assert_eq!(dns_zone("x.y.example.com.au"), "example.com.au");
+        assert_eq!(dns_zone("db.default.svc.cluster.local"), "cluster.local");
+        assert_eq!(dns_zone("example.com."), "example.com");
+        assert_eq!(dns_zone("co.uk"), "co.uk");
+        assert_eq!(dns_zone("a\\.b.example"), "a\\.b.example", "an escaped dot is inside its label");
+        assert_eq!(dns_zone("."), "");
+    }
+
+    #[test]
+    fn encoded_data_in_a_label_is_told_from_names() {
+        let hex = "4b6f6e74656e3a2061646d696e2070617373776f72643a2068756e74657232";
+        assert!(encoded_label(&format!("{hex}.0.x.example.net")));
+        assert!(encoded_label("mfrggzdfmztwq2lknnwg23tpobyxe43uov3ho6dzpiaq.t.example.org"), "base32");
+        assert!(encoded_label("dGhlIHF1aWNrIGJyb3duIGZveCBqdW1wcw.example.org"), "base64");
+        for name in [
+            "www.example.com",
+            "internationalbusinessmachinescorporation.com",
+            "my-deploy-5d8f7c9b6-x2k4j.default.svc.cluster.local",
+            "vpce-0a1b2c3d4e5f6a7b8-abcdefgh.s3.us-east-1.vpce.amazonaws.com",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+            "d3f8a1b2c4e5f6.cloudfront.net",
+            "ec2-54-12-34-56.compute-1.amazonaws.com",
+            "postgresql-primary-0.postgresql-headless.databases.svc.cluster.local",
+        ] {
+            assert!(!encoded_label(name), "{name}");
+        }
+    }
+}
