@@ -126,6 +126,23 @@ cp ../deploy/*.yaml ../deploy/helm/kestrel/values.yaml corpus/k8s_manifest/
 find "${PSS_FIXTURES:-../../shared/data/pod-security-admission}" -name '*.yaml' 2>/dev/null | head -200 |
   while read -r f; do cp "$f" "corpus/k8s_manifest/$(echo "$f" | tr / _)"; done
 cp seeds/secrets.env seeds/Dockerfile.bad corpus/secrets/
+# DNS questions as resolvers send them: A for a short name, TXT for a tunnel's hex label, AAAA with an EDNS record.
+mkdir -p corpus/dns_question
+python3 - <<'PY'
+import struct
+def q(name, t, extra=b"", ar=0):
+    d = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, ar)
+    for l in name.split("."):
+        d += bytes([len(l)]) + l.encode()
+    return d + b"\0" + struct.pack(">HH", t, 1) + extra
+seeds = {
+    "a": q("db.default.svc.cluster.local", 1),
+    "txt": q("4b6f6e74656e3a2061646d696e2070617373776f72643a2068756e74657232.0.x.example.net", 16),
+    "edns": q("www.example.co.uk", 28, b"\0\0\x29\x04\xd0\0\0\0\0\0\0", 1),
+}
+for name, d in seeds.items():
+    open(f"corpus/dns_question/{name}", "wb").write(d)
+PY
 # falco_rules runs without leak detection: a rule naming hosts (fd.sip.name…) has them resolved on a thread
 # of its own, and glibc's resolver keeps 28 bytes per thread that LeakSanitizer reports as lost.
 targets=${TARGETS:-$(cargo fuzz list)}

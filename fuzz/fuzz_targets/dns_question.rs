@@ -1,0 +1,15 @@
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+// A datagram a watched process sent to port 53 (the sensor hands its first 320 bytes over): the question read from
+// it, never a panic; a name within what 255 bytes of labels can spell escaped (4 characters a byte at most), and
+// its zone and shape read.
+fuzz_target!(|data: &[u8]| {
+    if let Some(q) = kestrel_core::dns_question(data) {
+        assert!(q.name.len() <= 4 * 255, "{}", q.name.len());
+        assert!(!q.name.is_empty() && !q.qtype.is_empty());
+        let zone = kestrel_core::dns_zone(&q.name);
+        assert!(q.name.ends_with(zone) || zone.is_empty());
+        let _ = kestrel_core::encoded_label(&q.name);
+    }
+});
