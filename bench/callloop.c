@@ -4,6 +4,11 @@
  *            the rest: no ICMP errors, no reader's cost)
  *   sendto   the same by sendto() with the address each time (the probes read the address and find the peer in
  *            their per-process map: reported once per 10 s)
+ *   write    write() of a byte to /dev/null (the DNS probe on write looks the descriptor up in its map of sockets
+ *            connected to port 53, and finds nothing)
+ *   dns      a 34-byte DNS question (A for kestrel.example.org) by send() on a UDP socket connected to port 53 of
+ *            127.53.0.2, to a socket there that never reads: every one reported (the map hit, the socket checked, a
+ *            record reserved, the datagram copied), one event each
  *   dup2-std dup2(file, 1), a shell's `> file` (the dup probe's worst silent case: descriptor 1 returned, its file
  *            looked up and found not to be a socket)
  *   dup2-hi  dup2(file, 10) (any descriptor above 2: one comparison)
@@ -42,7 +47,7 @@
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: callloop N send|sendto|dup2-std|dup2-hi|fcntl|mkdir|unlink|unlink-rel|ftruncate|ftruncate-noop|mmap-anon|mmap-exec|mprotect|mprotect-jit\n");
+        fprintf(stderr, "usage: callloop N send|sendto|write|dns|dup2-std|dup2-hi|fcntl|mkdir|unlink|unlink-rel|ftruncate|ftruncate-noop|mmap-anon|mmap-exec|mprotect|mprotect-jit\n");
         return 2;
     }
     long n = atol(argv[1]);
@@ -60,6 +65,20 @@ int main(int argc, char **argv)
     if (fd < 0 || (!strcmp(mode, "send") && connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0)) {
         perror("socket");
         return 1;
+    }
+    int dns = -1;
+    static const char question[] = "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                                   "\x07kestrel\x07example\x03org\x00\x00\x01\x00\x01";
+    if (!strcmp(mode, "dns")) {
+        struct sockaddr_in server = {.sin_family = AF_INET, .sin_port = htons(53)};
+        inet_pton(AF_INET, "127.53.0.2", &server.sin_addr);
+        int listener = socket(AF_INET, SOCK_DGRAM, 0);
+        dns = socket(AF_INET, SOCK_DGRAM, 0);
+        if (listener < 0 || bind(listener, (struct sockaddr *)&server, sizeof(server)) < 0 || dns < 0 ||
+            connect(dns, (struct sockaddr *)&server, sizeof(server)) < 0) {
+            perror("127.53.0.2:53");
+            return 1;
+        }
     }
     int file = open("/dev/null", O_WRONLY), out = dup(1);
     char dir[64];
@@ -86,6 +105,10 @@ int main(int argc, char **argv)
             send(fd, &b, 1, 0);
         else if (!strcmp(mode, "sendto"))
             sendto(fd, &b, 1, 0, (struct sockaddr *)&to, sizeof(to));
+        else if (!strcmp(mode, "write"))
+            write(file, &b, 1);
+        else if (!strcmp(mode, "dns"))
+            send(dns, question, sizeof(question) - 1, 0);
         else if (!strcmp(mode, "dup2-std"))
             dup2(file, 1);
         else if (!strcmp(mode, "dup2-hi"))

@@ -126,16 +126,17 @@ fn escaped(name: &str, i: usize) -> bool {
 pub const ENCODED_RUN: usize = 32;
 
 /// Whether a label of `name` holds data in an encoding — hex, base32, base64 — rather than words or numbers: a
-/// run of at least [`ENCODED_RUN`] letters and digits, both kinds present, spread over many symbols (at least
-/// 3.2 bits of entropy per character; English words in a row are under 3.0 mostly, 32 hex digits of random data
-/// about 3.6). What a DNS tunnel's names look like (`4b6f6e…2e.17.x.example.net`), and what names people choose
-/// for hosts do not.
+/// run of at least [`ENCODED_RUN`] letters and digits that is hex (any data hex-encoded, however repetitive: a
+/// file's zero padding is 60 zeros), or holds both letters and digits spread over many symbols (base32, base64:
+/// at least 3.2 bits of entropy per character; English words in a row are under 3.0 mostly). What a DNS tunnel's
+/// names look like (`4b6f6e…2e.17.x.example.net`), and what names people choose for hosts do not.
 pub fn encoded_label(name: &str) -> bool {
     name.split(|c: char| !c.is_ascii_alphanumeric()).any(|run| {
         run.len() >= ENCODED_RUN
-            && run.bytes().any(|b| b.is_ascii_digit())
-            && run.bytes().any(|b| b.is_ascii_alphabetic())
-            && entropy(run.as_bytes()) >= 3.2
+            && (run.bytes().all(|b| b.is_ascii_hexdigit())
+                || (run.bytes().any(|b| b.is_ascii_digit())
+                    && run.bytes().any(|b| b.is_ascii_alphabetic())
+                    && entropy(run.as_bytes()) >= 3.2))
     })
 }
 
@@ -226,6 +227,9 @@ mod tests {
     fn encoded_data_in_a_label_is_told_from_names() {
         let hex = "4b6f6e74656e3a2061646d696e2070617373776f72643a2068756e74657232";
         assert!(encoded_label(&format!("{hex}.0.x.example.net")));
+        // The start of an SQLite file, hex-encoded: mostly zeros, still data; so is its zero padding.
+        assert!(encoded_label(&format!("{}.90.x.example.net", "0".repeat(60))));
+        assert!(encoded_label("53514c69746520666f726d61742033001000010100402020000000090000.0.x.example.net"));
         assert!(encoded_label("mfrggzdfmztwq2lknnwg23tpobyxe43uov3ho6dzpiaq.t.example.org"), "base32");
         assert!(encoded_label("dGhlIHF1aWNrIGJyb3duIGZveCBqdW1wcw.example.org"), "base64");
         for name in [

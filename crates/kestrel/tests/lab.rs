@@ -556,21 +556,53 @@ fn app_deserialize_adduser() {
 
 #[test]
 fn app_deserialize_dns_exfil() {
-    // The code the pickle ran looked up names made of the notes database's bytes: datagrams from the app's own process
-    // to the resolver's port 53 after the marker, many more than the app's own lookups before it (one, at its start);
-    // no TCP connection out. The profile alerts (the read of the database, the calls of the lookups).
+    // The code the pickle ran looked up names made of the notes database's bytes: DNS questions from the app's own
+    // process after the marker, many more than its own lookups before it (its start's), each name a hex label in
+    // x.example.net; no TCP connection out. The rule for encoded names sees each question; the profile alerts on
+    // the new zone with encoded names.
     let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "app_deserialize_dns_exfil");
     let (ev, m) = record_in("app-deserialize-dns-exfil", dir.path());
     let app = only_the_app_after_the_marker(&ev, m);
-    let dns =
-        |e: &Value| matches!(e["kind"].as_str(), Some("connect" | "send")) && e["pid"] == app && e["to"]["port"] == 53;
-    let queries = after(&ev, m, "lookups to the resolver", dns).len();
-    assert!(queries >= 10 && queries > 5 * before(&ev, m, dns), "{queries} lookups after the marker");
+    let dns = |e: &Value| e["kind"] == "dns" && e["pid"] == app && e["to"]["port"] == 53;
+    let questions = after(&ev, m, "questions to the resolver", dns);
+    assert!(questions.len() >= 10 && questions.len() > 5 * before(&ev, m, dns), "{} after the marker", questions.len());
+    let tunnel = |e: &&&Value| e["name"].as_str().is_some_and(|n| n.ends_with(".x.example.net") && n.len() > 60);
+    assert!(questions.iter().filter(tunnel).count() >= 10, "{questions:#?}");
     let tcp_out = |e: &Value| e["kind"] == "connect" && e["pid"] == app && e["to"]["proto"] == "tcp";
     assert!(!ev[m + 1..].iter().any(tcp_out), "a TCP connection out");
     let recording = dir.path().join("app-deserialize-dns-exfil.jsonl.zst");
+    let alerts = detect(&recording, &["--no-profiles"]);
+    assert!(alerts.len() >= 10, "{alerts:#?}");
+    for a in &alerts {
+        assert_eq!(a["source"]["name"], "DNS question carrying encoded data", "{a}");
+        assert!(a["time_ns"].as_u64() > ev[m]["time_ns"].as_u64(), "{a}");
+    }
     let said = profile_alerts_after_the_marker(dir.path(), &recording, ev[m]["time_ns"].as_u64().unwrap(), |_| ());
-    assert!(said.contains("python3"), "{said}");
+    assert!(said.contains("python3 looks up names with encoded data in example.net"), "{said}");
+}
+
+#[test]
+fn app_deserialize_dns_beacon() {
+    // The code the pickle ran left a thread asking DNS three times for a TXT record in a zone of its operator's: three
+    // questions from the app's own process after the marker, sent to an address (the sendto path), none encoded. No
+    // rule sees them; a profile learned from the normal part — where the app asked about its own names only, for A
+    // and AAAA records — alerts on the new zone and record type.
+    let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "app_deserialize_dns_beacon");
+    let (ev, m) = record_in("app-deserialize-dns-beacon", dir.path());
+    let app = only_the_app_after_the_marker(&ev, m);
+    let beacon = after(&ev, m, "the beacon's questions", |e| {
+        e["kind"] == "dns" && e["pid"] == app && e["name"] == "updates.cdn-sync.example.org" && e["qtype"] == "TXT"
+    });
+    assert_eq!(beacon.len(), 3, "{beacon:#?}");
+    assert_ne!(beacon[0]["tid"], app, "a thread of the app");
+    let recording = dir.path().join("app-deserialize-dns-beacon.jsonl.zst");
+    let rules = detect(&recording, &["--no-profiles"]);
+    assert!(rules.is_empty(), "{rules:#?}");
+    let said = profile_alerts_after_the_marker(dir.path(), &recording, ev[m]["time_ns"].as_u64().unwrap(), |_| ());
+    assert!(said.contains("python3 looks up names in example.org"), "{said}");
+    assert!(said.contains("python3 asks for TXT records"), "{said}");
 }
 
 #[test]
