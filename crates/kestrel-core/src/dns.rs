@@ -93,7 +93,11 @@ fn qtype_name(t: u16) -> String {
 /// `example.co.uk`, `x.y.example.com.au` → `example.com.au`). A name of fewer labels is its own zone. A DNS
 /// tunnel's names all lie in the one zone whose server its operator runs.
 pub fn dns_zone(name: &str) -> &str {
-    let name = name.trim_end_matches('.');
+    // The root's dot (`example.com.`), not a dot inside the last label (`c\.`).
+    let name = match name.strip_suffix('.') {
+        Some(trimmed) if !escaped(name, trimmed.len()) => trimmed,
+        _ => name,
+    };
     // Label starts from the right (escaped dots `\.` are inside labels).
     let dots: Vec<usize> = name.match_indices('.').map(|(i, _)| i).filter(|&i| !escaped(name, i)).collect();
     let labels = dots.len() + 1;
@@ -221,6 +225,8 @@ mod tests {
         assert_eq!(dns_zone("co.uk"), "co.uk");
         assert_eq!(dns_zone("a\\.b.example"), "a\\.b.example", "an escaped dot is inside its label");
         assert_eq!(dns_zone("."), "");
+        // Found by fuzzing: a label ending in a dot keeps it (the zone is a suffix of the name).
+        assert_eq!(dns_zone("www.example.c\\."), "example.c\\.");
     }
 
     #[test]
