@@ -2068,7 +2068,26 @@ fn resolver_query(to: &SockAddr) -> bool {
 /// container's cgroup and are sometimes seen there. Its parent is the runtime's binary, outside the container.
 pub(crate) fn runtime_reexec(e: &Event) -> bool {
     e.comm == "exe"
-        && e.process.as_ref().and_then(|p| p.parent_exe.as_deref()).is_some_and(|x| {
+        && (e.process.as_ref().and_then(|p| p.parent_exe.as_deref()).is_some_and(|x| {
             matches!(x.rsplit('/').next(), Some("runc" | "crun")) && !x.starts_with("/proc/") && x.starts_with('/')
-        })
+        }) || runc_clone_file(e))
+}
+
+/// Whether the event makes, mounts on or removes runc's clone of its own binary: a `runc.XXXXXX` file (mkstemp's
+/// name) in the state directory named by the event's own container (`/run/runc/ID/`, Docker's
+/// `/run/docker/runtime-runc/moby/ID/`), which runc's init bind-mounts its binary on and removes before it runs
+/// the container's program (runc 1.1's try_bindfd). Only the runtime, in the host's mount namespace, sees that
+/// directory; its init may have exec'd before the sensor read its process (no parent known), so the file alone
+/// names it.
+fn runc_clone_file(e: &Event) -> bool {
+    let Some(c) = &e.container else { return false };
+    let path = match &e.kind {
+        EventKind::Open { path, .. } | EventKind::Unlink { path, .. } => path,
+        EventKind::Mount { target, .. } => target,
+        _ => return false,
+    };
+    let Some((dir, name)) = path.rsplit_once('/') else { return false };
+    name.strip_prefix("runc.").is_some_and(|r| r.len() == 6 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && !c.id.is_empty()
+        && dir.rsplit_once('/').is_some_and(|(_, id)| id == c.id)
 }
