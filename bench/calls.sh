@@ -42,4 +42,4 @@ for l in $LOOPS; do
   awk -v a="${m[kestrel]}" -v b="${m[no-probes]}" 'BEGIN {printf "%+11.0f ns\n", a - b}'
 done
 ev() { grep -c "\"kind\":\"$1\"" "$OUT/events.kestrel" || true; }
-echo "(ns per call, median of $RUNS runs of $N; in the last kestrel run: $(ev send) send, $(ev dup) dup, $(ev mkdir) mkdir, $(ev unlink) unlink, $(ev truncate) truncate, $(ev mmap) mmap, $(ev exec-memory) exec-memory events)"
+echo "(ns per call, median of $RUNS runs of $N; in the last kestrel run: $(ev send) send, $(ev dns) dns, $(ev dup) dup, $(ev mkdir) mkdir, $(ev unlink) unlink, $(ev truncate) truncate, $(ev mmap) mmap, $(ev exec-memory) exec-memory events)"
