@@ -91,7 +91,7 @@ pub const LEAVABLE: &[(&str, &[&str])] = &[
     ("socket", &["on_socket"]),
     ("mmap", &["on_mmap"]),
     ("exec-memory", MPROTECT_PROGS),
-    ("dns", &["on_udp_sendmsg", "on_udpv6_sendmsg"]),
+    ("dns", &["on_dns_sendto", "on_dns_sendmsg", "on_dns_sendmmsg", "on_dns_write"]),
 ];
 
 /// The kinds of [`LEAVABLE`] a sensor started with `leave_out` reports here: those not left out, by the caller,
@@ -772,6 +772,13 @@ mod tests {
     fn the_kinds_a_node_may_do_without_are_the_ones_profiles_know() {
         let names: Vec<&str> = LEAVABLE.iter().map(|(k, _)| *k).collect();
         assert_eq!(names, kestrel_core::LEAVABLE_KINDS);
+        // Each kind's probes are programs of the BPF object (a name that is not one leaves nothing out).
+        let src = include_str!("bpf/sensor.bpf.c");
+        for (kind, progs) in LEAVABLE {
+            for p in progs.iter() {
+                assert!(src.contains(&format!("int {p}(")) || src.contains(&format!("BPF_PROG({p},")), "{kind}: {p}");
+            }
+        }
         // What a sensor started with some left out reports: the rest (memory made executable where the kernel can).
         if std::env::var_os("KESTREL_SENSOR_SKIP").is_none() {
             let reported = reported_kinds(&["send".into(), "link".into()]);

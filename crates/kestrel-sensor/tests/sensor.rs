@@ -946,14 +946,16 @@ fn files_cut_in_place_are_seen_with_what_they_held() {
 
 #[test]
 fn kinds_left_out_are_not_seen_through_the_call_nor_the_ring() {
-    // A node that does without mkdir, unlink, dup, truncate, link, mmap and exec-memory events: neither mkdir(2),
-    // rmdir(2), the ring's IORING_OP_MKDIRAT, a socket dup2'd onto stdin, `truncate -s 0`, the ring's
-    // IORING_OP_FTRUNCATE, `ln -s`, the libraries every program maps nor memory made executable by mprotect is
-    // reported; the execs around them are.
+    // A node that does without mkdir, unlink, dup, truncate, link, mmap, exec-memory and dns events: neither
+    // mkdir(2), rmdir(2), the ring's IORING_OP_MKDIRAT, a socket dup2'd onto stdin, `truncate -s 0`, the ring's
+    // IORING_OP_FTRUNCATE, `ln -s`, the libraries every program maps, memory made executable by mprotect nor a DNS
+    // question is reported; the execs around them are.
     let cg = TestCgroup::new("kestrel-test-leave-out");
     let cfg = Config {
         watch_cgroups: vec![cg.0.clone()],
-        leave_out: ["mkdir", "dup", "unlink", "truncate", "link", "mmap", "exec-memory"].map(String::from).to_vec(),
+        leave_out: ["mkdir", "dup", "unlink", "truncate", "link", "mmap", "exec-memory", "dns"]
+            .map(String::from)
+            .to_vec(),
         ..Config::default()
     };
     let mut s = Sensor::start(cfg).unwrap_or_else(|e| panic!("{e}"));
@@ -969,7 +971,8 @@ fn kinds_left_out_are_not_seen_through_the_call_nor_the_ring() {
         "mkdir {d}/a && rmdir {d}/a && /usr/bin/python3 {h} mkdir:{d}/b && /usr/bin/python3 -c 'import os, socket; \
          s = socket.create_connection((\"127.0.0.1\", {port})); os.dup2(s.fileno(), 0)' && truncate -s 0 {d}/c && \
          /usr/bin/python3 {h} ftruncate:{d}/e:1 && ln -s {d}/c {d}/l && /usr/bin/python3 {d}/x.py anon heap && \
-         /bin/true",
+         /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(\
+         bytes.fromhex(\"123401000001000000000000016103636f6d0000010001\"), (\"127.0.0.1\", 53))' && /bin/true",
         h = helper.display()
     ));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -982,7 +985,9 @@ fn kinds_left_out_are_not_seen_through_the_call_nor_the_ring() {
     assert!(last_exec(&events), "{events:#?}");
     let left: Vec<_> = events
         .iter()
-        .filter(|e| matches!(e.kind_name(), "mkdir" | "dup" | "unlink" | "truncate" | "link" | "mmap" | "exec-memory"))
+        .filter(|e| {
+            matches!(e.kind_name(), "mkdir" | "dup" | "unlink" | "truncate" | "link" | "mmap" | "exec-memory" | "dns")
+        })
         .collect();
     assert!(left.is_empty(), "{left:#?}");
     // Only the ring's mkdir and ftruncate (from 6.9) reached userspace (and were dropped there): the system
