@@ -1111,6 +1111,24 @@ int on_sendmmsg(struct trace_event_raw_sys_enter *ctx)
     return 0;
 }
 
+/* The address part of a record from an inet socket: its peer (address and port; zero when not connected), its
+ * local port and its type. The caller fills the header and `sock_proto`. */
+static __always_inline void fill_peer(struct connect_event *e, struct sock *sk, __u16 family)
+{
+    e->family = family;
+    e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    e->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    e->sock_type = (__u8)BPF_CORE_READ(sk, sk_type);
+    __builtin_memset(e->addr, 0, sizeof(e->addr));
+    e->path[0] = 0;
+    if (family == AF_INET) {
+        __u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+        __builtin_memcpy(e->addr, &daddr, 4);
+    } else {
+        BPF_CORE_READ_INTO(&e->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+    }
+}
+
 /* DNS questions (KIND_DNS): every datagram a watched process sends to port 53 — to an address (sendto, sendmsg,
  * sendmmsg: musl's resolver, a hand-made query), or on a UDP socket connected to it (glibc's resolver: send and
  * sendmmsg; Go's: write) — with its first DNS_LEN bytes: the name a tunnel hides its data in, or a beacon its
@@ -1146,18 +1164,8 @@ static __always_inline int emit_dns(long fd, const void *uaddr, const void *ubuf
     if (uaddr) {
         read_sockaddr(&e->c, uaddr, false);
     } else {
-        __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-        __builtin_memset(e->c.addr, 0, sizeof(e->c.addr));
-        e->c.path[0] = 0;
-        e->c.family = family;
-        e->c.port = DNS_PORT;
+        fill_peer(&e->c, sk, BPF_CORE_READ(sk, __sk_common.skc_family));
         e->c.local_port = 0;
-        if (family == AF_INET) {
-            __u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-            __builtin_memcpy(e->c.addr, &daddr, 4);
-        } else {
-            BPF_CORE_READ_INTO(&e->c.addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-        }
     }
     e->c.sock_type = SOCK_DGRAM;
     e->c.sock_proto = IPPROTO_UDP;
@@ -1328,24 +1336,6 @@ static __always_inline struct kestrel_listener_key listener_key_of(struct sock *
         .port = BPF_CORE_READ(sk, __sk_common.skc_num),
     };
     return k;
-}
-
-/* The address part of a record from an inet socket: its peer (address and port; zero when not connected), its
- * local port and its type. The caller fills the header and `sock_proto`. */
-static __always_inline void fill_peer(struct connect_event *e, struct sock *sk, __u16 family)
-{
-    e->family = family;
-    e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-    e->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
-    e->sock_type = (__u8)BPF_CORE_READ(sk, sk_type);
-    __builtin_memset(e->addr, 0, sizeof(e->addr));
-    e->path[0] = 0;
-    if (family == AF_INET) {
-        __u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-        __builtin_memcpy(e->addr, &daddr, 4);
-    } else {
-        BPF_CORE_READ_INTO(&e->addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-    }
 }
 
 static __always_inline void report_accept(struct sock *sk, const struct kestrel_listener *l)
