@@ -109,8 +109,9 @@ pub fn dns_zone(name: &str) -> &str {
             &name[dots[dots.len() - k] + 1..]
         }
     };
-    let two = last(2);
-    let (second, top) = two.split_once('.').unwrap_or(("", two));
+    let (top, two) = (last(1), last(2));
+    // The label before the top one, found by the same unescaped dots.
+    let second = two.strip_suffix(top).and_then(|r| r.strip_suffix('.')).unwrap_or("");
     let country_second_level = top.len() == 2
         && (second.len() <= 2 || matches!(second, "com" | "net" | "org" | "gov" | "edu" | "ltd" | "plc" | "nic"));
     if country_second_level {
@@ -224,6 +225,9 @@ mod tests {
         assert_eq!(dns_zone("example.com."), "example.com");
         assert_eq!(dns_zone("co.uk"), "co.uk");
         assert_eq!(dns_zone("a\\.b.example"), "a\\.b.example", "an escaped dot is inside its label");
+        // The labels are told by the unescaped dots: `\.` is a label of one byte below `uk`, a second level as short
+        // as `co`.
+        assert_eq!(dns_zone("y.x.\\..uk"), "x.\\..uk");
         assert_eq!(dns_zone("."), "");
         // Found by fuzzing: a label ending in a dot keeps it (the zone is a suffix of the name).
         assert_eq!(dns_zone("www.example.c\\."), "example.c\\.");
