@@ -267,8 +267,8 @@ pub enum Field {
     KestrelDnsName,
     /// kestrel's own: its record type (`A`, `AAAA`, `TXT`…).
     KestrelDnsType,
-    /// kestrel's own: the zone the name lies in (its last two labels, three below a country's short second level:
-    /// [`kestrel_core::dns_zone`]).
+    /// kestrel's own: the zone the name lies in, in lower case (its last two labels, three below a country's short
+    /// second level: [`kestrel_core::dns_zone`]).
     KestrelDnsZone,
     /// kestrel's own: a label of the name holds data in an encoding — hex, base32, base64
     /// ([`kestrel_core::encoded_label`]): what a DNS tunnel's names look like.
@@ -1015,7 +1015,8 @@ impl Field {
                 match self {
                     KestrelDnsName => s(name),
                     KestrelDnsType => s(qtype),
-                    KestrelDnsZone => s(kestrel_core::dns_zone(name)),
+                    // Case-blind, as DNS is (resolvers randomise letters' case: DNS 0x20), for lists to match.
+                    KestrelDnsZone => own(kestrel_core::dns_zone(name).to_ascii_lowercase()),
                     _ => Val::Bool(kestrel_core::encoded_label(name)),
                 }
             }

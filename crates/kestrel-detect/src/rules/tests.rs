@@ -1800,6 +1800,7 @@ fn a_dns_question_carrying_encoded_data_is_an_alert_unless_its_zone_is_listed() 
     let mut e = Engine::new(set.compile());
     e.process(&exec(91, 2, "runc:[2:INIT]", &["/usr/bin/python3"], 100));
     assert!(e.process(&ev(91, "python3", dns(tunnel))).is_empty());
+    assert!(e.process(&ev(91, "python3", dns(&tunnel.replace("example.net", "Example.NET")))).is_empty(), "case-blind");
     assert_eq!(names(&e.process(&ev(91, "python3", dns(&tunnel.replace("example.net", "example.org"))))).len(), 1);
 }
 
