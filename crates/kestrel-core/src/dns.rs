@@ -130,11 +130,14 @@ fn escaped(name: &str, i: usize) -> bool {
 /// base32, 24 in base64.
 pub const ENCODED_RUN: usize = 32;
 
-/// Whether a label of `name` holds data in an encoding — hex, base32, base64 — rather than words or numbers: a
-/// run of at least [`ENCODED_RUN`] letters and digits that is hex (any data hex-encoded, however repetitive: a
-/// file's zero padding is 60 zeros), or holds both letters and digits spread over many symbols (base32, base64:
-/// at least 3.2 bits of entropy per character; English words in a row are under 3.0 mostly). What a DNS tunnel's
-/// names look like (`4b6f6e…2e.17.x.example.net`), and what names people choose for hosts do not.
+/// Whether a label of `name` holds data in an encoding — hex, base32, base64, or raw bytes — rather than words
+/// or numbers: a run of at least [`ENCODED_RUN`] letters and digits that is hex (any data hex-encoded, however
+/// repetitive: a file's zero padding is 60 zeros), or holds both letters and digits spread over many symbols
+/// (base32, base64: at least 3.2 bits of entropy per character; English words in a row are under 3.0 mostly); or
+/// a label with at least [`BINARY_BYTES`] bytes outside printable ASCII that are no UTF-8 text (iodine's base128
+/// and raw codecs put bytes 0x80–0xFF in names; a name someone wrote in their own script is UTF-8, and on the
+/// wire it is punycode anyway). What a DNS tunnel's names look like (`4b6f6e…2e.17.x.example.net`), and what
+/// names people choose for hosts do not. `name` is written as [`DnsQuestion::name`] is.
 pub fn encoded_label(name: &str) -> bool {
     name.split(|c: char| !c.is_ascii_alphanumeric()).any(|run| {
         run.len() >= ENCODED_RUN
@@ -142,6 +145,45 @@ pub fn encoded_label(name: &str) -> bool {
                 || (run.bytes().any(|b| b.is_ascii_digit())
                     && run.bytes().any(|b| b.is_ascii_alphabetic())
                     && entropy(run.as_bytes()) >= 3.2))
+    }) || (name.contains('\\') && labels(name).any(|label| binary(&label)))
+}
+
+/// The fewest bytes outside printable ASCII in one label that [`encoded_label`] takes for raw data.
+pub const BINARY_BYTES: usize = 8;
+
+/// Whether a label's bytes are raw data: [`BINARY_BYTES`] or more outside printable ASCII, and no UTF-8 text.
+fn binary(label: &[u8]) -> bool {
+    label.iter().filter(|&&b| !(0x20..0x7f).contains(&b)).count() >= BINARY_BYTES && std::str::from_utf8(label).is_err()
+}
+
+/// The labels of a name written as [`DnsQuestion::name`] is, as the bytes sent (`\DDD` and `\.` read back).
+fn labels(name: &str) -> impl Iterator<Item = Vec<u8>> + '_ {
+    let bytes = name.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        if at > bytes.len() {
+            return None;
+        }
+        let mut label = Vec::new();
+        while at < bytes.len() && bytes[at] != b'.' {
+            match (bytes[at], bytes.get(at + 1..at + 4)) {
+                (b'\\', Some(d)) if d.iter().all(u8::is_ascii_digit) => {
+                    let n = d.iter().fold(0u32, |n, &c| n * 10 + u32::from(c - b'0'));
+                    label.push(u8::try_from(n).unwrap_or(u8::MAX));
+                    at += 4;
+                }
+                (b'\\', _) if at + 1 < bytes.len() => {
+                    label.push(bytes[at + 1]);
+                    at += 2;
+                }
+                (b, _) => {
+                    label.push(b);
+                    at += 1;
+                }
+            }
+        }
+        at += 1;
+        Some(label)
     })
 }
 
@@ -160,6 +202,10 @@ mod tests {
     use super::*;
 
     /// A query for `name` (dot-separated labels, no escapes) of type `t`, as a resolver builds it.
+    fn hex_bytes(hex: &str) -> Vec<u8> {
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+    }
+
     fn query(name: &str, t: u16) -> Vec<u8> {
         let mut d = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
         for label in name.split('.').filter(|l| !l.is_empty()) {
@@ -242,6 +288,16 @@ mod tests {
         assert!(encoded_label("53514c69746520666f726d61742033001000010100402020000000090000.0.x.example.net"));
         assert!(encoded_label("mfrggzdfmztwq2lknnwg23tpobyxe43uov3ho6dzpiaq.t.example.org"), "base32");
         assert!(encoded_label("dGhlIHF1aWNrIGJyb3duIGZveCBqdW1wcw.example.org"), "base64");
+        // A query iodine 0.7.0 sent with its base128 codec (upstream data in bytes 0x80–0xFF), as captured.
+        let iodine = hex_bytes(
+            "070b010000010000000000013730656162613832ca326449f542de6161bfe0d9fdfd41ca716d6bedec31484538d553f1fd7a6d4b61\
+             767a5668f5306561576357d86bdbbe0169076578616d706c65036e657400000a00010000291000000080000000",
+        );
+        let q = dns_question(&iodine).unwrap();
+        assert!(q.name.ends_with(".i.example.net") && q.qtype == "NULL", "{q:?}");
+        assert!(encoded_label(&q.name), "{}", q.name);
+        // The same bytes read back from the written name; an escaped dot stays inside its label.
+        assert_eq!(labels("a\\.b\\200.c").collect::<Vec<_>>(), [b"a.b\xc8".to_vec(), b"c".to_vec()]);
         for name in [
             "www.example.com",
             "internationalbusinessmachinescorporation.com",
@@ -251,6 +307,10 @@ mod tests {
             "d3f8a1b2c4e5f6.cloudfront.net",
             "ec2-54-12-34-56.compute-1.amazonaws.com",
             "postgresql-primary-0.postgresql-headless.databases.svc.cluster.local",
+            // A name in someone's own script, sent as UTF-8 rather than punycode: text, not data.
+            "\\230\\157\\177\\228\\186\\172\\233\\131\\189.example.jp",
+            // iodine's codec check holds a word in Latin-1: one byte, too few to be data.
+            "zo2taA-Aaahhh-Drink-mal-ein-J\\228germeister-.i.example.net",
         ] {
             assert!(!encoded_label(name), "{name}");
         }
