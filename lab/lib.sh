@@ -98,6 +98,22 @@ lab_built() {
   printf '%s\n' "$out"
 }
 
+# lab_dns2tcp: prints the directory holding dns2tcp's client and server (dns2tcpc, dns2tcpd: Debian's package,
+# version 0.5.2 in bookworm), unpacked into $LAB_CACHE/dns2tcp from the package itself — not installed, since the
+# package's init script would start a server on the host's port 53.
+lab_dns2tcp() {
+  local dir="$LAB_CACHE/dns2tcp"
+  if [ ! -x "$dir/usr/bin/dns2tcpc" ] || [ ! -x "$dir/usr/bin/dns2tcpd" ]; then
+    mkdir -p "$LAB_CACHE"
+    local tmp; tmp=$(mktemp -d "$LAB_CACHE/.dns2tcp.XXXXXX")
+    (cd "$tmp" && apt-get download -qq dns2tcp >/dev/null 2>&1) && dpkg-deb -x "$tmp"/dns2tcp_*.deb "$tmp/root" || {
+      lab_log "could not fetch Debian's dns2tcp package (apt-get download dns2tcp; scripts/setup does it)"
+      rm -rf "$tmp"; return 1; }
+    rm -rf "$dir"; mv "$tmp/root" "$dir"; rm -rf "$tmp"
+  fi
+  printf '%s\n' "$dir/usr/bin"
+}
+
 # lab_helper: prints the path of the static helper (ptrace, setuid attempts).
 lab_helper() { lab_built labhelper labhelper.c -static; }
 

@@ -830,6 +830,19 @@ An alarm after the attack's start marker counts as a detection; before it, or in
 a false alarm (alarms of one container less than 10 s apart count once). Workloads are the recordings'
 `image` labels. Reported for rules alone, profiles alone, and both.")]
     Lab(EvalLabArgs),
+    /// DNS names through the rules: which of them the rules alert on (the built-in rule for names carrying
+    /// encoded data, with its list of zones that hold such names by design, and any rule of yours on `dns`
+    /// events), to try the rules on your own resolver's names before you deploy them.
+    #[command(after_help = "Examples:
+  kestrel eval dns names.txt
+  kestrel eval dns --format json recording.jsonl.zst
+  kestrel eval dns --rules my-zones.yaml names.txt
+
+A file is a recording made by `kestrel record` (its DNS questions, with the process that asked each) or a list of
+names, one per line (empty lines and lines starting with `#` skipped), written as kestrel writes them: bytes other
+than letters, digits, `-` and `_` as `\\DDD`, a dot inside a label as `\\.`. Names of a list are asked for A
+records by a process of a container. Shares are of distinct names.")]
+    Dns(EvalDnsArgs),
     /// Scoring speed on one core: recordings loaded into memory, profiles learned from --learn, then
     /// the events replayed through rules, profiles, and both, timed.
     #[command(after_help = "Examples:
@@ -878,6 +891,26 @@ pub struct EvalLabArgs {
     /// Leave out kestrel's built-in rules (evaluate only the files given with --rules).
     #[arg(long)]
     pub no_builtin_rules: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: EvalFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalDnsArgs {
+    /// Lists of names (one per line) or recordings (`-`: standard input).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// A Falco-style rule file, or a directory of them (repeatable; after the built-in rules unless left out):
+    /// a list of your zones appended to kestrel_encoded_dns_zones, a rule of yours.
+    #[arg(long, value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Leave out kestrel's built-in rules.
+    #[arg(long)]
+    pub no_builtin_rules: bool,
+    /// How many of the names alerted on to show.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub show: usize,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     pub format: EvalFormat,

@@ -172,6 +172,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::ScanWorker(a) => crate::watch::worker(a, &g),
         Command::Secrets(a) => crate::config::secrets(a),
         Command::Eval(crate::cli::EvalCommand::Lab(a)) => crate::detect::eval_lab(a),
+        Command::Eval(crate::cli::EvalCommand::Dns(a)) => crate::eval::dns(a),
         Command::Eval(crate::cli::EvalCommand::Speed(a)) => crate::detect::eval_speed(a),
         Command::Catalogers => {
             say!("image and rootfs scans: {}", Catalog::new(Scope::Image).names().join(", "));

@@ -76,3 +76,48 @@ fn adfa_evaluation_names_a_bad_trace() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("UTD-0002.txt") && err.contains("token 3"), "{err}");
 }
+
+#[test]
+fn dns_evaluation_counts_the_names_the_rules_alert_on() {
+    // A list of names: a tunnel's (hex), iodine's raw bytes, a LoadBalancer's ELB (encoded by design, its zone
+    // listed), ordinary names (one asked twice), a comment; then the same with a rule file listing the tunnel's zone.
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("names.txt");
+    let tunnel = "4b6f6e74656e3a2061646d696e2070617373776f72643a2068756e74657232.0.x.example.net";
+    let iodine = "0eaba82\\2022dI\\245B\\222aa\\191\\224\\217\\253\\253A\\202qmk\\237.i.example.org";
+    let elb = "a8f1e4b6c2d3411e9b0a20a1b2c3d4e5-1234567890.us-west-2.elb.amazonaws.com";
+    std::fs::write(&list, format!("# resolver log\n{tunnel}\n{iodine}\n\n{elb}\nwww.example.net\nwww.example.net\n"))
+        .unwrap();
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let out = Command::cargo_bin("kestrel")
+            .unwrap()
+            .args(["eval", "dns", "-f", "json"])
+            .args(extra)
+            .arg(&list)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let r = run(&[]);
+    assert_eq!((r["questions"].as_u64(), r["names"].as_u64()), (Some(5), Some(4)), "{r:#}");
+    assert_eq!((r["encoded"].as_u64(), r["alerted"].as_u64()), (Some(3), Some(2)), "{r:#}");
+    assert_eq!(r["by_rule"]["DNS question carrying encoded data"], 2, "{r:#}");
+    assert_eq!(r["examples"], serde_json::json!([tunnel, iodine]));
+    assert_eq!(r["encoded_not_alerted"], serde_json::json!([elb]));
+    let mine = dir.path().join("mine.yaml");
+    std::fs::write(&mine, "- list: kestrel_encoded_dns_zones\n  items: [example.net]\n  append: true\n").unwrap();
+    let r = run(&["--rules", mine.to_str().unwrap()]);
+    assert_eq!(r["examples"], serde_json::json!([iodine]), "{r:#}");
+}
+
+#[test]
+fn dns_evaluation_names_a_line_that_is_no_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("names.txt");
+    std::fs::write(&list, format!("www.example.net\n{}\n", "a".repeat(5000))).unwrap();
+    let out = Command::cargo_bin("kestrel").unwrap().args(["eval", "dns"]).arg(&list).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("names.txt: line 2 is longer than 4096 bytes"), "{err}");
+}

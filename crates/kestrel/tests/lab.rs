@@ -606,6 +606,37 @@ fn app_deserialize_dns_beacon() {
 }
 
 #[test]
+fn dns_tunnel_tool() {
+    // A real tunnel tool (dns2tcp's client, fetched into /tmp) carried /etc/passwd to the listener through DNS
+    // questions to the tunnel's server: all of it arrived. The sensor saw the questions — TXT, zone t.example.net,
+    // base64 labels — sent by the dropped program after the marker; the rule for encoded names alerts on them (beside
+    // the drop-and-execute rules the fetch and run trip), and a profile learned from the normal part on the new zone
+    // with encoded names.
+    let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "dns_tunnel_tool");
+    let (ev, m) = record_in("dns-tunnel-tool", dir.path());
+    let got = lab_output(dir.path(), "dns-tunnel-tool", "sink");
+    let bytes: u64 = got.trim().strip_prefix("bytes ").and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(bytes > 500, "the listener got {got:?}");
+    let questions = after(&ev, m, "the tunnel's questions", |e| {
+        e["kind"] == "dns"
+            && e["process"]["exe"] == "/tmp/.t"
+            && e["to"]["port"] == 53
+            && e["name"].as_str().is_some_and(|n| n.ends_with(".t.example.net"))
+    });
+    assert!(questions.iter().all(|q| q["qtype"] == "TXT"), "{questions:#?}");
+    let long = questions.iter().filter(|q| q["name"].as_str().unwrap().len() > 63).count();
+    assert!(long >= 5, "{long} questions carrying data of {}", questions.len());
+    assert_eq!(before(&ev, m, |e| e["kind"] == "dns"), 0);
+    let recording = dir.path().join("dns-tunnel-tool.jsonl.zst");
+    let rules = detect(&recording, &["--no-profiles"]);
+    let encoded = rules.iter().filter(|a| a["source"]["name"] == "DNS question carrying encoded data").count();
+    assert!(encoded >= long, "{encoded} alerts on {long} questions carrying data: {rules:#?}");
+    let said = profile_alerts_after_the_marker(dir.path(), &recording, ev[m]["time_ns"].as_u64().unwrap(), |_| ());
+    assert!(said.contains("with encoded data in example.net"), "{said}");
+}
+
+#[test]
 fn app_deserialize_daemon() {
     // The code the pickle ran forked the app: a child that never exec'd started a session of its own and connected to a
     // listener on the host, which got its beacon. A profile learned from the normal part alerts on the connection.
