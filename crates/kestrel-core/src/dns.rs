@@ -88,16 +88,58 @@ fn qtype_name(t: u16) -> String {
     known.into()
 }
 
-/// The zone a name lies in, as far as can be told without the public-suffix list: its last two labels
-/// (`x.example.net` → `example.net`), three below a country's short second level (`a.b.example.co.uk` →
-/// `example.co.uk`, `x.y.example.com.au` → `example.com.au`). A name of fewer labels is its own zone. A DNS
-/// tunnel's names all lie in the one zone whose server its operator runs.
+/// The zone a name lies in: its registrable domain — the public suffix under which names are registered, by the
+/// ICANN section of the public-suffix list (compiled in: the `psl` crate), and the one label before it
+/// (`x.example.net` → `example.net`, `a.b.example.co.uk` → `example.co.uk`, `api.x.ai` → `x.ai`). Suffixes of the
+/// list's private section (`s3.amazonaws.com`, `github.io`) are not zones of their own here: a tunnel needs the name
+/// server of its zone, and those are their companies' (`b.s3.amazonaws.com` → `amazonaws.com`). A suffix the list
+/// does not know is its last label (`svc.cluster.local` → `cluster.local`); reverse look-ups lie in `in-addr.arpa`
+/// and `ip6.arpa`; a name that is a public suffix is its own zone. A name with escaped bytes is no host name: its
+/// last two labels, three below a country's short second level. A DNS tunnel's names all lie in the one zone whose
+/// server its operator runs.
 pub fn dns_zone(name: &str) -> &str {
     // The root's dot (`example.com.`), not a dot inside the last label (`c\.`).
     let name = match name.strip_suffix('.') {
         Some(trimmed) if !escaped(name, trimmed.len()) => trimmed,
         _ => name,
     };
+    if name.contains('\\') || name.is_empty() {
+        return zone_without_the_list(name);
+    }
+    let lower = name.to_ascii_lowercase();
+    let suffix = icann_suffix_len(&lower);
+    if matches!(&lower[lower.len() - suffix..], "in-addr.arpa" | "ip6.arpa") {
+        return &name[name.len() - suffix..];
+    }
+    if suffix >= name.len() {
+        return name;
+    }
+    // The suffix and the label before it.
+    let dot = name.len() - suffix - 1;
+    &name[name[..dot].rfind('.').map_or(0, |d| d + 1)..]
+}
+
+/// The length of a lower-case name's public suffix by the list's ICANN rules: a private suffix is left for the
+/// suffix of the name it is registered under (`s3.amazonaws.com` → `amazonaws.com` → `com`).
+fn icann_suffix_len(lower: &str) -> usize {
+    use psl::Psl as _;
+    let mut tail = lower;
+    loop {
+        let info = psl::List.find(tail.rsplit('.').map(str::as_bytes));
+        let len = info.len.min(tail.len());
+        if info.typ != Some(psl::Type::Private) {
+            return len;
+        }
+        match tail[tail.len() - len..].split_once('.') {
+            Some((_, under)) => tail = under,
+            None => return len,
+        }
+    }
+}
+
+/// The zone of a name that is no host name, without the list: its last two labels, three below a country's short
+/// second level (`a.b.example.co.uk` → `example.co.uk`). A name of fewer labels is its own zone.
+fn zone_without_the_list(name: &str) -> &str {
     // Label starts from the right (escaped dots `\.` are inside labels).
     let dots: Vec<usize> = name.match_indices('.').map(|(i, _)| i).filter(|&i| !escaped(name, i)).collect();
     let labels = dots.len() + 1;
@@ -277,6 +319,20 @@ mod tests {
         assert_eq!(dns_zone("."), "");
         // Found by fuzzing: a label ending in a dot keeps it (the zone is a suffix of the name).
         assert_eq!(dns_zone("www.example.c\\."), "example.c\\.");
+        // By the public-suffix list: a short name under a country's domain is a registered one, not a second level
+        // (the old two-labels reading gave `api.x.ai`, `cdn.t.me`); deeper public suffixes; an exception rule.
+        assert_eq!(dns_zone("api.x.ai"), "x.ai");
+        assert_eq!(dns_zone("cdn.t.me"), "t.me");
+        assert_eq!(dns_zone("www.health.vic.gov.au"), "health.vic.gov.au");
+        assert_eq!(dns_zone("www.city.kawasaki.jp"), "city.kawasaki.jp");
+        assert_eq!(dns_zone("Mail.Example.CO.UK"), "Example.CO.UK", "the case kept, the list asked in lower case");
+        // Private suffixes are their companies' zones; reverse look-ups one zone each.
+        assert_eq!(dns_zone("bucket.s3.amazonaws.com"), "amazonaws.com");
+        assert_eq!(dns_zone("a8f1e4b6-12.us-west-2.elb.amazonaws.com"), "amazonaws.com");
+        assert_eq!(dns_zone("someone.github.io"), "github.io");
+        assert_eq!(dns_zone("1.0.0.127.in-addr.arpa"), "in-addr.arpa");
+        assert_eq!(dns_zone("b.a.9.8.ip6.arpa."), "ip6.arpa");
+        assert_eq!(dns_zone("host.internal"), "host.internal");
     }
 
     #[test]

@@ -267,10 +267,10 @@ pub enum Field {
     KestrelDnsName,
     /// kestrel's own: its record type (`A`, `AAAA`, `TXT`…).
     KestrelDnsType,
-    /// kestrel's own: the zone the name lies in, in lower case (its last two labels, three below a country's short
-    /// second level: [`kestrel_core::dns_zone`]).
+    /// kestrel's own: the zone the name lies in, in lower case (its registrable domain by the public-suffix list's
+    /// ICANN rules: [`kestrel_core::dns_zone`]).
     KestrelDnsZone,
-    /// kestrel's own: a label of the name holds data in an encoding — hex, base32, base64
+    /// kestrel's own: a label of the name holds data in an encoding — hex, base32, base64, raw bytes
     /// ([`kestrel_core::encoded_label`]): what a DNS tunnel's names look like.
     KestrelDnsEncoded,
     /// Whether an open's flags in Falco's spelling (`evt.arg.flags`) hold one of these names: the access modes
