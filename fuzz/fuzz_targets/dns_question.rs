@@ -12,4 +12,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(q.name.ends_with(zone) || zone.is_empty());
         let _ = kestrel_core::encoded_label(&q.name);
     }
+    // Any text (a line of a name list for `kestrel eval dns`, a rule's field): the zone a suffix, never a panic.
+    if let Ok(text) = std::str::from_utf8(data) {
+        let zone = kestrel_core::dns_zone(text);
+        assert!(text.ends_with(zone) || text.strip_suffix('.').is_some_and(|t| t.ends_with(zone)));
+        let _ = kestrel_core::encoded_label(text);
+    }
 });
