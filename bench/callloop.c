@@ -6,6 +6,8 @@
  *            their per-process map: reported once per 10 s)
  *   write    write() of a byte to /dev/null (the DNS probe on write looks the descriptor up in its map of sockets
  *            connected to port 53, and finds nothing)
+ *   writev   writev() of two 1-byte buffers to /dev/null (the DNS probe on writev reads the first iovec, then the
+ *            same lookup, a miss)
  *   dns      a 34-byte DNS question (A for kestrel.example.org) by send() on a UDP socket connected to port 53 of
  *            127.53.0.2, to a socket there that never reads: every one reported (the map hit, the socket checked, a
  *            record reserved, the datagram copied), one event each
@@ -41,13 +43,14 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: callloop N send|sendto|write|dns|dup2-std|dup2-hi|fcntl|mkdir|unlink|unlink-rel|ftruncate|ftruncate-noop|mmap-anon|mmap-exec|mprotect|mprotect-jit\n");
+        fprintf(stderr, "usage: callloop N send|sendto|write|writev|dns|dup2-std|dup2-hi|fcntl|mkdir|unlink|unlink-rel|ftruncate|ftruncate-noop|mmap-anon|mmap-exec|mprotect|mprotect-jit\n");
         return 2;
     }
     long n = atol(argv[1]);
@@ -107,6 +110,10 @@ int main(int argc, char **argv)
             sendto(fd, &b, 1, 0, (struct sockaddr *)&to, sizeof(to));
         else if (!strcmp(mode, "write"))
             write(file, &b, 1);
+        else if (!strcmp(mode, "writev")) {
+            struct iovec two[2] = {{&b, 1}, {&b, 1}};
+            writev(file, two, 2);
+        }
         else if (!strcmp(mode, "dns"))
             send(dns, question, sizeof(question) - 1, 0);
         else if (!strcmp(mode, "dup2-std"))

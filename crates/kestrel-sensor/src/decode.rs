@@ -293,10 +293,24 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
         },
         KIND_DNS => {
             let len = usize::from(u16_at(b, DNS_LEN_AT)?).min(DNS_LEN);
-            let datagram = b.get(DNS_DATA..DNS_DATA + len).ok_or("dns record too short")?;
-            let q = kestrel_core::dns_question(datagram);
+            let mut message = b.get(DNS_DATA..DNS_DATA + len).ok_or("dns record too short")?;
+            let to = sockaddr(b)?;
+            // Over TCP a message starts with its length (RFC 1035, 4.2.2) — unless the client wrote the length
+            // alone first (the sensor reports no such write) and this write is the message.
+            let mut q = None;
+            if to.proto == Some(L4Proto::Tcp) {
+                q = kestrel_core::dns_question(message.get(2..).unwrap_or_default());
+                if q.is_none()
+                    && message.len() > 2
+                    && u16::from_be_bytes([message[0], message[1]]) as usize != message.len() - 2
+                {
+                    q = kestrel_core::dns_question(message);
+                }
+                message = &[];
+            }
+            let q = q.or_else(|| kestrel_core::dns_question(message));
             let (name, qtype) = q.map(|q| (q.name, q.qtype)).unwrap_or_default();
-            EventKind::Dns { to: sockaddr(b)?, name, qtype }
+            EventKind::Dns { to, name, qtype }
         }
         KIND_DUP => {
             let call = *b.get(h + 24).ok_or("dup record too short")?;
@@ -655,11 +669,11 @@ mod tests {
         );
 
         // A DNS question to 10.0.0.53: the datagram after the connect layout; one cut short says nothing of its name.
-        let dns = |datagram: &[u8], len: u16| {
+        let dns_on = |kind: [u8; 2], datagram: &[u8], len: u16| {
             let mut b = header(KIND_DNS);
             b.extend_from_slice(&2u16.to_ne_bytes());
             b.extend_from_slice(&53u16.to_ne_bytes());
-            b.extend_from_slice(&[0, 0, 2, 17]);
+            b.extend_from_slice(&[0, 0, kind[0], kind[1]]);
             b.extend_from_slice(&[10, 0, 0, 53]);
             b.extend_from_slice(&[0; 12 + 108 + 4]);
             b.extend_from_slice(&len.to_ne_bytes());
@@ -668,6 +682,7 @@ mod tests {
             b.extend_from_slice(&data);
             decode(&b)
         };
+        let dns = |datagram: &[u8], len: u16| dns_on([2, 17], datagram, len);
         let q =
             [&[0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'x', 7][..], b"example", &[3], b"net", &[0, 0, 16, 0, 1]]
                 .concat();
@@ -678,7 +693,18 @@ mod tests {
         assert_eq!(r.kind, EventKind::Dns { to: server.clone(), name: String::new(), qtype: String::new() });
         // A length past the record is held to it.
         let Record::Event(r) = dns(&q, u16::MAX).unwrap() else { panic!() };
-        assert_eq!(r.kind, EventKind::Dns { to: server, name: "x.example.net".into(), qtype: "TXT".into() });
+        assert_eq!(r.kind, EventKind::Dns { to: server.clone(), name: "x.example.net".into(), qtype: "TXT".into() });
+        // Over TCP (a stream socket, protocol 6) the message follows its 2-byte length; a write of the length alone
+        // says nothing.
+        let tcp = SockAddr { proto: Some(L4Proto::Tcp), ..server };
+        let framed = [&(q.len() as u16).to_be_bytes()[..], &q].concat();
+        let Record::Event(r) = dns_on([1, 6], &framed, framed.len() as u16).unwrap() else { panic!() };
+        assert_eq!(r.kind, EventKind::Dns { to: tcp.clone(), name: "x.example.net".into(), qtype: "TXT".into() });
+        let Record::Event(r) = dns_on([1, 6], &framed, 2).unwrap() else { panic!() };
+        assert_eq!(r.kind, EventKind::Dns { to: tcp.clone(), name: String::new(), qtype: String::new() });
+        // The message written after its length, in a write of its own.
+        let Record::Event(r) = dns_on([1, 6], &q, q.len() as u16).unwrap() else { panic!() };
+        assert_eq!(r.kind, EventKind::Dns { to: tcp, name: "x.example.net".into(), qtype: "TXT".into() });
 
         // dup2 made a TCP connection to 10.0.0.9:4444 (from local port 40000) the standard output.
         let mut b = header(KIND_DUP);

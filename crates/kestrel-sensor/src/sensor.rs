@@ -91,7 +91,7 @@ pub const LEAVABLE: &[(&str, &[&str])] = &[
     ("socket", &["on_socket"]),
     ("mmap", &["on_mmap"]),
     ("exec-memory", MPROTECT_PROGS),
-    ("dns", &["on_dns_sendto", "on_dns_sendmsg", "on_dns_sendmmsg", "on_dns_write"]),
+    ("dns", &["on_dns_sendto", "on_dns_sendmsg", "on_dns_sendmmsg", "on_dns_write", "on_dns_writev"]),
 ];
 
 /// The kinds of [`LEAVABLE`] a sensor started with `leave_out` reports here: those not left out, by the caller,

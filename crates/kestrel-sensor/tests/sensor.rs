@@ -1525,13 +1525,16 @@ fn dns_questions_are_seen_however_they_are_sent() {
     // A DNS question, every way a resolver sends one, to port 53 of a loopback address (a socket there reads
     // nothing, answers nothing): sendto an address (musl's resolver), IPv6 too; sendmsg with an address; on a connected
     // socket: send (glibc's), write (Go's), sendmmsg with two questions (glibc's A and AAAA, by ctypes) and
-    // sendmsg. Each is one event with its name and type, whatever the case of its letters. Not DNS: the same
-    // question to another port, a question written to a file on the connected socket's descriptor after it was
-    // closed, and a TCP connection to port 53. Reported with no name: bytes that are no question, to port 53.
+    // sendmsg; over TCP: send (length and question in one buffer, as Go writes them) and writev (the length, then the
+    // question: glibc's TCP fallback). Each is one event with its name and type, whatever the case of its letters.
+    // Not DNS: the same question to another port, a question written to a file on the connected socket's descriptor
+    // after it was closed, and a TCP connection to port 53 that sends nothing. Reported with no name: bytes that are
+    // no question, to port 53.
     let cg = TestCgroup::new("kestrel-test-dns");
     let mut s = sensor(&[&cg.0], 65_536);
     // A server on port 53 of a loopback address of its own, so that the connected socket's sends are not refused.
     let _server = std::net::UdpSocket::bind("127.53.0.1:53").unwrap();
+    let _tcp_server = std::net::TcpListener::bind("127.53.0.1:53").unwrap();
     let other_port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("dns.py");
@@ -1571,9 +1574,17 @@ fn dns_questions_are_seen_however_they_are_sent() {
              f = os.open('{file}', os.O_WRONLY | os.O_CREAT)\n\
              assert f == fd, (f, fd)\n\
              os.write(f, q('file.example.org'))\n\
-             t = socket.socket()\n\
-             try: t.connect(srv)\n\
-             except OSError: pass\n",
+             t = socket.create_connection(srv)\n\
+             m = q('tcp.example.org', 16)\n\
+             t.send(struct.pack('>H', len(m)) + m)\n\
+             m = q('writev.example.org', 28)\n\
+             assert os.writev(t.fileno(), [struct.pack('>H', len(m)), m]) == len(m) + 2\n\
+             m = q('two-writes.example.org')\n\
+             t.send(struct.pack('>H', len(m)))\n\
+             t.send(m)\n\
+             m = q('tcp-sendmsg.example.org')\n\
+             t.sendmsg([struct.pack('>H', len(m)), m])\n\
+             socket.create_connection(srv).close()\n",
             file = file.display(),
         ),
     )
@@ -1584,14 +1595,18 @@ fn dns_questions_are_seen_however_they_are_sent() {
         ev.iter()
             .filter_map(|e| match &e.kind {
                 EventKind::Dns { to, name, qtype } => {
-                    assert_eq!((to.port, to.proto), (53, Some(L4Proto::Udp)), "{e:?}");
+                    let tcp = ["tcp", "writev", "two-writes", "tcp-sendmsg"]
+                        .iter()
+                        .any(|t| name.starts_with(&format!("{t}.")));
+                    let proto = if tcp { L4Proto::Tcp } else { L4Proto::Udp };
+                    assert_eq!((to.port, to.proto), (53, Some(proto)), "{e:?}");
                     Some((to.addr.clone(), name.clone(), qtype.clone()))
                 }
                 _ => None,
             })
             .collect()
     };
-    let mut events = collect(&mut s, Duration::from_secs(5), |ev| questions(ev).len() >= 9);
+    let mut events = collect(&mut s, Duration::from_secs(5), |ev| questions(ev).len() >= 13);
     events.extend(collect(&mut s, Duration::from_millis(300), |_| false));
     let got = questions(&events);
     let want: Vec<(String, String, String)> = [
@@ -1604,6 +1619,10 @@ fn dns_questions_are_seen_however_they_are_sent() {
         ("127.53.0.1", "connected-sendmsg.example.org", "A"),
         ("127.53.0.1", "mmsg.example.org", "A"),
         ("127.53.0.1", "mmsg.example.org", "AAAA"),
+        ("127.53.0.1", "tcp.example.org", "TXT"),
+        ("127.53.0.1", "writev.example.org", "AAAA"),
+        ("127.53.0.1", "two-writes.example.org", "A"),
+        ("127.53.0.1", "tcp-sendmsg.example.org", "A"),
     ]
     .iter()
     .map(|(a, n, t)| (a.to_string(), n.to_string(), t.to_string()))

@@ -182,9 +182,10 @@ struct connect_event {
     char path[108];         /* unix */
 };
 
-/* A DNS question sent (KIND_DNS): a UDP datagram to port 53 — the server in the connect layout (`sock_type`
- * SOCK_DGRAM, `sock_proto` IPPROTO_UDP, `local_port` 0), then the datagram's first bytes as sent; userspace reads
- * the question from them. */
+/* A DNS question sent (KIND_DNS): a UDP datagram to port 53, or a write to a TCP connection to it — the server in
+ * the connect layout (`sock_type` SOCK_DGRAM and `sock_proto` IPPROTO_UDP, or SOCK_STREAM and IPPROTO_TCP;
+ * `local_port` 0), then the first bytes as sent (over TCP, a 2-byte length first); userspace reads the question from
+ * them. */
 #define DNS_LEN 320
 struct dns_event {
     struct connect_event c; /* 184 bytes: 180 padded to its header's alignment */

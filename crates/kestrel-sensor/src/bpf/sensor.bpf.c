@@ -931,8 +931,9 @@ static __always_inline int emit_sockaddr(__u32 kind, long fd, const void *uaddr,
 #define DNS_PORT 53
 #define SOCK_DGRAM 2
 #define IPPROTO_UDP 17
+#define DNS_SOCK_STREAM 1
 
-/* A watched process's UDP sockets connected to port 53: tgid << 32 | descriptor. */
+/* A watched process's UDP and TCP sockets connected to port 53: tgid << 32 | descriptor. */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 4096);
@@ -945,10 +946,12 @@ static __always_inline __u64 dns_socket_key(long fd)
     return (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (__u32)fd;
 }
 
-/* After a connect's record: a datagram socket connected to port 53 is marked. */
+/* After a connect's record: a datagram or stream socket connected to port 53 is marked (DNS over TCP: a resolver's
+ * fallback for long answers, glibc's `use-vc`, a tunnel's choice). */
 static __always_inline void note_dns_socket(const struct connect_event *e, long fd)
 {
-    if (e->port == DNS_PORT && e->sock_type == SOCK_DGRAM && (e->family == AF_INET || e->family == AF_INET6)) {
+    if (e->port == DNS_PORT && (e->sock_type == SOCK_DGRAM || e->sock_type == DNS_SOCK_STREAM)
+        && (e->family == AF_INET || e->family == AF_INET6)) {
         __u64 key = dns_socket_key(fd);
         __u8 one = 1;
         bpf_map_update_elem(&dns_sockets, &key, &one, BPF_ANY);
@@ -1131,16 +1134,20 @@ static __always_inline void fill_peer(struct connect_event *e, struct sock *sk, 
 
 /* DNS questions (KIND_DNS): every datagram a watched process sends to port 53 — to an address (sendto, sendmsg,
  * sendmmsg: musl's resolver, a hand-made query), or on a UDP socket connected to it (glibc's resolver: send and
- * sendmmsg; Go's: write) — with its first DNS_LEN bytes: the name a tunnel hides its data in, or a beacon its
- * check-in. A UDP socket's connect to port 53 marks its descriptor (dns_sockets); a send or write without an
- * address costs one lookup of that map, and a hit is checked against the socket itself (the descriptor may
- * have been closed and reused). Not seen: DNS over TCP, io_uring's sends, writev, resolvers in other processes
- * (a node-local cache). */
+ * sendmmsg; Go's: write) — and every write to a TCP connection to port 53 (send, write, writev: glibc's TCP
+ * fallback writes the length and the question as two buffers of one writev), with the first DNS_LEN bytes: the
+ * name a tunnel hides its data in, or a beacon its check-in. A connect to port 53 marks the descriptor
+ * (dns_sockets); a send or write without an address costs one lookup of that map, and a hit is checked against the
+ * socket itself (the descriptor may have been closed and reused). Not seen: io_uring's sends, resolvers in other
+ * processes (a node-local cache). */
 /* Reports the datagram at `ubuf` (`len` bytes, user memory) sent on descriptor `fd` to `uaddr` (user memory),
- * or without an address to the socket's peer, when that is port 53. */
-static __always_inline int emit_dns(long fd, const void *uaddr, const void *ubuf, __u64 len)
+ * or without an address to the socket's peer, when that is port 53. `more` (`more_len` bytes) follows `ubuf` when
+ * `ubuf` is a TCP message's 2-byte length alone (writev). */
+static __always_inline int emit_dns(long fd, const void *uaddr, const void *ubuf, __u64 len, const void *more,
+                                    __u64 more_len)
 {
     struct sock *sk = 0;
+    int stream = 0;
     if (uaddr) {
         struct send_key key = {};
         if (!send_peer(&key, uaddr, false) || key.port != bpf_htons(DNS_PORT) || !is_watched())
@@ -1155,7 +1162,9 @@ static __always_inline int emit_dns(long fd, const void *uaddr, const void *ubuf
             bpf_map_delete_elem(&dns_sockets, &key);
             return 0;
         }
-        if (!is_watched())
+        stream = BPF_CORE_READ(sk, sk_type) == DNS_SOCK_STREAM;
+        /* A TCP message's length written alone, its question to follow in the next write: nothing yet. */
+        if ((stream && len == 2 && !more) || !is_watched())
             return 0;
     }
     struct dns_event *e = reserve(sizeof(*e));
@@ -1167,44 +1176,59 @@ static __always_inline int emit_dns(long fd, const void *uaddr, const void *ubuf
         fill_peer(&e->c, sk, BPF_CORE_READ(sk, __sk_common.skc_family));
         e->c.local_port = 0;
     }
-    e->c.sock_type = SOCK_DGRAM;
-    e->c.sock_proto = IPPROTO_UDP;
+    e->c.sock_type = stream ? DNS_SOCK_STREAM : SOCK_DGRAM;
+    e->c.sock_proto = stream ? 6 /* IPPROTO_TCP */ : IPPROTO_UDP;
     __u64 n = len;
     if (n > DNS_LEN)
         n = DNS_LEN;
     e->len = 0;
     if (ubuf && n && !bpf_probe_read_user(e->data, n, ubuf))
         e->len = n;
+    if (e->len == 2 && more && more_len) {
+        __u64 m = more_len;
+        if (m > DNS_LEN - 2)
+            m = DNS_LEN - 2;
+        if (!bpf_probe_read_user(e->data + 2, m, more))
+            e->len = 2 + m;
+    }
     fill_header(&e->c.h, KIND_DNS);
     submit(e);
     return 0;
 }
 
-/* The first buffer of a msghdr in user memory (a resolver's question is one buffer), and its length. */
-static __always_inline const void *msg_buffer(const void *msghdr, __u64 *len)
+/* The first buffer of a msghdr in user memory (a resolver's question is one buffer), and its length; and the
+ * second, when the first is two bytes (a TCP message's length, then the message: musl's TCP fallback). */
+static __always_inline const void *msg_buffer(const void *msghdr, __u64 *len, const void **more, __u64 *more_len)
 {
     struct user_msghdr m = {};
-    struct iovec iov = {};
+    struct iovec iov[2] = {};
     *len = 0;
+    *more = 0;
+    *more_len = 0;
     if (!msghdr || bpf_probe_read_user(&m, sizeof(m), msghdr) || !m.msg_iov || !m.msg_iovlen)
         return 0;
-    if (bpf_probe_read_user(&iov, sizeof(iov), m.msg_iov))
+    if (bpf_probe_read_user(&iov[0], sizeof(iov[0]), m.msg_iov))
         return 0;
-    *len = iov.iov_len;
-    return iov.iov_base;
+    if (iov[0].iov_len == 2 && m.msg_iovlen > 1 && !bpf_probe_read_user(&iov[1], sizeof(iov[1]), m.msg_iov + 1)) {
+        *more = iov[1].iov_base;
+        *more_len = iov[1].iov_len;
+    }
+    *len = iov[0].iov_len;
+    return iov[0].iov_base;
 }
 
 static __always_inline int emit_dns_msg(long fd, const void *msghdr)
 {
-    __u64 len = 0;
-    const void *buf = msg_buffer(msghdr, &len);
-    return buf ? emit_dns(fd, msg_name(msghdr), buf, len) : 0;
+    __u64 len = 0, more_len = 0;
+    const void *more = 0;
+    const void *buf = msg_buffer(msghdr, &len, &more, &more_len);
+    return buf ? emit_dns(fd, msg_name(msghdr), buf, len, more, more_len) : 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int on_dns_sendto(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_dns((long)ctx->args[0], (const void *)ctx->args[4], (const void *)ctx->args[1], ctx->args[2]);
+    return emit_dns((long)ctx->args[0], (const void *)ctx->args[4], (const void *)ctx->args[1], ctx->args[2], 0, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
@@ -1231,7 +1255,22 @@ int on_dns_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_write")
 int on_dns_write(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_dns((long)ctx->args[0], 0, (const void *)ctx->args[1], ctx->args[2]);
+    return emit_dns((long)ctx->args[0], 0, (const void *)ctx->args[1], ctx->args[2], 0, 0);
+}
+
+/* writev on a connected socket (glibc's DNS over TCP: the length, then the question): the first buffer, and the
+ * second after a first of two bytes. The map lookup is all other writev calls cost. */
+SEC("tracepoint/syscalls/sys_enter_writev")
+int on_dns_writev(struct trace_event_raw_sys_enter *ctx)
+{
+    const struct iovec *vec = (const struct iovec *)ctx->args[1];
+    __u64 count = ctx->args[2];
+    struct iovec first = {}, second = {};
+    if (!vec || !count || bpf_probe_read_user(&first, sizeof(first), vec))
+        return 0;
+    if (count > 1 && first.iov_len == 2)
+        bpf_probe_read_user(&second, sizeof(second), vec + 1);
+    return emit_dns((long)ctx->args[0], 0, first.iov_base, first.iov_len, second.iov_base, second.iov_len);
 }
 
 /* Packet sockets (AF_PACKET: every frame of an interface, ARP spoofing, CVE-2020-14386) and raw IP sockets
