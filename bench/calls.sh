@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 K=${K:-target/release/kestrel}
 N=${N:-1000000}
 RUNS=${RUNS:-7}
-LOOPS=${LOOPS:-send sendto write dns dup2-std dup2-hi fcntl mkdir unlink unlink-rel ftruncate ftruncate-noop mmap-anon mmap-exec mprotect mprotect-jit}
+LOOPS=${LOOPS:-send sendto write writev dns dup2-std dup2-hi fcntl mkdir unlink unlink-rel ftruncate ftruncate-noop mmap-anon mmap-exec mprotect mprotect-jit}
 PROBES=on_sendto,on_sendmsg,on_sendmmsg,on_dns_sendto,on_dns_sendmsg,on_dns_sendmmsg,on_dns_write,on_dns_writev,on_dup,on_dup2,on_dup3,on_fcntl,on_mkdir,on_mkdirat,on_unlink,on_unlinkat,on_rmdir,on_ftruncate,on_truncate,on_mmap,on_mprotect,on_pkey_mprotect
 OUT=bench/out/calls
 mkdir -p "$OUT"
