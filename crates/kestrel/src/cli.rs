@@ -898,7 +898,7 @@ pub struct EvalLabArgs {
 
 #[derive(Args, Debug)]
 pub struct EvalDnsArgs {
-    /// Lists of names (one per line) or recordings (`-`: standard input).
+    /// Lists of names (one per line) or recordings (`-`: a list of names on standard input).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// A Falco-style rule file, or a directory of them (repeatable; after the built-in rules unless left out):
