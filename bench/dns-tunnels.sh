@@ -27,8 +27,8 @@ lab/run.sh dns-tunnel-tool "$OUT/dns2tcp.jsonl.zst" >/dev/null
 "$KESTREL" eval dns "$OUT/dns2tcp.jsonl.zst" > "$OUT/dns2tcp.txt"
 
 # 2. iodine.
-NS=kestrel-iodine-$$ CG=/sys/fs/cgroup/unified/$LAB_PARENT/iodine-bench
-[ -d /sys/fs/cgroup/unified ] || CG=/sys/fs/cgroup/$LAB_PARENT/iodine-bench
+NS=kestrel-iodine-$$
+CG=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)/$LAB_PARENT/iodine-bench
 cleanup() {
   [ -z "${REC:-}" ] || kill -INT "$REC" 2>/dev/null || true
   pkill -f "iodined -f -c -P kestrel-bench" 2>/dev/null || true
@@ -51,7 +51,7 @@ REC=$!
 until grep -q watching "$OUT/iodine.record.log"; do kill -0 $REC || exit 1; sleep 0.2; done
 timeout 90 iodined -f -c -P kestrel-bench -l 10.78.0.1 -p 53 10.77.0.1/24 i.example.net > "$OUT/iodined.log" 2>&1 &
 sleep 1
-in_cgroup() { bash -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' _ "$CG" "$@"; }
+in_cgroup() { sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG" "$@"; }   # as bench/agent.sh's
 in_cgroup ip netns exec "$NS" timeout 60 iodine -f -r -P kestrel-bench 10.78.0.1 i.example.net > "$OUT/iodine.log" 2>&1 &
 for _ in $(seq 100); do grep -q "Connection setup complete" "$OUT/iodine.log" && break; sleep 0.2; done
 python3 - > "$OUT/iodine.sink" <<'PY' &

@@ -243,11 +243,12 @@ fn entropy(run: &[u8]) -> f64 {
 mod tests {
     use super::*;
 
-    /// A query for `name` (dot-separated labels, no escapes) of type `t`, as a resolver builds it.
+    /// Bytes written in hex (a captured datagram).
     fn hex_bytes(hex: &str) -> Vec<u8> {
         (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
     }
 
+    /// A query for `name` (dot-separated labels, no escapes) of type `t`, as a resolver builds it.
     fn query(name: &str, t: u16) -> Vec<u8> {
         let mut d = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
         for label in name.split('.').filter(|l| !l.is_empty()) {

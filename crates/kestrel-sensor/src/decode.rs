@@ -293,22 +293,12 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
         },
         KIND_DNS => {
             let len = usize::from(u16_at(b, DNS_LEN_AT)?).min(DNS_LEN);
-            let mut message = b.get(DNS_DATA..DNS_DATA + len).ok_or("dns record too short")?;
+            let message = b.get(DNS_DATA..DNS_DATA + len).ok_or("dns record too short")?;
             let to = sockaddr(b)?;
-            // Over TCP a message starts with its length (RFC 1035, 4.2.2) — unless the client wrote the length
-            // alone first (the sensor reports no such write) and this write is the message.
-            let mut q = None;
-            if to.proto == Some(L4Proto::Tcp) {
-                q = kestrel_core::dns_question(message.get(2..).unwrap_or_default());
-                if q.is_none()
-                    && message.len() > 2
-                    && u16::from_be_bytes([message[0], message[1]]) as usize != message.len() - 2
-                {
-                    q = kestrel_core::dns_question(message);
-                }
-                message = &[];
-            }
-            let q = q.or_else(|| kestrel_core::dns_question(message));
+            let q = match to.proto {
+                Some(L4Proto::Tcp) => tcp_dns_question(message),
+                _ => kestrel_core::dns_question(message),
+            };
             let (name, qtype) = q.map(|q| (q.name, q.qtype)).unwrap_or_default();
             EventKind::Dns { to, name, qtype }
         }
@@ -340,6 +330,17 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
 }
 
 /// The address part of a connect, bind or accept record.
+/// The question of a write to a TCP connection to port 53: the message after its 2-byte length (RFC 1035, 4.2.2) —
+/// or, when those two bytes are not the length of what follows, the write itself, a message whose length the client
+/// wrote alone before it (the sensor reports no such write).
+fn tcp_dns_question(message: &[u8]) -> Option<kestrel_core::DnsQuestion> {
+    kestrel_core::dns_question(message.get(2..).unwrap_or_default()).or_else(|| {
+        let unframed =
+            message.len() > 2 && usize::from(u16::from_be_bytes([message[0], message[1]])) != message.len() - 2;
+        unframed.then(|| kestrel_core::dns_question(message)).flatten()
+    })
+}
+
 fn sockaddr(b: &[u8]) -> Result<SockAddr, String> {
     let h = HEADER;
     let family = u16_at(b, h)?;

@@ -98,7 +98,6 @@ const MAX_NAME_LINE: u64 = 4096;
 /// What the rules said of one distinct name.
 #[derive(Default)]
 struct NameSeen {
-    questions: u64,
     encoded: bool,
     rules: std::collections::BTreeSet<String>,
 }
@@ -132,20 +131,18 @@ pub fn dns(a: crate::cli::EvalDnsArgs) -> Result<ExitCode> {
     let mut seen: std::collections::HashMap<String, NameSeen> = std::collections::HashMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut questions = 0u64;
-    let mut note =
-        |name: &str, alerts: &[kestrel_core::Alert], seen: &mut std::collections::HashMap<String, NameSeen>| {
-            questions += 1;
-            let s = seen.entry(name.to_string()).or_insert_with(|| {
-                order.push(name.to_string());
-                NameSeen { encoded: kestrel_core::encoded_label(name), ..NameSeen::default() }
-            });
-            s.questions += 1;
-            for alert in alerts {
-                if let kestrel_core::AlertSource::Rule { name, .. } = &alert.source {
-                    s.rules.insert(name.clone());
-                }
+    let mut note = |name: &str, alerts: &[kestrel_core::Alert]| {
+        questions += 1;
+        let s = seen.entry(name.to_string()).or_insert_with(|| {
+            order.push(name.to_string());
+            NameSeen { encoded: kestrel_core::encoded_label(name), ..NameSeen::default() }
+        });
+        for alert in alerts {
+            if let kestrel_core::AlertSource::Rule { name, .. } = &alert.source {
+                s.rules.insert(name.clone());
             }
-        };
+        }
+    };
     // A list's names are asked by one process of one container.
     let container: std::sync::Arc<ContainerRef> =
         ContainerRef { id: "e".repeat(64), runtime: "runc".into(), ..Default::default() }.into();
@@ -163,11 +160,11 @@ pub fn dns(a: crate::cli::EvalDnsArgs) -> Result<ExitCode> {
     engine.process(&event(EventKind::exec_of(1, "runc:[2:INIT]", &["/usr/bin/resolver"])));
     for path in &a.files {
         let name_of = path.display().to_string();
-        if path != std::path::Path::new("-") && is_recording(path)? {
+        if path != std::path::Path::new("-") && crate::monitor::is_recording(path)? {
             crate::monitor::Recording::open(path)?.events(|e| {
                 let alerts = engine.process(&e);
                 if let EventKind::Dns { name, .. } = &e.kind {
-                    note(name, &alerts, &mut seen);
+                    note(name, &alerts);
                 }
                 Ok(true)
             })?;
@@ -210,7 +207,7 @@ pub fn dns(a: crate::cli::EvalDnsArgs) -> Result<ExitCode> {
                 qtype: "A".into(),
             };
             let alerts = engine.process(&event(kind));
-            note(text, &alerts, &mut seen);
+            note(text, &alerts);
         }
     }
     let mut by_rule = std::collections::BTreeMap::new();
@@ -257,15 +254,6 @@ pub fn dns(a: crate::cli::EvalDnsArgs) -> Result<ExitCode> {
     };
     say_part!("{}", crate::terminal_safe(&text));
     Ok(ExitCode::SUCCESS)
-}
-
-/// Whether a file is a recording (zstd-compressed, or a JSON line first) rather than a list of names.
-fn is_recording(path: &std::path::Path) -> Result<bool> {
-    use std::io::Read as _;
-    let mut head = [0u8; 4];
-    let mut f = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let n = f.read(&mut head).with_context(|| format!("{}: cannot read", path.display()))?;
-    Ok(head[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) || head[..n].first() == Some(&b'{'))
 }
 
 fn dns_table(r: &DnsReport) -> String {

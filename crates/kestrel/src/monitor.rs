@@ -367,6 +367,19 @@ fn parse_line<T: serde::de::DeserializeOwned>(
     Ok(serde_json::from_str(text.trim()))
 }
 
+/// The first bytes of a zstd frame.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// Whether the file at `path` looks like a recording — zstd-compressed, or a JSON line first — rather than text of
+/// another kind (a list of names); [`Recording::open`] then checks its header.
+pub fn is_recording(path: &Path) -> Result<bool> {
+    use std::io::Read as _;
+    let mut head = [0u8; 4];
+    let mut f = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let n = f.read(&mut head).with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(head[..n].starts_with(&ZSTD_MAGIC) || head[..n].first() == Some(&b'{'))
+}
+
 impl Recording {
     /// Opens `path` (`-`: standard input) and reads up to its header.
     pub fn open(path: &Path) -> Result<Recording> {
@@ -378,8 +391,7 @@ impl Recording {
         };
         // The zstd magic is sniffed from the buffered input itself, without consuming it.
         let mut input = std::io::BufReader::new(input);
-        let zstd =
-            input.fill_buf().with_context(|| format!("{name}: cannot read"))?.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+        let zstd = input.fill_buf().with_context(|| format!("{name}: cannot read"))?.starts_with(&ZSTD_MAGIC);
         let input: Box<dyn BufRead + Send> = if zstd {
             Box::new(std::io::BufReader::new(
                 zstd::Decoder::with_buffer(input).with_context(|| format!("{name}: cannot decompress"))?,

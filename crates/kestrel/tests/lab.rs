@@ -402,6 +402,12 @@ fn lab_output(dir: &std::path::Path, scenario: &str, prefix: &str) -> String {
     std::fs::read_to_string(found).unwrap()
 }
 
+/// The bytes the scenario's sink listener counted (0 when it said nothing of them), and what it said.
+fn sink_bytes(dir: &std::path::Path, scenario: &str) -> (u64, String) {
+    let got = lab_output(dir, scenario, "sink");
+    (got.trim().strip_prefix("bytes ").and_then(|n| n.parse().ok()).unwrap_or(0), got)
+}
+
 /// What the app's own process did after the marker: no program started, nothing through the runtime — the attack
 /// ran inside the app (its pid: the one that accepts the requests).
 fn only_the_app_after_the_marker(ev: &[Value], m: usize) -> Value {
@@ -426,8 +432,7 @@ fn app_deserialize_exfil() {
     after(&ev, m, "the app's connection out", |e| {
         e["kind"] == "connect" && e["pid"] == app && e["to"]["addr"] == "127.0.0.1" && e["to"]["proto"] == "tcp"
     });
-    let got = lab_output(dir.path(), "app-deserialize-exfil", "sink");
-    let bytes: u64 = got.trim().strip_prefix("bytes ").and_then(|n| n.parse().ok()).unwrap_or(0);
+    let (bytes, got) = sink_bytes(dir.path(), "app-deserialize-exfil");
     assert!(bytes > 4096, "the listener got {got:?}");
     // No rule sees it (no shell, no program, no sensitive file, no standard stream on the connection): only a
     // profile can (bench/detect.sh).
@@ -615,8 +620,7 @@ fn dns_tunnel_tool() {
     let dir = tempfile::tempdir().unwrap();
     let _keep = KeepOnPanic(dir.path(), "dns_tunnel_tool");
     let (ev, m) = record_in("dns-tunnel-tool", dir.path());
-    let got = lab_output(dir.path(), "dns-tunnel-tool", "sink");
-    let bytes: u64 = got.trim().strip_prefix("bytes ").and_then(|n| n.parse().ok()).unwrap_or(0);
+    let (bytes, got) = sink_bytes(dir.path(), "dns-tunnel-tool");
     assert!(bytes > 500, "the listener got {got:?}");
     let questions = after(&ev, m, "the tunnel's questions", |e| {
         e["kind"] == "dns"

@@ -929,9 +929,10 @@ static __always_inline int emit_sockaddr(__u32 kind, long fd, const void *uaddr,
 }
 
 #define DNS_PORT 53
+#define SOCK_STREAM 1
 #define SOCK_DGRAM 2
+#define IPPROTO_TCP_ 6
 #define IPPROTO_UDP 17
-#define DNS_SOCK_STREAM 1
 
 /* A watched process's UDP and TCP sockets connected to port 53: tgid << 32 | descriptor. */
 struct {
@@ -950,7 +951,7 @@ static __always_inline __u64 dns_socket_key(long fd)
  * fallback for long answers, glibc's `use-vc`, a tunnel's choice). */
 static __always_inline void note_dns_socket(const struct connect_event *e, long fd)
 {
-    if (e->port == DNS_PORT && (e->sock_type == SOCK_DGRAM || e->sock_type == DNS_SOCK_STREAM)
+    if (e->port == DNS_PORT && (e->sock_type == SOCK_DGRAM || e->sock_type == SOCK_STREAM)
         && (e->family == AF_INET || e->family == AF_INET6)) {
         __u64 key = dns_socket_key(fd);
         __u8 one = 1;
@@ -988,7 +989,6 @@ int on_bind(struct trace_event_raw_sys_enter *ctx)
  * which connects (TCP Fast Open): that is reported as the connect it is. */
 #define SEND_REPEAT_NS (10ULL * 1000000000ULL)
 #define MSG_FASTOPEN 0x20000000
-#define SOCK_STREAM 1
 #define SEND_SENDTO 1
 #define SEND_SENDMSG 2
 #define SEND_SENDMMSG 3
@@ -1162,7 +1162,7 @@ static __always_inline int emit_dns(long fd, const void *uaddr, const void *ubuf
             bpf_map_delete_elem(&dns_sockets, &key);
             return 0;
         }
-        stream = BPF_CORE_READ(sk, sk_type) == DNS_SOCK_STREAM;
+        stream = BPF_CORE_READ(sk, sk_type) == SOCK_STREAM;
         /* A TCP message's length written alone, its question to follow in the next write: nothing yet. */
         if ((stream && len == 2 && !more) || !is_watched())
             return 0;
@@ -1176,8 +1176,8 @@ static __always_inline int emit_dns(long fd, const void *uaddr, const void *ubuf
         fill_peer(&e->c, sk, BPF_CORE_READ(sk, __sk_common.skc_family));
         e->c.local_port = 0;
     }
-    e->c.sock_type = stream ? DNS_SOCK_STREAM : SOCK_DGRAM;
-    e->c.sock_proto = stream ? 6 /* IPPROTO_TCP */ : IPPROTO_UDP;
+    e->c.sock_type = stream ? SOCK_STREAM : SOCK_DGRAM;
+    e->c.sock_proto = stream ? IPPROTO_TCP_ : IPPROTO_UDP;
     __u64 n = len;
     if (n > DNS_LEN)
         n = DNS_LEN;
@@ -1196,33 +1196,33 @@ static __always_inline int emit_dns(long fd, const void *uaddr, const void *ubuf
     return 0;
 }
 
-/* The first buffer of a msghdr in user memory (a resolver's question is one buffer), and its length; and the
- * second, when the first is two bytes (a TCP message's length, then the message: musl's TCP fallback). */
-static __always_inline const void *msg_buffer(const void *msghdr, __u64 *len, const void **more, __u64 *more_len)
+/* The buffers a DNS question is sent from, of `count` iovecs at `vec` in user memory: the first (a resolver's
+ * question is one buffer), and the second when the first is two bytes (a TCP message's length, then the message:
+ * glibc's writev, musl's sendmsg). Returns 0 when the first cannot be read. */
+static __always_inline int iov_buffers(const struct iovec *vec, __u64 count, const void **buf, __u64 *len,
+                                       const void **more, __u64 *more_len)
 {
-    struct user_msghdr m = {};
     struct iovec iov[2] = {};
-    *len = 0;
-    *more = 0;
-    *more_len = 0;
-    if (!msghdr || bpf_probe_read_user(&m, sizeof(m), msghdr) || !m.msg_iov || !m.msg_iovlen)
+    if (!vec || !count || bpf_probe_read_user(&iov[0], sizeof(iov[0]), vec))
         return 0;
-    if (bpf_probe_read_user(&iov[0], sizeof(iov[0]), m.msg_iov))
-        return 0;
-    if (iov[0].iov_len == 2 && m.msg_iovlen > 1 && !bpf_probe_read_user(&iov[1], sizeof(iov[1]), m.msg_iov + 1)) {
+    if (count > 1 && iov[0].iov_len == 2 && !bpf_probe_read_user(&iov[1], sizeof(iov[1]), vec + 1)) {
         *more = iov[1].iov_base;
         *more_len = iov[1].iov_len;
     }
+    *buf = iov[0].iov_base;
     *len = iov[0].iov_len;
-    return iov[0].iov_base;
+    return 1;
 }
 
 static __always_inline int emit_dns_msg(long fd, const void *msghdr)
 {
+    struct user_msghdr m = {};
+    const void *buf = 0, *more = 0;
     __u64 len = 0, more_len = 0;
-    const void *more = 0;
-    const void *buf = msg_buffer(msghdr, &len, &more, &more_len);
-    return buf ? emit_dns(fd, msg_name(msghdr), buf, len, more, more_len) : 0;
+    if (!msghdr || bpf_probe_read_user(&m, sizeof(m), msghdr)
+        || !iov_buffers(m.msg_iov, m.msg_iovlen, &buf, &len, &more, &more_len) || !buf)
+        return 0;
+    return emit_dns(fd, msg_name(msghdr), buf, len, more, more_len);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
@@ -1263,14 +1263,11 @@ int on_dns_write(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_writev")
 int on_dns_writev(struct trace_event_raw_sys_enter *ctx)
 {
-    const struct iovec *vec = (const struct iovec *)ctx->args[1];
-    __u64 count = ctx->args[2];
-    struct iovec first = {}, second = {};
-    if (!vec || !count || bpf_probe_read_user(&first, sizeof(first), vec))
+    const void *buf = 0, *more = 0;
+    __u64 len = 0, more_len = 0;
+    if (!iov_buffers((const struct iovec *)ctx->args[1], ctx->args[2], &buf, &len, &more, &more_len))
         return 0;
-    if (count > 1 && first.iov_len == 2)
-        bpf_probe_read_user(&second, sizeof(second), vec + 1);
-    return emit_dns((long)ctx->args[0], 0, first.iov_base, first.iov_len, second.iov_base, second.iov_len);
+    return emit_dns((long)ctx->args[0], 0, buf, len, more, more_len);
 }
 
 /* Packet sockets (AF_PACKET: every frame of an interface, ARP spoofing, CVE-2020-14386) and raw IP sockets
@@ -1345,7 +1342,6 @@ int on_listen(struct trace_event_raw_sys_enter *ctx)
 #define TCP_SYN_RECV_ 3
 #define TCP_CLOSE_ 7
 #define TCP_LISTEN_ 10
-#define IPPROTO_TCP_ 6
 
 struct kestrel_listener_key {
     __u32 netns;
