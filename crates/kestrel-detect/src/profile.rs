@@ -206,6 +206,12 @@ const MAX_SHARE_OF_ONE: usize = 4;
 /// Most windows a learning pass remembers having counted.
 const MAX_WINDOW_IDS: usize = 1024;
 const CALIBRATION_SAMPLES: usize = 4096;
+/// Containers whose time span of system-call batches a learning pass keeps (for the batch rate the threshold is
+/// set for); past them a container's threshold is its held-out maximum alone.
+const MAX_SPANS: usize = 4096;
+/// False alarms per container-hour the system-call threshold is set for when `syscall_far` is 0: a tenth of the one
+/// per container-hour the lab's target allows all of a node's views together.
+pub const SYSCALL_ALARMS_PER_HOUR: f64 = 0.1;
 
 /// A view of behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -289,8 +295,8 @@ pub struct Policy {
     pub stable_ns: u64,
     /// Time in monitor without an alert before promotion to protect (ns); `None`: never automatically.
     pub protect_after_ns: Option<u64>,
-    /// Target false-alarm rate for the system-call threshold (share of normal batches; 0: above the most
-    /// unusual held-out batch).
+    /// Target false-alarm rate for the system-call threshold (share of normal batches; 0: an alarm budget of
+    /// [`SYSCALL_ALARMS_PER_HOUR`] per container-hour, at least above the most unusual held-out batch).
     pub syscall_far: f64,
     /// New behaviours in a window that count towards drift.
     pub drift_novel: usize,
@@ -440,6 +446,10 @@ pub struct Profile {
     samples: Vec<(u64, Vec<u64>)>,
     #[serde(skip)]
     sample_seen: u64,
+    /// Each container's first and last system-call batch this learning pass (ns): with the batches kept of it, its
+    /// batch rate.
+    #[serde(skip)]
+    sample_spans: FxHashMap<u64, (u64, u64)>,
     /// The trusted n-grams, built on first use after learning (one lookup per call while scoring).
     #[serde(skip)]
     trusted_grams: Option<TrustedGrams>,
@@ -1022,6 +1032,7 @@ impl Profile {
             introduced: FxHashMap::default(),
             samples: vec![],
             sample_seen: 0,
+            sample_spans: FxHashMap::default(),
             trusted_grams: None,
             room: KeyRoom::default(),
             wide_seen: FxHashMap::default(),
@@ -1169,6 +1180,10 @@ impl Profile {
         // A reservoir of batches, with their container, for calibrating the threshold.
         if !grams.is_empty() {
             self.sample_seen += 1;
+            if self.sample_spans.len() < MAX_SPANS || self.sample_spans.contains_key(&who) {
+                let span = self.sample_spans.entry(who).or_insert((t, t));
+                *span = (span.0.min(t), span.1.max(t));
+            }
             if self.samples.len() < CALIBRATION_SAMPLES {
                 self.samples.push((who, grams.to_vec()));
             } else {
@@ -1281,6 +1296,13 @@ impl Profile {
     /// container, the other half of the batches); each container's quantile at the target false-alarm rate is
     /// taken, and the threshold is their median — so one container (a poisoned replica whose batches are all
     /// strange) cannot raise it.
+    ///
+    /// With `syscall_far` 0 a container's quantile is the level its batches should pass
+    /// [`SYSCALL_ALARMS_PER_HOUR`] times per hour at the rate it sent them: the tail of its held-out counts fitted
+    /// by an exponential above their 90th percentile (peaks over a threshold) and followed out to that rarity — at
+    /// least its most unusual batch. The largest of a few thousand batches is not the level an hour of them passes:
+    /// a profile learned on a starved CPU (fewer, quieter batches) met postgres's write bursts 6 unseen n-grams
+    /// above its largest held-out one (docs/BENCHMARKS.md, stop 58).
     pub fn calibrate(&mut self) {
         // The names counted for data directories were this pass's (at most about 2 MB: MAX_WIDE_CANDIDATES).
         self.wide_seen = FxHashMap::default();
@@ -1315,12 +1337,27 @@ impl Profile {
             per_group.entry(gid).or_default().push(unseen);
         }
         let far = self.policy.syscall_far;
+        // Batches per hour each container sent: those kept of it, over the share of all batches kept, in its span.
+        let mut kept: FxHashMap<u64, usize> = FxHashMap::default();
+        self.samples.iter().for_each(|s| *kept.entry(s.0).or_default() += 1);
+        let share_kept = self.samples.len() as f64 / self.sample_seen.max(1) as f64;
+        let per_hour = |who: u64| {
+            let (first, last) = self.sample_spans.get(&who)?;
+            let hours = (last - first) as f64 / 3.6e12;
+            let n = *kept.get(&who)? as f64;
+            (hours > 0.0).then(|| n / share_kept / hours)
+        };
+        let single_who = self.samples[0].0;
         let mut quantiles: Vec<f64> = per_group
-            .into_values()
-            .map(|mut v| {
+            .into_iter()
+            .map(|(gid, mut v)| {
                 v.sort_by(f64::total_cmp);
                 let q = ((1.0 - far) * v.len() as f64).ceil() as usize;
-                v[q.clamp(1, v.len()) - 1]
+                let level = v[q.clamp(1, v.len()) - 1];
+                match per_hour(if single { single_who } else { gid }) {
+                    Some(rate) if far == 0.0 => level.max(tail_level(&v, SYSCALL_ALARMS_PER_HOUR / rate)),
+                    _ => level,
+                }
             })
             .collect();
         quantiles.sort_by(f64::total_cmp);
@@ -1911,7 +1948,9 @@ pub fn alert(p: &Profile, v: &Verdict, e: &Event, seq: u64) -> Option<Alert> {
             if p.policy.syscall_far > 0.0 {
                 format!("calibrated for {:.2} % false alarms on held-out normal batches", p.policy.syscall_far * 100.0)
             } else {
-                "above every held-out normal batch of the median container".to_string()
+                format!(
+                    "set for {SYSCALL_ALARMS_PER_HOUR} false alarms per container-hour from the held-out normal batches' tail"
+                )
             },
             shown.join("; ")
         ));
@@ -2031,6 +2070,7 @@ pub fn merge(workload: &str, nodes: &[(&str, &Profile)], k: usize) -> Profile {
         }
     }
     out.samples.clear();
+    out.sample_spans.clear();
     // What fewer than k nodes trust is dropped: the merged profile carries only what it trusts.
     let policy_k = out.policy.k;
     out.behaviours.retain(|b| b.contributors.len() >= policy_k);
@@ -2042,6 +2082,26 @@ pub fn merge(workload: &str, nodes: &[(&str, &Profile)], k: usize) -> Profile {
     out.syscall_threshold = th.get(th.len().saturating_sub(1) / 2).copied();
     out.mode_since_ns = out.last_event_ns;
     out
+}
+
+/// The level that values drawn like `sorted` (ascending) pass with probability `p`: an exponential fitted to their
+/// excesses over the 90th percentile (its mean excess is the maximum-likelihood scale) and followed out to `p`. Its
+/// largest value where there are too few to fit (under 20, or nothing above the percentile) or where `p` is not
+/// rarer than the share above it.
+fn tail_level(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    let Some(&max) = sorted.last() else { return 0.0 };
+    if n < 20 || p <= 0.0 {
+        return max;
+    }
+    let u = sorted[n - n.div_ceil(10)];
+    let over: Vec<f64> = sorted.iter().filter(|&&x| x > u).map(|x| x - u).collect();
+    let share = over.len() as f64 / n as f64;
+    if over.is_empty() || p >= share {
+        return max;
+    }
+    let scale = over.iter().sum::<f64>() / over.len() as f64;
+    u + scale * (share / p).ln()
 }
 
 #[cfg(test)]

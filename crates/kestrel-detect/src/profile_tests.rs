@@ -1215,6 +1215,67 @@ fn the_system_call_threshold_is_calibrated_as_the_trusted_set_is_learned() {
     assert!(a.iter().any(|a| a.title.contains("system-call")), "{a:#?}");
 }
 
+/// A long-tailed count of new calls per batch: learned on an hour of three containers' batches, the threshold is set
+/// for how rarely an hour of them should pass it, not at the largest of the few hundred held out — a batch a little
+/// past that largest one is no alert (with the held-out maximum as the threshold it was), a run of calls nothing
+/// made is one.
+#[test]
+fn the_system_call_threshold_is_set_for_an_hour_of_batches_not_at_the_largest_held_out_one() {
+    let mut seed = 11u64;
+    let mut next = |n: u64| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    // Calls no other batch makes (300..500: no futex, no memory call), `m` of them after a known stretch.
+    let known: Vec<u16> = (100..130).collect();
+    let mut batch = |m: usize| {
+        let mut ids = known.clone();
+        ids.extend((0..m).map(|_| 300 + next(200) as u16));
+        ids.extend_from_slice(&known[..8]);
+        EventKind::Syscalls { ids }
+    };
+    // m from a geometric tail, mean about 4 (a busy moment's burst of rarer calls).
+    let mut tail = Vec::new();
+    let mut rng = 99u64;
+    for _ in 0..900 {
+        let mut m = 0;
+        loop {
+            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            if (rng >> 33).is_multiple_of(5) {
+                break;
+            }
+            m += 1;
+        }
+        tail.push(m);
+    }
+    let mut largest = 0;
+    let streams: Vec<Vec<Event>> = ["a", "b", "c"]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut b = Box_::new(id, 0);
+            let mut v = b.normal();
+            for (j, &m) in tail[i * 300..(i + 1) * 300].iter().enumerate() {
+                b.t += 12 * SEC;
+                largest = largest.max(m);
+                v.push(b.ev(1000 + j as u32, "worker", batch(m)));
+            }
+            v
+        })
+        .collect();
+    let learned = learn(Policy::default(), streams);
+    let th = learned[0].syscall_threshold.unwrap();
+    // m new calls between known ones make m + 5 unseen grams.
+    assert!(th > (largest + 6) as f64, "threshold {th}, largest held-out batch {}", largest + 5);
+    let mut d = model_only(learned, Stage::Detect);
+    let mut e = Box_::new("e", 10 * SEC);
+    assert!(model_alerts(&mut d, &e.normal()).is_empty());
+    let a = model_alerts(&mut d, &[e.ev(2000, "worker", batch(largest + 1))]);
+    assert!(a.is_empty(), "a call more than the largest held-out batch, threshold {th}: {a:#?}");
+    let a = model_alerts(&mut d, &[e.ev(2001, "worker", batch(80))]);
+    assert!(a.iter().any(|a| a.title.contains("system-call")), "threshold {th}: {a:#?}");
+}
+
 #[test]
 fn grams_are_the_windows_of_the_calls_read_whole_however_they_are_batched() {
     let pack = |w: &[u16]| w.iter().fold(0u64, |g, &c| g << 9 | (u64::from(c.min(509)) + 1));
