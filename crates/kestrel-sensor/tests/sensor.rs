@@ -1637,6 +1637,65 @@ fn dns_questions_are_seen_however_they_are_sent() {
 }
 
 #[test]
+fn a_tunnel_through_port_53_is_reported_a_few_times_not_every_packet() {
+    // A VPN or a WireGuard tunnel through port 53 sends message after message that is no DNS: a TCP connection writes
+    // 40, a UDP socket sends 40 datagrams to the port's address, a connected UDP socket writes 40. Each socket reports
+    // its first 8 (no name) and then none of them — but a question each sends after them is seen, with its name (the
+    // TCP one by writev, its length and question as two buffers).
+    let cg = TestCgroup::new("kestrel-test-dns-tunnel");
+    let mut s = sensor(&[&cg.0], 65_536);
+    let _tcp_server = std::net::TcpListener::bind("127.53.0.2:53").unwrap();
+    let _udp_servers = ["127.53.0.3:53", "127.53.0.4:53"].map(|a| std::net::UdpSocket::bind(a).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("tunnel.py");
+    std::fs::write(
+        &script,
+        "import socket, os, struct\n\
+         def q(name, t=1):\n\
+         \x20   d = struct.pack('>HHHHHH', 0x1234, 0x0100, 1, 0, 0, 0)\n\
+         \x20   for l in name.split('.'): d += bytes([len(l)]) + l.encode()\n\
+         \x20   return d + b'\\0' + struct.pack('>HH', t, 1)\n\
+         packet = b'\\x45\\x00' + bytes(range(2, 120))\n\
+         t = socket.create_connection(('127.53.0.2', 53))\n\
+         for _ in range(40): t.send(packet)\n\
+         m = q('tcp.example.org')\n\
+         assert os.writev(t.fileno(), [struct.pack('>H', len(m)), m]) == len(m) + 2\n\
+         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+         for _ in range(40): u.sendto(packet, ('127.53.0.3', 53))\n\
+         u.sendto(q('sendto.example.org'), ('127.53.0.3', 53))\n\
+         c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+         c.connect(('127.53.0.4', 53))\n\
+         for _ in range(40): os.write(c.fileno(), packet)\n\
+         c.send(q('connected.example.org'))\n",
+    )
+    .unwrap();
+    let out = cg.sh(&format!("/usr/bin/python3 {}", script.display()));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dns = |ev: &[Event]| -> Vec<(String, String)> {
+        ev.iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Dns { to, name, .. } => Some((to.addr.clone(), name.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut events =
+        collect(&mut s, Duration::from_secs(5), |ev| dns(ev).iter().filter(|d| !d.1.is_empty()).count() == 3);
+    events.extend(collect(&mut s, Duration::from_millis(300), |_| false));
+    let got = dns(&events);
+    for (addr, name) in [
+        ("127.53.0.2", "tcp.example.org"),
+        ("127.53.0.3", "sendto.example.org"),
+        ("127.53.0.4", "connected.example.org"),
+    ] {
+        let of: Vec<&str> = got.iter().filter(|d| d.0 == addr).map(|d| d.1.as_str()).collect();
+        let mut want = vec![""; 8];
+        want.push(name);
+        assert_eq!(of, want, "{addr}: {got:?}");
+    }
+}
+
+#[test]
 fn a_connection_made_a_standard_stream_is_seen() {
     // A reverse shell's redirection, four ways: dup2(s, 0), dup3(s, 1), close(2) then dup(s) (the lowest free
     // descriptor; by ctypes: Python's os.dup is fcntl(F_DUPFD_CLOEXEC)), and close(1) then os.dup(s). Not

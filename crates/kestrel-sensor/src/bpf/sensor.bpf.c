@@ -934,7 +934,12 @@ static __always_inline int emit_sockaddr(__u32 kind, long fd, const void *uaddr,
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP 17
 
-/* A watched process's UDP and TCP sockets connected to port 53: tgid << 32 | descriptor. */
+/* Messages to port 53 that are no query a socket may report (below). */
+#define DNS_OTHER_REPORTS 8
+
+/* A watched process's UDP and TCP sockets connected to port 53, and those that sent port 53 messages that are no
+ * query: tgid << 32 | descriptor → 1 + the messages that were no query reported of it (at most DNS_OTHER_REPORTS:
+ * a VPN or a WireGuard tunnel through port 53 is reported, not every one of its packets). */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 4096);
@@ -1140,6 +1145,39 @@ static __always_inline void fill_peer(struct connect_event *e, struct sock *sk, 
  * (dns_sockets); a send or write without an address costs one lookup of that map, and a hit is checked against the
  * socket itself (the descriptor may have been closed and reused). Not seen: io_uring's sends, resolvers in other
  * processes (a node-local cache). */
+/* Whether `h` (12 bytes) is a DNS query's header (RFC 1035, 4.1.1): no response, a question or more, no answer and no
+ * authority records. Bytes that are no DNS pass once in about 2^33. */
+static __always_inline int query_header(const __u8 *h)
+{
+    return !(h[2] & 0x80) && (h[4] | h[5]) && !(h[6] | h[7] | h[8] | h[9]);
+}
+
+/* Whether the first `len` bytes of a message to port 53 (at `data`, kernel memory) begin as a query: at once, or, on
+ * a stream, after the 2-byte length too (what decode reads). */
+static __always_inline int is_query(const __u8 *data, __u32 len, int stream)
+{
+    if (len >= 12 && query_header(data))
+        return 1;
+    return stream && len >= 14 && query_header(data + 2);
+}
+
+/* Whether a message to port 53 in user memory (`ubuf`, `len` bytes; then `more` when `ubuf` is a stream's 2-byte
+ * length alone) begins as a query: its first 14 bytes read. */
+static __always_inline int query_at(const void *ubuf, __u64 len, const void *more, __u64 more_len, int stream)
+{
+    __u8 head[14] = {};
+    if (stream && len == 2 && more) {
+        ubuf = more;
+        len = more_len;
+        stream = 0;
+    }
+    if (!ubuf || len < 12)
+        return 0;
+    if (len >= 14)
+        return !bpf_probe_read_user(head, 14, ubuf) && is_query(head, 14, stream);
+    return !bpf_probe_read_user(head, 12, ubuf) && is_query(head, 12, stream);
+}
+
 /* Reports the datagram at `ubuf` (`len` bytes, user memory) sent on descriptor `fd` to `uaddr` (user memory),
  * or without an address to the socket's peer, when that is port 53. `more` (`more_len` bytes) follows `ubuf` when
  * `ubuf` is a TCP message's 2-byte length alone (writev). */
@@ -1167,6 +1205,10 @@ static __always_inline int emit_dns(long fd, const void *uaddr, const void *ubuf
         if ((stream && len == 2 && !more) || !is_watched())
             return 0;
     }
+    __u64 key = dns_socket_key(fd);
+    __u8 *others = bpf_map_lookup_elem(&dns_sockets, &key);
+    if (others && *others > DNS_OTHER_REPORTS && !query_at(ubuf, len, more, more_len, stream))
+        return 0;
     struct dns_event *e = reserve(sizeof(*e));
     if (!e)
         return 0;
@@ -1190,6 +1232,10 @@ static __always_inline int emit_dns(long fd, const void *uaddr, const void *ubuf
             m = DNS_LEN - 2;
         if (!bpf_probe_read_user(e->data + 2, m, more))
             e->len = 2 + m;
+    }
+    if (!is_query(e->data, e->len, stream)) {
+        __u8 reported = others ? *others + 1 : 2;
+        bpf_map_update_elem(&dns_sockets, &key, &reported, BPF_ANY);
     }
     fill_header(&e->c.h, KIND_DNS);
     submit(e);
