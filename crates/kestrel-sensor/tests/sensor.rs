@@ -1637,6 +1637,51 @@ fn dns_questions_are_seen_however_they_are_sent() {
 }
 
 #[test]
+fn dns_questions_through_io_uring_are_seen() {
+    // A ring's requests never enter the system calls: a question sent to port 53 by IORING_OP_SEND with a
+    // destination and by IORING_OP_SENDMSG with msg_name; a UDP socket connected to port 53 by IORING_OP_CONNECT (which
+    // marks it, as connect(2) does), then a question by IORING_OP_SEND without an address and one by IORING_OP_WRITE;
+    // a TCP connection to port 53 by IORING_OP_CONNECT and a question by IORING_OP_WRITEV (its length, then itself).
+    let helper = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/io_uring.py");
+    let cg = TestCgroup::new("kestrel-test-uring-dns");
+    let mut s = sensor(&[&cg.0], 65_536);
+    let _udp = std::net::UdpSocket::bind("127.53.0.5:53").unwrap();
+    let tcp = std::net::TcpListener::bind("127.53.0.5:53").unwrap();
+    let out = cg.sh(&format!(
+        "/usr/bin/python3 {} dns-send:127.53.0.5:ring-send.example.org dns-sendmsg:127.53.0.5:ring-sendmsg.example.org \
+         dns-connected:127.53.0.5:ring.example.org dns-tcp:127.53.0.5:ring-tcp.example.org",
+        helper.display()
+    ));
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(printed.lines().all(|l| l.rsplit(' ').next().is_some_and(|r| !r.starts_with('-'))), "{printed}");
+    let _ = tcp.accept().unwrap();
+    let questions = |ev: &[Event]| -> Vec<(String, Option<L4Proto>)> {
+        ev.iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Dns { to, name, .. } if to.addr == "127.53.0.5" && to.port == 53 => {
+                    Some((name.clone(), to.proto))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let mut events = collect(&mut s, Duration::from_secs(5), |ev| questions(ev).len() >= 5);
+    events.extend(collect(&mut s, Duration::from_millis(300), |_| false));
+    let want: Vec<(String, Option<L4Proto>)> = [
+        ("ring-send.example.org", L4Proto::Udp),
+        ("ring-sendmsg.example.org", L4Proto::Udp),
+        ("send.ring.example.org", L4Proto::Udp),
+        ("write.ring.example.org", L4Proto::Udp),
+        ("ring-tcp.example.org", L4Proto::Tcp),
+    ]
+    .iter()
+    .map(|(n, p)| (n.to_string(), Some(*p)))
+    .collect();
+    assert_eq!(questions(&events), want, "{events:#?}");
+}
+
+#[test]
 fn a_tunnel_through_port_53_is_reported_a_few_times_not_every_packet() {
     // A VPN or a WireGuard tunnel through port 53 sends message after message that is no DNS: a TCP connection writes
     // 40, a UDP socket sends 40 datagrams to the port's address, a connected UDP socket writes 40. Each socket reports

@@ -916,18 +916,6 @@ static __always_inline struct connect_event *reserve_sockaddr(long fd, const voi
     return e;
 }
 
-static __always_inline int emit_sockaddr(__u32 kind, long fd, const void *uaddr, bool kernel)
-{
-    if (!uaddr || !is_watched())
-        return 0;
-    struct connect_event *e = reserve_sockaddr(fd, uaddr, kernel);
-    if (!e)
-        return 0;
-    fill_header(&e->h, kind);
-    submit(e);
-    return 0;
-}
-
 #define DNS_PORT 53
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
@@ -964,20 +952,25 @@ static __always_inline void note_dns_socket(const struct connect_event *e, long 
     }
 }
 
+/* A connect's, bind's or accept's record (a connect to port 53 marks its socket: note_dns_socket). */
+static __always_inline int emit_sockaddr(__u32 kind, long fd, const void *uaddr, bool kernel)
+{
+    if (!uaddr || !is_watched())
+        return 0;
+    struct connect_event *e = reserve_sockaddr(fd, uaddr, kernel);
+    if (!e)
+        return 0;
+    if (kind == KIND_CONNECT)
+        note_dns_socket(e, fd);
+    fill_header(&e->h, kind);
+    submit(e);
+    return 0;
+}
+
 SEC("tracepoint/syscalls/sys_enter_connect")
 int on_connect(struct trace_event_raw_sys_enter *ctx)
 {
-    long fd = (long)ctx->args[0];
-    const void *uaddr = (const void *)ctx->args[1];
-    if (!uaddr || !is_watched())
-        return 0;
-    struct connect_event *e = reserve_sockaddr(fd, uaddr, false);
-    if (!e)
-        return 0;
-    note_dns_socket(e, fd);
-    fill_header(&e->h, KIND_CONNECT);
-    submit(e);
-    return 0;
+    return emit_sockaddr(KIND_CONNECT, (long)ctx->args[0], (const void *)ctx->args[1], false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_bind")
@@ -1143,8 +1136,9 @@ static __always_inline void fill_peer(struct connect_event *e, struct sock *sk, 
  * fallback writes the length and the question as two buffers of one writev), with the first DNS_LEN bytes: the
  * name a tunnel hides its data in, or a beacon its check-in. A connect to port 53 marks the descriptor
  * (dns_sockets); a send or write without an address costs one lookup of that map, and a hit is checked against the
- * socket itself (the descriptor may have been closed and reused). Not seen: io_uring's sends, resolvers in other
- * processes (a node-local cache). */
+ * socket itself (the descriptor may have been closed and reused). io_uring's connects, sends and writes are seen
+ * alike (on_io_uring_submit). Not seen: a send or write through the ring on a registered file (no descriptor),
+ * resolvers in other processes (a node-local cache). */
 /* Whether `h` (12 bytes) is a DNS query's header (RFC 1035, 4.1.1): no response, a question or more, no answer and no
  * authority records. Bytes that are no DNS pass once in about 2^33. */
 static __always_inline int query_header(const __u8 *h)
@@ -1181,14 +1175,14 @@ static __always_inline int query_at(const void *ubuf, __u64 len, const void *mor
 /* Reports the datagram at `ubuf` (`len` bytes, user memory) sent on descriptor `fd` to `uaddr` (user memory),
  * or without an address to the socket's peer, when that is port 53. `more` (`more_len` bytes) follows `ubuf` when
  * `ubuf` is a TCP message's 2-byte length alone (writev). */
-static __always_inline int emit_dns(long fd, const void *uaddr, const void *ubuf, __u64 len, const void *more,
-                                    __u64 more_len)
+static __always_inline int emit_dns(long fd, const void *uaddr, bool kernel, const void *ubuf, __u64 len,
+                                    const void *more, __u64 more_len)
 {
     struct sock *sk = 0;
     int stream = 0;
     if (uaddr) {
         struct send_key key = {};
-        if (!send_peer(&key, uaddr, false) || key.port != bpf_htons(DNS_PORT) || !is_watched())
+        if (!send_peer(&key, uaddr, kernel) || key.port != bpf_htons(DNS_PORT) || !is_watched())
             return 0;
     } else {
         __u64 key = dns_socket_key(fd);
@@ -1213,7 +1207,7 @@ static __always_inline int emit_dns(long fd, const void *uaddr, const void *ubuf
     if (!e)
         return 0;
     if (uaddr) {
-        read_sockaddr(&e->c, uaddr, false);
+        read_sockaddr(&e->c, uaddr, kernel);
     } else {
         fill_peer(&e->c, sk, BPF_CORE_READ(sk, __sk_common.skc_family));
         e->c.local_port = 0;
@@ -1268,13 +1262,14 @@ static __always_inline int emit_dns_msg(long fd, const void *msghdr)
     if (!msghdr || bpf_probe_read_user(&m, sizeof(m), msghdr)
         || !iov_buffers(m.msg_iov, m.msg_iovlen, &buf, &len, &more, &more_len) || !buf)
         return 0;
-    return emit_dns(fd, msg_name(msghdr), buf, len, more, more_len);
+    return emit_dns(fd, msg_name(msghdr), false, buf, len, more, more_len);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int on_dns_sendto(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_dns((long)ctx->args[0], (const void *)ctx->args[4], (const void *)ctx->args[1], ctx->args[2], 0, 0);
+    return emit_dns((long)ctx->args[0], (const void *)ctx->args[4], false, (const void *)ctx->args[1], ctx->args[2], 0,
+                    0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
@@ -1301,7 +1296,7 @@ int on_dns_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_write")
 int on_dns_write(struct trace_event_raw_sys_enter *ctx)
 {
-    return emit_dns((long)ctx->args[0], 0, (const void *)ctx->args[1], ctx->args[2], 0, 0);
+    return emit_dns((long)ctx->args[0], 0, false, (const void *)ctx->args[1], ctx->args[2], 0, 0);
 }
 
 /* writev on a connected socket (glibc's DNS over TCP: the length, then the question): the first buffer, and the
@@ -1313,7 +1308,7 @@ int on_dns_writev(struct trace_event_raw_sys_enter *ctx)
     __u64 len = 0, more_len = 0;
     if (!iov_buffers((const struct iovec *)ctx->args[1], ctx->args[2], &buf, &len, &more, &more_len))
         return 0;
-    return emit_dns((long)ctx->args[0], 0, buf, len, more, more_len);
+    return emit_dns((long)ctx->args[0], 0, false, buf, len, more, more_len);
 }
 
 /* Packet sockets (AF_PACKET: every frame of an interface, ARP spoofing, CVE-2020-14386) and raw IP sockets
@@ -2124,6 +2119,9 @@ int BPF_PROG(on_cgroup_mkdir, struct cgroup *cgrp, const char *path)
     return 0;
 }
 
+/* A send's buffer is a registered one (sqe->ioprio; uapi's io_uring.h, not in BTF). */
+#define IORING_RECVSEND_FIXED_BUF (1U << 2)
+
 /* Requests submitted to io_uring never enter the system calls above: a program can read /etc/shadow, link
  * to it, bind, listen or connect out through a ring without one system call the tracepoints see. The request
  * is prepared (paths copied into the kernel, a connect's address pointer and descriptor taken) before this
@@ -2221,8 +2219,31 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
             return 0;
         const void *name = BPF_CORE_READ(io, msg.msg_name);
         struct io_sr_msg *sr = (struct io_sr_msg *)&req->cmd;
-        __u16 call = (op == IORING_OP_SEND || op == IORING_OP_SEND_ZC) ? SEND_SENDTO : SEND_SENDMSG;
-        return emit_send(call, fd, name, BPF_CORE_READ(sr, msg_flags), true);
+        bool send = op == IORING_OP_SEND || op == IORING_OP_SEND_ZC;
+        emit_send(send ? SEND_SENDTO : SEND_SENDMSG, fd, name, BPF_CORE_READ(sr, msg_flags), true);
+        /* A DNS question through the ring, to port 53 or on a socket marked: a send's buffer (not a registered
+         * one's: its address is an offset), a sendmsg's first iovecs, read from the user's msghdr. */
+        if (fd < 0)
+            return 0;
+        if (!send)
+            return emit_dns_msg(fd, BPF_CORE_READ(sr, umsg));
+        if (BPF_CORE_READ(sr, flags) & IORING_RECVSEND_FIXED_BUF)
+            return 0;
+        return emit_dns(fd, name, true, BPF_CORE_READ(sr, buf), BPF_CORE_READ(sr, len), 0, 0);
+    }
+    /* Writes through the ring on a socket marked for DNS (a connect to port 53, by the ring or not): as write(2) and
+     * writev(2) above. Other writes cost the map lookup. */
+    if ((op == IORING_OP_WRITE || op == IORING_OP_WRITEV) && fd >= 0 && bpf_core_type_exists(struct io_rw)) {
+        struct io_rw *rw = (struct io_rw *)&req->cmd;
+        const void *addr = (const void *)BPF_CORE_READ(rw, addr);
+        __u64 len = BPF_CORE_READ(rw, len);
+        if (op == IORING_OP_WRITE)
+            return emit_dns(fd, 0, false, addr, len, 0, 0);
+        const void *buf = 0, *more = 0;
+        __u64 buf_len = 0, more_len = 0;
+        if (!iov_buffers(addr, len, &buf, &buf_len, &more, &more_len))
+            return 0;
+        return emit_dns(fd, 0, false, buf, buf_len, more, more_len);
     }
     if (op == IORING_OP_LISTEN && bpf_core_type_exists(struct io_listen)) {
         /* The accepts that follow are seen from TCP's state machine, as for listen(2). */

@@ -4,7 +4,11 @@ IORING_OP_OPENAT), `connect:IPV4:PORT` (a TCP socket connected by IORING_OP_CONN
 (IORING_OP_SYMLINKAT), `sendmsg:IPV4:PORT` and `send:IPV4:PORT` (a datagram from a UDP socket by
 IORING_OP_SENDMSG with msg_name, by IORING_OP_SEND with a destination address), `packet` (an AF_PACKET socket
 made by IORING_OP_SOCKET, closed), `rename:OLD:NEW` (IORING_OP_RENAMEAT), `mkdir:PATH` (IORING_OP_MKDIRAT), `unlink:PATH` (IORING_OP_UNLINKAT), `ftruncate:PATH:LENGTH`
-(IORING_OP_FTRUNCATE on the file opened for writing) or `listen:PORT` (a TCP
+(IORING_OP_FTRUNCATE on the file opened for writing), `dns-send:IPV4:NAME` and `dns-sendmsg:IPV4:NAME` (a DNS
+question for NAME to IPV4 port 53 from a UDP socket, as `send` and `sendmsg` above), `dns-connected:IPV4:NAME` (a UDP
+socket connected to IPV4 port 53 by IORING_OP_CONNECT, the question for `send.NAME` sent by IORING_OP_SEND without
+an address, then `write.NAME`'s by IORING_OP_WRITE), `dns-tcp:IPV4:NAME` (a TCP connection to IPV4 port 53 by
+IORING_OP_CONNECT, the question written by IORING_OP_WRITEV as its 2-byte length and itself) or `listen:PORT` (a TCP
 socket bound to 127.0.0.1:PORT by IORING_OP_BIND, listening by IORING_OP_LISTEN with a backlog of 7, and one
 connection accepted by accept(2) — the caller connects to it). io_uring_setup, the
 rings mapped, one request submitted and waited for at a time; prints each completion's result (a descriptor
@@ -21,7 +25,7 @@ libc.syscall.restype = ctypes.c_long
 SYS_IO_URING_SETUP, SYS_IO_URING_ENTER = 425, 426
 IORING_OP_OPENAT, IORING_OP_CONNECT, IORING_OP_SYMLINKAT, IORING_OP_BIND, IORING_OP_LISTEN = 18, 16, 38, 56, 57
 IORING_OP_SENDMSG, IORING_OP_SEND, IORING_OP_SOCKET, IORING_OP_RENAMEAT, IORING_OP_MKDIRAT = 9, 26, 45, 35, 37
-IORING_OP_UNLINKAT, IORING_OP_FTRUNCATE = 36, 55
+IORING_OP_UNLINKAT, IORING_OP_FTRUNCATE, IORING_OP_WRITEV, IORING_OP_WRITE = 36, 55, 2, 23
 AT_FDCWD, IORING_ENTER_GETEVENTS = -100, 1
 IORING_OFF_SQ_RING, IORING_OFF_CQ_RING, IORING_OFF_SQES = 0, 0x8000000, 0x10000000
 u32, u64 = ctypes.c_uint32, ctypes.c_uint64
@@ -72,6 +76,14 @@ def inet(host, port):
     return ctypes.create_string_buffer(struct.pack("<H", socket.AF_INET) + struct.pack(">H", int(port)) + socket.inet_aton(host) + b"\0" * 8)
 
 
+def question(name):
+    """A DNS query for NAME's A records."""
+    d = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        d += bytes([len(label)]) + label.encode()
+    return d + b"\0" + struct.pack(">HH", 1, 1)
+
+
 fd_ring = fd
 for arg in sys.argv[1:]:
     what, _, rest = arg.partition(":")
@@ -106,6 +118,41 @@ for arg in sys.argv[1:]:
             # The destination goes where an offset would (sqe->addr2), its length in sqe->addr_len.
             res = submit(IORING_OP_SEND, sock.fileno(), ctypes.addressof(addr), ctypes.addressof(data), 0,
                          length=1, addr_len=16)
+        sock.close()
+    elif what in ("dns-send", "dns-sendmsg"):
+        host, _, name = rest.partition(":")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        q = question(name)
+        addr, data = inet(host, 53), ctypes.create_string_buffer(q, len(q))
+        if what == "dns-sendmsg":
+            iov_buf = ctypes.create_string_buffer(struct.pack("<QQ", ctypes.addressof(data), len(q)))
+            msg = ctypes.create_string_buffer(struct.pack("<QIxxxxQQQQIxxxx", ctypes.addressof(addr), 16,
+                                                          ctypes.addressof(iov_buf), 1, 0, 0, 0))
+            res = submit(IORING_OP_SENDMSG, sock.fileno(), 0, ctypes.addressof(msg), 0, length=1)
+        else:
+            res = submit(IORING_OP_SEND, sock.fileno(), ctypes.addressof(addr), ctypes.addressof(data), 0,
+                         length=len(q), addr_len=16)
+        sock.close()
+    elif what in ("dns-connected", "dns-tcp"):
+        host, _, name = rest.partition(":")
+        tcp = what == "dns-tcp"
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+        addr = inet(host, 53)
+        res = submit(IORING_OP_CONNECT, sock.fileno(), 16, ctypes.addressof(addr), 0)
+        if res == 0 and tcp:
+            q = question(name)
+            length, data = ctypes.create_string_buffer(struct.pack(">H", len(q)), 2), ctypes.create_string_buffer(q, len(q))
+            iov = ctypes.create_string_buffer(struct.pack("<QQQQ", ctypes.addressof(length), 2, ctypes.addressof(data), len(q)))
+            # The iovecs in addr, their count in len; a socket's offset is -1.
+            res = submit(IORING_OP_WRITEV, sock.fileno(), 2**64 - 1, ctypes.addressof(iov), 0, length=2)
+        elif res == 0:
+            q = question("send." + name)
+            data = ctypes.create_string_buffer(q, len(q))
+            res = submit(IORING_OP_SEND, sock.fileno(), 0, ctypes.addressof(data), 0, length=len(q))
+            if res >= 0:
+                q = question("write." + name)
+                data = ctypes.create_string_buffer(q, len(q))
+                res = submit(IORING_OP_WRITE, sock.fileno(), 2**64 - 1, ctypes.addressof(data), 0, length=len(q))
         sock.close()
     elif what == "rename":
         old, _, new = rest.partition(":")
@@ -146,5 +193,6 @@ for arg in sys.argv[1:]:
         continue
     else:
         sys.exit(f"{arg}: open:PATH, connect:IPV4:PORT, symlink:TARGET:PATH, sendmsg:IPV4:PORT, send:IPV4:PORT, packet, rename:OLD:NEW, "
-                 "mkdir:PATH, unlink:PATH, ftruncate:PATH:LENGTH or listen:PORT")
+                 "mkdir:PATH, unlink:PATH, ftruncate:PATH:LENGTH, dns-send:IPV4:NAME, dns-sendmsg:IPV4:NAME, "
+                 "dns-connected:IPV4:NAME, dns-tcp:IPV4:NAME or listen:PORT")
     print(arg, res)
