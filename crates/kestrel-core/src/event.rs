@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 /// The JSON schema name of an [`Event`].
 pub const EVENT_SCHEMA: &str = "kestrel.event/v1";
 
+/// The most system calls one `syscalls` event of kestrel's sensor holds (a thread's batch, flushed when full).
+pub const SYSCALL_BATCH: usize = 64;
+
 /// Environment variables whose values an exec event keeps: those that change how a program loads, finds
 /// programs or reaches the network. Every other variable is reported by name only.
 pub const ENV_VALUES_KEPT: &[&str] = &[
@@ -472,8 +475,8 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         port: Option<u16>,
     },
-    /// A thread's system calls, in order (a batch of at most 64; the stream is on only for the cgroups that
-    /// asked for it).
+    /// A thread's system calls, in order (a batch of at most [`SYSCALL_BATCH`]; the stream is on only for the
+    /// cgroups that asked for it).
     Syscalls {
         /// System-call numbers of the machine's architecture (x86_64).
         ids: Vec<u16>,

@@ -39,7 +39,7 @@ pub use alert::{Alert, AlertSource, Contribution, ALERT_SCHEMA};
 pub use dns::{dns_question, dns_zone, encoded_label, DnsQuestion, ENCODED_RUN};
 pub use event::{
     leavable_bits, leavable_names, redact_env_entry, ContainerRef, Event, EventKind, ExeFile, L4Proto, ProcessRef,
-    SockAddr, ENV_VALUES_KEPT, EVENT_KINDS, EVENT_SCHEMA, LEAVABLE_KINDS, MAX_LABELS,
+    SockAddr, ENV_VALUES_KEPT, EVENT_KINDS, EVENT_SCHEMA, LEAVABLE_KINDS, MAX_LABELS, SYSCALL_BATCH,
 };
 pub use finding::{
     CvssScore, DatabaseRef, EndOfLifeFinding, Finding, FixState, Report, Risk, Severity, Suppressed,

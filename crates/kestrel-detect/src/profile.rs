@@ -1498,6 +1498,15 @@ impl Profile {
             }
             _ => String::new(),
         };
+        // A threshold at or above what one batch can hold: its held-out batches did not allow the false-alarm budget.
+        let quiet = match self.syscall_threshold {
+            Some(th) if g > 0 && th >= kestrel_core::SYSCALL_BATCH as f64 => format!(
+                "; system-call sequences quiet (threshold {th:.0} unseen per batch of at most {}: its held-out batches \
+                 do not allow {SYSCALL_ALARMS_PER_HOUR} false alarms per container-hour)",
+                kestrel_core::SYSCALL_BATCH
+            ),
+            _ => String::new(),
+        };
         let full = match self.overflow {
             0 => String::new(),
             n => format!(
@@ -1505,7 +1514,7 @@ impl Profile {
             ),
         };
         format!(
-            "profile {} v{} ({}): {} from {} over {}; {}, {}{reads}{maps}{unreported}{full}",
+            "profile {} v{} ({}): {} from {} over {}; {}, {}{quiet}{reads}{maps}{unreported}{full}",
             self.workload,
             self.version,
             self.mode.as_str(),

@@ -1274,6 +1274,28 @@ fn the_system_call_threshold_is_set_for_an_hour_of_batches_not_at_the_largest_he
     assert!(a.is_empty(), "a call more than the largest held-out batch, threshold {th}: {a:#?}");
     let a = model_alerts(&mut d, &[e.ev(2001, "worker", batch(80))]);
     assert!(a.iter().any(|a| a.title.contains("system-call")), "threshold {th}: {a:#?}");
+    let baseline = d.profiles().next().unwrap().baseline();
+    assert!(!baseline.contains("quiet"), "{baseline}");
+
+    // A third of the batches with up to 60 new calls: no level a batch can hold is passed as rarely as the budget
+    // asks — the view is quiet, and the profile says so.
+    let streams: Vec<Vec<Event>> = ["a", "b", "c"]
+        .iter()
+        .map(|id| {
+            let mut b = Box_::new(id, 0);
+            let mut v = b.normal();
+            for j in 0..300u32 {
+                b.t += 12 * SEC;
+                let m = if j % 3 == 0 { (j as usize * 7919) % 60 } else { 0 };
+                v.push(b.ev(1000 + j, "worker", batch(m)));
+            }
+            v
+        })
+        .collect();
+    let learned = learn(Policy::default(), streams);
+    let th = learned[0].syscall_threshold.unwrap();
+    assert!(th >= kestrel_core::SYSCALL_BATCH as f64, "{th}");
+    assert!(learned[0].baseline().contains("system-call sequences quiet"), "{}", learned[0].baseline());
 }
 
 #[test]

@@ -48,7 +48,6 @@ const KIND_DNS: u32 = 15;
 const DNS_LEN_AT: usize = 184;
 const DNS_DATA: usize = DNS_LEN_AT + 2;
 const DNS_LEN: usize = 320;
-const SYSCALL_BATCH: usize = 64;
 
 const HEADER: usize = 48;
 const COMM: usize = 16;
@@ -321,7 +320,7 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
         KIND_LISTEN => EventKind::Listen { fd: u32_at(b, h + 8)?, backlog: u32_at(b, h + 12)? },
         KIND_PRIV => privileged(b)?,
         KIND_SYSCALLS => {
-            let n = (u32_at(b, h)? as usize).min(SYSCALL_BATCH);
+            let n = (u32_at(b, h)? as usize).min(kestrel_core::SYSCALL_BATCH);
             EventKind::Syscalls { ids: (0..n).map(|i| u16_at(b, h + 4 + 2 * i)).collect::<Result<_, _>>()? }
         }
         other => return Err(format!("unknown record kind {other}")),
