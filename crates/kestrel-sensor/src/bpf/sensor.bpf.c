@@ -1180,13 +1180,17 @@ static __always_inline int emit_dns(long fd, const void *uaddr, bool kernel, con
 {
     struct sock *sk = 0;
     int stream = 0;
+    __u64 key = dns_socket_key(fd);
+    /* The socket's entry: marked by a connect, or counting messages that were no query. */
+    __u8 *others = 0;
     if (uaddr) {
-        struct send_key key = {};
-        if (!send_peer(&key, uaddr, kernel) || key.port != bpf_htons(DNS_PORT) || !is_watched())
+        struct send_key peer = {};
+        if (!send_peer(&peer, uaddr, kernel) || peer.port != bpf_htons(DNS_PORT) || !is_watched())
             return 0;
+        others = bpf_map_lookup_elem(&dns_sockets, &key);
     } else {
-        __u64 key = dns_socket_key(fd);
-        if (!bpf_map_lookup_elem(&dns_sockets, &key))
+        others = bpf_map_lookup_elem(&dns_sockets, &key);
+        if (!others)
             return 0;
         struct socket *sock = socket_of_file(file_of_fd(bpf_get_current_task_btf(), fd));
         sk = sock ? BPF_CORE_READ(sock, sk) : 0;
@@ -1199,8 +1203,6 @@ static __always_inline int emit_dns(long fd, const void *uaddr, bool kernel, con
         if ((stream && len == 2 && !more) || !is_watched())
             return 0;
     }
-    __u64 key = dns_socket_key(fd);
-    __u8 *others = bpf_map_lookup_elem(&dns_sockets, &key);
     if (others && *others > DNS_OTHER_REPORTS && !query_at(ubuf, len, more, more_len, stream))
         return 0;
     struct dns_event *e = reserve(sizeof(*e));
