@@ -963,6 +963,39 @@ attack() {
     assert!(!said.contains("/usr/lib/python3") && !said.contains("/usr/share/zoneinfo"), "{said}");
 }
 
+#[test]
+fn an_openshift_entrypoint_adding_its_uid_is_no_alert_a_second_root_is() {
+    // An image made for OpenShift: /etc/passwd writable by group 0 (the image's build step, here at the start), and
+    // as the container starts, its entrypoint — run as a uid the image never named, in group 0 — appends a line for
+    // it (Red Hat's uid_entrypoint). The built-in rules let that pass; after the marker, root appending a second uid
+    // 0 to the same file is an alert. The real path: the shell's `>>` flags, the uid and group the sensor read, the
+    // container's creation time from runc's state.
+    let dir = tempfile::tempdir().unwrap();
+    let _keep = KeepOnPanic(dir.path(), "openshift_entrypoint");
+    let script = scenario_file(
+        dir.path(),
+        "openshift-entrypoint",
+        r#"normal() {
+  inside "$1" /bin/chmod g+w /etc/passwd
+  inside_as 1000680000:0 "$1" /bin/sh -c 'whoami 2>/dev/null || echo "default:x:$(id -u):0:default user:/tmp:/sbin/nologin" >> /etc/passwd'
+}
+attack() { inside "$1" /bin/sh -c 'echo "toor:x:0:0::/root:/bin/sh" >> /etc/passwd'; }
+"#,
+    );
+    let out = dir.path().join("openshift-entrypoint.jsonl.zst");
+    let (ev, m) = record_as("runc", &script, &out, "");
+    let appends = |e: &Value| e["kind"] == "open" && e["path"] == "/etc/passwd" && is_write(e);
+    let entry: Vec<&Value> = ev[..m].iter().filter(|e| appends(e)).collect();
+    assert_eq!(entry.len(), 1, "the entrypoint's append: {entry:#?}");
+    assert_eq!(entry[0]["process"]["euid"], 1000680000, "{}", entry[0]);
+    after(&ev, m, "root's append", |e| appends(e) && e["process"]["euid"] == 0);
+    let rules = detect(&out, &["--no-profiles"]);
+    let account: Vec<&Value> =
+        rules.iter().filter(|a| a["source"]["name"] == "Account or sudo configuration written").collect();
+    assert_eq!(account.len(), 1, "{rules:#?}");
+    assert!(account[0]["time_ns"].as_u64() > ev[m]["time_ns"].as_u64(), "{:#?}", account[0]);
+}
+
 /// A scenario of the test's own, written to `DIR/NAME.sh` (the lab's scenario form: `IMAGE=`, `normal`, `attack`).
 fn scenario_file(dir: &std::path::Path, name: &str, text: &str) -> String {
     let path = dir.join(format!("{name}.sh"));

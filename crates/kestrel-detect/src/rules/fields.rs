@@ -194,6 +194,8 @@ pub enum Field {
     ProcExeInoCtimeDurationProcStart,
     /// `container.start_ts`: when the runtime created the container (ns since the epoch).
     ContainerStartTs,
+    /// `container.duration`: from then to the event (ns).
+    ContainerDuration,
     /// `fd.name`.
     FdName,
     /// `fd.directory`.
@@ -439,6 +441,7 @@ impl Field {
             "container.image.tag" => ContainerImageTag,
             "container.privileged" => ContainerPrivileged,
             "container.start_ts" => ContainerStartTs,
+            "container.duration" => ContainerDuration,
             "container.mounts" => ContainerMounts,
             "k8s.ns.name" => K8sNsName,
             "k8s.pod.name" => K8sPodName,
@@ -482,7 +485,8 @@ impl Field {
             | ProcExeInoCtime
             | ProcExeInoMtime
             | ProcExeInoCtimeDurationProcStart
-            | ContainerStartTs => Kind::Num,
+            | ContainerStartTs
+            | ContainerDuration => Kind::Num,
             ProcApid(Some(_)) => Kind::Num,
             EvtIsOpenRead
             | EvtIsOpenWrite
@@ -972,6 +976,11 @@ impl Field {
             ContainerStartTs => {
                 e.container.as_ref().and_then(|c| c.created_ns).map_or(Val::Missing, |t| Val::Num(t as i64))
             }
+            ContainerDuration => e
+                .container
+                .as_ref()
+                .and_then(|c| c.created_ns)
+                .map_or(Val::Missing, |t| Val::Num(e.time_ns.saturating_sub(t) as i64)),
             ContainerMountDest(index) => {
                 let Some(mounts) = st.mounts_of(e) else { return Val::Missing };
                 let found = match index.parse::<usize>() {

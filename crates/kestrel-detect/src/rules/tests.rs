@@ -1417,7 +1417,7 @@ fn session_program_file_login_and_group_fields_as_falcos_outputs_print_them() {
 - rule: Executed
   desc: x
   condition: evt.type = execve and proc.name != sh
-  output: "%proc.sid %proc.sname %proc.exe_ino %proc.exe_ino.ctime %proc.exe_ino.ctime_duration_proc_start %group.gid %user.loginname %container.start_ts"
+  output: "%proc.sid %proc.sname %proc.exe_ino %proc.exe_ino.ctime %proc.exe_ino.ctime_duration_proc_start %group.gid %user.loginname %container.start_ts %container.duration"
   priority: NOTICE
 "#;
     let mut e = engine_of(yaml, 1);
@@ -1439,12 +1439,12 @@ fn session_program_file_login_and_group_fields_as_falcos_outputs_print_them() {
     let ctime = dropped.time_ns - 5_000_000_000;
     let file = kestrel_core::ExeFile { ino: 99, ctime_ns: ctime, mtime_ns: ctime - 1 };
     let a = e.process(&with(dropped, 30, Some("alice"), file));
-    assert_eq!(a[0].title, format!("30 sh 99 {ctime} 5000000000 44 alice 1795000000000000000"));
+    assert_eq!(a[0].title, format!("30 sh 99 {ctime} 5000000000 44 alice 1795000000000000000 1000000000000000"));
     // The leader known only as a parent (by the name the kernel gave with its child's exec); unknown file
     // and login: <NA>.
     assert!(e.process(&with(exec(39, 38, "sshd", &["/bin/sh"], 0), 38, None, none)).is_empty());
     let a = e.process(&with(exec(40, 39, "sh", &["/usr/bin/id"], 0), 38, None, none));
-    assert_eq!(a[0].title, "38 sshd <NA> <NA> <NA> 44 <NA> <NA>");
+    assert_eq!(a[0].title, "38 sshd <NA> <NA> <NA> 44 <NA> <NA> <NA>");
     // A leader not known at all: the eldest ancestor in the same session names it.
     assert!(e.process(&with(exec(50, 49, "x", &["/bin/sh"], 0), 48, None, none)).is_empty());
     assert!(e.process(&with(exec(51, 50, "sh", &["/bin/bash"], 0), 48, None, none))[0].title.starts_with("48 sh "));
@@ -1875,6 +1875,40 @@ fn account_files_written_outside_the_account_tools_are_an_alert() {
     assert!(e.process(&ev(96, "dpkg", write("/etc/group"))).is_empty());
     e.process(&exec(97, 2, "runc:[2:INIT]", &["/tmp/useradd"], 0));
     assert_eq!(names(&e.process(&ev(97, "useradd", write("/etc/shadow")))), ["Account or sudo configuration written"]);
+}
+
+#[test]
+fn an_openshift_entrypoint_adding_its_uid_to_passwd_as_it_starts_is_no_alert() {
+    // OpenShift's pattern: the entrypoint, run as a uid the image never named in group 0, appends a line for it to
+    // /etc/passwd 2 s after the runtime created the container — no alert. The same append 2 minutes in, as root, from
+    // a uid outside group 0, to /etc/shadow, or /etc/passwd written whole (no O_APPEND): each an alert.
+    const SEC: u64 = 1_000_000_000;
+    let created = 1_796_000_000_000_000_000u64;
+    let at = |mut e: Event, after: u64| {
+        e.time_ns = created + after * SEC;
+        std::sync::Arc::make_mut(e.container.as_mut().unwrap()).created_ns = Some(created);
+        e
+    };
+    let cases: [(u32, u32, u64, &str, u32, bool); 6] = [
+        (1000680000, 0, 2, "/etc/passwd", 0o2101, false),
+        (1000680000, 0, 120, "/etc/passwd", 0o2101, true),
+        (0, 0, 2, "/etc/passwd", 0o2101, true),
+        (1000680000, 1000680000, 2, "/etc/passwd", 0o2101, true),
+        (1000680000, 0, 2, "/etc/shadow", 0o2101, true),
+        (1000680000, 0, 2, "/etc/passwd", 0o1101, true),
+    ];
+    for (i, (uid, gid, after, path, flags, alert)) in cases.into_iter().enumerate() {
+        let mut e = builtin();
+        let pid = 50 + i as u32;
+        let mut start = exec(pid, 1, "runc:[2:INIT]", &["/bin/sh", "/usr/bin/uid_entrypoint"], uid);
+        if let EventKind::Exec { gid: g, egid, .. } = &mut start.kind {
+            (*g, *egid) = (gid, Some(gid));
+        }
+        e.process(&at(start, after.saturating_sub(1)));
+        let open = at(ev(pid, "sh", EventKind::Open { path: path.into(), flags }), after);
+        let want: &[&str] = if alert { &["Account or sudo configuration written"] } else { &[] };
+        assert_eq!(names(&e.process(&open)), want, "uid {uid} gid {gid} {after} s {path} {flags:o}");
+    }
 }
 
 #[test]
