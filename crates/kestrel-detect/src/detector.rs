@@ -55,12 +55,11 @@ fn parent_label(engine: &Engine, ppid: u32, container: &str) -> String {
     }
 }
 
-/// Whether a read's process is past its start-up: it listened since its exec (a server, or a fork of one, that
+/// Whether an open's process is past its start-up: it listened since its exec (a server, or a fork of one, that
 /// serves), or exec'd more than [`profile::STARTUP_NS`] ago; a process not seen exec'ing is taken for started.
 /// Every other event: false. (A sensitive read's features do not depend on it.)
 fn past_startup(st: &crate::rules::fields::State, e: &Event) -> bool {
-    let EventKind::Open { flags, .. } = &e.kind else { return false };
-    !profile::open_writes(*flags)
+    matches!(e.kind, EventKind::Open { .. })
         && st.process(e.pid).is_none_or(|p| {
             p.start_ns == 0
                 || (p.listen_ns != 0 && e.time_ns >= p.listen_ns)
@@ -312,7 +311,11 @@ impl Detector {
         let learning = self.stage == Stage::Learn || p.mode == Mode::Learn;
         // A read past start-up is judged as such only by a profile that learned them (`--reads` while learning);
         // where a program reads at all, only by one that learned that (and, for a late read, late ones too).
-        let late = past_startup(self.engine.state(), e);
+        let late_open = past_startup(self.engine.state(), e);
+        let writes = matches!(&e.kind, EventKind::Open { flags, .. } if profile::open_writes(*flags));
+        let late = late_open && !writes;
+        // A write past start-up, only by a profile that learned such writes in words.
+        let write_past_startup = (learning || p.late_writes) && late_open && writes;
         let listened = listened_before(self.engine.state(), e);
         let past_startup = (learning || p.late_reads) && late;
         let read_dirs = (learning || p.read_dirs) && (!late || past_startup);
@@ -332,7 +335,16 @@ impl Detector {
         if learning {
             p.learn(
                 e,
-                profile::Cx { parent, past_startup, read_dirs, wide: None, library, listened, reports: self.reports },
+                profile::Cx {
+                    parent,
+                    past_startup,
+                    read_dirs,
+                    wide: None,
+                    library,
+                    listened,
+                    reports: self.reports,
+                    write_past_startup,
+                },
                 &grams,
                 container,
             );
@@ -344,7 +356,16 @@ impl Detector {
             let v = scorer.score(
                 p,
                 e,
-                profile::Cx { parent, past_startup, read_dirs, wide: None, library, listened, reports: self.reports },
+                profile::Cx {
+                    parent,
+                    past_startup,
+                    read_dirs,
+                    wide: None,
+                    library,
+                    listened,
+                    reports: self.reports,
+                    write_past_startup,
+                },
                 &grams,
                 container,
                 &mut self.features,

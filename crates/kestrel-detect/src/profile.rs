@@ -137,6 +137,9 @@ pub struct Cx<'a> {
     /// The kinds a node may do without ([`kestrel_core::LEAVABLE_KINDS`], as bits) the events' source reports;
     /// `None`: it does not say (an older recording). Learning: see [`Profile::reported`], [`Profile::exec_memory`].
     pub reports: Option<u16>,
+    /// A write's process is past its start-up (as for [`Cx::past_startup`]), judged by a profile that put writes
+    /// past start-up in words while it learned ([`Profile::late_writes`]).
+    pub write_past_startup: bool,
 }
 
 /// Distinct names a program must touch in one directory, from [`Policy::k`] containers (or `t` windows), before the
@@ -406,6 +409,11 @@ pub struct Profile {
     /// in a deviation, in its start-up too. A profile learned by an older kestrel has `late_reads` without it.
     #[serde(default)]
     pub read_dirs: bool,
+    /// It was learned by a kestrel that puts a write past its process's start-up in words (`PROGRAM writes in
+    /// DIRECTORY after its start-up`): only then is such a write a deviation — a profile of an older kestrel never
+    /// learned the words. Every write is reported, so a fresh profile has it from its start.
+    #[serde(default)]
+    pub late_writes: bool,
     /// It learned code mapped from files (`mmap` events, from a sensor that reports them): only then is a mapping a
     /// deviation — a profile learned without them (by an older kestrel, or with `--leave-out mmap`) would take
     /// every library of every program for new.
@@ -663,7 +671,7 @@ pub struct KeyRoom {
 /// behaviour in words, built in `room` — in the order [`features`] lists them; `cx`: its process's facts.
 pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl FnMut(View, f64, &str)) {
     use std::fmt::Write as _;
-    let Cx { parent, past_startup, read_dirs, wide, library, listened, .. } = cx;
+    let Cx { parent, past_startup, read_dirs, wide, library, listened, write_past_startup, .. } = cx;
     let KeyRoom { key, class, exe: exe_room } = room;
     // Writing into a String cannot fail.
     macro_rules! emit {
@@ -726,6 +734,12 @@ pub fn each_feature(e: &Event, cx: Cx<'_>, room: &mut KeyRoom, mut emit: impl Fn
                 push_path_class(path, class, data.filter(|_| !kestrel_core::is_sensitive_read(path)));
                 emit!(View::File, 0.6, "write in {}", dir_of(class));
                 emit!(View::File, 0.3, "{who} writes {class}");
+                // A server writing, once started, where it wrote only while it started (its configuration, made
+                // from a template at start): weak alone (a reload rewrites it), with a file it never wrote it alerts
+                // (1 − 0.7 × 0.65 ≥ ALERT_SCORE) — a hijacked service changing what it reads at its next start.
+                if write_past_startup {
+                    emit!(View::File, 0.35, "{who} writes in {} after its start-up", dir_of(class));
+                }
             } else if kestrel_core::is_process_environment(path) {
                 // Whose environment (`/proc/N/environ`: the pid is not behaviour; `self` is).
                 push_path_class(path, class, None);
@@ -1019,6 +1033,7 @@ impl Profile {
             gram_form: GRAM_FORM,
             word_form: WORD_FORM,
             late_reads: false,
+            late_writes: true,
             read_dirs: false,
             maps: false,
             exec_memory: false,
@@ -1789,7 +1804,10 @@ impl FeatureMemo {
         // What the memo keeps (opens, accepts, connections, sends) depends on how a read is judged (the process's
         // start-up, the profile's reads learned, a library read) and an open's on the profile's data
         // directories (one memo serves every profile), not on a parent (an exec's).
-        let reads = u8::from(cx.past_startup) | u8::from(cx.read_dirs) << 1 | u8::from(cx.library) << 2;
+        let reads = u8::from(cx.past_startup)
+            | u8::from(cx.read_dirs) << 1
+            | u8::from(cx.library) << 2
+            | u8::from(cx.write_past_startup) << 3;
         let wide = cx.wide.map_or(0, |w| w.id);
         let slot = (memo_hash(e, reads, wide)? >> 32) as usize & (self.size - 1);
         if self.slots.is_empty() {
@@ -2023,6 +2041,7 @@ pub fn merge(workload: &str, nodes: &[(&str, &Profile)], k: usize) -> Profile {
     out.mode = Mode::Monitor;
     // What k nodes learned is trusted: so is their having learned late reads.
     out.late_reads = nodes.iter().filter(|(_, p)| p.late_reads).count() >= out.policy.k;
+    out.late_writes = nodes.iter().all(|(_, p)| p.late_writes);
     out.read_dirs = nodes.iter().filter(|(_, p)| p.read_dirs).count() >= out.policy.k;
     out.maps = nodes.iter().filter(|(_, p)| p.maps).count() >= out.policy.k;
     out.exec_memory = nodes.iter().filter(|(_, p)| p.exec_memory).count() >= out.policy.k;

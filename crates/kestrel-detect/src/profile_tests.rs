@@ -1215,6 +1215,41 @@ fn the_system_call_threshold_is_calibrated_as_the_trusted_set_is_learned() {
     assert!(a.iter().any(|a| a.title.contains("system-call")), "{a:#?}");
 }
 
+/// A server that wrote its configuration only while it started (from a template, at start) and its log once started:
+/// once started, a file it never wrote in that configuration's directory is an alert, saying so; the same
+/// configuration written again (a reload) is not, nor its log. A profile of a kestrel that did not put such writes in
+/// words (`late_writes` false) does not judge them.
+#[test]
+fn a_server_writing_once_started_where_it_wrote_only_while_starting_is_an_alert() {
+    let write = |path: &str| EventKind::Open { path: path.into(), flags: 0o1101 };
+    let run = |b: &mut Box_, late: &[&str]| {
+        let mut v = b.normal();
+        let nginx = v[0].pid;
+        v.push(b.ev(nginx, "nginx", write("/etc/nginx/conf.d/default.conf")));
+        b.t += 40 * SEC;
+        v.push(b.ev(nginx, "nginx", write("/var/log/nginx/access.log")));
+        v.extend(late.iter().map(|p| b.ev(nginx, "nginx", write(p))));
+        v
+    };
+    let streams = ["a", "b", "c"].map(|id| run(&mut Box_::new(id, 0), &[])).to_vec();
+    let learned = learn(Policy::default(), streams);
+    assert!(learned[0].late_writes);
+    for (late_writes, path, alert) in [
+        (true, "/etc/nginx/conf.d/evil.conf", true),
+        (true, "/etc/nginx/conf.d/default.conf", false),
+        (true, "/var/log/nginx/access.log", false),
+        (false, "/etc/nginx/conf.d/evil.conf", false),
+    ] {
+        let mut ps = learned.clone();
+        ps[0].late_writes = late_writes;
+        let mut d = model_only(ps, Stage::Detect);
+        let a = model_alerts(&mut d, &run(&mut Box_::new("e", 10 * SEC), &[path]));
+        let said = format!("{a:#?}");
+        assert_eq!(a.len(), usize::from(alert), "{late_writes} {path}: {said}");
+        assert!(!alert || said.contains("nginx writes in /etc/nginx/conf.d after its start-up"), "{said}");
+    }
+}
+
 /// A long-tailed count of new calls per batch: learned on an hour of three containers' batches, the threshold is set
 /// for how rarely an hour of them should pass it, not at the largest of the few hundred held out — a batch a little
 /// past that largest one is no alert (with the held-out maximum as the threshold it was), a run of calls nothing
