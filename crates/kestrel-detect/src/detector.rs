@@ -332,44 +332,24 @@ impl Detector {
                 }
                 _ => false,
             };
+        let cx = profile::Cx {
+            parent,
+            past_startup,
+            read_dirs,
+            wide: None,
+            library,
+            listened,
+            reports: self.reports,
+            write_past_startup,
+        };
         if learning {
-            p.learn(
-                e,
-                profile::Cx {
-                    parent,
-                    past_startup,
-                    read_dirs,
-                    wide: None,
-                    library,
-                    listened,
-                    reports: self.reports,
-                    write_past_startup,
-                },
-                &grams,
-                container,
-            );
+            p.learn(e, cx, &grams, container);
             self.counters.learned += 1;
             if self.stage == Stage::Detect && p.promote(e.time_ns).is_some() {
                 self.counters.mode_changes += 1;
             }
         } else {
-            let v = scorer.score(
-                p,
-                e,
-                profile::Cx {
-                    parent,
-                    past_startup,
-                    read_dirs,
-                    wide: None,
-                    library,
-                    listened,
-                    reports: self.reports,
-                    write_past_startup,
-                },
-                &grams,
-                container,
-                &mut self.features,
-            );
+            let v = scorer.score(p, e, cx, &grams, container, &mut self.features);
             if v.drift && p.policy.drift == profile::DriftPolicy::Relearn {
                 p.relearn(e.time_ns);
                 self.counters.mode_changes += 1;
