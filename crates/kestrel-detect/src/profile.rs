@@ -2123,12 +2123,13 @@ fn tail_level(sorted: &[f64], p: f64) -> f64 {
         return max;
     }
     let u = sorted[n - n.div_ceil(10)];
-    let over: Vec<f64> = sorted.iter().filter(|&&x| x > u).map(|x| x - u).collect();
+    // Sorted: the values above the percentile are its last ones.
+    let over = &sorted[sorted.partition_point(|&x| x <= u)..];
     let share = over.len() as f64 / n as f64;
     if over.is_empty() || p >= share {
         return max;
     }
-    let scale = over.iter().sum::<f64>() / over.len() as f64;
+    let scale = over.iter().sum::<f64>() / over.len() as f64 - u;
     u + scale * (share / p).ln()
 }
 

@@ -328,7 +328,6 @@ pub fn decode(b: &[u8]) -> Result<Record, String> {
     Ok(Record::Event(Raw { header, kind }))
 }
 
-/// The address part of a connect, bind or accept record.
 /// The question of a write to a TCP connection to port 53: the message after its 2-byte length (RFC 1035, 4.2.2) —
 /// or, when those two bytes are not the length of what follows, the write itself, a message whose length the client
 /// wrote alone before it (the sensor reports no such write).
@@ -340,6 +339,7 @@ fn tcp_dns_question(message: &[u8]) -> Option<kestrel_core::DnsQuestion> {
     })
 }
 
+/// The address part of a connect, bind or accept record.
 fn sockaddr(b: &[u8]) -> Result<SockAddr, String> {
     let h = HEADER;
     let family = u16_at(b, h)?;

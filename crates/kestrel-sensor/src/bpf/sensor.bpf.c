@@ -1301,16 +1301,23 @@ int on_dns_write(struct trace_event_raw_sys_enter *ctx)
     return emit_dns((long)ctx->args[0], 0, false, (const void *)ctx->args[1], ctx->args[2], 0, 0);
 }
 
-/* writev on a connected socket (glibc's DNS over TCP: the length, then the question): the first buffer, and the
- * second after a first of two bytes. The map lookup is all other writev calls cost. */
-SEC("tracepoint/syscalls/sys_enter_writev")
-int on_dns_writev(struct trace_event_raw_sys_enter *ctx)
+/* A writev of `count` iovecs at `vec` (user memory) on descriptor `fd`, as a DNS question if the socket is marked:
+ * the first buffer, and the second after a first of two bytes. */
+static __always_inline int emit_dns_iov(long fd, const struct iovec *vec, __u64 count)
 {
     const void *buf = 0, *more = 0;
     __u64 len = 0, more_len = 0;
-    if (!iov_buffers((const struct iovec *)ctx->args[1], ctx->args[2], &buf, &len, &more, &more_len))
+    if (!iov_buffers(vec, count, &buf, &len, &more, &more_len))
         return 0;
-    return emit_dns((long)ctx->args[0], 0, false, buf, len, more, more_len);
+    return emit_dns(fd, 0, false, buf, len, more, more_len);
+}
+
+/* writev on a connected socket (glibc's DNS over TCP: the length, then the question). The map lookup is all other
+ * writev calls cost. */
+SEC("tracepoint/syscalls/sys_enter_writev")
+int on_dns_writev(struct trace_event_raw_sys_enter *ctx)
+{
+    return emit_dns_iov((long)ctx->args[0], (const struct iovec *)ctx->args[1], ctx->args[2]);
 }
 
 /* Packet sockets (AF_PACKET: every frame of an interface, ARP spoofing, CVE-2020-14386) and raw IP sockets
@@ -2241,11 +2248,7 @@ int on_io_uring_submit(struct trace_event_raw_io_uring_submit_req *ctx)
         __u64 len = BPF_CORE_READ(rw, len);
         if (op == IORING_OP_WRITE)
             return emit_dns(fd, 0, false, addr, len, 0, 0);
-        const void *buf = 0, *more = 0;
-        __u64 buf_len = 0, more_len = 0;
-        if (!iov_buffers(addr, len, &buf, &buf_len, &more, &more_len))
-            return 0;
-        return emit_dns(fd, 0, false, buf, buf_len, more, more_len);
+        return emit_dns_iov(fd, addr, len);
     }
     if (op == IORING_OP_LISTEN && bpf_core_type_exists(struct io_listen)) {
         /* The accepts that follow are seen from TCP's state machine, as for listen(2). */
