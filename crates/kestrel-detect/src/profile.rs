@@ -51,9 +51,11 @@ pub const GRAM_FORM: u32 = 3;
 /// How behaviours are put in words, saved with each profile: 1 — a program run with no arguments is
 /// `exec PROGRAM with no arguments` (before, 0: `exec PROGRAM ` with a trailing space, which an explanation showed
 /// as a second `exec PROGRAM`); 2 — a process that listens once more after its first listen (a server opening
-/// another listener while it serves) is `PROGRAM listens again` besides `PROGRAM listens`. A profile saved in older
-/// words has them rewritten when loaded ([`Profile::reindex`]), so what it learned stays learned.
-pub const WORD_FORM: u32 = 2;
+/// another listener while it serves) is `PROGRAM listens again` besides `PROGRAM listens`; 3 — the digits inside an
+/// argument are `N` as a number alone is (`pg_dump -f dump-N.sql`, not a new behaviour each day for
+/// `dump-20261207.sql`; see [`argv_shape`]). A profile saved in older words has them rewritten when loaded
+/// ([`Profile::reindex`]), so what it learned stays learned.
+pub const WORD_FORM: u32 = 3;
 
 /// x86_64's `futex`, left out of the n-grams: where a thread waits for a lock or wakes another (a mutex, a
 /// condition variable, a language runtime's global lock) depends on which thread ran first, so the same program
@@ -531,7 +533,10 @@ impl fmt::Display for PortClass {
 /// The argument shape of a program run with no arguments (after `exec PROGRAM`).
 const NO_ARGUMENTS: &str = " with no arguments";
 
-/// The shape of an argument list: numbers, hex, paths and long words generalised.
+/// The shape of an argument list: numbers, hex, paths and long words generalised, and every run of digits left
+/// inside an argument `N` — a date, a sequence number, a host's or a job's number (`dump-N.sql`, `worker-N`,
+/// `db:N`, `/backups/N/N/…`) says nothing of what the program was asked to do, and one a day would be a new
+/// behaviour a day.
 pub fn argv_shape(argv: &[String]) -> String {
     let mut out = String::new();
     push_argv_shape(argv, &mut out);
@@ -544,6 +549,7 @@ fn push_argv_shape(argv: &[String], out: &mut String) {
         if i > 0 {
             out.push(' ');
         }
+        let start = out.len();
         if a.is_empty() {
             out.push_str("''");
         } else if a.bytes().all(|b| b.is_ascii_digit()) {
@@ -565,9 +571,29 @@ fn push_argv_shape(argv: &[String], out: &mut String) {
         } else {
             out.push_str(a);
         }
+        if out[start..].bytes().any(|b| b.is_ascii_digit()) {
+            let arg = out.split_off(start);
+            push_digits_as_n(&arg, out);
+        }
     }
     if argv.len() > 9 {
         out.push_str(" …");
+    }
+}
+
+/// `s` with each run of ASCII digits written as `N`, appended to `out`.
+fn push_digits_as_n(s: &str, out: &mut String) {
+    let mut digits = false;
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            if !digits {
+                out.push('N');
+            }
+            digits = true;
+        } else {
+            out.push(c);
+            digits = false;
+        }
     }
 }
 
@@ -1095,6 +1121,9 @@ impl Profile {
                 .collect();
             self.behaviours.extend(again);
         }
+        if self.word_form < 3 {
+            self.argv_digits_as_n();
+        }
         self.word_form = WORD_FORM;
         self.wide.rebuild();
         self.index = self.behaviours.iter().enumerate().map(|(i, b)| (hash_of((b.view, &b.key)), i)).collect();
@@ -1107,6 +1136,66 @@ impl Profile {
             self.introduced.entry(*who).or_default()[1] += 1;
         }
         self.trusted_grams = None;
+    }
+
+    /// Word form 3: the argument shapes of `exec PROGRAM SHAPE` rewritten with their digits as `N` ([`argv_shape`]);
+    /// the behaviours that become one are merged. A program is known by its `exec PROGRAM with parent P` (every
+    /// exec learns one), so a program whose name has spaces (`sh (via /proc/self/exe)`) is told from its arguments.
+    fn argv_digits_as_n(&mut self) {
+        let programs: FxHashSet<String> = self
+            .behaviours
+            .iter()
+            .filter(|b| b.view == View::Process)
+            .filter_map(|b| Some(b.key.strip_prefix("exec ")?.rsplit_once(" with parent ")?.0.to_string()))
+            .collect();
+        let mut changed = false;
+        for b in self.behaviours.iter_mut().filter(|b| b.view == View::Process) {
+            let Some(rest) = b.key.strip_prefix("exec ") else { continue };
+            let Some(program) = programs
+                .iter()
+                .filter(|p| {
+                    rest.len() > p.len() + 1 && rest.starts_with(p.as_str()) && rest.as_bytes()[p.len()] == b' '
+                })
+                .max_by_key(|p| p.len())
+            else {
+                continue;
+            };
+            let shape = &rest[program.len() + 1..];
+            if shape.starts_with("with parent ") || !shape.bytes().any(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            let mut key = format!("exec {program} ");
+            push_digits_as_n(shape, &mut key);
+            b.key = key;
+            changed = true;
+        }
+        if !changed {
+            return;
+        }
+        // Shapes that are one now: one behaviour, seen where and when either was.
+        let mut at: FxHashMap<(View, String), usize> = FxHashMap::default();
+        let mut kept: Vec<Behaviour> = Vec::with_capacity(self.behaviours.len());
+        for b in std::mem::take(&mut self.behaviours) {
+            match at.get(&(b.view, b.key.clone())) {
+                Some(&i) => {
+                    let k = &mut kept[i];
+                    k.count += b.count;
+                    k.first_ns = k.first_ns.min(b.first_ns);
+                    k.last_ns = k.last_ns.max(b.last_ns);
+                    b.contributors.iter().for_each(|&c| {
+                        add_bounded(&mut k.contributors, c, MAX_CONTRIBUTORS);
+                    });
+                    b.windows.iter().for_each(|&w| {
+                        add_bounded(&mut k.windows, w, MAX_WINDOWS);
+                    });
+                }
+                None => {
+                    at.insert((b.view, b.key.clone()), kept.len());
+                    kept.push(b);
+                }
+            }
+        }
+        self.behaviours = kept;
     }
 
     /// Whether `who` may add a new entry to table `table` (0: behaviours, 1: n-grams) of `len` entries out of

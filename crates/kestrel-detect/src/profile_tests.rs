@@ -646,6 +646,12 @@ fn features_generalise_what_varies() {
         argv_shape(&["x".into(), "-n".into(), "12345".into(), "/tmp/a/b".into(), "http://h/p".into()]),
         "-n N /tmp/a/… http://…"
     );
+    // Digits inside an argument are numbers too: a date, a host's port, a path's year, a flag's size.
+    let shape = |argv: &[&str]| argv_shape(&argv.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+    assert_eq!(shape(&["pg_dump", "-f", "dump-20261207.sql"]), "-f dump-N.sql");
+    assert_eq!(shape(&["nc", "-z", "db:5432", "worker-17b"]), "-z db:N worker-Nb");
+    assert_eq!(shape(&["tar", "czf", "/backups/2026/12/db.tgz", "-Xmx512m"]), "czf /backups/N/N/… -XmxNm");
+    assert_eq!(shape(&["env", "python3.11", "x86_64", "no-digits"]), "pythonN.N xN_N no-digits");
     assert_eq!(path_class("/proc/1234/status"), "/proc/N/status");
     assert_eq!(path_class("/tmp/tmp.XYZ123"), "/tmp/*");
     for (path, class) in [
@@ -748,6 +754,60 @@ fn a_profile_saved_in_older_words_keeps_what_it_learned() {
     assert!(then.behaviours.iter().all(|b| !b.key.ends_with(' ')));
     assert!(then.knows(View::Process, "exec /usr/bin/wget -q http://…"), "words with arguments stay");
     assert_eq!((then.word_form, then.trusted_counts()), (WORD_FORM, p.trusted_counts()));
+}
+
+/// A profile saved before digits inside an argument were `N` (word form 2) keeps what it learned, in the new words:
+/// a dump named by its date in two containers, once each, is one behaviour seen in both — trusted, as learning it
+/// now would make it; a parent's name and a program's own name keep their digits.
+#[test]
+fn a_profile_saved_before_digits_in_arguments_were_numbers_learns_them_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ProfileStore::new(dir.path().join("profiles"));
+    let dump = |x: &mut Box_, day: &str| {
+        let mut v = x.normal();
+        v.push(x.exec("runc", 1, &["/usr/bin/python3", "backup.py"]));
+        let python = x.pid;
+        v.push(x.exec("python3", python, &["/usr/bin/pg_dump", "-f", &format!("dump-{day}.sql")]));
+        v.push(x.exec_from("/proc/self/exe", "python3", python, &["nslookup", &format!("q{day}.example")]));
+        v
+    };
+    let (mut a, mut b) = (Box_::new("a", 0), Box_::new("b", 0));
+    let p = learn(Policy::default(), vec![dump(&mut a, "20261206"), dump(&mut b, "20261207")]).remove(0);
+    let (dump_key, lookup_key) =
+        ("exec /usr/bin/pg_dump -f dump-N.sql", "exec nslookup (via /proc/self/exe) qN.example");
+    assert!(p.knows(View::Process, dump_key) && p.knows(View::Process, lookup_key), "{:#?}", p.behaviours);
+    assert!(p.knows(View::Process, "exec /usr/bin/pg_dump with parent python3"));
+    let path = store.save(&p).unwrap();
+    // As a kestrel of word form 2 saved it: each container's own date, each seen once.
+    let mut old: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    old["word_form"] = 2.into();
+    let behaviours = old["behaviours"].as_array_mut().unwrap();
+    let mut split = Vec::new();
+    for b in behaviours.iter_mut() {
+        for (key, old_words) in [
+            (dump_key, "exec /usr/bin/pg_dump -f dump-{}.sql"),
+            (lookup_key, "exec nslookup (via /proc/self/exe) q{}.example"),
+        ] {
+            if b["key"] == key {
+                let mut other = b.clone();
+                b["key"] = old_words.replace("{}", "20261206").into();
+                b["contributors"] = serde_json::json!([b["contributors"][0]]);
+                other["key"] = old_words.replace("{}", "20261207").into();
+                other["contributors"] = serde_json::json!([other["contributors"][1]]);
+                split.push(other);
+            }
+        }
+    }
+    assert_eq!(split.len(), 2);
+    behaviours.extend(split);
+    std::fs::write(&path, serde_json::to_vec(&old).unwrap()).unwrap();
+    let then = ProfileStore::read(&path).unwrap();
+    assert_eq!(then.word_form, WORD_FORM);
+    assert!(then.knows(View::Process, dump_key) && then.knows(View::Process, lookup_key), "{:#?}", then.behaviours);
+    assert!(then.behaviours.iter().all(|b| !b.key.contains("2026120")), "{:#?}", then.behaviours);
+    assert!(then.knows(View::Process, "exec /usr/bin/pg_dump with parent python3"), "a parent's digits stay");
+    assert_eq!(then.behaviours.len(), p.behaviours.len());
+    assert_eq!(then.trusted_counts(), p.trusted_counts());
 }
 
 /// A profile saved before a second listen had words of its own (word form 1) judges no listen it did not judge
