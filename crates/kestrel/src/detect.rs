@@ -355,10 +355,12 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         }
     }
     let mut last_gauges = Instant::now();
-    let mut action_lag: Vec<u64> = Vec::new();
+    // Latencies as histograms, not lists: an agent scoring 10,000 events a second for a week would keep 48 GB of
+    // them (a list grew by 8 bytes an event: bench/soak.sh, docs/BENCHMARKS.md).
+    let mut action_lag = Latencies::default();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut latencies: Vec<u64> = Vec::new();
-    let mut alert_lag: Vec<u64> = Vec::new();
+    let mut latencies = Latencies::default();
+    let mut alert_lag = Latencies::default();
     let started = Instant::now();
     let live = a.source.live;
     let mut last_sweep = Instant::now();
@@ -389,7 +391,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         }
         let t0 = Instant::now();
         let alerts = if with_profiles { d.process(e) } else { d.process_rules_only(e) };
-        latencies.push(t0.elapsed().as_nanos() as u64);
+        latencies.record(t0.elapsed().as_nanos() as u64);
         metrics::counter!("kestrel_agent_events_total").increment(1);
         for al in &alerts {
             metrics::counter!("kestrel_agent_alerts_total", "severity" => al.severity.as_str()).increment(1);
@@ -416,13 +418,13 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         }
         for al in &alerts {
             if live {
-                alert_lag.push(now_ns().saturating_sub(e.time_ns));
+                alert_lag.record(now_ns().saturating_sub(e.time_ns));
             }
             if let Some(r) = responder.as_mut() {
                 for d in r.handle(al) {
                     if d.outcome == kestrel_respond::Outcome::Acted {
                         let lag = now_ns().saturating_sub(e.time_ns);
-                        action_lag.push(lag);
+                        action_lag.record(lag);
                         metrics::histogram!("kestrel_agent_action_seconds").record(lag as f64 / 1e9);
                     }
                     note!("kestrel: response {}: {} {} {}", d.id, d.action.as_str(), d.outcome.as_str(), d.detail);
@@ -472,16 +474,14 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     }
     if a.stats || !g.quiet {
         let c = &det.counters;
-        latencies.sort_unstable();
-        let q = |v: &[u64], f: f64| if v.is_empty() { 0 } else { v[((v.len() - 1) as f64 * f) as usize] };
         note!(
             "kestrel: {}, {}, {} in {:.2} s; per event p50 {} ns, p99 {} ns",
             counted(c.events as usize, "event"),
             counted(c.rule_alerts as usize, "rule alert"),
             counted(c.model_alerts as usize, "model alert"),
             started.elapsed().as_secs_f64(),
-            q(&latencies, 0.5),
-            q(&latencies, 0.99)
+            latencies.quantile(0.5),
+            latencies.quantile(0.99)
         );
         if c.unprofiled > 0 {
             note!(
@@ -491,25 +491,56 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             );
         }
         if !action_lag.is_empty() {
-            action_lag.sort_unstable();
             note!(
                 "kestrel: event-to-action latency (verified) p50 {:.2} ms, p99 {:.2} ms ({})",
-                q(&action_lag, 0.5) as f64 / 1e6,
-                q(&action_lag, 0.99) as f64 / 1e6,
+                action_lag.quantile(0.5) as f64 / 1e6,
+                action_lag.quantile(0.99) as f64 / 1e6,
                 counted(action_lag.len(), "action")
             );
         }
         if !alert_lag.is_empty() {
-            alert_lag.sort_unstable();
             note!(
                 "kestrel: event-to-alert latency p50 {:.2} ms, p99 {:.2} ms ({})",
-                q(&alert_lag, 0.5) as f64 / 1e6,
-                q(&alert_lag, 0.99) as f64 / 1e6,
+                alert_lag.quantile(0.5) as f64 / 1e6,
+                alert_lag.quantile(0.99) as f64 / 1e6,
                 counted(alert_lag.len(), "alert")
             );
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Durations in nanoseconds, counted in a histogram of fixed size (1 ns to an hour, three significant digits:
+/// about 300 kB), however many are recorded; longer ones count as an hour.
+struct Latencies(hdrhistogram::Histogram<u64>);
+
+impl Default for Latencies {
+    fn default() -> Latencies {
+        Latencies(hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds"))
+    }
+}
+
+impl Latencies {
+    fn record(&mut self, ns: u64) {
+        self.0.saturating_record(ns.max(1));
+    }
+
+    fn len(&self) -> usize {
+        self.0.len() as usize
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The duration at quantile `q` (0 to 1), to three significant digits; 0 with none recorded.
+    fn quantile(&self, q: f64) -> u64 {
+        if self.is_empty() {
+            0
+        } else {
+            self.0.value_at_quantile(q)
+        }
+    }
 }
 
 /// `builtin`: how many of the rules are kestrel's own, when they were loaded beside the files given.
@@ -1118,4 +1149,40 @@ pub fn respond(cmd: crate::cli::RespondCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Latencies;
+
+    /// A million durations: the histogram's quantiles are a sort's to its three digits, in the room it had empty.
+    #[test]
+    fn latencies_are_quantiles_of_a_histogram_of_fixed_size() {
+        let mut l = Latencies::default();
+        assert_eq!((l.quantile(0.99), l.is_empty()), (0, true));
+        let room = l.0.distinct_values();
+        let mut all = Vec::new();
+        let mut x = 7u64;
+        for _ in 0..1_000_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            // Mostly a few microseconds, a tail to tens of milliseconds.
+            let v = if (x >> 20).is_multiple_of(100) {
+                1_000_000 + (x >> 33) % 50_000_000
+            } else {
+                300 + (x >> 33) % 5_000
+            };
+            l.record(v);
+            all.push(v);
+        }
+        all.sort_unstable();
+        for q in [0.5, 0.9, 0.99, 0.999] {
+            let want = all[((all.len() - 1) as f64 * q) as usize] as f64;
+            let got = l.quantile(q) as f64;
+            assert!((got - want).abs() <= want * 0.001 + 1.0, "quantile {q}: {got} against {want}");
+        }
+        assert_eq!((l.len(), l.0.distinct_values()), (1_000_000, room));
+        // Past an hour: counted as an hour, not lost.
+        l.record(u64::MAX);
+        assert_eq!(l.len(), 1_000_001);
+    }
 }
