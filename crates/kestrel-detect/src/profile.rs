@@ -1172,14 +1172,16 @@ impl Profile {
         if !changed {
             return;
         }
-        // Shapes that are one now: one behaviour, seen where and when either was.
-        let mut at: FxHashMap<(View, String), usize> = FxHashMap::default();
+        // Shapes that are one now: one behaviour, seen where and when either was (keyed as `index` keys them).
+        let mut at: FxHashMap<u64, usize> = FxHashMap::default();
         let mut kept: Vec<Behaviour> = Vec::with_capacity(self.behaviours.len());
         for b in std::mem::take(&mut self.behaviours) {
-            match at.get(&(b.view, b.key.clone())) {
+            let h = hash_of((b.view, &b.key));
+            match at.get(&h) {
                 Some(&i) => {
                     let k = &mut kept[i];
-                    k.count += b.count;
+                    // Counts come from a file: two near the limit must not overflow.
+                    k.count = k.count.saturating_add(b.count);
                     k.first_ns = k.first_ns.min(b.first_ns);
                     k.last_ns = k.last_ns.max(b.last_ns);
                     b.contributors.iter().for_each(|&c| {
@@ -1190,7 +1192,7 @@ impl Profile {
                     });
                 }
                 None => {
-                    at.insert((b.view, b.key.clone()), kept.len());
+                    at.insert(h, kept.len());
                     kept.push(b);
                 }
             }

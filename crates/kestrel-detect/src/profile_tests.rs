@@ -794,6 +794,8 @@ fn a_profile_saved_before_digits_in_arguments_were_numbers_learns_them_as_one() 
                 b["contributors"] = serde_json::json!([b["contributors"][0]]);
                 other["key"] = old_words.replace("{}", "20261207").into();
                 other["contributors"] = serde_json::json!([other["contributors"][1]]);
+                // A file's counts near the limit: the merged count stops there.
+                (b["count"], other["count"]) = (u64::MAX.into(), 2.into());
                 split.push(other);
             }
         }
@@ -806,6 +808,7 @@ fn a_profile_saved_before_digits_in_arguments_were_numbers_learns_them_as_one() 
     assert!(then.knows(View::Process, dump_key) && then.knows(View::Process, lookup_key), "{:#?}", then.behaviours);
     assert!(then.behaviours.iter().all(|b| !b.key.contains("2026120")), "{:#?}", then.behaviours);
     assert!(then.knows(View::Process, "exec /usr/bin/pg_dump with parent python3"), "a parent's digits stay");
+    assert_eq!(then.behaviour(View::Process, dump_key).map(|b| b.count), Some(u64::MAX));
     assert_eq!(then.behaviours.len(), p.behaviours.len());
     assert_eq!(then.trusted_counts(), p.trusted_counts());
 }
