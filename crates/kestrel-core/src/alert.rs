@@ -75,4 +75,20 @@ pub struct Alert {
     pub workload: Option<String>,
     /// The events that make up the evidence, the triggering one last.
     pub evidence: Vec<Event>,
+    /// Set on a summary of alike alerts that were not sent one by one (`kestrel detect --fold-after`): how many,
+    /// over which span.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folded: Option<Folded>,
+}
+
+/// What a summary alert stands for: alerts alike (one container, one rule or one profile's view) that came
+/// faster than the agent sends them one by one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Folded {
+    /// How many alerts the summary stands for.
+    pub count: u64,
+    /// The first one's time (nanoseconds since the Unix epoch).
+    pub first_ns: u64,
+    /// The last one's time.
+    pub last_ns: u64,
 }

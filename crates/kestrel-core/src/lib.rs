@@ -35,7 +35,7 @@ mod purl;
 mod sbom;
 mod secret;
 
-pub use alert::{Alert, AlertSource, Contribution, ALERT_SCHEMA};
+pub use alert::{Alert, AlertSource, Contribution, Folded, ALERT_SCHEMA};
 pub use dns::{dns_question, dns_zone, encoded_label, DnsQuestion, ENCODED_RUN};
 pub use event::{
     leavable_bits, leavable_names, redact_env_entry, ContainerRef, Event, EventKind, ExeFile, L4Proto, ProcessRef,

@@ -12,7 +12,7 @@
 //!   guards, drift tracking and the federated merge; [`store`] keeps its versions on disk for rollback.
 //! - [`rules`]: known-bad behaviour in a subset of Falco's rule language, and kestrel's built-in rules.
 //! - [`detector`]: rules and profiles over one stream of events (the live sensor's or a recording's), giving
-//!   explained alerts.
+//!   explained alerts; [`fold`] sends a storm of alike alerts as one summary.
 //!
 //! Learning system-call sequences from normal traces and scoring new ones:
 //!
@@ -39,6 +39,7 @@
 pub mod adfa;
 pub mod detector;
 pub mod eval;
+pub mod fold;
 pub mod metrics;
 pub mod neural;
 pub mod profile;

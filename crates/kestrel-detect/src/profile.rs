@@ -2117,6 +2117,7 @@ pub fn alert(p: &Profile, v: &Verdict, e: &Event, seq: u64) -> Option<Alert> {
         container: e.container.as_deref().cloned(),
         workload: Some(p.workload.clone()),
         evidence: vec![e.clone()],
+        folded: None,
     })
 }
 

@@ -31,6 +31,7 @@ fn alert(id: &str, workload: &str, rule: &str, protect: bool) -> Alert {
         container: e.container.as_deref().cloned(),
         workload: Some(workload.into()),
         evidence: vec![e],
+        folded: None,
     }
 }
 

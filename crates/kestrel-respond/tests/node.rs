@@ -272,6 +272,7 @@ fn crash_child() {
         container: e.container.as_deref().cloned(),
         workload: Some("crash".into()),
         evidence: vec![e],
+        folded: None,
     };
     let policy =
         kestrel_respond::Policy::parse("p", "dry_run: false\nrules: [{name: cut, actions: [isolate]}]").unwrap();

@@ -142,6 +142,7 @@ pub async fn check(
             container: None,
             workload: Some(subject.to_string()),
             evidence: vec![],
+            folded: None,
         };
         let fresh = store.put_alerts_new(now_ns, &[(&node.name, &alert)]).await?;
         if let (Some(n), false) = (notifier, fresh.is_empty()) {

@@ -116,6 +116,7 @@ fn alert(id: &str, t: u64, severity: Severity) -> Alert {
         }),
         workload: Some("web".into()),
         evidence: vec![],
+        folded: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn alert(node: usize, i: usize) -> Alert {
         container: None,
         workload: Some("web".into()),
         evidence: vec![],
+        folded: None,
     }
 }
 

@@ -23,6 +23,7 @@ fn alert(i: usize) -> Alert {
         container: None,
         workload: Some("web".into()),
         evidence: vec![],
+        folded: None,
     }
 }
 

@@ -51,6 +51,7 @@ pub(crate) fn alert(id: &str, time_ns: u64, severity: Severity, workload: &str) 
         }),
         workload: Some(workload.into()),
         evidence: vec![],
+        folded: None,
     }
 }
 

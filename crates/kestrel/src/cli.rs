@@ -573,6 +573,14 @@ pub struct DetectArgs {
     /// Print counters (events, alerts, latency) on stderr at the end.
     #[arg(long)]
     pub stats: bool,
+    /// Alike alerts — one container's one rule, or one container's one view of its profile — sent one by one
+    /// in a window, at most; the rest are counted and sent as one summary when the window closes (the response
+    /// engine still judges each, and a more severe one still goes out). 0 sends every alert.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub fold_after: u32,
+    /// The window of --fold-after, from the first alert of a kind.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub fold_window: u64,
     /// Act on alerts as this response policy says (YAML; dry run unless it says `dry_run: false`). Only
     /// workloads in protect mode are acted on.
     #[arg(long, value_name = "POLICY")]

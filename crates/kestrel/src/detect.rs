@@ -9,6 +9,7 @@ use crate::monitor::{pump, Recording, TraceHeader};
 use anyhow::{bail, Context as _, Result};
 use kestrel_core::{counted, Alert, AlertSource, Event};
 use kestrel_detect::detector::{Detector, Stage, WorkloadBy};
+use kestrel_detect::fold::Folder;
 use kestrel_detect::profile::{self, DriftPolicy, Mode, Policy, Profile};
 use kestrel_detect::rules::{CompiledRules, LoadReport, RuleSet};
 use kestrel_detect::store::ProfileStore;
@@ -366,6 +367,18 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let mut last_sweep = Instant::now();
     let mut images_noted: HashMap<String, HashSet<String>> = HashMap::new();
     let mut noted = 0;
+    let mut folder = Folder::new(a.fold_after, a.fold_window.saturating_mul(1_000_000_000));
+    let mut summaries = Vec::new();
+    // Where an alert goes once it is not folded: the server, the webhooks, the output.
+    let send = |al: &Alert, out: &mut std::io::BufWriter<std::io::StdoutLock<'static>>| -> Result<bool> {
+        if let Some(s) = &shipper {
+            s.alert(al);
+        }
+        if let Some((n, node)) = &notifier {
+            n.alerts([(node.as_str(), al)]);
+        }
+        print_alert(out, al, json)
+    };
     run_source(&a.source, g, false, &mut det, |d, e| {
         if let Some(r) = responder.as_mut().filter(|_| live && last_sweep.elapsed() >= kestrel_respond::SWEEP_EVERY) {
             last_sweep = Instant::now();
@@ -416,12 +429,16 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
                 }
             }
         }
+        // A storm of alike alerts that stopped is summarised as time passes.
+        folder.due(e.time_ns, &mut summaries);
         for al in &alerts {
             if live {
                 alert_lag.record(now_ns().saturating_sub(e.time_ns));
             }
+            let mut decided = false;
             if let Some(r) = responder.as_mut() {
                 for d in r.handle(al) {
+                    decided = true;
                     if d.outcome == kestrel_respond::Outcome::Acted {
                         let lag = now_ns().saturating_sub(e.time_ns);
                         action_lag.record(lag);
@@ -433,13 +450,19 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
                     }
                 }
             }
-            if let Some(s) = &shipper {
-                s.alert(al);
+            // What the response engine decided on goes out whatever the storm (the decision names it).
+            let pass = folder.admit(al, decided, &mut summaries);
+            for s in summaries.drain(..) {
+                if !send(&s, &mut out)? {
+                    return Ok(false);
+                }
             }
-            if let Some((n, node)) = &notifier {
-                n.alerts([(node.as_str(), al)]);
+            if pass && !send(al, &mut out)? {
+                return Ok(false);
             }
-            if !print_alert(&mut out, al, json)? {
+        }
+        for s in summaries.drain(..) {
+            if !send(&s, &mut out)? {
                 return Ok(false);
             }
         }
@@ -448,6 +471,12 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         }
         Ok(true)
     })?;
+    folder.flush(&mut summaries);
+    for s in summaries.drain(..) {
+        if !send(&s, &mut out)? {
+            break;
+        }
+    }
     out.flush().ok();
     drop(out);
     if let Some(r) = &responder {
@@ -483,6 +512,17 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             latencies.quantile(0.5),
             latencies.quantile(0.99)
         );
+        if folder.folded > 0 {
+            note!(
+                "kestrel: {} folded into {} {} (more than {} alike from one container in {} s; --fold-after 0 sends \
+                 each)",
+                counted(folder.folded as usize, "alert"),
+                folder.summaries,
+                if folder.summaries == 1 { "summary" } else { "summaries" },
+                a.fold_after,
+                a.fold_window
+            );
+        }
         if c.unprofiled > 0 {
             note!(
                 "kestrel: {} events of workloads beyond the {} profiles a detector holds went through the rules only",

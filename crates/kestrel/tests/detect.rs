@@ -550,3 +550,55 @@ fn eval_speed_times_the_rules_it_is_given() {
     assert_eq!(file_alone, 10, "the file's rule alone fires on the log open of each pass");
     assert_eq!(both, builtin + 10);
 }
+
+#[test]
+fn a_storm_of_alike_alerts_goes_out_as_its_first_ten_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let learn = d.join("learn.jsonl");
+    recording(&learn, &["a", "b", "c"], &normal(), 1_000);
+    kestrel()
+        .args(["learn", "-q", "--workload-by", "label", "--mode", "monitor", "--profiles"])
+        .arg(d.join("p"))
+        .arg(&learn)
+        .assert()
+        .success();
+    // A replica scans 40 ports of a neighbour (each connection a new network behaviour), a shell in the middle.
+    let mut work = normal();
+    for port in 0..40 {
+        if port == 20 {
+            work.push(exec("sh", &["/bin/sh"]));
+        }
+        work.push(json!({"comm": "nginx", "kind": "connect", "to": {"family": "inet", "addr": "10.0.0.9", "port": 1000 + port}}));
+    }
+    let storm = d.join("storm.jsonl");
+    recording(&storm, &["scanner"], &work, 9_000_000_000);
+    let detect = |extra: &[&str]| -> Vec<Value> {
+        let out = kestrel()
+            .args(["detect", "-q", "-f", "json", "--no-builtin-rules", "--workload-by", "label", "--profiles"])
+            .arg(d.join("p"))
+            .args(extra)
+            .arg(&storm)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let network = |alerts: &[Value]| alerts.iter().filter(|a| a["source"]["name"] == "network").count();
+    let each = detect(&["--fold-after", "0"]);
+    assert_eq!(network(&each), 40, "{each:#?}");
+    assert!(each.iter().all(|a| a.get("folded").is_none()));
+    let folded = detect(&[]);
+    let summaries: Vec<&Value> = folded.iter().filter(|a| a.get("folded").is_some()).collect();
+    assert_eq!(network(&folded), 11, "ten and a summary: {folded:#?}");
+    assert_eq!(summaries.len(), 1, "{folded:#?}");
+    let s = summaries[0];
+    assert_eq!(s["folded"]["count"], 30);
+    assert_eq!(s["container"]["id"], "scanner");
+    assert!(s["title"].as_str().unwrap().starts_with("30 more alerts folded: network behaviour of web"), "{s:#}");
+    assert!(s["tags"].as_array().unwrap().contains(&json!("folded")));
+    // The shell, another view, was not folded behind the storm.
+    assert!(folded.iter().any(|a| a["title"].as_str().unwrap().contains("exec /bin/sh")), "{folded:#?}");
+    // A window of no time is refused, not taken as "fold nothing".
+    kestrel().args(["detect", "--fold-window", "0", "--no-profiles"]).arg(&storm).assert().code(2);
+}

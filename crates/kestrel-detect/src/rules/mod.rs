@@ -1212,6 +1212,7 @@ impl Engine {
                 container: e.container.as_deref().cloned(),
                 workload: None,
                 evidence: vec![e.clone()],
+                folded: None,
             });
         }
         out

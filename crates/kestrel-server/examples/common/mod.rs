@@ -31,5 +31,6 @@ pub fn alert(node: usize, i: usize) -> Alert {
         }),
         workload: Some(format!("web-{}", i % 7)),
         evidence: vec![],
+        folded: None,
     }
 }
