@@ -438,7 +438,11 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             let mut decided = false;
             if let Some(r) = responder.as_mut() {
                 for d in r.handle(al) {
-                    decided = true;
+                    // Done, tried, or waiting for a person: its alert goes out whatever the storm. (Not a decision
+                    // that the workload is not protected, allowlisted or over a limit: each of those names its alert's
+                    // title, workload and container itself.)
+                    use kestrel_respond::Outcome as O;
+                    decided |= matches!(d.outcome, O::Acted | O::Failed | O::DryRun | O::PendingApproval);
                     if d.outcome == kestrel_respond::Outcome::Acted {
                         let lag = now_ns().saturating_sub(e.time_ns);
                         action_lag.record(lag);
@@ -450,7 +454,6 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
                     }
                 }
             }
-            // What the response engine decided on goes out whatever the storm (the decision names it).
             let pass = folder.admit(al, decided, &mut summaries);
             for s in summaries.drain(..) {
                 if !send(&s, &mut out)? {

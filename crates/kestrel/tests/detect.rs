@@ -599,6 +599,36 @@ fn a_storm_of_alike_alerts_goes_out_as_its_first_ten_and_a_summary() {
     assert!(s["tags"].as_array().unwrap().contains(&json!("folded")));
     // The shell, another view, was not folded behind the storm.
     assert!(folded.iter().any(|a| a["title"].as_str().unwrap().contains("exec /bin/sh")), "{folded:#?}");
+    // What the response engine would do (a dry run) on a protected workload goes out however many: every network
+    // alert, while a monitored workload's "not protected" decisions fold as before.
+    kestrel()
+        .args(["learn", "-q", "--workload-by", "label", "--mode", "protect", "--profiles"])
+        .arg(d.join("pp"))
+        .arg(&learn)
+        .assert()
+        .success();
+    let policy = d.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "dry_run: true\nrules:\n  - name: stop scans\n    when: {models: [network]}\n    actions: [stop]\n",
+    )
+    .unwrap();
+    let respond = |profiles: &str| -> Vec<Value> {
+        let out = kestrel()
+            .args(["detect", "-q", "-f", "json", "--no-builtin-rules", "--workload-by", "label", "--profiles"])
+            .arg(d.join(profiles))
+            .arg("--respond")
+            .arg(&policy)
+            .arg("--audit")
+            .arg(d.join(format!("audit-{profiles}.jsonl")))
+            .arg(&storm)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    assert_eq!(network(&respond("pp")), 40);
+    assert_eq!(network(&respond("p")), 11);
     // A window of no time is refused, not taken as "fold nothing".
     kestrel().args(["detect", "--fold-window", "0", "--no-profiles"]).arg(&storm).assert().code(2);
 }
