@@ -5,7 +5,7 @@
 # NXDOMAIN) — each a behaviour the profile never saw, with ever new names. kestrel learns the workload for LEARN
 # seconds (20-s windows, so it trusts what three of them showed), then `kestrel detect --live` (rules and the
 # profile in monitor mode, system calls and every read streamed) watches it for MINUTES; its resident memory, events
-# and alerts are sampled every 30 s.
+# and alerts raised are sampled every 30 s; at the end, the alert lines it sent (storms folded into summaries).
 #   K=target/release/kestrel MINUTES=30 bench/soak.sh        (root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,3 +70,6 @@ kill "$CHURN" 2>/dev/null || true
 # The agent stops itself at its duration and prints its counters.
 wait "$DETECT" || true; DETECT=
 cat "$OUT/detect.log"
+# What a person (or the server) was sent: storms of alike alerts are folded into summaries (--fold-after).
+sleep 1
+echo "alert lines sent: $(zstdcat "$OUT/alerts.json.zst" | wc -l), of which summaries: $(zstdcat "$OUT/alerts.json.zst" | grep -c '"folded":' || true)"
