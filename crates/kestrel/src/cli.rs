@@ -550,8 +550,8 @@ pub enum DriftArg {
 pub struct DetectArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (events, alerts by severity, detection and
-    /// action latency, the sensor's counters and drops, shipping).
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (events, alerts by severity, alerts folded into
+    /// summaries, detection and action latency, the sensor's counters and drops, shipping).
     #[arg(long, value_name = "ADDR:PORT", env = "KESTREL_METRICS")]
     pub metrics: Option<String>,
     /// A Falco-style rule file, or a directory of them (its *.yaml and *.yml in name order) (repeatable;

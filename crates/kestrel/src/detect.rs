@@ -455,6 +455,9 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
                 }
             }
             let pass = folder.admit(al, decided, &mut summaries);
+            if !pass {
+                metrics::counter!("kestrel_agent_alerts_folded_total").increment(1);
+            }
             for s in summaries.drain(..) {
                 if !send(&s, &mut out)? {
                     return Ok(false);
