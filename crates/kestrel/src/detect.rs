@@ -429,8 +429,9 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
                 }
             }
         }
-        // A storm of alike alerts that stopped is summarised as time passes.
+        // A storm of alike alerts that stopped is summarised as time passes (live: sent now, not with the next alert).
         folder.due(e.time_ns, &mut summaries);
+        let due = !summaries.is_empty();
         for al in &alerts {
             if live {
                 alert_lag.record(now_ns().saturating_sub(e.time_ns));
@@ -472,7 +473,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
                 return Ok(false);
             }
         }
-        if live && !alerts.is_empty() {
+        if live && (due || !alerts.is_empty()) {
             out.flush().ok();
         }
         Ok(true)

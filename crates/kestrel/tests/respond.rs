@@ -2,7 +2,8 @@
 //! learned and put in protect mode; `kestrel detect --live --respond` runs with a policy that isolates
 //! reverse shells; a reverse shell (`nc -e /bin/sh`) to a listener on the host starts in a container. The
 //! shell's connection must go dead, the container must lose its network while the host keeps its own, the
-//! audit log must say what was done, and `kestrel respond undo` must give the network back.
+//! audit log must say what was done, and `kestrel respond undo` must give the network back. And a storm of alerts
+//! live: folded into a summary sent while the agent runs.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -198,4 +199,94 @@ fn a_reverse_shell_in_protect_mode_is_cut_off_and_undo_restores_the_network() {
     let out = Command::new(kestrel()).args(["respond", "list", "-f", "json", "--audit"]).arg(&audit).output().unwrap();
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(list.as_array().unwrap().iter().any(|d| d["id"] == id.as_str() && d["outcome"] == "undone"), "{list:#}");
+}
+
+/// Folding live: a storm of one rule's alerts in a container goes out as its first three and, once the window has
+/// closed, one summary — sent while the agent runs, on the container's next events though they raise no alert (a
+/// summary due then waited in the output's buffer for the next alert). The containers live under a cgroup parent of
+/// the test's own, so no other test's container can raise an alert that would flush it.
+#[test]
+fn a_storm_is_summarised_live_when_its_window_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let parent = format!("kestrel-fold-{}", std::process::id());
+    let name = format!("fold-{}", std::process::id());
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab/lib.sh");
+    let lab = |script: &str| {
+        Command::new("bash")
+            .arg("-c")
+            .arg(format!("source {}; {script}", lib.display()))
+            .env("LAB_DIR", d.join("lab"))
+            .env("LAB_PARENT", &parent)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(lab(&format!("set -e; make_bundle {name} busybox; start {name}")));
+    struct Stop<F: Fn(&str) -> bool>(F, String);
+    impl<F: Fn(&str) -> bool> Drop for Stop<F> {
+        fn drop(&mut self) {
+            (self.0)(&format!("stop {}", self.1));
+        }
+    }
+    let _stop = Stop(lab, name.clone());
+    let alerts = d.join("alerts.jsonl");
+    let log = d.join("detect.log");
+    let child = Command::new(kestrel())
+        .args(["detect", "--live", "--runc-parent", &parent, "--no-profiles", "-f", "json"])
+        .args(["--fold-after", "3", "--fold-window", "2", "--audit"])
+        .arg(d.join("audit.jsonl"))
+        .stdout(std::fs::File::create(&alerts).unwrap())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut detect = Detect(child);
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("watching") {
+        assert!(t0.elapsed() < Duration::from_secs(30), "{}", std::fs::read_to_string(&log).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let runc = |args: &[&str]| {
+        Command::new("runc")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+    };
+    // Twenty writes below /bin: twenty alerts of one rule within a second.
+    assert!(runc(&["exec", &name, "/bin/sh", "-c", "for i in $(seq 20); do echo x > /bin/dropped$i; done"]).success());
+    // Then the container goes on with events no rule alerts on.
+    runc(&["exec", "-d", &name, "/bin/sh", "-c", "while true; do ls / > /dev/null; sleep 0.2; done"]);
+    let lines = || -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&alerts)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    let t0 = Instant::now();
+    let summary = loop {
+        if let Some(s) = lines().into_iter().find(|a| a.get("folded").is_some()) {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "no summary while the agent runs: {:#?}\n{}",
+            lines(),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(detect.0.try_wait().unwrap().is_none(), "the summary came only as the agent ended");
+    let rule = |a: &serde_json::Value| a["source"]["name"] == "Write below a binary directory";
+    assert!(rule(&summary), "{summary:#}");
+    let sent = lines().iter().filter(|a| rule(a) && a.get("folded").is_none()).count();
+    assert_eq!(sent, 3, "{:#?}", lines());
+    assert_eq!(summary["folded"]["count"], 17, "{summary:#}");
+    assert_eq!(summary["container"]["id"], name.as_str());
 }
