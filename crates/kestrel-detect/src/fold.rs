@@ -5,7 +5,8 @@
 //! thousand: the soak bench's container, connecting to a new port each turn, raised 12,809 alerts in 25 minutes,
 //! each one correct and together useless. [`Folder`] lets the first `after` alerts of a kind through in each
 //! `window` (from the first of them), counts the rest, and when the window closes gives one summary alert in their
-//! place: how many, over what span, their titles with counts (the ten most frequent), the last one's evidence.
+//! place: how many, over what span, their titles with counts (the ten most unusual first — highest score, then most
+//! frequent), the last one's evidence.
 //!
 //! What an attacker could hide behind a storm is bounded:
 //! - a kind is one container's one rule, or one container's one view of its profile (process, file, network…):
@@ -13,7 +14,9 @@
 //! - an alert more severe than every one let through in its window is let through too (and raises the bar);
 //! - the caller lets through whatever else it must (`kestrel detect` any alert the response engine acted on),
 //!   and the response engine sees every alert, folded or not: folding is for people, never for the response;
-//! - nothing is dropped: each folded alert is counted in a summary, and the summary keeps their titles.
+//! - nothing is dropped: each folded alert is counted in a summary, and the summary keeps their titles — the
+//!   [`MAX_TITLES`] highest-scoring, so a behaviour more unusual than the storm's is named first, not lost among
+//!   the storm's own.
 
 use kestrel_core::{Alert, AlertSource, Folded, Severity};
 use std::collections::HashMap;
@@ -66,11 +69,45 @@ struct Fold {
     last_ns: u64,
     severity: Severity,
     score: f64,
-    /// Titles and how often each came (at most [`MAX_TITLES`]; the others counted in `other`).
-    titles: Vec<(String, u64)>,
+    /// Titles, how often each came and its highest score (at most [`MAX_TITLES`], the highest-scoring; the others
+    /// counted in `other`).
+    titles: Vec<Title>,
     other: u64,
     /// The last folded alert (its source, container, workload, tags and evidence are the summary's).
     last: Alert,
+}
+
+#[derive(Debug)]
+struct Title {
+    text: String,
+    count: u64,
+    score: f64,
+}
+
+impl Fold {
+    /// Counts a folded alert's title. When [`MAX_TITLES`] are kept, a new title scoring higher than the lowest-scoring
+    /// one kept takes its place (that one's alerts are counted in `other`), so the most unusual are named.
+    fn count_title(&mut self, a: &Alert) {
+        if let Some(t) = self.titles.iter_mut().find(|t| t.text == a.title) {
+            t.count += 1;
+            t.score = t.score.max(a.score);
+            return;
+        }
+        let new = Title { text: a.title.clone(), count: 1, score: a.score };
+        if self.titles.len() < MAX_TITLES {
+            self.titles.push(new);
+            return;
+        }
+        let low = (0..self.titles.len())
+            .min_by(|&i, &j| self.titles[i].score.total_cmp(&self.titles[j].score))
+            .expect("MAX_TITLES > 0");
+        if a.score > self.titles[low].score {
+            self.other += self.titles[low].count;
+            self.titles[low] = new;
+        } else {
+            self.other += 1;
+        }
+    }
 }
 
 impl Folder {
@@ -120,11 +157,7 @@ impl Folder {
                 f.last_ns = f.last_ns.max(a.time_ns);
                 f.severity = f.severity.max(a.severity);
                 f.score = f.score.max(a.score);
-                match f.titles.iter().position(|(t, _)| *t == a.title) {
-                    Some(i) => f.titles[i].1 += 1,
-                    None if f.titles.len() < MAX_TITLES => f.titles.push((a.title.clone(), 1)),
-                    None => f.other += 1,
-                }
+                f.count_title(a);
                 f.last = a.clone();
             }
             None => {
@@ -134,7 +167,7 @@ impl Folder {
                     last_ns: a.time_ns,
                     severity: a.severity,
                     score: a.score,
-                    titles: vec![(a.title.clone(), 1)],
+                    titles: vec![Title { text: a.title.clone(), count: 1, score: a.score }],
                     other: 0,
                     last: a.clone(),
                 });
@@ -188,7 +221,9 @@ impl Folder {
     }
 
     fn summary(&self, mut f: Fold) -> Alert {
-        f.titles.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        f.titles.sort_by(|a, b| {
+            b.score.total_cmp(&a.score).then_with(|| b.count.cmp(&a.count)).then_with(|| a.text.cmp(&b.text))
+        });
         let span_s = (f.last_ns - f.first_ns) as f64 / 1e9;
         let mut explanation = vec![format!(
             "folded: {} more alike alerts from this {} in {:.0} s (more than {} a {:.0}-s window; each one went to the \
@@ -200,20 +235,20 @@ impl Folder {
             self.window_ns as f64 / 1e9
         )];
         // What the titles share up to a `: ` (`unusual file behaviour in web: `) is said once.
-        let shared = match f.titles.iter().map(|t| t.0.as_str()).reduce(common_prefix) {
+        let shared = match f.titles.iter().map(|t| t.text.as_str()).reduce(common_prefix) {
             Some(p) if f.titles.len() > 1 => p.rfind(": ").map_or(0, |i| i + 2),
             _ => 0,
         };
         if shared > 0 {
-            explanation.push(format!("{}…", &f.titles[0].0[..shared]));
+            explanation.push(format!("{}…", &f.titles[0].text[..shared]));
         }
-        for (title, n) in f.titles.iter().take(SHOWN_TITLES) {
-            let title = &title[shared..];
-            explanation.push(if *n > 1 { format!("{n} × {title}") } else { title.to_string() });
+        for t in f.titles.iter().take(SHOWN_TITLES) {
+            let title = &t.text[shared..];
+            explanation.push(if t.count > 1 { format!("{} × {title}", t.count) } else { title.to_string() });
         }
         let more = f.titles.len().saturating_sub(SHOWN_TITLES);
         if more > 0 || f.other > 0 {
-            let alerts: u64 = f.titles.iter().skip(SHOWN_TITLES).map(|t| t.1).sum::<u64>() + f.other;
+            let alerts: u64 = f.titles.iter().skip(SHOWN_TITLES).map(|t| t.count).sum::<u64>() + f.other;
             let alerts = kestrel_core::counted(alerts as usize, "alert");
             explanation.push(if f.other > 0 {
                 format!("and more than {more} others ({alerts})")
@@ -374,6 +409,28 @@ mod tests {
         assert_eq!(s.explanation[2], "open /tmp/001");
         // 64 titles kept (10 named, 54 not), 35 more counted without their titles.
         assert_eq!(s.explanation.last().unwrap(), "and more than 54 others (89 alerts)");
+    }
+
+    #[test]
+    fn a_more_unusual_title_is_named_first_however_late_it_comes() {
+        let mut f = Folder::new(1, 600 * S);
+        let mut alerts: Vec<Alert> = (0..100)
+            .map(|i| {
+                alert(i * S, "c1", "network", &format!("unusual network behaviour in web: port {i}"), Severity::Low)
+            })
+            .collect();
+        // Of the same severity (no alert of a higher one is folded), but scored higher than the storm's 0.6.
+        let mut c2 =
+            alert(100 * S, "c1", "network", "unusual network behaviour in web: to 203.0.113.9:4444", Severity::Low);
+        c2.score = 0.65;
+        alerts.push(c2);
+        let out = run(&mut f, &alerts);
+        let s = out.last().unwrap();
+        assert_eq!(s.folded.as_ref().unwrap().count, 100);
+        assert_eq!(s.explanation[2], "to 203.0.113.9:4444", "{:?}", s.explanation);
+        assert_eq!(s.score, 0.65);
+        // Still 64 titles kept: the one it replaced counted among the others.
+        assert_eq!(s.explanation.last().unwrap(), "and more than 54 others (90 alerts)");
     }
 
     #[test]
