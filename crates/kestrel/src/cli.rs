@@ -574,8 +574,9 @@ pub struct DetectArgs {
     #[arg(long)]
     pub stats: bool,
     /// Alike alerts — one container's one rule, or one container's one view of its profile — sent one by one
-    /// in a window, at most; the rest are counted and sent as one summary when the window closes (the response
-    /// engine still judges each, and a more severe one still goes out). 0 sends every alert.
+    /// in a window, at most; the rest are counted and sent as one summary when the window closes, its most unusual
+    /// titles named first. The response engine still judges each; a more severe one, and one it acts on (or would,
+    /// in a dry run, or waits for approval on), still goes out. 0 sends every alert.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub fold_after: u32,
     /// The window of --fold-after, from the first alert of a kind.
