@@ -12,7 +12,8 @@
 //! - a kind is one container's one rule, or one container's one view of its profile (process, file, network…):
 //!   a storm of new ports does not fold a shell, a rule's match, nor another container's alerts;
 //! - an alert more severe than every one let through in its window is let through too (and raises the bar);
-//! - the caller lets through whatever else it must (`kestrel detect` any alert the response engine acted on),
+//! - the caller lets through whatever else it must (`kestrel detect`: any alert the response engine acted on,
+//!   tried, would act on in a dry run, or waits for approval on),
 //!   and the response engine sees every alert, folded or not: folding is for people, never for the response;
 //! - nothing is dropped: each folded alert is counted in a summary, and the summary keeps their titles — the
 //!   [`MAX_TITLES`] highest-scoring, so a behaviour more unusual than the storm's is named first, not lost among
@@ -28,7 +29,7 @@ pub const MAX_KINDS: usize = 10_000;
 /// Distinct titles a summary counts, at most (the rest are counted together).
 pub const MAX_TITLES: usize = 64;
 
-/// Titles a summary names, most frequent first.
+/// Titles a summary names, the highest-scoring first.
 pub const SHOWN_TITLES: usize = 10;
 
 /// Folds storms of alike alerts into summaries. Time is the alerts' own (`time_ns`), so a recording folds as the
@@ -40,10 +41,9 @@ pub struct Folder {
     kinds: HashMap<Kind, Slot>,
     /// The earliest end of a window holding folded alerts (`u64::MAX` for none).
     next_due: u64,
-    seq: u64,
     /// Alerts folded so far.
     pub folded: u64,
-    /// Summaries given so far.
+    /// Summaries given so far (each summary's id is numbered by it).
     pub summaries: u64,
 }
 
@@ -118,7 +118,6 @@ impl Folder {
             window_ns: window_ns.max(1),
             kinds: HashMap::new(),
             next_due: u64::MAX,
-            seq: 0,
             folded: 0,
             summaries: 0,
         }
@@ -214,7 +213,6 @@ impl Folder {
     fn summarise(&mut self, mut closed: Vec<Fold>, out: &mut Vec<Alert>) {
         closed.sort_by_key(|f| f.last_ns);
         for f in closed {
-            self.seq += 1;
             self.summaries += 1;
             out.push(self.summary(f));
         }
@@ -264,7 +262,7 @@ impl Folder {
         tags.push("folded".into());
         Alert {
             schema: kestrel_core::ALERT_SCHEMA.into(),
-            id: format!("{:x}-f{}", f.last_ns, self.seq),
+            id: format!("{:x}-f{}", f.last_ns, self.summaries),
             time_ns: f.last_ns,
             severity: f.severity,
             score: f.score,

@@ -444,7 +444,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
                     // title, workload and container itself.)
                     use kestrel_respond::Outcome as O;
                     decided |= matches!(d.outcome, O::Acted | O::Failed | O::DryRun | O::PendingApproval);
-                    if d.outcome == kestrel_respond::Outcome::Acted {
+                    if d.outcome == O::Acted {
                         let lag = now_ns().saturating_sub(e.time_ns);
                         action_lag.record(lag);
                         metrics::histogram!("kestrel_agent_action_seconds").record(lag as f64 / 1e9);

@@ -573,10 +573,10 @@ fn a_storm_of_alike_alerts_goes_out_as_its_first_ten_and_a_summary() {
     }
     let storm = d.join("storm.jsonl");
     recording(&storm, &["scanner"], &work, 9_000_000_000);
-    let detect = |extra: &[&str]| -> Vec<Value> {
+    let detect = |profiles: &str, extra: &[&std::ffi::OsStr]| -> Vec<Value> {
         let out = kestrel()
             .args(["detect", "-q", "-f", "json", "--no-builtin-rules", "--workload-by", "label", "--profiles"])
-            .arg(d.join("p"))
+            .arg(d.join(profiles))
             .args(extra)
             .arg(&storm)
             .output()
@@ -585,10 +585,10 @@ fn a_storm_of_alike_alerts_goes_out_as_its_first_ten_and_a_summary() {
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     };
     let network = |alerts: &[Value]| alerts.iter().filter(|a| a["source"]["name"] == "network").count();
-    let each = detect(&["--fold-after", "0"]);
+    let each = detect("p", &["--fold-after".as_ref(), "0".as_ref()]);
     assert_eq!(network(&each), 40, "{each:#?}");
     assert!(each.iter().all(|a| a.get("folded").is_none()));
-    let folded = detect(&[]);
+    let folded = detect("p", &[]);
     let summaries: Vec<&Value> = folded.iter().filter(|a| a.get("folded").is_some()).collect();
     assert_eq!(network(&folded), 11, "ten and a summary: {folded:#?}");
     assert_eq!(summaries.len(), 1, "{folded:#?}");
@@ -613,19 +613,9 @@ fn a_storm_of_alike_alerts_goes_out_as_its_first_ten_and_a_summary() {
         "dry_run: true\nrules:\n  - name: stop scans\n    when: {models: [network]}\n    actions: [stop]\n",
     )
     .unwrap();
-    let respond = |profiles: &str| -> Vec<Value> {
-        let out = kestrel()
-            .args(["detect", "-q", "-f", "json", "--no-builtin-rules", "--workload-by", "label", "--profiles"])
-            .arg(d.join(profiles))
-            .arg("--respond")
-            .arg(&policy)
-            .arg("--audit")
-            .arg(d.join(format!("audit-{profiles}.jsonl")))
-            .arg(&storm)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    let respond = |profiles: &str| {
+        let audit = d.join(format!("audit-{profiles}.jsonl"));
+        detect(profiles, &["--respond".as_ref(), policy.as_os_str(), "--audit".as_ref(), audit.as_os_str()])
     };
     assert_eq!(network(&respond("pp")), 40);
     assert_eq!(network(&respond("p")), 11);

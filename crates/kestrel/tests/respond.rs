@@ -17,13 +17,26 @@ fn kestrel() -> PathBuf {
     assert_cmd::cargo::cargo_bin("kestrel")
 }
 
+fn lab_lib() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab/lib.sh")
+}
+
+/// Runs `script` with the lab's helpers, its containers under the lab's usual cgroup parent.
 fn bash(dir: &Path, script: &str) {
-    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab/lib.sh");
+    bash_under(dir, LAB_PARENT, script)
+}
+
+/// The lab's cgroup parent when none is given (lab/lib.sh).
+const LAB_PARENT: &str = "kestrel-lab";
+
+/// Runs `script` with the lab's helpers, its containers under the cgroup `parent`.
+fn bash_under(dir: &Path, parent: &str, script: &str) {
     let log = dir.join("bash.log");
     let ok = Command::new("bash")
         .arg("-c")
-        .arg(format!("set -e; source {}; {script}", lib.display()))
+        .arg(format!("set -e; source {}; {script}", lab_lib().display()))
         .env("LAB_DIR", dir.join("lab"))
+        .env("LAB_PARENT", parent)
         .env("KESTREL", kestrel())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -32,6 +45,42 @@ fn bash(dir: &Path, script: &str) {
         .unwrap()
         .success();
     assert!(ok, "{script}: {}", std::fs::read_to_string(&log).unwrap_or_default());
+}
+
+/// A busybox container of the lab (`make_bundle`, `start`), stopped when dropped.
+struct Container {
+    dir: PathBuf,
+    parent: String,
+    name: String,
+}
+
+impl Container {
+    fn start(dir: &Path, parent: &str, name: &str) -> Container {
+        bash_under(dir, parent, &format!("make_bundle {name} busybox; start {name}"));
+        Container { dir: dir.to_path_buf(), parent: parent.to_string(), name: name.to_string() }
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg("-c")
+            .arg(format!("source {}; stop {}", lab_lib().display(), self.name))
+            .env("LAB_DIR", self.dir.join("lab"))
+            .env("LAB_PARENT", &self.parent)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Waits until `kestrel detect --live` says it is watching (its log), at most `secs`.
+fn wait_watching(log: &Path, secs: u64) {
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(log).unwrap_or_default().contains("watching") {
+        assert!(t0.elapsed() < Duration::from_secs(secs), "{}", std::fs::read_to_string(log).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 struct Detect(Child);
@@ -82,7 +131,7 @@ fn a_reverse_shell_in_protect_mode_is_cut_off_and_undo_restores_the_network() {
     let audit = d.join("audit.jsonl");
     let log = d.join("detect.log");
     let child = Command::new(kestrel())
-        .args(["detect", "--live", "--runc-parent", "kestrel-lab", "--workload", "busybox", "-f", "json", "--profiles"])
+        .args(["detect", "--live", "--runc-parent", LAB_PARENT, "--workload", "busybox", "-f", "json", "--profiles"])
         .arg(&profiles)
         .arg("--respond")
         .arg(&policy)
@@ -93,11 +142,7 @@ fn a_reverse_shell_in_protect_mode_is_cut_off_and_undo_restores_the_network() {
         .spawn()
         .unwrap();
     let _detect = Detect(child);
-    let t0 = Instant::now();
-    while !std::fs::read_to_string(&log).unwrap_or_default().contains("watching") {
-        assert!(t0.elapsed() < Duration::from_secs(20), "{}", std::fs::read_to_string(&log).unwrap_or_default());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_watching(&log, 20);
 
     // The attacker's listener: it reads what the shell answers to `echo alive` every 100 ms.
     let attacker = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -138,19 +183,7 @@ fn a_reverse_shell_in_protect_mode_is_cut_off_and_undo_restores_the_network() {
     });
 
     let name = format!("respond-e2e-{}", std::process::id());
-    bash(d, &format!("make_bundle {name} busybox; start {name}"));
-    struct Stop(PathBuf, String);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            let _ = Command::new("bash")
-                .arg("-c")
-                .arg(format!("source {}; stop {}", self.0.display(), self.1))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-    let _stop = Stop(lab.join("lib.sh"), name.clone());
+    let _container = Container::start(d, LAB_PARENT, &name);
     assert!(container_reaches(&name, probe_port, &hits), "the container cannot reach the host before the attack");
 
     // The reverse shell.
@@ -211,28 +244,7 @@ fn a_storm_is_summarised_live_when_its_window_closes() {
     let d = dir.path();
     let parent = format!("kestrel-fold-{}", std::process::id());
     let name = format!("fold-{}", std::process::id());
-    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../lab/lib.sh");
-    let lab = |script: &str| {
-        Command::new("bash")
-            .arg("-c")
-            .arg(format!("source {}; {script}", lib.display()))
-            .env("LAB_DIR", d.join("lab"))
-            .env("LAB_PARENT", &parent)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-            .success()
-    };
-    assert!(lab(&format!("set -e; make_bundle {name} busybox; start {name}")));
-    struct Stop<F: Fn(&str) -> bool>(F, String);
-    impl<F: Fn(&str) -> bool> Drop for Stop<F> {
-        fn drop(&mut self) {
-            (self.0)(&format!("stop {}", self.1));
-        }
-    }
-    let _stop = Stop(lab, name.clone());
+    let _container = Container::start(d, &parent, &name);
     let alerts = d.join("alerts.jsonl");
     let log = d.join("detect.log");
     let child = Command::new(kestrel())
@@ -244,11 +256,7 @@ fn a_storm_is_summarised_live_when_its_window_closes() {
         .spawn()
         .unwrap();
     let mut detect = Detect(child);
-    let t0 = Instant::now();
-    while !std::fs::read_to_string(&log).unwrap_or_default().contains("watching") {
-        assert!(t0.elapsed() < Duration::from_secs(30), "{}", std::fs::read_to_string(&log).unwrap_or_default());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_watching(&log, 30);
     let runc = |args: &[&str]| {
         Command::new("runc")
             .args(args)
