@@ -557,12 +557,15 @@ fn a_storm_of_alike_alerts_goes_out_as_its_first_ten_and_a_summary() {
     let d = dir.path();
     let learn = d.join("learn.jsonl");
     recording(&learn, &["a", "b", "c"], &normal(), 1_000);
-    kestrel()
-        .args(["learn", "-q", "--workload-by", "label", "--mode", "monitor", "--profiles"])
-        .arg(d.join("p"))
-        .arg(&learn)
-        .assert()
-        .success();
+    // The same learning monitored (p) and protected (pp, for the response engine's runs below).
+    for (profiles, mode) in [("p", "monitor"), ("pp", "protect")] {
+        kestrel()
+            .args(["learn", "-q", "--workload-by", "label", "--mode", mode, "--profiles"])
+            .arg(d.join(profiles))
+            .arg(&learn)
+            .assert()
+            .success();
+    }
     // A replica scans 40 ports of a neighbour (each connection a new network behaviour), a shell in the middle.
     let mut work = normal();
     for port in 0..40 {
@@ -601,12 +604,6 @@ fn a_storm_of_alike_alerts_goes_out_as_its_first_ten_and_a_summary() {
     assert!(folded.iter().any(|a| a["title"].as_str().unwrap().contains("exec /bin/sh")), "{folded:#?}");
     // What the response engine would do (a dry run) on a protected workload goes out however many: every network
     // alert, while a monitored workload's "not protected" decisions fold as before.
-    kestrel()
-        .args(["learn", "-q", "--workload-by", "label", "--mode", "protect", "--profiles"])
-        .arg(d.join("pp"))
-        .arg(&learn)
-        .assert()
-        .success();
     let policy = d.join("policy.yaml");
     std::fs::write(
         &policy,
