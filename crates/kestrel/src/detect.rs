@@ -51,6 +51,7 @@ fn run_source<'s>(
     spinner: bool,
     det: &mut Detector,
     mut each: impl FnMut(&mut Detector, &Event) -> Result<bool>,
+    tick: impl FnMut() -> Result<bool>,
 ) -> Result<Vec<&'s std::path::Path>> {
     if s.live != s.traces.is_empty() {
         bail!("give recordings to read, or --live for the sensor (not both)");
@@ -62,7 +63,7 @@ fn run_source<'s>(
         det.set_reports(Some(&kestrel_sensor::reported_kinds(&s.watch.leave_out)));
         let filter = EventFilter { kind: vec![], container: None };
         let det = std::cell::RefCell::new(det);
-        pump(&s.watch, &filter, s.duration, false, g, |e| each(&mut det.borrow_mut(), e), || {})?;
+        pump(&s.watch, &filter, s.duration, false, g, |e| each(&mut det.borrow_mut(), e), tick)?;
         return Ok(Vec::new());
     }
     let spin = if spinner { crate::progress::spinner(g.quiet) } else { None };
@@ -113,10 +114,17 @@ pub fn learn(a: LearnArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let by = workload_by(a.source.workload_by, None);
     let mut det = Detector::new(RuleSet::default().compile(), profiles, policy, by, Stage::Learn);
     let started = Instant::now();
-    let unsaid = run_source(&a.source, g, true, &mut det, |d, e| {
-        d.process(e);
-        Ok(true)
-    })?;
+    let unsaid = run_source(
+        &a.source,
+        g,
+        true,
+        &mut det,
+        |d, e| {
+            d.process(e);
+            Ok(true)
+        },
+        || Ok(true),
+    )?;
     if !g.quiet && !unsaid.is_empty() {
         // A recording that does not say what its sensor reported: a rare kind it shows none of stays unknown.
         let names: Vec<String> = unsaid.iter().map(|t| t.display().to_string()).collect();
@@ -328,7 +336,7 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         Some(MonitorFormat::Table) => false,
         None => !std::io::stdout().is_terminal(),
     };
-    let mut responder = match &a.respond {
+    let responder = match &a.respond {
         Some(path) => {
             let text = crate::read_input_text(path, MAX_POLICY_FILE, "a response policy")?;
             let policy = kestrel_respond::Policy::parse(&path.display().to_string(), &text)?;
@@ -355,38 +363,32 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
             note!("kestrel: metrics at http://{bound}/metrics");
         }
     }
-    let mut last_gauges = Instant::now();
     // Latencies as histograms, not lists: an agent scoring 10,000 events a second for a week would keep 48 GB of
     // them (a list grew by 8 bytes an event: bench/soak.sh, docs/BENCHMARKS.md).
-    let mut action_lag = Latencies::default();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut latencies = Latencies::default();
     let mut alert_lag = Latencies::default();
     let started = Instant::now();
     let live = a.source.live;
-    let mut last_sweep = Instant::now();
     let mut images_noted: HashMap<String, HashSet<String>> = HashMap::new();
     let mut noted = 0;
-    let mut folder = Folder::new(a.fold_after, a.fold_window.saturating_mul(1_000_000_000));
-    let mut summaries = Vec::new();
-    // Where an alert goes once it is not folded: the server, the webhooks, the output.
-    let send = |al: &Alert, out: &mut std::io::BufWriter<std::io::StdoutLock<'static>>| -> Result<bool> {
-        if let Some(s) = &shipper {
-            s.alert(al);
-        }
-        if let Some((n, node)) = &notifier {
-            n.alerts([(node.as_str(), al)]);
-        }
-        print_alert(out, al, json)
-    };
-    run_source(&a.source, g, false, &mut det, |d, e| {
-        if let Some(r) = responder.as_mut().filter(|_| live && last_sweep.elapsed() >= kestrel_respond::SWEEP_EVERY) {
-            last_sweep = Instant::now();
-            for id in r.sweep() {
-                note!("kestrel: container with cgroup {id} is gone: its isolation and blocks released");
-            }
-        }
-        if let Some(s) = &shipper {
+    let agent = std::cell::RefCell::new(Agent {
+        responder,
+        shipper: shipper.as_ref(),
+        notifier: notifier.as_ref(),
+        json,
+        live,
+        out: std::io::BufWriter::new(std::io::stdout().lock()),
+        folder: Folder::new(a.fold_after, a.fold_window.saturating_mul(1_000_000_000)),
+        summaries: Vec::new(),
+        last_sweep: Instant::now(),
+        last_gauges: Instant::now(),
+        action_lag: Latencies::default(),
+    });
+    let each = |d: &mut Detector, e: &Event| -> Result<bool> {
+        let mut agent = agent.borrow_mut();
+        let ag = &mut *agent;
+        ag.housekeep();
+        if let Some(s) = ag.shipper {
             // The images this node runs, for the server (a running image that becomes vulnerable).
             // The name as the runtime gave it (else its digest), and the image's id where the runtime recorded
             // one, else the digest the kubelet says it was pulled by ("" for none).
@@ -409,35 +411,15 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         for al in &alerts {
             metrics::counter!("kestrel_agent_alerts_total", "severity" => al.severity.as_str()).increment(1);
         }
-        // Once a second, not per event: the verdicts fetched (a lock) and the shipping gauges.
-        if last_gauges.elapsed() >= std::time::Duration::from_secs(1) {
-            last_gauges = Instant::now();
-            if let (Some(s), Some(r)) = (&shipper, responder.as_mut()) {
-                apply_verdicts(r, s);
-            }
-            if let Some(s) = &shipper {
-                let st = s.stats();
-                for (k, v) in [
-                    ("delivered", st.delivered),
-                    ("spooled", st.spooled),
-                    ("spool_bytes", st.spool_bytes),
-                    ("dropped_spool_full", st.dropped_spool_full),
-                    ("dropped_queue_full", st.dropped_queue_full),
-                    ("rejected", st.rejected),
-                ] {
-                    metrics::gauge!("kestrel_agent_ship", "counter" => k).set(v as f64);
-                }
-            }
-        }
         // A storm of alike alerts that stopped is summarised as time passes (live: sent now, not with the next alert).
-        folder.due(e.time_ns, &mut summaries);
-        let due = !summaries.is_empty();
+        ag.folder.due(e.time_ns, &mut ag.summaries);
+        let due = !ag.summaries.is_empty();
         for al in &alerts {
             if live {
                 alert_lag.record(now_ns().saturating_sub(e.time_ns));
             }
             let mut decided = false;
-            if let Some(r) = responder.as_mut() {
+            if let Some(r) = ag.responder.as_mut() {
                 for d in r.handle(al) {
                     // Done, tried, or waiting for a person: its alert goes out whatever the storm. (Not a decision
                     // that the workload is not protected, allowlisted or over a limit: each of those names its alert's
@@ -446,45 +428,40 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
                     decided |= matches!(d.outcome, O::Acted | O::Failed | O::DryRun | O::PendingApproval);
                     if d.outcome == O::Acted {
                         let lag = now_ns().saturating_sub(e.time_ns);
-                        action_lag.record(lag);
+                        ag.action_lag.record(lag);
                         metrics::histogram!("kestrel_agent_action_seconds").record(lag as f64 / 1e9);
                     }
                     note!("kestrel: response {}: {} {} {}", d.id, d.action.as_str(), d.outcome.as_str(), d.detail);
-                    if let (Some(s), Ok(line)) = (&shipper, serde_json::to_value(&d)) {
+                    if let (Some(s), Ok(line)) = (ag.shipper, serde_json::to_value(&d)) {
                         s.decision(line);
                     }
                 }
             }
-            let pass = folder.admit(al, decided, &mut summaries);
+            let pass = ag.folder.admit(al, decided, &mut ag.summaries);
             if !pass {
                 metrics::counter!("kestrel_agent_alerts_folded_total").increment(1);
             }
-            for s in summaries.drain(..) {
-                if !send(&s, &mut out)? {
-                    return Ok(false);
-                }
-            }
-            if pass && !send(al, &mut out)? {
+            if !ag.send_summaries()? || (pass && !ag.send(al)?) {
                 return Ok(false);
             }
         }
-        for s in summaries.drain(..) {
-            if !send(&s, &mut out)? {
-                return Ok(false);
-            }
+        if !ag.send_summaries()? {
+            return Ok(false);
         }
         if live && (due || !alerts.is_empty()) {
-            out.flush().ok();
+            ag.out.flush().ok();
         }
         Ok(true)
-    })?;
-    folder.flush(&mut summaries);
-    for s in summaries.drain(..) {
-        if !send(&s, &mut out)? {
-            break;
-        }
-    }
-    out.flush().ok();
+    };
+    // Live, time passes between events too: a quiet node still applies the verdicts the server sends, sweeps, and
+    // sends a storm's summary when its window closes.
+    let tick = || agent.borrow_mut().tick(now_ns());
+    run_source(&a.source, g, false, &mut det, each, tick)?;
+    let mut agent = agent.into_inner();
+    agent.folder.flush(&mut agent.summaries);
+    agent.send_summaries()?;
+    agent.out.flush().ok();
+    let Agent { responder, folder, action_lag, out, .. } = agent;
     drop(out);
     if let Some(r) = &responder {
         r.audit().sync();
@@ -555,6 +532,92 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `kestrel detect` keeps between events: the response engine, the storms being folded, the output and the
+/// clocks of its chores.
+struct Agent<'a> {
+    responder: Option<kestrel_respond::Responder>,
+    shipper: Option<&'a kestrel_server::ship::Shipper>,
+    notifier: Option<&'a (kestrel_server::notify::Notifier, String)>,
+    json: bool,
+    live: bool,
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    folder: Folder,
+    summaries: Vec<Alert>,
+    last_sweep: Instant,
+    last_gauges: Instant,
+    action_lag: Latencies,
+}
+
+impl Agent<'_> {
+    /// Sends an alert that was not folded: to the server, the webhooks, the output. `false`: the output is gone.
+    fn send(&mut self, al: &Alert) -> Result<bool> {
+        if let Some(s) = self.shipper {
+            s.alert(al);
+        }
+        if let Some((n, node)) = self.notifier {
+            n.alerts([(node.as_str(), al)]);
+        }
+        print_alert(&mut self.out, al, self.json)
+    }
+
+    /// Sends the summaries the folder gave.
+    fn send_summaries(&mut self) -> Result<bool> {
+        let summaries = std::mem::take(&mut self.summaries);
+        for s in &summaries {
+            if !self.send(s)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The chores that go by the clock, not by events: live, the response engine's sweep of gone containers
+    /// (every [`kestrel_respond::SWEEP_EVERY`]); once a second, the verdicts fetched from the server (a lock) and
+    /// the shipping gauges.
+    fn housekeep(&mut self) {
+        if let Some(r) =
+            self.responder.as_mut().filter(|_| self.live && self.last_sweep.elapsed() >= kestrel_respond::SWEEP_EVERY)
+        {
+            self.last_sweep = Instant::now();
+            for id in r.sweep() {
+                note!("kestrel: container with cgroup {id} is gone: its isolation and blocks released");
+            }
+        }
+        if self.last_gauges.elapsed() < std::time::Duration::from_secs(1) {
+            return;
+        }
+        self.last_gauges = Instant::now();
+        let Some(s) = self.shipper else { return };
+        if let Some(r) = self.responder.as_mut() {
+            apply_verdicts(r, s);
+        }
+        let st = s.stats();
+        for (k, v) in [
+            ("delivered", st.delivered),
+            ("spooled", st.spooled),
+            ("spool_bytes", st.spool_bytes),
+            ("dropped_spool_full", st.dropped_spool_full),
+            ("dropped_queue_full", st.dropped_queue_full),
+            ("rejected", st.rejected),
+        ] {
+            metrics::gauge!("kestrel_agent_ship", "counter" => k).set(v as f64);
+        }
+    }
+
+    /// Live, as time passes with or without events: the chores, and the summaries of storms whose window has
+    /// closed by `now_ns`, sent at once.
+    fn tick(&mut self, now_ns: u64) -> Result<bool> {
+        self.housekeep();
+        self.folder.due(now_ns, &mut self.summaries);
+        if self.summaries.is_empty() {
+            return Ok(true);
+        }
+        let go_on = self.send_summaries()?;
+        self.out.flush().ok();
+        Ok(go_on)
+    }
 }
 
 /// Durations in nanoseconds, counted in a histogram of fixed size (1 ns to an hour, three significant digits:

@@ -157,11 +157,15 @@ fn print_stats(s: &Sensor) {
     note!("kestrel: sensor: {}", parts.join(", "));
 }
 
+/// How often [`pump`]'s `tick` runs.
+pub(crate) const TICK: Duration = Duration::from_millis(100);
+
 /// Set by SIGINT or SIGTERM: stop, flush, print the counters.
 static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Runs the sensor until `duration` (or SIGINT/SIGTERM) and hands every kept event to `each` (which says
-/// whether to go on); `idle` runs when no event came for a moment (to flush output).
+/// whether to go on); `tick` runs every [`TICK`] whether events come or not — when none came for that long, and
+/// between events while they do (output flushed, timers due) — and says whether to go on too.
 pub(crate) fn pump(
     w: &WatchArgs,
     f: &EventFilter,
@@ -169,7 +173,7 @@ pub(crate) fn pump(
     stats: bool,
     g: &GlobalArgs,
     mut each: impl FnMut(&Event) -> Result<bool>,
-    mut idle: impl FnMut(),
+    mut tick: impl FnMut() -> Result<bool>,
 ) -> Result<()> {
     let (mut sensor, only_containers) = start_sensor(w, g)?;
     // Each event the filters keep goes to `each`; false: stop.
@@ -183,12 +187,13 @@ pub(crate) fn pump(
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
     let started = Instant::now();
     let mut last_stats = Instant::now();
-    // The clock is looked at every 256 events and whenever none came (not per event).
-    let mut tick = 0u8;
+    let mut last_tick = Instant::now();
+    // The clock is looked at every 32 events and whenever none came (not per event).
+    let mut n = 0u8;
     let mut idle_before = true;
     loop {
-        tick = tick.wrapping_add(1);
-        let look = tick == 0 || idle_before;
+        n = n.wrapping_add(1);
+        let look = n.is_multiple_of(32) || idle_before;
         if STOP.load(Ordering::Relaxed)
             || (look && duration.is_some_and(|d| started.elapsed() >= Duration::from_secs(d)))
         {
@@ -204,9 +209,14 @@ pub(crate) fn pump(
             }
             last_stats = Instant::now();
         }
-        let Some(e) = sensor.next(Duration::from_millis(100)) else {
+        if look && last_tick.elapsed() >= TICK {
+            last_tick = Instant::now();
+            if !tick()? {
+                return finish(sensor, stats, g);
+            }
+        }
+        let Some(e) = sensor.next(TICK) else {
             idle_before = true;
-            idle();
             continue;
         };
         idle_before = false;
@@ -223,7 +233,7 @@ pub(crate) fn pump(
             break;
         }
     }
-    idle();
+    tick()?;
     finish(sensor, stats, g)
 }
 
@@ -249,6 +259,7 @@ pub fn monitor(a: MonitorArgs, g: &GlobalArgs) -> Result<ExitCode> {
         |e| p.borrow_mut().print(e),
         || {
             p.borrow_mut().out.flush().ok();
+            Ok(true)
         },
     )?;
     p.borrow_mut().out.flush().ok();
@@ -280,7 +291,7 @@ pub fn record(a: RecordArgs, g: &GlobalArgs) -> Result<ExitCode> {
             n += 1;
             Ok(true)
         },
-        || {},
+        || Ok(true),
     )?;
     let mut z = z.into_inner();
     z.flush()?;

@@ -3,7 +3,10 @@
 //! reverse shells; a reverse shell (`nc -e /bin/sh`) to a listener on the host starts in a container. The
 //! shell's connection must go dead, the container must lose its network while the host keeps its own, the
 //! audit log must say what was done, and `kestrel respond undo` must give the network back. And a storm of alerts
-//! live: folded into a summary sent while the agent runs.
+//! live: folded into a summary sent while the agent runs. And an action that waits for a person, approved on the
+//! fleet server and taken by the agent.
+
+mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -235,9 +238,9 @@ fn a_reverse_shell_in_protect_mode_is_cut_off_and_undo_restores_the_network() {
 }
 
 /// Folding live: a storm of one rule's alerts in a container goes out as its first three and, once the window has
-/// closed, one summary — sent while the agent runs, on the container's next events though they raise no alert (a
-/// summary due then waited in the output's buffer for the next alert). The containers live under a cgroup parent of
-/// the test's own, so no other test's container can raise an alert that would flush it.
+/// closed, one summary — sent while the agent runs, though the container does nothing more (a summary due then
+/// waited for the next event, and in the output's buffer for the next alert). The container lives under a cgroup
+/// parent of the test's own, so no other test's container makes an event that would bring it out.
 #[test]
 fn a_storm_is_summarised_live_when_its_window_closes() {
     let dir = tempfile::tempdir().unwrap();
@@ -268,8 +271,7 @@ fn a_storm_is_summarised_live_when_its_window_closes() {
     };
     // Twenty writes below /bin: twenty alerts of one rule within a second.
     assert!(runc(&["exec", &name, "/bin/sh", "-c", "for i in $(seq 20); do echo x > /bin/dropped$i; done"]).success());
-    // Then the container goes on with events no rule alerts on.
-    runc(&["exec", "-d", &name, "/bin/sh", "-c", "while true; do ls / > /dev/null; sleep 0.2; done"]);
+    // Then the container is quiet: no event comes to bring the summary out.
     let lines = || -> Vec<serde_json::Value> {
         std::fs::read_to_string(&alerts)
             .unwrap_or_default()
@@ -297,4 +299,109 @@ fn a_storm_is_summarised_live_when_its_window_closes() {
     assert_eq!(sent, 3, "{:#?}", lines());
     assert_eq!(summary["folded"]["count"], 17, "{summary:#}");
     assert_eq!(summary["container"]["id"], name.as_str());
+}
+
+/// An action that waits for a person, end to end: the live agent ships its pending decision to the fleet server, an
+/// admin approves it there, and the agent pauses the container — though the container has done nothing since (the
+/// agent fetched verdicts only when an event came, so a quiet container was never paused).
+#[test]
+fn an_action_approved_on_the_server_is_taken_though_the_container_is_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_server, base, tokens) = common::start_server(d);
+    let (agent, admin) = (&tokens[1], &tokens[5]);
+    let parent = format!("kestrel-approve-{}", std::process::id());
+    let name = format!("approve-{}", std::process::id());
+    let _container = Container::start(d, &parent, &name);
+    let runc =
+        |args: &[&str]| Command::new("runc").args(args).stdin(Stdio::null()).stderr(Stdio::null()).output().unwrap();
+    // The workload learned for a moment, live, and protected: only then may the response engine act.
+    let profiles = d.join("profiles");
+    let learned = d.join("learn.log");
+    let learn = Command::new(kestrel())
+        .args(["learn", "--live", "--duration", "3", "--runc-parent", &parent, "--workload", "quiet"])
+        .args(["--mode", "protect", "--profiles"])
+        .arg(&profiles)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&learned).unwrap())
+        .spawn()
+        .unwrap();
+    let mut learn = Detect(learn);
+    wait_watching(&learned, 30);
+    assert!(runc(&["exec", &name, "/bin/ls", "/"]).status.success());
+    assert!(learn.0.wait().unwrap().success());
+    assert!(profiles.is_dir(), "nothing learned: {}", std::fs::read_to_string(&learned).unwrap_or_default());
+    let policy = d.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "dry_run: false\nrules:\n  - name: freeze droppers\n    when: {rules: [\"Write below a binary directory\"]}\n    actions: [pause]\n    approval: true\n",
+    )
+    .unwrap();
+    let audit = d.join("audit.jsonl");
+    let log = d.join("detect.log");
+    let child = Command::new(kestrel())
+        .args(["detect", "--live", "--runc-parent", &parent, "--workload", "quiet", "-f", "json", "--profiles"])
+        .arg(&profiles)
+        .arg("--respond")
+        .arg(&policy)
+        .arg("--audit")
+        .arg(&audit)
+        .args(["--server", &base, "--server-token", agent, "--node", "node-1", "--spool"])
+        .arg(d.join("spool"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _detect = Detect(child);
+    wait_watching(&log, 30);
+    // One write below /bin, then nothing.
+    assert!(runc(&["exec", &name, "/bin/sh", "-c", "echo x > /bin/dropped"]).status.success());
+    let t0 = Instant::now();
+    let id = loop {
+        let pending = common::get(&base, "/api/v1/approvals", admin);
+        if let Some(id) = pending["items"][0]["decision"]["id"].as_str() {
+            break id.to_string();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "no decision waits on the server: {pending}\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(id.ends_with("pause"), "{id}");
+    // Frozen or not, as the container's cgroup (v2, on its own or beside v1) says.
+    let cgroup = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+        .iter()
+        .map(|root| Path::new(root).join(&parent).join(&name))
+        .find(|p| p.join("cgroup.events").exists())
+        .expect("the container's cgroup");
+    let frozen = || std::fs::read_to_string(cgroup.join("cgroup.events")).unwrap().contains("frozen 1");
+    assert!(!frozen(), "frozen before the approval");
+    let path = format!("{base}/api/v1/approvals/node-1/{}", id.replace('/', "%2F"));
+    let resp = ureq::post(&path)
+        .header("Authorization", format!("Bearer {admin}"))
+        .send_json(serde_json::json!({"verdict": "approve", "reason": "confirmed dropper"}))
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let approved = Instant::now();
+    while !frozen() {
+        assert!(
+            approved.elapsed() < Duration::from_secs(10),
+            "the approved pause was not taken: {}\n{}",
+            std::fs::read_to_string(&audit).unwrap_or_default(),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let text = std::fs::read_to_string(&audit).unwrap();
+    assert!(
+        text.lines().any(|l| l.contains(&format!("\"id\":\"{id}\"")) && l.contains("\"outcome\":\"acted\"")),
+        "{text}"
+    );
+    // Undo thaws it.
+    let out = Command::new(kestrel()).args(["respond", "undo", &id, "--audit"]).arg(&audit).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!frozen(), "undo did not thaw the container");
 }
