@@ -495,11 +495,17 @@ enum Rhs {
     Num(i64),
     Bool(bool),
     Strs(Vec<String>),
+    /// A long `in` list (at least [`SET_FROM`] strings), looked up by hash: Falco's lists run to hundreds of names,
+    /// and a scan compared the value with each.
+    Set(rustc_hash::FxHashSet<String>),
     Nums(Vec<i64>),
     Field(Field),
     Regex(regex::Regex),
     Nets(Vec<(std::net::IpAddr, u8)>),
 }
+
+/// How many strings an `in` list holds from which it is looked up by hash ([`Rhs::Set`]) rather than scanned.
+const SET_FROM: usize = 8;
 
 /// `10.0.0.0/8`, `::1/128`, or a bare address (a host network).
 fn parse_net(s: &str) -> Option<(std::net::IpAddr, u8)> {
@@ -732,6 +738,10 @@ impl<'a> Compiler<'a> {
             }
             // A prefix's trailing slashes are dropped once here (`/usr/bin/` is the directory `/usr/bin`).
             (Op::PMatch, _) => Rhs::Strs(strings.iter().map(|p| p.trim_end_matches('/').to_string()).collect()),
+            // Not `evt.type`'s lists: the engine files a rule under the types they name (`event_types`).
+            (Op::In | Op::Intersects, _) if strings.len() >= SET_FROM && field != Field::EvtType => {
+                Rhs::Set(strings.into_iter().collect())
+            }
             (Op::In | Op::Intersects, _) => Rhs::Strs(strings),
             (_, Kind::Num) => match strings.first().map(|s| s.parse::<i64>()) {
                 Some(Ok(n)) if strings.len() == 1 => Rhs::Num(n),
@@ -877,6 +887,7 @@ fn str_check(op: Op, v: &str, rhs: &Rhs) -> bool {
         (Op::Eq, Rhs::Str(r)) => v == r,
         (Op::Ne, Rhs::Str(r)) => v != r,
         (Op::In, Rhs::Strs(r)) | (Op::Intersects, Rhs::Strs(r)) => r.iter().any(|x| x == v),
+        (Op::In | Op::Intersects, Rhs::Set(r)) => r.contains(v),
         (Op::Contains, Rhs::Str(r)) => contains(v, r),
         (Op::IContains, Rhs::Str(r)) => v.to_lowercase().contains(&r.to_lowercase()),
         (Op::StartsWith, Rhs::Str(r)) => v.starts_with(r.as_str()),
@@ -906,6 +917,7 @@ impl Node {
                     out.insert(s.clone());
                 }
                 Rhs::Strs(v) => out.extend(v.iter().cloned()),
+                Rhs::Set(v) => out.extend(v.iter().cloned()),
                 _ => {}
             },
             _ => {}
@@ -995,7 +1007,7 @@ fn value_check(v: Val, op: Op, rhs: &Rhs) -> bool {
             (Op::Gt, Rhs::Num(r)) => n > *r,
             (Op::Ge, Rhs::Num(r)) => n >= *r,
             (Op::In | Op::Intersects, Rhs::Nums(r)) => r.contains(&n),
-            (_, Rhs::Str(_) | Rhs::Strs(_) | Rhs::Regex(_)) => str_check(op, &n.to_string(), rhs),
+            (_, Rhs::Str(_) | Rhs::Strs(_) | Rhs::Set(_) | Rhs::Regex(_)) => str_check(op, &n.to_string(), rhs),
             _ => false,
         },
     }
@@ -1103,14 +1115,20 @@ pub struct CompiledRules {
     pub report: LoadReport,
 }
 
+/// `openat`'s index in [`EVT_TYPES`].
+const OPEN: usize = 2;
+
+/// The first of the three slots of [`Engine::by_type`] that hold the rules for opens specialised to an access mode.
+const OPEN_SLOTS: usize = EVT_TYPES.len() + 1;
+
 /// Evaluates rules on events, one at a time, keeping the process table.
 #[derive(Debug)]
 pub struct Engine {
     rules: Vec<Rule>,
     /// Per event type (index in [`EVT_TYPES`]), the enabled rules that can match it, each with the entry of its
     /// condition, specialised to the type, in the type's program (see [`plan`]): the rules filed under the type
-    /// first, then those for any type. The last slot holds the rules for any type, for events of a type not in the
-    /// table.
+    /// first, then those for any type. After them, the rules for any type, for events of a type not in the
+    /// table; then the opens' again, specialised to each access mode ([`OPEN_SLOTS`]).
     by_type: Vec<(plan::Program, Vec<(usize, u32)>)>,
     /// The results of the shared checks for the event being evaluated (see [`Node::Shared`]).
     shared: Vec<std::cell::Cell<u64>>,
@@ -1123,22 +1141,21 @@ pub struct Engine {
 impl Engine {
     /// An engine over compiled rules.
     pub fn new(c: CompiledRules) -> Engine {
+        debug_assert_eq!(EVT_TYPES[OPEN], "openat");
         let enabled = || c.rules.iter().enumerate().filter(|(_, r)| r.enabled);
-        let mut by_type: Vec<Vec<(usize, Node)>> = EVT_TYPES
-            .iter()
-            .enumerate()
-            .map(|(bit, ty)| {
-                let filed = enabled().filter(|(_, r)| r.types != u64::MAX && r.types >> bit & 1 == 1);
-                let any = enabled().filter(|(_, r)| r.types == u64::MAX);
-                filed
-                    .chain(any)
-                    .map(|(i, r)| (i, r.cond.specialize(Some(ty))))
-                    .filter(|(_, n)| !matches!(n, Node::Const(false)))
-                    .collect()
-            })
-            .collect();
+        // The rules filed under type `bit` and those for any type, each condition specialised by `how`.
+        let for_type = |bit: usize, how: &dyn Fn(&Node) -> Node| -> Vec<(usize, Node)> {
+            let filed = enabled().filter(|(_, r)| r.types != u64::MAX && r.types >> bit & 1 == 1);
+            let any = enabled().filter(|(_, r)| r.types == u64::MAX);
+            filed.chain(any).map(|(i, r)| (i, how(&r.cond))).filter(|(_, n)| !matches!(n, Node::Const(false))).collect()
+        };
+        let mut by_type: Vec<Vec<(usize, Node)>> =
+            EVT_TYPES.iter().enumerate().map(|(bit, ty)| for_type(bit, &|c| c.specialize(Some(ty)))).collect();
         by_type
             .push(enabled().filter(|(_, r)| r.types == u64::MAX).map(|(i, r)| (i, r.cond.specialize(None))).collect());
+        for mode in 0..3 {
+            by_type.push(for_type(OPEN, &|c| c.specialize_open(mode)));
+        }
         let shared = by_type.iter_mut().map(|rules| Node::share(rules)).max().unwrap_or(0);
         let by_type = by_type
             .into_iter()
@@ -1176,7 +1193,10 @@ impl Engine {
     pub fn process(&mut self, e: &Event) -> Vec<Alert> {
         self.state.update(e);
         // Rules with no event-type restriction run on every event (Falco warns about them too).
-        let slot = fields::evt_type_index(e).unwrap_or(EVT_TYPES.len());
+        let slot = match (fields::evt_type_index(e), &e.kind) {
+            (Some(OPEN), EventKind::Open { flags, .. }) => OPEN_SLOTS + fields::access_mode(*flags),
+            (slot, _) => slot.unwrap_or(EVT_TYPES.len()),
+        };
         let mut out = Vec::new();
         self.taken += 1;
         let memo = Memo::for_event(&self.shared, self.taken);

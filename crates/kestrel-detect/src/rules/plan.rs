@@ -22,19 +22,36 @@ impl Node {
     /// The condition for events whose `evt.type` is `ty` (`None`: for events of any type), with the checks
     /// of fields known without the event decided, simplified, and ordered cheapest first.
     pub(super) fn specialize(&self, ty: Option<&str>) -> Node {
-        let mut n = self.decided(ty);
+        let mut n = self.decided(ty, None);
         n.order();
         n
     }
 
-    fn decided(&self, ty: Option<&str>) -> Node {
+    /// The condition for opens made with access mode `mode` ([`access_mode`]: 0 read-only, 1 write-only, 2 read
+    /// and write): as for `openat`, with `evt.is_open_read`, `evt.is_open_write` and the access mode's name in the
+    /// flags decided too — a read-only open (most opens of a busy service) skips every rule about writes.
+    pub(super) fn specialize_open(&self, mode: usize) -> Node {
+        let mut n = self.decided(Some("openat"), Some(mode));
+        n.order();
+        n
+    }
+
+    fn decided(&self, ty: Option<&str>, access: Option<usize>) -> Node {
         match self {
-            Node::And(v) => decided_all(v, ty, true),
-            Node::Or(v) => decided_all(v, ty, false),
-            Node::Not(n) => match n.decided(ty) {
+            Node::And(v) => decided_all(v, ty, access, true),
+            Node::Or(v) => decided_all(v, ty, access, false),
+            Node::Not(n) => match n.decided(ty, access) {
                 Node::Const(b) => Node::Const(!b),
                 n => Node::Not(Box::new(n)),
             },
+            Node::Check { field: field @ (Field::EvtIsOpenRead | Field::EvtIsOpenWrite), transforms, op, rhs }
+                if !matches!(rhs, Rhs::Field(_)) && access.is_some() =>
+            {
+                let mode = access.unwrap_or(0);
+                let v = Val::Bool(if *field == Field::EvtIsOpenRead { mode != 1 } else { mode != 0 });
+                let v = super::transform(v, transforms);
+                Node::Const(if *op == Op::Exists { v != Val::Missing } else { value_check(v, *op, rhs) })
+            }
             Node::Check { field, transforms, op, rhs } if !matches!(rhs, Rhs::Field(_)) => {
                 let known = if *field == Field::EvtType { ty } else { field.constant() };
                 match (known, field, rhs) {
@@ -55,11 +72,16 @@ impl Node {
                             (0..3).filter(|&i| ACCESS_MODES[i].contains(text.as_str())).fold(0, |m, i| m | 1 << i);
                         let bits =
                             OPEN_FLAGS.iter().filter(|(_, n)| n.contains(text.as_str())).fold(0, |m, (b, _)| m | b);
-                        Node::Check {
-                            field: Field::OpenFlagsNamed { modes, bits },
-                            transforms: vec![],
-                            op: Op::Eq,
-                            rhs: Rhs::Bool(true),
+                        match access {
+                            // The access mode's name holds the text: every such open matches.
+                            Some(m) if modes >> m & 1 == 1 => Node::Const(true),
+                            Some(_) if bits == 0 => Node::Const(false),
+                            _ => Node::Check {
+                                field: Field::OpenFlagsNamed { modes: if access.is_some() { 0 } else { modes }, bits },
+                                transforms: vec![],
+                                op: Op::Eq,
+                                rhs: Rhs::Bool(true),
+                            },
                         }
                     }
                     _ => self.clone(),
@@ -140,6 +162,7 @@ impl Node {
                     (Op::Regex, _) | (Op::IContains | Op::IGlob, _) => 8,
                     (Op::Glob, _) => 3,
                     (_, Rhs::Strs(v)) => 1 + v.len() as u32 / 8,
+                    (_, Rhs::Set(_)) => 2,
                     (_, Rhs::Nets(v)) => 2 + v.len() as u32 / 4,
                     (_, Rhs::Field(g)) => 1 + field_cost(g),
                     _ => 1,
@@ -255,10 +278,10 @@ impl Program {
 
 /// An `and` (`unit` true) or an `or` (`unit` false) of parts decided: a part equal to the unit dropped, one equal
 /// to its opposite deciding the whole, a nested one of the same kind flattened.
-fn decided_all(parts: &[Node], ty: Option<&str>, unit: bool) -> Node {
+fn decided_all(parts: &[Node], ty: Option<&str>, access: Option<usize>, unit: bool) -> Node {
     let mut kept = Vec::with_capacity(parts.len());
     for n in parts {
-        match n.decided(ty) {
+        match n.decided(ty, access) {
             Node::Const(b) if b == unit => {}
             Node::Const(b) => return Node::Const(b),
             Node::And(inner) if unit => kept.extend(inner),
@@ -478,6 +501,82 @@ mod tests {
         }
         // Conditions that hold and conditions that do not, both often.
         assert!(held > total / 10 && held < total * 9 / 10, "{held} of {total}");
+    }
+
+    /// An open's conditions specialised to its access mode give what they give for any open: random conditions over
+    /// `evt.is_open_read`, `evt.is_open_write`, searches of the flags' names and other fields, on every open of a
+    /// recorded attack made again with each access mode and a few flags. And a read-only open skips a rule about
+    /// writes altogether.
+    #[test]
+    fn an_opens_conditions_specialised_to_its_access_mode_give_what_they_gave() {
+        use crate::rng::Rng;
+        use crate::rules::fields::{access_mode, State};
+        use kestrel_core::EventKind;
+        let flags_has = |text: &str| check(Field::EvtArg("flags".into()), Op::Contains, Rhs::Str(text.into()));
+        let leaves = [
+            check(Field::EvtIsOpenRead, Op::Eq, Rhs::Bool(true)),
+            check(Field::EvtIsOpenWrite, Op::Eq, Rhs::Bool(true)),
+            check(Field::EvtIsOpenWrite, Op::Ne, Rhs::Bool(true)),
+            check(Field::EvtIsOpenRead, Op::Eq, Rhs::Bool(false)),
+            flags_has("O_RDONLY"),
+            flags_has("WRONLY"),
+            flags_has("RDWR"),
+            flags_has("O_TRUNC"),
+            flags_has("CREAT"),
+            flags_has("O_"),
+            check(Field::EvtType, Op::In, types(&["open", "openat", "openat2"])),
+            check(Field::FdName, Op::StartsWith, Rhs::Str("/etc".into())),
+            check(Field::ProcName, Op::In, types(&["sh", "cat"])),
+        ];
+        fn tree(rng: &mut Rng, leaves: &[Node], depth: usize) -> Node {
+            match rng.below(if depth == 0 { 1 } else { 5 }) {
+                0 | 1 => leaves[rng.below(leaves.len())].clone(),
+                2 => Node::Not(Box::new(tree(rng, leaves, depth - 1))),
+                k => {
+                    let parts = (1..2 + rng.below(3)).map(|_| tree(rng, leaves, depth - 1)).collect();
+                    if k % 2 == 0 {
+                        Node::And(parts)
+                    } else {
+                        Node::Or(parts)
+                    }
+                }
+            }
+        }
+        let mut events = Vec::new();
+        for e in crate::rules::tests::recorded_events().into_iter().filter(|e| matches!(e.kind, EventKind::Open { .. }))
+        {
+            for flags in [0, 1, 2, 3, 0o1101, 0o100, 0o1002, 0o2000000] {
+                let mut e = e.clone();
+                if let EventKind::Open { flags: f, .. } = &mut e.kind {
+                    *f = flags;
+                }
+                events.push(e);
+            }
+        }
+        assert!(events.len() > 50);
+        let mut rng = Rng(11);
+        let (mut held, mut total) = (0, 0);
+        for _ in 0..300 {
+            let cond = tree(&mut rng, &leaves, 3);
+            let by_mode: Vec<Node> = (0..3).map(|m| cond.specialize_open(m)).collect();
+            let mut st = State::default();
+            for e in &events {
+                st.update(e);
+                let EventKind::Open { flags, .. } = e.kind else { unreachable!() };
+                let memo = Memo::default();
+                let says = cond.eval(e, &st, &memo);
+                assert_eq!(by_mode[access_mode(flags)].eval(e, &st, &memo), says, "{cond:?} on {flags:#o}");
+                held += usize::from(says);
+                total += 1;
+            }
+        }
+        assert!(held > total / 10 && held < total * 9 / 10, "{held} of {total}");
+        // A rule about files written, on a read-only open: nothing left to run.
+        let written = Node::And(vec![leaves[1].clone(), leaves[11].clone()]);
+        assert!(matches!(written.specialize_open(0), Node::Const(false)));
+        assert!(matches!(written.specialize_open(1), Node::Check { field: Field::FdName, .. }));
+        assert!(matches!(flags_has("RDONLY").specialize_open(0), Node::Const(true)));
+        assert!(matches!(flags_has("RDONLY").specialize_open(2), Node::Const(false)));
     }
 
     #[test]

@@ -2372,3 +2372,35 @@ fn a_mistyped_field_is_answered_with_the_one_it_most_likely_meant() {
     assert_eq!(report.skipped["R"], "fields not supported: fd.nme (did you mean fd.name?)");
     assert_eq!(report.did_you_mean["fd.nme"], "fd.name");
 }
+
+/// An `in` list of at least `SET_FROM` strings is looked up by hash instead of scanned: the same answers — its
+/// first and last names, a name it lacks, a prefix of a name — on a field of one string and with `intersects` on a
+/// field of several (capabilities); `evt.type`'s lists stay lists, so the rule is still filed under its types.
+#[test]
+fn long_in_lists_are_looked_up_by_hash_with_the_same_answers() {
+    let tools: Vec<String> = (0..20).map(|i| format!("tool{i}")).collect();
+    let yaml = format!(
+        "- rule: tools\n  desc: d\n  condition: evt.type = execve and proc.name in ({})\n  output: o\n  priority: WARNING\n\
+         - rule: chown\n  desc: d\n  condition: evt.type = execve and thread.cap_effective intersects (CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_SYS_PTRACE, CAP_SYS_RAWIO, CAP_SYS_BOOT, CAP_MAC_ADMIN, CAP_BPF, CAP_CHOWN)\n  output: o\n  priority: WARNING\n\
+         - rule: admin\n  desc: d\n  condition: evt.type = execve and thread.cap_effective intersects (CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_SYS_PTRACE, CAP_SYS_RAWIO, CAP_SYS_BOOT, CAP_MAC_ADMIN, CAP_BPF, CAP_PERFMON)\n  output: o\n  priority: WARNING\n\
+         - rule: types\n  desc: d\n  condition: evt.type in (execve, openat, connect, bind, listen, accept, mkdir, unlinkat, renameat) and proc.name = tool5\n  output: o\n  priority: WARNING\n",
+        tools.join(", ")
+    );
+    let mut e = engine_of(&yaml, 4);
+    for r in &e.rules()[..3] {
+        assert!(format!("{:?}", r.cond).contains("Set("), "{}: {:?}", r.name, r.cond);
+    }
+    assert!(!format!("{:?}", e.rules()[3].cond).contains("Set("));
+    assert_ne!(e.rules()[3].types, u64::MAX, "filed under its types");
+    // The exec helper gives every process the capabilities 0xa80425fb: CAP_CHOWN, not CAP_SYS_ADMIN nor the others.
+    for (pid, name, want) in [
+        (10, "tool0", vec!["tools", "chown"]),
+        (11, "tool19", vec!["tools", "chown"]),
+        (12, "tool5", vec!["tools", "chown", "types"]),
+        (13, "tool20", vec!["chown"]),
+        (14, "tool", vec!["chown"]),
+    ] {
+        let a = e.process(&exec(pid, 1, "sh", &[&format!("/usr/bin/{name}")], 0));
+        assert_eq!(names(&a), want, "{name}");
+    }
+}
