@@ -95,6 +95,31 @@ impl Drop for Detect {
     }
 }
 
+/// `kestrel detect --live` on the runc containers under `parent`, as `workload` with the profiles in `DIR/profiles`,
+/// responding by `policy` (written to a file) with its audit log in `DIR/audit.jsonl`, `extra` arguments added; its
+/// alerts go to `DIR/alerts.jsonl`, its log to `DIR/detect.log`. Returns once it watches: the running agent (stopped
+/// when dropped), the audit log and its log.
+fn responding(d: &Path, parent: &str, workload: &str, policy: &str, extra: &[&str]) -> (Detect, PathBuf, PathBuf) {
+    let file = d.join("policy.yaml");
+    std::fs::write(&file, policy).unwrap();
+    let (audit, log) = (d.join("audit.jsonl"), d.join("detect.log"));
+    let child = Command::new(kestrel())
+        .args(["detect", "--live", "--runc-parent", parent, "--workload", workload, "-f", "json", "--profiles"])
+        .arg(d.join("profiles"))
+        .arg("--respond")
+        .arg(&file)
+        .arg("--audit")
+        .arg(&audit)
+        .args(extra)
+        .stdout(std::fs::File::create(d.join("alerts.jsonl")).unwrap())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let detect = Detect(child);
+    wait_watching(&log, 30);
+    (detect, audit, log)
+}
+
 /// Whether `runc exec` of an `nc` to the port gets through from the container.
 fn container_reaches(name: &str, port: u16, hits: &AtomicUsize) -> bool {
     let before = hits.load(Ordering::SeqCst);
@@ -125,27 +150,8 @@ fn a_reverse_shell_in_protect_mode_is_cut_off_and_undo_restores_the_network() {
         .unwrap()
         .success();
     assert!(ok);
-    let policy = d.join("policy.yaml");
-    std::fs::write(
-        &policy,
-        "dry_run: false\nrules:\n  - name: cut reverse shells\n    when: {rules: [\"Reverse shell\", \"Network tool running a program\"]}\n    actions: [isolate]\n",
-    )
-    .unwrap();
-    let audit = d.join("audit.jsonl");
-    let log = d.join("detect.log");
-    let child = Command::new(kestrel())
-        .args(["detect", "--live", "--runc-parent", LAB_PARENT, "--workload", "busybox", "-f", "json", "--profiles"])
-        .arg(&profiles)
-        .arg("--respond")
-        .arg(&policy)
-        .arg("--audit")
-        .arg(&audit)
-        .stdout(std::fs::File::create(d.join("alerts.jsonl")).unwrap())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let _detect = Detect(child);
-    wait_watching(&log, 20);
+    let policy = "dry_run: false\nrules:\n  - name: cut reverse shells\n    when: {rules: [\"Reverse shell\", \"Network tool running a program\"]}\n    actions: [isolate]\n";
+    let (_detect, audit, log) = responding(d, LAB_PARENT, "busybox", policy, &[]);
 
     // The attacker's listener: it reads what the shell answers to `echo alive` every 100 ms.
     let attacker = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -332,29 +338,10 @@ fn an_action_approved_on_the_server_is_taken_though_the_container_is_quiet() {
     assert!(runc(&["exec", &name, "/bin/ls", "/"]).status.success());
     assert!(learn.0.wait().unwrap().success());
     assert!(profiles.is_dir(), "nothing learned: {}", std::fs::read_to_string(&learned).unwrap_or_default());
-    let policy = d.join("policy.yaml");
-    std::fs::write(
-        &policy,
-        "dry_run: false\nrules:\n  - name: freeze droppers\n    when: {rules: [\"Write below a binary directory\"]}\n    actions: [pause]\n    approval: true\n",
-    )
-    .unwrap();
-    let audit = d.join("audit.jsonl");
-    let log = d.join("detect.log");
-    let child = Command::new(kestrel())
-        .args(["detect", "--live", "--runc-parent", &parent, "--workload", "quiet", "-f", "json", "--profiles"])
-        .arg(&profiles)
-        .arg("--respond")
-        .arg(&policy)
-        .arg("--audit")
-        .arg(&audit)
-        .args(["--server", &base, "--server-token", agent, "--node", "node-1", "--spool"])
-        .arg(d.join("spool"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let _detect = Detect(child);
-    wait_watching(&log, 30);
+    let policy = "dry_run: false\nrules:\n  - name: freeze droppers\n    when: {rules: [\"Write below a binary directory\"]}\n    actions: [pause]\n    approval: true\n";
+    let spool = d.join("spool");
+    let ship = ["--server", &base, "--server-token", agent, "--node", "node-1", "--spool", spool.to_str().unwrap()];
+    let (_detect, audit, log) = responding(d, &parent, "quiet", policy, &ship);
     // One write below /bin, then nothing.
     assert!(runc(&["exec", &name, "/bin/sh", "-c", "echo x > /bin/dropped"]).status.success());
     let t0 = Instant::now();
