@@ -52,8 +52,22 @@ impl Node {
                 let v = super::transform(v, transforms);
                 Node::Const(if *op == Op::Exists { v != Val::Missing } else { value_check(v, *op, rhs) })
             }
+            // An open's descriptor number is not reported: 0, as its return value (what `fd.num` and `evt.rawres` give
+            // every open).
+            Node::Check { field: Field::FdNum | Field::EvtRawres, transforms, op, rhs }
+                if !matches!(rhs, Rhs::Field(_)) && ty == Some("openat") =>
+            {
+                let v = super::transform(Val::Num(0), transforms);
+                Node::Const(if *op == Op::Exists { v != Val::Missing } else { value_check(v, *op, rhs) })
+            }
             Node::Check { field, transforms, op, rhs } if !matches!(rhs, Rhs::Field(_)) => {
-                let known = if *field == Field::EvtType { ty } else { field.constant() };
+                let known = match (field, ty) {
+                    (Field::EvtType, _) => ty,
+                    // What an open opened is a file (Falco's `fd.typechar = f`, in nearly every rule about files).
+                    (Field::FdTypechar, Some("openat")) => Some("f"),
+                    (Field::FdType, Some("openat")) => Some("file"),
+                    _ => field.constant(),
+                };
                 match (known, field, rhs) {
                     (Some(v), _, _) => {
                         let v = super::transform(Val::Str(Cow::Borrowed(v)), transforms);
@@ -538,6 +552,10 @@ mod tests {
             flags_has("O_TRUNC"),
             flags_has("CREAT"),
             flags_has("O_"),
+            check(Field::FdTypechar, Op::Eq, Rhs::Str("f".into())),
+            check(Field::FdType, Op::In, types(&["file", "directory"])),
+            check(Field::FdNum, Op::Ge, Rhs::Num(0)),
+            check(Field::EvtRawres, Op::Gt, Rhs::Num(0)),
             check(Field::EvtType, Op::In, types(&["open", "openat", "openat2"])),
             check(Field::FdName, Op::StartsWith, Rhs::Str("/etc".into())),
             check(Field::ProcName, Op::In, types(&["sh", "cat"])),
@@ -586,7 +604,7 @@ mod tests {
         }
         assert!(held > total / 10 && held < total * 9 / 10, "{held} of {total}");
         // A rule about files written, on a read-only open: nothing left to run.
-        let written = Node::And(vec![leaves[1].clone(), leaves[11].clone()]);
+        let written = Node::And(vec![leaves[1].clone(), leaves[15].clone()]);
         assert!(matches!(written.specialize_open(0), Node::Const(false)));
         assert!(matches!(written.specialize_open(1), Node::Check { field: Field::FdName, .. }));
         assert!(matches!(flags_has("RDONLY").specialize_open(0), Node::Const(true)));
