@@ -387,7 +387,10 @@ pub fn detect(a: DetectArgs, g: &GlobalArgs) -> Result<ExitCode> {
     let each = |d: &mut Detector, e: &Event| -> Result<bool> {
         let mut agent = agent.borrow_mut();
         let ag = &mut *agent;
-        ag.housekeep();
+        // Live, the pump's tick does the chores, events or not; a recording has no tick.
+        if !live {
+            ag.housekeep();
+        }
         if let Some(s) = ag.shipper {
             // The images this node runs, for the server (a running image that becomes vulnerable).
             // The name as the runtime gave it (else its digest), and the image's id where the runtime recorded

@@ -158,7 +158,7 @@ fn print_stats(s: &Sensor) {
 }
 
 /// How often [`pump`]'s `tick` runs.
-pub(crate) const TICK: Duration = Duration::from_millis(100);
+const TICK: Duration = Duration::from_millis(100);
 
 /// Set by SIGINT or SIGTERM: stop, flush, print the counters.
 static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

@@ -44,33 +44,10 @@ impl Node {
                 Node::Const(b) => Node::Const(!b),
                 n => Node::Not(Box::new(n)),
             },
-            Node::Check { field: field @ (Field::EvtIsOpenRead | Field::EvtIsOpenWrite), transforms, op, rhs }
-                if !matches!(rhs, Rhs::Field(_)) && access.is_some() =>
-            {
-                let mode = access.unwrap_or(0);
-                let v = Val::Bool(if *field == Field::EvtIsOpenRead { mode != 1 } else { mode != 0 });
-                let v = super::transform(v, transforms);
-                Node::Const(if *op == Op::Exists { v != Val::Missing } else { value_check(v, *op, rhs) })
-            }
-            // An open's descriptor number is not reported: 0, as its return value (what `fd.num` and `evt.rawres` give
-            // every open).
-            Node::Check { field: Field::FdNum | Field::EvtRawres, transforms, op, rhs }
-                if !matches!(rhs, Rhs::Field(_)) && ty == Some("openat") =>
-            {
-                let v = super::transform(Val::Num(0), transforms);
-                Node::Const(if *op == Op::Exists { v != Val::Missing } else { value_check(v, *op, rhs) })
-            }
             Node::Check { field, transforms, op, rhs } if !matches!(rhs, Rhs::Field(_)) => {
-                let known = match (field, ty) {
-                    (Field::EvtType, _) => ty,
-                    // What an open opened is a file (Falco's `fd.typechar = f`, in nearly every rule about files).
-                    (Field::FdTypechar, Some("openat")) => Some("f"),
-                    (Field::FdType, Some("openat")) => Some("file"),
-                    _ => field.constant(),
-                };
-                match (known, field, rhs) {
+                match (known(field, ty, access), field, rhs) {
                     (Some(v), _, _) => {
-                        let v = super::transform(Val::Str(Cow::Borrowed(v)), transforms);
+                        let v = super::transform(v, transforms);
                         Node::Const(if *op == Op::Exists { v != Val::Missing } else { value_check(v, *op, rhs) })
                     }
                     // An open's flags are named only to be searched: `contains O_TRUNC` asks whether a name
@@ -302,6 +279,24 @@ impl Program {
     pub(super) fn len(&self) -> usize {
         self.steps.len()
     }
+}
+
+/// A field's value known without the event, for events of type `ty` (opens made with access mode `access`, when
+/// given): the type itself; the fields that are the same for every event; for an open, what its descriptor is — a
+/// file's, its number not reported (0, as its return value: what `fd.num` and `evt.rawres` give every open) — and,
+/// with the access mode, whether it reads and writes.
+fn known<'t>(field: &Field, ty: Option<&'t str>, access: Option<usize>) -> Option<Val<'t>> {
+    let open = ty == Some("openat");
+    Some(match field {
+        Field::EvtType => Val::Str(Cow::Borrowed(ty?)),
+        Field::EvtIsOpenRead => Val::Bool(access? != 1),
+        Field::EvtIsOpenWrite => Val::Bool(access? != 0),
+        Field::FdNum | Field::EvtRawres if open => Val::Num(0),
+        // What an open opened is a file (Falco's `fd.typechar = f`, in nearly every rule about files).
+        Field::FdTypechar if open => Val::Str(Cow::Borrowed("f")),
+        Field::FdType if open => Val::Str(Cow::Borrowed("file")),
+        _ => Val::Str(Cow::Borrowed(field.constant()?)),
+    })
 }
 
 /// An `and` (`unit` true) or an `or` (`unit` false) of parts decided: a part equal to the unit dropped, one equal
